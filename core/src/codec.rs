@@ -1,0 +1,203 @@
+//! The binary codec of everything Endure persists or sends: postcard behind a two-byte header.
+//!
+//! ```text
+//! [format version: u8][record kind: u8][postcard body]
+//! ```
+//!
+//! postcard is not self-describing: fields are encoded by position and enum variants by
+//! index. So the rules are (DESIGN §3, aesthetics convention 20):
+//! - persisted enums only grow at the end; retired variants stay in place;
+//! - changing the shape of any persisted type bumps [`FORMAT_VERSION`], and the decoder of
+//!   every earlier version is kept, converting to the current types;
+//! - golden files of every version (`core/tests/golden/`) must decode forever.
+//!
+//! Decoding untrusted bytes never panics: a wrong version, a wrong kind, truncated or
+//! malformed bodies and trailing bytes are all [`DecodeError`]s. Nothing recurses on input
+//! depth ([`crate::Failure`] chains are encoded flat and bounded).
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::command::Command;
+use crate::failure::Failure;
+use crate::history::{History, HistoryEvent};
+use crate::options::{ActivityOptions, StartWorkflowOptions};
+use crate::payload::Payloads;
+
+/// The format version written by this build.
+pub const FORMAT_VERSION: u8 = 1;
+
+/// Every format version this build can decode.
+pub const SUPPORTED_VERSIONS: &[u8] = &[1];
+
+/// Length of the header before the postcard body.
+pub const HEADER_BYTES: usize = 2;
+
+/// What a record is, written after the version so a record decoded as the wrong type is a
+/// clear error rather than garbage. Values are fixed forever.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+#[non_exhaustive]
+pub enum RecordKind {
+    /// One [`HistoryEvent`].
+    HistoryEvent = 1,
+    /// A list of events: a whole [`History`], a page or a write batch.
+    History = 2,
+    /// One [`Command`].
+    Command = 3,
+    /// [`ActivityOptions`].
+    ActivityOptions = 4,
+    /// [`StartWorkflowOptions`].
+    StartWorkflowOptions = 5,
+    /// A [`Failure`] chain.
+    Failure = 6,
+    /// [`Payloads`].
+    Payloads = 7,
+}
+
+impl RecordKind {
+    /// The kind with tag `tag`, if any.
+    pub fn from_tag(tag: u8) -> Option<Self> {
+        Some(match tag {
+            1 => Self::HistoryEvent,
+            2 => Self::History,
+            3 => Self::Command,
+            4 => Self::ActivityOptions,
+            5 => Self::StartWorkflowOptions,
+            6 => Self::Failure,
+            7 => Self::Payloads,
+            _ => return None,
+        })
+    }
+}
+
+/// A type that is persisted or sent, with its fixed record kind.
+pub trait Record: Serialize + DeserializeOwned {
+    /// The tag written in the header.
+    const KIND: RecordKind;
+}
+
+impl Record for HistoryEvent {
+    const KIND: RecordKind = RecordKind::HistoryEvent;
+}
+impl Record for History {
+    const KIND: RecordKind = RecordKind::History;
+}
+impl Record for Command {
+    const KIND: RecordKind = RecordKind::Command;
+}
+impl Record for ActivityOptions {
+    const KIND: RecordKind = RecordKind::ActivityOptions;
+}
+impl Record for StartWorkflowOptions {
+    const KIND: RecordKind = RecordKind::StartWorkflowOptions;
+}
+impl Record for Failure {
+    const KIND: RecordKind = RecordKind::Failure;
+}
+impl Record for Payloads {
+    const KIND: RecordKind = RecordKind::Payloads;
+}
+
+/// Why bytes could not be decoded.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// Fewer bytes than the header.
+    #[error("record is {len} bytes; at least {HEADER_BYTES} are needed for its header")]
+    Truncated {
+        /// The length received.
+        len: usize,
+    },
+    /// A format version this build does not know (written by a newer Endure, or corrupt).
+    #[error(
+        "record has format version {found}; this build decodes versions {SUPPORTED_VERSIONS:?} (was it written by a newer Endure?)"
+    )]
+    UnknownVersion {
+        /// The version byte found.
+        found: u8,
+    },
+    /// The record is of another kind than the one asked for.
+    #[error("record is of kind {found}; expected {expected:?}")]
+    WrongKind {
+        /// The kind asked for.
+        expected: RecordKind,
+        /// The tag found.
+        found: u8,
+    },
+    /// The body does not decode.
+    #[error("{kind:?} record does not decode: {reason}")]
+    Malformed {
+        /// The kind being decoded.
+        kind: RecordKind,
+        /// What postcard reported.
+        reason: String,
+    },
+    /// The body decoded but bytes were left over.
+    #[error("{kind:?} record has {count} bytes after its end")]
+    TrailingBytes {
+        /// The kind decoded.
+        kind: RecordKind,
+        /// How many bytes were left.
+        count: usize,
+    },
+}
+
+/// Why a value could not be encoded.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{kind:?} record cannot be encoded: {reason}")]
+pub struct EncodeError {
+    /// The kind being encoded.
+    pub kind: RecordKind,
+    /// Why (for example a failure chain over its depth limit).
+    pub reason: String,
+}
+
+/// Encodes `value` with the current format version.
+pub fn encode<T: Record>(value: &T) -> Result<Vec<u8>, EncodeError> {
+    let bytes = vec![FORMAT_VERSION, T::KIND as u8];
+    postcard::to_extend(value, bytes).map_err(|error| EncodeError {
+        kind: T::KIND,
+        reason: error.to_string(),
+    })
+}
+
+/// Decodes a record of type `T` written by any supported format version.
+pub fn decode<T: Record>(bytes: &[u8]) -> Result<T, DecodeError> {
+    let [version, kind, body @ ..] = bytes else {
+        return Err(DecodeError::Truncated { len: bytes.len() });
+    };
+    if *kind != T::KIND as u8 {
+        // Check the version first so an unknown version is reported as such.
+        if !SUPPORTED_VERSIONS.contains(version) {
+            return Err(DecodeError::UnknownVersion { found: *version });
+        }
+        return Err(DecodeError::WrongKind {
+            expected: T::KIND,
+            found: *kind,
+        });
+    }
+    match *version {
+        1 => decode_v1(body),
+        found => Err(DecodeError::UnknownVersion { found }),
+    }
+}
+
+/// Version 1: the current types, postcard-encoded.
+fn decode_v1<T: Record>(body: &[u8]) -> Result<T, DecodeError> {
+    let (value, rest) =
+        postcard::take_from_bytes::<T>(body).map_err(|error| DecodeError::Malformed {
+            kind: T::KIND,
+            reason: error.to_string(),
+        })?;
+    if !rest.is_empty() {
+        return Err(DecodeError::TrailingBytes {
+            kind: T::KIND,
+            count: rest.len(),
+        });
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests;

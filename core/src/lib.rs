@@ -1,0 +1,50 @@
+//! `endure-core`: Endure's vocabulary and its pure machines.
+//!
+//! This crate holds the domain types of durable execution — ids, payloads, failures, retry
+//! policies, options — the history events and commands with Temporal's names, and the codec
+//! that persists them. Later it holds the execution machine (history in, events and tasks
+//! out) and the replay machine (history in, activations out).
+//!
+//! **Architecture invariant:** nothing here touches an async runtime, IO, a clock or
+//! randomness. Time (`now`), run ids and seeds are arguments. `cargo tree -p endure-core`
+//! shows no runtime, and `clippy.toml` bans the clock, threads, OS randomness and hash-map
+//! iteration order in this crate.
+
+#![deny(missing_docs)]
+
+pub mod codec;
+mod command;
+pub mod cron;
+mod enums;
+mod failure;
+pub mod fuzzing;
+pub mod history;
+mod ids;
+pub mod limits;
+pub mod options;
+pub mod payload;
+mod retry;
+mod search_attributes;
+mod task_queue;
+pub mod time;
+mod update;
+mod validation;
+
+pub use command::*;
+pub use cron::{CronError, CronSchedule};
+pub use enums::*;
+pub use failure::{FAILURE_SOURCE, Failure, FailureInfo};
+pub use history::{EventAttributes, EventType, History, HistoryError, HistoryEvent};
+pub use ids::{
+    ActivityId, ActivityType, EventId, MarkerName, Namespace, QueryName, RequestId, RunId,
+    SignalName, TaskQueueName, TimerId, UpdateId, UpdateName, WorkflowExecution, WorkflowId,
+    WorkflowType,
+};
+pub use options::{ActivityOptions, StartWorkflowOptions};
+pub use payload::{Header, Memo, Payload, PayloadError, PayloadMap, Payloads};
+pub use retry::RetryPolicy;
+pub use search_attributes::{SearchAttributeValue, SearchAttributes};
+pub use task_queue::TaskQueue;
+pub use time::Timestamp;
+pub use update::{UpdateOutcome, UpdateRequest};
+pub use validation::ValidationError;
