@@ -28,7 +28,7 @@ use crate::validation::{ValidationError, check_duration, check_optional_duration
 
 /// ScheduleActivityTask: run an activity.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct ScheduleActivityTaskCommandAttributes {
     /// The activity id, unique among the run's open activities.
     pub activity_id: ActivityId,
@@ -56,7 +56,7 @@ pub struct ScheduleActivityTaskCommandAttributes {
 
 /// RequestCancelActivityTask: ask an activity to cancel.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct RequestCancelActivityTaskCommandAttributes {
     /// The activity's ActivityTaskScheduled event.
     pub scheduled_event_id: EventId,
@@ -64,7 +64,7 @@ pub struct RequestCancelActivityTaskCommandAttributes {
 
 /// StartTimer: fire after a duration.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct StartTimerCommandAttributes {
     /// The timer id, unique among the run's open timers.
     pub timer_id: TimerId,
@@ -74,7 +74,7 @@ pub struct StartTimerCommandAttributes {
 
 /// CompleteWorkflowExecution: close the run with a result.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct CompleteWorkflowExecutionCommandAttributes {
     /// The result.
     pub result: Option<Payloads>,
@@ -82,7 +82,7 @@ pub struct CompleteWorkflowExecutionCommandAttributes {
 
 /// FailWorkflowExecution: close the run with a failure (retry and cron then apply).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct FailWorkflowExecutionCommandAttributes {
     /// Why.
     pub failure: Failure,
@@ -90,7 +90,7 @@ pub struct FailWorkflowExecutionCommandAttributes {
 
 /// CancelTimer: cancel an open timer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct CancelTimerCommandAttributes {
     /// The timer id.
     pub timer_id: TimerId,
@@ -98,7 +98,7 @@ pub struct CancelTimerCommandAttributes {
 
 /// CancelWorkflowExecution: close the run as canceled, acknowledging a cancel request.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct CancelWorkflowExecutionCommandAttributes {
     /// Details.
     pub details: Option<Payloads>,
@@ -106,7 +106,7 @@ pub struct CancelWorkflowExecutionCommandAttributes {
 
 /// RequestCancelExternalWorkflowExecution: ask another workflow (or a child) to cancel.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct RequestCancelExternalWorkflowExecutionCommandAttributes {
     /// The target's namespace; `None` is this workflow's.
     pub namespace: Option<Namespace>,
@@ -120,13 +120,13 @@ pub struct RequestCancelExternalWorkflowExecutionCommandAttributes {
 
 /// RecordMarker: record data in history (side effects, versions, local activities).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct RecordMarkerCommandAttributes {
     /// The marker's name.
     pub marker_name: MarkerName,
     /// The marker's data.
     #[cfg_attr(
-        any(test, feature = "arbitrary"),
+        any(test, feature = "testing"),
         proptest(
             strategy = "proptest::collection::btree_map(\"[a-z]{1,8}\", proptest::arbitrary::any::<Payloads>(), 0..3)"
         )
@@ -141,7 +141,7 @@ pub struct RecordMarkerCommandAttributes {
 /// ContinueAsNewWorkflowExecution: close the run and start a new run of the same workflow id.
 /// Every `None` is carried over from the closing run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct ContinueAsNewWorkflowExecutionCommandAttributes {
     /// The new run's type.
     pub workflow_type: Option<WorkflowType>,
@@ -169,7 +169,7 @@ pub struct ContinueAsNewWorkflowExecutionCommandAttributes {
 
 /// StartChildWorkflowExecution: start a child workflow.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct StartChildWorkflowExecutionCommandAttributes {
     /// The child's namespace; `None` is this workflow's.
     pub namespace: Option<Namespace>,
@@ -205,7 +205,7 @@ pub struct StartChildWorkflowExecutionCommandAttributes {
 
 /// SignalExternalWorkflowExecution: signal another workflow (or a child).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct SignalExternalWorkflowExecutionCommandAttributes {
     /// The target's namespace; `None` is this workflow's.
     pub namespace: Option<Namespace>,
@@ -223,7 +223,7 @@ pub struct SignalExternalWorkflowExecutionCommandAttributes {
 
 /// UpsertWorkflowSearchAttributes: set search attributes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct UpsertWorkflowSearchAttributesCommandAttributes {
     /// The attributes to set; others are unchanged.
     pub search_attributes: SearchAttributes,
@@ -231,7 +231,7 @@ pub struct UpsertWorkflowSearchAttributesCommandAttributes {
 
 /// ProtocolMessage: marks where an update message is processed in the command order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct ProtocolMessageCommandAttributes {
     /// The id of the message in the completion.
     pub message_id: String,
@@ -239,7 +239,7 @@ pub struct ProtocolMessageCommandAttributes {
 
 /// ModifyWorkflowProperties: upsert memo fields.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct ModifyWorkflowPropertiesCommandAttributes {
     /// The memo fields to set; others are unchanged.
     pub upserted_memo: Memo,
@@ -256,7 +256,7 @@ macro_rules! command_kinds {
 
         // A union of boxed per-variant strategies: the derived one is too large for a
         // test thread's stack.
-        #[cfg(any(test, feature = "arbitrary"))]
+        #[cfg(any(test, feature = "testing"))]
         impl proptest::arbitrary::Arbitrary for Command {
             type Parameters = ();
             type Strategy = proptest::strategy::BoxedStrategy<Self>;
@@ -271,7 +271,7 @@ macro_rules! command_kinds {
 
         /// The kind of a command, numbered as Temporal's `CommandType`.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+        #[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
         pub enum CommandType {
             $($(#[$doc])* $variant = $number,)+
         }

@@ -560,7 +560,7 @@ impl fmt::Display for CronSchedule {
     }
 }
 
-#[cfg(any(test, feature = "arbitrary"))]
+#[cfg(any(test, feature = "testing"))]
 impl proptest::arbitrary::Arbitrary for CronSchedule {
     type Parameters = ();
     type Strategy = proptest::strategy::BoxedStrategy<Self>;

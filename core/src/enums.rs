@@ -10,7 +10,7 @@ macro_rules! persisted_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident $(= $value:literal)?,)+ }) => {
         $(#[$meta])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+        #[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
         pub enum $name {
             $($(#[$vmeta])* $variant $(= $value)?,)+
         }

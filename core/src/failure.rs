@@ -37,12 +37,12 @@ pub struct Failure {
     /// The kind of failure and its details.
     pub info: FailureInfo,
     /// The failure that caused this one.
-    pub cause: Option<Box<Failure>>,
+    pub cause: Option<Box<Self>>,
 }
 
 /// The kind of a failure, with what only that kind carries.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub enum FailureInfo {
     /// An error raised by user code (spec §5.14.5).
     Application {
@@ -346,7 +346,7 @@ impl<'de> Deserialize<'de> for Failure {
     }
 }
 
-#[cfg(any(test, feature = "arbitrary"))]
+#[cfg(any(test, feature = "testing"))]
 impl proptest::arbitrary::Arbitrary for Failure {
     type Parameters = ();
     type Strategy = proptest::strategy::BoxedStrategy<Self>;

@@ -104,7 +104,7 @@ macro_rules! string_id {
             }
         }
 
-        #[cfg(any(test, feature = "arbitrary"))]
+        #[cfg(any(test, feature = "testing"))]
         impl proptest::arbitrary::Arbitrary for $name {
             type Parameters = ();
             type Strategy = proptest::strategy::BoxedStrategy<Self>;
@@ -239,7 +239,7 @@ impl FromStr for Namespace {
 }
 
 impl From<Namespace> for String {
-    fn from(value: Namespace) -> String {
+    fn from(value: Namespace) -> Self {
         value.0
     }
 }
@@ -256,7 +256,7 @@ impl fmt::Debug for Namespace {
     }
 }
 
-#[cfg(any(test, feature = "arbitrary"))]
+#[cfg(any(test, feature = "testing"))]
 impl proptest::arbitrary::Arbitrary for Namespace {
     type Parameters = ();
     type Strategy = proptest::strategy::BoxedStrategy<Self>;
@@ -272,7 +272,7 @@ impl proptest::arbitrary::Arbitrary for Namespace {
 /// generated inside it. Compact binary formats store the 16 bytes; human-readable formats
 /// (JSON) store the UUID text.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct RunId(u128);
 
 impl RunId {
@@ -393,7 +393,7 @@ impl fmt::Debug for EventId {
     }
 }
 
-#[cfg(any(test, feature = "arbitrary"))]
+#[cfg(any(test, feature = "testing"))]
 impl proptest::arbitrary::Arbitrary for EventId {
     type Parameters = ();
     type Strategy = proptest::strategy::BoxedStrategy<Self>;
@@ -407,7 +407,7 @@ impl proptest::arbitrary::Arbitrary for EventId {
 
 /// One workflow execution: a workflow id and, when a particular run is meant, its run id.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct WorkflowExecution {
     /// The workflow id.
     pub workflow_id: WorkflowId,

@@ -148,7 +148,7 @@ impl fmt::Debug for Payload {
     }
 }
 
-#[cfg(any(test, feature = "arbitrary"))]
+#[cfg(any(test, feature = "testing"))]
 impl proptest::arbitrary::Arbitrary for Payload {
     type Parameters = ();
     type Strategy = proptest::strategy::BoxedStrategy<Self>;
@@ -175,10 +175,10 @@ impl proptest::arbitrary::Arbitrary for Payload {
 /// An ordered list of payloads: a function's arguments, or a result.
 #[derive(Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(transparent)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct Payloads(
     #[cfg_attr(
-        any(test, feature = "arbitrary"),
+        any(test, feature = "testing"),
         proptest(
             strategy = "proptest::collection::vec(proptest::arbitrary::any::<Payload>(), 0..3)"
         )
@@ -244,10 +244,10 @@ impl From<Vec<Payload>> for Payloads {
 /// Named payloads: the type behind headers (context propagation) and memos.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(transparent)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct PayloadMap(
     #[cfg_attr(
-        any(test, feature = "arbitrary"),
+        any(test, feature = "testing"),
         proptest(
             strategy = "proptest::collection::btree_map(\"[a-z]{1,8}\", proptest::arbitrary::any::<Payload>(), 0..3)"
         )

@@ -123,7 +123,7 @@ impl RetryPolicy {
     }
 }
 
-#[cfg(any(test, feature = "arbitrary"))]
+#[cfg(any(test, feature = "testing"))]
 impl proptest::arbitrary::Arbitrary for RetryPolicy {
     type Parameters = ();
     type Strategy = proptest::strategy::BoxedStrategy<Self>;

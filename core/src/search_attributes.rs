@@ -12,7 +12,7 @@ use crate::validation::ValidationError;
 
 /// One search attribute value, typed as Temporal types them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub enum SearchAttributeValue {
     /// An exact-match string (ids, statuses, tags).
     Keyword(String),
@@ -23,7 +23,7 @@ pub enum SearchAttributeValue {
     /// A finite floating-point number.
     Double(
         #[serde(deserialize_with = "crate::validation::deserialize_finite_f64")]
-        #[cfg_attr(any(test, feature = "arbitrary"), proptest(strategy = "-1e9f64..1e9"))]
+        #[cfg_attr(any(test, feature = "testing"), proptest(strategy = "-1e9f64..1e9"))]
         f64,
     ),
     /// A boolean.
@@ -65,10 +65,10 @@ const RESERVED_KEYS: &[&str] = &[
 /// The search attributes of one run.
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 #[serde(transparent)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct SearchAttributes(
     #[cfg_attr(
-        any(test, feature = "arbitrary"),
+        any(test, feature = "testing"),
         proptest(
             strategy = "proptest::collection::btree_map(\"[A-Z][A-Za-z0-9_]{0,10}\", proptest::arbitrary::any::<SearchAttributeValue>(), 0..3)"
         )

@@ -8,7 +8,7 @@ use crate::ids::TaskQueueName;
 /// The queue a workflow task was scheduled on: the normal queue, or one worker's sticky
 /// queue (then `normal_name` is the normal queue it falls back to).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct TaskQueue {
     /// The queue's name.
     pub name: TaskQueueName,

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 ///
 /// Ordering is chronological. Arithmetic saturates or returns `None`; it never wraps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct Timestamp(u64);
 
 const NANOS_PER_SECOND: u64 = 1_000_000_000;

@@ -8,7 +8,7 @@ use crate::payload::{Header, Payloads};
 
 /// An update request: who sent it, which handler, with what arguments.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct UpdateRequest {
     /// The update id; deduplicates retried requests within a run.
     pub update_id: UpdateId,
@@ -24,7 +24,7 @@ pub struct UpdateRequest {
 
 /// How an accepted update ended.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub enum UpdateOutcome {
     /// The handler returned this value.
     Success(Payloads),

@@ -31,7 +31,7 @@ use crate::update::{UpdateOutcome, UpdateRequest};
 
 /// The parent of a child workflow run, as its Started event records it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct ParentExecutionInfo {
     /// The parent's namespace.
     pub namespace: Namespace,
@@ -43,7 +43,7 @@ pub struct ParentExecutionInfo {
 
 /// What the SDK records about itself in a workflow task completion.
 #[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct SdkMetadata {
     /// Behaviour flags the SDK used for the first time in this task; replay honours them.
     pub flags: Vec<u32>,
@@ -55,7 +55,7 @@ pub struct SdkMetadata {
 
 /// WorkflowExecutionStarted: the first event of every run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct WorkflowExecutionStartedEventAttributes {
     /// The workflow's type.
     pub workflow_type: WorkflowType,
@@ -105,7 +105,7 @@ pub struct WorkflowExecutionStartedEventAttributes {
 
 /// WorkflowExecutionCompleted: the workflow returned a result.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct WorkflowExecutionCompletedEventAttributes {
     /// The result.
     pub result: Option<Payloads>,
@@ -117,7 +117,7 @@ pub struct WorkflowExecutionCompletedEventAttributes {
 
 /// WorkflowExecutionFailed: the workflow returned an error.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct WorkflowExecutionFailedEventAttributes {
     /// Why.
     pub failure: Failure,
@@ -131,7 +131,7 @@ pub struct WorkflowExecutionFailedEventAttributes {
 
 /// WorkflowExecutionTimedOut: the run or execution timeout fired.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct WorkflowExecutionTimedOutEventAttributes {
     /// Whether a retry follows.
     pub retry_state: RetryState,
@@ -141,7 +141,7 @@ pub struct WorkflowExecutionTimedOutEventAttributes {
 
 /// WorkflowTaskScheduled: the workflow has new events for a worker to process.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct WorkflowTaskScheduledEventAttributes {
     /// The queue (normal or sticky).
     pub task_queue: TaskQueue,
@@ -153,7 +153,7 @@ pub struct WorkflowTaskScheduledEventAttributes {
 
 /// WorkflowTaskStarted: a worker took the task. Its time is the workflow's "now".
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct WorkflowTaskStartedEventAttributes {
     /// The WorkflowTaskScheduled event.
     pub scheduled_event_id: EventId,
@@ -169,7 +169,7 @@ pub struct WorkflowTaskStartedEventAttributes {
 
 /// WorkflowTaskCompleted: the worker answered with commands; their events follow.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct WorkflowTaskCompletedEventAttributes {
     /// The WorkflowTaskScheduled event.
     pub scheduled_event_id: EventId,
@@ -183,7 +183,7 @@ pub struct WorkflowTaskCompletedEventAttributes {
 
 /// WorkflowTaskTimedOut: start-to-close, or schedule-to-start on a sticky or speculative task.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct WorkflowTaskTimedOutEventAttributes {
     /// The WorkflowTaskScheduled event.
     pub scheduled_event_id: EventId,
@@ -195,7 +195,7 @@ pub struct WorkflowTaskTimedOutEventAttributes {
 
 /// WorkflowTaskFailed: the worker failed the task, the engine refused its commands, or a reset.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct WorkflowTaskFailedEventAttributes {
     /// The WorkflowTaskScheduled event.
     pub scheduled_event_id: EventId,
@@ -215,7 +215,7 @@ pub struct WorkflowTaskFailedEventAttributes {
 
 /// ActivityTaskScheduled: the workflow scheduled an activity. Timeouts are normalised.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct ActivityTaskScheduledEventAttributes {
     /// The activity id.
     pub activity_id: ActivityId,
@@ -243,7 +243,7 @@ pub struct ActivityTaskScheduledEventAttributes {
 
 /// ActivityTaskStarted: written when the activity closes, showing the final attempt.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct ActivityTaskStartedEventAttributes {
     /// The ActivityTaskScheduled event.
     pub scheduled_event_id: EventId,
@@ -259,7 +259,7 @@ pub struct ActivityTaskStartedEventAttributes {
 
 /// ActivityTaskCompleted: the activity returned a result.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct ActivityTaskCompletedEventAttributes {
     /// The result.
     pub result: Option<Payloads>,
@@ -273,7 +273,7 @@ pub struct ActivityTaskCompletedEventAttributes {
 
 /// ActivityTaskFailed: the final attempt failed and no retry follows.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct ActivityTaskFailedEventAttributes {
     /// Why.
     pub failure: Failure,
@@ -289,7 +289,7 @@ pub struct ActivityTaskFailedEventAttributes {
 
 /// ActivityTaskTimedOut: a timeout fired and no retry follows.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct ActivityTaskTimedOutEventAttributes {
     /// The timeout failure; its cause is the last attempt's failure.
     pub failure: Failure,
@@ -303,7 +303,7 @@ pub struct ActivityTaskTimedOutEventAttributes {
 
 /// ActivityTaskCancelRequested: the workflow asked to cancel an activity.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct ActivityTaskCancelRequestedEventAttributes {
     /// The ActivityTaskScheduled event.
     pub scheduled_event_id: EventId,
@@ -313,7 +313,7 @@ pub struct ActivityTaskCancelRequestedEventAttributes {
 
 /// ActivityTaskCanceled: the activity confirmed the cancel, or had not started.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct ActivityTaskCanceledEventAttributes {
     /// Details given by the activity.
     pub details: Option<Payloads>,
@@ -329,7 +329,7 @@ pub struct ActivityTaskCanceledEventAttributes {
 
 /// TimerStarted: the workflow started a timer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct TimerStartedEventAttributes {
     /// The timer id.
     pub timer_id: TimerId,
@@ -341,7 +341,7 @@ pub struct TimerStartedEventAttributes {
 
 /// TimerFired: the timer's time came.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct TimerFiredEventAttributes {
     /// The timer id.
     pub timer_id: TimerId,
@@ -351,7 +351,7 @@ pub struct TimerFiredEventAttributes {
 
 /// TimerCanceled: the workflow cancelled the timer before it fired.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct TimerCanceledEventAttributes {
     /// The timer id.
     pub timer_id: TimerId,
@@ -366,7 +366,7 @@ pub struct TimerCanceledEventAttributes {
 /// WorkflowExecutionCancelRequested: a client, the parent or another workflow asked the
 /// workflow to cancel.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct WorkflowExecutionCancelRequestedEventAttributes {
     /// The reason given.
     pub cause: String,
@@ -380,7 +380,7 @@ pub struct WorkflowExecutionCancelRequestedEventAttributes {
 
 /// WorkflowExecutionCanceled: the workflow acknowledged the cancel and closed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct WorkflowExecutionCanceledEventAttributes {
     /// The completion that carried the command.
     pub workflow_task_completed_event_id: EventId,
@@ -390,7 +390,7 @@ pub struct WorkflowExecutionCanceledEventAttributes {
 
 /// RequestCancelExternalWorkflowExecutionInitiated: the workflow asked to cancel another.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct RequestCancelExternalWorkflowExecutionInitiatedEventAttributes {
     /// The completion that carried the command.
     pub workflow_task_completed_event_id: EventId,
@@ -406,7 +406,7 @@ pub struct RequestCancelExternalWorkflowExecutionInitiatedEventAttributes {
 
 /// RequestCancelExternalWorkflowExecutionFailed: the target was not found.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct RequestCancelExternalWorkflowExecutionFailedEventAttributes {
     /// Why.
     pub cause: CancelExternalWorkflowExecutionFailedCause,
@@ -422,7 +422,7 @@ pub struct RequestCancelExternalWorkflowExecutionFailedEventAttributes {
 
 /// ExternalWorkflowExecutionCancelRequested: the cancel request reached the target.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct ExternalWorkflowExecutionCancelRequestedEventAttributes {
     /// The Initiated event.
     pub initiated_event_id: EventId,
@@ -434,13 +434,13 @@ pub struct ExternalWorkflowExecutionCancelRequestedEventAttributes {
 
 /// MarkerRecorded: a side effect, version or local activity result recorded by the SDK.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct MarkerRecordedEventAttributes {
     /// The marker's name (what kind of marker it is).
     pub marker_name: MarkerName,
     /// The marker's data.
     #[cfg_attr(
-        any(test, feature = "arbitrary"),
+        any(test, feature = "testing"),
         proptest(
             strategy = "proptest::collection::btree_map(\"[a-z]{1,8}\", proptest::arbitrary::any::<Payloads>(), 0..3)"
         )
@@ -456,7 +456,7 @@ pub struct MarkerRecordedEventAttributes {
 
 /// WorkflowExecutionSignaled: a signal arrived.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct WorkflowExecutionSignaledEventAttributes {
     /// The signal's name.
     pub signal_name: SignalName,
@@ -474,7 +474,7 @@ pub struct WorkflowExecutionSignaledEventAttributes {
 
 /// WorkflowExecutionTerminated: the run was ended without the workflow's involvement.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct WorkflowExecutionTerminatedEventAttributes {
     /// The reason given.
     pub reason: String,
@@ -486,7 +486,7 @@ pub struct WorkflowExecutionTerminatedEventAttributes {
 
 /// WorkflowExecutionContinuedAsNew: the run closed and a new run of the same id started.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct WorkflowExecutionContinuedAsNewEventAttributes {
     /// The new run.
     pub new_execution_run_id: RunId,
@@ -520,7 +520,7 @@ pub struct WorkflowExecutionContinuedAsNewEventAttributes {
 
 /// StartChildWorkflowExecutionInitiated: the workflow asked to start a child.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct StartChildWorkflowExecutionInitiatedEventAttributes {
     /// The child's namespace.
     pub namespace: Namespace,
@@ -558,7 +558,7 @@ pub struct StartChildWorkflowExecutionInitiatedEventAttributes {
 
 /// StartChildWorkflowExecutionFailed: the child could not be started.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct StartChildWorkflowExecutionFailedEventAttributes {
     /// The child's namespace.
     pub namespace: Namespace,
@@ -576,7 +576,7 @@ pub struct StartChildWorkflowExecutionFailedEventAttributes {
 
 /// ChildWorkflowExecutionStarted: the child's first run was created.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct ChildWorkflowExecutionStartedEventAttributes {
     /// The child's namespace.
     pub namespace: Namespace,
@@ -593,7 +593,7 @@ pub struct ChildWorkflowExecutionStartedEventAttributes {
 /// The fields every ChildWorkflowExecution close event carries: which child, and the
 /// parent's Initiated and Started events for it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct ChildWorkflowExecutionRef {
     /// The child's namespace.
     pub namespace: Namespace,
@@ -609,7 +609,7 @@ pub struct ChildWorkflowExecutionRef {
 
 /// ChildWorkflowExecutionCompleted: the child's chain ended with a result.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct ChildWorkflowExecutionCompletedEventAttributes {
     /// Which child.
     pub child: ChildWorkflowExecutionRef,
@@ -619,7 +619,7 @@ pub struct ChildWorkflowExecutionCompletedEventAttributes {
 
 /// ChildWorkflowExecutionFailed: the child's chain ended with a failure.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct ChildWorkflowExecutionFailedEventAttributes {
     /// Which child.
     pub child: ChildWorkflowExecutionRef,
@@ -631,7 +631,7 @@ pub struct ChildWorkflowExecutionFailedEventAttributes {
 
 /// ChildWorkflowExecutionCanceled: the child acknowledged a cancel and closed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct ChildWorkflowExecutionCanceledEventAttributes {
     /// Which child.
     pub child: ChildWorkflowExecutionRef,
@@ -641,7 +641,7 @@ pub struct ChildWorkflowExecutionCanceledEventAttributes {
 
 /// ChildWorkflowExecutionTimedOut: the child's timeout fired.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct ChildWorkflowExecutionTimedOutEventAttributes {
     /// Which child.
     pub child: ChildWorkflowExecutionRef,
@@ -651,7 +651,7 @@ pub struct ChildWorkflowExecutionTimedOutEventAttributes {
 
 /// ChildWorkflowExecutionTerminated: the child was terminated.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct ChildWorkflowExecutionTerminatedEventAttributes {
     /// Which child.
     pub child: ChildWorkflowExecutionRef,
@@ -659,7 +659,7 @@ pub struct ChildWorkflowExecutionTerminatedEventAttributes {
 
 /// SignalExternalWorkflowExecutionInitiated: the workflow sent a signal to another.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct SignalExternalWorkflowExecutionInitiatedEventAttributes {
     /// The completion that carried the command.
     pub workflow_task_completed_event_id: EventId,
@@ -679,7 +679,7 @@ pub struct SignalExternalWorkflowExecutionInitiatedEventAttributes {
 
 /// SignalExternalWorkflowExecutionFailed: the signal could not be delivered.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct SignalExternalWorkflowExecutionFailedEventAttributes {
     /// Why.
     pub cause: SignalExternalWorkflowExecutionFailedCause,
@@ -695,7 +695,7 @@ pub struct SignalExternalWorkflowExecutionFailedEventAttributes {
 
 /// ExternalWorkflowExecutionSignaled: the signal reached the target.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct ExternalWorkflowExecutionSignaledEventAttributes {
     /// The Initiated event.
     pub initiated_event_id: EventId,
@@ -707,7 +707,7 @@ pub struct ExternalWorkflowExecutionSignaledEventAttributes {
 
 /// UpsertWorkflowSearchAttributes: the workflow changed its search attributes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct UpsertWorkflowSearchAttributesEventAttributes {
     /// The completion that carried the command.
     pub workflow_task_completed_event_id: EventId,
@@ -717,7 +717,7 @@ pub struct UpsertWorkflowSearchAttributesEventAttributes {
 
 /// WorkflowExecutionUpdateAccepted: the workflow's validator accepted an update.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct WorkflowExecutionUpdateAcceptedEventAttributes {
     /// The update protocol instance (the update id).
     pub protocol_instance_id: String,
@@ -731,7 +731,7 @@ pub struct WorkflowExecutionUpdateAcceptedEventAttributes {
 
 /// WorkflowExecutionUpdateCompleted: an accepted update's handler finished.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct WorkflowExecutionUpdateCompletedEventAttributes {
     /// The update id.
     pub update_id: crate::ids::UpdateId,
@@ -743,7 +743,7 @@ pub struct WorkflowExecutionUpdateCompletedEventAttributes {
 
 /// WorkflowPropertiesModified: the workflow changed its memo.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct WorkflowPropertiesModifiedEventAttributes {
     /// The completion that carried the command.
     pub workflow_task_completed_event_id: EventId,
@@ -754,7 +754,7 @@ pub struct WorkflowPropertiesModifiedEventAttributes {
 /// WorkflowExecutionUpdateAdmitted: an update reapplied by a reset (normal admission
 /// writes no event).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct WorkflowExecutionUpdateAdmittedEventAttributes {
     /// The request.
     pub request: UpdateRequest,

@@ -140,3 +140,115 @@ pub fn check_well_formed(events: &[HistoryEvent]) -> Result<(), HistoryError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::samples::quickstart_history;
+    use crate::history::{EventAttributes, TimerFiredEventAttributes};
+    use crate::ids::TimerId;
+
+    fn id(value: u64) -> EventId {
+        EventId::new(value).unwrap()
+    }
+
+    #[test]
+    fn quickstart_history_is_well_formed() {
+        let history = quickstart_history();
+        assert_eq!(history.events.len(), 16);
+        history.check().unwrap();
+        assert_eq!(history.next_event_id(), id(17));
+        assert_eq!(
+            history.event(id(12)).map(HistoryEvent::event_type),
+            Some(EventType::TimerFired)
+        );
+    }
+
+    #[test]
+    fn empty_and_misplaced_start() {
+        assert_eq!(check_well_formed(&[]), Err(HistoryError::Empty));
+        let events = quickstart_history().events;
+        assert_eq!(
+            check_well_formed(&events[1..]),
+            Err(HistoryError::MisplacedStart {
+                event_id: id(2),
+                found: EventType::WorkflowTaskScheduled
+            })
+        );
+        let mut twice = events.clone();
+        twice[1] = HistoryEvent {
+            event_id: id(2),
+            ..events[0].clone()
+        };
+        assert_eq!(
+            check_well_formed(&twice),
+            Err(HistoryError::MisplacedStart {
+                event_id: id(2),
+                found: EventType::WorkflowExecutionStarted
+            })
+        );
+    }
+
+    #[test]
+    fn ids_must_be_dense() {
+        let mut events = quickstart_history().events;
+        events.remove(4);
+        assert_eq!(
+            check_well_formed(&events),
+            Err(HistoryError::NonDenseId {
+                position: 4,
+                expected: 5,
+                found: id(6)
+            })
+        );
+    }
+
+    #[test]
+    fn references_must_point_back_to_the_right_type() {
+        let mut events = quickstart_history().events;
+        let fired = |started_event_id| {
+            EventAttributes::TimerFired(TimerFiredEventAttributes {
+                timer_id: TimerId::new("1").unwrap(),
+                started_event_id,
+            })
+        };
+        events[11].attributes = fired(id(12));
+        assert_eq!(
+            check_well_formed(&events),
+            Err(HistoryError::DanglingReference {
+                event_id: id(12),
+                event_type: EventType::TimerFired,
+                field: "started_event_id",
+                target: id(12)
+            })
+        );
+        events[11].attributes = fired(id(10));
+        assert_eq!(
+            check_well_formed(&events),
+            Err(HistoryError::WrongReferenceType {
+                event_id: id(12),
+                event_type: EventType::TimerFired,
+                field: "started_event_id",
+                target: id(10),
+                target_type: EventType::WorkflowTaskCompleted,
+                expected: &[EventType::TimerStarted],
+            })
+        );
+    }
+
+    #[test]
+    fn nothing_follows_the_close() {
+        let mut events = quickstart_history().events;
+        let mut extra = events[12].clone();
+        extra.event_id = id(17);
+        events.push(extra);
+        assert_eq!(
+            check_well_formed(&events),
+            Err(HistoryError::EventAfterClose {
+                event_id: id(17),
+                event_type: EventType::WorkflowTaskScheduled,
+                closed_by: id(16)
+            })
+        );
+    }
+}

@@ -10,7 +10,7 @@ use crate::time::Timestamp;
 
 /// One event of a run's history.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct HistoryEvent {
     /// Position in the history, from 1, dense.
     pub event_id: EventId,
@@ -38,7 +38,7 @@ macro_rules! event_kinds {
 
         // A union of boxed per-variant strategies: the derived one is too large for a
         // test thread's stack.
-        #[cfg(any(test, feature = "arbitrary"))]
+        #[cfg(any(test, feature = "testing"))]
         impl proptest::arbitrary::Arbitrary for EventAttributes {
             type Parameters = ();
             type Strategy = proptest::strategy::BoxedStrategy<Self>;
@@ -53,7 +53,7 @@ macro_rules! event_kinds {
 
         /// The kind of an event, numbered as Temporal's `EventType`.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+        #[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
         pub enum EventType {
             $($(#[$doc])* $variant = $number,)+
         }

@@ -5,10 +5,16 @@
 //! [`check_well_formed`] verifies.
 
 pub mod attributes;
+#[cfg(any(test, feature = "testing"))]
+mod builder;
 mod check;
 mod event;
+#[cfg(any(test, feature = "testing"))]
+pub mod samples;
 
 pub use attributes::*;
+#[cfg(any(test, feature = "testing"))]
+pub use builder::HistoryBuilder;
 pub use check::{HistoryError, check_well_formed};
 pub use event::{BackReference, EventAttributes, EventType, HistoryEvent};
 

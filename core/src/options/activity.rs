@@ -25,7 +25,7 @@ pub const SUMMARY_BYTES_MAX: usize = 400;
 /// | `cancellation_type` | try-cancel (Go's `WaitForCancellation: false`) |
 /// | `task_queue` | the workflow's task queue |
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct ActivityOptions {
     /// The activity id; by default the SDK assigns the invocation's sequence number.
     pub activity_id: Option<ActivityId>,
@@ -49,7 +49,7 @@ pub struct ActivityOptions {
     pub disable_eager_execution: bool,
     /// A short text shown with the activity in tools.
     #[cfg_attr(
-        any(test, feature = "arbitrary"),
+        any(test, feature = "testing"),
         proptest(strategy = "proptest::option::of(\"[ -~]{0,20}\")")
     )]
     pub summary: Option<String>,

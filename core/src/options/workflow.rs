@@ -29,7 +29,7 @@ use crate::validation::{ValidationError, check_optional_duration};
 /// | `cron_schedule` | none |
 /// | `start_delay` | none (cannot be combined with a cron schedule) |
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(any(test, feature = "arbitrary"), derive(proptest_derive::Arbitrary))]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct StartWorkflowOptions {
     /// The workflow id: a business key, such as `order_42` (spec §2.4).
     pub id: WorkflowId,

@@ -1,0 +1,14 @@
+//! endure-core's integration tests: golden files of the codec, the fuzz corpus, and the
+//! workspace's tidy checks.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    unreachable_pub
+)]
+
+mod corpus;
+mod golden;
+mod samples;
+mod tidy;
