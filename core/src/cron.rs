@@ -102,6 +102,19 @@ const SEARCH_YEARS_MAX: u32 = 5;
 
 impl CronSchedule {
     /// Parses `expression`.
+    ///
+    /// ```
+    /// use endure_core::{CronSchedule, Timestamp};
+    ///
+    /// let schedule = CronSchedule::parse("30 9 * * mon-fri")?;
+    /// let saturday = Timestamp::from_unix_seconds(1_795_860_000); // 2026-11-28T10:00:00Z
+    /// let next = schedule.next_after(saturday).expect("fires on weekdays");
+    /// assert_eq!(next.to_string(), "2026-11-30T09:30:00Z");
+    ///
+    /// let error = CronSchedule::parse("0 25 * * *").unwrap_err();
+    /// assert_eq!(error.position, 2);
+    /// # Ok::<(), endure_core::CronError>(())
+    /// ```
     pub fn parse(expression: &str) -> Result<Self, CronError> {
         let spec = parse_spec(expression)?;
         Ok(Self {

@@ -59,6 +59,16 @@ pub struct Payload {
 impl Payload {
     /// Encodes `value` with the default converter: JSON, or `binary/null` when the value
     /// serialises to JSON `null` (`None`, `()`).
+    ///
+    /// ```
+    /// use endure_core::Payload;
+    ///
+    /// let payload = Payload::json(&("user_123", 7))?;
+    /// assert_eq!(payload.encoding(), Some("json/plain"));
+    /// assert_eq!(payload.decode::<(String, u32)>()?, ("user_123".to_owned(), 7));
+    /// assert_eq!(Payload::json(&None::<u8>)?.encoding(), Some("binary/null"));
+    /// # Ok::<(), endure_core::PayloadError>(())
+    /// ```
     pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<Self, PayloadError> {
         let data = serde_json::to_vec(value).map_err(|e| PayloadError::Encode(e.to_string()))?;
         if data == b"null" {

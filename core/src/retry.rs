@@ -62,6 +62,16 @@ impl RetryPolicy {
 
     /// The delay after attempt `attempt` (1-based) failed, before attempt `attempt + 1`:
     /// `min(initial × coefficient^(attempt-1), maximum)`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use endure_core::RetryPolicy;
+    ///
+    /// let policy = RetryPolicy::default(); // 1 s, ×2.0, at most 100 s
+    /// assert_eq!(policy.backoff(1), Duration::from_secs(1));
+    /// assert_eq!(policy.backoff(4), Duration::from_secs(8));
+    /// assert_eq!(policy.backoff(20), Duration::from_secs(100));
+    /// ```
     pub fn backoff(&self, attempt: u32) -> Duration {
         debug_assert!(attempt >= 1, "attempts are numbered from 1");
         let maximum = self.effective_maximum_interval();

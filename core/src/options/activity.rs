@@ -90,6 +90,15 @@ impl ActivityOptions {
 
     /// Refuses options the engine would refuse: no timeout that bounds an attempt, zero or
     /// over-long durations, an inconsistent retry policy, an over-long summary.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use endure_core::{ActivityOptions, ValidationError};
+    ///
+    /// assert_eq!(ActivityOptions::default().validate(), Err(ValidationError::MissingActivityTimeout));
+    /// let options = ActivityOptions::with_start_to_close_timeout(Duration::from_secs(10));
+    /// assert_eq!(options.validate(), Ok(()));
+    /// ```
     pub fn validate(&self) -> Result<(), ValidationError> {
         if self.start_to_close_timeout.is_none() && self.schedule_to_close_timeout.is_none() {
             return Err(ValidationError::MissingActivityTimeout);

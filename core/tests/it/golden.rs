@@ -15,13 +15,16 @@ use endure_core::*;
 
 use crate::samples;
 
+/// Checks that bytes decode to the sample they were made from.
+type SampleCheck = Box<dyn Fn(&[u8]) -> Result<(), String>>;
+
 /// One golden file: its name, the bytes and JSON this build writes, and a check that bytes
 /// decode back to the sample.
 struct Golden {
     name: String,
     bytes: Vec<u8>,
     json: String,
-    decodes_to_sample: Box<dyn Fn(&[u8]) -> Result<(), String>>,
+    decodes_to_sample: SampleCheck,
 }
 
 fn golden<T: Record + PartialEq + Debug + 'static>(name: String, value: T) -> Golden {
