@@ -16,6 +16,7 @@ pub mod codec;
 mod command;
 pub mod cron;
 mod enums;
+pub mod execution;
 mod failure;
 pub mod fuzzing;
 pub mod history;

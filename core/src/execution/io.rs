@@ -1,0 +1,440 @@
+//! What goes into the execution machine ([`Input`], [`StartRequest`]) and what comes out
+//! ([`Effects`], [`Reply`], [`Task`], [`Rejected`]).
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::ExecutionMachine;
+use crate::command::Command;
+use crate::cron::CronSchedule;
+use crate::enums::{ContinueAsNewInitiator, WorkflowTaskFailedCause};
+use crate::failure::Failure;
+use crate::history::{HistoryEvent, ParentExecutionInfo, SdkMetadata};
+use crate::ids::{
+    EventId, Namespace, RequestId, RunId, SignalName, TaskQueueName, WorkflowId, WorkflowType,
+};
+use crate::options::StartWorkflowOptions;
+use crate::payload::{Header, Memo, Payloads};
+use crate::retry::RetryPolicy;
+use crate::search_attributes::SearchAttributes;
+use crate::task_queue::TaskQueue;
+use crate::time::Timestamp;
+use crate::validation::ValidationError;
+
+/// Everything needed to create a run. Built from client options with
+/// [`StartRequest::from_options`], or by the machine itself for the next run of a chain
+/// (continue-as-new, retry, cron).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StartRequest {
+    /// The namespace.
+    pub namespace: Namespace,
+    /// The workflow id.
+    pub workflow_id: WorkflowId,
+    /// The new run's id (drawn by the runtime).
+    pub run_id: RunId,
+    /// The workflow type.
+    pub workflow_type: WorkflowType,
+    /// The workflow's task queue.
+    pub task_queue: TaskQueueName,
+    /// The arguments.
+    pub input: Payloads,
+    /// Limit on the whole chain, if any, as an absolute time (carried across runs).
+    pub execution_expiration_time: Option<Timestamp>,
+    /// The execution timeout as given (recorded in the Started event).
+    pub execution_timeout: Option<Duration>,
+    /// Limit on this run.
+    pub run_timeout: Option<Duration>,
+    /// Limit on one workflow task (normalised: default 10 s, at most 120 s).
+    pub task_timeout: Duration,
+    /// The workflow retry policy.
+    pub retry_policy: Option<RetryPolicy>,
+    /// The cron schedule.
+    pub cron_schedule: Option<CronSchedule>,
+    /// Delay before the first workflow task (start delay, retry or cron backoff).
+    pub first_workflow_task_backoff: Option<Duration>,
+    /// The memo.
+    pub memo: Memo,
+    /// The search attributes.
+    pub search_attributes: SearchAttributes,
+    /// Context headers.
+    pub header: Header,
+    /// Who started it.
+    pub identity: String,
+    /// The start request id, for deduplication by the runtime.
+    pub request_id: Option<RequestId>,
+    /// The parent, for a child workflow.
+    pub parent: Option<ParentExecutionInfo>,
+    /// The run this one continues, and how.
+    pub continued: Option<Continuation>,
+    /// The first run of the chain (this run's id for a first run).
+    pub first_execution_run_id: RunId,
+    /// The retry attempt, from 1.
+    pub attempt: u32,
+    /// A signal delivered with the start (signal-with-start).
+    pub signal: Option<SignalRequest>,
+}
+
+/// How a run continues an earlier one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Continuation {
+    /// The previous run.
+    pub previous_run_id: RunId,
+    /// Why this run was started.
+    pub initiator: ContinueAsNewInitiator,
+    /// The previous run's failure (retry, or cron after a failure).
+    pub failure: Option<Failure>,
+    /// The previous run's result (cron).
+    pub last_completion_result: Option<Payloads>,
+}
+
+impl StartRequest {
+    /// The start of a first run from client options. Validates the options; computes the
+    /// execution expiration from `now`; `identity` is the client's.
+    #[allow(clippy::too_many_arguments)]
+    pub fn from_options(
+        namespace: Namespace,
+        options: &StartWorkflowOptions,
+        run_id: RunId,
+        workflow_type: WorkflowType,
+        input: Payloads,
+        header: Header,
+        identity: String,
+        now: Timestamp,
+    ) -> Result<Self, ValidationError> {
+        options.validate()?;
+        input.check_size("input")?;
+        Ok(Self {
+            namespace,
+            workflow_id: options.id.clone(),
+            run_id,
+            workflow_type,
+            task_queue: options.task_queue.clone(),
+            input,
+            execution_expiration_time: options
+                .execution_timeout
+                .map(|timeout| now.saturating_add(timeout)),
+            execution_timeout: options.execution_timeout,
+            run_timeout: options.run_timeout,
+            task_timeout: options.effective_task_timeout(),
+            retry_policy: options.retry_policy.clone(),
+            cron_schedule: options.cron_schedule.clone(),
+            // A cron workflow's first run waits for the schedule's first fire time.
+            first_workflow_task_backoff: match &options.cron_schedule {
+                Some(schedule) => schedule
+                    .next_after(now)
+                    .map(|fire| fire.saturating_duration_since(now)),
+                None => options.start_delay,
+            },
+            memo: options.memo.clone(),
+            search_attributes: options.search_attributes.clone(),
+            header,
+            identity,
+            request_id: options.request_id.clone(),
+            parent: None,
+            continued: None,
+            first_execution_run_id: run_id,
+            attempt: 1,
+            signal: None,
+        })
+    }
+}
+
+/// A signal sent to a run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SignalRequest {
+    /// The signal's name.
+    pub signal_name: SignalName,
+    /// Its arguments.
+    pub input: Payloads,
+    /// Who sent it.
+    pub identity: String,
+    /// Context headers.
+    pub header: Header,
+    /// Deduplicates a retried signal.
+    pub request_id: Option<RequestId>,
+}
+
+/// Identifies one workflow task handed to a worker; a completion for another task (an
+/// older attempt, a task that timed out) is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkflowTaskToken {
+    /// The task's WorkflowTaskScheduled event (reserved, for transient tasks).
+    pub scheduled_event_id: EventId,
+    /// The task's WorkflowTaskStarted event (reserved, for transient tasks).
+    pub started_event_id: EventId,
+    /// The attempt.
+    pub attempt: u32,
+}
+
+/// Identifies one attempt of one activity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityTaskToken {
+    /// The ActivityTaskScheduled event.
+    pub scheduled_event_id: EventId,
+    /// The attempt.
+    pub attempt: u32,
+}
+
+/// A worker's sticky queue, sent with a completion so the next task goes to it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StickyAttributes {
+    /// The worker's own queue.
+    pub task_queue: TaskQueueName,
+    /// How long a task may wait there before falling back to the normal queue.
+    pub schedule_to_start_timeout: Duration,
+}
+
+/// A worker's successful answer to a workflow task.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorkflowTaskCompletion {
+    /// The task answered.
+    pub token: WorkflowTaskToken,
+    /// The commands, in order.
+    pub commands: Vec<Command>,
+    /// The worker.
+    pub identity: String,
+    /// Where to send the next task; `None` clears stickiness.
+    pub sticky: Option<StickyAttributes>,
+    /// Ask for a new workflow task even with nothing new (the local-activity heartbeat).
+    pub force_create_workflow_task: bool,
+    /// The SDK's flags, name and version.
+    pub sdk_metadata: SdkMetadata,
+    /// The id the next run gets if this completion closes the run with a successor
+    /// (continue-as-new, retry, cron).
+    pub next_run_id: RunId,
+}
+
+/// One input to a run's machine. Every input is applied at a `now` given with it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Input {
+    /// A worker took the pending workflow task.
+    WorkflowTaskStarted {
+        /// The pending task's WorkflowTaskScheduled event.
+        scheduled_event_id: EventId,
+        /// The poll request; a retried start with the same id gets the same answer.
+        request_id: String,
+        /// The worker.
+        identity: String,
+    },
+    /// A worker completed the started workflow task.
+    WorkflowTaskCompleted(Box<WorkflowTaskCompletion>),
+    /// A worker failed the started workflow task.
+    WorkflowTaskFailed {
+        /// The task.
+        token: WorkflowTaskToken,
+        /// Why.
+        cause: WorkflowTaskFailedCause,
+        /// Details.
+        failure: Option<Failure>,
+        /// The worker.
+        identity: String,
+    },
+    /// A worker took an activity attempt.
+    ActivityTaskStarted {
+        /// The attempt.
+        token: ActivityTaskToken,
+        /// The poll request; a retried start with the same id gets the same answer.
+        request_id: String,
+        /// The worker.
+        identity: String,
+    },
+    /// A running activity reported progress.
+    ActivityTaskHeartbeat {
+        /// The attempt.
+        token: ActivityTaskToken,
+        /// Progress details, given to the next attempt.
+        details: Option<Payloads>,
+    },
+    /// An activity attempt returned a result.
+    ActivityTaskCompleted {
+        /// The attempt.
+        token: ActivityTaskToken,
+        /// The result.
+        result: Option<Payloads>,
+        /// The worker.
+        identity: String,
+    },
+    /// An activity attempt failed.
+    ActivityTaskFailed {
+        /// The attempt.
+        token: ActivityTaskToken,
+        /// Why.
+        failure: Failure,
+        /// The worker.
+        identity: String,
+    },
+    /// An activity acknowledged a cancel request.
+    ActivityTaskCanceled {
+        /// The attempt.
+        token: ActivityTaskToken,
+        /// Details.
+        details: Option<Payloads>,
+        /// The worker.
+        identity: String,
+    },
+    /// A signal arrived.
+    Signal(SignalRequest),
+    /// A signal-with-start found the run open: a signal that also ends a start delay.
+    SignalWithStart(SignalRequest),
+    /// Cancellation of the workflow was requested.
+    RequestCancel {
+        /// The reason given.
+        reason: String,
+        /// Who asked.
+        identity: String,
+        /// Deduplicates a retried request.
+        request_id: Option<RequestId>,
+    },
+    /// The run is to be terminated.
+    Terminate {
+        /// The reason given.
+        reason: String,
+        /// Details.
+        details: Option<Payloads>,
+        /// Who asked.
+        identity: String,
+    },
+    /// Time passed: fire every deadline due at `now`.
+    Deadline {
+        /// The id the next run gets if a timeout starts one (retry or cron).
+        next_run_id: RunId,
+    },
+}
+
+/// Why an input was refused. The machine is unchanged.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Rejected {
+    /// The run is closed.
+    #[error("workflow execution already completed")]
+    WorkflowClosed,
+    /// The task, attempt or activity is not the current one (stale, timed out, retried).
+    #[error("{0} not found; it may have timed out, been retried or completed")]
+    NotFound(String),
+    /// A signal arrived while the workflow is retrying a close that signals interrupted.
+    #[error("workflow is closing; signals are refused until it closes")]
+    WorkflowClosing,
+    /// The run has received its maximum number of signals.
+    #[error("the run has received {0} signals, the maximum")]
+    SignalLimitExceeded(u64),
+    /// The input itself is invalid.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+}
+
+/// A task the runtime must hand to matching once the transition is durable.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Task {
+    /// A workflow task is ready.
+    WorkflowTask {
+        /// Its WorkflowTaskScheduled event (reserved for transient tasks).
+        scheduled_event_id: EventId,
+        /// Its attempt.
+        attempt: u32,
+        /// The queue (normal or sticky).
+        task_queue: TaskQueue,
+    },
+    /// An activity attempt is ready.
+    ActivityTask {
+        /// The activity's ActivityTaskScheduled event.
+        scheduled_event_id: EventId,
+        /// The attempt.
+        attempt: u32,
+        /// The queue.
+        task_queue: TaskQueueName,
+    },
+    /// Start the child initiated by this event (behaviour lands with child workflows).
+    StartChildWorkflow {
+        /// The StartChildWorkflowExecutionInitiated event.
+        initiated_event_id: EventId,
+    },
+    /// Deliver the signal initiated by this event.
+    SignalExternalWorkflow {
+        /// The SignalExternalWorkflowExecutionInitiated event.
+        initiated_event_id: EventId,
+    },
+    /// Deliver the cancel request initiated by this event.
+    RequestCancelExternalWorkflow {
+        /// The RequestCancelExternalWorkflowExecutionInitiated event.
+        initiated_event_id: EventId,
+    },
+}
+
+/// What a worker needs to run a started workflow task, besides the persisted history.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorkflowTaskStartedReply {
+    /// The token to answer with.
+    pub token: WorkflowTaskToken,
+    /// The last workflow task started before this one that a worker completed.
+    pub previous_started_event_id: Option<EventId>,
+    /// Events of this task not in persisted history: the Scheduled and Started events of a
+    /// transient or speculative task.
+    pub transient_events: Vec<HistoryEvent>,
+}
+
+/// What a worker needs to run an activity attempt.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ActivityTaskStartedReply {
+    /// The token to answer with.
+    pub token: ActivityTaskToken,
+    /// The activity's ActivityTaskScheduled attributes (id, type, input, timeouts).
+    pub scheduled: crate::history::ActivityTaskScheduledEventAttributes,
+    /// The last heartbeat's details, for a retried attempt.
+    pub heartbeat_details: Option<Payloads>,
+    /// When the activity was first scheduled.
+    pub scheduled_time: Timestamp,
+    /// When this attempt was scheduled.
+    pub current_attempt_scheduled_time: Timestamp,
+    /// When this attempt started.
+    pub started_time: Timestamp,
+}
+
+/// The answer to the input that caused a transition.
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+pub enum Reply {
+    /// Nothing to say beyond success.
+    #[default]
+    Accepted,
+    /// The input repeated an earlier one (same request id); nothing changed.
+    Duplicate,
+    /// The workflow task was started.
+    WorkflowTaskStarted(Box<WorkflowTaskStartedReply>),
+    /// The completion's commands were refused; the task failed with this cause.
+    WorkflowTaskCommandsRefused {
+        /// The cause written in WorkflowTaskFailed.
+        cause: WorkflowTaskFailedCause,
+        /// What was wrong.
+        message: String,
+    },
+    /// The activity attempt was started.
+    ActivityTaskStarted(Box<ActivityTaskStartedReply>),
+    /// A heartbeat was recorded.
+    Heartbeat {
+        /// Cancellation of the activity was requested.
+        cancel_requested: bool,
+    },
+}
+
+/// The next run of a chain, created in the same transition as the close of this one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NextRun {
+    /// The new run's machine.
+    pub machine: ExecutionMachine,
+    /// The new run's first events and tasks.
+    pub effects: Effects,
+}
+
+/// What a transition produced. The runtime persists `events` (and `next_run`) atomically
+/// with the machine, then hands `tasks` to matching and sends `reply`.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Effects {
+    /// New history events of this run, in order, with dense ids.
+    pub events: Vec<HistoryEvent>,
+    /// Tasks to dispatch.
+    pub tasks: Vec<Task>,
+    /// The answer to the input.
+    pub reply: Reply,
+    /// The run that continues this one, if the transition closed it with a successor.
+    pub next_run: Option<Box<NextRun>>,
+}
