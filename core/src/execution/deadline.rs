@@ -62,6 +62,7 @@ impl ExecutionMachine {
             .map(|(timer_id, timer)| (timer.expiry_time, timer.started_event_id, timer_id.clone()))
             .collect();
         due.sort();
+        let fired_any = !due.is_empty();
         for (expiry_time, started_event_id, timer_id) in due {
             debug_assert!(expiry_time <= now, "a timer never fires early");
             self.timers.remove(&timer_id);
@@ -74,6 +75,8 @@ impl ExecutionMachine {
                 }),
             );
         }
-        self.schedule_workflow_task_if_needed(fx, now);
+        if fired_any {
+            self.schedule_workflow_task_if_needed(fx, now);
+        }
     }
 }

@@ -226,18 +226,26 @@ impl ExecutionMachine {
     }
 
     /// Applies one input at `now`. All or nothing: on `Err` the machine is unchanged.
+    ///
+    /// Every handler checks its input before it changes anything, so refusing needs no
+    /// undo; a workflow task completion, whose commands can only be checked by applying
+    /// them in order, is tried on a copy. Debug builds verify the guarantee on every input.
     pub fn apply(&mut self, input: Input, now: Timestamp) -> Result<Effects, Rejected> {
-        let mut next = self.clone();
+        #[cfg(debug_assertions)]
+        let before = self.clone();
         let mut fx = Effects::default();
-        next.apply_input(&mut fx, input, now)?;
+        let result = self.apply_input(&mut fx, input, now);
+        #[cfg(debug_assertions)]
+        if result.is_err() {
+            debug_assert!(*self == before, "a refused input changed the machine");
+        }
         debug_assert!(
             fx.events
                 .windows(2)
                 .all(|pair| pair[1].event_id == pair[0].event_id.next()),
             "events of one transition have dense ids"
         );
-        *self = next;
-        Ok(fx)
+        result.map(|()| fx)
     }
 
     fn apply_input(

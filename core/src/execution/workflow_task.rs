@@ -399,7 +399,7 @@ impl ExecutionMachine {
         self.workflow_task_attempt = 1;
         self.close_attempted = false;
         self.last_completed_workflow_task_started_event_id = Some(started.started_event_id);
-        let mut needs_new_task = had_buffered_events || completion.force_create_workflow_task;
+        let mut needs_new_task = completion.force_create_workflow_task;
         for (index, command) in completion.commands.iter().enumerate() {
             let command_type = command.command_type();
             if self.status.is_closed() {
@@ -436,6 +436,8 @@ impl ExecutionMachine {
             );
             return Ok(());
         }
+        // Whatever is still buffered (a cancelled timer's fire is gone) is new to the workflow.
+        needs_new_task |= !self.buffered_events.is_empty();
         self.flush_buffered_events(fx);
         if needs_new_task {
             self.schedule_workflow_task_if_needed(fx, now);

@@ -1,0 +1,9 @@
+//! Tests of the execution machine: a harness that drives one run and keeps its history,
+//! data-driven checks of each transition, and properties on random input sequences.
+
+mod activity;
+mod close;
+mod harness;
+mod properties;
+mod timers_signals;
+mod workflow_task;

@@ -1,0 +1,436 @@
+//! Properties of the machine on random input sequences: it never panics, a refused input
+//! changes nothing, the history stays well formed, nothing closes twice, no deadline fires
+//! early, an open run is never stuck, and the state survives the codec.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use proptest::prelude::*;
+
+use super::harness::*;
+use crate::command::*;
+use crate::enums::WorkflowTaskFailedCause;
+use crate::execution::*;
+use crate::failure::Failure;
+use crate::history::{EventAttributes, EventType, HistoryEvent};
+use crate::ids::{EventId, MarkerName, TimerId};
+use crate::options::StartWorkflowOptions;
+use crate::payload::Header;
+use crate::retry::RetryPolicy;
+
+/// A command in terms the test can generate without knowing the run's state.
+#[derive(Clone, Debug)]
+enum AbstractCommand {
+    ScheduleActivity {
+        id: u8,
+        start_to_close_secs: u8,
+        schedule_to_close_secs: Option<u8>,
+        heartbeat_secs: Option<u8>,
+        maximum_attempts: u8,
+    },
+    StartTimer {
+        id: u8,
+        secs: u8,
+    },
+    CancelTimer {
+        id: u8,
+    },
+    CancelActivity {
+        index: u8,
+    },
+    Marker,
+    Complete,
+    Fail,
+    ContinueAsNew,
+}
+
+#[derive(Clone, Debug)]
+enum Action {
+    StartTask,
+    CompleteTask(Vec<AbstractCommand>),
+    FailTask,
+    StaleCompletion,
+    StartActivity(u8),
+    CompleteActivity(u8),
+    FailActivity(u8, bool),
+    HeartbeatActivity(u8),
+    AcknowledgeActivityCancel(u8),
+    Signal(u8),
+    RequestCancel,
+    Terminate,
+    Advance(u16),
+}
+
+fn abstract_command() -> impl Strategy<Value = AbstractCommand> {
+    prop_oneof![
+        4 => (0u8..4, 1u8..60, proptest::option::of(1u8..120), proptest::option::of(1u8..30), 0u8..4).prop_map(
+            |(id, start_to_close_secs, schedule_to_close_secs, heartbeat_secs, maximum_attempts)| {
+                AbstractCommand::ScheduleActivity {
+                    id,
+                    start_to_close_secs,
+                    schedule_to_close_secs,
+                    heartbeat_secs,
+                    maximum_attempts,
+                }
+            }
+        ),
+        3 => (0u8..4, 1u8..60).prop_map(|(id, secs)| AbstractCommand::StartTimer { id, secs }),
+        2 => (0u8..4).prop_map(|id| AbstractCommand::CancelTimer { id }),
+        1 => any::<u8>().prop_map(|index| AbstractCommand::CancelActivity { index }),
+        1 => Just(AbstractCommand::Marker),
+        1 => Just(AbstractCommand::Complete),
+        1 => Just(AbstractCommand::Fail),
+        1 => Just(AbstractCommand::ContinueAsNew),
+    ]
+}
+
+fn action() -> impl Strategy<Value = Action> {
+    prop_oneof![
+        6 => Just(Action::StartTask),
+        6 => proptest::collection::vec(abstract_command(), 0..4).prop_map(Action::CompleteTask),
+        1 => Just(Action::FailTask),
+        1 => Just(Action::StaleCompletion),
+        3 => any::<u8>().prop_map(Action::StartActivity),
+        3 => any::<u8>().prop_map(Action::CompleteActivity),
+        2 => (any::<u8>(), any::<bool>()).prop_map(|(index, final_failure)| Action::FailActivity(index, final_failure)),
+        1 => any::<u8>().prop_map(Action::HeartbeatActivity),
+        1 => any::<u8>().prop_map(Action::AcknowledgeActivityCancel),
+        3 => (0u8..6).prop_map(Action::Signal),
+        1 => Just(Action::RequestCancel),
+        1 => Just(Action::Terminate),
+        5 => (0u16..200).prop_map(Action::Advance),
+    ]
+}
+
+fn to_command(command: &AbstractCommand, run: &Run) -> Command {
+    match command {
+        AbstractCommand::ScheduleActivity {
+            id,
+            start_to_close_secs,
+            schedule_to_close_secs,
+            heartbeat_secs,
+            maximum_attempts,
+        } => {
+            let mut attributes = schedule_activity(
+                &format!("a{id}"),
+                Duration::from_secs(u64::from(*start_to_close_secs)),
+            );
+            attributes.schedule_to_close_timeout =
+                schedule_to_close_secs.map(|secs| Duration::from_secs(u64::from(secs)));
+            attributes.heartbeat_timeout =
+                heartbeat_secs.map(|secs| Duration::from_secs(u64::from(secs)));
+            attributes.retry_policy = Some(RetryPolicy {
+                maximum_attempts: u32::from(*maximum_attempts),
+                ..RetryPolicy::default()
+            });
+            activity_command(attributes)
+        }
+        AbstractCommand::StartTimer { id, secs } => {
+            start_timer(&format!("t{id}"), Duration::from_secs(u64::from(*secs)))
+        }
+        AbstractCommand::CancelTimer { id } => Command::CancelTimer(CancelTimerCommandAttributes {
+            timer_id: TimerId::new(format!("t{id}")).expect("valid"),
+        }),
+        AbstractCommand::CancelActivity { index } => {
+            let scheduled_event_id = pick(run, *index).unwrap_or(EventId::FIRST);
+            Command::RequestCancelActivityTask(RequestCancelActivityTaskCommandAttributes {
+                scheduled_event_id,
+            })
+        }
+        AbstractCommand::Marker => Command::RecordMarker(RecordMarkerCommandAttributes {
+            marker_name: MarkerName::new("SideEffect").expect("valid"),
+            details: BTreeMap::new(),
+            header: Header::new(),
+            failure: None,
+        }),
+        AbstractCommand::Complete => complete("done"),
+        AbstractCommand::Fail => {
+            Command::FailWorkflowExecution(FailWorkflowExecutionCommandAttributes {
+                failure: Failure::application("boom", "E"),
+            })
+        }
+        AbstractCommand::ContinueAsNew => Command::ContinueAsNewWorkflowExecution(Box::new(
+            ContinueAsNewWorkflowExecutionCommandAttributes {
+                workflow_type: None,
+                task_queue: None,
+                input: json("next"),
+                workflow_run_timeout: None,
+                workflow_task_timeout: None,
+                backoff_start_interval: None,
+                retry_policy: None,
+                cron_schedule: None,
+                header: Header::new(),
+                memo: None,
+                search_attributes: None,
+            },
+        )),
+    }
+}
+
+/// The `index`-th pending activity, wrapping around.
+fn pick(run: &Run, index: u8) -> Option<EventId> {
+    let ids: Vec<EventId> = run.machine.activities().keys().copied().collect();
+    (!ids.is_empty()).then(|| ids[usize::from(index) % ids.len()])
+}
+
+fn activity_token(run: &Run, index: u8) -> Option<ActivityTaskToken> {
+    pick(run, index).map(|id| run.machine.activities()[&id].current_token())
+}
+
+/// Applies one action; refusals are fine (and checked to change nothing by the harness).
+fn step(run: &mut Run, action: &Action, last_token: &mut Option<WorkflowTaskToken>) {
+    let started_token = run.machine.workflow_task().and_then(|task| {
+        task.started.as_ref().map(|started| WorkflowTaskToken {
+            scheduled_event_id: task.scheduled_event_id,
+            started_event_id: started.started_event_id,
+            attempt: task.attempt,
+        })
+    });
+    let input = match action {
+        Action::StartTask => match run.machine.workflow_task() {
+            Some(task) if task.started.is_none() => Input::WorkflowTaskStarted {
+                scheduled_event_id: task.scheduled_event_id,
+                request_id: format!("p{}", run.history.len()),
+                identity: "w".into(),
+            },
+            _ => return,
+        },
+        Action::CompleteTask(commands) => {
+            let Some(token) = started_token else { return };
+            *last_token = Some(token);
+            let commands = commands
+                .iter()
+                .map(|command| to_command(command, run))
+                .collect();
+            run.completion(token, commands)
+        }
+        Action::FailTask => {
+            let Some(token) = started_token else { return };
+            Input::WorkflowTaskFailed {
+                token,
+                cause: WorkflowTaskFailedCause::WorkflowWorkerUnhandledFailure,
+                failure: None,
+                identity: "w".into(),
+            }
+        }
+        Action::StaleCompletion => {
+            let Some(token) = *last_token else { return };
+            run.completion(token, vec![complete("stale")])
+        }
+        Action::StartActivity(index) => {
+            let Some(token) = activity_token(run, *index) else {
+                return;
+            };
+            Input::ActivityTaskStarted {
+                token,
+                request_id: format!("a{}", run.history.len()),
+                identity: "aw".into(),
+            }
+        }
+        Action::CompleteActivity(index) => {
+            let Some(token) = activity_token(run, *index) else {
+                return;
+            };
+            Input::ActivityTaskCompleted {
+                token,
+                result: None,
+                identity: "aw".into(),
+            }
+        }
+        Action::FailActivity(index, final_failure) => {
+            let Some(token) = activity_token(run, *index) else {
+                return;
+            };
+            let failure = Failure::application("x", "E");
+            let failure = if *final_failure {
+                failure.non_retryable()
+            } else {
+                failure
+            };
+            Input::ActivityTaskFailed {
+                token,
+                failure,
+                identity: "aw".into(),
+            }
+        }
+        Action::HeartbeatActivity(index) => {
+            let Some(token) = activity_token(run, *index) else {
+                return;
+            };
+            Input::ActivityTaskHeartbeat {
+                token,
+                details: Some(json("progress")),
+            }
+        }
+        Action::AcknowledgeActivityCancel(index) => {
+            let Some(token) = activity_token(run, *index) else {
+                return;
+            };
+            Input::ActivityTaskCanceled {
+                token,
+                details: None,
+                identity: "aw".into(),
+            }
+        }
+        Action::Signal(key) => Input::Signal(signal(
+            "s",
+            (*key < 3).then(|| format!("r{key}")).as_deref(),
+        )),
+        Action::RequestCancel => Input::RequestCancel {
+            reason: "r".into(),
+            identity: "c".into(),
+            request_id: None,
+        },
+        Action::Terminate => Input::Terminate {
+            reason: "t".into(),
+            details: None,
+            identity: "c".into(),
+        },
+        Action::Advance(secs) => {
+            run.advance(Duration::from_secs(u64::from(*secs)));
+            let before = run.machine.clone();
+            let not_due = run
+                .machine
+                .next_deadline()
+                .is_none_or(|deadline| deadline > run.now);
+            let next_run_id = run.next_run_id();
+            let effects = run.apply(Input::Deadline { next_run_id });
+            if not_due {
+                assert!(
+                    effects.events.is_empty() && effects.tasks.is_empty(),
+                    "a deadline fired early"
+                );
+                assert_eq!(
+                    run.machine, before,
+                    "a deadline that is not due changed the machine"
+                );
+            }
+            check_next_run(&effects);
+            return;
+        }
+    };
+    if let Ok(effects) = run.try_apply(input) {
+        check_next_run(&effects);
+    }
+}
+
+fn check_next_run(effects: &Effects) {
+    if let Some(next) = &effects.next_run {
+        crate::history::check_well_formed(&next.effects.events)
+            .expect("the next run's history is well formed");
+        assert_eq!(
+            next.effects.events[0].event_type(),
+            EventType::WorkflowExecutionStarted
+        );
+    }
+}
+
+/// Checks the invariants over the whole history and state.
+fn check_invariants(run: &Run) {
+    let history: &[HistoryEvent] = &run.history;
+    let mut timer_due = BTreeMap::new();
+    let mut closes: BTreeMap<EventId, usize> = BTreeMap::new();
+    for event in history {
+        match &event.attributes {
+            EventAttributes::TimerStarted(started) => {
+                timer_due.insert(
+                    event.event_id,
+                    event
+                        .event_time
+                        .saturating_add(started.start_to_fire_timeout),
+                );
+            }
+            EventAttributes::TimerFired(fired) => {
+                assert!(
+                    event.event_time >= timer_due[&fired.started_event_id],
+                    "timer fired early"
+                );
+                *closes.entry(fired.started_event_id).or_default() += 1;
+            }
+            EventAttributes::TimerCanceled(canceled) => {
+                *closes.entry(canceled.started_event_id).or_default() += 1
+            }
+            EventAttributes::ActivityTaskCompleted(a) => {
+                *closes.entry(a.scheduled_event_id).or_default() += 1
+            }
+            EventAttributes::ActivityTaskFailed(a) => {
+                *closes.entry(a.scheduled_event_id).or_default() += 1
+            }
+            EventAttributes::ActivityTaskTimedOut(a) => {
+                *closes.entry(a.scheduled_event_id).or_default() += 1
+            }
+            EventAttributes::ActivityTaskCanceled(a) => {
+                *closes.entry(a.scheduled_event_id).or_default() += 1
+            }
+            _ => {}
+        }
+    }
+    for (id, count) in closes {
+        assert_eq!(count, 1, "item {id} closed {count} times");
+    }
+    let closed = history.iter().any(|event| event.event_type().is_closing());
+    assert_eq!(closed, run.machine.status().is_closed());
+    if !closed {
+        let in_flight = run
+            .machine
+            .workflow_task()
+            .is_some_and(|task| task.started.is_some());
+        if !in_flight {
+            assert_eq!(
+                run.machine.buffered_event_count(),
+                0,
+                "events buffered with no task in flight"
+            );
+        }
+        let waiting_for_nothing =
+            run.machine.workflow_task().is_none() && run.machine.next_deadline().is_none();
+        if waiting_for_nothing {
+            let last_task_event = history
+                .iter()
+                .rev()
+                .find(|event| event.event_type().is_workflow_task_event());
+            assert_eq!(
+                last_task_event.map(HistoryEvent::event_type),
+                Some(EventType::WorkflowTaskCompleted),
+                "an open run with nothing pending must have let the workflow see everything"
+            );
+        }
+    }
+}
+
+fn start_options(variant: u8) -> StartWorkflowOptions {
+    match variant % 3 {
+        0 => options(),
+        1 => StartWorkflowOptions {
+            run_timeout: Some(Duration::from_secs(300)),
+            retry_policy: Some(RetryPolicy {
+                maximum_attempts: 3,
+                ..RetryPolicy::default()
+            }),
+            ..options()
+        },
+        _ => StartWorkflowOptions {
+            start_delay: Some(Duration::from_secs(30)),
+            ..options()
+        },
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn random_inputs_keep_every_invariant(variant in any::<u8>(), actions in proptest::collection::vec(action(), 1..60)) {
+        let (mut run, _) = Run::start(start_options(variant));
+        let mut last_token = None;
+        for (index, action) in actions.iter().enumerate() {
+            step(&mut run, action, &mut last_token);
+            check_invariants(&run);
+            if index % 16 == 0 {
+                let bytes = postcard::to_allocvec(&run.machine).expect("state encodes");
+                let decoded: ExecutionMachine = postcard::from_bytes(&bytes).expect("state decodes");
+                prop_assert_eq!(&decoded, &run.machine);
+            }
+        }
+    }
+}
