@@ -328,12 +328,14 @@ pub enum Rejected {
 pub enum Task {
     /// A workflow task is ready.
     WorkflowTask {
-        /// Its WorkflowTaskScheduled event (reserved for transient tasks).
+        /// Its WorkflowTaskScheduled event (reserved for transient and speculative tasks).
         scheduled_event_id: EventId,
         /// Its attempt.
         attempt: u32,
         /// The queue (normal or sticky).
         task_queue: TaskQueue,
+        /// Not persisted: hand it only to a poller that is waiting, never to the backlog.
+        speculative: bool,
     },
     /// An activity attempt is ready.
     ActivityTask {
@@ -406,6 +408,12 @@ pub enum Reply {
         cause: WorkflowTaskFailedCause,
         /// What was wrong.
         message: String,
+    },
+    /// A speculative task's completion recorded nothing, so the task left no trace; the
+    /// worker rolls its history back to this event.
+    WorkflowTaskDiscarded {
+        /// The last workflow task started event the workflow has completed.
+        reset_history_event_id: Option<EventId>,
     },
     /// The activity attempt was started.
     ActivityTaskStarted(Box<ActivityTaskStartedReply>),

@@ -31,6 +31,9 @@ use crate::limits::{
 use crate::task_queue::TaskQueue;
 use crate::time::Timestamp;
 
+/// How long a speculative task on a normal queue waits for a poller (Temporal's 5 s).
+const SPECULATIVE_SCHEDULE_TO_START_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// How a workflow task's own events reach history.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum WorkflowTaskKind {
@@ -168,8 +171,57 @@ impl ExecutionMachine {
             scheduled_event_id: task.scheduled_event_id,
             attempt,
             task_queue: task.task_queue.clone(),
+            speculative: false,
         });
         self.workflow_task = Some(task);
+    }
+
+    /// Schedules an update-only task that is not persisted: it is written only if its
+    /// completion records something, and discarded otherwise. Called by the update path;
+    /// returns whether a task was scheduled (not when one is pending or the run waits).
+    #[cfg_attr(
+        not(test),
+        allow(dead_code, reason = "updates call it; they land in their own issue")
+    )]
+    pub(crate) fn schedule_speculative_workflow_task(
+        &mut self,
+        fx: &mut Effects,
+        now: Timestamp,
+    ) -> bool {
+        if self.status.is_closed()
+            || self.workflow_task.is_some()
+            || self.first_workflow_task_backoff_until.is_some()
+        {
+            return false;
+        }
+        let (task_queue, timeout) = match &self.sticky {
+            Some(sticky) => (
+                TaskQueue::sticky(sticky.task_queue.clone(), self.task_queue.clone()),
+                sticky.schedule_to_start_timeout,
+            ),
+            None => (
+                TaskQueue::normal(self.task_queue.clone()),
+                SPECULATIVE_SCHEDULE_TO_START_TIMEOUT,
+            ),
+        };
+        let task = WorkflowTask {
+            kind: WorkflowTaskKind::Speculative,
+            scheduled_event_id: self.next_event_id,
+            scheduled_time: now,
+            attempt: self.workflow_task_attempt,
+            task_queue,
+            start_to_close_timeout: self.task_timeout,
+            schedule_to_start_deadline: Some(now.saturating_add(timeout)),
+            started: None,
+        };
+        fx.tasks.push(Task::WorkflowTask {
+            scheduled_event_id: task.scheduled_event_id,
+            attempt: task.attempt,
+            task_queue: task.task_queue.clone(),
+            speculative: true,
+        });
+        self.workflow_task = Some(task);
+        true
     }
 
     /// After an event was written while a transient task is scheduled (not started), its
@@ -192,6 +244,7 @@ impl ExecutionMachine {
             scheduled_event_id,
             attempt: task.attempt,
             task_queue: task.task_queue.clone(),
+            speculative: false,
         });
     }
 
@@ -343,6 +396,9 @@ impl ExecutionMachine {
         completion: WorkflowTaskCompletion,
     ) -> Result<(), Rejected> {
         self.check_token(completion.token)?;
+        if self.discard_speculative_workflow_task(fx, &completion) {
+            return Ok(());
+        }
         let mut trial = self.clone();
         let mut trial_fx = fx.clone();
         match trial.apply_completion(&mut trial_fx, now, &completion) {
@@ -443,6 +499,32 @@ impl ExecutionMachine {
             self.schedule_workflow_task_if_needed(fx, now);
         }
         Ok(())
+    }
+
+    /// A speculative task whose completion records nothing (no commands, nothing arrived
+    /// meanwhile, no new task asked for) leaves no trace in history.
+    fn discard_speculative_workflow_task(
+        &mut self,
+        fx: &mut Effects,
+        completion: &WorkflowTaskCompletion,
+    ) -> bool {
+        let speculative = self
+            .workflow_task
+            .as_ref()
+            .is_some_and(|task| task.kind == WorkflowTaskKind::Speculative);
+        if !speculative
+            || !completion.commands.is_empty()
+            || !self.buffered_events.is_empty()
+            || completion.force_create_workflow_task
+        {
+            return false;
+        }
+        self.workflow_task = None;
+        self.sticky = completion.sticky.clone();
+        fx.reply = Reply::WorkflowTaskDiscarded {
+            reset_history_event_id: self.last_completed_workflow_task_started_event_id,
+        };
+        true
     }
 
     pub(super) fn fail_workflow_task_by_worker(

@@ -8,7 +8,7 @@ use crate::enums::WorkflowTaskFailedCause;
 use crate::execution::*;
 use crate::history::EventType;
 use crate::history::samples::quickstart_history;
-use crate::ids::TaskQueueName;
+use crate::ids::{EventId, TaskQueueName};
 use crate::retry::RetryPolicy;
 
 #[test]
@@ -344,4 +344,89 @@ fn start_delay_ends_at_its_deadline() {
     assert!(run.fire().events.is_empty(), "nothing fires early");
     run.advance(Duration::from_secs(1));
     check(&run.fire().events, "2 WorkflowTaskScheduled");
+}
+
+/// Schedules a speculative task as the update path will, recording its effects.
+fn schedule_speculative(run: &mut Run) -> Effects {
+    let mut effects = Effects::default();
+    assert!(
+        run.machine
+            .schedule_speculative_workflow_task(&mut effects, run.now)
+    );
+    run.history.extend(effects.events.iter().cloned());
+    effects
+}
+
+/// A run whose first task completed with no commands (it waits for input).
+fn idle_run() -> Run {
+    let (mut run, _) = Run::start(options());
+    run.run_task(vec![]);
+    run
+}
+
+#[test]
+fn a_speculative_task_that_records_nothing_leaves_no_trace() {
+    let mut run = idle_run();
+    let effects = schedule_speculative(&mut run);
+    assert!(effects.events.is_empty());
+    assert!(matches!(
+        &effects.tasks[..],
+        [Task::WorkflowTask {
+            speculative: true,
+            ..
+        }]
+    ));
+    let token = run.start_task();
+    let input = run.completion(token, vec![]);
+    let effects = run.apply(input);
+    assert!(effects.events.is_empty());
+    assert_eq!(
+        effects.reply,
+        Reply::WorkflowTaskDiscarded {
+            reset_history_event_id: EventId::new(3)
+        }
+    );
+    assert!(run.machine.workflow_task().is_none());
+    assert_eq!(run.machine.next_event_id(), EventId::new(5).unwrap());
+}
+
+#[test]
+fn a_speculative_task_with_commands_is_written_in_full() {
+    let mut run = idle_run();
+    schedule_speculative(&mut run);
+    let effects = run.run_task(vec![start_timer("1", Duration::from_secs(1))]);
+    check(
+        &effects.events,
+        "5 WorkflowTaskScheduled
+         6 WorkflowTaskStarted scheduled=5
+         7 WorkflowTaskCompleted scheduled=5 started=6
+         8 TimerStarted wtc=7",
+    );
+}
+
+#[test]
+fn a_speculative_task_becomes_normal_when_an_event_arrives_or_no_poller_takes_it() {
+    let mut run = idle_run();
+    schedule_speculative(&mut run);
+    let effects = run.signal("s", None).unwrap();
+    check(
+        &effects.events,
+        "5 WorkflowExecutionSignaled s\n6 WorkflowTaskScheduled",
+    );
+    assert!(matches!(
+        &effects.tasks[..],
+        [Task::WorkflowTask {
+            speculative: false,
+            ..
+        }]
+    ));
+
+    let mut run = idle_run();
+    schedule_speculative(&mut run);
+    assert_eq!(
+        run.machine.next_deadline(),
+        Some(run.now.saturating_add(Duration::from_secs(5)))
+    );
+    let effects = run.fire_next_deadline();
+    check(&effects.events, "5 WorkflowTaskScheduled");
 }
