@@ -23,6 +23,7 @@ use crate::failure::Failure;
 use crate::history::{History, HistoryEvent};
 use crate::options::{ActivityOptions, StartWorkflowOptions};
 use crate::payload::Payloads;
+use crate::storage::{CurrentRun, DispatchRow, ExecutionRow, RequestRecord, VisibilityRow};
 
 /// The format version written by this build.
 pub const FORMAT_VERSION: u8 = 1;
@@ -53,6 +54,16 @@ pub enum RecordKind {
     Failure = 6,
     /// [`Payloads`].
     Payloads = 7,
+    /// A stored [`ExecutionRow`].
+    ExecutionRow = 8,
+    /// A stored [`CurrentRun`].
+    CurrentRun = 9,
+    /// A stored [`DispatchRow`].
+    DispatchRow = 10,
+    /// A stored [`RequestRecord`].
+    RequestRecord = 11,
+    /// A stored [`VisibilityRow`].
+    VisibilityRow = 12,
 }
 
 impl RecordKind {
@@ -66,6 +77,11 @@ impl RecordKind {
             5 => Self::StartWorkflowOptions,
             6 => Self::Failure,
             7 => Self::Payloads,
+            8 => Self::ExecutionRow,
+            9 => Self::CurrentRun,
+            10 => Self::DispatchRow,
+            11 => Self::RequestRecord,
+            12 => Self::VisibilityRow,
             _ => return None,
         })
     }
@@ -97,6 +113,26 @@ impl Record for Failure {
 }
 impl Record for Payloads {
     const KIND: RecordKind = RecordKind::Payloads;
+}
+impl Record for ExecutionRow {
+    const KIND: RecordKind = RecordKind::ExecutionRow;
+}
+impl Record for CurrentRun {
+    const KIND: RecordKind = RecordKind::CurrentRun;
+}
+impl Record for DispatchRow {
+    const KIND: RecordKind = RecordKind::DispatchRow;
+}
+impl Record for RequestRecord {
+    const KIND: RecordKind = RecordKind::RequestRecord;
+}
+impl Record for VisibilityRow {
+    const KIND: RecordKind = RecordKind::VisibilityRow;
+}
+
+/// The size of `value`'s postcard body, without encoding it into a buffer.
+pub fn encoded_size<T: Serialize + ?Sized>(value: &T) -> usize {
+    postcard::serialize_with_flavor(value, postcard::ser_flavors::Size::default()).unwrap_or(0)
 }
 
 /// Why bytes could not be decoded.

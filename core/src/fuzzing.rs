@@ -17,6 +17,11 @@ pub fn decode_records(bytes: &[u8]) {
     check_canonical::<StartWorkflowOptions>(bytes);
     check_canonical::<Failure>(bytes);
     check_canonical::<Payloads>(bytes);
+    check_canonical::<crate::storage::ExecutionRow>(bytes);
+    check_canonical::<crate::storage::CurrentRun>(bytes);
+    check_canonical::<crate::storage::DispatchRow>(bytes);
+    check_canonical::<crate::storage::RequestRecord>(bytes);
+    check_canonical::<crate::storage::VisibilityRow>(bytes);
 }
 
 fn check_canonical<T: Record + std::fmt::Debug>(bytes: &[u8]) {

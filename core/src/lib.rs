@@ -26,6 +26,7 @@ pub mod options;
 pub mod payload;
 mod retry;
 mod search_attributes;
+pub mod storage;
 mod task_queue;
 pub mod time;
 mod update;

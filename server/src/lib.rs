@@ -1,9 +1,10 @@
 //! `endure-server`: the engine runtime that hosts `endure-core`'s machines.
 //!
-//! It will hold the shards (single-writer actors over cached execution machines), group
-//! commit, matching, deadlines and recovery, and the adapters of the ports: redb and
-//! in-memory storage, the in-process and TCP transports, the system clock. Nothing is here
-//! yet; see the open issues and `ARCHITECTURE.md`.
+//! Today it holds the storage adapters of the Storage port ([`storage`]): the redb store
+//! and the in-memory model, with the conformance suite every adapter passes. The shards,
+//! group commit, matching, deadlines and recovery come with the runtime issue.
 //!
 //! **Architecture invariant:** the runtime talks to the outside only through the ports
 //! defined in `endure-core`, so the same code runs on tokio and under madsim.
+
+pub mod storage;

@@ -501,6 +501,5 @@ fn signal_event(signal: SignalRequest) -> EventAttributes {
 
 /// The encoded size of an event, the figure history size limits apply to.
 fn encoded_size(event: &HistoryEvent) -> u64 {
-    postcard::serialize_with_flavor(event, postcard::ser_flavors::Size::default())
-        .map_or(0, |size| size as u64)
+    crate::codec::encoded_size(event) as u64
 }

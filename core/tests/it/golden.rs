@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use endure_core::codec::{self, FORMAT_VERSION, Record, RecordKind};
 use endure_core::history::samples::quickstart_history;
+use endure_core::storage;
 use endure_core::*;
 
 use crate::samples;
@@ -20,14 +21,14 @@ type SampleCheck = Box<dyn Fn(&[u8]) -> Result<(), String>>;
 
 /// One golden file: its name, the bytes and JSON this build writes, and a check that bytes
 /// decode back to the sample.
-struct Golden {
+pub(crate) struct Golden {
     name: String,
     bytes: Vec<u8>,
     json: String,
     decodes_to_sample: SampleCheck,
 }
 
-fn golden<T: Record + PartialEq + Debug + 'static>(name: String, value: T) -> Golden {
+pub(crate) fn golden<T: Record + PartialEq + Debug + 'static>(name: String, value: T) -> Golden {
     let bytes = codec::encode(&value).unwrap();
     let json = serde_json::to_string_pretty(&value).unwrap() + "\n";
     Golden {
@@ -74,6 +75,7 @@ fn goldens() -> Vec<Golden> {
     ));
     goldens.push(golden("failure".into(), samples::failure()));
     goldens.push(golden("payloads".into(), samples::payloads()));
+    goldens.extend(samples::storage_rows());
     goldens
 }
 
@@ -175,6 +177,11 @@ fn decode_any(bytes: &[u8]) -> Result<(), String> {
         RecordKind::StartWorkflowOptions => codec::decode::<StartWorkflowOptions>(bytes).map(drop),
         RecordKind::Failure => codec::decode::<Failure>(bytes).map(drop),
         RecordKind::Payloads => codec::decode::<Payloads>(bytes).map(drop),
+        RecordKind::ExecutionRow => codec::decode::<storage::ExecutionRow>(bytes).map(drop),
+        RecordKind::CurrentRun => codec::decode::<storage::CurrentRun>(bytes).map(drop),
+        RecordKind::DispatchRow => codec::decode::<storage::DispatchRow>(bytes).map(drop),
+        RecordKind::RequestRecord => codec::decode::<storage::RequestRecord>(bytes).map(drop),
+        RecordKind::VisibilityRow => codec::decode::<storage::VisibilityRow>(bytes).map(drop),
         other => return Err(format!("no decoder for {other:?}")),
     };
     result.map_err(|error| error.to_string())

@@ -605,3 +605,60 @@ pub fn commands() -> Vec<Command> {
         }),
     ]
 }
+
+/// The golden files of every stored row kind.
+pub fn storage_rows() -> Vec<crate::golden::Golden> {
+    use endure_core::storage::*;
+    let execution = ExecutionKey {
+        namespace: namespace(),
+        workflow_id: WorkflowId::new("order_42").expect("valid"),
+        run_id: RunId::from_u128(0x0191c2a4_7b1e_7c3d_9e0f_123456789abc),
+    };
+    let row = ExecutionRow {
+        key: execution.clone(),
+        shard: ShardId(3),
+        db_version: 7,
+        next_event_id: id(17),
+        status: WorkflowExecutionStatus::Running,
+        state: vec![1, 2, 3, 250],
+    };
+    let current = CurrentRun {
+        run_id: execution.run_id,
+        status: WorkflowExecutionStatus::Completed,
+        start_request_id: Some(RequestId::new("start-1").expect("valid")),
+    };
+    let dispatch = DispatchRow {
+        namespace: namespace(),
+        task_queue: queue(),
+        task_id: 4_294_967_301,
+        execution: execution.clone(),
+        task: DispatchTask::ActivityTask {
+            scheduled_event_id: id(5),
+            attempt: 2,
+        },
+    };
+    let request = RequestRecord {
+        namespace: namespace(),
+        workflow_id: execution.workflow_id.clone(),
+        request_id: RequestId::new("signal-req-1").expect("valid"),
+        run_id: execution.run_id,
+    };
+    let visibility = VisibilityRow {
+        execution,
+        workflow_type: workflow_type("OrderWorkflow"),
+        task_queue: queue(),
+        status: WorkflowExecutionStatus::Completed,
+        start_time: Timestamp::from_unix_seconds(1_795_860_000),
+        close_time: Some(Timestamp::from_unix_seconds(1_795_860_005)),
+        memo: memo(),
+        search_attributes: search_attributes(),
+    };
+    use crate::golden::golden;
+    vec![
+        golden("storage-execution-row".into(), row),
+        golden("storage-current-run".into(), current),
+        golden("storage-dispatch-row".into(), dispatch),
+        golden("storage-request-record".into(), request),
+        golden("storage-visibility-row".into(), visibility),
+    ]
+}

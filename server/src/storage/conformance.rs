@@ -1,0 +1,790 @@
+//! The contract of the Storage port, as `pub` checks every adapter runs (aesthetics
+//! convention 11). An adapter is done when [`run_all`] passes against it.
+//!
+//! Each check takes a fresh, empty store and panics with a message naming the broken rule.
+
+use std::time::Duration;
+
+use endure_core::history::{
+    EventAttributes, HistoryEvent, WorkflowExecutionSignaledEventAttributes,
+};
+use endure_core::storage::*;
+use endure_core::time::Timestamp;
+use endure_core::{
+    EventId, Header, Namespace, Payload, Payloads, RequestId, RunId, SearchAttributeValue,
+    SearchAttributes, SignalName, TaskQueueName, WorkflowExecutionStatus, WorkflowId, WorkflowType,
+};
+
+/// Runs every check, each on a new store from `make`.
+pub async fn run_all<S: Storage, F: Fn() -> S>(make: F) {
+    stale_versions_and_ranges_write_nothing(&make()).await;
+    current_run_conditions(&make()).await;
+    two_runs_in_one_write(&make()).await;
+    request_ids_deduplicate(&make()).await;
+    history_pages(&make()).await;
+    due_deadline_scans(&make()).await;
+    dispatch_rows_in_order(&make()).await;
+    visibility_filters(&make()).await;
+    writes_of_one_commit_are_independent(&make()).await;
+}
+
+/// 2026-11-28T10:00:00Z.
+const T0: Timestamp = Timestamp::from_unix_seconds(1_795_860_000);
+
+fn namespace() -> Namespace {
+    Namespace::default()
+}
+
+fn workflow_id(name: &str) -> WorkflowId {
+    WorkflowId::new(name).expect("valid id")
+}
+
+fn queue() -> TaskQueueName {
+    TaskQueueName::new("orders").expect("valid queue")
+}
+
+fn key(name: &str, run: u128) -> ExecutionKey {
+    ExecutionKey {
+        namespace: namespace(),
+        workflow_id: workflow_id(name),
+        run_id: RunId::from_u128(run),
+    }
+}
+
+/// Signal events `first..first+count`, each carrying `payload_bytes` bytes.
+fn events(first: u64, count: u64, payload_bytes: usize) -> Vec<HistoryEvent> {
+    (first..first + count)
+        .map(|id| HistoryEvent {
+            event_id: EventId::new(id).expect("positive"),
+            event_time: T0,
+            attributes: EventAttributes::WorkflowExecutionSignaled(
+                WorkflowExecutionSignaledEventAttributes {
+                    signal_name: SignalName::new("s").expect("valid"),
+                    input: Payloads::one(Payload::binary(vec![7; payload_bytes])),
+                    identity: String::new(),
+                    header: Header::new(),
+                    request_id: None,
+                    external_workflow_execution: None,
+                },
+            ),
+        })
+        .collect()
+}
+
+fn row(key: &ExecutionKey, shard: ShardId, db_version: u64, next_event_id: u64) -> ExecutionRow {
+    ExecutionRow {
+        key: key.clone(),
+        shard,
+        db_version,
+        next_event_id: EventId::new(next_event_id).expect("positive"),
+        status: WorkflowExecutionStatus::Running,
+        state: vec![db_version as u8; 3],
+    }
+}
+
+/// A run write appending `count` events after a stored `next_event_id - 1` events.
+fn run_write(
+    key: &ExecutionKey,
+    shard: ShardId,
+    condition: RunCondition,
+    first: u64,
+    count: u64,
+) -> RunWrite {
+    let db_version = match condition {
+        RunCondition::Create => 1,
+        RunCondition::DbVersion(version) => version + 1,
+    };
+    RunWrite {
+        condition,
+        row: row(key, shard, db_version, first + count),
+        history: events(first, count, 8),
+        deadline: DeadlineUpdate::Keep,
+        dispatch_inserts: Vec::new(),
+        dispatch_deletes: Vec::new(),
+        visibility: None,
+    }
+}
+
+fn write(shard: ShardId, range_id: RangeId, name: &str, runs: Vec<RunWrite>) -> WorkflowWrite {
+    WorkflowWrite {
+        shard,
+        range_id,
+        namespace: namespace(),
+        workflow_id: workflow_id(name),
+        runs,
+        current_run: None,
+        request_ids: Vec::new(),
+    }
+}
+
+async fn commit_one<S: Storage>(store: &S, write: WorkflowWrite) -> Result<(), WriteRejection> {
+    let mut results = store.commit(vec![write]).await.expect("commit succeeds");
+    assert_eq!(results.len(), 1, "one result per write");
+    results.remove(0)
+}
+
+/// A write with a stale db version or a stale range id writes nothing at all.
+pub async fn stale_versions_and_ranges_write_nothing<S: Storage>(store: &S) {
+    let shard = ShardId(0);
+    let first_range = store.acquire_shard(shard).await.expect("acquire");
+    let run = key("wf", 1);
+    commit_one(
+        store,
+        write(
+            shard,
+            first_range,
+            "wf",
+            vec![run_write(&run, shard, RunCondition::Create, 1, 3)],
+        ),
+    )
+    .await
+    .expect("create");
+    let stored = store
+        .load_execution(&run)
+        .await
+        .expect("load")
+        .expect("present");
+    assert_eq!(stored.db_version, 1);
+    assert_eq!(stored.next_event_id.get(), 4);
+
+    let stale = commit_one(
+        store,
+        write(
+            shard,
+            first_range,
+            "wf",
+            vec![run_write(&run, shard, RunCondition::DbVersion(0), 4, 1)],
+        ),
+    )
+    .await;
+    assert!(
+        matches!(
+            stale,
+            Err(WriteRejection::ExecutionConditionFailed {
+                actual: Some(1),
+                ..
+            })
+        ),
+        "{stale:?}"
+    );
+    let duplicate_create = commit_one(
+        store,
+        write(
+            shard,
+            first_range,
+            "wf",
+            vec![run_write(&run, shard, RunCondition::Create, 1, 1)],
+        ),
+    )
+    .await;
+    assert!(matches!(
+        duplicate_create,
+        Err(WriteRejection::ExecutionConditionFailed { expected: None, .. })
+    ));
+
+    let second_range = store.acquire_shard(shard).await.expect("acquire again");
+    assert!(
+        second_range > first_range,
+        "a new lease has a larger range id"
+    );
+    let fenced = commit_one(
+        store,
+        write(
+            shard,
+            first_range,
+            "wf",
+            vec![run_write(&run, shard, RunCondition::DbVersion(1), 4, 1)],
+        ),
+    )
+    .await;
+    assert!(
+        matches!(fenced, Err(WriteRejection::ShardOwnershipLost { .. })),
+        "{fenced:?}"
+    );
+    let page = store
+        .read_history(&run, EventId::FIRST)
+        .await
+        .expect("read");
+    assert_eq!(page.events.len(), 3, "rejected writes appended nothing");
+    assert_eq!(
+        store
+            .load_execution(&run)
+            .await
+            .expect("load")
+            .expect("present")
+            .db_version,
+        1
+    );
+
+    let gap = commit_one(
+        store,
+        write(
+            shard,
+            second_range,
+            "wf",
+            vec![run_write(&run, shard, RunCondition::DbVersion(1), 5, 1)],
+        ),
+    )
+    .await;
+    assert!(
+        matches!(gap, Err(WriteRejection::Malformed(_))),
+        "history must continue at next_event_id: {gap:?}"
+    );
+    commit_one(
+        store,
+        write(
+            shard,
+            second_range,
+            "wf",
+            vec![run_write(&run, shard, RunCondition::DbVersion(1), 4, 1)],
+        ),
+    )
+    .await
+    .expect("the new owner writes");
+    let page = store
+        .read_history(&run, EventId::FIRST)
+        .await
+        .expect("read");
+    let ids: Vec<u64> = page
+        .events
+        .iter()
+        .map(|event| event.event_id.get())
+        .collect();
+    assert_eq!(ids, [1, 2, 3, 4]);
+}
+
+/// The current-run row changes only from the value the write expects.
+pub async fn current_run_conditions<S: Storage>(store: &S) {
+    let shard = ShardId(1);
+    let range = store.acquire_shard(shard).await.expect("acquire");
+    let first = key("order", 1);
+    let current = |run_id: u128, expected: Option<u128>| CurrentRunWrite {
+        expected: expected.map(RunId::from_u128),
+        new: CurrentRun {
+            run_id: RunId::from_u128(run_id),
+            status: WorkflowExecutionStatus::Running,
+            start_request_id: None,
+        },
+    };
+    let mut create = write(
+        shard,
+        range,
+        "order",
+        vec![run_write(&first, shard, RunCondition::Create, 1, 1)],
+    );
+    create.current_run = Some(current(1, None));
+    commit_one(store, create).await.expect("first run");
+    let mut conflicting = write(
+        shard,
+        range,
+        "order",
+        vec![run_write(
+            &key("order", 2),
+            shard,
+            RunCondition::Create,
+            1,
+            1,
+        )],
+    );
+    conflicting.current_run = Some(current(2, None));
+    let result = commit_one(store, conflicting).await;
+    assert_eq!(
+        result,
+        Err(WriteRejection::CurrentRunConditionFailed {
+            expected: None,
+            actual: Some(RunId::from_u128(1))
+        })
+    );
+    assert!(
+        store
+            .load_execution(&key("order", 2))
+            .await
+            .expect("load")
+            .is_none(),
+        "the rejected run was not created"
+    );
+    let current_run = store
+        .current_run(&namespace(), &workflow_id("order"))
+        .await
+        .expect("read")
+        .expect("present");
+    assert_eq!(current_run.run_id, RunId::from_u128(1));
+    assert!(
+        store
+            .current_run(&namespace(), &workflow_id("never"))
+            .await
+            .expect("read")
+            .is_none()
+    );
+}
+
+/// Closing one run and creating the next happen in one write, with the current run moved.
+pub async fn two_runs_in_one_write<S: Storage>(store: &S) {
+    let shard = ShardId(2);
+    let range = store.acquire_shard(shard).await.expect("acquire");
+    let old = key("chain", 1);
+    let new = key("chain", 2);
+    let mut create = write(
+        shard,
+        range,
+        "chain",
+        vec![run_write(&old, shard, RunCondition::Create, 1, 2)],
+    );
+    create.current_run = Some(CurrentRunWrite {
+        expected: None,
+        new: CurrentRun {
+            run_id: old.run_id,
+            status: WorkflowExecutionStatus::Running,
+            start_request_id: None,
+        },
+    });
+    commit_one(store, create).await.expect("first run");
+    let mut close = run_write(&old, shard, RunCondition::DbVersion(1), 3, 1);
+    close.row.status = WorkflowExecutionStatus::ContinuedAsNew;
+    let mut both = write(
+        shard,
+        range,
+        "chain",
+        vec![close, run_write(&new, shard, RunCondition::Create, 1, 2)],
+    );
+    both.current_run = Some(CurrentRunWrite {
+        expected: Some(old.run_id),
+        new: CurrentRun {
+            run_id: new.run_id,
+            status: WorkflowExecutionStatus::Running,
+            start_request_id: None,
+        },
+    });
+    commit_one(store, both).await.expect("close and continue");
+    let closed = store
+        .load_execution(&old)
+        .await
+        .expect("load")
+        .expect("present");
+    assert_eq!(closed.status, WorkflowExecutionStatus::ContinuedAsNew);
+    assert!(store.load_execution(&new).await.expect("load").is_some());
+    let current = store
+        .current_run(&namespace(), &workflow_id("chain"))
+        .await
+        .expect("read")
+        .expect("present");
+    assert_eq!(current.run_id, new.run_id);
+    let three = write(
+        shard,
+        range,
+        "chain",
+        vec![
+            run_write(&key("chain", 3), shard, RunCondition::Create, 1, 1),
+            run_write(&key("chain", 4), shard, RunCondition::Create, 1, 1),
+            run_write(&key("chain", 5), shard, RunCondition::Create, 1, 1),
+        ],
+    );
+    assert!(
+        matches!(
+            commit_one(store, three).await,
+            Err(WriteRejection::Malformed(_))
+        ),
+        "at most two runs per write"
+    );
+}
+
+/// A recorded request id is found again, and recording it twice rejects the second write.
+pub async fn request_ids_deduplicate<S: Storage>(store: &S) {
+    let shard = ShardId(3);
+    let range = store.acquire_shard(shard).await.expect("acquire");
+    let run = key("signalled", 1);
+    let record = RequestRecord {
+        namespace: namespace(),
+        workflow_id: workflow_id("signalled"),
+        request_id: RequestId::new("signal-1").expect("valid"),
+        run_id: run.run_id,
+    };
+    let mut first = write(
+        shard,
+        range,
+        "signalled",
+        vec![run_write(&run, shard, RunCondition::Create, 1, 1)],
+    );
+    first.request_ids.push(record.clone());
+    commit_one(store, first).await.expect("recorded");
+    let found = store
+        .find_request(&namespace(), &workflow_id("signalled"), &record.request_id)
+        .await
+        .expect("read");
+    assert_eq!(found, Some(record.clone()));
+    let mut again = write(
+        shard,
+        range,
+        "signalled",
+        vec![run_write(&run, shard, RunCondition::DbVersion(1), 2, 1)],
+    );
+    again.request_ids.push(record.clone());
+    assert_eq!(
+        commit_one(store, again).await,
+        Err(WriteRejection::DuplicateRequestId(record))
+    );
+    assert_eq!(
+        store
+            .load_execution(&run)
+            .await
+            .expect("load")
+            .expect("present")
+            .db_version,
+        1
+    );
+}
+
+/// History reads page at about 1 MiB and continue where they stopped.
+pub async fn history_pages<S: Storage>(store: &S) {
+    let shard = ShardId(4);
+    let range = store.acquire_shard(shard).await.expect("acquire");
+    let run = key("long", 1);
+    // Three batches of 40 events of ~64 KiB: about 7.5 MiB in all.
+    let mut next = 1;
+    for (index, condition) in [
+        RunCondition::Create,
+        RunCondition::DbVersion(1),
+        RunCondition::DbVersion(2),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut run_write = run_write(&run, shard, condition, next, 40);
+        run_write.history = events(next, 40, 64 * 1024);
+        commit_one(store, write(shard, range, "long", vec![run_write]))
+            .await
+            .unwrap_or_else(|e| panic!("batch {index}: {e}"));
+        next += 40;
+    }
+    let mut all = Vec::new();
+    let mut from = EventId::FIRST;
+    let mut pages = 0;
+    loop {
+        let page = store.read_history(&run, from).await.expect("read");
+        pages += 1;
+        assert!(!page.events.is_empty(), "every page makes progress");
+        let page_bytes: usize = page
+            .events
+            .iter()
+            .map(endure_core::codec::encoded_size)
+            .sum();
+        assert!(
+            page_bytes <= HISTORY_PAGE_BYTES_MAX + 70 * 1024,
+            "a page is about 1 MiB, not {page_bytes}"
+        );
+        assert_eq!(page.events[0].event_id, from, "a page starts where asked");
+        all.extend(page.events.iter().map(|event| event.event_id.get()));
+        match page.next_event_id {
+            Some(next_event_id) => from = next_event_id,
+            None => break,
+        }
+        assert!(pages < 100, "paging does not end");
+    }
+    assert_eq!(all, (1..=120).collect::<Vec<_>>());
+    assert!(pages >= 7, "{pages} pages for 7.5 MiB");
+    let middle = store
+        .read_history(&run, EventId::new(55).expect("positive"))
+        .await
+        .expect("read");
+    assert_eq!(
+        middle.events[0].event_id.get(),
+        55,
+        "reading can start inside a batch"
+    );
+}
+
+/// A shard's due deadlines come earliest first; moving or clearing a deadline removes the old one.
+pub async fn due_deadline_scans<S: Storage>(store: &S) {
+    let shard = ShardId(5);
+    let other_shard = ShardId(6);
+    let range = store.acquire_shard(shard).await.expect("acquire");
+    let other_range = store.acquire_shard(other_shard).await.expect("acquire");
+    let at = |seconds: u64| T0.saturating_add(Duration::from_secs(seconds));
+    for (name, seconds) in [("late", 300), ("early", 10), ("middle", 60)] {
+        let mut run = run_write(&key(name, 1), shard, RunCondition::Create, 1, 1);
+        run.deadline = DeadlineUpdate::Set(at(seconds));
+        commit_one(store, write(shard, range, name, vec![run]))
+            .await
+            .expect("write");
+    }
+    let mut elsewhere = run_write(
+        &key("elsewhere", 1),
+        other_shard,
+        RunCondition::Create,
+        1,
+        1,
+    );
+    elsewhere.deadline = DeadlineUpdate::Set(at(1));
+    commit_one(
+        store,
+        write(other_shard, other_range, "elsewhere", vec![elsewhere]),
+    )
+    .await
+    .expect("write");
+
+    let due = store.due_deadlines(shard, at(100), 10).await.expect("scan");
+    let names: Vec<&str> = due
+        .iter()
+        .map(|row| row.execution.workflow_id.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["early", "middle"],
+        "due rows of this shard only, earliest first"
+    );
+    assert_eq!(
+        store
+            .due_deadlines(shard, at(1000), 1)
+            .await
+            .expect("scan")
+            .len(),
+        1,
+        "the limit holds"
+    );
+
+    let mut moved = run_write(&key("early", 1), shard, RunCondition::DbVersion(1), 2, 0);
+    moved.deadline = DeadlineUpdate::Set(at(500));
+    commit_one(store, write(shard, range, "early", vec![moved]))
+        .await
+        .expect("move");
+    let mut cleared = run_write(&key("middle", 1), shard, RunCondition::DbVersion(1), 2, 0);
+    cleared.deadline = DeadlineUpdate::Clear;
+    commit_one(store, write(shard, range, "middle", vec![cleared]))
+        .await
+        .expect("clear");
+    let due = store
+        .due_deadlines(shard, at(1000), 10)
+        .await
+        .expect("scan");
+    let rows: Vec<(&str, Timestamp)> = due
+        .iter()
+        .map(|row| (row.execution.workflow_id.as_str(), row.time))
+        .collect();
+    assert_eq!(rows, [("late", at(300)), ("early", at(500))]);
+}
+
+/// Backlog rows come back per queue in task-id order and go when deleted.
+pub async fn dispatch_rows_in_order<S: Storage>(store: &S) {
+    let shard = ShardId(7);
+    let range = store.acquire_shard(shard).await.expect("acquire");
+    let run = key("queued", 1);
+    let dispatch = |task_id: u64, queue: &str| DispatchRow {
+        namespace: namespace(),
+        task_queue: TaskQueueName::new(queue).expect("valid"),
+        task_id,
+        execution: run.clone(),
+        task: DispatchTask::ActivityTask {
+            scheduled_event_id: EventId::FIRST,
+            attempt: 1,
+        },
+    };
+    let mut first = run_write(&run, shard, RunCondition::Create, 1, 1);
+    first.dispatch_inserts = vec![
+        dispatch(30, "orders"),
+        dispatch(10, "orders"),
+        dispatch(20, "other"),
+    ];
+    commit_one(store, write(shard, range, "queued", vec![first]))
+        .await
+        .expect("insert");
+    let rows = store
+        .dispatch_rows(&namespace(), &queue(), 10)
+        .await
+        .expect("read");
+    assert_eq!(
+        rows.iter().map(|row| row.task_id).collect::<Vec<_>>(),
+        [10, 30]
+    );
+    let mut taken = run_write(&run, shard, RunCondition::DbVersion(1), 2, 0);
+    taken.dispatch_deletes = vec![dispatch(10, "orders").key()];
+    commit_one(store, write(shard, range, "queued", vec![taken]))
+        .await
+        .expect("delete");
+    let rows = store
+        .dispatch_rows(&namespace(), &queue(), 10)
+        .await
+        .expect("read");
+    assert_eq!(rows, [dispatch(30, "orders")]);
+}
+
+/// Visibility filters by status, type, id, start time and search attribute, latest first.
+pub async fn visibility_filters<S: Storage>(store: &S) {
+    let shard = ShardId(8);
+    let range = store.acquire_shard(shard).await.expect("acquire");
+    let visible = |name: &str, workflow_type: &str, status, start_seconds: u64, tier: &str| {
+        let mut search_attributes = SearchAttributes::new();
+        search_attributes.insert("Tier", SearchAttributeValue::Keyword(tier.into()));
+        VisibilityRow {
+            execution: key(name, 1),
+            workflow_type: WorkflowType::new(workflow_type).expect("valid"),
+            task_queue: queue(),
+            status,
+            start_time: T0.saturating_add(Duration::from_secs(start_seconds)),
+            close_time: None,
+            memo: Default::default(),
+            search_attributes,
+        }
+    };
+    let rows = [
+        visible("a", "Order", WorkflowExecutionStatus::Running, 10, "gold"),
+        visible(
+            "b",
+            "Order",
+            WorkflowExecutionStatus::Completed,
+            20,
+            "silver",
+        ),
+        visible("c", "Refund", WorkflowExecutionStatus::Running, 30, "gold"),
+    ];
+    for row in &rows {
+        let mut run = run_write(&row.execution, shard, RunCondition::Create, 1, 1);
+        run.visibility = Some(row.clone());
+        commit_one(
+            store,
+            write(shard, range, row.execution.workflow_id.as_str(), vec![run]),
+        )
+        .await
+        .expect("write");
+    }
+    let list = |query: VisibilityQuery| async move {
+        store
+            .list_visibility(&namespace(), &query, 0, 10)
+            .await
+            .expect("list")
+            .into_iter()
+            .map(|row| row.execution.workflow_id.as_str().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        list(VisibilityQuery::default()).await,
+        ["c", "b", "a"],
+        "latest start first"
+    );
+    let running = VisibilityQuery {
+        status: Some(WorkflowExecutionStatus::Running),
+        ..Default::default()
+    };
+    assert_eq!(list(running.clone()).await, ["c", "a"]);
+    assert_eq!(
+        store
+            .count_visibility(&namespace(), &running)
+            .await
+            .expect("count"),
+        2
+    );
+    let orders = VisibilityQuery {
+        workflow_type: Some(WorkflowType::new("Order").expect("valid")),
+        ..Default::default()
+    };
+    assert_eq!(list(orders).await, ["b", "a"]);
+    let gold = VisibilityQuery {
+        search_attribute: Some(("Tier".into(), SearchAttributeValue::Keyword("gold".into()))),
+        ..Default::default()
+    };
+    assert_eq!(list(gold).await, ["c", "a"]);
+    let window = VisibilityQuery {
+        started_after: Some(T0.saturating_add(Duration::from_secs(15))),
+        started_before: Some(T0.saturating_add(Duration::from_secs(30))),
+        ..Default::default()
+    };
+    assert_eq!(list(window).await, ["b"]);
+    let by_id = VisibilityQuery {
+        workflow_id: Some(workflow_id("a")),
+        ..Default::default()
+    };
+    assert_eq!(list(by_id).await, ["a"]);
+    let page = store
+        .list_visibility(&namespace(), &VisibilityQuery::default(), 1, 1)
+        .await
+        .expect("list");
+    assert_eq!(page.len(), 1);
+    assert_eq!(
+        page[0].execution.workflow_id.as_str(),
+        "b",
+        "offset and limit page the order"
+    );
+    let other = Namespace::new("other").expect("valid");
+    assert_eq!(
+        store
+            .count_visibility(&other, &VisibilityQuery::default())
+            .await
+            .expect("count"),
+        0
+    );
+}
+
+/// In one commit, a rejected write does not affect the others, and later writes see earlier ones.
+pub async fn writes_of_one_commit_are_independent<S: Storage>(store: &S) {
+    let shard = ShardId(9);
+    let range = store.acquire_shard(shard).await.expect("acquire");
+    let run = key("batched", 1);
+    let results = store
+        .commit(vec![
+            write(
+                shard,
+                range,
+                "batched",
+                vec![run_write(&run, shard, RunCondition::Create, 1, 1)],
+            ),
+            write(
+                shard,
+                range,
+                "batched",
+                vec![run_write(&run, shard, RunCondition::Create, 1, 1)],
+            ),
+            write(
+                shard,
+                range,
+                "batched",
+                vec![run_write(&run, shard, RunCondition::DbVersion(1), 2, 1)],
+            ),
+            write(
+                shard,
+                RangeId(range.0 + 1),
+                "other",
+                vec![run_write(
+                    &key("other", 1),
+                    shard,
+                    RunCondition::Create,
+                    1,
+                    1,
+                )],
+            ),
+        ])
+        .await
+        .expect("commit");
+    assert!(results[0].is_ok());
+    assert!(
+        matches!(
+            results[1],
+            Err(WriteRejection::ExecutionConditionFailed { .. })
+        ),
+        "{:?}",
+        results[1]
+    );
+    assert!(
+        results[2].is_ok(),
+        "a later write sees an earlier one: {:?}",
+        results[2]
+    );
+    assert!(matches!(
+        results[3],
+        Err(WriteRejection::ShardOwnershipLost { .. })
+    ));
+    assert_eq!(
+        store
+            .load_execution(&run)
+            .await
+            .expect("load")
+            .expect("present")
+            .db_version,
+        2
+    );
+    assert!(
+        store
+            .load_execution(&key("other", 1))
+            .await
+            .expect("load")
+            .is_none()
+    );
+}

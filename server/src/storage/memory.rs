@@ -1,0 +1,319 @@
+//! The in-memory model of the Storage port: the reference semantics, written to be obviously
+//! right rather than fast. Nothing survives the process; every commit is "durable" at once.
+
+use std::collections::BTreeMap;
+
+use endure_core::history::HistoryEvent;
+use endure_core::storage::*;
+use endure_core::time::Timestamp;
+use endure_core::{EventId, Namespace, RequestId, TaskQueueName, WorkflowId};
+use parking_lot::Mutex;
+
+/// The in-memory model store.
+#[derive(Debug, Default)]
+pub struct MemoryStorage {
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    shards: BTreeMap<ShardId, RangeId>,
+    executions: BTreeMap<ExecutionKey, ExecutionRow>,
+    current_runs: BTreeMap<(Namespace, WorkflowId), CurrentRun>,
+    history: BTreeMap<ExecutionKey, Vec<HistoryEvent>>,
+    deadlines: BTreeMap<ExecutionKey, (ShardId, Timestamp)>,
+    dispatch: BTreeMap<DispatchKey, DispatchRow>,
+    requests: BTreeMap<(Namespace, WorkflowId, RequestId), RequestRecord>,
+    visibility: BTreeMap<ExecutionKey, VisibilityRow>,
+}
+
+impl MemoryStorage {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl State {
+    fn check(&self, write: &WorkflowWrite) -> Result<(), WriteRejection> {
+        check_write_shape(write)?;
+        let actual = self.shards.get(&write.shard).copied().unwrap_or(RangeId(0));
+        if actual != write.range_id {
+            return Err(WriteRejection::ShardOwnershipLost {
+                shard: write.shard,
+                expected: write.range_id,
+                actual,
+            });
+        }
+        for run in &write.runs {
+            let stored = self.executions.get(&run.row.key);
+            check_run_condition(run, stored)?;
+        }
+        if let Some(current) = &write.current_run {
+            let actual = self
+                .current_runs
+                .get(&(write.namespace.clone(), write.workflow_id.clone()))
+                .map(|current| current.run_id);
+            if actual != current.expected {
+                return Err(WriteRejection::CurrentRunConditionFailed {
+                    expected: current.expected,
+                    actual,
+                });
+            }
+        }
+        for record in &write.request_ids {
+            let key = (
+                record.namespace.clone(),
+                record.workflow_id.clone(),
+                record.request_id.clone(),
+            );
+            if let Some(existing) = self.requests.get(&key) {
+                return Err(WriteRejection::DuplicateRequestId(existing.clone()));
+            }
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, write: WorkflowWrite) {
+        for run in write.runs {
+            let key = run.row.key.clone();
+            self.history
+                .entry(key.clone())
+                .or_default()
+                .extend(run.history);
+            match run.deadline {
+                DeadlineUpdate::Keep => {}
+                DeadlineUpdate::Set(time) => {
+                    self.deadlines.insert(key.clone(), (run.row.shard, time));
+                }
+                DeadlineUpdate::Clear => {
+                    self.deadlines.remove(&key);
+                }
+            }
+            for row in run.dispatch_inserts {
+                self.dispatch.insert(row.key(), row);
+            }
+            for dispatch_key in run.dispatch_deletes {
+                self.dispatch.remove(&dispatch_key);
+            }
+            if let Some(visibility) = run.visibility {
+                self.visibility.insert(key.clone(), visibility);
+            }
+            self.executions.insert(key, run.row);
+        }
+        if let Some(current) = write.current_run {
+            self.current_runs.insert(
+                (write.namespace.clone(), write.workflow_id.clone()),
+                current.new,
+            );
+        }
+        for record in write.request_ids {
+            let key = (
+                record.namespace.clone(),
+                record.workflow_id.clone(),
+                record.request_id.clone(),
+            );
+            self.requests.insert(key, record);
+        }
+    }
+}
+
+/// Checks a run's condition and that its history continues the stored one.
+pub(super) fn check_run_condition(
+    run: &RunWrite,
+    stored: Option<&ExecutionRow>,
+) -> Result<(), WriteRejection> {
+    let ok = match (run.condition, stored) {
+        (RunCondition::Create, None) => true,
+        (RunCondition::DbVersion(version), Some(row)) => row.db_version == version,
+        _ => false,
+    };
+    if !ok {
+        return Err(WriteRejection::ExecutionConditionFailed {
+            key: run.row.key.clone(),
+            expected: match run.condition {
+                RunCondition::Create => None,
+                RunCondition::DbVersion(version) => Some(version),
+            },
+            actual: stored.map(|row| row.db_version),
+        });
+    }
+    let first_expected = expected_first_event_id(stored);
+    let first = run
+        .history
+        .first()
+        .map_or(run.row.next_event_id, |event| event.event_id);
+    if first != first_expected {
+        return Err(WriteRejection::Malformed(format!(
+            "history of {:?} continues at {first}; the run's next event is {first_expected}",
+            run.row.key
+        )));
+    }
+    Ok(())
+}
+
+/// A page of `events` (which start at the page's first event): cut once the page holds
+/// [`HISTORY_PAGE_BYTES_MAX`] encoded bytes, naming the next event if one follows.
+pub(super) fn page(events: impl IntoIterator<Item = HistoryEvent>) -> HistoryPage {
+    let mut page = HistoryPage::default();
+    let mut bytes = 0;
+    for event in events {
+        if bytes >= HISTORY_PAGE_BYTES_MAX {
+            page.next_event_id = Some(event.event_id);
+            break;
+        }
+        bytes += endure_core::codec::encoded_size(&event);
+        page.events.push(event);
+    }
+    page
+}
+
+/// Sorts and cuts a visibility listing: latest start first, then workflow id, then run id.
+pub(super) fn order_visibility(
+    mut rows: Vec<VisibilityRow>,
+    offset: usize,
+    limit: usize,
+) -> Vec<VisibilityRow> {
+    rows.sort_by(|a, b| {
+        b.start_time
+            .cmp(&a.start_time)
+            .then_with(|| a.execution.workflow_id.cmp(&b.execution.workflow_id))
+            .then_with(|| a.execution.run_id.cmp(&b.execution.run_id))
+    });
+    rows.into_iter().skip(offset).take(limit).collect()
+}
+
+impl Storage for MemoryStorage {
+    async fn acquire_shard(&self, shard: ShardId) -> Result<RangeId, StorageError> {
+        let mut state = self.state.lock();
+        let range = state.shards.entry(shard).or_insert(RangeId(0));
+        range.0 += 1;
+        Ok(*range)
+    }
+
+    async fn commit(
+        &self,
+        writes: Vec<WorkflowWrite>,
+    ) -> Result<Vec<Result<(), WriteRejection>>, StorageError> {
+        let mut state = self.state.lock();
+        Ok(writes
+            .into_iter()
+            .map(|write| {
+                state.check(&write)?;
+                state.apply(write);
+                Ok(())
+            })
+            .collect())
+    }
+
+    async fn load_execution(
+        &self,
+        key: &ExecutionKey,
+    ) -> Result<Option<ExecutionRow>, StorageError> {
+        Ok(self.state.lock().executions.get(key).cloned())
+    }
+
+    async fn current_run(
+        &self,
+        namespace: &Namespace,
+        workflow_id: &WorkflowId,
+    ) -> Result<Option<CurrentRun>, StorageError> {
+        Ok(self
+            .state
+            .lock()
+            .current_runs
+            .get(&(namespace.clone(), workflow_id.clone()))
+            .cloned())
+    }
+
+    async fn read_history(
+        &self,
+        key: &ExecutionKey,
+        first_event_id: EventId,
+    ) -> Result<HistoryPage, StorageError> {
+        let state = self.state.lock();
+        let start = usize::try_from(first_event_id.get() - 1).unwrap_or(usize::MAX);
+        Ok(state
+            .history
+            .get(key)
+            .map(|events| page(events.iter().skip(start).cloned()))
+            .unwrap_or_default())
+    }
+
+    async fn due_deadlines(
+        &self,
+        shard: ShardId,
+        until: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<DeadlineRow>, StorageError> {
+        let state = self.state.lock();
+        let mut due: Vec<DeadlineRow> = state
+            .deadlines
+            .iter()
+            .filter(|(_, (row_shard, time))| *row_shard == shard && *time <= until)
+            .map(|(key, (_, time))| DeadlineRow {
+                time: *time,
+                execution: key.clone(),
+            })
+            .collect();
+        due.sort();
+        due.truncate(limit);
+        Ok(due)
+    }
+
+    async fn dispatch_rows(
+        &self,
+        namespace: &Namespace,
+        task_queue: &TaskQueueName,
+        limit: usize,
+    ) -> Result<Vec<DispatchRow>, StorageError> {
+        let state = self.state.lock();
+        Ok(state
+            .dispatch
+            .values()
+            .filter(|row| &row.namespace == namespace && &row.task_queue == task_queue)
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn find_request(
+        &self,
+        namespace: &Namespace,
+        workflow_id: &WorkflowId,
+        request_id: &RequestId,
+    ) -> Result<Option<RequestRecord>, StorageError> {
+        let key = (namespace.clone(), workflow_id.clone(), request_id.clone());
+        Ok(self.state.lock().requests.get(&key).cloned())
+    }
+
+    async fn list_visibility(
+        &self,
+        namespace: &Namespace,
+        query: &VisibilityQuery,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<VisibilityRow>, StorageError> {
+        let state = self.state.lock();
+        let rows = state
+            .visibility
+            .values()
+            .filter(|row| &row.execution.namespace == namespace && query.matches(row))
+            .cloned()
+            .collect();
+        Ok(order_visibility(rows, offset, limit))
+    }
+
+    async fn count_visibility(
+        &self,
+        namespace: &Namespace,
+        query: &VisibilityQuery,
+    ) -> Result<u64, StorageError> {
+        let state = self.state.lock();
+        Ok(state
+            .visibility
+            .values()
+            .filter(|row| &row.execution.namespace == namespace && query.matches(row))
+            .count() as u64)
+    }
+}

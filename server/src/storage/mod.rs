@@ -1,0 +1,11 @@
+//! Adapters of the Storage port (`endure_core::storage::Storage`): [`RedbStorage`], the
+//! default, durable file store; [`MemoryStorage`], the reference model; and
+//! [`conformance`], the contract both pass.
+
+pub mod conformance;
+mod keys;
+mod memory;
+mod redb_store;
+
+pub use memory::MemoryStorage;
+pub use redb_store::RedbStorage;

@@ -1,0 +1,602 @@
+//! The redb adapter of the Storage port: Endure's default, durable store.
+//!
+//! Every commit is one redb write transaction with `Durability::Immediate`: it is on disk
+//! (fsync'd) before `commit` returns, and a crash leaves either all of it or none of it.
+//! redb's calls are synchronous, so they run on tokio's blocking pool (under madsim the same
+//! call runs inline) — one code path. The `StorageBackend` is pluggable so the simulator can
+//! put the real store on a disk that loses unsynced writes. After an IO error the store is
+//! fail-stop: every later call returns [`StorageError::Stopped`] until it is reopened.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use endure_core::codec::{self, Record};
+use endure_core::history::History;
+use endure_core::storage::*;
+use endure_core::time::Timestamp;
+use endure_core::{EventId, Namespace, RequestId, TaskQueueName, WorkflowId};
+use redb::{
+    Database, Durability, ReadableDatabase, ReadableTable, StorageBackend, TableDefinition,
+};
+
+use super::keys::*;
+use super::memory::{check_run_condition, order_visibility, page};
+
+type Bytes = &'static [u8];
+
+/// An owned key and value read from a table.
+type KeyValue = (Vec<u8>, Vec<u8>);
+
+const SHARDS: TableDefinition<'static, u32, u64> = TableDefinition::new("shards");
+const EXECUTIONS: TableDefinition<'static, Bytes, Bytes> = TableDefinition::new("executions");
+const CURRENT_RUNS: TableDefinition<'static, Bytes, Bytes> = TableDefinition::new("current_runs");
+const HISTORY: TableDefinition<'static, Bytes, Bytes> = TableDefinition::new("history");
+const DEADLINES: TableDefinition<'static, Bytes, ()> = TableDefinition::new("deadlines");
+const DEADLINE_INDEX: TableDefinition<'static, Bytes, Bytes> =
+    TableDefinition::new("deadline_index");
+const DISPATCH: TableDefinition<'static, Bytes, Bytes> = TableDefinition::new("dispatch");
+const REQUESTS: TableDefinition<'static, Bytes, Bytes> = TableDefinition::new("requests");
+const VISIBILITY: TableDefinition<'static, Bytes, Bytes> = TableDefinition::new("visibility");
+
+/// The redb file store.
+#[derive(Clone)]
+pub struct RedbStorage {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    database: Database,
+    stopped: AtomicBool,
+}
+
+impl std::fmt::Debug for RedbStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedbStorage")
+            .field("stopped", &self.inner.stopped.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+fn io(error: impl std::fmt::Display) -> StorageError {
+    StorageError::Io(error.to_string())
+}
+
+/// Maps a redb error: corruption is a typed error, everything else stops the store.
+fn redb_error(error: impl Into<redb::Error>) -> StorageError {
+    match error.into() {
+        redb::Error::Corrupted(reason) => StorageError::Corrupt {
+            what: "the database file".into(),
+            reason,
+        },
+        other => io(other),
+    }
+}
+
+fn decode<T: Record>(bytes: &[u8], what: impl FnOnce() -> String) -> Result<T, StorageError> {
+    codec::decode(bytes).map_err(|error| StorageError::Corrupt {
+        what: what(),
+        reason: error.to_string(),
+    })
+}
+
+fn encode<T: Record>(value: &T) -> Result<Vec<u8>, StorageError> {
+    codec::encode(value).map_err(|error| StorageError::Corrupt {
+        what: format!("a new {:?} record", T::KIND),
+        reason: error.to_string(),
+    })
+}
+
+impl RedbStorage {
+    /// Opens (or creates) the store in the file at `path`.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StorageError> {
+        Self::from_database(Database::create(path).map_err(redb_error)?)
+    }
+
+    /// Opens (or creates) the store on a custom backend (a simulated disk, say).
+    pub fn with_backend(backend: impl StorageBackend) -> Result<Self, StorageError> {
+        let database = Database::builder()
+            .create_with_backend(backend)
+            .map_err(redb_error)?;
+        Self::from_database(database)
+    }
+
+    fn from_database(database: Database) -> Result<Self, StorageError> {
+        let transaction = database.begin_write().map_err(redb_error)?;
+        {
+            transaction.open_table(SHARDS).map_err(redb_error)?;
+            for table in [
+                EXECUTIONS,
+                CURRENT_RUNS,
+                HISTORY,
+                DEADLINE_INDEX,
+                DISPATCH,
+                REQUESTS,
+                VISIBILITY,
+            ] {
+                transaction.open_table(table).map_err(redb_error)?;
+            }
+            transaction.open_table(DEADLINES).map_err(redb_error)?;
+        }
+        transaction.commit().map_err(redb_error)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                database,
+                stopped: AtomicBool::new(false),
+            }),
+        })
+    }
+
+    /// Runs `work` on a blocking context; an IO error stops the store.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Database) -> Result<T, StorageError> + Send + 'static,
+    ) -> Result<T, StorageError> {
+        if self.inner.stopped.load(Ordering::Acquire) {
+            return Err(StorageError::Stopped);
+        }
+        let inner = Arc::clone(&self.inner);
+        let result = tokio::task::spawn_blocking(move || work(&inner.database))
+            .await
+            .map_err(io)
+            .and_then(|result| result);
+        if matches!(result, Err(StorageError::Io(_))) {
+            self.inner.stopped.store(true, Ordering::Release);
+        }
+        result
+    }
+}
+
+/// The tables of one write transaction.
+struct Tables<'txn> {
+    shards: redb::Table<'txn, u32, u64>,
+    executions: redb::Table<'txn, Bytes, Bytes>,
+    current_runs: redb::Table<'txn, Bytes, Bytes>,
+    history: redb::Table<'txn, Bytes, Bytes>,
+    deadlines: redb::Table<'txn, Bytes, ()>,
+    deadline_index: redb::Table<'txn, Bytes, Bytes>,
+    dispatch: redb::Table<'txn, Bytes, Bytes>,
+    requests: redb::Table<'txn, Bytes, Bytes>,
+    visibility: redb::Table<'txn, Bytes, Bytes>,
+}
+
+impl Tables<'_> {
+    fn execution(&self, key: &ExecutionKey) -> Result<Option<ExecutionRow>, StorageError> {
+        let Some(bytes) = self
+            .executions
+            .get(execution_key(key).as_slice())
+            .map_err(redb_error)?
+        else {
+            return Ok(None);
+        };
+        decode(bytes.value(), || format!("execution {key:?}")).map(Some)
+    }
+
+    fn check(&self, write: &WorkflowWrite) -> Result<Result<(), WriteRejection>, StorageError> {
+        if let Err(rejection) = check_write_shape(write) {
+            return Ok(Err(rejection));
+        }
+        let actual = RangeId(
+            self.shards
+                .get(write.shard.0)
+                .map_err(redb_error)?
+                .map_or(0, |v| v.value()),
+        );
+        if actual != write.range_id {
+            return Ok(Err(WriteRejection::ShardOwnershipLost {
+                shard: write.shard,
+                expected: write.range_id,
+                actual,
+            }));
+        }
+        for run in &write.runs {
+            let stored = self.execution(&run.row.key)?;
+            if let Err(rejection) = check_run_condition(run, stored.as_ref()) {
+                return Ok(Err(rejection));
+            }
+        }
+        if let Some(current) = &write.current_run {
+            let key = workflow_key(&write.namespace, &write.workflow_id);
+            let actual = match self.current_runs.get(key.as_slice()).map_err(redb_error)? {
+                Some(bytes) => {
+                    let current: CurrentRun = decode(bytes.value(), || {
+                        format!("current run of {:?}", write.workflow_id)
+                    })?;
+                    Some(current.run_id)
+                }
+                None => None,
+            };
+            if actual != current.expected {
+                return Ok(Err(WriteRejection::CurrentRunConditionFailed {
+                    expected: current.expected,
+                    actual,
+                }));
+            }
+        }
+        for record in &write.request_ids {
+            let key = request_key(&record.namespace, &record.workflow_id, &record.request_id);
+            if let Some(bytes) = self.requests.get(key.as_slice()).map_err(redb_error)? {
+                let existing: RequestRecord =
+                    decode(bytes.value(), || format!("request {:?}", record.request_id))?;
+                return Ok(Err(WriteRejection::DuplicateRequestId(existing)));
+            }
+        }
+        Ok(Ok(()))
+    }
+
+    fn apply(&mut self, write: WorkflowWrite) -> Result<(), StorageError> {
+        for run in write.runs {
+            let key = run.row.key.clone();
+            let exec_key = execution_key(&key);
+            if let Some(first) = run.history.first() {
+                let batch = encode(&History {
+                    events: run.history.clone(),
+                })?;
+                self.history
+                    .insert(
+                        history_key(&key, first.event_id).as_slice(),
+                        batch.as_slice(),
+                    )
+                    .map_err(redb_error)?;
+            }
+            match run.deadline {
+                DeadlineUpdate::Keep => {}
+                DeadlineUpdate::Set(time) => {
+                    self.clear_deadline(&key, run.row.shard)?;
+                    self.deadlines
+                        .insert(deadline_key(run.row.shard, time, &key).as_slice(), ())
+                        .map_err(redb_error)?;
+                    self.deadline_index
+                        .insert(
+                            exec_key.as_slice(),
+                            time.unix_nanos().to_be_bytes().as_slice(),
+                        )
+                        .map_err(redb_error)?;
+                }
+                DeadlineUpdate::Clear => self.clear_deadline(&key, run.row.shard)?,
+            }
+            for row in run.dispatch_inserts {
+                let bytes = encode(&row)?;
+                self.dispatch
+                    .insert(
+                        dispatch_key(&row.namespace, &row.task_queue, row.task_id).as_slice(),
+                        bytes.as_slice(),
+                    )
+                    .map_err(redb_error)?;
+            }
+            for dispatch in run.dispatch_deletes {
+                self.dispatch
+                    .remove(
+                        dispatch_key(&dispatch.namespace, &dispatch.task_queue, dispatch.task_id)
+                            .as_slice(),
+                    )
+                    .map_err(redb_error)?;
+            }
+            if let Some(visibility) = run.visibility {
+                let bytes = encode(&visibility)?;
+                self.visibility
+                    .insert(exec_key.as_slice(), bytes.as_slice())
+                    .map_err(redb_error)?;
+            }
+            let bytes = encode(&run.row)?;
+            self.executions
+                .insert(exec_key.as_slice(), bytes.as_slice())
+                .map_err(redb_error)?;
+        }
+        if let Some(current) = write.current_run {
+            let bytes = encode(&current.new)?;
+            self.current_runs
+                .insert(
+                    workflow_key(&write.namespace, &write.workflow_id).as_slice(),
+                    bytes.as_slice(),
+                )
+                .map_err(redb_error)?;
+        }
+        for record in write.request_ids {
+            let bytes = encode(&record)?;
+            self.requests
+                .insert(
+                    request_key(&record.namespace, &record.workflow_id, &record.request_id)
+                        .as_slice(),
+                    bytes.as_slice(),
+                )
+                .map_err(redb_error)?;
+        }
+        Ok(())
+    }
+
+    fn clear_deadline(&mut self, key: &ExecutionKey, shard: ShardId) -> Result<(), StorageError> {
+        let exec_key = execution_key(key);
+        let old = self
+            .deadline_index
+            .remove(exec_key.as_slice())
+            .map_err(redb_error)?;
+        if let Some(old) = old {
+            let nanos: [u8; 8] = old.value().try_into().map_err(|_| StorageError::Corrupt {
+                what: format!("deadline of {key:?}"),
+                reason: "not 8 bytes".into(),
+            })?;
+            let time = Timestamp::from_unix_nanos(u64::from_be_bytes(nanos));
+            self.deadlines
+                .remove(deadline_key(shard, time, key).as_slice())
+                .map_err(redb_error)?;
+        }
+        Ok(())
+    }
+}
+
+fn commit_sync(
+    database: &Database,
+    writes: Vec<WorkflowWrite>,
+) -> Result<Vec<Result<(), WriteRejection>>, StorageError> {
+    let mut transaction = database.begin_write().map_err(redb_error)?;
+    transaction
+        .set_durability(Durability::Immediate)
+        .map_err(io)?;
+    let mut results = Vec::with_capacity(writes.len());
+    {
+        let mut tables = Tables {
+            shards: transaction.open_table(SHARDS).map_err(redb_error)?,
+            executions: transaction.open_table(EXECUTIONS).map_err(redb_error)?,
+            current_runs: transaction.open_table(CURRENT_RUNS).map_err(redb_error)?,
+            history: transaction.open_table(HISTORY).map_err(redb_error)?,
+            deadlines: transaction.open_table(DEADLINES).map_err(redb_error)?,
+            deadline_index: transaction.open_table(DEADLINE_INDEX).map_err(redb_error)?,
+            dispatch: transaction.open_table(DISPATCH).map_err(redb_error)?,
+            requests: transaction.open_table(REQUESTS).map_err(redb_error)?,
+            visibility: transaction.open_table(VISIBILITY).map_err(redb_error)?,
+        };
+        for write in writes {
+            let result = tables.check(&write)?;
+            if result.is_ok() {
+                tables.apply(write)?;
+            }
+            results.push(result);
+        }
+    }
+    transaction.commit().map_err(redb_error)?;
+    Ok(results)
+}
+
+/// All values of `table` whose keys start with `prefix`, in key order, at most `limit`.
+fn scan_prefix<T: ReadableTable<Bytes, Bytes>>(
+    table: &T,
+    prefix: &[u8],
+    limit: usize,
+) -> Result<Vec<KeyValue>, StorageError> {
+    let mut found = Vec::new();
+    for entry in table.range(prefix..).map_err(redb_error)? {
+        let (key, value) = entry.map_err(redb_error)?;
+        if !key.value().starts_with(prefix) || found.len() >= limit {
+            break;
+        }
+        found.push((key.value().to_vec(), value.value().to_vec()));
+    }
+    Ok(found)
+}
+
+impl Storage for RedbStorage {
+    async fn acquire_shard(&self, shard: ShardId) -> Result<RangeId, StorageError> {
+        self.run(move |database| {
+            let mut transaction = database.begin_write().map_err(redb_error)?;
+            transaction
+                .set_durability(Durability::Immediate)
+                .map_err(io)?;
+            let range = {
+                let mut shards = transaction.open_table(SHARDS).map_err(redb_error)?;
+                let current = shards
+                    .get(shard.0)
+                    .map_err(redb_error)?
+                    .map_or(0, |v| v.value());
+                let next = current + 1;
+                shards.insert(shard.0, next).map_err(redb_error)?;
+                next
+            };
+            transaction.commit().map_err(redb_error)?;
+            Ok(RangeId(range))
+        })
+        .await
+    }
+
+    async fn commit(
+        &self,
+        writes: Vec<WorkflowWrite>,
+    ) -> Result<Vec<Result<(), WriteRejection>>, StorageError> {
+        self.run(move |database| commit_sync(database, writes))
+            .await
+    }
+
+    async fn load_execution(
+        &self,
+        key: &ExecutionKey,
+    ) -> Result<Option<ExecutionRow>, StorageError> {
+        let key = key.clone();
+        self.run(move |database| {
+            let transaction = database.begin_read().map_err(redb_error)?;
+            let table = transaction.open_table(EXECUTIONS).map_err(redb_error)?;
+            let Some(bytes) = table
+                .get(execution_key(&key).as_slice())
+                .map_err(redb_error)?
+            else {
+                return Ok(None);
+            };
+            decode(bytes.value(), || format!("execution {key:?}")).map(Some)
+        })
+        .await
+    }
+
+    async fn current_run(
+        &self,
+        namespace: &Namespace,
+        workflow_id: &WorkflowId,
+    ) -> Result<Option<CurrentRun>, StorageError> {
+        let key = workflow_key(namespace, workflow_id);
+        let workflow_id = workflow_id.clone();
+        self.run(move |database| {
+            let transaction = database.begin_read().map_err(redb_error)?;
+            let table = transaction.open_table(CURRENT_RUNS).map_err(redb_error)?;
+            let Some(bytes) = table.get(key.as_slice()).map_err(redb_error)? else {
+                return Ok(None);
+            };
+            decode(bytes.value(), || format!("current run of {workflow_id:?}")).map(Some)
+        })
+        .await
+    }
+
+    async fn read_history(
+        &self,
+        key: &ExecutionKey,
+        first_event_id: EventId,
+    ) -> Result<HistoryPage, StorageError> {
+        let key = key.clone();
+        self.run(move |database| {
+            let transaction = database.begin_read().map_err(redb_error)?;
+            let table = transaction.open_table(HISTORY).map_err(redb_error)?;
+            let prefix = execution_key(&key);
+            // Start at the batch holding `first_event_id`: the last batch starting at or before it.
+            let wanted = history_key(&key, first_event_id);
+            let start = table
+                .range(prefix.as_slice()..=wanted.as_slice())
+                .map_err(redb_error)?
+                .next_back()
+                .transpose()
+                .map_err(redb_error)?
+                .map_or(prefix.clone(), |(batch_key, _)| batch_key.value().to_vec());
+            // Decode batches until the page is full, plus one batch so the cut knows what follows.
+            let mut events = Vec::new();
+            let mut bytes = 0;
+            let mut full = false;
+            for entry in table.range(start.as_slice()..).map_err(redb_error)? {
+                let (batch_key, batch) = entry.map_err(redb_error)?;
+                if !batch_key.value().starts_with(&prefix) {
+                    break;
+                }
+                let batch: History = decode(batch.value(), || format!("history of {key:?}"))?;
+                for event in batch
+                    .events
+                    .into_iter()
+                    .filter(|event| event.event_id >= first_event_id)
+                {
+                    bytes += codec::encoded_size(&event);
+                    events.push(event);
+                }
+                if full {
+                    break;
+                }
+                full = bytes >= HISTORY_PAGE_BYTES_MAX;
+            }
+            Ok(page(events))
+        })
+        .await
+    }
+
+    async fn due_deadlines(
+        &self,
+        shard: ShardId,
+        until: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<DeadlineRow>, StorageError> {
+        self.run(move |database| {
+            let transaction = database.begin_read().map_err(redb_error)?;
+            let table = transaction.open_table(DEADLINES).map_err(redb_error)?;
+            let prefix = shard.0.to_be_bytes();
+            let mut due = Vec::new();
+            for entry in table.range(prefix.as_slice()..).map_err(redb_error)? {
+                let (key, ()) = entry
+                    .map(|(key, value)| (key, value.value()))
+                    .map_err(redb_error)?;
+                if !key.value().starts_with(&prefix) || due.len() >= limit {
+                    break;
+                }
+                let (time, execution) = parse_deadline_key(key.value())?;
+                if time > until {
+                    break;
+                }
+                due.push(DeadlineRow { time, execution });
+            }
+            Ok(due)
+        })
+        .await
+    }
+
+    async fn dispatch_rows(
+        &self,
+        namespace: &Namespace,
+        task_queue: &TaskQueueName,
+        limit: usize,
+    ) -> Result<Vec<DispatchRow>, StorageError> {
+        let prefix = dispatch_prefix(namespace, task_queue);
+        self.run(move |database| {
+            let transaction = database.begin_read().map_err(redb_error)?;
+            let table = transaction.open_table(DISPATCH).map_err(redb_error)?;
+            scan_prefix(&table, &prefix, limit)?
+                .into_iter()
+                .map(|(key, value)| decode(&value, || format!("dispatch row {key:02x?}")))
+                .collect()
+        })
+        .await
+    }
+
+    async fn find_request(
+        &self,
+        namespace: &Namespace,
+        workflow_id: &WorkflowId,
+        request_id: &RequestId,
+    ) -> Result<Option<RequestRecord>, StorageError> {
+        let key = request_key(namespace, workflow_id, request_id);
+        let request_id = request_id.clone();
+        self.run(move |database| {
+            let transaction = database.begin_read().map_err(redb_error)?;
+            let table = transaction.open_table(REQUESTS).map_err(redb_error)?;
+            let Some(bytes) = table.get(key.as_slice()).map_err(redb_error)? else {
+                return Ok(None);
+            };
+            decode(bytes.value(), || format!("request {request_id:?}")).map(Some)
+        })
+        .await
+    }
+
+    async fn list_visibility(
+        &self,
+        namespace: &Namespace,
+        query: &VisibilityQuery,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<VisibilityRow>, StorageError> {
+        let rows = self.matching_visibility(namespace, query).await?;
+        Ok(order_visibility(rows, offset, limit))
+    }
+
+    async fn count_visibility(
+        &self,
+        namespace: &Namespace,
+        query: &VisibilityQuery,
+    ) -> Result<u64, StorageError> {
+        Ok(self.matching_visibility(namespace, query).await?.len() as u64)
+    }
+}
+
+impl RedbStorage {
+    /// Every visibility row of `namespace` that matches `query`.
+    async fn matching_visibility(
+        &self,
+        namespace: &Namespace,
+        query: &VisibilityQuery,
+    ) -> Result<Vec<VisibilityRow>, StorageError> {
+        let prefix = namespace_prefix(namespace);
+        let query = query.clone();
+        self.run(move |database| {
+            let transaction = database.begin_read().map_err(redb_error)?;
+            let table = transaction.open_table(VISIBILITY).map_err(redb_error)?;
+            let mut rows = Vec::new();
+            for (key, value) in scan_prefix(&table, &prefix, usize::MAX)? {
+                let row: VisibilityRow = decode(&value, || format!("visibility row {key:02x?}"))?;
+                if query.matches(&row) {
+                    rows.push(row);
+                }
+            }
+            Ok(rows)
+        })
+        .await
+    }
+}

@@ -1,0 +1,10 @@
+//! endure-server's integration tests.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    unreachable_pub
+)]
+
+mod storage;

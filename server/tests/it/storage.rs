@@ -1,0 +1,181 @@
+//! The storage adapters against the conformance suite, and the redb store's durability,
+//! corruption and fail-stop behaviour.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use endure_core::storage::*;
+use endure_core::{EventId, Namespace, RunId, WorkflowExecutionStatus, WorkflowId};
+use endure_server::storage::{MemoryStorage, RedbStorage, conformance};
+
+#[tokio::test]
+async fn memory_store_conforms() {
+    conformance::run_all(MemoryStorage::new).await;
+}
+
+#[tokio::test]
+async fn redb_store_conforms() {
+    let directory = tempfile::tempdir().unwrap();
+    let counter = std::sync::atomic::AtomicUsize::new(0);
+    conformance::run_all(|| {
+        let n = counter.fetch_add(1, Ordering::Relaxed);
+        RedbStorage::open(directory.path().join(format!("store-{n}.redb"))).unwrap()
+    })
+    .await;
+}
+
+fn key() -> ExecutionKey {
+    ExecutionKey {
+        namespace: Namespace::default(),
+        workflow_id: WorkflowId::new("durable").unwrap(),
+        run_id: RunId::from_u128(1),
+    }
+}
+
+fn create(range: RangeId) -> WorkflowWrite {
+    WorkflowWrite {
+        shard: ShardId(0),
+        range_id: range,
+        namespace: Namespace::default(),
+        workflow_id: WorkflowId::new("durable").unwrap(),
+        runs: vec![RunWrite {
+            condition: RunCondition::Create,
+            row: ExecutionRow {
+                key: key(),
+                shard: ShardId(0),
+                db_version: 1,
+                next_event_id: EventId::FIRST,
+                status: WorkflowExecutionStatus::Running,
+                state: b"machine".to_vec(),
+            },
+            history: Vec::new(),
+            deadline: DeadlineUpdate::Keep,
+            dispatch_inserts: Vec::new(),
+            dispatch_deletes: Vec::new(),
+            visibility: None,
+        }],
+        current_run: None,
+        request_ids: Vec::new(),
+    }
+}
+
+#[tokio::test]
+async fn acknowledged_writes_survive_reopening() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("store.redb");
+    {
+        let store = RedbStorage::open(&path).unwrap();
+        let range = store.acquire_shard(ShardId(0)).await.unwrap();
+        store
+            .commit(vec![create(range)])
+            .await
+            .unwrap()
+            .remove(0)
+            .unwrap();
+    }
+    let store = RedbStorage::open(&path).unwrap();
+    let row = store.load_execution(&key()).await.unwrap().unwrap();
+    assert_eq!(row.state, b"machine");
+    assert_eq!(
+        store.acquire_shard(ShardId(0)).await.unwrap(),
+        RangeId(2),
+        "the lease generation persists"
+    );
+}
+
+#[tokio::test]
+async fn a_corrupt_record_is_an_error_naming_its_execution() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("store.redb");
+    {
+        let store = RedbStorage::open(&path).unwrap();
+        let range = store.acquire_shard(ShardId(0)).await.unwrap();
+        store
+            .commit(vec![create(range)])
+            .await
+            .unwrap()
+            .remove(0)
+            .unwrap();
+    }
+    {
+        // Overwrite the row with bytes that are not a record.
+        let database = redb::Database::create(&path).unwrap();
+        let table: redb::TableDefinition<'static, &[u8], &[u8]> =
+            redb::TableDefinition::new("executions");
+        let transaction = database.begin_write().unwrap();
+        {
+            let mut executions = transaction.open_table(table).unwrap();
+            let keys: Vec<Vec<u8>> = redb::ReadableTable::iter(&executions)
+                .unwrap()
+                .map(|entry| entry.unwrap().0.value().to_vec())
+                .collect();
+            for key in keys {
+                executions
+                    .insert(key.as_slice(), [1u8, 8, 255, 255].as_slice())
+                    .unwrap();
+            }
+        }
+        transaction.commit().unwrap();
+    }
+    let store = RedbStorage::open(&path).unwrap();
+    match store.load_execution(&key()).await {
+        Err(StorageError::Corrupt { what, .. }) => assert!(what.contains("durable"), "{what}"),
+        other => panic!("expected a corruption error, got {other:?}"),
+    }
+}
+
+/// A file backend whose syncs start failing on demand.
+#[derive(Debug)]
+struct FailingBackend {
+    file: redb::backends::FileBackend,
+    fail_sync: Arc<AtomicBool>,
+}
+
+impl redb::StorageBackend for FailingBackend {
+    fn len(&self) -> Result<u64, std::io::Error> {
+        self.file.len()
+    }
+    fn read(&self, offset: u64, out: &mut [u8]) -> Result<(), std::io::Error> {
+        self.file.read(offset, out)
+    }
+    fn set_len(&self, len: u64) -> Result<(), std::io::Error> {
+        self.file.set_len(len)
+    }
+    fn sync_data(&self) -> Result<(), std::io::Error> {
+        if self.fail_sync.load(Ordering::Relaxed) {
+            return Err(std::io::Error::other("injected EIO"));
+        }
+        self.file.sync_data()
+    }
+    fn write(&self, offset: u64, data: &[u8]) -> Result<(), std::io::Error> {
+        self.file.write(offset, data)
+    }
+}
+
+#[tokio::test]
+async fn an_io_error_stops_the_store_until_reopened() {
+    let directory = tempfile::tempdir().unwrap();
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(directory.path().join("store.redb"))
+        .unwrap();
+    let fail_sync = Arc::new(AtomicBool::new(false));
+    let backend = FailingBackend {
+        file: redb::backends::FileBackend::new(file).unwrap(),
+        fail_sync: Arc::clone(&fail_sync),
+    };
+    let store = RedbStorage::with_backend(backend).unwrap();
+    let range = store.acquire_shard(ShardId(0)).await.unwrap();
+    fail_sync.store(true, Ordering::Relaxed);
+    let failed = store.commit(vec![create(range)]).await;
+    assert!(matches!(failed, Err(StorageError::Io(_))), "{failed:?}");
+    fail_sync.store(false, Ordering::Relaxed);
+    assert_eq!(
+        store.load_execution(&key()).await,
+        Err(StorageError::Stopped),
+        "fail-stop after an IO error"
+    );
+}
