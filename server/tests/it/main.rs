@@ -7,4 +7,6 @@
     unreachable_pub
 )]
 
+mod crash;
+mod differential;
 mod storage;
