@@ -371,6 +371,9 @@ pub const HISTORY_PAGE_BYTES_MAX: usize = 1024 * 1024;
 
 /// The storage port. Every method's doc states its fencing, ordering and what a crash may
 /// lose; adapters must pass `endure_server::storage::conformance`.
+///
+/// Reads are not fenced: they see every commit that has returned and nothing of one that
+/// has not, so a reader racing a commit sees the state before or after it, never between.
 pub trait Storage: Send + Sync + 'static {
     /// Takes ownership of `shard`: increments its range id and returns the new one. Every
     /// later write with an older range id is rejected. Durable before it returns.
