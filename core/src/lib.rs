@@ -24,6 +24,7 @@ mod ids;
 pub mod limits;
 pub mod options;
 pub mod payload;
+pub mod replay;
 mod retry;
 mod search_attributes;
 pub mod storage;
