@@ -10,5 +10,6 @@
 
 mod corpus;
 mod golden;
+mod replay_programs;
 mod samples;
 mod tidy;
