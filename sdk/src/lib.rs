@@ -1,9 +1,13 @@
 //! `endure`: what users of Endure import.
 //!
-//! Today it re-exports the domain vocabulary of `endure-core` — options, retry policies,
-//! payloads, failures, ids — so that user code names `endure::…` only. The client, worker,
-//! workflow and activity APIs, the Replayer and the time-skipping test environment arrive
-//! with their issues (see `README.md`'s feature table).
+//! Today it holds the workflow side of the SDK — [`workflow::WorkflowContext`], the API
+//! workflow code uses instead of clocks, threads, sleeps and randomness, and
+//! [`workflow::WorkflowExecutor`], which runs a workflow's coroutines deterministically — and
+//! re-exports the domain vocabulary of `endure-core` so that user code names `endure::…`
+//! only. The client, worker, activity API, Replayer and test environment arrive with their
+//! issues (see `README.md`'s feature table).
+
+pub mod workflow;
 
 pub use endure_core::{
     ActivityCancellationType, ActivityId, ActivityOptions, ActivityType,

@@ -1,0 +1,614 @@
+//! `WorkflowContext`: what workflow code uses instead of the clock, threads, sleeps, IO and
+//! randomness (spec §4.1, §5.5, §6). A cheap clone; each clone can carry its own activity
+//! options (Go's `WithActivityOptions`) and cancellation scope (Go's `WithCancel`).
+//!
+//! Everything it returns is driven by the workflow's executor and history: timers fire and
+//! activities resolve from history events, `now` is the workflow task's start time, random
+//! numbers come from the run's seed, side effects and versions are read back from markers on
+//! replay.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use endure_core::history::WorkflowExecutionStartedEventAttributes;
+use endure_core::replay::{ActivityResolution, WorkflowCommand};
+use endure_core::time::Timestamp;
+use endure_core::{
+    ActivityCancellationType, ActivityId, ActivityOptions, ActivityType, Failure, Header,
+    MarkerName, Payload, PayloadError, Payloads, RecordMarkerCommandAttributes,
+    ScheduleActivityTaskCommandAttributes, SignalName,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::executor::Coroutine;
+use super::state::{ActivityError, CancelToken, SharedState, Slot, TimerOutcome};
+
+/// The version `get_version` returns for code that ran before the change existed.
+pub const DEFAULT_VERSION: i32 = -1;
+
+/// Marker names, as Temporal's Go SDK writes them.
+const SIDE_EFFECT_MARKER: &str = "SideEffect";
+const VERSION_MARKER: &str = "Version";
+const MUTABLE_SIDE_EFFECT_MARKER: &str = "MutableSideEffect";
+
+/// The workflow's handle on its run.
+#[derive(Clone)]
+pub struct WorkflowContext {
+    state: SharedState,
+    scope: CancelToken,
+    activity_options: Option<ActivityOptions>,
+}
+
+/// Information about the run, from its WorkflowExecutionStarted event.
+pub type WorkflowInfo = WorkflowExecutionStartedEventAttributes;
+
+/// Returned when a timer, an activity or a wait is cancelled through its scope.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("canceled")]
+pub struct Canceled;
+
+impl WorkflowContext {
+    pub(crate) fn new(state: SharedState, scope: CancelToken) -> Self {
+        Self {
+            state,
+            scope,
+            activity_options: None,
+        }
+    }
+
+    /// The workflow's current time: the start time of the workflow task being run.
+    pub fn now(&self) -> Timestamp {
+        self.state.lock().now
+    }
+
+    /// Whether the code is replaying history (side effects already happened).
+    pub fn is_replaying(&self) -> bool {
+        self.state.lock().is_replaying
+    }
+
+    /// The run's start information (type, queue, attempt, timeouts, memo, …).
+    pub fn info(&self) -> Option<WorkflowInfo> {
+        self.state.lock().start.as_deref().cloned()
+    }
+
+    /// A clone whose activities use `options` (Go's `WithActivityOptions`).
+    pub fn with_activity_options(&self, options: ActivityOptions) -> Self {
+        Self {
+            activity_options: Some(options),
+            ..self.clone()
+        }
+    }
+
+    /// A clone in a new cancellation scope inside this one, and the handle that cancels it
+    /// (Go's `WithCancel`). Timers and activities started from the clone are cancelled with it.
+    pub fn with_cancel(&self) -> (Self, CancelHandle) {
+        let scope = self.scope.child();
+        (
+            Self {
+                scope: scope.clone(),
+                ..self.clone()
+            },
+            CancelHandle(scope),
+        )
+    }
+
+    /// A clone that workflow cancellation does not reach (Go's `NewDisconnectedContext`):
+    /// for cleanup after the workflow was cancelled.
+    pub fn disconnected(&self) -> Self {
+        Self {
+            scope: CancelToken::default(),
+            ..self.clone()
+        }
+    }
+
+    /// Whether this context's scope (or the workflow) was cancelled.
+    pub fn is_canceled(&self) -> bool {
+        self.scope.is_canceled()
+    }
+
+    /// Resolves when this context's scope (or the workflow) is cancelled.
+    pub fn cancelled(&self) -> impl Future<Output = ()> + Send + 'static {
+        let scope = self.scope.clone();
+        std::future::poll_fn(move |cx| {
+            if scope.is_canceled() {
+                Poll::Ready(())
+            } else {
+                scope.watch(cx.waker());
+                Poll::Pending
+            }
+        })
+    }
+
+    /// Runs `future` as a new coroutine of the workflow (Go's `workflow.Go`).
+    pub fn spawn(&self, future: impl Future<Output = ()> + Send + 'static) {
+        self.state.lock().spawned.push(Coroutine::new(future));
+    }
+
+    /// Sleeps for `duration` of workflow time (a durable timer).
+    pub fn sleep(&self, duration: Duration) -> Timer {
+        self.timer(duration)
+    }
+
+    /// Starts a durable timer; await it, or cancel it with [`Timer::cancel`] or the scope.
+    pub fn timer(&self, duration: Duration) -> Timer {
+        let mut state = self.state.lock();
+        state.next_timer_seq += 1;
+        let seq = state.next_timer_seq;
+        if duration.is_zero() {
+            state.timers.insert(seq, Slot::Ready(TimerOutcome::Fired));
+        } else {
+            state.timers.insert(seq, Slot::default());
+            state
+                .commands
+                .push(WorkflowCommand::StartTimer { seq, duration });
+        }
+        Timer {
+            state: Arc::clone(&self.state),
+            scope: self.scope.clone(),
+            seq,
+        }
+    }
+
+    /// Waits until `condition` is true (Go's `workflow.Await`). It is re-checked whenever the
+    /// workflow's other coroutines are blocked.
+    pub fn wait_condition(
+        &self,
+        mut condition: impl FnMut() -> bool + Send + 'static,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        let state = Arc::clone(&self.state);
+        std::future::poll_fn(move |cx| {
+            if condition() {
+                state.lock().conditions_met += 1;
+                Poll::Ready(())
+            } else {
+                state.lock().condition_waiters.push(cx.waker().clone());
+                Poll::Pending
+            }
+        })
+    }
+
+    /// Schedules activity `activity_type` with this context's activity options and raw
+    /// arguments. Invalid options fail the returned future with a non-retryable error.
+    pub fn execute_activity_raw(&self, activity_type: &str, input: Payloads) -> ActivityFuture {
+        let mut state = self.state.lock();
+        state.next_activity_seq += 1;
+        let seq = state.next_activity_seq;
+        let options = self.activity_options.clone().unwrap_or_default();
+        let cancellation_type = options.cancellation_type;
+        let command = options
+            .validate()
+            .map_err(|error| error.to_string())
+            .and_then(|()| ActivityType::new(activity_type).map_err(|error| error.to_string()))
+            .and_then(|activity_type| {
+                let activity_id = match &options.activity_id {
+                    Some(id) => id.clone(),
+                    None => ActivityId::new(seq.to_string()).map_err(|error| error.to_string())?,
+                };
+                Ok(ScheduleActivityTaskCommandAttributes {
+                    activity_id,
+                    activity_type,
+                    task_queue: options.task_queue.clone(),
+                    header: Header::new(),
+                    input,
+                    schedule_to_close_timeout: options.schedule_to_close_timeout,
+                    schedule_to_start_timeout: options.schedule_to_start_timeout,
+                    start_to_close_timeout: options.start_to_close_timeout,
+                    heartbeat_timeout: options.heartbeat_timeout,
+                    retry_policy: options.retry_policy.clone(),
+                    request_eager_execution: !options.disable_eager_execution,
+                })
+            });
+        match command {
+            Ok(attributes) => {
+                state.activities.insert(seq, Slot::default());
+                state.commands.push(WorkflowCommand::ScheduleActivity {
+                    seq,
+                    attributes: Box::new(attributes),
+                });
+            }
+            Err(message) => {
+                let failure =
+                    Failure::application(message, "InvalidActivityOptions").non_retryable();
+                state
+                    .activities
+                    .insert(seq, Slot::Ready(ActivityResolution::Failed(failure)));
+            }
+        }
+        ActivityFuture {
+            state: Arc::clone(&self.state),
+            scope: self.scope.clone(),
+            seq,
+            cancellation_type,
+            cancel_requested: false,
+        }
+    }
+
+    /// Schedules an activity with a typed argument and result (JSON payloads).
+    pub fn execute_activity<I: Serialize, O: DeserializeOwned>(
+        &self,
+        activity_type: &str,
+        input: &I,
+    ) -> impl Future<Output = Result<O, ActivityError>> + Send + 'static {
+        let future = match Payload::json(input) {
+            Ok(payload) => Ok(self.execute_activity_raw(activity_type, Payloads::one(payload))),
+            Err(error) => Err(error),
+        };
+        async move {
+            let result = future.map_err(payload_failure)?.await?;
+            let payload = result
+                .and_then(|payloads| payloads.0.into_iter().next())
+                .unwrap_or_else(Payload::null);
+            payload.decode().map_err(payload_failure)
+        }
+    }
+
+    /// The signals named `name` (Go's `GetSignalChannel`). Signals that arrived before the
+    /// channel was asked for are kept and delivered.
+    pub fn signal_channel(&self, name: &str) -> SignalChannel {
+        SignalChannel {
+            state: Arc::clone(&self.state),
+            name: SignalName::new(name).unwrap_or_else(|_| invalid_signal_name()),
+        }
+    }
+
+    /// Runs `compute` once, records its result in history, and returns the recorded result on
+    /// replay (Go's `SideEffect`): for cheap non-deterministic values such as ids.
+    pub fn side_effect<T: Serialize + DeserializeOwned>(
+        &self,
+        compute: impl FnOnce() -> T,
+    ) -> Result<T, PayloadError> {
+        let mut state = self.state.lock();
+        state.next_side_effect_seq += 1;
+        let id = Payloads::one(Payload::json(&state.next_side_effect_seq)?);
+        if state.is_replaying
+            && let Some(marker) = state.take_marker(SIDE_EFFECT_MARKER, "id", &id)
+        {
+            let data = marker.details.get("data").cloned().unwrap_or_default();
+            let value = first_payload(&data).decode()?;
+            state.commands.push(record_marker(
+                SIDE_EFFECT_MARKER,
+                [("id", id), ("data", data)],
+            ));
+            return Ok(value);
+        }
+        drop(state);
+        let value = compute();
+        let data = Payloads::one(Payload::json(&value)?);
+        self.state.lock().commands.push(record_marker(
+            SIDE_EFFECT_MARKER,
+            [("id", id), ("data", data)],
+        ));
+        Ok(value)
+    }
+
+    /// Like [`Self::side_effect`], but recorded again only when the value changes (as judged by
+    /// `equal`), under a stable `id` (Go's `MutableSideEffect`).
+    pub fn mutable_side_effect<T: Serialize + DeserializeOwned>(
+        &self,
+        id: &str,
+        compute: impl FnOnce() -> T,
+        equal: impl FnOnce(&T, &T) -> bool,
+    ) -> Result<T, PayloadError> {
+        let key = Payloads::one(Payload::json(id)?);
+        let mut state = self.state.lock();
+        if state.is_replaying {
+            if let Some(marker) = state.take_marker(MUTABLE_SIDE_EFFECT_MARKER, "id", &key) {
+                let data = marker.details.get("data").cloned().unwrap_or_default();
+                state.mutable_values.insert(id.to_owned(), data.clone());
+                state.commands.push(record_marker(
+                    MUTABLE_SIDE_EFFECT_MARKER,
+                    [("id", key), ("data", data.clone())],
+                ));
+                return first_payload(&data).decode();
+            }
+            if let Some(data) = state.mutable_values.get(id) {
+                return first_payload(data).decode();
+            }
+        }
+        let known: Option<T> = match state.mutable_values.get(id) {
+            Some(data) => Some(first_payload(data).decode()?),
+            None => None,
+        };
+        drop(state);
+        let value = compute();
+        if let Some(known) = known
+            && equal(&known, &value)
+        {
+            return Ok(known);
+        }
+        let data = Payloads::one(Payload::json(&value)?);
+        let mut state = self.state.lock();
+        state.mutable_values.insert(id.to_owned(), data.clone());
+        state.commands.push(record_marker(
+            MUTABLE_SIDE_EFFECT_MARKER,
+            [("id", key), ("data", data)],
+        ));
+        Ok(value)
+    }
+
+    /// The version of `change_id` this run follows (Go's `GetVersion`): the recorded version
+    /// on replay, [`DEFAULT_VERSION`] for a run that passed this point before the change
+    /// existed, `max_supported` for a new run. A recorded version outside
+    /// `min_supported..=max_supported` fails the workflow task (the code can no longer run
+    /// this history).
+    pub fn get_version(&self, change_id: &str, min_supported: i32, max_supported: i32) -> i32 {
+        let mut state = self.state.lock();
+        if let Some(version) = state.versions.get(change_id) {
+            return *version;
+        }
+        let key = Payloads::one(Payload::json(change_id).unwrap_or_else(|_| Payload::null()));
+        let version = if let Some(marker) = state.take_marker(VERSION_MARKER, "change_id", &key) {
+            let data = marker.details.get("version").cloned().unwrap_or_default();
+            let version: i32 = first_payload(&data).decode().unwrap_or(DEFAULT_VERSION);
+            state.commands.push(record_marker(
+                VERSION_MARKER,
+                [("change_id", key), ("version", data)],
+            ));
+            version
+        } else if state.is_replaying {
+            DEFAULT_VERSION
+        } else {
+            let data =
+                Payloads::one(Payload::json(&max_supported).unwrap_or_else(|_| Payload::null()));
+            state.commands.push(record_marker(
+                VERSION_MARKER,
+                [("change_id", key), ("version", data)],
+            ));
+            max_supported
+        };
+        state.versions.insert(change_id.to_owned(), version);
+        drop(state);
+        assert!(
+            (min_supported..=max_supported).contains(&version),
+            "version {version} of change {change_id:?} is outside the supported range {min_supported}..={max_supported}"
+        );
+        version
+    }
+
+    /// A deterministic random number (the same on replay).
+    pub fn random_u64(&self) -> u64 {
+        self.state.lock().random.next_u64()
+    }
+
+    /// A deterministic random UUID (the same on replay).
+    pub fn uuid(&self) -> String {
+        self.state.lock().random.uuid()
+    }
+
+    /// A logger that stays silent while the workflow replays (Go's `GetLogger`).
+    pub fn logger(&self) -> ReplayAwareLogger {
+        ReplayAwareLogger {
+            state: Arc::clone(&self.state),
+        }
+    }
+}
+
+fn payload_failure(error: PayloadError) -> ActivityError {
+    ActivityError::new(Failure::application(error.to_string(), "PayloadError").non_retryable())
+}
+
+fn invalid_signal_name() -> SignalName {
+    match SignalName::new("invalid-signal-name") {
+        Ok(name) => name,
+        Err(_) => unreachable!("a valid literal name"),
+    }
+}
+
+fn first_payload(payloads: &Payloads) -> Payload {
+    payloads.0.first().cloned().unwrap_or_else(Payload::null)
+}
+
+fn record_marker<const N: usize>(name: &str, details: [(&str, Payloads); N]) -> WorkflowCommand {
+    WorkflowCommand::RecordMarker(RecordMarkerCommandAttributes {
+        marker_name: MarkerName::new(name)
+            .unwrap_or_else(|_| unreachable!("marker names are valid literals")),
+        details: details
+            .into_iter()
+            .map(|(key, value)| (key.to_owned(), value))
+            .collect(),
+        header: Header::new(),
+        failure: None,
+    })
+}
+
+/// Cancels the scope made by [`WorkflowContext::with_cancel`].
+#[derive(Clone)]
+pub struct CancelHandle(CancelToken);
+
+impl CancelHandle {
+    /// Cancels the scope: its timers are cancelled and its activities asked to cancel.
+    pub fn cancel(&self) {
+        self.0.cancel();
+    }
+}
+
+/// A durable timer. Resolves `Ok` when it fires, `Err(Canceled)` when cancelled.
+pub struct Timer {
+    state: SharedState,
+    scope: CancelToken,
+    seq: u32,
+}
+
+impl Timer {
+    /// Cancels the timer if it has not fired.
+    pub fn cancel(&self) {
+        let mut state = self.state.lock();
+        if let Some(Slot::Pending(_)) = state.timers.get(&self.seq) {
+            state
+                .commands
+                .push(WorkflowCommand::CancelTimer { seq: self.seq });
+            if let Some(slot) = state.timers.get_mut(&self.seq) {
+                slot.resolve(TimerOutcome::Canceled);
+            }
+        }
+    }
+}
+
+impl Future for Timer {
+    type Output = Result<(), Canceled>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if self.scope.is_canceled() {
+            self.cancel();
+        }
+        let mut state = self.state.lock();
+        match state.timers.get_mut(&self.seq) {
+            Some(Slot::Ready(outcome)) => {
+                let outcome = *outcome;
+                state.timers.remove(&self.seq);
+                Poll::Ready(if outcome == TimerOutcome::Fired {
+                    Ok(())
+                } else {
+                    Err(Canceled)
+                })
+            }
+            Some(Slot::Pending(waker)) => {
+                *waker = Some(cx.waker().clone());
+                self.scope.watch(cx.waker());
+                Poll::Pending
+            }
+            None => Poll::Ready(Err(Canceled)),
+        }
+    }
+}
+
+/// A scheduled activity: resolves with its result, or its failure (canceled included).
+pub struct ActivityFuture {
+    state: SharedState,
+    scope: CancelToken,
+    seq: u32,
+    cancellation_type: ActivityCancellationType,
+    cancel_requested: bool,
+}
+
+impl ActivityFuture {
+    /// Asks the activity to cancel (per its cancellation type, spec §5.12).
+    fn request_cancel(&mut self) {
+        if self.cancel_requested {
+            return;
+        }
+        self.cancel_requested = true;
+        let mut state = self.state.lock();
+        if !matches!(state.activities.get(&self.seq), Some(Slot::Pending(_))) {
+            return;
+        }
+        if self.cancellation_type != ActivityCancellationType::Abandon {
+            state
+                .commands
+                .push(WorkflowCommand::RequestCancelActivity { seq: self.seq });
+        }
+        if self.cancellation_type != ActivityCancellationType::WaitCancellationCompleted
+            && let Some(slot) = state.activities.get_mut(&self.seq)
+        {
+            slot.resolve(ActivityResolution::Canceled(Failure::canceled(None)));
+        }
+    }
+}
+
+impl Future for ActivityFuture {
+    type Output = Result<Option<Payloads>, ActivityError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if self.scope.is_canceled() {
+            self.request_cancel();
+        }
+        let mut state = self.state.lock();
+        match state.activities.get_mut(&self.seq) {
+            Some(Slot::Ready(_)) => {
+                let Some(Slot::Ready(resolution)) = state.activities.remove(&self.seq) else {
+                    unreachable!("matched Ready above")
+                };
+                Poll::Ready(match resolution {
+                    ActivityResolution::Completed(result) => Ok(result),
+                    ActivityResolution::Failed(failure) | ActivityResolution::Canceled(failure) => {
+                        Err(ActivityError::new(failure))
+                    }
+                })
+            }
+            Some(Slot::Pending(waker)) => {
+                *waker = Some(cx.waker().clone());
+                self.scope.watch(cx.waker());
+                Poll::Pending
+            }
+            None => Poll::Ready(Err(ActivityError::new(Failure::canceled(None)))),
+        }
+    }
+}
+
+/// The signals of one name.
+pub struct SignalChannel {
+    state: SharedState,
+    name: SignalName,
+}
+
+impl SignalChannel {
+    /// The next signal, if one has arrived (does not block).
+    pub fn try_recv(&self) -> Option<Payloads> {
+        self.state
+            .lock()
+            .signals
+            .get_mut(&self.name)
+            .and_then(|queue| queue.pop_front())
+    }
+
+    /// Waits for the next signal.
+    pub fn recv(&self) -> impl Future<Output = Payloads> + Send + 'static {
+        let state = Arc::clone(&self.state);
+        let name = self.name.clone();
+        std::future::poll_fn(move |cx| {
+            let mut state = state.lock();
+            if let Some(payloads) = state
+                .signals
+                .get_mut(&name)
+                .and_then(|queue| queue.pop_front())
+            {
+                return Poll::Ready(payloads);
+            }
+            let waiters = state.signal_waiters.entry(name.clone()).or_default();
+            if !waiters.iter().any(|known| known.will_wake(cx.waker())) {
+                waiters.push(cx.waker().clone());
+            }
+            Poll::Pending
+        })
+    }
+
+    /// Waits for the next signal and decodes its first argument.
+    pub fn recv_json<T: DeserializeOwned>(
+        &self,
+    ) -> impl Future<Output = Result<T, PayloadError>> + Send + 'static {
+        let next = self.recv();
+        async move { first_payload(&next.await).decode() }
+    }
+}
+
+/// Workflow logging that is silent during replay, so each message is logged once.
+pub struct ReplayAwareLogger {
+    state: SharedState,
+}
+
+impl ReplayAwareLogger {
+    /// Logs at info level unless replaying.
+    pub fn info(&self, message: &str) {
+        if !self.state.lock().is_replaying {
+            tracing::info!(target: "endure::workflow", "{message}");
+        }
+    }
+
+    /// Logs at warn level unless replaying.
+    pub fn warn(&self, message: &str) {
+        if !self.state.lock().is_replaying {
+            tracing::warn!(target: "endure::workflow", "{message}");
+        }
+    }
+
+    /// Logs at error level unless replaying.
+    pub fn error(&self, message: &str) {
+        if !self.state.lock().is_replaying {
+            tracing::error!(target: "endure::workflow", "{message}");
+        }
+    }
+}

@@ -1,0 +1,325 @@
+//! The workflow executor: runs one workflow's coroutines, synchronously and in a fixed order,
+//! one activation at a time. It touches no async runtime.
+//!
+//! `activate` applies the activation's jobs (resolving what coroutines wait for, which wakes
+//! them into a FIFO run queue), then polls woken coroutines until none is runnable, re-checks
+//! `wait_condition`s, and returns the commands issued. A coroutine woken while no activation
+//! runs — it awaited a tokio timer, a channel or IO — is a determinism bug: the next
+//! activation fails with [`WorkflowTaskError::WakeOutsideActivation`].
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+
+use endure_core::replay::{Activation, Job, WorkflowCommand};
+use endure_core::{
+    CancelWorkflowExecutionCommandAttributes, CompleteWorkflowExecutionCommandAttributes,
+    FailWorkflowExecutionCommandAttributes, Payloads,
+};
+use parking_lot::Mutex;
+use slab::Slab;
+
+use super::context::WorkflowContext;
+use super::random::DeterministicRandom;
+use super::state::{
+    CancelToken, SharedState, TimerOutcome, WorkflowError, WorkflowState, WorkflowTaskError,
+};
+
+/// A boxed, `Send` future: what a coroutine runs.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// What a workflow function returns: its result, or how it ends otherwise.
+pub type WorkflowResult = Result<Option<Payloads>, WorkflowError>;
+
+/// A workflow function: given its context and arguments, the future of its result.
+pub type WorkflowFunction =
+    Box<dyn FnOnce(WorkflowContext, Payloads) -> BoxFuture<WorkflowResult> + Send>;
+
+/// Upper bound on run-queue polls in one activation; a workflow that exceeds it is spinning.
+const POLLS_PER_ACTIVATION_MAX: usize = 1_000_000;
+
+/// One coroutine: a spawned future.
+pub(crate) struct Coroutine {
+    future: BoxFuture<()>,
+}
+
+impl Coroutine {
+    pub(crate) fn new(future: impl Future<Output = ()> + Send + 'static) -> Self {
+        Self {
+            future: Box::pin(future),
+        }
+    }
+}
+
+/// Which coroutines are runnable, and whether an activation is in progress.
+#[derive(Default)]
+struct RunQueue {
+    ready: VecDeque<usize>,
+    activating: bool,
+    woken_outside_activation: bool,
+}
+
+/// The waker of one coroutine: queues it, or records a wake outside an activation.
+struct CoroutineWaker {
+    queue: Arc<Mutex<RunQueue>>,
+    index: usize,
+}
+
+impl Wake for CoroutineWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let mut queue = self.queue.lock();
+        if !queue.activating {
+            queue.woken_outside_activation = true;
+        } else if !queue.ready.contains(&self.index) {
+            queue.ready.push_back(self.index);
+        }
+    }
+}
+
+/// The executor of one workflow run.
+pub struct WorkflowExecutor {
+    state: SharedState,
+    root_scope: CancelToken,
+    coroutines: Slab<(Coroutine, Waker)>,
+    queue: Arc<Mutex<RunQueue>>,
+    workflow: Option<WorkflowFunction>,
+    result: Arc<Mutex<Option<WorkflowResult>>>,
+    closed: bool,
+}
+
+impl WorkflowExecutor {
+    /// An executor that will run `workflow` when the first activation initialises it.
+    pub fn new(workflow: WorkflowFunction) -> Self {
+        Self {
+            state: Arc::new(Mutex::new(WorkflowState::new())),
+            root_scope: CancelToken::default(),
+            coroutines: Slab::new(),
+            queue: Arc::new(Mutex::new(RunQueue::default())),
+            workflow: Some(workflow),
+            result: Arc::new(Mutex::new(None)),
+            closed: false,
+        }
+    }
+
+    /// Runs one activation: applies its jobs, runs the coroutines until none can make
+    /// progress, and returns the commands they issued (with the closing command last, once
+    /// the workflow function returned).
+    pub fn activate(
+        &mut self,
+        activation: &Activation,
+    ) -> Result<Vec<WorkflowCommand>, WorkflowTaskError> {
+        {
+            let mut queue = self.queue.lock();
+            if queue.woken_outside_activation {
+                return Err(WorkflowTaskError::WakeOutsideActivation);
+            }
+            queue.activating = true;
+        }
+        let result = self.run_activation(activation);
+        let mut queue = self.queue.lock();
+        queue.activating = false;
+        if result.is_ok() && queue.woken_outside_activation {
+            return Err(WorkflowTaskError::WakeOutsideActivation);
+        }
+        result
+    }
+
+    fn run_activation(
+        &mut self,
+        activation: &Activation,
+    ) -> Result<Vec<WorkflowCommand>, WorkflowTaskError> {
+        {
+            let mut state = self.state.lock();
+            state.now = activation.timestamp;
+            state.is_replaying = activation.is_replaying;
+            state.markers = activation.markers.clone();
+        }
+        for job in &activation.jobs {
+            self.apply(job)?;
+        }
+        self.run_until_idle()?;
+        let mut commands = std::mem::take(&mut self.state.lock().commands);
+        if !self.closed
+            && let Some(result) = self.result.lock().take()
+        {
+            self.closed = true;
+            commands.push(match result {
+                Ok(result) => {
+                    WorkflowCommand::Complete(CompleteWorkflowExecutionCommandAttributes { result })
+                }
+                Err(WorkflowError::Failed(failure)) => {
+                    WorkflowCommand::Fail(FailWorkflowExecutionCommandAttributes {
+                        failure: *failure,
+                    })
+                }
+                Err(WorkflowError::Canceled) => {
+                    WorkflowCommand::Cancel(CancelWorkflowExecutionCommandAttributes {
+                        details: None,
+                    })
+                }
+                Err(WorkflowError::ContinueAsNew(attributes)) => {
+                    WorkflowCommand::ContinueAsNew(attributes)
+                }
+            });
+        }
+        Ok(commands)
+    }
+
+    fn apply(&mut self, job: &Job) -> Result<(), WorkflowTaskError> {
+        match job {
+            Job::InitializeWorkflow {
+                start,
+                randomness_seed,
+            } => {
+                let workflow = self.workflow.take().ok_or_else(|| {
+                    WorkflowTaskError::Unexpected("the workflow was initialised twice".into())
+                })?;
+                let input = start.input.clone();
+                {
+                    let mut state = self.state.lock();
+                    state.start = Some(start.clone());
+                    state.random = DeterministicRandom::new(*randomness_seed);
+                }
+                let context =
+                    WorkflowContext::new(Arc::clone(&self.state), self.root_scope.clone());
+                let future = workflow(context, input);
+                let result = Arc::clone(&self.result);
+                self.spawn(Coroutine::new(async move {
+                    let outcome = future.await;
+                    *result.lock() = Some(outcome);
+                }));
+            }
+            Job::UpdateRandomSeed { randomness_seed } => {
+                self.state.lock().random = DeterministicRandom::new(*randomness_seed);
+            }
+            Job::Signal {
+                signal_name, input, ..
+            } => {
+                let waiters = {
+                    let mut state = self.state.lock();
+                    state
+                        .signals
+                        .entry(signal_name.clone())
+                        .or_default()
+                        .push_back(input.clone());
+                    state.signal_waiters.remove(signal_name).unwrap_or_default()
+                };
+                waiters.into_iter().for_each(Waker::wake);
+            }
+            Job::CancelWorkflow { .. } => self.root_scope.cancel(),
+            Job::FireTimer { seq } => {
+                self.state
+                    .lock()
+                    .timers
+                    .entry(*seq)
+                    .or_default()
+                    .resolve(TimerOutcome::Fired);
+            }
+            Job::ResolveActivity { seq, resolution } => {
+                self.state
+                    .lock()
+                    .activities
+                    .entry(*seq)
+                    .or_default()
+                    .resolve(resolution.clone());
+            }
+            Job::ResolveSignalExternalWorkflow { .. }
+            | Job::ResolveRequestCancelExternalWorkflow { .. } => {
+                // Signals and cancels to other workflows come with their issue; nothing waits yet.
+            }
+        }
+        Ok(())
+    }
+
+    fn spawn(&mut self, coroutine: Coroutine) {
+        let entry = self.coroutines.vacant_entry();
+        let index = entry.key();
+        let waker = Waker::from(Arc::new(CoroutineWaker {
+            queue: Arc::clone(&self.queue),
+            index,
+        }));
+        entry.insert((coroutine, waker));
+        self.queue.lock().ready.push_back(index);
+    }
+
+    /// Polls runnable coroutines in FIFO order until none is runnable; then re-checks
+    /// blocked conditions, as long as that makes progress.
+    fn run_until_idle(&mut self) -> Result<(), WorkflowTaskError> {
+        let mut polls = 0;
+        loop {
+            loop {
+                let spawned = std::mem::take(&mut self.state.lock().spawned);
+                for coroutine in spawned {
+                    self.spawn(coroutine);
+                }
+                let Some(index) = self.queue.lock().ready.pop_front() else {
+                    break;
+                };
+                polls += 1;
+                if polls > POLLS_PER_ACTIVATION_MAX {
+                    return Err(WorkflowTaskError::Unexpected(format!(
+                        "more than {POLLS_PER_ACTIVATION_MAX} polls in one activation: the workflow does not block"
+                    )));
+                }
+                self.poll(index)?;
+            }
+            let (waiters, met_before) = {
+                let mut state = self.state.lock();
+                (
+                    std::mem::take(&mut state.condition_waiters),
+                    state.conditions_met,
+                )
+            };
+            if waiters.is_empty() {
+                return Ok(());
+            }
+            waiters.into_iter().for_each(Waker::wake);
+            let made_progress = {
+                // Run the re-checks; only another round if some condition became true.
+                let mut progressed = false;
+                while let Some(index) = { self.queue.lock().ready.pop_front() } {
+                    polls += 1;
+                    self.poll(index)?;
+                    progressed = true;
+                }
+                progressed && self.state.lock().conditions_met > met_before
+            };
+            if !made_progress {
+                return Ok(());
+            }
+        }
+    }
+
+    fn poll(&mut self, index: usize) -> Result<(), WorkflowTaskError> {
+        let Some((coroutine, waker)) = self.coroutines.get_mut(index) else {
+            return Ok(());
+        };
+        let waker = waker.clone();
+        let mut context = Context::from_waker(&waker);
+        let polled = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            coroutine.future.as_mut().poll(&mut context)
+        }));
+        match polled {
+            Ok(Poll::Ready(())) => {
+                self.coroutines.remove(index);
+                Ok(())
+            }
+            Ok(Poll::Pending) => Ok(()),
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a panic with no message".into());
+                Err(WorkflowTaskError::Panicked(message))
+            }
+        }
+    }
+}

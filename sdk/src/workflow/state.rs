@@ -1,0 +1,260 @@
+//! The state shared by a workflow's coroutines and its executor: the commands issued so far,
+//! the results waiting to be picked up, signals, markers, the clock and the random source.
+//!
+//! Everything here changes only while an activation runs, in the executor's deterministic
+//! order, so the same history always produces the same state.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use std::task::Waker;
+
+use endure_core::history::{
+    MarkerRecordedEventAttributes, WorkflowExecutionStartedEventAttributes,
+};
+use endure_core::replay::{ActivityResolution, WorkflowCommand};
+use endure_core::time::Timestamp;
+use endure_core::{Failure, Payloads, SignalName};
+use parking_lot::Mutex;
+
+use super::random::DeterministicRandom;
+
+/// A result some coroutine is waiting for.
+#[derive(Debug)]
+pub(crate) enum Slot<T> {
+    /// Not there yet; the waker of the coroutine waiting for it.
+    Pending(Option<Waker>),
+    /// There, not yet taken.
+    Ready(T),
+}
+
+impl<T> Default for Slot<T> {
+    fn default() -> Self {
+        Self::Pending(None)
+    }
+}
+
+impl<T> Slot<T> {
+    /// Stores the result and wakes the waiter.
+    pub(crate) fn resolve(&mut self, value: T) {
+        if let Self::Pending(Some(waker)) = std::mem::replace(self, Self::Ready(value)) {
+            waker.wake();
+        }
+    }
+}
+
+/// How a timer ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TimerOutcome {
+    Fired,
+    Canceled,
+}
+
+/// The state of one workflow run inside the SDK.
+pub(crate) struct WorkflowState {
+    /// The workflow's "now".
+    pub(crate) now: Timestamp,
+    /// Whether the current activation replays history.
+    pub(crate) is_replaying: bool,
+    /// The Started event's attributes, once initialised.
+    pub(crate) start: Option<Box<WorkflowExecutionStartedEventAttributes>>,
+    /// Commands issued in the current activation, in order.
+    pub(crate) commands: Vec<WorkflowCommand>,
+    pub(crate) next_timer_seq: u32,
+    pub(crate) next_activity_seq: u32,
+    pub(crate) next_side_effect_seq: u32,
+    pub(crate) timers: BTreeMap<u32, Slot<TimerOutcome>>,
+    pub(crate) activities: BTreeMap<u32, Slot<ActivityResolution>>,
+    /// Signals received and not yet taken, by name (kept even before a channel exists).
+    pub(crate) signals: BTreeMap<SignalName, VecDeque<Payloads>>,
+    /// Coroutines waiting for a signal of a name.
+    pub(crate) signal_waiters: BTreeMap<SignalName, Vec<Waker>>,
+    /// Markers of the current task (look-ahead), consumed by side effects and versions.
+    pub(crate) markers: Vec<MarkerRecordedEventAttributes>,
+    /// Versions decided so far, by change id.
+    pub(crate) versions: BTreeMap<String, i32>,
+    /// Values of mutable side effects, by id.
+    pub(crate) mutable_values: BTreeMap<String, Payloads>,
+    pub(crate) random: DeterministicRandom,
+    /// Coroutines spawned by workflow code, to be added by the executor.
+    pub(crate) spawned: Vec<super::executor::Coroutine>,
+    /// Coroutines blocked in `wait_condition`, re-checked when the others are idle.
+    pub(crate) condition_waiters: Vec<Waker>,
+    /// Conditions that became true, so the executor knows re-checking made progress.
+    pub(crate) conditions_met: u64,
+}
+
+impl WorkflowState {
+    pub(crate) fn new() -> Self {
+        Self {
+            now: Timestamp::UNIX_EPOCH,
+            is_replaying: false,
+            start: None,
+            commands: Vec::new(),
+            next_timer_seq: 0,
+            next_activity_seq: 0,
+            next_side_effect_seq: 0,
+            timers: BTreeMap::new(),
+            activities: BTreeMap::new(),
+            signals: BTreeMap::new(),
+            signal_waiters: BTreeMap::new(),
+            markers: Vec::new(),
+            versions: BTreeMap::new(),
+            mutable_values: BTreeMap::new(),
+            random: DeterministicRandom::new(0),
+            spawned: Vec::new(),
+            condition_waiters: Vec::new(),
+            conditions_met: 0,
+        }
+    }
+
+    /// Takes the recorded marker of `name` whose `key` detail equals `key`, if this task has one.
+    pub(crate) fn take_marker(
+        &mut self,
+        name: &str,
+        key: &str,
+        value: &Payloads,
+    ) -> Option<MarkerRecordedEventAttributes> {
+        let position = self.markers.iter().position(|marker| {
+            marker.marker_name.as_str() == name && marker.details.get(key) == Some(value)
+        })?;
+        Some(self.markers.remove(position))
+    }
+}
+
+/// Shared handle to the state.
+pub(crate) type SharedState = Arc<Mutex<WorkflowState>>;
+
+/// Cancellation of a scope of workflow code (Go's `WithCancel` context).
+#[derive(Clone, Default)]
+pub(crate) struct CancelToken {
+    inner: Arc<Mutex<CancelInner>>,
+}
+
+#[derive(Default)]
+struct CancelInner {
+    canceled: bool,
+    waiters: Vec<Waker>,
+    children: Vec<CancelToken>,
+}
+
+impl CancelToken {
+    /// A token cancelled with its parent (and on its own).
+    pub(crate) fn child(&self) -> Self {
+        let child = Self::default();
+        let mut inner = self.inner.lock();
+        if inner.canceled {
+            child.inner.lock().canceled = true;
+        } else {
+            inner.children.push(child.clone());
+        }
+        child
+    }
+
+    pub(crate) fn is_canceled(&self) -> bool {
+        self.inner.lock().canceled
+    }
+
+    /// Cancels this scope and every scope inside it, waking whoever watches them.
+    pub(crate) fn cancel(&self) {
+        let (waiters, children) = {
+            let mut inner = self.inner.lock();
+            if inner.canceled {
+                return;
+            }
+            inner.canceled = true;
+            (
+                std::mem::take(&mut inner.waiters),
+                std::mem::take(&mut inner.children),
+            )
+        };
+        for waker in waiters {
+            waker.wake();
+        }
+        for child in children {
+            child.cancel();
+        }
+    }
+
+    /// Registers `waker` to be woken when the scope is cancelled.
+    pub(crate) fn watch(&self, waker: &Waker) {
+        let mut inner = self.inner.lock();
+        if !inner.waiters.iter().any(|known| known.will_wake(waker)) {
+            inner.waiters.push(waker.clone());
+        }
+    }
+}
+
+/// How workflow code ends, besides returning a result.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WorkflowError {
+    /// The workflow fails with this failure (retry and cron then apply).
+    #[error("workflow failed: {0}")]
+    Failed(Box<Failure>),
+    /// The workflow acknowledges a cancel request and closes as canceled.
+    #[error("workflow canceled")]
+    Canceled,
+    /// The workflow continues as a new run with these attributes.
+    #[error("continue as new")]
+    ContinueAsNew(Box<endure_core::ContinueAsNewWorkflowExecutionCommandAttributes>),
+}
+
+impl From<Failure> for WorkflowError {
+    fn from(failure: Failure) -> Self {
+        Self::Failed(Box::new(failure))
+    }
+}
+
+impl From<ActivityError> for WorkflowError {
+    fn from(error: ActivityError) -> Self {
+        Self::Failed(error.0)
+    }
+}
+
+impl From<endure_core::PayloadError> for WorkflowError {
+    fn from(error: endure_core::PayloadError) -> Self {
+        Self::Failed(Box::new(
+            Failure::application(error.to_string(), "PayloadError").non_retryable(),
+        ))
+    }
+}
+
+/// An activity that did not succeed: the activity failure, whose cause says why (an
+/// application error, a timeout, a cancellation).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ActivityError(pub Box<Failure>);
+
+impl ActivityError {
+    /// An activity error carrying `failure`.
+    pub fn new(failure: Failure) -> Self {
+        Self(Box::new(failure))
+    }
+
+    /// Whether the activity was canceled.
+    pub fn is_canceled(&self) -> bool {
+        self.0
+            .chain()
+            .any(|failure| matches!(failure.info, endure_core::FailureInfo::Canceled { .. }))
+    }
+}
+
+/// Why an activation could not be completed: the workflow task fails (and is retried), the
+/// workflow does not.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WorkflowTaskError {
+    /// Workflow code awaited something outside the workflow (a tokio timer, a channel, IO):
+    /// it was woken while no activation ran. That breaks determinism.
+    #[error(
+        "workflow code was woken outside an activation: it awaited something that is not part of the workflow \
+         (a tokio timer, channel or IO); use WorkflowContext's timers, channels and activities instead"
+    )]
+    WakeOutsideActivation,
+    /// Workflow code panicked.
+    #[error("workflow code panicked: {0}")]
+    Panicked(String),
+    /// The activation has no workflow to start or run.
+    #[error("the activation cannot be run: {0}")]
+    Unexpected(String),
+}

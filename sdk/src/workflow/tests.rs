@@ -1,0 +1,518 @@
+//! The workflow API driven end to end in-process: the real execution machine stands in for
+//! the engine, the replay machine cuts activations, the executor runs async workflow code; a
+//! simulated activity worker, clock and signaller play the rest. Every finished history is
+//! then replayed with the same code and must match.
+
+// The simulated activity worker returns `Failure`s by value, as an activity function would.
+#![allow(clippy::result_large_err)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use endure_core::execution::*;
+use endure_core::history::{EventType, HistoryEvent, SdkMetadata, check_well_formed};
+use endure_core::replay::{ReplayError, ReplayMachine};
+use endure_core::time::Timestamp;
+use endure_core::*;
+use parking_lot::Mutex;
+
+use super::*;
+
+const T0: Timestamp = Timestamp::from_unix_seconds(1_795_860_000);
+
+type Activity =
+    Arc<dyn Fn(&str, &Payloads, u32) -> Result<Option<Payloads>, Failure> + Send + Sync>;
+
+fn json<T: serde::Serialize>(value: &T) -> Payloads {
+    Payloads::one(Payload::json(value).unwrap())
+}
+
+/// Applies an input that must be accepted, appending its events to `history`.
+fn apply(
+    machine: &mut ExecutionMachine,
+    history: &mut Vec<HistoryEvent>,
+    input: Input,
+    now: Timestamp,
+) -> Reply {
+    let effects = machine.apply(input, now).unwrap();
+    history.extend(effects.events);
+    effects.reply
+}
+
+/// Runs a workflow to its close; returns the history.
+fn run(
+    make: &dyn Fn() -> WorkflowFunction,
+    activity: Activity,
+    signals: &[(&str, &str)],
+) -> Vec<HistoryEvent> {
+    let options = StartWorkflowOptions::new(
+        WorkflowId::new("wf").unwrap(),
+        TaskQueueName::new("q").unwrap(),
+    );
+    let request = StartRequest::from_options(
+        Namespace::default(),
+        &options,
+        RunId::from_u128(1),
+        WorkflowType::new("Test").unwrap(),
+        json(&"input"),
+        Header::new(),
+        "test".into(),
+        T0,
+    )
+    .unwrap();
+    let (mut machine, effects) = ExecutionMachine::start(request, T0);
+    let mut history = effects.events;
+    let mut fed = 0;
+    let mut replay = ReplayMachine::new();
+    let mut executor = WorkflowExecutor::new(make());
+    let mut now = T0;
+    let mut pending_signals: Vec<(&str, &str)> = signals.to_vec();
+    for _ in 0..1000 {
+        if machine.status().is_closed() {
+            break;
+        }
+        if let Some(scheduled_event_id) =
+            machine.workflow_task().map(|task| task.scheduled_event_id)
+        {
+            let Reply::WorkflowTaskStarted(started) = apply(
+                &mut machine,
+                &mut history,
+                Input::WorkflowTaskStarted {
+                    scheduled_event_id,
+                    request_id: format!("p{scheduled_event_id}"),
+                    identity: "w".into(),
+                },
+                now,
+            ) else {
+                panic!("not started")
+            };
+            replay.feed(history[fed..].iter().cloned()).unwrap();
+            fed = history.len();
+            let activation = replay.next_activation().unwrap().expect("live task");
+            let commands = executor.activate(&activation).unwrap();
+            let commands = replay.complete(commands).unwrap();
+            let reply = apply(
+                &mut machine,
+                &mut history,
+                Input::WorkflowTaskCompleted(Box::new(WorkflowTaskCompletion {
+                    token: started.token,
+                    commands,
+                    identity: "w".into(),
+                    sticky: None,
+                    force_create_workflow_task: false,
+                    sdk_metadata: SdkMetadata::default(),
+                    next_run_id: RunId::from_u128(2),
+                })),
+                now,
+            );
+            assert!(
+                matches!(reply, Reply::Accepted),
+                "commands refused: {reply:?}"
+            );
+            continue;
+        }
+        let ready = machine
+            .activities()
+            .values()
+            .find(|info| info.retry_time.is_none())
+            .map(|info| {
+                (
+                    info.scheduled.activity_type.to_string(),
+                    info.scheduled.input.clone(),
+                    info.current_token(),
+                )
+            });
+        if let Some((activity_type, input, token)) = ready {
+            apply(
+                &mut machine,
+                &mut history,
+                Input::ActivityTaskStarted {
+                    token,
+                    request_id: "a".into(),
+                    identity: "aw".into(),
+                },
+                now,
+            );
+            let input = match activity(&activity_type, &input, token.attempt) {
+                Ok(result) => Input::ActivityTaskCompleted {
+                    token,
+                    result,
+                    identity: "aw".into(),
+                },
+                Err(failure) => Input::ActivityTaskFailed {
+                    token,
+                    failure,
+                    identity: "aw".into(),
+                },
+            };
+            apply(&mut machine, &mut history, input, now);
+            continue;
+        }
+        if !pending_signals.is_empty() {
+            let (name, value) = pending_signals.remove(0);
+            apply(
+                &mut machine,
+                &mut history,
+                Input::Signal(SignalRequest {
+                    signal_name: SignalName::new(name).unwrap(),
+                    input: json(&value),
+                    identity: "c".into(),
+                    header: Header::new(),
+                    request_id: None,
+                }),
+                now,
+            );
+            continue;
+        }
+        let deadline = machine
+            .next_deadline()
+            .expect("an open idle run waits for a deadline");
+        now = now.max(deadline);
+        apply(
+            &mut machine,
+            &mut history,
+            Input::Deadline {
+                next_run_id: RunId::from_u128(3),
+            },
+            now,
+        );
+    }
+    assert!(
+        machine.status().is_closed(),
+        "the workflow did not finish:\n{history:#?}"
+    );
+    check_well_formed(&history).unwrap();
+    history
+}
+
+/// Replays a closed history with a fresh executor of the same workflow.
+fn replay_history(
+    history: &[HistoryEvent],
+    make: &dyn Fn() -> WorkflowFunction,
+) -> Result<(), ReplayError> {
+    let mut machine = ReplayMachine::new();
+    machine.feed(history.iter().cloned())?;
+    let mut executor = WorkflowExecutor::new(make());
+    while let Some(activation) = machine.next_activation()? {
+        let commands = executor
+            .activate(&activation)
+            .expect("replayed activation runs");
+        assert!(machine.complete(commands)?.is_empty());
+    }
+    Ok(())
+}
+
+fn types(history: &[HistoryEvent]) -> Vec<EventType> {
+    history.iter().map(HistoryEvent::event_type).collect()
+}
+
+fn result_of(history: &[HistoryEvent]) -> Option<Payloads> {
+    match &history.last().unwrap().attributes {
+        endure_core::EventAttributes::WorkflowExecutionCompleted(a) => a.result.clone(),
+        other => panic!("not completed: {other:?}"),
+    }
+}
+
+fn echo_activity() -> Activity {
+    Arc::new(|_, input, _| Ok(Some(input.clone())))
+}
+
+fn workflow<F, Fut>(body: F) -> impl Fn() -> WorkflowFunction
+where
+    F: Fn(WorkflowContext, Payloads) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = WorkflowResult> + Send + 'static,
+{
+    move || {
+        let body = body.clone();
+        Box::new(move |ctx, input| Box::pin(body(ctx, input)) as BoxFuture<WorkflowResult>)
+    }
+}
+
+fn options() -> ActivityOptions {
+    ActivityOptions::with_start_to_close_timeout(Duration::from_secs(10))
+}
+
+#[test]
+fn quickstart_order_workflow_runs_and_replays() {
+    let make = workflow(|ctx: WorkflowContext, input: Payloads| async move {
+        let user: String = input.0[0].decode()?;
+        let ctx = ctx.with_activity_options(ActivityOptions {
+            retry_policy: Some(RetryPolicy::with_maximum_attempts(3)),
+            ..options()
+        });
+        let sent: String = ctx
+            .execute_activity("SendEmail", &(user, "Order Created"))
+            .await?;
+        ctx.sleep(Duration::from_secs(5)).await.ok();
+        Ok(Some(json(&format!("workflow_completed_{sent}"))))
+    });
+    let activity: Activity = Arc::new(|name, _, _| {
+        assert_eq!(name, "SendEmail");
+        Ok(Some(json(&"sent")))
+    });
+    let history = run(&make, activity, &[]);
+    assert_eq!(
+        types(&history),
+        types(&endure_core::history::samples::quickstart_history().events)
+    );
+    assert_eq!(result_of(&history), Some(json(&"workflow_completed_sent")));
+    replay_history(&history, &make).unwrap();
+}
+
+#[test]
+fn activity_failures_reach_the_workflow_with_their_cause() {
+    let make = workflow(|ctx: WorkflowContext, _| async move {
+        let ctx = ctx.with_activity_options(ActivityOptions {
+            retry_policy: Some(RetryPolicy::with_maximum_attempts(2)),
+            ..options()
+        });
+        match ctx.execute_activity::<_, String>("Flaky", &1).await {
+            Ok(_) => Ok(Some(json(&"unexpected"))),
+            Err(error) => Ok(Some(json(&error.0.root_cause().message))),
+        }
+    });
+    let activity: Activity = Arc::new(|_, _, attempt| {
+        Err(Failure::application(
+            format!("attempt {attempt} failed"),
+            "Flaky",
+        ))
+    });
+    let history = run(&make, activity, &[]);
+    assert_eq!(result_of(&history), Some(json(&"attempt 2 failed")));
+    replay_history(&history, &make).unwrap();
+}
+
+#[test]
+fn spawned_coroutines_channels_and_wait_groups_are_deterministic() {
+    let make = workflow(|ctx: WorkflowContext, _| async move {
+        let (sender, receiver) = channel::<u32>(0);
+        let group = WaitGroup::new();
+        for index in 0..3u32 {
+            let ctx2 = ctx.with_activity_options(options());
+            let sender = sender.clone();
+            let group = group.clone();
+            group.add(1);
+            ctx.spawn(async move {
+                let doubled: u32 = ctx2.execute_activity("Double", &index).await.unwrap_or(0);
+                sender.send(doubled).await;
+                group.done();
+            });
+        }
+        let mut received = Vec::new();
+        for _ in 0..3 {
+            received.push(receiver.recv().await.unwrap_or(0));
+        }
+        group.wait().await;
+        assert!(receiver.try_recv().is_none());
+        Ok(Some(json(&received)))
+    });
+    let activity: Activity = Arc::new(|_, input, _| {
+        let value: u32 = input.0[0].decode().unwrap();
+        Ok(Some(json(&(value * 2))))
+    });
+    let history = run(&make, activity, &[]);
+    let scheduled = history
+        .iter()
+        .filter(|e| e.event_type() == EventType::ActivityTaskScheduled)
+        .count();
+    assert_eq!(scheduled, 3, "three activities in one task");
+    assert_eq!(
+        result_of(&history),
+        Some(json(&vec![0u32, 2, 4])),
+        "FIFO order of coroutines and activities"
+    );
+    replay_history(&history, &make).unwrap();
+}
+
+#[test]
+fn signals_wait_conditions_and_selectors() {
+    let make = workflow(|ctx: WorkflowContext, _| async move {
+        let approvals = ctx.signal_channel("approve");
+        let count = Arc::new(Mutex::new(0u32));
+        let counter = Arc::clone(&count);
+        let signals = ctx.signal_channel("approve");
+        ctx.spawn(async move {
+            for _ in 0..2 {
+                signals.recv().await;
+                *counter.lock() += 1;
+            }
+        });
+        let watched = Arc::clone(&count);
+        ctx.wait_condition(move || *watched.lock() >= 2).await;
+        assert!(
+            approvals.try_recv().is_none(),
+            "the spawned coroutine took both"
+        );
+        let mut selector = Selector::new();
+        let timer = ctx.timer(Duration::from_secs(60));
+        selector.add_future(ctx.timer(Duration::from_secs(10)), |_| "short");
+        selector.add_future(timer, |_| "long");
+        let first = selector.select().await;
+        Ok(Some(json(&first)))
+    });
+    let history = run(
+        &make,
+        echo_activity(),
+        &[("approve", "a"), ("approve", "b")],
+    );
+    assert_eq!(result_of(&history), Some(json(&Some("short"))));
+    replay_history(&history, &make).unwrap();
+}
+
+#[test]
+fn cancelling_a_scope_cancels_its_timer() {
+    let make = workflow(|ctx: WorkflowContext, _| async move {
+        let (scoped, handle) = ctx.with_cancel();
+        let timer = scoped.timer(Duration::from_secs(3600));
+        ctx.sleep(Duration::from_secs(1)).await.ok();
+        handle.cancel();
+        let outcome = timer.await;
+        Ok(Some(json(&(outcome == Err(Canceled)))))
+    });
+    let history = run(&make, echo_activity(), &[]);
+    assert!(types(&history).contains(&EventType::TimerCanceled));
+    assert_eq!(result_of(&history), Some(json(&true)));
+    replay_history(&history, &make).unwrap();
+}
+
+#[test]
+fn side_effects_and_random_replay_their_recorded_values() {
+    let calls = Arc::new(Mutex::new(0u32));
+    let counter = Arc::clone(&calls);
+    let make = workflow(move |ctx: WorkflowContext, _| {
+        let counter = Arc::clone(&counter);
+        async move {
+            let value: u32 = ctx.side_effect(|| {
+                *counter.lock() += 1;
+                41 + *counter.lock()
+            })?;
+            let random = ctx.random_u64();
+            let uuid = ctx.uuid();
+            ctx.sleep(Duration::from_secs(1)).await.ok();
+            Ok(Some(json(&(value, random, uuid))))
+        }
+    });
+    let history = run(&make, echo_activity(), &[]);
+    assert!(types(&history).contains(&EventType::MarkerRecorded));
+    assert_eq!(*calls.lock(), 1);
+    let recorded = result_of(&history);
+    replay_history(&history, &make).unwrap();
+    assert_eq!(
+        *calls.lock(),
+        1,
+        "replay reads the marker instead of running the side effect"
+    );
+    let (value, _, _): (u32, u64, String) = recorded.unwrap().0[0].decode().unwrap();
+    assert_eq!(value, 42);
+}
+
+#[test]
+fn get_version_keeps_old_runs_on_the_old_path() {
+    let old_code = workflow(|ctx: WorkflowContext, _| async move {
+        ctx.sleep(Duration::from_secs(1)).await.ok();
+        Ok(Some(json(&"old")))
+    });
+    let new_code = workflow(|ctx: WorkflowContext, _| async move {
+        let version = ctx.get_version("add-timer", DEFAULT_VERSION, 1);
+        if version == DEFAULT_VERSION {
+            ctx.sleep(Duration::from_secs(1)).await.ok();
+            Ok(Some(json(&"old")))
+        } else {
+            ctx.sleep(Duration::from_secs(2)).await.ok();
+            Ok(Some(json(&"new")))
+        }
+    });
+    let old_history = run(&old_code, echo_activity(), &[]);
+    replay_history(&old_history, &new_code).expect("an old run replays on the old path");
+    let new_history = run(&new_code, echo_activity(), &[]);
+    assert_eq!(result_of(&new_history), Some(json(&"new")));
+    replay_history(&new_history, &new_code).unwrap();
+    let broken = replay_history(&new_history, &old_code);
+    assert!(
+        matches!(broken, Err(ReplayError::Nondeterminism(_))),
+        "{broken:?}"
+    );
+}
+
+#[test]
+fn reordering_activities_is_nondeterminism() {
+    let make = |first: &'static str, second: &'static str| {
+        workflow(move |ctx: WorkflowContext, _| async move {
+            let ctx = ctx.with_activity_options(options());
+            let _: String = ctx.execute_activity(first, &"x").await?;
+            let _: String = ctx.execute_activity(second, &"x").await?;
+            Ok(None)
+        })
+    };
+    let history = run(&make("Charge", "Ship"), echo_activity(), &[]);
+    let error = replay_history(&history, &make("Ship", "Charge")).unwrap_err();
+    let ReplayError::Nondeterminism(nondeterminism) = error else {
+        panic!("{error:?}")
+    };
+    assert_eq!(nondeterminism.event_id.get(), 5);
+    assert!(
+        nondeterminism.expected.contains("Charge"),
+        "{nondeterminism}"
+    );
+    assert!(nondeterminism.actual.contains("Ship"), "{nondeterminism}");
+}
+
+#[test]
+fn awaiting_a_tokio_timer_fails_the_task_with_a_named_error() {
+    let make = workflow(|_ctx: WorkflowContext, _| async move {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        Ok(None)
+    });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut history = endure_core::history::HistoryBuilder::new(T0, Duration::from_millis(1));
+        let queue = TaskQueueName::new("q").unwrap();
+        history.add_workflow_execution_started(
+            WorkflowType::new("Test").unwrap(),
+            queue.clone(),
+            Payloads::empty(),
+            RunId::from_u128(1),
+        );
+        let scheduled = history.add_workflow_task_scheduled(queue);
+        history.add_workflow_task_started(scheduled);
+        let mut machine = ReplayMachine::new();
+        machine.feed(history.build().events).unwrap();
+        let activation = machine.next_activation().unwrap().unwrap();
+        let mut executor = WorkflowExecutor::new(make());
+        assert!(
+            executor.activate(&activation).unwrap().is_empty(),
+            "blocked on the tokio timer"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(
+            executor.activate(&activation),
+            Err(WorkflowTaskError::WakeOutsideActivation)
+        );
+    });
+}
+
+#[test]
+fn a_panic_fails_the_task_not_the_workflow() {
+    let make = workflow(|_ctx: WorkflowContext, _| async move { panic!("bug in workflow code") });
+    let mut history = endure_core::history::HistoryBuilder::new(T0, Duration::from_millis(1));
+    let queue = TaskQueueName::new("q").unwrap();
+    history.add_workflow_execution_started(
+        WorkflowType::new("Test").unwrap(),
+        queue.clone(),
+        Payloads::empty(),
+        RunId::from_u128(1),
+    );
+    let scheduled = history.add_workflow_task_scheduled(queue);
+    history.add_workflow_task_started(scheduled);
+    let mut machine = ReplayMachine::new();
+    machine.feed(history.build().events).unwrap();
+    let activation = machine.next_activation().unwrap().unwrap();
+    let mut executor = WorkflowExecutor::new(make());
+    assert_eq!(
+        executor.activate(&activation),
+        Err(WorkflowTaskError::Panicked("bug in workflow code".into()))
+    );
+}
