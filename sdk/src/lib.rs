@@ -7,7 +7,10 @@
 //! only. The client, worker, activity API, Replayer and test environment arrive with their
 //! issues (see `README.md`'s feature table).
 
+pub mod replayer;
 pub mod workflow;
+
+pub use replayer::{ReplayFailure, Replayer};
 
 pub use endure_core::{
     ActivityCancellationType, ActivityId, ActivityOptions, ActivityType,

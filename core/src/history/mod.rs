@@ -9,6 +9,7 @@ pub mod attributes;
 mod builder;
 mod check;
 mod event;
+mod export;
 #[cfg(any(test, feature = "testing"))]
 pub mod samples;
 
@@ -17,6 +18,7 @@ pub use attributes::*;
 pub use builder::HistoryBuilder;
 pub use check::{HistoryError, check_well_formed};
 pub use event::{BackReference, EventAttributes, EventType, HistoryEvent};
+pub use export::{ExportError, HistoryExport};
 
 use serde::{Deserialize, Serialize};
 

@@ -1,0 +1,78 @@
+//! The Replayer: checks saved histories against the current workflow code, before deploying
+//! it (spec §4.3, §5.13). A history is replayed task by task; the first divergence is
+//! reported with its event id and both sides.
+
+use endure_core::history::{ExportError, HistoryEvent, HistoryExport};
+use endure_core::replay::{Nondeterminism, ReplayError, ReplayMachine};
+
+use crate::workflow::{WorkflowExecutor, WorkflowFunction, WorkflowTaskError};
+
+/// Why a replay failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReplayFailure {
+    /// The code is not the code that wrote the history.
+    #[error(transparent)]
+    Nondeterminism(Nondeterminism),
+    /// The export could not be read.
+    #[error(transparent)]
+    Export(#[from] ExportError),
+    /// The history cannot be replayed (malformed).
+    #[error(transparent)]
+    History(ReplayError),
+    /// The code failed a workflow task while replaying (a panic, a wake from outside).
+    #[error("workflow task failed during replay at event {event_id}: {error}")]
+    WorkflowTask {
+        /// The task's WorkflowTaskStarted event.
+        event_id: u64,
+        /// The failure.
+        error: WorkflowTaskError,
+    },
+}
+
+impl From<ReplayError> for ReplayFailure {
+    fn from(error: ReplayError) -> Self {
+        match error {
+            ReplayError::Nondeterminism(nondeterminism) => Self::Nondeterminism(nondeterminism),
+            other => Self::History(other),
+        }
+    }
+}
+
+/// Replays histories through one workflow's current code.
+pub struct Replayer {
+    make: Box<dyn Fn() -> WorkflowFunction>,
+}
+
+impl Replayer {
+    /// A replayer for the workflow that `make` creates (a new instance per history).
+    pub fn new(make: impl Fn() -> WorkflowFunction + 'static) -> Self {
+        Self {
+            make: Box::new(make),
+        }
+    }
+
+    /// Replays `events`. A history that ends in the middle of a task is replayed up to it.
+    pub fn replay_history(&self, events: &[HistoryEvent]) -> Result<(), ReplayFailure> {
+        let mut machine = ReplayMachine::new();
+        machine.feed(events.iter().cloned())?;
+        let mut executor = WorkflowExecutor::new((self.make)());
+        while let Some(activation) = machine.next_activation()? {
+            let commands =
+                executor
+                    .activate(&activation)
+                    .map_err(|error| ReplayFailure::WorkflowTask {
+                        event_id: activation.history_length.get(),
+                        error,
+                    })?;
+            machine.complete(commands)?;
+        }
+        Ok(())
+    }
+
+    /// Replays a history in Endure's JSON export format (`docs/format.md`).
+    pub fn replay_json(&self, json: &str) -> Result<(), ReplayFailure> {
+        let export = HistoryExport::from_json(json)?;
+        self.replay_history(&export.events)
+    }
+}
