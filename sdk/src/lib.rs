@@ -7,6 +7,7 @@
 //! only. The client, worker, activity API, Replayer and test environment arrive with their
 //! issues (see `README.md`'s feature table).
 
+pub mod activity;
 pub mod replayer;
 pub mod workflow;
 

@@ -246,6 +246,15 @@ impl WorkflowContext {
         }
     }
 
+    /// Runs activity `A` with this context's options: argument and result types are `A`'s,
+    /// checked at compile time.
+    pub fn run_activity<A: crate::activity::ActivityDefinition>(
+        &self,
+        input: &A::Input,
+    ) -> impl Future<Output = Result<A::Output, ActivityError>> + Send + 'static {
+        self.execute_activity::<A::Input, A::Output>(A::NAME, input)
+    }
+
     /// The signals named `name` (Go's `GetSignalChannel`). Signals that arrived before the
     /// channel was asked for are kept and delivered.
     pub fn signal_channel(&self, name: &str) -> SignalChannel {
