@@ -27,6 +27,8 @@ pub mod payload;
 pub mod replay;
 mod retry;
 mod search_attributes;
+#[cfg(any(test, feature = "testing"))]
+pub mod simulated_run;
 pub mod storage;
 mod task_queue;
 pub mod time;

@@ -2,17 +2,16 @@
 //! clock) and then replayed from the final history: replay must accept every task, and a
 //! program with two steps swapped must be caught as nondeterminism.
 
+// The simulated activity worker returns `Failure`s by value, as an activity function would.
+#![allow(clippy::result_large_err)]
+
 use std::time::Duration;
 
 use endure_core::execution::*;
-use endure_core::history::{SdkMetadata, check_well_formed};
-use endure_core::options::StartWorkflowOptions;
 use endure_core::replay::*;
-use endure_core::time::Timestamp;
+use endure_core::simulated_run::SimulatedRun;
 use endure_core::*;
 use proptest::prelude::*;
-
-const T0: Timestamp = Timestamp::from_unix_seconds(1_795_860_000);
 
 /// One step of a workflow program.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -149,158 +148,43 @@ impl Program {
 
 /// Runs `steps` live and returns the final history.
 fn run_live(steps: &[Step]) -> Vec<endure_core::HistoryEvent> {
-    let options = StartWorkflowOptions::new(
-        WorkflowId::new("program").unwrap(),
-        TaskQueueName::new("q").unwrap(),
-    );
-    let request = StartRequest::from_options(
-        Namespace::default(),
-        &options,
-        RunId::from_u128(1),
-        WorkflowType::new("Program").unwrap(),
-        Payloads::empty(),
-        Header::new(),
-        "test".into(),
-        T0,
-    )
-    .unwrap();
-    let (mut machine, effects) = ExecutionMachine::start(request, T0);
-    let mut history = effects.events;
-    let mut fed = 0;
-    let mut replay = ReplayMachine::new();
     let mut program = Program::new(steps.to_vec());
-    let mut now = T0;
-    let apply = |machine: &mut ExecutionMachine, history: &mut Vec<_>, input, now| {
-        let effects = machine.apply(input, now).unwrap();
-        history.extend(effects.events);
-        effects.reply
-    };
-    for _ in 0..500 {
-        if machine.status().is_closed() {
-            break;
-        }
-        if let Some(scheduled_event_id) =
-            machine.workflow_task().map(|task| task.scheduled_event_id)
-        {
-            let request_id = format!("p{}", history.len());
-            let reply = apply(
-                &mut machine,
-                &mut history,
-                Input::WorkflowTaskStarted {
-                    scheduled_event_id,
-                    request_id,
-                    identity: "w".into(),
-                },
-                now,
-            );
-            let Reply::WorkflowTaskStarted(started) = reply else {
-                panic!("not started: {reply:?}")
-            };
-            replay.feed(history[fed..].iter().cloned()).unwrap();
-            fed = history.len();
-            let activation = replay.next_activation().unwrap().expect("a live task");
+    let activity_steps: Vec<Step> = steps
+        .iter()
+        .copied()
+        .filter(|step| matches!(step, Step::Activity { .. }))
+        .collect();
+    let signals = steps
+        .iter()
+        .filter(|step| **step == Step::WaitSignal)
+        .map(|_| SignalRequest {
+            signal_name: SignalName::new("go").unwrap(),
+            input: Payloads::empty(),
+            identity: "c".into(),
+            header: Header::new(),
+            request_id: None,
+        })
+        .collect();
+    SimulatedRun {
+        workflow: Box::new(|activation| {
             assert!(!activation.is_replaying);
-            let commands = replay.complete(program.activate(&activation)).unwrap();
-            let reply = apply(
-                &mut machine,
-                &mut history,
-                Input::WorkflowTaskCompleted(Box::new(WorkflowTaskCompletion {
-                    token: started.token,
-                    commands,
-                    identity: "w".into(),
-                    sticky: None,
-                    force_create_workflow_task: false,
-                    sdk_metadata: SdkMetadata::default(),
-                    next_run_id: RunId::from_u128(2),
-                })),
-                now,
-            );
-            assert!(
-                matches!(reply, Reply::Accepted),
-                "commands refused: {reply:?}"
-            );
-            continue;
-        }
-        let ready = machine
-            .activities()
-            .values()
-            .find(|info| info.retry_time.is_none())
-            .map(|info| {
-                (
-                    info.scheduled
-                        .activity_id
-                        .as_str()
-                        .parse::<usize>()
-                        .unwrap(),
-                    info.current_token(),
-                )
-            });
-        if let Some((seq, token)) = ready {
-            apply(
-                &mut machine,
-                &mut history,
-                Input::ActivityTaskStarted {
-                    token,
-                    request_id: "a".into(),
-                    identity: "aw".into(),
-                },
-                now,
-            );
-            let activity_steps: Vec<&Step> = steps
-                .iter()
-                .filter(|s| matches!(s, Step::Activity { .. }))
-                .collect();
+            program.activate(activation)
+        }),
+        activity: Box::new(|scheduled, attempt| {
+            let seq: usize = scheduled.activity_id.as_str().parse().unwrap();
             let flaky = matches!(
                 activity_steps.get(seq - 1),
                 Some(Step::Activity { fail_first: true })
             );
-            let input = if flaky && token.attempt == 1 {
-                Input::ActivityTaskFailed {
-                    token,
-                    failure: Failure::application("first attempt", "Flaky"),
-                    identity: "aw".into(),
-                }
+            if flaky && attempt == 1 {
+                Err(Failure::application("first attempt", "Flaky"))
             } else {
-                Input::ActivityTaskCompleted {
-                    token,
-                    result: None,
-                    identity: "aw".into(),
-                }
-            };
-            apply(&mut machine, &mut history, input, now);
-            continue;
-        }
-        if program.awaiting == Some(Awaiting::Signal) {
-            apply(
-                &mut machine,
-                &mut history,
-                Input::Signal(SignalRequest {
-                    signal_name: SignalName::new("go").unwrap(),
-                    input: Payloads::empty(),
-                    identity: "c".into(),
-                    header: Header::new(),
-                    request_id: None,
-                }),
-                now,
-            );
-            continue;
-        }
-        let deadline = machine
-            .next_deadline()
-            .expect("an open, idle run waits for a deadline");
-        now = now.max(deadline);
-        apply(
-            &mut machine,
-            &mut history,
-            Input::Deadline {
-                next_run_id: RunId::from_u128(3),
-            },
-            now,
-        );
+                Ok(None)
+            }
+        }),
+        signals,
     }
-    assert!(machine.status().is_closed(), "the program did not finish");
-    check_well_formed(&history).unwrap();
-    history
+    .run(Payloads::empty())
 }
 
 /// Replays `history` with `steps`; the first error, if any.

@@ -323,3 +323,10 @@ impl WorkflowExecutor {
         }
     }
 }
+
+/// Cached workflows move between worker threads: the executor and workflow futures are `Send`.
+const _: fn() = || {
+    fn assert_send<T: Send>() {}
+    assert_send::<WorkflowExecutor>();
+    assert_send::<WorkflowContext>();
+};

@@ -10,8 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use endure_core::execution::*;
-use endure_core::history::{EventType, HistoryEvent, SdkMetadata, check_well_formed};
+use endure_core::history::{EventType, HistoryEvent};
 use endure_core::replay::{ReplayError, ReplayMachine};
+use endure_core::simulated_run::SimulatedRun;
 use endure_core::time::Timestamp;
 use endure_core::*;
 use parking_lot::Mutex;
@@ -27,162 +28,30 @@ fn json<T: serde::Serialize>(value: &T) -> Payloads {
     Payloads::one(Payload::json(value).unwrap())
 }
 
-/// Applies an input that must be accepted, appending its events to `history`.
-fn apply(
-    machine: &mut ExecutionMachine,
-    history: &mut Vec<HistoryEvent>,
-    input: Input,
-    now: Timestamp,
-) -> Reply {
-    let effects = machine.apply(input, now).unwrap();
-    history.extend(effects.events);
-    effects.reply
-}
-
-/// Runs a workflow to its close; returns the history.
+/// Runs a workflow to its close on the simulated engine; returns the history.
 fn run(
     make: &dyn Fn() -> WorkflowFunction,
     activity: Activity,
     signals: &[(&str, &str)],
 ) -> Vec<HistoryEvent> {
-    let options = StartWorkflowOptions::new(
-        WorkflowId::new("wf").unwrap(),
-        TaskQueueName::new("q").unwrap(),
-    );
-    let request = StartRequest::from_options(
-        Namespace::default(),
-        &options,
-        RunId::from_u128(1),
-        WorkflowType::new("Test").unwrap(),
-        json(&"input"),
-        Header::new(),
-        "test".into(),
-        T0,
-    )
-    .unwrap();
-    let (mut machine, effects) = ExecutionMachine::start(request, T0);
-    let mut history = effects.events;
-    let mut fed = 0;
-    let mut replay = ReplayMachine::new();
     let mut executor = WorkflowExecutor::new(make());
-    let mut now = T0;
-    let mut pending_signals: Vec<(&str, &str)> = signals.to_vec();
-    for _ in 0..1000 {
-        if machine.status().is_closed() {
-            break;
-        }
-        if let Some(scheduled_event_id) =
-            machine.workflow_task().map(|task| task.scheduled_event_id)
-        {
-            let Reply::WorkflowTaskStarted(started) = apply(
-                &mut machine,
-                &mut history,
-                Input::WorkflowTaskStarted {
-                    scheduled_event_id,
-                    request_id: format!("p{scheduled_event_id}"),
-                    identity: "w".into(),
-                },
-                now,
-            ) else {
-                panic!("not started")
-            };
-            replay.feed(history[fed..].iter().cloned()).unwrap();
-            fed = history.len();
-            let activation = replay.next_activation().unwrap().expect("live task");
-            let commands = executor.activate(&activation).unwrap();
-            let commands = replay.complete(commands).unwrap();
-            let reply = apply(
-                &mut machine,
-                &mut history,
-                Input::WorkflowTaskCompleted(Box::new(WorkflowTaskCompletion {
-                    token: started.token,
-                    commands,
-                    identity: "w".into(),
-                    sticky: None,
-                    force_create_workflow_task: false,
-                    sdk_metadata: SdkMetadata::default(),
-                    next_run_id: RunId::from_u128(2),
-                })),
-                now,
-            );
-            assert!(
-                matches!(reply, Reply::Accepted),
-                "commands refused: {reply:?}"
-            );
-            continue;
-        }
-        let ready = machine
-            .activities()
-            .values()
-            .find(|info| info.retry_time.is_none())
-            .map(|info| {
-                (
-                    info.scheduled.activity_type.to_string(),
-                    info.scheduled.input.clone(),
-                    info.current_token(),
-                )
-            });
-        if let Some((activity_type, input, token)) = ready {
-            apply(
-                &mut machine,
-                &mut history,
-                Input::ActivityTaskStarted {
-                    token,
-                    request_id: "a".into(),
-                    identity: "aw".into(),
-                },
-                now,
-            );
-            let input = match activity(&activity_type, &input, token.attempt) {
-                Ok(result) => Input::ActivityTaskCompleted {
-                    token,
-                    result,
-                    identity: "aw".into(),
-                },
-                Err(failure) => Input::ActivityTaskFailed {
-                    token,
-                    failure,
-                    identity: "aw".into(),
-                },
-            };
-            apply(&mut machine, &mut history, input, now);
-            continue;
-        }
-        if !pending_signals.is_empty() {
-            let (name, value) = pending_signals.remove(0);
-            apply(
-                &mut machine,
-                &mut history,
-                Input::Signal(SignalRequest {
-                    signal_name: SignalName::new(name).unwrap(),
-                    input: json(&value),
-                    identity: "c".into(),
-                    header: Header::new(),
-                    request_id: None,
-                }),
-                now,
-            );
-            continue;
-        }
-        let deadline = machine
-            .next_deadline()
-            .expect("an open idle run waits for a deadline");
-        now = now.max(deadline);
-        apply(
-            &mut machine,
-            &mut history,
-            Input::Deadline {
-                next_run_id: RunId::from_u128(3),
-            },
-            now,
-        );
+    SimulatedRun {
+        workflow: Box::new(|activation| executor.activate(activation).unwrap()),
+        activity: Box::new(|scheduled, attempt| {
+            activity(scheduled.activity_type.as_str(), &scheduled.input, attempt)
+        }),
+        signals: signals
+            .iter()
+            .map(|(name, value)| SignalRequest {
+                signal_name: SignalName::new(*name).unwrap(),
+                input: json(value),
+                identity: "client".into(),
+                header: Header::new(),
+                request_id: None,
+            })
+            .collect(),
     }
-    assert!(
-        machine.status().is_closed(),
-        "the workflow did not finish:\n{history:#?}"
-    );
-    check_well_formed(&history).unwrap();
-    history
+    .run(json(&"input"))
 }
 
 /// Replays a closed history with a fresh executor of the same workflow.
