@@ -19,6 +19,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::command::Command;
+use crate::execution::ExecutionMachine;
 use crate::failure::Failure;
 use crate::history::{History, HistoryEvent};
 use crate::options::{ActivityOptions, StartWorkflowOptions};
@@ -64,6 +65,8 @@ pub enum RecordKind {
     RequestRecord = 11,
     /// A stored [`VisibilityRow`].
     VisibilityRow = 12,
+    /// An [`ExecutionMachine`]: a run's state, inside its execution row.
+    ExecutionMachine = 13,
 }
 
 impl RecordKind {
@@ -82,6 +85,7 @@ impl RecordKind {
             10 => Self::DispatchRow,
             11 => Self::RequestRecord,
             12 => Self::VisibilityRow,
+            13 => Self::ExecutionMachine,
             _ => return None,
         })
     }
@@ -128,6 +132,9 @@ impl Record for RequestRecord {
 }
 impl Record for VisibilityRow {
     const KIND: RecordKind = RecordKind::VisibilityRow;
+}
+impl Record for ExecutionMachine {
+    const KIND: RecordKind = RecordKind::ExecutionMachine;
 }
 
 /// The size of `value`'s postcard body, without encoding it into a buffer.

@@ -22,6 +22,7 @@ pub fn decode_records(bytes: &[u8]) {
     check_canonical::<crate::storage::DispatchRow>(bytes);
     check_canonical::<crate::storage::RequestRecord>(bytes);
     check_canonical::<crate::storage::VisibilityRow>(bytes);
+    check_canonical::<crate::execution::ExecutionMachine>(bytes);
 }
 
 fn check_canonical<T: Record + std::fmt::Debug>(bytes: &[u8]) {

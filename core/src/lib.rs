@@ -12,6 +12,7 @@
 
 #![deny(missing_docs)]
 
+pub mod clock;
 pub mod codec;
 mod command;
 pub mod cron;

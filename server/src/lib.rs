@@ -7,4 +7,6 @@
 //! **Architecture invariant:** the runtime talks to the outside only through the ports
 //! defined in `endure-core`, so the same code runs on tokio and under madsim.
 
+pub mod clock;
+pub mod engine;
 pub mod storage;

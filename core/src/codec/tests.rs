@@ -84,7 +84,7 @@ proptest! {
     }
 
     #[test]
-    fn random_bodies_with_valid_header_never_panic(kind in 1u8..13, body in proptest::collection::vec(any::<u8>(), 0..256)) {
+    fn random_bodies_with_valid_header_never_panic(kind in 1u8..14, body in proptest::collection::vec(any::<u8>(), 0..256)) {
         let mut bytes = vec![FORMAT_VERSION, kind];
         bytes.extend(body);
         crate::fuzzing::decode_records(&bytes);
@@ -144,13 +144,14 @@ fn record_kind_tags_are_fixed() {
         (RecordKind::DispatchRow, 10),
         (RecordKind::RequestRecord, 11),
         (RecordKind::VisibilityRow, 12),
+        (RecordKind::ExecutionMachine, 13),
     ];
     for (kind, tag) in kinds {
         assert_eq!(kind as u8, tag);
         assert_eq!(RecordKind::from_tag(tag), Some(kind));
     }
     assert_eq!(RecordKind::from_tag(0), None);
-    assert_eq!(RecordKind::from_tag(13), None);
+    assert_eq!(RecordKind::from_tag(14), None);
 }
 
 #[test]

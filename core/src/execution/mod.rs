@@ -361,6 +361,31 @@ impl ExecutionMachine {
         self.new_execution_run_id
     }
 
+    /// The workflow type.
+    pub fn workflow_type(&self) -> &WorkflowType {
+        &self.workflow_type
+    }
+
+    /// The workflow's task queue.
+    pub fn task_queue(&self) -> &TaskQueueName {
+        &self.task_queue
+    }
+
+    /// When the run started.
+    pub fn start_time(&self) -> Timestamp {
+        self.start_time
+    }
+
+    /// The memo, with every upsert applied.
+    pub fn memo(&self) -> &Memo {
+        &self.memo
+    }
+
+    /// The search attributes, with every upsert applied.
+    pub fn search_attributes(&self) -> &SearchAttributes {
+        &self.search_attributes
+    }
+
     /// Whether cancellation of the workflow was requested.
     pub fn cancel_requested(&self) -> bool {
         self.cancel_requested

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use endure_core::codec::{self, FORMAT_VERSION, Record, RecordKind};
 use endure_core::history::samples::quickstart_history;
-use endure_core::storage;
 use endure_core::*;
+use endure_core::{execution, storage};
 
 use crate::samples;
 
@@ -76,6 +76,10 @@ fn goldens() -> Vec<Golden> {
     goldens.push(golden("failure".into(), samples::failure()));
     goldens.push(golden("payloads".into(), samples::payloads()));
     goldens.extend(samples::storage_rows());
+    goldens.push(golden(
+        "execution-machine-quickstart".into(),
+        samples::execution_machine(),
+    ));
     goldens
 }
 
@@ -182,6 +186,9 @@ fn decode_any(bytes: &[u8]) -> Result<(), String> {
         RecordKind::DispatchRow => codec::decode::<storage::DispatchRow>(bytes).map(drop),
         RecordKind::RequestRecord => codec::decode::<storage::RequestRecord>(bytes).map(drop),
         RecordKind::VisibilityRow => codec::decode::<storage::VisibilityRow>(bytes).map(drop),
+        RecordKind::ExecutionMachine => {
+            codec::decode::<execution::ExecutionMachine>(bytes).map(drop)
+        }
         other => return Err(format!("no decoder for {other:?}")),
     };
     result.map_err(|error| error.to_string())

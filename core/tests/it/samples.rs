@@ -662,3 +662,73 @@ pub fn storage_rows() -> Vec<crate::golden::Golden> {
         golden("storage-visibility-row".into(), visibility),
     ]
 }
+
+/// The execution machine of a Quick Start run with its activity scheduled and running.
+pub fn execution_machine() -> endure_core::execution::ExecutionMachine {
+    use endure_core::execution::*;
+    let start = Timestamp::from_unix_seconds(1_795_860_000);
+    let options = StartWorkflowOptions::new(WorkflowId::new("order_42").expect("valid"), queue());
+    let request = StartRequest::from_options(
+        namespace(),
+        &options,
+        RunId::from_u128(1),
+        workflow_type("OrderWorkflow"),
+        json("user_123"),
+        header(),
+        "client".into(),
+        start,
+    )
+    .expect("valid start");
+    let (mut machine, _) = ExecutionMachine::start(request, start);
+    let scheduled_event_id = machine
+        .workflow_task()
+        .expect("first task")
+        .scheduled_event_id;
+    let effects = machine
+        .apply(
+            Input::WorkflowTaskStarted {
+                scheduled_event_id,
+                request_id: "poll-1".into(),
+                identity: "worker".into(),
+            },
+            start,
+        )
+        .expect("started");
+    let Reply::WorkflowTaskStarted(started) = effects.reply else {
+        panic!("not started")
+    };
+    let Command::ScheduleActivityTask(activity) = commands().remove(0) else {
+        panic!("first sample command schedules an activity")
+    };
+    machine
+        .apply(
+            Input::WorkflowTaskCompleted(Box::new(WorkflowTaskCompletion {
+                token: started.token,
+                commands: vec![Command::ScheduleActivityTask(activity)],
+                identity: "worker".into(),
+                sticky: None,
+                force_create_workflow_task: false,
+                sdk_metadata: Default::default(),
+                next_run_id: RunId::from_u128(2),
+            })),
+            start,
+        )
+        .expect("completed");
+    let token = machine
+        .activities()
+        .values()
+        .next()
+        .expect("scheduled")
+        .current_token();
+    machine
+        .apply(
+            Input::ActivityTaskStarted {
+                token,
+                request_id: "activity-poll".into(),
+                identity: "worker".into(),
+            },
+            start,
+        )
+        .expect("activity started");
+    machine
+}

@@ -9,4 +9,5 @@
 
 mod crash;
 mod differential;
+mod engine;
 mod storage;

@@ -1,0 +1,119 @@
+//! Matching: task queues where tasks wait for pollers and pollers wait for tasks.
+//!
+//! The durable backlog is the dispatch rows written with each schedule; matching keeps an
+//! in-memory mirror per queue, loaded from storage the first time a queue is polled (so after
+//! a restart nothing is lost) and fed by every committed schedule. A task goes to the longest
+//! waiting poller, else to the end of the backlog.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use endure_core::clock::Clock;
+use endure_core::storage::{DispatchRow, Storage, StorageError};
+use endure_core::{Namespace, TaskQueueName};
+use parking_lot::Mutex;
+use tokio::sync::oneshot;
+
+/// Rows loaded from storage per queue on first poll.
+const BACKLOG_LOAD_MAX: usize = 100_000;
+
+type QueueKey = (Namespace, TaskQueueName);
+
+#[derive(Default)]
+struct Queue {
+    loaded: bool,
+    backlog: VecDeque<DispatchRow>,
+    known: BTreeSet<u64>,
+    pollers: VecDeque<oneshot::Sender<DispatchRow>>,
+}
+
+/// All task queues of the engine.
+#[derive(Default)]
+pub(crate) struct Matching {
+    queues: Mutex<BTreeMap<QueueKey, Queue>>,
+}
+
+impl Matching {
+    /// Offers a committed task: to a waiting poller, else to the backlog.
+    pub(crate) fn add(&self, row: DispatchRow) {
+        let mut queues = self.queues.lock();
+        let queue = queues
+            .entry((row.namespace.clone(), row.task_queue.clone()))
+            .or_default();
+        if !queue.known.insert(row.task_id) {
+            return;
+        }
+        let mut row = row;
+        while let Some(poller) = queue.pollers.pop_front() {
+            match poller.send(row) {
+                Ok(()) => return,
+                Err(returned) => row = returned,
+            }
+        }
+        queue.backlog.push_back(row);
+    }
+
+    /// Forgets a task that was handed out (its row is deleted by the start).
+    pub(crate) fn forget(&self, row: &DispatchRow) {
+        if let Some(queue) = self
+            .queues
+            .lock()
+            .get_mut(&(row.namespace.clone(), row.task_queue.clone()))
+        {
+            queue.known.remove(&row.task_id);
+        }
+    }
+
+    /// Returns a task of the queue: at once from the backlog, or the first one added within
+    /// `wait`; `None` if none came.
+    pub(crate) async fn poll<S: Storage, C: Clock>(
+        &self,
+        storage: &Arc<S>,
+        clock: &Arc<C>,
+        namespace: &Namespace,
+        task_queue: &TaskQueueName,
+        wait: Duration,
+    ) -> Result<Option<DispatchRow>, StorageError> {
+        let key = (namespace.clone(), task_queue.clone());
+        let needs_load = !self.queues.lock().entry(key.clone()).or_default().loaded;
+        if needs_load {
+            let rows = storage
+                .dispatch_rows(namespace, task_queue, BACKLOG_LOAD_MAX)
+                .await?;
+            let mut queues = self.queues.lock();
+            let queue = queues.entry(key.clone()).or_default();
+            if !queue.loaded {
+                queue.loaded = true;
+                for row in rows {
+                    if queue.known.insert(row.task_id) {
+                        queue.backlog.push_back(row);
+                    }
+                }
+                let mut sorted: Vec<DispatchRow> = queue.backlog.drain(..).collect();
+                sorted.sort_by_key(|row| row.task_id);
+                queue.backlog.extend(sorted);
+            }
+        }
+        let mut receiver = {
+            let mut queues = self.queues.lock();
+            let queue = queues.entry(key).or_default();
+            if let Some(row) = queue.backlog.pop_front() {
+                return Ok(Some(row));
+            }
+            let (sender, receiver) = oneshot::channel();
+            queue.pollers.push_back(sender);
+            receiver
+        };
+        let deadline = clock.now().saturating_add(wait);
+        tokio::select! {
+            row = &mut receiver => Ok(row.ok()),
+            () = clock.sleep_until(deadline) => {
+                // Close first: a later offer then goes to another poller or the backlog, and
+                // one that arrived just now is still taken here rather than lost.
+                receiver.close();
+                Ok(receiver.try_recv().ok())
+            }
+        }
+    }
+}

@@ -1,0 +1,535 @@
+//! The engine runtime: hosts execution machines behind the Storage and Clock ports.
+//!
+//! A request travels like this (ARCHITECTURE.md, "A transition from request to commit"):
+//! the API call becomes a message to the shard owning the workflow id; the shard applies it
+//! to the run's execution machine and sends the resulting conditional write to the group
+//! committer; when the write is durable the shard updates its cache, offers new tasks to
+//! matching, arms the run's deadline and answers. Pollers take tasks from matching and start
+//! them through the same path, so a task is recorded as started before a worker sees it.
+
+mod api;
+mod matching;
+mod shard;
+mod writer;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use api::*;
+use endure_core::clock::Clock;
+use endure_core::execution::{
+    ActivityTaskToken, Input, Reply, SignalRequest, WorkflowTaskCompletion, WorkflowTaskToken,
+};
+use endure_core::history::HistoryEvent;
+use endure_core::storage::{DispatchTask, ExecutionKey, Storage, shard_of};
+use endure_core::{
+    EventId, Failure, Namespace, Payloads, RunId, TaskQueueName, WorkflowId,
+    WorkflowTaskFailedCause,
+};
+use tokio::sync::{mpsc, oneshot};
+
+use self::matching::Matching;
+use self::shard::{Shard, ShardMessage};
+use crate::clock::SystemClock;
+use crate::storage::{MemoryStorage, RedbStorage};
+
+/// How the engine is laid out.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// Number of shards; fixed for the life of a store.
+    pub shard_count: u32,
+    /// How long a poll waits for a task before returning none.
+    pub poll_wait: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            shard_count: 4,
+            poll_wait: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The engine, in-process. Cheap to clone.
+pub struct Engine<S, C> {
+    inner: Arc<Inner<S, C>>,
+}
+
+impl<S, C> Clone for Engine<S, C> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+struct Inner<S, C> {
+    storage: Arc<S>,
+    clock: Arc<C>,
+    shards: Vec<mpsc::UnboundedSender<ShardMessage>>,
+    matching: Arc<Matching>,
+    config: EngineConfig,
+}
+
+impl Engine<RedbStorage, SystemClock> {
+    /// Opens (or creates) an engine on the redb file at `path`, recovering its shards.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self, EngineError> {
+        let storage = RedbStorage::open(path)?;
+        Self::with_ports(
+            Arc::new(storage),
+            Arc::new(SystemClock),
+            EngineConfig::default(),
+        )
+        .await
+    }
+}
+
+impl Engine<MemoryStorage, SystemClock> {
+    /// An engine on the in-memory store: nothing survives the process.
+    pub async fn in_memory() -> Result<Self, EngineError> {
+        Self::with_ports(
+            Arc::new(MemoryStorage::new()),
+            Arc::new(SystemClock),
+            EngineConfig::default(),
+        )
+        .await
+    }
+}
+
+impl<S: Storage, C: Clock> Engine<S, C> {
+    /// An engine on the given ports: takes every shard's lease and reloads its deadlines.
+    pub async fn with_ports(
+        storage: Arc<S>,
+        clock: Arc<C>,
+        config: EngineConfig,
+    ) -> Result<Self, EngineError> {
+        let writer = writer::spawn_writer(Arc::clone(&storage));
+        let matching = Arc::new(Matching::default());
+        let mut shards = Vec::new();
+        for index in 0..config.shard_count.max(1) {
+            let shard = Shard::open(
+                endure_core::storage::ShardId(index),
+                Arc::clone(&storage),
+                Arc::clone(&clock),
+                writer.clone(),
+                Arc::clone(&matching),
+            )
+            .await?;
+            let (sender, receiver) = mpsc::unbounded_channel();
+            tokio::spawn(shard.run(receiver));
+            shards.push(sender);
+        }
+        Ok(Self {
+            inner: Arc::new(Inner {
+                storage,
+                clock,
+                shards,
+                matching,
+                config,
+            }),
+        })
+    }
+
+    fn shard(
+        &self,
+        namespace: &Namespace,
+        workflow_id: &WorkflowId,
+    ) -> &mpsc::UnboundedSender<ShardMessage> {
+        let index = shard_of(namespace, workflow_id, self.inner.shards.len() as u32).0 as usize;
+        &self.inner.shards[index]
+    }
+
+    /// Starts a workflow.
+    pub async fn start_workflow(
+        &self,
+        request: StartWorkflowRequest,
+    ) -> Result<StartWorkflowResponse, EngineError> {
+        let (reply, result) = oneshot::channel();
+        self.shard(&request.namespace, &request.options.id)
+            .send(ShardMessage::Start {
+                request: Box::new(request.clone()),
+                reply,
+            })
+            .map_err(|_| EngineError::Shutdown)?;
+        result.await.map_err(|_| EngineError::Shutdown)?
+    }
+
+    async fn apply(
+        &self,
+        execution: &ExecutionKey,
+        input: Input,
+        dispatched: Option<endure_core::storage::DispatchKey>,
+    ) -> Result<Reply, EngineError> {
+        let (reply, result) = oneshot::channel();
+        self.shard(&execution.namespace, &execution.workflow_id)
+            .send(ShardMessage::Apply {
+                execution: execution.clone(),
+                input: Box::new(input),
+                dispatched,
+                reply,
+            })
+            .map_err(|_| EngineError::Shutdown)?;
+        result.await.map_err(|_| EngineError::Shutdown)?
+    }
+
+    /// The run `run_id`, or the workflow id's current run.
+    pub async fn resolve_run(
+        &self,
+        namespace: &Namespace,
+        workflow_id: &WorkflowId,
+        run_id: Option<RunId>,
+    ) -> Result<ExecutionKey, EngineError> {
+        let run_id = match run_id {
+            Some(run_id) => run_id,
+            None => {
+                self.inner
+                    .storage
+                    .current_run(namespace, workflow_id)
+                    .await?
+                    .ok_or_else(|| EngineError::NotFound(format!("workflow {workflow_id}")))?
+                    .run_id
+            }
+        };
+        Ok(ExecutionKey {
+            namespace: namespace.clone(),
+            workflow_id: workflow_id.clone(),
+            run_id,
+        })
+    }
+
+    /// Sends a signal to the run (the current one if `run_id` is `None`).
+    pub async fn signal_workflow(
+        &self,
+        namespace: &Namespace,
+        workflow_id: &WorkflowId,
+        run_id: Option<RunId>,
+        signal: SignalRequest,
+    ) -> Result<(), EngineError> {
+        let execution = self.resolve_run(namespace, workflow_id, run_id).await?;
+        self.apply(&execution, Input::Signal(signal), None)
+            .await
+            .map(drop)
+    }
+
+    /// Requests cancellation of the run.
+    pub async fn request_cancel_workflow(
+        &self,
+        namespace: &Namespace,
+        workflow_id: &WorkflowId,
+        run_id: Option<RunId>,
+        reason: String,
+        identity: String,
+    ) -> Result<(), EngineError> {
+        let execution = self.resolve_run(namespace, workflow_id, run_id).await?;
+        self.apply(
+            &execution,
+            Input::RequestCancel {
+                reason,
+                identity,
+                request_id: None,
+            },
+            None,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Terminates the run.
+    pub async fn terminate_workflow(
+        &self,
+        namespace: &Namespace,
+        workflow_id: &WorkflowId,
+        run_id: Option<RunId>,
+        reason: String,
+        details: Option<Payloads>,
+        identity: String,
+    ) -> Result<(), EngineError> {
+        let execution = self.resolve_run(namespace, workflow_id, run_id).await?;
+        self.apply(
+            &execution,
+            Input::Terminate {
+                reason,
+                details,
+                identity,
+            },
+            None,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Waits for a workflow task of the queue and starts it; `None` if none came in time.
+    pub async fn poll_workflow_task(
+        &self,
+        namespace: &Namespace,
+        task_queue: &TaskQueueName,
+        identity: &str,
+    ) -> Result<Option<WorkflowTaskForWorker>, EngineError> {
+        loop {
+            let Some(row) = self
+                .inner
+                .matching
+                .poll(
+                    &self.inner.storage,
+                    &self.inner.clock,
+                    namespace,
+                    task_queue,
+                    self.inner.config.poll_wait,
+                )
+                .await?
+            else {
+                return Ok(None);
+            };
+            self.inner.matching.forget(&row);
+            let DispatchTask::WorkflowTask {
+                scheduled_event_id, ..
+            } = row.task
+            else {
+                continue;
+            };
+            let input = Input::WorkflowTaskStarted {
+                scheduled_event_id,
+                request_id: format!("dispatch-{}", row.task_id),
+                identity: identity.to_owned(),
+            };
+            let started = match self.apply(&row.execution, input, Some(row.key())).await {
+                Ok(Reply::WorkflowTaskStarted(started)) => started,
+                // Stale (the task timed out, the run closed): take the next one.
+                Ok(_) | Err(EngineError::Rejected(_) | EngineError::NotFound(_)) => continue,
+                Err(error) => return Err(error),
+            };
+            let mut history = self.history(&row.execution).await?;
+            history.extend(started.transient_events);
+            let workflow_type = self.describe_machine_type(&history).ok_or_else(|| {
+                EngineError::NotFound(format!("the Started event of {:?}", row.execution))
+            })?;
+            return Ok(Some(WorkflowTaskForWorker {
+                execution: row.execution,
+                workflow_type,
+                token: started.token,
+                history,
+                previous_started_event_id: started.previous_started_event_id,
+            }));
+        }
+    }
+
+    fn describe_machine_type(&self, history: &[HistoryEvent]) -> Option<endure_core::WorkflowType> {
+        match &history.first()?.attributes {
+            endure_core::EventAttributes::WorkflowExecutionStarted(started) => {
+                Some(started.workflow_type.clone())
+            }
+            _ => None,
+        }
+    }
+
+    /// Completes a started workflow task with the worker's commands.
+    pub async fn complete_workflow_task(
+        &self,
+        execution: &ExecutionKey,
+        completion: WorkflowTaskCompletion,
+    ) -> Result<Reply, EngineError> {
+        self.apply(
+            execution,
+            Input::WorkflowTaskCompleted(Box::new(completion)),
+            None,
+        )
+        .await
+    }
+
+    /// Fails a started workflow task (it is retried).
+    pub async fn fail_workflow_task(
+        &self,
+        execution: &ExecutionKey,
+        token: WorkflowTaskToken,
+        cause: WorkflowTaskFailedCause,
+        failure: Option<Failure>,
+        identity: String,
+    ) -> Result<(), EngineError> {
+        self.apply(
+            execution,
+            Input::WorkflowTaskFailed {
+                token,
+                cause,
+                failure,
+                identity,
+            },
+            None,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Waits for an activity task of the queue and starts it; `None` if none came in time.
+    pub async fn poll_activity_task(
+        &self,
+        namespace: &Namespace,
+        task_queue: &TaskQueueName,
+        identity: &str,
+    ) -> Result<Option<ActivityTaskForWorker>, EngineError> {
+        loop {
+            let Some(row) = self
+                .inner
+                .matching
+                .poll(
+                    &self.inner.storage,
+                    &self.inner.clock,
+                    namespace,
+                    task_queue,
+                    self.inner.config.poll_wait,
+                )
+                .await?
+            else {
+                return Ok(None);
+            };
+            self.inner.matching.forget(&row);
+            let DispatchTask::ActivityTask {
+                scheduled_event_id,
+                attempt,
+            } = row.task
+            else {
+                continue;
+            };
+            let input = Input::ActivityTaskStarted {
+                token: ActivityTaskToken {
+                    scheduled_event_id,
+                    attempt,
+                },
+                request_id: format!("dispatch-{}", row.task_id),
+                identity: identity.to_owned(),
+            };
+            match self.apply(&row.execution, input, Some(row.key())).await {
+                Ok(Reply::ActivityTaskStarted(task)) => {
+                    return Ok(Some(ActivityTaskForWorker {
+                        execution: row.execution,
+                        task: *task,
+                    }));
+                }
+                Ok(_) | Err(EngineError::Rejected(_) | EngineError::NotFound(_)) => continue,
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// Records a heartbeat; returns whether cancellation of the activity was requested.
+    pub async fn record_activity_heartbeat(
+        &self,
+        execution: &ExecutionKey,
+        token: ActivityTaskToken,
+        details: Option<Payloads>,
+    ) -> Result<bool, EngineError> {
+        match self
+            .apply(
+                execution,
+                Input::ActivityTaskHeartbeat { token, details },
+                None,
+            )
+            .await?
+        {
+            Reply::Heartbeat { cancel_requested } => Ok(cancel_requested),
+            _ => Ok(false),
+        }
+    }
+
+    /// An activity attempt returned a result.
+    pub async fn complete_activity_task(
+        &self,
+        execution: &ExecutionKey,
+        token: ActivityTaskToken,
+        result: Option<Payloads>,
+        identity: String,
+    ) -> Result<(), EngineError> {
+        self.apply(
+            execution,
+            Input::ActivityTaskCompleted {
+                token,
+                result,
+                identity,
+            },
+            None,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// An activity attempt failed.
+    pub async fn fail_activity_task(
+        &self,
+        execution: &ExecutionKey,
+        token: ActivityTaskToken,
+        failure: Failure,
+        identity: String,
+    ) -> Result<(), EngineError> {
+        self.apply(
+            execution,
+            Input::ActivityTaskFailed {
+                token,
+                failure,
+                identity,
+            },
+            None,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// An activity acknowledged cancellation.
+    pub async fn cancel_activity_task(
+        &self,
+        execution: &ExecutionKey,
+        token: ActivityTaskToken,
+        details: Option<Payloads>,
+        identity: String,
+    ) -> Result<(), EngineError> {
+        self.apply(
+            execution,
+            Input::ActivityTaskCanceled {
+                token,
+                details,
+                identity,
+            },
+            None,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// The whole history of a run.
+    pub async fn history(
+        &self,
+        execution: &ExecutionKey,
+    ) -> Result<Vec<HistoryEvent>, EngineError> {
+        let mut events = Vec::new();
+        let mut from = EventId::FIRST;
+        loop {
+            let page = self.inner.storage.read_history(execution, from).await?;
+            events.extend(page.events);
+            match page.next_event_id {
+                Some(next) => from = next,
+                None => return Ok(events),
+            }
+        }
+    }
+
+    /// The status and size of a run.
+    pub async fn describe_workflow(
+        &self,
+        namespace: &Namespace,
+        workflow_id: &WorkflowId,
+        run_id: Option<RunId>,
+    ) -> Result<WorkflowDescription, EngineError> {
+        let execution = self.resolve_run(namespace, workflow_id, run_id).await?;
+        let row = self
+            .inner
+            .storage
+            .load_execution(&execution)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(format!("{execution:?}")))?;
+        Ok(WorkflowDescription {
+            execution,
+            status: row.status,
+            history_length: row.next_event_id.get() - 1,
+        })
+    }
+}

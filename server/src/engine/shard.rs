@@ -1,0 +1,653 @@
+//! A shard: the single writer of its workflow ids' executions.
+//!
+//! The actor takes one message at a time: it loads the execution machine (cache, else
+//! storage), applies the input at the clock's `now`, turns the effects into one conditional
+//! write, hands it to the group-commit writer and waits for it to be durable. Only then does
+//! it update its cache, offer new tasks to matching, arm the run's deadline and reply. A
+//! failed write evicts the execution from the cache. Deadlines are kept in memory (one per
+//! run, mirrored by the durable deadline row) and fire through the same path.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use endure_core::clock::Clock;
+use endure_core::codec;
+use endure_core::execution::{Effects, ExecutionMachine, Input, Reply, StartRequest, Task};
+use endure_core::history::{EventAttributes, HistoryEvent};
+use endure_core::storage::*;
+use endure_core::time::Timestamp;
+use endure_core::{RunId, WorkflowExecutionStatus};
+use endure_core::{WorkflowIdConflictPolicy, WorkflowIdReusePolicy};
+use tokio::sync::{mpsc, oneshot};
+
+use super::api::{EngineError, StartWorkflowRequest, StartWorkflowResponse};
+use super::matching::Matching;
+use super::writer::CommitRequest;
+
+/// Most executions a shard keeps in memory; the least recently used go first.
+const CACHE_MAX: usize = 10_000;
+
+/// Most deadlines loaded at recovery.
+const RECOVERY_DEADLINES_MAX: usize = 1_000_000;
+
+/// A message to a shard.
+pub(crate) enum ShardMessage {
+    /// Start a workflow.
+    Start {
+        request: Box<StartWorkflowRequest>,
+        reply: oneshot::Sender<Result<StartWorkflowResponse, EngineError>>,
+    },
+    /// Apply an input to a run; `dispatched` is the backlog row of a task being started.
+    Apply {
+        execution: ExecutionKey,
+        input: Box<Input>,
+        dispatched: Option<DispatchKey>,
+        reply: oneshot::Sender<Result<Reply, EngineError>>,
+    },
+}
+
+struct Cached {
+    machine: ExecutionMachine,
+    db_version: u64,
+    last_used: u64,
+}
+
+/// The state of one shard actor.
+pub(crate) struct Shard<S, C> {
+    id: ShardId,
+    range: RangeId,
+    storage: Arc<S>,
+    clock: Arc<C>,
+    writer: mpsc::UnboundedSender<CommitRequest>,
+    matching: Arc<Matching>,
+    cache: BTreeMap<ExecutionKey, Cached>,
+    uses: u64,
+    deadlines: BTreeSet<(Timestamp, ExecutionKey)>,
+    deadline_of: BTreeMap<ExecutionKey, Timestamp>,
+    sequence: u64,
+}
+
+impl<S: Storage, C: Clock> Shard<S, C> {
+    /// Takes the shard's lease and reloads its deadlines (recovery).
+    pub(crate) async fn open(
+        id: ShardId,
+        storage: Arc<S>,
+        clock: Arc<C>,
+        writer: mpsc::UnboundedSender<CommitRequest>,
+        matching: Arc<Matching>,
+    ) -> Result<Self, EngineError> {
+        let range = storage.acquire_shard(id).await?;
+        let mut shard = Self {
+            id,
+            range,
+            storage,
+            clock,
+            writer,
+            matching,
+            cache: BTreeMap::new(),
+            uses: 0,
+            deadlines: BTreeSet::new(),
+            deadline_of: BTreeMap::new(),
+            sequence: 0,
+        };
+        for row in shard
+            .storage
+            .due_deadlines(
+                id,
+                Timestamp::from_unix_nanos(u64::MAX),
+                RECOVERY_DEADLINES_MAX,
+            )
+            .await?
+        {
+            shard.arm(row.execution, Some(row.time));
+        }
+        Ok(shard)
+    }
+
+    /// Runs the actor until every sender is gone.
+    pub(crate) async fn run(mut self, mut inbox: mpsc::UnboundedReceiver<ShardMessage>) {
+        loop {
+            let next = self.deadlines.first().map(|(time, _)| *time);
+            let clock = Arc::clone(&self.clock);
+            let sleep = async move {
+                match next {
+                    Some(time) => clock.sleep_until(time).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                message = inbox.recv() => match message {
+                    Some(message) => self.handle(message).await,
+                    None => return,
+                },
+                () = sleep => self.fire_due().await,
+            }
+        }
+    }
+
+    async fn handle(&mut self, message: ShardMessage) {
+        match message {
+            ShardMessage::Start { request, reply } => {
+                let result = self.start(*request).await;
+                let _ = reply.send(result);
+            }
+            ShardMessage::Apply {
+                execution,
+                input,
+                dispatched,
+                reply,
+            } => {
+                let result = self.transition(&execution, *input, dispatched).await;
+                let _ = reply.send(result.map(|effects| effects.reply));
+            }
+        }
+    }
+
+    async fn fire_due(&mut self) {
+        let now = self.clock.now();
+        let due: Vec<ExecutionKey> = self
+            .deadlines
+            .iter()
+            .take_while(|(time, _)| *time <= now)
+            .map(|(_, key)| key.clone())
+            .collect();
+        for key in due {
+            self.arm(key.clone(), None);
+            let next_run_id = self.next_run_id();
+            if let Err(error) = self
+                .transition(&key, Input::Deadline { next_run_id }, None)
+                .await
+            {
+                tracing::warn!(execution = ?key, %error, "deadline transition failed; the run is reloaded on its next input");
+                // Keep the deadline so it is retried.
+                if let Ok(Some(row)) = self.storage.load_execution(&key).await
+                    && let Ok(machine) = codec::decode::<ExecutionMachine>(&row.state)
+                {
+                    self.arm(key, machine.next_deadline());
+                }
+            }
+        }
+    }
+
+    /// A run id no other run has: the clock, the shard's lease and a counter.
+    fn next_run_id(&mut self) -> RunId {
+        self.sequence += 1;
+        let now = u128::from(self.clock.now().unix_nanos());
+        RunId::from_u128(
+            (now << 64)
+                | (u128::from(self.range.0 & 0xffff_ffff) << 32)
+                | u128::from(self.sequence & 0xffff_ffff),
+        )
+    }
+
+    /// A backlog task id, unique across restarts (the lease grows at each open).
+    fn next_task_id(&mut self) -> u64 {
+        self.sequence += 1;
+        (self.range.0 << 40) | (u64::from(self.id.0) << 32) | (self.sequence & 0xffff_ffff)
+    }
+
+    fn arm(&mut self, key: ExecutionKey, deadline: Option<Timestamp>) {
+        if let Some(old) = self.deadline_of.remove(&key) {
+            self.deadlines.remove(&(old, key.clone()));
+        }
+        if let Some(time) = deadline {
+            self.deadlines.insert((time, key.clone()));
+            self.deadline_of.insert(key, time);
+        }
+    }
+
+    async fn load(&mut self, key: &ExecutionKey) -> Result<(ExecutionMachine, u64), EngineError> {
+        self.uses += 1;
+        let uses = self.uses;
+        if let Some(cached) = self.cache.get_mut(key) {
+            cached.last_used = uses;
+            return Ok((cached.machine.clone(), cached.db_version));
+        }
+        let row = self
+            .storage
+            .load_execution(key)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(format!("{key:?}")))?;
+        let machine: ExecutionMachine =
+            codec::decode(&row.state).map_err(|error| StorageError::Corrupt {
+                what: format!("execution {key:?}"),
+                reason: error.to_string(),
+            })?;
+        Ok((machine, row.db_version))
+    }
+
+    fn remember(&mut self, key: ExecutionKey, machine: ExecutionMachine, db_version: u64) {
+        if machine.status().is_closed() {
+            self.cache.remove(&key);
+            return;
+        }
+        self.uses += 1;
+        self.cache.insert(
+            key,
+            Cached {
+                machine,
+                db_version,
+                last_used: self.uses,
+            },
+        );
+        if self.cache.len() > CACHE_MAX
+            && let Some(oldest) = self
+                .cache
+                .iter()
+                .min_by_key(|(_, cached)| cached.last_used)
+                .map(|(key, _)| key.clone())
+        {
+            self.cache.remove(&oldest);
+        }
+    }
+
+    /// Applies `input` to a run and makes the result durable before anything leaves.
+    async fn transition(
+        &mut self,
+        key: &ExecutionKey,
+        input: Input,
+        dispatched: Option<DispatchKey>,
+    ) -> Result<Effects, EngineError> {
+        let (machine, db_version) = self.load(key).await?;
+        let mut next = machine.clone();
+        let now = self.clock.now();
+        let input = self.with_fresh_run_ids(input);
+        let effects = match next.apply(input, now) {
+            Ok(effects) => effects,
+            Err(rejected) => {
+                // A stale task's backlog row is removed so it is not handed out again.
+                if let Some(dispatched) = dispatched {
+                    self.commit_changes(
+                        key,
+                        &machine,
+                        db_version,
+                        &machine,
+                        &Effects::default(),
+                        vec![dispatched],
+                        now,
+                    )
+                    .await
+                    .ok();
+                }
+                return Err(rejected.into());
+            }
+        };
+        if next == machine
+            && effects.events.is_empty()
+            && effects.tasks.is_empty()
+            && dispatched.is_none()
+        {
+            return Ok(effects);
+        }
+        let deletes = dispatched.into_iter().collect();
+        self.commit_changes(key, &machine, db_version, &next, &effects, deletes, now)
+            .await?;
+        Ok(effects)
+    }
+
+    fn with_fresh_run_ids(&mut self, input: Input) -> Input {
+        match input {
+            Input::WorkflowTaskCompleted(mut completion) => {
+                completion.next_run_id = self.next_run_id();
+                Input::WorkflowTaskCompleted(completion)
+            }
+            Input::Deadline { .. } => Input::Deadline {
+                next_run_id: self.next_run_id(),
+            },
+            other => other,
+        }
+    }
+
+    /// Commits the change of one run (and the next run of its chain, if any), then releases
+    /// the effects.
+    #[allow(clippy::too_many_arguments)]
+    async fn commit_changes(
+        &mut self,
+        key: &ExecutionKey,
+        before: &ExecutionMachine,
+        db_version: u64,
+        after: &ExecutionMachine,
+        effects: &Effects,
+        dispatch_deletes: Vec<DispatchKey>,
+        now: Timestamp,
+    ) -> Result<(), EngineError> {
+        let mut runs = Vec::new();
+        let mut released = Vec::new();
+        let (run, rows) = self.run_write(
+            key,
+            RunCondition::DbVersion(db_version),
+            after,
+            &effects.events,
+            &effects.tasks,
+            now,
+        )?;
+        let mut run = run;
+        run.dispatch_deletes = dispatch_deletes;
+        runs.push(run);
+        released.push((key.clone(), rows, after.next_deadline()));
+        let mut current_run = None;
+        if after.status() != before.status() {
+            current_run = Some(CurrentRunWrite {
+                expected: Some(key.run_id),
+                new: CurrentRun {
+                    run_id: key.run_id,
+                    status: after.status(),
+                    start_request_id: None,
+                },
+            });
+        }
+        if let Some(next_run) = &effects.next_run {
+            let next_key = ExecutionKey {
+                run_id: next_run.machine.run_id(),
+                ..key.clone()
+            };
+            let (run, rows) = self.run_write(
+                &next_key,
+                RunCondition::Create,
+                &next_run.machine,
+                &next_run.effects.events,
+                &next_run.effects.tasks,
+                now,
+            )?;
+            runs.push(run);
+            released.push((next_key.clone(), rows, next_run.machine.next_deadline()));
+            current_run = Some(CurrentRunWrite {
+                expected: Some(key.run_id),
+                new: CurrentRun {
+                    run_id: next_key.run_id,
+                    status: WorkflowExecutionStatus::Running,
+                    start_request_id: None,
+                },
+            });
+        }
+        let write = WorkflowWrite {
+            shard: self.id,
+            range_id: self.range,
+            namespace: key.namespace.clone(),
+            workflow_id: key.workflow_id.clone(),
+            runs,
+            current_run,
+            request_ids: Vec::new(),
+        };
+        if let Err(error) = self.commit(write).await {
+            self.cache.remove(key);
+            return Err(error);
+        }
+        self.remember(key.clone(), after.clone(), db_version + 1);
+        if let Some(next_run) = &effects.next_run {
+            self.remember(
+                ExecutionKey {
+                    run_id: next_run.machine.run_id(),
+                    ..key.clone()
+                },
+                next_run.machine.clone(),
+                1,
+            );
+        }
+        for (execution, rows, deadline) in released {
+            self.arm(execution, deadline);
+            for row in rows {
+                self.matching.add(row);
+            }
+        }
+        Ok(())
+    }
+
+    /// The write of one run's new state, and the backlog rows of its new tasks.
+    fn run_write(
+        &mut self,
+        key: &ExecutionKey,
+        condition: RunCondition,
+        machine: &ExecutionMachine,
+        events: &[HistoryEvent],
+        tasks: &[Task],
+        now: Timestamp,
+    ) -> Result<(RunWrite, Vec<DispatchRow>), EngineError> {
+        let state = codec::encode(machine).map_err(|error| StorageError::Corrupt {
+            what: format!("new state of {key:?}"),
+            reason: error.to_string(),
+        })?;
+        let db_version = match condition {
+            RunCondition::Create => 1,
+            RunCondition::DbVersion(version) => version + 1,
+        };
+        let rows: Vec<DispatchRow> = tasks
+            .iter()
+            .filter_map(|task| {
+                let (task_queue, task) = match task {
+                    Task::WorkflowTask {
+                        scheduled_event_id,
+                        attempt,
+                        task_queue,
+                        speculative: false,
+                    } => (
+                        task_queue.name.clone(),
+                        DispatchTask::WorkflowTask {
+                            scheduled_event_id: *scheduled_event_id,
+                            attempt: *attempt,
+                        },
+                    ),
+                    Task::ActivityTask {
+                        scheduled_event_id,
+                        attempt,
+                        task_queue,
+                    } => (
+                        task_queue.clone(),
+                        DispatchTask::ActivityTask {
+                            scheduled_event_id: *scheduled_event_id,
+                            attempt: *attempt,
+                        },
+                    ),
+                    _ => return None,
+                };
+                Some((task_queue, task))
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|(task_queue, task)| DispatchRow {
+                namespace: key.namespace.clone(),
+                task_queue,
+                task_id: self.next_task_id(),
+                execution: key.clone(),
+                task,
+            })
+            .collect();
+        let visibility = visibility_row(key, machine, events, now);
+        let write = RunWrite {
+            condition,
+            row: ExecutionRow {
+                key: key.clone(),
+                shard: self.id,
+                db_version,
+                next_event_id: machine.next_event_id(),
+                status: machine.status(),
+                state,
+            },
+            history: events.to_vec(),
+            deadline: machine
+                .next_deadline()
+                .map_or(DeadlineUpdate::Clear, DeadlineUpdate::Set),
+            dispatch_inserts: rows.clone(),
+            dispatch_deletes: Vec::new(),
+            visibility,
+        };
+        Ok((write, rows))
+    }
+
+    async fn commit(&self, write: WorkflowWrite) -> Result<(), EngineError> {
+        let (reply, result) = oneshot::channel();
+        self.writer
+            .send(CommitRequest { write, reply })
+            .map_err(|_| EngineError::Shutdown)?;
+        match result.await.map_err(|_| EngineError::Shutdown)? {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(rejection)) => Err(EngineError::Conflict(rejection)),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Starts a workflow under the id-conflict and id-reuse policies, idempotently by request id.
+    async fn start(
+        &mut self,
+        request: StartWorkflowRequest,
+    ) -> Result<StartWorkflowResponse, EngineError> {
+        let namespace = request.namespace.clone();
+        let workflow_id = request.options.id.clone();
+        if let Some(request_id) = &request.options.request_id
+            && let Some(record) = self
+                .storage
+                .find_request(&namespace, &workflow_id, request_id)
+                .await?
+        {
+            return Ok(StartWorkflowResponse {
+                run_id: record.run_id,
+                started: false,
+            });
+        }
+        let current = self.storage.current_run(&namespace, &workflow_id).await?;
+        if let Some(current) = &current {
+            let blocked = EngineError::AlreadyStarted {
+                workflow_id: workflow_id.clone(),
+                run_id: current.run_id,
+            };
+            if current.status == WorkflowExecutionStatus::Running {
+                match request.options.id_conflict_policy {
+                    WorkflowIdConflictPolicy::Fail => return Err(blocked),
+                    WorkflowIdConflictPolicy::UseExisting => {
+                        return Ok(StartWorkflowResponse {
+                            run_id: current.run_id,
+                            started: false,
+                        });
+                    }
+                    WorkflowIdConflictPolicy::TerminateExisting => {
+                        let key = ExecutionKey {
+                            namespace: namespace.clone(),
+                            workflow_id: workflow_id.clone(),
+                            run_id: current.run_id,
+                        };
+                        let terminate = Input::Terminate {
+                            reason: "terminated by a start with the terminate-existing policy"
+                                .into(),
+                            details: None,
+                            identity: request.identity.clone(),
+                        };
+                        self.transition(&key, terminate, None).await?;
+                    }
+                }
+            } else {
+                let reusable = match request.options.id_reuse_policy {
+                    WorkflowIdReusePolicy::AllowDuplicate
+                    | WorkflowIdReusePolicy::TerminateIfRunning => true,
+                    WorkflowIdReusePolicy::AllowDuplicateFailedOnly => matches!(
+                        current.status,
+                        WorkflowExecutionStatus::Failed
+                            | WorkflowExecutionStatus::Canceled
+                            | WorkflowExecutionStatus::Terminated
+                            | WorkflowExecutionStatus::TimedOut
+                    ),
+                    WorkflowIdReusePolicy::RejectDuplicate => false,
+                };
+                if !reusable {
+                    return Err(blocked);
+                }
+            }
+        }
+        let now = self.clock.now();
+        let run_id = self.next_run_id();
+        let start = StartRequest::from_options(
+            namespace.clone(),
+            &request.options,
+            run_id,
+            request.workflow_type,
+            request.input,
+            request.header,
+            request.identity,
+            now,
+        )?;
+        let (machine, effects) = ExecutionMachine::start(start, now);
+        let key = ExecutionKey {
+            namespace: namespace.clone(),
+            workflow_id: workflow_id.clone(),
+            run_id,
+        };
+        let (run, rows) = self.run_write(
+            &key,
+            RunCondition::Create,
+            &machine,
+            &effects.events,
+            &effects.tasks,
+            now,
+        )?;
+        let expected = self
+            .storage
+            .current_run(&namespace, &workflow_id)
+            .await?
+            .map(|current| current.run_id);
+        let write = WorkflowWrite {
+            shard: self.id,
+            range_id: self.range,
+            namespace: namespace.clone(),
+            workflow_id: workflow_id.clone(),
+            runs: vec![run],
+            current_run: Some(CurrentRunWrite {
+                expected,
+                new: CurrentRun {
+                    run_id,
+                    status: WorkflowExecutionStatus::Running,
+                    start_request_id: request.options.request_id.clone(),
+                },
+            }),
+            request_ids: request
+                .options
+                .request_id
+                .iter()
+                .map(|request_id| RequestRecord {
+                    namespace: namespace.clone(),
+                    workflow_id: workflow_id.clone(),
+                    request_id: request_id.clone(),
+                    run_id,
+                })
+                .collect(),
+        };
+        self.commit(write).await?;
+        let deadline = machine.next_deadline();
+        self.remember(key.clone(), machine, 1);
+        self.arm(key, deadline);
+        for row in rows {
+            self.matching.add(row);
+        }
+        Ok(StartWorkflowResponse {
+            run_id,
+            started: true,
+        })
+    }
+}
+
+/// The visibility row of a run, when this transition started or closed it.
+fn visibility_row(
+    key: &ExecutionKey,
+    machine: &ExecutionMachine,
+    events: &[HistoryEvent],
+    now: Timestamp,
+) -> Option<VisibilityRow> {
+    let started = events.iter().any(|event| {
+        matches!(
+            event.attributes,
+            EventAttributes::WorkflowExecutionStarted(_)
+        )
+    });
+    let closed = events.iter().any(|event| event.event_type().is_closing());
+    if !started && !closed {
+        return None;
+    }
+    Some(VisibilityRow {
+        execution: key.clone(),
+        workflow_type: machine.workflow_type().clone(),
+        task_queue: machine.task_queue().clone(),
+        status: machine.status(),
+        start_time: machine.start_time(),
+        close_time: closed.then_some(now),
+        memo: machine.memo().clone(),
+        search_attributes: machine.search_attributes().clone(),
+    })
+}

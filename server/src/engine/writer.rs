@@ -1,0 +1,54 @@
+//! Group commit: one writer takes every write queued (no linger timer), commits them in one
+//! storage transaction, and answers each with its own result. A stale condition rejects only
+//! its write; a storage failure fails them all.
+
+use std::sync::Arc;
+
+use endure_core::storage::{Storage, StorageError, WorkflowWrite, WriteRejection};
+use tokio::sync::{mpsc, oneshot};
+
+/// Most writes committed together.
+const GROUP_COMMIT_BATCH_MAX: usize = 256;
+
+/// The result of one write.
+pub(crate) type WriteResult = Result<Result<(), WriteRejection>, StorageError>;
+
+/// One write waiting for its commit.
+pub(crate) struct CommitRequest {
+    pub(crate) write: WorkflowWrite,
+    pub(crate) reply: oneshot::Sender<WriteResult>,
+}
+
+/// Spawns the writer; writes sent to the returned channel are group-committed.
+pub(crate) fn spawn_writer<S: Storage>(storage: Arc<S>) -> mpsc::UnboundedSender<CommitRequest> {
+    let (sender, mut receiver) = mpsc::unbounded_channel::<CommitRequest>();
+    tokio::spawn(async move {
+        while let Some(first) = receiver.recv().await {
+            let mut batch = vec![first];
+            while batch.len() < GROUP_COMMIT_BATCH_MAX {
+                match receiver.try_recv() {
+                    Ok(next) => batch.push(next),
+                    Err(_) => break,
+                }
+            }
+            let (writes, replies): (Vec<_>, Vec<_>) = batch
+                .into_iter()
+                .map(|request| (request.write, request.reply))
+                .unzip();
+            match storage.commit(writes).await {
+                Ok(results) => {
+                    debug_assert_eq!(results.len(), replies.len(), "one result per write");
+                    for (reply, result) in replies.into_iter().zip(results) {
+                        let _ = reply.send(Ok(result));
+                    }
+                }
+                Err(error) => {
+                    for reply in replies {
+                        let _ = reply.send(Err(error.clone()));
+                    }
+                }
+            }
+        }
+    });
+    sender
+}

@@ -1,0 +1,482 @@
+//! The engine through its API with raw commands (the SDK comes next): every test plays the
+//! worker by hand and asserts the history event by event. Time is a manual clock.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use endure_core::execution::{Reply, WorkflowTaskCompletion};
+use endure_core::history::{EventType, HistoryEvent, SdkMetadata, check_well_formed};
+use endure_core::storage::Storage;
+use endure_core::time::Timestamp;
+use endure_core::*;
+use endure_server::clock::ManualClock;
+use endure_server::engine::*;
+use endure_server::storage::MemoryStorage;
+
+const T0: Timestamp = Timestamp::from_unix_seconds(1_795_860_000);
+
+struct Harness {
+    engine: Engine<MemoryStorage, ManualClock>,
+    clock: Arc<ManualClock>,
+    storage: Arc<MemoryStorage>,
+}
+
+fn ns() -> Namespace {
+    Namespace::default()
+}
+
+fn queue() -> TaskQueueName {
+    TaskQueueName::new("orders").unwrap()
+}
+
+fn json(value: &str) -> Payloads {
+    Payloads::one(Payload::json(value).unwrap())
+}
+
+async fn harness() -> Harness {
+    let clock = Arc::new(ManualClock::new(T0));
+    let storage = Arc::new(MemoryStorage::new());
+    let engine = Engine::with_ports(
+        Arc::clone(&storage),
+        Arc::clone(&clock),
+        EngineConfig::default(),
+    )
+    .await
+    .unwrap();
+    Harness {
+        engine,
+        clock,
+        storage,
+    }
+}
+
+fn start_request(id: &str) -> StartWorkflowRequest {
+    StartWorkflowRequest {
+        namespace: ns(),
+        options: StartWorkflowOptions::new(WorkflowId::new(id).unwrap(), queue()),
+        workflow_type: WorkflowType::new("OrderWorkflow").unwrap(),
+        input: json("user_123"),
+        header: Header::new(),
+        identity: "client".into(),
+    }
+}
+
+fn activity(
+    retry: Option<RetryPolicy>,
+    configure: impl FnOnce(&mut ScheduleActivityTaskCommandAttributes),
+) -> Command {
+    let mut attributes = ScheduleActivityTaskCommandAttributes {
+        activity_id: ActivityId::new("1").unwrap(),
+        activity_type: ActivityType::new("SendEmail").unwrap(),
+        task_queue: None,
+        header: Header::new(),
+        input: json("user_123"),
+        schedule_to_close_timeout: None,
+        schedule_to_start_timeout: None,
+        start_to_close_timeout: Some(Duration::from_secs(10)),
+        heartbeat_timeout: None,
+        retry_policy: retry,
+        request_eager_execution: false,
+    };
+    configure(&mut attributes);
+    Command::ScheduleActivityTask(Box::new(attributes))
+}
+
+impl Harness {
+    /// Polls the next workflow task and completes it with `commands`.
+    async fn workflow_task(&self, commands: Vec<Command>) -> WorkflowTaskForWorker {
+        let task = self
+            .engine
+            .poll_workflow_task(&ns(), &queue(), "worker")
+            .await
+            .unwrap()
+            .expect("a workflow task");
+        let reply = self
+            .engine
+            .complete_workflow_task(
+                &task.execution,
+                WorkflowTaskCompletion {
+                    token: task.token,
+                    commands,
+                    identity: "worker".into(),
+                    sticky: None,
+                    force_create_workflow_task: false,
+                    sdk_metadata: SdkMetadata::default(),
+                    next_run_id: RunId::from_u128(0),
+                },
+            )
+            .await
+            .unwrap();
+        assert!(matches!(reply, Reply::Accepted), "{reply:?}");
+        task
+    }
+
+    async fn history(&self, id: &str) -> Vec<HistoryEvent> {
+        let execution = self
+            .engine
+            .resolve_run(&ns(), &WorkflowId::new(id).unwrap(), None)
+            .await
+            .unwrap();
+        let history = self.engine.history(&execution).await.unwrap();
+        check_well_formed(&history).unwrap();
+        history
+    }
+
+    /// Advances the clock and waits until `id`'s history has `events` events.
+    async fn advance_until(&self, duration: Duration, id: &str, events: usize) {
+        self.clock.advance(duration);
+        for _ in 0..1000 {
+            if self.history(id).await.len() >= events {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+        panic!(
+            "history of {id} did not reach {events} events: {:?}",
+            types(&self.history(id).await)
+        );
+    }
+}
+
+fn types(history: &[HistoryEvent]) -> Vec<EventType> {
+    history.iter().map(HistoryEvent::event_type).collect()
+}
+
+#[tokio::test]
+async fn quickstart_round_trip_writes_temporals_history() {
+    let h = harness().await;
+    let started = h
+        .engine
+        .start_workflow(start_request("order_1"))
+        .await
+        .unwrap();
+    assert!(started.started);
+    let first = h
+        .workflow_task(vec![activity(
+            Some(RetryPolicy::with_maximum_attempts(3)),
+            |_| {},
+        )])
+        .await;
+    assert_eq!(
+        types(&first.history),
+        [
+            EventType::WorkflowExecutionStarted,
+            EventType::WorkflowTaskScheduled,
+            EventType::WorkflowTaskStarted
+        ]
+    );
+    let task = h
+        .engine
+        .poll_activity_task(&ns(), &queue(), "activity-worker")
+        .await
+        .unwrap()
+        .expect("an activity");
+    assert_eq!(task.task.scheduled.activity_type.as_str(), "SendEmail");
+    h.engine
+        .complete_activity_task(
+            &task.execution,
+            task.token(),
+            Some(json("sent")),
+            "activity-worker".into(),
+        )
+        .await
+        .unwrap();
+    h.workflow_task(vec![Command::StartTimer(StartTimerCommandAttributes {
+        timer_id: TimerId::new("1").unwrap(),
+        start_to_fire_timeout: Duration::from_secs(5),
+    })])
+    .await;
+    h.advance_until(Duration::from_secs(5), "order_1", 13).await;
+    h.workflow_task(vec![Command::CompleteWorkflowExecution(
+        CompleteWorkflowExecutionCommandAttributes {
+            result: Some(json("workflow_completed_sent")),
+        },
+    )])
+    .await;
+    let history = h.history("order_1").await;
+    assert_eq!(
+        types(&history),
+        types(&history::samples::quickstart_history().events)
+    );
+    let description = h
+        .engine
+        .describe_workflow(&ns(), &WorkflowId::new("order_1").unwrap(), None)
+        .await
+        .unwrap();
+    assert_eq!(description.status, WorkflowExecutionStatus::Completed);
+    assert_eq!(description.history_length, 16);
+}
+
+#[tokio::test]
+async fn activity_retries_after_the_backoff_and_reports_the_final_attempt() {
+    let h = harness().await;
+    h.engine
+        .start_workflow(start_request("retry"))
+        .await
+        .unwrap();
+    h.workflow_task(vec![activity(None, |_| {})]).await;
+    let first = h
+        .engine
+        .poll_activity_task(&ns(), &queue(), "aw")
+        .await
+        .unwrap()
+        .unwrap();
+    h.engine
+        .fail_activity_task(
+            &first.execution,
+            first.token(),
+            Failure::application("smtp down", "SmtpError"),
+            "aw".into(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(h.history("retry").await.len(), 5, "a retry writes no event");
+    h.clock.advance(Duration::from_secs(1));
+    let second = h
+        .engine
+        .poll_activity_task(&ns(), &queue(), "aw")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(second.token().attempt, 2);
+    let late = h
+        .engine
+        .complete_activity_task(&first.execution, first.token(), None, "aw".into())
+        .await;
+    assert!(
+        matches!(late, Err(EngineError::Rejected(_))),
+        "the first attempt's late completion is refused"
+    );
+    h.engine
+        .complete_activity_task(
+            &second.execution,
+            second.token(),
+            Some(json("sent")),
+            "aw".into(),
+        )
+        .await
+        .unwrap();
+    let history = h.history("retry").await;
+    assert_eq!(
+        &types(&history)[5..],
+        [
+            EventType::ActivityTaskStarted,
+            EventType::ActivityTaskCompleted,
+            EventType::WorkflowTaskScheduled
+        ]
+    );
+    let EventAttributes::ActivityTaskStarted(started) = &history[5].attributes else {
+        panic!()
+    };
+    assert_eq!(started.attempt, 2);
+    assert!(started.last_failure.is_some());
+}
+
+/// Runs one activity with `configure`d timeouts and no retries until it times out; returns
+/// the timeout type reported.
+async fn time_out(
+    configure: impl FnOnce(&mut ScheduleActivityTaskCommandAttributes),
+    start_it: bool,
+    wait: Duration,
+) -> TimeoutType {
+    let h = harness().await;
+    h.engine
+        .start_workflow(start_request("timeout"))
+        .await
+        .unwrap();
+    h.workflow_task(vec![activity(
+        Some(RetryPolicy::with_maximum_attempts(1)),
+        configure,
+    )])
+    .await;
+    if start_it {
+        h.engine
+            .poll_activity_task(&ns(), &queue(), "aw")
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    h.advance_until(wait, "timeout", 7).await;
+    let history = h.history("timeout").await;
+    let timed_out = history
+        .iter()
+        .find_map(|event| match &event.attributes {
+            EventAttributes::ActivityTaskTimedOut(a) => Some(a.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no timeout in {:?}", types(&history)));
+    assert_eq!(
+        *types(&history).last().unwrap(),
+        EventType::WorkflowTaskScheduled
+    );
+    match &timed_out.failure.info {
+        FailureInfo::Timeout { timeout_type, .. } => *timeout_type,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn each_activity_timeout_fires() {
+    let schedule_to_start = time_out(
+        |a| a.schedule_to_start_timeout = Some(Duration::from_secs(3)),
+        false,
+        Duration::from_secs(3),
+    )
+    .await;
+    assert_eq!(schedule_to_start, TimeoutType::ScheduleToStart);
+    let start_to_close = time_out(
+        |a| a.start_to_close_timeout = Some(Duration::from_secs(4)),
+        true,
+        Duration::from_secs(4),
+    )
+    .await;
+    assert_eq!(start_to_close, TimeoutType::StartToClose);
+    let heartbeat = time_out(
+        |a| a.heartbeat_timeout = Some(Duration::from_secs(2)),
+        true,
+        Duration::from_secs(2),
+    )
+    .await;
+    assert_eq!(heartbeat, TimeoutType::Heartbeat);
+    let schedule_to_close = time_out(
+        |a| {
+            a.start_to_close_timeout = None;
+            a.schedule_to_close_timeout = Some(Duration::from_secs(5));
+        },
+        true,
+        Duration::from_secs(5),
+    )
+    .await;
+    assert_eq!(schedule_to_close, TimeoutType::ScheduleToClose);
+}
+
+#[tokio::test]
+async fn a_duplicate_start_names_the_running_run_and_leaves_it_untouched() {
+    let h = harness().await;
+    let first = h.engine.start_workflow(start_request("dup")).await.unwrap();
+    let before = h.history("dup").await;
+    let second = h.engine.start_workflow(start_request("dup")).await;
+    assert_eq!(
+        second,
+        Err(EngineError::AlreadyStarted {
+            workflow_id: WorkflowId::new("dup").unwrap(),
+            run_id: first.run_id
+        })
+    );
+    assert_eq!(
+        h.history("dup").await,
+        before,
+        "the running run is untouched"
+    );
+    let mut use_existing = start_request("dup");
+    use_existing.options.id_conflict_policy = WorkflowIdConflictPolicy::UseExisting;
+    assert_eq!(
+        h.engine.start_workflow(use_existing).await,
+        Ok(StartWorkflowResponse {
+            run_id: first.run_id,
+            started: false
+        })
+    );
+}
+
+#[tokio::test]
+async fn a_retried_start_with_the_same_request_id_is_idempotent() {
+    let h = harness().await;
+    let mut request = start_request("idempotent");
+    request.options.request_id = Some(RequestId::new("req-1").unwrap());
+    let first = h.engine.start_workflow(request.clone()).await.unwrap();
+    let again = h.engine.start_workflow(request).await.unwrap();
+    assert_eq!(
+        again,
+        StartWorkflowResponse {
+            run_id: first.run_id,
+            started: false
+        }
+    );
+    assert_eq!(h.history("idempotent").await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_new_owner_recovers_pending_tasks_and_deadlines_and_fences_the_old_one() {
+    let h = harness().await;
+    h.engine
+        .start_workflow(start_request("recovered"))
+        .await
+        .unwrap();
+    h.workflow_task(vec![Command::StartTimer(StartTimerCommandAttributes {
+        timer_id: TimerId::new("1").unwrap(),
+        start_to_fire_timeout: Duration::from_secs(30),
+    })])
+    .await;
+    h.engine
+        .start_workflow(start_request("backlogged"))
+        .await
+        .unwrap();
+    // A second engine on the same store takes over every shard.
+    let successor = Engine::with_ports(
+        Arc::clone(&h.storage),
+        Arc::clone(&h.clock),
+        EngineConfig::default(),
+    )
+    .await
+    .unwrap();
+    let task = successor
+        .poll_workflow_task(&ns(), &queue(), "worker")
+        .await
+        .unwrap()
+        .expect("the backlog survived");
+    assert_eq!(task.execution.workflow_id.as_str(), "backlogged");
+    successor
+        .complete_workflow_task(
+            &task.execution,
+            WorkflowTaskCompletion {
+                token: task.token,
+                commands: vec![],
+                identity: "worker".into(),
+                sticky: None,
+                force_create_workflow_task: false,
+                sdk_metadata: SdkMetadata::default(),
+                next_run_id: RunId::from_u128(0),
+            },
+        )
+        .await
+        .unwrap();
+    let stale = h
+        .engine
+        .signal_workflow(
+            &ns(),
+            &WorkflowId::new("recovered").unwrap(),
+            None,
+            signal(),
+        )
+        .await;
+    assert!(
+        matches!(stale, Err(EngineError::Conflict(_))),
+        "the old owner is fenced: {stale:?}"
+    );
+    h.clock.advance(Duration::from_secs(30));
+    let fired = successor
+        .poll_workflow_task(&ns(), &queue(), "worker")
+        .await
+        .unwrap()
+        .expect("the recovered timer fired");
+    assert_eq!(fired.execution.workflow_id.as_str(), "recovered");
+    assert!(types(&fired.history).contains(&EventType::TimerFired));
+    assert!(
+        h.storage
+            .load_execution(&fired.execution)
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+fn signal() -> endure_core::execution::SignalRequest {
+    endure_core::execution::SignalRequest {
+        signal_name: SignalName::new("s").unwrap(),
+        input: Payloads::empty(),
+        identity: "c".into(),
+        header: Header::new(),
+        request_id: None,
+    }
+}
