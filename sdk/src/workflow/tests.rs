@@ -326,17 +326,13 @@ fn reordering_activities_is_nondeterminism() {
     assert!(nondeterminism.actual.contains("Ship"), "{nondeterminism}");
 }
 
-#[test]
-fn awaiting_a_tokio_timer_fails_the_task_with_a_named_error() {
+#[tokio::test]
+async fn awaiting_a_tokio_timer_fails_the_task_with_a_named_error() {
     let make = workflow(|_ctx: WorkflowContext, _| async move {
         tokio::time::sleep(Duration::from_millis(5)).await;
         Ok(None)
     });
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    {
         let mut history = endure_core::history::HistoryBuilder::new(T0, Duration::from_millis(1));
         let queue = TaskQueueName::new("q").unwrap();
         history.add_workflow_execution_started(
@@ -360,7 +356,7 @@ fn awaiting_a_tokio_timer_fails_the_task_with_a_named_error() {
             executor.activate(&activation),
             Err(WorkflowTaskError::WakeOutsideActivation)
         );
-    });
+    }
 }
 
 #[test]

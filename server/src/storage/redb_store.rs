@@ -136,14 +136,30 @@ impl RedbStorage {
             return Err(StorageError::Stopped);
         }
         let inner = Arc::clone(&self.inner);
-        let result = tokio::task::spawn_blocking(move || work(&inner.database))
-            .await
-            .map_err(io)
-            .and_then(|result| result);
+        let result = run_blocking(move || work(&inner.database)).await;
         if matches!(result, Err(StorageError::Io(_))) {
             self.inner.stopped.store(true, Ordering::Release);
         }
         result
+    }
+}
+
+/// Runs synchronous storage work off the async threads: on tokio's blocking pool in
+/// production; inline under madsim, which simulates no threads (so the simulated disk sees
+/// the very same calls in a deterministic order).
+async fn run_blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, StorageError> + Send + 'static,
+) -> Result<T, StorageError> {
+    #[cfg(madsim)]
+    {
+        work()
+    }
+    #[cfg(not(madsim))]
+    {
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(io)
+            .and_then(|result| result)
     }
 }
 

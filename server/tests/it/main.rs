@@ -7,7 +7,10 @@
     unreachable_pub
 )]
 
+// These run real processes and build their own runtimes: not under simulation.
+#[cfg(not(madsim))]
 mod crash;
+#[cfg(not(madsim))]
 mod differential;
 mod engine;
 mod storage;
