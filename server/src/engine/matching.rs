@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use endure_core::clock::Clock;
-use endure_core::storage::{DispatchRow, Storage, StorageError};
+use endure_core::storage::{DispatchRow, DispatchTask, Storage, StorageError};
 use endure_core::{Namespace, TaskQueueName};
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
@@ -18,7 +18,31 @@ use tokio::sync::oneshot;
 /// Rows loaded from storage per queue on first poll.
 const BACKLOG_LOAD_MAX: usize = 100_000;
 
-type QueueKey = (Namespace, TaskQueueName);
+/// Which tasks a queue holds: a task queue has a workflow half and an activity half.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum TaskKind {
+    Workflow,
+    Activity,
+}
+
+impl TaskKind {
+    fn of(task: &DispatchTask) -> Self {
+        match task {
+            DispatchTask::WorkflowTask { .. } => Self::Workflow,
+            DispatchTask::ActivityTask { .. } => Self::Activity,
+        }
+    }
+}
+
+type QueueKey = (Namespace, TaskQueueName, TaskKind);
+
+fn key_of(row: &DispatchRow) -> QueueKey {
+    (
+        row.namespace.clone(),
+        row.task_queue.clone(),
+        TaskKind::of(&row.task),
+    )
+}
 
 #[derive(Default)]
 struct Queue {
@@ -38,9 +62,7 @@ impl Matching {
     /// Offers a committed task: to a waiting poller, else to the backlog.
     pub(crate) fn add(&self, row: DispatchRow) {
         let mut queues = self.queues.lock();
-        let queue = queues
-            .entry((row.namespace.clone(), row.task_queue.clone()))
-            .or_default();
+        let queue = queues.entry(key_of(&row)).or_default();
         if !queue.known.insert(row.task_id) {
             return;
         }
@@ -56,16 +78,12 @@ impl Matching {
 
     /// Forgets a task that was handed out (its row is deleted by the start).
     pub(crate) fn forget(&self, row: &DispatchRow) {
-        if let Some(queue) = self
-            .queues
-            .lock()
-            .get_mut(&(row.namespace.clone(), row.task_queue.clone()))
-        {
+        if let Some(queue) = self.queues.lock().get_mut(&key_of(row)) {
             queue.known.remove(&row.task_id);
         }
     }
 
-    /// Returns a task of the queue: at once from the backlog, or the first one added within
+    /// Returns a task of the queue's `kind` half: at once from the backlog, or the first one added within
     /// `wait`; `None` if none came.
     pub(crate) async fn poll<S: Storage, C: Clock>(
         &self,
@@ -73,9 +91,10 @@ impl Matching {
         clock: &Arc<C>,
         namespace: &Namespace,
         task_queue: &TaskQueueName,
+        kind: TaskKind,
         wait: Duration,
     ) -> Result<Option<DispatchRow>, StorageError> {
-        let key = (namespace.clone(), task_queue.clone());
+        let key = (namespace.clone(), task_queue.clone(), kind);
         let needs_load = !self.queues.lock().entry(key.clone()).or_default().loaded;
         if needs_load {
             let rows = storage
@@ -85,7 +104,10 @@ impl Matching {
             let queue = queues.entry(key.clone()).or_default();
             if !queue.loaded {
                 queue.loaded = true;
-                for row in rows {
+                for row in rows
+                    .into_iter()
+                    .filter(|row| TaskKind::of(&row.task) == kind)
+                {
                     if queue.known.insert(row.task_id) {
                         queue.backlog.push_back(row);
                     }

@@ -29,7 +29,7 @@ use endure_core::{
 };
 use tokio::sync::{mpsc, oneshot};
 
-use self::matching::Matching;
+use self::matching::{Matching, TaskKind};
 use self::shard::{Shard, ShardMessage};
 use crate::clock::SystemClock;
 use crate::storage::{MemoryStorage, RedbStorage};
@@ -276,6 +276,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                     &self.inner.clock,
                     namespace,
                     task_queue,
+                    TaskKind::Workflow,
                     self.inner.config.poll_wait,
                 )
                 .await?
@@ -377,6 +378,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                     &self.inner.clock,
                     namespace,
                     task_queue,
+                    TaskKind::Activity,
                     self.inner.config.poll_wait,
                 )
                 .await?

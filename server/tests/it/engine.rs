@@ -480,3 +480,32 @@ fn signal() -> endure_core::execution::SignalRequest {
         request_id: None,
     }
 }
+
+#[tokio::test]
+async fn activity_pollers_never_take_workflow_tasks_of_the_same_queue() {
+    let h = harness().await;
+    h.engine
+        .start_workflow(start_request("shared-queue"))
+        .await
+        .unwrap();
+    let engine = h.engine.clone();
+    let activity_poller =
+        tokio::spawn(async move { engine.poll_activity_task(&ns(), &queue(), "aw").await });
+    for _ in 0..20 {
+        tokio::task::yield_now().await;
+    }
+    assert!(
+        !activity_poller.is_finished(),
+        "the activity poller waits: there is no activity task"
+    );
+    let task = h
+        .engine
+        .poll_workflow_task(&ns(), &queue(), "w")
+        .await
+        .unwrap();
+    assert!(
+        task.is_some(),
+        "the workflow task is still there for a workflow poller"
+    );
+    activity_poller.abort();
+}

@@ -13,4 +13,6 @@ mod crash;
 #[cfg(not(madsim))]
 mod differential;
 mod engine;
+#[cfg(not(madsim))]
+mod engine_crash;
 mod storage;

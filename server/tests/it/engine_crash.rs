@@ -1,0 +1,246 @@
+//! The engine survives being killed: a child process runs the engine on a redb file with 200
+//! workflows (each: one activity, then complete) and a worker, and is SIGKILLed at seeded
+//! random moments; it is restarted until every workflow completed, each exactly once, with a
+//! well-formed history. Set `ENDURE_ENGINE_CRASH_SEED` to replay a run.
+
+use std::path::Path;
+use std::process::{Command as Process, Stdio};
+use std::time::Duration;
+
+use endure_core::execution::WorkflowTaskCompletion;
+use endure_core::history::{EventType, HistoryEvent, SdkMetadata, check_well_formed};
+use endure_core::*;
+use endure_server::engine::{Engine, StartWorkflowRequest};
+
+const CHILD_ENV: &str = "ENDURE_ENGINE_CRASH_DB";
+const WORKFLOWS: u32 = 200;
+const KILLS: u32 = 4;
+
+fn workflow_id(index: u32) -> WorkflowId {
+    WorkflowId::new(format!("crash-{index}")).unwrap()
+}
+
+fn queue() -> TaskQueueName {
+    TaskQueueName::new("crash").unwrap()
+}
+
+/// What the worker does for a history: schedule the activity, then complete.
+fn decide(history: &[HistoryEvent]) -> Vec<Command> {
+    let has = |event_type| history.iter().any(|event| event.event_type() == event_type);
+    if !has(EventType::ActivityTaskScheduled) {
+        vec![Command::ScheduleActivityTask(Box::new(
+            ScheduleActivityTaskCommandAttributes {
+                activity_id: ActivityId::new("1").unwrap(),
+                activity_type: ActivityType::new("Work").unwrap(),
+                task_queue: None,
+                header: Header::new(),
+                input: Payloads::empty(),
+                schedule_to_close_timeout: None,
+                schedule_to_start_timeout: None,
+                start_to_close_timeout: Some(Duration::from_secs(1)),
+                heartbeat_timeout: None,
+                retry_policy: None,
+                request_eager_execution: false,
+            },
+        ))]
+    } else if has(EventType::ActivityTaskCompleted) {
+        vec![Command::CompleteWorkflowExecution(
+            CompleteWorkflowExecutionCommandAttributes { result: None },
+        )]
+    } else {
+        Vec::new()
+    }
+}
+
+async fn all_completed(
+    engine: &Engine<endure_server::storage::RedbStorage, endure_server::clock::SystemClock>,
+) -> bool {
+    for index in 0..WORKFLOWS {
+        match engine
+            .describe_workflow(&Namespace::default(), &workflow_id(index), None)
+            .await
+        {
+            Ok(description) if description.status == WorkflowExecutionStatus::Completed => {}
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// The child: opens the engine, (re)starts every workflow idempotently, works until all
+/// completed (or until killed).
+#[test]
+fn engine_child_process() {
+    let Some(path) = std::env::var_os(CHILD_ENV) else {
+        return;
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let engine = Engine::open(Path::new(&path)).await.unwrap();
+        for index in 0..WORKFLOWS {
+            let mut options = StartWorkflowOptions::new(workflow_id(index), queue());
+            options.request_id = Some(RequestId::new(format!("start-{index}")).unwrap());
+            options.task_timeout = Some(Duration::from_secs(1));
+            let request = StartWorkflowRequest {
+                namespace: Namespace::default(),
+                options,
+                workflow_type: WorkflowType::new("Crash").unwrap(),
+                input: Payloads::empty(),
+                header: Header::new(),
+                identity: "crash-child".into(),
+            };
+            match engine.start_workflow(request).await {
+                Ok(_) | Err(endure_server::engine::EngineError::AlreadyStarted { .. }) => {}
+                Err(error) => panic!("start failed: {error}"),
+            }
+        }
+        let workflows = engine.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok(Some(task)) = workflows
+                    .poll_workflow_task(&Namespace::default(), &queue(), "w")
+                    .await
+                else {
+                    continue;
+                };
+                let completion = WorkflowTaskCompletion {
+                    token: task.token,
+                    commands: decide(&task.history),
+                    identity: "w".into(),
+                    sticky: None,
+                    force_create_workflow_task: false,
+                    sdk_metadata: SdkMetadata::default(),
+                    next_run_id: RunId::from_u128(0),
+                };
+                let _ = workflows
+                    .complete_workflow_task(&task.execution, completion)
+                    .await;
+            }
+        });
+        let activities = engine.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok(Some(task)) = activities
+                    .poll_activity_task(&Namespace::default(), &queue(), "a")
+                    .await
+                else {
+                    continue;
+                };
+                let _ = activities
+                    .complete_activity_task(&task.execution, task.token(), None, "a".into())
+                    .await;
+            }
+        });
+        while !all_completed(&engine).await {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+}
+
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the seed of a real-process test comes from the clock unless given"
+)]
+fn seed() -> u64 {
+    std::env::var("ENDURE_ENGINE_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+        })
+}
+
+fn child(path: &Path) -> std::process::Child {
+    Process::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+            "engine_crash::engine_child_process",
+        ])
+        .env(CHILD_ENV, path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn killed_engines_complete_every_workflow_exactly_once() {
+    let seed = seed();
+    println!("engine crash test seed={seed} (rerun with ENDURE_ENGINE_CRASH_SEED={seed})");
+    let mut state = seed | 1;
+    let mut next_random = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("engine.redb");
+    for _ in 0..KILLS {
+        let mut running = child(&path);
+        std::thread::sleep(Duration::from_millis(150 + next_random() % 600));
+        running.kill().unwrap();
+        running.wait().unwrap();
+    }
+    let mut last = child(&path);
+    let mut finished = false;
+    for _ in 0..600 {
+        if let Some(status) = last.try_wait().unwrap() {
+            assert!(
+                status.success(),
+                "seed {seed}: the final child failed: {status}"
+            );
+            finished = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    if !finished {
+        last.kill().unwrap();
+        panic!("seed {seed}: the workflows did not all complete within 60 s");
+    }
+    let engine = Engine::open(&path).await.unwrap();
+    for index in 0..WORKFLOWS {
+        let execution = engine
+            .resolve_run(&Namespace::default(), &workflow_id(index), None)
+            .await
+            .unwrap();
+        let history = engine.history(&execution).await.unwrap();
+        check_well_formed(&history)
+            .unwrap_or_else(|error| panic!("seed {seed}: workflow {index}: {error}"));
+        let count = |event_type| {
+            history
+                .iter()
+                .filter(|event| event.event_type() == event_type)
+                .count()
+        };
+        assert_eq!(
+            count(EventType::WorkflowExecutionCompleted),
+            1,
+            "seed {seed}: workflow {index}"
+        );
+        assert_eq!(
+            count(EventType::ActivityTaskScheduled),
+            1,
+            "seed {seed}: workflow {index} scheduled its activity once"
+        );
+        assert_eq!(
+            count(EventType::ActivityTaskCompleted),
+            1,
+            "seed {seed}: workflow {index}"
+        );
+        assert_eq!(
+            count(EventType::WorkflowExecutionStarted),
+            1,
+            "seed {seed}: workflow {index}"
+        );
+    }
+}
