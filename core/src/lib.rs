@@ -25,6 +25,7 @@ mod ids;
 pub mod limits;
 pub mod options;
 pub mod payload;
+pub mod protocol;
 pub mod replay;
 mod retry;
 mod search_attributes;

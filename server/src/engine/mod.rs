@@ -10,6 +10,7 @@
 mod api;
 mod matching;
 mod shard;
+mod transport;
 mod writer;
 
 use std::path::Path;
@@ -28,6 +29,7 @@ use endure_core::{
     WorkflowTaskFailedCause,
 };
 use tokio::sync::{mpsc, oneshot};
+pub use transport::InProcessTransport;
 
 use self::matching::{Matching, TaskKind};
 use self::shard::{Shard, ShardMessage};

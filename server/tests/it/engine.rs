@@ -509,3 +509,89 @@ async fn activity_pollers_never_take_workflow_tasks_of_the_same_queue() {
     );
     activity_poller.abort();
 }
+
+#[tokio::test]
+async fn a_workflow_runs_through_the_in_process_transport() {
+    use endure_core::protocol::{ErrorKind, Request, Response, Transport};
+    let h = harness().await;
+    let transport: Arc<dyn Transport> = Arc::new(InProcessTransport::new(h.engine.clone()));
+    let Response::Started(started) = transport
+        .call(Request::StartWorkflow(Box::new(start_request(
+            "via-transport",
+        ))))
+        .await
+        .unwrap()
+    else {
+        panic!("not started")
+    };
+    let duplicate = transport
+        .call(Request::StartWorkflow(Box::new(start_request(
+            "via-transport",
+        ))))
+        .await
+        .unwrap_err();
+    assert_eq!(duplicate.kind, ErrorKind::AlreadyStarted);
+    assert_eq!(duplicate.run_id, Some(started.run_id));
+    let poll = Request::PollWorkflowTask {
+        namespace: ns(),
+        task_queue: queue(),
+        identity: "w".into(),
+    };
+    let Response::WorkflowTask(Some(task)) = transport.call(poll).await.unwrap() else {
+        panic!("no task")
+    };
+    let completion = WorkflowTaskCompletion {
+        token: task.token,
+        commands: vec![Command::CompleteWorkflowExecution(
+            CompleteWorkflowExecutionCommandAttributes {
+                result: Some(json("done")),
+            },
+        )],
+        identity: "w".into(),
+        sticky: None,
+        force_create_workflow_task: false,
+        sdk_metadata: SdkMetadata::default(),
+        next_run_id: RunId::from_u128(0),
+    };
+    let reply = transport
+        .call(Request::CompleteWorkflowTask {
+            execution: task.execution.clone(),
+            completion: Box::new(completion),
+        })
+        .await
+        .unwrap();
+    assert_eq!(reply, Response::WorkflowTaskCompleted(Reply::Accepted));
+    let Response::History(history) = transport
+        .call(Request::GetHistory {
+            execution: task.execution.clone(),
+        })
+        .await
+        .unwrap()
+    else {
+        panic!("no history")
+    };
+    assert_eq!(
+        types(&history),
+        [
+            EventType::WorkflowExecutionStarted,
+            EventType::WorkflowTaskScheduled,
+            EventType::WorkflowTaskStarted,
+            EventType::WorkflowTaskCompleted,
+            EventType::WorkflowExecutionCompleted
+        ]
+    );
+    let closed = transport
+        .call(Request::SignalWorkflow {
+            namespace: ns(),
+            workflow_id: WorkflowId::new("via-transport").unwrap(),
+            run_id: None,
+            signal: signal(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(closed.kind, ErrorKind::FailedPrecondition);
+    // Messages survive a wire encoding.
+    let request = Request::StartWorkflow(Box::new(start_request("wire")));
+    let bytes = postcard::to_allocvec(&request).unwrap();
+    assert_eq!(postcard::from_bytes::<Request>(&bytes).unwrap(), request);
+}

@@ -1,0 +1,295 @@
+//! The engine's API as messages: what clients and workers send ([`Request`]) and get back
+//! ([`Response`], [`RemoteError`]), and the Transport port that carries them.
+//!
+//! Adapters: in-process (`endure_server::engine::InProcessTransport`), later TCP. The SDK
+//! holds an `Arc<dyn Transport>`, so user code does not change between embedded and server
+//! mode.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use serde::{Deserialize, Serialize};
+
+use crate::execution::{
+    ActivityTaskStartedReply, ActivityTaskToken, Reply, SignalRequest, WorkflowTaskCompletion,
+    WorkflowTaskToken,
+};
+use crate::failure::Failure;
+use crate::history::HistoryEvent;
+use crate::ids::{EventId, Namespace, RunId, TaskQueueName, WorkflowId, WorkflowType};
+use crate::options::StartWorkflowOptions;
+use crate::payload::{Header, Payloads};
+use crate::storage::ExecutionKey;
+use crate::{WorkflowExecutionStatus, WorkflowTaskFailedCause};
+
+/// A client's start of a workflow.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StartWorkflowRequest {
+    /// The namespace.
+    pub namespace: Namespace,
+    /// Id, queue, policies, timeouts, retry, cron, delay, memo, search attributes.
+    pub options: StartWorkflowOptions,
+    /// The workflow type.
+    pub workflow_type: WorkflowType,
+    /// The arguments.
+    pub input: Payloads,
+    /// Context headers.
+    pub header: Header,
+    /// The client.
+    pub identity: String,
+}
+
+/// The run a start created or found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartWorkflowResponse {
+    /// The run.
+    pub run_id: RunId,
+    /// False when an existing run was returned (same request id, or the use-existing policy).
+    pub started: bool,
+}
+
+/// A workflow task handed to a worker.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorkflowTaskForWorker {
+    /// The run.
+    pub execution: ExecutionKey,
+    /// The workflow type.
+    pub workflow_type: WorkflowType,
+    /// Answer with this.
+    pub token: WorkflowTaskToken,
+    /// The whole history up to and including this task's WorkflowTaskStarted.
+    pub history: Vec<HistoryEvent>,
+    /// The last task a worker completed, for sticky caches.
+    pub previous_started_event_id: Option<EventId>,
+}
+
+/// An activity attempt handed to a worker.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ActivityTaskForWorker {
+    /// The run that scheduled it.
+    pub execution: ExecutionKey,
+    /// The attempt: id, type, input, timeouts, heartbeat details, token.
+    pub task: ActivityTaskStartedReply,
+}
+
+impl ActivityTaskForWorker {
+    /// The token to answer with.
+    pub fn token(&self) -> ActivityTaskToken {
+        self.task.token
+    }
+}
+
+/// What describe shows about a run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkflowDescription {
+    /// The run.
+    pub execution: ExecutionKey,
+    /// Its status.
+    pub status: WorkflowExecutionStatus,
+    /// Number of events in its history.
+    pub history_length: u64,
+}
+
+/// A call to the engine.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Request {
+    /// Start a workflow.
+    StartWorkflow(Box<StartWorkflowRequest>),
+    /// Signal a run (the current one if no run id).
+    SignalWorkflow {
+        /// The namespace.
+        namespace: Namespace,
+        /// The workflow id.
+        workflow_id: WorkflowId,
+        /// The run, or the current one.
+        run_id: Option<RunId>,
+        /// The signal.
+        signal: SignalRequest,
+    },
+    /// Ask a run to cancel.
+    RequestCancelWorkflow {
+        /// The namespace.
+        namespace: Namespace,
+        /// The workflow id.
+        workflow_id: WorkflowId,
+        /// The run, or the current one.
+        run_id: Option<RunId>,
+        /// The reason given.
+        reason: String,
+        /// Who asks.
+        identity: String,
+    },
+    /// Terminate a run.
+    TerminateWorkflow {
+        /// The namespace.
+        namespace: Namespace,
+        /// The workflow id.
+        workflow_id: WorkflowId,
+        /// The run, or the current one.
+        run_id: Option<RunId>,
+        /// The reason given.
+        reason: String,
+        /// Details.
+        details: Option<Payloads>,
+        /// Who asks.
+        identity: String,
+    },
+    /// Long-poll a workflow task.
+    PollWorkflowTask {
+        /// The namespace.
+        namespace: Namespace,
+        /// The queue.
+        task_queue: TaskQueueName,
+        /// The worker.
+        identity: String,
+    },
+    /// Complete a workflow task.
+    CompleteWorkflowTask {
+        /// The run.
+        execution: ExecutionKey,
+        /// The completion.
+        completion: Box<WorkflowTaskCompletion>,
+    },
+    /// Fail a workflow task.
+    FailWorkflowTask {
+        /// The run.
+        execution: ExecutionKey,
+        /// The task.
+        token: WorkflowTaskToken,
+        /// Why.
+        cause: WorkflowTaskFailedCause,
+        /// Details.
+        failure: Option<Failure>,
+        /// The worker.
+        identity: String,
+    },
+    /// Long-poll an activity task.
+    PollActivityTask {
+        /// The namespace.
+        namespace: Namespace,
+        /// The queue.
+        task_queue: TaskQueueName,
+        /// The worker.
+        identity: String,
+    },
+    /// Record an activity heartbeat.
+    RecordActivityHeartbeat {
+        /// The run.
+        execution: ExecutionKey,
+        /// The attempt.
+        token: ActivityTaskToken,
+        /// Progress details.
+        details: Option<Payloads>,
+    },
+    /// An activity attempt returned a result.
+    CompleteActivityTask {
+        /// The run.
+        execution: ExecutionKey,
+        /// The attempt.
+        token: ActivityTaskToken,
+        /// The result.
+        result: Option<Payloads>,
+        /// The worker.
+        identity: String,
+    },
+    /// An activity attempt failed.
+    FailActivityTask {
+        /// The run.
+        execution: ExecutionKey,
+        /// The attempt.
+        token: ActivityTaskToken,
+        /// Why.
+        failure: Failure,
+        /// The worker.
+        identity: String,
+    },
+    /// An activity acknowledged cancellation.
+    CancelActivityTask {
+        /// The run.
+        execution: ExecutionKey,
+        /// The attempt.
+        token: ActivityTaskToken,
+        /// Details.
+        details: Option<Payloads>,
+        /// The worker.
+        identity: String,
+    },
+    /// Read a run's history.
+    GetHistory {
+        /// The run.
+        execution: ExecutionKey,
+    },
+    /// Describe a run (the current one if no run id).
+    DescribeWorkflow {
+        /// The namespace.
+        namespace: Namespace,
+        /// The workflow id.
+        workflow_id: WorkflowId,
+        /// The run, or the current one.
+        run_id: Option<RunId>,
+    },
+}
+
+/// The engine's answer to a [`Request`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Response {
+    /// Done; nothing to return.
+    Done,
+    /// A start's run.
+    Started(StartWorkflowResponse),
+    /// A polled workflow task, or none within the long-poll.
+    WorkflowTask(Option<Box<WorkflowTaskForWorker>>),
+    /// A completion's outcome (accepted, or commands refused with a cause).
+    WorkflowTaskCompleted(Reply),
+    /// A polled activity task, or none within the long-poll.
+    ActivityTask(Option<Box<ActivityTaskForWorker>>),
+    /// A heartbeat's answer.
+    Heartbeat {
+        /// Cancellation of the activity was requested.
+        cancel_requested: bool,
+    },
+    /// A history.
+    History(Vec<HistoryEvent>),
+    /// A description.
+    Description(WorkflowDescription),
+}
+
+/// What kind of failure a [`RemoteError`] is: what the caller can do about it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ErrorKind {
+    /// The workflow id is taken (see the error's run id).
+    AlreadyStarted,
+    /// No such workflow, run, task or attempt.
+    NotFound,
+    /// The request is invalid; retrying it cannot help.
+    InvalidArgument,
+    /// The run is closed, or closing.
+    FailedPrecondition,
+    /// A concurrent change won; retrying is safe.
+    Conflict,
+    /// The engine or its storage is unavailable; retry later.
+    Unavailable,
+}
+
+/// A failed call, in a form that crosses a wire.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{kind:?}: {message}")]
+pub struct RemoteError {
+    /// What the caller can do.
+    pub kind: ErrorKind,
+    /// What happened, for people.
+    pub message: String,
+    /// For `AlreadyStarted`: the run that holds the workflow id.
+    pub run_id: Option<RunId>,
+}
+
+/// A boxed `Send` future, as transports return them.
+pub type TransportFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Response, RemoteError>> + Send + 'a>>;
+
+/// The Transport port: carries one request to the engine and its response back. Long polls
+/// resolve when a task comes or the poll expires (with an empty response).
+pub trait Transport: Send + Sync + 'static {
+    /// Sends `request` and waits for the response.
+    fn call(&self, request: Request) -> TransportFuture<'_>;
+}

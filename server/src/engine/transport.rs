@@ -1,0 +1,198 @@
+//! The in-process adapter of the Transport port: requests become engine calls directly.
+
+use endure_core::clock::Clock;
+use endure_core::execution::Rejected;
+use endure_core::protocol::{
+    ErrorKind, RemoteError, Request, Response, Transport, TransportFuture,
+};
+use endure_core::storage::Storage;
+
+use super::{Engine, EngineError};
+
+/// Carries requests to an engine in the same process.
+pub struct InProcessTransport<S, C> {
+    engine: Engine<S, C>,
+}
+
+impl<S, C> InProcessTransport<S, C> {
+    /// A transport to `engine`.
+    pub fn new(engine: Engine<S, C>) -> Self {
+        Self { engine }
+    }
+}
+
+impl From<EngineError> for RemoteError {
+    fn from(error: EngineError) -> Self {
+        let message = error.to_string();
+        let (kind, run_id) = match &error {
+            EngineError::AlreadyStarted { run_id, .. } => {
+                (ErrorKind::AlreadyStarted, Some(*run_id))
+            }
+            EngineError::NotFound(_) | EngineError::Rejected(Rejected::NotFound(_)) => {
+                (ErrorKind::NotFound, None)
+            }
+            EngineError::Rejected(
+                Rejected::WorkflowClosed
+                | Rejected::WorkflowClosing
+                | Rejected::SignalLimitExceeded(_),
+            ) => (ErrorKind::FailedPrecondition, None),
+            EngineError::Invalid(_) | EngineError::Rejected(_) => {
+                (ErrorKind::InvalidArgument, None)
+            }
+            EngineError::Conflict(_) => (ErrorKind::Conflict, None),
+            EngineError::Storage(_) | EngineError::Shutdown => (ErrorKind::Unavailable, None),
+        };
+        Self {
+            kind,
+            message,
+            run_id,
+        }
+    }
+}
+
+impl<S: Storage, C: Clock> Transport for InProcessTransport<S, C> {
+    fn call(&self, request: Request) -> TransportFuture<'_> {
+        Box::pin(async move { self.dispatch(request).await.map_err(RemoteError::from) })
+    }
+}
+
+impl<S: Storage, C: Clock> InProcessTransport<S, C> {
+    async fn dispatch(&self, request: Request) -> Result<Response, EngineError> {
+        let engine = &self.engine;
+        Ok(match request {
+            Request::StartWorkflow(request) => {
+                Response::Started(engine.start_workflow(*request).await?)
+            }
+            Request::SignalWorkflow {
+                namespace,
+                workflow_id,
+                run_id,
+                signal,
+            } => {
+                engine
+                    .signal_workflow(&namespace, &workflow_id, run_id, signal)
+                    .await?;
+                Response::Done
+            }
+            Request::RequestCancelWorkflow {
+                namespace,
+                workflow_id,
+                run_id,
+                reason,
+                identity,
+            } => {
+                engine
+                    .request_cancel_workflow(&namespace, &workflow_id, run_id, reason, identity)
+                    .await?;
+                Response::Done
+            }
+            Request::TerminateWorkflow {
+                namespace,
+                workflow_id,
+                run_id,
+                reason,
+                details,
+                identity,
+            } => {
+                engine
+                    .terminate_workflow(&namespace, &workflow_id, run_id, reason, details, identity)
+                    .await?;
+                Response::Done
+            }
+            Request::PollWorkflowTask {
+                namespace,
+                task_queue,
+                identity,
+            } => Response::WorkflowTask(
+                engine
+                    .poll_workflow_task(&namespace, &task_queue, &identity)
+                    .await?
+                    .map(Box::new),
+            ),
+            Request::CompleteWorkflowTask {
+                execution,
+                completion,
+            } => Response::WorkflowTaskCompleted(
+                engine
+                    .complete_workflow_task(&execution, *completion)
+                    .await?,
+            ),
+            Request::FailWorkflowTask {
+                execution,
+                token,
+                cause,
+                failure,
+                identity,
+            } => {
+                engine
+                    .fail_workflow_task(&execution, token, cause, failure, identity)
+                    .await?;
+                Response::Done
+            }
+            Request::PollActivityTask {
+                namespace,
+                task_queue,
+                identity,
+            } => Response::ActivityTask(
+                engine
+                    .poll_activity_task(&namespace, &task_queue, &identity)
+                    .await?
+                    .map(Box::new),
+            ),
+            Request::RecordActivityHeartbeat {
+                execution,
+                token,
+                details,
+            } => Response::Heartbeat {
+                cancel_requested: engine
+                    .record_activity_heartbeat(&execution, token, details)
+                    .await?,
+            },
+            Request::CompleteActivityTask {
+                execution,
+                token,
+                result,
+                identity,
+            } => {
+                engine
+                    .complete_activity_task(&execution, token, result, identity)
+                    .await?;
+                Response::Done
+            }
+            Request::FailActivityTask {
+                execution,
+                token,
+                failure,
+                identity,
+            } => {
+                engine
+                    .fail_activity_task(&execution, token, failure, identity)
+                    .await?;
+                Response::Done
+            }
+            Request::CancelActivityTask {
+                execution,
+                token,
+                details,
+                identity,
+            } => {
+                engine
+                    .cancel_activity_task(&execution, token, details, identity)
+                    .await?;
+                Response::Done
+            }
+            Request::GetHistory { execution } => {
+                Response::History(engine.history(&execution).await?)
+            }
+            Request::DescribeWorkflow {
+                namespace,
+                workflow_id,
+                run_id,
+            } => Response::Description(
+                engine
+                    .describe_workflow(&namespace, &workflow_id, run_id)
+                    .await?,
+            ),
+        })
+    }
+}
