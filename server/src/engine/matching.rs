@@ -44,12 +44,31 @@ fn key_of(row: &DispatchRow) -> QueueKey {
     )
 }
 
+/// What a waiting poller receives.
+pub(crate) enum Handoff {
+    /// A backlog task; the poller starts it.
+    Row(DispatchRow),
+    /// A task started in the transition that scheduled it (sync match).
+    Started {
+        /// The run.
+        execution: endure_core::storage::ExecutionKey,
+        /// The start's reply (token, task details).
+        reply: endure_core::execution::Reply,
+    },
+}
+
+/// A poller waiting for a task: who it is and where to send the task.
+pub(crate) struct Poller {
+    pub(crate) identity: String,
+    pub(crate) sender: oneshot::Sender<Handoff>,
+}
+
 #[derive(Default)]
 struct Queue {
     loaded: bool,
     backlog: VecDeque<DispatchRow>,
     known: BTreeSet<u64>,
-    pollers: VecDeque<oneshot::Sender<DispatchRow>>,
+    pollers: VecDeque<Poller>,
 }
 
 /// All task queues of the engine.
@@ -66,14 +85,49 @@ impl Matching {
         if !queue.known.insert(row.task_id) {
             return;
         }
-        let mut row = row;
+        let mut handoff = Handoff::Row(row);
         while let Some(poller) = queue.pollers.pop_front() {
-            match poller.send(row) {
+            match poller.sender.send(handoff) {
                 Ok(()) => return,
-                Err(returned) => row = returned,
+                Err(returned) => handoff = returned,
             }
         }
-        queue.backlog.push_back(row);
+        if let Handoff::Row(row) = handoff {
+            queue.backlog.push_back(row);
+        }
+    }
+
+    /// Takes the longest-waiting live poller of a queue half, for a sync match.
+    pub(crate) fn take_poller(
+        &self,
+        namespace: &Namespace,
+        task_queue: &TaskQueueName,
+        kind: TaskKind,
+    ) -> Option<Poller> {
+        let mut queues = self.queues.lock();
+        let queue = queues.get_mut(&(namespace.clone(), task_queue.clone(), kind))?;
+        while let Some(poller) = queue.pollers.pop_front() {
+            if !poller.sender.is_closed() {
+                return Some(poller);
+            }
+        }
+        None
+    }
+
+    /// Puts back a poller taken for a sync match that did not happen.
+    pub(crate) fn return_poller(
+        &self,
+        namespace: &Namespace,
+        task_queue: &TaskQueueName,
+        kind: TaskKind,
+        poller: Poller,
+    ) {
+        let mut queues = self.queues.lock();
+        queues
+            .entry((namespace.clone(), task_queue.clone(), kind))
+            .or_default()
+            .pollers
+            .push_front(poller);
     }
 
     /// Forgets a task that was handed out (its row is deleted by the start).
@@ -85,6 +139,7 @@ impl Matching {
 
     /// Returns a task of the queue's `kind` half: at once from the backlog, or the first one added within
     /// `wait`; `None` if none came.
+    #[allow(clippy::too_many_arguments, reason = "the ports, the queue's identity and the poller's")]
     pub(crate) async fn poll<S: Storage, C: Clock>(
         &self,
         storage: &Arc<S>,
@@ -92,8 +147,9 @@ impl Matching {
         namespace: &Namespace,
         task_queue: &TaskQueueName,
         kind: TaskKind,
+        identity: &str,
         wait: Duration,
-    ) -> Result<Option<DispatchRow>, StorageError> {
+    ) -> Result<Option<Handoff>, StorageError> {
         let key = (namespace.clone(), task_queue.clone(), kind);
         let needs_load = !self.queues.lock().entry(key.clone()).or_default().loaded;
         if needs_load {
@@ -121,10 +177,13 @@ impl Matching {
             let mut queues = self.queues.lock();
             let queue = queues.entry(key).or_default();
             if let Some(row) = queue.backlog.pop_front() {
-                return Ok(Some(row));
+                return Ok(Some(Handoff::Row(row)));
             }
             let (sender, receiver) = oneshot::channel();
-            queue.pollers.push_back(sender);
+            queue.pollers.push_back(Poller {
+                identity: identity.to_owned(),
+                sender,
+            });
             receiver
         };
         let deadline = clock.now().saturating_add(wait);

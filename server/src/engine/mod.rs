@@ -31,7 +31,7 @@ use endure_core::{
 use tokio::sync::{mpsc, oneshot};
 pub use transport::InProcessTransport;
 
-use self::matching::{Matching, TaskKind};
+use self::matching::{Handoff, Matching, TaskKind};
 use self::shard::{Shard, ShardMessage};
 use crate::clock::SystemClock;
 use crate::storage::{MemoryStorage, RedbStorage};
@@ -270,46 +270,62 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         identity: &str,
     ) -> Result<Option<WorkflowTaskForWorker>, EngineError> {
         loop {
-            let Some(row) = self
-                .inner
+            let inner = &self.inner;
+            let Some(handoff) = inner
                 .matching
                 .poll(
-                    &self.inner.storage,
-                    &self.inner.clock,
+                    &inner.storage,
+                    &inner.clock,
                     namespace,
                     task_queue,
                     TaskKind::Workflow,
-                    self.inner.config.poll_wait,
+                    identity,
+                    inner.config.poll_wait,
                 )
                 .await?
             else {
                 return Ok(None);
             };
-            self.inner.matching.forget(&row);
-            let DispatchTask::WorkflowTask {
-                scheduled_event_id, ..
-            } = row.task
-            else {
-                continue;
+            let (execution, started) = match handoff {
+                Handoff::Started {
+                    execution,
+                    reply: Reply::WorkflowTaskStarted(started),
+                } => (execution, started),
+                Handoff::Started { .. } => continue,
+                Handoff::Row(row) => {
+                    inner.matching.forget(&row);
+                    let DispatchTask::WorkflowTask {
+                        scheduled_event_id, ..
+                    } = row.task
+                    else {
+                        debug_assert!(
+                            false,
+                            "the workflow half of a queue holds workflow tasks only"
+                        );
+                        continue;
+                    };
+                    let input = Input::WorkflowTaskStarted {
+                        scheduled_event_id,
+                        request_id: format!("dispatch-{}", row.task_id),
+                        identity: identity.to_owned(),
+                    };
+                    match self.apply(&row.execution, input, Some(row.key())).await {
+                        Ok(Reply::WorkflowTaskStarted(started)) => (row.execution, started),
+                        // Stale (the task timed out, the run closed): take the next one.
+                        Ok(_) | Err(EngineError::Rejected(_) | EngineError::NotFound(_)) => {
+                            continue;
+                        }
+                        Err(error) => return Err(error),
+                    }
+                }
             };
-            let input = Input::WorkflowTaskStarted {
-                scheduled_event_id,
-                request_id: format!("dispatch-{}", row.task_id),
-                identity: identity.to_owned(),
-            };
-            let started = match self.apply(&row.execution, input, Some(row.key())).await {
-                Ok(Reply::WorkflowTaskStarted(started)) => started,
-                // Stale (the task timed out, the run closed): take the next one.
-                Ok(_) | Err(EngineError::Rejected(_) | EngineError::NotFound(_)) => continue,
-                Err(error) => return Err(error),
-            };
-            let mut history = self.history(&row.execution).await?;
+            let mut history = self.history(&execution).await?;
             history.extend(started.transient_events);
             let workflow_type = self.describe_machine_type(&history).ok_or_else(|| {
-                EngineError::NotFound(format!("the Started event of {:?}", row.execution))
+                EngineError::NotFound(format!("the Started event of {execution:?}"))
             })?;
             return Ok(Some(WorkflowTaskForWorker {
-                execution: row.execution,
+                execution,
                 workflow_type,
                 token: started.token,
                 history,
@@ -372,27 +388,45 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         identity: &str,
     ) -> Result<Option<ActivityTaskForWorker>, EngineError> {
         loop {
-            let Some(row) = self
-                .inner
+            let inner = &self.inner;
+            let Some(handoff) = inner
                 .matching
                 .poll(
-                    &self.inner.storage,
-                    &self.inner.clock,
+                    &inner.storage,
+                    &inner.clock,
                     namespace,
                     task_queue,
                     TaskKind::Activity,
-                    self.inner.config.poll_wait,
+                    identity,
+                    inner.config.poll_wait,
                 )
                 .await?
             else {
                 return Ok(None);
             };
-            self.inner.matching.forget(&row);
+            let row = match handoff {
+                Handoff::Started {
+                    execution,
+                    reply: Reply::ActivityTaskStarted(task),
+                } => {
+                    return Ok(Some(ActivityTaskForWorker {
+                        execution,
+                        task: *task,
+                    }));
+                }
+                Handoff::Started { .. } => continue,
+                Handoff::Row(row) => row,
+            };
+            inner.matching.forget(&row);
             let DispatchTask::ActivityTask {
                 scheduled_event_id,
                 attempt,
             } = row.task
             else {
+                debug_assert!(
+                    false,
+                    "the activity half of a queue holds activity tasks only"
+                );
                 continue;
             };
             let input = Input::ActivityTaskStarted {

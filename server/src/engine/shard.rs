@@ -12,7 +12,9 @@ use std::sync::Arc;
 
 use endure_core::clock::Clock;
 use endure_core::codec;
-use endure_core::execution::{Effects, ExecutionMachine, Input, Reply, StartRequest, Task};
+use endure_core::execution::{
+    ActivityTaskToken, Effects, ExecutionMachine, Input, Reply, StartRequest, Task,
+};
 use endure_core::history::{EventAttributes, HistoryEvent};
 use endure_core::storage::*;
 use endure_core::time::Timestamp;
@@ -21,7 +23,7 @@ use endure_core::{WorkflowIdConflictPolicy, WorkflowIdReusePolicy};
 use tokio::sync::{mpsc, oneshot};
 
 use super::api::{EngineError, StartWorkflowRequest, StartWorkflowResponse};
-use super::matching::Matching;
+use super::matching::{Handoff, Matching, Poller, TaskKind};
 use super::writer::CommitRequest;
 
 /// Most executions a shard keeps in memory; the least recently used go first.
@@ -279,10 +281,100 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         {
             return Ok(effects);
         }
+        let mut effects = effects;
+        let mut handoffs = self.sync_match(key, &mut next, &mut effects, now);
+        if let Some(next_run) = effects.next_run.as_mut() {
+            let next_key = ExecutionKey {
+                run_id: next_run.machine.run_id(),
+                ..key.clone()
+            };
+            handoffs.extend(self.sync_match(
+                &next_key,
+                &mut next_run.machine,
+                &mut next_run.effects,
+                now,
+            ));
+        }
         let deletes = dispatched.into_iter().collect();
         self.commit_changes(key, &machine, db_version, &next, &effects, deletes, now)
             .await?;
+        deliver(handoffs);
         Ok(effects)
+    }
+
+    /// Sync match: each new task with a poller waiting is started in this same transition
+    /// (one commit instead of two, no backlog row) and handed over after the commit.
+    fn sync_match(
+        &mut self,
+        key: &ExecutionKey,
+        machine: &mut ExecutionMachine,
+        effects: &mut Effects,
+        now: Timestamp,
+    ) -> Vec<(Poller, Handoff)> {
+        let mut handoffs = Vec::new();
+        let mut remaining = Vec::new();
+        for task in std::mem::take(&mut effects.tasks) {
+            let (task_queue, kind) = match &task {
+                Task::WorkflowTask {
+                    task_queue,
+                    speculative: false,
+                    ..
+                } => (task_queue.name.clone(), TaskKind::Workflow),
+                Task::ActivityTask { task_queue, .. } => (task_queue.clone(), TaskKind::Activity),
+                _ => {
+                    remaining.push(task);
+                    continue;
+                }
+            };
+            let Some(poller) = self.matching.take_poller(&key.namespace, &task_queue, kind) else {
+                remaining.push(task);
+                continue;
+            };
+            let request_id = format!("sync-{}", self.next_task_id());
+            let identity = poller.identity.clone();
+            let input = match &task {
+                Task::WorkflowTask {
+                    scheduled_event_id, ..
+                } => Input::WorkflowTaskStarted {
+                    scheduled_event_id: *scheduled_event_id,
+                    request_id,
+                    identity,
+                },
+                Task::ActivityTask {
+                    scheduled_event_id,
+                    attempt,
+                    ..
+                } => Input::ActivityTaskStarted {
+                    token: ActivityTaskToken {
+                        scheduled_event_id: *scheduled_event_id,
+                        attempt: *attempt,
+                    },
+                    request_id,
+                    identity,
+                },
+                _ => unreachable!("only workflow and activity tasks get here"),
+            };
+            match machine.apply(input, now) {
+                Ok(started) => {
+                    effects.events.extend(started.events);
+                    remaining.extend(started.tasks);
+                    handoffs.push((
+                        poller,
+                        Handoff::Started {
+                            execution: key.clone(),
+                            reply: started.reply,
+                        },
+                    ));
+                }
+                Err(_) => {
+                    self.matching
+                        .return_poller(&key.namespace, &task_queue, kind, poller);
+                    remaining.push(task);
+                }
+            }
+        }
+        effects.tasks = remaining;
+        handoffs
     }
 
     fn with_fresh_run_ids(&mut self, input: Input) -> Input {
@@ -564,12 +656,13 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             request.identity,
             now,
         )?;
-        let (machine, effects) = ExecutionMachine::start(start, now);
+        let (mut machine, mut effects) = ExecutionMachine::start(start, now);
         let key = ExecutionKey {
             namespace: namespace.clone(),
             workflow_id: workflow_id.clone(),
             run_id,
         };
+        let handoffs = self.sync_match(&key, &mut machine, &mut effects, now);
         let (run, rows) = self.run_write(
             &key,
             RunCondition::Create,
@@ -616,10 +709,19 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         for row in rows {
             self.matching.add(row);
         }
+        deliver(handoffs);
         Ok(StartWorkflowResponse {
             run_id,
             started: true,
         })
+    }
+}
+
+/// Hands sync-matched tasks to their pollers once their start is durable. A poller that
+/// gave up meanwhile loses nothing: the task, recorded as started, times out and is retried.
+fn deliver(handoffs: Vec<(Poller, Handoff)>) {
+    for (poller, handoff) in handoffs {
+        let _ = poller.sender.send(handoff);
     }
 }
 

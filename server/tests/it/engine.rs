@@ -595,3 +595,83 @@ async fn a_workflow_runs_through_the_in_process_transport() {
     let bytes = postcard::to_allocvec(&request).unwrap();
     assert_eq!(postcard::from_bytes::<Request>(&bytes).unwrap(), request);
 }
+
+#[tokio::test]
+async fn a_waiting_poller_gets_the_task_started_in_the_same_commit() {
+    let h = harness().await;
+    let engine = h.engine.clone();
+    let poller = tokio::spawn(async move {
+        engine
+            .poll_workflow_task(&ns(), &queue(), "waiting-worker")
+            .await
+    });
+    for _ in 0..20 {
+        tokio::task::yield_now().await;
+    }
+    h.engine
+        .start_workflow(start_request("sync"))
+        .await
+        .unwrap();
+    let history = h.history("sync").await;
+    assert_eq!(
+        types(&history),
+        [
+            EventType::WorkflowExecutionStarted,
+            EventType::WorkflowTaskScheduled,
+            EventType::WorkflowTaskStarted
+        ],
+        "the start's own write records the task as started"
+    );
+    let EventAttributes::WorkflowTaskStarted(started) = &history[2].attributes else {
+        panic!()
+    };
+    assert_eq!(started.identity, "waiting-worker");
+    assert!(
+        h.storage
+            .dispatch_rows(&ns(), &queue(), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "no backlog row was written"
+    );
+    let task = poller
+        .await
+        .unwrap()
+        .unwrap()
+        .expect("the poller got the task");
+    assert_eq!(task.history.len(), 3);
+    // The activity it schedules goes straight to a waiting activity poller too.
+    let engine = h.engine.clone();
+    let activity_poller = tokio::spawn(async move {
+        engine
+            .poll_activity_task(&ns(), &queue(), "activity-worker")
+            .await
+    });
+    for _ in 0..20 {
+        tokio::task::yield_now().await;
+    }
+    let completion = WorkflowTaskCompletion {
+        token: task.token,
+        commands: vec![activity(None, |_| {})],
+        identity: "waiting-worker".into(),
+        sticky: None,
+        force_create_workflow_task: false,
+        sdk_metadata: SdkMetadata::default(),
+        next_run_id: RunId::from_u128(0),
+    };
+    h.engine
+        .complete_workflow_task(&task.execution, completion)
+        .await
+        .unwrap();
+    let activity_task = activity_poller
+        .await
+        .unwrap()
+        .unwrap()
+        .expect("the activity was handed over");
+    assert_eq!(activity_task.task.token.attempt, 1);
+    assert_eq!(
+        h.history("sync").await.len(),
+        5,
+        "ActivityTaskStarted is still written only at close"
+    );
+}
