@@ -139,7 +139,10 @@ impl Matching {
 
     /// Returns a task of the queue's `kind` half: at once from the backlog, or the first one added within
     /// `wait`; `None` if none came.
-    #[allow(clippy::too_many_arguments, reason = "the ports, the queue's identity and the poller's")]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the ports, the queue's identity and the poller's"
+    )]
     pub(crate) async fn poll<S: Storage, C: Clock>(
         &self,
         storage: &Arc<S>,

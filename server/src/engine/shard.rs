@@ -218,8 +218,11 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         Ok((machine, row.db_version))
     }
 
+    /// Caches a run that is busy; a closed run, or one only sleeping (waiting for a timer or
+    /// a signal, no task pending), costs storage, not memory, until it wakes.
     fn remember(&mut self, key: ExecutionKey, machine: ExecutionMachine, db_version: u64) {
-        if machine.status().is_closed() {
+        let idle = machine.workflow_task().is_none() && machine.activities().is_empty();
+        if machine.status().is_closed() || idle {
             self.cache.remove(&key);
             return;
         }
@@ -315,11 +318,11 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         let mut remaining = Vec::new();
         for task in std::mem::take(&mut effects.tasks) {
             let (task_queue, kind) = match &task {
-                Task::WorkflowTask {
-                    task_queue,
-                    speculative: false,
-                    ..
-                } => (task_queue.name.clone(), TaskKind::Workflow),
+                // Speculative tasks are only ever sync-matched: with no poller they are dropped
+                // (no backlog row) and their schedule-to-start timeout makes them normal.
+                Task::WorkflowTask { task_queue, .. } => {
+                    (task_queue.name.clone(), TaskKind::Workflow)
+                }
                 Task::ActivityTask { task_queue, .. } => (task_queue.clone(), TaskKind::Activity),
                 _ => {
                     remaining.push(task);
