@@ -1,6 +1,6 @@
 //! `endure`: what users of Endure import.
 //!
-//! Today it holds the workflow side of the SDK — [`workflow::WorkflowContext`], the API
+//! It holds the [`Client`] and the [`Worker`], the workflow side of the SDK — [`workflow::WorkflowContext`], the API
 //! workflow code uses instead of clocks, threads, sleeps and randomness, and
 //! [`workflow::WorkflowExecutor`], which runs a workflow's coroutines deterministically — and
 //! re-exports the domain vocabulary of `endure-core` so that user code names `endure::…`
@@ -8,8 +8,16 @@
 //! issues (see `README.md`'s feature table).
 
 pub mod activity;
+mod activity_context;
+mod client;
+mod payloads;
 pub mod replayer;
+mod worker;
 pub mod workflow;
+
+pub use activity_context::{ActivityContext, ActivityInfo};
+pub use client::{Client, ClientError, WorkflowHandle};
+pub use worker::{Worker, WorkerOptions};
 
 pub use replayer::{ReplayFailure, Replayer};
 
@@ -21,3 +29,33 @@ pub use endure_core::{
     ValidationError, WorkflowExecution, WorkflowExecutionStatus, WorkflowId,
     WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowType,
 };
+
+/// The embedded engine, for running everything in one process (feature `embedded`).
+#[cfg(feature = "embedded")]
+pub mod embedded {
+    use std::path::Path;
+    use std::sync::Arc;
+
+    pub use endure_server::engine::{Engine, EngineError, InProcessTransport};
+
+    use crate::Client;
+
+    /// Opens (or creates) the engine on the redb file at `path` and returns a client for the
+    /// `default` namespace connected to it in-process.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Client, EngineError> {
+        let engine = Engine::open(path).await?;
+        Ok(Client::new(
+            Arc::new(InProcessTransport::new(engine)),
+            endure_core::Namespace::default(),
+        ))
+    }
+
+    /// An engine on the in-memory store (nothing survives the process), and its client.
+    pub async fn in_memory() -> Result<Client, EngineError> {
+        let engine = Engine::in_memory().await?;
+        Ok(Client::new(
+            Arc::new(InProcessTransport::new(engine)),
+            endure_core::Namespace::default(),
+        ))
+    }
+}

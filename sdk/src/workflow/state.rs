@@ -231,6 +231,26 @@ impl ActivityError {
         Self(Box::new(failure))
     }
 
+    /// An application error of type `error_type`, retried per the retry policy (spec §5.14.5).
+    pub fn application(message: impl Into<String>, error_type: impl Into<String>) -> Self {
+        Self::new(Failure::application(message, error_type))
+    }
+
+    /// Marks the error as never to be retried.
+    pub fn non_retryable(self) -> Self {
+        Self::new((*self.0).clone().non_retryable())
+    }
+
+    /// Overrides the retry policy's delay before the next attempt (`NextRetryDelay`).
+    pub fn with_next_retry_delay(self, delay: std::time::Duration) -> Self {
+        Self::new((*self.0).clone().with_next_retry_delay(delay))
+    }
+
+    /// Attaches details for the caller.
+    pub fn with_details(self, details: endure_core::Payloads) -> Self {
+        Self::new((*self.0).clone().with_details(details))
+    }
+
     /// Whether the activity was canceled.
     pub fn is_canceled(&self) -> bool {
         self.0

@@ -1,0 +1,269 @@
+//! The client: starts workflows, waits for their results, signals, cancels, terminates and
+//! reads them (spec §2.4, §5.19). It talks to the engine through a Transport, so the same
+//! code works embedded and (later) against a server.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use endure_core::execution::SignalRequest;
+use endure_core::history::HistoryEvent;
+use endure_core::protocol::{
+    RemoteError, Request, Response, StartWorkflowRequest, Transport, WorkflowDescription,
+};
+use endure_core::storage::ExecutionKey;
+use endure_core::{
+    EventAttributes, Failure, Header, Namespace, Payload, PayloadError, Payloads, RunId,
+    SignalName, StartWorkflowOptions, ValidationError, WorkflowId, WorkflowType,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// How often [`WorkflowHandle::result`] checks whether the run closed.
+const RESULT_POLL_INTERVAL: Duration = Duration::from_millis(10);
+
+/// Why a client call failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The engine refused or failed the call.
+    #[error(transparent)]
+    Remote(#[from] RemoteError),
+    /// The request is invalid (caught before it was sent).
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// An argument or result could not be converted.
+    #[error(transparent)]
+    Payload(#[from] PayloadError),
+    /// The workflow failed (its failure says why).
+    #[error("workflow failed: {0}")]
+    WorkflowFailed(Box<Failure>),
+    /// The workflow closed without a result: canceled, terminated or timed out.
+    #[error("workflow closed without a result: {0}")]
+    WorkflowClosed(String),
+    /// The engine answered something unexpected.
+    #[error("unexpected response: {0}")]
+    Unexpected(String),
+}
+
+/// A connection to the engine for one namespace.
+#[derive(Clone)]
+pub struct Client {
+    transport: Arc<dyn Transport>,
+    namespace: Namespace,
+    identity: String,
+}
+
+impl Client {
+    /// A client over `transport` for `namespace`.
+    pub fn new(transport: Arc<dyn Transport>, namespace: Namespace) -> Self {
+        Self {
+            transport,
+            namespace,
+            identity: "endure-client".into(),
+        }
+    }
+
+    /// The transport, to build a worker on the same connection.
+    pub fn transport(&self) -> Arc<dyn Transport> {
+        Arc::clone(&self.transport)
+    }
+
+    /// The namespace.
+    pub fn namespace(&self) -> &Namespace {
+        &self.namespace
+    }
+
+    async fn call(&self, request: Request) -> Result<Response, ClientError> {
+        Ok(self.transport.call(request).await?)
+    }
+
+    /// Starts workflow `workflow_type` with `input` (Go's `ExecuteWorkflow` without waiting).
+    pub async fn start_workflow<I: Serialize>(
+        &self,
+        options: StartWorkflowOptions,
+        workflow_type: &str,
+        input: &I,
+    ) -> Result<WorkflowHandle, ClientError> {
+        options.validate()?;
+        let payload = Payload::json(input)?;
+        let request = StartWorkflowRequest {
+            namespace: self.namespace.clone(),
+            workflow_type: WorkflowType::new(workflow_type)?,
+            input: Payloads::one(payload),
+            header: Header::new(),
+            identity: self.identity.clone(),
+            options: options.clone(),
+        };
+        match self.call(Request::StartWorkflow(Box::new(request))).await? {
+            Response::Started(started) => Ok(self.handle(options.id, Some(started.run_id))),
+            other => Err(ClientError::Unexpected(format!("{other:?}"))),
+        }
+    }
+
+    /// Starts a workflow and waits for its result.
+    pub async fn execute_workflow<I: Serialize, O: DeserializeOwned>(
+        &self,
+        options: StartWorkflowOptions,
+        workflow_type: &str,
+        input: &I,
+    ) -> Result<O, ClientError> {
+        self.start_workflow(options, workflow_type, input)
+            .await?
+            .result()
+            .await
+    }
+
+    /// A handle on workflow `workflow_id` (its current run if `run_id` is `None`).
+    pub fn handle(&self, workflow_id: WorkflowId, run_id: Option<RunId>) -> WorkflowHandle {
+        WorkflowHandle {
+            client: self.clone(),
+            workflow_id,
+            run_id,
+        }
+    }
+}
+
+/// A started workflow.
+#[derive(Clone)]
+pub struct WorkflowHandle {
+    client: Client,
+    workflow_id: WorkflowId,
+    run_id: Option<RunId>,
+}
+
+impl WorkflowHandle {
+    /// The workflow id.
+    pub fn workflow_id(&self) -> &WorkflowId {
+        &self.workflow_id
+    }
+
+    /// The run this handle follows (the current run if none was given).
+    pub fn run_id(&self) -> Option<RunId> {
+        self.run_id
+    }
+
+    /// The run's status and size.
+    pub async fn describe(&self) -> Result<WorkflowDescription, ClientError> {
+        let request = Request::DescribeWorkflow {
+            namespace: self.client.namespace.clone(),
+            workflow_id: self.workflow_id.clone(),
+            run_id: self.run_id,
+        };
+        match self.client.call(request).await? {
+            Response::Description(description) => Ok(description),
+            other => Err(ClientError::Unexpected(format!("{other:?}"))),
+        }
+    }
+
+    /// The run's history.
+    pub async fn history(&self) -> Result<Vec<HistoryEvent>, ClientError> {
+        let execution = self.describe().await?.execution;
+        history_of(&self.client, execution).await
+    }
+
+    /// Sends a signal.
+    pub async fn signal<T: Serialize>(&self, name: &str, value: &T) -> Result<(), ClientError> {
+        let signal = SignalRequest {
+            signal_name: SignalName::new(name)?,
+            input: Payloads::one(Payload::json(value)?),
+            identity: self.client.identity.clone(),
+            header: Header::new(),
+            request_id: None,
+        };
+        let request = Request::SignalWorkflow {
+            namespace: self.client.namespace.clone(),
+            workflow_id: self.workflow_id.clone(),
+            run_id: self.run_id,
+            signal,
+        };
+        self.client.call(request).await.map(drop)
+    }
+
+    /// Asks the workflow to cancel (it decides how).
+    pub async fn cancel(&self) -> Result<(), ClientError> {
+        let request = Request::RequestCancelWorkflow {
+            namespace: self.client.namespace.clone(),
+            workflow_id: self.workflow_id.clone(),
+            run_id: self.run_id,
+            reason: "canceled by client".into(),
+            identity: self.client.identity.clone(),
+        };
+        self.client.call(request).await.map(drop)
+    }
+
+    /// Ends the run now, without the workflow's involvement.
+    pub async fn terminate(&self, reason: &str) -> Result<(), ClientError> {
+        let request = Request::TerminateWorkflow {
+            namespace: self.client.namespace.clone(),
+            workflow_id: self.workflow_id.clone(),
+            run_id: self.run_id,
+            reason: reason.to_owned(),
+            details: None,
+            identity: self.client.identity.clone(),
+        };
+        self.client.call(request).await.map(drop)
+    }
+
+    /// Waits for the workflow's result, following retries, cron and continue-as-new to the
+    /// run that ends the chain.
+    pub async fn result<O: DeserializeOwned>(&self) -> Result<O, ClientError> {
+        let mut run_id = self.run_id;
+        loop {
+            let handle = Self {
+                run_id,
+                ..self.clone()
+            };
+            let description = handle.describe().await?;
+            if !description.status.is_closed() {
+                tokio::time::sleep(RESULT_POLL_INTERVAL).await;
+                continue;
+            }
+            let history = history_of(&self.client, description.execution.clone()).await?;
+            let Some(last) = history.last() else {
+                return Err(ClientError::Unexpected(
+                    "a closed run with no history".into(),
+                ));
+            };
+            let next_run = match &last.attributes {
+                EventAttributes::WorkflowExecutionCompleted(a)
+                    if a.new_execution_run_id.is_none() =>
+                {
+                    let payload = a
+                        .result
+                        .as_ref()
+                        .and_then(|result| result.0.first().cloned())
+                        .unwrap_or_else(Payload::null);
+                    return Ok(payload.decode()?);
+                }
+                EventAttributes::WorkflowExecutionFailed(a) if a.new_execution_run_id.is_none() => {
+                    return Err(ClientError::WorkflowFailed(Box::new(a.failure.clone())));
+                }
+                EventAttributes::WorkflowExecutionCompleted(a) => a.new_execution_run_id,
+                EventAttributes::WorkflowExecutionFailed(a) => a.new_execution_run_id,
+                EventAttributes::WorkflowExecutionTimedOut(a)
+                    if a.new_execution_run_id.is_some() =>
+                {
+                    a.new_execution_run_id
+                }
+                EventAttributes::WorkflowExecutionContinuedAsNew(a) => Some(a.new_execution_run_id),
+                other => {
+                    return Err(ClientError::WorkflowClosed(format!(
+                        "{:?}",
+                        other.event_type()
+                    )));
+                }
+            };
+            run_id = next_run;
+        }
+    }
+}
+
+async fn history_of(
+    client: &Client,
+    execution: ExecutionKey,
+) -> Result<Vec<HistoryEvent>, ClientError> {
+    match client.call(Request::GetHistory { execution }).await? {
+        Response::History(history) => Ok(history),
+        other => Err(ClientError::Unexpected(format!("{other:?}"))),
+    }
+}

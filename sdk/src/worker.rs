@@ -1,0 +1,398 @@
+//! The worker: hosts registered workflows and activities and polls a task queue for them
+//! (spec §2.3, §5.9).
+//!
+//! Workflow tasks run through a per-run [`ReplayMachine`] and [`WorkflowExecutor`] kept in a
+//! cache, so a run's next task only feeds the new events; a run not cached (or evicted) is
+//! rebuilt by replaying its whole history. A task the code cannot run — an unregistered type,
+//! nondeterminism, a panic — fails the workflow task (the engine retries it), never the
+//! workflow. Activities run their registered implementation and report the outcome.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use endure_core::execution::{ActivityTaskStartedReply, WorkflowTaskCompletion};
+use endure_core::history::SdkMetadata;
+use endure_core::protocol::{
+    ActivityTaskForWorker, Request, Response, Transport, WorkflowTaskForWorker,
+};
+use endure_core::replay::{ReplayError, ReplayMachine};
+use endure_core::storage::ExecutionKey;
+use endure_core::{
+    Failure, Namespace, Payload, Payloads, RunId, TaskQueueName, WorkflowTaskFailedCause,
+};
+use parking_lot::Mutex;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::activity::ActivityDefinition;
+use crate::activity_context::ActivityContext;
+use crate::payloads::decode_arguments;
+use crate::workflow::{
+    ActivityError, BoxFuture, WorkflowContext, WorkflowError, WorkflowExecutor, WorkflowFunction,
+};
+
+type WorkflowFactory = Arc<dyn Fn() -> WorkflowFunction + Send + Sync>;
+type ActivityFunction = Arc<
+    dyn Fn(ActivityContext, Payloads) -> BoxFuture<Result<Option<Payloads>, ActivityError>>
+        + Send
+        + Sync,
+>;
+
+/// Tuning of a worker.
+#[derive(Clone, Debug)]
+pub struct WorkerOptions {
+    /// Concurrent workflow task pollers.
+    pub workflow_pollers: usize,
+    /// Concurrent activity pollers (and so activities running at once).
+    pub activity_pollers: usize,
+    /// Runs kept in the cache; the least recently used is evicted past this.
+    pub max_cached_workflows: usize,
+    /// The worker's identity in history.
+    pub identity: String,
+}
+
+impl Default for WorkerOptions {
+    fn default() -> Self {
+        Self {
+            workflow_pollers: 2,
+            activity_pollers: 4,
+            max_cached_workflows: 1000,
+            identity: "endure-worker".into(),
+        }
+    }
+}
+
+/// A cached run: its replay machine and executor, ready for the run's next task.
+struct CachedRun {
+    replay: ReplayMachine,
+    executor: WorkflowExecutor,
+    last_used: u64,
+}
+
+/// Hosts workflows and activities for one task queue.
+pub struct Worker {
+    transport: Arc<dyn Transport>,
+    namespace: Namespace,
+    task_queue: TaskQueueName,
+    options: WorkerOptions,
+    workflows: BTreeMap<String, WorkflowFactory>,
+    activities: BTreeMap<String, ActivityFunction>,
+}
+
+impl Worker {
+    /// A worker for `task_queue` (Go's `worker.New`).
+    pub fn new(
+        transport: Arc<dyn Transport>,
+        namespace: Namespace,
+        task_queue: TaskQueueName,
+        options: WorkerOptions,
+    ) -> Self {
+        Self {
+            transport,
+            namespace,
+            task_queue,
+            options,
+            workflows: BTreeMap::new(),
+            activities: BTreeMap::new(),
+        }
+    }
+
+    /// Registers a workflow under `name` (its type name, spec §5.4.4): an async function of
+    /// its context and its argument (a struct is recommended; a tuple takes several
+    /// arguments). Registering another name for the same function keeps both (§5.13.3).
+    pub fn register_workflow<I, O, F, Fut>(&mut self, name: &str, workflow: F) -> &mut Self
+    where
+        I: DeserializeOwned + Send + 'static,
+        O: Serialize + Send + 'static,
+        F: Fn(WorkflowContext, I) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<O, WorkflowError>> + Send + 'static,
+    {
+        let workflow = Arc::new(workflow);
+        let factory: WorkflowFactory = Arc::new(move || {
+            let workflow = Arc::clone(&workflow);
+            Box::new(move |ctx, input: Payloads| {
+                Box::pin(async move {
+                    let argument: I = decode_arguments(&input)?;
+                    let output = workflow(ctx, argument).await?;
+                    Ok(Some(Payloads::one(Payload::json(&output)?)))
+                }) as BoxFuture<_>
+            })
+        });
+        self.workflows.insert(name.to_owned(), factory);
+        self
+    }
+
+    /// Registers the implementation of activity `A` (spec §5.6): an async function of its
+    /// context and `A::Input`, which can close over shared resources (a client, a pool).
+    pub fn register_activity<A, F, Fut>(&mut self, implementation: F) -> &mut Self
+    where
+        A: ActivityDefinition,
+        F: Fn(ActivityContext, A::Input) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<A::Output, ActivityError>> + Send + 'static,
+    {
+        let implementation = Arc::new(implementation);
+        let function: ActivityFunction = Arc::new(move |ctx, input| {
+            let implementation = Arc::clone(&implementation);
+            Box::pin(async move {
+                let argument: A::Input = decode_arguments(&input).map_err(|error| {
+                    ActivityError::application(
+                        format!("cannot decode the argument: {error}"),
+                        "PayloadError",
+                    )
+                    .non_retryable()
+                })?;
+                let output = implementation(ctx, argument).await?;
+                let payload = Payload::json(&output).map_err(|error| {
+                    ActivityError::application(error.to_string(), "PayloadError").non_retryable()
+                })?;
+                Ok(Some(Payloads::one(payload)))
+            })
+        });
+        self.activities.insert(A::NAME.to_owned(), function);
+        self
+    }
+
+    /// Runs the pollers until `shutdown` resolves (Go's `worker.Run`). In-flight tasks
+    /// finish first.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send) {
+        let worker = Arc::new(Shared {
+            transport: self.transport,
+            namespace: self.namespace,
+            task_queue: self.task_queue,
+            options: self.options,
+            workflows: self.workflows,
+            activities: self.activities,
+            cache: Mutex::new(BTreeMap::new()),
+            uses: Mutex::new(0),
+        });
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let mut tasks = Vec::new();
+        for _ in 0..worker.options.workflow_pollers.max(1) {
+            let (worker, mut stopped) = (Arc::clone(&worker), stopped.clone());
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = stopped.changed() => return,
+                        () = worker.poll_workflow_task() => {}
+                    }
+                }
+            }));
+        }
+        for _ in 0..worker.options.activity_pollers.max(1) {
+            let (worker, mut stopped) = (Arc::clone(&worker), stopped.clone());
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = stopped.changed() => return,
+                        () = worker.poll_activity_task() => {}
+                    }
+                }
+            }));
+        }
+        shutdown.await;
+        let _ = stop.send(true);
+        for task in tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+/// The worker's state shared by its pollers.
+struct Shared {
+    transport: Arc<dyn Transport>,
+    namespace: Namespace,
+    task_queue: TaskQueueName,
+    options: WorkerOptions,
+    workflows: BTreeMap<String, WorkflowFactory>,
+    activities: BTreeMap<String, ActivityFunction>,
+    cache: Mutex<BTreeMap<ExecutionKey, CachedRun>>,
+    uses: Mutex<u64>,
+}
+
+impl Shared {
+    async fn poll_workflow_task(&self) {
+        let request = Request::PollWorkflowTask {
+            namespace: self.namespace.clone(),
+            task_queue: self.task_queue.clone(),
+            identity: self.options.identity.clone(),
+        };
+        match self.transport.call(request).await {
+            Ok(Response::WorkflowTask(Some(task))) => self.run_workflow_task(*task).await,
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(%error, "workflow task poll failed");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+    }
+
+    async fn run_workflow_task(&self, task: WorkflowTaskForWorker) {
+        let outcome = self.activate(&task);
+        let request = match outcome {
+            Ok((commands, run)) => {
+                self.cache_run(task.execution.clone(), run);
+                Request::CompleteWorkflowTask {
+                    execution: task.execution.clone(),
+                    completion: Box::new(WorkflowTaskCompletion {
+                        token: task.token,
+                        commands,
+                        identity: self.options.identity.clone(),
+                        sticky: None,
+                        force_create_workflow_task: false,
+                        sdk_metadata: SdkMetadata {
+                            flags: Vec::new(),
+                            sdk_name: "endure".into(),
+                            sdk_version: env!("CARGO_PKG_VERSION").into(),
+                        },
+                        next_run_id: RunId::from_u128(0),
+                    }),
+                }
+            }
+            Err((cause, message)) => {
+                tracing::warn!(execution = ?task.execution, %message, "workflow task failed");
+                // Reported on the first attempt only, so a failing task does not grow history.
+                if task.token.attempt > 1 {
+                    return;
+                }
+                Request::FailWorkflowTask {
+                    execution: task.execution.clone(),
+                    token: task.token,
+                    cause,
+                    failure: Some(Failure::application(message, format!("{cause:?}"))),
+                    identity: self.options.identity.clone(),
+                }
+            }
+        };
+        if let Err(error) = self.transport.call(request).await {
+            tracing::warn!(%error, "workflow task answer refused");
+            self.cache.lock().remove(&task.execution);
+        }
+    }
+
+    /// Runs a workflow task: the cached run fed the new events, or a new run replaying all.
+    fn activate(
+        &self,
+        task: &WorkflowTaskForWorker,
+    ) -> Result<(Vec<endure_core::Command>, CachedRun), (WorkflowTaskFailedCause, String)> {
+        let cached = self.cache.lock().remove(&task.execution);
+        let mut run = match cached.filter(|run| {
+            run.replay
+                .last_event_id()
+                .is_some_and(|id| (id.get() as usize) <= task.history.len())
+        }) {
+            Some(run) => run,
+            None => {
+                let factory = self
+                    .workflows
+                    .get(task.workflow_type.as_str())
+                    .ok_or_else(|| {
+                        (
+                            WorkflowTaskFailedCause::WorkflowWorkerUnhandledFailure,
+                            format!(
+                                "workflow type {} is not registered with this worker",
+                                task.workflow_type
+                            ),
+                        )
+                    })?;
+                CachedRun {
+                    replay: ReplayMachine::new(),
+                    executor: WorkflowExecutor::new(factory()),
+                    last_used: 0,
+                }
+            }
+        };
+        let fed = run.replay.last_event_id().map_or(0, |id| id.get() as usize);
+        let replay_failure = |error: ReplayError| {
+            let cause = match error {
+                ReplayError::Nondeterminism(_) => WorkflowTaskFailedCause::NonDeterministicError,
+                _ => WorkflowTaskFailedCause::WorkflowWorkerUnhandledFailure,
+            };
+            (cause, error.to_string())
+        };
+        run.replay
+            .feed(task.history[fed..].iter().cloned())
+            .map_err(replay_failure)?;
+        let mut commands = Vec::new();
+        while let Some(activation) = run.replay.next_activation().map_err(replay_failure)? {
+            let issued = run.executor.activate(&activation).map_err(|error| {
+                (
+                    WorkflowTaskFailedCause::WorkflowWorkerUnhandledFailure,
+                    error.to_string(),
+                )
+            })?;
+            commands = run.replay.complete(issued).map_err(replay_failure)?;
+        }
+        Ok((commands, run))
+    }
+
+    fn cache_run(&self, execution: ExecutionKey, mut run: CachedRun) {
+        let mut uses = self.uses.lock();
+        *uses += 1;
+        run.last_used = *uses;
+        let mut cache = self.cache.lock();
+        cache.insert(execution, run);
+        if cache.len() > self.options.max_cached_workflows
+            && let Some(oldest) = cache
+                .iter()
+                .min_by_key(|(_, run)| run.last_used)
+                .map(|(key, _)| key.clone())
+        {
+            cache.remove(&oldest);
+        }
+    }
+
+    async fn poll_activity_task(&self) {
+        let request = Request::PollActivityTask {
+            namespace: self.namespace.clone(),
+            task_queue: self.task_queue.clone(),
+            identity: self.options.identity.clone(),
+        };
+        match self.transport.call(request).await {
+            Ok(Response::ActivityTask(Some(task))) => self.run_activity_task(*task).await,
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(%error, "activity task poll failed");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+    }
+
+    async fn run_activity_task(&self, task: ActivityTaskForWorker) {
+        let token = task.token();
+        let execution = task.execution.clone();
+        let reply: ActivityTaskStartedReply = task.task;
+        let activity_type = reply.scheduled.activity_type.to_string();
+        let input = reply.scheduled.input.clone();
+        let outcome = match self.activities.get(&activity_type) {
+            Some(function) => {
+                function(
+                    ActivityContext::new(Arc::clone(&self.transport), execution.clone(), reply),
+                    input,
+                )
+                .await
+            }
+            None => Err(ActivityError::application(
+                format!("activity type {activity_type} is not registered with this worker"),
+                "ActivityTypeNotRegistered",
+            )),
+        };
+        let request = match outcome {
+            Ok(result) => Request::CompleteActivityTask {
+                execution,
+                token,
+                result,
+                identity: self.options.identity.clone(),
+            },
+            Err(error) => Request::FailActivityTask {
+                execution,
+                token,
+                failure: *error.0,
+                identity: self.options.identity.clone(),
+            },
+        };
+        if let Err(error) = self.transport.call(request).await {
+            tracing::warn!(%error, "activity result refused (timed out or retried meanwhile?)");
+        }
+    }
+}
