@@ -219,6 +219,18 @@ pub enum Request {
         /// The run.
         execution: ExecutionKey,
     },
+    /// Wait until a run closes (the current one if no run id), at most `wait`; answers with
+    /// its description either way.
+    AwaitWorkflowClose {
+        /// The namespace.
+        namespace: Namespace,
+        /// The workflow id.
+        workflow_id: WorkflowId,
+        /// The run, or the current one.
+        run_id: Option<RunId>,
+        /// The longest wait.
+        wait: std::time::Duration,
+    },
     /// Describe a run (the current one if no run id).
     DescribeWorkflow {
         /// The namespace.

@@ -18,8 +18,8 @@ use endure_core::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-/// How often [`WorkflowHandle::result`] checks whether the run closed.
-const RESULT_POLL_INTERVAL: Duration = Duration::from_millis(10);
+/// How long one wait for a result may last before it is renewed (a long poll).
+const RESULT_LONG_POLL_DEFAULT: Duration = Duration::from_secs(60);
 
 /// Why a client call failed.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +51,7 @@ pub struct Client {
     transport: Arc<dyn Transport>,
     namespace: Namespace,
     identity: String,
+    long_poll: Duration,
 }
 
 impl Client {
@@ -60,7 +61,14 @@ impl Client {
             transport,
             namespace,
             identity: "endure-client".into(),
+            long_poll: RESULT_LONG_POLL_DEFAULT,
         }
+    }
+
+    /// The same client with result waits of up to `long_poll` each (default 60 s).
+    pub fn with_long_poll(mut self, long_poll: Duration) -> Self {
+        self.long_poll = long_poll;
+        self
     }
 
     /// The transport, to build a worker on the same connection.
@@ -209,13 +217,17 @@ impl WorkflowHandle {
     pub async fn result<O: DeserializeOwned>(&self) -> Result<O, ClientError> {
         let mut run_id = self.run_id;
         loop {
-            let handle = Self {
+            let request = Request::AwaitWorkflowClose {
+                namespace: self.client.namespace.clone(),
+                workflow_id: self.workflow_id.clone(),
                 run_id,
-                ..self.clone()
+                wait: self.client.long_poll,
             };
-            let description = handle.describe().await?;
+            let description = match self.client.call(request).await? {
+                Response::Description(description) => description,
+                other => return Err(ClientError::Unexpected(format!("{other:?}"))),
+            };
             if !description.status.is_closed() {
-                tokio::time::sleep(RESULT_POLL_INTERVAL).await;
                 continue;
             }
             let history = history_of(&self.client, description.execution.clone()).await?;

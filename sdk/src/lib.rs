@@ -12,6 +12,8 @@ mod activity_context;
 mod client;
 mod payloads;
 pub mod replayer;
+#[cfg(feature = "embedded")]
+pub mod testing;
 mod worker;
 pub mod workflow;
 

@@ -74,3 +74,35 @@ impl Clock for ManualClock {
         }
     }
 }
+
+/// Time as tokio's clock measures it, from a fixed start: on a paused tokio runtime
+/// (`#[tokio::test(start_paused = true)]`) time jumps to the next timer whenever every task
+/// waits on one — the time-skipping clock of the test environment.
+#[derive(Debug)]
+pub struct TokioClock {
+    start: Timestamp,
+    origin: tokio::time::Instant,
+}
+
+impl TokioClock {
+    /// A clock reading `start` now.
+    pub fn new(start: Timestamp) -> Self {
+        Self {
+            start,
+            origin: tokio::time::Instant::now(),
+        }
+    }
+}
+
+impl Clock for TokioClock {
+    fn now(&self) -> Timestamp {
+        self.start.saturating_add(self.origin.elapsed())
+    }
+
+    async fn sleep_until(&self, deadline: Timestamp) {
+        let wait = deadline.saturating_duration_since(self.now());
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+    }
+}

@@ -8,3 +8,6 @@
 )]
 
 mod quickstart;
+// A paused tokio runtime is tokio's, not the simulator's.
+#[cfg(not(madsim))]
+mod testing;

@@ -72,7 +72,33 @@ struct Inner<S, C> {
     clock: Arc<C>,
     shards: Vec<mpsc::UnboundedSender<ShardMessage>>,
     matching: Arc<Matching>,
+    closings: Arc<Closings>,
     config: EngineConfig,
+}
+
+/// Who waits for which run to close.
+#[derive(Default)]
+pub(crate) struct Closings {
+    waiters: parking_lot::Mutex<std::collections::BTreeMap<ExecutionKey, Vec<oneshot::Sender<()>>>>,
+}
+
+impl Closings {
+    fn register(&self, execution: &ExecutionKey) -> oneshot::Receiver<()> {
+        let (sender, receiver) = oneshot::channel();
+        self.waiters
+            .lock()
+            .entry(execution.clone())
+            .or_default()
+            .push(sender);
+        receiver
+    }
+
+    /// Wakes everyone waiting for `execution` to close (called after the close is durable).
+    pub(crate) fn closed(&self, execution: &ExecutionKey) {
+        for waiter in self.waiters.lock().remove(execution).unwrap_or_default() {
+            let _ = waiter.send(());
+        }
+    }
 }
 
 impl Engine<RedbStorage, SystemClock> {
@@ -109,6 +135,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
     ) -> Result<Self, EngineError> {
         let writer = writer::spawn_writer(Arc::clone(&storage));
         let matching = Arc::new(Matching::default());
+        let closings = Arc::new(Closings::default());
         let mut shards = Vec::new();
         for index in 0..config.shard_count.max(1) {
             let shard = Shard::open(
@@ -117,6 +144,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 Arc::clone(&clock),
                 writer.clone(),
                 Arc::clone(&matching),
+                Arc::clone(&closings),
             )
             .await?;
             let (sender, receiver) = mpsc::unbounded_channel();
@@ -129,6 +157,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 clock,
                 shards,
                 matching,
+                closings,
                 config,
             }),
         })
@@ -548,6 +577,32 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 None => return Ok(events),
             }
         }
+    }
+
+    /// Waits until the run closes, at most `wait`, and describes it (a long poll for results).
+    pub async fn await_close(
+        &self,
+        namespace: &Namespace,
+        workflow_id: &WorkflowId,
+        run_id: Option<RunId>,
+        wait: Duration,
+    ) -> Result<WorkflowDescription, EngineError> {
+        let execution = self.resolve_run(namespace, workflow_id, run_id).await?;
+        // Register before looking, so a close between the two is not missed.
+        let closed = self.inner.closings.register(&execution);
+        let description = self
+            .describe_workflow(namespace, workflow_id, Some(execution.run_id))
+            .await?;
+        if description.status.is_closed() {
+            return Ok(description);
+        }
+        let deadline = self.inner.clock.now().saturating_add(wait);
+        tokio::select! {
+            _ = closed => {}
+            () = self.inner.clock.sleep_until(deadline) => {}
+        }
+        self.describe_workflow(namespace, workflow_id, Some(execution.run_id))
+            .await
     }
 
     /// The status and size of a run.

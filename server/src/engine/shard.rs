@@ -22,6 +22,7 @@ use endure_core::{RunId, WorkflowExecutionStatus};
 use endure_core::{WorkflowIdConflictPolicy, WorkflowIdReusePolicy};
 use tokio::sync::{mpsc, oneshot};
 
+use super::Closings;
 use super::api::{EngineError, StartWorkflowRequest, StartWorkflowResponse};
 use super::matching::{Handoff, Matching, Poller, TaskKind};
 use super::writer::CommitRequest;
@@ -62,6 +63,7 @@ pub(crate) struct Shard<S, C> {
     clock: Arc<C>,
     writer: mpsc::UnboundedSender<CommitRequest>,
     matching: Arc<Matching>,
+    closings: Arc<Closings>,
     cache: BTreeMap<ExecutionKey, Cached>,
     uses: u64,
     deadlines: BTreeSet<(Timestamp, ExecutionKey)>,
@@ -77,6 +79,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         clock: Arc<C>,
         writer: mpsc::UnboundedSender<CommitRequest>,
         matching: Arc<Matching>,
+        closings: Arc<Closings>,
     ) -> Result<Self, EngineError> {
         let range = storage.acquire_shard(id).await?;
         let mut shard = Self {
@@ -86,6 +89,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             clock,
             writer,
             matching,
+            closings,
             cache: BTreeMap::new(),
             uses: 0,
             deadlines: BTreeSet::new(),
@@ -467,6 +471,9 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         if let Err(error) = self.commit(write).await {
             self.cache.remove(key);
             return Err(error);
+        }
+        if after.status().is_closed() && !before.status().is_closed() {
+            self.closings.closed(key);
         }
         self.remember(key.clone(), after.clone(), db_version + 1);
         if let Some(next_run) = &effects.next_run {

@@ -184,6 +184,16 @@ impl<S: Storage, C: Clock> InProcessTransport<S, C> {
             Request::GetHistory { execution } => {
                 Response::History(engine.history(&execution).await?)
             }
+            Request::AwaitWorkflowClose {
+                namespace,
+                workflow_id,
+                run_id,
+                wait,
+            } => Response::Description(
+                engine
+                    .await_close(&namespace, &workflow_id, run_id, wait)
+                    .await?,
+            ),
             Request::DescribeWorkflow {
                 namespace,
                 workflow_id,
