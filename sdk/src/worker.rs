@@ -33,6 +33,12 @@ use crate::workflow::{
 };
 
 type WorkflowFactory = Arc<dyn Fn() -> WorkflowFunction + Send + Sync>;
+type DynamicWorkflowFactory = Arc<dyn Fn(String) -> WorkflowFunction + Send + Sync>;
+type DynamicActivityFunction = Arc<
+    dyn Fn(ActivityContext, String, Payloads) -> BoxFuture<Result<Option<Payloads>, ActivityError>>
+        + Send
+        + Sync,
+>;
 type ActivityFunction = Arc<
     dyn Fn(ActivityContext, Payloads) -> BoxFuture<Result<Option<Payloads>, ActivityError>>
         + Send
@@ -78,6 +84,8 @@ pub struct Worker {
     options: WorkerOptions,
     workflows: BTreeMap<String, WorkflowFactory>,
     activities: BTreeMap<String, ActivityFunction>,
+    dynamic_workflow: Option<DynamicWorkflowFactory>,
+    dynamic_activity: Option<DynamicActivityFunction>,
 }
 
 impl Worker {
@@ -95,6 +103,8 @@ impl Worker {
             options,
             workflows: BTreeMap::new(),
             activities: BTreeMap::new(),
+            dynamic_workflow: None,
+            dynamic_activity: None,
         }
     }
 
@@ -153,8 +163,38 @@ impl Worker {
         self
     }
 
-    /// Runs the pollers until `shutdown` resolves (Go's `worker.Run`). In-flight tasks
-    /// finish first.
+    /// Registers the fallback for workflow types registered under no name (spec §5.10): it
+    /// gets the type name and the raw encoded arguments, and returns raw encoded results.
+    pub fn register_dynamic_workflow<F, Fut>(&mut self, workflow: F) -> &mut Self
+    where
+        F: Fn(WorkflowContext, String, Payloads) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Option<Payloads>, WorkflowError>> + Send + 'static,
+    {
+        let workflow = Arc::new(workflow);
+        self.dynamic_workflow = Some(Arc::new(move |workflow_type: String| {
+            let workflow = Arc::clone(&workflow);
+            Box::new(move |ctx, input: Payloads| {
+                Box::pin(workflow(ctx, workflow_type, input)) as BoxFuture<_>
+            })
+        }));
+        self
+    }
+
+    /// Registers the fallback for activity types registered under no name (spec §5.10).
+    pub fn register_dynamic_activity<F, Fut>(&mut self, activity: F) -> &mut Self
+    where
+        F: Fn(ActivityContext, String, Payloads) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Option<Payloads>, ActivityError>> + Send + 'static,
+    {
+        let activity = Arc::new(activity);
+        self.dynamic_activity = Some(Arc::new(move |ctx, activity_type, input| {
+            Box::pin(activity(ctx, activity_type, input))
+        }));
+        self
+    }
+
+    /// Runs the pollers until `shutdown` resolves (Go's `worker.Run`). Waiting polls stop at
+    /// once; tasks already taken finish and are answered first.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send) {
         let worker = Arc::new(Shared {
             transport: self.transport,
@@ -163,6 +203,8 @@ impl Worker {
             options: self.options,
             workflows: self.workflows,
             activities: self.activities,
+            dynamic_workflow: self.dynamic_workflow,
+            dynamic_activity: self.dynamic_activity,
             cache: Mutex::new(BTreeMap::new()),
             uses: Mutex::new(0),
         });
@@ -172,9 +214,13 @@ impl Worker {
             let (worker, mut stopped) = (Arc::clone(&worker), stopped.clone());
             tasks.push(tokio::spawn(async move {
                 loop {
-                    tokio::select! {
+                    // Only the poll is cut short by shutdown; a task taken runs to its answer.
+                    let task = tokio::select! {
                         _ = stopped.changed() => return,
-                        () = worker.poll_workflow_task() => {}
+                        task = worker.poll_workflow_task() => task,
+                    };
+                    if let Some(task) = task {
+                        worker.run_workflow_task(task).await;
                     }
                 }
             }));
@@ -183,9 +229,12 @@ impl Worker {
             let (worker, mut stopped) = (Arc::clone(&worker), stopped.clone());
             tasks.push(tokio::spawn(async move {
                 loop {
-                    tokio::select! {
+                    let task = tokio::select! {
                         _ = stopped.changed() => return,
-                        () = worker.poll_activity_task() => {}
+                        task = worker.poll_activity_task() => task,
+                    };
+                    if let Some(task) = task {
+                        worker.run_activity_task(task).await;
                     }
                 }
             }));
@@ -206,23 +255,26 @@ struct Shared {
     options: WorkerOptions,
     workflows: BTreeMap<String, WorkflowFactory>,
     activities: BTreeMap<String, ActivityFunction>,
+    dynamic_workflow: Option<DynamicWorkflowFactory>,
+    dynamic_activity: Option<DynamicActivityFunction>,
     cache: Mutex<BTreeMap<ExecutionKey, CachedRun>>,
     uses: Mutex<u64>,
 }
 
 impl Shared {
-    async fn poll_workflow_task(&self) {
+    async fn poll_workflow_task(&self) -> Option<WorkflowTaskForWorker> {
         let request = Request::PollWorkflowTask {
             namespace: self.namespace.clone(),
             task_queue: self.task_queue.clone(),
             identity: self.options.identity.clone(),
         };
         match self.transport.call(request).await {
-            Ok(Response::WorkflowTask(Some(task))) => self.run_workflow_task(*task).await,
-            Ok(_) => {}
+            Ok(Response::WorkflowTask(Some(task))) => Some(*task),
+            Ok(_) => None,
             Err(error) => {
                 tracing::warn!(%error, "workflow task poll failed");
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                None
             }
         }
     }
@@ -283,21 +335,22 @@ impl Shared {
         }) {
             Some(run) => run,
             None => {
-                let factory = self
-                    .workflows
-                    .get(task.workflow_type.as_str())
-                    .ok_or_else(|| {
-                        (
+                let workflow_type = task.workflow_type.as_str();
+                let function = match (self.workflows.get(workflow_type), &self.dynamic_workflow) {
+                    (Some(factory), _) => factory(),
+                    (None, Some(dynamic)) => dynamic(workflow_type.to_owned()),
+                    (None, None) => {
+                        return Err((
                             WorkflowTaskFailedCause::WorkflowWorkerUnhandledFailure,
                             format!(
-                                "workflow type {} is not registered with this worker",
-                                task.workflow_type
+                                "workflow type {workflow_type} is not registered with this worker"
                             ),
-                        )
-                    })?;
+                        ));
+                    }
+                };
                 CachedRun {
                     replay: ReplayMachine::new(),
-                    executor: WorkflowExecutor::new(factory()),
+                    executor: WorkflowExecutor::new(function),
                     last_used: 0,
                 }
             }
@@ -342,18 +395,19 @@ impl Shared {
         }
     }
 
-    async fn poll_activity_task(&self) {
+    async fn poll_activity_task(&self) -> Option<ActivityTaskForWorker> {
         let request = Request::PollActivityTask {
             namespace: self.namespace.clone(),
             task_queue: self.task_queue.clone(),
             identity: self.options.identity.clone(),
         };
         match self.transport.call(request).await {
-            Ok(Response::ActivityTask(Some(task))) => self.run_activity_task(*task).await,
-            Ok(_) => {}
+            Ok(Response::ActivityTask(Some(task))) => Some(*task),
+            Ok(_) => None,
             Err(error) => {
                 tracing::warn!(%error, "activity task poll failed");
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                None
             }
         }
     }
@@ -364,15 +418,11 @@ impl Shared {
         let reply: ActivityTaskStartedReply = task.task;
         let activity_type = reply.scheduled.activity_type.to_string();
         let input = reply.scheduled.input.clone();
-        let outcome = match self.activities.get(&activity_type) {
-            Some(function) => {
-                function(
-                    ActivityContext::new(Arc::clone(&self.transport), execution.clone(), reply),
-                    input,
-                )
-                .await
-            }
-            None => Err(ActivityError::application(
+        let context = ActivityContext::new(Arc::clone(&self.transport), execution.clone(), reply);
+        let outcome = match (self.activities.get(&activity_type), &self.dynamic_activity) {
+            (Some(function), _) => function(context, input).await,
+            (None, Some(dynamic)) => dynamic(context, activity_type.clone(), input).await,
+            (None, None) => Err(ActivityError::application(
                 format!("activity type {activity_type} is not registered with this worker"),
                 "ActivityTypeNotRegistered",
             )),
