@@ -19,7 +19,7 @@ use crate::history::HistoryEvent;
 use crate::ids::{EventId, Namespace, RunId, TaskQueueName, WorkflowId, WorkflowType};
 use crate::options::StartWorkflowOptions;
 use crate::payload::{Header, Payloads};
-use crate::storage::ExecutionKey;
+use crate::storage::{ExecutionKey, HistoryPage, VisibilityQuery, VisibilityRow};
 use crate::{WorkflowExecutionStatus, WorkflowTaskFailedCause};
 
 /// A client's start of a workflow.
@@ -219,6 +219,24 @@ pub enum Request {
         /// The run.
         execution: ExecutionKey,
     },
+    /// Read one page (about 1 MiB) of a run's history from `first_event_id`.
+    GetHistoryPage {
+        /// The run.
+        execution: ExecutionKey,
+        /// Where the page starts.
+        first_event_id: EventId,
+    },
+    /// List runs of a namespace, latest start first.
+    ListWorkflows {
+        /// The namespace.
+        namespace: Namespace,
+        /// The filter.
+        query: VisibilityQuery,
+        /// Rows to skip.
+        offset: usize,
+        /// Most rows returned.
+        limit: usize,
+    },
     /// Wait until a run closes (the current one if no run id), at most `wait`; answers with
     /// its description either way.
     AwaitWorkflowClose {
@@ -262,6 +280,10 @@ pub enum Response {
     },
     /// A history.
     History(Vec<HistoryEvent>),
+    /// A page of a history.
+    HistoryPage(HistoryPage),
+    /// Runs listed.
+    Workflows(Vec<VisibilityRow>),
     /// A description.
     Description(WorkflowDescription),
 }

@@ -315,7 +315,7 @@ pub enum StorageError {
 }
 
 /// One page of a run's history.
-#[derive(Clone, Debug, PartialEq, Default)]
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 pub struct HistoryPage {
     /// Events in order.
     pub events: Vec<HistoryEvent>,
@@ -324,7 +324,7 @@ pub struct HistoryPage {
 }
 
 /// A filter for listing and counting runs.
-#[derive(Clone, Debug, PartialEq, Default)]
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 pub struct VisibilityQuery {
     /// Only this status.
     pub status: Option<WorkflowExecutionStatus>,

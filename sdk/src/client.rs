@@ -10,7 +10,7 @@ use endure_core::history::HistoryEvent;
 use endure_core::protocol::{
     RemoteError, Request, Response, StartWorkflowRequest, Transport, WorkflowDescription,
 };
-use endure_core::storage::ExecutionKey;
+use endure_core::storage::{ExecutionKey, HistoryPage, VisibilityQuery, VisibilityRow};
 use endure_core::{
     EventAttributes, Failure, Header, Namespace, Payload, PayloadError, Payloads, RunId,
     SignalName, StartWorkflowOptions, ValidationError, WorkflowId, WorkflowType,
@@ -121,6 +121,26 @@ impl Client {
             .await
     }
 
+    /// Runs of the namespace matching `query`, latest start first: `limit` rows after
+    /// skipping `offset` (status, type, id, start time and search-attribute filters).
+    pub async fn list_workflows(
+        &self,
+        query: VisibilityQuery,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<VisibilityRow>, ClientError> {
+        let request = Request::ListWorkflows {
+            namespace: self.namespace.clone(),
+            query,
+            offset,
+            limit,
+        };
+        match self.call(request).await? {
+            Response::Workflows(rows) => Ok(rows),
+            other => Err(ClientError::Unexpected(format!("{other:?}"))),
+        }
+    }
+
     /// A handle on workflow `workflow_id` (its current run if `run_id` is `None`).
     pub fn handle(&self, workflow_id: WorkflowId, run_id: Option<RunId>) -> WorkflowHandle {
         WorkflowHandle {
@@ -167,6 +187,26 @@ impl WorkflowHandle {
     pub async fn history(&self) -> Result<Vec<HistoryEvent>, ClientError> {
         let execution = self.describe().await?.execution;
         history_of(&self.client, execution).await
+    }
+
+    /// One page (about 1 MiB) of the run's history from `first_event_id`; the page names
+    /// where the next one starts.
+    pub async fn history_page(
+        &self,
+        first_event_id: endure_core::EventId,
+    ) -> Result<HistoryPage, ClientError> {
+        let execution = self.describe().await?.execution;
+        match self
+            .client
+            .call(Request::GetHistoryPage {
+                execution,
+                first_event_id,
+            })
+            .await?
+        {
+            Response::HistoryPage(page) => Ok(page),
+            other => Err(ClientError::Unexpected(format!("{other:?}"))),
+        }
     }
 
     /// Sends a signal.

@@ -562,6 +562,34 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         .map(drop)
     }
 
+    /// One page of a run's history from `first_event_id`.
+    pub async fn history_page(
+        &self,
+        execution: &ExecutionKey,
+        first_event_id: EventId,
+    ) -> Result<endure_core::storage::HistoryPage, EngineError> {
+        Ok(self
+            .inner
+            .storage
+            .read_history(execution, first_event_id)
+            .await?)
+    }
+
+    /// Runs of a namespace matching `query`, latest start first.
+    pub async fn list_workflows(
+        &self,
+        namespace: &Namespace,
+        query: &endure_core::storage::VisibilityQuery,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<endure_core::storage::VisibilityRow>, EngineError> {
+        Ok(self
+            .inner
+            .storage
+            .list_visibility(namespace, query, offset, limit)
+            .await?)
+    }
+
     /// The whole history of a run.
     pub async fn history(
         &self,

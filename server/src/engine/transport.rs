@@ -184,6 +184,20 @@ impl<S: Storage, C: Clock> InProcessTransport<S, C> {
             Request::GetHistory { execution } => {
                 Response::History(engine.history(&execution).await?)
             }
+            Request::GetHistoryPage {
+                execution,
+                first_event_id,
+            } => Response::HistoryPage(engine.history_page(&execution, first_event_id).await?),
+            Request::ListWorkflows {
+                namespace,
+                query,
+                offset,
+                limit,
+            } => Response::Workflows(
+                engine
+                    .list_workflows(&namespace, &query, offset, limit)
+                    .await?,
+            ),
             Request::AwaitWorkflowClose {
                 namespace,
                 workflow_id,
