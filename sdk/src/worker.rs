@@ -419,6 +419,7 @@ impl Shared {
         let activity_type = reply.scheduled.activity_type.to_string();
         let input = reply.scheduled.input.clone();
         let context = ActivityContext::new(Arc::clone(&self.transport), execution.clone(), reply);
+        let canceled = context.clone();
         let outcome = match (self.activities.get(&activity_type), &self.dynamic_activity) {
             (Some(function), _) => function(context, input).await,
             (None, Some(dynamic)) => dynamic(context, activity_type.clone(), input).await,
@@ -434,6 +435,19 @@ impl Shared {
                 result,
                 identity: self.options.identity.clone(),
             },
+            // Cancellation the workflow asked for and the activity acknowledged (§5.12.2).
+            Err(error) if error.is_canceled() && canceled.is_canceled() => {
+                let details = match &error.0.info {
+                    endure_core::FailureInfo::Canceled { details } => details.clone(),
+                    _ => None,
+                };
+                Request::CancelActivityTask {
+                    execution,
+                    token,
+                    details,
+                    identity: self.options.identity.clone(),
+                }
+            }
             Err(error) => Request::FailActivityTask {
                 execution,
                 token,

@@ -231,6 +231,12 @@ impl ActivityError {
         Self(Box::new(failure))
     }
 
+    /// The activity stops because its cancellation was requested (return it after
+    /// [`crate::ActivityContext::heartbeat`] reported the request).
+    pub fn canceled(details: Option<endure_core::Payloads>) -> Self {
+        Self::new(Failure::canceled(details))
+    }
+
     /// An application error of type `error_type`, retried per the retry policy (spec §5.14.5).
     pub fn application(message: impl Into<String>, error_type: impl Into<String>) -> Self {
         Self::new(Failure::application(message, error_type))
