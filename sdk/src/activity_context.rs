@@ -1,8 +1,10 @@
-//! What an activity implementation gets: its task's information, heartbeats, and the
-//! cancellation the workflow requested (spec §5.12.2, §5.12.4).
+//! What an activity implementation gets: its task's information, heartbeats, the
+//! cancellation the workflow requested (spec §5.12.2, §5.12.4), and notice of the worker
+//! shutting down.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio::sync::watch;
 
 use endure_core::execution::ActivityTaskStartedReply;
 use endure_core::protocol::{Request, Response, Transport};
@@ -18,7 +20,33 @@ pub struct ActivityContext {
     transport: Arc<dyn Transport>,
     execution: ExecutionKey,
     task: Arc<ActivityTaskStartedReply>,
-    canceled: Arc<AtomicBool>,
+    /// Set once a heartbeat learns the workflow asked to cancel this activity.
+    cancel_requested: Arc<watch::Sender<bool>>,
+    /// The worker's shutdown phase.
+    stop: watch::Receiver<StopPhase>,
+}
+
+/// Where a worker is in its shutdown, as its activities see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum StopPhase {
+    /// Polling and running tasks.
+    Running,
+    /// Shutdown began: no new tasks; running activities have the grace period to finish.
+    Stopping,
+    /// The grace period passed: running activities are canceled.
+    Canceled,
+}
+
+/// Why an activity's context is canceled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CancelReason {
+    /// The workflow asked to cancel the activity (learned through a heartbeat). Returning
+    /// [`ActivityError::canceled`](crate::ActivityError::canceled) records
+    /// `ActivityTaskCanceled`.
+    Requested,
+    /// The worker is shutting down and the grace period passed. Returning a canceled error
+    /// reports a retryable `WorkerShutdown` failure, so another worker retries the activity.
+    WorkerShutdown,
 }
 
 /// Facts about the attempt.
@@ -43,12 +71,14 @@ impl ActivityContext {
         transport: Arc<dyn Transport>,
         execution: ExecutionKey,
         task: ActivityTaskStartedReply,
+        stop: watch::Receiver<StopPhase>,
     ) -> Self {
         Self {
             transport,
             execution,
             task: Arc::new(task),
-            canceled: Arc::new(AtomicBool::new(false)),
+            cancel_requested: Arc::new(watch::Sender::new(false)),
+            stop,
         }
     }
 
@@ -75,10 +105,11 @@ impl ActivityContext {
 
     /// Reports progress; the engine keeps `details` for the next attempt. Returns whether the
     /// workflow asked to cancel the activity. After a cancel request heartbeats are still sent
-    /// (and logged), so the activity can finish its cleanup.
+    /// (and logged), so the activity can finish its cleanup; they are also sent while the
+    /// worker shuts down. Returns [`is_canceled`](Self::is_canceled).
     pub async fn heartbeat<T: Serialize>(&self, details: &T) -> bool {
         let details = Payload::json(details).ok().map(Payloads::one);
-        if self.is_canceled() {
+        if self.cancel_reason() == Some(CancelReason::Requested) {
             tracing::warn!(activity = %self.task.scheduled.activity_id, "heartbeat after cancellation was requested");
         }
         let request = Request::RecordActivityHeartbeat {
@@ -90,13 +121,54 @@ impl ActivityContext {
             cancel_requested: true,
         }) = self.transport.call(request).await
         {
-            self.canceled.store(true, Ordering::Release);
+            self.cancel_requested.send_replace(true);
         }
         self.is_canceled()
     }
 
-    /// Whether a heartbeat learned that the workflow asked to cancel this activity.
+    /// Whether the activity should stop: the workflow asked to cancel it, or the worker's
+    /// shutdown grace period passed. [`cancel_reason`](Self::cancel_reason) tells which.
     pub fn is_canceled(&self) -> bool {
-        self.canceled.load(Ordering::Acquire)
+        self.cancel_reason().is_some()
+    }
+
+    /// Why the activity is canceled, if it is; a workflow's request wins over shutdown.
+    pub fn cancel_reason(&self) -> Option<CancelReason> {
+        if *self.cancel_requested.borrow() {
+            Some(CancelReason::Requested)
+        } else if *self.stop.borrow() == StopPhase::Canceled {
+            Some(CancelReason::WorkerShutdown)
+        } else {
+            None
+        }
+    }
+
+    /// Resolves once the activity is canceled (see [`is_canceled`](Self::is_canceled)), so
+    /// work can be raced against it with `tokio::select!`.
+    pub async fn cancelled(&self) -> CancelReason {
+        let mut requested = self.cancel_requested.subscribe();
+        let mut stop = self.stop.clone();
+        loop {
+            if let Some(reason) = self.cancel_reason() {
+                return reason;
+            }
+            tokio::select! {
+                changed = requested.changed() => if changed.is_err() { std::future::pending::<()>().await },
+                changed = stop.changed() => if changed.is_err() { std::future::pending::<()>().await },
+            }
+        }
+    }
+
+    /// Whether the worker began shutting down (Go's `GetWorkerStopChannel`): known at once,
+    /// before the grace period passes and the context is canceled.
+    pub fn is_worker_stopping(&self) -> bool {
+        *self.stop.borrow() >= StopPhase::Stopping
+    }
+
+    /// Resolves once the worker begins shutting down.
+    pub async fn worker_stopping(&self) {
+        let mut stop = self.stop.clone();
+        // An error means the worker is gone, which is a stop too.
+        let _ = stop.wait_for(|phase| *phase >= StopPhase::Stopping).await;
     }
 }

@@ -17,7 +17,7 @@ pub mod testing;
 mod worker;
 pub mod workflow;
 
-pub use activity_context::{ActivityContext, ActivityInfo};
+pub use activity_context::{ActivityContext, ActivityInfo, CancelReason};
 pub use client::{Client, ClientError, WorkflowHandle};
 pub use worker::{Worker, WorkerOptions};
 

@@ -26,7 +26,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::activity::ActivityDefinition;
-use crate::activity_context::ActivityContext;
+use crate::activity_context::{ActivityContext, CancelReason, StopPhase};
 use crate::payloads::decode_arguments;
 use crate::workflow::{
     ActivityError, BoxFuture, WorkflowContext, WorkflowError, WorkflowExecutor, WorkflowFunction,
@@ -56,6 +56,12 @@ pub struct WorkerOptions {
     pub max_cached_workflows: usize,
     /// The worker's identity in history.
     pub identity: String,
+    /// How long running activities may keep running once shutdown begins (Go's
+    /// `WorkerStopTimeout`). When it passes their contexts are canceled
+    /// ([`CancelReason::WorkerShutdown`]); those still running after a second such period
+    /// are dropped, and the engine retries them when their timeouts fire. `None` waits for
+    /// running activities however long they take.
+    pub graceful_shutdown_timeout: Option<std::time::Duration>,
 }
 
 impl Default for WorkerOptions {
@@ -65,6 +71,7 @@ impl Default for WorkerOptions {
             activity_pollers: 4,
             max_cached_workflows: 1000,
             identity: "endure-worker".into(),
+            graceful_shutdown_timeout: None,
         }
     }
 }
@@ -194,8 +201,11 @@ impl Worker {
     }
 
     /// Runs the pollers until `shutdown` resolves (Go's `worker.Run`). Waiting polls stop at
-    /// once; tasks already taken finish and are answered first.
+    /// once; workflow tasks already taken finish and are answered first; running activities
+    /// learn of the shutdown at once and have
+    /// [`graceful_shutdown_timeout`](WorkerOptions::graceful_shutdown_timeout) to finish.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send) {
+        let (stop, stopped) = tokio::sync::watch::channel(StopPhase::Running);
         let worker = Arc::new(Shared {
             transport: self.transport,
             namespace: self.namespace,
@@ -207,12 +217,12 @@ impl Worker {
             dynamic_activity: self.dynamic_activity,
             cache: Mutex::new(BTreeMap::new()),
             uses: Mutex::new(0),
+            stop: stopped.clone(),
         });
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        let mut tasks = Vec::new();
+        let mut workflow_tasks = Vec::new();
         for _ in 0..worker.options.workflow_pollers.max(1) {
             let (worker, mut stopped) = (Arc::clone(&worker), stopped.clone());
-            tasks.push(tokio::spawn(async move {
+            workflow_tasks.push(tokio::spawn(async move {
                 loop {
                     // Only the poll is cut short by shutdown; a task taken runs to its answer.
                     let task = tokio::select! {
@@ -225,9 +235,10 @@ impl Worker {
                 }
             }));
         }
+        let mut activity_tasks = Vec::new();
         for _ in 0..worker.options.activity_pollers.max(1) {
             let (worker, mut stopped) = (Arc::clone(&worker), stopped.clone());
-            tasks.push(tokio::spawn(async move {
+            activity_tasks.push(tokio::spawn(async move {
                 loop {
                     let task = tokio::select! {
                         _ = stopped.changed() => return,
@@ -240,11 +251,48 @@ impl Worker {
             }));
         }
         shutdown.await;
-        let _ = stop.send(true);
-        for task in tasks {
+        stop.send_replace(StopPhase::Stopping);
+        for task in workflow_tasks {
+            let _ = task.await;
+        }
+        let Some(grace) = worker.options.graceful_shutdown_timeout else {
+            for task in activity_tasks {
+                let _ = task.await;
+            }
+            return;
+        };
+        let mut activity_tasks = await_until(activity_tasks, grace).await;
+        if activity_tasks.is_empty() {
+            return;
+        }
+        tracing::info!(
+            running = activity_tasks.len(),
+            "shutdown grace period passed; canceling running activities"
+        );
+        stop.send_replace(StopPhase::Canceled);
+        activity_tasks = await_until(activity_tasks, grace).await;
+        for task in activity_tasks {
+            tracing::warn!("an activity ignored the shutdown cancel; dropping it");
+            task.abort();
             let _ = task.await;
         }
     }
+}
+
+/// Awaits `tasks` for at most `period`; returns those still running.
+async fn await_until(
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    period: std::time::Duration,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let deadline = tokio::time::Instant::now() + period;
+    let mut running = Vec::new();
+    for mut task in tasks {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if tokio::time::timeout(left, &mut task).await.is_err() {
+            running.push(task);
+        }
+    }
+    running
 }
 
 /// The worker's state shared by its pollers.
@@ -259,6 +307,8 @@ struct Shared {
     dynamic_activity: Option<DynamicActivityFunction>,
     cache: Mutex<BTreeMap<ExecutionKey, CachedRun>>,
     uses: Mutex<u64>,
+    /// The shutdown phase, seen by activity contexts.
+    stop: tokio::sync::watch::Receiver<StopPhase>,
 }
 
 impl Shared {
@@ -418,7 +468,12 @@ impl Shared {
         let reply: ActivityTaskStartedReply = task.task;
         let activity_type = reply.scheduled.activity_type.to_string();
         let input = reply.scheduled.input.clone();
-        let context = ActivityContext::new(Arc::clone(&self.transport), execution.clone(), reply);
+        let context = ActivityContext::new(
+            Arc::clone(&self.transport),
+            execution.clone(),
+            reply,
+            self.stop.clone(),
+        );
         let canceled = context.clone();
         let outcome = match (self.activities.get(&activity_type), &self.dynamic_activity) {
             (Some(function), _) => function(context, input).await,
@@ -436,7 +491,10 @@ impl Shared {
                 identity: self.options.identity.clone(),
             },
             // Cancellation the workflow asked for and the activity acknowledged (§5.12.2).
-            Err(error) if error.is_canceled() && canceled.is_canceled() => {
+            Err(error)
+                if error.is_canceled()
+                    && canceled.cancel_reason() == Some(CancelReason::Requested) =>
+            {
                 let details = match &error.0.info {
                     endure_core::FailureInfo::Canceled { details } => details.clone(),
                     _ => None,
@@ -445,6 +503,21 @@ impl Shared {
                     execution,
                     token,
                     details,
+                    identity: self.options.identity.clone(),
+                }
+            }
+            // Stopped by shutdown: a retryable failure, so another worker runs it again.
+            Err(error)
+                if error.is_canceled()
+                    && canceled.cancel_reason() == Some(CancelReason::WorkerShutdown) =>
+            {
+                Request::FailActivityTask {
+                    execution,
+                    token,
+                    failure: Failure::application(
+                        "the worker shut down before the activity finished",
+                        "WorkerShutdown",
+                    ),
                     identity: self.options.identity.clone(),
                 }
             }
