@@ -7,7 +7,23 @@
     unreachable_pub
 )]
 
+mod activity_cancel;
+mod client;
 mod quickstart;
+mod registration;
+mod shutdown;
 // A paused tokio runtime is tokio's, not the simulator's.
 #[cfg(not(madsim))]
 mod testing;
+
+use endure::Client;
+
+/// A client of an embedded engine on a redb file in a fresh directory (kept while the
+/// returned directory lives).
+pub(crate) async fn redb_client() -> (Client, tempfile::TempDir) {
+    let directory = tempfile::tempdir().unwrap();
+    let client = endure::embedded::open(directory.path().join("store.redb"))
+        .await
+        .unwrap();
+    (client, directory)
+}
