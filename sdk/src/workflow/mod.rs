@@ -8,6 +8,34 @@
 //! workflow's single executor, one at a time, in a deterministic order, so the locks are
 //! never contended and reads are repeatable on replay — the Rust form of the Go closures in
 //! spec §5.19.
+//!
+//! **Determinism rules (spec §5.5).** Workflow code is replayed, often by another process,
+//! and must issue the same commands in the same order each time. Use the context's
+//! equivalents of what Go forbids: `ctx.now()` not `SystemTime::now()`, `ctx.sleep` /
+//! `ctx.timer` not `tokio::time::sleep` (awaiting a tokio timer fails the task with a named
+//! error), `ctx.spawn` not `tokio::spawn`, [`channel`] and [`Selector`] not tokio's,
+//! `ctx.logger()` (silent during replay), `ctx.random_u64` / `ctx.side_effect` for
+//! randomness, and activities for any IO.
+//!
+//! **Map iteration.** Never let a `HashMap`'s or `HashSet`'s iteration order decide what the
+//! workflow does: std seeds their hashers randomly per process, so the replaying worker
+//! sees another order. Worse than a failure, with sequence-numbered activity ids the replay
+//! may *succeed* and hand each result to the wrong entry. Iterate a `BTreeMap`, or collect
+//! the keys and sort them first:
+//!
+//! ```
+//! # use std::collections::HashMap;
+//! fn charge_order(amounts: &HashMap<String, u32>) -> Vec<(&String, u32)> {
+//!     let mut customers: Vec<&String> = amounts.keys().collect();
+//!     customers.sort(); // the same order in every process
+//!     customers.into_iter().map(|c| (c, amounts[c])).collect()
+//! }
+//! # let amounts = HashMap::from([("bob".to_owned(), 2), ("ada".to_owned(), 1)]);
+//! # assert_eq!(charge_order(&amounts)[0].0, "ada");
+//! ```
+//!
+//! The test `iterating_a_hash_map_is_a_replay_hazard_and_sorted_keys_are_not` shows both
+//! the hazard and the fix.
 
 mod context;
 mod executor;

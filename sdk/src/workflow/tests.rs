@@ -540,3 +540,106 @@ mod programs {
         }
     }
 }
+
+/// Spec §5.5: iterating a hash map in workflow code is a determinism hazard, because its
+/// order depends on the hasher's keys, which differ between processes (std seeds them
+/// randomly). The worker that replays a history is often not the one that wrote it.
+#[test]
+fn iterating_a_hash_map_is_a_replay_hazard_and_sorted_keys_are_not() {
+    use std::collections::HashMap;
+    use std::hash::{BuildHasher, DefaultHasher, Hasher};
+
+    /// A hasher seeded like std's `RandomState`, but with a seed the test picks.
+    #[derive(Clone, Copy)]
+    struct Seeded(u64);
+    impl BuildHasher for Seeded {
+        type Hasher = DefaultHasher;
+        fn build_hasher(&self) -> DefaultHasher {
+            let mut hasher = DefaultHasher::new();
+            hasher.write_u64(self.0);
+            hasher
+        }
+    }
+    let customers = ["ada", "bob", "cy", "dee", "eve", "fay", "gus", "hal"];
+    let amounts = move |seed| {
+        let mut map = HashMap::with_hasher(Seeded(seed));
+        for (amount, customer) in (1u32..).zip(customers) {
+            map.insert(customer.to_owned(), amount);
+        }
+        map
+    };
+    // Two processes, two iteration orders.
+    let order = |seed| amounts(seed).into_keys().collect::<Vec<_>>();
+    assert_ne!(order(1), order(2), "the seeds must give different orders");
+
+    // The hazard: one activity per entry, scheduled in the map's order. Each activity
+    // echoes its input, and the code logs whom it charged beside what the activity answered.
+    type Log = Arc<Mutex<Vec<(String, String)>>>;
+    let iterating = |seed: u64, named_ids: bool, log: Log| {
+        workflow(move |ctx: WorkflowContext, _| {
+            let log = Arc::clone(&log);
+            async move {
+                for (customer, amount) in amounts(seed) {
+                    let ctx = ctx.with_activity_options(ActivityOptions {
+                        activity_id: named_ids
+                            .then(|| ActivityId::new(format!("charge-{customer}")).unwrap()),
+                        ..options()
+                    });
+                    let (charged, _): (String, u32) =
+                        ctx.execute_activity("Charge", &(&customer, amount)).await?;
+                    log.lock().push((customer, charged));
+                }
+                Ok(None)
+            }
+        })
+    };
+    let live = Log::default();
+    let history = run(
+        &iterating(1, false, Arc::clone(&live)),
+        echo_activity(),
+        &[],
+    );
+    assert!(
+        live.lock()
+            .iter()
+            .all(|(customer, charged)| customer == charged)
+    );
+    // Replayed in another process, the same code quietly pairs results with the wrong
+    // customers: ids from sequence numbers and one activity type cannot tell them apart.
+    let replayed = Log::default();
+    replay_history(&history, &iterating(2, false, Arc::clone(&replayed))).unwrap();
+    assert!(
+        replayed
+            .lock()
+            .iter()
+            .any(|(customer, charged)| customer != charged),
+        "{:?}",
+        replayed.lock()
+    );
+    // With activity ids naming the customer the mismatch is at least caught on replay.
+    let history = run(&iterating(1, true, Log::default()), echo_activity(), &[]);
+    let replayed = replay_history(&history, &iterating(2, true, Log::default()));
+    assert!(
+        matches!(replayed, Err(ReplayError::Nondeterminism(_))),
+        "{replayed:?}"
+    );
+
+    // The deterministic alternative: collect the keys and sort them (or keep a BTreeMap).
+    let sorted = |seed: u64| {
+        workflow(move |ctx: WorkflowContext, _| async move {
+            let ctx = ctx.with_activity_options(options());
+            let amounts = amounts(seed);
+            let mut customers: Vec<&String> = amounts.keys().collect();
+            customers.sort();
+            for customer in customers {
+                let _: String = ctx
+                    .execute_activity("Charge", &(customer, amounts[customer]))
+                    .await?;
+            }
+            Ok(None)
+        })
+    };
+    let history = run(&sorted(1), echo_activity(), &[]);
+    replay_history(&history, &sorted(2)).unwrap();
+    replay_history(&history, &sorted(3)).unwrap();
+}
