@@ -312,20 +312,27 @@ struct Shared {
 }
 
 impl Shared {
+    /// Sends one long poll; a failed poll is logged and backed off before the next.
+    async fn poll(&self, request: Request, kind: &str) -> Option<Response> {
+        match self.transport.call(request).await {
+            Ok(response) => Some(response),
+            Err(error) => {
+                tracing::warn!(%error, kind, "task poll failed");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                None
+            }
+        }
+    }
+
     async fn poll_workflow_task(&self) -> Option<WorkflowTaskForWorker> {
         let request = Request::PollWorkflowTask {
             namespace: self.namespace.clone(),
             task_queue: self.task_queue.clone(),
             identity: self.options.identity.clone(),
         };
-        match self.transport.call(request).await {
-            Ok(Response::WorkflowTask(Some(task))) => Some(*task),
-            Ok(_) => None,
-            Err(error) => {
-                tracing::warn!(%error, "workflow task poll failed");
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                None
-            }
+        match self.poll(request, "workflow").await? {
+            Response::WorkflowTask(Some(task)) => Some(*task),
+            _ => None,
         }
     }
 
@@ -451,14 +458,9 @@ impl Shared {
             task_queue: self.task_queue.clone(),
             identity: self.options.identity.clone(),
         };
-        match self.transport.call(request).await {
-            Ok(Response::ActivityTask(Some(task))) => Some(*task),
-            Ok(_) => None,
-            Err(error) => {
-                tracing::warn!(%error, "activity task poll failed");
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                None
-            }
+        match self.poll(request, "activity").await? {
+            Response::ActivityTask(Some(task)) => Some(*task),
+            _ => None,
         }
     }
 
