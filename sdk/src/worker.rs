@@ -284,7 +284,13 @@ async fn await_until(
     tasks: Vec<tokio::task::JoinHandle<()>>,
     period: std::time::Duration,
 ) -> Vec<tokio::task::JoinHandle<()>> {
-    let deadline = tokio::time::Instant::now() + period;
+    // A period too long to add to the clock means waiting as long as the tasks take.
+    let Some(deadline) = tokio::time::Instant::now().checked_add(period) else {
+        for task in tasks {
+            let _ = task.await;
+        }
+        return Vec::new();
+    };
     let mut running = Vec::new();
     for mut task in tasks {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());

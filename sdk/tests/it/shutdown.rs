@@ -172,3 +172,47 @@ async fn an_activity_ignoring_the_shutdown_cancel_is_dropped_and_shutdown_comple
         .expect("shutdown completes")
         .unwrap();
 }
+
+#[tokio::test]
+async fn an_unbounded_grace_period_waits_for_running_activities_to_finish() {
+    let (client, _store) = redb_client().await;
+    let queue = TaskQueueName::new("patient").unwrap();
+    let (started, mut running_activity) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let mut worker = charge_worker(&client, &queue, Duration::MAX);
+    worker.register_activity::<Charge, _, _>(move |ctx: ActivityContext, cents: u32| {
+        let started = started.clone();
+        async move {
+            let _ = started.send(());
+            ctx.worker_stopping().await;
+            // Finishing during shutdown is allowed; the result is reported as usual.
+            Ok::<_, ActivityError>(format!("charged {cents} while stopping"))
+        }
+    });
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(worker.run(async {
+        let _ = stopped.await;
+    }));
+    let handle = client
+        .start_workflow(
+            StartWorkflowOptions::new(WorkflowId::new("patient-1").unwrap(), queue.clone()),
+            "Charge",
+            &7u32,
+        )
+        .await
+        .unwrap();
+    running_activity.recv().await.unwrap();
+    let _ = stop.send(());
+    running.await.unwrap();
+    let history = handle.history().await.unwrap();
+    check_well_formed(&history).unwrap();
+    // The activity's result was recorded; the next workflow task waits for a worker.
+    let types: Vec<EventType> = history.iter().map(|event| event.event_type()).collect();
+    assert_eq!(
+        types[types.len() - 3..],
+        [
+            EventType::ActivityTaskStarted,
+            EventType::ActivityTaskCompleted,
+            EventType::WorkflowTaskScheduled,
+        ]
+    );
+}
