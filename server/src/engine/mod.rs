@@ -291,6 +291,30 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         .map(drop)
     }
 
+    /// Waits, up to the configured poll wait, for a task of `kind` on the queue.
+    async fn poll_handoff(
+        &self,
+        namespace: &Namespace,
+        task_queue: &TaskQueueName,
+        kind: TaskKind,
+        identity: &str,
+    ) -> Result<Option<Handoff>, EngineError> {
+        let inner = &self.inner;
+        inner
+            .matching
+            .poll(
+                &inner.storage,
+                &inner.clock,
+                namespace,
+                task_queue,
+                kind,
+                identity,
+                inner.config.poll_wait,
+            )
+            .await
+            .map_err(EngineError::from)
+    }
+
     /// Waits for a workflow task of the queue and starts it; `None` if none came in time.
     pub async fn poll_workflow_task(
         &self,
@@ -299,18 +323,8 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         identity: &str,
     ) -> Result<Option<WorkflowTaskForWorker>, EngineError> {
         loop {
-            let inner = &self.inner;
-            let Some(handoff) = inner
-                .matching
-                .poll(
-                    &inner.storage,
-                    &inner.clock,
-                    namespace,
-                    task_queue,
-                    TaskKind::Workflow,
-                    identity,
-                    inner.config.poll_wait,
-                )
+            let Some(handoff) = self
+                .poll_handoff(namespace, task_queue, TaskKind::Workflow, identity)
                 .await?
             else {
                 return Ok(None);
@@ -322,7 +336,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 } => (execution, started),
                 Handoff::Started { .. } => continue,
                 Handoff::Row(row) => {
-                    inner.matching.forget(&row);
+                    self.inner.matching.forget(&row);
                     let DispatchTask::WorkflowTask {
                         scheduled_event_id, ..
                     } = row.task
@@ -417,18 +431,8 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         identity: &str,
     ) -> Result<Option<ActivityTaskForWorker>, EngineError> {
         loop {
-            let inner = &self.inner;
-            let Some(handoff) = inner
-                .matching
-                .poll(
-                    &inner.storage,
-                    &inner.clock,
-                    namespace,
-                    task_queue,
-                    TaskKind::Activity,
-                    identity,
-                    inner.config.poll_wait,
-                )
+            let Some(handoff) = self
+                .poll_handoff(namespace, task_queue, TaskKind::Activity, identity)
                 .await?
             else {
                 return Ok(None);
@@ -446,7 +450,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 Handoff::Started { .. } => continue,
                 Handoff::Row(row) => row,
             };
-            inner.matching.forget(&row);
+            self.inner.matching.forget(&row);
             let DispatchTask::ActivityTask {
                 scheduled_event_id,
                 attempt,
