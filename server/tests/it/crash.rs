@@ -3,6 +3,7 @@
 //! acknowledged write whole and no write in part. Power loss is the simulator's job; this
 //! is the real file system and the real process. Set `ENDURE_CRASH_SEED` to replay a run.
 
+use crate::crash_seed::{seed, xorshift};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -147,32 +148,11 @@ fn child_writer_process() {
     });
 }
 
-#[allow(
-    clippy::disallowed_methods,
-    reason = "the seed of a real-process test comes from the clock unless given"
-)]
-fn seed() -> u64 {
-    std::env::var("ENDURE_CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(1, |d| d.as_nanos() as u64)
-        })
-}
-
 #[tokio::test]
 async fn killed_writers_lose_nothing_acknowledged_and_leave_nothing_partial() {
-    let seed = seed();
+    let seed = seed("ENDURE_CRASH_SEED");
     println!("crash test seed={seed} (rerun with ENDURE_CRASH_SEED={seed})");
-    let mut state = seed | 1;
-    let mut next_random = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut next_random = xorshift(seed);
     let directory = tempfile::tempdir().unwrap();
     let path = directory.path().join("crash.redb");
     let mut acknowledged_max = 0;

@@ -3,6 +3,7 @@
 //! random moments; it is restarted until every workflow completed, each exactly once, with a
 //! well-formed history. Set `ENDURE_ENGINE_CRASH_SEED` to replay a run.
 
+use crate::crash_seed::{seed, xorshift};
 use std::path::Path;
 use std::process::{Command as Process, Stdio};
 use std::time::Duration;
@@ -141,21 +142,6 @@ fn engine_child_process() {
     });
 }
 
-#[allow(
-    clippy::disallowed_methods,
-    reason = "the seed of a real-process test comes from the clock unless given"
-)]
-fn seed() -> u64 {
-    std::env::var("ENDURE_ENGINE_CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(1, |d| d.as_nanos() as u64)
-        })
-}
-
 fn child(path: &Path) -> std::process::Child {
     Process::new(std::env::current_exe().unwrap())
         .args([
@@ -173,15 +159,9 @@ fn child(path: &Path) -> std::process::Child {
 
 #[tokio::test]
 async fn killed_engines_complete_every_workflow_exactly_once() {
-    let seed = seed();
+    let seed = seed("ENDURE_ENGINE_CRASH_SEED");
     println!("engine crash test seed={seed} (rerun with ENDURE_ENGINE_CRASH_SEED={seed})");
-    let mut state = seed | 1;
-    let mut next_random = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut next_random = xorshift(seed);
     let directory = tempfile::tempdir().unwrap();
     let path = directory.path().join("engine.redb");
     for _ in 0..KILLS {

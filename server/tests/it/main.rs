@@ -11,6 +11,8 @@
 #[cfg(not(madsim))]
 mod crash;
 #[cfg(not(madsim))]
+mod crash_seed;
+#[cfg(not(madsim))]
 mod differential;
 mod engine;
 #[cfg(not(madsim))]
