@@ -57,9 +57,13 @@ pub struct WorkflowTaskForWorker {
     pub workflow_type: WorkflowType,
     /// Answer with this.
     pub token: WorkflowTaskToken,
-    /// The whole history up to and including this task's WorkflowTaskStarted.
+    /// The history up to and including this task's WorkflowTaskStarted: all of it, or for
+    /// a task from a worker's sticky queue only the events after `previous_started_event_id`
+    /// (a worker without the run cached at that point fetches the rest with
+    /// [`Request::GetHistoryPage`]).
     pub history: Vec<HistoryEvent>,
-    /// The last task a worker completed, for sticky caches.
+    /// The WorkflowTaskStarted of the last task a worker completed: a cached run fed up to
+    /// exactly this event can go on from it; any other must be rebuilt.
     pub previous_started_event_id: Option<EventId>,
 }
 
@@ -162,6 +166,12 @@ pub enum Request {
         failure: Option<Failure>,
         /// The worker.
         identity: String,
+    },
+    /// The worker a run is sticky to is stopping: send the run's next tasks to its normal
+    /// queue.
+    ResetStickyTaskQueue {
+        /// The run.
+        execution: ExecutionKey,
     },
     /// Long-poll an activity task.
     PollActivityTask {

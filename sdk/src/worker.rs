@@ -3,7 +3,12 @@
 //!
 //! Workflow tasks run through a per-run [`ReplayMachine`] and [`WorkflowExecutor`] kept in a
 //! cache, so a run's next task only feeds the new events; a run not cached (or evicted) is
-//! rebuilt by replaying its whole history. A task the code cannot run — an unregistered type,
+//! rebuilt by replaying its whole history. The worker asks for the runs it caches to be
+//! *sticky*: their next tasks come to the worker's own queue with only the new events. A
+//! task whose previous-started event is not where the cached run stopped is rebuilt from the
+//! full history. Runs are evicted when they close, when a task fails and when the cache is
+//! full (least recently used first); on shutdown the worker hands its runs back to the
+//! normal queue. A task the code cannot run — an unregistered type,
 //! nondeterminism, a panic — fails the workflow task (the engine retries it), never the
 //! workflow. Activities run their registered implementation and report the outcome.
 
@@ -11,7 +16,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 
-use endure_core::execution::{ActivityTaskStartedReply, WorkflowTaskCompletion};
+use endure_core::execution::{ActivityTaskStartedReply, StickyAttributes, WorkflowTaskCompletion};
 use endure_core::history::SdkMetadata;
 use endure_core::protocol::{
     ActivityTaskForWorker, Request, Response, Transport, WorkflowTaskForWorker,
@@ -19,7 +24,7 @@ use endure_core::protocol::{
 use endure_core::replay::{ReplayError, ReplayMachine};
 use endure_core::storage::ExecutionKey;
 use endure_core::{
-    Failure, Namespace, Payload, Payloads, RunId, TaskQueueName, WorkflowTaskFailedCause,
+    EventId, Failure, Namespace, Payload, Payloads, RunId, TaskQueueName, WorkflowTaskFailedCause,
 };
 use parking_lot::Mutex;
 use serde::Serialize;
@@ -62,6 +67,10 @@ pub struct WorkerOptions {
     /// are dropped, and the engine retries them when their timeouts fire. `None` waits for
     /// running activities however long they take.
     pub graceful_shutdown_timeout: Option<std::time::Duration>,
+    /// How long a task may wait on this worker's sticky queue before the engine sends it to
+    /// the normal queue (Go's `StickyScheduleToStartTimeout`). Stickiness is off when
+    /// `max_cached_workflows` is 0.
+    pub sticky_schedule_to_start_timeout: std::time::Duration,
 }
 
 impl Default for WorkerOptions {
@@ -72,6 +81,7 @@ impl Default for WorkerOptions {
             max_cached_workflows: 1000,
             identity: "endure-worker".into(),
             graceful_shutdown_timeout: None,
+            sticky_schedule_to_start_timeout: std::time::Duration::from_secs(5),
         }
     }
 }
@@ -206,7 +216,10 @@ impl Worker {
     /// [`graceful_shutdown_timeout`](WorkerOptions::graceful_shutdown_timeout) to finish.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send) {
         let (stop, stopped) = tokio::sync::watch::channel(StopPhase::Running);
+        let sticky_queue = (self.options.max_cached_workflows > 0)
+            .then(|| sticky_queue_name(&self.task_queue, &self.options.identity));
         let worker = Arc::new(Shared {
+            sticky_queue,
             transport: self.transport,
             namespace: self.namespace,
             task_queue: self.task_queue,
@@ -220,14 +233,19 @@ impl Worker {
             stop: stopped.clone(),
         });
         let mut workflow_tasks = Vec::new();
-        for _ in 0..worker.options.workflow_pollers.max(1) {
+        // Each queue gets its own pollers, so a sticky task never waits behind a long poll
+        // of the normal queue.
+        let queues = std::iter::once(worker.task_queue.clone()).chain(worker.sticky_queue.clone());
+        for queue in queues
+            .flat_map(|queue| std::iter::repeat_n(queue, worker.options.workflow_pollers.max(1)))
+        {
             let (worker, mut stopped) = (Arc::clone(&worker), stopped.clone());
             workflow_tasks.push(tokio::spawn(async move {
                 loop {
                     // Only the poll is cut short by shutdown; a task taken runs to its answer.
                     let task = tokio::select! {
                         _ = stopped.changed() => return,
-                        task = worker.poll_workflow_task() => task,
+                        task = worker.poll_workflow_task(&queue) => task,
                     };
                     if let Some(task) = task {
                         worker.run_workflow_task(task).await;
@@ -255,6 +273,7 @@ impl Worker {
         for task in workflow_tasks {
             let _ = task.await;
         }
+        worker.release_sticky_runs().await;
         let Some(grace) = worker.options.graceful_shutdown_timeout else {
             for task in activity_tasks {
                 let _ = task.await;
@@ -301,6 +320,30 @@ async fn await_until(
     running
 }
 
+/// Where a workflow task's run starts from.
+enum RunStart {
+    /// The cached run, which has seen every event before the task's.
+    Cached(Box<CachedRun>),
+    /// A new run, replaying this whole history.
+    New(Vec<endure_core::history::HistoryEvent>),
+}
+
+/// A name for this worker's sticky queue, distinct between the workers of one process and,
+/// through the process id, between processes with the same identity.
+fn sticky_queue_name(task_queue: &TaskQueueName, identity: &str) -> TaskQueueName {
+    static WORKERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let worker = WORKERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = format!(
+        "{identity}:{}:{worker}:sticky:{task_queue}",
+        std::process::id()
+    );
+    // Task queue names are bounded; an over-long identity falls back to a shorter name.
+    TaskQueueName::new(name).unwrap_or_else(|_| {
+        TaskQueueName::new(format!("{}:{worker}:sticky", std::process::id()))
+            .expect("a short ASCII name is valid")
+    })
+}
+
 /// The worker's state shared by its pollers.
 struct Shared {
     transport: Arc<dyn Transport>,
@@ -311,7 +354,9 @@ struct Shared {
     activities: BTreeMap<String, ActivityFunction>,
     dynamic_workflow: Option<DynamicWorkflowFactory>,
     dynamic_activity: Option<DynamicActivityFunction>,
-    cache: Mutex<BTreeMap<ExecutionKey, CachedRun>>,
+    /// This worker's own queue for the runs it caches; `None` with caching off.
+    sticky_queue: Option<TaskQueueName>,
+    cache: Mutex<BTreeMap<ExecutionKey, Box<CachedRun>>>,
     uses: Mutex<u64>,
     /// The shutdown phase, seen by activity contexts.
     stop: tokio::sync::watch::Receiver<StopPhase>,
@@ -330,10 +375,13 @@ impl Shared {
         }
     }
 
-    async fn poll_workflow_task(&self) -> Option<WorkflowTaskForWorker> {
+    async fn poll_workflow_task(
+        &self,
+        task_queue: &TaskQueueName,
+    ) -> Option<WorkflowTaskForWorker> {
         let request = Request::PollWorkflowTask {
             namespace: self.namespace.clone(),
-            task_queue: self.task_queue.clone(),
+            task_queue: task_queue.clone(),
             identity: self.options.identity.clone(),
         };
         match self.poll(request, "workflow").await? {
@@ -343,17 +391,38 @@ impl Shared {
     }
 
     async fn run_workflow_task(&self, task: WorkflowTaskForWorker) {
-        let outcome = self.activate(&task);
+        let outcome = match self.cached_or_history(&task).await {
+            Ok(start) => self.activate(&task, start),
+            Err(message) => Err((
+                WorkflowTaskFailedCause::WorkflowWorkerUnhandledFailure,
+                message,
+            )),
+        };
         let request = match outcome {
             Ok((commands, run)) => {
-                self.cache_run(task.execution.clone(), run);
+                // A closing task ends the run: nothing to keep or to be sticky for.
+                let closes = commands
+                    .iter()
+                    .any(|command| command.command_type().is_closing());
+                let sticky = match &self.sticky_queue {
+                    Some(queue) if !closes => {
+                        self.cache_run(task.execution.clone(), run);
+                        Some(StickyAttributes {
+                            task_queue: queue.clone(),
+                            schedule_to_start_timeout: self
+                                .options
+                                .sticky_schedule_to_start_timeout,
+                        })
+                    }
+                    _ => None,
+                };
                 Request::CompleteWorkflowTask {
                     execution: task.execution.clone(),
                     completion: Box::new(WorkflowTaskCompletion {
                         token: task.token,
                         commands,
                         identity: self.options.identity.clone(),
-                        sticky: None,
+                        sticky,
                         force_create_workflow_task: false,
                         sdk_metadata: SdkMetadata {
                             flags: Vec::new(),
@@ -385,19 +454,69 @@ impl Shared {
         }
     }
 
-    /// Runs a workflow task: the cached run fed the new events, or a new run replaying all.
+    /// Where the task's run starts from: the cached run if it stopped exactly at the task's
+    /// previous-started event, else a new run and the full history (fetched when the task
+    /// carries only the events after that point).
+    async fn cached_or_history(&self, task: &WorkflowTaskForWorker) -> Result<RunStart, String> {
+        let cached = self.cache.lock().remove(&task.execution);
+        match cached {
+            Some(run) if run.replay.last_event_id() == task.previous_started_event_id => {
+                return Ok(RunStart::Cached(run));
+            }
+            Some(_) => {
+                tracing::debug!(execution = ?task.execution, "cached run is behind the task; replaying");
+            }
+            None => {}
+        }
+        let first = task
+            .history
+            .first()
+            .map_or(EventId::FIRST, |event| event.event_id);
+        if first == EventId::FIRST {
+            return Ok(RunStart::New(task.history.clone()));
+        }
+        let mut history = Vec::new();
+        let mut from = EventId::FIRST;
+        while from < first {
+            let request = Request::GetHistoryPage {
+                execution: task.execution.clone(),
+                first_event_id: from,
+            };
+            let page = match self.transport.call(request).await {
+                Ok(Response::HistoryPage(page)) => page,
+                Ok(other) => return Err(format!("unexpected answer to a history read: {other:?}")),
+                Err(error) => return Err(format!("cannot read the run's history: {error}")),
+            };
+            history.extend(
+                page.events
+                    .into_iter()
+                    .take_while(|event| event.event_id < first),
+            );
+            match page.next_event_id {
+                Some(next) => from = next,
+                None => break,
+            }
+        }
+        if history.last().map(|event| event.event_id.next()) != Some(first) {
+            return Err(format!(
+                "the stored history does not reach event {} where the task's events begin",
+                first.get()
+            ));
+        }
+        history.extend(task.history.iter().cloned());
+        Ok(RunStart::New(history))
+    }
+
+    /// Runs a workflow task from `start` up to the task's WorkflowTaskStarted.
     fn activate(
         &self,
         task: &WorkflowTaskForWorker,
-    ) -> Result<(Vec<endure_core::Command>, CachedRun), (WorkflowTaskFailedCause, String)> {
-        let cached = self.cache.lock().remove(&task.execution);
-        let mut run = match cached.filter(|run| {
-            run.replay
-                .last_event_id()
-                .is_some_and(|id| (id.get() as usize) <= task.history.len())
-        }) {
-            Some(run) => run,
-            None => {
+        start: RunStart,
+    ) -> Result<(Vec<endure_core::Command>, Box<CachedRun>), (WorkflowTaskFailedCause, String)>
+    {
+        let (mut run, events) = match start {
+            RunStart::Cached(run) => (run, task.history.clone()),
+            RunStart::New(history) => {
                 let workflow_type = task.workflow_type.as_str();
                 let function = match (self.workflows.get(workflow_type), &self.dynamic_workflow) {
                     (Some(factory), _) => factory(),
@@ -411,14 +530,16 @@ impl Shared {
                         ));
                     }
                 };
-                CachedRun {
+                let run = Box::new(CachedRun {
                     replay: ReplayMachine::new(),
                     executor: WorkflowExecutor::new(function),
                     last_used: 0,
-                }
+                });
+                (run, history)
             }
         };
-        let fed = run.replay.last_event_id().map_or(0, |id| id.get() as usize);
+        // Only the events the run has not seen yet (a full history sent to a cached run).
+        let fed = run.replay.last_event_id();
         let replay_failure = |error: ReplayError| {
             let cause = match error {
                 ReplayError::Nondeterminism(_) => WorkflowTaskFailedCause::NonDeterministicError,
@@ -427,7 +548,11 @@ impl Shared {
             (cause, error.to_string())
         };
         run.replay
-            .feed(task.history[fed..].iter().cloned())
+            .feed(
+                events
+                    .into_iter()
+                    .filter(|event| fed.is_none_or(|fed| event.event_id > fed)),
+            )
             .map_err(replay_failure)?;
         let mut commands = Vec::new();
         while let Some(activation) = run.replay.next_activation().map_err(replay_failure)? {
@@ -442,7 +567,7 @@ impl Shared {
         Ok((commands, run))
     }
 
-    fn cache_run(&self, execution: ExecutionKey, mut run: CachedRun) {
+    fn cache_run(&self, execution: ExecutionKey, mut run: Box<CachedRun>) {
         let mut uses = self.uses.lock();
         *uses += 1;
         run.last_used = *uses;
@@ -455,6 +580,20 @@ impl Shared {
                 .map(|(key, _)| key.clone())
         {
             cache.remove(&oldest);
+        }
+    }
+
+    /// Empties the cache and sends its runs' next tasks back to the normal queue, so other
+    /// workers pick them up at once instead of after the sticky timeout.
+    async fn release_sticky_runs(&self) {
+        let runs: Vec<ExecutionKey> = std::mem::take(&mut *self.cache.lock())
+            .into_keys()
+            .collect();
+        for execution in runs {
+            let request = Request::ResetStickyTaskQueue { execution };
+            if let Err(error) = self.transport.call(request).await {
+                tracing::warn!(%error, "could not hand a run back to the normal queue");
+            }
         }
     }
 

@@ -239,6 +239,9 @@ pub enum Input {
         /// The worker.
         identity: String,
     },
+    /// The worker the run is sticky to stopped: its next tasks go to the normal queue
+    /// (a task already waiting on the sticky queue still falls back on its timeout).
+    ResetStickyTaskQueue,
     /// A running activity reported progress.
     ActivityTaskHeartbeat {
         /// The attempt.
@@ -370,6 +373,11 @@ pub struct WorkflowTaskStartedReply {
     pub token: WorkflowTaskToken,
     /// The last workflow task started before this one that a worker completed.
     pub previous_started_event_id: Option<EventId>,
+    /// The run's workflow type.
+    pub workflow_type: crate::ids::WorkflowType,
+    /// Whether the task was on a worker's sticky queue: that worker has the run cached up
+    /// to `previous_started_event_id`, so it is sent only the events after it.
+    pub sticky: bool,
     /// Events of this task not in persisted history: the Scheduled and Started events of a
     /// transient or speculative task.
     pub transient_events: Vec<HistoryEvent>,

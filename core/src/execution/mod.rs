@@ -274,6 +274,10 @@ impl ExecutionMachine {
                 request_id,
                 identity,
             } => self.start_activity_task(fx, now, token, request_id, identity),
+            Input::ResetStickyTaskQueue => {
+                self.sticky = None;
+                Ok(())
+            }
             Input::ActivityTaskHeartbeat { token, details } => {
                 self.heartbeat_activity_task(fx, now, token, details)
             }

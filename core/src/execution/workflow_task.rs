@@ -322,6 +322,8 @@ impl ExecutionMachine {
         WorkflowTaskStartedReply {
             token: task.token().expect("started"),
             previous_started_event_id: self.last_completed_workflow_task_started_event_id,
+            workflow_type: self.workflow_type.clone(),
+            sticky: task.task_queue.kind == crate::TaskQueueKind::Sticky,
             transient_events,
         }
     }

@@ -12,6 +12,7 @@ mod client;
 mod quickstart;
 mod registration;
 mod shutdown;
+mod sticky;
 // A paused tokio runtime is tokio's, not the simulator's.
 #[cfg(not(madsim))]
 mod testing;

@@ -362,14 +362,16 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                     }
                 }
             };
-            let mut history = self.history(&execution).await?;
+            // A sticky task's worker has the run up to its previous task: send it the rest.
+            let from = match started.previous_started_event_id {
+                Some(previous) if started.sticky => previous.next(),
+                _ => EventId::FIRST,
+            };
+            let mut history = self.history_from(&execution, from).await?;
             history.extend(started.transient_events);
-            let workflow_type = self.describe_machine_type(&history).ok_or_else(|| {
-                EngineError::NotFound(format!("the Started event of {execution:?}"))
-            })?;
             return Ok(Some(WorkflowTaskForWorker {
                 execution,
-                workflow_type,
+                workflow_type: started.workflow_type,
                 token: started.token,
                 history,
                 previous_started_event_id: started.previous_started_event_id,
@@ -377,12 +379,18 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         }
     }
 
-    fn describe_machine_type(&self, history: &[HistoryEvent]) -> Option<endure_core::WorkflowType> {
-        match &history.first()?.attributes {
-            endure_core::EventAttributes::WorkflowExecutionStarted(started) => {
-                Some(started.workflow_type.clone())
-            }
-            _ => None,
+    /// Sends a run's next workflow tasks to its normal queue (its sticky worker stopped).
+    /// A closed or unknown run has nothing to reset.
+    pub async fn reset_sticky_task_queue(
+        &self,
+        execution: &ExecutionKey,
+    ) -> Result<(), EngineError> {
+        match self
+            .apply(execution, Input::ResetStickyTaskQueue, None)
+            .await
+        {
+            Ok(_) | Err(EngineError::NotFound(_) | EngineError::Rejected(_)) => Ok(()),
+            Err(error) => Err(error),
         }
     }
 
@@ -599,8 +607,16 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         &self,
         execution: &ExecutionKey,
     ) -> Result<Vec<HistoryEvent>, EngineError> {
+        self.history_from(execution, EventId::FIRST).await
+    }
+
+    /// A run's history from `from` on.
+    async fn history_from(
+        &self,
+        execution: &ExecutionKey,
+        mut from: EventId,
+    ) -> Result<Vec<HistoryEvent>, EngineError> {
         let mut events = Vec::new();
-        let mut from = EventId::FIRST;
         loop {
             let page = self.inner.storage.read_history(execution, from).await?;
             events.extend(page.events);

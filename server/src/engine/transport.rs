@@ -117,6 +117,10 @@ impl<S: Storage, C: Clock> InProcessTransport<S, C> {
                     .complete_workflow_task(&execution, *completion)
                     .await?,
             ),
+            Request::ResetStickyTaskQueue { execution } => {
+                engine.reset_sticky_task_queue(&execution).await?;
+                Response::Done
+            }
             Request::FailWorkflowTask {
                 execution,
                 token,

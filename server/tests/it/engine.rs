@@ -675,3 +675,104 @@ async fn a_waiting_poller_gets_the_task_started_in_the_same_commit() {
         "ActivityTaskStarted is still written only at close"
     );
 }
+
+#[tokio::test]
+async fn a_sticky_task_carries_only_the_events_after_the_workers_last_task() {
+    let h = harness().await;
+    h.engine
+        .start_workflow(start_request("sticky"))
+        .await
+        .unwrap();
+    let sticky_queue = TaskQueueName::new("worker-1:sticky").unwrap();
+    let first = h
+        .engine
+        .poll_workflow_task(&ns(), &queue(), "worker-1")
+        .await
+        .unwrap()
+        .expect("the first task");
+    assert_eq!(
+        first.history.len(),
+        3,
+        "a normal task carries the whole history"
+    );
+    assert_eq!(first.workflow_type.as_str(), "OrderWorkflow");
+    h.engine
+        .complete_workflow_task(
+            &first.execution,
+            WorkflowTaskCompletion {
+                token: first.token,
+                commands: vec![],
+                identity: "worker-1".into(),
+                sticky: Some(endure_core::execution::StickyAttributes {
+                    task_queue: sticky_queue.clone(),
+                    schedule_to_start_timeout: Duration::from_secs(5),
+                }),
+                force_create_workflow_task: false,
+                sdk_metadata: SdkMetadata::default(),
+                next_run_id: RunId::from_u128(0),
+            },
+        )
+        .await
+        .unwrap();
+    let id = WorkflowId::new("sticky").unwrap();
+    h.engine
+        .signal_workflow(&ns(), &id, None, signal())
+        .await
+        .unwrap();
+    let sticky = h
+        .engine
+        .poll_workflow_task(&ns(), &sticky_queue, "worker-1")
+        .await
+        .unwrap()
+        .expect("the task waits on the worker's sticky queue");
+    assert_eq!(sticky.previous_started_event_id, EventId::new(3));
+    assert_eq!(sticky.workflow_type.as_str(), "OrderWorkflow");
+    assert_eq!(
+        sticky
+            .history
+            .iter()
+            .map(|event| (event.event_id.get(), event.event_type()))
+            .collect::<Vec<_>>(),
+        [
+            (4, EventType::WorkflowTaskCompleted),
+            (5, EventType::WorkflowExecutionSignaled),
+            (6, EventType::WorkflowTaskScheduled),
+            (7, EventType::WorkflowTaskStarted),
+        ]
+    );
+    h.engine
+        .complete_workflow_task(
+            &sticky.execution,
+            WorkflowTaskCompletion {
+                token: sticky.token,
+                commands: vec![],
+                identity: "worker-1".into(),
+                sticky: Some(endure_core::execution::StickyAttributes {
+                    task_queue: sticky_queue.clone(),
+                    schedule_to_start_timeout: Duration::from_secs(5),
+                }),
+                force_create_workflow_task: false,
+                sdk_metadata: SdkMetadata::default(),
+                next_run_id: RunId::from_u128(0),
+            },
+        )
+        .await
+        .unwrap();
+    // The worker stops and hands the run back: the next task is a normal one, whole.
+    h.engine
+        .reset_sticky_task_queue(&sticky.execution)
+        .await
+        .unwrap();
+    h.engine
+        .signal_workflow(&ns(), &id, None, signal())
+        .await
+        .unwrap();
+    let normal = h
+        .engine
+        .poll_workflow_task(&ns(), &queue(), "worker-2")
+        .await
+        .unwrap()
+        .expect("the task is on the normal queue");
+    assert_eq!(normal.history.len(), 11);
+    assert_eq!(normal.previous_started_event_id, EventId::new(7));
+}

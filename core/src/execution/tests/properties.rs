@@ -47,7 +47,9 @@ enum AbstractCommand {
 #[derive(Clone, Debug)]
 enum Action {
     StartTask,
-    CompleteTask(Vec<AbstractCommand>),
+    /// The commands, and whether the worker asks for stickiness.
+    CompleteTask(Vec<AbstractCommand>, bool),
+    ResetSticky,
     FailTask,
     StaleCompletion,
     StartActivity(u8),
@@ -87,7 +89,8 @@ fn abstract_command() -> impl Strategy<Value = AbstractCommand> {
 fn action() -> impl Strategy<Value = Action> {
     prop_oneof![
         6 => Just(Action::StartTask),
-        6 => proptest::collection::vec(abstract_command(), 0..4).prop_map(Action::CompleteTask),
+        6 => (proptest::collection::vec(abstract_command(), 0..4), any::<bool>()).prop_map(|(commands, sticky)| Action::CompleteTask(commands, sticky)),
+        1 => Just(Action::ResetSticky),
         1 => Just(Action::FailTask),
         1 => Just(Action::StaleCompletion),
         3 => any::<u8>().prop_map(Action::StartActivity),
@@ -195,15 +198,23 @@ fn step(run: &mut Run, action: &Action, last_token: &mut Option<WorkflowTaskToke
             },
             _ => return,
         },
-        Action::CompleteTask(commands) => {
+        Action::CompleteTask(commands, sticky) => {
             let Some(token) = started_token else { return };
             *last_token = Some(token);
             let commands = commands
                 .iter()
                 .map(|command| to_command(command, run))
                 .collect();
-            run.completion(token, commands)
+            let mut input = run.completion(token, commands);
+            if let (Input::WorkflowTaskCompleted(completion), true) = (&mut input, sticky) {
+                completion.sticky = Some(StickyAttributes {
+                    task_queue: TaskQueueName::new("w-sticky").expect("valid"),
+                    schedule_to_start_timeout: Duration::from_secs(5),
+                });
+            }
+            input
         }
+        Action::ResetSticky => Input::ResetStickyTaskQueue,
         Action::FailTask => {
             let Some(token) = started_token else { return };
             Input::WorkflowTaskFailed {

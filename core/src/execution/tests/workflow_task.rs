@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::harness::*;
-use crate::enums::WorkflowTaskFailedCause;
+use crate::enums::{TaskQueueKind, WorkflowTaskFailedCause};
 use crate::execution::*;
 use crate::history::EventType;
 use crate::history::samples::quickstart_history;
@@ -260,6 +260,67 @@ fn sticky_task_falls_back_to_the_normal_queue_without_counting_an_attempt() {
         "7 WorkflowTaskTimedOut scheduled=6 ScheduleToStart\n8 WorkflowTaskScheduled",
     );
     assert_eq!(run.machine.workflow_task().unwrap().attempt, 1);
+}
+
+/// Completes the pending task asking for stickiness to `worker-1-sticky`.
+fn complete_sticky(run: &mut Run) {
+    let token = run.start_task();
+    let next_run_id = run.next_run_id();
+    run.apply(Input::WorkflowTaskCompleted(Box::new(
+        WorkflowTaskCompletion {
+            token,
+            commands: vec![],
+            identity: "worker".into(),
+            sticky: Some(StickyAttributes {
+                task_queue: TaskQueueName::new("worker-1-sticky").unwrap(),
+                schedule_to_start_timeout: Duration::from_secs(5),
+            }),
+            force_create_workflow_task: false,
+            sdk_metadata: Default::default(),
+            next_run_id,
+        },
+    )));
+}
+
+fn started_reply(effects: Effects) -> WorkflowTaskStartedReply {
+    match effects.reply {
+        Reply::WorkflowTaskStarted(reply) => *reply,
+        other => panic!("unexpected reply {other:?}"),
+    }
+}
+
+#[test]
+fn a_sticky_task_says_so_and_names_the_task_its_worker_completed_last() {
+    let (mut run, _) = Run::start(options());
+    complete_sticky(&mut run);
+    run.signal("go", None).unwrap();
+    let scheduled_event_id = run.machine.workflow_task().unwrap().scheduled_event_id;
+    let reply = started_reply(run.apply(Input::WorkflowTaskStarted {
+        scheduled_event_id,
+        request_id: "poll-sticky".into(),
+        identity: "worker".into(),
+    }));
+    assert!(reply.sticky);
+    assert_eq!(reply.previous_started_event_id, EventId::new(3));
+    assert_eq!(reply.workflow_type.as_str(), "OrderWorkflow");
+}
+
+#[test]
+fn resetting_stickiness_sends_the_next_task_to_the_normal_queue() {
+    let (mut run, _) = Run::start(options());
+    complete_sticky(&mut run);
+    let effects = run.apply(Input::ResetStickyTaskQueue);
+    assert!(effects.events.is_empty() && effects.tasks.is_empty());
+    run.signal("go", None).unwrap();
+    let task = run.machine.workflow_task().unwrap();
+    assert_eq!(task.task_queue.kind, TaskQueueKind::Normal);
+    let scheduled_event_id = task.scheduled_event_id;
+    let reply = started_reply(run.apply(Input::WorkflowTaskStarted {
+        scheduled_event_id,
+        request_id: "poll-normal".into(),
+        identity: "worker".into(),
+    }));
+    assert!(!reply.sticky);
 }
 
 #[test]
