@@ -6,31 +6,26 @@
 
 use std::time::Duration;
 
-use endure::activity::ActivityDefinition;
 use endure::workflow::{ActivityError, WorkflowContext, WorkflowError};
 use endure::{
     ActivityContext, ActivityOptions, RetryPolicy, StartWorkflowOptions, TaskQueueName, Worker,
     WorkerOptions, WorkflowId,
 };
 
-/// §2.1: the activity, `SendEmail(userID, subject) -> "sent"`.
-struct SendEmail;
-
-impl ActivityDefinition for SendEmail {
-    const NAME: &'static str = "SendEmail";
-    type Input = (String, String);
-    type Output = String;
-}
-
+/// §2.1: the activity, `SendEmail(userID, subject) -> "sent"`. Its type name would be
+/// `send_email`, the function's; `name` keeps the Go worker's name.
+#[endure::activity(name = "SendEmail")]
 async fn send_email(
     _ctx: ActivityContext,
-    (user_id, subject): (String, String),
+    user_id: String,
+    subject: String,
 ) -> Result<String, ActivityError> {
     println!("Sending email to {user_id} with subject {subject}");
     Ok("sent".into())
 }
 
 /// §2.2: the workflow.
+#[endure::workflow(name = "OrderWorkflow")]
 async fn order_workflow(ctx: WorkflowContext, user_id: String) -> Result<String, WorkflowError> {
     // 1. Activity options: timeout and retry policy.
     let ctx = ctx.with_activity_options(ActivityOptions {
@@ -40,7 +35,7 @@ async fn order_workflow(ctx: WorkflowContext, user_id: String) -> Result<String,
     });
     // 2. Run the activity.
     let result = ctx
-        .run_activity::<SendEmail>(&(user_id, "Order Created".to_owned()))
+        .run_activity::<send_email>(&(user_id, "Order Created".to_owned()))
         .await?;
     // 3. A durable sleep (never std::thread::sleep or tokio::time::sleep).
     ctx.logger().info("sleeping for 5 seconds");
@@ -66,8 +61,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         queue.clone(),
         WorkerOptions::default(),
     );
-    worker.register_workflow("OrderWorkflow", order_workflow);
-    worker.register_activity::<SendEmail, _, _>(send_email);
+    worker.register::<order_workflow>().register::<send_email>();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn(worker.run(async {
         let _ = stopped.await;
@@ -76,7 +70,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     // §2.4: start the workflow and wait for its result.
     let options = StartWorkflowOptions::new(WorkflowId::new("order_42")?, queue);
     let handle = client
-        .start_workflow(options, "OrderWorkflow", &"user_123")
+        .start::<order_workflow>(options, &"user_123".to_owned())
         .await?;
     println!(
         "Workflow started: ID={} RunID={}",

@@ -20,6 +20,9 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::ActivityContext;
+use crate::workflow::{ActivityError, BoxFuture};
+
 /// The contract of one activity type.
 pub trait ActivityDefinition {
     /// The activity type name (spec §5.6.3: the function's name unless registered otherwise).
@@ -28,4 +31,15 @@ pub trait ActivityDefinition {
     type Input: Serialize + DeserializeOwned + Send + 'static;
     /// The result.
     type Output: Serialize + DeserializeOwned + Send + 'static;
+}
+
+/// An activity whose code is a plain function (written by `#[endure::activity]`), so a
+/// worker can register it by type alone. Activities needing shared resources (a client, a
+/// pool — spec §5.6.1) register a closure holding them with `Worker::register_activity`.
+pub trait ActivityImplementation: ActivityDefinition {
+    /// Runs one attempt.
+    fn run(
+        ctx: ActivityContext,
+        input: Self::Input,
+    ) -> BoxFuture<Result<Self::Output, ActivityError>>;
 }

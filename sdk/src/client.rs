@@ -18,6 +18,8 @@ use endure_core::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::workflow::WorkflowDefinition;
+
 /// How long one wait for a result may last before it is renewed (a long poll).
 const RESULT_LONG_POLL_DEFAULT: Duration = Duration::from_secs(60);
 
@@ -106,6 +108,24 @@ impl Client {
             Response::Started(started) => Ok(self.handle(options.id, Some(started.run_id))),
             other => Err(ClientError::Unexpected(format!("{other:?}"))),
         }
+    }
+
+    /// Starts workflow `W` (a `#[endure::workflow]` function) with its typed argument.
+    pub async fn start<W: WorkflowDefinition>(
+        &self,
+        options: StartWorkflowOptions,
+        input: &W::Input,
+    ) -> Result<WorkflowHandle, ClientError> {
+        self.start_workflow(options, W::NAME, input).await
+    }
+
+    /// Starts workflow `W` and waits for its typed result.
+    pub async fn execute<W: WorkflowDefinition>(
+        &self,
+        options: StartWorkflowOptions,
+        input: &W::Input,
+    ) -> Result<W::Output, ClientError> {
+        self.start::<W>(options, input).await?.result().await
     }
 
     /// Starts a workflow and waits for its result.

@@ -19,7 +19,10 @@ pub mod workflow;
 
 pub use activity_context::{ActivityContext, ActivityInfo, CancelReason};
 pub use client::{Client, ClientError, WorkflowHandle};
-pub use worker::{Worker, WorkerOptions};
+pub use worker::{Registration, Worker, WorkerOptions};
+
+/// `#[endure::workflow]` and `#[endure::activity]`: definitions named after their functions.
+pub use endure_macros::{activity, workflow};
 
 pub use replayer::{ReplayFailure, Replayer};
 

@@ -34,7 +34,8 @@ use crate::activity::ActivityDefinition;
 use crate::activity_context::{ActivityContext, CancelReason, StopPhase};
 use crate::payloads::decode_arguments;
 use crate::workflow::{
-    ActivityError, BoxFuture, WorkflowContext, WorkflowError, WorkflowExecutor, WorkflowFunction,
+    ActivityError, BoxFuture, WorkflowContext, WorkflowDefinition, WorkflowError, WorkflowExecutor,
+    WorkflowFunction,
 };
 
 type WorkflowFactory = Arc<dyn Fn() -> WorkflowFunction + Send + Sync>;
@@ -148,6 +149,18 @@ impl Worker {
         });
         self.workflows.insert(name.to_owned(), factory);
         self
+    }
+
+    /// Registers a workflow or activity function marked `#[endure::workflow]` or
+    /// `#[endure::activity]` under its type name (Go's `RegisterWorkflow`/`RegisterActivity`).
+    pub fn register<T: Registration>(&mut self) -> &mut Self {
+        T::register_with(self);
+        self
+    }
+
+    /// Registers workflow `W` under `W::NAME`.
+    pub fn register_workflow_definition<W: WorkflowDefinition>(&mut self) -> &mut Self {
+        self.register_workflow(W::NAME, W::run)
     }
 
     /// Registers the implementation of activity `A` (spec §5.6): an async function of its
@@ -296,6 +309,13 @@ impl Worker {
             let _ = task.await;
         }
     }
+}
+
+/// Something a worker can register by type: what `#[endure::workflow]` and
+/// `#[endure::activity]` generate implements it.
+pub trait Registration {
+    /// Registers `Self` with `worker`.
+    fn register_with(worker: &mut Worker);
 }
 
 /// Awaits `tasks` for at most `period`; returns those still running.

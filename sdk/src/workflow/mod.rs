@@ -38,6 +38,7 @@
 //! the hazard and the fix.
 
 mod context;
+mod definition;
 mod executor;
 mod random;
 mod state;
@@ -50,6 +51,7 @@ pub use context::{
     ActivityFuture, CancelHandle, Canceled, DEFAULT_VERSION, ReplayAwareLogger, SignalChannel,
     Timer, WorkflowContext, WorkflowInfo,
 };
+pub use definition::WorkflowDefinition;
 pub use executor::{BoxFuture, WorkflowExecutor, WorkflowFunction, WorkflowResult};
 pub use state::{ActivityError, WorkflowError, WorkflowTaskError};
 pub use sync::{

@@ -9,6 +9,7 @@
 
 mod activity_cancel;
 mod client;
+mod definitions;
 mod quickstart;
 mod registration;
 mod shutdown;
