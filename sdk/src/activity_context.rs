@@ -10,7 +10,7 @@ use endure_core::execution::ActivityTaskStartedReply;
 use endure_core::protocol::{Request, Response, Transport};
 use endure_core::storage::ExecutionKey;
 use endure_core::time::Timestamp;
-use endure_core::{ActivityId, ActivityType, Payload, PayloadError, Payloads};
+use endure_core::{ActivityId, ActivityType, Payload, PayloadError, Payloads, WorkflowType};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -60,6 +60,8 @@ pub struct ActivityInfo {
     pub attempt: u32,
     /// The run that scheduled it.
     pub execution: ExecutionKey,
+    /// The type of the workflow that scheduled it.
+    pub workflow_type: WorkflowType,
     /// When this attempt started.
     pub started_time: Timestamp,
     /// When this attempt must finish by (start-to-close).
@@ -89,6 +91,7 @@ impl ActivityContext {
             activity_type: self.task.scheduled.activity_type.clone(),
             attempt: self.task.token.attempt,
             execution: self.execution.clone(),
+            workflow_type: self.task.workflow_type.clone(),
             started_time: self.task.started_time,
             deadline: self
                 .task

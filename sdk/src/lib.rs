@@ -19,6 +19,7 @@ pub mod workflow;
 
 pub use activity_context::{ActivityContext, ActivityInfo, CancelReason};
 pub use client::{Client, ClientError, WorkflowHandle};
+pub use payloads::decode_arguments;
 pub use worker::{Registration, Worker, WorkerOptions};
 
 /// `#[endure::workflow]` and `#[endure::activity]`: definitions named after their functions.

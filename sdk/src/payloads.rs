@@ -4,11 +4,10 @@
 use endure_core::{Payload, PayloadError, Payloads};
 use serde::de::DeserializeOwned;
 
-/// Decodes a function's argument from its payloads: one payload decodes as the whole
-/// argument; several decode as a tuple of their values; none as `()`/`None`.
-pub(crate) fn decode_arguments<T: DeserializeOwned>(
-    payloads: &Payloads,
-) -> Result<T, PayloadError> {
+/// Decodes a function's argument from its payloads (Go's `EncodedValues.Get`, for dynamic
+/// workflows and activities): one payload decodes as the whole argument; several decode as
+/// a tuple of their values; none as `()`/`None`.
+pub fn decode_arguments<T: DeserializeOwned>(payloads: &Payloads) -> Result<T, PayloadError> {
     match payloads.0.as_slice() {
         [] => Payload::null().decode(),
         [single] => single.decode(),

@@ -5,7 +5,8 @@
 use endure_core::history::{ExportError, HistoryEvent, HistoryExport};
 use endure_core::replay::{Nondeterminism, ReplayError, ReplayMachine};
 
-use crate::workflow::{WorkflowExecutor, WorkflowFunction, WorkflowTaskError};
+use crate::workflow::definition::typed_workflow_function;
+use crate::workflow::{WorkflowDefinition, WorkflowExecutor, WorkflowFunction, WorkflowTaskError};
 
 /// Why a replay failed.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +51,11 @@ impl Replayer {
         Self {
             make: Box::new(make),
         }
+    }
+
+    /// A replayer for workflow `W` (a `#[endure::workflow]` function).
+    pub fn for_workflow<W: WorkflowDefinition>() -> Self {
+        Self::new(|| typed_workflow_function(std::sync::Arc::new(W::run)))
     }
 
     /// Replays `events`. A history that ends in the middle of a task is replayed up to it.

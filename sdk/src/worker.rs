@@ -33,6 +33,7 @@ use serde::de::DeserializeOwned;
 use crate::activity::ActivityDefinition;
 use crate::activity_context::{ActivityContext, CancelReason, StopPhase};
 use crate::payloads::decode_arguments;
+use crate::workflow::definition::typed_workflow_function;
 use crate::workflow::{
     ActivityError, BoxFuture, WorkflowContext, WorkflowDefinition, WorkflowError, WorkflowExecutor,
     WorkflowFunction,
@@ -137,16 +138,8 @@ impl Worker {
         Fut: Future<Output = Result<O, WorkflowError>> + Send + 'static,
     {
         let workflow = Arc::new(workflow);
-        let factory: WorkflowFactory = Arc::new(move || {
-            let workflow = Arc::clone(&workflow);
-            Box::new(move |ctx, input: Payloads| {
-                Box::pin(async move {
-                    let argument: I = decode_arguments(&input)?;
-                    let output = workflow(ctx, argument).await?;
-                    Ok(Some(Payloads::one(Payload::json(&output)?)))
-                }) as BoxFuture<_>
-            })
-        });
+        let factory: WorkflowFactory =
+            Arc::new(move || typed_workflow_function(Arc::clone(&workflow)));
         self.workflows.insert(name.to_owned(), factory);
         self
     }

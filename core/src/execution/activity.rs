@@ -457,6 +457,7 @@ impl ExecutionMachine {
         fx.reply = Reply::ActivityTaskStarted(Box::new(ActivityTaskStartedReply {
             token,
             scheduled: info.scheduled.clone(),
+            workflow_type: self.workflow_type.clone(),
             heartbeat_details: info.heartbeat_details.clone(),
             scheduled_time: info.scheduled_time,
             current_attempt_scheduled_time: info.attempt_scheduled_time,

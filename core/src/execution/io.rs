@@ -390,6 +390,8 @@ pub struct ActivityTaskStartedReply {
     pub token: ActivityTaskToken,
     /// The activity's ActivityTaskScheduled attributes (id, type, input, timeouts).
     pub scheduled: crate::history::ActivityTaskScheduledEventAttributes,
+    /// The type of the workflow that scheduled it.
+    pub workflow_type: crate::ids::WorkflowType,
     /// The last heartbeat's details, for a retried attempt.
     pub heartbeat_details: Option<Payloads>,
     /// When the activity was first scheduled.

@@ -38,7 +38,7 @@
 //! the hazard and the fix.
 
 mod context;
-mod definition;
+pub(crate) mod definition;
 mod executor;
 mod random;
 mod state;
