@@ -545,7 +545,8 @@ impl Shared {
                 };
                 let run = Box::new(CachedRun {
                     replay: ReplayMachine::new(),
-                    executor: WorkflowExecutor::new(function),
+                    executor: WorkflowExecutor::new(function)
+                        .with_execution(task.execution.clone()),
                     last_used: 0,
                 });
                 (run, history)

@@ -15,11 +15,12 @@ use std::time::Duration;
 
 use endure_core::history::WorkflowExecutionStartedEventAttributes;
 use endure_core::replay::{ActivityResolution, WorkflowCommand};
+use endure_core::storage::ExecutionKey;
 use endure_core::time::Timestamp;
 use endure_core::{
     ActivityCancellationType, ActivityId, ActivityOptions, ActivityType, Failure, Header,
-    MarkerName, Payload, PayloadError, Payloads, RecordMarkerCommandAttributes,
-    ScheduleActivityTaskCommandAttributes, SignalName,
+    MarkerName, Namespace, Payload, PayloadError, Payloads, RecordMarkerCommandAttributes, RunId,
+    ScheduleActivityTaskCommandAttributes, SignalName, TaskQueueName, WorkflowId, WorkflowType,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -43,8 +44,44 @@ pub struct WorkflowContext {
     activity_options: Option<ActivityOptions>,
 }
 
-/// Information about the run, from its WorkflowExecutionStarted event.
-pub type WorkflowInfo = WorkflowExecutionStartedEventAttributes;
+/// Information about the run (Go's `workflow.GetInfo`): which run it is and what its
+/// WorkflowExecutionStarted event says.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WorkflowInfo {
+    /// The run: namespace, workflow id and run id. A history replayed offline by the
+    /// [`Replayer`](crate::Replayer) has no run of its own: it gets the workflow id
+    /// `replay` and the history's original run id.
+    pub execution: ExecutionKey,
+    /// The start: type, queue, arguments, timeouts, attempt, cron, memo, parent, …
+    pub started: WorkflowExecutionStartedEventAttributes,
+}
+
+impl WorkflowInfo {
+    /// The workflow id.
+    pub fn workflow_id(&self) -> &WorkflowId {
+        &self.execution.workflow_id
+    }
+
+    /// The run id.
+    pub fn run_id(&self) -> RunId {
+        self.execution.run_id
+    }
+
+    /// The workflow type.
+    pub fn workflow_type(&self) -> &WorkflowType {
+        &self.started.workflow_type
+    }
+
+    /// The workflow's task queue.
+    pub fn task_queue(&self) -> &TaskQueueName {
+        &self.started.task_queue
+    }
+
+    /// The retry attempt of this run, from 1.
+    pub fn attempt(&self) -> u32 {
+        self.started.attempt
+    }
+}
 
 /// Returned when a timer, an activity or a wait is cancelled through its scope.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -72,7 +109,14 @@ impl WorkflowContext {
 
     /// The run's start information (type, queue, attempt, timeouts, memo, …).
     pub fn info(&self) -> Option<WorkflowInfo> {
-        self.state.lock().start.as_deref().cloned()
+        let state = self.state.lock();
+        let started = state.start.as_deref()?.clone();
+        let execution = state.execution.clone().unwrap_or_else(|| ExecutionKey {
+            namespace: Namespace::default(),
+            workflow_id: WorkflowId::new("replay").expect("a valid id"),
+            run_id: started.original_execution_run_id,
+        });
+        Some(WorkflowInfo { execution, started })
     }
 
     /// A clone whose activities use `options` (Go's `WithActivityOptions`).

@@ -108,6 +108,13 @@ impl WorkflowExecutor {
         }
     }
 
+    /// Tells the workflow which run it is (for [`WorkflowContext::info`]); workers do, an
+    /// offline replay need not.
+    pub fn with_execution(self, execution: endure_core::storage::ExecutionKey) -> Self {
+        self.state.lock().execution = Some(execution);
+        self
+    }
+
     /// Runs one activation: applies its jobs, runs the coroutines until none can make
     /// progress, and returns the commands they issued (with the closing command last, once
     /// the workflow function returned).

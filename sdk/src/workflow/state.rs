@@ -57,6 +57,8 @@ pub(crate) struct WorkflowState {
     pub(crate) is_replaying: bool,
     /// The Started event's attributes, once initialised.
     pub(crate) start: Option<Box<WorkflowExecutionStartedEventAttributes>>,
+    /// The run, when the worker said.
+    pub(crate) execution: Option<endure_core::storage::ExecutionKey>,
     /// Commands issued in the current activation, in order.
     pub(crate) commands: Vec<WorkflowCommand>,
     pub(crate) next_timer_seq: u32,
@@ -89,6 +91,7 @@ impl WorkflowState {
             now: Timestamp::UNIX_EPOCH,
             is_replaying: false,
             start: None,
+            execution: None,
             commands: Vec::new(),
             next_timer_seq: 0,
             next_activity_seq: 0,

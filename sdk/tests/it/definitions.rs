@@ -26,6 +26,20 @@ async fn answer(_ctx: WorkflowContext) -> Result<u32, WorkflowError> {
     Ok(42)
 }
 
+/// Which run it is, from `ctx.info()` (Go's `workflow.GetInfo`).
+#[endure::workflow]
+async fn whoami(ctx: WorkflowContext) -> Result<String, WorkflowError> {
+    let info = ctx.info().expect("the start was applied");
+    Ok(format!(
+        "{}/{}/{}/{}/{}",
+        info.workflow_id(),
+        info.run_id(),
+        info.workflow_type(),
+        info.task_queue(),
+        info.attempt()
+    ))
+}
+
 /// Two arguments: a tuple in Rust, one JSON array payload on the wire.
 #[endure::activity]
 async fn compose(
@@ -61,6 +75,7 @@ async fn definitions_take_their_function_names_unless_renamed() {
     worker
         .register::<greet>()
         .register::<answer>()
+        .register::<whoami>()
         .register::<compose>()
         .register::<shout>();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -103,12 +118,25 @@ async fn definitions_take_their_function_names_unless_renamed() {
 
     let answer: u32 = client
         .execute::<answer>(
-            StartWorkflowOptions::new(WorkflowId::new("answer").unwrap(), queue),
+            StartWorkflowOptions::new(WorkflowId::new("answer").unwrap(), queue.clone()),
             &(),
         )
         .await
         .unwrap();
     assert_eq!(answer, 42);
+
+    let handle = client
+        .start::<whoami>(
+            StartWorkflowOptions::new(WorkflowId::new("who").unwrap(), queue.clone()),
+            &(),
+        )
+        .await
+        .unwrap();
+    let run_id = handle.run_id().unwrap();
+    assert_eq!(
+        handle.result::<String>().await.unwrap(),
+        format!("who/{run_id}/whoami/greetings/1")
+    );
     let _ = stop.send(());
     running.await.unwrap();
 }
