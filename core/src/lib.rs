@@ -36,6 +36,7 @@ mod task_queue;
 pub mod time;
 mod update;
 mod validation;
+pub mod wire;
 
 pub use command::*;
 pub use cron::{CronError, CronSchedule};

@@ -311,8 +311,11 @@ pub enum ErrorKind {
     FailedPrecondition,
     /// A concurrent change won; retrying is safe.
     Conflict,
-    /// The engine or its storage is unavailable; retry later.
+    /// The engine or its storage is unavailable, or the connection to it failed; retry
+    /// later.
     Unavailable,
+    /// The call did not finish within its deadline; it may or may not have taken effect.
+    DeadlineExceeded,
 }
 
 /// A failed call, in a form that crosses a wire.

@@ -11,6 +11,7 @@ pub mod activity;
 mod activity_context;
 mod client;
 mod payloads;
+pub mod remote;
 pub mod replayer;
 #[cfg(feature = "embedded")]
 pub mod testing;

@@ -12,6 +12,9 @@ mod client;
 mod definitions;
 mod quickstart;
 mod registration;
+// Real sockets and files; the simulated network is exercised by the scenarios.
+#[cfg(not(madsim))]
+mod remote;
 mod shutdown;
 mod sticky;
 // A paused tokio runtime is tokio's, not the simulator's.

@@ -1,0 +1,334 @@
+//! The wire format of the TCP transport, as pure functions: what goes in a frame and how
+//! frames are cut from a byte stream. The adapters (`endure_server::tcp`,
+//! `endure::remote`) only move bytes.
+//!
+//! A frame is a 4-byte big-endian length followed by that many bytes of postcard. A
+//! connection starts with the client's [`ClientFrame::Hello`] (magic bytes and protocol
+//! version) and the server's [`ServerFrame::Welcome`] or [`ServerFrame::Refused`]; then the
+//! client sends calls, each with an id of its choosing and an optional timeout, and the
+//! server answers each id once, in any order (calls are multiplexed). A frame longer than
+//! the receiver's maximum, or one that does not decode, is a [`WireError`]: the receiver
+//! closes that connection and nothing else.
+
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::protocol::{RemoteError, Request, Response};
+
+/// The protocol version this build speaks. A peer with another version is refused at the
+/// handshake.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The first bytes of every client hello: not an Endure client otherwise.
+pub const MAGIC: [u8; 4] = *b"ENDR";
+
+/// Default largest frame either side accepts (history pages are at most 1 MiB; a frame
+/// holds one request or response).
+pub const DEFAULT_MAX_FRAME_BYTES: u32 = 8 * 1024 * 1024;
+
+/// Bytes of the length prefix.
+pub const LENGTH_PREFIX_BYTES: usize = 4;
+
+/// What a client sends.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ClientFrame {
+    /// The first frame of a connection. Stays variant 0 in every version, so any version
+    /// can read it and refuse cleanly.
+    Hello {
+        /// [`MAGIC`].
+        magic: [u8; 4],
+        /// The client's [`PROTOCOL_VERSION`].
+        version: u32,
+    },
+    /// A request; answered by one [`ServerFrame::Reply`] with the same id.
+    Call {
+        /// Chosen by the client, unique among its calls in flight on the connection.
+        id: u64,
+        /// The server gives up on the call after this long (the client does too).
+        timeout: Option<Duration>,
+        /// The request.
+        request: Box<Request>,
+    },
+    /// The client no longer waits for call `id` (its deadline passed): the server drops it.
+    Cancel {
+        /// The call.
+        id: u64,
+    },
+    /// Keepalive; answered by [`ServerFrame::Pong`].
+    Ping {
+        /// Echoed back.
+        nonce: u64,
+    },
+}
+
+/// What a server sends.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ServerFrame {
+    /// The handshake succeeded.
+    Welcome {
+        /// The server's [`PROTOCOL_VERSION`].
+        version: u32,
+        /// The largest frame the server accepts.
+        max_frame_bytes: u32,
+    },
+    /// The handshake failed; the server closes the connection after this frame.
+    Refused {
+        /// Why, for people.
+        reason: String,
+    },
+    /// The answer to call `id`.
+    Reply {
+        /// The call.
+        id: u64,
+        /// Its outcome.
+        result: Result<Response, RemoteError>,
+    },
+    /// Answer to a ping.
+    Pong {
+        /// The ping's nonce.
+        nonce: u64,
+    },
+}
+
+/// Why bytes could not be framed or a frame could not be read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum WireError {
+    /// The length prefix announces more than the receiver accepts.
+    #[error("frame of {length} bytes exceeds the maximum of {max} bytes")]
+    TooLarge {
+        /// Announced length.
+        length: u64,
+        /// The receiver's maximum.
+        max: u32,
+    },
+    /// The frame's bytes are not a message of the expected type.
+    #[error("malformed frame: {0}")]
+    Malformed(String),
+    /// The stream ended inside a frame.
+    #[error("the connection closed inside a frame ({buffered} bytes buffered)")]
+    Truncated {
+        /// Bytes of the partial frame.
+        buffered: usize,
+    },
+}
+
+/// Encodes `message` as one frame (length prefix included).
+pub fn encode_frame<T: Serialize>(message: &T, max_frame_bytes: u32) -> Result<Vec<u8>, WireError> {
+    let mut frame = vec![0; LENGTH_PREFIX_BYTES];
+    let mut frame = postcard::to_extend(message, std::mem::take(&mut frame))
+        .map_err(|error| WireError::Malformed(error.to_string()))?;
+    let length = frame.len() - LENGTH_PREFIX_BYTES;
+    if length > max_frame_bytes as usize {
+        return Err(WireError::TooLarge {
+            length: length as u64,
+            max: max_frame_bytes,
+        });
+    }
+    let prefix = u32::try_from(length).map_err(|_| WireError::TooLarge {
+        length: length as u64,
+        max: max_frame_bytes,
+    })?;
+    frame[..LENGTH_PREFIX_BYTES].copy_from_slice(&prefix.to_be_bytes());
+    Ok(frame)
+}
+
+/// Decodes one frame's body (without its prefix) as a `T`; trailing bytes are an error.
+pub fn decode_frame<T: DeserializeOwned>(body: &[u8]) -> Result<T, WireError> {
+    let (message, rest) = postcard::take_from_bytes::<T>(body)
+        .map_err(|error| WireError::Malformed(error.to_string()))?;
+    if !rest.is_empty() {
+        return Err(WireError::Malformed(format!(
+            "{} bytes after the message",
+            rest.len()
+        )));
+    }
+    Ok(message)
+}
+
+/// Cuts frames from a byte stream as it arrives.
+#[derive(Debug)]
+pub struct FrameDecoder {
+    buffer: Vec<u8>,
+    max_frame_bytes: u32,
+}
+
+impl FrameDecoder {
+    /// A decoder refusing frames longer than `max_frame_bytes`.
+    pub fn new(max_frame_bytes: u32) -> Self {
+        Self {
+            buffer: Vec::new(),
+            max_frame_bytes,
+        }
+    }
+
+    /// Appends bytes read from the stream.
+    pub fn extend(&mut self, bytes: &[u8]) {
+        self.buffer.extend_from_slice(bytes);
+    }
+
+    /// The next whole frame's body, if one is buffered. A too-large length is reported as
+    /// soon as the prefix arrives, before its body is buffered.
+    pub fn next_frame(&mut self) -> Result<Option<Vec<u8>>, WireError> {
+        let Some(prefix) = self.buffer.first_chunk::<LENGTH_PREFIX_BYTES>() else {
+            return Ok(None);
+        };
+        let length = u32::from_be_bytes(*prefix);
+        if length > self.max_frame_bytes {
+            return Err(WireError::TooLarge {
+                length: u64::from(length),
+                max: self.max_frame_bytes,
+            });
+        }
+        let end = LENGTH_PREFIX_BYTES + length as usize;
+        if self.buffer.len() < end {
+            return Ok(None);
+        }
+        let body = self.buffer[LENGTH_PREFIX_BYTES..end].to_vec();
+        self.buffer.drain(..end);
+        Ok(Some(body))
+    }
+
+    /// Checks the stream ended between frames.
+    pub fn finish(&self) -> Result<(), WireError> {
+        if self.buffer.is_empty() {
+            Ok(())
+        } else {
+            Err(WireError::Truncated {
+                buffered: self.buffer.len(),
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::ids::{Namespace, TaskQueueName};
+    use crate::protocol::ErrorKind;
+
+    fn poll() -> ClientFrame {
+        ClientFrame::Call {
+            id: 7,
+            timeout: Some(Duration::from_secs(70)),
+            request: Box::new(Request::PollWorkflowTask {
+                namespace: Namespace::default(),
+                task_queue: TaskQueueName::new("orders").unwrap(),
+                identity: "worker-1".into(),
+            }),
+        }
+    }
+
+    #[test]
+    fn frames_round_trip_through_a_byte_stream_cut_anywhere() {
+        let frames = [
+            ClientFrame::Hello {
+                magic: MAGIC,
+                version: PROTOCOL_VERSION,
+            },
+            poll(),
+            ClientFrame::Cancel { id: 7 },
+            ClientFrame::Ping { nonce: 3 },
+        ];
+        let bytes: Vec<u8> = frames
+            .iter()
+            .flat_map(|frame| encode_frame(frame, DEFAULT_MAX_FRAME_BYTES).unwrap())
+            .collect();
+        for chunk in [1, 2, 3, 5, 64, bytes.len()] {
+            let mut decoder = FrameDecoder::new(DEFAULT_MAX_FRAME_BYTES);
+            let mut decoded = Vec::new();
+            for piece in bytes.chunks(chunk) {
+                decoder.extend(piece);
+                while let Some(body) = decoder.next_frame().unwrap() {
+                    decoded.push(decode_frame::<ClientFrame>(&body).unwrap());
+                }
+            }
+            decoder.finish().unwrap();
+            assert_eq!(decoded, frames, "chunks of {chunk}");
+        }
+    }
+
+    #[test]
+    fn the_hello_is_variant_zero_so_every_version_reads_it() {
+        let frame = encode_frame(
+            &ClientFrame::Hello {
+                magic: MAGIC,
+                version: 99,
+            },
+            DEFAULT_MAX_FRAME_BYTES,
+        )
+        .unwrap();
+        assert_eq!(&frame[4..9], &[0, b'E', b'N', b'D', b'R']);
+    }
+
+    #[test]
+    fn oversize_frames_are_refused_from_their_prefix_and_on_encoding() {
+        let mut decoder = FrameDecoder::new(16);
+        decoder.extend(&1000u32.to_be_bytes());
+        assert_eq!(
+            decoder.next_frame(),
+            Err(WireError::TooLarge {
+                length: 1000,
+                max: 16
+            })
+        );
+        assert!(matches!(
+            encode_frame(&poll(), 8),
+            Err(WireError::TooLarge { max: 8, .. })
+        ));
+    }
+
+    #[test]
+    fn malformed_and_truncated_frames_are_errors() {
+        assert!(matches!(
+            decode_frame::<ClientFrame>(&[200, 1, 2]),
+            Err(WireError::Malformed(_))
+        ));
+        let mut body = encode_frame(&ClientFrame::Ping { nonce: 1 }, 64).unwrap();
+        body.push(0);
+        assert!(matches!(
+            decode_frame::<ClientFrame>(&body[4..]),
+            Err(WireError::Malformed(_))
+        ));
+        let mut decoder = FrameDecoder::new(64);
+        decoder.extend(&[0, 0, 0, 9, 1]);
+        assert_eq!(decoder.next_frame(), Ok(None));
+        assert_eq!(decoder.finish(), Err(WireError::Truncated { buffered: 5 }));
+    }
+
+    #[test]
+    fn replies_carry_remote_errors() {
+        let reply = ServerFrame::Reply {
+            id: 1,
+            result: Err(RemoteError {
+                kind: ErrorKind::NotFound,
+                message: "no such run".into(),
+                run_id: None,
+            }),
+        };
+        let frame = encode_frame(&reply, 1024).unwrap();
+        assert_eq!(decode_frame::<ServerFrame>(&frame[4..]).unwrap(), reply);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Whatever arrives, the decoder answers with frames or errors, never a panic.
+        #[test]
+        fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512),
+                                    chunk in 1usize..64) {
+            let mut decoder = FrameDecoder::new(256);
+            for piece in bytes.chunks(chunk) {
+                decoder.extend(piece);
+                while let Ok(Some(body)) = decoder.next_frame() {
+                    let _ = decode_frame::<ClientFrame>(&body);
+                    let _ = decode_frame::<ServerFrame>(&body);
+                }
+            }
+            let _ = decoder.finish();
+        }
+    }
+}

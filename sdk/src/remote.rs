@@ -1,0 +1,391 @@
+//! The TCP adapter of the Transport port, client side: how clients and workers reach an
+//! engine in another process (`endure server`), in the wire format of
+//! [`endure_core::wire`].
+//!
+//! One connection carries every call of a [`TcpTransport`], multiplexed by call id. The
+//! connection is opened on the first call and reopened after it fails, with a backoff
+//! between attempts (doubling from `reconnect_backoff_initial` to `reconnect_backoff_max`,
+//! reset by a successful handshake). Calls in flight when it fails return `Unavailable`;
+//! nothing is re-sent automatically, since only the caller knows whether its request is
+//! safe to repeat (starts and signals carry request ids for that). A call past its deadline
+//! returns `DeadlineExceeded`, and a call whose future is dropped (a worker shutting down)
+//! is cancelled on the server too. A ping every `keepalive_interval` keeps the connection
+//! alive; three intervals of silence close it.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use endure_core::Namespace;
+use endure_core::protocol::{
+    ErrorKind, RemoteError, Request, Response, Transport, TransportFuture,
+};
+use endure_core::wire::{
+    ClientFrame, DEFAULT_MAX_FRAME_BYTES, FrameDecoder, MAGIC, PROTOCOL_VERSION, ServerFrame,
+    decode_frame, encode_frame,
+};
+use parking_lot::Mutex;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::Client;
+
+/// Tuning of a TCP connection to an engine.
+#[derive(Clone, Debug)]
+pub struct RemoteOptions {
+    /// The largest frame sent or accepted.
+    pub max_frame_bytes: u32,
+    /// Limit on connecting and the handshake.
+    pub connect_timeout: Duration,
+    /// Deadline of one call; above the engine's long-poll wait (60 s by default).
+    pub call_timeout: Duration,
+    /// How often an idle connection is pinged.
+    pub keepalive_interval: Duration,
+    /// Wait before the first reconnect attempt after a failure.
+    pub reconnect_backoff_initial: Duration,
+    /// Longest wait between reconnect attempts.
+    pub reconnect_backoff_max: Duration,
+}
+
+impl Default for RemoteOptions {
+    fn default() -> Self {
+        Self {
+            max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
+            connect_timeout: Duration::from_secs(5),
+            call_timeout: Duration::from_secs(90),
+            keepalive_interval: Duration::from_secs(10),
+            reconnect_backoff_initial: Duration::from_millis(50),
+            reconnect_backoff_max: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A client of the engine listening at `address` (`host:port`), for `namespace`.
+pub fn connect(address: impl Into<String>, namespace: Namespace) -> Client {
+    Client::new(
+        Arc::new(TcpTransport::new(address, RemoteOptions::default())),
+        namespace,
+    )
+}
+
+/// The Transport over TCP.
+pub struct TcpTransport {
+    address: String,
+    options: RemoteOptions,
+    link: tokio::sync::Mutex<Link>,
+}
+
+/// The connection, or how long to wait before the next attempt.
+#[derive(Default)]
+struct Link {
+    current: Option<Arc<Connection>>,
+    /// Failed attempts since the last successful handshake.
+    failures: u32,
+    /// No attempt before then.
+    retry_at: Option<tokio::time::Instant>,
+}
+
+type Pending = Mutex<BTreeMap<u64, oneshot::Sender<Result<Response, RemoteError>>>>;
+
+/// One open connection.
+struct Connection {
+    outgoing: mpsc::UnboundedSender<Vec<u8>>,
+    pending: Arc<Pending>,
+    next_id: AtomicU64,
+    closed: Arc<AtomicBool>,
+    tasks: Vec<JoinHandle<()>>,
+    max_frame_bytes: u32,
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.closed.store(true, Ordering::SeqCst);
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+fn unavailable(message: impl Into<String>) -> RemoteError {
+    RemoteError {
+        kind: ErrorKind::Unavailable,
+        message: message.into(),
+        run_id: None,
+    }
+}
+
+impl TcpTransport {
+    /// A transport to `address`; nothing is connected until the first call.
+    pub fn new(address: impl Into<String>, options: RemoteOptions) -> Self {
+        Self {
+            address: address.into(),
+            options,
+            link: tokio::sync::Mutex::new(Link::default()),
+        }
+    }
+
+    /// The open connection, or a new one (after the backoff, if the last attempt failed).
+    async fn connection(&self) -> Result<Arc<Connection>, RemoteError> {
+        let mut link = self.link.lock().await;
+        if let Some(connection) = &link.current
+            && !connection.closed.load(Ordering::SeqCst)
+        {
+            return Ok(Arc::clone(connection));
+        }
+        link.current = None;
+        if let Some(retry_at) = link.retry_at {
+            tokio::time::sleep_until(retry_at).await;
+        }
+        match self.open().await {
+            Ok(connection) => {
+                let connection = Arc::new(connection);
+                *link = Link {
+                    current: Some(Arc::clone(&connection)),
+                    failures: 0,
+                    retry_at: None,
+                };
+                Ok(connection)
+            }
+            Err(error) => {
+                link.failures = link.failures.saturating_add(1);
+                let backoff = self
+                    .options
+                    .reconnect_backoff_initial
+                    .saturating_mul(1 << link.failures.saturating_sub(1).min(16))
+                    .min(self.options.reconnect_backoff_max);
+                link.retry_at = Some(tokio::time::Instant::now() + backoff);
+                Err(error)
+            }
+        }
+    }
+
+    /// Connects and shakes hands.
+    async fn open(&self) -> Result<Connection, RemoteError> {
+        let options = &self.options;
+        let connecting = async {
+            let stream = TcpStream::connect(self.address.as_str())
+                .await
+                .map_err(|error| {
+                    unavailable(format!("cannot connect to {}: {error}", self.address))
+                })?;
+            let _ = stream.set_nodelay(true);
+            let (mut reader, mut writer) = tokio::io::split(stream);
+            let hello = encode_frame(
+                &ClientFrame::Hello {
+                    magic: MAGIC,
+                    version: PROTOCOL_VERSION,
+                },
+                options.max_frame_bytes,
+            )
+            .map_err(|error| unavailable(error.to_string()))?;
+            writer
+                .write_all(&hello)
+                .await
+                .map_err(|error| unavailable(format!("handshake failed: {error}")))?;
+            let mut decoder = FrameDecoder::new(options.max_frame_bytes);
+            let mut buffer = vec![0u8; 4096];
+            let first = loop {
+                if let Some(body) = decoder
+                    .next_frame()
+                    .map_err(|error| unavailable(error.to_string()))?
+                {
+                    break decode_frame::<ServerFrame>(&body)
+                        .map_err(|error| unavailable(error.to_string()))?;
+                }
+                let read = reader
+                    .read(&mut buffer)
+                    .await
+                    .map_err(|error| unavailable(format!("handshake failed: {error}")))?;
+                if read == 0 {
+                    return Err(unavailable(
+                        "the server closed the connection during the handshake",
+                    ));
+                }
+                decoder.extend(&buffer[..read]);
+            };
+            match first {
+                ServerFrame::Welcome { .. } => Ok((reader, writer, decoder)),
+                ServerFrame::Refused { reason } => Err(RemoteError {
+                    kind: ErrorKind::FailedPrecondition,
+                    message: format!("the server refused the connection: {reason}"),
+                    run_id: None,
+                }),
+                other => Err(unavailable(format!(
+                    "unexpected handshake answer {other:?}"
+                ))),
+            }
+        };
+        let (reader, mut writer, decoder) =
+            tokio::time::timeout(options.connect_timeout, connecting)
+                .await
+                .map_err(|_| unavailable(format!("connecting to {} timed out", self.address)))??;
+
+        let (outgoing, mut to_write) = mpsc::unbounded_channel::<Vec<u8>>();
+        let pending: Arc<Pending> = Arc::default();
+        let closed = Arc::new(AtomicBool::new(false));
+        let writing = tokio::spawn(async move {
+            while let Some(frame) = to_write.recv().await {
+                if writer.write_all(&frame).await.is_err() {
+                    break;
+                }
+            }
+            let _ = writer.shutdown().await;
+        });
+        let silence = options.keepalive_interval.saturating_mul(3);
+        let reading = tokio::spawn(read_replies(
+            reader,
+            decoder,
+            Arc::clone(&pending),
+            Arc::clone(&closed),
+            silence,
+        ));
+        let keepalive = {
+            let (outgoing, closed) = (outgoing.clone(), Arc::clone(&closed));
+            let (interval, max_frame_bytes) = (options.keepalive_interval, options.max_frame_bytes);
+            tokio::spawn(async move {
+                let mut nonce = 0u64;
+                while !closed.load(Ordering::SeqCst) {
+                    tokio::time::sleep(interval).await;
+                    nonce += 1;
+                    let Ok(ping) = encode_frame(&ClientFrame::Ping { nonce }, max_frame_bytes)
+                    else {
+                        break;
+                    };
+                    if outgoing.send(ping).is_err() {
+                        break;
+                    }
+                }
+            })
+        };
+        Ok(Connection {
+            outgoing,
+            pending,
+            next_id: AtomicU64::new(1),
+            closed,
+            tasks: vec![writing, reading, keepalive],
+            max_frame_bytes: options.max_frame_bytes,
+        })
+    }
+}
+
+/// Hands each reply to its caller until the connection fails, goes silent or closes; then
+/// marks it closed and fails every call still waiting.
+async fn read_replies(
+    mut reader: impl AsyncRead + Unpin,
+    mut decoder: FrameDecoder,
+    pending: Arc<Pending>,
+    closed: Arc<AtomicBool>,
+    silence: Duration,
+) {
+    let mut buffer = vec![0u8; 64 * 1024];
+    let outcome: Result<(), String> = async {
+        loop {
+            while let Some(body) = decoder.next_frame().map_err(|error| error.to_string())? {
+                match decode_frame::<ServerFrame>(&body).map_err(|error| error.to_string())? {
+                    ServerFrame::Reply { id, result } => {
+                        if let Some(caller) = pending.lock().remove(&id) {
+                            let _ = caller.send(result);
+                        }
+                    }
+                    ServerFrame::Pong { .. } => {}
+                    other => return Err(format!("unexpected frame {other:?}")),
+                }
+            }
+            let read = tokio::time::timeout(silence, reader.read(&mut buffer))
+                .await
+                .map_err(|_| format!("no answer to pings for {silence:?}"))?
+                .map_err(|error| error.to_string())?;
+            if read == 0 {
+                return Err("the server closed the connection".into());
+            }
+            decoder.extend(&buffer[..read]);
+        }
+    }
+    .await;
+    if let Err(reason) = outcome {
+        tracing::info!(%reason, "connection to the engine closed");
+    }
+    closed.store(true, Ordering::SeqCst);
+    // Dropping the senders fails the waiting calls with `Unavailable`.
+    pending.lock().clear();
+}
+
+/// Cancels a call on the server if its caller stops waiting before the reply.
+struct CancelOnDrop {
+    connection: Arc<Connection>,
+    id: u64,
+    armed: bool,
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        self.connection.pending.lock().remove(&self.id);
+        if let Ok(cancel) = encode_frame(
+            &ClientFrame::Cancel { id: self.id },
+            self.connection.max_frame_bytes,
+        ) {
+            let _ = self.connection.outgoing.send(cancel);
+        }
+    }
+}
+
+impl Transport for TcpTransport {
+    fn call(&self, request: Request) -> TransportFuture<'_> {
+        Box::pin(async move {
+            let connection = self.connection().await?;
+            let id = connection.next_id.fetch_add(1, Ordering::Relaxed);
+            let frame = encode_frame(
+                &ClientFrame::Call {
+                    id,
+                    timeout: Some(self.options.call_timeout),
+                    request: Box::new(request),
+                },
+                connection.max_frame_bytes,
+            )
+            .map_err(|error| RemoteError {
+                kind: ErrorKind::InvalidArgument,
+                message: format!("the request cannot be sent: {error}"),
+                run_id: None,
+            })?;
+            let (reply, replied) = oneshot::channel();
+            connection.pending.lock().insert(id, reply);
+            let mut guard = CancelOnDrop {
+                connection: Arc::clone(&connection),
+                id,
+                armed: true,
+            };
+            // Checked after registering, so a close racing with this call is not missed.
+            if connection.closed.load(Ordering::SeqCst) || connection.outgoing.send(frame).is_err()
+            {
+                guard.armed = false;
+                connection.pending.lock().remove(&id);
+                return Err(unavailable("the connection to the engine closed"));
+            }
+            let outcome = tokio::time::timeout(self.options.call_timeout, replied).await;
+            match outcome {
+                Ok(Ok(result)) => {
+                    guard.armed = false;
+                    result
+                }
+                Ok(Err(_)) => {
+                    guard.armed = false;
+                    Err(unavailable(
+                        "the connection to the engine closed during the call",
+                    ))
+                }
+                // The guard cancels the call on the server.
+                Err(_) => Err(RemoteError {
+                    kind: ErrorKind::DeadlineExceeded,
+                    message: format!("no answer within {:?}", self.options.call_timeout),
+                    run_id: None,
+                }),
+            }
+        })
+    }
+}
