@@ -1,5 +1,18 @@
-//! `endure-sim`: Endure under deterministic simulation.
+//! `endure-sim`: Endure under deterministic simulation (DESIGN §7).
 //!
-//! It will hold the madsim adapters (skewed clock, a simulated disk under the real redb
-//! store, fault wrappers), the cluster builder, the random workload generator and the
-//! invariant checkers (DESIGN §7). Nothing is here yet; the simulation issues build it.
+//! - [`invariants`]: checkers run on final histories (shape, exactly-once resolution,
+//!   timers never early, signals exactly once, replay determinism, liveness).
+//! - [`faults`]: the ordered log of injected faults; [`digest`]: a hash of final histories
+//!   plus that log, to check one seed reproduces.
+//! - `cluster` (under `--cfg madsim`): engine, worker and client nodes on madsim's network
+//!   through the production TCP transport; kill/restart and partitions.
+//! - `seeds` (under `--cfg madsim`): runs a scenario per seed on a fresh runtime and prints
+//!   the rerun command of a failing seed.
+
+#[cfg(madsim)]
+pub mod cluster;
+pub mod digest;
+pub mod faults;
+pub mod invariants;
+#[cfg(madsim)]
+pub mod seeds;

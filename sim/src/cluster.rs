@@ -1,0 +1,243 @@
+//! The cluster builder: an engine node, worker nodes and client nodes on madsim's simulated
+//! network, all talking through the production TCP transport; faults on any of them.
+//!
+//! The engine node runs the real engine on a store that lives outside the node (so a
+//! killed engine restarts on what it had acknowledged) and serves it over TCP. Worker nodes
+//! run a [`Worker`] built by the scenario; a restart builds a fresh one (an empty cache, as
+//! after a process crash). Client code runs on client nodes.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Duration;
+
+use endure::remote::{RemoteOptions, TcpTransport};
+use endure::{Client, Worker};
+use endure_core::Namespace;
+use endure_core::history::HistoryEvent;
+use endure_core::protocol::Transport;
+use endure_core::storage::VisibilityQuery;
+use endure_server::clock::SystemClock;
+use endure_server::engine::{Engine, EngineConfig, InProcessTransport};
+use endure_server::storage::MemoryStorage;
+use endure_server::tcp::{TcpServer, TcpServerConfig};
+use madsim::net::NetSim;
+use madsim::runtime::{Handle, NodeHandle};
+use madsim::task::NodeId;
+use parking_lot::Mutex;
+
+use crate::faults::{FaultKind, FaultLog};
+
+/// The port the engine listens on.
+pub const ENGINE_PORT: u16 = 7233;
+
+/// The engine node's name.
+pub const ENGINE: &str = "engine";
+
+/// How the cluster's parts are tuned.
+#[derive(Clone, Debug)]
+pub struct ClusterConfig {
+    /// The engine's configuration (poll wait, shards…).
+    pub engine: EngineConfig,
+    /// The TCP server's limits.
+    pub server: TcpServerConfig,
+    /// Clients' and workers' connection tuning.
+    pub remote: RemoteOptions,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        Self {
+            engine: EngineConfig::default(),
+            server: TcpServerConfig::default(),
+            // Faster failure detection than production, so scenarios stay short.
+            remote: RemoteOptions {
+                call_timeout: Duration::from_secs(75),
+                keepalive_interval: Duration::from_secs(2),
+                ..RemoteOptions::default()
+            },
+        }
+    }
+}
+
+/// A simulated cluster; create it inside a madsim runtime.
+pub struct Cluster {
+    handle: Handle,
+    config: ClusterConfig,
+    nodes: Mutex<BTreeMap<String, NodeHandle>>,
+    next_ip: AtomicU8,
+    /// The faults injected so far.
+    pub faults: FaultLog,
+}
+
+fn ip(last: u8) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(10, 0, 0, last))
+}
+
+impl Cluster {
+    /// Starts the engine node.
+    pub fn start(config: ClusterConfig) -> Self {
+        let handle = Handle::current();
+        let storage = Arc::new(MemoryStorage::new());
+        let (engine_config, server_config) = (config.engine.clone(), config.server.clone());
+        let engine = handle
+            .create_node()
+            .name(ENGINE)
+            .ip(ip(1))
+            .init(move || {
+                let (storage, engine_config, server_config) = (
+                    Arc::clone(&storage),
+                    engine_config.clone(),
+                    server_config.clone(),
+                );
+                async move { run_engine(storage, engine_config, server_config).await }
+            })
+            .build();
+        let mut nodes = BTreeMap::new();
+        nodes.insert(ENGINE.to_owned(), engine);
+        Self {
+            handle,
+            config,
+            nodes: Mutex::new(nodes),
+            next_ip: AtomicU8::new(2),
+            faults: FaultLog::new(),
+        }
+    }
+
+    /// Where the engine listens.
+    pub fn engine_address(&self) -> String {
+        SocketAddr::new(ip(1), ENGINE_PORT).to_string()
+    }
+
+    /// A new TCP transport to the engine (use it on a client or worker node).
+    pub fn transport(&self) -> Arc<dyn Transport> {
+        Arc::new(TcpTransport::new(
+            self.engine_address(),
+            self.config.remote.clone(),
+        ))
+    }
+
+    /// A client of the engine over TCP (use it on a client node).
+    pub fn client(&self) -> Client {
+        Client::new(self.transport(), Namespace::default())
+    }
+
+    fn add_node(&self, name: &str, node: NodeHandle) -> NodeHandle {
+        self.nodes.lock().insert(name.to_owned(), node.clone());
+        node
+    }
+
+    /// A node for client code: spawn on it.
+    pub fn add_client_node(&self, name: &str) -> NodeHandle {
+        let last = self.next_ip.fetch_add(1, Ordering::Relaxed);
+        let node = self.handle.create_node().name(name).ip(ip(last)).build();
+        self.add_node(name, node)
+    }
+
+    /// A worker node running the worker `build` makes from a transport to the engine; a
+    /// restart builds a new one.
+    pub fn add_worker(
+        &self,
+        name: &str,
+        build: impl Fn(Arc<dyn Transport>) -> Worker + Send + Sync + 'static,
+    ) -> NodeHandle {
+        let last = self.next_ip.fetch_add(1, Ordering::Relaxed);
+        let (address, remote) = (self.engine_address(), self.config.remote.clone());
+        let build = Arc::new(build);
+        let node = self
+            .handle
+            .create_node()
+            .name(name)
+            .ip(ip(last))
+            .init(move || {
+                let transport: Arc<dyn Transport> =
+                    Arc::new(TcpTransport::new(address.clone(), remote.clone()));
+                let worker = build(transport);
+                async move { worker.run(std::future::pending()).await }
+            })
+            .build();
+        self.add_node(name, node)
+    }
+
+    fn id(&self, name: &str) -> NodeId {
+        self.nodes
+            .lock()
+            .get(name)
+            .unwrap_or_else(|| panic!("no node named {name}"))
+            .id()
+    }
+
+    /// Kills a node: its tasks are dropped and its connections reset.
+    pub fn kill(&self, name: &str) {
+        self.faults.record(FaultKind::Kill, name);
+        self.handle.kill(self.id(name));
+    }
+
+    /// Starts a killed node again (its init runs anew).
+    pub fn restart(&self, name: &str) {
+        self.faults.record(FaultKind::Restart, name);
+        self.handle.restart(self.id(name));
+    }
+
+    /// Cuts both directions between two nodes (streams stall, new connections fail).
+    pub fn partition(&self, a: &str, b: &str) {
+        self.faults
+            .record(FaultKind::Partition, format!("{a} | {b}"));
+        let (a, b) = (self.id(a), self.id(b));
+        let net = NetSim::current();
+        net.clog_link(a, b);
+        net.clog_link(b, a);
+    }
+
+    /// Heals a partition.
+    pub fn heal(&self, a: &str, b: &str) {
+        self.faults.record(FaultKind::Heal, format!("{a} | {b}"));
+        let (a, b) = (self.id(a), self.id(b));
+        let net = NetSim::current();
+        net.unclog_link(a, b);
+        net.unclog_link(b, a);
+    }
+
+    /// Every run's final history, by workflow id (read over TCP from a client node).
+    pub async fn histories(&self) -> BTreeMap<String, Vec<HistoryEvent>> {
+        let client = self.client();
+        let reader = self.add_client_node(&format!(
+            "history-reader-{}",
+            self.next_ip.load(Ordering::Relaxed)
+        ));
+        reader
+            .spawn(async move {
+                let rows = client
+                    .list_workflows(VisibilityQuery::default(), 0, 100_000)
+                    .await
+                    .expect("list the runs");
+                let mut histories = BTreeMap::new();
+                for row in rows {
+                    let id = row.execution.workflow_id.to_string();
+                    let history = client
+                        .handle(row.execution.workflow_id, Some(row.execution.run_id))
+                        .history()
+                        .await
+                        .expect("read a history");
+                    histories.insert(format!("{id}/{}", row.execution.run_id), history);
+                }
+                histories
+            })
+            .await
+            .expect("the history reader ran")
+    }
+}
+
+/// The engine node's program: the engine on the shared store, served over TCP.
+async fn run_engine(storage: Arc<MemoryStorage>, config: EngineConfig, server: TcpServerConfig) {
+    let engine = Engine::with_ports(storage, Arc::new(SystemClock), config)
+        .await
+        .expect("the engine recovers its store");
+    let transport = Arc::new(InProcessTransport::new(engine));
+    let address = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), ENGINE_PORT);
+    let server = TcpServer::bind(address, transport, server)
+        .await
+        .expect("the engine's port is free");
+    server.serve(std::future::pending()).await;
+}

@@ -1,0 +1,74 @@
+//! The fault log: every fault a simulation injects, in order, with its simulated time. A
+//! scenario asserts its faults fired; the reproducibility check hashes the log.
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+/// What kind of fault.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FaultKind {
+    /// A node was killed (its tasks dropped, its connections reset).
+    Kill,
+    /// A killed node was started again.
+    Restart,
+    /// Two nodes were cut off from each other.
+    Partition,
+    /// A partition was healed.
+    Heal,
+}
+
+/// One injected fault.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fault {
+    /// Simulated milliseconds since the log was created.
+    pub at_millis: u128,
+    /// Its kind.
+    pub kind: FaultKind,
+    /// Which nodes, why.
+    pub detail: String,
+}
+
+/// The ordered log of a run's faults (cheap to clone; clones share the log).
+#[derive(Clone, Debug)]
+pub struct FaultLog {
+    origin: tokio::time::Instant,
+    faults: Arc<Mutex<Vec<Fault>>>,
+}
+
+impl Default for FaultLog {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FaultLog {
+    /// An empty log whose times count from now.
+    pub fn new() -> Self {
+        Self {
+            origin: tokio::time::Instant::now(),
+            faults: Arc::default(),
+        }
+    }
+
+    /// Records a fault injected now.
+    pub fn record(&self, kind: FaultKind, detail: impl Into<String>) {
+        let fault = Fault {
+            at_millis: self.origin.elapsed().as_millis(),
+            kind,
+            detail: detail.into(),
+        };
+        tracing::info!(?fault, "fault injected");
+        self.faults.lock().push(fault);
+    }
+
+    /// How many faults of `kind` were injected.
+    pub fn count(&self, kind: FaultKind) -> usize {
+        self.faults.lock().iter().filter(|f| f.kind == kind).count()
+    }
+
+    /// The faults so far, in order.
+    pub fn entries(&self) -> Vec<Fault> {
+        self.faults.lock().clone()
+    }
+}
