@@ -3,6 +3,10 @@
 
 #![cfg(madsim)]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "scenarios read the simulated clock"
+)]
 
 use std::time::Duration;
 

@@ -185,6 +185,10 @@ impl TcpTransport {
                 .write_all(&hello)
                 .await
                 .map_err(|error| unavailable(format!("handshake failed: {error}")))?;
+            writer
+                .flush()
+                .await
+                .map_err(|error| unavailable(format!("handshake failed: {error}")))?;
             let mut decoder = FrameDecoder::new(options.max_frame_bytes);
             let mut buffer = vec![0u8; 4096];
             let first = loop {
@@ -228,7 +232,8 @@ impl TcpTransport {
         let closed = Arc::new(AtomicBool::new(false));
         let writing = tokio::spawn(async move {
             while let Some(frame) = to_write.recv().await {
-                if writer.write_all(&frame).await.is_err() {
+                // Flushed per frame: madsim's simulated stream sends only on flush.
+                if writer.write_all(&frame).await.is_err() || writer.flush().await.is_err() {
                     break;
                 }
             }

@@ -341,19 +341,17 @@ enum RunStart {
     New(Vec<endure_core::history::HistoryEvent>),
 }
 
-/// A name for this worker's sticky queue, distinct between the workers of one process and,
-/// through the process id, between processes with the same identity.
+/// A name for this worker's sticky queue, distinct between workers: the identity and a
+/// random tag. The tag comes from std's hasher keys, which the OS seeds (madsim's seeded
+/// generator under simulation, so a simulated run names its queues the same every time).
 fn sticky_queue_name(task_queue: &TaskQueueName, identity: &str) -> TaskQueueName {
-    static WORKERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let worker = WORKERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let name = format!(
-        "{identity}:{}:{worker}:sticky:{task_queue}",
-        std::process::id()
-    );
-    // Task queue names are bounded; an over-long identity falls back to a shorter name.
+    use std::hash::BuildHasher;
+    let tag =
+        std::collections::hash_map::RandomState::new().hash_one((identity, task_queue.as_str()));
+    let name = format!("{identity}:{tag:016x}:sticky");
+    // Task queue names are bounded; an over-long identity falls back to the tag alone.
     TaskQueueName::new(name).unwrap_or_else(|_| {
-        TaskQueueName::new(format!("{}:{worker}:sticky", std::process::id()))
-            .expect("a short ASCII name is valid")
+        TaskQueueName::new(format!("{tag:016x}:sticky")).expect("a short ASCII name is valid")
     })
 }
 

@@ -145,7 +145,8 @@ async fn serve_connection(
     let (outgoing, mut to_write) = mpsc::unbounded_channel::<Vec<u8>>();
     let writing = tokio::spawn(async move {
         while let Some(frame) = to_write.recv().await {
-            if writer.write_all(&frame).await.is_err() {
+            // Flushed per frame: madsim's simulated stream sends only on flush.
+            if writer.write_all(&frame).await.is_err() || writer.flush().await.is_err() {
                 break;
             }
         }

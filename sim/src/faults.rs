@@ -44,6 +44,10 @@ impl Default for FaultLog {
 
 impl FaultLog {
     /// An empty log whose times count from now.
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the simulator's own clock, for the log's timestamps; not an engine input"
+    )]
     pub fn new() -> Self {
         Self {
             origin: tokio::time::Instant::now(),

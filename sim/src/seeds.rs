@@ -23,8 +23,9 @@ pub fn seeds_to_run(seeds: &[u64]) -> Vec<u64> {
 /// then fails the test.
 pub fn run_seeds<T, F, Fut>(test: &str, seeds: &[u64], time_limit: Duration, scenario: F) -> Vec<T>
 where
-    F: Fn(u64) -> Fut,
+    F: Fn(u64) -> Fut + Sync,
     Fut: Future<Output = T>,
+    T: Send,
 {
     seeds_to_run(seeds)
         .into_iter()
@@ -32,8 +33,24 @@ where
         .collect()
 }
 
-/// Runs `scenario` for one seed (see [`run_seeds`]).
+/// Runs `scenario` for one seed (see [`run_seeds`]) on a thread of its own, as madsim's
+/// test runner does: std's hasher keys are drawn once per thread, from madsim's seeded
+/// generator, so a fresh thread per seed makes them the seed's.
 pub fn run_seed<T, F, Fut>(test: &str, seed: u64, time_limit: Duration, scenario: &F) -> T
+where
+    F: Fn(u64) -> Fut + Sync,
+    Fut: Future<Output = T>,
+    T: Send,
+{
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| run_seed_here(test, seed, time_limit, scenario))
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+fn run_seed_here<T, F, Fut>(test: &str, seed: u64, time_limit: Duration, scenario: &F) -> T
 where
     F: Fn(u64) -> Fut,
     Fut: Future<Output = T>,
