@@ -17,7 +17,7 @@ use syn::{FnArg, GenericArgument, ItemFn, LitStr, PathArguments, ReturnType, Typ
 
 /// Makes an async workflow function a `WorkflowDefinition` of the same name.
 ///
-/// ```ignore
+/// ```text
 /// #[endure::workflow]
 /// async fn order_workflow(ctx: WorkflowContext, user: String) -> Result<String, WorkflowError> { … }
 /// // type name "order_workflow"; `#[endure::workflow(name = "OrderWorkflow")]` renames it.
@@ -30,7 +30,7 @@ pub fn workflow(attribute: TokenStream, item: TokenStream) -> TokenStream {
 /// Makes an async activity function an `ActivityDefinition` (and `ActivityImplementation`)
 /// of the same name.
 ///
-/// ```ignore
+/// ```text
 /// #[endure::activity(name = "SendEmail")]
 /// async fn send_email(ctx: ActivityContext, user: String, subject: String) -> Result<String, ActivityError> { … }
 /// ```
