@@ -199,6 +199,16 @@ impl Cluster {
         net.unclog_link(b, a);
     }
 
+    /// Runs `future` on a new client node and returns its output.
+    pub async fn on_client<T: Send + 'static>(
+        &self,
+        name: &str,
+        future: impl std::future::Future<Output = T> + Send + 'static,
+    ) -> T {
+        let node = self.add_client_node(name);
+        node.spawn(future).await.expect("the client task ran")
+    }
+
     /// Every run's final history, by workflow id (read over TCP from a client node).
     pub async fn histories(&self) -> BTreeMap<String, Vec<HistoryEvent>> {
         let client = self.client();

@@ -177,6 +177,21 @@ pub fn check_replays(
         .map_err(|error| violation(run, format!("replay diverged: {error}")))
 }
 
+/// Every per-run check on every run, after the liveness phase: shape, closed, timers,
+/// replay with `replayer`.
+pub fn check_all(
+    histories: &BTreeMap<String, Vec<HistoryEvent>>,
+    replayer: &Replayer,
+) -> Result<(), Violation> {
+    for (run, history) in histories {
+        check_run(run, history)?;
+        check_closed(run, history)?;
+        check_timers_not_early(run, history)?;
+        check_replays(run, history, replayer)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;

@@ -67,7 +67,7 @@ where
             eprintln!(
                 "simulation {test} failed with seed {seed}; rerun it with:\n  \
                  {SEED_VARIABLE}={seed} RUSTFLAGS=\"--cfg madsim\" cargo test -p endure-scenarios \
-                 --target-dir target/madsim {test}"
+                 --profile sim --target-dir target/madsim {test}"
             );
             std::panic::resume_unwind(panic)
         }
