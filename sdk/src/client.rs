@@ -231,12 +231,34 @@ impl WorkflowHandle {
 
     /// Sends a signal.
     pub async fn signal<T: Serialize>(&self, name: &str, value: &T) -> Result<(), ClientError> {
+        self.send_signal(name, value, None).await
+    }
+
+    /// Sends a signal that is applied once however many times it is sent with the same
+    /// `request_id` — for retrying a signal whose answer was lost (an `Unavailable` or
+    /// `DeadlineExceeded` error says nothing about whether it arrived).
+    pub async fn signal_with_request_id<T: Serialize>(
+        &self,
+        name: &str,
+        value: &T,
+        request_id: &str,
+    ) -> Result<(), ClientError> {
+        let request_id = endure_core::RequestId::new(request_id)?;
+        self.send_signal(name, value, Some(request_id)).await
+    }
+
+    async fn send_signal<T: Serialize>(
+        &self,
+        name: &str,
+        value: &T,
+        request_id: Option<endure_core::RequestId>,
+    ) -> Result<(), ClientError> {
         let signal = SignalRequest {
             signal_name: SignalName::new(name)?,
             input: Payloads::one(Payload::json(value)?),
             identity: self.client.identity.clone(),
             header: Header::new(),
-            request_id: None,
+            request_id,
         };
         let request = Request::SignalWorkflow {
             namespace: self.client.namespace.clone(),

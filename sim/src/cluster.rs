@@ -1,8 +1,10 @@
 //! The cluster builder: an engine node, worker nodes and client nodes on madsim's simulated
 //! network, all talking through the production TCP transport; faults on any of them.
 //!
-//! The engine node runs the real engine on a store that lives outside the node (so a
-//! killed engine restarts on what it had acknowledged) and serves it over TCP. Worker nodes
+//! The engine node runs the real engine on a store that lives outside the node and serves
+//! it over TCP: the in-memory store (a killed engine restarts on everything it had
+//! acknowledged) or the real redb store on a [`SimDisk`] (a power loss keeps what was
+//! synced and a seeded subset of the rest). Worker nodes
 //! run a [`Worker`] built by the scenario; a restart builds a fresh one (an empty cache, as
 //! after a process crash). Client code runs on client nodes.
 
@@ -17,16 +19,18 @@ use endure::{Client, Worker};
 use endure_core::Namespace;
 use endure_core::history::HistoryEvent;
 use endure_core::protocol::Transport;
+use endure_core::storage::Storage;
 use endure_core::storage::VisibilityQuery;
 use endure_server::clock::SystemClock;
 use endure_server::engine::{Engine, EngineConfig, InProcessTransport};
-use endure_server::storage::MemoryStorage;
+use endure_server::storage::{MemoryStorage, RedbStorage};
 use endure_server::tcp::{TcpServer, TcpServerConfig};
 use madsim::net::NetSim;
 use madsim::runtime::{Handle, NodeHandle};
 use madsim::task::NodeId;
 use parking_lot::Mutex;
 
+use crate::disk::{CrashPoint, SimDisk};
 use crate::faults::{FaultKind, FaultLog};
 
 /// The port the engine listens on.
@@ -44,6 +48,20 @@ pub struct ClusterConfig {
     pub server: TcpServerConfig,
     /// Clients' and workers' connection tuning.
     pub remote: RemoteOptions,
+    /// The engine's store.
+    pub store: StoreChoice,
+}
+
+/// Which store the engine node runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreChoice {
+    /// The in-memory store, outliving the node.
+    Memory,
+    /// redb on a simulated disk seeded with this value.
+    Disk {
+        /// Chooses which unsynced writes survive a power loss.
+        seed: u64,
+    },
 }
 
 impl Default for ClusterConfig {
@@ -57,6 +75,7 @@ impl Default for ClusterConfig {
                 keepalive_interval: Duration::from_secs(2),
                 ..RemoteOptions::default()
             },
+            store: StoreChoice::Memory,
         }
     }
 }
@@ -67,6 +86,7 @@ pub struct Cluster {
     config: ClusterConfig,
     nodes: Mutex<BTreeMap<String, NodeHandle>>,
     next_ip: AtomicU8,
+    disk: Option<SimDisk>,
     /// The faults injected so far.
     pub faults: FaultLog,
 }
@@ -79,19 +99,30 @@ impl Cluster {
     /// Starts the engine node.
     pub fn start(config: ClusterConfig) -> Self {
         let handle = Handle::current();
-        let storage = Arc::new(MemoryStorage::new());
+        let memory = Arc::new(MemoryStorage::new());
+        let disk = match config.store {
+            StoreChoice::Memory => None,
+            StoreChoice::Disk { seed } => Some(SimDisk::new(seed)),
+        };
         let (engine_config, server_config) = (config.engine.clone(), config.server.clone());
+        let engine_disk = disk.clone();
         let engine = handle
             .create_node()
             .name(ENGINE)
             .ip(ip(1))
             .init(move || {
-                let (storage, engine_config, server_config) = (
-                    Arc::clone(&storage),
-                    engine_config.clone(),
-                    server_config.clone(),
-                );
-                async move { run_engine(storage, engine_config, server_config).await }
+                let (memory, disk) = (Arc::clone(&memory), engine_disk.clone());
+                let (engine_config, server_config) = (engine_config.clone(), server_config.clone());
+                async move {
+                    match disk {
+                        None => run_engine(memory, engine_config, server_config).await,
+                        Some(disk) => {
+                            let store = RedbStorage::with_backend(disk.backend())
+                                .expect("redb opens what the simulated disk kept");
+                            run_engine(Arc::new(store), engine_config, server_config).await;
+                        }
+                    }
+                }
             })
             .build();
         let mut nodes = BTreeMap::new();
@@ -101,6 +132,7 @@ impl Cluster {
             config,
             nodes: Mutex::new(nodes),
             next_ip: AtomicU8::new(2),
+            disk,
             faults: FaultLog::new(),
         }
     }
@@ -180,6 +212,37 @@ impl Cluster {
         self.handle.restart(self.id(name));
     }
 
+    /// The engine's simulated disk, with [`StoreChoice::Disk`].
+    pub fn disk(&self) -> Option<&SimDisk> {
+        self.disk.as_ref()
+    }
+
+    /// Arms a power loss on the engine's disk at `point` (inside a coming commit).
+    pub fn arm_crash(&self, point: CrashPoint) {
+        let disk = self
+            .disk
+            .as_ref()
+            .expect("the cluster runs on a simulated disk");
+        self.faults
+            .record(FaultKind::CrashPointArmed, format!("{point:?}"));
+        disk.crash_at(point);
+    }
+
+    /// The engine loses power: its disk is fenced first (so nothing the dying process
+    /// does reaches it), the node is killed, power returns to the disk, and the engine
+    /// restarts on what the disk kept.
+    pub fn power_loss(&self) {
+        let disk = self
+            .disk
+            .as_ref()
+            .expect("the cluster runs on a simulated disk");
+        self.faults.record(FaultKind::PowerLoss, ENGINE);
+        disk.crash();
+        self.handle.kill(self.id(ENGINE));
+        disk.recover();
+        self.handle.restart(self.id(ENGINE));
+    }
+
     /// Cuts both directions between two nodes (streams stall, new connections fail).
     pub fn partition(&self, a: &str, b: &str) {
         self.faults
@@ -240,7 +303,7 @@ impl Cluster {
 }
 
 /// The engine node's program: the engine on the shared store, served over TCP.
-async fn run_engine(storage: Arc<MemoryStorage>, config: EngineConfig, server: TcpServerConfig) {
+async fn run_engine<S: Storage>(storage: Arc<S>, config: EngineConfig, server: TcpServerConfig) {
     let engine = Engine::with_ports(storage, Arc::new(SystemClock), config)
         .await
         .expect("the engine recovers its store");

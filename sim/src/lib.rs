@@ -2,6 +2,8 @@
 //!
 //! - [`invariants`]: checkers run on final histories (shape, exactly-once resolution,
 //!   timers never early, signals exactly once, replay determinism, liveness).
+//! - [`disk`]: a simulated disk under the real redb store: synced vs unsynced writes, crash
+//!   points inside commits, a seeded subset of unsynced writes surviving, EIO on sync.
 //! - [`faults`]: the ordered log of injected faults; [`digest`]: a hash of final histories
 //!   plus that log, to check one seed reproduces.
 //! - `cluster` (under `--cfg madsim`): engine, worker and client nodes on madsim's network
@@ -12,6 +14,7 @@
 #[cfg(madsim)]
 pub mod cluster;
 pub mod digest;
+pub mod disk;
 pub mod faults;
 pub mod invariants;
 #[cfg(madsim)]
