@@ -1,4 +1,4 @@
-//! The client's read side: listing workflows by visibility filters and paging history.
+//! The client: listing workflows by visibility filters, paging history, deduplicated signals.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU32;
@@ -66,4 +66,47 @@ async fn list_and_paged_history_through_the_client() {
     assert_eq!(page.next_event_id, None, "a short history fits one page");
     let _ = stop.send(());
     running.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_signal_resent_with_its_request_id_is_recorded_once() {
+    use endure_core::history::EventType;
+    let (client, _store) = redb_client().await;
+    // No worker: the run stays open and only its history matters.
+    let handle = client
+        .start_workflow(
+            StartWorkflowOptions::new(
+                WorkflowId::new("signalled").unwrap(),
+                TaskQueueName::new("nobody").unwrap(),
+            ),
+            "Waiting",
+            &(),
+        )
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        handle
+            .signal_with_request_id("go", &"once", "signal-1")
+            .await
+            .unwrap();
+    }
+    handle.signal("go", &"plain").await.unwrap();
+    handle.signal("go", &"plain").await.unwrap();
+    let history = handle.history().await.unwrap();
+    let signals: Vec<String> = history
+        .iter()
+        .filter(|event| event.event_type() == EventType::WorkflowExecutionSignaled)
+        .map(|event| match &event.attributes {
+            endure_core::EventAttributes::WorkflowExecutionSignaled(signal) => {
+                signal.input.0[0].decode::<String>().unwrap()
+            }
+            _ => unreachable!(),
+        })
+        .collect();
+    // The deduplicated one once; signals without a request id are distinct sends.
+    assert_eq!(signals, ["once", "plain", "plain"]);
+    assert!(
+        handle.signal_with_request_id("go", &"x", "").await.is_err(),
+        "an empty request id is refused"
+    );
 }
