@@ -96,6 +96,12 @@ impl Client {
     ) -> Result<WorkflowHandle, ClientError> {
         options.validate()?;
         let payload = Payload::json(input)?;
+        // Every start carries a request id, so one the transport repeats (an answer lost on
+        // the way back) finds the run it created instead of failing as already started.
+        let mut options = options;
+        if options.request_id.is_none() {
+            options.request_id = Some(fresh_request_id());
+        }
         let request = StartWorkflowRequest {
             namespace: self.namespace.clone(),
             workflow_type: WorkflowType::new(workflow_type)?,
@@ -231,7 +237,10 @@ impl WorkflowHandle {
 
     /// Sends a signal.
     pub async fn signal<T: Serialize>(&self, name: &str, value: &T) -> Result<(), ClientError> {
-        self.send_signal(name, value, None).await
+        // A fresh request id: this call is one signal however often the transport repeats
+        // it; calling `signal` again sends another.
+        self.send_signal(name, value, Some(fresh_request_id()))
+            .await
     }
 
     /// Sends a signal that is applied once however many times it is sent with the same
@@ -360,4 +369,15 @@ async fn history_of(
         Response::History(history) => Ok(history),
         other => Err(ClientError::Unexpected(format!("{other:?}"))),
     }
+}
+
+/// A request id unique to this call: 128 random bits from std's hasher keys, which the OS
+/// seeds per thread and which move on with every use (madsim seeds them under simulation,
+/// so a simulated run draws the same ids every time).
+fn fresh_request_id() -> endure_core::RequestId {
+    use std::hash::BuildHasher;
+    let high = std::collections::hash_map::RandomState::new().hash_one(0u8);
+    let low = std::collections::hash_map::RandomState::new().hash_one(1u8);
+    endure_core::RequestId::new(format!("{high:016x}{low:016x}"))
+        .expect("a short ASCII id is valid")
 }

@@ -15,8 +15,9 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use endure::remote::{RemoteOptions, TcpTransport};
-use endure::{Client, Worker};
+use endure::{Client, ClientError, Worker};
 use endure_core::Namespace;
+use endure_core::WorkflowId;
 use endure_core::history::HistoryEvent;
 use endure_core::protocol::Transport;
 use endure_core::storage::Storage;
@@ -26,10 +27,12 @@ use endure_server::engine::{Engine, EngineConfig, InProcessTransport};
 use endure_server::storage::{MemoryStorage, RedbStorage};
 use endure_server::tcp::{TcpServer, TcpServerConfig};
 use madsim::net::NetSim;
+use madsim::rand::Rng;
 use madsim::runtime::{Handle, NodeHandle};
 use madsim::task::NodeId;
 use parking_lot::Mutex;
 
+use crate::adapters::{Duplicating, SkewedClock, SlowCommits};
 use crate::disk::{CrashPoint, SimDisk};
 use crate::faults::{FaultKind, FaultLog};
 
@@ -50,6 +53,12 @@ pub struct ClusterConfig {
     pub remote: RemoteOptions,
     /// The engine's store.
     pub store: StoreChoice,
+    /// Each engine start gets a clock off by up to this much, either way.
+    pub max_clock_skew: Duration,
+    /// Each commit is acknowledged up to this long after it is durable (slow fsync).
+    pub max_commit_delay: Duration,
+    /// Probability that a client's or worker's request is sent twice.
+    pub duplicate_requests: f64,
 }
 
 /// Which store the engine node runs on.
@@ -76,6 +85,9 @@ impl Default for ClusterConfig {
                 ..RemoteOptions::default()
             },
             store: StoreChoice::Memory,
+            max_clock_skew: Duration::ZERO,
+            max_commit_delay: Duration::ZERO,
+            duplicate_requests: 0.0,
         }
     }
 }
@@ -106,6 +118,10 @@ impl Cluster {
         };
         let (engine_config, server_config) = (config.engine.clone(), config.server.clone());
         let engine_disk = disk.clone();
+        let faults = Faults {
+            max_clock_skew: config.max_clock_skew,
+            max_commit_delay: config.max_commit_delay,
+        };
         let engine = handle
             .create_node()
             .name(ENGINE)
@@ -115,11 +131,11 @@ impl Cluster {
                 let (engine_config, server_config) = (engine_config.clone(), server_config.clone());
                 async move {
                     match disk {
-                        None => run_engine(memory, engine_config, server_config).await,
+                        None => run_engine(memory, faults, engine_config, server_config).await,
                         Some(disk) => {
                             let store = RedbStorage::with_backend(disk.backend())
                                 .expect("redb opens what the simulated disk kept");
-                            run_engine(Arc::new(store), engine_config, server_config).await;
+                            run_engine(Arc::new(store), faults, engine_config, server_config).await;
                         }
                     }
                 }
@@ -142,12 +158,14 @@ impl Cluster {
         SocketAddr::new(ip(1), ENGINE_PORT).to_string()
     }
 
-    /// A new TCP transport to the engine (use it on a client or worker node).
+    /// A new TCP transport to the engine (use it on a client or worker node), sending some
+    /// requests twice if the configuration says so.
     pub fn transport(&self) -> Arc<dyn Transport> {
-        Arc::new(TcpTransport::new(
+        transport_to(
             self.engine_address(),
             self.config.remote.clone(),
-        ))
+            self.config.duplicate_requests,
+        )
     }
 
     /// A client of the engine over TCP (use it on a client node).
@@ -176,6 +194,7 @@ impl Cluster {
     ) -> NodeHandle {
         let last = self.next_ip.fetch_add(1, Ordering::Relaxed);
         let (address, remote) = (self.engine_address(), self.config.remote.clone());
+        let duplicate_requests = self.config.duplicate_requests;
         let build = Arc::new(build);
         let node = self
             .handle
@@ -183,8 +202,7 @@ impl Cluster {
             .name(name)
             .ip(ip(last))
             .init(move || {
-                let transport: Arc<dyn Transport> =
-                    Arc::new(TcpTransport::new(address.clone(), remote.clone()));
+                let transport = transport_to(address.clone(), remote.clone(), duplicate_requests);
                 let worker = build(transport);
                 async move { worker.run(std::future::pending()).await }
             })
@@ -243,6 +261,17 @@ impl Cluster {
         self.handle.restart(self.id(ENGINE));
     }
 
+    /// Closes every connection of a worker or client node (not the engine: that would
+    /// close its listening socket too); its transports reconnect.
+    pub fn drop_connections(&self, name: &str) {
+        assert_ne!(
+            name, ENGINE,
+            "dropping the engine's sockets would close its listener"
+        );
+        self.faults.record(FaultKind::ConnectionsDropped, name);
+        NetSim::current().reset_node(self.id(name));
+    }
+
     /// Cuts both directions between two nodes (streams stall, new connections fail).
     pub fn partition(&self, a: &str, b: &str) {
         self.faults
@@ -270,6 +299,50 @@ impl Cluster {
     ) -> T {
         let node = self.add_client_node(name);
         node.spawn(future).await.expect("the client task ran")
+    }
+
+    /// The liveness phase: waits (on a client node) for each workflow's result, retrying
+    /// while the engine is unreachable, for at most `bound` of simulated time in all. A
+    /// workflow still open then fails the run with its history.
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the bound is on the simulator's clock, not an engine input"
+    )]
+    pub async fn results<T>(&self, workflow_ids: Vec<String>, bound: Duration) -> Vec<T>
+    where
+        T: serde::de::DeserializeOwned + Send + 'static,
+    {
+        let client = self.client();
+        self.on_client("liveness", async move {
+            let deadline = tokio::time::Instant::now() + bound;
+            let mut results = Vec::new();
+            for id in workflow_ids {
+                let handle = client.handle(WorkflowId::new(id.as_str()).expect("a valid id"), None);
+                loop {
+                    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                    match tokio::time::timeout(left, handle.result::<T>()).await {
+                        Ok(Ok(result)) => break results.push(result),
+                        Ok(Err(ClientError::Remote(_))) => {
+                            tokio::time::sleep(Duration::from_millis(200)).await;
+                        }
+                        Ok(Err(error)) => panic!("{id}: {error}"),
+                        Err(_) => {
+                            let history = handle.history().await.unwrap_or_default();
+                            let events: Vec<String> = history
+                                .iter()
+                                .map(|event| format!("{} {:?}", event.event_id, event.attributes))
+                                .collect();
+                            panic!(
+                                "liveness: {id} still open after {bound:?}; its history:\n{}",
+                                events.join("\n")
+                            );
+                        }
+                    }
+                }
+            }
+            results
+        })
+        .await
     }
 
     /// Every run's final history, by workflow id (read over TCP from a client node).
@@ -302,9 +375,40 @@ impl Cluster {
     }
 }
 
+/// A TCP transport to `address`, doubling requests with probability `duplicate`.
+fn transport_to(address: String, remote: RemoteOptions, duplicate: f64) -> Arc<dyn Transport> {
+    let tcp: Arc<dyn Transport> = Arc::new(TcpTransport::new(address, remote));
+    if duplicate <= 0.0 {
+        return tcp;
+    }
+    Arc::new(Duplicating::new(tcp, move || {
+        madsim::rand::thread_rng().gen_bool(duplicate.min(1.0))
+    }))
+}
+
+/// The faults the engine node runs with, drawn anew at each start.
+#[derive(Clone, Copy, Debug)]
+struct Faults {
+    max_clock_skew: Duration,
+    max_commit_delay: Duration,
+}
+
 /// The engine node's program: the engine on the shared store, served over TCP.
-async fn run_engine<S: Storage>(storage: Arc<S>, config: EngineConfig, server: TcpServerConfig) {
-    let engine = Engine::with_ports(storage, Arc::new(SystemClock), config)
+async fn run_engine<S: Storage>(
+    storage: Arc<S>,
+    faults: Faults,
+    config: EngineConfig,
+    server: TcpServerConfig,
+) {
+    let skew_limit = i64::try_from(faults.max_clock_skew.as_millis()).unwrap_or(i64::MAX);
+    let skew = madsim::rand::thread_rng().gen_range(-skew_limit..=skew_limit);
+    let clock = Arc::new(SkewedClock::new(Arc::new(SystemClock), skew));
+    let delay_limit = u64::try_from(faults.max_commit_delay.as_millis()).unwrap_or(u64::MAX);
+    let storage = Arc::new(SlowCommits::new(storage, move || {
+        Duration::from_millis(madsim::rand::thread_rng().gen_range(0..=delay_limit))
+    }));
+    tracing::info!(skew_millis = skew, "engine starting");
+    let engine = Engine::with_ports(storage, clock, config)
         .await
         .expect("the engine recovers its store");
     let transport = Arc::new(InProcessTransport::new(engine));

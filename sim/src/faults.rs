@@ -16,6 +16,8 @@ pub enum FaultKind {
     Partition,
     /// A partition was healed.
     Heal,
+    /// Every connection of a node was closed.
+    ConnectionsDropped,
     /// A crash point was armed on the engine's disk (inside some coming commit).
     CrashPointArmed,
     /// The engine's disk lost power (at an armed crash point or at once).

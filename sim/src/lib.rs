@@ -1,5 +1,7 @@
 //! `endure-sim`: Endure under deterministic simulation (DESIGN §7).
 //!
+//! - [`adapters`]: fault-injecting port adapters — a skewed clock, slow commit
+//!   acknowledgements (slow fsync), a transport that sends requests twice.
 //! - [`invariants`]: checkers run on final histories (shape, exactly-once resolution,
 //!   timers never early, signals exactly once, replay determinism, liveness).
 //! - [`disk`]: a simulated disk under the real redb store: synced vs unsynced writes, crash
@@ -11,6 +13,7 @@
 //! - `seeds` (under `--cfg madsim`): runs a scenario per seed on a fresh runtime and prints
 //!   the rerun command of a failing seed.
 
+pub mod adapters;
 #[cfg(madsim)]
 pub mod cluster;
 pub mod digest;

@@ -1,0 +1,181 @@
+//! Everything a flaky environment does at once: clients and workers send some requests
+//! twice, workers lose their connections, the engine acknowledges commits late (slow fsync)
+//! and restarts with its clock off by up to three seconds either way. Starts and signals
+//! stay exactly once, timers never fire early, every workflow completes. Run with
+//! `RUSTFLAGS="--cfg madsim"`.
+
+#![cfg(madsim)]
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use endure::workflow::{ActivityError, WorkflowContext, WorkflowError};
+use endure::*;
+use endure_core::protocol::{ErrorKind, Transport};
+use endure_sim::cluster::{Cluster, ClusterConfig, ENGINE};
+use endure_sim::faults::FaultKind;
+use endure_sim::invariants::{check_all, check_signals_exactly_once};
+use endure_sim::seeds::run_seeds;
+use madsim::rand::Rng;
+
+const WORKFLOWS: u32 = 10;
+
+#[endure::activity(name = "Pack")]
+async fn pack(_ctx: ActivityContext, item: u32) -> Result<u32, ActivityError> {
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    Ok(item)
+}
+
+/// Packs, waits for two signals, sleeps, packs again.
+#[endure::workflow(name = "Parcel")]
+async fn parcel(ctx: WorkflowContext, item: u32) -> Result<String, WorkflowError> {
+    let ctx = ctx.with_activity_options(ActivityOptions {
+        start_to_close_timeout: Some(Duration::from_secs(5)),
+        retry_policy: Some(RetryPolicy {
+            initial_interval: Duration::from_millis(500),
+            ..RetryPolicy::default()
+        }),
+        ..ActivityOptions::default()
+    });
+    let packed = ctx.run_activity::<pack>(&item).await?;
+    let labels = ctx.signal_channel("label");
+    let first: String = labels.recv_json().await?;
+    let second: String = labels.recv_json().await?;
+    let _ = ctx.sleep(Duration::from_secs(3)).await;
+    let again = ctx.run_activity::<pack>(&packed).await?;
+    Ok(format!("{first}+{second}:{again}"))
+}
+
+fn worker(name: &'static str) -> impl Fn(Arc<dyn Transport>) -> Worker + Send + Sync + 'static {
+    move |transport| {
+        let mut worker = Worker::new(
+            transport,
+            Namespace::default(),
+            TaskQueueName::new("parcels").unwrap(),
+            WorkerOptions {
+                identity: name.into(),
+                ..WorkerOptions::default()
+            },
+        );
+        worker.register::<parcel>().register::<pack>();
+        worker
+    }
+}
+
+async fn scenario(_seed: u64) {
+    let cluster = Cluster::start(ClusterConfig {
+        max_clock_skew: Duration::from_secs(3),
+        max_commit_delay: Duration::from_millis(200),
+        duplicate_requests: 0.2,
+        ..ClusterConfig::default()
+    });
+    cluster.add_worker("worker-1", worker("worker-1"));
+    cluster.add_worker("worker-2", worker("worker-2"));
+    let client = cluster.client();
+    let driver = cluster.add_client_node("driver");
+    let driving = driver.spawn(async move {
+        for item in 0..WORKFLOWS {
+            let options = StartWorkflowOptions::new(
+                WorkflowId::new(format!("parcel-{item}")).unwrap(),
+                TaskQueueName::new("parcels").unwrap(),
+            );
+            // A plain start: the client's own request id makes the transport's duplicates
+            // harmless; a retry after a lost answer is a new request, and finding the run
+            // already started means the first one got through.
+            loop {
+                match client.start::<parcel>(options.clone(), &item).await {
+                    Ok(_) => break,
+                    Err(ClientError::Remote(error)) if error.kind == ErrorKind::AlreadyStarted => {
+                        break;
+                    }
+                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                }
+            }
+        }
+        let mut acknowledged = Vec::new();
+        for round in ["a", "b"] {
+            for item in 0..WORKFLOWS {
+                let handle =
+                    client.handle(WorkflowId::new(format!("parcel-{item}")).unwrap(), None);
+                let label = format!("{round}{item}");
+                let request_id = format!("label-{label}");
+                while handle
+                    .signal_with_request_id("label", &label, &request_id)
+                    .await
+                    .is_err()
+                {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                acknowledged.push((item, label));
+            }
+        }
+        acknowledged
+    });
+    // Connection drops on the workers and one engine restart (with a new clock skew).
+    for round in 0..4 {
+        let (wait, victim) = {
+            let mut rng = madsim::rand::thread_rng();
+            (
+                rng.gen_range(300..2_000),
+                if rng.gen_bool(0.5) {
+                    "worker-1"
+                } else {
+                    "worker-2"
+                },
+            )
+        };
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+        if round == 2 {
+            cluster.kill(ENGINE);
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            cluster.restart(ENGINE);
+        } else {
+            cluster.drop_connections(victim);
+        }
+    }
+    let acknowledged = driving.await.unwrap();
+    assert_eq!(cluster.faults.count(FaultKind::ConnectionsDropped), 3);
+    assert_eq!(cluster.faults.count(FaultKind::Restart), 1);
+
+    let ids = (0..WORKFLOWS)
+        .map(|item| format!("parcel-{item}"))
+        .collect();
+    let results: Vec<String> = cluster.results(ids, Duration::from_secs(300)).await;
+    assert_eq!(
+        results,
+        (0..WORKFLOWS)
+            .map(|item| format!("a{item}+b{item}:{item}"))
+            .collect::<Vec<_>>()
+    );
+    let histories = cluster.histories().await;
+    assert_eq!(
+        histories.len(),
+        WORKFLOWS as usize,
+        "{:?}",
+        histories.keys()
+    );
+    check_all(&histories, &Replayer::for_workflow::<parcel>()).unwrap();
+    for item in 0..WORKFLOWS {
+        let (run, history) = histories
+            .iter()
+            .find(|(run, _)| run.starts_with(&format!("parcel-{item}/")))
+            .unwrap();
+        let labels: Vec<String> = acknowledged
+            .iter()
+            .filter(|(of, _)| *of == item)
+            .map(|(_, label)| label.clone())
+            .collect();
+        check_signals_exactly_once(run, history, &labels).unwrap();
+    }
+}
+
+#[test]
+fn duplicated_requests_dropped_connections_slow_commits_and_skewed_clocks() {
+    run_seeds(
+        "duplicated_requests_dropped_connections_slow_commits_and_skewed_clocks",
+        &[1, 2, 3, 4, 5],
+        Duration::from_secs(900),
+        scenario,
+    );
+}
