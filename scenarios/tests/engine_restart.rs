@@ -98,26 +98,8 @@ async fn scenario(_seed: u64) {
     assert_eq!(cluster.faults.count(FaultKind::Restart), 2);
 
     // Liveness: every workflow completes once the faults stop.
-    let client = cluster.client();
-    let results = cluster
-        .on_client("waiter", async move {
-            let mut results = Vec::new();
-            for item in 0..WORKFLOWS {
-                let handle = client.handle(WorkflowId::new(format!("order-{item}")).unwrap(), None);
-                let result = loop {
-                    match handle.result::<u32>().await {
-                        Ok(result) => break result,
-                        Err(ClientError::Remote(_)) => {
-                            tokio::time::sleep(Duration::from_millis(200)).await;
-                        }
-                        Err(error) => panic!("order-{item}: {error}"),
-                    }
-                };
-                results.push(result);
-            }
-            results
-        })
-        .await;
+    let ids = (0..WORKFLOWS).map(|item| format!("order-{item}")).collect();
+    let results: Vec<u32> = cluster.results(ids, Duration::from_secs(300)).await;
     assert_eq!(
         results,
         (0..WORKFLOWS).map(|item| item + 2000).collect::<Vec<_>>()

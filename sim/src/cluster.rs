@@ -246,6 +246,17 @@ impl Cluster {
         disk.crash_at(point);
     }
 
+    /// The engine's next fsync fails with EIO: its store must stop acknowledging anything
+    /// (fail-stop) until the process is restarted.
+    pub fn fail_next_fsync(&self) {
+        let disk = self
+            .disk
+            .as_ref()
+            .expect("the cluster runs on a simulated disk");
+        self.faults.record(FaultKind::FsyncError, ENGINE);
+        disk.fail_next_sync();
+    }
+
     /// The engine loses power: its disk is fenced first (so nothing the dying process
     /// does reaches it), the node is killed, power returns to the disk, and the engine
     /// restarts on what the disk kept.

@@ -47,6 +47,7 @@ struct State {
     writes: u64,
     syncs: u64,
     crashes: u64,
+    sync_failures: u64,
     rng: u64,
 }
 
@@ -101,6 +102,7 @@ impl SimDisk {
                 writes: 0,
                 syncs: 0,
                 crashes: 0,
+                sync_failures: 0,
                 rng: seed | 1,
             })),
         }
@@ -140,6 +142,11 @@ impl SimDisk {
     /// Whether the disk has lost power and not yet been recovered.
     pub fn is_crashed(&self) -> bool {
         self.state.lock().crashed
+    }
+
+    /// How many syncs failed with EIO.
+    pub fn sync_failures(&self) -> u64 {
+        self.state.lock().sync_failures
     }
 
     /// How many times power was lost.
@@ -210,6 +217,7 @@ impl redb::StorageBackend for SimDiskBackend {
         let mut state = self.live()?;
         if state.fail_next_sync {
             state.fail_next_sync = false;
+            state.sync_failures += 1;
             return Err(io::Error::other("simulated EIO on fsync"));
         }
         state.syncs += 1;
@@ -325,5 +333,6 @@ mod tests {
         let database = open(&disk).unwrap();
         disk.fail_next_sync();
         assert!(put(&database, 1).is_err());
+        assert_eq!(disk.sync_failures(), 1);
     }
 }

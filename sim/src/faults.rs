@@ -22,6 +22,8 @@ pub enum FaultKind {
     CrashPointArmed,
     /// The engine's disk lost power (at an armed crash point or at once).
     PowerLoss,
+    /// The engine's next fsync fails with EIO (its store must stop).
+    FsyncError,
 }
 
 /// One injected fault.
