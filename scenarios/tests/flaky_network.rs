@@ -14,9 +14,10 @@ use endure::workflow::{ActivityError, WorkflowContext, WorkflowError};
 use endure::*;
 use endure_core::protocol::{ErrorKind, Transport};
 use endure_sim::cluster::{Cluster, ClusterConfig, ENGINE};
+use endure_sim::digest::outcome_digest;
 use endure_sim::faults::FaultKind;
 use endure_sim::invariants::{check_all, check_signals_exactly_once};
-use endure_sim::seeds::run_seeds;
+use endure_sim::seeds::{run_seed, run_seeds};
 use madsim::rand::Rng;
 
 const WORKFLOWS: u32 = 10;
@@ -63,7 +64,7 @@ fn worker(name: &'static str) -> impl Fn(Arc<dyn Transport>) -> Worker + Send + 
     }
 }
 
-async fn scenario(_seed: u64) {
+async fn scenario(_seed: u64) -> u64 {
     let cluster = Cluster::start(ClusterConfig {
         max_clock_skew: Duration::from_secs(3),
         max_commit_delay: Duration::from_millis(200),
@@ -168,6 +169,7 @@ async fn scenario(_seed: u64) {
             .collect();
         check_signals_exactly_once(run, history, &labels).unwrap();
     }
+    outcome_digest(&histories, &cluster.faults.entries())
 }
 
 #[test]
@@ -178,4 +180,12 @@ fn duplicated_requests_dropped_connections_slow_commits_and_skewed_clocks() {
         Duration::from_secs(900),
         scenario,
     );
+}
+
+#[test]
+fn the_flakiest_seed_reproduces_its_histories_and_faults() {
+    let name = "the_flakiest_seed_reproduces_its_histories_and_faults";
+    let first = run_seed(name, 7, Duration::from_secs(900), &scenario);
+    let second = run_seed(name, 7, Duration::from_secs(900), &scenario);
+    assert_eq!(first, second, "seed 7 gave two different outcomes");
 }
