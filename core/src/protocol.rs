@@ -99,6 +99,13 @@ pub struct WorkflowDescription {
 pub enum Request {
     /// Start a workflow.
     StartWorkflow(Box<StartWorkflowRequest>),
+    /// Signal the workflow id's running run, or start one carrying the signal.
+    SignalWithStartWorkflow {
+        /// The start, used if no run is running.
+        start: Box<StartWorkflowRequest>,
+        /// The signal.
+        signal: SignalRequest,
+    },
     /// Signal a run (the current one if no run id).
     SignalWorkflow {
         /// The namespace.

@@ -116,6 +116,59 @@ impl Client {
         }
     }
 
+    /// Signal-with-start (Go's `SignalWithStartWorkflow`): sends signal `signal_name` to
+    /// the workflow id's running run — ending its start delay if it has one (spec
+    /// §5.17.5) — or starts the workflow with `input` and the signal delivered first.
+    pub async fn signal_with_start_workflow<I: Serialize, S: Serialize>(
+        &self,
+        options: StartWorkflowOptions,
+        workflow_type: &str,
+        input: &I,
+        signal_name: &str,
+        signal_value: &S,
+    ) -> Result<WorkflowHandle, ClientError> {
+        options.validate()?;
+        let mut options = options;
+        if options.request_id.is_none() {
+            options.request_id = Some(fresh_request_id());
+        }
+        let signal = SignalRequest {
+            signal_name: SignalName::new(signal_name)?,
+            input: Payloads::one(Payload::json(signal_value)?),
+            identity: self.identity.clone(),
+            header: Header::new(),
+            request_id: options.request_id.clone(),
+        };
+        let start = StartWorkflowRequest {
+            namespace: self.namespace.clone(),
+            workflow_type: WorkflowType::new(workflow_type)?,
+            input: Payloads::one(Payload::json(input)?),
+            header: Header::new(),
+            identity: self.identity.clone(),
+            options: options.clone(),
+        };
+        let request = Request::SignalWithStartWorkflow {
+            start: Box::new(start),
+            signal,
+        };
+        match self.call(request).await? {
+            Response::Started(started) => Ok(self.handle(options.id, Some(started.run_id))),
+            other => Err(ClientError::Unexpected(format!("{other:?}"))),
+        }
+    }
+
+    /// Signal-with-start of workflow `W` (a `#[endure::workflow]` function).
+    pub async fn signal_with_start<W: WorkflowDefinition, S: Serialize>(
+        &self,
+        options: StartWorkflowOptions,
+        input: &W::Input,
+        signal_name: &str,
+        signal_value: &S,
+    ) -> Result<WorkflowHandle, ClientError> {
+        self.signal_with_start_workflow(options, W::NAME, input, signal_name, signal_value)
+            .await
+    }
+
     /// Starts workflow `W` (a `#[endure::workflow]` function) with its typed argument.
     pub async fn start<W: WorkflowDefinition>(
         &self,

@@ -16,6 +16,7 @@ mod registration;
 #[cfg(not(madsim))]
 mod remote;
 mod shutdown;
+mod signal_with_start;
 mod sticky;
 // A paused tokio runtime is tokio's, not the simulator's.
 #[cfg(not(madsim))]

@@ -181,6 +181,27 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         self.shard(&request.namespace, &request.options.id)
             .send(ShardMessage::Start {
                 request: Box::new(request.clone()),
+                signal: None,
+                reply,
+            })
+            .map_err(|_| EngineError::Shutdown)?;
+        result.await.map_err(|_| EngineError::Shutdown)?
+    }
+
+    /// Signal-with-start (Go's `SignalWithStartWorkflow`): signals the workflow id's
+    /// running run — ending its start delay, if any (spec §5.17.5) — or, if none is
+    /// running, starts one (under the reuse policy) with the signal as its second event.
+    /// The request id deduplicates the whole call.
+    pub async fn signal_with_start_workflow(
+        &self,
+        request: StartWorkflowRequest,
+        signal: SignalRequest,
+    ) -> Result<StartWorkflowResponse, EngineError> {
+        let (reply, result) = oneshot::channel();
+        self.shard(&request.namespace, &request.options.id)
+            .send(ShardMessage::Start {
+                request: Box::new(request.clone()),
+                signal: Some(Box::new(signal)),
                 reply,
             })
             .map_err(|_| EngineError::Shutdown)?;

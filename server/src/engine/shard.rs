@@ -13,7 +13,7 @@ use std::sync::Arc;
 use endure_core::clock::Clock;
 use endure_core::codec;
 use endure_core::execution::{
-    ActivityTaskToken, Effects, ExecutionMachine, Input, Reply, StartRequest, Task,
+    ActivityTaskToken, Effects, ExecutionMachine, Input, Reply, SignalRequest, StartRequest, Task,
 };
 use endure_core::history::{EventAttributes, HistoryEvent};
 use endure_core::storage::*;
@@ -38,6 +38,8 @@ pub(crate) enum ShardMessage {
     /// Start a workflow.
     Start {
         request: Box<StartWorkflowRequest>,
+        /// Signal-with-start: signal the running run, or start one with this signal.
+        signal: Option<Box<SignalRequest>>,
         reply: oneshot::Sender<Result<StartWorkflowResponse, EngineError>>,
     },
     /// Apply an input to a run; `dispatched` is the backlog row of a task being started.
@@ -133,8 +135,12 @@ impl<S: Storage, C: Clock> Shard<S, C> {
 
     async fn handle(&mut self, message: ShardMessage) {
         match message {
-            ShardMessage::Start { request, reply } => {
-                let result = self.start(*request).await;
+            ShardMessage::Start {
+                request,
+                signal,
+                reply,
+            } => {
+                let result = self.start(*request, signal.map(|signal| *signal)).await;
                 let _ = reply.send(result);
             }
             ShardMessage::Apply {
@@ -592,6 +598,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
     async fn start(
         &mut self,
         request: StartWorkflowRequest,
+        signal: Option<SignalRequest>,
     ) -> Result<StartWorkflowResponse, EngineError> {
         let namespace = request.namespace.clone();
         let workflow_id = request.options.id.clone();
@@ -607,6 +614,23 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             });
         }
         let current = self.storage.current_run(&namespace, &workflow_id).await?;
+        // Signal-with-start signals a running run whatever the conflict policy, and ends
+        // its start delay.
+        if let (Some(signal), Some(current)) = (&signal, &current)
+            && current.status == WorkflowExecutionStatus::Running
+        {
+            let key = ExecutionKey {
+                namespace: namespace.clone(),
+                workflow_id: workflow_id.clone(),
+                run_id: current.run_id,
+            };
+            self.transition(&key, Input::SignalWithStart(signal.clone()), None)
+                .await?;
+            return Ok(StartWorkflowResponse {
+                run_id: current.run_id,
+                started: false,
+            });
+        }
         if let Some(current) = &current {
             let blocked = EngineError::AlreadyStarted {
                 workflow_id: workflow_id.clone(),
@@ -666,6 +690,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             request.identity,
             now,
         )?;
+        let start = StartRequest { signal, ..start };
         let (mut machine, mut effects) = ExecutionMachine::start(start, now);
         let key = ExecutionKey {
             namespace: namespace.clone(),

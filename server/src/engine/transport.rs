@@ -63,6 +63,9 @@ impl<S: Storage, C: Clock> InProcessTransport<S, C> {
             Request::StartWorkflow(request) => {
                 Response::Started(engine.start_workflow(*request).await?)
             }
+            Request::SignalWithStartWorkflow { start, signal } => {
+                Response::Started(engine.signal_with_start_workflow(*start, signal).await?)
+            }
             Request::SignalWorkflow {
                 namespace,
                 workflow_id,

@@ -1,0 +1,133 @@
+//! Signal-with-start (spec §5.19.2, §5.17.5): it starts a run carrying the signal, or
+//! signals the running one; unlike a plain signal it ends a start delay.
+
+use std::time::Duration;
+
+use endure::workflow::{WorkflowContext, WorkflowError};
+use endure::*;
+use endure_core::history::{EventType, HistoryEvent, check_well_formed};
+
+use crate::redb_client;
+
+/// Collects two `item` signals.
+#[endure::workflow(name = "Cart")]
+async fn cart(ctx: WorkflowContext, owner: String) -> Result<String, WorkflowError> {
+    let items = ctx.signal_channel("item");
+    let first: String = items.recv_json().await?;
+    let second: String = items.recv_json().await?;
+    Ok(format!("{owner}: {first}, {second}"))
+}
+
+fn types(history: &[HistoryEvent]) -> Vec<EventType> {
+    history.iter().map(HistoryEvent::event_type).collect()
+}
+
+fn queue() -> TaskQueueName {
+    TaskQueueName::new("carts").unwrap()
+}
+
+fn run_worker(
+    client: &Client,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
+    let mut worker = Worker::new(
+        client.transport(),
+        client.namespace().clone(),
+        queue(),
+        WorkerOptions::default(),
+    );
+    worker.register::<cart>();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(worker.run(async {
+        let _ = stopped.await;
+    }));
+    (stop, running)
+}
+
+#[tokio::test]
+async fn signal_with_start_starts_with_the_signal_then_signals_the_running_run() {
+    let (client, _store) = redb_client().await;
+    let options = StartWorkflowOptions::new(WorkflowId::new("cart-1").unwrap(), queue());
+    // No worker yet: the history shows exactly what signal-with-start wrote.
+    let first = client
+        .signal_with_start::<cart, _>(options.clone(), &"ada".to_owned(), "item", &"apple")
+        .await
+        .unwrap();
+    let history = first.history().await.unwrap();
+    use EventType::*;
+    assert_eq!(
+        types(&history),
+        [
+            WorkflowExecutionStarted,
+            WorkflowExecutionSignaled,
+            WorkflowTaskScheduled
+        ]
+    );
+    let second = client
+        .signal_with_start::<cart, _>(options, &"ignored".to_owned(), "item", &"pear")
+        .await
+        .unwrap();
+    assert_eq!(
+        second.run_id(),
+        first.run_id(),
+        "the running run was signalled"
+    );
+    let (stop, running) = run_worker(&client);
+    assert_eq!(first.result::<String>().await.unwrap(), "ada: apple, pear");
+    let history = first.history().await.unwrap();
+    check_well_formed(&history).unwrap();
+    assert_eq!(
+        types(&history)[..4],
+        [
+            WorkflowExecutionStarted,
+            WorkflowExecutionSignaled,
+            WorkflowTaskScheduled,
+            WorkflowExecutionSignaled
+        ]
+    );
+    let _ = stop.send(());
+    running.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_plain_signal_waits_out_the_start_delay_but_signal_with_start_ends_it() {
+    let (client, _store) = redb_client().await;
+    let (stop, running) = run_worker(&client);
+    let mut options = StartWorkflowOptions::new(WorkflowId::new("cart-2").unwrap(), queue());
+    options.start_delay = Some(Duration::from_secs(3600));
+    let handle = client
+        .start::<cart>(options.clone(), &"bob".to_owned())
+        .await
+        .unwrap();
+    handle.signal("item", &"plum").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    use EventType::*;
+    assert_eq!(
+        types(&handle.history().await.unwrap()),
+        [WorkflowExecutionStarted, WorkflowExecutionSignaled],
+        "a plain signal does not end the delay"
+    );
+    client
+        .signal_with_start::<cart, _>(options, &"ignored".to_owned(), "item", &"fig")
+        .await
+        .unwrap();
+    let result = tokio::time::timeout(Duration::from_secs(30), handle.result::<String>())
+        .await
+        .expect("the delay ended")
+        .unwrap();
+    assert_eq!(result, "bob: plum, fig");
+    let history = handle.history().await.unwrap();
+    assert_eq!(
+        types(&history)[..4],
+        [
+            WorkflowExecutionStarted,
+            WorkflowExecutionSignaled,
+            WorkflowExecutionSignaled,
+            WorkflowTaskScheduled
+        ]
+    );
+    let _ = stop.send(());
+    running.await.unwrap();
+}
