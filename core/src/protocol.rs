@@ -67,6 +67,32 @@ pub struct WorkflowTaskForWorker {
     pub previous_started_event_id: Option<EventId>,
 }
 
+/// A query handed to a worker (spec §5.19.1): answer it from the workflow's state after
+/// its last completed workflow task, without running a task or writing history.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QueryTaskForWorker {
+    /// The run.
+    pub execution: ExecutionKey,
+    /// The workflow type.
+    pub workflow_type: WorkflowType,
+    /// Answer with this id ([`Request::RespondQueryTask`]).
+    pub query_id: u64,
+    /// The query's name.
+    pub query_type: String,
+    /// Its arguments.
+    pub args: Payloads,
+    /// The whole history (a worker without the run cached replays it, up to the last
+    /// completed workflow task).
+    pub history: Vec<HistoryEvent>,
+    /// The WorkflowTaskStarted of the last completed workflow task: the point the answer
+    /// reflects (a cached run stopped exactly there can answer at once).
+    pub previous_started_event_id: EventId,
+}
+
+/// A query's answer from a worker: the handler's result, or why it failed (an unknown
+/// query type, a handler error).
+pub type QueryAnswer = Result<Option<Payloads>, String>;
+
 /// An activity attempt handed to a worker.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ActivityTaskForWorker {
@@ -145,7 +171,7 @@ pub enum Request {
         /// Who asks.
         identity: String,
     },
-    /// Long-poll a workflow task.
+    /// Long-poll a workflow task; answered with a workflow task, a query task or nothing.
     PollWorkflowTask {
         /// The namespace.
         namespace: Namespace,
@@ -179,6 +205,26 @@ pub enum Request {
     ResetStickyTaskQueue {
         /// The run.
         execution: ExecutionKey,
+    },
+    /// Ask a run's workflow code a question (spec §5.19.1); answered by a worker.
+    QueryWorkflow {
+        /// The namespace.
+        namespace: Namespace,
+        /// The workflow id.
+        workflow_id: WorkflowId,
+        /// The run, or the current one.
+        run_id: Option<RunId>,
+        /// The query's name.
+        query_type: String,
+        /// Its arguments.
+        args: Payloads,
+    },
+    /// A worker's answer to a query task.
+    RespondQueryTask {
+        /// The query task's id.
+        query_id: u64,
+        /// The answer.
+        answer: QueryAnswer,
     },
     /// Long-poll an activity task.
     PollActivityTask {
@@ -286,6 +332,10 @@ pub enum Response {
     Started(StartWorkflowResponse),
     /// A polled workflow task, or none within the long-poll.
     WorkflowTask(Option<Box<WorkflowTaskForWorker>>),
+    /// A workflow-task poll's other possible answer: a query to run.
+    QueryTask(Box<QueryTaskForWorker>),
+    /// A query's answer.
+    QueryAnswered(QueryAnswer),
     /// A completion's outcome (accepted, or commands refused with a cause).
     WorkflowTaskCompleted(Reply),
     /// A polled activity task, or none within the long-poll.

@@ -40,9 +40,16 @@ async fn parcel(ctx: WorkflowContext, item: u32) -> Result<String, WorkflowError
         ..ActivityOptions::default()
     });
     let packed = ctx.run_activity::<pack>(&item).await?;
+    let received = Arc::new(parking_lot::Mutex::new(Vec::<String>::new()));
+    let answer = Arc::clone(&received);
+    ctx.set_query_handler("labels", move |(): ()| {
+        Ok::<_, std::convert::Infallible>(answer.lock().clone())
+    });
     let labels = ctx.signal_channel("label");
     let first: String = labels.recv_json().await?;
+    received.lock().push(first.clone());
     let second: String = labels.recv_json().await?;
+    received.lock().push(second.clone());
     let _ = ctx.sleep(Duration::from_secs(3)).await;
     let again = ctx.run_activity::<pack>(&packed).await?;
     Ok(format!("{first}+{second}:{again}"))
@@ -147,6 +154,33 @@ async fn scenario(_seed: u64) -> u64 {
         results,
         (0..WORKFLOWS)
             .map(|item| format!("a{item}+b{item}:{item}"))
+            .collect::<Vec<_>>()
+    );
+    // Queries on the closed runs: answered by replay on some worker, from the final state.
+    let client = cluster.client();
+    let answers = cluster
+        .on_client("querier", async move {
+            let mut answers = Vec::new();
+            for item in 0..WORKFLOWS {
+                let handle =
+                    client.handle(WorkflowId::new(format!("parcel-{item}")).unwrap(), None);
+                loop {
+                    match handle.query::<_, Vec<String>>("labels", &()).await {
+                        Ok(labels) => break answers.push(labels),
+                        Err(ClientError::Remote(_)) => {
+                            tokio::time::sleep(Duration::from_millis(200)).await;
+                        }
+                        Err(error) => panic!("parcel-{item}: {error}"),
+                    }
+                }
+            }
+            answers
+        })
+        .await;
+    assert_eq!(
+        answers,
+        (0..WORKFLOWS)
+            .map(|item| vec![format!("a{item}"), format!("b{item}")])
             .collect::<Vec<_>>()
     );
     let histories = cluster.histories().await;

@@ -45,6 +45,10 @@ pub enum ClientError {
     /// The engine answered something unexpected.
     #[error("unexpected response: {0}")]
     Unexpected(String),
+    /// The workflow's code could not answer the query (an unknown query type, a handler
+    /// error); the workflow itself is unaffected.
+    #[error("query failed: {0}")]
+    QueryFailed(String),
 }
 
 /// A connection to the engine for one namespace.
@@ -294,6 +298,34 @@ impl WorkflowHandle {
         // it; calling `signal` again sends another.
         self.send_signal(name, value, Some(fresh_request_id()))
             .await
+    }
+
+    /// Asks the workflow's code `query_type` with `args` (Go's `QueryWorkflow`, spec
+    /// §5.19.1): its registered handler answers from the state after the last completed
+    /// workflow task. Running and closed runs can be queried; nothing is written to
+    /// history.
+    pub async fn query<A: Serialize, R: DeserializeOwned>(
+        &self,
+        query_type: &str,
+        args: &A,
+    ) -> Result<R, ClientError> {
+        let request = Request::QueryWorkflow {
+            namespace: self.client.namespace.clone(),
+            workflow_id: self.workflow_id.clone(),
+            run_id: self.run_id,
+            query_type: query_type.to_owned(),
+            args: Payloads::one(Payload::json(args)?),
+        };
+        match self.client.call(request).await? {
+            Response::QueryAnswered(Ok(answer)) => {
+                let payload = answer
+                    .and_then(|payloads| payloads.0.into_iter().next())
+                    .unwrap_or_else(Payload::null);
+                Ok(payload.decode()?)
+            }
+            Response::QueryAnswered(Err(message)) => Err(ClientError::QueryFailed(message)),
+            other => Err(ClientError::Unexpected(format!("{other:?}"))),
+        }
     }
 
     /// Sends a signal that is applied once however many times it is sent with the same

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use endure_core::execution::{ActivityTaskStartedReply, StickyAttributes, WorkflowTaskCompletion};
 use endure_core::history::SdkMetadata;
 use endure_core::protocol::{
-    ActivityTaskForWorker, Request, Response, Transport, WorkflowTaskForWorker,
+    ActivityTaskForWorker, QueryTaskForWorker, Request, Response, Transport, WorkflowTaskForWorker,
 };
 use endure_core::replay::{ReplayError, ReplayMachine};
 use endure_core::storage::ExecutionKey;
@@ -249,12 +249,14 @@ impl Worker {
             workflow_tasks.push(tokio::spawn(async move {
                 loop {
                     // Only the poll is cut short by shutdown; a task taken runs to its answer.
-                    let task = tokio::select! {
+                    let polled = tokio::select! {
                         _ = stopped.changed() => return,
-                        task = worker.poll_workflow_task(&queue) => task,
+                        polled = worker.poll_workflow_task(&queue) => polled,
                     };
-                    if let Some(task) = task {
-                        worker.run_workflow_task(task).await;
+                    match polled {
+                        Some(Polled::Task(task)) => worker.run_workflow_task(*task).await,
+                        Some(Polled::Query(query)) => worker.run_query_task(*query).await,
+                        None => {}
                     }
                 }
             }));
@@ -333,6 +335,12 @@ async fn await_until(
     running
 }
 
+/// What a workflow-task poll brought.
+enum Polled {
+    Task(Box<WorkflowTaskForWorker>),
+    Query(Box<QueryTaskForWorker>),
+}
+
 /// Where a workflow task's run starts from.
 enum RunStart {
     /// The cached run, which has seen every event before the task's.
@@ -386,19 +394,68 @@ impl Shared {
         }
     }
 
-    async fn poll_workflow_task(
-        &self,
-        task_queue: &TaskQueueName,
-    ) -> Option<WorkflowTaskForWorker> {
+    async fn poll_workflow_task(&self, task_queue: &TaskQueueName) -> Option<Polled> {
         let request = Request::PollWorkflowTask {
             namespace: self.namespace.clone(),
             task_queue: task_queue.clone(),
             identity: self.options.identity.clone(),
         };
         match self.poll(request, "workflow").await? {
-            Response::WorkflowTask(Some(task)) => Some(*task),
+            Response::WorkflowTask(Some(task)) => Some(Polled::Task(task)),
+            Response::QueryTask(query) => Some(Polled::Query(query)),
             _ => None,
         }
+    }
+
+    /// Answers a query and reports the answer (a failed report is only logged: the client
+    /// times out).
+    async fn run_query_task(&self, task: QueryTaskForWorker) {
+        let answer = self.answer_query(&task);
+        let request = Request::RespondQueryTask {
+            query_id: task.query_id,
+            answer,
+        };
+        if let Err(error) = self.transport.call(request).await {
+            tracing::warn!(%error, "query answer refused (timed out?)");
+        }
+    }
+
+    /// The query's answer from the cached run if it stands exactly at the last completed
+    /// workflow task, else from a run rebuilt by replaying the history (not cached: it is
+    /// past that point when events arrived after the task).
+    fn answer_query(&self, task: &QueryTaskForWorker) -> endure_core::protocol::QueryAnswer {
+        if let Some(run) = self.cache.lock().get(&task.execution)
+            && run.replay.last_event_id() == Some(task.previous_started_event_id)
+        {
+            return run.executor.query(&task.query_type, &task.args);
+        }
+        let workflow_type = task.workflow_type.as_str();
+        let function = match (self.workflows.get(workflow_type), &self.dynamic_workflow) {
+            (Some(factory), _) => factory(),
+            (None, Some(dynamic)) => dynamic(workflow_type.to_owned()),
+            (None, None) => {
+                return Err(format!(
+                    "workflow type {workflow_type} is not registered with this worker"
+                ));
+            }
+        };
+        let mut replay = ReplayMachine::new();
+        let mut executor = WorkflowExecutor::new(function).with_execution(task.execution.clone());
+        replay
+            .feed(task.history.iter().cloned())
+            .map_err(|error| format!("cannot replay the history: {error}"))?;
+        while let Some(activation) = replay
+            .next_activation()
+            .map_err(|error| format!("cannot replay the history: {error}"))?
+        {
+            let commands = executor
+                .activate(&activation)
+                .map_err(|error| format!("the workflow failed while replaying: {error}"))?;
+            replay
+                .complete(commands)
+                .map_err(|error| format!("cannot replay the history: {error}"))?;
+        }
+        executor.query(&task.query_type, &task.args)
     }
 
     async fn run_workflow_task(&self, task: WorkflowTaskForWorker) {

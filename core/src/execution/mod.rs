@@ -370,7 +370,18 @@ impl ExecutionMachine {
         &self.workflow_type
     }
 
-    /// The workflow's task queue.
+    /// The sticky queue of the worker the run is cached on, if any.
+    pub fn sticky_task_queue(&self) -> Option<&TaskQueueName> {
+        self.sticky.as_ref().map(|sticky| &sticky.task_queue)
+    }
+
+    /// The WorkflowTaskStarted of the last workflow task a worker completed: the point
+    /// queries see the workflow at.
+    pub fn last_completed_workflow_task_started_event_id(&self) -> Option<EventId> {
+        self.last_completed_workflow_task_started_event_id
+    }
+
+    /// The run's task queue.
     pub fn task_queue(&self) -> &TaskQueueName {
         &self.task_queue
     }

@@ -26,7 +26,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::executor::Coroutine;
-use super::state::{ActivityError, CancelToken, SharedState, Slot, TimerOutcome};
+use super::state::{ActivityError, CancelToken, QueryHandler, SharedState, Slot, TimerOutcome};
 
 /// The version `get_version` returns for code that ran before the change existed.
 pub const DEFAULT_VERSION: i32 = -1;
@@ -306,6 +306,32 @@ impl WorkflowContext {
             state: Arc::clone(&self.state),
             name: SignalName::new(name).unwrap_or_else(|_| invalid_signal_name()),
         }
+    }
+
+    /// Answers query `query_type` with `handler` (Go's `SetQueryHandler`, spec §5.19.1): a
+    /// synchronous, read-only function of the query's argument — it gets no context, so it
+    /// cannot block, sleep or run activities — usually reading state the workflow shares
+    /// with it. Its answer reflects the workflow after its last completed workflow task;
+    /// queries never write history. Registering a type again replaces the handler.
+    pub fn set_query_handler<A, R, E, F>(&self, query_type: &str, handler: F)
+    where
+        A: DeserializeOwned,
+        R: Serialize,
+        E: std::fmt::Display,
+        F: Fn(A) -> Result<R, E> + Send + 'static,
+    {
+        let handler: QueryHandler = Box::new(move |args: &Payloads| {
+            let argument: A = crate::payloads::decode_arguments(args)
+                .map_err(|error| format!("cannot decode the query's argument: {error}"))?;
+            let answer = handler(argument).map_err(|error| error.to_string())?;
+            let payload = Payload::json(&answer)
+                .map_err(|error| format!("cannot encode the query's answer: {error}"))?;
+            Ok(Some(Payloads::one(payload)))
+        });
+        self.state
+            .lock()
+            .query_handlers
+            .insert(query_type.to_owned(), handler);
     }
 
     /// Runs `compute` once, records its result in history, and returns the recorded result on

@@ -17,7 +17,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use endure_core::replay::{Activation, Job, WorkflowCommand};
 use endure_core::{
     CancelWorkflowExecutionCommandAttributes, CompleteWorkflowExecutionCommandAttributes,
-    FailWorkflowExecutionCommandAttributes, Payloads,
+    FailWorkflowExecutionCommandAttributes, Payload, Payloads,
 };
 use parking_lot::Mutex;
 use slab::Slab;
@@ -37,6 +37,9 @@ pub type WorkflowResult = Result<Option<Payloads>, WorkflowError>;
 /// A workflow function: given its context and arguments, the future of its result.
 pub type WorkflowFunction =
     Box<dyn FnOnce(WorkflowContext, Payloads) -> BoxFuture<WorkflowResult> + Send>;
+
+/// The built-in query listing what the workflow's coroutines wait on.
+pub const STACK_TRACE_QUERY: &str = "__stack_trace";
 
 /// Upper bound on run-queue polls in one activation; a workflow that exceeds it is spinning.
 const POLLS_PER_ACTIVATION_MAX: usize = 1_000_000;
@@ -113,6 +116,34 @@ impl WorkflowExecutor {
     pub fn with_execution(self, execution: endure_core::storage::ExecutionKey) -> Self {
         self.state.lock().execution = Some(execution);
         self
+    }
+
+    /// Answers a query from the workflow's current state (spec §5.19.1): the handler
+    /// registered for `query_type`, or the built-in `__stack_trace` (what each coroutine
+    /// waits on). Runs no coroutine and issues no command.
+    pub fn query(&self, query_type: &str, args: &Payloads) -> Result<Option<Payloads>, String> {
+        let state = self.state.lock();
+        if query_type == STACK_TRACE_QUERY {
+            let mut lines = vec![format!("{} coroutine(s)", self.coroutines.len())];
+            lines.extend(state.describe_waits());
+            let payload = Payload::json(&lines.join("\n")).map_err(|error| error.to_string())?;
+            return Ok(Some(Payloads::one(payload)));
+        }
+        match state.query_handlers.get(query_type) {
+            Some(handler) => handler(args),
+            None => {
+                let known: Vec<&str> = state
+                    .query_handlers
+                    .keys()
+                    .map(String::as_str)
+                    .chain([STACK_TRACE_QUERY])
+                    .collect();
+                Err(format!(
+                    "unknown query type {query_type}; this workflow answers {}",
+                    known.join(", ")
+                ))
+            }
+        }
     }
 
     /// Runs one activation: applies its jobs, runs the coroutines until none can make

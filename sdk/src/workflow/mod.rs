@@ -52,7 +52,9 @@ pub use context::{
     Timer, WorkflowContext, WorkflowInfo,
 };
 pub use definition::WorkflowDefinition;
-pub use executor::{BoxFuture, WorkflowExecutor, WorkflowFunction, WorkflowResult};
+pub use executor::{
+    BoxFuture, STACK_TRACE_QUERY, WorkflowExecutor, WorkflowFunction, WorkflowResult,
+};
 pub use state::{ActivityError, WorkflowError, WorkflowTaskError};
 pub use sync::{
     Receiver, Selector, Sender, SettableFuture, Setter, WaitGroup, channel, settable_future,

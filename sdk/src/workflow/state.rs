@@ -83,7 +83,12 @@ pub(crate) struct WorkflowState {
     pub(crate) condition_waiters: Vec<Waker>,
     /// Conditions that became true, so the executor knows re-checking made progress.
     pub(crate) conditions_met: u64,
+    /// Query handlers, by query type (spec §5.19.1).
+    pub(crate) query_handlers: BTreeMap<String, QueryHandler>,
 }
+
+/// A query handler: decodes its arguments, reads the workflow's state, encodes the answer.
+pub(crate) type QueryHandler = Box<dyn Fn(&Payloads) -> Result<Option<Payloads>, String> + Send>;
 
 impl WorkflowState {
     pub(crate) fn new() -> Self {
@@ -107,7 +112,38 @@ impl WorkflowState {
             spawned: Vec::new(),
             condition_waiters: Vec::new(),
             conditions_met: 0,
+            query_handlers: BTreeMap::new(),
         }
+    }
+
+    /// What the workflow waits for, one line each (the built-in `__stack_trace` query).
+    pub(crate) fn describe_waits(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        for (seq, slot) in &self.timers {
+            if matches!(slot, Slot::Pending(Some(_))) {
+                lines.push(format!("waiting on timer {seq}"));
+            }
+        }
+        for (seq, slot) in &self.activities {
+            if matches!(slot, Slot::Pending(Some(_))) {
+                lines.push(format!("waiting on activity {seq}"));
+            }
+        }
+        for (name, waiters) in &self.signal_waiters {
+            if !waiters.is_empty() {
+                lines.push(format!(
+                    "waiting on signal channel {name} ({} coroutine(s))",
+                    waiters.len()
+                ));
+            }
+        }
+        if !self.condition_waiters.is_empty() {
+            lines.push(format!(
+                "waiting on a condition ({} coroutine(s))",
+                self.condition_waiters.len()
+            ));
+        }
+        lines
     }
 
     /// Takes the recorded marker of `name` whose `key` detail equals `key`, if this task has one.

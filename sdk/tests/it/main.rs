@@ -10,6 +10,7 @@
 mod activity_cancel;
 mod client;
 mod definitions;
+mod queries;
 mod quickstart;
 mod registration;
 // Real sockets and files; the simulated network is exercised by the scenarios.

@@ -2,8 +2,8 @@
 
 use endure_core::execution::Rejected;
 pub use endure_core::protocol::{
-    ActivityTaskForWorker, StartWorkflowRequest, StartWorkflowResponse, WorkflowDescription,
-    WorkflowTaskForWorker,
+    ActivityTaskForWorker, QueryAnswer, QueryTaskForWorker, StartWorkflowRequest,
+    StartWorkflowResponse, WorkflowDescription, WorkflowTaskForWorker,
 };
 use endure_core::storage::{StorageError, WriteRejection};
 use endure_core::{RunId, ValidationError, WorkflowId};
@@ -39,4 +39,13 @@ pub enum EngineError {
     /// The engine stopped.
     #[error("the engine is shut down")]
     Shutdown,
+    /// A request the engine cannot take as given (say, an empty query type).
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// The run is not in a state to answer (a query before its first workflow task).
+    #[error("not yet possible: {0}")]
+    NotReady(String),
+    /// Nobody answered in time (a query no worker took).
+    #[error("timed out: {0}")]
+    TimedOut(String),
 }

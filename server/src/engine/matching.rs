@@ -4,6 +4,10 @@
 //! in-memory mirror per queue, loaded from storage the first time a queue is polled (so after
 //! a restart nothing is lost) and fed by every committed schedule. A task goes to the longest
 //! waiting poller, else to the end of the backlog.
+//!
+//! Queries are matched on the workflow half too, but live only in memory: a query offered
+//! goes to the longest-waiting workflow poller that takes queries, else waits in the queue's
+//! query list (ahead of tasks) until one polls or the query times out.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
@@ -55,12 +59,23 @@ pub(crate) enum Handoff {
         /// The start's reply (token, task details).
         reply: endure_core::execution::Reply,
     },
+    /// A query for a worker to answer.
+    Query(QueryOffer),
+}
+
+/// A query waiting for a workflow poller (its name and arguments stay with the engine).
+#[derive(Clone, Debug)]
+pub(crate) struct QueryOffer {
+    pub(crate) query_id: u64,
+    pub(crate) execution: endure_core::storage::ExecutionKey,
 }
 
 /// A poller waiting for a task: who it is and where to send the task.
 pub(crate) struct Poller {
     pub(crate) identity: String,
     pub(crate) sender: oneshot::Sender<Handoff>,
+    /// Whether the poller can be handed a query (workers can; raw task pollers cannot).
+    pub(crate) accepts_queries: bool,
 }
 
 #[derive(Default)]
@@ -69,6 +84,7 @@ struct Queue {
     backlog: VecDeque<DispatchRow>,
     known: BTreeSet<u64>,
     pollers: VecDeque<Poller>,
+    queries: VecDeque<QueryOffer>,
 }
 
 /// All task queues of the engine.
@@ -94,6 +110,73 @@ impl Matching {
         }
         if let Handoff::Row(row) = handoff {
             queue.backlog.push_back(row);
+        }
+    }
+
+    /// Offers a query to the queue's longest-waiting workflow poller that takes queries,
+    /// else keeps it for the next one.
+    pub(crate) fn offer_query(
+        &self,
+        namespace: &Namespace,
+        task_queue: &TaskQueueName,
+        offer: QueryOffer,
+    ) {
+        let mut queues = self.queues.lock();
+        let queue = queues
+            .entry((namespace.clone(), task_queue.clone(), TaskKind::Workflow))
+            .or_default();
+        let mut handoff = Handoff::Query(offer);
+        let mut skipped = VecDeque::new();
+        while let Some(poller) = queue.pollers.pop_front() {
+            if !poller.accepts_queries {
+                skipped.push_back(poller);
+                continue;
+            }
+            match poller.sender.send(handoff) {
+                Ok(()) => {
+                    skipped.append(&mut queue.pollers);
+                    queue.pollers = skipped;
+                    return;
+                }
+                Err(returned) => handoff = returned,
+            }
+        }
+        queue.pollers = skipped;
+        if let Handoff::Query(offer) = handoff {
+            queue.queries.push_back(offer);
+        }
+    }
+
+    /// Whether a live poller that takes queries waits on the queue.
+    pub(crate) fn has_query_poller(
+        &self,
+        namespace: &Namespace,
+        task_queue: &TaskQueueName,
+    ) -> bool {
+        self.queues
+            .lock()
+            .get(&(namespace.clone(), task_queue.clone(), TaskKind::Workflow))
+            .is_some_and(|queue| {
+                queue
+                    .pollers
+                    .iter()
+                    .any(|poller| poller.accepts_queries && !poller.sender.is_closed())
+            })
+    }
+
+    /// Drops a query nobody took in time.
+    pub(crate) fn withdraw_query(
+        &self,
+        namespace: &Namespace,
+        task_queue: &TaskQueueName,
+        query_id: u64,
+    ) {
+        if let Some(queue) =
+            self.queues
+                .lock()
+                .get_mut(&(namespace.clone(), task_queue.clone(), TaskKind::Workflow))
+        {
+            queue.queries.retain(|offer| offer.query_id != query_id);
         }
     }
 
@@ -151,6 +234,7 @@ impl Matching {
         task_queue: &TaskQueueName,
         kind: TaskKind,
         identity: &str,
+        accepts_queries: bool,
         wait: Duration,
     ) -> Result<Option<Handoff>, StorageError> {
         let key = (namespace.clone(), task_queue.clone(), kind);
@@ -179,6 +263,9 @@ impl Matching {
         let mut receiver = {
             let mut queues = self.queues.lock();
             let queue = queues.entry(key).or_default();
+            if accepts_queries && let Some(offer) = queue.queries.pop_front() {
+                return Ok(Some(Handoff::Query(offer)));
+            }
             if let Some(row) = queue.backlog.pop_front() {
                 return Ok(Some(Handoff::Row(row)));
             }
@@ -186,6 +273,7 @@ impl Matching {
             queue.pollers.push_back(Poller {
                 identity: identity.to_owned(),
                 sender,
+                accepts_queries,
             });
             receiver
         };

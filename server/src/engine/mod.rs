@@ -31,7 +31,7 @@ use endure_core::{
 use tokio::sync::{mpsc, oneshot};
 pub use transport::InProcessTransport;
 
-use self::matching::{Handoff, Matching, TaskKind};
+use self::matching::{Handoff, Matching, QueryOffer, TaskKind};
 use self::shard::{Shard, ShardMessage};
 use crate::clock::SystemClock;
 use crate::storage::{MemoryStorage, RedbStorage};
@@ -43,6 +43,8 @@ pub struct EngineConfig {
     pub shard_count: u32,
     /// How long a poll waits for a task before returning none.
     pub poll_wait: Duration,
+    /// How long a query waits for a worker's answer.
+    pub query_timeout: Duration,
 }
 
 impl Default for EngineConfig {
@@ -50,6 +52,7 @@ impl Default for EngineConfig {
         Self {
             shard_count: 4,
             poll_wait: Duration::from_secs(60),
+            query_timeout: Duration::from_secs(20),
         }
     }
 }
@@ -73,7 +76,31 @@ struct Inner<S, C> {
     shards: Vec<mpsc::UnboundedSender<ShardMessage>>,
     matching: Arc<Matching>,
     closings: Arc<Closings>,
+    queries: Queries,
     config: EngineConfig,
+}
+
+/// Queries waiting for a worker's answer, by query id.
+#[derive(Default)]
+struct Queries {
+    next_id: std::sync::atomic::AtomicU64,
+    pending: parking_lot::Mutex<std::collections::BTreeMap<u64, PendingQuery>>,
+}
+
+/// A query's question and where its answer goes.
+struct PendingQuery {
+    query_type: String,
+    args: Payloads,
+    answer: oneshot::Sender<QueryAnswer>,
+}
+
+/// What a worker's workflow-task poll got.
+#[derive(Debug)]
+pub enum WorkflowPoll {
+    /// A workflow task, started.
+    Task(Box<WorkflowTaskForWorker>),
+    /// A query to answer.
+    Query(Box<QueryTaskForWorker>),
 }
 
 /// Who waits for which run to close.
@@ -158,6 +185,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 shards,
                 matching,
                 closings,
+                queries: Queries::default(),
                 config,
             }),
         })
@@ -319,6 +347,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         task_queue: &TaskQueueName,
         kind: TaskKind,
         identity: &str,
+        accepts_queries: bool,
     ) -> Result<Option<Handoff>, EngineError> {
         let inner = &self.inner;
         inner
@@ -330,6 +359,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 task_queue,
                 kind,
                 identity,
+                accepts_queries,
                 inner.config.poll_wait,
             )
             .await
@@ -337,20 +367,61 @@ impl<S: Storage, C: Clock> Engine<S, C> {
     }
 
     /// Waits for a workflow task of the queue and starts it; `None` if none came in time.
+    /// Queries are left for pollers that take them ([`poll_workflow_task_or_query`]).
+    ///
+    /// [`poll_workflow_task_or_query`]: Self::poll_workflow_task_or_query
     pub async fn poll_workflow_task(
         &self,
         namespace: &Namespace,
         task_queue: &TaskQueueName,
         identity: &str,
     ) -> Result<Option<WorkflowTaskForWorker>, EngineError> {
+        match self
+            .poll_workflow(namespace, task_queue, identity, false)
+            .await?
+        {
+            Some(WorkflowPoll::Task(task)) => Ok(Some(*task)),
+            Some(WorkflowPoll::Query(_)) | None => Ok(None),
+        }
+    }
+
+    /// Waits for a workflow task (started) or a query of the queue, as workers poll.
+    pub async fn poll_workflow_task_or_query(
+        &self,
+        namespace: &Namespace,
+        task_queue: &TaskQueueName,
+        identity: &str,
+    ) -> Result<Option<WorkflowPoll>, EngineError> {
+        self.poll_workflow(namespace, task_queue, identity, true)
+            .await
+    }
+
+    async fn poll_workflow(
+        &self,
+        namespace: &Namespace,
+        task_queue: &TaskQueueName,
+        identity: &str,
+        accepts_queries: bool,
+    ) -> Result<Option<WorkflowPoll>, EngineError> {
         loop {
             let Some(handoff) = self
-                .poll_handoff(namespace, task_queue, TaskKind::Workflow, identity)
+                .poll_handoff(
+                    namespace,
+                    task_queue,
+                    TaskKind::Workflow,
+                    identity,
+                    accepts_queries,
+                )
                 .await?
             else {
                 return Ok(None);
             };
             let (execution, started) = match handoff {
+                Handoff::Query(offer) => match self.query_task(offer).await? {
+                    Some(query) => return Ok(Some(WorkflowPoll::Query(Box::new(query)))),
+                    // Answered or timed out meanwhile.
+                    None => continue,
+                },
                 Handoff::Started {
                     execution,
                     reply: Reply::WorkflowTaskStarted(started),
@@ -390,13 +461,155 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             };
             let mut history = self.history_from(&execution, from).await?;
             history.extend(started.transient_events);
-            return Ok(Some(WorkflowTaskForWorker {
+            return Ok(Some(WorkflowPoll::Task(Box::new(WorkflowTaskForWorker {
                 execution,
                 workflow_type: started.workflow_type,
                 token: started.token,
                 history,
                 previous_started_event_id: started.previous_started_event_id,
-            }));
+            }))));
+        }
+    }
+
+    /// The query task for an offer still pending: its question and the run's history.
+    async fn query_task(
+        &self,
+        offer: QueryOffer,
+    ) -> Result<Option<QueryTaskForWorker>, EngineError> {
+        let question = self
+            .inner
+            .queries
+            .pending
+            .lock()
+            .get(&offer.query_id)
+            .map(|pending| (pending.query_type.clone(), pending.args.clone()));
+        let Some((query_type, args)) = question else {
+            return Ok(None);
+        };
+        let machine = self.load_machine(&offer.execution).await?;
+        let Some(previous) = machine.last_completed_workflow_task_started_event_id() else {
+            return Ok(None);
+        };
+        let history = self.history(&offer.execution).await?;
+        Ok(Some(QueryTaskForWorker {
+            execution: offer.execution,
+            workflow_type: machine.workflow_type().clone(),
+            query_id: offer.query_id,
+            query_type,
+            args,
+            history,
+            previous_started_event_id: previous,
+        }))
+    }
+
+    /// A run's machine as last committed.
+    async fn load_machine(
+        &self,
+        execution: &ExecutionKey,
+    ) -> Result<endure_core::execution::ExecutionMachine, EngineError> {
+        let row = self
+            .inner
+            .storage
+            .load_execution(execution)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(format!("{execution:?}")))?;
+        endure_core::codec::decode(&row.state).map_err(|error| {
+            EngineError::Storage(endure_core::storage::StorageError::Corrupt {
+                what: format!("the state of {execution:?}"),
+                reason: error.to_string(),
+            })
+        })
+    }
+
+    /// Asks a run's workflow code `query_type` (spec §5.19.1) and waits for a worker's
+    /// answer: the worker the run is cached on if it is polling, else any worker of the
+    /// run's queue, which replays the history. Works on closed runs too; never writes
+    /// history. A run that has not completed a workflow task yet cannot be queried.
+    pub async fn query_workflow(
+        &self,
+        namespace: &Namespace,
+        workflow_id: &WorkflowId,
+        run_id: Option<RunId>,
+        query_type: String,
+        args: Payloads,
+    ) -> Result<QueryAnswer, EngineError> {
+        if query_type.is_empty() || query_type.len() > endure_core::limits::ID_BYTES_MAX {
+            return Err(EngineError::BadRequest(format!(
+                "a query type must have 1 to {} bytes",
+                endure_core::limits::ID_BYTES_MAX
+            )));
+        }
+        args.check_size("query arguments")?;
+        let execution = self.resolve_run(namespace, workflow_id, run_id).await?;
+        let machine = self.load_machine(&execution).await?;
+        if machine
+            .last_completed_workflow_task_started_event_id()
+            .is_none()
+        {
+            return Err(EngineError::NotReady(format!(
+                "{workflow_id} has not completed its first workflow task; it cannot be queried yet"
+            )));
+        }
+        let queue = match machine.sticky_task_queue() {
+            Some(sticky) if self.inner.matching.has_query_poller(namespace, sticky) => {
+                sticky.clone()
+            }
+            _ => machine.task_queue().clone(),
+        };
+        let queries = &self.inner.queries;
+        let query_id = queries
+            .next_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        let (answer, answered) = oneshot::channel();
+        queries.pending.lock().insert(
+            query_id,
+            PendingQuery {
+                query_type,
+                args,
+                answer,
+            },
+        );
+        self.inner.matching.offer_query(
+            namespace,
+            &queue,
+            QueryOffer {
+                query_id,
+                execution,
+            },
+        );
+        let deadline = self
+            .inner
+            .clock
+            .now()
+            .saturating_add(self.inner.config.query_timeout);
+        let outcome = tokio::select! {
+            answer = answered => answer.ok(),
+            () = self.inner.clock.sleep_until(deadline) => None,
+        };
+        queries.pending.lock().remove(&query_id);
+        self.inner
+            .matching
+            .withdraw_query(namespace, &queue, query_id);
+        outcome.ok_or_else(|| {
+            EngineError::TimedOut(format!(
+                "no worker of {queue} answered the query within {:?}",
+                self.inner.config.query_timeout
+            ))
+        })
+    }
+
+    /// A worker's answer to query `query_id`; unknown if it timed out meanwhile.
+    pub fn respond_query(&self, query_id: u64, answer: QueryAnswer) -> Result<(), EngineError> {
+        let pending = self.inner.queries.pending.lock().remove(&query_id);
+        match pending {
+            Some(pending) => {
+                let _ = pending.answer.send(answer);
+                Ok(())
+            }
+            None => Err(EngineError::NotFound(format!(
+                "query {query_id} (it timed out?)"
+            ))),
         }
     }
 
@@ -461,7 +674,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
     ) -> Result<Option<ActivityTaskForWorker>, EngineError> {
         loop {
             let Some(handoff) = self
-                .poll_handoff(namespace, task_queue, TaskKind::Activity, identity)
+                .poll_handoff(namespace, task_queue, TaskKind::Activity, identity, false)
                 .await?
             else {
                 return Ok(None);
@@ -476,7 +689,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                         task: *task,
                     }));
                 }
-                Handoff::Started { .. } => continue,
+                Handoff::Started { .. } | Handoff::Query(_) => continue,
                 Handoff::Row(row) => row,
             };
             self.inner.matching.forget(&row);

@@ -7,7 +7,7 @@ use endure_core::protocol::{
 };
 use endure_core::storage::Storage;
 
-use super::{Engine, EngineError};
+use super::{Engine, EngineError, WorkflowPoll};
 
 /// Carries requests to an engine in the same process.
 pub struct InProcessTransport<S, C> {
@@ -40,6 +40,9 @@ impl From<EngineError> for RemoteError {
                 (ErrorKind::InvalidArgument, None)
             }
             EngineError::Conflict(_) => (ErrorKind::Conflict, None),
+            EngineError::BadRequest(_) => (ErrorKind::InvalidArgument, None),
+            EngineError::NotReady(_) => (ErrorKind::FailedPrecondition, None),
+            EngineError::TimedOut(_) => (ErrorKind::DeadlineExceeded, None),
             EngineError::Storage(_) | EngineError::Shutdown => (ErrorKind::Unavailable, None),
         };
         Self {
@@ -106,12 +109,29 @@ impl<S: Storage, C: Clock> InProcessTransport<S, C> {
                 namespace,
                 task_queue,
                 identity,
-            } => Response::WorkflowTask(
+            } => match engine
+                .poll_workflow_task_or_query(&namespace, &task_queue, &identity)
+                .await?
+            {
+                Some(WorkflowPoll::Task(task)) => Response::WorkflowTask(Some(task)),
+                Some(WorkflowPoll::Query(query)) => Response::QueryTask(query),
+                None => Response::WorkflowTask(None),
+            },
+            Request::QueryWorkflow {
+                namespace,
+                workflow_id,
+                run_id,
+                query_type,
+                args,
+            } => Response::QueryAnswered(
                 engine
-                    .poll_workflow_task(&namespace, &task_queue, &identity)
-                    .await?
-                    .map(Box::new),
+                    .query_workflow(&namespace, &workflow_id, run_id, query_type, args)
+                    .await?,
             ),
+            Request::RespondQueryTask { query_id, answer } => {
+                engine.respond_query(query_id, answer)?;
+                Response::Done
+            }
             Request::CompleteWorkflowTask {
                 execution,
                 completion,
