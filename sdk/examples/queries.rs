@@ -27,7 +27,9 @@ async fn my_workflow(ctx: WorkflowContext) -> Result<(), WorkflowError> {
         Ok::<_, Infallible>(state.lock().clone())
     });
     let progress = Arc::clone(&items_processed);
-    ctx.set_query_handler("progress", move |(): ()| Ok::<_, Infallible>(*progress.lock()));
+    ctx.set_query_handler("progress", move |(): ()| {
+        Ok::<_, Infallible>(*progress.lock())
+    });
 
     // 3. The work, updating the state.
     *current_state.lock() = "Running".into();

@@ -1,5 +1,7 @@
-//! Signal-with-start (spec §5.19.2, §5.17.5): it starts a run carrying the signal, or
-//! signals the running one; unlike a plain signal it ends a start delay.
+//! Signals (spec §5.19.2): signal-with-start starts a run carrying the signal or signals
+//! the running one, and unlike a plain signal ends a start delay (§5.17.5); signals sent
+//! before the workflow asks for its channel are kept, and a workflow drains what is left
+//! with `try_recv` before completing.
 
 use std::time::Duration;
 
@@ -126,6 +128,71 @@ async fn a_plain_signal_waits_out_the_start_delay_but_signal_with_start_ends_it(
             WorkflowExecutionSignaled,
             WorkflowExecutionSignaled,
             WorkflowTaskScheduled
+        ]
+    );
+    let _ = stop.send(());
+    running.await.unwrap();
+}
+
+/// Takes one `item`, then drains whatever else arrived before returning.
+#[endure::workflow(name = "Drainer")]
+async fn drainer(ctx: WorkflowContext) -> Result<Vec<String>, WorkflowError> {
+    let items = ctx.signal_channel("item");
+    let first: String = items.recv_json().await?;
+    let mut all = vec![first];
+    while let Some(more) = items.try_recv() {
+        let value: String = more
+            .0
+            .first()
+            .ok_or_else(|| {
+                WorkflowError::from(Failure::application("an empty signal", "EmptySignal"))
+            })?
+            .decode()?;
+        all.push(value);
+    }
+    Ok(all)
+}
+
+#[tokio::test]
+async fn signals_sent_before_the_channel_exists_are_kept_and_drained_before_completing() {
+    let (client, _store) = redb_client().await;
+    let handle = client
+        .start::<drainer>(
+            StartWorkflowOptions::new(WorkflowId::new("drainer").unwrap(), queue()),
+            &(),
+        )
+        .await
+        .unwrap();
+    for item in ["a", "b", "c"] {
+        handle.signal("item", &item).await.unwrap();
+    }
+    let mut worker = Worker::new(
+        client.transport(),
+        client.namespace().clone(),
+        queue(),
+        WorkerOptions::default(),
+    );
+    worker.register::<drainer>();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(worker.run(async {
+        let _ = stopped.await;
+    }));
+    assert_eq!(
+        handle.result::<Vec<String>>().await.unwrap(),
+        ["a", "b", "c"]
+    );
+    use EventType::*;
+    assert_eq!(
+        types(&handle.history().await.unwrap()),
+        [
+            WorkflowExecutionStarted,
+            WorkflowTaskScheduled,
+            WorkflowExecutionSignaled,
+            WorkflowExecutionSignaled,
+            WorkflowExecutionSignaled,
+            WorkflowTaskStarted,
+            WorkflowTaskCompleted,
+            WorkflowExecutionCompleted
         ]
     );
     let _ = stop.send(());
