@@ -57,11 +57,17 @@ pub struct WorkflowTaskForWorker {
     pub workflow_type: WorkflowType,
     /// Answer with this.
     pub token: WorkflowTaskToken,
-    /// The history up to and including this task's WorkflowTaskStarted: all of it, or for
-    /// a task from a worker's sticky queue only the events after `previous_started_event_id`
-    /// (a worker without the run cached at that point fetches the rest with
+    /// The first page (at most 1 MiB) of the persisted history up to and including this
+    /// task's WorkflowTaskStarted: from the first event, or for a task from a worker's
+    /// sticky queue from the event after `previous_started_event_id` (a worker without the
+    /// run cached at that point fetches the earlier events with
     /// [`Request::GetHistoryPage`]).
     pub history: Vec<HistoryEvent>,
+    /// Where the rest of the persisted history starts, if it did not fit in one page.
+    pub next_page: Option<EventId>,
+    /// The task's events not in persisted history (the Scheduled and Started of a
+    /// transient task), after all the persisted ones.
+    pub transient_events: Vec<HistoryEvent>,
     /// The WorkflowTaskStarted of the last task a worker completed: a cached run fed up to
     /// exactly this event can go on from it; any other must be rebuilt.
     pub previous_started_event_id: Option<EventId>,
@@ -81,9 +87,11 @@ pub struct QueryTaskForWorker {
     pub query_type: String,
     /// Its arguments.
     pub args: Payloads,
-    /// The whole history (a worker without the run cached replays it, up to the last
-    /// completed workflow task).
+    /// The first page (at most 1 MiB) of the history (a worker without the run cached
+    /// replays all of it).
     pub history: Vec<HistoryEvent>,
+    /// Where the rest of the history starts, if it did not fit in one page.
+    pub next_page: Option<EventId>,
     /// The WorkflowTaskStarted of the last completed workflow task: the point the answer
     /// reflects (a cached run stopped exactly there can answer at once).
     pub previous_started_event_id: EventId,

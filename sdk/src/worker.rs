@@ -17,7 +17,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use endure_core::execution::{ActivityTaskStartedReply, StickyAttributes, WorkflowTaskCompletion};
-use endure_core::history::SdkMetadata;
+use endure_core::history::{HistoryEvent, SdkMetadata};
 use endure_core::protocol::{
     ActivityTaskForWorker, QueryTaskForWorker, Request, Response, Transport, WorkflowTaskForWorker,
 };
@@ -343,10 +343,10 @@ enum Polled {
 
 /// Where a workflow task's run starts from.
 enum RunStart {
-    /// The cached run, which has seen every event before the task's.
-    Cached(Box<CachedRun>),
+    /// The cached run, which has seen every event before the task's, and those events.
+    Cached(Box<CachedRun>, Vec<HistoryEvent>),
     /// A new run, replaying this whole history.
-    New(Vec<endure_core::history::HistoryEvent>),
+    New(Vec<HistoryEvent>),
 }
 
 /// A name for this worker's sticky queue, distinct between workers: the identity and a
@@ -409,8 +409,17 @@ impl Shared {
 
     /// Answers a query and reports the answer (a failed report is only logged: the client
     /// times out).
-    async fn run_query_task(&self, task: QueryTaskForWorker) {
-        let answer = self.answer_query(&task);
+    async fn run_query_task(&self, mut task: QueryTaskForWorker) {
+        let answer = match task.next_page.take() {
+            Some(next) => match self.read_pages(&task.execution, next, None).await {
+                Ok(rest) => {
+                    task.history.extend(rest);
+                    self.answer_query(&task)
+                }
+                Err(message) => Err(message),
+            },
+            None => self.answer_query(&task),
+        };
         let request = Request::RespondQueryTask {
             query_id: task.query_id,
             answer,
@@ -459,7 +468,11 @@ impl Shared {
     }
 
     async fn run_workflow_task(&self, task: WorkflowTaskForWorker) {
-        let outcome = match self.cached_or_history(&task).await {
+        let start = match self.task_events(&task).await {
+            Ok(events) => self.cached_or_history(&task, events).await,
+            Err(message) => Err(message),
+        };
+        let outcome = match start {
             Ok(start) => self.activate(&task, start),
             Err(message) => Err((
                 WorkflowTaskFailedCause::WorkflowWorkerUnhandledFailure,
@@ -525,29 +538,62 @@ impl Shared {
     /// Where the task's run starts from: the cached run if it stopped exactly at the task's
     /// previous-started event, else a new run and the full history (fetched when the task
     /// carries only the events after that point).
-    async fn cached_or_history(&self, task: &WorkflowTaskForWorker) -> Result<RunStart, String> {
+    async fn cached_or_history(
+        &self,
+        task: &WorkflowTaskForWorker,
+        events: Vec<HistoryEvent>,
+    ) -> Result<RunStart, String> {
         let cached = self.cache.lock().remove(&task.execution);
         match cached {
             Some(run) if run.replay.last_event_id() == task.previous_started_event_id => {
-                return Ok(RunStart::Cached(run));
+                return Ok(RunStart::Cached(run, events));
             }
             Some(_) => {
                 tracing::debug!(execution = ?task.execution, "cached run is behind the task; replaying");
             }
             None => {}
         }
-        let first = task
-            .history
+        let first = events
             .first()
             .map_or(EventId::FIRST, |event| event.event_id);
         if first == EventId::FIRST {
-            return Ok(RunStart::New(task.history.clone()));
+            return Ok(RunStart::New(events));
         }
-        let mut history = Vec::new();
-        let mut from = EventId::FIRST;
-        while from < first {
+        // A sticky task's events start after the worker's previous task: read the rest.
+        let mut history = self
+            .read_pages(&task.execution, EventId::FIRST, Some(first))
+            .await?;
+        if history.last().map(|event| event.event_id.next()) != Some(first) {
+            return Err(format!(
+                "the stored history does not reach event {} where the task's events begin",
+                first.get()
+            ));
+        }
+        history.extend(events);
+        Ok(RunStart::New(history))
+    }
+
+    /// The task's events in full: its first page, the pages after it, its transient events.
+    async fn task_events(&self, task: &WorkflowTaskForWorker) -> Result<Vec<HistoryEvent>, String> {
+        let mut events = task.history.clone();
+        if let Some(next) = task.next_page {
+            events.extend(self.read_pages(&task.execution, next, None).await?);
+        }
+        events.extend(task.transient_events.iter().cloned());
+        Ok(events)
+    }
+
+    /// Reads a run's stored history from `from`, stopping before `until` if given.
+    async fn read_pages(
+        &self,
+        execution: &ExecutionKey,
+        mut from: EventId,
+        until: Option<EventId>,
+    ) -> Result<Vec<HistoryEvent>, String> {
+        let mut events = Vec::new();
+        while until.is_none_or(|until| from < until) {
             let request = Request::GetHistoryPage {
-                execution: task.execution.clone(),
+                execution: execution.clone(),
                 first_event_id: from,
             };
             let page = match self.transport.call(request).await {
@@ -555,24 +601,17 @@ impl Shared {
                 Ok(other) => return Err(format!("unexpected answer to a history read: {other:?}")),
                 Err(error) => return Err(format!("cannot read the run's history: {error}")),
             };
-            history.extend(
+            events.extend(
                 page.events
                     .into_iter()
-                    .take_while(|event| event.event_id < first),
+                    .take_while(|event| until.is_none_or(|until| event.event_id < until)),
             );
             match page.next_event_id {
                 Some(next) => from = next,
                 None => break,
             }
         }
-        if history.last().map(|event| event.event_id.next()) != Some(first) {
-            return Err(format!(
-                "the stored history does not reach event {} where the task's events begin",
-                first.get()
-            ));
-        }
-        history.extend(task.history.iter().cloned());
-        Ok(RunStart::New(history))
+        Ok(events)
     }
 
     /// Runs a workflow task from `start` up to the task's WorkflowTaskStarted.
@@ -583,7 +622,7 @@ impl Shared {
     ) -> Result<(Vec<endure_core::Command>, Box<CachedRun>), (WorkflowTaskFailedCause, String)>
     {
         let (mut run, events) = match start {
-            RunStart::Cached(run) => (run, task.history.clone()),
+            RunStart::Cached(run, events) => (run, events),
             RunStart::New(history) => {
                 let workflow_type = task.workflow_type.as_str();
                 let function = match (self.workflows.get(workflow_type), &self.dynamic_workflow) {

@@ -459,13 +459,15 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 Some(previous) if started.sticky => previous.next(),
                 _ => EventId::FIRST,
             };
-            let mut history = self.history_from(&execution, from).await?;
-            history.extend(started.transient_events);
+            // One page at most: the worker fetches the rest (DESIGN §4: pages everywhere).
+            let page = self.history_page(&execution, from).await?;
             return Ok(Some(WorkflowPoll::Task(Box::new(WorkflowTaskForWorker {
                 execution,
                 workflow_type: started.workflow_type,
                 token: started.token,
-                history,
+                history: page.events,
+                next_page: page.next_event_id,
+                transient_events: started.transient_events,
                 previous_started_event_id: started.previous_started_event_id,
             }))));
         }
@@ -490,14 +492,15 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         let Some(previous) = machine.last_completed_workflow_task_started_event_id() else {
             return Ok(None);
         };
-        let history = self.history(&offer.execution).await?;
+        let page = self.history_page(&offer.execution, EventId::FIRST).await?;
         Ok(Some(QueryTaskForWorker {
             execution: offer.execution,
             workflow_type: machine.workflow_type().clone(),
             query_id: offer.query_id,
             query_type,
             args,
-            history,
+            history: page.events,
+            next_page: page.next_event_id,
             previous_started_event_id: previous,
         }))
     }
@@ -841,15 +844,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         &self,
         execution: &ExecutionKey,
     ) -> Result<Vec<HistoryEvent>, EngineError> {
-        self.history_from(execution, EventId::FIRST).await
-    }
-
-    /// A run's history from `from` on.
-    async fn history_from(
-        &self,
-        execution: &ExecutionKey,
-        mut from: EventId,
-    ) -> Result<Vec<HistoryEvent>, EngineError> {
+        let mut from = EventId::FIRST;
         let mut events = Vec::new();
         loop {
             let page = self.inner.storage.read_history(execution, from).await?;

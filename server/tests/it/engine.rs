@@ -776,3 +776,43 @@ async fn a_sticky_task_carries_only_the_events_after_the_workers_last_task() {
     assert_eq!(normal.history.len(), 11);
     assert_eq!(normal.previous_started_event_id, EventId::new(7));
 }
+
+#[tokio::test]
+async fn a_task_whose_history_exceeds_a_page_carries_the_first_page_and_where_the_rest_starts() {
+    let h = harness().await;
+    h.engine
+        .start_workflow(start_request("paged"))
+        .await
+        .unwrap();
+    h.workflow_task(vec![]).await;
+    let id = WorkflowId::new("paged").unwrap();
+    let blob = Payloads::one(Payload::json(&"x".repeat(450 * 1024)).unwrap());
+    for _ in 0..3 {
+        let mut big = signal();
+        big.input = blob.clone();
+        h.engine
+            .signal_workflow(&ns(), &id, None, big)
+            .await
+            .unwrap();
+    }
+    let task = h
+        .engine
+        .poll_workflow_task(&ns(), &queue(), "worker")
+        .await
+        .unwrap()
+        .expect("a workflow task");
+    let next = task.next_page.expect("the history spans pages");
+    assert!(task.transient_events.is_empty());
+    let rest = h.engine.history_page(&task.execution, next).await.unwrap();
+    let mut ids: Vec<u64> = task.history.iter().map(|e| e.event_id.get()).collect();
+    ids.extend(rest.events.iter().map(|e| e.event_id.get()));
+    assert_eq!(
+        ids,
+        (1..=9).collect::<Vec<_>>(),
+        "first page + the rest = the whole history"
+    );
+    assert_eq!(
+        rest.events.last().map(|e| e.event_type()),
+        Some(EventType::WorkflowTaskStarted)
+    );
+}
