@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 use endure_core::execution::ActivityTaskStartedReply;
-use endure_core::protocol::{Request, Response, Transport};
+use endure_core::protocol::{ErrorKind, Request, Response, Transport};
 use endure_core::storage::ExecutionKey;
 use endure_core::time::Timestamp;
 use endure_core::{ActivityId, ActivityType, Payload, PayloadError, Payloads, WorkflowType};
@@ -20,8 +20,9 @@ pub struct ActivityContext {
     transport: Arc<dyn Transport>,
     execution: ExecutionKey,
     task: Arc<ActivityTaskStartedReply>,
-    /// Set once a heartbeat learns the workflow asked to cancel this activity.
-    cancel_requested: Arc<watch::Sender<bool>>,
+    /// Set once a heartbeat learns the workflow asked to cancel this activity
+    /// (`Requested`) or that the attempt is no longer wanted (`Gone`).
+    cancel_requested: Arc<watch::Sender<Option<CancelReason>>>,
     /// The worker's shutdown phase.
     stop: watch::Receiver<StopPhase>,
 }
@@ -47,6 +48,10 @@ pub enum CancelReason {
     /// The worker is shutting down and the grace period passed. Returning a canceled error
     /// reports a retryable `WorkerShutdown` failure, so another worker retries the activity.
     WorkerShutdown,
+    /// The engine no longer knows this attempt (Go's "entity not found" on heartbeat): its
+    /// workflow closed, the attempt timed out and was retried, or the workflow abandoned
+    /// it. Nothing the activity reports will be recorded; it should stop.
+    Gone,
 }
 
 /// Facts about the attempt.
@@ -79,7 +84,7 @@ impl ActivityContext {
             transport,
             execution,
             task: Arc::new(task),
-            cancel_requested: Arc::new(watch::Sender::new(false)),
+            cancel_requested: Arc::new(watch::Sender::new(None)),
             stop,
         }
     }
@@ -120,11 +125,30 @@ impl ActivityContext {
             token: self.task.token,
             details,
         };
-        if let Ok(Response::Heartbeat {
-            cancel_requested: true,
-        }) = self.transport.call(request).await
-        {
-            self.cancel_requested.send_replace(true);
+        match self.transport.call(request).await {
+            Ok(Response::Heartbeat {
+                cancel_requested: true,
+            }) => {
+                self.cancel_requested.send_if_modified(|reason| {
+                    let first = reason.is_none();
+                    reason.get_or_insert(CancelReason::Requested);
+                    first
+                });
+            }
+            Err(error)
+                if matches!(
+                    error.kind,
+                    ErrorKind::NotFound | ErrorKind::FailedPrecondition
+                ) =>
+            {
+                tracing::info!(activity = %self.task.scheduled.activity_id, %error, "the attempt is gone; canceling its context");
+                self.cancel_requested.send_if_modified(|reason| {
+                    let first = reason.is_none();
+                    reason.get_or_insert(CancelReason::Gone);
+                    first
+                });
+            }
+            _ => {}
         }
         self.is_canceled()
     }
@@ -137,8 +161,8 @@ impl ActivityContext {
 
     /// Why the activity is canceled, if it is; a workflow's request wins over shutdown.
     pub fn cancel_reason(&self) -> Option<CancelReason> {
-        if *self.cancel_requested.borrow() {
-            Some(CancelReason::Requested)
+        if let Some(reason) = *self.cancel_requested.borrow() {
+            Some(reason)
         } else if *self.stop.borrow() == StopPhase::Canceled {
             Some(CancelReason::WorkerShutdown)
         } else {

@@ -738,6 +738,10 @@ impl Shared {
                 "ActivityTypeNotRegistered",
             )),
         };
+        if canceled.cancel_reason() == Some(CancelReason::Gone) {
+            tracing::info!(%activity_type, "the attempt is gone; its outcome is not reported");
+            return;
+        }
         let request = match outcome {
             Ok(result) => Request::CompleteActivityTask {
                 execution,

@@ -1,5 +1,7 @@
 //! Cancellation the workflow requests, learned by the activity through heartbeats
-//! (spec §5.12.2, §5.12.4) and acknowledged as `ActivityTaskCanceled`.
+//! (spec §5.12.2, §5.12.4) and acknowledged as `ActivityTaskCanceled`; the three
+//! cancellation types (try-cancel, wait for the cancellation to complete, abandon) and the
+//! events each writes.
 
 use std::time::Duration;
 
@@ -82,4 +84,133 @@ async fn a_cancelled_activity_learns_it_through_heartbeats_and_is_recorded_cance
     assert!(!types.contains(&EventType::ActivityTaskFailed));
     let _ = stop.send(());
     running.await.unwrap();
+}
+
+/// Runs one heartbeating activity in a cancellable scope with `cancellation_type`,
+/// cancels the scope, awaits the activity and completes.
+async fn cancel_with(cancellation_type: ActivityCancellationType, id: &str) -> Vec<EventType> {
+    let (client, _store) = redb_client().await;
+    let queue = TaskQueueName::new("cancel-types").unwrap();
+    let mut worker = Worker::new(
+        client.transport(),
+        client.namespace().clone(),
+        queue.clone(),
+        WorkerOptions::default(),
+    );
+    worker.register_workflow(
+        "Cancelling",
+        move |ctx: WorkflowContext, (): ()| async move {
+            let (scoped, cancel) = ctx.with_cancel();
+            let scoped = scoped.with_activity_options(ActivityOptions {
+                heartbeat_timeout: Some(Duration::from_secs(10)),
+                cancellation_type,
+                ..ActivityOptions::with_start_to_close_timeout(Duration::from_secs(60))
+            });
+            let transcoding = scoped.run_activity::<Transcode>(&1);
+            let _ = ctx.sleep(Duration::from_millis(200)).await;
+            cancel.cancel();
+            let outcome = transcoding.await;
+            Ok::<_, WorkflowError>(outcome.is_err())
+        },
+    );
+    worker.register_activity::<Transcode, _, _>(|ctx: ActivityContext, _chunks: u32| async move {
+        loop {
+            if ctx.heartbeat(&0u32).await {
+                return Err(ActivityError::canceled(None));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(worker.run(async {
+        let _ = stopped.await;
+    }));
+    let handle = client
+        .start_workflow(
+            StartWorkflowOptions::new(WorkflowId::new(id).unwrap(), queue),
+            "Cancelling",
+            &(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        handle.result::<bool>().await.unwrap(),
+        "the activity ended canceled"
+    );
+    let history = handle.history().await.unwrap();
+    check_well_formed(&history).unwrap();
+    let _ = stop.send(());
+    running.await.unwrap();
+    history.iter().map(|event| event.event_type()).collect()
+}
+
+/// The events after the timer that preceded the cancel.
+fn after_timer(types: &[EventType]) -> Vec<EventType> {
+    let fired = types
+        .iter()
+        .position(|t| *t == EventType::TimerFired)
+        .expect("the timer fired");
+    types[fired + 1..].to_vec()
+}
+
+#[tokio::test]
+async fn try_cancel_requests_the_cancel_and_resolves_at_once() {
+    use EventType::*;
+    let types = cancel_with(ActivityCancellationType::TryCancel, "try-cancel").await;
+    assert_eq!(
+        after_timer(&types),
+        [
+            WorkflowTaskScheduled,
+            WorkflowTaskStarted,
+            WorkflowTaskCompleted,
+            ActivityTaskCancelRequested,
+            WorkflowExecutionCompleted
+        ]
+    );
+}
+
+#[tokio::test]
+async fn wait_cancellation_completed_resolves_only_when_the_activity_acknowledges() {
+    use EventType::*;
+    let types = cancel_with(
+        ActivityCancellationType::WaitCancellationCompleted,
+        "wait-cancel",
+    )
+    .await;
+    let tail = after_timer(&types);
+    assert_eq!(
+        tail[..4],
+        [
+            WorkflowTaskScheduled,
+            WorkflowTaskStarted,
+            WorkflowTaskCompleted,
+            ActivityTaskCancelRequested
+        ]
+    );
+    assert!(tail.contains(&ActivityTaskCanceled), "{tail:?}");
+    let canceled = tail
+        .iter()
+        .position(|t| *t == ActivityTaskCanceled)
+        .unwrap();
+    let completed = tail
+        .iter()
+        .position(|t| *t == WorkflowExecutionCompleted)
+        .unwrap();
+    assert!(canceled < completed, "{tail:?}");
+}
+
+#[tokio::test]
+async fn abandon_resolves_at_once_and_asks_nothing_of_the_activity() {
+    use EventType::*;
+    let types = cancel_with(ActivityCancellationType::Abandon, "abandon").await;
+    assert_eq!(
+        after_timer(&types),
+        [
+            WorkflowTaskScheduled,
+            WorkflowTaskStarted,
+            WorkflowTaskCompleted,
+            WorkflowExecutionCompleted
+        ]
+    );
+    assert!(!types.contains(&ActivityTaskCancelRequested));
 }
