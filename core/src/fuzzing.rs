@@ -25,6 +25,43 @@ pub fn decode_records(bytes: &[u8]) {
     check_canonical::<crate::execution::ExecutionMachine>(bytes);
 }
 
+/// Feeds `bytes` to the TCP frame decoder in chunks of every size the first byte picks:
+/// frames either come out or the decoder reports an error, never a panic; every frame that
+/// decodes as a client or server message encodes to a frame that decodes to the same
+/// message.
+pub fn decode_frames(bytes: &[u8]) {
+    use crate::wire::{ClientFrame, FrameDecoder, ServerFrame, decode_frame, encode_frame};
+    let Some((&chunk, stream)) = bytes.split_first() else {
+        return;
+    };
+    let chunk = usize::from(chunk).max(1);
+    let mut decoder = FrameDecoder::new(64 * 1024);
+    for piece in stream.chunks(chunk) {
+        decoder.extend(piece);
+        loop {
+            match decoder.next_frame() {
+                Ok(Some(body)) => {
+                    if let Ok(frame) = decode_frame::<ClientFrame>(&body) {
+                        let encoded =
+                            encode_frame(&frame, u32::MAX).expect("a decoded frame encodes");
+                        let again: ClientFrame = decode_frame(&encoded[4..]).expect("and decodes");
+                        assert_eq!(again, frame);
+                    }
+                    if let Ok(frame) = decode_frame::<ServerFrame>(&body) {
+                        let encoded =
+                            encode_frame(&frame, u32::MAX).expect("a decoded frame encodes");
+                        let again: ServerFrame = decode_frame(&encoded[4..]).expect("and decodes");
+                        assert_eq!(again, frame);
+                    }
+                }
+                Ok(None) => break,
+                Err(_) => return,
+            }
+        }
+    }
+    let _ = decoder.finish();
+}
+
 fn check_canonical<T: Record + std::fmt::Debug>(bytes: &[u8]) {
     let Ok(value) = decode::<T>(bytes) else {
         return;

@@ -4,14 +4,25 @@
 use std::fs;
 use std::path::Path;
 
-#[test]
-fn fuzz_corpus_replays() {
-    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/decode_records");
+fn replay(target: &str, body: fn(&[u8])) {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/corpus")
+        .join(target);
     let mut inputs = 0;
     for entry in fs::read_dir(&corpus).unwrap_or_else(|e| panic!("{}: {e}", corpus.display())) {
         let path = entry.unwrap().path();
-        endure_core::fuzzing::decode_records(&fs::read(&path).unwrap());
+        body(&fs::read(&path).unwrap());
         inputs += 1;
     }
     assert!(inputs > 0, "{} is empty", corpus.display());
+}
+
+#[test]
+fn fuzz_corpus_replays() {
+    replay("decode_records", endure_core::fuzzing::decode_records);
+}
+
+#[test]
+fn frame_corpus_replays() {
+    replay("decode_frames", endure_core::fuzzing::decode_frames);
 }
