@@ -41,20 +41,12 @@ async fn order(ctx: WorkflowContext, item: u32) -> Result<u32, WorkflowError> {
     Ok(confirmed)
 }
 
+fn register(worker: &mut Worker) {
+    worker.register::<order>().register::<reserve>();
+}
+
 fn worker(name: &'static str) -> impl Fn(Arc<dyn Transport>) -> Worker + Send + Sync + 'static {
-    move |transport| {
-        let mut worker = Worker::new(
-            transport,
-            Namespace::default(),
-            TaskQueueName::new("orders").unwrap(),
-            WorkerOptions {
-                identity: name.into(),
-                ..WorkerOptions::default()
-            },
-        );
-        worker.register::<order>().register::<reserve>();
-        worker
-    }
+    endure_sim::cluster::worker(name, "orders", register)
 }
 
 async fn scenario(_seed: u64) {

@@ -55,20 +55,12 @@ async fn parcel(ctx: WorkflowContext, item: u32) -> Result<String, WorkflowError
     Ok(format!("{first}+{second}:{again}"))
 }
 
+fn register(worker: &mut Worker) {
+    worker.register::<parcel>().register::<pack>();
+}
+
 fn worker(name: &'static str) -> impl Fn(Arc<dyn Transport>) -> Worker + Send + Sync + 'static {
-    move |transport| {
-        let mut worker = Worker::new(
-            transport,
-            Namespace::default(),
-            TaskQueueName::new("parcels").unwrap(),
-            WorkerOptions {
-                identity: name.into(),
-                ..WorkerOptions::default()
-            },
-        );
-        worker.register::<parcel>().register::<pack>();
-        worker
-    }
+    endure_sim::cluster::worker(name, "parcels", register)
 }
 
 async fn scenario(_seed: u64) -> u64 {

@@ -38,23 +38,17 @@ async fn shipment(ctx: WorkflowContext, parcel: String) -> Result<String, Workfl
     Ok(ctx.run_activity::<ship>(&parcel).await?)
 }
 
-fn worker(transport: Arc<dyn Transport>) -> Worker {
-    let mut worker = Worker::new(
-        transport,
-        Namespace::default(),
-        TaskQueueName::new("shipping").unwrap(),
-        WorkerOptions {
-            identity: "worker-1".into(),
-            ..WorkerOptions::default()
-        },
-    );
+fn register(worker: &mut Worker) {
     worker.register::<shipment>().register::<ship>();
-    worker
+}
+
+fn worker(name: &'static str) -> impl Fn(Arc<dyn Transport>) -> Worker + Send + Sync + 'static {
+    endure_sim::cluster::worker(name, "shipping", register)
 }
 
 async fn scenario(_seed: u64) {
     let cluster = Cluster::start(ClusterConfig::default());
-    cluster.add_worker("worker-1", worker);
+    cluster.add_worker("worker-1", worker("worker-1"));
     let client = cluster.client();
     let handle = cluster
         .on_client("starter", async move {

@@ -47,20 +47,12 @@ async fn transfer(ctx: WorkflowContext, cents: u32) -> Result<String, WorkflowEr
     Ok(format!("{go}:{}", first + second))
 }
 
+fn register(worker: &mut Worker) {
+    worker.register::<transfer>().register::<debit>();
+}
+
 fn worker(name: &'static str) -> impl Fn(Arc<dyn Transport>) -> Worker + Send + Sync + 'static {
-    move |transport| {
-        let mut worker = Worker::new(
-            transport,
-            Namespace::default(),
-            TaskQueueName::new("transfers").unwrap(),
-            WorkerOptions {
-                identity: name.into(),
-                ..WorkerOptions::default()
-            },
-        );
-        worker.register::<transfer>().register::<debit>();
-        worker
-    }
+    endure_sim::cluster::worker(name, "transfers", register)
 }
 
 fn options(item: u32) -> StartWorkflowOptions {

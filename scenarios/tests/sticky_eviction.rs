@@ -39,20 +39,12 @@ async fn steps(ctx: WorkflowContext, count: u32) -> Result<u32, WorkflowError> {
     Ok(total)
 }
 
+fn register(worker: &mut Worker) {
+    worker.register::<steps>().register::<step>();
+}
+
 fn worker(name: &'static str) -> impl Fn(Arc<dyn Transport>) -> Worker + Send + Sync + 'static {
-    move |transport| {
-        let mut worker = Worker::new(
-            transport,
-            Namespace::default(),
-            TaskQueueName::new("steps").unwrap(),
-            WorkerOptions {
-                identity: name.into(),
-                ..WorkerOptions::default()
-            },
-        );
-        worker.register::<steps>().register::<step>();
-        worker
-    }
+    endure_sim::cluster::worker(name, "steps", register)
 }
 
 async fn scenario(_seed: u64) {

@@ -47,20 +47,12 @@ async fn payment(ctx: WorkflowContext, cents: u32) -> Result<String, WorkflowErr
     Ok(ctx.run_activity::<charge>(&cents).await?)
 }
 
+fn register(worker: &mut Worker) {
+    worker.register::<payment>().register::<charge>();
+}
+
 fn worker(name: &'static str) -> impl Fn(Arc<dyn Transport>) -> Worker + Send + Sync + 'static {
-    move |transport| {
-        let mut worker = Worker::new(
-            transport,
-            Namespace::default(),
-            TaskQueueName::new("payments").unwrap(),
-            WorkerOptions {
-                identity: name.into(),
-                ..WorkerOptions::default()
-            },
-        );
-        worker.register::<payment>().register::<charge>();
-        worker
-    }
+    endure_sim::cluster::worker(name, "payments", register)
 }
 
 /// One seed: returns the digest of the outcome.

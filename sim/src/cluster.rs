@@ -404,6 +404,28 @@ struct Faults {
     max_commit_delay: Duration,
 }
 
+/// A worker on `task_queue` identified as `name`, with what `register` registers — the
+/// usual argument of [`Cluster::add_worker`].
+pub fn worker(
+    name: &'static str,
+    task_queue: &'static str,
+    register: fn(&mut Worker),
+) -> impl Fn(Arc<dyn Transport>) -> Worker + Send + Sync + 'static {
+    move |transport| {
+        let mut worker = Worker::new(
+            transport,
+            Namespace::default(),
+            endure_core::TaskQueueName::new(task_queue).expect("a valid task queue name"),
+            endure::WorkerOptions {
+                identity: name.into(),
+                ..endure::WorkerOptions::default()
+            },
+        );
+        register(&mut worker);
+        worker
+    }
+}
+
 /// The engine node's program: the engine on the shared store, served over TCP.
 async fn run_engine<S: Storage>(
     storage: Arc<S>,

@@ -56,10 +56,7 @@ async fn a_cancelled_activity_learns_it_through_heartbeats_and_is_recorded_cance
         }
         unreachable!("the loop only ends by cancellation")
     });
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(worker.run(async {
-        let _ = stopped.await;
-    }));
+    let (stop, running) = crate::spawn_worker(worker);
     let options = StartWorkflowOptions::new(WorkflowId::new("media-1").unwrap(), queue);
     let result: String = client
         .execute_workflow(options, "Media", &())
@@ -121,10 +118,7 @@ async fn cancel_with(cancellation_type: ActivityCancellationType, id: &str) -> V
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     });
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(worker.run(async {
-        let _ = stopped.await;
-    }));
+    let (stop, running) = crate::spawn_worker(worker);
     let handle = client
         .start_workflow(
             StartWorkflowOptions::new(WorkflowId::new(id).unwrap(), queue),

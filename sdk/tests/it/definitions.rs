@@ -78,10 +78,7 @@ async fn definitions_take_their_function_names_unless_renamed() {
         .register::<whoami>()
         .register::<compose>()
         .register::<shout>();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(worker.run(async {
-        let _ = stopped.await;
-    }));
+    let (stop, running) = crate::spawn_worker(worker);
 
     let id = WorkflowId::new("greet-ada").unwrap();
     let greeting: String = client

@@ -35,3 +35,18 @@ pub(crate) async fn redb_client() -> (Client, tempfile::TempDir) {
         .unwrap();
     (client, directory)
 }
+
+/// Runs `worker` until the returned sender fires (or is dropped); await the handle to see
+/// its shutdown finish.
+pub(crate) fn spawn_worker(
+    worker: endure::Worker,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(worker.run(async {
+        let _ = stopped.await;
+    }));
+    (stop, running)
+}

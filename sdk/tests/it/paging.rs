@@ -41,10 +41,7 @@ async fn run_blobs(cache: usize, id: &str) {
         },
     );
     worker.register::<blobs>();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(worker.run(async {
-        let _ = stopped.await;
-    }));
+    let (stop, running) = crate::spawn_worker(worker);
     let handle = client
         .start::<blobs>(
             StartWorkflowOptions::new(WorkflowId::new(id).unwrap(), queue),

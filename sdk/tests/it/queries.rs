@@ -58,10 +58,7 @@ fn run_worker(
         WorkerOptions::default(),
     );
     worker.register::<counter>();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(worker.run(async {
-        let _ = stopped.await;
-    }));
+    let (stop, running) = crate::spawn_worker(worker);
     (stop, running)
 }
 

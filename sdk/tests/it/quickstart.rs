@@ -73,10 +73,7 @@ pub(crate) fn start_worker(
             }
         },
     );
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(worker.run(async {
-        let _ = stopped.await;
-    }));
+    let (stop, running) = crate::spawn_worker(worker);
     (stop, running)
 }
 

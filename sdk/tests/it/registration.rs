@@ -53,10 +53,7 @@ async fn dynamic_workflows_and_activities_receive_raw_values_and_renamed_copies_
             )))
         },
     );
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(worker.run(async {
-        let _ = stopped.await;
-    }));
+    let (stop, running) = crate::spawn_worker(worker);
     let start = |id: &str| StartWorkflowOptions::new(WorkflowId::new(id).unwrap(), queue.clone());
     let dynamic: String = client
         .execute_workflow(start("dynamic-1"), "ShipmentWorkflow", &"box-7")

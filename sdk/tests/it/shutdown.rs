@@ -152,10 +152,7 @@ async fn an_activity_ignoring_the_shutdown_cancel_is_dropped_and_shutdown_comple
             Ok::<String, ActivityError>("never".to_owned())
         }
     });
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(worker.run(async {
-        let _ = stopped.await;
-    }));
+    let (stop, running) = crate::spawn_worker(worker);
     client
         .start_workflow(
             StartWorkflowOptions::new(WorkflowId::new("stubborn-1").unwrap(), queue),
@@ -188,10 +185,7 @@ async fn an_unbounded_grace_period_waits_for_running_activities_to_finish() {
             Ok::<_, ActivityError>(format!("charged {cents} while stopping"))
         }
     });
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(worker.run(async {
-        let _ = stopped.await;
-    }));
+    let (stop, running) = crate::spawn_worker(worker);
     let handle = client
         .start_workflow(
             StartWorkflowOptions::new(WorkflowId::new("patient-1").unwrap(), queue.clone()),

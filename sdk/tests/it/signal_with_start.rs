@@ -41,10 +41,7 @@ fn run_worker(
         WorkerOptions::default(),
     );
     worker.register::<cart>();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(worker.run(async {
-        let _ = stopped.await;
-    }));
+    let (stop, running) = crate::spawn_worker(worker);
     (stop, running)
 }
 
@@ -173,10 +170,7 @@ async fn signals_sent_before_the_channel_exists_are_kept_and_drained_before_comp
         WorkerOptions::default(),
     );
     worker.register::<drainer>();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(worker.run(async {
-        let _ = stopped.await;
-    }));
+    let (stop, running) = crate::spawn_worker(worker);
     assert_eq!(
         handle.result::<Vec<String>>().await.unwrap(),
         ["a", "b", "c"]

@@ -44,19 +44,6 @@ fn queue() -> TaskQueueName {
     TaskQueueName::new("steps").unwrap()
 }
 
-fn run(
-    worker: Worker,
-) -> (
-    tokio::sync::oneshot::Sender<()>,
-    tokio::task::JoinHandle<()>,
-) {
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(worker.run(async {
-        let _ = stopped.await;
-    }));
-    (stop, running)
-}
-
 async fn start(client: &Client, name: &str) -> WorkflowHandle {
     client
         .start_workflow(
@@ -108,7 +95,7 @@ async fn step(handle: &WorkflowHandle, value: &str, completed: usize) -> Vec<His
 async fn later_tasks_go_to_the_workers_sticky_queue_and_run_without_replaying() {
     let (client, _store) = redb_client().await;
     let (worker, entries) = steps_worker(client.transport(), &client, WorkerOptions::default());
-    let (stop, running) = run(worker);
+    let (stop, running) = crate::spawn_worker(worker);
     let handle = start(&client, "sticky-1").await;
     completed_tasks(&handle, 1).await;
     step(&handle, "a", 2).await;
@@ -162,7 +149,7 @@ async fn an_evicted_run_is_rebuilt_from_the_full_history_on_its_sticky_task() {
         ..WorkerOptions::default()
     };
     let (worker, entries) = steps_worker(client.transport(), &client, options);
-    let (stop, running) = run(worker);
+    let (stop, running) = crate::spawn_worker(worker);
     let first = start(&client, "evicted").await;
     completed_tasks(&first, 1).await;
     let second = start(&client, "evictor").await;
@@ -193,13 +180,13 @@ async fn a_stopping_worker_hands_its_runs_back_to_the_normal_queue() {
         ..WorkerOptions::default()
     };
     let (first_worker, first_entries) = steps_worker(client.transport(), &client, options.clone());
-    let (stop, running) = run(first_worker);
+    let (stop, running) = crate::spawn_worker(first_worker);
     let handle = start(&client, "handed-back").await;
     completed_tasks(&handle, 1).await;
     let _ = stop.send(());
     running.await.unwrap();
     let (second_worker, second_entries) = steps_worker(client.transport(), &client, options);
-    let (stop, running) = run(second_worker);
+    let (stop, running) = crate::spawn_worker(second_worker);
     let history = tokio::time::timeout(Duration::from_secs(30), step(&handle, "a", 2))
         .await
         .expect("the task went to the normal queue");
@@ -257,7 +244,7 @@ async fn a_vanished_workers_sticky_task_falls_back_to_the_normal_queue() {
             ..options.clone()
         },
     );
-    let (stop_vanishing, vanishing) = run(vanishing);
+    let (stop_vanishing, vanishing) = crate::spawn_worker(vanishing);
     let handle = start(&client, "fallback").await;
     completed_tasks(&handle, 1).await;
     cuttable.cut.send_replace(true);
@@ -265,7 +252,7 @@ async fn a_vanished_workers_sticky_task_falls_back_to_the_normal_queue() {
     // a poll already on its way back would be lost until its start-to-close timeout).
     tokio::time::sleep(Duration::from_millis(50)).await;
     let (survivor, entries) = steps_worker(client.transport(), &client, options);
-    let (stop, running) = run(survivor);
+    let (stop, running) = crate::spawn_worker(survivor);
     let history = step(&handle, "a", 2).await;
     use EventType::*;
     assert_eq!(

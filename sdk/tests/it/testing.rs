@@ -43,10 +43,7 @@ async fn a_thirty_day_sleep_is_skipped_and_activities_are_mocked() {
     worker.register_activity::<ChargeCard, _, _>(|_ctx, amount: u64| async move {
         Ok::<_, ActivityError>(format!("mock-charge-{amount}"))
     });
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(worker.run(async {
-        let _ = stopped.await;
-    }));
+    let (stop, running) = crate::spawn_worker(worker);
     let options = StartWorkflowOptions::new(WorkflowId::new("subscription-1").unwrap(), queue);
     let charges: Vec<String> = client
         .execute_workflow(options, "Subscription", &42u64)
