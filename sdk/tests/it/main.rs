@@ -50,3 +50,21 @@ pub(crate) fn spawn_worker(
     }));
     (stop, running)
 }
+
+/// Runs a worker on `queue` of `client`'s engine with `T` registered (see [`spawn_worker`]).
+pub(crate) fn run_registered<T: endure::Registration>(
+    client: &Client,
+    queue: endure::TaskQueueName,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
+    let mut worker = endure::Worker::new(
+        client.transport(),
+        client.namespace().clone(),
+        queue,
+        endure::WorkerOptions::default(),
+    );
+    worker.register::<T>();
+    spawn_worker(worker)
+}

@@ -45,23 +45,6 @@ fn queue() -> TaskQueueName {
     TaskQueueName::new("counters").unwrap()
 }
 
-fn run_worker(
-    client: &Client,
-) -> (
-    tokio::sync::oneshot::Sender<()>,
-    tokio::task::JoinHandle<()>,
-) {
-    let mut worker = Worker::new(
-        client.transport(),
-        client.namespace().clone(),
-        queue(),
-        WorkerOptions::default(),
-    );
-    worker.register::<counter>();
-    let (stop, running) = crate::spawn_worker(worker);
-    (stop, running)
-}
-
 /// Waits until `count` workflow tasks completed.
 async fn completed_tasks(handle: &WorkflowHandle, count: usize) -> usize {
     loop {
@@ -93,7 +76,7 @@ async fn queries_read_the_running_workflow_and_write_nothing() {
         matches!(&early, ClientError::Remote(error) if error.kind == ErrorKind::FailedPrecondition),
         "{early}"
     );
-    let (stop, running) = run_worker(&client);
+    let (stop, running) = crate::run_registered::<counter>(&client, queue());
     completed_tasks(&handle, 1).await;
     assert_eq!(handle.query::<_, u32>("count", &()).await.unwrap(), 10);
     handle.signal("add", &5u32).await.unwrap();
@@ -146,12 +129,12 @@ async fn a_worker_without_the_run_and_a_closed_run_answer_by_replay() {
         .unwrap();
     // Signalled before any worker runs: the first task sees both.
     handle.signal("add", &2u32).await.unwrap();
-    let (stop, running) = run_worker(&client);
+    let (stop, running) = crate::run_registered::<counter>(&client, queue());
     completed_tasks(&handle, 1).await;
     let _ = stop.send(());
     running.await.unwrap();
     // A fresh worker: nothing cached, so it replays the history to answer.
-    let (stop, running) = run_worker(&client);
+    let (stop, running) = crate::run_registered::<counter>(&client, queue());
     assert_eq!(handle.query::<_, u32>("count", &()).await.unwrap(), 3);
     handle.signal("add", &4u32).await.unwrap();
     handle.signal("add", &0u32).await.unwrap();

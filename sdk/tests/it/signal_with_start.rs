@@ -28,23 +28,6 @@ fn queue() -> TaskQueueName {
     TaskQueueName::new("carts").unwrap()
 }
 
-fn run_worker(
-    client: &Client,
-) -> (
-    tokio::sync::oneshot::Sender<()>,
-    tokio::task::JoinHandle<()>,
-) {
-    let mut worker = Worker::new(
-        client.transport(),
-        client.namespace().clone(),
-        queue(),
-        WorkerOptions::default(),
-    );
-    worker.register::<cart>();
-    let (stop, running) = crate::spawn_worker(worker);
-    (stop, running)
-}
-
 #[tokio::test]
 async fn signal_with_start_starts_with_the_signal_then_signals_the_running_run() {
     let (client, _store) = redb_client().await;
@@ -73,7 +56,7 @@ async fn signal_with_start_starts_with_the_signal_then_signals_the_running_run()
         first.run_id(),
         "the running run was signalled"
     );
-    let (stop, running) = run_worker(&client);
+    let (stop, running) = crate::run_registered::<cart>(&client, queue());
     assert_eq!(first.result::<String>().await.unwrap(), "ada: apple, pear");
     let history = first.history().await.unwrap();
     check_well_formed(&history).unwrap();
@@ -93,7 +76,7 @@ async fn signal_with_start_starts_with_the_signal_then_signals_the_running_run()
 #[tokio::test]
 async fn a_plain_signal_waits_out_the_start_delay_but_signal_with_start_ends_it() {
     let (client, _store) = redb_client().await;
-    let (stop, running) = run_worker(&client);
+    let (stop, running) = crate::run_registered::<cart>(&client, queue());
     let mut options = StartWorkflowOptions::new(WorkflowId::new("cart-2").unwrap(), queue());
     options.start_delay = Some(Duration::from_secs(3600));
     let handle = client
@@ -163,14 +146,7 @@ async fn signals_sent_before_the_channel_exists_are_kept_and_drained_before_comp
     for item in ["a", "b", "c"] {
         handle.signal("item", &item).await.unwrap();
     }
-    let mut worker = Worker::new(
-        client.transport(),
-        client.namespace().clone(),
-        queue(),
-        WorkerOptions::default(),
-    );
-    worker.register::<drainer>();
-    let (stop, running) = crate::spawn_worker(worker);
+    let (stop, running) = crate::run_registered::<drainer>(&client, queue());
     assert_eq!(
         handle.result::<Vec<String>>().await.unwrap(),
         ["a", "b", "c"]

@@ -233,22 +233,7 @@ fn an_event_arriving_for_a_scheduled_transient_task_makes_it_normal() {
 #[test]
 fn sticky_task_falls_back_to_the_normal_queue_without_counting_an_attempt() {
     let (mut run, _) = Run::start(options());
-    let token = run.start_task();
-    let next_run_id = run.next_run_id();
-    run.apply(Input::WorkflowTaskCompleted(Box::new(
-        WorkflowTaskCompletion {
-            token,
-            commands: vec![],
-            identity: "worker".into(),
-            sticky: Some(StickyAttributes {
-                task_queue: TaskQueueName::new("worker-1-sticky").unwrap(),
-                schedule_to_start_timeout: Duration::from_secs(5),
-            }),
-            force_create_workflow_task: false,
-            sdk_metadata: Default::default(),
-            next_run_id,
-        },
-    )));
+    complete_sticky(&mut run);
     let effects = run.signal("go", None).unwrap();
     check(
         &effects.events,
