@@ -8,11 +8,15 @@ use serde::{Deserialize, Serialize};
 use super::ExecutionMachine;
 use crate::command::Command;
 use crate::cron::CronSchedule;
-use crate::enums::{ContinueAsNewInitiator, WorkflowTaskFailedCause};
+use crate::enums::{
+    CancelExternalWorkflowExecutionFailedCause, ContinueAsNewInitiator,
+    SignalExternalWorkflowExecutionFailedCause, WorkflowTaskFailedCause,
+};
 use crate::failure::Failure;
 use crate::history::{HistoryEvent, ParentExecutionInfo, SdkMetadata};
 use crate::ids::{
-    EventId, Namespace, RequestId, RunId, SignalName, TaskQueueName, WorkflowId, WorkflowType,
+    EventId, Namespace, RequestId, RunId, SignalName, TaskQueueName, WorkflowExecution, WorkflowId,
+    WorkflowType,
 };
 use crate::options::StartWorkflowOptions;
 use crate::payload::{Header, Memo, Payloads};
@@ -303,6 +307,52 @@ pub enum Input {
         /// The id the next run gets if a timeout starts one (retry or cron).
         next_run_id: RunId,
     },
+    /// Another workflow signalled this run (its SignalExternalWorkflowExecution command,
+    /// delivered by the runtime). The signal's request id makes a redelivery a no-op.
+    SignalFromWorkflow {
+        /// The signal.
+        signal: SignalRequest,
+        /// The sending run.
+        sender: WorkflowExecution,
+    },
+    /// Another workflow asked this run to cancel (its RequestCancelExternalWorkflowExecution
+    /// command, delivered by the runtime).
+    RequestCancelFromWorkflow {
+        /// The reason given.
+        reason: String,
+        /// The requesting run.
+        sender: WorkflowExecution,
+        /// The requesting run's RequestCancelExternalWorkflowExecutionInitiated event.
+        initiated_event_id: EventId,
+    },
+    /// The runtime delivered a signal this run sent (`failure: None`), or could not.
+    ExternalSignalResolved {
+        /// The signal, as its Initiated event names it.
+        request: ExternalRequest,
+        /// Why it could not be delivered.
+        failure: Option<SignalExternalWorkflowExecutionFailedCause>,
+    },
+    /// The runtime delivered a cancel request this run sent (`failure: None`), or could not.
+    ExternalCancelResolved {
+        /// The request, as its Initiated event names it.
+        request: ExternalRequest,
+        /// Why it could not be delivered.
+        failure: Option<CancelExternalWorkflowExecutionFailedCause>,
+    },
+}
+
+/// A signal or cancel request this run sent to another workflow, as its Initiated event
+/// names it; the runtime reads it from history to report the outcome.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExternalRequest {
+    /// The SignalExternal… or RequestCancelExternal…Initiated event.
+    pub initiated_event_id: EventId,
+    /// The completion that carried the command (the Initiated event's back-reference).
+    pub workflow_task_completed_event_id: EventId,
+    /// The target's namespace.
+    pub namespace: Namespace,
+    /// The target, as the command named it.
+    pub workflow_execution: WorkflowExecution,
 }
 
 /// Why an input was refused. The machine is unchanged.

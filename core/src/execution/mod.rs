@@ -18,6 +18,7 @@ mod activity;
 mod close;
 mod commands;
 mod deadline;
+mod external;
 mod io;
 mod workflow_task;
 
@@ -40,8 +41,8 @@ use crate::history::{
     WorkflowExecutionStartedEventAttributes,
 };
 use crate::ids::{
-    ActivityId, EventId, Namespace, RequestId, RunId, TaskQueueName, TimerId, WorkflowId,
-    WorkflowType,
+    ActivityId, EventId, Namespace, RequestId, RunId, TaskQueueName, TimerId, WorkflowExecution,
+    WorkflowId, WorkflowType,
 };
 use crate::limits::SIGNALS_PER_EXECUTION_MAX;
 use crate::payload::{Header, Memo, Payloads};
@@ -219,7 +220,7 @@ impl ExecutionMachine {
         );
         if let Some(signal) = request.signal {
             machine.note_signal(&signal);
-            machine.write(&mut fx, now, signal_event(signal));
+            machine.write(&mut fx, now, signal_event(signal, None));
         }
         machine.schedule_workflow_task_if_needed(&mut fx, now);
         (machine, fx)
@@ -296,13 +297,33 @@ impl ExecutionMachine {
                 details,
                 identity,
             } => self.cancel_activity_task(fx, now, token, details, identity),
-            Input::Signal(signal) => self.signal(fx, now, signal, false),
-            Input::SignalWithStart(signal) => self.signal(fx, now, signal, true),
+            Input::Signal(signal) => self.signal(fx, now, signal, None, false),
+            Input::SignalWithStart(signal) => self.signal(fx, now, signal, None, true),
+            Input::SignalFromWorkflow { signal, sender } => {
+                self.signal(fx, now, signal, Some(sender), false)
+            }
             Input::RequestCancel {
                 reason,
                 identity,
                 request_id: _,
-            } => self.request_cancel(fx, now, reason, identity),
+            } => self.request_cancel(fx, now, reason, identity, None),
+            Input::RequestCancelFromWorkflow {
+                reason,
+                sender,
+                initiated_event_id,
+            } => self.request_cancel(
+                fx,
+                now,
+                reason,
+                ENGINE_IDENTITY.to_owned(),
+                Some((sender, initiated_event_id)),
+            ),
+            Input::ExternalSignalResolved { request, failure } => {
+                self.resolve_external_signal(fx, now, request, failure)
+            }
+            Input::ExternalCancelResolved { request, failure } => {
+                self.resolve_external_cancel(fx, now, request, failure)
+            }
             Input::Terminate {
                 reason,
                 details,
@@ -406,6 +427,26 @@ impl ExecutionMachine {
         self.cancel_requested
     }
 
+    /// The run's namespace.
+    pub fn namespace(&self) -> &Namespace {
+        &self.namespace
+    }
+
+    /// The parent, for a child workflow.
+    pub fn parent(&self) -> Option<&ParentExecutionInfo> {
+        self.parent.as_ref()
+    }
+
+    /// Signals to other workflows not yet delivered, by Initiated event.
+    pub fn pending_external_signals(&self) -> &BTreeSet<EventId> {
+        &self.pending_external_signals
+    }
+
+    /// Cancel requests to other workflows not yet delivered, by Initiated event.
+    pub fn pending_external_cancels(&self) -> &BTreeSet<EventId> {
+        &self.pending_external_cancels
+    }
+
     /// Appends an event to history now, with the next id.
     fn write(&mut self, fx: &mut Effects, now: Timestamp, attributes: EventAttributes) -> EventId {
         let event_id = self.next_event_id;
@@ -464,6 +505,7 @@ impl ExecutionMachine {
         fx: &mut Effects,
         now: Timestamp,
         signal: SignalRequest,
+        sender: Option<WorkflowExecution>,
         ends_start_delay: bool,
     ) -> Result<(), Rejected> {
         self.require_open()?;
@@ -483,7 +525,7 @@ impl ExecutionMachine {
         }
         signal.input.check_size("signal input")?;
         self.note_signal(&signal);
-        self.add_event(fx, now, signal_event(signal));
+        self.add_event(fx, now, signal_event(signal, sender));
         if ends_start_delay {
             self.first_workflow_task_backoff_until = None;
         }
@@ -497,6 +539,7 @@ impl ExecutionMachine {
         now: Timestamp,
         reason: String,
         identity: String,
+        sender: Option<(WorkflowExecution, EventId)>,
     ) -> Result<(), Rejected> {
         self.require_open()?;
         if self.cancel_requested {
@@ -510,8 +553,8 @@ impl ExecutionMachine {
             EventAttributes::WorkflowExecutionCancelRequested(
                 crate::history::WorkflowExecutionCancelRequestedEventAttributes {
                     cause: reason,
-                    external_initiated_event_id: None,
-                    external_workflow_execution: None,
+                    external_initiated_event_id: sender.as_ref().map(|(_, id)| *id),
+                    external_workflow_execution: sender.map(|(execution, _)| execution),
                     identity,
                 },
             ),
@@ -528,14 +571,18 @@ impl ExecutionMachine {
     }
 }
 
-fn signal_event(signal: SignalRequest) -> EventAttributes {
+/// The identity the engine gives requests it makes itself (signals and cancel requests
+/// between workflows), like Temporal's history service.
+pub const ENGINE_IDENTITY: &str = "endure-engine";
+
+fn signal_event(signal: SignalRequest, sender: Option<WorkflowExecution>) -> EventAttributes {
     EventAttributes::WorkflowExecutionSignaled(WorkflowExecutionSignaledEventAttributes {
         signal_name: signal.signal_name,
         input: signal.input,
         identity: signal.identity,
         header: signal.header,
         request_id: signal.request_id,
-        external_workflow_execution: None,
+        external_workflow_execution: sender,
     })
 }
 

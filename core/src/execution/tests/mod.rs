@@ -3,6 +3,7 @@
 
 mod activity;
 mod close;
+mod external;
 mod harness;
 mod properties;
 mod timers_signals;

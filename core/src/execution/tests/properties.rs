@@ -39,6 +39,7 @@ enum AbstractCommand {
         index: u8,
     },
     Marker,
+    SignalExternal,
     Complete,
     Fail,
     ContinueAsNew,
@@ -58,6 +59,8 @@ enum Action {
     HeartbeatActivity(u8),
     AcknowledgeActivityCancel(u8),
     Signal(u8),
+    /// The runtime reports the outcome of a pending signal to another workflow.
+    ResolveExternalSignal(u8, bool),
     RequestCancel,
     Terminate,
     Advance(u16),
@@ -80,6 +83,7 @@ fn abstract_command() -> impl Strategy<Value = AbstractCommand> {
         2 => (0u8..4).prop_map(|id| AbstractCommand::CancelTimer { id }),
         1 => any::<u8>().prop_map(|index| AbstractCommand::CancelActivity { index }),
         1 => Just(AbstractCommand::Marker),
+        1 => Just(AbstractCommand::SignalExternal),
         1 => Just(AbstractCommand::Complete),
         1 => Just(AbstractCommand::Fail),
         1 => Just(AbstractCommand::ContinueAsNew),
@@ -99,6 +103,7 @@ fn action() -> impl Strategy<Value = Action> {
         1 => any::<u8>().prop_map(Action::HeartbeatActivity),
         1 => any::<u8>().prop_map(Action::AcknowledgeActivityCancel),
         3 => (0u8..6).prop_map(Action::Signal),
+        1 => (any::<u8>(), any::<bool>()).prop_map(|(index, delivered)| Action::ResolveExternalSignal(index, delivered)),
         1 => Just(Action::RequestCancel),
         1 => Just(Action::Terminate),
         5 => (0u16..200).prop_map(Action::Advance),
@@ -146,6 +151,19 @@ fn to_command(command: &AbstractCommand, run: &Run) -> Command {
             header: Header::new(),
             failure: None,
         }),
+        AbstractCommand::SignalExternal => Command::SignalExternalWorkflowExecution(
+            SignalExternalWorkflowExecutionCommandAttributes {
+                namespace: None,
+                workflow_execution: crate::ids::WorkflowExecution {
+                    workflow_id: crate::ids::WorkflowId::new("other").expect("valid"),
+                    run_id: None,
+                },
+                signal_name: crate::ids::SignalName::new("ping").expect("valid"),
+                input: json("x"),
+                child_workflow_only: false,
+                header: Header::new(),
+            },
+        ),
         AbstractCommand::Complete => complete("done"),
         AbstractCommand::Fail => {
             Command::FailWorkflowExecution(FailWorkflowExecutionCommandAttributes {
@@ -287,6 +305,33 @@ fn step(run: &mut Run, action: &Action, last_token: &mut Option<WorkflowTaskToke
             "s",
             (*key < 3).then(|| format!("r{key}")).as_deref(),
         )),
+        Action::ResolveExternalSignal(index, delivered) => {
+            let pending: Vec<EventId> = run
+                .machine
+                .pending_external_signals()
+                .iter()
+                .copied()
+                .collect();
+            let initiated_event_id = if pending.is_empty() {
+                EventId::FIRST
+            } else {
+                pending[usize::from(*index) % pending.len()]
+            };
+            Input::ExternalSignalResolved {
+                request: ExternalRequest {
+                    initiated_event_id,
+                    workflow_task_completed_event_id: EventId::FIRST,
+                    namespace: crate::ids::Namespace::default_namespace(),
+                    workflow_execution: crate::ids::WorkflowExecution {
+                        workflow_id: crate::ids::WorkflowId::new("other").expect("valid"),
+                        run_id: None,
+                    },
+                },
+                failure: (!delivered).then_some(
+                    crate::enums::SignalExternalWorkflowExecutionFailedCause::ExternalWorkflowExecutionNotFound,
+                ),
+            }
+        }
         Action::RequestCancel => Input::RequestCancel {
             reason: "r".into(),
             identity: "c".into(),
