@@ -120,6 +120,41 @@ pub enum DispatchTask {
         /// Its attempt.
         attempt: u32,
     },
+    /// Deliver a signal the run sent to another workflow (an outbox row, handled by the
+    /// engine itself, never by a worker).
+    SignalExternalWorkflow {
+        /// Its SignalExternalWorkflowExecutionInitiated event.
+        initiated_event_id: EventId,
+    },
+    /// Deliver a cancel request the run sent to another workflow (an outbox row).
+    RequestCancelExternalWorkflow {
+        /// Its RequestCancelExternalWorkflowExecutionInitiated event.
+        initiated_event_id: EventId,
+    },
+}
+
+impl DispatchTask {
+    /// Whether the engine handles this task itself (its outbox) rather than a worker.
+    pub fn is_outbox(&self) -> bool {
+        matches!(
+            self,
+            Self::SignalExternalWorkflow { .. } | Self::RequestCancelExternalWorkflow { .. }
+        )
+    }
+}
+
+/// The namespace of the engine's own queues (the outboxes). Requests naming it are
+/// refused, so no workflow or worker of a user shares its queues.
+pub const SYSTEM_NAMESPACE: &str = "endure-system";
+
+/// Where the outbox rows of `shard` are stored: a queue of [`SYSTEM_NAMESPACE`] that the
+/// shard reads back when it opens, so a request a run sent survives a crash.
+pub fn outbox_queue(shard: ShardId) -> (Namespace, TaskQueueName) {
+    (
+        Namespace::new(SYSTEM_NAMESPACE).expect("the system namespace is a valid name"),
+        TaskQueueName::new(format!("outbox-{}", shard.0))
+            .expect("an outbox queue name is a valid name"),
+    )
 }
 
 /// Identifies a dispatch row for deletion.

@@ -39,7 +39,7 @@ const MUTABLE_SIDE_EFFECT_MARKER: &str = "MutableSideEffect";
 /// The workflow's handle on its run.
 #[derive(Clone)]
 pub struct WorkflowContext {
-    state: SharedState,
+    pub(super) state: SharedState,
     scope: CancelToken,
     activity_options: Option<ActivityOptions>,
 }

@@ -268,9 +268,21 @@ impl WorkflowExecutor {
                     .or_default()
                     .resolve(resolution.clone());
             }
-            Job::ResolveSignalExternalWorkflow { .. }
-            | Job::ResolveRequestCancelExternalWorkflow { .. } => {
-                // Signals and cancels to other workflows come with their issue; nothing waits yet.
+            Job::ResolveSignalExternalWorkflow { seq, failure } => {
+                self.state
+                    .lock()
+                    .external_signals
+                    .entry(*seq)
+                    .or_default()
+                    .resolve(failure.clone().map_or(Ok(()), Err));
+            }
+            Job::ResolveRequestCancelExternalWorkflow { seq, failure } => {
+                self.state
+                    .lock()
+                    .external_cancels
+                    .entry(*seq)
+                    .or_default()
+                    .resolve(failure.clone().map_or(Ok(()), Err));
             }
         }
         Ok(())

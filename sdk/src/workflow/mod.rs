@@ -40,6 +40,7 @@
 mod context;
 pub(crate) mod definition;
 mod executor;
+mod external;
 mod random;
 mod state;
 mod sync;
@@ -55,7 +56,7 @@ pub use definition::WorkflowDefinition;
 pub use executor::{
     BoxFuture, STACK_TRACE_QUERY, WorkflowExecutor, WorkflowFunction, WorkflowResult,
 };
-pub use state::{ActivityError, WorkflowError, WorkflowTaskError};
+pub use state::{ActivityError, ExternalWorkflowError, WorkflowError, WorkflowTaskError};
 pub use sync::{
     Receiver, Selector, Sender, SettableFuture, Setter, WaitGroup, channel, settable_future,
 };

@@ -64,8 +64,14 @@ pub(crate) struct WorkflowState {
     pub(crate) next_timer_seq: u32,
     pub(crate) next_activity_seq: u32,
     pub(crate) next_side_effect_seq: u32,
+    pub(crate) next_external_signal_seq: u32,
+    pub(crate) next_external_cancel_seq: u32,
     pub(crate) timers: BTreeMap<u32, Slot<TimerOutcome>>,
     pub(crate) activities: BTreeMap<u32, Slot<ActivityResolution>>,
+    /// Signals sent to other workflows, by sequence number: `Err` if undeliverable.
+    pub(crate) external_signals: BTreeMap<u32, Slot<Result<(), Failure>>>,
+    /// Cancel requests sent to other workflows, by sequence number.
+    pub(crate) external_cancels: BTreeMap<u32, Slot<Result<(), Failure>>>,
     /// Signals received and not yet taken, by name (kept even before a channel exists).
     pub(crate) signals: BTreeMap<SignalName, VecDeque<Payloads>>,
     /// Coroutines waiting for a signal of a name.
@@ -101,8 +107,12 @@ impl WorkflowState {
             next_timer_seq: 0,
             next_activity_seq: 0,
             next_side_effect_seq: 0,
+            next_external_signal_seq: 0,
+            next_external_cancel_seq: 0,
             timers: BTreeMap::new(),
             activities: BTreeMap::new(),
+            external_signals: BTreeMap::new(),
+            external_cancels: BTreeMap::new(),
             signals: BTreeMap::new(),
             signal_waiters: BTreeMap::new(),
             markers: Vec::new(),
@@ -127,6 +137,20 @@ impl WorkflowState {
         for (seq, slot) in &self.activities {
             if matches!(slot, Slot::Pending(Some(_))) {
                 lines.push(format!("waiting on activity {seq}"));
+            }
+        }
+        for (seq, slot) in &self.external_signals {
+            if matches!(slot, Slot::Pending(Some(_))) {
+                lines.push(format!(
+                    "waiting on the delivery of signal {seq} to another workflow"
+                ));
+            }
+        }
+        for (seq, slot) in &self.external_cancels {
+            if matches!(slot, Slot::Pending(Some(_))) {
+                lines.push(format!(
+                    "waiting on the delivery of cancel request {seq} to another workflow"
+                ));
             }
         }
         for (name, waiters) in &self.signal_waiters {
@@ -255,6 +279,19 @@ impl From<endure_core::PayloadError> for WorkflowError {
         Self::Failed(Box::new(
             Failure::application(error.to_string(), "PayloadError").non_retryable(),
         ))
+    }
+}
+
+/// A signal or cancel request to another workflow that could not be delivered (Go's
+/// `SignalExternalWorkflow` / `RequestCancelExternalWorkflow` future failing): the target
+/// does not exist, is closed, is this workflow itself, or has received too many signals.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ExternalWorkflowError(pub Box<Failure>);
+
+impl From<ExternalWorkflowError> for WorkflowError {
+    fn from(error: ExternalWorkflowError) -> Self {
+        Self::Failed(error.0)
     }
 }
 

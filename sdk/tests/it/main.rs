@@ -10,6 +10,7 @@
 mod activity_cancel;
 mod client;
 mod definitions;
+mod external;
 mod paging;
 mod queries;
 mod quickstart;

@@ -27,6 +27,8 @@ const BACKLOG_LOAD_MAX: usize = 100_000;
 pub(crate) enum TaskKind {
     Workflow,
     Activity,
+    /// An outbox row: the engine's own work, never handed to a poller.
+    Outbox,
 }
 
 impl TaskKind {
@@ -34,6 +36,8 @@ impl TaskKind {
         match task {
             DispatchTask::WorkflowTask { .. } => Self::Workflow,
             DispatchTask::ActivityTask { .. } => Self::Activity,
+            DispatchTask::SignalExternalWorkflow { .. }
+            | DispatchTask::RequestCancelExternalWorkflow { .. } => Self::Outbox,
         }
     }
 }

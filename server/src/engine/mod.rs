@@ -9,6 +9,7 @@
 
 mod api;
 mod matching;
+mod outbox;
 mod shard;
 mod transport;
 mod writer;
@@ -128,6 +129,16 @@ impl Closings {
     }
 }
 
+/// Refuses the engine's own namespace, whose queues hold the outboxes.
+fn user_namespace(namespace: &Namespace) -> Result<(), EngineError> {
+    if namespace.as_str() == endure_core::storage::SYSTEM_NAMESPACE {
+        return Err(EngineError::BadRequest(format!(
+            "namespace {namespace} is reserved for the engine; use another namespace"
+        )));
+    }
+    Ok(())
+}
+
 impl Engine<RedbStorage, SystemClock> {
     /// Opens (or creates) an engine on the redb file at `path`, recovering its shards.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self, EngineError> {
@@ -163,6 +174,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         let writer = writer::spawn_writer(Arc::clone(&storage));
         let matching = Arc::new(Matching::default());
         let closings = Arc::new(Closings::default());
+        let (outbox, outbox_rows) = mpsc::unbounded_channel();
         let mut shards = Vec::new();
         for index in 0..config.shard_count.max(1) {
             let shard = Shard::open(
@@ -171,6 +183,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 Arc::clone(&clock),
                 writer.clone(),
                 Arc::clone(&matching),
+                outbox.clone(),
                 Arc::clone(&closings),
             )
             .await?;
@@ -178,6 +191,13 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             tokio::spawn(shard.run(receiver));
             shards.push(sender);
         }
+        drop(outbox);
+        let outbox = outbox::Outbox::new(
+            Arc::clone(&storage),
+            Arc::clone(&clock),
+            shard::Shards::new(&shards),
+        );
+        tokio::spawn(outbox.run(outbox_rows));
         Ok(Self {
             inner: Arc::new(Inner {
                 storage,
@@ -205,6 +225,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         &self,
         request: StartWorkflowRequest,
     ) -> Result<StartWorkflowResponse, EngineError> {
+        user_namespace(&request.namespace)?;
         let (reply, result) = oneshot::channel();
         self.shard(&request.namespace, &request.options.id)
             .send(ShardMessage::Start {
@@ -225,6 +246,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         request: StartWorkflowRequest,
         signal: SignalRequest,
     ) -> Result<StartWorkflowResponse, EngineError> {
+        user_namespace(&request.namespace)?;
         let (reply, result) = oneshot::channel();
         self.shard(&request.namespace, &request.options.id)
             .send(ShardMessage::Start {
@@ -261,6 +283,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         workflow_id: &WorkflowId,
         run_id: Option<RunId>,
     ) -> Result<ExecutionKey, EngineError> {
+        user_namespace(namespace)?;
         let run_id = match run_id {
             Some(run_id) => run_id,
             None => {
@@ -349,6 +372,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         identity: &str,
         accepts_queries: bool,
     ) -> Result<Option<Handoff>, EngineError> {
+        user_namespace(namespace)?;
         let inner = &self.inner;
         inner
             .matching
@@ -832,6 +856,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         offset: usize,
         limit: usize,
     ) -> Result<Vec<endure_core::storage::VisibilityRow>, EngineError> {
+        user_namespace(namespace)?;
         Ok(self
             .inner
             .storage

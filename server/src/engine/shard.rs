@@ -33,6 +33,9 @@ const CACHE_MAX: usize = 10_000;
 /// Most deadlines loaded at recovery.
 const RECOVERY_DEADLINES_MAX: usize = 1_000_000;
 
+/// Most outbox rows loaded at recovery (each run has at most a few thousand pending).
+const RECOVERY_OUTBOX_MAX: usize = 1_000_000;
+
 /// A message to a shard.
 pub(crate) enum ShardMessage {
     /// Start a workflow.
@@ -51,6 +54,59 @@ pub(crate) enum ShardMessage {
     },
 }
 
+/// Weak handles to every shard: how the engine's own workers (the outbox) send inputs to
+/// runs without keeping the shards alive once the engine is dropped.
+#[derive(Clone)]
+pub(crate) struct Shards(Vec<mpsc::WeakUnboundedSender<ShardMessage>>);
+
+impl Shards {
+    /// Handles to `senders`, indexed by shard.
+    pub(crate) fn new(senders: &[mpsc::UnboundedSender<ShardMessage>]) -> Self {
+        Self(
+            senders
+                .iter()
+                .map(mpsc::UnboundedSender::downgrade)
+                .collect(),
+        )
+    }
+
+    /// Whether any shard still runs (the engine has not been dropped).
+    pub(crate) fn alive(&self) -> bool {
+        self.0.iter().any(|shard| shard.strong_count() > 0)
+    }
+
+    /// Applies `input` to a run through its shard (see `Engine::apply`).
+    pub(crate) async fn apply(
+        &self,
+        execution: &ExecutionKey,
+        input: Input,
+        dispatched: Option<DispatchKey>,
+    ) -> Result<Reply, EngineError> {
+        let index = shard_of(
+            &execution.namespace,
+            &execution.workflow_id,
+            self.0.len() as u32,
+        )
+        .0 as usize;
+        let shard = self
+            .0
+            .get(index)
+            .and_then(mpsc::WeakUnboundedSender::upgrade)
+            .ok_or(EngineError::Shutdown)?;
+        let (reply, result) = oneshot::channel();
+        shard
+            .send(ShardMessage::Apply {
+                execution: execution.clone(),
+                input: Box::new(input),
+                dispatched,
+                reply,
+            })
+            .map_err(|_| EngineError::Shutdown)?;
+        drop(shard);
+        result.await.map_err(|_| EngineError::Shutdown)?
+    }
+}
+
 struct Cached {
     machine: ExecutionMachine,
     db_version: u64,
@@ -65,6 +121,7 @@ pub(crate) struct Shard<S, C> {
     clock: Arc<C>,
     writer: mpsc::UnboundedSender<CommitRequest>,
     matching: Arc<Matching>,
+    outbox: mpsc::UnboundedSender<DispatchRow>,
     closings: Arc<Closings>,
     cache: BTreeMap<ExecutionKey, Cached>,
     uses: u64,
@@ -74,13 +131,15 @@ pub(crate) struct Shard<S, C> {
 }
 
 impl<S: Storage, C: Clock> Shard<S, C> {
-    /// Takes the shard's lease and reloads its deadlines (recovery).
+    /// Takes the shard's lease, reloads its deadlines and hands its outbox rows to the
+    /// outbox (recovery).
     pub(crate) async fn open(
         id: ShardId,
         storage: Arc<S>,
         clock: Arc<C>,
         writer: mpsc::UnboundedSender<CommitRequest>,
         matching: Arc<Matching>,
+        outbox: mpsc::UnboundedSender<DispatchRow>,
         closings: Arc<Closings>,
     ) -> Result<Self, EngineError> {
         let range = storage.acquire_shard(id).await?;
@@ -91,6 +150,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             clock,
             writer,
             matching,
+            outbox,
             closings,
             cache: BTreeMap::new(),
             uses: 0,
@@ -109,7 +169,26 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         {
             shard.arm(row.execution, Some(row.time));
         }
+        let (namespace, queue) = outbox_queue(id);
+        for row in shard
+            .storage
+            .dispatch_rows(&namespace, &queue, RECOVERY_OUTBOX_MAX)
+            .await?
+        {
+            shard.release(row);
+        }
         Ok(shard)
+    }
+
+    /// Hands a durable task row to whoever runs it: the outbox or matching.
+    fn release(&self, row: DispatchRow) {
+        if row.task.is_outbox() {
+            // The outbox ends only when the engine does; a row it misses is read back
+            // from storage at the next open.
+            let _ = self.outbox.send(row);
+        } else {
+            self.matching.add(row);
+        }
     }
 
     /// Runs the actor until every sender is gone.
@@ -495,7 +574,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         for (execution, rows, deadline) in released {
             self.arm(execution, deadline);
             for row in rows {
-                self.matching.add(row);
+                self.release(row);
             }
         }
         Ok(())
@@ -519,6 +598,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             RunCondition::Create => 1,
             RunCondition::DbVersion(version) => version + 1,
         };
+        let (_, outbox) = outbox_queue(self.id);
         let rows: Vec<DispatchRow> = tasks
             .iter()
             .filter_map(|task| {
@@ -546,14 +626,32 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                             attempt: *attempt,
                         },
                     ),
-                    _ => return None,
+                    Task::SignalExternalWorkflow { initiated_event_id } => (
+                        outbox.clone(),
+                        DispatchTask::SignalExternalWorkflow {
+                            initiated_event_id: *initiated_event_id,
+                        },
+                    ),
+                    Task::RequestCancelExternalWorkflow { initiated_event_id } => (
+                        outbox.clone(),
+                        DispatchTask::RequestCancelExternalWorkflow {
+                            initiated_event_id: *initiated_event_id,
+                        },
+                    ),
+                    // Speculative workflow tasks have no row; child starts come with
+                    // child workflows.
+                    Task::WorkflowTask { .. } | Task::StartChildWorkflow { .. } => return None,
                 };
                 Some((task_queue, task))
             })
             .collect::<Vec<_>>()
             .into_iter()
             .map(|(task_queue, task)| DispatchRow {
-                namespace: key.namespace.clone(),
+                namespace: if task.is_outbox() {
+                    outbox_queue(self.id).0
+                } else {
+                    key.namespace.clone()
+                },
                 task_queue,
                 task_id: self.next_task_id(),
                 execution: key.clone(),
@@ -742,7 +840,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         self.remember(key.clone(), machine, 1);
         self.arm(key, deadline);
         for row in rows {
-            self.matching.add(row);
+            self.release(row);
         }
         deliver(handoffs);
         Ok(StartWorkflowResponse {

@@ -17,4 +17,5 @@ mod differential;
 mod engine;
 #[cfg(not(madsim))]
 mod engine_crash;
+mod outbox;
 mod storage;

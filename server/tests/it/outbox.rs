@@ -1,0 +1,362 @@
+//! The outbox: signals and cancel requests between workflows survive a crash at either
+//! step — after the Initiated event is committed but before delivery, and after delivery
+//! but before the outcome is recorded — and are applied exactly once.
+//!
+//! A crash is played by a storage wrapper that holds the first engine's outbox forever at
+//! the chosen step while a second engine takes the shards over (fencing the first).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use endure_core::execution::{Reply, WorkflowTaskCompletion};
+use endure_core::history::{EventAttributes, EventType, HistoryEvent, SdkMetadata};
+use endure_core::storage::*;
+use endure_core::time::Timestamp;
+use endure_core::*;
+use endure_server::clock::ManualClock;
+use endure_server::engine::*;
+use endure_server::storage::MemoryStorage;
+
+const T0: Timestamp = Timestamp::from_unix_seconds(1_795_860_000);
+
+/// Where the wrapper stops the first engine.
+const HOLD_NOTHING: u8 = 0;
+/// Reads of history hang: the outbox cannot read the Initiated event, so it never delivers.
+const HOLD_HISTORY_READS: u8 = 1;
+/// Commits recording an outcome hang: the target has the signal, the sender never hears.
+const HOLD_OUTCOMES: u8 = 2;
+
+/// A store that hangs at the step `hold` names.
+struct Holding {
+    inner: Arc<MemoryStorage>,
+    hold: AtomicU8,
+}
+
+fn records_outcome(write: &WorkflowWrite) -> bool {
+    write.runs.iter().any(|run| {
+        run.history.iter().any(|event| {
+            matches!(
+                event.event_type(),
+                EventType::ExternalWorkflowExecutionSignaled
+                    | EventType::SignalExternalWorkflowExecutionFailed
+                    | EventType::ExternalWorkflowExecutionCancelRequested
+            )
+        })
+    })
+}
+
+impl Storage for Holding {
+    async fn acquire_shard(&self, shard: ShardId) -> Result<RangeId, StorageError> {
+        self.inner.acquire_shard(shard).await
+    }
+
+    async fn commit(
+        &self,
+        writes: Vec<WorkflowWrite>,
+    ) -> Result<Vec<Result<(), WriteRejection>>, StorageError> {
+        if self.hold.load(Ordering::SeqCst) == HOLD_OUTCOMES && writes.iter().any(records_outcome) {
+            std::future::pending::<()>().await;
+        }
+        self.inner.commit(writes).await
+    }
+
+    async fn load_execution(
+        &self,
+        key: &ExecutionKey,
+    ) -> Result<Option<ExecutionRow>, StorageError> {
+        self.inner.load_execution(key).await
+    }
+
+    async fn current_run(
+        &self,
+        namespace: &Namespace,
+        workflow_id: &WorkflowId,
+    ) -> Result<Option<CurrentRun>, StorageError> {
+        self.inner.current_run(namespace, workflow_id).await
+    }
+
+    async fn read_history(
+        &self,
+        key: &ExecutionKey,
+        first_event_id: EventId,
+    ) -> Result<HistoryPage, StorageError> {
+        if self.hold.load(Ordering::SeqCst) == HOLD_HISTORY_READS {
+            std::future::pending::<()>().await;
+        }
+        self.inner.read_history(key, first_event_id).await
+    }
+
+    async fn due_deadlines(
+        &self,
+        shard: ShardId,
+        until: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<DeadlineRow>, StorageError> {
+        self.inner.due_deadlines(shard, until, limit).await
+    }
+
+    async fn dispatch_rows(
+        &self,
+        namespace: &Namespace,
+        task_queue: &TaskQueueName,
+        limit: usize,
+    ) -> Result<Vec<DispatchRow>, StorageError> {
+        self.inner.dispatch_rows(namespace, task_queue, limit).await
+    }
+
+    async fn find_request(
+        &self,
+        namespace: &Namespace,
+        workflow_id: &WorkflowId,
+        request_id: &RequestId,
+    ) -> Result<Option<RequestRecord>, StorageError> {
+        self.inner
+            .find_request(namespace, workflow_id, request_id)
+            .await
+    }
+
+    async fn list_visibility(
+        &self,
+        namespace: &Namespace,
+        query: &VisibilityQuery,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<VisibilityRow>, StorageError> {
+        self.inner
+            .list_visibility(namespace, query, offset, limit)
+            .await
+    }
+
+    async fn count_visibility(
+        &self,
+        namespace: &Namespace,
+        query: &VisibilityQuery,
+    ) -> Result<u64, StorageError> {
+        self.inner.count_visibility(namespace, query).await
+    }
+}
+
+fn queue() -> TaskQueueName {
+    TaskQueueName::new("outbox-test").unwrap()
+}
+
+fn start(id: &str) -> StartWorkflowRequest {
+    StartWorkflowRequest {
+        namespace: Namespace::default(),
+        options: StartWorkflowOptions::new(WorkflowId::new(id).unwrap(), queue()),
+        workflow_type: WorkflowType::new("W").unwrap(),
+        input: Payloads::default(),
+        header: Header::new(),
+        identity: "client".into(),
+    }
+}
+
+/// Polls the workflow task of `id` (other runs' tasks are completed empty), then — after
+/// `before_completing` — completes it with `commands`.
+async fn complete<S: Storage, C: endure_core::clock::Clock>(
+    engine: &Engine<S, C>,
+    id: &str,
+    commands: Vec<Command>,
+    before_completing: impl FnOnce(),
+) {
+    let mut before_completing = Some(before_completing);
+    loop {
+        let task = engine
+            .poll_workflow_task(&Namespace::default(), &queue(), "worker")
+            .await
+            .unwrap()
+            .expect("a workflow task");
+        let mine = task.execution.workflow_id.as_str() == id;
+        if mine && let Some(before) = before_completing.take() {
+            before();
+        }
+        let reply = engine
+            .complete_workflow_task(
+                &task.execution,
+                WorkflowTaskCompletion {
+                    token: task.token,
+                    commands: if mine { commands.clone() } else { vec![] },
+                    identity: "worker".into(),
+                    sticky: None,
+                    force_create_workflow_task: false,
+                    sdk_metadata: SdkMetadata::default(),
+                    next_run_id: RunId::from_u128(0),
+                },
+            )
+            .await
+            .unwrap();
+        assert!(matches!(reply, Reply::Accepted), "{reply:?}");
+        if mine {
+            return;
+        }
+    }
+}
+
+fn signal_receiver() -> Command {
+    Command::SignalExternalWorkflowExecution(SignalExternalWorkflowExecutionCommandAttributes {
+        namespace: None,
+        workflow_execution: WorkflowExecution {
+            workflow_id: WorkflowId::new("receiver").unwrap(),
+            run_id: None,
+        },
+        signal_name: SignalName::new("ping").unwrap(),
+        input: Payloads::default(),
+        child_workflow_only: false,
+        header: Header::new(),
+    })
+}
+
+async fn history<S: Storage, C: endure_core::clock::Clock>(
+    engine: &Engine<S, C>,
+    id: &str,
+) -> Vec<HistoryEvent> {
+    let execution = engine
+        .resolve_run(&Namespace::default(), &WorkflowId::new(id).unwrap(), None)
+        .await
+        .unwrap();
+    engine.history(&execution).await.unwrap()
+}
+
+/// Waits (yielding) until `id`'s history has an event of type `wanted`.
+async fn wait_for<S: Storage, C: endure_core::clock::Clock>(
+    engine: &Engine<S, C>,
+    id: &str,
+    wanted: EventType,
+) -> Vec<HistoryEvent> {
+    for _ in 0..10_000 {
+        let events = history(engine, id).await;
+        if events.iter().any(|event| event.event_type() == wanted) {
+            return events;
+        }
+        tokio::task::yield_now().await;
+    }
+    panic!("{id} never recorded {wanted:?}");
+}
+
+fn count(history: &[HistoryEvent], wanted: EventType) -> usize {
+    history
+        .iter()
+        .filter(|event| event.event_type() == wanted)
+        .count()
+}
+
+/// Runs the crash at `hold` and checks the signal arrives once and is reported once.
+async fn crash_and_recover(hold: u8) {
+    let clock = Arc::new(ManualClock::new(T0));
+    let memory = Arc::new(MemoryStorage::new());
+    let holding = Arc::new(Holding {
+        inner: Arc::clone(&memory),
+        hold: AtomicU8::new(HOLD_NOTHING),
+    });
+    let first = Engine::with_ports(
+        Arc::clone(&holding),
+        Arc::clone(&clock),
+        EngineConfig::default(),
+    )
+    .await
+    .unwrap();
+    first.start_workflow(start("receiver")).await.unwrap();
+    first.start_workflow(start("sender")).await.unwrap();
+    complete(&first, "receiver", vec![], || ()).await;
+    complete(&first, "sender", vec![signal_receiver()], || {
+        holding.hold.store(hold, Ordering::SeqCst);
+    })
+    .await;
+    if hold == HOLD_OUTCOMES {
+        // The first engine delivered, then hung recording the outcome.
+        wait_for(&first, "receiver", EventType::WorkflowExecutionSignaled).await;
+    }
+    for _ in 0..100 {
+        tokio::task::yield_now().await;
+    }
+    let sender = first
+        .resolve_run(
+            &Namespace::default(),
+            &WorkflowId::new("sender").unwrap(),
+            None,
+        )
+        .await
+        .unwrap();
+    let page = memory.read_history(&sender, EventId::FIRST).await.unwrap();
+    assert_eq!(
+        count(&page.events, EventType::ExternalWorkflowExecutionSignaled),
+        0,
+        "the first engine never recorded the outcome"
+    );
+
+    // A second engine takes the shards over and finds the outbox row.
+    let second = Engine::with_ports(
+        Arc::clone(&memory),
+        Arc::clone(&clock),
+        EngineConfig::default(),
+    )
+    .await
+    .unwrap();
+    let sender = wait_for(
+        &second,
+        "sender",
+        EventType::ExternalWorkflowExecutionSignaled,
+    )
+    .await;
+    assert_eq!(
+        count(&sender, EventType::ExternalWorkflowExecutionSignaled),
+        1
+    );
+    let receiver = history(&second, "receiver").await;
+    let signals: Vec<_> = receiver
+        .iter()
+        .filter_map(|event| match &event.attributes {
+            EventAttributes::WorkflowExecutionSignaled(a) => Some(a.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(signals.len(), 1, "delivered exactly once: {signals:?}");
+    assert_eq!(
+        signals[0]
+            .external_workflow_execution
+            .as_ref()
+            .map(|sender| sender.workflow_id.as_str()),
+        Some("sender")
+    );
+    let (namespace, outbox) = outbox_queue(ShardId(0));
+    for shard in 0..EngineConfig::default().shard_count {
+        let (_, outbox) = outbox_queue(ShardId(shard));
+        assert!(
+            memory
+                .dispatch_rows(&namespace, &outbox, 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "the row is gone once the outcome is recorded"
+        );
+    }
+    drop(outbox);
+}
+
+#[tokio::test]
+async fn a_signal_committed_but_never_delivered_is_delivered_after_recovery() {
+    crash_and_recover(HOLD_HISTORY_READS).await;
+}
+
+#[tokio::test]
+async fn a_signal_delivered_but_never_reported_is_not_delivered_twice() {
+    crash_and_recover(HOLD_OUTCOMES).await;
+}
+
+#[tokio::test]
+async fn the_system_namespace_is_refused() {
+    let engine = Engine::in_memory().await.unwrap();
+    let mut request = start("x");
+    request.namespace = Namespace::new(SYSTEM_NAMESPACE).unwrap();
+    assert!(matches!(
+        engine.start_workflow(request).await,
+        Err(EngineError::BadRequest(_))
+    ));
+    let (namespace, outbox) = outbox_queue(ShardId(0));
+    assert!(matches!(
+        engine
+            .poll_workflow_task(&namespace, &outbox, "intruder")
+            .await,
+        Err(EngineError::BadRequest(_))
+    ));
+}
