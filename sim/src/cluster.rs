@@ -17,11 +17,11 @@ use std::time::Duration;
 use endure::remote::{RemoteOptions, TcpTransport};
 use endure::{Client, ClientError, Worker};
 use endure_core::Namespace;
-use endure_core::WorkflowId;
 use endure_core::history::HistoryEvent;
 use endure_core::protocol::Transport;
 use endure_core::storage::Storage;
 use endure_core::storage::VisibilityQuery;
+use endure_core::{WorkflowExecutionStatus, WorkflowId};
 use endure_server::clock::SystemClock;
 use endure_server::engine::{Engine, EngineConfig, InProcessTransport};
 use endure_server::storage::{MemoryStorage, RedbStorage};
@@ -352,6 +352,51 @@ impl Cluster {
                 }
             }
             results
+        })
+        .await
+    }
+
+    /// Waits (up to `bound` of simulated time in all) until each workflow's latest run has
+    /// closed, whatever its outcome, and returns the statuses: the liveness check for
+    /// workflows that end canceled, failed or terminated. Panics with the history of the
+    /// first still open.
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the bound is on the simulator's clock, not an engine input"
+    )]
+    pub async fn closed(
+        &self,
+        workflow_ids: Vec<String>,
+        bound: Duration,
+    ) -> Vec<WorkflowExecutionStatus> {
+        let client = self.client();
+        self.on_client("liveness", async move {
+            let deadline = tokio::time::Instant::now() + bound;
+            let mut statuses = Vec::new();
+            for id in workflow_ids {
+                let handle = client.handle(WorkflowId::new(id.as_str()).expect("a valid id"), None);
+                loop {
+                    if let Ok(description) = handle.describe().await
+                        && description.status.is_closed()
+                    {
+                        statuses.push(description.status);
+                        break;
+                    }
+                    if tokio::time::Instant::now() >= deadline {
+                        let history = handle.history().await.unwrap_or_default();
+                        let events: Vec<String> = history
+                            .iter()
+                            .map(|event| format!("{} {:?}", event.event_id, event.attributes))
+                            .collect();
+                        panic!(
+                            "liveness: {id} still open after {bound:?}; its history:\n{}",
+                            events.join("\n")
+                        );
+                    }
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+            statuses
         })
         .await
     }

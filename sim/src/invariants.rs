@@ -26,12 +26,14 @@ fn violation(run: &str, what: impl Into<String>) -> Violation {
 }
 
 /// Shape: dense ids, valid back-references, one start, nothing after the closing event;
-/// each activity and timer resolved at most once. (Whether an open run should have closed is
+/// each activity, timer, and signal or cancel request to another workflow resolved at most
+/// once. (Whether an open run should have closed is
 /// the liveness phase's question: [`check_closed`].)
 pub fn check_run(run: &str, history: &[HistoryEvent]) -> Result<(), Violation> {
     check_well_formed(history).map_err(|error| violation(run, error.to_string()))?;
     let mut open_activities = BTreeSet::new();
     let mut open_timers = BTreeSet::new();
+    let mut open_external = BTreeSet::new();
     let resolve = |open: &mut BTreeSet<EventId>, scheduled: EventId, event: &HistoryEvent| {
         if open.remove(&scheduled) {
             Ok(())
@@ -72,6 +74,22 @@ pub fn check_run(run: &str, history: &[HistoryEvent]) -> Result<(), Violation> {
             }
             EventAttributes::TimerCanceled(t) => {
                 resolve(&mut open_timers, t.started_event_id, event)?;
+            }
+            EventAttributes::SignalExternalWorkflowExecutionInitiated(_)
+            | EventAttributes::RequestCancelExternalWorkflowExecutionInitiated(_) => {
+                open_external.insert(event.event_id);
+            }
+            EventAttributes::ExternalWorkflowExecutionSignaled(a) => {
+                resolve(&mut open_external, a.initiated_event_id, event)?;
+            }
+            EventAttributes::SignalExternalWorkflowExecutionFailed(a) => {
+                resolve(&mut open_external, a.initiated_event_id, event)?;
+            }
+            EventAttributes::ExternalWorkflowExecutionCancelRequested(a) => {
+                resolve(&mut open_external, a.initiated_event_id, event)?;
+            }
+            EventAttributes::RequestCancelExternalWorkflowExecutionFailed(a) => {
+                resolve(&mut open_external, a.initiated_event_id, event)?;
             }
             _ => {}
         }
@@ -233,6 +251,53 @@ mod tests {
         duplicate.event_id = duplicate.event_id.next();
         twice.push(duplicate);
         let error = check_run("q", &twice).unwrap_err();
+        assert!(error.what.contains("not open"), "{error}");
+    }
+
+    #[test]
+    fn a_signal_to_another_workflow_resolved_twice_is_caught() {
+        let mut history = quickstart_history().events;
+        // Keep the first workflow task (Started … WorkflowTaskCompleted = event 4).
+        history.truncate(4);
+        let completed = history[3].event_id;
+        let target = WorkflowExecution {
+            workflow_id: WorkflowId::new("other").unwrap(),
+            run_id: None,
+        };
+        fn push(history: &mut Vec<HistoryEvent>, attributes: EventAttributes) {
+            let event_id = EventId::new(history.len() as u64 + 1).unwrap();
+            let event_time = history[history.len() - 1].event_time;
+            history.push(HistoryEvent {
+                event_id,
+                event_time,
+                attributes,
+            });
+        }
+        push(
+            &mut history,
+            EventAttributes::SignalExternalWorkflowExecutionInitiated(
+                endure_core::history::SignalExternalWorkflowExecutionInitiatedEventAttributes {
+                    workflow_task_completed_event_id: completed,
+                    namespace: Namespace::default(),
+                    workflow_execution: target.clone(),
+                    signal_name: SignalName::new("ping").unwrap(),
+                    input: Payloads::default(),
+                    child_workflow_only: false,
+                    header: Header::new(),
+                },
+            ),
+        );
+        let signaled = EventAttributes::ExternalWorkflowExecutionSignaled(
+            endure_core::history::ExternalWorkflowExecutionSignaledEventAttributes {
+                initiated_event_id: EventId::new(5).unwrap(),
+                namespace: Namespace::default(),
+                workflow_execution: target,
+            },
+        );
+        push(&mut history, signaled.clone());
+        check_run("q", &history).unwrap();
+        push(&mut history, signaled);
+        let error = check_run("q", &history).unwrap_err();
         assert!(error.what.contains("not open"), "{error}");
     }
 

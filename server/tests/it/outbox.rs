@@ -284,7 +284,8 @@ async fn crash_and_recover(hold: u8) {
         "the first engine never recorded the outcome"
     );
 
-    // A second engine takes the shards over and finds the outbox row.
+    // Later, a second engine takes the shards over and finds the outbox row.
+    clock.advance(std::time::Duration::from_secs(1));
     let second = Engine::with_ports(
         Arc::clone(&memory),
         Arc::clone(&clock),
