@@ -180,6 +180,7 @@ impl ActivityContext {
                 return reason;
             }
             tokio::select! {
+                biased;
                 changed = requested.changed() => if changed.is_err() { std::future::pending::<()>().await },
                 changed = stop.changed() => if changed.is_err() { std::future::pending::<()>().await },
             }

@@ -250,6 +250,7 @@ impl Worker {
                 loop {
                     // Only the poll is cut short by shutdown; a task taken runs to its answer.
                     let polled = tokio::select! {
+                        biased;
                         _ = stopped.changed() => return,
                         polled = worker.poll_workflow_task(&queue) => polled,
                     };
@@ -267,6 +268,7 @@ impl Worker {
             activity_tasks.push(tokio::spawn(async move {
                 loop {
                     let task = tokio::select! {
+                        biased;
                         _ = stopped.changed() => return,
                         task = worker.poll_activity_task() => task,
                     };

@@ -84,6 +84,7 @@ impl TcpServer {
         tokio::pin!(shutdown);
         loop {
             let accepted = tokio::select! {
+                biased;
                 () = &mut shutdown => break,
                 accepted = self.listener.accept() => accepted,
             };

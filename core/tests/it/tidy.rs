@@ -121,6 +121,37 @@ fn todos_name_an_issue() {
     );
 }
 
+/// Determinism: an unbiased `tokio::select!` picks its first branch from tokio's own random
+/// source, seeded from a process-wide counter that simulation does not control, so a seed
+/// would not replay the same way twice in one process. Every `select!` says `biased;` and
+/// orders its branches on purpose.
+#[test]
+fn every_select_is_biased() {
+    let mut unbiased = Vec::new();
+    for (path, text) in sources(&["rs"]) {
+        if path.ends_with("tidy.rs") {
+            continue;
+        }
+        let mut rest = text.as_str();
+        while let Some(position) = rest.find("select! {") {
+            let after = &rest[position + "select! {".len()..];
+            let first = after.trim_start();
+            let is_doc = rest[..position]
+                .rsplit('\n')
+                .next()
+                .is_some_and(|line| line.trim_start().starts_with("//"));
+            if !is_doc && !first.starts_with("biased;") {
+                unbiased.push(path.display().to_string());
+            }
+            rest = after;
+        }
+    }
+    assert!(
+        unbiased.is_empty(),
+        "start these select!s with `biased;` and order their branches: {unbiased:?}"
+    );
+}
+
 #[test]
 fn no_trailing_whitespace() {
     let mut found = Vec::new();

@@ -283,6 +283,7 @@ impl Matching {
         };
         let deadline = clock.now().saturating_add(wait);
         tokio::select! {
+            biased;
             row = &mut receiver => Ok(row.ok()),
             () = clock.sleep_until(deadline) => {
                 // Close first: a later offer then goes to another poller or the backlog, and

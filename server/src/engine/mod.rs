@@ -611,6 +611,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             .now()
             .saturating_add(self.inner.config.query_timeout);
         let outcome = tokio::select! {
+            biased;
             answer = answered => answer.ok(),
             () = self.inner.clock.sleep_until(deadline) => None,
         };
@@ -900,6 +901,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         }
         let deadline = self.inner.clock.now().saturating_add(wait);
         tokio::select! {
+            biased;
             _ = closed => {}
             () = self.inner.clock.sleep_until(deadline) => {}
         }

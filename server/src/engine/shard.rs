@@ -191,9 +191,19 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         }
     }
 
-    /// Runs the actor until every sender is gone.
+    /// Runs the actor until every sender is gone. When a message waits and a deadline is
+    /// due, they take turns, so neither starves; the choice never depends on anything but
+    /// the shard's own state (an unbiased `select!` would draw from tokio's process-wide
+    /// random source, which simulation does not control).
     pub(crate) async fn run(mut self, mut inbox: mpsc::UnboundedReceiver<ShardMessage>) {
+        let mut deadline_turn = false;
         loop {
+            deadline_turn = !deadline_turn;
+            let now = self.clock.now();
+            if deadline_turn && self.deadlines.first().is_some_and(|(time, _)| *time <= now) {
+                self.fire_due().await;
+                continue;
+            }
             let next = self.deadlines.first().map(|(time, _)| *time);
             let clock = Arc::clone(&self.clock);
             let sleep = async move {
@@ -203,6 +213,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                 }
             };
             tokio::select! {
+                biased;
                 message = inbox.recv() => match message {
                     Some(message) => self.handle(message).await,
                     None => return,
