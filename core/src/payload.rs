@@ -276,6 +276,17 @@ impl PayloadMap {
         self.0.is_empty()
     }
 
+    /// This map with `key` set to `value`.
+    pub fn with(mut self, key: impl Into<String>, value: Payload) -> Self {
+        self.0.insert(key.into(), value);
+        self
+    }
+
+    /// The payload under `key`.
+    pub fn get(&self, key: &str) -> Option<&Payload> {
+        self.0.get(key)
+    }
+
     /// Total encoded size, keys included.
     pub fn size_bytes(&self) -> usize {
         self.0.iter().map(|(k, v)| k.len() + v.size_bytes()).sum()

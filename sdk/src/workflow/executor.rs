@@ -177,6 +177,8 @@ impl WorkflowExecutor {
             let mut state = self.state.lock();
             state.now = activation.timestamp;
             state.is_replaying = activation.is_replaying;
+            state.history_length = activation.history_length.get();
+            state.continue_as_new_suggested = activation.continue_as_new_suggested;
             state.markers = activation.markers.clone();
         }
         for job in &activation.jobs {

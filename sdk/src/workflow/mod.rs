@@ -38,6 +38,7 @@
 //! the hazard and the fix.
 
 mod context;
+mod continue_as_new;
 pub(crate) mod definition;
 mod executor;
 mod external;
@@ -52,6 +53,7 @@ pub use context::{
     ActivityFuture, CancelHandle, Canceled, DEFAULT_VERSION, ReplayAwareLogger, SignalChannel,
     Timer, WorkflowContext, WorkflowInfo,
 };
+pub use continue_as_new::ContinueAsNewOptions;
 pub use definition::WorkflowDefinition;
 pub use executor::{
     BoxFuture, STACK_TRACE_QUERY, WorkflowExecutor, WorkflowFunction, WorkflowResult,

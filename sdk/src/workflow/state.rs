@@ -55,6 +55,10 @@ pub(crate) struct WorkflowState {
     pub(crate) now: Timestamp,
     /// Whether the current activation replays history.
     pub(crate) is_replaying: bool,
+    /// Events in history up to the current workflow task's start.
+    pub(crate) history_length: u64,
+    /// The engine suggests continuing as new (history past 4,096 events or 4 MiB).
+    pub(crate) continue_as_new_suggested: bool,
     /// The Started event's attributes, once initialised.
     pub(crate) start: Option<Box<WorkflowExecutionStartedEventAttributes>>,
     /// The run, when the worker said.
@@ -101,6 +105,8 @@ impl WorkflowState {
         Self {
             now: Timestamp::UNIX_EPOCH,
             is_replaying: false,
+            history_length: 0,
+            continue_as_new_suggested: false,
             start: None,
             execution: None,
             commands: Vec::new(),

@@ -9,6 +9,7 @@
 
 mod activity_cancel;
 mod client;
+mod continue_as_new;
 mod definitions;
 mod external;
 mod paging;

@@ -194,6 +194,62 @@ fn continue_as_new_closes_and_starts_the_next_run_atomically() {
     );
 }
 
+fn continue_as_new(input: &str, memo: Option<crate::payload::Memo>) -> Command {
+    Command::ContinueAsNewWorkflowExecution(Box::new(
+        ContinueAsNewWorkflowExecutionCommandAttributes {
+            workflow_type: None,
+            task_queue: None,
+            input: json(input),
+            workflow_run_timeout: None,
+            workflow_task_timeout: None,
+            backoff_start_interval: None,
+            retry_policy: None,
+            cron_schedule: None,
+            header: Default::default(),
+            memo,
+            search_attributes: None,
+        },
+    ))
+}
+
+#[test]
+fn a_signal_during_the_closing_task_is_handled_by_the_old_run_and_the_memo_carries_over() {
+    let mut with_memo = options();
+    with_memo.memo =
+        crate::payload::Memo::new().with("owner", crate::payload::Payload::json(&"ada").unwrap());
+    let (mut run, _) = Run::start(with_memo);
+    let token = run.start_task();
+    run.signal("late", None).unwrap();
+    let input = run.completion(token, vec![continue_as_new("page 2", None)]);
+    let effects = run.apply(input);
+    assert!(effects.next_run.is_none(), "no new run yet");
+    check(
+        &effects.events,
+        "4 WorkflowTaskFailed scheduled=2 started=3 UnhandledCommand
+         5 WorkflowExecutionSignaled late
+         6 WorkflowTaskScheduled",
+    );
+    // The workflow saw the signal; now it continues.
+    let effects = run.run_task(vec![continue_as_new("page 2", None)]);
+    check(
+        &effects.events,
+        "8 WorkflowTaskCompleted scheduled=6 started=7
+         9 WorkflowExecutionContinuedAsNew wtc=8",
+    );
+    let next = effects.next_run.expect("the new run");
+    let started = started_attributes(&next);
+    assert_eq!(
+        started.memo.get("owner"),
+        Some(&crate::payload::Payload::json(&"ada").unwrap()),
+        "the memo is carried unless the command replaces it"
+    );
+    assert_eq!(started.first_execution_run_id, run.machine.run_id());
+    assert_eq!(
+        started.continued_execution_run_id,
+        Some(run.machine.run_id())
+    );
+}
+
 #[test]
 fn run_timeout_force_closes_the_running_task_then_retries() {
     let timed = StartWorkflowOptions {
