@@ -55,7 +55,7 @@ fn key_of(row: &DispatchRow) -> QueueKey {
 /// What a waiting poller receives.
 pub(crate) enum Handoff {
     /// A backlog task; the poller starts it.
-    Row(DispatchRow),
+    Row(TakenRow),
     /// A task started in the transition that scheduled it (sync match).
     Started {
         /// The run.
@@ -91,30 +91,80 @@ struct Queue {
     queries: VecDeque<QueryOffer>,
 }
 
+type Queues = Mutex<BTreeMap<QueueKey, Queue>>;
+
 /// All task queues of the engine.
 #[derive(Default)]
 pub(crate) struct Matching {
-    queues: Mutex<BTreeMap<QueueKey, Queue>>,
+    queues: Arc<Queues>,
+}
+
+/// A backlog task handed to a poller. Until the poller sends its run the start
+/// ([`TakenRow::starting`]), dropping it — the poll was cancelled, its connection closed,
+/// the start failed — puts the task back in its queue: a task whose row is stored is never
+/// lost from matching while the engine runs.
+pub(crate) struct TakenRow {
+    row: Option<DispatchRow>,
+    queues: Arc<Queues>,
+}
+
+impl TakenRow {
+    /// The task.
+    pub(crate) fn row(&self) -> &DispatchRow {
+        self.row.as_ref().expect("a taken row holds its row until started")
+    }
+
+    /// The poller sends the start now: from here the run's shard decides (a start that is
+    /// never answered leaves the task started, and its timeout retries it).
+    pub(crate) fn starting(mut self) -> DispatchRow {
+        let row = self.row.take().expect("a taken row holds its row until started");
+        if let Some(queue) = self.queues.lock().get_mut(&key_of(&row)) {
+            queue.known.remove(&row.task_id);
+        }
+        row
+    }
+}
+
+impl Drop for TakenRow {
+    fn drop(&mut self) {
+        if let Some(row) = self.row.take() {
+            if let Some(queue) = self.queues.lock().get_mut(&key_of(&row)) {
+                queue.known.remove(&row.task_id);
+            }
+            offer(&self.queues, row);
+        }
+    }
+}
+
+/// Offers a task: to a waiting poller, else to the end of the backlog; a task already
+/// known to the queue is ignored.
+fn offer(queues: &Arc<Queues>, row: DispatchRow) {
+    let mut locked = queues.lock();
+    let queue = locked.entry(key_of(&row)).or_default();
+    if !queue.known.insert(row.task_id) {
+        return;
+    }
+    let mut handoff = Handoff::Row(TakenRow {
+        row: Some(row),
+        queues: Arc::clone(queues),
+    });
+    while let Some(poller) = queue.pollers.pop_front() {
+        match poller.sender.send(handoff) {
+            Ok(()) => return,
+            Err(returned) => handoff = returned,
+        }
+    }
+    if let Handoff::Row(mut taken) = handoff
+        && let Some(row) = taken.row.take()
+    {
+        queue.backlog.push_back(row);
+    }
 }
 
 impl Matching {
     /// Offers a committed task: to a waiting poller, else to the backlog.
     pub(crate) fn add(&self, row: DispatchRow) {
-        let mut queues = self.queues.lock();
-        let queue = queues.entry(key_of(&row)).or_default();
-        if !queue.known.insert(row.task_id) {
-            return;
-        }
-        let mut handoff = Handoff::Row(row);
-        while let Some(poller) = queue.pollers.pop_front() {
-            match poller.sender.send(handoff) {
-                Ok(()) => return,
-                Err(returned) => handoff = returned,
-            }
-        }
-        if let Handoff::Row(row) = handoff {
-            queue.backlog.push_back(row);
-        }
+        offer(&self.queues, row);
     }
 
     /// Offers a query to the queue's longest-waiting workflow poller that takes queries,
@@ -217,13 +267,6 @@ impl Matching {
             .push_front(poller);
     }
 
-    /// Forgets a task that was handed out (its row is deleted by the start).
-    pub(crate) fn forget(&self, row: &DispatchRow) {
-        if let Some(queue) = self.queues.lock().get_mut(&key_of(row)) {
-            queue.known.remove(&row.task_id);
-        }
-    }
-
     /// Returns a task of the queue's `kind` half: at once from the backlog, or the first one added within
     /// `wait`; `None` if none came.
     #[allow(
@@ -271,7 +314,10 @@ impl Matching {
                 return Ok(Some(Handoff::Query(offer)));
             }
             if let Some(row) = queue.backlog.pop_front() {
-                return Ok(Some(Handoff::Row(row)));
+                return Ok(Some(Handoff::Row(TakenRow {
+                    row: Some(row),
+                    queues: Arc::clone(&self.queues),
+                })));
             }
             let (sender, receiver) = oneshot::channel();
             queue.pollers.push_back(Poller {

@@ -451,18 +451,19 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                     reply: Reply::WorkflowTaskStarted(started),
                 } => (execution, started),
                 Handoff::Started { .. } => continue,
-                Handoff::Row(row) => {
-                    self.inner.matching.forget(&row);
+                Handoff::Row(taken) => {
                     let DispatchTask::WorkflowTask {
                         scheduled_event_id, ..
-                    } = row.task
+                    } = taken.row().task
                     else {
                         debug_assert!(
                             false,
                             "the workflow half of a queue holds workflow tasks only"
                         );
+                        drop(taken.starting());
                         continue;
                     };
+                    let row = taken.starting();
                     let input = Input::WorkflowTaskStarted {
                         scheduled_event_id,
                         request_id: format!("dispatch-{}", row.task_id),
@@ -474,7 +475,11 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                         Ok(_) | Err(EngineError::Rejected(_) | EngineError::NotFound(_)) => {
                             continue;
                         }
-                        Err(error) => return Err(error),
+                        // Not started (its row is still stored): back to the queue.
+                        Err(error) => {
+                            self.inner.matching.add(row);
+                            return Err(error);
+                        }
                     }
                 }
             };
@@ -707,7 +712,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             else {
                 return Ok(None);
             };
-            let row = match handoff {
+            let taken = match handoff {
                 Handoff::Started {
                     execution,
                     reply: Reply::ActivityTaskStarted(task),
@@ -718,20 +723,21 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                     }));
                 }
                 Handoff::Started { .. } | Handoff::Query(_) => continue,
-                Handoff::Row(row) => row,
+                Handoff::Row(taken) => taken,
             };
-            self.inner.matching.forget(&row);
             let DispatchTask::ActivityTask {
                 scheduled_event_id,
                 attempt,
-            } = row.task
+            } = taken.row().task
             else {
                 debug_assert!(
                     false,
                     "the activity half of a queue holds activity tasks only"
                 );
+                drop(taken.starting());
                 continue;
             };
+            let row = taken.starting();
             let input = Input::ActivityTaskStarted {
                 token: ActivityTaskToken {
                     scheduled_event_id,
@@ -748,7 +754,11 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                     }));
                 }
                 Ok(_) | Err(EngineError::Rejected(_) | EngineError::NotFound(_)) => continue,
-                Err(error) => return Err(error),
+                // Not started (its row is still stored): back to the queue.
+                Err(error) => {
+                    self.inner.matching.add(row);
+                    return Err(error);
+                }
             }
         }
     }

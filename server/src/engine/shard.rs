@@ -18,7 +18,7 @@ use endure_core::execution::{
 use endure_core::history::{EventAttributes, HistoryEvent};
 use endure_core::storage::*;
 use endure_core::time::Timestamp;
-use endure_core::{RunId, WorkflowExecutionStatus};
+use endure_core::{RequestId, RunId, WorkflowExecutionStatus};
 use endure_core::{WorkflowIdConflictPolicy, WorkflowIdReusePolicy};
 use tokio::sync::{mpsc, oneshot};
 
@@ -354,6 +354,22 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         dispatched: Option<DispatchKey>,
     ) -> Result<Effects, EngineError> {
         let (machine, db_version) = self.load(key).await?;
+        // A signal's request id deduplicates it across the workflow id's whole chain of
+        // runs: a retry that arrives after the run continued as new (or retried) finds the
+        // record instead of signalling the new run a second time.
+        let signal_record = signal_record(key, &input);
+        if let Some(record) = &signal_record
+            && self
+                .storage
+                .find_request(&key.namespace, &key.workflow_id, &record.request_id)
+                .await?
+                .is_some()
+        {
+            return Ok(Effects {
+                reply: Reply::Duplicate,
+                ..Effects::default()
+            });
+        }
         let mut next = machine.clone();
         let now = self.clock.now();
         let input = self.with_fresh_run_ids(input);
@@ -368,7 +384,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                         db_version,
                         &machine,
                         &Effects::default(),
-                        vec![dispatched],
+                        (vec![dispatched], Vec::new()),
                         now,
                     )
                     .await
@@ -399,8 +415,20 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             ));
         }
         let deletes = dispatched.into_iter().collect();
-        self.commit_changes(key, &machine, db_version, &next, &effects, deletes, now)
-            .await?;
+        let records = signal_record
+            .filter(|_| effects.reply != Reply::Duplicate)
+            .into_iter()
+            .collect();
+        self.commit_changes(
+            key,
+            &machine,
+            db_version,
+            &next,
+            &effects,
+            (deletes, records),
+            now,
+        )
+        .await?;
         deliver(handoffs);
         Ok(effects)
     }
@@ -503,7 +531,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         db_version: u64,
         after: &ExecutionMachine,
         effects: &Effects,
-        dispatch_deletes: Vec<DispatchKey>,
+        (dispatch_deletes, request_ids): (Vec<DispatchKey>, Vec<RequestRecord>),
         now: Timestamp,
     ) -> Result<(), EngineError> {
         let mut runs = Vec::new();
@@ -562,7 +590,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             workflow_id: key.workflow_id.clone(),
             runs,
             current_run,
-            request_ids: Vec::new(),
+            request_ids,
         };
         if let Err(error) = self.commit(write).await {
             self.cache.remove(key);
@@ -859,6 +887,25 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             started: true,
         })
     }
+}
+
+/// The request record that deduplicates a signal with a request id across the chain of
+/// runs (kept apart from start request ids by its prefix). `None` for other inputs, and for
+/// ids too long to prefix (the run's own deduplication still applies).
+fn signal_record(key: &ExecutionKey, input: &Input) -> Option<RequestRecord> {
+    let signal = match input {
+        Input::Signal(signal)
+        | Input::SignalWithStart(signal)
+        | Input::SignalFromWorkflow { signal, .. } => signal,
+        _ => return None,
+    };
+    let request_id = RequestId::new(format!("signal:{}", signal.request_id.as_ref()?)).ok()?;
+    Some(RequestRecord {
+        namespace: key.namespace.clone(),
+        workflow_id: key.workflow_id.clone(),
+        request_id,
+        run_id: key.run_id,
+    })
 }
 
 /// Hands sync-matched tasks to their pollers once their start is durable. A poller that
