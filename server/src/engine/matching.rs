@@ -111,13 +111,18 @@ pub(crate) struct TakenRow {
 impl TakenRow {
     /// The task.
     pub(crate) fn row(&self) -> &DispatchRow {
-        self.row.as_ref().expect("a taken row holds its row until started")
+        self.row
+            .as_ref()
+            .expect("a taken row holds its row until started")
     }
 
     /// The poller sends the start now: from here the run's shard decides (a start that is
     /// never answered leaves the task started, and its timeout retries it).
     pub(crate) fn starting(mut self) -> DispatchRow {
-        let row = self.row.take().expect("a taken row holds its row until started");
+        let row = self
+            .row
+            .take()
+            .expect("a taken row holds its row until started");
         if let Some(queue) = self.queues.lock().get_mut(&key_of(&row)) {
             queue.known.remove(&row.task_id);
         }
@@ -338,5 +343,93 @@ impl Matching {
                 Ok(receiver.try_recv().ok())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+
+    use endure_core::storage::{DispatchTask, ExecutionKey};
+    use endure_core::time::Timestamp;
+    use endure_core::{EventId, RunId, WorkflowId};
+
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::storage::MemoryStorage;
+
+    fn row() -> DispatchRow {
+        DispatchRow {
+            namespace: Namespace::default(),
+            task_queue: TaskQueueName::new("q").unwrap(),
+            task_id: 7,
+            execution: ExecutionKey {
+                namespace: Namespace::default(),
+                workflow_id: WorkflowId::new("w").unwrap(),
+                run_id: RunId::from_u128(1),
+            },
+            task: DispatchTask::WorkflowTask {
+                scheduled_event_id: EventId::new(2).unwrap(),
+                attempt: 1,
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn a_task_handed_to_a_poll_that_is_cancelled_goes_back_to_its_queue() {
+        let storage = Arc::new(MemoryStorage::new());
+        let clock = Arc::new(ManualClock::new(Timestamp::from_unix_seconds(1_000)));
+        let matching = Matching::default();
+        let (namespace, queue) = (Namespace::default(), TaskQueueName::new("q").unwrap());
+        {
+            // A poller waits (its poll ran once, so it is registered)…
+            let mut waiting = pin!(matching.poll(
+                &storage,
+                &clock,
+                &namespace,
+                &queue,
+                TaskKind::Workflow,
+                "worker",
+                false,
+                Duration::from_secs(60),
+            ));
+            let mut cx = Context::from_waker(Waker::noop());
+            assert!(waiting.as_mut().poll(&mut cx).is_pending());
+            // …the task is handed to it…
+            matching.add(row());
+            // …and the poll is cancelled before it looked (its connection closed).
+        }
+        let next = matching
+            .poll(
+                &storage,
+                &clock,
+                &namespace,
+                &queue,
+                TaskKind::Workflow,
+                "another",
+                false,
+                Duration::ZERO,
+            )
+            .await
+            .unwrap();
+        let Some(Handoff::Row(taken)) = next else {
+            panic!("the task came back to the queue");
+        };
+        assert_eq!(taken.row(), &row());
+        // Started now: it does not come back again.
+        let _ = taken.starting();
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut again = pin!(matching.poll(
+            &storage,
+            &clock,
+            &namespace,
+            &queue,
+            TaskKind::Workflow,
+            "third",
+            false,
+            Duration::from_secs(60),
+        ));
+        assert!(matches!(again.as_mut().poll(&mut cx), Poll::Pending));
     }
 }

@@ -21,7 +21,8 @@ use std::time::Duration;
 pub use api::*;
 use endure_core::clock::Clock;
 use endure_core::execution::{
-    ActivityTaskToken, Input, Reply, SignalRequest, WorkflowTaskCompletion, WorkflowTaskToken,
+    ActivityTaskToken, Input, Rejected, Reply, SignalRequest, WorkflowTaskCompletion,
+    WorkflowTaskToken,
 };
 use endure_core::history::HistoryEvent;
 use endure_core::storage::{DispatchTask, ExecutionKey, Storage, shard_of};
@@ -310,10 +311,34 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         run_id: Option<RunId>,
         signal: SignalRequest,
     ) -> Result<(), EngineError> {
-        let execution = self.resolve_run(namespace, workflow_id, run_id).await?;
-        self.apply(&execution, Input::Signal(signal), None)
+        self.apply_to_run(namespace, workflow_id, run_id, Input::Signal(signal))
             .await
             .map(drop)
+    }
+
+    /// Applies `input` to run `run_id`, or to the workflow id's current run. A request for
+    /// the current run that finds it closed because a new run took its place meanwhile
+    /// (continue-as-new, retry, cron) follows to the new run, as Temporal does.
+    async fn apply_to_run(
+        &self,
+        namespace: &Namespace,
+        workflow_id: &WorkflowId,
+        run_id: Option<RunId>,
+        input: Input,
+    ) -> Result<Reply, EngineError> {
+        let mut execution = self.resolve_run(namespace, workflow_id, run_id).await?;
+        loop {
+            match self.apply(&execution, input.clone(), None).await {
+                Err(EngineError::Rejected(Rejected::WorkflowClosed)) if run_id.is_none() => {
+                    let current = self.resolve_run(namespace, workflow_id, None).await?;
+                    if current.run_id == execution.run_id {
+                        return Err(Rejected::WorkflowClosed.into());
+                    }
+                    execution = current;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Requests cancellation of the run.
@@ -325,18 +350,14 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         reason: String,
         identity: String,
     ) -> Result<(), EngineError> {
-        let execution = self.resolve_run(namespace, workflow_id, run_id).await?;
-        self.apply(
-            &execution,
-            Input::RequestCancel {
-                reason,
-                identity,
-                request_id: None,
-            },
-            None,
-        )
-        .await
-        .map(drop)
+        let input = Input::RequestCancel {
+            reason,
+            identity,
+            request_id: None,
+        };
+        self.apply_to_run(namespace, workflow_id, run_id, input)
+            .await
+            .map(drop)
     }
 
     /// Terminates the run.
@@ -349,18 +370,14 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         details: Option<Payloads>,
         identity: String,
     ) -> Result<(), EngineError> {
-        let execution = self.resolve_run(namespace, workflow_id, run_id).await?;
-        self.apply(
-            &execution,
-            Input::Terminate {
-                reason,
-                details,
-                identity,
-            },
-            None,
-        )
-        .await
-        .map(drop)
+        let input = Input::Terminate {
+            reason,
+            details,
+            identity,
+        };
+        self.apply_to_run(namespace, workflow_id, run_id, input)
+            .await
+            .map(drop)
     }
 
     /// Waits, up to the configured poll wait, for a task of `kind` on the queue.

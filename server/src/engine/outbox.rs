@@ -227,7 +227,7 @@ impl<S: Storage, C: Clock> Outbox<S, C> {
                 None => return Ok(Outcome::NotFound),
             },
         };
-        let key = ExecutionKey {
+        let mut key = ExecutionKey {
             namespace: sent.request.namespace.clone(),
             workflow_id: target.workflow_id.clone(),
             run_id,
@@ -250,7 +250,25 @@ impl<S: Storage, C: Clock> Outbox<S, C> {
                 initiated_event_id: sent.request.initiated_event_id,
             },
         };
-        match self.shards.apply(&key, input, None).await {
+        let mut result = self.shards.apply(&key, input.clone(), None).await;
+        // Addressed to the current run, which a new run replaced meanwhile
+        // (continue-as-new): follow to the new one, as a client's request does.
+        while target.run_id.is_none()
+            && matches!(result, Err(EngineError::Rejected(Rejected::WorkflowClosed)))
+        {
+            match self
+                .storage
+                .current_run(&key.namespace, &key.workflow_id)
+                .await?
+            {
+                Some(current) if current.run_id != key.run_id => {
+                    key.run_id = current.run_id;
+                    result = self.shards.apply(&key, input.clone(), None).await;
+                }
+                _ => break,
+            }
+        }
+        match result {
             Ok(_) => Ok(Outcome::Delivered),
             Err(EngineError::NotFound(_) | EngineError::Rejected(Rejected::WorkflowClosed)) => {
                 Ok(Outcome::NotFound)

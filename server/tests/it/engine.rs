@@ -816,3 +816,65 @@ async fn a_task_whose_history_exceeds_a_page_carries_the_first_page_and_where_th
         Some(EventType::WorkflowTaskStarted)
     );
 }
+
+#[tokio::test]
+async fn a_signal_retried_after_the_run_continued_as_new_is_a_duplicate() {
+    let h = harness().await;
+    h.engine
+        .start_workflow(start_request("chained"))
+        .await
+        .unwrap();
+    let id = WorkflowId::new("chained").unwrap();
+    let mut signal = signal();
+    signal.request_id = Some(RequestId::new("retried-signal").unwrap());
+    h.engine
+        .signal_workflow(&ns(), &id, None, signal.clone())
+        .await
+        .unwrap();
+    let first = h
+        .workflow_task(vec![Command::ContinueAsNewWorkflowExecution(Box::new(
+            ContinueAsNewWorkflowExecutionCommandAttributes {
+                workflow_type: None,
+                task_queue: None,
+                input: json("next"),
+                workflow_run_timeout: None,
+                workflow_task_timeout: None,
+                backoff_start_interval: None,
+                retry_policy: None,
+                cron_schedule: None,
+                header: Header::new(),
+                memo: None,
+                search_attributes: None,
+            },
+        ))])
+        .await;
+    // The client never heard back and retries: the current run is now the new one.
+    h.engine
+        .signal_workflow(&ns(), &id, None, signal.clone())
+        .await
+        .unwrap();
+    let new_run = h.history("chained").await;
+    assert_eq!(
+        types(&new_run),
+        [
+            EventType::WorkflowExecutionStarted,
+            EventType::WorkflowTaskScheduled
+        ],
+        "the new run was not signalled again"
+    );
+    let old_run = h.engine.history(&first.execution).await.unwrap();
+    assert_eq!(
+        old_run
+            .iter()
+            .filter(|event| event.event_type() == EventType::WorkflowExecutionSignaled)
+            .count(),
+        1
+    );
+    // A different request id reaches the new run.
+    signal.request_id = Some(RequestId::new("another-signal").unwrap());
+    h.engine
+        .signal_workflow(&ns(), &id, None, signal)
+        .await
+        .unwrap();
+    assert!(types(&h.history("chained").await).contains(&EventType::WorkflowExecutionSignaled));
+}

@@ -317,10 +317,23 @@ fn step(run: &mut Run, action: &Action, last_token: &mut Option<WorkflowTaskToke
             } else {
                 pending[usize::from(*index) % pending.len()]
             };
+            // What the runtime does: read the Initiated event's back-reference from history.
+            let workflow_task_completed_event_id = run
+                .history
+                .iter()
+                .find_map(|event| match &event.attributes {
+                    EventAttributes::SignalExternalWorkflowExecutionInitiated(a)
+                        if event.event_id == initiated_event_id =>
+                    {
+                        Some(a.workflow_task_completed_event_id)
+                    }
+                    _ => None,
+                })
+                .unwrap_or(EventId::FIRST);
             Input::ExternalSignalResolved {
                 request: ExternalRequest {
                     initiated_event_id,
-                    workflow_task_completed_event_id: EventId::FIRST,
+                    workflow_task_completed_event_id,
                     namespace: crate::ids::Namespace::default_namespace(),
                     workflow_execution: crate::ids::WorkflowExecution {
                         workflow_id: crate::ids::WorkflowId::new("other").expect("valid"),
