@@ -26,3 +26,24 @@ fn fuzz_corpus_replays() {
 fn frame_corpus_replays() {
     replay("decode_frames", endure_core::fuzzing::decode_frames);
 }
+
+#[test]
+fn execution_machine_corpus_replays() {
+    replay("execution_machine", endure_core::fuzzing::execution_machine);
+}
+
+#[test]
+fn replay_machine_corpus_replays() {
+    replay("replay_machine", endure_core::fuzzing::replay_machine);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// Random input sequences, between fuzzing campaigns.
+    #[test]
+    fn random_bytes_drive_the_machines(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
+        endure_core::fuzzing::execution_machine(&bytes);
+        endure_core::fuzzing::replay_machine(&bytes);
+    }
+}

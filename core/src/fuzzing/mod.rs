@@ -1,6 +1,10 @@
 //! Bodies of the cargo-fuzz targets in `fuzz/`, kept here so `cargo test` replays the
 //! committed corpus through the same code the fuzzer runs.
 
+mod machines;
+
+pub use machines::{execution_machine, replay_machine};
+
 use crate::codec::{Record, decode, encode};
 use crate::{
     ActivityOptions, Command, Failure, History, HistoryEvent, Payloads, StartWorkflowOptions,
