@@ -18,7 +18,7 @@ use endure_core::execution::{
 use endure_core::history::{EventAttributes, HistoryEvent};
 use endure_core::storage::*;
 use endure_core::time::Timestamp;
-use endure_core::{RequestId, RunId, WorkflowExecutionStatus};
+use endure_core::{EventId, RequestId, RunId, WorkflowExecutionStatus};
 use endure_core::{WorkflowIdConflictPolicy, WorkflowIdReusePolicy};
 use tokio::sync::{mpsc, oneshot};
 
@@ -111,6 +111,8 @@ struct Cached {
     machine: ExecutionMachine,
     db_version: u64,
     last_used: u64,
+    /// The latest time the run has seen (see [`Shard::load`]).
+    seen: Timestamp,
 }
 
 /// The state of one shard actor.
@@ -298,12 +300,19 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         }
     }
 
-    async fn load(&mut self, key: &ExecutionKey) -> Result<(ExecutionMachine, u64), EngineError> {
+    /// The run's machine, its db version, and the latest time it has seen: its last
+    /// event's time, or later. Inputs are applied at no earlier time than that, so a run's
+    /// time never goes backwards — not even when the engine restarts with a clock behind
+    /// the previous one's — and nothing fires early by the run's own history.
+    async fn load(
+        &mut self,
+        key: &ExecutionKey,
+    ) -> Result<(ExecutionMachine, u64, Timestamp), EngineError> {
         self.uses += 1;
         let uses = self.uses;
         if let Some(cached) = self.cache.get_mut(key) {
             cached.last_used = uses;
-            return Ok((cached.machine.clone(), cached.db_version));
+            return Ok((cached.machine.clone(), cached.db_version, cached.seen));
         }
         let row = self
             .storage
@@ -315,12 +324,29 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                 what: format!("execution {key:?}"),
                 reason: error.to_string(),
             })?;
-        Ok((machine, row.db_version))
+        let seen = match EventId::new(machine.next_event_id().get().saturating_sub(1)) {
+            Some(last) => self
+                .storage
+                .read_history(key, last)
+                .await?
+                .events
+                .first()
+                .map_or(machine.start_time(), |event| event.event_time),
+            None => machine.start_time(),
+        };
+        let seen = seen.max(machine.start_time());
+        Ok((machine, row.db_version, seen))
     }
 
     /// Caches a run that is busy; a closed run, or one only sleeping (waiting for a timer or
     /// a signal, no task pending), costs storage, not memory, until it wakes.
-    fn remember(&mut self, key: ExecutionKey, machine: ExecutionMachine, db_version: u64) {
+    fn remember(
+        &mut self,
+        key: ExecutionKey,
+        machine: ExecutionMachine,
+        db_version: u64,
+        seen: Timestamp,
+    ) {
         let idle = machine.workflow_task().is_none() && machine.activities().is_empty();
         if machine.status().is_closed() || idle {
             self.cache.remove(&key);
@@ -333,6 +359,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                 machine,
                 db_version,
                 last_used: self.uses,
+                seen,
             },
         );
         if self.cache.len() > CACHE_MAX
@@ -353,7 +380,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         input: Input,
         dispatched: Option<DispatchKey>,
     ) -> Result<Effects, EngineError> {
-        let (machine, db_version) = self.load(key).await?;
+        let (machine, db_version, seen) = self.load(key).await?;
         // A signal's request id deduplicates it across the workflow id's whole chain of
         // runs: a retry that arrives after the run continued as new (or retried) finds the
         // record instead of signalling the new run a second time.
@@ -371,7 +398,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             });
         }
         let mut next = machine.clone();
-        let now = self.clock.now();
+        let now = self.clock.now().max(seen);
         let input = self.with_fresh_run_ids(input);
         let effects = match next.apply(input, now) {
             Ok(effects) => effects,
@@ -599,7 +626,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         if after.status().is_closed() && !before.status().is_closed() {
             self.closings.closed(key);
         }
-        self.remember(key.clone(), after.clone(), db_version + 1);
+        self.remember(key.clone(), after.clone(), db_version + 1, now);
         if let Some(next_run) = &effects.next_run {
             self.remember(
                 ExecutionKey {
@@ -608,6 +635,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                 },
                 next_run.machine.clone(),
                 1,
+                now,
             );
         }
         for (execution, rows, deadline) in released {
@@ -876,7 +904,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         };
         self.commit(write).await?;
         let deadline = machine.next_deadline();
-        self.remember(key.clone(), machine, 1);
+        self.remember(key.clone(), machine, 1, now);
         self.arm(key, deadline);
         for row in rows {
             self.release(row);

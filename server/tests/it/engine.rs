@@ -878,3 +878,59 @@ async fn a_signal_retried_after_the_run_continued_as_new_is_a_duplicate() {
         .unwrap();
     assert!(types(&h.history("chained").await).contains(&EventType::WorkflowExecutionSignaled));
 }
+
+#[tokio::test]
+async fn a_runs_time_never_goes_back_when_a_new_owner_has_a_slower_clock() {
+    let h = harness().await;
+    h.clock.advance(Duration::from_secs(10));
+    h.engine
+        .start_workflow(start_request("timeline"))
+        .await
+        .unwrap();
+    h.workflow_task(vec![Command::StartTimer(StartTimerCommandAttributes {
+        timer_id: TimerId::new("1").unwrap(),
+        start_to_fire_timeout: Duration::from_secs(5),
+    })])
+    .await;
+    // The engine restarts on a machine whose clock is eight seconds behind.
+    let behind = Arc::new(ManualClock::new(T0.saturating_add(Duration::from_secs(2))));
+    let successor = Engine::with_ports(
+        Arc::clone(&h.storage),
+        Arc::clone(&behind),
+        EngineConfig::default(),
+    )
+    .await
+    .unwrap();
+    let id = WorkflowId::new("timeline").unwrap();
+    successor
+        .signal_workflow(&ns(), &id, None, signal())
+        .await
+        .unwrap();
+    let execution = successor.resolve_run(&ns(), &id, None).await.unwrap();
+    let history = successor.history(&execution).await.unwrap();
+    assert!(
+        history
+            .windows(2)
+            .all(|pair| pair[0].event_time <= pair[1].event_time),
+        "event times never decrease: {:?}",
+        history.iter().map(|e| e.event_time).collect::<Vec<_>>()
+    );
+    // The timer fires by the run's own timeline: five seconds after it started, whatever
+    // the new owner's clock said then.
+    behind.advance(Duration::from_secs(13));
+    for _ in 0..1000 {
+        tokio::task::yield_now().await;
+    }
+    let history = successor.history(&execution).await.unwrap();
+    let started = history
+        .iter()
+        .find(|e| e.event_type() == EventType::TimerStarted)
+        .unwrap()
+        .event_time;
+    let fired = history
+        .iter()
+        .find(|e| e.event_type() == EventType::TimerFired)
+        .expect("the timer fired")
+        .event_time;
+    assert!(fired >= started.saturating_add(Duration::from_secs(5)));
+}
