@@ -72,6 +72,7 @@ impl FaultLog {
         };
         tracing::info!(?fault, "fault injected");
         self.faults.lock().push(fault);
+        INJECTED.with(|injected| injected.set(injected.get() + 1));
     }
 
     /// How many faults of `kind` were injected.
@@ -83,4 +84,15 @@ impl FaultLog {
     pub fn entries(&self) -> Vec<Fault> {
         self.faults.lock().clone()
     }
+}
+
+thread_local! {
+    /// Faults injected on this thread — one seed's run (`seeds` runs each seed on a thread of
+    /// its own) — for the soak report. Reporting only: nothing simulated reads it.
+    static INJECTED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many faults this thread's scenario run has injected so far.
+pub fn injected_on_this_thread() -> u64 {
+    INJECTED.with(std::cell::Cell::get)
 }
