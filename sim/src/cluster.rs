@@ -302,6 +302,34 @@ impl Cluster {
         net.unclog_link(b, a);
     }
 
+    /// Stops messages from `from` to `to`, one way: requests arrive but answers do not, or
+    /// the reverse.
+    pub fn clog(&self, from: &str, to: &str) {
+        self.faults
+            .record(FaultKind::Clog, format!("{from} -> {to}"));
+        NetSim::current().clog_link(self.id(from), self.id(to));
+    }
+
+    /// Lifts a one-way clog.
+    pub fn unclog(&self, from: &str, to: &str) {
+        self.faults
+            .record(FaultKind::Unclog, format!("{from} -> {to}"));
+        NetSim::current().unclog_link(self.id(from), self.id(to));
+    }
+
+    /// Freezes a node: its tasks stop until [`resume`](Self::resume); the rest of the
+    /// world (its peers, time) goes on.
+    pub fn pause(&self, name: &str) {
+        self.faults.record(FaultKind::Pause, name);
+        self.handle.pause(self.id(name));
+    }
+
+    /// Lets a frozen node run again.
+    pub fn resume(&self, name: &str) {
+        self.faults.record(FaultKind::Resume, name);
+        self.handle.resume(self.id(name));
+    }
+
     /// Runs `future` on a new client node and returns its output.
     pub async fn on_client<T: Send + 'static>(
         &self,

@@ -24,6 +24,15 @@ pub enum FaultKind {
     PowerLoss,
     /// The engine's next fsync fails with EIO (its store must stop).
     FsyncError,
+    /// Messages from one node to another stop (one way only); the other way still flows.
+    Clog,
+    /// A one-way clog was lifted.
+    Unclog,
+    /// A node was frozen: its tasks stop running, its timers and peers' do not (a long GC
+    /// pause, a stopped VM).
+    Pause,
+    /// A frozen node runs again.
+    Resume,
 }
 
 /// One injected fault.

@@ -23,7 +23,11 @@ pub fn seeds_to_run(seeds: &[u64]) -> Vec<u64> {
     {
         return vec![seed];
     }
-    match std::env::var(SEEDS_VARIABLE).ok().as_deref().and_then(parse_range) {
+    match std::env::var(SEEDS_VARIABLE)
+        .ok()
+        .as_deref()
+        .and_then(parse_range)
+    {
         Some(range) => range.collect(),
         None => seeds.to_vec(),
     }
@@ -103,9 +107,7 @@ fn report(test: &str, seed: u64, ok: bool, faults: u64) {
     let Ok(path) = std::env::var(REPORT_VARIABLE) else {
         return;
     };
-    let line = format!(
-        "{{\"test\":{test:?},\"seed\":{seed},\"ok\":{ok},\"faults\":{faults}}}\n"
-    );
+    let line = format!("{{\"test\":{test:?},\"seed\":{seed},\"ok\":{ok},\"faults\":{faults}}}\n");
     let written = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

@@ -1,0 +1,307 @@
+//! Swarm testing: each seed enables its own random subset of the fault catalogue and its
+//! own knobs (clock skew, slow commits, duplicated requests), then throws those faults at a
+//! workload of orders — activities with retries and heartbeats, timers, signals — until the
+//! workload is done. Afterwards every order completes, every acknowledged signal is in its
+//! history exactly once, and every history is well formed, never early and replays. Run
+//! with `RUSTFLAGS="--cfg madsim"`.
+
+#![cfg(madsim)]
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use endure::workflow::{ActivityError, WorkflowContext, WorkflowError};
+use endure::*;
+use endure_core::protocol::Transport;
+use endure_sim::cluster::{Cluster, ClusterConfig, ENGINE, StoreChoice};
+use endure_sim::disk::CrashPoint;
+use endure_sim::invariants::{check_all, check_signals_exactly_once};
+use endure_sim::seeds::run_seeds;
+use madsim::rand::Rng;
+use parking_lot::Mutex;
+
+const ORDERS: u32 = 8;
+const FAULTS_MAX: u32 = 20;
+const WORKERS: [&str; 2] = ["worker-1", "worker-2"];
+
+/// Reserves stock in a few heartbeated steps.
+#[endure::activity(name = "Reserve")]
+async fn reserve(ctx: ActivityContext, order: u32) -> Result<u32, ActivityError> {
+    let from = ctx
+        .heartbeat_details::<u32>()
+        .and_then(Result::ok)
+        .unwrap_or(0);
+    for step in from..3 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        ctx.heartbeat(&(step + 1)).await;
+    }
+    Ok(order * 10)
+}
+
+/// Reserves, waits for payment (a signal) with a reminder timer, pauses, ships.
+#[endure::workflow(name = "Order")]
+async fn order(ctx: WorkflowContext, (number, nap): (u32, u64)) -> Result<String, WorkflowError> {
+    let ctx = ctx.with_activity_options(ActivityOptions {
+        start_to_close_timeout: Some(Duration::from_secs(4)),
+        heartbeat_timeout: Some(Duration::from_secs(2)),
+        retry_policy: Some(RetryPolicy {
+            initial_interval: Duration::from_millis(300),
+            maximum_interval: Some(Duration::from_secs(2)),
+            ..RetryPolicy::default()
+        }),
+        ..ActivityOptions::default()
+    });
+    let reserved = ctx.run_activity::<reserve>(&number).await?;
+    let paid: String = ctx.signal_channel("pay").recv_json().await?;
+    let _ = ctx.sleep(Duration::from_millis(nap)).await;
+    let shipped = ctx.run_activity::<reserve>(&(number + 100)).await?;
+    Ok(format!("{reserved}:{paid}:{shipped}"))
+}
+
+fn register(worker: &mut Worker) {
+    worker.register::<order>().register::<reserve>();
+}
+
+fn worker(name: &'static str) -> impl Fn(Arc<dyn Transport>) -> Worker + Send + Sync + 'static {
+    endure_sim::cluster::worker(name, "swarm", register)
+}
+
+/// The faults a seed may enable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fault {
+    KillEngine,
+    PowerLoss,
+    FsyncError,
+    Partition,
+    OneWayClog,
+    PauseWorker,
+    PauseEngine,
+    DropConnections,
+    KillWorker,
+}
+
+const CATALOGUE: [Fault; 9] = [
+    Fault::KillEngine,
+    Fault::PowerLoss,
+    Fault::FsyncError,
+    Fault::Partition,
+    Fault::OneWayClog,
+    Fault::PauseWorker,
+    Fault::PauseEngine,
+    Fault::DropConnections,
+    Fault::KillWorker,
+];
+
+/// Injects one fault and, for the lasting ones, waits it out and repairs it.
+async fn inject(cluster: &Cluster, fault: Fault) {
+    let (worker, lasting, point) = {
+        let mut rng = madsim::rand::thread_rng();
+        let point = if rng.gen_bool(0.5) {
+            CrashPoint::AfterWrite(rng.gen_range(1..6))
+        } else {
+            CrashPoint::AfterSync(rng.gen_range(1..3))
+        };
+        (
+            WORKERS[rng.gen_range(0..WORKERS.len())],
+            Duration::from_millis(rng.gen_range(200..6_000)),
+            point,
+        )
+    };
+    match fault {
+        Fault::KillEngine => {
+            cluster.kill(ENGINE);
+            tokio::time::sleep(lasting / 3).await;
+            cluster.restart(ENGINE);
+        }
+        Fault::PowerLoss => {
+            cluster.arm_crash(point);
+            let disk = cluster.disk().unwrap().clone();
+            for _ in 0..40 {
+                if disk.is_crashed() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+            cluster.power_loss();
+        }
+        Fault::FsyncError => {
+            cluster.fail_next_fsync();
+            let disk = cluster.disk().unwrap().clone();
+            for _ in 0..40 {
+                if disk.sync_failures() > 0 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+            // The store stopped; a supervisor restarts the node.
+            cluster.power_loss();
+        }
+        Fault::Partition => {
+            cluster.partition(worker, ENGINE);
+            tokio::time::sleep(lasting).await;
+            cluster.heal(worker, ENGINE);
+        }
+        Fault::OneWayClog => {
+            let (from, to) = if madsim::rand::thread_rng().gen_bool(0.5) {
+                (worker, ENGINE)
+            } else {
+                (ENGINE, worker)
+            };
+            cluster.clog(from, to);
+            tokio::time::sleep(lasting).await;
+            cluster.unclog(from, to);
+        }
+        Fault::PauseWorker => {
+            // Longer than the heartbeat timeout: its activities are retried elsewhere.
+            cluster.pause(worker);
+            tokio::time::sleep(lasting).await;
+            cluster.resume(worker);
+        }
+        Fault::PauseEngine => {
+            cluster.pause(ENGINE);
+            tokio::time::sleep(lasting / 2).await;
+            cluster.resume(ENGINE);
+        }
+        Fault::DropConnections => cluster.drop_connections(worker),
+        Fault::KillWorker => {
+            cluster.kill(worker);
+            tokio::time::sleep(lasting / 3).await;
+            cluster.restart(worker);
+        }
+    }
+}
+
+async fn scenario(seed: u64) {
+    // The seed's swarm: which faults, which knobs.
+    let (enabled, config) = {
+        let mut rng = madsim::rand::thread_rng();
+        let enabled: Vec<Fault> = CATALOGUE
+            .iter()
+            .copied()
+            .filter(|_| rng.gen_bool(0.5))
+            .collect();
+        let config = ClusterConfig {
+            store: StoreChoice::Disk { seed },
+            max_clock_skew: Duration::from_millis(rng.gen_range(0..2_000)),
+            max_commit_delay: Duration::from_millis(rng.gen_range(0..40)),
+            duplicate_requests: if rng.gen_bool(0.3) { 0.1 } else { 0.0 },
+            ..ClusterConfig::default()
+        };
+        (enabled, config)
+    };
+    let cluster = Cluster::start(config);
+    for name in WORKERS {
+        cluster.add_worker(name, worker(name));
+    }
+    let acknowledged = Arc::new(Mutex::new(Vec::<(u32, String)>::new()));
+    let done = Arc::new(AtomicBool::new(false));
+    let client = cluster.client();
+    let driver = cluster.add_client_node("driver");
+    let (acked, finished) = (Arc::clone(&acknowledged), Arc::clone(&done));
+    let driving = driver.spawn(async move {
+        for number in 0..ORDERS {
+            let mut options = StartWorkflowOptions::new(
+                WorkflowId::new(format!("order-{number}")).unwrap(),
+                TaskQueueName::new("swarm").unwrap(),
+            );
+            options.request_id = Some(format!("start-{number}").parse().unwrap());
+            let nap = 200 + u64::from(number % 4) * 700;
+            while client
+                .start::<order>(options.clone(), &(number, nap))
+                .await
+                .is_err()
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        for number in 0..ORDERS {
+            let handle = client.handle(WorkflowId::new(format!("order-{number}")).unwrap(), None);
+            let value = format!("paid-{number}");
+            while handle
+                .signal_with_request_id("pay", &value, &format!("pay-{number}"))
+                .await
+                .is_err()
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            acked.lock().push((number, value));
+        }
+        finished.store(true, Ordering::SeqCst);
+    });
+    // A watcher notes when every order has completed.
+    let completed = Arc::new(AtomicBool::new(false));
+    let (all_done, client) = (Arc::clone(&completed), cluster.client());
+    cluster.add_client_node("watcher").spawn(async move {
+        for number in 0..ORDERS {
+            let handle = client.handle(WorkflowId::new(format!("order-{number}")).unwrap(), None);
+            while handle.result::<String>().await.is_err() {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+        all_done.store(true, Ordering::SeqCst);
+    });
+    // Faults from the seed's subset, one after another, until the workload is done (at
+    // most FAULTS_MAX).
+    let mut injected = 0;
+    if !enabled.is_empty() {
+        for _ in 0..FAULTS_MAX {
+            if done.load(Ordering::SeqCst) && completed.load(Ordering::SeqCst) && injected >= 3 {
+                break;
+            }
+            let (wait, fault) = {
+                let mut rng = madsim::rand::thread_rng();
+                (
+                    rng.gen_range(100..1_500),
+                    enabled[rng.gen_range(0..enabled.len())],
+                )
+            };
+            tokio::time::sleep(Duration::from_millis(wait)).await;
+            inject(&cluster, fault).await;
+            injected += 1;
+        }
+    }
+    driving.await.unwrap();
+    assert_eq!(cluster.faults.entries().is_empty(), enabled.is_empty());
+
+    // Liveness once the faults stop.
+    let results: Vec<String> = cluster
+        .results(
+            (0..ORDERS)
+                .map(|number| format!("order-{number}"))
+                .collect(),
+            Duration::from_secs(600),
+        )
+        .await;
+    for (number, result) in results.iter().enumerate() {
+        let number = number as u32;
+        assert_eq!(
+            result,
+            &format!("{}:paid-{number}:{}", number * 10, (number + 100) * 10),
+            "{enabled:?}"
+        );
+    }
+    let histories = cluster.histories().await;
+    assert_eq!(histories.len(), ORDERS as usize, "one run each");
+    check_all(&histories, &Replayer::for_workflow::<order>()).unwrap();
+    let acknowledged = acknowledged.lock().clone();
+    for (run, history) in &histories {
+        let labels: Vec<String> = acknowledged
+            .iter()
+            .filter(|(number, _)| run.starts_with(&format!("order-{number}/")))
+            .map(|(_, label)| label.clone())
+            .collect();
+        check_signals_exactly_once(run, history, &labels).unwrap();
+    }
+}
+
+#[test]
+fn each_seed_throws_its_own_subset_of_the_fault_catalogue() {
+    run_seeds(
+        "each_seed_throws_its_own_subset_of_the_fault_catalogue",
+        &[1, 2, 3, 4, 5, 6, 7, 8],
+        Duration::from_secs(1_800),
+        scenario,
+    );
+}
