@@ -286,7 +286,9 @@ async fn scenario(seed: u64) {
 fn signals_and_cancels_between_workflows_survive_crashes_exactly_once() {
     run_seeds(
         "signals_and_cancels_between_workflows_survive_crashes_exactly_once",
-        &[1, 2, 3, 4, 5],
+        // The soak's seed 76000093: a cancel request redelivered after its target had
+        // closed was reported as failed (now deduplicated by a request record).
+        &[1, 2, 3, 4, 5, 76_000_093],
         Duration::from_secs(900),
         scenario,
     );

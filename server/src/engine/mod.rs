@@ -130,6 +130,10 @@ impl Closings {
     }
 }
 
+/// The longest single wait for a closing run before a request is retried (the waits double
+/// from 10 ms, a few seconds in all).
+const CLOSING_WAIT_MAX: Duration = Duration::from_secs(2);
+
 /// Refuses the engine's own namespace, whose queues hold the outboxes.
 fn user_namespace(namespace: &Namespace) -> Result<(), EngineError> {
     if namespace.as_str() == endure_core::storage::SYSTEM_NAMESPACE {
@@ -318,7 +322,9 @@ impl<S: Storage, C: Clock> Engine<S, C> {
 
     /// Applies `input` to run `run_id`, or to the workflow id's current run. A request for
     /// the current run that finds it closed because a new run took its place meanwhile
-    /// (continue-as-new, retry, cron) follows to the new run, as Temporal does.
+    /// (continue-as-new, retry, cron) follows to the new run, as Temporal does. A signal
+    /// refused because the run is closing (its close waits on one more workflow task) is
+    /// retried for a few seconds, then lands on the closed run's successor or fails.
     async fn apply_to_run(
         &self,
         namespace: &Namespace,
@@ -327,8 +333,16 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         input: Input,
     ) -> Result<Reply, EngineError> {
         let mut execution = self.resolve_run(namespace, workflow_id, run_id).await?;
+        let mut closing_wait = Duration::from_millis(10);
         loop {
             match self.apply(&execution, input.clone(), None).await {
+                Err(EngineError::Rejected(Rejected::WorkflowClosing))
+                    if closing_wait <= CLOSING_WAIT_MAX =>
+                {
+                    let until = self.inner.clock.now().saturating_add(closing_wait);
+                    self.inner.clock.sleep_until(until).await;
+                    closing_wait *= 2;
+                }
                 Err(EngineError::Rejected(Rejected::WorkflowClosed)) if run_id.is_none() => {
                     let current = self.resolve_run(namespace, workflow_id, None).await?;
                     if current.run_id == execution.run_id {

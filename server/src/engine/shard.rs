@@ -381,11 +381,11 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         dispatched: Option<DispatchKey>,
     ) -> Result<Effects, EngineError> {
         let (machine, db_version, seen) = self.load(key).await?;
-        // A signal's request id deduplicates it across the workflow id's whole chain of
-        // runs: a retry that arrives after the run continued as new (or retried) finds the
-        // record instead of signalling the new run a second time.
-        let signal_record = signal_record(key, &input);
-        if let Some(record) = &signal_record
+        // A signal's or cancel request's id deduplicates it across the workflow id's whole
+        // chain of runs: a retry that arrives after the run continued as new, retried or
+        // closed finds the record instead of applying again (or failing).
+        let request_record = request_record(key, &input);
+        if let Some(record) = &request_record
             && self
                 .storage
                 .find_request(&key.namespace, &key.workflow_id, &record.request_id)
@@ -442,7 +442,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             ));
         }
         let deletes = dispatched.into_iter().collect();
-        let records = signal_record
+        let records = request_record
             .filter(|_| effects.reply != Reply::Duplicate)
             .into_iter()
             .collect();
@@ -917,21 +917,37 @@ impl<S: Storage, C: Clock> Shard<S, C> {
     }
 }
 
-/// The request record that deduplicates a signal with a request id across the chain of
-/// runs (kept apart from start request ids by its prefix). `None` for other inputs, and for
-/// ids too long to prefix (the run's own deduplication still applies).
-fn signal_record(key: &ExecutionKey, input: &Input) -> Option<RequestRecord> {
-    let signal = match input {
+/// The request record that deduplicates a signal or cancel request with a request id
+/// across the chain of runs — and after the run closed: a retried request finds it and is
+/// a duplicate, not an error (kept apart from start request ids by its prefix). A cancel
+/// request from another workflow is identified by the sender's run and Initiated event.
+/// `None` for other inputs, and for ids too long to prefix (the run's own deduplication
+/// still applies).
+fn request_record(key: &ExecutionKey, input: &Input) -> Option<RequestRecord> {
+    let request_id = match input {
         Input::Signal(signal)
         | Input::SignalWithStart(signal)
-        | Input::SignalFromWorkflow { signal, .. } => signal,
+        | Input::SignalFromWorkflow { signal, .. } => {
+            format!("signal:{}", signal.request_id.as_ref()?)
+        }
+        Input::RequestCancel {
+            request_id: Some(request_id),
+            ..
+        } => format!("cancel:{request_id}"),
+        Input::RequestCancelFromWorkflow {
+            sender,
+            initiated_event_id,
+            ..
+        } => format!(
+            "cancel:{}/{}/{initiated_event_id}",
+            sender.workflow_id, sender.run_id?
+        ),
         _ => return None,
     };
-    let request_id = RequestId::new(format!("signal:{}", signal.request_id.as_ref()?)).ok()?;
     Some(RequestRecord {
         namespace: key.namespace.clone(),
         workflow_id: key.workflow_id.clone(),
-        request_id,
+        request_id: RequestId::new(request_id).ok()?,
         run_id: key.run_id,
     })
 }

@@ -31,11 +31,11 @@ impl From<EngineError> for RemoteError {
             EngineError::NotFound(_) | EngineError::Rejected(Rejected::NotFound(_)) => {
                 (ErrorKind::NotFound, None)
             }
-            EngineError::Rejected(
-                Rejected::WorkflowClosed
-                | Rejected::WorkflowClosing
-                | Rejected::SignalLimitExceeded(_),
-            ) => (ErrorKind::FailedPrecondition, None),
+            EngineError::Rejected(Rejected::WorkflowClosed | Rejected::SignalLimitExceeded(_)) => {
+                (ErrorKind::FailedPrecondition, None)
+            }
+            // Closing takes one workflow task; a retry goes to whatever comes next.
+            EngineError::Rejected(Rejected::WorkflowClosing) => (ErrorKind::Unavailable, None),
             EngineError::Invalid(_) | EngineError::Rejected(_) => {
                 (ErrorKind::InvalidArgument, None)
             }

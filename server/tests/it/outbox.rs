@@ -25,6 +25,8 @@ const HOLD_NOTHING: u8 = 0;
 const HOLD_HISTORY_READS: u8 = 1;
 /// Commits recording an outcome hang: the target has the signal, the sender never hears.
 const HOLD_OUTCOMES: u8 = 2;
+/// Loads of the sending run wait until the hold changes: the outbox waits to start.
+const HOLD_SENDER_LOADS: u8 = 3;
 
 /// A store that hangs at the step `hold` names.
 struct Holding {
@@ -64,6 +66,11 @@ impl Storage for Holding {
         &self,
         key: &ExecutionKey,
     ) -> Result<Option<ExecutionRow>, StorageError> {
+        while self.hold.load(Ordering::SeqCst) == HOLD_SENDER_LOADS
+            && key.workflow_id.as_str() == "sender"
+        {
+            tokio::task::yield_now().await;
+        }
         self.inner.load_execution(key).await
     }
 
@@ -360,4 +367,89 @@ async fn the_system_namespace_is_refused() {
             .await,
         Err(EngineError::BadRequest(_))
     ));
+}
+
+#[tokio::test]
+async fn a_cancel_redelivered_after_its_target_closed_is_not_reported_as_failed() {
+    let clock = Arc::new(ManualClock::new(T0));
+    let memory = Arc::new(MemoryStorage::new());
+    let holding = Arc::new(Holding {
+        inner: Arc::clone(&memory),
+        hold: AtomicU8::new(HOLD_NOTHING),
+    });
+    let first = Engine::with_ports(
+        Arc::clone(&holding),
+        Arc::clone(&clock),
+        EngineConfig::default(),
+    )
+    .await
+    .unwrap();
+    first.start_workflow(start("receiver")).await.unwrap();
+    first.start_workflow(start("sender")).await.unwrap();
+    complete(&first, "receiver", vec![], || ()).await;
+    let cancel = Command::RequestCancelExternalWorkflowExecution(
+        RequestCancelExternalWorkflowExecutionCommandAttributes {
+            namespace: None,
+            workflow_execution: WorkflowExecution {
+                workflow_id: WorkflowId::new("receiver").unwrap(),
+                run_id: None,
+            },
+            child_workflow_only: false,
+            reason: "no longer needed".into(),
+        },
+    );
+    // Delivered; the report hangs (the first engine "crashes" there).
+    complete(&first, "sender", vec![cancel], || {
+        holding.hold.store(HOLD_OUTCOMES, Ordering::SeqCst);
+    })
+    .await;
+    wait_for(
+        &first,
+        "receiver",
+        EventType::WorkflowExecutionCancelRequested,
+    )
+    .await;
+    // A second engine takes over, its outbox held back while the target acknowledges the
+    // cancel and closes; then the outbox redelivers to a closed run.
+    clock.advance(std::time::Duration::from_secs(1));
+    let holding_second = Arc::new(Holding {
+        inner: Arc::clone(&memory),
+        hold: AtomicU8::new(HOLD_SENDER_LOADS),
+    });
+    let second = Engine::with_ports(
+        Arc::clone(&holding_second),
+        Arc::clone(&clock),
+        EngineConfig::default(),
+    )
+    .await
+    .unwrap();
+    complete(
+        &second,
+        "receiver",
+        vec![Command::CancelWorkflowExecution(
+            CancelWorkflowExecutionCommandAttributes { details: None },
+        )],
+        || (),
+    )
+    .await;
+    wait_for(&second, "receiver", EventType::WorkflowExecutionCanceled).await;
+    holding_second.hold.store(HOLD_NOTHING, Ordering::SeqCst);
+    let sender = wait_for(
+        &second,
+        "sender",
+        EventType::ExternalWorkflowExecutionCancelRequested,
+    )
+    .await;
+    assert_eq!(
+        count(
+            &sender,
+            EventType::RequestCancelExternalWorkflowExecutionFailed
+        ),
+        0
+    );
+    let receiver = history(&second, "receiver").await;
+    assert_eq!(
+        count(&receiver, EventType::WorkflowExecutionCancelRequested),
+        1
+    );
 }
