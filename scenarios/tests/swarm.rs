@@ -15,11 +15,10 @@ use std::time::Duration;
 use endure::workflow::{ActivityError, WorkflowContext, WorkflowError};
 use endure::*;
 use endure_core::protocol::Transport;
-use endure_sim::cluster::{Cluster, ClusterConfig, ENGINE, StoreChoice};
-use endure_sim::disk::CrashPoint;
+use endure_sim::cluster::Cluster;
 use endure_sim::invariants::{check_all, check_signals_exactly_once};
 use endure_sim::seeds::run_seeds;
-use madsim::rand::Rng;
+use endure_sim::swarm;
 use parking_lot::Mutex;
 
 const ORDERS: u32 = 8;
@@ -68,129 +67,9 @@ fn worker(name: &'static str) -> impl Fn(Arc<dyn Transport>) -> Worker + Send + 
     endure_sim::cluster::worker(name, "swarm", register)
 }
 
-/// The faults a seed may enable.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Fault {
-    KillEngine,
-    PowerLoss,
-    FsyncError,
-    Partition,
-    OneWayClog,
-    PauseWorker,
-    PauseEngine,
-    DropConnections,
-    KillWorker,
-}
-
-const CATALOGUE: [Fault; 9] = [
-    Fault::KillEngine,
-    Fault::PowerLoss,
-    Fault::FsyncError,
-    Fault::Partition,
-    Fault::OneWayClog,
-    Fault::PauseWorker,
-    Fault::PauseEngine,
-    Fault::DropConnections,
-    Fault::KillWorker,
-];
-
-/// Injects one fault and, for the lasting ones, waits it out and repairs it.
-async fn inject(cluster: &Cluster, fault: Fault) {
-    let (worker, lasting, point) = {
-        let mut rng = madsim::rand::thread_rng();
-        let point = if rng.gen_bool(0.5) {
-            CrashPoint::AfterWrite(rng.gen_range(1..6))
-        } else {
-            CrashPoint::AfterSync(rng.gen_range(1..3))
-        };
-        (
-            WORKERS[rng.gen_range(0..WORKERS.len())],
-            Duration::from_millis(rng.gen_range(200..6_000)),
-            point,
-        )
-    };
-    match fault {
-        Fault::KillEngine => {
-            cluster.kill(ENGINE);
-            tokio::time::sleep(lasting / 3).await;
-            cluster.restart(ENGINE);
-        }
-        Fault::PowerLoss => {
-            cluster.arm_crash(point);
-            let disk = cluster.disk().unwrap().clone();
-            for _ in 0..40 {
-                if disk.is_crashed() {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(25)).await;
-            }
-            cluster.power_loss();
-        }
-        Fault::FsyncError => {
-            cluster.fail_next_fsync();
-            let disk = cluster.disk().unwrap().clone();
-            for _ in 0..40 {
-                if disk.sync_failures() > 0 {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(25)).await;
-            }
-            // The store stopped; a supervisor restarts the node.
-            cluster.power_loss();
-        }
-        Fault::Partition => {
-            cluster.partition(worker, ENGINE);
-            tokio::time::sleep(lasting).await;
-            cluster.heal(worker, ENGINE);
-        }
-        Fault::OneWayClog => {
-            let (from, to) = if madsim::rand::thread_rng().gen_bool(0.5) {
-                (worker, ENGINE)
-            } else {
-                (ENGINE, worker)
-            };
-            cluster.clog(from, to);
-            tokio::time::sleep(lasting).await;
-            cluster.unclog(from, to);
-        }
-        Fault::PauseWorker => {
-            // Longer than the heartbeat timeout: its activities are retried elsewhere.
-            cluster.pause(worker);
-            tokio::time::sleep(lasting).await;
-            cluster.resume(worker);
-        }
-        Fault::PauseEngine => {
-            cluster.pause(ENGINE);
-            tokio::time::sleep(lasting / 2).await;
-            cluster.resume(ENGINE);
-        }
-        Fault::DropConnections => cluster.drop_connections(worker),
-        Fault::KillWorker => {
-            cluster.kill(worker);
-            tokio::time::sleep(lasting / 3).await;
-            cluster.restart(worker);
-        }
-    }
-}
-
 async fn scenario(seed: u64) {
     // The seed's swarm: which faults, which knobs.
-    let (enabled, config) = {
-        let mut rng = madsim::rand::thread_rng();
-        let enabled: Vec<Fault> = CATALOGUE
-            .iter()
-            .copied()
-            .filter(|_| rng.gen_bool(0.5))
-            .collect();
-        let config = ClusterConfig {
-            store: StoreChoice::Disk { seed },
-            max_clock_skew: Duration::from_millis(rng.gen_range(0..2_000)),
-            max_commit_delay: Duration::from_millis(rng.gen_range(0..40)),
-            duplicate_requests: if rng.gen_bool(0.3) { 0.1 } else { 0.0 },
-            ..ClusterConfig::default()
-        };
-        (enabled, config)
-    };
+    let (enabled, config) = swarm::choose(seed);
     let cluster = Cluster::start(config);
     for name in WORKERS {
         cluster.add_worker(name, worker(name));
@@ -230,38 +109,21 @@ async fn scenario(seed: u64) {
         }
         finished.store(true, Ordering::SeqCst);
     });
-    // A watcher notes when every order has completed.
-    let completed = Arc::new(AtomicBool::new(false));
-    let (all_done, client) = (Arc::clone(&completed), cluster.client());
-    cluster.add_client_node("watcher").spawn(async move {
-        for number in 0..ORDERS {
-            let handle = client.handle(WorkflowId::new(format!("order-{number}")).unwrap(), None);
-            while handle.result::<String>().await.is_err() {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-        }
-        all_done.store(true, Ordering::SeqCst);
-    });
-    // Faults from the seed's subset, one after another, until the workload is done (at
-    // most FAULTS_MAX).
-    let mut injected = 0;
-    if !enabled.is_empty() {
-        for _ in 0..FAULTS_MAX {
-            if done.load(Ordering::SeqCst) && completed.load(Ordering::SeqCst) && injected >= 3 {
-                break;
-            }
-            let (wait, fault) = {
-                let mut rng = madsim::rand::thread_rng();
-                (
-                    rng.gen_range(100..1_500),
-                    enabled[rng.gen_range(0..enabled.len())],
-                )
-            };
-            tokio::time::sleep(Duration::from_millis(wait)).await;
-            inject(&cluster, fault).await;
-            injected += 1;
-        }
-    }
+    // Faults from the seed's subset, one after another, until the workload is done.
+    let closed = cluster.watch_closed(
+        (0..ORDERS)
+            .map(|number| format!("order-{number}"))
+            .collect(),
+    );
+    swarm::throw(
+        &cluster,
+        &WORKERS,
+        &enabled,
+        || done.load(Ordering::SeqCst) && closed.load(Ordering::SeqCst),
+        3,
+        FAULTS_MAX,
+    )
+    .await;
     driving.await.unwrap();
     assert_eq!(cluster.faults.entries().is_empty(), enabled.is_empty());
 

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::Duration;
 
 use endure::remote::{RemoteOptions, TcpTransport};
@@ -427,6 +427,27 @@ impl Cluster {
             statuses
         })
         .await
+    }
+
+    /// A flag that a client node sets once every workflow of `workflow_ids` has closed
+    /// (its latest run), to know when to stop injecting faults.
+    pub fn watch_closed(&self, workflow_ids: Vec<String>) -> Arc<AtomicBool> {
+        let closed = Arc::new(AtomicBool::new(false));
+        let (flag, client) = (Arc::clone(&closed), self.client());
+        self.add_client_node("watcher").spawn(async move {
+            for id in workflow_ids {
+                let handle = client.handle(WorkflowId::new(id.as_str()).expect("a valid id"), None);
+                while !handle
+                    .describe()
+                    .await
+                    .is_ok_and(|description| description.status.is_closed())
+                {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+            flag.store(true, Ordering::SeqCst);
+        });
+        closed
     }
 
     /// Every run's final history, by workflow id (read over TCP from a client node).

@@ -10,6 +10,8 @@
 //!   plus that log, to check one seed reproduces.
 //! - `cluster` (under `--cfg madsim`): engine, worker and client nodes on madsim's network
 //!   through the production TCP transport; kill/restart and partitions.
+//! - [`workload`]: random workflow programs from a seed, their interpreter workflow and the
+//!   result each must return.
 //! - `seeds` (under `--cfg madsim`): runs a scenario per seed on a fresh runtime and prints
 //!   the rerun command of a failing seed.
 
@@ -22,3 +24,6 @@ pub mod faults;
 pub mod invariants;
 #[cfg(madsim)]
 pub mod seeds;
+#[cfg(madsim)]
+pub mod swarm;
+pub mod workload;

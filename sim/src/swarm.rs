@@ -1,0 +1,181 @@
+//! Swarm testing (DESIGN §7): the fault catalogue, a seed's choice of faults and knobs, and
+//! how each fault is injected into a [`Cluster`] and repaired.
+
+use std::time::Duration;
+
+use madsim::rand::Rng;
+
+use crate::cluster::{Cluster, ClusterConfig, ENGINE, StoreChoice};
+use crate::disk::CrashPoint;
+
+/// The faults a seed may enable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Kill the engine node and restart it a moment later.
+    KillEngine,
+    /// Lose power inside one of the engine's coming commits.
+    PowerLoss,
+    /// Fail the engine's next fsync with EIO (its store stops; the node is restarted).
+    FsyncError,
+    /// Cut a worker off from the engine, both ways, for a while.
+    Partition,
+    /// Stop messages one way between a worker and the engine for a while.
+    OneWayClog,
+    /// Freeze a worker longer than the heartbeat timeout.
+    PauseWorker,
+    /// Freeze the engine for a while.
+    PauseEngine,
+    /// Close every connection of a worker.
+    DropConnections,
+    /// Kill a worker and restart it a moment later.
+    KillWorker,
+}
+
+/// Every fault of the catalogue.
+pub const CATALOGUE: [Fault; 9] = [
+    Fault::KillEngine,
+    Fault::PowerLoss,
+    Fault::FsyncError,
+    Fault::Partition,
+    Fault::OneWayClog,
+    Fault::PauseWorker,
+    Fault::PauseEngine,
+    Fault::DropConnections,
+    Fault::KillWorker,
+];
+
+/// Injects one fault into `cluster` (whose workers are `workers`) and, for the lasting
+/// ones, waits it out and repairs it.
+pub async fn inject(cluster: &Cluster, workers: &[&str], fault: Fault) {
+    let (worker, lasting, point) = {
+        let mut rng = madsim::rand::thread_rng();
+        let point = if rng.gen_bool(0.5) {
+            CrashPoint::AfterWrite(rng.gen_range(1..6))
+        } else {
+            CrashPoint::AfterSync(rng.gen_range(1..3))
+        };
+        (
+            workers[rng.gen_range(0..workers.len())],
+            Duration::from_millis(rng.gen_range(200..6_000)),
+            point,
+        )
+    };
+    match fault {
+        Fault::KillEngine => {
+            cluster.kill(ENGINE);
+            tokio::time::sleep(lasting / 3).await;
+            cluster.restart(ENGINE);
+        }
+        Fault::PowerLoss => {
+            cluster.arm_crash(point);
+            let disk = cluster
+                .disk()
+                .expect("the swarm runs on a simulated disk")
+                .clone();
+            for _ in 0..40 {
+                if disk.is_crashed() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+            cluster.power_loss();
+        }
+        Fault::FsyncError => {
+            cluster.fail_next_fsync();
+            let disk = cluster
+                .disk()
+                .expect("the swarm runs on a simulated disk")
+                .clone();
+            for _ in 0..40 {
+                if disk.sync_failures() > 0 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+            // The store stopped; a supervisor restarts the node.
+            cluster.power_loss();
+        }
+        Fault::Partition => {
+            cluster.partition(worker, ENGINE);
+            tokio::time::sleep(lasting).await;
+            cluster.heal(worker, ENGINE);
+        }
+        Fault::OneWayClog => {
+            let (from, to) = if madsim::rand::thread_rng().gen_bool(0.5) {
+                (worker, ENGINE)
+            } else {
+                (ENGINE, worker)
+            };
+            cluster.clog(from, to);
+            tokio::time::sleep(lasting).await;
+            cluster.unclog(from, to);
+        }
+        Fault::PauseWorker => {
+            // Longer than the heartbeat timeout: its activities are retried elsewhere.
+            cluster.pause(worker);
+            tokio::time::sleep(lasting).await;
+            cluster.resume(worker);
+        }
+        Fault::PauseEngine => {
+            cluster.pause(ENGINE);
+            tokio::time::sleep(lasting / 2).await;
+            cluster.resume(ENGINE);
+        }
+        Fault::DropConnections => cluster.drop_connections(worker),
+        Fault::KillWorker => {
+            cluster.kill(worker);
+            tokio::time::sleep(lasting / 3).await;
+            cluster.restart(worker);
+        }
+    }
+}
+
+/// A seed's swarm: the faults it enables (each with probability one half) and the cluster
+/// it runs on (on a simulated disk seeded with `seed`, with random clock skew, commit
+/// delays and duplicated requests).
+pub fn choose(seed: u64) -> (Vec<Fault>, ClusterConfig) {
+    let mut rng = madsim::rand::thread_rng();
+    let enabled: Vec<Fault> = CATALOGUE
+        .iter()
+        .copied()
+        .filter(|_| rng.gen_bool(0.5))
+        .collect();
+    let config = ClusterConfig {
+        store: StoreChoice::Disk { seed },
+        max_clock_skew: Duration::from_millis(rng.gen_range(0..2_000)),
+        max_commit_delay: Duration::from_millis(rng.gen_range(0..40)),
+        duplicate_requests: if rng.gen_bool(0.3) { 0.1 } else { 0.0 },
+        ..ClusterConfig::default()
+    };
+    (enabled, config)
+}
+
+/// Throws faults drawn from `enabled` at `cluster`, one after another with a pause of up to
+/// 1.5 s before each, until `finished` says the workload is done (and at least `at_least`
+/// were thrown) or `max` were thrown; returns how many.
+pub async fn throw(
+    cluster: &Cluster,
+    workers: &[&str],
+    enabled: &[Fault],
+    finished: impl Fn() -> bool,
+    at_least: u32,
+    max: u32,
+) -> u32 {
+    let mut thrown = 0;
+    if enabled.is_empty() {
+        return thrown;
+    }
+    while thrown < max && !(finished() && thrown >= at_least) {
+        let (wait, fault) = {
+            let mut rng = madsim::rand::thread_rng();
+            (
+                rng.gen_range(100..1_500),
+                enabled[rng.gen_range(0..enabled.len())],
+            )
+        };
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+        inject(cluster, workers, fault).await;
+        thrown += 1;
+    }
+    thrown
+}
