@@ -163,6 +163,38 @@ impl<S: Storage> Storage for SlowCommits<S> {
     }
 }
 
+/// A transport that holds each request back for a while before sending it — a slow or
+/// congested path — so requests of one caller may overtake each other.
+pub struct Delaying {
+    inner: Arc<dyn Transport>,
+    delay: Arc<dyn Fn() -> Duration + Send + Sync>,
+}
+
+impl Delaying {
+    /// Wraps `inner`; `delay()` says how long each request waits.
+    pub fn new(
+        inner: Arc<dyn Transport>,
+        delay: impl Fn() -> Duration + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            inner,
+            delay: Arc::new(delay),
+        }
+    }
+}
+
+impl Transport for Delaying {
+    fn call(&self, request: Request) -> TransportFuture<'_> {
+        Box::pin(async move {
+            let delay = (self.delay)();
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            self.inner.call(request).await
+        })
+    }
+}
+
 /// A transport that sends some requests twice, as a client does whose first answer was
 /// lost: the caller gets the answer to the second copy. Long polls are never doubled (a
 /// second poll would take a second task that nobody runs); everything else must be safe to

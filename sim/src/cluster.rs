@@ -32,7 +32,7 @@ use madsim::runtime::{Handle, NodeHandle};
 use madsim::task::NodeId;
 use parking_lot::Mutex;
 
-use crate::adapters::{Duplicating, SkewedClock, SlowCommits};
+use crate::adapters::{Delaying, Duplicating, SkewedClock, SlowCommits};
 use crate::disk::{CrashPoint, SimDisk};
 use crate::faults::{FaultKind, FaultLog};
 
@@ -59,6 +59,8 @@ pub struct ClusterConfig {
     pub max_commit_delay: Duration,
     /// Probability that a client's or worker's request is sent twice.
     pub duplicate_requests: f64,
+    /// Each client or worker request waits up to this long before it is sent.
+    pub max_request_delay: Duration,
 }
 
 /// Which store the engine node runs on.
@@ -88,6 +90,7 @@ impl Default for ClusterConfig {
             max_clock_skew: Duration::ZERO,
             max_commit_delay: Duration::ZERO,
             duplicate_requests: 0.0,
+            max_request_delay: Duration::ZERO,
         }
     }
 }
@@ -161,11 +164,15 @@ impl Cluster {
     /// A new TCP transport to the engine (use it on a client or worker node), sending some
     /// requests twice if the configuration says so.
     pub fn transport(&self) -> Arc<dyn Transport> {
-        transport_to(
-            self.engine_address(),
-            self.config.remote.clone(),
-            self.config.duplicate_requests,
-        )
+        transport_to(self.engine_address(), &self.link())
+    }
+
+    fn link(&self) -> Link {
+        Link {
+            remote: self.config.remote.clone(),
+            duplicate: self.config.duplicate_requests,
+            max_delay: self.config.max_request_delay,
+        }
     }
 
     /// A client of the engine over TCP (use it on a client node).
@@ -193,8 +200,7 @@ impl Cluster {
         build: impl Fn(Arc<dyn Transport>) -> Worker + Send + Sync + 'static,
     ) -> NodeHandle {
         let last = self.next_ip.fetch_add(1, Ordering::Relaxed);
-        let (address, remote) = (self.engine_address(), self.config.remote.clone());
-        let duplicate_requests = self.config.duplicate_requests;
+        let (address, link) = (self.engine_address(), self.link());
         let build = Arc::new(build);
         let node = self
             .handle
@@ -202,7 +208,7 @@ impl Cluster {
             .name(name)
             .ip(ip(last))
             .init(move || {
-                let transport = transport_to(address.clone(), remote.clone(), duplicate_requests);
+                let transport = transport_to(address.clone(), &link);
                 let worker = build(transport);
                 async move { worker.run(std::future::pending()).await }
             })
@@ -480,15 +486,31 @@ impl Cluster {
     }
 }
 
-/// A TCP transport to `address`, doubling requests with probability `duplicate`.
-fn transport_to(address: String, remote: RemoteOptions, duplicate: f64) -> Arc<dyn Transport> {
-    let tcp: Arc<dyn Transport> = Arc::new(TcpTransport::new(address, remote));
-    if duplicate <= 0.0 {
-        return tcp;
+/// How clients and workers reach the engine: connection tuning and request faults.
+#[derive(Clone)]
+struct Link {
+    remote: RemoteOptions,
+    duplicate: f64,
+    max_delay: Duration,
+}
+
+/// A TCP transport to `address`, delaying and doubling requests as `link` says.
+fn transport_to(address: String, link: &Link) -> Arc<dyn Transport> {
+    let mut transport: Arc<dyn Transport> =
+        Arc::new(TcpTransport::new(address, link.remote.clone()));
+    if link.duplicate > 0.0 {
+        let duplicate = link.duplicate.min(1.0);
+        transport = Arc::new(Duplicating::new(transport, move || {
+            madsim::rand::thread_rng().gen_bool(duplicate)
+        }));
     }
-    Arc::new(Duplicating::new(tcp, move || {
-        madsim::rand::thread_rng().gen_bool(duplicate.min(1.0))
-    }))
+    if !link.max_delay.is_zero() {
+        let limit = u64::try_from(link.max_delay.as_millis()).unwrap_or(u64::MAX);
+        transport = Arc::new(Delaying::new(transport, move || {
+            Duration::from_millis(madsim::rand::thread_rng().gen_range(0..=limit))
+        }));
+    }
+    transport
 }
 
 /// The faults the engine node runs with, drawn anew at each start.

@@ -1,7 +1,7 @@
 //! `endure-sim`: Endure under deterministic simulation (DESIGN §7).
 //!
 //! - [`adapters`]: fault-injecting port adapters — a skewed clock, slow commit
-//!   acknowledgements (slow fsync), a transport that sends requests twice.
+//!   acknowledgements (slow fsync), transports that delay requests or send them twice.
 //! - [`invariants`]: checkers run on final histories (shape, exactly-once resolution,
 //!   timers never early, signals exactly once, replay determinism, liveness).
 //! - [`disk`]: a simulated disk under the real redb store: synced vs unsynced writes, crash
@@ -9,7 +9,9 @@
 //! - [`faults`]: the ordered log of injected faults; [`digest`]: a hash of final histories
 //!   plus that log, to check one seed reproduces.
 //! - `cluster` (under `--cfg madsim`): engine, worker and client nodes on madsim's network
-//!   through the production TCP transport; kill/restart and partitions.
+//!   through the production TCP transport; kill/restart, partitions, one-way clogs, pauses.
+//! - `swarm` (under `--cfg madsim`): the fault catalogue and a seed's choice of faults and
+//!   knobs.
 //! - [`workload`]: random workflow programs from a seed, their interpreter workflow and the
 //!   result each must return.
 //! - `seeds` (under `--cfg madsim`): runs a scenario per seed on a fresh runtime and prints

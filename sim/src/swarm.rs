@@ -132,7 +132,8 @@ pub async fn inject(cluster: &Cluster, workers: &[&str], fault: Fault) {
 
 /// A seed's swarm: the faults it enables (each with probability one half) and the cluster
 /// it runs on (on a simulated disk seeded with `seed`, with random clock skew, commit
-/// delays and duplicated requests).
+/// delays, delayed and duplicated requests, and sometimes shrunken knobs: short long polls,
+/// one shard or sixteen).
 pub fn choose(seed: u64) -> (Vec<Fault>, ClusterConfig) {
     let mut rng = madsim::rand::thread_rng();
     let enabled: Vec<Fault> = CATALOGUE
@@ -145,8 +146,21 @@ pub fn choose(seed: u64) -> (Vec<Fault>, ClusterConfig) {
         max_clock_skew: Duration::from_millis(rng.gen_range(0..2_000)),
         max_commit_delay: Duration::from_millis(rng.gen_range(0..40)),
         duplicate_requests: if rng.gen_bool(0.3) { 0.1 } else { 0.0 },
+        max_request_delay: Duration::from_millis(if rng.gen_bool(0.3) {
+            rng.gen_range(1..300)
+        } else {
+            0
+        }),
         ..ClusterConfig::default()
     };
+    // Shrunken knobs: short long polls, one shard or many.
+    let mut config = config;
+    if rng.gen_bool(0.3) {
+        config.engine.poll_wait = Duration::from_millis(rng.gen_range(50..2_000));
+    }
+    if rng.gen_bool(0.3) {
+        config.engine.shard_count = if rng.gen_bool(0.5) { 1 } else { 16 };
+    }
     (enabled, config)
 }
 

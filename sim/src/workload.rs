@@ -2,8 +2,9 @@
 //! workflow (`Program`) with one activity (`Attempt`), whose result is known in advance.
 //!
 //! A program is a list of [`Step`]s — activities that fail their first attempts and are
-//! retried, durable timers, side effects, versions, coroutines spawned with their own
-//! steps (joined with a wait group), and waits for signals — so a run exercises the
+//! retried, durable timers, side effects and mutable side effects, versions, coroutines
+//! spawned with their own steps (joined with a wait group), selectors racing a timer
+//! against an activity, channels between coroutines, and waits for signals — so a run exercises the
 //! features together under whatever faults the scenario throws. [`Program::expected`] is
 //! the result a correct engine must produce; [`Program::signals`] the signals the driver
 //! must send (each consumed by exactly one step).
@@ -13,7 +14,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use endure::workflow::{ActivityError, WaitGroup, WorkflowContext, WorkflowError};
+use endure::workflow::{
+    ActivityError, Selector, WaitGroup, WorkflowContext, WorkflowError, channel,
+};
 use endure::{ActivityContext, ActivityOptions, RetryPolicy, Worker};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
@@ -53,6 +56,26 @@ pub enum Step {
     AwaitSignal {
         /// The signal's name suffix.
         name: u8,
+    },
+    /// Record a mutable side effect under `id`; contributes its value.
+    MutableSideEffect {
+        /// The side effect's id (a later step may change its value).
+        id: u8,
+        /// The value.
+        value: u32,
+    },
+    /// Select between a timer and an activity, whichever is first; contributes 1.
+    Race {
+        /// The timer.
+        timer_millis: u16,
+        /// The activity's duration.
+        activity_millis: u16,
+    },
+    /// A coroutine sends `values` over a channel one by one; the program receives them;
+    /// contributes their sum.
+    Pipe {
+        /// The values sent.
+        values: Vec<u8>,
     },
 }
 
@@ -117,8 +140,21 @@ fn generate_steps(rng: &mut SplitMix, length: usize, depth: u8, next_signal: &mu
             6 => Step::SideEffect {
                 value: rng.below(100) as u32,
             },
-            7 => Step::Version {
-                change: rng.below(3) as u8,
+            7 => match rng.below(4) {
+                0 => Step::Version {
+                    change: rng.below(3) as u8,
+                },
+                1 => Step::MutableSideEffect {
+                    id: rng.below(2) as u8,
+                    value: rng.below(50) as u32,
+                },
+                2 => Step::Race {
+                    timer_millis: 1 + rng.below(2_000) as u16,
+                    activity_millis: rng.below(2_000) as u16,
+                },
+                _ => Step::Pipe {
+                    values: (0..1 + rng.below(4)).map(|_| rng.below(20) as u8).collect(),
+                },
             },
             8..=9 if depth > 0 => Step::Spawn(generate_steps(rng, 3, depth - 1, next_signal)),
             _ => {
@@ -134,8 +170,9 @@ fn contribution(steps: &[Step]) -> u64 {
         .iter()
         .map(|step| match step {
             Step::Activity { id, .. } => u64::from(*id),
-            Step::Timer { .. } | Step::Version { .. } => 1,
-            Step::SideEffect { value } => u64::from(*value),
+            Step::Timer { .. } | Step::Version { .. } | Step::Race { .. } => 1,
+            Step::SideEffect { value } | Step::MutableSideEffect { value, .. } => u64::from(*value),
+            Step::Pipe { values } => values.iter().map(|value| u64::from(*value)).sum(),
             Step::Spawn(steps) => contribution(steps),
             Step::AwaitSignal { name } => signal_value(*name),
         })
@@ -222,6 +259,42 @@ fn run_steps(
                     1
                 }
                 Step::SideEffect { value } => u64::from(ctx.side_effect(|| value)?),
+                Step::MutableSideEffect { id, value } => u64::from(ctx.mutable_side_effect(
+                    &format!("mutable-{id}"),
+                    || value,
+                    |old, new| old == new,
+                )?),
+                Step::Race {
+                    timer_millis,
+                    activity_millis,
+                } => {
+                    let mut selector = Selector::new();
+                    selector
+                        .add_future(
+                            ctx.sleep(Duration::from_millis(u64::from(timer_millis))),
+                            |_| (),
+                        )
+                        .add_future(
+                            ctx.run_activity::<attempt>(&(0, 0, activity_millis)),
+                            |_| (),
+                        );
+                    selector.select().await;
+                    1
+                }
+                Step::Pipe { values } => {
+                    let (sender, receiver) = channel::<u8>(1);
+                    let count = values.len();
+                    ctx.spawn(async move {
+                        for value in values {
+                            sender.send(value).await;
+                        }
+                    });
+                    let mut sum = 0u64;
+                    for _ in 0..count {
+                        sum += receiver.recv().await.map_or(0, u64::from);
+                    }
+                    sum
+                }
                 Step::Version { change } => {
                     let version = ctx.get_version(&format!("change-{change}"), -1, 1);
                     u64::from(version == 1)
