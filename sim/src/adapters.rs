@@ -2,6 +2,7 @@
 //! are acknowledged late (slow fsync), and a transport that sends requests twice.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use endure_core::clock::Clock;
@@ -19,40 +20,43 @@ use endure_core::{EventId, Namespace, RequestId, TaskQueueName, WorkflowId};
 #[derive(Clone, Debug)]
 pub struct SkewedClock<C> {
     inner: Arc<C>,
-    ahead: Duration,
-    behind: Duration,
+    /// Milliseconds ahead of `inner` (behind if negative); shared, so the offset can jump
+    /// while the clock is in use.
+    offset: Arc<AtomicI64>,
 }
 
 impl<C: Clock> SkewedClock<C> {
     /// `inner` moved forward by `skew_millis` (backward if negative).
     pub fn new(inner: Arc<C>, skew_millis: i64) -> Self {
-        let skew = Duration::from_millis(skew_millis.unsigned_abs());
-        let (ahead, behind) = if skew_millis >= 0 {
-            (skew, Duration::ZERO)
+        Self::with_offset(inner, Arc::new(AtomicI64::new(skew_millis)))
+    }
+
+    /// `inner` moved by whatever `offset` holds (milliseconds) when read: changing it
+    /// makes the clock jump.
+    pub fn with_offset(inner: Arc<C>, offset: Arc<AtomicI64>) -> Self {
+        Self { inner, offset }
+    }
+
+    fn shift(&self, time: Timestamp, sign: i64) -> Timestamp {
+        let offset = self.offset.load(Ordering::SeqCst).saturating_mul(sign);
+        let magnitude = Duration::from_millis(offset.unsigned_abs());
+        if offset >= 0 {
+            time.saturating_add(magnitude)
         } else {
-            (Duration::ZERO, skew)
-        };
-        Self {
-            inner,
-            ahead,
-            behind,
+            time.saturating_sub(magnitude)
         }
     }
 }
 
 impl<C: Clock> Clock for SkewedClock<C> {
     fn now(&self) -> Timestamp {
-        self.inner
-            .now()
-            .saturating_add(self.ahead)
-            .saturating_sub(self.behind)
+        self.shift(self.inner.now(), 1)
     }
 
+    /// Sleeps until the inner clock reaches `deadline` less the offset as it is now; after
+    /// a jump the sleeper wakes early or late by the jump, and callers re-check the time.
     async fn sleep_until(&self, deadline: Timestamp) {
-        let inner_deadline = deadline
-            .saturating_sub(self.ahead)
-            .saturating_add(self.behind);
-        self.inner.sleep_until(inner_deadline).await;
+        self.inner.sleep_until(self.shift(deadline, -1)).await;
     }
 }
 

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, Ordering};
 use std::time::Duration;
 
 use endure::remote::{RemoteOptions, TcpTransport};
@@ -102,6 +102,9 @@ pub struct Cluster {
     nodes: Mutex<BTreeMap<String, NodeHandle>>,
     next_ip: AtomicU8,
     disk: Option<SimDisk>,
+    /// The engine clock's offset from true time, in milliseconds (drawn at each start,
+    /// moved by [`Cluster::jump_engine_clock`]).
+    engine_clock_offset: Arc<AtomicI64>,
     /// The faults injected so far.
     pub faults: FaultLog,
 }
@@ -121,9 +124,11 @@ impl Cluster {
         };
         let (engine_config, server_config) = (config.engine.clone(), config.server.clone());
         let engine_disk = disk.clone();
+        let engine_clock_offset = Arc::new(AtomicI64::new(0));
         let faults = Faults {
             max_clock_skew: config.max_clock_skew,
             max_commit_delay: config.max_commit_delay,
+            clock_offset: Arc::clone(&engine_clock_offset),
         };
         let engine = handle
             .create_node()
@@ -132,6 +137,7 @@ impl Cluster {
             .init(move || {
                 let (memory, disk) = (Arc::clone(&memory), engine_disk.clone());
                 let (engine_config, server_config) = (engine_config.clone(), server_config.clone());
+                let faults = faults.clone();
                 async move {
                     match disk {
                         None => run_engine(memory, faults, engine_config, server_config).await,
@@ -152,6 +158,7 @@ impl Cluster {
             nodes: Mutex::new(nodes),
             next_ip: AtomicU8::new(2),
             disk,
+            engine_clock_offset,
             faults: FaultLog::new(),
         }
     }
@@ -306,6 +313,15 @@ impl Cluster {
         let net = NetSim::current();
         net.unclog_link(a, b);
         net.unclog_link(b, a);
+    }
+
+    /// Moves the engine's clock by `millis` (back if negative) while it runs: a clock jump
+    /// (NTP stepping the clock, a VM resumed). Runs must still never see time go back or a
+    /// timer fire early by their own history.
+    pub fn jump_engine_clock(&self, millis: i64) {
+        self.faults
+            .record(FaultKind::ClockJump, format!("{millis} ms"));
+        self.engine_clock_offset.fetch_add(millis, Ordering::SeqCst);
     }
 
     /// Stops messages from `from` to `to`, one way: requests arrive but answers do not, or
@@ -514,10 +530,12 @@ fn transport_to(address: String, link: &Link) -> Arc<dyn Transport> {
 }
 
 /// The faults the engine node runs with, drawn anew at each start.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct Faults {
     max_clock_skew: Duration,
     max_commit_delay: Duration,
+    /// The engine clock's offset, shared with the cluster so it can jump.
+    clock_offset: Arc<AtomicI64>,
 }
 
 /// A worker on `task_queue` identified as `name`, with what `register` registers — the
@@ -551,7 +569,11 @@ async fn run_engine<S: Storage>(
 ) {
     let skew_limit = i64::try_from(faults.max_clock_skew.as_millis()).unwrap_or(i64::MAX);
     let skew = madsim::rand::thread_rng().gen_range(-skew_limit..=skew_limit);
-    let clock = Arc::new(SkewedClock::new(Arc::new(SystemClock), skew));
+    faults.clock_offset.store(skew, Ordering::SeqCst);
+    let clock = Arc::new(SkewedClock::with_offset(
+        Arc::new(SystemClock),
+        Arc::clone(&faults.clock_offset),
+    ));
     let delay_limit = u64::try_from(faults.max_commit_delay.as_millis()).unwrap_or(u64::MAX);
     let storage = Arc::new(SlowCommits::new(storage, move || {
         Duration::from_millis(madsim::rand::thread_rng().gen_range(0..=delay_limit))

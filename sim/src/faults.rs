@@ -33,6 +33,8 @@ pub enum FaultKind {
     Pause,
     /// A frozen node runs again.
     Resume,
+    /// The engine's clock jumped forward or back.
+    ClockJump,
 }
 
 /// One injected fault.

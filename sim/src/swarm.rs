@@ -29,10 +29,12 @@ pub enum Fault {
     DropConnections,
     /// Kill a worker and restart it a moment later.
     KillWorker,
+    /// Jump the engine's clock forward or back by up to five seconds.
+    ClockJump,
 }
 
 /// Every fault of the catalogue.
-pub const CATALOGUE: [Fault; 9] = [
+pub const CATALOGUE: [Fault; 10] = [
     Fault::KillEngine,
     Fault::PowerLoss,
     Fault::FsyncError,
@@ -42,6 +44,7 @@ pub const CATALOGUE: [Fault; 9] = [
     Fault::PauseEngine,
     Fault::DropConnections,
     Fault::KillWorker,
+    Fault::ClockJump,
 ];
 
 /// Injects one fault into `cluster` (whose workers are `workers`) and, for the lasting
@@ -122,6 +125,10 @@ pub async fn inject(cluster: &Cluster, workers: &[&str], fault: Fault) {
             cluster.resume(ENGINE);
         }
         Fault::DropConnections => cluster.drop_connections(worker),
+        Fault::ClockJump => {
+            let millis = madsim::rand::thread_rng().gen_range(-5_000..=5_000);
+            cluster.jump_engine_clock(millis);
+        }
         Fault::KillWorker => {
             cluster.kill(worker);
             tokio::time::sleep(lasting / 3).await;
