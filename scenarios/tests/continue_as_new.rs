@@ -137,15 +137,7 @@ async fn scenario(seed: u64) {
             cluster.restart(ENGINE);
             kills += 1;
         } else {
-            cluster.arm_crash(point);
-            let disk = cluster.disk().unwrap().clone();
-            for _ in 0..40 {
-                if disk.is_crashed() {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(25)).await;
-            }
-            cluster.power_loss();
+            cluster.power_loss_inside_commit(point).await;
             power_losses += 1;
         }
     }

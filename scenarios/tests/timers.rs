@@ -93,15 +93,7 @@ async fn scenario(seed: u64) {
             tokio::time::sleep(Duration::from_millis(down)).await;
             cluster.restart(ENGINE);
         } else {
-            cluster.arm_crash(point);
-            let disk = cluster.disk().unwrap().clone();
-            for _ in 0..40 {
-                if disk.is_crashed() {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(25)).await;
-            }
-            cluster.power_loss();
+            cluster.power_loss_inside_commit(point).await;
         }
     }
     driving.await.unwrap();

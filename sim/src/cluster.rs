@@ -285,6 +285,28 @@ impl Cluster {
         self.handle.restart(self.id(ENGINE));
     }
 
+    /// Arms a crash at `point`, waits (up to a second) for a commit to reach it, and cuts
+    /// the power: inside a commit, or — if nothing committed meanwhile — at once. Returns
+    /// whether it fell inside a commit.
+    pub async fn power_loss_inside_commit(&self, point: CrashPoint) -> bool {
+        self.arm_crash(point);
+        let disk = self
+            .disk
+            .as_ref()
+            .expect("the cluster runs on a simulated disk")
+            .clone();
+        let mut inside = false;
+        for _ in 0..40 {
+            if disk.is_crashed() {
+                inside = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        self.power_loss();
+        inside
+    }
+
     /// Closes every connection of a worker or client node (not the engine: that would
     /// close its listening socket too); its transports reconnect.
     pub fn drop_connections(&self, name: &str) {

@@ -70,18 +70,7 @@ pub async fn inject(cluster: &Cluster, workers: &[&str], fault: Fault) {
             cluster.restart(ENGINE);
         }
         Fault::PowerLoss => {
-            cluster.arm_crash(point);
-            let disk = cluster
-                .disk()
-                .expect("the swarm runs on a simulated disk")
-                .clone();
-            for _ in 0..40 {
-                if disk.is_crashed() {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(25)).await;
-            }
-            cluster.power_loss();
+            cluster.power_loss_inside_commit(point).await;
         }
         Fault::FsyncError => {
             cluster.fail_next_fsync();

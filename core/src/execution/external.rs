@@ -18,7 +18,15 @@ use crate::history::{
     RequestCancelExternalWorkflowExecutionFailedEventAttributes,
     SignalExternalWorkflowExecutionFailedEventAttributes,
 };
+use crate::ids::EventId;
 use crate::time::Timestamp;
+
+/// Which kind of request to another workflow an outcome is for.
+#[derive(Clone, Copy)]
+enum Sent {
+    Signal,
+    Cancel,
+}
 
 impl ExecutionMachine {
     /// Records the outcome of a signal this run sent: ExternalWorkflowExecutionSignaled or
@@ -30,16 +38,6 @@ impl ExecutionMachine {
         request: ExternalRequest,
         failure: Option<SignalExternalWorkflowExecutionFailedCause>,
     ) -> Result<(), Rejected> {
-        self.require_open()?;
-        if !self
-            .pending_external_signals
-            .remove(&request.initiated_event_id)
-        {
-            return Err(Rejected::NotFound(format!(
-                "signal to another workflow initiated by event {}",
-                request.initiated_event_id
-            )));
-        }
         let attributes = match failure {
             None => EventAttributes::ExternalWorkflowExecutionSignaled(
                 ExternalWorkflowExecutionSignaledEventAttributes {
@@ -58,9 +56,13 @@ impl ExecutionMachine {
                 },
             ),
         };
-        self.add_event(fx, now, attributes);
-        self.schedule_workflow_task_if_needed(fx, now);
-        Ok(())
+        self.resolve_external(
+            fx,
+            now,
+            Sent::Signal,
+            request.initiated_event_id,
+            attributes,
+        )
     }
 
     /// Records the outcome of a cancel request this run sent:
@@ -73,16 +75,6 @@ impl ExecutionMachine {
         request: ExternalRequest,
         failure: Option<CancelExternalWorkflowExecutionFailedCause>,
     ) -> Result<(), Rejected> {
-        self.require_open()?;
-        if !self
-            .pending_external_cancels
-            .remove(&request.initiated_event_id)
-        {
-            return Err(Rejected::NotFound(format!(
-                "cancel request to another workflow initiated by event {}",
-                request.initiated_event_id
-            )));
-        }
         let attributes = match failure {
             None => EventAttributes::ExternalWorkflowExecutionCancelRequested(
                 ExternalWorkflowExecutionCancelRequestedEventAttributes {
@@ -101,7 +93,36 @@ impl ExecutionMachine {
                 },
             ),
         };
-        self.add_event(fx, now, attributes);
+        self.resolve_external(
+            fx,
+            now,
+            Sent::Cancel,
+            request.initiated_event_id,
+            attributes,
+        )
+    }
+
+    /// Takes the request off its pending set and writes its outcome, which wakes the
+    /// workflow; refused (changing nothing) unless the run is open and the request pending.
+    fn resolve_external(
+        &mut self,
+        fx: &mut Effects,
+        now: Timestamp,
+        sent: Sent,
+        initiated_event_id: EventId,
+        outcome: EventAttributes,
+    ) -> Result<(), Rejected> {
+        self.require_open()?;
+        let (pending, what) = match sent {
+            Sent::Signal => (&mut self.pending_external_signals, "signal"),
+            Sent::Cancel => (&mut self.pending_external_cancels, "cancel request"),
+        };
+        if !pending.remove(&initiated_event_id) {
+            return Err(Rejected::NotFound(format!(
+                "{what} to another workflow initiated by event {initiated_event_id}"
+            )));
+        }
+        self.add_event(fx, now, outcome);
         self.schedule_workflow_task_if_needed(fx, now);
         Ok(())
     }
