@@ -66,7 +66,9 @@ fn register(worker: &mut Worker) {
         .register::<clean_up>();
 }
 
-fn worker(name: &'static str) -> impl Fn(Arc<dyn Transport>) -> Worker + Send + Sync + 'static {
+fn worker(
+    name: &'static str,
+) -> impl Fn(Arc<dyn Transport>, &WorkerOptions) -> Worker + Send + Sync + 'static {
     endure_sim::cluster::worker(name, "files", register)
 }
 

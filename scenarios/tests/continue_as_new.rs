@@ -56,7 +56,9 @@ fn register(worker: &mut Worker) {
     worker.register::<ledger>();
 }
 
-fn worker(name: &'static str) -> impl Fn(Arc<dyn Transport>) -> Worker + Send + Sync + 'static {
+fn worker(
+    name: &'static str,
+) -> impl Fn(Arc<dyn Transport>, &WorkerOptions) -> Worker + Send + Sync + 'static {
     endure_sim::cluster::worker(name, "ledgers", register)
 }
 

@@ -45,7 +45,9 @@ fn register(worker: &mut Worker) {
     worker.register::<order>().register::<reserve>();
 }
 
-fn worker(name: &'static str) -> impl Fn(Arc<dyn Transport>) -> Worker + Send + Sync + 'static {
+fn worker(
+    name: &'static str,
+) -> impl Fn(Arc<dyn Transport>, &WorkerOptions) -> Worker + Send + Sync + 'static {
     endure_sim::cluster::worker(name, "orders", register)
 }
 

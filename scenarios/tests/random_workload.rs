@@ -24,7 +24,9 @@ const PROGRAMS: u64 = 6;
 const FAULTS_MAX: u32 = 20;
 const WORKERS: [&str; 2] = ["worker-1", "worker-2"];
 
-fn worker(name: &'static str) -> impl Fn(Arc<dyn Transport>) -> Worker + Send + Sync + 'static {
+fn worker(
+    name: &'static str,
+) -> impl Fn(Arc<dyn Transport>, &WorkerOptions) -> Worker + Send + Sync + 'static {
     endure_sim::cluster::worker(name, "programs", workload::register)
 }
 

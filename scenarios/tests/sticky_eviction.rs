@@ -43,7 +43,9 @@ fn register(worker: &mut Worker) {
     worker.register::<steps>().register::<step>();
 }
 
-fn worker(name: &'static str) -> impl Fn(Arc<dyn Transport>) -> Worker + Send + Sync + 'static {
+fn worker(
+    name: &'static str,
+) -> impl Fn(Arc<dyn Transport>, &WorkerOptions) -> Worker + Send + Sync + 'static {
     endure_sim::cluster::worker(name, "steps", register)
 }
 

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, Ordering};
 use std::time::Duration;
 
 use endure::remote::{RemoteOptions, TcpTransport};
-use endure::{Client, ClientError, Worker};
+use endure::{Client, ClientError, Worker, WorkerOptions};
 use endure_core::Namespace;
 use endure_core::history::HistoryEvent;
 use endure_core::protocol::Transport;
@@ -61,6 +61,9 @@ pub struct ClusterConfig {
     pub duplicate_requests: f64,
     /// Each client or worker request waits up to this long before it is sent.
     pub max_request_delay: Duration,
+    /// The options every worker starts from (a scenario may shrink the cache or the
+    /// sticky timeout so eviction and fallback paths run).
+    pub worker: WorkerOptions,
 }
 
 /// Which store the engine node runs on.
@@ -91,6 +94,7 @@ impl Default for ClusterConfig {
             max_commit_delay: Duration::ZERO,
             duplicate_requests: 0.0,
             max_request_delay: Duration::ZERO,
+            worker: WorkerOptions::default(),
         }
     }
 }
@@ -204,10 +208,11 @@ impl Cluster {
     pub fn add_worker(
         &self,
         name: &str,
-        build: impl Fn(Arc<dyn Transport>) -> Worker + Send + Sync + 'static,
+        build: impl Fn(Arc<dyn Transport>, &WorkerOptions) -> Worker + Send + Sync + 'static,
     ) -> NodeHandle {
         let last = self.next_ip.fetch_add(1, Ordering::Relaxed);
         let (address, link) = (self.engine_address(), self.link());
+        let options = self.config.worker.clone();
         let build = Arc::new(build);
         let node = self
             .handle
@@ -216,7 +221,7 @@ impl Cluster {
             .ip(ip(last))
             .init(move || {
                 let transport = transport_to(address.clone(), &link);
-                let worker = build(transport);
+                let worker = build(transport, &options);
                 async move { worker.run(std::future::pending()).await }
             })
             .build();
@@ -560,21 +565,21 @@ struct Faults {
     clock_offset: Arc<AtomicI64>,
 }
 
-/// A worker on `task_queue` identified as `name`, with what `register` registers — the
-/// usual argument of [`Cluster::add_worker`].
+/// A worker on `task_queue` identified as `name`, with what `register` registers and the
+/// cluster's worker options — the usual argument of [`Cluster::add_worker`].
 pub fn worker(
     name: &'static str,
     task_queue: &'static str,
     register: fn(&mut Worker),
-) -> impl Fn(Arc<dyn Transport>) -> Worker + Send + Sync + 'static {
-    move |transport| {
+) -> impl Fn(Arc<dyn Transport>, &WorkerOptions) -> Worker + Send + Sync + 'static {
+    move |transport, options| {
         let mut worker = Worker::new(
             transport,
             Namespace::default(),
             endure_core::TaskQueueName::new(task_queue).expect("a valid task queue name"),
-            endure::WorkerOptions {
+            WorkerOptions {
                 identity: name.into(),
-                ..endure::WorkerOptions::default()
+                ..options.clone()
             },
         );
         register(&mut worker);
