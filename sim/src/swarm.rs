@@ -129,7 +129,8 @@ pub async fn inject(cluster: &Cluster, workers: &[&str], fault: Fault) {
 /// A seed's swarm: the faults it enables (each with probability one half) and the cluster
 /// it runs on (on a simulated disk seeded with `seed`, with random clock skew, commit
 /// delays, delayed and duplicated requests, and sometimes shrunken knobs: short long polls,
-/// one shard or sixteen, worker caches of one or two runs, short sticky timeouts).
+/// one shard or sixteen, group commits of one to three writes, worker caches of one or two
+/// runs, short sticky timeouts).
 pub fn choose(seed: u64) -> (Vec<Fault>, ClusterConfig) {
     let mut rng = madsim::rand::thread_rng();
     let enabled: Vec<Fault> = CATALOGUE
@@ -156,6 +157,9 @@ pub fn choose(seed: u64) -> (Vec<Fault>, ClusterConfig) {
     }
     if rng.gen_bool(0.3) {
         config.engine.shard_count = if rng.gen_bool(0.5) { 1 } else { 16 };
+    }
+    if rng.gen_bool(0.3) {
+        config.engine.commit_batch_max = rng.gen_range(1..4);
     }
     // Tiny worker caches (runs evicted and replayed) and short sticky timeouts (tasks
     // falling back to the normal queue).

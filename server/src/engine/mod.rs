@@ -47,6 +47,8 @@ pub struct EngineConfig {
     pub poll_wait: Duration,
     /// How long a query waits for a worker's answer.
     pub query_timeout: Duration,
+    /// Most writes committed in one storage transaction (group commit).
+    pub commit_batch_max: usize,
 }
 
 impl Default for EngineConfig {
@@ -55,6 +57,7 @@ impl Default for EngineConfig {
             shard_count: 4,
             poll_wait: Duration::from_secs(60),
             query_timeout: Duration::from_secs(20),
+            commit_batch_max: 256,
         }
     }
 }
@@ -176,7 +179,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         clock: Arc<C>,
         config: EngineConfig,
     ) -> Result<Self, EngineError> {
-        let writer = writer::spawn_writer(Arc::clone(&storage));
+        let writer = writer::spawn_writer(Arc::clone(&storage), config.commit_batch_max);
         let matching = Arc::new(Matching::default());
         let closings = Arc::new(Closings::default());
         let (outbox, outbox_rows) = mpsc::unbounded_channel();

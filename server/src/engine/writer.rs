@@ -7,9 +7,6 @@ use std::sync::Arc;
 use endure_core::storage::{Storage, StorageError, WorkflowWrite, WriteRejection};
 use tokio::sync::{mpsc, oneshot};
 
-/// Most writes committed together.
-const GROUP_COMMIT_BATCH_MAX: usize = 256;
-
 /// The result of one write.
 pub(crate) type WriteResult = Result<Result<(), WriteRejection>, StorageError>;
 
@@ -19,13 +16,18 @@ pub(crate) struct CommitRequest {
     pub(crate) reply: oneshot::Sender<WriteResult>,
 }
 
-/// Spawns the writer; writes sent to the returned channel are group-committed.
-pub(crate) fn spawn_writer<S: Storage>(storage: Arc<S>) -> mpsc::UnboundedSender<CommitRequest> {
+/// Spawns the writer; writes sent to the returned channel are group-committed, at most
+/// `batch_max` (at least one) per storage transaction.
+pub(crate) fn spawn_writer<S: Storage>(
+    storage: Arc<S>,
+    batch_max: usize,
+) -> mpsc::UnboundedSender<CommitRequest> {
+    let batch_max = batch_max.max(1);
     let (sender, mut receiver) = mpsc::unbounded_channel::<CommitRequest>();
     tokio::spawn(async move {
         while let Some(first) = receiver.recv().await {
             let mut batch = vec![first];
-            while batch.len() < GROUP_COMMIT_BATCH_MAX {
+            while batch.len() < batch_max {
                 match receiver.try_recv() {
                     Ok(next) => batch.push(next),
                     Err(_) => break,
