@@ -16,12 +16,11 @@ use endure::workflow::{WorkflowContext, WorkflowError};
 use endure::*;
 use endure_core::history::{EventAttributes, EventType, HistoryEvent};
 use endure_core::protocol::Transport;
-use endure_sim::cluster::{Cluster, ClusterConfig, ENGINE, StoreChoice};
-use endure_sim::disk::CrashPoint;
+use endure_sim::cluster::{Cluster, ClusterConfig, StoreChoice};
 use endure_sim::faults::FaultKind;
 use endure_sim::invariants::{check_all, check_signals_exactly_once};
 use endure_sim::seeds::run_seeds;
-use madsim::rand::Rng;
+use endure_sim::swarm;
 
 const WORKFLOWS: u32 = 4;
 const SIGNALS: u32 = 12;
@@ -116,33 +115,14 @@ async fn scenario(seed: u64) {
     });
     // Until every signal is acknowledged: a kill or a power loss inside a commit every few
     // hundred milliseconds.
-    let mut kills = 0;
-    let mut power_losses = 0;
     tokio::time::sleep(Duration::from_millis(200)).await;
-    for round in 0..FAULTS_MAX {
-        if finished.load(Ordering::SeqCst) {
-            break;
-        }
-        let (wait, down, point) = {
-            let mut rng = madsim::rand::thread_rng();
-            let point = if rng.gen_bool(0.5) {
-                CrashPoint::AfterWrite(rng.gen_range(1..4))
-            } else {
-                CrashPoint::AfterSync(rng.gen_range(1..3))
-            };
-            (rng.gen_range(100..400), rng.gen_range(50..300), point)
-        };
-        tokio::time::sleep(Duration::from_millis(wait)).await;
-        if round % 2 == 0 {
-            cluster.kill(ENGINE);
-            tokio::time::sleep(Duration::from_millis(down)).await;
-            cluster.restart(ENGINE);
-            kills += 1;
-        } else {
-            cluster.power_loss_inside_commit(point).await;
-            power_losses += 1;
-        }
-    }
+    let (kills, power_losses) = swarm::kills_and_power_losses(
+        &cluster,
+        || finished.load(Ordering::SeqCst),
+        FAULTS_MAX,
+        100..400,
+    )
+    .await;
     driving.await.unwrap();
     assert_eq!(cluster.faults.count(FaultKind::Kill), kills);
     assert_eq!(cluster.faults.count(FaultKind::PowerLoss), power_losses);

@@ -202,3 +202,41 @@ pub async fn throw(
     }
     thrown
 }
+
+/// Alternates an engine kill (restarted after 50–300 ms) and a power loss inside a commit,
+/// one every `pause` milliseconds, until `finished` says so or `max` were thrown: dense
+/// enough to land between the steps of a multi-commit protocol. Returns (kills, power
+/// losses).
+pub async fn kills_and_power_losses(
+    cluster: &Cluster,
+    finished: impl Fn() -> bool,
+    max: u32,
+    pause: std::ops::Range<u64>,
+) -> (usize, usize) {
+    let (mut kills, mut power_losses) = (0, 0);
+    for round in 0..max {
+        if finished() {
+            break;
+        }
+        let (wait, down, point) = {
+            let mut rng = madsim::rand::thread_rng();
+            let point = if rng.gen_bool(0.5) {
+                CrashPoint::AfterWrite(rng.gen_range(1..4))
+            } else {
+                CrashPoint::AfterSync(rng.gen_range(1..3))
+            };
+            (rng.gen_range(pause.clone()), rng.gen_range(50..300), point)
+        };
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+        if round % 2 == 0 {
+            cluster.kill(ENGINE);
+            tokio::time::sleep(Duration::from_millis(down)).await;
+            cluster.restart(ENGINE);
+            kills += 1;
+        } else {
+            cluster.power_loss_inside_commit(point).await;
+            power_losses += 1;
+        }
+    }
+    (kills, power_losses)
+}

@@ -247,21 +247,31 @@ fn count(history: &[HistoryEvent], wanted: EventType) -> usize {
         .count()
 }
 
-/// Runs the crash at `hold` and checks the signal arrives once and is reported once.
-async fn crash_and_recover(hold: u8) {
-    let clock = Arc::new(ManualClock::new(T0));
-    let memory = Arc::new(MemoryStorage::new());
+/// An engine on `memory` behind a store that holds at `hold` (changeable later).
+async fn holding_engine(
+    memory: &Arc<MemoryStorage>,
+    clock: &Arc<ManualClock>,
+    hold: u8,
+) -> (Arc<Holding>, Engine<Holding, ManualClock>) {
     let holding = Arc::new(Holding {
-        inner: Arc::clone(&memory),
-        hold: AtomicU8::new(HOLD_NOTHING),
+        inner: Arc::clone(memory),
+        hold: AtomicU8::new(hold),
     });
-    let first = Engine::with_ports(
+    let engine = Engine::with_ports(
         Arc::clone(&holding),
-        Arc::clone(&clock),
+        Arc::clone(clock),
         EngineConfig::default(),
     )
     .await
     .unwrap();
+    (holding, engine)
+}
+
+/// Runs the crash at `hold` and checks the signal arrives once and is reported once.
+async fn crash_and_recover(hold: u8) {
+    let clock = Arc::new(ManualClock::new(T0));
+    let memory = Arc::new(MemoryStorage::new());
+    let (holding, first) = holding_engine(&memory, &clock, HOLD_NOTHING).await;
     first.start_workflow(start("receiver")).await.unwrap();
     first.start_workflow(start("sender")).await.unwrap();
     complete(&first, "receiver", vec![], || ()).await;
@@ -373,17 +383,7 @@ async fn the_system_namespace_is_refused() {
 async fn a_cancel_redelivered_after_its_target_closed_is_not_reported_as_failed() {
     let clock = Arc::new(ManualClock::new(T0));
     let memory = Arc::new(MemoryStorage::new());
-    let holding = Arc::new(Holding {
-        inner: Arc::clone(&memory),
-        hold: AtomicU8::new(HOLD_NOTHING),
-    });
-    let first = Engine::with_ports(
-        Arc::clone(&holding),
-        Arc::clone(&clock),
-        EngineConfig::default(),
-    )
-    .await
-    .unwrap();
+    let (holding, first) = holding_engine(&memory, &clock, HOLD_NOTHING).await;
     first.start_workflow(start("receiver")).await.unwrap();
     first.start_workflow(start("sender")).await.unwrap();
     complete(&first, "receiver", vec![], || ()).await;
@@ -412,17 +412,7 @@ async fn a_cancel_redelivered_after_its_target_closed_is_not_reported_as_failed(
     // A second engine takes over, its outbox held back while the target acknowledges the
     // cancel and closes; then the outbox redelivers to a closed run.
     clock.advance(std::time::Duration::from_secs(1));
-    let holding_second = Arc::new(Holding {
-        inner: Arc::clone(&memory),
-        hold: AtomicU8::new(HOLD_SENDER_LOADS),
-    });
-    let second = Engine::with_ports(
-        Arc::clone(&holding_second),
-        Arc::clone(&clock),
-        EngineConfig::default(),
-    )
-    .await
-    .unwrap();
+    let (holding_second, second) = holding_engine(&memory, &clock, HOLD_SENDER_LOADS).await;
     complete(
         &second,
         "receiver",
