@@ -26,6 +26,7 @@ pub mod limits;
 pub mod options;
 pub mod payload;
 pub mod protocol;
+pub mod random;
 pub mod replay;
 mod retry;
 mod search_attributes;
@@ -37,6 +38,8 @@ pub mod time;
 mod update;
 mod validation;
 pub mod wire;
+#[cfg(any(test, feature = "testing"))]
+pub mod workload;
 
 pub use command::*;
 pub use cron::{CronError, CronSchedule};

@@ -2,24 +2,24 @@
 //! reset), so replay draws the same numbers. The algorithm is fixed forever: histories
 //! depend on it.
 
+use endure_core::random::SplitMix64;
+
 /// A seeded generator; never touches the OS.
 #[derive(Clone, Debug)]
 pub(crate) struct DeterministicRandom {
-    state: u64,
+    rng: SplitMix64,
 }
 
 impl DeterministicRandom {
     pub(crate) fn new(seed: u64) -> Self {
-        Self { state: seed }
+        Self {
+            rng: SplitMix64::new(seed),
+        }
     }
 
     /// The next 64 random bits.
     pub(crate) fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.rng.next_u64()
     }
 
     /// A random version-4 UUID in its text form.
