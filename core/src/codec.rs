@@ -27,10 +27,10 @@ use crate::payload::Payloads;
 use crate::storage::{CurrentRun, DispatchRow, ExecutionRow, RequestRecord, VisibilityRow};
 
 /// The format version written by this build.
-pub const FORMAT_VERSION: u8 = 1;
+pub const FORMAT_VERSION: u8 = 2;
 
 /// Every format version this build can decode.
-pub const SUPPORTED_VERSIONS: &[u8] = &[1];
+pub const SUPPORTED_VERSIONS: &[u8] = &[1, 2];
 
 /// Length of the header before the postcard body.
 pub const HEADER_BYTES: usize = 2;
@@ -95,6 +95,12 @@ impl RecordKind {
 pub trait Record: Serialize + DeserializeOwned {
     /// The tag written in the header.
     const KIND: RecordKind;
+
+    /// A version-1 body as the version-2 body of the same value. Version 2 only appended
+    /// fields at the end of some types, so a conversion appends their empty encoding.
+    fn body_v1_to_v2(body: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+        std::borrow::Cow::Borrowed(body)
+    }
 }
 
 impl Record for HistoryEvent {
@@ -135,6 +141,13 @@ impl Record for VisibilityRow {
 }
 impl Record for ExecutionMachine {
     const KIND: RecordKind = RecordKind::ExecutionMachine;
+
+    /// Version 2 appended the accepted updates (a map; empty is the single byte 0).
+    fn body_v1_to_v2(body: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+        let mut upgraded = body.to_vec();
+        upgraded.push(0);
+        std::borrow::Cow::Owned(upgraded)
+    }
 }
 
 /// The size of `value`'s postcard body, without encoding it into a buffer.
@@ -221,13 +234,14 @@ pub fn decode<T: Record>(bytes: &[u8]) -> Result<T, DecodeError> {
         });
     }
     match *version {
-        1 => decode_v1(body),
+        1 => decode_current(&T::body_v1_to_v2(body)),
+        2 => decode_current(body),
         found => Err(DecodeError::UnknownVersion { found }),
     }
 }
 
-/// Version 1: the current types, postcard-encoded.
-fn decode_v1<T: Record>(body: &[u8]) -> Result<T, DecodeError> {
+/// The current version: the current types, postcard-encoded.
+fn decode_current<T: Record>(body: &[u8]) -> Result<T, DecodeError> {
     let (value, rest) =
         postcard::take_from_bytes::<T>(body).map_err(|error| DecodeError::Malformed {
             kind: T::KIND,

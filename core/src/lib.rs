@@ -57,5 +57,8 @@ pub use retry::RetryPolicy;
 pub use search_attributes::{SearchAttributeValue, SearchAttributes};
 pub use task_queue::TaskQueue;
 pub use time::Timestamp;
-pub use update::{UpdateOutcome, UpdateRequest};
+pub use update::{
+    UpdateAbort, UpdateDelivery, UpdateMessage, UpdateMessageBody, UpdateNotice, UpdateOutcome,
+    UpdateRequest, UpdateStage,
+};
 pub use validation::ValidationError;

@@ -43,6 +43,13 @@ pub const PENDING_SIGNALS_MAX: usize = 2_000;
 pub const PENDING_REQUEST_CANCELS_MAX: usize = 2_000;
 /// Signals one run may receive in its lifetime.
 pub const SIGNALS_PER_EXECUTION_MAX: u64 = 10_000;
+
+/// Most updates of a run admitted or accepted and not yet completed at once (Temporal's
+/// `history.maxInFlightUpdates`).
+pub const UPDATES_IN_FLIGHT_MAX: usize = 10;
+
+/// Most updates a run accepts over its life (Temporal's `history.maxTotalUpdates`).
+pub const UPDATES_PER_EXECUTION_MAX: usize = 2_000;
 /// Search attributes on one run.
 pub const SEARCH_ATTRIBUTES_KEYS_MAX: usize = 100;
 /// Encoded size of one search attribute value.

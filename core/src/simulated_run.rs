@@ -110,6 +110,7 @@ impl SimulatedRun<'_> {
                     force_create_workflow_task: false,
                     sdk_metadata: SdkMetadata::default(),
                     next_run_id: RunId::from_u128(2),
+                    messages: Vec::new(),
                 };
                 let reply = apply(
                     &mut machine,

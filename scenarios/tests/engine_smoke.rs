@@ -27,6 +27,7 @@ fn completion(
         force_create_workflow_task: false,
         sdk_metadata: Default::default(),
         next_run_id: RunId::from_u128(0),
+        messages: Vec::new(),
     }
 }
 

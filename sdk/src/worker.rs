@@ -513,6 +513,7 @@ impl Shared {
                             sdk_version: env!("CARGO_PKG_VERSION").into(),
                         },
                         next_run_id: RunId::from_u128(0),
+                        messages: Vec::new(),
                     }),
                 }
             }

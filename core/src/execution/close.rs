@@ -53,7 +53,7 @@ impl ExecutionMachine {
                 },
             ),
         );
-        self.mark_closed(WorkflowExecutionStatus::Completed, new_execution_run_id);
+        self.mark_closed(fx, WorkflowExecutionStatus::Completed, new_execution_run_id);
         if let Some(successor) = successor {
             self.start_successor(
                 fx,
@@ -87,7 +87,7 @@ impl ExecutionMachine {
                 new_execution_run_id,
             }),
         );
-        self.mark_closed(WorkflowExecutionStatus::Failed, new_execution_run_id);
+        self.mark_closed(fx, WorkflowExecutionStatus::Failed, new_execution_run_id);
         if let Some(successor) = successor {
             let last_result = self.last_completion_result.clone();
             self.start_successor(
@@ -117,7 +117,7 @@ impl ExecutionMachine {
                 details,
             }),
         );
-        self.mark_closed(WorkflowExecutionStatus::Canceled, None);
+        self.mark_closed(fx, WorkflowExecutionStatus::Canceled, None);
     }
 
     pub(super) fn close_continued_as_new(
@@ -176,7 +176,11 @@ impl ExecutionMachine {
                 },
             )),
         );
-        self.mark_closed(WorkflowExecutionStatus::ContinuedAsNew, Some(next_run_id));
+        self.mark_closed(
+            fx,
+            WorkflowExecutionStatus::ContinuedAsNew,
+            Some(next_run_id),
+        );
         let successor = Successor {
             initiator: ContinueAsNewInitiator::Workflow,
             backoff,
@@ -206,7 +210,7 @@ impl ExecutionMachine {
                 },
             ),
         );
-        self.mark_closed(WorkflowExecutionStatus::Terminated, None);
+        self.mark_closed(fx, WorkflowExecutionStatus::Terminated, None);
         Ok(())
     }
 
@@ -250,7 +254,7 @@ impl ExecutionMachine {
                 new_execution_run_id,
             }),
         );
-        self.mark_closed(WorkflowExecutionStatus::TimedOut, new_execution_run_id);
+        self.mark_closed(fx, WorkflowExecutionStatus::TimedOut, new_execution_run_id);
         if let Some((successor, run_id, failure)) = successor {
             let last_result = self.last_completion_result.clone();
             self.start_successor(
@@ -281,6 +285,7 @@ impl ExecutionMachine {
     /// Drops everything pending; a closed run waits for nothing.
     fn mark_closed(
         &mut self,
+        fx: &mut Effects,
         status: WorkflowExecutionStatus,
         new_execution_run_id: Option<RunId>,
     ) {
@@ -288,6 +293,7 @@ impl ExecutionMachine {
             self.buffered_events.is_empty(),
             "buffered events are flushed before a close"
         );
+        self.abort_updates_on_close(fx, new_execution_run_id.is_some());
         self.status = status;
         self.new_execution_run_id = new_execution_run_id;
         self.workflow_task = None;

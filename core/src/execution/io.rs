@@ -24,6 +24,7 @@ use crate::retry::RetryPolicy;
 use crate::search_attributes::SearchAttributes;
 use crate::task_queue::TaskQueue;
 use crate::time::Timestamp;
+use crate::update::{UpdateDelivery, UpdateMessage, UpdateNotice, UpdateRequest, UpdateStage};
 use crate::validation::ValidationError;
 
 /// Everything needed to create a run. Built from client options with
@@ -207,6 +208,9 @@ pub struct WorkflowTaskCompletion {
     /// The id the next run gets if this completion closes the run with a successor
     /// (continue-as-new, retry, cron).
     pub next_run_id: RunId,
+    /// Answers to the updates delivered with the task, placed among the commands by
+    /// `ProtocolMessage` commands (those no command names are processed after them).
+    pub messages: Vec<UpdateMessage>,
 }
 
 /// One input to a run's machine. Every input is applied at a `now` given with it.
@@ -325,6 +329,14 @@ pub enum Input {
         /// The requesting run's RequestCancelExternalWorkflowExecutionInitiated event.
         initiated_event_id: EventId,
     },
+    /// A client's update (spec §5.19.3): admitted in memory until the workflow answers;
+    /// `ends_start_delay` for update-with-start.
+    Update {
+        /// The request.
+        request: UpdateRequest,
+        /// Update-with-start: the first workflow task runs now, start delay or not.
+        ends_start_delay: bool,
+    },
     /// The runtime delivered a signal this run sent (`failure: None`), or could not.
     ExternalSignalResolved {
         /// The signal, as its Initiated event names it.
@@ -371,6 +383,9 @@ pub enum Rejected {
     /// The run has received its maximum number of signals.
     #[error("the run has received {0} signals, the maximum")]
     SignalLimitExceeded(u64),
+    /// Too many updates in flight, or over the run's life.
+    #[error("the run has {0}")]
+    UpdateLimitExceeded(String),
     /// The input itself is invalid.
     #[error(transparent)]
     Invalid(#[from] ValidationError),
@@ -431,6 +446,8 @@ pub struct WorkflowTaskStartedReply {
     /// Events of this task not in persisted history: the Scheduled and Started events of a
     /// transient or speculative task.
     pub transient_events: Vec<HistoryEvent>,
+    /// The updates the workflow sees after the task's events.
+    pub updates: Vec<UpdateDelivery>,
 }
 
 /// What a worker needs to run an activity attempt.
@@ -482,6 +499,14 @@ pub enum Reply {
         /// Cancellation of the activity was requested.
         cancel_requested: bool,
     },
+    /// An update's state: `Admitted` for a new (or already admitted) one; for one this run
+    /// accepted earlier, its stage and, once completed, its UpdateCompleted event.
+    Update {
+        /// How far it has come.
+        stage: UpdateStage,
+        /// The UpdateCompleted event, once completed.
+        completed_event_id: Option<EventId>,
+    },
 }
 
 /// The next run of a chain, created in the same transition as the close of this one.
@@ -505,4 +530,6 @@ pub struct Effects {
     pub reply: Reply,
     /// The run that continues this one, if the transition closed it with a successor.
     pub next_run: Option<Box<NextRun>>,
+    /// What happened to updates in this transition, for whoever waits on them.
+    pub updates: Vec<(crate::ids::UpdateId, UpdateNotice)>,
 }

@@ -20,6 +20,7 @@ mod commands;
 mod deadline;
 mod external;
 mod io;
+mod update;
 mod workflow_task;
 
 #[cfg(test)]
@@ -32,6 +33,7 @@ use serde::{Deserialize, Serialize};
 
 pub use activity::{ActivityInfo, ActivityStarted};
 pub use io::*;
+pub use update::UpdateRecord;
 pub use workflow_task::{StartedWorkflowTask, WorkflowTask, WorkflowTaskKind};
 
 use crate::cron::CronSchedule;
@@ -41,8 +43,8 @@ use crate::history::{
     WorkflowExecutionStartedEventAttributes,
 };
 use crate::ids::{
-    ActivityId, EventId, Namespace, RequestId, RunId, TaskQueueName, TimerId, WorkflowExecution,
-    WorkflowId, WorkflowType,
+    ActivityId, EventId, Namespace, RequestId, RunId, TaskQueueName, TimerId, UpdateId,
+    WorkflowExecution, WorkflowId, WorkflowType,
 };
 use crate::limits::SIGNALS_PER_EXECUTION_MAX;
 use crate::payload::{Header, Memo, Payloads};
@@ -130,6 +132,13 @@ pub struct ExecutionMachine {
     cancel_requested: bool,
     /// The run that continues this one, once closed with a successor.
     new_execution_run_id: Option<RunId>,
+    /// Updates admitted and not yet answered by the workflow, in arrival order. Only in
+    /// memory, like Temporal's update registry: a lost one is sent again by its client.
+    #[serde(skip)]
+    admitted_updates: Vec<update::AdmittedUpdate>,
+    /// Updates this run accepted, by id (format version 2; last, so a version-1 state
+    /// decodes with none).
+    updates: BTreeMap<UpdateId, UpdateRecord>,
 }
 
 impl ExecutionMachine {
@@ -186,6 +195,8 @@ impl ExecutionMachine {
             signal_count: 0,
             cancel_requested: false,
             new_execution_run_id: None,
+            admitted_updates: Vec::new(),
+            updates: BTreeMap::new(),
         };
         let mut fx = Effects::default();
         let continued = request.continued;
@@ -329,6 +340,10 @@ impl ExecutionMachine {
                 details,
                 identity,
             } => self.terminate(fx, now, reason, details, identity),
+            Input::Update {
+                request,
+                ends_start_delay,
+            } => self.admit_update(fx, now, request, ends_start_delay),
             Input::Deadline { next_run_id } => {
                 self.fire_deadlines(fx, now, next_run_id);
                 Ok(())

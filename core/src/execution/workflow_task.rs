@@ -16,7 +16,7 @@ use super::io::{
     WorkflowTaskToken,
 };
 use super::{BufferedEvent, ExecutionMachine};
-use crate::command::CommandType;
+use crate::command::{Command, CommandType};
 use crate::enums::{TimeoutType, WorkflowTaskFailedCause};
 use crate::failure::Failure;
 use crate::history::{
@@ -30,6 +30,7 @@ use crate::limits::{
 };
 use crate::task_queue::TaskQueue;
 use crate::time::Timestamp;
+use crate::update::{UpdateMessage, UpdateMessageBody};
 
 /// How long a speculative task on a normal queue waits for a poller (Temporal's 5 s).
 const SPECULATIVE_SCHEDULE_TO_START_TIMEOUT: Duration = Duration::from_secs(5);
@@ -177,12 +178,8 @@ impl ExecutionMachine {
     }
 
     /// Schedules an update-only task that is not persisted: it is written only if its
-    /// completion records something, and discarded otherwise. Called by the update path;
-    /// returns whether a task was scheduled (not when one is pending or the run waits).
-    #[cfg_attr(
-        not(test),
-        allow(dead_code, reason = "updates call it; they land in their own issue")
-    )]
+    /// completion records something, and discarded otherwise. Returns whether a task was
+    /// scheduled (not when one is pending or the run waits).
     pub(crate) fn schedule_speculative_workflow_task(
         &mut self,
         fx: &mut Effects,
@@ -298,6 +295,7 @@ impl ExecutionMachine {
                 identity,
             });
         }
+        self.deliver_updates(started_event_id);
         fx.reply = Reply::WorkflowTaskStarted(Box::new(self.workflow_task_started_reply()));
         Ok(())
     }
@@ -325,6 +323,7 @@ impl ExecutionMachine {
             workflow_type: self.workflow_type.clone(),
             sticky: task.task_queue.kind == crate::TaskQueueKind::Sticky,
             transient_events,
+            updates: self.delivered_updates(),
         }
     }
 
@@ -398,7 +397,7 @@ impl ExecutionMachine {
         completion: WorkflowTaskCompletion,
     ) -> Result<(), Rejected> {
         self.check_token(completion.token)?;
-        if self.discard_speculative_workflow_task(fx, &completion) {
+        if self.discard_speculative_workflow_task(fx, now, &completion) {
             return Ok(());
         }
         let mut trial = self.clone();
@@ -458,6 +457,19 @@ impl ExecutionMachine {
         self.close_attempted = false;
         self.last_completed_workflow_task_started_event_id = Some(started.started_event_id);
         let mut needs_new_task = completion.force_create_workflow_task;
+        // Rejections write nothing: taken first, so a close in this completion cannot
+        // abort an update the workflow answered.
+        let mut unreferenced: Vec<&UpdateMessage> = Vec::new();
+        for message in &completion.messages {
+            let referenced = completion.commands.iter().any(|command| {
+                matches!(command, Command::ProtocolMessage(attributes) if attributes.message_id == message.id)
+            });
+            if matches!(message.body, UpdateMessageBody::Rejection(_)) {
+                self.handle_update_message(fx, now, message)?;
+            } else if !referenced {
+                unreferenced.push(message);
+            }
+        }
         for (index, command) in completion.commands.iter().enumerate() {
             let command_type = command.command_type();
             if self.status.is_closed() {
@@ -479,6 +491,25 @@ impl ExecutionMachine {
             command
                 .validate()
                 .map_err(|error| Refusal::new(error.cause, format!("command {index}: {error}")))?;
+            if let Command::ProtocolMessage(attributes) = command {
+                let message = completion
+                    .messages
+                    .iter()
+                    .find(|message| message.id == attributes.message_id)
+                    .ok_or_else(|| {
+                        Refusal::new(
+                            WorkflowTaskFailedCause::BadUpdateWorkflowExecutionMessage,
+                            format!(
+                                "command {index} names message {:?}, which the completion does not carry",
+                                attributes.message_id
+                            ),
+                        )
+                    })?;
+                if !matches!(message.body, UpdateMessageBody::Rejection(_)) {
+                    self.handle_update_message(fx, now, message)?;
+                }
+                continue;
+            }
             needs_new_task |= self.handle_command(
                 fx,
                 now,
@@ -486,6 +517,18 @@ impl ExecutionMachine {
                 command.clone(),
                 completion.next_run_id,
             )?;
+        }
+        for message in unreferenced {
+            if self.status.is_closed() {
+                return Err(Refusal::new(
+                    WorkflowTaskFailedCause::BadUpdateWorkflowExecutionMessage,
+                    format!(
+                        "update message {} follows the close of the workflow",
+                        message.id
+                    ),
+                ));
+            }
+            self.handle_update_message(fx, now, message)?;
         }
         if self.status.is_closed() {
             debug_assert!(
@@ -497,32 +540,57 @@ impl ExecutionMachine {
         // Whatever is still buffered (a cancelled timer's fire is gone) is new to the workflow.
         needs_new_task |= !self.buffered_events.is_empty();
         self.flush_buffered_events(fx);
+        let updates_wait = self.redeliver_unanswered_updates();
         if needs_new_task {
             self.schedule_workflow_task_if_needed(fx, now);
+        } else if updates_wait {
+            self.schedule_speculative_workflow_task(fx, now);
         }
         Ok(())
     }
 
-    /// A speculative task whose completion records nothing (no commands, nothing arrived
-    /// meanwhile, no new task asked for) leaves no trace in history.
+    /// A speculative task whose completion records nothing (no commands, only rejections,
+    /// nothing arrived meanwhile, no new task asked for) leaves no trace in history.
     fn discard_speculative_workflow_task(
         &mut self,
         fx: &mut Effects,
+        now: Timestamp,
         completion: &WorkflowTaskCompletion,
     ) -> bool {
         let speculative = self
             .workflow_task
             .as_ref()
             .is_some_and(|task| task.kind == WorkflowTaskKind::Speculative);
+        let only_rejections = completion
+            .messages
+            .iter()
+            .all(|message| matches!(message.body, UpdateMessageBody::Rejection(_)));
         if !speculative
             || !completion.commands.is_empty()
+            || !only_rejections
             || !self.buffered_events.is_empty()
             || completion.force_create_workflow_task
         {
             return false;
         }
+        let mut trial = self.clone();
+        let mut trial_fx = fx.clone();
+        for message in &completion.messages {
+            if trial
+                .handle_update_message(&mut trial_fx, now, message)
+                .is_err()
+            {
+                // A rejection of an update the task did not deliver: refused as usual.
+                return false;
+            }
+        }
+        *self = trial;
+        *fx = trial_fx;
         self.workflow_task = None;
         self.sticky = completion.sticky.clone();
+        if self.redeliver_unanswered_updates() {
+            self.schedule_speculative_workflow_task(fx, now);
+        }
         fx.reply = Reply::WorkflowTaskDiscarded {
             reset_history_event_id: self.last_completed_workflow_task_started_event_id,
         };
@@ -580,6 +648,7 @@ impl ExecutionMachine {
             self.workflow_task = Some(task);
             return;
         };
+        self.abort_delivered_updates(fx);
         if task.kind == WorkflowTaskKind::Normal {
             self.write(
                 fx,
@@ -627,6 +696,7 @@ impl ExecutionMachine {
         self.sticky = None;
         if timeout_type == TimeoutType::StartToClose {
             self.workflow_task_attempt = self.workflow_task_attempt.saturating_add(1);
+            self.abort_delivered_updates(fx);
         }
         self.flush_buffered_events(fx);
         self.schedule_workflow_task_if_needed(fx, now);

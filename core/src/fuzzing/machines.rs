@@ -127,6 +127,7 @@ impl Driven {
                     force_create_workflow_task: false,
                     sdk_metadata: SdkMetadata::default(),
                     next_run_id: self.next_run_id(),
+                    messages: Vec::new(),
                 }))
             }
             3 => Input::WorkflowTaskFailed {

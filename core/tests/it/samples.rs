@@ -680,6 +680,16 @@ pub fn execution_machine() -> endure_core::execution::ExecutionMachine {
     )
     .expect("valid start");
     let (mut machine, _) = ExecutionMachine::start(request, start);
+    // An update delivered with the first task and accepted by it (format version 2).
+    machine
+        .apply(
+            Input::Update {
+                request: update_request(),
+                ends_start_delay: false,
+            },
+            start,
+        )
+        .expect("admitted");
     let scheduled_event_id = machine
         .workflow_task()
         .expect("first task")
@@ -704,12 +714,22 @@ pub fn execution_machine() -> endure_core::execution::ExecutionMachine {
         .apply(
             Input::WorkflowTaskCompleted(Box::new(WorkflowTaskCompletion {
                 token: started.token,
-                commands: vec![Command::ScheduleActivityTask(activity)],
+                commands: vec![
+                    Command::ProtocolMessage(ProtocolMessageCommandAttributes {
+                        message_id: "update-1/accept".into(),
+                    }),
+                    Command::ScheduleActivityTask(activity),
+                ],
                 identity: "worker".into(),
                 sticky: None,
                 force_create_workflow_task: false,
                 sdk_metadata: Default::default(),
                 next_run_id: RunId::from_u128(2),
+                messages: vec![UpdateMessage {
+                    id: "update-1/accept".into(),
+                    update_id: update_request().update_id,
+                    body: UpdateMessageBody::Acceptance,
+                }],
             })),
             start,
         )

@@ -103,6 +103,7 @@ impl Harness {
                     force_create_workflow_task: false,
                     sdk_metadata: SdkMetadata::default(),
                     next_run_id: RunId::from_u128(0),
+                    messages: Vec::new(),
                 },
             )
             .await
@@ -437,6 +438,7 @@ async fn a_new_owner_recovers_pending_tasks_and_deadlines_and_fences_the_old_one
                 force_create_workflow_task: false,
                 sdk_metadata: SdkMetadata::default(),
                 next_run_id: RunId::from_u128(0),
+                messages: Vec::new(),
             },
         )
         .await
@@ -552,6 +554,7 @@ async fn a_workflow_runs_through_the_in_process_transport() {
         force_create_workflow_task: false,
         sdk_metadata: SdkMetadata::default(),
         next_run_id: RunId::from_u128(0),
+        messages: Vec::new(),
     };
     let reply = transport
         .call(Request::CompleteWorkflowTask {
@@ -658,6 +661,7 @@ async fn a_waiting_poller_gets_the_task_started_in_the_same_commit() {
         force_create_workflow_task: false,
         sdk_metadata: SdkMetadata::default(),
         next_run_id: RunId::from_u128(0),
+        messages: Vec::new(),
     };
     h.engine
         .complete_workflow_task(&task.execution, completion)
@@ -710,6 +714,7 @@ async fn a_sticky_task_carries_only_the_events_after_the_workers_last_task() {
                 force_create_workflow_task: false,
                 sdk_metadata: SdkMetadata::default(),
                 next_run_id: RunId::from_u128(0),
+                messages: Vec::new(),
             },
         )
         .await
@@ -754,6 +759,7 @@ async fn a_sticky_task_carries_only_the_events_after_the_workers_last_task() {
                 force_create_workflow_task: false,
                 sdk_metadata: SdkMetadata::default(),
                 next_run_id: RunId::from_u128(0),
+                messages: Vec::new(),
             },
         )
         .await

@@ -116,6 +116,7 @@ fn engine_child_process() {
                     force_create_workflow_task: false,
                     sdk_metadata: SdkMetadata::default(),
                     next_run_id: RunId::from_u128(0),
+                    messages: Vec::new(),
                 };
                 let _ = workflows
                     .complete_workflow_task(&task.execution, completion)

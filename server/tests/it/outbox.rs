@@ -188,6 +188,7 @@ async fn complete<S: Storage, C: endure_core::clock::Clock>(
                     force_create_workflow_task: false,
                     sdk_metadata: SdkMetadata::default(),
                     next_run_id: RunId::from_u128(0),
+                    messages: Vec::new(),
                 },
             )
             .await

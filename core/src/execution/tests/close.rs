@@ -194,7 +194,7 @@ fn continue_as_new_closes_and_starts_the_next_run_atomically() {
     );
 }
 
-fn continue_as_new(input: &str, memo: Option<crate::payload::Memo>) -> Command {
+pub(super) fn continue_as_new(input: &str, memo: Option<crate::payload::Memo>) -> Command {
     Command::ContinueAsNewWorkflowExecution(Box::new(
         ContinueAsNewWorkflowExecutionCommandAttributes {
             workflow_type: None,

@@ -143,6 +143,7 @@ impl Run {
             force_create_workflow_task: false,
             sdk_metadata: SdkMetadata::default(),
             next_run_id,
+            messages: Vec::new(),
         }))
     }
 

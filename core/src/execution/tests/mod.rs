@@ -7,4 +7,5 @@ mod external;
 mod harness;
 mod properties;
 mod timers_signals;
+mod updates;
 mod workflow_task;

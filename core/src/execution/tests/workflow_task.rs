@@ -263,6 +263,7 @@ fn complete_sticky(run: &mut Run) {
             force_create_workflow_task: false,
             sdk_metadata: Default::default(),
             next_run_id,
+            messages: Vec::new(),
         },
     )));
 }

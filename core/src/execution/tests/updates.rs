@@ -1,0 +1,436 @@
+//! Updates: admission in memory, delivery with a (speculative) workflow task, a rejection
+//! leaving no trace, acceptance and completion written in order, deduplication by id, and
+//! the abort matrix.
+
+use std::time::Duration;
+
+use super::harness::*;
+use crate::command::{Command, ProtocolMessageCommandAttributes};
+use crate::execution::*;
+use crate::failure::Failure;
+use crate::ids::{EventId, UpdateId, UpdateName};
+use crate::limits::UPDATES_IN_FLIGHT_MAX;
+use crate::payload::Header;
+use crate::update::*;
+
+fn update(id: &str) -> Input {
+    Input::Update {
+        request: UpdateRequest {
+            update_id: UpdateId::new(id).unwrap(),
+            identity: "client".into(),
+            name: UpdateName::new("SetDiscount").unwrap(),
+            header: Header::new(),
+            args: json("10%"),
+        },
+        ends_start_delay: false,
+    }
+}
+
+fn message(id: &str, suffix: &str, body: UpdateMessageBody) -> UpdateMessage {
+    UpdateMessage {
+        id: format!("{id}/{suffix}"),
+        update_id: UpdateId::new(id).unwrap(),
+        body,
+    }
+}
+
+fn protocol(id: &str, suffix: &str) -> Command {
+    Command::ProtocolMessage(ProtocolMessageCommandAttributes {
+        message_id: format!("{id}/{suffix}"),
+    })
+}
+
+fn accept(id: &str) -> (Command, UpdateMessage) {
+    (
+        protocol(id, "accept"),
+        message(id, "accept", UpdateMessageBody::Acceptance),
+    )
+}
+
+fn respond(id: &str, result: &str) -> (Command, UpdateMessage) {
+    (
+        protocol(id, "complete"),
+        message(
+            id,
+            "complete",
+            UpdateMessageBody::Response(UpdateOutcome::Success(json(result))),
+        ),
+    )
+}
+
+fn reject(id: &str) -> UpdateMessage {
+    message(
+        id,
+        "reject",
+        UpdateMessageBody::Rejection(Failure::application("amount must be positive", "Invalid")),
+    )
+}
+
+fn complete_with(
+    run: &mut Run,
+    token: WorkflowTaskToken,
+    commands: Vec<Command>,
+    messages: Vec<UpdateMessage>,
+) -> Effects {
+    let Input::WorkflowTaskCompleted(mut completion) = run.completion(token, commands) else {
+        unreachable!("completion builds a completion")
+    };
+    completion.messages = messages;
+    run.apply(Input::WorkflowTaskCompleted(completion))
+}
+
+/// Starts the pending task, returning its token and the updates it delivers.
+fn start_with_updates(run: &mut Run) -> (WorkflowTaskToken, Vec<UpdateDelivery>) {
+    let scheduled_event_id = run.machine.workflow_task().unwrap().scheduled_event_id;
+    let effects = run.apply(Input::WorkflowTaskStarted {
+        scheduled_event_id,
+        request_id: format!("poll-{scheduled_event_id}"),
+        identity: "worker".into(),
+    });
+    let Reply::WorkflowTaskStarted(reply) = effects.reply else {
+        panic!("not started: {:?}", effects.reply)
+    };
+    (reply.token, reply.updates)
+}
+
+fn id(value: &str) -> UpdateId {
+    UpdateId::new(value).unwrap()
+}
+
+/// A run whose first task set a timer: idle, nothing pending but the timer.
+fn idle_run() -> Run {
+    let (mut run, _) = Run::start(options());
+    run.run_task(vec![start_timer("t", Duration::from_secs(3600))]);
+    assert!(run.machine.workflow_task().is_none());
+    run
+}
+
+#[test]
+fn a_rejected_update_leaves_no_history() {
+    let mut run = idle_run();
+    let before = run.history.len();
+    let effects = run.apply(update("u1"));
+    assert_eq!(
+        effects.reply,
+        Reply::Update {
+            stage: UpdateStage::Admitted,
+            completed_event_id: None
+        }
+    );
+    assert!(effects.events.is_empty(), "admission writes nothing");
+    assert!(
+        matches!(
+            effects.tasks.as_slice(),
+            [Task::WorkflowTask {
+                speculative: true,
+                ..
+            }]
+        ),
+        "{:?}",
+        effects.tasks
+    );
+    let (token, delivered) = start_with_updates(&mut run);
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(delivered[0].request.update_id, id("u1"));
+    assert_eq!(delivered[0].message_id, "u1/request");
+    let effects = complete_with(&mut run, token, vec![], vec![reject("u1")]);
+    assert!(matches!(effects.reply, Reply::WorkflowTaskDiscarded { .. }));
+    assert!(effects.events.is_empty());
+    assert!(matches!(
+        effects.updates.as_slice(),
+        [(update_id, UpdateNotice::Rejected(_))] if *update_id == id("u1")
+    ));
+    assert_eq!(run.history.len(), before, "no trace in history");
+    assert!(run.machine.workflow_task().is_none());
+    assert!(!run.machine.has_admitted_updates());
+    // A rejected update is forgotten: the same id is admitted afresh.
+    assert_eq!(
+        run.apply(update("u1")).reply,
+        Reply::Update {
+            stage: UpdateStage::Admitted,
+            completed_event_id: None
+        }
+    );
+}
+
+#[test]
+fn an_accepted_update_writes_accepted_then_completed_and_its_id_deduplicates() {
+    let mut run = idle_run();
+    run.apply(update("u1"));
+    // Admitting the same id again changes nothing.
+    let again = run.apply(update("u1"));
+    assert!(again.events.is_empty() && again.tasks.is_empty());
+    let (token, delivered) = start_with_updates(&mut run);
+    assert_eq!(delivered.len(), 1, "an update is delivered once per task");
+    let (accept_command, accept_message) = accept("u1");
+    let (respond_command, respond_message) = respond("u1", "done");
+    let effects = complete_with(
+        &mut run,
+        token,
+        vec![accept_command, respond_command],
+        vec![accept_message, respond_message],
+    );
+    check(
+        &effects.events,
+        "6 WorkflowTaskScheduled
+         7 WorkflowTaskStarted scheduled=6
+         8 WorkflowTaskCompleted scheduled=6 started=7
+         9 WorkflowExecutionUpdateAccepted accepted_request_sequencing_event_id=7
+         10 WorkflowExecutionUpdateCompleted accepted_event_id=9",
+    );
+    assert_eq!(
+        effects.updates,
+        vec![
+            (id("u1"), UpdateNotice::Accepted),
+            (
+                id("u1"),
+                UpdateNotice::Completed(UpdateOutcome::Success(json("done")))
+            ),
+        ]
+    );
+    let record = run.machine.update_record(&id("u1")).unwrap();
+    assert_eq!(record.accepted_event_id, EventId::new(9).unwrap());
+    assert_eq!(record.completed_event_id, EventId::new(10));
+    let again = run.apply(update("u1"));
+    assert_eq!(
+        again.reply,
+        Reply::Update {
+            stage: UpdateStage::Completed,
+            completed_event_id: EventId::new(10)
+        }
+    );
+    assert!(again.events.is_empty() && again.tasks.is_empty());
+}
+
+#[test]
+fn a_handler_that_blocks_completes_in_a_later_task() {
+    let mut run = idle_run();
+    run.apply(update("u1"));
+    let (token, _) = start_with_updates(&mut run);
+    let (accept_command, accept_message) = accept("u1");
+    complete_with(
+        &mut run,
+        token,
+        vec![
+            accept_command,
+            start_timer("handler", Duration::from_secs(1)),
+        ],
+        vec![accept_message],
+    );
+    assert_eq!(
+        run.apply(update("u1")).reply,
+        Reply::Update {
+            stage: UpdateStage::Accepted,
+            completed_event_id: None
+        }
+    );
+    run.fire_next_deadline();
+    let token = run.start_task();
+    let (respond_command, respond_message) = respond("u1", "later");
+    let effects = complete_with(
+        &mut run,
+        token,
+        vec![respond_command],
+        vec![respond_message],
+    );
+    check(
+        &effects.events,
+        "14 WorkflowTaskCompleted scheduled=12 started=13
+         15 WorkflowExecutionUpdateCompleted accepted_event_id=9",
+    );
+}
+
+#[test]
+fn an_update_arriving_during_a_task_is_delivered_with_the_next() {
+    let (mut run, _) = Run::start(options());
+    let token = run.start_task();
+    let effects = run.apply(update("u1"));
+    assert!(
+        effects.tasks.is_empty(),
+        "the task in flight is not disturbed"
+    );
+    let input = run.completion(token, vec![start_timer("t", Duration::from_secs(60))]);
+    let effects = run.apply(input);
+    assert!(
+        matches!(
+            effects.tasks.as_slice(),
+            [Task::WorkflowTask {
+                speculative: true,
+                ..
+            }]
+        ),
+        "{:?}",
+        effects.tasks
+    );
+    let (_, delivered) = start_with_updates(&mut run);
+    assert_eq!(delivered.len(), 1);
+}
+
+#[test]
+fn an_unanswered_update_is_delivered_again() {
+    let mut run = idle_run();
+    run.apply(update("u1"));
+    let (token, _) = start_with_updates(&mut run);
+    // The worker answers nothing but records a marker: the task is kept, the update waits.
+    let effects = complete_with(
+        &mut run,
+        token,
+        vec![start_timer("other", Duration::from_secs(5))],
+        vec![],
+    );
+    assert!(effects.updates.is_empty());
+    let (_, delivered) = start_with_updates(&mut run);
+    assert_eq!(delivered.len(), 1);
+}
+
+#[test]
+fn updates_abort_when_the_run_closes_or_its_task_fails() {
+    // Completed while an update waited: the update fails for good.
+    let (mut run, _) = Run::start(options());
+    let token = run.start_task();
+    run.apply(update("late"));
+    let input = run.completion(token, vec![complete("done")]);
+    let effects = run.apply(input);
+    assert_eq!(
+        effects.updates,
+        vec![(
+            id("late"),
+            UpdateNotice::Aborted(UpdateAbort::WorkflowClosed)
+        )]
+    );
+    assert_eq!(
+        run.try_apply(update("after")).unwrap_err(),
+        Rejected::WorkflowClosed
+    );
+
+    // Continued as new: the update is retryable, on the new run.
+    let (mut run, _) = Run::start(options());
+    let token = run.start_task();
+    run.apply(update("moving"));
+    let input = run.completion(token, vec![super::close::continue_as_new("next", None)]);
+    let effects = run.apply(input);
+    assert!(matches!(
+        effects.updates.as_slice(),
+        [(_, UpdateNotice::Aborted(UpdateAbort::RunContinued))]
+    ));
+    assert!(UpdateAbort::RunContinued.is_retryable());
+
+    // The task that received it failed.
+    let mut run = idle_run();
+    run.apply(update("u1"));
+    let (token, _) = start_with_updates(&mut run);
+    let effects = run.apply(Input::WorkflowTaskFailed {
+        token,
+        cause: crate::enums::WorkflowTaskFailedCause::WorkflowWorkerUnhandledFailure,
+        failure: None,
+        identity: "worker".into(),
+    });
+    assert_eq!(
+        effects.updates,
+        vec![(
+            id("u1"),
+            UpdateNotice::Aborted(UpdateAbort::WorkflowTaskFailed)
+        )]
+    );
+    assert!(!run.machine.has_admitted_updates());
+
+    // Accepted, then the workflow completed before the handler finished.
+    let mut run = idle_run();
+    run.apply(update("u1"));
+    let (token, _) = start_with_updates(&mut run);
+    let (accept_command, accept_message) = accept("u1");
+    let effects = complete_with(
+        &mut run,
+        token,
+        vec![accept_command, complete("done")],
+        vec![accept_message],
+    );
+    assert_eq!(
+        effects.updates,
+        vec![
+            (id("u1"), UpdateNotice::Accepted),
+            (
+                id("u1"),
+                UpdateNotice::Aborted(UpdateAbort::AcceptedUpdateNotCompleted)
+            )
+        ]
+    );
+}
+
+#[test]
+fn bad_update_messages_fail_the_task() {
+    let mut run = idle_run();
+    run.apply(update("u1"));
+    let (token, _) = start_with_updates(&mut run);
+    // A response to an update never accepted.
+    let (respond_command, respond_message) = respond("u1", "x");
+    let effects = complete_with(
+        &mut run,
+        token,
+        vec![respond_command],
+        vec![respond_message],
+    );
+    assert!(matches!(
+        effects.reply,
+        Reply::WorkflowTaskCommandsRefused {
+            cause: crate::enums::WorkflowTaskFailedCause::BadUpdateWorkflowExecutionMessage,
+            ..
+        }
+    ));
+    // A protocol command naming a message the completion does not carry.
+    let token = run.start_task();
+    let effects = complete_with(&mut run, token, vec![protocol("u9", "accept")], vec![]);
+    assert!(matches!(
+        effects.reply,
+        Reply::WorkflowTaskCommandsRefused {
+            cause: crate::enums::WorkflowTaskFailedCause::BadUpdateWorkflowExecutionMessage,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn in_flight_updates_are_limited() {
+    let mut run = idle_run();
+    for index in 0..UPDATES_IN_FLIGHT_MAX {
+        run.apply(update(&format!("u{index}")));
+    }
+    assert!(matches!(
+        run.try_apply(update("one-too-many")),
+        Err(Rejected::UpdateLimitExceeded(_))
+    ));
+}
+
+#[test]
+fn update_with_start_ends_the_start_delay_and_rides_the_first_task() {
+    let mut options = options();
+    options.start_delay = Some(Duration::from_secs(600));
+    let (mut run, _) = Run::start(options);
+    assert!(run.machine.workflow_task().is_none());
+    let Input::Update { request, .. } = update("u1") else {
+        unreachable!()
+    };
+    let effects = run.apply(Input::Update {
+        request,
+        ends_start_delay: true,
+    });
+    check(&effects.events, "2 WorkflowTaskScheduled");
+    let (_, delivered) = start_with_updates(&mut run);
+    assert_eq!(delivered.len(), 1);
+}
+
+#[test]
+fn admitted_updates_are_not_durable_state() {
+    let mut run = idle_run();
+    let before = run.machine.clone();
+    run.apply(update("u1"));
+    // The speculative task is in memory too; the durable state differs only by it.
+    let mut after = run.machine.clone();
+    assert!(after.has_admitted_updates());
+    assert_ne!(after, before);
+    let bytes = crate::codec::encode(&after).unwrap();
+    let decoded: ExecutionMachine = crate::codec::decode(&bytes).unwrap();
+    assert!(!decoded.has_admitted_updates(), "never persisted");
+    after = decoded;
+    assert!(after.update_record(&id("u1")).is_none());
+}
