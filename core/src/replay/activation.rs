@@ -12,9 +12,10 @@ use serde::{Deserialize, Serialize};
 use crate::command::*;
 use crate::failure::Failure;
 use crate::history::{MarkerRecordedEventAttributes, WorkflowExecutionStartedEventAttributes};
-use crate::ids::{EventId, RunId, SignalName};
+use crate::ids::{EventId, RunId, SignalName, UpdateId, UpdateName};
 use crate::payload::{Header, Payloads};
 use crate::time::Timestamp;
+use crate::update::UpdateOutcome;
 
 /// One logical workflow task's worth of work for the workflow code.
 #[derive(Clone, Debug, PartialEq)]
@@ -92,6 +93,35 @@ pub enum Job {
         /// Why it failed, if it did.
         failure: Option<Failure>,
     },
+    /// An update to run: validate it (live only) and answer with
+    /// [`WorkflowCommand::UpdateResponse`]s — accepted or rejected now, completed when the
+    /// handler returns.
+    DoUpdate {
+        /// The update id.
+        update_id: UpdateId,
+        /// The handler's name.
+        name: UpdateName,
+        /// The handler's arguments.
+        args: Payloads,
+        /// Context headers.
+        header: Header,
+        /// The client that sent it.
+        identity: String,
+        /// Whether to run the validator: only when the update is new, never on replay
+        /// (history already says it was accepted).
+        run_validator: bool,
+    },
+}
+
+/// The workflow's answer to an update.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum UpdateResponse {
+    /// The validator accepted it; the handler runs (UpdateAccepted).
+    Accepted,
+    /// The validator refused it (no history).
+    Rejected(Failure),
+    /// The handler finished (UpdateCompleted).
+    Completed(UpdateOutcome),
 }
 
 /// How an activity finished.
@@ -160,6 +190,13 @@ pub enum WorkflowCommand {
     Cancel(CancelWorkflowExecutionCommandAttributes),
     /// Continue as new.
     ContinueAsNew(Box<ContinueAsNewWorkflowExecutionCommandAttributes>),
+    /// Answer update `update_id`.
+    UpdateResponse {
+        /// The update.
+        update_id: UpdateId,
+        /// The answer.
+        response: UpdateResponse,
+    },
 }
 
 /// The seed of a run's deterministic randomness: a hash of a run id that never changes

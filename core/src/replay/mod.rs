@@ -23,13 +23,16 @@ mod tests;
 
 use std::collections::{BTreeMap, VecDeque};
 
-pub use activation::{Activation, ActivityResolution, Job, WorkflowCommand, randomness_seed};
+pub use activation::{
+    Activation, ActivityResolution, Job, UpdateResponse, WorkflowCommand, randomness_seed,
+};
 
 use crate::command::*;
 use crate::enums::WorkflowTaskFailedCause;
 use crate::failure::{Failure, FailureInfo};
 use crate::history::{EventAttributes, EventType, HistoryEvent, MarkerRecordedEventAttributes};
 use crate::ids::{ActivityId, EventId, TimerId};
+use crate::update::{UpdateDelivery, UpdateMessage, UpdateMessageBody};
 
 /// Replay diverged from history: the workflow code is not the code that wrote it.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -88,6 +91,10 @@ pub struct ReplayMachine {
     activity_scheduled: BTreeMap<u32, EventId>,
     external_signals: BTreeMap<EventId, u32>,
     external_cancels: BTreeMap<EventId, u32>,
+    /// Updates delivered with the live task, for its activation.
+    deliveries: Vec<UpdateDelivery>,
+    /// The update messages of the last live completion, until taken.
+    messages: Vec<UpdateMessage>,
 }
 
 impl ReplayMachine {
@@ -115,6 +122,18 @@ impl ReplayMachine {
             self.history.push(event);
         }
         Ok(())
+    }
+
+    /// Updates delivered with the task being fed (a poll's `updates`): the live
+    /// activation runs them, validators included.
+    pub fn deliver_updates(&mut self, deliveries: Vec<UpdateDelivery>) {
+        self.deliveries.extend(deliveries);
+    }
+
+    /// The update messages (acceptances, rejections, responses) of the last live
+    /// [`complete`](Self::complete), to send with its commands.
+    pub fn take_update_messages(&mut self) -> Vec<UpdateMessage> {
+        std::mem::take(&mut self.messages)
     }
 
     /// The id of the last event fed.
@@ -204,7 +223,11 @@ impl ReplayMachine {
         let commands = drop_cancelled_before_sent(commands);
         match current.block {
             Some((start, end)) => {
-                self.unmatched.extend(commands);
+                self.unmatched.extend(
+                    commands
+                        .into_iter()
+                        .filter(|command| !is_rejection(command)),
+                );
                 let mut jobs = Vec::new();
                 self.apply_block(start, end, &mut jobs)?;
                 if let Some(extra) = self.unmatched.front() {
@@ -222,11 +245,39 @@ impl ReplayMachine {
             }
             None => {
                 self.position = current.started_index + 1;
-                let server_commands = commands
-                    .iter()
-                    .map(|command| self.to_server_command(command))
-                    .collect();
-                self.unmatched.extend(commands);
+                let mut server_commands = Vec::with_capacity(commands.len());
+                for command in &commands {
+                    if let WorkflowCommand::UpdateResponse {
+                        update_id,
+                        response,
+                    } = command
+                    {
+                        let body = match response {
+                            UpdateResponse::Accepted => UpdateMessageBody::Acceptance,
+                            UpdateResponse::Rejected(failure) => {
+                                UpdateMessageBody::Rejection(failure.clone())
+                            }
+                            UpdateResponse::Completed(outcome) => {
+                                UpdateMessageBody::Response(outcome.clone())
+                            }
+                        };
+                        self.messages.push(UpdateMessage {
+                            id: update_message_id(update_id, response),
+                            update_id: update_id.clone(),
+                            body,
+                        });
+                        if is_rejection(command) {
+                            // A rejection is a message only: it writes nothing to place.
+                            continue;
+                        }
+                    }
+                    server_commands.push(self.to_server_command(command));
+                }
+                self.unmatched.extend(
+                    commands
+                        .into_iter()
+                        .filter(|command| !is_rejection(command)),
+                );
                 Ok(server_commands)
             }
         }
@@ -253,6 +304,26 @@ impl ReplayMachine {
                 })
                 .collect::<Vec<MarkerRecordedEventAttributes>>()
         });
+        let mut jobs = jobs;
+        match block {
+            // Replay: the updates this task accepted, from its command block (look-ahead).
+            Some((start, end)) => {
+                jobs.extend(self.history[start..end].iter().filter_map(|event| {
+                    match &event.attributes {
+                        EventAttributes::WorkflowExecutionUpdateAccepted(a) => {
+                            Some(do_update(&a.accepted_request, false))
+                        }
+                        _ => None,
+                    }
+                }));
+                self.deliveries.clear();
+            }
+            None => jobs.extend(
+                std::mem::take(&mut self.deliveries)
+                    .iter()
+                    .map(|delivery| do_update(&delivery.request, true)),
+            ),
+        }
         let activation = Activation {
             timestamp: started.event_time,
             is_replaying: block.is_some(),
@@ -373,6 +444,20 @@ impl ReplayMachine {
                 WorkflowCommand::ContinueAsNew(_),
                 EventAttributes::WorkflowExecutionContinuedAsNew(_),
             ) => true,
+            (
+                WorkflowCommand::UpdateResponse {
+                    update_id,
+                    response: UpdateResponse::Accepted,
+                },
+                EventAttributes::WorkflowExecutionUpdateAccepted(a),
+            ) => a.protocol_instance_id == update_id.as_str(),
+            (
+                WorkflowCommand::UpdateResponse {
+                    update_id,
+                    response: UpdateResponse::Completed(_),
+                },
+                EventAttributes::WorkflowExecutionUpdateCompleted(a),
+            ) => a.update_id == *update_id,
             _ => false,
         };
         if matched {
@@ -598,6 +683,12 @@ impl ReplayMachine {
             WorkflowCommand::ContinueAsNew(attributes) => {
                 Command::ContinueAsNewWorkflowExecution(attributes)
             }
+            WorkflowCommand::UpdateResponse {
+                update_id,
+                response,
+            } => Command::ProtocolMessage(ProtocolMessageCommandAttributes {
+                message_id: update_message_id(&update_id, &response),
+            }),
         }
     }
 }
@@ -665,12 +756,46 @@ fn drop_cancelled_before_sent(commands: Vec<WorkflowCommand>) -> Vec<WorkflowCom
         .collect()
 }
 
-/// Job order: initialise, reseed, signals, then everything else in history order.
+/// The id of the message carrying a response to update `update_id`.
+fn update_message_id(update_id: &crate::ids::UpdateId, response: &UpdateResponse) -> String {
+    let suffix = match response {
+        UpdateResponse::Accepted => "accept",
+        UpdateResponse::Rejected(_) => "reject",
+        UpdateResponse::Completed(_) => "complete",
+    };
+    format!("{update_id}/{suffix}")
+}
+
+/// Whether a command is an update rejection, which leaves no history to match.
+fn is_rejection(command: &WorkflowCommand) -> bool {
+    matches!(
+        command,
+        WorkflowCommand::UpdateResponse {
+            response: UpdateResponse::Rejected(_),
+            ..
+        }
+    )
+}
+
+/// The job that runs an update request.
+fn do_update(request: &crate::update::UpdateRequest, run_validator: bool) -> Job {
+    Job::DoUpdate {
+        update_id: request.update_id.clone(),
+        name: request.name.clone(),
+        args: request.args.clone(),
+        header: request.header.clone(),
+        identity: request.identity.clone(),
+        run_validator,
+    }
+}
+
+/// Job order: initialise, reseed, signals then updates, then everything else in history
+/// order.
 fn order_jobs(jobs: Vec<Job>) -> Vec<Job> {
     let rank = |job: &Job| match job {
         Job::InitializeWorkflow { .. } => 0,
         Job::UpdateRandomSeed { .. } => 1,
-        Job::Signal { .. } => 2,
+        Job::Signal { .. } | Job::DoUpdate { .. } => 2,
         _ => 3,
     };
     let mut ranked: Vec<(usize, usize, Job)> = jobs
@@ -731,5 +856,13 @@ fn describe_command(command: &WorkflowCommand) -> String {
         WorkflowCommand::Fail(_) => "FailWorkflowExecution".into(),
         WorkflowCommand::Cancel(_) => "CancelWorkflowExecution".into(),
         WorkflowCommand::ContinueAsNew(_) => "ContinueAsNewWorkflowExecution".into(),
+        WorkflowCommand::UpdateResponse {
+            update_id,
+            response,
+        } => match response {
+            UpdateResponse::Accepted => format!("UpdateAccepted (update {update_id})"),
+            UpdateResponse::Rejected(_) => format!("UpdateRejected (update {update_id})"),
+            UpdateResponse::Completed(_) => format!("UpdateCompleted (update {update_id})"),
+        },
     }
 }

@@ -67,6 +67,14 @@ fn jobs(activation: &Activation) -> Vec<String> {
             },
             Job::ResolveSignalExternalWorkflow { seq, .. } => format!("signal sent {seq}"),
             Job::ResolveRequestCancelExternalWorkflow { seq, .. } => format!("cancel sent {seq}"),
+            Job::DoUpdate {
+                update_id,
+                run_validator,
+                ..
+            } => format!(
+                "update {update_id}{}",
+                if *run_validator { " (validate)" } else { "" }
+            ),
         })
         .collect()
 }

@@ -11,5 +11,6 @@
 mod corpus;
 mod golden;
 mod replay_programs;
+mod replay_updates;
 mod samples;
 mod tidy;

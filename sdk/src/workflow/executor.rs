@@ -185,6 +185,25 @@ impl WorkflowExecutor {
             self.apply(job)?;
         }
         self.run_until_idle()?;
+        // Updates after everything else, so handlers registered meanwhile see them.
+        loop {
+            let pending = std::mem::take(&mut self.state.lock().pending_updates);
+            if pending.is_empty() {
+                break;
+            }
+            for update in pending {
+                let context =
+                    WorkflowContext::new(Arc::clone(&self.state), self.root_scope.clone());
+                match super::update::process(&self.state, context, update) {
+                    Ok(super::update::Processed::Accepted(handler)) => {
+                        self.spawn(Coroutine { future: handler });
+                    }
+                    Ok(super::update::Processed::Done) => {}
+                    Err(message) => return Err(WorkflowTaskError::Unexpected(message)),
+                }
+            }
+            self.run_until_idle()?;
+        }
         let mut commands = std::mem::take(&mut self.state.lock().commands);
         if !self.closed
             && let Some(result) = self.result.lock().take()
@@ -278,6 +297,22 @@ impl WorkflowExecutor {
                     .or_default()
                     .resolve(failure.clone().map_or(Ok(()), Err));
             }
+            Job::DoUpdate {
+                update_id,
+                name,
+                args,
+                run_validator,
+                ..
+            } => self
+                .state
+                .lock()
+                .pending_updates
+                .push(super::update::PendingUpdate {
+                    update_id: update_id.clone(),
+                    name: name.as_str().to_owned(),
+                    args: args.clone(),
+                    run_validator: *run_validator,
+                }),
             Job::ResolveRequestCancelExternalWorkflow { seq, failure } => {
                 self.state
                     .lock()

@@ -45,6 +45,7 @@ mod external;
 mod random;
 mod state;
 mod sync;
+mod update;
 
 #[cfg(test)]
 mod tests;

@@ -95,6 +95,12 @@ pub(crate) struct WorkflowState {
     pub(crate) conditions_met: u64,
     /// Query handlers, by query type (spec §5.19.1).
     pub(crate) query_handlers: BTreeMap<String, QueryHandler>,
+    /// Update handlers, by update name (spec §5.19.3).
+    pub(crate) update_handlers: BTreeMap<String, super::update::UpdateHandler>,
+    /// Updates delivered in this activation, processed once the other jobs have run.
+    pub(crate) pending_updates: Vec<super::update::PendingUpdate>,
+    /// Update handlers accepted and still running.
+    pub(crate) running_update_handlers: usize,
 }
 
 /// A query handler: decodes its arguments, reads the workflow's state, encodes the answer.
@@ -129,6 +135,9 @@ impl WorkflowState {
             condition_waiters: Vec::new(),
             conditions_met: 0,
             query_handlers: BTreeMap::new(),
+            update_handlers: BTreeMap::new(),
+            pending_updates: Vec::new(),
+            running_update_handlers: 0,
         }
     }
 
