@@ -23,7 +23,7 @@ use super::executor::BoxFuture;
 use super::state::{SharedState, WorkflowError};
 
 /// Checks an update's arguments; `Err` rejects it.
-pub(crate) type UpdateValidator = Box<dyn Fn(&Payloads) -> Result<(), Failure> + Send>;
+pub(crate) type UpdateValidator = Box<dyn Fn(&Payloads) -> Result<(), Box<Failure>> + Send>;
 
 /// Runs an accepted update to its outcome.
 pub(crate) type UpdateRunner =
@@ -51,7 +51,7 @@ impl WorkflowContext {
     where
         A: DeserializeOwned + Send + 'static,
         R: Serialize + 'static,
-        F: Fn(WorkflowContext, A) -> Fut + Send + Sync + 'static,
+        F: Fn(Self, A) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<R, WorkflowError>> + Send + 'static,
     {
         self.set_update_handler_with_validator(name, handler, |_: &A| Ok::<(), String>(()));
@@ -69,7 +69,7 @@ impl WorkflowContext {
     ) where
         A: DeserializeOwned + Send + 'static,
         R: Serialize + 'static,
-        F: Fn(WorkflowContext, A) -> Fut + Send + Sync + 'static,
+        F: Fn(Self, A) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<R, WorkflowError>> + Send + 'static,
         V: Fn(&A) -> Result<(), E> + Send + 'static,
         E: std::fmt::Display,
@@ -78,23 +78,22 @@ impl WorkflowContext {
             let argument: A = decode(args)?;
             match std::panic::catch_unwind(AssertUnwindSafe(|| validator(&argument))) {
                 Ok(Ok(())) => Ok(()),
-                Ok(Err(error)) => {
-                    Err(Failure::application(error.to_string(), "UpdateRejected").non_retryable())
-                }
-                Err(_) => Err(Failure::application(
-                    "the update's validator panicked",
-                    "UpdateRejected",
-                )
-                .non_retryable()),
+                Ok(Err(error)) => Err(Box::new(
+                    Failure::application(error.to_string(), "UpdateRejected").non_retryable(),
+                )),
+                Err(_) => Err(Box::new(
+                    Failure::application("the update's validator panicked", "UpdateRejected")
+                        .non_retryable(),
+                )),
             }
         });
         let handler = Arc::new(handler);
-        let runner: UpdateRunner = Arc::new(move |ctx: WorkflowContext, args: Payloads| {
+        let runner: UpdateRunner = Arc::new(move |ctx: Self, args: Payloads| {
             let handler = Arc::clone(&handler);
             Box::pin(async move {
                 let argument: A = match decode(&args) {
                     Ok(argument) => argument,
-                    Err(failure) => return UpdateOutcome::Failure(failure),
+                    Err(failure) => return UpdateOutcome::Failure(*failure),
                 };
                 match handler(ctx, argument).await {
                     Ok(value) => match Payload::json(&value) {
@@ -123,13 +122,15 @@ impl WorkflowContext {
     }
 }
 
-fn decode<A: DeserializeOwned>(args: &Payloads) -> Result<A, Failure> {
+fn decode<A: DeserializeOwned>(args: &Payloads) -> Result<A, Box<Failure>> {
     crate::payloads::decode_arguments(args).map_err(|error| {
-        Failure::application(
-            format!("cannot decode the update's arguments: {error}"),
-            "PayloadError",
+        Box::new(
+            Failure::application(
+                format!("cannot decode the update's arguments: {error}"),
+                "PayloadError",
+            )
+            .non_retryable(),
         )
-        .non_retryable()
     })
 }
 
@@ -180,7 +181,7 @@ pub(crate) fn process(
         Some((_, Err(failure))) => {
             guard
                 .commands
-                .push(response(UpdateResponse::Rejected(failure)));
+                .push(response(UpdateResponse::Rejected(*failure)));
             return Ok(Processed::Done);
         }
         None if !update.run_validator => {
