@@ -20,6 +20,7 @@ use crate::ids::{EventId, Namespace, RunId, TaskQueueName, WorkflowId, WorkflowT
 use crate::options::StartWorkflowOptions;
 use crate::payload::{Header, Payloads};
 use crate::storage::{ExecutionKey, HistoryPage, VisibilityQuery, VisibilityRow};
+use crate::update::{UpdateDelivery, UpdateOutcome, UpdateRequest, UpdateStage};
 use crate::{WorkflowExecutionStatus, WorkflowTaskFailedCause};
 
 /// A client's start of a workflow.
@@ -71,6 +72,36 @@ pub struct WorkflowTaskForWorker {
     /// The WorkflowTaskStarted of the last task a worker completed: a cached run fed up to
     /// exactly this event can go on from it; any other must be rebuilt.
     pub previous_started_event_id: Option<EventId>,
+    /// Updates for the workflow to accept or reject after the task's events.
+    pub updates: Vec<UpdateDelivery>,
+}
+
+/// A client's update of a run (spec §5.19.3; Temporal's `UpdateWorkflowExecution`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UpdateWorkflowRequest {
+    /// The namespace.
+    pub namespace: Namespace,
+    /// The workflow id.
+    pub workflow_id: WorkflowId,
+    /// The run, or the current one (an update then follows a continue-as-new).
+    pub run_id: Option<RunId>,
+    /// The update; its id makes sending it again safe.
+    pub request: UpdateRequest,
+    /// Answer once the update has come this far (or the long poll ends first).
+    pub wait_for: UpdateStage,
+}
+
+/// How far an update has come, and its outcome once completed. A rejected update is
+/// completed with its validator's failure.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UpdateWorkflowResponse {
+    /// The run that took the update.
+    pub run_id: RunId,
+    /// How far it has come (it may be short of the stage waited for if the long poll
+    /// ended first: ask again).
+    pub stage: UpdateStage,
+    /// The result or failure, once completed.
+    pub outcome: Option<UpdateOutcome>,
 }
 
 /// A query handed to a worker (spec §5.19.1): answer it from the workflow's state after
@@ -139,6 +170,16 @@ pub enum Request {
         start: Box<StartWorkflowRequest>,
         /// The signal.
         signal: SignalRequest,
+    },
+    /// Update a run and wait for a stage.
+    UpdateWorkflow(Box<UpdateWorkflowRequest>),
+    /// Update the workflow id's running run, or start one that takes the update with its
+    /// first task (update-with-start; it ends a start delay).
+    UpdateWithStartWorkflow {
+        /// The start, used if no run is running.
+        start: Box<StartWorkflowRequest>,
+        /// The update (its namespace and workflow id are the start's).
+        update: Box<UpdateWorkflowRequest>,
     },
     /// Signal a run (the current one if no run id).
     SignalWorkflow {
@@ -361,6 +402,15 @@ pub enum Response {
     Workflows(Vec<VisibilityRow>),
     /// A description.
     Description(WorkflowDescription),
+    /// An update's stage and outcome.
+    Update(Box<UpdateWorkflowResponse>),
+    /// Update-with-start's run and update.
+    UpdateWithStart {
+        /// The run started, or the running one.
+        start: StartWorkflowResponse,
+        /// The update.
+        update: Box<UpdateWorkflowResponse>,
+    },
 }
 
 /// What kind of failure a [`RemoteError`] is: what the caller can do about it.

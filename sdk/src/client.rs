@@ -49,14 +49,18 @@ pub enum ClientError {
     /// error); the workflow itself is unaffected.
     #[error("query failed: {0}")]
     QueryFailed(String),
+    /// The update was rejected by the workflow's validator, or its handler failed (the
+    /// failure says which and why).
+    #[error("update failed: {0}")]
+    UpdateFailed(Box<Failure>),
 }
 
 /// A connection to the engine for one namespace.
 #[derive(Clone)]
 pub struct Client {
     transport: Arc<dyn Transport>,
-    namespace: Namespace,
-    identity: String,
+    pub(crate) namespace: Namespace,
+    pub(crate) identity: String,
     long_poll: Duration,
 }
 
@@ -87,7 +91,7 @@ impl Client {
         &self.namespace
     }
 
-    async fn call(&self, request: Request) -> Result<Response, ClientError> {
+    pub(crate) async fn call(&self, request: Request) -> Result<Response, ClientError> {
         Ok(self.transport.call(request).await?)
     }
 
@@ -237,9 +241,9 @@ impl Client {
 /// A started workflow.
 #[derive(Clone)]
 pub struct WorkflowHandle {
-    client: Client,
-    workflow_id: WorkflowId,
-    run_id: Option<RunId>,
+    pub(crate) client: Client,
+    pub(crate) workflow_id: WorkflowId,
+    pub(crate) run_id: Option<RunId>,
 }
 
 impl WorkflowHandle {
@@ -459,7 +463,7 @@ async fn history_of(
 /// A request id unique to this call: 128 random bits from std's hasher keys, which the OS
 /// seeds per thread and which move on with every use (madsim seeds them under simulation,
 /// so a simulated run draws the same ids every time).
-fn fresh_request_id() -> endure_core::RequestId {
+pub(crate) fn fresh_request_id() -> endure_core::RequestId {
     use std::hash::BuildHasher;
     let high = std::collections::hash_map::RandomState::new().hash_one(0u8);
     let low = std::collections::hash_map::RandomState::new().hash_one(1u8);

@@ -15,12 +15,14 @@ pub mod remote;
 pub mod replayer;
 #[cfg(feature = "embedded")]
 pub mod testing;
+mod update_client;
 mod worker;
 pub mod workflow;
 
 pub use activity_context::{ActivityContext, ActivityInfo, CancelReason};
 pub use client::{Client, ClientError, WorkflowHandle};
 pub use payloads::decode_arguments;
+pub use update_client::{UpdateHandle, UpdateOptions};
 pub use worker::{Registration, Worker, WorkerOptions};
 
 /// `#[endure::workflow]` and `#[endure::activity]`: definitions named after their functions.
@@ -32,9 +34,9 @@ pub use endure_core::{
     ActivityCancellationType, ActivityId, ActivityOptions, ActivityType,
     ChildWorkflowCancellationType, CronSchedule, Failure, FailureInfo, Header, Memo, Namespace,
     ParentClosePolicy, Payload, PayloadError, Payloads, RetryPolicy, RunId, SearchAttributeValue,
-    SearchAttributes, SignalName, StartWorkflowOptions, TaskQueueName, TimeoutType,
-    ValidationError, WorkflowExecution, WorkflowExecutionStatus, WorkflowId,
-    WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowType,
+    SearchAttributes, SignalName, StartWorkflowOptions, TaskQueueName, TimeoutType, UpdateId,
+    UpdateOutcome, UpdateStage, ValidationError, WorkflowExecution, WorkflowExecutionStatus,
+    WorkflowId, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowType,
 };
 
 /// The embedded engine, for running everything in one process (feature `embedded`).

@@ -16,7 +16,9 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 
-use endure_core::execution::{ActivityTaskStartedReply, StickyAttributes, WorkflowTaskCompletion};
+use endure_core::execution::{
+    ActivityTaskStartedReply, Reply, StickyAttributes, WorkflowTaskCompletion,
+};
 use endure_core::history::{HistoryEvent, SdkMetadata};
 use endure_core::protocol::{
     ActivityTaskForWorker, QueryTaskForWorker, Request, Response, Transport, WorkflowTaskForWorker,
@@ -343,6 +345,13 @@ enum Polled {
     Query(Box<QueryTaskForWorker>),
 }
 
+/// A workflow task run: the commands and update messages to send, and the run to cache.
+type ActivatedTask = (
+    Vec<endure_core::Command>,
+    Vec<endure_core::UpdateMessage>,
+    Box<CachedRun>,
+);
+
 /// Where a workflow task's run starts from.
 enum RunStart {
     /// The cached run, which has seen every event before the task's, and those events.
@@ -482,7 +491,7 @@ impl Shared {
             )),
         };
         let request = match outcome {
-            Ok((commands, run)) => {
+            Ok((commands, messages, run)) => {
                 // A closing task ends the run: nothing to keep or to be sticky for.
                 let closes = commands
                     .iter()
@@ -513,7 +522,7 @@ impl Shared {
                             sdk_version: env!("CARGO_PKG_VERSION").into(),
                         },
                         next_run_id: RunId::from_u128(0),
-                        messages: Vec::new(),
+                        messages,
                     }),
                 }
             }
@@ -532,9 +541,17 @@ impl Shared {
                 }
             }
         };
-        if let Err(error) = self.transport.call(request).await {
-            tracing::warn!(%error, "workflow task answer refused");
-            self.cache.lock().remove(&task.execution);
+        match self.transport.call(request).await {
+            // A speculative task that only rejected updates left no trace in history; the
+            // cached run has seen its events, so it is rebuilt from history next time.
+            Ok(Response::WorkflowTaskCompleted(Reply::WorkflowTaskDiscarded { .. })) => {
+                self.cache.lock().remove(&task.execution);
+            }
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(%error, "workflow task answer refused");
+                self.cache.lock().remove(&task.execution);
+            }
         }
     }
 
@@ -622,8 +639,7 @@ impl Shared {
         &self,
         task: &WorkflowTaskForWorker,
         start: RunStart,
-    ) -> Result<(Vec<endure_core::Command>, Box<CachedRun>), (WorkflowTaskFailedCause, String)>
-    {
+    ) -> Result<ActivatedTask, (WorkflowTaskFailedCause, String)> {
         let (mut run, events) = match start {
             RunStart::Cached(run, events) => (run, events),
             RunStart::New(history) => {
@@ -665,6 +681,7 @@ impl Shared {
                     .filter(|event| fed.is_none_or(|fed| event.event_id > fed)),
             )
             .map_err(replay_failure)?;
+        run.replay.deliver_updates(task.updates.clone());
         let mut commands = Vec::new();
         while let Some(activation) = run.replay.next_activation().map_err(replay_failure)? {
             let issued = run.executor.activate(&activation).map_err(|error| {
@@ -675,7 +692,8 @@ impl Shared {
             })?;
             commands = run.replay.complete(issued).map_err(replay_failure)?;
         }
-        Ok((commands, run))
+        let messages = run.replay.take_update_messages();
+        Ok((commands, messages, run))
     }
 
     fn cache_run(&self, execution: ExecutionKey, mut run: Box<CachedRun>) {

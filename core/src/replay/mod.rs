@@ -316,7 +316,6 @@ impl ReplayMachine {
                         _ => None,
                     }
                 }));
-                self.deliveries.clear();
             }
             None => jobs.extend(
                 std::mem::take(&mut self.deliveries)

@@ -231,3 +231,110 @@ fn an_update_is_written_live_and_replayed_without_its_validator() {
         Err(ReplayError::Nondeterminism(_))
     ));
 }
+
+#[test]
+fn an_update_reaches_the_live_task_after_a_full_replay() {
+    // A run whose first task set a timer; then an update arrives and its speculative task
+    // starts. A worker without the run cached replays task 1, then runs the live task.
+    let options = StartWorkflowOptions::new(
+        WorkflowId::new("cart").unwrap(),
+        TaskQueueName::new("carts").unwrap(),
+    );
+    let start = StartRequest::from_options(
+        Namespace::default(),
+        &options,
+        RunId::from_u128(1),
+        WorkflowType::new("Cart").unwrap(),
+        Payloads::empty(),
+        Header::new(),
+        "client".into(),
+        T0,
+    )
+    .unwrap();
+    let (mut machine, effects) = ExecutionMachine::start(start, T0);
+    let mut history = effects.events;
+    let started = |machine: &mut ExecutionMachine, history: &mut Vec<HistoryEvent>| {
+        let scheduled_event_id = machine.workflow_task().unwrap().scheduled_event_id;
+        let effects = apply(
+            machine,
+            history,
+            Input::WorkflowTaskStarted {
+                scheduled_event_id,
+                request_id: format!("poll-{scheduled_event_id}"),
+                identity: "worker".into(),
+            },
+            T0,
+        );
+        let Reply::WorkflowTaskStarted(started) = effects.reply else {
+            panic!("not started")
+        };
+        started
+    };
+    let first = started(&mut machine, &mut history);
+    let timer = Command::StartTimer(StartTimerCommandAttributes {
+        timer_id: TimerId::new("1").unwrap(),
+        start_to_fire_timeout: Duration::from_secs(60),
+    });
+    apply(
+        &mut machine,
+        &mut history,
+        Input::WorkflowTaskCompleted(Box::new(WorkflowTaskCompletion {
+            token: first.token,
+            commands: vec![timer],
+            identity: "worker".into(),
+            sticky: None,
+            force_create_workflow_task: false,
+            sdk_metadata: Default::default(),
+            next_run_id: RunId::from_u128(3),
+            messages: Vec::new(),
+        })),
+        T0,
+    );
+    apply(
+        &mut machine,
+        &mut history,
+        Input::Update {
+            request: request("u1"),
+            ends_start_delay: false,
+        },
+        T0,
+    );
+    let speculative = started(&mut machine, &mut history);
+    let mut replay = ReplayMachine::new();
+    replay
+        .feed(
+            history
+                .iter()
+                .cloned()
+                .chain(speculative.transient_events.clone()),
+        )
+        .unwrap();
+    replay.deliver_updates(speculative.updates.clone());
+    let replayed = replay.next_activation().unwrap().unwrap();
+    assert!(replayed.is_replaying);
+    assert!(
+        !replayed
+            .jobs
+            .iter()
+            .any(|job| matches!(job, Job::DoUpdate { .. }))
+    );
+    replay
+        .complete(vec![WorkflowCommand::StartTimer {
+            seq: 1,
+            duration: Duration::from_secs(60),
+        }])
+        .unwrap();
+    let live = replay.next_activation().unwrap().unwrap();
+    assert!(!live.is_replaying);
+    assert!(
+        live.jobs.iter().any(|job| matches!(
+            job,
+            Job::DoUpdate {
+                run_validator: true,
+                ..
+            }
+        )),
+        "{:?}",
+        live.jobs
+    );
+}

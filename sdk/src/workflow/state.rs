@@ -283,6 +283,14 @@ impl From<Failure> for WorkflowError {
     }
 }
 
+/// A wait canceled through the workflow's scope (a cancel request): the workflow closes as
+/// canceled.
+impl From<super::Canceled> for WorkflowError {
+    fn from(_: super::Canceled) -> Self {
+        Self::Canceled
+    }
+}
+
 impl From<ActivityError> for WorkflowError {
     fn from(error: ActivityError) -> Self {
         Self::Failed(error.0)

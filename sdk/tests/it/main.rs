@@ -22,6 +22,7 @@ mod remote;
 mod shutdown;
 mod signal_with_start;
 mod sticky;
+mod updates;
 // A paused tokio runtime is tokio's, not the simulator's.
 #[cfg(not(madsim))]
 mod testing;

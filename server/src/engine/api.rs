@@ -6,7 +6,7 @@ pub use endure_core::protocol::{
     StartWorkflowResponse, WorkflowDescription, WorkflowTaskForWorker,
 };
 use endure_core::storage::{StorageError, WriteRejection};
-use endure_core::{RunId, ValidationError, WorkflowId};
+use endure_core::{RunId, UpdateAbort, ValidationError, WorkflowId};
 
 /// Why an engine call failed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -48,4 +48,8 @@ pub enum EngineError {
     /// Nobody answered in time (a query no worker took).
     #[error("timed out: {0}")]
     TimedOut(String),
+    /// The update will not complete (the workflow closed before taking it, or the task
+    /// that received it failed); sending it again with the same id may succeed.
+    #[error("update aborted: {0}")]
+    UpdateAborted(UpdateAbort),
 }

@@ -12,6 +12,7 @@ mod matching;
 mod outbox;
 mod shard;
 mod transport;
+mod updates;
 mod writer;
 
 use std::path::Path;
@@ -81,6 +82,7 @@ struct Inner<S, C> {
     shards: Vec<mpsc::UnboundedSender<ShardMessage>>,
     matching: Arc<Matching>,
     closings: Arc<Closings>,
+    updates: Arc<updates::UpdateWaiters>,
     queries: Queries,
     config: EngineConfig,
 }
@@ -182,6 +184,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         let writer = writer::spawn_writer(Arc::clone(&storage), config.commit_batch_max);
         let matching = Arc::new(Matching::default());
         let closings = Arc::new(Closings::default());
+        let updates = Arc::new(updates::UpdateWaiters::default());
         let (outbox, outbox_rows) = mpsc::unbounded_channel();
         let mut shards = Vec::new();
         for index in 0..config.shard_count.max(1) {
@@ -192,7 +195,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 writer.clone(),
                 Arc::clone(&matching),
                 outbox.clone(),
-                Arc::clone(&closings),
+                (Arc::clone(&closings), Arc::clone(&updates)),
             )
             .await?;
             let (sender, receiver) = mpsc::unbounded_channel();
@@ -213,6 +216,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 shards,
                 matching,
                 closings,
+                updates,
                 queries: Queries::default(),
                 config,
             }),
@@ -239,6 +243,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             .send(ShardMessage::Start {
                 request: Box::new(request.clone()),
                 signal: None,
+                update: None,
                 reply,
             })
             .map_err(|_| EngineError::Shutdown)?;
@@ -260,6 +265,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             .send(ShardMessage::Start {
                 request: Box::new(request.clone()),
                 signal: Some(Box::new(signal)),
+                update: None,
                 reply,
             })
             .map_err(|_| EngineError::Shutdown)?;
@@ -532,6 +538,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 next_page: page.next_event_id,
                 transient_events: started.transient_events,
                 previous_started_event_id: started.previous_started_event_id,
+                updates: started.updates,
             }))));
         }
     }

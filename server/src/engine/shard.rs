@@ -18,13 +18,14 @@ use endure_core::execution::{
 use endure_core::history::{EventAttributes, HistoryEvent};
 use endure_core::storage::*;
 use endure_core::time::Timestamp;
-use endure_core::{EventId, RequestId, RunId, WorkflowExecutionStatus};
+use endure_core::{EventId, RequestId, RunId, UpdateRequest, WorkflowExecutionStatus};
 use endure_core::{WorkflowIdConflictPolicy, WorkflowIdReusePolicy};
 use tokio::sync::{mpsc, oneshot};
 
 use super::Closings;
 use super::api::{EngineError, StartWorkflowRequest, StartWorkflowResponse};
 use super::matching::{Handoff, Matching, Poller, TaskKind};
+use super::updates::UpdateWaiters;
 use super::writer::CommitRequest;
 
 /// Most executions a shard keeps in memory; the least recently used go first.
@@ -43,6 +44,8 @@ pub(crate) enum ShardMessage {
         request: Box<StartWorkflowRequest>,
         /// Signal-with-start: signal the running run, or start one with this signal.
         signal: Option<Box<SignalRequest>>,
+        /// Update-with-start: update the running run, or start one that takes it.
+        update: Option<Box<UpdateRequest>>,
         reply: oneshot::Sender<Result<StartWorkflowResponse, EngineError>>,
     },
     /// Apply an input to a run; `dispatched` is the backlog row of a task being started.
@@ -125,6 +128,7 @@ pub(crate) struct Shard<S, C> {
     matching: Arc<Matching>,
     outbox: mpsc::UnboundedSender<DispatchRow>,
     closings: Arc<Closings>,
+    updates: Arc<UpdateWaiters>,
     cache: BTreeMap<ExecutionKey, Cached>,
     uses: u64,
     deadlines: BTreeSet<(Timestamp, ExecutionKey)>,
@@ -142,7 +146,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         writer: mpsc::UnboundedSender<CommitRequest>,
         matching: Arc<Matching>,
         outbox: mpsc::UnboundedSender<DispatchRow>,
-        closings: Arc<Closings>,
+        (closings, updates): (Arc<Closings>, Arc<UpdateWaiters>),
     ) -> Result<Self, EngineError> {
         let range = storage.acquire_shard(id).await?;
         let mut shard = Self {
@@ -154,6 +158,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             matching,
             outbox,
             closings,
+            updates,
             cache: BTreeMap::new(),
             uses: 0,
             deadlines: BTreeSet::new(),
@@ -230,9 +235,16 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             ShardMessage::Start {
                 request,
                 signal,
+                update,
                 reply,
             } => {
-                let result = self.start(*request, signal.map(|signal| *signal)).await;
+                let result = self
+                    .start(
+                        *request,
+                        signal.map(|signal| *signal),
+                        update.map(|update| *update),
+                    )
+                    .await;
                 let _ = reply.send(result);
             }
             ShardMessage::Apply {
@@ -347,7 +359,9 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         db_version: u64,
         seen: Timestamp,
     ) {
-        let idle = machine.workflow_task().is_none() && machine.activities().is_empty();
+        let idle = machine.workflow_task().is_none()
+            && machine.activities().is_empty()
+            && !machine.has_admitted_updates();
         if machine.status().is_closed() || idle {
             self.cache.remove(&key);
             return;
@@ -369,7 +383,17 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                 .min_by_key(|(_, cached)| cached.last_used)
                 .map(|(key, _)| key.clone())
         {
-            self.cache.remove(&oldest);
+            self.forget(&oldest);
+        }
+    }
+
+    /// Drops a run from the cache; the updates only it held are lost, and their clients
+    /// told to send them again.
+    fn forget(&mut self, key: &ExecutionKey) {
+        if let Some(cached) = self.cache.remove(key)
+            && cached.machine.has_admitted_updates()
+        {
+            self.updates.lost(key);
         }
     }
 
@@ -420,11 +444,16 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                 return Err(rejected.into());
             }
         };
-        if next == machine
+        if next.durable_state_eq(&machine)
             && effects.events.is_empty()
             && effects.tasks.is_empty()
             && dispatched.is_none()
         {
+            if next != machine {
+                // Only what lives in memory changed (an update admitted): nothing to write.
+                self.remember(key.clone(), next, db_version, seen);
+            }
+            self.updates.notify(key, &effects.updates);
             return Ok(effects);
         }
         let mut effects = effects;
@@ -620,12 +649,13 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             request_ids,
         };
         if let Err(error) = self.commit(write).await {
-            self.cache.remove(key);
+            self.forget(key);
             return Err(error);
         }
         if after.status().is_closed() && !before.status().is_closed() {
             self.closings.closed(key);
         }
+        self.updates.notify(key, &effects.updates);
         self.remember(key.clone(), after.clone(), db_version + 1, now);
         if let Some(next_run) = &effects.next_run {
             self.remember(
@@ -666,15 +696,24 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             RunCondition::DbVersion(version) => version + 1,
         };
         let (_, outbox) = outbox_queue(self.id);
-        let rows: Vec<DispatchRow> = tasks
+        // A speculative task's row is only offered to matching, never stored: if it is
+        // lost, its schedule-to-start timeout makes the task a normal one.
+        let rows: Vec<(DispatchRow, bool)> = tasks
             .iter()
             .filter_map(|task| {
+                let stored = !matches!(
+                    task,
+                    Task::WorkflowTask {
+                        speculative: true,
+                        ..
+                    }
+                );
                 let (task_queue, task) = match task {
                     Task::WorkflowTask {
                         scheduled_event_id,
                         attempt,
                         task_queue,
-                        speculative: false,
+                        ..
                     } => (
                         task_queue.name.clone(),
                         DispatchTask::WorkflowTask {
@@ -705,24 +744,26 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                             initiated_event_id: *initiated_event_id,
                         },
                     ),
-                    // Speculative workflow tasks have no row; child starts come with
-                    // child workflows.
-                    Task::WorkflowTask { .. } | Task::StartChildWorkflow { .. } => return None,
+                    // Child starts come with child workflows.
+                    Task::StartChildWorkflow { .. } => return None,
                 };
-                Some((task_queue, task))
+                Some((task_queue, task, stored))
             })
             .collect::<Vec<_>>()
             .into_iter()
-            .map(|(task_queue, task)| DispatchRow {
-                namespace: if task.is_outbox() {
-                    outbox_queue(self.id).0
-                } else {
-                    key.namespace.clone()
-                },
-                task_queue,
-                task_id: self.next_task_id(),
-                execution: key.clone(),
-                task,
+            .map(|(task_queue, task, stored)| {
+                let row = DispatchRow {
+                    namespace: if task.is_outbox() {
+                        outbox_queue(self.id).0
+                    } else {
+                        key.namespace.clone()
+                    },
+                    task_queue,
+                    task_id: self.next_task_id(),
+                    execution: key.clone(),
+                    task,
+                };
+                (row, stored)
             })
             .collect();
         let visibility = visibility_row(key, machine, events, now);
@@ -740,11 +781,15 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             deadline: machine
                 .next_deadline()
                 .map_or(DeadlineUpdate::Clear, DeadlineUpdate::Set),
-            dispatch_inserts: rows.clone(),
+            dispatch_inserts: rows
+                .iter()
+                .filter(|(_, stored)| *stored)
+                .map(|(row, _)| row.clone())
+                .collect(),
             dispatch_deletes: Vec::new(),
             visibility,
         };
-        Ok((write, rows))
+        Ok((write, rows.into_iter().map(|(row, _)| row).collect()))
     }
 
     async fn commit(&self, write: WorkflowWrite) -> Result<(), EngineError> {
@@ -764,6 +809,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         &mut self,
         request: StartWorkflowRequest,
         signal: Option<SignalRequest>,
+        update: Option<UpdateRequest>,
     ) -> Result<StartWorkflowResponse, EngineError> {
         let namespace = request.namespace.clone();
         let workflow_id = request.options.id.clone();
@@ -791,6 +837,27 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             };
             self.transition(&key, Input::SignalWithStart(signal.clone()), None)
                 .await?;
+            return Ok(StartWorkflowResponse {
+                run_id: current.run_id,
+                started: false,
+            });
+        }
+        // Update-with-start takes a running run when the conflict policy lets it, and ends
+        // its start delay.
+        if let (Some(update), Some(current)) = (&update, &current)
+            && current.status == WorkflowExecutionStatus::Running
+            && request.options.id_conflict_policy == WorkflowIdConflictPolicy::UseExisting
+        {
+            let key = ExecutionKey {
+                namespace: namespace.clone(),
+                workflow_id: workflow_id.clone(),
+                run_id: current.run_id,
+            };
+            let input = Input::Update {
+                request: update.clone(),
+                ends_start_delay: true,
+            };
+            self.transition(&key, input, None).await?;
             return Ok(StartWorkflowResponse {
                 run_id: current.run_id,
                 started: false,
@@ -857,6 +924,15 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         )?;
         let start = StartRequest { signal, ..start };
         let (mut machine, mut effects) = ExecutionMachine::start(start, now);
+        if let Some(update) = update {
+            let input = Input::Update {
+                request: update,
+                ends_start_delay: true,
+            };
+            let admitted = machine.apply(input, now)?;
+            effects.events.extend(admitted.events);
+            effects.tasks.extend(admitted.tasks);
+        }
         let key = ExecutionKey {
             namespace: namespace.clone(),
             workflow_id: workflow_id.clone(),

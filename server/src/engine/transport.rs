@@ -36,6 +36,14 @@ impl From<EngineError> for RemoteError {
             }
             // Closing takes one workflow task; a retry goes to whatever comes next.
             EngineError::Rejected(Rejected::WorkflowClosing) => (ErrorKind::Unavailable, None),
+            // Too many updates in flight: retry once some complete.
+            EngineError::Rejected(Rejected::UpdateLimitExceeded(_)) => {
+                (ErrorKind::Unavailable, None)
+            }
+            EngineError::UpdateAborted(abort) if abort.is_retryable() => {
+                (ErrorKind::Unavailable, None)
+            }
+            EngineError::UpdateAborted(_) => (ErrorKind::FailedPrecondition, None),
             EngineError::Invalid(_) | EngineError::Rejected(_) => {
                 (ErrorKind::InvalidArgument, None)
             }
@@ -68,6 +76,16 @@ impl<S: Storage, C: Clock> InProcessTransport<S, C> {
             }
             Request::SignalWithStartWorkflow { start, signal } => {
                 Response::Started(engine.signal_with_start_workflow(*start, signal).await?)
+            }
+            Request::UpdateWorkflow(update) => {
+                Response::Update(Box::new(engine.update_workflow(*update).await?))
+            }
+            Request::UpdateWithStartWorkflow { start, update } => {
+                let (start, update) = engine.update_with_start_workflow(*start, *update).await?;
+                Response::UpdateWithStart {
+                    start,
+                    update: Box::new(update),
+                }
             }
             Request::SignalWorkflow {
                 namespace,

@@ -1,0 +1,230 @@
+//! Updates from the client (Go's `UpdateWorkflow`, `UpdateWithStartWorkflow` and
+//! `WorkflowUpdateHandle`, spec §5.19.3): send an update, wait until the workflow accepted
+//! it or until its handler finished, and read its result.
+//!
+//! Every update carries an id (a fresh one unless given), so sending it again — after a
+//! lost answer, or to wait longer — is the same update: the engine runs it once.
+
+use endure_core::protocol::{Request, Response, StartWorkflowRequest, UpdateWorkflowRequest};
+use endure_core::{
+    Header, Payload, Payloads, RunId, StartWorkflowOptions, UpdateId, UpdateName, UpdateOutcome,
+    UpdateRequest, UpdateStage, WorkflowType,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::client::{Client, ClientError, WorkflowHandle, fresh_request_id};
+
+/// How an update is sent (Go's `UpdateWorkflowOptions`).
+#[derive(Clone, Debug)]
+pub struct UpdateOptions {
+    /// The update's id; a fresh one if `None`. Sending an update with an id the run already
+    /// took returns that update instead of running another.
+    pub update_id: Option<String>,
+    /// Return once the update has come this far: `Accepted` (the validator passed; the
+    /// handler may still run) or `Completed`. `Admitted` is treated as `Accepted`.
+    pub wait_for_stage: UpdateStage,
+}
+
+impl Default for UpdateOptions {
+    fn default() -> Self {
+        Self {
+            update_id: None,
+            wait_for_stage: UpdateStage::Completed,
+        }
+    }
+}
+
+/// An update sent to a workflow: its id, and its result once the handler finished.
+#[derive(Clone)]
+pub struct UpdateHandle {
+    workflow: WorkflowHandle,
+    request: UpdateRequest,
+    run_id: RunId,
+    outcome: Option<UpdateOutcome>,
+}
+
+impl UpdateHandle {
+    /// The update's id.
+    pub fn update_id(&self) -> &UpdateId {
+        &self.request.update_id
+    }
+
+    /// The run that took the update.
+    pub fn run_id(&self) -> RunId {
+        self.run_id
+    }
+
+    /// Waits for the handler to finish and returns its result; a rejection or a failed
+    /// handler is [`ClientError::UpdateFailed`].
+    pub async fn result<R: DeserializeOwned>(&self) -> Result<R, ClientError> {
+        let mut outcome = self.outcome.clone();
+        while outcome.is_none() {
+            let response = send(
+                &self.workflow,
+                Some(self.run_id),
+                self.request.clone(),
+                UpdateStage::Completed,
+            )
+            .await?;
+            outcome = response.outcome;
+        }
+        match outcome {
+            Some(UpdateOutcome::Success(payloads)) => {
+                let payload = payloads.0.into_iter().next().unwrap_or_else(Payload::null);
+                Ok(payload.decode()?)
+            }
+            Some(UpdateOutcome::Failure(failure)) => {
+                Err(ClientError::UpdateFailed(Box::new(failure)))
+            }
+            None => unreachable!("the loop ends with an outcome"),
+        }
+    }
+}
+
+impl WorkflowHandle {
+    /// Sends update `name` with `args` and waits for its result (Go's `UpdateWorkflow`
+    /// waiting for the completed stage, then `Get`).
+    pub async fn update<A: Serialize, R: DeserializeOwned>(
+        &self,
+        name: &str,
+        args: &A,
+    ) -> Result<R, ClientError> {
+        self.start_update(name, args, UpdateOptions::default())
+            .await?
+            .result()
+            .await
+    }
+
+    /// Sends update `name` with `args` and returns once it reached
+    /// `options.wait_for_stage`; a rejection at that point is an
+    /// [`ClientError::UpdateFailed`].
+    pub async fn start_update<A: Serialize>(
+        &self,
+        name: &str,
+        args: &A,
+        options: UpdateOptions,
+    ) -> Result<UpdateHandle, ClientError> {
+        let request = update_request(&self.client, name, args, &options)?;
+        let wait_for = options.wait_for_stage.max(UpdateStage::Accepted);
+        let mut response = send(self, self.run_id, request.clone(), wait_for).await?;
+        // The long poll may end before the stage: ask again (the id makes it the same
+        // update). Once accepted, the update belongs to its run; before, it follows the
+        // handle's run (the current one, across continue-as-new).
+        while response.stage < wait_for {
+            let run_id = if response.stage >= UpdateStage::Accepted {
+                Some(response.run_id)
+            } else {
+                self.run_id
+            };
+            response = send(self, run_id, request.clone(), wait_for).await?;
+        }
+        if let Some(UpdateOutcome::Failure(failure)) = &response.outcome
+            && response.stage == UpdateStage::Completed
+            && wait_for == UpdateStage::Accepted
+        {
+            // Rejected before acceptance: there is nothing to wait for.
+            return Err(ClientError::UpdateFailed(Box::new(failure.clone())));
+        }
+        Ok(UpdateHandle {
+            workflow: self.clone(),
+            request,
+            run_id: response.run_id,
+            outcome: response.outcome,
+        })
+    }
+}
+
+impl Client {
+    /// Update-with-start (Go's `UpdateWithStartWorkflow`): sends update `update_name` to
+    /// the workflow id's running run — when `options.id_conflict_policy` is `UseExisting` —
+    /// or starts the workflow with `input` and delivers the update with its first task. A
+    /// start delay ends either way. Returns once the update reached
+    /// `update_options.wait_for_stage`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn update_with_start_workflow<I: Serialize, A: Serialize>(
+        &self,
+        options: StartWorkflowOptions,
+        workflow_type: &str,
+        input: &I,
+        update_name: &str,
+        update_args: &A,
+        update_options: UpdateOptions,
+    ) -> Result<(WorkflowHandle, UpdateHandle), ClientError> {
+        options.validate()?;
+        let mut options = options;
+        if options.request_id.is_none() {
+            options.request_id = Some(fresh_request_id());
+        }
+        let update = update_request(self, update_name, update_args, &update_options)?;
+        let wait_for = update_options.wait_for_stage.max(UpdateStage::Accepted);
+        let start = StartWorkflowRequest {
+            namespace: self.namespace.clone(),
+            workflow_type: WorkflowType::new(workflow_type)?,
+            input: Payloads::one(Payload::json(input)?),
+            header: Header::new(),
+            identity: self.identity.clone(),
+            options: options.clone(),
+        };
+        let request = Request::UpdateWithStartWorkflow {
+            start: Box::new(start),
+            update: Box::new(UpdateWorkflowRequest {
+                namespace: self.namespace.clone(),
+                workflow_id: options.id.clone(),
+                run_id: None,
+                request: update.clone(),
+                wait_for,
+            }),
+        };
+        let (started, response) = match self.call(request).await? {
+            Response::UpdateWithStart { start, update } => (start, *update),
+            other => return Err(ClientError::Unexpected(format!("{other:?}"))),
+        };
+        let workflow = self.handle(options.id, Some(started.run_id));
+        let handle = UpdateHandle {
+            workflow: workflow.clone(),
+            request: update,
+            run_id: response.run_id,
+            outcome: response.outcome,
+        };
+        Ok((workflow, handle))
+    }
+}
+
+fn update_request<A: Serialize>(
+    client: &Client,
+    name: &str,
+    args: &A,
+    options: &UpdateOptions,
+) -> Result<UpdateRequest, ClientError> {
+    let update_id = match &options.update_id {
+        Some(id) => UpdateId::new(id.clone())?,
+        None => UpdateId::new(fresh_request_id().as_str().to_owned())?,
+    };
+    Ok(UpdateRequest {
+        update_id,
+        identity: client.identity.clone(),
+        name: UpdateName::new(name)?,
+        header: Header::new(),
+        args: Payloads::one(Payload::json(args)?),
+    })
+}
+
+async fn send(
+    workflow: &WorkflowHandle,
+    run_id: Option<RunId>,
+    request: UpdateRequest,
+    wait_for: UpdateStage,
+) -> Result<endure_core::protocol::UpdateWorkflowResponse, ClientError> {
+    let request = Request::UpdateWorkflow(Box::new(UpdateWorkflowRequest {
+        namespace: workflow.client.namespace.clone(),
+        workflow_id: workflow.workflow_id.clone(),
+        run_id,
+        request,
+        wait_for,
+    }));
+    match workflow.client.call(request).await? {
+        Response::Update(response) => Ok(*response),
+        other => Err(ClientError::Unexpected(format!("{other:?}"))),
+    }
+}
