@@ -44,6 +44,16 @@ pub struct UpdateHandle {
     outcome: Option<UpdateOutcome>,
 }
 
+impl std::fmt::Debug for UpdateHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpdateHandle")
+            .field("update_id", &self.request.update_id)
+            .field("run_id", &self.run_id)
+            .field("outcome", &self.outcome)
+            .finish_non_exhaustive()
+    }
+}
+
 impl UpdateHandle {
     /// The update's id.
     pub fn update_id(&self) -> &UpdateId {
@@ -97,8 +107,8 @@ impl WorkflowHandle {
     }
 
     /// Sends update `name` with `args` and returns once it reached
-    /// `options.wait_for_stage`; a rejection at that point is an
-    /// [`ClientError::UpdateFailed`].
+    /// `options.wait_for_stage`. An update the validator rejected — or whose handler
+    /// already failed — is [`ClientError::UpdateFailed`].
     pub async fn start_update<A: Serialize>(
         &self,
         name: &str,
@@ -119,11 +129,9 @@ impl WorkflowHandle {
             };
             response = send(self, run_id, request.clone(), wait_for).await?;
         }
-        if let Some(UpdateOutcome::Failure(failure)) = &response.outcome
-            && response.stage == UpdateStage::Completed
-            && wait_for == UpdateStage::Accepted
-        {
-            // Rejected before acceptance: there is nothing to wait for.
+        // Rejected by the validator (or already failed): an error here, as Go's
+        // `UpdateWorkflow` reports it.
+        if let Some(UpdateOutcome::Failure(failure)) = &response.outcome {
             return Err(ClientError::UpdateFailed(Box::new(failure.clone())));
         }
         Ok(UpdateHandle {

@@ -541,13 +541,17 @@ impl Shared {
                 }
             }
         };
+        // The cached run went on past this task; it stays valid only if the engine took
+        // the completion as sent. Otherwise (commands refused, a speculative task
+        // discarded, the call failed) history will not hold what the run did — and the
+        // task's reserved event ids may be reused by the next attempt, so the event-id
+        // check alone would not notice — so it is rebuilt from history next time.
         match self.transport.call(request).await {
-            // A speculative task that only rejected updates left no trace in history; the
-            // cached run has seen its events, so it is rebuilt from history next time.
-            Ok(Response::WorkflowTaskCompleted(Reply::WorkflowTaskDiscarded { .. })) => {
+            Ok(Response::WorkflowTaskCompleted(Reply::Accepted) | Response::Done) => {}
+            Ok(reply) => {
+                tracing::debug!(?reply, "workflow task completion not taken as sent");
                 self.cache.lock().remove(&task.execution);
             }
-            Ok(_) => {}
             Err(error) => {
                 tracing::warn!(%error, "workflow task answer refused");
                 self.cache.lock().remove(&task.execution);

@@ -44,7 +44,8 @@ pub(super) struct AdmittedUpdate {
 }
 
 impl ExecutionMachine {
-    /// Admits a client's update, or reports how far an update with its id has come.
+    /// Admits a client's update, or reports how far an update with its id has come — even
+    /// once the run closed, so a client retrying an update whose answer it lost gets it.
     pub(super) fn admit_update(
         &mut self,
         fx: &mut Effects,
@@ -52,7 +53,6 @@ impl ExecutionMachine {
         request: UpdateRequest,
         ends_start_delay: bool,
     ) -> Result<(), Rejected> {
-        self.require_open()?;
         if let Some(record) = self.updates.get(&request.update_id) {
             fx.reply = Reply::Update {
                 stage: if record.completed_event_id.is_some() {
@@ -64,6 +64,7 @@ impl ExecutionMachine {
             };
             return Ok(());
         }
+        self.require_open()?;
         let admitted = self
             .admitted_updates
             .iter()

@@ -200,6 +200,20 @@ fn an_accepted_update_writes_accepted_then_completed_and_its_id_deduplicates() {
         }
     );
     assert!(again.events.is_empty() && again.tasks.is_empty());
+    // Once the run closed, a retry still finds the outcome; a new update is refused.
+    run.signal("finish", None).unwrap();
+    run.run_task(vec![complete("done")]);
+    assert_eq!(
+        run.apply(update("u1")).reply,
+        Reply::Update {
+            stage: UpdateStage::Completed,
+            completed_event_id: EventId::new(10)
+        }
+    );
+    assert_eq!(
+        run.try_apply(update("u2")).unwrap_err(),
+        Rejected::WorkflowClosed
+    );
 }
 
 #[test]
