@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use crate::command::{
     CancelTimerCommandAttributes, Command, CompleteWorkflowExecutionCommandAttributes,
-    RequestCancelActivityTaskCommandAttributes, ScheduleActivityTaskCommandAttributes,
-    StartTimerCommandAttributes,
+    ProtocolMessageCommandAttributes, RequestCancelActivityTaskCommandAttributes,
+    ScheduleActivityTaskCommandAttributes, StartTimerCommandAttributes,
 };
 use crate::enums::WorkflowTaskFailedCause;
 use crate::execution::{
@@ -18,12 +18,13 @@ use crate::execution::{
 use crate::history::{EventAttributes, HistoryEvent, SdkMetadata, check_well_formed};
 use crate::ids::{
     ActivityId, ActivityType, EventId, Namespace, RunId, SignalName, TaskQueueName, TimerId,
-    WorkflowId, WorkflowType,
+    UpdateId, UpdateName, WorkflowId, WorkflowType,
 };
 use crate::options::StartWorkflowOptions;
 use crate::payload::{Header, Payloads};
 use crate::replay::ReplayMachine;
 use crate::time::Timestamp;
+use crate::update::{UpdateMessage, UpdateMessageBody, UpdateOutcome, UpdateRequest};
 use crate::{Failure, RetryPolicy};
 
 /// Where every fuzzed run starts.
@@ -118,7 +119,23 @@ impl Driven {
                 _ => self.deadline(bytes),
             },
             1 | 2 => {
-                let commands = (0..bytes.next() % 4).map(|_| self.command(bytes)).collect();
+                let mut commands: Vec<Command> =
+                    (0..bytes.next() % 4).map(|_| self.command(bytes)).collect();
+                // Answers to updates, placed among the commands (or not) at random.
+                let messages: Vec<UpdateMessage> = (0..bytes.next() % 3)
+                    .map(|index| update_message(bytes, index))
+                    .collect();
+                for message in &messages {
+                    if !bytes.next().is_multiple_of(4) {
+                        let at = usize::from(bytes.next()) % (commands.len() + 1);
+                        commands.insert(
+                            at,
+                            Command::ProtocolMessage(ProtocolMessageCommandAttributes {
+                                message_id: message.id.clone(),
+                            }),
+                        );
+                    }
+                }
                 Input::WorkflowTaskCompleted(Box::new(WorkflowTaskCompletion {
                     token: self.task_token(),
                     commands,
@@ -127,7 +144,7 @@ impl Driven {
                     force_create_workflow_task: false,
                     sdk_metadata: SdkMetadata::default(),
                     next_run_id: self.next_run_id(),
-                    messages: Vec::new(),
+                    messages,
                 }))
             }
             3 => Input::WorkflowTaskFailed {
@@ -174,6 +191,16 @@ impl Driven {
                     reason: "fuzzed".into(),
                     identity: "client".into(),
                     request_id: None,
+                },
+                2 | 3 => Input::Update {
+                    request: UpdateRequest {
+                        update_id: update_id(bytes.next()),
+                        identity: "client".into(),
+                        name: UpdateName::new("fuzz").expect("a valid name"),
+                        header: Header::new(),
+                        args: Payloads::default(),
+                    },
+                    ends_start_delay: bytes.next().is_multiple_of(2),
                 },
                 _ => Input::ActivityTaskHeartbeat {
                     token: self.activity_token(bytes.next()),
@@ -401,5 +428,25 @@ pub fn replay_machine(bytes: &[u8]) {
             }
             Ok(None) | Err(_) => return,
         }
+    }
+}
+
+/// One of four update ids.
+fn update_id(byte: u8) -> UpdateId {
+    UpdateId::new(format!("u{}", byte % 4)).expect("a valid id")
+}
+
+/// A worker's answer to one of the four updates: acceptance, rejection or response.
+fn update_message(bytes: &mut Bytes<'_>, index: u8) -> UpdateMessage {
+    let update_id = update_id(bytes.next());
+    let body = match bytes.next() % 3 {
+        0 => UpdateMessageBody::Acceptance,
+        1 => UpdateMessageBody::Rejection(Failure::application("no", "Fuzzed")),
+        _ => UpdateMessageBody::Response(UpdateOutcome::Success(Payloads::default())),
+    };
+    UpdateMessage {
+        id: format!("{update_id}/{index}"),
+        update_id,
+        body,
     }
 }
