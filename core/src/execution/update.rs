@@ -98,7 +98,9 @@ impl ExecutionMachine {
         if ends_start_delay && self.first_workflow_task_backoff_until.take().is_some() {
             self.schedule_workflow_task_if_needed(fx, now);
         }
-        self.schedule_speculative_workflow_task(fx, now);
+        if !self.schedule_speculative_workflow_task(fx, now) {
+            self.reoffer_speculative_workflow_task(fx);
+        }
         fx.reply = Reply::Update {
             stage: UpdateStage::Admitted,
             completed_event_id: None,

@@ -221,6 +221,23 @@ impl ExecutionMachine {
         true
     }
 
+    /// Offers a pending, unstarted speculative task again: its row lives only in the
+    /// runtime's memory, and a restart loses it (a second offer of a task still offered is
+    /// harmless: the first start wins, the other is refused as already started).
+    pub(super) fn reoffer_speculative_workflow_task(&self, fx: &mut Effects) {
+        if let Some(task) = &self.workflow_task
+            && task.kind == WorkflowTaskKind::Speculative
+            && task.started.is_none()
+        {
+            fx.tasks.push(Task::WorkflowTask {
+                scheduled_event_id: task.scheduled_event_id,
+                attempt: task.attempt,
+                task_queue: task.task_queue.clone(),
+                speculative: true,
+            });
+        }
+    }
+
     /// After an event was written while a transient task is scheduled (not started), its
     /// reserved ids are taken: the task becomes normal, its Scheduled event written now.
     pub(super) fn materialize_pending_workflow_task(&mut self, fx: &mut Effects, now: Timestamp) {

@@ -19,3 +19,4 @@ mod engine;
 mod engine_crash;
 mod outbox;
 mod storage;
+mod updates;

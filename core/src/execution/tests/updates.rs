@@ -157,9 +157,12 @@ fn a_rejected_update_leaves_no_history() {
 fn an_accepted_update_writes_accepted_then_completed_and_its_id_deduplicates() {
     let mut run = idle_run();
     run.apply(update("u1"));
-    // Admitting the same id again changes nothing.
+    // Admitting the same id again writes nothing; it only offers the pending speculative
+    // task again (its row may have been lost).
+    let before = run.machine.clone();
     let again = run.apply(update("u1"));
-    assert!(again.events.is_empty() && again.tasks.is_empty());
+    assert!(again.events.is_empty());
+    assert_eq!(run.machine, before);
     let (token, delivered) = start_with_updates(&mut run);
     assert_eq!(delivered.len(), 1, "an update is delivered once per task");
     let (accept_command, accept_message) = accept("u1");
@@ -447,4 +450,29 @@ fn admitted_updates_are_not_durable_state() {
     assert!(!decoded.has_admitted_updates(), "never persisted");
     after = decoded;
     assert!(after.update_record(&id("u1")).is_none());
+}
+
+#[test]
+fn after_a_restart_an_update_sent_again_offers_the_speculative_task_again() {
+    let mut run = idle_run();
+    run.apply(update("u1"));
+    // The process goes away: the machine comes back from its stored bytes, the admitted
+    // update and the offered task's row with it.
+    let bytes = crate::codec::encode(&run.machine).unwrap();
+    run.machine = crate::codec::decode(&bytes).unwrap();
+    assert!(!run.machine.has_admitted_updates());
+    let effects = run.apply(update("u1"));
+    assert!(
+        matches!(
+            effects.tasks.as_slice(),
+            [Task::WorkflowTask {
+                speculative: true,
+                ..
+            }]
+        ),
+        "{:?}",
+        effects.tasks
+    );
+    let (_, delivered) = start_with_updates(&mut run);
+    assert_eq!(delivered.len(), 1);
 }
