@@ -27,6 +27,7 @@ use crate::history::{
 use crate::ids::EventId;
 use crate::limits::{
     HISTORY_BYTES_SUGGEST_CONTINUE_AS_NEW, HISTORY_EVENTS_SUGGEST_CONTINUE_AS_NEW,
+    UPDATES_PER_EXECUTION_MAX,
 };
 use crate::task_queue::TaskQueue;
 use crate::time::Timestamp;
@@ -317,9 +318,11 @@ impl ExecutionMachine {
         Ok(())
     }
 
+    /// Past 4,096 events, 4 MiB, or 90 % of the updates a run may take (Temporal's rule).
     fn suggest_continue_as_new(&self) -> bool {
         self.next_event_id.get() > HISTORY_EVENTS_SUGGEST_CONTINUE_AS_NEW
             || self.history_size_bytes >= HISTORY_BYTES_SUGGEST_CONTINUE_AS_NEW
+            || self.updates.len() >= UPDATES_PER_EXECUTION_MAX / 10 * 9
     }
 
     /// The reply to a start of the pending, started task.

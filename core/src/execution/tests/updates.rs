@@ -476,3 +476,53 @@ fn after_a_restart_an_update_sent_again_offers_the_speculative_task_again() {
     let (_, delivered) = start_with_updates(&mut run);
     assert_eq!(delivered.len(), 1);
 }
+
+#[test]
+fn continuing_as_new_is_suggested_at_nine_tenths_of_the_updates_a_run_may_take() {
+    let mut run = idle_run();
+    let limit = crate::limits::UPDATES_PER_EXECUTION_MAX / 10 * 9;
+    // Straight on the machine: checking the whole history after each step would be slow.
+    let now = run.now;
+    for index in 0..limit {
+        let id = format!("u{index}");
+        run.machine.apply(update(&id), now).unwrap();
+        let scheduled_event_id = run.machine.workflow_task().unwrap().scheduled_event_id;
+        let started = run
+            .machine
+            .apply(
+                Input::WorkflowTaskStarted {
+                    scheduled_event_id,
+                    request_id: format!("poll-{index}"),
+                    identity: "worker".into(),
+                },
+                now,
+            )
+            .unwrap();
+        let Reply::WorkflowTaskStarted(started) = started.reply else {
+            panic!("not started")
+        };
+        let (accept_command, accept_message) = accept(&id);
+        let (respond_command, respond_message) = respond(&id, "ok");
+        let Input::WorkflowTaskCompleted(mut completion) =
+            run.completion(started.token, vec![accept_command, respond_command])
+        else {
+            unreachable!()
+        };
+        completion.messages = vec![accept_message, respond_message];
+        let effects = run
+            .machine
+            .apply(Input::WorkflowTaskCompleted(completion), now)
+            .unwrap();
+        run.history.extend(effects.events);
+    }
+    run.signal("next", None).unwrap();
+    run.start_task();
+    let started = run.history.last().unwrap();
+    assert!(
+        matches!(
+            &started.attributes,
+            crate::history::EventAttributes::WorkflowTaskStarted(a) if a.suggest_continue_as_new
+        ),
+        "{started:?}"
+    );
+}
