@@ -15,6 +15,7 @@ use crate::options::StartWorkflowOptions;
 use crate::payload::{Header, Payloads};
 use crate::replay::{Activation, ReplayMachine, WorkflowCommand};
 use crate::time::Timestamp;
+use crate::update::UpdateRequest;
 
 /// When simulated runs start: 2026-11-28T10:00:00Z.
 pub const SIMULATION_START: Timestamp = Timestamp::from_unix_seconds(1_795_860_000);
@@ -40,12 +41,16 @@ pub struct SimulatedRun<'a> {
     pub activity: ActivityWorker<'a>,
     /// Signals sent, in order, whenever nothing else can happen.
     pub signals: Vec<SignalRequest>,
+    /// Updates sent, in order, when no signal is left to send.
+    pub updates: Vec<UpdateRequest>,
 }
 
 impl SimulatedRun<'_> {
     /// Runs the workflow to its close and returns its (well-formed) history. Order of
     /// events: a pending workflow task runs first, then the lowest ready activity attempt,
-    /// then the next signal, then time jumps to the next deadline.
+    /// then the next signal, then the next update, then time jumps to the next deadline.
+    /// A speculative task (an update's) is fed to the replay machine with its reserved
+    /// events, as a worker gets them.
     pub fn run(mut self, input: Payloads) -> Vec<HistoryEvent> {
         let options = StartWorkflowOptions::new(
             WorkflowId::new("simulated").unwrap_or_else(|_| unreachable!("valid literal")),
@@ -64,10 +69,12 @@ impl SimulatedRun<'_> {
         .unwrap_or_else(|error| panic!("simulated start refused: {error}"));
         let (mut machine, effects) = ExecutionMachine::start(request, SIMULATION_START);
         let mut history = effects.events;
-        let mut fed = 0;
+        // The last event id fed to the replay machine (transient events included).
+        let mut fed = 0u64;
         let mut replay = ReplayMachine::new();
         let mut now = SIMULATION_START;
         let mut signals = std::mem::take(&mut self.signals).into_iter();
+        let mut updates = std::mem::take(&mut self.updates).into_iter();
         for _ in 0..STEPS_MAX {
             if machine.status().is_closed() {
                 check_well_formed(&history)
@@ -90,10 +97,15 @@ impl SimulatedRun<'_> {
                 let Reply::WorkflowTaskStarted(started) = started else {
                     panic!("workflow task not started: {started:?}")
                 };
-                replay
-                    .feed(history[fed..].iter().cloned())
-                    .unwrap_or_else(|error| panic!("{error}"));
-                fed = history.len();
+                let unfed: Vec<HistoryEvent> = history
+                    .iter()
+                    .chain(&started.transient_events)
+                    .filter(|event| event.event_id.get() > fed)
+                    .cloned()
+                    .collect();
+                fed = unfed.last().map_or(fed, |event| event.event_id.get());
+                replay.feed(unfed).unwrap_or_else(|error| panic!("{error}"));
+                replay.deliver_updates(started.updates.clone());
                 let activation = replay
                     .next_activation()
                     .unwrap_or_else(|error| panic!("{error}"))
@@ -110,7 +122,7 @@ impl SimulatedRun<'_> {
                     force_create_workflow_task: false,
                     sdk_metadata: SdkMetadata::default(),
                     next_run_id: RunId::from_u128(2),
-                    messages: Vec::new(),
+                    messages: replay.take_update_messages(),
                 };
                 let reply = apply(
                     &mut machine,
@@ -157,6 +169,14 @@ impl SimulatedRun<'_> {
             }
             if let Some(signal) = signals.next() {
                 apply(&mut machine, &mut history, Input::Signal(signal), now);
+                continue;
+            }
+            if let Some(request) = updates.next() {
+                let input = Input::Update {
+                    request,
+                    ends_start_delay: false,
+                };
+                apply(&mut machine, &mut history, input, now);
                 continue;
             }
             let deadline = machine.next_deadline().unwrap_or_else(|| {

@@ -1,5 +1,6 @@
 //! The random workload under the swarm: each seed generates its own workflow programs
-//! (activities failing and retried, timers, side effects, versions, coroutines, signals)
+//! (activities failing and retried, timers, side effects, versions, coroutines, signals,
+//! updates)
 //! and its own subset of the fault catalogue. Every program must return exactly what its
 //! steps add up to, every signal must be in its history once, and every history must be
 //! well formed, never early, and replay. The soak (`scripts/soak`) runs it over fresh seeds.
@@ -69,6 +70,29 @@ async fn scenario(seed: u64) {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             }
+            // Updates, each retried with its id until its result comes back.
+            for (name, value) in program.updates() {
+                let options = UpdateOptions {
+                    update_id: Some(format!("{index}-{name}")),
+                    ..UpdateOptions::default()
+                };
+                loop {
+                    let sent = handle.start_update(&name, &value, options.clone()).await;
+                    match sent {
+                        Ok(update) => match update.result::<u64>().await {
+                            Ok(result) => {
+                                assert_eq!(result, value, "update {name} of program-{index}");
+                                break;
+                            }
+                            Err(ClientError::Remote(_)) => {}
+                            Err(error) => panic!("update {name} of program-{index}: {error}"),
+                        },
+                        Err(ClientError::Remote(_)) => {}
+                        Err(error) => panic!("update {name} of program-{index}: {error}"),
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
         }
     });
     // Faults until every program is done (at most FAULTS_MAX).
@@ -132,6 +156,24 @@ async fn scenario(seed: u64) {
             .collect();
         expected.sort();
         assert_eq!(names, expected, "{run}");
+        // Each update the driver sent was accepted and completed exactly once.
+        let mut accepted: Vec<String> = history
+            .iter()
+            .filter_map(|event| match &event.attributes {
+                endure_core::history::EventAttributes::WorkflowExecutionUpdateAccepted(a) => {
+                    Some(a.accepted_request.name.to_string())
+                }
+                _ => None,
+            })
+            .collect();
+        accepted.sort();
+        let mut expected: Vec<String> = programs[index]
+            .updates()
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        expected.sort();
+        assert_eq!(accepted, expected, "{run}");
     }
 }
 

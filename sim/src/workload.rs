@@ -19,8 +19,10 @@ use endure::workflow::{
     ActivityError, Selector, WaitGroup, WorkflowContext, WorkflowError, channel,
 };
 use endure::{ActivityContext, ActivityOptions, RetryPolicy, Worker};
-use endure_core::workload::signal_name;
+use std::collections::BTreeMap;
+
 pub use endure_core::workload::{Program, Step};
+use endure_core::workload::{signal_name, update_name};
 use parking_lot::Mutex;
 
 /// The activity of every program: fails while its attempt is at most `failing`.
@@ -48,13 +50,23 @@ pub async fn program(ctx: WorkflowContext, program: Program) -> Result<u64, Work
         }),
         ..ActivityOptions::default()
     });
+    // Every update's handler, registered before the first wait so an update never finds
+    // none: it records its argument, which the step awaiting it takes.
+    let updates: Updates = Arc::new(Mutex::new(BTreeMap::new()));
+    for (name, _) in program.updates() {
+        let arrived = Arc::clone(&updates);
+        let key = name.clone();
+        ctx.set_update_handler(&name, move |_ctx: WorkflowContext, value: u64| {
+            arrived.lock().insert(key.clone(), value);
+            async move { Ok(value) }
+        });
+    }
     let spawned = Arc::new(Mutex::new(0u64));
     let group = WaitGroup::new();
     let own = run_steps(
         ctx.clone(),
         program.steps,
-        Arc::clone(&spawned),
-        group.clone(),
+        (Arc::clone(&spawned), group.clone(), Arc::clone(&updates)),
     )
     .await?;
     group.wait().await;
@@ -64,12 +76,15 @@ pub async fn program(ctx: WorkflowContext, program: Program) -> Result<u64, Work
 
 type StepsFuture = Pin<Box<dyn Future<Output = Result<u64, WorkflowError>> + Send>>;
 
-/// Runs `steps` in order; spawned coroutines add their sums to `spawned` and leave `group`.
+/// Arguments of the updates that arrived, by update name.
+type Updates = Arc<Mutex<BTreeMap<String, u64>>>;
+
+/// Runs `steps` in order; spawned coroutines add their sums to `spawned` and leave `group`;
+/// an update step takes its argument from `updates`.
 fn run_steps(
     ctx: WorkflowContext,
     steps: Vec<Step>,
-    spawned: Arc<Mutex<u64>>,
-    group: WaitGroup,
+    (spawned, group, updates): (Arc<Mutex<u64>>, WaitGroup, Updates),
 ) -> StepsFuture {
     Box::pin(async move {
         let mut sum = 0u64;
@@ -127,20 +142,26 @@ fn run_steps(
                 }
                 Step::Spawn(steps) => {
                     group.add(1);
-                    let (inner_ctx, inner_spawned, inner_group) =
-                        (ctx.clone(), Arc::clone(&spawned), group.clone());
+                    let inner = (Arc::clone(&spawned), group.clone(), Arc::clone(&updates));
+                    let inner_ctx = ctx.clone();
                     let done = group.clone();
                     let total = Arc::clone(&spawned);
                     ctx.spawn(async move {
                         // A coroutine's failure surfaces as a missing contribution.
-                        if let Ok(value) =
-                            run_steps(inner_ctx, steps, inner_spawned, inner_group).await
-                        {
+                        if let Ok(value) = run_steps(inner_ctx, steps, inner).await {
                             *total.lock() += value;
                         }
                         done.done();
                     });
                     0
+                }
+                Step::AwaitUpdate { name } => {
+                    let name = update_name(name);
+                    let arrived = Arc::clone(&updates);
+                    let key = name.clone();
+                    ctx.wait_condition(move || arrived.lock().contains_key(&key))
+                        .await;
+                    updates.lock().remove(&name).unwrap_or_default()
                 }
                 Step::AwaitSignal { name } => {
                     ctx.signal_channel(&signal_name(name))

@@ -18,10 +18,11 @@ use crate::failure::Failure;
 use crate::history::ActivityTaskScheduledEventAttributes;
 use crate::ids::{ActivityId, ActivityType, MarkerName};
 use crate::payload::{Header, Payload, Payloads};
-use crate::replay::{Activation, ActivityResolution, Job, WorkflowCommand};
+use crate::replay::{Activation, ActivityResolution, Job, UpdateResponse, WorkflowCommand};
 use crate::retry::RetryPolicy;
 use crate::simulated_run::ActivityOutcome;
-use crate::workload::program::{Program, Step, signal_name};
+use crate::update::UpdateOutcome;
+use crate::workload::program::{Program, Step, signal_name, update_name};
 
 /// The activity type every program schedules; its input is `(id, failing)`.
 pub const ACTIVITY_TYPE: &str = "Attempt";
@@ -59,6 +60,7 @@ enum Wait {
     Activity(u32),
     Timer(u32),
     Signal(u8),
+    Update(u8),
     Race { timer: u32, activity: u32 },
 }
 
@@ -87,6 +89,8 @@ pub struct Interpreter {
     activity_seq: u32,
     /// Signals that arrived and no step has taken yet, by name.
     signals: BTreeMap<String, u64>,
+    /// Arguments of updates accepted and no step has taken yet, by name.
+    updates: BTreeMap<String, u64>,
     fired_timers: BTreeSet<u32>,
     /// Finished activities no step has taken yet: their value, or their failure.
     activities: BTreeMap<u32, Result<u64, Box<Failure>>>,
@@ -106,6 +110,7 @@ impl Interpreter {
             timer_seq: 0,
             activity_seq: 0,
             signals: BTreeMap::new(),
+            updates: BTreeMap::new(),
             fired_timers: BTreeSet::new(),
             activities: BTreeMap::new(),
             mutable: BTreeMap::new(),
@@ -120,10 +125,10 @@ impl Interpreter {
 
     /// The commands for `activation`.
     pub fn activate(&mut self, activation: &Activation) -> Vec<WorkflowCommand> {
-        for job in &activation.jobs {
-            self.take(job);
-        }
         let mut commands = Vec::new();
+        for job in &activation.jobs {
+            self.take(job, &mut commands);
+        }
         if self.closed {
             return commands;
         }
@@ -155,9 +160,33 @@ impl Interpreter {
         commands
     }
 
-    /// Records what `job` tells the program.
-    fn take(&mut self, job: &Job) {
+    /// Records what `job` tells the program; updates are accepted and completed at once
+    /// (their handler returns the argument), the step that awaits one takes its value.
+    fn take(&mut self, job: &Job, commands: &mut Vec<WorkflowCommand>) {
         match job {
+            Job::DoUpdate {
+                update_id,
+                name,
+                args,
+                ..
+            } => {
+                let value = args
+                    .as_slice()
+                    .first()
+                    .and_then(|payload| payload.decode::<u64>().ok())
+                    .unwrap_or_default();
+                commands.push(WorkflowCommand::UpdateResponse {
+                    update_id: update_id.clone(),
+                    response: UpdateResponse::Accepted,
+                });
+                commands.push(WorkflowCommand::UpdateResponse {
+                    update_id: update_id.clone(),
+                    response: UpdateResponse::Completed(UpdateOutcome::Success(Payloads::one(
+                        json(&value),
+                    ))),
+                });
+                self.updates.insert(name.as_str().to_owned(), value);
+            }
             Job::Signal {
                 signal_name, input, ..
             } => {
@@ -226,6 +255,7 @@ impl Interpreter {
             },
             Wait::Timer(seq) => self.fired_timers.remove(&seq).then_some(1),
             Wait::Signal(name) => self.signals.remove(&signal_name(name)),
+            Wait::Update(name) => self.updates.remove(&update_name(name)),
             Wait::Race { timer, activity } => {
                 let fired = self.fired_timers.remove(&timer);
                 let finished = self.activities.contains_key(&activity);
@@ -285,6 +315,10 @@ impl Interpreter {
                 });
                 Ran::Contributed(0)
             }
+            Step::AwaitUpdate { name } => match self.updates.remove(&update_name(name)) {
+                Some(value) => Ran::Contributed(value),
+                None => Ran::Waits(Wait::Update(name)),
+            },
             Step::AwaitSignal { name } => match self.signals.remove(&signal_name(name)) {
                 Some(value) => Ran::Contributed(value),
                 None => Ran::Waits(Wait::Signal(name)),

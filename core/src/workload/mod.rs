@@ -8,4 +8,4 @@ mod interpreter;
 mod program;
 
 pub use interpreter::{ACTIVITY_TYPE, Interpreter, attempt_outcome};
-pub use program::{Program, Step, signal_name, signal_value};
+pub use program::{Program, Step, signal_name, signal_value, update_name, update_value};

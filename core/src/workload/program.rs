@@ -36,6 +36,12 @@ pub enum Step {
     /// Run these steps in a new coroutine; the program waits for it at its end; contributes
     /// what the steps contribute.
     Spawn(Vec<Self>),
+    /// Wait for update `update-{name}` (accepted and completed with its argument);
+    /// contributes its value.
+    AwaitUpdate {
+        /// The update's name suffix.
+        name: u8,
+    },
     /// Wait for one signal named `signal-{name}`; contributes its value.
     AwaitSignal {
         /// The signal's name suffix.
@@ -90,6 +96,14 @@ impl Program {
         collect_signals(&self.steps, &mut signals);
         signals
     }
+
+    /// The updates to send, as (name, argument): each is awaited by one step, and its
+    /// handler returns the argument.
+    pub fn updates(&self) -> Vec<(String, u64)> {
+        let mut updates = Vec::new();
+        collect_updates(&self.steps, &mut updates);
+        updates
+    }
 }
 
 fn generate_steps(
@@ -131,7 +145,11 @@ fn generate_steps(
             8..=9 if depth > 0 => Step::Spawn(generate_steps(rng, 3, depth - 1, next_signal)),
             _ => {
                 *next_signal += 1;
-                Step::AwaitSignal { name: *next_signal }
+                if rng.below(3) == 0 {
+                    Step::AwaitUpdate { name: *next_signal }
+                } else {
+                    Step::AwaitSignal { name: *next_signal }
+                }
             }
         })
         .collect()
@@ -147,6 +165,7 @@ fn contribution(steps: &[Step]) -> u64 {
             Step::Pipe { values } => values.iter().map(|value| u64::from(*value)).sum(),
             Step::Spawn(steps) => contribution(steps),
             Step::AwaitSignal { name } => signal_value(*name),
+            Step::AwaitUpdate { name } => update_value(*name),
         })
         .sum()
 }
@@ -159,6 +178,26 @@ fn collect_signals(steps: &[Step], signals: &mut Vec<(String, u64)>) {
             _ => {}
         }
     }
+}
+
+fn collect_updates(steps: &[Step], updates: &mut Vec<(String, u64)>) {
+    for step in steps {
+        match step {
+            Step::AwaitUpdate { name } => updates.push((update_name(*name), update_value(*name))),
+            Step::Spawn(steps) => collect_updates(steps, updates),
+            _ => {}
+        }
+    }
+}
+
+/// The name of update `name`: `update-{name}`.
+pub fn update_name(name: u8) -> String {
+    format!("update-{name}")
+}
+
+/// The value update `name` carries, and that its step contributes.
+pub fn update_value(name: u8) -> u64 {
+    u64::from(name) * 7 + 1
 }
 
 /// The name of signal `name`: `signal-{name}`.
@@ -177,6 +216,13 @@ mod tests {
 
     #[test]
     fn a_seed_always_gives_the_same_program_and_result() {
+        let with_updates = (0..50)
+            .filter(|seed| !Program::generate(*seed, 8).updates().is_empty())
+            .count();
+        assert!(
+            with_updates > 5,
+            "{with_updates} of 50 programs send updates"
+        );
         for seed in 0..50 {
             let program = Program::generate(seed, 8);
             assert_eq!(program, Program::generate(seed, 8));

@@ -1,8 +1,9 @@
 //! Random workflow programs — the simulator's workload generator, `endure_core::workload` —
 //! run live on the execution machine by the command-level interpreter (with a simulated
-//! worker and clock), then replayed from the final history: the run must return the
-//! program's expected result, replay must accept every task, and a program with two steps
-//! swapped must be caught as nondeterminism.
+//! worker, signaller, update sender and clock), then replayed from the final history: the
+//! run must return the program's expected result, every update must be accepted and
+//! completed once, replay must accept every task, and a program with two steps swapped
+//! must be caught as nondeterminism.
 
 use endure_core::execution::SignalRequest;
 use endure_core::replay::*;
@@ -32,6 +33,17 @@ fn run_live(program: &Program) -> Vec<HistoryEvent> {
         }),
         activity: Box::new(attempt_outcome),
         signals,
+        updates: program
+            .updates()
+            .into_iter()
+            .map(|(name, value)| UpdateRequest {
+                update_id: UpdateId::new(format!("send-{name}")).unwrap(),
+                identity: "c".into(),
+                name: UpdateName::new(name).unwrap(),
+                header: Header::new(),
+                args: Payloads::one(Payload::json(&value).unwrap()),
+            })
+            .collect(),
     }
     .run(Payloads::one(Payload::json(program).unwrap()))
 }
@@ -89,6 +101,10 @@ proptest! {
         let program = Program::generate(seed, length);
         let history = run_live(&program);
         prop_assert_eq!(result_of(&history), Some(program.expected()), "{:#?}", program);
+        let accepted = history.iter().filter(|event| event.event_type() == EventType::WorkflowExecutionUpdateAccepted).count();
+        let completed = history.iter().filter(|event| event.event_type() == EventType::WorkflowExecutionUpdateCompleted).count();
+        prop_assert_eq!(accepted, program.updates().len());
+        prop_assert_eq!(completed, accepted);
         prop_assert_eq!(replay(&history, &program), Ok(()));
         // Swap the first two adjacent steps that send different first commands.
         let steps = &program.steps;

@@ -50,6 +50,7 @@ fn run(
                 request_id: None,
             })
             .collect(),
+        updates: Vec::new(),
     }
     .run(json(&"input"))
 }
