@@ -27,10 +27,10 @@ use crate::payload::Payloads;
 use crate::storage::{CurrentRun, DispatchRow, ExecutionRow, RequestRecord, VisibilityRow};
 
 /// The format version written by this build.
-pub const FORMAT_VERSION: u8 = 2;
+pub const FORMAT_VERSION: u8 = 3;
 
 /// Every format version this build can decode.
-pub const SUPPORTED_VERSIONS: &[u8] = &[1, 2];
+pub const SUPPORTED_VERSIONS: &[u8] = &[1, 2, 3];
 
 /// Length of the header before the postcard body.
 pub const HEADER_BYTES: usize = 2;
@@ -96,9 +96,11 @@ pub trait Record: Serialize + DeserializeOwned {
     /// The tag written in the header.
     const KIND: RecordKind;
 
-    /// A version-1 body as the version-2 body of the same value. Version 2 only appended
-    /// fields at the end of some types, so a conversion appends their empty encoding.
-    fn body_v1_to_v2(body: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    /// A body written by format `version` (earlier than the current) as the current body
+    /// of the same value. Versions 2 and 3 only appended fields at the end of some types,
+    /// so a conversion appends their empty encoding.
+    fn upgrade_body(version: u8, body: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+        let _ = version;
         std::borrow::Cow::Borrowed(body)
     }
 }
@@ -142,10 +144,12 @@ impl Record for VisibilityRow {
 impl Record for ExecutionMachine {
     const KIND: RecordKind = RecordKind::ExecutionMachine;
 
-    /// Version 2 appended the accepted updates (a map; empty is the single byte 0).
-    fn body_v1_to_v2(body: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    /// Version 2 appended the accepted updates (a map), version 3 the updates a reset
+    /// reapplied (a list); each is the single byte 0 when empty.
+    fn upgrade_body(version: u8, body: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+        let appended = FORMAT_VERSION.saturating_sub(version.max(1));
         let mut upgraded = body.to_vec();
-        upgraded.push(0);
+        upgraded.extend(std::iter::repeat_n(0, usize::from(appended)));
         std::borrow::Cow::Owned(upgraded)
     }
 }
@@ -234,8 +238,8 @@ pub fn decode<T: Record>(bytes: &[u8]) -> Result<T, DecodeError> {
         });
     }
     match *version {
-        1 => decode_current(&T::body_v1_to_v2(body)),
-        2 => decode_current(body),
+        1 | 2 => decode_current(&T::upgrade_body(*version, body)),
+        3 => decode_current(body),
         found => Err(DecodeError::UnknownVersion { found }),
     }
 }

@@ -60,6 +60,27 @@ pub struct ActivityInfo {
 }
 
 impl ActivityInfo {
+    /// A just-scheduled activity: attempt 1, dispatched at `time`.
+    pub(super) fn new(
+        scheduled: ActivityTaskScheduledEventAttributes,
+        scheduled_event_id: EventId,
+        time: Timestamp,
+    ) -> Self {
+        Self {
+            scheduled,
+            scheduled_event_id,
+            scheduled_time: time,
+            attempt: 1,
+            attempt_scheduled_time: time,
+            started: None,
+            last_heartbeat_time: None,
+            heartbeat_details: None,
+            last_failure: None,
+            retry_time: None,
+            cancel_requested_event_id: None,
+        }
+    }
+
     /// When the whole activity expires (schedule-to-close), if bounded.
     fn expiration_time(&self) -> Option<Timestamp> {
         self.scheduled
@@ -323,19 +344,7 @@ impl ExecutionMachine {
             .insert(scheduled.activity_id.clone(), scheduled_event_id);
         self.activities.insert(
             scheduled_event_id,
-            ActivityInfo {
-                scheduled,
-                scheduled_event_id,
-                scheduled_time: now,
-                attempt: 1,
-                attempt_scheduled_time: now,
-                started: None,
-                last_heartbeat_time: None,
-                heartbeat_details: None,
-                last_failure: None,
-                retry_time: None,
-                cancel_requested_event_id: None,
-            },
+            ActivityInfo::new(scheduled, scheduled_event_id, now),
         );
         Ok(())
     }

@@ -20,6 +20,8 @@ mod commands;
 mod deadline;
 mod external;
 mod io;
+mod rebuild;
+mod reset;
 mod update;
 mod workflow_task;
 
@@ -33,6 +35,10 @@ use serde::{Deserialize, Serialize};
 
 pub use activity::{ActivityInfo, ActivityStarted};
 pub use io::*;
+pub use rebuild::RebuildError;
+pub use reset::{
+    RESET_REASON_BYTES_MAX, ResetError, ResetFork, ResetPoint, ResetReapply, ResetRequest,
+};
 pub use update::UpdateRecord;
 pub use workflow_task::{StartedWorkflowTask, WorkflowTask, WorkflowTaskKind};
 
@@ -139,6 +145,10 @@ pub struct ExecutionMachine {
     /// Updates this run accepted, by id (format version 2; last, so a version-1 state
     /// decodes with none).
     updates: BTreeMap<UpdateId, UpdateRecord>,
+    /// Updates a reset reapplied (WorkflowExecutionUpdateAdmitted) that the workflow has
+    /// not answered: admitted, but durable, since history holds them (format version 3;
+    /// last, so earlier versions decode with none).
+    reapplied_updates: Vec<crate::update::UpdateRequest>,
 }
 
 impl ExecutionMachine {
@@ -197,6 +207,7 @@ impl ExecutionMachine {
             new_execution_run_id: None,
             admitted_updates: Vec::new(),
             updates: BTreeMap::new(),
+            reapplied_updates: Vec::new(),
         };
         let mut fx = Effects::default();
         let continued = request.continued;
@@ -243,10 +254,14 @@ impl ExecutionMachine {
     /// undo; a workflow task completion, whose commands can only be checked by applying
     /// them in order, is tried on a copy. Debug builds verify the guarantee on every input.
     pub fn apply(&mut self, input: Input, now: Timestamp) -> Result<Effects, Rejected> {
+        self.restore_reapplied_updates();
         #[cfg(debug_assertions)]
         let before = self.clone();
         let mut fx = Effects::default();
         let result = self.apply_input(&mut fx, input, now);
+        if result.is_ok() {
+            self.retain_unanswered_reapplied_updates();
+        }
         #[cfg(debug_assertions)]
         if result.is_err() {
             debug_assert!(*self == before, "a refused input changed the machine");

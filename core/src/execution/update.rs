@@ -247,11 +247,19 @@ impl ExecutionMachine {
     }
 
     /// The delivered updates of a task that failed or timed out are aborted (Temporal's
-    /// abort matrix: the client learns the task failed; updates not yet delivered stay).
+    /// abort matrix: the client learns the task failed; updates not yet delivered stay, and
+    /// so do updates a reset reapplied, which are durable and delivered again).
     pub(super) fn abort_delivered_updates(&mut self, fx: &mut Effects) {
-        let (delivered, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.admitted_updates)
+        let (delivered, mut waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.admitted_updates)
             .into_iter()
-            .partition(|admitted| admitted.delivered_after.is_some());
+            .partition(|admitted| {
+                admitted.delivered_after.is_some()
+                    && !self.is_reapplied_update(&admitted.request.update_id)
+            });
+        // Reapplied updates have no client to retry them: they wait for the next task.
+        for admitted in &mut waiting {
+            admitted.delivered_after = None;
+        }
         self.admitted_updates = waiting;
         for admitted in delivered {
             fx.updates.push((

@@ -6,6 +6,7 @@ mod close;
 mod external;
 mod harness;
 mod properties;
+mod reset;
 mod timers_signals;
 mod updates;
 mod workflow_task;

@@ -467,6 +467,72 @@ fn check_invariants(run: &Run) {
     }
 }
 
+/// While a task is in flight with nothing buffered, the state rebuilt from history (what a
+/// reset starts from) holds what the live machine holds, in everything history records.
+fn check_rebuild(run: &Run) {
+    let live = &run.machine;
+    let in_flight = live
+        .workflow_task()
+        .is_some_and(|task| task.started.is_some());
+    let last_is_started = run
+        .history
+        .last()
+        .is_some_and(|event| event.event_type() == EventType::WorkflowTaskStarted);
+    if !in_flight || !last_is_started || live.buffered_event_count() > 0 {
+        return;
+    }
+    let rebuilt = ExecutionMachine::rebuild(live, &run.history, live.run_id)
+        .expect("a live history rebuilds");
+    assert_eq!(rebuilt.next_event_id, live.next_event_id);
+    assert_eq!(rebuilt.history_size_bytes, live.history_size_bytes);
+    assert_eq!(rebuilt.timers, live.timers);
+    assert_eq!(rebuilt.activity_ids, live.activity_ids);
+    let activities = |machine: &ExecutionMachine| {
+        machine
+            .activities
+            .values()
+            .map(|info| {
+                (
+                    info.scheduled_event_id,
+                    info.scheduled.clone(),
+                    info.cancel_requested_event_id,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(activities(&rebuilt), activities(live));
+    assert_eq!(
+        rebuilt.pending_external_signals,
+        live.pending_external_signals
+    );
+    assert_eq!(
+        rebuilt.pending_external_cancels,
+        live.pending_external_cancels
+    );
+    assert_eq!(rebuilt.signal_count, live.signal_count);
+    assert_eq!(rebuilt.signal_request_ids, live.signal_request_ids);
+    assert_eq!(rebuilt.cancel_requested, live.cancel_requested);
+    assert_eq!(rebuilt.memo, live.memo);
+    assert_eq!(rebuilt.search_attributes, live.search_attributes);
+    assert_eq!(rebuilt.updates, live.updates);
+    assert_eq!(
+        rebuilt.last_completed_workflow_task_started_event_id,
+        live.last_completed_workflow_task_started_event_id
+    );
+    let task = |machine: &ExecutionMachine| {
+        machine.workflow_task().map(|task| {
+            (
+                task.scheduled_event_id,
+                task.attempt,
+                task.started
+                    .as_ref()
+                    .map(|started| started.started_event_id),
+            )
+        })
+    };
+    assert_eq!(task(&rebuilt), task(live));
+}
+
 fn start_options(variant: u8) -> StartWorkflowOptions {
     match variant % 3 {
         0 => options(),
@@ -495,11 +561,36 @@ proptest! {
         for (index, action) in actions.iter().enumerate() {
             step(&mut run, action, &mut last_token);
             check_invariants(&run);
+            check_rebuild(&run);
             if index % 16 == 0 {
                 let bytes = postcard::to_allocvec(&run.machine).expect("state encodes");
                 let decoded: ExecutionMachine = postcard::from_bytes(&bytes).expect("state decodes");
                 prop_assert_eq!(&decoded, &run.machine);
             }
+        }
+        // Any run with a completed task can be reset to it, into a well-formed new run.
+        let request = ResetRequest {
+            point: ResetPoint::LastWorkflowTask,
+            reason: "property".into(),
+            reapply: ResetReapply::SignalsAndUpdates,
+            identity: "test".into(),
+            request_id: None,
+        };
+        let fork = ResetFork {
+            base: &run.machine,
+            history: &run.history,
+            successors: &[],
+            request: &request,
+            new_run_id: crate::ids::RunId::from_u128(999),
+        };
+        match ExecutionMachine::reset(fork, run.now) {
+            Ok((machine, effects)) => {
+                crate::history::check_well_formed(&effects.events).expect("well formed");
+                prop_assert!(machine.workflow_task().is_some());
+                prop_assert_eq!(machine.next_event_id().get(), effects.events.len() as u64 + 1);
+            }
+            Err(ResetError::NoCompletedWorkflowTask) => {}
+            Err(other) => prop_assert!(false, "reset refused: {other}"),
         }
     }
 }

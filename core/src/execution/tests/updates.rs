@@ -13,7 +13,7 @@ use crate::limits::UPDATES_IN_FLIGHT_MAX;
 use crate::payload::Header;
 use crate::update::*;
 
-fn update(id: &str) -> Input {
+pub(super) fn update(id: &str) -> Input {
     Input::Update {
         request: UpdateRequest {
             update_id: UpdateId::new(id).unwrap(),
@@ -40,14 +40,14 @@ fn protocol(id: &str, suffix: &str) -> Command {
     })
 }
 
-fn accept(id: &str) -> (Command, UpdateMessage) {
+pub(super) fn accept(id: &str) -> (Command, UpdateMessage) {
     (
         protocol(id, "accept"),
         message(id, "accept", UpdateMessageBody::Acceptance),
     )
 }
 
-fn respond(id: &str, result: &str) -> (Command, UpdateMessage) {
+pub(super) fn respond(id: &str, result: &str) -> (Command, UpdateMessage) {
     (
         protocol(id, "complete"),
         message(
@@ -66,7 +66,7 @@ fn reject(id: &str) -> UpdateMessage {
     )
 }
 
-fn complete_with(
+pub(super) fn complete_with(
     run: &mut Run,
     token: WorkflowTaskToken,
     commands: Vec<Command>,
@@ -80,7 +80,7 @@ fn complete_with(
 }
 
 /// Starts the pending task, returning its token and the updates it delivers.
-fn start_with_updates(run: &mut Run) -> (WorkflowTaskToken, Vec<UpdateDelivery>) {
+pub(super) fn start_with_updates(run: &mut Run) -> (WorkflowTaskToken, Vec<UpdateDelivery>) {
     let scheduled_event_id = run.machine.workflow_task().unwrap().scheduled_event_id;
     let effects = run.apply(Input::WorkflowTaskStarted {
         scheduled_event_id,
@@ -93,7 +93,7 @@ fn start_with_updates(run: &mut Run) -> (WorkflowTaskToken, Vec<UpdateDelivery>)
     (reply.token, reply.updates)
 }
 
-fn id(value: &str) -> UpdateId {
+pub(super) fn id(value: &str) -> UpdateId {
     UpdateId::new(value).unwrap()
 }
 
