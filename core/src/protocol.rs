@@ -370,6 +370,17 @@ pub enum Request {
         /// The run, or the current one.
         run_id: Option<RunId>,
     },
+    /// Reset a run (the current one if no run id); answered with [`Response::Reset`].
+    ResetWorkflow {
+        /// The namespace.
+        namespace: Namespace,
+        /// The workflow id.
+        workflow_id: WorkflowId,
+        /// The run to fork, or the current one.
+        run_id: Option<RunId>,
+        /// Where to fork and what to reapply.
+        request: Box<crate::execution::ResetRequest>,
+    },
 }
 
 /// The engine's answer to a [`Request`].
@@ -410,6 +421,11 @@ pub enum Response {
         start: StartWorkflowResponse,
         /// The update.
         update: Box<UpdateWorkflowResponse>,
+    },
+    /// A reset's new run.
+    Reset {
+        /// The run the reset created.
+        run_id: RunId,
     },
 }
 

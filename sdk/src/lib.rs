@@ -13,6 +13,7 @@ mod client;
 mod payloads;
 pub mod remote;
 pub mod replayer;
+mod reset_client;
 #[cfg(feature = "embedded")]
 pub mod testing;
 mod update_client;
@@ -22,6 +23,7 @@ pub mod workflow;
 pub use activity_context::{ActivityContext, ActivityInfo, CancelReason};
 pub use client::{Client, ClientError, WorkflowHandle};
 pub use payloads::decode_arguments;
+pub use reset_client::ResetOptions;
 pub use update_client::{UpdateHandle, UpdateOptions};
 pub use worker::{Registration, Worker, WorkerOptions};
 
@@ -30,6 +32,7 @@ pub use endure_macros::{activity, workflow};
 
 pub use replayer::{ReplayFailure, Replayer};
 
+pub use endure_core::execution::{ResetPoint, ResetReapply};
 pub use endure_core::{
     ActivityCancellationType, ActivityId, ActivityOptions, ActivityType,
     ChildWorkflowCancellationType, CronSchedule, Failure, FailureInfo, Header, Memo, Namespace,

@@ -16,6 +16,7 @@ mod paging;
 mod queries;
 mod quickstart;
 mod registration;
+mod reset;
 // Real sockets and files; the simulated network is exercised by the scenarios.
 #[cfg(not(madsim))]
 mod remote;

@@ -22,7 +22,7 @@ use std::time::Duration;
 pub use api::*;
 use endure_core::clock::Clock;
 use endure_core::execution::{
-    ActivityTaskToken, Input, Rejected, Reply, SignalRequest, WorkflowTaskCompletion,
+    ActivityTaskToken, Input, Rejected, Reply, ResetRequest, SignalRequest, WorkflowTaskCompletion,
     WorkflowTaskToken,
 };
 use endure_core::history::HistoryEvent;
@@ -401,6 +401,28 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         self.apply_to_run(namespace, workflow_id, run_id, input)
             .await
             .map(drop)
+    }
+
+    /// Resets run `run_id` (or the current run) as `request` says (spec §5.12.5): a new
+    /// run forked from its history at a workflow task's end, the current run terminated if
+    /// open. Returns the new run's id.
+    pub async fn reset_workflow(
+        &self,
+        namespace: &Namespace,
+        workflow_id: &WorkflowId,
+        run_id: Option<RunId>,
+        request: ResetRequest,
+    ) -> Result<RunId, EngineError> {
+        let execution = self.resolve_run(namespace, workflow_id, run_id).await?;
+        let (reply, result) = oneshot::channel();
+        self.shard(namespace, workflow_id)
+            .send(ShardMessage::Reset {
+                execution,
+                request: Box::new(request),
+                reply,
+            })
+            .map_err(|_| EngineError::Shutdown)?;
+        result.await.map_err(|_| EngineError::Shutdown)?
     }
 
     /// Waits, up to the configured poll wait, for a task of `kind` on the queue.

@@ -13,7 +13,8 @@ use std::sync::Arc;
 use endure_core::clock::Clock;
 use endure_core::codec;
 use endure_core::execution::{
-    ActivityTaskToken, Effects, ExecutionMachine, Input, Reply, SignalRequest, StartRequest, Task,
+    ActivityTaskToken, Effects, ExecutionMachine, Input, NextRun, Reply, ResetFork, ResetRequest,
+    SignalRequest, StartRequest, Task,
 };
 use endure_core::history::{EventAttributes, HistoryEvent};
 use endure_core::storage::*;
@@ -37,6 +38,9 @@ const RECOVERY_DEADLINES_MAX: usize = 1_000_000;
 /// Most outbox rows loaded at recovery (each run has at most a few thousand pending).
 const RECOVERY_OUTBOX_MAX: usize = 1_000_000;
 
+/// Most runs after the base run whose signals and updates a reset reapplies.
+const RESET_SUCCESSORS_MAX: usize = 1_000;
+
 /// A message to a shard.
 pub(crate) enum ShardMessage {
     /// Start a workflow.
@@ -54,6 +58,12 @@ pub(crate) enum ShardMessage {
         input: Box<Input>,
         dispatched: Option<DispatchKey>,
         reply: oneshot::Sender<Result<Reply, EngineError>>,
+    },
+    /// Reset a run: a new run forked from its history; the current run, if open, ends.
+    Reset {
+        execution: ExecutionKey,
+        request: Box<ResetRequest>,
+        reply: oneshot::Sender<Result<RunId, EngineError>>,
     },
 }
 
@@ -255,6 +265,13 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             } => {
                 let result = self.transition(&execution, *input, dispatched).await;
                 let _ = reply.send(result.map(|effects| effects.reply));
+            }
+            ShardMessage::Reset {
+                execution,
+                request,
+                reply,
+            } => {
+                let _ = reply.send(self.reset(&execution, *request).await);
             }
         }
     }
@@ -990,6 +1007,127 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             run_id,
             started: true,
         })
+    }
+}
+
+impl<S: Storage, C: Clock> Shard<S, C> {
+    /// Resets run `base`: forks a new run from its history (reapplying what it and the
+    /// runs that continued it received after the point), and in the same write terminates
+    /// the workflow id's current run if open and makes the new run current. A request id
+    /// deduplicates it: a retry gets the run the first reset created.
+    async fn reset(
+        &mut self,
+        base_key: &ExecutionKey,
+        request: ResetRequest,
+    ) -> Result<RunId, EngineError> {
+        request.validate()?;
+        let record_id = request
+            .request_id
+            .as_ref()
+            .map(|id| RequestId::new(format!("reset:{id}")))
+            .transpose()?;
+        if let Some(request_id) = &record_id
+            && let Some(record) = self
+                .storage
+                .find_request(&base_key.namespace, &base_key.workflow_id, request_id)
+                .await?
+        {
+            return Ok(record.run_id);
+        }
+        let (base, _, mut seen) = self.load(base_key).await?;
+        let history = self.read_whole_history(base_key).await?;
+        let mut successors = Vec::new();
+        let mut next = base.new_execution_run_id();
+        for _ in 0..RESET_SUCCESSORS_MAX {
+            let Some(run_id) = next else { break };
+            let key = ExecutionKey {
+                run_id,
+                ..base_key.clone()
+            };
+            let (machine, _, run_seen) = self.load(&key).await?;
+            successors.extend(self.read_whole_history(&key).await?);
+            seen = seen.max(run_seen);
+            next = machine.new_execution_run_id();
+        }
+        let current = self
+            .storage
+            .current_run(&base_key.namespace, &base_key.workflow_id)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(format!("workflow {}", base_key.workflow_id)))?;
+        let current_key = ExecutionKey {
+            run_id: current.run_id,
+            ..base_key.clone()
+        };
+        let (before, db_version, current_seen) = self.load(&current_key).await?;
+        let now = self.clock.now().max(seen).max(current_seen);
+        let new_run_id = self.next_run_id();
+        let fork = ResetFork {
+            base: &base,
+            history: &history,
+            successors: &successors,
+            request: &request,
+            new_run_id,
+        };
+        let (mut machine, mut new_effects) = ExecutionMachine::reset(fork, now)
+            .map_err(|error| EngineError::BadRequest(error.to_string()))?;
+        let mut after = before.clone();
+        let mut effects = if before.status().is_closed() {
+            Effects::default()
+        } else {
+            let terminate = Input::Terminate {
+                reason: format!("reset: {}", request.reason),
+                details: None,
+                identity: request.identity.clone(),
+            };
+            after.apply(terminate, now)?
+        };
+        let new_key = ExecutionKey {
+            run_id: new_run_id,
+            ..base_key.clone()
+        };
+        let handoffs = self.sync_match(&new_key, &mut machine, &mut new_effects, now);
+        effects.next_run = Some(Box::new(NextRun {
+            machine,
+            effects: new_effects,
+        }));
+        let records = record_id
+            .map(|request_id| RequestRecord {
+                namespace: base_key.namespace.clone(),
+                workflow_id: base_key.workflow_id.clone(),
+                request_id,
+                run_id: new_run_id,
+            })
+            .into_iter()
+            .collect();
+        self.commit_changes(
+            &current_key,
+            &before,
+            db_version,
+            &after,
+            &effects,
+            (Vec::new(), records),
+            now,
+        )
+        .await?;
+        deliver(handoffs);
+        Ok(new_run_id)
+    }
+
+    /// Every event of a run, page by page.
+    async fn read_whole_history(
+        &self,
+        key: &ExecutionKey,
+    ) -> Result<Vec<HistoryEvent>, EngineError> {
+        let mut from = EventId::FIRST;
+        let mut events = Vec::new();
+        loop {
+            let page = self.storage.read_history(key, from).await?;
+            events.extend(page.events);
+            match page.next_event_id {
+                Some(next) => from = next,
+                None => return Ok(events),
+            }
+        }
     }
 }
 

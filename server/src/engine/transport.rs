@@ -110,6 +110,16 @@ impl<S: Storage, C: Clock> InProcessTransport<S, C> {
                     .await?;
                 Response::Done
             }
+            Request::ResetWorkflow {
+                namespace,
+                workflow_id,
+                run_id,
+                request,
+            } => Response::Reset {
+                run_id: engine
+                    .reset_workflow(&namespace, &workflow_id, run_id, *request)
+                    .await?,
+            },
             Request::TerminateWorkflow {
                 namespace,
                 workflow_id,

@@ -18,5 +18,6 @@ mod engine;
 #[cfg(not(madsim))]
 mod engine_crash;
 mod outbox;
+mod reset;
 mod storage;
 mod updates;

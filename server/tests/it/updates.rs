@@ -17,17 +17,17 @@ use endure_server::storage::MemoryStorage;
 
 const T0: Timestamp = Timestamp::from_unix_seconds(1_795_860_000);
 
-type TestEngine = Engine<MemoryStorage, ManualClock>;
+pub(crate) type TestEngine = Engine<MemoryStorage, ManualClock>;
 
-fn queue() -> TaskQueueName {
+pub(crate) fn queue() -> TaskQueueName {
     TaskQueueName::new("carts").unwrap()
 }
 
-fn workflow_id() -> WorkflowId {
+pub(crate) fn workflow_id() -> WorkflowId {
     WorkflowId::new("cart").unwrap()
 }
 
-async fn engine(storage: &Arc<MemoryStorage>) -> TestEngine {
+pub(crate) async fn engine(storage: &Arc<MemoryStorage>) -> TestEngine {
     Engine::with_ports(
         Arc::clone(storage),
         Arc::new(ManualClock::new(T0)),
@@ -37,7 +37,7 @@ async fn engine(storage: &Arc<MemoryStorage>) -> TestEngine {
     .unwrap()
 }
 
-async fn start(engine: &TestEngine) {
+pub(crate) async fn start(engine: &TestEngine) {
     engine
         .start_workflow(StartWorkflowRequest {
             namespace: Namespace::default(),
@@ -51,7 +51,7 @@ async fn start(engine: &TestEngine) {
         .unwrap();
 }
 
-fn update(id: &str, wait_for: UpdateStage) -> UpdateWorkflowRequest {
+pub(crate) fn update(id: &str, wait_for: UpdateStage) -> UpdateWorkflowRequest {
     UpdateWorkflowRequest {
         namespace: Namespace::default(),
         workflow_id: workflow_id(),
@@ -67,7 +67,7 @@ fn update(id: &str, wait_for: UpdateStage) -> UpdateWorkflowRequest {
     }
 }
 
-async fn poll(engine: &TestEngine) -> WorkflowTaskForWorker {
+pub(crate) async fn poll(engine: &TestEngine) -> WorkflowTaskForWorker {
     engine
         .poll_workflow_task(&Namespace::default(), &queue(), "worker")
         .await
@@ -75,7 +75,7 @@ async fn poll(engine: &TestEngine) -> WorkflowTaskForWorker {
         .expect("a workflow task")
 }
 
-async fn complete(
+pub(crate) async fn complete(
     engine: &TestEngine,
     task: &WorkflowTaskForWorker,
     commands: Vec<Command>,
@@ -100,7 +100,7 @@ async fn complete(
 }
 
 /// The acceptance of update `id`: its protocol command and message.
-fn accept(id: &str) -> (Command, UpdateMessage) {
+pub(crate) fn accept(id: &str) -> (Command, UpdateMessage) {
     (
         Command::ProtocolMessage(ProtocolMessageCommandAttributes {
             message_id: format!("{id}/accept"),
@@ -114,7 +114,7 @@ fn accept(id: &str) -> (Command, UpdateMessage) {
 }
 
 /// Waits (in real time) until the engine has had the chance to admit a spawned update.
-async fn settle() {
+pub(crate) async fn settle() {
     tokio::time::sleep(Duration::from_millis(50)).await;
 }
 
