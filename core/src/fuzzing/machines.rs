@@ -97,6 +97,7 @@ fn drive(bytes: &[u8]) -> Vec<HistoryEvent> {
         run.apply(input);
         run.check_model();
     }
+    run.check_reset();
     run.history
 }
 
@@ -326,6 +327,36 @@ impl Driven {
         self.history.extend(effects.events);
         if let Err(error) = check_well_formed(&self.history) {
             panic!("history malformed: {error}");
+        }
+    }
+
+    /// Resets the run to each workflow task end in its history: a reset never panics, and
+    /// a reset it takes yields a well-formed history with a workflow task pending.
+    fn check_reset(&self) {
+        for event in &self.history {
+            let request = crate::execution::ResetRequest {
+                point: crate::execution::ResetPoint::Event(event.event_id),
+                reason: "fuzz".into(),
+                reapply: crate::execution::ResetReapply::SignalsAndUpdates,
+                identity: "fuzzer".into(),
+                request_id: None,
+            };
+            let fork = crate::execution::ResetFork {
+                base: &self.machine,
+                history: &self.history,
+                successors: &[],
+                request: &request,
+                new_run_id: RunId::from_u128(u128::MAX),
+            };
+            if let Ok((machine, effects)) = ExecutionMachine::reset(fork, self.now) {
+                if let Err(error) = check_well_formed(&effects.events) {
+                    panic!(
+                        "reset to {} gives a malformed history: {error}",
+                        event.event_id
+                    );
+                }
+                assert!(machine.workflow_task().is_some(), "a reset run has a task");
+            }
         }
     }
 
