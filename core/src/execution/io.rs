@@ -532,4 +532,6 @@ pub struct Effects {
     pub next_run: Option<Box<NextRun>>,
     /// What happened to updates in this transition, for whoever waits on them.
     pub updates: Vec<(crate::ids::UpdateId, UpdateNotice)>,
+    /// History warning thresholds this transition crossed, for the runtime to log.
+    pub warnings: Vec<super::HistoryWarning>,
 }

@@ -19,6 +19,7 @@ mod close;
 mod commands;
 mod deadline;
 mod external;
+mod history_limits;
 mod io;
 mod rebuild;
 mod reset;
@@ -34,6 +35,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use activity::{ActivityInfo, ActivityStarted};
+pub use history_limits::{HISTORY_LIMIT_TERMINATE_REASON, HistoryWarning};
 pub use io::*;
 pub use rebuild::RebuildError;
 pub use reset::{
@@ -258,9 +260,11 @@ impl ExecutionMachine {
         #[cfg(debug_assertions)]
         let before = self.clone();
         let mut fx = Effects::default();
+        let history_before = (self.history_length(), self.history_size_bytes);
         let result = self.apply_input(&mut fx, input, now);
         if result.is_ok() {
             self.retain_unanswered_reapplied_updates();
+            self.enforce_history_limits(&mut fx, now, history_before);
         }
         #[cfg(debug_assertions)]
         if result.is_err() {

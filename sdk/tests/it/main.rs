@@ -12,6 +12,7 @@ mod client;
 mod continue_as_new;
 mod definitions;
 mod external;
+mod limits;
 mod paging;
 mod queries;
 mod quickstart;

@@ -672,6 +672,13 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         if after.status().is_closed() && !before.status().is_closed() {
             self.closings.closed(key);
         }
+        for warning in &effects.warnings {
+            tracing::warn!(
+                execution = ?key,
+                ?warning,
+                "the run's history is large: continue as new before it reaches 51,200 events or 50 MiB, where the engine terminates it"
+            );
+        }
         self.updates.notify(key, &effects.updates);
         self.remember(key.clone(), after.clone(), db_version + 1, now);
         if let Some(next_run) = &effects.next_run {

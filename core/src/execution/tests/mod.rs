@@ -5,6 +5,7 @@ mod activity;
 mod close;
 mod external;
 mod harness;
+mod history_limits;
 mod properties;
 mod reset;
 mod timers_signals;

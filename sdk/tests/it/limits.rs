@@ -1,0 +1,68 @@
+//! History limits end to end (§5.21.1): a workflow that never continues as new is told to
+//! (the suggestion in WorkflowTaskStarted from 4,096 events), and once its history passes
+//! 51,200 events the engine terminates it.
+
+use std::time::Duration;
+
+use endure::workflow::{WorkflowContext, WorkflowError};
+use endure::*;
+use endure_core::EventAttributes;
+use endure_core::execution::{ENGINE_IDENTITY, HISTORY_LIMIT_TERMINATE_REASON};
+use endure_core::history::check_well_formed;
+use endure_core::limits::{HISTORY_EVENTS_MAX, HISTORY_EVENTS_SUGGEST_CONTINUE_AS_NEW};
+
+use crate::redb_client;
+
+/// Records 20,000 side effects per workflow task, forever.
+async fn chatty(ctx: WorkflowContext, (): ()) -> Result<(), WorkflowError> {
+    loop {
+        for _ in 0..20_000 {
+            ctx.side_effect(|| 1_u8)?;
+        }
+        ctx.sleep(Duration::from_millis(1)).await?;
+    }
+}
+
+#[tokio::test]
+async fn a_history_past_the_limit_is_terminated_after_the_suggestion() {
+    let (client, _store) = redb_client().await;
+    let queue = TaskQueueName::new("chatty").unwrap();
+    let mut worker = Worker::new(
+        client.transport(),
+        client.namespace().clone(),
+        queue.clone(),
+        WorkerOptions::default(),
+    );
+    worker.register_workflow("Chatty", chatty);
+    let (stop, running) = crate::spawn_worker(worker);
+    let options = StartWorkflowOptions::new(WorkflowId::new("chatty-1").unwrap(), queue);
+    let handle = client.start_workflow(options, "Chatty", &()).await.unwrap();
+    let result = handle.result::<()>().await;
+    assert!(
+        matches!(&result, Err(ClientError::WorkflowClosed(why)) if why.contains("erminated")),
+        "{result:?}"
+    );
+    let history = handle.history().await.unwrap();
+    check_well_formed(&history).unwrap();
+    assert!(history.len() as u64 > HISTORY_EVENTS_MAX);
+    let EventAttributes::WorkflowExecutionTerminated(terminated) =
+        &history.last().unwrap().attributes
+    else {
+        panic!("the run ends terminated")
+    };
+    assert_eq!(terminated.reason, HISTORY_LIMIT_TERMINATE_REASON);
+    assert_eq!(terminated.identity, ENGINE_IDENTITY);
+    // Every task started past 4,096 events suggested continuing as new.
+    for event in &history {
+        if let EventAttributes::WorkflowTaskStarted(started) = &event.attributes {
+            assert_eq!(
+                started.suggest_continue_as_new,
+                event.event_id.get() > HISTORY_EVENTS_SUGGEST_CONTINUE_AS_NEW,
+                "event {}",
+                event.event_id
+            );
+        }
+    }
+    let _ = stop.send(());
+    running.await.unwrap();
+}
