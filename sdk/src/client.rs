@@ -103,7 +103,7 @@ impl Client {
         input: &I,
     ) -> Result<WorkflowHandle, ClientError> {
         options.validate()?;
-        let payload = Payload::json(input)?;
+        let input = argument(input, "workflow input")?;
         // Every start carries a request id, so one the transport repeats (an answer lost on
         // the way back) finds the run it created instead of failing as already started.
         let mut options = options;
@@ -113,7 +113,7 @@ impl Client {
         let request = StartWorkflowRequest {
             namespace: self.namespace.clone(),
             workflow_type: WorkflowType::new(workflow_type)?,
-            input: Payloads::one(payload),
+            input,
             header: Header::new(),
             identity: self.identity.clone(),
             options: options.clone(),
@@ -142,7 +142,7 @@ impl Client {
         }
         let signal = SignalRequest {
             signal_name: SignalName::new(signal_name)?,
-            input: Payloads::one(Payload::json(signal_value)?),
+            input: argument(signal_value, "signal input")?,
             identity: self.identity.clone(),
             header: Header::new(),
             request_id: options.request_id.clone(),
@@ -150,7 +150,7 @@ impl Client {
         let start = StartWorkflowRequest {
             namespace: self.namespace.clone(),
             workflow_type: WorkflowType::new(workflow_type)?,
-            input: Payloads::one(Payload::json(input)?),
+            input: argument(input, "workflow input")?,
             header: Header::new(),
             identity: self.identity.clone(),
             options: options.clone(),
@@ -246,6 +246,16 @@ pub struct WorkflowHandle {
     pub(crate) run_id: Option<RunId>,
 }
 
+impl std::fmt::Debug for WorkflowHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkflowHandle")
+            .field("namespace", &self.client.namespace)
+            .field("workflow_id", &self.workflow_id)
+            .field("run_id", &self.run_id)
+            .finish_non_exhaustive()
+    }
+}
+
 impl WorkflowHandle {
     /// The workflow id.
     pub fn workflow_id(&self) -> &WorkflowId {
@@ -318,7 +328,7 @@ impl WorkflowHandle {
             workflow_id: self.workflow_id.clone(),
             run_id: self.run_id,
             query_type: query_type.to_owned(),
-            args: Payloads::one(Payload::json(args)?),
+            args: argument(args, "query arguments")?,
         };
         match self.client.call(request).await? {
             Response::QueryAnswered(Ok(answer)) => {
@@ -353,7 +363,7 @@ impl WorkflowHandle {
     ) -> Result<(), ClientError> {
         let signal = SignalRequest {
             signal_name: SignalName::new(name)?,
-            input: Payloads::one(Payload::json(value)?),
+            input: argument(value, "signal input")?,
             identity: self.client.identity.clone(),
             header: Header::new(),
             request_id,
@@ -463,6 +473,17 @@ async fn history_of(
 /// A request id unique to this call: 128 random bits from std's hasher keys, which the OS
 /// seeds per thread and which move on with every use (madsim seeds them under simulation,
 /// so a simulated run draws the same ids every time).
+/// `value` as the JSON payload of a request, refused before it is sent if it is over the
+/// payload limit (2 MiB), as the engine would refuse it.
+pub(crate) fn argument<T: Serialize + ?Sized>(
+    value: &T,
+    field: &'static str,
+) -> Result<Payloads, ClientError> {
+    let payloads = Payloads::one(Payload::json(value)?);
+    payloads.check_size(field)?;
+    Ok(payloads)
+}
+
 pub(crate) fn fresh_request_id() -> endure_core::RequestId {
     use std::hash::BuildHasher;
     let high = std::collections::hash_map::RandomState::new().hash_one(0u8);

@@ -7,13 +7,13 @@
 
 use endure_core::protocol::{Request, Response, StartWorkflowRequest, UpdateWorkflowRequest};
 use endure_core::{
-    Header, Payload, Payloads, RunId, StartWorkflowOptions, UpdateId, UpdateName, UpdateOutcome,
+    Header, Payload, RunId, StartWorkflowOptions, UpdateId, UpdateName, UpdateOutcome,
     UpdateRequest, UpdateStage, WorkflowType,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::client::{Client, ClientError, WorkflowHandle, fresh_request_id};
+use crate::client::{Client, ClientError, WorkflowHandle, argument, fresh_request_id};
 
 /// How an update is sent (Go's `UpdateWorkflowOptions`).
 #[derive(Clone, Debug)]
@@ -169,7 +169,7 @@ impl Client {
         let start = StartWorkflowRequest {
             namespace: self.namespace.clone(),
             workflow_type: WorkflowType::new(workflow_type)?,
-            input: Payloads::one(Payload::json(input)?),
+            input: argument(input, "workflow input")?,
             header: Header::new(),
             identity: self.identity.clone(),
             options: options.clone(),
@@ -214,7 +214,7 @@ fn update_request<A: Serialize>(
         identity: client.identity.clone(),
         name: UpdateName::new(name)?,
         header: Header::new(),
-        args: Payloads::one(Payload::json(args)?),
+        args: argument(args, "update arguments")?,
     })
 }
 

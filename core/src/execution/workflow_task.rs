@@ -434,13 +434,35 @@ impl ExecutionMachine {
                 let failure =
                     Failure::application(refusal.message.clone(), format!("{:?}", refusal.cause))
                         .non_retryable();
-                self.fail_started_workflow_task(
-                    fx,
-                    now,
-                    refusal.cause,
-                    Some(failure),
-                    completion.identity,
-                );
+                if refusal.cause == WorkflowTaskFailedCause::PayloadsTooLarge {
+                    // Retrying cannot help: like Temporal, the engine terminates the run.
+                    self.end_started_workflow_task_with_failure(
+                        fx,
+                        now,
+                        refusal.cause,
+                        Some(failure),
+                        completion.identity,
+                    );
+                    let details = crate::payload::Payload::json(&format!("{:?}", refusal.cause))
+                        .ok()
+                        .map(crate::payload::Payloads::one);
+                    let terminated = self.terminate(
+                        fx,
+                        now,
+                        refusal.message.clone(),
+                        details,
+                        super::ENGINE_IDENTITY.to_owned(),
+                    );
+                    debug_assert!(terminated.is_ok(), "the run was open");
+                } else {
+                    self.fail_started_workflow_task(
+                        fx,
+                        now,
+                        refusal.cause,
+                        Some(failure),
+                        completion.identity,
+                    );
+                }
                 fx.reply = Reply::WorkflowTaskCommandsRefused {
                     cause: refusal.cause,
                     message: refusal.message,

@@ -66,3 +66,73 @@ async fn a_history_past_the_limit_is_terminated_after_the_suggestion() {
     let _ = stop.send(());
     running.await.unwrap();
 }
+
+/// Returns a result over the 2 MiB payload limit.
+async fn oversized(_ctx: WorkflowContext, (): ()) -> Result<String, WorkflowError> {
+    Ok("x".repeat(3 << 20))
+}
+
+#[tokio::test]
+async fn payloads_over_the_limit_are_refused_or_end_the_run() {
+    let (client, _store) = redb_client().await;
+    let queue = TaskQueueName::new("oversized").unwrap();
+    // A client's oversized input is refused before it is sent, with a typed error.
+    let options = StartWorkflowOptions::new(WorkflowId::new("big-input").unwrap(), queue.clone());
+    let refused = client
+        .start_workflow(options, "Oversized", &"x".repeat(3 << 20))
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(ClientError::Invalid(
+                ValidationError::PayloadTooLarge { .. }
+            ))
+        ),
+        "{refused:?}"
+    );
+    // A workflow's oversized result cannot be recorded: the engine terminates the run
+    // rather than retry a task that can never succeed.
+    let mut worker = Worker::new(
+        client.transport(),
+        client.namespace().clone(),
+        queue.clone(),
+        WorkerOptions::default(),
+    );
+    worker.register_workflow("Oversized", oversized);
+    let (stop, running) = crate::spawn_worker(worker);
+    let options = StartWorkflowOptions::new(WorkflowId::new("big-result").unwrap(), queue);
+    let handle = client
+        .start_workflow(options, "Oversized", &())
+        .await
+        .unwrap();
+    let result = handle.result::<String>().await;
+    assert!(
+        matches!(&result, Err(ClientError::WorkflowClosed(why)) if why.contains("erminated")),
+        "{result:?}"
+    );
+    let history = handle.history().await.unwrap();
+    check_well_formed(&history).unwrap();
+    let types: Vec<String> = history
+        .iter()
+        .map(|event| event.event_type().to_string())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "WorkflowExecutionStarted",
+            "WorkflowTaskScheduled",
+            "WorkflowTaskStarted",
+            "WorkflowTaskFailed",
+            "WorkflowExecutionTerminated",
+        ]
+    );
+    let EventAttributes::WorkflowTaskFailed(failed) = &history[3].attributes else {
+        unreachable!()
+    };
+    assert_eq!(
+        failed.cause,
+        endure_core::WorkflowTaskFailedCause::PayloadsTooLarge
+    );
+    let _ = stop.send(());
+    running.await.unwrap();
+}

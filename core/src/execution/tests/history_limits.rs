@@ -1,5 +1,6 @@
-//! History limits: a warning once a threshold is crossed, termination by the engine once
-//! the history passes 51,200 events or 50 MiB.
+//! History and payload limits: a warning once a threshold is crossed, termination by the
+//! engine once the history passes 51,200 events or 50 MiB, or when a command carries a
+//! payload over 2 MiB.
 
 use std::collections::BTreeMap;
 
@@ -91,4 +92,31 @@ fn a_history_past_the_size_limit_is_terminated() {
         }
     }
     assert_eq!(tasks, 4, "11 + 4 × 10 MiB passes 50 MiB on the fourth task");
+}
+
+#[test]
+fn a_command_with_a_payload_over_the_limit_terminates_the_run() {
+    let (mut run, _) = Run::start(options());
+    let mut attributes = schedule_activity("big", std::time::Duration::from_secs(10));
+    attributes.input = Payloads::one(Payload::binary(vec![0_u8; 3 << 20]));
+    let effects = run.run_task(vec![activity_command(attributes)]);
+    check(
+        &effects.events,
+        "4 WorkflowTaskFailed scheduled=2 started=3 PayloadsTooLarge
+         5 WorkflowExecutionTerminated",
+    );
+    assert!(matches!(
+        effects.reply,
+        Reply::WorkflowTaskCommandsRefused {
+            cause: crate::enums::WorkflowTaskFailedCause::PayloadsTooLarge,
+            ..
+        }
+    ));
+    assert_eq!(run.machine.status(), WorkflowExecutionStatus::Terminated);
+    let EventAttributes::WorkflowExecutionTerminated(terminated) = &effects.events[1].attributes
+    else {
+        unreachable!()
+    };
+    assert!(terminated.reason.contains("input"), "{}", terminated.reason);
+    assert_eq!(terminated.identity, ENGINE_IDENTITY);
 }
