@@ -145,11 +145,16 @@ impl Record for ExecutionMachine {
     const KIND: RecordKind = RecordKind::ExecutionMachine;
 
     /// Version 2 appended the accepted updates (a map), version 3 the updates a reset
-    /// reapplied (a list); each is the single byte 0 when empty.
+    /// reapplied (a list) and the child workflows (a map); each is the single byte 0 when
+    /// empty.
     fn upgrade_body(version: u8, body: &[u8]) -> std::borrow::Cow<'_, [u8]> {
-        let appended = FORMAT_VERSION.saturating_sub(version.max(1));
+        let appended = match version {
+            1 => 3,
+            2 => 2,
+            _ => 0,
+        };
         let mut upgraded = body.to_vec();
-        upgraded.extend(std::iter::repeat_n(0, usize::from(appended)));
+        upgraded.extend(std::iter::repeat_n(0, appended));
         std::borrow::Cow::Owned(upgraded)
     }
 }

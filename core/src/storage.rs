@@ -131,15 +131,24 @@ pub enum DispatchTask {
         /// Its RequestCancelExternalWorkflowExecutionInitiated event.
         initiated_event_id: EventId,
     },
+    /// Start a child workflow the run initiated (an outbox row).
+    StartChildWorkflow {
+        /// Its StartChildWorkflowExecutionInitiated event.
+        initiated_event_id: EventId,
+    },
+    /// The run closed: apply its parent close policy to a child (an outbox row).
+    ApplyParentClosePolicy {
+        /// The child's StartChildWorkflowExecutionInitiated event.
+        initiated_event_id: EventId,
+    },
+    /// The run, a child, ended its chain: tell the parent (an outbox row).
+    RecordChildCompletion,
 }
 
 impl DispatchTask {
     /// Whether the engine handles this task itself (its outbox) rather than a worker.
     pub fn is_outbox(&self) -> bool {
-        matches!(
-            self,
-            Self::SignalExternalWorkflow { .. } | Self::RequestCancelExternalWorkflow { .. }
-        )
+        !matches!(self, Self::WorkflowTask { .. } | Self::ActivityTask { .. })
     }
 }
 

@@ -294,6 +294,7 @@ impl ExecutionMachine {
             "buffered events are flushed before a close"
         );
         self.abort_updates_on_close(fx, new_execution_run_id.is_some());
+        self.close_tasks(fx, new_execution_run_id.is_none());
         self.status = status;
         self.new_execution_run_id = new_execution_run_id;
         self.workflow_task = None;

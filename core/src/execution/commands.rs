@@ -121,7 +121,7 @@ impl ExecutionMachine {
                 self.close_continued_as_new(fx, now, completed, *attributes, next_run_id);
             }
             Command::StartChildWorkflowExecution(attributes) => {
-                if self.pending_child_workflows.len() >= PENDING_CHILD_WORKFLOWS_MAX {
+                if self.children.len() >= PENDING_CHILD_WORKFLOWS_MAX {
                     return Err(Refusal::new(
                         Cause::PendingChildWorkflowsLimitExceeded,
                         format!(
@@ -130,35 +130,36 @@ impl ExecutionMachine {
                     ));
                 }
                 let attributes = *attributes;
+                let initiated = StartChildWorkflowExecutionInitiatedEventAttributes {
+                    namespace: attributes
+                        .namespace
+                        .unwrap_or_else(|| self.namespace.clone()),
+                    workflow_id: attributes.workflow_id,
+                    workflow_type: attributes.workflow_type,
+                    task_queue: attributes
+                        .task_queue
+                        .unwrap_or_else(|| self.task_queue.clone()),
+                    input: attributes.input,
+                    workflow_execution_timeout: attributes.workflow_execution_timeout,
+                    workflow_run_timeout: attributes.workflow_run_timeout,
+                    workflow_task_timeout: attributes.workflow_task_timeout,
+                    parent_close_policy: attributes.parent_close_policy,
+                    workflow_task_completed_event_id: completed,
+                    workflow_id_reuse_policy: attributes.workflow_id_reuse_policy,
+                    retry_policy: attributes.retry_policy,
+                    cron_schedule: attributes.cron_schedule,
+                    header: attributes.header,
+                    memo: attributes.memo,
+                    search_attributes: attributes.search_attributes,
+                };
                 let initiated_event_id = self.write(
                     fx,
                     now,
                     EventAttributes::StartChildWorkflowExecutionInitiated(Box::new(
-                        StartChildWorkflowExecutionInitiatedEventAttributes {
-                            namespace: attributes
-                                .namespace
-                                .unwrap_or_else(|| self.namespace.clone()),
-                            workflow_id: attributes.workflow_id,
-                            workflow_type: attributes.workflow_type,
-                            task_queue: attributes
-                                .task_queue
-                                .unwrap_or_else(|| self.task_queue.clone()),
-                            input: attributes.input,
-                            workflow_execution_timeout: attributes.workflow_execution_timeout,
-                            workflow_run_timeout: attributes.workflow_run_timeout,
-                            workflow_task_timeout: attributes.workflow_task_timeout,
-                            parent_close_policy: attributes.parent_close_policy,
-                            workflow_task_completed_event_id: completed,
-                            workflow_id_reuse_policy: attributes.workflow_id_reuse_policy,
-                            retry_policy: attributes.retry_policy,
-                            cron_schedule: attributes.cron_schedule,
-                            header: attributes.header,
-                            memo: attributes.memo,
-                            search_attributes: attributes.search_attributes,
-                        },
+                        initiated.clone(),
                     )),
                 );
-                self.pending_child_workflows.insert(initiated_event_id);
+                self.note_child_initiated(initiated_event_id, &initiated);
                 fx.tasks
                     .push(Task::StartChildWorkflow { initiated_event_id });
             }

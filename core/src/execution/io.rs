@@ -306,6 +306,29 @@ pub enum Input {
         /// Who asked.
         identity: String,
     },
+    /// The child initiated by this run's event started as `run_id` (the runtime started it).
+    ChildWorkflowStarted {
+        /// The StartChildWorkflowExecutionInitiated event.
+        initiated_event_id: EventId,
+        /// The child's first run.
+        run_id: RunId,
+    },
+    /// The child initiated by this run's event could not be started.
+    StartChildWorkflowFailed {
+        /// The StartChildWorkflowExecutionInitiated event.
+        initiated_event_id: EventId,
+        /// Why.
+        cause: crate::enums::StartChildWorkflowExecutionFailedCause,
+    },
+    /// The chain of the child initiated by this run's event ended.
+    ChildWorkflowClosed {
+        /// The StartChildWorkflowExecutionInitiated event.
+        initiated_event_id: EventId,
+        /// The child's first run (its start may not have been reported yet).
+        run_id: RunId,
+        /// How.
+        outcome: super::ChildOutcome,
+    },
     /// Time passed: fire every deadline due at `now`.
     Deadline {
         /// The id the next run gets if a timeout starts one (retry or cron).
@@ -414,11 +437,19 @@ pub enum Task {
         /// The queue.
         task_queue: TaskQueueName,
     },
-    /// Start the child initiated by this event (behaviour lands with child workflows).
+    /// Start the child initiated by this event.
     StartChildWorkflow {
         /// The StartChildWorkflowExecutionInitiated event.
         initiated_event_id: EventId,
     },
+    /// The run closed: terminate the started child initiated by this event, or ask it to
+    /// cancel, as its parent close policy says.
+    ApplyParentClosePolicy {
+        /// The StartChildWorkflowExecutionInitiated event.
+        initiated_event_id: EventId,
+    },
+    /// This child's chain ended: tell the parent how.
+    RecordChildCompletion,
     /// Deliver the signal initiated by this event.
     SignalExternalWorkflow {
         /// The SignalExternalWorkflowExecutionInitiated event.

@@ -15,6 +15,7 @@
 //! event for event (`../shared/reference/temporal.md` §2–§3).
 
 mod activity;
+mod child;
 mod close;
 mod commands;
 mod deadline;
@@ -35,6 +36,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use activity::{ActivityInfo, ActivityStarted};
+pub use child::{ChildInfo, ChildOutcome};
 pub use history_limits::{HISTORY_LIMIT_TERMINATE_REASON, HistoryWarning};
 pub use io::*;
 pub use rebuild::RebuildError;
@@ -84,6 +86,12 @@ enum BufferedEvent {
         time: Timestamp,
         close: activity::ActivityClose,
     },
+    /// A child's close, whose Started event may itself be waiting in the buffer.
+    ChildClosed {
+        time: Timestamp,
+        initiated_event_id: EventId,
+        outcome: ChildOutcome,
+    },
 }
 
 /// The state of one workflow run.
@@ -129,8 +137,10 @@ pub struct ExecutionMachine {
     timers: BTreeMap<TimerId, TimerInfo>,
     activities: BTreeMap<EventId, ActivityInfo>,
     activity_ids: BTreeMap<ActivityId, EventId>,
-    /// Pending child starts, by StartChildWorkflowExecutionInitiated event.
-    pending_child_workflows: BTreeSet<EventId>,
+    /// Retired (format versions 1 and 2 kept initiated children here, before children
+    /// could start); always empty, superseded by `children`.
+    #[serde(rename = "pending_child_workflows")]
+    retired_pending_child_workflows: BTreeSet<EventId>,
     /// Pending signals to other workflows, by Initiated event.
     pending_external_signals: BTreeSet<EventId>,
     /// Pending cancel requests to other workflows, by Initiated event.
@@ -151,6 +161,9 @@ pub struct ExecutionMachine {
     /// not answered: admitted, but durable, since history holds them (format version 3;
     /// last, so earlier versions decode with none).
     reapplied_updates: Vec<crate::update::UpdateRequest>,
+    /// Child workflows initiated and not closed, by Initiated event (format version 3).
+    /// Kept after the run closes: the parent close policy is applied from it.
+    children: BTreeMap<EventId, ChildInfo>,
 }
 
 impl ExecutionMachine {
@@ -200,7 +213,7 @@ impl ExecutionMachine {
             timers: BTreeMap::new(),
             activities: BTreeMap::new(),
             activity_ids: BTreeMap::new(),
-            pending_child_workflows: BTreeSet::new(),
+            retired_pending_child_workflows: BTreeSet::new(),
             pending_external_signals: BTreeSet::new(),
             pending_external_cancels: BTreeSet::new(),
             signal_request_ids: BTreeSet::new(),
@@ -210,6 +223,7 @@ impl ExecutionMachine {
             admitted_updates: Vec::new(),
             updates: BTreeMap::new(),
             reapplied_updates: Vec::new(),
+            children: BTreeMap::new(),
         };
         let mut fx = Effects::default();
         let continued = request.continued;
@@ -363,6 +377,19 @@ impl ExecutionMachine {
                 request,
                 ends_start_delay,
             } => self.admit_update(fx, now, request, ends_start_delay),
+            Input::ChildWorkflowStarted {
+                initiated_event_id,
+                run_id,
+            } => self.child_started(fx, now, initiated_event_id, run_id),
+            Input::StartChildWorkflowFailed {
+                initiated_event_id,
+                cause,
+            } => self.start_child_failed(fx, now, initiated_event_id, cause),
+            Input::ChildWorkflowClosed {
+                initiated_event_id,
+                run_id,
+                outcome,
+            } => self.child_closed(fx, now, initiated_event_id, run_id, outcome),
             Input::Deadline { next_run_id } => {
                 self.fire_deadlines(fx, now, next_run_id);
                 Ok(())
@@ -373,6 +400,12 @@ impl ExecutionMachine {
     /// The run's id.
     pub fn run_id(&self) -> RunId {
         self.run_id
+    }
+
+    /// The first run of this run's chain (the run a start created; later runs came from
+    /// continue-as-new, retry or cron).
+    pub fn first_execution_run_id(&self) -> RunId {
+        self.first_execution_run_id
     }
 
     /// The workflow id.
@@ -518,11 +551,16 @@ impl ExecutionMachine {
         for buffered in std::mem::take(&mut self.buffered_events) {
             match buffered {
                 BufferedEvent::Event { time, attributes } => {
-                    self.write(fx, time, attributes);
+                    self.write_child_event(fx, time, attributes);
                 }
                 BufferedEvent::ActivityClosed { time, close } => {
                     self.write_activity_close(fx, time, close)
                 }
+                BufferedEvent::ChildClosed {
+                    time,
+                    initiated_event_id,
+                    outcome,
+                } => self.write_child_close(fx, time, initiated_event_id, outcome),
             }
         }
     }

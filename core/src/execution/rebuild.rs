@@ -96,7 +96,7 @@ impl ExecutionMachine {
             timers: BTreeMap::new(),
             activities: BTreeMap::new(),
             activity_ids: BTreeMap::new(),
-            pending_child_workflows: BTreeSet::new(),
+            retired_pending_child_workflows: BTreeSet::new(),
             pending_external_signals: BTreeSet::new(),
             pending_external_cancels: BTreeSet::new(),
             signal_request_ids: BTreeSet::new(),
@@ -106,6 +106,7 @@ impl ExecutionMachine {
             admitted_updates: Vec::new(),
             updates: BTreeMap::new(),
             reapplied_updates: Vec::new(),
+            children: BTreeMap::new(),
         };
         if first.event_id != EventId::FIRST {
             return Err(inconsistent(first, "the history does not start at event 1"));
@@ -120,7 +121,7 @@ impl ExecutionMachine {
             machine.next_event_id = event.event_id.next();
             machine.history_size_bytes += encoded_size(event);
         }
-        if let Some(initiated) = machine.pending_child_workflows.first() {
+        if let Some(initiated) = machine.children.keys().next() {
             return Err(RebuildError::PendingChildWorkflow(*initiated));
         }
         Ok(machine)
@@ -257,33 +258,34 @@ impl ExecutionMachine {
                 self.pending_external_cancels
                     .remove(&attributes.initiated_event_id);
             }
-            EventAttributes::StartChildWorkflowExecutionInitiated(_) => {
-                self.pending_child_workflows.insert(id);
+            EventAttributes::StartChildWorkflowExecutionInitiated(attributes) => {
+                self.note_child_initiated(id, attributes);
+            }
+            EventAttributes::ChildWorkflowExecutionStarted(attributes) => {
+                let child = self
+                    .children
+                    .get_mut(&attributes.initiated_event_id)
+                    .ok_or("a child starts that was not initiated")?;
+                child.run_id = attributes.workflow_execution.run_id;
+                child.started_event_id = Some(id);
             }
             EventAttributes::StartChildWorkflowExecutionFailed(attributes) => {
-                self.pending_child_workflows
-                    .remove(&attributes.initiated_event_id);
+                self.close_rebuilt_child(attributes.initiated_event_id)?;
             }
-            EventAttributes::ChildWorkflowExecutionStarted(_) => {}
             EventAttributes::ChildWorkflowExecutionCompleted(attributes) => {
-                self.pending_child_workflows
-                    .remove(&attributes.child.initiated_event_id);
+                self.close_rebuilt_child(attributes.child.initiated_event_id)?;
             }
             EventAttributes::ChildWorkflowExecutionFailed(attributes) => {
-                self.pending_child_workflows
-                    .remove(&attributes.child.initiated_event_id);
+                self.close_rebuilt_child(attributes.child.initiated_event_id)?;
             }
             EventAttributes::ChildWorkflowExecutionCanceled(attributes) => {
-                self.pending_child_workflows
-                    .remove(&attributes.child.initiated_event_id);
+                self.close_rebuilt_child(attributes.child.initiated_event_id)?;
             }
             EventAttributes::ChildWorkflowExecutionTimedOut(attributes) => {
-                self.pending_child_workflows
-                    .remove(&attributes.child.initiated_event_id);
+                self.close_rebuilt_child(attributes.child.initiated_event_id)?;
             }
             EventAttributes::ChildWorkflowExecutionTerminated(attributes) => {
-                self.pending_child_workflows
-                    .remove(&attributes.child.initiated_event_id);
+                self.close_rebuilt_child(attributes.child.initiated_event_id)?;
             }
             EventAttributes::WorkflowExecutionUpdateAdmitted(attributes) => {
                 self.reapplied_updates.push(attributes.request.clone());
@@ -327,6 +329,13 @@ impl ExecutionMachine {
             .filter(|task| task.started.is_some())
             .map(drop)
             .ok_or("a workflow task ends that is not started")
+    }
+
+    fn close_rebuilt_child(&mut self, initiated_event_id: EventId) -> Result<(), &'static str> {
+        self.children
+            .remove(&initiated_event_id)
+            .map(drop)
+            .ok_or("a child closes that is not pending")
     }
 
     fn close_rebuilt_activity(&mut self, scheduled_event_id: EventId) -> Result<(), &'static str> {

@@ -37,7 +37,10 @@ impl TaskKind {
             DispatchTask::WorkflowTask { .. } => Self::Workflow,
             DispatchTask::ActivityTask { .. } => Self::Activity,
             DispatchTask::SignalExternalWorkflow { .. }
-            | DispatchTask::RequestCancelExternalWorkflow { .. } => Self::Outbox,
+            | DispatchTask::RequestCancelExternalWorkflow { .. }
+            | DispatchTask::StartChildWorkflow { .. }
+            | DispatchTask::ApplyParentClosePolicy { .. }
+            | DispatchTask::RecordChildCompletion => Self::Outbox,
         }
     }
 }

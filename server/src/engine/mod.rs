@@ -244,6 +244,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 request: Box::new(request.clone()),
                 signal: None,
                 update: None,
+                parent: None,
                 reply,
             })
             .map_err(|_| EngineError::Shutdown)?;
@@ -266,6 +267,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 request: Box::new(request.clone()),
                 signal: Some(Box::new(signal)),
                 update: None,
+                parent: None,
                 reply,
             })
             .map_err(|_| EngineError::Shutdown)?;

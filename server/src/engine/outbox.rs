@@ -38,6 +38,8 @@ use tokio::sync::mpsc;
 use super::EngineError;
 use super::shard::Shards;
 
+mod children;
+
 /// The first wait before retrying a row after a transient failure.
 const RETRY_INITIAL: Duration = Duration::from_millis(10);
 
@@ -140,6 +142,17 @@ impl<S: Storage, C: Clock> Outbox<S, C> {
                     .pending_external_cancels()
                     .contains(&initiated_event_id),
             ),
+            DispatchTask::StartChildWorkflow { initiated_event_id } => {
+                return self.start_child(row, &machine, initiated_event_id).await;
+            }
+            DispatchTask::ApplyParentClosePolicy { initiated_event_id } => {
+                return self
+                    .apply_parent_close_policy(row, &machine, initiated_event_id)
+                    .await;
+            }
+            DispatchTask::RecordChildCompletion => {
+                return self.record_child_completion(row, &machine).await;
+            }
             DispatchTask::WorkflowTask { .. } | DispatchTask::ActivityTask { .. } => {
                 return Err(Retry::Broken("not an outbox task".into()));
             }
@@ -159,16 +172,7 @@ impl<S: Storage, C: Clock> Outbox<S, C> {
         source: &ExecutionKey,
         initiated_event_id: EventId,
     ) -> Result<Sent, Retry> {
-        let page = self
-            .storage
-            .read_history(source, initiated_event_id)
-            .await?;
-        let event = page
-            .events
-            .into_iter()
-            .next()
-            .filter(|event| event.event_id == initiated_event_id)
-            .ok_or_else(|| Retry::Broken(format!("event {initiated_event_id} is missing")))?;
+        let event = self.read_event(source, initiated_event_id).await?;
         match event.attributes {
             EventAttributes::SignalExternalWorkflowExecutionInitiated(a) => {
                 let request_id =

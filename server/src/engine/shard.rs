@@ -16,10 +16,12 @@ use endure_core::execution::{
     ActivityTaskToken, Effects, ExecutionMachine, Input, NextRun, Reply, ResetFork, ResetRequest,
     SignalRequest, StartRequest, Task,
 };
-use endure_core::history::{EventAttributes, HistoryEvent};
+use endure_core::history::{EventAttributes, HistoryEvent, ParentExecutionInfo};
 use endure_core::storage::*;
 use endure_core::time::Timestamp;
-use endure_core::{EventId, RequestId, RunId, UpdateRequest, WorkflowExecutionStatus};
+use endure_core::{
+    EventId, RequestId, RunId, TaskQueueName, UpdateRequest, WorkflowExecutionStatus,
+};
 use endure_core::{WorkflowIdConflictPolicy, WorkflowIdReusePolicy};
 use tokio::sync::{mpsc, oneshot};
 
@@ -50,6 +52,8 @@ pub(crate) enum ShardMessage {
         signal: Option<Box<SignalRequest>>,
         /// Update-with-start: update the running run, or start one that takes it.
         update: Option<Box<UpdateRequest>>,
+        /// For a child workflow: its parent.
+        parent: Option<Box<ParentExecutionInfo>>,
         reply: oneshot::Sender<Result<StartWorkflowResponse, EngineError>>,
     },
     /// Apply an input to a run; `dispatched` is the backlog row of a task being started.
@@ -112,6 +116,33 @@ impl Shards {
                 execution: execution.clone(),
                 input: Box::new(input),
                 dispatched,
+                reply,
+            })
+            .map_err(|_| EngineError::Shutdown)?;
+        drop(shard);
+        result.await.map_err(|_| EngineError::Shutdown)?
+    }
+
+    /// Starts a child workflow of `parent` through its shard (see `Shard::start`).
+    pub(crate) async fn start_child(
+        &self,
+        request: StartWorkflowRequest,
+        parent: ParentExecutionInfo,
+    ) -> Result<StartWorkflowResponse, EngineError> {
+        let index =
+            shard_of(&request.namespace, &request.options.id, self.0.len() as u32).0 as usize;
+        let shard = self
+            .0
+            .get(index)
+            .and_then(mpsc::WeakUnboundedSender::upgrade)
+            .ok_or(EngineError::Shutdown)?;
+        let (reply, result) = oneshot::channel();
+        shard
+            .send(ShardMessage::Start {
+                request: Box::new(request),
+                signal: None,
+                update: None,
+                parent: Some(Box::new(parent)),
                 reply,
             })
             .map_err(|_| EngineError::Shutdown)?;
@@ -246,6 +277,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                 request,
                 signal,
                 update,
+                parent,
                 reply,
             } => {
                 let result = self
@@ -253,6 +285,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                         *request,
                         signal.map(|signal| *signal),
                         update.map(|update| *update),
+                        parent.map(|parent| *parent),
                     )
                     .await;
                 let _ = reply.send(result);
@@ -724,7 +757,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         // lost, its schedule-to-start timeout makes the task a normal one.
         let rows: Vec<(DispatchRow, bool)> = tasks
             .iter()
-            .filter_map(|task| {
+            .map(|task| {
                 let stored = !matches!(
                     task,
                     Task::WorkflowTask {
@@ -732,46 +765,8 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                         ..
                     }
                 );
-                let (task_queue, task) = match task {
-                    Task::WorkflowTask {
-                        scheduled_event_id,
-                        attempt,
-                        task_queue,
-                        ..
-                    } => (
-                        task_queue.name.clone(),
-                        DispatchTask::WorkflowTask {
-                            scheduled_event_id: *scheduled_event_id,
-                            attempt: *attempt,
-                        },
-                    ),
-                    Task::ActivityTask {
-                        scheduled_event_id,
-                        attempt,
-                        task_queue,
-                    } => (
-                        task_queue.clone(),
-                        DispatchTask::ActivityTask {
-                            scheduled_event_id: *scheduled_event_id,
-                            attempt: *attempt,
-                        },
-                    ),
-                    Task::SignalExternalWorkflow { initiated_event_id } => (
-                        outbox.clone(),
-                        DispatchTask::SignalExternalWorkflow {
-                            initiated_event_id: *initiated_event_id,
-                        },
-                    ),
-                    Task::RequestCancelExternalWorkflow { initiated_event_id } => (
-                        outbox.clone(),
-                        DispatchTask::RequestCancelExternalWorkflow {
-                            initiated_event_id: *initiated_event_id,
-                        },
-                    ),
-                    // Child starts come with child workflows.
-                    Task::StartChildWorkflow { .. } => return None,
-                };
-                Some((task_queue, task, stored))
+                let (task_queue, task) = dispatch_of(task, &outbox);
+                (task_queue, task, stored)
             })
             .collect::<Vec<_>>()
             .into_iter()
@@ -834,6 +829,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         request: StartWorkflowRequest,
         signal: Option<SignalRequest>,
         update: Option<UpdateRequest>,
+        parent: Option<ParentExecutionInfo>,
     ) -> Result<StartWorkflowResponse, EngineError> {
         let namespace = request.namespace.clone();
         let workflow_id = request.options.id.clone();
@@ -946,7 +942,11 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             request.identity,
             now,
         )?;
-        let start = StartRequest { signal, ..start };
+        let start = StartRequest {
+            signal,
+            parent,
+            ..start
+        };
         let (mut machine, mut effects) = ExecutionMachine::start(start, now);
         if let Some(update) = update {
             let input = Input::Update {
@@ -1171,6 +1171,60 @@ fn request_record(key: &ExecutionKey, input: &Input) -> Option<RequestRecord> {
         request_id: RequestId::new(request_id).ok()?,
         run_id: key.run_id,
     })
+}
+
+/// The stored row kind of a task, and the queue it goes to (`outbox` for the engine's own).
+fn dispatch_of(task: &Task, outbox: &TaskQueueName) -> (TaskQueueName, DispatchTask) {
+    match task {
+        Task::WorkflowTask {
+            scheduled_event_id,
+            attempt,
+            task_queue,
+            ..
+        } => (
+            task_queue.name.clone(),
+            DispatchTask::WorkflowTask {
+                scheduled_event_id: *scheduled_event_id,
+                attempt: *attempt,
+            },
+        ),
+        Task::ActivityTask {
+            scheduled_event_id,
+            attempt,
+            task_queue,
+        } => (
+            task_queue.clone(),
+            DispatchTask::ActivityTask {
+                scheduled_event_id: *scheduled_event_id,
+                attempt: *attempt,
+            },
+        ),
+        Task::SignalExternalWorkflow { initiated_event_id } => (
+            outbox.clone(),
+            DispatchTask::SignalExternalWorkflow {
+                initiated_event_id: *initiated_event_id,
+            },
+        ),
+        Task::RequestCancelExternalWorkflow { initiated_event_id } => (
+            outbox.clone(),
+            DispatchTask::RequestCancelExternalWorkflow {
+                initiated_event_id: *initiated_event_id,
+            },
+        ),
+        Task::StartChildWorkflow { initiated_event_id } => (
+            outbox.clone(),
+            DispatchTask::StartChildWorkflow {
+                initiated_event_id: *initiated_event_id,
+            },
+        ),
+        Task::ApplyParentClosePolicy { initiated_event_id } => (
+            outbox.clone(),
+            DispatchTask::ApplyParentClosePolicy {
+                initiated_event_id: *initiated_event_id,
+            },
+        ),
+        Task::RecordChildCompletion => (outbox.clone(), DispatchTask::RecordChildCompletion),
+    }
 }
 
 /// Hands sync-matched tasks to their pollers once their start is durable. A poller that

@@ -163,6 +163,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 request: Box::new(start),
                 signal: None,
                 update: Some(Box::new(update.request.clone())),
+                parent: None,
                 reply,
             })
             .map_err(|_| EngineError::Shutdown)?;

@@ -9,6 +9,7 @@
 
 // These run real processes and build their own runtimes: not under simulation.
 #[cfg(not(madsim))]
+mod children;
 mod crash;
 #[cfg(not(madsim))]
 mod crash_seed;

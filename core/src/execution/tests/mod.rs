@@ -2,6 +2,7 @@
 //! data-driven checks of each transition, and properties on random input sequences.
 
 mod activity;
+mod children;
 mod close;
 mod external;
 mod harness;
