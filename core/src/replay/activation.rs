@@ -93,6 +93,20 @@ pub enum Job {
         /// Why it failed, if it did.
         failure: Option<Failure>,
     },
+    /// The child workflow started by command `seq` started, or could not.
+    ResolveChildWorkflowStart {
+        /// The command's sequence number.
+        seq: u32,
+        /// The child's first run, or why it did not start.
+        outcome: Result<RunId, Failure>,
+    },
+    /// The child workflow started by command `seq` ended its chain.
+    ResolveChildWorkflow {
+        /// The command's sequence number.
+        seq: u32,
+        /// How.
+        resolution: ChildResolution,
+    },
     /// An update to run: validate it (live only) and answer with
     /// [`WorkflowCommand::UpdateResponse`]s — accepted or rejected now, completed when the
     /// handler returns.
@@ -133,6 +147,16 @@ pub enum ActivityResolution {
     Failed(Failure),
     /// It was canceled.
     Canceled(Failure),
+}
+
+/// How a child workflow's chain ended, as its parent sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ChildResolution {
+    /// It completed with this result.
+    Completed(Option<Payloads>),
+    /// It failed, was canceled, timed out or was terminated: a child workflow failure
+    /// whose cause says which.
+    Failed(Failure),
 }
 
 /// A command from workflow code, keyed by its per-kind sequence number.
@@ -177,6 +201,13 @@ pub enum WorkflowCommand {
         seq: u32,
         /// The command.
         attributes: RequestCancelExternalWorkflowExecutionCommandAttributes,
+    },
+    /// Start a child workflow; resolved by its own sequence number.
+    StartChild {
+        /// The command's sequence number.
+        seq: u32,
+        /// The command.
+        attributes: Box<StartChildWorkflowExecutionCommandAttributes>,
     },
     /// Set search attributes.
     UpsertSearchAttributes(UpsertWorkflowSearchAttributesCommandAttributes),

@@ -24,7 +24,8 @@ mod tests;
 use std::collections::{BTreeMap, VecDeque};
 
 pub use activation::{
-    Activation, ActivityResolution, Job, UpdateResponse, WorkflowCommand, randomness_seed,
+    Activation, ActivityResolution, ChildResolution, Job, UpdateResponse, WorkflowCommand,
+    randomness_seed,
 };
 
 use crate::command::*;
@@ -90,6 +91,8 @@ pub struct ReplayMachine {
     activities: BTreeMap<EventId, u32>,
     activity_scheduled: BTreeMap<u32, EventId>,
     external_signals: BTreeMap<EventId, u32>,
+    /// Child workflows by StartChildWorkflowExecutionInitiated event.
+    children: BTreeMap<EventId, u32>,
     external_cancels: BTreeMap<EventId, u32>,
     /// Updates delivered with the live task, for its activation.
     deliveries: Vec<UpdateDelivery>,
@@ -422,6 +425,15 @@ impl ReplayMachine {
                 true
             }
             (
+                WorkflowCommand::StartChild { seq, attributes },
+                EventAttributes::StartChildWorkflowExecutionInitiated(a),
+            ) if a.workflow_id == attributes.workflow_id
+                && a.workflow_type == attributes.workflow_type =>
+            {
+                self.children.insert(event.event_id, *seq);
+                true
+            }
+            (
                 WorkflowCommand::RequestCancelExternal { seq, attributes },
                 EventAttributes::RequestCancelExternalWorkflowExecutionInitiated(a),
             ) if a.workflow_execution.workflow_id == attributes.workflow_execution.workflow_id => {
@@ -483,6 +495,12 @@ impl ReplayMachine {
                 .get(&scheduled)
                 .copied()
                 .ok_or_else(|| unknown("activity result", scheduled))
+        };
+        let child = |initiated: EventId| {
+            self.children
+                .get(&initiated)
+                .copied()
+                .ok_or_else(|| unknown("child workflow event", initiated))
         };
         Ok(Some(match &event.attributes {
             EventAttributes::WorkflowExecutionStarted(start) => Job::InitializeWorkflow {
@@ -572,6 +590,60 @@ impl ReplayMachine {
                     failure: None,
                 }
             }
+            EventAttributes::ChildWorkflowExecutionStarted(a) => Job::ResolveChildWorkflowStart {
+                seq: child(a.initiated_event_id)?,
+                outcome: Ok(a.workflow_execution.run_id.ok_or_else(|| {
+                    ReplayError::MalformedHistory {
+                        event_id: event.event_id,
+                        reason: "a started child has no run id".into(),
+                    }
+                })?),
+            },
+            EventAttributes::StartChildWorkflowExecutionFailed(a) => {
+                Job::ResolveChildWorkflowStart {
+                    seq: child(a.initiated_event_id)?,
+                    outcome: Err(Failure::application(
+                        format!(
+                            "child workflow {} could not start: {:?}",
+                            a.workflow_id, a.cause
+                        ),
+                        "ChildWorkflowExecutionAlreadyStarted",
+                    )
+                    .non_retryable()),
+                }
+            }
+            EventAttributes::ChildWorkflowExecutionCompleted(a) => Job::ResolveChildWorkflow {
+                seq: child(a.child.initiated_event_id)?,
+                resolution: ChildResolution::Completed(a.result.clone()),
+            },
+            EventAttributes::ChildWorkflowExecutionFailed(a) => Job::ResolveChildWorkflow {
+                seq: child(a.child.initiated_event_id)?,
+                resolution: child_failure(&a.child, a.retry_state, a.failure.clone()),
+            },
+            EventAttributes::ChildWorkflowExecutionCanceled(a) => Job::ResolveChildWorkflow {
+                seq: child(a.child.initiated_event_id)?,
+                resolution: child_failure(
+                    &a.child,
+                    crate::enums::RetryState::NonRetryableFailure,
+                    Failure::canceled(a.details.clone()),
+                ),
+            },
+            EventAttributes::ChildWorkflowExecutionTimedOut(a) => Job::ResolveChildWorkflow {
+                seq: child(a.child.initiated_event_id)?,
+                resolution: child_failure(
+                    &a.child,
+                    a.retry_state,
+                    Failure::timeout(crate::enums::TimeoutType::StartToClose),
+                ),
+            },
+            EventAttributes::ChildWorkflowExecutionTerminated(a) => Job::ResolveChildWorkflow {
+                seq: child(a.child.initiated_event_id)?,
+                resolution: child_failure(
+                    &a.child,
+                    crate::enums::RetryState::NonRetryableFailure,
+                    Failure::terminated("terminated"),
+                ),
+            },
             EventAttributes::RequestCancelExternalWorkflowExecutionFailed(a) => {
                 Job::ResolveRequestCancelExternalWorkflow {
                     seq: self
@@ -669,6 +741,9 @@ impl ReplayMachine {
             }
             WorkflowCommand::RequestCancelExternal { attributes, .. } => {
                 Command::RequestCancelExternalWorkflowExecution(attributes)
+            }
+            WorkflowCommand::StartChild { attributes, .. } => {
+                Command::StartChildWorkflowExecution(attributes)
             }
             WorkflowCommand::UpsertSearchAttributes(attributes) => {
                 Command::UpsertWorkflowSearchAttributes(attributes)
@@ -806,6 +881,28 @@ fn order_jobs(jobs: Vec<Job>) -> Vec<Job> {
     ranked.into_iter().map(|(_, _, job)| job).collect()
 }
 
+/// A child's end as its parent sees it: a child workflow failure caused by `cause`.
+fn child_failure(
+    child: &crate::history::ChildWorkflowExecutionRef,
+    retry_state: crate::enums::RetryState,
+    cause: Failure,
+) -> ChildResolution {
+    ChildResolution::Failed(
+        Failure::new(
+            "child workflow execution error",
+            FailureInfo::ChildWorkflowExecution {
+                namespace: child.namespace.clone(),
+                workflow_execution: child.workflow_execution.clone(),
+                workflow_type: child.workflow_type.clone(),
+                initiated_event_id: child.initiated_event_id,
+                started_event_id: Some(child.started_event_id),
+                retry_state,
+            },
+        )
+        .caused_by(cause),
+    )
+}
+
 /// A short description of an event for nondeterminism reports.
 fn describe_event(event: &HistoryEvent) -> String {
     let detail = match &event.attributes {
@@ -815,6 +912,9 @@ fn describe_event(event: &HistoryEvent) -> String {
             format!(" (activity {} of type {})", a.activity_id, a.activity_type)
         }
         EventAttributes::MarkerRecorded(a) => format!(" (marker {})", a.marker_name),
+        EventAttributes::StartChildWorkflowExecutionInitiated(a) => {
+            format!(" ({} of type {})", a.workflow_id, a.workflow_type)
+        }
         EventAttributes::SignalExternalWorkflowExecutionInitiated(a) => {
             format!(
                 " (signal {} to {})",
@@ -849,6 +949,10 @@ fn describe_command(command: &WorkflowCommand) -> String {
                 attributes.workflow_execution.workflow_id
             )
         }
+        WorkflowCommand::StartChild { attributes, .. } => format!(
+            "StartChildWorkflowExecution ({} of type {})",
+            attributes.workflow_id, attributes.workflow_type
+        ),
         WorkflowCommand::UpsertSearchAttributes(_) => "UpsertWorkflowSearchAttributes".into(),
         WorkflowCommand::ModifyProperties(_) => "ModifyWorkflowProperties".into(),
         WorkflowCommand::Complete(_) => "CompleteWorkflowExecution".into(),

@@ -67,6 +67,14 @@ fn jobs(activation: &Activation) -> Vec<String> {
             },
             Job::ResolveSignalExternalWorkflow { seq, .. } => format!("signal sent {seq}"),
             Job::ResolveRequestCancelExternalWorkflow { seq, .. } => format!("cancel sent {seq}"),
+            Job::ResolveChildWorkflowStart { seq, outcome } => match outcome {
+                Ok(_) => format!("child {seq} started"),
+                Err(_) => format!("child {seq} failed to start"),
+            },
+            Job::ResolveChildWorkflow { seq, resolution } => match resolution {
+                crate::replay::ChildResolution::Completed(_) => format!("child {seq} completed"),
+                crate::replay::ChildResolution::Failed(_) => format!("child {seq} failed"),
+            },
             Job::DoUpdate {
                 update_id,
                 run_validator,

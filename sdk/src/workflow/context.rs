@@ -149,6 +149,11 @@ impl WorkflowContext {
         }
     }
 
+    /// The cancellation scope of this context.
+    pub(super) fn scope(&self) -> &CancelToken {
+        &self.scope
+    }
+
     /// Whether this context's scope (or the workflow) was cancelled.
     pub fn is_canceled(&self) -> bool {
         self.scope.is_canceled()

@@ -313,6 +313,23 @@ impl WorkflowExecutor {
                     args: args.clone(),
                     run_validator: *run_validator,
                 }),
+            Job::ResolveChildWorkflowStart { seq, outcome } => {
+                self.state
+                    .lock()
+                    .children
+                    .entry(*seq)
+                    .or_default()
+                    .started(outcome.clone());
+            }
+            Job::ResolveChildWorkflow { seq, resolution } => {
+                self.state
+                    .lock()
+                    .children
+                    .entry(*seq)
+                    .or_default()
+                    .end
+                    .resolve(resolution.clone());
+            }
             Job::ResolveRequestCancelExternalWorkflow { seq, failure } => {
                 self.state
                     .lock()

@@ -37,6 +37,7 @@
 //! The test `iterating_a_hash_map_is_a_replay_hazard_and_sorted_keys_are_not` shows both
 //! the hazard and the fix.
 
+mod child;
 mod context;
 mod continue_as_new;
 pub(crate) mod definition;
@@ -50,6 +51,7 @@ mod update;
 #[cfg(test)]
 mod tests;
 
+pub use child::{ChildWorkflowError, ChildWorkflowHandle, ChildWorkflowOptions};
 pub use context::{
     ActivityFuture, CancelHandle, Canceled, DEFAULT_VERSION, ReplayAwareLogger, SignalChannel,
     Timer, WorkflowContext, WorkflowInfo,

@@ -70,12 +70,15 @@ pub(crate) struct WorkflowState {
     pub(crate) next_side_effect_seq: u32,
     pub(crate) next_external_signal_seq: u32,
     pub(crate) next_external_cancel_seq: u32,
+    pub(crate) next_child_seq: u32,
     pub(crate) timers: BTreeMap<u32, Slot<TimerOutcome>>,
     pub(crate) activities: BTreeMap<u32, Slot<ActivityResolution>>,
     /// Signals sent to other workflows, by sequence number: `Err` if undeliverable.
     pub(crate) external_signals: BTreeMap<u32, Slot<Result<(), Failure>>>,
     /// Cancel requests sent to other workflows, by sequence number.
     pub(crate) external_cancels: BTreeMap<u32, Slot<Result<(), Failure>>>,
+    /// Child workflows started, by sequence number.
+    pub(crate) children: BTreeMap<u32, super::child::ChildSlots>,
     /// Signals received and not yet taken, by name (kept even before a channel exists).
     pub(crate) signals: BTreeMap<SignalName, VecDeque<Payloads>>,
     /// Coroutines waiting for a signal of a name.
@@ -121,10 +124,12 @@ impl WorkflowState {
             next_side_effect_seq: 0,
             next_external_signal_seq: 0,
             next_external_cancel_seq: 0,
+            next_child_seq: 0,
             timers: BTreeMap::new(),
             activities: BTreeMap::new(),
             external_signals: BTreeMap::new(),
             external_cancels: BTreeMap::new(),
+            children: BTreeMap::new(),
             signals: BTreeMap::new(),
             signal_waiters: BTreeMap::new(),
             markers: Vec::new(),
@@ -166,6 +171,11 @@ impl WorkflowState {
                 lines.push(format!(
                     "waiting on the delivery of cancel request {seq} to another workflow"
                 ));
+            }
+        }
+        for (seq, slots) in &self.children {
+            if matches!(slots.end, Slot::Pending(Some(_))) || !slots.start_waiters.is_empty() {
+                lines.push(format!("waiting on child workflow {seq}"));
             }
         }
         for (name, waiters) in &self.signal_waiters {

@@ -8,6 +8,7 @@
 )]
 
 mod activity_cancel;
+mod children;
 mod client;
 mod continue_as_new;
 mod definitions;
