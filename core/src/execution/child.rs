@@ -216,6 +216,16 @@ impl ExecutionMachine {
         outcome: ChildOutcome,
     ) -> Result<(), Rejected> {
         let child = self.pending_child(initiated_event_id)?;
+        let close_buffered = self.buffered_events.iter().any(|buffered| {
+            matches!(buffered, BufferedEvent::ChildClosed { initiated_event_id: id, .. } if *id == initiated_event_id)
+        });
+        if close_buffered {
+            // A repeated report (the runtime redelivers after a crash): the close waits in
+            // the buffer already.
+            return Err(Rejected::NotFound(format!(
+                "child workflow initiated by event {initiated_event_id} has closed"
+            )));
+        }
         match child.run_id {
             None => self.child_started(fx, now, initiated_event_id, run_id)?,
             Some(started) if started != run_id => {

@@ -127,6 +127,11 @@ fn reports_during_a_task_are_buffered_and_keep_their_references() {
         .is_empty(),
         "buffered"
     );
+    // The runtime may report the close again (a redelivery): it is refused, not doubled.
+    assert!(matches!(
+        run.try_apply(closed(5, ChildOutcome::Terminated)),
+        Err(Rejected::NotFound(_))
+    ));
     let input = run.completion(token, vec![]);
     check(
         &run.apply(input).events,
