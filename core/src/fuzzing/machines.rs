@@ -12,7 +12,7 @@ use crate::command::{
 };
 use crate::enums::WorkflowTaskFailedCause;
 use crate::execution::{
-    ActivityTaskToken, Effects, ExecutionMachine, Input, SignalRequest, StartRequest,
+    ActivityTaskToken, ChildOutcome, Effects, ExecutionMachine, Input, SignalRequest, StartRequest,
     WorkflowTaskCompletion, WorkflowTaskToken,
 };
 use crate::history::{EventAttributes, HistoryEvent, SdkMetadata, check_well_formed};
@@ -182,7 +182,7 @@ impl Driven {
                     .saturating_add(Duration::from_secs(u64::from(bytes.next())));
                 self.deadline(bytes)
             }
-            _ => match bytes.next() % 8 {
+            _ => match bytes.next() % 11 {
                 0 => Input::Terminate {
                     reason: "fuzzed".into(),
                     details: None,
@@ -203,6 +203,27 @@ impl Driven {
                     },
                     ends_start_delay: bytes.next().is_multiple_of(2),
                 },
+                4 => Input::ChildWorkflowStarted {
+                    initiated_event_id: self.pick_child(bytes.next()),
+                    run_id: RunId::from_u128(u128::from(bytes.next() % 2) + 1_000),
+                },
+                5 => Input::ChildWorkflowClosed {
+                    initiated_event_id: self.pick_child(bytes.next()),
+                    run_id: RunId::from_u128(u128::from(bytes.next() % 2) + 1_000),
+                    outcome: match bytes.next() % 3 {
+                        0 => ChildOutcome::Completed(None),
+                        1 => ChildOutcome::Terminated,
+                        _ => ChildOutcome::Failed {
+                            failure: Box::new(Failure::application("child", "Fuzzed")),
+                            retry_state: crate::enums::RetryState::NonRetryableFailure,
+                        },
+                    },
+                },
+                6 => Input::StartChildWorkflowFailed {
+                    initiated_event_id: self.pick_child(bytes.next()),
+                    cause:
+                        crate::enums::StartChildWorkflowExecutionFailedCause::WorkflowAlreadyExists,
+                },
                 _ => Input::ActivityTaskHeartbeat {
                     token: self.activity_token(bytes.next()),
                     details: None,
@@ -219,7 +240,7 @@ impl Driven {
 
     fn command(&self, bytes: &mut Bytes<'_>) -> Command {
         let id = bytes.next() % 4;
-        match bytes.next() % 6 {
+        match bytes.next() % 7 {
             0 | 1 => Command::StartTimer(StartTimerCommandAttributes {
                 timer_id: TimerId::new(format!("t{id}")).expect("a valid id"),
                 start_to_fire_timeout: Duration::from_secs(u64::from(bytes.next() % 60) + 1),
@@ -246,6 +267,26 @@ impl Driven {
             4 => Command::RequestCancelActivityTask(RequestCancelActivityTaskCommandAttributes {
                 scheduled_event_id: self.pick_activity(id).unwrap_or(EventId::FIRST),
             }),
+            5 => Command::StartChildWorkflowExecution(Box::new(
+                crate::command::StartChildWorkflowExecutionCommandAttributes {
+                    namespace: None,
+                    workflow_id: crate::ids::WorkflowId::new(format!("child-{id}"))
+                        .expect("a valid id"),
+                    workflow_type: WorkflowType::new("Child").expect("a valid type"),
+                    task_queue: None,
+                    input: Payloads::default(),
+                    workflow_execution_timeout: None,
+                    workflow_run_timeout: None,
+                    workflow_task_timeout: None,
+                    parent_close_policy: crate::enums::ParentClosePolicy::default(),
+                    workflow_id_reuse_policy: crate::enums::WorkflowIdReusePolicy::default(),
+                    retry_policy: None,
+                    cron_schedule: None,
+                    header: Header::new(),
+                    memo: crate::payload::Memo::default(),
+                    search_attributes: crate::search_attributes::SearchAttributes::default(),
+                },
+            )),
             _ => Command::CompleteWorkflowExecution(CompleteWorkflowExecutionCommandAttributes {
                 result: None,
             }),
@@ -262,6 +303,15 @@ impl Driven {
                 .map_or(EventId::FIRST, |started| started.started_event_id),
             attempt: task.map_or(1, |task| task.attempt),
         }
+    }
+
+    /// A pending child's Initiated event (or a made-up one).
+    fn pick_child(&self, index: u8) -> EventId {
+        let ids: Vec<EventId> = self.machine.children().keys().copied().collect();
+        if ids.is_empty() {
+            return EventId::FIRST;
+        }
+        ids[usize::from(index) % ids.len()]
     }
 
     fn pick_activity(&self, index: u8) -> Option<EventId> {
