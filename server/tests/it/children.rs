@@ -201,3 +201,59 @@ async fn closing_the_parent_terminates_or_abandons_its_children() {
         EventType::WorkflowExecutionCompleted
     );
 }
+
+#[tokio::test]
+async fn request_cancel_asks_the_child_and_continue_as_new_applies_the_policy() {
+    let storage = Arc::new(MemoryStorage::new());
+    let engine = engine(&storage).await;
+    start(&engine).await;
+    let parent_task = poll_on(&engine, "carts").await;
+    complete(
+        &engine,
+        &parent_task,
+        vec![child_command("cancel-me", ParentClosePolicy::RequestCancel)],
+        vec![],
+    )
+    .await;
+    let child_task = poll_on(&engine, "children").await;
+    complete(&engine, &child_task, vec![], vec![]).await;
+    let _ = await_events(&engine, &parent_task.execution, 7).await;
+    // The parent continues as new: a close like any other for its children.
+    let next = poll_on(&engine, "carts").await;
+    let continue_as_new = Command::ContinueAsNewWorkflowExecution(Box::new(
+        ContinueAsNewWorkflowExecutionCommandAttributes {
+            workflow_type: None,
+            task_queue: None,
+            input: Payloads::empty(),
+            workflow_run_timeout: None,
+            workflow_task_timeout: None,
+            backoff_start_interval: None,
+            retry_policy: None,
+            cron_schedule: None,
+            header: Header::new(),
+            memo: None,
+            search_attributes: None,
+        },
+    ));
+    complete(&engine, &next, vec![continue_as_new], vec![]).await;
+    let child_history = await_events(&engine, &child_task.execution, 6).await;
+    let requested = child_history
+        .iter()
+        .find(|event| event.event_type() == EventType::WorkflowExecutionCancelRequested)
+        .expect("the child is asked to cancel");
+    let EventAttributes::WorkflowExecutionCancelRequested(request) = &requested.attributes else {
+        unreachable!()
+    };
+    assert_eq!(request.cause, "by parent close policy");
+    // The child decides: it cancels, and its end reaches a parent run that is closed.
+    let child_next = poll_on(&engine, "children").await;
+    let cancel = Command::CancelWorkflowExecution(CancelWorkflowExecutionCommandAttributes {
+        details: None,
+    });
+    complete(&engine, &child_next, vec![cancel], vec![]).await;
+    let child_history = engine.history(&child_task.execution).await.unwrap();
+    assert_eq!(
+        child_history.last().unwrap().event_type(),
+        EventType::WorkflowExecutionCanceled
+    );
+}
