@@ -98,6 +98,17 @@ persisted_enum!(
 );
 
 impl WorkflowExecutionStatus {
+    /// Every status.
+    pub const ALL: [Self; 7] = [
+        Self::Running,
+        Self::Completed,
+        Self::Failed,
+        Self::Canceled,
+        Self::Terminated,
+        Self::ContinuedAsNew,
+        Self::TimedOut,
+    ];
+
     /// Whether the run is closed.
     pub fn is_closed(self) -> bool {
         self != Self::Running

@@ -23,6 +23,7 @@ pub mod fuzzing;
 pub mod history;
 mod ids;
 pub mod limits;
+pub mod list_filter;
 pub mod options;
 pub mod payload;
 pub mod protocol;

@@ -382,9 +382,24 @@ pub struct VisibilityQuery {
     pub started_before: Option<Timestamp>,
     /// Only runs whose search attribute equals the value.
     pub search_attribute: Option<(String, SearchAttributeValue)>,
+    /// Only runs the filter (the list-filter language) passes.
+    pub filter: Option<crate::list_filter::ListFilter>,
 }
 
 impl VisibilityQuery {
+    /// The runs `text` selects, in the list-filter language
+    /// (`WorkflowType = 'Order' AND ExecutionStatus = 'Running'`, see
+    /// [`crate::list_filter`]); an empty text selects every run.
+    pub fn parse(text: &str) -> Result<Self, crate::list_filter::FilterError> {
+        if text.trim().is_empty() {
+            return Ok(Self::default());
+        }
+        Ok(Self {
+            filter: Some(crate::list_filter::ListFilter::parse(text)?),
+            ..Self::default()
+        })
+    }
+
     /// Whether `row` passes the filter.
     pub fn matches(&self, row: &VisibilityRow) -> bool {
         self.status.is_none_or(|status| status == row.status)
@@ -406,6 +421,10 @@ impl VisibilityQuery {
                 .search_attribute
                 .as_ref()
                 .is_none_or(|(key, value)| row.search_attributes.0.get(key) == Some(value))
+            && self
+                .filter
+                .as_ref()
+                .is_none_or(|filter| filter.matches(row))
     }
 }
 

@@ -53,6 +53,9 @@ pub enum ClientError {
     /// failure says which and why).
     #[error("update failed: {0}")]
     UpdateFailed(Box<Failure>),
+    /// A list filter did not parse (caught before it was sent).
+    #[error(transparent)]
+    BadFilter(#[from] endure_core::list_filter::FilterError),
 }
 
 /// A connection to the engine for one namespace.
@@ -226,6 +229,20 @@ impl Client {
             Response::Workflows(rows) => Ok(rows),
             other => Err(ClientError::Unexpected(format!("{other:?}"))),
         }
+    }
+
+    /// Runs of the namespace that `filter` selects, latest start first, at most `limit`
+    /// (Go's `ListWorkflow` with a query): `WorkflowType = 'Order' AND ExecutionStatus =
+    /// 'Running' AND StartTime > '2026-11-01T00:00:00Z'`, custom search attributes by name
+    /// (see `endure_core::list_filter` for the language). A filter that does not parse is
+    /// refused before anything is sent, saying where and why.
+    pub async fn list_workflows_matching(
+        &self,
+        filter: &str,
+        limit: usize,
+    ) -> Result<Vec<VisibilityRow>, ClientError> {
+        self.list_workflows(VisibilityQuery::parse(filter)?, 0, limit)
+            .await
     }
 
     /// A handle on workflow `workflow_id` (its current run if `run_id` is `None`).

@@ -44,6 +44,7 @@ pub(crate) mod definition;
 mod executor;
 mod external;
 mod random;
+mod search_attributes;
 mod state;
 mod sync;
 mod update;

@@ -79,6 +79,8 @@ pub(crate) struct WorkflowState {
     pub(crate) external_cancels: BTreeMap<u32, Slot<Result<(), Failure>>>,
     /// Child workflows started, by sequence number.
     pub(crate) children: BTreeMap<u32, super::child::ChildSlots>,
+    /// Search attributes this run upserted so far (over those it started with).
+    pub(crate) upserted_search_attributes: endure_core::SearchAttributes,
     /// Signals received and not yet taken, by name (kept even before a channel exists).
     pub(crate) signals: BTreeMap<SignalName, VecDeque<Payloads>>,
     /// Coroutines waiting for a signal of a name.
@@ -130,6 +132,7 @@ impl WorkflowState {
             external_signals: BTreeMap::new(),
             external_cancels: BTreeMap::new(),
             children: BTreeMap::new(),
+            upserted_search_attributes: endure_core::SearchAttributes::default(),
             signals: BTreeMap::new(),
             signal_waiters: BTreeMap::new(),
             markers: Vec::new(),

@@ -26,6 +26,7 @@ mod shutdown;
 mod signal_with_start;
 mod sticky;
 mod updates;
+mod visibility;
 mod workflow_retry;
 // A paused tokio runtime is tokio's, not the simulator's.
 #[cfg(not(madsim))]

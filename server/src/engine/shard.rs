@@ -1249,7 +1249,14 @@ fn visibility_row(
         )
     });
     let closed = events.iter().any(|event| event.event_type().is_closing());
-    if !started && !closed {
+    let upserted = events.iter().any(|event| {
+        matches!(
+            event.attributes,
+            EventAttributes::UpsertWorkflowSearchAttributes(_)
+                | EventAttributes::WorkflowPropertiesModified(_)
+        )
+    });
+    if !started && !closed && !upserted {
         return None;
     }
     Some(VisibilityRow {
