@@ -7,9 +7,9 @@
     unreachable_pub
 )]
 
+mod children;
 // These run real processes and build their own runtimes: not under simulation.
 #[cfg(not(madsim))]
-mod children;
 mod crash;
 #[cfg(not(madsim))]
 mod crash_seed;
