@@ -220,21 +220,7 @@ async fn request_cancel_asks_the_child_and_continue_as_new_applies_the_policy() 
     let _ = await_events(&engine, &parent_task.execution, 7).await;
     // The parent continues as new: a close like any other for its children.
     let next = poll_on(&engine, "carts").await;
-    let continue_as_new = Command::ContinueAsNewWorkflowExecution(Box::new(
-        ContinueAsNewWorkflowExecutionCommandAttributes {
-            workflow_type: None,
-            task_queue: None,
-            input: Payloads::empty(),
-            workflow_run_timeout: None,
-            workflow_task_timeout: None,
-            backoff_start_interval: None,
-            retry_policy: None,
-            cron_schedule: None,
-            header: Header::new(),
-            memo: None,
-            search_attributes: None,
-        },
-    ));
+    let continue_as_new = crate::updates::continue_as_new();
     complete(&engine, &next, vec![continue_as_new], vec![]).await;
     let child_history = await_events(&engine, &child_task.execution, 6).await;
     let requested = child_history

@@ -115,21 +115,7 @@ async fn a_reset_reapplies_the_signals_of_the_runs_that_continued_the_base() {
     let engine = engine(&storage).await;
     start(&engine).await;
     let first = poll(&engine).await;
-    let continue_as_new = Command::ContinueAsNewWorkflowExecution(Box::new(
-        ContinueAsNewWorkflowExecutionCommandAttributes {
-            workflow_type: None,
-            task_queue: None,
-            input: Payloads::empty(),
-            workflow_run_timeout: None,
-            workflow_task_timeout: None,
-            backoff_start_interval: None,
-            retry_policy: None,
-            cron_schedule: None,
-            header: Header::new(),
-            memo: None,
-            search_attributes: None,
-        },
-    ));
+    let continue_as_new = crate::updates::continue_as_new();
     complete(&engine, &first, vec![continue_as_new], vec![]).await;
     let second = poll(&engine).await;
     complete(&engine, &second, vec![], vec![]).await;

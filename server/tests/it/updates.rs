@@ -99,6 +99,25 @@ pub(crate) async fn complete(
         .unwrap()
 }
 
+/// A continue-as-new with the same type, queue and options and no input.
+pub(crate) fn continue_as_new() -> Command {
+    Command::ContinueAsNewWorkflowExecution(Box::new(
+        ContinueAsNewWorkflowExecutionCommandAttributes {
+            workflow_type: None,
+            task_queue: None,
+            input: Payloads::empty(),
+            workflow_run_timeout: None,
+            workflow_task_timeout: None,
+            backoff_start_interval: None,
+            retry_policy: None,
+            cron_schedule: None,
+            header: Header::new(),
+            memo: None,
+            search_attributes: None,
+        },
+    ))
+}
+
 /// The acceptance of update `id`: its protocol command and message.
 pub(crate) fn accept(id: &str) -> (Command, UpdateMessage) {
     (
@@ -135,21 +154,7 @@ async fn an_update_sent_during_a_closing_continue_as_new_lands_on_the_next_run()
     settle().await;
     // The task in flight continues as new: the admitted update is aborted there and sent
     // again by the engine to the new run.
-    let continue_as_new = Command::ContinueAsNewWorkflowExecution(Box::new(
-        ContinueAsNewWorkflowExecutionCommandAttributes {
-            workflow_type: None,
-            task_queue: None,
-            input: Payloads::empty(),
-            workflow_run_timeout: None,
-            workflow_task_timeout: None,
-            backoff_start_interval: None,
-            retry_policy: None,
-            cron_schedule: None,
-            header: Header::new(),
-            memo: None,
-            search_attributes: None,
-        },
-    ));
+    let continue_as_new = continue_as_new();
     assert_eq!(
         complete(&engine, &first, vec![continue_as_new], vec![]).await,
         Reply::Accepted
