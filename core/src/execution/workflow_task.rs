@@ -27,7 +27,7 @@ use crate::history::{
 use crate::ids::EventId;
 use crate::limits::{
     HISTORY_BYTES_SUGGEST_CONTINUE_AS_NEW, HISTORY_EVENTS_SUGGEST_CONTINUE_AS_NEW,
-    UPDATES_PER_EXECUTION_MAX,
+    MESSAGE_BYTES_MAX, UPDATES_PER_EXECUTION_MAX,
 };
 use crate::task_queue::TaskQueue;
 use crate::time::Timestamp;
@@ -480,6 +480,16 @@ impl ExecutionMachine {
         now: Timestamp,
         completion: &WorkflowTaskCompletion,
     ) -> Result<(), Refusal> {
+        let size = crate::codec::encoded_size(&completion.commands)
+            + crate::codec::encoded_size(&completion.messages);
+        if size > MESSAGE_BYTES_MAX {
+            return Err(Refusal::new(
+                WorkflowTaskFailedCause::PayloadsTooLarge,
+                format!(
+                    "the workflow task completion is {size} bytes; one may carry at most {MESSAGE_BYTES_MAX} — pass large data by reference"
+                ),
+            ));
+        }
         let had_buffered_events = !self.buffered_events.is_empty();
         self.write_transient_events(fx);
         let task = self.workflow_task.take().expect("token checked");

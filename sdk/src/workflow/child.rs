@@ -213,7 +213,8 @@ impl ChildWorkflowHandle {
     /// its execution; fails if it could not start (its workflow id is taken, say).
     pub fn started(
         &self,
-    ) -> impl Future<Output = Result<WorkflowExecution, ChildWorkflowError>> + Send + 'static {
+    ) -> impl Future<Output = Result<WorkflowExecution, ChildWorkflowError>> + Send + 'static + use<>
+    {
         let state = Arc::clone(&self.state);
         let seq = self.seq;
         let workflow_id = self.workflow_id.clone();

@@ -160,7 +160,7 @@ impl WorkflowContext {
     }
 
     /// Resolves when this context's scope (or the workflow) is cancelled.
-    pub fn cancelled(&self) -> impl Future<Output = ()> + Send + 'static {
+    pub fn cancelled(&self) -> impl Future<Output = ()> + Send + 'static + use<> {
         let scope = self.scope.clone();
         std::future::poll_fn(move |cx| {
             if scope.is_canceled() {
@@ -281,7 +281,7 @@ impl WorkflowContext {
         &self,
         activity_type: &str,
         input: &I,
-    ) -> impl Future<Output = Result<O, ActivityError>> + Send + 'static {
+    ) -> impl Future<Output = Result<O, ActivityError>> + Send + 'static + use<I, O> {
         let future = match Payload::json(input) {
             Ok(payload) => Ok(self.execute_activity_raw(activity_type, Payloads::one(payload))),
             Err(error) => Err(error),
@@ -300,7 +300,7 @@ impl WorkflowContext {
     pub fn run_activity<A: crate::activity::ActivityDefinition>(
         &self,
         input: &A::Input,
-    ) -> impl Future<Output = Result<A::Output, ActivityError>> + Send + 'static {
+    ) -> impl Future<Output = Result<A::Output, ActivityError>> + Send + 'static + use<A> {
         self.execute_activity::<A::Input, A::Output>(A::NAME, input)
     }
 
@@ -640,7 +640,7 @@ impl SignalChannel {
     }
 
     /// Waits for the next signal.
-    pub fn recv(&self) -> impl Future<Output = Payloads> + Send + 'static {
+    pub fn recv(&self) -> impl Future<Output = Payloads> + Send + 'static + use<> {
         let state = Arc::clone(&self.state);
         let name = self.name.clone();
         std::future::poll_fn(move |cx| {
@@ -663,7 +663,7 @@ impl SignalChannel {
     /// Waits for the next signal and decodes its first argument.
     pub fn recv_json<T: DeserializeOwned>(
         &self,
-    ) -> impl Future<Output = Result<T, PayloadError>> + Send + 'static {
+    ) -> impl Future<Output = Result<T, PayloadError>> + Send + 'static + use<T> {
         let next = self.recv();
         async move { first_payload(&next.await).decode() }
     }

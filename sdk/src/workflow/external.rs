@@ -51,7 +51,7 @@ impl WorkflowContext {
         run_id: Option<RunId>,
         signal_name: &str,
         argument: &A,
-    ) -> impl Future<Output = Result<(), ExternalWorkflowError>> + Send + 'static {
+    ) -> impl Future<Output = Result<(), ExternalWorkflowError>> + Send + 'static + use<A> {
         let command = WorkflowId::new(workflow_id)
             .map_err(|error| error.to_string())
             .and_then(|workflow_id| {
@@ -95,7 +95,7 @@ impl WorkflowContext {
         &self,
         workflow_id: &str,
         run_id: Option<RunId>,
-    ) -> impl Future<Output = Result<(), ExternalWorkflowError>> + Send + 'static {
+    ) -> impl Future<Output = Result<(), ExternalWorkflowError>> + Send + 'static + use<> {
         let command = WorkflowId::new(workflow_id)
             .map_err(|error| error.to_string())
             .map(

@@ -72,7 +72,7 @@ impl<T> Clone for Sender<T> {
 
 impl<T: Send + 'static> Sender<T> {
     /// Sends `value`, waiting while the buffer is full (or, unbuffered, until it is taken).
-    pub fn send(&self, value: T) -> impl Future<Output = ()> + Send + 'static {
+    pub fn send(&self, value: T) -> impl Future<Output = ()> + Send + 'static + use<T> {
         let state = Arc::clone(&self.state);
         let mut value = Some(value);
         let mut ticket: Option<u64> = None;
@@ -138,7 +138,7 @@ impl<T: Send + 'static> Receiver<T> {
     }
 
     /// Waits for the next value; `None` once the channel is closed and empty.
-    pub fn recv(&self) -> impl Future<Output = Option<T>> + Send + 'static {
+    pub fn recv(&self) -> impl Future<Output = Option<T>> + Send + 'static + use<T> {
         let state = Arc::clone(&self.state);
         std::future::poll_fn(move |cx| {
             let mut channel = state.lock();

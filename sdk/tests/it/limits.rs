@@ -72,6 +72,58 @@ async fn oversized(_ctx: WorkflowContext, (): ()) -> Result<String, WorkflowErro
     Ok("x".repeat(3 << 20))
 }
 
+/// Schedules three activities of 1.5 MiB inputs each: each is under the payload limit,
+/// together they are over what one workflow task completion may carry.
+async fn big_batch(ctx: WorkflowContext, (): ()) -> Result<(), WorkflowError> {
+    let ctx = ctx.with_activity_options(ActivityOptions::with_start_to_close_timeout(
+        Duration::from_secs(10),
+    ));
+    let parts: Vec<_> = (0..3)
+        .map(|_| ctx.execute_activity::<_, ()>("Store", &"x".repeat(3 << 19)))
+        .collect();
+    for part in parts {
+        part.await?;
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_completion_over_the_message_limit_ends_the_run() {
+    let (client, _store) = redb_client().await;
+    let queue = TaskQueueName::new("big-batch").unwrap();
+    let mut worker = Worker::new(
+        client.transport(),
+        client.namespace().clone(),
+        queue.clone(),
+        WorkerOptions::default(),
+    );
+    worker.register_workflow("BigBatch", big_batch);
+    let (stop, running) = crate::spawn_worker(worker);
+    let options = StartWorkflowOptions::new(WorkflowId::new("big-batch").unwrap(), queue);
+    let handle = client
+        .start_workflow(options, "BigBatch", &())
+        .await
+        .unwrap();
+    let result = handle.result::<()>().await;
+    assert!(
+        matches!(&result, Err(ClientError::WorkflowClosed(why)) if why.contains("erminated")),
+        "{result:?}"
+    );
+    let history = handle.history().await.unwrap();
+    let EventAttributes::WorkflowExecutionTerminated(terminated) =
+        &history.last().unwrap().attributes
+    else {
+        panic!("the run is terminated")
+    };
+    assert!(
+        terminated.reason.contains("workflow task completion"),
+        "{}",
+        terminated.reason
+    );
+    let _ = stop.send(());
+    running.await.unwrap();
+}
+
 #[tokio::test]
 async fn payloads_over_the_limit_are_refused_or_end_the_run() {
     let (client, _store) = redb_client().await;

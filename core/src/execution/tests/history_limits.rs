@@ -74,24 +74,27 @@ fn a_history_past_the_event_limit_is_terminated_after_one_warning() {
 fn a_history_past_the_size_limit_is_terminated() {
     let (mut run, _) = Run::start(options());
     let mebibyte = 1024 * 1024;
-    let effects = run.run_task(vec![marker(mebibyte); 11]);
-    assert!(
-        matches!(effects.warnings.as_slice(), [HistoryWarning::Bytes(bytes)] if *bytes > 10 * mebibyte as u64),
-        "{:?}",
-        effects.warnings
-    );
+    let mut warnings = Vec::new();
     let mut tasks = 0;
+    // Three 1 MiB markers per task (a completion may carry 4 MiB).
     while run.machine.status() == WorkflowExecutionStatus::Running {
-        run.signal("more", None).unwrap();
-        let effects = run.run_task(vec![marker(mebibyte); 10]);
+        if tasks > 0 {
+            run.signal("more", None).unwrap();
+        }
+        let effects = run.run_task(vec![marker(mebibyte); 3]);
         tasks += 1;
+        warnings.extend(effects.warnings.iter().copied());
         if run.machine.history_size_bytes() > HISTORY_BYTES_MAX {
             assert_terminated_by_limit(&run, &effects);
         } else {
             assert_eq!(run.machine.status(), WorkflowExecutionStatus::Running);
         }
     }
-    assert_eq!(tasks, 4, "11 + 4 × 10 MiB passes 50 MiB on the fourth task");
+    assert!(
+        matches!(warnings.as_slice(), [HistoryWarning::Bytes(bytes)] if *bytes >= 10 * mebibyte as u64),
+        "one warning, when 10 MiB was crossed: {warnings:?}"
+    );
+    assert_eq!(tasks, 17, "3 MiB a task passes 50 MiB on the seventeenth");
 }
 
 #[test]
@@ -119,4 +122,33 @@ fn a_command_with_a_payload_over_the_limit_terminates_the_run() {
     };
     assert!(terminated.reason.contains("input"), "{}", terminated.reason);
     assert_eq!(terminated.identity, ENGINE_IDENTITY);
+}
+
+#[test]
+fn a_completion_over_the_message_limit_terminates_the_run() {
+    let (mut run, _) = Run::start(options());
+    // Three activities under the 2 MiB payload limit each, 4.5 MiB together.
+    let commands: Vec<Command> = (0..3)
+        .map(|index| {
+            let mut attributes =
+                schedule_activity(&format!("part-{index}"), std::time::Duration::from_secs(10));
+            attributes.input = Payloads::one(Payload::binary(vec![0_u8; 3 << 19]));
+            activity_command(attributes)
+        })
+        .collect();
+    let effects = run.run_task(commands);
+    check(
+        &effects.events,
+        "4 WorkflowTaskFailed scheduled=2 started=3 PayloadsTooLarge
+         5 WorkflowExecutionTerminated",
+    );
+    let EventAttributes::WorkflowExecutionTerminated(terminated) = &effects.events[1].attributes
+    else {
+        unreachable!()
+    };
+    assert!(
+        terminated.reason.contains("completion"),
+        "{}",
+        terminated.reason
+    );
 }
