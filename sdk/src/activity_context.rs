@@ -25,6 +25,8 @@ pub struct ActivityContext {
     cancel_requested: Arc<watch::Sender<Option<CancelReason>>>,
     /// The worker's shutdown phase.
     stop: watch::Receiver<StopPhase>,
+    /// A local activity: run by the workflow worker, no heartbeats.
+    local: bool,
 }
 
 /// Where a worker is in its shutdown, as its activities see it.
@@ -86,7 +88,27 @@ impl ActivityContext {
             task: Arc::new(task),
             cancel_requested: Arc::new(watch::Sender::new(None)),
             stop,
+            local: false,
         }
+    }
+
+    /// The context of a local activity's attempt: the same information, and heartbeats that
+    /// go nowhere (a local activity has none, spec §5.23).
+    pub(crate) fn local(
+        transport: Arc<dyn Transport>,
+        execution: ExecutionKey,
+        task: ActivityTaskStartedReply,
+        stop: watch::Receiver<StopPhase>,
+    ) -> Self {
+        Self {
+            local: true,
+            ..Self::new(transport, execution, task, stop)
+        }
+    }
+
+    /// Whether this is a local activity (run by the workflow worker, without heartbeats).
+    pub fn is_local(&self) -> bool {
+        self.local
     }
 
     /// The attempt's information.
@@ -116,6 +138,10 @@ impl ActivityContext {
     /// (and logged), so the activity can finish its cleanup; they are also sent while the
     /// worker shuts down. Returns [`is_canceled`](Self::is_canceled).
     pub async fn heartbeat<T: Serialize>(&self, details: &T) -> bool {
+        if self.local {
+            // Local activities have no heartbeats: nothing is sent.
+            return self.is_canceled();
+        }
         let details = Payload::json(details).ok().map(Payloads::one);
         if self.cancel_reason() == Some(CancelReason::Requested) {
             tracing::warn!(activity = %self.task.scheduled.activity_id, "heartbeat after cancellation was requested");

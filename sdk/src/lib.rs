@@ -10,6 +10,7 @@
 pub mod activity;
 mod activity_context;
 mod client;
+mod local_activities;
 mod payloads;
 pub mod remote;
 pub mod replayer;

@@ -34,6 +34,7 @@ use serde::de::DeserializeOwned;
 
 use crate::activity::ActivityDefinition;
 use crate::activity_context::{ActivityContext, CancelReason, StopPhase};
+use crate::local_activities::{HEARTBEAT_FRACTION, Invoke, LocalActivities, Runner};
 use crate::payloads::decode_arguments;
 use crate::workflow::definition::typed_workflow_function;
 use crate::workflow::{
@@ -90,11 +91,13 @@ impl Default for WorkerOptions {
     }
 }
 
-/// A cached run: its replay machine and executor, ready for the run's next task.
+/// A cached run: its replay machine and executor, ready for the run's next task, and the
+/// channel its running local activities report on.
 struct CachedRun {
     replay: ReplayMachine,
     executor: WorkflowExecutor,
     last_used: u64,
+    local_activities: LocalActivities,
 }
 
 /// Hosts workflows and activities for one task queue.
@@ -490,8 +493,20 @@ impl Shared {
                 message,
             )),
         };
+        let outcome = match outcome {
+            Ok((commands, mut messages, mut run)) => {
+                match self.run_local_activities(&task, &mut run, commands).await {
+                    Ok((commands, heartbeat)) => {
+                        messages.extend(run.replay.take_update_messages());
+                        Ok((commands, messages, run, heartbeat))
+                    }
+                    Err(error) => Err(error),
+                }
+            }
+            Err(error) => Err(error),
+        };
         let request = match outcome {
-            Ok((commands, messages, run)) => {
+            Ok((commands, messages, run, heartbeat)) => {
                 // A closing task ends the run: nothing to keep or to be sticky for.
                 let closes = commands
                     .iter()
@@ -515,7 +530,7 @@ impl Shared {
                         commands,
                         identity: self.options.identity.clone(),
                         sticky,
-                        force_create_workflow_task: false,
+                        force_create_workflow_task: heartbeat,
                         sdk_metadata: SdkMetadata {
                             flags: Vec::new(),
                             sdk_name: "endure".into(),
@@ -556,6 +571,97 @@ impl Shared {
                 tracing::warn!(%error, "workflow task answer refused");
                 self.cache.lock().remove(&task.execution);
             }
+        }
+    }
+
+    /// Runs the local activities the live activation requested until none waits, feeding
+    /// each outcome back into the open task; returns the task's commands and whether it
+    /// must be completed as a heartbeat (80 % of the task timeout passed, or the run
+    /// closed with activities still running is not one: a closing task just ends).
+    async fn run_local_activities(
+        &self,
+        task: &WorkflowTaskForWorker,
+        run: &mut CachedRun,
+        mut commands: Vec<endure_core::Command>,
+    ) -> Result<(Vec<endure_core::Command>, bool), (WorkflowTaskFailedCause, String)> {
+        if !run.executor.has_unresolved_local_activities() {
+            return Ok((commands, false));
+        }
+        let task_timeout = run
+            .executor
+            .workflow_task_timeout()
+            .unwrap_or(endure_core::limits::WORKFLOW_TASK_TIMEOUT_DEFAULT);
+        let deadline = tokio::time::Instant::now() + task_timeout.mul_f64(HEARTBEAT_FRACTION);
+        let unhandled = |message: String| {
+            (
+                WorkflowTaskFailedCause::WorkflowWorkerUnhandledFailure,
+                message,
+            )
+        };
+        loop {
+            if commands
+                .iter()
+                .any(|command| command.command_type().is_closing())
+            {
+                return Ok((commands, false));
+            }
+            for request in run.executor.take_local_activities_to_run() {
+                let runner = Runner {
+                    transport: Arc::clone(&self.transport),
+                    execution: task.execution.clone(),
+                    workflow_type: task.workflow_type.clone(),
+                    task_queue: self.task_queue.clone(),
+                    stop: self.stop.clone(),
+                    now: run.executor.now(),
+                    retry_threshold: task_timeout,
+                };
+                let invoke = self.invoker(&request.activity_type);
+                let sender = run.local_activities.sender.clone();
+                tokio::spawn(async move {
+                    let seq = request.seq;
+                    let outcome = runner.run(request, invoke).await;
+                    let _ = sender.send((seq, outcome));
+                });
+            }
+            if !run.executor.has_unresolved_local_activities() {
+                return Ok((commands, false));
+            }
+            tokio::select! {
+                biased;
+                received = run.local_activities.receiver.recv() => {
+                    let Some((seq, outcome)) = received else {
+                        return Ok((commands, false));
+                    };
+                    let issued = run
+                        .executor
+                        .resolve_local_activity(seq, outcome)
+                        .map_err(|error| unhandled(error.to_string()))?;
+                    commands.extend(
+                        run.replay
+                            .extend_live(issued)
+                            .map_err(|error| unhandled(error.to_string()))?,
+                    );
+                }
+                () = tokio::time::sleep_until(deadline) => return Ok((commands, true)),
+            }
+        }
+    }
+
+    /// The implementation of activity type `activity_type`, for local execution.
+    fn invoker(&self, activity_type: &str) -> Option<Invoke> {
+        match (self.activities.get(activity_type), &self.dynamic_activity) {
+            (Some(function), _) => {
+                let function = Arc::clone(function);
+                Some(Arc::new(move |context, input| function(context, input)))
+            }
+            (None, Some(dynamic)) => {
+                let dynamic = Arc::clone(dynamic);
+                let activity_type = activity_type.to_owned();
+                Some(Arc::new(move |context, input| {
+                    dynamic(context, activity_type.clone(), input)
+                }))
+            }
+            (None, None) => None,
         }
     }
 
@@ -665,6 +771,7 @@ impl Shared {
                     executor: WorkflowExecutor::new(function)
                         .with_execution(task.execution.clone()),
                     last_used: 0,
+                    local_activities: LocalActivities::new(),
                 });
                 (run, history)
             }

@@ -98,6 +98,8 @@ pub struct ReplayMachine {
     deliveries: Vec<UpdateDelivery>,
     /// The update messages of the last live completion, until taken.
     messages: Vec<UpdateMessage>,
+    /// The last activation completed was live (its task may still be extended).
+    live_completed: bool,
 }
 
 impl ReplayMachine {
@@ -223,6 +225,7 @@ impl ReplayMachine {
             .current
             .take()
             .ok_or(ReplayError::Misuse("complete without an activation"))?;
+        self.live_completed = false;
         let commands = drop_cancelled_before_sent(commands);
         match current.block {
             Some((start, end)) => {
@@ -248,42 +251,66 @@ impl ReplayMachine {
             }
             None => {
                 self.position = current.started_index + 1;
-                let mut server_commands = Vec::with_capacity(commands.len());
-                for command in &commands {
-                    if let WorkflowCommand::UpdateResponse {
-                        update_id,
-                        response,
-                    } = command
-                    {
-                        let body = match response {
-                            UpdateResponse::Accepted => UpdateMessageBody::Acceptance,
-                            UpdateResponse::Rejected(failure) => {
-                                UpdateMessageBody::Rejection(failure.clone())
-                            }
-                            UpdateResponse::Completed(outcome) => {
-                                UpdateMessageBody::Response(outcome.clone())
-                            }
-                        };
-                        self.messages.push(UpdateMessage {
-                            id: update_message_id(update_id, response),
-                            update_id: update_id.clone(),
-                            body,
-                        });
-                        if is_rejection(command) {
-                            // A rejection is a message only: it writes nothing to place.
-                            continue;
-                        }
-                    }
-                    server_commands.push(self.to_server_command(command));
-                }
-                self.unmatched.extend(
-                    commands
-                        .into_iter()
-                        .filter(|command| !is_rejection(command)),
-                );
-                Ok(server_commands)
+                self.live_completed = true;
+                Ok(self.accept_live(commands))
             }
         }
+    }
+
+    /// More commands of the live task just completed, issued after it was answered (what
+    /// local activities resolved while the task was still open), in order; returns them as
+    /// the commands to send after the earlier ones. Refused unless the last activation
+    /// completed was live and no other has begun.
+    pub fn extend_live(
+        &mut self,
+        commands: Vec<WorkflowCommand>,
+    ) -> Result<Vec<Command>, ReplayError> {
+        if !self.live_completed || self.current.is_some() {
+            return Err(ReplayError::Misuse(
+                "extend_live without a live task just completed",
+            ));
+        }
+        let commands = drop_cancelled_before_sent(commands);
+        Ok(self.accept_live(commands))
+    }
+
+    /// Turns a live task's commands into the commands to send, keeping them to match
+    /// against the events they will write, and collects update messages.
+    fn accept_live(&mut self, commands: Vec<WorkflowCommand>) -> Vec<Command> {
+        let mut server_commands = Vec::with_capacity(commands.len());
+        for command in &commands {
+            if let WorkflowCommand::UpdateResponse {
+                update_id,
+                response,
+            } = command
+            {
+                let body = match response {
+                    UpdateResponse::Accepted => UpdateMessageBody::Acceptance,
+                    UpdateResponse::Rejected(failure) => {
+                        UpdateMessageBody::Rejection(failure.clone())
+                    }
+                    UpdateResponse::Completed(outcome) => {
+                        UpdateMessageBody::Response(outcome.clone())
+                    }
+                };
+                self.messages.push(UpdateMessage {
+                    id: update_message_id(update_id, response),
+                    update_id: update_id.clone(),
+                    body,
+                });
+                if is_rejection(command) {
+                    // A rejection is a message only: it writes nothing to place.
+                    continue;
+                }
+            }
+            server_commands.push(self.to_server_command(command));
+        }
+        self.unmatched.extend(
+            commands
+                .into_iter()
+                .filter(|command| !is_rejection(command)),
+        );
+        server_commands
     }
 
     /// Builds the activation of the task whose Started event is at `started_index`.

@@ -204,6 +204,22 @@ impl WorkflowExecutor {
             }
             self.run_until_idle()?;
         }
+        // On replay, local activities whose markers this task recorded resolve from them,
+        // in the markers' order, each letting the workflow run on.
+        while self
+            .state
+            .lock()
+            .resolve_next_recorded_local_activity()
+            .is_some()
+        {
+            self.run_until_idle()?;
+        }
+        Ok(self.take_commands())
+    }
+
+    /// The commands issued since the last call, with the closing command last once the
+    /// workflow function returned.
+    fn take_commands(&mut self) -> Vec<WorkflowCommand> {
         let mut commands = std::mem::take(&mut self.state.lock().commands);
         if !self.closed
             && let Some(result) = self.result.lock().take()
@@ -228,7 +244,51 @@ impl WorkflowExecutor {
                 }
             });
         }
-        Ok(commands)
+        commands
+    }
+
+    /// Local activities the workflow requested that no one runs yet: the worker runs them.
+    pub fn take_local_activities_to_run(&mut self) -> Vec<super::LocalActivityRequest> {
+        self.state.lock().take_local_activities_to_run()
+    }
+
+    /// Whether a local activity waits for its outcome.
+    pub fn has_unresolved_local_activities(&self) -> bool {
+        self.state.lock().has_unresolved_local_activities()
+    }
+
+    /// Resolves local activity `seq` (the worker ran it) while the live task is still open,
+    /// lets the workflow run on, and returns the commands it issued: the activity's marker
+    /// first.
+    pub fn resolve_local_activity(
+        &mut self,
+        seq: u32,
+        outcome: super::LocalActivityOutcome,
+    ) -> Result<Vec<WorkflowCommand>, WorkflowTaskError> {
+        // Resolving wakes the waiting coroutine: that is part of this (extended) activation.
+        self.queue.lock().activating = true;
+        let result = if self.state.lock().resolve_local_activity(seq, outcome) {
+            self.run_until_idle()
+        } else {
+            Ok(())
+        };
+        self.queue.lock().activating = false;
+        result?;
+        Ok(self.take_commands())
+    }
+
+    /// The workflow's "now": the start of the task it last ran.
+    pub fn now(&self) -> endure_core::time::Timestamp {
+        self.state.lock().now
+    }
+
+    /// The run's workflow task timeout, once initialised.
+    pub fn workflow_task_timeout(&self) -> Option<std::time::Duration> {
+        self.state
+            .lock()
+            .start
+            .as_ref()
+            .map(|start| start.workflow_task_timeout)
     }
 
     fn apply(&mut self, job: &Job) -> Result<(), WorkflowTaskError> {

@@ -43,6 +43,7 @@ mod continue_as_new;
 pub(crate) mod definition;
 mod executor;
 mod external;
+mod local_activity;
 mod random;
 mod search_attributes;
 mod state;
@@ -61,6 +62,9 @@ pub use continue_as_new::ContinueAsNewOptions;
 pub use definition::WorkflowDefinition;
 pub use executor::{
     BoxFuture, STACK_TRACE_QUERY, WorkflowExecutor, WorkflowFunction, WorkflowResult,
+};
+pub use local_activity::{
+    LOCAL_ACTIVITY_MARKER, LocalActivityOptions, LocalActivityOutcome, LocalActivityRequest,
 };
 pub use state::{ActivityError, ExternalWorkflowError, WorkflowError, WorkflowTaskError};
 pub use sync::{

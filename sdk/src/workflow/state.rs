@@ -79,6 +79,9 @@ pub(crate) struct WorkflowState {
     pub(crate) external_cancels: BTreeMap<u32, Slot<Result<(), Failure>>>,
     /// Child workflows started, by sequence number.
     pub(crate) children: BTreeMap<u32, super::child::ChildSlots>,
+    pub(crate) next_local_activity_seq: u32,
+    /// Local activity requests, by sequence number.
+    pub(crate) local_activities: BTreeMap<u32, super::local_activity::LocalActivitySlot>,
     /// Search attributes this run upserted so far (over those it started with).
     pub(crate) upserted_search_attributes: endure_core::SearchAttributes,
     /// Signals received and not yet taken, by name (kept even before a channel exists).
@@ -133,6 +136,8 @@ impl WorkflowState {
             external_cancels: BTreeMap::new(),
             children: BTreeMap::new(),
             upserted_search_attributes: endure_core::SearchAttributes::default(),
+            next_local_activity_seq: 0,
+            local_activities: BTreeMap::new(),
             signals: BTreeMap::new(),
             signal_waiters: BTreeMap::new(),
             markers: Vec::new(),
@@ -173,6 +178,14 @@ impl WorkflowState {
             if matches!(slot, Slot::Pending(Some(_))) {
                 lines.push(format!(
                     "waiting on the delivery of cancel request {seq} to another workflow"
+                ));
+            }
+        }
+        for (seq, slot) in &self.local_activities {
+            if matches!(slot.outcome, Slot::Pending(Some(_))) {
+                lines.push(format!(
+                    "waiting on local activity {seq} ({})",
+                    slot.request.activity_type
                 ));
             }
         }

@@ -14,6 +14,7 @@ mod continue_as_new;
 mod definitions;
 mod external;
 mod limits;
+mod local_activities;
 mod paging;
 mod queries;
 mod quickstart;
