@@ -181,6 +181,39 @@ fn live_tasks_return_commands_and_bind_them_when_their_events_arrive() {
 }
 
 #[test]
+fn a_live_task_is_extended_with_later_commands_and_they_bind_like_the_rest() {
+    let history = quickstart_history().events;
+    let mut machine = replayed(&history[..3]);
+    assert!(
+        matches!(
+            machine.extend_live(vec![sleep(1)]),
+            Err(ReplayError::Misuse(_))
+        ),
+        "nothing was completed yet"
+    );
+    machine.next_activation().unwrap().unwrap();
+    assert!(
+        matches!(
+            machine.extend_live(vec![sleep(1)]),
+            Err(ReplayError::Misuse(_))
+        ),
+        "an activation is open"
+    );
+    assert!(machine.complete(Vec::new()).unwrap().is_empty());
+    // What a local activity's resolution issued after the activation was answered.
+    let commands = machine.extend_live(vec![send_email()]).unwrap();
+    assert!(
+        matches!(&commands[..], [Command::ScheduleActivityTask(a)] if a.activity_id.as_str() == "1")
+    );
+    // The extension binds to the task's events like the task's own commands: replaying the
+    // quickstart further finds no nondeterminism.
+    machine.feed(history[3..9].iter().cloned()).unwrap();
+    let second = machine.next_activation().unwrap().unwrap();
+    assert_eq!(jobs(&second), ["activity 1 completed"]);
+    machine.complete(vec![sleep(1)]).unwrap();
+}
+
+#[test]
 fn a_history_ending_mid_task_waits_for_more_events() {
     let history = quickstart_history().events;
     let mut machine = replayed(&history[..8]);
