@@ -5,8 +5,9 @@
 //! when its whole chain ends; each batch's history holds each child's Initiated, Started
 //! and (for parts) Completed event once, with the right references; the terminated
 //! children end by the parent close policy; the abandoned ones outlive their parents and
-//! finish when signalled; every run of every workflow is well formed and replays. Run with
-//! `RUSTFLAGS="--cfg madsim"`.
+//! finish when signalled; list filters over the batches' search attribute and the runs'
+//! types and statuses count what happened; every run of every workflow is well formed and
+//! replays. Run with `RUSTFLAGS="--cfg madsim"`.
 
 #![cfg(madsim)]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
@@ -54,6 +55,12 @@ async fn lingers(ctx: WorkflowContext, (): ()) -> Result<String, WorkflowError> 
 /// Starts an abandoned and a doomed `Lingers` child and the parts, then adds up the parts.
 #[endure::workflow(name = "Batch")]
 async fn batch(ctx: WorkflowContext, id: u32) -> Result<u64, WorkflowError> {
+    let mut tags = std::collections::BTreeMap::new();
+    tags.insert(
+        "BatchId".to_owned(),
+        endure::SearchAttributeValue::Int(i64::from(id)),
+    );
+    ctx.upsert_search_attributes(endure::SearchAttributes(tags))?;
     let retry = RetryPolicy {
         initial_interval: Duration::from_millis(100),
         ..RetryPolicy::with_maximum_attempts(3)
@@ -187,6 +194,42 @@ async fn scenario(seed: u64) {
         .unwrap();
     let freed: Vec<String> = cluster.results(orphans, Duration::from_secs(300)).await;
     assert!(freed.iter().all(|result| result == "free"), "{freed:?}");
+
+    // Visibility agrees, through list filters: rows written in the same commits as the
+    // runs' state, whatever the faults.
+    let client = cluster.client();
+    let counts = cluster
+        .add_client_node("lister")
+        .spawn(async move {
+            let mut counts = Vec::new();
+            for filter in [
+                "WorkflowType = 'Batch' AND ExecutionStatus = 'Completed' AND BatchId >= 0",
+                "WorkflowType = 'Lingers' AND ExecutionStatus = 'Terminated'",
+                "WorkflowType = 'Lingers' AND ExecutionStatus = 'Completed'",
+                "WorkflowType = 'Part' AND ExecutionStatus = 'Completed'",
+                "BatchId = 1",
+            ] {
+                let rows = loop {
+                    match client.list_workflows_matching(filter, 1_000).await {
+                        Ok(rows) => break rows,
+                        Err(ClientError::Remote(_)) => {
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
+                        Err(error) => panic!("{filter}: {error}"),
+                    }
+                };
+                counts.push(rows.len());
+            }
+            counts
+        })
+        .await
+        .unwrap();
+    let batches = BATCHES as usize;
+    assert_eq!(
+        counts,
+        [batches, batches, batches, batches * PARTS as usize, 1],
+        "batches done, doomed children terminated, orphans done, final part runs, one batch 1"
+    );
 
     let histories = cluster.histories().await;
     let mut by_type: BTreeMap<String, BTreeMap<String, Vec<HistoryEvent>>> = BTreeMap::new();
