@@ -14,7 +14,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use endure::workflow::{ChildWorkflowOptions, WorkflowContext, WorkflowError};
@@ -23,10 +22,9 @@ use endure_core::history::{EventAttributes, EventType, HistoryEvent};
 use endure_core::protocol::Transport;
 use endure_core::{ParentClosePolicy, WorkflowExecutionStatus};
 use endure_sim::cluster::{Cluster, ClusterConfig, StoreChoice};
-use endure_sim::faults::FaultKind;
+use endure_sim::driver;
 use endure_sim::invariants::check_all;
 use endure_sim::seeds::run_seeds;
-use endure_sim::swarm;
 
 const BATCHES: u32 = 3;
 const PARTS: u64 = 3;
@@ -118,10 +116,7 @@ async fn scenario(seed: u64) {
     cluster.add_worker("worker-1", worker("worker-1"));
     cluster.add_worker("worker-2", worker("worker-2"));
     let client = cluster.client();
-    let driver = cluster.add_client_node("driver");
-    let finished = Arc::new(AtomicBool::new(false));
-    let done = Arc::clone(&finished);
-    let driving = driver.spawn(async move {
+    driver::through_kills_and_power_losses(&cluster, FAULTS_MAX, async move {
         for id in 0..BATCHES {
             let mut options = StartWorkflowOptions::new(
                 WorkflowId::new(format!("batch-{id}")).unwrap(),
@@ -129,35 +124,16 @@ async fn scenario(seed: u64) {
             );
             options.request_id = Some(format!("start-{id}").parse().unwrap());
             options.task_timeout = Some(Duration::from_secs(1));
-            while client.start::<batch>(options.clone(), &id).await.is_err() {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
+            driver::start_until_taken::<batch>(&client, options, &id).await;
         }
         for id in 0..BATCHES {
             let handle = client.handle(WorkflowId::new(format!("batch-{id}")).unwrap(), None);
-            loop {
-                match handle.result::<u64>().await {
-                    Ok(_) => break,
-                    Err(ClientError::Remote(_)) => {
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                    }
-                    Err(error) => panic!("batch-{id}: {error}"),
-                }
-            }
+            driver::result_when_reachable::<u64>(&handle)
+                .await
+                .unwrap_or_else(|error| panic!("batch-{id}: {error}"));
         }
-        done.store(true, Ordering::SeqCst);
-    });
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let (kills, power_losses) = swarm::kills_and_power_losses(
-        &cluster,
-        || finished.load(Ordering::SeqCst),
-        FAULTS_MAX,
-        100..400,
-    )
+    })
     .await;
-    driving.await.unwrap();
-    assert_eq!(cluster.faults.count(FaultKind::Kill), kills);
-    assert_eq!(cluster.faults.count(FaultKind::PowerLoss), power_losses);
 
     let ids = |suffix: &str| -> Vec<String> {
         (0..BATCHES)

@@ -9,7 +9,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use endure::activity::ActivityDefinition;
@@ -18,10 +17,9 @@ use endure::*;
 use endure_core::history::{EventAttributes, HistoryEvent};
 use endure_core::protocol::Transport;
 use endure_sim::cluster::{Cluster, ClusterConfig, StoreChoice};
-use endure_sim::faults::FaultKind;
+use endure_sim::driver;
 use endure_sim::invariants::check_all;
 use endure_sim::seeds::run_seeds;
-use endure_sim::swarm;
 
 const WORKFLOWS: u64 = 4;
 const FAULTS_MAX: u32 = 25;
@@ -118,10 +116,8 @@ async fn scenario(seed: u64) {
     cluster.add_worker("worker-1", worker("worker-1"));
     cluster.add_worker("worker-2", worker("worker-2"));
     let client = cluster.client();
-    let driver = cluster.add_client_node("driver");
-    let finished = Arc::new(AtomicBool::new(false));
-    let done = Arc::clone(&finished);
-    let driving = driver.spawn(async move {
+    driver::through_kills_and_power_losses(&cluster, FAULTS_MAX, async move {
+        let mut handles = Vec::new();
         for n in 0..WORKFLOWS {
             let mut options = StartWorkflowOptions::new(
                 WorkflowId::new(format!("ledger-{n}")).unwrap(),
@@ -129,35 +125,15 @@ async fn scenario(seed: u64) {
             );
             options.request_id = Some(format!("start-{n}").parse().unwrap());
             options.task_timeout = Some(Duration::from_secs(2));
-            while client.start::<ledger>(options.clone(), &n).await.is_err() {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
+            handles.push(driver::start_until_taken::<ledger>(&client, options, &n).await);
         }
-        for n in 0..WORKFLOWS {
-            let handle = client.handle(WorkflowId::new(format!("ledger-{n}")).unwrap(), None);
-            loop {
-                match handle.result::<u64>().await {
-                    Ok(_) => break,
-                    Err(ClientError::Remote(_)) => {
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                    }
-                    Err(error) => panic!("ledger-{n}: {error}"),
-                }
-            }
+        for (n, handle) in handles.iter().enumerate() {
+            driver::result_when_reachable::<u64>(handle)
+                .await
+                .unwrap_or_else(|error| panic!("ledger-{n}: {error}"));
         }
-        done.store(true, Ordering::SeqCst);
-    });
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let (kills, power_losses) = swarm::kills_and_power_losses(
-        &cluster,
-        || finished.load(Ordering::SeqCst),
-        FAULTS_MAX,
-        100..400,
-    )
+    })
     .await;
-    driving.await.unwrap();
-    assert_eq!(cluster.faults.count(FaultKind::Kill), kills);
-    assert_eq!(cluster.faults.count(FaultKind::PowerLoss), power_losses);
 
     let ids: Vec<String> = (0..WORKFLOWS).map(|n| format!("ledger-{n}")).collect();
     let results: Vec<u64> = cluster.results(ids, Duration::from_secs(300)).await;

@@ -20,10 +20,9 @@ use endure_core::WorkflowTaskFailedCause;
 use endure_core::history::{EventAttributes, EventType};
 use endure_core::protocol::Transport;
 use endure_sim::cluster::{Cluster, ClusterConfig, StoreChoice};
-use endure_sim::faults::FaultKind;
+use endure_sim::driver;
 use endure_sim::invariants::check_all;
 use endure_sim::seeds::run_seeds;
-use endure_sim::swarm;
 
 const ORDERS: u32 = 3;
 const ITEMS: u32 = 4;
@@ -106,22 +105,13 @@ async fn scenario(seed: u64) {
     cluster.add_worker("worker-1", worker("worker-1", Arc::clone(&fixed)));
     cluster.add_worker("worker-2", worker("worker-2", Arc::clone(&fixed)));
     let client = cluster.client();
-    let driver = cluster.add_client_node("driver");
-    let finished = Arc::new(AtomicBool::new(false));
-    let done = Arc::clone(&finished);
-    let driving = driver.spawn(async move {
+    driver::through_kills_and_power_losses(&cluster, FAULTS_MAX, async move {
         for order in 0..ORDERS {
             let mut options =
                 StartWorkflowOptions::new(order_id(order), TaskQueueName::new("orders").unwrap());
             options.request_id = Some(format!("start-{order}").parse().unwrap());
             options.task_timeout = Some(Duration::from_secs(1));
-            while client
-                .start::<order>(options.clone(), &ITEMS)
-                .await
-                .is_err()
-            {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
+            driver::start_until_taken::<order>(&client, options, &ITEMS).await;
         }
         for item in 0..ITEMS {
             for order in 0..ORDERS {
@@ -139,14 +129,9 @@ async fn scenario(seed: u64) {
         // Every order fails on the bug.
         for order in 0..ORDERS {
             let handle = client.handle(order_id(order), None);
-            loop {
-                match handle.result::<u64>().await {
-                    Err(ClientError::WorkflowFailed(_)) => break,
-                    Err(ClientError::Remote(_)) => {
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                    }
-                    other => panic!("order-{order} did not fail: {other:?}"),
-                }
+            match driver::result_when_reachable::<u64>(&handle).await {
+                Err(ClientError::WorkflowFailed(_)) => {}
+                other => panic!("order-{order} did not fail: {other:?}"),
             }
         }
         fixed.store(true, Ordering::SeqCst);
@@ -184,19 +169,8 @@ async fn scenario(seed: u64) {
                 "order-{order}: one reset per request id"
             );
         }
-        done.store(true, Ordering::SeqCst);
-    });
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let (kills, power_losses) = swarm::kills_and_power_losses(
-        &cluster,
-        || finished.load(Ordering::SeqCst),
-        FAULTS_MAX,
-        100..400,
-    )
+    })
     .await;
-    driving.await.unwrap();
-    assert_eq!(cluster.faults.count(FaultKind::Kill), kills);
-    assert_eq!(cluster.faults.count(FaultKind::PowerLoss), power_losses);
 
     // The reset runs charge every item once.
     let results: Vec<u64> = cluster

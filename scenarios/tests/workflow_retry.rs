@@ -10,7 +10,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use endure::workflow::{WorkflowContext, WorkflowError};
@@ -18,10 +17,9 @@ use endure::*;
 use endure_core::history::{EventAttributes, HistoryEvent};
 use endure_core::protocol::Transport;
 use endure_sim::cluster::{Cluster, ClusterConfig, StoreChoice};
-use endure_sim::faults::FaultKind;
+use endure_sim::driver;
 use endure_sim::invariants::check_all;
 use endure_sim::seeds::run_seeds;
-use endure_sim::swarm;
 
 const FLAKY: u32 = 3;
 const FAULTS_MAX: u32 = 25;
@@ -83,10 +81,7 @@ async fn scenario(seed: u64) {
     cluster.add_worker("worker-1", worker("worker-1"));
     cluster.add_worker("worker-2", worker("worker-2"));
     let client = cluster.client();
-    let driver = cluster.add_client_node("driver");
-    let finished = Arc::new(AtomicBool::new(false));
-    let done = Arc::clone(&finished);
-    let driving = driver.spawn(async move {
+    driver::through_kills_and_power_losses(&cluster, FAULTS_MAX, async move {
         for index in 0..FLAKY {
             let options = StartWorkflowOptions {
                 run_timeout: Some(Duration::from_secs(5)),
@@ -96,32 +91,17 @@ async fn scenario(seed: u64) {
                 }),
                 ..options(&format!("flaky-{index}"))
             };
-            while client.start::<flaky>(options.clone(), &()).await.is_err() {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
+            driver::start_until_taken::<flaky>(&client, options, &()).await;
         }
         let cron = StartWorkflowOptions {
             cron_schedule: Some(CronSchedule::parse("@every 2s").unwrap()),
             ..options("tick")
         };
-        while client.start::<tick>(cron.clone(), &()).await.is_err() {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        driver::start_until_taken::<tick>(&client, cron, &()).await;
         // Let the schedule fire a few times.
         tokio::time::sleep(Duration::from_secs(9)).await;
-        done.store(true, Ordering::SeqCst);
-    });
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let (kills, power_losses) = swarm::kills_and_power_losses(
-        &cluster,
-        || finished.load(Ordering::SeqCst),
-        FAULTS_MAX,
-        100..400,
-    )
+    })
     .await;
-    driving.await.unwrap();
-    assert_eq!(cluster.faults.count(FaultKind::Kill), kills);
-    assert_eq!(cluster.faults.count(FaultKind::PowerLoss), power_losses);
 
     let ids: Vec<String> = (0..FLAKY).map(|index| format!("flaky-{index}")).collect();
     let attempts: Vec<u32> = cluster.results(ids, Duration::from_secs(300)).await;

@@ -10,6 +10,8 @@
 //!   plus that log, to check one seed reproduces.
 //! - `cluster` (under `--cfg madsim`): engine, worker and client nodes on madsim's network
 //!   through the production TCP transport; kill/restart, partitions, one-way clogs, pauses.
+//! - `driver` (under `--cfg madsim`): a scenario's client side under engine kills and power
+//!   losses, and the retries of starts and results.
 //! - `swarm` (under `--cfg madsim`): the fault catalogue and a seed's choice of faults and
 //!   knobs.
 //! - [`workload`]: random workflow programs from a seed, their interpreter workflow and the
@@ -22,6 +24,8 @@ pub mod adapters;
 pub mod cluster;
 pub mod digest;
 pub mod disk;
+#[cfg(madsim)]
+pub mod driver;
 pub mod faults;
 pub mod invariants;
 #[cfg(madsim)]
