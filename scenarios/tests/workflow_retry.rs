@@ -105,7 +105,9 @@ async fn scenario(seed: u64) {
 
     let ids: Vec<String> = (0..FLAKY).map(|index| format!("flaky-{index}")).collect();
     let attempts: Vec<u32> = cluster.results(ids, Duration::from_secs(300)).await;
-    assert!(attempts.iter().all(|attempt| *attempt == 3), "{attempts:?}");
+    // Attempt 3 returns at once — unless the engine was down for its whole run timeout,
+    // and a later attempt does.
+    assert!(attempts.iter().all(|attempt| *attempt >= 3), "{attempts:?}");
 
     // The schedule would fire forever: terminating its current run ends it.
     let client = cluster.client();
@@ -142,25 +144,31 @@ async fn scenario(seed: u64) {
             _ => panic!("{id}: a run does not start with WorkflowExecutionStarted"),
         };
         if id.starts_with("flaky") {
-            // Attempts 1, 2, 3 once each: a failure, a run timeout, a completion.
+            // Attempts 1..=k once each: a failure, run timeouts (attempt 2 always; later
+            // ones only if the engine was down for a whole run timeout), a completion.
             let mut attempts: Vec<u32> = runs.iter().map(|h| started(h).attempt).collect();
             attempts.sort_unstable();
-            assert_eq!(attempts, [1, 2, 3], "{id}");
+            let last_attempt = *attempts.last().unwrap();
+            assert!(last_attempt >= 3, "{id}: {attempts:?}");
+            assert_eq!(attempts, (1..=last_attempt).collect::<Vec<_>>(), "{id}");
             for history in runs {
                 let last = &history.last().unwrap().attributes;
-                match started(history).attempt {
-                    1 => assert!(
+                let attempt = started(history).attempt;
+                if attempt == 1 {
+                    assert!(
                         matches!(last, EventAttributes::WorkflowExecutionFailed(_)),
                         "{id}"
-                    ),
-                    2 => assert!(
+                    );
+                } else if attempt < last_attempt {
+                    assert!(
                         matches!(last, EventAttributes::WorkflowExecutionTimedOut(_)),
-                        "{id}"
-                    ),
-                    _ => assert!(
+                        "{id}: attempt {attempt}"
+                    );
+                } else {
+                    assert!(
                         matches!(last, EventAttributes::WorkflowExecutionCompleted(_)),
                         "{id}"
-                    ),
+                    );
                 }
             }
         } else {
@@ -186,7 +194,10 @@ async fn scenario(seed: u64) {
 fn retries_timeouts_and_cron_hold_through_crashes() {
     run_seeds(
         "retries_timeouts_and_cron_hold_through_crashes",
-        &[0, 1, 2, 3, 4, 5],
+        // 119000023: the engine was down for attempt 3's whole run timeout, so attempt 4
+        // completed (the scenario expected exactly three attempts; it now expects the
+        // timed-out ones between the failure and the completion).
+        &[0, 1, 2, 3, 4, 5, 119_000_023],
         Duration::from_secs(900),
         scenario,
     );
