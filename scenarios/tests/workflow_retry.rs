@@ -98,8 +98,20 @@ async fn scenario(seed: u64) {
             ..options("tick")
         };
         driver::start_until_taken::<tick>(&client, cron, &()).await;
-        // Let the schedule fire a few times.
-        tokio::time::sleep(Duration::from_secs(9)).await;
+        // The schedule fires on through the faults: wait for two completed runs.
+        loop {
+            let completed = client
+                .list_workflows_matching(
+                    "WorkflowId = 'tick' AND ExecutionStatus = 'Completed'",
+                    10,
+                )
+                .await
+                .map_or(0, |rows| rows.len());
+            if completed >= 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
     })
     .await;
 
@@ -197,7 +209,9 @@ fn retries_timeouts_and_cron_hold_through_crashes() {
         // 119000023: the engine was down for attempt 3's whole run timeout, so attempt 4
         // completed (the scenario expected exactly three attempts; it now expects the
         // timed-out ones between the failure and the completion).
-        &[0, 1, 2, 3, 4, 5, 119_000_023],
+        // 120000028: the engine was down so long the schedule had fired once by the time
+        // the driver stopped waiting (it now waits for two completed runs).
+        &[0, 1, 2, 3, 4, 5, 119_000_023, 120_000_028],
         Duration::from_secs(900),
         scenario,
     );
