@@ -95,6 +95,32 @@ impl RetryPolicy {
             .any(|listed| listed == error_type)
     }
 
+    /// Whether retrying an activity attempt that failed with `failure` can help under this
+    /// policy: not for non-retryable errors, cancellations, terminations or timeouts other
+    /// than start-to-close and heartbeat (the others end the activity as a whole).
+    pub fn retries(&self, failure: &crate::failure::Failure) -> bool {
+        use crate::enums::TimeoutType;
+        use crate::failure::FailureInfo;
+        match &failure.info {
+            FailureInfo::Application {
+                error_type,
+                non_retryable,
+                ..
+            } => !non_retryable && !self.is_non_retryable_type(error_type),
+            FailureInfo::Timeout { timeout_type, .. } => {
+                matches!(
+                    timeout_type,
+                    TimeoutType::StartToClose | TimeoutType::Heartbeat
+                )
+            }
+            FailureInfo::Server { non_retryable } => !non_retryable,
+            FailureInfo::Canceled { .. } | FailureInfo::Terminated => false,
+            FailureInfo::ResetWorkflow { .. }
+            | FailureInfo::Activity { .. }
+            | FailureInfo::ChildWorkflowExecution { .. } => true,
+        }
+    }
+
     /// Refuses an inconsistent policy; `field` names it in the error (`retry_policy`,
     /// `activity_options.retry_policy`, …).
     pub fn validate(&self, field: &'static str) -> Result<(), ValidationError> {

@@ -14,8 +14,8 @@ use endure_core::history::ActivityTaskScheduledEventAttributes;
 use endure_core::storage::ExecutionKey;
 use endure_core::time::Timestamp;
 use endure_core::{
-    ActivityId, ActivityType, EventId, Failure, FailureInfo, Header, Payloads, RetryPolicy,
-    TaskQueueName, TimeoutType, WorkflowType,
+    ActivityId, ActivityType, EventId, Failure, FailureInfo, Header, Payloads, TaskQueueName,
+    TimeoutType, WorkflowType,
 };
 use tokio::sync::mpsc;
 
@@ -101,7 +101,7 @@ impl Runner {
                     }
                 }
             };
-            if !retryable(&failure, &policy) || policy.attempts_exhausted(attempt) {
+            if !policy.retries(&failure) || policy.attempts_exhausted(attempt) {
                 return LocalActivityOutcome::Failed { attempt, failure };
             }
             let backoff = match &failure.info {
@@ -171,18 +171,5 @@ impl Runner {
             reply,
             self.stop.clone(),
         )
-    }
-}
-
-/// Whether a failed attempt may be retried under `policy`.
-fn retryable(failure: &Failure, policy: &RetryPolicy) -> bool {
-    match &failure.info {
-        FailureInfo::Application {
-            error_type,
-            non_retryable,
-            ..
-        } => !non_retryable && !policy.is_non_retryable_type(error_type),
-        FailureInfo::Canceled { .. } | FailureInfo::Terminated => false,
-        _ => true,
     }
 }

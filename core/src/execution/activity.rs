@@ -18,7 +18,6 @@ use crate::failure::{Failure, FailureInfo};
 use crate::history::*;
 use crate::ids::EventId;
 use crate::payload::Payloads;
-use crate::retry::RetryPolicy;
 use crate::time::Timestamp;
 
 /// An attempt that a worker has taken.
@@ -243,28 +242,6 @@ fn normalize_timeouts(
     })
 }
 
-/// Whether retrying can help with `failure` under `policy`.
-fn is_retryable(failure: &Failure, policy: &RetryPolicy) -> bool {
-    match &failure.info {
-        FailureInfo::Application {
-            error_type,
-            non_retryable,
-            ..
-        } => !non_retryable && !policy.is_non_retryable_type(error_type),
-        FailureInfo::Timeout { timeout_type, .. } => {
-            matches!(
-                timeout_type,
-                TimeoutType::StartToClose | TimeoutType::Heartbeat
-            )
-        }
-        FailureInfo::Server { non_retryable } => !non_retryable,
-        FailureInfo::Canceled { .. } | FailureInfo::Terminated => false,
-        FailureInfo::ResetWorkflow { .. }
-        | FailureInfo::Activity { .. }
-        | FailureInfo::ChildWorkflowExecution { .. } => true,
-    }
-}
-
 /// The delay before the next attempt, or why there is none.
 fn retry_delay(
     info: &ActivityInfo,
@@ -275,7 +252,7 @@ fn retry_delay(
     if info.cancel_requested_event_id.is_some() {
         return Err(RetryState::CancelRequested);
     }
-    if !is_retryable(failure, policy) {
+    if !policy.retries(failure) {
         return Err(RetryState::NonRetryableFailure);
     }
     if policy.attempts_exhausted(info.attempt) {

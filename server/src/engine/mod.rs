@@ -945,16 +945,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         &self,
         execution: &ExecutionKey,
     ) -> Result<Vec<HistoryEvent>, EngineError> {
-        let mut from = EventId::FIRST;
-        let mut events = Vec::new();
-        loop {
-            let page = self.inner.storage.read_history(execution, from).await?;
-            events.extend(page.events);
-            match page.next_event_id {
-                Some(next) => from = next,
-                None => return Ok(events),
-            }
-        }
+        shard::read_whole_history(&*self.inner.storage, execution).await
     }
 
     /// Waits until the run closes, at most `wait`, and describes it (a long poll for results).

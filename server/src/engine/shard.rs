@@ -1042,7 +1042,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             return Ok(record.run_id);
         }
         let (base, _, mut seen) = self.load(base_key).await?;
-        let history = self.read_whole_history(base_key).await?;
+        let history = read_whole_history(&*self.storage, base_key).await?;
         let mut successors = Vec::new();
         let mut next = base.new_execution_run_id();
         for _ in 0..RESET_SUCCESSORS_MAX {
@@ -1052,7 +1052,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                 ..base_key.clone()
             };
             let (machine, _, run_seen) = self.load(&key).await?;
-            successors.extend(self.read_whole_history(&key).await?);
+            successors.extend(read_whole_history(&*self.storage, &key).await?);
             seen = seen.max(run_seen);
             next = machine.new_execution_run_id();
         }
@@ -1118,23 +1118,6 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         .await?;
         deliver(handoffs);
         Ok(new_run_id)
-    }
-
-    /// Every event of a run, page by page.
-    async fn read_whole_history(
-        &self,
-        key: &ExecutionKey,
-    ) -> Result<Vec<HistoryEvent>, EngineError> {
-        let mut from = EventId::FIRST;
-        let mut events = Vec::new();
-        loop {
-            let page = self.storage.read_history(key, from).await?;
-            events.extend(page.events);
-            match page.next_event_id {
-                Some(next) => from = next,
-                None => return Ok(events),
-            }
-        }
     }
 }
 
@@ -1224,6 +1207,23 @@ fn dispatch_of(task: &Task, outbox: &TaskQueueName) -> (TaskQueueName, DispatchT
             },
         ),
         Task::RecordChildCompletion => (outbox.clone(), DispatchTask::RecordChildCompletion),
+    }
+}
+
+/// Every event of a run, page by page.
+pub(crate) async fn read_whole_history<S: Storage>(
+    storage: &S,
+    key: &ExecutionKey,
+) -> Result<Vec<HistoryEvent>, EngineError> {
+    let mut from = EventId::FIRST;
+    let mut events = Vec::new();
+    loop {
+        let page = storage.read_history(key, from).await?;
+        events.extend(page.events);
+        match page.next_event_id {
+            Some(next) => from = next,
+            None => return Ok(events),
+        }
     }
 }
 
