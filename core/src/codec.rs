@@ -67,6 +67,8 @@ pub enum RecordKind {
     VisibilityRow = 12,
     /// An [`ExecutionMachine`]: a run's state, inside its execution row.
     ExecutionMachine = 13,
+    /// A stored [`NamespaceRecord`](crate::namespace::NamespaceRecord).
+    NamespaceRecord = 14,
 }
 
 impl RecordKind {
@@ -86,6 +88,7 @@ impl RecordKind {
             11 => Self::RequestRecord,
             12 => Self::VisibilityRow,
             13 => Self::ExecutionMachine,
+            14 => Self::NamespaceRecord,
             _ => return None,
         })
     }
@@ -140,6 +143,9 @@ impl Record for RequestRecord {
 }
 impl Record for VisibilityRow {
     const KIND: RecordKind = RecordKind::VisibilityRow;
+}
+impl Record for crate::namespace::NamespaceRecord {
+    const KIND: RecordKind = RecordKind::NamespaceRecord;
 }
 impl Record for ExecutionMachine {
     const KIND: RecordKind = RecordKind::ExecutionMachine;

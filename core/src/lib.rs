@@ -24,6 +24,7 @@ pub mod history;
 mod ids;
 pub mod limits;
 pub mod list_filter;
+pub mod namespace;
 pub mod options;
 pub mod payload;
 pub mod protocol;

@@ -5,7 +5,10 @@
 //! condition rejects only that write (group commit, DESIGN §5). A workflow write is fenced
 //! by its shard's [`RangeId`] and may touch up to two runs of one workflow id (a close and
 //! the next run), the id's current-run row (conditioned on its previous value), history,
-//! the runs' deadline, dispatch and visibility rows, and request-id records.
+//! the runs' deadline, dispatch and visibility rows, and request-id records. Apart from it,
+//! namespace records are written one at a time ([`Storage::put_namespace`], conditioned on
+//! their version) and a closed run past its retention is deleted whole
+//! ([`Storage::delete_run`]).
 //!
 //! Adapters (in `endure-server`): redb (default), an in-memory model, later PostgreSQL. One
 //! conformance suite runs against all of them. The trait has no runtime: methods return
@@ -18,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::enums::WorkflowExecutionStatus;
 use crate::history::HistoryEvent;
 use crate::ids::{EventId, Namespace, RequestId, RunId, TaskQueueName, WorkflowId, WorkflowType};
+pub use crate::namespace::NamespaceRecord;
 use crate::payload::Memo;
 use crate::search_attributes::{SearchAttributeValue, SearchAttributes};
 use crate::time::Timestamp;
@@ -333,6 +337,17 @@ pub enum WriteRejection {
     /// A request id was already recorded.
     #[error("request id {0:?} was already recorded")]
     DuplicateRequestId(RequestRecord),
+    /// A namespace's record is not at the version the change expected (or exists, for a
+    /// create).
+    #[error("namespace {name} is at version {actual:?}; the change expected {expected:?}")]
+    NamespaceConditionFailed {
+        /// The namespace.
+        name: Namespace,
+        /// The expected version (`None`: must not exist).
+        expected: Option<u64>,
+        /// The stored version (`None`: does not exist).
+        actual: Option<u64>,
+    },
     /// The write itself is malformed (a bug in the engine).
     #[error("malformed write: {0}")]
     Malformed(String),
@@ -515,6 +530,88 @@ pub trait Storage: Send + Sync + 'static {
         namespace: &Namespace,
         query: &VisibilityQuery,
     ) -> impl Future<Output = Result<u64, StorageError>> + Send;
+
+    /// Writes a namespace's record if the stored one is at `expected` (`None`: there must
+    /// be none); `record.version` must be one above it (1 for a new namespace). Durable
+    /// before it returns.
+    fn put_namespace(
+        &self,
+        record: NamespaceRecord,
+        expected: Option<u64>,
+    ) -> impl Future<Output = Result<Result<(), WriteRejection>, StorageError>> + Send;
+
+    /// The record of a namespace, if it exists.
+    fn namespace(
+        &self,
+        name: &Namespace,
+    ) -> impl Future<Output = Result<Option<NamespaceRecord>, StorageError>> + Send;
+
+    /// Every namespace, by name.
+    fn list_namespaces(
+        &self,
+    ) -> impl Future<Output = Result<Vec<NamespaceRecord>, StorageError>> + Send;
+
+    /// Deletes a closed run whose retention passed: its row (if at `db_version`, under the
+    /// shard's lease `range_id`), history, deadline, visibility row, the request records
+    /// that name it, and the workflow id's current-run row if it names this run. A run
+    /// already gone is a success. Durable before it returns.
+    fn delete_run(
+        &self,
+        shard: ShardId,
+        range_id: RangeId,
+        key: &ExecutionKey,
+        db_version: u64,
+    ) -> impl Future<Output = Result<Result<(), WriteRejection>, StorageError>> + Send;
+}
+
+/// Checks a namespace change against the stored record: the condition, and a version one
+/// above it. Adapters call it before writing.
+pub fn check_namespace_condition(
+    record: &NamespaceRecord,
+    expected: Option<u64>,
+    stored: Option<&NamespaceRecord>,
+) -> Result<(), WriteRejection> {
+    let actual = stored.map(|stored| stored.version);
+    if actual != expected {
+        return Err(WriteRejection::NamespaceConditionFailed {
+            name: record.name.clone(),
+            expected,
+            actual,
+        });
+    }
+    if record.version != expected.map_or(1, |version| version.saturating_add(1)) {
+        return Err(WriteRejection::Malformed(format!(
+            "namespace version {} does not follow {expected:?}",
+            record.version
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a run deletion against the stored row: the run must be closed and at
+/// `db_version`. `Ok(false)`: the run is already gone.
+pub fn check_run_deletion(
+    key: &ExecutionKey,
+    db_version: u64,
+    stored: Option<&ExecutionRow>,
+) -> Result<bool, WriteRejection> {
+    let Some(stored) = stored else {
+        return Ok(false);
+    };
+    if stored.db_version != db_version {
+        return Err(WriteRejection::ExecutionConditionFailed {
+            key: key.clone(),
+            expected: Some(db_version),
+            actual: Some(stored.db_version),
+        });
+    }
+    if !stored.status.is_closed() {
+        return Err(WriteRejection::Malformed(format!(
+            "run {key:?} is {:?}; only closed runs are deleted",
+            stored.status
+        )));
+    }
+    Ok(true)
 }
 
 /// Checks what a write must satisfy whatever is stored: one or two distinct runs of the

@@ -135,6 +135,12 @@ pub enum ValidationError {
         /// What is wrong.
         reason: String,
     },
+    /// A namespace's retention is outside the accepted range.
+    #[error("retention is {value:?}; give between one hour and ten years (3 days if unset)")]
+    Retention {
+        /// The refused retention.
+        value: Duration,
+    },
     /// A failure's cause chain is deeper than [`crate::limits::FAILURE_CAUSE_DEPTH_MAX`].
     #[error("failure cause chain is {depth} deep; the limit is {limit}")]
     FailureTooDeep {

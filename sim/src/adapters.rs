@@ -8,9 +8,9 @@ use std::time::Duration;
 use endure_core::clock::Clock;
 use endure_core::protocol::{Request, Transport, TransportFuture};
 use endure_core::storage::{
-    CurrentRun, DeadlineRow, DispatchRow, ExecutionKey, ExecutionRow, HistoryPage, RangeId,
-    RequestRecord, ShardId, Storage, StorageError, VisibilityQuery, VisibilityRow, WorkflowWrite,
-    WriteRejection,
+    CurrentRun, DeadlineRow, DispatchRow, ExecutionKey, ExecutionRow, HistoryPage, NamespaceRecord,
+    RangeId, RequestRecord, ShardId, Storage, StorageError, VisibilityQuery, VisibilityRow,
+    WorkflowWrite, WriteRejection,
 };
 use endure_core::time::Timestamp;
 use endure_core::{EventId, Namespace, RequestId, TaskQueueName, WorkflowId};
@@ -164,6 +164,34 @@ impl<S: Storage> Storage for SlowCommits<S> {
         query: &VisibilityQuery,
     ) -> Result<u64, StorageError> {
         self.inner.count_visibility(namespace, query).await
+    }
+
+    async fn put_namespace(
+        &self,
+        record: NamespaceRecord,
+        expected: Option<u64>,
+    ) -> Result<Result<(), WriteRejection>, StorageError> {
+        self.inner.put_namespace(record, expected).await
+    }
+
+    async fn namespace(&self, name: &Namespace) -> Result<Option<NamespaceRecord>, StorageError> {
+        self.inner.namespace(name).await
+    }
+
+    async fn list_namespaces(&self) -> Result<Vec<NamespaceRecord>, StorageError> {
+        self.inner.list_namespaces().await
+    }
+
+    async fn delete_run(
+        &self,
+        shard: ShardId,
+        range_id: RangeId,
+        key: &ExecutionKey,
+        db_version: u64,
+    ) -> Result<Result<(), WriteRejection>, StorageError> {
+        self.inner
+            .delete_run(shard, range_id, key, db_version)
+            .await
     }
 }
 

@@ -145,13 +145,14 @@ fn record_kind_tags_are_fixed() {
         (RecordKind::RequestRecord, 11),
         (RecordKind::VisibilityRow, 12),
         (RecordKind::ExecutionMachine, 13),
+        (RecordKind::NamespaceRecord, 14),
     ];
     for (kind, tag) in kinds {
         assert_eq!(kind as u8, tag);
         assert_eq!(RecordKind::from_tag(tag), Some(kind));
     }
     assert_eq!(RecordKind::from_tag(0), None);
-    assert_eq!(RecordKind::from_tag(14), None);
+    assert_eq!(RecordKind::from_tag(15), None);
 }
 
 #[test]

@@ -27,6 +27,7 @@ pub fn decode_records(bytes: &[u8]) {
     check_canonical::<crate::storage::RequestRecord>(bytes);
     check_canonical::<crate::storage::VisibilityRow>(bytes);
     check_canonical::<crate::execution::ExecutionMachine>(bytes);
+    check_canonical::<crate::namespace::NamespaceRecord>(bytes);
 }
 
 /// Feeds `bytes` to the TCP frame decoder in chunks of every size the first byte picks:

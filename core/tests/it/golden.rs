@@ -186,6 +186,7 @@ fn decode_any(bytes: &[u8]) -> Result<(), String> {
         RecordKind::DispatchRow => codec::decode::<storage::DispatchRow>(bytes).map(drop),
         RecordKind::RequestRecord => codec::decode::<storage::RequestRecord>(bytes).map(drop),
         RecordKind::VisibilityRow => codec::decode::<storage::VisibilityRow>(bytes).map(drop),
+        RecordKind::NamespaceRecord => codec::decode::<storage::NamespaceRecord>(bytes).map(drop),
         RecordKind::ExecutionMachine => {
             codec::decode::<execution::ExecutionMachine>(bytes).map(drop)
         }

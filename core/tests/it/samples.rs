@@ -653,8 +653,20 @@ pub fn storage_rows() -> Vec<crate::golden::Golden> {
         memo: memo(),
         search_attributes: search_attributes(),
     };
+    let namespace_record = NamespaceRecord {
+        name: Namespace::new("orders").expect("valid"),
+        config: endure_core::namespace::NamespaceConfig {
+            description: "order intake".into(),
+            owner_email: "orders@example.com".into(),
+            retention: std::time::Duration::from_secs(7 * 86_400),
+        },
+        created: Timestamp::from_unix_seconds(1_795_860_000),
+        updated: Timestamp::from_unix_seconds(1_795_860_100),
+        version: 2,
+    };
     use crate::golden::golden;
     vec![
+        golden("storage-namespace-record".into(), namespace_record),
         golden("storage-execution-row".into(), row),
         golden("storage-current-run".into(), current),
         golden("storage-dispatch-row".into(), dispatch),

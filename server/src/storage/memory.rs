@@ -25,6 +25,7 @@ struct State {
     dispatch: BTreeMap<DispatchKey, DispatchRow>,
     requests: BTreeMap<(Namespace, WorkflowId, RequestId), RequestRecord>,
     visibility: BTreeMap<ExecutionKey, VisibilityRow>,
+    namespaces: BTreeMap<Namespace, NamespaceRecord>,
 }
 
 impl MemoryStorage {
@@ -315,5 +316,69 @@ impl Storage for MemoryStorage {
             .values()
             .filter(|row| &row.execution.namespace == namespace && query.matches(row))
             .count() as u64)
+    }
+
+    async fn put_namespace(
+        &self,
+        record: NamespaceRecord,
+        expected: Option<u64>,
+    ) -> Result<Result<(), WriteRejection>, StorageError> {
+        let mut state = self.state.lock();
+        if let Err(rejection) =
+            check_namespace_condition(&record, expected, state.namespaces.get(&record.name))
+        {
+            return Ok(Err(rejection));
+        }
+        state.namespaces.insert(record.name.clone(), record);
+        Ok(Ok(()))
+    }
+
+    async fn namespace(&self, name: &Namespace) -> Result<Option<NamespaceRecord>, StorageError> {
+        Ok(self.state.lock().namespaces.get(name).cloned())
+    }
+
+    async fn list_namespaces(&self) -> Result<Vec<NamespaceRecord>, StorageError> {
+        Ok(self.state.lock().namespaces.values().cloned().collect())
+    }
+
+    async fn delete_run(
+        &self,
+        shard: ShardId,
+        range_id: RangeId,
+        key: &ExecutionKey,
+        db_version: u64,
+    ) -> Result<Result<(), WriteRejection>, StorageError> {
+        let mut state = self.state.lock();
+        let actual = state.shards.get(&shard).copied().unwrap_or(RangeId(0));
+        if actual != range_id {
+            return Ok(Err(WriteRejection::ShardOwnershipLost {
+                shard,
+                expected: range_id,
+                actual,
+            }));
+        }
+        match check_run_deletion(key, db_version, state.executions.get(key)) {
+            Err(rejection) => return Ok(Err(rejection)),
+            Ok(false) => return Ok(Ok(())),
+            Ok(true) => {}
+        }
+        state.executions.remove(key);
+        state.history.remove(key);
+        state.deadlines.remove(key);
+        state.visibility.remove(key);
+        state.requests.retain(|_, record| {
+            !(record.namespace == key.namespace
+                && record.workflow_id == key.workflow_id
+                && record.run_id == key.run_id)
+        });
+        let workflow = (key.namespace.clone(), key.workflow_id.clone());
+        if state
+            .current_runs
+            .get(&workflow)
+            .is_some_and(|current| current.run_id == key.run_id)
+        {
+            state.current_runs.remove(&workflow);
+        }
+        Ok(Ok(()))
     }
 }

@@ -38,6 +38,7 @@ const DEADLINE_INDEX: TableDefinition<'static, Bytes, Bytes> =
 const DISPATCH: TableDefinition<'static, Bytes, Bytes> = TableDefinition::new("dispatch");
 const REQUESTS: TableDefinition<'static, Bytes, Bytes> = TableDefinition::new("requests");
 const VISIBILITY: TableDefinition<'static, Bytes, Bytes> = TableDefinition::new("visibility");
+const NAMESPACES: TableDefinition<'static, Bytes, Bytes> = TableDefinition::new("namespaces");
 
 /// The redb file store.
 #[derive(Clone)]
@@ -113,6 +114,7 @@ impl RedbStorage {
                 DISPATCH,
                 REQUESTS,
                 VISIBILITY,
+                NAMESPACES,
             ] {
                 transaction.open_table(table).map_err(redb_error)?;
             }
@@ -176,7 +178,21 @@ struct Tables<'txn> {
     visibility: redb::Table<'txn, Bytes, Bytes>,
 }
 
-impl Tables<'_> {
+impl<'txn> Tables<'txn> {
+    fn open(transaction: &'txn redb::WriteTransaction) -> Result<Self, StorageError> {
+        Ok(Tables {
+            shards: transaction.open_table(SHARDS).map_err(redb_error)?,
+            executions: transaction.open_table(EXECUTIONS).map_err(redb_error)?,
+            current_runs: transaction.open_table(CURRENT_RUNS).map_err(redb_error)?,
+            history: transaction.open_table(HISTORY).map_err(redb_error)?,
+            deadlines: transaction.open_table(DEADLINES).map_err(redb_error)?,
+            deadline_index: transaction.open_table(DEADLINE_INDEX).map_err(redb_error)?,
+            dispatch: transaction.open_table(DISPATCH).map_err(redb_error)?,
+            requests: transaction.open_table(REQUESTS).map_err(redb_error)?,
+            visibility: transaction.open_table(VISIBILITY).map_err(redb_error)?,
+        })
+    }
+
     fn execution(&self, key: &ExecutionKey) -> Result<Option<ExecutionRow>, StorageError> {
         let Some(bytes) = self
             .executions
@@ -351,17 +367,7 @@ fn commit_sync(
         .map_err(io)?;
     let mut results = Vec::with_capacity(writes.len());
     {
-        let mut tables = Tables {
-            shards: transaction.open_table(SHARDS).map_err(redb_error)?,
-            executions: transaction.open_table(EXECUTIONS).map_err(redb_error)?,
-            current_runs: transaction.open_table(CURRENT_RUNS).map_err(redb_error)?,
-            history: transaction.open_table(HISTORY).map_err(redb_error)?,
-            deadlines: transaction.open_table(DEADLINES).map_err(redb_error)?,
-            deadline_index: transaction.open_table(DEADLINE_INDEX).map_err(redb_error)?,
-            dispatch: transaction.open_table(DISPATCH).map_err(redb_error)?,
-            requests: transaction.open_table(REQUESTS).map_err(redb_error)?,
-            visibility: transaction.open_table(VISIBILITY).map_err(redb_error)?,
-        };
+        let mut tables = Tables::open(&transaction)?;
         for write in writes {
             let result = tables.check(&write)?;
             if result.is_ok() {
@@ -372,6 +378,114 @@ fn commit_sync(
     }
     transaction.commit().map_err(redb_error)?;
     Ok(results)
+}
+
+/// Deletes a closed run and everything that names it, in one transaction.
+fn delete_run_sync(
+    database: &Database,
+    (shard, range_id): (ShardId, RangeId),
+    key: &ExecutionKey,
+    db_version: u64,
+) -> Result<Result<(), WriteRejection>, StorageError> {
+    let mut transaction = database.begin_write().map_err(redb_error)?;
+    transaction
+        .set_durability(Durability::Immediate)
+        .map_err(io)?;
+    {
+        let mut tables = Tables::open(&transaction)?;
+        let actual = RangeId(
+            tables
+                .shards
+                .get(shard.0)
+                .map_err(redb_error)?
+                .map_or(0, |v| v.value()),
+        );
+        if actual != range_id {
+            return Ok(Err(WriteRejection::ShardOwnershipLost {
+                shard,
+                expected: range_id,
+                actual,
+            }));
+        }
+        match check_run_deletion(key, db_version, tables.execution(key)?.as_ref()) {
+            Err(rejection) => return Ok(Err(rejection)),
+            Ok(false) => return Ok(Ok(())),
+            Ok(true) => {}
+        }
+        let exec_key = execution_key(key);
+        tables
+            .executions
+            .remove(exec_key.as_slice())
+            .map_err(redb_error)?;
+        for (batch, _) in scan_prefix(&tables.history, &exec_key, usize::MAX)? {
+            tables
+                .history
+                .remove(batch.as_slice())
+                .map_err(redb_error)?;
+        }
+        tables.clear_deadline(key, shard)?;
+        tables
+            .visibility
+            .remove(exec_key.as_slice())
+            .map_err(redb_error)?;
+        let workflow = workflow_key(&key.namespace, &key.workflow_id);
+        for (request, value) in scan_prefix(&tables.requests, &workflow, usize::MAX)? {
+            let record: RequestRecord = decode(&value, || format!("request {request:02x?}"))?;
+            if record.run_id == key.run_id {
+                tables
+                    .requests
+                    .remove(request.as_slice())
+                    .map_err(redb_error)?;
+            }
+        }
+        let current = match tables
+            .current_runs
+            .get(workflow.as_slice())
+            .map_err(redb_error)?
+        {
+            Some(bytes) => Some(decode::<CurrentRun>(bytes.value(), || {
+                format!("current run of {:?}", key.workflow_id)
+            })?),
+            None => None,
+        };
+        if current.is_some_and(|current| current.run_id == key.run_id) {
+            tables
+                .current_runs
+                .remove(workflow.as_slice())
+                .map_err(redb_error)?;
+        }
+    }
+    transaction.commit().map_err(redb_error)?;
+    Ok(Ok(()))
+}
+
+/// Writes a namespace record if the stored one is at `expected`.
+fn put_namespace_sync(
+    database: &Database,
+    record: &NamespaceRecord,
+    expected: Option<u64>,
+) -> Result<Result<(), WriteRejection>, StorageError> {
+    let mut transaction = database.begin_write().map_err(redb_error)?;
+    transaction
+        .set_durability(Durability::Immediate)
+        .map_err(io)?;
+    {
+        let mut table = transaction.open_table(NAMESPACES).map_err(redb_error)?;
+        let key = record.name.as_str().as_bytes();
+        let stored = match table.get(key).map_err(redb_error)? {
+            Some(bytes) => Some(decode::<NamespaceRecord>(bytes.value(), || {
+                format!("namespace {}", record.name)
+            })?),
+            None => None,
+        };
+        if let Err(rejection) = check_namespace_condition(record, expected, stored.as_ref()) {
+            return Ok(Err(rejection));
+        }
+        let bytes = encode(record)?;
+        table.insert(key, bytes.as_slice()).map_err(redb_error)?;
+    }
+    transaction.commit().map_err(redb_error)?;
+    Ok(Ok(()))
 }
 
 /// All values of `table` whose keys start with `prefix`, in key order, at most `limit`.
@@ -589,6 +703,52 @@ impl Storage for RedbStorage {
         query: &VisibilityQuery,
     ) -> Result<u64, StorageError> {
         Ok(self.matching_visibility(namespace, query).await?.len() as u64)
+    }
+
+    async fn put_namespace(
+        &self,
+        record: NamespaceRecord,
+        expected: Option<u64>,
+    ) -> Result<Result<(), WriteRejection>, StorageError> {
+        self.run(move |database| put_namespace_sync(database, &record, expected))
+            .await
+    }
+
+    async fn namespace(&self, name: &Namespace) -> Result<Option<NamespaceRecord>, StorageError> {
+        let name = name.clone();
+        self.run(move |database| {
+            let transaction = database.begin_read().map_err(redb_error)?;
+            let table = transaction.open_table(NAMESPACES).map_err(redb_error)?;
+            let Some(bytes) = table.get(name.as_str().as_bytes()).map_err(redb_error)? else {
+                return Ok(None);
+            };
+            decode(bytes.value(), || format!("namespace {name}")).map(Some)
+        })
+        .await
+    }
+
+    async fn list_namespaces(&self) -> Result<Vec<NamespaceRecord>, StorageError> {
+        self.run(move |database| {
+            let transaction = database.begin_read().map_err(redb_error)?;
+            let table = transaction.open_table(NAMESPACES).map_err(redb_error)?;
+            scan_prefix(&table, &[], usize::MAX)?
+                .into_iter()
+                .map(|(key, value)| decode(&value, || format!("namespace {key:02x?}")))
+                .collect()
+        })
+        .await
+    }
+
+    async fn delete_run(
+        &self,
+        shard: ShardId,
+        range_id: RangeId,
+        key: &ExecutionKey,
+        db_version: u64,
+    ) -> Result<Result<(), WriteRejection>, StorageError> {
+        let key = key.clone();
+        self.run(move |database| delete_run_sync(database, (shard, range_id), &key, db_version))
+            .await
     }
 }
 

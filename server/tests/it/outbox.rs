@@ -141,6 +141,34 @@ impl Storage for Holding {
     ) -> Result<u64, StorageError> {
         self.inner.count_visibility(namespace, query).await
     }
+
+    async fn put_namespace(
+        &self,
+        record: NamespaceRecord,
+        expected: Option<u64>,
+    ) -> Result<Result<(), WriteRejection>, StorageError> {
+        self.inner.put_namespace(record, expected).await
+    }
+
+    async fn namespace(&self, name: &Namespace) -> Result<Option<NamespaceRecord>, StorageError> {
+        self.inner.namespace(name).await
+    }
+
+    async fn list_namespaces(&self) -> Result<Vec<NamespaceRecord>, StorageError> {
+        self.inner.list_namespaces().await
+    }
+
+    async fn delete_run(
+        &self,
+        shard: ShardId,
+        range_id: RangeId,
+        key: &ExecutionKey,
+        db_version: u64,
+    ) -> Result<Result<(), WriteRejection>, StorageError> {
+        self.inner
+            .delete_run(shard, range_id, key, db_version)
+            .await
+    }
 }
 
 fn queue() -> TaskQueueName {
