@@ -157,6 +157,24 @@ pub struct WorkflowDescription {
     pub status: WorkflowExecutionStatus,
     /// Number of events in its history.
     pub history_length: u64,
+    /// Its workflow type.
+    pub workflow_type: WorkflowType,
+    /// Its task queue.
+    pub task_queue: TaskQueueName,
+    /// When it started.
+    pub start_time: crate::time::Timestamp,
+    /// When it closed (its last event's time), if it did.
+    pub close_time: Option<crate::time::Timestamp>,
+    /// The run that continues its chain (continue-as-new, retry, cron), if any.
+    pub next_run_id: Option<RunId>,
+    /// Its parent, if it is a child workflow.
+    pub parent: Option<crate::WorkflowExecution>,
+    /// Activities scheduled and not yet closed.
+    pub pending_activities: u32,
+    /// Timers started and not yet fired or canceled.
+    pub pending_timers: u32,
+    /// Child workflows initiated and not yet closed.
+    pub pending_children: u32,
 }
 
 /// A call to the engine.
@@ -370,6 +388,27 @@ pub enum Request {
         /// The run, or the current one.
         run_id: Option<RunId>,
     },
+    /// Register a namespace; answered with [`Response::Namespace`].
+    CreateNamespace {
+        /// Its name.
+        name: Namespace,
+        /// Its configuration.
+        config: crate::namespace::NamespaceConfig,
+    },
+    /// Describe a namespace; answered with [`Response::Namespace`].
+    DescribeNamespace {
+        /// Its name.
+        name: Namespace,
+    },
+    /// List every namespace; answered with [`Response::Namespaces`].
+    ListNamespaces,
+    /// Change a namespace's configuration; answered with [`Response::Namespace`].
+    UpdateNamespace {
+        /// Its name.
+        name: Namespace,
+        /// What changes.
+        update: crate::namespace::NamespaceUpdate,
+    },
     /// Reset a run (the current one if no run id); answered with [`Response::Reset`].
     ResetWorkflow {
         /// The namespace.
@@ -427,6 +466,10 @@ pub enum Response {
         /// The run the reset created.
         run_id: RunId,
     },
+    /// A namespace's record.
+    Namespace(Box<crate::namespace::NamespaceRecord>),
+    /// Every namespace, by name.
+    Namespaces(Vec<crate::namespace::NamespaceRecord>),
 }
 
 /// What kind of failure a [`RemoteError`] is: what the caller can do about it.
@@ -447,6 +490,8 @@ pub enum ErrorKind {
     Unavailable,
     /// The call did not finish within its deadline; it may or may not have taken effect.
     DeadlineExceeded,
+    /// What the request would create exists already (a namespace).
+    AlreadyExists,
 }
 
 /// A failed call, in a form that crosses a wire.

@@ -11,6 +11,7 @@ pub mod activity;
 mod activity_context;
 mod client;
 mod local_activities;
+mod namespace_client;
 mod payloads;
 pub mod remote;
 pub mod replayer;
@@ -34,6 +35,7 @@ pub use endure_macros::{activity, workflow};
 pub use replayer::{ReplayFailure, Replayer};
 
 pub use endure_core::execution::{ResetPoint, ResetReapply};
+pub use endure_core::namespace::{NamespaceConfig, NamespaceRecord, NamespaceUpdate};
 pub use endure_core::{
     ActivityCancellationType, ActivityId, ActivityOptions, ActivityType,
     ChildWorkflowCancellationType, CronSchedule, Failure, FailureInfo, Header, Memo, Namespace,

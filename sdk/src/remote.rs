@@ -71,6 +71,15 @@ pub fn connect(address: impl Into<String>, namespace: Namespace) -> Client {
     )
 }
 
+impl Client {
+    /// A client of the engine listening at `address` (`host:port`, an `endure server`),
+    /// for `namespace`; the connection opens on the first call. Workers built on its
+    /// [`transport`](Client::transport) share the connection.
+    pub fn connect(address: impl Into<String>, namespace: Namespace) -> Client {
+        connect(address, namespace)
+    }
+}
+
 /// The Transport over TCP.
 pub struct TcpTransport {
     address: String,

@@ -6,7 +6,7 @@ pub use endure_core::protocol::{
     StartWorkflowResponse, WorkflowDescription, WorkflowTaskForWorker,
 };
 use endure_core::storage::{StorageError, WriteRejection};
-use endure_core::{RunId, UpdateAbort, ValidationError, WorkflowId};
+use endure_core::{Namespace, RunId, UpdateAbort, ValidationError, WorkflowId};
 
 /// Why an engine call failed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -24,6 +24,12 @@ pub enum EngineError {
     /// No such workflow or run.
     #[error("workflow execution not found: {0}")]
     NotFound(String),
+    /// The request names a namespace that does not exist.
+    #[error("namespace {0} not found; create it first (`endure namespace create {0}`)")]
+    NamespaceNotFound(Namespace),
+    /// A namespace of that name exists already.
+    #[error("namespace {0} already exists")]
+    NamespaceExists(Namespace),
     /// The run refused the input.
     #[error(transparent)]
     Rejected(#[from] Rejected),

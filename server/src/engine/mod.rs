@@ -9,6 +9,7 @@
 
 mod api;
 mod matching;
+mod namespaces;
 mod outbox;
 mod shard;
 mod transport;
@@ -84,6 +85,7 @@ struct Inner<S, C> {
     closings: Arc<Closings>,
     updates: Arc<updates::UpdateWaiters>,
     queries: Queries,
+    namespaces: Arc<namespaces::Namespaces>,
     config: EngineConfig,
 }
 
@@ -139,16 +141,6 @@ impl Closings {
 /// from 10 ms, a few seconds in all).
 const CLOSING_WAIT_MAX: Duration = Duration::from_secs(2);
 
-/// Refuses the engine's own namespace, whose queues hold the outboxes.
-fn user_namespace(namespace: &Namespace) -> Result<(), EngineError> {
-    if namespace.as_str() == endure_core::storage::SYSTEM_NAMESPACE {
-        return Err(EngineError::BadRequest(format!(
-            "namespace {namespace} is reserved for the engine; use another namespace"
-        )));
-    }
-    Ok(())
-}
-
 impl Engine<RedbStorage, SystemClock> {
     /// Opens (or creates) an engine on the redb file at `path`, recovering its shards.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self, EngineError> {
@@ -181,6 +173,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         clock: Arc<C>,
         config: EngineConfig,
     ) -> Result<Self, EngineError> {
+        let namespaces = Arc::new(namespaces::Namespaces::load(&*storage, clock.now()).await?);
         let writer = writer::spawn_writer(Arc::clone(&storage), config.commit_batch_max);
         let matching = Arc::new(Matching::default());
         let closings = Arc::new(Closings::default());
@@ -196,6 +189,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 Arc::clone(&matching),
                 outbox.clone(),
                 (Arc::clone(&closings), Arc::clone(&updates)),
+                Arc::clone(&namespaces),
             )
             .await?;
             let (sender, receiver) = mpsc::unbounded_channel();
@@ -207,6 +201,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             Arc::clone(&storage),
             Arc::clone(&clock),
             shard::Shards::new(&shards),
+            Arc::clone(&namespaces),
         );
         tokio::spawn(outbox.run(outbox_rows));
         Ok(Self {
@@ -218,9 +213,15 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 closings,
                 updates,
                 queries: Queries::default(),
+                namespaces,
                 config,
             }),
         })
+    }
+
+    /// Refuses a request naming a namespace that does not exist, or the engine's own.
+    fn check_namespace(&self, namespace: &Namespace) -> Result<(), EngineError> {
+        self.inner.namespaces.check(namespace).map(drop)
     }
 
     fn shard(
@@ -237,7 +238,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         &self,
         request: StartWorkflowRequest,
     ) -> Result<StartWorkflowResponse, EngineError> {
-        user_namespace(&request.namespace)?;
+        self.check_namespace(&request.namespace)?;
         let (reply, result) = oneshot::channel();
         self.shard(&request.namespace, &request.options.id)
             .send(ShardMessage::Start {
@@ -260,7 +261,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         request: StartWorkflowRequest,
         signal: SignalRequest,
     ) -> Result<StartWorkflowResponse, EngineError> {
-        user_namespace(&request.namespace)?;
+        self.check_namespace(&request.namespace)?;
         let (reply, result) = oneshot::channel();
         self.shard(&request.namespace, &request.options.id)
             .send(ShardMessage::Start {
@@ -299,7 +300,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         workflow_id: &WorkflowId,
         run_id: Option<RunId>,
     ) -> Result<ExecutionKey, EngineError> {
-        user_namespace(namespace)?;
+        self.check_namespace(namespace)?;
         let run_id = match run_id {
             Some(run_id) => run_id,
             None => {
@@ -436,7 +437,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         identity: &str,
         accepts_queries: bool,
     ) -> Result<Option<Handoff>, EngineError> {
-        user_namespace(namespace)?;
+        self.check_namespace(namespace)?;
         let inner = &self.inner;
         inner
             .matching
@@ -932,7 +933,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         offset: usize,
         limit: usize,
     ) -> Result<Vec<endure_core::storage::VisibilityRow>, EngineError> {
-        user_namespace(namespace)?;
+        self.check_namespace(namespace)?;
         Ok(self
             .inner
             .storage
@@ -989,10 +990,41 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             .load_execution(&execution)
             .await?
             .ok_or_else(|| EngineError::NotFound(format!("{execution:?}")))?;
+        let machine: endure_core::execution::ExecutionMachine =
+            endure_core::codec::decode(&row.state).map_err(|error| {
+                endure_core::storage::StorageError::Corrupt {
+                    what: format!("execution {execution:?}"),
+                    reason: error.to_string(),
+                }
+            })?;
+        let history_length = row.next_event_id.get() - 1;
+        let close_time = match EventId::new(history_length) {
+            Some(last) if row.status.is_closed() => self
+                .inner
+                .storage
+                .read_history(&execution, last)
+                .await?
+                .events
+                .first()
+                .map(|event| event.event_time),
+            _ => None,
+        };
+        let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
         Ok(WorkflowDescription {
             execution,
             status: row.status,
-            history_length: row.next_event_id.get() - 1,
+            history_length,
+            workflow_type: machine.workflow_type().clone(),
+            task_queue: machine.task_queue().clone(),
+            start_time: machine.start_time(),
+            close_time,
+            next_run_id: machine.new_execution_run_id(),
+            parent: machine
+                .parent()
+                .map(|parent| parent.workflow_execution.clone()),
+            pending_activities: count(machine.activities().len()),
+            pending_timers: count(machine.timers().len()),
+            pending_children: count(machine.children().len()),
         })
     }
 }

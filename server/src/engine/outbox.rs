@@ -51,6 +51,7 @@ pub(crate) struct Outbox<S, C> {
     storage: Arc<S>,
     clock: Arc<C>,
     shards: Shards,
+    namespaces: Arc<super::namespaces::Namespaces>,
 }
 
 /// Why a row could not be handled now.
@@ -90,11 +91,17 @@ enum SentKind {
 impl<S: Storage, C: Clock> Outbox<S, C> {
     /// An outbox sending through `shards` (which it holds weakly, so the engine's shards
     /// still stop when the engine is dropped).
-    pub(crate) fn new(storage: Arc<S>, clock: Arc<C>, shards: Shards) -> Self {
+    pub(crate) fn new(
+        storage: Arc<S>,
+        clock: Arc<C>,
+        shards: Shards,
+        namespaces: Arc<super::namespaces::Namespaces>,
+    ) -> Self {
         Self {
             storage,
             clock,
             shards,
+            namespaces,
         }
     }
 
@@ -220,6 +227,9 @@ impl<S: Storage, C: Clock> Outbox<S, C> {
         if sent.request.namespace == source.namespace && target.workflow_id == source.workflow_id {
             return Ok(Outcome::NotFound);
         }
+        if self.namespaces.check(&sent.request.namespace).is_err() {
+            return Ok(Outcome::NamespaceNotFound);
+        }
         let run_id = match target.run_id {
             Some(run_id) => run_id,
             None => match self
@@ -337,6 +347,7 @@ impl<S: Storage, C: Clock> Outbox<S, C> {
 enum Outcome {
     Delivered,
     NotFound,
+    NamespaceNotFound,
     SignalLimitExceeded,
 }
 
@@ -347,6 +358,9 @@ impl Outcome {
             Self::NotFound => {
                 Some(SignalExternalWorkflowExecutionFailedCause::ExternalWorkflowExecutionNotFound)
             }
+            Self::NamespaceNotFound => {
+                Some(SignalExternalWorkflowExecutionFailedCause::NamespaceNotFound)
+            }
             Self::SignalLimitExceeded => {
                 Some(SignalExternalWorkflowExecutionFailedCause::SignalCountLimitExceeded)
             }
@@ -356,6 +370,9 @@ impl Outcome {
     fn cancel_failure(self) -> Option<CancelExternalWorkflowExecutionFailedCause> {
         match self {
             Self::Delivered => None,
+            Self::NamespaceNotFound => {
+                Some(CancelExternalWorkflowExecutionFailedCause::NamespaceNotFound)
+            }
             Self::NotFound | Self::SignalLimitExceeded => {
                 Some(CancelExternalWorkflowExecutionFailedCause::ExternalWorkflowExecutionNotFound)
             }

@@ -28,6 +28,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::Closings;
 use super::api::{EngineError, StartWorkflowRequest, StartWorkflowResponse};
 use super::matching::{Handoff, Matching, Poller, TaskKind};
+use super::namespaces::Namespaces;
 use super::updates::UpdateWaiters;
 use super::writer::CommitRequest;
 
@@ -39,6 +40,9 @@ const RECOVERY_DEADLINES_MAX: usize = 1_000_000;
 
 /// Most outbox rows loaded at recovery (each run has at most a few thousand pending).
 const RECOVERY_OUTBOX_MAX: usize = 1_000_000;
+
+/// How long a deletion that could not happen now waits before it is tried again.
+const RETENTION_RETRY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Most runs after the base run whose signals and updates a reset reapplies.
 const RESET_SUCCESSORS_MAX: usize = 1_000;
@@ -170,6 +174,7 @@ pub(crate) struct Shard<S, C> {
     outbox: mpsc::UnboundedSender<DispatchRow>,
     closings: Arc<Closings>,
     updates: Arc<UpdateWaiters>,
+    namespaces: Arc<Namespaces>,
     cache: BTreeMap<ExecutionKey, Cached>,
     uses: u64,
     deadlines: BTreeSet<(Timestamp, ExecutionKey)>,
@@ -188,6 +193,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         matching: Arc<Matching>,
         outbox: mpsc::UnboundedSender<DispatchRow>,
         (closings, updates): (Arc<Closings>, Arc<UpdateWaiters>),
+        namespaces: Arc<Namespaces>,
     ) -> Result<Self, EngineError> {
         let range = storage.acquire_shard(id).await?;
         let mut shard = Self {
@@ -200,6 +206,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             outbox,
             closings,
             updates,
+            namespaces,
             cache: BTreeMap::new(),
             uses: 0,
             deadlines: BTreeSet::new(),
@@ -319,6 +326,9 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             .collect();
         for key in due {
             self.arm(key.clone(), None);
+            if self.expire_if_closed(&key, now).await {
+                continue;
+            }
             let next_run_id = self.next_run_id();
             if let Err(error) = self
                 .transition(&key, Input::Deadline { next_run_id }, None)
@@ -335,13 +345,67 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         }
     }
 
-    /// A run id no other run has: the clock, the shard's lease and a counter.
+    /// A closed run's deadline is the end of its retention: deletes the run, unless the
+    /// outbox still has work for it (a parent close policy, a report to its parent), which
+    /// postpones the deletion. Returns whether the run was closed (or gone), so that no
+    /// deadline input is applied to it.
+    async fn expire_if_closed(&mut self, key: &ExecutionKey, now: Timestamp) -> bool {
+        let (machine, db_version, _) = match self.load(key).await {
+            Ok(loaded) => loaded,
+            Err(EngineError::NotFound(_)) => return true,
+            Err(_) => return false,
+        };
+        if !machine.status().is_closed() {
+            return false;
+        }
+        let retry_at = now.saturating_add(RETENTION_RETRY);
+        let (namespace, queue) = outbox_queue(self.id);
+        match self
+            .storage
+            .dispatch_rows(&namespace, &queue, RECOVERY_OUTBOX_MAX)
+            .await
+        {
+            Ok(rows) if rows.iter().any(|row| &row.execution == key) => {
+                self.arm(key.clone(), Some(retry_at));
+                return true;
+            }
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(execution = ?key, %error, "could not check the outbox before deleting a run; retrying later");
+                self.arm(key.clone(), Some(retry_at));
+                return true;
+            }
+        }
+        match self
+            .storage
+            .delete_run(self.id, self.range, key, db_version)
+            .await
+        {
+            Ok(Ok(())) => {
+                self.forget(key);
+                tracing::debug!(execution = ?key, "retention passed: run deleted");
+            }
+            Ok(Err(rejection)) => {
+                tracing::warn!(execution = ?key, %rejection, "deleting a run past its retention was refused; retrying later");
+                self.arm(key.clone(), Some(retry_at));
+            }
+            Err(error) => {
+                tracing::warn!(execution = ?key, %error, "deleting a run past its retention failed; retrying later");
+                self.arm(key.clone(), Some(retry_at));
+            }
+        }
+        true
+    }
+
+    /// A run id no other run has: the clock, the shard's lease, the shard and a counter
+    /// (two shards drawing at the same instant differ by their shard bits).
     fn next_run_id(&mut self) -> RunId {
         self.sequence += 1;
         let now = u128::from(self.clock.now().unix_nanos());
         RunId::from_u128(
             (now << 64)
-                | (u128::from(self.range.0 & 0xffff_ffff) << 32)
+                | (u128::from(self.range.0 & 0xffff) << 48)
+                | (u128::from(self.id.0 & 0xffff) << 32)
                 | u128::from(self.sequence & 0xffff_ffff),
         )
     }
@@ -652,8 +716,8 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         )?;
         let mut run = run;
         run.dispatch_deletes = dispatch_deletes;
+        released.push((key.clone(), rows, self.armed_after(key, run.deadline)));
         runs.push(run);
-        released.push((key.clone(), rows, after.next_deadline()));
         let mut current_run = None;
         if after.status() != before.status() {
             current_run = Some(CurrentRunWrite {
@@ -797,9 +861,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                 state,
             },
             history: events.to_vec(),
-            deadline: machine
-                .next_deadline()
-                .map_or(DeadlineUpdate::Clear, DeadlineUpdate::Set),
+            deadline: self.deadline_update(key, machine, events, now),
             dispatch_inserts: rows
                 .iter()
                 .filter(|(_, stored)| *stored)
@@ -809,6 +871,37 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             visibility,
         };
         Ok((write, rows.into_iter().map(|(row, _)| row).collect()))
+    }
+
+    /// The run's durable deadline after a transition: the machine's next one while it is
+    /// open; once it closes, the end of its namespace's retention, set by the transition
+    /// that closed it (Temporal's DELETE_HISTORY_EVENT timer) and kept after that.
+    fn deadline_update(
+        &self,
+        key: &ExecutionKey,
+        machine: &ExecutionMachine,
+        events: &[HistoryEvent],
+        now: Timestamp,
+    ) -> DeadlineUpdate {
+        if !machine.status().is_closed() {
+            return machine
+                .next_deadline()
+                .map_or(DeadlineUpdate::Clear, DeadlineUpdate::Set);
+        }
+        if events.iter().any(|event| event.event_type().is_closing()) {
+            DeadlineUpdate::Set(now.saturating_add(self.namespaces.retention(&key.namespace)))
+        } else {
+            DeadlineUpdate::Keep
+        }
+    }
+
+    /// The in-memory deadline that mirrors a run's durable one after `update`.
+    fn armed_after(&self, key: &ExecutionKey, update: DeadlineUpdate) -> Option<Timestamp> {
+        match update {
+            DeadlineUpdate::Set(time) => Some(time),
+            DeadlineUpdate::Clear => None,
+            DeadlineUpdate::Keep => self.deadline_of.get(key).copied(),
+        }
     }
 
     async fn commit(&self, write: WorkflowWrite) -> Result<(), EngineError> {
@@ -833,6 +926,8 @@ impl<S: Storage, C: Clock> Shard<S, C> {
     ) -> Result<StartWorkflowResponse, EngineError> {
         let namespace = request.namespace.clone();
         let workflow_id = request.options.id.clone();
+        // Checked here too, for the children the outbox starts.
+        self.namespaces.check(&namespace)?;
         if let Some(request_id) = &request.options.request_id
             && let Some(record) = self
                 .storage

@@ -28,9 +28,10 @@ impl From<EngineError> for RemoteError {
             EngineError::AlreadyStarted { run_id, .. } => {
                 (ErrorKind::AlreadyStarted, Some(*run_id))
             }
-            EngineError::NotFound(_) | EngineError::Rejected(Rejected::NotFound(_)) => {
-                (ErrorKind::NotFound, None)
-            }
+            EngineError::NotFound(_)
+            | EngineError::NamespaceNotFound(_)
+            | EngineError::Rejected(Rejected::NotFound(_)) => (ErrorKind::NotFound, None),
+            EngineError::NamespaceExists(_) => (ErrorKind::AlreadyExists, None),
             EngineError::Rejected(Rejected::WorkflowClosed | Rejected::SignalLimitExceeded(_)) => {
                 (ErrorKind::FailedPrecondition, None)
             }
@@ -109,6 +110,16 @@ impl<S: Storage, C: Clock> InProcessTransport<S, C> {
                     .request_cancel_workflow(&namespace, &workflow_id, run_id, reason, identity)
                     .await?;
                 Response::Done
+            }
+            Request::CreateNamespace { name, config } => {
+                Response::Namespace(Box::new(engine.create_namespace(name, config).await?))
+            }
+            Request::DescribeNamespace { name } => {
+                Response::Namespace(Box::new(engine.describe_namespace(&name).await?))
+            }
+            Request::ListNamespaces => Response::Namespaces(engine.list_namespaces().await?),
+            Request::UpdateNamespace { name, update } => {
+                Response::Namespace(Box::new(engine.update_namespace(&name, update).await?))
             }
             Request::ResetWorkflow {
                 namespace,

@@ -23,7 +23,7 @@ use tokio::sync::mpsc;
 
 use super::api::{EngineError, StartWorkflowRequest, StartWorkflowResponse};
 use super::shard::ShardMessage;
-use super::{CLOSING_WAIT_MAX, Engine, user_namespace};
+use super::{CLOSING_WAIT_MAX, Engine};
 
 type Waiter = mpsc::UnboundedSender<(ExecutionKey, UpdateNotice)>;
 
@@ -124,7 +124,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         &self,
         request: UpdateWorkflowRequest,
     ) -> Result<UpdateWorkflowResponse, EngineError> {
-        user_namespace(&request.namespace)?;
+        self.check_namespace(&request.namespace)?;
         let subscription = self.inner.updates.subscribe(
             &request.namespace,
             &request.workflow_id,
@@ -145,7 +145,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         start: StartWorkflowRequest,
         update: UpdateWorkflowRequest,
     ) -> Result<(StartWorkflowResponse, UpdateWorkflowResponse), EngineError> {
-        user_namespace(&start.namespace)?;
+        self.check_namespace(&start.namespace)?;
         if start.namespace != update.namespace || start.options.id != update.workflow_id {
             return Err(EngineError::BadRequest(
                 "an update-with-start's update must name the start's namespace and workflow id"

@@ -18,6 +18,7 @@ mod differential;
 mod engine;
 #[cfg(not(madsim))]
 mod engine_crash;
+mod namespaces;
 mod outbox;
 mod reset;
 mod storage;

@@ -89,6 +89,10 @@ impl<S: Storage, C: Clock> Outbox<S, C> {
                 initiated_event_id,
                 cause: StartChildWorkflowExecutionFailedCause::WorkflowAlreadyExists,
             },
+            Err(EngineError::NamespaceNotFound(_)) => Input::StartChildWorkflowFailed {
+                initiated_event_id,
+                cause: StartChildWorkflowExecutionFailedCause::NamespaceNotFound,
+            },
             Err(error @ (EngineError::Invalid(_) | EngineError::BadRequest(_))) => {
                 return Err(Retry::Broken(format!(
                     "the child cannot be started: {error}"
