@@ -87,6 +87,9 @@ struct Inner<S, C> {
     queries: Queries,
     namespaces: Arc<namespaces::Namespaces>,
     config: EngineConfig,
+    /// The shards' actors, then the group committer: awaited in that order by
+    /// [`Engine::shutdown`].
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 /// Queries waiting for a worker's answer, by query id.
@@ -174,7 +177,9 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         config: EngineConfig,
     ) -> Result<Self, EngineError> {
         let namespaces = Arc::new(namespaces::Namespaces::load(&*storage, clock.now()).await?);
-        let writer = writer::spawn_writer(Arc::clone(&storage), config.commit_batch_max);
+        let (writer, writer_task) =
+            writer::spawn_writer(Arc::clone(&storage), config.commit_batch_max);
+        let mut tasks = Vec::new();
         let matching = Arc::new(Matching::default());
         let closings = Arc::new(Closings::default());
         let updates = Arc::new(updates::UpdateWaiters::default());
@@ -193,10 +198,12 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             )
             .await?;
             let (sender, receiver) = mpsc::unbounded_channel();
-            tokio::spawn(shard.run(receiver));
+            tasks.push(tokio::spawn(shard.run(receiver)));
             shards.push(sender);
         }
         drop(outbox);
+        drop(writer);
+        tasks.push(writer_task);
         let outbox = outbox::Outbox::new(
             Arc::clone(&storage),
             Arc::clone(&clock),
@@ -215,8 +222,24 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 queries: Queries::default(),
                 namespaces,
                 config,
+                tasks,
             }),
         })
+    }
+
+    /// Stops the engine gracefully once this is its last handle: every shard finishes the
+    /// messages it has taken (their writes committed, durable), then the group committer
+    /// commits what it was given, and only then does this return. With other handles
+    /// still alive (a transport still serving), nothing stops and the engine comes back.
+    pub async fn shutdown(self) -> Result<(), Self> {
+        let inner = Arc::try_unwrap(self.inner).map_err(|inner| Self { inner })?;
+        let Inner { shards, tasks, .. } = inner;
+        // Closing the inboxes: each shard drains its queue, then drops its writer handle.
+        drop(shards);
+        for task in tasks {
+            let _ = task.await;
+        }
+        Ok(())
     }
 
     /// Refuses a request naming a namespace that does not exist, or the engine's own.

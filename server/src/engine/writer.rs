@@ -21,10 +21,13 @@ pub(crate) struct CommitRequest {
 pub(crate) fn spawn_writer<S: Storage>(
     storage: Arc<S>,
     batch_max: usize,
-) -> mpsc::UnboundedSender<CommitRequest> {
+) -> (
+    mpsc::UnboundedSender<CommitRequest>,
+    tokio::task::JoinHandle<()>,
+) {
     let batch_max = batch_max.max(1);
     let (sender, mut receiver) = mpsc::unbounded_channel::<CommitRequest>();
-    tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         while let Some(first) = receiver.recv().await {
             let mut batch = vec![first];
             while batch.len() < batch_max {
@@ -52,5 +55,5 @@ pub(crate) fn spawn_writer<S: Storage>(
             }
         }
     });
-    sender
+    (sender, task)
 }
