@@ -1,33 +1,112 @@
-//! The `endure` binary.
+//! The `endure` binary: `endure server start-dev`, the `workflow` and `namespace`
+//! commands (see `endure --help` and README.md).
 //!
-//! It will carry `endure server start-dev`, the `workflow` and `namespace` commands and
-//! `endure bench` (see `README.md`). Today it only reports its version.
+//! Exit codes: 0 success; 1 the workflow failed (or was canceled, terminated, timed out);
+//! 2 usage error; 3 not found; 4 server error or unreachable; 5 already exists.
+
+#[cfg(not(madsim))]
+mod args;
+#[cfg(not(madsim))]
+mod duration;
+#[cfg(not(madsim))]
+mod error;
+#[cfg(not(madsim))]
+mod namespace;
+#[cfg(not(madsim))]
+mod render;
+#[cfg(not(madsim))]
+mod server;
+#[cfg(not(madsim))]
+mod workflow;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: endure --version
-
-The server, workflow, namespace and bench commands are not built yet; see README.md.";
-
+/// The CLI is a real process with real signals and sockets: it has no simulated form.
+#[cfg(madsim)]
 fn main() -> ExitCode {
-    let arguments: Vec<String> = std::env::args().skip(1).collect();
-    match arguments
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
+    eprintln!("the endure CLI does not run under the simulator");
+    ExitCode::FAILURE
+}
+
+#[cfg(not(madsim))]
+fn main() -> ExitCode {
+    use clap::Parser;
+
+    let cli = args::Cli::parse();
+    init_logging(matches!(cli.command, args::Command::Server(_)));
+    let address = match &cli.command {
+        args::Command::Workflow(command) => workflow_address(command),
+        args::Command::Namespace(command) => namespace_address(command),
+        args::Command::Server(_) => String::new(),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
     {
-        ["--version" | "-V" | "version"] => {
-            println!("endure {}", env!("CARGO_PKG_VERSION"));
-            ExitCode::SUCCESS
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(error::code::SERVER);
         }
-        ["--help" | "-h" | "help"] => {
-            println!("{USAGE}");
-            ExitCode::SUCCESS
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            args::Command::Server(args::ServerCommand::StartDev(args)) => {
+                server::start_dev(args).await
+            }
+            args::Command::Workflow(command) => workflow::run(command).await,
+            args::Command::Namespace(command) => namespace::run(command).await,
         }
-        _ => {
-            eprintln!("{USAGE}");
-            ExitCode::from(2)
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            if let Some(hint) = error.hint(&address) {
+                eprintln!("hint: {hint}");
+            }
+            ExitCode::from(error.exit_code())
         }
+    }
+}
+
+/// Logs to stderr through `tracing`, filtered by `RUST_LOG` (the server logs `info` by
+/// default; client commands only warnings).
+#[cfg(not(madsim))]
+fn init_logging(server: bool) {
+    use std::io::IsTerminal;
+    use tracing_subscriber::EnvFilter;
+    let default = if server { "info" } else { "warn" };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+#[cfg(not(madsim))]
+fn workflow_address(command: &args::WorkflowCommand) -> String {
+    use args::WorkflowCommand as W;
+    match command {
+        W::Start(a) | W::Execute(a) => a.client.address.clone(),
+        W::List(a) => a.client.address.clone(),
+        W::Describe(a) | W::Show(a) | W::Result(a) => a.client.address.clone(),
+        W::Signal(a) => a.execution.client.address.clone(),
+        W::Query(a) => a.execution.client.address.clone(),
+        W::Update(a) => a.execution.client.address.clone(),
+        W::Cancel(a) | W::Terminate(a) => a.execution.client.address.clone(),
+        W::Reset(a) => a.execution.client.address.clone(),
+    }
+}
+
+#[cfg(not(madsim))]
+fn namespace_address(command: &args::NamespaceCommand) -> String {
+    use args::NamespaceCommand as N;
+    match command {
+        N::Create(a) => a.client.address.clone(),
+        N::List(a) => a.client.address.clone(),
+        N::Describe(a) => a.client.address.clone(),
+        N::Update(a) => a.client.address.clone(),
     }
 }

@@ -451,7 +451,7 @@ pub enum Response {
     /// Runs listed.
     Workflows(Vec<VisibilityRow>),
     /// A description.
-    Description(WorkflowDescription),
+    Description(Box<WorkflowDescription>),
     /// An update's stage and outcome.
     Update(Box<UpdateWorkflowResponse>),
     /// Update-with-start's run and update.

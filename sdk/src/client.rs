@@ -292,7 +292,7 @@ impl WorkflowHandle {
             run_id: self.run_id,
         };
         match self.client.call(request).await? {
-            Response::Description(description) => Ok(description),
+            Response::Description(description) => Ok(*description),
             other => Err(ClientError::Unexpected(format!("{other:?}"))),
         }
     }

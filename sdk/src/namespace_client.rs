@@ -12,7 +12,7 @@ use crate::client::{Client, ClientError};
 
 impl Client {
     /// The same connection, working in `namespace`.
-    pub fn with_namespace(&self, namespace: Namespace) -> Client {
+    pub fn with_namespace(&self, namespace: Namespace) -> Self {
         let mut client = self.clone();
         client.namespace = namespace;
         client

@@ -75,7 +75,7 @@ impl Client {
     /// A client of the engine listening at `address` (`host:port`, an `endure server`),
     /// for `namespace`; the connection opens on the first call. Workers built on its
     /// [`transport`](Client::transport) share the connection.
-    pub fn connect(address: impl Into<String>, namespace: Namespace) -> Client {
+    pub fn connect(address: impl Into<String>, namespace: Namespace) -> Self {
         connect(address, namespace)
     }
 }

@@ -193,8 +193,11 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 writer.clone(),
                 Arc::clone(&matching),
                 outbox.clone(),
-                (Arc::clone(&closings), Arc::clone(&updates)),
-                Arc::clone(&namespaces),
+                (
+                    Arc::clone(&closings),
+                    Arc::clone(&updates),
+                    Arc::clone(&namespaces),
+                ),
             )
             .await?;
             let (sender, receiver) = mpsc::unbounded_channel();

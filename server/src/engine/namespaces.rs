@@ -7,6 +7,7 @@
 //! The engine's own namespace (`endure-system`) is never a user's.
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::time::Duration;
 
 use endure_core::Namespace;
@@ -37,7 +38,7 @@ impl Namespaces {
             .map(|record| (record.name.clone(), record))
             .collect();
         let default = Namespace::default();
-        if !records.contains_key(&default) {
+        if let Entry::Vacant(slot) = records.entry(default.clone()) {
             let record = NamespaceRecord::new(
                 default.clone(),
                 NamespaceConfig {
@@ -48,12 +49,12 @@ impl Namespaces {
             );
             match storage.put_namespace(record.clone(), None).await? {
                 Ok(()) => {
-                    records.insert(default, record);
+                    slot.insert(record);
                 }
                 // Created meanwhile by someone else: read theirs.
                 Err(WriteRejection::NamespaceConditionFailed { .. }) => {
                     if let Some(stored) = storage.namespace(&default).await? {
-                        records.insert(default, stored);
+                        slot.insert(stored);
                     }
                 }
                 Err(rejection) => return Err(EngineError::Conflict(rejection)),

@@ -192,8 +192,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         writer: mpsc::UnboundedSender<CommitRequest>,
         matching: Arc<Matching>,
         outbox: mpsc::UnboundedSender<DispatchRow>,
-        (closings, updates): (Arc<Closings>, Arc<UpdateWaiters>),
-        namespaces: Arc<Namespaces>,
+        (closings, updates, namespaces): (Arc<Closings>, Arc<UpdateWaiters>, Arc<Namespaces>),
     ) -> Result<Self, EngineError> {
         let range = storage.acquire_shard(id).await?;
         let mut shard = Self {

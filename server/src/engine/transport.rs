@@ -269,20 +269,20 @@ impl<S: Storage, C: Clock> InProcessTransport<S, C> {
                 workflow_id,
                 run_id,
                 wait,
-            } => Response::Description(
+            } => Response::Description(Box::new(
                 engine
                     .await_close(&namespace, &workflow_id, run_id, wait)
                     .await?,
-            ),
+            )),
             Request::DescribeWorkflow {
                 namespace,
                 workflow_id,
                 run_id,
-            } => Response::Description(
+            } => Response::Description(Box::new(
                 engine
                     .describe_workflow(&namespace, &workflow_id, run_id)
                     .await?,
-            ),
+            )),
         })
     }
 }

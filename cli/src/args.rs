@@ -1,0 +1,326 @@
+//! The command line, as clap reads it.
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::duration;
+
+/// Exit codes, shown at the end of `endure --help`.
+const EXIT_CODES: &str = "Exit codes: 0 success; 1 the workflow failed, was canceled, \
+terminated or timed out; 2 a usage error or invalid value; 3 not found (workflow, run or \
+namespace); 4 the server failed or could not be reached; 5 already exists.";
+
+/// Endure: durable execution. Start a dev server, then see and steer workflows.
+#[derive(Debug, Parser)]
+#[command(name = "endure", version, about, after_help = EXIT_CODES)]
+pub(crate) struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// The top-level commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run an Endure server.
+    #[command(subcommand)]
+    Server(ServerCommand),
+    /// Start, list, inspect and steer workflows.
+    #[command(subcommand)]
+    Workflow(WorkflowCommand),
+    /// Create, list, describe and update namespaces.
+    #[command(subcommand)]
+    Namespace(NamespaceCommand),
+}
+
+/// `endure server …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ServerCommand {
+    /// A one-node development server on a redb file (ready at once; Ctrl-C stops it after
+    /// finishing in-flight commits).
+    StartDev(StartDevArgs),
+}
+
+/// `endure server start-dev`.
+#[derive(Debug, Args)]
+pub(crate) struct StartDevArgs {
+    /// The redb file (created if missing); `:memory:` keeps nothing. Default: endure/dev.redb
+    /// under the user's data directory.
+    #[arg(long, env = "ENDURE_DB")]
+    pub(crate) db: Option<String>,
+    /// The address to listen on; loopback unless told otherwise.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub(crate) ip: std::net::IpAddr,
+    /// The port to listen on (0 picks a free one, printed at start).
+    #[arg(long, default_value_t = 7233)]
+    pub(crate) port: u16,
+    /// Namespaces to create at start besides `default` (repeatable).
+    #[arg(long = "namespace")]
+    pub(crate) namespaces: Vec<String>,
+}
+
+/// Options every client command takes.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ClientArgs {
+    /// The server, host:port.
+    #[arg(
+        long,
+        global = true,
+        env = "ENDURE_ADDRESS",
+        default_value = "127.0.0.1:7233"
+    )]
+    pub(crate) address: String,
+    /// The namespace to work in.
+    #[arg(
+        long,
+        short = 'n',
+        global = true,
+        env = "ENDURE_NAMESPACE",
+        default_value = "default"
+    )]
+    pub(crate) namespace: String,
+    /// Output format.
+    #[arg(long, short = 'o', global = true, value_enum, default_value_t = Output::Text)]
+    pub(crate) output: Output,
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Output {
+    /// For people: aligned columns and labelled fields.
+    Text,
+    /// One JSON document, for scripts.
+    Json,
+}
+
+/// `endure workflow …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum WorkflowCommand {
+    /// Start a workflow and print its run.
+    Start(StartArgs),
+    /// Start a workflow and wait for its result.
+    Execute(StartArgs),
+    /// List runs, latest start first, optionally filtered.
+    List(ListArgs),
+    /// Show a run's status, type, times and pending work.
+    Describe(ExecutionArgs),
+    /// Print a run's history: a table, or with --output json the Replayer's format.
+    Show(ExecutionArgs),
+    /// Wait for a workflow's result (following retries and continue-as-new).
+    Result(ExecutionArgs),
+    /// Send a signal.
+    Signal(SignalArgs),
+    /// Ask a query.
+    Query(QueryArgs),
+    /// Send an update and wait for its result.
+    Update(UpdateArgs),
+    /// Ask a run to cancel.
+    Cancel(ReasonArgs),
+    /// Terminate a run at once.
+    Terminate(ReasonArgs),
+    /// Start a new run from a point of a run's history (after fixing a bug, say).
+    Reset(ResetArgs),
+}
+
+/// Which run.
+#[derive(Debug, Args)]
+pub(crate) struct ExecutionArgs {
+    /// The workflow id.
+    #[arg(long, short = 'w')]
+    pub(crate) workflow_id: String,
+    /// The run (default: the current one).
+    #[arg(long, short = 'r')]
+    pub(crate) run_id: Option<String>,
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+}
+
+/// `workflow start` and `workflow execute`.
+#[derive(Debug, Args)]
+pub(crate) struct StartArgs {
+    /// The workflow type.
+    #[arg(long = "type", short = 't')]
+    pub(crate) workflow_type: String,
+    /// The task queue its workers poll.
+    #[arg(long, short = 'q')]
+    pub(crate) task_queue: String,
+    /// The workflow id (default: a fresh one).
+    #[arg(long, short = 'w')]
+    pub(crate) workflow_id: Option<String>,
+    /// An argument as JSON (repeat for several: they are passed in order).
+    #[arg(long, short = 'i')]
+    pub(crate) input: Vec<String>,
+    /// Limit on the whole chain of runs (retries, continue-as-new).
+    #[arg(long, value_parser = duration::parse)]
+    pub(crate) execution_timeout: Option<Duration>,
+    /// Limit on one run.
+    #[arg(long, value_parser = duration::parse)]
+    pub(crate) run_timeout: Option<Duration>,
+    /// Limit on one workflow task.
+    #[arg(long, value_parser = duration::parse)]
+    pub(crate) task_timeout: Option<Duration>,
+    /// A cron schedule (`0 * * * *`).
+    #[arg(long)]
+    pub(crate) cron: Option<String>,
+    /// Wait this long before the first workflow task.
+    #[arg(long, value_parser = duration::parse)]
+    pub(crate) start_delay: Option<Duration>,
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+}
+
+/// `workflow list`.
+#[derive(Debug, Args)]
+pub(crate) struct ListArgs {
+    /// A list filter: `WorkflowType = 'Order' AND ExecutionStatus = 'Running'`.
+    #[arg(long, short = 'Q', default_value = "")]
+    pub(crate) query: String,
+    /// Most runs shown.
+    #[arg(long, default_value_t = 100)]
+    pub(crate) limit: usize,
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+}
+
+/// `workflow signal`.
+#[derive(Debug, Args)]
+pub(crate) struct SignalArgs {
+    /// The signal's name.
+    #[arg(long)]
+    pub(crate) name: String,
+    /// Its value as JSON (default: null).
+    #[arg(long, short = 'i')]
+    pub(crate) input: Option<String>,
+    #[command(flatten)]
+    pub(crate) execution: ExecutionArgs,
+}
+
+/// `workflow query`.
+#[derive(Debug, Args)]
+pub(crate) struct QueryArgs {
+    /// The query's name (`__stack_trace` is built in).
+    #[arg(long)]
+    pub(crate) name: String,
+    /// Its argument as JSON (default: null).
+    #[arg(long, short = 'i')]
+    pub(crate) input: Option<String>,
+    #[command(flatten)]
+    pub(crate) execution: ExecutionArgs,
+}
+
+/// `workflow update`.
+#[derive(Debug, Args)]
+pub(crate) struct UpdateArgs {
+    /// The update's name.
+    #[arg(long)]
+    pub(crate) name: String,
+    /// Its argument as JSON (default: null).
+    #[arg(long, short = 'i')]
+    pub(crate) input: Option<String>,
+    /// The update's id: sending the same id again returns the same update.
+    #[arg(long)]
+    pub(crate) update_id: Option<String>,
+    #[command(flatten)]
+    pub(crate) execution: ExecutionArgs,
+}
+
+/// `workflow cancel` and `workflow terminate`.
+#[derive(Debug, Args)]
+pub(crate) struct ReasonArgs {
+    /// Why (recorded in history for terminate).
+    #[arg(long, default_value = "requested from the endure CLI")]
+    pub(crate) reason: String,
+    #[command(flatten)]
+    pub(crate) execution: ExecutionArgs,
+}
+
+/// Where a reset forks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ResetKind {
+    /// The end of the first completed workflow task: run again from the start.
+    FirstWorkflowTask,
+    /// The end of the last completed workflow task.
+    LastWorkflowTask,
+}
+
+/// `workflow reset`.
+#[derive(Debug, Args)]
+pub(crate) struct ResetArgs {
+    /// Fork at the first or last completed workflow task…
+    #[arg(long = "type", value_enum, conflicts_with = "event_id")]
+    pub(crate) kind: Option<ResetKind>,
+    /// …or at this WorkflowTaskCompleted event.
+    #[arg(long)]
+    pub(crate) event_id: Option<u64>,
+    /// Why (recorded in both runs).
+    #[arg(long)]
+    pub(crate) reason: String,
+    #[command(flatten)]
+    pub(crate) execution: ExecutionArgs,
+}
+
+/// `endure namespace …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum NamespaceCommand {
+    /// Register a namespace.
+    Create(NamespaceCreateArgs),
+    /// List every namespace.
+    List(NamespaceListArgs),
+    /// Show a namespace.
+    Describe(NamespaceNameArgs),
+    /// Change a namespace's description, owner or retention.
+    Update(NamespaceUpdateArgs),
+}
+
+/// `namespace create`.
+#[derive(Debug, Args)]
+pub(crate) struct NamespaceCreateArgs {
+    /// Its name.
+    pub(crate) name: String,
+    /// What it is for.
+    #[arg(long, default_value = "")]
+    pub(crate) description: String,
+    /// Who to ask about it.
+    #[arg(long, default_value = "")]
+    pub(crate) owner_email: String,
+    /// How long closed runs are kept (1h to 3650d).
+    #[arg(long, value_parser = duration::parse, default_value = "3d")]
+    pub(crate) retention: Duration,
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+}
+
+/// `namespace list`.
+#[derive(Debug, Args)]
+pub(crate) struct NamespaceListArgs {
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+}
+
+/// `namespace describe`.
+#[derive(Debug, Args)]
+pub(crate) struct NamespaceNameArgs {
+    /// Its name.
+    pub(crate) name: String,
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+}
+
+/// `namespace update`.
+#[derive(Debug, Args)]
+pub(crate) struct NamespaceUpdateArgs {
+    /// Its name.
+    pub(crate) name: String,
+    /// A new description.
+    #[arg(long)]
+    pub(crate) description: Option<String>,
+    /// A new owner email.
+    #[arg(long)]
+    pub(crate) owner_email: Option<String>,
+    /// A new retention (for runs that close from now on).
+    #[arg(long, value_parser = duration::parse)]
+    pub(crate) retention: Option<Duration>,
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+}

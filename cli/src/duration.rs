@@ -1,0 +1,113 @@
+//! Durations as people type them: `90s`, `5m`, `1h30m`, `3d`, `250ms` (units ms, s, m, h,
+//! d; parts add up). A bare number is refused: its unit would be a guess.
+
+use std::time::Duration;
+
+/// Parses `text` (clap's value parser for every duration flag).
+pub(crate) fn parse(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("empty duration; write it like 30s, 5m, 1h30m or 3d".into());
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if digits == 0 {
+            return Err(format!(
+                "{text:?}: expected a number at {:?}; write it like 30s, 5m, 1h30m or 3d",
+                rest
+            ));
+        }
+        let value: u64 = rest[..digits]
+            .parse()
+            .map_err(|_| format!("{text:?}: {} is too large", &rest[..digits]))?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let unit = &rest[..unit_len];
+        rest = &rest[unit_len..];
+        let part = match unit {
+            "ms" => Duration::from_millis(value),
+            "s" => Duration::from_secs(value),
+            "m" => Duration::from_secs(value.saturating_mul(60)),
+            "h" => Duration::from_secs(value.saturating_mul(3_600)),
+            "d" => Duration::from_secs(value.saturating_mul(86_400)),
+            "" => {
+                return Err(format!(
+                    "{text:?}: {value} has no unit; add one of ms, s, m, h, d (e.g. {value}s)"
+                ));
+            }
+            other => {
+                return Err(format!(
+                    "{text:?}: unknown unit {other:?}; use ms, s, m, h or d"
+                ));
+            }
+        };
+        total = total.saturating_add(part);
+    }
+    Ok(total)
+}
+
+/// `d` as the shortest exact text [`parse`] reads back (`3d`, `1h30m`, `250ms`).
+pub(crate) fn format(d: Duration) -> String {
+    if d.is_zero() {
+        return "0s".into();
+    }
+    let mut out = String::new();
+    let mut secs = d.as_secs();
+    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
+        if secs >= size {
+            out.push_str(&format!("{}{unit}", secs / size));
+            secs %= size;
+        }
+    }
+    let millis = d.subsec_millis();
+    if millis > 0 {
+        out.push_str(&format!("{millis}ms"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_add_up() {
+        assert_eq!(parse("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse("1h30m"), Ok(Duration::from_secs(5_400)));
+        assert_eq!(parse("3d"), Ok(Duration::from_secs(259_200)));
+        assert_eq!(parse("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse(" 2m5s "), Ok(Duration::from_secs(125)));
+    }
+
+    #[test]
+    fn bad_text_says_what_to_write() {
+        assert!(parse("").unwrap_err().contains("30s"));
+        assert!(parse("10").unwrap_err().contains("no unit"));
+        assert!(parse("5y").unwrap_err().contains("unknown unit"));
+        assert!(parse("h").unwrap_err().contains("expected a number"));
+        assert!(
+            parse("99999999999999999999s")
+                .unwrap_err()
+                .contains("too large")
+        );
+    }
+
+    #[test]
+    fn format_reads_back() {
+        for d in [
+            Duration::from_secs(259_200),
+            Duration::from_secs(5_400),
+            Duration::from_millis(1_250),
+            Duration::ZERO,
+        ] {
+            assert_eq!(parse(&format(d)), Ok(d));
+        }
+        assert_eq!(format(Duration::from_secs(259_200)), "3d");
+    }
+}

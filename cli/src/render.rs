@@ -1,0 +1,122 @@
+//! Printing results: aligned tables and labelled fields for people, one JSON document for
+//! scripts (`--output json`).
+
+use serde::Serialize;
+
+use crate::args::Output;
+use crate::error::CliError;
+
+/// A table with a header row; columns are padded to their widest cell.
+pub(crate) struct Table {
+    header: Vec<&'static str>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// An empty table with these columns.
+    pub(crate) fn new(header: Vec<&'static str>) -> Self {
+        Self {
+            header,
+            rows: Vec::new(),
+        }
+    }
+
+    /// Adds a row (as many cells as columns).
+    pub(crate) fn row(&mut self, cells: Vec<String>) {
+        debug_assert_eq!(cells.len(), self.header.len(), "one cell per column");
+        self.rows.push(cells);
+    }
+
+    /// The table as text, one line per row, no trailing spaces.
+    pub(crate) fn render(&self) -> String {
+        let mut widths: Vec<usize> = self.header.iter().map(|h| h.len()).collect();
+        for row in &self.rows {
+            for (width, cell) in widths.iter_mut().zip(row) {
+                *width = (*width).max(cell.chars().count());
+            }
+        }
+        let line = |cells: Vec<&str>| {
+            let mut text = String::new();
+            for (index, (cell, width)) in cells.iter().zip(&widths).enumerate() {
+                if index + 1 == cells.len() {
+                    text.push_str(cell);
+                } else {
+                    text.push_str(&format!("{cell:<width$}  "));
+                }
+            }
+            text.trim_end().to_owned()
+        };
+        let mut out = line(self.header.clone());
+        for row in &self.rows {
+            out.push('\n');
+            out.push_str(&line(row.iter().map(String::as_str).collect()));
+        }
+        out
+    }
+}
+
+/// Prints `value` as JSON, or `text()` for people.
+pub(crate) fn print<T: Serialize>(
+    output: Output,
+    value: &T,
+    text: impl FnOnce() -> String,
+) -> Result<(), CliError> {
+    match output {
+        Output::Json => println!("{}", json(value)?),
+        Output::Text => println!("{}", text()),
+    }
+    Ok(())
+}
+
+/// `value` as pretty JSON.
+pub(crate) fn json<T: Serialize>(value: &T) -> Result<String, CliError> {
+    serde_json::to_string_pretty(value).map_err(|error| CliError::Server(error.to_string()))
+}
+
+/// Labelled fields, one per line, labels aligned.
+pub(crate) fn fields(pairs: &[(&str, String)]) -> String {
+    let width = pairs
+        .iter()
+        .map(|(label, _)| label.len())
+        .max()
+        .unwrap_or(0);
+    pairs
+        .iter()
+        .map(|(label, value)| format!("{label:<width$}  {value}").trim_end().to_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_align_columns_and_trim_lines() {
+        let mut table = Table::new(vec!["ID", "TYPE", "DETAILS"]);
+        table.row(vec![
+            "1".into(),
+            "WorkflowExecutionStarted".into(),
+            String::new(),
+        ]);
+        table.row(vec![
+            "12".into(),
+            "TimerFired".into(),
+            "startedEventId=10".into(),
+        ]);
+        assert_eq!(
+            table.render(),
+            "ID  TYPE                      DETAILS\n\
+             1   WorkflowExecutionStarted\n\
+             12  TimerFired                startedEventId=10"
+        );
+    }
+
+    #[test]
+    fn fields_align_labels() {
+        assert_eq!(
+            fields(&[("Status", "Running".into()), ("Run ID", "r".into())]),
+            "Status  Running\nRun ID  r"
+        );
+    }
+}

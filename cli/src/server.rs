@@ -1,0 +1,153 @@
+//! `endure server start-dev`: one engine node on redb (or in memory) behind the TCP
+//! transport, on loopback by default. It prints one line when it is ready, logs through
+//! `tracing` (`RUST_LOG`), and on SIGINT or SIGTERM stops accepting, closes connections,
+//! lets every shard finish the writes it took and returns once they are durable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use endure_core::Namespace;
+use endure_core::clock::Clock;
+use endure_core::namespace::NamespaceConfig;
+use endure_core::protocol::Transport;
+use endure_core::storage::Storage;
+use endure_server::engine::{Engine, EngineError, InProcessTransport};
+use endure_server::tcp::{TcpServer, TcpServerConfig};
+
+use crate::args::StartDevArgs;
+use crate::error::{CliError, usage};
+
+/// The redb file used when `--db` is not given: `endure/dev.redb` under
+/// `$XDG_DATA_HOME`, else `~/.local/share`, else the working directory.
+fn default_db() -> PathBuf {
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .filter(|dir| !dir.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|dir| !dir.is_empty())
+                .map(|home| PathBuf::from(home).join(".local/share"))
+        })
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("endure").join("dev.redb")
+}
+
+/// Runs the dev server until a shutdown signal.
+pub(crate) async fn start_dev(args: StartDevArgs) -> Result<(), CliError> {
+    let extra: Vec<Namespace> = args
+        .namespaces
+        .iter()
+        .map(|name| Namespace::new(name.as_str()).map_err(usage))
+        .collect::<Result<_, _>>()?;
+    let address = SocketAddr::new(args.ip, args.port);
+    match args.db.as_deref() {
+        Some(":memory:") => {
+            let engine = Engine::in_memory().await.map_err(engine_error)?;
+            serve(
+                engine,
+                address,
+                "in memory (nothing is kept)".into(),
+                &extra,
+            )
+            .await
+        }
+        db => {
+            let path = db.map_or_else(default_db, PathBuf::from);
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).map_err(|error| {
+                    CliError::Server(format!(
+                        "cannot create {}: {error}; pass --db with a writable path",
+                        parent.display()
+                    ))
+                })?;
+            }
+            let engine = Engine::open(&path).await.map_err(|error| {
+                CliError::Server(format!(
+                    "cannot open {}: {error} (is another server using it?)",
+                    path.display()
+                ))
+            })?;
+            serve(engine, address, path.display().to_string(), &extra).await
+        }
+    }
+}
+
+fn engine_error(error: EngineError) -> CliError {
+    CliError::Server(error.to_string())
+}
+
+async fn serve<S: Storage, C: Clock>(
+    engine: Engine<S, C>,
+    address: SocketAddr,
+    db: String,
+    namespaces: &[Namespace],
+) -> Result<(), CliError> {
+    for name in namespaces {
+        match engine
+            .create_namespace(name.clone(), NamespaceConfig::default())
+            .await
+        {
+            Ok(_) | Err(EngineError::NamespaceExists(_)) => {}
+            Err(error) => return Err(engine_error(error)),
+        }
+    }
+    let transport: Arc<dyn Transport> = Arc::new(InProcessTransport::new(engine.clone()));
+    let server = TcpServer::bind(address, transport, TcpServerConfig::default())
+        .await
+        .map_err(|error| {
+            CliError::Server(format!(
+                "cannot listen on {address}: {error}; is another server running? Pick another --port"
+            ))
+        })?;
+    let bound = server
+        .local_addr()
+        .map_err(|error| CliError::Server(error.to_string()))?;
+    tracing::info!(address = %bound, db = %db, "dev server ready");
+    // The one line scripts wait for: the address clients and workers connect to.
+    println!("Endure dev server listening on {bound} (db: {db})");
+    server.serve(shutdown_signal()).await;
+    tracing::info!("shutting down: finishing in-flight commits");
+    let mut engine = engine;
+    // Calls the closed connections were running may still hold the engine a moment.
+    for _ in 0..200 {
+        match engine.shutdown().await {
+            Ok(()) => {
+                tracing::info!("stopped");
+                return Ok(());
+            }
+            Err(still_shared) => {
+                engine = still_shared;
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+    tracing::warn!("calls still running after two seconds; stopping without waiting for them");
+    Ok(())
+}
+
+/// Resolves at the first SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    biased;
+                    () = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => interrupt.await,
+        }
+    }
+    #[cfg(not(unix))]
+    interrupt.await;
+}

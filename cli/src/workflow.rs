@@ -1,0 +1,310 @@
+//! `endure workflow …`: every command is one or two client calls to the server at
+//! `--address`, in `--namespace`, printed as text or JSON.
+
+use endure::{Client, ResetOptions, ResetPoint, UpdateOptions};
+use endure_core::history::{HistoryEvent, HistoryExport};
+use endure_core::protocol::WorkflowDescription;
+use endure_core::storage::VisibilityRow;
+use endure_core::{
+    CronSchedule, EventId, Namespace, RunId, StartWorkflowOptions, TaskQueueName, WorkflowId,
+};
+use serde_json::{Value, json};
+
+use crate::args::{
+    ClientArgs, ExecutionArgs, ListArgs, Output, QueryArgs, ReasonArgs, ResetArgs, ResetKind,
+    SignalArgs, StartArgs, UpdateArgs, WorkflowCommand,
+};
+use crate::error::{CliError, usage};
+use crate::render::{Table, fields, print};
+
+/// The client for `args`, its namespace validated.
+pub(crate) fn client(args: &ClientArgs) -> Result<Client, CliError> {
+    let namespace = Namespace::new(args.namespace.as_str()).map_err(usage)?;
+    Ok(Client::connect(args.address.clone(), namespace))
+}
+
+/// Runs one workflow command.
+pub(crate) async fn run(command: WorkflowCommand) -> Result<(), CliError> {
+    match command {
+        WorkflowCommand::Start(args) => start(args, false).await,
+        WorkflowCommand::Execute(args) => start(args, true).await,
+        WorkflowCommand::List(args) => list(args).await,
+        WorkflowCommand::Describe(args) => describe(args).await,
+        WorkflowCommand::Show(args) => show(args).await,
+        WorkflowCommand::Result(args) => result(args).await,
+        WorkflowCommand::Signal(args) => signal(args).await,
+        WorkflowCommand::Query(args) => query(args).await,
+        WorkflowCommand::Update(args) => update(args).await,
+        WorkflowCommand::Cancel(args) => cancel(args, false).await,
+        WorkflowCommand::Terminate(args) => cancel(args, true).await,
+        WorkflowCommand::Reset(args) => reset(args).await,
+    }
+}
+
+/// A JSON argument from the command line.
+fn parse_json(text: &str, what: &str) -> Result<Value, CliError> {
+    serde_json::from_str(text).map_err(|error| {
+        usage(format!(
+            "{what} {text:?} is not JSON ({error}); quote strings twice, e.g. --input '\"user_123\"'"
+        ))
+    })
+}
+
+/// The workflow's arguments: one value as itself, several as the list Endure passes them as.
+fn inputs(texts: &[String]) -> Result<Value, CliError> {
+    let mut values = texts
+        .iter()
+        .map(|text| parse_json(text, "--input"))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(match values.len() {
+        0 => Value::Null,
+        1 => values.remove(0),
+        _ => Value::Array(values),
+    })
+}
+
+fn optional_json(text: Option<&str>) -> Result<Value, CliError> {
+    text.map_or(Ok(Value::Null), |text| parse_json(text, "--input"))
+}
+
+/// The handle `args` names.
+fn handle(args: &ExecutionArgs) -> Result<(endure::WorkflowHandle, Output), CliError> {
+    let client = client(&args.client)?;
+    let workflow_id = WorkflowId::new(args.workflow_id.as_str()).map_err(usage)?;
+    let run_id = args
+        .run_id
+        .as_deref()
+        .map(str::parse::<RunId>)
+        .transpose()
+        .map_err(usage)?;
+    Ok((client.handle(workflow_id, run_id), args.client.output))
+}
+
+/// A fresh workflow id, when none is given.
+fn fresh_workflow_id() -> String {
+    use std::hash::BuildHasher;
+    let random = std::collections::hash_map::RandomState::new().hash_one(0u8);
+    format!("endure-cli-{random:016x}")
+}
+
+async fn start(args: StartArgs, wait: bool) -> Result<(), CliError> {
+    let client = client(&args.client)?;
+    let id = args.workflow_id.clone().unwrap_or_else(fresh_workflow_id);
+    let mut options = StartWorkflowOptions::new(
+        WorkflowId::new(id).map_err(usage)?,
+        TaskQueueName::new(args.task_queue.as_str()).map_err(usage)?,
+    );
+    options.execution_timeout = args.execution_timeout;
+    options.run_timeout = args.run_timeout;
+    options.task_timeout = args.task_timeout;
+    options.start_delay = args.start_delay;
+    options.cron_schedule = args
+        .cron
+        .as_deref()
+        .map(CronSchedule::parse)
+        .transpose()
+        .map_err(usage)?;
+    let input = inputs(&args.input)?;
+    let handle = client
+        .start_workflow(options, &args.workflow_type, &input)
+        .await?;
+    let run_id = handle
+        .run_id()
+        .map(|run| run.to_string())
+        .unwrap_or_default();
+    let workflow_id = handle.workflow_id().to_string();
+    if !wait {
+        let value = json!({ "workflowId": workflow_id, "runId": run_id });
+        return print(args.client.output, &value, || {
+            fields(&[
+                ("Workflow ID", workflow_id.clone()),
+                ("Run ID", run_id.clone()),
+            ])
+        });
+    }
+    let result: Value = handle.result().await?;
+    let value = json!({ "workflowId": workflow_id, "runId": run_id, "result": result });
+    print(args.client.output, &value, || {
+        fields(&[
+            ("Workflow ID", workflow_id.clone()),
+            ("Run ID", run_id.clone()),
+            ("Result", result.to_string()),
+        ])
+    })
+}
+
+async fn list(args: ListArgs) -> Result<(), CliError> {
+    let client = client(&args.client)?;
+    let rows = client
+        .list_workflows_matching(&args.query, args.limit)
+        .await?;
+    print(args.client.output, &rows, || list_table(&rows))
+}
+
+fn list_table(rows: &[VisibilityRow]) -> String {
+    let mut table = Table::new(vec![
+        "WORKFLOW ID",
+        "RUN ID",
+        "TYPE",
+        "STATUS",
+        "START TIME",
+        "CLOSE TIME",
+    ]);
+    for row in rows {
+        table.row(vec![
+            row.execution.workflow_id.to_string(),
+            row.execution.run_id.to_string(),
+            row.workflow_type.to_string(),
+            format!("{:?}", row.status),
+            row.start_time.to_string(),
+            row.close_time.map(|t| t.to_string()).unwrap_or_default(),
+        ]);
+    }
+    table.render()
+}
+
+async fn describe(args: ExecutionArgs) -> Result<(), CliError> {
+    let (handle, output) = handle(&args)?;
+    let description = handle.describe().await?;
+    print(output, &description, || describe_text(&description))
+}
+
+fn describe_text(d: &WorkflowDescription) -> String {
+    let optional = |value: Option<String>| value.unwrap_or_else(|| "-".into());
+    fields(&[
+        ("Workflow ID", d.execution.workflow_id.to_string()),
+        ("Run ID", d.execution.run_id.to_string()),
+        ("Type", d.workflow_type.to_string()),
+        ("Task queue", d.task_queue.to_string()),
+        ("Status", format!("{:?}", d.status)),
+        ("Start time", d.start_time.to_string()),
+        ("Close time", optional(d.close_time.map(|t| t.to_string()))),
+        ("History length", d.history_length.to_string()),
+        ("Next run", optional(d.next_run_id.map(|r| r.to_string()))),
+        (
+            "Parent",
+            optional(d.parent.as_ref().map(|p| {
+                format!(
+                    "{} {}",
+                    p.workflow_id,
+                    p.run_id.map(|r| r.to_string()).unwrap_or_default()
+                )
+            })),
+        ),
+        ("Pending activities", d.pending_activities.to_string()),
+        ("Pending timers", d.pending_timers.to_string()),
+        ("Pending children", d.pending_children.to_string()),
+    ])
+}
+
+async fn show(args: ExecutionArgs) -> Result<(), CliError> {
+    let (handle, output) = handle(&args)?;
+    let history = handle.history().await?;
+    match output {
+        // The Replayer reads this very document back (`Replayer::replay_json`).
+        Output::Json => println!("{}", HistoryExport::new(history).to_json()),
+        Output::Text => println!("{}", history_table(&history)),
+    }
+    Ok(())
+}
+
+/// A history as a table: id, time, type, back-references.
+pub(crate) fn history_table(history: &[HistoryEvent]) -> String {
+    let mut table = Table::new(vec!["ID", "TIME", "TYPE", "DETAILS"]);
+    for event in history {
+        let details = event
+            .attributes
+            .back_references()
+            .iter()
+            .map(|reference| format!("{}={}", reference.field, reference.target))
+            .collect::<Vec<_>>()
+            .join(" ");
+        table.row(vec![
+            event.event_id.to_string(),
+            event.event_time.to_string(),
+            event.event_type().name().to_owned(),
+            details,
+        ]);
+    }
+    table.render()
+}
+
+async fn result(args: ExecutionArgs) -> Result<(), CliError> {
+    let (handle, output) = handle(&args)?;
+    let result: Value = handle.result().await?;
+    print(output, &json!({ "result": result }), || result.to_string())
+}
+
+async fn signal(args: SignalArgs) -> Result<(), CliError> {
+    let (handle, output) = handle(&args.execution)?;
+    let value = optional_json(args.input.as_deref())?;
+    handle.signal(&args.name, &value).await?;
+    print(output, &json!({ "signaled": args.name }), || {
+        format!("Signal {} sent to {}", args.name, handle.workflow_id())
+    })
+}
+
+async fn query(args: QueryArgs) -> Result<(), CliError> {
+    let (handle, output) = handle(&args.execution)?;
+    let value = optional_json(args.input.as_deref())?;
+    let answer: Value = handle.query(&args.name, &value).await?;
+    print(output, &json!({ "result": answer }), || answer.to_string())
+}
+
+async fn update(args: UpdateArgs) -> Result<(), CliError> {
+    let (handle, output) = handle(&args.execution)?;
+    let value = optional_json(args.input.as_deref())?;
+    let options = UpdateOptions {
+        update_id: args.update_id.clone(),
+        ..UpdateOptions::default()
+    };
+    let update = handle.start_update(&args.name, &value, options).await?;
+    let result: Value = update.result().await?;
+    let update_id = update.update_id().to_string();
+    print(
+        output,
+        &json!({ "updateId": update_id, "result": result }),
+        || {
+            fields(&[
+                ("Update ID", update_id.clone()),
+                ("Result", result.to_string()),
+            ])
+        },
+    )
+}
+
+async fn cancel(args: ReasonArgs, terminate: bool) -> Result<(), CliError> {
+    let (handle, output) = handle(&args.execution)?;
+    let verb = if terminate {
+        handle.terminate(&args.reason).await?;
+        "terminated"
+    } else {
+        handle.cancel().await?;
+        "cancel requested"
+    };
+    print(
+        output,
+        &json!({ "workflowId": handle.workflow_id().to_string(), "outcome": verb }),
+        || format!("{}: {verb}", handle.workflow_id()),
+    )
+}
+
+async fn reset(args: ResetArgs) -> Result<(), CliError> {
+    let point = match (args.kind, args.event_id) {
+        (Some(ResetKind::FirstWorkflowTask), None) => ResetPoint::FirstWorkflowTask,
+        (Some(ResetKind::LastWorkflowTask), None) => ResetPoint::LastWorkflowTask,
+        (None, Some(id)) => ResetPoint::Event(
+            EventId::new(id).ok_or_else(|| usage("--event-id must be at least 1"))?,
+        ),
+        _ => {
+            return Err(usage(
+                "say where to reset: --type first-workflow-task | last-workflow-task, or --event-id N",
+            ));
+        }
+    };
+    let (handle, output) = handle(&args.execution)?;
+    let run_id = handle.reset(ResetOptions::new(point, args.reason)).await?;
+    print(output, &json!({ "runId": run_id.to_string() }), || {
+        fields(&[("New run ID", run_id.to_string())])
+    })
+}
