@@ -1,0 +1,512 @@
+//! Every CLI command against a dev server with a worker process: what each prints (text
+//! and JSON) and how it exits.
+
+use endure_core::history::{EventType, HistoryExport};
+
+use crate::processes::{Outcome, Server, WorkerProcess, cli};
+use crate::worker::QUEUE;
+
+fn ok(outcome: Outcome) -> Outcome {
+    assert_eq!(outcome.code, 0, "{outcome:?}");
+    outcome
+}
+
+fn fails(outcome: Outcome, code: i32, message: &str) {
+    assert_eq!(outcome.code, code, "{outcome:?}");
+    assert!(outcome.stderr.contains(message), "{outcome:?}");
+}
+
+#[test]
+fn namespace_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("dev.redb"), 0, &[]);
+    let at = server.address.as_str();
+
+    let listed = ok(cli(at, &["namespace", "list"]));
+    let lines: Vec<&str> = listed.stdout.lines().collect();
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["NAME", "RETENTION", "OWNER", "DESCRIPTION"]
+    );
+    assert!(lines[1].starts_with("default  3d"), "{listed:?}");
+
+    let created = ok(cli(
+        at,
+        &[
+            "namespace",
+            "create",
+            "orders",
+            "--retention",
+            "7d",
+            "--description",
+            "order intake",
+            "--owner-email",
+            "orders@example.com",
+            "-o",
+            "json",
+        ],
+    ))
+    .json();
+    assert_eq!(created["name"], "orders");
+    assert_eq!(created["config"]["description"], "order intake");
+    assert_eq!(created["config"]["retention"]["secs"], 604_800);
+    assert_eq!(created["version"], 1);
+
+    fails(
+        cli(at, &["namespace", "create", "orders"]),
+        5,
+        "already exists",
+    );
+    fails(
+        cli(at, &["namespace", "create", "short", "--retention", "10m"]),
+        2,
+        "between one hour and ten years",
+    );
+    fails(
+        cli(at, &["namespace", "create", "bad name"]),
+        2,
+        "namespace",
+    );
+    fails(
+        cli(at, &["namespace", "describe", "ghost"]),
+        3,
+        "namespace ghost not found",
+    );
+
+    let updated = ok(cli(
+        at,
+        &["namespace", "update", "orders", "--retention", "1d"],
+    ));
+    assert!(updated.stdout.contains("Retention    1d"), "{updated:?}");
+    assert!(updated.stdout.contains("Version      2"), "{updated:?}");
+    assert!(
+        updated.stdout.contains("Description  order intake"),
+        "{updated:?}"
+    );
+    fails(
+        cli(at, &["namespace", "update", "orders"]),
+        2,
+        "nothing to change",
+    );
+
+    let described = ok(cli(at, &["namespace", "describe", "orders", "-o", "json"])).json();
+    assert_eq!(described["config"]["retention"]["secs"], 86_400);
+    let all = ok(cli(at, &["namespace", "list", "--output", "json"])).json();
+    let names: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|record| record["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["default", "orders"]);
+    assert!(server.terminate(), "a clean exit on SIGTERM");
+}
+
+#[test]
+fn workflow_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("dev.redb"), 0, &["team-a"]);
+    let at = server.address.as_str();
+    let _worker = WorkerProcess::start(at);
+
+    // execute: start and wait for the result, which the activity composed.
+    let executed = ok(cli(
+        at,
+        &[
+            "workflow", "execute", "--type", "Greet", "-q", QUEUE, "-w", "greet-1", "-i",
+            "\"ada\"", "-o", "json",
+        ],
+    ))
+    .json();
+    assert_eq!(executed["workflowId"], "greet-1");
+    assert_eq!(executed["result"], "hello, ada");
+    let text = ok(cli(at, &["workflow", "result", "-w", "greet-1"]));
+    assert_eq!(text.stdout.trim(), "\"hello, ada\"");
+
+    // show: the history as a table with back-references, and in the Replayer's format.
+    let table = ok(cli(at, &["workflow", "show", "-w", "greet-1"]));
+    let rows: Vec<Vec<&str>> = table
+        .stdout
+        .lines()
+        .map(|line| line.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows[0], ["ID", "TIME", "TYPE", "DETAILS"]);
+    let types: Vec<&str> = rows[1..].iter().map(|row| row[2]).collect();
+    assert_eq!(
+        types,
+        [
+            "WorkflowExecutionStarted",
+            "WorkflowTaskScheduled",
+            "WorkflowTaskStarted",
+            "WorkflowTaskCompleted",
+            "ActivityTaskScheduled",
+            "ActivityTaskStarted",
+            "ActivityTaskCompleted",
+            "WorkflowTaskScheduled",
+            "WorkflowTaskStarted",
+            "WorkflowTaskCompleted",
+            "WorkflowExecutionCompleted",
+        ]
+    );
+    assert_eq!(rows[3][3..], ["scheduled_event_id=2"]);
+    assert_eq!(rows[7][3..], ["scheduled_event_id=5", "started_event_id=6"]);
+    assert_eq!(rows[11][3..], ["workflow_task_completed_event_id=10"]);
+    let exported = ok(cli(
+        at,
+        &["workflow", "show", "-w", "greet-1", "-o", "json"],
+    ));
+    let history = HistoryExport::from_json(&exported.stdout).unwrap();
+    assert_eq!(history.events.len(), 11);
+    assert_eq!(
+        history.events.last().unwrap().event_type(),
+        EventType::WorkflowExecutionCompleted
+    );
+
+    // describe, text and JSON.
+    let described = ok(cli(
+        at,
+        &["workflow", "describe", "-w", "greet-1", "-o", "json"],
+    ))
+    .json();
+    assert_eq!(described["status"], "Completed");
+    assert_eq!(described["workflow_type"], "Greet");
+    assert_eq!(described["task_queue"], QUEUE);
+    assert_eq!(described["history_length"], 11);
+    assert_eq!(described["pending_activities"], 0);
+    let described = ok(cli(at, &["workflow", "describe", "-w", "greet-1"]));
+    assert!(
+        described.stdout.contains("Status              Completed"),
+        "{described:?}"
+    );
+
+    // start, update, query, signal, result.
+    let started = ok(cli(
+        at,
+        &[
+            "workflow",
+            "start",
+            "--type",
+            "Counter",
+            "-q",
+            QUEUE,
+            "-w",
+            "counter-1",
+            "-o",
+            "json",
+        ],
+    ))
+    .json();
+    let run_id = started["runId"].as_str().unwrap().to_owned();
+    fails(
+        cli(
+            at,
+            &[
+                "workflow",
+                "start",
+                "--type",
+                "Counter",
+                "-q",
+                QUEUE,
+                "-w",
+                "counter-1",
+            ],
+        ),
+        5,
+        "already started",
+    );
+    let updated = ok(cli(
+        at,
+        &[
+            "workflow",
+            "update",
+            "-w",
+            "counter-1",
+            "--name",
+            "add",
+            "-i",
+            "5",
+            "--update-id",
+            "u1",
+            "-o",
+            "json",
+        ],
+    ))
+    .json();
+    assert_eq!(
+        (updated["updateId"].as_str(), updated["result"].as_i64()),
+        (Some("u1"), Some(5))
+    );
+    // The same update id is the same update: not applied twice.
+    let again = ok(cli(
+        at,
+        &[
+            "workflow",
+            "update",
+            "-w",
+            "counter-1",
+            "--name",
+            "add",
+            "-i",
+            "5",
+            "--update-id",
+            "u1",
+            "-o",
+            "json",
+        ],
+    ))
+    .json();
+    assert_eq!(again["result"], 5);
+    let updated = ok(cli(
+        at,
+        &[
+            "workflow",
+            "update",
+            "-w",
+            "counter-1",
+            "--name",
+            "add",
+            "-i",
+            "2",
+        ],
+    ));
+    assert!(updated.stdout.contains("Result     7"), "{updated:?}");
+    let queried = ok(cli(
+        at,
+        &["workflow", "query", "-w", "counter-1", "--name", "count"],
+    ));
+    assert_eq!(queried.stdout.trim(), "7");
+    fails(
+        cli(
+            at,
+            &["workflow", "query", "-w", "counter-1", "--name", "nope"],
+        ),
+        4,
+        "nope",
+    );
+    let listed = ok(cli(
+        at,
+        &[
+            "workflow",
+            "list",
+            "-Q",
+            "WorkflowType = 'Counter' AND ExecutionStatus = 'Running'",
+        ],
+    ));
+    let lines: Vec<&str> = listed.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{listed:?}");
+    assert!(
+        lines[1].starts_with(&format!("counter-1    {run_id}  Counter  Running")),
+        "{listed:?}"
+    );
+    fails(
+        cli(at, &["workflow", "list", "-Q", "WorkflowType ="]),
+        2,
+        "",
+    );
+    ok(cli(
+        at,
+        &[
+            "workflow",
+            "signal",
+            "-w",
+            "counter-1",
+            "--name",
+            "finish",
+            "-r",
+            &run_id,
+        ],
+    ));
+    let result = ok(cli(
+        at,
+        &["workflow", "result", "-w", "counter-1", "-o", "json"],
+    ))
+    .json();
+    assert_eq!(result["result"], 7);
+    let listed = ok(cli(
+        at,
+        &[
+            "workflow",
+            "list",
+            "-Q",
+            "ExecutionStatus = 'Completed'",
+            "-o",
+            "json",
+        ],
+    ))
+    .json();
+    let mut ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["execution"]["workflow_id"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["counter-1", "greet-1"]);
+
+    // reset: a new run of counter-1 from its first task, terminating nothing (closed).
+    let reset = ok(cli(
+        at,
+        &[
+            "workflow",
+            "reset",
+            "-w",
+            "counter-1",
+            "--type",
+            "first-workflow-task",
+            "--reason",
+            "rerun",
+            "-o",
+            "json",
+        ],
+    ))
+    .json();
+    let new_run = reset["runId"].as_str().unwrap().to_owned();
+    assert_ne!(new_run, run_id);
+    let described = ok(cli(
+        at,
+        &["workflow", "describe", "-w", "counter-1", "-o", "json"],
+    ))
+    .json();
+    assert_eq!(described["execution"]["run_id"], new_run.as_str());
+    fails(
+        cli(
+            at,
+            &["workflow", "reset", "-w", "counter-1", "--reason", "where?"],
+        ),
+        2,
+        "say where to reset",
+    );
+
+    // cancel and terminate.
+    ok(cli(
+        at,
+        &[
+            "workflow",
+            "start",
+            "--type",
+            "Counter",
+            "-q",
+            QUEUE,
+            "-w",
+            "counter-2",
+        ],
+    ));
+    ok(cli(
+        at,
+        &[
+            "workflow",
+            "terminate",
+            "-w",
+            "counter-2",
+            "--reason",
+            "enough",
+        ],
+    ));
+    let closed = ok(cli(
+        at,
+        &["workflow", "describe", "-w", "counter-2", "-o", "json"],
+    ))
+    .json();
+    assert_eq!(closed["status"], "Terminated");
+    fails(
+        cli(at, &["workflow", "result", "-w", "counter-2"]),
+        1,
+        "Terminated",
+    );
+    // The reset run got the finish signal again and completed; a new counter is canceled.
+    ok(cli(
+        at,
+        &[
+            "workflow",
+            "start",
+            "--type",
+            "Counter",
+            "-q",
+            QUEUE,
+            "-w",
+            "counter-3",
+        ],
+    ));
+    let canceled = ok(cli(at, &["workflow", "cancel", "-w", "counter-3"]));
+    assert_eq!(canceled.stdout.trim(), "counter-3: cancel requested");
+    let shown = ok(cli(
+        at,
+        &["workflow", "show", "-w", "counter-3", "-o", "json"],
+    ));
+    let history = HistoryExport::from_json(&shown.stdout).unwrap();
+    assert!(
+        history
+            .events
+            .iter()
+            .any(|event| event.event_type() == EventType::WorkflowExecutionCancelRequested),
+        "{shown:?}"
+    );
+
+    // Namespaces isolate: the same id in team-a is another workflow, run by its worker.
+    let other = ok(cli(
+        at,
+        &[
+            "workflow", "execute", "-n", "team-a", "--type", "Greet", "-q", QUEUE, "-w", "greet-1",
+            "-i", "\"bob\"", "-o", "json",
+        ],
+    ))
+    .json();
+    assert_eq!(other["result"], "hello, bob");
+    let team_a = ok(cli(at, &["workflow", "list", "-n", "team-a", "-o", "json"])).json();
+    assert_eq!(team_a.as_array().unwrap().len(), 1);
+    assert_ne!(other["runId"], executed["runId"]);
+
+    // Errors: not found, unknown namespace, bad input, usage, unreachable.
+    fails(
+        cli(at, &["workflow", "describe", "-w", "missing"]),
+        3,
+        "not found",
+    );
+    fails(
+        cli(at, &["workflow", "list", "-n", "ghost"]),
+        3,
+        "endure namespace create ghost",
+    );
+    fails(
+        cli(
+            at,
+            &[
+                "workflow", "start", "--type", "Greet", "-q", QUEUE, "-i", "not json",
+            ],
+        ),
+        2,
+        "is not JSON",
+    );
+    fails(
+        cli(
+            at,
+            &[
+                "workflow",
+                "start",
+                "--type",
+                "Greet",
+                "-q",
+                QUEUE,
+                "--run-timeout",
+                "10",
+            ],
+        ),
+        2,
+        "no unit",
+    );
+    fails(
+        cli(at, &["workflow", "describe", "-w", "x", "-r", "not-a-uuid"]),
+        2,
+        "UUID",
+    );
+    fails(
+        cli(at, &["workflow", "frobnicate"]),
+        2,
+        "unrecognized subcommand",
+    );
+    fails(
+        cli("127.0.0.1:1", &["workflow", "list"]),
+        4,
+        "is a server running at 127.0.0.1:1?",
+    );
+}

@@ -1,0 +1,16 @@
+//! The `endure` binary end to end, in real processes: a dev server, a worker process (this
+//! test binary re-run as a worker) and clients (the CLI, and this process).
+
+#![cfg(not(madsim))]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    unreachable_pub
+)]
+
+mod commands;
+mod kill;
+mod processes;
+mod robustness;
+mod worker;

@@ -1,0 +1,186 @@
+//! Starting, stopping and talking to the processes of a test: the dev server, the worker
+//! (this test binary run again with [`WORKER_ENV`] set) and CLI commands.
+//!
+//! Real processes on real time: the waits here bound tests by the wall clock, and pipes
+//! are drained on threads.
+#![allow(
+    clippy::disallowed_methods,
+    reason = "real processes, waited for on the wall clock; pipes drained on threads"
+)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Set (to the server's address) in the environment of this binary run as a worker.
+pub const WORKER_ENV: &str = "ENDURE_CLI_TEST_WORKER";
+
+/// The `endure` binary cargo built for these tests.
+pub fn endure() -> &'static str {
+    env!("CARGO_BIN_EXE_endure")
+}
+
+/// A dev server process, killed when dropped.
+pub struct Server {
+    child: Child,
+    /// Where it listens.
+    pub address: String,
+}
+
+impl Server {
+    /// Starts `endure server start-dev` on `db` and waits for its ready line.
+    pub fn start(db: &Path, port: u16, namespaces: &[&str]) -> Self {
+        let mut command = Command::new(endure());
+        command
+            .args(["server", "start-dev", "--db"])
+            .arg(db)
+            .args(["--port", &port.to_string()])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for namespace in namespaces {
+            command.args(["--namespace", namespace]);
+        }
+        let mut child = command.spawn().expect("the endure binary runs");
+        let stdout = child.stdout.take().expect("piped");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("the server prints its ready line");
+        let address = line
+            .split_whitespace()
+            .nth(5)
+            .unwrap_or_else(|| panic!("no address in the ready line {line:?}"))
+            .to_owned();
+        assert!(line.starts_with("Endure dev server listening on"), "{line}");
+        Self { child, address }
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.address.rsplit(':').next().unwrap().parse().unwrap()
+    }
+
+    /// SIGKILL: no chance to finish anything.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// SIGTERM, then waits for the exit; returns whether it exited successfully.
+    pub fn terminate(mut self) -> bool {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.success();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server did not stop on SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Whether it is still running.
+    pub fn running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The worker process, killed when dropped.
+pub struct WorkerProcess(Child);
+
+impl WorkerProcess {
+    /// Runs this test binary's worker for the server at `address`.
+    pub fn start(address: &str) -> Self {
+        let child = Command::new(std::env::current_exe().unwrap())
+            .args(["worker::worker_process", "--exact", "--nocapture"])
+            .env(WORKER_ENV, address)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        Self(child)
+    }
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// What a CLI command printed and how it exited.
+#[derive(Debug)]
+pub struct Outcome {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Outcome {
+    /// Stdout as JSON; panics with the whole outcome otherwise.
+    pub fn json(&self) -> serde_json::Value {
+        assert_eq!(self.code, 0, "{self:?}");
+        serde_json::from_str(&self.stdout).unwrap_or_else(|error| panic!("{error}: {self:?}"))
+    }
+}
+
+/// The longest a CLI command may take in these tests.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Runs `endure ARGS --address ADDRESS`; a command still running after a minute is killed
+/// and fails the test.
+pub fn cli(address: &str, args: &[&str]) -> Outcome {
+    let mut child = Command::new(endure())
+        .args(args)
+        .args(["--address", address])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = read_all(child.stdout.take());
+    let stderr = read_all(child.stderr.take());
+    let deadline = Instant::now() + COMMAND_TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("endure {args:?} did not finish within {COMMAND_TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    Outcome {
+        code: status.code().unwrap_or(-1),
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    }
+}
+
+/// Reads a pipe to its end on a thread of its own (so a full pipe never blocks the child).
+fn read_all(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_string(&mut text);
+        }
+        text
+    })
+}

@@ -1,0 +1,63 @@
+//! The server under bad input: garbage frames, half handshakes and a burst of connections
+//! close only their own connections; the server keeps serving.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use crate::processes::{Server, cli};
+
+#[test]
+fn garbage_and_a_burst_of_connections_do_not_take_the_server_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(&dir.path().join("dev.redb"), 0, &[]);
+    let at = server.address.clone();
+    let garbage: [&[u8]; 5] = [
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+        &[0xff; 64],
+        // A length prefix announcing a frame far over the limit.
+        &[0x7f, 0xff, 0xff, 0xff, 1, 2, 3],
+        b"ENDR",
+        &[],
+    ];
+    for bytes in garbage {
+        let mut stream = TcpStream::connect(&at).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let _ = stream.write_all(bytes);
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+        // The server closes the connection (or answers and closes); it never hangs.
+        let mut sink = Vec::new();
+        let _ = stream.read_to_end(&mut sink);
+    }
+    // A burst: 300 connections at once, some sending junk, all dropped together.
+    let burst: Vec<TcpStream> = (0..300)
+        .map(|index| {
+            let mut stream = TcpStream::connect(&at).unwrap();
+            if index % 3 == 0 {
+                let _ = stream.write_all(&[index as u8; 16]);
+            }
+            stream
+        })
+        .collect();
+    assert!(server.running());
+    let listed = cli(&at, &["namespace", "list"]);
+    assert_eq!(listed.code, 0, "{listed:?}");
+    drop(burst);
+    let started = cli(
+        &at,
+        &[
+            "workflow",
+            "start",
+            "--type",
+            "T",
+            "-q",
+            "q",
+            "-w",
+            "after-burst",
+        ],
+    );
+    assert_eq!(started.code, 0, "{started:?}");
+    assert!(server.running());
+}

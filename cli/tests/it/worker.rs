@@ -1,0 +1,103 @@
+//! The workflows and activities the tests run, and the worker process that hosts them.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use endure::workflow::{ActivityError, WorkflowContext, WorkflowError};
+use endure::{
+    ActivityContext, ActivityOptions, Client, Namespace, TaskQueueName, Worker, WorkerOptions,
+};
+use parking_lot::Mutex;
+
+use crate::processes::WORKER_ENV;
+
+/// The queue every test workflow uses.
+pub const QUEUE: &str = "cli-tests";
+
+/// Composes a greeting.
+#[endure::activity(name = "Compose")]
+async fn compose(_ctx: ActivityContext, name: String) -> Result<String, ActivityError> {
+    Ok(format!("hello, {name}"))
+}
+
+/// Greets through an activity.
+#[endure::workflow(name = "Greet")]
+async fn greet(ctx: WorkflowContext, name: String) -> Result<String, WorkflowError> {
+    let ctx = ctx.with_activity_options(ActivityOptions {
+        start_to_close_timeout: Some(Duration::from_secs(10)),
+        ..ActivityOptions::default()
+    });
+    Ok(ctx.run_activity::<compose>(&name).await?)
+}
+
+/// A counter: `add` updates raise it, the `count` query reads it, the `finish` signal
+/// ends the run with the count.
+#[endure::workflow(name = "Counter")]
+async fn counter(ctx: WorkflowContext) -> Result<i64, WorkflowError> {
+    let count = Arc::new(Mutex::new(0i64));
+    let read = Arc::clone(&count);
+    ctx.set_query_handler("count", move |(): ()| Ok::<_, Infallible>(*read.lock()));
+    let raise = Arc::clone(&count);
+    ctx.set_update_handler("add", move |_ctx: WorkflowContext, amount: i64| {
+        let raise = Arc::clone(&raise);
+        async move {
+            let mut count = raise.lock();
+            *count += amount;
+            Ok(*count)
+        }
+    });
+    let finish = ctx.signal_channel("finish");
+    let _: () = finish.recv_json().await?;
+    ctx.all_handlers_finished().await;
+    let total = *count.lock();
+    Ok(total)
+}
+
+/// Two activities around a durable sleep: a run long enough to be interrupted.
+#[endure::workflow(name = "Steps")]
+async fn steps(ctx: WorkflowContext, name: String) -> Result<String, WorkflowError> {
+    let ctx = ctx.with_activity_options(ActivityOptions {
+        start_to_close_timeout: Some(Duration::from_secs(5)),
+        ..ActivityOptions::default()
+    });
+    let first = ctx.run_activity::<compose>(&name).await?;
+    let _ = ctx.sleep(Duration::from_millis(300)).await;
+    let second = ctx.run_activity::<compose>(&first).await?;
+    Ok(second)
+}
+
+/// A worker process: runs a worker for `default` and `team-a` until killed. Does nothing
+/// in an ordinary test run.
+#[test]
+fn worker_process() {
+    let Ok(address) = std::env::var(WORKER_ENV) else {
+        return;
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async move {
+        let mut running = Vec::new();
+        for namespace in ["default", "team-a"] {
+            let client = Client::connect(address.clone(), Namespace::new(namespace).unwrap());
+            let mut worker = Worker::new(
+                client.transport(),
+                client.namespace().clone(),
+                TaskQueueName::new(QUEUE).unwrap(),
+                WorkerOptions::default(),
+            );
+            worker
+                .register::<greet>()
+                .register::<counter>()
+                .register::<steps>()
+                .register::<compose>();
+            running.push(tokio::spawn(worker.run(std::future::pending())));
+        }
+        for worker in running {
+            let _ = worker.await;
+        }
+    });
+}
