@@ -15,6 +15,7 @@ mod definitions;
 mod external;
 mod limits;
 mod local_activities;
+mod namespaces;
 mod paging;
 mod queries;
 mod quickstart;
