@@ -2,7 +2,7 @@
 //! `--address`, in `--namespace`, printed as text or JSON.
 
 use endure::{Client, ResetOptions, ResetPoint, UpdateOptions};
-use endure_core::history::{HistoryEvent, HistoryExport};
+use endure_core::history::{EventAttributes, HistoryEvent, HistoryExport};
 use endure_core::protocol::WorkflowDescription;
 use endure_core::storage::VisibilityRow;
 use endure_core::{
@@ -14,6 +14,7 @@ use crate::args::{
     ClientArgs, ExecutionArgs, ListArgs, Output, QueryArgs, ReasonArgs, ResetArgs, ResetKind,
     SignalArgs, StartArgs, UpdateArgs, WorkflowCommand,
 };
+use crate::duration;
 use crate::error::{CliError, usage};
 use crate::render::{Table, fields, print};
 
@@ -114,7 +115,7 @@ async fn start(args: StartArgs, wait: bool) -> Result<(), CliError> {
         .unwrap_or_default();
     let workflow_id = handle.workflow_id().to_string();
     if !wait {
-        let value = json!({ "workflowId": workflow_id, "runId": run_id });
+        let value = json!({ "workflow_id": workflow_id, "run_id": run_id });
         return print(args.client.output, &value, || {
             fields(&[
                 ("Workflow ID", workflow_id.clone()),
@@ -123,7 +124,7 @@ async fn start(args: StartArgs, wait: bool) -> Result<(), CliError> {
         });
     }
     let result: Value = handle.result().await?;
-    let value = json!({ "workflowId": workflow_id, "runId": run_id, "result": result });
+    let value = json!({ "workflow_id": workflow_id, "run_id": run_id, "result": result });
     print(args.client.output, &value, || {
         fields(&[
             ("Workflow ID", workflow_id.clone()),
@@ -212,13 +213,15 @@ async fn show(args: ExecutionArgs) -> Result<(), CliError> {
 pub(crate) fn history_table(history: &[HistoryEvent]) -> String {
     let mut table = Table::new(vec!["ID", "TIME", "TYPE", "DETAILS"]);
     for event in history {
-        let details = event
-            .attributes
-            .back_references()
-            .iter()
-            .map(|reference| format!("{}={}", reference.field, reference.target))
-            .collect::<Vec<_>>()
-            .join(" ");
+        let mut details: Vec<String> = summary(&event.attributes).into_iter().collect();
+        details.extend(
+            event
+                .attributes
+                .back_references()
+                .iter()
+                .map(|reference| format!("{}={}", reference.field, reference.target)),
+        );
+        let details = details.join(" ");
         table.row(vec![
             event.event_id.to_string(),
             event.event_time.to_string(),
@@ -227,6 +230,36 @@ pub(crate) fn history_table(history: &[HistoryEvent]) -> String {
         ]);
     }
     table.render()
+}
+
+/// What identifies an event at a glance: the activity, timer, signal, type or reason.
+fn summary(attributes: &EventAttributes) -> Option<String> {
+    Some(match attributes {
+        EventAttributes::WorkflowExecutionStarted(a) => {
+            format!("type={} task_queue={}", a.workflow_type, a.task_queue)
+        }
+        EventAttributes::ActivityTaskScheduled(a) => {
+            format!(
+                "activity_type={} activity_id={}",
+                a.activity_type, a.activity_id
+            )
+        }
+        EventAttributes::TimerStarted(a) => format!(
+            "timer_id={} timeout={}",
+            a.timer_id,
+            duration::format(a.start_to_fire_timeout)
+        ),
+        EventAttributes::WorkflowExecutionSignaled(a) => format!("signal={}", a.signal_name),
+        EventAttributes::MarkerRecorded(a) => format!("marker={}", a.marker_name),
+        EventAttributes::StartChildWorkflowExecutionInitiated(a) => {
+            format!("workflow_id={} type={}", a.workflow_id, a.workflow_type)
+        }
+        EventAttributes::WorkflowExecutionTerminated(a) => format!("reason={:?}", a.reason),
+        EventAttributes::WorkflowTaskFailed(a) => format!("cause={:?}", a.cause),
+        EventAttributes::WorkflowExecutionFailed(a) => format!("failure={:?}", a.failure.message),
+        EventAttributes::ActivityTaskFailed(a) => format!("failure={:?}", a.failure.message),
+        _ => return None,
+    })
 }
 
 async fn result(args: ExecutionArgs) -> Result<(), CliError> {
@@ -263,7 +296,7 @@ async fn update(args: UpdateArgs) -> Result<(), CliError> {
     let update_id = update.update_id().to_string();
     print(
         output,
-        &json!({ "updateId": update_id, "result": result }),
+        &json!({ "update_id": update_id, "result": result }),
         || {
             fields(&[
                 ("Update ID", update_id.clone()),
@@ -284,7 +317,7 @@ async fn cancel(args: ReasonArgs, terminate: bool) -> Result<(), CliError> {
     };
     print(
         output,
-        &json!({ "workflowId": handle.workflow_id().to_string(), "outcome": verb }),
+        &json!({ "workflow_id": handle.workflow_id().to_string(), "outcome": verb }),
         || format!("{}: {verb}", handle.workflow_id()),
     )
 }
@@ -304,7 +337,7 @@ async fn reset(args: ResetArgs) -> Result<(), CliError> {
     };
     let (handle, output) = handle(&args.execution)?;
     let run_id = handle.reset(ResetOptions::new(point, args.reason)).await?;
-    print(output, &json!({ "runId": run_id.to_string() }), || {
+    print(output, &json!({ "run_id": run_id.to_string() }), || {
         fields(&[("New run ID", run_id.to_string())])
     })
 }

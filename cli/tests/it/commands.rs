@@ -118,7 +118,7 @@ fn workflow_commands() {
         ],
     ))
     .json();
-    assert_eq!(executed["workflowId"], "greet-1");
+    assert_eq!(executed["workflow_id"], "greet-1");
     assert_eq!(executed["result"], "hello, ada");
     let text = ok(cli(at, &["workflow", "result", "-w", "greet-1"]));
     assert_eq!(text.stdout.trim(), "\"hello, ada\"");
@@ -148,7 +148,16 @@ fn workflow_commands() {
             "WorkflowExecutionCompleted",
         ]
     );
+    assert_eq!(rows[1][3..], ["type=Greet", "task_queue=cli-tests"]);
     assert_eq!(rows[3][3..], ["scheduled_event_id=2"]);
+    assert_eq!(
+        rows[5][3..],
+        [
+            "activity_type=Compose",
+            "activity_id=1",
+            "workflow_task_completed_event_id=4"
+        ]
+    );
     assert_eq!(rows[7][3..], ["scheduled_event_id=5", "started_event_id=6"]);
     assert_eq!(rows[11][3..], ["workflow_task_completed_event_id=10"]);
     let exported = ok(cli(
@@ -196,7 +205,7 @@ fn workflow_commands() {
         ],
     ))
     .json();
-    let run_id = started["runId"].as_str().unwrap().to_owned();
+    let run_id = started["run_id"].as_str().unwrap().to_owned();
     fails(
         cli(
             at,
@@ -233,7 +242,7 @@ fn workflow_commands() {
     ))
     .json();
     assert_eq!(
-        (updated["updateId"].as_str(), updated["result"].as_i64()),
+        (updated["update_id"].as_str(), updated["result"].as_i64()),
         (Some("u1"), Some(5))
     );
     // The same update id is the same update: not applied twice.
@@ -360,7 +369,7 @@ fn workflow_commands() {
         ],
     ))
     .json();
-    let new_run = reset["runId"].as_str().unwrap().to_owned();
+    let new_run = reset["run_id"].as_str().unwrap().to_owned();
     assert_ne!(new_run, run_id);
     let described = ok(cli(
         at,
@@ -454,7 +463,7 @@ fn workflow_commands() {
     assert_eq!(other["result"], "hello, bob");
     let team_a = ok(cli(at, &["workflow", "list", "-n", "team-a", "-o", "json"])).json();
     assert_eq!(team_a.as_array().unwrap().len(), 1);
-    assert_ne!(other["runId"], executed["runId"]);
+    assert_ne!(other["run_id"], executed["run_id"]);
 
     // Errors: not found, unknown namespace, bad input, usage, unreachable.
     fails(
