@@ -8,6 +8,7 @@
 //! them through the same path, so a task is recorded as started before a worker sees it.
 
 mod api;
+mod deadlines;
 mod matching;
 mod namespaces;
 mod outbox;

@@ -7,7 +7,7 @@
 //! failed write evicts the execution from the cache. Deadlines are kept in memory (one per
 //! run, mirrored by the durable deadline row) and fire through the same path.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use endure_core::clock::Clock;
@@ -27,6 +27,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::Closings;
 use super::api::{EngineError, StartWorkflowRequest, StartWorkflowResponse};
+use super::deadlines::{self, Deadlines};
 use super::matching::{Handoff, Matching, Poller, TaskKind};
 use super::namespaces::Namespaces;
 use super::updates::UpdateWaiters;
@@ -34,9 +35,6 @@ use super::writer::CommitRequest;
 
 /// Most executions a shard keeps in memory; the least recently used go first.
 const CACHE_MAX: usize = 10_000;
-
-/// Most deadlines loaded at recovery.
-const RECOVERY_DEADLINES_MAX: usize = 1_000_000;
 
 /// Most outbox rows loaded at recovery (each run has at most a few thousand pending).
 const RECOVERY_OUTBOX_MAX: usize = 1_000_000;
@@ -177,8 +175,7 @@ pub(crate) struct Shard<S, C> {
     namespaces: Arc<Namespaces>,
     cache: BTreeMap<ExecutionKey, Cached>,
     uses: u64,
-    deadlines: BTreeSet<(Timestamp, ExecutionKey)>,
-    deadline_of: BTreeMap<ExecutionKey, Timestamp>,
+    deadlines: Deadlines,
     sequence: u64,
 }
 
@@ -208,21 +205,16 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             namespaces,
             cache: BTreeMap::new(),
             uses: 0,
-            deadlines: BTreeSet::new(),
-            deadline_of: BTreeMap::new(),
+            deadlines: Deadlines::default(),
             sequence: 0,
         };
-        for row in shard
+        let now = shard.clock.now();
+        let until = now.saturating_add(deadlines::WINDOW);
+        let rows = shard
             .storage
-            .due_deadlines(
-                id,
-                Timestamp::from_unix_nanos(u64::MAX),
-                RECOVERY_DEADLINES_MAX,
-            )
-            .await?
-        {
-            shard.arm(row.execution, Some(row.time));
-        }
+            .due_deadlines(id, until, deadlines::LOAD_MAX)
+            .await?;
+        shard.deadlines.refilled(rows, until, now);
         let (namespace, queue) = outbox_queue(id);
         for row in shard
             .storage
@@ -254,25 +246,29 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         loop {
             deadline_turn = !deadline_turn;
             let now = self.clock.now();
-            if deadline_turn && self.deadlines.first().is_some_and(|(time, _)| *time <= now) {
+            if self.deadlines.needs_refill(now) {
+                self.refill(now).await;
+            }
+            if deadline_turn && self.deadlines.first().is_some_and(|time| time <= now) {
                 self.fire_due().await;
                 continue;
             }
-            let next = self.deadlines.first().map(|(time, _)| *time);
+            let next = self.deadlines.wake_at();
             let clock = Arc::clone(&self.clock);
-            let sleep = async move {
-                match next {
-                    Some(time) => clock.sleep_until(time).await,
-                    None => std::future::pending().await,
-                }
-            };
+            let sleep = async move { clock.sleep_until(next).await };
             tokio::select! {
                 biased;
                 message = inbox.recv() => match message {
                     Some(message) => self.handle(message).await,
                     None => return,
                 },
-                () = sleep => self.fire_due().await,
+                () = sleep => {
+                    let now = self.clock.now();
+                    if self.deadlines.needs_refill(now) {
+                        self.refill(now).await;
+                    }
+                    self.fire_due().await;
+                }
             }
         }
     }
@@ -315,14 +311,25 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         }
     }
 
+    /// Reads in the deadline rows due within the window (see [`Deadlines`]).
+    async fn refill(&mut self, now: Timestamp) {
+        let until = now.saturating_add(deadlines::WINDOW);
+        match self
+            .storage
+            .due_deadlines(self.id, until, deadlines::LOAD_MAX)
+            .await
+        {
+            Ok(rows) => self.deadlines.refilled(rows, until, now),
+            Err(error) => {
+                tracing::warn!(shard = self.id.0, %error, "reading deadlines failed; retrying");
+                self.deadlines.refill_failed(now);
+            }
+        }
+    }
+
     async fn fire_due(&mut self) {
         let now = self.clock.now();
-        let due: Vec<ExecutionKey> = self
-            .deadlines
-            .iter()
-            .take_while(|(time, _)| *time <= now)
-            .map(|(_, key)| key.clone())
-            .collect();
+        let due = self.deadlines.due(now);
         for key in due {
             self.arm(key.clone(), None);
             if self.expire_if_closed(&key, now).await {
@@ -416,13 +423,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
     }
 
     fn arm(&mut self, key: ExecutionKey, deadline: Option<Timestamp>) {
-        if let Some(old) = self.deadline_of.remove(&key) {
-            self.deadlines.remove(&(old, key.clone()));
-        }
-        if let Some(time) = deadline {
-            self.deadlines.insert((time, key.clone()));
-            self.deadline_of.insert(key, time);
-        }
+        self.deadlines.arm(key, deadline);
     }
 
     /// The run's machine, its db version, and the latest time it has seen: its last
@@ -899,7 +900,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         match update {
             DeadlineUpdate::Set(time) => Some(time),
             DeadlineUpdate::Clear => None,
-            DeadlineUpdate::Keep => self.deadline_of.get(key).copied(),
+            DeadlineUpdate::Keep => self.deadlines.of(key),
         }
     }
 

@@ -940,3 +940,45 @@ async fn a_runs_time_never_goes_back_when_a_new_owner_has_a_slower_clock() {
         .event_time;
     assert!(fired >= started.saturating_add(Duration::from_secs(5)));
 }
+
+/// Deadlines far past the shard's in-memory window stay in storage, survive a restart and
+/// fire when their time comes (the window is read in as the clock reaches them).
+#[tokio::test]
+async fn deadlines_beyond_the_window_fire_after_a_restart() {
+    let h = harness().await;
+    let ids = ["sleeper-1", "sleeper-2", "sleeper-3"];
+    for (index, id) in ids.iter().enumerate() {
+        h.engine.start_workflow(start_request(id)).await.unwrap();
+        h.workflow_task(vec![Command::StartTimer(StartTimerCommandAttributes {
+            timer_id: TimerId::new("1").unwrap(),
+            // A day, and a second apart.
+            start_to_fire_timeout: Duration::from_secs(86_400 + index as u64),
+        })])
+        .await;
+    }
+    // A new engine on the same store: nothing of the old one's memory is left.
+    drop(h.engine);
+    let engine = Engine::with_ports(
+        Arc::clone(&h.storage),
+        Arc::clone(&h.clock),
+        EngineConfig::default(),
+    )
+    .await
+    .unwrap();
+    let h = Harness { engine, ..h };
+    h.advance_until(Duration::from_secs(86_399), "sleeper-1", 5)
+        .await;
+    assert_eq!(h.history("sleeper-1").await.len(), 5, "not a second early");
+    h.advance_until(Duration::from_secs(1), "sleeper-1", 6)
+        .await;
+    h.advance_until(Duration::from_secs(2), "sleeper-3", 6)
+        .await;
+    for id in ids {
+        let history = h.history(id).await;
+        assert_eq!(
+            types(&history)[4..6],
+            [EventType::TimerStarted, EventType::TimerFired],
+            "{id}"
+        );
+    }
+}
