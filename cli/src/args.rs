@@ -166,8 +166,45 @@ pub(crate) struct StartArgs {
     /// Wait this long before the first workflow task.
     #[arg(long, value_parser = duration::parse)]
     pub(crate) start_delay: Option<Duration>,
+    /// What to do if the id's last run is closed.
+    #[arg(long, value_enum, default_value_t = ReusePolicy::AllowDuplicate)]
+    pub(crate) id_reuse_policy: ReusePolicy,
+    /// What to do if the id has a running run.
+    #[arg(long, value_enum, default_value_t = ConflictPolicy::Fail)]
+    pub(crate) id_conflict_policy: ConflictPolicy,
+    /// A search attribute, KEY=JSON: a string is a keyword, then integers, doubles,
+    /// booleans and lists of strings (repeatable).
+    #[arg(long = "search-attribute", value_name = "KEY=JSON")]
+    pub(crate) search_attributes: Vec<String>,
+    /// A memo entry, KEY=JSON (repeatable).
+    #[arg(long = "memo", value_name = "KEY=JSON")]
+    pub(crate) memo: Vec<String>,
     #[command(flatten)]
     pub(crate) client: ClientArgs,
+}
+
+/// `--id-reuse-policy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ReusePolicy {
+    /// Start whatever the last run's outcome.
+    AllowDuplicate,
+    /// Start only if the last run did not complete.
+    AllowDuplicateFailedOnly,
+    /// Never reuse the id.
+    RejectDuplicate,
+    /// Terminate a running run and start.
+    TerminateIfRunning,
+}
+
+/// `--id-conflict-policy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ConflictPolicy {
+    /// Refuse: the id is taken.
+    Fail,
+    /// Return the running run.
+    UseExisting,
+    /// Terminate the running run and start.
+    TerminateExisting,
 }
 
 /// `workflow list`.

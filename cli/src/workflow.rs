@@ -6,13 +6,14 @@ use endure_core::history::{EventAttributes, HistoryEvent, HistoryExport};
 use endure_core::protocol::WorkflowDescription;
 use endure_core::storage::VisibilityRow;
 use endure_core::{
-    CronSchedule, EventId, Namespace, RunId, StartWorkflowOptions, TaskQueueName, WorkflowId,
+    CronSchedule, EventId, Namespace, Payload, RunId, SearchAttributeValue, StartWorkflowOptions,
+    TaskQueueName, WorkflowId, WorkflowIdConflictPolicy, WorkflowIdReusePolicy,
 };
 use serde_json::{Value, json};
 
 use crate::args::{
-    ClientArgs, ExecutionArgs, ListArgs, Output, QueryArgs, ReasonArgs, ResetArgs, ResetKind,
-    SignalArgs, StartArgs, UpdateArgs, WorkflowCommand,
+    ClientArgs, ConflictPolicy, ExecutionArgs, ListArgs, Output, QueryArgs, ReasonArgs, ResetArgs,
+    ResetKind, ReusePolicy, SignalArgs, StartArgs, UpdateArgs, WorkflowCommand,
 };
 use crate::duration;
 use crate::error::{CliError, usage};
@@ -48,6 +49,43 @@ fn parse_json(text: &str, what: &str) -> Result<Value, CliError> {
         usage(format!(
             "{what} {text:?} is not JSON ({error}); quote strings twice, e.g. --input '\"user_123\"'"
         ))
+    })
+}
+
+/// `KEY=JSON` split, the JSON parsed.
+fn key_value<'a>(entry: &'a str, flag: &str) -> Result<(&'a str, Value), CliError> {
+    let (key, value) = entry.split_once('=').ok_or_else(|| {
+        usage(format!(
+            "{flag} {entry:?}: write it as KEY=JSON, e.g. Tier='\"gold\"'"
+        ))
+    })?;
+    Ok((key, parse_json(value, flag)?))
+}
+
+/// A search attribute's typed value from JSON: strings are keywords.
+fn search_attribute(key: &str, value: Value) -> Result<SearchAttributeValue, CliError> {
+    let refuse = || {
+        usage(format!(
+            "--search-attribute {key}: give a string, an integer, a number, a boolean or a list of strings"
+        ))
+    };
+    Ok(match value {
+        Value::String(text) => SearchAttributeValue::Keyword(text),
+        Value::Bool(flag) => SearchAttributeValue::Bool(flag),
+        Value::Number(number) => match number.as_i64() {
+            Some(integer) => SearchAttributeValue::Int(integer),
+            None => SearchAttributeValue::Double(number.as_f64().ok_or_else(refuse)?),
+        },
+        Value::Array(items) => SearchAttributeValue::KeywordList(
+            items
+                .into_iter()
+                .map(|item| match item {
+                    Value::String(text) => Ok(text),
+                    _ => Err(refuse()),
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+        _ => return Err(refuse()),
     })
 }
 
@@ -105,6 +143,28 @@ async fn start(args: StartArgs, wait: bool) -> Result<(), CliError> {
         .map(CronSchedule::parse)
         .transpose()
         .map_err(usage)?;
+    options.id_reuse_policy = match args.id_reuse_policy {
+        ReusePolicy::AllowDuplicate => WorkflowIdReusePolicy::AllowDuplicate,
+        ReusePolicy::AllowDuplicateFailedOnly => WorkflowIdReusePolicy::AllowDuplicateFailedOnly,
+        ReusePolicy::RejectDuplicate => WorkflowIdReusePolicy::RejectDuplicate,
+        ReusePolicy::TerminateIfRunning => WorkflowIdReusePolicy::TerminateIfRunning,
+    };
+    options.id_conflict_policy = match args.id_conflict_policy {
+        ConflictPolicy::Fail => WorkflowIdConflictPolicy::Fail,
+        ConflictPolicy::UseExisting => WorkflowIdConflictPolicy::UseExisting,
+        ConflictPolicy::TerminateExisting => WorkflowIdConflictPolicy::TerminateExisting,
+    };
+    for entry in &args.search_attributes {
+        let (key, value) = key_value(entry, "--search-attribute")?;
+        options
+            .search_attributes
+            .insert(key, search_attribute(key, value)?);
+    }
+    for entry in &args.memo {
+        let (key, value) = key_value(entry, "--memo")?;
+        options.memo =
+            std::mem::take(&mut options.memo).with(key, Payload::json(&value).map_err(usage)?);
+    }
     let input = inputs(&args.input)?;
     let handle = client
         .start_workflow(options, &args.workflow_type, &input)

@@ -451,6 +451,91 @@ fn workflow_commands() {
         "{shown:?}"
     );
 
+    // Search attributes and memo at start, found by list filters; the conflict policy.
+    let tagged = ok(cli(
+        at,
+        &[
+            "workflow",
+            "start",
+            "--type",
+            "Counter",
+            "-q",
+            QUEUE,
+            "-w",
+            "tagged",
+            "--search-attribute",
+            "Tier=\"gold\"",
+            "--search-attribute",
+            "Priority=3",
+            "--memo",
+            "note={\"vip\":true}",
+            "-o",
+            "json",
+        ],
+    ))
+    .json();
+    let found = ok(cli(
+        at,
+        &[
+            "workflow",
+            "list",
+            "-Q",
+            "Tier = 'gold' AND Priority > 2",
+            "-o",
+            "json",
+        ],
+    ))
+    .json();
+    let found = found.as_array().unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["execution"]["workflow_id"], "tagged");
+    assert_eq!(found[0]["search_attributes"]["Tier"]["Keyword"], "gold");
+    let none = ok(cli(
+        at,
+        &["workflow", "list", "-Q", "Tier = 'silver'", "-o", "json"],
+    ))
+    .json();
+    assert_eq!(none.as_array().unwrap().len(), 0);
+    let existing = ok(cli(
+        at,
+        &[
+            "workflow",
+            "start",
+            "--type",
+            "Counter",
+            "-q",
+            QUEUE,
+            "-w",
+            "tagged",
+            "--id-conflict-policy",
+            "use-existing",
+            "-o",
+            "json",
+        ],
+    ))
+    .json();
+    assert_eq!(
+        existing["run_id"], tagged["run_id"],
+        "the running run is returned"
+    );
+    fails(
+        cli(
+            at,
+            &[
+                "workflow",
+                "start",
+                "--type",
+                "T",
+                "-q",
+                QUEUE,
+                "--search-attribute",
+                "Tier",
+            ],
+        ),
+        2,
+        "KEY=JSON",
+    );
+
     // Namespaces isolate: the same id in team-a is another workflow, run by its worker.
     let other = ok(cli(
         at,
