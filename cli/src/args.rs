@@ -32,6 +32,79 @@ pub(crate) enum Command {
     /// Create, list, describe and update namespaces.
     #[command(subcommand)]
     Namespace(NamespaceCommand),
+    /// Run a benchmark workload (BENCHMARKS.md) and print its figures as one JSON line.
+    Bench(BenchArgs),
+}
+
+/// `endure bench`.
+#[derive(Debug, Args)]
+pub(crate) struct BenchArgs {
+    /// The workload.
+    #[arg(value_enum)]
+    pub(crate) workload: Workload,
+    /// Embedded (one process) or server (the engine in a dev-server child process).
+    #[arg(long, value_enum, default_value_t = BenchMode::Embedded)]
+    pub(crate) mode: BenchMode,
+    /// The workload's size: workflows (hello, timers, idle), repeats (latency), steps,
+    /// signals, or activities of the replayed run (default: BENCHMARKS.md's).
+    #[arg(long, short = 'n')]
+    pub(crate) count: Option<usize>,
+    /// Starts (or signals) in flight at once.
+    #[arg(long, default_value_t = 100)]
+    pub(crate) concurrency: usize,
+}
+
+/// The benchmark workloads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Workload {
+    /// N workflows of one activity, C at a time.
+    Hello,
+    /// One workflow of one activity, R times in a row.
+    Latency,
+    /// S sequential activities, then S local activities.
+    Steps,
+    /// N workflows sleeping 5 s.
+    Timers,
+    /// M signals to one workflow.
+    Signals,
+    /// A 10,000-event history through the Replayer.
+    Replay,
+    /// N workflows left sleeping for a day.
+    Idle,
+}
+
+impl Workload {
+    /// Its name in the JSON line.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Hello => "hello",
+            Self::Latency => "latency",
+            Self::Steps => "steps",
+            Self::Timers => "timers",
+            Self::Signals => "signals",
+            Self::Replay => "replay",
+            Self::Idle => "idle",
+        }
+    }
+}
+
+/// Where a benchmark's engine runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum BenchMode {
+    /// Engine, worker and client in this process.
+    Embedded,
+    /// The engine in `endure server start-dev`; worker and client here, over TCP.
+    Server,
+}
+
+impl BenchMode {
+    /// Its name in the JSON line.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Embedded => "embedded",
+            Self::Server => "server",
+        }
+    }
 }
 
 /// `endure server …`.
@@ -58,6 +131,10 @@ pub(crate) struct StartDevArgs {
     /// Namespaces to create at start besides `default` (repeatable).
     #[arg(long = "namespace")]
     pub(crate) namespaces: Vec<String>,
+    /// Count the store's commits, fsyncs and bytes written and write them to this file as
+    /// JSON at shutdown (for `endure bench` in server mode).
+    #[arg(long, hide = true)]
+    pub(crate) stats_file: Option<std::path::PathBuf>,
 }
 
 /// Options every client command takes.

@@ -1,11 +1,13 @@
 //! The `endure` binary: `endure server start-dev`, the `workflow` and `namespace`
-//! commands (see `endure --help` and README.md).
+//! commands and `endure bench` (see `endure --help` and README.md).
 //!
 //! Exit codes: 0 success; 1 the workflow failed (or was canceled, terminated, timed out);
 //! 2 usage error; 3 not found; 4 server error or unreachable; 5 already exists.
 
 #[cfg(not(madsim))]
 mod args;
+#[cfg(not(madsim))]
+mod bench;
 #[cfg(not(madsim))]
 mod duration;
 #[cfg(not(madsim))]
@@ -37,7 +39,7 @@ fn main() -> ExitCode {
     let address = match &cli.command {
         args::Command::Workflow(command) => workflow_address(command),
         args::Command::Namespace(command) => namespace_address(command),
-        args::Command::Server(_) => String::new(),
+        args::Command::Server(_) | args::Command::Bench(_) => String::new(),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -56,6 +58,7 @@ fn main() -> ExitCode {
             }
             args::Command::Workflow(command) => workflow::run(command).await,
             args::Command::Namespace(command) => namespace::run(command).await,
+            args::Command::Bench(args) => bench::run(args).await,
         }
     });
     match result {

@@ -13,7 +13,9 @@ use endure_core::clock::Clock;
 use endure_core::namespace::NamespaceConfig;
 use endure_core::protocol::Transport;
 use endure_core::storage::Storage;
-use endure_server::engine::{Engine, EngineError, InProcessTransport};
+use endure_server::clock::SystemClock;
+use endure_server::engine::{Engine, EngineConfig, EngineError, InProcessTransport};
+use endure_server::storage::{RedbStorage, StorageCounters};
 use endure_server::tcp::{TcpServer, TcpServerConfig};
 
 use crate::args::StartDevArgs;
@@ -63,13 +65,38 @@ pub(crate) async fn start_dev(args: StartDevArgs) -> Result<(), CliError> {
                     ))
                 })?;
             }
-            let engine = Engine::open(&path).await.map_err(|error| {
+            let cannot_open = |error: &dyn std::fmt::Display| {
                 CliError::Server(format!(
                     "cannot open {}: {error} (is another server using it?)",
                     path.display()
                 ))
-            })?;
-            serve(engine, address, path.display().to_string(), &extra).await
+            };
+            let counters = Arc::new(StorageCounters::default());
+            let storage = match &args.stats_file {
+                Some(_) => RedbStorage::open_counted(&path, Arc::clone(&counters)),
+                None => RedbStorage::open(&path),
+            }
+            .map_err(|error| cannot_open(&error))?;
+            let engine = Engine::with_ports(
+                Arc::new(storage),
+                Arc::new(SystemClock),
+                EngineConfig::default(),
+            )
+            .await
+            .map_err(|error| cannot_open(&error))?;
+            serve(engine, address, path.display().to_string(), &extra).await?;
+            if let Some(file) = &args.stats_file {
+                let counts = counters.read();
+                let stats = serde_json::json!({
+                    "commits": counts.commits,
+                    "fsyncs": counts.fsyncs,
+                    "bytes_written": counts.bytes_written,
+                });
+                std::fs::write(file, stats.to_string()).map_err(|error| {
+                    CliError::Server(format!("cannot write {}: {error}", file.display()))
+                })?;
+            }
+            Ok(())
         }
     }
 }

@@ -3,9 +3,11 @@
 //! [`conformance`], the contract both pass.
 
 pub mod conformance;
+mod counting;
 mod keys;
 mod memory;
 mod redb_store;
 
+pub use counting::{CountingBackend, StorageCounters, StorageCounts};
 pub use memory::MemoryStorage;
 pub use redb_store::RedbStorage;

@@ -20,6 +20,7 @@ use redb::{
     Database, Durability, ReadableDatabase, ReadableTable, StorageBackend, TableDefinition,
 };
 
+use super::counting::{CountingBackend, StorageCounters};
 use super::keys::*;
 use super::memory::{check_run_condition, order_visibility, page};
 
@@ -49,6 +50,8 @@ pub struct RedbStorage {
 struct Inner {
     database: Database,
     stopped: AtomicBool,
+    /// Set by [`RedbStorage::open_counted`]: its write transactions are counted there.
+    counters: Option<Arc<StorageCounters>>,
 }
 
 impl std::fmt::Debug for RedbStorage {
@@ -102,6 +105,37 @@ impl RedbStorage {
         Self::from_database(database)
     }
 
+    /// Opens (or creates) the store in the file at `path`, counting its commits, fsyncs
+    /// and bytes written into `counters` (for benchmarks).
+    pub fn open_counted(
+        path: impl AsRef<Path>,
+        counters: Arc<StorageCounters>,
+    ) -> Result<Self, StorageError> {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(io)?;
+        let backend = redb::backends::FileBackend::new(file).map_err(redb_error)?;
+        let database = Database::builder()
+            .create_with_backend(CountingBackend::new(backend, Arc::clone(&counters)))
+            .map_err(redb_error)?;
+        let mut store = Self::from_database(database)?;
+        if let Some(inner) = Arc::get_mut(&mut store.inner) {
+            inner.counters = Some(counters);
+        }
+        Ok(store)
+    }
+
+    /// Counts one committed write transaction, when counting.
+    fn counted(&self) {
+        if let Some(counters) = &self.inner.counters {
+            counters.commit();
+        }
+    }
+
     fn from_database(database: Database) -> Result<Self, StorageError> {
         let transaction = database.begin_write().map_err(redb_error)?;
         {
@@ -125,6 +159,7 @@ impl RedbStorage {
             inner: Arc::new(Inner {
                 database,
                 stopped: AtomicBool::new(false),
+                counters: None,
             }),
         })
     }
@@ -507,33 +542,39 @@ fn scan_prefix<T: ReadableTable<Bytes, Bytes>>(
 
 impl Storage for RedbStorage {
     async fn acquire_shard(&self, shard: ShardId) -> Result<RangeId, StorageError> {
-        self.run(move |database| {
-            let mut transaction = database.begin_write().map_err(redb_error)?;
-            transaction
-                .set_durability(Durability::Immediate)
-                .map_err(io)?;
-            let range = {
-                let mut shards = transaction.open_table(SHARDS).map_err(redb_error)?;
-                let current = shards
-                    .get(shard.0)
-                    .map_err(redb_error)?
-                    .map_or(0, |v| v.value());
-                let next = current + 1;
-                shards.insert(shard.0, next).map_err(redb_error)?;
-                next
-            };
-            transaction.commit().map_err(redb_error)?;
-            Ok(RangeId(range))
-        })
-        .await
+        let range = self
+            .run(move |database| {
+                let mut transaction = database.begin_write().map_err(redb_error)?;
+                transaction
+                    .set_durability(Durability::Immediate)
+                    .map_err(io)?;
+                let range = {
+                    let mut shards = transaction.open_table(SHARDS).map_err(redb_error)?;
+                    let current = shards
+                        .get(shard.0)
+                        .map_err(redb_error)?
+                        .map_or(0, |v| v.value());
+                    let next = current + 1;
+                    shards.insert(shard.0, next).map_err(redb_error)?;
+                    next
+                };
+                transaction.commit().map_err(redb_error)?;
+                Ok(RangeId(range))
+            })
+            .await?;
+        self.counted();
+        Ok(range)
     }
 
     async fn commit(
         &self,
         writes: Vec<WorkflowWrite>,
     ) -> Result<Vec<Result<(), WriteRejection>>, StorageError> {
-        self.run(move |database| commit_sync(database, writes))
-            .await
+        let results = self
+            .run(move |database| commit_sync(database, writes))
+            .await?;
+        self.counted();
+        Ok(results)
     }
 
     async fn load_execution(
@@ -710,8 +751,11 @@ impl Storage for RedbStorage {
         record: NamespaceRecord,
         expected: Option<u64>,
     ) -> Result<Result<(), WriteRejection>, StorageError> {
-        self.run(move |database| put_namespace_sync(database, &record, expected))
-            .await
+        let result = self
+            .run(move |database| put_namespace_sync(database, &record, expected))
+            .await?;
+        self.counted();
+        Ok(result)
     }
 
     async fn namespace(&self, name: &Namespace) -> Result<Option<NamespaceRecord>, StorageError> {
@@ -747,8 +791,11 @@ impl Storage for RedbStorage {
         db_version: u64,
     ) -> Result<Result<(), WriteRejection>, StorageError> {
         let key = key.clone();
-        self.run(move |database| delete_run_sync(database, (shard, range_id), &key, db_version))
-            .await
+        let result = self
+            .run(move |database| delete_run_sync(database, (shard, range_id), &key, db_version))
+            .await?;
+        self.counted();
+        Ok(result)
     }
 }
 

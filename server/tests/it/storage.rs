@@ -179,3 +179,24 @@ async fn an_io_error_stops_the_store_until_reopened() {
         "fail-stop after an IO error"
     );
 }
+
+/// A counted store counts each write transaction and the backend's fsyncs and bytes: a
+/// durable store syncs at least once per commit.
+#[tokio::test]
+async fn a_counted_store_counts_commits_fsyncs_and_bytes() {
+    use endure_server::storage::StorageCounters;
+    let directory = tempfile::tempdir().unwrap();
+    let counters = Arc::new(StorageCounters::default());
+    let store =
+        RedbStorage::open_counted(directory.path().join("counted.redb"), Arc::clone(&counters))
+            .unwrap();
+    let opened = counters.read();
+    let shard = endure_core::storage::ShardId(0);
+    store.acquire_shard(shard).await.unwrap();
+    store.acquire_shard(shard).await.unwrap();
+    let counts = counters.read().since(&opened);
+    assert_eq!(counts.commits, 2);
+    assert!(counts.fsyncs >= 2, "{counts:?}");
+    assert!(counts.bytes_written > 0, "{counts:?}");
+    assert!(counters.read().durable());
+}

@@ -1,0 +1,238 @@
+//! `endure bench <workload>`: the workloads of BENCHMARKS.md, embedded (engine, worker and
+//! client in this process) or in server mode (the engine in an `endure server start-dev`
+//! child process; worker and client here, over TCP). Progress goes to stderr; exactly one
+//! JSON line goes to stdout with the workload's figures, the store's commits and fsyncs
+//! (counted by a wrapper around redb's file backend) and `durable`, computed from them.
+//! Benchmarks are figures, never tests: nothing here asserts a timing.
+
+mod workflows;
+mod workloads;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use endure::Client;
+use endure::embedded::{Engine, InProcessTransport};
+use endure_core::Namespace;
+use endure_server::clock::SystemClock;
+use endure_server::engine::EngineConfig;
+use endure_server::storage::{RedbStorage, StorageCounters, StorageCounts};
+use serde_json::{Map, Value, json};
+
+use crate::args::{BenchArgs, BenchMode, Workload};
+use crate::error::CliError;
+
+/// Where a benchmark runs: the client (and the worker it starts) and how to read the
+/// store's counts at the end.
+pub(crate) struct Setup {
+    /// A client of the engine.
+    pub(crate) client: Client,
+    /// A second client on its own connection, for the worker (server mode) or the same
+    /// one (embedded).
+    pub(crate) worker_client: Client,
+    engine: Running,
+    _directory: tempfile::TempDir,
+    db: PathBuf,
+}
+
+enum Running {
+    Embedded(Arc<StorageCounters>),
+    Server { child: Child, stats: PathBuf },
+}
+
+impl Setup {
+    async fn start(mode: BenchMode) -> Result<Self, CliError> {
+        let directory = tempfile::tempdir().map_err(server_error)?;
+        let db = directory.path().join("bench.redb");
+        match mode {
+            BenchMode::Embedded => {
+                let counters = Arc::new(StorageCounters::default());
+                let storage =
+                    RedbStorage::open_counted(&db, Arc::clone(&counters)).map_err(server_error)?;
+                let engine = Engine::with_ports(
+                    Arc::new(storage),
+                    Arc::new(SystemClock),
+                    EngineConfig::default(),
+                )
+                .await
+                .map_err(server_error)?;
+                let client = Client::new(
+                    Arc::new(InProcessTransport::new(engine)),
+                    Namespace::default(),
+                );
+                Ok(Self {
+                    worker_client: client.clone(),
+                    client,
+                    engine: Running::Embedded(counters),
+                    _directory: directory,
+                    db,
+                })
+            }
+            BenchMode::Server => {
+                let stats = directory.path().join("stats.json");
+                let exe = std::env::current_exe().map_err(server_error)?;
+                let mut child = Command::new(exe)
+                    .args(["server", "start-dev", "--port", "0", "--db"])
+                    .arg(&db)
+                    .arg("--stats-file")
+                    .arg(&stats)
+                    .env("RUST_LOG", "warn")
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::inherit())
+                    .spawn()
+                    .map_err(server_error)?;
+                let mut line = String::new();
+                let stdout = child
+                    .stdout
+                    .take()
+                    .ok_or_else(|| server_error("no stdout"))?;
+                BufReader::new(stdout)
+                    .read_line(&mut line)
+                    .map_err(server_error)?;
+                let address = line
+                    .split_whitespace()
+                    .nth(5)
+                    .ok_or_else(|| server_error(format!("unexpected ready line {line:?}")))?
+                    .to_owned();
+                Ok(Self {
+                    client: Client::connect(address.clone(), Namespace::default()),
+                    worker_client: Client::connect(address, Namespace::default()),
+                    engine: Running::Server { child, stats },
+                    _directory: directory,
+                    db,
+                })
+            }
+        }
+    }
+
+    /// The engine's resident set high-water mark, in MiB (this process when embedded).
+    pub(crate) fn engine_peak_rss_mb(&self) -> f64 {
+        match &self.engine {
+            Running::Embedded(_) => rss_mb("self", "VmHWM"),
+            Running::Server { child, .. } => rss_mb(&child.id().to_string(), "VmHWM"),
+        }
+    }
+
+    /// The engine's resident set now, in MiB.
+    pub(crate) fn engine_rss_mb(&self) -> f64 {
+        match &self.engine {
+            Running::Embedded(_) => rss_mb("self", "VmRSS"),
+            Running::Server { child, .. } => rss_mb(&child.id().to_string(), "VmRSS"),
+        }
+    }
+
+    /// The store file's size in bytes.
+    pub(crate) fn db_bytes(&self) -> u64 {
+        std::fs::metadata(&self.db).map_or(0, |meta| meta.len())
+    }
+
+    /// Stops the engine (server mode: SIGTERM, then its counts from the stats file).
+    fn finish(self) -> Result<StorageCounts, CliError> {
+        match self.engine {
+            Running::Embedded(counters) => Ok(counters.read()),
+            Running::Server { mut child, stats } => {
+                let _ = Command::new("kill")
+                    .args(["-TERM", &child.id().to_string()])
+                    .status();
+                child.wait().map_err(server_error)?;
+                read_stats(&stats)
+            }
+        }
+    }
+}
+
+fn read_stats(path: &Path) -> Result<StorageCounts, CliError> {
+    let text = std::fs::read_to_string(path).map_err(server_error)?;
+    let value: Value = serde_json::from_str(&text).map_err(server_error)?;
+    let field = |name: &str| value[name].as_u64().unwrap_or(0);
+    Ok(StorageCounts {
+        commits: field("commits"),
+        fsyncs: field("fsyncs"),
+        bytes_written: field("bytes_written"),
+    })
+}
+
+/// A `VmHWM`/`VmRSS` line of `/proc/<pid>/status`, in MiB (0 where there is none).
+fn rss_mb(pid: &str, field: &str) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|line| line.starts_with(field))
+                .and_then(|line| line.split_whitespace().nth(1))
+                .and_then(|kib| kib.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+fn server_error(error: impl std::fmt::Display) -> CliError {
+    CliError::Server(error.to_string())
+}
+
+/// Runs one benchmark and prints its JSON line.
+pub(crate) async fn run(args: BenchArgs) -> Result<(), CliError> {
+    let setup = Setup::start(args.mode).await?;
+    let worker = workflows::worker(&setup.worker_client);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(worker.run(async {
+        let _ = stopped.await;
+    }));
+    let figures = match args.workload {
+        Workload::Hello => workloads::hello(&setup, &args).await?,
+        Workload::Latency => workloads::latency(&setup, &args).await?,
+        Workload::Steps => workloads::steps(&setup, &args).await?,
+        Workload::Timers => workloads::timers(&setup, &args).await?,
+        Workload::Signals => workloads::signals(&setup, &args).await?,
+        Workload::Replay => workloads::replay(&setup, &args).await?,
+        Workload::Idle => workloads::idle(&setup, &args).await?,
+    };
+    let _ = stop.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(10), running).await;
+    let counts = setup.finish()?;
+    let mut line = Map::new();
+    line.insert("workload".into(), json!(args.workload.name()));
+    line.insert("mode".into(), json!(args.mode.name()));
+    line.insert("storage".into(), json!("redb"));
+    for (key, value) in figures {
+        line.insert(key.into(), value);
+    }
+    line.insert("commits".into(), json!(counts.commits));
+    line.insert("fsyncs".into(), json!(counts.fsyncs));
+    line.insert("bytes_written".into(), json!(counts.bytes_written));
+    line.insert("durable".into(), json!(counts.durable()));
+    println!("{}", Value::Object(line));
+    Ok(())
+}
+
+/// The `q`-quantile (0..=1) of `samples` in milliseconds, sorted in place.
+pub(crate) fn quantile_ms(samples: &mut [Duration], q: f64) -> f64 {
+    if samples.is_empty() {
+        return 0.0;
+    }
+    samples.sort_unstable();
+    let index = ((samples.len() - 1) as f64 * q).round() as usize;
+    samples[index].as_secs_f64() * 1000.0
+}
+
+/// Rounds to three decimals for the JSON line.
+pub(crate) fn round(value: f64) -> Value {
+    json!((value * 1000.0).round() / 1000.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_pick_the_nearest_rank() {
+        let mut samples: Vec<Duration> = (1..=100).rev().map(Duration::from_millis).collect();
+        assert_eq!(quantile_ms(&mut samples, 0.5), 51.0);
+        assert_eq!(quantile_ms(&mut samples, 0.99), 99.0);
+        assert_eq!(quantile_ms(&mut [], 0.5), 0.0);
+        assert_eq!(round(1.23456), json!(1.235));
+    }
+}

@@ -1,0 +1,314 @@
+//! The workloads, one function each, returning their figures (BENCHMARKS.md names them).
+
+#![allow(
+    clippy::disallowed_methods,
+    reason = "benchmarks measure the wall clock; nothing here is workflow code"
+)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use endure::{
+    Client, ClientError, Replayer, StartWorkflowOptions, TaskQueueName, WorkflowHandle, WorkflowId,
+};
+use endure_core::history::{EventAttributes, HistoryEvent};
+use serde_json::Value;
+use tokio::sync::Semaphore;
+
+use super::workflows::{self, QUEUE};
+use super::{Setup, quantile_ms, round};
+use crate::args::BenchArgs;
+use crate::error::CliError;
+
+/// A workload's figures, in print order.
+pub(crate) type Figures = Vec<(&'static str, Value)>;
+
+fn options(id: String) -> StartWorkflowOptions {
+    StartWorkflowOptions::new(
+        WorkflowId::new(id).expect("a valid id"),
+        TaskQueueName::new(QUEUE).expect("a valid queue name"),
+    )
+}
+
+fn progress(message: impl std::fmt::Display) {
+    eprintln!("bench: {message}");
+}
+
+/// Starts `count` workflows with at most `concurrency` in flight; each is started by
+/// `start` and awaited; returns each one's start-to-result time and the whole span.
+async fn run_many<F, Fut>(
+    count: usize,
+    concurrency: usize,
+    start: F,
+) -> Result<(Vec<Duration>, Duration), CliError>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = Result<(), ClientError>> + Send + 'static,
+{
+    let gate = Arc::new(Semaphore::new(concurrency.max(1)));
+    let began = Instant::now();
+    let mut running = Vec::with_capacity(count);
+    for index in 0..count {
+        let permit = Arc::clone(&gate)
+            .acquire_owned()
+            .await
+            .map_err(|error| CliError::Server(error.to_string()))?;
+        let work = start(index);
+        running.push(tokio::spawn(async move {
+            let started = Instant::now();
+            let result = work.await;
+            drop(permit);
+            result.map(|()| started.elapsed())
+        }));
+    }
+    let mut latencies = Vec::with_capacity(count);
+    for task in running {
+        let latency = task
+            .await
+            .map_err(|error| CliError::Server(error.to_string()))??;
+        latencies.push(latency);
+    }
+    Ok((latencies, began.elapsed()))
+}
+
+/// `hello`: N workflows of one activity, C at a time.
+pub(crate) async fn hello(setup: &Setup, args: &BenchArgs) -> Result<Figures, CliError> {
+    let count = args.count.unwrap_or(2_000);
+    progress(format!(
+        "hello: {count} workflows, concurrency {}",
+        args.concurrency
+    ));
+    let client = setup.client.clone();
+    let (mut latencies, span) = run_many(count, args.concurrency, |index| {
+        let client = client.clone();
+        async move {
+            let handle = client
+                .start::<workflows::hello>(options(format!("hello-{index}")), &"world".into())
+                .await?;
+            handle.result::<String>().await.map(drop)
+        }
+    })
+    .await?;
+    Ok(vec![
+        ("workflows", count.into()),
+        ("wf_per_s", round(count as f64 / span.as_secs_f64())),
+        ("latency_p50_ms", round(quantile_ms(&mut latencies, 0.5))),
+        ("latency_p99_ms", round(quantile_ms(&mut latencies, 0.99))),
+    ])
+}
+
+/// `latency`: one workflow of one activity, R times in a row.
+pub(crate) async fn latency(setup: &Setup, args: &BenchArgs) -> Result<Figures, CliError> {
+    let repeats = args.count.unwrap_or(200);
+    progress(format!("latency: {repeats} workflows, one at a time"));
+    let client = setup.client.clone();
+    let (mut latencies, _) = run_many(repeats, 1, |index| {
+        let client = client.clone();
+        async move {
+            let handle = client
+                .start::<workflows::hello>(options(format!("latency-{index}")), &"world".into())
+                .await?;
+            handle.result::<String>().await.map(drop)
+        }
+    })
+    .await?;
+    Ok(vec![
+        ("repeats", repeats.into()),
+        ("p50_ms", round(quantile_ms(&mut latencies, 0.5))),
+        ("p99_ms", round(quantile_ms(&mut latencies, 0.99))),
+    ])
+}
+
+/// `steps`: S sequential activities, then S sequential local activities.
+pub(crate) async fn steps(setup: &Setup, args: &BenchArgs) -> Result<Figures, CliError> {
+    let count = args.count.unwrap_or(500);
+    progress(format!(
+        "steps: {count} activities, then {count} local activities"
+    ));
+    let steps = u32::try_from(count).unwrap_or(u32::MAX);
+    let began = Instant::now();
+    setup
+        .client
+        .execute::<workflows::steps>(options("steps".into()), &steps)
+        .await?;
+    let remote = began.elapsed();
+    let began = Instant::now();
+    setup
+        .client
+        .execute::<workflows::local_steps>(options("local-steps".into()), &steps)
+        .await?;
+    let local = began.elapsed();
+    let per_step = |span: Duration| round(span.as_secs_f64() * 1000.0 / f64::from(steps.max(1)));
+    Ok(vec![
+        ("steps", count.into()),
+        ("ms_per_step", per_step(remote)),
+        ("ms_per_local_step", per_step(local)),
+    ])
+}
+
+/// The lateness of a run's timer: how long after its due time it fired.
+fn lateness(history: &[HistoryEvent]) -> Option<Duration> {
+    let (started, due) = history.iter().find_map(|event| match &event.attributes {
+        EventAttributes::TimerStarted(a) => Some((event.event_time, a.start_to_fire_timeout)),
+        _ => None,
+    })?;
+    let fired = history.iter().find_map(|event| match &event.attributes {
+        EventAttributes::TimerFired(_) => Some(event.event_time),
+        _ => None,
+    })?;
+    Some(fired.saturating_duration_since(started.saturating_add(due)))
+}
+
+/// `timers`: N workflows each sleeping 5 s.
+pub(crate) async fn timers(setup: &Setup, args: &BenchArgs) -> Result<Figures, CliError> {
+    let count = args.count.unwrap_or(5_000);
+    progress(format!("timers: {count} workflows sleeping 5 s"));
+    let client = setup.client.clone();
+    let began = Instant::now();
+    let mut handles = Vec::with_capacity(count);
+    for index in 0..count {
+        handles.push(
+            client
+                .start::<workflows::sleep>(options(format!("timer-{index}")), &5_000)
+                .await?,
+        );
+    }
+    for handle in &handles {
+        handle.result::<()>().await?;
+    }
+    let total = began.elapsed();
+    let mut late = Vec::with_capacity(count);
+    for handle in &handles {
+        if let Some(lateness) = lateness(&handle.history().await?) {
+            late.push(lateness);
+        }
+    }
+    Ok(vec![
+        ("workflows", count.into()),
+        ("total_s", round(total.as_secs_f64())),
+        ("lateness_p50_ms", round(quantile_ms(&mut late, 0.5))),
+        ("lateness_p99_ms", round(quantile_ms(&mut late, 0.99))),
+        ("peak_rss_mb", round(setup.engine_peak_rss_mb())),
+        ("worker_peak_rss_mb", round(super::rss_mb("self", "VmHWM"))),
+    ])
+}
+
+/// `signals`: M signals to one workflow, sent as fast as the client can.
+pub(crate) async fn signals(setup: &Setup, args: &BenchArgs) -> Result<Figures, CliError> {
+    let count = args.count.unwrap_or(1_000);
+    progress(format!("signals: {count} signals to one workflow"));
+    let handle = setup
+        .client
+        .start::<workflows::signals>(
+            options("signals".into()),
+            &u32::try_from(count).unwrap_or(u32::MAX),
+        )
+        .await?;
+    let began = Instant::now();
+    let gate = Arc::new(Semaphore::new(args.concurrency.max(1)));
+    let mut sending = Vec::with_capacity(count);
+    for index in 0..count {
+        let permit = Arc::clone(&gate)
+            .acquire_owned()
+            .await
+            .map_err(|error| CliError::Server(error.to_string()))?;
+        let handle: WorkflowHandle = handle.clone();
+        sending.push(tokio::spawn(async move {
+            let result = handle.signal("tick", &index).await;
+            drop(permit);
+            result
+        }));
+    }
+    for send in sending {
+        send.await
+            .map_err(|error| CliError::Server(error.to_string()))??;
+    }
+    handle.result::<u32>().await?;
+    let span = began.elapsed();
+    Ok(vec![
+        ("signals", count.into()),
+        ("signals_per_s", round(count as f64 / span.as_secs_f64())),
+    ])
+}
+
+/// `replay`: a history of about 10,000 events (2,500 activities) replayed by the Replayer.
+pub(crate) async fn replay(setup: &Setup, args: &BenchArgs) -> Result<Figures, CliError> {
+    let activities = u32::try_from(args.count.unwrap_or(2_500)).unwrap_or(u32::MAX);
+    progress(format!(
+        "replay: recording a run of {activities} activities"
+    ));
+    let handle = record(&setup.client, activities).await?;
+    let history = handle.history().await?;
+    let replayer = Replayer::for_workflow::<workflows::steps>();
+    progress(format!("replay: replaying {} events", history.len()));
+    let rounds = 5;
+    let began = Instant::now();
+    for _ in 0..rounds {
+        replayer
+            .replay_history(&history)
+            .map_err(|failure| CliError::Server(failure.to_string()))?;
+    }
+    let span = began.elapsed();
+    Ok(vec![
+        ("events", history.len().into()),
+        (
+            "events_per_s",
+            round((history.len() * rounds) as f64 / span.as_secs_f64()),
+        ),
+    ])
+}
+
+async fn record(client: &Client, activities: u32) -> Result<WorkflowHandle, CliError> {
+    let handle = client
+        .start::<workflows::steps>(options("replay".into()), &activities)
+        .await?;
+    handle.result::<u32>().await?;
+    Ok(handle)
+}
+
+/// `idle`: N workflows started and left sleeping for a day.
+pub(crate) async fn idle(setup: &Setup, args: &BenchArgs) -> Result<Figures, CliError> {
+    let count = args.count.unwrap_or(100_000);
+    progress(format!("idle: {count} workflows sleeping a day"));
+    let client = setup.client.clone();
+    let day = 24 * 3600 * 1000;
+    let (_, span) = run_many(count, args.concurrency, |index| {
+        let client = client.clone();
+        async move {
+            client
+                .start::<workflows::sleep>(options(format!("idle-{index}")), &day)
+                .await
+                .map(drop)
+        }
+    })
+    .await?;
+    progress(format!(
+        "idle: started in {:.1} s; waiting for every timer",
+        span.as_secs_f64()
+    ));
+    // The last started run's timer is among the last; once it is, the rest are too.
+    let last = client.handle(
+        WorkflowId::new(format!("idle-{}", count.saturating_sub(1))).expect("a valid id"),
+        None,
+    );
+    loop {
+        let history = last.history().await?;
+        if history
+            .iter()
+            .any(|event| matches!(event.attributes, EventAttributes::TimerStarted(_)))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    Ok(vec![
+        ("workflows", count.into()),
+        ("start_wf_per_s", round(count as f64 / span.as_secs_f64())),
+        ("rss_mb", round(setup.engine_rss_mb())),
+        (
+            "bytes_per_workflow",
+            round(setup.db_bytes() as f64 / count.max(1) as f64),
+        ),
+    ])
+}
