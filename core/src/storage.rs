@@ -453,6 +453,12 @@ pub const HISTORY_PAGE_BYTES_MAX: usize = 1024 * 1024;
 /// Reads are not fenced: they see every commit that has returned and nothing of one that
 /// has not, so a reader racing a commit sees the state before or after it, never between.
 pub trait Storage: Send + Sync + 'static {
+    /// The store's number of shards: fixed by the first call on a new store (to
+    /// `proposed`) and returned unchanged forever after, whatever is proposed — workflow ids
+    /// are mapped to shards by it. A store written before the count was recorded reports
+    /// the shards it holds. Durable before it returns.
+    fn shard_count(&self, proposed: u32) -> impl Future<Output = Result<u32, StorageError>> + Send;
+
     /// Takes ownership of `shard`: increments its range id and returns the new one. Every
     /// later write with an older range id is rejected. Durable before it returns.
     fn acquire_shard(

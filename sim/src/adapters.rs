@@ -78,6 +78,10 @@ impl<S> SlowCommits<S> {
 }
 
 impl<S: Storage> Storage for SlowCommits<S> {
+    async fn shard_count(&self, proposed: u32) -> Result<u32, StorageError> {
+        self.inner.shard_count(proposed).await
+    }
+
     async fn acquire_shard(&self, shard: ShardId) -> Result<RangeId, StorageError> {
         self.inner.acquire_shard(shard).await
     }

@@ -164,21 +164,22 @@ pub(crate) async fn timers(setup: &Setup, args: &BenchArgs) -> Result<Figures, C
     let count = args.count.unwrap_or(5_000);
     progress(format!("timers: {count} workflows sleeping 5 s"));
     let client = setup.client.clone();
-    let began = Instant::now();
-    let mut handles = Vec::with_capacity(count);
-    for index in 0..count {
-        handles.push(
-            client
+    let (_, total) = run_many(count, args.concurrency, |index| {
+        let client = client.clone();
+        async move {
+            let handle = client
                 .start::<workflows::sleep>(options(format!("timer-{index}")), &5_000)
-                .await?,
-        );
-    }
-    for handle in &handles {
-        handle.result::<()>().await?;
-    }
-    let total = began.elapsed();
+                .await?;
+            handle.result::<()>().await
+        }
+    })
+    .await?;
     let mut late = Vec::with_capacity(count);
-    for handle in &handles {
+    for index in 0..count {
+        let handle = client.handle(
+            WorkflowId::new(format!("timer-{index}")).expect("a valid id"),
+            None,
+        );
         if let Some(lateness) = lateness(&handle.history().await?) {
             late.push(lateness);
         }

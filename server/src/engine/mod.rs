@@ -44,7 +44,7 @@ use crate::storage::{MemoryStorage, RedbStorage};
 /// How the engine is laid out.
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
-    /// Number of shards; fixed for the life of a store.
+    /// Number of shards of a new store; a store keeps the count it was created with.
     pub shard_count: u32,
     /// How long a poll waits for a task before returning none.
     pub poll_wait: Duration,
@@ -57,7 +57,7 @@ pub struct EngineConfig {
 impl Default for EngineConfig {
     fn default() -> Self {
         Self {
-            shard_count: 4,
+            shard_count: 32,
             poll_wait: Duration::from_secs(60),
             query_timeout: Duration::from_secs(20),
             commit_batch_max: 256,
@@ -177,6 +177,16 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         clock: Arc<C>,
         config: EngineConfig,
     ) -> Result<Self, EngineError> {
+        let mut config = config;
+        let shard_count = storage.shard_count(config.shard_count.max(1)).await?;
+        if shard_count != config.shard_count {
+            tracing::info!(
+                stored = shard_count,
+                configured = config.shard_count,
+                "the store keeps the shard count it was created with"
+            );
+            config.shard_count = shard_count;
+        }
         let namespaces = Arc::new(namespaces::Namespaces::load(&*storage, clock.now()).await?);
         let (writer, writer_task) =
             writer::spawn_writer(Arc::clone(&storage), config.commit_batch_max);

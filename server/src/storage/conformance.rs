@@ -27,6 +27,8 @@ pub async fn run_all<S: Storage, F: Fn() -> S>(make: F) {
     visibility_filters(&make()).await;
     writes_of_one_commit_are_independent(&make()).await;
     namespaces_are_versioned(&make()).await;
+    shard_count_is_fixed_by_the_first_call(&make()).await;
+    shard_count_of_a_store_from_before_it_was_kept(&make()).await;
     deleting_a_run_removes_what_names_it(&make()).await;
 }
 
@@ -1015,4 +1017,26 @@ pub async fn deleting_a_run_removes_what_names_it<S: Storage>(store: &S) {
         ),
         "an open run is never deleted"
     );
+}
+
+/// The first call fixes a new store's shard count; later proposals change nothing.
+pub async fn shard_count_is_fixed_by_the_first_call<S: Storage>(store: &S) {
+    assert_eq!(store.shard_count(32).await.expect("count"), 32);
+    assert_eq!(
+        store.shard_count(4).await.expect("count"),
+        32,
+        "a store keeps the count it was created with"
+    );
+    store.acquire_shard(ShardId(0)).await.expect("acquire");
+    assert_eq!(store.shard_count(1).await.expect("count"), 32);
+}
+
+/// A store whose shards were leased before any count was recorded reports the shards it
+/// holds, so its workflow ids keep mapping where they were written.
+pub async fn shard_count_of_a_store_from_before_it_was_kept<S: Storage>(store: &S) {
+    for shard in 0..4 {
+        store.acquire_shard(ShardId(shard)).await.expect("acquire");
+    }
+    assert_eq!(store.shard_count(32).await.expect("count"), 4);
+    assert_eq!(store.shard_count(16).await.expect("count"), 4);
 }

@@ -26,6 +26,7 @@ struct State {
     requests: BTreeMap<(Namespace, WorkflowId, RequestId), RequestRecord>,
     visibility: BTreeMap<ExecutionKey, VisibilityRow>,
     namespaces: BTreeMap<Namespace, NamespaceRecord>,
+    shard_count: Option<u32>,
 }
 
 impl MemoryStorage {
@@ -185,6 +186,12 @@ pub(super) fn order_visibility(
 }
 
 impl Storage for MemoryStorage {
+    async fn shard_count(&self, proposed: u32) -> Result<u32, StorageError> {
+        let mut state = self.state.lock();
+        let held = state.shards.keys().map(|shard| shard.0 + 1).max();
+        Ok(*state.shard_count.get_or_insert(held.unwrap_or(proposed)))
+    }
+
     async fn acquire_shard(&self, shard: ShardId) -> Result<RangeId, StorageError> {
         let mut state = self.state.lock();
         let range = state.shards.entry(shard).or_insert(RangeId(0));

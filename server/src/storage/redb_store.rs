@@ -40,6 +40,9 @@ const DISPATCH: TableDefinition<'static, Bytes, Bytes> = TableDefinition::new("d
 const REQUESTS: TableDefinition<'static, Bytes, Bytes> = TableDefinition::new("requests");
 const VISIBILITY: TableDefinition<'static, Bytes, Bytes> = TableDefinition::new("visibility");
 const NAMESPACES: TableDefinition<'static, Bytes, Bytes> = TableDefinition::new("namespaces");
+/// Store-wide settings: the shard count.
+const META: TableDefinition<'static, &'static str, u64> = TableDefinition::new("meta");
+const SHARD_COUNT_KEY: &str = "shard_count";
 
 /// The redb file store.
 #[derive(Clone)]
@@ -153,6 +156,7 @@ impl RedbStorage {
                 transaction.open_table(table).map_err(redb_error)?;
             }
             transaction.open_table(DEADLINES).map_err(redb_error)?;
+            transaction.open_table(META).map_err(redb_error)?;
         }
         transaction.commit().map_err(redb_error)?;
         Ok(Self {
@@ -541,6 +545,46 @@ fn scan_prefix<T: ReadableTable<Bytes, Bytes>>(
 }
 
 impl Storage for RedbStorage {
+    async fn shard_count(&self, proposed: u32) -> Result<u32, StorageError> {
+        let count = self
+            .run(move |database| {
+                let mut transaction = database.begin_write().map_err(redb_error)?;
+                transaction
+                    .set_durability(Durability::Immediate)
+                    .map_err(io)?;
+                let count = {
+                    let mut meta = transaction.open_table(META).map_err(redb_error)?;
+                    let stored = meta
+                        .get(SHARD_COUNT_KEY)
+                        .map_err(redb_error)?
+                        .map(|value| value.value());
+                    match stored {
+                        Some(count) => u32::try_from(count).map_err(|_| StorageError::Corrupt {
+                            what: "the shard count".into(),
+                            reason: format!("{count} is not a shard count"),
+                        })?,
+                        None => {
+                            // A store from before the count was kept: as many as it holds.
+                            let shards = transaction.open_table(SHARDS).map_err(redb_error)?;
+                            let held = shards
+                                .last()
+                                .map_err(redb_error)?
+                                .map(|(shard, _)| shard.value() + 1);
+                            let count = held.unwrap_or(proposed);
+                            meta.insert(SHARD_COUNT_KEY, u64::from(count))
+                                .map_err(redb_error)?;
+                            count
+                        }
+                    }
+                };
+                transaction.commit().map_err(redb_error)?;
+                Ok(count)
+            })
+            .await?;
+        self.counted();
+        Ok(count)
+    }
+
     async fn acquire_shard(&self, shard: ShardId) -> Result<RangeId, StorageError> {
         let range = self
             .run(move |database| {

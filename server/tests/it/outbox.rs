@@ -48,6 +48,10 @@ fn records_outcome(write: &WorkflowWrite) -> bool {
 }
 
 impl Storage for Holding {
+    async fn shard_count(&self, proposed: u32) -> Result<u32, StorageError> {
+        self.inner.shard_count(proposed).await
+    }
+
     async fn acquire_shard(&self, shard: ShardId) -> Result<RangeId, StorageError> {
         self.inner.acquire_shard(shard).await
     }
