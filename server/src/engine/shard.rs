@@ -39,6 +39,9 @@ const CACHE_MAX: usize = 10_000;
 /// Most outbox rows loaded at recovery (each run has at most a few thousand pending).
 const RECOVERY_OUTBOX_MAX: usize = 1_000_000;
 
+/// Most client signals to one run applied in one transition.
+const SIGNAL_BATCH_MAX: usize = 256;
+
 /// How long a deletion that could not happen now waits before it is tried again.
 const RETENTION_RETRY: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -243,6 +246,8 @@ impl<S: Storage, C: Clock> Shard<S, C> {
     /// random source, which simulation does not control).
     pub(crate) async fn run(mut self, mut inbox: mpsc::UnboundedReceiver<ShardMessage>) {
         let mut deadline_turn = false;
+        // Messages taken from the inbox while gathering a batch, handled next, in order.
+        let mut stash = std::collections::VecDeque::new();
         loop {
             deadline_turn = !deadline_turn;
             let now = self.clock.now();
@@ -256,10 +261,14 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             let next = self.deadlines.wake_at();
             let clock = Arc::clone(&self.clock);
             let sleep = async move { clock.sleep_until(next).await };
+            if let Some(message) = stash.pop_front() {
+                self.handle_batched(message, &mut inbox, &mut stash).await;
+                continue;
+            }
             tokio::select! {
                 biased;
                 message = inbox.recv() => match message {
-                    Some(message) => self.handle(message).await,
+                    Some(message) => self.handle_batched(message, &mut inbox, &mut stash).await,
                     None => return,
                 },
                 () = sleep => {
@@ -270,6 +279,142 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                     self.fire_due().await;
                 }
             }
+        }
+    }
+
+    /// Handles `message`; a client signal is applied together with the signals to the same
+    /// run queued right behind it — one transition, one write (DESIGN §5: inputs arriving
+    /// while a write is in flight are applied together). The first message of another kind
+    /// ends the batch and is handled next, so the shard's order is kept.
+    async fn handle_batched(
+        &mut self,
+        message: ShardMessage,
+        inbox: &mut mpsc::UnboundedReceiver<ShardMessage>,
+        stash: &mut std::collections::VecDeque<ShardMessage>,
+    ) {
+        let ShardMessage::Apply {
+            execution,
+            input,
+            dispatched: None,
+            reply,
+        } = message
+        else {
+            return self.handle(message).await;
+        };
+        if !matches!(*input, Input::Signal(_)) {
+            return self
+                .handle(ShardMessage::Apply {
+                    execution,
+                    input,
+                    dispatched: None,
+                    reply,
+                })
+                .await;
+        }
+        let mut batch = vec![(*input, reply)];
+        while batch.len() < SIGNAL_BATCH_MAX && stash.is_empty() {
+            match inbox.try_recv() {
+                Ok(ShardMessage::Apply {
+                    execution: next,
+                    input,
+                    dispatched: None,
+                    reply,
+                }) if next == execution && matches!(*input, Input::Signal(_)) => {
+                    batch.push((*input, reply));
+                }
+                Ok(other) => stash.push_back(other),
+                Err(_) => break,
+            }
+        }
+        if batch.len() == 1 {
+            let (input, reply) = batch.remove(0);
+            let result = self.transition(&execution, input, None).await;
+            let _ = reply.send(result.map(|effects| effects.reply));
+            return;
+        }
+        let (inputs, replies): (Vec<Input>, Vec<_>) = batch.into_iter().unzip();
+        let outcomes = self.signal_transition(&execution, inputs).await;
+        debug_assert_eq!(outcomes.len(), replies.len(), "one outcome per signal");
+        for (reply, outcome) in replies.into_iter().zip(outcomes) {
+            let _ = reply.send(outcome);
+        }
+    }
+
+    /// Applies several client signals to one run as one transition made durable by one
+    /// write: each is deduplicated by its request id, refused alone or applied in order,
+    /// and answered with its own outcome once the write is durable.
+    async fn signal_transition(
+        &mut self,
+        key: &ExecutionKey,
+        inputs: Vec<Input>,
+    ) -> Vec<Result<Reply, EngineError>> {
+        let count = inputs.len();
+        let (machine, db_version, seen) = match self.load(key).await {
+            Ok(loaded) => loaded,
+            Err(error) => return vec![Err(error); count],
+        };
+        let now = self.clock.now().max(seen);
+        let mut next = machine.clone();
+        let mut merged = Effects::default();
+        let mut records: Vec<RequestRecord> = Vec::new();
+        let mut outcomes = Vec::with_capacity(count);
+        for input in inputs {
+            let record = request_record(key, &input);
+            if let Some(record) = &record {
+                let recorded = match self
+                    .storage
+                    .find_request(&key.namespace, &key.workflow_id, &record.request_id)
+                    .await
+                {
+                    Ok(found) => found.is_some(),
+                    Err(error) => return vec![Err(error.into()); count],
+                };
+                if recorded || records.iter().any(|r| r.request_id == record.request_id) {
+                    outcomes.push(Ok(Reply::Duplicate));
+                    continue;
+                }
+            }
+            match next.apply(input, now) {
+                Ok(effects) => {
+                    debug_assert!(effects.next_run.is_none(), "a signal starts no run");
+                    if effects.reply != Reply::Duplicate {
+                        records.extend(record);
+                    }
+                    outcomes.push(Ok(effects.reply));
+                    merged.events.extend(effects.events);
+                    merged.tasks.extend(effects.tasks);
+                    merged.updates.extend(effects.updates);
+                    merged.warnings.extend(effects.warnings);
+                }
+                Err(rejected) => outcomes.push(Err(rejected.into())),
+            }
+        }
+        if next.durable_state_eq(&machine) && merged.events.is_empty() && merged.tasks.is_empty() {
+            if next != machine {
+                self.remember(key.clone(), next, db_version, seen);
+            }
+            self.updates.notify(key, &merged.updates);
+            return outcomes;
+        }
+        let handoffs = self.sync_match(key, &mut next, &mut merged, now);
+        match self
+            .commit_changes(
+                key,
+                &machine,
+                db_version,
+                &next,
+                &merged,
+                (Vec::new(), records),
+                now,
+            )
+            .await
+        {
+            Ok(()) => {
+                deliver(handoffs);
+                outcomes
+            }
+            // Nothing of the batch is written: every signal of it fails alike.
+            Err(error) => vec![Err(error); count],
         }
     }
 
