@@ -1031,7 +1031,10 @@ async fn concurrent_signals_are_batched_and_each_applied_once() {
         .iter()
         .filter(|event| event.event_type() == EventType::WorkflowTaskScheduled)
         .count();
-    assert_eq!(scheduled, 1, "the signals wait behind the first workflow task");
+    assert_eq!(
+        scheduled, 1,
+        "the signals wait behind the first workflow task"
+    );
     // The first task sees them all; a late repeat is still a duplicate.
     h.engine
         .signal_workflow(&ns(), &id, None, signal(3))
