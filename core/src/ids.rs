@@ -17,21 +17,7 @@ fn check_name(field: &'static str, value: &str, limit: usize) -> Result<(), Vali
     if value.is_empty() {
         return Err(ValidationError::Empty { field });
     }
-    if value.len() > limit {
-        return Err(ValidationError::TooLong {
-            field,
-            len: value.len(),
-            limit,
-        });
-    }
-    if let Some((position, character)) = value.char_indices().find(|(_, c)| c.is_control()) {
-        return Err(ValidationError::ControlCharacter {
-            field,
-            position,
-            character,
-        });
-    }
-    Ok(())
+    crate::validation::check_text(field, value, limit)
 }
 
 /// Defines a validated string newtype.

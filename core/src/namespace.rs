@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::Namespace;
 use crate::time::Timestamp;
-use crate::validation::ValidationError;
+use crate::validation::{ValidationError, check_text};
 
 /// The shortest retention accepted (Temporal's minimum is a day; an hour keeps short-lived
 /// development namespaces possible).
@@ -65,24 +65,6 @@ impl NamespaceConfig {
 pub fn check_retention(retention: Duration) -> Result<(), ValidationError> {
     if !(RETENTION_MIN..=RETENTION_MAX).contains(&retention) {
         return Err(ValidationError::Retention { value: retention });
-    }
-    Ok(())
-}
-
-fn check_text(field: &'static str, text: &str, limit: usize) -> Result<(), ValidationError> {
-    if text.len() > limit {
-        return Err(ValidationError::TooLong {
-            field,
-            len: text.len(),
-            limit,
-        });
-    }
-    if let Some((position, character)) = text.char_indices().find(|(_, c)| c.is_control()) {
-        return Err(ValidationError::ControlCharacter {
-            field,
-            position,
-            character,
-        });
     }
     Ok(())
 }

@@ -151,6 +151,29 @@ pub enum ValidationError {
     },
 }
 
+/// Checks that `text` is at most `limit` bytes and printable (no control characters).
+pub(crate) fn check_text(
+    field: &'static str,
+    text: &str,
+    limit: usize,
+) -> Result<(), ValidationError> {
+    if text.len() > limit {
+        return Err(ValidationError::TooLong {
+            field,
+            len: text.len(),
+            limit,
+        });
+    }
+    if let Some((position, character)) = text.char_indices().find(|(_, c)| c.is_control()) {
+        return Err(ValidationError::ControlCharacter {
+            field,
+            position,
+            character,
+        });
+    }
+    Ok(())
+}
+
 /// Checks that `duration`, if set, is positive and at most [`DURATION_MAX`].
 pub(crate) fn check_optional_duration(
     field: &'static str,

@@ -71,6 +71,25 @@ where
     Ok((latencies, began.elapsed()))
 }
 
+/// Runs `count` one-activity workflows `concurrency` at a time, each started and awaited.
+async fn hellos(
+    client: &Client,
+    prefix: &'static str,
+    count: usize,
+    concurrency: usize,
+) -> Result<(Vec<Duration>, Duration), CliError> {
+    run_many(count, concurrency, |index| {
+        let client = client.clone();
+        async move {
+            let handle = client
+                .start::<workflows::hello>(options(format!("{prefix}-{index}")), &"world".into())
+                .await?;
+            handle.result::<String>().await.map(drop)
+        }
+    })
+    .await
+}
+
 /// `hello`: N workflows of one activity, C at a time.
 pub(crate) async fn hello(setup: &Setup, args: &BenchArgs) -> Result<Figures, CliError> {
     let count = args.count.unwrap_or(2_000);
@@ -78,17 +97,7 @@ pub(crate) async fn hello(setup: &Setup, args: &BenchArgs) -> Result<Figures, Cl
         "hello: {count} workflows, concurrency {}",
         args.concurrency
     ));
-    let client = setup.client.clone();
-    let (mut latencies, span) = run_many(count, args.concurrency, |index| {
-        let client = client.clone();
-        async move {
-            let handle = client
-                .start::<workflows::hello>(options(format!("hello-{index}")), &"world".into())
-                .await?;
-            handle.result::<String>().await.map(drop)
-        }
-    })
-    .await?;
+    let (mut latencies, span) = hellos(&setup.client, "hello", count, args.concurrency).await?;
     Ok(vec![
         ("workflows", count.into()),
         ("wf_per_s", round(count as f64 / span.as_secs_f64())),
@@ -101,17 +110,7 @@ pub(crate) async fn hello(setup: &Setup, args: &BenchArgs) -> Result<Figures, Cl
 pub(crate) async fn latency(setup: &Setup, args: &BenchArgs) -> Result<Figures, CliError> {
     let repeats = args.count.unwrap_or(200);
     progress(format!("latency: {repeats} workflows, one at a time"));
-    let client = setup.client.clone();
-    let (mut latencies, _) = run_many(repeats, 1, |index| {
-        let client = client.clone();
-        async move {
-            let handle = client
-                .start::<workflows::hello>(options(format!("latency-{index}")), &"world".into())
-                .await?;
-            handle.result::<String>().await.map(drop)
-        }
-    })
-    .await?;
+    let (mut latencies, _) = hellos(&setup.client, "latency", repeats, 1).await?;
     Ok(vec![
         ("repeats", repeats.into()),
         ("p50_ms", round(quantile_ms(&mut latencies, 0.5))),

@@ -258,7 +258,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
 
     /// Refuses a request naming a namespace that does not exist, or the engine's own.
     fn check_namespace(&self, namespace: &Namespace) -> Result<(), EngineError> {
-        self.inner.namespaces.check(namespace).map(drop)
+        self.inner.namespaces.check(namespace)
     }
 
     fn shard(

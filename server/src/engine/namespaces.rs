@@ -65,13 +65,24 @@ impl Namespaces {
         })
     }
 
-    /// The record of `name`, or why a request may not name it.
-    pub(crate) fn check(&self, name: &Namespace) -> Result<NamespaceRecord, EngineError> {
+    /// Why a request may not name `name`, if it may not: the engine's own namespace, or one
+    /// that does not exist. Every request pays this check: it reads, never copies.
+    pub(crate) fn check(&self, name: &Namespace) -> Result<(), EngineError> {
         if name.as_str() == SYSTEM_NAMESPACE {
             return Err(EngineError::BadRequest(format!(
                 "namespace {name} is reserved for the engine; use another namespace"
             )));
         }
+        if self.records.read().contains_key(name) {
+            Ok(())
+        } else {
+            Err(EngineError::NamespaceNotFound(name.clone()))
+        }
+    }
+
+    /// The record of `name`, once [`check`](Self::check) lets it be named.
+    fn record(&self, name: &Namespace) -> Result<NamespaceRecord, EngineError> {
+        self.check(name)?;
         self.records
             .read()
             .get(name)
@@ -138,7 +149,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         &self,
         name: &Namespace,
     ) -> Result<NamespaceRecord, EngineError> {
-        self.inner.namespaces.check(name)
+        self.inner.namespaces.record(name)
     }
 
     /// Every namespace a user may name, by name.

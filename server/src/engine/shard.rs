@@ -360,19 +360,16 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         let mut outcomes = Vec::with_capacity(count);
         for input in inputs {
             let record = request_record(key, &input);
-            if let Some(record) = &record {
-                let recorded = match self
-                    .storage
-                    .find_request(&key.namespace, &key.workflow_id, &record.request_id)
-                    .await
-                {
-                    Ok(found) => found.is_some(),
-                    Err(error) => return vec![Err(error.into()); count],
-                };
-                if recorded || records.iter().any(|r| r.request_id == record.request_id) {
+            let in_batch = record
+                .as_ref()
+                .is_some_and(|record| records.iter().any(|r| r.request_id == record.request_id));
+            match self.recorded(record.as_ref()).await {
+                Ok(recorded) if recorded || in_batch => {
                     outcomes.push(Ok(Reply::Duplicate));
                     continue;
                 }
+                Ok(_) => {}
+                Err(error) => return vec![Err(error); count],
             }
             match next.apply(input, now) {
                 Ok(effects) => {
@@ -389,30 +386,18 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                 Err(rejected) => outcomes.push(Err(rejected.into())),
             }
         }
-        if next.durable_state_eq(&machine) && merged.events.is_empty() && merged.tasks.is_empty() {
-            if next != machine {
-                self.remember(key.clone(), next, db_version, seen);
-            }
-            self.updates.notify(key, &merged.updates);
-            return outcomes;
-        }
-        let handoffs = self.sync_match(key, &mut next, &mut merged, now);
         match self
-            .commit_changes(
+            .write_transition(
                 key,
-                &machine,
-                db_version,
-                &next,
-                &merged,
+                (&machine, db_version, seen),
+                next,
+                &mut merged,
                 (Vec::new(), records),
                 now,
             )
             .await
         {
-            Ok(()) => {
-                deliver(handoffs);
-                outcomes
-            }
+            Ok(()) => outcomes,
             // Nothing of the batch is written: every signal of it fails alike.
             Err(error) => vec![Err(error); count],
         }
@@ -501,14 +486,12 @@ impl<S: Storage, C: Clock> Shard<S, C> {
     /// postpones the deletion. Returns whether the run was closed (or gone), so that no
     /// deadline input is applied to it.
     async fn expire_if_closed(&mut self, key: &ExecutionKey, now: Timestamp) -> bool {
-        let (machine, db_version, _) = match self.load(key).await {
-            Ok(loaded) => loaded,
-            Err(EngineError::NotFound(_)) => return true,
-            Err(_) => return false,
+        // Closed runs are never cached: the stored row says all that is needed.
+        let db_version = match self.storage.load_execution(key).await {
+            Ok(Some(row)) if row.status.is_closed() => row.db_version,
+            Ok(Some(_)) | Err(_) => return false,
+            Ok(None) => return true,
         };
-        if !machine.status().is_closed() {
-            return false;
-        }
         let retry_at = now.saturating_add(RETENTION_RETRY);
         let (namespace, queue) = outbox_queue(self.id);
         match self
@@ -664,17 +647,8 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         dispatched: Option<DispatchKey>,
     ) -> Result<Effects, EngineError> {
         let (machine, db_version, seen) = self.load(key).await?;
-        // A signal's or cancel request's id deduplicates it across the workflow id's whole
-        // chain of runs: a retry that arrives after the run continued as new, retried or
-        // closed finds the record instead of applying again (or failing).
         let request_record = request_record(key, &input);
-        if let Some(record) = &request_record
-            && self
-                .storage
-                .find_request(&key.namespace, &key.workflow_id, &record.request_id)
-                .await?
-                .is_some()
-        {
+        if self.recorded(request_record.as_ref()).await? {
             return Ok(Effects {
                 reply: Reply::Duplicate,
                 ..Effects::default()
@@ -703,20 +677,66 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                 return Err(rejected.into());
             }
         };
-        if next.durable_state_eq(&machine)
+        let mut effects = effects;
+        let records = request_record
+            .filter(|_| effects.reply != Reply::Duplicate)
+            .into_iter()
+            .collect();
+        let deletes = dispatched.into_iter().collect();
+        self.write_transition(
+            key,
+            (&machine, db_version, seen),
+            next,
+            &mut effects,
+            (deletes, records),
+            now,
+        )
+        .await?;
+        Ok(effects)
+    }
+
+    /// Whether `record`'s request id was already recorded. A signal's or cancel request's
+    /// id deduplicates it across the workflow id's whole chain of runs: a retry that
+    /// arrives after the run continued as new, retried or closed finds the record instead
+    /// of applying again (or failing).
+    async fn recorded(&self, record: Option<&RequestRecord>) -> Result<bool, EngineError> {
+        let Some(record) = record else {
+            return Ok(false);
+        };
+        Ok(self
+            .storage
+            .find_request(&record.namespace, &record.workflow_id, &record.request_id)
+            .await?
+            .is_some())
+    }
+
+    /// Makes a transition from `machine` (at `db_version`, having seen `seen`) to `next`
+    /// durable: nothing is written when only what lives in memory changed; otherwise the
+    /// new tasks with a poller waiting are started in it (sync match, the successor run's
+    /// too), it is committed with `deletes` and `records`, and the started tasks handed
+    /// over.
+    async fn write_transition(
+        &mut self,
+        key: &ExecutionKey,
+        (machine, db_version, seen): (&ExecutionMachine, u64, Timestamp),
+        mut next: ExecutionMachine,
+        effects: &mut Effects,
+        (deletes, records): (Vec<DispatchKey>, Vec<RequestRecord>),
+        now: Timestamp,
+    ) -> Result<(), EngineError> {
+        if next.durable_state_eq(machine)
             && effects.events.is_empty()
             && effects.tasks.is_empty()
-            && dispatched.is_none()
+            && deletes.is_empty()
         {
-            if next != machine {
+            if &next != machine {
                 // Only what lives in memory changed (an update admitted): nothing to write.
                 self.remember(key.clone(), next, db_version, seen);
             }
             self.updates.notify(key, &effects.updates);
-            return Ok(effects);
+            return Ok(());
         }
-        let mut effects = effects;
-        let mut handoffs = self.sync_match(key, &mut next, &mut effects, now);
+        let mut handoffs = self.sync_match(key, &mut next, effects, now);
         if let Some(next_run) = effects.next_run.as_mut() {
             let next_key = ExecutionKey {
                 run_id: next_run.machine.run_id(),
@@ -729,23 +749,18 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                 now,
             ));
         }
-        let deletes = dispatched.into_iter().collect();
-        let records = request_record
-            .filter(|_| effects.reply != Reply::Duplicate)
-            .into_iter()
-            .collect();
         self.commit_changes(
             key,
-            &machine,
+            machine,
             db_version,
             &next,
-            &effects,
+            effects,
             (deletes, records),
             now,
         )
         .await?;
         deliver(handoffs);
-        Ok(effects)
+        Ok(())
     }
 
     /// Sync match: each new task with a poller waiting is started in this same transition

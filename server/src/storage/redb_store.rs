@@ -106,6 +106,7 @@ impl RedbStorage {
                 .set_cache_size(CACHE_BYTES)
                 .create(path)
                 .map_err(redb_error)?,
+            None,
         )
     }
 
@@ -115,7 +116,7 @@ impl RedbStorage {
             .set_cache_size(CACHE_BYTES)
             .create_with_backend(backend)
             .map_err(redb_error)?;
-        Self::from_database(database)
+        Self::from_database(database, None)
     }
 
     /// Opens (or creates) the store in the file at `path`, counting its commits, fsyncs
@@ -136,11 +137,7 @@ impl RedbStorage {
             .set_cache_size(CACHE_BYTES)
             .create_with_backend(CountingBackend::new(backend, Arc::clone(&counters)))
             .map_err(redb_error)?;
-        let mut store = Self::from_database(database)?;
-        if let Some(inner) = Arc::get_mut(&mut store.inner) {
-            inner.counters = Some(counters);
-        }
-        Ok(store)
+        Self::from_database(database, Some(counters))
     }
 
     /// Counts one committed write transaction, when counting.
@@ -150,7 +147,10 @@ impl RedbStorage {
         }
     }
 
-    fn from_database(database: Database) -> Result<Self, StorageError> {
+    fn from_database(
+        database: Database,
+        counters: Option<Arc<StorageCounters>>,
+    ) -> Result<Self, StorageError> {
         let transaction = database.begin_write().map_err(redb_error)?;
         {
             transaction.open_table(SHARDS).map_err(redb_error)?;
@@ -174,7 +174,7 @@ impl RedbStorage {
             inner: Arc::new(Inner {
                 database,
                 stopped: AtomicBool::new(false),
-                counters: None,
+                counters,
             }),
         })
     }
@@ -194,6 +194,15 @@ impl RedbStorage {
         }
         result
     }
+}
+
+/// A write transaction that is durable (fsync'd) when its commit returns.
+fn begin_durable(database: &Database) -> Result<redb::WriteTransaction, StorageError> {
+    let mut transaction = database.begin_write().map_err(redb_error)?;
+    transaction
+        .set_durability(Durability::Immediate)
+        .map_err(io)?;
+    Ok(transaction)
 }
 
 /// Runs synchronous storage work off the async threads: on tokio's blocking pool in
@@ -411,10 +420,7 @@ fn commit_sync(
     database: &Database,
     writes: Vec<WorkflowWrite>,
 ) -> Result<Vec<Result<(), WriteRejection>>, StorageError> {
-    let mut transaction = database.begin_write().map_err(redb_error)?;
-    transaction
-        .set_durability(Durability::Immediate)
-        .map_err(io)?;
+    let transaction = begin_durable(database)?;
     let mut results = Vec::with_capacity(writes.len());
     {
         let mut tables = Tables::open(&transaction)?;
@@ -437,10 +443,7 @@ fn delete_run_sync(
     key: &ExecutionKey,
     db_version: u64,
 ) -> Result<Result<(), WriteRejection>, StorageError> {
-    let mut transaction = database.begin_write().map_err(redb_error)?;
-    transaction
-        .set_durability(Durability::Immediate)
-        .map_err(io)?;
+    let transaction = begin_durable(database)?;
     {
         let mut tables = Tables::open(&transaction)?;
         let actual = RangeId(
@@ -515,10 +518,7 @@ fn put_namespace_sync(
     record: &NamespaceRecord,
     expected: Option<u64>,
 ) -> Result<Result<(), WriteRejection>, StorageError> {
-    let mut transaction = database.begin_write().map_err(redb_error)?;
-    transaction
-        .set_durability(Durability::Immediate)
-        .map_err(io)?;
+    let transaction = begin_durable(database)?;
     {
         let mut table = transaction.open_table(NAMESPACES).map_err(redb_error)?;
         let key = record.name.as_str().as_bytes();
@@ -559,10 +559,7 @@ impl Storage for RedbStorage {
     async fn shard_count(&self, proposed: u32) -> Result<u32, StorageError> {
         let count = self
             .run(move |database| {
-                let mut transaction = database.begin_write().map_err(redb_error)?;
-                transaction
-                    .set_durability(Durability::Immediate)
-                    .map_err(io)?;
+                let transaction = begin_durable(database)?;
                 let count = {
                     let mut meta = transaction.open_table(META).map_err(redb_error)?;
                     let stored = meta
@@ -599,10 +596,7 @@ impl Storage for RedbStorage {
     async fn acquire_shard(&self, shard: ShardId) -> Result<RangeId, StorageError> {
         let range = self
             .run(move |database| {
-                let mut transaction = database.begin_write().map_err(redb_error)?;
-                transaction
-                    .set_durability(Durability::Immediate)
-                    .map_err(io)?;
+                let transaction = begin_durable(database)?;
                 let range = {
                     let mut shards = transaction.open_table(SHARDS).map_err(redb_error)?;
                     let current = shards
