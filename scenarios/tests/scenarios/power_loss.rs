@@ -4,9 +4,6 @@
 //! acknowledged start and signal survives (exactly once), and every workflow completes.
 //! Run with `RUSTFLAGS="--cfg madsim"`.
 
-#![cfg(madsim)]
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
-
 use std::sync::Arc;
 use std::time::Duration;
 

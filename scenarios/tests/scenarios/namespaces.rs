@@ -5,9 +5,6 @@
 //! deleted through further crashes while default's (three days) stay, well formed and
 //! replayable. Run with `RUSTFLAGS="--cfg madsim"`.
 
-#![cfg(madsim)]
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
-
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -1,8 +1,6 @@
 //! The engine under madsim: opened on the in-memory store, it completes one workflow whose
 //! hour-long timer passes in virtual time. Run with `RUSTFLAGS="--cfg madsim"`.
 
-#![cfg(madsim)]
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 #![allow(
     clippy::disallowed_methods,
     reason = "scenarios read the simulated clock"

@@ -5,9 +5,6 @@
 //! its policies say, each attempt number appears once per chain, no timer or timeout fires
 //! early, and every run is well formed and replays. Run with `RUSTFLAGS="--cfg madsim"`.
 
-#![cfg(madsim)]
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;

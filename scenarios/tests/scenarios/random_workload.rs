@@ -6,9 +6,6 @@
 //! well formed, never early, and replay. The soak (`scripts/soak`) runs it over fresh seeds.
 //! Run with `RUSTFLAGS="--cfg madsim"`.
 
-#![cfg(madsim)]
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
-
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;

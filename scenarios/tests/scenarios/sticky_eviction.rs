@@ -3,9 +3,6 @@
 //! timeout, and another worker — with nothing cached — rebuilds the run by replaying its
 //! whole history and finishes it. Run with `RUSTFLAGS="--cfg madsim"`.
 
-#![cfg(madsim)]
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
-
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -5,9 +5,6 @@
 //! the failed runs are left as they were, and every run is well formed and replays. Run
 //! with `RUSTFLAGS="--cfg madsim"`.
 
-#![cfg(madsim)]
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -3,9 +3,6 @@
 //! history exactly once, every cancel request reaches its target once, and each sender
 //! hears every outcome exactly once. Run with `RUSTFLAGS="--cfg madsim"`.
 
-#![cfg(madsim)]
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

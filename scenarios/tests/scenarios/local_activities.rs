@@ -5,9 +5,6 @@
 //! successful marker per activity with the attempts it took, and every run is well formed
 //! and replays. Run with `RUSTFLAGS="--cfg madsim"`.
 
-#![cfg(madsim)]
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
-
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -2,9 +2,6 @@
 //! workers and clients reconnect, the engine recovers its tasks, timers and deadlines, and
 //! every workflow completes exactly once. Run with `RUSTFLAGS="--cfg madsim"`.
 
-#![cfg(madsim)]
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
-
 use std::sync::Arc;
 use std::time::Duration;
 

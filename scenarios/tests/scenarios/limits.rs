@@ -5,9 +5,6 @@
 //! continue as new from 4,096 events on, and both histories are well formed and replay.
 //! Run with `RUSTFLAGS="--cfg madsim"`.
 
-#![cfg(madsim)]
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;

@@ -3,9 +3,6 @@
 //! the partition heals, and the retry completes the workflow. Run with
 //! `RUSTFLAGS="--cfg madsim"`.
 
-#![cfg(madsim)]
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
-
 use std::sync::Arc;
 use std::time::Duration;
 

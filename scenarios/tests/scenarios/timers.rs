@@ -3,9 +3,6 @@
 //! sees it and as history records it), none is lost, and every workflow completes. Run
 //! with `RUSTFLAGS="--cfg madsim"`.
 
-#![cfg(madsim)]
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
-
 use std::sync::Arc;
 use std::time::Duration;
 

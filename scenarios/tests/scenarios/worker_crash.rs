@@ -2,9 +2,6 @@
 //! the engine retries the activity, and another worker (on another node) runs it to the
 //! end. Run with `RUSTFLAGS="--cfg madsim"`.
 
-#![cfg(madsim)]
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
-
 use std::sync::Arc;
 use std::time::Duration;
 

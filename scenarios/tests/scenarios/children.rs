@@ -9,9 +9,6 @@
 //! types and statuses count what happened; every run of every workflow is well formed and
 //! replays. Run with `RUSTFLAGS="--cfg madsim"`.
 
-#![cfg(madsim)]
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;

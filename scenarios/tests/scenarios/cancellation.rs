@@ -4,9 +4,6 @@
 //! final once a cancel was requested, as in Temporal), a cleanup activity runs on a
 //! disconnected context, and every run closes as canceled exactly once. Run with `RUSTFLAGS="--cfg madsim"`.
 
-#![cfg(madsim)]
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
-
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -5,9 +5,6 @@
 //! history exactly once, and every history is well formed, never early and replays. Run
 //! with `RUSTFLAGS="--cfg madsim"`.
 
-#![cfg(madsim)]
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;

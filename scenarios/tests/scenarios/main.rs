@@ -1,0 +1,27 @@
+//! The named simulation scenarios, one module per scenario and fault, linked into one test
+//! binary (a binary per scenario cost a link and ~180 MB of disk each). Run with
+//! `RUSTFLAGS="--cfg madsim"` (see `scripts/test`).
+
+#![cfg(madsim)]
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod cancellation;
+mod children;
+mod continue_as_new;
+mod engine_restart;
+mod engine_smoke;
+mod external_signals;
+mod flaky_network;
+mod limits;
+mod local_activities;
+mod namespaces;
+mod partition;
+mod power_loss;
+mod random_workload;
+mod reset;
+mod sticky_eviction;
+mod swarm;
+mod timers;
+mod updates;
+mod worker_crash;
+mod workflow_retry;
