@@ -16,6 +16,7 @@ mod payloads;
 pub mod remote;
 pub mod replayer;
 mod reset_client;
+mod task_slots;
 #[cfg(feature = "embedded")]
 pub mod testing;
 mod update_client;

@@ -36,6 +36,7 @@ use crate::activity::ActivityDefinition;
 use crate::activity_context::{ActivityContext, CancelReason, StopPhase};
 use crate::local_activities::{HEARTBEAT_FRACTION, Invoke, LocalActivities, Runner};
 use crate::payloads::decode_arguments;
+use crate::task_slots::TaskSlots;
 use crate::workflow::definition::typed_workflow_function;
 use crate::workflow::{
     ActivityError, BoxFuture, WorkflowContext, WorkflowDefinition, WorkflowError, WorkflowExecutor,
@@ -58,10 +59,18 @@ type ActivityFunction = Arc<
 /// Tuning of a worker.
 #[derive(Clone, Debug)]
 pub struct WorkerOptions {
-    /// Concurrent workflow task pollers.
+    /// Concurrent workflow task polls, per queue (the normal one and the sticky one); Go's
+    /// `MaxConcurrentWorkflowTaskPollers`. A poller hands the task it gets over and polls
+    /// again at once.
     pub workflow_pollers: usize,
-    /// Concurrent activity pollers (and so activities running at once).
+    /// Concurrent activity task polls (Go's `MaxConcurrentActivityTaskPollers`).
     pub activity_pollers: usize,
+    /// Most workflow and query tasks running at once (Go's
+    /// `MaxConcurrentWorkflowTaskExecutionSize`); pollers wait for a free slot before they
+    /// poll.
+    pub max_concurrent_workflow_tasks: usize,
+    /// Most activities running at once (Go's `MaxConcurrentActivityExecutionSize`).
+    pub max_concurrent_activities: usize,
     /// Runs kept in the cache; the least recently used is evicted past this.
     pub max_cached_workflows: usize,
     /// The worker's identity in history.
@@ -83,6 +92,8 @@ impl Default for WorkerOptions {
         Self {
             workflow_pollers: 2,
             activity_pollers: 4,
+            max_concurrent_workflow_tasks: 1000,
+            max_concurrent_activities: 1000,
             max_cached_workflows: 1000,
             identity: "endure-worker".into(),
             graceful_shutdown_timeout: None,
@@ -243,73 +254,96 @@ impl Worker {
             uses: Mutex::new(0),
             stop: stopped.clone(),
         });
-        let mut workflow_tasks = Vec::new();
+        let workflow_slots = TaskSlots::new(worker.options.max_concurrent_workflow_tasks);
+        let activity_slots = TaskSlots::new(worker.options.max_concurrent_activities);
+        let mut pollers = Vec::new();
         // Each queue gets its own pollers, so a sticky task never waits behind a long poll
         // of the normal queue.
         let queues = std::iter::once(worker.task_queue.clone()).chain(worker.sticky_queue.clone());
         for queue in queues
             .flat_map(|queue| std::iter::repeat_n(queue, worker.options.workflow_pollers.max(1)))
         {
-            let (worker, mut stopped) = (Arc::clone(&worker), stopped.clone());
-            workflow_tasks.push(tokio::spawn(async move {
+            let (worker, slots, mut stopped) = (
+                Arc::clone(&worker),
+                Arc::clone(&workflow_slots),
+                stopped.clone(),
+            );
+            pollers.push(tokio::spawn(async move {
                 loop {
-                    // Only the poll is cut short by shutdown; a task taken runs to its answer.
-                    let polled = tokio::select! {
+                    // Only the wait for a slot and the poll are cut short by shutdown; a
+                    // task taken runs to its answer.
+                    let (slot, polled) = tokio::select! {
                         biased;
                         _ = stopped.changed() => return,
-                        polled = worker.poll_workflow_task(&queue) => polled,
+                        taken = async {
+                            let slot = slots.take().await;
+                            (slot, worker.poll_workflow_task(&queue).await)
+                        } => taken,
                     };
+                    let worker = Arc::clone(&worker);
                     match polled {
-                        Some(Polled::Task(task)) => worker.run_workflow_task(*task).await,
-                        Some(Polled::Query(query)) => worker.run_query_task(*query).await,
+                        Some(Polled::Task(task)) => {
+                            slots.spawn(slot, async move { worker.run_workflow_task(*task).await });
+                        }
+                        Some(Polled::Query(query)) => {
+                            slots.spawn(slot, async move { worker.run_query_task(*query).await });
+                        }
                         None => {}
                     }
                 }
             }));
         }
-        let mut activity_tasks = Vec::new();
         for _ in 0..worker.options.activity_pollers.max(1) {
-            let (worker, mut stopped) = (Arc::clone(&worker), stopped.clone());
-            activity_tasks.push(tokio::spawn(async move {
+            let (worker, slots, mut stopped) = (
+                Arc::clone(&worker),
+                Arc::clone(&activity_slots),
+                stopped.clone(),
+            );
+            pollers.push(tokio::spawn(async move {
                 loop {
-                    let task = tokio::select! {
+                    let (slot, task) = tokio::select! {
                         biased;
                         _ = stopped.changed() => return,
-                        task = worker.poll_activity_task() => task,
+                        taken = async {
+                            let slot = slots.take().await;
+                            (slot, worker.poll_activity_task().await)
+                        } => taken,
                     };
                     if let Some(task) = task {
-                        worker.run_activity_task(task).await;
+                        let worker = Arc::clone(&worker);
+                        slots.spawn(slot, async move { worker.run_activity_task(task).await });
                     }
                 }
             }));
         }
         shutdown.await;
         stop.send_replace(StopPhase::Stopping);
-        for task in workflow_tasks {
-            let _ = task.await;
+        for poller in pollers {
+            let _ = poller.await;
         }
+        workflow_slots.drained().await;
         worker.release_sticky_runs().await;
         let Some(grace) = worker.options.graceful_shutdown_timeout else {
-            for task in activity_tasks {
-                let _ = task.await;
-            }
+            activity_slots.drained().await;
             return;
         };
-        let mut activity_tasks = await_until(activity_tasks, grace).await;
-        if activity_tasks.is_empty() {
+        if activity_slots.drained_within(grace).await {
             return;
         }
         tracing::info!(
-            running = activity_tasks.len(),
+            running = activity_slots.running(),
             "shutdown grace period passed; canceling running activities"
         );
         stop.send_replace(StopPhase::Canceled);
-        activity_tasks = await_until(activity_tasks, grace).await;
-        for task in activity_tasks {
-            tracing::warn!("an activity ignored the shutdown cancel; dropping it");
-            task.abort();
-            let _ = task.await;
+        if activity_slots.drained_within(grace).await {
+            return;
         }
+        tracing::warn!(
+            running = activity_slots.running(),
+            "activities ignored the shutdown cancel; dropping them"
+        );
+        activity_slots.abort_all();
+        activity_slots.drained().await;
     }
 }
 
@@ -318,28 +352,6 @@ impl Worker {
 pub trait Registration {
     /// Registers `Self` with `worker`.
     fn register_with(worker: &mut Worker);
-}
-
-/// Awaits `tasks` for at most `period`; returns those still running.
-async fn await_until(
-    tasks: Vec<tokio::task::JoinHandle<()>>,
-    period: std::time::Duration,
-) -> Vec<tokio::task::JoinHandle<()>> {
-    // A period too long to add to the clock means waiting as long as the tasks take.
-    let Some(deadline) = tokio::time::Instant::now().checked_add(period) else {
-        for task in tasks {
-            let _ = task.await;
-        }
-        return Vec::new();
-    };
-    let mut running = Vec::new();
-    for mut task in tasks {
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        if tokio::time::timeout(left, &mut task).await.is_err() {
-            running.push(task);
-        }
-    }
-    running
 }
 
 /// What a workflow-task poll brought.

@@ -77,8 +77,8 @@ pub(crate) fn worker(client: &Client) -> Worker {
         client.namespace().clone(),
         TaskQueueName::new(QUEUE).expect("a valid queue name"),
         WorkerOptions {
-            workflow_pollers: 8,
-            activity_pollers: 16,
+            workflow_pollers: 32,
+            activity_pollers: 64,
             identity: "endure-bench".into(),
             ..WorkerOptions::default()
         },

@@ -26,6 +26,7 @@ mod reset;
 mod remote;
 mod shutdown;
 mod signal_with_start;
+mod slots;
 mod sticky;
 mod updates;
 mod visibility;

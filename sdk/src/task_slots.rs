@@ -1,0 +1,153 @@
+//! Execution slots of a worker (Go's `MaxConcurrentWorkflowTaskExecutionSize` and
+//! `MaxConcurrentActivityExecutionSize`): a poller takes a slot before it polls, hands the
+//! task it gets to a task of its own holding that slot, and polls again at once. So how
+//! many tasks run at a time is bounded by the slots, not by the pollers, and a poller never
+//! takes a task the worker has no room to run.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::AbortHandle;
+
+/// The slots of one kind of task, and the executions holding them.
+pub(crate) struct TaskSlots {
+    slots: Arc<Semaphore>,
+    capacity: u32,
+    /// The running executions, by the number each was given, so shutdown can abort them.
+    running: Mutex<Running>,
+}
+
+#[derive(Default)]
+struct Running {
+    next: u64,
+    handles: BTreeMap<u64, AbortHandle>,
+}
+
+/// A slot taken by a poller, to be given to the execution of the task it polls.
+pub(crate) struct Slot {
+    _permit: OwnedSemaphorePermit,
+}
+
+impl TaskSlots {
+    /// `capacity` slots (at least one).
+    pub(crate) fn new(capacity: usize) -> Arc<Self> {
+        let capacity = u32::try_from(capacity.clamp(1, Semaphore::MAX_PERMITS))
+            .unwrap_or(u32::MAX)
+            .max(1);
+        Arc::new(Self {
+            slots: Arc::new(Semaphore::new(capacity as usize)),
+            capacity,
+            running: Mutex::new(Running::default()),
+        })
+    }
+
+    /// Waits for a free slot.
+    pub(crate) async fn take(&self) -> Slot {
+        let permit = Arc::clone(&self.slots)
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed");
+        Slot { _permit: permit }
+    }
+
+    /// Runs `execution` on a task of its own holding `slot`; the slot is free again when it
+    /// ends or is aborted.
+    pub(crate) fn spawn(
+        self: &Arc<Self>,
+        slot: Slot,
+        execution: impl Future<Output = ()> + Send + 'static,
+    ) {
+        // The lock is held across the spawn so the execution cannot end (and remove its
+        // entry) before the entry is in.
+        let mut running = self.running.lock();
+        let number = running.next;
+        running.next += 1;
+        let slots = Arc::clone(self);
+        let handle = tokio::spawn(async move {
+            execution.await;
+            slots.running.lock().handles.remove(&number);
+            drop(slot);
+        });
+        running.handles.insert(number, handle.abort_handle());
+    }
+
+    /// How many executions are running.
+    pub(crate) fn running(&self) -> usize {
+        self.running.lock().handles.len()
+    }
+
+    /// Waits until every execution has ended (every slot is free).
+    pub(crate) async fn drained(&self) {
+        let all = self
+            .slots
+            .acquire_many(self.capacity)
+            .await
+            .expect("the semaphore is never closed");
+        drop(all);
+    }
+
+    /// Waits until every execution has ended or `period` has passed; whether they all ended.
+    pub(crate) async fn drained_within(&self, period: std::time::Duration) -> bool {
+        tokio::time::timeout(period, self.drained()).await.is_ok()
+    }
+
+    /// Aborts every running execution; their slots come free as they are dropped.
+    pub(crate) fn abort_all(&self) {
+        let handles = std::mem::take(&mut self.running.lock().handles);
+        for handle in handles.into_values() {
+            handle.abort();
+        }
+    }
+}
+
+#[cfg(all(test, not(madsim)))]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn executions_never_exceed_the_slots_and_drained_waits_for_all() {
+        let slots = TaskSlots::new(3);
+        let (now, most, done) = (
+            Arc::new(AtomicUsize::new(0)),
+            Arc::new(AtomicUsize::new(0)),
+            Arc::new(AtomicUsize::new(0)),
+        );
+        for _ in 0..10 {
+            let slot = slots.take().await;
+            let (now, most, done) = (Arc::clone(&now), Arc::clone(&most), Arc::clone(&done));
+            slots.spawn(slot, async move {
+                let running = now.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(running, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                now.fetch_sub(1, Ordering::SeqCst);
+                done.fetch_add(1, Ordering::SeqCst);
+            });
+        }
+        slots.drained().await;
+        assert_eq!(done.load(Ordering::SeqCst), 10);
+        assert_eq!(most.load(Ordering::SeqCst), 3);
+        assert_eq!(slots.running(), 0);
+    }
+
+    #[tokio::test]
+    async fn aborted_executions_free_their_slots() {
+        let slots = TaskSlots::new(2);
+        for _ in 0..2 {
+            let slot = slots.take().await;
+            slots.spawn(slot, std::future::pending());
+        }
+        assert_eq!(slots.running(), 2);
+        assert!(!slots.drained_within(Duration::from_millis(20)).await);
+        slots.abort_all();
+        assert!(slots.drained_within(Duration::from_secs(5)).await);
+        assert_eq!(slots.running(), 0);
+    }
+}
