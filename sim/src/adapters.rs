@@ -2,7 +2,7 @@
 //! are acknowledged late (slow fsync), and a transport that sends requests twice.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use endure_core::clock::Clock;
@@ -62,17 +62,25 @@ impl<C: Clock> Clock for SkewedClock<C> {
 
 /// A store whose commits are durable but acknowledged only after a delay `delay` chooses
 /// (a slow fsync): what the engine does in between must not leak the commit's effects.
+/// It also keeps the most writes one commit carried.
 pub struct SlowCommits<S> {
     inner: Arc<S>,
     delay: Arc<dyn Fn() -> Duration + Send + Sync>,
+    most_writes: Arc<AtomicUsize>,
 }
 
 impl<S> SlowCommits<S> {
-    /// `inner`, acknowledging each commit `delay()` after it is durable.
-    pub fn new(inner: Arc<S>, delay: impl Fn() -> Duration + Send + Sync + 'static) -> Self {
+    /// `inner`, acknowledging each commit `delay()` after it is durable and raising
+    /// `most_writes` to the writes of the largest commit.
+    pub fn new(
+        inner: Arc<S>,
+        delay: impl Fn() -> Duration + Send + Sync + 'static,
+        most_writes: Arc<AtomicUsize>,
+    ) -> Self {
         Self {
             inner,
             delay: Arc::new(delay),
+            most_writes,
         }
     }
 }
@@ -90,6 +98,7 @@ impl<S: Storage> Storage for SlowCommits<S> {
         &self,
         writes: Vec<WorkflowWrite>,
     ) -> Result<Vec<Result<(), WriteRejection>>, StorageError> {
+        self.most_writes.fetch_max(writes.len(), Ordering::SeqCst);
         let result = self.inner.commit(writes).await;
         let delay = (self.delay)();
         if !delay.is_zero() {

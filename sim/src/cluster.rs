@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use endure::remote::{RemoteOptions, TcpTransport};
@@ -109,6 +109,8 @@ pub struct Cluster {
     /// The engine clock's offset from true time, in milliseconds (drawn at each start,
     /// moved by [`Cluster::jump_engine_clock`]).
     engine_clock_offset: Arc<AtomicI64>,
+    /// The most writes one commit carried, over every engine start.
+    most_writes_per_commit: Arc<AtomicUsize>,
     /// The faults injected so far.
     pub faults: FaultLog,
 }
@@ -129,10 +131,12 @@ impl Cluster {
         let (engine_config, server_config) = (config.engine.clone(), config.server.clone());
         let engine_disk = disk.clone();
         let engine_clock_offset = Arc::new(AtomicI64::new(0));
+        let most_writes_per_commit = Arc::new(AtomicUsize::new(0));
         let faults = Faults {
             max_clock_skew: config.max_clock_skew,
             max_commit_delay: config.max_commit_delay,
             clock_offset: Arc::clone(&engine_clock_offset),
+            most_writes_per_commit: Arc::clone(&most_writes_per_commit),
         };
         let engine = handle
             .create_node()
@@ -163,8 +167,15 @@ impl Cluster {
             next_ip: AtomicU8::new(2),
             disk,
             engine_clock_offset,
+            most_writes_per_commit,
             faults: FaultLog::new(),
         }
+    }
+
+    /// The most writes one storage commit has carried so far (group commit at work: with
+    /// one shard, more than one means the shard pipelined writes of several workflows).
+    pub fn most_writes_per_commit(&self) -> usize {
+        self.most_writes_per_commit.load(Ordering::SeqCst)
     }
 
     /// Where the engine listens.
@@ -563,6 +574,8 @@ struct Faults {
     max_commit_delay: Duration,
     /// The engine clock's offset, shared with the cluster so it can jump.
     clock_offset: Arc<AtomicI64>,
+    /// Raised to the writes of the largest commit.
+    most_writes_per_commit: Arc<AtomicUsize>,
 }
 
 /// A worker on `task_queue` identified as `name`, with what `register` registers and the
@@ -602,9 +615,11 @@ async fn run_engine<S: Storage>(
         Arc::clone(&faults.clock_offset),
     ));
     let delay_limit = u64::try_from(faults.max_commit_delay.as_millis()).unwrap_or(u64::MAX);
-    let storage = Arc::new(SlowCommits::new(storage, move || {
-        Duration::from_millis(madsim::rand::thread_rng().gen_range(0..=delay_limit))
-    }));
+    let storage = Arc::new(SlowCommits::new(
+        storage,
+        move || Duration::from_millis(madsim::rand::thread_rng().gen_range(0..=delay_limit)),
+        Arc::clone(&faults.most_writes_per_commit),
+    ));
     tracing::info!(skew_millis = skew, "engine starting");
     let engine = Engine::with_ports(storage, clock, config)
         .await

@@ -30,6 +30,18 @@ pub enum CrashPoint {
     AfterSync(u64),
 }
 
+impl CrashPoint {
+    /// A point inside one of the next commits, drawn from `rng`: after one of its first
+    /// five writes or after one of its first two syncs, evenly.
+    pub fn random(rng: &mut impl madsim::rand::Rng) -> Self {
+        if rng.gen_bool(0.5) {
+            Self::AfterWrite(rng.gen_range(1..6))
+        } else {
+            Self::AfterSync(rng.gen_range(1..3))
+        }
+    }
+}
+
 #[derive(Debug)]
 struct State {
     /// What reads see: synced bytes with the pending writes applied.

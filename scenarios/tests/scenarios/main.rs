@@ -16,6 +16,7 @@ mod limits;
 mod local_activities;
 mod namespaces;
 mod partition;
+mod pipelined_writes;
 mod power_loss;
 mod random_workload;
 mod reset;

@@ -79,11 +79,7 @@ async fn scenario(seed: u64) {
     for round in 0..4 {
         let (wait, down, point) = {
             let mut rng = madsim::rand::thread_rng();
-            let point = if rng.gen_bool(0.5) {
-                CrashPoint::AfterWrite(rng.gen_range(1..6))
-            } else {
-                CrashPoint::AfterSync(rng.gen_range(1..3))
-            };
+            let point = CrashPoint::random(&mut rng);
             (rng.gen_range(500..4_000), rng.gen_range(100..2_000), point)
         };
         tokio::time::sleep(Duration::from_millis(wait)).await;

@@ -2,10 +2,12 @@
 //!
 //! The actor takes one message at a time: it loads the execution machine (cache, else
 //! storage), applies the input at the clock's `now`, turns the effects into one conditional
-//! write, hands it to the group-commit writer and waits for it to be durable. Only then does
-//! it update its cache, offer new tasks to matching, arm the run's deadline and reply. A
-//! failed write evicts the execution from the cache. Deadlines are kept in memory (one per
-//! run, mirrored by the durable deadline row) and fire through the same path.
+//! write and hands it to the group-commit writer. It goes on with other workflow ids while
+//! the write commits ([`InFlight`]: at most one write per workflow id in flight); only once
+//! the write is durable does it update its cache, offer new tasks to matching, arm the run's
+//! deadline and reply. A failed write evicts the execution from the cache. Deadlines are kept
+//! in memory (one per run, mirrored by the durable deadline row) and fire through the same
+//! path.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -20,7 +22,8 @@ use endure_core::history::{EventAttributes, HistoryEvent, ParentExecutionInfo};
 use endure_core::storage::*;
 use endure_core::time::Timestamp;
 use endure_core::{
-    EventId, RequestId, RunId, TaskQueueName, UpdateRequest, WorkflowExecutionStatus,
+    EventId, Namespace, RequestId, RunId, TaskQueueName, UpdateRequest, WorkflowExecutionStatus,
+    WorkflowId,
 };
 use endure_core::{WorkflowIdConflictPolicy, WorkflowIdReusePolicy};
 use tokio::sync::{mpsc, oneshot};
@@ -28,6 +31,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::Closings;
 use super::api::{EngineError, StartWorkflowRequest, StartWorkflowResponse};
 use super::deadlines::{self, Deadlines};
+use super::in_flight::{Answer, InFlight, Settle, Ticket};
 use super::matching::{Handoff, Matching, Poller, TaskKind};
 use super::namespaces::Namespaces;
 use super::updates::UpdateWaiters;
@@ -74,6 +78,16 @@ pub(crate) enum ShardMessage {
         request: Box<ResetRequest>,
         reply: oneshot::Sender<Result<RunId, EngineError>>,
     },
+}
+
+/// What woke a shard's loop.
+enum Woke {
+    /// The oldest write in flight has its result.
+    Settled(Result<(), EngineError>),
+    /// A message came, or (`None`) every sender is gone.
+    Message(Option<ShardMessage>),
+    /// A deadline may be due.
+    Deadline,
 }
 
 /// Weak handles to every shard: how the engine's own workers (the outbox) send inputs to
@@ -180,6 +194,7 @@ pub(crate) struct Shard<S, C> {
     uses: u64,
     deadlines: Deadlines,
     sequence: u64,
+    in_flight: InFlight,
 }
 
 impl<S: Storage, C: Clock> Shard<S, C> {
@@ -210,6 +225,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             uses: 0,
             deadlines: Deadlines::default(),
             sequence: 0,
+            in_flight: InFlight::default(),
         };
         let now = shard.clock.now();
         let until = now.saturating_add(deadlines::WINDOW);
@@ -265,13 +281,24 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                 self.handle_batched(message, &mut inbox, &mut stash).await;
                 continue;
             }
-            tokio::select! {
+            // A write that became durable settles first: its replies and tasks leave sooner.
+            let woke = tokio::select! {
                 biased;
-                message = inbox.recv() => match message {
-                    Some(message) => self.handle_batched(message, &mut inbox, &mut stash).await,
-                    None => return,
-                },
-                () = sleep => {
+                Some(result) = self.in_flight.front_result() => Woke::Settled(result),
+                message = inbox.recv() => Woke::Message(message),
+                () = sleep => Woke::Deadline,
+            };
+            match woke {
+                Woke::Settled(result) => self.settle_front(result).await,
+                Woke::Message(Some(message)) => {
+                    self.handle_batched(message, &mut inbox, &mut stash).await;
+                }
+                Woke::Message(None) => {
+                    // Every message taken is answered before the shard ends.
+                    self.settle_all().await;
+                    return;
+                }
+                Woke::Deadline => {
                     let now = self.clock.now();
                     if self.deadlines.needs_refill(now) {
                         self.refill(now).await;
@@ -280,6 +307,105 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                 }
             }
         }
+    }
+
+    /// Settles the oldest write in flight, whose result is `result`.
+    async fn settle_front(&mut self, result: Result<(), EngineError>) {
+        if let Some((_, settle)) = self.in_flight.pop_front() {
+            self.apply_settle(settle, result).await;
+        }
+    }
+
+    /// Waits for the writes in flight up to and including write `number`, settling each in
+    /// order; the result of write `number`.
+    async fn settle_through(&mut self, number: u64) -> Result<(), EngineError> {
+        loop {
+            let Some(result) = self.in_flight.front_result().await else {
+                debug_assert!(false, "write {number} is in flight until it settles");
+                return Err(EngineError::Shutdown);
+            };
+            let Some((settled, settle)) = self.in_flight.pop_front() else {
+                return Err(EngineError::Shutdown);
+            };
+            self.apply_settle(settle, result.clone()).await;
+            if settled == number {
+                return result;
+            }
+        }
+    }
+
+    /// Waits for the write of `ticket` to be durable (and for every write before it).
+    async fn wait(&mut self, ticket: Ticket) -> Result<(), EngineError> {
+        self.settle_through(InFlight::number(ticket)).await
+    }
+
+    /// Waits for the write of this workflow id in flight, if any, so what is read next of
+    /// it — cached or stored — is durable. Its failure was its own waiters' to learn.
+    async fn settle_workflow(&mut self, namespace: &Namespace, workflow_id: &WorkflowId) {
+        if let Some(number) = self.in_flight.last_of(namespace, workflow_id) {
+            let _ = self.settle_through(number).await;
+        }
+    }
+
+    /// Waits for every write in flight.
+    async fn settle_all(&mut self) {
+        while let Some(result) = self.in_flight.front_result().await {
+            self.settle_front(result).await;
+        }
+    }
+
+    /// What a write does once its result is known (see [`Settle`]).
+    async fn apply_settle(&mut self, settle: Settle, result: Result<(), EngineError>) {
+        let Settle {
+            key,
+            closed,
+            warnings,
+            updates,
+            remember,
+            released,
+            handoffs,
+            answer,
+        } = settle;
+        if let Err(error) = result {
+            if let Some(key) = &key {
+                self.forget(key);
+            }
+            if let Answer::Deadline(key) = &answer {
+                tracing::warn!(execution = ?key, %error, "deadline transition failed; the run is reloaded on its next input");
+                // Keep the deadline so it is retried.
+                if let Ok(Some(row)) = self.storage.load_execution(key).await
+                    && let Ok(machine) = codec::decode::<ExecutionMachine>(&row.state)
+                {
+                    self.arm(key.clone(), machine.next_deadline());
+                }
+            }
+            answer.send(Some(&error));
+            return;
+        }
+        if let Some(key) = &key {
+            if closed {
+                self.closings.closed(key);
+            }
+            for warning in &warnings {
+                tracing::warn!(
+                    execution = ?key,
+                    ?warning,
+                    "the run's history is large: continue as new before it reaches 51,200 events or 50 MiB, where the engine terminates it"
+                );
+            }
+            self.updates.notify(key, &updates);
+        }
+        for (key, machine, db_version, seen) in remember {
+            self.remember(key, machine, db_version, seen);
+        }
+        for (execution, rows, deadline) in released {
+            self.arm(execution, deadline);
+            for row in rows {
+                self.release(row);
+            }
+        }
+        deliver(handoffs);
+        answer.send(None);
     }
 
     /// Handles `message`; a client signal is applied together with the signals to the same
@@ -329,29 +455,49 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         if batch.len() == 1 {
             let (input, reply) = batch.remove(0);
             let result = self.transition(&execution, input, None).await;
-            let _ = reply.send(result.map(|effects| effects.reply));
+            self.answer(result, reply);
             return;
         }
         let (inputs, replies): (Vec<Input>, Vec<_>) = batch.into_iter().unzip();
-        let outcomes = self.signal_transition(&execution, inputs).await;
+        let (outcomes, ticket) = self.signal_transition(&execution, inputs).await;
         debug_assert_eq!(outcomes.len(), replies.len(), "one outcome per signal");
-        for (reply, outcome) in replies.into_iter().zip(outcomes) {
-            let _ = reply.send(outcome);
+        let answers = replies.into_iter().zip(outcomes).collect();
+        match ticket {
+            Some(ticket) => self.in_flight.answer(ticket, Answer::Signals(answers)),
+            None => Answer::Signals(answers).send(None),
+        }
+    }
+
+    /// Replies to an input's sender: now, or once its write is durable.
+    fn answer(
+        &mut self,
+        result: Result<(Reply, Option<Ticket>), EngineError>,
+        reply: oneshot::Sender<Result<Reply, EngineError>>,
+    ) {
+        match result {
+            Ok((value, Some(ticket))) => self.in_flight.answer(ticket, Answer::Apply(reply, value)),
+            Ok((value, None)) => {
+                let _ = reply.send(Ok(value));
+            }
+            Err(error) => {
+                let _ = reply.send(Err(error));
+            }
         }
     }
 
     /// Applies several client signals to one run as one transition made durable by one
     /// write: each is deduplicated by its request id, refused alone or applied in order,
-    /// and answered with its own outcome once the write is durable.
+    /// and answered with its own outcome once the write (the ticket's) is durable.
     async fn signal_transition(
         &mut self,
         key: &ExecutionKey,
         inputs: Vec<Input>,
-    ) -> Vec<Result<Reply, EngineError>> {
+    ) -> (Vec<Result<Reply, EngineError>>, Option<Ticket>) {
         let count = inputs.len();
+        self.settle_workflow(&key.namespace, &key.workflow_id).await;
         let (machine, db_version, seen) = match self.load(key).await {
             Ok(loaded) => loaded,
-            Err(error) => return vec![Err(error); count],
+            Err(error) => return (vec![Err(error); count], None),
         };
         let now = self.clock.now().max(seen);
         let mut next = machine.clone();
@@ -369,7 +515,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                     continue;
                 }
                 Ok(_) => {}
-                Err(error) => return vec![Err(error); count],
+                Err(error) => return (vec![Err(error); count], None),
             }
             match next.apply(input, now) {
                 Ok(effects) => {
@@ -386,20 +532,17 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                 Err(rejected) => outcomes.push(Err(rejected.into())),
             }
         }
-        match self
-            .write_transition(
-                key,
-                (&machine, db_version, seen),
-                next,
-                &mut merged,
-                (Vec::new(), records),
-                now,
-            )
-            .await
-        {
-            Ok(()) => outcomes,
+        match self.write_transition(
+            key,
+            (&machine, db_version, seen),
+            next,
+            &mut merged,
+            (Vec::new(), records),
+            now,
+        ) {
+            Ok(ticket) => (outcomes, ticket),
             // Nothing of the batch is written: every signal of it fails alike.
-            Err(error) => vec![Err(error); count],
+            Err(error) => (vec![Err(error); count], None),
         }
     }
 
@@ -420,7 +563,17 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                         parent.map(|parent| *parent),
                     )
                     .await;
-                let _ = reply.send(result);
+                match result {
+                    Ok((started, Some(ticket))) => {
+                        self.in_flight.answer(ticket, Answer::Start(reply, started));
+                    }
+                    Ok((started, None)) => {
+                        let _ = reply.send(Ok(started));
+                    }
+                    Err(error) => {
+                        let _ = reply.send(Err(error));
+                    }
+                }
             }
             ShardMessage::Apply {
                 execution,
@@ -429,7 +582,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                 reply,
             } => {
                 let result = self.transition(&execution, *input, dispatched).await;
-                let _ = reply.send(result.map(|effects| effects.reply));
+                self.answer(result, reply);
             }
             ShardMessage::Reset {
                 execution,
@@ -466,16 +619,20 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                 continue;
             }
             let next_run_id = self.next_run_id();
-            if let Err(error) = self
+            match self
                 .transition(&key, Input::Deadline { next_run_id }, None)
                 .await
             {
-                tracing::warn!(execution = ?key, %error, "deadline transition failed; the run is reloaded on its next input");
-                // Keep the deadline so it is retried.
-                if let Ok(Some(row)) = self.storage.load_execution(&key).await
-                    && let Ok(machine) = codec::decode::<ExecutionMachine>(&row.state)
-                {
-                    self.arm(key, machine.next_deadline());
+                Ok((_, Some(ticket))) => self.in_flight.answer(ticket, Answer::Deadline(key)),
+                Ok((_, None)) => {}
+                Err(error) => {
+                    tracing::warn!(execution = ?key, %error, "deadline transition failed; the run is reloaded on its next input");
+                    // Keep the deadline so it is retried.
+                    if let Ok(Some(row)) = self.storage.load_execution(&key).await
+                        && let Ok(machine) = codec::decode::<ExecutionMachine>(&row.state)
+                    {
+                        self.arm(key, machine.next_deadline());
+                    }
                 }
             }
         }
@@ -486,6 +643,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
     /// postpones the deletion. Returns whether the run was closed (or gone), so that no
     /// deadline input is applied to it.
     async fn expire_if_closed(&mut self, key: &ExecutionKey, now: Timestamp) -> bool {
+        self.settle_workflow(&key.namespace, &key.workflow_id).await;
         // Closed runs are never cached: the stored row says all that is needed.
         let db_version = match self.storage.load_execution(key).await {
             Ok(Some(row)) if row.status.is_closed() => row.db_version,
@@ -639,20 +797,19 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         }
     }
 
-    /// Applies `input` to a run and makes the result durable before anything leaves.
+    /// Applies `input` to a run; the reply, and the ticket of the write that must be
+    /// durable before anything of it leaves (none when nothing was written).
     async fn transition(
         &mut self,
         key: &ExecutionKey,
         input: Input,
         dispatched: Option<DispatchKey>,
-    ) -> Result<Effects, EngineError> {
+    ) -> Result<(Reply, Option<Ticket>), EngineError> {
+        self.settle_workflow(&key.namespace, &key.workflow_id).await;
         let (machine, db_version, seen) = self.load(key).await?;
         let request_record = request_record(key, &input);
         if self.recorded(request_record.as_ref()).await? {
-            return Ok(Effects {
-                reply: Reply::Duplicate,
-                ..Effects::default()
-            });
+            return Ok((Reply::Duplicate, None));
         }
         let mut next = machine.clone();
         let now = self.clock.now().max(seen);
@@ -660,19 +817,19 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         let effects = match next.apply(input, now) {
             Ok(effects) => effects,
             Err(rejected) => {
-                // A stale task's backlog row is removed so it is not handed out again.
-                if let Some(dispatched) = dispatched {
-                    self.commit_changes(
+                // A stale task's backlog row is removed so it is not handed out again; the
+                // refusal does not wait for that.
+                if let Some(dispatched) = dispatched
+                    && let Ok(ticket) = self.commit_changes(
                         key,
-                        &machine,
-                        db_version,
+                        (&machine, db_version),
                         &machine,
                         &Effects::default(),
                         (vec![dispatched], Vec::new()),
-                        now,
+                        (Vec::new(), now),
                     )
-                    .await
-                    .ok();
+                {
+                    self.in_flight.answer(ticket, Answer::Nobody);
                 }
                 return Err(rejected.into());
             }
@@ -683,16 +840,15 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             .into_iter()
             .collect();
         let deletes = dispatched.into_iter().collect();
-        self.write_transition(
+        let ticket = self.write_transition(
             key,
             (&machine, db_version, seen),
             next,
             &mut effects,
             (deletes, records),
             now,
-        )
-        .await?;
-        Ok(effects)
+        )?;
+        Ok((effects.reply, ticket))
     }
 
     /// Whether `record`'s request id was already recorded. A signal's or cancel request's
@@ -711,11 +867,11 @@ impl<S: Storage, C: Clock> Shard<S, C> {
     }
 
     /// Makes a transition from `machine` (at `db_version`, having seen `seen`) to `next`
-    /// durable: nothing is written when only what lives in memory changed; otherwise the
-    /// new tasks with a poller waiting are started in it (sync match, the successor run's
-    /// too), it is committed with `deletes` and `records`, and the started tasks handed
-    /// over.
-    async fn write_transition(
+    /// durable: nothing is written when only what lives in memory changed (no ticket);
+    /// otherwise the new tasks with a poller waiting are started in it (sync match, the
+    /// successor run's too), and it is sent to be committed with `deletes` and `records`,
+    /// the started tasks handed over once it is durable.
+    fn write_transition(
         &mut self,
         key: &ExecutionKey,
         (machine, db_version, seen): (&ExecutionMachine, u64, Timestamp),
@@ -723,7 +879,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         effects: &mut Effects,
         (deletes, records): (Vec<DispatchKey>, Vec<RequestRecord>),
         now: Timestamp,
-    ) -> Result<(), EngineError> {
+    ) -> Result<Option<Ticket>, EngineError> {
         if next.durable_state_eq(machine)
             && effects.events.is_empty()
             && effects.tasks.is_empty()
@@ -734,7 +890,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                 self.remember(key.clone(), next, db_version, seen);
             }
             self.updates.notify(key, &effects.updates);
-            return Ok(());
+            return Ok(None);
         }
         let mut handoffs = self.sync_match(key, &mut next, effects, now);
         if let Some(next_run) = effects.next_run.as_mut() {
@@ -749,18 +905,15 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                 now,
             ));
         }
-        self.commit_changes(
+        let ticket = self.commit_changes(
             key,
-            machine,
-            db_version,
+            (machine, db_version),
             &next,
             effects,
             (deletes, records),
-            now,
-        )
-        .await?;
-        deliver(handoffs);
-        Ok(())
+            (handoffs, now),
+        )?;
+        Ok(Some(ticket))
     }
 
     /// Sync match: each new task with a poller waiting is started in this same transition
@@ -851,19 +1004,17 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         }
     }
 
-    /// Commits the change of one run (and the next run of its chain, if any), then releases
-    /// the effects.
-    #[allow(clippy::too_many_arguments)]
-    async fn commit_changes(
+    /// Sends the change of one run (and the next run of its chain, if any) to be committed;
+    /// its effects are released, and `handoffs` delivered, once it is durable.
+    fn commit_changes(
         &mut self,
         key: &ExecutionKey,
-        before: &ExecutionMachine,
-        db_version: u64,
+        (before, db_version): (&ExecutionMachine, u64),
         after: &ExecutionMachine,
         effects: &Effects,
         (dispatch_deletes, request_ids): (Vec<DispatchKey>, Vec<RequestRecord>),
-        now: Timestamp,
-    ) -> Result<(), EngineError> {
+        (handoffs, now): (Vec<(Poller, Handoff)>, Timestamp),
+    ) -> Result<Ticket, EngineError> {
         let mut runs = Vec::new();
         let mut released = Vec::new();
         let (run, rows) = self.run_write(
@@ -922,24 +1073,9 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             current_run,
             request_ids,
         };
-        if let Err(error) = self.commit(write).await {
-            self.forget(key);
-            return Err(error);
-        }
-        if after.status().is_closed() && !before.status().is_closed() {
-            self.closings.closed(key);
-        }
-        for warning in &effects.warnings {
-            tracing::warn!(
-                execution = ?key,
-                ?warning,
-                "the run's history is large: continue as new before it reaches 51,200 events or 50 MiB, where the engine terminates it"
-            );
-        }
-        self.updates.notify(key, &effects.updates);
-        self.remember(key.clone(), after.clone(), db_version + 1, now);
+        let mut remember = vec![(key.clone(), after.clone(), db_version + 1, now)];
         if let Some(next_run) = &effects.next_run {
-            self.remember(
+            remember.push((
                 ExecutionKey {
                     run_id: next_run.machine.run_id(),
                     ..key.clone()
@@ -947,15 +1083,19 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                 next_run.machine.clone(),
                 1,
                 now,
-            );
+            ));
         }
-        for (execution, rows, deadline) in released {
-            self.arm(execution, deadline);
-            for row in rows {
-                self.release(row);
-            }
-        }
-        Ok(())
+        let settle = Settle {
+            key: Some(key.clone()),
+            closed: after.status().is_closed() && !before.status().is_closed(),
+            warnings: effects.warnings.clone(),
+            updates: effects.updates.clone(),
+            remember,
+            released,
+            handoffs,
+            answer: Answer::Nobody,
+        };
+        self.submit(write, settle)
     }
 
     /// The write of one run's new state, and the backlog rows of its new tasks.
@@ -1064,40 +1204,41 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         }
     }
 
-    async fn commit(&self, write: WorkflowWrite) -> Result<(), EngineError> {
+    /// Sends `write` to the group-commit writer; `settle` is what it does once durable.
+    fn submit(&mut self, write: WorkflowWrite, settle: Settle) -> Result<Ticket, EngineError> {
+        let workflow = (write.namespace.clone(), write.workflow_id.clone());
         let (reply, result) = oneshot::channel();
         self.writer
             .send(CommitRequest { write, reply })
             .map_err(|_| EngineError::Shutdown)?;
-        match result.await.map_err(|_| EngineError::Shutdown)? {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(rejection)) => Err(EngineError::Conflict(rejection)),
-            Err(error) => Err(error.into()),
-        }
+        Ok(self.in_flight.push(workflow, result, settle))
     }
 
-    /// Starts a workflow under the id-conflict and id-reuse policies, idempotently by request id.
+    /// Starts a workflow under the id-conflict and id-reuse policies, idempotently by
+    /// request id; the response, and the ticket of the write that must be durable first.
     async fn start(
         &mut self,
         request: StartWorkflowRequest,
         signal: Option<SignalRequest>,
         update: Option<UpdateRequest>,
         parent: Option<ParentExecutionInfo>,
-    ) -> Result<StartWorkflowResponse, EngineError> {
+    ) -> Result<(StartWorkflowResponse, Option<Ticket>), EngineError> {
         let namespace = request.namespace.clone();
         let workflow_id = request.options.id.clone();
         // Checked here too, for the children the outbox starts.
         self.namespaces.check(&namespace)?;
+        self.settle_workflow(&namespace, &workflow_id).await;
         if let Some(request_id) = &request.options.request_id
             && let Some(record) = self
                 .storage
                 .find_request(&namespace, &workflow_id, request_id)
                 .await?
         {
-            return Ok(StartWorkflowResponse {
+            let response = StartWorkflowResponse {
                 run_id: record.run_id,
                 started: false,
-            });
+            };
+            return Ok((response, None));
         }
         let current = self.storage.current_run(&namespace, &workflow_id).await?;
         // Signal-with-start signals a running run whatever the conflict policy, and ends
@@ -1110,12 +1251,14 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                 workflow_id: workflow_id.clone(),
                 run_id: current.run_id,
             };
-            self.transition(&key, Input::SignalWithStart(signal.clone()), None)
+            let (_, ticket) = self
+                .transition(&key, Input::SignalWithStart(signal.clone()), None)
                 .await?;
-            return Ok(StartWorkflowResponse {
+            let response = StartWorkflowResponse {
                 run_id: current.run_id,
                 started: false,
-            });
+            };
+            return Ok((response, ticket));
         }
         // Update-with-start takes a running run when the conflict policy lets it, and ends
         // its start delay.
@@ -1132,11 +1275,12 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                 request: update.clone(),
                 ends_start_delay: true,
             };
-            self.transition(&key, input, None).await?;
-            return Ok(StartWorkflowResponse {
+            let (_, ticket) = self.transition(&key, input, None).await?;
+            let response = StartWorkflowResponse {
                 run_id: current.run_id,
                 started: false,
-            });
+            };
+            return Ok((response, ticket));
         }
         if let Some(current) = &current {
             let blocked = EngineError::AlreadyStarted {
@@ -1147,10 +1291,11 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                 match request.options.id_conflict_policy {
                     WorkflowIdConflictPolicy::Fail => return Err(blocked),
                     WorkflowIdConflictPolicy::UseExisting => {
-                        return Ok(StartWorkflowResponse {
+                        let response = StartWorkflowResponse {
                             run_id: current.run_id,
                             started: false,
-                        });
+                        };
+                        return Ok((response, None));
                     }
                     WorkflowIdConflictPolicy::TerminateExisting => {
                         let key = ExecutionKey {
@@ -1164,7 +1309,10 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                             details: None,
                             identity: request.identity.clone(),
                         };
-                        self.transition(&key, terminate, None).await?;
+                        // The new run is written after the termination is durable.
+                        if let (_, Some(ticket)) = self.transition(&key, terminate, None).await? {
+                            self.wait(ticket).await?;
+                        }
                     }
                 }
             } else {
@@ -1257,18 +1405,20 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                 })
                 .collect(),
         };
-        self.commit(write).await?;
         let deadline = machine.next_deadline();
-        self.remember(key.clone(), machine, 1, now);
-        self.arm(key, deadline);
-        for row in rows {
-            self.release(row);
-        }
-        deliver(handoffs);
-        Ok(StartWorkflowResponse {
+        let settle = Settle {
+            key: Some(key.clone()),
+            remember: vec![(key.clone(), machine, 1, now)],
+            released: vec![(key, rows, deadline)],
+            handoffs,
+            ..Settle::default()
+        };
+        let ticket = self.submit(write, settle)?;
+        let response = StartWorkflowResponse {
             run_id,
             started: true,
-        })
+        };
+        Ok((response, Some(ticket)))
     }
 }
 
@@ -1283,6 +1433,8 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         request: ResetRequest,
     ) -> Result<RunId, EngineError> {
         request.validate()?;
+        self.settle_workflow(&base_key.namespace, &base_key.workflow_id)
+            .await;
         let record_id = request
             .request_id
             .as_ref()
@@ -1361,17 +1513,15 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             })
             .into_iter()
             .collect();
-        self.commit_changes(
+        let ticket = self.commit_changes(
             &current_key,
-            &before,
-            db_version,
+            (&before, db_version),
             &after,
             &effects,
             (Vec::new(), records),
-            now,
-        )
-        .await?;
-        deliver(handoffs);
+            (handoffs, now),
+        )?;
+        self.wait(ticket).await?;
         Ok(new_run_id)
     }
 }
