@@ -189,3 +189,93 @@ impl InFlight {
             .map(|entry| (entry.number, entry.settle))
     }
 }
+
+#[cfg(all(test, not(madsim)))]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use endure_core::storage::{RangeId, ShardId, StorageError, WriteRejection};
+
+    use super::*;
+
+    fn workflow(id: &str) -> (Namespace, WorkflowId) {
+        (Namespace::default_namespace(), WorkflowId::new(id).unwrap())
+    }
+
+    #[tokio::test]
+    async fn writes_settle_oldest_first_and_each_workflow_id_is_found_until_then() {
+        let mut in_flight = InFlight::default();
+        let (first_sender, first) = oneshot::channel();
+        let (second_sender, second) = oneshot::channel();
+        let a = in_flight.push(workflow("a"), first, Settle::default());
+        let b = in_flight.push(workflow("b"), second, Settle::default());
+        let (a, b) = (InFlight::number(a), InFlight::number(b));
+        let (namespace, id_a) = workflow("a");
+        let (_, id_b) = workflow("b");
+        assert_eq!(in_flight.last_of(&namespace, &id_a), Some(a));
+        assert_eq!(in_flight.last_of(&namespace, &id_b), Some(b));
+        assert_eq!(
+            in_flight.last_of(&namespace, &WorkflowId::new("c").unwrap()),
+            None
+        );
+        second_sender.send(Ok(Ok(()))).unwrap();
+        let lost = WriteRejection::ShardOwnershipLost {
+            shard: ShardId(0),
+            expected: RangeId(1),
+            actual: RangeId(2),
+        };
+        first_sender.send(Ok(Err(lost))).unwrap();
+        // The front is the oldest even though the later write's result came first.
+        assert!(matches!(
+            in_flight.front_result().await,
+            Some(Err(EngineError::Conflict(
+                WriteRejection::ShardOwnershipLost { .. }
+            )))
+        ));
+        assert_eq!(in_flight.pop_front().map(|(number, _)| number), Some(a));
+        assert_eq!(in_flight.last_of(&namespace, &id_a), None);
+        assert!(matches!(in_flight.front_result().await, Some(Ok(()))));
+        assert_eq!(in_flight.pop_front().map(|(number, _)| number), Some(b));
+        assert!(in_flight.front_result().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_writer_gone_or_failing_is_an_error_for_its_write() {
+        let mut in_flight = InFlight::default();
+        let (sender, result) = oneshot::channel();
+        let _ticket = in_flight.push(workflow("a"), result, Settle::default());
+        drop(sender);
+        assert!(matches!(
+            in_flight.front_result().await,
+            Some(Err(EngineError::Shutdown))
+        ));
+        let _ = in_flight.pop_front();
+        let (sender, result) = oneshot::channel();
+        let _ticket = in_flight.push(workflow("a"), result, Settle::default());
+        sender
+            .send(Err(StorageError::Io("disk gone".into())))
+            .unwrap();
+        assert!(matches!(
+            in_flight.front_result().await,
+            Some(Err(EngineError::Storage(_)))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_signal_batch_gets_its_outcomes_when_durable_and_the_error_when_not() {
+        for failed in [None, Some(EngineError::Shutdown)] {
+            let (first, first_reply) = oneshot::channel();
+            let (second, second_reply) = oneshot::channel();
+            Answer::Signals(vec![
+                (first, Ok(Reply::Accepted)),
+                (second, Ok(Reply::Duplicate)),
+            ])
+            .send(failed.as_ref());
+            let (first, second) = (first_reply.await.unwrap(), second_reply.await.unwrap());
+            match failed {
+                None => assert_eq!((first, second), (Ok(Reply::Accepted), Ok(Reply::Duplicate))),
+                Some(_) => assert!(first.is_err() && second.is_err()),
+            }
+        }
+    }
+}
