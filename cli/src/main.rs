@@ -23,6 +23,12 @@ mod workflow;
 
 use std::process::ExitCode;
 
+/// mimalloc instead of glibc's allocator: glibc's malloc and free were a fifth of the
+/// engine's CPU under load, and glibc keeps what a burst freed (see `endure bench idle`).
+#[cfg(not(madsim))]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The CLI is a real process with real signals and sockets: it has no simulated form.
 #[cfg(madsim)]
 fn main() -> ExitCode {

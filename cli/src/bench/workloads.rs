@@ -47,26 +47,33 @@ where
 {
     let gate = Arc::new(Semaphore::new(concurrency.max(1)));
     let began = Instant::now();
-    let mut running = Vec::with_capacity(count);
+    // Each task reports on a channel and is detached, so a finished one frees its memory at
+    // once (a join handle would keep it until joined: ~4 KB per workflow, 400 MB at 100k).
+    let (report, mut reports) = tokio::sync::mpsc::unbounded_channel();
     for index in 0..count {
         let permit = Arc::clone(&gate)
             .acquire_owned()
             .await
             .map_err(|error| CliError::Server(error.to_string()))?;
         let work = start(index);
-        running.push(tokio::spawn(async move {
+        let report = report.clone();
+        tokio::spawn(async move {
             let started = Instant::now();
             let result = work.await;
             drop(permit);
-            result.map(|()| started.elapsed())
-        }));
+            let _ = report.send(result.map(|()| started.elapsed()));
+        });
     }
+    drop(report);
     let mut latencies = Vec::with_capacity(count);
-    for task in running {
-        let latency = task
-            .await
-            .map_err(|error| CliError::Server(error.to_string()))??;
-        latencies.push(latency);
+    while let Some(latency) = reports.recv().await {
+        latencies.push(latency?);
+    }
+    if latencies.len() != count {
+        return Err(CliError::Server(format!(
+            "{} of {count} workflows never reported",
+            count - latencies.len()
+        )));
     }
     Ok((latencies, began.elapsed()))
 }
