@@ -16,7 +16,7 @@ use endure_core::clock::Clock;
 use endure_core::codec;
 use endure_core::execution::{
     ActivityTaskToken, Effects, ExecutionMachine, Input, NextRun, Reply, ResetFork, ResetRequest,
-    SignalRequest, StartRequest, Task,
+    SignalRequest, StartRequest, Task, WorkflowTaskKind,
 };
 use endure_core::history::{EventAttributes, HistoryEvent, ParentExecutionInfo};
 use endure_core::storage::*;
@@ -750,8 +750,11 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         Ok((machine, row.db_version, seen))
     }
 
-    /// Caches a run that is busy; a closed run, or one only sleeping (waiting for a timer or
-    /// a signal, no task pending), costs storage, not memory, until it wakes.
+    /// Caches a run that is busy — a worker has one of its tasks; a closed run, or one
+    /// only waiting (for a timer, a signal, or a worker to take a task from the backlog),
+    /// costs storage, not memory, until a worker takes a task: a backlog of a million
+    /// tasks must not hold a million machines. What lives only in memory (admitted
+    /// updates, and the speculative task that carries them) keeps a run cached.
     fn remember(
         &mut self,
         key: ExecutionKey,
@@ -759,8 +762,12 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         db_version: u64,
         seen: Timestamp,
     ) {
-        let idle = machine.workflow_task().is_none()
-            && machine.activities().is_empty()
+        let idle = machine.workflow_task().is_none_or(|task| {
+            task.started.is_none() && task.kind != WorkflowTaskKind::Speculative
+        }) && machine
+            .activities()
+            .values()
+            .all(|activity| activity.started.is_none())
             && !machine.has_admitted_updates();
         if machine.status().is_closed() || idle {
             self.cache.remove(&key);
