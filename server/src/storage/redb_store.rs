@@ -179,6 +179,25 @@ impl RedbStorage {
         })
     }
 
+    /// Runs a point read — one key, or one page of a history — right here rather than on
+    /// the blocking pool: it takes microseconds (its pages are mostly in redb's cache),
+    /// less than the hop to a pool thread and back, whose wake-ups were a sixth of the
+    /// engine's CPU under load. Scans and writes go to the pool ([`Self::run`]). An IO
+    /// error stops the store.
+    fn read<T>(
+        &self,
+        work: impl FnOnce(&Database) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        if self.inner.stopped.load(Ordering::Acquire) {
+            return Err(StorageError::Stopped);
+        }
+        let result = work(&self.inner.database);
+        if matches!(result, Err(StorageError::Io(_))) {
+            self.inner.stopped.store(true, Ordering::Release);
+        }
+        result
+    }
+
     /// Runs `work` on a blocking context; an IO error stops the store.
     async fn run<T: Send + 'static>(
         &self,
@@ -631,7 +650,7 @@ impl Storage for RedbStorage {
         key: &ExecutionKey,
     ) -> Result<Option<ExecutionRow>, StorageError> {
         let key = key.clone();
-        self.run(move |database| {
+        self.read(move |database| {
             let transaction = database.begin_read().map_err(redb_error)?;
             let table = transaction.open_table(EXECUTIONS).map_err(redb_error)?;
             let Some(bytes) = table
@@ -642,7 +661,6 @@ impl Storage for RedbStorage {
             };
             decode(bytes.value(), || format!("execution {key:?}")).map(Some)
         })
-        .await
     }
 
     async fn current_run(
@@ -652,7 +670,7 @@ impl Storage for RedbStorage {
     ) -> Result<Option<CurrentRun>, StorageError> {
         let key = workflow_key(namespace, workflow_id);
         let workflow_id = workflow_id.clone();
-        self.run(move |database| {
+        self.read(move |database| {
             let transaction = database.begin_read().map_err(redb_error)?;
             let table = transaction.open_table(CURRENT_RUNS).map_err(redb_error)?;
             let Some(bytes) = table.get(key.as_slice()).map_err(redb_error)? else {
@@ -660,7 +678,6 @@ impl Storage for RedbStorage {
             };
             decode(bytes.value(), || format!("current run of {workflow_id:?}")).map(Some)
         })
-        .await
     }
 
     async fn read_history(
@@ -669,7 +686,7 @@ impl Storage for RedbStorage {
         first_event_id: EventId,
     ) -> Result<HistoryPage, StorageError> {
         let key = key.clone();
-        self.run(move |database| {
+        self.read(move |database| {
             let transaction = database.begin_read().map_err(redb_error)?;
             let table = transaction.open_table(HISTORY).map_err(redb_error)?;
             let prefix = execution_key(&key);
@@ -707,7 +724,6 @@ impl Storage for RedbStorage {
             }
             Ok(page(events))
         })
-        .await
     }
 
     async fn due_deadlines(
@@ -765,7 +781,7 @@ impl Storage for RedbStorage {
     ) -> Result<Option<RequestRecord>, StorageError> {
         let key = request_key(namespace, workflow_id, request_id);
         let request_id = request_id.clone();
-        self.run(move |database| {
+        self.read(move |database| {
             let transaction = database.begin_read().map_err(redb_error)?;
             let table = transaction.open_table(REQUESTS).map_err(redb_error)?;
             let Some(bytes) = table.get(key.as_slice()).map_err(redb_error)? else {
@@ -773,7 +789,6 @@ impl Storage for RedbStorage {
             };
             decode(bytes.value(), || format!("request {request_id:?}")).map(Some)
         })
-        .await
     }
 
     async fn list_visibility(
@@ -809,7 +824,7 @@ impl Storage for RedbStorage {
 
     async fn namespace(&self, name: &Namespace) -> Result<Option<NamespaceRecord>, StorageError> {
         let name = name.clone();
-        self.run(move |database| {
+        self.read(move |database| {
             let transaction = database.begin_read().map_err(redb_error)?;
             let table = transaction.open_table(NAMESPACES).map_err(redb_error)?;
             let Some(bytes) = table.get(name.as_str().as_bytes()).map_err(redb_error)? else {
@@ -817,7 +832,6 @@ impl Storage for RedbStorage {
             };
             decode(bytes.value(), || format!("namespace {name}")).map(Some)
         })
-        .await
     }
 
     async fn list_namespaces(&self) -> Result<Vec<NamespaceRecord>, StorageError> {
