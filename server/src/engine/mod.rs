@@ -280,7 +280,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         let (reply, result) = oneshot::channel();
         self.shard(&request.namespace, &request.options.id)
             .send(ShardMessage::Start {
-                request: Box::new(request.clone()),
+                request: Box::new(request),
                 signal: None,
                 update: None,
                 parent: None,
@@ -303,7 +303,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         let (reply, result) = oneshot::channel();
         self.shard(&request.namespace, &request.options.id)
             .send(ShardMessage::Start {
-                request: Box::new(request.clone()),
+                request: Box::new(request),
                 signal: Some(Box::new(signal)),
                 update: None,
                 parent: None,
