@@ -15,6 +15,17 @@ async fn memory_store_conforms() {
 
 #[tokio::test]
 async fn redb_store_conforms() {
+    redb_conformance().await;
+}
+
+/// On a multi-threaded runtime the store commits and scans in place (`block_in_place`)
+/// instead of on the blocking pool: the same suite holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redb_store_conforms_on_a_multi_threaded_runtime() {
+    redb_conformance().await;
+}
+
+async fn redb_conformance() {
     let directory = tempfile::tempdir().unwrap();
     let counter = std::sync::atomic::AtomicUsize::new(0);
     conformance::run_all(|| {
