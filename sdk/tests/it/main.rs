@@ -36,6 +36,22 @@ mod workflow_retry;
 mod testing;
 
 use endure::Client;
+use endure_core::history::EventType;
+
+/// The history of a workflow that runs one activity and completes, event by event.
+pub(crate) const ONE_ACTIVITY_HISTORY: [EventType; 11] = [
+    EventType::WorkflowExecutionStarted,
+    EventType::WorkflowTaskScheduled,
+    EventType::WorkflowTaskStarted,
+    EventType::WorkflowTaskCompleted,
+    EventType::ActivityTaskScheduled,
+    EventType::ActivityTaskStarted,
+    EventType::ActivityTaskCompleted,
+    EventType::WorkflowTaskScheduled,
+    EventType::WorkflowTaskStarted,
+    EventType::WorkflowTaskCompleted,
+    EventType::WorkflowExecutionCompleted,
+];
 
 /// A client of an embedded engine on a redb file in a fresh directory (kept while the
 /// returned directory lives).
