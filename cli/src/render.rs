@@ -1,7 +1,9 @@
 //! Printing results: aligned tables and labelled fields for people, one JSON document for
 //! scripts (`--output json`).
 
+use endure_core::time::Timestamp;
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::args::Output;
 use crate::error::CliError;
@@ -68,9 +70,51 @@ pub(crate) fn print<T: Serialize>(
     Ok(())
 }
 
-/// `value` as pretty JSON.
+/// `value` as pretty JSON, its times as RFC 3339 (see [`readable_times`]).
 pub(crate) fn json<T: Serialize>(value: &T) -> Result<String, CliError> {
-    serde_json::to_string_pretty(value).map_err(|error| CliError::Server(error.to_string()))
+    let mut value =
+        serde_json::to_value(value).map_err(|error| CliError::Server(error.to_string()))?;
+    readable_times(&mut value);
+    serde_json::to_string_pretty(&value).map_err(|error| CliError::Server(error.to_string()))
+}
+
+/// The fields that hold a [`Timestamp`] in what the commands print (runs, visibility rows,
+/// namespaces).
+const TIME_FIELDS: [&str; 4] = ["start_time", "close_time", "created", "updated"];
+
+/// The fields whose contents are the user's (payloads, memo, search attributes): left as
+/// they are, whatever their keys.
+const USER_FIELDS: [&str; 6] = [
+    "memo",
+    "search_attributes",
+    "input",
+    "result",
+    "header",
+    "details",
+];
+
+/// Replaces the nanoseconds since the epoch that times serialise to with RFC 3339 text
+/// (`2026-12-02T01:15:17.25Z`), which people and `date` read; the user's own data is not
+/// touched.
+fn readable_times(value: &mut Value) {
+    match value {
+        Value::Object(fields) => {
+            for (key, field) in fields.iter_mut() {
+                if USER_FIELDS.contains(&key.as_str()) {
+                    continue;
+                }
+                if TIME_FIELDS.contains(&key.as_str())
+                    && let Some(nanos) = field.as_u64()
+                {
+                    *field = Value::String(Timestamp::from_unix_nanos(nanos).to_string());
+                } else {
+                    readable_times(field);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(readable_times),
+        _ => {}
+    }
 }
 
 /// Labelled fields, one per line, labels aligned.
@@ -109,6 +153,28 @@ mod tests {
             "ID  TYPE                      DETAILS\n\
              1   WorkflowExecutionStarted\n\
              12  TimerFired                startedEventId=10"
+        );
+    }
+
+    #[test]
+    fn times_print_as_rfc_3339_and_user_data_is_left_alone() {
+        let mut value = serde_json::json!({
+            "start_time": 1_764_638_117_250_000_000u64,
+            "close_time": null,
+            "runs": [{ "created": 0 }],
+            "memo": { "start_time": 5 },
+            "pending_timers": 3,
+        });
+        readable_times(&mut value);
+        assert_eq!(
+            value,
+            serde_json::json!({
+                "start_time": "2025-12-02T01:15:17.25Z",
+                "close_time": null,
+                "runs": [{ "created": "1970-01-01T00:00:00Z" }],
+                "memo": { "start_time": 5 },
+                "pending_timers": 3,
+            })
         );
     }
 
