@@ -34,9 +34,8 @@ pub(crate) struct Slot {
 impl TaskSlots {
     /// `capacity` slots (at least one).
     pub(crate) fn new(capacity: usize) -> Arc<Self> {
-        let capacity = u32::try_from(capacity.clamp(1, Semaphore::MAX_PERMITS))
-            .unwrap_or(u32::MAX)
-            .max(1);
+        // `u32` bounds it (what `acquire_many` takes), far below the semaphore's limit.
+        let capacity = u32::try_from(capacity).unwrap_or(u32::MAX).max(1);
         Arc::new(Self {
             slots: Arc::new(Semaphore::new(capacity as usize)),
             capacity,

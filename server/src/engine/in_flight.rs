@@ -27,10 +27,9 @@ pub(crate) struct Ticket(u64);
 
 /// What a write does once it is durable; if it fails, only its run is evicted and its
 /// answer gets the error.
-#[derive(Default)]
 pub(crate) struct Settle {
     /// The run the write changed; evicted from the cache if the write fails.
-    pub(crate) key: Option<ExecutionKey>,
+    pub(crate) key: ExecutionKey,
     /// Whether the write closed the run (its result waiters are woken).
     pub(crate) closed: bool,
     pub(crate) warnings: Vec<HistoryWarning>,
@@ -42,6 +41,22 @@ pub(crate) struct Settle {
     /// Tasks recorded as started in the write, for the pollers waiting for them.
     pub(crate) handoffs: Vec<(Poller, Handoff)>,
     pub(crate) answer: Answer,
+}
+
+impl Settle {
+    /// A write of `key` that does nothing more once durable (fill in the rest).
+    pub(crate) fn new(key: ExecutionKey) -> Self {
+        Self {
+            key,
+            closed: false,
+            warnings: Vec::new(),
+            updates: Vec::new(),
+            remember: Vec::new(),
+            released: Vec::new(),
+            handoffs: Vec::new(),
+            answer: Answer::Nobody,
+        }
+    }
 }
 
 /// A signal's sender and the outcome it gets if its batch's write is durable.
@@ -75,7 +90,7 @@ impl Answer {
         match self {
             Self::Nobody | Self::Deadline(_) => {}
             Self::Apply(reply, value) => {
-                let _ = reply.send(failed.map_or(Ok(value), |error| Err(error.clone())));
+                let _ = reply.send(unless(failed, value));
             }
             Self::Signals(replies) => {
                 for (reply, outcome) in replies {
@@ -87,10 +102,15 @@ impl Answer {
                 }
             }
             Self::Start(reply, value) => {
-                let _ = reply.send(failed.map_or(Ok(value), |error| Err(error.clone())));
+                let _ = reply.send(unless(failed, value));
             }
         }
     }
+}
+
+/// `value`, unless the write failed.
+fn unless<T>(failed: Option<&EngineError>, value: T) -> Result<T, EngineError> {
+    failed.map_or(Ok(value), |error| Err(error.clone()))
 }
 
 /// A write's result as the engine reports it; a writer gone before answering means the
@@ -198,6 +218,14 @@ mod tests {
 
     use super::*;
 
+    fn key() -> ExecutionKey {
+        ExecutionKey {
+            namespace: Namespace::default_namespace(),
+            workflow_id: WorkflowId::new("a").unwrap(),
+            run_id: endure_core::RunId::from_u128(1),
+        }
+    }
+
     fn workflow(id: &str) -> (Namespace, WorkflowId) {
         (Namespace::default_namespace(), WorkflowId::new(id).unwrap())
     }
@@ -207,8 +235,8 @@ mod tests {
         let mut in_flight = InFlight::default();
         let (first_sender, first) = oneshot::channel();
         let (second_sender, second) = oneshot::channel();
-        let a = in_flight.push(workflow("a"), first, Settle::default());
-        let b = in_flight.push(workflow("b"), second, Settle::default());
+        let a = in_flight.push(workflow("a"), first, Settle::new(key()));
+        let b = in_flight.push(workflow("b"), second, Settle::new(key()));
         let (a, b) = (InFlight::number(a), InFlight::number(b));
         let (namespace, id_a) = workflow("a");
         let (_, id_b) = workflow("b");
@@ -243,7 +271,7 @@ mod tests {
     async fn a_writer_gone_or_failing_is_an_error_for_its_write() {
         let mut in_flight = InFlight::default();
         let (sender, result) = oneshot::channel();
-        let _ticket = in_flight.push(workflow("a"), result, Settle::default());
+        let _ticket = in_flight.push(workflow("a"), result, Settle::new(key()));
         drop(sender);
         assert!(matches!(
             in_flight.front_result().await,
@@ -251,7 +279,7 @@ mod tests {
         ));
         let _ = in_flight.pop_front();
         let (sender, result) = oneshot::channel();
-        let _ticket = in_flight.push(workflow("a"), result, Settle::default());
+        let _ticket = in_flight.push(workflow("a"), result, Settle::new(key()));
         sender
             .send(Err(StorageError::Io("disk gone".into())))
             .unwrap();

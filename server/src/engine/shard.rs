@@ -289,7 +289,9 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                 () = sleep => Woke::Deadline,
             };
             match woke {
-                Woke::Settled(result) => self.settle_front(result).await,
+                Woke::Settled(result) => {
+                    self.settle_front(result).await;
+                }
                 Woke::Message(Some(message)) => {
                     self.handle_batched(message, &mut inbox, &mut stash).await;
                 }
@@ -309,29 +311,31 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         }
     }
 
-    /// Settles the oldest write in flight, whose result is `result`.
-    async fn settle_front(&mut self, result: Result<(), EngineError>) {
-        if let Some((_, settle)) = self.in_flight.pop_front() {
-            self.apply_settle(settle, result).await;
-        }
+    /// Settles the oldest write in flight, whose result is `result`; its number.
+    async fn settle_front(&mut self, result: Result<(), EngineError>) -> Option<u64> {
+        let (number, settle) = self.in_flight.pop_front()?;
+        self.apply_settle(settle, result).await;
+        Some(number)
+    }
+
+    /// Waits for the oldest write in flight and settles it: its number and result; `None`
+    /// when nothing is in flight.
+    async fn settle_next(&mut self) -> Option<(u64, Result<(), EngineError>)> {
+        let result = self.in_flight.front_result().await?;
+        let number = self.settle_front(result.clone()).await?;
+        Some((number, result))
     }
 
     /// Waits for the writes in flight up to and including write `number`, settling each in
     /// order; the result of write `number`.
     async fn settle_through(&mut self, number: u64) -> Result<(), EngineError> {
-        loop {
-            let Some(result) = self.in_flight.front_result().await else {
-                debug_assert!(false, "write {number} is in flight until it settles");
-                return Err(EngineError::Shutdown);
-            };
-            let Some((settled, settle)) = self.in_flight.pop_front() else {
-                return Err(EngineError::Shutdown);
-            };
-            self.apply_settle(settle, result.clone()).await;
+        while let Some((settled, result)) = self.settle_next().await {
             if settled == number {
                 return result;
             }
         }
+        debug_assert!(false, "write {number} is in flight until it settles");
+        Err(EngineError::Shutdown)
     }
 
     /// Waits for the write of `ticket` to be durable (and for every write before it).
@@ -349,9 +353,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
 
     /// Waits for every write in flight.
     async fn settle_all(&mut self) {
-        while let Some(result) = self.in_flight.front_result().await {
-            self.settle_front(result).await;
-        }
+        while self.settle_next().await.is_some() {}
     }
 
     /// What a write does once its result is known (see [`Settle`]).
@@ -367,34 +369,24 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             answer,
         } = settle;
         if let Err(error) = result {
-            if let Some(key) = &key {
-                self.forget(key);
-            }
+            self.forget(&key);
             if let Answer::Deadline(key) = &answer {
-                tracing::warn!(execution = ?key, %error, "deadline transition failed; the run is reloaded on its next input");
-                // Keep the deadline so it is retried.
-                if let Ok(Some(row)) = self.storage.load_execution(key).await
-                    && let Ok(machine) = codec::decode::<ExecutionMachine>(&row.state)
-                {
-                    self.arm(key.clone(), machine.next_deadline());
-                }
+                self.deadline_failed(key, &error).await;
             }
             answer.send(Some(&error));
             return;
         }
-        if let Some(key) = &key {
-            if closed {
-                self.closings.closed(key);
-            }
-            for warning in &warnings {
-                tracing::warn!(
-                    execution = ?key,
-                    ?warning,
-                    "the run's history is large: continue as new before it reaches 51,200 events or 50 MiB, where the engine terminates it"
-                );
-            }
-            self.updates.notify(key, &updates);
+        if closed {
+            self.closings.closed(&key);
         }
+        for warning in &warnings {
+            tracing::warn!(
+                execution = ?key,
+                ?warning,
+                "the run's history is large: continue as new before it reaches 51,200 events or 50 MiB, where the engine terminates it"
+            );
+        }
+        self.updates.notify(&key, &updates);
         for (key, machine, db_version, seen) in remember {
             self.remember(key, machine, db_version, seen);
         }
@@ -536,7 +528,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             key,
             (&machine, db_version, seen),
             next,
-            &mut merged,
+            merged,
             (Vec::new(), records),
             now,
         ) {
@@ -625,16 +617,19 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             {
                 Ok((_, Some(ticket))) => self.in_flight.answer(ticket, Answer::Deadline(key)),
                 Ok((_, None)) => {}
-                Err(error) => {
-                    tracing::warn!(execution = ?key, %error, "deadline transition failed; the run is reloaded on its next input");
-                    // Keep the deadline so it is retried.
-                    if let Ok(Some(row)) = self.storage.load_execution(&key).await
-                        && let Ok(machine) = codec::decode::<ExecutionMachine>(&row.state)
-                    {
-                        self.arm(key, machine.next_deadline());
-                    }
-                }
+                Err(error) => self.deadline_failed(&key, &error).await,
             }
+        }
+    }
+
+    /// A deadline's transition failed (before its write or in it): the run's stored
+    /// deadline is armed again so it is retried.
+    async fn deadline_failed(&mut self, key: &ExecutionKey, error: &EngineError) {
+        tracing::warn!(execution = ?key, %error, "deadline transition failed; the run is reloaded on its next input");
+        if let Ok(Some(row)) = self.storage.load_execution(key).await
+            && let Ok(machine) = codec::decode::<ExecutionMachine>(&row.state)
+        {
+            self.arm(key.clone(), machine.next_deadline());
         }
     }
 
@@ -830,8 +825,8 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                     && let Ok(ticket) = self.commit_changes(
                         key,
                         (&machine, db_version),
-                        &machine,
-                        &Effects::default(),
+                        machine.clone(),
+                        Effects::default(),
                         (vec![dispatched], Vec::new()),
                         (Vec::new(), now),
                     )
@@ -842,8 +837,9 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             }
         };
         let mut effects = effects;
+        let reply = std::mem::take(&mut effects.reply);
         let records = request_record
-            .filter(|_| effects.reply != Reply::Duplicate)
+            .filter(|_| reply != Reply::Duplicate)
             .into_iter()
             .collect();
         let deletes = dispatched.into_iter().collect();
@@ -851,11 +847,11 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             key,
             (&machine, db_version, seen),
             next,
-            &mut effects,
+            effects,
             (deletes, records),
             now,
         )?;
-        Ok((effects.reply, ticket))
+        Ok((reply, ticket))
     }
 
     /// Whether `record`'s request id was already recorded. A signal's or cancel request's
@@ -883,7 +879,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         key: &ExecutionKey,
         (machine, db_version, seen): (&ExecutionMachine, u64, Timestamp),
         mut next: ExecutionMachine,
-        effects: &mut Effects,
+        mut effects: Effects,
         (deletes, records): (Vec<DispatchKey>, Vec<RequestRecord>),
         now: Timestamp,
     ) -> Result<Option<Ticket>, EngineError> {
@@ -899,7 +895,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             self.updates.notify(key, &effects.updates);
             return Ok(None);
         }
-        let mut handoffs = self.sync_match(key, &mut next, effects, now);
+        let mut handoffs = self.sync_match(key, &mut next, &mut effects, now);
         if let Some(next_run) = effects.next_run.as_mut() {
             let next_key = ExecutionKey {
                 run_id: next_run.machine.run_id(),
@@ -915,7 +911,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         let ticket = self.commit_changes(
             key,
             (machine, db_version),
-            &next,
+            next,
             effects,
             (deletes, records),
             (handoffs, now),
@@ -1012,56 +1008,62 @@ impl<S: Storage, C: Clock> Shard<S, C> {
     }
 
     /// Sends the change of one run (and the next run of its chain, if any) to be committed;
-    /// its effects are released, and `handoffs` delivered, once it is durable.
+    /// its effects are released, and `handoffs` delivered, once it is durable. The new
+    /// machines and events move into the write and the settle: none of them is copied.
     fn commit_changes(
         &mut self,
         key: &ExecutionKey,
         (before, db_version): (&ExecutionMachine, u64),
-        after: &ExecutionMachine,
-        effects: &Effects,
+        after: ExecutionMachine,
+        effects: Effects,
         (dispatch_deletes, request_ids): (Vec<DispatchKey>, Vec<RequestRecord>),
         (handoffs, now): (Vec<(Poller, Handoff)>, Timestamp),
     ) -> Result<Ticket, EngineError> {
-        let mut runs = Vec::new();
-        let mut released = Vec::new();
-        let (run, rows) = self.run_write(
+        let Effects {
+            events,
+            tasks,
+            next_run,
+            updates,
+            warnings,
+            ..
+        } = effects;
+        let (mut run, rows) = self.run_write(
             key,
             RunCondition::DbVersion(db_version),
-            after,
-            &effects.events,
-            &effects.tasks,
+            &after,
+            events,
+            &tasks,
             now,
         )?;
-        let mut run = run;
         run.dispatch_deletes = dispatch_deletes;
-        released.push((key.clone(), rows, self.armed_after(key, run.deadline)));
-        runs.push(run);
-        let mut current_run = None;
-        if after.status() != before.status() {
-            current_run = Some(CurrentRunWrite {
-                expected: Some(key.run_id),
-                new: CurrentRun {
-                    run_id: key.run_id,
-                    status: after.status(),
-                    start_request_id: None,
-                },
-            });
-        }
-        if let Some(next_run) = &effects.next_run {
+        let mut released = vec![(key.clone(), rows, self.armed_after(key, run.deadline))];
+        let mut runs = vec![run];
+        let mut current_run = (after.status() != before.status()).then(|| CurrentRunWrite {
+            expected: Some(key.run_id),
+            new: CurrentRun {
+                run_id: key.run_id,
+                status: after.status(),
+                start_request_id: None,
+            },
+        });
+        let closed = after.status().is_closed() && !before.status().is_closed();
+        let mut remember = vec![(key.clone(), after, db_version + 1, now)];
+        if let Some(next_run) = next_run {
+            let NextRun { machine, effects } = *next_run;
             let next_key = ExecutionKey {
-                run_id: next_run.machine.run_id(),
+                run_id: machine.run_id(),
                 ..key.clone()
             };
             let (run, rows) = self.run_write(
                 &next_key,
                 RunCondition::Create,
-                &next_run.machine,
-                &next_run.effects.events,
-                &next_run.effects.tasks,
+                &machine,
+                effects.events,
+                &effects.tasks,
                 now,
             )?;
             runs.push(run);
-            released.push((next_key.clone(), rows, next_run.machine.next_deadline()));
+            released.push((next_key.clone(), rows, machine.next_deadline()));
             current_run = Some(CurrentRunWrite {
                 expected: Some(key.run_id),
                 new: CurrentRun {
@@ -1070,6 +1072,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                     start_request_id: None,
                 },
             });
+            remember.push((next_key, machine, 1, now));
         }
         let write = WorkflowWrite {
             shard: self.id,
@@ -1080,27 +1083,14 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             current_run,
             request_ids,
         };
-        let mut remember = vec![(key.clone(), after.clone(), db_version + 1, now)];
-        if let Some(next_run) = &effects.next_run {
-            remember.push((
-                ExecutionKey {
-                    run_id: next_run.machine.run_id(),
-                    ..key.clone()
-                },
-                next_run.machine.clone(),
-                1,
-                now,
-            ));
-        }
         let settle = Settle {
-            key: Some(key.clone()),
-            closed: after.status().is_closed() && !before.status().is_closed(),
-            warnings: effects.warnings.clone(),
-            updates: effects.updates.clone(),
+            closed,
+            warnings,
+            updates,
             remember,
             released,
             handoffs,
-            answer: Answer::Nobody,
+            ..Settle::new(key.clone())
         };
         self.submit(write, settle)
     }
@@ -1111,7 +1101,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         key: &ExecutionKey,
         condition: RunCondition,
         machine: &ExecutionMachine,
-        events: &[HistoryEvent],
+        events: Vec<HistoryEvent>,
         tasks: &[Task],
         now: Timestamp,
     ) -> Result<(RunWrite, Vec<DispatchRow>), EngineError> {
@@ -1123,7 +1113,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             RunCondition::Create => 1,
             RunCondition::DbVersion(version) => version + 1,
         };
-        let (_, outbox) = outbox_queue(self.id);
+        let (outbox_namespace, outbox) = outbox_queue(self.id);
         // A speculative task's row is only offered to matching, never stored: if it is
         // lost, its schedule-to-start timeout makes the task a normal one.
         let rows: Vec<(DispatchRow, bool)> = tasks
@@ -1137,14 +1127,9 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                     }
                 );
                 let (task_queue, task) = dispatch_of(task, &outbox);
-                (task_queue, task, stored)
-            })
-            .collect::<Vec<_>>()
-            .into_iter()
-            .map(|(task_queue, task, stored)| {
                 let row = DispatchRow {
                     namespace: if task.is_outbox() {
-                        outbox_queue(self.id).0
+                        outbox_namespace.clone()
                     } else {
                         key.namespace.clone()
                     },
@@ -1156,7 +1141,8 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                 (row, stored)
             })
             .collect();
-        let visibility = visibility_row(key, machine, events, now);
+        let visibility = visibility_row(key, machine, &events, now);
+        let deadline = self.deadline_update(key, machine, &events, now);
         let write = RunWrite {
             condition,
             row: ExecutionRow {
@@ -1167,8 +1153,8 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                 status: machine.status(),
                 state,
             },
-            history: events.to_vec(),
-            deadline: self.deadline_update(key, machine, events, now),
+            history: events,
+            deadline,
             dispatch_inserts: rows
                 .iter()
                 .filter(|(_, stored)| *stored)
@@ -1377,7 +1363,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             &key,
             RunCondition::Create,
             &machine,
-            &effects.events,
+            std::mem::take(&mut effects.events),
             &effects.tasks,
             now,
         )?;
@@ -1414,11 +1400,10 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         };
         let deadline = machine.next_deadline();
         let settle = Settle {
-            key: Some(key.clone()),
             remember: vec![(key.clone(), machine, 1, now)],
-            released: vec![(key, rows, deadline)],
+            released: vec![(key.clone(), rows, deadline)],
             handoffs,
-            ..Settle::default()
+            ..Settle::new(key)
         };
         let ticket = self.submit(write, settle)?;
         let response = StartWorkflowResponse {
@@ -1523,8 +1508,8 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         let ticket = self.commit_changes(
             &current_key,
             (&before, db_version),
-            &after,
-            &effects,
+            after,
+            effects,
             (Vec::new(), records),
             (handoffs, now),
         )?;

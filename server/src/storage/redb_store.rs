@@ -188,14 +188,8 @@ impl RedbStorage {
         &self,
         work: impl FnOnce(&Database) -> Result<T, StorageError>,
     ) -> Result<T, StorageError> {
-        if self.inner.stopped.load(Ordering::Acquire) {
-            return Err(StorageError::Stopped);
-        }
-        let result = work(&self.inner.database);
-        if matches!(result, Err(StorageError::Io(_))) {
-            self.inner.stopped.store(true, Ordering::Release);
-        }
-        result
+        self.check_running()?;
+        self.stop_on_io_error(work(&self.inner.database))
     }
 
     /// Runs `work` on a blocking context; an IO error stops the store.
@@ -203,11 +197,21 @@ impl RedbStorage {
         &self,
         work: impl FnOnce(&Database) -> Result<T, StorageError> + Send + 'static,
     ) -> Result<T, StorageError> {
+        self.check_running()?;
+        let inner = Arc::clone(&self.inner);
+        self.stop_on_io_error(run_blocking(move || work(&inner.database)).await)
+    }
+
+    /// Refuses all work once an IO error stopped the store (fail-stop).
+    fn check_running(&self) -> Result<(), StorageError> {
         if self.inner.stopped.load(Ordering::Acquire) {
             return Err(StorageError::Stopped);
         }
-        let inner = Arc::clone(&self.inner);
-        let result = run_blocking(move || work(&inner.database)).await;
+        Ok(())
+    }
+
+    /// Passes `result` on; an IO error in it stops the store.
+    fn stop_on_io_error<T>(&self, result: Result<T, StorageError>) -> Result<T, StorageError> {
         if matches!(result, Err(StorageError::Io(_))) {
             self.inner.stopped.store(true, Ordering::Release);
         }
@@ -350,14 +354,12 @@ impl<'txn> Tables<'txn> {
             let key = run.row.key.clone();
             let exec_key = execution_key(&key);
             if let Some(first) = run.history.first() {
+                let batch_key = history_key(&key, first.event_id);
                 let batch = encode(&History {
-                    events: run.history.clone(),
+                    events: run.history,
                 })?;
                 self.history
-                    .insert(
-                        history_key(&key, first.event_id).as_slice(),
-                        batch.as_slice(),
-                    )
+                    .insert(batch_key.as_slice(), batch.as_slice())
                     .map_err(redb_error)?;
             }
             match run.deadline {
