@@ -36,7 +36,7 @@ use crate::activity::ActivityDefinition;
 use crate::activity_context::{ActivityContext, CancelReason, StopPhase};
 use crate::local_activities::{HEARTBEAT_FRACTION, Invoke, LocalActivities, Runner};
 use crate::payloads::decode_arguments;
-use crate::task_slots::TaskSlots;
+use crate::task_slots::{Slot, TaskSlots};
 use crate::workflow::definition::typed_workflow_function;
 use crate::workflow::{
     ActivityError, BoxFuture, WorkflowContext, WorkflowDefinition, WorkflowError, WorkflowExecutor,
@@ -269,17 +269,9 @@ impl Worker {
                 stopped.clone(),
             );
             pollers.push(tokio::spawn(async move {
-                loop {
-                    // Only the wait for a slot and the poll are cut short by shutdown; a
-                    // task taken runs to its answer.
-                    let (slot, polled) = tokio::select! {
-                        biased;
-                        _ = stopped.changed() => return,
-                        taken = async {
-                            let slot = slots.take().await;
-                            (slot, worker.poll_workflow_task(&queue).await)
-                        } => taken,
-                    };
+                while let Some((slot, polled)) =
+                    take_and_poll(&slots, &mut stopped, worker.poll_workflow_task(&queue)).await
+                {
                     let worker = Arc::clone(&worker);
                     match polled {
                         Some(Polled::Task(task)) => {
@@ -300,15 +292,9 @@ impl Worker {
                 stopped.clone(),
             );
             pollers.push(tokio::spawn(async move {
-                loop {
-                    let (slot, task) = tokio::select! {
-                        biased;
-                        _ = stopped.changed() => return,
-                        taken = async {
-                            let slot = slots.take().await;
-                            (slot, worker.poll_activity_task().await)
-                        } => taken,
-                    };
+                while let Some((slot, task)) =
+                    take_and_poll(&slots, &mut stopped, worker.poll_activity_task()).await
+                {
                     if let Some(task) = task {
                         let worker = Arc::clone(&worker);
                         slots.spawn(slot, async move { worker.run_activity_task(task).await });
@@ -352,6 +338,20 @@ impl Worker {
 pub trait Registration {
     /// Registers `Self` with `worker`.
     fn register_with(worker: &mut Worker);
+}
+
+/// Takes an execution slot and polls with it, unless shutdown begins first (`None`): only
+/// the wait for a slot and the poll are cut short; a task taken runs to its answer.
+async fn take_and_poll<T>(
+    slots: &TaskSlots,
+    stopped: &mut tokio::sync::watch::Receiver<StopPhase>,
+    poll: impl Future<Output = T>,
+) -> Option<(Slot, T)> {
+    tokio::select! {
+        biased;
+        _ = stopped.changed() => None,
+        taken = async { (slots.take().await, poll.await) } => Some(taken),
+    }
 }
 
 /// What a workflow-task poll brought.
