@@ -115,7 +115,7 @@ fn unless<T>(failed: Option<&EngineError>, value: T) -> Result<T, EngineError> {
 
 /// A write's result as the engine reports it; a writer gone before answering means the
 /// engine is shutting down.
-pub(crate) fn outcome(
+fn outcome(
     result: Result<WriteResult, oneshot::error::RecvError>,
 ) -> Result<(), EngineError> {
     match result.map_err(|_| EngineError::Shutdown)? {
