@@ -115,9 +115,7 @@ fn unless<T>(failed: Option<&EngineError>, value: T) -> Result<T, EngineError> {
 
 /// A write's result as the engine reports it; a writer gone before answering means the
 /// engine is shutting down.
-fn outcome(
-    result: Result<WriteResult, oneshot::error::RecvError>,
-) -> Result<(), EngineError> {
+fn outcome(result: Result<WriteResult, oneshot::error::RecvError>) -> Result<(), EngineError> {
     match result.map_err(|_| EngineError::Shutdown)? {
         Ok(Ok(())) => Ok(()),
         Ok(Err(rejection)) => Err(EngineError::Conflict(rejection)),
