@@ -33,6 +33,7 @@ use madsim::task::NodeId;
 use parking_lot::Mutex;
 
 use crate::adapters::{Delaying, Duplicating, SkewedClock, SlowCommits};
+use crate::diagnosis::stuck_report;
 use crate::disk::{CrashPoint, SimDisk};
 use crate::faults::{FaultKind, FaultLog};
 
@@ -113,6 +114,38 @@ pub struct Cluster {
     most_writes_per_commit: Arc<AtomicUsize>,
     /// The faults injected so far.
     pub faults: FaultLog,
+    /// What the running engine says of a workflow's queued tasks.
+    tasks: TaskReporter,
+}
+
+/// Asks the engine node's current engine where a workflow's tasks wait (set by each engine
+/// start; the report names the engine it came from, which may be one since killed).
+#[derive(Clone, Default)]
+struct TaskReporter {
+    report: Arc<Mutex<Option<ReportFn>>>,
+}
+
+type ReportFn = Arc<dyn Fn(&WorkflowId) -> String + Send + Sync>;
+
+impl std::fmt::Debug for TaskReporter {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("TaskReporter")
+    }
+}
+
+impl TaskReporter {
+    fn set(&self, report: ReportFn) {
+        *self.report.lock() = Some(report);
+    }
+
+    fn report(&self, workflow_id: &str) -> String {
+        let report = self.report.lock().clone();
+        match (report, WorkflowId::new(workflow_id)) {
+            (Some(report), Ok(id)) => report(&id),
+            (None, _) => "no engine has started".to_owned(),
+            (_, Err(error)) => format!("not a workflow id: {error}"),
+        }
+    }
 }
 
 fn ip(last: u8) -> IpAddr {
@@ -132,7 +165,9 @@ impl Cluster {
         let engine_disk = disk.clone();
         let engine_clock_offset = Arc::new(AtomicI64::new(0));
         let most_writes_per_commit = Arc::new(AtomicUsize::new(0));
+        let tasks = TaskReporter::default();
         let faults = Faults {
+            tasks: tasks.clone(),
             max_clock_skew: config.max_clock_skew,
             max_commit_delay: config.max_commit_delay,
             clock_offset: Arc::clone(&engine_clock_offset),
@@ -169,6 +204,7 @@ impl Cluster {
             engine_clock_offset,
             most_writes_per_commit,
             faults: FaultLog::new(),
+            tasks,
         }
     }
 
@@ -411,7 +447,7 @@ impl Cluster {
     where
         T: serde::de::DeserializeOwned + Send + 'static,
     {
-        let client = self.client();
+        let (client, faults, tasks) = (self.client(), self.faults.clone(), self.tasks.clone());
         self.on_client("liveness", async move {
             let deadline = tokio::time::Instant::now() + bound;
             let mut results = Vec::new();
@@ -426,14 +462,11 @@ impl Cluster {
                         }
                         Ok(Err(error)) => panic!("{id}: {error}"),
                         Err(_) => {
-                            let history = handle.history().await.unwrap_or_default();
-                            let events: Vec<String> = history
-                                .iter()
-                                .map(|event| format!("{} {:?}", event.event_id, event.attributes))
-                                .collect();
+                            let faults = faults.entries();
+                            let tasks = tasks.report(&id);
                             panic!(
-                                "liveness: {id} still open after {bound:?}; its history:\n{}",
-                                events.join("\n")
+                                "{}",
+                                stuck_report(&id, bound, &handle, tasks, &faults).await
                             );
                         }
                     }
@@ -457,7 +490,7 @@ impl Cluster {
         workflow_ids: Vec<String>,
         bound: Duration,
     ) -> Vec<WorkflowExecutionStatus> {
-        let client = self.client();
+        let (client, faults, tasks) = (self.client(), self.faults.clone(), self.tasks.clone());
         self.on_client("liveness", async move {
             let deadline = tokio::time::Instant::now() + bound;
             let mut statuses = Vec::new();
@@ -471,14 +504,11 @@ impl Cluster {
                         break;
                     }
                     if tokio::time::Instant::now() >= deadline {
-                        let history = handle.history().await.unwrap_or_default();
-                        let events: Vec<String> = history
-                            .iter()
-                            .map(|event| format!("{} {:?}", event.event_id, event.attributes))
-                            .collect();
+                        let faults = faults.entries();
+                        let tasks = tasks.report(&id);
                         panic!(
-                            "liveness: {id} still open after {bound:?}; its history:\n{}",
-                            events.join("\n")
+                            "{}",
+                            stuck_report(&id, bound, &handle, tasks, &faults).await
                         );
                     }
                     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -576,6 +606,8 @@ struct Faults {
     clock_offset: Arc<AtomicI64>,
     /// Raised to the writes of the largest commit.
     most_writes_per_commit: Arc<AtomicUsize>,
+    /// Told how to reach each new engine's task queues.
+    tasks: TaskReporter,
 }
 
 /// A worker on `task_queue` identified as `name`, with what `register` registers and the
@@ -624,6 +656,16 @@ async fn run_engine<S: Storage>(
     let engine = Engine::with_ports(storage, clock, config)
         .await
         .expect("the engine recovers its store");
+    let queues = engine.clone();
+    faults.tasks.set(Arc::new(move |workflow_id: &WorkflowId| {
+        let queued = queues.queued_tasks(&Namespace::default(), workflow_id);
+        if queued.is_empty() {
+            "none queued in the engine's memory (handed out, not yet polled for, or none)"
+                .to_owned()
+        } else {
+            format!("{queued:?}")
+        }
+    }));
     let transport = Arc::new(InProcessTransport::new(engine));
     let address = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), ENGINE_PORT);
     let server = TcpServer::bind(address, transport, server)

@@ -22,12 +22,15 @@
 pub mod adapters;
 #[cfg(madsim)]
 pub mod cluster;
+pub mod diagnosis;
 pub mod digest;
 pub mod disk;
 #[cfg(madsim)]
 pub mod driver;
 pub mod faults;
 pub mod invariants;
+#[cfg(madsim)]
+pub mod logging;
 #[cfg(madsim)]
 pub mod seeds;
 #[cfg(madsim)]

@@ -132,7 +132,10 @@ where
         madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
     runtime.set_time_limit(time_limit);
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        runtime.block_on(scenario(seed))
+        runtime.block_on(async {
+            let _logging = crate::logging::for_this_seed();
+            scenario(seed).await
+        })
     }));
     if outcome.is_err() {
         eprintln!(

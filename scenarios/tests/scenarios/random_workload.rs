@@ -183,3 +183,16 @@ fn random_programs_under_the_swarm_return_what_their_steps_add_up_to() {
         scenario,
     );
 }
+
+/// Regression (seed 910000169): the same deadline race as the swarm's named regression —
+/// a program's run, closed while one of its deadlines came due, was deleted as though its
+/// retention had passed.
+#[test]
+fn regression_a_program_closing_while_its_deadline_fires_keeps_its_run() {
+    run_seeds(
+        "regression_a_program_closing_while_its_deadline_fires_keeps_its_run",
+        &[910_000_169],
+        Duration::from_secs(1_800),
+        scenario,
+    );
+}

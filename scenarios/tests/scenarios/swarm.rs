@@ -86,11 +86,14 @@ async fn scenario(seed: u64) {
             );
             options.request_id = Some(format!("start-{number}").parse().unwrap());
             let nap = 200 + u64::from(number % 4) * 700;
-            while client
-                .start::<order>(options.clone(), &(number, nap))
-                .await
-                .is_err()
-            {
+            loop {
+                match client.start::<order>(options.clone(), &(number, nap)).await {
+                    Ok(handle) => {
+                        tracing::info!(number, run = ?handle.run_id(), "order started");
+                        break;
+                    }
+                    Err(error) => tracing::info!(number, %error, "order start failed"),
+                }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
@@ -104,6 +107,7 @@ async fn scenario(seed: u64) {
             {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
+            tracing::info!(number, "order paid");
             acked.lock().push((number, value));
         }
         finished.store(true, Ordering::SeqCst);
@@ -162,6 +166,20 @@ fn each_seed_throws_its_own_subset_of_the_fault_catalogue() {
     run_seeds(
         "each_seed_throws_its_own_subset_of_the_fault_catalogue",
         &[1, 2, 3, 4, 5, 6, 7, 8],
+        Duration::from_secs(1_800),
+        scenario,
+    );
+}
+
+/// Regression (seed 777000000): a run's timer came due while the write completing the run
+/// was still in flight; once that write settled the shard took the due timer for the end of
+/// the run's retention and deleted a run that had closed a moment before, so its result was
+/// never found.
+#[test]
+fn regression_a_deadline_due_while_the_run_closes_does_not_delete_it() {
+    run_seeds(
+        "regression_a_deadline_due_while_the_run_closes_does_not_delete_it",
+        &[777_000_000],
         Duration::from_secs(1_800),
         scenario,
     );

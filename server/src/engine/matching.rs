@@ -77,6 +77,22 @@ pub(crate) struct QueryOffer {
     pub(crate) execution: endure_core::storage::ExecutionKey,
 }
 
+/// A task waiting in a queue's in-memory backlog (see [`Matching::queued_tasks`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueuedTask {
+    /// The queue.
+    pub task_queue: TaskQueueName,
+    /// Its order within the queue.
+    pub task_id: u64,
+    /// The run it belongs to.
+    pub execution: endure_core::storage::ExecutionKey,
+    /// What it starts.
+    pub task: DispatchTask,
+    /// Pollers waiting on its half of the queue right now (more than zero while the task
+    /// waits means a hand-over is stuck).
+    pub waiting_pollers: usize,
+}
+
 /// A poller waiting for a task: who it is and where to send the task.
 pub(crate) struct Poller {
     pub(crate) identity: String,
@@ -273,6 +289,33 @@ impl Matching {
             .or_default()
             .pollers
             .push_front(poller);
+    }
+
+    /// Where the tasks of `workflow_id` wait in memory: each backlog entry of its runs, with
+    /// its queue's waiting pollers (a diagnostic: "why does nothing pick this run up?").
+    pub(crate) fn queued_tasks(
+        &self,
+        namespace: &Namespace,
+        workflow_id: &endure_core::WorkflowId,
+    ) -> Vec<QueuedTask> {
+        let queues = self.queues.lock();
+        queues
+            .iter()
+            .filter(|((queue_namespace, _, _), _)| queue_namespace == namespace)
+            .flat_map(|((_, task_queue, _), queue)| {
+                queue
+                    .backlog
+                    .iter()
+                    .filter(|row| &row.execution.workflow_id == workflow_id)
+                    .map(|row| QueuedTask {
+                        task_queue: task_queue.clone(),
+                        task_id: row.task_id,
+                        execution: row.execution.clone(),
+                        task: row.task,
+                        waiting_pollers: queue.pollers.len(),
+                    })
+            })
+            .collect()
     }
 
     /// Returns a task of the queue's `kind` half: at once from the backlog, or the first one added within

@@ -37,6 +37,7 @@ use endure_core::{
 use tokio::sync::{mpsc, oneshot};
 pub use transport::InProcessTransport;
 
+pub use self::matching::QueuedTask;
 use self::matching::{Handoff, Matching, QueryOffer, TaskKind};
 use self::shard::{Shard, ShardMessage};
 use crate::clock::SystemClock;
@@ -1012,6 +1013,14 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         }
         self.describe_workflow(namespace, workflow_id, Some(execution.run_id))
             .await
+    }
+
+    /// The tasks of `workflow_id`'s runs waiting in the engine's task queues in memory,
+    /// with the pollers waiting on each queue: where a run's work is when nothing picks it
+    /// up. Tasks already handed to a worker, and queues no worker has polled since the
+    /// engine started, are not listed.
+    pub fn queued_tasks(&self, namespace: &Namespace, workflow_id: &WorkflowId) -> Vec<QueuedTask> {
+        self.inner.matching.queued_tasks(namespace, workflow_id)
     }
 
     /// The status and size of a run.

@@ -606,6 +606,14 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         let now = self.clock.now();
         let due = self.deadlines.due(now);
         for key in due {
+            // A write of this workflow still in flight may move the deadline: a transition
+            // that closed the run replaces its timer with the end of its retention. Settle
+            // it first and fire only what is still due, or a run that just closed would be
+            // deleted as though its retention had passed.
+            self.settle_workflow(&key.namespace, &key.workflow_id).await;
+            if self.deadlines.of(&key).is_none_or(|time| time > now) {
+                continue;
+            }
             self.arm(key.clone(), None);
             if self.expire_if_closed(&key, now).await {
                 continue;

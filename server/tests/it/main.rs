@@ -13,11 +13,13 @@ mod children;
 mod crash;
 #[cfg(not(madsim))]
 mod crash_seed;
+mod deadline_race;
 #[cfg(not(madsim))]
 mod differential;
 mod engine;
 #[cfg(not(madsim))]
 mod engine_crash;
+mod hooked;
 mod namespaces;
 mod outbox;
 mod reset;

@@ -2,7 +2,7 @@
 //! step — after the Initiated event is committed but before delivery, and after delivery
 //! but before the outcome is recorded — and are applied exactly once.
 //!
-//! A crash is played by a storage wrapper that holds the first engine's outbox forever at
+//! A crash is played by a hooked store that holds the first engine's outbox forever at
 //! the chosen step while a second engine takes the shards over (fencing the first).
 
 use std::sync::Arc;
@@ -17,6 +17,8 @@ use endure_server::clock::ManualClock;
 use endure_server::engine::*;
 use endure_server::storage::MemoryStorage;
 
+use crate::hooked::{Hooked, Hooks};
+
 const T0: Timestamp = Timestamp::from_unix_seconds(1_795_860_000);
 
 /// Where the wrapper stops the first engine.
@@ -28,11 +30,13 @@ const HOLD_OUTCOMES: u8 = 2;
 /// Loads of the sending run wait until the hold changes: the outbox waits to start.
 const HOLD_SENDER_LOADS: u8 = 3;
 
-/// A store that hangs at the step `hold` names.
-struct Holding {
-    inner: Arc<MemoryStorage>,
+/// Hooks that hang the store at the step `hold` names.
+struct Hold {
     hold: AtomicU8,
 }
+
+/// The store the first engine runs on.
+type Holding = Hooked<Hold>;
 
 fn records_outcome(write: &WorkflowWrite) -> bool {
     write.runs.iter().any(|run| {
@@ -47,131 +51,25 @@ fn records_outcome(write: &WorkflowWrite) -> bool {
     })
 }
 
-impl Storage for Holding {
-    async fn shard_count(&self, proposed: u32) -> Result<u32, StorageError> {
-        self.inner.shard_count(proposed).await
-    }
-
-    async fn acquire_shard(&self, shard: ShardId) -> Result<RangeId, StorageError> {
-        self.inner.acquire_shard(shard).await
-    }
-
-    async fn commit(
-        &self,
-        writes: Vec<WorkflowWrite>,
-    ) -> Result<Vec<Result<(), WriteRejection>>, StorageError> {
+impl Hooks for Hold {
+    async fn before_commit(&self, writes: &[WorkflowWrite]) {
         if self.hold.load(Ordering::SeqCst) == HOLD_OUTCOMES && writes.iter().any(records_outcome) {
             std::future::pending::<()>().await;
         }
-        self.inner.commit(writes).await
     }
 
-    async fn load_execution(
-        &self,
-        key: &ExecutionKey,
-    ) -> Result<Option<ExecutionRow>, StorageError> {
+    async fn before_load(&self, key: &ExecutionKey) {
         while self.hold.load(Ordering::SeqCst) == HOLD_SENDER_LOADS
             && key.workflow_id.as_str() == "sender"
         {
             tokio::task::yield_now().await;
         }
-        self.inner.load_execution(key).await
     }
 
-    async fn current_run(
-        &self,
-        namespace: &Namespace,
-        workflow_id: &WorkflowId,
-    ) -> Result<Option<CurrentRun>, StorageError> {
-        self.inner.current_run(namespace, workflow_id).await
-    }
-
-    async fn read_history(
-        &self,
-        key: &ExecutionKey,
-        first_event_id: EventId,
-    ) -> Result<HistoryPage, StorageError> {
+    async fn before_read_history(&self, _key: &ExecutionKey) {
         if self.hold.load(Ordering::SeqCst) == HOLD_HISTORY_READS {
             std::future::pending::<()>().await;
         }
-        self.inner.read_history(key, first_event_id).await
-    }
-
-    async fn due_deadlines(
-        &self,
-        shard: ShardId,
-        until: Timestamp,
-        limit: usize,
-    ) -> Result<Vec<DeadlineRow>, StorageError> {
-        self.inner.due_deadlines(shard, until, limit).await
-    }
-
-    async fn dispatch_rows(
-        &self,
-        namespace: &Namespace,
-        task_queue: &TaskQueueName,
-        limit: usize,
-    ) -> Result<Vec<DispatchRow>, StorageError> {
-        self.inner.dispatch_rows(namespace, task_queue, limit).await
-    }
-
-    async fn find_request(
-        &self,
-        namespace: &Namespace,
-        workflow_id: &WorkflowId,
-        request_id: &RequestId,
-    ) -> Result<Option<RequestRecord>, StorageError> {
-        self.inner
-            .find_request(namespace, workflow_id, request_id)
-            .await
-    }
-
-    async fn list_visibility(
-        &self,
-        namespace: &Namespace,
-        query: &VisibilityQuery,
-        offset: usize,
-        limit: usize,
-    ) -> Result<Vec<VisibilityRow>, StorageError> {
-        self.inner
-            .list_visibility(namespace, query, offset, limit)
-            .await
-    }
-
-    async fn count_visibility(
-        &self,
-        namespace: &Namespace,
-        query: &VisibilityQuery,
-    ) -> Result<u64, StorageError> {
-        self.inner.count_visibility(namespace, query).await
-    }
-
-    async fn put_namespace(
-        &self,
-        record: NamespaceRecord,
-        expected: Option<u64>,
-    ) -> Result<Result<(), WriteRejection>, StorageError> {
-        self.inner.put_namespace(record, expected).await
-    }
-
-    async fn namespace(&self, name: &Namespace) -> Result<Option<NamespaceRecord>, StorageError> {
-        self.inner.namespace(name).await
-    }
-
-    async fn list_namespaces(&self) -> Result<Vec<NamespaceRecord>, StorageError> {
-        self.inner.list_namespaces().await
-    }
-
-    async fn delete_run(
-        &self,
-        shard: ShardId,
-        range_id: RangeId,
-        key: &ExecutionKey,
-        db_version: u64,
-    ) -> Result<Result<(), WriteRejection>, StorageError> {
-        self.inner
-            .delete_run(shard, range_id, key, db_version)
-            .await
     }
 }
 
@@ -286,9 +184,11 @@ async fn holding_engine(
     clock: &Arc<ManualClock>,
     hold: u8,
 ) -> (Arc<Holding>, Engine<Holding, ManualClock>) {
-    let holding = Arc::new(Holding {
+    let holding = Arc::new(Hooked {
         inner: Arc::clone(memory),
-        hold: AtomicU8::new(hold),
+        hooks: Hold {
+            hold: AtomicU8::new(hold),
+        },
     });
     let engine = Engine::with_ports(
         Arc::clone(&holding),
@@ -309,7 +209,7 @@ async fn crash_and_recover(hold: u8) {
     first.start_workflow(start("sender")).await.unwrap();
     complete(&first, "receiver", vec![], || ()).await;
     complete(&first, "sender", vec![signal_receiver()], || {
-        holding.hold.store(hold, Ordering::SeqCst);
+        holding.hooks.hold.store(hold, Ordering::SeqCst);
     })
     .await;
     if hold == HOLD_OUTCOMES {
@@ -433,7 +333,7 @@ async fn a_cancel_redelivered_after_its_target_closed_is_not_reported_as_failed(
     );
     // Delivered; the report hangs (the first engine "crashes" there).
     complete(&first, "sender", vec![cancel], || {
-        holding.hold.store(HOLD_OUTCOMES, Ordering::SeqCst);
+        holding.hooks.hold.store(HOLD_OUTCOMES, Ordering::SeqCst);
     })
     .await;
     wait_for(
@@ -456,7 +356,10 @@ async fn a_cancel_redelivered_after_its_target_closed_is_not_reported_as_failed(
     )
     .await;
     wait_for(&second, "receiver", EventType::WorkflowExecutionCanceled).await;
-    holding_second.hold.store(HOLD_NOTHING, Ordering::SeqCst);
+    holding_second
+        .hooks
+        .hold
+        .store(HOLD_NOTHING, Ordering::SeqCst);
     let sender = wait_for(
         &second,
         "sender",
