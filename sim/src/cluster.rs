@@ -31,6 +31,7 @@ use madsim::rand::Rng;
 use madsim::runtime::{Handle, NodeHandle};
 use madsim::task::NodeId;
 use parking_lot::Mutex;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::adapters::{Delaying, Duplicating, SkewedClock, SlowCommits};
 use crate::diagnosis::stuck_report;
@@ -118,14 +119,16 @@ pub struct Cluster {
     tasks: TaskReporter,
 }
 
-/// Asks the engine node's current engine where a workflow's tasks wait (set by each engine
-/// start; the report names the engine it came from, which may be one since killed).
+/// Asks the engine node's current engine where a workflow's tasks wait. Each engine start
+/// serves the questions from a task on the engine node, so the reporter holds no part of
+/// the engine: a killed engine is gone (its store closed) and its questions go unanswered.
 #[derive(Clone, Default)]
 struct TaskReporter {
-    report: Arc<Mutex<Option<ReportFn>>>,
+    questions: Arc<Mutex<Option<mpsc::UnboundedSender<TaskQuestion>>>>,
 }
 
-type ReportFn = Arc<dyn Fn(&WorkflowId) -> String + Send + Sync>;
+/// A workflow id and where its answer goes.
+type TaskQuestion = (WorkflowId, oneshot::Sender<String>);
 
 impl std::fmt::Debug for TaskReporter {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -134,16 +137,38 @@ impl std::fmt::Debug for TaskReporter {
 }
 
 impl TaskReporter {
-    fn set(&self, report: ReportFn) {
-        *self.report.lock() = Some(report);
+    /// Serves the questions with `engine` (call on the engine node, at each start).
+    fn serve<S: Storage, C: endure_core::clock::Clock>(&self, engine: Engine<S, C>) {
+        let (questions, mut asked) = mpsc::unbounded_channel::<TaskQuestion>();
+        *self.questions.lock() = Some(questions);
+        tokio::spawn(async move {
+            while let Some((workflow_id, answer)) = asked.recv().await {
+                let queued = engine.queued_tasks(&Namespace::default(), &workflow_id);
+                let _ = answer.send(if queued.is_empty() {
+                    "none queued in the engine's memory (handed out, not yet polled for, or none)"
+                        .to_owned()
+                } else {
+                    format!("{queued:?}")
+                });
+            }
+        });
     }
 
-    fn report(&self, workflow_id: &str) -> String {
-        let report = self.report.lock().clone();
-        match (report, WorkflowId::new(workflow_id)) {
-            (Some(report), Ok(id)) => report(&id),
-            (None, _) => "no engine has started".to_owned(),
-            (_, Err(error)) => format!("not a workflow id: {error}"),
+    async fn report(&self, workflow_id: &str) -> String {
+        let Ok(workflow_id) = WorkflowId::new(workflow_id) else {
+            return "not a workflow id".to_owned();
+        };
+        let Some(questions) = self.questions.lock().clone() else {
+            return "no engine has started".to_owned();
+        };
+        let (answer, answered) = oneshot::channel();
+        if questions.send((workflow_id, answer)).is_err() {
+            return "the engine is down".to_owned();
+        }
+        match tokio::time::timeout(Duration::from_secs(5), answered).await {
+            Ok(Ok(report)) => report,
+            Ok(Err(_)) => "the engine is down".to_owned(),
+            Err(_) => "the engine did not answer within 5 s (paused?)".to_owned(),
         }
     }
 }
@@ -463,7 +488,7 @@ impl Cluster {
                         Ok(Err(error)) => panic!("{id}: {error}"),
                         Err(_) => {
                             let faults = faults.entries();
-                            let tasks = tasks.report(&id);
+                            let tasks = tasks.report(&id).await;
                             panic!(
                                 "{}",
                                 stuck_report(&id, bound, &handle, tasks, &faults).await
@@ -505,7 +530,7 @@ impl Cluster {
                     }
                     if tokio::time::Instant::now() >= deadline {
                         let faults = faults.entries();
-                        let tasks = tasks.report(&id);
+                        let tasks = tasks.report(&id).await;
                         panic!(
                             "{}",
                             stuck_report(&id, bound, &handle, tasks, &faults).await
@@ -656,16 +681,7 @@ async fn run_engine<S: Storage>(
     let engine = Engine::with_ports(storage, clock, config)
         .await
         .expect("the engine recovers its store");
-    let queues = engine.clone();
-    faults.tasks.set(Arc::new(move |workflow_id: &WorkflowId| {
-        let queued = queues.queued_tasks(&Namespace::default(), workflow_id);
-        if queued.is_empty() {
-            "none queued in the engine's memory (handed out, not yet polled for, or none)"
-                .to_owned()
-        } else {
-            format!("{queued:?}")
-        }
-    }));
+    faults.tasks.serve(engine.clone());
     let transport = Arc::new(InProcessTransport::new(engine));
     let address = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), ENGINE_PORT);
     let server = TcpServer::bind(address, transport, server)
