@@ -422,6 +422,42 @@ pub enum Request {
     },
 }
 
+impl Request {
+    /// The request's name, for logs and errors.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::StartWorkflow(..) => "StartWorkflow",
+            Self::SignalWithStartWorkflow { .. } => "SignalWithStartWorkflow",
+            Self::UpdateWorkflow(..) => "UpdateWorkflow",
+            Self::UpdateWithStartWorkflow { .. } => "UpdateWithStartWorkflow",
+            Self::SignalWorkflow { .. } => "SignalWorkflow",
+            Self::RequestCancelWorkflow { .. } => "RequestCancelWorkflow",
+            Self::TerminateWorkflow { .. } => "TerminateWorkflow",
+            Self::PollWorkflowTask { .. } => "PollWorkflowTask",
+            Self::CompleteWorkflowTask { .. } => "CompleteWorkflowTask",
+            Self::FailWorkflowTask { .. } => "FailWorkflowTask",
+            Self::ResetStickyTaskQueue { .. } => "ResetStickyTaskQueue",
+            Self::QueryWorkflow { .. } => "QueryWorkflow",
+            Self::RespondQueryTask { .. } => "RespondQueryTask",
+            Self::PollActivityTask { .. } => "PollActivityTask",
+            Self::RecordActivityHeartbeat { .. } => "RecordActivityHeartbeat",
+            Self::CompleteActivityTask { .. } => "CompleteActivityTask",
+            Self::FailActivityTask { .. } => "FailActivityTask",
+            Self::CancelActivityTask { .. } => "CancelActivityTask",
+            Self::GetHistory { .. } => "GetHistory",
+            Self::GetHistoryPage { .. } => "GetHistoryPage",
+            Self::ListWorkflows { .. } => "ListWorkflows",
+            Self::AwaitWorkflowClose { .. } => "AwaitWorkflowClose",
+            Self::DescribeWorkflow { .. } => "DescribeWorkflow",
+            Self::CreateNamespace { .. } => "CreateNamespace",
+            Self::DescribeNamespace { .. } => "DescribeNamespace",
+            Self::ListNamespaces => "ListNamespaces",
+            Self::UpdateNamespace { .. } => "UpdateNamespace",
+            Self::ResetWorkflow { .. } => "ResetWorkflow",
+        }
+    }
+}
+
 /// The engine's answer to a [`Request`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Response {
@@ -492,6 +528,9 @@ pub enum ErrorKind {
     DeadlineExceeded,
     /// What the request would create exists already (a namespace).
     AlreadyExists,
+    /// The server failed handling the request (a bug, or a library failing on bad data);
+    /// it logged why. Retrying may or may not help.
+    Internal,
 }
 
 /// A failed call, in a form that crosses a wire.

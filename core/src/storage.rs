@@ -368,9 +368,24 @@ pub enum StorageError {
     /// The storage device failed; the store refuses all work until reopened (fail-stop).
     #[error("storage IO error: {0}; the store is stopped until reopened")]
     Io(String),
-    /// An earlier IO error stopped the store.
-    #[error("the store stopped after an earlier IO error; reopen it")]
-    Stopped,
+    /// An earlier failure stopped the store (fail-stop): it refuses every call until the
+    /// process reopens it, so nothing is acknowledged that might not be durable.
+    #[error(
+        "the store is stopped since an earlier failure ({cause}); fix the cause, then restart the server"
+    )]
+    Stopped {
+        /// The failure that stopped it, as first reported.
+        cause: String,
+    },
+    /// The storage engine panicked inside a call — a corrupt page, most likely, or a bug in
+    /// it. The store stops, as after an IO error.
+    #[error(
+        "the storage engine failed inside a call ({0}); its file may be corrupt — the store is stopped (check the file with `endure admin check --db FILE`)"
+    )]
+    Panicked(String),
+    /// The store's file is open in another process (another server, say).
+    #[error("the store's file is already open in another process (is another server using it?)")]
+    InUse,
 }
 
 /// One page of a run's history.
@@ -453,6 +468,12 @@ pub const HISTORY_PAGE_BYTES_MAX: usize = 1024 * 1024;
 /// Reads are not fenced: they see every commit that has returned and nothing of one that
 /// has not, so a reader racing a commit sees the state before or after it, never between.
 pub trait Storage: Send + Sync + 'static {
+    /// Why the store stopped, if a failure stopped it (fail-stop): health checks report it.
+    /// A store that cannot stop says `None`.
+    fn stopped(&self) -> Option<String> {
+        None
+    }
+
     /// The store's number of shards: fixed by the first call on a new store (to
     /// `proposed`) and returned unchanged forever after, whatever is proposed — workflow ids
     /// are mapped to shards by it. A store written before the count was recorded reports

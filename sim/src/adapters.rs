@@ -86,6 +86,10 @@ impl<S> SlowCommits<S> {
 }
 
 impl<S: Storage> Storage for SlowCommits<S> {
+    fn stopped(&self) -> Option<String> {
+        self.inner.stopped()
+    }
+
     async fn shard_count(&self, proposed: u32) -> Result<u32, StorageError> {
         self.inner.shard_count(proposed).await
     }

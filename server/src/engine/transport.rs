@@ -1,5 +1,8 @@
 //! The in-process adapter of the Transport port: requests become engine calls directly.
 
+use std::panic::AssertUnwindSafe;
+use std::task::Poll;
+
 use endure_core::clock::Clock;
 use endure_core::execution::Rejected;
 use endure_core::protocol::{
@@ -63,9 +66,42 @@ impl From<EngineError> for RemoteError {
 }
 
 impl<S: Storage, C: Clock> Transport for InProcessTransport<S, C> {
+    /// Runs the request; a panic while running it (a bug, or a library failing on bad
+    /// data) becomes an `Internal` error reply, logged, instead of a call never answered.
     fn call(&self, request: Request) -> TransportFuture<'_> {
-        Box::pin(async move { self.dispatch(request).await.map_err(RemoteError::from) })
+        let name = request.name();
+        let mut dispatch = Box::pin(async move { self.dispatch(request).await });
+        Box::pin(async move {
+            let outcome = std::future::poll_fn(|context| {
+                std::panic::catch_unwind(AssertUnwindSafe(|| dispatch.as_mut().poll(context)))
+                    .map_or_else(|panic| Poll::Ready(Err(panic)), |poll| poll.map(Ok))
+            })
+            .await;
+            match outcome {
+                Ok(result) => result.map_err(RemoteError::from),
+                Err(panic) => {
+                    let message = panic_message(panic.as_ref());
+                    tracing::error!(request = name, panic = %message, "a request panicked");
+                    Err(RemoteError {
+                        kind: ErrorKind::Internal,
+                        message: format!(
+                            "the server failed handling {name} ({message}); the failure is in its log"
+                        ),
+                        run_id: None,
+                    })
+                }
+            }
+        })
     }
+}
+
+/// The text a panic was raised with.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
 }
 
 impl<S: Storage, C: Clock> InProcessTransport<S, C> {

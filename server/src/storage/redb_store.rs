@@ -4,12 +4,15 @@
 //! (fsync'd) before `commit` returns, and a crash leaves either all of it or none of it.
 //! redb's calls are synchronous, so they run on tokio's blocking pool (under madsim the same
 //! call runs inline) — one code path. The `StorageBackend` is pluggable so the simulator can
-//! put the real store on a disk that loses unsynced writes. After an IO error the store is
-//! fail-stop: every later call returns [`StorageError::Stopped`] until it is reopened.
+//! put the real store on a disk that loses unsynced writes. After an IO error, or a panic
+//! inside redb (a corrupt page reaches its `unreachable!`s), the store is fail-stop: the
+//! cause is logged once at error level and every later call returns
+//! [`StorageError::Stopped`] with it until the store is reopened.
 
+use std::panic::AssertUnwindSafe;
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use endure_core::codec::{self, Record};
 use endure_core::history::History;
@@ -55,10 +58,38 @@ pub struct RedbStorage {
 }
 
 struct Inner {
-    database: Database,
+    /// Present until the store is dropped (see `Drop for Inner`).
+    database: Option<Database>,
     stopped: AtomicBool,
+    /// Why it stopped: the first failure, set once.
+    cause: OnceLock<String>,
     /// Set by [`RedbStorage::open_counted`]: its write transactions are counted there.
     counters: Option<Arc<StorageCounters>>,
+}
+
+impl Inner {
+    fn database(&self) -> Result<&Database, StorageError> {
+        self.database.as_ref().ok_or_else(|| StorageError::Stopped {
+            cause: "the store is closed".into(),
+        })
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let Some(database) = self.database.take() else {
+            return;
+        };
+        if self.stopped.load(Ordering::Acquire) {
+            // A stopped store's file may be corrupt or its device failing: redb's close
+            // writes to it and may panic on a corrupt page. The file stays as the failure
+            // left it (its file lock until the process exits); the next open recovers it
+            // from its last commit.
+            std::mem::forget(database);
+        } else if std::panic::catch_unwind(AssertUnwindSafe(|| drop(database))).is_err() {
+            tracing::error!("closing the store failed inside redb; the next open recovers it");
+        }
+    }
 }
 
 impl std::fmt::Debug for RedbStorage {
@@ -73,15 +104,30 @@ fn io(error: impl std::fmt::Display) -> StorageError {
     StorageError::Io(error.to_string())
 }
 
-/// Maps a redb error: corruption is a typed error, everything else stops the store.
+/// Maps a redb error: corruption and a file open elsewhere are typed errors, everything
+/// else stops the store.
 fn redb_error(error: impl Into<redb::Error>) -> StorageError {
     match error.into() {
         redb::Error::Corrupted(reason) => StorageError::Corrupt {
             what: "the database file".into(),
             reason,
         },
+        redb::Error::DatabaseAlreadyOpen => StorageError::InUse,
         other => io(other),
     }
+}
+
+/// Runs `work`, turning a panic inside it (redb reaches an `unreachable!` on a corrupt page)
+/// into [`StorageError::Panicked`] instead of unwinding through the caller's task.
+fn guarded<T>(work: impl FnOnce() -> Result<T, StorageError>) -> Result<T, StorageError> {
+    std::panic::catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|text| (*text).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".to_owned());
+        Err(StorageError::Panicked(message))
+    })
 }
 
 fn decode<T: Record>(bytes: &[u8], what: impl FnOnce() -> String) -> Result<T, StorageError> {
@@ -101,21 +147,32 @@ fn encode<T: Record>(value: &T) -> Result<Vec<u8>, StorageError> {
 impl RedbStorage {
     /// Opens (or creates) the store in the file at `path`.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StorageError> {
-        Self::from_database(
+        let database = guarded(|| {
             Database::builder()
                 .set_cache_size(CACHE_BYTES)
                 .create(path)
-                .map_err(redb_error)?,
-            None,
-        )
+                .map_err(redb_error)
+        })?;
+        Self::from_database(database, None)
     }
 
     /// Opens (or creates) the store on a custom backend (a simulated disk, say).
     pub fn with_backend(backend: impl StorageBackend) -> Result<Self, StorageError> {
-        let database = Database::builder()
-            .set_cache_size(CACHE_BYTES)
-            .create_with_backend(backend)
-            .map_err(redb_error)?;
+        Self::with_backend_and_cache(backend, CACHE_BYTES)
+    }
+
+    /// Opens (or creates) the store on a custom backend with a page cache of
+    /// `cache_bytes` (the default is 128 MiB; a small cache makes reads reach the backend).
+    pub fn with_backend_and_cache(
+        backend: impl StorageBackend,
+        cache_bytes: usize,
+    ) -> Result<Self, StorageError> {
+        let database = guarded(|| {
+            Database::builder()
+                .set_cache_size(cache_bytes)
+                .create_with_backend(backend)
+                .map_err(redb_error)
+        })?;
         Self::from_database(database, None)
     }
 
@@ -133,10 +190,12 @@ impl RedbStorage {
             .open(path)
             .map_err(io)?;
         let backend = redb::backends::FileBackend::new(file).map_err(redb_error)?;
-        let database = Database::builder()
-            .set_cache_size(CACHE_BYTES)
-            .create_with_backend(CountingBackend::new(backend, Arc::clone(&counters)))
-            .map_err(redb_error)?;
+        let database = guarded(|| {
+            Database::builder()
+                .set_cache_size(CACHE_BYTES)
+                .create_with_backend(CountingBackend::new(backend, Arc::clone(&counters)))
+                .map_err(redb_error)
+        })?;
         Self::from_database(database, Some(counters))
     }
 
@@ -151,6 +210,19 @@ impl RedbStorage {
         database: Database,
         counters: Option<Arc<StorageCounters>>,
     ) -> Result<Self, StorageError> {
+        guarded(|| Self::create_tables(&database))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                database: Some(database),
+                stopped: AtomicBool::new(false),
+                cause: OnceLock::new(),
+                counters,
+            }),
+        })
+    }
+
+    /// Creates the tables a new store lacks.
+    fn create_tables(database: &Database) -> Result<(), StorageError> {
         let transaction = database.begin_write().map_err(redb_error)?;
         {
             transaction.open_table(SHARDS).map_err(redb_error)?;
@@ -169,53 +241,59 @@ impl RedbStorage {
             transaction.open_table(DEADLINES).map_err(redb_error)?;
             transaction.open_table(META).map_err(redb_error)?;
         }
-        transaction.commit().map_err(redb_error)?;
-        Ok(Self {
-            inner: Arc::new(Inner {
-                database,
-                stopped: AtomicBool::new(false),
-                counters,
-            }),
-        })
+        transaction.commit().map_err(redb_error)
     }
 
     /// Runs a point read — one key, or one page of a history — right here rather than on
     /// the blocking pool: it takes microseconds (its pages are mostly in redb's cache),
     /// less than the hop to a pool thread and back, whose wake-ups were a sixth of the
     /// engine's CPU under load. Scans and writes go to the pool ([`Self::run`]). An IO
-    /// error stops the store.
+    /// error or a panic stops the store.
     fn read<T>(
         &self,
         work: impl FnOnce(&Database) -> Result<T, StorageError>,
     ) -> Result<T, StorageError> {
         self.check_running()?;
-        self.stop_on_io_error(work(&self.inner.database))
+        self.stop_on_failure(guarded(|| work(self.inner.database()?)))
     }
 
-    /// Runs `work` on a blocking context; an IO error stops the store.
+    /// Runs `work` on a blocking context; an IO error or a panic stops the store.
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Database) -> Result<T, StorageError> + Send + 'static,
     ) -> Result<T, StorageError> {
         self.check_running()?;
         let inner = Arc::clone(&self.inner);
-        self.stop_on_io_error(run_blocking(move || work(&inner.database)).await)
+        self.stop_on_failure(run_blocking(move || guarded(|| work(inner.database()?))).await)
     }
 
-    /// Refuses all work once an IO error stopped the store (fail-stop).
+    /// Refuses all work once a failure stopped the store (fail-stop).
     fn check_running(&self) -> Result<(), StorageError> {
         if self.inner.stopped.load(Ordering::Acquire) {
-            return Err(StorageError::Stopped);
+            return Err(StorageError::Stopped {
+                cause: self.inner.cause.get().cloned().unwrap_or_default(),
+            });
         }
         Ok(())
     }
 
-    /// Passes `result` on; an IO error in it stops the store.
-    fn stop_on_io_error<T>(&self, result: Result<T, StorageError>) -> Result<T, StorageError> {
-        if matches!(result, Err(StorageError::Io(_))) {
-            self.inner.stopped.store(true, Ordering::Release);
+    /// Passes `result` on; an IO error or a panic in it stops the store.
+    fn stop_on_failure<T>(&self, result: Result<T, StorageError>) -> Result<T, StorageError> {
+        if let Err(error @ (StorageError::Io(_) | StorageError::Panicked(_))) = &result {
+            self.stop(error.to_string());
         }
         result
+    }
+
+    /// Stops the store for `cause`, logging it once (the first cause is the one kept).
+    fn stop(&self, cause: String) {
+        if self.inner.cause.set(cause).is_ok() {
+            tracing::error!(
+                cause = self.inner.cause.get().map_or("", String::as_str),
+                "the store stopped: it refuses every call until the server restarts"
+            );
+        }
+        self.inner.stopped.store(true, Ordering::Release);
     }
 }
 
@@ -588,6 +666,13 @@ fn scan_prefix<T: ReadableTable<Bytes, Bytes>>(
 }
 
 impl Storage for RedbStorage {
+    fn stopped(&self) -> Option<String> {
+        self.inner
+            .stopped
+            .load(Ordering::Acquire)
+            .then(|| self.inner.cause.get().cloned().unwrap_or_default())
+    }
+
     async fn shard_count(&self, proposed: u32) -> Result<u32, StorageError> {
         let count = self
             .run(move |database| {

@@ -47,6 +47,10 @@ impl<H: Hooks> Hooked<H> {
 }
 
 impl<H: Hooks> Storage for Hooked<H> {
+    fn stopped(&self) -> Option<String> {
+        self.inner.stopped()
+    }
+
     async fn shard_count(&self, proposed: u32) -> Result<u32, StorageError> {
         self.inner.shard_count(proposed).await
     }

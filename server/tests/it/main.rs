@@ -9,6 +9,7 @@
 
 mod children;
 // These run real processes and build their own runtimes: not under simulation.
+mod corrupt_pages;
 #[cfg(not(madsim))]
 mod crash;
 #[cfg(not(madsim))]
@@ -22,6 +23,7 @@ mod engine_crash;
 mod hooked;
 mod namespaces;
 mod outbox;
+mod request_panics;
 mod reset;
 mod storage;
 mod updates;

@@ -184,10 +184,15 @@ async fn an_io_error_stops_the_store_until_reopened() {
     let failed = store.commit(vec![create(range)]).await;
     assert!(matches!(failed, Err(StorageError::Io(_))), "{failed:?}");
     fail_sync.store(false, Ordering::Relaxed);
-    assert_eq!(
-        store.load_execution(&key()).await,
-        Err(StorageError::Stopped),
-        "fail-stop after an IO error"
+    let stopped = store.load_execution(&key()).await;
+    assert!(
+        matches!(&stopped, Err(StorageError::Stopped { cause }) if cause.contains("IO error")),
+        "fail-stop after an IO error, naming it: {stopped:?}"
+    );
+    assert!(
+        store
+            .stopped()
+            .is_some_and(|cause| cause.contains("IO error"))
     );
 }
 

@@ -1,0 +1,80 @@
+//! A panic while the engine serves a request (a bug, or a library failing on bad data)
+//! becomes an `Internal` error reply to that request; the engine goes on serving others.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use endure_core::protocol::{ErrorKind, Request, Response, Transport};
+use endure_core::storage::ExecutionKey;
+use endure_core::time::Timestamp;
+use endure_core::*;
+use endure_server::clock::ManualClock;
+use endure_server::engine::*;
+
+use crate::hooked::{Hooked, Hooks};
+
+/// Loads of a run panic while `armed`.
+#[derive(Default)]
+struct PanickingLoads {
+    armed: AtomicBool,
+}
+
+impl Hooks for PanickingLoads {
+    async fn before_load(&self, key: &ExecutionKey) {
+        assert!(
+            !self.armed.load(Ordering::SeqCst),
+            "injected panic loading {}",
+            key.workflow_id
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_panic_under_a_request_is_an_internal_error_reply() {
+    let store = Arc::new(Hooked::new(PanickingLoads::default()));
+    let clock = Arc::new(ManualClock::new(Timestamp::from_unix_seconds(
+        1_795_860_000,
+    )));
+    let engine = Engine::with_ports(Arc::clone(&store), clock, EngineConfig::default())
+        .await
+        .unwrap();
+    let transport = InProcessTransport::new(engine);
+    let start = StartWorkflowRequest {
+        namespace: Namespace::default(),
+        options: StartWorkflowOptions::new(
+            WorkflowId::new("order-1").unwrap(),
+            TaskQueueName::new("orders").unwrap(),
+        ),
+        workflow_type: WorkflowType::new("Order").unwrap(),
+        input: Payloads::default(),
+        header: Header::new(),
+        identity: "client".into(),
+    };
+    let started = transport
+        .call(Request::StartWorkflow(Box::new(start)))
+        .await
+        .unwrap();
+    assert!(matches!(started, Response::Started(_)), "{started:?}");
+    let describe = || Request::DescribeWorkflow {
+        namespace: Namespace::default(),
+        workflow_id: WorkflowId::new("order-1").unwrap(),
+        run_id: None,
+    };
+
+    store.hooks.armed.store(true, Ordering::SeqCst);
+    let error = transport.call(describe()).await.unwrap_err();
+    assert_eq!(error.kind, ErrorKind::Internal);
+    assert!(
+        error.message.contains("DescribeWorkflow") && error.message.contains("injected panic"),
+        "{}",
+        error.message
+    );
+
+    // The engine serves the next request.
+    store.hooks.armed.store(false, Ordering::SeqCst);
+    let described = transport.call(describe()).await.unwrap();
+    assert!(
+        matches!(described, Response::Description(_)),
+        "{described:?}"
+    );
+}
