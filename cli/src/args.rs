@@ -9,7 +9,8 @@ use crate::duration;
 /// Exit codes, shown at the end of `endure --help`.
 const EXIT_CODES: &str = "Exit codes: 0 success; 1 the workflow failed, was canceled, \
 terminated or timed out; 2 a usage error or invalid value; 3 not found (workflow, run or \
-namespace); 4 the server failed or could not be reached; 5 already exists.";
+namespace); 4 the server failed or could not be reached; 5 already exists; 6 the store \
+file is corrupt.";
 
 /// Endure: durable execution. Start a dev server, then see and steer workflows.
 #[derive(Debug, Parser)]
@@ -34,6 +35,25 @@ pub(crate) enum Command {
     Namespace(NamespaceCommand),
     /// Run a benchmark workload (BENCHMARKS.md) and print its figures as one JSON line.
     Bench(BenchArgs),
+    /// Look after a store file: check it for corruption.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+/// `endure admin …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum AdminCommand {
+    /// Check a store file no server has open: every page's checksum, then every record
+    /// decoded (exit 0 sound, 6 corrupt).
+    Check(AdminCheckArgs),
+}
+
+/// `endure admin check`.
+#[derive(Debug, Args)]
+pub(crate) struct AdminCheckArgs {
+    /// The redb file to check (stop the server using it first).
+    #[arg(long, env = "ENDURE_DB")]
+    pub(crate) db: std::path::PathBuf,
 }
 
 /// `endure bench`.

@@ -16,6 +16,8 @@ pub(crate) mod code {
     pub(crate) const SERVER: u8 = 4;
     /// What the command would create exists already (a workflow id, a namespace).
     pub(crate) const ALREADY_EXISTS: u8 = 5;
+    /// The store file is corrupt (`endure admin check`).
+    pub(crate) const CORRUPT: u8 = 6;
 }
 
 /// Why a command failed.
@@ -30,6 +32,9 @@ pub(crate) enum CliError {
     /// The server could not be started.
     #[error("{0}")]
     Server(String),
+    /// The store file is corrupt.
+    #[error("{0}")]
+    Corrupt(String),
 }
 
 impl CliError {
@@ -38,6 +43,7 @@ impl CliError {
         match self {
             Self::Usage(_) => code::USAGE,
             Self::Server(_) => code::SERVER,
+            Self::Corrupt(_) => code::CORRUPT,
             Self::Client(error) => match error {
                 ClientError::Invalid(_) | ClientError::BadFilter(_) | ClientError::Payload(_) => {
                     code::USAGE
@@ -60,6 +66,9 @@ impl CliError {
     pub(crate) fn hint(&self, address: &str) -> Option<String> {
         match self {
             Self::Client(ClientError::Remote(remote)) => match remote.kind {
+                ErrorKind::Unavailable if remote.message.contains("the store is stopped") => Some(
+                    "the server's store stopped after a failure: see the server's log, fix the cause (a full disk, a failing device, a corrupt file), then restart the server (README: \"When the store stops\")".into(),
+                ),
                 ErrorKind::Unavailable | ErrorKind::DeadlineExceeded => Some(format!(
                     "is a server running at {address}? Start one with `endure server start-dev`, or pass --address"
                 )),

@@ -2,8 +2,11 @@
 //! commands and `endure bench` (see `endure --help` and README.md).
 //!
 //! Exit codes: 0 success; 1 the workflow failed (or was canceled, terminated, timed out);
-//! 2 usage error; 3 not found; 4 server error or unreachable; 5 already exists.
+//! 2 usage error; 3 not found; 4 server error or unreachable; 5 already exists; 6 the store
+//! file is corrupt.
 
+#[cfg(not(madsim))]
+mod admin;
 #[cfg(not(madsim))]
 mod args;
 #[cfg(not(madsim))]
@@ -45,7 +48,9 @@ fn main() -> ExitCode {
     let address = match &cli.command {
         args::Command::Workflow(command) => workflow_address(command),
         args::Command::Namespace(command) => namespace_address(command),
-        args::Command::Server(_) | args::Command::Bench(_) => String::new(),
+        args::Command::Server(_) | args::Command::Bench(_) | args::Command::Admin(_) => {
+            String::new()
+        }
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -65,6 +70,7 @@ fn main() -> ExitCode {
             args::Command::Workflow(command) => workflow::run(command).await,
             args::Command::Namespace(command) => namespace::run(command).await,
             args::Command::Bench(args) => bench::run(args).await,
+            args::Command::Admin(args::AdminCommand::Check(args)) => admin::check(&args),
         }
     });
     match result {

@@ -12,7 +12,7 @@ use endure_core::Namespace;
 use endure_core::clock::Clock;
 use endure_core::namespace::NamespaceConfig;
 use endure_core::protocol::Transport;
-use endure_core::storage::Storage;
+use endure_core::storage::{Storage, StorageError};
 use endure_server::clock::SystemClock;
 use endure_server::engine::{Engine, EngineConfig, EngineError, InProcessTransport};
 use endure_server::storage::{RedbStorage, StorageCounters};
@@ -65,9 +65,19 @@ pub(crate) async fn start_dev(args: StartDevArgs) -> Result<(), CliError> {
                     ))
                 })?;
             }
-            let cannot_open = |error: &dyn std::fmt::Display| {
-                CliError::Server(format!(
-                    "cannot open {}: {error} (is another server using it?)",
+            let cannot_open = |error: &StorageError| {
+                let reason = match error {
+                    StorageError::Corrupt { reason, .. } => reason,
+                    StorageError::Panicked(reason) => reason,
+                    other => {
+                        return CliError::Server(format!(
+                            "cannot open {}: {other}",
+                            path.display()
+                        ));
+                    }
+                };
+                CliError::Corrupt(format!(
+                    "cannot open {0}: the file is corrupt ({reason}). Check it with `endure admin check --db {0}` and restore it from a backup",
                     path.display()
                 ))
             };
@@ -83,7 +93,10 @@ pub(crate) async fn start_dev(args: StartDevArgs) -> Result<(), CliError> {
                 EngineConfig::default(),
             )
             .await
-            .map_err(|error| cannot_open(&error))?;
+            .map_err(|error| match error {
+                EngineError::Storage(error) => cannot_open(&error),
+                other => CliError::Server(format!("cannot open {}: {other}", path.display())),
+            })?;
             serve(engine, address, path.display().to_string(), &extra).await?;
             if let Some(file) = &args.stats_file {
                 let counts = counters.read();

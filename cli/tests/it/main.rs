@@ -13,4 +13,5 @@ mod commands;
 mod kill;
 mod processes;
 mod robustness;
+mod store_failures;
 mod worker;

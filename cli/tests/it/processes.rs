@@ -147,9 +147,17 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 /// Runs `endure ARGS --address ADDRESS`; a command still running after a minute is killed
 /// and fails the test.
 pub fn cli(address: &str, args: &[&str]) -> Outcome {
+    let mut full: Vec<&str> = args.to_vec();
+    full.extend(["--address", address]);
+    run(&full)
+}
+
+/// Runs `endure ARGS` (a command that reaches no server, or a server that must exit by
+/// itself); one still running after a minute is killed and fails the test.
+pub fn run(args: &[&str]) -> Outcome {
     let mut child = Command::new(endure())
         .args(args)
-        .args(["--address", address])
+        .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -93,6 +93,9 @@ struct Inner<S, C> {
     /// The shards' actors, then the group committer: awaited in that order by
     /// [`Engine::shutdown`].
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// The outbox: stopped last by [`Engine::shutdown`] (its rows are durable and are
+    /// delivered after the next open), so the store is released when that returns.
+    outbox: tokio::task::JoinHandle<()>,
 }
 
 /// Queries waiting for a worker's answer, by query id.
@@ -226,7 +229,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             shard::Shards::new(&shards),
             Arc::clone(&namespaces),
         );
-        tokio::spawn(outbox.run(outbox_rows));
+        let outbox = tokio::spawn(outbox.run(outbox_rows));
         Ok(Self {
             inner: Arc::new(Inner {
                 storage,
@@ -239,6 +242,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 namespaces,
                 config,
                 tasks,
+                outbox,
             }),
         })
     }
@@ -249,12 +253,20 @@ impl<S: Storage, C: Clock> Engine<S, C> {
     /// still alive (a transport still serving), nothing stops and the engine comes back.
     pub async fn shutdown(self) -> Result<(), Self> {
         let inner = Arc::try_unwrap(self.inner).map_err(|inner| Self { inner })?;
-        let Inner { shards, tasks, .. } = inner;
+        let Inner {
+            shards,
+            tasks,
+            outbox,
+            ..
+        } = inner;
         // Closing the inboxes: each shard drains its queue, then drops its writer handle.
         drop(shards);
         for task in tasks {
             let _ = task.await;
         }
+        // With the shards gone the outbox can only wait to retry; its rows stay stored.
+        outbox.abort();
+        let _ = outbox.await;
         Ok(())
     }
 

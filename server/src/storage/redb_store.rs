@@ -27,22 +27,28 @@ use super::counting::{CountingBackend, StorageCounters};
 use super::keys::*;
 use super::memory::{check_run_condition, order_visibility, page};
 
-type Bytes = &'static [u8];
+pub(super) type Bytes = &'static [u8];
 
 /// An owned key and value read from a table.
 type KeyValue = (Vec<u8>, Vec<u8>);
 
 const SHARDS: TableDefinition<'static, u32, u64> = TableDefinition::new("shards");
-const EXECUTIONS: TableDefinition<'static, Bytes, Bytes> = TableDefinition::new("executions");
-const CURRENT_RUNS: TableDefinition<'static, Bytes, Bytes> = TableDefinition::new("current_runs");
-const HISTORY: TableDefinition<'static, Bytes, Bytes> = TableDefinition::new("history");
-const DEADLINES: TableDefinition<'static, Bytes, ()> = TableDefinition::new("deadlines");
-const DEADLINE_INDEX: TableDefinition<'static, Bytes, Bytes> =
+pub(super) const EXECUTIONS: TableDefinition<'static, Bytes, Bytes> =
+    TableDefinition::new("executions");
+pub(super) const CURRENT_RUNS: TableDefinition<'static, Bytes, Bytes> =
+    TableDefinition::new("current_runs");
+pub(super) const HISTORY: TableDefinition<'static, Bytes, Bytes> = TableDefinition::new("history");
+pub(super) const DEADLINES: TableDefinition<'static, Bytes, ()> = TableDefinition::new("deadlines");
+pub(super) const DEADLINE_INDEX: TableDefinition<'static, Bytes, Bytes> =
     TableDefinition::new("deadline_index");
-const DISPATCH: TableDefinition<'static, Bytes, Bytes> = TableDefinition::new("dispatch");
-const REQUESTS: TableDefinition<'static, Bytes, Bytes> = TableDefinition::new("requests");
-const VISIBILITY: TableDefinition<'static, Bytes, Bytes> = TableDefinition::new("visibility");
-const NAMESPACES: TableDefinition<'static, Bytes, Bytes> = TableDefinition::new("namespaces");
+pub(super) const DISPATCH: TableDefinition<'static, Bytes, Bytes> =
+    TableDefinition::new("dispatch");
+pub(super) const REQUESTS: TableDefinition<'static, Bytes, Bytes> =
+    TableDefinition::new("requests");
+pub(super) const VISIBILITY: TableDefinition<'static, Bytes, Bytes> =
+    TableDefinition::new("visibility");
+pub(super) const NAMESPACES: TableDefinition<'static, Bytes, Bytes> =
+    TableDefinition::new("namespaces");
 /// Store-wide settings: the shard count.
 const META: TableDefinition<'static, &'static str, u64> = TableDefinition::new("meta");
 const SHARD_COUNT_KEY: &str = "shard_count";
@@ -106,7 +112,7 @@ fn io(error: impl std::fmt::Display) -> StorageError {
 
 /// Maps a redb error: corruption and a file open elsewhere are typed errors, everything
 /// else stops the store.
-fn redb_error(error: impl Into<redb::Error>) -> StorageError {
+pub(super) fn redb_error(error: impl Into<redb::Error>) -> StorageError {
     match error.into() {
         redb::Error::Corrupted(reason) => StorageError::Corrupt {
             what: "the database file".into(),
@@ -119,7 +125,9 @@ fn redb_error(error: impl Into<redb::Error>) -> StorageError {
 
 /// Runs `work`, turning a panic inside it (redb reaches an `unreachable!` on a corrupt page)
 /// into [`StorageError::Panicked`] instead of unwinding through the caller's task.
-fn guarded<T>(work: impl FnOnce() -> Result<T, StorageError>) -> Result<T, StorageError> {
+pub(super) fn guarded<T>(
+    work: impl FnOnce() -> Result<T, StorageError>,
+) -> Result<T, StorageError> {
     std::panic::catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|panic| {
         let message = panic
             .downcast_ref::<&str>()
@@ -128,6 +136,33 @@ fn guarded<T>(work: impl FnOnce() -> Result<T, StorageError>) -> Result<T, Stora
             .unwrap_or_else(|| "a panic without a message".to_owned());
         Err(StorageError::Panicked(message))
     })
+}
+
+/// Opens a database through `create`, guarded against panics. A store not closed cleanly
+/// (a crash, a power loss) is verified page by page and its allocator state rebuilt by
+/// redb before it opens; that is logged, naming `what`.
+fn open_database(
+    cache_bytes: usize,
+    what: &str,
+    create: impl FnOnce(&mut redb::Builder) -> Result<Database, redb::DatabaseError>,
+) -> Result<Database, StorageError> {
+    let repaired = Arc::new(AtomicBool::new(false));
+    let database = guarded(|| {
+        let noted = Arc::clone(&repaired);
+        create(
+            Database::builder()
+                .set_cache_size(cache_bytes)
+                .set_repair_callback(move |_| noted.store(true, Ordering::Relaxed)),
+        )
+        .map_err(redb_error)
+    })?;
+    if repaired.load(Ordering::Relaxed) {
+        tracing::warn!(
+            store = what,
+            "the store was not closed cleanly: its pages were verified and its free-space map rebuilt"
+        );
+    }
+    Ok(database)
 }
 
 fn decode<T: Record>(bytes: &[u8], what: impl FnOnce() -> String) -> Result<T, StorageError> {
@@ -147,11 +182,9 @@ fn encode<T: Record>(value: &T) -> Result<Vec<u8>, StorageError> {
 impl RedbStorage {
     /// Opens (or creates) the store in the file at `path`.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StorageError> {
-        let database = guarded(|| {
-            Database::builder()
-                .set_cache_size(CACHE_BYTES)
-                .create(path)
-                .map_err(redb_error)
+        let path = path.as_ref();
+        let database = open_database(CACHE_BYTES, &path.display().to_string(), |builder| {
+            builder.create(path)
         })?;
         Self::from_database(database, None)
     }
@@ -167,11 +200,8 @@ impl RedbStorage {
         backend: impl StorageBackend,
         cache_bytes: usize,
     ) -> Result<Self, StorageError> {
-        let database = guarded(|| {
-            Database::builder()
-                .set_cache_size(cache_bytes)
-                .create_with_backend(backend)
-                .map_err(redb_error)
+        let database = open_database(cache_bytes, "a custom backend", |builder| {
+            builder.create_with_backend(backend)
         })?;
         Self::from_database(database, None)
     }
@@ -182,6 +212,7 @@ impl RedbStorage {
         path: impl AsRef<Path>,
         counters: Arc<StorageCounters>,
     ) -> Result<Self, StorageError> {
+        let path = path.as_ref();
         let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
@@ -190,11 +221,10 @@ impl RedbStorage {
             .open(path)
             .map_err(io)?;
         let backend = redb::backends::FileBackend::new(file).map_err(redb_error)?;
-        let database = guarded(|| {
-            Database::builder()
-                .set_cache_size(CACHE_BYTES)
-                .create_with_backend(CountingBackend::new(backend, Arc::clone(&counters)))
-                .map_err(redb_error)
+        let backend = CountingBackend::new(backend, Arc::clone(&counters));
+        let name = path.display().to_string();
+        let database = open_database(CACHE_BYTES, &name, |builder| {
+            builder.create_with_backend(backend)
         })?;
         Self::from_database(database, Some(counters))
     }

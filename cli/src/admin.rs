@@ -1,0 +1,48 @@
+//! `endure admin check`: a store file checked page by page and record by record
+//! (`endure_server::storage::check`), for an operator who suspects corruption.
+
+use endure_core::storage::StorageError;
+use endure_server::storage::check as check_store;
+
+use crate::args::AdminCheckArgs;
+use crate::error::CliError;
+
+/// Checks the file, prints what it holds and any damage; a corrupt file is an error (exit 6).
+pub(crate) fn check(args: &AdminCheckArgs) -> Result<(), CliError> {
+    let path = args.db.display();
+    if !args.db.exists() {
+        return Err(CliError::Usage(format!("{path} does not exist")));
+    }
+    let report = match check_store(&args.db) {
+        Ok(report) => report,
+        Err(StorageError::InUse) => {
+            return Err(CliError::Server(format!(
+                "{path} is open in another process; stop the server using it, then check it"
+            )));
+        }
+        Err(error @ (StorageError::Corrupt { .. } | StorageError::Panicked(_))) => {
+            return Err(CliError::Corrupt(format!(
+                "{path} is corrupt: {error}. Restore it from a backup; the engine refuses to serve from it"
+            )));
+        }
+        Err(error) => return Err(CliError::Server(format!("cannot check {path}: {error}"))),
+    };
+    for (table, records) in &report.tables {
+        println!("{table:<16} {records:>12} records");
+    }
+    if report.is_sound() {
+        println!("{path} is sound: every page verified and every record decoded");
+        return Ok(());
+    }
+    for problem in &report.problems {
+        println!("damaged: {problem}");
+    }
+    let unlisted = report.problem_count - report.problems.len() as u64;
+    if unlisted > 0 {
+        println!("… and {unlisted} more");
+    }
+    Err(CliError::Corrupt(format!(
+        "{path} is corrupt: {} records do not decode. Restore it from a backup",
+        report.problem_count
+    )))
+}
