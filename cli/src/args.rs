@@ -38,6 +38,31 @@ pub(crate) enum Command {
     /// Look after a store file: check it for corruption.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Operate a running server (as `temporal operator`).
+    #[command(subcommand)]
+    Operator(OperatorCommand),
+}
+
+/// `endure operator …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum OperatorCommand {
+    /// The server as a whole.
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
+}
+
+/// `endure operator cluster …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ClusterCommand {
+    /// Whether the server serves: SERVING, or NOT_SERVING with why (exit 4).
+    Health(HealthArgs),
+}
+
+/// `endure operator cluster health`.
+#[derive(Debug, Args)]
+pub(crate) struct HealthArgs {
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
 }
 
 /// `endure admin …`.

@@ -18,6 +18,8 @@ mod error;
 #[cfg(not(madsim))]
 mod namespace;
 #[cfg(not(madsim))]
+mod operator;
+#[cfg(not(madsim))]
 mod render;
 #[cfg(not(madsim))]
 mod server;
@@ -48,6 +50,9 @@ fn main() -> ExitCode {
     let address = match &cli.command {
         args::Command::Workflow(command) => workflow_address(command),
         args::Command::Namespace(command) => namespace_address(command),
+        args::Command::Operator(args::OperatorCommand::Cluster(args::ClusterCommand::Health(
+            args,
+        ))) => args.client.address.clone(),
         args::Command::Server(_) | args::Command::Bench(_) | args::Command::Admin(_) => {
             String::new()
         }
@@ -71,6 +76,9 @@ fn main() -> ExitCode {
             args::Command::Namespace(command) => namespace::run(command).await,
             args::Command::Bench(args) => bench::run(args).await,
             args::Command::Admin(args::AdminCommand::Check(args)) => admin::check(&args),
+            args::Command::Operator(args::OperatorCommand::Cluster(
+                args::ClusterCommand::Health(args),
+            )) => operator::health(&args).await,
         }
     });
     match result {

@@ -177,6 +177,21 @@ pub struct WorkflowDescription {
     pub pending_children: u32,
 }
 
+/// Whether the engine serves: Temporal's health check (`SERVING`, `NOT_SERVING`) with why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    /// Why the store stopped, if a failure stopped it (a full disk, a failing device, a
+    /// corrupt file): the engine then refuses every call that needs it until restarted.
+    pub store_stopped: Option<String>,
+}
+
+impl Health {
+    /// Whether the engine serves requests.
+    pub fn is_serving(&self) -> bool {
+        self.store_stopped.is_none()
+    }
+}
+
 /// A call to the engine.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Request {
@@ -420,6 +435,8 @@ pub enum Request {
         /// Where to fork and what to reapply.
         request: Box<crate::execution::ResetRequest>,
     },
+    /// Whether the engine serves (its store running); answered with [`Response::Health`].
+    Health,
 }
 
 impl Request {
@@ -454,6 +471,7 @@ impl Request {
             Self::ListNamespaces => "ListNamespaces",
             Self::UpdateNamespace { .. } => "UpdateNamespace",
             Self::ResetWorkflow { .. } => "ResetWorkflow",
+            Self::Health => "Health",
         }
     }
 }
@@ -506,6 +524,8 @@ pub enum Response {
     Namespace(Box<crate::namespace::NamespaceRecord>),
     /// Every namespace, by name.
     Namespaces(Vec<crate::namespace::NamespaceRecord>),
+    /// The engine's health.
+    Health(Health),
 }
 
 /// What kind of failure a [`RemoteError`] is: what the caller can do about it.

@@ -8,7 +8,7 @@ use std::time::Duration;
 use endure_core::execution::SignalRequest;
 use endure_core::history::HistoryEvent;
 use endure_core::protocol::{
-    RemoteError, Request, Response, StartWorkflowRequest, Transport, WorkflowDescription,
+    Health, RemoteError, Request, Response, StartWorkflowRequest, Transport, WorkflowDescription,
 };
 use endure_core::storage::{ExecutionKey, HistoryPage, VisibilityQuery, VisibilityRow};
 use endure_core::{
@@ -209,6 +209,15 @@ impl Client {
             .await?
             .result()
             .await
+    }
+
+    /// Whether the engine serves (Temporal's health check): a store stopped by a failure —
+    /// a full disk, a failing device, a corrupt file — says why.
+    pub async fn health(&self) -> Result<Health, ClientError> {
+        match self.call(Request::Health).await? {
+            Response::Health(health) => Ok(health),
+            other => Err(ClientError::Unexpected(format!("{other:?}"))),
+        }
     }
 
     /// Runs of the namespace matching `query`, latest start first: `limit` rows after

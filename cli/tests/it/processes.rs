@@ -32,16 +32,30 @@ impl Server {
     /// Starts `endure server start-dev` on `db` and waits for its ready line.
     pub fn start(db: &Path, port: u16, namespaces: &[&str]) -> Self {
         let mut command = Command::new(endure());
+        command.args(server_args(db, port, namespaces));
+        command.stderr(Stdio::inherit());
+        Self::spawn(command)
+    }
+
+    /// Starts the dev server on `db` with its files limited to `file_bytes` (`ulimit -f`,
+    /// SIGXFSZ ignored so a write past it fails with EFBIG, as on a full disk), its log in
+    /// `log`.
+    pub fn start_with_file_limit(db: &Path, file_bytes: u64, log: &Path) -> Self {
+        let mut command = Command::new("bash");
         command
-            .args(["server", "start-dev", "--db"])
-            .arg(db)
-            .args(["--port", &port.to_string()])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        for namespace in namespaces {
-            command.args(["--namespace", namespace]);
-        }
+            .arg("-c")
+            .arg(format!(
+                "trap '' XFSZ; ulimit -f {}; exec \"$0\" \"$@\"",
+                file_bytes / 1024
+            ))
+            .arg(endure())
+            .args(server_args(db, 0, &[]))
+            .stderr(std::fs::File::create(log).unwrap());
+        Self::spawn(command)
+    }
+
+    fn spawn(mut command: Command) -> Self {
+        command.env("RUST_LOG", "warn").stdout(Stdio::piped());
         let mut child = command.spawn().expect("the endure binary runs");
         let stdout = child.stdout.take().expect("piped");
         let mut line = String::new();
@@ -99,6 +113,22 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `server start-dev` on `db` at `port` with `namespaces`.
+fn server_args(db: &Path, port: u16, namespaces: &[&str]) -> Vec<String> {
+    let mut args = vec![
+        "server".to_owned(),
+        "start-dev".to_owned(),
+        "--db".to_owned(),
+        db.display().to_string(),
+        "--port".to_owned(),
+        port.to_string(),
+    ];
+    for namespace in namespaces {
+        args.extend(["--namespace".to_owned(), (*namespace).to_owned()]);
+    }
+    args
 }
 
 /// The worker process, killed when dropped.

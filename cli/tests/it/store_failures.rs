@@ -62,3 +62,73 @@ fn a_corrupt_store_is_named_corrupt_and_a_store_in_use_is_named_in_use() {
     );
     assert!(!opened.stderr.contains("another server"), "{opened:?}");
 }
+
+/// A disk that fills up (played by a file-size limit on the server process): the store
+/// stops, says why once in the log and in the health check, acknowledges nothing more, and
+/// after a restart with room again every acknowledged start is there.
+#[test]
+fn a_full_disk_stops_the_store_says_why_and_loses_nothing() {
+    use endure::{Client, ClientError, Namespace, StartWorkflowOptions, TaskQueueName, WorkflowId};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (db, log) = (dir.path().join("dev.redb"), dir.path().join("server.log"));
+    let server = Server::start_with_file_limit(&db, 6 << 20, &log);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let input = "x".repeat(100_000);
+    let (acknowledged, refusal) = runtime.block_on(async {
+        let client = Client::connect(server.address.clone(), Namespace::default());
+        let mut acknowledged = Vec::new();
+        for index in 0..1_000 {
+            let id = format!("order-{index}");
+            let options = StartWorkflowOptions::new(
+                WorkflowId::new(id.as_str()).unwrap(),
+                TaskQueueName::new("q").unwrap(),
+            );
+            match client.start_workflow(options, "Order", &input).await {
+                Ok(_) => acknowledged.push(id),
+                Err(ClientError::Remote(remote)) => return (acknowledged, remote),
+                Err(other) => panic!("{other}"),
+            }
+        }
+        panic!("6 MiB held a thousand 100 kB starts");
+    });
+    assert!(!acknowledged.is_empty());
+    assert!(refusal.message.contains("IO error"), "{refusal:?}");
+    let again = cli(
+        &server.address,
+        &["workflow", "start", "--type", "T", "-q", "q", "-w", "later"],
+    );
+    assert_eq!(again.code, 4, "{again:?}");
+    assert!(again.stderr.contains("the store is stopped"), "{again:?}");
+    assert!(again.stderr.contains("When the store stops"), "{again:?}");
+    let health = cli(&server.address, &["operator", "cluster", "health"]);
+    assert_eq!(health.code, 4, "{health:?}");
+    assert!(
+        health.stdout.starts_with("NOT_SERVING: storage IO error"),
+        "{health:?}"
+    );
+    assert!(
+        server.terminate(),
+        "a stopped store still shuts down cleanly"
+    );
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        logged.matches("the store stopped").count(),
+        1,
+        "the cause is logged once:\n{logged}"
+    );
+
+    // With room again, every acknowledged start is there.
+    let server = Server::start(&db, 0, &[]);
+    let health = cli(&server.address, &["operator", "cluster", "health"]);
+    assert_eq!(health.code, 0, "{health:?}");
+    assert_eq!(health.stdout.trim(), "SERVING");
+    for id in &acknowledged {
+        let described = cli(&server.address, &["workflow", "describe", "-w", id]);
+        assert_eq!(described.code, 0, "{id}: {described:?}");
+    }
+}

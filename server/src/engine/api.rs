@@ -2,7 +2,7 @@
 
 use endure_core::execution::Rejected;
 pub use endure_core::protocol::{
-    ActivityTaskForWorker, QueryAnswer, QueryTaskForWorker, StartWorkflowRequest,
+    ActivityTaskForWorker, Health, QueryAnswer, QueryTaskForWorker, StartWorkflowRequest,
     StartWorkflowResponse, WorkflowDescription, WorkflowTaskForWorker,
 };
 use endure_core::storage::{StorageError, WriteRejection};

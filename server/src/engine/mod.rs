@@ -1027,6 +1027,14 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             .await
     }
 
+    /// Whether the engine serves: a store stopped by a failure (a full disk, a failing
+    /// device, a corrupt file) says why.
+    pub fn health(&self) -> Health {
+        Health {
+            store_stopped: self.inner.storage.stopped(),
+        }
+    }
+
     /// The tasks of `workflow_id`'s runs waiting in the engine's task queues in memory,
     /// with the pollers waiting on each queue: where a run's work is when nothing picks it
     /// up. Tasks already handed to a worker, and queues no worker has polled since the

@@ -154,6 +154,7 @@ impl<S: Storage, C: Clock> InProcessTransport<S, C> {
                 Response::Namespace(Box::new(engine.describe_namespace(&name).await?))
             }
             Request::ListNamespaces => Response::Namespaces(engine.list_namespaces().await?),
+            Request::Health => Response::Health(engine.health()),
             Request::UpdateNamespace { name, update } => {
                 Response::Namespace(Box::new(engine.update_namespace(&name, update).await?))
             }
