@@ -6,6 +6,7 @@ use endure_server::storage::check as check_store;
 
 use crate::args::AdminCheckArgs;
 use crate::error::CliError;
+use crate::render::say;
 
 /// Checks the file, prints what it holds and any damage; a corrupt file is an error (exit 6).
 pub(crate) fn check(args: &AdminCheckArgs) -> Result<(), CliError> {
@@ -28,18 +29,19 @@ pub(crate) fn check(args: &AdminCheckArgs) -> Result<(), CliError> {
         Err(error) => return Err(CliError::Server(format!("cannot check {path}: {error}"))),
     };
     for (table, records) in &report.tables {
-        println!("{table:<16} {records:>12} records");
+        say(format!("{table:<16} {records:>12} records"))?;
     }
     if report.is_sound() {
-        println!("{path} is sound: every page verified and every record decoded");
-        return Ok(());
+        return say(format!(
+            "{path} is sound: every page verified and every record decoded"
+        ));
     }
     for problem in &report.problems {
-        println!("damaged: {problem}");
+        say(format!("damaged: {problem}"))?;
     }
     let unlisted = report.problem_count - report.problems.len() as u64;
     if unlisted > 0 {
-        println!("… and {unlisted} more");
+        say(format!("… and {unlisted} more"))?;
     }
     Err(CliError::Corrupt(format!(
         "{path} is corrupt: {} records do not decode. Restore it from a backup",

@@ -35,6 +35,9 @@ pub(crate) enum CliError {
     /// The store file is corrupt.
     #[error("{0}")]
     Corrupt(String),
+    /// Whoever read stdout went away (`endure … | head`): the command ends quietly.
+    #[error("stdout was closed")]
+    StdoutClosed,
 }
 
 impl CliError {
@@ -44,6 +47,7 @@ impl CliError {
             Self::Usage(_) => code::USAGE,
             Self::Server(_) => code::SERVER,
             Self::Corrupt(_) => code::CORRUPT,
+            Self::StdoutClosed => 0,
             Self::Client(error) => match error {
                 ClientError::Invalid(_) | ClientError::BadFilter(_) | ClientError::Payload(_) => {
                     code::USAGE

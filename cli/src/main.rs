@@ -82,7 +82,7 @@ fn main() -> ExitCode {
         }
     });
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) | Err(error::CliError::StdoutClosed) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");
             if let Some(hint) = error.hint(&address) {

@@ -64,10 +64,22 @@ pub(crate) fn print<T: Serialize>(
     text: impl FnOnce() -> String,
 ) -> Result<(), CliError> {
     match output {
-        Output::Json => println!("{}", json(value)?),
-        Output::Text => println!("{}", text()),
+        Output::Json => say(json(value)?),
+        Output::Text => say(text()),
     }
-    Ok(())
+}
+
+/// Writes `text` and a newline to stdout. A reader that went away (`endure … | head`) is
+/// [`CliError::StdoutClosed`], which ends the command quietly, as Unix tools do.
+pub(crate) fn say(text: impl std::fmt::Display) -> Result<(), CliError> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{text}")
+        .and_then(|()| stdout.flush())
+        .map_err(|error| match error.kind() {
+            std::io::ErrorKind::BrokenPipe => CliError::StdoutClosed,
+            _ => CliError::Server(format!("cannot write to stdout: {error}")),
+        })
 }
 
 /// `value` as pretty JSON, its times as RFC 3339 (see [`readable_times`]).

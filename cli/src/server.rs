@@ -145,8 +145,9 @@ async fn serve<S: Storage, C: Clock>(
         .local_addr()
         .map_err(|error| CliError::Server(error.to_string()))?;
     tracing::info!(address = %bound, db = %db, "dev server ready");
-    // The one line scripts wait for: the address clients and workers connect to.
-    println!("Endure dev server listening on {bound} (db: {db})");
+    // The one line scripts wait for: the address clients and workers connect to. A reader
+    // that went away does not stop the server.
+    let _ = crate::render::say(format!("Endure dev server listening on {bound} (db: {db})"));
     server.serve(shutdown_signal()).await;
     tracing::info!("shutting down: finishing in-flight commits");
     let mut engine = engine;

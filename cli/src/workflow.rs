@@ -17,7 +17,7 @@ use crate::args::{
 };
 use crate::duration;
 use crate::error::{CliError, usage};
-use crate::render::{Table, fields, print};
+use crate::render::{Table, fields, print, say};
 
 /// The client for `args`, its namespace validated.
 pub(crate) fn client(args: &ClientArgs) -> Result<Client, CliError> {
@@ -263,10 +263,9 @@ async fn show(args: ExecutionArgs) -> Result<(), CliError> {
     let history = handle.history().await?;
     match output {
         // The Replayer reads this very document back (`Replayer::replay_json`).
-        Output::Json => println!("{}", HistoryExport::new(history).to_json()),
-        Output::Text => println!("{}", history_table(&history)),
+        Output::Json => say(HistoryExport::new(history).to_json()),
+        Output::Text => say(history_table(&history)),
     }
-    Ok(())
 }
 
 /// A history as a table: id, time, type, back-references.

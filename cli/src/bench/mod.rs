@@ -204,8 +204,7 @@ pub(crate) async fn run(args: BenchArgs) -> Result<(), CliError> {
     line.insert("fsyncs".into(), json!(counts.fsyncs));
     line.insert("bytes_written".into(), json!(counts.bytes_written));
     line.insert("durable".into(), json!(counts.durable()));
-    println!("{}", Value::Object(line));
-    Ok(())
+    crate::render::say(Value::Object(line))
 }
 
 /// The `q`-quantile (0..=1) of `samples` in milliseconds, sorted in place.

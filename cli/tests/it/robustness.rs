@@ -61,3 +61,40 @@ fn garbage_and_a_burst_of_connections_do_not_take_the_server_down() {
     assert_eq!(started.code, 0, "{started:?}");
     assert!(server.running());
 }
+
+/// `endure workflow list -o json | head -c 1`: the reader goes away before the output is
+/// written; the command ends quietly (exit 0, nothing on stderr) instead of panicking.
+#[test]
+fn a_closed_stdout_ends_a_command_quietly() {
+    use std::process::{Command, Stdio};
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("dev.redb"), 0, &[]);
+    for index in 0..5 {
+        let id = format!("piped-{index}");
+        let started = cli(
+            &server.address,
+            &["workflow", "start", "--type", "T", "-q", "q", "-w", &id],
+        );
+        assert_eq!(started.code, 0, "{started:?}");
+    }
+    for args in [
+        &["workflow", "list", "-o", "json"][..],
+        &["workflow", "list"][..],
+        &["namespace", "list"][..],
+    ] {
+        let mut child = Command::new(crate::processes::endure())
+            .args(args)
+            .args(["--address", &server.address])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The read end closes before anything is written: every write meets EPIPE.
+        drop(child.stdout.take());
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(stderr.is_empty(), "{args:?}: {stderr}");
+    }
+}
