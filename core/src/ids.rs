@@ -12,12 +12,14 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::limits::{ID_BYTES_MAX, NAMESPACE_BYTES_MAX};
 use crate::validation::ValidationError;
 
-/// Checks the rules every id and name shares: non-empty, at most `limit` bytes, printable.
+/// Checks the rules every id and name shares: non-empty, at most `limit` bytes, printable,
+/// and no invisible formatting characters (bidirectional controls, zero-width characters).
 fn check_name(field: &'static str, value: &str, limit: usize) -> Result<(), ValidationError> {
     if value.is_empty() {
         return Err(ValidationError::Empty { field });
     }
-    crate::validation::check_text(field, value, limit)
+    crate::validation::check_text(field, value, limit)?;
+    crate::validation::check_visible(field, value)
 }
 
 /// Defines a validated string newtype.
@@ -431,6 +433,34 @@ mod tests {
         );
         assert!(WorkflowId::new("a".repeat(ID_BYTES_MAX)).is_ok());
         assert!(WorkflowId::new("order_42 / ünïcode").is_ok());
+    }
+
+    #[test]
+    fn ids_and_names_refuse_bidi_controls_and_zero_width_characters() {
+        for (text, character) in [
+            ("order\u{202E}gpj.exe", '\u{202E}'),
+            ("order\u{2066}1", '\u{2066}'),
+            ("order\u{200B}1", '\u{200B}'),
+            ("order\u{200D}1", '\u{200D}'),
+            ("order\u{FEFF}1", '\u{FEFF}'),
+        ] {
+            assert_eq!(
+                WorkflowId::new(text),
+                Err(ValidationError::InvisibleCharacter {
+                    field: "workflow_id",
+                    position: 5,
+                    character
+                })
+            );
+        }
+        let refused = SignalName::new("pay\u{200E}").unwrap_err();
+        assert!(refused.to_string().contains("U+200E"), "{refused}");
+        // Deserialising refuses it too: a corrupt or hostile record cannot carry one in.
+        let json = serde_json::to_string("order\u{202E}1").unwrap();
+        assert!(serde_json::from_str::<WorkflowId>(&json).is_err());
+        // Scripts written right to left are ids like any other.
+        assert!(WorkflowId::new("הזמנה-42").is_ok());
+        assert!(WorkflowId::new("طلب-42").is_ok());
     }
 
     #[test]

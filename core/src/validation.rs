@@ -41,6 +41,19 @@ pub enum ValidationError {
         /// The character itself.
         character: char,
     },
+    /// An id or a name holds an invisible formatting character: a bidirectional override
+    /// or isolate, or a zero-width character. Two ids that print alike would differ.
+    #[error(
+        "{field} contains the invisible character U+{:04X} at byte {position}; ids and names may not hold bidirectional controls or zero-width characters", u32::from(*character)
+    )]
+    InvisibleCharacter {
+        /// The field holding the character.
+        field: &'static str,
+        /// Byte offset of the character.
+        position: usize,
+        /// The character itself.
+        character: char,
+    },
     /// A namespace name uses a character outside `[A-Za-z0-9._-]`, or does not start with a
     /// letter or digit.
     #[error(
@@ -172,6 +185,34 @@ pub(crate) fn check_text(
         });
     }
     Ok(())
+}
+
+/// Whether `character` is an invisible formatting character an id or a name may not hold:
+/// the bidirectional marks, embeddings, overrides and isolates (U+061C, U+200E, U+200F,
+/// U+202A–U+202E, U+2066–U+2069) and the zero-width characters (U+200B–U+200D, U+2060,
+/// U+FEFF).
+pub(crate) fn is_invisible(character: char) -> bool {
+    matches!(
+        character,
+        '\u{061C}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
+}
+
+/// Checks that `text` holds no invisible formatting character (see [`is_invisible`]).
+pub(crate) fn check_visible(field: &'static str, text: &str) -> Result<(), ValidationError> {
+    match text.char_indices().find(|(_, c)| is_invisible(*c)) {
+        Some((position, character)) => Err(ValidationError::InvisibleCharacter {
+            field,
+            position,
+            character,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Checks that `duration`, if set, is positive and at most [`DURATION_MAX`].

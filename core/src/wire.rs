@@ -8,7 +8,9 @@
 //! client sends calls, each with an id of its choosing and an optional timeout, and the
 //! server answers each id once, in any order (calls are multiplexed). A frame longer than
 //! the receiver's maximum, or one that does not decode, is a [`WireError`]: the receiver
-//! closes that connection and nothing else.
+//! closes that connection and nothing else — except a call whose request alone does not
+//! decode (an invalid id, bytes that are not UTF-8): the server reads its call id apart
+//! from the request ([`decode_client_frame`]) and answers that one call with an error.
 
 use std::time::Duration;
 
@@ -19,7 +21,7 @@ use crate::protocol::{RemoteError, Request, Response};
 
 /// The protocol version this build speaks. A peer with another version is refused at the
 /// handshake.
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// The first bytes of every client hello: not an Endure client otherwise.
 pub const MAGIC: [u8; 4] = *b"ENDR";
@@ -147,6 +149,72 @@ pub fn decode_frame<T: DeserializeOwned>(body: &[u8]) -> Result<T, WireError> {
     Ok(message)
 }
 
+/// A client frame as the server reads it (see [`decode_client_frame`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Incoming {
+    /// A frame that decoded whole.
+    Frame(ClientFrame),
+    /// A call whose envelope decoded but whose request did not: answer call `id` with an
+    /// invalid-argument error and keep the connection.
+    BadCall {
+        /// The call.
+        id: u64,
+        /// Why the request was refused.
+        reason: String,
+    },
+}
+
+/// [`ClientFrame`]'s variants, in its order, up to the request: a call's id and timeout
+/// decode even when its request does not (postcard encodes fields in order, and the
+/// request is a call's last field, so it is the rest of the frame).
+#[derive(Deserialize)]
+enum ClientFrameHead {
+    Hello { magic: [u8; 4], version: u32 },
+    Call { id: u64, timeout: Option<Duration> },
+    Cancel { id: u64 },
+    Ping { nonce: u64 },
+}
+
+/// Decodes one client frame's body for the server: a whole frame, or a call whose request
+/// alone is refused ([`Incoming::BadCall`]); anything else that does not decode is a
+/// [`WireError`] (the connection closes).
+pub fn decode_client_frame(body: &[u8]) -> Result<Incoming, WireError> {
+    let (head, rest) = postcard::take_from_bytes::<ClientFrameHead>(body)
+        .map_err(|error| WireError::Malformed(error.to_string()))?;
+    let whole = |frame: ClientFrame| {
+        if rest.is_empty() {
+            Ok(frame)
+        } else {
+            Err(WireError::Malformed(format!(
+                "{} bytes after the message",
+                rest.len()
+            )))
+        }
+    };
+    let frame = match head {
+        ClientFrameHead::Hello { magic, version } => whole(ClientFrame::Hello { magic, version })?,
+        ClientFrameHead::Cancel { id } => whole(ClientFrame::Cancel { id })?,
+        ClientFrameHead::Ping { nonce } => whole(ClientFrame::Ping { nonce })?,
+        ClientFrameHead::Call { id, timeout } => match decode_frame::<Request>(rest) {
+            Ok(request) => ClientFrame::Call {
+                id,
+                timeout,
+                request: Box::new(request),
+            },
+            Err(error) => {
+                return Ok(Incoming::BadCall {
+                    id,
+                    reason: format!(
+                        "the request does not decode ({error}): an id or name in it may be empty, longer than {} bytes, or hold control or invisible characters, or a string may not be UTF-8",
+                        crate::limits::ID_BYTES_MAX
+                    ),
+                });
+            }
+        },
+    };
+    Ok(Incoming::Frame(frame))
+}
+
 /// Cuts frames from a byte stream as it arrives.
 #[derive(Debug)]
 pub struct FrameDecoder {
@@ -249,6 +317,50 @@ mod tests {
             decoder.finish().unwrap();
             assert_eq!(decoded, frames, "chunks of {chunk}");
         }
+    }
+
+    #[test]
+    fn the_server_reads_every_frame_whole_and_a_bad_request_keeps_its_call_id() {
+        for frame in [
+            ClientFrame::Hello {
+                magic: MAGIC,
+                version: PROTOCOL_VERSION,
+            },
+            poll(),
+            ClientFrame::Cancel { id: 7 },
+            ClientFrame::Ping { nonce: 3 },
+        ] {
+            let bytes = encode_frame(&frame, DEFAULT_MAX_FRAME_BYTES).unwrap();
+            assert_eq!(
+                decode_client_frame(&bytes[LENGTH_PREFIX_BYTES..]).unwrap(),
+                Incoming::Frame(frame)
+            );
+        }
+        // The same call with its task queue name made empty, then not UTF-8: the envelope
+        // decodes, the request does not.
+        let bytes = encode_frame(&poll(), DEFAULT_MAX_FRAME_BYTES).unwrap();
+        let body = &bytes[LENGTH_PREFIX_BYTES..];
+        let name = body
+            .windows(7)
+            .position(|window| window == b"\x06orders")
+            .expect("the name's length and bytes");
+        let mut empty = body[..name].to_vec();
+        empty.push(0);
+        empty.extend_from_slice(&body[name + 7..]);
+        let mut not_utf8 = body.to_vec();
+        not_utf8[name + 1] = 0xff;
+        for broken in [empty, not_utf8] {
+            match decode_client_frame(&broken).unwrap() {
+                Incoming::BadCall { id, reason } => {
+                    assert_eq!(id, 7);
+                    assert!(reason.contains("does not decode"), "{reason}");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        // A broken envelope still closes the connection.
+        assert!(decode_client_frame(&[9, 9, 9]).is_err());
+        assert!(decode_client_frame(&body[..3]).is_err());
     }
 
     #[test]

@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use endure_core::protocol::{ErrorKind, RemoteError, Transport};
 use endure_core::wire::{
-    ClientFrame, DEFAULT_MAX_FRAME_BYTES, FrameDecoder, MAGIC, PROTOCOL_VERSION, ServerFrame,
-    WireError, decode_frame, encode_frame,
+    ClientFrame, DEFAULT_MAX_FRAME_BYTES, FrameDecoder, Incoming, MAGIC, PROTOCOL_VERSION,
+    ServerFrame, WireError, decode_client_frame, encode_frame,
 };
 use parking_lot::Mutex;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -177,7 +177,24 @@ async fn read_frames(
     let mut greeted = false;
     loop {
         while let Some(body) = decoder.next_frame()? {
-            let frame: ClientFrame = decode_frame(&body)?;
+            let frame = match decode_client_frame(&body)? {
+                Incoming::Frame(frame) => frame,
+                // A request that does not decode fails its own call only.
+                Incoming::BadCall { id, reason } if greeted => {
+                    tracing::debug!(id, %reason, "a call's request was refused");
+                    let reply = ServerFrame::Reply {
+                        id,
+                        result: Err(RemoteError {
+                            kind: ErrorKind::InvalidArgument,
+                            message: reason,
+                            run_id: None,
+                        }),
+                    };
+                    send(outgoing, &reply, config.max_frame_bytes)?;
+                    continue;
+                }
+                Incoming::BadCall { reason, .. } => return Err(WireError::Malformed(reason).into()),
+            };
             if !greeted {
                 handshake(frame, outgoing, config)?;
                 greeted = true;

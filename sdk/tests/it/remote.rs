@@ -299,3 +299,86 @@ async fn clients_reconnect_after_the_server_comes_back() {
     assert!(answered, "the transport reconnected");
     let _ = EventType::WorkflowExecutionStarted;
 }
+
+/// Replaces the first `from` in `bytes` with `to`.
+fn splice(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let at = bytes
+        .windows(from.len())
+        .position(|window| window == from)
+        .expect("the bytes to replace");
+    [&bytes[..at], to, &bytes[at + from.len()..]].concat()
+}
+
+#[tokio::test]
+async fn a_request_with_a_bad_name_fails_its_own_call_and_keeps_the_connection() {
+    let served = Served::start().await;
+    start_on(&served.client(), "order-1", "raw-names").await;
+    let describe = |id: u64| ClientFrame::Call {
+        id,
+        timeout: None,
+        request: Box::new(Request::DescribeWorkflow {
+            namespace: Namespace::default(),
+            workflow_id: WorkflowId::new("order-1").unwrap(),
+            run_id: None,
+        }),
+    };
+    // The workflow id `order-1` (postcard: its length, then its bytes), made invalid.
+    let name = b"\x07order-1".as_slice();
+    let too_long = [&[0xe9, 0x07][..], &[b'a'; 1001][..]].concat();
+    let broken: [(&str, Vec<u8>); 5] = [
+        ("empty", vec![0]),
+        ("not UTF-8", b"\x07order\xff1".to_vec()),
+        ("a control character", b"\x07order\n1".to_vec()),
+        ("a bidi override", "\u{9}order\u{202E}1".as_bytes().to_vec()),
+        ("over 1,000 bytes", too_long),
+    ];
+    let mut bytes = hello(PROTOCOL_VERSION);
+    for (index, (_, replacement)) in broken.iter().enumerate() {
+        let call = frame(&describe(index as u64 + 1));
+        let body = splice(&call[4..], name, replacement);
+        bytes.extend((body.len() as u32).to_be_bytes());
+        bytes.extend(body);
+    }
+    bytes.extend(frame(&describe(99)));
+    let mut stream = tokio::net::TcpStream::connect(served.address)
+        .await
+        .unwrap();
+    stream.write_all(&bytes).await.unwrap();
+
+    let mut decoder = FrameDecoder::new(1 << 20);
+    let mut replies = std::collections::BTreeMap::new();
+    let mut buffer = vec![0; 64 * 1024];
+    while replies.len() < broken.len() + 1 {
+        let read = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buffer))
+            .await
+            .expect("every call is answered")
+            .unwrap();
+        assert!(
+            read > 0,
+            "the connection stays open; replies so far {replies:?}"
+        );
+        decoder.extend(&buffer[..read]);
+        while let Some(body) = decoder.next_frame().unwrap() {
+            if let ServerFrame::Reply { id, result } = decode_frame::<ServerFrame>(&body).unwrap() {
+                replies.insert(id, result);
+            }
+        }
+    }
+    for (index, (what, _)) in broken.iter().enumerate() {
+        match &replies[&(index as u64 + 1)] {
+            Err(error) => {
+                assert_eq!(error.kind, ErrorKind::InvalidArgument, "{what}: {error:?}");
+                assert!(
+                    error.message.contains("does not decode"),
+                    "{what}: {error:?}"
+                );
+            }
+            other => panic!("{what}: {other:?}"),
+        }
+    }
+    assert!(
+        matches!(&replies[&99], Ok(Response::Description(_))),
+        "{:?}",
+        replies[&99]
+    );
+}
