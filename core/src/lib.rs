@@ -30,6 +30,7 @@ pub mod payload;
 pub mod protocol;
 pub mod random;
 pub mod replay;
+mod request_text;
 mod retry;
 mod search_attributes;
 #[cfg(any(test, feature = "testing"))]

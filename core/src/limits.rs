@@ -19,6 +19,11 @@ pub const PAYLOAD_BYTES_WARN: usize = 512 * KIB;
 pub const MESSAGE_BYTES_MAX: usize = 4 * MIB;
 /// Longest id or name (workflow id, activity id, task queue, signal name, …), in bytes.
 pub const ID_BYTES_MAX: usize = 1000;
+/// Longest `identity` of a client or worker (who started, signalled, polled…), in bytes;
+/// it is written into history.
+pub const IDENTITY_BYTES_MAX: usize = 1000;
+/// Longest free-form reason (cancel, terminate, reset) or query type, in bytes.
+pub const REASON_BYTES_MAX: usize = 32 * KIB;
 /// Longest namespace name, in bytes.
 pub const NAMESPACE_BYTES_MAX: usize = 255;
 /// History event count from which the run is warned (suggest continue-as-new).

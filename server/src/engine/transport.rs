@@ -106,6 +106,7 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 
 impl<S: Storage, C: Clock> InProcessTransport<S, C> {
     async fn dispatch(&self, request: Request) -> Result<Response, EngineError> {
+        request.check_text()?;
         let engine = &self.engine;
         Ok(match request {
             Request::StartWorkflow(request) => {

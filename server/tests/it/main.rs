@@ -23,7 +23,7 @@ mod engine_crash;
 mod hooked;
 mod namespaces;
 mod outbox;
-mod request_panics;
+mod requests;
 mod reset;
 mod storage;
 mod updates;

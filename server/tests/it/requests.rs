@@ -1,5 +1,7 @@
-//! A panic while the engine serves a request (a bug, or a library failing on bad data)
-//! becomes an `Internal` error reply to that request; the engine goes on serving others.
+//! Requests the engine refuses or fails, through the transport every remote call takes: a
+//! panic while serving one (a bug, or a library failing on bad data) becomes an `Internal`
+//! error reply and the engine goes on serving others; free-form strings past their limits
+//! are refused before anything is written.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -77,4 +79,57 @@ async fn a_panic_under_a_request_is_an_internal_error_reply() {
         matches!(described, Response::Description(_)),
         "{described:?}"
     );
+}
+
+#[tokio::test]
+async fn an_identity_or_reason_past_its_limit_is_refused_and_nothing_is_written() {
+    let store = Arc::new(Hooked::new(PanickingLoads::default()));
+    let clock = Arc::new(ManualClock::new(Timestamp::from_unix_seconds(
+        1_795_860_000,
+    )));
+    let engine = Engine::with_ports(Arc::clone(&store), clock, EngineConfig::default())
+        .await
+        .unwrap();
+    let transport = InProcessTransport::new(engine.clone());
+    let start = StartWorkflowRequest {
+        namespace: Namespace::default(),
+        options: StartWorkflowOptions::new(
+            WorkflowId::new("order-1").unwrap(),
+            TaskQueueName::new("orders").unwrap(),
+        ),
+        workflow_type: WorkflowType::new("Order").unwrap(),
+        input: Payloads::default(),
+        header: Header::new(),
+        identity: "x".repeat(7 << 20),
+    };
+    let error = transport
+        .call(Request::StartWorkflow(Box::new(start)))
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind, ErrorKind::InvalidArgument);
+    assert!(error.message.contains("identity"), "{}", error.message);
+    assert!(
+        engine
+            .describe_workflow(
+                &Namespace::default(),
+                &WorkflowId::new("order-1").unwrap(),
+                None
+            )
+            .await
+            .is_err(),
+        "nothing started"
+    );
+    let error = transport
+        .call(Request::TerminateWorkflow {
+            namespace: Namespace::default(),
+            workflow_id: WorkflowId::new("order-1").unwrap(),
+            run_id: None,
+            reason: "r".repeat(endure_core::limits::REASON_BYTES_MAX + 1),
+            details: None,
+            identity: "cli".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind, ErrorKind::InvalidArgument);
+    assert!(error.message.contains("reason"), "{}", error.message);
 }
