@@ -215,6 +215,10 @@ pub fn decode_client_frame(body: &[u8]) -> Result<Incoming, WireError> {
     Ok(Incoming::Frame(frame))
 }
 
+/// Capacity a [`FrameDecoder`] keeps once it has no partial frame; a larger buffer (left by
+/// a large frame) is given back.
+pub const DECODER_KEPT_BYTES_MAX: usize = 16 * 1024;
+
 /// Cuts frames from a byte stream as it arrives.
 #[derive(Debug)]
 pub struct FrameDecoder {
@@ -255,7 +259,16 @@ impl FrameDecoder {
         }
         let body = self.buffer[LENGTH_PREFIX_BYTES..end].to_vec();
         self.buffer.drain(..end);
+        if self.buffer.is_empty() && self.buffer.capacity() > DECODER_KEPT_BYTES_MAX {
+            // A large frame passed: an idle connection does not keep its buffer.
+            self.buffer = Vec::new();
+        }
         Ok(Some(body))
+    }
+
+    /// Bytes of a frame not yet whole (what a slow or stalled peer makes us hold).
+    pub fn buffered(&self) -> usize {
+        self.buffer.len()
     }
 
     /// Checks the stream ended between frames.

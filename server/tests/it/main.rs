@@ -26,4 +26,5 @@ mod outbox;
 mod requests;
 mod reset;
 mod storage;
+mod tcp_limits;
 mod updates;
