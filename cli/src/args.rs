@@ -176,6 +176,10 @@ pub(crate) struct StartDevArgs {
     /// Namespaces to create at start besides `default` (repeatable).
     #[arg(long = "namespace")]
     pub(crate) namespaces: Vec<String>,
+    /// Most client and worker connections open at once; the next is refused with a reason.
+    /// Keep it below the process's open-file limit (`ulimit -n`).
+    #[arg(long, default_value_t = endure_server::tcp::CONNECTIONS_MAX)]
+    pub(crate) max_connections: usize,
     /// Count the store's commits, fsyncs and bytes written and write them to this file as
     /// JSON at shutdown (for `endure bench` in server mode).
     #[arg(long, hide = true)]

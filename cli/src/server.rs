@@ -44,6 +44,10 @@ pub(crate) async fn start_dev(args: StartDevArgs) -> Result<(), CliError> {
         .map(|name| Namespace::new(name.as_str()).map_err(usage))
         .collect::<Result<_, _>>()?;
     let address = SocketAddr::new(args.ip, args.port);
+    let tcp = TcpServerConfig {
+        max_connections: args.max_connections,
+        ..TcpServerConfig::default()
+    };
     match args.db.as_deref() {
         Some(":memory:") => {
             let engine = Engine::in_memory().await.map_err(engine_error)?;
@@ -52,6 +56,7 @@ pub(crate) async fn start_dev(args: StartDevArgs) -> Result<(), CliError> {
                 address,
                 "in memory (nothing is kept)".into(),
                 &extra,
+                tcp,
             )
             .await
         }
@@ -97,7 +102,7 @@ pub(crate) async fn start_dev(args: StartDevArgs) -> Result<(), CliError> {
                 EngineError::Storage(error) => cannot_open(&error),
                 other => CliError::Server(format!("cannot open {}: {other}", path.display())),
             })?;
-            serve(engine, address, path.display().to_string(), &extra).await?;
+            serve(engine, address, path.display().to_string(), &extra, tcp).await?;
             if let Some(file) = &args.stats_file {
                 let counts = counters.read();
                 let stats = serde_json::json!({
@@ -123,6 +128,7 @@ async fn serve<S: Storage, C: Clock>(
     address: SocketAddr,
     db: String,
     namespaces: &[Namespace],
+    tcp: TcpServerConfig,
 ) -> Result<(), CliError> {
     for name in namespaces {
         match engine
@@ -134,7 +140,7 @@ async fn serve<S: Storage, C: Clock>(
         }
     }
     let transport: Arc<dyn Transport> = Arc::new(InProcessTransport::new(engine.clone()));
-    let server = TcpServer::bind(address, transport, TcpServerConfig::default())
+    let server = TcpServer::bind(address, transport, tcp)
         .await
         .map_err(|error| {
             CliError::Server(format!(

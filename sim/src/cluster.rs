@@ -23,7 +23,7 @@ use endure_core::storage::Storage;
 use endure_core::storage::VisibilityQuery;
 use endure_core::{WorkflowExecutionStatus, WorkflowId};
 use endure_server::clock::SystemClock;
-use endure_server::engine::{Engine, EngineConfig, InProcessTransport};
+use endure_server::engine::{Engine, EngineConfig, EngineError, InProcessTransport};
 use endure_server::storage::{MemoryStorage, RedbStorage};
 use endure_server::tcp::{TcpServer, TcpServerConfig};
 use madsim::net::NetSim;
@@ -208,12 +208,10 @@ impl Cluster {
                 let faults = faults.clone();
                 async move {
                     match disk {
-                        None => run_engine(memory, faults, engine_config, server_config).await,
-                        Some(disk) => {
-                            let store = RedbStorage::with_backend(disk.backend())
-                                .expect("redb opens what the simulated disk kept");
-                            run_engine(Arc::new(store), faults, engine_config, server_config).await;
-                        }
+                        None => run_engine(memory, faults, engine_config, server_config)
+                            .await
+                            .expect("the engine recovers its store"),
+                        Some(disk) => run_on_disk(disk, faults, engine_config, server_config).await,
                     }
                 }
             })
@@ -658,12 +656,41 @@ pub fn worker(
 }
 
 /// The engine node's program: the engine on the shared store, served over TCP.
+/// The engine node's program on redb over the simulated disk. A start that met a corrupt
+/// read (the corrupt-read fault) is tried again, as a supervisor restarts a server whose
+/// store stopped; any other failure to open what the disk kept is a bug.
+async fn run_on_disk(disk: SimDisk, faults: Faults, config: EngineConfig, server: TcpServerConfig) {
+    for attempt in 1.. {
+        let corrupt_reads = disk.corrupt_reads();
+        let started = match RedbStorage::with_backend(disk.backend()) {
+            Ok(store) => {
+                run_engine(
+                    Arc::new(store),
+                    faults.clone(),
+                    config.clone(),
+                    server.clone(),
+                )
+                .await
+            }
+            Err(error) => Err(EngineError::Storage(error)),
+        };
+        match started {
+            Ok(()) => return,
+            Err(error) if disk.corrupt_reads() > corrupt_reads && attempt < 3 => {
+                tracing::warn!(%error, "the engine met a corrupt read while starting; starting again");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(error) => panic!("the engine recovers what the simulated disk kept: {error}"),
+        }
+    }
+}
+
 async fn run_engine<S: Storage>(
     storage: Arc<S>,
     faults: Faults,
     config: EngineConfig,
     server: TcpServerConfig,
-) {
+) -> Result<(), EngineError> {
     let skew_limit = i64::try_from(faults.max_clock_skew.as_millis()).unwrap_or(i64::MAX);
     let skew = madsim::rand::thread_rng().gen_range(-skew_limit..=skew_limit);
     faults.clock_offset.store(skew, Ordering::SeqCst);
@@ -678,9 +705,7 @@ async fn run_engine<S: Storage>(
         Arc::clone(&faults.most_writes_per_commit),
     ));
     tracing::info!(skew_millis = skew, "engine starting");
-    let engine = Engine::with_ports(storage, clock, config)
-        .await
-        .expect("the engine recovers its store");
+    let engine = Engine::with_ports(storage, clock, config).await?;
     faults.tasks.serve(engine.clone());
     let transport = Arc::new(InProcessTransport::new(engine));
     let address = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), ENGINE_PORT);
@@ -688,4 +713,5 @@ async fn run_engine<S: Storage>(
         .await
         .expect("the engine's port is free");
     server.serve(std::future::pending()).await;
+    Ok(())
 }

@@ -56,6 +56,9 @@ struct State {
     generation: u64,
     armed: Option<CrashPoint>,
     fail_next_sync: bool,
+    /// The next read of a page (past the file header) returns garbage.
+    corrupt_next_read: bool,
+    corrupt_reads: u64,
     writes: u64,
     syncs: u64,
     crashes: u64,
@@ -80,6 +83,9 @@ impl fmt::Debug for SimDiskBackend {
         write!(f, "SimDiskBackend(generation {})", self.generation)
     }
 }
+
+/// redb's page size: reads at or past it are of pages, before it of the file header.
+const PAGE_BYTES: u64 = 4096;
 
 fn power_lost() -> io::Error {
     io::Error::other("simulated power loss: the disk is gone until recovered")
@@ -111,6 +117,8 @@ impl SimDisk {
                 generation: 0,
                 armed: None,
                 fail_next_sync: false,
+                corrupt_next_read: false,
+                corrupt_reads: 0,
                 writes: 0,
                 syncs: 0,
                 crashes: 0,
@@ -118,6 +126,25 @@ impl SimDisk {
                 rng: seed | 1,
             })),
         }
+    }
+
+    /// The next read of a page past the file header fails as a corrupt sector does on a
+    /// device that checks its sectors (EIO); the disk itself keeps the right bytes. (Garbage
+    /// served as data is not simulated: redb does not checksum what it reads, so a store on
+    /// a device that returns wrong bytes silently can be damaged beyond what the engine can
+    /// detect — swarm seed 2 showed a bad read during a repair persisted.)
+    pub fn corrupt_next_read(&self) {
+        self.state.lock().corrupt_next_read = true;
+    }
+
+    /// Withdraws a corrupt read not yet served; returns whether one was pending.
+    pub fn disarm_corrupt_read(&self) -> bool {
+        std::mem::take(&mut self.state.lock().corrupt_next_read)
+    }
+
+    /// Reads served corrupt so far.
+    pub fn corrupt_reads(&self) -> u64 {
+        self.state.lock().corrupt_reads
     }
 
     /// A backend for opening the store on the disk as it is now.
@@ -207,7 +234,15 @@ impl redb::StorageBackend for SimDiskBackend {
     }
 
     fn read(&self, offset: u64, out: &mut [u8]) -> io::Result<()> {
-        let state = self.live()?;
+        let mut state = self.live()?;
+        if state.corrupt_next_read && offset >= PAGE_BYTES {
+            state.corrupt_next_read = false;
+            state.corrupt_reads += 1;
+            out.fill(0xff);
+            return Err(io::Error::other(
+                "simulated unreadable page (the device's sector check failed)",
+            ));
+        }
         let start = usize::try_from(offset).map_err(io::Error::other)?;
         let end = start
             .checked_add(out.len())

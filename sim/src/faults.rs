@@ -35,6 +35,11 @@ pub enum FaultKind {
     Resume,
     /// The engine's clock jumped forward or back.
     ClockJump,
+    /// A hostile peer connected: trickling a frame, never reading replies, or holding idle
+    /// connections.
+    SlowPeer,
+    /// A read of the engine's disk found a corrupt page (the device reported it).
+    CorruptRead,
 }
 
 /// One injected fault.

@@ -28,6 +28,8 @@ pub mod disk;
 #[cfg(madsim)]
 pub mod driver;
 pub mod faults;
+#[cfg(madsim)]
+pub mod hostile;
 pub mod invariants;
 #[cfg(madsim)]
 pub mod logging;

@@ -7,6 +7,7 @@ use madsim::rand::Rng;
 
 use crate::cluster::{Cluster, ClusterConfig, ENGINE, StoreChoice};
 use crate::disk::CrashPoint;
+use crate::hostile::SlowPeer;
 
 /// The faults a seed may enable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,10 +32,16 @@ pub enum Fault {
     KillWorker,
     /// Jump the engine's clock forward or back by up to five seconds.
     ClockJump,
+    /// A hostile peer: trickles a frame, never reads its replies, or holds idle connections
+    /// (see [`crate::hostile`]).
+    SlowPeer,
+    /// One read of the engine's disk finds a corrupt page (the device reports it): the store
+    /// must stop rather than go on without it; a supervisor then restarts the engine.
+    CorruptRead,
 }
 
 /// Every fault of the catalogue.
-pub const CATALOGUE: [Fault; 10] = [
+pub const CATALOGUE: [Fault; 12] = [
     Fault::KillEngine,
     Fault::PowerLoss,
     Fault::FsyncError,
@@ -45,7 +52,17 @@ pub const CATALOGUE: [Fault; 10] = [
     Fault::DropConnections,
     Fault::KillWorker,
     Fault::ClockJump,
+    Fault::SlowPeer,
+    Fault::CorruptRead,
 ];
+
+/// The faults of the first catalogue: a seed draws them first and the knobs after, and the
+/// faults added since last, so every older seed keeps its faults and knobs.
+const FIRST_CATALOGUE_LEN: usize = 10;
+
+/// The first catalogue, before the slow-peer and corrupt-read faults: a named regression
+/// found with it chooses from it ([`choose_from`]) to replay its run exactly.
+pub const FIRST_CATALOGUE: &[Fault] = CATALOGUE.split_at(FIRST_CATALOGUE_LEN).0;
 
 /// Injects one fault into `cluster` (whose workers are `workers`) and, for the lasting
 /// ones, waits it out and repairs it.
@@ -123,6 +140,45 @@ pub async fn inject(cluster: &Cluster, workers: &[&str], fault: Fault) {
             tokio::time::sleep(lasting / 3).await;
             cluster.restart(worker);
         }
+        Fault::SlowPeer => {
+            let behaviour = SlowPeer::random(&mut madsim::rand::thread_rng());
+            crate::hostile::slow_peer(cluster, behaviour);
+        }
+        Fault::CorruptRead => corrupt_read(cluster).await,
+    }
+}
+
+/// Serves one corrupt page to the engine: at its next read of an uncached page, forced by a
+/// restart half of the time. The store stops on it (or the start fails and is retried); a
+/// supervisor then restarts the engine, which reads the page again as the disk has it.
+async fn corrupt_read(cluster: &Cluster) {
+    let disk = cluster
+        .disk()
+        .expect("the swarm runs on a simulated disk")
+        .clone();
+    let served_before = disk.corrupt_reads();
+    disk.corrupt_next_read();
+    if madsim::rand::thread_rng().gen_bool(0.5) {
+        cluster.kill(ENGINE);
+        cluster.restart(ENGINE);
+    }
+    for _ in 0..40 {
+        if disk.corrupt_reads() > served_before {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let served = !disk.disarm_corrupt_read();
+    cluster.faults.record(
+        crate::faults::FaultKind::CorruptRead,
+        if served {
+            "served: the engine's store stopped, a supervisor restarts it"
+        } else {
+            "not served: the engine read nothing uncached"
+        },
+    );
+    if served {
+        cluster.power_loss();
     }
 }
 
@@ -132,8 +188,14 @@ pub async fn inject(cluster: &Cluster, workers: &[&str], fault: Fault) {
 /// one shard or sixteen, group commits of one to three writes, worker caches of one or two
 /// runs, short sticky timeouts).
 pub fn choose(seed: u64) -> (Vec<Fault>, ClusterConfig) {
+    choose_from(seed, &CATALOGUE)
+}
+
+/// [`choose`] from `catalogue`: the whole [`CATALOGUE`], or the [`FIRST_CATALOGUE`] (no
+/// draws for the faults added since, so a seed runs as it did before they were).
+pub fn choose_from(seed: u64, catalogue: &[Fault]) -> (Vec<Fault>, ClusterConfig) {
     let mut rng = madsim::rand::thread_rng();
-    let enabled: Vec<Fault> = CATALOGUE
+    let mut enabled: Vec<Fault> = CATALOGUE[..FIRST_CATALOGUE_LEN]
         .iter()
         .copied()
         .filter(|_| rng.gen_bool(0.5))
@@ -170,6 +232,13 @@ pub fn choose(seed: u64) -> (Vec<Fault>, ClusterConfig) {
         config.worker.sticky_schedule_to_start_timeout =
             Duration::from_millis(rng.gen_range(200..2_000));
     }
+    enabled.extend(
+        catalogue
+            .iter()
+            .skip(FIRST_CATALOGUE_LEN)
+            .copied()
+            .filter(|_| rng.gen_bool(0.5)),
+    );
     (enabled, config)
 }
 

@@ -115,13 +115,16 @@ fn io(error: impl std::fmt::Display) -> StorageError {
 pub(super) fn redb_error(error: impl Into<redb::Error>) -> StorageError {
     match error.into() {
         redb::Error::Corrupted(reason) => StorageError::Corrupt {
-            what: "the database file".into(),
+            what: THE_FILE.into(),
             reason,
         },
         redb::Error::DatabaseAlreadyOpen => StorageError::InUse,
         other => io(other),
     }
 }
+
+/// What a corruption of the file's own structure (not of one record) names.
+const THE_FILE: &str = "the database file";
 
 /// Runs `work`, turning a panic inside it (redb reaches an `unreachable!` on a corrupt page)
 /// into [`StorageError::Panicked`] instead of unwinding through the caller's task.
@@ -307,10 +310,19 @@ impl RedbStorage {
         Ok(())
     }
 
-    /// Passes `result` on; an IO error or a panic in it stops the store.
+    /// Passes `result` on; an IO error, a panic or a corrupt file structure in it stops the
+    /// store (a record that does not decode fails only its own call). redb keeps a page it
+    /// read in its cache: a bad read would go on failing, or be written back, until the
+    /// store is reopened.
     fn stop_on_failure<T>(&self, result: Result<T, StorageError>) -> Result<T, StorageError> {
-        if let Err(error @ (StorageError::Io(_) | StorageError::Panicked(_))) = &result {
-            self.stop(error.to_string());
+        match &result {
+            Err(error @ (StorageError::Io(_) | StorageError::Panicked(_))) => {
+                self.stop(error.to_string());
+            }
+            Err(error @ StorageError::Corrupt { what, .. }) if what == THE_FILE => {
+                self.stop(format!("{error}; the file may be corrupt"));
+            }
+            _ => {}
         }
         result
     }
