@@ -377,6 +377,26 @@ mod tests {
     }
 
     #[test]
+    fn a_decoder_gives_back_a_large_frames_buffer_once_it_has_passed() {
+        let mut decoder = FrameDecoder::new(DEFAULT_MAX_FRAME_BYTES);
+        let small = encode_frame(&ClientFrame::Ping { nonce: 1 }, DEFAULT_MAX_FRAME_BYTES).unwrap();
+        // A frame of 1 MiB of body, then a small one.
+        let mut bytes = (1u32 << 20).to_be_bytes().to_vec();
+        bytes.resize(4 + (1 << 20), 7);
+        decoder.extend(&bytes[..1000]);
+        assert_eq!(decoder.buffered(), 1000);
+        decoder.extend(&bytes[1000..]);
+        assert_eq!(
+            decoder.next_frame().unwrap().map(|body| body.len()),
+            Some(1 << 20)
+        );
+        assert_eq!(decoder.buffered(), 0);
+        assert!(decoder.buffer.capacity() <= DECODER_KEPT_BYTES_MAX);
+        decoder.extend(&small);
+        assert!(decoder.next_frame().unwrap().is_some());
+    }
+
+    #[test]
     fn the_hello_is_variant_zero_so_every_version_reads_it() {
         let frame = encode_frame(
             &ClientFrame::Hello {

@@ -41,15 +41,24 @@ impl Server {
     /// SIGXFSZ ignored so a write past it fails with EFBIG, as on a full disk), its log in
     /// `log`.
     pub fn start_with_file_limit(db: &Path, file_bytes: u64, log: &Path) -> Self {
+        Self::start_limited(
+            &format!("trap '' XFSZ; ulimit -f {}", file_bytes / 1024),
+            db,
+            &[],
+            log,
+        )
+    }
+
+    /// Starts the dev server on `db` with `extra` arguments after the shell commands
+    /// `limits` (`ulimit …`), its log in `log`.
+    pub fn start_limited(limits: &str, db: &Path, extra: &[&str], log: &Path) -> Self {
         let mut command = Command::new("bash");
         command
             .arg("-c")
-            .arg(format!(
-                "trap '' XFSZ; ulimit -f {}; exec \"$0\" \"$@\"",
-                file_bytes / 1024
-            ))
+            .arg(format!("{limits}; exec \"$0\" \"$@\""))
             .arg(endure())
             .args(server_args(db, 0, &[]))
+            .args(extra)
             .stderr(std::fs::File::create(log).unwrap());
         Self::spawn(command)
     }

@@ -98,3 +98,30 @@ fn a_closed_stdout_ends_a_command_quietly() {
         assert!(stderr.is_empty(), "{args:?}: {stderr}");
     }
 }
+
+/// Out of file descriptors (`ulimit -n 64` with a connection limit above it): `accept`
+/// fails, and the server says so once and backs off instead of logging at every try; once
+/// connections close it accepts again and serves.
+#[test]
+fn running_out_of_file_descriptors_is_logged_once_and_survived() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("server.log");
+    let server = Server::start_limited(
+        "ulimit -n 64",
+        &dir.path().join("dev.redb"),
+        &["--max-connections", "1000"],
+        &log,
+    );
+    let hogs: Vec<TcpStream> = (0..120)
+        .filter_map(|_| TcpStream::connect(&server.address).ok())
+        .collect();
+    assert!(hogs.len() >= 60, "{} connections", hogs.len());
+    std::thread::sleep(Duration::from_secs(2));
+    drop(hogs);
+    std::thread::sleep(Duration::from_millis(1500));
+    let listed = cli(&server.address, &["namespace", "list"]);
+    assert_eq!(listed.code, 0, "{listed:?}");
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(logged.matches("accept failed").count(), 1, "{logged}");
+    assert!(logged.contains("accepting connections again"), "{logged}");
+}
