@@ -192,3 +192,16 @@ fn regression_a_deadline_due_while_the_run_closes_does_not_delete_it() {
         |seed| scenario_from(seed, swarm::FIRST_CATALOGUE),
     );
 }
+
+/// Regression (seed 777100268, the whole catalogue): the same race as seed 777000000, found
+/// again with the harness of today (a soak of the engine without its fix): `order-2`
+/// completed while its timer came due and was deleted at once.
+#[test]
+fn regression_a_deadline_due_while_the_run_closes_does_not_delete_it_again() {
+    run_seeds(
+        "regression_a_deadline_due_while_the_run_closes_does_not_delete_it_again",
+        &[777_100_268],
+        Duration::from_secs(1_800),
+        scenario,
+    );
+}
