@@ -10,5 +10,6 @@
 
 pub mod clock;
 pub mod engine;
+mod panics;
 pub mod storage;
 pub mod tcp;

@@ -80,7 +80,7 @@ impl<S: Storage, C: Clock> Transport for InProcessTransport<S, C> {
             match outcome {
                 Ok(result) => result.map_err(RemoteError::from),
                 Err(panic) => {
-                    let message = panic_message(panic.as_ref());
+                    let message = crate::panics::message(panic.as_ref());
                     tracing::error!(request = name, panic = %message, "a request panicked");
                     Err(RemoteError {
                         kind: ErrorKind::Internal,
@@ -93,15 +93,6 @@ impl<S: Storage, C: Clock> Transport for InProcessTransport<S, C> {
             }
         })
     }
-}
-
-/// The text a panic was raised with.
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|text| (*text).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without a message".to_owned())
 }
 
 impl<S: Storage, C: Clock> InProcessTransport<S, C> {

@@ -131,14 +131,8 @@ const THE_FILE: &str = "the database file";
 pub(super) fn guarded<T>(
     work: impl FnOnce() -> Result<T, StorageError>,
 ) -> Result<T, StorageError> {
-    std::panic::catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|panic| {
-        let message = panic
-            .downcast_ref::<&str>()
-            .map(|text| (*text).to_owned())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a panic without a message".to_owned());
-        Err(StorageError::Panicked(message))
-    })
+    std::panic::catch_unwind(AssertUnwindSafe(work))
+        .unwrap_or_else(|panic| Err(StorageError::Panicked(crate::panics::message(&*panic))))
 }
 
 /// Opens a database through `create`, guarded against panics. A store not closed cleanly

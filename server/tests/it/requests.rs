@@ -31,8 +31,9 @@ impl Hooks for PanickingLoads {
     }
 }
 
-#[tokio::test]
-async fn a_panic_under_a_request_is_an_internal_error_reply() {
+type Store = Hooked<PanickingLoads>;
+
+async fn engine() -> (Arc<Store>, Engine<Store, ManualClock>) {
     let store = Arc::new(Hooked::new(PanickingLoads::default()));
     let clock = Arc::new(ManualClock::new(Timestamp::from_unix_seconds(
         1_795_860_000,
@@ -40,8 +41,11 @@ async fn a_panic_under_a_request_is_an_internal_error_reply() {
     let engine = Engine::with_ports(Arc::clone(&store), clock, EngineConfig::default())
         .await
         .unwrap();
-    let transport = InProcessTransport::new(engine);
-    let start = StartWorkflowRequest {
+    (store, engine)
+}
+
+fn start_request(identity: String) -> StartWorkflowRequest {
+    StartWorkflowRequest {
         namespace: Namespace::default(),
         options: StartWorkflowOptions::new(
             WorkflowId::new("order-1").unwrap(),
@@ -50,8 +54,15 @@ async fn a_panic_under_a_request_is_an_internal_error_reply() {
         workflow_type: WorkflowType::new("Order").unwrap(),
         input: Payloads::default(),
         header: Header::new(),
-        identity: "client".into(),
-    };
+        identity,
+    }
+}
+
+#[tokio::test]
+async fn a_panic_under_a_request_is_an_internal_error_reply() {
+    let (store, engine) = engine().await;
+    let transport = InProcessTransport::new(engine);
+    let start = start_request("client".into());
     let started = transport
         .call(Request::StartWorkflow(Box::new(start)))
         .await
@@ -83,25 +94,9 @@ async fn a_panic_under_a_request_is_an_internal_error_reply() {
 
 #[tokio::test]
 async fn an_identity_or_reason_past_its_limit_is_refused_and_nothing_is_written() {
-    let store = Arc::new(Hooked::new(PanickingLoads::default()));
-    let clock = Arc::new(ManualClock::new(Timestamp::from_unix_seconds(
-        1_795_860_000,
-    )));
-    let engine = Engine::with_ports(Arc::clone(&store), clock, EngineConfig::default())
-        .await
-        .unwrap();
+    let (_store, engine) = engine().await;
     let transport = InProcessTransport::new(engine.clone());
-    let start = StartWorkflowRequest {
-        namespace: Namespace::default(),
-        options: StartWorkflowOptions::new(
-            WorkflowId::new("order-1").unwrap(),
-            TaskQueueName::new("orders").unwrap(),
-        ),
-        workflow_type: WorkflowType::new("Order").unwrap(),
-        input: Payloads::default(),
-        header: Header::new(),
-        identity: "x".repeat(7 << 20),
-    };
+    let start = start_request("x".repeat(7 << 20));
     let error = transport
         .call(Request::StartWorkflow(Box::new(start)))
         .await
