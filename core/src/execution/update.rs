@@ -108,16 +108,22 @@ impl ExecutionMachine {
         Ok(())
     }
 
-    /// The admitted updates a task started now delivers, all of them, marked as delivered
-    /// after `started_event_id`.
+    /// The admitted updates a task started now delivers, all of them, sequenced after the
+    /// event before its WorkflowTaskStarted (`started_event_id` − 1), as Temporal sequences
+    /// them — the `accepted_request_sequencing_event_id` of their acceptance.
     pub(super) fn deliver_updates(&mut self, started_event_id: EventId) -> Vec<UpdateDelivery> {
+        debug_assert!(
+            started_event_id.get() > 1,
+            "a task starts after its run did"
+        );
+        let sequencing = EventId::new(started_event_id.get() - 1).unwrap_or(EventId::FIRST);
         self.admitted_updates
             .iter_mut()
             .map(|admitted| {
-                admitted.delivered_after = Some(started_event_id);
+                admitted.delivered_after = Some(sequencing);
                 UpdateDelivery {
                     message_id: UpdateDelivery::request_message_id(&admitted.request.update_id),
-                    sequencing_event_id: started_event_id,
+                    sequencing_event_id: sequencing,
                     request: admitted.request.clone(),
                 }
             })

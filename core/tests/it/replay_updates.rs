@@ -203,7 +203,8 @@ fn an_update_is_written_live_and_replayed_without_its_validator() {
         unreachable!()
     };
     assert_eq!(accepted.accepted_request, request("u1"));
-    assert_eq!(accepted.accepted_request_sequencing_event_id.get(), 3);
+    // Sequenced after the event before the task's WorkflowTaskStarted (3), as Temporal writes it.
+    assert_eq!(accepted.accepted_request_sequencing_event_id.get(), 2);
     let EventAttributes::WorkflowExecutionUpdateCompleted(completed) = &history[10].attributes
     else {
         unreachable!()

@@ -162,7 +162,7 @@ async fn updates_are_validated_recorded_and_deduplicated() {
             "5 WorkflowTaskScheduled",
             "6 WorkflowTaskStarted",
             "7 WorkflowTaskCompleted",
-            "8 WorkflowExecutionUpdateAccepted add-apple add_item after=6",
+            "8 WorkflowExecutionUpdateAccepted add-apple add_item after=5",
             "9 TimerStarted",
             "10 TimerFired",
             "11 WorkflowTaskScheduled",
@@ -173,7 +173,7 @@ async fn updates_are_validated_recorded_and_deduplicated() {
             "15 WorkflowTaskScheduled",
             "16 WorkflowTaskStarted",
             "17 WorkflowTaskCompleted",
-            "18 WorkflowExecutionUpdateAccepted add-pear add_item after=16",
+            "18 WorkflowExecutionUpdateAccepted add-pear add_item after=15",
             "19 TimerStarted",
             "20 TimerFired",
             "21 WorkflowTaskScheduled",
@@ -183,7 +183,7 @@ async fn updates_are_validated_recorded_and_deduplicated() {
             "25 WorkflowTaskScheduled",
             "26 WorkflowTaskStarted",
             "27 WorkflowTaskCompleted",
-            &format!("28 WorkflowExecutionUpdateAccepted {checkout_id} checkout after=26"),
+            &format!("28 WorkflowExecutionUpdateAccepted {checkout_id} checkout after=25"),
             &format!("29 WorkflowExecutionUpdateCompleted {checkout_id} accepted=28"),
             "30 WorkflowExecutionCompleted",
         ]
@@ -236,7 +236,7 @@ async fn update_with_start_ends_the_start_delay_and_rides_the_first_task() {
             "2 WorkflowTaskScheduled",
             "3 WorkflowTaskStarted",
             "4 WorkflowTaskCompleted",
-            "5 WorkflowExecutionUpdateAccepted add-tea add_item after=3",
+            "5 WorkflowExecutionUpdateAccepted add-tea add_item after=2",
         ],
         "{lines:#?}"
     );

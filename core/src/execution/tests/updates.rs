@@ -178,7 +178,7 @@ fn an_accepted_update_writes_accepted_then_completed_and_its_id_deduplicates() {
         "6 WorkflowTaskScheduled
          7 WorkflowTaskStarted scheduled=6
          8 WorkflowTaskCompleted scheduled=6 started=7
-         9 WorkflowExecutionUpdateAccepted accepted_request_sequencing_event_id=7
+         9 WorkflowExecutionUpdateAccepted accepted_request_sequencing_event_id=6
          10 WorkflowExecutionUpdateCompleted accepted_event_id=9",
     );
     assert_eq!(
