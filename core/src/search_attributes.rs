@@ -32,6 +32,9 @@ pub enum SearchAttributeValue {
     Datetime(Timestamp),
     /// A list of exact-match strings.
     KeywordList(Vec<String>),
+    /// In an upsert: removes the key (Temporal's nil value). A run's own attributes never
+    /// hold it; an empty [`KeywordList`](Self::KeywordList) in an upsert removes the key too.
+    Unset,
 }
 
 impl SearchAttributeValue {
@@ -42,6 +45,17 @@ impl SearchAttributeValue {
             Self::Int(_) | Self::Double(_) | Self::Datetime(_) => 8,
             Self::Bool(_) => 1,
             Self::KeywordList(items) => items.iter().map(String::len).sum(),
+            Self::Unset => 0,
+        }
+    }
+
+    /// Whether upserting this value removes its key: [`Unset`](Self::Unset) or an empty
+    /// keyword list, as Temporal's merge deletes a nil value and `[]`.
+    pub fn removes_key(&self) -> bool {
+        match self {
+            Self::Unset => true,
+            Self::KeywordList(items) => items.is_empty(),
+            _ => false,
         }
     }
 }
@@ -90,6 +104,29 @@ impl SearchAttributes {
     /// Sets `key` to `value`, replacing any earlier value.
     pub fn insert(&mut self, key: impl Into<String>, value: SearchAttributeValue) {
         self.0.insert(key.into(), value);
+    }
+
+    /// Marks `key` for removal in an upsert ([`SearchAttributeValue::Unset`]).
+    pub fn unset(&mut self, key: impl Into<String>) {
+        self.0.insert(key.into(), SearchAttributeValue::Unset);
+    }
+
+    /// Applies an upsert: each key of `upsert` replaces this one's, and a key whose value
+    /// [removes it](SearchAttributeValue::removes_key) is deleted — Temporal's merge.
+    pub fn merge(&mut self, upsert: &Self) {
+        for (key, value) in &upsert.0 {
+            if value.removes_key() {
+                self.0.remove(key);
+            } else {
+                self.0.insert(key.clone(), value.clone());
+            }
+        }
+    }
+
+    /// The attributes with every removing value dropped (what a run starts with).
+    pub fn without_removals(mut self) -> Self {
+        self.0.retain(|_, value| !value.removes_key());
+        self
     }
 
     /// Refuses bad keys (pattern `[A-Za-z_][A-Za-z0-9_]*`, reserved names), non-finite
@@ -202,11 +239,33 @@ mod tests {
                 .to_string()
                 .contains("101 keys")
         );
+        let mut removing = one("Tags", KeywordList(Vec::new()));
+        removing.unset("Gone");
+        removing.validate().unwrap();
         let heavy = SearchAttributes(
             (0..30)
                 .map(|i| (format!("K{i}"), Text("x".repeat(2000))))
                 .collect(),
         );
         assert!(heavy.validate().unwrap_err().to_string().contains("in all"));
+    }
+
+    #[test]
+    fn an_upsert_of_unset_or_an_empty_list_removes_the_key() {
+        use SearchAttributeValue::*;
+        let mut run = one("Tags", KeywordList(vec!["vip".into()]));
+        run.insert("Tier", Keyword("gold".into()));
+        run.insert("Score", Int(3));
+        let mut upsert = one("Tags", KeywordList(Vec::new()));
+        upsert.unset("Tier");
+        upsert.unset("Never");
+        upsert.insert("Score", Int(4));
+        run.merge(&upsert);
+        assert_eq!(run, one("Score", Int(4)));
+        assert_eq!(
+            upsert.without_removals(),
+            one("Score", Int(4)),
+            "a start keeps no removal"
+        );
     }
 }

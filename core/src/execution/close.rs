@@ -150,7 +150,7 @@ impl ExecutionMachine {
             self.memo = memo;
         }
         if let Some(search_attributes) = command.search_attributes {
-            self.search_attributes = search_attributes;
+            self.search_attributes = search_attributes.without_removals();
         }
         self.header = command.header;
         let backoff = command.backoff_start_interval.unwrap_or_default();

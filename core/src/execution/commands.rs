@@ -223,7 +223,7 @@ impl ExecutionMachine {
             }
             Command::UpsertWorkflowSearchAttributes(attributes) => {
                 let mut merged = self.search_attributes.clone();
-                merged.0.extend(attributes.search_attributes.0.clone());
+                merged.merge(&attributes.search_attributes);
                 merged
                     .validate()
                     .map_err(|error| Refusal::new(Cause::BadSearchAttributes, error.to_string()))?;

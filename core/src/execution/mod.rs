@@ -194,7 +194,7 @@ impl ExecutionMachine {
             cron_schedule: request.cron_schedule,
             attempt: request.attempt.max(1),
             memo: request.memo,
-            search_attributes: request.search_attributes,
+            search_attributes: request.search_attributes.without_removals(),
             last_completion_result: request
                 .continued
                 .as_ref()

@@ -229,9 +229,7 @@ impl ExecutionMachine {
             EventAttributes::WorkflowExecutionCancelRequested(_) => self.cancel_requested = true,
             EventAttributes::MarkerRecorded(_) => {}
             EventAttributes::UpsertWorkflowSearchAttributes(attributes) => {
-                self.search_attributes
-                    .0
-                    .extend(attributes.search_attributes.0.clone());
+                self.search_attributes.merge(&attributes.search_attributes);
             }
             EventAttributes::WorkflowPropertiesModified(attributes) => {
                 self.memo.0.extend(attributes.upserted_memo.0.clone());

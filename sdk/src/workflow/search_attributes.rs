@@ -14,15 +14,16 @@ use super::{WorkflowContext, WorkflowError};
 
 impl WorkflowContext {
     /// Sets `attributes` on this run (adding or replacing each key; others stay), so list
-    /// filters see them. Invalid attributes (a reserved name, too many, too large) are
-    /// refused here, before anything is recorded.
+    /// filters see them; a key set to `SearchAttributeValue::Unset` (or an empty keyword
+    /// list) is removed, so `Key IS NULL` matches the run again. Invalid attributes (a
+    /// reserved name, too many, too large) are refused here, before anything is recorded.
     pub fn upsert_search_attributes(
         &self,
         attributes: SearchAttributes,
     ) -> Result<(), WorkflowError> {
         let mut state = self.state.lock();
         let mut merged = self.search_attributes_of(&state);
-        merged.0.extend(attributes.0.clone());
+        merged.merge(&attributes);
         merged.validate().map_err(|error| {
             WorkflowError::Failed(Box::new(
                 Failure::application(error.to_string(), "InvalidSearchAttributes").non_retryable(),
@@ -50,11 +51,9 @@ impl WorkflowContext {
         let mut attributes = state
             .start
             .as_ref()
-            .map(|start| start.search_attributes.clone())
+            .map(|start| start.search_attributes.clone().without_removals())
             .unwrap_or_default();
-        attributes
-            .0
-            .extend(state.upserted_search_attributes.0.clone());
+        attributes.merge(&state.upserted_search_attributes);
         attributes
     }
 

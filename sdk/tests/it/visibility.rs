@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use endure::workflow::{WorkflowContext, WorkflowError};
 use endure::*;
-use endure_core::history::{EventType, check_well_formed};
+use endure_core::history::{EventType, HistoryEvent, check_well_formed};
 use endure_core::{EventAttributes, Payload, PayloadMap};
 
 use crate::redb_client;
@@ -43,6 +43,11 @@ async fn order(
             .is_err()
     );
     let _: String = ctx.signal_channel("ship").recv_json().await?;
+    // Shipped: the customer key is removed (Temporal's unset), the amount stays.
+    let mut removal = SearchAttributes::default();
+    removal.unset("CustomerId");
+    ctx.upsert_search_attributes(removal)?;
+    assert!(!ctx.search_attributes().0.contains_key("CustomerId"));
     Ok(())
 }
 
@@ -108,6 +113,35 @@ async fn upserted_attributes_are_listed_by_filters() {
         .await
         .unwrap();
     assert_eq!(ids(&client, "ExecutionStatus = 'Completed'").await, ["o-2"]);
+    assert_eq!(ids(&client, "CustomerId IS NULL").await, ["o-2"]);
+    assert_eq!(
+        ids(&client, "CustomerId = 'bob'").await,
+        Vec::<String>::new()
+    );
+    assert_eq!(ids(&client, "Amount = 40").await, ["o-2"]);
+    let shipped = client
+        .handle(WorkflowId::new("o-2").unwrap(), None)
+        .history()
+        .await
+        .unwrap();
+    let upserts: Vec<&HistoryEvent> = shipped
+        .iter()
+        .filter(|event| event.event_type() == EventType::UpsertWorkflowSearchAttributes)
+        .collect();
+    assert_eq!(upserts.len(), 2, "{shipped:?}");
+    let EventAttributes::UpsertWorkflowSearchAttributes(removal) = &upserts[1].attributes else {
+        unreachable!()
+    };
+    assert_eq!(
+        removal.search_attributes.0.get("CustomerId"),
+        Some(&SearchAttributeValue::Unset)
+    );
+    let removed_in = removal.workflow_task_completed_event_id.get();
+    assert_eq!(
+        shipped[removed_in as usize - 1].event_type(),
+        EventType::WorkflowTaskCompleted
+    );
+    assert_eq!(upserts[1].event_id.get(), removed_in + 1);
     assert_eq!(
         ids(
             &client,

@@ -9,6 +9,7 @@ mod harness;
 mod history_limits;
 mod properties;
 mod reset;
+mod search_attributes;
 mod timers_signals;
 mod updates;
 mod workflow_task;
