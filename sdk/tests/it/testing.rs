@@ -58,3 +58,51 @@ async fn a_thirty_day_sleep_is_skipped_and_activities_are_mocked() {
     let _ = stop.send(());
     running.await.unwrap();
 }
+
+/// Sleeps a year, in twelve steps.
+async fn yearly(ctx: WorkflowContext, _: ()) -> Result<u32, WorkflowError> {
+    for _ in 0..12 {
+        let _ = ctx.sleep(Duration::from_secs(365 * 24 * 3600 / 12)).await;
+    }
+    Ok(12)
+}
+
+/// A year of virtual time costs its timers, not its hours: the engine's shards do not wake
+/// every few minutes to look for deadlines they already know are months away.
+#[tokio::test(start_paused = true)]
+async fn a_year_of_sleeps_is_skipped() {
+    let environment = TestEnvironment::new().await.unwrap();
+    let client = environment.client().clone();
+    let queue = TaskQueueName::new("calendar").unwrap();
+    let mut worker = Worker::new(
+        client.transport(),
+        client.namespace().clone(),
+        queue.clone(),
+        WorkerOptions::default(),
+    );
+    worker.register_workflow("Yearly", yearly);
+    let (stop, running) = crate::spawn_worker(worker);
+    let options = StartWorkflowOptions::new(WorkflowId::new("yearly-1").unwrap(), queue);
+    let months: u32 = client
+        .execute_workflow(options, "Yearly", &())
+        .await
+        .unwrap();
+    assert_eq!(months, 12);
+    let history = client
+        .handle(WorkflowId::new("yearly-1").unwrap(), None)
+        .history()
+        .await
+        .unwrap();
+    let fired = history
+        .iter()
+        .filter(|event| event.event_type() == endure_core::history::EventType::TimerFired)
+        .count();
+    assert_eq!(fired, 12);
+    let elapsed = environment.now().saturating_duration_since(TEST_START);
+    assert!(
+        elapsed >= Duration::from_secs(365 * 24 * 3600),
+        "{elapsed:?}"
+    );
+    let _ = stop.send(());
+    running.await.unwrap();
+}

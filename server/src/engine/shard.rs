@@ -228,12 +228,8 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             in_flight: InFlight::default(),
         };
         let now = shard.clock.now();
-        let until = now.saturating_add(deadlines::WINDOW);
-        let rows = shard
-            .storage
-            .due_deadlines(id, until, deadlines::LOAD_MAX)
-            .await?;
-        shard.deadlines.refilled(rows, until, now);
+        let (rows, until, next_beyond) = shard.read_window(now).await?;
+        shard.deadlines.refilled(rows, until, now, next_beyond);
         let (namespace, queue) = outbox_queue(id);
         for row in shard
             .storage
@@ -274,7 +270,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                 self.fire_due().await;
                 continue;
             }
-            let next = self.deadlines.wake_at();
+            let next = self.deadlines.wake_at(now);
             let clock = Arc::clone(&self.clock);
             let sleep = async move { clock.sleep_until(next).await };
             if let Some(message) = stash.pop_front() {
@@ -586,15 +582,37 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         }
     }
 
-    /// Reads in the deadline rows due within the window (see [`Deadlines`]).
-    async fn refill(&mut self, now: Timestamp) {
+    /// The deadline rows due within the window from `now`, the window's edge, and — when
+    /// the rows did not fill the read — the time of the first row past the edge (see
+    /// [`Deadlines::refilled`]).
+    async fn read_window(
+        &self,
+        now: Timestamp,
+    ) -> Result<(Vec<DeadlineRow>, Timestamp, Option<Timestamp>), StorageError> {
         let until = now.saturating_add(deadlines::WINDOW);
-        match self
+        let rows = self
             .storage
             .due_deadlines(self.id, until, deadlines::LOAD_MAX)
-            .await
-        {
-            Ok(rows) => self.deadlines.refilled(rows, until, now),
+            .await?;
+        if rows.len() >= deadlines::LOAD_MAX {
+            return Ok((rows, until, None));
+        }
+        // The rows again and one more: the first past the edge, if any.
+        let next_beyond = self
+            .storage
+            .due_deadlines(self.id, deadlines::NEVER, rows.len() + 1)
+            .await?
+            .get(rows.len())
+            .map(|row| row.time);
+        Ok((rows, until, next_beyond))
+    }
+
+    /// Reads in the deadline rows due within the window (see [`Deadlines`]).
+    async fn refill(&mut self, now: Timestamp) {
+        match self.read_window(now).await {
+            Ok((rows, until, next_beyond)) => {
+                self.deadlines.refilled(rows, until, now, next_beyond);
+            }
             Err(error) => {
                 tracing::warn!(shard = self.id.0, %error, "reading deadlines failed; retrying");
                 self.deadlines.refill_failed(now);
