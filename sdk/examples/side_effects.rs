@@ -12,9 +12,9 @@ use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
+use endure::EventAttributes;
 use endure::workflow::{WorkflowContext, WorkflowError};
 use endure::{Replayer, StartWorkflowOptions, TaskQueueName, Worker, WorkerOptions, WorkflowId};
-use endure_core::EventAttributes;
 
 /// The external state the workflow polls (a stand-in for a configuration service).
 static FEATURE_FLAG: AtomicBool = AtomicBool::new(false);

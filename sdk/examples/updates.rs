@@ -10,9 +10,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use endure::EventAttributes;
 use endure::workflow::{WorkflowContext, WorkflowError};
 use endure::{ClientError, StartWorkflowOptions, TaskQueueName, Worker, WorkerOptions, WorkflowId};
-use endure_core::history::EventAttributes;
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 

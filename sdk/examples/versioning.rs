@@ -11,12 +11,12 @@
 
 use std::time::Duration;
 
+use endure::EventAttributes;
 use endure::workflow::{ActivityError, DEFAULT_VERSION, WorkflowContext, WorkflowError};
 use endure::{
     ActivityContext, ActivityOptions, Client, Replayer, StartWorkflowOptions, TaskQueueName,
     Worker, WorkerOptions, WorkflowHandle, WorkflowId,
 };
-use endure_core::EventAttributes;
 
 #[endure::activity(name = "ActivityA")]
 async fn activity_a(_ctx: ActivityContext, data: String) -> Result<String, ActivityError> {

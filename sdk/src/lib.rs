@@ -35,8 +35,26 @@ pub use endure_macros::{activity, workflow};
 
 pub use replayer::{ReplayFailure, Replayer};
 
-pub use endure_core::execution::{ResetPoint, ResetReapply};
+pub use endure_core::execution::{Rejected, ResetError, ResetPoint, ResetReapply};
+/// History as Temporal shapes it: events, their attributes and types, back-references,
+/// the JSON export the Replayer reads.
+pub use endure_core::history;
+pub use endure_core::history::{
+    EventAttributes, EventType, History, HistoryError, HistoryEvent, HistoryExport,
+};
+/// Every bound Endure enforces, each with its unit.
+pub use endure_core::limits;
+pub use endure_core::list_filter::FilterError;
 pub use endure_core::namespace::{NamespaceConfig, NamespaceRecord, NamespaceUpdate};
+pub use endure_core::protocol::{
+    ErrorKind, Health, RemoteError, Request, Response, Transport, TransportFuture,
+    WorkflowDescription,
+};
+pub use endure_core::replay::ReplayError;
+pub use endure_core::storage::{
+    ExecutionKey, HistoryPage, StorageError, VisibilityQuery, VisibilityRow, WriteRejection,
+};
+pub use endure_core::time::Timestamp;
 pub use endure_core::{
     ActivityCancellationType, ActivityId, ActivityOptions, ActivityType,
     ChildWorkflowCancellationType, CronSchedule, Failure, FailureInfo, Header, Memo, Namespace,
@@ -44,6 +62,11 @@ pub use endure_core::{
     SearchAttributes, SignalName, StartWorkflowOptions, TaskQueueName, TimeoutType, UpdateId,
     UpdateOutcome, UpdateStage, ValidationError, WorkflowExecution, WorkflowExecutionStatus,
     WorkflowId, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowType,
+};
+pub use endure_core::{
+    ContinueAsNewInitiator, ContinueAsNewWorkflowExecutionCommandAttributes, CronError, EventId,
+    MarkerName, PayloadMap, QueryName, RequestId, RetryState, TaskQueueKind, TimerId, UpdateAbort,
+    UpdateName, UpdateRequest, WorkflowTaskFailedCause,
 };
 
 /// The embedded engine, for running everything in one process (feature `embedded`).

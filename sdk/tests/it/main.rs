@@ -19,6 +19,7 @@ mod namespaces;
 mod paging;
 mod queries;
 mod quickstart;
+mod reexports;
 mod registration;
 mod reset;
 // Real sockets and files; the simulated network is exercised by the scenarios.
