@@ -176,6 +176,9 @@ pub(crate) struct StartDevArgs {
     /// Namespaces to create at start besides `default` (repeatable).
     #[arg(long = "namespace")]
     pub(crate) namespaces: Vec<String>,
+    /// How long a query waits for a worker's answer before it fails.
+    #[arg(long, value_parser = duration::parse, default_value = "20s")]
+    pub(crate) query_timeout: Duration,
     /// Most client and worker connections open at once; the next is refused with a reason.
     /// Keep it below the process's open-file limit (`ulimit -n`).
     #[arg(long, default_value_t = endure_server::tcp::CONNECTIONS_MAX)]

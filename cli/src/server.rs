@@ -15,7 +15,7 @@ use endure_core::protocol::Transport;
 use endure_core::storage::{Storage, StorageError};
 use endure_server::clock::SystemClock;
 use endure_server::engine::{Engine, EngineConfig, EngineError, InProcessTransport};
-use endure_server::storage::{RedbStorage, StorageCounters};
+use endure_server::storage::{MemoryStorage, RedbStorage, StorageCounters};
 use endure_server::tcp::{TcpServer, TcpServerConfig};
 
 use crate::args::StartDevArgs;
@@ -44,13 +44,23 @@ pub(crate) async fn start_dev(args: StartDevArgs) -> Result<(), CliError> {
         .map(|name| Namespace::new(name.as_str()).map_err(usage))
         .collect::<Result<_, _>>()?;
     let address = SocketAddr::new(args.ip, args.port);
+    let engine_config = EngineConfig {
+        query_timeout: args.query_timeout,
+        ..EngineConfig::default()
+    };
     let tcp = TcpServerConfig {
         max_connections: args.max_connections,
         ..TcpServerConfig::default()
     };
     match args.db.as_deref() {
         Some(":memory:") => {
-            let engine = Engine::in_memory().await.map_err(engine_error)?;
+            let engine = Engine::with_ports(
+                Arc::new(MemoryStorage::new()),
+                Arc::new(SystemClock),
+                engine_config,
+            )
+            .await
+            .map_err(engine_error)?;
             serve(
                 engine,
                 address,
@@ -92,16 +102,15 @@ pub(crate) async fn start_dev(args: StartDevArgs) -> Result<(), CliError> {
                 None => RedbStorage::open(&path),
             }
             .map_err(|error| cannot_open(&error))?;
-            let engine = Engine::with_ports(
-                Arc::new(storage),
-                Arc::new(SystemClock),
-                EngineConfig::default(),
-            )
-            .await
-            .map_err(|error| match error {
-                EngineError::Storage(error) => cannot_open(&error),
-                other => CliError::Server(format!("cannot open {}: {other}", path.display())),
-            })?;
+            let engine =
+                Engine::with_ports(Arc::new(storage), Arc::new(SystemClock), engine_config)
+                    .await
+                    .map_err(|error| match error {
+                        EngineError::Storage(error) => cannot_open(&error),
+                        other => {
+                            CliError::Server(format!("cannot open {}: {other}", path.display()))
+                        }
+                    })?;
             serve(engine, address, path.display().to_string(), &extra, tcp).await?;
             if let Some(file) = &args.stats_file {
                 let counts = counters.read();

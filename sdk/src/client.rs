@@ -65,6 +65,8 @@ pub struct Client {
     pub(crate) namespace: Namespace,
     pub(crate) identity: String,
     long_poll: Duration,
+    /// Each call gives up after this long (Go's `context.WithTimeout`), if set.
+    timeout: Option<Duration>,
 }
 
 impl Client {
@@ -75,7 +77,17 @@ impl Client {
             namespace,
             identity: "endure-client".into(),
             long_poll: RESULT_LONG_POLL_DEFAULT,
+            timeout: None,
         }
+    }
+
+    /// The same client with every call given up after `timeout` (Go's
+    /// `context.WithTimeout` around each call): a call still running then fails with
+    /// `ErrorKind::DeadlineExceeded` — it may or may not have taken effect — and is
+    /// cancelled on the server. A wait for a result gives up after `timeout` in all.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
     }
 
     /// The same client with result waits of up to `long_poll` each (default 60 s).
@@ -95,7 +107,20 @@ impl Client {
     }
 
     pub(crate) async fn call(&self, request: Request) -> Result<Response, ClientError> {
-        Ok(self.transport.call(request).await?)
+        let Some(timeout) = self.timeout else {
+            return Ok(self.transport.call(request).await?);
+        };
+        let name = request.name();
+        match tokio::time::timeout(timeout, self.transport.call(request)).await {
+            Ok(result) => Ok(result?),
+            Err(_) => Err(ClientError::Remote(RemoteError {
+                kind: endure_core::protocol::ErrorKind::DeadlineExceeded,
+                message: format!(
+                    "{name} did not finish within the client's timeout of {timeout:?}; it may or may not have taken effect"
+                ),
+                run_id: None,
+            })),
+        }
     }
 
     /// Starts workflow `workflow_type` with `input` (Go's `ExecuteWorkflow` without waiting).
@@ -429,8 +454,25 @@ impl WorkflowHandle {
     }
 
     /// Waits for the workflow's result, following retries, cron and continue-as-new to the
-    /// run that ends the chain.
+    /// run that ends the chain (within the client's timeout in all, if it has one).
     pub async fn result<O: DeserializeOwned>(&self) -> Result<O, ClientError> {
+        let Some(timeout) = self.client.timeout else {
+            return self.wait_for_result().await;
+        };
+        tokio::time::timeout(timeout, self.wait_for_result())
+            .await
+            .unwrap_or_else(|_| {
+                Err(ClientError::Remote(RemoteError {
+                    kind: endure_core::protocol::ErrorKind::DeadlineExceeded,
+                    message: format!(
+                        "the workflow did not close within the client's timeout of {timeout:?}"
+                    ),
+                    run_id: None,
+                }))
+            })
+    }
+
+    async fn wait_for_result<O: DeserializeOwned>(&self) -> Result<O, ClientError> {
         let mut run_id = self.run_id;
         loop {
             let request = Request::AwaitWorkflowClose {

@@ -75,14 +75,24 @@ pub mod embedded {
     use std::path::Path;
     use std::sync::Arc;
 
-    pub use endure_server::engine::{Engine, EngineError, InProcessTransport};
+    pub use endure_server::engine::{Engine, EngineConfig, EngineError, InProcessTransport};
 
     use crate::Client;
 
     /// Opens (or creates) the engine on the redb file at `path` and returns a client for the
     /// `default` namespace connected to it in-process.
     pub async fn open(path: impl AsRef<Path>) -> Result<Client, EngineError> {
-        let engine = Engine::open(path).await?;
+        open_with(path, EngineConfig::default()).await
+    }
+
+    /// [`open`] with the engine tuned by `config`: how long a query waits for a worker's
+    /// answer (`query_timeout`, 20 s by default), how long polls wait, the shards of a new
+    /// store.
+    pub async fn open_with(
+        path: impl AsRef<Path>,
+        config: EngineConfig,
+    ) -> Result<Client, EngineError> {
+        let engine = Engine::open_with(path, config).await?;
         Ok(Client::new(
             Arc::new(InProcessTransport::new(engine)),
             endure_core::Namespace::default(),

@@ -35,6 +35,8 @@ mod workflow_retry;
 // A paused tokio runtime is tokio's, not the simulator's.
 #[cfg(not(madsim))]
 mod testing;
+#[cfg(not(madsim))]
+mod timeouts;
 
 use endure::Client;
 use endure_core::history::EventType;

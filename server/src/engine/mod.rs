@@ -153,13 +153,17 @@ const CLOSING_WAIT_MAX: Duration = Duration::from_secs(2);
 impl Engine<RedbStorage, SystemClock> {
     /// Opens (or creates) an engine on the redb file at `path`, recovering its shards.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self, EngineError> {
+        Self::open_with(path, EngineConfig::default()).await
+    }
+
+    /// [`open`](Self::open) with `config` (poll wait, query timeout, shards of a new
+    /// store…).
+    pub async fn open_with(
+        path: impl AsRef<Path>,
+        config: EngineConfig,
+    ) -> Result<Self, EngineError> {
         let storage = RedbStorage::open(path)?;
-        Self::with_ports(
-            Arc::new(storage),
-            Arc::new(SystemClock),
-            EngineConfig::default(),
-        )
-        .await
+        Self::with_ports(Arc::new(storage), Arc::new(SystemClock), config).await
     }
 }
 
