@@ -17,11 +17,12 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use endure_core::replay::{ChildResolution, WorkflowCommand};
+
+use super::scoped::{Operation, Scoped};
 use endure_core::{
     ChildWorkflowCancellationType, CronSchedule, Failure, Header, Memo, ParentClosePolicy,
-    Payloads, RequestCancelExternalWorkflowExecutionCommandAttributes, RetryPolicy, RunId,
-    SearchAttributes, StartChildWorkflowExecutionCommandAttributes, TaskQueueName,
-    WorkflowExecution, WorkflowId, WorkflowIdReusePolicy, WorkflowType,
+    Payloads, RetryPolicy, RunId, SearchAttributes, StartChildWorkflowExecutionCommandAttributes,
+    TaskQueueName, WorkflowExecution, WorkflowId, WorkflowIdReusePolicy, WorkflowType,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -80,6 +81,9 @@ pub(crate) struct ChildSlots {
     pub(crate) end: Slot<ChildResolution>,
     /// Wakers of coroutines waiting for the start (any number may).
     pub(crate) start_waiters: Vec<std::task::Waker>,
+    /// Once its scope was cancelled: the sequence number of the cancel request sent to it
+    /// (0 when none was sent: abandoned, or never named).
+    pub(crate) cancel: Option<u32>,
 }
 
 impl ChildSlots {
@@ -135,6 +139,10 @@ impl WorkflowContext {
             }
         };
         state.children.insert(seq, slots);
+        state.scoped.push(Scoped {
+            scope: self.scope().clone(),
+            operation: Operation::Child(seq, workflow_id.clone(), options.cancellation_type),
+        });
         drop(state);
         ChildWorkflowHandle {
             state: Arc::clone(&self.state),
@@ -142,7 +150,6 @@ impl WorkflowContext {
             seq,
             workflow_id,
             cancellation_type: options.cancellation_type,
-            cancel: None,
         }
     }
 
@@ -199,8 +206,6 @@ pub struct ChildWorkflowHandle {
     seq: u32,
     workflow_id: Option<WorkflowId>,
     cancellation_type: ChildWorkflowCancellationType,
-    /// The sequence number of the cancel request sent to the child, once sent.
-    cancel: Option<u32>,
 }
 
 impl ChildWorkflowHandle {
@@ -251,55 +256,6 @@ impl ChildWorkflowHandle {
             ))
         })
     }
-
-    /// Handles the cancellation of the waiting scope, per the cancellation type.
-    fn cancel_child(&mut self) {
-        if self.cancel.is_some() {
-            return;
-        }
-        let mut state = self.state.lock();
-        let Some(slots) = state.children.get(&self.seq) else {
-            return;
-        };
-        if matches!(slots.end, Slot::Ready(_)) {
-            return;
-        }
-        let run_id = match &slots.start {
-            Slot::Ready(Ok(run_id)) => Some(*run_id),
-            _ => None,
-        };
-        if self.cancellation_type != ChildWorkflowCancellationType::Abandon
-            && let Some(workflow_id) = self.workflow_id.clone()
-        {
-            state.next_external_cancel_seq += 1;
-            let seq = state.next_external_cancel_seq;
-            state.external_cancels.insert(seq, Slot::default());
-            state.commands.push(WorkflowCommand::RequestCancelExternal {
-                seq,
-                attributes: RequestCancelExternalWorkflowExecutionCommandAttributes {
-                    namespace: None,
-                    workflow_execution: WorkflowExecution {
-                        workflow_id,
-                        run_id,
-                    },
-                    child_workflow_only: true,
-                    reason: "the parent's scope was cancelled".into(),
-                },
-            });
-            self.cancel = Some(seq);
-        } else {
-            self.cancel = Some(0);
-        }
-        let resolve_now = matches!(
-            self.cancellation_type,
-            ChildWorkflowCancellationType::Abandon | ChildWorkflowCancellationType::TryCancel
-        );
-        if resolve_now && let Some(slots) = state.children.get_mut(&self.seq) {
-            slots
-                .end
-                .resolve(ChildResolution::Failed(Failure::canceled(None)));
-        }
-    }
 }
 
 fn unnamed() -> WorkflowId {
@@ -312,15 +268,16 @@ fn unnamed() -> WorkflowId {
 impl Future for ChildWorkflowHandle {
     type Output = Result<Option<Payloads>, ChildWorkflowError>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        if self.scope.is_canceled() {
-            self.cancel_child();
-        }
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let seq = self.seq;
         let mut state = self.state.lock();
+        if self.scope.is_canceled() {
+            state.cancel_child(seq, self.workflow_id.clone(), self.cancellation_type);
+        }
+        let cancel = state.children.get(&seq).and_then(|slots| slots.cancel);
         // Waiting only for the cancel request's delivery: resolved once it is delivered.
         if self.cancellation_type == ChildWorkflowCancellationType::WaitCancellationRequested
-            && let Some(cancel) = self.cancel
+            && let Some(cancel) = cancel
             && matches!(state.external_cancels.get(&cancel), Some(Slot::Ready(_)))
         {
             state.external_cancels.remove(&cancel);
@@ -351,7 +308,7 @@ impl Future for ChildWorkflowHandle {
             }
             Slot::Pending(waker) => {
                 *waker = Some(cx.waker().clone());
-                if let Some(cancel) = self.cancel
+                if let Some(cancel) = cancel
                     && let Some(Slot::Pending(waker)) = state.external_cancels.get_mut(&cancel)
                 {
                     *waker = Some(cx.waker().clone());

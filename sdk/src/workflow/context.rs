@@ -26,6 +26,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::executor::Coroutine;
+use super::scoped::{Operation, Scoped};
 use super::state::{ActivityError, CancelToken, QueryHandler, SharedState, Slot, TimerOutcome};
 
 /// The version `get_version` returns for code that ran before the change existed.
@@ -136,7 +137,10 @@ impl WorkflowContext {
                 scope: scope.clone(),
                 ..self.clone()
             },
-            CancelHandle(scope),
+            CancelHandle {
+                scope,
+                state: Arc::clone(&self.state),
+            },
         )
     }
 
@@ -194,6 +198,10 @@ impl WorkflowContext {
             state
                 .commands
                 .push(WorkflowCommand::StartTimer { seq, duration });
+            state.scoped.push(Scoped {
+                scope: self.scope.clone(),
+                operation: Operation::Timer(seq),
+            });
         }
         Timer {
             state: Arc::clone(&self.state),
@@ -258,6 +266,10 @@ impl WorkflowContext {
                     seq,
                     attributes: Box::new(attributes),
                 });
+                state.scoped.push(Scoped {
+                    scope: self.scope.clone(),
+                    operation: Operation::Activity(seq, cancellation_type),
+                });
             }
             Err(message) => {
                 let failure =
@@ -272,7 +284,6 @@ impl WorkflowContext {
             scope: self.scope.clone(),
             seq,
             cancellation_type,
-            cancel_requested: false,
         }
     }
 
@@ -501,12 +512,18 @@ fn record_marker<const N: usize>(name: &str, details: [(&str, Payloads); N]) -> 
 
 /// Cancels the scope made by [`WorkflowContext::with_cancel`].
 #[derive(Clone)]
-pub struct CancelHandle(CancelToken);
+pub struct CancelHandle {
+    scope: CancelToken,
+    state: SharedState,
+}
 
 impl CancelHandle {
-    /// Cancels the scope: its timers are cancelled and its activities asked to cancel.
+    /// Cancels the scope, at once: its pending timers are cancelled and its activities and
+    /// child workflows asked to cancel (per their cancellation types) in this workflow task,
+    /// whether or not anything awaits them.
     pub fn cancel(&self) {
-        self.0.cancel();
+        self.scope.cancel();
+        self.state.lock().cancel_canceled_scopes();
     }
 }
 
@@ -520,15 +537,7 @@ pub struct Timer {
 impl Timer {
     /// Cancels the timer if it has not fired.
     pub fn cancel(&self) {
-        let mut state = self.state.lock();
-        if let Some(Slot::Pending(_)) = state.timers.get(&self.seq) {
-            state
-                .commands
-                .push(WorkflowCommand::CancelTimer { seq: self.seq });
-            if let Some(slot) = state.timers.get_mut(&self.seq) {
-                slot.resolve(TimerOutcome::Canceled);
-            }
-        }
+        self.state.lock().cancel_timer(self.seq);
     }
 }
 
@@ -566,41 +575,16 @@ pub struct ActivityFuture {
     scope: CancelToken,
     seq: u32,
     cancellation_type: ActivityCancellationType,
-    cancel_requested: bool,
-}
-
-impl ActivityFuture {
-    /// Asks the activity to cancel (per its cancellation type, spec §5.12).
-    fn request_cancel(&mut self) {
-        if self.cancel_requested {
-            return;
-        }
-        self.cancel_requested = true;
-        let mut state = self.state.lock();
-        if !matches!(state.activities.get(&self.seq), Some(Slot::Pending(_))) {
-            return;
-        }
-        if self.cancellation_type != ActivityCancellationType::Abandon {
-            state
-                .commands
-                .push(WorkflowCommand::RequestCancelActivity { seq: self.seq });
-        }
-        if self.cancellation_type != ActivityCancellationType::WaitCancellationCompleted
-            && let Some(slot) = state.activities.get_mut(&self.seq)
-        {
-            slot.resolve(ActivityResolution::Canceled(Failure::canceled(None)));
-        }
-    }
 }
 
 impl Future for ActivityFuture {
     type Output = Result<Option<Payloads>, ActivityError>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        if self.scope.is_canceled() {
-            self.request_cancel();
-        }
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut state = self.state.lock();
+        if self.scope.is_canceled() {
+            state.cancel_activity(self.seq, self.cancellation_type);
+        }
         match state.activities.get_mut(&self.seq) {
             Some(Slot::Ready(_)) => {
                 let Some(Slot::Ready(resolution)) = state.activities.remove(&self.seq) else {

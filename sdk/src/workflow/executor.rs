@@ -332,7 +332,10 @@ impl WorkflowExecutor {
                 };
                 waiters.into_iter().for_each(Waker::wake);
             }
-            Job::CancelWorkflow { .. } => self.root_scope.cancel(),
+            Job::CancelWorkflow { .. } => {
+                self.root_scope.cancel();
+                self.state.lock().cancel_canceled_scopes();
+            }
             Job::FireTimer { seq } => {
                 self.state
                     .lock()

@@ -45,6 +45,7 @@ mod executor;
 mod external;
 mod local_activity;
 mod random;
+mod scoped;
 mod search_attributes;
 mod state;
 mod sync;

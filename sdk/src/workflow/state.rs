@@ -65,6 +65,10 @@ pub(crate) struct WorkflowState {
     pub(crate) execution: Option<endure_core::storage::ExecutionKey>,
     /// Commands issued in the current activation, in order.
     pub(crate) commands: Vec<WorkflowCommand>,
+    /// Timers, activities and children started in a scope, cancelled with it at once.
+    pub(crate) scoped: Vec<super::scoped::Scoped>,
+    /// Activities asked to cancel (each is asked once).
+    pub(crate) activity_cancels: std::collections::BTreeSet<u32>,
     pub(crate) next_timer_seq: u32,
     pub(crate) next_activity_seq: u32,
     pub(crate) next_side_effect_seq: u32,
@@ -124,6 +128,8 @@ impl WorkflowState {
             start: None,
             execution: None,
             commands: Vec::new(),
+            scoped: Vec::new(),
+            activity_cancels: std::collections::BTreeSet::new(),
             next_timer_seq: 0,
             next_activity_seq: 0,
             next_side_effect_seq: 0,

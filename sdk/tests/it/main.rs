@@ -22,6 +22,7 @@ mod quickstart;
 mod reexports;
 mod registration;
 mod reset;
+mod scopes;
 // Real sockets and files; the simulated network is exercised by the scenarios.
 #[cfg(not(madsim))]
 mod remote;
