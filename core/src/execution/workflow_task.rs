@@ -693,14 +693,27 @@ impl ExecutionMachine {
         failure: Option<Failure>,
         identity: String,
     ) {
-        let Some(task) = self.workflow_task.take() else {
+        let Some(mut task) = self.workflow_task.take() else {
             return;
         };
-        let Some(started) = task.started else {
+        let Some(started) = task.started.clone() else {
             self.workflow_task = Some(task);
             return;
         };
-        self.abort_delivered_updates(fx);
+        if task.kind == WorkflowTaskKind::Speculative {
+            // As Temporal does, a failed speculative task becomes a normal one: its
+            // Scheduled and Started events are written, then its failure; the updates it
+            // carried stay admitted and go with the next task.
+            self.workflow_task = Some(task);
+            self.write_transient_events(fx);
+            let Some(written) = self.workflow_task.take() else {
+                return;
+            };
+            task = written;
+            self.redeliver_unanswered_updates();
+        } else {
+            self.abort_delivered_updates(fx);
+        }
         if task.kind == WorkflowTaskKind::Normal {
             self.write(
                 fx,

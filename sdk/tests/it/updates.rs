@@ -253,3 +253,82 @@ async fn update_with_start_ends_the_start_delay_and_rides_the_first_task() {
     let _ = stop.send(());
     running.await.unwrap();
 }
+
+/// Whether `flaky_counter`'s handler already panicked once (in this test process).
+static PANICKED_ONCE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// A counter whose `bump` handler panics the first time it runs, then works.
+#[endure::workflow(name = "FlakyCounter")]
+async fn flaky_counter(ctx: WorkflowContext, (): ()) -> Result<u32, WorkflowError> {
+    let count = Arc::new(Mutex::new(0u32));
+    let bumped = Arc::clone(&count);
+    ctx.set_update_handler("bump", move |_ctx: WorkflowContext, (): ()| {
+        let bumped = Arc::clone(&bumped);
+        async move {
+            if !PANICKED_ONCE.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                panic!("a handler bug, once");
+            }
+            let mut count = bumped.lock();
+            *count += 1;
+            Ok(*count)
+        }
+    });
+    let done = Arc::clone(&count);
+    ctx.wait_condition(move || *done.lock() > 0).await;
+    ctx.all_handlers_finished().await;
+    let total = *count.lock();
+    Ok(total)
+}
+
+/// An update whose handler panics on its speculative task is not lost: the task is written
+/// and failed, the update delivered again with the retry, and the client gets its answer.
+#[tokio::test]
+async fn an_update_survives_its_speculative_task_failing() {
+    let (client, _store) = redb_client().await;
+    let queue = TaskQueueName::new("flaky").unwrap();
+    let (stop, running) = crate::run_registered::<flaky_counter>(&client, queue.clone());
+    let options = StartWorkflowOptions::new(WorkflowId::new("flaky-1").unwrap(), queue);
+    let handle = client.start::<flaky_counter>(options, &()).await.unwrap();
+    // Let the first task finish, so the update rides a speculative task of its own.
+    for _ in 0..200 {
+        if handle.describe().await.unwrap().history_length >= 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let count: u32 = handle.update("bump", &()).await.unwrap();
+    assert_eq!(count, 1);
+    assert_eq!(handle.result::<u32>().await.unwrap(), 1);
+    let history = handle.history().await.unwrap();
+    let lines: Vec<String> = history
+        .iter()
+        .map(|event| match &event.attributes {
+            EventAttributes::WorkflowTaskFailed(a) => {
+                format!("{} {} {:?}", event.event_id, event.event_type(), a.cause)
+            }
+            _ => format!("{} {}", event.event_id, event.event_type()),
+        })
+        .collect();
+    assert_eq!(
+        lines[..13],
+        [
+            "1 WorkflowExecutionStarted",
+            "2 WorkflowTaskScheduled",
+            "3 WorkflowTaskStarted",
+            "4 WorkflowTaskCompleted",
+            "5 WorkflowTaskScheduled",
+            "6 WorkflowTaskStarted",
+            "7 WorkflowTaskFailed WorkflowWorkerUnhandledFailure",
+            "8 WorkflowTaskScheduled",
+            "9 WorkflowTaskStarted",
+            "10 WorkflowTaskCompleted",
+            "11 WorkflowExecutionUpdateAccepted",
+            "12 WorkflowExecutionUpdateCompleted",
+            "13 WorkflowExecutionCompleted",
+        ],
+        "{lines:#?}"
+    );
+    check_well_formed(&history).unwrap();
+    let _ = stop.send(());
+    running.await.unwrap();
+}

@@ -332,10 +332,12 @@ fn updates_abort_when_the_run_closes_or_its_task_fails() {
     ));
     assert!(UpdateAbort::RunContinued.is_retryable());
 
-    // The task that received it failed.
+    // The normal task that received it failed: aborted, for the client to send again.
     let mut run = idle_run();
+    run.apply(Input::Signal(signal("go", None)));
     run.apply(update("u1"));
-    let (token, _) = start_with_updates(&mut run);
+    let (token, delivered) = start_with_updates(&mut run);
+    assert_eq!(delivered.len(), 1);
     let effects = run.apply(Input::WorkflowTaskFailed {
         token,
         cause: crate::enums::WorkflowTaskFailedCause::WorkflowWorkerUnhandledFailure,
@@ -524,5 +526,66 @@ fn continuing_as_new_is_suggested_at_nine_tenths_of_the_updates_a_run_may_take()
             crate::history::EventAttributes::WorkflowTaskStarted(a) if a.suggest_continue_as_new
         ),
         "{started:?}"
+    );
+}
+
+/// A speculative task whose worker fails it (an update handler that panicked, say) is
+/// written as Temporal writes it — Scheduled, Started, Failed — and the update it carried
+/// is kept and delivered again with the retried task, where it can still be accepted.
+#[test]
+fn a_failed_speculative_task_is_written_and_its_update_delivered_again() {
+    let mut run = idle_run();
+    run.apply(update("u1"));
+    let (token, delivered) = start_with_updates(&mut run);
+    assert_eq!(delivered.len(), 1);
+    let effects = run.apply(Input::WorkflowTaskFailed {
+        token,
+        cause: crate::enums::WorkflowTaskFailedCause::WorkflowWorkerUnhandledFailure,
+        failure: None,
+        identity: "worker".into(),
+    });
+    check(
+        &effects.events,
+        "6 WorkflowTaskScheduled
+         7 WorkflowTaskStarted scheduled=6
+         8 WorkflowTaskFailed scheduled=6 started=7 WorkflowWorkerUnhandledFailure",
+    );
+    assert!(effects.updates.is_empty(), "{:?}", effects.updates);
+    assert!(run.machine.has_admitted_updates());
+    // The retry (attempt 2, transient) delivers it again; accepting and completing it
+    // writes the retry's events and the update's.
+    let (token, delivered) = start_with_updates(&mut run);
+    assert_eq!(delivered.len(), 1, "delivered again");
+    assert_eq!(delivered[0].request.update_id, id("u1"));
+    assert_eq!(
+        delivered[0].sequencing_event_id.get(),
+        9,
+        "after the event before the retry's WorkflowTaskStarted"
+    );
+    let (accept_command, accept_message) = accept("u1");
+    let (respond_command, respond_message) = respond("u1", "done");
+    let effects = complete_with(
+        &mut run,
+        token,
+        vec![accept_command, respond_command],
+        vec![accept_message, respond_message],
+    );
+    check(
+        &effects.events,
+        "9 WorkflowTaskScheduled attempt=2
+         10 WorkflowTaskStarted scheduled=9
+         11 WorkflowTaskCompleted scheduled=9 started=10
+         12 WorkflowExecutionUpdateAccepted accepted_request_sequencing_event_id=9
+         13 WorkflowExecutionUpdateCompleted accepted_event_id=12",
+    );
+    assert_eq!(
+        effects.updates,
+        vec![
+            (id("u1"), UpdateNotice::Accepted),
+            (
+                id("u1"),
+                UpdateNotice::Completed(UpdateOutcome::Success(json("done")))
+            ),
+        ]
     );
 }
