@@ -24,5 +24,6 @@ mod sticky_eviction;
 mod swarm;
 mod timers;
 mod updates;
+mod with_start;
 mod worker_crash;
 mod workflow_retry;

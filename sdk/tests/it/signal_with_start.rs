@@ -168,3 +168,51 @@ async fn signals_sent_before_the_channel_exists_are_kept_and_drained_before_comp
     let _ = stop.send(());
     running.await.unwrap();
 }
+
+/// A signal-with-start sent again with the same request id after the run it signalled has
+/// closed (a retry, or the network doubling it) is a duplicate: it answers with that run
+/// and starts none — starting anew would deliver the signal twice.
+#[tokio::test]
+async fn a_signal_with_start_repeated_after_the_run_closed_starts_no_second_run() {
+    let (client, _store) = redb_client().await;
+    let (stop, running) = crate::run_registered::<cart>(&client, queue());
+    let id = WorkflowId::new("cart-once").unwrap();
+    let mut first = StartWorkflowOptions::new(id.clone(), queue());
+    first.request_id = Some("sws-apple".parse().unwrap());
+    let started = client
+        .signal_with_start::<cart, _>(first, &"ada".to_owned(), "item", &"apple")
+        .await
+        .unwrap();
+    let mut second = StartWorkflowOptions::new(id.clone(), queue());
+    second.request_id = Some("sws-pear".parse().unwrap());
+    let signalled = client
+        .signal_with_start::<cart, _>(second.clone(), &"ada".to_owned(), "item", &"pear")
+        .await
+        .unwrap();
+    assert_eq!(signalled.run_id(), started.run_id());
+    let result: String = started.result().await.unwrap();
+    assert_eq!(result, "ada: apple, pear");
+
+    // The pear's signal-with-start again, after the run completed.
+    let again = client
+        .signal_with_start::<cart, _>(second, &"ada".to_owned(), "item", &"pear")
+        .await
+        .unwrap();
+    assert_eq!(
+        again.run_id(),
+        started.run_id(),
+        "the run it reached before"
+    );
+    let description = client.handle(id.clone(), None).describe().await.unwrap();
+    assert_eq!(description.execution.run_id, started.run_id().unwrap());
+    assert_eq!(description.status, WorkflowExecutionStatus::Completed);
+    let history = client.handle(id, None).history().await.unwrap();
+    let signals = history
+        .iter()
+        .filter(|event| event.event_type() == EventType::WorkflowExecutionSignaled)
+        .count();
+    assert_eq!(signals, 2);
+    check_well_formed(&history).unwrap();
+    let _ = stop.send(());
+    running.await.unwrap();
+}

@@ -332,3 +332,53 @@ async fn an_update_survives_its_speculative_task_failing() {
     let _ = stop.send(());
     running.await.unwrap();
 }
+
+/// An update-with-start sent again after the run that took its update has closed answers
+/// from that run (update ids outlive their run's close) and starts no second run.
+#[tokio::test]
+async fn an_update_with_start_repeated_after_the_run_closed_starts_no_second_run() {
+    let (client, _store) = redb_client().await;
+    let queue = TaskQueueName::new("carts-once").unwrap();
+    let (stop, running) = crate::run_registered::<cart>(&client, queue.clone());
+    let mut options = StartWorkflowOptions::new(WorkflowId::new("cart-once").unwrap(), queue);
+    options.id_conflict_policy = WorkflowIdConflictPolicy::UseExisting;
+    options.request_id = Some("uws-tea".parse().unwrap());
+    let (workflow, update) = client
+        .update_with_start_workflow(
+            options.clone(),
+            "Cart",
+            &"ada",
+            "add_item",
+            &"tea",
+            with_id("add-tea"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(update.result::<usize>().await.unwrap(), 1);
+    let checked_out: usize = workflow.update("checkout", &()).await.unwrap();
+    assert_eq!(checked_out, 1);
+    assert_eq!(workflow.result::<Vec<String>>().await.unwrap(), ["tea"]);
+    // Sent again after the run completed — by a client that does not keep its start's
+    // request id, only the update's: the same run, the same answer.
+    options.request_id = Some("uws-tea-again".parse().unwrap());
+    let (again, update) = client
+        .update_with_start_workflow(
+            options,
+            "Cart",
+            &"ada",
+            "add_item",
+            &"tea",
+            with_id("add-tea"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(again.run_id(), workflow.run_id());
+    assert_eq!(update.result::<usize>().await.unwrap(), 1);
+    let rows = client
+        .list_workflows(VisibilityQuery::default(), 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1, "one run: {rows:?}");
+    let _ = stop.send(());
+    running.await.unwrap();
+}

@@ -1259,7 +1259,43 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             };
             return Ok((response, None));
         }
+        // A signal-with-start whose signal was applied already (a retry, or a request sent
+        // twice) answers with the run it reached — even if that run has closed since, when
+        // starting anew would deliver the signal a second time.
+        if let Some(signal) = &signal
+            && let Some(request_id) = signal_record_id(signal)
+            && let Some(record) = self
+                .storage
+                .find_request(&namespace, &workflow_id, &request_id)
+                .await?
+        {
+            let response = StartWorkflowResponse {
+                run_id: record.run_id,
+                started: false,
+            };
+            return Ok((response, None));
+        }
         let current = self.storage.current_run(&namespace, &workflow_id).await?;
+        // An update-with-start whose update the current run took already, though it has
+        // closed since: that run answers it (its updates are kept); starting anew would
+        // apply the update a second time.
+        if let (Some(update), Some(current)) = (&update, &current)
+            && current.status.is_closed()
+        {
+            let key = ExecutionKey {
+                namespace: namespace.clone(),
+                workflow_id: workflow_id.clone(),
+                run_id: current.run_id,
+            };
+            let (machine, _, _) = self.load(&key).await?;
+            if machine.update_record(&update.update_id).is_some() {
+                let response = StartWorkflowResponse {
+                    run_id: current.run_id,
+                    started: false,
+                };
+                return Ok((response, None));
+            }
+        }
         // Signal-with-start signals a running run whatever the conflict policy, and ends
         // its start delay.
         if let (Some(signal), Some(current)) = (&signal, &current)
@@ -1544,6 +1580,11 @@ impl<S: Storage, C: Clock> Shard<S, C> {
     }
 }
 
+/// The request record id a signal's request id is kept under (see [`request_record`]).
+fn signal_record_id(signal: &SignalRequest) -> Option<RequestId> {
+    RequestId::new(format!("signal:{}", signal.request_id.as_ref()?)).ok()
+}
+
 /// The request record that deduplicates a signal or cancel request with a request id
 /// across the chain of runs — and after the run closed: a retried request finds it and is
 /// a duplicate, not an error (kept apart from start request ids by its prefix). A cancel
@@ -1555,7 +1596,12 @@ fn request_record(key: &ExecutionKey, input: &Input) -> Option<RequestRecord> {
         Input::Signal(signal)
         | Input::SignalWithStart(signal)
         | Input::SignalFromWorkflow { signal, .. } => {
-            format!("signal:{}", signal.request_id.as_ref()?)
+            return Some(RequestRecord {
+                namespace: key.namespace.clone(),
+                workflow_id: key.workflow_id.clone(),
+                request_id: signal_record_id(signal)?,
+                run_id: key.run_id,
+            });
         }
         Input::RequestCancel {
             request_id: Some(request_id),
