@@ -31,7 +31,7 @@ const FAULTS_MAX: u32 = 30;
 /// returns ten times its number.
 #[endure::workflow(name = "Part")]
 async fn part(ctx: WorkflowContext, (n, continued): (u64, bool)) -> Result<u64, WorkflowError> {
-    let attempt = ctx.info().map_or(1, |info| info.started.attempt);
+    let attempt = ctx.info().attempt();
     if !continued && attempt == 1 {
         return Err(Failure::application("flaky part", "Flaky").into());
     }

@@ -24,7 +24,7 @@ const FAULTS_MAX: u32 = 25;
 /// Fails attempts 1 and 2 (the second by hanging past its run timeout); attempt 3 returns.
 #[endure::workflow(name = "Flaky")]
 async fn flaky(ctx: WorkflowContext, (): ()) -> Result<u32, WorkflowError> {
-    let attempt = ctx.info().map_or(1, |info| info.started.attempt);
+    let attempt = ctx.info().attempt();
     match attempt {
         1 => Err(Failure::application("first attempt fails", "Flaky").into()),
         2 => {
@@ -38,15 +38,12 @@ async fn flaky(ctx: WorkflowContext, (): ()) -> Result<u32, WorkflowError> {
 /// Counts its cron runs through the last completion result.
 #[endure::workflow(name = "Tick")]
 async fn tick(ctx: WorkflowContext, (): ()) -> Result<u32, WorkflowError> {
-    let previous = ctx
-        .info()
-        .and_then(|info| info.started.last_completion_result)
-        .and_then(|result| {
-            result
-                .0
-                .first()
-                .and_then(|payload| payload.decode::<u32>().ok())
-        });
+    let previous = ctx.info().last_completion_result().and_then(|result| {
+        result
+            .0
+            .first()
+            .and_then(|payload| payload.decode::<u32>().ok())
+    });
     Ok(previous.unwrap_or(0) + 1)
 }
 

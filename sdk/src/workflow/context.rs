@@ -18,9 +18,10 @@ use endure_core::replay::{ActivityResolution, WorkflowCommand};
 use endure_core::storage::ExecutionKey;
 use endure_core::time::Timestamp;
 use endure_core::{
-    ActivityCancellationType, ActivityId, ActivityOptions, ActivityType, Failure, Header,
-    MarkerName, Namespace, Payload, PayloadError, Payloads, RecordMarkerCommandAttributes, RunId,
-    ScheduleActivityTaskCommandAttributes, SignalName, TaskQueueName, WorkflowId, WorkflowType,
+    ActivityCancellationType, ActivityId, ActivityOptions, ActivityType, CronSchedule, Failure,
+    Header, MarkerName, Memo, Namespace, Payload, PayloadError, Payloads,
+    RecordMarkerCommandAttributes, RetryPolicy, RunId, ScheduleActivityTaskCommandAttributes,
+    SearchAttributes, SignalName, TaskQueueName, WorkflowExecution, WorkflowId, WorkflowType,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -78,9 +79,94 @@ impl WorkflowInfo {
         &self.started.task_queue
     }
 
-    /// The retry attempt of this run, from 1.
+    /// The retry attempt of this run, from 1 (Go's `Attempt`).
     pub fn attempt(&self) -> u32 {
         self.started.attempt
+    }
+
+    /// The namespace (Go's `Namespace`).
+    pub fn namespace(&self) -> &Namespace {
+        &self.execution.namespace
+    }
+
+    /// The run as an execution: workflow id and run id (Go's `WorkflowExecution`).
+    pub fn workflow_execution(&self) -> WorkflowExecution {
+        WorkflowExecution {
+            workflow_id: self.execution.workflow_id.clone(),
+            run_id: Some(self.execution.run_id),
+        }
+    }
+
+    /// The run this chain's reset or retry started from (Go's `OriginalRunID`).
+    pub fn original_run_id(&self) -> RunId {
+        self.started.original_execution_run_id
+    }
+
+    /// The chain's first run (Go's `FirstRunID`).
+    pub fn first_run_id(&self) -> RunId {
+        self.started.first_execution_run_id
+    }
+
+    /// The run this one continues — by continue-as-new, retry or cron — if any (Go's
+    /// `ContinuedExecutionRunID`).
+    pub fn continued_execution_run_id(&self) -> Option<RunId> {
+        self.started.continued_execution_run_id
+    }
+
+    /// The whole chain's timeout, if set (Go's `WorkflowExecutionTimeout`).
+    pub fn execution_timeout(&self) -> Option<Duration> {
+        self.started.workflow_execution_timeout
+    }
+
+    /// This run's timeout, if set (Go's `WorkflowRunTimeout`).
+    pub fn run_timeout(&self) -> Option<Duration> {
+        self.started.workflow_run_timeout
+    }
+
+    /// Each workflow task's start-to-close timeout (Go's `WorkflowTaskTimeout`).
+    pub fn task_timeout(&self) -> Duration {
+        self.started.workflow_task_timeout
+    }
+
+    /// The cron schedule, for a cron workflow (Go's `CronSchedule`).
+    pub fn cron_schedule(&self) -> Option<&CronSchedule> {
+        self.started.cron_schedule.as_ref()
+    }
+
+    /// The retry policy of the chain, if it has one (Go's `RetryPolicy`).
+    pub fn retry_policy(&self) -> Option<&RetryPolicy> {
+        self.started.retry_policy.as_ref()
+    }
+
+    /// The parent's namespace and run, for a child workflow (Go's
+    /// `ParentWorkflowNamespace` and `ParentWorkflowExecution`).
+    pub fn parent(&self) -> Option<(&Namespace, &WorkflowExecution)> {
+        self.started
+            .parent
+            .as_ref()
+            .map(|parent| (&parent.namespace, &parent.workflow_execution))
+    }
+
+    /// The memo the run started with (Go's `Memo`).
+    pub fn memo(&self) -> &Memo {
+        &self.started.memo
+    }
+
+    /// The search attributes the run started with (Go's `SearchAttributes`; upserts since
+    /// are in `ctx.search_attributes()`).
+    pub fn search_attributes(&self) -> &SearchAttributes {
+        &self.started.search_attributes
+    }
+
+    /// The previous cron run's result, for a cron run (Go's `HasLastCompletionResult` and
+    /// `GetLastCompletionResult`).
+    pub fn last_completion_result(&self) -> Option<&Payloads> {
+        self.started.last_completion_result.as_ref()
+    }
+
+    /// The previous attempt's failure, for a retried run (Go's `GetLastError`).
+    pub fn last_failure(&self) -> Option<&Failure> {
+        self.started.continued_failure.as_ref()
     }
 }
 
@@ -108,16 +194,22 @@ impl WorkflowContext {
         self.state.lock().is_replaying
     }
 
-    /// The run's start information (type, queue, attempt, timeouts, memo, …).
-    pub fn info(&self) -> Option<WorkflowInfo> {
+    /// The run's start information (Go's `workflow.GetInfo`): type, queue, attempt,
+    /// timeouts, memo, parent, … Workflow code, and every handler, runs after the run's
+    /// start was applied, so it is always there.
+    pub fn info(&self) -> WorkflowInfo {
         let state = self.state.lock();
-        let started = state.start.as_deref()?.clone();
+        let started = state
+            .start
+            .as_deref()
+            .cloned()
+            .expect("workflow code runs only after its start was applied");
         let execution = state.execution.clone().unwrap_or_else(|| ExecutionKey {
             namespace: Namespace::default(),
             workflow_id: WorkflowId::new("replay").expect("a valid id"),
             run_id: started.original_execution_run_id,
         });
-        Some(WorkflowInfo { execution, started })
+        WorkflowInfo { execution, started }
     }
 
     /// A clone whose activities use `options` (Go's `WithActivityOptions`).

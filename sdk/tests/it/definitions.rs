@@ -29,7 +29,17 @@ async fn answer(_ctx: WorkflowContext) -> Result<u32, WorkflowError> {
 /// Which run it is, from `ctx.info()` (Go's `workflow.GetInfo`).
 #[endure::workflow]
 async fn whoami(ctx: WorkflowContext) -> Result<String, WorkflowError> {
-    let info = ctx.info().expect("the start was applied");
+    let info = ctx.info();
+    // Go's GetInfo fields, by name.
+    assert_eq!(info.namespace().as_str(), "default");
+    assert_eq!(info.first_run_id(), info.run_id());
+    assert_eq!(info.original_run_id(), info.run_id());
+    assert_eq!(info.workflow_execution().run_id, Some(info.run_id()));
+    assert_eq!(info.continued_execution_run_id(), None);
+    assert_eq!(info.task_timeout(), std::time::Duration::from_secs(10));
+    assert_eq!((info.execution_timeout(), info.run_timeout()), (None, None));
+    assert!(info.parent().is_none() && info.cron_schedule().is_none());
+    assert!(info.last_completion_result().is_none() && info.last_failure().is_none());
     Ok(format!(
         "{}/{}/{}/{}/{}",
         info.workflow_id(),

@@ -24,8 +24,7 @@ const HOUR: Duration = Duration::from_secs(3600);
 /// Says which namespace ran it.
 #[endure::workflow(name = "WhereAmI")]
 async fn where_am_i(ctx: WorkflowContext) -> Result<String, WorkflowError> {
-    let info = ctx.info().expect("a workflow knows its start");
-    Ok(info.execution.namespace.to_string())
+    Ok(ctx.info().namespace().to_string())
 }
 
 fn queue() -> TaskQueueName {
