@@ -19,6 +19,7 @@ use std::time::Duration;
 use endure_core::replay::{ChildResolution, WorkflowCommand};
 
 use super::scoped::{Operation, Scoped};
+use super::state::ExternalWorkflowError;
 use endure_core::{
     ChildWorkflowCancellationType, CronSchedule, Failure, Header, Memo, ParentClosePolicy,
     Payloads, RetryPolicy, RunId, SearchAttributes, StartChildWorkflowExecutionCommandAttributes,
@@ -212,6 +213,36 @@ impl ChildWorkflowHandle {
     /// The child's workflow id (`None` if its options were invalid and it never started).
     pub fn workflow_id(&self) -> Option<&WorkflowId> {
         self.workflow_id.as_ref()
+    }
+
+    /// Sends signal `signal_name` with `argument` to the child (Go's
+    /// `ChildWorkflowFuture.SignalChildWorkflow`): to its run once started, recorded as
+    /// only for a child of this workflow. Resolves once the child's history has it; fails
+    /// if it cannot (the child closed, or never started).
+    pub fn signal<A: Serialize>(
+        &self,
+        signal_name: &str,
+        argument: &A,
+    ) -> impl Future<Output = Result<(), ExternalWorkflowError>> + Send + 'static + use<A> {
+        let run_id = match self
+            .state
+            .lock()
+            .children
+            .get(&self.seq)
+            .map(|slots| &slots.start)
+        {
+            Some(Slot::Ready(Ok(run_id))) => Some(*run_id),
+            _ => None,
+        };
+        let workflow_id = self.workflow_id.as_ref().map_or("", |id| id.as_str());
+        super::external::signal(
+            &self.state,
+            workflow_id,
+            run_id,
+            signal_name,
+            argument,
+            true,
+        )
     }
 
     /// Waits until the child has started (Go's `GetChildWorkflowExecution`) and returns

@@ -52,39 +52,14 @@ impl WorkflowContext {
         signal_name: &str,
         argument: &A,
     ) -> impl Future<Output = Result<(), ExternalWorkflowError>> + Send + 'static + use<A> {
-        let command = WorkflowId::new(workflow_id)
-            .map_err(|error| error.to_string())
-            .and_then(|workflow_id| {
-                let signal_name =
-                    SignalName::new(signal_name).map_err(|error| error.to_string())?;
-                let payload = Payload::json(argument).map_err(|error| error.to_string())?;
-                Ok(SignalExternalWorkflowExecutionCommandAttributes {
-                    namespace: None,
-                    workflow_execution: WorkflowExecution {
-                        workflow_id,
-                        run_id,
-                    },
-                    signal_name,
-                    input: Payloads::one(payload),
-                    child_workflow_only: false,
-                    header: Header::new(),
-                })
-            });
-        let mut state = self.state.lock();
-        state.next_external_signal_seq += 1;
-        let seq = state.next_external_signal_seq;
-        let slot = match command {
-            Ok(attributes) => {
-                state
-                    .commands
-                    .push(WorkflowCommand::SignalExternal { seq, attributes });
-                Slot::default()
-            }
-            Err(message) => Slot::Ready(Err(invalid(message))),
-        };
-        state.external_signals.insert(seq, slot);
-        drop(state);
-        wait(self.state.clone(), Kind::Signal, seq)
+        signal(
+            &self.state,
+            workflow_id,
+            run_id,
+            signal_name,
+            argument,
+            false,
+        )
     }
 
     /// Asks workflow `workflow_id` — its run `run_id`, or its current run if `None` — to
@@ -151,4 +126,48 @@ fn wait(
             }
         }
     })
+}
+
+/// Issues a SignalExternalWorkflowExecution command (only to a child of this workflow when
+/// `child_workflow_only`) and returns the future of its outcome.
+pub(crate) fn signal<A: Serialize>(
+    state: &SharedState,
+    workflow_id: &str,
+    run_id: Option<RunId>,
+    signal_name: &str,
+    argument: &A,
+    child_workflow_only: bool,
+) -> impl Future<Output = Result<(), ExternalWorkflowError>> + Send + 'static + use<A> {
+    let command = WorkflowId::new(workflow_id)
+        .map_err(|error| error.to_string())
+        .and_then(|workflow_id| {
+            let signal_name = SignalName::new(signal_name).map_err(|error| error.to_string())?;
+            let payload = Payload::json(argument).map_err(|error| error.to_string())?;
+            Ok(SignalExternalWorkflowExecutionCommandAttributes {
+                namespace: None,
+                workflow_execution: WorkflowExecution {
+                    workflow_id,
+                    run_id,
+                },
+                signal_name,
+                input: Payloads::one(payload),
+                child_workflow_only,
+                header: Header::new(),
+            })
+        });
+    let mut locked = state.lock();
+    locked.next_external_signal_seq += 1;
+    let seq = locked.next_external_signal_seq;
+    let slot = match command {
+        Ok(attributes) => {
+            locked
+                .commands
+                .push(WorkflowCommand::SignalExternal { seq, attributes });
+            Slot::default()
+        }
+        Err(message) => Slot::Ready(Err(invalid(message))),
+    };
+    locked.external_signals.insert(seq, slot);
+    drop(locked);
+    wait(state.clone(), Kind::Signal, seq)
 }

@@ -100,6 +100,31 @@ async fn patient(ctx: WorkflowContext, (): ()) -> Result<String, WorkflowError> 
     }
 }
 
+/// Starts a `Waits` child, signals it `finish` through its handle once it started, and
+/// returns what the child returned.
+async fn signaller(ctx: WorkflowContext, (): ()) -> Result<String, WorkflowError> {
+    let child = ctx.start_child_workflow(
+        "Waits",
+        &(),
+        ChildWorkflowOptions {
+            workflow_id: Some("signalled-child".into()),
+            ..ChildWorkflowOptions::default()
+        },
+    );
+    child
+        .started()
+        .await
+        .map_err(|error| WorkflowError::Failed(Box::new(error.0.as_ref().clone())))?;
+    child
+        .signal("finish", &"by my parent")
+        .await
+        .map_err(|error| Failure::application(error.to_string(), "SignalFailed"))?;
+    child
+        .result::<String>()
+        .await
+        .map_err(|error| WorkflowError::Failed(Box::new(error.0.as_ref().clone())))
+}
+
 fn start_worker(
     client: &Client,
 ) -> (
@@ -119,6 +144,7 @@ fn start_worker(
     worker.register_workflow("Orders", orders);
     worker.register_workflow("Starter", starter);
     worker.register_workflow("Patient", patient);
+    worker.register_workflow("Signaller", signaller);
     crate::spawn_worker(worker)
 }
 
@@ -320,6 +346,71 @@ async fn a_cancelled_parent_cancels_its_child() {
             .iter()
             .any(|event| event.event_type() == EventType::WorkflowExecutionCancelRequested),
         "the child was asked to cancel"
+    );
+    let _ = stop.send(());
+    running.await.unwrap();
+}
+
+/// A parent signals its child through the child's handle (Go's `SignalChildWorkflow`):
+/// recorded as only for a child, delivered to the child's run, its outcome in the parent.
+#[tokio::test]
+async fn a_parent_signals_its_child_through_the_handle() {
+    let (client, _store) = redb_client().await;
+    let (stop, running) = start_worker(&client);
+    let result: String = client
+        .execute_workflow(options("signaller"), "Signaller", &())
+        .await
+        .unwrap();
+    assert_eq!(result, "by my parent");
+    let parent = client
+        .handle(WorkflowId::new("signaller").unwrap(), None)
+        .history()
+        .await
+        .unwrap();
+    let (initiated, attributes) = parent
+        .iter()
+        .find_map(|event| match &event.attributes {
+            EventAttributes::SignalExternalWorkflowExecutionInitiated(a) => Some((event, a)),
+            _ => None,
+        })
+        .expect("the signal's Initiated event");
+    assert!(attributes.child_workflow_only);
+    assert_eq!(attributes.signal_name.as_str(), "finish");
+    assert_eq!(
+        attributes.workflow_execution.workflow_id.as_str(),
+        "signalled-child"
+    );
+    assert!(
+        attributes.workflow_execution.run_id.is_some(),
+        "addressed to the child's run"
+    );
+    let delivered = parent
+        .iter()
+        .find_map(|event| match &event.attributes {
+            EventAttributes::ExternalWorkflowExecutionSignaled(a) => Some(a),
+            _ => None,
+        })
+        .expect("the outcome in the parent");
+    assert_eq!(delivered.initiated_event_id, initiated.event_id);
+    check_well_formed(&parent).unwrap();
+    let child = client
+        .handle(WorkflowId::new("signalled-child").unwrap(), None)
+        .history()
+        .await
+        .unwrap();
+    let signalled = child
+        .iter()
+        .find_map(|event| match &event.attributes {
+            EventAttributes::WorkflowExecutionSignaled(a) => Some(a),
+            _ => None,
+        })
+        .expect("the signal in the child");
+    assert_eq!(
+        signalled
+            .external_workflow_execution
+            .as_ref()
+            .map(|sender| sender.workflow_id.as_str()),
+        Some("signaller")
     );
     let _ = stop.send(());
     running.await.unwrap();
