@@ -250,6 +250,8 @@ pub(crate) enum WorkflowCommand {
     Terminate(ReasonArgs),
     /// Start a new run from a point of a run's history (after fixing a bug, say).
     Reset(ResetArgs),
+    /// Delete a run and its history (terminated first if it is running).
+    Delete(ExecutionArgs),
 }
 
 /// Which run.

@@ -40,7 +40,18 @@ pub(crate) async fn run(command: WorkflowCommand) -> Result<(), CliError> {
         WorkflowCommand::Cancel(args) => cancel(args, false).await,
         WorkflowCommand::Terminate(args) => cancel(args, true).await,
         WorkflowCommand::Reset(args) => reset(args).await,
+        WorkflowCommand::Delete(args) => delete(args).await,
     }
+}
+
+async fn delete(args: ExecutionArgs) -> Result<(), CliError> {
+    let (handle, output) = handle(&args)?;
+    handle.delete().await?;
+    print(
+        output,
+        &json!({ "workflow_id": handle.workflow_id().to_string(), "outcome": "deleted" }),
+        || format!("{}: deleted", handle.workflow_id()),
+    )
 }
 
 /// A JSON argument from the command line.

@@ -437,6 +437,18 @@ pub enum Request {
     },
     /// Whether the engine serves (its store running); answered with [`Response::Health`].
     Health,
+    /// Delete a run (Temporal's `DeleteWorkflowExecution`): terminated first if open, then
+    /// its history and visibility row gone; answered with [`Response::Done`].
+    DeleteWorkflow {
+        /// The namespace.
+        namespace: Namespace,
+        /// The workflow id.
+        workflow_id: WorkflowId,
+        /// The run, or the current one.
+        run_id: Option<RunId>,
+        /// Who asked.
+        identity: String,
+    },
 }
 
 impl Request {
@@ -472,6 +484,7 @@ impl Request {
             Self::UpdateNamespace { .. } => "UpdateNamespace",
             Self::ResetWorkflow { .. } => "ResetWorkflow",
             Self::Health => "Health",
+            Self::DeleteWorkflow { .. } => "DeleteWorkflow",
         }
     }
 }

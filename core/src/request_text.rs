@@ -44,7 +44,8 @@ impl Request {
             | Self::PollActivityTask { identity: who, .. }
             | Self::CompleteActivityTask { identity: who, .. }
             | Self::FailActivityTask { identity: who, .. }
-            | Self::CancelActivityTask { identity: who, .. } => identity(who),
+            | Self::CancelActivityTask { identity: who, .. }
+            | Self::DeleteWorkflow { identity: who, .. } => identity(who),
             Self::CompleteWorkflowTask { completion, .. } => identity(&completion.identity),
             Self::QueryWorkflow { query_type, .. } => check_reason("query_type", query_type),
             Self::ResetWorkflow { request, .. } => {

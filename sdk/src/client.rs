@@ -453,6 +453,19 @@ impl WorkflowHandle {
         self.client.call(request).await.map(drop)
     }
 
+    /// Deletes the run (or the current run): terminated first if it is open, then its
+    /// history and visibility row are gone (Temporal's `DeleteWorkflowExecution`); the
+    /// workflow id is free again.
+    pub async fn delete(&self) -> Result<(), ClientError> {
+        let request = Request::DeleteWorkflow {
+            namespace: self.client.namespace.clone(),
+            workflow_id: self.workflow_id.clone(),
+            run_id: self.run_id,
+            identity: self.client.identity.clone(),
+        };
+        self.client.call(request).await.map(drop)
+    }
+
     /// Waits for the workflow's result, following retries, cron and continue-as-new to the
     /// run that ends the chain (within the client's timeout in all, if it has one).
     pub async fn result<O: DeserializeOwned>(&self) -> Result<O, ClientError> {

@@ -422,6 +422,14 @@ fn workflow_commands() {
         1,
         "Terminated",
     );
+    // Deleted: gone with its history (exit 3 afterwards).
+    let deleted = ok(cli(at, &["workflow", "delete", "-w", "counter-2"]));
+    assert_eq!(deleted.stdout.trim(), "counter-2: deleted");
+    fails(
+        cli(at, &["workflow", "describe", "-w", "counter-2"]),
+        3,
+        "not found",
+    );
     // The reset run got the finish signal again and completed; a new counter is canceled.
     ok(cli(
         at,

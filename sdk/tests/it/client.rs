@@ -110,3 +110,39 @@ async fn a_signal_resent_with_its_request_id_is_recorded_once() {
         "an empty request id is refused"
     );
 }
+
+/// Deleting a workflow (Temporal's `DeleteWorkflowExecution`): a running run is
+/// terminated, then it and its history are gone; the id may be used again even by a start
+/// that refuses duplicates; a run deleted twice is not found.
+#[tokio::test]
+async fn a_deleted_workflow_is_terminated_then_gone() {
+    let (client, _store) = redb_client().await;
+    let queue = TaskQueueName::new("nobody-polls").unwrap();
+    let id = WorkflowId::new("doomed").unwrap();
+    let options = StartWorkflowOptions::new(id.clone(), queue.clone());
+    let handle = client.start_workflow(options, "Doomed", &()).await.unwrap();
+    let run = handle.clone();
+    handle.delete().await.unwrap();
+    let described = run.describe().await;
+    assert!(
+        matches!(&described, Err(ClientError::Remote(remote)) if remote.kind == ErrorKind::NotFound),
+        "{described:?}"
+    );
+    assert!(run.history().await.unwrap_or_default().is_empty());
+    let rows = client
+        .list_workflows(VisibilityQuery::default(), 0, 10)
+        .await
+        .unwrap();
+    assert!(rows.is_empty(), "{rows:?}");
+    // The id is free again, even for a start refusing duplicates.
+    let mut again = StartWorkflowOptions::new(id.clone(), queue);
+    again.id_reuse_policy = WorkflowIdReusePolicy::RejectDuplicate;
+    let second = client.start_workflow(again, "Doomed", &()).await.unwrap();
+    assert_ne!(second.run_id(), run.run_id());
+    // Deleting what is gone says so.
+    let twice = run.delete().await;
+    assert!(
+        matches!(&twice, Err(ClientError::Remote(remote)) if remote.kind == ErrorKind::NotFound),
+        "{twice:?}"
+    );
+}

@@ -9,6 +9,7 @@
 
 mod api;
 mod deadlines;
+mod deletion;
 mod in_flight;
 mod matching;
 mod namespaces;

@@ -78,6 +78,23 @@ pub(crate) enum ShardMessage {
         request: Box<ResetRequest>,
         reply: oneshot::Sender<Result<RunId, EngineError>>,
     },
+    /// Delete a closed run.
+    Delete {
+        execution: ExecutionKey,
+        reply: oneshot::Sender<Result<(), EngineError>>,
+    },
+}
+
+/// What deleting a closed run came to.
+enum Deletion {
+    /// Deleted.
+    Deleted,
+    /// There was no such run.
+    Gone,
+    /// The run is open: nothing was deleted.
+    Open,
+    /// The outbox still has work for the run: nothing was deleted yet.
+    OutboxPending,
 }
 
 /// What woke a shard's loop.
@@ -579,6 +596,9 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             } => {
                 let _ = reply.send(self.reset(&execution, *request).await);
             }
+            ShardMessage::Delete { execution, reply } => {
+                let _ = reply.send(self.delete(&execution).await);
+            }
         }
     }
 
@@ -664,50 +684,72 @@ impl<S: Storage, C: Clock> Shard<S, C> {
     /// postpones the deletion. Returns whether the run was closed (or gone), so that no
     /// deadline input is applied to it.
     async fn expire_if_closed(&mut self, key: &ExecutionKey, now: Timestamp) -> bool {
-        self.settle_workflow(&key.namespace, &key.workflow_id).await;
-        // Closed runs are never cached: the stored row says all that is needed.
-        let db_version = match self.storage.load_execution(key).await {
-            Ok(Some(row)) if row.status.is_closed() => row.db_version,
-            Ok(Some(_)) | Err(_) => return false,
-            Ok(None) => return true,
-        };
         let retry_at = now.saturating_add(RETENTION_RETRY);
-        let (namespace, queue) = outbox_queue(self.id);
-        match self
-            .storage
-            .dispatch_rows(&namespace, &queue, RECOVERY_OUTBOX_MAX)
-            .await
-        {
-            Ok(rows) if rows.iter().any(|row| &row.execution == key) => {
-                self.arm(key.clone(), Some(retry_at));
-                return true;
-            }
-            Ok(_) => {}
-            Err(error) => {
-                tracing::warn!(execution = ?key, %error, "could not check the outbox before deleting a run; retrying later");
-                self.arm(key.clone(), Some(retry_at));
-                return true;
-            }
-        }
-        match self
-            .storage
-            .delete_run(self.id, self.range, key, db_version)
-            .await
-        {
-            Ok(Ok(())) => {
-                self.forget(key);
+        match self.delete_closed_run(key).await {
+            Ok(Deletion::Open) => false,
+            Ok(Deletion::Gone) => true,
+            Ok(Deletion::Deleted) => {
                 tracing::debug!(execution = ?key, "retention passed: run deleted");
+                true
             }
-            Ok(Err(rejection)) => {
-                tracing::warn!(execution = ?key, %rejection, "deleting a run past its retention was refused; retrying later");
+            Ok(Deletion::OutboxPending) => {
                 self.arm(key.clone(), Some(retry_at));
+                true
             }
             Err(error) => {
                 tracing::warn!(execution = ?key, %error, "deleting a run past its retention failed; retrying later");
                 self.arm(key.clone(), Some(retry_at));
+                true
             }
         }
-        true
+    }
+
+    /// Deletes a closed run — its row, history, deadline, visibility row and request
+    /// records — unless the outbox still has work for it.
+    async fn delete_closed_run(&mut self, key: &ExecutionKey) -> Result<Deletion, EngineError> {
+        self.settle_workflow(&key.namespace, &key.workflow_id).await;
+        // Closed runs are never cached: the stored row says all that is needed.
+        let db_version = match self.storage.load_execution(key).await? {
+            Some(row) if row.status.is_closed() => row.db_version,
+            Some(_) => return Ok(Deletion::Open),
+            None => return Ok(Deletion::Gone),
+        };
+        let (namespace, queue) = outbox_queue(self.id);
+        let outbox = self
+            .storage
+            .dispatch_rows(&namespace, &queue, RECOVERY_OUTBOX_MAX)
+            .await?;
+        if outbox.iter().any(|row| &row.execution == key) {
+            return Ok(Deletion::OutboxPending);
+        }
+        match self
+            .storage
+            .delete_run(self.id, self.range, key, db_version)
+            .await?
+        {
+            Ok(()) => {
+                self.forget(key);
+                Ok(Deletion::Deleted)
+            }
+            Err(rejection) => Err(EngineError::Conflict(rejection)),
+        }
+    }
+
+    /// A client's deletion of a closed run (`Engine::delete_workflow`).
+    async fn delete(&mut self, key: &ExecutionKey) -> Result<(), EngineError> {
+        match self.delete_closed_run(key).await? {
+            Deletion::Deleted => {
+                self.arm(key.clone(), None);
+                Ok(())
+            }
+            Deletion::Gone => Err(EngineError::NotFound(format!("{key:?}"))),
+            Deletion::Open => Err(EngineError::NotReady(
+                "the run is still open; it is terminated before it is deleted".into(),
+            )),
+            Deletion::OutboxPending => Err(EngineError::NotReady(
+                "the run still has signals, cancel requests or child close policies to send".into(),
+            )),
+        }
     }
 
     /// A run id no other run has: the clock, the shard's lease, the shard and a counter

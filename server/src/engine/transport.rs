@@ -147,6 +147,17 @@ impl<S: Storage, C: Clock> InProcessTransport<S, C> {
             }
             Request::ListNamespaces => Response::Namespaces(engine.list_namespaces().await?),
             Request::Health => Response::Health(engine.health()),
+            Request::DeleteWorkflow {
+                namespace,
+                workflow_id,
+                run_id,
+                identity,
+            } => {
+                engine
+                    .delete_workflow(&namespace, &workflow_id, run_id, identity)
+                    .await?;
+                Response::Done
+            }
             Request::UpdateNamespace { name, update } => {
                 Response::Namespace(Box::new(engine.update_namespace(&name, update).await?))
             }
