@@ -243,7 +243,7 @@ async fn describe(args: ExecutionArgs) -> Result<(), CliError> {
 
 fn describe_text(d: &WorkflowDescription) -> String {
     let optional = |value: Option<String>| value.unwrap_or_else(|| "-".into());
-    fields(&[
+    let summary = fields(&[
         ("Workflow ID", d.execution.workflow_id.to_string()),
         ("Run ID", d.execution.run_id.to_string()),
         ("Type", d.workflow_type.to_string()),
@@ -266,7 +266,48 @@ fn describe_text(d: &WorkflowDescription) -> String {
         ("Pending activities", d.pending_activities.to_string()),
         ("Pending timers", d.pending_timers.to_string()),
         ("Pending children", d.pending_children.to_string()),
-    ])
+    ]);
+    let mut text = summary;
+    if !d.search_attributes.is_empty() {
+        text.push_str("\nSearch attributes:");
+        for (key, value) in &d.search_attributes.0 {
+            text.push_str(&format!("\n  {key} = {value:?}"));
+        }
+    }
+    if !d.memo.0.is_empty() {
+        let keys: Vec<&str> = d.memo.0.keys().map(String::as_str).collect();
+        text.push_str(&format!("\nMemo: {}", keys.join(", ")));
+    }
+    for activity in &d.pending_activity_details {
+        text.push_str(&format!(
+            "\nActivity {} ({}): {:?}, attempt {}{}{}",
+            activity.activity_id,
+            activity.activity_type,
+            activity.state,
+            activity.attempt,
+            activity
+                .last_worker_identity
+                .as_ref()
+                .map(|who| format!(", worker {who}"))
+                .unwrap_or_default(),
+            activity
+                .last_failure
+                .as_ref()
+                .map(|failure| format!(", last failure: {}", failure.message))
+                .unwrap_or_default(),
+        ));
+    }
+    for child in &d.pending_child_details {
+        text.push_str(&format!(
+            "\nChild {} ({}): {}",
+            child.workflow_id,
+            child.workflow_type,
+            child
+                .run_id
+                .map_or_else(|| "starting".to_owned(), |run| format!("run {run}")),
+        ));
+    }
+    text
 }
 
 async fn show(args: ExecutionArgs) -> Result<(), CliError> {

@@ -149,7 +149,7 @@ impl ActivityTaskForWorker {
 }
 
 /// What describe shows about a run.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WorkflowDescription {
     /// The run.
     pub execution: ExecutionKey,
@@ -175,6 +175,14 @@ pub struct WorkflowDescription {
     pub pending_timers: u32,
     /// Child workflows initiated and not yet closed.
     pub pending_children: u32,
+    /// Its memo.
+    pub memo: crate::Memo,
+    /// Its search attributes.
+    pub search_attributes: crate::SearchAttributes,
+    /// Each pending activity: state, attempt, worker, heartbeat, last failure.
+    pub pending_activity_details: Vec<crate::execution::PendingActivity>,
+    /// Each pending child workflow: id, run once started, type.
+    pub pending_child_details: Vec<crate::execution::PendingChild>,
 }
 
 /// Whether the engine serves: Temporal's health check (`SERVING`, `NOT_SERVING`) with why.

@@ -35,7 +35,10 @@ pub use endure_macros::{activity, workflow};
 
 pub use replayer::{ReplayFailure, Replayer};
 
-pub use endure_core::execution::{Rejected, ResetError, ResetPoint, ResetReapply};
+pub use endure_core::execution::{
+    PendingActivity, PendingActivityState, PendingChild, Rejected, ResetError, ResetPoint,
+    ResetReapply,
+};
 /// History as Temporal shapes it: events, their attributes and types, back-references,
 /// the JSON export the Replayer reads.
 pub use endure_core::history;

@@ -22,6 +22,7 @@ mod deadline;
 mod external;
 mod history_limits;
 mod io;
+mod pending;
 mod rebuild;
 mod reset;
 mod update;
@@ -39,6 +40,7 @@ pub use activity::{ActivityInfo, ActivityStarted};
 pub use child::{ChildInfo, ChildOutcome};
 pub use history_limits::{HISTORY_LIMIT_TERMINATE_REASON, HistoryWarning};
 pub use io::*;
+pub use pending::{PendingActivity, PendingActivityState, PendingChild};
 pub use rebuild::RebuildError;
 pub use reset::{
     RESET_REASON_BYTES_MAX, ResetError, ResetFork, ResetPoint, ResetReapply, ResetRequest,

@@ -146,3 +146,109 @@ async fn a_deleted_workflow_is_terminated_then_gone() {
         "{twice:?}"
     );
 }
+
+/// Describe shows what a run has pending, as Temporal's: each activity with its state,
+/// attempt and last failure while it waits out a retry, each child with its run, and the
+/// run's memo and search attributes.
+#[tokio::test]
+async fn describe_shows_pending_activities_children_memo_and_search_attributes() {
+    use std::time::Duration;
+
+    use endure::workflow::{ActivityError, ChildWorkflowOptions, WorkflowContext, WorkflowError};
+
+    let (client, _store) = redb_client().await;
+    let queue = TaskQueueName::new("describe").unwrap();
+    let mut worker = Worker::new(
+        client.transport(),
+        client.namespace().clone(),
+        queue.clone(),
+        WorkerOptions::default(),
+    );
+    worker.register_workflow("Busy", |ctx: WorkflowContext, (): ()| async move {
+        let ctx = ctx.with_activity_options(ActivityOptions {
+            retry_policy: Some(RetryPolicy {
+                initial_interval: Duration::from_secs(3600),
+                ..RetryPolicy::default()
+            }),
+            ..ActivityOptions::with_start_to_close_timeout(Duration::from_secs(10))
+        });
+        let child = ctx.start_child_workflow(
+            "Idle",
+            &(),
+            ChildWorkflowOptions {
+                workflow_id: Some("busy-child".into()),
+                ..ChildWorkflowOptions::default()
+            },
+        );
+        let charged = ctx.execute_activity::<(), ()>("Charge", &());
+        let _ = charged.await;
+        let _ = child.await;
+        Ok::<_, WorkflowError>(())
+    });
+    worker.register_workflow("Idle", |ctx: WorkflowContext, (): ()| async move {
+        ctx.cancelled().await;
+        Ok::<_, WorkflowError>(())
+    });
+    struct Charge;
+    impl endure::activity::ActivityDefinition for Charge {
+        const NAME: &'static str = "Charge";
+        type Input = ();
+        type Output = ();
+    }
+    worker.register_activity::<Charge, _, _>(|_ctx, (): ()| async move {
+        Err::<(), _>(ActivityError::application("card declined", "Declined"))
+    });
+    let (stop, running) = crate::spawn_worker(worker);
+    let mut options = StartWorkflowOptions::new(WorkflowId::new("busy").unwrap(), queue);
+    options
+        .memo
+        .0
+        .insert("note".into(), Payload::json(&"gift").unwrap());
+    options
+        .search_attributes
+        .insert("Customer", SearchAttributeValue::Keyword("ada".into()));
+    let handle = client.start_workflow(options, "Busy", &()).await.unwrap();
+    let mut description = handle.describe().await.unwrap();
+    for _ in 0..500 {
+        let ready = description
+            .pending_activity_details
+            .first()
+            .is_some_and(|activity| activity.attempt == 2)
+            && description
+                .pending_child_details
+                .first()
+                .is_some_and(|child| child.run_id.is_some());
+        if ready {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        description = handle.describe().await.unwrap();
+    }
+    let activity = &description.pending_activity_details[0];
+    assert_eq!(activity.activity_type.as_str(), "Charge");
+    assert_eq!(activity.state, PendingActivityState::Scheduled);
+    assert_eq!(activity.attempt, 2);
+    assert_eq!(
+        activity
+            .last_failure
+            .as_ref()
+            .map(|failure| failure.message.as_str()),
+        Some("card declined")
+    );
+    assert!(
+        activity.next_attempt_schedule_time.is_some(),
+        "waits out its backoff"
+    );
+    let child = &description.pending_child_details[0];
+    assert_eq!(child.workflow_id.as_str(), "busy-child");
+    assert_eq!(child.workflow_type.as_str(), "Idle");
+    assert!(child.run_id.is_some());
+    assert!(description.memo.0.contains_key("note"));
+    assert_eq!(
+        description.search_attributes.0.get("Customer"),
+        Some(&SearchAttributeValue::Keyword("ada".into()))
+    );
+    handle.terminate("done").await.unwrap();
+    let _ = stop.send(());
+    running.await.unwrap();
+}

@@ -1097,6 +1097,10 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             pending_activities: count(machine.activities().len()),
             pending_timers: count(machine.timers().len()),
             pending_children: count(machine.children().len()),
+            memo: machine.memo().clone(),
+            search_attributes: machine.search_attributes().clone(),
+            pending_activity_details: machine.pending_activities(),
+            pending_child_details: machine.pending_children(),
         })
     }
 }

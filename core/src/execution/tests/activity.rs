@@ -405,3 +405,44 @@ fn schedule_to_close_during_backoff_times_out_with_the_last_failure() {
         Some("x")
     );
 }
+
+/// What describe shows of a pending activity follows it: scheduled, started by a worker,
+/// failed and waiting out its backoff (attempt 2, the failure kept), started again.
+#[test]
+fn a_pending_activity_is_described_by_its_state_attempt_and_last_failure() {
+    use crate::execution::PendingActivityState;
+    let mut run = run_with_activity(schedule_activity("1", Duration::from_secs(10)));
+    let [pending] = &run.machine.pending_activities()[..] else {
+        panic!("one pending activity");
+    };
+    assert_eq!(pending.state, PendingActivityState::Scheduled);
+    assert_eq!(
+        (pending.attempt, pending.last_worker_identity.as_ref()),
+        (1, None)
+    );
+    let token = run.start_activity(5);
+    let [pending] = &run.machine.pending_activities()[..] else {
+        panic!("one pending activity");
+    };
+    assert_eq!(pending.state, PendingActivityState::Started);
+    assert!(pending.last_started_time.is_some());
+    fail(
+        &mut run,
+        token,
+        Failure::application("smtp down", "SmtpError"),
+    );
+    let [pending] = &run.machine.pending_activities()[..] else {
+        panic!("one pending activity");
+    };
+    assert_eq!(pending.state, PendingActivityState::Scheduled);
+    assert_eq!(pending.attempt, 2);
+    assert_eq!(
+        pending.last_failure.as_ref().map(|f| f.message.as_str()),
+        Some("smtp down")
+    );
+    assert_eq!(
+        pending.next_attempt_schedule_time,
+        Some(run.now.saturating_add(Duration::from_secs(1)))
+    );
+    assert!(run.machine.pending_children().is_empty());
+}
