@@ -457,6 +457,18 @@ pub enum Request {
         /// Who asked.
         identity: String,
     },
+    /// Wait for an update known only by its id (Temporal's `PollWorkflowExecutionUpdate`);
+    /// answered with [`Response::Update`].
+    PollUpdate {
+        /// The namespace.
+        namespace: Namespace,
+        /// The workflow id.
+        workflow_id: WorkflowId,
+        /// The run, or the current one.
+        run_id: Option<RunId>,
+        /// The update.
+        update_id: crate::UpdateId,
+    },
 }
 
 impl Request {
@@ -493,6 +505,7 @@ impl Request {
             Self::ResetWorkflow { .. } => "ResetWorkflow",
             Self::Health => "Health",
             Self::DeleteWorkflow { .. } => "DeleteWorkflow",
+            Self::PollUpdate { .. } => "PollUpdate",
         }
     }
 }

@@ -64,7 +64,8 @@ impl Request {
             | Self::DescribeNamespace { .. }
             | Self::ListNamespaces
             | Self::UpdateNamespace { .. }
-            | Self::Health => Ok(()),
+            | Self::Health
+            | Self::PollUpdate { .. } => Ok(()),
         }
     }
 }

@@ -39,15 +39,19 @@ impl Default for UpdateOptions {
 #[derive(Clone)]
 pub struct UpdateHandle {
     workflow: WorkflowHandle,
-    request: UpdateRequest,
-    run_id: RunId,
+    update_id: UpdateId,
+    /// The update as sent, to send again while it waits; `None` for a handle got by its
+    /// id alone ([`Client::get_update_handle`]), which only polls.
+    request: Option<UpdateRequest>,
+    /// The run that took it, or the one to ask (`None`: the current run).
+    run_id: Option<RunId>,
     outcome: Option<UpdateOutcome>,
 }
 
 impl std::fmt::Debug for UpdateHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("UpdateHandle")
-            .field("update_id", &self.request.update_id)
+            .field("update_id", &self.update_id)
             .field("run_id", &self.run_id)
             .field("outcome", &self.outcome)
             .finish_non_exhaustive()
@@ -57,11 +61,12 @@ impl std::fmt::Debug for UpdateHandle {
 impl UpdateHandle {
     /// The update's id.
     pub fn update_id(&self) -> &UpdateId {
-        &self.request.update_id
+        &self.update_id
     }
 
-    /// The run that took the update.
-    pub fn run_id(&self) -> RunId {
+    /// The run that took the update (for a handle got by id, the run it was asked of, if
+    /// one was named).
+    pub fn run_id(&self) -> Option<RunId> {
         self.run_id
     }
 
@@ -70,13 +75,18 @@ impl UpdateHandle {
     pub async fn result<R: DeserializeOwned>(&self) -> Result<R, ClientError> {
         let mut outcome = self.outcome.clone();
         while outcome.is_none() {
-            let response = send(
-                &self.workflow,
-                Some(self.run_id),
-                self.request.clone(),
-                UpdateStage::Completed,
-            )
-            .await?;
+            let response = match &self.request {
+                Some(request) => {
+                    send(
+                        &self.workflow,
+                        self.run_id,
+                        request.clone(),
+                        UpdateStage::Completed,
+                    )
+                    .await?
+                }
+                None => poll(&self.workflow, self.run_id, &self.update_id).await?,
+            };
             outcome = response.outcome;
         }
         match outcome {
@@ -136,8 +146,9 @@ impl WorkflowHandle {
         }
         Ok(UpdateHandle {
             workflow: self.clone(),
-            request,
-            run_id: response.run_id,
+            update_id: request.update_id.clone(),
+            request: Some(request),
+            run_id: Some(response.run_id),
             outcome: response.outcome,
         })
     }
@@ -191,8 +202,9 @@ impl Client {
         let workflow = self.handle(options.id, Some(started.run_id));
         let handle = UpdateHandle {
             workflow: workflow.clone(),
-            request: update,
-            run_id: response.run_id,
+            update_id: update.update_id.clone(),
+            request: Some(update),
+            run_id: Some(response.run_id),
             outcome: response.outcome,
         };
         Ok((workflow, handle))
@@ -216,6 +228,45 @@ fn update_request<A: Serialize>(
         header: Header::new(),
         args: argument(args, "update arguments")?,
     })
+}
+
+/// Waits for an update known only by its id (Temporal's `PollWorkflowExecutionUpdate`).
+async fn poll(
+    workflow: &WorkflowHandle,
+    run_id: Option<RunId>,
+    update_id: &UpdateId,
+) -> Result<endure_core::protocol::UpdateWorkflowResponse, ClientError> {
+    let request = Request::PollUpdate {
+        namespace: workflow.client.namespace.clone(),
+        workflow_id: workflow.workflow_id.clone(),
+        run_id,
+        update_id: update_id.clone(),
+    };
+    match workflow.client.call(request).await? {
+        Response::Update(response) => Ok(*response),
+        other => Err(ClientError::Unexpected(format!("{other:?}"))),
+    }
+}
+
+impl Client {
+    /// A handle to update `update_id` of `workflow_id` — its run `run_id`, or its current
+    /// run — known only by its id, to await its result from anywhere (Go's
+    /// `GetWorkflowUpdateHandle`). Its `result` waits until the run completes the update;
+    /// an update the run never accepted is `NotFound`.
+    pub fn get_update_handle(
+        &self,
+        workflow_id: endure_core::WorkflowId,
+        run_id: Option<RunId>,
+        update_id: UpdateId,
+    ) -> UpdateHandle {
+        UpdateHandle {
+            workflow: self.handle(workflow_id, run_id),
+            update_id,
+            request: None,
+            run_id,
+            outcome: None,
+        }
+    }
 }
 
 async fn send(

@@ -382,3 +382,51 @@ async fn an_update_with_start_repeated_after_the_run_closed_starts_no_second_run
     let _ = stop.send(());
     running.await.unwrap();
 }
+
+/// An update awaited by its id alone (Go's `GetWorkflowUpdateHandle`): a second client
+/// that never saw the update's arguments gets its result; an id the run never accepted is
+/// not found.
+#[tokio::test]
+async fn an_update_is_awaited_by_its_id_alone() {
+    let directory = tempfile::tempdir().unwrap();
+    let client = endure::embedded::open_with(
+        directory.path().join("store.redb"),
+        endure::embedded::EngineConfig {
+            poll_wait: Duration::from_millis(500),
+            ..endure::embedded::EngineConfig::default()
+        },
+    )
+    .await
+    .unwrap();
+    let queue = TaskQueueName::new("carts-by-id").unwrap();
+    let (stop, running) = crate::run_registered::<cart>(&client, queue.clone());
+    let id = WorkflowId::new("cart-by-id").unwrap();
+    let options = StartWorkflowOptions::new(id.clone(), queue);
+    let handle = client.start::<cart>(options, &"ada".into()).await.unwrap();
+    let sent = handle
+        .start_update(
+            "add_item",
+            &"plum",
+            UpdateOptions {
+                update_id: Some("add-plum".into()),
+                wait_for_stage: UpdateStage::Accepted,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(sent.update_id().as_str(), "add-plum");
+    let by_id = client.get_update_handle(id.clone(), None, UpdateId::new("add-plum").unwrap());
+    assert_eq!(by_id.result::<usize>().await.unwrap(), 1);
+    // Asked again once completed: answered from the run's record.
+    assert_eq!(by_id.result::<usize>().await.unwrap(), 1);
+    let unknown = client
+        .get_update_handle(id, None, UpdateId::new("never-sent").unwrap())
+        .result::<usize>()
+        .await;
+    assert!(
+        matches!(&unknown, Err(ClientError::Remote(remote)) if remote.kind == ErrorKind::NotFound),
+        "{unknown:?}"
+    );
+    let _ = stop.send(());
+    running.await.unwrap();
+}

@@ -147,6 +147,16 @@ impl<S: Storage, C: Clock> InProcessTransport<S, C> {
             }
             Request::ListNamespaces => Response::Namespaces(engine.list_namespaces().await?),
             Request::Health => Response::Health(engine.health()),
+            Request::PollUpdate {
+                namespace,
+                workflow_id,
+                run_id,
+                update_id,
+            } => Response::Update(Box::new(
+                engine
+                    .poll_update(&namespace, &workflow_id, run_id, &update_id)
+                    .await?,
+            )),
             Request::DeleteWorkflow {
                 namespace,
                 workflow_id,

@@ -314,6 +314,114 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         )
     }
 
+    /// Waits (a long poll) for update `update_id`, known only by its id (Temporal's
+    /// `PollWorkflowExecutionUpdate`): its outcome once completed; its stage, accepted,
+    /// when the wait ends first; `NotFound` when the run has not accepted it by then (it
+    /// was never sent, or is still only admitted).
+    pub async fn poll_update(
+        &self,
+        namespace: &Namespace,
+        workflow_id: &WorkflowId,
+        run_id: Option<endure_core::RunId>,
+        update_id: &UpdateId,
+    ) -> Result<UpdateWorkflowResponse, EngineError> {
+        self.check_namespace(namespace)?;
+        let subscription = self
+            .inner
+            .updates
+            .subscribe(namespace, workflow_id, update_id);
+        let execution = self.resolve_run(namespace, workflow_id, run_id).await?;
+        let polled = self
+            .poll_update_of(&execution, update_id, subscription)
+            .await;
+        self.inner.updates.prune(namespace, workflow_id);
+        polled
+    }
+
+    async fn poll_update_of(
+        &self,
+        execution: &ExecutionKey,
+        update_id: &UpdateId,
+        mut subscription: Subscription,
+    ) -> Result<UpdateWorkflowResponse, EngineError> {
+        let deadline = self
+            .inner
+            .clock
+            .now()
+            .saturating_add(self.inner.config.poll_wait);
+        let mut accepted = false;
+        let mut check_record = true;
+        loop {
+            if check_record {
+                check_record = false;
+                match self.recorded_update(execution, update_id).await? {
+                    Some(Some(event_id)) => {
+                        let outcome = self.update_outcome(execution, event_id).await?;
+                        return Ok(completed(execution.run_id, outcome));
+                    }
+                    Some(None) => accepted = true,
+                    None => {}
+                }
+            }
+            let notice = tokio::select! {
+                biased;
+                notice = subscription.notices.recv() => notice,
+                () = self.inner.clock.sleep_until(deadline) => {
+                    return if accepted {
+                        Ok(UpdateWorkflowResponse {
+                            run_id: execution.run_id,
+                            stage: UpdateStage::Accepted,
+                            outcome: None,
+                        })
+                    } else {
+                        Err(EngineError::NotFound(format!(
+                            "update {update_id} of {execution:?}: the run has not accepted it"
+                        )))
+                    };
+                }
+            };
+            let Some((_, notice)) = notice else {
+                return Err(EngineError::Shutdown);
+            };
+            match notice {
+                UpdateNotice::Accepted => accepted = true,
+                UpdateNotice::Completed(outcome) => {
+                    return Ok(completed(execution.run_id, outcome));
+                }
+                UpdateNotice::Rejected(failure) => {
+                    return Ok(completed(execution.run_id, UpdateOutcome::Failure(failure)));
+                }
+                UpdateNotice::Aborted(UpdateAbort::Lost) => check_record = true,
+                UpdateNotice::Aborted(abort) => return Err(EngineError::UpdateAborted(abort)),
+            }
+        }
+    }
+
+    /// What the run's stored state records of update `update_id`: `None` if nothing,
+    /// `Some(None)` if accepted, `Some(Some(event))` with its UpdateCompleted event.
+    async fn recorded_update(
+        &self,
+        execution: &ExecutionKey,
+        update_id: &UpdateId,
+    ) -> Result<Option<Option<EventId>>, EngineError> {
+        let row = self
+            .inner
+            .storage
+            .load_execution(execution)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(format!("{execution:?}")))?;
+        let machine: endure_core::execution::ExecutionMachine =
+            endure_core::codec::decode(&row.state).map_err(|error| {
+                endure_core::storage::StorageError::Corrupt {
+                    what: format!("execution {execution:?}"),
+                    reason: error.to_string(),
+                }
+            })?;
+        Ok(machine
+            .update_record(update_id)
+            .map(|record| record.completed_event_id))
+    }
+
     /// The outcome recorded in the UpdateCompleted event `event_id`.
     async fn update_outcome(
         &self,
