@@ -156,12 +156,22 @@ impl<T: Send + 'static> Receiver<T> {
     }
 }
 
+/// What a case's future gives once it is ready: the select's value, or — for an async
+/// handler — the handler's future, which the select then runs alone to its end.
+enum Step<T> {
+    Value(T),
+    Then(BoxFuture<T>),
+}
+
 /// A case of a [`Selector`].
 enum Case<T> {
     /// Matched once, then gone.
-    Once(BoxFuture<T>),
+    Once(BoxFuture<Step<T>>),
     /// Re-armed after each match (a channel receive).
-    Repeat(Box<dyn FnMut() -> BoxFuture<T> + Send>, BoxFuture<T>),
+    Repeat(
+        Box<dyn FnMut() -> BoxFuture<Step<T>> + Send>,
+        BoxFuture<Step<T>>,
+    ),
 }
 
 /// Waits for the first of several futures to be ready (Go's `workflow.Selector`): cases are
@@ -169,11 +179,17 @@ enum Case<T> {
 /// case is matched once; a receive case once per value.
 pub struct Selector<T> {
     cases: Vec<Option<Case<T>>>,
+    /// The async handler of the case a select committed to, run to its end before the
+    /// select returns (kept here if the select is dropped and called again meanwhile).
+    committed: Option<BoxFuture<T>>,
 }
 
 impl<T: Send + 'static> Default for Selector<T> {
     fn default() -> Self {
-        Self { cases: Vec::new() }
+        Self {
+            cases: Vec::new(),
+            committed: None,
+        }
     }
 }
 
@@ -192,9 +208,25 @@ impl<T: Send + 'static> Selector<T> {
     where
         F: Future + Send + 'static,
     {
-        self.cases.push(Some(Case::Once(Box::pin(
-            async move { handler(future.await) },
-        ))));
+        self.cases.push(Some(Case::Once(Box::pin(async move {
+            Step::Value(handler(future.await))
+        }))));
+        self
+    }
+
+    /// Adds a future whose handler is itself async (Go's `AddFuture` with a callback that
+    /// blocks — runs an activity, sleeps): once the future is ready the select commits to
+    /// this case and runs the handler to its end, whatever the other cases do meanwhile.
+    pub fn add_future_async<F, H, Fut>(&mut self, future: F, handler: H) -> &mut Self
+    where
+        F: Future + Send + 'static,
+        H: FnOnce(F::Output) -> Fut + Send + 'static,
+        Fut: Future<Output = T> + Send + 'static,
+    {
+        self.cases.push(Some(Case::Once(Box::pin(async move {
+            let output = future.await;
+            Step::Then(Box::pin(handler(output)) as BoxFuture<T>)
+        }))));
         self
     }
 
@@ -206,10 +238,10 @@ impl<T: Send + 'static> Selector<T> {
     ) -> &mut Self {
         let receiver = receiver.clone();
         let handler = Arc::new(handler);
-        let make = move || -> BoxFuture<T> {
+        let make = move || -> BoxFuture<Step<T>> {
             let next = receiver.recv();
             let handler = Arc::clone(&handler);
-            Box::pin(async move { handler(next.await) })
+            Box::pin(async move { Step::Value(handler(next.await)) })
         };
         let first = make();
         self.cases.push(Some(Case::Repeat(Box::new(make), first)));
@@ -218,26 +250,47 @@ impl<T: Send + 'static> Selector<T> {
 
     /// Whether any case is left.
     pub fn has_pending(&self) -> bool {
-        self.cases.iter().any(Option::is_some)
+        self.committed.is_some() || self.cases.iter().any(Option::is_some)
     }
 
     /// Waits for the first ready case, in the order cases were added. `None` if none is left.
     pub fn select(&mut self) -> impl Future<Output = Option<T>> + Send + '_ {
         std::future::poll_fn(move |cx| {
+            if let Some(handler) = &mut self.committed {
+                return match handler.as_mut().poll(cx) {
+                    Poll::Ready(value) => {
+                        self.committed = None;
+                        Poll::Ready(Some(value))
+                    }
+                    Poll::Pending => Poll::Pending,
+                };
+            }
             if !self.has_pending() {
                 return Poll::Ready(None);
             }
-            for slot in &mut self.cases {
-                let Some(case) = slot else { continue };
+            for index in 0..self.cases.len() {
+                let Some(case) = &mut self.cases[index] else {
+                    continue;
+                };
                 let future = match case {
                     Case::Once(future) | Case::Repeat(_, future) => future,
                 };
-                if let Poll::Ready(value) = future.as_mut().poll(cx) {
-                    match case {
-                        Case::Once(_) => *slot = None,
-                        Case::Repeat(make, future) => *future = make(),
+                let Poll::Ready(step) = future.as_mut().poll(cx) else {
+                    continue;
+                };
+                match case {
+                    Case::Once(_) => self.cases[index] = None,
+                    Case::Repeat(make, future) => *future = make(),
+                }
+                match step {
+                    Step::Value(value) => return Poll::Ready(Some(value)),
+                    Step::Then(mut handler) => {
+                        if let Poll::Ready(value) = handler.as_mut().poll(cx) {
+                            return Poll::Ready(Some(value));
+                        }
+                        self.committed = Some(handler);
+                        return Poll::Pending;
                     }
-                    return Poll::Ready(Some(value));
                 }
             }
             Poll::Pending

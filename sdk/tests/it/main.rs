@@ -23,6 +23,7 @@ mod reexports;
 mod registration;
 mod reset;
 mod scopes;
+mod selectors;
 // Real sockets and files; the simulated network is exercised by the scenarios.
 #[cfg(not(madsim))]
 mod remote;
