@@ -184,6 +184,38 @@ pub fn check_signals_exactly_once(
     Ok(())
 }
 
+/// No update is accepted or completed twice in one run, and — for runs that wait for
+/// their handlers before closing — every accepted update completed. Returns the ids
+/// accepted.
+pub fn check_updates_once(
+    run: &str,
+    history: &[HistoryEvent],
+) -> Result<std::collections::BTreeSet<String>, Violation> {
+    let mut accepted = std::collections::BTreeSet::new();
+    let mut completed = std::collections::BTreeSet::new();
+    for event in history {
+        let twice = match &event.attributes {
+            EventAttributes::WorkflowExecutionUpdateAccepted(a) => (!accepted
+                .insert(a.protocol_instance_id.clone()))
+            .then(|| format!("update {} accepted twice", a.protocol_instance_id)),
+            EventAttributes::WorkflowExecutionUpdateCompleted(a) => (!completed
+                .insert(a.update_id.as_str().to_owned()))
+            .then(|| format!("update {} completed twice", a.update_id)),
+            _ => None,
+        };
+        if let Some(what) = twice {
+            return Err(violation(run, what));
+        }
+    }
+    if accepted != completed {
+        return Err(violation(
+            run,
+            format!("accepted {accepted:?} but completed {completed:?}"),
+        ));
+    }
+    Ok(accepted)
+}
+
 /// Replaying the final history with the same code gives the same commands.
 pub fn check_replays(
     run: &str,
@@ -358,6 +390,61 @@ mod tests {
         assert!(lost.what.contains("not in history"));
         let twice = check_signals_exactly_once("s", &signaled(&["a", "a"]), &[]).unwrap_err();
         assert!(twice.what.contains("2 times"));
+    }
+
+    /// A history that accepts the updates `accepted` and completes `completed`.
+    fn updated(accepted: &[&str], completed: &[&str]) -> Vec<HistoryEvent> {
+        let mut builder = HistoryBuilder::new(
+            Timestamp::from_unix_seconds(1_795_860_000),
+            Duration::from_millis(1),
+        );
+        builder.add_workflow_execution_started(
+            WorkflowType::new("W").unwrap(),
+            TaskQueueName::new("q").unwrap(),
+            Payloads::empty(),
+            RunId::from_u128(1),
+        );
+        for id in accepted {
+            builder.add(EventAttributes::WorkflowExecutionUpdateAccepted(
+                endure_core::history::WorkflowExecutionUpdateAcceptedEventAttributes {
+                    protocol_instance_id: (*id).to_owned(),
+                    accepted_request_message_id: format!("{id}/request"),
+                    accepted_request_sequencing_event_id: EventId::FIRST,
+                    accepted_request: endure_core::UpdateRequest {
+                        update_id: UpdateId::new(*id).unwrap(),
+                        identity: "c".into(),
+                        name: endure_core::UpdateName::new("u").unwrap(),
+                        header: Header::new(),
+                        args: Payloads::empty(),
+                    },
+                },
+            ));
+        }
+        for id in completed {
+            builder.add(EventAttributes::WorkflowExecutionUpdateCompleted(
+                endure_core::history::WorkflowExecutionUpdateCompletedEventAttributes {
+                    update_id: UpdateId::new(*id).unwrap(),
+                    accepted_event_id: EventId::FIRST,
+                    outcome: endure_core::UpdateOutcome::Success(Payloads::empty()),
+                },
+            ));
+        }
+        builder.build().events
+    }
+
+    #[test]
+    fn updates_accepted_twice_or_left_uncompleted_are_caught() {
+        let accepted = check_updates_once("u", &updated(&["a", "b"], &["a", "b"])).unwrap();
+        assert_eq!(accepted.len(), 2);
+        let twice = check_updates_once("u", &updated(&["a", "a"], &["a"])).unwrap_err();
+        assert!(twice.what.contains("accepted twice"), "{twice:?}");
+        let done_twice = check_updates_once("u", &updated(&["a"], &["a", "a"])).unwrap_err();
+        assert!(
+            done_twice.what.contains("completed twice"),
+            "{done_twice:?}"
+        );
+        let open = check_updates_once("u", &updated(&["a", "b"], &["a"])).unwrap_err();
+        assert!(open.what.contains("but completed"), "{open:?}");
     }
 
     #[test]

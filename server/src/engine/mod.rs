@@ -1048,6 +1048,33 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         self.inner.matching.queued_tasks(namespace, workflow_id)
     }
 
+    /// A run's stored row and the machine in it (what a describe or a poll reads, without
+    /// going through its shard); `NotFound` if there is no such run.
+    pub(crate) async fn load_stored(
+        &self,
+        execution: &ExecutionKey,
+    ) -> Result<
+        (
+            endure_core::storage::ExecutionRow,
+            endure_core::execution::ExecutionMachine,
+        ),
+        EngineError,
+    > {
+        let row = self
+            .inner
+            .storage
+            .load_execution(execution)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(format!("{execution:?}")))?;
+        let machine = endure_core::codec::decode(&row.state).map_err(|error| {
+            endure_core::storage::StorageError::Corrupt {
+                what: format!("execution {execution:?}"),
+                reason: error.to_string(),
+            }
+        })?;
+        Ok((row, machine))
+    }
+
     /// The status and size of a run.
     pub async fn describe_workflow(
         &self,
@@ -1056,19 +1083,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         run_id: Option<RunId>,
     ) -> Result<WorkflowDescription, EngineError> {
         let execution = self.resolve_run(namespace, workflow_id, run_id).await?;
-        let row = self
-            .inner
-            .storage
-            .load_execution(&execution)
-            .await?
-            .ok_or_else(|| EngineError::NotFound(format!("{execution:?}")))?;
-        let machine: endure_core::execution::ExecutionMachine =
-            endure_core::codec::decode(&row.state).map_err(|error| {
-                endure_core::storage::StorageError::Corrupt {
-                    what: format!("execution {execution:?}"),
-                    reason: error.to_string(),
-                }
-            })?;
+        let (row, machine) = self.load_stored(&execution).await?;
         let history_length = row.next_event_id.get() - 1;
         let close_time = match EventId::new(history_length) {
             Some(last) if row.status.is_closed() => self

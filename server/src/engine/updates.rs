@@ -404,19 +404,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         execution: &ExecutionKey,
         update_id: &UpdateId,
     ) -> Result<Option<Option<EventId>>, EngineError> {
-        let row = self
-            .inner
-            .storage
-            .load_execution(execution)
-            .await?
-            .ok_or_else(|| EngineError::NotFound(format!("{execution:?}")))?;
-        let machine: endure_core::execution::ExecutionMachine =
-            endure_core::codec::decode(&row.state).map_err(|error| {
-                endure_core::storage::StorageError::Corrupt {
-                    what: format!("execution {execution:?}"),
-                    reason: error.to_string(),
-                }
-            })?;
+        let (_, machine) = self.load_stored(execution).await?;
         Ok(machine
             .update_record(update_id)
             .map(|record| record.completed_event_id))
