@@ -82,17 +82,15 @@ impl Inner {
 }
 
 impl Drop for Inner {
+    /// Closes the database, guarded: redb's close may read a corrupt page. (It writes
+    /// nothing after a latched IO error or a panic inside a transaction, so a store stopped
+    /// by one is left for the next open to recover; it is not leaked, which would keep its
+    /// page cache and file for the life of the process.)
     fn drop(&mut self) {
         let Some(database) = self.database.take() else {
             return;
         };
-        if self.stopped.load(Ordering::Acquire) {
-            // A stopped store's file may be corrupt or its device failing: redb's close
-            // writes to it and may panic on a corrupt page. The file stays as the failure
-            // left it (its file lock until the process exits); the next open recovers it
-            // from its last commit.
-            std::mem::forget(database);
-        } else if std::panic::catch_unwind(AssertUnwindSafe(|| drop(database))).is_err() {
+        if std::panic::catch_unwind(AssertUnwindSafe(|| drop(database))).is_err() {
             tracing::error!("closing the store failed inside redb; the next open recovers it");
         }
     }
