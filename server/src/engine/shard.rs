@@ -85,18 +85,6 @@ pub(crate) enum ShardMessage {
     },
 }
 
-/// What deleting a closed run came to.
-enum Deletion {
-    /// Deleted.
-    Deleted,
-    /// There was no such run.
-    Gone,
-    /// The run is open: nothing was deleted.
-    Open,
-    /// The outbox still has work for the run: nothing was deleted yet.
-    OutboxPending,
-}
-
 /// What woke a shard's loop.
 enum Woke {
     /// The oldest write in flight has its result.
@@ -684,72 +672,69 @@ impl<S: Storage, C: Clock> Shard<S, C> {
     /// postpones the deletion. Returns whether the run was closed (or gone), so that no
     /// deadline input is applied to it.
     async fn expire_if_closed(&mut self, key: &ExecutionKey, now: Timestamp) -> bool {
+        self.settle_workflow(&key.namespace, &key.workflow_id).await;
+        // Closed runs are never cached: the stored row says all that is needed.
+        let db_version = match self.storage.load_execution(key).await {
+            Ok(Some(row)) if row.status.is_closed() => row.db_version,
+            Ok(Some(_)) | Err(_) => return false,
+            Ok(None) => return true,
+        };
         let retry_at = now.saturating_add(RETENTION_RETRY);
-        match self.delete_closed_run(key).await {
-            Ok(Deletion::Open) => false,
-            Ok(Deletion::Gone) => true,
-            Ok(Deletion::Deleted) => {
-                tracing::debug!(execution = ?key, "retention passed: run deleted");
-                true
-            }
-            Ok(Deletion::OutboxPending) => {
-                self.arm(key.clone(), Some(retry_at));
-                true
-            }
+        match self.delete_stored_run(key, db_version).await {
+            Ok(true) => tracing::debug!(execution = ?key, "retention passed: run deleted"),
+            Ok(false) => self.arm(key.clone(), Some(retry_at)),
             Err(error) => {
                 tracing::warn!(execution = ?key, %error, "deleting a run past its retention failed; retrying later");
                 self.arm(key.clone(), Some(retry_at));
-                true
             }
+        }
+        true
+    }
+
+    /// A client's deletion of a closed run (`Engine::delete_workflow`).
+    async fn delete(&mut self, key: &ExecutionKey) -> Result<(), EngineError> {
+        self.settle_workflow(&key.namespace, &key.workflow_id).await;
+        let db_version = match self.storage.load_execution(key).await? {
+            Some(row) if row.status.is_closed() => row.db_version,
+            Some(_) => {
+                return Err(EngineError::NotReady(
+                    "the run is still open; it is terminated before it is deleted".into(),
+                ));
+            }
+            None => return Err(EngineError::NotFound(format!("{key:?}"))),
+        };
+        if self.delete_stored_run(key, db_version).await? {
+            self.arm(key.clone(), None);
+            Ok(())
+        } else {
+            Err(EngineError::NotReady(
+                "the run still has signals, cancel requests or child close policies to send".into(),
+            ))
         }
     }
 
-    /// Deletes a closed run — its row, history, deadline, visibility row and request
-    /// records — unless the outbox still has work for it.
-    async fn delete_closed_run(&mut self, key: &ExecutionKey) -> Result<Deletion, EngineError> {
-        self.settle_workflow(&key.namespace, &key.workflow_id).await;
-        // Closed runs are never cached: the stored row says all that is needed.
-        let db_version = match self.storage.load_execution(key).await? {
-            Some(row) if row.status.is_closed() => row.db_version,
-            Some(_) => return Ok(Deletion::Open),
-            None => return Ok(Deletion::Gone),
-        };
+    /// Deletes closed run `key`, stored at `db_version` — its row, history, deadline,
+    /// visibility row and request records — unless the outbox still has work for it;
+    /// whether it did.
+    async fn delete_stored_run(
+        &mut self,
+        key: &ExecutionKey,
+        db_version: u64,
+    ) -> Result<bool, EngineError> {
         let (namespace, queue) = outbox_queue(self.id);
         let outbox = self
             .storage
             .dispatch_rows(&namespace, &queue, RECOVERY_OUTBOX_MAX)
             .await?;
         if outbox.iter().any(|row| &row.execution == key) {
-            return Ok(Deletion::OutboxPending);
+            return Ok(false);
         }
-        match self
-            .storage
+        self.storage
             .delete_run(self.id, self.range, key, db_version)
             .await?
-        {
-            Ok(()) => {
-                self.forget(key);
-                Ok(Deletion::Deleted)
-            }
-            Err(rejection) => Err(EngineError::Conflict(rejection)),
-        }
-    }
-
-    /// A client's deletion of a closed run (`Engine::delete_workflow`).
-    async fn delete(&mut self, key: &ExecutionKey) -> Result<(), EngineError> {
-        match self.delete_closed_run(key).await? {
-            Deletion::Deleted => {
-                self.arm(key.clone(), None);
-                Ok(())
-            }
-            Deletion::Gone => Err(EngineError::NotFound(format!("{key:?}"))),
-            Deletion::Open => Err(EngineError::NotReady(
-                "the run is still open; it is terminated before it is deleted".into(),
-            )),
-            Deletion::OutboxPending => Err(EngineError::NotReady(
-                "the run still has signals, cancel requests or child close policies to send".into(),
-            )),
-        }
+            .map_err(EngineError::Conflict)?;
+        self.forget(key);
+        Ok(true)
     }
 
     /// A run id no other run has: the clock, the shard's lease, the shard and a counter
