@@ -70,8 +70,8 @@ impl<S: Storage, C: Clock> Transport for InProcessTransport<S, C> {
     /// data) becomes an `Internal` error reply, logged, instead of a call never answered.
     fn call(&self, request: Request) -> TransportFuture<'_> {
         let name = request.name();
-        let mut dispatch = Box::pin(async move { self.dispatch(request).await });
         Box::pin(async move {
+            let mut dispatch = std::pin::pin!(self.dispatch(request));
             let outcome = std::future::poll_fn(|context| {
                 std::panic::catch_unwind(AssertUnwindSafe(|| dispatch.as_mut().poll(context)))
                     .map_or_else(|panic| Poll::Ready(Err(panic)), |poll| poll.map(Ok))
