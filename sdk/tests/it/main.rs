@@ -13,6 +13,7 @@ mod client;
 mod continue_as_new;
 mod definitions;
 mod external;
+mod golden;
 mod limits;
 mod local_activities;
 mod namespaces;
