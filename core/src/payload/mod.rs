@@ -3,6 +3,17 @@
 //! A [`Payload`] is bytes plus metadata, with Temporal's `encoding` metadata values so a
 //! payload means the same thing to Endure and to Temporal tooling: `json/plain` (the default
 //! converter, spec §4.4), `binary/null` (no value) and `binary/plain` (raw bytes).
+//!
+//! **The default converter chain** ([`Payload::encode`], [`Payload::decode`]) is Temporal's:
+//! no value (`None`, `()`) becomes `binary/null`; bytes (`Vec<u8>`, [`Binary`],
+//! `serde_bytes::ByteBuf`, `bytes::Bytes`) become `binary/plain`; everything else
+//! `json/plain`. **Arguments** ([`Payloads::encode_arguments`]) are one payload each, as
+//! Go sends its variadic arguments: a tuple is several arguments, `()` none.
+//!
+//! Two caveats of dispatching on serde's view of a value rather than on its type: an empty
+//! `Vec<u8>` encodes as the JSON `[]` (it decodes back into an empty `Vec<u8>` all the
+//! same), and a fixed-size array `[T; N]` passed as a whole argument list is `N` arguments
+//! (serde sees a tuple); wrap it in a struct or a `Vec` to pass it as one.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -12,6 +23,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::limits::{MESSAGE_BYTES_MAX, PAYLOAD_BYTES_MAX};
 use crate::validation::ValidationError;
+
+mod arguments;
+mod binary;
+mod probe;
+
+pub use binary::Binary;
 
 /// The metadata key and the values Temporal uses for it.
 pub mod encoding {
@@ -42,7 +59,7 @@ pub enum PayloadError {
     },
     /// The payload's encoding cannot be decoded into a typed value.
     #[error(
-        "payload encoding {0:?} cannot be decoded into a typed value; expected json/plain or binary/null (use Payload::as_binary for binary/plain)"
+        "payload encoding {0:?} cannot be decoded into a typed value; expected json/plain, binary/null or binary/plain (a payload codec's encoding is removed by the codec that wrote it; other encodings are read from the raw payload)"
     )]
     Encoding(String),
 }
@@ -77,6 +94,25 @@ impl Payload {
         Ok(Self::with_encoding(encoding::JSON_PLAIN, data))
     }
 
+    /// Encodes `value` with the default converter chain (Go's `ToPayload`): `binary/null`
+    /// for no value, `binary/plain` for bytes, `json/plain` for the rest.
+    ///
+    /// ```
+    /// use endure_core::Payload;
+    ///
+    /// assert_eq!(Payload::encode(&None::<String>)?.encoding(), Some("binary/null"));
+    /// assert_eq!(Payload::encode(&vec![1_u8, 2])?.encoding(), Some("binary/plain"));
+    /// assert_eq!(Payload::encode(&vec![1_u16, 2])?.encoding(), Some("json/plain"));
+    /// # Ok::<(), endure_core::PayloadError>(())
+    /// ```
+    pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Self, PayloadError> {
+        match probe::probe(value) {
+            probe::Probe::Null => Ok(Self::null()),
+            probe::Probe::Bytes(bytes) => Ok(Self::binary(bytes)),
+            probe::Probe::Other => Self::json(value),
+        }
+    }
+
     /// The payload of no value (`binary/null`).
     pub fn null() -> Self {
         Self::with_encoding(encoding::BINARY_NULL, Vec::new())
@@ -103,18 +139,26 @@ impl Payload {
         std::str::from_utf8(raw).ok()
     }
 
-    /// Decodes a `json/plain` or `binary/null` payload into `T`.
+    /// Decodes the payload into `T` with the default converter chain (Go's
+    /// `FromPayload`): `json/plain` as JSON, `binary/null` as JSON `null` (so into `()`,
+    /// `None` or a default), `binary/plain` into a byte type (`Vec<u8>`, [`Binary`], …).
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T, PayloadError> {
         let encoding_name = self.encoding().unwrap_or_default();
-        let bytes: &[u8] = match encoding_name {
-            encoding::JSON_PLAIN => &self.data,
-            encoding::BINARY_NULL => b"null",
-            other => return Err(PayloadError::Encoding(other.to_owned())),
-        };
-        serde_json::from_slice(bytes).map_err(|e| PayloadError::Decode {
+        let decode_error = |reason: String| PayloadError::Decode {
             encoding: encoding_name.to_owned(),
-            reason: e.to_string(),
-        })
+            reason,
+        };
+        match encoding_name {
+            encoding::JSON_PLAIN => {
+                serde_json::from_slice(&self.data).map_err(|e| decode_error(e.to_string()))
+            }
+            encoding::BINARY_NULL => {
+                serde_json::from_slice(b"null").map_err(|e| decode_error(e.to_string()))
+            }
+            encoding::BINARY_PLAIN => T::deserialize(binary::BytesDeserializer(&self.data))
+                .map_err(|e| decode_error(e.to_string())),
+            other => Err(PayloadError::Encoding(other.to_owned())),
+        }
     }
 
     /// The bytes of a `binary/plain` payload.
@@ -205,6 +249,41 @@ impl Payloads {
     /// One payload.
     pub fn one(payload: Payload) -> Self {
         Self(vec![payload])
+    }
+
+    /// A function's arguments, one payload per argument (Go's `ToPayloads(args...)`): a
+    /// tuple is several arguments, `()` none, any other value one; each is encoded by
+    /// [`Payload::encode`].
+    ///
+    /// ```
+    /// use endure_core::Payloads;
+    ///
+    /// let arguments = Payloads::encode_arguments(&("user_123", 7))?;
+    /// assert_eq!(arguments.as_slice().len(), 2);
+    /// assert_eq!(arguments.decode_arguments::<(String, u32)>()?, ("user_123".to_owned(), 7));
+    /// assert!(Payloads::encode_arguments(&())?.is_empty());
+    /// # Ok::<(), endure_core::PayloadError>(())
+    /// ```
+    pub fn encode_arguments<T: Serialize + ?Sized>(arguments: &T) -> Result<Self, PayloadError> {
+        arguments::encode_arguments(arguments)
+    }
+
+    /// Decodes a function's arguments (Go's `FromPayloads`): none decode as `()`/`None`;
+    /// one as the whole argument (or as a one-element tuple); several as a tuple (or a list,
+    /// or a struct of as many fields), each element from its own payload. A single payload
+    /// holding a JSON array also decodes as a tuple, as Endure wrote arguments before it
+    /// sent one payload per argument.
+    pub fn decode_arguments<T: DeserializeOwned>(&self) -> Result<T, PayloadError> {
+        arguments::decode_arguments(&self.0)
+    }
+
+    /// The one value of a result (Go's `Get` on a future): the first payload decoded, or
+    /// no value when there is none.
+    pub fn decode_first<T: DeserializeOwned>(&self) -> Result<T, PayloadError> {
+        match self.0.first() {
+            Some(payload) => payload.decode(),
+            None => Payload::null().decode(),
+        }
     }
 
     /// The payloads in order.
@@ -300,6 +379,9 @@ pub type Header = PayloadMap;
 pub type Memo = PayloadMap;
 
 #[cfg(test)]
+mod converter_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -332,10 +414,11 @@ mod tests {
         let payload = Payload::binary(vec![0, 159, 146, 150]);
         assert_eq!(payload.encoding(), Some("binary/plain"));
         assert_eq!(payload.as_binary(), Some(&[0, 159, 146, 150][..]));
-        assert_eq!(
+        assert!(matches!(
             payload.decode::<String>(),
-            Err(PayloadError::Encoding("binary/plain".into()))
-        );
+            Err(PayloadError::Decode { encoding, .. }) if encoding == "binary/plain"
+        ));
+        assert_eq!(payload.decode::<Vec<u8>>().unwrap(), [0, 159, 146, 150]);
     }
 
     #[test]
