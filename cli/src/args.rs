@@ -357,9 +357,10 @@ pub(crate) struct SignalArgs {
     /// The signal's name.
     #[arg(long)]
     pub(crate) name: String,
-    /// Its value as JSON (default: null).
+    /// An argument as JSON (repeat for several: they are passed in order; none for no
+    /// arguments).
     #[arg(long, short = 'i')]
-    pub(crate) input: Option<String>,
+    pub(crate) input: Vec<String>,
     #[command(flatten)]
     pub(crate) execution: ExecutionArgs,
 }
@@ -370,9 +371,10 @@ pub(crate) struct QueryArgs {
     /// The query's name (`__stack_trace` is built in).
     #[arg(long)]
     pub(crate) name: String,
-    /// Its argument as JSON (default: null).
+    /// An argument as JSON (repeat for several: they are passed in order; none for no
+    /// arguments).
     #[arg(long, short = 'i')]
-    pub(crate) input: Option<String>,
+    pub(crate) input: Vec<String>,
     #[command(flatten)]
     pub(crate) execution: ExecutionArgs,
 }
@@ -383,9 +385,10 @@ pub(crate) struct UpdateArgs {
     /// The update's name.
     #[arg(long)]
     pub(crate) name: String,
-    /// Its argument as JSON (default: null).
+    /// An argument as JSON (repeat for several: they are passed in order; none for no
+    /// arguments).
     #[arg(long, short = 'i')]
-    pub(crate) input: Option<String>,
+    pub(crate) input: Vec<String>,
     /// The update's id: sending the same id again returns the same update.
     #[arg(long)]
     pub(crate) update_id: Option<String>,

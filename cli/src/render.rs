@@ -1,7 +1,9 @@
 //! Printing results: aligned tables and labelled fields for people, one JSON document for
 //! scripts (`--output json`).
 
+use endure_core::payload::encoding;
 use endure_core::time::Timestamp;
+use endure_core::{Payload, Payloads};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -141,6 +143,30 @@ pub(crate) fn fields(pairs: &[(&str, String)]) -> String {
         .map(|(label, value)| format!("{label:<width$}  {value}").trim_end().to_owned())
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// Payloads as people read them: a JSON payload as its value, `binary/null` as `null`,
+/// anything else (raw bytes, a codec's output) as its encoding and base64 data; one
+/// payload as itself, several as a list, none as `null`.
+pub(crate) fn payloads_json(payloads: Option<&Payloads>) -> Value {
+    match payloads.map(|payloads| payloads.as_slice()) {
+        None | Some([]) => Value::Null,
+        Some([one]) => payload_json(one),
+        Some(several) => Value::Array(several.iter().map(payload_json).collect()),
+    }
+}
+
+fn payload_json(payload: &Payload) -> Value {
+    use base64::Engine as _;
+    match payload.encoding() {
+        Some(encoding::JSON_PLAIN) => serde_json::from_slice(&payload.data)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&payload.data).into_owned())),
+        Some(encoding::BINARY_NULL) => Value::Null,
+        other => serde_json::json!({
+            "encoding": other.unwrap_or("none"),
+            "data": base64::engine::general_purpose::STANDARD.encode(&payload.data),
+        }),
+    }
 }
 
 #[cfg(test)]

@@ -6,8 +6,9 @@ use endure_core::history::{EventAttributes, HistoryEvent, HistoryExport};
 use endure_core::protocol::WorkflowDescription;
 use endure_core::storage::VisibilityRow;
 use endure_core::{
-    CronSchedule, EventId, Namespace, Payload, RunId, SearchAttributeValue, StartWorkflowOptions,
-    TaskQueueName, WorkflowId, WorkflowIdConflictPolicy, WorkflowIdReusePolicy,
+    CronSchedule, EventId, Namespace, Payload, Payloads, RunId, SearchAttributeValue,
+    StartWorkflowOptions, TaskQueueName, WorkflowId, WorkflowIdConflictPolicy,
+    WorkflowIdReusePolicy,
 };
 use serde_json::{Value, json};
 
@@ -17,7 +18,7 @@ use crate::args::{
 };
 use crate::duration;
 use crate::error::{CliError, usage};
-use crate::render::{Table, fields, print, say};
+use crate::render::{Table, fields, payloads_json, print, say};
 
 /// The client for `args`, its namespace validated.
 pub(crate) fn client(args: &ClientArgs) -> Result<Client, CliError> {
@@ -100,21 +101,17 @@ fn search_attribute(key: &str, value: Value) -> Result<SearchAttributeValue, Cli
     })
 }
 
-/// The workflow's arguments: one value as itself, several as the list Endure passes them as.
-fn inputs(texts: &[String]) -> Result<Value, CliError> {
-    let mut values = texts
+/// The arguments of a call: one payload per `--input`, in order (as Temporal's CLI sends
+/// them), each JSON — or `binary/null` for `null`.
+fn inputs(texts: &[String]) -> Result<Payloads, CliError> {
+    texts
         .iter()
-        .map(|text| parse_json(text, "--input"))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(match values.len() {
-        0 => Value::Null,
-        1 => values.remove(0),
-        _ => Value::Array(values),
-    })
-}
-
-fn optional_json(text: Option<&str>) -> Result<Value, CliError> {
-    text.map_or(Ok(Value::Null), |text| parse_json(text, "--input"))
+        .map(|text| {
+            let value = parse_json(text, "--input")?;
+            Payload::encode(&value).map_err(usage)
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Payloads)
 }
 
 /// The handle `args` names.
@@ -178,7 +175,7 @@ async fn start(args: StartArgs, wait: bool) -> Result<(), CliError> {
     }
     let input = inputs(&args.input)?;
     let handle = client
-        .start_workflow(options, &args.workflow_type, &input)
+        .start_workflow_raw(options, &args.workflow_type, input)
         .await?;
     let run_id = handle
         .run_id()
@@ -194,7 +191,7 @@ async fn start(args: StartArgs, wait: bool) -> Result<(), CliError> {
             ])
         });
     }
-    let result: Value = handle.result().await?;
+    let result = payloads_json(handle.result_raw().await?.as_ref());
     let value = json!({ "workflow_id": workflow_id, "run_id": run_id, "result": result });
     print(args.client.output, &value, || {
         fields(&[
@@ -375,14 +372,13 @@ fn summary(attributes: &EventAttributes) -> Option<String> {
 
 async fn result(args: ExecutionArgs) -> Result<(), CliError> {
     let (handle, output) = handle(&args)?;
-    let result: Value = handle.result().await?;
+    let result = payloads_json(handle.result_raw().await?.as_ref());
     print(output, &json!({ "result": result }), || result.to_string())
 }
 
 async fn signal(args: SignalArgs) -> Result<(), CliError> {
     let (handle, output) = handle(&args.execution)?;
-    let value = optional_json(args.input.as_deref())?;
-    handle.signal(&args.name, &value).await?;
+    handle.signal_raw(&args.name, inputs(&args.input)?).await?;
     print(output, &json!({ "signaled": args.name }), || {
         format!("Signal {} sent to {}", args.name, handle.workflow_id())
     })
@@ -390,20 +386,21 @@ async fn signal(args: SignalArgs) -> Result<(), CliError> {
 
 async fn query(args: QueryArgs) -> Result<(), CliError> {
     let (handle, output) = handle(&args.execution)?;
-    let value = optional_json(args.input.as_deref())?;
-    let answer: Value = handle.query(&args.name, &value).await?;
+    let answer = handle.query_raw(&args.name, inputs(&args.input)?).await?;
+    let answer = payloads_json(answer.as_ref());
     print(output, &json!({ "result": answer }), || answer.to_string())
 }
 
 async fn update(args: UpdateArgs) -> Result<(), CliError> {
     let (handle, output) = handle(&args.execution)?;
-    let value = optional_json(args.input.as_deref())?;
     let options = UpdateOptions {
         update_id: args.update_id.clone(),
         ..UpdateOptions::default()
     };
-    let update = handle.start_update(&args.name, &value, options).await?;
-    let result: Value = update.result().await?;
+    let update = handle
+        .start_update_raw(&args.name, inputs(&args.input)?, options)
+        .await?;
+    let result = payloads_json(Some(&update.result_raw().await?));
     let update_id = update.update_id().to_string();
     print(
         output,

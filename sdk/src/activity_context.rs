@@ -10,7 +10,7 @@ use endure_core::execution::ActivityTaskStartedReply;
 use endure_core::protocol::{ErrorKind, Request, Response, Transport};
 use endure_core::storage::ExecutionKey;
 use endure_core::time::Timestamp;
-use endure_core::{ActivityId, ActivityType, Payload, PayloadError, Payloads, WorkflowType};
+use endure_core::{ActivityId, ActivityType, PayloadError, Payloads, WorkflowType};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -127,10 +127,11 @@ impl ActivityContext {
         }
     }
 
-    /// The details the previous attempt last heartbeated, to resume from (decoded as JSON).
+    /// The details the previous attempt last heartbeated, to resume from (decoded as
+    /// [`heartbeat`](Self::heartbeat) encoded them: a tuple from several payloads).
     pub fn heartbeat_details<T: DeserializeOwned>(&self) -> Option<Result<T, PayloadError>> {
         let details = self.task.heartbeat_details.as_ref()?;
-        details.0.first().map(Payload::decode)
+        Some(details.decode_arguments())
     }
 
     /// Reports progress; the engine keeps `details` for the next attempt. Returns whether the
@@ -142,7 +143,7 @@ impl ActivityContext {
             // Local activities have no heartbeats: nothing is sent.
             return self.is_canceled();
         }
-        let details = Payload::json(details).ok().map(Payloads::one);
+        let details = Payloads::encode_arguments(details).ok();
         if self.cancel_reason() == Some(CancelReason::Requested) {
             tracing::warn!(activity = %self.task.scheduled.activity_id, "heartbeat after cancellation was requested");
         }

@@ -12,8 +12,8 @@ use endure_core::protocol::{
 };
 use endure_core::storage::{ExecutionKey, HistoryPage, VisibilityQuery, VisibilityRow};
 use endure_core::{
-    EventAttributes, Failure, Header, Namespace, Payload, PayloadError, Payloads, RunId,
-    SignalName, StartWorkflowOptions, ValidationError, WorkflowId, WorkflowType,
+    EventAttributes, Failure, Header, Namespace, PayloadError, Payloads, RunId, SignalName,
+    StartWorkflowOptions, ValidationError, WorkflowId, WorkflowType,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -124,14 +124,28 @@ impl Client {
     }
 
     /// Starts workflow `workflow_type` with `input` (Go's `ExecuteWorkflow` without waiting).
+    /// The input is the workflow's arguments: a tuple is several (one payload each, as Go
+    /// passes them), `()` none.
     pub async fn start_workflow<I: Serialize>(
         &self,
         options: StartWorkflowOptions,
         workflow_type: &str,
         input: &I,
     ) -> Result<WorkflowHandle, ClientError> {
-        options.validate()?;
         let input = argument(input, "workflow input")?;
+        self.start_workflow_raw(options, workflow_type, input).await
+    }
+
+    /// Starts workflow `workflow_type` with arguments already encoded (a payload per
+    /// argument, any encoding): for payloads of another converter, or passed on untouched.
+    pub async fn start_workflow_raw(
+        &self,
+        options: StartWorkflowOptions,
+        workflow_type: &str,
+        input: Payloads,
+    ) -> Result<WorkflowHandle, ClientError> {
+        options.validate()?;
+        input.check_size("workflow input")?;
         // Every start carries a request id, so one the transport repeats (an answer lost on
         // the way back) finds the run it created instead of failing as already started.
         let mut options = options;
@@ -357,11 +371,17 @@ impl WorkflowHandle {
         }
     }
 
-    /// Sends a signal.
+    /// Sends a signal; `value` is its arguments (a tuple is several).
     pub async fn signal<T: Serialize>(&self, name: &str, value: &T) -> Result<(), ClientError> {
+        self.signal_raw(name, argument(value, "signal input")?)
+            .await
+    }
+
+    /// Sends a signal whose arguments are already encoded.
+    pub async fn signal_raw(&self, name: &str, input: Payloads) -> Result<(), ClientError> {
         // A fresh request id: this call is one signal however often the transport repeats
         // it; calling `signal` again sends another.
-        self.send_signal(name, value, Some(fresh_request_id()))
+        self.send_signal(name, input, Some(fresh_request_id()))
             .await
     }
 
@@ -374,20 +394,29 @@ impl WorkflowHandle {
         query_type: &str,
         args: &A,
     ) -> Result<R, ClientError> {
+        let answer = self
+            .query_raw(query_type, argument(args, "query arguments")?)
+            .await?;
+        Ok(answer.unwrap_or_default().decode_first()?)
+    }
+
+    /// Queries with arguments already encoded; the answer's payloads as the handler wrote
+    /// them (`None` for no answer).
+    pub async fn query_raw(
+        &self,
+        query_type: &str,
+        args: Payloads,
+    ) -> Result<Option<Payloads>, ClientError> {
+        args.check_size("query arguments")?;
         let request = Request::QueryWorkflow {
             namespace: self.client.namespace.clone(),
             workflow_id: self.workflow_id.clone(),
             run_id: self.run_id,
             query_type: query_type.to_owned(),
-            args: argument(args, "query arguments")?,
+            args,
         };
         match self.client.call(request).await? {
-            Response::QueryAnswered(Ok(answer)) => {
-                let payload = answer
-                    .and_then(|payloads| payloads.0.into_iter().next())
-                    .unwrap_or_else(Payload::null);
-                Ok(payload.decode()?)
-            }
+            Response::QueryAnswered(Ok(answer)) => Ok(answer),
             Response::QueryAnswered(Err(message)) => Err(ClientError::QueryFailed(message)),
             other => Err(ClientError::Unexpected(format!("{other:?}"))),
         }
@@ -403,18 +432,20 @@ impl WorkflowHandle {
         request_id: &str,
     ) -> Result<(), ClientError> {
         let request_id = endure_core::RequestId::new(request_id)?;
-        self.send_signal(name, value, Some(request_id)).await
+        self.send_signal(name, argument(value, "signal input")?, Some(request_id))
+            .await
     }
 
-    async fn send_signal<T: Serialize>(
+    async fn send_signal(
         &self,
         name: &str,
-        value: &T,
+        input: Payloads,
         request_id: Option<endure_core::RequestId>,
     ) -> Result<(), ClientError> {
+        input.check_size("signal input")?;
         let signal = SignalRequest {
             signal_name: SignalName::new(name)?,
-            input: argument(value, "signal input")?,
+            input,
             identity: self.client.identity.clone(),
             header: Header::new(),
             request_id,
@@ -469,6 +500,15 @@ impl WorkflowHandle {
     /// Waits for the workflow's result, following retries, cron and continue-as-new to the
     /// run that ends the chain (within the client's timeout in all, if it has one).
     pub async fn result<O: DeserializeOwned>(&self) -> Result<O, ClientError> {
+        Ok(self
+            .result_raw()
+            .await?
+            .unwrap_or_default()
+            .decode_first()?)
+    }
+
+    /// Waits for the workflow's result as the workflow wrote it (`None` for no result).
+    pub async fn result_raw(&self) -> Result<Option<Payloads>, ClientError> {
         let Some(timeout) = self.client.timeout else {
             return self.wait_for_result().await;
         };
@@ -485,7 +525,7 @@ impl WorkflowHandle {
             })
     }
 
-    async fn wait_for_result<O: DeserializeOwned>(&self) -> Result<O, ClientError> {
+    async fn wait_for_result(&self) -> Result<Option<Payloads>, ClientError> {
         let mut run_id = self.run_id;
         loop {
             let request = Request::AwaitWorkflowClose {
@@ -511,12 +551,7 @@ impl WorkflowHandle {
                 EventAttributes::WorkflowExecutionCompleted(a)
                     if a.new_execution_run_id.is_none() =>
                 {
-                    let payload = a
-                        .result
-                        .as_ref()
-                        .and_then(|result| result.0.first().cloned())
-                        .unwrap_or_else(Payload::null);
-                    return Ok(payload.decode()?);
+                    return Ok(a.result.clone());
                 }
                 EventAttributes::WorkflowExecutionFailed(a) if a.new_execution_run_id.is_none() => {
                     return Err(ClientError::WorkflowFailed(Box::new(a.failure.clone())));
@@ -551,20 +586,20 @@ async fn history_of(
     }
 }
 
-/// A request id unique to this call: 128 random bits from std's hasher keys, which the OS
-/// seeds per thread and which move on with every use (madsim seeds them under simulation,
-/// so a simulated run draws the same ids every time).
-/// `value` as the JSON payload of a request, refused before it is sent if it is over the
-/// payload limit (2 MiB), as the engine would refuse it.
+/// `value` as the arguments of a request (a payload per argument), refused before it is
+/// sent if one is over the payload limit (2 MiB), as the engine would refuse it.
 pub(crate) fn argument<T: Serialize + ?Sized>(
     value: &T,
     field: &'static str,
 ) -> Result<Payloads, ClientError> {
-    let payloads = Payloads::one(Payload::json(value)?);
+    let payloads = Payloads::encode_arguments(value)?;
     payloads.check_size(field)?;
     Ok(payloads)
 }
 
+/// A request id unique to this call: 128 random bits from std's hasher keys, which the OS
+/// seeds per thread and which move on with every use (madsim seeds them under simulation,
+/// so a simulated run draws the same ids every time).
 pub(crate) fn fresh_request_id() -> endure_core::RequestId {
     use std::hash::BuildHasher;
     let high = std::collections::hash_map::RandomState::new().hash_one(0u8);

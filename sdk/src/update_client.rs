@@ -7,7 +7,7 @@
 
 use endure_core::protocol::{Request, Response, StartWorkflowRequest, UpdateWorkflowRequest};
 use endure_core::{
-    Header, Payload, RunId, StartWorkflowOptions, UpdateId, UpdateName, UpdateOutcome,
+    Header, Payloads, RunId, StartWorkflowOptions, UpdateId, UpdateName, UpdateOutcome,
     UpdateRequest, UpdateStage, WorkflowType,
 };
 use serde::Serialize;
@@ -73,6 +73,11 @@ impl UpdateHandle {
     /// Waits for the handler to finish and returns its result; a rejection or a failed
     /// handler is [`ClientError::UpdateFailed`].
     pub async fn result<R: DeserializeOwned>(&self) -> Result<R, ClientError> {
+        Ok(self.result_raw().await?.decode_first()?)
+    }
+
+    /// The handler's result as it wrote it (see [`Self::result`]).
+    pub async fn result_raw(&self) -> Result<Payloads, ClientError> {
         let mut outcome = self.outcome.clone();
         while outcome.is_none() {
             let response = match &self.request {
@@ -90,10 +95,7 @@ impl UpdateHandle {
             outcome = response.outcome;
         }
         match outcome {
-            Some(UpdateOutcome::Success(payloads)) => {
-                let payload = payloads.0.into_iter().next().unwrap_or_else(Payload::null);
-                Ok(payload.decode()?)
-            }
+            Some(UpdateOutcome::Success(payloads)) => Ok(payloads),
             Some(UpdateOutcome::Failure(failure)) => {
                 Err(ClientError::UpdateFailed(Box::new(failure)))
             }
@@ -123,6 +125,17 @@ impl WorkflowHandle {
         &self,
         name: &str,
         args: &A,
+        options: UpdateOptions,
+    ) -> Result<UpdateHandle, ClientError> {
+        let args = argument(args, "update arguments")?;
+        self.start_update_raw(name, args, options).await
+    }
+
+    /// [`Self::start_update`] with arguments already encoded (a payload per argument).
+    pub async fn start_update_raw(
+        &self,
+        name: &str,
+        args: Payloads,
         options: UpdateOptions,
     ) -> Result<UpdateHandle, ClientError> {
         let request = update_request(&self.client, name, args, &options)?;
@@ -175,6 +188,7 @@ impl Client {
         if options.request_id.is_none() {
             options.request_id = Some(fresh_request_id());
         }
+        let update_args = argument(update_args, "update arguments")?;
         let update = update_request(self, update_name, update_args, &update_options)?;
         let wait_for = update_options.wait_for_stage.max(UpdateStage::Accepted);
         let start = StartWorkflowRequest {
@@ -211,12 +225,13 @@ impl Client {
     }
 }
 
-fn update_request<A: Serialize>(
+fn update_request(
     client: &Client,
     name: &str,
-    args: &A,
+    args: Payloads,
     options: &UpdateOptions,
 ) -> Result<UpdateRequest, ClientError> {
+    args.check_size("update arguments")?;
     let update_id = match &options.update_id {
         Some(id) => UpdateId::new(id.clone())?,
         None => UpdateId::new(fresh_request_id().as_str().to_owned())?,
@@ -226,7 +241,7 @@ fn update_request<A: Serialize>(
         identity: client.identity.clone(),
         name: UpdateName::new(name)?,
         header: Header::new(),
-        args: argument(args, "update arguments")?,
+        args,
     })
 }
 

@@ -192,7 +192,7 @@ impl Worker {
                     .non_retryable()
                 })?;
                 let output = implementation(ctx, argument).await?;
-                let payload = Payload::json(&output).map_err(|error| {
+                let payload = Payload::encode(&output).map_err(|error| {
                     ActivityError::application(error.to_string(), "PayloadError").non_retryable()
                 })?;
                 Ok(Some(Payloads::one(payload)))

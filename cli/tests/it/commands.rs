@@ -123,6 +123,33 @@ fn workflow_commands() {
     let text = ok(cli(at, &["workflow", "result", "-w", "greet-1"]));
     assert_eq!(text.stdout.trim(), "\"hello, ada\"");
 
+    // Several --inputs are several arguments, one payload each; a bytes result is shown
+    // as its encoding and base64 data.
+    let repeated = ok(cli(
+        at,
+        &[
+            "workflow", "execute", "--type", "Repeat", "-q", QUEUE, "-w", "repeat-1", "-i", "104",
+            "-i", "3", "-o", "json",
+        ],
+    ))
+    .json();
+    assert_eq!(
+        repeated["result"],
+        serde_json::json!({ "encoding": "binary/plain", "data": "aGho" }),
+        "three bytes 'h'"
+    );
+    let exported = ok(cli(
+        at,
+        &["workflow", "show", "-w", "repeat-1", "-o", "json"],
+    ));
+    let history = HistoryExport::from_json(&exported.stdout).unwrap();
+    let endure_core::EventAttributes::WorkflowExecutionStarted(started) =
+        &history.events[0].attributes
+    else {
+        panic!("{:?}", history.events[0]);
+    };
+    assert_eq!(started.input.as_slice().len(), 2, "a payload per --input");
+
     // show: the history as a table with back-references, and in the Replayer's format.
     let table = ok(cli(at, &["workflow", "show", "-w", "greet-1"]));
     let rows: Vec<Vec<&str>> = table
@@ -350,7 +377,7 @@ fn workflow_commands() {
         .map(|row| row["execution"]["workflow_id"].as_str().unwrap())
         .collect();
     ids.sort_unstable();
-    assert_eq!(ids, ["counter-1", "greet-1"]);
+    assert_eq!(ids, ["counter-1", "greet-1", "repeat-1"]);
 
     // reset: a new run of counter-1 from its first task, terminating nothing (closed).
     let reset = ok(cli(

@@ -67,6 +67,15 @@ async fn steps(ctx: WorkflowContext, name: String) -> Result<String, WorkflowErr
     Ok(second)
 }
 
+/// Takes two arguments (two `--input`s) and answers raw bytes (a `binary/plain` result).
+#[endure::workflow(name = "Repeat")]
+async fn repeat(
+    _ctx: WorkflowContext,
+    (byte, times): (u8, usize),
+) -> Result<Vec<u8>, WorkflowError> {
+    Ok(vec![byte; times])
+}
+
 /// A worker process: runs a worker for `default` and `team-a` until killed. Does nothing
 /// in an ordinary test run.
 #[test]
@@ -93,6 +102,7 @@ fn worker_process() {
                 .register::<greet>()
                 .register::<counter>()
                 .register::<steps>()
+                .register::<repeat>()
                 .register::<compose>();
             running.push(tokio::spawn(worker.run(std::future::pending())));
         }

@@ -108,8 +108,20 @@ impl<'de> Deserializer<'de> for BytesDeserializer<'de> {
         visitor.visit_newtype_struct(self)
     }
 
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
+        // Go's converter decodes binary/plain into `[]byte` only; text would hide a mix-up.
+        Err(de::Error::invalid_type(
+            de::Unexpected::Bytes(self.0),
+            &visitor,
+        ))
+    }
+
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
+        self.deserialize_str(visitor)
+    }
+
     serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char bytes byte_buf
         unit unit_struct tuple_struct map struct enum identifier ignored_any
     }
 }

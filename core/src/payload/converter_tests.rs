@@ -67,6 +67,12 @@ fn bytes_are_binary_plain_untouched() {
             Err(PayloadError::Decode { ref encoding, .. }) if encoding == "binary/plain"
         ));
     }
+    // Even bytes that are valid UTF-8 are bytes, not text (Go decodes them into []byte only).
+    assert!(
+        Payload::binary(b"text".to_vec())
+            .decode::<String>()
+            .is_err()
+    );
 }
 
 #[test]

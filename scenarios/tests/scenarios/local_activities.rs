@@ -152,10 +152,14 @@ fn check_markers(run: &str, history: &[HistoryEvent]) {
     for event in history {
         if let EventAttributes::MarkerRecorded(marker) = &event.attributes {
             assert_eq!(marker.marker_name.as_str(), "LocalActivity", "{run}");
-            let attempt: u32 = marker.details["attempt"].0[0].decode().unwrap();
+            let data = endure::workflow::LocalActivityMarkerData::of(marker).unwrap();
+            let attempt = data.attempt;
             if marker.failure.is_some() {
                 failed += 1;
-                assert!(marker.details.contains_key("backoff_ms"), "{run}");
+                assert!(
+                    data.backoff_nanos > 0,
+                    "{run}: a failed attempt retried by timer"
+                );
             } else {
                 succeeded.push(attempt);
             }

@@ -176,13 +176,13 @@ fn build_command<I: Serialize + ?Sized>(
     let workflow_id = WorkflowId::new(options.workflow_id.clone().unwrap_or(default_id))
         .map_err(|error| error.to_string())?;
     let workflow_type = WorkflowType::new(workflow_type).map_err(|error| error.to_string())?;
-    let payload = endure_core::Payload::json(input).map_err(|error| error.to_string())?;
+    let input = Payloads::encode_arguments(input).map_err(|error| error.to_string())?;
     let attributes = StartChildWorkflowExecutionCommandAttributes {
         namespace: None,
         workflow_id,
         workflow_type,
         task_queue: options.task_queue.clone(),
-        input: Payloads::one(payload),
+        input,
         workflow_execution_timeout: options.execution_timeout,
         workflow_run_timeout: options.run_timeout,
         workflow_task_timeout: options.task_timeout,

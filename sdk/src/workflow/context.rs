@@ -19,9 +19,9 @@ use endure_core::storage::ExecutionKey;
 use endure_core::time::Timestamp;
 use endure_core::{
     ActivityCancellationType, ActivityId, ActivityOptions, ActivityType, CronSchedule, Failure,
-    Header, MarkerName, Memo, Namespace, Payload, PayloadError, Payloads,
-    RecordMarkerCommandAttributes, RetryPolicy, RunId, ScheduleActivityTaskCommandAttributes,
-    SearchAttributes, SignalName, TaskQueueName, WorkflowExecution, WorkflowId, WorkflowType,
+    Header, Memo, Namespace, Payload, PayloadError, Payloads, RetryPolicy, RunId,
+    ScheduleActivityTaskCommandAttributes, SearchAttributes, SignalName, TaskQueueName,
+    WorkflowExecution, WorkflowId, WorkflowType,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -29,14 +29,6 @@ use serde::de::DeserializeOwned;
 use super::executor::Coroutine;
 use super::scoped::{Operation, Scoped};
 use super::state::{ActivityError, CancelToken, QueryHandler, SharedState, Slot, TimerOutcome};
-
-/// The version `get_version` returns for code that ran before the change existed.
-pub const DEFAULT_VERSION: i32 = -1;
-
-/// Marker names, as Temporal's Go SDK writes them.
-const SIDE_EFFECT_MARKER: &str = "SideEffect";
-const VERSION_MARKER: &str = "Version";
-const MUTABLE_SIDE_EFFECT_MARKER: &str = "MutableSideEffect";
 
 /// The workflow's handle on its run.
 #[derive(Clone)]
@@ -379,22 +371,21 @@ impl WorkflowContext {
         }
     }
 
-    /// Schedules an activity with a typed argument and result (JSON payloads).
+    /// Schedules an activity with typed arguments (a tuple is several, one payload each)
+    /// and a typed result, through the default converter chain.
     pub fn execute_activity<I: Serialize, O: DeserializeOwned>(
         &self,
         activity_type: &str,
         input: &I,
     ) -> impl Future<Output = Result<O, ActivityError>> + Send + 'static + use<I, O> {
-        let future = match Payload::json(input) {
-            Ok(payload) => Ok(self.execute_activity_raw(activity_type, Payloads::one(payload))),
-            Err(error) => Err(error),
-        };
+        let future = Payloads::encode_arguments(input)
+            .map(|input| self.execute_activity_raw(activity_type, input));
         async move {
             let result = future.map_err(payload_failure)?.await?;
-            let payload = result
-                .and_then(|payloads| payloads.0.into_iter().next())
-                .unwrap_or_else(Payload::null);
-            payload.decode().map_err(payload_failure)
+            result
+                .unwrap_or_default()
+                .decode_first()
+                .map_err(payload_failure)
         }
     }
 
@@ -429,10 +420,11 @@ impl WorkflowContext {
         F: Fn(A) -> Result<R, E> + Send + 'static,
     {
         let handler: QueryHandler = Box::new(move |args: &Payloads| {
-            let argument: A = crate::payloads::decode_arguments(args)
+            let argument: A = args
+                .decode_arguments()
                 .map_err(|error| format!("cannot decode the query's argument: {error}"))?;
             let answer = handler(argument).map_err(|error| error.to_string())?;
-            let payload = Payload::json(&answer)
+            let payload = Payload::encode(&answer)
                 .map_err(|error| format!("cannot encode the query's answer: {error}"))?;
             Ok(Some(Payloads::one(payload)))
         });
@@ -440,120 +432,6 @@ impl WorkflowContext {
             .lock()
             .query_handlers
             .insert(query_type.to_owned(), handler);
-    }
-
-    /// Runs `compute` once, records its result in history, and returns the recorded result on
-    /// replay (Go's `SideEffect`): for cheap non-deterministic values such as ids.
-    pub fn side_effect<T: Serialize + DeserializeOwned>(
-        &self,
-        compute: impl FnOnce() -> T,
-    ) -> Result<T, PayloadError> {
-        let mut state = self.state.lock();
-        state.next_side_effect_seq += 1;
-        let id = Payloads::one(Payload::json(&state.next_side_effect_seq)?);
-        if state.is_replaying
-            && let Some(marker) = state.take_marker(SIDE_EFFECT_MARKER, "id", &id)
-        {
-            let data = marker.details.get("data").cloned().unwrap_or_default();
-            let value = first_payload(&data).decode()?;
-            state.commands.push(record_marker(
-                SIDE_EFFECT_MARKER,
-                [("id", id), ("data", data)],
-            ));
-            return Ok(value);
-        }
-        drop(state);
-        let value = compute();
-        let data = Payloads::one(Payload::json(&value)?);
-        self.state.lock().commands.push(record_marker(
-            SIDE_EFFECT_MARKER,
-            [("id", id), ("data", data)],
-        ));
-        Ok(value)
-    }
-
-    /// Like [`Self::side_effect`], but recorded again only when the value changes (as judged by
-    /// `equal`), under a stable `id` (Go's `MutableSideEffect`).
-    pub fn mutable_side_effect<T: Serialize + DeserializeOwned>(
-        &self,
-        id: &str,
-        compute: impl FnOnce() -> T,
-        equal: impl FnOnce(&T, &T) -> bool,
-    ) -> Result<T, PayloadError> {
-        let key = Payloads::one(Payload::json(id)?);
-        let mut state = self.state.lock();
-        if state.is_replaying {
-            if let Some(marker) = state.take_marker(MUTABLE_SIDE_EFFECT_MARKER, "id", &key) {
-                let data = marker.details.get("data").cloned().unwrap_or_default();
-                state.mutable_values.insert(id.to_owned(), data.clone());
-                state.commands.push(record_marker(
-                    MUTABLE_SIDE_EFFECT_MARKER,
-                    [("id", key), ("data", data.clone())],
-                ));
-                return first_payload(&data).decode();
-            }
-            if let Some(data) = state.mutable_values.get(id) {
-                return first_payload(data).decode();
-            }
-        }
-        let known: Option<T> = match state.mutable_values.get(id) {
-            Some(data) => Some(first_payload(data).decode()?),
-            None => None,
-        };
-        drop(state);
-        let value = compute();
-        if let Some(known) = known
-            && equal(&known, &value)
-        {
-            return Ok(known);
-        }
-        let data = Payloads::one(Payload::json(&value)?);
-        let mut state = self.state.lock();
-        state.mutable_values.insert(id.to_owned(), data.clone());
-        state.commands.push(record_marker(
-            MUTABLE_SIDE_EFFECT_MARKER,
-            [("id", key), ("data", data)],
-        ));
-        Ok(value)
-    }
-
-    /// The version of `change_id` this run follows (Go's `GetVersion`): the recorded version
-    /// on replay, [`DEFAULT_VERSION`] for a run that passed this point before the change
-    /// existed, `max_supported` for a new run. A recorded version outside
-    /// `min_supported..=max_supported` fails the workflow task (the code can no longer run
-    /// this history).
-    pub fn get_version(&self, change_id: &str, min_supported: i32, max_supported: i32) -> i32 {
-        let mut state = self.state.lock();
-        if let Some(version) = state.versions.get(change_id) {
-            return *version;
-        }
-        let key = Payloads::one(Payload::json(change_id).unwrap_or_else(|_| Payload::null()));
-        let version = if let Some(marker) = state.take_marker(VERSION_MARKER, "change_id", &key) {
-            let data = marker.details.get("version").cloned().unwrap_or_default();
-            let version: i32 = first_payload(&data).decode().unwrap_or(DEFAULT_VERSION);
-            state.commands.push(record_marker(
-                VERSION_MARKER,
-                [("change_id", key), ("version", data)],
-            ));
-            version
-        } else if state.is_replaying {
-            DEFAULT_VERSION
-        } else {
-            let data =
-                Payloads::one(Payload::json(&max_supported).unwrap_or_else(|_| Payload::null()));
-            state.commands.push(record_marker(
-                VERSION_MARKER,
-                [("change_id", key), ("version", data)],
-            ));
-            max_supported
-        };
-        state.versions.insert(change_id.to_owned(), version);
-        drop(state);
-        assert!(
-            (min_supported..=max_supported).contains(&version),
-            "version {version} of change {change_id:?} is outside the supported range {min_supported}..={max_supported}"
-        );
-        version
     }
 
     /// A deterministic random number (the same on replay).
@@ -583,23 +461,6 @@ fn invalid_signal_name() -> SignalName {
         Ok(name) => name,
         Err(_) => unreachable!("a valid literal name"),
     }
-}
-
-fn first_payload(payloads: &Payloads) -> Payload {
-    payloads.0.first().cloned().unwrap_or_else(Payload::null)
-}
-
-fn record_marker<const N: usize>(name: &str, details: [(&str, Payloads); N]) -> WorkflowCommand {
-    WorkflowCommand::RecordMarker(RecordMarkerCommandAttributes {
-        marker_name: MarkerName::new(name)
-            .unwrap_or_else(|_| unreachable!("marker names are valid literals")),
-        details: details
-            .into_iter()
-            .map(|(key, value)| (key.to_owned(), value))
-            .collect(),
-        header: Header::new(),
-        failure: None,
-    })
 }
 
 /// Cancels the scope made by [`WorkflowContext::with_cancel`].
@@ -736,12 +597,13 @@ impl SignalChannel {
         })
     }
 
-    /// Waits for the next signal and decodes its first argument.
+    /// Waits for the next signal and decodes its arguments (a tuple for a signal of
+    /// several; see [`Payloads::decode_arguments`]).
     pub fn recv_json<T: DeserializeOwned>(
         &self,
     ) -> impl Future<Output = Result<T, PayloadError>> + Send + 'static + use<T> {
         let next = self.recv();
-        async move { first_payload(&next.await).decode() }
+        async move { next.await.decode_arguments() }
     }
 }
 

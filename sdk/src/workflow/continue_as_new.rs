@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use endure_core::{
-    ContinueAsNewWorkflowExecutionCommandAttributes, Header, Memo, Payload, Payloads, RetryPolicy,
+    ContinueAsNewWorkflowExecutionCommandAttributes, Header, Memo, Payloads, RetryPolicy,
     SearchAttributes, TaskQueueName, WorkflowType,
 };
 use serde::Serialize;
@@ -65,14 +65,14 @@ impl WorkflowContext {
         input: &I,
         options: ContinueAsNewOptions,
     ) -> WorkflowError {
-        let payload = match Payload::json(input) {
-            Ok(payload) => payload,
+        let input = match Payloads::encode_arguments(input) {
+            Ok(input) => input,
             Err(error) => return error.into(),
         };
         WorkflowError::ContinueAsNew(Box::new(ContinueAsNewWorkflowExecutionCommandAttributes {
             workflow_type: options.workflow_type,
             task_queue: options.task_queue,
-            input: Payloads::one(payload),
+            input,
             workflow_run_timeout: options.run_timeout,
             workflow_task_timeout: options.task_timeout,
             backoff_start_interval: options.start_delay,

@@ -41,7 +41,7 @@ where
         Box::pin(async move {
             let argument: I = decode_arguments(&input)?;
             let output = workflow(ctx, argument).await?;
-            Ok(Some(Payloads::one(Payload::json(&output)?)))
+            Ok(Some(Payloads::one(Payload::encode(&output)?)))
         }) as BoxFuture<_>
     })
 }

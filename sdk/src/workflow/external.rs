@@ -11,9 +11,8 @@ use std::task::Poll;
 
 use endure_core::replay::WorkflowCommand;
 use endure_core::{
-    Failure, Header, Payload, Payloads, RequestCancelExternalWorkflowExecutionCommandAttributes,
-    RunId, SignalExternalWorkflowExecutionCommandAttributes, SignalName, WorkflowExecution,
-    WorkflowId,
+    Failure, Header, Payloads, RequestCancelExternalWorkflowExecutionCommandAttributes, RunId,
+    SignalExternalWorkflowExecutionCommandAttributes, SignalName, WorkflowExecution, WorkflowId,
 };
 use serde::Serialize;
 
@@ -142,7 +141,7 @@ pub(crate) fn signal<A: Serialize>(
         .map_err(|error| error.to_string())
         .and_then(|workflow_id| {
             let signal_name = SignalName::new(signal_name).map_err(|error| error.to_string())?;
-            let payload = Payload::json(argument).map_err(|error| error.to_string())?;
+            let input = Payloads::encode_arguments(argument).map_err(|error| error.to_string())?;
             Ok(SignalExternalWorkflowExecutionCommandAttributes {
                 namespace: None,
                 workflow_execution: WorkflowExecution {
@@ -150,7 +149,7 @@ pub(crate) fn signal<A: Serialize>(
                     run_id,
                 },
                 signal_name,
-                input: Payloads::one(payload),
+                input,
                 child_workflow_only,
                 header: Header::new(),
             })

@@ -12,20 +12,17 @@
 //! next attempt. If the task fails before its markers are recorded, the activities run
 //! again: local activities run at least once.
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::task::Poll;
 use std::time::Duration;
 
 use endure_core::replay::WorkflowCommand;
-use endure_core::{
-    Failure, FailureInfo, Header, MarkerName, Payload, Payloads, RecordMarkerCommandAttributes,
-    RetryPolicy,
-};
+use endure_core::{Failure, FailureInfo, Payload, Payloads, RetryPolicy};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::WorkflowContext;
+use super::local_activity_marker::LocalActivityMarkerData;
 use super::state::{ActivityError, Slot, WorkflowState};
 
 /// The marker a local activity's outcome is recorded as.
@@ -117,7 +114,7 @@ impl WorkflowContext {
         input: &I,
         options: LocalActivityOptions,
     ) -> impl Future<Output = Result<O, ActivityError>> + Send + 'static + use<I, O> {
-        let input = Payload::json(input).map(Payloads::one);
+        let input = Payloads::encode_arguments(input);
         let context = self.clone();
         let activity_type = activity_type.to_owned();
         async move {
@@ -275,72 +272,6 @@ fn local_failure(activity_type: &str, cause: Failure) -> Failure {
     .caused_by(cause)
 }
 
-/// The marker recording `outcome` of `request`.
-pub(crate) fn marker(
-    request: &LocalActivityRequest,
-    outcome: &LocalActivityOutcome,
-) -> RecordMarkerCommandAttributes {
-    let json = |value: &dyn erased::Json| Payloads::one(value.payload());
-    let mut details = BTreeMap::new();
-    details.insert("seq".to_owned(), json(&request.seq));
-    details.insert("type".to_owned(), json(&request.activity_type));
-    let (attempt, failure) = match outcome {
-        LocalActivityOutcome::Completed { attempt, result } => {
-            if let Some(result) = result {
-                details.insert("result".to_owned(), result.clone());
-            }
-            (*attempt, None)
-        }
-        LocalActivityOutcome::Failed { attempt, failure } => (*attempt, Some(failure.clone())),
-        LocalActivityOutcome::Backoff {
-            attempt,
-            failure,
-            backoff,
-        } => {
-            let millis = u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX);
-            details.insert("backoff_ms".to_owned(), json(&millis));
-            (*attempt, Some(failure.clone()))
-        }
-    };
-    details.insert("attempt".to_owned(), json(&attempt));
-    RecordMarkerCommandAttributes {
-        marker_name: MarkerName::new(LOCAL_ACTIVITY_MARKER)
-            .unwrap_or_else(|_| unreachable!("a valid marker name")),
-        details,
-        header: Header::new(),
-        failure,
-    }
-}
-
-/// The outcome a recorded marker holds.
-fn outcome_of(
-    marker: &endure_core::history::MarkerRecordedEventAttributes,
-) -> LocalActivityOutcome {
-    let number = |key: &str| -> Option<u64> {
-        marker
-            .details
-            .get(key)
-            .and_then(|payloads| payloads.0.first())
-            .and_then(|payload| payload.decode().ok())
-    };
-    let attempt = number("attempt").map_or(1, |attempt| attempt as u32);
-    match (&marker.failure, number("backoff_ms")) {
-        (None, _) => LocalActivityOutcome::Completed {
-            attempt,
-            result: marker.details.get("result").cloned(),
-        },
-        (Some(failure), Some(millis)) => LocalActivityOutcome::Backoff {
-            attempt,
-            failure: failure.clone(),
-            backoff: Duration::from_millis(millis),
-        },
-        (Some(failure), None) => LocalActivityOutcome::Failed {
-            attempt,
-            failure: failure.clone(),
-        },
-    }
-}
-
 impl WorkflowState {
     /// Requests not yet handed to the worker, now marked as handed.
     pub(crate) fn take_local_activities_to_run(&mut self) -> Vec<LocalActivityRequest> {
@@ -374,7 +305,7 @@ impl WorkflowState {
         if !matches!(slot.outcome, Slot::Pending(_)) {
             return false;
         }
-        let marker = marker(&slot.request, &outcome);
+        let marker = super::local_activity_marker::marker(&slot.request, &outcome, self.now);
         slot.outcome.resolve(outcome);
         self.commands.push(WorkflowCommand::RecordMarker(marker));
         true
@@ -389,7 +320,7 @@ impl WorkflowState {
             .enumerate()
             .filter(|(_, marker)| marker.marker_name.as_str() == LOCAL_ACTIVITY_MARKER)
             .find_map(|(position, marker)| {
-                let seq: u32 = marker.details.get("seq")?.0.first()?.decode().ok()?;
+                let seq = LocalActivityMarkerData::of(marker)?.seq()?;
                 let waiting = self
                     .local_activities
                     .get(&seq)
@@ -397,22 +328,7 @@ impl WorkflowState {
                 waiting.then_some((position, seq))
             })?;
         let marker = self.markers.remove(position);
-        self.resolve_local_activity(seq, outcome_of(&marker));
+        self.resolve_local_activity(seq, super::local_activity_marker::outcome_of(&marker));
         Some(seq)
-    }
-}
-
-/// JSON payloads of small values, without naming their types at each call.
-mod erased {
-    use endure_core::Payload;
-
-    pub(super) trait Json {
-        fn payload(&self) -> Payload;
-    }
-
-    impl<T: serde::Serialize> Json for T {
-        fn payload(&self) -> Payload {
-            Payload::json(self).unwrap_or_else(|_| Payload::null())
-        }
     }
 }

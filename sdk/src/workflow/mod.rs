@@ -44,6 +44,8 @@ pub(crate) mod definition;
 mod executor;
 mod external;
 mod local_activity;
+mod local_activity_marker;
+mod markers;
 mod random;
 mod scoped;
 mod search_attributes;
@@ -56,8 +58,8 @@ mod tests;
 
 pub use child::{ChildWorkflowError, ChildWorkflowHandle, ChildWorkflowOptions};
 pub use context::{
-    ActivityFuture, CancelHandle, Canceled, DEFAULT_VERSION, ReplayAwareLogger, SignalChannel,
-    Timer, WorkflowContext, WorkflowInfo,
+    ActivityFuture, CancelHandle, Canceled, ReplayAwareLogger, SignalChannel, Timer,
+    WorkflowContext, WorkflowInfo,
 };
 pub use continue_as_new::ContinueAsNewOptions;
 pub use definition::WorkflowDefinition;
@@ -67,6 +69,8 @@ pub use executor::{
 pub use local_activity::{
     LOCAL_ACTIVITY_MARKER, LocalActivityOptions, LocalActivityOutcome, LocalActivityRequest,
 };
+pub use local_activity_marker::LocalActivityMarkerData;
+pub use markers::DEFAULT_VERSION;
 pub use state::{ActivityError, ExternalWorkflowError, WorkflowError, WorkflowTaskError};
 pub use sync::{
     Receiver, Selector, Sender, SettableFuture, Setter, WaitGroup, channel, settable_future,

@@ -98,6 +98,8 @@ pub(crate) struct WorkflowState {
     pub(crate) versions: BTreeMap<String, i32>,
     /// Values of mutable side effects, by id.
     pub(crate) mutable_values: BTreeMap<String, Payloads>,
+    /// How many times each mutable side effect id has been recorded (Go's call counter).
+    pub(crate) mutable_records: BTreeMap<String, u32>,
     pub(crate) random: DeterministicRandom,
     /// Coroutines spawned by workflow code, to be added by the executor.
     pub(crate) spawned: Vec<super::executor::Coroutine>,
@@ -149,6 +151,7 @@ impl WorkflowState {
             markers: Vec::new(),
             versions: BTreeMap::new(),
             mutable_values: BTreeMap::new(),
+            mutable_records: BTreeMap::new(),
             random: DeterministicRandom::new(0),
             spawned: Vec::new(),
             condition_waiters: Vec::new(),
@@ -217,15 +220,20 @@ impl WorkflowState {
         lines
     }
 
-    /// Takes the recorded marker of `name` whose `key` detail equals `key`, if this task has one.
+    /// Takes the recorded marker of `name` whose detail under one of `keys` (today's key,
+    /// then the keys earlier encodings wrote) equals `value`, if this task has one.
     pub(crate) fn take_marker(
         &mut self,
         name: &str,
-        key: &str,
+        keys: &[&str],
         value: &Payloads,
     ) -> Option<MarkerRecordedEventAttributes> {
         let position = self.markers.iter().position(|marker| {
-            marker.marker_name.as_str() == name && marker.details.get(key) == Some(value)
+            marker.marker_name.as_str() == name
+                && keys
+                    .iter()
+                    .find_map(|key| marker.details.get(*key))
+                    .is_some_and(|recorded| recorded == value)
         })?;
         Some(self.markers.remove(position))
     }

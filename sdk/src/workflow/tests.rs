@@ -83,8 +83,16 @@ fn result_of(history: &[HistoryEvent]) -> Option<Payloads> {
     }
 }
 
+/// Answers its arguments as its one result value (several arguments as a list).
 fn echo_activity() -> Activity {
-    Arc::new(|_, input, _| Ok(Some(input.clone())))
+    Arc::new(|_, input, _| {
+        let value: serde_json::Value = input
+            .decode_arguments()
+            .map_err(|e| Failure::application(e.to_string(), "PayloadError"))?;
+        let payload = endure_core::Payload::encode(&value)
+            .map_err(|e| Failure::application(e.to_string(), "PayloadError"))?;
+        Ok(Some(Payloads::one(payload)))
+    })
 }
 
 fn workflow<F, Fut>(body: F) -> impl Fn() -> WorkflowFunction

@@ -96,7 +96,7 @@ impl WorkflowContext {
                     Err(failure) => return UpdateOutcome::Failure(*failure),
                 };
                 match handler(ctx, argument).await {
-                    Ok(value) => match Payload::json(&value) {
+                    Ok(value) => match Payload::encode(&value) {
                         Ok(payload) => UpdateOutcome::Success(Payloads::one(payload)),
                         Err(error) => UpdateOutcome::Failure(Failure::application(
                             format!("cannot encode the update's result: {error}"),

@@ -116,7 +116,8 @@ async fn definitions_take_their_function_names_unless_renamed() {
         .collect();
     assert_eq!(
         scheduled,
-        [("compose".to_owned(), 1), ("Shout".to_owned(), 1)]
+        [("compose".to_owned(), 2), ("Shout".to_owned(), 1)],
+        "a payload per argument: compose takes two"
     );
     assert_eq!(
         history.last().map(|event| event.event_type()),

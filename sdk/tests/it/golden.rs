@@ -18,6 +18,7 @@ use endure::workflow::{
     WorkflowError,
 };
 use endure::*;
+use endure::{EventAttributes, Payloads};
 
 use crate::redb_client;
 
@@ -188,10 +189,125 @@ fn golden_histories_replay_through_todays_code() {
     assert!(replayed >= 2, "the golden histories are missing");
 }
 
-/// Today's histories replay too (what the golden files will hold for this era).
+/// The payloads and markers of `history` as Temporal's Go SDK writes them: a payload per
+/// argument, bytes as `binary/plain`, Temporal's marker detail keys.
+fn assert_temporal_encoding(history: &[HistoryEvent]) {
+    let encodings = |payloads: &Payloads| -> Vec<String> {
+        payloads
+            .as_slice()
+            .iter()
+            .map(|payload| payload.encoding().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let json2 = ["json/plain", "json/plain"];
+    let mut seen = Vec::new();
+    for event in history {
+        match &event.attributes {
+            EventAttributes::WorkflowExecutionStarted(a) => {
+                assert_eq!(encodings(&a.input), json2, "two start arguments");
+                seen.push("start");
+            }
+            EventAttributes::WorkflowExecutionSignaled(a) => {
+                assert_eq!(encodings(&a.input), json2, "two signal arguments");
+                seen.push("signal");
+            }
+            EventAttributes::StartChildWorkflowExecutionInitiated(a) => {
+                assert_eq!(encodings(&a.input), json2, "two child arguments");
+                seen.push("child");
+            }
+            EventAttributes::ActivityTaskScheduled(a) if a.activity_type.as_str() == "Greet" => {
+                assert_eq!(encodings(&a.input), json2, "two activity arguments");
+                seen.push("greet");
+            }
+            EventAttributes::ActivityTaskCompleted(a) => {
+                let result = a.result.as_ref().unwrap();
+                if result.decode_first::<String>().is_err() {
+                    assert_eq!(encodings(result), ["binary/plain"], "bytes travel raw");
+                    assert_eq!(result.as_slice()[0].data, [0, 1, 2]);
+                    seen.push("bytes");
+                }
+            }
+            EventAttributes::MarkerRecorded(marker) => {
+                let keys: Vec<&str> = marker.details.keys().map(String::as_str).collect();
+                let decode = |key: &str| -> serde_json::Value {
+                    marker.details[key].decode_first().unwrap()
+                };
+                match marker.marker_name.as_str() {
+                    "Version" => {
+                        assert_eq!(
+                            keys,
+                            ["change-id", "version", "version-search-attribute-updated"]
+                        );
+                        assert_eq!(decode("change-id"), "greeting");
+                        assert_eq!(decode("version"), 2);
+                    }
+                    "SideEffect" => {
+                        assert_eq!(keys, ["data", "side-effect-id"]);
+                        assert_eq!(decode("side-effect-id"), 1);
+                        assert_eq!(decode("data"), 42);
+                    }
+                    "MutableSideEffect" => {
+                        assert_eq!(
+                            keys,
+                            ["data", "mutable-side-effect-call-counter", "side-effect-id"]
+                        );
+                        assert_eq!(decode("side-effect-id"), "mode");
+                        assert_eq!(decode("mutable-side-effect-call-counter"), 1);
+                    }
+                    "LocalActivity" => {
+                        assert_eq!(keys, ["data", "result"]);
+                        let data = endure::workflow::LocalActivityMarkerData::of(marker).unwrap();
+                        assert_eq!(
+                            (data.activity_id.as_str(), data.activity_type.as_str()),
+                            ("1", "FlakyOnce")
+                        );
+                        assert_eq!((data.attempt, data.backoff_nanos), (2, 0));
+                        let raw = decode("data");
+                        for field in [
+                            "ActivityID",
+                            "ActivityType",
+                            "ReplayTime",
+                            "Attempt",
+                            "Backoff",
+                        ] {
+                            assert!(raw.get(field).is_some(), "Go's field {field}: {raw}");
+                        }
+                    }
+                    other => panic!("unexpected marker {other}"),
+                }
+                seen.push(match marker.marker_name.as_str() {
+                    "Version" => "version",
+                    "SideEffect" => "side effect",
+                    "MutableSideEffect" => "mutable side effect",
+                    _ => "local activity",
+                });
+            }
+            _ => {}
+        }
+    }
+    seen.sort_unstable();
+    assert_eq!(
+        seen,
+        [
+            "bytes",
+            "child",
+            "greet",
+            "local activity",
+            "mutable side effect",
+            "side effect",
+            "signal",
+            "start",
+            "version"
+        ]
+    );
+}
+
+/// Today's histories are written in Temporal's encoding and replay (what the golden files
+/// will hold for this era).
 #[tokio::test]
 async fn todays_histories_replay() {
     let (parent, child) = run_golden().await;
+    assert_temporal_encoding(&parent);
     Replayer::for_workflow::<golden>()
         .replay_history(&parent)
         .unwrap();

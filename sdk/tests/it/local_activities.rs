@@ -180,10 +180,8 @@ fn marker_attempts(history: &[HistoryEvent]) -> Vec<u32> {
     history
         .iter()
         .filter_map(|event| match &event.attributes {
-            EventAttributes::MarkerRecorded(marker)
-                if marker.marker_name.as_str() == endure::workflow::LOCAL_ACTIVITY_MARKER =>
-            {
-                marker.details.get("attempt")?.0.first()?.decode().ok()
+            EventAttributes::MarkerRecorded(marker) => {
+                Some(endure::workflow::LocalActivityMarkerData::of(marker)?.attempt)
             }
             _ => None,
         })
