@@ -27,6 +27,7 @@ pub mod list_filter;
 pub mod namespace;
 pub mod options;
 pub mod payload;
+pub mod payload_codec;
 pub mod protocol;
 pub mod random;
 pub mod replay;

@@ -61,7 +61,7 @@ pub enum ClientError {
 /// A connection to the engine for one namespace.
 #[derive(Clone)]
 pub struct Client {
-    transport: Arc<dyn Transport>,
+    pub(crate) transport: Arc<dyn Transport>,
     pub(crate) namespace: Namespace,
     pub(crate) identity: String,
     long_poll: Duration,

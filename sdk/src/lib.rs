@@ -10,6 +10,7 @@
 pub mod activity;
 mod activity_context;
 mod client;
+pub mod codec;
 mod local_activities;
 mod namespace_client;
 mod payloads;
@@ -25,6 +26,11 @@ pub mod workflow;
 
 pub use activity_context::{ActivityContext, ActivityInfo, CancelReason};
 pub use client::{Client, ClientError, WorkflowHandle};
+pub use codec::CodecTransport;
+/// Payload encodings: the default converter chain's metadata values and [`payload::Binary`].
+pub use endure_core::payload;
+pub use endure_core::payload::Binary;
+pub use endure_core::payload_codec::{CodecChain, CodecError, PayloadCodec, VisitPayloads};
 pub use payloads::decode_arguments;
 pub use reset_client::ResetOptions;
 pub use update_client::{UpdateHandle, UpdateOptions};

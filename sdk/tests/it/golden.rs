@@ -26,7 +26,7 @@ use crate::redb_client;
 /// activity, a child and a signal; bytes; a side effect, a mutable side effect, a version
 /// marker; a local activity retried once; an update and a query.
 #[endure::workflow(name = "Golden")]
-async fn golden(
+pub(crate) async fn golden(
     ctx: WorkflowContext,
     (name, count): (String, u32),
 ) -> Result<(String, Vec<u8>), WorkflowError> {
@@ -73,7 +73,7 @@ async fn golden(
 
 /// Repeats a word.
 #[endure::workflow(name = "GoldenChild")]
-async fn golden_child(
+pub(crate) async fn golden_child(
     _ctx: WorkflowContext,
     (word, times): (String, u32),
 ) -> Result<String, WorkflowError> {
@@ -105,14 +105,24 @@ fn local_options() -> LocalActivityOptions {
     }
 }
 
+/// The start of the golden workflow (its queue is set by [`run_golden`]).
+pub(crate) fn golden_options() -> StartWorkflowOptions {
+    StartWorkflowOptions::new(
+        WorkflowId::new("golden").unwrap(),
+        TaskQueueName::new("golden").unwrap(),
+    )
+}
+
 fn golden_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
 }
 
-/// Runs `Golden` to completion on a fresh engine and returns the parent's and the child's
-/// histories.
-async fn run_golden() -> (Vec<HistoryEvent>, Vec<HistoryEvent>) {
-    let (client, _store) = redb_client().await;
+/// Runs `Golden` to completion through `client` (a worker on its transport) and returns
+/// the parent's and the child's histories as `client` reads them.
+pub(crate) async fn run_golden(
+    client: &Client,
+    options: StartWorkflowOptions,
+) -> (Vec<HistoryEvent>, Vec<HistoryEvent>) {
     let queue = TaskQueueName::new("golden").unwrap();
     let mut worker = Worker::new(
         client.transport(),
@@ -136,7 +146,10 @@ async fn run_golden() -> (Vec<HistoryEvent>, Vec<HistoryEvent>) {
         Ok(attempt)
     });
     let (stop, running) = crate::spawn_worker(worker);
-    let options = StartWorkflowOptions::new(WorkflowId::new("golden").unwrap(), queue);
+    let options = StartWorkflowOptions {
+        task_queue: queue,
+        ..options
+    };
     let handle = client
         .start_workflow(options, "Golden", &("ada".to_owned(), 3_u32))
         .await
@@ -191,7 +204,7 @@ fn golden_histories_replay_through_todays_code() {
 
 /// The payloads and markers of `history` as Temporal's Go SDK writes them: a payload per
 /// argument, bytes as `binary/plain`, Temporal's marker detail keys.
-fn assert_temporal_encoding(history: &[HistoryEvent]) {
+pub(crate) fn assert_temporal_encoding(history: &[HistoryEvent]) {
     let encodings = |payloads: &Payloads| -> Vec<String> {
         payloads
             .as_slice()
@@ -306,7 +319,8 @@ fn assert_temporal_encoding(history: &[HistoryEvent]) {
 /// will hold for this era).
 #[tokio::test]
 async fn todays_histories_replay() {
-    let (parent, child) = run_golden().await;
+    let (client, _store) = redb_client().await;
+    let (parent, child) = run_golden(&client, golden_options()).await;
     assert_temporal_encoding(&parent);
     Replayer::for_workflow::<golden>()
         .replay_history(&parent)

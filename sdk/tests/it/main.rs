@@ -10,6 +10,7 @@
 mod activity_cancel;
 mod children;
 mod client;
+mod codec;
 mod continue_as_new;
 mod definitions;
 mod external;
