@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use endure::remote::{RemoteOptions, TcpTransport};
-use endure::{Client, ClientError, Worker, WorkerOptions};
+use endure::{Client, ClientError, CodecChain, CodecTransport, Worker, WorkerOptions};
 use endure_core::Namespace;
 use endure_core::history::HistoryEvent;
 use endure_core::protocol::Transport;
@@ -66,6 +66,9 @@ pub struct ClusterConfig {
     /// The options every worker starts from (a scenario may shrink the cache or the
     /// sticky timeout so eviction and fallback paths run).
     pub worker: WorkerOptions,
+    /// Payload codecs every client and worker applies (none by default); see
+    /// [`Cluster::raw_client`] to read what the engine holds.
+    pub codecs: CodecChain,
 }
 
 /// Which store the engine node runs on.
@@ -97,6 +100,7 @@ impl Default for ClusterConfig {
             duplicate_requests: 0.0,
             max_request_delay: Duration::ZERO,
             worker: WorkerOptions::default(),
+            codecs: CodecChain::default(),
         }
     }
 }
@@ -253,12 +257,26 @@ impl Cluster {
             remote: self.config.remote.clone(),
             duplicate: self.config.duplicate_requests,
             max_delay: self.config.max_request_delay,
+            codecs: self.config.codecs.clone(),
         }
     }
 
-    /// A client of the engine over TCP (use it on a client node).
+    /// A client of the engine over TCP (use it on a client node), with the cluster's
+    /// codecs.
     pub fn client(&self) -> Client {
         Client::new(self.transport(), Namespace::default())
+    }
+
+    /// A client without the cluster's codecs: it reads payloads as the engine stores them.
+    pub fn raw_client(&self) -> Client {
+        let link = Link {
+            codecs: CodecChain::default(),
+            ..self.link()
+        };
+        Client::new(
+            transport_to(self.engine_address(), &link),
+            Namespace::default(),
+        )
     }
 
     fn add_node(&self, name: &str, node: NodeHandle) -> NodeHandle {
@@ -599,6 +617,7 @@ struct Link {
     remote: RemoteOptions,
     duplicate: f64,
     max_delay: Duration,
+    codecs: CodecChain,
 }
 
 /// A TCP transport to `address`, delaying and doubling requests as `link` says.
@@ -616,6 +635,10 @@ fn transport_to(address: String, link: &Link) -> Arc<dyn Transport> {
         transport = Arc::new(Delaying::new(transport, move || {
             Duration::from_millis(madsim::rand::thread_rng().gen_range(0..=limit))
         }));
+    }
+    if !link.codecs.is_empty() {
+        // Outermost: a request is encoded once, however often the link repeats it.
+        transport = Arc::new(CodecTransport::new(transport, link.codecs.clone()));
     }
     transport
 }

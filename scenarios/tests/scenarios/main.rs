@@ -7,6 +7,7 @@
 
 mod cancellation;
 mod children;
+mod codec;
 mod continue_as_new;
 mod engine_restart;
 mod engine_smoke;
