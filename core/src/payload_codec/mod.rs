@@ -34,6 +34,7 @@ pub struct CodecError(pub String);
 /// did not encode (recognise yours by a metadata value such as your own `encoding`), so
 /// histories written before the codec was added, and payloads another process wrote, still
 /// read; and both return as many payloads as they were given, in order.
+#[doc(alias = "DataConverter")]
 pub trait PayloadCodec: Send + Sync + 'static {
     /// Encodes `payloads` (arguments, a result, details…) for the engine.
     fn encode(&self, payloads: Vec<Payload>) -> Result<Vec<Payload>, CodecError>;
@@ -45,6 +46,7 @@ pub trait PayloadCodec: Send + Sync + 'static {
 /// order given, `decode` in reverse, so `[compress, encrypt]` compresses and then
 /// encrypts.
 #[derive(Clone, Default)]
+#[doc(alias = "DataConverter")]
 pub struct CodecChain {
     codecs: Vec<Arc<dyn PayloadCodec>>,
 }
