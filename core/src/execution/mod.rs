@@ -25,6 +25,7 @@ mod io;
 mod pending;
 mod rebuild;
 mod reset;
+mod start_policy;
 mod update;
 mod workflow_task;
 
@@ -45,6 +46,7 @@ pub use rebuild::RebuildError;
 pub use reset::{
     RESET_REASON_BYTES_MAX, ResetError, ResetFork, ResetPoint, ResetReapply, ResetRequest,
 };
+pub use start_policy::{StartDecision, StartFacts, StartKind, decide_start};
 pub use update::UpdateRecord;
 pub use workflow_task::{StartedWorkflowTask, WorkflowTask, WorkflowTaskKind};
 

@@ -16,7 +16,8 @@ use endure_core::clock::Clock;
 use endure_core::codec;
 use endure_core::execution::{
     ActivityTaskToken, Effects, ExecutionMachine, Input, NextRun, Reply, ResetFork, ResetRequest,
-    SignalRequest, StartRequest, Task, WorkflowTaskKind,
+    SignalRequest, StartDecision, StartFacts, StartKind, StartRequest, Task, WorkflowTaskKind,
+    decide_start,
 };
 use endure_core::history::{EventAttributes, HistoryEvent, ParentExecutionInfo};
 use endure_core::storage::*;
@@ -25,7 +26,6 @@ use endure_core::{
     EventId, Namespace, RequestId, RunId, TaskQueueName, UpdateRequest, WorkflowExecutionStatus,
     WorkflowId,
 };
-use endure_core::{WorkflowIdConflictPolicy, WorkflowIdReusePolicy};
 use tokio::sync::{mpsc, oneshot};
 
 use super::Closings;
@@ -1262,6 +1262,56 @@ impl<S: Storage, C: Clock> Shard<S, C> {
 
     /// Starts a workflow under the id-conflict and id-reuse policies, idempotently by
     /// request id; the response, and the ticket of the write that must be durable first.
+    /// What the store holds for a start of `request`'s workflow id (see [`decide_start`]).
+    async fn start_facts(
+        &mut self,
+        request: &StartWorkflowRequest,
+        signal: Option<&SignalRequest>,
+        update: Option<&UpdateRequest>,
+    ) -> Result<StartFacts, EngineError> {
+        let (namespace, workflow_id) = (&request.namespace, &request.options.id);
+        let recorded = |record: Option<RequestRecord>| record.map(|record| record.run_id);
+        let recorded_start = match &request.options.request_id {
+            Some(request_id) => recorded(
+                self.storage
+                    .find_request(namespace, workflow_id, request_id)
+                    .await?,
+            ),
+            None => None,
+        };
+        let recorded_signal = match signal.and_then(signal_record_id) {
+            Some(request_id) => recorded(
+                self.storage
+                    .find_request(namespace, workflow_id, &request_id)
+                    .await?,
+            ),
+            None => None,
+        };
+        let current = self
+            .storage
+            .current_run(namespace, workflow_id)
+            .await?
+            .map(|current| (current.run_id, current.status));
+        let closed_current_took_update = match (update, current) {
+            (Some(update), Some((run_id, status))) if status.is_closed() => {
+                let key = ExecutionKey {
+                    namespace: namespace.clone(),
+                    workflow_id: workflow_id.clone(),
+                    run_id,
+                };
+                let (machine, _, _) = self.load(&key).await?;
+                machine.update_record(&update.update_id).is_some()
+            }
+            _ => false,
+        };
+        Ok(StartFacts {
+            recorded_start,
+            recorded_signal,
+            current,
+            closed_current_took_update,
+        })
+    }
+
     async fn start(
         &mut self,
         request: StartWorkflowRequest,
@@ -1274,146 +1324,74 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         // Checked here too, for the children the outbox starts.
         self.namespaces.check(&namespace)?;
         self.settle_workflow(&namespace, &workflow_id).await;
-        if let Some(request_id) = &request.options.request_id
-            && let Some(record) = self
-                .storage
-                .find_request(&namespace, &workflow_id, request_id)
-                .await?
-        {
-            let response = StartWorkflowResponse {
-                run_id: record.run_id,
-                started: false,
-            };
-            return Ok((response, None));
-        }
-        // A signal-with-start whose signal was applied already (a retry, or a request sent
-        // twice) answers with the run it reached — even if that run has closed since, when
-        // starting anew would deliver the signal a second time.
-        if let Some(signal) = &signal
-            && let Some(request_id) = signal_record_id(signal)
-            && let Some(record) = self
-                .storage
-                .find_request(&namespace, &workflow_id, &request_id)
-                .await?
-        {
-            let response = StartWorkflowResponse {
-                run_id: record.run_id,
-                started: false,
-            };
-            return Ok((response, None));
-        }
-        let current = self.storage.current_run(&namespace, &workflow_id).await?;
-        // An update-with-start whose update the current run took already, though it has
-        // closed since: that run answers it (its updates are kept); starting anew would
-        // apply the update a second time.
-        if let (Some(update), Some(current)) = (&update, &current)
-            && current.status.is_closed()
-        {
+        let kind = match (&signal, &update) {
+            (Some(_), _) => StartKind::WithSignal,
+            (None, Some(_)) => StartKind::WithUpdate,
+            (None, None) => StartKind::Plain,
+        };
+        let facts = self
+            .start_facts(&request, signal.as_ref(), update.as_ref())
+            .await?;
+        let existing = |run_id| {
             let key = ExecutionKey {
                 namespace: namespace.clone(),
                 workflow_id: workflow_id.clone(),
-                run_id: current.run_id,
+                run_id,
             };
-            let (machine, _, _) = self.load(&key).await?;
-            if machine.update_record(&update.update_id).is_some() {
-                let response = StartWorkflowResponse {
-                    run_id: current.run_id,
-                    started: false,
-                };
-                return Ok((response, None));
+            let response = StartWorkflowResponse {
+                run_id,
+                started: false,
+            };
+            (key, response)
+        };
+        let decision = decide_start(
+            kind,
+            request.options.id_conflict_policy,
+            request.options.id_reuse_policy,
+            &facts,
+        );
+        match decision {
+            StartDecision::Existing(run_id) => return Ok((existing(run_id).1, None)),
+            StartDecision::AlreadyStarted(run_id) => {
+                return Err(EngineError::AlreadyStarted {
+                    workflow_id: workflow_id.clone(),
+                    run_id,
+                });
             }
-        }
-        // Signal-with-start signals a running run whatever the conflict policy, and ends
-        // its start delay.
-        if let (Some(signal), Some(current)) = (&signal, &current)
-            && current.status == WorkflowExecutionStatus::Running
-        {
-            let key = ExecutionKey {
-                namespace: namespace.clone(),
-                workflow_id: workflow_id.clone(),
-                run_id: current.run_id,
-            };
-            let (_, ticket) = self
-                .transition(&key, Input::SignalWithStart(signal.clone()), None)
-                .await?;
-            let response = StartWorkflowResponse {
-                run_id: current.run_id,
-                started: false,
-            };
-            return Ok((response, ticket));
-        }
-        // Update-with-start takes a running run when the conflict policy lets it, and ends
-        // its start delay.
-        if let (Some(update), Some(current)) = (&update, &current)
-            && current.status == WorkflowExecutionStatus::Running
-            && request.options.id_conflict_policy == WorkflowIdConflictPolicy::UseExisting
-        {
-            let key = ExecutionKey {
-                namespace: namespace.clone(),
-                workflow_id: workflow_id.clone(),
-                run_id: current.run_id,
-            };
-            let input = Input::Update {
-                request: update.clone(),
-                ends_start_delay: true,
-            };
-            let (_, ticket) = self.transition(&key, input, None).await?;
-            let response = StartWorkflowResponse {
-                run_id: current.run_id,
-                started: false,
-            };
-            return Ok((response, ticket));
-        }
-        if let Some(current) = &current {
-            let blocked = EngineError::AlreadyStarted {
-                workflow_id: workflow_id.clone(),
-                run_id: current.run_id,
-            };
-            if current.status == WorkflowExecutionStatus::Running {
-                match request.options.id_conflict_policy {
-                    WorkflowIdConflictPolicy::Fail => return Err(blocked),
-                    WorkflowIdConflictPolicy::UseExisting => {
-                        let response = StartWorkflowResponse {
-                            run_id: current.run_id,
-                            started: false,
-                        };
-                        return Ok((response, None));
-                    }
-                    WorkflowIdConflictPolicy::TerminateExisting => {
-                        let key = ExecutionKey {
-                            namespace: namespace.clone(),
-                            workflow_id: workflow_id.clone(),
-                            run_id: current.run_id,
-                        };
-                        let terminate = Input::Terminate {
-                            reason: "terminated by a start with the terminate-existing policy"
-                                .into(),
-                            details: None,
-                            identity: request.identity.clone(),
-                        };
-                        // The new run is written after the termination is durable.
-                        if let (_, Some(ticket)) = self.transition(&key, terminate, None).await? {
-                            self.wait(ticket).await?;
-                        }
-                    }
-                }
-            } else {
-                let reusable = match request.options.id_reuse_policy {
-                    WorkflowIdReusePolicy::AllowDuplicate
-                    | WorkflowIdReusePolicy::TerminateIfRunning => true,
-                    WorkflowIdReusePolicy::AllowDuplicateFailedOnly => matches!(
-                        current.status,
-                        WorkflowExecutionStatus::Failed
-                            | WorkflowExecutionStatus::Canceled
-                            | WorkflowExecutionStatus::Terminated
-                            | WorkflowExecutionStatus::TimedOut
-                    ),
-                    WorkflowIdReusePolicy::RejectDuplicate => false,
+            StartDecision::SignalRunning(run_id) => {
+                let (key, response) = existing(run_id);
+                let input = Input::SignalWithStart(signal.unwrap_or_else(|| {
+                    unreachable!("a signal-with-start decision has its signal")
+                }));
+                let (_, ticket) = self.transition(&key, input, None).await?;
+                return Ok((response, ticket));
+            }
+            StartDecision::UpdateRunning(run_id) => {
+                let (key, response) = existing(run_id);
+                let input = Input::Update {
+                    request: update.unwrap_or_else(|| {
+                        unreachable!("an update-with-start decision has its update")
+                    }),
+                    ends_start_delay: true,
                 };
-                if !reusable {
-                    return Err(blocked);
+                let (_, ticket) = self.transition(&key, input, None).await?;
+                return Ok((response, ticket));
+            }
+            StartDecision::TerminateThenStart(run_id) => {
+                let terminate = Input::Terminate {
+                    reason: "terminated by a start with the terminate-existing policy".into(),
+                    details: None,
+                    identity: request.identity.clone(),
+                };
+                // The new run is written after the termination is durable.
+                if let (_, Some(ticket)) = self
+                    .transition(&existing(run_id).0, terminate, None)
+                    .await?
+                {
+                    self.wait(ticket).await?;
                 }
             }
+            StartDecision::Start => {}
         }
         let now = self.clock.now();
         let run_id = self.next_run_id();
@@ -1456,11 +1434,8 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             &effects.tasks,
             now,
         )?;
-        let expected = self
-            .storage
-            .current_run(&namespace, &workflow_id)
-            .await?
-            .map(|current| current.run_id);
+        // The current run a start replaces keeps its id through a termination.
+        let expected = facts.current.map(|(run_id, _)| run_id);
         let write = WorkflowWrite {
             shard: self.id,
             range_id: self.range,
