@@ -23,6 +23,7 @@ mod external;
 mod history_limits;
 mod io;
 mod pending;
+mod persisted;
 mod rebuild;
 mod reset;
 mod start_policy;

@@ -667,12 +667,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             .load_execution(execution)
             .await?
             .ok_or_else(|| EngineError::NotFound(format!("{execution:?}")))?;
-        endure_core::codec::decode(&row.state).map_err(|error| {
-            EngineError::Storage(endure_core::storage::StorageError::Corrupt {
-                what: format!("the state of {execution:?}"),
-                reason: error.to_string(),
-            })
-        })
+        Ok(endure_core::execution::ExecutionMachine::from_row(&row)?)
     }
 
     /// Asks a run's workflow code `query_type` (spec §5.19.1) and waits for a worker's
@@ -1066,12 +1061,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             .load_execution(execution)
             .await?
             .ok_or_else(|| EngineError::NotFound(format!("{execution:?}")))?;
-        let machine = endure_core::codec::decode(&row.state).map_err(|error| {
-            endure_core::storage::StorageError::Corrupt {
-                what: format!("execution {execution:?}"),
-                reason: error.to_string(),
-            }
-        })?;
+        let machine = endure_core::execution::ExecutionMachine::from_row(&row)?;
         Ok((row, machine))
     }
 

@@ -23,7 +23,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use endure_core::clock::Clock;
-use endure_core::codec;
 use endure_core::execution::{
     ENGINE_IDENTITY, ExecutionMachine, ExternalRequest, Input, Rejected, SignalRequest,
 };
@@ -134,7 +133,7 @@ impl<S: Storage, C: Clock> Outbox<S, C> {
         let Some(stored) = self.storage.load_execution(source).await? else {
             return Err(Retry::Broken("the sending run does not exist".into()));
         };
-        let machine: ExecutionMachine = codec::decode(&stored.state)
+        let machine = ExecutionMachine::from_row(&stored)
             .map_err(|error| Retry::Broken(format!("the sending run is corrupt: {error}")))?;
         let (initiated_event_id, pending) = match row.task {
             DispatchTask::SignalExternalWorkflow { initiated_event_id } => (
@@ -332,7 +331,7 @@ impl<S: Storage, C: Clock> Outbox<S, C> {
         let Some(stored) = self.storage.load_execution(key).await? else {
             return Ok(false);
         };
-        let machine: ExecutionMachine = codec::decode(&stored.state)
+        let machine = ExecutionMachine::from_row(&stored)
             .map_err(|error| Retry::Broken(format!("the target run is corrupt: {error}")))?;
         Ok(machine.parent().is_some_and(|info| {
             info.namespace == parent.namespace

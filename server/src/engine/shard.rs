@@ -13,7 +13,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use endure_core::clock::Clock;
-use endure_core::codec;
 use endure_core::execution::{
     ActivityTaskToken, Effects, ExecutionMachine, Input, NextRun, Reply, ResetFork, ResetRequest,
     SignalRequest, StartDecision, StartFacts, StartKind, StartRequest, Task, WorkflowTaskKind,
@@ -661,7 +660,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
     async fn deadline_failed(&mut self, key: &ExecutionKey, error: &EngineError) {
         tracing::warn!(execution = ?key, %error, "deadline transition failed; the run is reloaded on its next input");
         if let Ok(Some(row)) = self.storage.load_execution(key).await
-            && let Ok(machine) = codec::decode::<ExecutionMachine>(&row.state)
+            && let Ok(machine) = ExecutionMachine::from_row(&row)
         {
             self.arm(key.clone(), machine.next_deadline());
         }
@@ -779,11 +778,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             .load_execution(key)
             .await?
             .ok_or_else(|| EngineError::NotFound(format!("{key:?}")))?;
-        let machine: ExecutionMachine =
-            codec::decode(&row.state).map_err(|error| StorageError::Corrupt {
-                what: format!("execution {key:?}"),
-                reason: error.to_string(),
-            })?;
+        let machine = ExecutionMachine::from_row(&row)?;
         let seen = match EventId::new(machine.next_event_id().get().saturating_sub(1)) {
             Some(last) => self
                 .storage
@@ -1158,10 +1153,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         tasks: &[Task],
         now: Timestamp,
     ) -> Result<(RunWrite, Vec<DispatchRow>), EngineError> {
-        let state = codec::encode(machine).map_err(|error| StorageError::Corrupt {
-            what: format!("new state of {key:?}"),
-            reason: error.to_string(),
-        })?;
+        let state = machine.to_state(key)?;
         let db_version = match condition {
             RunCondition::Create => 1,
             RunCondition::DbVersion(version) => version + 1,

@@ -120,7 +120,7 @@ fn record<T: Record>(bytes: &[u8]) -> Result<(), String> {
 /// An execution row, and the machine inside it.
 fn execution(bytes: &[u8]) -> Result<(), String> {
     let row: ExecutionRow = codec::decode(bytes).map_err(|error| error.to_string())?;
-    codec::decode::<ExecutionMachine>(&row.state)
+    ExecutionMachine::from_row(&row)
         .map(drop)
         .map_err(|error| format!("its execution machine: {error}"))
 }
