@@ -27,6 +27,7 @@ mod persisted;
 mod rebuild;
 mod reset;
 mod start_policy;
+mod task_started;
 mod update;
 mod workflow_task;
 

@@ -25,5 +25,8 @@ impl ExecutionMachine {
 
 /// `workflow_id/run_id in namespace`, for messages.
 fn run_name(key: &ExecutionKey) -> String {
-    format!("{}/{} in namespace {}", key.workflow_id, key.run_id, key.namespace)
+    format!(
+        "{}/{} in namespace {}",
+        key.workflow_id, key.run_id, key.namespace
+    )
 }

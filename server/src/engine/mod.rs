@@ -30,7 +30,7 @@ use endure_core::execution::{
     WorkflowTaskToken,
 };
 use endure_core::history::HistoryEvent;
-use endure_core::storage::{DispatchTask, ExecutionKey, Storage, shard_of};
+use endure_core::storage::{ExecutionKey, Storage, shard_of};
 use endure_core::{
     EventId, Failure, Namespace, Payloads, RunId, TaskQueueName, WorkflowId,
     WorkflowTaskFailedCause,
@@ -573,22 +573,17 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 } => (execution, started),
                 Handoff::Started { .. } => continue,
                 Handoff::Row(taken) => {
-                    let DispatchTask::WorkflowTask {
-                        scheduled_event_id, ..
-                    } = taken.row().task
-                    else {
-                        debug_assert!(
-                            false,
-                            "the workflow half of a queue holds workflow tasks only"
-                        );
-                        drop(taken.starting());
-                        continue;
-                    };
                     let row = taken.starting();
-                    let input = Input::WorkflowTaskStarted {
-                        scheduled_event_id,
-                        request_id: format!("dispatch-{}", row.task_id),
-                        identity: identity.to_owned(),
+                    let request_id = format!("dispatch-{}", row.task_id);
+                    let input = match Input::task_started(&row.task, request_id, identity.into()) {
+                        Some(input @ Input::WorkflowTaskStarted { .. }) => input,
+                        _ => {
+                            debug_assert!(
+                                false,
+                                "the workflow half of a queue holds workflow tasks only"
+                            );
+                            continue;
+                        }
                     };
                     match self.apply(&row.execution, input, Some(row.key())).await {
                         Ok(Reply::WorkflowTaskStarted(started)) => (row.execution, started),
@@ -842,26 +837,17 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 Handoff::Started { .. } | Handoff::Query(_) => continue,
                 Handoff::Row(taken) => taken,
             };
-            let DispatchTask::ActivityTask {
-                scheduled_event_id,
-                attempt,
-            } = taken.row().task
-            else {
-                debug_assert!(
-                    false,
-                    "the activity half of a queue holds activity tasks only"
-                );
-                drop(taken.starting());
-                continue;
-            };
             let row = taken.starting();
-            let input = Input::ActivityTaskStarted {
-                token: ActivityTaskToken {
-                    scheduled_event_id,
-                    attempt,
-                },
-                request_id: format!("dispatch-{}", row.task_id),
-                identity: identity.to_owned(),
+            let request_id = format!("dispatch-{}", row.task_id);
+            let input = match Input::task_started(&row.task, request_id, identity.into()) {
+                Some(input @ Input::ActivityTaskStarted { .. }) => input,
+                _ => {
+                    debug_assert!(
+                        false,
+                        "the activity half of a queue holds activity tasks only"
+                    );
+                    continue;
+                }
             };
             match self.apply(&row.execution, input, Some(row.key())).await {
                 Ok(Reply::ActivityTaskStarted(task)) => {

@@ -14,9 +14,8 @@ use std::sync::Arc;
 
 use endure_core::clock::Clock;
 use endure_core::execution::{
-    ActivityTaskToken, Effects, ExecutionMachine, Input, NextRun, Reply, ResetFork, ResetRequest,
-    SignalRequest, StartDecision, StartFacts, StartKind, StartRequest, Task, WorkflowTaskKind,
-    decide_start,
+    Effects, ExecutionMachine, Input, NextRun, Reply, ResetFork, ResetRequest, SignalRequest,
+    StartDecision, StartFacts, StartKind, StartRequest, Task, WorkflowTaskKind, decide_start,
 };
 use endure_core::history::{EventAttributes, HistoryEvent, ParentExecutionInfo};
 use endure_core::storage::*;
@@ -996,28 +995,10 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                 continue;
             };
             let request_id = format!("sync-{}", self.next_task_id());
-            let identity = poller.identity.clone();
-            let input = match &task {
-                Task::WorkflowTask {
-                    scheduled_event_id, ..
-                } => Input::WorkflowTaskStarted {
-                    scheduled_event_id: *scheduled_event_id,
-                    request_id,
-                    identity,
-                },
-                Task::ActivityTask {
-                    scheduled_event_id,
-                    attempt,
-                    ..
-                } => Input::ActivityTaskStarted {
-                    token: ActivityTaskToken {
-                        scheduled_event_id: *scheduled_event_id,
-                        attempt: *attempt,
-                    },
-                    request_id,
-                    identity,
-                },
-                _ => unreachable!("only workflow and activity tasks get here"),
+            let (_, dispatched) = dispatch_of(&task, &task_queue);
+            let Some(input) = Input::task_started(&dispatched, request_id, poller.identity.clone())
+            else {
+                unreachable!("only workflow and activity tasks get here")
             };
             match machine.apply(input, now) {
                 Ok(started) => {
