@@ -1,0 +1,236 @@
+//! Starts: the facts a start needs read once, the pure decision asked
+//! ([`decide_start`]), and what it says written.
+
+use endure_core::clock::Clock;
+use endure_core::execution::{
+    ExecutionMachine, Input, SignalRequest, StartDecision, StartFacts, StartKind, StartRequest,
+    decide_start,
+};
+use endure_core::history::ParentExecutionInfo;
+use endure_core::storage::{
+    CurrentRun, CurrentRunWrite, ExecutionKey, RequestRecord, RunCondition, Storage, WorkflowWrite,
+};
+use endure_core::{UpdateRequest, WorkflowExecutionStatus};
+
+use super::{Shard, signal_record_id};
+use crate::engine::api::{EngineError, StartWorkflowRequest, StartWorkflowResponse};
+use crate::engine::in_flight::{Settle, Ticket};
+
+impl<S: Storage, C: Clock> Shard<S, C> {
+    /// What the store holds for a start of `request`'s workflow id (see [`decide_start`]).
+    pub(super) async fn start_facts(
+        &mut self,
+        request: &StartWorkflowRequest,
+        signal: Option<&SignalRequest>,
+        update: Option<&UpdateRequest>,
+    ) -> Result<StartFacts, EngineError> {
+        let (namespace, workflow_id) = (&request.namespace, &request.options.id);
+        let recorded = |record: Option<RequestRecord>| record.map(|record| record.run_id);
+        let recorded_start = match &request.options.request_id {
+            Some(request_id) => recorded(
+                self.storage
+                    .find_request(namespace, workflow_id, request_id)
+                    .await?,
+            ),
+            None => None,
+        };
+        let recorded_signal = match signal.and_then(signal_record_id) {
+            Some(request_id) => recorded(
+                self.storage
+                    .find_request(namespace, workflow_id, &request_id)
+                    .await?,
+            ),
+            None => None,
+        };
+        let current = self
+            .storage
+            .current_run(namespace, workflow_id)
+            .await?
+            .map(|current| (current.run_id, current.status));
+        let closed_current_took_update = match (update, current) {
+            (Some(update), Some((run_id, status))) if status.is_closed() => {
+                let key = ExecutionKey {
+                    namespace: namespace.clone(),
+                    workflow_id: workflow_id.clone(),
+                    run_id,
+                };
+                let (machine, _, _) = self.load(&key).await?;
+                machine.update_record(&update.update_id).is_some()
+            }
+            _ => false,
+        };
+        Ok(StartFacts {
+            recorded_start,
+            recorded_signal,
+            current,
+            closed_current_took_update,
+        })
+    }
+
+    /// Starts a workflow under the id-conflict and id-reuse policies, idempotently by
+    /// request id; the response, and the ticket of the write that must be durable first.
+    pub(super) async fn start(
+        &mut self,
+        request: StartWorkflowRequest,
+        signal: Option<SignalRequest>,
+        update: Option<UpdateRequest>,
+        parent: Option<ParentExecutionInfo>,
+    ) -> Result<(StartWorkflowResponse, Option<Ticket>), EngineError> {
+        let namespace = request.namespace.clone();
+        let workflow_id = request.options.id.clone();
+        // Checked here too, for the children the outbox starts.
+        self.namespaces.check(&namespace)?;
+        self.settle_workflow(&namespace, &workflow_id).await;
+        let kind = match (&signal, &update) {
+            (Some(_), _) => StartKind::WithSignal,
+            (None, Some(_)) => StartKind::WithUpdate,
+            (None, None) => StartKind::Plain,
+        };
+        let facts = self
+            .start_facts(&request, signal.as_ref(), update.as_ref())
+            .await?;
+        let existing = |run_id| {
+            let key = ExecutionKey {
+                namespace: namespace.clone(),
+                workflow_id: workflow_id.clone(),
+                run_id,
+            };
+            let response = StartWorkflowResponse {
+                run_id,
+                started: false,
+            };
+            (key, response)
+        };
+        let decision = decide_start(
+            kind,
+            request.options.id_conflict_policy,
+            request.options.id_reuse_policy,
+            &facts,
+        );
+        match decision {
+            StartDecision::Existing(run_id) => return Ok((existing(run_id).1, None)),
+            StartDecision::AlreadyStarted(run_id) => {
+                return Err(EngineError::AlreadyStarted {
+                    workflow_id: workflow_id.clone(),
+                    run_id,
+                });
+            }
+            StartDecision::SignalRunning(run_id) => {
+                let (key, response) = existing(run_id);
+                let input = Input::SignalWithStart(signal.unwrap_or_else(|| {
+                    unreachable!("a signal-with-start decision has its signal")
+                }));
+                let (_, ticket) = self.transition(&key, input, None).await?;
+                return Ok((response, ticket));
+            }
+            StartDecision::UpdateRunning(run_id) => {
+                let (key, response) = existing(run_id);
+                let input = Input::Update {
+                    request: update.unwrap_or_else(|| {
+                        unreachable!("an update-with-start decision has its update")
+                    }),
+                    ends_start_delay: true,
+                };
+                let (_, ticket) = self.transition(&key, input, None).await?;
+                return Ok((response, ticket));
+            }
+            StartDecision::TerminateThenStart(run_id) => {
+                let terminate = Input::Terminate {
+                    reason: "terminated by a start with the terminate-existing policy".into(),
+                    details: None,
+                    identity: request.identity.clone(),
+                };
+                // The new run is written after the termination is durable.
+                if let (_, Some(ticket)) = self
+                    .transition(&existing(run_id).0, terminate, None)
+                    .await?
+                {
+                    self.wait(ticket).await?;
+                }
+            }
+            StartDecision::Start => {}
+        }
+        let now = self.clock.now();
+        let run_id = self.next_run_id();
+        let start = StartRequest::from_options(
+            namespace.clone(),
+            &request.options,
+            run_id,
+            request.workflow_type,
+            request.input,
+            request.header,
+            request.identity,
+            now,
+        )?;
+        let start = StartRequest {
+            signal,
+            parent,
+            ..start
+        };
+        let (mut machine, mut effects) = ExecutionMachine::start(start, now);
+        if let Some(update) = update {
+            let input = Input::Update {
+                request: update,
+                ends_start_delay: true,
+            };
+            let admitted = machine.apply(input, now)?;
+            effects.events.extend(admitted.events);
+            effects.tasks.extend(admitted.tasks);
+        }
+        let key = ExecutionKey {
+            namespace: namespace.clone(),
+            workflow_id: workflow_id.clone(),
+            run_id,
+        };
+        let handoffs = self.sync_match(&key, &mut machine, &mut effects, now);
+        let (run, rows) = self.run_write(
+            &key,
+            RunCondition::Create,
+            &machine,
+            std::mem::take(&mut effects.events),
+            &effects.tasks,
+            now,
+        )?;
+        // The current run a start replaces keeps its id through a termination.
+        let expected = facts.current.map(|(run_id, _)| run_id);
+        let write = WorkflowWrite {
+            shard: self.id,
+            range_id: self.range,
+            namespace: namespace.clone(),
+            workflow_id: workflow_id.clone(),
+            runs: vec![run],
+            current_run: Some(CurrentRunWrite {
+                expected,
+                new: CurrentRun {
+                    run_id,
+                    status: WorkflowExecutionStatus::Running,
+                    start_request_id: request.options.request_id.clone(),
+                },
+            }),
+            request_ids: request
+                .options
+                .request_id
+                .iter()
+                .map(|request_id| RequestRecord {
+                    namespace: namespace.clone(),
+                    workflow_id: workflow_id.clone(),
+                    request_id: request_id.clone(),
+                    run_id,
+                })
+                .collect(),
+        };
+        let deadline = machine.next_deadline();
+        let settle = Settle {
+            remember: vec![(key.clone(), machine, 1, now)],
+            released: vec![(key.clone(), rows, deadline)],
+            handoffs,
+            ..Settle::new(key)
+        };
+        let ticket = self.submit(write, settle)?;
+        let response = StartWorkflowResponse {
+            run_id,
+            started: true,
+        };
+        Ok((response, Some(ticket)))
+    }
+}
