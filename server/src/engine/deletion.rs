@@ -10,8 +10,9 @@ use endure_core::storage::Storage;
 use endure_core::{Namespace, RunId, WorkflowId};
 use tokio::sync::oneshot;
 
+use super::api::EngineError;
+use super::runtime::Engine;
 use super::shard::ShardMessage;
-use super::{Engine, EngineError};
 
 /// How long a deletion waits, in all, for the run's outbox work (signals, cancel requests,
 /// child close policies) to be sent before it gives up with `NotReady`.

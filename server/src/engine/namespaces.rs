@@ -17,7 +17,8 @@ use endure_core::storage::{SYSTEM_NAMESPACE, Storage, WriteRejection};
 use endure_core::time::Timestamp;
 use parking_lot::RwLock;
 
-use super::{Engine, EngineError};
+use super::api::EngineError;
+use super::runtime::Engine;
 
 /// How many times a change is retried when a concurrent change of the same namespace won.
 const CHANGE_ATTEMPTS_MAX: usize = 8;

@@ -34,7 +34,7 @@ use endure_core::{
 use endure_core::{EventId, RequestId, WorkflowExecution};
 use tokio::sync::mpsc;
 
-use super::EngineError;
+use super::api::EngineError;
 use super::shard::Shards;
 
 mod children;

@@ -10,7 +10,9 @@ use endure_core::protocol::{
 };
 use endure_core::storage::Storage;
 
-use super::{Engine, EngineError, WorkflowPoll};
+use super::api::EngineError;
+use super::polling::WorkflowPoll;
+use super::runtime::Engine;
 
 /// Carries requests to an engine in the same process.
 pub struct InProcessTransport<S, C> {

@@ -22,8 +22,9 @@ use parking_lot::Mutex;
 use tokio::sync::mpsc;
 
 use super::api::{EngineError, StartWorkflowRequest, StartWorkflowResponse};
+use super::closings::CLOSING_WAIT_MAX;
+use super::runtime::Engine;
 use super::shard::ShardMessage;
-use super::{CLOSING_WAIT_MAX, Engine};
 
 type Waiter = mpsc::UnboundedSender<(ExecutionKey, UpdateNotice)>;
 

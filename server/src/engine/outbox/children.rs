@@ -18,7 +18,7 @@ use endure_core::{
 };
 
 use super::{Outbox, Retry};
-use crate::engine::EngineError;
+use crate::engine::api::EngineError;
 
 /// The reason a parent close policy gives its child.
 const PARENT_CLOSE_REASON: &str = "by parent close policy";

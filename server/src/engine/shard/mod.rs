@@ -27,8 +27,8 @@ use endure_core::time::Timestamp;
 use endure_core::{EventId, Namespace, RequestId, RunId, WorkflowId};
 use tokio::sync::mpsc;
 
-use super::Closings;
 use super::api::EngineError;
+use super::closings::Closings;
 use super::deadlines::Deadlines;
 use super::in_flight::{Answer, InFlight, Settle, Ticket};
 use super::matching::Matching;

@@ -1,0 +1,213 @@
+//! Workers' polls: a task of the queue taken from matching (a sync-matched one already
+//! started, a backlog row started now through its shard) or a query to answer.
+
+use endure_core::clock::Clock;
+use endure_core::execution::{Input, Reply};
+use endure_core::storage::Storage;
+use endure_core::{EventId, Namespace, TaskQueueName};
+
+use super::api::{ActivityTaskForWorker, EngineError, QueryTaskForWorker, WorkflowTaskForWorker};
+use super::matching::{Handoff, TaskKind};
+use super::runtime::Engine;
+
+/// What a worker's workflow-task poll got.
+#[derive(Debug)]
+pub enum WorkflowPoll {
+    /// A workflow task, started.
+    Task(Box<WorkflowTaskForWorker>),
+    /// A query to answer.
+    Query(Box<QueryTaskForWorker>),
+}
+
+impl<S: Storage, C: Clock> Engine<S, C> {
+    /// Waits, up to the configured poll wait, for a task of `kind` on the queue.
+    pub(super) async fn poll_handoff(
+        &self,
+        namespace: &Namespace,
+        task_queue: &TaskQueueName,
+        kind: TaskKind,
+        identity: &str,
+        accepts_queries: bool,
+    ) -> Result<Option<Handoff>, EngineError> {
+        self.check_namespace(namespace)?;
+        let inner = &self.inner;
+        inner
+            .matching
+            .poll(
+                &inner.storage,
+                &inner.clock,
+                namespace,
+                task_queue,
+                kind,
+                identity,
+                accepts_queries,
+                inner.config.poll_wait,
+            )
+            .await
+            .map_err(EngineError::from)
+    }
+
+    /// Waits for a workflow task of the queue and starts it; `None` if none came in time.
+    /// Queries are left for pollers that take them ([`poll_workflow_task_or_query`]).
+    ///
+    /// [`poll_workflow_task_or_query`]: Self::poll_workflow_task_or_query
+    pub async fn poll_workflow_task(
+        &self,
+        namespace: &Namespace,
+        task_queue: &TaskQueueName,
+        identity: &str,
+    ) -> Result<Option<WorkflowTaskForWorker>, EngineError> {
+        match self
+            .poll_workflow(namespace, task_queue, identity, false)
+            .await?
+        {
+            Some(WorkflowPoll::Task(task)) => Ok(Some(*task)),
+            Some(WorkflowPoll::Query(_)) | None => Ok(None),
+        }
+    }
+
+    /// Waits for a workflow task (started) or a query of the queue, as workers poll.
+    pub async fn poll_workflow_task_or_query(
+        &self,
+        namespace: &Namespace,
+        task_queue: &TaskQueueName,
+        identity: &str,
+    ) -> Result<Option<WorkflowPoll>, EngineError> {
+        self.poll_workflow(namespace, task_queue, identity, true)
+            .await
+    }
+
+    pub(super) async fn poll_workflow(
+        &self,
+        namespace: &Namespace,
+        task_queue: &TaskQueueName,
+        identity: &str,
+        accepts_queries: bool,
+    ) -> Result<Option<WorkflowPoll>, EngineError> {
+        loop {
+            let Some(handoff) = self
+                .poll_handoff(
+                    namespace,
+                    task_queue,
+                    TaskKind::Workflow,
+                    identity,
+                    accepts_queries,
+                )
+                .await?
+            else {
+                return Ok(None);
+            };
+            let (execution, started) = match handoff {
+                Handoff::Query(offer) => match self.query_task(offer).await? {
+                    Some(query) => return Ok(Some(WorkflowPoll::Query(Box::new(query)))),
+                    // Answered or timed out meanwhile.
+                    None => continue,
+                },
+                Handoff::Started {
+                    execution,
+                    reply: Reply::WorkflowTaskStarted(started),
+                } => (execution, started),
+                Handoff::Started { .. } => continue,
+                Handoff::Row(taken) => {
+                    let row = taken.starting();
+                    let request_id = format!("dispatch-{}", row.task_id);
+                    let input = match Input::task_started(&row.task, request_id, identity.into()) {
+                        Some(input @ Input::WorkflowTaskStarted { .. }) => input,
+                        _ => {
+                            debug_assert!(
+                                false,
+                                "the workflow half of a queue holds workflow tasks only"
+                            );
+                            continue;
+                        }
+                    };
+                    match self.apply(&row.execution, input, Some(row.key())).await {
+                        Ok(Reply::WorkflowTaskStarted(started)) => (row.execution, started),
+                        // Stale (the task timed out, the run closed): take the next one.
+                        Ok(_) | Err(EngineError::Rejected(_) | EngineError::NotFound(_)) => {
+                            continue;
+                        }
+                        // Not started (its row is still stored): back to the queue.
+                        Err(error) => {
+                            self.inner.matching.add(row);
+                            return Err(error);
+                        }
+                    }
+                }
+            };
+            // A sticky task's worker has the run up to its previous task: send it the rest.
+            let from = match started.previous_started_event_id {
+                Some(previous) if started.sticky => previous.next(),
+                _ => EventId::FIRST,
+            };
+            // One page at most: the worker fetches the rest (DESIGN §4: pages everywhere).
+            let page = self.history_page(&execution, from).await?;
+            return Ok(Some(WorkflowPoll::Task(Box::new(WorkflowTaskForWorker {
+                execution,
+                workflow_type: started.workflow_type,
+                token: started.token,
+                history: page.events,
+                next_page: page.next_event_id,
+                transient_events: started.transient_events,
+                previous_started_event_id: started.previous_started_event_id,
+                updates: started.updates,
+            }))));
+        }
+    }
+
+    /// Waits for an activity task of the queue and starts it; `None` if none came in time.
+    pub async fn poll_activity_task(
+        &self,
+        namespace: &Namespace,
+        task_queue: &TaskQueueName,
+        identity: &str,
+    ) -> Result<Option<ActivityTaskForWorker>, EngineError> {
+        loop {
+            let Some(handoff) = self
+                .poll_handoff(namespace, task_queue, TaskKind::Activity, identity, false)
+                .await?
+            else {
+                return Ok(None);
+            };
+            let taken = match handoff {
+                Handoff::Started {
+                    execution,
+                    reply: Reply::ActivityTaskStarted(task),
+                } => {
+                    return Ok(Some(ActivityTaskForWorker {
+                        execution,
+                        task: *task,
+                    }));
+                }
+                Handoff::Started { .. } | Handoff::Query(_) => continue,
+                Handoff::Row(taken) => taken,
+            };
+            let row = taken.starting();
+            let request_id = format!("dispatch-{}", row.task_id);
+            let input = match Input::task_started(&row.task, request_id, identity.into()) {
+                Some(input @ Input::ActivityTaskStarted { .. }) => input,
+                _ => {
+                    debug_assert!(
+                        false,
+                        "the activity half of a queue holds activity tasks only"
+                    );
+                    continue;
+                }
+            };
+            match self.apply(&row.execution, input, Some(row.key())).await {
+                Ok(Reply::ActivityTaskStarted(task)) => {
+                    return Ok(Some(ActivityTaskForWorker {
+                        execution: row.execution,
+                        task: *task,
+                    }));
+                }
+                Ok(_) | Err(EngineError::Rejected(_) | EngineError::NotFound(_)) => continue,
+                // Not started (its row is still stored): back to the queue.
+                Err(error) => {
+                    self.inner.matching.add(row);
+                    return Err(error);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! Reads of runs: histories (whole or by page), lists, descriptions, and waits for a close.
+
+use std::time::Duration;
+
+use endure_core::clock::Clock;
+use endure_core::history::HistoryEvent;
+use endure_core::storage::{ExecutionKey, Storage};
+use endure_core::{EventId, Namespace, RunId, WorkflowId};
+
+use super::api::{EngineError, WorkflowDescription};
+use super::runtime::Engine;
+use super::shard;
+
+impl<S: Storage, C: Clock> Engine<S, C> {
+    /// A run's machine as last committed.
+    pub(super) async fn load_machine(
+        &self,
+        execution: &ExecutionKey,
+    ) -> Result<endure_core::execution::ExecutionMachine, EngineError> {
+        let row = self
+            .inner
+            .storage
+            .load_execution(execution)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(format!("{execution:?}")))?;
+        Ok(endure_core::execution::ExecutionMachine::from_row(&row)?)
+    }
+
+    /// One page of a run's history from `first_event_id`.
+    pub async fn history_page(
+        &self,
+        execution: &ExecutionKey,
+        first_event_id: EventId,
+    ) -> Result<endure_core::storage::HistoryPage, EngineError> {
+        Ok(self
+            .inner
+            .storage
+            .read_history(execution, first_event_id)
+            .await?)
+    }
+
+    /// Runs of a namespace matching `query`, latest start first.
+    pub async fn list_workflows(
+        &self,
+        namespace: &Namespace,
+        query: &endure_core::storage::VisibilityQuery,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<endure_core::storage::VisibilityRow>, EngineError> {
+        self.check_namespace(namespace)?;
+        Ok(self
+            .inner
+            .storage
+            .list_visibility(namespace, query, offset, limit)
+            .await?)
+    }
+
+    /// The whole history of a run.
+    pub async fn history(
+        &self,
+        execution: &ExecutionKey,
+    ) -> Result<Vec<HistoryEvent>, EngineError> {
+        shard::read_whole_history(&*self.inner.storage, execution).await
+    }
+
+    /// Waits until the run closes, at most `wait`, and describes it (a long poll for results).
+    pub async fn await_close(
+        &self,
+        namespace: &Namespace,
+        workflow_id: &WorkflowId,
+        run_id: Option<RunId>,
+        wait: Duration,
+    ) -> Result<WorkflowDescription, EngineError> {
+        let execution = self.resolve_run(namespace, workflow_id, run_id).await?;
+        // Register before looking, so a close between the two is not missed.
+        let closed = self.inner.closings.register(&execution);
+        let description = self
+            .describe_workflow(namespace, workflow_id, Some(execution.run_id))
+            .await?;
+        if description.status.is_closed() {
+            return Ok(description);
+        }
+        let deadline = self.inner.clock.now().saturating_add(wait);
+        tokio::select! {
+            biased;
+            _ = closed => {}
+            () = self.inner.clock.sleep_until(deadline) => {}
+        }
+        self.describe_workflow(namespace, workflow_id, Some(execution.run_id))
+            .await
+    }
+
+    /// A run's stored row and the machine in it (what a describe or a poll reads, without
+    /// going through its shard); `NotFound` if there is no such run.
+    pub(crate) async fn load_stored(
+        &self,
+        execution: &ExecutionKey,
+    ) -> Result<
+        (
+            endure_core::storage::ExecutionRow,
+            endure_core::execution::ExecutionMachine,
+        ),
+        EngineError,
+    > {
+        let row = self
+            .inner
+            .storage
+            .load_execution(execution)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(format!("{execution:?}")))?;
+        let machine = endure_core::execution::ExecutionMachine::from_row(&row)?;
+        Ok((row, machine))
+    }
+
+    /// The status and size of a run.
+    pub async fn describe_workflow(
+        &self,
+        namespace: &Namespace,
+        workflow_id: &WorkflowId,
+        run_id: Option<RunId>,
+    ) -> Result<WorkflowDescription, EngineError> {
+        let execution = self.resolve_run(namespace, workflow_id, run_id).await?;
+        let (row, machine) = self.load_stored(&execution).await?;
+        let history_length = row.next_event_id.get() - 1;
+        let close_time = match EventId::new(history_length) {
+            Some(last) if row.status.is_closed() => self
+                .inner
+                .storage
+                .read_history(&execution, last)
+                .await?
+                .events
+                .first()
+                .map(|event| event.event_time),
+            _ => None,
+        };
+        let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        Ok(WorkflowDescription {
+            execution,
+            status: row.status,
+            history_length,
+            workflow_type: machine.workflow_type().clone(),
+            task_queue: machine.task_queue().clone(),
+            start_time: machine.start_time(),
+            close_time,
+            next_run_id: machine.new_execution_run_id(),
+            parent: machine
+                .parent()
+                .map(|parent| parent.workflow_execution.clone()),
+            pending_activities: count(machine.activities().len()),
+            pending_timers: count(machine.timers().len()),
+            pending_children: count(machine.children().len()),
+            memo: machine.memo().clone(),
+            search_attributes: machine.search_attributes().clone(),
+            pending_activity_details: machine.pending_activities(),
+            pending_child_details: machine.pending_children(),
+        })
+    }
+}

@@ -1,0 +1,310 @@
+//! The engine handle: its parts, how it opens and stops, and how a request reaches the
+//! shard that owns its workflow id.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use endure_core::clock::Clock;
+use endure_core::execution::{Input, Rejected, Reply};
+use endure_core::storage::{ExecutionKey, Storage, shard_of};
+use endure_core::{Namespace, RunId, WorkflowId};
+use tokio::sync::{mpsc, oneshot};
+
+use super::api::{EngineError, Health};
+use super::closings::{CLOSING_WAIT_MAX, Closings};
+use super::matching::{Matching, QueuedTask};
+use super::queries::Queries;
+use super::shard::{Shard, ShardMessage};
+use super::{namespaces, outbox, shard, updates, writer};
+use crate::clock::SystemClock;
+use crate::storage::{MemoryStorage, RedbStorage};
+
+/// How the engine is laid out.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// Number of shards of a new store; a store keeps the count it was created with.
+    pub shard_count: u32,
+    /// How long a poll waits for a task before returning none.
+    pub poll_wait: Duration,
+    /// How long a query waits for a worker's answer.
+    pub query_timeout: Duration,
+    /// Most writes committed in one storage transaction (group commit).
+    pub commit_batch_max: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            shard_count: 32,
+            poll_wait: Duration::from_secs(60),
+            query_timeout: Duration::from_secs(20),
+            commit_batch_max: 256,
+        }
+    }
+}
+
+/// The engine, in-process. Cheap to clone.
+pub struct Engine<S, C> {
+    pub(super) inner: Arc<Inner<S, C>>,
+}
+
+impl<S, C> Clone for Engine<S, C> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+pub(super) struct Inner<S, C> {
+    pub(super) storage: Arc<S>,
+    pub(super) clock: Arc<C>,
+    pub(super) shards: Vec<mpsc::UnboundedSender<ShardMessage>>,
+    pub(super) matching: Arc<Matching>,
+    pub(super) closings: Arc<Closings>,
+    pub(super) updates: Arc<updates::UpdateWaiters>,
+    pub(super) queries: Queries,
+    pub(super) namespaces: Arc<namespaces::Namespaces>,
+    pub(super) config: EngineConfig,
+    /// The shards' actors, then the group committer: awaited in that order by
+    /// [`Engine::shutdown`].
+    pub(super) tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// The outbox: stopped last by [`Engine::shutdown`] (its rows are durable and are
+    /// delivered after the next open), so the store is released when that returns.
+    pub(super) outbox: tokio::task::JoinHandle<()>,
+}
+
+impl Engine<RedbStorage, SystemClock> {
+    /// Opens (or creates) an engine on the redb file at `path`, recovering its shards.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self, EngineError> {
+        Self::open_with(path, EngineConfig::default()).await
+    }
+
+    /// [`open`](Self::open) with `config` (poll wait, query timeout, shards of a new
+    /// store…).
+    pub async fn open_with(
+        path: impl AsRef<Path>,
+        config: EngineConfig,
+    ) -> Result<Self, EngineError> {
+        let storage = RedbStorage::open(path)?;
+        Self::with_ports(Arc::new(storage), Arc::new(SystemClock), config).await
+    }
+}
+
+impl Engine<MemoryStorage, SystemClock> {
+    /// An engine on the in-memory store: nothing survives the process.
+    pub async fn in_memory() -> Result<Self, EngineError> {
+        Self::with_ports(
+            Arc::new(MemoryStorage::new()),
+            Arc::new(SystemClock),
+            EngineConfig::default(),
+        )
+        .await
+    }
+}
+
+impl<S: Storage, C: Clock> Engine<S, C> {
+    /// An engine on the given ports: takes every shard's lease and reloads its deadlines.
+    pub async fn with_ports(
+        storage: Arc<S>,
+        clock: Arc<C>,
+        config: EngineConfig,
+    ) -> Result<Self, EngineError> {
+        let mut config = config;
+        let shard_count = storage.shard_count(config.shard_count.max(1)).await?;
+        if shard_count != config.shard_count {
+            tracing::info!(
+                stored = shard_count,
+                configured = config.shard_count,
+                "the store keeps the shard count it was created with"
+            );
+            config.shard_count = shard_count;
+        }
+        let namespaces = Arc::new(namespaces::Namespaces::load(&*storage, clock.now()).await?);
+        let (writer, writer_task) =
+            writer::spawn_writer(Arc::clone(&storage), config.commit_batch_max);
+        let mut tasks = Vec::new();
+        let matching = Arc::new(Matching::default());
+        let closings = Arc::new(Closings::default());
+        let updates = Arc::new(updates::UpdateWaiters::default());
+        let (outbox, outbox_rows) = mpsc::unbounded_channel();
+        let mut shards = Vec::new();
+        for index in 0..config.shard_count.max(1) {
+            let shard = Shard::open(
+                endure_core::storage::ShardId(index),
+                Arc::clone(&storage),
+                Arc::clone(&clock),
+                writer.clone(),
+                Arc::clone(&matching),
+                outbox.clone(),
+                (
+                    Arc::clone(&closings),
+                    Arc::clone(&updates),
+                    Arc::clone(&namespaces),
+                ),
+            )
+            .await?;
+            let (sender, receiver) = mpsc::unbounded_channel();
+            tasks.push(tokio::spawn(shard.run(receiver)));
+            shards.push(sender);
+        }
+        drop(outbox);
+        drop(writer);
+        tasks.push(writer_task);
+        let outbox = outbox::Outbox::new(
+            Arc::clone(&storage),
+            Arc::clone(&clock),
+            shard::Shards::new(&shards),
+            Arc::clone(&namespaces),
+        );
+        let outbox = tokio::spawn(outbox.run(outbox_rows));
+        Ok(Self {
+            inner: Arc::new(Inner {
+                storage,
+                clock,
+                shards,
+                matching,
+                closings,
+                updates,
+                queries: Queries::default(),
+                namespaces,
+                config,
+                tasks,
+                outbox,
+            }),
+        })
+    }
+
+    /// Stops the engine gracefully once this is its last handle: every shard finishes the
+    /// messages it has taken (their writes committed, durable), then the group committer
+    /// commits what it was given, and only then does this return. With other handles
+    /// still alive (a transport still serving), nothing stops and the engine comes back.
+    pub async fn shutdown(self) -> Result<(), Self> {
+        let inner = Arc::try_unwrap(self.inner).map_err(|inner| Self { inner })?;
+        let Inner {
+            shards,
+            tasks,
+            outbox,
+            ..
+        } = inner;
+        // Closing the inboxes: each shard drains its queue, then drops its writer handle.
+        drop(shards);
+        for task in tasks {
+            let _ = task.await;
+        }
+        // With the shards gone the outbox can only wait to retry; its rows stay stored.
+        outbox.abort();
+        let _ = outbox.await;
+        Ok(())
+    }
+
+    /// Refuses a request naming a namespace that does not exist, or the engine's own.
+    pub(super) fn check_namespace(&self, namespace: &Namespace) -> Result<(), EngineError> {
+        self.inner.namespaces.check(namespace)
+    }
+
+    pub(super) fn shard(
+        &self,
+        namespace: &Namespace,
+        workflow_id: &WorkflowId,
+    ) -> &mpsc::UnboundedSender<ShardMessage> {
+        let index = shard_of(namespace, workflow_id, self.inner.shards.len() as u32).0 as usize;
+        &self.inner.shards[index]
+    }
+
+    pub(super) async fn apply(
+        &self,
+        execution: &ExecutionKey,
+        input: Input,
+        dispatched: Option<endure_core::storage::DispatchKey>,
+    ) -> Result<Reply, EngineError> {
+        let (reply, result) = oneshot::channel();
+        self.shard(&execution.namespace, &execution.workflow_id)
+            .send(ShardMessage::Apply {
+                execution: execution.clone(),
+                input: Box::new(input),
+                dispatched,
+                reply,
+            })
+            .map_err(|_| EngineError::Shutdown)?;
+        result.await.map_err(|_| EngineError::Shutdown)?
+    }
+
+    /// The run `run_id`, or the workflow id's current run.
+    pub async fn resolve_run(
+        &self,
+        namespace: &Namespace,
+        workflow_id: &WorkflowId,
+        run_id: Option<RunId>,
+    ) -> Result<ExecutionKey, EngineError> {
+        self.check_namespace(namespace)?;
+        let run_id = match run_id {
+            Some(run_id) => run_id,
+            None => {
+                self.inner
+                    .storage
+                    .current_run(namespace, workflow_id)
+                    .await?
+                    .ok_or_else(|| EngineError::NotFound(format!("workflow {workflow_id}")))?
+                    .run_id
+            }
+        };
+        Ok(ExecutionKey {
+            namespace: namespace.clone(),
+            workflow_id: workflow_id.clone(),
+            run_id,
+        })
+    }
+
+    /// Applies `input` to run `run_id`, or to the workflow id's current run. A request for
+    /// the current run that finds it closed because a new run took its place meanwhile
+    /// (continue-as-new, retry, cron) follows to the new run, as Temporal does. A signal
+    /// refused because the run is closing (its close waits on one more workflow task) is
+    /// retried for a few seconds, then lands on the closed run's successor or fails.
+    pub(super) async fn apply_to_run(
+        &self,
+        namespace: &Namespace,
+        workflow_id: &WorkflowId,
+        run_id: Option<RunId>,
+        input: Input,
+    ) -> Result<Reply, EngineError> {
+        let mut execution = self.resolve_run(namespace, workflow_id, run_id).await?;
+        let mut closing_wait = Duration::from_millis(10);
+        loop {
+            match self.apply(&execution, input.clone(), None).await {
+                Err(EngineError::Rejected(Rejected::WorkflowClosing))
+                    if closing_wait <= CLOSING_WAIT_MAX =>
+                {
+                    let until = self.inner.clock.now().saturating_add(closing_wait);
+                    self.inner.clock.sleep_until(until).await;
+                    closing_wait *= 2;
+                }
+                Err(EngineError::Rejected(Rejected::WorkflowClosed)) if run_id.is_none() => {
+                    let current = self.resolve_run(namespace, workflow_id, None).await?;
+                    if current.run_id == execution.run_id {
+                        return Err(Rejected::WorkflowClosed.into());
+                    }
+                    execution = current;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Whether the engine serves: a store stopped by a failure (a full disk, a failing
+    /// device, a corrupt file) says why.
+    pub fn health(&self) -> Health {
+        Health {
+            store_stopped: self.inner.storage.stopped(),
+        }
+    }
+
+    /// The tasks of `workflow_id`'s runs waiting in the engine's task queues in memory,
+    /// with the pollers waiting on each queue: where a run's work is when nothing picks it
+    /// up. Tasks already handed to a worker, and queues no worker has polled since the
+    /// engine started, are not listed.
+    pub fn queued_tasks(&self, namespace: &Namespace, workflow_id: &WorkflowId) -> Vec<QueuedTask> {
+        self.inner.matching.queued_tasks(namespace, workflow_id)
+    }
+}

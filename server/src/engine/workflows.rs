@@ -1,0 +1,129 @@
+//! Clients' calls on workflows: start, signal-with-start, signal, cancel, terminate, reset.
+
+use endure_core::clock::Clock;
+use endure_core::execution::{Input, ResetRequest, SignalRequest};
+use endure_core::storage::Storage;
+use endure_core::{Namespace, Payloads, RunId, WorkflowId};
+use tokio::sync::oneshot;
+
+use super::api::{EngineError, StartWorkflowRequest, StartWorkflowResponse};
+use super::runtime::Engine;
+use super::shard::ShardMessage;
+
+impl<S: Storage, C: Clock> Engine<S, C> {
+    /// Starts a workflow.
+    pub async fn start_workflow(
+        &self,
+        request: StartWorkflowRequest,
+    ) -> Result<StartWorkflowResponse, EngineError> {
+        self.check_namespace(&request.namespace)?;
+        let (reply, result) = oneshot::channel();
+        self.shard(&request.namespace, &request.options.id)
+            .send(ShardMessage::Start {
+                request: Box::new(request),
+                signal: None,
+                update: None,
+                parent: None,
+                reply,
+            })
+            .map_err(|_| EngineError::Shutdown)?;
+        result.await.map_err(|_| EngineError::Shutdown)?
+    }
+
+    /// Signal-with-start (Go's `SignalWithStartWorkflow`): signals the workflow id's
+    /// running run — ending its start delay, if any (spec §5.17.5) — or, if none is
+    /// running, starts one (under the reuse policy) with the signal as its second event.
+    /// The request id deduplicates the whole call.
+    pub async fn signal_with_start_workflow(
+        &self,
+        request: StartWorkflowRequest,
+        signal: SignalRequest,
+    ) -> Result<StartWorkflowResponse, EngineError> {
+        self.check_namespace(&request.namespace)?;
+        let (reply, result) = oneshot::channel();
+        self.shard(&request.namespace, &request.options.id)
+            .send(ShardMessage::Start {
+                request: Box::new(request),
+                signal: Some(Box::new(signal)),
+                update: None,
+                parent: None,
+                reply,
+            })
+            .map_err(|_| EngineError::Shutdown)?;
+        result.await.map_err(|_| EngineError::Shutdown)?
+    }
+
+    /// Sends a signal to the run (the current one if `run_id` is `None`).
+    pub async fn signal_workflow(
+        &self,
+        namespace: &Namespace,
+        workflow_id: &WorkflowId,
+        run_id: Option<RunId>,
+        signal: SignalRequest,
+    ) -> Result<(), EngineError> {
+        self.apply_to_run(namespace, workflow_id, run_id, Input::Signal(signal))
+            .await
+            .map(drop)
+    }
+
+    /// Requests cancellation of the run.
+    pub async fn request_cancel_workflow(
+        &self,
+        namespace: &Namespace,
+        workflow_id: &WorkflowId,
+        run_id: Option<RunId>,
+        reason: String,
+        identity: String,
+    ) -> Result<(), EngineError> {
+        let input = Input::RequestCancel {
+            reason,
+            identity,
+            request_id: None,
+        };
+        self.apply_to_run(namespace, workflow_id, run_id, input)
+            .await
+            .map(drop)
+    }
+
+    /// Terminates the run.
+    pub async fn terminate_workflow(
+        &self,
+        namespace: &Namespace,
+        workflow_id: &WorkflowId,
+        run_id: Option<RunId>,
+        reason: String,
+        details: Option<Payloads>,
+        identity: String,
+    ) -> Result<(), EngineError> {
+        let input = Input::Terminate {
+            reason,
+            details,
+            identity,
+        };
+        self.apply_to_run(namespace, workflow_id, run_id, input)
+            .await
+            .map(drop)
+    }
+
+    /// Resets run `run_id` (or the current run) as `request` says (spec §5.12.5): a new
+    /// run forked from its history at a workflow task's end, the current run terminated if
+    /// open. Returns the new run's id.
+    pub async fn reset_workflow(
+        &self,
+        namespace: &Namespace,
+        workflow_id: &WorkflowId,
+        run_id: Option<RunId>,
+        request: ResetRequest,
+    ) -> Result<RunId, EngineError> {
+        let execution = self.resolve_run(namespace, workflow_id, run_id).await?;
+        let (reply, result) = oneshot::channel();
+        self.shard(namespace, workflow_id)
+            .send(ShardMessage::Reset {
+                execution,
+                request: Box::new(request),
+                reply,
+            })
+            .map_err(|_| EngineError::Shutdown)?;
+        result.await.map_err(|_| EngineError::Shutdown)?
+    }
+}
