@@ -6,7 +6,7 @@ use endure_core::execution::{ExecutionMachine, Input};
 use endure_core::storage::{DeadlineRow, ExecutionKey, Storage, StorageError, outbox_queue};
 use endure_core::time::Timestamp;
 
-use super::{RECOVERY_OUTBOX_MAX, RETENTION_RETRY, Shard};
+use super::actor::{RECOVERY_OUTBOX_MAX, RETENTION_RETRY, Shard};
 use crate::engine::api::EngineError;
 use crate::engine::deadlines;
 use crate::engine::in_flight::Answer;

@@ -6,7 +6,7 @@ use endure_core::execution::{Effects, ExecutionMachine, Input, NextRun, ResetFor
 use endure_core::storage::{ExecutionKey, RequestRecord, Storage};
 use endure_core::{RequestId, RunId};
 
-use super::{RESET_SUCCESSORS_MAX, Shard, read_whole_history};
+use super::actor::{RESET_SUCCESSORS_MAX, Shard, read_whole_history};
 use crate::engine::api::EngineError;
 
 impl<S: Storage, C: Clock> Shard<S, C> {

@@ -5,8 +5,8 @@ use endure_core::execution::{Effects, Input, Reply};
 use endure_core::storage::{ExecutionKey, RequestRecord, Storage};
 use tokio::sync::{mpsc, oneshot};
 
+use super::actor::{SIGNAL_BATCH_MAX, Shard, request_record};
 use super::messages::ShardMessage;
-use super::{SIGNAL_BATCH_MAX, Shard, request_record};
 use crate::engine::api::EngineError;
 use crate::engine::in_flight::{Answer, Ticket};
 

@@ -12,7 +12,7 @@ use endure_core::storage::{
 };
 use endure_core::{UpdateRequest, WorkflowExecutionStatus};
 
-use super::{Shard, signal_record_id};
+use super::actor::{Shard, signal_record_id};
 use crate::engine::api::{EngineError, StartWorkflowRequest, StartWorkflowResponse};
 use crate::engine::in_flight::{Settle, Ticket};
 

@@ -14,7 +14,7 @@ use endure_core::time::Timestamp;
 use endure_core::{TaskQueueName, WorkflowExecutionStatus};
 use tokio::sync::oneshot;
 
-use super::Shard;
+use super::actor::Shard;
 use crate::engine::api::EngineError;
 use crate::engine::in_flight::{Settle, Ticket};
 use crate::engine::matching::{Handoff, Poller, TaskKind};
