@@ -1,6 +1,7 @@
 //! Deadlines firing: the in-memory window of due runs refilled from storage, a due run's
 //! timeout or timer applied, and a closed run deleted once its retention has passed.
 
+use endure_core::RunId;
 use endure_core::clock::Clock;
 use endure_core::execution::{ExecutionMachine, Input};
 use endure_core::storage::{DeadlineRow, ExecutionKey, Storage, StorageError, outbox_queue};
@@ -66,11 +67,11 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             if self.expire_if_closed(&key, now).await {
                 continue;
             }
-            let next_run_id = self.next_run_id();
-            match self
-                .transition(&key, Input::Deadline { next_run_id }, None)
-                .await
-            {
+            // The transition draws the run id a retry or cron run would get.
+            let deadline = Input::Deadline {
+                next_run_id: RunId::from_u128(0),
+            };
+            match self.transition(&key, deadline, None).await {
                 Ok((_, Some(ticket))) => self.in_flight.answer(ticket, Answer::Deadline(key)),
                 Ok((_, None)) => {}
                 Err(error) => self.deadline_failed(&key, &error).await,
