@@ -51,6 +51,9 @@ pub enum EngineError {
     /// The run is not in a state to answer (a query before its first workflow task).
     #[error("not yet possible: {0}")]
     NotReady(String),
+    /// Too many requests wait for the same part of the engine; retry shortly.
+    #[error("the engine is overloaded ({0}); retry shortly")]
+    Overloaded(String),
     /// Nobody answered in time (a query no worker took).
     #[error("timed out: {0}")]
     TimedOut(String),

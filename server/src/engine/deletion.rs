@@ -47,12 +47,14 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         let mut wait = Duration::from_millis(10);
         loop {
             let (reply, result) = oneshot::channel();
-            self.shard(namespace, workflow_id)
-                .send(ShardMessage::Delete {
+            self.send_to_shard(
+                namespace,
+                workflow_id,
+                ShardMessage::Delete {
                     execution: execution.clone(),
                     reply,
-                })
-                .map_err(|_| EngineError::Shutdown)?;
+                },
+            )?;
             match result.await.map_err(|_| EngineError::Shutdown)? {
                 Err(EngineError::NotReady(_)) if waited < OUTBOX_WAIT_MAX => {
                     let until = self.inner.clock.now().saturating_add(wait);

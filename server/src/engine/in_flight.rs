@@ -200,6 +200,11 @@ impl InFlight {
         Some(outcome((&mut entry.result).await))
     }
 
+    /// How many writes are in flight.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
     /// Removes the oldest write once its result came: its number and what it does.
     pub(crate) fn pop_front(&mut self) -> Option<(u64, Settle)> {
         self.entries

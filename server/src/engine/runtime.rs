@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use endure_core::clock::Clock;
 use endure_core::execution::{Input, Rejected, Reply};
-use endure_core::storage::{ExecutionKey, Storage, shard_of};
+use endure_core::storage::{ExecutionKey, ShardId, Storage, shard_of};
 use endure_core::{Namespace, RunId, WorkflowId};
 use tokio::sync::{mpsc, oneshot};
 
@@ -15,7 +15,7 @@ use super::api::{EngineError, Health};
 use super::closings::{CLOSING_WAIT_MAX, Closings};
 use super::matching::{Matching, QueuedTask};
 use super::queries::Queries;
-use super::shard::{Shard, ShardMessage};
+use super::shard::{Shard, ShardMessage, ShardParts};
 use super::{namespaces, outbox, shard, updates, writer};
 use crate::clock::SystemClock;
 use crate::storage::{MemoryStorage, RedbStorage};
@@ -31,6 +31,14 @@ pub struct EngineConfig {
     pub query_timeout: Duration,
     /// Most writes committed in one storage transaction (group commit).
     pub commit_batch_max: usize,
+    /// Most requests (messages) waiting in one shard's inbox; a request beyond it is
+    /// refused at once as retryable (`Unavailable`: the engine is overloaded) instead of
+    /// queueing without bound.
+    pub shard_inbox_max: usize,
+    /// Most writes one shard keeps in flight to the group committer; at the limit it
+    /// settles the oldest before taking more requests, so a slow disk pushes back on the
+    /// inbox instead of growing the commit queue.
+    pub shard_writes_in_flight_max: usize,
 }
 
 impl Default for EngineConfig {
@@ -40,6 +48,8 @@ impl Default for EngineConfig {
             poll_wait: Duration::from_secs(60),
             query_timeout: Duration::from_secs(20),
             commit_batch_max: 256,
+            shard_inbox_max: 10_000,
+            shard_writes_in_flight_max: 1_024,
         }
     }
 }
@@ -60,7 +70,7 @@ impl<S, C> Clone for Engine<S, C> {
 pub(super) struct Inner<S, C> {
     pub(super) storage: Arc<S>,
     pub(super) clock: Arc<C>,
-    pub(super) shards: Vec<mpsc::UnboundedSender<ShardMessage>>,
+    pub(super) shards: Vec<mpsc::Sender<ShardMessage>>,
     pub(super) matching: Arc<Matching>,
     pub(super) closings: Arc<Closings>,
     pub(super) updates: Arc<updates::UpdateWaiters>,
@@ -130,27 +140,25 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         let updates = Arc::new(updates::UpdateWaiters::default());
         let (outbox, outbox_rows) = mpsc::unbounded_channel();
         let mut shards = Vec::new();
+        let parts = ShardParts {
+            storage: Arc::clone(&storage),
+            clock: Arc::clone(&clock),
+            writer,
+            matching: Arc::clone(&matching),
+            outbox,
+            closings: Arc::clone(&closings),
+            updates: Arc::clone(&updates),
+            namespaces: Arc::clone(&namespaces),
+            writes_in_flight_max: config.shard_writes_in_flight_max,
+        };
         for index in 0..config.shard_count.max(1) {
-            let shard = Shard::open(
-                endure_core::storage::ShardId(index),
-                Arc::clone(&storage),
-                Arc::clone(&clock),
-                writer.clone(),
-                Arc::clone(&matching),
-                outbox.clone(),
-                (
-                    Arc::clone(&closings),
-                    Arc::clone(&updates),
-                    Arc::clone(&namespaces),
-                ),
-            )
-            .await?;
-            let (sender, receiver) = mpsc::unbounded_channel();
+            let shard = Shard::open(ShardId(index), parts.clone()).await?;
+            let (sender, receiver) = mpsc::channel(config.shard_inbox_max.max(1));
             tasks.push(tokio::spawn(shard.run(receiver)));
             shards.push(sender);
         }
-        drop(outbox);
-        drop(writer);
+        // The shards hold the only writer and outbox senders now: each ends when they do.
+        drop(parts);
         tasks.push(writer_task);
         let outbox = outbox::Outbox::new(
             Arc::clone(&storage),
@@ -204,13 +212,23 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         self.inner.namespaces.check(namespace)
     }
 
-    pub(super) fn shard(
+    /// Sends `message` to the shard of `workflow_id`: refused at once, retryably, when the
+    /// shard's inbox is full (see [`EngineConfig::shard_inbox_max`]).
+    pub(super) fn send_to_shard(
         &self,
         namespace: &Namespace,
         workflow_id: &WorkflowId,
-    ) -> &mpsc::UnboundedSender<ShardMessage> {
+        message: ShardMessage,
+    ) -> Result<(), EngineError> {
         let index = shard_of(namespace, workflow_id, self.inner.shards.len() as u32).0 as usize;
-        &self.inner.shards[index]
+        match self.inner.shards[index].try_send(message) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(_)) => Err(EngineError::Overloaded(format!(
+                "the shard of workflow {workflow_id} has {} requests waiting",
+                self.inner.config.shard_inbox_max
+            ))),
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(EngineError::Shutdown),
+        }
     }
 
     pub(super) async fn apply(
@@ -220,14 +238,16 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         dispatched: Option<endure_core::storage::DispatchKey>,
     ) -> Result<Reply, EngineError> {
         let (reply, result) = oneshot::channel();
-        self.shard(&execution.namespace, &execution.workflow_id)
-            .send(ShardMessage::Apply {
+        self.send_to_shard(
+            &execution.namespace,
+            &execution.workflow_id,
+            ShardMessage::Apply {
                 execution: execution.clone(),
                 input: Box::new(input),
                 dispatched,
                 reply,
-            })
-            .map_err(|_| EngineError::Shutdown)?;
+            },
+        )?;
         result.await.map_err(|_| EngineError::Shutdown)?
     }
 

@@ -159,15 +159,18 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             &update.request.update_id,
         );
         let (reply, result) = tokio::sync::oneshot::channel();
-        self.shard(&start.namespace, &start.options.id)
-            .send(ShardMessage::Start {
+        let (namespace, workflow_id) = (start.namespace.clone(), start.options.id.clone());
+        self.send_to_shard(
+            &namespace,
+            &workflow_id,
+            ShardMessage::Start {
                 request: Box::new(start),
                 signal: None,
                 update: Some(Box::new(update.request.clone())),
                 parent: None,
                 reply,
-            })
-            .map_err(|_| EngineError::Shutdown)?;
+            },
+        )?;
         let started = result.await.map_err(|_| EngineError::Shutdown)??;
         let update = UpdateWorkflowRequest {
             run_id: Some(started.run_id),

@@ -18,15 +18,18 @@ impl<S: Storage, C: Clock> Engine<S, C> {
     ) -> Result<StartWorkflowResponse, EngineError> {
         self.check_namespace(&request.namespace)?;
         let (reply, result) = oneshot::channel();
-        self.shard(&request.namespace, &request.options.id)
-            .send(ShardMessage::Start {
+        let (namespace, workflow_id) = (request.namespace.clone(), request.options.id.clone());
+        self.send_to_shard(
+            &namespace,
+            &workflow_id,
+            ShardMessage::Start {
                 request: Box::new(request),
                 signal: None,
                 update: None,
                 parent: None,
                 reply,
-            })
-            .map_err(|_| EngineError::Shutdown)?;
+            },
+        )?;
         result.await.map_err(|_| EngineError::Shutdown)?
     }
 
@@ -41,15 +44,18 @@ impl<S: Storage, C: Clock> Engine<S, C> {
     ) -> Result<StartWorkflowResponse, EngineError> {
         self.check_namespace(&request.namespace)?;
         let (reply, result) = oneshot::channel();
-        self.shard(&request.namespace, &request.options.id)
-            .send(ShardMessage::Start {
+        let (namespace, workflow_id) = (request.namespace.clone(), request.options.id.clone());
+        self.send_to_shard(
+            &namespace,
+            &workflow_id,
+            ShardMessage::Start {
                 request: Box::new(request),
                 signal: Some(Box::new(signal)),
                 update: None,
                 parent: None,
                 reply,
-            })
-            .map_err(|_| EngineError::Shutdown)?;
+            },
+        )?;
         result.await.map_err(|_| EngineError::Shutdown)?
     }
 
@@ -117,13 +123,15 @@ impl<S: Storage, C: Clock> Engine<S, C> {
     ) -> Result<RunId, EngineError> {
         let execution = self.resolve_run(namespace, workflow_id, run_id).await?;
         let (reply, result) = oneshot::channel();
-        self.shard(namespace, workflow_id)
-            .send(ShardMessage::Reset {
+        self.send_to_shard(
+            namespace,
+            workflow_id,
+            ShardMessage::Reset {
                 execution,
                 request: Box::new(request),
                 reply,
-            })
-            .map_err(|_| EngineError::Shutdown)?;
+            },
+        )?;
         result.await.map_err(|_| EngineError::Shutdown)?
     }
 }

@@ -7,6 +7,7 @@
     unreachable_pub
 )]
 
+mod backpressure;
 mod children;
 // These run real processes and build their own runtimes: not under simulation.
 mod corrupt_pages;

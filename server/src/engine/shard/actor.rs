@@ -59,6 +59,37 @@ pub(super) struct Cached {
     pub(super) seen: Timestamp,
 }
 
+/// What every shard of an engine shares: the ports, the committer, matching, the outbox,
+/// the waiters for closes and updates, the namespaces, and its limits.
+pub(crate) struct ShardParts<S, C> {
+    pub(crate) storage: Arc<S>,
+    pub(crate) clock: Arc<C>,
+    pub(crate) writer: mpsc::UnboundedSender<CommitRequest>,
+    pub(crate) matching: Arc<Matching>,
+    pub(crate) outbox: mpsc::UnboundedSender<DispatchRow>,
+    pub(crate) closings: Arc<Closings>,
+    pub(crate) updates: Arc<UpdateWaiters>,
+    pub(crate) namespaces: Arc<Namespaces>,
+    /// See [`EngineConfig::shard_writes_in_flight_max`](crate::engine::EngineConfig).
+    pub(crate) writes_in_flight_max: usize,
+}
+
+impl<S, C> Clone for ShardParts<S, C> {
+    fn clone(&self) -> Self {
+        Self {
+            storage: Arc::clone(&self.storage),
+            clock: Arc::clone(&self.clock),
+            writer: self.writer.clone(),
+            matching: Arc::clone(&self.matching),
+            outbox: self.outbox.clone(),
+            closings: Arc::clone(&self.closings),
+            updates: Arc::clone(&self.updates),
+            namespaces: Arc::clone(&self.namespaces),
+            writes_in_flight_max: self.writes_in_flight_max,
+        }
+    }
+}
+
 /// The state of one shard actor.
 pub(crate) struct Shard<S, C> {
     pub(super) id: ShardId,
@@ -76,20 +107,25 @@ pub(crate) struct Shard<S, C> {
     pub(super) deadlines: Deadlines,
     pub(super) sequence: u64,
     pub(super) in_flight: InFlight,
+    /// See [`EngineConfig::shard_writes_in_flight_max`](crate::engine::EngineConfig).
+    pub(super) writes_in_flight_max: usize,
 }
 
 impl<S: Storage, C: Clock> Shard<S, C> {
     /// Takes the shard's lease, reloads its deadlines and hands its outbox rows to the
     /// outbox (recovery).
-    pub(crate) async fn open(
-        id: ShardId,
-        storage: Arc<S>,
-        clock: Arc<C>,
-        writer: mpsc::UnboundedSender<CommitRequest>,
-        matching: Arc<Matching>,
-        outbox: mpsc::UnboundedSender<DispatchRow>,
-        (closings, updates, namespaces): (Arc<Closings>, Arc<UpdateWaiters>, Arc<Namespaces>),
-    ) -> Result<Self, EngineError> {
+    pub(crate) async fn open(id: ShardId, parts: ShardParts<S, C>) -> Result<Self, EngineError> {
+        let ShardParts {
+            storage,
+            clock,
+            writer,
+            matching,
+            outbox,
+            closings,
+            updates,
+            namespaces,
+            writes_in_flight_max,
+        } = parts;
         let range = storage.acquire_shard(id).await?;
         let mut shard = Self {
             id,
@@ -107,6 +143,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             deadlines: Deadlines::default(),
             sequence: 0,
             in_flight: InFlight::default(),
+            writes_in_flight_max: writes_in_flight_max.max(1),
         };
         let now = shard.clock.now();
         let (rows, until, next_beyond) = shard.read_window(now).await?;
@@ -137,7 +174,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
     /// due, they take turns, so neither starves; the choice never depends on anything but
     /// the shard's own state (an unbiased `select!` would draw from tokio's process-wide
     /// random source, which simulation does not control).
-    pub(crate) async fn run(mut self, mut inbox: mpsc::UnboundedReceiver<ShardMessage>) {
+    pub(crate) async fn run(mut self, mut inbox: mpsc::Receiver<ShardMessage>) {
         let mut deadline_turn = false;
         // Messages taken from the inbox while gathering a batch, handled next, in order.
         let mut stash = std::collections::VecDeque::new();
@@ -156,6 +193,12 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             let sleep = async move { clock.sleep_until(next).await };
             if let Some(message) = stash.pop_front() {
                 self.handle_batched(message, &mut inbox, &mut stash).await;
+                continue;
+            }
+            // At the limit of writes in flight, the oldest settles before more requests
+            // are taken: a slow commit pushes back on the inbox, which refuses when full.
+            if self.in_flight.len() >= self.writes_in_flight_max {
+                self.settle_next().await;
                 continue;
             }
             // A write that became durable settles first: its replies and tasks leave sooner.

@@ -45,17 +45,12 @@ pub(crate) enum ShardMessage {
 /// Weak handles to every shard: how the engine's own workers (the outbox) send inputs to
 /// runs without keeping the shards alive once the engine is dropped.
 #[derive(Clone)]
-pub(crate) struct Shards(Vec<mpsc::WeakUnboundedSender<ShardMessage>>);
+pub(crate) struct Shards(Vec<mpsc::WeakSender<ShardMessage>>);
 
 impl Shards {
     /// Handles to `senders`, indexed by shard.
-    pub(crate) fn new(senders: &[mpsc::UnboundedSender<ShardMessage>]) -> Self {
-        Self(
-            senders
-                .iter()
-                .map(mpsc::UnboundedSender::downgrade)
-                .collect(),
-        )
+    pub(crate) fn new(senders: &[mpsc::Sender<ShardMessage>]) -> Self {
+        Self(senders.iter().map(mpsc::Sender::downgrade).collect())
     }
 
     /// Whether any shard still runs (the engine has not been dropped).
@@ -79,7 +74,7 @@ impl Shards {
         let shard = self
             .0
             .get(index)
-            .and_then(mpsc::WeakUnboundedSender::upgrade)
+            .and_then(mpsc::WeakSender::upgrade)
             .ok_or(EngineError::Shutdown)?;
         let (reply, result) = oneshot::channel();
         shard
@@ -89,6 +84,7 @@ impl Shards {
                 dispatched,
                 reply,
             })
+            .await
             .map_err(|_| EngineError::Shutdown)?;
         drop(shard);
         result.await.map_err(|_| EngineError::Shutdown)?
@@ -105,7 +101,7 @@ impl Shards {
         let shard = self
             .0
             .get(index)
-            .and_then(mpsc::WeakUnboundedSender::upgrade)
+            .and_then(mpsc::WeakSender::upgrade)
             .ok_or(EngineError::Shutdown)?;
         let (reply, result) = oneshot::channel();
         shard
@@ -116,6 +112,7 @@ impl Shards {
                 parent: Some(Box::new(parent)),
                 reply,
             })
+            .await
             .map_err(|_| EngineError::Shutdown)?;
         drop(shard);
         result.await.map_err(|_| EngineError::Shutdown)?

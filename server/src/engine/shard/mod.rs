@@ -22,5 +22,5 @@ mod signals;
 mod start;
 mod write;
 
-pub(crate) use actor::{Shard, read_whole_history};
+pub(crate) use actor::{Shard, ShardParts, read_whole_history};
 pub(crate) use messages::{ShardMessage, Shards};

@@ -18,7 +18,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
     pub(super) async fn handle_batched(
         &mut self,
         message: ShardMessage,
-        inbox: &mut mpsc::UnboundedReceiver<ShardMessage>,
+        inbox: &mut mpsc::Receiver<ShardMessage>,
         stash: &mut std::collections::VecDeque<ShardMessage>,
     ) {
         let ShardMessage::Apply {
