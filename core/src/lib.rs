@@ -1,9 +1,11 @@
 //! `endure-core`: Endure's vocabulary and its pure machines.
 //!
-//! This crate holds the domain types of durable execution — ids, payloads, failures, retry
-//! policies, options — the history events and commands with Temporal's names, and the codec
-//! that persists them. Later it holds the execution machine (history in, events and tasks
-//! out) and the replay machine (history in, activations out).
+//! This crate holds the domain types of durable execution — ids, payloads and their
+//! converter and codecs, failures, retry policies, options — the history events and
+//! commands with Temporal's names, the codec that persists them, the engine's protocol, and
+//! the pure machines: the execution machine ([`execution`]: inputs and `now` in, events,
+//! tasks and a reply out; the start decision) and the replay machine ([`replay`]: history
+//! in, activations out).
 //!
 //! **Architecture invariant:** nothing here touches an async runtime, IO, a clock or
 //! randomness. Time (`now`), run ids and seeds are arguments. `cargo tree -p endure-core`

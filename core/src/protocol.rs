@@ -1,7 +1,8 @@
 //! The engine's API as messages: what clients and workers send ([`Request`]) and get back
 //! ([`Response`], [`RemoteError`]), and the Transport port that carries them.
 //!
-//! Adapters: in-process (`endure_server::engine::InProcessTransport`), later TCP. The SDK
+//! Adapters: in-process (`endure_server::engine::InProcessTransport`) and TCP
+//! (`endure::remote::TcpTransport`, served by `endure_server::tcp`). The SDK
 //! holds an `Arc<dyn Transport>`, so user code does not change between embedded and server
 //! mode.
 

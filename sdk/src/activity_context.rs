@@ -44,7 +44,7 @@ pub(crate) enum StopPhase {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CancelReason {
     /// The workflow asked to cancel the activity (learned through a heartbeat). Returning
-    /// [`ActivityError::canceled`](crate::ActivityError::canceled) records
+    /// [`ActivityError::canceled`](crate::workflow::ActivityError::canceled) records
     /// `ActivityTaskCanceled`.
     Requested,
     /// The worker is shutting down and the grace period passed. Returning a canceled error

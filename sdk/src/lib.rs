@@ -4,8 +4,10 @@
 //! workflow code uses instead of clocks, threads, sleeps and randomness, and
 //! [`workflow::WorkflowExecutor`], which runs a workflow's coroutines deterministically — and
 //! re-exports the domain vocabulary of `endure-core` so that user code names `endure::…`
-//! only. The client, worker, activity API, Replayer and test environment arrive with their
-//! issues (see `README.md`'s feature table).
+//! only. Besides: activities ([`activity`](mod@activity), [`ActivityContext`]), the [`Replayer`], payload
+//! codecs ([`PayloadCodec`], [`Client::with_codec`]), the TCP client ([`remote`]), the
+//! embedded engine (`embedded`, feature `embedded`) and the time-skipping test environment
+//! (`testing`). README's feature table lists what works end to end.
 
 pub mod activity;
 mod activity_context;

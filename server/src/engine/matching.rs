@@ -77,7 +77,7 @@ pub(crate) struct QueryOffer {
     pub(crate) execution: endure_core::storage::ExecutionKey,
 }
 
-/// A task waiting in a queue's in-memory backlog (see [`Matching::queued_tasks`]).
+/// A task waiting in a queue's in-memory backlog (see [`Engine::queued_tasks`](crate::engine::Engine::queued_tasks)).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QueuedTask {
     /// The queue.

@@ -1,13 +1,13 @@
 //! The TCP adapter of the Transport port, server side: accepts connections and serves each
 //! one's calls through a local [`Transport`] (the engine's in-process one).
 //!
-//! Each connection is served by its own task ([`connection`]): a malformed, oversize or
+//! Each connection is served by its own task (`connection`): a malformed, oversize or
 //! wrong-version frame closes that connection only. Calls are multiplexed — each runs as its
 //! own task, answered when it finishes, in any order — and every call still running when its
 //! connection closes is dropped, so a long poll from a vanished worker never takes a task. A
 //! call that outlives its timeout, or that the client cancels, is dropped the same way. A
 //! connection silent for longer than the idle timeout (clients ping well within it) is
-//! closed. What peers can make the server hold is bounded ([`limits`]): connections, a
+//! closed. What peers can make the server hold is bounded (`limits`): connections, a
 //! frame's time to arrive, unsent replies, partial frames.
 
 mod connection;
