@@ -52,7 +52,9 @@ enum Woke {
 }
 
 pub(super) struct Cached {
-    pub(super) machine: ExecutionMachine,
+    /// Shared, so a transition reads the machine without copying it; it copies once, to
+    /// apply its input to the copy.
+    pub(super) machine: Arc<ExecutionMachine>,
     pub(super) db_version: u64,
     pub(super) last_used: u64,
     /// The latest time the run has seen (see [`Shard::load`]).
@@ -405,12 +407,12 @@ impl<S: Storage, C: Clock> Shard<S, C> {
     pub(super) async fn load(
         &mut self,
         key: &ExecutionKey,
-    ) -> Result<(ExecutionMachine, u64, Timestamp), EngineError> {
+    ) -> Result<(Arc<ExecutionMachine>, u64, Timestamp), EngineError> {
         self.uses += 1;
         let uses = self.uses;
         if let Some(cached) = self.cache.get_mut(key) {
             cached.last_used = uses;
-            return Ok((cached.machine.clone(), cached.db_version, cached.seen));
+            return Ok((Arc::clone(&cached.machine), cached.db_version, cached.seen));
         }
         let row = self
             .storage
@@ -429,7 +431,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             None => machine.start_time(),
         };
         let seen = seen.max(machine.start_time());
-        Ok((machine, row.db_version, seen))
+        Ok((Arc::new(machine), row.db_version, seen))
     }
 
     /// Caches a run that is busy — a worker has one of its tasks; a closed run, or one
@@ -459,7 +461,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         self.cache.insert(
             key,
             Cached {
-                machine,
+                machine: Arc::new(machine),
                 db_version,
                 last_used: self.uses,
                 seen,
@@ -500,7 +502,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         if self.recorded(request_record.as_ref()).await? {
             return Ok((Reply::Duplicate, None));
         }
-        let mut next = machine.clone();
+        let mut next = ExecutionMachine::clone(&machine);
         let now = self.clock.now().max(seen);
         let input = self.with_fresh_run_ids(input);
         let effects = match next.apply(input, now) {
@@ -512,7 +514,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                     && let Ok(ticket) = self.commit_changes(
                         key,
                         (&machine, db_version),
-                        machine.clone(),
+                        ExecutionMachine::clone(&machine),
                         Effects::default(),
                         (vec![dispatched], Vec::new()),
                         (Vec::new(), now),

@@ -71,7 +71,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         };
         let (mut machine, mut new_effects) = ExecutionMachine::reset(fork, now)
             .map_err(|error| EngineError::BadRequest(error.to_string()))?;
-        let mut after = before.clone();
+        let mut after = ExecutionMachine::clone(&before);
         let mut effects = if before.status().is_closed() {
             Effects::default()
         } else {

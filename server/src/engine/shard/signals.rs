@@ -1,7 +1,7 @@
 //! Client signals, batched: the signals waiting for one run are applied in one transition.
 
 use endure_core::clock::Clock;
-use endure_core::execution::{Effects, Input, Reply};
+use endure_core::execution::{Effects, ExecutionMachine, Input, Reply};
 use endure_core::storage::{ExecutionKey, RequestRecord, Storage};
 use tokio::sync::{mpsc, oneshot};
 
@@ -103,7 +103,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             Err(error) => return (vec![Err(error); count], None),
         };
         let now = self.clock.now().max(seen);
-        let mut next = machine.clone();
+        let mut next = ExecutionMachine::clone(&machine);
         let mut merged = Effects::default();
         let mut records: Vec<RequestRecord> = Vec::new();
         let mut outcomes = Vec::with_capacity(count);
