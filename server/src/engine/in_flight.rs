@@ -12,7 +12,7 @@
 use std::collections::VecDeque;
 
 use endure_core::execution::{ExecutionMachine, HistoryWarning, Reply};
-use endure_core::storage::{DispatchRow, ExecutionKey};
+use endure_core::storage::{DispatchKey, DispatchRow, ExecutionKey};
 use endure_core::time::Timestamp;
 use endure_core::{Namespace, UpdateId, UpdateNotice, WorkflowId};
 use tokio::sync::oneshot;
@@ -40,6 +40,8 @@ pub(crate) struct Settle {
     pub(crate) released: Vec<(ExecutionKey, Vec<DispatchRow>, Option<Timestamp>)>,
     /// Tasks recorded as started in the write, for the pollers waiting for them.
     pub(crate) handoffs: Vec<(Poller, Handoff)>,
+    /// The shard's outbox rows the write deleted (their work done).
+    pub(crate) outbox_deleted: Vec<DispatchKey>,
     pub(crate) answer: Answer,
 }
 
@@ -54,6 +56,7 @@ impl Settle {
             remember: Vec::new(),
             released: Vec::new(),
             handoffs: Vec::new(),
+            outbox_deleted: Vec::new(),
             answer: Answer::Nobody,
         }
     }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use crate::updates::{TestEngine, complete, engine, start};
 
-fn child_command(id: &str, policy: ParentClosePolicy) -> Command {
+pub(crate) fn child_command(id: &str, policy: ParentClosePolicy) -> Command {
     Command::StartChildWorkflowExecution(Box::new(StartChildWorkflowExecutionCommandAttributes {
         namespace: None,
         workflow_id: WorkflowId::new(id).unwrap(),
@@ -31,7 +31,7 @@ fn child_command(id: &str, policy: ParentClosePolicy) -> Command {
     }))
 }
 
-fn complete_command() -> Command {
+pub(crate) fn complete_command() -> Command {
     Command::CompleteWorkflowExecution(CompleteWorkflowExecutionCommandAttributes { result: None })
 }
 

@@ -26,6 +26,7 @@ mod namespaces;
 mod outbox;
 mod requests;
 mod reset;
+mod retention_outbox;
 mod storage;
 mod tcp_limits;
 mod updates;

@@ -24,6 +24,7 @@ use crate::engine::updates::UpdateWaiters;
 use crate::engine::writer::CommitRequest;
 
 use super::messages::ShardMessage;
+use super::outbox_rows::OutboxRows;
 use super::write::deliver;
 
 /// Most executions a shard keeps in memory; the least recently used go first.
@@ -111,6 +112,11 @@ pub(crate) struct Shard<S, C> {
     pub(super) in_flight: InFlight,
     /// See [`EngineConfig::shard_writes_in_flight_max`](crate::engine::EngineConfig).
     pub(super) writes_in_flight_max: usize,
+    /// The shard's durable outbox rows still to deliver, and how many each run has: a
+    /// run with any is not deleted (its parent close policy or its report to its parent
+    /// is still to send). Kept from the writes themselves, so no deletion reads the
+    /// outbox.
+    pub(super) outbox_rows: OutboxRows,
 }
 
 impl<S: Storage, C: Clock> Shard<S, C> {
@@ -146,6 +152,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             sequence: 0,
             in_flight: InFlight::default(),
             writes_in_flight_max: writes_in_flight_max.max(1),
+            outbox_rows: OutboxRows::default(),
         };
         let now = shard.clock.now();
         let (rows, until, next_beyond) = shard.read_window(now).await?;
@@ -162,8 +169,9 @@ impl<S: Storage, C: Clock> Shard<S, C> {
     }
 
     /// Hands a durable task row to whoever runs it: the outbox or matching.
-    pub(super) fn release(&self, row: DispatchRow) {
+    pub(super) fn release(&mut self, row: DispatchRow) {
         if row.task.is_outbox() {
+            self.outbox_rows.added(&row);
             // The outbox ends only when the engine does; a row it misses is read back
             // from storage at the next open.
             let _ = self.outbox.send(row);
@@ -292,6 +300,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             remember,
             released,
             handoffs,
+            outbox_deleted,
             answer,
         } = settle;
         if let Err(error) = result {
@@ -313,6 +322,9 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             );
         }
         self.updates.notify(&key, &updates);
+        for row in &outbox_deleted {
+            self.outbox_rows.deleted(row);
+        }
         for (key, machine, db_version, seen) in remember {
             self.remember(key, machine, db_version, seen);
         }

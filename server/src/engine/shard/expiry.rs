@@ -4,10 +4,10 @@
 use endure_core::RunId;
 use endure_core::clock::Clock;
 use endure_core::execution::{ExecutionMachine, Input};
-use endure_core::storage::{DeadlineRow, ExecutionKey, Storage, StorageError, outbox_queue};
+use endure_core::storage::{DeadlineRow, ExecutionKey, Storage, StorageError};
 use endure_core::time::Timestamp;
 
-use super::actor::{RECOVERY_OUTBOX_MAX, RETENTION_RETRY, Shard};
+use super::actor::{RETENTION_RETRY, Shard};
 use crate::engine::api::EngineError;
 use crate::engine::deadlines;
 use crate::engine::in_flight::Answer;
@@ -144,12 +144,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         key: &ExecutionKey,
         db_version: u64,
     ) -> Result<bool, EngineError> {
-        let (namespace, queue) = outbox_queue(self.id);
-        let outbox = self
-            .storage
-            .dispatch_rows(&namespace, &queue, RECOVERY_OUTBOX_MAX)
-            .await?;
-        if outbox.iter().any(|row| &row.execution == key) {
+        if self.outbox_rows.has_pending(key) {
             return Ok(false);
         }
         self.storage

@@ -17,6 +17,7 @@
 mod actor;
 mod expiry;
 mod messages;
+mod outbox_rows;
 mod reset;
 mod signals;
 mod start;

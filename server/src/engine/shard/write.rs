@@ -169,6 +169,12 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             &tasks,
             now,
         )?;
+        let (outbox_namespace, outbox) = outbox_queue(self.id);
+        let outbox_deleted = dispatch_deletes
+            .iter()
+            .filter(|row| row.namespace == outbox_namespace && row.task_queue == outbox)
+            .cloned()
+            .collect();
         run.dispatch_deletes = dispatch_deletes;
         let mut released = vec![(key.clone(), rows, self.armed_after(key, run.deadline))];
         let mut runs = vec![run];
@@ -224,6 +230,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             remember,
             released,
             handoffs,
+            outbox_deleted,
             ..Settle::new(key.clone())
         };
         self.submit(write, settle)
