@@ -126,41 +126,7 @@ impl ser::Serializer for Splitter {
         Err(Split::Single)
     }
 
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct, Split> {
-        Err(Split::Single)
-    }
-
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, Split> {
-        Err(Split::Single)
-    }
-
-    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Split> {
-        Err(Split::Single)
-    }
-
-    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, Split> {
-        Err(Split::Single)
-    }
-
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, Split> {
-        Err(Split::Single)
-    }
+    super::no_compound_shapes!(Split::Single);
 }
 
 /// A tuple's elements, each one argument.

@@ -24,6 +24,54 @@ use serde::{Deserialize, Serialize};
 use crate::limits::{MESSAGE_BYTES_MAX, PAYLOAD_BYTES_MAX};
 use crate::validation::ValidationError;
 
+/// The `Serializer` methods of map, struct and variant shapes, all answering `$error`:
+/// the converter's probes only look at a value's outermost layer, where these shapes are
+/// one JSON value.
+macro_rules! no_compound_shapes {
+    ($error:expr) => {
+        fn serialize_tuple_struct(
+            self,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeTupleStruct, Self::Error> {
+            Err($error)
+        }
+
+        fn serialize_tuple_variant(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeTupleVariant, Self::Error> {
+            Err($error)
+        }
+
+        fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Self::Error> {
+            Err($error)
+        }
+
+        fn serialize_struct(
+            self,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeStruct, Self::Error> {
+            Err($error)
+        }
+
+        fn serialize_struct_variant(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeStructVariant, Self::Error> {
+            Err($error)
+        }
+    };
+}
+use no_compound_shapes;
+
 mod arguments;
 mod binary;
 mod probe;

@@ -139,45 +139,7 @@ impl ser::Serializer for Prober {
         Err(NotSpecial)
     }
 
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct, NotSpecial> {
-        Err(NotSpecial)
-    }
-
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, NotSpecial> {
-        Err(NotSpecial)
-    }
-
-    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, NotSpecial> {
-        Err(NotSpecial)
-    }
-
-    fn serialize_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStruct, NotSpecial> {
-        Err(NotSpecial)
-    }
-
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, NotSpecial> {
-        Err(NotSpecial)
-    }
+    super::no_compound_shapes!(NotSpecial);
 }
 
 /// A sequence that is bytes while every element is a `u8` (a `Vec<u8>`, a `&[u8]`).
@@ -278,43 +240,5 @@ impl ser::Serializer for ByteProbe {
         Err(NotSpecial)
     }
 
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct, NotSpecial> {
-        Err(NotSpecial)
-    }
-
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, NotSpecial> {
-        Err(NotSpecial)
-    }
-
-    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, NotSpecial> {
-        Err(NotSpecial)
-    }
-
-    fn serialize_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStruct, NotSpecial> {
-        Err(NotSpecial)
-    }
-
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, NotSpecial> {
-        Err(NotSpecial)
-    }
+    super::no_compound_shapes!(NotSpecial);
 }
