@@ -300,6 +300,20 @@ pub struct WorkflowWrite {
     pub current_run: Option<CurrentRunWrite>,
     /// Request ids to record; an id already recorded rejects the write.
     pub request_ids: Vec<RequestRecord>,
+    /// A closed run of this workflow id to delete (its retention passed, or a client
+    /// deleted it) — a write of its own: no runs, no current run, no request ids.
+    pub deletion: Option<RunDeletion>,
+}
+
+/// The deletion of a closed run: its row (if at `db_version`), history, deadline,
+/// visibility row, the request records that name it, and the workflow id's current-run
+/// row if it names this run. A run already gone is a success.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunDeletion {
+    /// The run.
+    pub key: ExecutionKey,
+    /// The version it must be stored at.
+    pub db_version: u64,
 }
 
 /// Why one write of a commit was rejected; nothing of it was written.
@@ -577,18 +591,6 @@ pub trait Storage: Send + Sync + 'static {
     fn list_namespaces(
         &self,
     ) -> impl Future<Output = Result<Vec<NamespaceRecord>, StorageError>> + Send;
-
-    /// Deletes a closed run whose retention passed: its row (if at `db_version`, under the
-    /// shard's lease `range_id`), history, deadline, visibility row, the request records
-    /// that name it, and the workflow id's current-run row if it names this run. A run
-    /// already gone is a success. Durable before it returns.
-    fn delete_run(
-        &self,
-        shard: ShardId,
-        range_id: RangeId,
-        key: &ExecutionKey,
-        db_version: u64,
-    ) -> impl Future<Output = Result<Result<(), WriteRejection>, StorageError>> + Send;
 }
 
 /// Checks a namespace change against the stored record: the condition, and a version one
@@ -646,6 +648,16 @@ pub fn check_run_deletion(
 /// ending just before the row's next event id. Adapters call it first.
 pub fn check_write_shape(write: &WorkflowWrite) -> Result<(), WriteRejection> {
     let malformed = |reason: String| Err(WriteRejection::Malformed(reason));
+    if let Some(deletion) = &write.deletion {
+        let key = &deletion.key;
+        if !write.runs.is_empty() || write.current_run.is_some() || !write.request_ids.is_empty() {
+            return malformed("a deletion is a write of its own".into());
+        }
+        if key.namespace != write.namespace || key.workflow_id != write.workflow_id {
+            return malformed(format!("run {key:?} is not of the write's workflow id"));
+        }
+        return Ok(());
+    }
     if write.runs.is_empty() || write.runs.len() > 2 {
         return malformed(format!(
             "{} runs; a write changes one or two",

@@ -198,18 +198,6 @@ impl<S: Storage> Storage for SlowCommits<S> {
     async fn list_namespaces(&self) -> Result<Vec<NamespaceRecord>, StorageError> {
         self.inner.list_namespaces().await
     }
-
-    async fn delete_run(
-        &self,
-        shard: ShardId,
-        range_id: RangeId,
-        key: &ExecutionKey,
-        db_version: u64,
-    ) -> Result<Result<(), WriteRejection>, StorageError> {
-        self.inner
-            .delete_run(shard, range_id, key, db_version)
-            .await
-    }
 }
 
 /// A transport that holds each request back for a while before sending it — a slow or

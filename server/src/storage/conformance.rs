@@ -118,7 +118,32 @@ fn write(shard: ShardId, range_id: RangeId, name: &str, runs: Vec<RunWrite>) -> 
         runs,
         current_run: None,
         request_ids: Vec::new(),
+        deletion: None,
     }
+}
+
+/// A deletion of run `key` at `db_version`, committed alone.
+async fn delete_run<S: Storage>(
+    store: &S,
+    shard: ShardId,
+    range_id: RangeId,
+    key: &ExecutionKey,
+    db_version: u64,
+) -> Result<Result<(), WriteRejection>, StorageError> {
+    let write = WorkflowWrite {
+        shard,
+        range_id,
+        namespace: key.namespace.clone(),
+        workflow_id: key.workflow_id.clone(),
+        runs: Vec::new(),
+        current_run: None,
+        request_ids: Vec::new(),
+        deletion: Some(RunDeletion {
+            key: key.clone(),
+            db_version,
+        }),
+    };
+    Ok(store.commit(vec![write]).await?.remove(0))
 }
 
 async fn commit_one<S: Storage>(store: &S, write: WorkflowWrite) -> Result<(), WriteRejection> {
@@ -906,8 +931,7 @@ pub async fn deleting_a_run_removes_what_names_it<S: Storage>(store: &S) {
     }
     assert!(
         matches!(
-            store
-                .delete_run(shard, range, &old, 7)
+            delete_run(store, shard, range, &old, 7)
                 .await
                 .expect("delete"),
             Err(WriteRejection::ExecutionConditionFailed { .. })
@@ -916,8 +940,7 @@ pub async fn deleting_a_run_removes_what_names_it<S: Storage>(store: &S) {
     );
     assert!(
         matches!(
-            store
-                .delete_run(shard, RangeId(range.0 + 1), &old, 1)
+            delete_run(store, shard, RangeId(range.0 + 1), &old, 1)
                 .await
                 .expect("delete"),
             Err(WriteRejection::ShardOwnershipLost { .. })
@@ -925,8 +948,7 @@ pub async fn deleting_a_run_removes_what_names_it<S: Storage>(store: &S) {
         "a stale lease deletes nothing"
     );
     assert!(store.load_execution(&old).await.expect("load").is_some());
-    store
-        .delete_run(shard, range, &old, 1)
+    delete_run(store, shard, range, &old, 1)
         .await
         .expect("delete")
         .expect("deleted");
@@ -968,15 +990,13 @@ pub async fn deleting_a_run_removes_what_names_it<S: Storage>(store: &S) {
         "the current-run row names another run and stays"
     );
     assert_eq!(
-        store
-            .delete_run(shard, range, &old, 1)
+        delete_run(store, shard, range, &old, 1)
             .await
             .expect("delete"),
         Ok(()),
         "a run already gone is a success"
     );
-    store
-        .delete_run(shard, range, &new, 1)
+    delete_run(store, shard, range, &new, 1)
         .await
         .expect("delete")
         .expect("deleted");
@@ -1009,8 +1029,7 @@ pub async fn deleting_a_run_removes_what_names_it<S: Storage>(store: &S) {
     .expect("written");
     assert!(
         matches!(
-            store
-                .delete_run(shard, range, &open, 1)
+            delete_run(store, shard, range, &open, 1)
                 .await
                 .expect("delete"),
             Err(WriteRejection::Malformed(_))

@@ -47,6 +47,13 @@ impl State {
                 actual,
             });
         }
+        if let Some(deletion) = &write.deletion {
+            check_run_deletion(
+                &deletion.key,
+                deletion.db_version,
+                self.executions.get(&deletion.key),
+            )?;
+        }
         for run in &write.runs {
             let stored = self.executions.get(&run.row.key);
             check_run_condition(run, stored)?;
@@ -77,6 +84,9 @@ impl State {
     }
 
     fn apply(&mut self, write: WorkflowWrite) {
+        if let Some(deletion) = write.deletion {
+            self.delete_run(&deletion.key);
+        }
         for run in write.runs {
             let key = run.row.key.clone();
             self.history
@@ -116,6 +126,29 @@ impl State {
                 record.request_id.clone(),
             );
             self.requests.insert(key, record);
+        }
+    }
+}
+
+impl State {
+    /// Deletes a run and everything that names it (see [`RunDeletion`]).
+    fn delete_run(&mut self, key: &ExecutionKey) {
+        self.executions.remove(key);
+        self.history.remove(key);
+        self.deadlines.remove(key);
+        self.visibility.remove(key);
+        self.requests.retain(|_, record| {
+            !(record.namespace == key.namespace
+                && record.workflow_id == key.workflow_id
+                && record.run_id == key.run_id)
+        });
+        let workflow = (key.namespace.clone(), key.workflow_id.clone());
+        if self
+            .current_runs
+            .get(&workflow)
+            .is_some_and(|current| current.run_id == key.run_id)
+        {
+            self.current_runs.remove(&workflow);
         }
     }
 }
@@ -346,46 +379,5 @@ impl Storage for MemoryStorage {
 
     async fn list_namespaces(&self) -> Result<Vec<NamespaceRecord>, StorageError> {
         Ok(self.state.lock().namespaces.values().cloned().collect())
-    }
-
-    async fn delete_run(
-        &self,
-        shard: ShardId,
-        range_id: RangeId,
-        key: &ExecutionKey,
-        db_version: u64,
-    ) -> Result<Result<(), WriteRejection>, StorageError> {
-        let mut state = self.state.lock();
-        let actual = state.shards.get(&shard).copied().unwrap_or(RangeId(0));
-        if actual != range_id {
-            return Ok(Err(WriteRejection::ShardOwnershipLost {
-                shard,
-                expected: range_id,
-                actual,
-            }));
-        }
-        match check_run_deletion(key, db_version, state.executions.get(key)) {
-            Err(rejection) => return Ok(Err(rejection)),
-            Ok(false) => return Ok(Ok(())),
-            Ok(true) => {}
-        }
-        state.executions.remove(key);
-        state.history.remove(key);
-        state.deadlines.remove(key);
-        state.visibility.remove(key);
-        state.requests.retain(|_, record| {
-            !(record.namespace == key.namespace
-                && record.workflow_id == key.workflow_id
-                && record.run_id == key.run_id)
-        });
-        let workflow = (key.namespace.clone(), key.workflow_id.clone());
-        if state
-            .current_runs
-            .get(&workflow)
-            .is_some_and(|current| current.run_id == key.run_id)
-        {
-            state.current_runs.remove(&workflow);
-        }
-        Ok(Ok(()))
     }
 }

@@ -83,6 +83,7 @@ fn write(index: u64, range: RangeId) -> WorkflowWrite {
             request_id: request(index),
             run_id: key.run_id,
         }],
+        deletion: None,
     }
 }
 

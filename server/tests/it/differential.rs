@@ -286,6 +286,7 @@ async fn perform<S: Storage>(
                             })
                             .into_iter()
                             .collect(),
+                        deletion: None,
                     }
                 })
                 .collect();

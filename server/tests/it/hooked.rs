@@ -156,16 +156,4 @@ impl<H: Hooks> Storage for Hooked<H> {
     async fn list_namespaces(&self) -> Result<Vec<NamespaceRecord>, StorageError> {
         self.inner.list_namespaces().await
     }
-
-    async fn delete_run(
-        &self,
-        shard: ShardId,
-        range_id: RangeId,
-        key: &ExecutionKey,
-        db_version: u64,
-    ) -> Result<Result<(), WriteRejection>, StorageError> {
-        self.inner
-            .delete_run(shard, range_id, key, db_version)
-            .await
-    }
 }

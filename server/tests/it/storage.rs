@@ -67,6 +67,7 @@ fn create(range: RangeId) -> WorkflowWrite {
         }],
         current_run: None,
         request_ids: Vec::new(),
+        deletion: None,
     }
 }
 

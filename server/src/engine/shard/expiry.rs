@@ -4,13 +4,15 @@
 use endure_core::RunId;
 use endure_core::clock::Clock;
 use endure_core::execution::{ExecutionMachine, Input};
-use endure_core::storage::{DeadlineRow, ExecutionKey, Storage, StorageError};
+use endure_core::storage::{
+    DeadlineRow, ExecutionKey, RunDeletion, Storage, StorageError, WorkflowWrite,
+};
 use endure_core::time::Timestamp;
 
 use super::actor::{RETENTION_RETRY, Shard};
 use crate::engine::api::EngineError;
 use crate::engine::deadlines;
-use crate::engine::in_flight::Answer;
+use crate::engine::in_flight::{Answer, Settle};
 
 impl<S: Storage, C: Clock> Shard<S, C> {
     /// The deadline rows due within the window from `now`, the window's edge, and — when
@@ -138,7 +140,8 @@ impl<S: Storage, C: Clock> Shard<S, C> {
 
     /// Deletes closed run `key`, stored at `db_version` — its row, history, deadline,
     /// visibility row and request records — unless the outbox still has work for it;
-    /// whether it did.
+    /// whether it did. The deletion is a write like any other: group-committed under the
+    /// shard's lease, and waited for.
     pub(super) async fn delete_stored_run(
         &mut self,
         key: &ExecutionKey,
@@ -147,10 +150,21 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         if self.outbox_rows.has_pending(key) {
             return Ok(false);
         }
-        self.storage
-            .delete_run(self.id, self.range, key, db_version)
-            .await?
-            .map_err(EngineError::Conflict)?;
+        let write = WorkflowWrite {
+            shard: self.id,
+            range_id: self.range,
+            namespace: key.namespace.clone(),
+            workflow_id: key.workflow_id.clone(),
+            runs: Vec::new(),
+            current_run: None,
+            request_ids: Vec::new(),
+            deletion: Some(RunDeletion {
+                key: key.clone(),
+                db_version,
+            }),
+        };
+        let ticket = self.submit(write, Settle::new(key.clone()))?;
+        self.wait(ticket).await?;
         self.forget(key);
         Ok(true)
     }

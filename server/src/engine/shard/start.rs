@@ -218,6 +218,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                     run_id,
                 })
                 .collect(),
+            deletion: None,
         };
         let deadline = machine.next_deadline();
         let settle = Settle {

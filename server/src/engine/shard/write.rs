@@ -222,6 +222,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             runs,
             current_run,
             request_ids,
+            deletion: None,
         };
         let settle = Settle {
             closed,

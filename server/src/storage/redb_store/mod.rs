@@ -267,6 +267,14 @@ impl<'txn> Tables<'txn> {
                 actual,
             }));
         }
+        if let Some(deletion) = &write.deletion {
+            let stored = self.execution(&deletion.key)?;
+            if let Err(rejection) =
+                check_run_deletion(&deletion.key, deletion.db_version, stored.as_ref())
+            {
+                return Ok(Err(rejection));
+            }
+        }
         for run in &write.runs {
             let stored = self.execution(&run.row.key)?;
             if let Err(rejection) = check_run_condition(run, stored.as_ref()) {
@@ -302,7 +310,50 @@ impl<'txn> Tables<'txn> {
         Ok(Ok(()))
     }
 
+    /// Deletes a run and everything that names it (see [`RunDeletion`]).
+    fn delete_run(&mut self, key: &ExecutionKey, shard: ShardId) -> Result<(), StorageError> {
+        let exec_key = execution_key(key);
+        self.executions
+            .remove(exec_key.as_slice())
+            .map_err(redb_error)?;
+        for (batch, _) in scan_prefix(&self.history, &exec_key, usize::MAX)? {
+            self.history.remove(batch.as_slice()).map_err(redb_error)?;
+        }
+        self.clear_deadline(key, shard)?;
+        self.visibility
+            .remove(exec_key.as_slice())
+            .map_err(redb_error)?;
+        let workflow = workflow_key(&key.namespace, &key.workflow_id);
+        for (request, value) in scan_prefix(&self.requests, &workflow, usize::MAX)? {
+            let record: RequestRecord = decode(&value, || format!("request {request:02x?}"))?;
+            if record.run_id == key.run_id {
+                self.requests
+                    .remove(request.as_slice())
+                    .map_err(redb_error)?;
+            }
+        }
+        let current = match self
+            .current_runs
+            .get(workflow.as_slice())
+            .map_err(redb_error)?
+        {
+            Some(bytes) => Some(decode::<CurrentRun>(bytes.value(), || {
+                format!("current run of {:?}", key.workflow_id)
+            })?),
+            None => None,
+        };
+        if current.is_some_and(|current| current.run_id == key.run_id) {
+            self.current_runs
+                .remove(workflow.as_slice())
+                .map_err(redb_error)?;
+        }
+        Ok(())
+    }
+
     fn apply(&mut self, write: WorkflowWrite) -> Result<(), StorageError> {
+        if let Some(deletion) = &write.deletion {
+            self.delete_run(&deletion.key, write.shard)?;
+        }
         for run in write.runs {
             let key = run.row.key.clone();
             let exec_key = execution_key(&key);
@@ -419,82 +470,6 @@ fn commit_sync(
     }
     transaction.commit().map_err(redb_error)?;
     Ok(results)
-}
-
-/// Deletes a closed run and everything that names it, in one transaction.
-fn delete_run_sync(
-    database: &Database,
-    (shard, range_id): (ShardId, RangeId),
-    key: &ExecutionKey,
-    db_version: u64,
-) -> Result<Result<(), WriteRejection>, StorageError> {
-    let transaction = begin_durable(database)?;
-    {
-        let mut tables = Tables::open(&transaction)?;
-        let actual = RangeId(
-            tables
-                .shards
-                .get(shard.0)
-                .map_err(redb_error)?
-                .map_or(0, |v| v.value()),
-        );
-        if actual != range_id {
-            return Ok(Err(WriteRejection::ShardOwnershipLost {
-                shard,
-                expected: range_id,
-                actual,
-            }));
-        }
-        match check_run_deletion(key, db_version, tables.execution(key)?.as_ref()) {
-            Err(rejection) => return Ok(Err(rejection)),
-            Ok(false) => return Ok(Ok(())),
-            Ok(true) => {}
-        }
-        let exec_key = execution_key(key);
-        tables
-            .executions
-            .remove(exec_key.as_slice())
-            .map_err(redb_error)?;
-        for (batch, _) in scan_prefix(&tables.history, &exec_key, usize::MAX)? {
-            tables
-                .history
-                .remove(batch.as_slice())
-                .map_err(redb_error)?;
-        }
-        tables.clear_deadline(key, shard)?;
-        tables
-            .visibility
-            .remove(exec_key.as_slice())
-            .map_err(redb_error)?;
-        let workflow = workflow_key(&key.namespace, &key.workflow_id);
-        for (request, value) in scan_prefix(&tables.requests, &workflow, usize::MAX)? {
-            let record: RequestRecord = decode(&value, || format!("request {request:02x?}"))?;
-            if record.run_id == key.run_id {
-                tables
-                    .requests
-                    .remove(request.as_slice())
-                    .map_err(redb_error)?;
-            }
-        }
-        let current = match tables
-            .current_runs
-            .get(workflow.as_slice())
-            .map_err(redb_error)?
-        {
-            Some(bytes) => Some(decode::<CurrentRun>(bytes.value(), || {
-                format!("current run of {:?}", key.workflow_id)
-            })?),
-            None => None,
-        };
-        if current.is_some_and(|current| current.run_id == key.run_id) {
-            tables
-                .current_runs
-                .remove(workflow.as_slice())
-                .map_err(redb_error)?;
-        }
-    }
-    transaction.commit().map_err(redb_error)?;
-    Ok(Ok(()))
 }
 
 /// Writes a namespace record if the stored one is at `expected`.
@@ -817,21 +792,6 @@ impl Storage for RedbStorage {
                 .collect()
         })
         .await
-    }
-
-    async fn delete_run(
-        &self,
-        shard: ShardId,
-        range_id: RangeId,
-        key: &ExecutionKey,
-        db_version: u64,
-    ) -> Result<Result<(), WriteRejection>, StorageError> {
-        let key = key.clone();
-        let result = self
-            .run(move |database| delete_run_sync(database, (shard, range_id), &key, db_version))
-            .await?;
-        self.counted();
-        Ok(result)
     }
 }
 
