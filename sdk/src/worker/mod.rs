@@ -16,24 +16,22 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 
-use endure_core::execution::{
-    ActivityTaskStartedReply, Reply, StickyAttributes, WorkflowTaskCompletion,
-};
+use endure_core::execution::{Reply, StickyAttributes, WorkflowTaskCompletion};
 use endure_core::history::{HistoryEvent, SdkMetadata};
 use endure_core::protocol::{
-    ActivityTaskForWorker, QueryTaskForWorker, Request, Response, Transport, WorkflowTaskForWorker,
+    QueryTaskForWorker, Request, Response, Transport, WorkflowTaskForWorker,
 };
 use endure_core::replay::{ReplayError, ReplayMachine};
 use endure_core::storage::ExecutionKey;
 use endure_core::{
-    EventId, Failure, Namespace, Payload, Payloads, RunId, TaskQueueName, WorkflowTaskFailedCause,
+    Failure, Namespace, Payload, Payloads, RunId, TaskQueueName, WorkflowTaskFailedCause,
 };
 use parking_lot::Mutex;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::activity::ActivityDefinition;
-use crate::activity_context::{ActivityContext, CancelReason, StopPhase};
+use crate::activity_context::{ActivityContext, StopPhase};
 use crate::local_activities::{HEARTBEAT_FRACTION, Invoke, LocalActivities, Runner};
 use crate::payloads::decode_arguments;
 use crate::task_slots::{Slot, TaskSlots};
@@ -42,6 +40,10 @@ use crate::workflow::{
     ActivityError, BoxFuture, WorkflowContext, WorkflowDefinition, WorkflowError, WorkflowExecutor,
     WorkflowFunction,
 };
+
+mod activity_tasks;
+mod histories;
+mod queries;
 
 type WorkflowFactory = Arc<dyn Fn() -> WorkflowFunction + Send + Sync>;
 type DynamicWorkflowFactory = Arc<dyn Fn(String) -> WorkflowFunction + Send + Sync>;
@@ -433,66 +435,6 @@ impl Shared {
         }
     }
 
-    /// Answers a query and reports the answer (a failed report is only logged: the client
-    /// times out).
-    async fn run_query_task(&self, mut task: QueryTaskForWorker) {
-        let answer = match task.next_page.take() {
-            Some(next) => match self.read_pages(&task.execution, next, None).await {
-                Ok(rest) => {
-                    task.history.extend(rest);
-                    self.answer_query(&task)
-                }
-                Err(message) => Err(message),
-            },
-            None => self.answer_query(&task),
-        };
-        let request = Request::RespondQueryTask {
-            query_id: task.query_id,
-            answer,
-        };
-        if let Err(error) = self.transport.call(request).await {
-            tracing::warn!(%error, "query answer refused (timed out?)");
-        }
-    }
-
-    /// The query's answer from the cached run if it stands exactly at the last completed
-    /// workflow task, else from a run rebuilt by replaying the history (not cached: it is
-    /// past that point when events arrived after the task).
-    fn answer_query(&self, task: &QueryTaskForWorker) -> endure_core::protocol::QueryAnswer {
-        if let Some(run) = self.cache.lock().get(&task.execution)
-            && run.replay.last_event_id() == Some(task.previous_started_event_id)
-        {
-            return run.executor.query(&task.query_type, &task.args);
-        }
-        let workflow_type = task.workflow_type.as_str();
-        let function = match (self.workflows.get(workflow_type), &self.dynamic_workflow) {
-            (Some(factory), _) => factory(),
-            (None, Some(dynamic)) => dynamic(workflow_type.to_owned()),
-            (None, None) => {
-                return Err(format!(
-                    "workflow type {workflow_type} is not registered with this worker"
-                ));
-            }
-        };
-        let mut replay = ReplayMachine::new();
-        let mut executor = WorkflowExecutor::new(function).with_execution(task.execution.clone());
-        replay
-            .feed(task.history.iter().cloned())
-            .map_err(|error| format!("cannot replay the history: {error}"))?;
-        while let Some(activation) = replay
-            .next_activation()
-            .map_err(|error| format!("cannot replay the history: {error}"))?
-        {
-            let commands = executor
-                .activate(&activation)
-                .map_err(|error| format!("the workflow failed while replaying: {error}"))?;
-            replay
-                .complete(commands)
-                .map_err(|error| format!("cannot replay the history: {error}"))?;
-        }
-        executor.query(&task.query_type, &task.args)
-    }
-
     async fn run_workflow_task(&self, task: WorkflowTaskForWorker) {
         let start = match self.task_events(&task).await {
             Ok(events) => self.cached_or_history(&task, events).await,
@@ -677,85 +619,6 @@ impl Shared {
         }
     }
 
-    /// Where the task's run starts from: the cached run if it stopped exactly at the task's
-    /// previous-started event, else a new run and the full history (fetched when the task
-    /// carries only the events after that point).
-    async fn cached_or_history(
-        &self,
-        task: &WorkflowTaskForWorker,
-        events: Vec<HistoryEvent>,
-    ) -> Result<RunStart, String> {
-        let cached = self.cache.lock().remove(&task.execution);
-        match cached {
-            Some(run) if run.replay.last_event_id() == task.previous_started_event_id => {
-                return Ok(RunStart::Cached(run, events));
-            }
-            Some(_) => {
-                tracing::debug!(execution = ?task.execution, "cached run is behind the task; replaying");
-            }
-            None => {}
-        }
-        let first = events
-            .first()
-            .map_or(EventId::FIRST, |event| event.event_id);
-        if first == EventId::FIRST {
-            return Ok(RunStart::New(events));
-        }
-        // A sticky task's events start after the worker's previous task: read the rest.
-        let mut history = self
-            .read_pages(&task.execution, EventId::FIRST, Some(first))
-            .await?;
-        if history.last().map(|event| event.event_id.next()) != Some(first) {
-            return Err(format!(
-                "the stored history does not reach event {} where the task's events begin",
-                first.get()
-            ));
-        }
-        history.extend(events);
-        Ok(RunStart::New(history))
-    }
-
-    /// The task's events in full: its first page, the pages after it, its transient events.
-    async fn task_events(&self, task: &WorkflowTaskForWorker) -> Result<Vec<HistoryEvent>, String> {
-        let mut events = task.history.clone();
-        if let Some(next) = task.next_page {
-            events.extend(self.read_pages(&task.execution, next, None).await?);
-        }
-        events.extend(task.transient_events.iter().cloned());
-        Ok(events)
-    }
-
-    /// Reads a run's stored history from `from`, stopping before `until` if given.
-    async fn read_pages(
-        &self,
-        execution: &ExecutionKey,
-        mut from: EventId,
-        until: Option<EventId>,
-    ) -> Result<Vec<HistoryEvent>, String> {
-        let mut events = Vec::new();
-        while until.is_none_or(|until| from < until) {
-            let request = Request::GetHistoryPage {
-                execution: execution.clone(),
-                first_event_id: from,
-            };
-            let page = match self.transport.call(request).await {
-                Ok(Response::HistoryPage(page)) => page,
-                Ok(other) => return Err(format!("unexpected answer to a history read: {other:?}")),
-                Err(error) => return Err(format!("cannot read the run's history: {error}")),
-            };
-            events.extend(
-                page.events
-                    .into_iter()
-                    .take_while(|event| until.is_none_or(|until| event.event_id < until)),
-            );
-            match page.next_event_id {
-                Some(next) => from = next,
-                None => break,
-            }
-        }
-        Ok(events)
-    }
-
     /// Runs a workflow task from `start` up to the task's WorkflowTaskStarted.
     fn activate(
         &self,
@@ -846,93 +709,6 @@ impl Shared {
             if let Err(error) = self.transport.call(request).await {
                 tracing::warn!(%error, "could not hand a run back to the normal queue");
             }
-        }
-    }
-
-    async fn poll_activity_task(&self) -> Option<ActivityTaskForWorker> {
-        let request = Request::PollActivityTask {
-            namespace: self.namespace.clone(),
-            task_queue: self.task_queue.clone(),
-            identity: self.options.identity.clone(),
-        };
-        match self.poll(request, "activity").await? {
-            Response::ActivityTask(Some(task)) => Some(*task),
-            _ => None,
-        }
-    }
-
-    async fn run_activity_task(&self, task: ActivityTaskForWorker) {
-        let token = task.token();
-        let execution = task.execution.clone();
-        let reply: ActivityTaskStartedReply = task.task;
-        let activity_type = reply.scheduled.activity_type.to_string();
-        let input = reply.scheduled.input.clone();
-        let context = ActivityContext::new(
-            Arc::clone(&self.transport),
-            execution.clone(),
-            reply,
-            self.stop.clone(),
-        );
-        let canceled = context.clone();
-        let outcome = match (self.activities.get(&activity_type), &self.dynamic_activity) {
-            (Some(function), _) => function(context, input).await,
-            (None, Some(dynamic)) => dynamic(context, activity_type.clone(), input).await,
-            (None, None) => Err(ActivityError::application(
-                format!("activity type {activity_type} is not registered with this worker"),
-                "ActivityTypeNotRegistered",
-            )),
-        };
-        if canceled.cancel_reason() == Some(CancelReason::Gone) {
-            tracing::info!(%activity_type, "the attempt is gone; its outcome is not reported");
-            return;
-        }
-        let request = match outcome {
-            Ok(result) => Request::CompleteActivityTask {
-                execution,
-                token,
-                result,
-                identity: self.options.identity.clone(),
-            },
-            // Cancellation the workflow asked for and the activity acknowledged (§5.12.2).
-            Err(error)
-                if error.is_canceled()
-                    && canceled.cancel_reason() == Some(CancelReason::Requested) =>
-            {
-                let details = match &error.0.info {
-                    endure_core::FailureInfo::Canceled { details } => details.clone(),
-                    _ => None,
-                };
-                Request::CancelActivityTask {
-                    execution,
-                    token,
-                    details,
-                    identity: self.options.identity.clone(),
-                }
-            }
-            // Stopped by shutdown: a retryable failure, so another worker runs it again.
-            Err(error)
-                if error.is_canceled()
-                    && canceled.cancel_reason() == Some(CancelReason::WorkerShutdown) =>
-            {
-                Request::FailActivityTask {
-                    execution,
-                    token,
-                    failure: Failure::application(
-                        "the worker shut down before the activity finished",
-                        "WorkerShutdown",
-                    ),
-                    identity: self.options.identity.clone(),
-                }
-            }
-            Err(error) => Request::FailActivityTask {
-                execution,
-                token,
-                failure: *error.0,
-                identity: self.options.identity.clone(),
-            },
-        };
-        if let Err(error) = self.transport.call(request).await {
-            tracing::warn!(%error, "activity result refused (timed out or retried meanwhile?)");
         }
     }
 }

@@ -1,0 +1,100 @@
+//! Activity tasks: polled, run by their registered implementation, and reported.
+
+use std::sync::Arc;
+
+use endure_core::Failure;
+use endure_core::execution::ActivityTaskStartedReply;
+use endure_core::protocol::{ActivityTaskForWorker, Request, Response};
+
+use super::Shared;
+use crate::activity_context::{ActivityContext, CancelReason};
+use crate::workflow::ActivityError;
+
+impl Shared {
+    pub(super) async fn poll_activity_task(&self) -> Option<ActivityTaskForWorker> {
+        let request = Request::PollActivityTask {
+            namespace: self.namespace.clone(),
+            task_queue: self.task_queue.clone(),
+            identity: self.options.identity.clone(),
+        };
+        match self.poll(request, "activity").await? {
+            Response::ActivityTask(Some(task)) => Some(*task),
+            _ => None,
+        }
+    }
+
+    pub(super) async fn run_activity_task(&self, task: ActivityTaskForWorker) {
+        let token = task.token();
+        let execution = task.execution.clone();
+        let reply: ActivityTaskStartedReply = task.task;
+        let activity_type = reply.scheduled.activity_type.to_string();
+        let input = reply.scheduled.input.clone();
+        let context = ActivityContext::new(
+            Arc::clone(&self.transport),
+            execution.clone(),
+            reply,
+            self.stop.clone(),
+        );
+        let canceled = context.clone();
+        let outcome = match (self.activities.get(&activity_type), &self.dynamic_activity) {
+            (Some(function), _) => function(context, input).await,
+            (None, Some(dynamic)) => dynamic(context, activity_type.clone(), input).await,
+            (None, None) => Err(ActivityError::application(
+                format!("activity type {activity_type} is not registered with this worker"),
+                "ActivityTypeNotRegistered",
+            )),
+        };
+        if canceled.cancel_reason() == Some(CancelReason::Gone) {
+            tracing::info!(%activity_type, "the attempt is gone; its outcome is not reported");
+            return;
+        }
+        let request = match outcome {
+            Ok(result) => Request::CompleteActivityTask {
+                execution,
+                token,
+                result,
+                identity: self.options.identity.clone(),
+            },
+            // Cancellation the workflow asked for and the activity acknowledged (§5.12.2).
+            Err(error)
+                if error.is_canceled()
+                    && canceled.cancel_reason() == Some(CancelReason::Requested) =>
+            {
+                let details = match &error.0.info {
+                    endure_core::FailureInfo::Canceled { details } => details.clone(),
+                    _ => None,
+                };
+                Request::CancelActivityTask {
+                    execution,
+                    token,
+                    details,
+                    identity: self.options.identity.clone(),
+                }
+            }
+            // Stopped by shutdown: a retryable failure, so another worker runs it again.
+            Err(error)
+                if error.is_canceled()
+                    && canceled.cancel_reason() == Some(CancelReason::WorkerShutdown) =>
+            {
+                Request::FailActivityTask {
+                    execution,
+                    token,
+                    failure: Failure::application(
+                        "the worker shut down before the activity finished",
+                        "WorkerShutdown",
+                    ),
+                    identity: self.options.identity.clone(),
+                }
+            }
+            Err(error) => Request::FailActivityTask {
+                execution,
+                token,
+                failure: *error.0,
+                identity: self.options.identity.clone(),
+            },
+        };
+        if let Err(error) = self.transport.call(request).await {
+            tracing::warn!(%error, "activity result refused (timed out or retried meanwhile?)");
+        }
+    }
+}
