@@ -24,7 +24,6 @@ use tokio::sync::mpsc;
 use super::api::{EngineError, StartWorkflowRequest, StartWorkflowResponse};
 use super::closings::CLOSING_WAIT_MAX;
 use super::runtime::Engine;
-use super::shard::ShardMessage;
 
 type Waiter = mpsc::UnboundedSender<(ExecutionKey, UpdateNotice)>;
 
@@ -158,20 +157,9 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             &update.workflow_id,
             &update.request.update_id,
         );
-        let (reply, result) = tokio::sync::oneshot::channel();
-        let (namespace, workflow_id) = (start.namespace.clone(), start.options.id.clone());
-        self.send_to_shard(
-            &namespace,
-            &workflow_id,
-            ShardMessage::Start {
-                request: Box::new(start),
-                signal: None,
-                update: Some(Box::new(update.request.clone())),
-                parent: None,
-                reply,
-            },
-        )?;
-        let started = result.await.map_err(|_| EngineError::Shutdown)??;
+        let started = self
+            .start_through_shard(start, None, Some(update.request.clone()))
+            .await?;
         let update = UpdateWorkflowRequest {
             run_id: Some(started.run_id),
             ..update

@@ -3,7 +3,7 @@
 use endure_core::clock::Clock;
 use endure_core::execution::{Input, ResetRequest, SignalRequest};
 use endure_core::storage::Storage;
-use endure_core::{Namespace, Payloads, RunId, WorkflowId};
+use endure_core::{Namespace, Payloads, RunId, UpdateRequest, WorkflowId};
 use tokio::sync::oneshot;
 
 use super::api::{EngineError, StartWorkflowRequest, StartWorkflowResponse};
@@ -16,21 +16,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         &self,
         request: StartWorkflowRequest,
     ) -> Result<StartWorkflowResponse, EngineError> {
-        self.check_namespace(&request.namespace)?;
-        let (reply, result) = oneshot::channel();
-        let (namespace, workflow_id) = (request.namespace.clone(), request.options.id.clone());
-        self.send_to_shard(
-            &namespace,
-            &workflow_id,
-            ShardMessage::Start {
-                request: Box::new(request),
-                signal: None,
-                update: None,
-                parent: None,
-                reply,
-            },
-        )?;
-        result.await.map_err(|_| EngineError::Shutdown)?
+        self.start_through_shard(request, None, None).await
     }
 
     /// Signal-with-start (Go's `SignalWithStartWorkflow`): signals the workflow id's
@@ -42,6 +28,17 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         request: StartWorkflowRequest,
         signal: SignalRequest,
     ) -> Result<StartWorkflowResponse, EngineError> {
+        self.start_through_shard(request, Some(signal), None).await
+    }
+
+    /// A start — plain, with a signal or with an update — decided and written by the
+    /// workflow id's shard.
+    pub(super) async fn start_through_shard(
+        &self,
+        request: StartWorkflowRequest,
+        signal: Option<SignalRequest>,
+        update: Option<UpdateRequest>,
+    ) -> Result<StartWorkflowResponse, EngineError> {
         self.check_namespace(&request.namespace)?;
         let (reply, result) = oneshot::channel();
         let (namespace, workflow_id) = (request.namespace.clone(), request.options.id.clone());
@@ -50,8 +47,8 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             &workflow_id,
             ShardMessage::Start {
                 request: Box::new(request),
-                signal: Some(Box::new(signal)),
-                update: None,
+                signal: signal.map(Box::new),
+                update: update.map(Box::new),
                 parent: None,
                 reply,
             },
