@@ -1,19 +1,28 @@
-//! The binary codec of everything Endure persists or sends: postcard behind a two-byte header.
+//! The binary codec of everything Endure persists or sends: a body behind a two-byte header.
 //!
 //! ```text
-//! [format version: u8][record kind: u8][postcard body]
+//! [format version: u8][record kind: u8][body]
 //! ```
 //!
-//! postcard is not self-describing: fields are encoded by position and enum variants by
-//! index. So the rules are (DESIGN §3, aesthetics convention 20):
-//! - persisted enums only grow at the end; retired variants stay in place;
-//! - changing the shape of any persisted type bumps [`FORMAT_VERSION`], and the decoder of
-//!   every earlier version is kept, converting to the current types;
-//! - golden files of every version (`core/tests/golden/`) must decode forever.
+//! A record kind's body is one of two encodings ([`BodyEncoding`], docs/format.md):
+//! - **positional** (postcard: fields by position, variants by index) for what is written
+//!   most and changes least — history events, commands, options, failures, payloads; a
+//!   change to their shape bumps [`FORMAT_VERSION`];
+//! - **tagged** (MessagePack with numbered fields and variants, [`tagged`]) for the run's
+//!   state and the storage rows, which grow with every feature: a field appended with
+//!   `#[serde(default)]` (or an `Option`) decodes from older bodies as its default, with no
+//!   version bump, and older builds skip fields they do not know.
+//!
+//! Bodies of earlier versions decode into today's types through the schema snapshot of
+//! their version (`codec/schemas/v<N>.json`, the serde shape traced from the types of the
+//! time): the positional body is rewritten as a tagged one ([`transcode`]), which the
+//! current types read with their defaults. Golden files of every version (`core/tests/golden/`)
+//! must decode forever.
 //!
 //! Decoding untrusted bytes never panics: a wrong version, a wrong kind, truncated or
-//! malformed bodies and trailing bytes are all [`DecodeError`]s. Nothing recurses on input
-//! depth ([`crate::Failure`] chains are encoded flat and bounded).
+//! malformed bodies and trailing bytes are all [`DecodeError`]s. Nesting is bounded
+//! ([`crate::Failure`] chains are encoded flat; tagged bodies and transcoding stop at
+//! [`NESTING_MAX`]).
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -26,11 +35,30 @@ use crate::options::{ActivityOptions, StartWorkflowOptions};
 use crate::payload::Payloads;
 use crate::storage::{CurrentRun, DispatchRow, ExecutionRow, RequestRecord, VisibilityRow};
 
+mod schema;
+#[cfg(feature = "testing")]
+pub mod schema_trace;
+mod tagged;
+mod transcode;
+
 /// The format version written by this build.
-pub const FORMAT_VERSION: u8 = 3;
+pub const FORMAT_VERSION: u8 = 4;
 
 /// Every format version this build can decode.
-pub const SUPPORTED_VERSIONS: &[u8] = &[1, 2, 3];
+pub const SUPPORTED_VERSIONS: &[u8] = &[1, 2, 3, 4];
+
+/// The deepest nesting a tagged body or a transcoded one may have.
+pub const NESTING_MAX: usize = transcode::DEPTH_MAX;
+
+/// How the current format version writes a record kind's body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BodyEncoding {
+    /// postcard: compact, fields by position; a shape change bumps [`FORMAT_VERSION`].
+    Positional,
+    /// MessagePack with numbered fields and variants: a field appended with a default
+    /// needs no bump.
+    Tagged,
+}
 
 /// Length of the header before the postcard body.
 pub const HEADER_BYTES: usize = 2;
@@ -72,6 +100,26 @@ pub enum RecordKind {
 }
 
 impl RecordKind {
+    /// The serde name of the kind's type: its root in a schema snapshot.
+    pub fn type_name(self) -> &'static str {
+        match self {
+            Self::HistoryEvent => "HistoryEvent",
+            Self::History => "History",
+            Self::Command => "Command",
+            Self::ActivityOptions => "ActivityOptions",
+            Self::StartWorkflowOptions => "StartWorkflowOptions",
+            Self::Failure => "Failure",
+            Self::Payloads => "Payloads",
+            Self::ExecutionRow => "ExecutionRow",
+            Self::CurrentRun => "CurrentRun",
+            Self::DispatchRow => "DispatchRow",
+            Self::RequestRecord => "RequestRecord",
+            Self::VisibilityRow => "VisibilityRow",
+            Self::ExecutionMachine => "ExecutionMachine",
+            Self::NamespaceRecord => "NamespaceRecord",
+        }
+    }
+
     /// The kind with tag `tag`, if any.
     pub fn from_tag(tag: u8) -> Option<Self> {
         Some(match tag {
@@ -98,6 +146,9 @@ impl RecordKind {
 pub trait Record: Serialize + DeserializeOwned {
     /// The tag written in the header.
     const KIND: RecordKind;
+
+    /// How the current version writes the body.
+    const BODY: BodyEncoding = BodyEncoding::Positional;
 
     /// A body written by format `version` (earlier than the current) as the current body
     /// of the same value. Versions 2 and 3 only appended fields at the end of some types,
@@ -131,24 +182,31 @@ impl Record for Payloads {
 }
 impl Record for ExecutionRow {
     const KIND: RecordKind = RecordKind::ExecutionRow;
+    const BODY: BodyEncoding = BodyEncoding::Tagged;
 }
 impl Record for CurrentRun {
     const KIND: RecordKind = RecordKind::CurrentRun;
+    const BODY: BodyEncoding = BodyEncoding::Tagged;
 }
 impl Record for DispatchRow {
     const KIND: RecordKind = RecordKind::DispatchRow;
+    const BODY: BodyEncoding = BodyEncoding::Tagged;
 }
 impl Record for RequestRecord {
     const KIND: RecordKind = RecordKind::RequestRecord;
+    const BODY: BodyEncoding = BodyEncoding::Tagged;
 }
 impl Record for VisibilityRow {
     const KIND: RecordKind = RecordKind::VisibilityRow;
+    const BODY: BodyEncoding = BodyEncoding::Tagged;
 }
 impl Record for crate::namespace::NamespaceRecord {
     const KIND: RecordKind = RecordKind::NamespaceRecord;
+    const BODY: BodyEncoding = BodyEncoding::Tagged;
 }
 impl Record for ExecutionMachine {
     const KIND: RecordKind = RecordKind::ExecutionMachine;
+    const BODY: BodyEncoding = BodyEncoding::Tagged;
 
     /// Version 2 appended the accepted updates (a map), version 3 the updates a reset
     /// reapplied (a list) and the child workflows (a map); each is the single byte 0 when
@@ -204,6 +262,16 @@ pub enum DecodeError {
         /// What postcard reported.
         reason: String,
     },
+    /// A body of an earlier version could not be brought to the current one.
+    #[error("{kind:?} record of format version {version} does not decode: {reason}")]
+    Old {
+        /// The kind being decoded.
+        kind: RecordKind,
+        /// The version that wrote it.
+        version: u8,
+        /// What was wrong.
+        reason: String,
+    },
     /// The body decoded but bytes were left over.
     #[error("{kind:?} record has {count} bytes after its end")]
     TrailingBytes {
@@ -227,10 +295,18 @@ pub struct EncodeError {
 /// Encodes `value` with the current format version.
 pub fn encode<T: Record>(value: &T) -> Result<Vec<u8>, EncodeError> {
     let bytes = vec![FORMAT_VERSION, T::KIND as u8];
-    postcard::to_extend(value, bytes).map_err(|error| EncodeError {
+    let failed = |reason: String| EncodeError {
         kind: T::KIND,
-        reason: error.to_string(),
-    })
+        reason,
+    };
+    match T::BODY {
+        BodyEncoding::Positional => {
+            postcard::to_extend(value, bytes).map_err(|error| failed(error.to_string()))
+        }
+        BodyEncoding::Tagged => {
+            tagged::to_extend(value, bytes).map_err(|error| failed(error.to_string()))
+        }
+    }
 }
 
 /// Decodes a record of type `T` written by any supported format version.
@@ -249,19 +325,51 @@ pub fn decode<T: Record>(bytes: &[u8]) -> Result<T, DecodeError> {
         });
     }
     match *version {
-        1 | 2 => decode_current(&T::upgrade_body(*version, body)),
-        3 => decode_current(body),
+        FORMAT_VERSION => match T::BODY {
+            BodyEncoding::Positional => decode_positional(body),
+            BodyEncoding::Tagged => decode_tagged(body),
+        },
+        version @ 1..=3 => {
+            let body = T::upgrade_body(version, body);
+            let old = |reason: String| DecodeError::Old {
+                kind: T::KIND,
+                version,
+                reason,
+            };
+            let registry = schema::v3().map_err(old)?;
+            let tagged =
+                transcode::transcode(registry, &schema::root(T::KIND), &body).map_err(old)?;
+            decode_tagged(&tagged)
+        }
         found => Err(DecodeError::UnknownVersion { found }),
     }
 }
 
-/// The current version: the current types, postcard-encoded.
-fn decode_current<T: Record>(body: &[u8]) -> Result<T, DecodeError> {
+/// A positional body of the current version: postcard.
+fn decode_positional<T: Record>(body: &[u8]) -> Result<T, DecodeError> {
     let (value, rest) =
         postcard::take_from_bytes::<T>(body).map_err(|error| DecodeError::Malformed {
             kind: T::KIND,
             reason: error.to_string(),
         })?;
+    if !rest.is_empty() {
+        return Err(DecodeError::TrailingBytes {
+            kind: T::KIND,
+            count: rest.len(),
+        });
+    }
+    Ok(value)
+}
+
+/// A tagged body: MessagePack read by rmp-serde, nesting bounded.
+fn decode_tagged<T: Record>(body: &[u8]) -> Result<T, DecodeError> {
+    let mut rest = body;
+    let mut deserializer = rmp_serde::Deserializer::new(&mut rest);
+    deserializer.set_max_depth(NESTING_MAX);
+    let value = T::deserialize(&mut deserializer).map_err(|error| DecodeError::Malformed {
+        kind: T::KIND,
+        reason: error.to_string(),
+    })?;
     if !rest.is_empty() {
         return Err(DecodeError::TrailingBytes {
             kind: T::KIND,

@@ -28,7 +28,7 @@ pub struct CronError {
 
 /// A parsed cron schedule. Encoded as its expression text.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[serde(try_from = "CronText", into = "CronText")]
 pub struct CronSchedule {
     expression: String,
     spec: Spec,
@@ -545,6 +545,26 @@ impl FromStr for CronSchedule {
     type Err = CronError;
     fn from_str(expression: &str) -> Result<Self, Self::Err> {
         Self::parse(expression)
+    }
+}
+
+/// A schedule's encoding: its expression as a newtype named `CronSchedule`. A newtype is
+/// its content in every format Endure writes; the name lets the codec's schema tracer give
+/// it a valid sample (docs/format.md).
+#[derive(Serialize, Deserialize)]
+#[serde(rename = "CronSchedule")]
+struct CronText(String);
+
+impl TryFrom<CronText> for CronSchedule {
+    type Error = CronError;
+    fn try_from(text: CronText) -> Result<Self, Self::Error> {
+        Self::parse(&text.0)
+    }
+}
+
+impl From<CronSchedule> for CronText {
+    fn from(schedule: CronSchedule) -> Self {
+        Self(schedule.expression)
     }
 }
 

@@ -288,6 +288,7 @@ struct FailureLevel {
 
 /// Borrowed [`FailureLevel`] for encoding without copies.
 #[derive(Serialize)]
+#[serde(rename = "FailureLevel")]
 struct FailureLevelRef<'a> {
     message: &'a str,
     source: &'a str,
@@ -295,6 +296,9 @@ struct FailureLevelRef<'a> {
     info: &'a FailureInfo,
 }
 
+/// A chain is encoded as the newtype `Failure` around the flat list of its levels. A
+/// newtype is its content in every format Endure writes; the name lets the codec's schema
+/// tracer give it a sample (docs/format.md).
 impl Serialize for Failure {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let depth = self.depth();
@@ -303,8 +307,17 @@ impl Serialize for Failure {
                 "failure cause chain is {depth} deep; the limit is {FAILURE_CAUSE_DEPTH_MAX}"
             )));
         }
-        let mut seq = serializer.serialize_seq(Some(depth))?;
-        for failure in self.chain() {
+        serializer.serialize_newtype_struct("Failure", &Levels(self))
+    }
+}
+
+/// A chain's levels, outermost first.
+struct Levels<'a>(&'a Failure);
+
+impl Serialize for Levels<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.0.depth()))?;
+        for failure in self.0.chain() {
             seq.serialize_element(&FailureLevelRef {
                 message: &failure.message,
                 source: &failure.source,
@@ -318,6 +331,24 @@ impl Serialize for Failure {
 
 impl<'de> Deserialize<'de> for Failure {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_newtype_struct("Failure", FailureVisitor)
+    }
+}
+
+/// Reads the newtype `Failure` around a chain's levels.
+struct FailureVisitor;
+
+impl<'de> serde::de::Visitor<'de> for FailureVisitor {
+    type Value = Failure;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("a failure chain")
+    }
+
+    fn visit_newtype_struct<D: Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Failure, D::Error> {
         let levels = Vec::<FailureLevel>::deserialize(deserializer)?;
         if levels.is_empty() {
             return Err(D::Error::custom(
@@ -330,9 +361,9 @@ impl<'de> Deserialize<'de> for Failure {
                 levels.len()
             )));
         }
-        let mut cause: Option<Box<Self>> = None;
+        let mut cause: Option<Box<Failure>> = None;
         for level in levels.into_iter().rev() {
-            cause = Some(Box::new(Self {
+            cause = Some(Box::new(Failure {
                 message: level.message,
                 source: level.source,
                 stack_trace: level.stack_trace,

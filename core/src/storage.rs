@@ -78,6 +78,7 @@ pub struct ExecutionRow {
     /// The run's status.
     pub status: WorkflowExecutionStatus,
     /// The encoded execution machine, opaque to storage.
+    #[serde(with = "serde_bytes")]
     pub state: Vec<u8>,
 }
 

@@ -158,14 +158,14 @@ impl ActivityInfo {
 /// How an activity closed: the attributes of its ActivityTaskStarted event (if an attempt
 /// started) and of its closing event, minus the started id that links them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub(super) struct ActivityClose {
+pub(crate) struct ActivityClose {
     scheduled_event_id: EventId,
     started: Option<ActivityTaskStartedEventAttributes>,
     outcome: ActivityOutcome,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-enum ActivityOutcome {
+pub(crate) enum ActivityOutcome {
     Completed {
         result: Option<Payloads>,
         identity: String,

@@ -39,6 +39,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "testing")]
+pub(crate) use activity::ActivityOutcome;
 pub use activity::{ActivityInfo, ActivityStarted};
 pub use child::{ChildInfo, ChildOutcome};
 pub use history_limits::{HISTORY_LIMIT_TERMINATE_REASON, HistoryWarning};
@@ -80,7 +82,7 @@ pub struct TimerInfo {
 /// An event that arrived while a workflow task was in flight, waiting to be written after
 /// the task's completion.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-enum BufferedEvent {
+pub(crate) enum BufferedEvent {
     /// Any bufferable event.
     Event {
         time: Timestamp,
@@ -100,7 +102,9 @@ enum BufferedEvent {
     },
 }
 
-/// The state of one workflow run.
+/// The state of one workflow run. Persisted as a tagged body (docs/format.md): a field
+/// appended with `#[serde(default)]` (or an `Option`) decodes from older states with no
+/// version bump. Fields are numbered by position: append, never reorder.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ExecutionMachine {
     namespace: Namespace,

@@ -117,7 +117,9 @@ pub enum PayloadError {
 pub struct Payload {
     /// Metadata; `encoding` says how to read `data`.
     pub metadata: BTreeMap<String, Vec<u8>>,
-    /// The encoded bytes.
+    /// The encoded bytes (a byte string in tagged bodies; the same bytes as a list of `u8`
+    /// in postcard and JSON).
+    #[serde(with = "serde_bytes")]
     pub data: Vec<u8>,
 }
 

@@ -13,4 +13,5 @@ mod golden;
 mod replay_programs;
 mod replay_updates;
 mod samples;
+mod schema;
 mod tidy;

@@ -606,8 +606,32 @@ pub fn commands() -> Vec<Command> {
     ]
 }
 
+/// A sample of every stored row kind.
+pub struct StorageRows {
+    pub namespace_record: endure_core::namespace::NamespaceRecord,
+    pub row: endure_core::storage::ExecutionRow,
+    pub current: endure_core::storage::CurrentRun,
+    pub dispatch: endure_core::storage::DispatchRow,
+    pub request: endure_core::storage::RequestRecord,
+    pub visibility: endure_core::storage::VisibilityRow,
+}
+
 /// The golden files of every stored row kind.
 pub fn storage_rows() -> Vec<crate::golden::Golden> {
+    use crate::golden::golden;
+    let rows = storage_row_values();
+    vec![
+        golden("storage-namespace-record".into(), rows.namespace_record),
+        golden("storage-execution-row".into(), rows.row),
+        golden("storage-current-run".into(), rows.current),
+        golden("storage-dispatch-row".into(), rows.dispatch),
+        golden("storage-request-record".into(), rows.request),
+        golden("storage-visibility-row".into(), rows.visibility),
+    ]
+}
+
+/// A sample of every stored row kind.
+pub fn storage_row_values() -> StorageRows {
     use endure_core::storage::*;
     let execution = ExecutionKey {
         namespace: namespace(),
@@ -664,15 +688,14 @@ pub fn storage_rows() -> Vec<crate::golden::Golden> {
         updated: Timestamp::from_unix_seconds(1_795_860_100),
         version: 2,
     };
-    use crate::golden::golden;
-    vec![
-        golden("storage-namespace-record".into(), namespace_record),
-        golden("storage-execution-row".into(), row),
-        golden("storage-current-run".into(), current),
-        golden("storage-dispatch-row".into(), dispatch),
-        golden("storage-request-record".into(), request),
-        golden("storage-visibility-row".into(), visibility),
-    ]
+    StorageRows {
+        namespace_record,
+        row,
+        current,
+        dispatch,
+        request,
+        visibility,
+    }
 }
 
 /// The execution machine of a Quick Start run with its activity scheduled and running.

@@ -172,6 +172,12 @@ fn core_depends_only_on_pure_crates() {
         "serde",
         "serde_json",
         "postcard",
+        // The tagged body encoding (MessagePack) and byte strings in it.
+        "rmp-serde",
+        "rmp",
+        "serde_bytes",
+        // Test support only: traces the codec's schema snapshots.
+        "serde-reflection",
         "thiserror",
         "proptest",
         "proptest-derive",

@@ -15,6 +15,7 @@ mod continue_as_new;
 mod definitions;
 mod external;
 mod golden;
+mod golden_stores;
 mod limits;
 mod local_activities;
 mod namespaces;

@@ -1,0 +1,197 @@
+//! Golden stores: redb files written by the builds of every format version so far (by
+//! `examples/golden_store.rs`, kept gzipped in `tests/golden/stores/`), opened by this
+//! build and run to completion. Each holds four runs of one workflow, left in four states:
+//! closed, waiting for a signal after its activity, with a timer pending (long past due when
+//! the test runs), and never picked up by a worker.
+
+use std::io::Read;
+use std::path::Path;
+
+use endure::*;
+use endure_core::EventAttributes;
+use endure_core::history::{EventType, check_well_formed};
+
+#[path = "../../examples/shared/golden_order.rs"]
+mod golden_workflow;
+
+use golden_workflow::{charge, golden_order};
+
+use EventType::*;
+
+/// The events of a run that got its signal after its activity completed, from the
+/// workflow task that saw the signal on.
+const SIGNALED_THEN_SLEPT: &[EventType] = &[
+    WorkflowExecutionSignaled,
+    WorkflowTaskScheduled,
+    WorkflowTaskStarted,
+    WorkflowTaskCompleted,
+    TimerStarted,
+    TimerFired,
+    WorkflowTaskScheduled,
+    WorkflowTaskStarted,
+    WorkflowTaskCompleted,
+    WorkflowExecutionCompleted,
+];
+
+/// Up to the activity's completion being seen by a workflow task.
+const ACTIVITY_DONE: &[EventType] = &[
+    WorkflowExecutionStarted,
+    WorkflowTaskScheduled,
+    WorkflowTaskStarted,
+    WorkflowTaskCompleted,
+    ActivityTaskScheduled,
+    ActivityTaskStarted,
+    ActivityTaskCompleted,
+    WorkflowTaskScheduled,
+    WorkflowTaskStarted,
+    WorkflowTaskCompleted,
+];
+
+/// A run whose signal arrived while its activity ran (golden-done, and golden-timer, which
+/// the generator left after TimerStarted).
+const TIMER_RUN: &[EventType] = &[
+    WorkflowExecutionStarted,
+    WorkflowTaskScheduled,
+    WorkflowTaskStarted,
+    WorkflowTaskCompleted,
+    ActivityTaskScheduled,
+    WorkflowExecutionSignaled,
+    WorkflowTaskScheduled,
+    WorkflowTaskStarted,
+    WorkflowTaskCompleted,
+    ActivityTaskStarted,
+    ActivityTaskCompleted,
+    WorkflowTaskScheduled,
+    WorkflowTaskStarted,
+    WorkflowTaskCompleted,
+    TimerStarted,
+    TimerFired,
+    WorkflowTaskScheduled,
+    WorkflowTaskStarted,
+    WorkflowTaskCompleted,
+    WorkflowExecutionCompleted,
+];
+
+fn unpack(version: &str, into: &Path) {
+    let packed = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden/stores")
+        .join(format!("{version}.redb.gz"));
+    let file = std::fs::File::open(&packed)
+        .unwrap_or_else(|error| panic!("{}: {error}", packed.display()));
+    let mut bytes = Vec::new();
+    flate2::read::GzDecoder::new(file)
+        .read_to_end(&mut bytes)
+        .unwrap();
+    std::fs::write(into, bytes).unwrap();
+}
+
+async fn types_of(handle: &WorkflowHandle) -> Vec<EventType> {
+    let history = handle.history().await.unwrap();
+    check_well_formed(&history).unwrap();
+    history.iter().map(|event| event.event_type()).collect()
+}
+
+/// Every timer fired answers the TimerStarted before it.
+async fn assert_timer_links(handle: &WorkflowHandle) {
+    let history = handle.history().await.unwrap();
+    let started = history
+        .iter()
+        .find(|event| event.event_type() == TimerStarted)
+        .expect("a timer started");
+    let fired = history
+        .iter()
+        .find_map(|event| match &event.attributes {
+            EventAttributes::TimerFired(fired) => Some(fired),
+            _ => None,
+        })
+        .expect("the timer fired");
+    assert_eq!(fired.started_event_id, started.event_id);
+}
+
+async fn run_store(version: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.redb");
+    unpack(version, &path);
+    let client = endure::embedded::open(&path).await.unwrap();
+    let handle = |id: &str| client.handle(WorkflowId::new(id).unwrap(), None);
+
+    // Before any worker: the closed run reads back as it was written.
+    let done = handle("golden-done");
+    let result: String = done.result().await.unwrap();
+    assert_eq!(result, "charged quick-1, shipped by dhl", "{version}");
+    // Its signal arrived while the activity ran, like golden-timer's.
+    assert_eq!(types_of(&done).await, TIMER_RUN, "{version}: golden-done");
+    assert_timer_links(&done).await;
+
+    // Signals before any worker polls, so each lands before the task that will see it.
+    let awaiting = handle("golden-awaiting-signal");
+    awaiting.signal("ship", &"fedex".to_owned()).await.unwrap();
+    let unstarted = handle("golden-unstarted");
+    unstarted.signal("ship", &"usps".to_owned()).await.unwrap();
+    let timer = handle("golden-timer");
+
+    let queue = TaskQueueName::new("golden").unwrap();
+    let mut worker = Worker::new(
+        client.transport(),
+        client.namespace().clone(),
+        queue,
+        WorkerOptions::default(),
+    );
+    worker.register::<golden_order>().register::<charge>();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(worker.run(async {
+        let _ = stopped.await;
+    }));
+
+    let result: String = awaiting.result().await.unwrap();
+    assert_eq!(result, "charged order-2, shipped by fedex", "{version}");
+    let result: String = timer.result().await.unwrap();
+    assert_eq!(result, "charged order-3, shipped by ups", "{version}");
+    let result: String = unstarted.result().await.unwrap();
+    assert_eq!(result, "charged order-4, shipped by usps", "{version}");
+
+    let expected: Vec<EventType> = [ACTIVITY_DONE, SIGNALED_THEN_SLEPT].concat();
+    assert_eq!(
+        types_of(&awaiting).await,
+        expected,
+        "{version}: golden-awaiting-signal"
+    );
+    assert_timer_links(&awaiting).await;
+    assert_eq!(types_of(&timer).await, TIMER_RUN, "{version}: golden-timer");
+    assert_timer_links(&timer).await;
+    // The unstarted run's signal arrived before its first task was picked up, so the first
+    // task saw it; then the activity, then the pause.
+    let unstarted_types = types_of(&unstarted).await;
+    assert_eq!(
+        unstarted_types,
+        [
+            WorkflowExecutionStarted,
+            WorkflowTaskScheduled,
+            WorkflowExecutionSignaled,
+            WorkflowTaskStarted,
+            WorkflowTaskCompleted,
+            ActivityTaskScheduled,
+            ActivityTaskStarted,
+            ActivityTaskCompleted,
+            WorkflowTaskScheduled,
+            WorkflowTaskStarted,
+            WorkflowTaskCompleted,
+            TimerStarted,
+            TimerFired,
+            WorkflowTaskScheduled,
+            WorkflowTaskStarted,
+            WorkflowTaskCompleted,
+            WorkflowExecutionCompleted,
+        ],
+        "{version}: golden-unstarted"
+    );
+    let _ = stop.send(());
+    running.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stores_of_every_format_version_open_and_run_to_completion() {
+    for version in ["v1", "v2", "v3", "v4"] {
+        run_store(version).await;
+    }
+}
