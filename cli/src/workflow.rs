@@ -4,7 +4,7 @@
 use endure::{Client, ResetOptions, ResetPoint, UpdateOptions};
 use endure_core::history::{EventAttributes, HistoryEvent, HistoryExport};
 use endure_core::protocol::WorkflowDescription;
-use endure_core::storage::VisibilityRow;
+use endure_core::protocol::WorkflowExecutionInfo;
 use endure_core::{
     CronSchedule, EventId, Namespace, Payload, Payloads, RunId, SearchAttributeValue,
     StartWorkflowOptions, TaskQueueName, WorkflowId, WorkflowIdConflictPolicy,
@@ -210,7 +210,7 @@ async fn list(args: ListArgs) -> Result<(), CliError> {
     print(args.client.output, &rows, || list_table(&rows))
 }
 
-fn list_table(rows: &[VisibilityRow]) -> String {
+fn list_table(rows: &[WorkflowExecutionInfo]) -> String {
     let mut table = Table::new(vec![
         "WORKFLOW ID",
         "RUN ID",

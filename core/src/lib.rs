@@ -33,7 +33,6 @@ pub mod payload_codec;
 pub mod protocol;
 pub mod random;
 pub mod replay;
-mod request_text;
 mod retry;
 mod search_attributes;
 #[cfg(any(test, feature = "testing"))]

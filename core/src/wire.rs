@@ -21,7 +21,7 @@ use crate::protocol::{RemoteError, Request, Response};
 
 /// The protocol version this build speaks. A peer with another version is refused at the
 /// handshake.
-pub const PROTOCOL_VERSION: u32 = 5;
+pub const PROTOCOL_VERSION: u32 = 6;
 
 /// The first bytes of every client hello: not an Endure client otherwise.
 pub const MAGIC: [u8; 4] = *b"ENDR";
@@ -295,11 +295,13 @@ mod tests {
         ClientFrame::Call {
             id: 7,
             timeout: Some(Duration::from_secs(70)),
-            request: Box::new(Request::PollWorkflowTask {
-                namespace: Namespace::default(),
-                task_queue: TaskQueueName::new("orders").unwrap(),
-                identity: "worker-1".into(),
-            }),
+            request: Box::new(Request::PollWorkflowTask(
+                crate::protocol::PollWorkflowTaskRequest {
+                    namespace: Namespace::default(),
+                    task_queue: TaskQueueName::new("orders").unwrap(),
+                    identity: "worker-1".into(),
+                },
+            )),
         }
     }
 

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 use endure_core::execution::ActivityTaskStartedReply;
-use endure_core::protocol::{ErrorKind, Request, Response, Transport};
+use endure_core::protocol::{
+    ErrorKind, HeartbeatResponse, RecordActivityHeartbeatRequest, Response, Rpc, Transport,
+};
 use endure_core::storage::ExecutionKey;
 use endure_core::time::Timestamp;
 use endure_core::{ActivityId, ActivityType, PayloadError, Payloads, WorkflowType};
@@ -147,15 +149,15 @@ impl ActivityContext {
         if self.cancel_reason() == Some(CancelReason::Requested) {
             tracing::warn!(activity = %self.task.scheduled.activity_id, "heartbeat after cancellation was requested");
         }
-        let request = Request::RecordActivityHeartbeat {
+        let request = RecordActivityHeartbeatRequest {
             execution: self.execution.clone(),
             token: self.task.token,
             details,
         };
-        match self.transport.call(request).await {
-            Ok(Response::Heartbeat {
+        match self.transport.call(request.into_request()).await {
+            Ok(Response::RecordActivityHeartbeat(HeartbeatResponse {
                 cancel_requested: true,
-            }) => {
+            })) => {
                 self.cancel_requested.send_if_modified(|reason| {
                     let first = reason.is_none();
                     reason.get_or_insert(CancelReason::Requested);

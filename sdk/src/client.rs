@@ -8,9 +8,13 @@ use std::time::Duration;
 use endure_core::execution::SignalRequest;
 use endure_core::history::HistoryEvent;
 use endure_core::protocol::{
-    Health, RemoteError, Request, Response, StartWorkflowRequest, Transport, WorkflowDescription,
+    AwaitWorkflowCloseRequest, DeleteWorkflowRequest, DescribeWorkflowRequest,
+    GetHistoryPageRequest, GetHistoryRequest, Health, HealthRequest, HistoryPageResponse,
+    ListWorkflowsRequest, QueryWorkflowRequest, RemoteError, Request, RequestCancelWorkflowRequest,
+    Response, Rpc, SignalWithStartWorkflowRequest, SignalWorkflowRequest, StartWorkflowRequest,
+    TerminateWorkflowRequest, Transport, WorkflowDescription, WorkflowExecutionInfo,
 };
-use endure_core::storage::{ExecutionKey, HistoryPage, VisibilityQuery, VisibilityRow};
+use endure_core::storage::{ExecutionKey, VisibilityQuery};
 use endure_core::{
     EventAttributes, Failure, Header, Namespace, PayloadError, Payloads, RunId, SignalName,
     StartWorkflowOptions, ValidationError, WorkflowId, WorkflowType,
@@ -106,6 +110,14 @@ impl Client {
         &self.namespace
     }
 
+    /// Sends one RPC and returns its answer: the named methods wrap this, and a call
+    /// without one can be made with its request message
+    /// (`endure_core::protocol`'s table lists them).
+    pub async fn rpc<R: Rpc>(&self, request: R) -> Result<R::Response, ClientError> {
+        let response = self.call(request.into_request()).await?;
+        R::from_response(response).map_err(|other| unexpected::<R>(&other))
+    }
+
     pub(crate) async fn call(&self, request: Request) -> Result<Response, ClientError> {
         let Some(timeout) = self.timeout else {
             return Ok(self.transport.call(request).await?);
@@ -160,10 +172,8 @@ impl Client {
             identity: self.identity.clone(),
             options: options.clone(),
         };
-        match self.call(Request::StartWorkflow(Box::new(request))).await? {
-            Response::Started(started) => Ok(self.handle(options.id, Some(started.run_id))),
-            other => Err(ClientError::Unexpected(format!("{other:?}"))),
-        }
+        let started = self.rpc(request).await?;
+        Ok(self.handle(options.id, Some(started.run_id)))
     }
 
     /// Signal-with-start (Go's `SignalWithStartWorkflow`): sends signal `signal_name` to
@@ -197,14 +207,10 @@ impl Client {
             identity: self.identity.clone(),
             options: options.clone(),
         };
-        let request = Request::SignalWithStartWorkflow {
-            start: Box::new(start),
-            signal,
-        };
-        match self.call(request).await? {
-            Response::Started(started) => Ok(self.handle(options.id, Some(started.run_id))),
-            other => Err(ClientError::Unexpected(format!("{other:?}"))),
-        }
+        let started = self
+            .rpc(SignalWithStartWorkflowRequest { start, signal })
+            .await?;
+        Ok(self.handle(options.id, Some(started.run_id)))
     }
 
     /// Signal-with-start of workflow `W` (a `#[endure::workflow]` function).
@@ -253,10 +259,7 @@ impl Client {
     /// Whether the engine serves (Temporal's health check): a store stopped by a failure —
     /// a full disk, a failing device, a corrupt file — says why.
     pub async fn health(&self) -> Result<Health, ClientError> {
-        match self.call(Request::Health).await? {
-            Response::Health(health) => Ok(health),
-            other => Err(ClientError::Unexpected(format!("{other:?}"))),
-        }
+        self.rpc(HealthRequest).await
     }
 
     /// Runs of the namespace matching `query`, latest start first: `limit` rows after
@@ -266,17 +269,14 @@ impl Client {
         query: VisibilityQuery,
         offset: usize,
         limit: usize,
-    ) -> Result<Vec<VisibilityRow>, ClientError> {
-        let request = Request::ListWorkflows {
+    ) -> Result<Vec<WorkflowExecutionInfo>, ClientError> {
+        self.rpc(ListWorkflowsRequest {
             namespace: self.namespace.clone(),
             query,
             offset,
             limit,
-        };
-        match self.call(request).await? {
-            Response::Workflows(rows) => Ok(rows),
-            other => Err(ClientError::Unexpected(format!("{other:?}"))),
-        }
+        })
+        .await
     }
 
     /// Runs of the namespace that `filter` selects, latest start first, at most `limit`
@@ -288,7 +288,7 @@ impl Client {
         &self,
         filter: &str,
         limit: usize,
-    ) -> Result<Vec<VisibilityRow>, ClientError> {
+    ) -> Result<Vec<WorkflowExecutionInfo>, ClientError> {
         self.list_workflows(VisibilityQuery::parse(filter)?, 0, limit)
             .await
     }
@@ -334,15 +334,12 @@ impl WorkflowHandle {
 
     /// The run's status and size.
     pub async fn describe(&self) -> Result<WorkflowDescription, ClientError> {
-        let request = Request::DescribeWorkflow {
+        let request = DescribeWorkflowRequest {
             namespace: self.client.namespace.clone(),
             workflow_id: self.workflow_id.clone(),
             run_id: self.run_id,
         };
-        match self.client.call(request).await? {
-            Response::Description(description) => Ok(*description),
-            other => Err(ClientError::Unexpected(format!("{other:?}"))),
-        }
+        Ok(*self.client.rpc(request).await?)
     }
 
     /// The run's history.
@@ -356,19 +353,14 @@ impl WorkflowHandle {
     pub async fn history_page(
         &self,
         first_event_id: endure_core::EventId,
-    ) -> Result<HistoryPage, ClientError> {
+    ) -> Result<HistoryPageResponse, ClientError> {
         let execution = self.describe().await?.execution;
-        match self
-            .client
-            .call(Request::GetHistoryPage {
+        self.client
+            .rpc(GetHistoryPageRequest {
                 execution,
                 first_event_id,
             })
-            .await?
-        {
-            Response::HistoryPage(page) => Ok(page),
-            other => Err(ClientError::Unexpected(format!("{other:?}"))),
-        }
+            .await
     }
 
     /// Sends a signal; `value` is its arguments (a tuple is several).
@@ -408,18 +400,17 @@ impl WorkflowHandle {
         args: Payloads,
     ) -> Result<Option<Payloads>, ClientError> {
         args.check_size("query arguments")?;
-        let request = Request::QueryWorkflow {
+        let request = QueryWorkflowRequest {
             namespace: self.client.namespace.clone(),
             workflow_id: self.workflow_id.clone(),
             run_id: self.run_id,
             query_type: query_type.to_owned(),
             args,
         };
-        match self.client.call(request).await? {
-            Response::QueryAnswered(Ok(answer)) => Ok(answer),
-            Response::QueryAnswered(Err(message)) => Err(ClientError::QueryFailed(message)),
-            other => Err(ClientError::Unexpected(format!("{other:?}"))),
-        }
+        self.client
+            .rpc(request)
+            .await?
+            .map_err(ClientError::QueryFailed)
     }
 
     /// Sends a signal that is applied once however many times it is sent with the same
@@ -450,51 +441,55 @@ impl WorkflowHandle {
             header: Header::new(),
             request_id,
         };
-        let request = Request::SignalWorkflow {
-            namespace: self.client.namespace.clone(),
-            workflow_id: self.workflow_id.clone(),
-            run_id: self.run_id,
-            signal,
-        };
-        self.client.call(request).await.map(drop)
+        self.client
+            .rpc(SignalWorkflowRequest {
+                namespace: self.client.namespace.clone(),
+                workflow_id: self.workflow_id.clone(),
+                run_id: self.run_id,
+                signal,
+            })
+            .await
     }
 
     /// Asks the workflow to cancel (it decides how).
     pub async fn cancel(&self) -> Result<(), ClientError> {
-        let request = Request::RequestCancelWorkflow {
-            namespace: self.client.namespace.clone(),
-            workflow_id: self.workflow_id.clone(),
-            run_id: self.run_id,
-            reason: "canceled by client".into(),
-            identity: self.client.identity.clone(),
-        };
-        self.client.call(request).await.map(drop)
+        self.client
+            .rpc(RequestCancelWorkflowRequest {
+                namespace: self.client.namespace.clone(),
+                workflow_id: self.workflow_id.clone(),
+                run_id: self.run_id,
+                reason: "canceled by client".into(),
+                identity: self.client.identity.clone(),
+            })
+            .await
     }
 
     /// Ends the run now, without the workflow's involvement.
     pub async fn terminate(&self, reason: &str) -> Result<(), ClientError> {
-        let request = Request::TerminateWorkflow {
-            namespace: self.client.namespace.clone(),
-            workflow_id: self.workflow_id.clone(),
-            run_id: self.run_id,
-            reason: reason.to_owned(),
-            details: None,
-            identity: self.client.identity.clone(),
-        };
-        self.client.call(request).await.map(drop)
+        self.client
+            .rpc(TerminateWorkflowRequest {
+                namespace: self.client.namespace.clone(),
+                workflow_id: self.workflow_id.clone(),
+                run_id: self.run_id,
+                reason: reason.to_owned(),
+                details: None,
+                identity: self.client.identity.clone(),
+            })
+            .await
     }
 
     /// Deletes the run (or the current run): terminated first if it is open, then its
     /// history and visibility row are gone (Temporal's `DeleteWorkflowExecution`); the
     /// workflow id is free again.
     pub async fn delete(&self) -> Result<(), ClientError> {
-        let request = Request::DeleteWorkflow {
-            namespace: self.client.namespace.clone(),
-            workflow_id: self.workflow_id.clone(),
-            run_id: self.run_id,
-            identity: self.client.identity.clone(),
-        };
-        self.client.call(request).await.map(drop)
+        self.client
+            .rpc(DeleteWorkflowRequest {
+                namespace: self.client.namespace.clone(),
+                workflow_id: self.workflow_id.clone(),
+                run_id: self.run_id,
+                identity: self.client.identity.clone(),
+            })
+            .await
     }
 
     /// Waits for the workflow's result, following retries, cron and continue-as-new to the
@@ -528,16 +523,15 @@ impl WorkflowHandle {
     async fn wait_for_result(&self) -> Result<Option<Payloads>, ClientError> {
         let mut run_id = self.run_id;
         loop {
-            let request = Request::AwaitWorkflowClose {
-                namespace: self.client.namespace.clone(),
-                workflow_id: self.workflow_id.clone(),
-                run_id,
-                wait: self.client.long_poll,
-            };
-            let description = match self.client.call(request).await? {
-                Response::Description(description) => description,
-                other => return Err(ClientError::Unexpected(format!("{other:?}"))),
-            };
+            let description = self
+                .client
+                .rpc(AwaitWorkflowCloseRequest {
+                    namespace: self.client.namespace.clone(),
+                    workflow_id: self.workflow_id.clone(),
+                    run_id,
+                    wait: self.client.long_poll,
+                })
+                .await?;
             if !description.status.is_closed() {
                 continue;
             }
@@ -576,14 +570,25 @@ impl WorkflowHandle {
     }
 }
 
+/// A response that is not `R`'s: a transport or engine bug.
+pub(crate) fn unexpected<R: Rpc>(response: &Response) -> ClientError {
+    ClientError::Unexpected(format!("{} answered with {response:?}", R::NAME))
+}
+
+/// Sends one RPC over `transport` (workers call the transport without a client).
+pub(crate) async fn call_rpc<R: Rpc>(
+    transport: &dyn Transport,
+    request: R,
+) -> Result<R::Response, ClientError> {
+    let response = transport.call(request.into_request()).await?;
+    R::from_response(response).map_err(|other| unexpected::<R>(&other))
+}
+
 async fn history_of(
     client: &Client,
     execution: ExecutionKey,
 ) -> Result<Vec<HistoryEvent>, ClientError> {
-    match client.call(Request::GetHistory { execution }).await? {
-        Response::History(history) => Ok(history),
-        other => Err(ClientError::Unexpected(format!("{other:?}"))),
-    }
+    client.rpc(GetHistoryRequest { execution }).await
 }
 
 /// `value` as the arguments of a request (a payload per argument), refused before it is

@@ -58,13 +58,11 @@ pub use endure_core::limits;
 pub use endure_core::list_filter::FilterError;
 pub use endure_core::namespace::{NamespaceConfig, NamespaceRecord, NamespaceUpdate};
 pub use endure_core::protocol::{
-    ErrorKind, Health, RemoteError, Request, Response, Transport, TransportFuture,
-    WorkflowDescription,
+    ErrorKind, Health, HistoryPageResponse, RemoteError, Request, Response, Rpc, Transport,
+    TransportFuture, WorkflowDescription, WorkflowExecutionInfo,
 };
 pub use endure_core::replay::ReplayError;
-pub use endure_core::storage::{
-    ExecutionKey, HistoryPage, StorageError, VisibilityQuery, VisibilityRow, WriteRejection,
-};
+pub use endure_core::storage::{ExecutionKey, StorageError, VisibilityQuery, WriteRejection};
 pub use endure_core::time::Timestamp;
 pub use endure_core::{
     ActivityCancellationType, ActivityId, ActivityOptions, ActivityType,

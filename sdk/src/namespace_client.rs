@@ -6,7 +6,9 @@
 
 use endure_core::Namespace;
 use endure_core::namespace::{NamespaceConfig, NamespaceRecord, NamespaceUpdate};
-use endure_core::protocol::{Request, Response};
+use endure_core::protocol::{
+    CreateNamespaceRequest, DescribeNamespaceRequest, ListNamespacesRequest, UpdateNamespaceRequest,
+};
 
 use crate::client::{Client, ClientError};
 
@@ -26,8 +28,7 @@ impl Client {
         config: NamespaceConfig,
     ) -> Result<NamespaceRecord, ClientError> {
         config.validate()?;
-        self.namespace_call(Request::CreateNamespace { name, config })
-            .await
+        Ok(*self.rpc(CreateNamespaceRequest { name, config }).await?)
     }
 
     /// The record of namespace `name` (`NotFound` if there is none).
@@ -35,16 +36,14 @@ impl Client {
         &self,
         name: &Namespace,
     ) -> Result<NamespaceRecord, ClientError> {
-        self.namespace_call(Request::DescribeNamespace { name: name.clone() })
-            .await
+        Ok(*self
+            .rpc(DescribeNamespaceRequest { name: name.clone() })
+            .await?)
     }
 
     /// Every namespace, by name.
     pub async fn list_namespaces(&self) -> Result<Vec<NamespaceRecord>, ClientError> {
-        match self.call(Request::ListNamespaces).await? {
-            Response::Namespaces(records) => Ok(records),
-            other => Err(ClientError::Unexpected(format!("{other:?}"))),
-        }
+        self.rpc(ListNamespacesRequest).await
     }
 
     /// Changes what `update` names of namespace `name`; a new retention applies to runs
@@ -54,17 +53,11 @@ impl Client {
         name: &Namespace,
         update: NamespaceUpdate,
     ) -> Result<NamespaceRecord, ClientError> {
-        self.namespace_call(Request::UpdateNamespace {
-            name: name.clone(),
-            update,
-        })
-        .await
-    }
-
-    async fn namespace_call(&self, request: Request) -> Result<NamespaceRecord, ClientError> {
-        match self.call(request).await? {
-            Response::Namespace(record) => Ok(*record),
-            other => Err(ClientError::Unexpected(format!("{other:?}"))),
-        }
+        Ok(*self
+            .rpc(UpdateNamespaceRequest {
+                name: name.clone(),
+                update,
+            })
+            .await?)
     }
 }

@@ -4,7 +4,7 @@
 
 use endure_core::RunId;
 use endure_core::execution::{ResetPoint, ResetReapply, ResetRequest};
-use endure_core::protocol::{Request, Response};
+use endure_core::protocol::ResetWorkflowRequest;
 
 use crate::client::{ClientError, WorkflowHandle, fresh_request_id};
 
@@ -52,15 +52,15 @@ impl WorkflowHandle {
             request_id: Some(request_id),
         };
         request.validate()?;
-        let request = Request::ResetWorkflow {
-            namespace: self.client.namespace.clone(),
-            workflow_id: self.workflow_id.clone(),
-            run_id: self.run_id,
-            request: Box::new(request),
-        };
-        match self.client.call(request).await? {
-            Response::Reset { run_id } => Ok(run_id),
-            other => Err(ClientError::Unexpected(format!("{other:?}"))),
-        }
+        let reset = self
+            .client
+            .rpc(ResetWorkflowRequest {
+                namespace: self.client.namespace.clone(),
+                workflow_id: self.workflow_id.clone(),
+                run_id: self.run_id,
+                request,
+            })
+            .await?;
+        Ok(reset.run_id)
     }
 }

@@ -5,7 +5,10 @@
 //! Every update carries an id (a fresh one unless given), so sending it again — after a
 //! lost answer, or to wait longer — is the same update: the engine runs it once.
 
-use endure_core::protocol::{Request, Response, StartWorkflowRequest, UpdateWorkflowRequest};
+use endure_core::protocol::{
+    PollUpdateRequest, StartWorkflowRequest, UpdateWithStartWorkflowRequest,
+    UpdateWithStartWorkflowResponse, UpdateWorkflowRequest,
+};
 use endure_core::{
     Header, Payloads, RunId, StartWorkflowOptions, UpdateId, UpdateName, UpdateOutcome,
     UpdateRequest, UpdateStage, WorkflowType,
@@ -199,20 +202,22 @@ impl Client {
             identity: self.identity.clone(),
             options: options.clone(),
         };
-        let request = Request::UpdateWithStartWorkflow {
-            start: Box::new(start),
-            update: Box::new(UpdateWorkflowRequest {
-                namespace: self.namespace.clone(),
-                workflow_id: options.id.clone(),
-                run_id: None,
-                request: update.clone(),
-                wait_for,
-            }),
-        };
-        let (started, response) = match self.call(request).await? {
-            Response::UpdateWithStart { start, update } => (start, *update),
-            other => return Err(ClientError::Unexpected(format!("{other:?}"))),
-        };
+        let answer = self
+            .rpc(UpdateWithStartWorkflowRequest {
+                start,
+                update: UpdateWorkflowRequest {
+                    namespace: self.namespace.clone(),
+                    workflow_id: options.id.clone(),
+                    run_id: None,
+                    request: update.clone(),
+                    wait_for,
+                },
+            })
+            .await?;
+        let UpdateWithStartWorkflowResponse {
+            start: started,
+            update: response,
+        } = *answer;
         let workflow = self.handle(options.id, Some(started.run_id));
         let handle = UpdateHandle {
             workflow: workflow.clone(),
@@ -251,16 +256,16 @@ async fn poll(
     run_id: Option<RunId>,
     update_id: &UpdateId,
 ) -> Result<endure_core::protocol::UpdateWorkflowResponse, ClientError> {
-    let request = Request::PollUpdate {
-        namespace: workflow.client.namespace.clone(),
-        workflow_id: workflow.workflow_id.clone(),
-        run_id,
-        update_id: update_id.clone(),
-    };
-    match workflow.client.call(request).await? {
-        Response::Update(response) => Ok(*response),
-        other => Err(ClientError::Unexpected(format!("{other:?}"))),
-    }
+    workflow
+        .client
+        .rpc(PollUpdateRequest {
+            namespace: workflow.client.namespace.clone(),
+            workflow_id: workflow.workflow_id.clone(),
+            run_id,
+            update_id: update_id.clone(),
+        })
+        .await
+        .map(|response| *response)
 }
 
 impl Client {
@@ -290,15 +295,15 @@ async fn send(
     request: UpdateRequest,
     wait_for: UpdateStage,
 ) -> Result<endure_core::protocol::UpdateWorkflowResponse, ClientError> {
-    let request = Request::UpdateWorkflow(Box::new(UpdateWorkflowRequest {
-        namespace: workflow.client.namespace.clone(),
-        workflow_id: workflow.workflow_id.clone(),
-        run_id,
-        request,
-        wait_for,
-    }));
-    match workflow.client.call(request).await? {
-        Response::Update(response) => Ok(*response),
-        other => Err(ClientError::Unexpected(format!("{other:?}"))),
-    }
+    workflow
+        .client
+        .rpc(UpdateWorkflowRequest {
+            namespace: workflow.client.namespace.clone(),
+            workflow_id: workflow.workflow_id.clone(),
+            run_id,
+            request,
+            wait_for,
+        })
+        .await
+        .map(|response| *response)
 }

@@ -259,9 +259,9 @@ impl Transport for Duplicating {
         Box::pin(async move {
             let is_poll = matches!(
                 request,
-                Request::PollWorkflowTask { .. }
-                    | Request::PollActivityTask { .. }
-                    | Request::AwaitWorkflowClose { .. }
+                Request::PollWorkflowTask(_)
+                    | Request::PollActivityTask(_)
+                    | Request::AwaitWorkflowClose(_)
             );
             if !is_poll && (self.duplicate)() {
                 tracing::debug!(?request, "sending a request twice");
@@ -295,7 +295,7 @@ mod tests {
     impl Transport for Counting {
         fn call(&self, _request: Request) -> TransportFuture<'_> {
             self.0.fetch_add(1, Ordering::SeqCst);
-            Box::pin(async { Ok(Response::Done) })
+            Box::pin(async { Ok(Response::SignalWorkflow(())) })
         }
     }
 
@@ -304,22 +304,26 @@ mod tests {
         let counting = Arc::new(Counting(AtomicUsize::new(0)));
         let duplicating = Duplicating::new(counting.clone(), || true);
         duplicating
-            .call(Request::ResetStickyTaskQueue {
-                execution: ExecutionKey {
-                    namespace: Namespace::default(),
-                    workflow_id: WorkflowId::new("w").unwrap(),
-                    run_id: endure_core::RunId::from_u128(1),
+            .call(Request::ResetStickyTaskQueue(
+                endure_core::protocol::ResetStickyTaskQueueRequest {
+                    execution: ExecutionKey {
+                        namespace: Namespace::default(),
+                        workflow_id: WorkflowId::new("w").unwrap(),
+                        run_id: endure_core::RunId::from_u128(1),
+                    },
                 },
-            })
+            ))
             .await
             .unwrap();
         assert_eq!(counting.0.load(Ordering::SeqCst), 2);
         duplicating
-            .call(Request::PollActivityTask {
-                namespace: Namespace::default(),
-                task_queue: TaskQueueName::new("q").unwrap(),
-                identity: "w".into(),
-            })
+            .call(Request::PollActivityTask(
+                endure_core::protocol::PollActivityTaskRequest {
+                    namespace: Namespace::default(),
+                    task_queue: TaskQueueName::new("q").unwrap(),
+                    identity: "w".into(),
+                },
+            ))
             .await
             .unwrap();
         assert_eq!(counting.0.load(Ordering::SeqCst), 3);

@@ -105,7 +105,9 @@ async fn run(address: &str, behaviour: SlowPeer) -> std::io::Result<()> {
                     &ClientFrame::Call {
                         id,
                         timeout: None,
-                        request: Box::new(Request::ListNamespaces),
+                        request: Box::new(Request::ListNamespaces(
+                            endure_core::protocol::ListNamespacesRequest,
+                        )),
                     },
                     1 << 20,
                 )

@@ -206,7 +206,8 @@ pub struct WorkflowTaskCompletion {
     /// The SDK's flags, name and version.
     pub sdk_metadata: SdkMetadata,
     /// The id the next run gets if this completion closes the run with a successor
-    /// (continue-as-new, retry, cron).
+    /// (continue-as-new, retry, cron). An input like any other: the engine's shard draws
+    /// it when it applies the completion (the protocol's completion has no such field).
     pub next_run_id: RunId,
     /// Answers to the updates delivered with the task, placed among the commands by
     /// `ProtocolMessage` commands (those no command names are processed after them).

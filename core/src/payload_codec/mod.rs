@@ -201,3 +201,29 @@ impl VisitPayloads for Failure {
         Ok(())
     }
 }
+
+impl<T: VisitPayloads> VisitPayloads for Result<T, String> {
+    fn visit_payloads(&mut self, visit: &mut PayloadVisitor<'_>) -> Result<(), CodecError> {
+        match self {
+            Ok(value) => value.visit_payloads(visit),
+            Err(_) => Ok(()),
+        }
+    }
+}
+
+/// Declares that values of these types carry no payloads.
+macro_rules! no_payloads {
+    ($($t:ty),* $(,)?) => {$(
+        impl $crate::payload_codec::VisitPayloads for $t {
+            fn visit_payloads(
+                &mut self,
+                _: &mut $crate::payload_codec::PayloadVisitor<'_>,
+            ) -> Result<(), $crate::payload_codec::CodecError> {
+                Ok(())
+            }
+        }
+    )*};
+}
+pub(crate) use no_payloads;
+
+no_payloads!(());

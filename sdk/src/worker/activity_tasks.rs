@@ -4,7 +4,10 @@ use std::sync::Arc;
 
 use endure_core::Failure;
 use endure_core::execution::ActivityTaskStartedReply;
-use endure_core::protocol::{ActivityTaskForWorker, Request, Response};
+use endure_core::protocol::{
+    ActivityTaskForWorker, CancelActivityTaskRequest, CompleteActivityTaskRequest,
+    FailActivityTaskRequest, PollActivityTaskRequest, Request, Response, Rpc,
+};
 
 use super::Shared;
 use crate::activity_context::{ActivityContext, CancelReason};
@@ -12,13 +15,13 @@ use crate::workflow::ActivityError;
 
 impl Shared {
     pub(super) async fn poll_activity_task(&self) -> Option<ActivityTaskForWorker> {
-        let request = Request::PollActivityTask {
+        let request = PollActivityTaskRequest {
             namespace: self.namespace.clone(),
             task_queue: self.task_queue.clone(),
             identity: self.options.identity.clone(),
         };
-        match self.poll(request, "activity").await? {
-            Response::ActivityTask(Some(task)) => Some(*task),
+        match self.poll(request.into_request(), "activity").await? {
+            Response::PollActivityTask(Some(task)) => Some(*task),
             _ => None,
         }
     }
@@ -49,12 +52,12 @@ impl Shared {
             return;
         }
         let request = match outcome {
-            Ok(result) => Request::CompleteActivityTask {
+            Ok(result) => Request::CompleteActivityTask(CompleteActivityTaskRequest {
                 execution,
                 token,
                 result,
                 identity: self.options.identity.clone(),
-            },
+            }),
             // Cancellation the workflow asked for and the activity acknowledged (§5.12.2).
             Err(error)
                 if error.is_canceled()
@@ -64,19 +67,19 @@ impl Shared {
                     endure_core::FailureInfo::Canceled { details } => details.clone(),
                     _ => None,
                 };
-                Request::CancelActivityTask {
+                Request::CancelActivityTask(CancelActivityTaskRequest {
                     execution,
                     token,
                     details,
                     identity: self.options.identity.clone(),
-                }
+                })
             }
             // Stopped by shutdown: a retryable failure, so another worker runs it again.
             Err(error)
                 if error.is_canceled()
                     && canceled.cancel_reason() == Some(CancelReason::WorkerShutdown) =>
             {
-                Request::FailActivityTask {
+                Request::FailActivityTask(FailActivityTaskRequest {
                     execution,
                     token,
                     failure: Failure::application(
@@ -84,14 +87,14 @@ impl Shared {
                         "WorkerShutdown",
                     ),
                     identity: self.options.identity.clone(),
-                }
+                })
             }
-            Err(error) => Request::FailActivityTask {
+            Err(error) => Request::FailActivityTask(FailActivityTaskRequest {
                 execution,
                 token,
                 failure: *error.0,
                 identity: self.options.identity.clone(),
-            },
+            }),
         };
         if let Err(error) = self.transport.call(request).await {
             tracing::warn!(%error, "activity result refused (timed out or retried meanwhile?)");

@@ -2,10 +2,11 @@
 
 use endure_core::EventId;
 use endure_core::history::HistoryEvent;
-use endure_core::protocol::{Request, Response, WorkflowTaskForWorker};
+use endure_core::protocol::{GetHistoryPageRequest, WorkflowTaskForWorker};
 use endure_core::storage::ExecutionKey;
 
 use super::{RunStart, Shared};
+use crate::client::call_rpc;
 
 impl Shared {
     /// Where the task's run starts from: the cached run if it stopped exactly at the task's
@@ -68,15 +69,13 @@ impl Shared {
     ) -> Result<Vec<HistoryEvent>, String> {
         let mut events = Vec::new();
         while until.is_none_or(|until| from < until) {
-            let request = Request::GetHistoryPage {
+            let request = GetHistoryPageRequest {
                 execution: execution.clone(),
                 first_event_id: from,
             };
-            let page = match self.transport.call(request).await {
-                Ok(Response::HistoryPage(page)) => page,
-                Ok(other) => return Err(format!("unexpected answer to a history read: {other:?}")),
-                Err(error) => return Err(format!("cannot read the run's history: {error}")),
-            };
+            let page = call_rpc(&*self.transport, request)
+                .await
+                .map_err(|error| format!("cannot read the run's history: {error}"))?;
             events.extend(
                 page.events
                     .into_iter()

@@ -16,16 +16,16 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 
-use endure_core::execution::{Reply, StickyAttributes, WorkflowTaskCompletion};
+use endure_core::execution::StickyAttributes;
 use endure_core::history::{HistoryEvent, SdkMetadata};
 use endure_core::protocol::{
-    QueryTaskForWorker, Request, Response, Transport, WorkflowTaskForWorker,
+    CompleteWorkflowTaskRequest, CompleteWorkflowTaskResponse, FailWorkflowTaskRequest,
+    PollWorkflowTaskRequest, PolledWorkflowTask, QueryTaskForWorker, Request,
+    ResetStickyTaskQueueRequest, Response, Rpc, Transport, WorkflowTaskForWorker,
 };
 use endure_core::replay::{ReplayError, ReplayMachine};
 use endure_core::storage::ExecutionKey;
-use endure_core::{
-    Failure, Namespace, Payload, Payloads, RunId, TaskQueueName, WorkflowTaskFailedCause,
-};
+use endure_core::{Failure, Namespace, Payload, Payloads, TaskQueueName, WorkflowTaskFailedCause};
 use parking_lot::Mutex;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -423,14 +423,18 @@ impl Shared {
     }
 
     async fn poll_workflow_task(&self, task_queue: &TaskQueueName) -> Option<Polled> {
-        let request = Request::PollWorkflowTask {
+        let request = PollWorkflowTaskRequest {
             namespace: self.namespace.clone(),
             task_queue: task_queue.clone(),
             identity: self.options.identity.clone(),
         };
-        match self.poll(request, "workflow").await? {
-            Response::WorkflowTask(Some(task)) => Some(Polled::Task(task)),
-            Response::QueryTask(query) => Some(Polled::Query(query)),
+        match self.poll(request.into_request(), "workflow").await? {
+            Response::PollWorkflowTask(Some(PolledWorkflowTask::Task(task))) => {
+                Some(Polled::Task(task))
+            }
+            Response::PollWorkflowTask(Some(PolledWorkflowTask::Query(query))) => {
+                Some(Polled::Query(query))
+            }
             _ => None,
         }
     }
@@ -477,23 +481,20 @@ impl Shared {
                     }
                     _ => None,
                 };
-                Request::CompleteWorkflowTask {
+                Request::CompleteWorkflowTask(CompleteWorkflowTaskRequest {
                     execution: task.execution.clone(),
-                    completion: Box::new(WorkflowTaskCompletion {
-                        token: task.token,
-                        commands,
-                        identity: self.options.identity.clone(),
-                        sticky,
-                        force_create_workflow_task: heartbeat,
-                        sdk_metadata: SdkMetadata {
-                            flags: Vec::new(),
-                            sdk_name: "endure".into(),
-                            sdk_version: env!("CARGO_PKG_VERSION").into(),
-                        },
-                        next_run_id: RunId::from_u128(0),
-                        messages,
-                    }),
-                }
+                    token: task.token,
+                    commands,
+                    identity: self.options.identity.clone(),
+                    sticky,
+                    force_create_workflow_task: heartbeat,
+                    sdk_metadata: SdkMetadata {
+                        flags: Vec::new(),
+                        sdk_name: "endure".into(),
+                        sdk_version: env!("CARGO_PKG_VERSION").into(),
+                    },
+                    messages,
+                })
             }
             Err((cause, message)) => {
                 tracing::warn!(execution = ?task.execution, %message, "workflow task failed");
@@ -501,13 +502,13 @@ impl Shared {
                 if task.token.attempt > 1 {
                     return;
                 }
-                Request::FailWorkflowTask {
+                Request::FailWorkflowTask(FailWorkflowTaskRequest {
                     execution: task.execution.clone(),
                     token: task.token,
                     cause,
                     failure: Some(Failure::application(message, format!("{cause:?}"))),
                     identity: self.options.identity.clone(),
-                }
+                })
             }
         };
         // The cached run went on past this task; it stays valid only if the engine took
@@ -516,7 +517,10 @@ impl Shared {
         // task's reserved event ids may be reused by the next attempt, so the event-id
         // check alone would not notice — so it is rebuilt from history next time.
         match self.transport.call(request).await {
-            Ok(Response::WorkflowTaskCompleted(Reply::Accepted) | Response::Done) => {}
+            Ok(
+                Response::CompleteWorkflowTask(CompleteWorkflowTaskResponse::Accepted)
+                | Response::FailWorkflowTask(()),
+            ) => {}
             Ok(reply) => {
                 tracing::debug!(?reply, "workflow task completion not taken as sent");
                 self.cache.lock().remove(&task.execution);
@@ -705,8 +709,8 @@ impl Shared {
             .into_keys()
             .collect();
         for execution in runs {
-            let request = Request::ResetStickyTaskQueue { execution };
-            if let Err(error) = self.transport.call(request).await {
+            let request = ResetStickyTaskQueueRequest { execution };
+            if let Err(error) = self.transport.call(request.into_request()).await {
                 tracing::warn!(%error, "could not hand a run back to the normal queue");
             }
         }

@@ -1,7 +1,7 @@
 //! Query tasks: answered from the cached run when it stands at the last completed task,
 //! else by replaying the history in a throwaway run.
 
-use endure_core::protocol::{QueryTaskForWorker, Request};
+use endure_core::protocol::{QueryTaskForWorker, RespondQueryTaskRequest, Rpc};
 use endure_core::replay::ReplayMachine;
 
 use super::Shared;
@@ -21,11 +21,11 @@ impl Shared {
             },
             None => self.answer_query(&task),
         };
-        let request = Request::RespondQueryTask {
+        let request = RespondQueryTaskRequest {
             query_id: task.query_id,
             answer,
         };
-        if let Err(error) = self.transport.call(request).await {
+        if let Err(error) = self.transport.call(request.into_request()).await {
             tracing::warn!(%error, "query answer refused (timed out?)");
         }
     }

@@ -4,8 +4,8 @@
 
 use endure::{
     Client, ClientError, ErrorKind, EventAttributes, EventId, EventType, Health, HistoryEvent,
-    StartWorkflowOptions, TaskQueueName, Timestamp, VisibilityQuery, VisibilityRow,
-    WorkflowDescription, WorkflowExecutionStatus, WorkflowId, limits,
+    StartWorkflowOptions, TaskQueueName, Timestamp, VisibilityQuery, WorkflowDescription,
+    WorkflowExecutionInfo, WorkflowExecutionStatus, WorkflowId, limits,
 };
 
 /// What the client hands back, each under its `endure` name.
@@ -32,7 +32,7 @@ async fn the_public_api_is_named_through_endure_alone() {
     ));
     assert!(history[0].event_time > Timestamp::UNIX_EPOCH);
     assert_eq!(description.status, WorkflowExecutionStatus::Running);
-    let rows: Vec<VisibilityRow> = client
+    let rows: Vec<WorkflowExecutionInfo> = client
         .list_workflows(VisibilityQuery::default(), 0, 10)
         .await
         .unwrap();

@@ -11,7 +11,10 @@ use endure::embedded::{Engine, InProcessTransport};
 use endure::remote::{RemoteOptions, TcpTransport};
 use endure::*;
 use endure_core::history::{EventType, check_well_formed};
-use endure_core::protocol::{ErrorKind, Request, Response, Transport};
+use endure_core::protocol::{
+    DescribeWorkflowRequest, ErrorKind, ListWorkflowsRequest, PollWorkflowTaskRequest, Request,
+    Response, Transport,
+};
 use endure_core::storage::VisibilityQuery;
 use endure_core::wire::{
     ClientFrame, FrameDecoder, MAGIC, PROTOCOL_VERSION, ServerFrame, decode_frame, encode_frame,
@@ -185,11 +188,11 @@ async fn bad_frames_close_only_their_own_connection() {
 }
 
 fn poll(queue: &str) -> Request {
-    Request::PollWorkflowTask {
+    Request::PollWorkflowTask(PollWorkflowTaskRequest {
         namespace: Namespace::default(),
         task_queue: TaskQueueName::new(queue).unwrap(),
         identity: "raw".into(),
-    }
+    })
 }
 
 async fn start_on(client: &Client, id: &str, queue: &str) {
@@ -262,14 +265,14 @@ async fn a_long_poll_ends_with_its_connection_or_its_deadline_and_takes_no_task(
     // The connection itself is still good.
     assert!(matches!(
         impatient
-            .call(Request::ListWorkflows {
+            .call(Request::ListWorkflows(ListWorkflowsRequest {
                 namespace: Namespace::default(),
                 query: VisibilityQuery::default(),
                 offset: 0,
                 limit: 10,
-            })
+            }))
             .await,
-        Ok(Response::Workflows(_))
+        Ok(Response::ListWorkflows(_))
     ));
 }
 
@@ -277,11 +280,13 @@ async fn a_long_poll_ends_with_its_connection_or_its_deadline_and_takes_no_task(
 async fn clients_reconnect_after_the_server_comes_back() {
     let mut served = Served::start().await;
     let transport = TcpTransport::new(served.address.to_string(), RemoteOptions::default());
-    let list = || Request::ListWorkflows {
-        namespace: Namespace::default(),
-        query: VisibilityQuery::default(),
-        offset: 0,
-        limit: 10,
+    let list = || {
+        Request::ListWorkflows(ListWorkflowsRequest {
+            namespace: Namespace::default(),
+            query: VisibilityQuery::default(),
+            offset: 0,
+            limit: 10,
+        })
     };
     transport.call(list()).await.unwrap();
     served.stop().await;
@@ -316,11 +321,11 @@ async fn a_request_with_a_bad_name_fails_its_own_call_and_keeps_the_connection()
     let describe = |id: u64| ClientFrame::Call {
         id,
         timeout: None,
-        request: Box::new(Request::DescribeWorkflow {
+        request: Box::new(Request::DescribeWorkflow(DescribeWorkflowRequest {
             namespace: Namespace::default(),
             workflow_id: WorkflowId::new("order-1").unwrap(),
             run_id: None,
-        }),
+        })),
     };
     // The workflow id `order-1` (postcard: its length, then its bytes), made invalid.
     let name = b"\x07order-1".as_slice();
@@ -377,7 +382,7 @@ async fn a_request_with_a_bad_name_fails_its_own_call_and_keeps_the_connection()
         }
     }
     assert!(
-        matches!(&replies[&99], Ok(Response::Description(_))),
+        matches!(&replies[&99], Ok(Response::DescribeWorkflow(_))),
         "{:?}",
         replies[&99]
     );

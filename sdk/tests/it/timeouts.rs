@@ -6,8 +6,10 @@ use std::time::Duration;
 
 use endure::embedded::EngineConfig;
 use endure::*;
-use endure_core::execution::WorkflowTaskCompletion;
 use endure_core::history::SdkMetadata;
+use endure_core::protocol::{
+    CompleteWorkflowTaskRequest, PollWorkflowTaskRequest, PolledWorkflowTask,
+};
 
 fn queue() -> TaskQueueName {
     TaskQueueName::new("timeouts").unwrap()
@@ -54,29 +56,29 @@ async fn a_query_nobody_answers_fails_at_the_engines_query_timeout() {
     let options = StartWorkflowOptions::new(id.clone(), queue());
     client.start_workflow(options, "Silent", &()).await.unwrap();
     // A raw worker takes the first task and completes it with nothing to do…
-    let poll = || Request::PollWorkflowTask {
-        namespace: Namespace::default(),
-        task_queue: queue(),
-        identity: "raw".into(),
+    let poll = || {
+        PollWorkflowTaskRequest {
+            namespace: Namespace::default(),
+            task_queue: queue(),
+            identity: "raw".into(),
+        }
+        .into_request()
     };
-    let Response::WorkflowTask(Some(task)) = client.transport().call(poll()).await.unwrap() else {
+    let Response::PollWorkflowTask(Some(PolledWorkflowTask::Task(task))) =
+        client.transport().call(poll()).await.unwrap()
+    else {
         panic!("a workflow task");
     };
-    let completion = WorkflowTaskCompletion {
-        token: task.token,
-        commands: Vec::new(),
-        identity: "raw".into(),
-        sticky: None,
-        force_create_workflow_task: false,
-        sdk_metadata: SdkMetadata::default(),
-        next_run_id: RunId::from_u128(0),
-        messages: Vec::new(),
-    };
     client
-        .transport()
-        .call(Request::CompleteWorkflowTask {
+        .rpc(CompleteWorkflowTaskRequest {
             execution: task.execution.clone(),
-            completion: Box::new(completion),
+            token: task.token,
+            commands: Vec::new(),
+            identity: "raw".into(),
+            sticky: None,
+            force_create_workflow_task: false,
+            sdk_metadata: SdkMetadata::default(),
+            messages: Vec::new(),
         })
         .await
         .unwrap();
@@ -94,5 +96,10 @@ async fn a_query_nobody_answers_fails_at_the_engines_query_timeout() {
         started.elapsed() < Duration::from_secs(10),
         "the engine's 300 ms, not its 20 s default"
     );
-    assert!(matches!(silent.await.unwrap(), Ok(Response::QueryTask(_))));
+    assert!(matches!(
+        silent.await.unwrap(),
+        Ok(Response::PollWorkflowTask(Some(PolledWorkflowTask::Query(
+            _
+        ))))
+    ));
 }

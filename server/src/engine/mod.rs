@@ -16,6 +16,7 @@ mod api;
 mod closings;
 mod deadlines;
 mod deletion;
+mod handlers;
 mod in_flight;
 mod matching;
 mod namespaces;
@@ -33,6 +34,5 @@ mod writer;
 
 pub use api::*;
 pub use matching::QueuedTask;
-pub use polling::WorkflowPoll;
 pub use runtime::{Engine, EngineConfig};
 pub use transport::InProcessTransport;

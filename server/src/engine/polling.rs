@@ -3,21 +3,13 @@
 
 use endure_core::clock::Clock;
 use endure_core::execution::{Input, Reply};
+use endure_core::protocol::PolledWorkflowTask;
 use endure_core::storage::Storage;
 use endure_core::{EventId, Namespace, TaskQueueName};
 
-use super::api::{ActivityTaskForWorker, EngineError, QueryTaskForWorker, WorkflowTaskForWorker};
+use super::api::{ActivityTaskForWorker, EngineError, WorkflowTaskForWorker};
 use super::matching::{Handoff, TaskKind};
 use super::runtime::Engine;
-
-/// What a worker's workflow-task poll got.
-#[derive(Debug)]
-pub enum WorkflowPoll {
-    /// A workflow task, started.
-    Task(Box<WorkflowTaskForWorker>),
-    /// A query to answer.
-    Query(Box<QueryTaskForWorker>),
-}
 
 impl<S: Storage, C: Clock> Engine<S, C> {
     /// Waits, up to the configured poll wait, for a task of `kind` on the queue.
@@ -61,8 +53,8 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             .poll_workflow(namespace, task_queue, identity, false)
             .await?
         {
-            Some(WorkflowPoll::Task(task)) => Ok(Some(*task)),
-            Some(WorkflowPoll::Query(_)) | None => Ok(None),
+            Some(PolledWorkflowTask::Task(task)) => Ok(Some(*task)),
+            Some(PolledWorkflowTask::Query(_)) | None => Ok(None),
         }
     }
 
@@ -72,7 +64,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         namespace: &Namespace,
         task_queue: &TaskQueueName,
         identity: &str,
-    ) -> Result<Option<WorkflowPoll>, EngineError> {
+    ) -> Result<Option<PolledWorkflowTask>, EngineError> {
         self.poll_workflow(namespace, task_queue, identity, true)
             .await
     }
@@ -83,7 +75,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         task_queue: &TaskQueueName,
         identity: &str,
         accepts_queries: bool,
-    ) -> Result<Option<WorkflowPoll>, EngineError> {
+    ) -> Result<Option<PolledWorkflowTask>, EngineError> {
         loop {
             let Some(handoff) = self
                 .poll_handoff(
@@ -99,7 +91,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             };
             let (execution, started) = match handoff {
                 Handoff::Query(offer) => match self.query_task(offer).await? {
-                    Some(query) => return Ok(Some(WorkflowPoll::Query(Box::new(query)))),
+                    Some(query) => return Ok(Some(PolledWorkflowTask::Query(Box::new(query)))),
                     // Answered or timed out meanwhile.
                     None => continue,
                 },
@@ -142,16 +134,18 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             };
             // One page at most: the worker fetches the rest (DESIGN §4: pages everywhere).
             let page = self.history_page(&execution, from).await?;
-            return Ok(Some(WorkflowPoll::Task(Box::new(WorkflowTaskForWorker {
-                execution,
-                workflow_type: started.workflow_type,
-                token: started.token,
-                history: page.events,
-                next_page: page.next_event_id,
-                transient_events: started.transient_events,
-                previous_started_event_id: started.previous_started_event_id,
-                updates: started.updates,
-            }))));
+            return Ok(Some(PolledWorkflowTask::Task(Box::new(
+                WorkflowTaskForWorker {
+                    execution,
+                    workflow_type: started.workflow_type,
+                    token: started.token,
+                    history: page.events,
+                    next_page: page.next_event_id,
+                    transient_events: started.transient_events,
+                    previous_started_event_id: started.previous_started_event_id,
+                    updates: started.updates,
+                },
+            ))));
         }
     }
 

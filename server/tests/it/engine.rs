@@ -514,35 +514,34 @@ async fn activity_pollers_never_take_workflow_tasks_of_the_same_queue() {
 
 #[tokio::test]
 async fn a_workflow_runs_through_the_in_process_transport() {
-    use endure_core::protocol::{ErrorKind, Request, Response, Transport};
+    use endure_core::protocol::*;
     let h = harness().await;
     let transport: Arc<dyn Transport> = Arc::new(InProcessTransport::new(h.engine.clone()));
-    let Response::Started(started) = transport
-        .call(Request::StartWorkflow(Box::new(start_request(
-            "via-transport",
-        ))))
+    let Response::StartWorkflow(started) = transport
+        .call(start_request("via-transport").into_request())
         .await
         .unwrap()
     else {
         panic!("not started")
     };
     let duplicate = transport
-        .call(Request::StartWorkflow(Box::new(start_request(
-            "via-transport",
-        ))))
+        .call(start_request("via-transport").into_request())
         .await
         .unwrap_err();
     assert_eq!(duplicate.kind, ErrorKind::AlreadyStarted);
     assert_eq!(duplicate.run_id, Some(started.run_id));
-    let poll = Request::PollWorkflowTask {
+    let poll = PollWorkflowTaskRequest {
         namespace: ns(),
         task_queue: queue(),
         identity: "w".into(),
     };
-    let Response::WorkflowTask(Some(task)) = transport.call(poll).await.unwrap() else {
+    let Response::PollWorkflowTask(Some(PolledWorkflowTask::Task(task))) =
+        transport.call(poll.into_request()).await.unwrap()
+    else {
         panic!("no task")
     };
-    let completion = WorkflowTaskCompletion {
+    let completion = CompleteWorkflowTaskRequest {
+        execution: task.execution.clone(),
         token: task.token,
         commands: vec![Command::CompleteWorkflowExecution(
             CompleteWorkflowExecutionCommandAttributes {
@@ -553,21 +552,20 @@ async fn a_workflow_runs_through_the_in_process_transport() {
         sticky: None,
         force_create_workflow_task: false,
         sdk_metadata: SdkMetadata::default(),
-        next_run_id: RunId::from_u128(0),
         messages: Vec::new(),
     };
-    let reply = transport
-        .call(Request::CompleteWorkflowTask {
-            execution: task.execution.clone(),
-            completion: Box::new(completion),
-        })
-        .await
-        .unwrap();
-    assert_eq!(reply, Response::WorkflowTaskCompleted(Reply::Accepted));
-    let Response::History(history) = transport
-        .call(Request::GetHistory {
-            execution: task.execution.clone(),
-        })
+    let reply = transport.call(completion.into_request()).await.unwrap();
+    assert_eq!(
+        reply,
+        Response::CompleteWorkflowTask(CompleteWorkflowTaskResponse::Accepted)
+    );
+    let Response::GetHistory(history) = transport
+        .call(
+            GetHistoryRequest {
+                execution: task.execution.clone(),
+            }
+            .into_request(),
+        )
         .await
         .unwrap()
     else {
@@ -584,17 +582,20 @@ async fn a_workflow_runs_through_the_in_process_transport() {
         ]
     );
     let closed = transport
-        .call(Request::SignalWorkflow {
-            namespace: ns(),
-            workflow_id: WorkflowId::new("via-transport").unwrap(),
-            run_id: None,
-            signal: signal(),
-        })
+        .call(
+            SignalWorkflowRequest {
+                namespace: ns(),
+                workflow_id: WorkflowId::new("via-transport").unwrap(),
+                run_id: None,
+                signal: signal(),
+            }
+            .into_request(),
+        )
         .await
         .unwrap_err();
     assert_eq!(closed.kind, ErrorKind::FailedPrecondition);
     // Messages survive a wire encoding.
-    let request = Request::StartWorkflow(Box::new(start_request("wire")));
+    let request = start_request("wire").into_request();
     let bytes = postcard::to_allocvec(&request).unwrap();
     assert_eq!(postcard::from_bytes::<Request>(&bytes).unwrap(), request);
 }

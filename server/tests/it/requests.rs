@@ -6,7 +6,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use endure_core::protocol::{ErrorKind, Request, Response, Transport};
+use endure_core::protocol::{
+    DescribeWorkflowRequest, ErrorKind, Response, Rpc, TerminateWorkflowRequest, Transport,
+};
 use endure_core::storage::ExecutionKey;
 use endure_core::time::Timestamp;
 use endure_core::*;
@@ -63,15 +65,15 @@ async fn a_panic_under_a_request_is_an_internal_error_reply() {
     let (store, engine) = engine().await;
     let transport = InProcessTransport::new(engine);
     let start = start_request("client".into());
-    let started = transport
-        .call(Request::StartWorkflow(Box::new(start)))
-        .await
-        .unwrap();
-    assert!(matches!(started, Response::Started(_)), "{started:?}");
-    let describe = || Request::DescribeWorkflow {
-        namespace: Namespace::default(),
-        workflow_id: WorkflowId::new("order-1").unwrap(),
-        run_id: None,
+    let started = transport.call(start.into_request()).await.unwrap();
+    assert!(matches!(started, Response::StartWorkflow(_)), "{started:?}");
+    let describe = || {
+        DescribeWorkflowRequest {
+            namespace: Namespace::default(),
+            workflow_id: WorkflowId::new("order-1").unwrap(),
+            run_id: None,
+        }
+        .into_request()
     };
 
     store.hooks.armed.store(true, Ordering::SeqCst);
@@ -87,7 +89,7 @@ async fn a_panic_under_a_request_is_an_internal_error_reply() {
     store.hooks.armed.store(false, Ordering::SeqCst);
     let described = transport.call(describe()).await.unwrap();
     assert!(
-        matches!(described, Response::Description(_)),
+        matches!(described, Response::DescribeWorkflow(_)),
         "{described:?}"
     );
 }
@@ -97,10 +99,7 @@ async fn an_identity_or_reason_past_its_limit_is_refused_and_nothing_is_written(
     let (_store, engine) = engine().await;
     let transport = InProcessTransport::new(engine.clone());
     let start = start_request("x".repeat(7 << 20));
-    let error = transport
-        .call(Request::StartWorkflow(Box::new(start)))
-        .await
-        .unwrap_err();
+    let error = transport.call(start.into_request()).await.unwrap_err();
     assert_eq!(error.kind, ErrorKind::InvalidArgument);
     assert!(error.message.contains("identity"), "{}", error.message);
     assert!(
@@ -115,14 +114,17 @@ async fn an_identity_or_reason_past_its_limit_is_refused_and_nothing_is_written(
         "nothing started"
     );
     let error = transport
-        .call(Request::TerminateWorkflow {
-            namespace: Namespace::default(),
-            workflow_id: WorkflowId::new("order-1").unwrap(),
-            run_id: None,
-            reason: "r".repeat(endure_core::limits::REASON_BYTES_MAX + 1),
-            details: None,
-            identity: "cli".into(),
-        })
+        .call(
+            TerminateWorkflowRequest {
+                namespace: Namespace::default(),
+                workflow_id: WorkflowId::new("order-1").unwrap(),
+                run_id: None,
+                reason: "r".repeat(endure_core::limits::REASON_BYTES_MAX + 1),
+                details: None,
+                identity: "cli".into(),
+            }
+            .into_request(),
+        )
         .await
         .unwrap_err();
     assert_eq!(error.kind, ErrorKind::InvalidArgument);

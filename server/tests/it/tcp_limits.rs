@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use endure_core::protocol::Request;
+use endure_core::protocol::{GetHistoryRequest, Request};
 use endure_core::wire::{
     ClientFrame, FrameDecoder, MAGIC, PROTOCOL_VERSION, ServerFrame, decode_frame, encode_frame,
 };
@@ -187,9 +187,9 @@ async fn a_client_that_never_reads_its_replies_is_disconnected() {
         let call = frame(&ClientFrame::Call {
             id,
             timeout: None,
-            request: Box::new(Request::GetHistory {
+            request: Box::new(Request::GetHistory(GetHistoryRequest {
                 execution: execution.clone(),
-            }),
+            })),
         });
         if stream.write_all(&call).await.is_err() {
             break;
