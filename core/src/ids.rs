@@ -403,6 +403,18 @@ pub struct WorkflowExecution {
     pub run_id: Option<RunId>,
 }
 
+/// Names one run: its namespace, workflow id and run id — how clients, workers, the
+/// engine and storage all refer to a run.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ExecutionKey {
+    /// The namespace.
+    pub namespace: Namespace,
+    /// The workflow id.
+    pub workflow_id: WorkflowId,
+    /// The run.
+    pub run_id: RunId,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

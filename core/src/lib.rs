@@ -52,8 +52,8 @@ pub use enums::*;
 pub use failure::{FAILURE_SOURCE, Failure, FailureInfo};
 pub use history::{EventAttributes, EventType, History, HistoryError, HistoryEvent};
 pub use ids::{
-    ActivityId, ActivityType, EventId, MarkerName, Namespace, QueryName, RequestId, RunId,
-    SignalName, TaskQueueName, TimerId, UpdateId, UpdateName, WorkflowExecution, WorkflowId,
+    ActivityId, ActivityType, EventId, ExecutionKey, MarkerName, Namespace, QueryName, RequestId,
+    RunId, SignalName, TaskQueueName, TimerId, UpdateId, UpdateName, WorkflowExecution, WorkflowId,
     WorkflowType,
 };
 pub use options::{ActivityOptions, StartWorkflowOptions};

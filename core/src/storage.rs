@@ -52,16 +52,8 @@ pub fn shard_of(namespace: &Namespace, workflow_id: &WorkflowId, shard_count: u3
     ShardId(hash % shard_count.max(1))
 }
 
-/// Names one run.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct ExecutionKey {
-    /// The namespace.
-    pub namespace: Namespace,
-    /// The workflow id.
-    pub workflow_id: WorkflowId,
-    /// The run.
-    pub run_id: RunId,
-}
+/// Runs are named by the domain's run key; storage keys its rows by it.
+pub use crate::ids::ExecutionKey;
 
 /// The stored state of one run: the encoded execution machine and what the storage needs
 /// to know about it.

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
-use endure_core::execution::ActivityTaskStartedReply;
 use endure_core::protocol::{
-    ErrorKind, HeartbeatResponse, RecordActivityHeartbeatRequest, Response, Rpc, Transport,
+    ActivityTask, ErrorKind, HeartbeatResponse, RecordActivityHeartbeatRequest, Response, Rpc,
+    Transport,
 };
 use endure_core::storage::ExecutionKey;
 use endure_core::time::Timestamp;
@@ -21,7 +21,7 @@ use serde::de::DeserializeOwned;
 pub struct ActivityContext {
     transport: Arc<dyn Transport>,
     execution: ExecutionKey,
-    task: Arc<ActivityTaskStartedReply>,
+    task: Arc<ActivityTask>,
     /// Set once a heartbeat learns the workflow asked to cancel this activity
     /// (`Requested`) or that the attempt is no longer wanted (`Gone`).
     cancel_requested: Arc<watch::Sender<Option<CancelReason>>>,
@@ -81,7 +81,7 @@ impl ActivityContext {
     pub(crate) fn new(
         transport: Arc<dyn Transport>,
         execution: ExecutionKey,
-        task: ActivityTaskStartedReply,
+        task: ActivityTask,
         stop: watch::Receiver<StopPhase>,
     ) -> Self {
         Self {
@@ -99,7 +99,7 @@ impl ActivityContext {
     pub(crate) fn local(
         transport: Arc<dyn Transport>,
         execution: ExecutionKey,
-        task: ActivityTaskStartedReply,
+        task: ActivityTask,
         stop: watch::Receiver<StopPhase>,
     ) -> Self {
         Self {

@@ -9,8 +9,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use endure_core::execution::{ActivityTaskStartedReply, ActivityTaskToken};
+use endure_core::execution::ActivityTaskToken;
 use endure_core::history::ActivityTaskScheduledEventAttributes;
+use endure_core::protocol::ActivityTask;
 use endure_core::storage::ExecutionKey;
 use endure_core::time::Timestamp;
 use endure_core::{
@@ -141,7 +142,7 @@ impl Runner {
             .start_to_close_timeout
             .or(request.options.schedule_to_close_timeout)
             .unwrap_or(Duration::from_secs(10));
-        let reply = ActivityTaskStartedReply {
+        let reply = ActivityTask {
             token: ActivityTaskToken {
                 scheduled_event_id: EventId::FIRST,
                 attempt,

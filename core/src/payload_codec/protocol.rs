@@ -1,10 +1,10 @@
 //! The payloads of the machine types the protocol's messages carry (options, signals,
-//! activity attempts, pending activities). The messages' own impls sit beside them in
+//! pending activities). The messages' own impls sit beside them in
 //! `protocol/`; every request and response must have one, so a new call says whether it
 //! carries payloads.
 
 use super::{CodecError, PayloadVisitor, VisitPayloads};
-use crate::execution::{ActivityTaskStartedReply, PendingActivity, SignalRequest};
+use crate::execution::{PendingActivity, SignalRequest};
 use crate::options::StartWorkflowOptions;
 
 impl VisitPayloads for StartWorkflowOptions {
@@ -17,14 +17,6 @@ impl VisitPayloads for SignalRequest {
     fn visit_payloads(&mut self, visit: &mut PayloadVisitor<'_>) -> Result<(), CodecError> {
         self.input.visit_payloads(visit)?;
         self.header.visit_payloads(visit)
-    }
-}
-
-impl VisitPayloads for ActivityTaskStartedReply {
-    fn visit_payloads(&mut self, visit: &mut PayloadVisitor<'_>) -> Result<(), CodecError> {
-        self.scheduled.header.visit_payloads(visit)?;
-        self.scheduled.input.visit_payloads(visit)?;
-        self.heartbeat_details.visit_payloads(visit)
     }
 }
 

@@ -13,12 +13,13 @@ use crate::execution::{
     ActivityTaskStartedReply, ActivityTaskToken, StickyAttributes, WorkflowTaskToken,
 };
 use crate::failure::Failure;
-use crate::history::HistoryEvent;
 use crate::history::SdkMetadata;
+use crate::history::{ActivityTaskScheduledEventAttributes, HistoryEvent};
+use crate::ids::ExecutionKey;
 use crate::ids::{EventId, Namespace, TaskQueueName, WorkflowType};
 use crate::payload::Payloads;
 use crate::payload_codec::{CodecError, PayloadVisitor, VisitPayloads};
-use crate::storage::ExecutionKey;
+use crate::time::Timestamp;
 use crate::update::{UpdateDelivery, UpdateMessage};
 
 /// Long-poll a workflow task on a queue; answered with a workflow task, a query task or
@@ -186,7 +187,41 @@ pub struct ActivityTaskForWorker {
     /// The run that scheduled it.
     pub execution: ExecutionKey,
     /// The attempt: id, type, input, timeouts, heartbeat details, token.
-    pub task: ActivityTaskStartedReply,
+    pub task: ActivityTask,
+}
+
+/// What a worker needs to run an activity attempt (Temporal's
+/// `PollActivityTaskQueueResponse`, less the run it names).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ActivityTask {
+    /// The token to answer with.
+    pub token: ActivityTaskToken,
+    /// The activity's ActivityTaskScheduled attributes (id, type, input, timeouts).
+    pub scheduled: ActivityTaskScheduledEventAttributes,
+    /// The type of the workflow that scheduled it.
+    pub workflow_type: WorkflowType,
+    /// The last heartbeat's details, for a retried attempt.
+    pub heartbeat_details: Option<Payloads>,
+    /// When the activity was first scheduled.
+    pub scheduled_time: Timestamp,
+    /// When this attempt was scheduled.
+    pub current_attempt_scheduled_time: Timestamp,
+    /// When this attempt started.
+    pub started_time: Timestamp,
+}
+
+impl From<ActivityTaskStartedReply> for ActivityTask {
+    fn from(started: ActivityTaskStartedReply) -> Self {
+        Self {
+            token: started.token,
+            scheduled: started.scheduled,
+            workflow_type: started.workflow_type,
+            heartbeat_details: started.heartbeat_details,
+            scheduled_time: started.scheduled_time,
+            current_attempt_scheduled_time: started.current_attempt_scheduled_time,
+            started_time: started.started_time,
+        }
+    }
 }
 
 impl ActivityTaskForWorker {
@@ -323,6 +358,14 @@ impl VisitPayloads for RespondQueryTaskRequest {
 impl VisitPayloads for ActivityTaskForWorker {
     fn visit_payloads(&mut self, visit: &mut PayloadVisitor<'_>) -> Result<(), CodecError> {
         self.task.visit_payloads(visit)
+    }
+}
+
+impl VisitPayloads for ActivityTask {
+    fn visit_payloads(&mut self, visit: &mut PayloadVisitor<'_>) -> Result<(), CodecError> {
+        self.scheduled.header.visit_payloads(visit)?;
+        self.scheduled.input.visit_payloads(visit)?;
+        self.heartbeat_details.visit_payloads(visit)
     }
 }
 

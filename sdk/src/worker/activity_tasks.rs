@@ -3,9 +3,8 @@
 use std::sync::Arc;
 
 use endure_core::Failure;
-use endure_core::execution::ActivityTaskStartedReply;
 use endure_core::protocol::{
-    ActivityTaskForWorker, CancelActivityTaskRequest, CompleteActivityTaskRequest,
+    ActivityTask, ActivityTaskForWorker, CancelActivityTaskRequest, CompleteActivityTaskRequest,
     FailActivityTaskRequest, PollActivityTaskRequest, Request, Response, Rpc,
 };
 
@@ -29,7 +28,7 @@ impl Shared {
     pub(super) async fn run_activity_task(&self, task: ActivityTaskForWorker) {
         let token = task.token();
         let execution = task.execution.clone();
-        let reply: ActivityTaskStartedReply = task.task;
+        let reply: ActivityTask = task.task;
         let activity_type = reply.scheduled.activity_type.to_string();
         let input = reply.scheduled.input.clone();
         let context = ActivityContext::new(

@@ -170,7 +170,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 } => {
                     return Ok(Some(ActivityTaskForWorker {
                         execution,
-                        task: *task,
+                        task: (*task).into(),
                     }));
                 }
                 Handoff::Started { .. } | Handoff::Query(_) => continue,
@@ -192,7 +192,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 Ok(Reply::ActivityTaskStarted(task)) => {
                     return Ok(Some(ActivityTaskForWorker {
                         execution: row.execution,
-                        task: *task,
+                        task: (*task).into(),
                     }));
                 }
                 Ok(_) | Err(EngineError::Rejected(_) | EngineError::NotFound(_)) => continue,
