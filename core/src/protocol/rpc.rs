@@ -87,6 +87,9 @@ macro_rules! rpcs {
         }
 
         impl Request {
+            /// Every call's name, in the table's order.
+            pub const NAMES: &'static [&'static str] = &[$(stringify!($name)),*];
+
             /// The call's name, for logs and errors.
             pub fn name(&self) -> &'static str {
                 match self {

@@ -10,6 +10,7 @@
 
 mod corpus;
 mod golden;
+mod protocol_frames;
 mod replay_programs;
 mod replay_updates;
 mod samples;

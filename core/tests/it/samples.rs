@@ -9,15 +9,15 @@ use std::time::Duration;
 use endure_core::history::*;
 use endure_core::*;
 
-fn id(value: u64) -> EventId {
+pub(crate) fn id(value: u64) -> EventId {
     EventId::new(value).expect("sample event ids are positive")
 }
 
-fn json(value: &str) -> Payloads {
+pub(crate) fn json(value: &str) -> Payloads {
     Payloads::one(Payload::json(value).expect("strings encode"))
 }
 
-fn header() -> Header {
+pub(crate) fn header() -> Header {
     let mut header = Header::new();
     header
         .0
@@ -25,14 +25,14 @@ fn header() -> Header {
     header
 }
 
-fn memo() -> Memo {
+pub(crate) fn memo() -> Memo {
     let mut memo = Memo::new();
     memo.0
         .insert("customer".into(), Payload::json("ACME").expect("json"));
     memo
 }
 
-fn search_attributes() -> SearchAttributes {
+pub(crate) fn search_attributes() -> SearchAttributes {
     let mut attributes = SearchAttributes::new();
     attributes.insert("CustomerId", SearchAttributeValue::Keyword("c-42".into()));
     attributes.insert("Amount", SearchAttributeValue::Double(99.5));
@@ -61,15 +61,15 @@ fn execution(workflow_id: &str, run: Option<u128>) -> WorkflowExecution {
     }
 }
 
-fn namespace() -> Namespace {
+pub(crate) fn namespace() -> Namespace {
     Namespace::new("default").expect("valid namespace")
 }
 
-fn queue() -> TaskQueueName {
+pub(crate) fn queue() -> TaskQueueName {
     TaskQueueName::new("my-task-queue").expect("valid queue")
 }
 
-fn workflow_type(name: &str) -> WorkflowType {
+pub(crate) fn workflow_type(name: &str) -> WorkflowType {
     WorkflowType::new(name).expect("valid type")
 }
 
@@ -152,7 +152,7 @@ fn child_ref() -> ChildWorkflowExecutionRef {
     }
 }
 
-fn update_request() -> UpdateRequest {
+pub(crate) fn update_request() -> UpdateRequest {
     UpdateRequest {
         update_id: UpdateId::new("update-1").expect("valid"),
         identity: "client-1".into(),

@@ -1,0 +1,544 @@
+//! Golden frames of the wire protocol: a sample of every RPC's request, as the client's
+//! call frame, and of its response, as the server's reply frame, encoded by this build and
+//! pinned in `core/tests/golden-protocol/v<PROTOCOL_VERSION>/`. A change to any message
+//! fails here until `wire::PROTOCOL_VERSION` is bumped (peers of another version are refused
+//! at the handshake) and the frames blessed:
+//! `ENDURE_BLESS=1 cargo test -p endure-core --test it protocol_frames`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use endure_core::execution::*;
+use endure_core::history::samples::quickstart_history;
+use endure_core::history::{ActivityTaskScheduledEventAttributes, SdkMetadata};
+use endure_core::namespace::{NamespaceConfig, NamespaceUpdate};
+use endure_core::protocol::*;
+use endure_core::storage::VisibilityQuery;
+use endure_core::wire::{self, ClientFrame, ServerFrame};
+use endure_core::*;
+
+use crate::samples::{self, header, id, json, namespace, queue, update_request, workflow_type};
+
+fn run() -> RunId {
+    RunId::from_u128(0x0191c2a4_7b1e_7c3d_9e0f_123456789abc)
+}
+
+fn workflow_id() -> WorkflowId {
+    WorkflowId::new("order_42").unwrap()
+}
+
+fn execution() -> ExecutionKey {
+    ExecutionKey {
+        namespace: namespace(),
+        workflow_id: workflow_id(),
+        run_id: run(),
+    }
+}
+
+fn start() -> StartWorkflowRequest {
+    StartWorkflowRequest {
+        namespace: namespace(),
+        options: samples::start_workflow_options(),
+        workflow_type: workflow_type("OrderWorkflow"),
+        input: samples::payloads(),
+        header: header(),
+        identity: "client-1".into(),
+    }
+}
+
+fn signal() -> SignalRequest {
+    SignalRequest {
+        signal_name: SignalName::new("approve").unwrap(),
+        input: json("yes"),
+        identity: "client-1".into(),
+        header: header(),
+        request_id: Some(RequestId::new("signal-1").unwrap()),
+    }
+}
+
+fn update() -> UpdateWorkflowRequest {
+    UpdateWorkflowRequest {
+        namespace: namespace(),
+        workflow_id: workflow_id(),
+        run_id: None,
+        request: update_request(),
+        wait_for: UpdateStage::Completed,
+    }
+}
+
+fn update_response() -> Box<UpdateWorkflowResponse> {
+    Box::new(UpdateWorkflowResponse {
+        run_id: run(),
+        stage: UpdateStage::Completed,
+        outcome: Some(UpdateOutcome::Success(json("done"))),
+    })
+}
+
+fn workflow_token() -> WorkflowTaskToken {
+    WorkflowTaskToken {
+        scheduled_event_id: id(2),
+        started_event_id: id(3),
+        attempt: 1,
+    }
+}
+
+fn activity_token() -> ActivityTaskToken {
+    ActivityTaskToken {
+        scheduled_event_id: id(5),
+        attempt: 2,
+    }
+}
+
+fn scheduled_activity() -> ActivityTaskScheduledEventAttributes {
+    samples::events()
+        .into_iter()
+        .find_map(|attributes| match attributes {
+            EventAttributes::ActivityTaskScheduled(scheduled) => Some(*scheduled),
+            _ => None,
+        })
+        .expect("the samples schedule an activity")
+}
+
+fn description() -> Box<WorkflowDescription> {
+    Box::new(WorkflowDescription {
+        execution: execution(),
+        status: WorkflowExecutionStatus::Running,
+        history_length: 11,
+        workflow_type: workflow_type("OrderWorkflow"),
+        task_queue: queue(),
+        start_time: Timestamp::from_unix_seconds(1_795_860_000),
+        close_time: None,
+        next_run_id: None,
+        parent: None,
+        pending_activities: 1,
+        pending_timers: 0,
+        pending_children: 0,
+        memo: samples::memo(),
+        search_attributes: samples::search_attributes(),
+        pending_activity_details: Vec::new(),
+        pending_child_details: Vec::new(),
+    })
+}
+
+fn namespace_record() -> Box<namespace::NamespaceRecord> {
+    Box::new(samples::storage_row_values().namespace_record)
+}
+
+/// One request and one response per RPC, in the table's order.
+fn samples() -> Vec<(Request, Response)> {
+    let history = quickstart_history().events;
+    vec![
+        (
+            Request::StartWorkflow(start()),
+            Response::StartWorkflow(StartWorkflowResponse {
+                run_id: run(),
+                started: true,
+            }),
+        ),
+        (
+            Request::SignalWithStartWorkflow(SignalWithStartWorkflowRequest {
+                start: start(),
+                signal: signal(),
+            }),
+            Response::SignalWithStartWorkflow(StartWorkflowResponse {
+                run_id: run(),
+                started: false,
+            }),
+        ),
+        (
+            Request::UpdateWorkflow(update()),
+            Response::UpdateWorkflow(update_response()),
+        ),
+        (
+            Request::UpdateWithStartWorkflow(UpdateWithStartWorkflowRequest {
+                start: start(),
+                update: update(),
+            }),
+            Response::UpdateWithStartWorkflow(Box::new(UpdateWithStartWorkflowResponse {
+                start: StartWorkflowResponse {
+                    run_id: run(),
+                    started: true,
+                },
+                update: *update_response(),
+            })),
+        ),
+        (
+            Request::SignalWorkflow(SignalWorkflowRequest {
+                namespace: namespace(),
+                workflow_id: workflow_id(),
+                run_id: None,
+                signal: signal(),
+            }),
+            Response::SignalWorkflow(()),
+        ),
+        (
+            Request::RequestCancelWorkflow(RequestCancelWorkflowRequest {
+                namespace: namespace(),
+                workflow_id: workflow_id(),
+                run_id: Some(run()),
+                reason: "customer asked".into(),
+                identity: "cli".into(),
+            }),
+            Response::RequestCancelWorkflow(()),
+        ),
+        (
+            Request::TerminateWorkflow(TerminateWorkflowRequest {
+                namespace: namespace(),
+                workflow_id: workflow_id(),
+                run_id: None,
+                reason: "stuck".into(),
+                details: Some(json("ticket 42")),
+                identity: "cli".into(),
+            }),
+            Response::TerminateWorkflow(()),
+        ),
+        (
+            Request::PollWorkflowTask(PollWorkflowTaskRequest {
+                namespace: namespace(),
+                task_queue: queue(),
+                identity: "worker-1".into(),
+            }),
+            Response::PollWorkflowTask(Some(PolledWorkflowTask::Task(Box::new(
+                WorkflowTaskForWorker {
+                    execution: execution(),
+                    workflow_type: workflow_type("OrderWorkflow"),
+                    token: workflow_token(),
+                    history: history[..3].to_vec(),
+                    next_page: Some(id(4)),
+                    transient_events: Vec::new(),
+                    previous_started_event_id: None,
+                    updates: Vec::new(),
+                },
+            )))),
+        ),
+        (
+            Request::CompleteWorkflowTask(CompleteWorkflowTaskRequest {
+                execution: execution(),
+                token: workflow_token(),
+                commands: samples::commands(),
+                identity: "worker-1".into(),
+                sticky: Some(StickyAttributes {
+                    task_queue: TaskQueueName::new("worker-1-sticky").unwrap(),
+                    schedule_to_start_timeout: Duration::from_secs(10),
+                }),
+                force_create_workflow_task: false,
+                sdk_metadata: SdkMetadata {
+                    flags: vec![1],
+                    sdk_name: "endure".into(),
+                    sdk_version: "0.1.0".into(),
+                },
+                messages: Vec::new(),
+            }),
+            Response::CompleteWorkflowTask(CompleteWorkflowTaskResponse::CommandsRefused {
+                cause: WorkflowTaskFailedCause::BadScheduleActivityAttributes,
+                message: "activity type is empty".into(),
+            }),
+        ),
+        (
+            Request::FailWorkflowTask(FailWorkflowTaskRequest {
+                execution: execution(),
+                token: workflow_token(),
+                cause: WorkflowTaskFailedCause::WorkflowWorkerUnhandledFailure,
+                failure: Some(samples::failure()),
+                identity: "worker-1".into(),
+            }),
+            Response::FailWorkflowTask(()),
+        ),
+        (
+            Request::ResetStickyTaskQueue(ResetStickyTaskQueueRequest {
+                execution: execution(),
+            }),
+            Response::ResetStickyTaskQueue(()),
+        ),
+        (
+            Request::QueryWorkflow(QueryWorkflowRequest {
+                namespace: namespace(),
+                workflow_id: workflow_id(),
+                run_id: None,
+                query_type: "status".into(),
+                args: json("verbose"),
+            }),
+            Response::QueryWorkflow(Ok(Some(json("shipped")))),
+        ),
+        (
+            Request::RespondQueryTask(RespondQueryTaskRequest {
+                query_id: 7,
+                answer: Err("unknown query type".into()),
+            }),
+            Response::RespondQueryTask(()),
+        ),
+        (
+            Request::PollActivityTask(PollActivityTaskRequest {
+                namespace: namespace(),
+                task_queue: queue(),
+                identity: "worker-1".into(),
+            }),
+            Response::PollActivityTask(Some(Box::new(ActivityTaskForWorker {
+                execution: execution(),
+                task: ActivityTask {
+                    token: activity_token(),
+                    scheduled: scheduled_activity(),
+                    workflow_type: workflow_type("OrderWorkflow"),
+                    heartbeat_details: Some(json("50%")),
+                    scheduled_time: Timestamp::from_unix_seconds(1_795_860_001),
+                    current_attempt_scheduled_time: Timestamp::from_unix_seconds(1_795_860_002),
+                    started_time: Timestamp::from_unix_seconds(1_795_860_003),
+                },
+            }))),
+        ),
+        (
+            Request::RecordActivityHeartbeat(RecordActivityHeartbeatRequest {
+                execution: execution(),
+                token: activity_token(),
+                details: Some(json("60%")),
+            }),
+            Response::RecordActivityHeartbeat(HeartbeatResponse {
+                cancel_requested: true,
+            }),
+        ),
+        (
+            Request::CompleteActivityTask(CompleteActivityTaskRequest {
+                execution: execution(),
+                token: activity_token(),
+                result: Some(json("sent")),
+                identity: "worker-1".into(),
+            }),
+            Response::CompleteActivityTask(()),
+        ),
+        (
+            Request::FailActivityTask(FailActivityTaskRequest {
+                execution: execution(),
+                token: activity_token(),
+                failure: samples::failure(),
+                identity: "worker-1".into(),
+            }),
+            Response::FailActivityTask(()),
+        ),
+        (
+            Request::CancelActivityTask(CancelActivityTaskRequest {
+                execution: execution(),
+                token: activity_token(),
+                details: None,
+                identity: "worker-1".into(),
+            }),
+            Response::CancelActivityTask(()),
+        ),
+        (
+            Request::GetHistory(GetHistoryRequest {
+                execution: execution(),
+            }),
+            Response::GetHistory(history.clone()),
+        ),
+        (
+            Request::GetHistoryPage(GetHistoryPageRequest {
+                execution: execution(),
+                first_event_id: id(4),
+            }),
+            Response::GetHistoryPage(HistoryPageResponse {
+                events: history[3..6].to_vec(),
+                next_event_id: Some(id(7)),
+            }),
+        ),
+        (
+            Request::ListWorkflows(ListWorkflowsRequest {
+                namespace: namespace(),
+                query: VisibilityQuery::parse("WorkflowType = 'OrderWorkflow'").unwrap(),
+                offset: 10,
+                limit: 10,
+            }),
+            Response::ListWorkflows(vec![WorkflowExecutionInfo {
+                execution: execution(),
+                workflow_type: workflow_type("OrderWorkflow"),
+                task_queue: queue(),
+                status: WorkflowExecutionStatus::Completed,
+                start_time: Timestamp::from_unix_seconds(1_795_860_000),
+                close_time: Some(Timestamp::from_unix_seconds(1_795_860_005)),
+                memo: samples::memo(),
+                search_attributes: samples::search_attributes(),
+            }]),
+        ),
+        (
+            Request::AwaitWorkflowClose(AwaitWorkflowCloseRequest {
+                namespace: namespace(),
+                workflow_id: workflow_id(),
+                run_id: None,
+                wait: Duration::from_secs(60),
+            }),
+            Response::AwaitWorkflowClose(description()),
+        ),
+        (
+            Request::DescribeWorkflow(DescribeWorkflowRequest {
+                namespace: namespace(),
+                workflow_id: workflow_id(),
+                run_id: Some(run()),
+            }),
+            Response::DescribeWorkflow(description()),
+        ),
+        (
+            Request::CreateNamespace(CreateNamespaceRequest {
+                name: Namespace::new("orders").unwrap(),
+                config: NamespaceConfig {
+                    description: "order intake".into(),
+                    owner_email: "orders@example.com".into(),
+                    retention: Duration::from_secs(7 * 86_400),
+                },
+            }),
+            Response::CreateNamespace(namespace_record()),
+        ),
+        (
+            Request::DescribeNamespace(DescribeNamespaceRequest {
+                name: Namespace::new("orders").unwrap(),
+            }),
+            Response::DescribeNamespace(namespace_record()),
+        ),
+        (
+            Request::ListNamespaces(ListNamespacesRequest),
+            Response::ListNamespaces(vec![*namespace_record()]),
+        ),
+        (
+            Request::UpdateNamespace(UpdateNamespaceRequest {
+                name: Namespace::new("orders").unwrap(),
+                update: NamespaceUpdate {
+                    description: Some("orders, all regions".into()),
+                    owner_email: None,
+                    retention: Some(Duration::from_secs(30 * 86_400)),
+                },
+            }),
+            Response::UpdateNamespace(namespace_record()),
+        ),
+        (
+            Request::ResetWorkflow(ResetWorkflowRequest {
+                namespace: namespace(),
+                workflow_id: workflow_id(),
+                run_id: None,
+                request: ResetRequest {
+                    point: ResetPoint::Event(id(4)),
+                    reason: "bad deploy".into(),
+                    reapply: ResetReapply::Signals,
+                    identity: "cli".into(),
+                    request_id: Some(RequestId::new("reset-1").unwrap()),
+                },
+            }),
+            Response::ResetWorkflow(ResetWorkflowResponse { run_id: run() }),
+        ),
+        (
+            Request::Health(HealthRequest),
+            Response::Health(Health {
+                store_stopped: Some("the disk is full".into()),
+            }),
+        ),
+        (
+            Request::DeleteWorkflow(DeleteWorkflowRequest {
+                namespace: namespace(),
+                workflow_id: workflow_id(),
+                run_id: Some(run()),
+                identity: "cli".into(),
+            }),
+            Response::DeleteWorkflow(()),
+        ),
+        (
+            Request::PollUpdate(PollUpdateRequest {
+                namespace: namespace(),
+                workflow_id: workflow_id(),
+                run_id: None,
+                update_id: UpdateId::new("update-1").unwrap(),
+            }),
+            Response::PollUpdate(update_response()),
+        ),
+    ]
+}
+
+fn directory() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden-protocol")
+        .join(format!("v{}", wire::PROTOCOL_VERSION))
+}
+
+/// Every frame this build writes for the samples, by file name.
+fn frames() -> Vec<(String, Vec<u8>)> {
+    let mut frames = Vec::new();
+    for (index, (request, response)) in samples().into_iter().enumerate() {
+        let name = request.name();
+        let call = ClientFrame::Call {
+            id: index as u64 + 1,
+            timeout: Some(Duration::from_secs(30)),
+            request: Box::new(request),
+        };
+        let reply = ServerFrame::Reply {
+            id: index as u64 + 1,
+            result: Ok(response),
+        };
+        let limit = wire::DEFAULT_MAX_FRAME_BYTES;
+        frames.push((
+            format!("request-{:02}-{name}.bin", index + 1),
+            wire::encode_frame(&call, limit).unwrap(),
+        ));
+        frames.push((
+            format!("response-{:02}-{name}.bin", index + 1),
+            wire::encode_frame(&reply, limit).unwrap(),
+        ));
+    }
+    let refused = ServerFrame::Reply {
+        id: 99,
+        result: Err(RemoteError {
+            kind: ErrorKind::AlreadyStarted,
+            message: "workflow order_42 already started".into(),
+            run_id: Some(run()),
+        }),
+    };
+    frames.push((
+        "response-error.bin".into(),
+        wire::encode_frame(&refused, wire::DEFAULT_MAX_FRAME_BYTES).unwrap(),
+    ));
+    frames
+}
+
+#[test]
+fn the_samples_cover_every_rpc_with_its_own_response() {
+    let samples = samples();
+    let names: Vec<&str> = samples.iter().map(|(request, _)| request.name()).collect();
+    assert_eq!(names, Request::NAMES);
+    for (request, response) in samples {
+        // The response is the request's own variant: `Rpc::from_response` takes it.
+        let name = request.name();
+        let same = format!("{response:?}").starts_with(name);
+        assert!(same, "{name} sampled with {response:?}");
+    }
+}
+
+#[test]
+fn frames_match_the_golden_files_of_the_current_protocol_version() {
+    let directory = directory();
+    let bless = std::env::var_os("ENDURE_BLESS").is_some();
+    if bless {
+        fs::create_dir_all(&directory).unwrap();
+    }
+    for (name, bytes) in frames() {
+        let path = directory.join(&name);
+        if bless {
+            fs::write(&path, &bytes).unwrap();
+        }
+        let Ok(golden) = fs::read(&path) else {
+            panic!(
+                "{} is missing; write it with ENDURE_BLESS=1 cargo test -p endure-core --test it protocol_frames",
+                path.display()
+            );
+        };
+        assert!(
+            golden == bytes,
+            "the encoding of {name} changed: a message changed shape. Bump wire::PROTOCOL_VERSION \
+             (peers of another version are refused at the handshake) and bless the frames"
+        );
+        // And the golden bytes decode to a frame that encodes to them again.
+        let body = &golden[wire::LENGTH_PREFIX_BYTES..];
+        let again = if name.starts_with("request") {
+            let frame: ClientFrame = wire::decode_frame(body).unwrap();
+            wire::encode_frame(&frame, wire::DEFAULT_MAX_FRAME_BYTES).unwrap()
+        } else {
+            let frame: ServerFrame = wire::decode_frame(body).unwrap();
+            wire::encode_frame(&frame, wire::DEFAULT_MAX_FRAME_BYTES).unwrap()
+        };
+        assert_eq!(again, golden, "{name}");
+    }
+}
