@@ -23,8 +23,10 @@ use crate::engine::namespaces::Namespaces;
 use crate::engine::updates::UpdateWaiters;
 use crate::engine::writer::CommitRequest;
 
+use super::ids::IdSource;
 use super::messages::ShardMessage;
 use super::outbox_rows::OutboxRows;
+use super::plan::{Before, Changes};
 use super::write::deliver;
 
 /// Most executions a shard keeps in memory; the least recently used go first.
@@ -97,21 +99,14 @@ impl<S, C> Clone for ShardParts<S, C> {
 pub(crate) struct Shard<S, C> {
     pub(super) id: ShardId,
     pub(super) range: RangeId,
-    pub(super) storage: Arc<S>,
-    pub(super) clock: Arc<C>,
-    pub(super) writer: mpsc::UnboundedSender<CommitRequest>,
-    pub(super) matching: Arc<Matching>,
-    pub(super) outbox: mpsc::UnboundedSender<DispatchRow>,
-    pub(super) closings: Arc<Closings>,
-    pub(super) updates: Arc<UpdateWaiters>,
-    pub(super) namespaces: Arc<Namespaces>,
+    /// What the shard shares with the engine's other shards.
+    pub(super) parts: ShardParts<S, C>,
     pub(super) cache: BTreeMap<ExecutionKey, Cached>,
     pub(super) uses: u64,
     pub(super) deadlines: Deadlines,
-    pub(super) sequence: u64,
+    /// Where the shard's new run ids and task ids come from.
+    pub(super) ids: IdSource,
     pub(super) in_flight: InFlight,
-    /// See [`EngineConfig::shard_writes_in_flight_max`](crate::engine::EngineConfig).
-    pub(super) writes_in_flight_max: usize,
     /// The shard's durable outbox rows still to deliver, and how many each run has: a
     /// run with any is not deleted (its parent close policy or its report to its parent
     /// is still to send). Kept from the writes themselves, so no deletion reads the
@@ -123,42 +118,26 @@ impl<S: Storage, C: Clock> Shard<S, C> {
     /// Takes the shard's lease, reloads its deadlines and hands its outbox rows to the
     /// outbox (recovery).
     pub(crate) async fn open(id: ShardId, parts: ShardParts<S, C>) -> Result<Self, EngineError> {
-        let ShardParts {
-            storage,
-            clock,
-            writer,
-            matching,
-            outbox,
-            closings,
-            updates,
-            namespaces,
-            writes_in_flight_max,
-        } = parts;
-        let range = storage.acquire_shard(id).await?;
+        let mut parts = parts;
+        parts.writes_in_flight_max = parts.writes_in_flight_max.max(1);
+        let range = parts.storage.acquire_shard(id).await?;
         let mut shard = Self {
             id,
             range,
-            storage,
-            clock,
-            writer,
-            matching,
-            outbox,
-            closings,
-            updates,
-            namespaces,
+            parts,
             cache: BTreeMap::new(),
             uses: 0,
             deadlines: Deadlines::default(),
-            sequence: 0,
+            ids: IdSource::new(id, range),
             in_flight: InFlight::default(),
-            writes_in_flight_max: writes_in_flight_max.max(1),
             outbox_rows: OutboxRows::default(),
         };
-        let now = shard.clock.now();
+        let now = shard.parts.clock.now();
         let (rows, until, next_beyond) = shard.read_window(now).await?;
         shard.deadlines.refilled(rows, until, now, next_beyond);
         let (namespace, queue) = outbox_queue(id);
         for row in shard
+            .parts
             .storage
             .dispatch_rows(&namespace, &queue, RECOVERY_OUTBOX_MAX)
             .await?
@@ -174,9 +153,9 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             self.outbox_rows.added(&row);
             // The outbox ends only when the engine does; a row it misses is read back
             // from storage at the next open.
-            let _ = self.outbox.send(row);
+            let _ = self.parts.outbox.send(row);
         } else {
-            self.matching.add(row);
+            self.parts.matching.add(row);
         }
     }
 
@@ -190,7 +169,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         let mut stash = std::collections::VecDeque::new();
         loop {
             deadline_turn = !deadline_turn;
-            let now = self.clock.now();
+            let now = self.parts.clock.now();
             if self.deadlines.needs_refill(now) {
                 self.refill(now).await;
             }
@@ -199,7 +178,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                 continue;
             }
             let next = self.deadlines.wake_at(now);
-            let clock = Arc::clone(&self.clock);
+            let clock = Arc::clone(&self.parts.clock);
             let sleep = async move { clock.sleep_until(next).await };
             if let Some(message) = stash.pop_front() {
                 self.handle_batched(message, &mut inbox, &mut stash).await;
@@ -207,7 +186,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             }
             // At the limit of writes in flight, the oldest settles before more requests
             // are taken: a slow commit pushes back on the inbox, which refuses when full.
-            if self.in_flight.len() >= self.writes_in_flight_max {
+            if self.in_flight.len() >= self.parts.writes_in_flight_max {
                 self.settle_next().await;
                 continue;
             }
@@ -231,7 +210,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                     return;
                 }
                 Woke::Deadline => {
-                    let now = self.clock.now();
+                    let now = self.parts.clock.now();
                     if self.deadlines.needs_refill(now) {
                         self.refill(now).await;
                     }
@@ -312,7 +291,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             return;
         }
         if closed {
-            self.closings.closed(&key);
+            self.parts.closings.closed(&key);
         }
         for warning in &warnings {
             tracing::warn!(
@@ -321,7 +300,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                 "the run's history is large: continue as new before it reaches 51,200 events or 50 MiB, where the engine terminates it"
             );
         }
-        self.updates.notify(&key, &updates);
+        self.parts.updates.notify(&key, &updates);
         for row in &outbox_deleted {
             self.outbox_rows.deleted(row);
         }
@@ -389,23 +368,9 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         }
     }
 
-    /// A run id no other run has: the clock, the shard's lease, the shard and a counter
-    /// (two shards drawing at the same instant differ by their shard bits).
+    /// A run id no other run has, drawn at the clock's now.
     pub(super) fn next_run_id(&mut self) -> RunId {
-        self.sequence += 1;
-        let now = u128::from(self.clock.now().unix_nanos());
-        RunId::from_u128(
-            (now << 64)
-                | (u128::from(self.range.0 & 0xffff) << 48)
-                | (u128::from(self.id.0 & 0xffff) << 32)
-                | u128::from(self.sequence & 0xffff_ffff),
-        )
-    }
-
-    /// A backlog task id, unique across restarts (the lease grows at each open).
-    pub(super) fn next_task_id(&mut self) -> u64 {
-        self.sequence += 1;
-        (self.range.0 << 40) | (u64::from(self.id.0) << 32) | (self.sequence & 0xffff_ffff)
+        self.ids.next_run_id(self.parts.clock.now())
     }
 
     pub(super) fn arm(&mut self, key: ExecutionKey, deadline: Option<Timestamp>) {
@@ -427,6 +392,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             return Ok((Arc::clone(&cached.machine), cached.db_version, cached.seen));
         }
         let row = self
+            .parts
             .storage
             .load_execution(key)
             .await?
@@ -434,6 +400,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         let machine = ExecutionMachine::from_row(&row)?;
         let seen = match EventId::new(machine.next_event_id().get().saturating_sub(1)) {
             Some(last) => self
+                .parts
                 .storage
                 .read_history(key, last)
                 .await?
@@ -496,7 +463,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         if let Some(cached) = self.cache.remove(key)
             && cached.machine.has_admitted_updates()
         {
-            self.updates.lost(key);
+            self.parts.updates.lost(key);
         }
     }
 
@@ -515,7 +482,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             return Ok((Reply::Duplicate, None));
         }
         let mut next = ExecutionMachine::clone(&machine);
-        let now = self.clock.now().max(seen);
+        let now = self.parts.clock.now().max(seen);
         let input = self.with_fresh_run_ids(input);
         let effects = match next.apply(input, now) {
             Ok(effects) => effects,
@@ -525,11 +492,18 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                 if let Some(dispatched) = dispatched
                     && let Ok(ticket) = self.commit_changes(
                         key,
-                        (&machine, db_version),
+                        Before {
+                            machine: &machine,
+                            db_version,
+                            seen,
+                        },
                         ExecutionMachine::clone(&machine),
                         Effects::default(),
-                        (vec![dispatched], Vec::new()),
-                        (Vec::new(), now),
+                        Changes {
+                            dispatch_deletes: vec![dispatched],
+                            ..Changes::default()
+                        },
+                        now,
                     )
                 {
                     self.in_flight.answer(ticket, Answer::Nobody);
@@ -543,15 +517,17 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             .filter(|_| reply != Reply::Duplicate)
             .into_iter()
             .collect();
-        let deletes = dispatched.into_iter().collect();
-        let ticket = self.write_transition(
-            key,
-            (&machine, db_version, seen),
-            next,
-            effects,
-            (deletes, records),
-            now,
-        )?;
+        let changes = Changes {
+            dispatch_deletes: dispatched.into_iter().collect(),
+            request_records: records,
+            ..Changes::default()
+        };
+        let before = Before {
+            machine: &machine,
+            db_version,
+            seen,
+        };
+        let ticket = self.write_transition(key, before, next, effects, changes, now)?;
         Ok((reply, ticket))
     }
 
@@ -567,6 +543,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             return Ok(false);
         };
         Ok(self
+            .parts
             .storage
             .find_request(&record.namespace, &record.workflow_id, &record.request_id)
             .await?

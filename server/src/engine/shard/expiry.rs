@@ -10,6 +10,7 @@ use endure_core::storage::{
 use endure_core::time::Timestamp;
 
 use super::actor::{RETENTION_RETRY, Shard};
+use super::plan::Plan;
 use crate::engine::api::EngineError;
 use crate::engine::deadlines;
 use crate::engine::in_flight::{Answer, Settle};
@@ -24,6 +25,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
     ) -> Result<(Vec<DeadlineRow>, Timestamp, Option<Timestamp>), StorageError> {
         let until = now.saturating_add(deadlines::WINDOW);
         let rows = self
+            .parts
             .storage
             .due_deadlines(self.id, until, deadlines::LOAD_MAX)
             .await?;
@@ -32,6 +34,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         }
         // The rows again and one more: the first past the edge, if any.
         let next_beyond = self
+            .parts
             .storage
             .due_deadlines(self.id, deadlines::NEVER, rows.len() + 1)
             .await?
@@ -54,7 +57,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
     }
 
     pub(super) async fn fire_due(&mut self) {
-        let now = self.clock.now();
+        let now = self.parts.clock.now();
         let due = self.deadlines.due(now);
         for key in due {
             // A write of this workflow still in flight may move the deadline: a transition
@@ -85,7 +88,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
     /// deadline is armed again so it is retried.
     pub(super) async fn deadline_failed(&mut self, key: &ExecutionKey, error: &EngineError) {
         tracing::warn!(execution = ?key, %error, "deadline transition failed; the run is reloaded on its next input");
-        if let Ok(Some(row)) = self.storage.load_execution(key).await
+        if let Ok(Some(row)) = self.parts.storage.load_execution(key).await
             && let Ok(machine) = ExecutionMachine::from_row(&row)
         {
             self.arm(key.clone(), machine.next_deadline());
@@ -99,7 +102,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
     pub(super) async fn expire_if_closed(&mut self, key: &ExecutionKey, now: Timestamp) -> bool {
         self.settle_workflow(&key.namespace, &key.workflow_id).await;
         // Closed runs are never cached: the stored row says all that is needed.
-        let db_version = match self.storage.load_execution(key).await {
+        let db_version = match self.parts.storage.load_execution(key).await {
             Ok(Some(row)) if row.status.is_closed() => row.db_version,
             Ok(Some(_)) | Err(_) => return false,
             Ok(None) => return true,
@@ -119,7 +122,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
     /// A client's deletion of a closed run (`Engine::delete_workflow`).
     pub(super) async fn delete(&mut self, key: &ExecutionKey) -> Result<(), EngineError> {
         self.settle_workflow(&key.namespace, &key.workflow_id).await;
-        let db_version = match self.storage.load_execution(key).await? {
+        let db_version = match self.parts.storage.load_execution(key).await? {
             Some(row) if row.status.is_closed() => row.db_version,
             Some(_) => {
                 return Err(EngineError::NotReady(
@@ -163,7 +166,10 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                 db_version,
             }),
         };
-        let ticket = self.submit(write, Settle::new(key.clone()))?;
+        let ticket = self.submit(Plan {
+            write,
+            settle: Settle::new(key.clone()),
+        })?;
         self.wait(ticket).await?;
         self.forget(key);
         Ok(true)

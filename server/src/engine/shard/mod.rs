@@ -9,15 +9,24 @@
 //! in memory (one per run, mirrored by the durable deadline row) and fire through the same
 //! path.
 //!
+//! Each input goes prefetch → decide → plan → submit → settle: `actor` loads the run
+//! (cache, else storage) and applies the input to the machine (core's pure decision); `plan`
+//! turns the new state and effects into one conditional write and its settle — pure, no IO,
+//! what it reads from the shard passed in a `PlanContext`; `write` sync-matches new tasks
+//! to waiting pollers and submits the plan (every write of the shard goes through
+//! `Shard::submit`); `in_flight` settles it once durable.
+//!
 //! `actor` holds the loop, the cache, settling and the generic transition; its siblings
 //! hold what each kind of input adds: `start` (the start decision), `reset`,
-//! `signals` (batched client signals), `expiry` (deadlines and retention deletion), `write`
-//! (a transition's effects as one conditional write) and `messages` (what a shard is sent).
+//! `signals` (batched client signals), `expiry` (deadlines and retention deletion), `ids`
+//! (run and task ids under the shard's lease) and `messages` (what a shard is sent).
 
 mod actor;
 mod expiry;
+mod ids;
 mod messages;
 mod outbox_rows;
+mod plan;
 mod reset;
 mod signals;
 mod start;

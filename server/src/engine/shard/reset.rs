@@ -7,6 +7,7 @@ use endure_core::storage::{ExecutionKey, RequestRecord, Storage};
 use endure_core::{RequestId, RunId};
 
 use super::actor::{RESET_SUCCESSORS_MAX, Shard, read_whole_history};
+use super::plan::{Before, Changes};
 use crate::engine::api::EngineError;
 
 impl<S: Storage, C: Clock> Shard<S, C> {
@@ -29,6 +30,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             .transpose()?;
         if let Some(request_id) = &record_id
             && let Some(record) = self
+                .parts
                 .storage
                 .find_request(&base_key.namespace, &base_key.workflow_id, request_id)
                 .await?
@@ -36,7 +38,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             return Ok(record.run_id);
         }
         let (base, _, mut seen) = self.load(base_key).await?;
-        let history = read_whole_history(&*self.storage, base_key).await?;
+        let history = read_whole_history(&*self.parts.storage, base_key).await?;
         let mut successors = Vec::new();
         let mut next = base.new_execution_run_id();
         for _ in 0..RESET_SUCCESSORS_MAX {
@@ -46,11 +48,12 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                 ..base_key.clone()
             };
             let (machine, _, run_seen) = self.load(&key).await?;
-            successors.extend(read_whole_history(&*self.storage, &key).await?);
+            successors.extend(read_whole_history(&*self.parts.storage, &key).await?);
             seen = seen.max(run_seen);
             next = machine.new_execution_run_id();
         }
         let current = self
+            .parts
             .storage
             .current_run(&base_key.namespace, &base_key.workflow_id)
             .await?
@@ -60,7 +63,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             ..base_key.clone()
         };
         let (before, db_version, current_seen) = self.load(&current_key).await?;
-        let now = self.clock.now().max(seen).max(current_seen);
+        let now = self.parts.clock.now().max(seen).max(current_seen);
         let new_run_id = self.next_run_id();
         let fork = ResetFork {
             base: &base,
@@ -100,14 +103,17 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             })
             .into_iter()
             .collect();
-        let ticket = self.commit_changes(
-            &current_key,
-            (&before, db_version),
-            after,
-            effects,
-            (Vec::new(), records),
-            (handoffs, now),
-        )?;
+        let changes = Changes {
+            request_records: records,
+            handoffs,
+            ..Changes::default()
+        };
+        let before = Before {
+            machine: &before,
+            db_version,
+            seen: now,
+        };
+        let ticket = self.commit_changes(&current_key, before, after, effects, changes, now)?;
         self.wait(ticket).await?;
         Ok(new_run_id)
     }

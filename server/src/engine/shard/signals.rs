@@ -7,6 +7,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::actor::{SIGNAL_BATCH_MAX, Shard, request_record};
 use super::messages::ShardMessage;
+use super::plan::{Before, Changes};
 use crate::engine::api::EngineError;
 use crate::engine::in_flight::{Answer, Ticket};
 
@@ -102,7 +103,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             Ok(loaded) => loaded,
             Err(error) => return (vec![Err(error); count], None),
         };
-        let now = self.clock.now().max(seen);
+        let now = self.parts.clock.now().max(seen);
         let mut next = ExecutionMachine::clone(&machine);
         let mut merged = Effects::default();
         let mut records: Vec<RequestRecord> = Vec::new();
@@ -135,14 +136,16 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                 Err(rejected) => outcomes.push(Err(rejected.into())),
             }
         }
-        match self.write_transition(
-            key,
-            (&machine, db_version, seen),
-            next,
-            merged,
-            (Vec::new(), records),
-            now,
-        ) {
+        let before = Before {
+            machine: &machine,
+            db_version,
+            seen,
+        };
+        let changes = Changes {
+            request_records: records,
+            ..Changes::default()
+        };
+        match self.write_transition(key, before, next, merged, changes, now) {
             Ok(ticket) => (outcomes, ticket),
             // Nothing of the batch is written: every signal of it fails alike.
             Err(error) => (vec![Err(error); count], None),

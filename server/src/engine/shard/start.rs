@@ -1,20 +1,19 @@
 //! Starts: the facts a start needs read once, the pure decision asked
 //! ([`decide_start`]), and what it says written.
 
+use endure_core::UpdateRequest;
 use endure_core::clock::Clock;
 use endure_core::execution::{
     ExecutionMachine, Input, SignalRequest, StartDecision, StartFacts, StartKind, StartRequest,
     decide_start,
 };
 use endure_core::history::ParentExecutionInfo;
-use endure_core::storage::{
-    CurrentRun, CurrentRunWrite, ExecutionKey, RequestRecord, RunCondition, Storage, WorkflowWrite,
-};
-use endure_core::{UpdateRequest, WorkflowExecutionStatus};
+use endure_core::storage::{ExecutionKey, RequestRecord, Storage};
 
 use super::actor::{Shard, signal_record_id};
+use super::plan::{self, NewChain};
 use crate::engine::api::{EngineError, StartWorkflowRequest, StartWorkflowResponse};
-use crate::engine::in_flight::{Settle, Ticket};
+use crate::engine::in_flight::Ticket;
 
 impl<S: Storage, C: Clock> Shard<S, C> {
     /// What the store holds for a start of `request`'s workflow id (see [`decide_start`]).
@@ -28,7 +27,8 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         let recorded = |record: Option<RequestRecord>| record.map(|record| record.run_id);
         let recorded_start = match &request.options.request_id {
             Some(request_id) => recorded(
-                self.storage
+                self.parts
+                    .storage
                     .find_request(namespace, workflow_id, request_id)
                     .await?,
             ),
@@ -36,13 +36,15 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         };
         let recorded_signal = match signal.and_then(signal_record_id) {
             Some(request_id) => recorded(
-                self.storage
+                self.parts
+                    .storage
                     .find_request(namespace, workflow_id, &request_id)
                     .await?,
             ),
             None => None,
         };
         let current = self
+            .parts
             .storage
             .current_run(namespace, workflow_id)
             .await?
@@ -79,7 +81,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         let namespace = request.namespace.clone();
         let workflow_id = request.options.id.clone();
         // Checked here too, for the children the outbox starts.
-        self.namespaces.check(&namespace)?;
+        self.parts.namespaces.check(&namespace)?;
         self.settle_workflow(&namespace, &workflow_id).await;
         let kind = match (&signal, &update) {
             (Some(_), _) => StartKind::WithSignal,
@@ -150,7 +152,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             }
             StartDecision::Start => {}
         }
-        let now = self.clock.now();
+        let now = self.parts.clock.now();
         let run_id = self.next_run_id();
         let start = StartRequest::from_options(
             namespace.clone(),
@@ -183,51 +185,20 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             run_id,
         };
         let handoffs = self.sync_match(&key, &mut machine, &mut effects, now);
-        let (run, rows) = self.run_write(
-            &key,
-            RunCondition::Create,
-            &machine,
-            std::mem::take(&mut effects.events),
-            &effects.tasks,
-            now,
-        )?;
         // The current run a start replaces keeps its id through a termination.
-        let expected = facts.current.map(|(run_id, _)| run_id);
-        let write = WorkflowWrite {
-            shard: self.id,
-            range_id: self.range,
-            namespace: namespace.clone(),
-            workflow_id: workflow_id.clone(),
-            runs: vec![run],
-            current_run: Some(CurrentRunWrite {
-                expected,
-                new: CurrentRun {
-                    run_id,
-                    status: WorkflowExecutionStatus::Running,
-                    start_request_id: request.options.request_id.clone(),
-                },
-            }),
-            request_ids: request
-                .options
-                .request_id
-                .iter()
-                .map(|request_id| RequestRecord {
-                    namespace: namespace.clone(),
-                    workflow_id: workflow_id.clone(),
-                    request_id: request_id.clone(),
-                    run_id,
-                })
-                .collect(),
-            deletion: None,
-        };
-        let deadline = machine.next_deadline();
-        let settle = Settle {
-            remember: vec![(key.clone(), machine, 1, now)],
-            released: vec![(key.clone(), rows, deadline)],
+        let replaced = facts.current.map(|(run_id, _)| run_id);
+        let plan = plan::start(
+            &mut self.plan_context(&key, now),
+            &key,
+            machine,
+            effects,
+            NewChain {
+                replaced,
+                request_id: request.options.request_id.clone(),
+            },
             handoffs,
-            ..Settle::new(key)
-        };
-        let ticket = self.submit(write, settle)?;
+        )?;
+        let ticket = self.submit(plan)?;
         let response = StartWorkflowResponse {
             run_id,
             started: true,
