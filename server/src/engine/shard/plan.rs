@@ -421,3 +421,157 @@ pub(super) fn visibility_row(
         search_attributes: machine.search_attributes().clone(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use endure_core::execution::{Input, StartRequest};
+    use endure_core::{
+        Header, Namespace, Payloads, StartWorkflowOptions, TaskQueueName, WorkflowId, WorkflowType,
+    };
+
+    use super::*;
+
+    const RETENTION: Duration = Duration::from_secs(3_600);
+
+    fn now() -> Timestamp {
+        Timestamp::from_unix_seconds(1_795_860_000)
+    }
+
+    fn key() -> ExecutionKey {
+        ExecutionKey {
+            namespace: Namespace::default(),
+            workflow_id: WorkflowId::new("order-1").unwrap(),
+            run_id: RunId::from_u128(7),
+        }
+    }
+
+    fn context(ids: &mut IdSource, armed: Option<Timestamp>) -> PlanContext<'_> {
+        PlanContext {
+            shard: ShardId(3),
+            range: RangeId(2),
+            ids,
+            retention: RETENTION,
+            armed,
+            now: now(),
+        }
+    }
+
+    fn started() -> (ExecutionMachine, Effects) {
+        let options =
+            StartWorkflowOptions::new(key().workflow_id, TaskQueueName::new("orders").unwrap());
+        let request = StartRequest::from_options(
+            Namespace::default(),
+            &options,
+            key().run_id,
+            WorkflowType::new("Order").unwrap(),
+            Payloads::default(),
+            Header::new(),
+            "client".into(),
+            now(),
+        )
+        .unwrap();
+        ExecutionMachine::start(request, now())
+    }
+
+    #[test]
+    fn a_start_creates_its_run_its_current_run_and_its_request_record() {
+        let (machine, effects) = started();
+        let mut ids = IdSource::new(ShardId(3), RangeId(2));
+        let chain = NewChain {
+            replaced: Some(RunId::from_u128(5)),
+            request_id: Some(RequestId::new("start-1").unwrap()),
+        };
+        let plan = start(
+            &mut context(&mut ids, None),
+            &key(),
+            machine,
+            effects,
+            chain,
+            Vec::new(),
+        )
+        .unwrap();
+        let write = &plan.write;
+        assert_eq!((write.shard, write.range_id), (ShardId(3), RangeId(2)));
+        let [run] = write.runs.as_slice() else {
+            panic!("one run")
+        };
+        assert_eq!(run.condition, RunCondition::Create);
+        assert_eq!(run.row.db_version, 1);
+        let types: Vec<_> = run.history.iter().map(HistoryEvent::event_type).collect();
+        assert_eq!(
+            types,
+            [
+                endure_core::EventType::WorkflowExecutionStarted,
+                endure_core::EventType::WorkflowTaskScheduled
+            ]
+        );
+        // The first workflow task is a backlog row with an id drawn under the lease.
+        let [row] = run.dispatch_inserts.as_slice() else {
+            panic!("one backlog row")
+        };
+        assert_eq!(row.task_id >> 40, 2, "the lease's bits");
+        assert!(matches!(row.task, DispatchTask::WorkflowTask { .. }));
+        let visibility = run.visibility.as_ref().expect("listed at start");
+        assert_eq!(visibility.close_time, None);
+        let current = write.current_run.as_ref().expect("the chain's current run");
+        assert_eq!(current.expected, Some(RunId::from_u128(5)));
+        assert_eq!(current.new.run_id, key().run_id);
+        assert_eq!(write.request_ids.len(), 1);
+        assert_eq!(write.request_ids[0].run_id, key().run_id);
+        assert_eq!(plan.settle.remember.len(), 1);
+        assert_eq!(
+            plan.settle.released[0].1.len(),
+            1,
+            "the row goes to matching"
+        );
+    }
+
+    #[test]
+    fn a_closing_transition_keeps_the_run_for_its_retention_and_lists_its_close() {
+        let (before, _) = started();
+        let mut after = before.clone();
+        let effects = after
+            .apply(
+                Input::Terminate {
+                    reason: "done".into(),
+                    details: None,
+                    identity: "cli".into(),
+                },
+                now(),
+            )
+            .unwrap();
+        let mut ids = IdSource::new(ShardId(3), RangeId(2));
+        let plan = commit(
+            &mut context(&mut ids, Some(now())),
+            &key(),
+            Before {
+                machine: &before,
+                db_version: 4,
+                seen: now(),
+            },
+            after,
+            effects,
+            Changes::default(),
+        )
+        .unwrap();
+        let run = &plan.write.runs[0];
+        assert_eq!(run.condition, RunCondition::DbVersion(4));
+        assert_eq!(run.row.db_version, 5);
+        assert_eq!(
+            run.deadline,
+            DeadlineUpdate::Set(now().saturating_add(RETENTION))
+        );
+        assert_eq!(
+            run.visibility.as_ref().and_then(|row| row.close_time),
+            Some(now())
+        );
+        let current = plan.write.current_run.as_ref().expect("status changed");
+        assert_eq!(current.new.status, WorkflowExecutionStatus::Terminated);
+        assert!(plan.settle.closed);
+        assert_eq!(
+            plan.settle.released[0].2,
+            Some(now().saturating_add(RETENTION)),
+            "the deadline armed in memory mirrors the durable one"
+        );
+    }
+}
