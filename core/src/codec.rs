@@ -24,8 +24,8 @@
 //! ([`crate::Failure`] chains are encoded flat; tagged bodies and transcoding stop at
 //! [`NESTING_MAX`]).
 
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use crate::command::Command;
 use crate::execution::ExecutionMachine;
@@ -361,22 +361,26 @@ fn decode_positional<T: Record>(body: &[u8]) -> Result<T, DecodeError> {
     Ok(value)
 }
 
-/// A tagged body: MessagePack read by rmp-serde, nesting bounded.
+/// A tagged body: MessagePack read by rmp-serde straight from the slice, nesting bounded.
 fn decode_tagged<T: Record>(body: &[u8]) -> Result<T, DecodeError> {
-    let mut rest = body;
-    let mut deserializer = rmp_serde::Deserializer::new(&mut rest);
+    let mut deserializer = rmp_serde::Deserializer::from_read_ref(body);
     deserializer.set_max_depth(NESTING_MAX);
     let value = T::deserialize(&mut deserializer).map_err(|error| DecodeError::Malformed {
         kind: T::KIND,
         reason: error.to_string(),
     })?;
-    if !rest.is_empty() {
-        return Err(DecodeError::TrailingBytes {
+    // The value must end the body: reading past it must find no byte at all.
+    match serde::de::IgnoredAny::deserialize(&mut deserializer) {
+        Err(rmp_serde::decode::Error::InvalidMarkerRead(error))
+            if error.kind() == std::io::ErrorKind::UnexpectedEof =>
+        {
+            Ok(value)
+        }
+        _ => Err(DecodeError::Malformed {
             kind: T::KIND,
-            count: rest.len(),
-        });
+            reason: "bytes follow the end of the value".into(),
+        }),
     }
-    Ok(value)
 }
 
 #[cfg(test)]

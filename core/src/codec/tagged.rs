@@ -59,7 +59,13 @@ fn length(len: usize) -> Result<u32> {
 }
 
 impl Tagged<'_> {
+    /// Field numbers, variant numbers and small lengths are single bytes (a positive
+    /// fixint, a fixmap, a fixarray): written directly, the common case of every body.
     fn uint(&mut self, value: u64) -> Result {
+        if value < 0x80 {
+            self.output.push(value as u8);
+            return Ok(());
+        }
         written(encode::write_uint(self.output, value))
     }
 
@@ -68,11 +74,28 @@ impl Tagged<'_> {
     }
 
     fn array(&mut self, len: usize) -> Result {
+        if len < 16 {
+            self.output.push(0x90 | len as u8);
+            return Ok(());
+        }
         written(encode::write_array_len(self.output, length(len)?))
     }
 
     fn map(&mut self, len: usize) -> Result {
+        if len < 16 {
+            self.output.push(0x80 | len as u8);
+            return Ok(());
+        }
         written(encode::write_map_len(self.output, length(len)?))
+    }
+
+    fn str(&mut self, value: &str) -> Result {
+        if value.len() < 32 {
+            self.output.push(0xa0 | value.len() as u8);
+            self.output.extend_from_slice(value.as_bytes());
+            return Ok(());
+        }
+        written(encode::write_str(self.output, value))
     }
 
     /// The one-entry map a variant with content starts with.
@@ -147,7 +170,7 @@ impl<'a, 'b> ser::Serializer for &'a mut Tagged<'b> {
         self.serialize_str(value.encode_utf8(&mut [0; 4]))
     }
     fn serialize_str(self, value: &str) -> Result {
-        written(encode::write_str(self.output, value))
+        self.str(value)
     }
     fn serialize_bytes(self, value: &[u8]) -> Result {
         written(encode::write_bin(self.output, value))
@@ -300,7 +323,7 @@ impl<'b> Fields<'_, Tagged<'b>> {
         self.next += 1;
         self.written += 1;
         if self.by_name {
-            written(encode::write_str(self.tagged.output, key))?;
+            self.tagged.str(key)?;
         } else {
             self.tagged.uint(number)?;
         }
