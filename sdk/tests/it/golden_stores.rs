@@ -18,13 +18,15 @@ use golden_workflow::{charge, golden_order};
 
 use EventType::*;
 
-/// The events of a run that got its signal after its activity completed, from the
-/// workflow task that saw the signal on.
-const SIGNALED_THEN_SLEPT: &[EventType] = &[
-    WorkflowExecutionSignaled,
+/// A workflow task: scheduled, started, completed.
+const TASK: &[EventType] = &[
     WorkflowTaskScheduled,
     WorkflowTaskStarted,
     WorkflowTaskCompleted,
+];
+
+/// The pause and the close, from the task that started the timer on.
+const SLEPT_AND_CLOSED: &[EventType] = &[
     TimerStarted,
     TimerFired,
     WorkflowTaskScheduled,
@@ -33,44 +35,59 @@ const SIGNALED_THEN_SLEPT: &[EventType] = &[
     WorkflowExecutionCompleted,
 ];
 
-/// Up to the activity's completion being seen by a workflow task.
-const ACTIVITY_DONE: &[EventType] = &[
-    WorkflowExecutionStarted,
-    WorkflowTaskScheduled,
-    WorkflowTaskStarted,
-    WorkflowTaskCompleted,
-    ActivityTaskScheduled,
-    ActivityTaskStarted,
-    ActivityTaskCompleted,
-    WorkflowTaskScheduled,
-    WorkflowTaskStarted,
-    WorkflowTaskCompleted,
-];
+/// golden-awaiting-signal: the activity done and seen by a task; then the signal, a task,
+/// the pause and the close.
+fn signaled_after_the_activity() -> Vec<EventType> {
+    [
+        &[WorkflowExecutionStarted][..],
+        TASK,
+        &[
+            ActivityTaskScheduled,
+            ActivityTaskStarted,
+            ActivityTaskCompleted,
+        ],
+        TASK,
+        &[WorkflowExecutionSignaled],
+        TASK,
+        SLEPT_AND_CLOSED,
+    ]
+    .concat()
+}
 
-/// A run whose signal arrived while its activity ran (golden-done, and golden-timer, which
-/// the generator left after TimerStarted).
-const TIMER_RUN: &[EventType] = &[
-    WorkflowExecutionStarted,
-    WorkflowTaskScheduled,
-    WorkflowTaskStarted,
-    WorkflowTaskCompleted,
-    ActivityTaskScheduled,
-    WorkflowExecutionSignaled,
-    WorkflowTaskScheduled,
-    WorkflowTaskStarted,
-    WorkflowTaskCompleted,
-    ActivityTaskStarted,
-    ActivityTaskCompleted,
-    WorkflowTaskScheduled,
-    WorkflowTaskStarted,
-    WorkflowTaskCompleted,
-    TimerStarted,
-    TimerFired,
-    WorkflowTaskScheduled,
-    WorkflowTaskStarted,
-    WorkflowTaskCompleted,
-    WorkflowExecutionCompleted,
-];
+/// golden-done and golden-timer (which the generator left after TimerStarted): the signal
+/// arrived while the activity ran.
+fn signaled_during_the_activity() -> Vec<EventType> {
+    [
+        &[WorkflowExecutionStarted][..],
+        TASK,
+        &[ActivityTaskScheduled, WorkflowExecutionSignaled],
+        TASK,
+        &[ActivityTaskStarted, ActivityTaskCompleted],
+        TASK,
+        SLEPT_AND_CLOSED,
+    ]
+    .concat()
+}
+
+/// golden-unstarted: its signal arrived before its first task was picked up, so the first
+/// task saw it; then the activity, then the pause.
+fn signaled_before_the_first_task() -> Vec<EventType> {
+    [
+        &[
+            WorkflowExecutionStarted,
+            WorkflowTaskScheduled,
+            WorkflowExecutionSignaled,
+            WorkflowTaskStarted,
+            WorkflowTaskCompleted,
+            ActivityTaskScheduled,
+            ActivityTaskStarted,
+            ActivityTaskCompleted,
+        ][..],
+        TASK,
+        SLEPT_AND_CLOSED,
+    ]
+    .concat()
+}
 
 fn unpack(version: &str, into: &Path) {
     let packed = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -120,7 +137,11 @@ async fn run_store(version: &str) {
     let result: String = done.result().await.unwrap();
     assert_eq!(result, "charged quick-1, shipped by dhl", "{version}");
     // Its signal arrived while the activity ran, like golden-timer's.
-    assert_eq!(types_of(&done).await, TIMER_RUN, "{version}: golden-done");
+    assert_eq!(
+        types_of(&done).await,
+        signaled_during_the_activity(),
+        "{version}: golden-done"
+    );
     assert_timer_links(&done).await;
 
     // Signals before any worker polls, so each lands before the task that will see it.
@@ -150,39 +171,21 @@ async fn run_store(version: &str) {
     let result: String = unstarted.result().await.unwrap();
     assert_eq!(result, "charged order-4, shipped by usps", "{version}");
 
-    let expected: Vec<EventType> = [ACTIVITY_DONE, SIGNALED_THEN_SLEPT].concat();
     assert_eq!(
         types_of(&awaiting).await,
-        expected,
+        signaled_after_the_activity(),
         "{version}: golden-awaiting-signal"
     );
     assert_timer_links(&awaiting).await;
-    assert_eq!(types_of(&timer).await, TIMER_RUN, "{version}: golden-timer");
-    assert_timer_links(&timer).await;
-    // The unstarted run's signal arrived before its first task was picked up, so the first
-    // task saw it; then the activity, then the pause.
-    let unstarted_types = types_of(&unstarted).await;
     assert_eq!(
-        unstarted_types,
-        [
-            WorkflowExecutionStarted,
-            WorkflowTaskScheduled,
-            WorkflowExecutionSignaled,
-            WorkflowTaskStarted,
-            WorkflowTaskCompleted,
-            ActivityTaskScheduled,
-            ActivityTaskStarted,
-            ActivityTaskCompleted,
-            WorkflowTaskScheduled,
-            WorkflowTaskStarted,
-            WorkflowTaskCompleted,
-            TimerStarted,
-            TimerFired,
-            WorkflowTaskScheduled,
-            WorkflowTaskStarted,
-            WorkflowTaskCompleted,
-            WorkflowExecutionCompleted,
-        ],
+        types_of(&timer).await,
+        signaled_during_the_activity(),
+        "{version}: golden-timer"
+    );
+    assert_timer_links(&timer).await;
+    assert_eq!(
+        types_of(&unstarted).await,
+        signaled_before_the_first_task(),
         "{version}: golden-unstarted"
     );
     let _ = stop.send(());

@@ -3,6 +3,10 @@
 //!
 //! Each check takes a fresh, empty store and panics with a message naming the broken rule.
 
+mod deletion;
+mod namespaces;
+mod visibility;
+
 use std::time::Duration;
 
 use endure_core::history::{
@@ -14,6 +18,10 @@ use endure_core::{
     EventId, Header, Namespace, Payload, Payloads, RequestId, RunId, SearchAttributeValue,
     SearchAttributes, SignalName, TaskQueueName, WorkflowExecutionStatus, WorkflowId, WorkflowType,
 };
+
+pub use deletion::deleting_a_run_removes_what_names_it;
+pub use namespaces::namespaces_are_versioned;
+pub use visibility::visibility_filters;
 
 /// Runs every check, each on a new store from `make`.
 pub async fn run_all<S: Storage, F: Fn() -> S>(make: F) {
@@ -120,30 +128,6 @@ fn write(shard: ShardId, range_id: RangeId, name: &str, runs: Vec<RunWrite>) -> 
         request_ids: Vec::new(),
         deletion: None,
     }
-}
-
-/// A deletion of run `key` at `db_version`, committed alone.
-async fn delete_run<S: Storage>(
-    store: &S,
-    shard: ShardId,
-    range_id: RangeId,
-    key: &ExecutionKey,
-    db_version: u64,
-) -> Result<Result<(), WriteRejection>, StorageError> {
-    let write = WorkflowWrite {
-        shard,
-        range_id,
-        namespace: key.namespace.clone(),
-        workflow_id: key.workflow_id.clone(),
-        runs: Vec::new(),
-        current_run: None,
-        request_ids: Vec::new(),
-        deletion: Some(RunDeletion {
-            key: key.clone(),
-            db_version,
-        }),
-    };
-    Ok(store.commit(vec![write]).await?.remove(0))
 }
 
 async fn commit_one<S: Storage>(store: &S, write: WorkflowWrite) -> Result<(), WriteRejection> {
@@ -636,112 +620,6 @@ pub async fn dispatch_rows_in_order<S: Storage>(store: &S) {
     assert_eq!(rows, [dispatch(30, "orders")]);
 }
 
-/// Visibility filters by status, type, id, start time and search attribute, latest first.
-pub async fn visibility_filters<S: Storage>(store: &S) {
-    let shard = ShardId(8);
-    let range = store.acquire_shard(shard).await.expect("acquire");
-    let visible = |name: &str, workflow_type: &str, status, start_seconds: u64, tier: &str| {
-        let mut search_attributes = SearchAttributes::new();
-        search_attributes.insert("Tier", SearchAttributeValue::Keyword(tier.into()));
-        VisibilityRow {
-            execution: key(name, 1),
-            workflow_type: WorkflowType::new(workflow_type).expect("valid"),
-            task_queue: queue(),
-            status,
-            start_time: T0.saturating_add(Duration::from_secs(start_seconds)),
-            close_time: None,
-            memo: Default::default(),
-            search_attributes,
-        }
-    };
-    let rows = [
-        visible("a", "Order", WorkflowExecutionStatus::Running, 10, "gold"),
-        visible(
-            "b",
-            "Order",
-            WorkflowExecutionStatus::Completed,
-            20,
-            "silver",
-        ),
-        visible("c", "Refund", WorkflowExecutionStatus::Running, 30, "gold"),
-    ];
-    for row in &rows {
-        let mut run = run_write(&row.execution, shard, RunCondition::Create, 1, 1);
-        run.visibility = Some(row.clone());
-        commit_one(
-            store,
-            write(shard, range, row.execution.workflow_id.as_str(), vec![run]),
-        )
-        .await
-        .expect("write");
-    }
-    let list = |query: VisibilityQuery| async move {
-        store
-            .list_visibility(&namespace(), &query, 0, 10)
-            .await
-            .expect("list")
-            .into_iter()
-            .map(|row| row.execution.workflow_id.as_str().to_owned())
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(
-        list(VisibilityQuery::default()).await,
-        ["c", "b", "a"],
-        "latest start first"
-    );
-    let running = VisibilityQuery {
-        status: Some(WorkflowExecutionStatus::Running),
-        ..Default::default()
-    };
-    assert_eq!(list(running.clone()).await, ["c", "a"]);
-    assert_eq!(
-        store
-            .count_visibility(&namespace(), &running)
-            .await
-            .expect("count"),
-        2
-    );
-    let orders = VisibilityQuery {
-        workflow_type: Some(WorkflowType::new("Order").expect("valid")),
-        ..Default::default()
-    };
-    assert_eq!(list(orders).await, ["b", "a"]);
-    let gold = VisibilityQuery {
-        search_attribute: Some(("Tier".into(), SearchAttributeValue::Keyword("gold".into()))),
-        ..Default::default()
-    };
-    assert_eq!(list(gold).await, ["c", "a"]);
-    let window = VisibilityQuery {
-        started_after: Some(T0.saturating_add(Duration::from_secs(15))),
-        started_before: Some(T0.saturating_add(Duration::from_secs(30))),
-        ..Default::default()
-    };
-    assert_eq!(list(window).await, ["b"]);
-    let by_id = VisibilityQuery {
-        workflow_id: Some(workflow_id("a")),
-        ..Default::default()
-    };
-    assert_eq!(list(by_id).await, ["a"]);
-    let page = store
-        .list_visibility(&namespace(), &VisibilityQuery::default(), 1, 1)
-        .await
-        .expect("list");
-    assert_eq!(page.len(), 1);
-    assert_eq!(
-        page[0].execution.workflow_id.as_str(),
-        "b",
-        "offset and limit page the order"
-    );
-    let other = Namespace::new("other").expect("valid");
-    assert_eq!(
-        store
-            .count_visibility(&other, &VisibilityQuery::default())
-            .await
-            .expect("count"),
-        0
-    );
-}
-
 /// In one commit, a rejected write does not affect the others, and later writes see earlier ones.
 pub async fn writes_of_one_commit_are_independent<S: Storage>(store: &S) {
     let shard = ShardId(9);
@@ -815,226 +693,6 @@ pub async fn writes_of_one_commit_are_independent<S: Storage>(store: &S) {
             .await
             .expect("load")
             .is_none()
-    );
-}
-
-/// Namespace records are created once, changed only from the version read, and listed by
-/// name.
-pub async fn namespaces_are_versioned<S: Storage>(store: &S) {
-    let orders = NamespaceRecord::new(
-        Namespace::new("orders").expect("valid"),
-        endure_core::namespace::NamespaceConfig::default(),
-        T0,
-    );
-    let billing = NamespaceRecord::new(
-        Namespace::new("billing").expect("valid"),
-        endure_core::namespace::NamespaceConfig::default(),
-        T0,
-    );
-    assert_eq!(store.namespace(&orders.name).await.expect("read"), None);
-    store
-        .put_namespace(orders.clone(), None)
-        .await
-        .expect("put")
-        .expect("created");
-    store
-        .put_namespace(billing.clone(), None)
-        .await
-        .expect("put")
-        .expect("created");
-    assert_eq!(
-        store
-            .put_namespace(orders.clone(), None)
-            .await
-            .expect("put"),
-        Err(WriteRejection::NamespaceConditionFailed {
-            name: orders.name.clone(),
-            expected: None,
-            actual: Some(1),
-        }),
-        "a namespace is created once"
-    );
-    let update = endure_core::namespace::NamespaceUpdate {
-        description: Some("order intake".into()),
-        ..Default::default()
-    };
-    let updated = orders
-        .updated(&update, T0.saturating_add(Duration::from_secs(1)))
-        .expect("valid");
-    store
-        .put_namespace(updated.clone(), Some(1))
-        .await
-        .expect("put")
-        .expect("updated");
-    let stale = orders.updated(&update, T0).expect("valid");
-    assert!(
-        matches!(
-            store.put_namespace(stale, Some(1)).await.expect("put"),
-            Err(WriteRejection::NamespaceConditionFailed {
-                actual: Some(2),
-                ..
-            })
-        ),
-        "a change from a stale version is refused"
-    );
-    assert_eq!(
-        store.namespace(&orders.name).await.expect("read"),
-        Some(updated.clone())
-    );
-    assert_eq!(
-        store.list_namespaces().await.expect("list"),
-        vec![billing, updated],
-        "listed by name"
-    );
-}
-
-/// Deleting a closed run removes its row, history, deadline, visibility row, its request
-/// records and the current-run row naming it — and nothing of another run; a stale version
-/// or lease deletes nothing, and an open run is never deleted.
-pub async fn deleting_a_run_removes_what_names_it<S: Storage>(store: &S) {
-    let shard = ShardId(9);
-    let range = store.acquire_shard(shard).await.expect("acquire");
-    let old = key("retained", 1);
-    let new = key("retained", 2);
-    let visibility = |execution: &ExecutionKey| VisibilityRow {
-        execution: execution.clone(),
-        workflow_type: WorkflowType::new("Order").expect("valid"),
-        task_queue: queue(),
-        status: WorkflowExecutionStatus::Completed,
-        start_time: T0,
-        close_time: Some(T0),
-        memo: Default::default(),
-        search_attributes: SearchAttributes::new(),
-    };
-    let record = |execution: &ExecutionKey, id: &str| RequestRecord {
-        namespace: namespace(),
-        workflow_id: execution.workflow_id.clone(),
-        request_id: RequestId::new(id).expect("valid"),
-        run_id: execution.run_id,
-    };
-    for (execution, request) in [(&old, "start-1"), (&new, "start-2")] {
-        let mut run = run_write(execution, shard, RunCondition::Create, 1, 3);
-        run.row.status = WorkflowExecutionStatus::Completed;
-        run.deadline = DeadlineUpdate::Set(T0);
-        run.visibility = Some(visibility(execution));
-        let mut write = write(shard, range, "retained", vec![run]);
-        write.request_ids.push(record(execution, request));
-        write.current_run = Some(CurrentRunWrite {
-            expected: (execution == &new).then_some(old.run_id),
-            new: CurrentRun {
-                run_id: execution.run_id,
-                status: WorkflowExecutionStatus::Completed,
-                start_request_id: None,
-            },
-        });
-        commit_one(store, write).await.expect("written");
-    }
-    assert!(
-        matches!(
-            delete_run(store, shard, range, &old, 7)
-                .await
-                .expect("delete"),
-            Err(WriteRejection::ExecutionConditionFailed { .. })
-        ),
-        "a stale version deletes nothing"
-    );
-    assert!(
-        matches!(
-            delete_run(store, shard, RangeId(range.0 + 1), &old, 1)
-                .await
-                .expect("delete"),
-            Err(WriteRejection::ShardOwnershipLost { .. })
-        ),
-        "a stale lease deletes nothing"
-    );
-    assert!(store.load_execution(&old).await.expect("load").is_some());
-    delete_run(store, shard, range, &old, 1)
-        .await
-        .expect("delete")
-        .expect("deleted");
-    assert_eq!(store.load_execution(&old).await.expect("load"), None);
-    assert_eq!(
-        store
-            .read_history(&old, EventId::FIRST)
-            .await
-            .expect("read")
-            .events,
-        Vec::new()
-    );
-    let start = RequestId::new("start-1").expect("valid");
-    assert_eq!(
-        store
-            .find_request(&namespace(), &old.workflow_id, &start)
-            .await
-            .expect("read"),
-        None
-    );
-    let due = store.due_deadlines(shard, T0, 10).await.expect("deadlines");
-    assert_eq!(
-        due.iter().map(|row| &row.execution).collect::<Vec<_>>(),
-        vec![&new],
-        "only the deleted run's deadline went"
-    );
-    let listed = store
-        .list_visibility(&namespace(), &VisibilityQuery::default(), 0, 10)
-        .await
-        .expect("list");
-    assert_eq!(listed, vec![visibility(&new)]);
-    assert_eq!(
-        store
-            .current_run(&namespace(), &old.workflow_id)
-            .await
-            .expect("read")
-            .map(|current| current.run_id),
-        Some(new.run_id),
-        "the current-run row names another run and stays"
-    );
-    assert_eq!(
-        delete_run(store, shard, range, &old, 1)
-            .await
-            .expect("delete"),
-        Ok(()),
-        "a run already gone is a success"
-    );
-    delete_run(store, shard, range, &new, 1)
-        .await
-        .expect("delete")
-        .expect("deleted");
-    assert_eq!(
-        store
-            .current_run(&namespace(), &new.workflow_id)
-            .await
-            .expect("read"),
-        None,
-        "the current-run row naming the deleted run goes with it"
-    );
-    assert_eq!(
-        store
-            .count_visibility(&namespace(), &VisibilityQuery::default())
-            .await
-            .expect("count"),
-        0
-    );
-    let open = key("open", 1);
-    commit_one(
-        store,
-        write(
-            shard,
-            range,
-            "open",
-            vec![run_write(&open, shard, RunCondition::Create, 1, 1)],
-        ),
-    )
-    .await
-    .expect("written");
-    assert!(
-        matches!(
-            delete_run(store, shard, range, &open, 1)
-                .await
-                .expect("delete"),
-            Err(WriteRejection::Malformed(_))
-        ),
-        "an open run is never deleted"
     );
 }
 
