@@ -16,7 +16,7 @@ use crate::command::ScheduleActivityTaskCommandAttributes;
 use crate::enums::{RetryState, TimeoutType, WorkflowTaskFailedCause as Cause};
 use crate::failure::{Failure, FailureInfo};
 use crate::history::*;
-use crate::ids::EventId;
+use crate::ids::{ActivityId, EventId};
 use crate::payload::Payloads;
 use crate::time::Timestamp;
 
@@ -383,8 +383,22 @@ impl ExecutionMachine {
 
     fn remove_activity(&mut self, scheduled_event_id: EventId) -> Option<ActivityInfo> {
         let info = self.activities.remove(&scheduled_event_id)?;
-        self.activity_ids.remove(&info.scheduled.activity_id);
+        self.forget_activity_id(&info.scheduled.activity_id, scheduled_event_id);
         Some(info)
+    }
+
+    /// Frees `activity_id` for reuse if it still names the activity scheduled at
+    /// `scheduled_event_id`. The id may already name a newer activity: a completion that was
+    /// buffered behind a workflow task closes its activity in history only after the task's
+    /// commands, which may have scheduled a new activity under the same id.
+    pub(super) fn forget_activity_id(
+        &mut self,
+        activity_id: &ActivityId,
+        scheduled_event_id: EventId,
+    ) {
+        if self.activity_ids.get(activity_id) == Some(&scheduled_event_id) {
+            self.activity_ids.remove(activity_id);
+        }
     }
 
     /// The pending activity whose current attempt is `token`.

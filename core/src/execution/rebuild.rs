@@ -14,7 +14,7 @@ use super::workflow_task::{StartedWorkflowTask, WorkflowTask, WorkflowTaskKind};
 use super::{ExecutionMachine, TimerInfo, UpdateRecord, encoded_size};
 use crate::enums::WorkflowExecutionStatus;
 use crate::history::{EventAttributes, HistoryEvent};
-use crate::ids::{EventId, RunId};
+use crate::ids::{EventId, RunId, TimerId};
 use crate::task_queue::TaskQueue;
 
 /// Why a history prefix cannot be rebuilt into a run.
@@ -211,13 +211,11 @@ impl ExecutionMachine {
                 );
             }
             EventAttributes::TimerFired(attributes) => {
-                self.timers
-                    .remove(&attributes.timer_id)
+                self.close_rebuilt_timer(&attributes.timer_id, attributes.started_event_id)
                     .ok_or("a timer fires that is not pending")?;
             }
             EventAttributes::TimerCanceled(attributes) => {
-                self.timers
-                    .remove(&attributes.timer_id)
+                self.close_rebuilt_timer(&attributes.timer_id, attributes.started_event_id)
                     .ok_or("a timer is canceled that is not pending")?;
             }
             EventAttributes::WorkflowExecutionSignaled(attributes) => {
@@ -336,12 +334,26 @@ impl ExecutionMachine {
             .ok_or("a child closes that is not pending")
     }
 
+    /// Closes the timer started at `started_event_id`. Its id may already name a newer timer:
+    /// a firing buffered behind a workflow task is written after the task's commands, which
+    /// may have started a timer under the same id; that one stays pending.
+    fn close_rebuilt_timer(&mut self, timer_id: &TimerId, started_event_id: EventId) -> Option<()> {
+        match self.timers.get(timer_id) {
+            Some(timer) if timer.started_event_id == started_event_id => {
+                self.timers.remove(timer_id).map(drop)
+            }
+            // The id was reused after this timer closed in the live machine.
+            Some(timer) if timer.started_event_id > started_event_id => Some(()),
+            _ => None,
+        }
+    }
+
     fn close_rebuilt_activity(&mut self, scheduled_event_id: EventId) -> Result<(), &'static str> {
         let info = self
             .activities
             .remove(&scheduled_event_id)
             .ok_or("an activity closes that is not pending")?;
-        self.activity_ids.remove(&info.scheduled.activity_id);
+        self.forget_activity_id(&info.scheduled.activity_id, scheduled_event_id);
         Ok(())
     }
 }

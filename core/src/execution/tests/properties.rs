@@ -551,8 +551,64 @@ fn start_options(variant: u8) -> StartWorkflowOptions {
     }
 }
 
+/// Regression (CI, found by the property below): an activity completes while a workflow task
+/// is in flight, so its completion is buffered; the task then schedules a new activity under
+/// the same id. History closes the old activity after the new one is scheduled, and the state
+/// rebuilt from it must still know the new activity's id.
+#[test]
+fn an_activity_id_reused_behind_a_buffered_completion_survives_rebuild() {
+    let schedule_a1 = || AbstractCommand::ScheduleActivity {
+        id: 1,
+        start_to_close_secs: 1,
+        schedule_to_close_secs: None,
+        heartbeat_secs: None,
+        maximum_attempts: 0,
+    };
+    let (mut run, _) = Run::start(start_options(0));
+    let mut last_token = None;
+    let actions = [
+        Action::StartTask,
+        Action::CompleteTask(vec![schedule_a1()], false),
+        Action::Signal(0),
+        Action::StartActivity(0),
+        Action::StartTask,
+        Action::CompleteActivity(0),
+        Action::CompleteTask(vec![schedule_a1()], false),
+        Action::StartTask,
+    ];
+    for action in &actions {
+        step(&mut run, action, &mut last_token);
+        check_invariants(&run);
+    }
+    let types: Vec<EventType> = run.history.iter().map(HistoryEvent::event_type).collect();
+    assert_eq!(
+        types,
+        [
+            EventType::WorkflowExecutionStarted,
+            EventType::WorkflowTaskScheduled,
+            EventType::WorkflowTaskStarted,
+            EventType::WorkflowTaskCompleted,
+            EventType::ActivityTaskScheduled,
+            EventType::WorkflowExecutionSignaled,
+            EventType::WorkflowTaskScheduled,
+            EventType::WorkflowTaskStarted,
+            EventType::WorkflowTaskCompleted,
+            EventType::ActivityTaskScheduled,
+            EventType::ActivityTaskStarted,
+            EventType::ActivityTaskCompleted,
+            EventType::WorkflowTaskScheduled,
+            EventType::WorkflowTaskStarted,
+        ]
+    );
+    let EventAttributes::ActivityTaskCompleted(completed) = &run.history[11].attributes else {
+        panic!("event 12 is the old activity's completion");
+    };
+    assert_eq!(completed.scheduled_event_id.get(), 5);
+    check_rebuild(&run);
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(300))]
+    #![proptest_config(ProptestConfig::with_cases(1000))]
 
     #[test]
     fn random_inputs_keep_every_invariant(variant in any::<u8>(), actions in proptest::collection::vec(action(), 1..60)) {
@@ -593,4 +649,49 @@ proptest! {
             Err(other) => prop_assert!(false, "reset refused: {other}"),
         }
     }
+}
+
+/// The same for timers: a timer fires while a task is in flight (the firing is buffered), the
+/// task starts a new timer under the same id, and the rebuilt state keeps the new timer.
+#[test]
+fn a_timer_id_reused_behind_a_buffered_firing_survives_rebuild() {
+    let (mut run, _) = Run::start(start_options(0));
+    let mut last_token = None;
+    let actions = [
+        Action::StartTask,
+        Action::CompleteTask(vec![AbstractCommand::StartTimer { id: 1, secs: 1 }], false),
+        Action::Signal(0),
+        Action::StartTask,
+        Action::Advance(2),
+        Action::CompleteTask(vec![AbstractCommand::StartTimer { id: 1, secs: 5 }], false),
+        Action::StartTask,
+    ];
+    for action in &actions {
+        step(&mut run, action, &mut last_token);
+        check_invariants(&run);
+    }
+    let types: Vec<EventType> = run.history.iter().map(HistoryEvent::event_type).collect();
+    assert_eq!(
+        types,
+        [
+            EventType::WorkflowExecutionStarted,
+            EventType::WorkflowTaskScheduled,
+            EventType::WorkflowTaskStarted,
+            EventType::WorkflowTaskCompleted,
+            EventType::TimerStarted,
+            EventType::WorkflowExecutionSignaled,
+            EventType::WorkflowTaskScheduled,
+            EventType::WorkflowTaskStarted,
+            EventType::WorkflowTaskCompleted,
+            EventType::TimerStarted,
+            EventType::TimerFired,
+            EventType::WorkflowTaskScheduled,
+            EventType::WorkflowTaskStarted,
+        ]
+    );
+    let EventAttributes::TimerFired(fired) = &run.history[10].attributes else {
+        panic!("event 11 is the first timer's firing");
+    };
+    assert_eq!(fired.started_event_id.get(), 5);
+    check_rebuild(&run);
 }
