@@ -10,7 +10,7 @@
 //! their version) and a closed run past its retention is deleted whole
 //! ([`Storage::delete_run`]).
 //!
-//! Adapters (in `endure-server`): redb (default), an in-memory model, later PostgreSQL. One
+//! Adapters (in `endure-server`): redb (default), an in-memory model, PostgreSQL. One
 //! conformance suite runs against all of them. The trait has no runtime: methods return
 //! `impl Future + Send`.
 
@@ -393,6 +393,20 @@ pub enum StorageError {
     /// The store's file is open in another process (another server, say).
     #[error("the store's file is already open in another process (is another server using it?)")]
     InUse,
+    /// The database server could not be reached, or dropped the connection (PostgreSQL).
+    /// Not fail-stop: a later call may succeed once it is back. A commit that failed this
+    /// way may or may not have been applied; the engine reloads what it touched.
+    #[error("the database is unavailable ({0}); the call may be retried")]
+    Unavailable(String),
+    /// The database refused a statement for a reason no retry fixes (PostgreSQL SQLSTATE
+    /// `code`): the store stops, as after an IO error.
+    #[error("the database refused a statement (SQLSTATE {code}: {message}); the store is stopped")]
+    Database {
+        /// The SQLSTATE code.
+        code: String,
+        /// The database's message.
+        message: String,
+    },
 }
 
 /// One page of a run's history.

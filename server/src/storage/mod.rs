@@ -1,15 +1,20 @@
 //! Adapters of the Storage port (`endure_core::storage::Storage`): [`RedbStorage`], the
-//! default, durable file store; [`MemoryStorage`], the reference model; and
-//! [`conformance`], the contract both pass.
+//! default, durable file store; `PostgresStorage` (feature `postgres`), for deployments that
+//! outgrow one file; [`MemoryStorage`], the reference model; and [`conformance`], the
+//! contract all of them pass.
 
 pub mod conformance;
 mod counting;
 mod keys;
 mod memory;
+#[cfg(all(feature = "postgres", not(madsim)))]
+pub mod postgres;
 mod redb_check;
 mod redb_store;
 
 pub use counting::{CountingBackend, StorageCounters, StorageCounts};
 pub use memory::MemoryStorage;
+#[cfg(all(feature = "postgres", not(madsim)))]
+pub use postgres::{PostgresOptions, PostgresStorage};
 pub use redb_check::{CheckReport, PROBLEMS_LISTED_MAX, check};
 pub use redb_store::RedbStorage;

@@ -16,7 +16,7 @@ use proptest::prelude::*;
 const T0: Timestamp = Timestamp::from_unix_seconds(1_795_860_000);
 
 #[derive(Clone, Debug)]
-struct AbstractRun {
+pub(crate) struct AbstractRun {
     run: u8,
     /// `None`: create; `Some(v)`: expect db version v.
     version: Option<u8>,
@@ -39,7 +39,7 @@ type AbstractWrite = (
 );
 
 #[derive(Clone, Debug)]
-enum Operation {
+pub(crate) enum Operation {
     AcquireShard(u8),
     Commit(Vec<AbstractWrite>),
     LoadExecution(u8, u8),
@@ -86,7 +86,7 @@ fn abstract_run() -> impl Strategy<Value = AbstractRun> {
         )
 }
 
-fn operation() -> impl Strategy<Value = Operation> {
+pub(crate) fn operation() -> impl Strategy<Value = Operation> {
     let write = (
         0u8..4,
         any::<bool>(),
@@ -206,7 +206,7 @@ fn concrete_run(workflow: u8, run: &AbstractRun) -> RunWrite {
 
 /// What one operation answered, comparable across adapters.
 #[derive(Debug, PartialEq)]
-enum Answer {
+pub(crate) enum Answer {
     Range(Result<RangeId, StorageError>),
     Commit(Result<Vec<Result<(), WriteRejection>>, StorageError>),
     Execution(Result<Option<ExecutionRow>, StorageError>),
@@ -237,7 +237,7 @@ fn query(index: u8) -> VisibilityQuery {
     }
 }
 
-async fn perform<S: Storage>(
+pub(crate) async fn perform<S: Storage>(
     store: &S,
     ranges: &mut [RangeId; 2],
     operation: &Operation,

@@ -24,6 +24,8 @@ mod engine_crash;
 mod hooked;
 mod namespaces;
 mod outbox;
+#[cfg(all(feature = "postgres", not(madsim)))]
+mod postgres;
 mod requests;
 mod reset;
 mod retention_outbox;

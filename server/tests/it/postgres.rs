@@ -1,0 +1,194 @@
+//! The PostgreSQL store (feature `postgres`) against the conformance suite and the
+//! reference model, on the database `ENDURE_TEST_POSTGRES` names (`scripts/with-postgres`
+//! starts a throwaway one). Without it the tests say so and pass, unless
+//! `ENDURE_REQUIRE_POSTGRES` is set (CI), where they fail.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use endure_core::storage::*;
+use endure_server::storage::postgres::schema;
+use endure_server::storage::{MemoryStorage, PostgresOptions, PostgresStorage, conformance};
+use proptest::prelude::*;
+
+use crate::differential::{operation, perform};
+
+/// The admin URL, or `None` (with the reason printed) when the tests may skip.
+pub(crate) fn admin_url() -> Option<String> {
+    match std::env::var("ENDURE_TEST_POSTGRES") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var_os("ENDURE_REQUIRE_POSTGRES").is_none(),
+                "ENDURE_REQUIRE_POSTGRES is set but ENDURE_TEST_POSTGRES is not"
+            );
+            eprintln!(
+                "skipped: set ENDURE_TEST_POSTGRES (or run under scripts/with-postgres) to test the PostgreSQL store"
+            );
+            None
+        }
+    }
+}
+
+/// A URL of a new, empty database on the server of `admin`.
+pub(crate) async fn fresh_database(admin: &str) -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let name = format!(
+        "endure_test_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let (client, connection) = tokio_postgres::connect(admin, tokio_postgres::NoTls)
+        .await
+        .expect("the test database server accepts connections");
+    let driver = tokio::spawn(connection);
+    for statement in [
+        format!("DROP DATABASE IF EXISTS {name}"),
+        format!("CREATE DATABASE {name}"),
+    ] {
+        client
+            .batch_execute(&statement)
+            .await
+            .expect("a test database is created");
+    }
+    drop(client);
+    let _ = driver.await;
+    let (base, query) = admin.split_once('?').unwrap_or((admin, ""));
+    let (server, _) = base.rsplit_once('/').expect("the URL names a database");
+    if query.is_empty() {
+        format!("{server}/{name}")
+    } else {
+        format!("{server}/{name}?{query}")
+    }
+}
+
+/// A store on a new database.
+pub(crate) async fn fresh_store(admin: &str) -> PostgresStorage {
+    let url = fresh_database(admin).await;
+    PostgresStorage::connect(&url, PostgresOptions::default())
+        .await
+        .expect("the store opens on a new database")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_store_conforms() {
+    let Some(admin) = admin_url() else { return };
+    // The suite makes its stores synchronously: open them first.
+    let mut stores = Vec::new();
+    for _ in 0..16 {
+        stores.push(fresh_store(&admin).await);
+    }
+    let stores = std::sync::Mutex::new(stores);
+    conformance::run_all(|| {
+        stores
+            .lock()
+            .unwrap()
+            .pop()
+            .expect("the suite takes at most 16 stores")
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_schema_is_migrated_once_and_a_newer_one_is_refused() {
+    let Some(admin) = admin_url() else { return };
+    let url = fresh_database(&admin).await;
+    let before = PostgresStorage::schema_status(&url).await.unwrap();
+    assert_eq!(before.applied, 0);
+    assert_eq!(before.latest, schema::latest_version());
+    // Without migrating, a database that is behind is refused with what to run.
+    let refused = PostgresStorage::connect(
+        &url,
+        PostgresOptions {
+            migrate: false,
+            ..PostgresOptions::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        refused.to_string().contains("endure admin schema migrate"),
+        "{refused}"
+    );
+    let after = PostgresStorage::migrate(&url).await.unwrap();
+    assert_eq!(after.applied, schema::latest_version());
+    // Twice is a no-op; opening now needs nothing.
+    assert_eq!(PostgresStorage::migrate(&url).await.unwrap(), after);
+    PostgresStorage::connect(
+        &url,
+        PostgresOptions {
+            migrate: false,
+            ..PostgresOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    // A schema from a newer build is refused, not used.
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+        .execute(
+            "INSERT INTO endure_schema_version (version, description) VALUES ($1, 'from the future')",
+            &[&(schema::latest_version() + 1)],
+        )
+        .await
+        .unwrap();
+    let refused = PostgresStorage::connect(&url, PostgresOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("newer than this build"),
+        "{refused}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_database_is_unavailable_not_fatal() {
+    // A port nothing listens on (bound, then released).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let error = PostgresStorage::connect(
+        &format!("postgres://endure@127.0.0.1:{port}/nothing"),
+        PostgresOptions {
+            connect_timeout: std::time::Duration::from_secs(2),
+            ..PostgresOptions::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(error, StorageError::Unavailable(_)), "{error:?}");
+    let error = PostgresStorage::connect("not a url", PostgresOptions::default())
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("does not parse"), "{error}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// The differential test of `differential.rs`, with PostgreSQL in place of redb.
+    #[test]
+    fn memory_and_postgres_give_identical_answers(operations in proptest::collection::vec(operation(), 1..40)) {
+        let Some(admin) = admin_url() else { return Ok(()) };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let memory = MemoryStorage::new();
+            let postgres = fresh_store(&admin).await;
+            let mut memory_ranges = [RangeId(0); 2];
+            let mut postgres_ranges = [RangeId(0); 2];
+            for (index, operation) in operations.iter().enumerate() {
+                let expected = perform(&memory, &mut memory_ranges, operation).await;
+                let actual = perform(&postgres, &mut postgres_ranges, operation).await;
+                assert_eq!(actual, expected, "operation {index}: {operation:?}");
+            }
+        });
+    }
+}
