@@ -1,10 +1,12 @@
 //! `endure admin check`: a store file checked page by page and record by record
-//! (`endure_server::storage::check`), for an operator who suspects corruption.
+//! (`endure_server::storage::check`), for an operator who suspects corruption; and
+//! `endure admin schema status|migrate` for a PostgreSQL store.
 
 use endure_core::storage::StorageError;
+use endure_server::storage::PostgresStorage;
 use endure_server::storage::check as check_store;
 
-use crate::args::AdminCheckArgs;
+use crate::args::{AdminCheckArgs, PostgresArgs, SchemaCommand};
 use crate::error::CliError;
 use crate::render::say;
 
@@ -47,4 +49,50 @@ pub(crate) fn check(args: &AdminCheckArgs) -> Result<(), CliError> {
         "{path} is corrupt: {} records do not decode. Restore it from a backup",
         report.problem_count
     )))
+}
+
+/// `endure admin schema status|migrate`: prints the applied and latest versions and the
+/// migrations pending (or just applied).
+pub(crate) async fn schema(command: SchemaCommand) -> Result<(), CliError> {
+    let (args, migrate): (&PostgresArgs, bool) = match &command {
+        SchemaCommand::Status(args) => (args, false),
+        SchemaCommand::Migrate(args) => (args, true),
+    };
+    let shown = crate::server::redact(&args.postgres);
+    let failed = |error: StorageError| CliError::Server(format!("{shown}: {error}"));
+    let before = PostgresStorage::schema_status(&args.postgres)
+        .await
+        .map_err(failed)?;
+    if before.applied > before.latest {
+        return Err(CliError::Server(format!(
+            "{shown}: the schema is at version {}, newer than this build knows ({}); upgrade Endure",
+            before.applied, before.latest
+        )));
+    }
+    if !migrate {
+        say(format!(
+            "schema version {} of {} (this build's latest)",
+            before.applied, before.latest
+        ))?;
+        for pending in before.pending() {
+            say(format!(
+                "pending: {} {}",
+                pending.version, pending.description
+            ))?;
+        }
+        return Ok(());
+    }
+    let after = PostgresStorage::migrate(&args.postgres)
+        .await
+        .map_err(failed)?;
+    for applied in before.pending() {
+        say(format!(
+            "applied: {} {}",
+            applied.version, applied.description
+        ))?;
+    }
+    say(format!(
+        "schema version {} of {} (up to date)",
+        after.applied, after.latest
+    ))
 }

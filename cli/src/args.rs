@@ -35,7 +35,7 @@ pub(crate) enum Command {
     Namespace(NamespaceCommand),
     /// Run a benchmark workload (BENCHMARKS.md) and print its figures as one JSON line.
     Bench(BenchArgs),
-    /// Look after a store file: check it for corruption.
+    /// Look after a store: check a file for corruption, migrate a PostgreSQL schema.
     #[command(subcommand)]
     Admin(AdminCommand),
     /// Operate a running server (as `temporal operator`).
@@ -71,6 +71,27 @@ pub(crate) enum AdminCommand {
     /// Check a store file no server has open: every page's checksum, then every record
     /// decoded (exit 0 sound, 6 corrupt).
     Check(AdminCheckArgs),
+    /// The schema of a PostgreSQL store: where it stands, or bring it up to date.
+    #[command(subcommand)]
+    Schema(SchemaCommand),
+}
+
+/// `endure admin schema …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum SchemaCommand {
+    /// The database's schema version against this build's (changes nothing).
+    Status(PostgresArgs),
+    /// Apply the migrations the database lacks (servers also do this when they start,
+    /// unless started with `--no-migrate`).
+    Migrate(PostgresArgs),
+}
+
+/// A PostgreSQL database to use.
+#[derive(Debug, Args)]
+pub(crate) struct PostgresArgs {
+    /// The database: postgres://USER:PASSWORD@HOST:PORT/DATABASE.
+    #[arg(long, env = "ENDURE_POSTGRES")]
+    pub(crate) postgres: String,
 }
 
 /// `endure admin check`.
@@ -158,15 +179,31 @@ pub(crate) enum ServerCommand {
     /// A one-node development server on a redb file (ready at once; Ctrl-C stops it after
     /// finishing in-flight commits).
     StartDev(StartDevArgs),
+    /// A server on PostgreSQL: applies the schema migrations the database lacks, then
+    /// serves (Ctrl-C or SIGTERM stops it after finishing in-flight commits).
+    Start(ServerStartArgs),
 }
 
-/// `endure server start-dev`.
+/// `endure server start`.
 #[derive(Debug, Args)]
-pub(crate) struct StartDevArgs {
-    /// The redb file (created if missing); `:memory:` keeps nothing. Default: endure/dev.redb
-    /// under the user's data directory.
-    #[arg(long, env = "ENDURE_DB")]
-    pub(crate) db: Option<String>,
+pub(crate) struct ServerStartArgs {
+    /// The database: postgres://USER:PASSWORD@HOST:PORT/DATABASE.
+    #[arg(long, env = "ENDURE_POSTGRES")]
+    pub(crate) postgres: String,
+    /// Refuse a database whose schema is behind instead of migrating it (for operators
+    /// who run `endure admin schema migrate` themselves).
+    #[arg(long)]
+    pub(crate) no_migrate: bool,
+    /// Connections to the database.
+    #[arg(long, default_value_t = 16)]
+    pub(crate) pool_size: usize,
+    #[command(flatten)]
+    pub(crate) listen: ListenArgs,
+}
+
+/// Where and how a server listens.
+#[derive(Debug, Args)]
+pub(crate) struct ListenArgs {
     /// The address to listen on; loopback unless told otherwise.
     #[arg(long, default_value = "127.0.0.1")]
     pub(crate) ip: std::net::IpAddr,
@@ -183,6 +220,17 @@ pub(crate) struct StartDevArgs {
     /// Keep it below the process's open-file limit (`ulimit -n`).
     #[arg(long, default_value_t = endure_server::tcp::CONNECTIONS_MAX)]
     pub(crate) max_connections: usize,
+}
+
+/// `endure server start-dev`.
+#[derive(Debug, Args)]
+pub(crate) struct StartDevArgs {
+    /// The redb file (created if missing); `:memory:` keeps nothing. Default: endure/dev.redb
+    /// under the user's data directory.
+    #[arg(long, env = "ENDURE_DB")]
+    pub(crate) db: Option<String>,
+    #[command(flatten)]
+    pub(crate) listen: ListenArgs,
     /// Count the store's commits, fsyncs and bytes written and write them to this file as
     /// JSON at shutdown (for `endure bench` in server mode).
     #[arg(long, hide = true)]

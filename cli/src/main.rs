@@ -72,6 +72,10 @@ fn main() -> ExitCode {
             args::Command::Server(args::ServerCommand::StartDev(args)) => {
                 server::start_dev(args).await
             }
+            args::Command::Server(args::ServerCommand::Start(args)) => server::start(args).await,
+            args::Command::Admin(args::AdminCommand::Schema(command)) => {
+                admin::schema(command).await
+            }
             args::Command::Workflow(command) => workflow::run(command).await,
             args::Command::Namespace(command) => namespace::run(command).await,
             args::Command::Bench(args) => bench::run(args).await,

@@ -1,5 +1,5 @@
 //! `endure server start-dev`: one engine node on redb (or in memory) behind the TCP
-//! transport, on loopback by default. It prints one line when it is ready, logs through
+//! transport, on loopback by default; `endure server start`: the same on PostgreSQL. It prints one line when it is ready, logs through
 //! `tracing` (`RUST_LOG`), and on SIGINT or SIGTERM stops accepting, closes connections,
 //! lets every shard finish the writes it took and returns once they are durable.
 
@@ -15,10 +15,12 @@ use endure_core::protocol::Transport;
 use endure_core::storage::{Storage, StorageError};
 use endure_server::clock::SystemClock;
 use endure_server::engine::{Engine, EngineConfig, EngineError, InProcessTransport};
-use endure_server::storage::{MemoryStorage, RedbStorage, StorageCounters};
+use endure_server::storage::{
+    MemoryStorage, PostgresOptions, PostgresStorage, RedbStorage, StorageCounters,
+};
 use endure_server::tcp::{TcpServer, TcpServerConfig};
 
-use crate::args::StartDevArgs;
+use crate::args::{ListenArgs, ServerStartArgs, StartDevArgs};
 use crate::error::{CliError, usage};
 
 /// The redb file used when `--db` is not given: `endure/dev.redb` under
@@ -36,22 +38,85 @@ fn default_db() -> PathBuf {
     base.join("endure").join("dev.redb")
 }
 
+/// What a server needs besides its store, read from [`ListenArgs`].
+struct Listen {
+    extra: Vec<Namespace>,
+    address: SocketAddr,
+    engine_config: EngineConfig,
+    tcp: TcpServerConfig,
+}
+
+impl Listen {
+    fn from_args(args: &ListenArgs) -> Result<Self, CliError> {
+        Ok(Self {
+            extra: args
+                .namespaces
+                .iter()
+                .map(|name| Namespace::new(name.as_str()).map_err(usage))
+                .collect::<Result<_, _>>()?,
+            address: SocketAddr::new(args.ip, args.port),
+            engine_config: EngineConfig {
+                query_timeout: args.query_timeout,
+                ..EngineConfig::default()
+            },
+            tcp: TcpServerConfig {
+                max_connections: args.max_connections,
+                ..TcpServerConfig::default()
+            },
+        })
+    }
+}
+
+/// Runs a server on PostgreSQL until a shutdown signal.
+pub(crate) async fn start(args: ServerStartArgs) -> Result<(), CliError> {
+    let Listen {
+        extra,
+        address,
+        engine_config,
+        tcp,
+    } = Listen::from_args(&args.listen)?;
+    let options = PostgresOptions {
+        pool_size: args.pool_size,
+        migrate: !args.no_migrate,
+        ..PostgresOptions::default()
+    };
+    let shown = redact(&args.postgres);
+    let cannot_open =
+        |error: StorageError| CliError::Server(format!("cannot open {shown}: {error}"));
+    let storage = PostgresStorage::connect(&args.postgres, options)
+        .await
+        .map_err(cannot_open)?;
+    let engine = Engine::with_ports(Arc::new(storage), Arc::new(SystemClock), engine_config)
+        .await
+        .map_err(|error| match error {
+            EngineError::Storage(error) => cannot_open(error),
+            other => CliError::Server(format!("cannot open {shown}: {other}")),
+        })?;
+    serve("server", engine, address, shown.clone(), &extra, tcp).await
+}
+
+/// A database URL with its password hidden, for logs and messages.
+pub(crate) fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((credentials, host)) = rest.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    match credentials.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
 /// Runs the dev server until a shutdown signal.
 pub(crate) async fn start_dev(args: StartDevArgs) -> Result<(), CliError> {
-    let extra: Vec<Namespace> = args
-        .namespaces
-        .iter()
-        .map(|name| Namespace::new(name.as_str()).map_err(usage))
-        .collect::<Result<_, _>>()?;
-    let address = SocketAddr::new(args.ip, args.port);
-    let engine_config = EngineConfig {
-        query_timeout: args.query_timeout,
-        ..EngineConfig::default()
-    };
-    let tcp = TcpServerConfig {
-        max_connections: args.max_connections,
-        ..TcpServerConfig::default()
-    };
+    let Listen {
+        extra,
+        address,
+        engine_config,
+        tcp,
+    } = Listen::from_args(&args.listen)?;
     match args.db.as_deref() {
         Some(":memory:") => {
             let engine = Engine::with_ports(
@@ -62,6 +127,7 @@ pub(crate) async fn start_dev(args: StartDevArgs) -> Result<(), CliError> {
             .await
             .map_err(engine_error)?;
             serve(
+                "dev server",
                 engine,
                 address,
                 "in memory (nothing is kept)".into(),
@@ -111,7 +177,15 @@ pub(crate) async fn start_dev(args: StartDevArgs) -> Result<(), CliError> {
                             CliError::Server(format!("cannot open {}: {other}", path.display()))
                         }
                     })?;
-            serve(engine, address, path.display().to_string(), &extra, tcp).await?;
+            serve(
+                "dev server",
+                engine,
+                address,
+                path.display().to_string(),
+                &extra,
+                tcp,
+            )
+            .await?;
             if let Some(file) = &args.stats_file {
                 let counts = counters.read();
                 let stats = serde_json::json!({
@@ -133,6 +207,7 @@ fn engine_error(error: EngineError) -> CliError {
 }
 
 async fn serve<S: Storage, C: Clock>(
+    kind: &str,
     engine: Engine<S, C>,
     address: SocketAddr,
     db: String,
@@ -159,10 +234,10 @@ async fn serve<S: Storage, C: Clock>(
     let bound = server
         .local_addr()
         .map_err(|error| CliError::Server(error.to_string()))?;
-    tracing::info!(address = %bound, db = %db, "dev server ready");
+    tracing::info!(address = %bound, db = %db, "server ready");
     // The one line scripts wait for: the address clients and workers connect to. A reader
     // that went away does not stop the server.
-    let _ = crate::render::say(format!("Endure dev server listening on {bound} (db: {db})"));
+    let _ = crate::render::say(format!("Endure {kind} listening on {bound} (db: {db})"));
     server.serve(shutdown_signal()).await;
     tracing::info!("shutting down: finishing in-flight commits");
     let mut engine = engine;
@@ -206,4 +281,22 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     interrupt.await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_are_hidden_in_shown_urls() {
+        assert_eq!(
+            redact("postgres://app:s3cret@db.internal:5432/endure"),
+            "postgres://app:***@db.internal:5432/endure"
+        );
+        assert_eq!(
+            redact("postgres://app@localhost/endure"),
+            "postgres://app@localhost/endure"
+        );
+        assert_eq!(redact("host=localhost"), "host=localhost");
+    }
 }

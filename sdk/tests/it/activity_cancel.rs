@@ -10,7 +10,7 @@ use endure::workflow::{ActivityError, WorkflowContext, WorkflowError};
 use endure::*;
 use endure_core::history::{EventType, check_well_formed};
 
-use crate::redb_client;
+use crate::store_client;
 
 struct Transcode;
 
@@ -22,7 +22,7 @@ impl ActivityDefinition for Transcode {
 
 #[tokio::test]
 async fn a_cancelled_activity_learns_it_through_heartbeats_and_is_recorded_canceled() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let queue = TaskQueueName::new("media").unwrap();
     let mut worker = Worker::new(
         client.transport(),
@@ -86,7 +86,7 @@ async fn a_cancelled_activity_learns_it_through_heartbeats_and_is_recorded_cance
 /// Runs one heartbeating activity in a cancellable scope with `cancellation_type`,
 /// cancels the scope, awaits the activity and completes.
 async fn cancel_with(cancellation_type: ActivityCancellationType, id: &str) -> Vec<EventType> {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let queue = TaskQueueName::new("cancel-types").unwrap();
     let mut worker = Worker::new(
         client.transport(),

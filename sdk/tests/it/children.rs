@@ -11,7 +11,7 @@ use endure::*;
 use endure_core::history::{EventType, HistoryEvent, check_well_formed};
 use endure_core::{EventAttributes, EventId, ParentClosePolicy};
 
-use crate::redb_client;
+use crate::store_client;
 
 async fn square(_ctx: WorkflowContext, n: u64) -> Result<u64, WorkflowError> {
     Ok(n * n)
@@ -186,7 +186,7 @@ fn check_child_references(history: &[HistoryEvent]) {
 
 #[tokio::test]
 async fn children_fan_out_and_fan_in() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let (stop, running) = start_worker(&client);
     let sum: u64 = client
         .execute_workflow(options("sum-1"), "SumOfSquares", &vec![1_u64, 2, 3])
@@ -230,7 +230,7 @@ async fn children_fan_out_and_fan_in() {
 
 #[tokio::test]
 async fn a_child_failure_reaches_the_parent_with_its_cause() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let (stop, running) = start_worker(&client);
     let handle = client
         .start_workflow(options("orders-1"), "Orders", &())
@@ -261,7 +261,7 @@ async fn a_child_failure_reaches_the_parent_with_its_cause() {
 
 #[tokio::test]
 async fn waiting_for_the_start_only_and_the_close_policies() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let (stop, running) = start_worker(&client);
     // TERMINATE (the default): the child dies with its parent.
     let run: String = client
@@ -321,7 +321,7 @@ async fn waiting_for_the_start_only_and_the_close_policies() {
 
 #[tokio::test]
 async fn a_cancelled_parent_cancels_its_child() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let (stop, running) = start_worker(&client);
     let handle = client
         .start_workflow(options("patient-1"), "Patient", &())
@@ -355,7 +355,7 @@ async fn a_cancelled_parent_cancels_its_child() {
 /// recorded as only for a child, delivered to the child's run, its outcome in the parent.
 #[tokio::test]
 async fn a_parent_signals_its_child_through_the_handle() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let (stop, running) = start_worker(&client);
     let result: String = client
         .execute_workflow(options("signaller"), "Signaller", &())

@@ -6,12 +6,12 @@ use std::sync::atomic::AtomicU32;
 use endure::*;
 
 use crate::quickstart::start_worker;
-use crate::redb_client;
+use crate::store_client;
 
 #[tokio::test]
 async fn list_and_paged_history_through_the_client() {
     use endure_core::storage::VisibilityQuery;
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let (stop, running) = start_worker(&client, Arc::new(AtomicU32::new(0)), false);
     let queue = TaskQueueName::new("my-task-queue").unwrap();
     for id in ["list-a", "list-b"] {
@@ -71,7 +71,7 @@ async fn list_and_paged_history_through_the_client() {
 #[tokio::test]
 async fn a_signal_resent_with_its_request_id_is_recorded_once() {
     use endure_core::history::EventType;
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     // No worker: the run stays open and only its history matters.
     let handle = client
         .start_workflow(
@@ -116,7 +116,7 @@ async fn a_signal_resent_with_its_request_id_is_recorded_once() {
 /// that refuses duplicates; a run deleted twice is not found.
 #[tokio::test]
 async fn a_deleted_workflow_is_terminated_then_gone() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let queue = TaskQueueName::new("nobody-polls").unwrap();
     let id = WorkflowId::new("doomed").unwrap();
     let options = StartWorkflowOptions::new(id.clone(), queue.clone());
@@ -156,7 +156,7 @@ async fn describe_shows_pending_activities_children_memo_and_search_attributes()
 
     use endure::workflow::{ActivityError, ChildWorkflowOptions, WorkflowContext, WorkflowError};
 
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let queue = TaskQueueName::new("describe").unwrap();
     let mut worker = Worker::new(
         client.transport(),

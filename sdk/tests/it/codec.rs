@@ -7,7 +7,7 @@
 use endure::*;
 
 use crate::golden::{assert_temporal_encoding, golden, golden_child, golden_options, run_golden};
-use crate::redb_client;
+use crate::store_client;
 
 /// A toy cipher with Temporal's encryption-codec layout: the ciphertext's encoding is
 /// `binary/encrypted`, the original encoding travels in `encoding-original`. (XOR stands in
@@ -75,7 +75,7 @@ fn encodings(events: &[HistoryEvent]) -> Vec<String> {
 
 #[tokio::test]
 async fn the_engine_holds_only_encoded_payloads_and_the_codecs_client_reads_them_back() {
-    let (plain, _store) = redb_client().await;
+    let (plain, _store) = store_client().await;
     let encrypted = plain.clone().with_codec(Xor(0x5a));
     let mut options = golden_options();
     options.memo = Memo::new().with("customer", Payload::encode("ada").unwrap());
@@ -161,7 +161,7 @@ async fn a_codec_that_fails_to_encode_sends_nothing_and_says_why() {
             Ok(payloads)
         }
     }
-    let (plain, _store) = redb_client().await;
+    let (plain, _store) = store_client().await;
     let refusing = plain.clone().with_codec(Refusing);
     let error = refusing
         .start_workflow(golden_options(), "Golden", &("ada", 3))

@@ -9,7 +9,7 @@ use endure::workflow::{WorkflowContext, WorkflowError};
 use endure::*;
 use endure_core::history::{EventAttributes, EventType, HistoryEvent, check_well_formed};
 
-use crate::redb_client;
+use crate::store_client;
 
 /// Sums `add` signals until it has `expected` of them; every `per_run` signals it
 /// continues as new carrying the sum, draining what arrived meanwhile first.
@@ -50,7 +50,7 @@ fn started(
 
 #[tokio::test]
 async fn a_chain_of_runs_carries_its_state_and_loses_no_signal() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let queue = TaskQueueName::new("accumulate").unwrap();
     let (stop, running) = crate::run_registered::<accumulator>(&client, queue.clone());
     let mut options = StartWorkflowOptions::new(WorkflowId::new("sum-1").unwrap(), queue);
@@ -176,7 +176,7 @@ async fn chatty(ctx: WorkflowContext, markers: u32) -> Result<(bool, u64), Workf
 
 #[tokio::test]
 async fn the_engine_suggests_continuing_as_new_past_4096_events() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let queue = TaskQueueName::new("chatty").unwrap();
     let (stop, running) = crate::run_registered::<chatty>(&client, queue.clone());
     let handle = client

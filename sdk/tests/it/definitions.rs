@@ -6,7 +6,7 @@ use endure::*;
 use endure_core::EventAttributes;
 use endure_core::history::{EventType, check_well_formed};
 
-use crate::redb_client;
+use crate::store_client;
 
 /// Greets `name` through two activities.
 #[endure::workflow]
@@ -74,7 +74,7 @@ async fn definitions_take_their_function_names_unless_renamed() {
     assert_eq!(compose::NAME, "compose");
     assert_eq!(shout::NAME, "Shout");
 
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let queue = TaskQueueName::new("greetings").unwrap();
     let mut worker = Worker::new(
         client.transport(),

@@ -6,7 +6,7 @@ use endure::workflow::{WorkflowContext, WorkflowError};
 use endure::*;
 use endure_core::history::{EventAttributes, HistoryEvent, check_well_formed};
 
-use crate::redb_client;
+use crate::store_client;
 
 /// Waits for one `ping` and returns it.
 #[endure::workflow(name = "Receiver")]
@@ -53,7 +53,7 @@ fn render(history: &[HistoryEvent]) -> Vec<String> {
 
 #[tokio::test]
 async fn a_workflow_signals_and_cancels_others_and_hears_how_it_went() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let queue = TaskQueueName::new("external").unwrap();
     let mut worker = Worker::new(
         client.transport(),
@@ -178,7 +178,7 @@ async fn a_workflow_cannot_signal_itself_and_bad_names_fail_at_once() {
         }
         Ok(errors)
     }
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let queue = TaskQueueName::new("mirror").unwrap();
     let (stop, running) = crate::run_registered::<narcissus>(&client, queue.clone());
     let handle = client

@@ -20,7 +20,7 @@ use endure::workflow::{
 use endure::*;
 use endure::{EventAttributes, Payloads};
 
-use crate::redb_client;
+use crate::store_client;
 
 /// Every feature whose payloads or markers an encoding shapes: tuple arguments to an
 /// activity, a child and a signal; bytes; a side effect, a mutable side effect, a version
@@ -319,7 +319,7 @@ pub(crate) fn assert_temporal_encoding(history: &[HistoryEvent]) {
 /// will hold for this era).
 #[tokio::test]
 async fn todays_histories_replay() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let (parent, child) = run_golden(&client, golden_options()).await;
     assert_temporal_encoding(&parent);
     Replayer::for_workflow::<golden>()

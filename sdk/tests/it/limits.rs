@@ -11,7 +11,7 @@ use endure_core::execution::{ENGINE_IDENTITY, HISTORY_LIMIT_TERMINATE_REASON};
 use endure_core::history::check_well_formed;
 use endure_core::limits::{HISTORY_EVENTS_MAX, HISTORY_EVENTS_SUGGEST_CONTINUE_AS_NEW};
 
-use crate::redb_client;
+use crate::store_client;
 
 /// Records 20,000 side effects per workflow task, forever.
 async fn chatty(ctx: WorkflowContext, (): ()) -> Result<(), WorkflowError> {
@@ -25,7 +25,7 @@ async fn chatty(ctx: WorkflowContext, (): ()) -> Result<(), WorkflowError> {
 
 #[tokio::test]
 async fn a_history_past_the_limit_is_terminated_after_the_suggestion() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let queue = TaskQueueName::new("chatty").unwrap();
     let mut worker = Worker::new(
         client.transport(),
@@ -89,7 +89,7 @@ async fn big_batch(ctx: WorkflowContext, (): ()) -> Result<(), WorkflowError> {
 
 #[tokio::test]
 async fn a_completion_over_the_message_limit_ends_the_run() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let queue = TaskQueueName::new("big-batch").unwrap();
     let mut worker = Worker::new(
         client.transport(),
@@ -126,7 +126,7 @@ async fn a_completion_over_the_message_limit_ends_the_run() {
 
 #[tokio::test]
 async fn payloads_over_the_limit_are_refused_or_end_the_run() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let queue = TaskQueueName::new("oversized").unwrap();
     // A client's oversized input is refused before it is sent, with a typed error.
     let options = StartWorkflowOptions::new(WorkflowId::new("big-input").unwrap(), queue.clone());

@@ -13,7 +13,7 @@ use endure::*;
 use endure_core::EventAttributes;
 use endure_core::history::{EventType, HistoryEvent, check_well_formed};
 
-use crate::redb_client;
+use crate::store_client;
 
 struct Counters {
     attempts: AtomicU32,
@@ -190,7 +190,7 @@ fn marker_attempts(history: &[HistoryEvent]) -> Vec<u32> {
 
 #[tokio::test]
 async fn local_activities_run_inside_the_task_and_are_recorded_as_markers() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let (stop, running) = start_worker(&client, counters());
     let handle = client
         .start_workflow(start_options("pipeline"), "Pipeline", &5_u64)
@@ -224,7 +224,7 @@ async fn local_activities_run_inside_the_task_and_are_recorded_as_markers() {
 
 #[tokio::test]
 async fn short_backoffs_retry_in_the_worker_and_long_ones_through_a_timer() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let counters = counters();
     let (stop, running) = start_worker(&client, Arc::clone(&counters));
     // Short backoffs: three attempts inside one task, one marker.
@@ -272,7 +272,7 @@ async fn short_backoffs_retry_in_the_worker_and_long_ones_through_a_timer() {
 
 #[tokio::test]
 async fn a_slow_local_activity_heartbeats_the_workflow_task() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let (stop, running) = start_worker(&client, counters());
     let options = StartWorkflowOptions {
         task_timeout: Some(Duration::from_secs(1)),
@@ -306,7 +306,7 @@ async fn a_slow_local_activity_heartbeats_the_workflow_task() {
 
 #[tokio::test]
 async fn a_failed_task_runs_its_local_activities_again() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let counters = counters();
     counters.crash_once.store(true, Ordering::SeqCst);
     let (stop, running) = start_worker(&client, Arc::clone(&counters));

@@ -61,14 +61,60 @@ pub(crate) const ONE_ACTIVITY_HISTORY: [EventType; 11] = [
     EventType::WorkflowExecutionCompleted,
 ];
 
-/// A client of an embedded engine on a redb file in a fresh directory (kept while the
-/// returned directory lives).
-pub(crate) async fn redb_client() -> (Client, tempfile::TempDir) {
+/// What keeps a test's store alive: the redb file's directory (removed when dropped), or
+/// nothing for a PostgreSQL database (left to the throwaway server).
+pub(crate) enum TestStore {
+    /// The directory of the redb file.
+    Redb(#[allow(dead_code)] tempfile::TempDir),
+    /// A database on the test PostgreSQL server.
+    #[cfg(not(madsim))]
+    Postgres,
+}
+
+/// A client of an embedded engine on a fresh store: a redb file in a new directory, or —
+/// with `ENDURE_TEST_STORE=postgres` and `ENDURE_TEST_POSTGRES` set (`scripts/test` does
+/// this under `scripts/with-postgres`) — a new PostgreSQL database.
+pub(crate) async fn store_client() -> (Client, TestStore) {
+    #[cfg(not(madsim))]
+    if std::env::var("ENDURE_TEST_STORE").as_deref() == Ok("postgres") {
+        return postgres_client().await;
+    }
     let directory = tempfile::tempdir().unwrap();
     let client = endure::embedded::open(directory.path().join("store.redb"))
         .await
         .unwrap();
-    (client, directory)
+    (client, TestStore::Redb(directory))
+}
+
+#[cfg(not(madsim))]
+async fn postgres_client() -> (Client, TestStore) {
+    use std::sync::Arc;
+
+    use endure::embedded::{Engine, EngineConfig, InProcessTransport};
+    use endure_server::clock::SystemClock;
+    use endure_server::storage::postgres::testing;
+    use endure_server::storage::{PostgresOptions, PostgresStorage};
+
+    let admin =
+        testing::admin_url().expect("ENDURE_TEST_STORE=postgres needs ENDURE_TEST_POSTGRES");
+    let url = testing::fresh_database(&admin).await.unwrap();
+    let options = PostgresOptions {
+        pool_size: 4,
+        ..PostgresOptions::default()
+    };
+    let storage = PostgresStorage::connect(&url, options).await.unwrap();
+    let engine = Engine::with_ports(
+        Arc::new(storage),
+        Arc::new(SystemClock),
+        EngineConfig::default(),
+    )
+    .await
+    .unwrap();
+    let client = Client::new(
+        Arc::new(InProcessTransport::new(engine)),
+        endure_core::Namespace::default(),
+    );
+    (client, TestStore::Postgres)
 }
 
 /// Runs `worker` until the returned sender fires (or is dropped); await the handle to see

@@ -7,7 +7,7 @@ use endure::workflow::{WorkflowContext, WorkflowError};
 use endure::*;
 use endure_core::history::EventType;
 
-use crate::redb_client;
+use crate::store_client;
 
 /// Sums the lengths of three `blob` signals.
 #[endure::workflow(name = "Blobs")]
@@ -29,7 +29,7 @@ async fn blobs(ctx: WorkflowContext) -> Result<usize, WorkflowError> {
 }
 
 async fn run_blobs(cache: usize, id: &str) {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let queue = TaskQueueName::new("blobs").unwrap();
     let mut worker = Worker::new(
         client.transport(),

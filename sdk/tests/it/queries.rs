@@ -13,7 +13,7 @@ use endure_core::history::EventType;
 use endure_core::protocol::ErrorKind;
 use parking_lot::Mutex;
 
-use crate::redb_client;
+use crate::store_client;
 
 /// Adds `add` signals to a count until a zero arrives; answers `count` and `count_plus`.
 #[endure::workflow(name = "Counter")]
@@ -62,7 +62,7 @@ async fn completed_tasks(handle: &WorkflowHandle, count: usize) -> usize {
 
 #[tokio::test]
 async fn queries_read_the_running_workflow_and_write_nothing() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let handle = client
         .start::<counter>(
             StartWorkflowOptions::new(WorkflowId::new("counter-1").unwrap(), queue()),
@@ -119,7 +119,7 @@ async fn queries_read_the_running_workflow_and_write_nothing() {
 
 #[tokio::test]
 async fn a_worker_without_the_run_and_a_closed_run_answer_by_replay() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let handle = client
         .start::<counter>(
             StartWorkflowOptions::new(WorkflowId::new("counter-2").unwrap(), queue()),

@@ -9,7 +9,7 @@ use endure::activity::ActivityDefinition;
 use endure::workflow::{ActivityError, WorkflowContext, WorkflowError};
 use endure::*;
 
-use crate::redb_client;
+use crate::store_client;
 use endure_core::EventAttributes;
 use endure_core::history::{EventType, check_well_formed};
 
@@ -79,7 +79,7 @@ pub(crate) fn start_worker(
 
 #[tokio::test]
 async fn quickstart_runs_on_the_embedded_redb_engine() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let attempts = Arc::new(AtomicU32::new(0));
     let (stop, running) = start_worker(&client, Arc::clone(&attempts), false);
     let options = StartWorkflowOptions::new(
@@ -115,7 +115,7 @@ async fn quickstart_runs_on_the_embedded_redb_engine() {
 
 #[tokio::test]
 async fn a_failed_attempt_is_retried_and_the_final_attempt_recorded() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let attempts = Arc::new(AtomicU32::new(0));
     let (stop, running) = start_worker(&client, Arc::clone(&attempts), true);
     let options = StartWorkflowOptions::new(
@@ -150,7 +150,7 @@ async fn a_failed_attempt_is_retried_and_the_final_attempt_recorded() {
 
 #[tokio::test]
 async fn an_unregistered_workflow_type_fails_the_task_not_the_workflow() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let (stop, running) = start_worker(&client, Arc::new(AtomicU32::new(0)), false);
     let options = StartWorkflowOptions::new(
         WorkflowId::new("unknown").unwrap(),

@@ -19,7 +19,7 @@ async fn read(client: &Client, id: &WorkflowId) -> (Vec<HistoryEvent>, WorkflowD
 
 #[tokio::test]
 async fn the_public_api_is_named_through_endure_alone() {
-    let (client, _store) = crate::redb_client().await;
+    let (client, _store) = crate::store_client().await;
     let id = WorkflowId::new("named").unwrap();
     let options = StartWorkflowOptions::new(id.clone(), TaskQueueName::new("q").unwrap());
     client.start_workflow(options, "Named", &()).await.unwrap();

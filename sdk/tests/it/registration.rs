@@ -7,11 +7,11 @@ use endure::workflow::{ActivityError, WorkflowContext};
 use endure::*;
 
 use crate::quickstart::{SendEmail, order_workflow};
-use crate::redb_client;
+use crate::store_client;
 
 #[tokio::test]
 async fn dynamic_workflows_and_activities_receive_raw_values_and_renamed_copies_both_run() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let queue = TaskQueueName::new("dynamic").unwrap();
     let mut worker = Worker::new(
         client.transport(),

@@ -13,7 +13,7 @@ use endure_core::EventAttributes;
 use endure_core::history::{EventType, HistoryEvent, check_well_formed};
 use parking_lot::Mutex;
 
-use crate::redb_client;
+use crate::store_client;
 
 /// Waits for approval, charges the amount, and returns the receipt with the tips sent as
 /// updates meanwhile; the charge carries the workflow's first random number, so a test sees
@@ -127,7 +127,7 @@ fn start_options(id: &str) -> StartWorkflowOptions {
 
 #[tokio::test]
 async fn a_failed_run_is_reset_to_its_first_task_and_completes() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let bank = Arc::new(Bank {
         fixed: AtomicBool::new(false),
         seeds: Mutex::new(Vec::new()),
@@ -220,7 +220,7 @@ async fn a_failed_run_is_reset_to_its_first_task_and_completes() {
 
 #[tokio::test]
 async fn a_reset_terminates_the_running_run_once_per_request_id() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let bank = Arc::new(Bank {
         fixed: AtomicBool::new(true),
         seeds: Mutex::new(Vec::new()),

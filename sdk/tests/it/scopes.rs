@@ -8,7 +8,7 @@ use std::time::Duration;
 use endure::workflow::{Selector, WorkflowContext, WorkflowError};
 use endure::*;
 
-use crate::redb_client;
+use crate::store_client;
 
 /// Starts a long timer and an activity nobody runs in a scope, and a second timer moved
 /// into a selector; waits a second; cancels the scope and completes at once.
@@ -48,7 +48,7 @@ fn line(event: &HistoryEvent) -> String {
 
 #[tokio::test]
 async fn cancelling_a_scope_cancels_its_timers_and_activities_in_the_same_task() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let queue = TaskQueueName::new("scopes").unwrap();
     let mut worker = Worker::new(
         client.transport(),

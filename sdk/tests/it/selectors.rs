@@ -9,7 +9,7 @@ use endure::activity::ActivityDefinition;
 use endure::workflow::{ActivityError, Selector, WorkflowContext, WorkflowError};
 use endure::*;
 
-use crate::redb_client;
+use crate::store_client;
 
 struct Slow;
 
@@ -45,7 +45,7 @@ async fn racer(ctx: WorkflowContext, (): ()) -> Result<Vec<String>, WorkflowErro
 
 #[tokio::test]
 async fn an_async_branch_runs_to_its_end_before_the_next_is_taken() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let queue = TaskQueueName::new("selectors").unwrap();
     let mut worker = Worker::new(
         client.transport(),

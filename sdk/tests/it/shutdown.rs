@@ -10,7 +10,7 @@ use endure::*;
 use endure_core::EventAttributes;
 use endure_core::history::{EventType, check_well_formed};
 
-use crate::redb_client;
+use crate::store_client;
 
 struct Charge;
 
@@ -48,7 +48,7 @@ fn charge_worker(client: &Client, queue: &TaskQueueName, grace: Duration) -> Wor
 
 #[tokio::test]
 async fn shutdown_warns_then_cancels_running_activities_and_another_worker_retries_them() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let queue = TaskQueueName::new("payments").unwrap();
     let (started, mut running_activity) = tokio::sync::mpsc::unbounded_channel::<()>();
     let observed = Arc::new(parking_lot::Mutex::new(Vec::<String>::new()));
@@ -125,7 +125,7 @@ async fn shutdown_warns_then_cancels_running_activities_and_another_worker_retri
 
 #[tokio::test]
 async fn an_activity_ignoring_the_shutdown_cancel_is_dropped_and_shutdown_completes() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let queue = TaskQueueName::new("stubborn").unwrap();
     let (started, mut running_activity) = tokio::sync::mpsc::unbounded_channel::<()>();
     let mut worker = charge_worker(&client, &queue, Duration::from_millis(50));
@@ -157,7 +157,7 @@ async fn an_activity_ignoring_the_shutdown_cancel_is_dropped_and_shutdown_comple
 
 #[tokio::test]
 async fn an_unbounded_grace_period_waits_for_running_activities_to_finish() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let queue = TaskQueueName::new("patient").unwrap();
     let (started, mut running_activity) = tokio::sync::mpsc::unbounded_channel::<()>();
     let mut worker = charge_worker(&client, &queue, Duration::MAX);

@@ -9,7 +9,7 @@ use endure::workflow::{WorkflowContext, WorkflowError};
 use endure::*;
 use endure_core::history::{EventType, HistoryEvent, check_well_formed};
 
-use crate::redb_client;
+use crate::store_client;
 
 /// Collects two `item` signals.
 #[endure::workflow(name = "Cart")]
@@ -30,7 +30,7 @@ fn queue() -> TaskQueueName {
 
 #[tokio::test]
 async fn signal_with_start_starts_with_the_signal_then_signals_the_running_run() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let options = StartWorkflowOptions::new(WorkflowId::new("cart-1").unwrap(), queue());
     // No worker yet: the history shows exactly what signal-with-start wrote.
     let first = client
@@ -75,7 +75,7 @@ async fn signal_with_start_starts_with_the_signal_then_signals_the_running_run()
 
 #[tokio::test]
 async fn a_plain_signal_waits_out_the_start_delay_but_signal_with_start_ends_it() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let (stop, running) = crate::run_registered::<cart>(&client, queue());
     let mut options = StartWorkflowOptions::new(WorkflowId::new("cart-2").unwrap(), queue());
     options.start_delay = Some(Duration::from_secs(3600));
@@ -135,7 +135,7 @@ async fn drainer(ctx: WorkflowContext) -> Result<Vec<String>, WorkflowError> {
 
 #[tokio::test]
 async fn signals_sent_before_the_channel_exists_are_kept_and_drained_before_completing() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let handle = client
         .start::<drainer>(
             StartWorkflowOptions::new(WorkflowId::new("drainer").unwrap(), queue()),
@@ -174,7 +174,7 @@ async fn signals_sent_before_the_channel_exists_are_kept_and_drained_before_comp
 /// and starts none — starting anew would deliver the signal twice.
 #[tokio::test]
 async fn a_signal_with_start_repeated_after_the_run_closed_starts_no_second_run() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let (stop, running) = crate::run_registered::<cart>(&client, queue());
     let id = WorkflowId::new("cart-once").unwrap();
     let mut first = StartWorkflowOptions::new(id.clone(), queue());

@@ -11,7 +11,7 @@ use endure::*;
 use endure_core::EventAttributes;
 use endure_core::history::{EventType, check_well_formed};
 
-use crate::{redb_client, spawn_worker};
+use crate::{spawn_worker, store_client};
 
 struct Gate;
 
@@ -33,7 +33,7 @@ const WORKFLOWS: u32 = 8;
 
 #[tokio::test]
 async fn one_poller_keeps_every_activity_slot_busy_and_never_more() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let queue = TaskQueueName::new("gates").unwrap();
     let mut worker = Worker::new(
         client.transport(),

@@ -14,7 +14,7 @@ use endure_core::protocol::{ErrorKind, RemoteError, Request, Transport, Transpor
 use endure_core::{EventAttributes, TaskQueueKind};
 use parking_lot::Mutex;
 
-use crate::redb_client;
+use crate::store_client;
 
 /// How many times each workflow's code was entered (once, plus once per full replay).
 type Entries = Arc<Mutex<BTreeMap<String, u32>>>;
@@ -93,7 +93,7 @@ async fn step(handle: &WorkflowHandle, value: &str, completed: usize) -> Vec<His
 
 #[tokio::test]
 async fn later_tasks_go_to_the_workers_sticky_queue_and_run_without_replaying() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let (worker, entries) = steps_worker(client.transport(), &client, WorkerOptions::default());
     let (stop, running) = crate::spawn_worker(worker);
     let handle = start(&client, "sticky-1").await;
@@ -143,7 +143,7 @@ async fn later_tasks_go_to_the_workers_sticky_queue_and_run_without_replaying() 
 
 #[tokio::test]
 async fn an_evicted_run_is_rebuilt_from_the_full_history_on_its_sticky_task() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let options = WorkerOptions {
         max_cached_workflows: 1,
         ..WorkerOptions::default()
@@ -173,7 +173,7 @@ async fn an_evicted_run_is_rebuilt_from_the_full_history_on_its_sticky_task() {
 
 #[tokio::test]
 async fn a_stopping_worker_hands_its_runs_back_to_the_normal_queue() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     // A sticky timeout far longer than the test: only the hand-back can move the run.
     let options = WorkerOptions {
         sticky_schedule_to_start_timeout: Duration::from_secs(3600),
@@ -227,7 +227,7 @@ impl Transport for Cuttable {
 
 #[tokio::test]
 async fn a_vanished_workers_sticky_task_falls_back_to_the_normal_queue() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let options = WorkerOptions {
         sticky_schedule_to_start_timeout: Duration::from_millis(200),
         ..WorkerOptions::default()

@@ -17,7 +17,7 @@ fn queue() -> TaskQueueName {
 
 #[tokio::test]
 async fn a_result_wait_gives_up_at_the_clients_timeout() {
-    let (client, _store) = crate::redb_client().await;
+    let (client, _store) = crate::store_client().await;
     let options = StartWorkflowOptions::new(WorkflowId::new("no-worker").unwrap(), queue());
     let handle = client.start_workflow(options, "Nobody", &()).await.unwrap();
     // No worker: the run never closes. The client's wait ends at its timeout, not the

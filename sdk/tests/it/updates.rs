@@ -11,7 +11,7 @@ use endure::*;
 use endure_core::history::{EventAttributes, HistoryEvent, check_well_formed};
 use parking_lot::Mutex;
 
-use crate::redb_client;
+use crate::store_client;
 
 /// A cart: `add_item` (validated: no empty item) sleeps a moment, then adds the item and
 /// returns the count; `checkout` ends the workflow once every handler finished.
@@ -87,7 +87,7 @@ fn with_id(id: &str) -> UpdateOptions {
 
 #[tokio::test]
 async fn updates_are_validated_recorded_and_deduplicated() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let queue = TaskQueueName::new("carts").unwrap();
     let (stop, running) = crate::run_registered::<cart>(&client, queue.clone());
     let options = StartWorkflowOptions::new(WorkflowId::new("cart-1").unwrap(), queue);
@@ -194,7 +194,7 @@ async fn updates_are_validated_recorded_and_deduplicated() {
 
 #[tokio::test]
 async fn update_with_start_ends_the_start_delay_and_rides_the_first_task() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let queue = TaskQueueName::new("carts").unwrap();
     let (stop, running) = crate::run_registered::<cart>(&client, queue.clone());
     let mut options = StartWorkflowOptions::new(WorkflowId::new("cart-2").unwrap(), queue);
@@ -284,7 +284,7 @@ async fn flaky_counter(ctx: WorkflowContext, (): ()) -> Result<u32, WorkflowErro
 /// and failed, the update delivered again with the retry, and the client gets its answer.
 #[tokio::test]
 async fn an_update_survives_its_speculative_task_failing() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let queue = TaskQueueName::new("flaky").unwrap();
     let (stop, running) = crate::run_registered::<flaky_counter>(&client, queue.clone());
     let options = StartWorkflowOptions::new(WorkflowId::new("flaky-1").unwrap(), queue);
@@ -337,7 +337,7 @@ async fn an_update_survives_its_speculative_task_failing() {
 /// from that run (update ids outlive their run's close) and starts no second run.
 #[tokio::test]
 async fn an_update_with_start_repeated_after_the_run_closed_starts_no_second_run() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let queue = TaskQueueName::new("carts-once").unwrap();
     let (stop, running) = crate::run_registered::<cart>(&client, queue.clone());
     let mut options = StartWorkflowOptions::new(WorkflowId::new("cart-once").unwrap(), queue);

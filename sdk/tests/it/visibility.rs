@@ -11,7 +11,7 @@ use endure::*;
 use endure_core::history::{EventType, HistoryEvent, check_well_formed};
 use endure_core::{EventAttributes, Payload, PayloadMap};
 
-use crate::redb_client;
+use crate::store_client;
 
 /// Tags itself with its customer and amount, then waits for `ship`.
 async fn order(
@@ -65,7 +65,7 @@ async fn ids(client: &Client, filter: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn upserted_attributes_are_listed_by_filters() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let queue = TaskQueueName::new("visibility").unwrap();
     let mut worker = Worker::new(
         client.transport(),

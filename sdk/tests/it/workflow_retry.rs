@@ -11,7 +11,7 @@ use endure_core::history::{EventType, HistoryEvent, check_well_formed};
 use endure_core::storage::VisibilityQuery;
 use endure_core::{ContinueAsNewInitiator, EventAttributes, RetryState};
 
-use crate::redb_client;
+use crate::store_client;
 
 /// The run's attempt and the previous cron run's result, from its start event.
 fn started(ctx: &WorkflowContext) -> (u32, Option<u32>) {
@@ -138,7 +138,7 @@ fn check_chained(
 
 #[tokio::test]
 async fn a_failed_workflow_is_retried_as_new_runs_until_an_attempt_succeeds() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let (stop, running) = start_worker(&client);
     let handle = client
         .start_workflow(options("flaky-1"), "Flaky", &())
@@ -185,7 +185,7 @@ async fn a_failed_workflow_is_retried_as_new_runs_until_an_attempt_succeeds() {
 
 #[tokio::test]
 async fn a_run_timeout_ends_the_run_and_the_retry_policy_starts_another() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let (stop, running) = start_worker(&client);
     let options = StartWorkflowOptions {
         run_timeout: Some(Duration::from_millis(300)),
@@ -212,7 +212,7 @@ async fn a_run_timeout_ends_the_run_and_the_retry_policy_starts_another() {
 
 #[tokio::test]
 async fn an_execution_timeout_ends_the_whole_chain() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let (stop, running) = start_worker(&client);
     let options = StartWorkflowOptions {
         run_timeout: Some(Duration::from_millis(100)),
@@ -273,7 +273,7 @@ async fn an_execution_timeout_ends_the_whole_chain() {
 
 #[tokio::test]
 async fn cron_runs_chain_their_results_and_a_failed_one_is_retried_first() {
-    let (client, _store) = redb_client().await;
+    let (client, _store) = store_client().await;
     let (stop, running) = start_worker(&client);
     let options = StartWorkflowOptions {
         cron_schedule: Some(CronSchedule::parse("@every 1s").unwrap()),

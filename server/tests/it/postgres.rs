@@ -3,62 +3,19 @@
 //! starts a throwaway one). Without it the tests say so and pass, unless
 //! `ENDURE_REQUIRE_POSTGRES` is set (CI), where they fail.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use endure_core::storage::*;
-use endure_server::storage::postgres::schema;
+use endure_server::storage::postgres::{schema, testing};
 use endure_server::storage::{MemoryStorage, PostgresOptions, PostgresStorage, conformance};
 use proptest::prelude::*;
 
 use crate::differential::{operation, perform};
 
-/// The admin URL, or `None` (with the reason printed) when the tests may skip.
-pub(crate) fn admin_url() -> Option<String> {
-    match std::env::var("ENDURE_TEST_POSTGRES") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var_os("ENDURE_REQUIRE_POSTGRES").is_none(),
-                "ENDURE_REQUIRE_POSTGRES is set but ENDURE_TEST_POSTGRES is not"
-            );
-            eprintln!(
-                "skipped: set ENDURE_TEST_POSTGRES (or run under scripts/with-postgres) to test the PostgreSQL store"
-            );
-            None
-        }
-    }
-}
+pub(crate) use endure_server::storage::postgres::testing::admin_url;
 
-/// A URL of a new, empty database on the server of `admin`.
-pub(crate) async fn fresh_database(admin: &str) -> String {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let name = format!(
-        "endure_test_{}_{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    );
-    let (client, connection) = tokio_postgres::connect(admin, tokio_postgres::NoTls)
+async fn fresh_database(admin: &str) -> String {
+    testing::fresh_database(admin)
         .await
-        .expect("the test database server accepts connections");
-    let driver = tokio::spawn(connection);
-    for statement in [
-        format!("DROP DATABASE IF EXISTS {name}"),
-        format!("CREATE DATABASE {name}"),
-    ] {
-        client
-            .batch_execute(&statement)
-            .await
-            .expect("a test database is created");
-    }
-    drop(client);
-    let _ = driver.await;
-    let (base, query) = admin.split_once('?').unwrap_or((admin, ""));
-    let (server, _) = base.rsplit_once('/').expect("the URL names a database");
-    if query.is_empty() {
-        format!("{server}/{name}")
-    } else {
-        format!("{server}/{name}?{query}")
-    }
+        .expect("a test database is created")
 }
 
 /// A store on a new database.

@@ -15,6 +15,7 @@ mod commit;
 mod decide;
 mod errors;
 pub mod schema;
+pub mod testing;
 mod visibility;
 
 use std::sync::atomic::{AtomicBool, Ordering};

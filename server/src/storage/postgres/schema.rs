@@ -143,15 +143,7 @@ impl SchemaStatus {
 
 /// The applied version, read without changing anything (0 for an empty database).
 pub(super) async fn status(client: &impl GenericClient) -> Result<SchemaStatus, StorageError> {
-    let exists = client
-        .query_one(
-            "SELECT count(*) FROM information_schema.tables \
-             WHERE table_name = 'endure_schema_version' AND table_schema = current_schema()",
-            &[],
-        )
-        .await
-        .map_err(|error| classify(PgError::from(error)))?;
-    let applied = if exists.get::<_, i64>(0) == 0 {
+    let applied = if !version_table_exists(client).await? {
         0
     } else {
         client
@@ -161,12 +153,28 @@ pub(super) async fn status(client: &impl GenericClient) -> Result<SchemaStatus, 
             )
             .await
             .map_err(|error| classify(PgError::from(error)))?
-            .get::<_, i32>(0)
+            .try_get::<_, i32>(0)
+            .map_err(|error| classify(PgError::from(error)))?
     };
     Ok(SchemaStatus {
         applied,
         latest: latest_version(),
     })
+}
+
+async fn version_table_exists(client: &impl GenericClient) -> Result<bool, StorageError> {
+    let row = client
+        .query_one(
+            "SELECT count(*) FROM information_schema.tables \
+             WHERE table_name = 'endure_schema_version' AND table_schema = current_schema()",
+            &[],
+        )
+        .await
+        .map_err(|error| classify(PgError::from(error)))?;
+    let count: i64 = row
+        .try_get(0)
+        .map_err(|error| classify(PgError::from(error)))?;
+    Ok(count > 0)
 }
 
 /// Why the schema cannot be used by this build.
@@ -187,10 +195,12 @@ pub(super) fn too_new(status: &SchemaStatus) -> StorageError {
 pub(super) async fn migrate(
     client: &mut tokio_postgres::Client,
 ) -> Result<SchemaStatus, StorageError> {
-    client
-        .batch_execute(VERSION_TABLE)
-        .await
-        .map_err(|error| classify(PgError::from(error)))?;
+    if !version_table_exists(&*client).await? {
+        client
+            .batch_execute(VERSION_TABLE)
+            .await
+            .map_err(|error| classify(PgError::from(error)))?;
+    }
     let mut conflicts = 0;
     loop {
         let current = status(&*client).await?;
