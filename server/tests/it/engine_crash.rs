@@ -1,12 +1,17 @@
-//! The engine survives being killed: a child process runs the engine on a redb file with 200
-//! workflows (each: one activity, then complete) and a worker, and is SIGKILLed at seeded
-//! random moments; it is restarted until every workflow completed, each exactly once, with a
-//! well-formed history. Set `ENDURE_ENGINE_CRASH_SEED` to replay a run.
+//! The engine survives being killed: a child process runs the engine on a store (a redb
+//! file; a PostgreSQL database with the `postgres` feature) with 200 workflows (each: one
+//! activity, then complete) and a worker, and is SIGKILLed at seeded random moments; it is
+//! restarted until every workflow completed, each exactly once, with a well-formed history.
+//! Set `ENDURE_ENGINE_CRASH_SEED` to replay a run.
 
 use crate::crash_seed::{seed, xorshift};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command as Process, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
+
+use endure_core::storage::Storage;
+use endure_server::clock::SystemClock;
 
 use endure_core::execution::WorkflowTaskCompletion;
 use endure_core::history::{EventType, HistoryEvent, SdkMetadata, check_well_formed};
@@ -53,9 +58,63 @@ fn decide(history: &[HistoryEvent]) -> Vec<Command> {
     }
 }
 
-async fn all_completed(
-    engine: &Engine<endure_server::storage::RedbStorage, endure_server::clock::SystemClock>,
-) -> bool {
+/// The store a child runs on, passed to it in [`CHILD_ENV`] as `redb:PATH` or
+/// `postgres:URL`.
+#[derive(Clone, Debug)]
+enum Store {
+    Redb(PathBuf),
+    #[cfg(feature = "postgres")]
+    Postgres(String),
+}
+
+impl Store {
+    fn to_env(&self) -> String {
+        match self {
+            Self::Redb(path) => format!("redb:{}", path.display()),
+            #[cfg(feature = "postgres")]
+            Self::Postgres(url) => format!("postgres:{url}"),
+        }
+    }
+
+    fn from_env(text: &str) -> Self {
+        #[cfg(feature = "postgres")]
+        if let Some(url) = text.strip_prefix("postgres:") {
+            return Self::Postgres(url.to_owned());
+        }
+        Self::Redb(PathBuf::from(text.strip_prefix("redb:").unwrap_or(text)))
+    }
+}
+
+/// Runs `$body` with `$engine` bound to an engine on `$store`, whatever its storage type.
+macro_rules! with_engine {
+    ($store:expr, |$engine:ident| $body:expr) => {
+        match $store {
+            Store::Redb(path) => {
+                let $engine = Engine::open(Path::new(path)).await.unwrap();
+                $body
+            }
+            #[cfg(feature = "postgres")]
+            Store::Postgres(url) => {
+                let storage = endure_server::storage::PostgresStorage::connect(
+                    url,
+                    endure_server::storage::PostgresOptions::default(),
+                )
+                .await
+                .unwrap();
+                let $engine = Engine::with_ports(
+                    Arc::new(storage),
+                    Arc::new(SystemClock),
+                    endure_server::engine::EngineConfig::default(),
+                )
+                .await
+                .unwrap();
+                $body
+            }
+        }
+    };
+}
+
+async fn all_completed<S: Storage>(engine: &Engine<S, SystemClock>) -> bool {
     for index in 0..WORKFLOWS {
         match engine
             .describe_workflow(&Namespace::default(), &workflow_id(index), None)
@@ -72,7 +131,7 @@ async fn all_completed(
 /// completed (or until killed).
 #[test]
 fn engine_child_process() {
-    let Some(path) = std::env::var_os(CHILD_ENV) else {
+    let Some(store) = std::env::var(CHILD_ENV).ok().map(|text| Store::from_env(&text)) else {
         return;
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -80,8 +139,12 @@ fn engine_child_process() {
         .enable_all()
         .build()
         .unwrap();
-    runtime.block_on(async {
-        let engine = Engine::open(Path::new(&path)).await.unwrap();
+    runtime.block_on(async { with_engine!(&store, |engine| work(engine).await) });
+}
+
+/// Starts every workflow idempotently and works until all completed (or until killed).
+async fn work<S: Storage>(engine: Engine<S, SystemClock>) {
+    {
         for index in 0..WORKFLOWS {
             let mut options = StartWorkflowOptions::new(workflow_id(index), queue());
             options.request_id = Some(RequestId::new(format!("start-{index}")).unwrap());
@@ -140,10 +203,10 @@ fn engine_child_process() {
         while !all_completed(&engine).await {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-    });
+    }
 }
 
-fn child(path: &Path) -> std::process::Child {
+fn child(store: &Store) -> std::process::Child {
     Process::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
@@ -151,7 +214,7 @@ fn child(path: &Path) -> std::process::Child {
             "--test-threads=1",
             "engine_crash::engine_child_process",
         ])
-        .env(CHILD_ENV, path)
+        .env(CHILD_ENV, store.to_env())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -160,18 +223,36 @@ fn child(path: &Path) -> std::process::Child {
 
 #[tokio::test]
 async fn killed_engines_complete_every_workflow_exactly_once() {
-    let seed = seed("ENDURE_ENGINE_CRASH_SEED");
-    println!("engine crash test seed={seed} (rerun with ENDURE_ENGINE_CRASH_SEED={seed})");
-    let mut next_random = xorshift(seed);
     let directory = tempfile::tempdir().unwrap();
-    let path = directory.path().join("engine.redb");
+    kill_and_check(&Store::Redb(directory.path().join("engine.redb"))).await;
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_engines_on_postgres_complete_every_workflow_exactly_once() {
+    use endure_server::storage::postgres::testing;
+    let Some(admin) = testing::admin_url() else {
+        return;
+    };
+    let url = testing::fresh_database(&admin).await.unwrap();
+    kill_and_check(&Store::Postgres(url)).await;
+}
+
+/// Kills children on `store` at seeded moments, lets the last one finish, and checks every
+/// workflow's history.
+async fn kill_and_check(store: &Store) {
+    let seed = seed("ENDURE_ENGINE_CRASH_SEED");
+    println!(
+        "engine crash test on {store:?} seed={seed} (rerun with ENDURE_ENGINE_CRASH_SEED={seed})"
+    );
+    let mut next_random = xorshift(seed);
     for _ in 0..KILLS {
-        let mut running = child(&path);
+        let mut running = child(store);
         std::thread::sleep(Duration::from_millis(150 + next_random() % 600));
         running.kill().unwrap();
         running.wait().unwrap();
     }
-    let mut last = child(&path);
+    let mut last = child(store);
     let mut finished = false;
     for _ in 0..600 {
         if let Some(status) = last.try_wait().unwrap() {
@@ -188,7 +269,11 @@ async fn killed_engines_complete_every_workflow_exactly_once() {
         last.kill().unwrap();
         panic!("seed {seed}: the workflows did not all complete within 60 s");
     }
-    let engine = Engine::open(&path).await.unwrap();
+    with_engine!(store, |engine| check_histories(&engine, seed).await);
+}
+
+/// Every workflow completed once, its activity scheduled and completed once.
+async fn check_histories<S: Storage>(engine: &Engine<S, SystemClock>, seed: u64) {
     for index in 0..WORKFLOWS {
         let execution = engine
             .resolve_run(&Namespace::default(), &workflow_id(index), None)
