@@ -114,7 +114,7 @@ macro_rules! with_engine {
     };
 }
 
-async fn all_completed<S: Storage>(engine: &Engine<S, SystemClock>) -> bool {
+pub(crate) async fn all_completed<S: Storage>(engine: &Engine<S, SystemClock>) -> bool {
     for index in 0..WORKFLOWS {
         match engine
             .describe_workflow(&Namespace::default(), &workflow_id(index), None)
@@ -131,7 +131,10 @@ async fn all_completed<S: Storage>(engine: &Engine<S, SystemClock>) -> bool {
 /// completed (or until killed).
 #[test]
 fn engine_child_process() {
-    let Some(store) = std::env::var(CHILD_ENV).ok().map(|text| Store::from_env(&text)) else {
+    let Some(store) = std::env::var(CHILD_ENV)
+        .ok()
+        .map(|text| Store::from_env(&text))
+    else {
         return;
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -143,7 +146,7 @@ fn engine_child_process() {
 }
 
 /// Starts every workflow idempotently and works until all completed (or until killed).
-async fn work<S: Storage>(engine: Engine<S, SystemClock>) {
+pub(crate) async fn work<S: Storage>(engine: Engine<S, SystemClock>) {
     {
         for index in 0..WORKFLOWS {
             let mut options = StartWorkflowOptions::new(workflow_id(index), queue());
@@ -157,9 +160,17 @@ async fn work<S: Storage>(engine: Engine<S, SystemClock>) {
                 header: Header::new(),
                 identity: "crash-child".into(),
             };
-            match engine.start_workflow(request).await {
-                Ok(_) | Err(endure_server::engine::EngineError::AlreadyStarted { .. }) => {}
-                Err(error) => panic!("start failed: {error}"),
+            // As a client does: a storage failure (the database restarting) is retried.
+            loop {
+                match engine.start_workflow(request.clone()).await {
+                    Ok(_) | Err(endure_server::engine::EngineError::AlreadyStarted { .. }) => {
+                        break;
+                    }
+                    Err(endure_server::engine::EngineError::Storage(_)) => {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    Err(error) => panic!("start failed: {error}"),
+                }
             }
         }
         let workflows = engine.clone();
@@ -273,7 +284,7 @@ async fn kill_and_check(store: &Store) {
 }
 
 /// Every workflow completed once, its activity scheduled and completed once.
-async fn check_histories<S: Storage>(engine: &Engine<S, SystemClock>, seed: u64) {
+pub(crate) async fn check_histories<S: Storage>(engine: &Engine<S, SystemClock>, seed: u64) {
     for index in 0..WORKFLOWS {
         let execution = engine
             .resolve_run(&Namespace::default(), &workflow_id(index), None)

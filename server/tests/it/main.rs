@@ -26,6 +26,8 @@ mod namespaces;
 mod outbox;
 #[cfg(all(feature = "postgres", not(madsim)))]
 mod postgres;
+#[cfg(all(feature = "postgres", not(madsim)))]
+mod postgres_restart;
 mod requests;
 mod reset;
 mod retention_outbox;
