@@ -118,6 +118,11 @@ pub(crate) struct BenchArgs {
     /// Starts (or signals) in flight at once.
     #[arg(long, default_value_t = 100)]
     pub(crate) concurrency: usize,
+    /// Run the engine on PostgreSQL instead of redb (embedded mode): a URL of any database
+    /// on the server; the benchmark creates a database of its own there (the role needs
+    /// CREATEDB) and drops it at the end.
+    #[arg(long, env = "ENDURE_BENCH_POSTGRES")]
+    pub(crate) postgres: Option<String>,
 }
 
 /// The benchmark workloads.

@@ -3,6 +3,9 @@
 //! child process; worker and client here, over TCP). Progress goes to stderr; exactly one
 //! JSON line goes to stdout with the workload's figures, the store's commits and fsyncs
 //! (counted by a wrapper around redb's file backend) and `durable`, computed from them.
+//! With `--postgres URL` the embedded engine runs on PostgreSQL in a database of its own;
+//! the line then has the store's commits, round trips and rows written (in total and per
+//! unit of work) and `durable` from the server's `synchronous_commit` and `fsync`.
 //! Benchmarks are figures, never tests: nothing here asserts a timing.
 
 mod workflows;
@@ -19,7 +22,9 @@ use endure::embedded::{Engine, InProcessTransport};
 use endure_core::Namespace;
 use endure_server::clock::SystemClock;
 use endure_server::engine::EngineConfig;
-use endure_server::storage::{RedbStorage, StorageCounters, StorageCounts};
+use endure_server::storage::{
+    PostgresOptions, PostgresStorage, RedbStorage, StorageCounters, StorageCounts,
+};
 use serde_json::{Map, Value, json};
 
 use crate::args::{BenchArgs, BenchMode, Workload};
@@ -40,13 +45,60 @@ pub(crate) struct Setup {
 
 enum Running {
     Embedded(Arc<StorageCounters>),
-    Server { child: Child, stats: PathBuf },
+    Server {
+        child: Child,
+        stats: PathBuf,
+    },
+    Postgres {
+        storage: PostgresStorage,
+        server: String,
+        database: String,
+    },
 }
 
+/// What the store did, as figures for the JSON line.
+type StoreFigures = Vec<(&'static str, Value)>;
+
 impl Setup {
-    async fn start(mode: BenchMode) -> Result<Self, CliError> {
+    async fn start(mode: BenchMode, postgres: Option<&str>) -> Result<Self, CliError> {
         let directory = tempfile::tempdir().map_err(server_error)?;
         let db = directory.path().join("bench.redb");
+        if let Some(server) = postgres {
+            if mode != BenchMode::Embedded {
+                return Err(CliError::Usage(
+                    "--postgres runs the engine embedded; drop --mode server".into(),
+                ));
+            }
+            let database = format!("endure_bench_{}", std::process::id());
+            let url = PostgresStorage::create_database(server, &database)
+                .await
+                .map_err(server_error)?;
+            let storage = PostgresStorage::connect(&url, PostgresOptions::default())
+                .await
+                .map_err(server_error)?;
+            let engine = Engine::with_ports(
+                Arc::new(storage.clone()),
+                Arc::new(SystemClock),
+                EngineConfig::default(),
+            )
+            .await
+            .map_err(server_error)?;
+            let client = Client::new(
+                Arc::new(InProcessTransport::new(engine)),
+                Namespace::default(),
+            );
+            return Ok(Self {
+                worker_client: client.clone(),
+                client,
+                engine: Running::Postgres {
+                    storage,
+                    server: server.to_owned(),
+                    database,
+                },
+                _directory: directory,
+                db,
+            });
+        }
         match mode {
             BenchMode::Embedded => {
                 let counters = Arc::new(StorageCounters::default());
@@ -111,7 +163,7 @@ impl Setup {
     /// The engine's resident set high-water mark, in MiB (this process when embedded).
     pub(crate) fn engine_peak_rss_mb(&self) -> f64 {
         match &self.engine {
-            Running::Embedded(_) => rss_mb("self", "VmHWM"),
+            Running::Embedded(_) | Running::Postgres { .. } => rss_mb("self", "VmHWM"),
             Running::Server { child, .. } => rss_mb(&child.id().to_string(), "VmHWM"),
         }
     }
@@ -119,7 +171,7 @@ impl Setup {
     /// The engine's resident set now, in MiB.
     pub(crate) fn engine_rss_mb(&self) -> f64 {
         match &self.engine {
-            Running::Embedded(_) => rss_mb("self", "VmRSS"),
+            Running::Embedded(_) | Running::Postgres { .. } => rss_mb("self", "VmRSS"),
             Running::Server { child, .. } => rss_mb(&child.id().to_string(), "VmRSS"),
         }
     }
@@ -129,18 +181,55 @@ impl Setup {
         std::fs::metadata(&self.db).map_or(0, |meta| meta.len())
     }
 
-    /// Stops the engine (server mode: SIGTERM, then its counts from the stats file).
-    fn finish(self) -> Result<StorageCounts, CliError> {
-        match self.engine {
-            Running::Embedded(counters) => Ok(counters.read()),
+    /// Stops the engine (server mode: SIGTERM, then its counts from the stats file) and
+    /// says what the store did; `units` names the workload's unit and how many were done.
+    async fn finish(self, units: Option<(&str, u64)>) -> Result<StoreFigures, CliError> {
+        let counts = match self.engine {
+            Running::Embedded(counters) => counters.read(),
             Running::Server { mut child, stats } => {
                 let _ = Command::new("kill")
                     .args(["-TERM", &child.id().to_string()])
                     .status();
                 child.wait().map_err(server_error)?;
-                read_stats(&stats)
+                read_stats(&stats)?
             }
-        }
+            Running::Postgres {
+                storage,
+                server,
+                database,
+            } => {
+                let counts = storage.counts();
+                let durable = storage.commits_are_durable().await.map_err(server_error)?;
+                drop(self.client);
+                drop(self.worker_client);
+                drop(storage);
+                PostgresStorage::drop_database(&server, &database)
+                    .await
+                    .map_err(server_error)?;
+                let mut figures: StoreFigures = vec![
+                    ("storage", json!("postgres")),
+                    ("commits", json!(counts.commits)),
+                    ("round_trips", json!(counts.round_trips)),
+                    ("rows_written", json!(counts.rows_written)),
+                ];
+                if let Some((unit, count)) = units.filter(|(_, count)| *count > 0) {
+                    let per = |total: u64| round(total as f64 / count as f64);
+                    figures.push(("per", json!(unit)));
+                    figures.push(("commits_per", per(counts.commits)));
+                    figures.push(("round_trips_per", per(counts.round_trips)));
+                    figures.push(("rows_per", per(counts.rows_written)));
+                }
+                figures.push(("durable", json!(durable)));
+                return Ok(figures);
+            }
+        };
+        Ok(vec![
+            ("storage", json!("redb")),
+            ("commits", json!(counts.commits)),
+            ("fsyncs", json!(counts.fsyncs)),
+            ("bytes_written", json!(counts.bytes_written)),
+            ("durable", json!(counts.durable())),
+        ])
     }
 }
 
@@ -175,7 +264,7 @@ fn server_error(error: impl std::fmt::Display) -> CliError {
 
 /// Runs one benchmark and prints its JSON line.
 pub(crate) async fn run(args: BenchArgs) -> Result<(), CliError> {
-    let setup = Setup::start(args.mode).await?;
+    let setup = Setup::start(args.mode, args.postgres.as_deref()).await?;
     let worker = workflows::worker(&setup.worker_client);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn(worker.run(async {
@@ -192,18 +281,23 @@ pub(crate) async fn run(args: BenchArgs) -> Result<(), CliError> {
     };
     let _ = stop.send(());
     let _ = tokio::time::timeout(Duration::from_secs(10), running).await;
-    let counts = setup.finish()?;
+    // The unit the store's costs are divided by: a workflow, a step, a signal.
+    let units = figures.iter().find_map(|(key, value)| {
+        let unit = match *key {
+            "workflows" | "repeats" => "workflow",
+            "steps" => "step",
+            "signals" => "signal",
+            _ => return None,
+        };
+        value.as_u64().map(|count| (unit, count))
+    });
+    let store = setup.finish(units).await?;
     let mut line = Map::new();
     line.insert("workload".into(), json!(args.workload.name()));
     line.insert("mode".into(), json!(args.mode.name()));
-    line.insert("storage".into(), json!("redb"));
-    for (key, value) in figures {
+    for (key, value) in figures.into_iter().chain(store) {
         line.insert(key.into(), value);
     }
-    line.insert("commits".into(), json!(counts.commits));
-    line.insert("fsyncs".into(), json!(counts.fsyncs));
-    line.insert("bytes_written".into(), json!(counts.bytes_written));
-    line.insert("durable".into(), json!(counts.durable()));
     crate::render::say(Value::Object(line))
 }
 

@@ -15,6 +15,6 @@ mod redb_store;
 pub use counting::{CountingBackend, StorageCounters, StorageCounts};
 pub use memory::MemoryStorage;
 #[cfg(all(feature = "postgres", not(madsim)))]
-pub use postgres::{PostgresOptions, PostgresStorage};
+pub use postgres::{PostgresCounts, PostgresOptions, PostgresStorage};
 pub use redb_check::{CheckReport, PROBLEMS_LISTED_MAX, check};
 pub use redb_store::RedbStorage;

@@ -3,7 +3,11 @@
 //! ranges (locked `FOR SHARE`, so a new owner's `acquire_shard` waits for this commit and
 //! then fences it out), the runs' versions, the current runs and the request ids — all
 //! pipelined; (2) the writes the checks accepted ([`super::decide`]), every statement
-//! pipelined in order, multi-row where a write has several rows of a table; (3) `COMMIT`.
+//! pipelined in order, multi-row where a write has several rows of a table; (3) `COMMIT`,
+//! sent only once every write succeeded (a `COMMIT` after a failed statement would roll
+//! back and still look like success). A batch every write of which is rejected ends with a
+//! `ROLLBACK` instead. On any error the caller discards the connection, open transaction
+//! and all.
 
 use endure_core::history::History;
 use endure_core::storage::*;
@@ -146,14 +150,33 @@ impl Op {
     }
 }
 
+/// What one commit cost: round trips to the database and rows written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct Cost {
+    /// Round trips (waits for the database's answer).
+    pub(super) round_trips: u64,
+    /// Rows inserted, updated or deleted.
+    pub(super) rows: u64,
+}
+
 /// Runs the batch in one transaction on `client`. Nothing is applied unless it returns
-/// `Ok`; a driver error says whether a retry may help ([`PgError::disposition`]).
+/// `Ok`; a driver error says whether a retry may help ([`PgError::disposition`]). After an
+/// error the connection may be inside a transaction: discard it.
 pub(super) async fn commit(
-    client: &mut deadpool_postgres::Object,
+    client: &deadpool_postgres::Object,
     writes: &[WorkflowWrite],
+    cost: &mut Cost,
 ) -> Result<Vec<Result<(), WriteRejection>>, PgError> {
-    let transaction = client.transaction().await?;
-    let mut snapshot = read_snapshot(&transaction, &decide::reads(writes)).await?;
+    let mut reads_prepared = Vec::with_capacity(READS.len());
+    for sql in READS {
+        reads_prepared.push(client.prepare_cached(sql).await?);
+    }
+    let mut statements = Vec::with_capacity(Op::ALL.len());
+    for op in Op::ALL {
+        statements.push(client.prepare_cached(op.sql()).await?);
+    }
+    let mut snapshot = read_snapshot(client, &reads_prepared, &decide::reads(writes)).await?;
+    cost.round_trips += 1;
     let results = decide::decide(&mut snapshot, writes);
     let accepted: Vec<&WorkflowWrite> = writes
         .iter()
@@ -162,12 +185,9 @@ pub(super) async fn commit(
         .map(|(write, _)| write)
         .collect();
     if accepted.is_empty() {
-        transaction.rollback().await?;
+        client.batch_execute("ROLLBACK").await?;
+        cost.round_trips += 1;
         return Ok(results);
-    }
-    let mut statements = Vec::with_capacity(Op::ALL.len());
-    for op in Op::ALL {
-        statements.push(transaction.prepare_cached(op.sql()).await?);
     }
     let mut plan = Vec::new();
     for write in accepted {
@@ -175,27 +195,36 @@ pub(super) async fn commit(
     }
     let executions = plan.iter().map(|(op, params)| {
         let statement: &Statement = &statements[*op as usize];
-        transaction.execute_raw(
+        client.execute_raw(
             statement,
             params
                 .iter()
                 .map(|param| param.as_ref() as &(dyn ToSql + Sync)),
         )
     });
-    try_join_all(executions).await?;
-    transaction.commit().await?;
+    let rows = try_join_all(executions).await?;
+    cost.round_trips += 1;
+    cost.rows += rows.iter().sum::<u64>();
+    client.batch_execute("COMMIT").await?;
+    cost.round_trips += 1;
     Ok(results)
 }
 
+/// The reads, in the order `read_snapshot` takes their prepared statements.
+const READS: [&str; 4] = [
+    READ_SHARDS,
+    READ_EXECUTIONS,
+    READ_CURRENT_RUNS,
+    READ_REQUESTS,
+];
+
+/// Opens the transaction and reads what the checks need, in one round trip.
 async fn read_snapshot(
-    transaction: &deadpool_postgres::Transaction<'_>,
+    client: &deadpool_postgres::Object,
+    prepared: &[Statement],
     reads: &Reads,
 ) -> Result<Snapshot, PgError> {
-    let shards: Vec<i32> = reads
-        .shards
-        .iter()
-        .map(|shard| i32::try_from(shard.0).unwrap_or(i32::MAX))
-        .collect();
+    let shards: Vec<i32> = reads.shards.iter().map(|shard| shard_int(*shard)).collect();
     let (exec_namespaces, exec_workflows, exec_runs) = {
         let mut columns = (Vec::new(), Vec::new(), Vec::new());
         for key in &reads.executions {
@@ -222,20 +251,14 @@ async fn read_snapshot(
     let current_params: [&(dyn ToSql + Sync); 2] = [&current_namespaces, &current_workflows];
     let request_params: [&(dyn ToSql + Sync); 3] =
         [&request_columns.0, &request_columns.1, &request_columns.2];
-    let mut reads_prepared = Vec::with_capacity(4);
-    for sql in [
-        READ_SHARDS,
-        READ_EXECUTIONS,
-        READ_CURRENT_RUNS,
-        READ_REQUESTS,
-    ] {
-        reads_prepared.push(transaction.prepare_cached(sql).await?);
-    }
-    let (shard_rows, execution_rows, current_rows, request_rows) = tokio::try_join!(
-        transaction.query(&reads_prepared[0], &shard_params),
-        transaction.query(&reads_prepared[1], &execution_params),
-        transaction.query(&reads_prepared[2], &current_params),
-        transaction.query(&reads_prepared[3], &request_params),
+    // Polled in this order, so sent in it: BEGIN first, then the reads inside the
+    // transaction, without waiting between them.
+    let (_, shard_rows, execution_rows, current_rows, request_rows) = tokio::try_join!(
+        client.batch_execute("BEGIN"),
+        client.query(&prepared[0], &shard_params),
+        client.query(&prepared[1], &execution_params),
+        client.query(&prepared[2], &current_params),
+        client.query(&prepared[3], &request_params),
     )?;
     let mut snapshot = Snapshot::default();
     for row in &shard_rows {

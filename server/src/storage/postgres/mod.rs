@@ -12,13 +12,14 @@
 
 mod columns;
 mod commit;
+mod databases;
 mod decide;
 mod errors;
 pub mod schema;
 pub mod testing;
 mod visibility;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -76,6 +77,20 @@ struct Inner {
     stopped: AtomicBool,
     /// Why it stopped: the first fatal failure.
     cause: OnceLock<String>,
+    commits: AtomicU64,
+    round_trips: AtomicU64,
+    rows_written: AtomicU64,
+}
+
+/// What the store's group commits cost so far (for `endure bench`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PostgresCounts {
+    /// Transactions committed (group commits with at least one accepted write).
+    pub commits: u64,
+    /// Round trips the group commits waited for.
+    pub round_trips: u64,
+    /// Rows the group commits inserted, updated or deleted.
+    pub rows_written: u64,
 }
 
 impl std::fmt::Debug for PostgresStorage {
@@ -153,8 +168,49 @@ impl PostgresStorage {
                 pool,
                 stopped: AtomicBool::new(false),
                 cause: OnceLock::new(),
+                commits: AtomicU64::new(0),
+                round_trips: AtomicU64::new(0),
+                rows_written: AtomicU64::new(0),
             }),
         })
+    }
+
+    /// Creates database `name` (dropping one of that name first) on the server `server`
+    /// names (a URL of any database there; the role needs `CREATEDB`) and returns its URL.
+    /// `name` must be lowercase letters, digits and `_`.
+    pub async fn create_database(server: &str, name: &str) -> Result<String, StorageError> {
+        databases::create(server, name).await
+    }
+
+    /// Drops database `name` on the server `server` names, closing its connections.
+    pub async fn drop_database(server: &str, name: &str) -> Result<(), StorageError> {
+        databases::drop_named(server, name).await
+    }
+
+    /// What the group commits cost so far.
+    pub fn counts(&self) -> PostgresCounts {
+        PostgresCounts {
+            commits: self.inner.commits.load(Ordering::Relaxed),
+            round_trips: self.inner.round_trips.load(Ordering::Relaxed),
+            rows_written: self.inner.rows_written.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Whether the database makes a commit durable before acknowledging it
+    /// (`synchronous_commit` and `fsync` on).
+    pub async fn commits_are_durable(&self) -> Result<bool, StorageError> {
+        let rows = self
+            .query(
+                "SELECT current_setting('synchronous_commit'), current_setting('fsync')",
+                &[],
+            )
+            .await?;
+        let what = || "the database's settings".to_owned();
+        let Some(row) = rows.first() else {
+            return Ok(false);
+        };
+        let columns = Columns::new(row, &what);
+        Ok(columns.text(0)? != "off" && columns.text(1)? == "on")
     }
 
     /// Where the database's schema stands against this build, changing nothing.
@@ -286,18 +342,35 @@ impl Storage for PostgresStorage {
     ) -> Result<Vec<Result<(), WriteRejection>>, StorageError> {
         let mut attempt = 0;
         loop {
-            let mut client = self.client().await?;
-            match commit::commit(&mut client, &writes).await {
-                Ok(results) => return Ok(results),
-                Err(error)
-                    if error.disposition() == Disposition::Retry
-                        && attempt + 1 < COMMIT_ATTEMPTS_MAX =>
-                {
-                    attempt += 1;
-                    tracing::debug!(?error, attempt, "commit conflicted; running it again");
-                    tokio::time::sleep(Duration::from_millis(2 << attempt.min(6))).await;
+            let client = self.client().await?;
+            let mut cost = commit::Cost::default();
+            let outcome = commit::commit(&client, &writes, &mut cost).await;
+            self.inner
+                .round_trips
+                .fetch_add(cost.round_trips, Ordering::Relaxed);
+            match outcome {
+                Ok(results) => {
+                    if cost.rows > 0 {
+                        self.inner.commits.fetch_add(1, Ordering::Relaxed);
+                        self.inner
+                            .rows_written
+                            .fetch_add(cost.rows, Ordering::Relaxed);
+                    }
+                    return Ok(results);
                 }
-                Err(error) => return Err(self.fail(error)),
+                Err(error) => {
+                    // It may hold an open or aborted transaction: never reuse it.
+                    drop(deadpool_postgres::Object::take(client));
+                    if error.disposition() == Disposition::Retry
+                        && attempt + 1 < COMMIT_ATTEMPTS_MAX
+                    {
+                        attempt += 1;
+                        tracing::debug!(?error, attempt, "commit conflicted; running it again");
+                        tokio::time::sleep(Duration::from_millis(2 << attempt.min(6))).await;
+                    } else {
+                        return Err(self.fail(error));
+                    }
+                }
             }
         }
     }

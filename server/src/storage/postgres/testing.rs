@@ -5,9 +5,6 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use endure_core::storage::StorageError;
-use tokio_postgres::NoTls;
-
-use super::errors::{PgError, classify};
 
 /// The URL of the test database server, or `None` (with the reason printed) when tests
 /// may skip. With `ENDURE_REQUIRE_POSTGRES` set (CI) a missing URL panics instead.
@@ -36,25 +33,5 @@ pub async fn fresh_database(admin: &str) -> Result<String, StorageError> {
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     );
-    let failed = |error: tokio_postgres::Error| classify(PgError::from(error));
-    let (client, connection) = tokio_postgres::connect(admin, NoTls)
-        .await
-        .map_err(failed)?;
-    let driver = tokio::spawn(connection);
-    // Two statements: DROP DATABASE may not run inside the implicit transaction of a batch.
-    for statement in [
-        format!("DROP DATABASE IF EXISTS {name}"),
-        format!("CREATE DATABASE {name}"),
-    ] {
-        client.batch_execute(&statement).await.map_err(failed)?;
-    }
-    drop(client);
-    let _ = driver.await;
-    let (base, query) = admin.split_once('?').unwrap_or((admin, ""));
-    let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
-    Ok(if query.is_empty() {
-        format!("{server}/{name}")
-    } else {
-        format!("{server}/{name}?{query}")
-    })
+    super::databases::create(admin, &name).await
 }
