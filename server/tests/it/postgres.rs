@@ -149,3 +149,102 @@ proptest! {
         });
     }
 }
+
+/// A run write of `durable` at `version` whose history holds `events`.
+fn run_write(version: u64, events: std::ops::Range<u64>) -> WorkflowWrite {
+    use endure_core::history::{EventAttributes, HistoryEvent, TimerFiredEventAttributes};
+    use endure_core::{EventId, Namespace, RunId, TimerId, WorkflowExecutionStatus, WorkflowId};
+    let key = ExecutionKey {
+        namespace: Namespace::default(),
+        workflow_id: WorkflowId::new("durable").unwrap(),
+        run_id: RunId::from_u128(1),
+    };
+    let history: Vec<HistoryEvent> = events
+        .clone()
+        .map(|id| HistoryEvent {
+            event_id: EventId::new(id).unwrap(),
+            event_time: endure_core::time::Timestamp::from_unix_seconds(1_795_860_000),
+            attributes: EventAttributes::TimerFired(TimerFiredEventAttributes {
+                timer_id: TimerId::new("t").unwrap(),
+                started_event_id: EventId::FIRST,
+            }),
+        })
+        .collect();
+    WorkflowWrite {
+        shard: ShardId(0),
+        range_id: RangeId(1),
+        namespace: Namespace::default(),
+        workflow_id: WorkflowId::new("durable").unwrap(),
+        runs: vec![RunWrite {
+            condition: if version == 1 {
+                RunCondition::Create
+            } else {
+                RunCondition::DbVersion(version - 1)
+            },
+            row: ExecutionRow {
+                key,
+                shard: ShardId(0),
+                db_version: version,
+                next_event_id: EventId::new(events.end).unwrap(),
+                status: WorkflowExecutionStatus::Running,
+                state: format!("state {version}").into_bytes(),
+            },
+            history,
+            deadline: DeadlineUpdate::Keep,
+            dispatch_inserts: Vec::new(),
+            dispatch_deletes: Vec::new(),
+            visibility: None,
+        }],
+        current_run: None,
+        request_ids: Vec::new(),
+        deletion: None,
+    }
+}
+
+/// The writes of a commit and its COMMIT travel in one pipeline: if a statement fails in
+/// the database (here a history row planted behind the store's back collides), nothing of
+/// the commit is applied, the call fails, and the store stops rather than guess.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statement_failing_in_the_pipeline_applies_nothing_and_stops_the_store() {
+    let Some(admin) = admin_url() else { return };
+    let url = fresh_database(&admin).await;
+    let store = PostgresStorage::connect(&url, PostgresOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(store.acquire_shard(ShardId(0)).await.unwrap(), RangeId(1));
+    let results = store.commit(vec![run_write(1, 1..3)]).await.unwrap();
+    assert_eq!(results, vec![Ok(())]);
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+        .execute(
+            "INSERT INTO endure_history (namespace, workflow_id, run_id, first_event_id, \
+             last_event_id, events) SELECT namespace, workflow_id, run_id, 3, 3, events \
+             FROM endure_history WHERE first_event_id = 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    let failed = store.commit(vec![run_write(2, 3..5)]).await.unwrap_err();
+    assert!(
+        matches!(&failed, StorageError::Database { code, .. } if code == "23505"),
+        "{failed:?}"
+    );
+    assert!(store.stopped().is_some(), "the store stopped");
+    // Nothing of the failed commit: the run is still at version 1, its state unchanged.
+    let reopened = PostgresStorage::connect(&url, PostgresOptions::default())
+        .await
+        .unwrap();
+    let key = run_write(1, 1..3).runs[0].row.key.clone();
+    let row = reopened.load_execution(&key).await.unwrap().unwrap();
+    assert_eq!(row.db_version, 1);
+    assert_eq!(row.state, b"state 1");
+    assert_eq!(
+        store.commit(vec![run_write(2, 3..5)]).await,
+        Err(StorageError::Stopped {
+            cause: failed.to_string()
+        })
+    );
+}

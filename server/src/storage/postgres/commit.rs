@@ -1,23 +1,23 @@
-//! One group commit as one PostgreSQL transaction, in three round trips whatever the
-//! batch's size: (1) `BEGIN` and the reads every write is conditioned on — the shards'
-//! ranges (locked `FOR SHARE`, so a new owner's `acquire_shard` waits for this commit and
-//! then fences it out), the runs' versions, the current runs and the request ids — all
-//! pipelined; (2) the writes the checks accepted ([`super::decide`]), every statement
-//! pipelined in order, multi-row where a write has several rows of a table; (3) `COMMIT`,
-//! sent only once every write succeeded (a `COMMIT` after a failed statement would roll
-//! back and still look like success). A batch every write of which is rejected ends with a
-//! `ROLLBACK` instead. On any error the caller discards the connection, open transaction
-//! and all.
+//! One group commit as one PostgreSQL transaction, in two round trips whatever the
+//! batch's size ([`super::pipeline`]): (1) `BEGIN` and the reads every write is conditioned
+//! on — the shards' ranges (locked `FOR SHARE`, so a new owner's `acquire_shard` waits for
+//! this commit and then fences it out), the runs' versions, the current runs and the
+//! request ids; (2) the writes the checks accepted ([`super::decide`]), every statement in
+//! order, multi-row where a write has several rows of a table, and `COMMIT` behind them.
+//! If any of those statements fails the transaction is aborted, and PostgreSQL answers the
+//! `COMMIT` with a rollback, not an error — so the commit counts as done only when every
+//! statement before it succeeded. A batch every write of which is rejected ends with a
+//! `ROLLBACK` instead. On any error the caller discards the connection.
 
 use endure_core::history::History;
 use endure_core::storage::*;
-use futures_util::future::try_join_all;
 use tokio_postgres::Statement;
 use tokio_postgres::types::ToSql;
 
 use super::columns::{Columns, encode, run_bytes, status_code, time_bigint, to_bigint};
 use super::decide::{self, Reads, Snapshot};
 use super::errors::PgError;
+use super::pipeline::{self, Pending};
 
 /// A parameter of a pipelined statement.
 type Param = Box<dyn ToSql + Sync + Send>;
@@ -193,20 +193,28 @@ pub(super) async fn commit(
     for write in accepted {
         plan_write(write, &mut plan).map_err(PgError::Store)?;
     }
-    let executions = plan.iter().map(|(op, params)| {
-        let statement: &Statement = &statements[*op as usize];
-        client.execute_raw(
-            statement,
-            params
-                .iter()
-                .map(|param| param.as_ref() as &(dyn ToSql + Sync)),
-        )
-    });
-    let rows = try_join_all(executions).await?;
+    let mut pipeline: Vec<Pending<'_, u64>> = plan
+        .iter()
+        .map(|(op, params)| {
+            let statement: &Statement = &statements[*op as usize];
+            let statement: Pending<'_, u64> = Box::pin(
+                client.execute_raw(
+                    statement,
+                    params
+                        .iter()
+                        .map(|param| param.as_ref() as &(dyn ToSql + Sync)),
+                ),
+            );
+            statement
+        })
+        .collect();
+    pipeline.push(Box::pin(async {
+        client.batch_execute("COMMIT").await.map(|()| 0)
+    }));
+    // Every answer is Ok only if every statement succeeded, so the COMMIT committed.
+    let rows = pipeline::in_order(pipeline).await?;
     cost.round_trips += 1;
     cost.rows += rows.iter().sum::<u64>();
-    client.batch_execute("COMMIT").await?;
-    cost.round_trips += 1;
     Ok(results)
 }
 
@@ -251,15 +259,19 @@ async fn read_snapshot(
     let current_params: [&(dyn ToSql + Sync); 2] = [&current_namespaces, &current_workflows];
     let request_params: [&(dyn ToSql + Sync); 3] =
         [&request_columns.0, &request_columns.1, &request_columns.2];
-    // Polled in this order, so sent in it: BEGIN first, then the reads inside the
-    // transaction, without waiting between them.
-    let (_, shard_rows, execution_rows, current_rows, request_rows) = tokio::try_join!(
-        client.batch_execute("BEGIN"),
-        client.query(&prepared[0], &shard_params),
-        client.query(&prepared[1], &execution_params),
-        client.query(&prepared[2], &current_params),
-        client.query(&prepared[3], &request_params),
-    )?;
+    // Sent in this order: BEGIN first, then the reads inside the transaction.
+    let mut answers = pipeline::in_order(vec![
+        Box::pin(async { client.batch_execute("BEGIN").await.map(|()| Vec::new()) }),
+        Box::pin(client.query(&prepared[0], &shard_params)),
+        Box::pin(client.query(&prepared[1], &execution_params)),
+        Box::pin(client.query(&prepared[2], &current_params)),
+        Box::pin(client.query(&prepared[3], &request_params)),
+    ])
+    .await?
+    .into_iter()
+    .skip(1);
+    let mut next = || answers.next().unwrap_or_default();
+    let (shard_rows, execution_rows, current_rows, request_rows) = (next(), next(), next(), next());
     let mut snapshot = Snapshot::default();
     for row in &shard_rows {
         let what = || "a shard row".to_owned();

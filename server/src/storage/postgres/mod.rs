@@ -15,6 +15,7 @@ mod commit;
 mod databases;
 mod decide;
 mod errors;
+mod pipeline;
 pub mod schema;
 pub mod testing;
 mod visibility;
