@@ -16,6 +16,7 @@ mod databases;
 mod decide;
 mod errors;
 mod pipeline;
+mod plan;
 pub mod schema;
 pub mod testing;
 mod visibility;
@@ -278,7 +279,7 @@ impl PostgresStorage {
 }
 
 fn shard_int(shard: ShardId) -> i32 {
-    commit::shard_int(shard)
+    plan::shard_int(shard)
 }
 
 fn limit_bigint(limit: usize) -> i64 {
