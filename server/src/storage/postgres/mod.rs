@@ -15,6 +15,7 @@ mod commit;
 mod databases;
 mod decide;
 mod errors;
+mod lists;
 mod pipeline;
 mod plan;
 pub mod schema;
@@ -31,7 +32,6 @@ use endure_core::history::History;
 use endure_core::storage::*;
 use endure_core::time::Timestamp;
 use endure_core::{EventId, Namespace, RequestId, TaskQueueName, WorkflowId};
-use futures_util::{StreamExt, pin_mut};
 use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
 
@@ -261,6 +261,8 @@ impl PostgresStorage {
         error
     }
 
+    /// Runs `sql` as a statement prepared once per connection and kept (the store's fixed
+    /// statements).
     async fn query(
         &self,
         sql: &str,
@@ -571,13 +573,7 @@ impl Storage for PostgresStorage {
         offset: usize,
         limit: usize,
     ) -> Result<Vec<VisibilityRow>, StorageError> {
-        let mut found = Vec::new();
-        self.scan_visibility(namespace, query, |row| {
-            found.push(row);
-            found.len() < offset.saturating_add(limit)
-        })
-        .await?;
-        Ok(found.into_iter().skip(offset).take(limit).collect())
+        self.list(namespace, query, offset, limit).await
     }
 
     async fn count_visibility(
@@ -585,31 +581,7 @@ impl Storage for PostgresStorage {
         namespace: &Namespace,
         query: &VisibilityQuery,
     ) -> Result<u64, StorageError> {
-        let pushed = visibility::pushdown(namespace, query);
-        if pushed.exact {
-            let sql = format!(
-                "SELECT count(*) FROM endure_visibility WHERE {}",
-                pushed.where_sql()
-            );
-            let params: Vec<&(dyn ToSql + Sync)> = pushed
-                .params
-                .iter()
-                .map(|param| param.as_ref() as &(dyn ToSql + Sync))
-                .collect();
-            let rows = self.query(&sql, &params).await?;
-            let what = || "a visibility count".to_owned();
-            return match rows.first() {
-                Some(row) => Columns::new(row, &what).unsigned(0),
-                None => Ok(0),
-            };
-        }
-        let mut count = 0;
-        self.scan_visibility(namespace, query, |_| {
-            count += 1;
-            true
-        })
-        .await?;
-        Ok(count)
+        self.count(namespace, query).await
     }
 
     async fn put_namespace(
@@ -686,47 +658,5 @@ impl Storage for PostgresStorage {
                 Columns::new(row, &what).record(0)
             })
             .collect()
-    }
-}
-
-impl PostgresStorage {
-    /// Streams the rows of `query` in list order (latest start first, then workflow id,
-    /// then run id) to `take` until it returns `false`: the SQL part of the query narrows
-    /// the rows, the filter checks each.
-    async fn scan_visibility(
-        &self,
-        namespace: &Namespace,
-        query: &VisibilityQuery,
-        mut take: impl FnMut(VisibilityRow) -> bool,
-    ) -> Result<(), StorageError> {
-        let pushed = visibility::pushdown(namespace, query);
-        let sql = format!(
-            "SELECT body FROM endure_visibility WHERE {} \
-             ORDER BY start_time DESC, workflow_id COLLATE \"C\", run_id",
-            pushed.where_sql()
-        );
-        let client = self.client().await?;
-        let statement = client
-            .prepare_cached(&sql)
-            .await
-            .map_err(|error| self.fail(error.into()))?;
-        let params = pushed
-            .params
-            .iter()
-            .map(|param| param.as_ref() as &(dyn ToSql + Sync));
-        let stream = client
-            .query_raw(&statement, params)
-            .await
-            .map_err(|error| self.fail(error.into()))?;
-        pin_mut!(stream);
-        while let Some(row) = stream.next().await {
-            let row = row.map_err(|error| self.fail(error.into()))?;
-            let what = || format!("a visibility row of {namespace}");
-            let visibility: VisibilityRow = Columns::new(&row, &what).record(0)?;
-            if query.matches(&visibility) && !take(visibility) {
-                break;
-            }
-        }
-        Ok(())
     }
 }
