@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use endure_core::history::HistoryEvent;
 use endure_core::storage::*;
 use endure_core::time::Timestamp;
-use endure_core::{EventId, Namespace, RequestId, TaskQueueName, WorkflowId};
+use endure_core::{EventId, Namespace, RequestId, RunId, TaskQueueName, WorkflowId};
 use parking_lot::Mutex;
 
 /// The in-memory model store.
@@ -36,53 +36,38 @@ impl MemoryStorage {
     }
 }
 
-impl State {
-    fn check(&self, write: &WorkflowWrite) -> Result<(), WriteRejection> {
-        check_write_shape(write)?;
-        let actual = self.shards.get(&write.shard).copied().unwrap_or(RangeId(0));
-        if actual != write.range_id {
-            return Err(WriteRejection::ShardOwnershipLost {
-                shard: write.shard,
-                expected: write.range_id,
-                actual,
-            });
-        }
-        if let Some(deletion) = &write.deletion {
-            check_run_deletion(
-                &deletion.key,
-                deletion.db_version,
-                self.executions.get(&deletion.key),
-            )?;
-        }
-        for run in &write.runs {
-            let stored = self.executions.get(&run.row.key);
-            check_run_condition(run, stored)?;
-        }
-        if let Some(current) = &write.current_run {
-            let actual = self
-                .current_runs
-                .get(&(write.namespace.clone(), write.workflow_id.clone()))
-                .map(|current| current.run_id);
-            if actual != current.expected {
-                return Err(WriteRejection::CurrentRunConditionFailed {
-                    expected: current.expected,
-                    actual,
-                });
-            }
-        }
-        for record in &write.request_ids {
-            let key = (
-                record.namespace.clone(),
-                record.workflow_id.clone(),
-                record.request_id.clone(),
-            );
-            if let Some(existing) = self.requests.get(&key) {
-                return Err(WriteRejection::DuplicateRequestId(existing.clone()));
-            }
-        }
-        Ok(())
+impl StoredState for State {
+    fn range(&self, shard: ShardId) -> Result<RangeId, StorageError> {
+        Ok(self.shards.get(&shard).copied().unwrap_or(RangeId(0)))
     }
 
+    fn execution(&self, key: &ExecutionKey) -> Result<Option<ExecutionRow>, StorageError> {
+        Ok(self.executions.get(key).cloned())
+    }
+
+    fn current_run(
+        &self,
+        namespace: &Namespace,
+        workflow_id: &WorkflowId,
+    ) -> Result<Option<RunId>, StorageError> {
+        Ok(self
+            .current_runs
+            .get(&(namespace.clone(), workflow_id.clone()))
+            .map(|current| current.run_id))
+    }
+
+    fn request(
+        &self,
+        namespace: &Namespace,
+        workflow_id: &WorkflowId,
+        request_id: &RequestId,
+    ) -> Result<Option<RequestRecord>, StorageError> {
+        let key = (namespace.clone(), workflow_id.clone(), request_id.clone());
+        Ok(self.requests.get(&key).cloned())
+    }
+}
+
+impl State {
     fn apply(&mut self, write: WorkflowWrite) {
         if let Some(deletion) = write.deletion {
             self.delete_run(&deletion.key);
@@ -153,40 +138,6 @@ impl State {
     }
 }
 
-/// Checks a run's condition and that its history continues the stored one.
-pub(super) fn check_run_condition(
-    run: &RunWrite,
-    stored: Option<&ExecutionRow>,
-) -> Result<(), WriteRejection> {
-    let ok = match (run.condition, stored) {
-        (RunCondition::Create, None) => true,
-        (RunCondition::DbVersion(version), Some(row)) => row.db_version == version,
-        _ => false,
-    };
-    if !ok {
-        return Err(WriteRejection::ExecutionConditionFailed {
-            key: run.row.key.clone(),
-            expected: match run.condition {
-                RunCondition::Create => None,
-                RunCondition::DbVersion(version) => Some(version),
-            },
-            actual: stored.map(|row| row.db_version),
-        });
-    }
-    let first_expected = expected_first_event_id(stored);
-    let first = run
-        .history
-        .first()
-        .map_or(run.row.next_event_id, |event| event.event_id);
-    if first != first_expected {
-        return Err(WriteRejection::Malformed(format!(
-            "history of {:?} continues at {first}; the run's next event is {first_expected}",
-            run.row.key
-        )));
-    }
-    Ok(())
-}
-
 /// A page of `events` (which start at the page's first event): cut once the page holds
 /// [`HISTORY_PAGE_BYTES_MAX`] encoded bytes, naming the next event if one follows.
 pub(super) fn page(events: impl IntoIterator<Item = HistoryEvent>) -> HistoryPage {
@@ -237,14 +188,15 @@ impl Storage for MemoryStorage {
         writes: Vec<WorkflowWrite>,
     ) -> Result<Vec<Result<(), WriteRejection>>, StorageError> {
         let mut state = self.state.lock();
-        Ok(writes
-            .into_iter()
-            .map(|write| {
-                state.check(&write)?;
+        let mut results = Vec::with_capacity(writes.len());
+        for write in writes {
+            let result = check_write(&write, &*state)?;
+            if result.is_ok() {
                 state.apply(write);
-                Ok(())
-            })
-            .collect())
+            }
+            results.push(result);
+        }
+        Ok(results)
     }
 
     async fn load_execution(

@@ -62,7 +62,7 @@ pub(super) async fn commit(
     }
     let mut snapshot = read_snapshot(client, &reads_prepared, &decide::reads(writes)).await?;
     cost.round_trips += 1;
-    let results = decide::decide(&mut snapshot, writes);
+    let results = decide::decide(&mut snapshot, writes).map_err(PgError::Store)?;
     let accepted: Vec<&WorkflowWrite> = writes
         .iter()
         .zip(&results)

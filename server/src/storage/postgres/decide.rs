@@ -8,8 +8,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use endure_core::storage::*;
 use endure_core::{Namespace, RequestId, RunId, WorkflowId};
 
-use super::super::memory::check_run_condition;
-
 /// A workflow id within its namespace.
 pub(super) type WorkflowKey = (Namespace, WorkflowId);
 
@@ -80,60 +78,59 @@ fn request_key(record: &RequestRecord) -> RequestKey {
 pub(super) fn decide(
     snapshot: &mut Snapshot,
     writes: &[WorkflowWrite],
-) -> Vec<Result<(), WriteRejection>> {
-    writes
-        .iter()
-        .map(|write| {
-            check(snapshot, write)?;
+) -> Result<Vec<Result<(), WriteRejection>>, StorageError> {
+    let mut results = Vec::with_capacity(writes.len());
+    for write in writes {
+        let result = check(snapshot, write)?;
+        if result.is_ok() {
             accept(snapshot, write);
-            Ok(())
-        })
-        .collect()
+        }
+        results.push(result);
+    }
+    Ok(results)
 }
 
-fn check(snapshot: &Snapshot, write: &WorkflowWrite) -> Result<(), WriteRejection> {
-    check_write_shape(write)?;
-    super::columns::check_fits(write)?;
-    let actual = snapshot
-        .ranges
-        .get(&write.shard)
-        .copied()
-        .unwrap_or(RangeId(0));
-    if actual != write.range_id {
-        return Err(WriteRejection::ShardOwnershipLost {
-            shard: write.shard,
-            expected: write.range_id,
-            actual,
-        });
+/// The rules of every adapter ([`check_write`]), after the one of this store: every
+/// number fits its column.
+fn check(
+    snapshot: &Snapshot,
+    write: &WorkflowWrite,
+) -> Result<Result<(), WriteRejection>, StorageError> {
+    if let Err(rejection) = super::columns::check_fits(write) {
+        return Ok(Err(rejection));
     }
-    if let Some(deletion) = &write.deletion {
-        check_run_deletion(
-            &deletion.key,
-            deletion.db_version,
-            snapshot.executions.get(&deletion.key),
-        )?;
+    check_write(write, snapshot)
+}
+
+impl StoredState for Snapshot {
+    fn range(&self, shard: ShardId) -> Result<RangeId, StorageError> {
+        Ok(self.ranges.get(&shard).copied().unwrap_or(RangeId(0)))
     }
-    for run in &write.runs {
-        check_run_condition(run, snapshot.executions.get(&run.row.key))?;
+
+    fn execution(&self, key: &ExecutionKey) -> Result<Option<ExecutionRow>, StorageError> {
+        Ok(self.executions.get(key).cloned())
     }
-    if let Some(current) = &write.current_run {
-        let actual = snapshot
+
+    fn current_run(
+        &self,
+        namespace: &Namespace,
+        workflow_id: &WorkflowId,
+    ) -> Result<Option<RunId>, StorageError> {
+        Ok(self
             .current_runs
-            .get(&(write.namespace.clone(), write.workflow_id.clone()))
-            .copied();
-        if actual != current.expected {
-            return Err(WriteRejection::CurrentRunConditionFailed {
-                expected: current.expected,
-                actual,
-            });
-        }
+            .get(&(namespace.clone(), workflow_id.clone()))
+            .copied())
     }
-    for record in &write.request_ids {
-        if let Some(existing) = snapshot.requests.get(&request_key(record)) {
-            return Err(WriteRejection::DuplicateRequestId(existing.clone()));
-        }
+
+    fn request(
+        &self,
+        namespace: &Namespace,
+        workflow_id: &WorkflowId,
+        request_id: &RequestId,
+    ) -> Result<Option<RequestRecord>, StorageError> {
+        let key = (namespace.clone(), workflow_id.clone(), request_id.clone());
+        Ok(self.requests.get(&key).cloned())
     }
-    Ok(())
 }
 
 fn accept(snapshot: &mut Snapshot, write: &WorkflowWrite) {
@@ -241,7 +238,7 @@ mod tests {
                 row(1, 2, WorkflowExecutionStatus::Running),
             ),
         ];
-        let results = decide(&mut snapshot, &writes);
+        let results = decide(&mut snapshot, &writes).unwrap();
         assert_eq!(results[0], Ok(()));
         assert_eq!(results[1], Ok(()));
         assert!(matches!(
@@ -267,7 +264,7 @@ mod tests {
             row(1, 1, WorkflowExecutionStatus::Running),
         );
         stale.range_id = RangeId(0);
-        let results = decide(&mut snapshot, &[stale]);
+        let results = decide(&mut snapshot, &[stale]).unwrap();
         assert!(matches!(
             results[0],
             Err(WriteRejection::ShardOwnershipLost { .. })
@@ -323,6 +320,9 @@ mod tests {
         assert_eq!(wanted.executions, BTreeSet::from([key(1)]));
         assert_eq!(wanted.workflows.len(), 1);
         assert_eq!(wanted.requests.len(), 1);
-        assert_eq!(decide(&mut snapshot, &writes), vec![Ok(()), Ok(())]);
+        assert_eq!(
+            decide(&mut snapshot, &writes).unwrap(),
+            vec![Ok(()), Ok(())]
+        );
     }
 }

@@ -28,7 +28,7 @@ pub(super) use self::failure::{guarded, redb_error};
 use self::failure::{io, open_database};
 use super::counting::{CountingBackend, StorageCounters};
 use super::keys::*;
-use super::memory::{check_run_condition, order_visibility, page};
+use super::memory::{order_visibility, page};
 
 pub(super) type Bytes = &'static [u8];
 
@@ -250,66 +250,6 @@ impl<'txn> Tables<'txn> {
         decode(bytes.value(), || format!("execution {key:?}")).map(Some)
     }
 
-    fn check(&self, write: &WorkflowWrite) -> Result<Result<(), WriteRejection>, StorageError> {
-        if let Err(rejection) = check_write_shape(write) {
-            return Ok(Err(rejection));
-        }
-        let actual = RangeId(
-            self.shards
-                .get(write.shard.0)
-                .map_err(redb_error)?
-                .map_or(0, |v| v.value()),
-        );
-        if actual != write.range_id {
-            return Ok(Err(WriteRejection::ShardOwnershipLost {
-                shard: write.shard,
-                expected: write.range_id,
-                actual,
-            }));
-        }
-        if let Some(deletion) = &write.deletion {
-            let stored = self.execution(&deletion.key)?;
-            if let Err(rejection) =
-                check_run_deletion(&deletion.key, deletion.db_version, stored.as_ref())
-            {
-                return Ok(Err(rejection));
-            }
-        }
-        for run in &write.runs {
-            let stored = self.execution(&run.row.key)?;
-            if let Err(rejection) = check_run_condition(run, stored.as_ref()) {
-                return Ok(Err(rejection));
-            }
-        }
-        if let Some(current) = &write.current_run {
-            let key = workflow_key(&write.namespace, &write.workflow_id);
-            let actual = match self.current_runs.get(key.as_slice()).map_err(redb_error)? {
-                Some(bytes) => {
-                    let current: CurrentRun = decode(bytes.value(), || {
-                        format!("current run of {:?}", write.workflow_id)
-                    })?;
-                    Some(current.run_id)
-                }
-                None => None,
-            };
-            if actual != current.expected {
-                return Ok(Err(WriteRejection::CurrentRunConditionFailed {
-                    expected: current.expected,
-                    actual,
-                }));
-            }
-        }
-        for record in &write.request_ids {
-            let key = request_key(&record.namespace, &record.workflow_id, &record.request_id);
-            if let Some(bytes) = self.requests.get(key.as_slice()).map_err(redb_error)? {
-                let existing: RequestRecord =
-                    decode(bytes.value(), || format!("request {:?}", record.request_id))?;
-                return Ok(Err(WriteRejection::DuplicateRequestId(existing)));
-            }
-        }
-        Ok(Ok(()))
-    }
-
     /// Deletes a run and everything that names it (see [`RunDeletion`]).
     fn delete_run(&mut self, key: &ExecutionKey, shard: ShardId) -> Result<(), StorageError> {
         let exec_key = execution_key(key);
@@ -452,6 +392,50 @@ impl<'txn> Tables<'txn> {
     }
 }
 
+impl StoredState for Tables<'_> {
+    fn range(&self, shard: ShardId) -> Result<RangeId, StorageError> {
+        Ok(RangeId(
+            self.shards
+                .get(shard.0)
+                .map_err(redb_error)?
+                .map_or(0, |v| v.value()),
+        ))
+    }
+
+    fn execution(&self, key: &ExecutionKey) -> Result<Option<ExecutionRow>, StorageError> {
+        Tables::execution(self, key)
+    }
+
+    fn current_run(
+        &self,
+        namespace: &Namespace,
+        workflow_id: &WorkflowId,
+    ) -> Result<Option<endure_core::RunId>, StorageError> {
+        let key = workflow_key(namespace, workflow_id);
+        match self.current_runs.get(key.as_slice()).map_err(redb_error)? {
+            Some(bytes) => {
+                let current: CurrentRun =
+                    decode(bytes.value(), || format!("current run of {workflow_id:?}"))?;
+                Ok(Some(current.run_id))
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn request(
+        &self,
+        namespace: &Namespace,
+        workflow_id: &WorkflowId,
+        request_id: &RequestId,
+    ) -> Result<Option<RequestRecord>, StorageError> {
+        let key = request_key(namespace, workflow_id, request_id);
+        match self.requests.get(key.as_slice()).map_err(redb_error)? {
+            Some(bytes) => decode(bytes.value(), || format!("request {request_id:?}")).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
 fn commit_sync(
     database: &Database,
     writes: Vec<WorkflowWrite>,
@@ -461,7 +445,7 @@ fn commit_sync(
     {
         let mut tables = Tables::open(&transaction)?;
         for write in writes {
-            let result = tables.check(&write)?;
+            let result = check_write(&write, &tables)?;
             if result.is_ok() {
                 tables.apply(write)?;
             }
