@@ -535,8 +535,18 @@ impl WorkflowHandle {
             if !description.status.is_closed() {
                 continue;
             }
-            let history = history_of(&self.client, description.execution.clone()).await?;
-            let Some(last) = history.last() else {
+            // The closing event is the last one: read it alone, not the whole history.
+            let closing = endure_core::EventId::new(description.history_length).ok_or_else(
+                || ClientError::Unexpected("a closed run with no history".into()),
+            )?;
+            let page = self
+                .client
+                .rpc(GetHistoryPageRequest {
+                    execution: description.execution.clone(),
+                    first_event_id: closing,
+                })
+                .await?;
+            let Some(last) = page.events.last() else {
                 return Err(ClientError::Unexpected(
                     "a closed run with no history".into(),
                 ));
