@@ -44,7 +44,7 @@ CREATE TABLE IF NOT EXISTS endure_executions (
     status SMALLINT NOT NULL,
     state BYTEA NOT NULL,
     PRIMARY KEY (namespace, workflow_id, run_id)
-);
+) WITH (fillfactor = 80);
 CREATE TABLE IF NOT EXISTS endure_current_runs (
     namespace TEXT NOT NULL,
     workflow_id TEXT NOT NULL,
@@ -52,7 +52,7 @@ CREATE TABLE IF NOT EXISTS endure_current_runs (
     status SMALLINT NOT NULL,
     start_request_id TEXT,
     PRIMARY KEY (namespace, workflow_id)
-);
+) WITH (fillfactor = 80);
 CREATE TABLE IF NOT EXISTS endure_history (
     namespace TEXT NOT NULL,
     workflow_id TEXT NOT NULL,
@@ -69,7 +69,7 @@ CREATE TABLE IF NOT EXISTS endure_deadlines (
     shard INTEGER NOT NULL,
     due BIGINT NOT NULL,
     PRIMARY KEY (namespace, workflow_id, run_id)
-);
+) WITH (fillfactor = 80);
 CREATE INDEX IF NOT EXISTS endure_deadlines_due
     ON endure_deadlines (shard, due, namespace COLLATE "C", workflow_id COLLATE "C", run_id);
 CREATE TABLE IF NOT EXISTS endure_dispatch (
@@ -97,7 +97,7 @@ CREATE TABLE IF NOT EXISTS endure_visibility (
     close_time BIGINT,
     body BYTEA NOT NULL,
     PRIMARY KEY (namespace, workflow_id, run_id)
-);
+) WITH (fillfactor = 80);
 CREATE INDEX IF NOT EXISTS endure_visibility_by_start
     ON endure_visibility (namespace, start_time DESC, workflow_id COLLATE "C", run_id);
 CREATE INDEX IF NOT EXISTS endure_visibility_by_type
