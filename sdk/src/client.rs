@@ -536,9 +536,8 @@ impl WorkflowHandle {
                 continue;
             }
             // The closing event is the last one: read it alone, not the whole history.
-            let closing = endure_core::EventId::new(description.history_length).ok_or_else(
-                || ClientError::Unexpected("a closed run with no history".into()),
-            )?;
+            let closing = endure_core::EventId::new(description.history_length)
+                .ok_or_else(|| ClientError::Unexpected("a closed run with no history".into()))?;
             let page = self
                 .client
                 .rpc(GetHistoryPageRequest {

@@ -27,6 +27,8 @@ mod outbox;
 #[cfg(all(feature = "postgres", not(madsim)))]
 mod postgres;
 #[cfg(all(feature = "postgres", not(madsim)))]
+mod postgres_filters;
+#[cfg(all(feature = "postgres", not(madsim)))]
 mod postgres_restart;
 mod requests;
 mod reset;

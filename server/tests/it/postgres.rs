@@ -20,8 +20,13 @@ async fn fresh_database(admin: &str) -> String {
 
 /// A store on a new database.
 pub(crate) async fn fresh_store(admin: &str) -> PostgresStorage {
+    fresh_store_at(admin, PostgresOptions::default()).await
+}
+
+/// A store on a new database, opened with `options`.
+pub(crate) async fn fresh_store_at(admin: &str, options: PostgresOptions) -> PostgresStorage {
     let url = fresh_database(admin).await;
-    PostgresStorage::connect(&url, PostgresOptions::default())
+    PostgresStorage::connect(&url, options)
         .await
         .expect("the store opens on a new database")
 }
