@@ -30,6 +30,8 @@ struct AbstractRow {
     close: Option<u8>,
     tier: Option<u8>,
     score: Option<i8>,
+    since: Option<u8>,
+    tags: Option<u8>,
 }
 
 fn abstract_row() -> impl Strategy<Value = AbstractRow> {
@@ -42,17 +44,22 @@ fn abstract_row() -> impl Strategy<Value = AbstractRow> {
         proptest::option::of(0u8..10),
         proptest::option::of(0u8..3),
         proptest::option::of(-2i8..3),
+        (proptest::option::of(0u8..4), proptest::option::of(0u8..3)),
     )
         .prop_map(
-            |(id, run, workflow_type, status, start, close, tier, score)| AbstractRow {
-                id,
-                run,
-                workflow_type,
-                status,
-                start,
-                close,
-                tier,
-                score,
+            |(id, run, workflow_type, status, start, close, tier, score, (since, tags))| {
+                AbstractRow {
+                    id,
+                    run,
+                    workflow_type,
+                    status,
+                    start,
+                    close,
+                    tier,
+                    score,
+                    since,
+                    tags,
+                }
             },
         )
 }
@@ -86,6 +93,11 @@ fn filter() -> impl Strategy<Value = String> {
         (0u8..3).prop_map(|t| format!("Tier = 't{t}'")),
         (-2i8..3).prop_map(|s| format!("Score >= {s}")),
         Just("Tier IS NULL".to_owned()),
+        (0u8..3, 0u8..3).prop_map(|(a, b)| format!("Tier IN ('t{a}', 't{b}')")),
+        (0u8..4).prop_map(|s| format!("Since = '{}'", time(s))),
+        (0u8..4).prop_map(|s| format!("Since = '2026-11-28T10:00:{s:02}.000Z'")),
+        (0u8..3).prop_map(|t| format!("Tags = 'x{t}'")),
+        Just("Tags = 'y'".to_owned()),
         Just("WorkflowId STARTS_WITH 'order'".to_owned()),
     ];
     leaf.prop_recursive(3, 12, 2, |inner| {
@@ -105,6 +117,20 @@ fn concrete(row: &AbstractRow) -> VisibilityRow {
     }
     if let Some(score) = row.score {
         search_attributes.insert("Score", SearchAttributeValue::Int(i64::from(score)));
+    }
+    if let Some(since) = row.since {
+        search_attributes.insert(
+            "Since",
+            SearchAttributeValue::Datetime(
+                T0.saturating_add(Duration::from_secs(u64::from(since))),
+            ),
+        );
+    }
+    if let Some(tag) = row.tags {
+        search_attributes.insert(
+            "Tags",
+            SearchAttributeValue::KeywordList(vec![format!("x{tag}"), "y".into()]),
+        );
     }
     VisibilityRow {
         execution: ExecutionKey {

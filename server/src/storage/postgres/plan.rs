@@ -15,6 +15,7 @@ use endure_core::{Namespace, RequestId, RunId, TaskQueueName, WorkflowId};
 use tokio_postgres::types::ToSql;
 
 use super::columns::{encode, run_bytes, status_code, time_bigint, to_bigint};
+use super::visibility::{TERM_SEPARATOR, search_terms};
 
 /// A parameter of a statement.
 pub(super) type Param = Box<dyn ToSql + Sync + Send>;
@@ -130,13 +131,16 @@ impl Op {
             }
             Self::UpsertVisibility => {
                 "INSERT INTO endure_visibility (namespace, workflow_id, run_id, workflow_type, \
-                 task_queue, status, start_time, close_time, body) \
-                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::bytea[], $4::text[], \
-                 $5::text[], $6::int2[], $7::int8[], $8::int8[], $9::bytea[]) \
+                 task_queue, status, start_time, close_time, body, search_terms) \
+                 SELECT n, w, r, t, q, s, st, ct, b, string_to_array(terms, chr(31)) \
+                 FROM UNNEST($1::text[], $2::text[], $3::bytea[], $4::text[], $5::text[], \
+                 $6::int2[], $7::int8[], $8::int8[], $9::bytea[], $10::text[]) \
+                 AS v(n, w, r, t, q, s, st, ct, b, terms) \
                  ON CONFLICT (namespace, workflow_id, run_id) DO UPDATE SET \
                  workflow_type = excluded.workflow_type, task_queue = excluded.task_queue, \
                  status = excluded.status, start_time = excluded.start_time, \
-                 close_time = excluded.close_time, body = excluded.body"
+                 close_time = excluded.close_time, body = excluded.body, \
+                 search_terms = excluded.search_terms"
             }
             Self::UpsertCurrentRuns => {
                 "INSERT INTO endure_current_runs \
@@ -389,6 +393,9 @@ impl<'a> Merged<'a> {
             let mut starts = Vec::new();
             let mut closes: Vec<Option<i64>> = Vec::new();
             let mut bodies = Vec::new();
+            // One string per row (an array of arrays does not unnest row by row): the
+            // statement splits it at the separator, which no term holds.
+            let mut terms = Vec::new();
             for (key, row) in &self.visibility {
                 columns.push(key);
                 types.push(row.workflow_type.as_str().to_owned());
@@ -400,6 +407,7 @@ impl<'a> Merged<'a> {
                     None => None,
                 });
                 bodies.push(encode(*row)?);
+                terms.push(search_terms(&row.search_attributes).join(&TERM_SEPARATOR.to_string()));
             }
             let mut params = columns.into_params();
             params.extend([
@@ -409,6 +417,7 @@ impl<'a> Merged<'a> {
                 Box::new(starts),
                 Box::new(closes),
                 Box::new(bodies),
+                Box::new(terms),
             ]);
             statements.push((Op::UpsertVisibility, params));
         }

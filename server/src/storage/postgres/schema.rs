@@ -96,6 +96,7 @@ CREATE TABLE IF NOT EXISTS endure_visibility (
     start_time BIGINT NOT NULL,
     close_time BIGINT,
     body BYTEA NOT NULL,
+    search_terms TEXT[] NOT NULL DEFAULT '{}',
     PRIMARY KEY (namespace, workflow_id, run_id)
 ) WITH (fillfactor = 80);
 CREATE INDEX IF NOT EXISTS endure_visibility_by_start
@@ -104,6 +105,8 @@ CREATE INDEX IF NOT EXISTS endure_visibility_by_type
     ON endure_visibility (namespace, workflow_type, start_time DESC);
 CREATE INDEX IF NOT EXISTS endure_visibility_by_status
     ON endure_visibility (namespace, status, start_time DESC);
+CREATE INDEX IF NOT EXISTS endure_visibility_terms
+    ON endure_visibility USING GIN (search_terms);
 CREATE TABLE IF NOT EXISTS endure_namespaces (
     name TEXT PRIMARY KEY,
     version BIGINT NOT NULL,

@@ -5,6 +5,13 @@
 //! `NOT`, `STARTS_WITH`) is left to the filter's own evaluation on each row the SQL
 //! returns. The SQL part only ever narrows to a superset of the answer, so the rows that
 //! pass both are exactly the rows the filter passes.
+//!
+//! Custom search attributes are indexed as *terms* ([`search_terms`], a GIN-indexed
+//! `TEXT[]`): `Name=value` for each keyword, text and keyword-list value short enough to
+//! index, and a marker per name for what a string cannot be matched against by equality
+//! of text (a datetime, which several spellings of a time equal; a value too long or with
+//! a character a term cannot hold). `Name = 'v'` and `Name IN (…)` become "has one of the
+//! terms, or one of the markers" — every row that can match, and the filter decides.
 
 use endure_core::Namespace;
 use endure_core::list_filter::{Comparison, Field, FilterExpr, Literal};
@@ -12,6 +19,48 @@ use endure_core::storage::VisibilityQuery;
 use tokio_postgres::types::ToSql;
 
 use super::columns::status_code;
+
+/// Longest keyword or text value indexed as a term, in bytes (a B-tree entry of the GIN
+/// index has a size limit; longer values are found through their name's marker).
+pub(super) const TERM_VALUE_BYTES_MAX: usize = 256;
+
+/// The separator of terms when a batch of rows' terms travels as one string per row.
+pub(super) const TERM_SEPARATOR: char = '\u{1f}';
+
+/// The term of a string value, if it can be one.
+fn term(name: &str, value: &str) -> Option<String> {
+    let representable = |text: &str| !text.contains(['\0', TERM_SEPARATOR, '\u{1}']);
+    (value.len() <= TERM_VALUE_BYTES_MAX && representable(name) && representable(value))
+        .then(|| format!("{name}={value}"))
+}
+
+/// The marker of a name's values that equality of terms cannot match.
+fn unmatched_marker(name: &str) -> String {
+    format!("{name}\u{1}")
+}
+
+/// A run's terms: what list filters on its custom attributes look up.
+pub(super) fn search_terms(attributes: &endure_core::SearchAttributes) -> Vec<String> {
+    use endure_core::SearchAttributeValue as Value;
+    let mut terms = Vec::new();
+    for (name, value) in &attributes.0 {
+        let texts: &[String] = match value {
+            Value::Keyword(text) | Value::Text(text) => std::slice::from_ref(text),
+            Value::KeywordList(items) => items,
+            Value::Datetime(_) => {
+                terms.push(unmatched_marker(name));
+                continue;
+            }
+            _ => continue,
+        };
+        for text in texts {
+            terms.push(term(name, text).unwrap_or_else(|| unmatched_marker(name)));
+        }
+    }
+    terms.sort();
+    terms.dedup();
+    terms
+}
 
 /// A parameter of a query.
 pub(super) type Param = Box<dyn ToSql + Sync + Send>;
@@ -156,12 +205,17 @@ fn push_conjunct(sql: &mut Pushdown, conjunct: &FilterExpr) -> bool {
             field,
             op,
             value: Literal::String(text),
-        } => match text_column(field) {
-            Some(column) => {
+        } => match (text_column(field), field, op) {
+            (Some(column), _, _) => {
                 sql.text_clause(column, *op, Box::new(text.clone()));
                 true
             }
-            None => false,
+            (None, Field::Custom(name), Comparison::Eq) => {
+                push_terms(sql, name, std::slice::from_ref(text));
+                // The filter still decides: the terms find every row that can match.
+                false
+            }
+            _ => false,
         },
         FilterExpr::Compare {
             field,
@@ -209,6 +263,18 @@ fn push_conjunct(sql: &mut Pushdown, conjunct: &FilterExpr) -> bool {
                 sql.clauses.push(format!("status = ANY({placeholder})"));
                 return true;
             }
+            if let Field::Custom(name) = field {
+                let texts: Option<Vec<String>> = values
+                    .iter()
+                    .map(|value| match value {
+                        Literal::String(text) => Some(text.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                if let Some(texts) = texts {
+                    push_terms(sql, name, &texts);
+                }
+            }
             false
         }
         FilterExpr::Between {
@@ -229,6 +295,19 @@ fn push_conjunct(sql: &mut Pushdown, conjunct: &FilterExpr) -> bool {
         }
         _ => false,
     }
+}
+
+/// Narrows to rows holding one of the terms of `name` equal to one of `texts`, or the
+/// name's marker.
+fn push_terms(sql: &mut Pushdown, name: &str, texts: &[String]) {
+    if name.contains(['\0', TERM_SEPARATOR, '\u{1}']) {
+        return;
+    }
+    let mut terms: Vec<String> = texts.iter().filter_map(|text| term(name, text)).collect();
+    terms.push(unmatched_marker(name));
+    let placeholder = sql.param(Box::new(terms));
+    sql.clauses
+        .push(format!("search_terms && {placeholder}::text[]"));
 }
 
 #[cfg(test)]
@@ -279,12 +358,40 @@ mod tests {
             ("namespace = $1".into(), 1, false)
         );
         assert_eq!(
-            sql("CustomerId = 'c1' AND WorkflowType = 'Order'"),
-            ("namespace = $1 AND workflow_type = $2".into(), 2, false)
-        );
-        assert_eq!(
             sql("NOT (ExecutionStatus = 'Running')"),
             ("namespace = $1".into(), 1, false)
+        );
+    }
+
+    #[test]
+    fn custom_attributes_narrow_by_terms_and_markers() {
+        assert_eq!(
+            sql("CustomerId = 'c1' AND WorkflowType = 'Order'"),
+            (
+                "namespace = $1 AND search_terms && $2::text[] AND workflow_type = $3".into(),
+                3,
+                false
+            )
+        );
+        let mut attributes = endure_core::SearchAttributes::new();
+        attributes.insert(
+            "Tags",
+            endure_core::SearchAttributeValue::KeywordList(vec!["a".into(), "b".into()]),
+        );
+        attributes.insert(
+            "Note",
+            endure_core::SearchAttributeValue::Text("x".repeat(TERM_VALUE_BYTES_MAX + 1)),
+        );
+        attributes.insert(
+            "Since",
+            endure_core::SearchAttributeValue::Datetime(
+                endure_core::time::Timestamp::from_unix_seconds(5),
+            ),
+        );
+        attributes.insert("Count", endure_core::SearchAttributeValue::Int(3));
+        assert_eq!(
+            search_terms(&attributes),
+            ["Note\u{1}", "Since\u{1}", "Tags=a", "Tags=b"]
         );
     }
 
