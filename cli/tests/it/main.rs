@@ -11,6 +11,7 @@
 
 mod commands;
 mod kill;
+mod postgres;
 mod processes;
 mod robustness;
 mod store_failures;

@@ -63,6 +63,16 @@ impl Server {
         Self::spawn(command)
     }
 
+    /// Starts `endure server start --postgres URL` on a free port and waits for its ready
+    /// line.
+    pub fn start_postgres(url: &str) -> Self {
+        let mut command = Command::new(endure());
+        command
+            .args(["server", "start", "--postgres", url, "--port", "0"])
+            .stderr(Stdio::inherit());
+        Self::spawn(command)
+    }
+
     fn spawn(mut command: Command) -> Self {
         command.env("RUST_LOG", "warn").stdout(Stdio::piped());
         let mut child = command.spawn().expect("the endure binary runs");
@@ -73,10 +83,15 @@ impl Server {
             .expect("the server prints its ready line");
         let address = line
             .split_whitespace()
-            .nth(5)
+            .skip_while(|word| *word != "on")
+            .nth(1)
             .unwrap_or_else(|| panic!("no address in the ready line {line:?}"))
             .to_owned();
-        assert!(line.starts_with("Endure dev server listening on"), "{line}");
+        assert!(
+            line.starts_with("Endure dev server listening on")
+                || line.starts_with("Endure server listening on"),
+            "{line}"
+        );
         Self { child, address }
     }
 
