@@ -4,14 +4,36 @@
 
 use super::*;
 
+/// What the checks read of a stored run: its version, where its history ends, its status
+/// (never its state).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoredRun {
+    /// The row's db version.
+    pub db_version: u64,
+    /// The id its next event gets.
+    pub next_event_id: EventId,
+    /// Its status.
+    pub status: WorkflowExecutionStatus,
+}
+
+impl From<&ExecutionRow> for StoredRun {
+    fn from(row: &ExecutionRow) -> Self {
+        Self {
+            db_version: row.db_version,
+            next_event_id: row.next_event_id,
+            status: row.status,
+        }
+    }
+}
+
 /// What a write's conditions read, as the adapter's tables hold it — including what earlier
 /// writes of the same commit changed. The in-memory model reads its maps, redb its open
 /// write transaction, PostgreSQL the rows it read for the batch.
 pub trait StoredState {
     /// The shard's current range (`RangeId(0)` if it was never acquired).
     fn range(&self, shard: ShardId) -> Result<RangeId, StorageError>;
-    /// The run's stored row (its `state` may be left empty: no check reads it).
-    fn execution(&self, key: &ExecutionKey) -> Result<Option<ExecutionRow>, StorageError>;
+    /// What is stored of the run.
+    fn execution(&self, key: &ExecutionKey) -> Result<Option<StoredRun>, StorageError>;
     /// The workflow id's current run.
     fn current_run(
         &self,
@@ -47,14 +69,13 @@ pub fn check_write(
     }
     if let Some(deletion) = &write.deletion {
         let row = stored.execution(&deletion.key)?;
-        if let Err(rejection) = check_run_deletion(&deletion.key, deletion.db_version, row.as_ref())
-        {
+        if let Err(rejection) = check_run_deletion(&deletion.key, deletion.db_version, row) {
             return Ok(Err(rejection));
         }
     }
     for run in &write.runs {
         let row = stored.execution(&run.row.key)?;
-        if let Err(rejection) = check_run_condition(run, row.as_ref()) {
+        if let Err(rejection) = check_run_condition(run, row) {
             return Ok(Err(rejection));
         }
     }
@@ -81,7 +102,7 @@ pub fn check_write(
 /// stored one.
 pub fn check_run_condition(
     run: &RunWrite,
-    stored: Option<&ExecutionRow>,
+    stored: Option<StoredRun>,
 ) -> Result<(), WriteRejection> {
     let ok = match (run.condition, stored) {
         (RunCondition::Create, None) => true,
@@ -141,7 +162,7 @@ pub fn check_namespace_condition(
 pub fn check_run_deletion(
     key: &ExecutionKey,
     db_version: u64,
-    stored: Option<&ExecutionRow>,
+    stored: Option<StoredRun>,
 ) -> Result<bool, WriteRejection> {
     let Some(stored) = stored else {
         return Ok(false);
@@ -220,6 +241,6 @@ pub fn check_write_shape(write: &WorkflowWrite) -> Result<(), WriteRejection> {
 }
 
 /// The id the first appended event must have, given the stored row (or none).
-pub fn expected_first_event_id(stored: Option<&ExecutionRow>) -> EventId {
+pub fn expected_first_event_id(stored: Option<StoredRun>) -> EventId {
     stored.map_or(EventId::FIRST, |row| row.next_event_id)
 }

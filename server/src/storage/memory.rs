@@ -41,8 +41,8 @@ impl StoredState for State {
         Ok(self.shards.get(&shard).copied().unwrap_or(RangeId(0)))
     }
 
-    fn execution(&self, key: &ExecutionKey) -> Result<Option<ExecutionRow>, StorageError> {
-        Ok(self.executions.get(key).cloned())
+    fn execution(&self, key: &ExecutionKey) -> Result<Option<StoredRun>, StorageError> {
+        Ok(self.executions.get(key).map(StoredRun::from))
     }
 
     fn current_run(

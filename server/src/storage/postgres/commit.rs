@@ -21,7 +21,7 @@ use super::plan::{self, Op, shard_int};
 
 const READ_SHARDS: &str =
     "SELECT shard, range_id FROM endure_shards WHERE shard = ANY($1) FOR SHARE";
-const READ_EXECUTIONS: &str = "SELECT e.namespace, e.workflow_id, e.run_id, e.shard, \
+const READ_EXECUTIONS: &str = "SELECT e.namespace, e.workflow_id, e.run_id, \
      e.db_version, e.next_event_id, e.status FROM endure_executions e \
      JOIN UNNEST($1::text[], $2::text[], $3::bytea[]) AS k(namespace, workflow_id, run_id) \
      ON e.namespace = k.namespace AND e.workflow_id = k.workflow_id AND e.run_id = k.run_id";
@@ -167,17 +167,17 @@ async fn read_snapshot(
         let what = || "an execution row".to_owned();
         let columns = Columns::new(row, &what);
         let stored = (|| {
-            Ok::<_, StorageError>(ExecutionRow {
-                key: columns.execution_key(0)?,
-                shard: ShardId(columns.integer(3)?),
-                db_version: columns.unsigned(4)?,
-                next_event_id: columns.event_id(5)?,
-                status: columns.status(6)?,
-                state: Vec::new(),
-            })
+            Ok::<_, StorageError>((
+                columns.execution_key(0)?,
+                StoredRun {
+                    db_version: columns.unsigned(3)?,
+                    next_event_id: columns.event_id(4)?,
+                    status: columns.status(5)?,
+                },
+            ))
         })()
         .map_err(PgError::Store)?;
-        snapshot.executions.insert(stored.key.clone(), stored);
+        snapshot.executions.insert(stored.0, stored.1);
     }
     for row in &current_rows {
         let what = || "a current-run row".to_owned();

@@ -32,8 +32,8 @@ pub(super) struct Reads {
 pub(super) struct Snapshot {
     /// Each shard's range (absent: never acquired, range 0).
     pub(super) ranges: BTreeMap<ShardId, RangeId>,
-    /// Each run's row, without its state (the checks never read it).
-    pub(super) executions: BTreeMap<ExecutionKey, ExecutionRow>,
+    /// What is stored of each run.
+    pub(super) executions: BTreeMap<ExecutionKey, StoredRun>,
     /// Each workflow id's current run.
     pub(super) current_runs: BTreeMap<WorkflowKey, RunId>,
     /// Each request id's record.
@@ -107,8 +107,8 @@ impl StoredState for Snapshot {
         Ok(self.ranges.get(&shard).copied().unwrap_or(RangeId(0)))
     }
 
-    fn execution(&self, key: &ExecutionKey) -> Result<Option<ExecutionRow>, StorageError> {
-        Ok(self.executions.get(key).cloned())
+    fn execution(&self, key: &ExecutionKey) -> Result<Option<StoredRun>, StorageError> {
+        Ok(self.executions.get(key).copied())
     }
 
     fn current_run(
@@ -148,11 +148,9 @@ fn accept(snapshot: &mut Snapshot, write: &WorkflowWrite) {
         }
     }
     for run in &write.runs {
-        let row = ExecutionRow {
-            state: Vec::new(),
-            ..run.row.clone()
-        };
-        snapshot.executions.insert(run.row.key.clone(), row);
+        snapshot
+            .executions
+            .insert(run.row.key.clone(), StoredRun::from(&run.row));
     }
     if let Some(current) = &write.current_run {
         snapshot.current_runs.insert(
@@ -250,10 +248,6 @@ mod tests {
             })
         ));
         assert_eq!(snapshot.executions[&key(1)].db_version, 2);
-        assert!(
-            snapshot.executions[&key(1)].state.is_empty(),
-            "the snapshot keeps no state"
-        );
     }
 
     #[test]
@@ -275,9 +269,10 @@ mod tests {
     #[test]
     fn a_deletion_frees_the_request_ids_and_current_run_naming_its_run() {
         let mut snapshot = snapshot();
-        snapshot
-            .executions
-            .insert(key(1), row(1, 3, WorkflowExecutionStatus::Completed));
+        snapshot.executions.insert(
+            key(1),
+            StoredRun::from(&row(1, 3, WorkflowExecutionStatus::Completed)),
+        );
         snapshot.current_runs.insert(
             (Namespace::default(), WorkflowId::new("order").unwrap()),
             RunId::from_u128(1),

@@ -402,8 +402,8 @@ impl StoredState for Tables<'_> {
         ))
     }
 
-    fn execution(&self, key: &ExecutionKey) -> Result<Option<ExecutionRow>, StorageError> {
-        Tables::execution(self, key)
+    fn execution(&self, key: &ExecutionKey) -> Result<Option<StoredRun>, StorageError> {
+        Ok(Tables::execution(self, key)?.as_ref().map(StoredRun::from))
     }
 
     fn current_run(
