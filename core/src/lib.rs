@@ -34,6 +34,7 @@ pub mod protocol;
 pub mod random;
 pub mod replay;
 mod retry;
+pub mod schedule;
 mod search_attributes;
 #[cfg(any(test, feature = "testing"))]
 pub mod simulated_run;

@@ -71,6 +71,11 @@ pub const FAILURE_MESSAGE_BYTES_MAX: usize = 32 * KIB;
 pub const WORKFLOW_TASK_TIMEOUT_DEFAULT: Duration = Duration::from_secs(10);
 /// Workflow task start-to-close timeouts are capped here.
 pub const WORKFLOW_TASK_TIMEOUT_MAX: Duration = Duration::from_secs(120);
+/// Most calendars, intervals, cron strings and skip calendars in one schedule spec (and
+/// ranges in one calendar field).
+pub const SCHEDULE_SPEC_ITEMS_MAX: usize = 100;
+/// Longest comment of a schedule calendar, in bytes (Temporal's bound).
+pub const SCHEDULE_COMMENT_BYTES_MAX: usize = 200;
 /// Longest timeout or delay accepted anywhere: 100 years, so deadlines never overflow.
 pub const DURATION_MAX: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
 

@@ -179,6 +179,8 @@ fn core_depends_only_on_pure_crates() {
         // Test support only: traces the codec's schema snapshots.
         "serde-reflection",
         "thiserror",
+        // Time zones (bundled database, no system reads) for schedule specs.
+        "jiff",
         "proptest",
         "proptest-derive",
     ];

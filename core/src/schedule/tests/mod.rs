@@ -1,0 +1,5 @@
+//! The schedule module's tests: specs (`spec.rs`) and the scheduler's decisions
+//! (`scheduler.rs`).
+
+mod scheduler;
+mod spec;
