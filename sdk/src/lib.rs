@@ -19,6 +19,7 @@ mod payloads;
 pub mod remote;
 pub mod replayer;
 mod reset_client;
+mod schedule_client;
 mod task_slots;
 #[cfg(feature = "embedded")]
 pub mod testing;
@@ -33,8 +34,13 @@ pub use codec::CodecTransport;
 pub use endure_core::payload;
 pub use endure_core::payload::Binary;
 pub use endure_core::payload_codec::{CodecChain, CodecError, PayloadCodec, VisitPayloads};
+/// Schedule specs, policies and descriptions (spec §5.17).
+pub use endure_core::schedule;
 pub use payloads::decode_arguments;
 pub use reset_client::ResetOptions;
+pub use schedule_client::{
+    ScheduleClient, ScheduleHandle, ScheduleOptions, schedule_workflow_action,
+};
 pub use update_client::{UpdateHandle, UpdateOptions};
 pub use worker::{Registration, Worker, WorkerOptions};
 

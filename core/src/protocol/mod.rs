@@ -13,6 +13,7 @@
 
 mod namespaces;
 mod rpc;
+mod schedules;
 mod tasks;
 mod text;
 mod workflows;
@@ -26,6 +27,7 @@ use crate::ids::RunId;
 
 pub use namespaces::*;
 pub use rpc::{CheckText, Handler, Request, Response, Rpc};
+pub use schedules::*;
 pub use tasks::*;
 pub use workflows::*;
 

@@ -17,6 +17,7 @@ use crate::ValidationError;
 use crate::history::HistoryEvent;
 use crate::namespace::NamespaceRecord;
 use crate::payload_codec::{CodecError, PayloadVisitor, VisitPayloads};
+use crate::schedule::{ScheduleDescription, ScheduleListEntry};
 
 /// A request message and the response it gets.
 pub trait Rpc: Sized + Send + 'static {
@@ -201,4 +202,16 @@ rpcs! {
     delete_workflow / DeleteWorkflow: DeleteWorkflowRequest => ();
     /// Wait for an update known only by its id.
     poll_update / PollUpdate: PollUpdateRequest => Box<UpdateWorkflowResponse>;
+    /// Create a schedule.
+    create_schedule / CreateSchedule: CreateScheduleRequest => CreateScheduleResponse;
+    /// Describe a schedule.
+    describe_schedule / DescribeSchedule: DescribeScheduleRequest => Box<ScheduleDescription>;
+    /// Replace a schedule's spec, action, policies and state.
+    update_schedule / UpdateSchedule: UpdateScheduleRequest => ();
+    /// Trigger, backfill, pause or unpause a schedule.
+    patch_schedule / PatchSchedule: PatchScheduleRequest => ();
+    /// Delete a schedule.
+    delete_schedule / DeleteSchedule: DeleteScheduleRequest => ();
+    /// List a namespace's schedules.
+    list_schedules / ListSchedules: ListSchedulesRequest => Vec<ScheduleListEntry>;
 }

@@ -9,6 +9,7 @@
 mod buffer;
 mod calendar;
 mod compiled;
+pub mod history;
 mod model;
 mod scheduler;
 mod spec;

@@ -185,6 +185,8 @@ pub struct ScheduleInfo {
 pub const RECENT_ACTIONS_MAX: usize = 10;
 /// Most starts a schedule holds waiting for a running workflow (Temporal's buffer size).
 pub const BUFFERED_STARTS_MAX: usize = 1_000;
+/// The longest listing of schedules.
+pub const SCHEDULES_LIST_MAX: usize = 1_000;
 /// Most backfills in progress at once.
 pub const BACKFILLS_MAX: usize = 1_000;
 
@@ -225,4 +227,46 @@ pub struct BufferedStart {
     pub overlap: ScheduleOverlapPolicy,
     /// A trigger or a backfill (taken even when paused; no catch-up window).
     pub manual: bool,
+}
+
+/// What a listing shows of a schedule (kept in its workflow's memo, so a listing reads no
+/// history).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduleListInfo {
+    /// The workflow type it starts.
+    pub workflow_type: WorkflowType,
+    /// Paused or not.
+    pub paused: bool,
+    /// Why it was last paused or unpaused.
+    pub notes: String,
+    /// Its last actions, oldest first (at most three).
+    pub recent_actions: Vec<ScheduleActionResult>,
+    /// Its next times (at most five).
+    pub future_action_times: Vec<Timestamp>,
+}
+
+/// One schedule of a listing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduleListEntry {
+    /// The schedule id.
+    pub schedule_id: WorkflowId,
+    /// What it shows.
+    pub info: ScheduleListInfo,
+}
+
+/// Everything describe tells of a schedule (Go's `ScheduleDescription`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScheduleDescription {
+    /// The schedule id.
+    pub schedule_id: WorkflowId,
+    /// The schedule as it is now.
+    pub schedule: Schedule,
+    /// What it has done.
+    pub info: ScheduleInfo,
+    /// Its next ten times.
+    pub future_action_times: Vec<Timestamp>,
+    /// Starts waiting for a running workflow.
+    pub buffered_starts: usize,
+    /// Pass this to an update to make it conditional on no change since.
+    pub conflict_token: u64,
 }

@@ -499,6 +499,31 @@ impl SchedulerState {
         times
     }
 
+    /// What a listing shows of it at `now`.
+    pub fn list_info(&self, now: Timestamp) -> ScheduleListInfo {
+        let ScheduleAction::StartWorkflow(action) = &self.schedule.action;
+        let recent = &self.info.recent_actions;
+        ScheduleListInfo {
+            workflow_type: action.workflow_type.clone(),
+            paused: self.schedule.state.paused,
+            notes: self.schedule.state.notes.clone(),
+            recent_actions: recent[recent.len().saturating_sub(3)..].to_vec(),
+            future_action_times: self.future_action_times(now, 5),
+        }
+    }
+
+    /// Everything describe shows of it at `now`.
+    pub fn describe(&self, now: Timestamp) -> ScheduleDescription {
+        ScheduleDescription {
+            schedule_id: self.schedule_id.clone(),
+            schedule: self.schedule.clone(),
+            info: self.info.clone(),
+            future_action_times: self.future_action_times(now, 10),
+            buffered_starts: self.buffer.len(),
+            conflict_token: self.conflict_token,
+        }
+    }
+
     /// Whether it is waiting on a running workflow to close (so someone must watch it).
     pub fn waits_on_running(&self) -> bool {
         !self.buffer.is_empty() && !self.info.running.is_empty()

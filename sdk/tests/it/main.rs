@@ -25,6 +25,7 @@ mod quickstart;
 mod reexports;
 mod registration;
 mod reset;
+mod schedules;
 mod scopes;
 mod selectors;
 // Real sockets and files; the simulated network is exercised by the scenarios.

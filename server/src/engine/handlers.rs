@@ -7,6 +7,7 @@ use endure_core::execution::{Reply, WorkflowTaskCompletion};
 use endure_core::history::HistoryEvent;
 use endure_core::namespace::NamespaceRecord;
 use endure_core::protocol::*;
+use endure_core::schedule::{ScheduleDescription, ScheduleListEntry};
 use endure_core::storage::{HistoryPage, Storage, VisibilityRow};
 
 use super::api::EngineError;
@@ -378,6 +379,39 @@ impl<S: Storage, C: Clock> Handler for InProcessTransport<S, C> {
             )
             .await
             .map(Box::new)
+    }
+
+    async fn create_schedule(
+        &self,
+        request: CreateScheduleRequest,
+    ) -> Result<CreateScheduleResponse, EngineError> {
+        self.engine.create_schedule(request).await
+    }
+
+    async fn describe_schedule(
+        &self,
+        request: DescribeScheduleRequest,
+    ) -> Result<Box<ScheduleDescription>, EngineError> {
+        self.engine.describe_schedule(request).await.map(Box::new)
+    }
+
+    async fn update_schedule(&self, request: UpdateScheduleRequest) -> Result<(), EngineError> {
+        self.engine.update_schedule(request).await
+    }
+
+    async fn patch_schedule(&self, request: PatchScheduleRequest) -> Result<(), EngineError> {
+        self.engine.patch_schedule(request).await
+    }
+
+    async fn delete_schedule(&self, request: DeleteScheduleRequest) -> Result<(), EngineError> {
+        self.engine.delete_schedule(request).await
+    }
+
+    async fn list_schedules(
+        &self,
+        request: ListSchedulesRequest,
+    ) -> Result<Vec<ScheduleListEntry>, EngineError> {
+        self.engine.list_schedules(request).await
     }
 }
 

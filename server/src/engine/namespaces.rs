@@ -102,6 +102,16 @@ impl Namespaces {
             })
     }
 
+    /// Every known namespace's name.
+    pub(crate) fn names(&self) -> Vec<Namespace> {
+        self.records
+            .read()
+            .keys()
+            .filter(|name| name.as_str() != SYSTEM_NAMESPACE)
+            .cloned()
+            .collect()
+    }
+
     fn remember(&self, record: NamespaceRecord) {
         let mut records = self.records.write();
         let newer = records
@@ -136,6 +146,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             Ok(()) => {
                 tracing::info!(namespace = %name, "namespace created");
                 self.inner.namespaces.remember(record.clone());
+                self.inner.schedulers.serve(self, &name);
                 Ok(record)
             }
             Err(WriteRejection::NamespaceConditionFailed { .. }) => {

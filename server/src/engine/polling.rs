@@ -89,64 +89,79 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             else {
                 return Ok(None);
             };
-            let (execution, started) = match handoff {
-                Handoff::Query(offer) => match self.query_task(offer).await? {
-                    Some(query) => return Ok(Some(PolledWorkflowTask::Query(Box::new(query)))),
-                    // Answered or timed out meanwhile.
-                    None => continue,
-                },
-                Handoff::Started {
-                    execution,
-                    reply: Reply::WorkflowTaskStarted(started),
-                } => (execution, started),
-                Handoff::Started { .. } => continue,
-                Handoff::Row(taken) => {
-                    let row = taken.starting();
-                    let request_id = format!("dispatch-{}", row.task_id);
-                    let input = match Input::task_started(&row.task, request_id, identity.into()) {
-                        Some(input @ Input::WorkflowTaskStarted { .. }) => input,
-                        _ => {
-                            debug_assert!(
-                                false,
-                                "the workflow half of a queue holds workflow tasks only"
-                            );
-                            continue;
-                        }
-                    };
-                    match self.apply(&row.execution, input, Some(row.key())).await {
-                        Ok(Reply::WorkflowTaskStarted(started)) => (row.execution, started),
-                        // Stale (the task timed out, the run closed): take the next one.
-                        Ok(_) | Err(EngineError::Rejected(_) | EngineError::NotFound(_)) => {
-                            continue;
-                        }
-                        // Not started (its row is still stored): back to the queue.
-                        Err(error) => {
-                            self.inner.matching.add(row);
-                            return Err(error);
-                        }
+            if let Some(task) = self.take_workflow_handoff(handoff, identity).await? {
+                return Ok(Some(task));
+            }
+        }
+    }
+
+    /// What a workflow poller gets for `handoff`: the task started (a backlog row started
+    /// now through its shard) with its first history page, or the query; `None` when the
+    /// handoff went stale meanwhile (take the next).
+    pub(super) async fn take_workflow_handoff(
+        &self,
+        handoff: Handoff,
+        identity: &str,
+    ) -> Result<Option<PolledWorkflowTask>, EngineError> {
+        let (execution, started) = match handoff {
+            Handoff::Query(offer) => {
+                // Answered or timed out meanwhile: `None`.
+                return Ok(self
+                    .query_task(offer)
+                    .await?
+                    .map(|query| PolledWorkflowTask::Query(Box::new(query))));
+            }
+            Handoff::Started {
+                execution,
+                reply: Reply::WorkflowTaskStarted(started),
+            } => (execution, started),
+            Handoff::Started { .. } => return Ok(None),
+            Handoff::Row(taken) => {
+                let row = taken.starting();
+                let request_id = format!("dispatch-{}", row.task_id);
+                let input = match Input::task_started(&row.task, request_id, identity.into()) {
+                    Some(input @ Input::WorkflowTaskStarted { .. }) => input,
+                    _ => {
+                        debug_assert!(
+                            false,
+                            "the workflow half of a queue holds workflow tasks only"
+                        );
+                        return Ok(None);
+                    }
+                };
+                match self.apply(&row.execution, input, Some(row.key())).await {
+                    Ok(Reply::WorkflowTaskStarted(started)) => (row.execution, started),
+                    // Stale (the task timed out, the run closed): take the next one.
+                    Ok(_) | Err(EngineError::Rejected(_) | EngineError::NotFound(_)) => {
+                        return Ok(None);
+                    }
+                    // Not started (its row is still stored): back to the queue.
+                    Err(error) => {
+                        self.inner.matching.add(row);
+                        return Err(error);
                     }
                 }
-            };
-            // A sticky task's worker has the run up to its previous task: send it the rest.
-            let from = match started.previous_started_event_id {
-                Some(previous) if started.sticky => previous.next(),
-                _ => EventId::FIRST,
-            };
-            // One page at most: the worker fetches the rest (DESIGN §4: pages everywhere).
-            let page = self.history_page(&execution, from).await?;
-            return Ok(Some(PolledWorkflowTask::Task(Box::new(
-                WorkflowTaskForWorker {
-                    execution,
-                    workflow_type: started.workflow_type,
-                    token: started.token,
-                    history: page.events,
-                    next_page: page.next_event_id,
-                    transient_events: started.transient_events,
-                    previous_started_event_id: started.previous_started_event_id,
-                    updates: started.updates,
-                },
-            ))));
-        }
+            }
+        };
+        // A sticky task's worker has the run up to its previous task: send it the rest.
+        let from = match started.previous_started_event_id {
+            Some(previous) if started.sticky => previous.next(),
+            _ => EventId::FIRST,
+        };
+        // One page at most: the worker fetches the rest (DESIGN §4: pages everywhere).
+        let page = self.history_page(&execution, from).await?;
+        Ok(Some(PolledWorkflowTask::Task(Box::new(
+            WorkflowTaskForWorker {
+                execution,
+                workflow_type: started.workflow_type,
+                token: started.token,
+                history: page.events,
+                next_page: page.next_event_id,
+                transient_events: started.transient_events,
+                previous_started_event_id: started.previous_started_event_id,
+                updates: started.updates,
+            },
+        ))))
     }
 
     /// Waits for an activity task of the queue and starts it; `None` if none came in time.

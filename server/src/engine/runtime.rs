@@ -83,6 +83,9 @@ pub(super) struct Inner<S, C> {
     /// The outbox: stopped last by [`Engine::shutdown`] (its rows are durable and are
     /// delivered after the next open), so the store is released when that returns.
     pub(super) outbox: tokio::task::JoinHandle<()>,
+    /// The engine as the worker of its schedule workflows: stopped first by
+    /// [`Engine::shutdown`].
+    pub(super) schedulers: super::schedules::SchedulerWorkers,
 }
 
 impl Engine<RedbStorage, SystemClock> {
@@ -167,7 +170,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             Arc::clone(&namespaces),
         );
         let outbox = tokio::spawn(outbox.run(outbox_rows));
-        Ok(Self {
+        let engine = Self {
             inner: Arc::new(Inner {
                 storage,
                 clock,
@@ -180,8 +183,15 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 config,
                 tasks,
                 outbox,
+                schedulers: super::schedules::SchedulerWorkers::default(),
             }),
-        })
+        };
+        // Every namespace's schedules are served from the start (their wake-ups are
+        // durable timers; the tasks wait in the queue until polled).
+        for namespace in engine.inner.namespaces.names() {
+            engine.inner.schedulers.serve(&engine, &namespace);
+        }
+        Ok(engine)
     }
 
     /// Stops the engine gracefully once this is its last handle: every shard finishes the
@@ -190,6 +200,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
     /// still alive (a transport still serving), nothing stops and the engine comes back.
     pub async fn shutdown(self) -> Result<(), Self> {
         let inner = Arc::try_unwrap(self.inner).map_err(|inner| Self { inner })?;
+        inner.schedulers.stop().await;
         let Inner {
             shards,
             tasks,
