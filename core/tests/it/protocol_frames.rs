@@ -446,7 +446,149 @@ fn samples() -> Vec<(Request, Response)> {
             }),
             Response::PollUpdate(update_response()),
         ),
+        (
+            Request::CreateSchedule(CreateScheduleRequest {
+                namespace: namespace(),
+                schedule_id: WorkflowId::new("nightly").unwrap(),
+                schedule: schedule(),
+                trigger_immediately: true,
+                backfills: vec![backfill()],
+                memo: header(),
+                search_attributes: SearchAttributes::default(),
+                request_id: "create-1".into(),
+                identity: "client-1".into(),
+            }),
+            Response::CreateSchedule(CreateScheduleResponse { created: true }),
+        ),
+        (
+            Request::DescribeSchedule(DescribeScheduleRequest {
+                namespace: namespace(),
+                schedule_id: WorkflowId::new("nightly").unwrap(),
+            }),
+            Response::DescribeSchedule(Box::new(schedule::ScheduleDescription {
+                schedule_id: WorkflowId::new("nightly").unwrap(),
+                schedule: schedule(),
+                info: schedule::ScheduleInfo {
+                    action_count: 1,
+                    recent_actions: vec![action_result()],
+                    created_at: Some(Timestamp::from_unix_seconds(1_700_000_000)),
+                    ..schedule::ScheduleInfo::default()
+                },
+                future_action_times: vec![Timestamp::from_unix_seconds(1_700_086_400)],
+                buffered_starts: 0,
+                conflict_token: 3,
+            })),
+        ),
+        (
+            Request::UpdateSchedule(UpdateScheduleRequest {
+                namespace: namespace(),
+                schedule_id: WorkflowId::new("nightly").unwrap(),
+                schedule: schedule(),
+                conflict_token: Some(3),
+                identity: "client-1".into(),
+            }),
+            Response::UpdateSchedule(()),
+        ),
+        (
+            Request::PatchSchedule(PatchScheduleRequest {
+                namespace: namespace(),
+                schedule_id: WorkflowId::new("nightly").unwrap(),
+                patch: schedule::SchedulePatch {
+                    trigger: Some(schedule::ScheduleOverlapPolicy::AllowAll),
+                    backfills: vec![backfill()],
+                    pause: Some("maintenance".into()),
+                    unpause: None,
+                },
+                identity: "client-1".into(),
+            }),
+            Response::PatchSchedule(()),
+        ),
+        (
+            Request::DeleteSchedule(DeleteScheduleRequest {
+                namespace: namespace(),
+                schedule_id: WorkflowId::new("nightly").unwrap(),
+                identity: "client-1".into(),
+            }),
+            Response::DeleteSchedule(()),
+        ),
+        (
+            Request::ListSchedules(ListSchedulesRequest {
+                namespace: namespace(),
+                filter: Some(list_filter::ListFilter::parse("Team = 'billing'").unwrap()),
+                limit: 100,
+            }),
+            Response::ListSchedules(vec![schedule::ScheduleListEntry {
+                schedule_id: WorkflowId::new("nightly").unwrap(),
+                info: schedule::ScheduleListInfo {
+                    workflow_type: workflow_type("Report"),
+                    paused: false,
+                    notes: String::new(),
+                    recent_actions: vec![action_result()],
+                    future_action_times: vec![Timestamp::from_unix_seconds(1_700_086_400)],
+                },
+            }]),
+        ),
     ]
+}
+
+fn schedule() -> schedule::Schedule {
+    schedule::Schedule {
+        spec: schedule::ScheduleSpec {
+            calendars: vec![schedule::CalendarSpec {
+                hour: vec![schedule::ScheduleRange::value(2)],
+                day_of_week: vec![schedule::ScheduleRange::between(1, 5)],
+                comment: "weeknights".into(),
+                ..schedule::CalendarSpec::default()
+            }],
+            intervals: vec![schedule::IntervalSpec {
+                every: Duration::from_secs(3_600),
+                offset: Duration::from_secs(900),
+            }],
+            cron_expressions: vec!["0 12 * * *".into()],
+            skip: Vec::new(),
+            start_at: None,
+            end_at: Some(Timestamp::from_unix_seconds(1_800_000_000)),
+            jitter: Duration::from_secs(30),
+            time_zone_name: "Europe/Paris".into(),
+        },
+        action: schedule::ScheduleAction::StartWorkflow(Box::new(
+            schedule::ScheduleWorkflowAction {
+                workflow_type: workflow_type("Report"),
+                input: samples::payloads(),
+                header: header(),
+                options: samples::start_workflow_options(),
+            },
+        )),
+        policies: schedule::SchedulePolicies {
+            overlap: schedule::ScheduleOverlapPolicy::BufferOne,
+            catchup_window: Duration::from_secs(600),
+            pause_on_failure: true,
+        },
+        state: schedule::ScheduleRunState {
+            notes: "created".into(),
+            paused: false,
+            limited_actions: true,
+            remaining_actions: 10,
+        },
+    }
+}
+
+fn backfill() -> schedule::Backfill {
+    schedule::Backfill {
+        start: Timestamp::from_unix_seconds(1_699_000_000),
+        end: Timestamp::from_unix_seconds(1_699_500_000),
+        overlap: schedule::ScheduleOverlapPolicy::AllowAll,
+    }
+}
+
+fn action_result() -> schedule::ScheduleActionResult {
+    schedule::ScheduleActionResult {
+        schedule_time: Timestamp::from_unix_seconds(1_700_000_000),
+        actual_time: Timestamp::from_unix_seconds(1_700_000_001),
+        workflow_id: WorkflowId::new("report-2023-11-14T22:13:20Z").unwrap(),
+        run_id: run(),
+        status: WorkflowExecutionStatus::Completed,
+    }
 }
 
 fn directory() -> PathBuf {
