@@ -33,6 +33,9 @@ pub(crate) enum Command {
     /// Create, list, describe and update namespaces.
     #[command(subcommand)]
     Namespace(NamespaceCommand),
+    /// Create and steer schedules: workflows started at calendar, cron or interval times.
+    #[command(subcommand)]
+    Schedule(crate::schedule_args::ScheduleCommand),
     /// Run a benchmark workload (BENCHMARKS.md) and print its figures as one JSON line.
     Bench(BenchArgs),
     /// Look after a store: check a file for corruption, migrate a PostgreSQL schema.

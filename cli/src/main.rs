@@ -22,6 +22,10 @@ mod operator;
 #[cfg(not(madsim))]
 mod render;
 #[cfg(not(madsim))]
+mod schedule;
+#[cfg(not(madsim))]
+mod schedule_args;
+#[cfg(not(madsim))]
 mod server;
 #[cfg(not(madsim))]
 mod workflow;
@@ -50,6 +54,7 @@ fn main() -> ExitCode {
     let address = match &cli.command {
         args::Command::Workflow(command) => workflow_address(command),
         args::Command::Namespace(command) => namespace_address(command),
+        args::Command::Schedule(command) => command.address(),
         args::Command::Operator(args::OperatorCommand::Cluster(args::ClusterCommand::Health(
             args,
         ))) => args.client.address.clone(),
@@ -78,6 +83,7 @@ fn main() -> ExitCode {
             }
             args::Command::Workflow(command) => workflow::run(command).await,
             args::Command::Namespace(command) => namespace::run(command).await,
+            args::Command::Schedule(command) => schedule::run(command).await,
             args::Command::Bench(args) => bench::run(args).await,
             args::Command::Admin(args::AdminCommand::Check(args)) => admin::check(&args),
             args::Command::Operator(args::OperatorCommand::Cluster(

@@ -65,7 +65,7 @@ fn parse_json(text: &str, what: &str) -> Result<Value, CliError> {
 }
 
 /// `KEY=JSON` split, the JSON parsed.
-fn key_value<'a>(entry: &'a str, flag: &str) -> Result<(&'a str, Value), CliError> {
+pub(crate) fn key_value<'a>(entry: &'a str, flag: &str) -> Result<(&'a str, Value), CliError> {
     let (key, value) = entry.split_once('=').ok_or_else(|| {
         usage(format!(
             "{flag} {entry:?}: write it as KEY=JSON, e.g. Tier='\"gold\"'"
@@ -75,7 +75,7 @@ fn key_value<'a>(entry: &'a str, flag: &str) -> Result<(&'a str, Value), CliErro
 }
 
 /// A search attribute's typed value from JSON: strings are keywords.
-fn search_attribute(key: &str, value: Value) -> Result<SearchAttributeValue, CliError> {
+pub(crate) fn search_attribute(key: &str, value: Value) -> Result<SearchAttributeValue, CliError> {
     let refuse = || {
         usage(format!(
             "--search-attribute {key}: give a string, an integer, a number, a boolean or a list of strings"
@@ -103,7 +103,7 @@ fn search_attribute(key: &str, value: Value) -> Result<SearchAttributeValue, Cli
 
 /// The arguments of a call: one payload per `--input`, in order (as Temporal's CLI sends
 /// them), each JSON — or `binary/null` for `null`.
-fn inputs(texts: &[String]) -> Result<Payloads, CliError> {
+pub(crate) fn inputs(texts: &[String]) -> Result<Payloads, CliError> {
     texts
         .iter()
         .map(|text| {

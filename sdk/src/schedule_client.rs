@@ -83,7 +83,8 @@ impl ScheduleOptions {
         }
     }
 
-    fn schedule(&self) -> Schedule {
+    /// The schedule these options describe (what an update sends).
+    pub fn schedule(&self) -> Schedule {
         Schedule {
             spec: self.spec.clone(),
             action: ScheduleAction::StartWorkflow(Box::new(self.action.clone())),

@@ -83,6 +83,13 @@ fn bits(ranges: &[ScheduleRange], default: &[ScheduleRange]) -> u64 {
         .fold(0, |bits, value| bits | 1 << value)
 }
 
+/// The smallest value at or above `from` in `bits`.
+fn next_bit(bits: u64, from: i8) -> Option<i8> {
+    let from = u32::try_from(from).ok().filter(|from| *from < 64)?;
+    let above = bits & (u64::MAX << from);
+    (above != 0).then(|| above.trailing_zeros() as i8)
+}
+
 fn has(bits: u64, value: i8) -> bool {
     (0..64).contains(&value) && bits & (1 << value) != 0
 }
@@ -174,22 +181,55 @@ impl CompiledCalendar {
             if i32::from(wall.year) > YEAR_MAX as i32 {
                 return None;
             }
-            // Match from the outside in, skipping whole units that cannot match.
+            // Match from the outside in, jumping to the next value each field allows.
             if !self.year(wall.year) {
                 wall = Wall::start_of_year(wall.year + 1);
-            } else if !has(self.months, wall.month) {
-                (wall.month, wall.day, wall.hour, wall.minute, wall.second) =
-                    (wall.month + 1, 1, 0, 0, 0);
-            } else if !self.day(wall.year, wall.month, wall.day) {
+                continue;
+            }
+            match next_bit(self.months, wall.month) {
+                None => {
+                    wall = Wall::start_of_year(wall.year + 1);
+                    continue;
+                }
+                Some(month) if month != wall.month => {
+                    (wall.month, wall.day, wall.hour, wall.minute, wall.second) =
+                        (month, 1, 0, 0, 0);
+                    continue;
+                }
+                Some(_) => {}
+            }
+            if !self.day(wall.year, wall.month, wall.day) {
                 (wall.day, wall.hour, wall.minute, wall.second) = (wall.day + 1, 0, 0, 0);
-            } else if !has(self.hours, wall.hour) {
-                (wall.hour, wall.minute, wall.second) = (wall.hour + 1, 0, 0);
-            } else if !has(self.minutes, wall.minute) {
-                (wall.minute, wall.second) = (wall.minute + 1, 0);
-            } else if !has(self.seconds, wall.second) {
-                wall.second += 1;
-            } else {
-                return Some(wall);
+                continue;
+            }
+            match next_bit(self.hours, wall.hour) {
+                None => {
+                    (wall.day, wall.hour, wall.minute, wall.second) = (wall.day + 1, 0, 0, 0);
+                    continue;
+                }
+                Some(hour) if hour != wall.hour => {
+                    (wall.hour, wall.minute, wall.second) = (hour, 0, 0);
+                }
+                Some(_) => {}
+            }
+            match next_bit(self.minutes, wall.minute) {
+                None => {
+                    (wall.hour, wall.minute, wall.second) = (wall.hour + 1, 0, 0);
+                    continue;
+                }
+                Some(minute) if minute != wall.minute => {
+                    (wall.minute, wall.second) = (minute, 0);
+                }
+                Some(_) => {}
+            }
+            match next_bit(self.seconds, wall.second) {
+                None => {
+                    (wall.minute, wall.second) = (wall.minute + 1, 0);
+                }
+                Some(second) => {
+                    wall.second = second;
+                    return Some(wall);
+                }
             }
         }
     }

@@ -32,7 +32,7 @@ pub const REFRESH_SIGNAL: &str = "schedule-refresh";
 /// The memo field listings read.
 pub const LIST_INFO_MEMO: &str = "schedule-list-info";
 /// The history length past which a schedule continues as new.
-pub const EVENTS_BEFORE_CONTINUE_AS_NEW: usize = 1_000;
+pub const EVENTS_BEFORE_CONTINUE_AS_NEW: usize = 250;
 
 /// The workflow id of schedule `schedule_id`.
 pub fn workflow_id_of(schedule_id: &WorkflowId) -> Result<WorkflowId, crate::ValidationError> {
@@ -99,46 +99,48 @@ pub struct Folded {
     pub stale_updates: u64,
 }
 
-/// Reads a schedule's state from its run's history.
+/// Reads a schedule's state from its run's history: the state of the last marker (or of
+/// the start) — decoded once — with the inputs signalled after it applied.
 pub fn fold(history: &[HistoryEvent]) -> Result<Folded, FoldError> {
-    let mut folded: Option<Folded> = None;
-    let mut timer_starts: BTreeMap<TimerId, Timestamp> = BTreeMap::new();
-    for event in history {
-        let now = event.event_time;
-        if let EventAttributes::WorkflowExecutionStarted(started) = &event.attributes {
-            let state: SchedulerState = decode(&started.input)?;
-            folded = Some(Folded {
-                state,
-                recorded: started.input.clone(),
-                now,
-                timer: None,
-                timers_started: 0,
-                list_info: started
-                    .memo
-                    .get(LIST_INFO_MEMO)
-                    .map(|payload| Payloads::one(payload.clone())),
-                events: 0,
-                stale_updates: 0,
-            });
+    let first = history
+        .first()
+        .ok_or_else(|| FoldError("an empty history".into()))?;
+    let EventAttributes::WorkflowExecutionStarted(started) = &first.attributes else {
+        return Err(FoldError(
+            "the history does not begin with WorkflowExecutionStarted".into(),
+        ));
+    };
+    let state_marker = |event: &HistoryEvent| match &event.attributes {
+        EventAttributes::MarkerRecorded(marker) if marker.marker_name.as_str() == STATE_MARKER => {
+            marker.details.get("state").cloned()
         }
-        let Some(folded) = folded.as_mut() else {
-            return Err(FoldError(
-                "the history does not begin with WorkflowExecutionStarted".into(),
-            ));
-        };
+        _ => None,
+    };
+    let (base, recorded) = history
+        .iter()
+        .enumerate()
+        .rev()
+        .find_map(|(index, event)| state_marker(event).map(|state| (index, state)))
+        .unwrap_or_else(|| (0, started.input.clone()));
+    let mut folded = Folded {
+        state: decode(&recorded)?,
+        recorded,
+        now: first.event_time,
+        timer: None,
+        timers_started: 0,
+        list_info: started
+            .memo
+            .get(LIST_INFO_MEMO)
+            .map(|payload| Payloads::one(payload.clone())),
+        events: history.len(),
+        stale_updates: 0,
+    };
+    for (index, event) in history.iter().enumerate() {
+        let now = event.event_time;
         folded.now = now;
-        folded.events += 1;
         match &event.attributes {
-            EventAttributes::MarkerRecorded(marker)
-                if marker.marker_name.as_str() == STATE_MARKER =>
-            {
-                if let Some(payloads) = marker.details.get("state") {
-                    folded.state = decode(payloads)?;
-                    folded.recorded = payloads.clone();
-                }
-            }
             EventAttributes::WorkflowExecutionSignaled(signal)
-                if signal.signal_name.as_str() == INPUT_SIGNAL =>
+                if index > base && signal.signal_name.as_str() == INPUT_SIGNAL =>
             {
                 // A malformed input is dropped, not fatal: it came from outside.
                 if let Ok(input) = decode::<SchedulerInput>(&signal.input)
@@ -149,15 +151,13 @@ pub fn fold(history: &[HistoryEvent]) -> Result<Folded, FoldError> {
             }
             EventAttributes::TimerStarted(started) => {
                 folded.timers_started += 1;
-                let fires_at = now.saturating_add(started.start_to_fire_timeout);
-                timer_starts.insert(started.timer_id.clone(), fires_at);
                 folded.timer = Some(OpenTimer {
                     timer_id: started.timer_id.clone(),
-                    fires_at,
+                    fires_at: now.saturating_add(started.start_to_fire_timeout),
                 });
             }
-            EventAttributes::TimerFired(closed) => close_timer(folded, &closed.timer_id),
-            EventAttributes::TimerCanceled(closed) => close_timer(folded, &closed.timer_id),
+            EventAttributes::TimerFired(closed) => close_timer(&mut folded, &closed.timer_id),
+            EventAttributes::TimerCanceled(closed) => close_timer(&mut folded, &closed.timer_id),
             EventAttributes::WorkflowPropertiesModified(modified) => {
                 if let Some(payload) = modified.upserted_memo.get(LIST_INFO_MEMO) {
                     folded.list_info = Some(Payloads::one(payload.clone()));
@@ -166,7 +166,7 @@ pub fn fold(history: &[HistoryEvent]) -> Result<Folded, FoldError> {
             _ => {}
         }
     }
-    folded.ok_or_else(|| FoldError("an empty history".into()))
+    Ok(folded)
 }
 
 fn close_timer(folded: &mut Folded, timer_id: &TimerId) {

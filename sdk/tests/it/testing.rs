@@ -106,3 +106,84 @@ async fn a_year_of_sleeps_is_skipped() {
     let _ = stop.send(());
     running.await.unwrap();
 }
+
+async fn scheduled_report(_ctx: WorkflowContext, _day: String) -> Result<(), WorkflowError> {
+    Ok(())
+}
+
+/// A year of an hourly schedule in workflow time: every hour taken once, none missed.
+#[tokio::test(start_paused = true)]
+async fn a_year_of_an_hourly_schedule_is_skipped_through() {
+    use endure::schedule::{ScheduleSpec, history::SCHEDULER_ID_PREFIX};
+
+    let environment = TestEnvironment::new().await.unwrap();
+    let client = environment.client().clone();
+    // Closed runs are kept a month, so the last one is still there to look at.
+    client
+        .update_namespace(
+            client.namespace(),
+            NamespaceUpdate {
+                retention: Some(Duration::from_secs(30 * 24 * 3600)),
+                ..NamespaceUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
+    let queue = TaskQueueName::new("reports").unwrap();
+    let mut worker = Worker::new(
+        client.transport(),
+        client.namespace().clone(),
+        queue.clone(),
+        WorkerOptions::default(),
+    );
+    worker.register_workflow("Report", scheduled_report);
+    let (stop, running) = crate::spawn_worker(worker);
+    let year = Duration::from_secs(365 * 24 * 3600);
+    let spec = ScheduleSpec {
+        cron_expressions: vec!["@hourly".into()],
+        end_at: Some(TEST_START.saturating_add(year)),
+        ..ScheduleSpec::default()
+    };
+    let action = schedule_workflow_action(
+        StartWorkflowOptions::new(WorkflowId::new("report").unwrap(), queue),
+        "Report",
+        &"daily",
+    )
+    .unwrap();
+    let handle = client
+        .schedules()
+        .create(ScheduleOptions::new("hourly", spec, action))
+        .await
+        .unwrap();
+    let mut weeks = 0;
+    let description = loop {
+        tokio::time::sleep(Duration::from_secs(7 * 24 * 3600)).await;
+        let description = handle.describe().await.unwrap();
+        if description.future_action_times.is_empty() && description.info.running.is_empty() {
+            break description;
+        }
+        weeks += 1;
+        assert!(weeks < 60, "still going after 60 weeks: {description:#?}");
+    };
+    assert_eq!(description.info.action_count, 365 * 24);
+    assert_eq!(description.info.missed_catchup_window, 0);
+    assert_eq!(description.info.overlap_skipped, 0);
+    let last = description.info.recent_actions.last().unwrap();
+    assert_eq!(last.workflow_id.as_str(), "report-2027-01-01T00:00:00Z");
+    assert_eq!(last.schedule_time, TEST_START.saturating_add(year));
+    // The last one ran.
+    let started = client.handle(last.workflow_id.clone(), Some(last.run_id));
+    assert_eq!(
+        started.describe().await.unwrap().status,
+        WorkflowExecutionStatus::Completed
+    );
+    // The schedule's history stayed short: it continued as new along the way.
+    let schedule_run = client.handle(
+        WorkflowId::new(format!("{SCHEDULER_ID_PREFIX}hourly")).unwrap(),
+        None,
+    );
+    let length = schedule_run.describe().await.unwrap().history_length;
+    assert!(length <= 1_100, "{length} events");
+    let _ = stop.send(());
+    running.await.unwrap();
+}

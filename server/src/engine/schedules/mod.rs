@@ -139,10 +139,14 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         &self,
         request: DescribeScheduleRequest,
     ) -> Result<ScheduleDescription, EngineError> {
-        let state = self
+        let mut state = self
             .schedule_state(&request.namespace, &request.schedule_id)
             .await?;
-        Ok(state.describe(self.inner.clock.now()))
+        // Which started workflows are still running, as of now (the schedule itself learns
+        // it at its next wake-up).
+        let now = self.inner.clock.now();
+        self.refresh_running(&mut state, now).await?;
+        Ok(state.describe(now))
     }
 
     /// Replaces a schedule's spec, action, policies and state; refused with `Conflict`

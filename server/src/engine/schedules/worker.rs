@@ -101,6 +101,19 @@ impl SchedulerWorkers {
     }
 }
 
+impl Drop for SchedulerWorkers {
+    /// An engine dropped without [`Engine::shutdown`] still stops its pollers, so they
+    /// release the store.
+    fn drop(&mut self) {
+        for task in self.pollers.get_mut().values() {
+            task.abort();
+        }
+        for task in self.watchers.get_mut().iter() {
+            task.abort();
+        }
+    }
+}
+
 async fn poll_loop<S: Storage, C: Clock>(
     inner: Weak<Inner<S, C>>,
     matching: Arc<crate::engine::matching::Matching>,
@@ -292,7 +305,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
     }
 
     /// Tells the state which of its running workflows have closed.
-    async fn refresh_running(
+    pub(super) async fn refresh_running(
         &self,
         state: &mut SchedulerState,
         now: Timestamp,
