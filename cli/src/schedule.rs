@@ -21,8 +21,8 @@ use crate::workflow::{client, inputs, key_value, search_attribute};
 /// Runs one schedule command.
 pub(crate) async fn run(command: ScheduleCommand) -> Result<(), CliError> {
     match command {
-        ScheduleCommand::Create(args) => create(args).await,
-        ScheduleCommand::Update(args) => update(args).await,
+        ScheduleCommand::Create(args) => create(*args).await,
+        ScheduleCommand::Update(args) => update(*args).await,
         ScheduleCommand::List(args) => list(args).await,
         ScheduleCommand::Describe(args) => describe(args).await,
         ScheduleCommand::Pause(args) => pause(args, true).await,

@@ -11,9 +11,9 @@ use crate::duration;
 #[derive(Debug, Subcommand)]
 pub(crate) enum ScheduleCommand {
     /// Create a schedule that starts a workflow at the times of its spec.
-    Create(ScheduleCreateArgs),
+    Create(Box<ScheduleCreateArgs>),
     /// Replace a schedule's spec, action and policies (the flags of create).
-    Update(ScheduleCreateArgs),
+    Update(Box<ScheduleCreateArgs>),
     /// List the namespace's schedules.
     List(ScheduleListArgs),
     /// Show a schedule: spec, action, policies, state, recent actions and next times.

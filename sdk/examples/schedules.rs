@@ -18,7 +18,7 @@ use endure::{
 
 /// The scheduled workflow: what it does matters less than when it runs.
 async fn schedule_workflow(ctx: WorkflowContext, _: ()) -> Result<String, WorkflowError> {
-    Ok(format!("ran as {}", ctx.info().workflow_id))
+    Ok(format!("ran as {}", ctx.info().workflow_id()))
 }
 
 #[tokio::main]
@@ -66,11 +66,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     }
 
     // §5.17.2 Backfill: the 10:00 runs of two past ranges, as if they were due now.
-    let now = endure::Timestamp::from_unix_seconds(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)?
-            .as_secs(),
-    );
+    let now = description
+        .info
+        .created_at
+        .ok_or("a schedule knows when it was created")?;
     let day = Duration::from_secs(24 * 3600);
     handle
         .backfill(vec![
