@@ -14,5 +14,6 @@ mod kill;
 mod postgres;
 mod processes;
 mod robustness;
+mod schedules;
 mod store_failures;
 mod worker;
