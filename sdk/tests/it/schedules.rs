@@ -140,7 +140,20 @@ async fn an_interval_schedule_starts_tagged_workflows_named_by_their_time() {
             assert_eq!(started.event_type(), EventType::TimerStarted);
         }
     }
-    // Listing workflows by type finds the schedule's run; listing schedules finds it.
+    // Workflow listings leave the schedule's own run out unless asked for by its type.
+    let all = client.list_workflows_matching("", 1_000).await.unwrap();
+    assert!(all.iter().all(|row| {
+        !row.execution
+            .workflow_id
+            .as_str()
+            .starts_with(SCHEDULER_ID_PREFIX)
+    }));
+    let own = client
+        .list_workflows_matching("WorkflowType = 'temporal-sys-scheduler-workflow'", 10)
+        .await
+        .unwrap();
+    assert_eq!(own.len(), 1);
+    // Listing schedules finds it.
     let schedules = client.schedules().list("").await.unwrap();
     assert_eq!(schedules.len(), 1);
     assert_eq!(schedules[0].schedule_id.as_str(), "every-second");

@@ -261,14 +261,10 @@ impl<S: Storage, C: Clock> Handler for InProcessTransport<S, C> {
         &self,
         request: ListWorkflowsRequest,
     ) -> Result<Vec<WorkflowExecutionInfo>, EngineError> {
+        let query = super::schedules::without_schedules(request.query)?;
         let rows = self
             .engine
-            .list_workflows(
-                &request.namespace,
-                &request.query,
-                request.offset,
-                request.limit,
-            )
+            .list_workflows(&request.namespace, &query, request.offset, request.limit)
             .await?;
         Ok(rows.into_iter().map(execution_info).collect())
     }

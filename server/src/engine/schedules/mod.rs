@@ -261,6 +261,34 @@ impl<S: Storage, C: Clock> Engine<S, C> {
     }
 }
 
+/// A listing of workflows as users ask for it: the schedules' own workflows left out (as
+/// Temporal hides them), unless the query names their type.
+pub(super) fn without_schedules(
+    mut query: VisibilityQuery,
+) -> Result<VisibilityQuery, EngineError> {
+    let names_schedules = query.workflow_type.as_ref().map(WorkflowType::as_str)
+        == Some(SCHEDULER_WORKFLOW_TYPE)
+        || query
+            .filter
+            .as_ref()
+            .is_some_and(|filter| filter.text().contains(SCHEDULER_WORKFLOW_TYPE));
+    if names_schedules {
+        return Ok(query);
+    }
+    let hide = format!("WorkflowType != '{SCHEDULER_WORKFLOW_TYPE}'");
+    let text = match &query.filter {
+        Some(filter) if !filter.text().trim().is_empty() => {
+            format!("({}) AND {hide}", filter.text())
+        }
+        _ => hide,
+    };
+    query.filter = Some(
+        endure_core::list_filter::ListFilter::parse(&text)
+            .map_err(|error| EngineError::BadRequest(error.to_string()))?,
+    );
+    Ok(query)
+}
+
 /// The list info as the memo holds it.
 fn list_info_payload(info: &ScheduleListInfo) -> endure_core::Payload {
     schedule_history::encode(info)
