@@ -31,7 +31,7 @@
 
 mod eval;
 mod parse;
-mod time;
+pub mod time;
 
 #[cfg(test)]
 mod tests;

@@ -21,6 +21,7 @@ mod pipelined_writes;
 mod power_loss;
 mod random_workload;
 mod reset;
+mod schedules;
 mod sticky_eviction;
 mod swarm;
 mod timers;

@@ -225,7 +225,10 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         history.extend(task.transient_events);
         let folded = schedule_history::fold(&history)
             .map_err(|error| EngineError::BadRequest(error.to_string()))?;
-        let now = folded.now;
+        // The task's start time — or the engine's clock if it reads earlier (restarted
+        // with a slower clock), so nothing is started before its time by the clock that
+        // records the start.
+        let now = folded.now.min(self.inner.clock.now());
         let mut state = folded.state.clone();
         self.refresh_running(&mut state, now).await?;
         let mut plan = state.plan(now);

@@ -1,0 +1,245 @@
+//! Schedules under faults: one schedule per overlap policy, every simulated minute for
+//! hours, while the engine is killed, loses power inside commits, restarts with a skewed
+//! clock, and the workers are cut off from it for a long partition. Every due time must
+//! be accounted for exactly once — started, skipped by its policy, or still buffered —
+//! no workflow started twice or before its time, and the policies must hold: allow-all
+//! and buffer-all start every time. Run with `RUSTFLAGS="--cfg madsim"`.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use endure::schedule::{IntervalSpec, ScheduleOverlapPolicy, ScheduleSpec};
+use endure::workflow::{WorkflowContext, WorkflowError};
+use endure::*;
+use endure_core::protocol::Transport;
+use endure_sim::cluster::{Cluster, ClusterConfig, ENGINE, StoreChoice};
+use endure_sim::disk::CrashPoint;
+use endure_sim::faults::FaultKind;
+use endure_sim::invariants::check_all;
+use endure_sim::seeds::run_seeds;
+use madsim::rand::Rng;
+
+const QUEUE: &str = "scheduled";
+const MINUTE: Duration = Duration::from_secs(60);
+/// How long the schedules run, in simulated time.
+const SCHEDULED_FOR: Duration = Duration::from_secs(3 * 3_600);
+
+/// Runs for a time drawn from its id (10 s to 70 s): a run overlaps the next minute now
+/// and then, and always while the workers are cut off.
+#[endure::workflow(name = "Scheduled")]
+async fn scheduled(ctx: WorkflowContext) -> Result<(), WorkflowError> {
+    let id = ctx.info().workflow_id().to_string();
+    let hash = id.bytes().fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+    let _ = ctx.sleep(Duration::from_secs(10 + hash % 61)).await;
+    Ok(())
+}
+
+fn register(worker: &mut Worker) {
+    worker.register::<scheduled>();
+}
+
+fn worker(
+    name: &'static str,
+) -> impl Fn(Arc<dyn Transport>, &WorkerOptions) -> Worker + Send + Sync + 'static {
+    endure_sim::cluster::worker(name, QUEUE, register)
+}
+
+const POLICIES: [(&str, ScheduleOverlapPolicy); 6] = [
+    ("skip", ScheduleOverlapPolicy::Skip),
+    ("buffer-one", ScheduleOverlapPolicy::BufferOne),
+    ("buffer-all", ScheduleOverlapPolicy::BufferAll),
+    ("cancel-other", ScheduleOverlapPolicy::CancelOther),
+    ("terminate-other", ScheduleOverlapPolicy::TerminateOther),
+    ("allow-all", ScheduleOverlapPolicy::AllowAll),
+];
+
+/// Nominal seconds of `report-<RFC 3339>` ids.
+fn nominal_of(workflow_id: &str, schedule: &str) -> Option<Timestamp> {
+    let time = workflow_id.strip_prefix(&format!("{schedule}-"))?;
+    endure_core::list_filter::time::parse_time(time)
+}
+
+async fn scenario(seed: u64) {
+    let cluster = Cluster::start(ClusterConfig {
+        store: StoreChoice::Disk { seed },
+        max_clock_skew: Duration::from_secs(2),
+        ..ClusterConfig::default()
+    });
+    cluster.add_worker("worker-1", worker("worker-1"));
+    cluster.add_worker("worker-2", worker("worker-2"));
+    let client = cluster.client();
+    let driver = cluster.add_client_node("driver");
+    // The schedules end at a known time: half past a minute, so a clock off by seconds
+    // does not change which minutes are due.
+    let end = {
+        #[allow(
+            clippy::disallowed_methods,
+            reason = "the simulator's clock, to pick the end of the schedules"
+        )]
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let end = now + SCHEDULED_FOR.as_secs();
+        Timestamp::from_unix_seconds(end - end % 60 + 30)
+    };
+    let creating = {
+        let client = client.clone();
+        driver.spawn(async move {
+            for (name, policy) in POLICIES {
+                let spec = ScheduleSpec {
+                    intervals: vec![IntervalSpec::every(MINUTE)],
+                    end_at: Some(end),
+                    ..ScheduleSpec::default()
+                };
+                let action = schedule_workflow_action(
+                    StartWorkflowOptions::new(
+                        WorkflowId::new(name).unwrap(),
+                        TaskQueueName::new(QUEUE).unwrap(),
+                    ),
+                    "Scheduled",
+                    &(),
+                )
+                .unwrap();
+                let mut options = ScheduleOptions::new(name, spec, action);
+                options.overlap = policy;
+                loop {
+                    match client.schedules().create(options.clone()).await {
+                        Ok(_) => break,
+                        // A retry after a lost answer finds it created.
+                        Err(error) if error.to_string().contains("already started") => break,
+                        Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+                    }
+                }
+            }
+        })
+    };
+    creating.await.unwrap();
+    // While the schedules run: kills, power losses inside commits and a long partition of
+    // the workers, spread over the hours.
+    let mut elapsed = Duration::ZERO;
+    for round in 0..6 {
+        let (wait, down, point) = {
+            let mut rng = madsim::rand::thread_rng();
+            let point = CrashPoint::random(&mut rng);
+            (
+                Duration::from_secs(rng.gen_range(600..1_500)),
+                Duration::from_secs(rng.gen_range(5..600)),
+                point,
+            )
+        };
+        tokio::time::sleep(wait).await;
+        match round % 3 {
+            0 => {
+                cluster.kill(ENGINE);
+                tokio::time::sleep(down).await;
+                cluster.restart(ENGINE);
+            }
+            1 => {
+                cluster.power_loss_inside_commit(point).await;
+            }
+            _ => {
+                for worker in ["worker-1", "worker-2"] {
+                    cluster.partition(worker, ENGINE);
+                }
+                tokio::time::sleep(down.max(Duration::from_secs(300))).await;
+                for worker in ["worker-1", "worker-2"] {
+                    cluster.heal(worker, ENGINE);
+                }
+            }
+        }
+        elapsed += wait + down;
+        if elapsed > SCHEDULED_FOR {
+            break;
+        }
+    }
+    if elapsed < SCHEDULED_FOR {
+        tokio::time::sleep(SCHEDULED_FOR - elapsed).await;
+    }
+    assert!(cluster.faults.count(FaultKind::Kill) >= 1);
+
+    // Past the end, the buffers drain as the running workflows close; then check.
+    let checking = {
+        let client = client.clone();
+        driver.spawn(async move {
+            let mut outcomes = Vec::new();
+            for (name, policy) in POLICIES {
+                let handle = client.schedules().handle(WorkflowId::new(name).unwrap());
+                let description = loop {
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                    if let Ok(description) = handle.describe().await
+                        && description.future_action_times.is_empty()
+                        && description.buffered_starts == 0
+                        && description.info.running.is_empty()
+                    {
+                        break description;
+                    }
+                };
+                let started = client
+                    .list_workflows_matching(&format!("TemporalScheduledById = '{name}'"), 10_000)
+                    .await
+                    .unwrap();
+                outcomes.push((name, policy, description, started));
+            }
+            outcomes
+        })
+    };
+    let outcomes = checking.await.unwrap();
+    for (name, policy, description, started) in outcomes {
+        let info = &description.info;
+        let created = info.created_at.unwrap();
+        let minute = |time: Timestamp| time.unix_nanos() / 60_000_000_000;
+        // Every minute after the creation up to the end was due, exactly once.
+        let due = minute(end) - minute(created);
+        let accounted = info.action_count
+            + info.overlap_skipped
+            + info.missed_catchup_window
+            + info.buffer_dropped
+            + info.start_failures;
+        assert_eq!(accounted, due, "{name}: {due} times due, accounted for: {info:?}");
+        let mut nominals = BTreeSet::new();
+        for row in &started {
+            let id = row.execution.workflow_id.as_str();
+            let nominal = nominal_of(id, name).unwrap_or_else(|| panic!("{name}: odd id {id}"));
+            assert!(nominals.insert(nominal), "{name}: {id} started twice");
+            assert!(nominal > created && nominal <= end, "{name}: {id} is outside the schedule");
+            assert!(
+                row.start_time >= nominal,
+                "{name}: {id} started at {} before its time",
+                row.start_time
+            );
+        }
+        assert_eq!(
+            nominals.len() as u64,
+            info.action_count,
+            "{name}: every action started one workflow"
+        );
+        assert_eq!(info.buffer_dropped, 0, "{name}");
+        assert_eq!(info.start_failures, 0, "{name}");
+        assert_eq!(info.missed_catchup_window, 0, "{name}: the window is a year");
+        match policy {
+            ScheduleOverlapPolicy::AllowAll | ScheduleOverlapPolicy::BufferAll => {
+                assert_eq!(info.overlap_skipped, 0, "{name}: nothing skipped");
+                assert_eq!(info.action_count, due, "{name}: every time started");
+            }
+            // Terminating is immediate: a run is stopped, never waited for.
+            ScheduleOverlapPolicy::TerminateOther => {}
+            // The partition kept a run open across several minutes.
+            _ => assert!(info.overlap_skipped > 0, "{name}: runs overlapped, some skipped"),
+        }
+    }
+    // The started workflows: shape, closed, timers, replay.
+    let histories = cluster.histories().await;
+    check_all(&histories, &Replayer::for_workflow::<scheduled>()).unwrap();
+}
+
+#[test]
+fn schedules_take_every_due_time_once_under_faults() {
+    run_seeds(
+        "schedules_take_every_due_time_once_under_faults",
+        &[1, 2, 3],
+        Duration::from_secs(6 * 3_600),
+        scenario,
+    );
+}
