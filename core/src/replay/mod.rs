@@ -22,7 +22,7 @@ mod jobs;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 pub use activation::{
     Activation, ActivityResolution, ChildResolution, Job, UpdateResponse, WorkflowCommand,
@@ -89,7 +89,13 @@ pub struct ReplayMachine {
     /// Jobs from events inside the last replayed task's command block (they happened after it).
     carried_jobs: Vec<Job>,
     timers: BTreeMap<EventId, u32>,
+    /// Timers whose firing the workflow has been (or is being) given: a cancel of one of
+    /// them is a no-op, never sent (the engine would refuse it as not pending).
+    fired_timers: BTreeSet<u32>,
     activities: BTreeMap<EventId, u32>,
+    /// Activities whose result the workflow has been (or is being) given: a cancel
+    /// request for one of them is never sent.
+    resolved_activities: BTreeSet<u32>,
     activity_scheduled: BTreeMap<u32, EventId>,
     external_signals: BTreeMap<EventId, u32>,
     /// Child workflows by StartChildWorkflowExecutionInitiated event.
@@ -204,6 +210,7 @@ impl ReplayMachine {
                 }
                 _ => {
                     if let Some(job) = self.job_for(event)? {
+                        self.note_resolved(&job);
                         jobs.push(job);
                     }
                 }
@@ -227,7 +234,7 @@ impl ReplayMachine {
             .take()
             .ok_or(ReplayError::Misuse("complete without an activation"))?;
         self.live_completed = false;
-        let commands = drop_cancelled_before_sent(commands);
+        let commands = self.drop_moot_cancels(drop_cancelled_before_sent(commands));
         match current.block {
             Some((start, end)) => {
                 self.unmatched.extend(
@@ -271,8 +278,39 @@ impl ReplayMachine {
                 "extend_live without a live task just completed",
             ));
         }
-        let commands = drop_cancelled_before_sent(commands);
+        let commands = self.drop_moot_cancels(drop_cancelled_before_sent(commands));
         Ok(self.accept_live(commands))
+    }
+
+    /// Remembers a timer fired or an activity resolved by `job`.
+    fn note_resolved(&mut self, job: &Job) {
+        match job {
+            Job::FireTimer { seq } => {
+                self.fired_timers.insert(*seq);
+            }
+            Job::ResolveActivity { seq, .. } => {
+                self.resolved_activities.insert(*seq);
+            }
+            _ => {}
+        }
+    }
+
+    /// Drops cancels of timers that fired and activities that resolved: the workflow
+    /// code may ask for them when a cancellation reaches it in the same activation as the
+    /// firing (the code sees the cancellation first), but there is nothing left to cancel
+    /// — and the engine refuses a cancel of a timer that is not pending. Replay drops the
+    /// same commands, so it stays deterministic.
+    fn drop_moot_cancels(&self, commands: Vec<WorkflowCommand>) -> Vec<WorkflowCommand> {
+        commands
+            .into_iter()
+            .filter(|command| match command {
+                WorkflowCommand::CancelTimer { seq } => !self.fired_timers.contains(seq),
+                WorkflowCommand::RequestCancelActivity { seq } => {
+                    !self.resolved_activities.contains(seq)
+                }
+                _ => true,
+            })
+            .collect()
     }
 
     /// Turns a live task's commands into the commands to send, keeping them to match
@@ -392,6 +430,7 @@ impl ReplayMachine {
             let event = self.history[index].clone();
             if !event.event_type().is_command_event() {
                 if let Some(job) = self.job_for(&event)? {
+                    self.note_resolved(&job);
                     jobs.push(job);
                 }
                 continue;

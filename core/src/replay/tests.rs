@@ -365,3 +365,51 @@ fn misuse_is_refused() {
         Err(ReplayError::MalformedHistory { .. })
     ));
 }
+
+/// Found by the schedules scenario: a cancellation and a timer's firing in one activation
+/// (the code sees the cancellation first and cancels its sleep) made the SDK send a
+/// CancelTimer for a fired timer, which the engine refuses — the task failed forever.
+#[test]
+fn a_cancel_of_a_timer_that_fired_in_the_same_activation_is_never_sent() {
+    let queue = TaskQueueName::new("q").unwrap();
+    let mut builder = HistoryBuilder::new(SAMPLE_START, Duration::from_millis(1));
+    builder.add_workflow_execution_started(
+        WorkflowType::new("W").unwrap(),
+        queue.clone(),
+        Payloads::empty(),
+        SAMPLE_RUN_ID,
+    );
+    let completed = builder.add_workflow_task(queue.clone());
+    let timer = builder.add(EventAttributes::TimerStarted(TimerStartedEventAttributes {
+        timer_id: TimerId::new("1").unwrap(),
+        start_to_fire_timeout: Duration::from_secs(1),
+        workflow_task_completed_event_id: completed,
+    }));
+    builder.add(EventAttributes::WorkflowExecutionCancelRequested(
+        crate::history::WorkflowExecutionCancelRequestedEventAttributes {
+            cause: "stop".into(),
+            external_initiated_event_id: None,
+            external_workflow_execution: None,
+            identity: "client".into(),
+        },
+    ));
+    builder.add(EventAttributes::TimerFired(TimerFiredEventAttributes {
+        timer_id: TimerId::new("1").unwrap(),
+        started_event_id: timer,
+    }));
+    let scheduled = builder.add_workflow_task_scheduled(queue);
+    builder.add_workflow_task_started(scheduled);
+    let mut machine = replayed(&builder.build().events);
+    machine.next_activation().unwrap();
+    machine.complete(vec![sleep(1)]).unwrap();
+    let second = machine.next_activation().unwrap().unwrap();
+    assert_eq!(jobs(&second), ["cancel", "fire timer 1"]);
+    let commands = machine
+        .complete(vec![
+            WorkflowCommand::CancelTimer { seq: 1 },
+            complete("done"),
+        ])
+        .unwrap();
+    assert_eq!(commands.len(), 1, "{commands:?}");
+    assert!(matches!(commands[0], Command::CompleteWorkflowExecution(_)));
+}

@@ -22,15 +22,24 @@ use madsim::rand::Rng;
 
 const QUEUE: &str = "scheduled";
 const MINUTE: Duration = Duration::from_secs(60);
-/// How long the schedules run, in simulated time.
-const SCHEDULED_FOR: Duration = Duration::from_secs(3 * 3_600);
+/// How long the schedules run, in simulated hours: 3 in the test suite (6 s a seed);
+/// `ENDURE_SIM_SCHEDULE_HOURS=168` runs the simulated week of a soak.
+fn scheduled_for() -> Duration {
+    let hours = std::env::var("ENDURE_SIM_SCHEDULE_HOURS")
+        .ok()
+        .and_then(|hours| hours.parse::<u64>().ok())
+        .unwrap_or(3);
+    Duration::from_secs(hours * 3_600)
+}
 
 /// Runs for a time drawn from its id (10 s to 70 s): a run overlaps the next minute now
 /// and then, and always while the workers are cut off.
 #[endure::workflow(name = "Scheduled")]
 async fn scheduled(ctx: WorkflowContext) -> Result<(), WorkflowError> {
     let id = ctx.info().workflow_id().to_string();
-    let hash = id.bytes().fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+    let hash = id
+        .bytes()
+        .fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
     let _ = ctx.sleep(Duration::from_secs(10 + hash % 61)).await;
     Ok(())
 }
@@ -81,7 +90,7 @@ async fn scenario(seed: u64) {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_secs();
-        let end = now + SCHEDULED_FOR.as_secs();
+        let end = now + scheduled_for().as_secs();
         Timestamp::from_unix_seconds(end - end % 60 + 30)
     };
     let creating = {
@@ -119,7 +128,8 @@ async fn scenario(seed: u64) {
     // While the schedules run: kills, power losses inside commits and a long partition of
     // the workers, spread over the hours.
     let mut elapsed = Duration::ZERO;
-    for round in 0..6 {
+    let rounds = 2 * scheduled_for().as_secs() / 3_600;
+    for round in 0..rounds {
         let (wait, down, point) = {
             let mut rng = madsim::rand::thread_rng();
             let point = CrashPoint::random(&mut rng);
@@ -150,12 +160,12 @@ async fn scenario(seed: u64) {
             }
         }
         elapsed += wait + down;
-        if elapsed > SCHEDULED_FOR {
+        if elapsed > scheduled_for() {
             break;
         }
     }
-    if elapsed < SCHEDULED_FOR {
-        tokio::time::sleep(SCHEDULED_FOR - elapsed).await;
+    if elapsed < scheduled_for() {
+        tokio::time::sleep(scheduled_for() - elapsed).await;
     }
     assert!(cluster.faults.count(FaultKind::Kill) >= 1);
 
@@ -197,13 +207,19 @@ async fn scenario(seed: u64) {
             + info.missed_catchup_window
             + info.buffer_dropped
             + info.start_failures;
-        assert_eq!(accounted, due, "{name}: {due} times due, accounted for: {info:?}");
+        assert_eq!(
+            accounted, due,
+            "{name}: {due} times due, accounted for: {info:?}"
+        );
         let mut nominals = BTreeSet::new();
         for row in &started {
             let id = row.execution.workflow_id.as_str();
             let nominal = nominal_of(id, name).unwrap_or_else(|| panic!("{name}: odd id {id}"));
             assert!(nominals.insert(nominal), "{name}: {id} started twice");
-            assert!(nominal > created && nominal <= end, "{name}: {id} is outside the schedule");
+            assert!(
+                nominal > created && nominal <= end,
+                "{name}: {id} is outside the schedule"
+            );
             assert!(
                 row.start_time >= nominal,
                 "{name}: {id} started at {} before its time",
@@ -217,7 +233,10 @@ async fn scenario(seed: u64) {
         );
         assert_eq!(info.buffer_dropped, 0, "{name}");
         assert_eq!(info.start_failures, 0, "{name}");
-        assert_eq!(info.missed_catchup_window, 0, "{name}: the window is a year");
+        assert_eq!(
+            info.missed_catchup_window, 0,
+            "{name}: the window is a year"
+        );
         match policy {
             ScheduleOverlapPolicy::AllowAll | ScheduleOverlapPolicy::BufferAll => {
                 assert_eq!(info.overlap_skipped, 0, "{name}: nothing skipped");
@@ -226,7 +245,10 @@ async fn scenario(seed: u64) {
             // Terminating is immediate: a run is stopped, never waited for.
             ScheduleOverlapPolicy::TerminateOther => {}
             // The partition kept a run open across several minutes.
-            _ => assert!(info.overlap_skipped > 0, "{name}: runs overlapped, some skipped"),
+            _ => assert!(
+                info.overlap_skipped > 0,
+                "{name}: runs overlapped, some skipped"
+            ),
         }
     }
     // The started workflows: shape, closed, timers, replay.
@@ -239,7 +261,7 @@ fn schedules_take_every_due_time_once_under_faults() {
     run_seeds(
         "schedules_take_every_due_time_once_under_faults",
         &[1, 2, 3],
-        Duration::from_secs(6 * 3_600),
+        scheduled_for() * 2 + Duration::from_secs(3 * 3_600),
         scenario,
     );
 }
