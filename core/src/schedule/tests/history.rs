@@ -1,0 +1,149 @@
+//! A schedule kept in a run's history: folded back from the last state marker and the
+//! inputs signalled since, and written as the commands of a wake-up.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::super::history::*;
+use super::super::*;
+use crate::command::Command;
+use crate::history::samples::{SAMPLE_RUN_ID, SAMPLE_START};
+use crate::history::{
+    EventAttributes, HistoryBuilder, MarkerRecordedEventAttributes, TimerStartedEventAttributes,
+    WorkflowExecutionSignaledEventAttributes,
+};
+use crate::ids::{MarkerName, Namespace, TaskQueueName, TimerId, WorkflowId, WorkflowType};
+use crate::options::StartWorkflowOptions;
+use crate::payload::{Header, Payloads};
+
+fn state() -> SchedulerState {
+    let schedule = Schedule {
+        spec: ScheduleSpec {
+            intervals: vec![IntervalSpec::every(Duration::from_secs(60))],
+            ..ScheduleSpec::default()
+        },
+        action: ScheduleAction::StartWorkflow(Box::new(ScheduleWorkflowAction {
+            workflow_type: WorkflowType::new("Report").unwrap(),
+            input: Payloads::default(),
+            header: Header::default(),
+            options: StartWorkflowOptions::new(
+                WorkflowId::new("report").unwrap(),
+                TaskQueueName::new("q").unwrap(),
+            ),
+        })),
+        policies: SchedulePolicies::default(),
+        state: ScheduleRunState::default(),
+    };
+    SchedulerState::new(
+        Namespace::default(),
+        WorkflowId::new("s1").unwrap(),
+        schedule,
+        SAMPLE_START,
+    )
+    .unwrap()
+}
+
+#[test]
+fn the_state_is_the_last_markers_with_later_inputs_applied_and_the_open_timer_known() {
+    let queue = TaskQueueName::new(SCHEDULER_TASK_QUEUE).unwrap();
+    let mut builder = HistoryBuilder::new(SAMPLE_START, Duration::from_millis(1));
+    builder.add_workflow_execution_started(
+        WorkflowType::new(SCHEDULER_WORKFLOW_TYPE).unwrap(),
+        queue.clone(),
+        encode(&state()),
+        SAMPLE_RUN_ID,
+    );
+    let completed = builder.add_workflow_task(queue.clone());
+    let mut recorded = state();
+    recorded.info.action_count = 7;
+    builder.add(EventAttributes::MarkerRecorded(
+        MarkerRecordedEventAttributes {
+            marker_name: MarkerName::new(STATE_MARKER).unwrap(),
+            details: BTreeMap::from([("state".to_owned(), encode(&recorded))]),
+            workflow_task_completed_event_id: completed,
+            header: Header::default(),
+            failure: None,
+        },
+    ));
+    builder.add(EventAttributes::TimerStarted(TimerStartedEventAttributes {
+        timer_id: TimerId::new("wakeup-1").unwrap(),
+        start_to_fire_timeout: Duration::from_secs(60),
+        workflow_task_completed_event_id: completed,
+    }));
+    let pause = SchedulerInput::Patch(SchedulePatch {
+        pause: Some("maintenance".into()),
+        ..SchedulePatch::default()
+    });
+    for input in [
+        encode(&pause),
+        Payloads::one(crate::Payload::binary(vec![0xff; 3])),
+    ] {
+        builder.add(EventAttributes::WorkflowExecutionSignaled(
+            WorkflowExecutionSignaledEventAttributes {
+                signal_name: input_signal(),
+                input,
+                identity: "client".into(),
+                header: Header::default(),
+                request_id: None,
+                external_workflow_execution: None,
+            },
+        ));
+    }
+    let scheduled = builder.add_workflow_task_scheduled(queue);
+    builder.add_workflow_task_started(scheduled);
+    let history = builder.build().events;
+    let folded = fold(&history).unwrap();
+    assert_eq!(folded.state.info.action_count, 7, "the marker's state");
+    assert!(
+        folded.state.schedule.state.paused,
+        "the later pause applied"
+    );
+    assert_eq!(folded.recorded, encode(&recorded));
+    let timer = folded.timer.clone().unwrap();
+    assert_eq!(timer.timer_id.as_str(), "wakeup-1");
+    assert_eq!(folded.timers_started, 1);
+    assert_eq!(folded.now, history.last().unwrap().event_time);
+
+    // The wake-up's outcome: the new state recorded; paused, no wake-up — the timer goes.
+    let list = encode(&folded.state.list_info(folded.now));
+    let written = commands(&folded, &folded.state, &list, None, folded.now);
+    let kinds: Vec<&str> = written
+        .iter()
+        .map(|command| match command {
+            Command::RecordMarker(_) => "marker",
+            Command::ModifyWorkflowProperties(_) => "memo",
+            Command::CancelTimer(_) => "cancel timer",
+            Command::StartTimer(_) => "start timer",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(kinds, ["marker", "memo", "cancel timer"]);
+
+    // An unchanged state and timer write nothing.
+    let mut same = folded.clone();
+    same.recorded = encode(&folded.state);
+    same.list_info = Some(list.clone());
+    assert!(commands_for_same(&same, &list).is_empty());
+
+    // A long history continues as new, carrying the state.
+    same.events = EVENTS_BEFORE_CONTINUE_AS_NEW;
+    let continued = commands(&same, &same.state, &list, Some(timer.fires_at), same.now);
+    assert!(matches!(
+        continued.as_slice(),
+        [Command::ContinueAsNewWorkflowExecution(attributes)]
+            if decode::<SchedulerState>(&attributes.input).unwrap() == same.state
+    ));
+}
+
+fn commands_for_same(folded: &Folded, list: &Payloads) -> Vec<Command> {
+    let wakeup = folded.timer.as_ref().map(|timer| timer.fires_at);
+    commands(folded, &folded.state, list, wakeup, folded.now)
+}
+
+#[test]
+fn a_history_not_begun_by_a_start_is_refused() {
+    assert!(fold(&[]).is_err());
+    let mut history = crate::history::samples::quickstart_history().events;
+    history.remove(0);
+    assert!(fold(&history).is_err());
+}
