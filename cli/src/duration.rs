@@ -3,53 +3,10 @@
 
 use std::time::Duration;
 
-/// Parses `text` (clap's value parser for every duration flag).
+/// Parses `text` (clap's value parser for every duration flag): core's
+/// [`parse_duration`](endure_core::schedule::parse_duration), which `@every` uses too.
 pub(crate) fn parse(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Err("empty duration; write it like 30s, 5m, 1h30m or 3d".into());
-    }
-    let mut total = Duration::ZERO;
-    let mut rest = text;
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        if digits == 0 {
-            return Err(format!(
-                "{text:?}: expected a number at {:?}; write it like 30s, 5m, 1h30m or 3d",
-                rest
-            ));
-        }
-        let value: u64 = rest[..digits]
-            .parse()
-            .map_err(|_| format!("{text:?}: {} is too large", &rest[..digits]))?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let unit = &rest[..unit_len];
-        rest = &rest[unit_len..];
-        let part = match unit {
-            "ms" => Duration::from_millis(value),
-            "s" => Duration::from_secs(value),
-            "m" => Duration::from_secs(value.saturating_mul(60)),
-            "h" => Duration::from_secs(value.saturating_mul(3_600)),
-            "d" => Duration::from_secs(value.saturating_mul(86_400)),
-            "" => {
-                return Err(format!(
-                    "{text:?}: {value} has no unit; add one of ms, s, m, h, d (e.g. {value}s)"
-                ));
-            }
-            other => {
-                return Err(format!(
-                    "{text:?}: unknown unit {other:?}; use ms, s, m, h or d"
-                ));
-            }
-        };
-        total = total.saturating_add(part);
-    }
-    Ok(total)
+    endure_core::schedule::parse_duration(text)
 }
 
 /// `d` as the shortest exact text [`parse`] reads back (`3d`, `1h30m`, `250ms`).

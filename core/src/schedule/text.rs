@@ -325,11 +325,13 @@ pub(crate) fn parse_cron_string(text: &str) -> Result<(CronParts, Option<String>
     Ok((CronParts::Calendar(calendar), zone))
 }
 
-/// Parses a duration with a unit suffix (`90s`, `15m`, `2h`, `1d`, `1h30m`).
+/// Parses a duration as people type it (`90s`, `5m`, `1h30m`, `3d`, `250ms`; parts add
+/// up); a bare number is refused, its unit would be a guess. The CLI's duration flags and
+/// `@every` read durations with this.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     if text.is_empty() {
-        return Err("an empty duration; write a number with a unit (s, m, h or d)".into());
+        return Err("empty duration; write it like 30s, 5m, 1h30m or 3d".into());
     }
     let mut total = Duration::ZERO;
     let mut rest = text;
@@ -338,35 +340,38 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             .find(|c: char| !c.is_ascii_digit())
             .unwrap_or(rest.len());
         if digits == 0 {
-            return Err(format!("{text:?}: expected a number before each unit"));
+            return Err(format!(
+                "{text:?}: expected a number at {:?}; write it like 30s, 5m, 1h30m or 3d",
+                rest
+            ));
         }
-        let number: u64 = rest[..digits]
+        let value: u64 = rest[..digits]
             .parse()
-            .map_err(|_| format!("{text:?}: the number is too large"))?;
+            .map_err(|_| format!("{text:?}: {} is too large", &rest[..digits]))?;
         rest = &rest[digits..];
         let unit_len = rest
             .find(|c: char| c.is_ascii_digit())
             .unwrap_or(rest.len());
-        let unit = match &rest[..unit_len] {
-            "ms" => Duration::from_millis(1),
-            "s" => Duration::from_secs(1),
-            "m" => Duration::from_secs(60),
-            "h" => Duration::from_secs(3_600),
-            "d" => Duration::from_secs(86_400),
+        let unit = &rest[..unit_len];
+        rest = &rest[unit_len..];
+        let part = match unit {
+            "ms" => Duration::from_millis(value),
+            "s" => Duration::from_secs(value),
+            "m" => Duration::from_secs(value.saturating_mul(60)),
+            "h" => Duration::from_secs(value.saturating_mul(3_600)),
+            "d" => Duration::from_secs(value.saturating_mul(86_400)),
+            "" => {
+                return Err(format!(
+                    "{text:?}: {value} has no unit; add one of ms, s, m, h, d (e.g. {value}s)"
+                ));
+            }
             other => {
                 return Err(format!(
-                    "{text:?}: unknown unit {other:?}; expected ms, s, m, h or d"
+                    "{text:?}: unknown unit {other:?}; use ms, s, m, h or d"
                 ));
             }
         };
-        rest = &rest[unit_len..];
-        let part = u32::try_from(number)
-            .ok()
-            .and_then(|number| unit.checked_mul(number))
-            .ok_or_else(|| format!("{text:?} is too long"))?;
-        total = total
-            .checked_add(part)
-            .ok_or_else(|| format!("{text:?} is too long"))?;
+        total = total.saturating_add(part);
     }
     Ok(total)
 }
