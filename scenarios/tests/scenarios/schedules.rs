@@ -96,6 +96,18 @@ async fn scenario(seed: u64) {
     let creating = {
         let client = client.clone();
         driver.spawn(async move {
+            // Closed runs are kept past the end, so every started workflow can be counted.
+            let retention = NamespaceUpdate {
+                retention: Some(scheduled_for() * 2 + Duration::from_secs(7 * 24 * 3_600)),
+                ..NamespaceUpdate::default()
+            };
+            while client
+                .update_namespace(client.namespace(), retention.clone())
+                .await
+                .is_err()
+            {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
             for (name, policy) in POLICIES {
                 let spec = ScheduleSpec {
                     intervals: vec![IntervalSpec::every(MINUTE)],
@@ -186,10 +198,14 @@ async fn scenario(seed: u64) {
                         break description;
                     }
                 };
-                let started = client
-                    .list_workflows_matching(&format!("TemporalScheduledById = '{name}'"), 10_000)
-                    .await
-                    .unwrap();
+                let query = VisibilityQuery {
+                    search_attribute: Some((
+                        "TemporalScheduledById".into(),
+                        SearchAttributeValue::Keyword(name.into()),
+                    )),
+                    ..VisibilityQuery::default()
+                };
+                let started = client.list_workflows(query, 0, 1_000_000).await.unwrap();
                 outcomes.push((name, policy, description, started));
             }
             outcomes
