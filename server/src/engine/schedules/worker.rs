@@ -16,7 +16,7 @@ use endure_core::clock::Clock;
 use endure_core::execution::{SignalRequest, WorkflowTaskCompletion};
 use endure_core::history::{EventAttributes, SdkMetadata};
 use endure_core::protocol::{PolledWorkflowTask, StartWorkflowRequest, WorkflowTaskForWorker};
-use endure_core::schedule::history::{self as schedule_history, LIST_INFO_MEMO};
+use endure_core::schedule::history as schedule_history;
 use endure_core::schedule::{
     PlannedStart, ScheduleAction, SchedulerInput, SchedulerState, StartOutcome,
 };
@@ -279,7 +279,6 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         let wakeup = state.next_wakeup(now);
         let list_info = Payloads::one(list_info_payload(&state.list_info(now)));
         let commands = schedule_history::commands(&folded, &state, &list_info, wakeup, now);
-        debug_assert!(LIST_INFO_MEMO.len() < 64);
         self.complete_workflow_task(
             &execution,
             WorkflowTaskCompletion {
