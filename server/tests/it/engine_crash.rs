@@ -7,7 +7,6 @@
 use crate::crash_seed::{seed, xorshift};
 use std::path::{Path, PathBuf};
 use std::process::{Command as Process, Stdio};
-use std::sync::Arc;
 use std::time::Duration;
 
 use endure_core::storage::Storage;
@@ -102,8 +101,8 @@ macro_rules! with_engine {
                 .await
                 .unwrap();
                 let $engine = Engine::with_ports(
-                    Arc::new(storage),
-                    Arc::new(SystemClock),
+                    std::sync::Arc::new(storage),
+                    std::sync::Arc::new(SystemClock),
                     endure_server::engine::EngineConfig::default(),
                 )
                 .await
