@@ -13,27 +13,10 @@ use crate::history::{
     WorkflowExecutionSignaledEventAttributes,
 };
 use crate::ids::{MarkerName, Namespace, TaskQueueName, TimerId, WorkflowId, WorkflowType};
-use crate::options::StartWorkflowOptions;
 use crate::payload::{Header, Payloads};
 
 fn state() -> SchedulerState {
-    let schedule = Schedule {
-        spec: ScheduleSpec {
-            intervals: vec![IntervalSpec::every(Duration::from_secs(60))],
-            ..ScheduleSpec::default()
-        },
-        action: ScheduleAction::StartWorkflow(Box::new(ScheduleWorkflowAction {
-            workflow_type: WorkflowType::new("Report").unwrap(),
-            input: Payloads::default(),
-            header: Header::default(),
-            options: StartWorkflowOptions::new(
-                WorkflowId::new("report").unwrap(),
-                TaskQueueName::new("q").unwrap(),
-            ),
-        })),
-        policies: SchedulePolicies::default(),
-        state: ScheduleRunState::default(),
-    };
+    let schedule = super::scheduler::schedule(ScheduleOverlapPolicy::Skip);
     SchedulerState::new(
         Namespace::default(),
         WorkflowId::new("s1").unwrap(),

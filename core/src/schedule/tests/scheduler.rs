@@ -17,7 +17,8 @@ fn t(minutes: u64) -> Timestamp {
     Timestamp::from_unix_seconds(1_796_169_600 + minutes * 60)
 }
 
-fn schedule(overlap: ScheduleOverlapPolicy) -> Schedule {
+/// An every-minute schedule starting `Report` as `report-<time>` on queue `q`.
+pub(super) fn schedule(overlap: ScheduleOverlapPolicy) -> Schedule {
     Schedule {
         spec: ScheduleSpec {
             intervals: vec![IntervalSpec::every(MINUTE)],
