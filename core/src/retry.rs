@@ -107,11 +107,12 @@ impl RetryPolicy {
                 non_retryable,
                 ..
             } => !non_retryable && !self.is_non_retryable_type(error_type),
+            // Temporal lets a policy list a timeout as `TemporalTimeout:<type>`.
             FailureInfo::Timeout { timeout_type, .. } => {
                 matches!(
                     timeout_type,
                     TimeoutType::StartToClose | TimeoutType::Heartbeat
-                )
+                ) && !self.is_non_retryable_type(&format!("TemporalTimeout:{timeout_type:?}"))
             }
             FailureInfo::Server { non_retryable } => !non_retryable,
             FailureInfo::Canceled { .. } | FailureInfo::Terminated => false,
@@ -225,6 +226,21 @@ mod tests {
         assert_eq!(policy.backoff(2), Duration::from_millis(400));
         assert!(!policy.attempts_exhausted(2));
         assert!(policy.attempts_exhausted(3));
+    }
+
+    #[test]
+    fn a_timeout_listed_as_temporal_timeout_type_is_not_retried() {
+        use crate::enums::TimeoutType;
+        use crate::failure::Failure;
+        let policy = RetryPolicy {
+            non_retryable_error_types: vec!["TemporalTimeout:Heartbeat".into()],
+            ..RetryPolicy::default()
+        };
+        assert!(!policy.retries(&Failure::timeout(TimeoutType::Heartbeat)));
+        assert!(policy.retries(&Failure::timeout(TimeoutType::StartToClose)));
+        assert!(RetryPolicy::default().retries(&Failure::timeout(TimeoutType::Heartbeat)));
+        // Timeouts that end the activity as a whole are never retried, listed or not.
+        assert!(!policy.retries(&Failure::timeout(TimeoutType::ScheduleToStart)));
     }
 
     #[test]
