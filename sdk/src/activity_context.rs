@@ -108,6 +108,16 @@ impl ActivityContext {
         }
     }
 
+    /// The transport the attempt reports on.
+    pub(crate) fn transport(&self) -> &Arc<dyn Transport> {
+        &self.transport
+    }
+
+    /// The activity's ActivityTaskScheduled attributes.
+    pub(crate) fn scheduled(&self) -> &endure_core::history::ActivityTaskScheduledEventAttributes {
+        &self.task.scheduled
+    }
+
     /// Whether this is a local activity (run by the workflow worker, without heartbeats).
     pub fn is_local(&self) -> bool {
         self.local

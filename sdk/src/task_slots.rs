@@ -52,6 +52,12 @@ impl TaskSlots {
         Slot { _permit: permit }
     }
 
+    /// A free slot, if there is one now.
+    pub(crate) fn try_take(&self) -> Option<Slot> {
+        let permit = Arc::clone(&self.slots).try_acquire_owned().ok()?;
+        Some(Slot { _permit: permit })
+    }
+
     /// Runs `execution` on a task of its own holding `slot`; the slot is free again when it
     /// ends or is aborted.
     pub(crate) fn spawn(

@@ -2,21 +2,26 @@
 
 use std::sync::Arc;
 
-use endure_core::Failure;
 use endure_core::protocol::{
     ActivityTask, ActivityTaskForWorker, CancelActivityTaskRequest, CompleteActivityTaskRequest,
     FailActivityTaskRequest, PollActivityTaskRequest, Request, Response, Rpc,
 };
+use endure_core::{Failure, TaskQueueName};
 
 use super::Shared;
+use super::sessions::SessionSlot;
 use crate::activity_context::{ActivityContext, CancelReason};
 use crate::workflow::ActivityError;
+use crate::workflow::{SESSION_COMPLETION_ACTIVITY, SESSION_CREATION_ACTIVITY};
 
 impl Shared {
-    pub(super) async fn poll_activity_task(&self) -> Option<ActivityTaskForWorker> {
+    pub(super) async fn poll_activity_task(
+        &self,
+        task_queue: &TaskQueueName,
+    ) -> Option<ActivityTaskForWorker> {
         let request = PollActivityTaskRequest {
             namespace: self.namespace.clone(),
-            task_queue: self.task_queue.clone(),
+            task_queue: task_queue.clone(),
             identity: self.options.identity.clone(),
         };
         match self.poll(request.into_request(), "activity").await? {
@@ -25,7 +30,13 @@ impl Shared {
         }
     }
 
-    pub(super) async fn run_activity_task(&self, task: ActivityTaskForWorker) {
+    /// Runs an activity task and reports its outcome; `session_slot` says whether a
+    /// session creation arriving here already holds a session slot.
+    pub(super) async fn run_activity_task(
+        &self,
+        task: ActivityTaskForWorker,
+        session_slot: SessionSlot,
+    ) {
         let token = task.token();
         let execution = task.execution.clone();
         let reply: ActivityTask = task.task;
@@ -38,13 +49,24 @@ impl Shared {
             self.stop.clone(),
         );
         let canceled = context.clone();
-        let outcome = match (self.activities.get(&activity_type), &self.dynamic_activity) {
-            (Some(function), _) => function(context, input).await,
-            (None, Some(dynamic)) => dynamic(context, activity_type.clone(), input).await,
-            (None, None) => Err(ActivityError::application(
-                format!("activity type {activity_type} is not registered with this worker"),
-                "ActivityTypeNotRegistered",
-            )),
+        // A session's creation activity ended by its completion activity: told once the
+        // end is reported.
+        let mut reported = None;
+        let outcome = match (&self.sessions, activity_type.as_str()) {
+            (Some(sessions), SESSION_CREATION_ACTIVITY) => {
+                let (outcome, ended) = sessions.run_creation(&context, &input, session_slot).await;
+                reported = ended;
+                outcome
+            }
+            (Some(sessions), SESSION_COMPLETION_ACTIVITY) => sessions.run_completion(&input).await,
+            _ => match (self.activities.get(&activity_type), &self.dynamic_activity) {
+                (Some(function), _) => function(context, input).await,
+                (None, Some(dynamic)) => dynamic(context, activity_type.clone(), input).await,
+                (None, None) => Err(ActivityError::application(
+                    format!("activity type {activity_type} is not registered with this worker"),
+                    "ActivityTypeNotRegistered",
+                )),
+            },
         };
         if canceled.cancel_reason() == Some(CancelReason::Gone) {
             tracing::info!(%activity_type, "the attempt is gone; its outcome is not reported");
@@ -97,6 +119,9 @@ impl Shared {
         };
         if let Err(error) = self.transport.call(request).await {
             tracing::warn!(%error, "activity result refused (timed out or retried meanwhile?)");
+        }
+        if let Some(reported) = reported {
+            let _ = reported.send(());
         }
     }
 }

@@ -44,6 +44,9 @@ use crate::workflow::{
 mod activity_tasks;
 mod histories;
 mod queries;
+mod sessions;
+
+use sessions::{SessionSlot, Sessions};
 
 type WorkflowFactory = Arc<dyn Fn() -> WorkflowFunction + Send + Sync>;
 type DynamicWorkflowFactory = Arc<dyn Fn(String) -> WorkflowFunction + Send + Sync>;
@@ -87,6 +90,17 @@ pub struct WorkerOptions {
     /// the normal queue (Go's `StickyScheduleToStartTimeout`). Stickiness is off when
     /// `max_cached_workflows` is 0.
     pub sticky_schedule_to_start_timeout: std::time::Duration,
+    /// Take sessions (spec §5.15; Go's `EnableSessionWorker`): poll the task queue's
+    /// session creation queue and this worker's own queue for its sessions' activities.
+    pub enable_session_worker: bool,
+    /// Most sessions open on this worker at once (Go's
+    /// `MaxConcurrentSessionExecutionSize`); past it, creations wait for another worker or
+    /// their creation timeout.
+    pub max_concurrent_session_execution_size: usize,
+    /// The resource this worker's sessions use (Go's `SessionResourceID`), which names its
+    /// session queue: give a stable one so a restarted worker takes the sessions recreated
+    /// from its old tokens. `None` draws a random one per run.
+    pub session_resource_id: Option<String>,
 }
 
 impl Default for WorkerOptions {
@@ -100,6 +114,9 @@ impl Default for WorkerOptions {
             identity: "endure-worker".into(),
             graceful_shutdown_timeout: None,
             sticky_schedule_to_start_timeout: std::time::Duration::from_secs(5),
+            enable_session_worker: false,
+            max_concurrent_session_execution_size: 1000,
+            session_resource_id: None,
         }
     }
 }
@@ -242,6 +259,27 @@ impl Worker {
         let (stop, stopped) = tokio::sync::watch::channel(StopPhase::Running);
         let sticky_queue = (self.options.max_cached_workflows > 0)
             .then(|| sticky_queue_name(&self.task_queue, &self.options.identity));
+        let sessions = self.options.enable_session_worker.then(|| {
+            let resource_id = self.options.session_resource_id.clone().unwrap_or_else(|| {
+                format!(
+                    "{:016x}",
+                    worker_tag(&self.options.identity, &self.task_queue)
+                )
+            });
+            Sessions::new(
+                &self.task_queue,
+                &self.options.identity,
+                resource_id,
+                self.options.max_concurrent_session_execution_size,
+            )
+        });
+        let sessions = match sessions.transpose() {
+            Ok(sessions) => sessions,
+            Err(error) => {
+                tracing::error!(%error, "sessions disabled: the task queue's name is too long for them");
+                None
+            }
+        };
         let worker = Arc::new(Shared {
             sticky_queue,
             transport: self.transport,
@@ -252,6 +290,7 @@ impl Worker {
             activities: self.activities,
             dynamic_workflow: self.dynamic_workflow,
             dynamic_activity: self.dynamic_activity,
+            sessions,
             cache: Mutex::new(BTreeMap::new()),
             uses: Mutex::new(0),
             stop: stopped.clone(),
@@ -287,19 +326,36 @@ impl Worker {
                 }
             }));
         }
-        for _ in 0..worker.options.activity_pollers.max(1) {
-            let (worker, slots, mut stopped) = (
-                Arc::clone(&worker),
-                Arc::clone(&activity_slots),
-                stopped.clone(),
+        // The activity queues: the task queue, and with sessions this worker's own queue
+        // (sharing the activity slots) and the creation queue (taking a session slot).
+        let mut activity_queues = vec![(worker.task_queue.clone(), Arc::clone(&activity_slots))];
+        if let Some(sessions) = &worker.sessions {
+            activity_queues.push((sessions.resource_queue.clone(), Arc::clone(&activity_slots)));
+        }
+        let activity_pollers = activity_queues
+            .into_iter()
+            .flat_map(|queue| std::iter::repeat_n(queue, worker.options.activity_pollers.max(1)))
+            .chain(
+                worker
+                    .sessions
+                    .as_ref()
+                    .map(|sessions| (sessions.creation_queue.clone(), Arc::clone(&sessions.slots))),
             );
+        for (queue, slots) in activity_pollers {
+            let (worker, mut stopped) = (Arc::clone(&worker), stopped.clone());
+            let session_slot = match &worker.sessions {
+                Some(sessions) if queue == sessions.creation_queue => SessionSlot::Held,
+                _ => SessionSlot::Take,
+            };
             pollers.push(tokio::spawn(async move {
                 while let Some((slot, task)) =
-                    take_and_poll(&slots, &mut stopped, worker.poll_activity_task()).await
+                    take_and_poll(&slots, &mut stopped, worker.poll_activity_task(&queue)).await
                 {
                     if let Some(task) = task {
                         let worker = Arc::clone(&worker);
-                        slots.spawn(slot, async move { worker.run_activity_task(task).await });
+                        slots.spawn(slot, async move {
+                            worker.run_activity_task(task, session_slot).await;
+                        });
                     }
                 }
             }));
@@ -311,6 +367,12 @@ impl Worker {
         }
         workflow_slots.drained().await;
         worker.release_sticky_runs().await;
+        // Sessions end once the runs are handed back (so their workflows' next tasks go to
+        // other workers at once, not after a heartbeat or sticky timeout); their
+        // activities have the grace period like any other.
+        if let Some(sessions) = &worker.sessions {
+            sessions.end_all().await;
+        }
         let Some(grace) = worker.options.graceful_shutdown_timeout else {
             activity_slots.drained().await;
             return;
@@ -381,14 +443,20 @@ enum RunStart {
 /// random tag. The tag comes from std's hasher keys, which the OS seeds (madsim's seeded
 /// generator under simulation, so a simulated run names its queues the same every time).
 fn sticky_queue_name(task_queue: &TaskQueueName, identity: &str) -> TaskQueueName {
-    use std::hash::BuildHasher;
-    let tag =
-        std::collections::hash_map::RandomState::new().hash_one((identity, task_queue.as_str()));
+    let tag = worker_tag(identity, task_queue);
     let name = format!("{identity}:{tag:016x}:sticky");
     // Task queue names are bounded; an over-long identity falls back to the tag alone.
     TaskQueueName::new(name).unwrap_or_else(|_| {
         TaskQueueName::new(format!("{tag:016x}:sticky")).expect("a short ASCII name is valid")
     })
+}
+
+/// A random tag telling this worker's queues from other workers': std's hasher keys, which
+/// the OS seeds (madsim's seeded generator under simulation, so a simulated run names its
+/// queues the same every time).
+fn worker_tag(identity: &str, task_queue: &TaskQueueName) -> u64 {
+    use std::hash::BuildHasher;
+    std::collections::hash_map::RandomState::new().hash_one((identity, task_queue.as_str()))
 }
 
 /// The worker's state shared by its pollers.
@@ -403,6 +471,8 @@ struct Shared {
     dynamic_activity: Option<DynamicActivityFunction>,
     /// This worker's own queue for the runs it caches; `None` with caching off.
     sticky_queue: Option<TaskQueueName>,
+    /// The session side, when sessions are enabled.
+    sessions: Option<Sessions>,
     cache: Mutex<BTreeMap<ExecutionKey, Box<CachedRun>>>,
     uses: Mutex<u64>,
     /// The shutdown phase, seen by activity contexts.

@@ -28,6 +28,7 @@ use serde::de::DeserializeOwned;
 
 use super::executor::Coroutine;
 use super::scoped::{Operation, Scoped};
+use super::session::{SessionCell, SessionState, session_failed};
 use super::state::{ActivityError, CancelToken, QueryHandler, SharedState, Slot, TimerOutcome};
 
 /// The workflow's handle on its run.
@@ -36,6 +37,8 @@ pub struct WorkflowContext {
     pub(super) state: SharedState,
     scope: CancelToken,
     activity_options: Option<ActivityOptions>,
+    /// The session this context's activities run in (spec §5.15), if any.
+    session: Option<Arc<SessionCell>>,
 }
 
 /// Information about the run (Go's `workflow.GetInfo`): which run it is and what its
@@ -173,6 +176,33 @@ impl WorkflowContext {
             state,
             scope,
             activity_options: None,
+            session: None,
+        }
+    }
+
+    /// This context's activity options, if it has its own.
+    pub(super) fn activity_options(&self) -> Option<&ActivityOptions> {
+        self.activity_options.as_ref()
+    }
+
+    /// The session this context belongs to.
+    pub(super) fn session_cell(&self) -> Option<&Arc<SessionCell>> {
+        self.session.as_ref()
+    }
+
+    /// A clone outside any session.
+    pub(super) fn without_session(&self) -> Self {
+        Self {
+            session: None,
+            ..self.clone()
+        }
+    }
+
+    /// A clone whose activities run in `session`.
+    pub(super) fn with_session(&self, session: Arc<SessionCell>) -> Self {
+        Self {
+            session: Some(session),
+            ..self.clone()
         }
     }
 
@@ -318,8 +348,17 @@ impl WorkflowContext {
         let mut state = self.state.lock();
         state.next_activity_seq += 1;
         let seq = state.next_activity_seq;
-        let options = self.activity_options.clone().unwrap_or_default();
+        let mut options = self.activity_options.clone().unwrap_or_default();
         let cancellation_type = options.cancellation_type;
+        // An open session's activities go to its worker's queue; a failed session's fail
+        // at once, unscheduled; a closed session's go to the normal queue again (Go's).
+        let session = self.session.clone();
+        let session_state = session.as_ref().map(|session| session.state());
+        if session_state == Some(SessionState::Open)
+            && let Some(session) = &session
+        {
+            options.task_queue = Some(session.task_queue());
+        }
         let command = options
             .validate()
             .map_err(|error| error.to_string())
@@ -343,6 +382,10 @@ impl WorkflowContext {
                     request_eager_execution: !options.disable_eager_execution,
                 })
             });
+        let command = match session_state {
+            Some(SessionState::Failed) => Err(None),
+            _ => command.map_err(Some),
+        };
         match command {
             Ok(attributes) => {
                 state.activities.insert(seq, Slot::default());
@@ -356,8 +399,12 @@ impl WorkflowContext {
                 });
             }
             Err(message) => {
-                let failure =
-                    Failure::application(message, "InvalidActivityOptions").non_retryable();
+                let failure = match message {
+                    Some(message) => {
+                        Failure::application(message, "InvalidActivityOptions").non_retryable()
+                    }
+                    None => session_failed(),
+                };
                 state
                     .activities
                     .insert(seq, Slot::Ready(ActivityResolution::Failed(failure)));
@@ -368,6 +415,7 @@ impl WorkflowContext {
             scope: self.scope.clone(),
             seq,
             cancellation_type,
+            session,
         }
     }
 
@@ -528,6 +576,9 @@ pub struct ActivityFuture {
     scope: CancelToken,
     seq: u32,
     cancellation_type: ActivityCancellationType,
+    /// The session it runs in: cancelled because the session failed, it fails with a
+    /// session error.
+    session: Option<Arc<SessionCell>>,
 }
 
 impl Future for ActivityFuture {
@@ -543,8 +594,15 @@ impl Future for ActivityFuture {
                 let Some(Slot::Ready(resolution)) = state.activities.remove(&self.seq) else {
                     unreachable!("matched Ready above")
                 };
+                let session_failed_now = self
+                    .session
+                    .as_ref()
+                    .is_some_and(|session| session.state() == SessionState::Failed);
                 Poll::Ready(match resolution {
                     ActivityResolution::Completed(result) => Ok(result),
+                    ActivityResolution::Canceled(_) if session_failed_now => {
+                        Err(ActivityError::new(session_failed()))
+                    }
                     ActivityResolution::Failed(failure) | ActivityResolution::Canceled(failure) => {
                         Err(ActivityError::new(failure))
                     }

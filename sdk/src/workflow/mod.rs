@@ -49,6 +49,7 @@ mod markers;
 mod random;
 mod scoped;
 mod search_attributes;
+mod session;
 mod state;
 mod sync;
 mod update;
@@ -71,6 +72,14 @@ pub use local_activity::{
 };
 pub use local_activity_marker::LocalActivityMarkerData;
 pub use markers::DEFAULT_VERSION;
+pub use session::{
+    DEFAULT_SESSION_HEARTBEAT_TIMEOUT, SESSION_FAILED_ERROR_TYPE, SessionError, SessionInfo,
+    SessionOptions, SessionState,
+};
+pub(crate) use session::{
+    SESSION_COMPLETION_ACTIVITY, SESSION_CREATION_ACTIVITY, SessionCreated, TOO_MANY_SESSIONS,
+    creation_task_queue,
+};
 pub use state::{ActivityError, ExternalWorkflowError, WorkflowError, WorkflowTaskError};
 pub use sync::{
     Receiver, Selector, Sender, SettableFuture, Setter, WaitGroup, channel, settable_future,

@@ -28,6 +28,7 @@ mod reset;
 mod schedules;
 mod scopes;
 mod selectors;
+mod sessions;
 // Real sockets and files; the simulated network is exercised by the scenarios.
 #[cfg(not(madsim))]
 mod remote;
