@@ -33,6 +33,21 @@ pub type ActivityOutcome = Result<Option<Payloads>, Failure>;
 pub type ActivityWorker<'a> =
     Box<dyn FnMut(&ActivityTaskScheduledEventAttributes, u32) -> ActivityOutcome + 'a>;
 
+/// What the simulated worker does with an activity ready to start.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Attempt {
+    /// Runs it through the [`ActivityWorker`] and reports the outcome.
+    Run,
+    /// Starts it and never reports: it runs until a timeout ends it. The signals are sent
+    /// as it starts (a session's creation activity telling its workflow where it is).
+    Hold(Vec<SignalRequest>),
+    /// Leaves it in its queue (no worker polls that queue).
+    Ignore,
+}
+
+/// Chooses the [`Attempt`] for each ready activity; without one, every activity runs.
+pub type AttemptPolicy<'a> = Box<dyn FnMut(&ActivityTaskScheduledEventAttributes) -> Attempt + 'a>;
+
 /// The simulated world around a workflow.
 pub struct SimulatedRun<'a> {
     /// The workflow: commands for an activation.
@@ -43,6 +58,8 @@ pub struct SimulatedRun<'a> {
     pub signals: Vec<SignalRequest>,
     /// Updates sent, in order, when no signal is left to send.
     pub updates: Vec<UpdateRequest>,
+    /// Which activities run, are held or are left in their queues.
+    pub attempts: Option<AttemptPolicy<'a>>,
 }
 
 impl SimulatedRun<'_> {
@@ -136,12 +153,19 @@ impl SimulatedRun<'_> {
                 );
                 continue;
             }
+            let attempts = &mut self.attempts;
             let ready = machine
                 .activities()
                 .values()
-                .find(|info| info.retry_time.is_none())
-                .map(|info| (info.scheduled.clone(), info.current_token()));
-            if let Some((scheduled, token)) = ready {
+                .filter(|info| info.retry_time.is_none() && info.started.is_none())
+                .find_map(|info| {
+                    let attempt = attempts
+                        .as_mut()
+                        .map_or(Attempt::Run, |policy| policy(&info.scheduled));
+                    (attempt != Attempt::Ignore)
+                        .then(|| (info.scheduled.clone(), info.current_token(), attempt))
+                });
+            if let Some((scheduled, token, attempt)) = ready {
                 apply(
                     &mut machine,
                     &mut history,
@@ -152,6 +176,12 @@ impl SimulatedRun<'_> {
                     },
                     now,
                 );
+                if let Attempt::Hold(signals) = attempt {
+                    for signal in signals {
+                        apply(&mut machine, &mut history, Input::Signal(signal), now);
+                    }
+                    continue;
+                }
                 let input = match (self.activity)(&scheduled, token.attempt) {
                     Ok(result) => Input::ActivityTaskCompleted {
                         token,

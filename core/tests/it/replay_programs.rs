@@ -33,6 +33,7 @@ fn run_live(program: &Program) -> Vec<HistoryEvent> {
         }),
         activity: Box::new(attempt_outcome),
         signals,
+        attempts: None,
         updates: program
             .updates()
             .into_iter()

@@ -351,7 +351,7 @@ impl WorkflowContext {
         let mut options = self.activity_options.clone().unwrap_or_default();
         let cancellation_type = options.cancellation_type;
         // An open session's activities go to its worker's queue; a failed session's fail
-        // at once, unscheduled; a closed session's go to the normal queue again (Go's).
+        // at once, unscheduled (a closed session's context is cancelled).
         let session = self.session.clone();
         let session_state = session.as_ref().map(|session| session.state());
         if session_state == Some(SessionState::Open)

@@ -55,6 +55,8 @@ mod sync;
 mod update;
 
 #[cfg(test)]
+mod session_tests;
+#[cfg(test)]
 mod tests;
 
 pub use child::{ChildWorkflowError, ChildWorkflowHandle, ChildWorkflowOptions};

@@ -81,7 +81,7 @@ pub enum SessionState {
     /// Its worker died or shut down, or its execution timeout passed: activities of its
     /// context fail with a session error.
     Failed,
-    /// Completed by the workflow: activities of its context go to the normal queue again.
+    /// Completed by the workflow: its context is cancelled.
     Closed,
 }
 
@@ -231,10 +231,10 @@ impl WorkflowContext {
         self.open_session(queue, options)
     }
 
-    /// Completes this context's session (Go's `workflow.CompleteSession`): its pending
-    /// activities are cancelled and its worker's slot is freed. Activities started from
-    /// this context afterwards go to the normal queue. Does nothing if the context has no
-    /// open session.
+    /// Completes this context's session (Go's `workflow.CompleteSession`): the session's
+    /// context is cancelled — its pending activities with it — and its worker's slot is
+    /// freed. Carry on with the context the session was created from. Does nothing if the
+    /// context has no open session.
     pub fn complete_session(&self) -> impl Future<Output = ()> + Send + 'static + use<> {
         let completion = self.session_cell().and_then(|cell| {
             let info = {

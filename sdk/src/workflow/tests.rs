@@ -24,7 +24,7 @@ const T0: Timestamp = Timestamp::from_unix_seconds(1_795_860_000);
 type Activity =
     Arc<dyn Fn(&str, &Payloads, u32) -> Result<Option<Payloads>, Failure> + Send + Sync>;
 
-fn json<T: serde::Serialize>(value: &T) -> Payloads {
+pub(super) fn json<T: serde::Serialize>(value: &T) -> Payloads {
     Payloads::one(Payload::json(value).unwrap())
 }
 
@@ -51,12 +51,13 @@ fn run(
             })
             .collect(),
         updates: Vec::new(),
+        attempts: None,
     }
     .run(json(&"input"))
 }
 
 /// Replays a closed history with a fresh executor of the same workflow.
-fn replay_history(
+pub(super) fn replay_history(
     history: &[HistoryEvent],
     make: &dyn Fn() -> WorkflowFunction,
 ) -> Result<(), ReplayError> {
@@ -72,11 +73,11 @@ fn replay_history(
     Ok(())
 }
 
-fn types(history: &[HistoryEvent]) -> Vec<EventType> {
+pub(super) fn types(history: &[HistoryEvent]) -> Vec<EventType> {
     history.iter().map(HistoryEvent::event_type).collect()
 }
 
-fn result_of(history: &[HistoryEvent]) -> Option<Payloads> {
+pub(super) fn result_of(history: &[HistoryEvent]) -> Option<Payloads> {
     match &history.last().unwrap().attributes {
         endure_core::EventAttributes::WorkflowExecutionCompleted(a) => a.result.clone(),
         other => panic!("not completed: {other:?}"),
@@ -95,7 +96,7 @@ fn echo_activity() -> Activity {
     })
 }
 
-fn workflow<F, Fut>(body: F) -> impl Fn() -> WorkflowFunction
+pub(super) fn workflow<F, Fut>(body: F) -> impl Fn() -> WorkflowFunction
 where
     F: Fn(WorkflowContext, Payloads) -> Fut + Clone + Send + Sync + 'static,
     Fut: std::future::Future<Output = WorkflowResult> + Send + 'static,
