@@ -22,6 +22,7 @@ mod power_loss;
 mod random_workload;
 mod reset;
 mod schedules;
+mod sessions;
 mod sticky_eviction;
 mod swarm;
 mod timers;
