@@ -1,7 +1,8 @@
 //! `endure workflow …`: every command is one or two client calls to the server at
 //! `--address`, in `--namespace`, printed as text or JSON.
 
-use endure::{Client, ResetOptions, ResetPoint, UpdateOptions};
+use endure::workflow::SESSION_CREATION_ACTIVITY;
+use endure::{Client, PendingActivityState, ResetOptions, ResetPoint, UpdateOptions};
 use endure_core::history::{EventAttributes, HistoryEvent, HistoryExport};
 use endure_core::protocol::WorkflowDescription;
 use endure_core::protocol::WorkflowExecutionInfo;
@@ -294,6 +295,27 @@ fn describe_text(d: &WorkflowDescription) -> String {
                 .unwrap_or_default(),
         ));
     }
+    // A session (spec §5.15) lives as long as its creation activity runs on its worker.
+    for activity in &d.pending_activity_details {
+        if activity.activity_type.as_str() != SESSION_CREATION_ACTIVITY {
+            continue;
+        }
+        text.push_str(&match (&activity.state, &activity.last_worker_identity) {
+            (PendingActivityState::Scheduled, _) | (_, None) => format!(
+                "\nSession (activity {}): waiting for a session worker with a free slot",
+                activity.activity_id
+            ),
+            (state, Some(worker)) => format!(
+                "\nSession (activity {}): {} on worker {worker}",
+                activity.activity_id,
+                if *state == PendingActivityState::CancelRequested {
+                    "completing"
+                } else {
+                    "open"
+                }
+            ),
+        });
+    }
     for child in &d.pending_child_details {
         text.push_str(&format!(
             "\nChild {} ({}): {}",
@@ -320,8 +342,13 @@ async fn show(args: ExecutionArgs) -> Result<(), CliError> {
 /// A history as a table: id, time, type, back-references.
 pub(crate) fn history_table(history: &[HistoryEvent]) -> String {
     let mut table = Table::new(vec!["ID", "TIME", "TYPE", "DETAILS"]);
+    let workflow_queue = history.first().and_then(|event| match &event.attributes {
+        EventAttributes::WorkflowExecutionStarted(started) => Some(&started.task_queue),
+        _ => None,
+    });
     for event in history {
         let mut details: Vec<String> = summary(&event.attributes).into_iter().collect();
+        details.extend(activity_routing(&event.attributes, workflow_queue));
         details.extend(
             event
                 .attributes
@@ -338,6 +365,27 @@ pub(crate) fn history_table(history: &[HistoryEvent]) -> String {
         ]);
     }
     table.render()
+}
+
+/// Where an activity goes when not to the workflow's queue (a session's worker, another
+/// queue), and the session a session creation opens.
+fn activity_routing(
+    attributes: &EventAttributes,
+    workflow_queue: Option<&TaskQueueName>,
+) -> Vec<String> {
+    let EventAttributes::ActivityTaskScheduled(a) = attributes else {
+        return Vec::new();
+    };
+    let mut details = Vec::new();
+    if a.activity_type.as_str() == SESSION_CREATION_ACTIVITY
+        && let Ok(session_id) = a.input.decode_first::<String>()
+    {
+        details.push(format!("session={session_id}"));
+    }
+    if Some(&a.task_queue) != workflow_queue {
+        details.push(format!("task_queue={}", a.task_queue));
+    }
+    details
 }
 
 /// What identifies an event at a glance: the activity, timer, signal, type or reason.

@@ -103,6 +103,98 @@ fn namespace_commands() {
 }
 
 #[test]
+fn describe_and_show_name_a_session_and_its_worker() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("dev.redb"), 0, &[]);
+    let at = server.address.as_str();
+    let _worker = WorkerProcess::start(at);
+    ok(cli(
+        at,
+        &[
+            "workflow",
+            "start",
+            "--type",
+            "SessionGreet",
+            "-q",
+            QUEUE,
+            "-w",
+            "session-1",
+            "-i",
+            "\"ada\"",
+        ],
+    ));
+    // The session opens and its activity completes; the session stays open for the signal.
+    let described = loop {
+        let described = ok(cli(at, &["workflow", "describe", "-w", "session-1"]));
+        let shown = ok(cli(at, &["workflow", "show", "-w", "session-1"]));
+        if described.stdout.contains("open on worker")
+            && shown.stdout.contains("ActivityTaskCompleted")
+        {
+            break described;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(
+        described
+            .stdout
+            .contains("Session (activity 1): open on worker cli-test-worker"),
+        "{}",
+        described.stdout
+    );
+    let table = ok(cli(at, &["workflow", "show", "-w", "session-1"]));
+    let rows: Vec<Vec<&str>> = table
+        .stdout
+        .lines()
+        .map(|line| line.split_whitespace().collect())
+        .collect();
+    let scheduled: Vec<&Vec<&str>> = rows
+        .iter()
+        .filter(|row| row.get(2) == Some(&"ActivityTaskScheduled"))
+        .collect();
+    // The creation names its session and queue; the session's activity its worker's queue.
+    assert_eq!(
+        scheduled[0][3],
+        "activity_type=internalSessionCreationActivity"
+    );
+    assert!(
+        scheduled[0][5].starts_with("session="),
+        "{:?}",
+        scheduled[0]
+    );
+    assert_eq!(
+        scheduled[0][6],
+        "task_queue=cli-tests__internal_session_creation"
+    );
+    assert_eq!(scheduled[1][3], "activity_type=Compose");
+    assert!(
+        scheduled[1][5].starts_with("task_queue="),
+        "{:?}",
+        scheduled[1]
+    );
+    assert!(
+        scheduled[1][5].ends_with("@cli-test-worker"),
+        "{:?}",
+        scheduled[1]
+    );
+
+    ok(cli(
+        at,
+        &[
+            "workflow",
+            "signal",
+            "-w",
+            "session-1",
+            "--name",
+            "finish",
+            "-i",
+            "null",
+        ],
+    ));
+    let result = ok(cli(at, &["workflow", "result", "-w", "session-1"]));
+    assert_eq!(result.stdout.trim(), "\"hello, ada\"");
+}
+
+#[test]
 fn workflow_commands() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("dev.redb"), 0, &["team-a"]);

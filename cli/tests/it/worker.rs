@@ -4,7 +4,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use endure::workflow::{ActivityError, WorkflowContext, WorkflowError};
+use endure::workflow::{ActivityError, SessionOptions, WorkflowContext, WorkflowError};
 use endure::{
     ActivityContext, ActivityOptions, Client, Namespace, TaskQueueName, Worker, WorkerOptions,
 };
@@ -76,6 +76,26 @@ async fn repeat(
     Ok(vec![byte; times])
 }
 
+/// Composes a greeting in a session (spec §5.15) held open until the `finish` signal.
+#[endure::workflow(name = "SessionGreet")]
+async fn session_greet(ctx: WorkflowContext, name: String) -> Result<String, WorkflowError> {
+    let ctx = ctx.with_activity_options(ActivityOptions {
+        start_to_close_timeout: Some(Duration::from_secs(10)),
+        ..ActivityOptions::default()
+    });
+    let session = ctx
+        .create_session(SessionOptions {
+            creation_timeout: Duration::from_secs(30),
+            execution_timeout: Duration::from_secs(300),
+            heartbeat_timeout: None,
+        })
+        .await?;
+    let greeting = session.run_activity::<compose>(&name).await?;
+    let _: () = ctx.signal_channel("finish").recv_json().await?;
+    session.complete_session().await;
+    Ok(greeting)
+}
+
 /// A worker process: runs a worker for `default` and `team-a` until killed. Does nothing
 /// in an ordinary test run.
 #[test]
@@ -96,10 +116,15 @@ fn worker_process() {
                 client.transport(),
                 client.namespace().clone(),
                 TaskQueueName::new(QUEUE).unwrap(),
-                WorkerOptions::default(),
+                WorkerOptions {
+                    identity: "cli-test-worker".into(),
+                    enable_session_worker: true,
+                    ..WorkerOptions::default()
+                },
             );
             worker
                 .register::<greet>()
+                .register::<session_greet>()
                 .register::<counter>()
                 .register::<steps>()
                 .register::<repeat>()

@@ -75,13 +75,10 @@ pub use local_activity::{
 pub use local_activity_marker::LocalActivityMarkerData;
 pub use markers::DEFAULT_VERSION;
 pub use session::{
-    DEFAULT_SESSION_HEARTBEAT_TIMEOUT, SESSION_FAILED_ERROR_TYPE, SessionError, SessionInfo,
-    SessionOptions, SessionState,
+    DEFAULT_SESSION_HEARTBEAT_TIMEOUT, SESSION_COMPLETION_ACTIVITY, SESSION_CREATION_ACTIVITY,
+    SESSION_FAILED_ERROR_TYPE, SessionError, SessionInfo, SessionOptions, SessionState,
 };
-pub(crate) use session::{
-    SESSION_COMPLETION_ACTIVITY, SESSION_CREATION_ACTIVITY, SessionCreated, TOO_MANY_SESSIONS,
-    creation_task_queue,
-};
+pub(crate) use session::{SessionCreated, TOO_MANY_SESSIONS, creation_task_queue};
 pub use state::{ActivityError, ExternalWorkflowError, WorkflowError, WorkflowTaskError};
 pub use sync::{
     Receiver, Selector, Sender, SettableFuture, Setter, WaitGroup, channel, settable_future,

@@ -40,9 +40,9 @@ use super::context::{CancelHandle, WorkflowContext};
 use super::state::ActivityError;
 
 /// The activity that opens a session on a worker and lasts as long as it (Go's name).
-pub(crate) const SESSION_CREATION_ACTIVITY: &str = "internalSessionCreationActivity";
+pub const SESSION_CREATION_ACTIVITY: &str = "internalSessionCreationActivity";
 /// The activity that ends a session on its worker at once (Go's name).
-pub(crate) const SESSION_COMPLETION_ACTIVITY: &str = "internalSessionCompletionActivity";
+pub const SESSION_COMPLETION_ACTIVITY: &str = "internalSessionCompletionActivity";
 /// The error type of an activity that failed because its session did.
 pub const SESSION_FAILED_ERROR_TYPE: &str = "SessionFailed";
 /// The retryable error a worker with no free session slot answers a creation with.
