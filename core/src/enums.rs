@@ -313,3 +313,17 @@ persisted_enum!(
         NotCompletedCleanly,
     }
 );
+
+persisted_enum!(
+    /// How a workflow type's runs follow new versions (Temporal's `VersioningBehavior`).
+    #[derive(Default)]
+    VersioningBehavior {
+        /// Not versioned: the run goes wherever its queue's tasks go.
+        #[default]
+        Unspecified,
+        /// A run stays on the version it started on until it closes.
+        Pinned,
+        /// A run moves to the deployment's current version at its next workflow task.
+        AutoUpgrade,
+    }
+);

@@ -22,6 +22,7 @@ mod enums;
 pub mod execution;
 mod failure;
 pub mod fuzzing;
+mod hashing;
 pub mod history;
 mod ids;
 pub mod limits;
@@ -43,6 +44,7 @@ mod task_queue;
 pub mod time;
 mod update;
 mod validation;
+pub mod versioning;
 pub mod wire;
 #[cfg(any(test, feature = "testing"))]
 pub mod workload;

@@ -154,6 +154,14 @@ pub enum ValidationError {
         /// The refused retention.
         value: Duration,
     },
+    /// A worker deployment version is malformed.
+    #[error("{field}: {reason}")]
+    Version {
+        /// The field holding it.
+        field: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
     /// A failure's cause chain is deeper than [`crate::limits::FAILURE_CAUSE_DEPTH_MAX`].
     #[error("failure cause chain is {depth} deep; the limit is {limit}")]
     FailureTooDeep {

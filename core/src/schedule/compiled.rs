@@ -8,6 +8,7 @@ use super::calendar::CompiledCalendar;
 use super::spec::{CalendarSpec, IntervalSpec, ScheduleRange, ScheduleSpec};
 use super::text::{CronParts, parse_cron_string};
 use super::{SpecError, YEAR_MAX, YEAR_MIN};
+use crate::hashing::{FNV_BASIS, fnv1a, fold32};
 use crate::limits::{SCHEDULE_COMMENT_BYTES_MAX, SCHEDULE_SPEC_ITEMS_MAX};
 use crate::time::Timestamp;
 
@@ -207,17 +208,9 @@ fn jitter_of(seed: &str, nominal: Timestamp, max: Duration) -> Duration {
         return Duration::ZERO;
     }
     // FNV-1a over the nominal time and the seed, folded to 32 bits.
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in nominal
-        .unix_nanos()
-        .to_le_bytes()
-        .iter()
-        .chain(seed.as_bytes())
-    {
-        hash ^= u64::from(*byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    let hash = (hash ^ (hash >> 32)) & 0xffff_ffff;
+    let mut bytes = nominal.unix_nanos().to_le_bytes().to_vec();
+    bytes.extend_from_slice(seed.as_bytes());
+    let hash = fold32(fnv1a(&bytes, FNV_BASIS));
     Duration::from_millis((hash * max_millis) >> 32)
 }
 

@@ -19,6 +19,7 @@ use super::buffer::decide;
 use super::compiled::CompiledSpec;
 use super::model::*;
 use crate::enums::WorkflowExecutionStatus;
+use crate::hashing::{FNV_BASIS, fnv1a};
 use crate::ids::{Namespace, RunId, WorkflowId};
 use crate::time::Timestamp;
 
@@ -421,8 +422,8 @@ impl SchedulerState {
             start.manual
         );
         let (first, second) = (
-            fnv(&text, 0xcbf2_9ce4_8422_2325),
-            fnv(&text, 0x84222325_cbf29ce4),
+            fnv1a(text.as_bytes(), FNV_BASIS),
+            fnv1a(text.as_bytes(), 0x84222325_cbf29ce4),
         );
         format!("schedule-{first:016x}{second:016x}")
     }
@@ -528,10 +529,4 @@ impl SchedulerState {
     pub fn waits_on_running(&self) -> bool {
         !self.buffer.is_empty() && !self.info.running.is_empty()
     }
-}
-
-fn fnv(text: &str, basis: u64) -> u64 {
-    text.bytes().fold(basis, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
 }
