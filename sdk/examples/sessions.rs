@@ -99,6 +99,7 @@ fn worker(client: &Client, host: &str, gate: Option<Arc<Notify>>) -> Worker {
             println!("  processing {path} on {host}");
             if let Some(gate) = gate {
                 tokio::select! {
+                    biased;
                     () = gate.notified() => {}
                     _ = ctx.cancelled() => return Err(endure::workflow::ActivityError::canceled(None)),
                 }

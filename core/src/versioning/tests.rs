@@ -1,3 +1,5 @@
+//! The versioning model: versions, directives, the ramp, a deployment's lifecycle.
+
 use super::*;
 use crate::ids::{TaskQueueName, WorkflowId};
 use crate::time::Timestamp;

@@ -482,6 +482,7 @@ async fn a_worker_that_shuts_down_fails_its_sessions_and_the_workflow_moves_to_a
             async move {
                 let _ = held.send(me.clone());
                 tokio::select! {
+                    biased;
                     () = release.notified() => Ok(me),
                     _ = ctx.cancelled() => Err(ActivityError::canceled(None)),
                 }
