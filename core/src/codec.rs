@@ -42,10 +42,10 @@ mod tagged;
 mod transcode;
 
 /// The format version written by this build.
-pub const FORMAT_VERSION: u8 = 4;
+pub const FORMAT_VERSION: u8 = 5;
 
 /// Every format version this build can decode.
-pub const SUPPORTED_VERSIONS: &[u8] = &[1, 2, 3, 4];
+pub const SUPPORTED_VERSIONS: &[u8] = &[1, 2, 3, 4, 5];
 
 /// The deepest nesting a tagged body or a transcoded one may have.
 pub const NESTING_MAX: usize = transcode::DEPTH_MAX;
@@ -341,6 +341,23 @@ pub fn decode<T: Record>(bytes: &[u8]) -> Result<T, DecodeError> {
                 transcode::transcode(registry, &schema::root(T::KIND), &body).map_err(old)?;
             decode_tagged(&tagged)
         }
+        // Version 4: tagged bodies read as today's; positional ones through the version-4
+        // snapshot (version 5 appended the deployment version and versioning behavior to
+        // WorkflowTaskCompleted).
+        4 => match T::BODY {
+            BodyEncoding::Tagged => decode_tagged(body),
+            BodyEncoding::Positional => {
+                let old = |reason: String| DecodeError::Old {
+                    kind: T::KIND,
+                    version: 4,
+                    reason,
+                };
+                let registry = schema::v4().map_err(old)?;
+                let tagged =
+                    transcode::transcode(registry, &schema::root(T::KIND), body).map_err(old)?;
+                decode_tagged(&tagged)
+            }
+        },
         found => Err(DecodeError::UnknownVersion { found }),
     }
 }

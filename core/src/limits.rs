@@ -87,3 +87,8 @@ const _: () = assert!(HISTORY_BYTES_SUGGEST_CONTINUE_AS_NEW < HISTORY_BYTES_WARN
 const _: () = assert!(HISTORY_BYTES_WARN < HISTORY_BYTES_MAX);
 const _: () = assert!(SEARCH_ATTRIBUTE_VALUE_BYTES_MAX < SEARCH_ATTRIBUTES_BYTES_MAX);
 const _: () = assert!(NAMESPACE_BYTES_MAX < ID_BYTES_MAX);
+
+/// Most task queues a worker deployment version lists, in queues (a worker process's
+/// session queue is its own, so restarts add queues); past it the version still routes on
+/// every queue its workers poll, its list just stops growing.
+pub const VERSION_TASK_QUEUES_MAX: usize = 100;

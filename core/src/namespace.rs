@@ -8,6 +8,9 @@
 
 use std::time::Duration;
 
+use std::collections::BTreeMap;
+
+use crate::versioning::WorkerDeployment;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::Namespace;
@@ -106,7 +109,7 @@ impl NamespaceUpdate {
 }
 
 /// A namespace as the engine stores it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NamespaceRecord {
     /// Its name.
     pub name: Namespace,
@@ -118,6 +121,9 @@ pub struct NamespaceRecord {
     pub updated: Timestamp,
     /// Incremented by every change; changes are conditioned on it.
     pub version: u64,
+    /// Its worker deployments, by name (spec §5.13.1; appended: older records have none).
+    #[serde(default)]
+    pub deployments: BTreeMap<String, WorkerDeployment>,
 }
 
 impl NamespaceRecord {
@@ -129,6 +135,7 @@ impl NamespaceRecord {
             created: now,
             updated: now,
             version: 1,
+            deployments: BTreeMap::new(),
         }
     }
 
@@ -144,6 +151,7 @@ impl NamespaceRecord {
             created: self.created,
             updated: now.max(self.updated),
             version: self.version + 1,
+            deployments: self.deployments.clone(),
         })
     }
 

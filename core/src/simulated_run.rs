@@ -140,6 +140,8 @@ impl SimulatedRun<'_> {
                     sdk_metadata: SdkMetadata::default(),
                     next_run_id: RunId::from_u128(2),
                     messages: replay.take_update_messages(),
+                    deployment_version: None,
+                    versioning_behavior: Default::default(),
                 };
                 let reply = apply(
                     &mut machine,

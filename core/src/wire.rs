@@ -21,7 +21,7 @@ use crate::protocol::{RemoteError, Request, Response};
 
 /// The protocol version this build speaks. A peer with another version is refused at the
 /// handshake.
-pub const PROTOCOL_VERSION: u32 = 7;
+pub const PROTOCOL_VERSION: u32 = 8;
 
 /// The first bytes of every client hello: not an Endure client otherwise.
 pub const MAGIC: [u8; 4] = *b"ENDR";
@@ -300,6 +300,8 @@ mod tests {
                     namespace: Namespace::default(),
                     task_queue: TaskQueueName::new("orders").unwrap(),
                     identity: "worker-1".into(),
+                    deployment_version: None,
+                    normal_queue: None,
                 },
             )),
         }

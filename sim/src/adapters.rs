@@ -322,6 +322,7 @@ mod tests {
                     namespace: Namespace::default(),
                     task_queue: TaskQueueName::new("q").unwrap(),
                     identity: "w".into(),
+                    deployment_version: None,
                 },
             ))
             .await

@@ -161,3 +161,16 @@ pub(crate) fn v3() -> Result<&'static Registry, String> {
     .as_ref()
     .map_err(Clone::clone)
 }
+
+/// The snapshot of format version 4: the containers reachable from the positional kinds
+/// (its tagged bodies describe themselves).
+pub(crate) fn v4() -> Result<&'static Registry, String> {
+    static V4: OnceLock<Result<Registry, String>> = OnceLock::new();
+    V4.get_or_init(|| {
+        serde_json::from_str(include_str!("schemas/v4.json")).map_err(|error| {
+            format!("the built-in schema of format version 4 is unreadable: {error}")
+        })
+    })
+    .as_ref()
+    .map_err(Clone::clone)
+}

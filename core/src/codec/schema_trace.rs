@@ -13,6 +13,7 @@ use serde_reflection::{ContainerFormat, Registry, Samples, Tracer, TracerConfig}
 
 use crate::command::Command;
 use crate::cron::CronSchedule;
+use crate::enums::VersioningBehavior;
 use crate::enums::*;
 use crate::execution::{
     ActivityOutcome, BufferedEvent, ChildOutcome, ExecutionMachine, PendingActivityState,
@@ -28,6 +29,7 @@ use crate::storage::{
     CurrentRun, DispatchRow, DispatchTask, ExecutionRow, RequestRecord, VisibilityRow,
 };
 use crate::update::UpdateOutcome;
+use crate::versioning::{TaskDirective, VersionDrainageStatus, VersioningOverride};
 
 /// One persisted enum: how to trace it and how many variants its Rust type has.
 struct EnumRoot {
@@ -66,6 +68,10 @@ const ENUMS: &[EnumRoot] = enum_roots!(
     TimeoutType,
     UpdateAdmittedEventOrigin,
     UpdateOutcome,
+    TaskDirective,
+    VersionDrainageStatus,
+    VersioningBehavior,
+    VersioningOverride,
     WorkflowExecutionStatus,
     WorkflowIdConflictPolicy,
     WorkflowIdReusePolicy,

@@ -212,6 +212,12 @@ pub struct WorkflowTaskCompletion {
     /// Answers to the updates delivered with the task, placed among the commands by
     /// `ProtocolMessage` commands (those no command names are processed after them).
     pub messages: Vec<UpdateMessage>,
+    /// The worker's deployment version, if it runs versioned.
+    #[serde(default)]
+    pub deployment_version: Option<crate::versioning::WorkerDeploymentVersion>,
+    /// How the worker declares the workflow type follows versions.
+    #[serde(default)]
+    pub versioning_behavior: crate::enums::VersioningBehavior,
 }
 
 /// One input to a run's machine. Every input is applied at a `now` given with it.

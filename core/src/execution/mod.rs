@@ -174,6 +174,10 @@ pub struct ExecutionMachine {
     /// Child workflows initiated and not closed, by Initiated event (format version 3).
     /// Kept after the run closes: the parent close policy is applied from it.
     children: BTreeMap<EventId, ChildInfo>,
+    /// The run's versioning (spec §5.13.1): set by each completed workflow task and by an
+    /// operator's override; decides where its tasks go (appended: older states have none).
+    #[serde(default)]
+    versioning: crate::versioning::RunVersioning,
 }
 
 impl ExecutionMachine {
@@ -234,6 +238,7 @@ impl ExecutionMachine {
             updates: BTreeMap::new(),
             reapplied_updates: Vec::new(),
             children: BTreeMap::new(),
+            versioning: crate::versioning::RunVersioning::default(),
         };
         let mut fx = Effects::default();
         let continued = request.continued;
@@ -421,6 +426,11 @@ impl ExecutionMachine {
     /// The workflow id.
     pub fn workflow_id(&self) -> &WorkflowId {
         &self.workflow_id
+    }
+
+    /// The run's versioning: behavior, version, override (spec §5.13.1).
+    pub fn versioning(&self) -> &crate::versioning::RunVersioning {
+        &self.versioning
     }
 
     /// The run's status.

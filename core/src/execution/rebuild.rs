@@ -107,6 +107,7 @@ impl ExecutionMachine {
             updates: BTreeMap::new(),
             reapplied_updates: Vec::new(),
             children: BTreeMap::new(),
+            versioning: crate::versioning::RunVersioning::default(),
         };
         if first.event_id != EventId::FIRST {
             return Err(inconsistent(first, "the history does not start at event 1"));
@@ -165,6 +166,8 @@ impl ExecutionMachine {
                 self.workflow_task_attempt = 1;
                 self.last_completed_workflow_task_started_event_id =
                     Some(attributes.started_event_id);
+                self.versioning.behavior = attributes.versioning_behavior;
+                self.versioning.version = attributes.worker_deployment_version.clone();
             }
             EventAttributes::WorkflowTaskFailed(_) => self.end_workflow_task()?,
             EventAttributes::WorkflowTaskTimedOut(_) => {

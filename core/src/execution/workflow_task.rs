@@ -502,8 +502,12 @@ impl ExecutionMachine {
                 started_event_id: started.started_event_id,
                 identity: completion.identity.clone(),
                 sdk_metadata: completion.sdk_metadata.clone(),
+                worker_deployment_version: completion.deployment_version.clone(),
+                versioning_behavior: completion.versioning_behavior,
             }),
         );
+        self.versioning.behavior = completion.versioning_behavior;
+        self.versioning.version = completion.deployment_version.clone();
         self.sticky = completion.sticky.clone();
         self.workflow_task_attempt = 1;
         self.close_attempted = false;

@@ -146,6 +146,8 @@ impl Driven {
                     sdk_metadata: SdkMetadata::default(),
                     next_run_id: self.next_run_id(),
                     messages,
+                    deployment_version: None,
+                    versioning_behavior: Default::default(),
                 }))
             }
             3 => Input::WorkflowTaskFailed {

@@ -15,7 +15,8 @@ use crate::cron::CronSchedule;
 use crate::enums::{
     CancelExternalWorkflowExecutionFailedCause, ContinueAsNewInitiator, ParentClosePolicy,
     RetryState, SignalExternalWorkflowExecutionFailedCause, StartChildWorkflowExecutionFailedCause,
-    TimeoutType, UpdateAdmittedEventOrigin, WorkflowIdReusePolicy, WorkflowTaskFailedCause,
+    TimeoutType, UpdateAdmittedEventOrigin, VersioningBehavior, WorkflowIdReusePolicy,
+    WorkflowTaskFailedCause,
 };
 use crate::failure::Failure;
 use crate::ids::{
@@ -28,6 +29,7 @@ use crate::search_attributes::SearchAttributes;
 use crate::task_queue::TaskQueue;
 use crate::time::Timestamp;
 use crate::update::{UpdateOutcome, UpdateRequest};
+use crate::versioning::WorkerDeploymentVersion;
 
 /// The parent of a child workflow run, as its Started event records it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -179,6 +181,12 @@ pub struct WorkflowTaskCompletedEventAttributes {
     pub identity: String,
     /// The SDK's flags, name and version.
     pub sdk_metadata: SdkMetadata,
+    /// The worker's deployment version, if it runs versioned (spec §5.13.1).
+    #[serde(default)]
+    pub worker_deployment_version: Option<WorkerDeploymentVersion>,
+    /// How the worker declares the workflow type follows versions.
+    #[serde(default)]
+    pub versioning_behavior: VersioningBehavior,
 }
 
 /// WorkflowTaskTimedOut: start-to-close, or schedule-to-start on a sticky or speculative task.

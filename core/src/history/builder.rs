@@ -128,6 +128,8 @@ impl HistoryBuilder {
                 started_event_id,
                 identity: "worker".into(),
                 sdk_metadata: SdkMetadata::default(),
+                worker_deployment_version: None,
+                versioning_behavior: crate::enums::VersioningBehavior::Unspecified,
             },
         ))
     }

@@ -11,6 +11,7 @@
 //! holds an `Arc<dyn Transport>`, so user code does not change between embedded and server
 //! mode.
 
+mod deployments;
 mod namespaces;
 mod rpc;
 mod schedules;
@@ -25,6 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::RunId;
 
+pub use deployments::*;
 pub use namespaces::*;
 pub use rpc::{CheckText, Handler, Request, Response, Rpc};
 pub use schedules::*;

@@ -18,6 +18,7 @@ use crate::history::HistoryEvent;
 use crate::namespace::NamespaceRecord;
 use crate::payload_codec::{CodecError, PayloadVisitor, VisitPayloads};
 use crate::schedule::{ScheduleDescription, ScheduleListEntry};
+use crate::versioning::WorkerDeploymentDescription;
 
 /// A request message and the response it gets.
 pub trait Rpc: Sized + Send + 'static {
@@ -214,4 +215,19 @@ rpcs! {
     delete_schedule / DeleteSchedule: DeleteScheduleRequest => ();
     /// List a namespace's schedules.
     list_schedules / ListSchedules: ListSchedulesRequest => Vec<ScheduleListEntry>;
+    /// Describe a worker deployment: its routing and versions.
+    describe_worker_deployment / DescribeWorkerDeployment:
+        DescribeWorkerDeploymentRequest => Box<WorkerDeploymentDescription>;
+    /// List a namespace's worker deployments.
+    list_worker_deployments / ListWorkerDeployments:
+        ListWorkerDeploymentsRequest => Vec<WorkerDeploymentDescription>;
+    /// Make a version current (or none: unversioned workers).
+    set_worker_deployment_current_version / SetWorkerDeploymentCurrentVersion:
+        SetWorkerDeploymentCurrentVersionRequest => SetWorkerDeploymentCurrentVersionResponse;
+    /// Ramp a share of runs to a version (or end the ramp).
+    set_worker_deployment_ramping_version / SetWorkerDeploymentRampingVersion:
+        SetWorkerDeploymentRampingVersionRequest => ();
+    /// Retire a drained version.
+    delete_worker_deployment_version / DeleteWorkerDeploymentVersion:
+        DeleteWorkerDeploymentVersionRequest => ();
 }

@@ -21,6 +21,7 @@ use crate::payload::Payloads;
 use crate::payload_codec::{CodecError, PayloadVisitor, VisitPayloads};
 use crate::time::Timestamp;
 use crate::update::{UpdateDelivery, UpdateMessage};
+use crate::versioning::{VersioningBehavior, WorkerDeploymentVersion};
 
 /// Long-poll a workflow task on a queue; answered with a workflow task, a query task or
 /// nothing.
@@ -32,6 +33,12 @@ pub struct PollWorkflowTaskRequest {
     pub task_queue: TaskQueueName,
     /// The worker.
     pub identity: String,
+    /// The worker's deployment version, if it runs versioned: it gets only tasks routed
+    /// to that version (spec §5.13.1).
+    pub deployment_version: Option<WorkerDeploymentVersion>,
+    /// For a poll of the worker's sticky queue, the queue it stands in for (Temporal's
+    /// `normal_name`): the version's deployment lists that one, not the sticky queue.
+    pub normal_queue: Option<TaskQueueName>,
 }
 
 /// What a workflow-task poll got.
@@ -114,6 +121,10 @@ pub struct CompleteWorkflowTaskRequest {
     /// Answers to the updates delivered with the task, placed among the commands by
     /// `ProtocolMessage` commands (those no command names are processed after them).
     pub messages: Vec<UpdateMessage>,
+    /// The worker's deployment version, if it runs versioned.
+    pub deployment_version: Option<WorkerDeploymentVersion>,
+    /// How the worker declares the workflow type follows versions.
+    pub versioning_behavior: VersioningBehavior,
 }
 
 /// What became of a workflow task's completion.
@@ -179,6 +190,8 @@ pub struct PollActivityTaskRequest {
     pub task_queue: TaskQueueName,
     /// The worker.
     pub identity: String,
+    /// The worker's deployment version, if it runs versioned.
+    pub deployment_version: Option<WorkerDeploymentVersion>,
 }
 
 /// An activity attempt handed to a worker.

@@ -44,6 +44,7 @@ mod tests {
             namespace: Namespace::default(),
             task_queue: TaskQueueName::new("q").unwrap(),
             identity,
+            deployment_version: None,
         }
         .into_request()
     }

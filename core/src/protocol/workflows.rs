@@ -284,6 +284,8 @@ pub struct WorkflowDescription {
     pub pending_activity_details: Vec<PendingActivity>,
     /// Each pending child workflow: id, run once started, type.
     pub pending_child_details: Vec<PendingChild>,
+    /// Its versioning (spec §5.13.1): behavior, version, override.
+    pub versioning: crate::versioning::RunVersioning,
 }
 
 /// Reset a run (the current one if no run id).

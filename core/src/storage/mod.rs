@@ -98,6 +98,11 @@ pub struct DispatchRow {
     pub execution: ExecutionKey,
     /// What to start.
     pub task: DispatchTask,
+    /// Which workers may take it when its queue belongs to a worker deployment (spec
+    /// §5.13.1): those of the run's pinned version, or those routing picks. `None` (the
+    /// default, and every row written before versioning) is routed.
+    #[serde(default)]
+    pub directive: Option<crate::versioning::TaskDirective>,
 }
 
 /// The task a dispatch row stands for.

@@ -276,3 +276,59 @@ impl WorkerDeployment {
         }
     }
 }
+
+/// What describe shows of a deployment (Temporal's `WorkerDeploymentInfo`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorkerDeploymentDescription {
+    /// The deployment's name.
+    pub name: String,
+    /// When its first worker polled.
+    pub created_at: Timestamp,
+    /// Where new and auto-upgrade runs go.
+    pub routing: RoutingConfig,
+    /// Who last changed the routing.
+    pub last_modifier: Option<String>,
+    /// Each version, by build id.
+    pub versions: Vec<VersionSummary>,
+}
+
+/// One version as describe shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VersionSummary {
+    /// The version.
+    pub version: WorkerDeploymentVersion,
+    /// Current, ramping, draining, drained or inactive.
+    pub status: VersionStatus,
+    /// When its first worker polled.
+    pub created_at: Timestamp,
+    /// When one of its workers last polled.
+    pub last_poll_at: Timestamp,
+    /// The task queues its workers poll.
+    pub task_queues: Vec<TaskQueueName>,
+    /// When its open pinned runs were last counted, if it drains.
+    pub drainage_checked_at: Option<Timestamp>,
+}
+
+impl WorkerDeployment {
+    /// The deployment as describe shows it.
+    pub fn describe(&self) -> WorkerDeploymentDescription {
+        WorkerDeploymentDescription {
+            name: self.name.clone(),
+            created_at: self.created_at,
+            routing: self.routing.clone(),
+            last_modifier: self.last_modifier.clone(),
+            versions: self
+                .versions
+                .values()
+                .map(|record| VersionSummary {
+                    version: record.version.clone(),
+                    status: self.status(&record.version.build_id),
+                    created_at: record.created_at,
+                    last_poll_at: record.last_poll_at,
+                    task_queues: record.task_queues.iter().cloned().collect(),
+                    drainage_checked_at: record.drainage.map(|(_, at)| at),
+                })
+                .collect(),
+        }
+    }
+}

@@ -14,9 +14,12 @@ mod model;
 mod routing;
 
 pub use crate::enums::VersioningBehavior;
-pub use deployment::{DeploymentError, VersionRecord, WorkerDeployment};
+pub use deployment::{
+    DeploymentError, VersionRecord, VersionSummary, WorkerDeployment, WorkerDeploymentDescription,
+};
 pub use model::{
-    VersionDrainageStatus, VersionStatus, VersioningOverride, WorkerDeploymentVersion,
+    RunVersioning, VersionDrainageStatus, VersionStatus, VersioningOverride,
+    WorkerDeploymentVersion,
 };
 pub use routing::{RoutingConfig, TaskDirective, directive, ramp_position, route};
 

@@ -10,10 +10,19 @@ use crate::validation::{ValidationError, check_text};
 /// One version of a worker deployment: the deployment's name and a build id (Temporal's
 /// `WorkerDeploymentVersion`). Shown as `deployment.build_id`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct WorkerDeploymentVersion {
     /// The deployment: the set of workers that roll out together (no `.` in it).
+    #[cfg_attr(
+        any(test, feature = "testing"),
+        proptest(strategy = "\"[a-z-]{1,12}\"")
+    )]
     pub deployment_name: String,
     /// The build: the code those workers run.
+    #[cfg_attr(
+        any(test, feature = "testing"),
+        proptest(strategy = "\"[a-z0-9.]{1,12}\"")
+    )]
     pub build_id: String,
 }
 
@@ -106,4 +115,45 @@ pub enum VersionDrainageStatus {
     Draining,
     /// None is.
     Drained,
+}
+
+/// A run's versioning: what its last completed workflow task's worker declared, and an
+/// operator's override.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunVersioning {
+    /// How the run follows versions.
+    pub behavior: crate::enums::VersioningBehavior,
+    /// The version of the worker that completed its last workflow task.
+    pub version: Option<WorkerDeploymentVersion>,
+    /// The operator's override, which wins.
+    pub override_: Option<VersioningOverride>,
+}
+
+impl RunVersioning {
+    /// The behavior in effect: the override's, else the worker's.
+    pub fn effective_behavior(&self) -> crate::enums::VersioningBehavior {
+        match &self.override_ {
+            Some(VersioningOverride::Pinned(_)) => crate::enums::VersioningBehavior::Pinned,
+            Some(VersioningOverride::AutoUpgrade) => crate::enums::VersioningBehavior::AutoUpgrade,
+            None => self.behavior,
+        }
+    }
+
+    /// The directive for the run's next task.
+    pub fn directive(&self) -> super::TaskDirective {
+        super::directive(
+            self.behavior,
+            self.version.as_ref(),
+            self.override_.as_ref(),
+        )
+    }
+
+    /// The version the run is pinned to, if it is.
+    pub fn pinned_version(&self) -> Option<&WorkerDeploymentVersion> {
+        match (&self.override_, self.behavior, &self.version) {
+            (Some(VersioningOverride::Pinned(version)), _, _) => Some(version),
+            (None, crate::enums::VersioningBehavior::Pinned, Some(version)) => Some(version),
+            _ => None,
+        }
+    }
 }

@@ -118,6 +118,14 @@ fn description() -> Box<WorkflowDescription> {
         search_attributes: samples::search_attributes(),
         pending_activity_details: Vec::new(),
         pending_child_details: Vec::new(),
+        versioning: endure_core::versioning::RunVersioning {
+            behavior: endure_core::VersioningBehavior::Pinned,
+            version: Some(
+                endure_core::versioning::WorkerDeploymentVersion::new("orders", "2026.12.1")
+                    .unwrap(),
+            ),
+            override_: None,
+        },
     })
 }
 
@@ -198,6 +206,11 @@ fn samples() -> Vec<(Request, Response)> {
                 namespace: namespace(),
                 task_queue: queue(),
                 identity: "worker-1".into(),
+                deployment_version: Some(
+                    endure_core::versioning::WorkerDeploymentVersion::new("orders", "2026.12.1")
+                        .unwrap(),
+                ),
+                normal_queue: None,
             }),
             Response::PollWorkflowTask(Some(PolledWorkflowTask::Task(Box::new(
                 WorkflowTaskForWorker {
@@ -229,6 +242,11 @@ fn samples() -> Vec<(Request, Response)> {
                     sdk_version: "0.1.0".into(),
                 },
                 messages: Vec::new(),
+                deployment_version: Some(
+                    endure_core::versioning::WorkerDeploymentVersion::new("orders", "2026.12.1")
+                        .unwrap(),
+                ),
+                versioning_behavior: endure_core::VersioningBehavior::Pinned,
             }),
             Response::CompleteWorkflowTask(CompleteWorkflowTaskResponse::CommandsRefused {
                 cause: WorkflowTaskFailedCause::BadScheduleActivityAttributes,
@@ -273,6 +291,10 @@ fn samples() -> Vec<(Request, Response)> {
                 namespace: namespace(),
                 task_queue: queue(),
                 identity: "worker-1".into(),
+                deployment_version: Some(
+                    endure_core::versioning::WorkerDeploymentVersion::new("orders", "2026.12.1")
+                        .unwrap(),
+                ),
             }),
             Response::PollActivityTask(Some(Box::new(ActivityTaskForWorker {
                 execution: execution(),
@@ -528,7 +550,81 @@ fn samples() -> Vec<(Request, Response)> {
                 },
             }]),
         ),
+        (
+            Request::DescribeWorkerDeployment(DescribeWorkerDeploymentRequest {
+                namespace: namespace(),
+                deployment_name: "orders".into(),
+            }),
+            Response::DescribeWorkerDeployment(Box::new(deployment())),
+        ),
+        (
+            Request::ListWorkerDeployments(ListWorkerDeploymentsRequest {
+                namespace: namespace(),
+            }),
+            Response::ListWorkerDeployments(vec![deployment()]),
+        ),
+        (
+            Request::SetWorkerDeploymentCurrentVersion(SetWorkerDeploymentCurrentVersionRequest {
+                namespace: namespace(),
+                deployment_name: "orders".into(),
+                build_id: Some("2026.12.2".into()),
+                identity: "operator".into(),
+            }),
+            Response::SetWorkerDeploymentCurrentVersion(
+                SetWorkerDeploymentCurrentVersionResponse {
+                    previous: Some(version("2026.12.1")),
+                },
+            ),
+        ),
+        (
+            Request::SetWorkerDeploymentRampingVersion(SetWorkerDeploymentRampingVersionRequest {
+                namespace: namespace(),
+                deployment_name: "orders".into(),
+                build_id: Some("2026.12.3".into()),
+                percentage: 30.0,
+                identity: "operator".into(),
+            }),
+            Response::SetWorkerDeploymentRampingVersion(()),
+        ),
+        (
+            Request::DeleteWorkerDeploymentVersion(DeleteWorkerDeploymentVersionRequest {
+                namespace: namespace(),
+                version: version("2026.12.1"),
+                identity: "operator".into(),
+            }),
+            Response::DeleteWorkerDeploymentVersion(()),
+        ),
     ]
+}
+
+fn version(build_id: &str) -> endure_core::versioning::WorkerDeploymentVersion {
+    endure_core::versioning::WorkerDeploymentVersion::new("orders", build_id).unwrap()
+}
+
+/// A deployment rolling from one version to the next, 30 % ramped.
+fn deployment() -> endure_core::versioning::WorkerDeploymentDescription {
+    use endure_core::versioning::*;
+    let at = Timestamp::from_unix_seconds(1_795_860_000);
+    WorkerDeploymentDescription {
+        name: "orders".into(),
+        created_at: at,
+        routing: RoutingConfig {
+            current: Some(version("2026.12.2")),
+            ramping: Some(version("2026.12.3")),
+            ramping_percentage: 30.0,
+            current_changed_at: Some(at),
+            ramping_changed_at: Some(at),
+        },
+        last_modifier: Some("operator".into()),
+        versions: vec![VersionSummary {
+            version: version("2026.12.1"),
+            status: VersionStatus::Draining,
+            created_at: at,
+            last_poll_at: at,
+            task_queues: vec![queue()],
+            drainage_checked_at: Some(at),
+        }],
+    }
 }
 
 fn schedule() -> schedule::Schedule {

@@ -154,6 +154,8 @@ fn run_live() -> Vec<HistoryEvent> {
                 sdk_metadata: Default::default(),
                 next_run_id: RunId::from_u128(3),
                 messages: replay.take_update_messages(),
+                deployment_version: None,
+                versioning_behavior: Default::default(),
             })),
             now,
         );
@@ -288,6 +290,8 @@ fn an_update_reaches_the_live_task_after_a_full_replay() {
             sdk_metadata: Default::default(),
             next_run_id: RunId::from_u128(3),
             messages: Vec::new(),
+            deployment_version: None,
+            versioning_behavior: Default::default(),
         })),
         T0,
     );

@@ -234,6 +234,11 @@ pub fn events() -> Vec<EventAttributes> {
                 sdk_name: "endure".into(),
                 sdk_version: "0.1.0".into(),
             },
+            worker_deployment_version: Some(
+                endure_core::versioning::WorkerDeploymentVersion::new("orders", "2026.12.1")
+                    .unwrap(),
+            ),
+            versioning_behavior: endure_core::VersioningBehavior::Pinned,
         }),
         E::WorkflowTaskTimedOut(WorkflowTaskTimedOutEventAttributes {
             scheduled_event_id: id(2),
@@ -660,6 +665,7 @@ pub fn storage_row_values() -> StorageRows {
             scheduled_event_id: id(5),
             attempt: 2,
         },
+        directive: None,
     };
     let request = RequestRecord {
         namespace: namespace(),
@@ -687,6 +693,23 @@ pub fn storage_row_values() -> StorageRows {
         created: Timestamp::from_unix_seconds(1_795_860_000),
         updated: Timestamp::from_unix_seconds(1_795_860_100),
         version: 2,
+        deployments: {
+            use endure_core::versioning::{WorkerDeployment, WorkerDeploymentVersion};
+            let at = Timestamp::from_unix_seconds(1_795_860_050);
+            let mut deployment = WorkerDeployment::new("orders", at);
+            let v1 = WorkerDeploymentVersion::new("orders", "2026.12.1").expect("valid");
+            let v2 = WorkerDeploymentVersion::new("orders", "2026.12.2").expect("valid");
+            let queue = endure_core::TaskQueueName::new("orders").expect("valid");
+            deployment.record_poll(&v1, &queue, at);
+            deployment.record_poll(&v2, &queue, at);
+            deployment
+                .set_current(Some(&v1), "operator", at)
+                .expect("known");
+            deployment
+                .set_ramping(Some(&v2), 30.0, "operator", at)
+                .expect("known");
+            std::collections::BTreeMap::from([("orders".to_owned(), deployment)])
+        },
     };
     StorageRows {
         namespace_record,
@@ -765,6 +788,8 @@ pub fn execution_machine() -> endure_core::execution::ExecutionMachine {
                     update_id: update_request().update_id,
                     body: UpdateMessageBody::Acceptance,
                 }],
+                deployment_version: None,
+                versioning_behavior: Default::default(),
             })),
             start,
         )

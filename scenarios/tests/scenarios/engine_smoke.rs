@@ -26,6 +26,8 @@ fn completion(
         sdk_metadata: Default::default(),
         next_run_id: RunId::from_u128(0),
         messages: Vec::new(),
+        deployment_version: None,
+        versioning_behavior: Default::default(),
     }
 }
 

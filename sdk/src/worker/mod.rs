@@ -497,6 +497,8 @@ impl Shared {
             namespace: self.namespace.clone(),
             task_queue: task_queue.clone(),
             identity: self.options.identity.clone(),
+            deployment_version: None,
+            normal_queue: None,
         };
         match self.poll(request.into_request(), "workflow").await? {
             Response::PollWorkflowTask(Some(PolledWorkflowTask::Task(task))) => {
@@ -564,6 +566,8 @@ impl Shared {
                         sdk_version: env!("CARGO_PKG_VERSION").into(),
                     },
                     messages,
+                    deployment_version: None,
+                    versioning_behavior: Default::default(),
                 })
             }
             Err((cause, message)) => {

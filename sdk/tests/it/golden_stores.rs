@@ -194,7 +194,7 @@ async fn run_store(version: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stores_of_every_format_version_open_and_run_to_completion() {
-    for version in ["v1", "v2", "v3", "v4"] {
+    for version in ["v1", "v2", "v3", "v4", "v5"] {
         run_store(version).await;
     }
 }

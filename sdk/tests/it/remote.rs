@@ -192,6 +192,8 @@ fn poll(queue: &str) -> Request {
         namespace: Namespace::default(),
         task_queue: TaskQueueName::new(queue).unwrap(),
         identity: "raw".into(),
+        deployment_version: None,
+        normal_queue: None,
     })
 }
 

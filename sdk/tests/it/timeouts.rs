@@ -61,6 +61,8 @@ async fn a_query_nobody_answers_fails_at_the_engines_query_timeout() {
             namespace: Namespace::default(),
             task_queue: queue(),
             identity: "raw".into(),
+            deployment_version: None,
+            normal_queue: None,
         }
         .into_request()
     };
@@ -79,6 +81,8 @@ async fn a_query_nobody_answers_fails_at_the_engines_query_timeout() {
             force_create_workflow_task: false,
             sdk_metadata: SdkMetadata::default(),
             messages: Vec::new(),
+            deployment_version: None,
+            versioning_behavior: Default::default(),
         })
         .await
         .unwrap();

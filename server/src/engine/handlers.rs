@@ -97,7 +97,13 @@ impl<S: Storage, C: Clock> Handler for InProcessTransport<S, C> {
         request: PollWorkflowTaskRequest,
     ) -> Result<Option<PolledWorkflowTask>, EngineError> {
         self.engine
-            .poll_workflow_task_or_query(&request.namespace, &request.task_queue, &request.identity)
+            .poll_workflow_task_or_query_as(
+                &request.namespace,
+                &request.task_queue,
+                &request.identity,
+                request.deployment_version.as_ref(),
+                request.normal_queue.as_ref(),
+            )
             .await
     }
 
@@ -115,6 +121,8 @@ impl<S: Storage, C: Clock> Handler for InProcessTransport<S, C> {
             // Drawn by the run's shard when it applies the completion.
             next_run_id: RunId::from_u128(0),
             messages: request.messages,
+            deployment_version: request.deployment_version,
+            versioning_behavior: request.versioning_behavior,
         };
         let reply = self
             .engine
@@ -175,7 +183,12 @@ impl<S: Storage, C: Clock> Handler for InProcessTransport<S, C> {
     ) -> Result<Option<Box<ActivityTaskForWorker>>, EngineError> {
         Ok(self
             .engine
-            .poll_activity_task(&request.namespace, &request.task_queue, &request.identity)
+            .poll_activity_task_as(
+                &request.namespace,
+                &request.task_queue,
+                &request.identity,
+                request.deployment_version.as_ref(),
+            )
             .await?
             .map(Box::new))
     }
@@ -408,6 +421,50 @@ impl<S: Storage, C: Clock> Handler for InProcessTransport<S, C> {
         request: ListSchedulesRequest,
     ) -> Result<Vec<ScheduleListEntry>, EngineError> {
         self.engine.list_schedules(request).await
+    }
+
+    async fn describe_worker_deployment(
+        &self,
+        request: DescribeWorkerDeploymentRequest,
+    ) -> Result<Box<endure_core::versioning::WorkerDeploymentDescription>, EngineError> {
+        self.engine
+            .describe_worker_deployment(request)
+            .await
+            .map(Box::new)
+    }
+
+    async fn list_worker_deployments(
+        &self,
+        request: ListWorkerDeploymentsRequest,
+    ) -> Result<Vec<endure_core::versioning::WorkerDeploymentDescription>, EngineError> {
+        self.engine
+            .list_worker_deployments(&request.namespace)
+            .await
+    }
+
+    async fn set_worker_deployment_current_version(
+        &self,
+        request: SetWorkerDeploymentCurrentVersionRequest,
+    ) -> Result<SetWorkerDeploymentCurrentVersionResponse, EngineError> {
+        self.engine
+            .set_worker_deployment_current_version(request)
+            .await
+    }
+
+    async fn set_worker_deployment_ramping_version(
+        &self,
+        request: SetWorkerDeploymentRampingVersionRequest,
+    ) -> Result<(), EngineError> {
+        self.engine
+            .set_worker_deployment_ramping_version(request)
+            .await
+    }
+
+    async fn delete_worker_deployment_version(
+        &self,
+        request: DeleteWorkerDeploymentVersionRequest,
+    ) -> Result<(), EngineError> {
+        self.engine.delete_worker_deployment_version(request).await
     }
 }
 

@@ -15,8 +15,11 @@ use std::time::Duration;
 
 use endure_core::clock::Clock;
 use endure_core::storage::{DispatchRow, DispatchTask, Storage, StorageError};
-use endure_core::{Namespace, TaskQueueName};
-use parking_lot::Mutex;
+use endure_core::versioning::{RoutingConfig, TaskDirective, WorkerDeploymentVersion};
+use endure_core::{Namespace, TaskQueueName, WorkflowId};
+
+use super::version_routing::VersionRouting;
+use parking_lot::{Mutex, RwLock};
 use tokio::sync::oneshot;
 
 /// Rows loaded from storage per queue on first poll.
@@ -99,6 +102,9 @@ pub(crate) struct Poller {
     pub(crate) sender: oneshot::Sender<Handoff>,
     /// Whether the poller can be handed a query (workers can; raw task pollers cannot).
     pub(crate) accepts_queries: bool,
+    /// The worker's deployment version; `None` for an unversioned worker. It gets only the
+    /// tasks routed to its version.
+    pub(crate) version: Option<WorkerDeploymentVersion>,
 }
 
 #[derive(Default)]
@@ -110,7 +116,13 @@ struct Queue {
     queries: VecDeque<QueryOffer>,
 }
 
-type Queues = Mutex<BTreeMap<QueueKey, Queue>>;
+/// Every queue, and the deployments' routing that decides which poller takes a task. Lock
+/// order: `routing` before `map`.
+#[derive(Default)]
+struct Queues {
+    map: Mutex<BTreeMap<QueueKey, Queue>>,
+    routing: RwLock<VersionRouting>,
+}
 
 /// All task queues of the engine.
 #[derive(Default)]
@@ -135,7 +147,7 @@ impl TakenRow {
             .row
             .take()
             .expect("a taken row holds its row until started");
-        if let Some(queue) = self.queues.lock().get_mut(&key_of(&row)) {
+        if let Some(queue) = self.queues.map.lock().get_mut(&key_of(&row)) {
             queue.known.remove(&row.task_id);
         }
         row
@@ -145,7 +157,7 @@ impl TakenRow {
 impl Drop for TakenRow {
     fn drop(&mut self) {
         if let Some(row) = self.row.take() {
-            if let Some(queue) = self.queues.lock().get_mut(&key_of(&row)) {
+            if let Some(queue) = self.queues.map.lock().get_mut(&key_of(&row)) {
                 queue.known.remove(&row.task_id);
             }
             offer(&self.queues, row);
@@ -153,10 +165,12 @@ impl Drop for TakenRow {
     }
 }
 
-/// Offers a task: to a waiting poller, else to the end of the backlog; a task already
-/// known to the queue is ignored.
+/// Offers a task: to the longest-waiting poller of the version it is routed to, else to the
+/// end of the backlog; a task already known to the queue is ignored.
 fn offer(queues: &Arc<Queues>, row: DispatchRow) {
-    let mut locked = queues.lock();
+    let routing = queues.routing.read();
+    let target = routing.target_of(&row);
+    let mut locked = queues.map.lock();
     let queue = locked.entry(key_of(&row)).or_default();
     if !queue.known.insert(row.task_id) {
         return;
@@ -165,7 +179,7 @@ fn offer(queues: &Arc<Queues>, row: DispatchRow) {
         row: Some(row),
         queues: Arc::clone(queues),
     });
-    while let Some(poller) = queue.pollers.pop_front() {
+    while let Some(poller) = queue.take_poller(target.as_ref()) {
         match poller.sender.send(handoff) {
             Ok(()) => return,
             Err(returned) => handoff = returned,
@@ -175,6 +189,37 @@ fn offer(queues: &Arc<Queues>, row: DispatchRow) {
         && let Some(row) = taken.row.take()
     {
         queue.backlog.push_back(row);
+    }
+}
+
+impl Queue {
+    /// Takes the longest-waiting poller of `version` (closed ones are skipped later).
+    fn take_poller(&mut self, version: Option<&WorkerDeploymentVersion>) -> Option<Poller> {
+        let position = self
+            .pollers
+            .iter()
+            .position(|poller| poller.version.as_ref() == version)?;
+        self.pollers.remove(position)
+    }
+
+    /// Takes the first backlog row routed to `version`.
+    fn take_row(
+        &mut self,
+        routing: &VersionRouting,
+        version: Option<&WorkerDeploymentVersion>,
+    ) -> Option<DispatchRow> {
+        let position = if routing.is_empty() {
+            // No deployment anywhere: every row is for unversioned workers.
+            version
+                .is_none()
+                .then_some(0)
+                .filter(|_| !self.backlog.is_empty())?
+        } else {
+            self.backlog
+                .iter()
+                .position(|row| routing.target_of(row).as_ref() == version)?
+        };
+        self.backlog.remove(position)
     }
 }
 
@@ -192,7 +237,7 @@ impl Matching {
         task_queue: &TaskQueueName,
         offer: QueryOffer,
     ) {
-        let mut queues = self.queues.lock();
+        let mut queues = self.queues.map.lock();
         let queue = queues
             .entry((namespace.clone(), task_queue.clone(), TaskKind::Workflow))
             .or_default();
@@ -225,6 +270,7 @@ impl Matching {
         task_queue: &TaskQueueName,
     ) -> bool {
         self.queues
+            .map
             .lock()
             .get(&(namespace.clone(), task_queue.clone(), TaskKind::Workflow))
             .is_some_and(|queue| {
@@ -242,30 +288,98 @@ impl Matching {
         task_queue: &TaskQueueName,
         query_id: u64,
     ) {
-        if let Some(queue) =
-            self.queues
-                .lock()
-                .get_mut(&(namespace.clone(), task_queue.clone(), TaskKind::Workflow))
-        {
+        if let Some(queue) = self.queues.map.lock().get_mut(&(
+            namespace.clone(),
+            task_queue.clone(),
+            TaskKind::Workflow,
+        )) {
             queue.queries.retain(|offer| offer.query_id != query_id);
         }
     }
 
-    /// Takes the longest-waiting live poller of a queue half, for a sync match.
+    /// Takes the longest-waiting live poller of a queue half that may take a task of
+    /// `workflow_id` with `directive`, for a sync match.
     pub(crate) fn take_poller(
         &self,
         namespace: &Namespace,
         task_queue: &TaskQueueName,
         kind: TaskKind,
+        directive: Option<&TaskDirective>,
+        workflow_id: &WorkflowId,
     ) -> Option<Poller> {
-        let mut queues = self.queues.lock();
+        let routing = self.queues.routing.read();
+        let target = routing.target(namespace, task_queue, directive, workflow_id);
+        let mut queues = self.queues.map.lock();
         let queue = queues.get_mut(&(namespace.clone(), task_queue.clone(), kind))?;
-        while let Some(poller) = queue.pollers.pop_front() {
+        while let Some(poller) = queue.take_poller(target.as_ref()) {
             if !poller.sender.is_closed() {
                 return Some(poller);
             }
         }
         None
+    }
+
+    /// Records that `task_queue` belongs to `deployment` (a worker of one of its versions
+    /// polled it) and hands waiting tasks to the pollers the routing now picks.
+    pub(crate) fn assign_queue(
+        &self,
+        namespace: &Namespace,
+        task_queue: &TaskQueueName,
+        deployment: &str,
+    ) {
+        if self
+            .queues
+            .routing
+            .write()
+            .assign(namespace, task_queue, deployment)
+        {
+            self.rebalance(namespace, std::slice::from_ref(task_queue));
+        }
+    }
+
+    /// Sets `deployment`'s routing and hands waiting tasks to the pollers it now picks.
+    pub(crate) fn configure_deployment(
+        &self,
+        namespace: &Namespace,
+        deployment: &str,
+        config: RoutingConfig,
+    ) {
+        let queues = {
+            let mut routing = self.queues.routing.write();
+            routing.configure(namespace, deployment, config);
+            routing.queues_of(namespace, deployment)
+        };
+        self.rebalance(namespace, &queues);
+    }
+
+    /// Matches backlog rows of `task_queues` with the pollers now routed to them.
+    fn rebalance(&self, namespace: &Namespace, task_queues: &[TaskQueueName]) {
+        let routing = self.queues.routing.read();
+        let mut queues = self.queues.map.lock();
+        for (key, queue) in queues.iter_mut() {
+            if &key.0 != namespace || !task_queues.contains(&key.1) {
+                continue;
+            }
+            let mut waiting = std::mem::take(&mut queue.pollers);
+            while let Some(poller) = waiting.pop_front() {
+                if poller.sender.is_closed() {
+                    continue;
+                }
+                let Some(row) = queue.take_row(&routing, poller.version.as_ref()) else {
+                    queue.pollers.push_back(poller);
+                    continue;
+                };
+                let handoff = Handoff::Row(TakenRow {
+                    row: Some(row),
+                    queues: Arc::clone(&self.queues),
+                });
+                if let Err(Handoff::Row(mut taken)) = poller.sender.send(handoff)
+                    && let Some(row) = taken.row.take()
+                {
+                    queue.backlog.push_front(row);
+                }
+            }
+        }
     }
 
     /// Puts back a poller taken for a sync match that did not happen.
@@ -276,7 +390,7 @@ impl Matching {
         kind: TaskKind,
         poller: Poller,
     ) {
-        let mut queues = self.queues.lock();
+        let mut queues = self.queues.map.lock();
         queues
             .entry((namespace.clone(), task_queue.clone(), kind))
             .or_default()
@@ -291,7 +405,7 @@ impl Matching {
         namespace: &Namespace,
         workflow_id: &endure_core::WorkflowId,
     ) -> Vec<QueuedTask> {
-        let queues = self.queues.lock();
+        let queues = self.queues.map.lock();
         queues
             .iter()
             .filter(|((queue_namespace, _, _), _)| queue_namespace == namespace)
@@ -326,15 +440,22 @@ impl Matching {
         kind: TaskKind,
         identity: &str,
         accepts_queries: bool,
+        version: Option<&WorkerDeploymentVersion>,
         wait: Duration,
     ) -> Result<Option<Handoff>, StorageError> {
         let key = (namespace.clone(), task_queue.clone(), kind);
-        let needs_load = !self.queues.lock().entry(key.clone()).or_default().loaded;
+        let needs_load = !self
+            .queues
+            .map
+            .lock()
+            .entry(key.clone())
+            .or_default()
+            .loaded;
         if needs_load {
             let rows = storage
                 .dispatch_rows(namespace, task_queue, BACKLOG_LOAD_MAX)
                 .await?;
-            let mut queues = self.queues.lock();
+            let mut queues = self.queues.map.lock();
             let queue = queues.entry(key.clone()).or_default();
             if !queue.loaded {
                 queue.loaded = true;
@@ -352,12 +473,13 @@ impl Matching {
             }
         }
         let mut receiver = {
-            let mut queues = self.queues.lock();
+            let routing = self.queues.routing.read();
+            let mut queues = self.queues.map.lock();
             let queue = queues.entry(key).or_default();
             if accepts_queries && let Some(offer) = queue.queries.pop_front() {
                 return Ok(Some(Handoff::Query(offer)));
             }
-            if let Some(row) = queue.backlog.pop_front() {
+            if let Some(row) = queue.take_row(&routing, version) {
                 return Ok(Some(Handoff::Row(TakenRow {
                     row: Some(row),
                     queues: Arc::clone(&self.queues),
@@ -368,6 +490,7 @@ impl Matching {
                 identity: identity.to_owned(),
                 sender,
                 accepts_queries,
+                version: version.cloned(),
             });
             receiver
         };
@@ -412,6 +535,7 @@ mod tests {
                 scheduled_event_id: EventId::new(2).unwrap(),
                 attempt: 1,
             },
+            directive: None,
         }
     }
 
@@ -431,6 +555,7 @@ mod tests {
                 TaskKind::Workflow,
                 "worker",
                 false,
+                None,
                 Duration::from_secs(60),
             ));
             let mut cx = Context::from_waker(Waker::noop());
@@ -448,6 +573,7 @@ mod tests {
                 TaskKind::Workflow,
                 "another",
                 false,
+                None,
                 Duration::ZERO,
             )
             .await
@@ -466,6 +592,7 @@ mod tests {
             TaskKind::Workflow,
             "third",
             false,
+            None,
             Duration::from_secs(60),
         ));
         assert!(matches!(again.as_mut().poll(&mut cx), Poll::Pending));

@@ -16,6 +16,7 @@ mod api;
 mod closings;
 mod deadlines;
 mod deletion;
+mod deployments;
 mod handlers;
 mod in_flight;
 mod matching;
@@ -30,6 +31,7 @@ mod shard;
 mod task_results;
 mod transport;
 mod updates;
+mod version_routing;
 mod workflows;
 mod writer;
 

@@ -112,6 +112,51 @@ impl Namespaces {
             .collect()
     }
 
+    /// A namespace's deployment `name`, as last stored.
+    pub(crate) fn deployment(
+        &self,
+        namespace: &Namespace,
+        name: &str,
+    ) -> Option<endure_core::versioning::WorkerDeployment> {
+        self.records
+            .read()
+            .get(namespace)
+            .and_then(|record| record.deployments.get(name).cloned())
+    }
+
+    /// A namespace's deployments, by name.
+    pub(crate) fn deployments(
+        &self,
+        namespace: &Namespace,
+    ) -> Vec<endure_core::versioning::WorkerDeployment> {
+        self.records
+            .read()
+            .get(namespace)
+            .map(|record| record.deployments.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Every deployment of every namespace (matching's routing at start).
+    pub(crate) fn all_deployments(
+        &self,
+    ) -> Vec<(Namespace, endure_core::versioning::WorkerDeployment)> {
+        self.records
+            .read()
+            .values()
+            .flat_map(|record| {
+                record
+                    .deployments
+                    .values()
+                    .map(|deployment| (record.name.clone(), deployment.clone()))
+            })
+            .collect()
+    }
+
+    /// Keeps a record stored by another module (a deployment change).
+    pub(crate) fn remember_record(&self, record: NamespaceRecord) {
+        self.remember(record);
+    }
+
     fn remember(&self, record: NamespaceRecord) {
         let mut records = self.records.write();
         let newer = records

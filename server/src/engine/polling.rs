@@ -5,6 +5,7 @@ use endure_core::clock::Clock;
 use endure_core::execution::{Input, Reply};
 use endure_core::protocol::PolledWorkflowTask;
 use endure_core::storage::Storage;
+use endure_core::versioning::WorkerDeploymentVersion;
 use endure_core::{EventId, Namespace, TaskQueueName};
 
 use super::api::{ActivityTaskForWorker, EngineError, WorkflowTaskForWorker};
@@ -20,6 +21,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         kind: TaskKind,
         identity: &str,
         accepts_queries: bool,
+        version: Option<&WorkerDeploymentVersion>,
     ) -> Result<Option<Handoff>, EngineError> {
         self.check_namespace(namespace)?;
         let inner = &self.inner;
@@ -33,6 +35,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 kind,
                 identity,
                 accepts_queries,
+                version,
                 inner.config.poll_wait,
             )
             .await
@@ -50,7 +53,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         identity: &str,
     ) -> Result<Option<WorkflowTaskForWorker>, EngineError> {
         match self
-            .poll_workflow(namespace, task_queue, identity, false)
+            .poll_workflow(namespace, task_queue, identity, false, None)
             .await?
         {
             Some(PolledWorkflowTask::Task(task)) => Ok(Some(*task)),
@@ -65,7 +68,27 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         task_queue: &TaskQueueName,
         identity: &str,
     ) -> Result<Option<PolledWorkflowTask>, EngineError> {
-        self.poll_workflow(namespace, task_queue, identity, true)
+        self.poll_workflow(namespace, task_queue, identity, true, None)
+            .await
+    }
+
+    /// [`poll_workflow_task_or_query`](Self::poll_workflow_task_or_query) by a worker of
+    /// deployment `version` (spec §5.13.1): it gets only the tasks routed to that version,
+    /// and the queue joins the version's deployment (`normal_queue`: the queue a sticky
+    /// queue stands in for, which is what the deployment lists).
+    pub async fn poll_workflow_task_or_query_as(
+        &self,
+        namespace: &Namespace,
+        task_queue: &TaskQueueName,
+        identity: &str,
+        version: Option<&WorkerDeploymentVersion>,
+        normal_queue: Option<&TaskQueueName>,
+    ) -> Result<Option<PolledWorkflowTask>, EngineError> {
+        if let Some(version) = version {
+            self.record_versioned_poll(namespace, task_queue, version, normal_queue)
+                .await?;
+        }
+        self.poll_workflow(namespace, task_queue, identity, true, version)
             .await
     }
 
@@ -75,6 +98,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         task_queue: &TaskQueueName,
         identity: &str,
         accepts_queries: bool,
+        version: Option<&WorkerDeploymentVersion>,
     ) -> Result<Option<PolledWorkflowTask>, EngineError> {
         loop {
             let Some(handoff) = self
@@ -84,6 +108,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                     TaskKind::Workflow,
                     identity,
                     accepts_queries,
+                    version,
                 )
                 .await?
             else {
@@ -171,9 +196,32 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         task_queue: &TaskQueueName,
         identity: &str,
     ) -> Result<Option<ActivityTaskForWorker>, EngineError> {
+        self.poll_activity_task_as(namespace, task_queue, identity, None)
+            .await
+    }
+
+    /// [`poll_activity_task`](Self::poll_activity_task) by a worker of deployment `version`.
+    pub async fn poll_activity_task_as(
+        &self,
+        namespace: &Namespace,
+        task_queue: &TaskQueueName,
+        identity: &str,
+        version: Option<&WorkerDeploymentVersion>,
+    ) -> Result<Option<ActivityTaskForWorker>, EngineError> {
+        if let Some(version) = version {
+            self.record_versioned_poll(namespace, task_queue, version, None)
+                .await?;
+        }
         loop {
             let Some(handoff) = self
-                .poll_handoff(namespace, task_queue, TaskKind::Activity, identity, false)
+                .poll_handoff(
+                    namespace,
+                    task_queue,
+                    TaskKind::Activity,
+                    identity,
+                    false,
+                    version,
+                )
                 .await?
             else {
                 return Ok(None);

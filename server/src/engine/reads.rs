@@ -153,6 +153,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             search_attributes: machine.search_attributes().clone(),
             pending_activity_details: machine.pending_activities(),
             pending_child_details: machine.pending_children(),
+            versioning: machine.versioning().clone(),
         })
     }
 }

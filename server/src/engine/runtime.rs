@@ -139,6 +139,10 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             writer::spawn_writer(Arc::clone(&storage), config.commit_batch_max);
         let mut tasks = Vec::new();
         let matching = Arc::new(Matching::default());
+        // Each deployment's routing; its queues join as its workers poll again.
+        for (namespace, deployment) in namespaces.all_deployments() {
+            matching.configure_deployment(&namespace, &deployment.name, deployment.routing);
+        }
         let closings = Arc::new(Closings::default());
         let updates = Arc::new(updates::UpdateWaiters::default());
         let (outbox, outbox_rows) = mpsc::unbounded_channel();

@@ -72,6 +72,7 @@ fn write(index: u64, range: RangeId) -> WorkflowWrite {
                     scheduled_event_id: EventId::FIRST,
                     attempt: 1,
                 },
+                directive: None,
             }],
             dispatch_deletes: Vec::new(),
             visibility: None,

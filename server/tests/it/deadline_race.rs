@@ -73,6 +73,8 @@ fn completion(task: &WorkflowTaskForWorker, commands: Vec<Command>) -> WorkflowT
         sdk_metadata: SdkMetadata::default(),
         next_run_id: RunId::from_u128(0),
         messages: Vec::new(),
+        deployment_version: None,
+        versioning_behavior: Default::default(),
     }
 }
 

@@ -179,6 +179,7 @@ fn concrete_run(workflow: u8, run: &AbstractRun) -> RunWrite {
                     scheduled_event_id: EventId::FIRST,
                     attempt: 1,
                 },
+                directive: None,
             })
             .into_iter()
             .collect(),

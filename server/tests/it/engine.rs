@@ -104,6 +104,8 @@ impl Harness {
                     sdk_metadata: SdkMetadata::default(),
                     next_run_id: RunId::from_u128(0),
                     messages: Vec::new(),
+                    deployment_version: None,
+                    versioning_behavior: Default::default(),
                 },
             )
             .await
@@ -439,6 +441,8 @@ async fn a_new_owner_recovers_pending_tasks_and_deadlines_and_fences_the_old_one
                 sdk_metadata: SdkMetadata::default(),
                 next_run_id: RunId::from_u128(0),
                 messages: Vec::new(),
+                deployment_version: None,
+                versioning_behavior: Default::default(),
             },
         )
         .await
@@ -534,6 +538,8 @@ async fn a_workflow_runs_through_the_in_process_transport() {
         namespace: ns(),
         task_queue: queue(),
         identity: "w".into(),
+        deployment_version: None,
+        normal_queue: None,
     };
     let Response::PollWorkflowTask(Some(PolledWorkflowTask::Task(task))) =
         transport.call(poll.into_request()).await.unwrap()
@@ -553,6 +559,8 @@ async fn a_workflow_runs_through_the_in_process_transport() {
         force_create_workflow_task: false,
         sdk_metadata: SdkMetadata::default(),
         messages: Vec::new(),
+        deployment_version: None,
+        versioning_behavior: Default::default(),
     };
     let reply = transport.call(completion.into_request()).await.unwrap();
     assert_eq!(
@@ -663,6 +671,8 @@ async fn a_waiting_poller_gets_the_task_started_in_the_same_commit() {
         sdk_metadata: SdkMetadata::default(),
         next_run_id: RunId::from_u128(0),
         messages: Vec::new(),
+        deployment_version: None,
+        versioning_behavior: Default::default(),
     };
     h.engine
         .complete_workflow_task(&task.execution, completion)
@@ -716,6 +726,8 @@ async fn a_sticky_task_carries_only_the_events_after_the_workers_last_task() {
                 sdk_metadata: SdkMetadata::default(),
                 next_run_id: RunId::from_u128(0),
                 messages: Vec::new(),
+                deployment_version: None,
+                versioning_behavior: Default::default(),
             },
         )
         .await
@@ -761,6 +773,8 @@ async fn a_sticky_task_carries_only_the_events_after_the_workers_last_task() {
                 sdk_metadata: SdkMetadata::default(),
                 next_run_id: RunId::from_u128(0),
                 messages: Vec::new(),
+                deployment_version: None,
+                versioning_behavior: Default::default(),
             },
         )
         .await

@@ -190,6 +190,8 @@ pub(crate) async fn work<S: Storage>(engine: Engine<S, SystemClock>) {
                     sdk_metadata: SdkMetadata::default(),
                     next_run_id: RunId::from_u128(0),
                     messages: Vec::new(),
+                    deployment_version: None,
+                    versioning_behavior: Default::default(),
                 };
                 let _ = workflows
                     .complete_workflow_task(&task.execution, completion)

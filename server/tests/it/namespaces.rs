@@ -102,6 +102,8 @@ impl Harness {
                     sdk_metadata: SdkMetadata::default(),
                     next_run_id: RunId::from_u128(0),
                     messages: Vec::new(),
+                    deployment_version: None,
+                    versioning_behavior: Default::default(),
                 },
             )
             .await

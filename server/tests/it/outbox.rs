@@ -119,6 +119,8 @@ async fn complete<S: Storage, C: endure_core::clock::Clock>(
                     sdk_metadata: SdkMetadata::default(),
                     next_run_id: RunId::from_u128(0),
                     messages: Vec::new(),
+                    deployment_version: None,
+                    versioning_behavior: Default::default(),
                 },
             )
             .await

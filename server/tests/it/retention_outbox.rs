@@ -66,6 +66,8 @@ async fn complete(engine: &HeldEngine, task: &WorkflowTaskForWorker, commands: V
                 sdk_metadata: endure_core::history::SdkMetadata::default(),
                 next_run_id: RunId::from_u128(0),
                 messages: Vec::new(),
+                deployment_version: None,
+                versioning_behavior: Default::default(),
             },
         )
         .await

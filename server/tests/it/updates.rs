@@ -93,6 +93,8 @@ pub(crate) async fn complete(
                 sdk_metadata: SdkMetadata::default(),
                 next_run_id: RunId::from_u128(0),
                 messages,
+                deployment_version: None,
+                versioning_behavior: Default::default(),
             },
         )
         .await

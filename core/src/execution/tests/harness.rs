@@ -144,6 +144,8 @@ impl Run {
             sdk_metadata: SdkMetadata::default(),
             next_run_id,
             messages: Vec::new(),
+            deployment_version: None,
+            versioning_behavior: Default::default(),
         }))
     }
 

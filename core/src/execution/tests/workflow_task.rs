@@ -264,6 +264,8 @@ fn complete_sticky(run: &mut Run) {
             sdk_metadata: Default::default(),
             next_run_id,
             messages: Vec::new(),
+            deployment_version: None,
+            versioning_behavior: Default::default(),
         },
     )));
 }

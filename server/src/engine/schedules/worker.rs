@@ -133,6 +133,7 @@ async fn poll_loop<S: Storage, C: Clock>(
                 TaskKind::Workflow,
                 IDENTITY,
                 false,
+                None,
                 wait,
             )
             .await
@@ -290,6 +291,8 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 sdk_metadata: SdkMetadata::default(),
                 next_run_id: RunId::from_u128(0),
                 messages: Vec::new(),
+                deployment_version: None,
+                versioning_behavior: Default::default(),
             },
         )
         .await?;

@@ -64,6 +64,7 @@ mod tests {
             task: DispatchTask::ApplyParentClosePolicy {
                 initiated_event_id: EventId::FIRST,
             },
+            directive: None,
         }
     }
 

@@ -272,6 +272,8 @@ pub(super) fn run_write(
                 task_id: ctx.ids.next_task_id(),
                 execution: key.clone(),
                 task,
+                // Workflow and activity tasks go where the run's versioning says.
+                directive: (!task.is_outbox()).then(|| machine.versioning().directive()),
             };
             (row, stored)
         })

@@ -83,11 +83,13 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                     continue;
                 }
             };
-            let Some(poller) = self
-                .parts
-                .matching
-                .take_poller(&key.namespace, &task_queue, kind)
-            else {
+            let Some(poller) = self.parts.matching.take_poller(
+                &key.namespace,
+                &task_queue,
+                kind,
+                Some(&machine.versioning().directive()),
+                &key.workflow_id,
+            ) else {
                 remaining.push(task);
                 continue;
             };

@@ -590,6 +590,7 @@ pub async fn dispatch_rows_in_order<S: Storage>(store: &S) {
             scheduled_event_id: EventId::FIRST,
             attempt: 1,
         },
+        directive: None,
     };
     let mut first = run_write(&run, shard, RunCondition::Create, 1, 1);
     first.dispatch_inserts = vec![

@@ -526,6 +526,7 @@ mod tests {
                 scheduled_event_id: EventId::FIRST,
                 attempt: 1,
             },
+            directive: None,
         }
     }
 

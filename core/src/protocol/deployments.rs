@@ -1,0 +1,103 @@
+//! What clients send about worker deployments (spec §5.13.1): describe and list them, set
+//! a deployment's current and ramping versions, retire a drained version.
+
+use serde::{Deserialize, Serialize};
+
+use super::CheckText;
+use super::text::identity;
+use crate::ValidationError;
+use crate::ids::Namespace;
+use crate::versioning::{WorkerDeploymentDescription, WorkerDeploymentVersion};
+
+/// Describe a deployment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DescribeWorkerDeploymentRequest {
+    /// The namespace.
+    pub namespace: Namespace,
+    /// The deployment.
+    pub deployment_name: String,
+}
+
+/// List a namespace's deployments.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListWorkerDeploymentsRequest {
+    /// The namespace.
+    pub namespace: Namespace,
+}
+
+/// Make a version current: new and auto-upgrade runs go to it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetWorkerDeploymentCurrentVersionRequest {
+    /// The namespace.
+    pub namespace: Namespace,
+    /// The deployment.
+    pub deployment_name: String,
+    /// The build to make current; `None` sends them to unversioned workers.
+    pub build_id: Option<String>,
+    /// Who changes it.
+    pub identity: String,
+}
+
+/// What setting the current version answers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetWorkerDeploymentCurrentVersionResponse {
+    /// The version that was current.
+    pub previous: Option<WorkerDeploymentVersion>,
+}
+
+/// Ramp a share of new and auto-upgrade runs to a version.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SetWorkerDeploymentRampingVersionRequest {
+    /// The namespace.
+    pub namespace: Namespace,
+    /// The deployment.
+    pub deployment_name: String,
+    /// The build to ramp; `None` ends the ramp.
+    pub build_id: Option<String>,
+    /// The share, in percent (0–100).
+    pub percentage: f32,
+    /// Who changes it.
+    pub identity: String,
+}
+
+/// Retire a drained (or never active) version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeleteWorkerDeploymentVersionRequest {
+    /// The namespace.
+    pub namespace: Namespace,
+    /// The version.
+    pub version: WorkerDeploymentVersion,
+    /// Who retires it.
+    pub identity: String,
+}
+
+impl CheckText for DescribeWorkerDeploymentRequest {}
+impl CheckText for ListWorkerDeploymentsRequest {}
+
+impl CheckText for SetWorkerDeploymentCurrentVersionRequest {
+    fn check_text(&self) -> Result<(), ValidationError> {
+        identity(&self.identity)
+    }
+}
+
+impl CheckText for SetWorkerDeploymentRampingVersionRequest {
+    fn check_text(&self) -> Result<(), ValidationError> {
+        identity(&self.identity)
+    }
+}
+
+impl CheckText for DeleteWorkerDeploymentVersionRequest {
+    fn check_text(&self) -> Result<(), ValidationError> {
+        identity(&self.identity)
+    }
+}
+
+crate::payload_codec::no_payloads!(
+    DescribeWorkerDeploymentRequest,
+    ListWorkerDeploymentsRequest,
+    SetWorkerDeploymentCurrentVersionRequest,
+    SetWorkerDeploymentCurrentVersionResponse,
+    SetWorkerDeploymentRampingVersionRequest,
+    DeleteWorkerDeploymentVersionRequest,
+    WorkerDeploymentDescription
+);

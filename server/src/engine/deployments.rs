@@ -1,0 +1,244 @@
+//! Worker deployments through the engine (spec §5.13.1): the polls that make versions and
+//! queues known, and the operators' describe, list, set-current, set-ramping and
+//! delete-version.
+//!
+//! A namespace's deployments live in its record (`NamespaceRecord::deployments`), changed
+//! by the same conditioned read-modify-write as its configuration and mirrored in memory;
+//! matching learns each deployment's routing and queues from them
+//! ([`Matching::configure_deployment`](super::matching::Matching), `assign_queue`).
+
+use endure_core::Namespace;
+use endure_core::TaskQueueName;
+use endure_core::clock::Clock;
+use endure_core::limits::VERSION_TASK_QUEUES_MAX;
+use endure_core::protocol::{
+    DeleteWorkerDeploymentVersionRequest, DescribeWorkerDeploymentRequest,
+    SetWorkerDeploymentCurrentVersionRequest, SetWorkerDeploymentCurrentVersionResponse,
+    SetWorkerDeploymentRampingVersionRequest,
+};
+use endure_core::storage::{Storage, WriteRejection};
+use endure_core::versioning::{
+    DeploymentError, WorkerDeployment, WorkerDeploymentDescription, WorkerDeploymentVersion,
+};
+
+use super::api::EngineError;
+use super::runtime::Engine;
+
+/// How many times a change is retried when a concurrent change of the same namespace won.
+const CHANGE_ATTEMPTS_MAX: usize = 8;
+
+impl From<DeploymentError> for EngineError {
+    fn from(error: DeploymentError) -> Self {
+        match error {
+            DeploymentError::InUse { .. } => Self::NotReady(error.to_string()),
+            _ => Self::BadRequest(error.to_string()),
+        }
+    }
+}
+
+impl<S: Storage, C: Clock> Engine<S, C> {
+    /// A worker of `version` polls `task_queue`: matching routes the queue by the version's
+    /// deployment; a version or queue the deployment did not list is recorded durably
+    /// first. `normal_queue` is the queue a sticky queue stands in for (only it is listed).
+    pub(crate) async fn record_versioned_poll(
+        &self,
+        namespace: &Namespace,
+        task_queue: &TaskQueueName,
+        version: &WorkerDeploymentVersion,
+        normal_queue: Option<&TaskQueueName>,
+    ) -> Result<(), EngineError> {
+        version.validate()?;
+        self.check_namespace(namespace)?;
+        let listed = normal_queue.unwrap_or(task_queue);
+        let known = self
+            .inner
+            .namespaces
+            .deployment(namespace, &version.deployment_name);
+        let news = known.as_ref().is_none_or(|deployment| {
+            deployment
+                .versions
+                .get(&version.build_id)
+                .is_none_or(|record| {
+                    !record.task_queues.contains(listed)
+                        && record.task_queues.len() < VERSION_TASK_QUEUES_MAX
+                })
+        });
+        if news {
+            let now = self.inner.clock.now();
+            self.change_deployment(namespace, &version.deployment_name, |deployment| {
+                deployment.record_poll(version, listed, now);
+                Ok(())
+            })
+            .await?;
+        } else if let Some(deployment) = known {
+            self.inner.matching.configure_deployment(
+                namespace,
+                &deployment.name,
+                deployment.routing.clone(),
+            );
+        }
+        self.inner
+            .matching
+            .assign_queue(namespace, task_queue, &version.deployment_name);
+        Ok(())
+    }
+
+    /// A deployment's routing and versions (Temporal's `DescribeWorkerDeployment`).
+    pub async fn describe_worker_deployment(
+        &self,
+        request: DescribeWorkerDeploymentRequest,
+    ) -> Result<WorkerDeploymentDescription, EngineError> {
+        self.check_namespace(&request.namespace)?;
+        self.inner
+            .namespaces
+            .deployment(&request.namespace, &request.deployment_name)
+            .map(|deployment| deployment.describe())
+            .ok_or_else(|| unknown_deployment(&request.deployment_name))
+    }
+
+    /// Every deployment of a namespace, by name.
+    pub async fn list_worker_deployments(
+        &self,
+        namespace: &Namespace,
+    ) -> Result<Vec<WorkerDeploymentDescription>, EngineError> {
+        self.check_namespace(namespace)?;
+        Ok(self
+            .inner
+            .namespaces
+            .deployments(namespace)
+            .iter()
+            .map(WorkerDeployment::describe)
+            .collect())
+    }
+
+    /// Makes a version current (Temporal's `SetWorkerDeploymentCurrentVersion`).
+    pub async fn set_worker_deployment_current_version(
+        &self,
+        request: SetWorkerDeploymentCurrentVersionRequest,
+    ) -> Result<SetWorkerDeploymentCurrentVersionResponse, EngineError> {
+        let version = version_of(&request.deployment_name, request.build_id.as_deref())?;
+        let now = self.inner.clock.now();
+        let previous = self
+            .change_existing_deployment(
+                &request.namespace,
+                &request.deployment_name,
+                |deployment| deployment.set_current(version.as_ref(), &request.identity, now),
+            )
+            .await?;
+        tracing::info!(namespace = %request.namespace, deployment = %request.deployment_name, current = ?request.build_id, "current version set");
+        Ok(SetWorkerDeploymentCurrentVersionResponse { previous })
+    }
+
+    /// Ramps a share of runs to a version (Temporal's `SetWorkerDeploymentRampingVersion`).
+    pub async fn set_worker_deployment_ramping_version(
+        &self,
+        request: SetWorkerDeploymentRampingVersionRequest,
+    ) -> Result<(), EngineError> {
+        let version = version_of(&request.deployment_name, request.build_id.as_deref())?;
+        let now = self.inner.clock.now();
+        self.change_existing_deployment(
+            &request.namespace,
+            &request.deployment_name,
+            |deployment| {
+                deployment.set_ramping(version.as_ref(), request.percentage, &request.identity, now)
+            },
+        )
+        .await?;
+        tracing::info!(namespace = %request.namespace, deployment = %request.deployment_name, ramping = ?request.build_id, percentage = request.percentage, "ramping version set");
+        Ok(())
+    }
+
+    /// Retires a drained or never-active version.
+    pub async fn delete_worker_deployment_version(
+        &self,
+        request: DeleteWorkerDeploymentVersionRequest,
+    ) -> Result<(), EngineError> {
+        request.version.validate()?;
+        let build_id = request.version.build_id.clone();
+        self.change_existing_deployment(
+            &request.namespace,
+            &request.version.deployment_name,
+            |deployment| deployment.delete_version(&build_id).map(drop),
+        )
+        .await
+    }
+
+    /// [`change_deployment`](Self::change_deployment) of a deployment that must exist.
+    async fn change_existing_deployment<T>(
+        &self,
+        namespace: &Namespace,
+        name: &str,
+        change: impl Fn(&mut WorkerDeployment) -> Result<T, DeploymentError>,
+    ) -> Result<T, EngineError> {
+        self.check_namespace(namespace)?;
+        if self.inner.namespaces.deployment(namespace, name).is_none() {
+            return Err(unknown_deployment(name));
+        }
+        self.change_deployment(namespace, name, change).await
+    }
+
+    /// Applies `change` to a namespace's deployment `name` (created if new) and stores the
+    /// record, conditioned on the version read; retried when a concurrent change won.
+    /// Matching gets the new routing once the record is durable.
+    async fn change_deployment<T>(
+        &self,
+        namespace: &Namespace,
+        name: &str,
+        change: impl Fn(&mut WorkerDeployment) -> Result<T, DeploymentError>,
+    ) -> Result<T, EngineError> {
+        for _ in 0..CHANGE_ATTEMPTS_MAX {
+            let Some(current) = self.inner.storage.namespace(namespace).await? else {
+                return Err(EngineError::NamespaceNotFound(namespace.clone()));
+            };
+            let now = self.inner.clock.now();
+            let mut updated = current.clone();
+            let deployment = updated
+                .deployments
+                .entry(name.to_owned())
+                .or_insert_with(|| WorkerDeployment::new(name, now));
+            let answer = change(deployment)?;
+            let routing = deployment.routing.clone();
+            updated.version += 1;
+            updated.updated = now.max(current.updated);
+            match self
+                .inner
+                .storage
+                .put_namespace(updated.clone(), Some(current.version))
+                .await?
+            {
+                Ok(()) => {
+                    self.inner.namespaces.remember_record(updated);
+                    self.inner
+                        .matching
+                        .configure_deployment(namespace, name, routing);
+                    return Ok(answer);
+                }
+                Err(WriteRejection::NamespaceConditionFailed { .. }) => {}
+                Err(rejection) => return Err(EngineError::Conflict(rejection)),
+            }
+        }
+        Err(EngineError::Conflict(
+            WriteRejection::NamespaceConditionFailed {
+                name: namespace.clone(),
+                expected: None,
+                actual: None,
+            },
+        ))
+    }
+}
+
+fn unknown_deployment(name: &str) -> EngineError {
+    EngineError::BadRequest(format!(
+        "no worker of deployment {name:?} has polled; start workers with its name and a build id first"
+    ))
+}
+
+fn version_of(
+    deployment: &str,
+    build_id: Option<&str>,
+) -> Result<Option<WorkerDeploymentVersion>, EngineError> {
+    build_id
+        .map(|build_id| WorkerDeploymentVersion::new(deployment, build_id))
+        .transpose()
+        .map_err(EngineError::from)
+}
