@@ -13,6 +13,7 @@ pub mod activity;
 mod activity_context;
 mod client;
 pub mod codec;
+mod deployment_client;
 mod local_activities;
 mod namespace_client;
 mod payloads;
@@ -30,19 +31,25 @@ pub mod workflow;
 pub use activity_context::{ActivityContext, ActivityInfo, CancelReason};
 pub use client::{Client, ClientError, WorkflowHandle};
 pub use codec::CodecTransport;
+pub use deployment_client::DeploymentClient;
 /// Payload encodings: the default converter chain's metadata values and [`payload::Binary`].
 pub use endure_core::payload;
 pub use endure_core::payload::Binary;
 pub use endure_core::payload_codec::{CodecChain, CodecError, PayloadCodec, VisitPayloads};
 /// Schedule specs, policies and descriptions (spec §5.17).
 pub use endure_core::schedule;
+/// Worker versioning (spec §5.13.1): versions, behaviors, deployments and their routing.
+pub use endure_core::versioning;
+pub use endure_core::versioning::{VersioningBehavior, WorkerDeploymentVersion};
 pub use payloads::decode_arguments;
 pub use reset_client::ResetOptions;
 pub use schedule_client::{
     ScheduleClient, ScheduleHandle, ScheduleOptions, schedule_workflow_action,
 };
 pub use update_client::{UpdateHandle, UpdateOptions};
-pub use worker::{Registration, Worker, WorkerOptions};
+pub use worker::{
+    Registration, Worker, WorkerDeploymentOptions, WorkerOptions, WorkflowRegisterOptions,
+};
 
 /// `#[endure::workflow]` and `#[endure::activity]`: definitions named after their functions.
 pub use endure_macros::{activity, workflow};

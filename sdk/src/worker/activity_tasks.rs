@@ -23,7 +23,7 @@ impl Shared {
             namespace: self.namespace.clone(),
             task_queue: task_queue.clone(),
             identity: self.options.identity.clone(),
-            deployment_version: None,
+            deployment_version: self.deployment_version(),
         };
         match self.poll(request.into_request(), "activity").await? {
             Response::PollActivityTask(Some(task)) => Some(*task),

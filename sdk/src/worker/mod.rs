@@ -25,6 +25,7 @@ use endure_core::protocol::{
 };
 use endure_core::replay::{ReplayError, ReplayMachine};
 use endure_core::storage::ExecutionKey;
+use endure_core::versioning::{VersioningBehavior, WorkerDeploymentVersion};
 use endure_core::{Failure, Namespace, Payload, Payloads, TaskQueueName, WorkflowTaskFailedCause};
 use parking_lot::Mutex;
 use serde::Serialize;
@@ -43,8 +44,11 @@ use crate::workflow::{
 
 mod activity_tasks;
 mod histories;
+mod options;
 mod queries;
 mod sessions;
+
+pub use options::{WorkerDeploymentOptions, WorkerOptions};
 
 use sessions::{SessionSlot, Sessions};
 
@@ -60,66 +64,6 @@ type ActivityFunction = Arc<
         + Send
         + Sync,
 >;
-
-/// Tuning of a worker.
-#[derive(Clone, Debug)]
-pub struct WorkerOptions {
-    /// Concurrent workflow task polls, per queue (the normal one and the sticky one); Go's
-    /// `MaxConcurrentWorkflowTaskPollers`. A poller hands the task it gets over and polls
-    /// again at once.
-    pub workflow_pollers: usize,
-    /// Concurrent activity task polls (Go's `MaxConcurrentActivityTaskPollers`).
-    pub activity_pollers: usize,
-    /// Most workflow and query tasks running at once (Go's
-    /// `MaxConcurrentWorkflowTaskExecutionSize`); pollers wait for a free slot before they
-    /// poll.
-    pub max_concurrent_workflow_tasks: usize,
-    /// Most activities running at once (Go's `MaxConcurrentActivityExecutionSize`).
-    pub max_concurrent_activities: usize,
-    /// Runs kept in the cache; the least recently used is evicted past this.
-    pub max_cached_workflows: usize,
-    /// The worker's identity in history.
-    pub identity: String,
-    /// How long running activities may keep running once shutdown begins (Go's
-    /// `WorkerStopTimeout`). When it passes their contexts are canceled
-    /// ([`CancelReason::WorkerShutdown`]); those still running after a second such period
-    /// are dropped, and the engine retries them when their timeouts fire. `None` waits for
-    /// running activities however long they take.
-    pub graceful_shutdown_timeout: Option<std::time::Duration>,
-    /// How long a task may wait on this worker's sticky queue before the engine sends it to
-    /// the normal queue (Go's `StickyScheduleToStartTimeout`). Stickiness is off when
-    /// `max_cached_workflows` is 0.
-    pub sticky_schedule_to_start_timeout: std::time::Duration,
-    /// Take sessions (spec §5.15; Go's `EnableSessionWorker`): poll the task queue's
-    /// session creation queue and this worker's own queue for its sessions' activities.
-    pub enable_session_worker: bool,
-    /// Most sessions open on this worker at once (Go's
-    /// `MaxConcurrentSessionExecutionSize`); past it, creations wait for another worker or
-    /// their creation timeout.
-    pub max_concurrent_session_execution_size: usize,
-    /// The resource this worker's sessions use (Go's `SessionResourceID`), which names its
-    /// session queue: give a stable one so a restarted worker takes the sessions recreated
-    /// from its old tokens. `None` draws a random one per run.
-    pub session_resource_id: Option<String>,
-}
-
-impl Default for WorkerOptions {
-    fn default() -> Self {
-        Self {
-            workflow_pollers: 2,
-            activity_pollers: 4,
-            max_concurrent_workflow_tasks: 1000,
-            max_concurrent_activities: 1000,
-            max_cached_workflows: 1000,
-            identity: "endure-worker".into(),
-            graceful_shutdown_timeout: None,
-            sticky_schedule_to_start_timeout: std::time::Duration::from_secs(5),
-            enable_session_worker: false,
-            max_concurrent_session_execution_size: 1000,
-            session_resource_id: None,
-        }
-    }
-}
 
 /// A cached run: its replay machine and executor, ready for the run's next task, and the
 /// channel its running local activities report on.
@@ -140,6 +84,8 @@ pub struct Worker {
     activities: BTreeMap<String, ActivityFunction>,
     dynamic_workflow: Option<DynamicWorkflowFactory>,
     dynamic_activity: Option<DynamicActivityFunction>,
+    /// Workflow types registered with a versioning behavior of their own.
+    behaviors: BTreeMap<String, VersioningBehavior>,
 }
 
 impl Worker {
@@ -156,6 +102,7 @@ impl Worker {
             task_queue,
             options,
             workflows: BTreeMap::new(),
+            behaviors: BTreeMap::new(),
             activities: BTreeMap::new(),
             dynamic_workflow: None,
             dynamic_activity: None,
@@ -176,6 +123,37 @@ impl Worker {
         let factory: WorkflowFactory =
             Arc::new(move || typed_workflow_function(Arc::clone(&workflow)));
         self.workflows.insert(name.to_owned(), factory);
+        self
+    }
+
+    /// Registers a workflow like [`register_workflow`](Self::register_workflow), with how
+    /// its runs follow new versions of a versioned worker (Go's
+    /// `RegisterWorkflowWithOptions`, spec §5.13.1): pinned to the version they started on,
+    /// or moving to the current version at their next workflow task.
+    pub fn register_workflow_with_options<I, O, F, Fut>(
+        &mut self,
+        name: &str,
+        workflow: F,
+        options: WorkflowRegisterOptions,
+    ) -> &mut Self
+    where
+        I: DeserializeOwned + Send + 'static,
+        O: Serialize + Send + 'static,
+        F: Fn(WorkflowContext, I) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<O, WorkflowError>> + Send + 'static,
+    {
+        self.register_workflow(name, workflow);
+        self.set_versioning_behavior(name, options.versioning_behavior)
+    }
+
+    /// Sets how runs of workflow type `name` follow new versions (for types registered with
+    /// [`register`](Self::register)); the default is the deployment options'.
+    pub fn set_versioning_behavior(
+        &mut self,
+        name: &str,
+        behavior: VersioningBehavior,
+    ) -> &mut Self {
+        self.behaviors.insert(name.to_owned(), behavior);
         self
     }
 
@@ -287,6 +265,7 @@ impl Worker {
             task_queue: self.task_queue,
             options: self.options,
             workflows: self.workflows,
+            behaviors: self.behaviors,
             activities: self.activities,
             dynamic_workflow: self.dynamic_workflow,
             dynamic_activity: self.dynamic_activity,
@@ -397,6 +376,13 @@ impl Worker {
     }
 }
 
+/// How a workflow type is registered (Go's `workflow.RegisterOptions`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WorkflowRegisterOptions {
+    /// How its runs follow new versions of a versioned worker (spec §5.13.1).
+    pub versioning_behavior: VersioningBehavior,
+}
+
 /// Something a worker can register by type: what `#[endure::workflow]` and
 /// `#[endure::activity]` generate implements it.
 pub trait Registration {
@@ -469,6 +455,7 @@ struct Shared {
     activities: BTreeMap<String, ActivityFunction>,
     dynamic_workflow: Option<DynamicWorkflowFactory>,
     dynamic_activity: Option<DynamicActivityFunction>,
+    behaviors: BTreeMap<String, VersioningBehavior>,
     /// This worker's own queue for the runs it caches; `None` with caching off.
     sticky_queue: Option<TaskQueueName>,
     /// The session side, when sessions are enabled.
@@ -480,6 +467,32 @@ struct Shared {
 }
 
 impl Shared {
+    /// The version this worker polls and completes as, when it runs versioned.
+    fn deployment_version(&self) -> Option<WorkerDeploymentVersion> {
+        self.options
+            .deployment_options
+            .as_ref()
+            .filter(|deployment| deployment.use_versioning)
+            .map(|deployment| deployment.version.clone())
+    }
+
+    /// How runs of `workflow_type` follow versions: its own behavior, else the deployment's
+    /// default; unspecified on an unversioned worker.
+    fn versioning_behavior(&self, workflow_type: &str) -> VersioningBehavior {
+        let Some(deployment) = self
+            .options
+            .deployment_options
+            .as_ref()
+            .filter(|deployment| deployment.use_versioning)
+        else {
+            return VersioningBehavior::Unspecified;
+        };
+        self.behaviors
+            .get(workflow_type)
+            .copied()
+            .unwrap_or(deployment.default_versioning_behavior)
+    }
+
     /// Sends one long poll; a failed poll is logged and backed off before the next.
     async fn poll(&self, request: Request, kind: &str) -> Option<Response> {
         match self.transport.call(request).await {
@@ -497,8 +510,9 @@ impl Shared {
             namespace: self.namespace.clone(),
             task_queue: task_queue.clone(),
             identity: self.options.identity.clone(),
-            deployment_version: None,
-            normal_queue: None,
+            deployment_version: self.deployment_version(),
+            // A sticky queue stands in for the task queue.
+            normal_queue: (task_queue != &self.task_queue).then(|| self.task_queue.clone()),
         };
         match self.poll(request.into_request(), "workflow").await? {
             Response::PollWorkflowTask(Some(PolledWorkflowTask::Task(task))) => {
@@ -566,8 +580,8 @@ impl Shared {
                         sdk_version: env!("CARGO_PKG_VERSION").into(),
                     },
                     messages,
-                    deployment_version: None,
-                    versioning_behavior: Default::default(),
+                    deployment_version: self.deployment_version(),
+                    versioning_behavior: self.versioning_behavior(task.workflow_type.as_str()),
                 })
             }
             Err((cause, message)) => {

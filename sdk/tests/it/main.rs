@@ -13,6 +13,7 @@ mod client;
 mod codec;
 mod continue_as_new;
 mod definitions;
+mod deployments;
 mod external;
 mod golden;
 mod golden_stores;

@@ -1,0 +1,101 @@
+//! Worker deployments from the client (spec §5.13.1; Go's `client.WorkerDeploymentClient()`):
+//! describe and list a namespace's deployments, set a deployment's current and ramping
+//! versions, retire a drained version.
+//!
+//! | Go | Endure |
+//! |---|---|
+//! | `c.WorkerDeploymentClient().GetHandle(name).Describe(ctx, …)` | `client.deployments().describe(name)` |
+//! | `c.WorkerDeploymentClient().List(ctx, …)` | `client.deployments().list()` |
+//! | `handle.SetCurrentVersion(ctx, {BuildID})` | `client.deployments().set_current_version(name, Some(build_id))` |
+//! | `handle.SetRampingVersion(ctx, {BuildID, Percentage})` | `client.deployments().set_ramping_version(name, Some(build_id), 30.0)` |
+//! | `handle.DeleteVersion(ctx, {BuildID})` | `client.deployments().delete_version(&version)` |
+
+use endure_core::protocol::{
+    DeleteWorkerDeploymentVersionRequest, DescribeWorkerDeploymentRequest,
+    ListWorkerDeploymentsRequest, SetWorkerDeploymentCurrentVersionRequest,
+    SetWorkerDeploymentRampingVersionRequest,
+};
+use endure_core::versioning::{WorkerDeploymentDescription, WorkerDeploymentVersion};
+
+use crate::client::{Client, ClientError};
+
+/// The worker deployments of a client's namespace.
+#[derive(Clone)]
+pub struct DeploymentClient {
+    client: Client,
+}
+
+impl Client {
+    /// The worker deployments of this client's namespace.
+    pub fn deployments(&self) -> DeploymentClient {
+        DeploymentClient {
+            client: self.clone(),
+        }
+    }
+}
+
+impl DeploymentClient {
+    /// A deployment's routing and versions (with each version's status).
+    pub async fn describe(&self, name: &str) -> Result<WorkerDeploymentDescription, ClientError> {
+        let request = DescribeWorkerDeploymentRequest {
+            namespace: self.client.namespace().clone(),
+            deployment_name: name.to_owned(),
+        };
+        Ok(*self.client.rpc(request).await?)
+    }
+
+    /// Every deployment of the namespace, by name.
+    pub async fn list(&self) -> Result<Vec<WorkerDeploymentDescription>, ClientError> {
+        let request = ListWorkerDeploymentsRequest {
+            namespace: self.client.namespace().clone(),
+        };
+        self.client.rpc(request).await
+    }
+
+    /// Makes `build_id` the deployment's current version (`None`: unversioned workers);
+    /// returns the version that was current. The build must have polled.
+    pub async fn set_current_version(
+        &self,
+        name: &str,
+        build_id: Option<&str>,
+    ) -> Result<Option<WorkerDeploymentVersion>, ClientError> {
+        let request = SetWorkerDeploymentCurrentVersionRequest {
+            namespace: self.client.namespace().clone(),
+            deployment_name: name.to_owned(),
+            build_id: build_id.map(str::to_owned),
+            identity: self.client.identity.clone(),
+        };
+        Ok(self.client.rpc(request).await?.previous)
+    }
+
+    /// Sends `percentage` % of new and auto-upgrade runs to `build_id` (`None` ends the
+    /// ramp). Which runs is decided by their workflow ids, the same way every time.
+    pub async fn set_ramping_version(
+        &self,
+        name: &str,
+        build_id: Option<&str>,
+        percentage: f32,
+    ) -> Result<(), ClientError> {
+        let request = SetWorkerDeploymentRampingVersionRequest {
+            namespace: self.client.namespace().clone(),
+            deployment_name: name.to_owned(),
+            build_id: build_id.map(str::to_owned),
+            percentage,
+            identity: self.client.identity.clone(),
+        };
+        self.client.rpc(request).await
+    }
+
+    /// Retires a drained (or never active) version.
+    pub async fn delete_version(
+        &self,
+        version: &WorkerDeploymentVersion,
+    ) -> Result<(), ClientError> {
+        let request = DeleteWorkerDeploymentVersionRequest {
+            namespace: self.client.namespace().clone(),
+            version: version.clone(),
+            identity: self.client.identity.clone(),
+        };
+        self.client.rpc(request).await
+    }
+}
