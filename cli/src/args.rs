@@ -36,6 +36,9 @@ pub(crate) enum Command {
     /// Create and steer schedules: workflows started at calendar, cron or interval times.
     #[command(subcommand)]
     Schedule(crate::schedule_args::ScheduleCommand),
+    /// Roll out worker versions: describe deployments, set current and ramping versions.
+    #[command(subcommand)]
+    Deployment(crate::deployment::DeploymentCommand),
     /// Run a benchmark workload (BENCHMARKS.md) and print its figures as one JSON line.
     Bench(BenchArgs),
     /// Look after a store: check a file for corruption, migrate a PostgreSQL schema.

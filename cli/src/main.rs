@@ -12,6 +12,8 @@ mod args;
 #[cfg(not(madsim))]
 mod bench;
 #[cfg(not(madsim))]
+mod deployment;
+#[cfg(not(madsim))]
 mod duration;
 #[cfg(not(madsim))]
 mod error;
@@ -55,6 +57,7 @@ fn main() -> ExitCode {
         args::Command::Workflow(command) => workflow_address(command),
         args::Command::Namespace(command) => namespace_address(command),
         args::Command::Schedule(command) => command.address(),
+        args::Command::Deployment(command) => command.address(),
         args::Command::Operator(args::OperatorCommand::Cluster(args::ClusterCommand::Health(
             args,
         ))) => args.client.address.clone(),
@@ -84,6 +87,7 @@ fn main() -> ExitCode {
             args::Command::Workflow(command) => workflow::run(command).await,
             args::Command::Namespace(command) => namespace::run(command).await,
             args::Command::Schedule(command) => schedule::run(command).await,
+            args::Command::Deployment(command) => deployment::run(command).await,
             args::Command::Bench(args) => bench::run(args).await,
             args::Command::Admin(args::AdminCommand::Check(args)) => admin::check(&args),
             args::Command::Operator(args::OperatorCommand::Cluster(

@@ -266,6 +266,9 @@ fn describe_text(d: &WorkflowDescription) -> String {
         ("Pending children", d.pending_children.to_string()),
     ]);
     let mut text = summary;
+    if let Some(versioning) = versioning_text(&d.versioning) {
+        text.push_str(&format!("\nVersioning        {versioning}"));
+    }
     if !d.search_attributes.is_empty() {
         text.push_str("\nSearch attributes:");
         for (key, value) in &d.search_attributes.0 {
@@ -365,6 +368,29 @@ pub(crate) fn history_table(history: &[HistoryEvent]) -> String {
         ]);
     }
     table.render()
+}
+
+/// A run's versioning (spec §5.13.1) at a glance: `Pinned to orders.2`, `AutoUpgrade (last
+/// on orders.1)`, with an override named; `None` for an unversioned run.
+fn versioning_text(versioning: &endure::versioning::RunVersioning) -> Option<String> {
+    use endure::versioning::VersioningOverride;
+    let version = versioning.version.as_ref().map(ToString::to_string);
+    let worker = match (versioning.behavior, &version) {
+        (endure::VersioningBehavior::Unspecified, None) => None,
+        (endure::VersioningBehavior::Pinned, Some(version)) => Some(format!("Pinned to {version}")),
+        (behavior, Some(version)) => Some(format!("{behavior:?} (last on {version})")),
+        (behavior, None) => Some(format!("{behavior:?}")),
+    };
+    let overridden = versioning.override_.as_ref().map(|o| match o {
+        VersioningOverride::Pinned(version) => format!("overridden: pinned to {version}"),
+        VersioningOverride::AutoUpgrade => "overridden: auto-upgrade".to_owned(),
+    });
+    match (worker, overridden) {
+        (None, None) => None,
+        (Some(worker), None) => Some(worker),
+        (None, Some(overridden)) => Some(overridden),
+        (Some(worker), Some(overridden)) => Some(format!("{worker}; {overridden}")),
+    }
 }
 
 /// Where an activity goes when not to the workflow's queue (a session's worker, another

@@ -4,7 +4,7 @@
 use endure_core::history::{EventType, HistoryExport};
 
 use crate::processes::{Outcome, Server, WorkerProcess, cli};
-use crate::worker::QUEUE;
+use crate::worker::{QUEUE, VERSIONED_QUEUE};
 
 fn ok(outcome: Outcome) -> Outcome {
     assert_eq!(outcome.code, 0, "{outcome:?}");
@@ -192,6 +192,104 @@ fn describe_and_show_name_a_session_and_its_worker() {
     ));
     let result = ok(cli(at, &["workflow", "result", "-w", "session-1"]));
     assert_eq!(result.stdout.trim(), "\"hello, ada\"");
+}
+
+#[test]
+fn deployment_commands_route_runs_to_the_current_version_and_describe_shows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("dev.redb"), 0, &[]);
+    let at = server.address.as_str();
+    let _worker = WorkerProcess::start(at);
+    // The versioned worker's poll makes its version known.
+    let described = loop {
+        let outcome = cli(
+            at,
+            &["deployment", "describe", "-d", "cli-deploy", "-o", "json"],
+        );
+        if outcome.code == 0 {
+            break outcome.json();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(described["name"], "cli-deploy");
+    assert_eq!(described["versions"][0]["version"]["build_id"], "b1");
+    assert_eq!(described["versions"][0]["status"], "Inactive");
+    assert_eq!(described["versions"][0]["task_queues"][0], VERSIONED_QUEUE);
+    let set = ok(cli(
+        at,
+        &[
+            "deployment",
+            "set-current",
+            "-d",
+            "cli-deploy",
+            "--build-id",
+            "b1",
+        ],
+    ));
+    assert_eq!(
+        set.stdout.trim(),
+        "Deployment cli-deploy: current version b1 (was -)"
+    );
+    // Ramping the current version is refused, and says why.
+    let refused = cli(
+        at,
+        &[
+            "deployment",
+            "set-ramping",
+            "-d",
+            "cli-deploy",
+            "--build-id",
+            "b1",
+            "--percentage",
+            "10",
+        ],
+    );
+    assert_ne!(refused.code, 0, "{refused:?}");
+    assert!(refused.stderr.contains("is current"), "{refused:?}");
+    let executed = ok(cli(
+        at,
+        &[
+            "workflow",
+            "execute",
+            "--type",
+            "Greet",
+            "-q",
+            VERSIONED_QUEUE,
+            "-w",
+            "versioned-1",
+            "-i",
+            "\"bo\"",
+            "-o",
+            "json",
+        ],
+    ))
+    .json();
+    assert_eq!(executed["result"], "hello, bo");
+    let described = ok(cli(at, &["workflow", "describe", "-w", "versioned-1"]));
+    assert!(
+        described
+            .stdout
+            .contains("Versioning        Pinned to cli-deploy.b1"),
+        "{}",
+        described.stdout
+    );
+    let listed = ok(cli(at, &["deployment", "list", "-o", "json"])).json();
+    assert_eq!(listed[0]["routing"]["current"]["build_id"], "b1");
+    let table = ok(cli(at, &["deployment", "list"]));
+    assert!(table.stdout.contains("cli-deploy  b1"), "{}", table.stdout);
+    // The current version cannot be retired.
+    let in_use = cli(
+        at,
+        &[
+            "deployment",
+            "delete-version",
+            "-d",
+            "cli-deploy",
+            "--build-id",
+            "b1",
+        ],
+    );
+    assert_ne!(in_use.code, 0, "{in_use:?}");
 }
 
 #[test]

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use endure::workflow::{ActivityError, SessionOptions, WorkflowContext, WorkflowError};
 use endure::{
-    ActivityContext, ActivityOptions, Client, Namespace, TaskQueueName, Worker, WorkerOptions,
+    ActivityContext, ActivityOptions, Client, Namespace, TaskQueueName, VersioningBehavior, Worker,
+    WorkerDeploymentOptions, WorkerDeploymentVersion, WorkerOptions,
 };
 use parking_lot::Mutex;
 
@@ -14,6 +15,9 @@ use crate::processes::WORKER_ENV;
 
 /// The queue every test workflow uses.
 pub const QUEUE: &str = "cli-tests";
+
+/// The queue of the versioned worker (deployment `cli-deploy`, build `b1`).
+pub const VERSIONED_QUEUE: &str = "cli-versioned";
 
 /// Composes a greeting.
 #[endure::activity(name = "Compose")]
@@ -131,6 +135,24 @@ fn worker_process() {
                 .register::<compose>();
             running.push(tokio::spawn(worker.run(std::future::pending())));
         }
+        // A versioned worker (spec §5.13.1): build b1 of deployment cli-deploy.
+        let client = Client::connect(address.clone(), Namespace::default());
+        let mut versioned = Worker::new(
+            client.transport(),
+            client.namespace().clone(),
+            TaskQueueName::new(VERSIONED_QUEUE).unwrap(),
+            WorkerOptions {
+                identity: "cli-versioned-worker".into(),
+                deployment_options: Some(WorkerDeploymentOptions {
+                    use_versioning: true,
+                    version: WorkerDeploymentVersion::new("cli-deploy", "b1").unwrap(),
+                    default_versioning_behavior: VersioningBehavior::Pinned,
+                }),
+                ..WorkerOptions::default()
+            },
+        );
+        versioned.register::<greet>().register::<compose>();
+        running.push(tokio::spawn(versioned.run(std::future::pending())));
         for worker in running {
             let _ = worker.await;
         }

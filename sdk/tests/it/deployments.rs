@@ -153,7 +153,13 @@ async fn pinned_runs_stay_on_their_version_while_auto_upgrade_runs_move_to_the_n
     let (stop_v1, running_v1) = spawn_worker(versioned_worker(&client, "1"));
     wait_for_version(&client, "1").await;
     // Before a current version is set, versioned workers get nothing routed; set it.
-    assert_eq!(deployments.set_current_version("orders", Some("1")).await.unwrap(), None);
+    assert_eq!(
+        deployments
+            .set_current_version("orders", Some("1"))
+            .await
+            .unwrap(),
+        None
+    );
     let pinned = start(&client, "Pinned", "pinned-1").await;
     let auto = start(&client, "Auto", "auto-1").await;
     wait_for_completed_activities(&pinned, 1).await;
@@ -165,7 +171,10 @@ async fn pinned_runs_stay_on_their_version_while_auto_upgrade_runs_move_to_the_n
     let unknown = deployments.set_current_version("orders", Some("3")).await;
     assert!(unknown.is_err(), "a build no worker polled with is refused");
     assert_eq!(
-        deployments.set_current_version("orders", Some("2")).await.unwrap(),
+        deployments
+            .set_current_version("orders", Some("2"))
+            .await
+            .unwrap(),
         Some(version("1"))
     );
     let described = deployments.describe("orders").await.unwrap();
@@ -184,13 +193,19 @@ async fn pinned_runs_stay_on_their_version_while_auto_upgrade_runs_move_to_the_n
         pinned.signal("next", &()).await.unwrap();
         auto.signal("next", &()).await.unwrap();
     }
-    assert_eq!(pinned.result::<Vec<String>>().await.unwrap(), ["1", "1", "1"]);
+    assert_eq!(
+        pinned.result::<Vec<String>>().await.unwrap(),
+        ["1", "1", "1"]
+    );
     assert_eq!(auto.result::<Vec<String>>().await.unwrap(), ["1", "2", "2"]);
     // A new pinned run starts on the current version.
     let fresh = start(&client, "Pinned", "pinned-2").await;
     fresh.signal("next", &()).await.unwrap();
     fresh.signal("next", &()).await.unwrap();
-    assert_eq!(fresh.result::<Vec<String>>().await.unwrap(), ["2", "2", "2"]);
+    assert_eq!(
+        fresh.result::<Vec<String>>().await.unwrap(),
+        ["2", "2", "2"]
+    );
 
     // History records who completed each workflow task, as what.
     let history = pinned.history().await.unwrap();
@@ -204,7 +219,10 @@ async fn pinned_runs_stay_on_their_version_while_auto_upgrade_runs_move_to_the_n
         "{tasks:?}"
     );
     let tasks = completed_tasks(&auto.history().await.unwrap());
-    assert_eq!(tasks[0], (Some("1".into()), VersioningBehavior::AutoUpgrade));
+    assert_eq!(
+        tasks[0],
+        (Some("1".into()), VersioningBehavior::AutoUpgrade)
+    );
     assert_eq!(
         tasks.last(),
         Some(&(Some("2".into()), VersioningBehavior::AutoUpgrade))
@@ -230,7 +248,10 @@ async fn a_ramp_sends_exactly_the_runs_its_share_picks_to_the_ramping_version() 
     ];
     wait_for_version(&client, "1").await;
     wait_for_version(&client, "2").await;
-    deployments.set_current_version("orders", Some("1")).await.unwrap();
+    deployments
+        .set_current_version("orders", Some("1"))
+        .await
+        .unwrap();
     assert!(
         deployments
             .set_ramping_version("orders", Some("1"), 30.0)
