@@ -12,4 +12,5 @@ mod reset;
 mod search_attributes;
 mod timers_signals;
 mod updates;
+mod versioning;
 mod workflow_task;

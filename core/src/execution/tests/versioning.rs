@@ -1,0 +1,86 @@
+//! Versioning on the machine (spec §5.13.1): each completed workflow task records its
+//! worker's version and behavior, in history and in the run's state, and the run's next
+//! tasks are directed by it; a reset rebuilds it from history.
+
+use super::harness::*;
+use crate::enums::VersioningBehavior;
+use crate::execution::{ExecutionMachine, Input};
+use crate::history::EventAttributes;
+use crate::versioning::{TaskDirective, WorkerDeploymentVersion};
+
+fn version(build: &str) -> WorkerDeploymentVersion {
+    WorkerDeploymentVersion::new("orders", build).unwrap()
+}
+
+/// Completes the pending task as a worker of `build` declaring `behavior`.
+fn complete_as(run: &mut Run, build: &str, behavior: VersioningBehavior) {
+    let token = run.start_task();
+    let Input::WorkflowTaskCompleted(mut completion) = run.completion(token, vec![]) else {
+        unreachable!("a completion")
+    };
+    completion.deployment_version = Some(version(build));
+    completion.versioning_behavior = behavior;
+    let effects = run.apply(Input::WorkflowTaskCompleted(completion));
+    let completed = effects
+        .events
+        .iter()
+        .find_map(|event| match &event.attributes {
+            EventAttributes::WorkflowTaskCompleted(completed) => Some(completed),
+            _ => None,
+        })
+        .expect("WorkflowTaskCompleted");
+    assert_eq!(completed.worker_deployment_version, Some(version(build)));
+    assert_eq!(completed.versioning_behavior, behavior);
+}
+
+#[test]
+fn a_new_run_is_routed_and_a_pinned_completion_pins_it() {
+    let (mut run, _) = Run::start(options());
+    assert_eq!(run.machine.versioning().directive(), TaskDirective::Route);
+    complete_as(&mut run, "1", VersioningBehavior::Pinned);
+    assert_eq!(
+        run.machine.versioning().directive(),
+        TaskDirective::Pinned(version("1"))
+    );
+    assert_eq!(
+        run.machine.versioning().pinned_version(),
+        Some(&version("1"))
+    );
+    // The signal's task goes to build 1's workers only.
+    run.signal("go", None);
+    assert_eq!(
+        run.machine.versioning().directive(),
+        TaskDirective::Pinned(version("1"))
+    );
+}
+
+#[test]
+fn an_auto_upgrade_run_is_routed_whatever_version_last_ran_it() {
+    let (mut run, _) = Run::start(options());
+    complete_as(&mut run, "1", VersioningBehavior::AutoUpgrade);
+    assert_eq!(run.machine.versioning().directive(), TaskDirective::Route);
+    run.signal("go", None);
+    complete_as(&mut run, "2", VersioningBehavior::AutoUpgrade);
+    assert_eq!(run.machine.versioning().version, Some(version("2")));
+    assert_eq!(run.machine.versioning().pinned_version(), None);
+}
+
+#[test]
+fn the_runs_versioning_survives_its_state_encoding_and_a_rebuild_from_history() {
+    let (mut run, _) = Run::start(options());
+    complete_as(&mut run, "1", VersioningBehavior::Pinned);
+    run.signal("go", None);
+    let key = crate::storage::ExecutionKey {
+        namespace: crate::ids::Namespace::default(),
+        workflow_id: run.machine.workflow_id().clone(),
+        run_id: crate::ids::RunId::from_u128(1),
+    };
+    let state = run.machine.to_state(&key).unwrap();
+    let decoded: ExecutionMachine = crate::codec::decode(&state).unwrap();
+    assert_eq!(decoded.versioning(), run.machine.versioning());
+    run.start_task();
+    let rebuilt =
+        ExecutionMachine::rebuild(&run.machine, &run.history, crate::ids::RunId::from_u128(9))
+            .unwrap();
+    assert_eq!(rebuilt.versioning(), run.machine.versioning());
+}
