@@ -47,7 +47,7 @@ fn a_new_run_is_routed_and_a_pinned_completion_pins_it() {
         Some(&version("1"))
     );
     // The signal's task goes to build 1's workers only.
-    run.signal("go", None);
+    run.signal("go", None).unwrap();
     assert_eq!(
         run.machine.versioning().directive(),
         TaskDirective::Pinned(version("1"))
@@ -59,7 +59,7 @@ fn an_auto_upgrade_run_is_routed_whatever_version_last_ran_it() {
     let (mut run, _) = Run::start(options());
     complete_as(&mut run, "1", VersioningBehavior::AutoUpgrade);
     assert_eq!(run.machine.versioning().directive(), TaskDirective::Route);
-    run.signal("go", None);
+    run.signal("go", None).unwrap();
     complete_as(&mut run, "2", VersioningBehavior::AutoUpgrade);
     assert_eq!(run.machine.versioning().version, Some(version("2")));
     assert_eq!(run.machine.versioning().pinned_version(), None);
@@ -69,7 +69,7 @@ fn an_auto_upgrade_run_is_routed_whatever_version_last_ran_it() {
 fn the_runs_versioning_survives_its_state_encoding_and_a_rebuild_from_history() {
     let (mut run, _) = Run::start(options());
     complete_as(&mut run, "1", VersioningBehavior::Pinned);
-    run.signal("go", None);
+    run.signal("go", None).unwrap();
     let key = crate::storage::ExecutionKey {
         namespace: crate::ids::Namespace::default(),
         workflow_id: run.machine.workflow_id().clone(),
