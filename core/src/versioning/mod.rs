@@ -23,6 +23,17 @@ pub use model::{
 };
 pub use routing::{RoutingConfig, TaskDirective, directive, ramp_position, route};
 
+/// The search attributes the engine sets on a versioned run's listing (Temporal's system
+/// search attributes).
+pub mod search_attributes {
+    /// The deployment of the worker that last completed a workflow task of the run.
+    pub const DEPLOYMENT: &str = "TemporalWorkerDeployment";
+    /// Its version, `deployment.build_id`.
+    pub const VERSION: &str = "TemporalWorkerDeploymentVersion";
+    /// The run's behavior: `Pinned` or `AutoUpgrade`.
+    pub const BEHAVIOR: &str = "TemporalWorkflowVersioningBehavior";
+}
+
 /// The longest deployment name or build id, in bytes (Temporal's).
 pub const VERSION_PART_BYTES_MAX: usize = 255;
 

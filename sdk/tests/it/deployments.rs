@@ -232,10 +232,57 @@ async fn pinned_runs_stay_on_their_version_while_auto_upgrade_runs_move_to_the_n
     assert_eq!(description.versioning.version, Some(version("1")));
     assert_eq!(description.versioning.behavior, VersioningBehavior::Pinned);
 
-    for (stop, running) in [(stop_v1, running_v1), (stop_v2, running_v2)] {
-        let _ = stop.send(());
-        running.await.unwrap();
-    }
+    // Its pinned runs closed, build 1 has drained; once its workers are gone it can be
+    // retired, while the current build cannot.
+    let described = deployments.describe("orders").await.unwrap();
+    let status = |build: &str| {
+        described
+            .versions
+            .iter()
+            .find(|summary| summary.version.build_id == build)
+            .map(|summary| summary.status)
+    };
+    assert_eq!(status("1"), Some(VersionStatus::Drained));
+    let _ = stop_v1.send(());
+    running_v1.await.unwrap();
+    assert!(deployments.delete_version(&version("2")).await.is_err());
+    deployments.delete_version(&version("1")).await.unwrap();
+    let described = deployments.describe("orders").await.unwrap();
+    let builds: Vec<&str> = described
+        .versions
+        .iter()
+        .map(|summary| summary.version.build_id.as_str())
+        .collect();
+    assert_eq!(builds, ["2"]);
+    // The version is listed on the runs, as Temporal's system search attributes.
+    let listed = |filter: &'static str| {
+        let client = client.clone();
+        async move {
+            let mut ids: Vec<String> = client
+                .list_workflows_matching(filter, 10)
+                .await
+                .unwrap()
+                .iter()
+                .map(|info| info.execution.workflow_id.to_string())
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
+    assert_eq!(
+        listed("TemporalWorkerDeploymentVersion = 'orders.1'").await,
+        ["pinned-1"]
+    );
+    assert_eq!(
+        listed("TemporalWorkerDeploymentVersion = 'orders.2'").await,
+        ["auto-1", "pinned-2"]
+    );
+    assert_eq!(
+        listed("TemporalWorkflowVersioningBehavior = 'AutoUpgrade'").await,
+        ["auto-1"]
+    );
+    let _ = stop_v2.send(());
+    running_v2.await.unwrap();
 }
 
 #[tokio::test]

@@ -8,18 +8,21 @@
 //! ([`Matching::configure_deployment`](super::matching::Matching), `assign_queue`).
 
 use endure_core::Namespace;
-use endure_core::TaskQueueName;
 use endure_core::clock::Clock;
 use endure_core::limits::VERSION_TASK_QUEUES_MAX;
+use endure_core::list_filter::ListFilter;
 use endure_core::protocol::{
     DeleteWorkerDeploymentVersionRequest, DescribeWorkerDeploymentRequest,
     SetWorkerDeploymentCurrentVersionRequest, SetWorkerDeploymentCurrentVersionResponse,
     SetWorkerDeploymentRampingVersionRequest,
 };
+use endure_core::storage::VisibilityQuery;
 use endure_core::storage::{Storage, WriteRejection};
+use endure_core::versioning::search_attributes;
 use endure_core::versioning::{
     DeploymentError, WorkerDeployment, WorkerDeploymentDescription, WorkerDeploymentVersion,
 };
+use endure_core::{SearchAttributeValue, TaskQueueName, WorkflowExecutionStatus};
 
 use super::api::EngineError;
 use super::runtime::Engine;
@@ -83,12 +86,15 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         Ok(())
     }
 
-    /// A deployment's routing and versions (Temporal's `DescribeWorkerDeployment`).
+    /// A deployment's routing and versions (Temporal's `DescribeWorkerDeployment`), each
+    /// draining version's open pinned runs counted first.
     pub async fn describe_worker_deployment(
         &self,
         request: DescribeWorkerDeploymentRequest,
     ) -> Result<WorkerDeploymentDescription, EngineError> {
         self.check_namespace(&request.namespace)?;
+        self.refresh_drainage(&request.namespace, &request.deployment_name)
+            .await?;
         self.inner
             .namespaces
             .deployment(&request.namespace, &request.deployment_name)
@@ -102,6 +108,9 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         namespace: &Namespace,
     ) -> Result<Vec<WorkerDeploymentDescription>, EngineError> {
         self.check_namespace(namespace)?;
+        for deployment in self.inner.namespaces.deployments(namespace) {
+            self.refresh_drainage(namespace, &deployment.name).await?;
+        }
         Ok(self
             .inner
             .namespaces
@@ -154,6 +163,8 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         request: DeleteWorkerDeploymentVersionRequest,
     ) -> Result<(), EngineError> {
         request.version.validate()?;
+        self.refresh_drainage(&request.namespace, &request.version.deployment_name)
+            .await?;
         let build_id = request.version.build_id.clone();
         self.change_existing_deployment(
             &request.namespace,
@@ -161,6 +172,45 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             |deployment| deployment.delete_version(&build_id).map(drop),
         )
         .await
+    }
+
+    /// Counts the open runs pinned to each draining version of a deployment; a version
+    /// with none is drained from now on (Temporal counts periodically; Endure when asked).
+    async fn refresh_drainage(&self, namespace: &Namespace, name: &str) -> Result<(), EngineError> {
+        let Some(deployment) = self.inner.namespaces.deployment(namespace, name) else {
+            return Ok(());
+        };
+        for version in deployment.draining() {
+            let query = VisibilityQuery {
+                status: Some(WorkflowExecutionStatus::Running),
+                search_attribute: Some((
+                    search_attributes::VERSION.to_owned(),
+                    SearchAttributeValue::Keyword(version.to_string()),
+                )),
+                filter: Some(
+                    ListFilter::parse(&format!("{} = 'Pinned'", search_attributes::BEHAVIOR))
+                        .map_err(|error| EngineError::BadRequest(error.to_string()))?,
+                ),
+                ..VisibilityQuery::default()
+            };
+            let open_pinned = self
+                .inner
+                .storage
+                .count_visibility(namespace, &query)
+                .await?;
+            if open_pinned > 0 {
+                // Still draining: nothing to write.
+                continue;
+            }
+            let now = self.inner.clock.now();
+            let build_id = version.build_id.clone();
+            self.change_deployment(namespace, name, |deployment| {
+                deployment.record_drainage(&build_id, open_pinned, now);
+                Ok(())
+            })
+            .await?;
+        }
+        Ok(())
     }
 
     /// [`change_deployment`](Self::change_deployment) of a deployment that must exist.

@@ -409,9 +409,16 @@ pub(super) fn visibility_row(
                 | EventAttributes::WorkflowPropertiesModified(_)
         )
     });
-    if !started && !closed && !upserted {
+    // A versioned worker's completion may pin or move the run: listed by its version.
+    let versioned = events.iter().any(|event| {
+        matches!(&event.attributes, EventAttributes::WorkflowTaskCompleted(completed)
+            if completed.worker_deployment_version.is_some())
+    });
+    if !started && !closed && !upserted && !versioned {
         return None;
     }
+    let mut search_attributes = machine.search_attributes().clone();
+    versioning_search_attributes(machine, &mut search_attributes);
     Some(VisibilityRow {
         execution: key.clone(),
         workflow_type: machine.workflow_type().clone(),
@@ -420,8 +427,28 @@ pub(super) fn visibility_row(
         start_time: machine.start_time(),
         close_time: closed.then_some(now),
         memo: machine.memo().clone(),
-        search_attributes: machine.search_attributes().clone(),
+        search_attributes,
     })
+}
+
+/// Temporal's system search attributes of a versioned run, so lists can filter by version
+/// (`TemporalWorkerDeploymentVersion = 'orders.2'`) and a version's drainage counts its
+/// open pinned runs.
+fn versioning_search_attributes(
+    machine: &ExecutionMachine,
+    search_attributes: &mut endure_core::SearchAttributes,
+) {
+    use endure_core::SearchAttributeValue::Keyword;
+    use endure_core::versioning::search_attributes as names;
+    let versioning = machine.versioning();
+    if let Some(version) = &versioning.version {
+        search_attributes.insert(names::DEPLOYMENT, Keyword(version.deployment_name.clone()));
+        search_attributes.insert(names::VERSION, Keyword(version.to_string()));
+    }
+    let behavior = versioning.effective_behavior();
+    if behavior != endure_core::VersioningBehavior::Unspecified {
+        search_attributes.insert(names::BEHAVIOR, Keyword(format!("{behavior:?}")));
+    }
 }
 
 #[cfg(test)]
