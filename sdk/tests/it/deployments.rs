@@ -71,12 +71,21 @@ fn versioned_worker(client: &Client, build: &str) -> Worker {
             ..WorkerOptions::default()
         },
     );
+    // The `build` query answers the build of the worker that answers it.
+    let answering = build.to_owned();
+    let with_query = move |ctx: WorkflowContext, input: ()| {
+        let answering = answering.clone();
+        ctx.set_query_handler("build", move |(): ()| {
+            Ok::<_, std::convert::Infallible>(answering.clone())
+        });
+        steps(ctx, input)
+    };
     worker
-        .register_workflow("Pinned", steps)
+        .register_workflow("Pinned", with_query.clone())
         .register_workflow("Quick", quick)
         .register_workflow_with_options(
             "Auto",
-            steps,
+            with_query,
             WorkflowRegisterOptions {
                 versioning_behavior: VersioningBehavior::AutoUpgrade,
             },
@@ -189,6 +198,10 @@ async fn pinned_runs_stay_on_their_version_while_auto_upgrade_runs_move_to_the_n
     assert_eq!(status("1"), Some(VersionStatus::Draining));
     assert_eq!(described.routing.current, Some(version("2")));
 
+    // A query is answered by a worker of the build that ran the run: build 1 for both,
+    // though build 2 is current.
+    assert_eq!(pinned.query::<_, String>("build", &()).await.unwrap(), "1");
+    assert_eq!(auto.query::<_, String>("build", &()).await.unwrap(), "1");
     for _ in 0..2 {
         pinned.signal("next", &()).await.unwrap();
         auto.signal("next", &()).await.unwrap();
@@ -198,6 +211,9 @@ async fn pinned_runs_stay_on_their_version_while_auto_upgrade_runs_move_to_the_n
         ["1", "1", "1"]
     );
     assert_eq!(auto.result::<Vec<String>>().await.unwrap(), ["1", "2", "2"]);
+    // Closed, each is queried on the build that ran it last.
+    assert_eq!(pinned.query::<_, String>("build", &()).await.unwrap(), "1");
+    assert_eq!(auto.query::<_, String>("build", &()).await.unwrap(), "2");
     // A new pinned run starts on the current version.
     let fresh = start(&client, "Pinned", "pinned-2").await;
     fresh.signal("next", &()).await.unwrap();

@@ -78,6 +78,9 @@ pub(crate) enum Handoff {
 pub(crate) struct QueryOffer {
     pub(crate) query_id: u64,
     pub(crate) execution: endure_core::storage::ExecutionKey,
+    /// The build that last ran the run's workflow tasks: on a deployment's queue only its
+    /// workers answer (they can replay the run's history).
+    pub(crate) version: Option<WorkerDeploymentVersion>,
 }
 
 /// A task waiting in a queue's in-memory backlog (see [`Engine::queued_tasks`](crate::engine::Engine::queued_tasks)).
@@ -235,16 +238,25 @@ impl Matching {
         &self,
         namespace: &Namespace,
         task_queue: &TaskQueueName,
-        offer: QueryOffer,
+        mut offer: QueryOffer,
     ) {
+        if !self
+            .queues
+            .routing
+            .read()
+            .is_assigned(namespace, task_queue)
+        {
+            offer.version = None;
+        }
         let mut queues = self.queues.map.lock();
         let queue = queues
             .entry((namespace.clone(), task_queue.clone(), TaskKind::Workflow))
             .or_default();
+        let target = offer.version.clone();
         let mut handoff = Handoff::Query(offer);
         let mut skipped = VecDeque::new();
         while let Some(poller) = queue.pollers.pop_front() {
-            if !poller.accepts_queries {
+            if !poller.accepts_queries || poller.version != target {
                 skipped.push_back(poller);
                 continue;
             }
@@ -476,7 +488,13 @@ impl Matching {
             let routing = self.queues.routing.read();
             let mut queues = self.queues.map.lock();
             let queue = queues.entry(key).or_default();
-            if accepts_queries && let Some(offer) = queue.queries.pop_front() {
+            if accepts_queries
+                && let Some(position) = queue
+                    .queries
+                    .iter()
+                    .position(|offer| offer.version.as_ref() == version)
+                && let Some(offer) = queue.queries.remove(position)
+            {
                 return Ok(Some(Handoff::Query(offer)));
             }
             if let Some(row) = queue.take_row(&routing, version) {

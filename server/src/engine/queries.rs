@@ -112,6 +112,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             QueryOffer {
                 query_id,
                 execution,
+                version: machine.versioning().version.clone(),
             },
         );
         let deadline = self

@@ -24,6 +24,14 @@ impl VersionRouting {
         self.queues.is_empty()
     }
 
+    /// Whether `task_queue` belongs to a deployment.
+    pub(crate) fn is_assigned(&self, namespace: &Namespace, task_queue: &TaskQueueName) -> bool {
+        !self.queues.is_empty()
+            && self
+                .queues
+                .contains_key(&(namespace.clone(), task_queue.clone()))
+    }
+
     /// Records that `task_queue` belongs to `deployment`; whether that is news.
     pub(crate) fn assign(
         &mut self,
