@@ -311,6 +311,9 @@ pub(crate) enum WorkflowCommand {
     Reset(ResetArgs),
     /// Delete a run and its history (terminated first if it is running).
     Delete(ExecutionArgs),
+    /// Override how a run follows worker versions: pin it to a build, let it auto-upgrade,
+    /// or remove the override (`unspecified`).
+    UpdateOptions(crate::deployment::UpdateOptionsArgs),
 }
 
 /// Which run.

@@ -92,6 +92,54 @@ pub(crate) struct SetRampingArgs {
     pub(crate) client: ClientArgs,
 }
 
+/// `workflow update-options` (the flags of `temporal workflow update-options`).
+#[derive(Debug, Args)]
+pub(crate) struct UpdateOptionsArgs {
+    #[command(flatten)]
+    pub(crate) execution: crate::args::ExecutionArgs,
+    /// `pinned` (to the build named), `auto_upgrade`, or `unspecified` to remove the
+    /// override.
+    #[arg(long, value_parser = ["pinned", "auto_upgrade", "unspecified"])]
+    pub(crate) versioning_override_behavior: String,
+    /// The deployment of the build to pin to.
+    #[arg(long)]
+    pub(crate) versioning_override_deployment_name: Option<String>,
+    /// The build to pin to.
+    #[arg(long)]
+    pub(crate) versioning_override_build_id: Option<String>,
+}
+
+/// Sets or removes a run's versioning override.
+pub(crate) async fn update_options(args: UpdateOptionsArgs) -> Result<(), CliError> {
+    use endure::versioning::VersioningOverride;
+    let override_ = match args.versioning_override_behavior.as_str() {
+        "pinned" => {
+            let (Some(deployment), Some(build_id)) = (
+                args.versioning_override_deployment_name.as_deref(),
+                args.versioning_override_build_id.as_deref(),
+            ) else {
+                return Err(usage(
+                    "pinned needs --versioning-override-deployment-name and --versioning-override-build-id",
+                ));
+            };
+            Some(VersioningOverride::Pinned(
+                WorkerDeploymentVersion::new(deployment, build_id).map_err(usage)?,
+            ))
+        }
+        "auto_upgrade" => Some(VersioningOverride::AutoUpgrade),
+        _ => None,
+    };
+    let (handle, output) = crate::workflow::handle(&args.execution)?;
+    let versioning = handle.set_versioning_override(override_).await?;
+    print(output, &versioning, || {
+        format!(
+            "Workflow {}: {}",
+            handle.workflow_id(),
+            crate::workflow::versioning_text(&versioning).unwrap_or_else(|| "unversioned".into())
+        )
+    })
+}
+
 impl DeploymentCommand {
     /// The server address the command talks to.
     pub(crate) fn address(&self) -> String {

@@ -134,6 +134,7 @@ fn workflow_address(command: &args::WorkflowCommand) -> String {
         W::Update(a) => a.execution.client.address.clone(),
         W::Cancel(a) | W::Terminate(a) => a.execution.client.address.clone(),
         W::Reset(a) => a.execution.client.address.clone(),
+        W::UpdateOptions(a) => a.execution.client.address.clone(),
     }
 }
 

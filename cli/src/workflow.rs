@@ -34,6 +34,7 @@ pub(crate) async fn run(command: WorkflowCommand) -> Result<(), CliError> {
         WorkflowCommand::Execute(args) => start(args, true).await,
         WorkflowCommand::List(args) => list(args).await,
         WorkflowCommand::Describe(args) => describe(args).await,
+        WorkflowCommand::UpdateOptions(args) => crate::deployment::update_options(args).await,
         WorkflowCommand::Show(args) => show(args).await,
         WorkflowCommand::Result(args) => result(args).await,
         WorkflowCommand::Signal(args) => signal(args).await,
@@ -116,7 +117,7 @@ pub(crate) fn inputs(texts: &[String]) -> Result<Payloads, CliError> {
 }
 
 /// The handle `args` names.
-fn handle(args: &ExecutionArgs) -> Result<(endure::WorkflowHandle, Output), CliError> {
+pub(crate) fn handle(args: &ExecutionArgs) -> Result<(endure::WorkflowHandle, Output), CliError> {
     let client = client(&args.client)?;
     let workflow_id = WorkflowId::new(args.workflow_id.as_str()).map_err(usage)?;
     let run_id = args
@@ -372,7 +373,7 @@ pub(crate) fn history_table(history: &[HistoryEvent]) -> String {
 
 /// A run's versioning (spec §5.13.1) at a glance: `Pinned to orders.2`, `AutoUpgrade (last
 /// on orders.1)`, with an override named; `None` for an unversioned run.
-fn versioning_text(versioning: &endure::versioning::RunVersioning) -> Option<String> {
+pub(crate) fn versioning_text(versioning: &endure::versioning::RunVersioning) -> Option<String> {
     use endure::versioning::VersioningOverride;
     let version = versioning.version.as_ref().map(ToString::to_string);
     let worker = match (versioning.behavior, &version) {

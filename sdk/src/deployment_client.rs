@@ -1,6 +1,7 @@
 //! Worker deployments from the client (spec §5.13.1; Go's `client.WorkerDeploymentClient()`):
 //! describe and list a namespace's deployments, set a deployment's current and ramping
-//! versions, retire a drained version.
+//! versions, retire a drained version; override a run's versioning
+//! ([`WorkflowHandle::set_versioning_override`]).
 //!
 //! | Go | Endure |
 //! |---|---|
@@ -13,11 +14,13 @@
 use endure_core::protocol::{
     DeleteWorkerDeploymentVersionRequest, DescribeWorkerDeploymentRequest,
     ListWorkerDeploymentsRequest, SetWorkerDeploymentCurrentVersionRequest,
-    SetWorkerDeploymentRampingVersionRequest,
+    SetWorkerDeploymentRampingVersionRequest, UpdateWorkflowExecutionOptionsRequest,
 };
-use endure_core::versioning::{WorkerDeploymentDescription, WorkerDeploymentVersion};
+use endure_core::versioning::{
+    RunVersioning, VersioningOverride, WorkerDeploymentDescription, WorkerDeploymentVersion,
+};
 
-use crate::client::{Client, ClientError};
+use crate::client::{Client, ClientError, WorkflowHandle};
 
 /// The worker deployments of a client's namespace.
 #[derive(Clone)]
@@ -94,6 +97,28 @@ impl DeploymentClient {
         let request = DeleteWorkerDeploymentVersionRequest {
             namespace: self.client.namespace().clone(),
             version: version.clone(),
+            identity: self.client.identity.clone(),
+        };
+        self.client.rpc(request).await
+    }
+}
+
+impl WorkflowHandle {
+    /// Overrides how the run follows versions (Temporal's `UpdateWorkflowExecutionOptions`
+    /// with a `VersioningOverride`): pin it to a version, or let it auto-upgrade, whatever
+    /// its workers declare; `None` removes the override. Recorded in its history
+    /// (WorkflowExecutionOptionsUpdated); its next tasks follow it. Returns the run's
+    /// versioning after.
+    pub async fn set_versioning_override(
+        &self,
+        versioning_override: Option<VersioningOverride>,
+    ) -> Result<RunVersioning, ClientError> {
+        let request = UpdateWorkflowExecutionOptionsRequest {
+            namespace: self.client.namespace().clone(),
+            workflow_id: self.workflow_id.clone(),
+            run_id: self.run_id,
+            unset_versioning_override: versioning_override.is_none(),
+            versioning_override,
             identity: self.client.identity.clone(),
         };
         self.client.rpc(request).await

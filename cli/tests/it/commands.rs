@@ -277,6 +277,72 @@ fn deployment_commands_route_runs_to_the_current_version_and_describe_shows_it()
     assert_eq!(listed[0]["routing"]["current"]["build_id"], "b1");
     let table = ok(cli(at, &["deployment", "list"]));
     assert!(table.stdout.contains("cli-deploy  b1"), "{}", table.stdout);
+    // An operator overrides an open run's versioning; history records it.
+    ok(cli(
+        at,
+        &[
+            "workflow",
+            "start",
+            "--type",
+            "Counter",
+            "-q",
+            VERSIONED_QUEUE,
+            "-w",
+            "counter-v",
+        ],
+    ));
+    while !ok(cli(at, &["workflow", "describe", "-w", "counter-v"]))
+        .stdout
+        .contains("Pinned to cli-deploy.b1")
+    {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let updated = ok(cli(
+        at,
+        &[
+            "workflow",
+            "update-options",
+            "-w",
+            "counter-v",
+            "--versioning-override-behavior",
+            "auto_upgrade",
+        ],
+    ));
+    assert_eq!(
+        updated.stdout.trim(),
+        "Workflow counter-v: Pinned to cli-deploy.b1; overridden: auto-upgrade"
+    );
+    let incomplete = cli(
+        at,
+        &[
+            "workflow",
+            "update-options",
+            "-w",
+            "counter-v",
+            "--versioning-override-behavior",
+            "pinned",
+        ],
+    );
+    assert_eq!(incomplete.code, 2, "{incomplete:?}");
+    let shown = ok(cli(at, &["workflow", "show", "-w", "counter-v"]));
+    assert!(
+        shown.stdout.contains("WorkflowExecutionOptionsUpdated"),
+        "{}",
+        shown.stdout
+    );
+    ok(cli(
+        at,
+        &[
+            "workflow",
+            "signal",
+            "-w",
+            "counter-v",
+            "--name",
+            "finish",
+            "-i",
+            "null",
+        ],
+    ));
     // The current version cannot be retired.
     let in_use = cli(
         at,

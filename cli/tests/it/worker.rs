@@ -151,7 +151,10 @@ fn worker_process() {
                 ..WorkerOptions::default()
             },
         );
-        versioned.register::<greet>().register::<compose>();
+        versioned
+            .register::<greet>()
+            .register::<counter>()
+            .register::<compose>();
         running.push(tokio::spawn(versioned.run(std::future::pending())));
         for worker in running {
             let _ = worker.await;

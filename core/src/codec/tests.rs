@@ -218,13 +218,14 @@ fn event_type_numbers_are_temporals() {
         (EventType::WorkflowExecutionUpdateCompleted, 43),
         (EventType::WorkflowPropertiesModified, 46),
         (EventType::WorkflowExecutionUpdateAdmitted, 47),
+        (EventType::WorkflowExecutionOptionsUpdated, 55),
     ];
     for (event_type, number) in expected {
         assert_eq!(event_type.number(), number, "{event_type}");
     }
-    // 1–41 and 43, 46, 47: Temporal's single-cluster events without Nexus and the
+    // 1–41, 43, 46, 47 and 55: Temporal's single-cluster events without Nexus and the
     // reserved or never-written ones (42 UpdateRejected, 44, 45).
-    assert_eq!(EventType::ALL.len(), 44);
+    assert_eq!(EventType::ALL.len(), 45);
 }
 
 /// A row type as one build wrote it, and as a later build with one more field reads it.

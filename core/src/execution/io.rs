@@ -381,6 +381,16 @@ pub enum Input {
         /// Why it could not be delivered.
         failure: Option<CancelExternalWorkflowExecutionFailedCause>,
     },
+    /// An operator changed the run's options (Temporal's `UpdateWorkflowExecutionOptions`):
+    /// set or remove its versioning override (spec §5.13.1). Its next tasks follow it.
+    UpdateOptions {
+        /// The override to set; `None` with `unset` removes it.
+        versioning_override: Option<crate::versioning::VersioningOverride>,
+        /// Remove the override.
+        unset_versioning_override: bool,
+        /// Who changed it.
+        identity: String,
+    },
 }
 
 /// A signal or cancel request this run sent to another workflow, as its Initiated event

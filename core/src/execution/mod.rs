@@ -409,7 +409,56 @@ impl ExecutionMachine {
                 self.fire_deadlines(fx, now, next_run_id);
                 Ok(())
             }
+            Input::UpdateOptions {
+                versioning_override,
+                unset_versioning_override,
+                identity,
+            } => self.update_options(
+                fx,
+                now,
+                versioning_override,
+                unset_versioning_override,
+                identity,
+            ),
         }
+    }
+
+    /// Sets or removes the run's versioning override, recorded as
+    /// WorkflowExecutionOptionsUpdated; a request that changes nothing records nothing.
+    fn update_options(
+        &mut self,
+        fx: &mut Effects,
+        now: Timestamp,
+        versioning_override: Option<crate::versioning::VersioningOverride>,
+        unset: bool,
+        identity: String,
+    ) -> Result<(), Rejected> {
+        self.require_open()?;
+        if let Some(crate::versioning::VersioningOverride::Pinned(version)) = &versioning_override {
+            version.validate()?;
+        }
+        let after = if unset {
+            None
+        } else {
+            versioning_override.clone()
+        };
+        if versioning_override.is_none() && !unset || after == self.versioning.override_ {
+            fx.reply = Reply::Duplicate;
+            return Ok(());
+        }
+        self.versioning.override_ = after;
+        self.add_event(
+            fx,
+            now,
+            EventAttributes::WorkflowExecutionOptionsUpdated(
+                crate::history::WorkflowExecutionOptionsUpdatedEventAttributes {
+                    versioning_override,
+                    unset_versioning_override: unset,
+                    identity,
+                },
+            ),
+        );
+        Ok(())
     }
 
     /// The run's id.

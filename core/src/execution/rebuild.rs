@@ -289,6 +289,14 @@ impl ExecutionMachine {
             EventAttributes::WorkflowExecutionUpdateAdmitted(attributes) => {
                 self.reapplied_updates.push(attributes.request.clone());
             }
+            EventAttributes::WorkflowExecutionOptionsUpdated(attributes) => {
+                if attributes.unset_versioning_override {
+                    self.versioning.override_ = None;
+                }
+                if let Some(override_) = &attributes.versioning_override {
+                    self.versioning.override_ = Some(override_.clone());
+                }
+            }
             EventAttributes::WorkflowExecutionUpdateAccepted(attributes) => {
                 let update_id = attributes.accepted_request.update_id.clone();
                 self.reapplied_updates

@@ -759,6 +759,19 @@ pub struct WorkflowPropertiesModifiedEventAttributes {
     pub upserted_memo: Memo,
 }
 
+/// WorkflowExecutionOptionsUpdated: an operator changed the run's options (Temporal's
+/// `UpdateWorkflowExecutionOptions`): its versioning override (spec §5.13.1).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
+pub struct WorkflowExecutionOptionsUpdatedEventAttributes {
+    /// The override set, if one was.
+    pub versioning_override: Option<crate::versioning::VersioningOverride>,
+    /// Whether the override was removed.
+    pub unset_versioning_override: bool,
+    /// Who changed it.
+    pub identity: String,
+}
+
 /// WorkflowExecutionUpdateAdmitted: an update reapplied by a reset (normal admission
 /// writes no event).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

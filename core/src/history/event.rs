@@ -170,6 +170,8 @@ event_kinds! {
     WorkflowPropertiesModified(WorkflowPropertiesModifiedEventAttributes) = 46,
     /// An update was reapplied by a reset.
     WorkflowExecutionUpdateAdmitted(WorkflowExecutionUpdateAdmittedEventAttributes) = 47,
+    /// An operator changed the run's options (its versioning override).
+    WorkflowExecutionOptionsUpdated(WorkflowExecutionOptionsUpdatedEventAttributes) = 55,
 }
 
 impl EventType {
@@ -280,7 +282,8 @@ impl EventAttributes {
             | Self::WorkflowExecutionCancelRequested(_)
             | Self::WorkflowExecutionSignaled(_)
             | Self::WorkflowExecutionTerminated(_)
-            | Self::WorkflowExecutionUpdateAdmitted(_) => {}
+            | Self::WorkflowExecutionUpdateAdmitted(_)
+            | Self::WorkflowExecutionOptionsUpdated(_) => {}
             Self::WorkflowExecutionCompleted(a) => {
                 references.push(wtc(a.workflow_task_completed_event_id))
             }

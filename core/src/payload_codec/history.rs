@@ -92,7 +92,8 @@ impl VisitPayloads for EventAttributes {
             | Self::ChildWorkflowExecutionTerminated(_)
             | Self::SignalExternalWorkflowExecutionFailed(_)
             | Self::ExternalWorkflowExecutionSignaled(_)
-            | Self::UpsertWorkflowSearchAttributes(_) => Ok(()),
+            | Self::UpsertWorkflowSearchAttributes(_)
+            | Self::WorkflowExecutionOptionsUpdated(_) => Ok(()),
         }
     }
 }

@@ -71,6 +71,30 @@ pub struct DeleteWorkerDeploymentVersionRequest {
     pub identity: String,
 }
 
+/// Change a run's options (Temporal's `UpdateWorkflowExecutionOptions`): set or remove its
+/// versioning override.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateWorkflowExecutionOptionsRequest {
+    /// The namespace.
+    pub namespace: Namespace,
+    /// The workflow id.
+    pub workflow_id: crate::ids::WorkflowId,
+    /// The run, or the current one.
+    pub run_id: Option<crate::ids::RunId>,
+    /// The override to set.
+    pub versioning_override: Option<crate::versioning::VersioningOverride>,
+    /// Remove the override instead.
+    pub unset_versioning_override: bool,
+    /// Who changes it.
+    pub identity: String,
+}
+
+impl CheckText for UpdateWorkflowExecutionOptionsRequest {
+    fn check_text(&self) -> Result<(), ValidationError> {
+        identity(&self.identity)
+    }
+}
+
 impl CheckText for DescribeWorkerDeploymentRequest {}
 impl CheckText for ListWorkerDeploymentsRequest {}
 
@@ -99,5 +123,7 @@ crate::payload_codec::no_payloads!(
     SetWorkerDeploymentCurrentVersionResponse,
     SetWorkerDeploymentRampingVersionRequest,
     DeleteWorkerDeploymentVersionRequest,
-    WorkerDeploymentDescription
+    WorkerDeploymentDescription,
+    UpdateWorkflowExecutionOptionsRequest,
+    crate::versioning::RunVersioning
 );

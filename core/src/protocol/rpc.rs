@@ -230,4 +230,7 @@ rpcs! {
     /// Retire a drained version.
     delete_worker_deployment_version / DeleteWorkerDeploymentVersion:
         DeleteWorkerDeploymentVersionRequest => ();
+    /// Set or remove a run's versioning override; its versioning after.
+    update_workflow_execution_options / UpdateWorkflowExecutionOptions:
+        UpdateWorkflowExecutionOptionsRequest => crate::versioning::RunVersioning;
 }

@@ -86,6 +86,7 @@ impl fmt::Display for WorkerDeploymentVersion {
 /// An operator's override of a run's behavior (Temporal's `VersioningOverride`), set with
 /// `update-options`: it wins over what the worker declares.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub enum VersioningOverride {
     /// Pin the run to this version.
     Pinned(WorkerDeploymentVersion),

@@ -594,6 +594,25 @@ fn samples() -> Vec<(Request, Response)> {
             }),
             Response::DeleteWorkerDeploymentVersion(()),
         ),
+        (
+            Request::UpdateWorkflowExecutionOptions(UpdateWorkflowExecutionOptionsRequest {
+                namespace: namespace(),
+                workflow_id: WorkflowId::new("order-1").unwrap(),
+                run_id: None,
+                versioning_override: Some(endure_core::versioning::VersioningOverride::Pinned(
+                    version("2026.12.2"),
+                )),
+                unset_versioning_override: false,
+                identity: "operator".into(),
+            }),
+            Response::UpdateWorkflowExecutionOptions(endure_core::versioning::RunVersioning {
+                behavior: endure_core::VersioningBehavior::Pinned,
+                version: Some(version("2026.12.1")),
+                override_: Some(endure_core::versioning::VersioningOverride::Pinned(
+                    version("2026.12.2"),
+                )),
+            }),
+        ),
     ]
 }
 

@@ -503,6 +503,16 @@ pub fn events() -> Vec<EventAttributes> {
             request: update_request(),
             origin: UpdateAdmittedEventOrigin::Reapply,
         }),
+        E::WorkflowExecutionOptionsUpdated(
+            endure_core::history::WorkflowExecutionOptionsUpdatedEventAttributes {
+                versioning_override: Some(endure_core::versioning::VersioningOverride::Pinned(
+                    endure_core::versioning::WorkerDeploymentVersion::new("orders", "2026.12.2")
+                        .expect("valid"),
+                )),
+                unset_versioning_override: false,
+                identity: "operator".into(),
+            },
+        ),
     ]
 }
 

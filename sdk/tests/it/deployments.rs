@@ -356,3 +356,69 @@ async fn a_ramp_sends_exactly_the_runs_its_share_picks_to_the_ramping_version() 
         running.await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn an_override_moves_a_pinned_run_to_another_version_and_is_recorded_in_history() {
+    let (client, _store) = store_client().await;
+    let deployments = client.deployments();
+    let (stop_v1, running_v1) = spawn_worker(versioned_worker(&client, "1"));
+    let (stop_v2, running_v2) = spawn_worker(versioned_worker(&client, "2"));
+    wait_for_version(&client, "1").await;
+    wait_for_version(&client, "2").await;
+    deployments
+        .set_current_version("orders", Some("1"))
+        .await
+        .unwrap();
+    let run = start(&client, "Pinned", "moved-1").await;
+    wait_for_completed_activities(&run, 1).await;
+    // Pinned to build 1 by its worker; the operator moves it to build 2.
+    let versioning = run
+        .set_versioning_override(Some(versioning::VersioningOverride::Pinned(version("2"))))
+        .await
+        .unwrap();
+    assert_eq!(versioning.version, Some(version("1")));
+    assert_eq!(
+        versioning.override_,
+        Some(versioning::VersioningOverride::Pinned(version("2")))
+    );
+    run.signal("next", &()).await.unwrap();
+    wait_for_completed_activities(&run, 2).await;
+    // Removed, the run is pinned by its last worker again: build 2 now.
+    let versioning = run.set_versioning_override(None).await.unwrap();
+    assert_eq!(versioning.override_, None);
+    assert_eq!(versioning.version, Some(version("2")));
+    run.signal("next", &()).await.unwrap();
+    assert_eq!(run.result::<Vec<String>>().await.unwrap(), ["1", "2", "2"]);
+
+    let history = run.history().await.unwrap();
+    check_well_formed(&history).unwrap();
+    let updates: Vec<&endure::history::WorkflowExecutionOptionsUpdatedEventAttributes> = history
+        .iter()
+        .filter_map(|event| match &event.attributes {
+            EventAttributes::WorkflowExecutionOptionsUpdated(updated) => Some(updated),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(updates.len(), 2);
+    assert_eq!(
+        updates[0].versioning_override,
+        Some(versioning::VersioningOverride::Pinned(version("2")))
+    );
+    assert!(!updates[0].unset_versioning_override);
+    assert!(updates[1].unset_versioning_override);
+    assert_eq!(
+        completed_tasks(&history)
+            .iter()
+            .map(|(build, _)| build.clone().unwrap_or_default())
+            .collect::<Vec<_>>()
+            .last()
+            .map(String::as_str),
+        Some("2")
+    );
+    // A closed run's options cannot change.
+    assert!(run.set_versioning_override(None).await.is_err());
+    for (stop, running) in [(stop_v1, running_v1), (stop_v2, running_v2)] {
+        let _ = stop.send(());
+        running.await.unwrap();
+    }
+}

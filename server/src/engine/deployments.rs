@@ -9,18 +9,20 @@
 
 use endure_core::Namespace;
 use endure_core::clock::Clock;
+use endure_core::execution::Input;
 use endure_core::limits::VERSION_TASK_QUEUES_MAX;
 use endure_core::list_filter::ListFilter;
 use endure_core::protocol::{
     DeleteWorkerDeploymentVersionRequest, DescribeWorkerDeploymentRequest,
     SetWorkerDeploymentCurrentVersionRequest, SetWorkerDeploymentCurrentVersionResponse,
-    SetWorkerDeploymentRampingVersionRequest,
+    SetWorkerDeploymentRampingVersionRequest, UpdateWorkflowExecutionOptionsRequest,
 };
 use endure_core::storage::VisibilityQuery;
 use endure_core::storage::{Storage, WriteRejection};
 use endure_core::versioning::search_attributes;
 use endure_core::versioning::{
-    DeploymentError, WorkerDeployment, WorkerDeploymentDescription, WorkerDeploymentVersion,
+    DeploymentError, RunVersioning, WorkerDeployment, WorkerDeploymentDescription,
+    WorkerDeploymentVersion,
 };
 use endure_core::{SearchAttributeValue, TaskQueueName, WorkflowExecutionStatus};
 
@@ -172,6 +174,26 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             |deployment| deployment.delete_version(&build_id).map(drop),
         )
         .await
+    }
+
+    /// Sets or removes a run's versioning override (Temporal's
+    /// `UpdateWorkflowExecutionOptions`), recorded in its history; the run's versioning
+    /// after. Its next tasks follow it.
+    pub async fn update_workflow_execution_options(
+        &self,
+        request: UpdateWorkflowExecutionOptionsRequest,
+    ) -> Result<RunVersioning, EngineError> {
+        self.check_namespace(&request.namespace)?;
+        let execution = self
+            .resolve_run(&request.namespace, &request.workflow_id, request.run_id)
+            .await?;
+        let input = Input::UpdateOptions {
+            versioning_override: request.versioning_override,
+            unset_versioning_override: request.unset_versioning_override,
+            identity: request.identity,
+        };
+        self.apply(&execution, input, None).await?;
+        Ok(self.load_machine(&execution).await?.versioning().clone())
     }
 
     /// Counts the open runs pinned to each draining version of a deployment; a version

@@ -466,6 +466,13 @@ impl<S: Storage, C: Clock> Handler for InProcessTransport<S, C> {
     ) -> Result<(), EngineError> {
         self.engine.delete_worker_deployment_version(request).await
     }
+
+    async fn update_workflow_execution_options(
+        &self,
+        request: UpdateWorkflowExecutionOptionsRequest,
+    ) -> Result<endure_core::versioning::RunVersioning, EngineError> {
+        self.engine.update_workflow_execution_options(request).await
+    }
 }
 
 /// What the machine answered to a completion, as the worker sees it.

@@ -84,3 +84,44 @@ fn the_runs_versioning_survives_its_state_encoding_and_a_rebuild_from_history() 
             .unwrap();
     assert_eq!(rebuilt.versioning(), run.machine.versioning());
 }
+
+#[test]
+fn an_override_pins_the_run_is_recorded_and_removing_it_restores_the_workers_behavior() {
+    use crate::execution::Reply;
+    use crate::versioning::VersioningOverride;
+    let (mut run, _) = Run::start(options());
+    complete_as(&mut run, "1", VersioningBehavior::AutoUpgrade);
+    let update = |override_: Option<VersioningOverride>| Input::UpdateOptions {
+        unset_versioning_override: override_.is_none(),
+        versioning_override: override_,
+        identity: "operator".into(),
+    };
+    let effects = run.apply(update(Some(VersioningOverride::Pinned(version("2")))));
+    check(&effects.events, "5 WorkflowExecutionOptionsUpdated");
+    assert_eq!(
+        run.machine.versioning().directive(),
+        TaskDirective::Pinned(version("2"))
+    );
+    assert_eq!(
+        run.machine.versioning().effective_behavior(),
+        VersioningBehavior::Pinned
+    );
+    // The same override again changes nothing and records nothing.
+    let again = run.apply(update(Some(VersioningOverride::Pinned(version("2")))));
+    assert!(again.events.is_empty());
+    assert_eq!(again.reply, Reply::Duplicate);
+    let effects = run.apply(update(None));
+    check(&effects.events, "6 WorkflowExecutionOptionsUpdated");
+    assert_eq!(run.machine.versioning().directive(), TaskDirective::Route);
+    // A rebuild from history reads the override's events back.
+    run.apply(update(Some(VersioningOverride::AutoUpgrade)));
+    run.signal("go", None).unwrap();
+    run.start_task();
+    let rebuilt =
+        ExecutionMachine::rebuild(&run.machine, &run.history, crate::ids::RunId::from_u128(9))
+            .unwrap();
+    assert_eq!(
+        rebuilt.versioning().override_,
+        Some(VersioningOverride::AutoUpgrade)
+    );
+}
