@@ -439,6 +439,20 @@ fn summary(attributes: &EventAttributes) -> Option<String> {
         }
         EventAttributes::WorkflowExecutionTerminated(a) => format!("reason={:?}", a.reason),
         EventAttributes::WorkflowTaskFailed(a) => format!("cause={:?}", a.cause),
+        // A versioned worker's completion: its build and the type's behavior (§5.13.1).
+        EventAttributes::WorkflowTaskCompleted(a) => match &a.worker_deployment_version {
+            Some(version) => format!("version={version} behavior={:?}", a.versioning_behavior),
+            None => return None,
+        },
+        EventAttributes::WorkflowExecutionOptionsUpdated(a) => match &a.versioning_override {
+            Some(endure::versioning::VersioningOverride::Pinned(version)) => {
+                format!("versioning_override=pinned:{version}")
+            }
+            Some(endure::versioning::VersioningOverride::AutoUpgrade) => {
+                "versioning_override=auto_upgrade".to_owned()
+            }
+            None => "versioning_override=unset".to_owned(),
+        },
         EventAttributes::WorkflowExecutionFailed(a) => format!("failure={:?}", a.failure.message),
         EventAttributes::ActivityTaskFailed(a) => format!("failure={:?}", a.failure.message),
         _ => return None,
