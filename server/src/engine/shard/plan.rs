@@ -14,6 +14,7 @@ use endure_core::storage::{
     VisibilityRow, WorkflowWrite, outbox_queue,
 };
 use endure_core::time::Timestamp;
+use endure_core::versioning::TaskDirective;
 use endure_core::{RequestId, RunId, TaskQueueName, WorkflowExecutionStatus};
 
 use super::ids::IdSource;
@@ -272,8 +273,14 @@ pub(super) fn run_write(
                 task_id: ctx.ids.next_task_id(),
                 execution: key.clone(),
                 task,
-                // Workflow and activity tasks go where the run's versioning says.
-                directive: (!task.is_outbox()).then(|| machine.versioning().directive()),
+                // A pinned run's tasks go to its build; every other row is routed (`None`,
+                // which costs no bytes in the row).
+                directive: match machine.versioning().directive() {
+                    TaskDirective::Pinned(version) if !task.is_outbox() => {
+                        Some(TaskDirective::Pinned(version))
+                    }
+                    _ => None,
+                },
             };
             (row, stored)
         })
