@@ -333,10 +333,10 @@ pub(crate) struct ExecutionArgs {
 #[derive(Debug, Args)]
 pub(crate) struct StartArgs {
     /// The workflow type.
-    #[arg(long = "type", short = 't')]
+    #[arg(long = "type")]
     pub(crate) workflow_type: String,
     /// The task queue its workers poll.
-    #[arg(long, short = 'q')]
+    #[arg(long, short = 't')]
     pub(crate) task_queue: String,
     /// The workflow id (default: a fresh one).
     #[arg(long, short = 'w')]
@@ -404,7 +404,7 @@ pub(crate) enum ConflictPolicy {
 #[derive(Debug, Args)]
 pub(crate) struct ListArgs {
     /// A list filter: `WorkflowType = 'Order' AND ExecutionStatus = 'Running'`.
-    #[arg(long, short = 'Q', default_value = "")]
+    #[arg(long, short = 'q', short_alias = 'Q', default_value = "")]
     pub(crate) query: String,
     /// Most runs shown.
     #[arg(long, default_value_t = 100)]

@@ -115,7 +115,7 @@ fn describe_and_show_name_a_session_and_its_worker() {
             "start",
             "--type",
             "SessionGreet",
-            "-q",
+            "-t",
             QUEUE,
             "-w",
             "session-1",
@@ -253,7 +253,7 @@ fn deployment_commands_route_runs_to_the_current_version_and_describe_shows_it()
             "execute",
             "--type",
             "Greet",
-            "-q",
+            "-t",
             VERSIONED_QUEUE,
             "-w",
             "versioned-1",
@@ -285,7 +285,7 @@ fn deployment_commands_route_runs_to_the_current_version_and_describe_shows_it()
             "start",
             "--type",
             "Counter",
-            "-q",
+            "-t",
             VERSIONED_QUEUE,
             "-w",
             "counter-v",
@@ -369,7 +369,7 @@ fn workflow_commands() {
     let executed = ok(cli(
         at,
         &[
-            "workflow", "execute", "--type", "Greet", "-q", QUEUE, "-w", "greet-1", "-i",
+            "workflow", "execute", "--type", "Greet", "-t", QUEUE, "-w", "greet-1", "-i",
             "\"ada\"", "-o", "json",
         ],
     ))
@@ -384,7 +384,7 @@ fn workflow_commands() {
     let repeated = ok(cli(
         at,
         &[
-            "workflow", "execute", "--type", "Repeat", "-q", QUEUE, "-w", "repeat-1", "-i", "104",
+            "workflow", "execute", "--type", "Repeat", "-t", QUEUE, "-w", "repeat-1", "-i", "104",
             "-i", "3", "-o", "json",
         ],
     ))
@@ -479,7 +479,7 @@ fn workflow_commands() {
             "start",
             "--type",
             "Counter",
-            "-q",
+            "-t",
             QUEUE,
             "-w",
             "counter-1",
@@ -497,7 +497,7 @@ fn workflow_commands() {
                 "start",
                 "--type",
                 "Counter",
-                "-q",
+                "-t",
                 QUEUE,
                 "-w",
                 "counter-1",
@@ -580,7 +580,7 @@ fn workflow_commands() {
         &[
             "workflow",
             "list",
-            "-Q",
+            "-q",
             "WorkflowType = 'Counter' AND ExecutionStatus = 'Running'",
         ],
     ));
@@ -591,7 +591,7 @@ fn workflow_commands() {
         "{listed:?}"
     );
     fails(
-        cli(at, &["workflow", "list", "-Q", "WorkflowType ="]),
+        cli(at, &["workflow", "list", "-q", "WorkflowType ="]),
         2,
         "",
     );
@@ -619,7 +619,7 @@ fn workflow_commands() {
         &[
             "workflow",
             "list",
-            "-Q",
+            "-q",
             "ExecutionStatus = 'Completed'",
             "-o",
             "json",
@@ -677,7 +677,7 @@ fn workflow_commands() {
             "start",
             "--type",
             "Counter",
-            "-q",
+            "-t",
             QUEUE,
             "-w",
             "counter-2",
@@ -721,7 +721,7 @@ fn workflow_commands() {
             "start",
             "--type",
             "Counter",
-            "-q",
+            "-t",
             QUEUE,
             "-w",
             "counter-3",
@@ -750,7 +750,7 @@ fn workflow_commands() {
             "start",
             "--type",
             "Counter",
-            "-q",
+            "-t",
             QUEUE,
             "-w",
             "tagged",
@@ -770,7 +770,7 @@ fn workflow_commands() {
         &[
             "workflow",
             "list",
-            "-Q",
+            "-q",
             "Tier = 'gold' AND Priority > 2",
             "-o",
             "json",
@@ -783,7 +783,7 @@ fn workflow_commands() {
     assert_eq!(found[0]["search_attributes"]["Tier"]["Keyword"], "gold");
     let none = ok(cli(
         at,
-        &["workflow", "list", "-Q", "Tier = 'silver'", "-o", "json"],
+        &["workflow", "list", "-q", "Tier = 'silver'", "-o", "json"],
     ))
     .json();
     assert_eq!(none.as_array().unwrap().len(), 0);
@@ -794,7 +794,7 @@ fn workflow_commands() {
             "start",
             "--type",
             "Counter",
-            "-q",
+            "-t",
             QUEUE,
             "-w",
             "tagged",
@@ -817,7 +817,7 @@ fn workflow_commands() {
                 "start",
                 "--type",
                 "T",
-                "-q",
+                "-t",
                 QUEUE,
                 "--search-attribute",
                 "Tier",
@@ -831,7 +831,7 @@ fn workflow_commands() {
     let other = ok(cli(
         at,
         &[
-            "workflow", "execute", "-n", "team-a", "--type", "Greet", "-q", QUEUE, "-w", "greet-1",
+            "workflow", "execute", "-n", "team-a", "--type", "Greet", "-t", QUEUE, "-w", "greet-1",
             "-i", "\"bob\"", "-o", "json",
         ],
     ))
@@ -856,7 +856,7 @@ fn workflow_commands() {
         cli(
             at,
             &[
-                "workflow", "start", "--type", "Greet", "-q", QUEUE, "-i", "not json",
+                "workflow", "start", "--type", "Greet", "-t", QUEUE, "-i", "not json",
             ],
         ),
         2,
@@ -870,7 +870,7 @@ fn workflow_commands() {
                 "start",
                 "--type",
                 "Greet",
-                "-q",
+                "-t",
                 QUEUE,
                 "--run-timeout",
                 "10",

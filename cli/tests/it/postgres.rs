@@ -57,7 +57,7 @@ fn a_server_on_postgres_migrates_serves_and_keeps_its_state() {
     let executed = ok(cli(
         &server.address,
         &[
-            "workflow", "execute", "--type", "Greet", "-q", QUEUE, "-w", "greet-pg", "-i",
+            "workflow", "execute", "--type", "Greet", "-t", QUEUE, "-w", "greet-pg", "-i",
             "\"ada\"", "-o", "json",
         ],
     ))

@@ -52,7 +52,7 @@ fn garbage_and_a_burst_of_connections_do_not_take_the_server_down() {
             "start",
             "--type",
             "T",
-            "-q",
+            "-t",
             "q",
             "-w",
             "after-burst",
@@ -74,7 +74,7 @@ fn a_closed_stdout_ends_a_command_quietly() {
         let id = format!("piped-{index}");
         let started = cli(
             &server.address,
-            &["workflow", "start", "--type", "T", "-q", "q", "-w", &id],
+            &["workflow", "start", "--type", "T", "-t", "q", "-w", &id],
         );
         assert_eq!(started.code, 0, "{started:?}");
     }

@@ -27,7 +27,7 @@ fn a_corrupt_store_is_named_corrupt_and_a_store_in_use_is_named_in_use() {
         let id = format!("order-{index}");
         let started = cli(
             &server.address,
-            &["workflow", "start", "--type", "T", "-q", "q", "-w", &id],
+            &["workflow", "start", "--type", "T", "-t", "q", "-w", &id],
         );
         assert_eq!(started.code, 0, "{started:?}");
     }
@@ -100,7 +100,7 @@ fn a_full_disk_stops_the_store_says_why_and_loses_nothing() {
     assert!(refusal.message.contains("IO error"), "{refusal:?}");
     let again = cli(
         &server.address,
-        &["workflow", "start", "--type", "T", "-q", "q", "-w", "later"],
+        &["workflow", "start", "--type", "T", "-t", "q", "-w", "later"],
     );
     assert_eq!(again.code, 4, "{again:?}");
     assert!(again.stderr.contains("the store is stopped"), "{again:?}");
