@@ -47,6 +47,15 @@ pub(crate) enum Command {
     /// Operate a running server (as `temporal operator`).
     #[command(subcommand)]
     Operator(OperatorCommand),
+    /// Print a shell completion script: `source <(endure completion bash)`.
+    Completion(CompletionArgs),
+}
+
+/// `endure completion`.
+#[derive(Debug, Args)]
+pub(crate) struct CompletionArgs {
+    /// The shell: bash, zsh, fish, elvish or powershell.
+    pub(crate) shell: clap_complete::Shell,
 }
 
 /// `endure operator …`.

@@ -61,9 +61,10 @@ fn main() -> ExitCode {
         args::Command::Operator(args::OperatorCommand::Cluster(args::ClusterCommand::Health(
             args,
         ))) => args.client.address.clone(),
-        args::Command::Server(_) | args::Command::Bench(_) | args::Command::Admin(_) => {
-            String::new()
-        }
+        args::Command::Server(_)
+        | args::Command::Bench(_)
+        | args::Command::Admin(_)
+        | args::Command::Completion(_) => String::new(),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -90,6 +91,7 @@ fn main() -> ExitCode {
             args::Command::Deployment(command) => deployment::run(command).await,
             args::Command::Bench(args) => bench::run(args).await,
             args::Command::Admin(args::AdminCommand::Check(args)) => admin::check(&args),
+            args::Command::Completion(args) => completion(&args),
             args::Command::Operator(args::OperatorCommand::Cluster(
                 args::ClusterCommand::Health(args),
             )) => operator::health(&args).await,
@@ -120,6 +122,15 @@ fn init_logging(server: bool) {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .try_init();
+}
+
+/// The completion script of `args.shell`, on stdout.
+#[cfg(not(madsim))]
+fn completion(args: &args::CompletionArgs) -> Result<(), error::CliError> {
+    use clap::CommandFactory;
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut args::Cli::command(), "endure", &mut script);
+    render::say(String::from_utf8_lossy(&script).trim_end())
 }
 
 #[cfg(not(madsim))]

@@ -895,3 +895,20 @@ fn workflow_commands() {
         "is a server running at 127.0.0.1:1?",
     );
 }
+
+#[test]
+fn completion_scripts_for_each_shell_name_the_commands() {
+    for (shell, marker) in [
+        ("bash", "_endure()"),
+        ("zsh", "#compdef endure"),
+        ("fish", "complete -c endure"),
+    ] {
+        let script = ok(crate::processes::run(&["completion", shell]));
+        assert!(script.stdout.contains(marker), "{shell}: {}", script.stdout);
+        for command in ["workflow", "deployment", "schedule", "namespace"] {
+            assert!(script.stdout.contains(command), "{shell} lacks {command}");
+        }
+    }
+    let unknown = crate::processes::run(&["completion", "cmd.exe"]);
+    assert_eq!(unknown.code, 2, "{unknown:?}");
+}
