@@ -310,6 +310,8 @@ pub(crate) enum WorkflowCommand {
     Signal(SignalArgs),
     /// Ask a query.
     Query(QueryArgs),
+    /// Print where each of a run's coroutines waits (the built-in `__stack_trace` query).
+    Stack(ExecutionArgs),
     /// Send an update and wait for its result.
     Update(UpdateArgs),
     /// Ask a run to cancel.

@@ -139,7 +139,9 @@ fn workflow_address(command: &args::WorkflowCommand) -> String {
     match command {
         W::Start(a) | W::Execute(a) => a.client.address.clone(),
         W::List(a) => a.client.address.clone(),
-        W::Describe(a) | W::Show(a) | W::Result(a) | W::Delete(a) => a.client.address.clone(),
+        W::Describe(a) | W::Show(a) | W::Result(a) | W::Delete(a) | W::Stack(a) => {
+            a.client.address.clone()
+        }
         W::Signal(a) => a.execution.client.address.clone(),
         W::Query(a) => a.execution.client.address.clone(),
         W::Update(a) => a.execution.client.address.clone(),

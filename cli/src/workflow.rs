@@ -34,6 +34,7 @@ pub(crate) async fn run(command: WorkflowCommand) -> Result<(), CliError> {
         WorkflowCommand::Execute(args) => start(args, true).await,
         WorkflowCommand::List(args) => list(args).await,
         WorkflowCommand::Describe(args) => describe(args).await,
+        WorkflowCommand::Stack(args) => stack(args).await,
         WorkflowCommand::UpdateOptions(args) => crate::deployment::update_options(args).await,
         WorkflowCommand::Show(args) => show(args).await,
         WorkflowCommand::Result(args) => result(args).await,
@@ -470,6 +471,19 @@ async fn signal(args: SignalArgs) -> Result<(), CliError> {
     handle.signal_raw(&args.name, inputs(&args.input)?).await?;
     print(output, &json!({ "signaled": args.name }), || {
         format!("Signal {} sent to {}", args.name, handle.workflow_id())
+    })
+}
+
+/// `workflow stack`: the `__stack_trace` query, its text printed as it is.
+async fn stack(args: ExecutionArgs) -> Result<(), CliError> {
+    let (handle, output) = handle(&args)?;
+    let answer = handle
+        .query_raw(endure::workflow::STACK_TRACE_QUERY, Payloads::default())
+        .await?;
+    let value = payloads_json(answer.as_ref());
+    print(output, &json!({ "stack": value }), || match &value {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
     })
 }
 

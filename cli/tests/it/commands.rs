@@ -176,6 +176,13 @@ fn describe_and_show_name_a_session_and_its_worker() {
         "{:?}",
         scheduled[1]
     );
+    // The run waits for its signal: `workflow stack` says so, as plain text.
+    let stack = ok(cli(at, &["workflow", "stack", "-w", "session-1"]));
+    assert!(
+        stack.stdout.starts_with("2 coroutine(s)"),
+        "{}",
+        stack.stdout
+    );
 
     ok(cli(
         at,
