@@ -114,6 +114,30 @@ pub enum WireError {
         /// Bytes of the partial frame.
         buffered: usize,
     },
+    /// The peer speaks another protocol (its first bytes say which), not Endure's.
+    #[error(
+        "the peer looks like {0}, not Endure: Endure's server, clients, workers and CLI speak Endure's own protocol"
+    )]
+    OtherProtocol(&'static str),
+}
+
+/// What a stream that does not start with a frame of Endure's seems to speak, by its first
+/// bytes (a length prefix this large is never ours).
+fn other_protocol(start: &[u8]) -> Option<&'static str> {
+    const KNOWN: [(&[u8], &str); 5] = [
+        (
+            b"PRI * HTTP/2",
+            "an HTTP/2 or gRPC client (a Temporal SDK or CLI?)",
+        ),
+        (b"HTTP/", "an HTTP server"),
+        (b"GET ", "an HTTP/1 client"),
+        (b"POST", "an HTTP/1 client"),
+        (b"\x16\x03", "a TLS client"),
+    ];
+    KNOWN
+        .iter()
+        .find(|(prefix, _)| start.starts_with(prefix))
+        .map(|(_, name)| *name)
 }
 
 /// Encodes `message` as one frame (length prefix included).
@@ -248,6 +272,9 @@ impl FrameDecoder {
         };
         let length = u32::from_be_bytes(*prefix);
         if length > self.max_frame_bytes {
+            if let Some(protocol) = other_protocol(&self.buffer) {
+                return Err(WireError::OtherProtocol(protocol));
+            }
             return Err(WireError::TooLarge {
                 length: u64::from(length),
                 max: self.max_frame_bytes,
@@ -411,6 +438,28 @@ mod tests {
         )
         .unwrap();
         assert_eq!(&frame[4..9], &[0, b'E', b'N', b'D', b'R']);
+    }
+
+    #[test]
+    fn a_peer_speaking_http2_http1_or_tls_is_named_rather_than_refused_as_an_oversize_frame() {
+        for (start, named) in [
+            (&b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"[..], "HTTP/2 or gRPC"),
+            (&b"GET /api HTTP/1.1\r\n"[..], "HTTP/1"),
+            (&b"\x16\x03\x01\x02\x00\x01"[..], "TLS"),
+        ] {
+            let mut decoder = FrameDecoder::new(DEFAULT_MAX_FRAME_BYTES);
+            decoder.extend(start);
+            let error = decoder.next_frame().unwrap_err();
+            assert!(matches!(error, WireError::OtherProtocol(_)), "{error}");
+            assert!(error.to_string().contains(named), "{error}");
+        }
+        // Anything else that large is still just too large.
+        let mut decoder = FrameDecoder::new(DEFAULT_MAX_FRAME_BYTES);
+        decoder.extend(&[0x7f, 0, 0, 0, 1]);
+        assert!(matches!(
+            decoder.next_frame(),
+            Err(WireError::TooLarge { .. })
+        ));
     }
 
     #[test]

@@ -110,8 +110,13 @@ impl TcpServer {
             // Held across the spawn, so the task cannot deregister before it is registered.
             let mut open = connections.lock();
             let task = tokio::spawn(async move {
-                if let Err(error) = connection::serve(stream, transport, config, share).await {
-                    tracing::info!(%peer, %error, "connection closed");
+                match connection::serve(stream, transport, config, share).await {
+                    Ok(()) => {}
+                    // Someone pointed another protocol's client at this port: say so.
+                    Err(connection::ConnectionError::Wire(
+                        error @ endure_core::wire::WireError::OtherProtocol(_),
+                    )) => tracing::warn!(%peer, %error, "connection closed"),
+                    Err(error) => tracing::info!(%peer, %error, "connection closed"),
                 }
                 registry.lock().remove(&id);
             });
