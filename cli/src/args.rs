@@ -246,8 +246,13 @@ pub(crate) struct ListenArgs {
 #[derive(Debug, Args)]
 pub(crate) struct StartDevArgs {
     /// The redb file (created if missing); `:memory:` keeps nothing. Default: endure/dev.redb
-    /// under the user's data directory.
-    #[arg(long, env = "ENDURE_DB")]
+    /// under the user's data directory. (Temporal's `--db-filename`; `--db` works too.)
+    #[arg(
+        long = "db-filename",
+        short = 'f',
+        visible_alias = "db",
+        env = "ENDURE_DB"
+    )]
     pub(crate) db: Option<String>,
     #[command(flatten)]
     pub(crate) listen: ListenArgs,
@@ -483,8 +488,10 @@ pub(crate) struct ReasonArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum ResetKind {
     /// The end of the first completed workflow task: run again from the start.
+    #[value(name = "FirstWorkflowTask", alias = "first-workflow-task")]
     FirstWorkflowTask,
     /// The end of the last completed workflow task.
+    #[value(name = "LastWorkflowTask", alias = "last-workflow-task")]
     LastWorkflowTask,
 }
 
@@ -495,7 +502,7 @@ pub(crate) struct ResetArgs {
     #[arg(long = "type", value_enum, conflicts_with = "event_id")]
     pub(crate) kind: Option<ResetKind>,
     /// …or at this WorkflowTaskCompleted event.
-    #[arg(long)]
+    #[arg(long, short = 'e')]
     pub(crate) event_id: Option<u64>,
     /// Why (recorded in both runs).
     #[arg(long)]

@@ -651,7 +651,7 @@ fn workflow_commands() {
             "-w",
             "counter-1",
             "--type",
-            "first-workflow-task",
+            "FirstWorkflowTask",
             "--reason",
             "rerun",
             "-o",
@@ -675,6 +675,24 @@ fn workflow_commands() {
         2,
         "say where to reset",
     );
+    // Temporal's -e names the WorkflowTaskCompleted event to fork at.
+    let again = ok(cli(
+        at,
+        &[
+            "workflow",
+            "reset",
+            "-w",
+            "counter-1",
+            "-e",
+            "4",
+            "--reason",
+            "again",
+            "-o",
+            "json",
+        ],
+    ))
+    .json();
+    assert_ne!(again["run_id"].as_str().unwrap(), new_run);
 
     // cancel and terminate.
     ok(cli(

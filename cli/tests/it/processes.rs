@@ -144,7 +144,7 @@ fn server_args(db: &Path, port: u16, namespaces: &[&str]) -> Vec<String> {
     let mut args = vec![
         "server".to_owned(),
         "start-dev".to_owned(),
-        "--db".to_owned(),
+        "--db-filename".to_owned(),
         db.display().to_string(),
         "--port".to_owned(),
         port.to_string(),
