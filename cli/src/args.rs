@@ -305,6 +305,8 @@ pub(crate) enum WorkflowCommand {
     Execute(StartArgs),
     /// List runs, latest start first, optionally filtered.
     List(ListArgs),
+    /// Count runs, optionally filtered (`-q "ExecutionStatus = 'Running'"`).
+    Count(CountArgs),
     /// Show a run's status, type, times and pending work.
     Describe(ExecutionArgs),
     /// Print a run's history: a table, or with --output json the Replayer's format.
@@ -425,6 +427,16 @@ pub(crate) struct ListArgs {
     /// Most runs shown.
     #[arg(long, default_value_t = 100)]
     pub(crate) limit: usize,
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
+}
+
+/// `workflow count`.
+#[derive(Debug, Args)]
+pub(crate) struct CountArgs {
+    /// A list filter: `WorkflowType = 'Order' AND ExecutionStatus = 'Running'`.
+    #[arg(long, short = 'q', default_value = "")]
+    pub(crate) query: String,
     #[command(flatten)]
     pub(crate) client: ClientArgs,
 }

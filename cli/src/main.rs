@@ -139,6 +139,7 @@ fn workflow_address(command: &args::WorkflowCommand) -> String {
     match command {
         W::Start(a) | W::Execute(a) => a.client.address.clone(),
         W::List(a) => a.client.address.clone(),
+        W::Count(a) => a.client.address.clone(),
         W::Describe(a) | W::Show(a) | W::Result(a) | W::Delete(a) | W::Stack(a) => {
             a.client.address.clone()
         }

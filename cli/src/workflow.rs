@@ -33,6 +33,14 @@ pub(crate) async fn run(command: WorkflowCommand) -> Result<(), CliError> {
         WorkflowCommand::Start(args) => start(args, false).await,
         WorkflowCommand::Execute(args) => start(args, true).await,
         WorkflowCommand::List(args) => list(args).await,
+        WorkflowCommand::Count(args) => {
+            let count = client(&args.client)?
+                .count_workflows_matching(&args.query)
+                .await?;
+            print(args.client.output, &json!({ "count": count }), || {
+                format!("Total: {count}")
+            })
+        }
         WorkflowCommand::Describe(args) => describe(args).await,
         WorkflowCommand::Stack(args) => stack(args).await,
         WorkflowCommand::UpdateOptions(args) => crate::deployment::update_options(args).await,

@@ -8,11 +8,12 @@ use std::time::Duration;
 use endure_core::execution::SignalRequest;
 use endure_core::history::HistoryEvent;
 use endure_core::protocol::{
-    AwaitWorkflowCloseRequest, DeleteWorkflowRequest, DescribeWorkflowRequest,
-    GetHistoryPageRequest, GetHistoryRequest, Health, HealthRequest, HistoryPageResponse,
-    ListWorkflowsRequest, QueryWorkflowRequest, RemoteError, Request, RequestCancelWorkflowRequest,
-    Response, Rpc, SignalWithStartWorkflowRequest, SignalWorkflowRequest, StartWorkflowRequest,
-    TerminateWorkflowRequest, Transport, WorkflowDescription, WorkflowExecutionInfo,
+    AwaitWorkflowCloseRequest, CountWorkflowsRequest, DeleteWorkflowRequest,
+    DescribeWorkflowRequest, GetHistoryPageRequest, GetHistoryRequest, Health, HealthRequest,
+    HistoryPageResponse, ListWorkflowsRequest, QueryWorkflowRequest, RemoteError, Request,
+    RequestCancelWorkflowRequest, Response, Rpc, SignalWithStartWorkflowRequest,
+    SignalWorkflowRequest, StartWorkflowRequest, TerminateWorkflowRequest, Transport,
+    WorkflowDescription, WorkflowExecutionInfo,
 };
 use endure_core::storage::{ExecutionKey, VisibilityQuery};
 use endure_core::{
@@ -291,6 +292,17 @@ impl Client {
     ) -> Result<Vec<WorkflowExecutionInfo>, ClientError> {
         self.list_workflows(VisibilityQuery::parse(filter)?, 0, limit)
             .await
+    }
+
+    /// How many runs of the namespace `filter` selects (Go's `CountWorkflow`), in the list
+    /// filter language of [`list_workflows_matching`](Self::list_workflows_matching); the
+    /// empty filter counts every run.
+    pub async fn count_workflows_matching(&self, filter: &str) -> Result<u64, ClientError> {
+        self.rpc(CountWorkflowsRequest {
+            namespace: self.namespace.clone(),
+            query: VisibilityQuery::parse(filter)?,
+        })
+        .await
     }
 
     /// A handle on workflow `workflow_id` (its current run if `run_id` is `None`).

@@ -641,6 +641,30 @@ fn workflow_commands() {
         .collect();
     ids.sort_unstable();
     assert_eq!(ids, ["counter-1", "greet-1", "repeat-1"]);
+    // count: the same filter, counted (Temporal's "Total: N").
+    let counted = ok(cli(
+        at,
+        &["workflow", "count", "-q", "ExecutionStatus = 'Completed'"],
+    ));
+    assert_eq!(counted.stdout.trim(), "Total: 3");
+    let counted = ok(cli(
+        at,
+        &[
+            "workflow",
+            "count",
+            "-q",
+            "WorkflowType = 'Greet'",
+            "-o",
+            "json",
+        ],
+    ))
+    .json();
+    assert_eq!(counted["count"], 1);
+    fails(
+        cli(at, &["workflow", "count", "-q", "WorkflowType ="]),
+        2,
+        "",
+    );
 
     // reset: a new run of counter-1 from its first task, terminating nothing (closed).
     let reset = ok(cli(

@@ -226,4 +226,4 @@ macro_rules! no_payloads {
 }
 pub(crate) use no_payloads;
 
-no_payloads!(());
+no_payloads!((), u64);

@@ -230,6 +230,8 @@ rpcs! {
     /// Retire a drained version.
     delete_worker_deployment_version / DeleteWorkerDeploymentVersion:
         DeleteWorkerDeploymentVersionRequest => ();
+    /// Count runs of a namespace matching a filter.
+    count_workflows / CountWorkflows: CountWorkflowsRequest => u64;
     /// Set or remove a run's versioning override; its versioning after.
     update_workflow_execution_options / UpdateWorkflowExecutionOptions:
         UpdateWorkflowExecutionOptionsRequest => crate::versioning::RunVersioning;

@@ -203,6 +203,15 @@ pub struct ListWorkflowsRequest {
     pub limit: usize,
 }
 
+/// Count runs of a namespace (Temporal's `CountWorkflowExecutions`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CountWorkflowsRequest {
+    /// The namespace.
+    pub namespace: Namespace,
+    /// The filter.
+    pub query: VisibilityQuery,
+}
+
 /// What a listing shows about a run (Temporal's `WorkflowExecutionInfo`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WorkflowExecutionInfo {
@@ -403,6 +412,7 @@ impl CheckText for DeleteWorkflowRequest {
 impl CheckText for GetHistoryRequest {}
 impl CheckText for GetHistoryPageRequest {}
 impl CheckText for ListWorkflowsRequest {}
+impl CheckText for CountWorkflowsRequest {}
 impl CheckText for AwaitWorkflowCloseRequest {}
 impl CheckText for DescribeWorkflowRequest {}
 impl CheckText for PollUpdateRequest {}
@@ -490,6 +500,7 @@ crate::payload_codec::no_payloads!(
     GetHistoryRequest,
     GetHistoryPageRequest,
     ListWorkflowsRequest,
+    CountWorkflowsRequest,
     AwaitWorkflowCloseRequest,
     DescribeWorkflowRequest,
     ResetWorkflowRequest,

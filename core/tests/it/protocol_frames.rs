@@ -595,6 +595,13 @@ fn samples() -> Vec<(Request, Response)> {
             Response::DeleteWorkerDeploymentVersion(()),
         ),
         (
+            Request::CountWorkflows(CountWorkflowsRequest {
+                namespace: namespace(),
+                query: VisibilityQuery::parse("ExecutionStatus = 'Running'").unwrap(),
+            }),
+            Response::CountWorkflows(42),
+        ),
+        (
             Request::UpdateWorkflowExecutionOptions(UpdateWorkflowExecutionOptionsRequest {
                 namespace: namespace(),
                 workflow_id: WorkflowId::new("order-1").unwrap(),

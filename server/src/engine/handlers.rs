@@ -282,6 +282,13 @@ impl<S: Storage, C: Clock> Handler for InProcessTransport<S, C> {
         Ok(rows.into_iter().map(execution_info).collect())
     }
 
+    async fn count_workflows(&self, request: CountWorkflowsRequest) -> Result<u64, EngineError> {
+        let query = super::schedules::without_schedules(request.query)?;
+        self.engine
+            .count_workflows(&request.namespace, &query)
+            .await
+    }
+
     async fn await_workflow_close(
         &self,
         request: AwaitWorkflowCloseRequest,

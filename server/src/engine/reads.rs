@@ -55,6 +55,20 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             .await?)
     }
 
+    /// How many runs of a namespace `query` selects.
+    pub async fn count_workflows(
+        &self,
+        namespace: &Namespace,
+        query: &endure_core::storage::VisibilityQuery,
+    ) -> Result<u64, EngineError> {
+        self.check_namespace(namespace)?;
+        Ok(self
+            .inner
+            .storage
+            .count_visibility(namespace, query)
+            .await?)
+    }
+
     /// The whole history of a run.
     pub async fn history(
         &self,
