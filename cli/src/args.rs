@@ -64,6 +64,9 @@ pub(crate) enum OperatorCommand {
     /// The server as a whole.
     #[command(subcommand)]
     Cluster(ClusterCommand),
+    /// Namespaces, as `temporal operator namespace` spells it (`endure namespace` too).
+    #[command(subcommand)]
+    Namespace(NamespaceCommand),
 }
 
 /// `endure operator cluster …`.
@@ -362,6 +365,9 @@ pub(crate) struct StartArgs {
     /// An argument as JSON (repeat for several: they are passed in order).
     #[arg(long, short = 'i')]
     pub(crate) input: Vec<String>,
+    /// A file holding an argument as JSON (repeat for several; instead of --input).
+    #[arg(long, conflicts_with = "input")]
+    pub(crate) input_file: Vec<std::path::PathBuf>,
     /// Limit on the whole chain of runs (retries, continue-as-new).
     #[arg(long, value_parser = duration::parse)]
     pub(crate) execution_timeout: Option<Duration>,
@@ -451,6 +457,9 @@ pub(crate) struct SignalArgs {
     /// arguments).
     #[arg(long, short = 'i')]
     pub(crate) input: Vec<String>,
+    /// A file holding an argument as JSON (repeat for several; instead of --input).
+    #[arg(long, conflicts_with = "input")]
+    pub(crate) input_file: Vec<std::path::PathBuf>,
     #[command(flatten)]
     pub(crate) execution: ExecutionArgs,
 }
@@ -465,6 +474,9 @@ pub(crate) struct QueryArgs {
     /// arguments).
     #[arg(long, short = 'i')]
     pub(crate) input: Vec<String>,
+    /// A file holding an argument as JSON (repeat for several; instead of --input).
+    #[arg(long, conflicts_with = "input")]
+    pub(crate) input_file: Vec<std::path::PathBuf>,
     #[command(flatten)]
     pub(crate) execution: ExecutionArgs,
 }
@@ -479,6 +491,9 @@ pub(crate) struct UpdateArgs {
     /// arguments).
     #[arg(long, short = 'i')]
     pub(crate) input: Vec<String>,
+    /// A file holding an argument as JSON (repeat for several; instead of --input).
+    #[arg(long, conflicts_with = "input")]
+    pub(crate) input_file: Vec<std::path::PathBuf>,
     /// The update's id: sending the same id again returns the same update.
     #[arg(long)]
     pub(crate) update_id: Option<String>,

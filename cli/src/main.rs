@@ -61,6 +61,9 @@ fn main() -> ExitCode {
         args::Command::Operator(args::OperatorCommand::Cluster(args::ClusterCommand::Health(
             args,
         ))) => args.client.address.clone(),
+        args::Command::Operator(args::OperatorCommand::Namespace(command)) => {
+            namespace_address(command)
+        }
         args::Command::Server(_)
         | args::Command::Bench(_)
         | args::Command::Admin(_)
@@ -95,6 +98,9 @@ fn main() -> ExitCode {
             args::Command::Operator(args::OperatorCommand::Cluster(
                 args::ClusterCommand::Health(args),
             )) => operator::health(&args).await,
+            args::Command::Operator(args::OperatorCommand::Namespace(command)) => {
+                namespace::run(command).await
+            }
         }
     });
     match result {

@@ -110,7 +110,7 @@ fn options(args: &ScheduleCreateArgs) -> Result<ScheduleOptions, CliError> {
             std::mem::take(&mut workflow.memo).with(key, Payload::json(&value).map_err(usage)?);
     }
     let mut action = schedule_workflow_action(workflow, &args.workflow_type, &())?;
-    action.input = inputs(&args.input)?;
+    action.input = inputs(&args.input, &args.input_file)?;
     let mut options = ScheduleOptions::new(args.schedule_id.clone(), spec, action);
     options.overlap = args.overlap_policy.unwrap_or(ScheduleOverlapPolicy::Skip);
     options.catchup_window = args.catchup_window;

@@ -101,6 +101,9 @@ pub(crate) struct ScheduleCreateArgs {
     /// An argument as JSON (repeat for several).
     #[arg(long, short = 'i')]
     pub(crate) input: Vec<String>,
+    /// A file holding an argument as JSON (repeat for several; instead of --input).
+    #[arg(long, conflicts_with = "input")]
+    pub(crate) input_file: Vec<std::path::PathBuf>,
     /// Limit on each started workflow's whole chain of runs.
     #[arg(long, value_parser = duration::parse)]
     pub(crate) execution_timeout: Option<Duration>,

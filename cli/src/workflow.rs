@@ -114,11 +114,23 @@ pub(crate) fn search_attribute(key: &str, value: Value) -> Result<SearchAttribut
 
 /// The arguments of a call: one payload per `--input`, in order (as Temporal's CLI sends
 /// them), each JSON — or `binary/null` for `null`.
-pub(crate) fn inputs(texts: &[String]) -> Result<Payloads, CliError> {
+pub(crate) fn inputs(texts: &[String], files: &[std::path::PathBuf]) -> Result<Payloads, CliError> {
+    let from_files = files
+        .iter()
+        .map(|path| {
+            std::fs::read_to_string(path)
+                .map_err(|error| usage(format!("--input-file {}: {error}", path.display())))
+        })
+        .collect::<Result<Vec<String>, _>>()?;
+    let (texts, flag) = if files.is_empty() {
+        (texts, "--input")
+    } else {
+        (from_files.as_slice(), "--input-file")
+    };
     texts
         .iter()
         .map(|text| {
-            let value = parse_json(text, "--input")?;
+            let value = parse_json(text.trim(), flag)?;
             Payload::encode(&value).map_err(usage)
         })
         .collect::<Result<Vec<_>, _>>()
@@ -184,7 +196,7 @@ async fn start(args: StartArgs, wait: bool) -> Result<(), CliError> {
         options.memo =
             std::mem::take(&mut options.memo).with(key, Payload::json(&value).map_err(usage)?);
     }
-    let input = inputs(&args.input)?;
+    let input = inputs(&args.input, &args.input_file)?;
     let handle = client
         .start_workflow_raw(options, &args.workflow_type, input)
         .await?;
@@ -476,7 +488,9 @@ async fn result(args: ExecutionArgs) -> Result<(), CliError> {
 
 async fn signal(args: SignalArgs) -> Result<(), CliError> {
     let (handle, output) = handle(&args.execution)?;
-    handle.signal_raw(&args.name, inputs(&args.input)?).await?;
+    handle
+        .signal_raw(&args.name, inputs(&args.input, &args.input_file)?)
+        .await?;
     print(output, &json!({ "signaled": args.name }), || {
         format!("Signal {} sent to {}", args.name, handle.workflow_id())
     })
@@ -497,7 +511,9 @@ async fn stack(args: ExecutionArgs) -> Result<(), CliError> {
 
 async fn query(args: QueryArgs) -> Result<(), CliError> {
     let (handle, output) = handle(&args.execution)?;
-    let answer = handle.query_raw(&args.name, inputs(&args.input)?).await?;
+    let answer = handle
+        .query_raw(&args.name, inputs(&args.input, &args.input_file)?)
+        .await?;
     let answer = payloads_json(answer.as_ref());
     print(output, &json!({ "result": answer }), || answer.to_string())
 }
@@ -509,7 +525,7 @@ async fn update(args: UpdateArgs) -> Result<(), CliError> {
         ..UpdateOptions::default()
     };
     let update = handle
-        .start_update_raw(&args.name, inputs(&args.input)?, options)
+        .start_update_raw(&args.name, inputs(&args.input, &args.input_file)?, options)
         .await?;
     let result = payloads_json(Some(&update.result_raw().await?));
     let update_id = update.update_id().to_string();

@@ -29,6 +29,9 @@ fn namespace_commands() {
         ["NAME", "RETENTION", "OWNER", "DESCRIPTION"]
     );
     assert!(lines[1].starts_with("default  3d"), "{listed:?}");
+    // Temporal's spelling: `operator namespace …`.
+    let operator = ok(cli(at, &["operator", "namespace", "list"]));
+    assert_eq!(operator.stdout, listed.stdout);
 
     let created = ok(cli(
         at,
@@ -383,6 +386,48 @@ fn workflow_commands() {
     .json();
     assert_eq!(executed["workflow_id"], "greet-1");
     assert_eq!(executed["result"], "hello, ada");
+    // An argument from a file (Temporal's --input-file), never with --input too.
+    let argument = dir.path().join("name.json");
+    std::fs::write(&argument, "\"cy\"\n").unwrap();
+    let argument = argument.to_str().unwrap();
+    let from_file = ok(cli(
+        at,
+        &[
+            "workflow",
+            "execute",
+            "--type",
+            "Greet",
+            "-t",
+            QUEUE,
+            "-w",
+            "greet-file",
+            "--input-file",
+            argument,
+            "-o",
+            "json",
+        ],
+    ))
+    .json();
+    assert_eq!(from_file["result"], "hello, cy");
+    fails(
+        cli(
+            at,
+            &[
+                "workflow",
+                "start",
+                "--type",
+                "Greet",
+                "-t",
+                QUEUE,
+                "-i",
+                "\"x\"",
+                "--input-file",
+                argument,
+            ],
+        ),
+        2,
+        "cannot be used with",
+    );
     let text = ok(cli(at, &["workflow", "result", "-w", "greet-1"]));
     assert_eq!(text.stdout.trim(), "\"hello, ada\"");
 
@@ -640,13 +685,13 @@ fn workflow_commands() {
         .map(|row| row["execution"]["workflow_id"].as_str().unwrap())
         .collect();
     ids.sort_unstable();
-    assert_eq!(ids, ["counter-1", "greet-1", "repeat-1"]);
+    assert_eq!(ids, ["counter-1", "greet-1", "greet-file", "repeat-1"]);
     // count: the same filter, counted (Temporal's "Total: N").
     let counted = ok(cli(
         at,
         &["workflow", "count", "-q", "ExecutionStatus = 'Completed'"],
     ));
-    assert_eq!(counted.stdout.trim(), "Total: 3");
+    assert_eq!(counted.stdout.trim(), "Total: 4");
     let counted = ok(cli(
         at,
         &[
@@ -659,7 +704,7 @@ fn workflow_commands() {
         ],
     ))
     .json();
-    assert_eq!(counted["count"], 1);
+    assert_eq!(counted["count"], 2);
     fails(
         cli(at, &["workflow", "count", "-q", "WorkflowType ="]),
         2,
