@@ -297,6 +297,8 @@ pub(crate) enum Output {
     Text,
     /// One JSON document, for scripts.
     Json,
+    /// One JSON object per line (a list's rows, a history's events), for streams.
+    Jsonl,
 }
 
 /// `endure workflow …`.

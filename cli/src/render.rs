@@ -67,8 +67,27 @@ pub(crate) fn print<T: Serialize>(
 ) -> Result<(), CliError> {
     match output {
         Output::Json => say(json(value)?),
+        Output::Jsonl => say(json_lines(value)?),
         Output::Text => say(text()),
     }
+}
+
+/// `value` as JSON lines: each element of a list on a line of its own, anything else on
+/// one line; times as RFC 3339.
+pub(crate) fn json_lines<T: Serialize>(value: &T) -> Result<String, CliError> {
+    let mut value =
+        serde_json::to_value(value).map_err(|error| CliError::Server(error.to_string()))?;
+    readable_times(&mut value);
+    let items = match value {
+        serde_json::Value::Array(items) => items,
+        other => vec![other],
+    };
+    let lines: Vec<String> = items
+        .iter()
+        .map(serde_json::to_string)
+        .collect::<Result<_, _>>()
+        .map_err(|error| CliError::Server(error.to_string()))?;
+    Ok(lines.join("\n"))
 }
 
 /// Writes `text` and a newline to stdout. A reader that went away (`endure … | head`) is

@@ -360,6 +360,8 @@ async fn show(args: ExecutionArgs) -> Result<(), CliError> {
     match output {
         // The Replayer reads this very document back (`Replayer::replay_json`).
         Output::Json => say(HistoryExport::new(history).to_json()),
+        // An event per line, as the export writes each.
+        Output::Jsonl => say(crate::render::json_lines(&history)?),
         Output::Text => say(history_table(&history)),
     }
 }

@@ -686,6 +686,39 @@ fn workflow_commands() {
         .collect();
     ids.sort_unstable();
     assert_eq!(ids, ["counter-1", "greet-1", "greet-file", "repeat-1"]);
+    // -o jsonl: a row per line, each a JSON object.
+    let lines = ok(cli(
+        at,
+        &[
+            "workflow",
+            "list",
+            "-q",
+            "ExecutionStatus = 'Completed'",
+            "-o",
+            "jsonl",
+        ],
+    ));
+    let rows: Vec<serde_json::Value> = lines
+        .stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 4);
+    assert!(
+        rows.iter()
+            .all(|row| row["execution"]["workflow_id"].is_string())
+    );
+    let events = ok(cli(
+        at,
+        &["workflow", "show", "-w", "greet-1", "-o", "jsonl"],
+    ));
+    let events: Vec<serde_json::Value> = events
+        .stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(events.len(), 11);
+    assert_eq!(events[0]["event_id"], 1);
     // count: the same filter, counted (Temporal's "Total: N").
     let counted = ok(cli(
         at,
