@@ -320,6 +320,8 @@ pub(crate) enum WorkflowCommand {
     Result(ExecutionArgs),
     /// Send a signal.
     Signal(SignalArgs),
+    /// Signal a running workflow, or start it with the signal delivered first.
+    SignalWithStart(SignalWithStartArgs),
     /// Ask a query.
     Query(QueryArgs),
     /// Print where each of a run's coroutines waits (the built-in `__stack_trace` query).
@@ -464,6 +466,22 @@ pub(crate) struct SignalArgs {
     pub(crate) input_file: Vec<std::path::PathBuf>,
     #[command(flatten)]
     pub(crate) execution: ExecutionArgs,
+}
+
+/// `workflow signal-with-start` (the flags of start, and the signal's).
+#[derive(Debug, Args)]
+pub(crate) struct SignalWithStartArgs {
+    /// The signal's name.
+    #[arg(long)]
+    pub(crate) signal_name: String,
+    /// A signal argument as JSON (repeat for several).
+    #[arg(long)]
+    pub(crate) signal_input: Vec<String>,
+    /// A file holding a signal argument as JSON (repeat for several).
+    #[arg(long, conflicts_with = "signal_input")]
+    pub(crate) signal_input_file: Vec<std::path::PathBuf>,
+    #[command(flatten)]
+    pub(crate) start: StartArgs,
 }
 
 /// `workflow query`.

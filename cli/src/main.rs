@@ -150,6 +150,7 @@ fn workflow_address(command: &args::WorkflowCommand) -> String {
             a.client.address.clone()
         }
         W::Signal(a) => a.execution.client.address.clone(),
+        W::SignalWithStart(a) => a.start.client.address.clone(),
         W::Query(a) => a.execution.client.address.clone(),
         W::Update(a) => a.execution.client.address.clone(),
         W::Cancel(a) | W::Terminate(a) => a.execution.client.address.clone(),

@@ -15,7 +15,8 @@ use serde_json::{Value, json};
 
 use crate::args::{
     ClientArgs, ConflictPolicy, ExecutionArgs, ListArgs, Output, QueryArgs, ReasonArgs, ResetArgs,
-    ResetKind, ReusePolicy, SignalArgs, StartArgs, UpdateArgs, WorkflowCommand,
+    ResetKind, ReusePolicy, SignalArgs, SignalWithStartArgs, StartArgs, UpdateArgs,
+    WorkflowCommand,
 };
 use crate::duration;
 use crate::error::{CliError, usage};
@@ -43,6 +44,7 @@ pub(crate) async fn run(command: WorkflowCommand) -> Result<(), CliError> {
         }
         WorkflowCommand::Describe(args) => describe(args).await,
         WorkflowCommand::Stack(args) => stack(args).await,
+        WorkflowCommand::SignalWithStart(args) => signal_with_start(args).await,
         WorkflowCommand::UpdateOptions(args) => crate::deployment::update_options(args).await,
         WorkflowCommand::Show(args) => show(args).await,
         WorkflowCommand::Result(args) => result(args).await,
@@ -157,8 +159,38 @@ fn fresh_workflow_id() -> String {
     format!("endure-cli-{random:016x}")
 }
 
-async fn start(args: StartArgs, wait: bool) -> Result<(), CliError> {
-    let client = client(&args.client)?;
+/// `workflow signal-with-start`: the signal reaches the running run, or a new run starts
+/// with it.
+async fn signal_with_start(args: SignalWithStartArgs) -> Result<(), CliError> {
+    let client = client(&args.start.client)?;
+    let options = start_options(&args.start)?;
+    let input = inputs(&args.start.input, &args.start.input_file)?;
+    let signal_input = inputs(&args.signal_input, &args.signal_input_file)?;
+    let handle = client
+        .signal_with_start_workflow_raw(
+            options,
+            &args.start.workflow_type,
+            input,
+            &args.signal_name,
+            signal_input,
+        )
+        .await?;
+    let run_id = handle
+        .run_id()
+        .map(|run| run.to_string())
+        .unwrap_or_default();
+    let workflow_id = handle.workflow_id().to_string();
+    let value = json!({ "workflow_id": workflow_id, "run_id": run_id });
+    print(args.start.client.output, &value, || {
+        fields(&[
+            ("Workflow ID", workflow_id.clone()),
+            ("Run ID", run_id.clone()),
+        ])
+    })
+}
+
+/// The start options `args` describe.
+fn start_options(args: &StartArgs) -> Result<StartWorkflowOptions, CliError> {
     let id = args.workflow_id.clone().unwrap_or_else(fresh_workflow_id);
     let mut options = StartWorkflowOptions::new(
         WorkflowId::new(id).map_err(usage)?,
@@ -196,6 +228,12 @@ async fn start(args: StartArgs, wait: bool) -> Result<(), CliError> {
         options.memo =
             std::mem::take(&mut options.memo).with(key, Payload::json(&value).map_err(usage)?);
     }
+    Ok(options)
+}
+
+async fn start(args: StartArgs, wait: bool) -> Result<(), CliError> {
+    let client = client(&args.client)?;
+    let options = start_options(&args)?;
     let input = inputs(&args.input, &args.input_file)?;
     let handle = client
         .start_workflow_raw(options, &args.workflow_type, input)

@@ -188,14 +188,36 @@ impl Client {
         signal_name: &str,
         signal_value: &S,
     ) -> Result<WorkflowHandle, ClientError> {
+        self.signal_with_start_workflow_raw(
+            options,
+            workflow_type,
+            argument(input, "workflow input")?,
+            signal_name,
+            argument(signal_value, "signal input")?,
+        )
+        .await
+    }
+
+    /// [`signal_with_start_workflow`](Self::signal_with_start_workflow) with arguments
+    /// already encoded (a payload each).
+    pub async fn signal_with_start_workflow_raw(
+        &self,
+        options: StartWorkflowOptions,
+        workflow_type: &str,
+        input: Payloads,
+        signal_name: &str,
+        signal_input: Payloads,
+    ) -> Result<WorkflowHandle, ClientError> {
         options.validate()?;
+        input.check_size("workflow input")?;
+        signal_input.check_size("signal input")?;
         let mut options = options;
         if options.request_id.is_none() {
             options.request_id = Some(fresh_request_id());
         }
         let signal = SignalRequest {
             signal_name: SignalName::new(signal_name)?,
-            input: argument(signal_value, "signal input")?,
+            input: signal_input,
             identity: self.identity.clone(),
             header: Header::new(),
             request_id: options.request_id.clone(),
@@ -203,7 +225,7 @@ impl Client {
         let start = StartWorkflowRequest {
             namespace: self.namespace.clone(),
             workflow_type: WorkflowType::new(workflow_type)?,
-            input: argument(input, "workflow input")?,
+            input,
             header: Header::new(),
             identity: self.identity.clone(),
             options: options.clone(),

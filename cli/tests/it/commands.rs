@@ -686,6 +686,30 @@ fn workflow_commands() {
         .collect();
     ids.sort_unstable();
     assert_eq!(ids, ["counter-1", "greet-1", "greet-file", "repeat-1"]);
+    // signal-with-start: the run starts with its signal delivered first.
+    let started = ok(cli(
+        at,
+        &[
+            "workflow",
+            "signal-with-start",
+            "--type",
+            "Counter",
+            "-t",
+            QUEUE,
+            "-w",
+            "counter-sws",
+            "--signal-name",
+            "finish",
+            "--signal-input",
+            "null",
+            "-o",
+            "json",
+        ],
+    ))
+    .json();
+    assert_eq!(started["workflow_id"], "counter-sws");
+    let result = ok(cli(at, &["workflow", "result", "-w", "counter-sws"]));
+    assert_eq!(result.stdout.trim(), "0");
     // -o jsonl: a row per line, each a JSON object.
     let lines = ok(cli(
         at,
@@ -703,7 +727,7 @@ fn workflow_commands() {
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
         .collect();
-    assert_eq!(rows.len(), 4);
+    assert_eq!(rows.len(), 5);
     assert!(
         rows.iter()
             .all(|row| row["execution"]["workflow_id"].is_string())
@@ -724,7 +748,7 @@ fn workflow_commands() {
         at,
         &["workflow", "count", "-q", "ExecutionStatus = 'Completed'"],
     ));
-    assert_eq!(counted.stdout.trim(), "Total: 4");
+    assert_eq!(counted.stdout.trim(), "Total: 5");
     let counted = ok(cli(
         at,
         &[
