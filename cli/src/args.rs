@@ -321,7 +321,7 @@ pub(crate) enum WorkflowCommand {
     /// Send a signal.
     Signal(SignalArgs),
     /// Signal a running workflow, or start it with the signal delivered first.
-    SignalWithStart(SignalWithStartArgs),
+    SignalWithStart(Box<SignalWithStartArgs>),
     /// Ask a query.
     Query(QueryArgs),
     /// Print where each of a run's coroutines waits (the built-in `__stack_trace` query).

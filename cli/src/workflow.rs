@@ -44,7 +44,7 @@ pub(crate) async fn run(command: WorkflowCommand) -> Result<(), CliError> {
         }
         WorkflowCommand::Describe(args) => describe(args).await,
         WorkflowCommand::Stack(args) => stack(args).await,
-        WorkflowCommand::SignalWithStart(args) => signal_with_start(args).await,
+        WorkflowCommand::SignalWithStart(args) => signal_with_start(*args).await,
         WorkflowCommand::UpdateOptions(args) => crate::deployment::update_options(args).await,
         WorkflowCommand::Show(args) => show(args).await,
         WorkflowCommand::Result(args) => result(args).await,
