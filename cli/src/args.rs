@@ -465,7 +465,7 @@ pub(crate) struct SignalArgs {
     #[arg(long, conflicts_with = "input")]
     pub(crate) input_file: Vec<std::path::PathBuf>,
     #[command(flatten)]
-    pub(crate) execution: ExecutionArgs,
+    pub(crate) target: TargetArgs,
 }
 
 /// `workflow signal-with-start` (the flags of start, and the signal's).
@@ -528,7 +528,32 @@ pub(crate) struct ReasonArgs {
     #[arg(long, default_value = "requested from the endure CLI")]
     pub(crate) reason: String,
     #[command(flatten)]
-    pub(crate) execution: ExecutionArgs,
+    pub(crate) target: TargetArgs,
+}
+
+/// One run, or a batch: every open run a list filter selects.
+#[derive(Debug, Args)]
+pub(crate) struct TargetArgs {
+    /// The workflow id.
+    #[arg(
+        long,
+        short = 'w',
+        required_unless_present = "query",
+        conflicts_with = "query"
+    )]
+    pub(crate) workflow_id: Option<String>,
+    /// The run (default: the current one).
+    #[arg(long, short = 'r', requires = "workflow_id")]
+    pub(crate) run_id: Option<String>,
+    /// Every open run this list filter selects (a batch), instead of one workflow.
+    #[arg(long, short = 'q')]
+    pub(crate) query: Option<String>,
+    /// Act on the batch without asking (the CLI never prompts: without it, it says how
+    /// many runs match and stops).
+    #[arg(long, short = 'y')]
+    pub(crate) yes: bool,
+    #[command(flatten)]
+    pub(crate) client: ClientArgs,
 }
 
 /// Where a reset forks.

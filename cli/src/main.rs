@@ -10,6 +10,8 @@ mod admin;
 #[cfg(not(madsim))]
 mod args;
 #[cfg(not(madsim))]
+mod batch;
+#[cfg(not(madsim))]
 mod bench;
 #[cfg(not(madsim))]
 mod deployment;
@@ -149,11 +151,11 @@ fn workflow_address(command: &args::WorkflowCommand) -> String {
         W::Describe(a) | W::Show(a) | W::Result(a) | W::Delete(a) | W::Stack(a) => {
             a.client.address.clone()
         }
-        W::Signal(a) => a.execution.client.address.clone(),
+        W::Signal(a) => a.target.client.address.clone(),
         W::SignalWithStart(a) => a.start.client.address.clone(),
         W::Query(a) => a.execution.client.address.clone(),
         W::Update(a) => a.execution.client.address.clone(),
-        W::Cancel(a) | W::Terminate(a) => a.execution.client.address.clone(),
+        W::Cancel(a) | W::Terminate(a) => a.target.client.address.clone(),
         W::Reset(a) => a.execution.client.address.clone(),
         W::UpdateOptions(a) => a.execution.client.address.clone(),
     }

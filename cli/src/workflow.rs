@@ -527,10 +527,17 @@ async fn result(args: ExecutionArgs) -> Result<(), CliError> {
 }
 
 async fn signal(args: SignalArgs) -> Result<(), CliError> {
-    let (handle, output) = handle(&args.execution)?;
-    handle
-        .signal_raw(&args.name, inputs(&args.input, &args.input_file)?)
-        .await?;
+    let input = inputs(&args.input, &args.input_file)?;
+    let Some(execution) = crate::batch::single(&args.target) else {
+        return crate::batch::run(&args.target, "signaled", |handle| {
+            let input = input.clone();
+            let name = args.name.clone();
+            async move { handle.signal_raw(&name, input).await }
+        })
+        .await;
+    };
+    let (handle, output) = handle(&execution)?;
+    handle.signal_raw(&args.name, input).await?;
     print(output, &json!({ "signaled": args.name }), || {
         format!("Signal {} sent to {}", args.name, handle.workflow_id())
     })
@@ -582,7 +589,22 @@ async fn update(args: UpdateArgs) -> Result<(), CliError> {
 }
 
 async fn cancel(args: ReasonArgs, terminate: bool) -> Result<(), CliError> {
-    let (handle, output) = handle(&args.execution)?;
+    let Some(execution) = crate::batch::single(&args.target) else {
+        let reason = args.reason.clone();
+        let verb = if terminate { "terminated" } else { "canceled" };
+        return crate::batch::run(&args.target, verb, |handle| {
+            let reason = reason.clone();
+            async move {
+                if terminate {
+                    handle.terminate(&reason).await
+                } else {
+                    handle.cancel().await
+                }
+            }
+        })
+        .await;
+    };
+    let (handle, output) = handle(&execution)?;
     let verb = if terminate {
         handle.terminate(&args.reason).await?;
         "terminated"

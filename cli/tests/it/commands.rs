@@ -1063,3 +1063,94 @@ fn completion_scripts_for_each_shell_name_the_commands() {
     let unknown = crate::processes::run(&["completion", "cmd.exe"]);
     assert_eq!(unknown.code, 2, "{unknown:?}");
 }
+
+#[test]
+fn batches_signal_and_terminate_every_open_run_a_filter_selects_once_told_yes() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("dev.redb"), 0, &[]);
+    let at = server.address.as_str();
+    let _worker = WorkerProcess::start(at);
+    let start = |id: &str| {
+        ok(cli(
+            at,
+            &[
+                "workflow", "start", "--type", "Counter", "-t", QUEUE, "-w", id,
+            ],
+        ));
+    };
+    for id in ["batch-1", "batch-2", "batch-3"] {
+        start(id);
+    }
+    // Without --yes the CLI says what would happen and does nothing.
+    fails(
+        cli(
+            at,
+            &["workflow", "terminate", "-q", "WorkflowType = 'Counter'"],
+        ),
+        2,
+        "3 open run(s) match",
+    );
+    let running = ok(cli(
+        at,
+        &["workflow", "count", "-q", "ExecutionStatus = 'Running'"],
+    ));
+    assert_eq!(running.stdout.trim(), "Total: 3");
+    // A batch signal finishes two of them; a batch terminate ends the rest.
+    let signaled = ok(cli(
+        at,
+        &[
+            "workflow",
+            "signal",
+            "-q",
+            "WorkflowId = 'batch-1' OR WorkflowId = 'batch-2'",
+            "--name",
+            "finish",
+            "-i",
+            "null",
+            "--yes",
+            "-o",
+            "json",
+        ],
+    ))
+    .json();
+    assert_eq!(signaled["signaled"], 2);
+    assert_eq!(signaled["failed"], 0);
+    for id in ["batch-1", "batch-2"] {
+        assert_eq!(
+            ok(cli(at, &["workflow", "result", "-w", id])).stdout.trim(),
+            "0"
+        );
+    }
+    let terminated = ok(cli(
+        at,
+        &[
+            "workflow",
+            "terminate",
+            "-q",
+            "WorkflowType = 'Counter'",
+            "--yes",
+        ],
+    ));
+    assert_eq!(terminated.stdout.trim(), "1 of 1 workflow(s) terminated");
+    let running = ok(cli(
+        at,
+        &["workflow", "count", "-q", "ExecutionStatus = 'Running'"],
+    ));
+    assert_eq!(running.stdout.trim(), "Total: 0");
+    // One workflow or a batch, not both.
+    fails(
+        cli(
+            at,
+            &[
+                "workflow",
+                "cancel",
+                "-w",
+                "batch-1",
+                "-q",
+                "WorkflowType = 'Counter'",
+            ],
+        ),
+        2,
+        "cannot be used with",
+    );
+}
