@@ -52,9 +52,11 @@ impl CliError {
                 ClientError::Invalid(_) | ClientError::BadFilter(_) | ClientError::Payload(_) => {
                     code::USAGE
                 }
-                ClientError::WorkflowFailed(_) | ClientError::WorkflowClosed(_) => {
-                    code::WORKFLOW_FAILED
-                }
+                // The workflow answered: it failed, or refused the query or update.
+                ClientError::WorkflowFailed(_)
+                | ClientError::WorkflowClosed(_)
+                | ClientError::QueryFailed(_)
+                | ClientError::UpdateFailed(_) => code::WORKFLOW_FAILED,
                 ClientError::Remote(remote) => match remote.kind {
                     ErrorKind::NotFound => code::NOT_FOUND,
                     ErrorKind::InvalidArgument => code::USAGE,

@@ -1,9 +1,9 @@
 //! The `endure` binary: `endure server start-dev`, the `workflow` and `namespace`
 //! commands and `endure bench` (see `endure --help` and README.md).
 //!
-//! Exit codes: 0 success; 1 the workflow failed (or was canceled, terminated, timed out);
-//! 2 usage error; 3 not found; 4 server error or unreachable; 5 already exists; 6 the store
-//! file is corrupt.
+//! Exit codes: 0 success; 1 the workflow failed (or was canceled, terminated, timed out, or
+//! refused a query or update); 2 usage error; 3 not found; 4 server error or unreachable;
+//! 5 already exists; 6 the store file is corrupt.
 
 #[cfg(not(madsim))]
 mod admin;

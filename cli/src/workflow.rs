@@ -562,7 +562,11 @@ async fn query(args: QueryArgs) -> Result<(), CliError> {
         .query_raw(&args.name, inputs(&args.input, &args.input_file)?)
         .await?;
     let answer = payloads_json(answer.as_ref());
-    print(output, &json!({ "result": answer }), || answer.to_string())
+    // A string answer prints as the text it is.
+    print(output, &json!({ "result": answer }), || match &answer {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    })
 }
 
 async fn update(args: UpdateArgs) -> Result<(), CliError> {

@@ -619,12 +619,33 @@ fn workflow_commands() {
         &["workflow", "query", "-w", "counter-1", "--name", "count"],
     ));
     assert_eq!(queried.stdout.trim(), "7");
+    // A string answer prints as plain text (and as a JSON string with -o json).
+    let status = ok(cli(
+        at,
+        &["workflow", "query", "-w", "counter-1", "--name", "status"],
+    ));
+    assert_eq!(status.stdout.trim(), "counting");
+    let status = ok(cli(
+        at,
+        &[
+            "workflow",
+            "query",
+            "-w",
+            "counter-1",
+            "--name",
+            "status",
+            "-o",
+            "json",
+        ],
+    ))
+    .json();
+    assert_eq!(status["result"], "counting");
     fails(
         cli(
             at,
             &["workflow", "query", "-w", "counter-1", "--name", "nope"],
         ),
-        4,
+        1,
         "nope",
     );
     let listed = ok(cli(

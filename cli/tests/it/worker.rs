@@ -42,6 +42,9 @@ async fn counter(ctx: WorkflowContext) -> Result<i64, WorkflowError> {
     let count = Arc::new(Mutex::new(0i64));
     let read = Arc::clone(&count);
     ctx.set_query_handler("count", move |(): ()| Ok::<_, Infallible>(*read.lock()));
+    ctx.set_query_handler("status", |(): ()| {
+        Ok::<_, Infallible>("counting".to_owned())
+    });
     let raise = Arc::clone(&count);
     ctx.set_update_handler("add", move |_ctx: WorkflowContext, amount: i64| {
         let raise = Arc::clone(&raise);
