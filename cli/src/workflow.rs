@@ -24,8 +24,24 @@ use crate::render::{Table, fields, payloads_json, print, say};
 
 /// The client for `args`, its namespace validated.
 pub(crate) fn client(args: &ClientArgs) -> Result<Client, CliError> {
+    check_address(&args.address)?;
     let namespace = Namespace::new(args.namespace.as_str()).map_err(usage)?;
     Ok(Client::connect(args.address.clone(), namespace))
+}
+
+/// Refuses an `--address` that is not `host:port` before anything is sent.
+fn check_address(address: &str) -> Result<(), CliError> {
+    let refuse = || {
+        usage(format!(
+            "--address {address:?} is not host:port; write it like 127.0.0.1:7233 or server.example.com:7233"
+        ))
+    };
+    let (host, port) = address.rsplit_once(':').ok_or_else(refuse)?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() || host.chars().any(char::is_whitespace) || port.parse::<u16>().is_err() {
+        return Err(refuse());
+    }
+    Ok(())
 }
 
 /// Runs one workflow command.

@@ -1069,6 +1069,15 @@ fn workflow_commands() {
 }
 
 #[test]
+fn a_malformed_address_is_a_usage_error_before_anything_is_sent() {
+    for address in ["not an address", "localhost:99999", ":7233", "localhost"] {
+        let outcome = crate::processes::run(&["workflow", "list", "--address", address]);
+        assert_eq!(outcome.code, 2, "{address}: {outcome:?}");
+        assert!(outcome.stderr.contains("is not host:port"), "{outcome:?}");
+    }
+}
+
+#[test]
 fn completion_scripts_for_each_shell_name_the_commands() {
     for (shell, marker) in [
         ("bash", "_endure()"),
