@@ -415,6 +415,17 @@ pub struct ExecutionKey {
     pub run_id: RunId,
 }
 
+/// `workflow_id (run run_id) in namespace namespace`: how messages name a run.
+impl std::fmt::Display for ExecutionKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} (run {}) in namespace {}",
+            self.workflow_id, self.run_id, self.namespace
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

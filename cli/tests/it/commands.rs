@@ -619,6 +619,21 @@ fn workflow_commands() {
         &["workflow", "query", "-w", "counter-1", "--name", "count"],
     ));
     assert_eq!(queried.stdout.trim(), "7");
+    // A run that does not exist is named as a person reads it, never as a Rust value.
+    let ghost = cli(
+        at,
+        &[
+            "workflow",
+            "describe",
+            "-w",
+            "ghost",
+            "-r",
+            "00000000-0000-0000-0000-000000000001",
+        ],
+    );
+    assert_eq!(ghost.code, 3, "{ghost:?}");
+    assert!(ghost.stderr.contains("ghost (run 00000000-"), "{ghost:?}");
+    assert!(!ghost.stderr.contains("ExecutionKey"), "{ghost:?}");
     // A string answer prints as plain text (and as a JSON string with -o json).
     let status = ok(cli(
         at,

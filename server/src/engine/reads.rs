@@ -22,7 +22,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             .storage
             .load_execution(execution)
             .await?
-            .ok_or_else(|| EngineError::NotFound(format!("{execution:?}")))?;
+            .ok_or_else(|| EngineError::NotFound(format!("{execution}")))?;
         Ok(endure_core::execution::ExecutionMachine::from_row(&row)?)
     }
 
@@ -121,7 +121,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             .storage
             .load_execution(execution)
             .await?
-            .ok_or_else(|| EngineError::NotFound(format!("{execution:?}")))?;
+            .ok_or_else(|| EngineError::NotFound(format!("{execution}")))?;
         let machine = endure_core::execution::ExecutionMachine::from_row(&row)?;
         Ok((row, machine))
     }

@@ -415,7 +415,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             }
             _ => Err(EngineError::Storage(
                 endure_core::storage::StorageError::Corrupt {
-                    what: format!("event {event_id} of {execution:?}"),
+                    what: format!("event {event_id} of {execution}"),
                     reason: "the run records an update completed there".into(),
                 },
             )),

@@ -396,7 +396,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             .storage
             .load_execution(key)
             .await?
-            .ok_or_else(|| EngineError::NotFound(format!("{key:?}")))?;
+            .ok_or_else(|| EngineError::NotFound(format!("{key}")))?;
         let machine = ExecutionMachine::from_row(&row)?;
         let seen = match EventId::new(machine.next_event_id().get().saturating_sub(1)) {
             Some(last) => self

@@ -129,7 +129,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                     "the run is still open; it is terminated before it is deleted".into(),
                 ));
             }
-            None => return Err(EngineError::NotFound(format!("{key:?}"))),
+            None => return Err(EngineError::NotFound(format!("{key}"))),
         };
         if self.delete_stored_run(key, db_version).await? {
             self.arm(key.clone(), None);
