@@ -39,6 +39,9 @@ pub(crate) enum Command {
     /// Roll out worker versions: describe deployments, set current and ramping versions.
     #[command(subcommand)]
     Deployment(crate::deployment::DeploymentCommand),
+    /// Inspect task queues: who polls them.
+    #[command(subcommand)]
+    TaskQueue(crate::task_queue::TaskQueueCommand),
     /// Run a benchmark workload (BENCHMARKS.md) and print its figures as one JSON line.
     Bench(BenchArgs),
     /// Look after a store: check a file for corruption, migrate a PostgreSQL schema.

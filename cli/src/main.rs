@@ -32,6 +32,8 @@ mod schedule_args;
 #[cfg(not(madsim))]
 mod server;
 #[cfg(not(madsim))]
+mod task_queue;
+#[cfg(not(madsim))]
 mod workflow;
 
 use std::process::ExitCode;
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
         args::Command::Namespace(command) => namespace_address(command),
         args::Command::Schedule(command) => command.address(),
         args::Command::Deployment(command) => command.address(),
+        args::Command::TaskQueue(command) => command.address(),
         args::Command::Operator(args::OperatorCommand::Cluster(args::ClusterCommand::Health(
             args,
         ))) => args.client.address.clone(),
@@ -94,6 +97,7 @@ fn main() -> ExitCode {
             args::Command::Namespace(command) => namespace::run(command).await,
             args::Command::Schedule(command) => schedule::run(command).await,
             args::Command::Deployment(command) => deployment::run(command).await,
+            args::Command::TaskQueue(command) => task_queue::run(command).await,
             args::Command::Bench(args) => bench::run(args).await,
             args::Command::Admin(args::AdminCommand::Check(args)) => admin::check(&args),
             args::Command::Completion(args) => completion(&args),

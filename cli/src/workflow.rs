@@ -29,6 +29,9 @@ pub(crate) fn client(args: &ClientArgs) -> Result<Client, CliError> {
     Ok(Client::connect(args.address.clone(), namespace))
 }
 
+/// How long `workflow execute` waits before checking that a worker polls its queue.
+const NO_POLLER_HINT_AFTER: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Refuses an `--address` that is not `host:port` before anything is sent.
 fn check_address(address: &str) -> Result<(), CliError> {
     let refuse = || {
@@ -268,7 +271,21 @@ async fn start(args: StartArgs, wait: bool) -> Result<(), CliError> {
             ])
         });
     }
-    let result = payloads_json(handle.result_raw().await?.as_ref());
+    // While it waits, a workflow nobody polls for is worth a word on stderr.
+    let waiting = handle.result_raw();
+    tokio::pin!(waiting);
+    let outcome = tokio::select! {
+        biased;
+        outcome = &mut waiting => outcome,
+        () = tokio::time::sleep(NO_POLLER_HINT_AFTER) => {
+            let queue = TaskQueueName::new(args.task_queue.as_str()).map_err(usage)?;
+            if let Some(hint) = crate::task_queue::no_poller_hint(&client, &queue).await {
+                eprintln!("hint: {hint}");
+            }
+            waiting.await
+        }
+    };
+    let result = payloads_json(outcome?.as_ref());
     let value = json!({ "workflow_id": workflow_id, "run_id": run_id, "result": result });
     print(args.client.output, &value, || {
         fields(&[
@@ -312,7 +329,19 @@ fn list_table(rows: &[WorkflowExecutionInfo]) -> String {
 async fn describe(args: ExecutionArgs) -> Result<(), CliError> {
     let (handle, output) = handle(&args)?;
     let description = handle.describe().await?;
-    print(output, &description, || describe_text(&description))
+    // A running workflow nobody polls for will not move: say so.
+    let hint = if description.status == endure::WorkflowExecutionStatus::Running {
+        crate::task_queue::no_poller_hint(&client(&args.client)?, &description.task_queue).await
+    } else {
+        None
+    };
+    print(output, &description, || {
+        let mut text = describe_text(&description);
+        if let Some(hint) = &hint {
+            text.push_str(&format!("\nNote: {hint}"));
+        }
+        text
+    })
 }
 
 fn describe_text(d: &WorkflowDescription) -> String {

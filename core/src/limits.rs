@@ -92,3 +92,7 @@ const _: () = assert!(NAMESPACE_BYTES_MAX < ID_BYTES_MAX);
 /// session queue is its own, so restarts add queues); past it the version still routes on
 /// every queue its workers poll, its list just stops growing.
 pub const VERSION_TASK_QUEUES_MAX: usize = 100;
+
+/// Most worker identities a task queue half lists as its recent pollers, in identities
+/// (`DescribeTaskQueue`); past it the longest silent is forgotten.
+pub const POLLERS_TRACKED_MAX: usize = 1_000;

@@ -9,16 +9,17 @@ use endure_core::execution::SignalRequest;
 use endure_core::history::HistoryEvent;
 use endure_core::protocol::{
     AwaitWorkflowCloseRequest, CountWorkflowsRequest, DeleteWorkflowRequest,
-    DescribeWorkflowRequest, GetHistoryPageRequest, GetHistoryRequest, Health, HealthRequest,
-    HistoryPageResponse, ListWorkflowsRequest, QueryWorkflowRequest, RemoteError, Request,
-    RequestCancelWorkflowRequest, Response, Rpc, SignalWithStartWorkflowRequest,
-    SignalWorkflowRequest, StartWorkflowRequest, TerminateWorkflowRequest, Transport,
-    WorkflowDescription, WorkflowExecutionInfo,
+    DescribeTaskQueueRequest, DescribeWorkflowRequest, GetHistoryPageRequest, GetHistoryRequest,
+    Health, HealthRequest, HistoryPageResponse, ListWorkflowsRequest, QueryWorkflowRequest,
+    RemoteError, Request, RequestCancelWorkflowRequest, Response, Rpc,
+    SignalWithStartWorkflowRequest, SignalWorkflowRequest, StartWorkflowRequest,
+    TaskQueueDescription, TerminateWorkflowRequest, Transport, WorkflowDescription,
+    WorkflowExecutionInfo,
 };
 use endure_core::storage::{ExecutionKey, VisibilityQuery};
 use endure_core::{
     EventAttributes, Failure, Header, Namespace, PayloadError, Payloads, RunId, SignalName,
-    StartWorkflowOptions, ValidationError, WorkflowId, WorkflowType,
+    StartWorkflowOptions, TaskQueueName, ValidationError, WorkflowId, WorkflowType,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -323,6 +324,19 @@ impl Client {
         self.rpc(CountWorkflowsRequest {
             namespace: self.namespace.clone(),
             query: VisibilityQuery::parse(filter)?,
+        })
+        .await
+    }
+
+    /// Who polled `task_queue` in the last five minutes, per half (Go's
+    /// `DescribeTaskQueue`): each worker's identity, last access time and version.
+    pub async fn describe_task_queue(
+        &self,
+        task_queue: &TaskQueueName,
+    ) -> Result<TaskQueueDescription, ClientError> {
+        self.rpc(DescribeTaskQueueRequest {
+            namespace: self.namespace.clone(),
+            task_queue: task_queue.clone(),
         })
         .await
     }

@@ -71,8 +71,8 @@ pub use endure_core::limits;
 pub use endure_core::list_filter::FilterError;
 pub use endure_core::namespace::{NamespaceConfig, NamespaceRecord, NamespaceUpdate};
 pub use endure_core::protocol::{
-    ErrorKind, Health, HistoryPageResponse, RemoteError, Request, Response, Rpc, Transport,
-    TransportFuture, WorkflowDescription, WorkflowExecutionInfo,
+    ErrorKind, Health, HistoryPageResponse, PollerInfo, RemoteError, Request, Response, Rpc,
+    TaskQueueDescription, Transport, TransportFuture, WorkflowDescription, WorkflowExecutionInfo,
 };
 pub use endure_core::replay::ReplayError;
 pub use endure_core::storage::{ExecutionKey, StorageError, VisibilityQuery, WriteRejection};

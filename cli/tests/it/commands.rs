@@ -179,6 +179,51 @@ fn describe_and_show_name_a_session_and_its_worker() {
         "{:?}",
         scheduled[1]
     );
+    // Who polls the queue: the worker process, both halves.
+    let pollers = ok(cli(
+        at,
+        &["task-queue", "describe", "-t", QUEUE, "-o", "json"],
+    ))
+    .json();
+    assert_eq!(
+        pollers["workflow_pollers"][0]["identity"],
+        "cli-test-worker"
+    );
+    assert_eq!(
+        pollers["activity_pollers"][0]["identity"],
+        "cli-test-worker"
+    );
+    let table = ok(cli(at, &["task-queue", "describe", "-t", QUEUE]));
+    assert!(table.stdout.starts_with("HALF"), "{}", table.stdout);
+    let nobody = ok(cli(at, &["task-queue", "describe", "-t", "nobody-polls"]));
+    assert_eq!(
+        nobody.stdout.trim(),
+        "No worker has polled task queue nobody-polls in the last five minutes."
+    );
+    // A running workflow whose queue nobody polls: describe says why it does not move.
+    ok(cli(
+        at,
+        &[
+            "workflow",
+            "start",
+            "--type",
+            "Greet",
+            "-t",
+            "nobody-polls",
+            "-w",
+            "stuck-1",
+            "-i",
+            "\"x\"",
+        ],
+    ));
+    let stuck = ok(cli(at, &["workflow", "describe", "-w", "stuck-1"]));
+    assert!(
+        stuck.stdout.contains(
+            "Note: no worker has polled task queue nobody-polls in the last five minutes"
+        ),
+        "{}",
+        stuck.stdout
+    );
     // The run waits for its signal: `workflow stack` says so, as plain text.
     let stack = ok(cli(at, &["workflow", "stack", "-w", "session-1"]));
     assert!(

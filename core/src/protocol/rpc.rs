@@ -232,6 +232,8 @@ rpcs! {
         DeleteWorkerDeploymentVersionRequest => ();
     /// Count runs of a namespace matching a filter.
     count_workflows / CountWorkflows: CountWorkflowsRequest => u64;
+    /// Describe a task queue: its recent pollers.
+    describe_task_queue / DescribeTaskQueue: DescribeTaskQueueRequest => TaskQueueDescription;
     /// Set or remove a run's versioning override; its versioning after.
     update_workflow_execution_options / UpdateWorkflowExecutionOptions:
         UpdateWorkflowExecutionOptionsRequest => crate::versioning::RunVersioning;

@@ -203,6 +203,35 @@ pub struct ListWorkflowsRequest {
     pub limit: usize,
 }
 
+/// Describe a task queue (Temporal's `DescribeTaskQueue`): who polls it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DescribeTaskQueueRequest {
+    /// The namespace.
+    pub namespace: Namespace,
+    /// The queue.
+    pub task_queue: TaskQueueName,
+}
+
+/// A task queue's recent pollers, per half.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskQueueDescription {
+    /// Workers that polled its workflow tasks in the last five minutes, latest first.
+    pub workflow_pollers: Vec<PollerInfo>,
+    /// Workers that polled its activity tasks in the last five minutes, latest first.
+    pub activity_pollers: Vec<PollerInfo>,
+}
+
+/// A worker that polled a queue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PollerInfo {
+    /// The worker's identity.
+    pub identity: String,
+    /// When it last polled.
+    pub last_access_time: Timestamp,
+    /// Its deployment version, if it runs versioned.
+    pub deployment_version: Option<crate::versioning::WorkerDeploymentVersion>,
+}
+
 /// Count runs of a namespace (Temporal's `CountWorkflowExecutions`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CountWorkflowsRequest {
@@ -413,6 +442,7 @@ impl CheckText for GetHistoryRequest {}
 impl CheckText for GetHistoryPageRequest {}
 impl CheckText for ListWorkflowsRequest {}
 impl CheckText for CountWorkflowsRequest {}
+impl CheckText for DescribeTaskQueueRequest {}
 impl CheckText for AwaitWorkflowCloseRequest {}
 impl CheckText for DescribeWorkflowRequest {}
 impl CheckText for PollUpdateRequest {}
@@ -501,6 +531,8 @@ crate::payload_codec::no_payloads!(
     GetHistoryPageRequest,
     ListWorkflowsRequest,
     CountWorkflowsRequest,
+    DescribeTaskQueueRequest,
+    TaskQueueDescription,
     AwaitWorkflowCloseRequest,
     DescribeWorkflowRequest,
     ResetWorkflowRequest,

@@ -602,6 +602,20 @@ fn samples() -> Vec<(Request, Response)> {
             Response::CountWorkflows(42),
         ),
         (
+            Request::DescribeTaskQueue(DescribeTaskQueueRequest {
+                namespace: namespace(),
+                task_queue: queue(),
+            }),
+            Response::DescribeTaskQueue(TaskQueueDescription {
+                workflow_pollers: vec![PollerInfo {
+                    identity: "worker-1@host".into(),
+                    last_access_time: Timestamp::from_unix_seconds(1_795_860_000),
+                    deployment_version: Some(version("2026.12.1")),
+                }],
+                activity_pollers: Vec::new(),
+            }),
+        ),
+        (
             Request::UpdateWorkflowExecutionOptions(UpdateWorkflowExecutionOptionsRequest {
                 namespace: namespace(),
                 workflow_id: WorkflowId::new("order-1").unwrap(),

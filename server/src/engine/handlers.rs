@@ -282,6 +282,14 @@ impl<S: Storage, C: Clock> Handler for InProcessTransport<S, C> {
         Ok(rows.into_iter().map(execution_info).collect())
     }
 
+    async fn describe_task_queue(
+        &self,
+        request: DescribeTaskQueueRequest,
+    ) -> Result<TaskQueueDescription, EngineError> {
+        self.engine
+            .describe_task_queue(&request.namespace, &request.task_queue)
+    }
+
     async fn count_workflows(&self, request: CountWorkflowsRequest) -> Result<u64, EngineError> {
         let query = super::schedules::without_schedules(request.query)?;
         self.engine

@@ -131,6 +131,8 @@ struct Queues {
 #[derive(Default)]
 pub(crate) struct Matching {
     queues: Arc<Queues>,
+    /// Who polled each queue lately (`DescribeTaskQueue`).
+    pub(crate) seen: super::pollers_seen::PollersSeen,
 }
 
 /// A backlog task handed to a poller. Until the poller sends its run the start
@@ -455,6 +457,16 @@ impl Matching {
         version: Option<&WorkerDeploymentVersion>,
         wait: Duration,
     ) -> Result<Option<Handoff>, StorageError> {
+        if kind != TaskKind::Outbox {
+            self.seen.record(
+                namespace,
+                task_queue,
+                kind == TaskKind::Workflow,
+                identity,
+                version,
+                clock.now(),
+            );
+        }
         let key = (namespace.clone(), task_queue.clone(), kind);
         let needs_load = !self
             .queues

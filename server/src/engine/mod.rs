@@ -22,6 +22,7 @@ mod in_flight;
 mod matching;
 mod namespaces;
 mod outbox;
+mod pollers_seen;
 mod polling;
 mod queries;
 mod reads;

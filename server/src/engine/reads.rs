@@ -55,6 +55,21 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             .await?)
     }
 
+    /// Who polled a task queue in the last five minutes (Temporal's `DescribeTaskQueue`).
+    pub fn describe_task_queue(
+        &self,
+        namespace: &Namespace,
+        task_queue: &endure_core::TaskQueueName,
+    ) -> Result<endure_core::protocol::TaskQueueDescription, EngineError> {
+        self.check_namespace(namespace)?;
+        let now = self.inner.clock.now();
+        let seen = &self.inner.matching.seen;
+        Ok(endure_core::protocol::TaskQueueDescription {
+            workflow_pollers: seen.pollers(namespace, task_queue, true, now),
+            activity_pollers: seen.pollers(namespace, task_queue, false, now),
+        })
+    }
+
     /// How many runs of a namespace `query` selects.
     pub async fn count_workflows(
         &self,
