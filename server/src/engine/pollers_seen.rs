@@ -16,10 +16,13 @@ use parking_lot::Mutex;
 /// How long a poller stays listed after its last poll (Temporal's five minutes).
 pub(crate) const POLLER_SEEN_FOR: Duration = Duration::from_secs(300);
 
-/// Pollers by queue, half (workflow: true) and identity.
+/// A queue half: its namespace, queue, and whether it is the workflow half.
+type Half = (Namespace, TaskQueueName, bool);
+
+/// Pollers by queue half and identity.
 #[derive(Default)]
 pub(crate) struct PollersSeen {
-    seen: Mutex<BTreeMap<(Namespace, TaskQueueName, bool), BTreeMap<String, PollerInfo>>>,
+    seen: Mutex<BTreeMap<Half, BTreeMap<String, PollerInfo>>>,
 }
 
 impl PollersSeen {
