@@ -196,8 +196,12 @@ enum Opening {
 impl WorkflowContext {
     /// Opens a session on a worker polling this context's activity queue (the workflow's
     /// queue unless the activity options name another), and returns a context whose
-    /// activities all run on that worker (Go's `workflow.CreateSession`). See the
-    /// [module](self) for how it works and fails.
+    /// activities all run on that worker (Go's `workflow.CreateSession`). Only workers with
+    /// [`enable_session_worker`](crate::WorkerOptions::enable_session_worker) and a free
+    /// session slot take it; none within the creation timeout is
+    /// [`SessionError::Creation`]. If the worker dies (its heartbeats stop) or shuts down,
+    /// the session becomes [`SessionState::Failed`]: its pending and later activities fail
+    /// with [`ActivityError::is_session_failed`], and the workflow may open another.
     pub fn create_session(
         &self,
         options: SessionOptions,
