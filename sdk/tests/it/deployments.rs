@@ -138,6 +138,18 @@ async fn start(client: &Client, workflow_type: &str, id: &str) -> WorkflowHandle
         .unwrap()
 }
 
+/// Where `build` stands in `described`.
+fn status(
+    described: &endure::versioning::WorkerDeploymentDescription,
+    build: &str,
+) -> Option<VersionStatus> {
+    described
+        .versions
+        .iter()
+        .find(|summary| summary.version.build_id == build)
+        .map(|summary| summary.status)
+}
+
 /// (version, behavior) of each WorkflowTaskCompleted.
 fn completed_tasks(history: &[HistoryEvent]) -> Vec<(Option<String>, VersioningBehavior)> {
     history
@@ -187,15 +199,8 @@ async fn pinned_runs_stay_on_their_version_while_auto_upgrade_runs_move_to_the_n
         Some(version("1"))
     );
     let described = deployments.describe("orders").await.unwrap();
-    let status = |build: &str| {
-        described
-            .versions
-            .iter()
-            .find(|summary| summary.version.build_id == build)
-            .map(|summary| summary.status)
-    };
-    assert_eq!(status("2"), Some(VersionStatus::Current));
-    assert_eq!(status("1"), Some(VersionStatus::Draining));
+    assert_eq!(status(&described, "2"), Some(VersionStatus::Current));
+    assert_eq!(status(&described, "1"), Some(VersionStatus::Draining));
     assert_eq!(described.routing.current, Some(version("2")));
 
     // A query is answered by a worker of the build that ran the run: build 1 for both,
@@ -251,14 +256,7 @@ async fn pinned_runs_stay_on_their_version_while_auto_upgrade_runs_move_to_the_n
     // Its pinned runs closed, build 1 has drained; once its workers are gone it can be
     // retired, while the current build cannot.
     let described = deployments.describe("orders").await.unwrap();
-    let status = |build: &str| {
-        described
-            .versions
-            .iter()
-            .find(|summary| summary.version.build_id == build)
-            .map(|summary| summary.status)
-    };
-    assert_eq!(status("1"), Some(VersionStatus::Drained));
+    assert_eq!(status(&described, "1"), Some(VersionStatus::Drained));
     let _ = stop_v1.send(());
     running_v1.await.unwrap();
     assert!(deployments.delete_version(&version("2")).await.is_err());
