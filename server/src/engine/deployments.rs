@@ -17,8 +17,8 @@ use endure_core::protocol::{
     SetWorkerDeploymentCurrentVersionRequest, SetWorkerDeploymentCurrentVersionResponse,
     SetWorkerDeploymentRampingVersionRequest, UpdateWorkflowExecutionOptionsRequest,
 };
+use endure_core::storage::Storage;
 use endure_core::storage::VisibilityQuery;
-use endure_core::storage::{Storage, WriteRejection};
 use endure_core::versioning::search_attributes;
 use endure_core::versioning::{
     DeploymentError, RunVersioning, WorkerDeployment, WorkerDeploymentDescription,
@@ -28,9 +28,6 @@ use endure_core::{SearchAttributeValue, TaskQueueName, WorkflowExecutionStatus};
 
 use super::api::EngineError;
 use super::runtime::Engine;
-
-/// How many times a change is retried when a concurrent change of the same namespace won.
-const CHANGE_ATTEMPTS_MAX: usize = 8;
 
 impl From<DeploymentError> for EngineError {
     fn from(error: DeploymentError) -> Self {
@@ -258,44 +255,26 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         name: &str,
         change: impl Fn(&mut WorkerDeployment) -> Result<T, DeploymentError>,
     ) -> Result<T, EngineError> {
-        for _ in 0..CHANGE_ATTEMPTS_MAX {
-            let Some(current) = self.inner.storage.namespace(namespace).await? else {
-                return Err(EngineError::NamespaceNotFound(namespace.clone()));
-            };
-            let now = self.inner.clock.now();
-            let mut updated = current.clone();
-            let deployment = updated
-                .deployments
-                .entry(name.to_owned())
-                .or_insert_with(|| WorkerDeployment::new(name, now));
-            let answer = change(deployment)?;
-            let routing = deployment.routing.clone();
-            updated.version += 1;
-            updated.updated = now.max(current.updated);
-            match self
-                .inner
-                .storage
-                .put_namespace(updated.clone(), Some(current.version))
-                .await?
-            {
-                Ok(()) => {
-                    self.inner.namespaces.remember_record(updated);
-                    self.inner
-                        .matching
-                        .configure_deployment(namespace, name, routing);
-                    return Ok(answer);
-                }
-                Err(WriteRejection::NamespaceConditionFailed { .. }) => {}
-                Err(rejection) => return Err(EngineError::Conflict(rejection)),
-            }
+        let (updated, answer) = self
+            .change_namespace(namespace, |current, now| {
+                let mut updated = current.clone();
+                let answer = change(
+                    updated
+                        .deployments
+                        .entry(name.to_owned())
+                        .or_insert_with(|| WorkerDeployment::new(name, now)),
+                )?;
+                updated.version += 1;
+                updated.updated = now.max(current.updated);
+                Ok((updated, answer))
+            })
+            .await?;
+        if let Some(deployment) = updated.deployments.get(name) {
+            self.inner
+                .matching
+                .configure_deployment(namespace, name, deployment.routing.clone());
         }
-        Err(EngineError::Conflict(
-            WriteRejection::NamespaceConditionFailed {
-                name: namespace.clone(),
-                expected: None,
-                actual: None,
-            },
-        ))
+        Ok(answer)
     }
 }
 

@@ -152,11 +152,6 @@ impl Namespaces {
             .collect()
     }
 
-    /// Keeps a record stored by another module (a deployment change).
-    pub(crate) fn remember_record(&self, record: NamespaceRecord) {
-        self.remember(record);
-    }
-
     fn remember(&self, record: NamespaceRecord) {
         let mut records = self.records.write();
         let newer = records
@@ -228,12 +223,31 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         name: &Namespace,
         update: NamespaceUpdate,
     ) -> Result<NamespaceRecord, EngineError> {
+        let (updated, ()) = self
+            .change_namespace(name, |current, now| {
+                Ok((current.updated(&update, now)?, ()))
+            })
+            .await?;
+        tracing::info!(namespace = %name, version = updated.version, "namespace updated");
+        Ok(updated)
+    }
+
+    /// Changes a namespace's record: `change` makes the next record (one version later)
+    /// from the stored one and the time, and the write is conditioned on the version read,
+    /// read and tried again when a concurrent change won. The record is remembered once
+    /// durable. Returns it and what `change` answered.
+    pub(super) async fn change_namespace<T>(
+        &self,
+        name: &Namespace,
+        change: impl Fn(&NamespaceRecord, Timestamp) -> Result<(NamespaceRecord, T), EngineError>,
+    ) -> Result<(NamespaceRecord, T), EngineError> {
         for _ in 0..CHANGE_ATTEMPTS_MAX {
             let current = match self.inner.storage.namespace(name).await? {
                 Some(record) if name.as_str() != SYSTEM_NAMESPACE => record,
                 _ => return Err(EngineError::NamespaceNotFound(name.clone())),
             };
-            let updated = current.updated(&update, self.inner.clock.now())?;
+            let (updated, answer) = change(&current, self.inner.clock.now())?;
+            debug_assert_eq!(updated.version, current.version + 1);
             match self
                 .inner
                 .storage
@@ -241,9 +255,8 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 .await?
             {
                 Ok(()) => {
-                    tracing::info!(namespace = %name, version = updated.version, "namespace updated");
                     self.inner.namespaces.remember(updated.clone());
-                    return Ok(updated);
+                    return Ok((updated, answer));
                 }
                 // Someone else changed it between the read and the write: read again.
                 Err(WriteRejection::NamespaceConditionFailed { .. }) => {}
