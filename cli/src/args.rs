@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::duration;
+use endure_core::duration_text as duration;
 
 /// Exit codes, shown at the end of `endure --help`.
 const EXIT_CODES: &str = "Exit codes: 0 success; 1 the workflow failed, was canceled, \
@@ -317,8 +317,9 @@ pub(crate) enum WorkflowCommand {
     Count(CountArgs),
     /// Show a run's status, type, times and pending work.
     Describe(ExecutionArgs),
-    /// Print a run's history: a table, or with --output json the Replayer's format.
-    Show(ExecutionArgs),
+    /// Print a run's history: a table, or with --output json the Replayer's format; with
+    /// --follow, new events as they are written until the run closes.
+    Show(ShowArgs),
     /// Wait for a workflow's result (following retries and continue-as-new).
     Result(ExecutionArgs),
     /// Send a signal.
@@ -329,6 +330,8 @@ pub(crate) enum WorkflowCommand {
     Query(QueryArgs),
     /// Print where each of a run's coroutines waits (the built-in `__stack_trace` query).
     Stack(ExecutionArgs),
+    /// A live tree of a workflow and its children, redrawn until the workflow closes.
+    Trace(TraceArgs),
     /// Send an update and wait for its result.
     Update(UpdateArgs),
     /// Ask a run to cancel.
@@ -355,6 +358,29 @@ pub(crate) struct ExecutionArgs {
     pub(crate) run_id: Option<String>,
     #[command(flatten)]
     pub(crate) client: ClientArgs,
+}
+
+/// `workflow show`.
+#[derive(Debug, Args)]
+pub(crate) struct ShowArgs {
+    #[command(flatten)]
+    pub(crate) execution: ExecutionArgs,
+    /// Keep printing events as they are written, until the run closes (text or -o jsonl).
+    #[arg(long, short = 'f')]
+    pub(crate) follow: bool,
+}
+
+/// `workflow trace`.
+#[derive(Debug, Args)]
+pub(crate) struct TraceArgs {
+    #[command(flatten)]
+    pub(crate) execution: ExecutionArgs,
+    /// How many levels of children to show (0: the workflow alone).
+    #[arg(long, default_value_t = crate::trace::DEPTH_DEFAULT)]
+    pub(crate) depth: usize,
+    /// Print the tree once, as it is now, instead of following the workflow until it closes.
+    #[arg(long)]
+    pub(crate) no_follow: bool,
 }
 
 /// `workflow start` and `workflow execute`.

@@ -16,8 +16,6 @@ mod bench;
 #[cfg(not(madsim))]
 mod deployment;
 #[cfg(not(madsim))]
-mod duration;
-#[cfg(not(madsim))]
 mod error;
 #[cfg(not(madsim))]
 mod namespace;
@@ -32,7 +30,11 @@ mod schedule_args;
 #[cfg(not(madsim))]
 mod server;
 #[cfg(not(madsim))]
+mod show;
+#[cfg(not(madsim))]
 mod task_queue;
+#[cfg(not(madsim))]
+mod trace;
 #[cfg(not(madsim))]
 mod workflow;
 
@@ -152,9 +154,9 @@ fn workflow_address(command: &args::WorkflowCommand) -> String {
         W::Start(a) | W::Execute(a) => a.client.address.clone(),
         W::List(a) => a.client.address.clone(),
         W::Count(a) => a.client.address.clone(),
-        W::Describe(a) | W::Show(a) | W::Result(a) | W::Delete(a) | W::Stack(a) => {
-            a.client.address.clone()
-        }
+        W::Describe(a) | W::Result(a) | W::Delete(a) | W::Stack(a) => a.client.address.clone(),
+        W::Show(a) => a.execution.client.address.clone(),
+        W::Trace(a) => a.execution.client.address.clone(),
         W::Signal(a) => a.target.client.address.clone(),
         W::SignalWithStart(a) => a.start.client.address.clone(),
         W::Query(a) => a.execution.client.address.clone(),

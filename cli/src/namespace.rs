@@ -4,10 +4,10 @@ use endure::{NamespaceConfig, NamespaceRecord, NamespaceUpdate};
 use endure_core::Namespace;
 
 use crate::args::{NamespaceCommand, Output};
-use crate::duration;
 use crate::error::{CliError, usage};
 use crate::render::{Table, fields, print};
 use crate::workflow::client;
+use endure_core::duration_text as duration;
 
 /// Runs one namespace command.
 pub(crate) async fn run(command: NamespaceCommand) -> Result<(), CliError> {

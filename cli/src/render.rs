@@ -2,7 +2,6 @@
 //! scripts (`--output json`).
 
 use endure_core::payload::encoding;
-use endure_core::time::Timestamp;
 use endure_core::{Payload, Payloads};
 use serde::Serialize;
 use serde_json::Value;
@@ -73,11 +72,9 @@ pub(crate) fn print<T: Serialize>(
 }
 
 /// `value` as JSON lines: each element of a list on a line of its own, anything else on
-/// one line; times as RFC 3339.
+/// one line; readable as [`json`].
 pub(crate) fn json_lines<T: Serialize>(value: &T) -> Result<String, CliError> {
-    let mut value =
-        serde_json::to_value(value).map_err(|error| CliError::Server(error.to_string()))?;
-    readable_times(&mut value);
+    let value = serde_json::to_value(value).map_err(|error| CliError::Server(error.to_string()))?;
     let items = match value {
         serde_json::Value::Array(items) => items,
         other => vec![other],
@@ -103,51 +100,10 @@ pub(crate) fn say(text: impl std::fmt::Display) -> Result<(), CliError> {
         })
 }
 
-/// `value` as pretty JSON, its times as RFC 3339 (see [`readable_times`]).
+/// `value` as pretty JSON: times as RFC 3339, durations as text (`1h30m`), JSON payloads
+/// as their values (the readable forms of endure-core's types).
 pub(crate) fn json<T: Serialize>(value: &T) -> Result<String, CliError> {
-    let mut value =
-        serde_json::to_value(value).map_err(|error| CliError::Server(error.to_string()))?;
-    readable_times(&mut value);
-    serde_json::to_string_pretty(&value).map_err(|error| CliError::Server(error.to_string()))
-}
-
-/// The fields that hold a [`Timestamp`] in what the commands print (runs, visibility rows,
-/// namespaces).
-const TIME_FIELDS: [&str; 4] = ["start_time", "close_time", "created", "updated"];
-
-/// The fields whose contents are the user's (payloads, memo, search attributes): left as
-/// they are, whatever their keys.
-const USER_FIELDS: [&str; 6] = [
-    "memo",
-    "search_attributes",
-    "input",
-    "result",
-    "header",
-    "details",
-];
-
-/// Replaces the nanoseconds since the epoch that times serialise to with RFC 3339 text
-/// (`2026-12-02T01:15:17.25Z`), which people and `date` read; the user's own data is not
-/// touched.
-fn readable_times(value: &mut Value) {
-    match value {
-        Value::Object(fields) => {
-            for (key, field) in fields.iter_mut() {
-                if USER_FIELDS.contains(&key.as_str()) {
-                    continue;
-                }
-                if TIME_FIELDS.contains(&key.as_str())
-                    && let Some(nanos) = field.as_u64()
-                {
-                    *field = Value::String(Timestamp::from_unix_nanos(nanos).to_string());
-                } else {
-                    readable_times(field);
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(readable_times),
-        _ => {}
-    }
+    serde_json::to_string_pretty(value).map_err(|error| CliError::Server(error.to_string()))
 }
 
 /// Labelled fields, one per line, labels aligned.
@@ -165,8 +121,8 @@ pub(crate) fn fields(pairs: &[(&str, String)]) -> String {
 }
 
 /// Payloads as people read them: a JSON payload as its value, `binary/null` as `null`,
-/// anything else (raw bytes, a codec's output) as its encoding and base64 data; one
-/// payload as itself, several as a list, none as `null`.
+/// anything else in endure-core's explicit JSON form (`{"metadata": {"encoding": …},
+/// "data": "<base64>"}`); one payload as itself, several as a list, none as `null`.
 pub(crate) fn payloads_json(payloads: Option<&Payloads>) -> Value {
     match payloads.map(|payloads| payloads.as_slice()) {
         None | Some([]) => Value::Null,
@@ -176,16 +132,10 @@ pub(crate) fn payloads_json(payloads: Option<&Payloads>) -> Value {
 }
 
 fn payload_json(payload: &Payload) -> Value {
-    use base64::Engine as _;
-    match payload.encoding() {
-        Some(encoding::JSON_PLAIN) => serde_json::from_slice(&payload.data)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&payload.data).into_owned())),
-        Some(encoding::BINARY_NULL) => Value::Null,
-        other => serde_json::json!({
-            "encoding": other.unwrap_or("none"),
-            "data": base64::engine::general_purpose::STANDARD.encode(&payload.data),
-        }),
+    if payload.encoding() == Some(encoding::BINARY_NULL) {
+        return Value::Null;
     }
+    serde_json::to_value(payload).unwrap_or_else(|error| Value::String(error.to_string()))
 }
 
 #[cfg(test)]
@@ -210,28 +160,6 @@ mod tests {
             "ID  TYPE                      DETAILS\n\
              1   WorkflowExecutionStarted\n\
              12  TimerFired                startedEventId=10"
-        );
-    }
-
-    #[test]
-    fn times_print_as_rfc_3339_and_user_data_is_left_alone() {
-        let mut value = serde_json::json!({
-            "start_time": 1_764_638_117_250_000_000u64,
-            "close_time": null,
-            "runs": [{ "created": 0 }],
-            "memo": { "start_time": 5 },
-            "pending_timers": 3,
-        });
-        readable_times(&mut value);
-        assert_eq!(
-            value,
-            serde_json::json!({
-                "start_time": "2025-12-02T01:15:17.25Z",
-                "close_time": null,
-                "runs": [{ "created": "1970-01-01T00:00:00Z" }],
-                "memo": { "start_time": 5 },
-                "pending_timers": 3,
-            })
         );
     }
 

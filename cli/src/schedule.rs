@@ -9,7 +9,6 @@ use endure::{Client, ScheduleOptions, schedule_workflow_action};
 use endure_core::{Payload, StartWorkflowOptions, TaskQueueName, Timestamp, WorkflowId};
 use serde_json::{Value, json};
 
-use crate::duration;
 use crate::error::{CliError, usage};
 use crate::render::{Table, fields, payloads_json, print};
 use crate::schedule_args::{
@@ -17,6 +16,7 @@ use crate::schedule_args::{
     ScheduleNoteArgs, ScheduleTriggerArgs,
 };
 use crate::workflow::{client, inputs, key_value, search_attribute};
+use endure_core::duration_text as duration;
 
 /// Runs one schedule command.
 pub(crate) async fn run(command: ScheduleCommand) -> Result<(), CliError> {

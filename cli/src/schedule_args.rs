@@ -5,7 +5,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 
 use crate::args::ClientArgs;
-use crate::duration;
+use endure_core::duration_text as duration;
 
 /// `endure schedule …`.
 #[derive(Debug, Subcommand)]

@@ -3,7 +3,6 @@
 
 use endure::workflow::SESSION_CREATION_ACTIVITY;
 use endure::{Client, PendingActivityState, ResetOptions, ResetPoint, UpdateOptions};
-use endure_core::history::{EventAttributes, HistoryEvent, HistoryExport};
 use endure_core::protocol::WorkflowDescription;
 use endure_core::protocol::WorkflowExecutionInfo;
 use endure_core::{
@@ -18,9 +17,8 @@ use crate::args::{
     ResetKind, ReusePolicy, SignalArgs, SignalWithStartArgs, StartArgs, UpdateArgs,
     WorkflowCommand,
 };
-use crate::duration;
 use crate::error::{CliError, usage};
-use crate::render::{Table, fields, payloads_json, print, say};
+use crate::render::{Table, fields, payloads_json, print};
 
 /// The client for `args`, its namespace validated.
 pub(crate) fn client(args: &ClientArgs) -> Result<Client, CliError> {
@@ -63,9 +61,10 @@ pub(crate) async fn run(command: WorkflowCommand) -> Result<(), CliError> {
         }
         WorkflowCommand::Describe(args) => describe(args).await,
         WorkflowCommand::Stack(args) => stack(args).await,
+        WorkflowCommand::Trace(args) => crate::trace::run(args).await,
         WorkflowCommand::SignalWithStart(args) => signal_with_start(*args).await,
         WorkflowCommand::UpdateOptions(args) => crate::deployment::update_options(args).await,
-        WorkflowCommand::Show(args) => show(args).await,
+        WorkflowCommand::Show(args) => crate::show::run(args).await,
         WorkflowCommand::Result(args) => result(args).await,
         WorkflowCommand::Signal(args) => signal(args).await,
         WorkflowCommand::Query(args) => query(args).await,
@@ -437,46 +436,6 @@ fn describe_text(d: &WorkflowDescription) -> String {
     text
 }
 
-async fn show(args: ExecutionArgs) -> Result<(), CliError> {
-    let (handle, output) = handle(&args)?;
-    let history = handle.history().await?;
-    match output {
-        // The Replayer reads this very document back (`Replayer::replay_json`).
-        Output::Json => say(HistoryExport::new(history).to_json()),
-        // An event per line, as the export writes each.
-        Output::Jsonl => say(crate::render::json_lines(&history)?),
-        Output::Text => say(history_table(&history)),
-    }
-}
-
-/// A history as a table: id, time, type, back-references.
-pub(crate) fn history_table(history: &[HistoryEvent]) -> String {
-    let mut table = Table::new(vec!["ID", "TIME", "TYPE", "DETAILS"]);
-    let workflow_queue = history.first().and_then(|event| match &event.attributes {
-        EventAttributes::WorkflowExecutionStarted(started) => Some(&started.task_queue),
-        _ => None,
-    });
-    for event in history {
-        let mut details: Vec<String> = summary(&event.attributes).into_iter().collect();
-        details.extend(activity_routing(&event.attributes, workflow_queue));
-        details.extend(
-            event
-                .attributes
-                .back_references()
-                .iter()
-                .map(|reference| format!("{}={}", reference.field, reference.target)),
-        );
-        let details = details.join(" ");
-        table.row(vec![
-            event.event_id.to_string(),
-            event.event_time.to_string(),
-            event.event_type().name().to_owned(),
-            details,
-        ]);
-    }
-    table.render()
-}
-
 /// A run's versioning (spec §5.13.1) at a glance: `Pinned to orders.2`, `AutoUpgrade (last
 /// on orders.1)`, with an override named; `None` for an unversioned run.
 pub(crate) fn versioning_text(versioning: &endure::versioning::RunVersioning) -> Option<String> {
@@ -498,71 +457,6 @@ pub(crate) fn versioning_text(versioning: &endure::versioning::RunVersioning) ->
         (None, Some(overridden)) => Some(overridden),
         (Some(worker), Some(overridden)) => Some(format!("{worker}; {overridden}")),
     }
-}
-
-/// Where an activity goes when not to the workflow's queue (a session's worker, another
-/// queue), and the session a session creation opens.
-fn activity_routing(
-    attributes: &EventAttributes,
-    workflow_queue: Option<&TaskQueueName>,
-) -> Vec<String> {
-    let EventAttributes::ActivityTaskScheduled(a) = attributes else {
-        return Vec::new();
-    };
-    let mut details = Vec::new();
-    if a.activity_type.as_str() == SESSION_CREATION_ACTIVITY
-        && let Ok(session_id) = a.input.decode_first::<String>()
-    {
-        details.push(format!("session={session_id}"));
-    }
-    if Some(&a.task_queue) != workflow_queue {
-        details.push(format!("task_queue={}", a.task_queue));
-    }
-    details
-}
-
-/// What identifies an event at a glance: the activity, timer, signal, type or reason.
-fn summary(attributes: &EventAttributes) -> Option<String> {
-    Some(match attributes {
-        EventAttributes::WorkflowExecutionStarted(a) => {
-            format!("type={} task_queue={}", a.workflow_type, a.task_queue)
-        }
-        EventAttributes::ActivityTaskScheduled(a) => {
-            format!(
-                "activity_type={} activity_id={}",
-                a.activity_type, a.activity_id
-            )
-        }
-        EventAttributes::TimerStarted(a) => format!(
-            "timer_id={} timeout={}",
-            a.timer_id,
-            duration::format(a.start_to_fire_timeout)
-        ),
-        EventAttributes::WorkflowExecutionSignaled(a) => format!("signal={}", a.signal_name),
-        EventAttributes::MarkerRecorded(a) => format!("marker={}", a.marker_name),
-        EventAttributes::StartChildWorkflowExecutionInitiated(a) => {
-            format!("workflow_id={} type={}", a.workflow_id, a.workflow_type)
-        }
-        EventAttributes::WorkflowExecutionTerminated(a) => format!("reason={:?}", a.reason),
-        EventAttributes::WorkflowTaskFailed(a) => format!("cause={:?}", a.cause),
-        // A versioned worker's completion: its build and the type's behavior (§5.13.1).
-        EventAttributes::WorkflowTaskCompleted(a) => match &a.worker_deployment_version {
-            Some(version) => format!("version={version} behavior={:?}", a.versioning_behavior),
-            None => return None,
-        },
-        EventAttributes::WorkflowExecutionOptionsUpdated(a) => match &a.versioning_override {
-            Some(endure::versioning::VersioningOverride::Pinned(version)) => {
-                format!("versioning_override=pinned:{version}")
-            }
-            Some(endure::versioning::VersioningOverride::AutoUpgrade) => {
-                "versioning_override=auto_upgrade".to_owned()
-            }
-            None => "versioning_override=unset".to_owned(),
-        },
-        EventAttributes::WorkflowExecutionFailed(a) => format!("failure={:?}", a.failure.message),
-        EventAttributes::ActivityTaskFailed(a) => format!("failure={:?}", a.failure.message),
-        _ => return None,
-    })
 }
 
 async fn result(args: ExecutionArgs) -> Result<(), CliError> {

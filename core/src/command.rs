@@ -41,12 +41,16 @@ pub struct ScheduleActivityTaskCommandAttributes {
     /// The arguments.
     pub input: Payloads,
     /// Limit on the whole activity, retries included.
+    #[serde(with = "crate::duration_text::readable_option")]
     pub schedule_to_close_timeout: Option<Duration>,
     /// Limit on waiting in the queue.
+    #[serde(with = "crate::duration_text::readable_option")]
     pub schedule_to_start_timeout: Option<Duration>,
     /// Limit on one attempt.
+    #[serde(with = "crate::duration_text::readable_option")]
     pub start_to_close_timeout: Option<Duration>,
     /// Longest silence between heartbeats.
+    #[serde(with = "crate::duration_text::readable_option")]
     pub heartbeat_timeout: Option<Duration>,
     /// The retry policy; `None` is the default policy.
     pub retry_policy: Option<RetryPolicy>,
@@ -69,6 +73,7 @@ pub struct StartTimerCommandAttributes {
     /// The timer id, unique among the run's open timers.
     pub timer_id: TimerId,
     /// How long until it fires; positive.
+    #[serde(with = "crate::duration_text::readable")]
     pub start_to_fire_timeout: Duration,
 }
 
@@ -150,10 +155,13 @@ pub struct ContinueAsNewWorkflowExecutionCommandAttributes {
     /// The new run's arguments.
     pub input: Payloads,
     /// The new run's run timeout.
+    #[serde(with = "crate::duration_text::readable_option")]
     pub workflow_run_timeout: Option<Duration>,
     /// The new run's workflow task timeout.
+    #[serde(with = "crate::duration_text::readable_option")]
     pub workflow_task_timeout: Option<Duration>,
     /// Delay before the new run's first workflow task.
+    #[serde(with = "crate::duration_text::readable_option")]
     pub backoff_start_interval: Option<Duration>,
     /// The new run's retry policy.
     pub retry_policy: Option<RetryPolicy>,
@@ -182,10 +190,13 @@ pub struct StartChildWorkflowExecutionCommandAttributes {
     /// The child's arguments.
     pub input: Payloads,
     /// The child's execution timeout.
+    #[serde(with = "crate::duration_text::readable_option")]
     pub workflow_execution_timeout: Option<Duration>,
     /// The child's run timeout.
+    #[serde(with = "crate::duration_text::readable_option")]
     pub workflow_run_timeout: Option<Duration>,
     /// The child's workflow task timeout.
+    #[serde(with = "crate::duration_text::readable_option")]
     pub workflow_task_timeout: Option<Duration>,
     /// What happens to the child when this workflow closes.
     pub parent_close_policy: ParentClosePolicy,

@@ -53,6 +53,7 @@ pub enum FailureInfo {
         /// Details for the caller.
         details: Option<Payloads>,
         /// Overrides the retry policy's interval before the next attempt.
+        #[serde(with = "crate::duration_text::readable_option")]
         next_retry_delay: Option<Duration>,
     },
     /// A timeout fired.

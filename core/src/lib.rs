@@ -18,6 +18,7 @@ pub mod clock;
 pub mod codec;
 mod command;
 pub mod cron;
+pub mod duration_text;
 mod enums;
 pub mod execution;
 mod failure;

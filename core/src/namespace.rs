@@ -42,6 +42,7 @@ pub struct NamespaceConfig {
     /// Who to ask about it.
     pub owner_email: String,
     /// How long a closed run is kept (history, visibility) before it is deleted.
+    #[serde(with = "crate::duration_text::readable")]
     pub retention: Duration,
 }
 
@@ -81,6 +82,7 @@ pub struct NamespaceUpdate {
     pub owner_email: Option<String>,
     /// A new retention; it applies to runs that close from now on (a run already closed
     /// keeps the deletion time it got when it closed, as in Temporal).
+    #[serde(with = "crate::duration_text::readable_option")]
     pub retention: Option<Duration>,
 }
 

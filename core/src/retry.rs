@@ -15,11 +15,13 @@ use crate::validation::{ValidationError, check_duration};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RetryPolicy {
     /// Delay before the first retry.
+    #[serde(with = "crate::duration_text::readable")]
     pub initial_interval: Duration,
     /// Each retry's delay is the previous one times this; at least 1.0.
     #[serde(deserialize_with = "crate::validation::deserialize_finite_f64")]
     pub backoff_coefficient: f64,
     /// Upper bound of the delay; `None` means 100 × `initial_interval`.
+    #[serde(with = "crate::duration_text::readable_option")]
     pub maximum_interval: Option<Duration>,
     /// Total attempts allowed, the first included; 0 means unlimited.
     pub maximum_attempts: u32,

@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 /// An instant, in nanoseconds since 1970-01-01T00:00:00Z.
 ///
 /// Ordering is chronological. Arithmetic saturates or returns `None`; it never wraps.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// Serialised as its nanoseconds in the binary codec and as RFC 3339 text in JSON (which
+/// also reads the nanoseconds earlier exports wrote).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct Timestamp(u64);
 
@@ -102,6 +104,65 @@ impl fmt::Display for Timestamp {
             write!(f, ".{}", digits.trim_end_matches('0'))?;
         }
         f.write_str("Z")
+    }
+}
+
+impl std::str::FromStr for Timestamp {
+    type Err = String;
+
+    /// Reads RFC 3339 text with any offset (`2026-12-02T01:15:17.25Z`,
+    /// `2026-12-02T02:15:17+01:00`); instants before the epoch are refused.
+    fn from_str(text: &str) -> Result<Self, String> {
+        let instant: jiff::Timestamp = text
+            .parse()
+            .map_err(|error| format!("{text:?} is not an RFC 3339 time: {error}"))?;
+        u64::try_from(instant.as_nanosecond())
+            .map(Self)
+            .map_err(|_| format!("{text:?} is outside 1970..2554"))
+    }
+}
+
+/// The binary codec's shape: the newtype around the nanoseconds.
+#[derive(Serialize, Deserialize)]
+#[serde(rename = "Timestamp")]
+struct Nanos(u64);
+
+impl Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            serializer.collect_str(self)
+        } else {
+            Nanos(self.0).serialize(serializer)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        if deserializer.is_human_readable() {
+            deserializer.deserialize_any(TimestampVisitor)
+        } else {
+            Nanos::deserialize(deserializer).map(|Nanos(nanos)| Self(nanos))
+        }
+    }
+}
+
+/// Reads RFC 3339 text, or the nanoseconds version 1 of the history export wrote.
+struct TimestampVisitor;
+
+impl serde::de::Visitor<'_> for TimestampVisitor {
+    type Value = Timestamp;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("an RFC 3339 time or nanoseconds since the epoch")
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, nanos: u64) -> Result<Timestamp, E> {
+        Ok(Timestamp(nanos))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Timestamp, E> {
+        text.parse().map_err(E::custom)
     }
 }
 

@@ -3,18 +3,8 @@
 
 use endure_core::history::{EventType, HistoryExport};
 
-use crate::processes::{Outcome, Server, WorkerProcess, cli};
+use crate::processes::{Server, WorkerProcess, cli, fails, ok};
 use crate::worker::{QUEUE, VERSIONED_QUEUE};
-
-fn ok(outcome: Outcome) -> Outcome {
-    assert_eq!(outcome.code, 0, "{outcome:?}");
-    outcome
-}
-
-fn fails(outcome: Outcome, code: i32, message: &str) {
-    assert_eq!(outcome.code, code, "{outcome:?}");
-    assert!(outcome.stderr.contains(message), "{outcome:?}");
-}
 
 #[test]
 fn namespace_commands() {
@@ -52,7 +42,7 @@ fn namespace_commands() {
     .json();
     assert_eq!(created["name"], "orders");
     assert_eq!(created["config"]["description"], "order intake");
-    assert_eq!(created["config"]["retention"]["secs"], 604_800);
+    assert_eq!(created["config"]["retention"], "7d");
     assert_eq!(created["version"], 1);
 
     fails(
@@ -93,7 +83,7 @@ fn namespace_commands() {
     );
 
     let described = ok(cli(at, &["namespace", "describe", "orders", "-o", "json"])).json();
-    assert_eq!(described["config"]["retention"]["secs"], 86_400);
+    assert_eq!(described["config"]["retention"], "1d");
     let all = ok(cli(at, &["namespace", "list", "--output", "json"])).json();
     let names: Vec<&str> = all
         .as_array()
@@ -488,7 +478,7 @@ fn workflow_commands() {
     .json();
     assert_eq!(
         repeated["result"],
-        serde_json::json!({ "encoding": "binary/plain", "data": "aGho" }),
+        serde_json::json!({ "metadata": { "encoding": "binary/plain" }, "data": "aGho" }),
         "three bytes 'h'"
     );
     let exported = ok(cli(
@@ -546,6 +536,20 @@ fn workflow_commands() {
     ));
     let history = HistoryExport::from_json(&exported.stdout).unwrap();
     assert_eq!(history.events.len(), 11);
+    // Readable: RFC 3339 times, durations as text, JSON payloads as their values.
+    let readable: serde_json::Value = serde_json::from_str(&exported.stdout).unwrap();
+    assert_eq!(readable["version"], 2);
+    let first = &readable["events"][0];
+    let time = first["event_time"].as_str().unwrap();
+    assert!(
+        time.parse::<endure_core::time::Timestamp>().is_ok() && time.ends_with('Z'),
+        "{time}"
+    );
+    let started = &first["attributes"]["WorkflowExecutionStarted"];
+    assert_eq!(started["input"], serde_json::json!(["ada"]));
+    assert_eq!(started["workflow_task_timeout"], "10s");
+    let completed = &readable["events"][10]["attributes"]["WorkflowExecutionCompleted"];
+    assert_eq!(completed["result"], serde_json::json!(["hello, ada"]));
     assert_eq!(
         history.events.last().unwrap().event_type(),
         EventType::WorkflowExecutionCompleted

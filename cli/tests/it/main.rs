@@ -10,6 +10,7 @@
 )]
 
 mod commands;
+mod following;
 mod kill;
 mod postgres;
 mod processes;

@@ -6,13 +6,8 @@
 use endure_core::history::{EventType, HistoryExport};
 use endure_server::storage::postgres::testing;
 
-use crate::processes::{Outcome, Server, WorkerProcess, cli, run};
+use crate::processes::{Server, WorkerProcess, cli, ok, run};
 use crate::worker::QUEUE;
-
-fn ok(outcome: Outcome) -> Outcome {
-    assert_eq!(outcome.code, 0, "{outcome:?}");
-    outcome
-}
 
 #[test]
 fn a_server_on_postgres_migrates_serves_and_keeps_its_state() {

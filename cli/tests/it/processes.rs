@@ -195,6 +195,18 @@ impl Outcome {
     }
 }
 
+/// `outcome`, which must have succeeded.
+pub fn ok(outcome: Outcome) -> Outcome {
+    assert_eq!(outcome.code, 0, "{outcome:?}");
+    outcome
+}
+
+/// Asserts `outcome` exited with `code` and said `message` on stderr.
+pub fn fails(outcome: Outcome, code: i32, message: &str) {
+    assert_eq!(outcome.code, code, "{outcome:?}");
+    assert!(outcome.stderr.contains(message), "{outcome:?}");
+}
+
 /// The longest a CLI command may take in these tests.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 

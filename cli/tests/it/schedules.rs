@@ -3,18 +3,8 @@
 
 use std::time::Duration;
 
-use crate::processes::{Outcome, Server, WorkerProcess, cli};
+use crate::processes::{Server, WorkerProcess, cli, fails, ok};
 use crate::worker::QUEUE;
-
-fn ok(outcome: Outcome) -> Outcome {
-    assert_eq!(outcome.code, 0, "{outcome:?}");
-    outcome
-}
-
-fn fails(outcome: Outcome, code: i32, message: &str) {
-    assert_eq!(outcome.code, code, "{outcome:?}");
-    assert!(outcome.stderr.contains(message), "{outcome:?}");
-}
 
 fn describe(at: &str) -> serde_json::Value {
     ok(cli(

@@ -4,7 +4,9 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use endure::workflow::{ActivityError, SessionOptions, WorkflowContext, WorkflowError};
+use endure::workflow::{
+    ActivityError, ChildWorkflowOptions, SessionOptions, WorkflowContext, WorkflowError,
+};
 use endure::{
     ActivityContext, ActivityOptions, Client, Namespace, TaskQueueName, VersioningBehavior, Worker,
     WorkerDeploymentOptions, WorkerDeploymentVersion, WorkerOptions,
@@ -59,6 +61,28 @@ async fn counter(ctx: WorkflowContext) -> Result<i64, WorkflowError> {
     ctx.all_handlers_finished().await;
     let total = *count.lock();
     Ok(total)
+}
+
+/// Greets each name in a child `Greet` workflow of its own (`<id>-child-<n>`), in parallel.
+#[endure::workflow(name = "Family")]
+async fn family(ctx: WorkflowContext, names: Vec<String>) -> Result<Vec<String>, WorkflowError> {
+    let id = ctx.info().workflow_id().clone();
+    let children: Vec<_> = names
+        .iter()
+        .enumerate()
+        .map(|(index, name)| {
+            let options = ChildWorkflowOptions {
+                workflow_id: Some(format!("{id}-child-{}", index + 1)),
+                ..ChildWorkflowOptions::default()
+            };
+            ctx.start_child_workflow("Greet", name, options)
+        })
+        .collect();
+    let mut greetings = Vec::new();
+    for child in children {
+        greetings.push(child.result::<String>().await?);
+    }
+    Ok(greetings)
 }
 
 /// Two activities around a durable sleep: a run long enough to be interrupted.
@@ -134,6 +158,7 @@ fn worker_process() {
                 .register::<session_greet>()
                 .register::<counter>()
                 .register::<steps>()
+                .register::<family>()
                 .register::<repeat>()
                 .register::<compose>();
             running.push(tokio::spawn(worker.run(std::future::pending())));

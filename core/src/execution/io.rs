@@ -47,16 +47,20 @@ pub struct StartRequest {
     /// Limit on the whole chain, if any, as an absolute time (carried across runs).
     pub execution_expiration_time: Option<Timestamp>,
     /// The execution timeout as given (recorded in the Started event).
+    #[serde(with = "crate::duration_text::readable_option")]
     pub execution_timeout: Option<Duration>,
     /// Limit on this run.
+    #[serde(with = "crate::duration_text::readable_option")]
     pub run_timeout: Option<Duration>,
     /// Limit on one workflow task (normalised: default 10 s, at most 120 s).
+    #[serde(with = "crate::duration_text::readable")]
     pub task_timeout: Duration,
     /// The workflow retry policy.
     pub retry_policy: Option<RetryPolicy>,
     /// The cron schedule.
     pub cron_schedule: Option<CronSchedule>,
     /// Delay before the first workflow task (start delay, retry or cron backoff).
+    #[serde(with = "crate::duration_text::readable_option")]
     pub first_workflow_task_backoff: Option<Duration>,
     /// The memo.
     pub memo: Memo,
@@ -187,6 +191,7 @@ pub struct StickyAttributes {
     /// The worker's own queue.
     pub task_queue: TaskQueueName,
     /// How long a task may wait there before falling back to the normal queue.
+    #[serde(with = "crate::duration_text::readable")]
     pub schedule_to_start_timeout: Duration,
 }
 

@@ -74,6 +74,7 @@ pub struct WorkflowTask {
     /// The queue it waits on.
     pub task_queue: TaskQueue,
     /// Limit once started.
+    #[serde(with = "crate::duration_text::readable")]
     pub start_to_close_timeout: Duration,
     /// For a sticky task: when it falls back to the normal queue if not started.
     pub schedule_to_start_deadline: Option<Timestamp>,

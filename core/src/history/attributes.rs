@@ -68,10 +68,13 @@ pub struct WorkflowExecutionStartedEventAttributes {
     /// The workflow's arguments.
     pub input: Payloads,
     /// Limit on the whole chain.
+    #[serde(with = "crate::duration_text::readable_option")]
     pub workflow_execution_timeout: Option<Duration>,
     /// Limit on this run.
+    #[serde(with = "crate::duration_text::readable_option")]
     pub workflow_run_timeout: Option<Duration>,
     /// Limit on one workflow task (normalised).
+    #[serde(with = "crate::duration_text::readable")]
     pub workflow_task_timeout: Duration,
     /// The run this one continues (continue-as-new, retry or cron).
     pub continued_execution_run_id: Option<RunId>,
@@ -96,6 +99,7 @@ pub struct WorkflowExecutionStartedEventAttributes {
     /// The cron schedule.
     pub cron_schedule: Option<CronSchedule>,
     /// Delay before the first workflow task (start delay, cron, retry backoff).
+    #[serde(with = "crate::duration_text::readable_option")]
     pub first_workflow_task_backoff: Option<Duration>,
     /// The memo.
     pub memo: Memo,
@@ -148,6 +152,7 @@ pub struct WorkflowTaskScheduledEventAttributes {
     /// The queue (normal or sticky).
     pub task_queue: TaskQueue,
     /// Limit on the task once started.
+    #[serde(with = "crate::duration_text::readable")]
     pub start_to_close_timeout: Duration,
     /// The attempt, from 1.
     pub attempt: u32,
@@ -236,12 +241,16 @@ pub struct ActivityTaskScheduledEventAttributes {
     /// The arguments.
     pub input: Payloads,
     /// Limit on the whole activity; `None` is unlimited.
+    #[serde(with = "crate::duration_text::readable_option")]
     pub schedule_to_close_timeout: Option<Duration>,
     /// Limit on waiting in the queue; `None` is unlimited.
+    #[serde(with = "crate::duration_text::readable_option")]
     pub schedule_to_start_timeout: Option<Duration>,
     /// Limit on one attempt.
+    #[serde(with = "crate::duration_text::readable")]
     pub start_to_close_timeout: Duration,
     /// Longest silence between heartbeats.
+    #[serde(with = "crate::duration_text::readable_option")]
     pub heartbeat_timeout: Option<Duration>,
     /// The completion that carried the command.
     pub workflow_task_completed_event_id: EventId,
@@ -342,6 +351,7 @@ pub struct TimerStartedEventAttributes {
     /// The timer id.
     pub timer_id: TimerId,
     /// How long until it fires.
+    #[serde(with = "crate::duration_text::readable")]
     pub start_to_fire_timeout: Duration,
     /// The completion that carried the command.
     pub workflow_task_completed_event_id: EventId,
@@ -505,12 +515,15 @@ pub struct WorkflowExecutionContinuedAsNewEventAttributes {
     /// The new run's arguments.
     pub input: Payloads,
     /// The new run's run timeout.
+    #[serde(with = "crate::duration_text::readable_option")]
     pub workflow_run_timeout: Option<Duration>,
     /// The new run's workflow task timeout.
+    #[serde(with = "crate::duration_text::readable")]
     pub workflow_task_timeout: Duration,
     /// The completion that carried the command.
     pub workflow_task_completed_event_id: EventId,
     /// Delay before the new run's first workflow task.
+    #[serde(with = "crate::duration_text::readable_option")]
     pub backoff_start_interval: Option<Duration>,
     /// Why the new run was started.
     pub initiator: ContinueAsNewInitiator,
@@ -541,10 +554,13 @@ pub struct StartChildWorkflowExecutionInitiatedEventAttributes {
     /// The child's arguments.
     pub input: Payloads,
     /// The child's execution timeout.
+    #[serde(with = "crate::duration_text::readable_option")]
     pub workflow_execution_timeout: Option<Duration>,
     /// The child's run timeout.
+    #[serde(with = "crate::duration_text::readable_option")]
     pub workflow_run_timeout: Option<Duration>,
     /// The child's workflow task timeout.
+    #[serde(with = "crate::duration_text::readable_option")]
     pub workflow_task_timeout: Option<Duration>,
     /// What happens to the child when this workflow closes.
     pub parent_close_policy: ParentClosePolicy,

@@ -28,7 +28,7 @@ pub enum ExportError {
     #[error("format is {0:?}; expected \"endure.history\"")]
     Format(String),
     /// A version this build does not read.
-    #[error("history export version {0} is not supported; this build reads version 1")]
+    #[error("history export version {0} is not supported; this build reads versions 1 and 2")]
     Version(u32),
     /// The events do not form a valid history.
     #[error("the exported history is malformed: {0}")]
@@ -38,8 +38,13 @@ pub enum ExportError {
 impl HistoryExport {
     /// The format tag.
     pub const FORMAT: &'static str = "endure.history";
-    /// The version written by this build.
-    pub const VERSION: u32 = 1;
+    /// The version written by this build: 2, with times as RFC 3339 text, durations as
+    /// text (`1h30m`) and JSON payloads as their values. Version 1 (nanoseconds, `{secs,
+    /// nanos}` and byte lists) is still read.
+    pub const VERSION: u32 = 2;
+
+    /// Every version this build reads.
+    pub const READS: [u32; 2] = [1, 2];
 
     /// An export of `events`.
     pub fn new(events: Vec<HistoryEvent>) -> Self {
@@ -63,7 +68,7 @@ impl HistoryExport {
         if export.format != Self::FORMAT {
             return Err(ExportError::Format(export.format));
         }
-        if export.version != Self::VERSION {
+        if !Self::READS.contains(&export.version) {
             return Err(ExportError::Version(export.version));
         }
         check_well_formed(&export.events)?;
@@ -82,7 +87,7 @@ mod tests {
         let text = export.to_json();
         assert!(text.contains("\"format\": \"endure.history\""));
         assert_eq!(HistoryExport::from_json(&text), Ok(export.clone()));
-        let future = text.replace("\"version\": 1", "\"version\": 9");
+        let future = text.replace("\"version\": 2", "\"version\": 9");
         assert_eq!(
             HistoryExport::from_json(&future),
             Err(ExportError::Version(9))

@@ -32,12 +32,16 @@ pub struct ActivityOptions {
     /// The queue the activity is dispatched on (Go's `TaskQueueName`).
     pub task_queue: Option<TaskQueueName>,
     /// Limit on the whole activity, retries included.
+    #[serde(with = "crate::duration_text::readable_option")]
     pub schedule_to_close_timeout: Option<Duration>,
     /// Limit on waiting in the queue for a worker; not retried when it fires.
+    #[serde(with = "crate::duration_text::readable_option")]
     pub schedule_to_start_timeout: Option<Duration>,
     /// Limit on one attempt.
+    #[serde(with = "crate::duration_text::readable_option")]
     pub start_to_close_timeout: Option<Duration>,
     /// Longest silence between heartbeats before the attempt counts as failed.
+    #[serde(with = "crate::duration_text::readable_option")]
     pub heartbeat_timeout: Option<Duration>,
     /// How failed attempts are retried.
     pub retry_policy: Option<RetryPolicy>,

@@ -42,16 +42,20 @@ pub struct StartWorkflowOptions {
     /// Makes a retried start idempotent.
     pub request_id: Option<RequestId>,
     /// Limit on the whole execution chain.
+    #[serde(with = "crate::duration_text::readable_option")]
     pub execution_timeout: Option<Duration>,
     /// Limit on one run.
+    #[serde(with = "crate::duration_text::readable_option")]
     pub run_timeout: Option<Duration>,
     /// Limit on one workflow task.
+    #[serde(with = "crate::duration_text::readable_option")]
     pub task_timeout: Option<Duration>,
     /// Retries of the whole workflow, each a new run.
     pub retry_policy: Option<RetryPolicy>,
     /// Run on this schedule, one run per fire time.
     pub cron_schedule: Option<CronSchedule>,
     /// Wait this long before the first workflow task (spec §5.17.5).
+    #[serde(with = "crate::duration_text::readable_option")]
     pub start_delay: Option<Duration>,
     /// Non-indexed information shown by describe.
     pub memo: Memo,

@@ -75,6 +75,7 @@ use no_compound_shapes;
 mod arguments;
 mod binary;
 mod probe;
+mod serde_forms;
 
 pub use binary::Binary;
 
@@ -113,13 +114,14 @@ pub enum PayloadError {
 }
 
 /// One encoded value: metadata (at least `encoding`) and the bytes.
-#[derive(Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+///
+/// Serialised as its fields in the binary codec and readably in JSON (a `json/plain`
+/// payload as its JSON value; see `payload/serde_forms.rs`).
+#[derive(Clone, PartialEq, Eq, Hash, Default)]
 pub struct Payload {
     /// Metadata; `encoding` says how to read `data`.
     pub metadata: BTreeMap<String, Vec<u8>>,
-    /// The encoded bytes (a byte string in tagged bodies; the same bytes as a list of `u8`
-    /// in postcard and JSON).
-    #[serde(with = "serde_bytes")]
+    /// The encoded bytes (a byte string in tagged bodies and postcard).
     pub data: Vec<u8>,
 }
 

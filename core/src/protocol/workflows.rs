@@ -273,6 +273,7 @@ pub struct AwaitWorkflowCloseRequest {
     /// The run, or the current one.
     pub run_id: Option<RunId>,
     /// The longest wait.
+    #[serde(with = "crate::duration_text::readable")]
     pub wait: std::time::Duration,
 }
 

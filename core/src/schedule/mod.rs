@@ -17,11 +17,12 @@ mod spec;
 mod tests;
 mod text;
 
+pub use crate::duration_text::parse as parse_duration;
 pub use compiled::{CompiledSpec, FireTime, next_times};
 pub use model::*;
 pub use scheduler::{Plan, PlannedStart, SchedulerInput, SchedulerState, StartOutcome};
 pub use spec::{CalendarSpec, IntervalSpec, ScheduleRange, ScheduleSpec};
-pub use text::{CalendarText, parse_duration};
+pub use text::CalendarText;
 
 /// The first year a calendar's year field may name.
 pub const YEAR_MIN: u32 = 2000;

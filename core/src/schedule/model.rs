@@ -85,6 +85,7 @@ pub struct SchedulePolicies {
     pub overlap: ScheduleOverlapPolicy,
     /// How late a start may still be taken after the engine was down (default one year,
     /// at least ten seconds).
+    #[serde(with = "crate::duration_text::readable")]
     pub catchup_window: Duration,
     /// Pause the schedule when a workflow it started fails or times out.
     pub pause_on_failure: bool,

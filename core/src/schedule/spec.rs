@@ -85,9 +85,11 @@ pub struct CalendarSpec {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IntervalSpec {
     /// The period; at least one second.
+    #[serde(with = "crate::duration_text::readable")]
     pub every: Duration,
     /// The phase, less than `every`.
     #[serde(default)]
+    #[serde(with = "crate::duration_text::readable")]
     pub offset: Duration,
 }
 
@@ -124,6 +126,7 @@ pub struct ScheduleSpec {
     pub end_at: Option<Timestamp>,
     /// Each fire time is delayed by a deterministic amount up to this (never past the next
     /// nominal time).
+    #[serde(with = "crate::duration_text::readable")]
     pub jitter: Duration,
     /// The IANA time zone calendars are read in (`America/New_York`); empty for UTC.
     pub time_zone_name: String,

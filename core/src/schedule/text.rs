@@ -5,8 +5,6 @@
 //! descriptor (`@daily`, `@every 90m/15m`), with a `CRON_TZ=`/`TZ=` prefix and a `#`
 //! comment.
 
-use std::time::Duration;
-
 use serde::{Deserialize, Serialize};
 
 use super::SpecError;
@@ -271,9 +269,9 @@ pub(crate) fn parse_cron_string(text: &str) -> Result<(CronParts, Option<String>
             Some((every, offset)) => (every, Some(offset)),
             None => (rest, None),
         };
-        let every = parse_duration(every).map_err(error)?;
+        let every = crate::duration_text::parse(every).map_err(error)?;
         let offset = offset
-            .map(parse_duration)
+            .map(crate::duration_text::parse)
             .transpose()
             .map_err(error)?
             .unwrap_or_default();
@@ -323,55 +321,4 @@ pub(crate) fn parse_cron_string(text: &str) -> Result<(CronParts, Option<String>
         .parse()
         .map_err(|SpecError(reason)| error(reason))?;
     Ok((CronParts::Calendar(calendar), zone))
-}
-
-/// Parses a duration as people type it (`90s`, `5m`, `1h30m`, `3d`, `250ms`; parts add
-/// up); a bare number is refused, its unit would be a guess. The CLI's duration flags and
-/// `@every` read durations with this.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Err("empty duration; write it like 30s, 5m, 1h30m or 3d".into());
-    }
-    let mut total = Duration::ZERO;
-    let mut rest = text;
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        if digits == 0 {
-            return Err(format!(
-                "{text:?}: expected a number at {:?}; write it like 30s, 5m, 1h30m or 3d",
-                rest
-            ));
-        }
-        let value: u64 = rest[..digits]
-            .parse()
-            .map_err(|_| format!("{text:?}: {} is too large", &rest[..digits]))?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let unit = &rest[..unit_len];
-        rest = &rest[unit_len..];
-        let part = match unit {
-            "ms" => Duration::from_millis(value),
-            "s" => Duration::from_secs(value),
-            "m" => Duration::from_secs(value.saturating_mul(60)),
-            "h" => Duration::from_secs(value.saturating_mul(3_600)),
-            "d" => Duration::from_secs(value.saturating_mul(86_400)),
-            "" => {
-                return Err(format!(
-                    "{text:?}: {value} has no unit; add one of ms, s, m, h, d (e.g. {value}s)"
-                ));
-            }
-            other => {
-                return Err(format!(
-                    "{text:?}: unknown unit {other:?}; use ms, s, m, h or d"
-                ));
-            }
-        };
-        total = total.saturating_add(part);
-    }
-    Ok(total)
 }

@@ -176,6 +176,7 @@ fn core_depends_only_on_pure_crates() {
         "rmp-serde",
         "rmp",
         "serde_bytes",
+        "base64",
         // Test support only: traces the codec's schema snapshots.
         "serde-reflection",
         "thiserror",
