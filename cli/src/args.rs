@@ -16,6 +16,10 @@ file is corrupt.";
 #[derive(Debug, Parser)]
 #[command(name = "endure", version, about, after_help = EXIT_CODES)]
 pub(crate) struct Cli {
+    /// The profile of client flags to use (`endure env`; default: the profile `default`
+    /// if there is one).
+    #[arg(long, global = true, env = "ENDURE_ENV")]
+    pub(crate) env: Option<String>,
     /// What to do.
     #[command(subcommand)]
     pub(crate) command: Command,
@@ -52,6 +56,9 @@ pub(crate) enum Command {
     Operator(OperatorCommand),
     /// Print a shell completion script: `source <(endure completion bash)`.
     Completion(CompletionArgs),
+    /// Keep named profiles of client flags (address, namespace, output) for `--env NAME`.
+    #[command(subcommand)]
+    Env(crate::profiles::EnvCommand),
 }
 
 /// `endure completion`.

@@ -35,6 +35,9 @@ pub(crate) enum CliError {
     /// The store file is corrupt.
     #[error("{0}")]
     Corrupt(String),
+    /// What the command names does not exist (a profile, say).
+    #[error("{0}")]
+    NotFound(String),
     /// Whoever read stdout went away (`endure … | head`): the command ends quietly.
     #[error("stdout was closed")]
     StdoutClosed,
@@ -47,6 +50,7 @@ impl CliError {
             Self::Usage(_) => code::USAGE,
             Self::Server(_) => code::SERVER,
             Self::Corrupt(_) => code::CORRUPT,
+            Self::NotFound(_) => code::NOT_FOUND,
             Self::StdoutClosed => 0,
             Self::Client(error) => match error {
                 ClientError::Invalid(_) | ClientError::BadFilter(_) | ClientError::Payload(_) => {

@@ -22,6 +22,8 @@ mod namespace;
 #[cfg(not(madsim))]
 mod operator;
 #[cfg(not(madsim))]
+mod profiles;
+#[cfg(not(madsim))]
 mod render;
 #[cfg(not(madsim))]
 mod schedule;
@@ -55,9 +57,21 @@ fn main() -> ExitCode {
 
 #[cfg(not(madsim))]
 fn main() -> ExitCode {
-    use clap::Parser;
+    use clap::{CommandFactory, FromArgMatches};
 
-    let cli = args::Cli::parse();
+    // An `--env` profile's values become the flags' defaults before clap reads the line.
+    let arguments: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let command = match profiles::apply(args::Cli::command(), &arguments) {
+        Ok(command) => command,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(error.exit_code());
+        }
+    };
+    let cli = match args::Cli::from_arg_matches(&command.get_matches_from(arguments)) {
+        Ok(cli) => cli,
+        Err(error) => error.exit(),
+    };
     init_logging(matches!(cli.command, args::Command::Server(_)));
     let address = match &cli.command {
         args::Command::Workflow(command) => workflow_address(command),
@@ -74,7 +88,8 @@ fn main() -> ExitCode {
         args::Command::Server(_)
         | args::Command::Bench(_)
         | args::Command::Admin(_)
-        | args::Command::Completion(_) => String::new(),
+        | args::Command::Completion(_)
+        | args::Command::Env(_) => String::new(),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -103,6 +118,7 @@ fn main() -> ExitCode {
             args::Command::Bench(args) => bench::run(args).await,
             args::Command::Admin(args::AdminCommand::Check(args)) => admin::check(&args),
             args::Command::Completion(args) => completion(&args),
+            args::Command::Env(command) => profiles::run(command, cli.env),
             args::Command::Operator(args::OperatorCommand::Cluster(
                 args::ClusterCommand::Health(args),
             )) => operator::health(&args).await,

@@ -181,7 +181,11 @@ mod tests {
         assert!(parse("").is_err());
         assert!(parse("s").unwrap_err().contains("expected a number"));
         assert_eq!(parse(" 2m5s "), Ok(Duration::from_secs(125)));
-        assert!(parse("99999999999999999999s").unwrap_err().contains("too large"));
+        assert!(
+            parse("99999999999999999999s")
+                .unwrap_err()
+                .contains("too large")
+        );
     }
 
     #[test]

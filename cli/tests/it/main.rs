@@ -14,6 +14,7 @@ mod following;
 mod kill;
 mod postgres;
 mod processes;
+mod profiles;
 mod robustness;
 mod schedules;
 mod store_failures;

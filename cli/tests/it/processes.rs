@@ -221,9 +221,20 @@ pub fn cli(address: &str, args: &[&str]) -> Outcome {
 /// Runs `endure ARGS` (a command that reaches no server, or a server that must exit by
 /// itself); one still running after a minute is killed and fails the test.
 pub fn run(args: &[&str]) -> Outcome {
+    run_with(args, &[])
+}
+
+/// [`run`] with environment variables set. Profiles (`--env`) are read from a file that
+/// does not exist unless `ENDURE_CONFIG_FILE` is among them, so no user's file is read.
+pub fn run_with(args: &[&str], vars: &[(&str, &str)]) -> Outcome {
     let mut child = Command::new(endure())
         .args(args)
         .env("RUST_LOG", "warn")
+        .env("ENDURE_CONFIG_FILE", "/nonexistent/endure-tests.toml")
+        .env_remove("ENDURE_ENV")
+        .env_remove("ENDURE_ADDRESS")
+        .env_remove("ENDURE_NAMESPACE")
+        .envs(vars.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
