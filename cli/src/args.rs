@@ -601,6 +601,10 @@ pub(crate) enum ResetKind {
     /// The end of the last completed workflow task.
     #[value(name = "LastWorkflowTask", alias = "last-workflow-task")]
     LastWorkflowTask,
+    /// The end of the last completed workflow task of the run that continued as new into
+    /// this one: that run's ending is run again.
+    #[value(name = "LastContinuedAsNew", alias = "last-continued-as-new")]
+    LastContinuedAsNew,
 }
 
 /// `workflow reset`.

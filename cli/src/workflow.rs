@@ -3,6 +3,7 @@
 
 use endure::workflow::SESSION_CREATION_ACTIVITY;
 use endure::{Client, PendingActivityState, ResetOptions, ResetPoint, UpdateOptions};
+use endure_core::history::EventAttributes;
 use endure_core::protocol::WorkflowDescription;
 use endure_core::protocol::WorkflowExecutionInfo;
 use endure_core::{
@@ -334,8 +335,44 @@ async fn describe(args: ExecutionArgs) -> Result<(), CliError> {
     } else {
         None
     };
-    print(output, &description, || {
-        let mut text = describe_text(&description);
+    // The input and the outcome are in the first and the closing event.
+    let pinned = client(&args.client)?.handle(
+        description.execution.workflow_id.clone(),
+        Some(description.execution.run_id),
+    );
+    let first = pinned.history_page(EventId::FIRST).await?.events;
+    let input = match first.first().map(|event| &event.attributes) {
+        Some(EventAttributes::WorkflowExecutionStarted(started)) => {
+            payloads_json(Some(&started.input))
+        }
+        _ => Value::Null,
+    };
+    let closing = match EventId::new(description.history_length) {
+        Some(last) if description.status.is_closed() => {
+            pinned.history_page(last).await?.events.pop()
+        }
+        _ => None,
+    };
+    let (result, failure) = closing
+        .as_ref()
+        .map(|event| outcome(&event.attributes))
+        .unwrap_or_default();
+    let value = Described {
+        description: &description,
+        input,
+        result,
+        failure,
+    };
+    print(output, &value, || {
+        let mut extra = vec![("Input", value.input.to_string())];
+        if let Some(result) = &value.result {
+            extra.push(("Result", result.to_string()));
+        }
+        if let Some(failure) = &value.failure {
+            let message = failure["message"].as_str().unwrap_or_default();
+            extra.push(("Failure", message.to_owned()));
+        }
+        let mut text = describe_text(&description, extra);
         if let Some(hint) = &hint {
             text.push_str(&format!("\nNote: {hint}"));
         }
@@ -343,9 +380,53 @@ async fn describe(args: ExecutionArgs) -> Result<(), CliError> {
     })
 }
 
-fn describe_text(d: &WorkflowDescription) -> String {
+/// What `workflow describe` prints: the run's description, its input, and its result or
+/// failure once closed.
+#[derive(serde::Serialize)]
+struct Described<'a> {
+    #[serde(flatten)]
+    description: &'a WorkflowDescription,
+    input: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failure: Option<Value>,
+}
+
+/// A closing event's result, or its failure as `{message, type}` (a cancellation, a
+/// termination and a timeout are failures too, as the client reports them).
+fn outcome(attributes: &EventAttributes) -> (Option<Value>, Option<Value>) {
+    let failure = |message: String, kind: &str| Some(json!({ "message": message, "type": kind }));
+    match attributes {
+        EventAttributes::WorkflowExecutionCompleted(a) => {
+            (Some(payloads_json(a.result.as_ref())), None)
+        }
+        EventAttributes::WorkflowExecutionFailed(a) => {
+            (None, failure(a.failure.message.clone(), "Failed"))
+        }
+        EventAttributes::WorkflowExecutionCanceled(_) => (
+            None,
+            failure("the workflow was canceled".into(), "Canceled"),
+        ),
+        EventAttributes::WorkflowExecutionTerminated(a) => (
+            None,
+            failure(format!("terminated: {}", a.reason), "Terminated"),
+        ),
+        EventAttributes::WorkflowExecutionTimedOut(_) => {
+            (None, failure("the workflow timed out".into(), "TimedOut"))
+        }
+        EventAttributes::WorkflowExecutionContinuedAsNew(a) => (
+            Some(json!({ "continued_as_new": a.new_execution_run_id.to_string() })),
+            None,
+        ),
+        _ => (None, None),
+    }
+}
+
+/// `d` for people; `extra` fields (input, result) follow the summary's.
+fn describe_text(d: &WorkflowDescription, extra: Vec<(&str, String)>) -> String {
     let optional = |value: Option<String>| value.unwrap_or_else(|| "-".into());
-    let summary = fields(&[
+    let mut pairs = vec![
         ("Workflow ID", d.execution.workflow_id.to_string()),
         ("Run ID", d.execution.run_id.to_string()),
         ("Type", d.workflow_type.to_string()),
@@ -368,8 +449,9 @@ fn describe_text(d: &WorkflowDescription) -> String {
         ("Pending activities", d.pending_activities.to_string()),
         ("Pending timers", d.pending_timers.to_string()),
         ("Pending children", d.pending_children.to_string()),
-    ]);
-    let mut text = summary;
+    ];
+    pairs.extend(extra);
+    let mut text = fields(&pairs);
     if let Some(versioning) = versioning_text(&d.versioning) {
         text.push_str(&format!("\nVersioning        {versioning}"));
     }
@@ -563,19 +645,41 @@ async fn cancel(args: ReasonArgs, terminate: bool) -> Result<(), CliError> {
 }
 
 async fn reset(args: ResetArgs) -> Result<(), CliError> {
-    let point = match (args.kind, args.event_id) {
-        (Some(ResetKind::FirstWorkflowTask), None) => ResetPoint::FirstWorkflowTask,
-        (Some(ResetKind::LastWorkflowTask), None) => ResetPoint::LastWorkflowTask,
-        (None, Some(id)) => ResetPoint::Event(
-            EventId::new(id).ok_or_else(|| usage("--event-id must be at least 1"))?,
+    let (handle, output) = handle(&args.execution)?;
+    let (handle, point) = match (args.kind, args.event_id) {
+        (Some(ResetKind::FirstWorkflowTask), None) => (handle, ResetPoint::FirstWorkflowTask),
+        (Some(ResetKind::LastWorkflowTask), None) => (handle, ResetPoint::LastWorkflowTask),
+        // As Temporal's CLI: the run this one continued from, at its last workflow task.
+        (Some(ResetKind::LastContinuedAsNew), None) => {
+            let history = handle.history().await?;
+            let previous = history.first().and_then(|event| match &event.attributes {
+                EventAttributes::WorkflowExecutionStarted(a) => a.continued_execution_run_id,
+                _ => None,
+            });
+            let previous = previous.ok_or_else(|| {
+                usage(format!(
+                    "{} did not continue as new from an earlier run; use --type LastWorkflowTask",
+                    handle.workflow_id()
+                ))
+            })?;
+            let client = client(&args.execution.client)?;
+            (
+                client.handle(handle.workflow_id().clone(), Some(previous)),
+                ResetPoint::LastWorkflowTask,
+            )
+        }
+        (None, Some(id)) => (
+            handle,
+            ResetPoint::Event(
+                EventId::new(id).ok_or_else(|| usage("--event-id must be at least 1"))?,
+            ),
         ),
         _ => {
             return Err(usage(
-                "say where to reset: --type first-workflow-task | last-workflow-task, or --event-id N",
+                "say where to reset: --type FirstWorkflowTask | LastWorkflowTask | LastContinuedAsNew, or --event-id N",
             ));
         }
     };
-    let (handle, output) = handle(&args.execution)?;
     let run_id = handle.reset(ResetOptions::new(point, args.reason)).await?;
     print(output, &json!({ "run_id": run_id.to_string() }), || {
         fields(&[("New run ID", run_id.to_string())])

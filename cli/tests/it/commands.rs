@@ -566,9 +566,24 @@ fn workflow_commands() {
     assert_eq!(described["task_queue"], QUEUE);
     assert_eq!(described["history_length"], 11);
     assert_eq!(described["pending_activities"], 0);
+    assert_eq!(described["input"], "ada");
+    assert_eq!(described["result"], "hello, ada");
+    assert!(described.get("failure").is_none(), "{described}");
+    let time = described["start_time"].as_str().unwrap();
+    assert!(
+        time.parse::<endure_core::time::Timestamp>().is_ok(),
+        "{time}"
+    );
     let described = ok(cli(at, &["workflow", "describe", "-w", "greet-1"]));
     assert!(
         described.stdout.contains("Status              Completed"),
+        "{described:?}"
+    );
+    assert!(
+        described.stdout.contains("Input               \"ada\"")
+            && described
+                .stdout
+                .contains("Result              \"hello, ada\""),
         "{described:?}"
     );
 

@@ -15,6 +15,7 @@ mod kill;
 mod postgres;
 mod processes;
 mod profiles;
+mod resets;
 mod robustness;
 mod schedules;
 mod store_failures;

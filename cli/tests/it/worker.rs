@@ -85,6 +85,18 @@ async fn family(ctx: WorkflowContext, names: Vec<String>) -> Result<Vec<String>,
     Ok(greetings)
 }
 
+/// Continues as new `hops` times, then waits for `finish` and returns how many hops its
+/// chain made.
+#[endure::workflow(name = "Chain")]
+async fn chain(ctx: WorkflowContext, hops: u32) -> Result<u32, WorkflowError> {
+    if hops > 0 {
+        return Err(ctx.continue_as_new(&(hops - 1)));
+    }
+    let finish = ctx.signal_channel("finish");
+    let _: () = finish.recv_json().await?;
+    Ok(0)
+}
+
 /// Two activities around a durable sleep: a run long enough to be interrupted.
 #[endure::workflow(name = "Steps")]
 async fn steps(ctx: WorkflowContext, name: String) -> Result<String, WorkflowError> {
@@ -159,6 +171,7 @@ fn worker_process() {
                 .register::<counter>()
                 .register::<steps>()
                 .register::<family>()
+                .register::<chain>()
                 .register::<repeat>()
                 .register::<compose>();
             running.push(tokio::spawn(worker.run(std::future::pending())));
