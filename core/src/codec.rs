@@ -8,14 +8,14 @@
 //! - **positional** (postcard: fields by position, variants by index) for what is written
 //!   most and changes least — history events, commands, options, failures, payloads; a
 //!   change to their shape bumps [`FORMAT_VERSION`];
-//! - **tagged** (MessagePack with numbered fields and variants, [`tagged`]) for the run's
+//! - **tagged** (MessagePack with numbered fields and variants, `tagged.rs`) for the run's
 //!   state and the storage rows, which grow with every feature: a field appended with
 //!   `#[serde(default)]` (or an `Option`) decodes from older bodies as its default, with no
 //!   version bump, and older builds skip fields they do not know.
 //!
 //! Bodies of earlier versions decode into today's types through the schema snapshot of
 //! their version (`codec/schemas/v<N>.json`, the serde shape traced from the types of the
-//! time): the positional body is rewritten as a tagged one ([`transcode`]), which the
+//! time): the positional body is rewritten as a tagged one (`transcode.rs`), which the
 //! current types read with their defaults. Golden files of every version (`core/tests/golden/`)
 //! must decode forever.
 //!

@@ -1,7 +1,7 @@
 //! Durations as text: what people type (`90s`, `5m`, `1h30m`, `3d`, `250ms`) and what JSON
 //! shows.
 //!
-//! [`parse`] reads the CLI's duration flags and a schedule's `@every`; [`format`] writes
+//! [`parse`] reads the CLI's duration flags and a schedule's `@every`; [`format()`] writes
 //! the shortest exact text [`parse`] reads back. [`readable`] and [`readable_option`] are
 //! serde field adapters: in a human-readable format (JSON: `endure workflow show -o json`,
 //! the history export, `describe -o json`) a duration is that text; in the binary codec it

@@ -6,7 +6,7 @@
 //! root enum one variant per pass until every variant is seen, but an enum nested behind a
 //! sequence or an option whose shape it already knows is not met again, so every persisted
 //! enum is traced as a root of its own, and the result is checked: every enum met is in
-//! [`ENUMS`]'s list, and each has as many variants as its Rust type.
+//! `ENUMS`'s list, and each has as many variants as its Rust type.
 
 use serde::de::{self, DeserializeOwned, Visitor};
 use serde_reflection::{ContainerFormat, Registry, Samples, Tracer, TracerConfig};

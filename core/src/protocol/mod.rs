@@ -1,5 +1,5 @@
 //! The engine's API as messages: what clients and workers send and get back, one request
-//! and one response type per RPC ([`rpc`]'s table), the [`Handler`] the engine implements,
+//! and one response type per RPC (`rpc.rs`'s table), the [`Handler`] the engine implements,
 //! and the Transport port that carries [`Request`]s and [`Response`]s.
 //!
 //! The messages are the protocol's own: the engine maps them to its machine's inputs and

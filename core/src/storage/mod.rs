@@ -8,7 +8,7 @@
 //! the runs' deadline, dispatch and visibility rows, and request-id records. Apart from it,
 //! namespace records are written one at a time ([`Storage::put_namespace`], conditioned on
 //! their version) and a closed run past its retention is deleted whole
-//! ([`Storage::delete_run`]).
+//! ([`WorkflowWrite::deletion`]).
 //!
 //! Adapters (in `endure-server`): redb (default), an in-memory model, PostgreSQL. One
 //! conformance suite runs against all of them. The trait has no runtime: methods return

@@ -1,11 +1,11 @@
 //! The PostgreSQL adapter of the Storage port (cargo feature `postgres`), for deployments
 //! that outgrow one file: `tokio-postgres` behind a `deadpool-postgres` pool, prepared
-//! statements, one transaction per group commit ([`commit`]).
+//! statements, one transaction per group commit (`commit.rs`).
 //!
 //! Rows keep the columns that lists, deadlines, dispatch and leases query as real columns
 //! with indexes ([`schema`]); a run's state, history batches, dispatch rows, visibility rows
 //! and namespace records are `BYTEA` bodies in the project's versioned encoding, as in the
-//! redb store. Failures ([`errors`]): a serialization failure or deadlock reruns the
+//! redb store. Failures (`errors.rs`): a serialization failure or deadlock reruns the
 //! commit; a lost or refused connection is [`StorageError::Unavailable`] (the pool
 //! reconnects and the engine retries); anything else stops the store, as an IO error stops
 //! the redb one.
