@@ -16,7 +16,34 @@ use endure_core::{ActivityId, ActivityType, PayloadError, Payloads, WorkflowType
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-/// The context of one activity attempt.
+/// The context of one activity attempt: who it is ([`info`](Self::info)), heartbeats that
+/// keep it alive and carry progress to the next attempt, and cancellation.
+///
+/// ```
+/// use endure::{ActivityContext, ActivityError};
+///
+/// /// Copies `count` rows, resuming where the last attempt's heartbeat left off, and stops
+/// /// when the workflow cancels it.
+/// #[endure::activity(name = "CopyRows")]
+/// async fn copy_rows(ctx: ActivityContext, count: u64) -> Result<u64, ActivityError> {
+///     let mut next: u64 = match ctx.heartbeat_details::<u64>() {
+///         Some(Ok(done)) => done,
+///         _ => 0,
+///     };
+///     tracing::info!(attempt = ctx.info().attempt, from = next, "copying");
+///     while next < count {
+///         // copy row `next` …
+///         next += 1;
+///         if ctx.heartbeat(&next).await {
+///             return Err(ActivityError::canceled(None));
+///         }
+///     }
+///     if count == 0 {
+///         return Err(ActivityError::application("nothing to copy", "EmptyCopy").non_retryable());
+///     }
+///     Ok(next)
+/// }
+/// ```
 #[derive(Clone)]
 pub struct ActivityContext {
     transport: Arc<dyn Transport>,

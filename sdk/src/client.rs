@@ -64,7 +64,35 @@ pub enum ClientError {
     BadFilter(#[from] endure_core::list_filter::FilterError),
 }
 
-/// A connection to the engine for one namespace.
+/// A connection to the engine for one namespace: start workflows, find them, and get a
+/// [`WorkflowHandle`] to talk to one.
+///
+/// [`Client::connect`] reaches a server (`endure server start-dev`) over TCP;
+/// `endure::embedded::open(path)` runs the engine in-process. Clients are cheap to clone
+/// and share one connection.
+///
+/// ```
+/// use endure::{StartWorkflowOptions, TaskQueueName, WorkflowExecutionStatus, WorkflowId};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+/// // `Client::connect("127.0.0.1:7233", Namespace::default())` for a server.
+/// let client = endure::embedded::in_memory().await?;
+/// let options = StartWorkflowOptions::new(
+///     WorkflowId::new("order-42")?,
+///     TaskQueueName::new("orders")?,
+/// );
+/// // Started by type name; no worker polls "orders" yet, so the run waits for one.
+/// client.start_workflow(options, "OrderWorkflow", &"user_123").await?;
+///
+/// let running = client
+///     .list_workflows_matching("WorkflowType = 'OrderWorkflow' AND ExecutionStatus = 'Running'", 10)
+///     .await?;
+/// assert_eq!(running.len(), 1);
+/// assert_eq!(running[0].status, WorkflowExecutionStatus::Running);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Client {
     pub(crate) transport: Arc<dyn Transport>,
@@ -351,7 +379,31 @@ impl Client {
     }
 }
 
-/// A started workflow.
+/// A started workflow, by id (and run, if pinned): wait for its result, signal, query or
+/// update it, describe it, read its history, cancel or terminate it.
+///
+/// ```
+/// use endure::{StartWorkflowOptions, TaskQueueName, WorkflowExecutionStatus, WorkflowId};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+/// let client = endure::embedded::in_memory().await?;
+/// let options = StartWorkflowOptions::new(WorkflowId::new("cart-7")?, TaskQueueName::new("carts")?);
+/// client.start_workflow(options, "CartWorkflow", &()).await?;
+///
+/// // Any process can get a handle by id.
+/// let handle = client.handle(WorkflowId::new("cart-7")?, None);
+/// handle.signal("add_item", &("sku-1", 2)).await?;
+/// let description = handle.describe().await?;
+/// assert_eq!(description.status, WorkflowExecutionStatus::Running);
+///
+/// handle.terminate("the shop closed").await?;
+/// assert_eq!(handle.describe().await?.status, WorkflowExecutionStatus::Terminated);
+/// let events = handle.history().await?;
+/// assert_eq!(events.last().map(|e| e.event_type().name()), Some("WorkflowExecutionTerminated"));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct WorkflowHandle {
     pub(crate) client: Client,

@@ -1,13 +1,71 @@
-//! `endure`: what users of Endure import.
+//! `endure`: durable execution with Temporal's programming model, in Rust.
 //!
-//! It holds the [`Client`] and the [`Worker`], the workflow side of the SDK — [`workflow::WorkflowContext`], the API
-//! workflow code uses instead of clocks, threads, sleeps and randomness, and
-//! [`workflow::WorkflowExecutor`], which runs a workflow's coroutines deterministically — and
-//! re-exports the domain vocabulary of `endure-core` so that user code names `endure::…`
-//! only. Besides: activities ([`activity`](mod@activity), [`ActivityContext`]), the [`Replayer`], payload
-//! codecs ([`PayloadCodec`], [`Client::with_codec`]), the TCP client ([`remote`]), the
-//! embedded engine (`embedded`, feature `embedded`) and the time-skipping test environment
-//! (`testing`). README's feature table lists what works end to end.
+//! Workflows are async functions that survive crashes: every step they take is recorded in
+//! a history, and a workflow resumes after a restart by replaying it. Activities do the IO.
+//! A [`Worker`] hosts both for a task queue; a [`Client`] starts workflows and talks to them
+//! through a [`WorkflowHandle`]. The engine runs in your process on a redb file
+//! ([`embedded::open`]), in memory, or as a server (`endure server start-dev`, then
+//! [`Client::connect`]).
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! use endure::{
+//!     ActivityContext, ActivityError, ActivityOptions, StartWorkflowOptions, TaskQueueName,
+//!     Worker, WorkerOptions, WorkflowContext, WorkflowError, WorkflowId,
+//! };
+//!
+//! /// An activity: where IO goes. Retried by the engine when it fails.
+//! #[endure::activity(name = "Compose")]
+//! async fn compose(_ctx: ActivityContext, name: String) -> Result<String, ActivityError> {
+//!     Ok(format!("hello, {name}"))
+//! }
+//!
+//! /// A workflow: deterministic code that schedules activities, timers and children.
+//! #[endure::workflow(name = "Greet")]
+//! async fn greet(ctx: WorkflowContext, name: String) -> Result<String, WorkflowError> {
+//!     let ctx = ctx.with_activity_options(ActivityOptions {
+//!         start_to_close_timeout: Some(Duration::from_secs(10)),
+//!         ..ActivityOptions::default()
+//!     });
+//!     Ok(ctx.run_activity::<compose>(&name).await?)
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! // The embedded engine (`embedded::open("app.redb")` keeps it in a file).
+//! let client = endure::embedded::in_memory().await?;
+//! let queue = TaskQueueName::new("greetings")?;
+//! let mut worker = Worker::new(
+//!     client.transport(),
+//!     client.namespace().clone(),
+//!     queue.clone(),
+//!     WorkerOptions::default(),
+//! );
+//! worker.register::<greet>().register::<compose>();
+//! let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+//! let running = tokio::spawn(worker.run(async {
+//!     let _ = stopped.await;
+//! }));
+//!
+//! let options = StartWorkflowOptions::new(WorkflowId::new("greet-ada")?, queue);
+//! let handle = client.start::<greet>(options, &"ada".to_owned()).await?;
+//! assert_eq!(handle.result::<String>().await?, "hello, ada");
+//!
+//! let _ = stop.send(());
+//! running.await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Where things are: the workflow side is [`WorkflowContext`] (timers, activities, child
+//! workflows, signals, queries, updates, side effects, versions, sessions; its module
+//! [`workflow`](mod@workflow) says which Rust constructs break determinism), the activity side
+//! [`ActivityContext`] (heartbeats, cancellation). [`Replayer`] checks that today's code
+//! still replays yesterday's histories; [`testing::TestEnvironment`] skips time in tests.
+//! Payloads follow Temporal's converter ([`Payload`]) and can be encrypted by a
+//! [`PayloadCodec`]. The domain vocabulary of `endure-core` is re-exported here, so user
+//! code names `endure::…` only. README's feature table lists what works end to end.
 
 pub mod activity;
 mod activity_context;
@@ -49,6 +107,12 @@ pub use schedule_client::{
 pub use update_client::{UpdateHandle, UpdateOptions};
 pub use worker::{
     Registration, Worker, WorkerDeploymentOptions, WorkerOptions, WorkflowRegisterOptions,
+};
+/// What workflow code names most, also at the crate root.
+pub use workflow::{
+    ActivityError, ChildWorkflowError, ChildWorkflowHandle, ChildWorkflowOptions,
+    ContinueAsNewOptions, ExternalWorkflowError, LocalActivityOptions, Selector, SessionError,
+    SessionInfo, SessionOptions, SignalChannel, WorkflowContext, WorkflowError, WorkflowInfo,
 };
 
 /// `#[endure::workflow]` and `#[endure::activity]`: definitions named after their functions.

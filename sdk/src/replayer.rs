@@ -40,7 +40,44 @@ impl From<ReplayError> for ReplayFailure {
     }
 }
 
-/// Replays histories through one workflow's current code.
+/// Replays histories through one workflow's current code: the test that a change to a
+/// workflow keeps every run already in flight working (spec §5.5: code that would issue
+/// different commands for a recorded history is nondeterministic, and its runs would fail).
+///
+/// Feed it histories exported by `endure workflow show -w ID -o json` (or
+/// [`HistoryExport`]) from production, in a test:
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use endure::{HistoryExport, Replayer, StartWorkflowOptions, TaskQueueName, Worker};
+/// use endure::{WorkerOptions, WorkflowContext, WorkflowError, WorkflowId};
+///
+/// #[endure::workflow(name = "Reminder")]
+/// async fn reminder(ctx: WorkflowContext, minutes: u64) -> Result<String, WorkflowError> {
+///     ctx.sleep(Duration::from_millis(minutes)).await?;
+///     Ok("remind".to_owned())
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+/// # let client = endure::embedded::in_memory().await?;
+/// # let queue = TaskQueueName::new("reminders")?;
+/// # let mut worker = Worker::new(client.transport(), client.namespace().clone(), queue.clone(), WorkerOptions::default());
+/// # worker.register::<reminder>();
+/// # let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+/// # let running = tokio::spawn(worker.run(async { let _ = stopped.await; }));
+/// # let options = StartWorkflowOptions::new(WorkflowId::new("r-1")?, queue);
+/// # let handle = client.start::<reminder>(options, &1).await?;
+/// # handle.result::<String>().await?;
+/// // A history as `endure workflow show -o json` writes it.
+/// let json = HistoryExport::new(handle.history().await?).to_json();
+/// Replayer::for_workflow::<reminder>().replay_json(&json)?;
+/// # let _ = stop.send(());
+/// # running.await?;
+/// # Ok(())
+/// # }
+/// ```
 pub struct Replayer {
     make: Box<dyn Fn() -> WorkflowFunction>,
 }

@@ -21,7 +21,45 @@ const LONG_POLL: std::time::Duration = std::time::Duration::from_secs(10 * 365 *
 /// When test environments start: 2026-01-01T00:00:00Z.
 pub const TEST_START: Timestamp = Timestamp::from_unix_seconds(1_767_225_600);
 
-/// An in-memory engine on a skipping clock, with a client.
+/// An in-memory engine on a skipping clock, with a client: a workflow that sleeps for a
+/// month finishes in milliseconds, and activities are mocked by registering another
+/// implementation on the test's worker.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use endure::testing::TestEnvironment;
+/// use endure::{StartWorkflowOptions, TaskQueueName, Worker, WorkerOptions};
+/// use endure::{WorkflowContext, WorkflowError, WorkflowId};
+///
+/// #[endure::workflow(name = "Trial")]
+/// async fn trial(ctx: WorkflowContext, user: String) -> Result<String, WorkflowError> {
+///     ctx.sleep(Duration::from_secs(30 * 24 * 3600)).await?;
+///     Ok(format!("{user}: trial over"))
+/// }
+///
+/// // In a test: #[tokio::test(start_paused = true)]
+/// # fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+/// # tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build()?.block_on(async {
+/// let environment = TestEnvironment::new().await?;
+/// let client = environment.client().clone();
+/// let queue = TaskQueueName::new("trials")?;
+/// let mut worker = Worker::new(client.transport(), client.namespace().clone(), queue.clone(), WorkerOptions::default());
+/// worker.register::<trial>();
+/// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+/// let running = tokio::spawn(worker.run(async { let _ = stopped.await; }));
+///
+/// let started = environment.now();
+/// let options = StartWorkflowOptions::new(WorkflowId::new("trial-ada")?, queue);
+/// let handle = client.start::<trial>(options, &"ada".to_owned()).await?;
+/// assert_eq!(handle.result::<String>().await?, "ada: trial over");
+/// assert!(environment.now().saturating_duration_since(started) >= Duration::from_secs(30 * 24 * 3600));
+/// let _ = stop.send(());
+/// running.await?;
+/// # Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+/// # })
+/// # }
+/// ```
 pub struct TestEnvironment {
     client: Client,
     clock: Arc<TokioClock>,

@@ -28,6 +28,28 @@ use crate::validation::{ValidationError, check_optional_duration};
 /// | `retry_policy` | none: a failed workflow is not retried (spec §5.14.2) |
 /// | `cron_schedule` | none |
 /// | `start_delay` | none (cannot be combined with a cron schedule) |
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use endure_core::{
+///     RetryPolicy, SearchAttributeValue, StartWorkflowOptions, TaskQueueName, WorkflowId,
+///     WorkflowIdReusePolicy,
+/// };
+///
+/// let mut options = StartWorkflowOptions::new(
+///     WorkflowId::new("order-42")?,
+///     TaskQueueName::new("orders")?,
+/// );
+/// options.execution_timeout = Some(Duration::from_secs(24 * 3600));
+/// options.retry_policy = Some(RetryPolicy::with_maximum_attempts(3));
+/// options.id_reuse_policy = WorkflowIdReusePolicy::RejectDuplicate;
+/// options
+///     .search_attributes
+///     .insert("CustomerTier", SearchAttributeValue::Keyword("gold".into()));
+/// options.validate()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(any(test, feature = "testing"), derive(proptest_derive::Arbitrary))]
 pub struct StartWorkflowOptions {

@@ -67,7 +67,59 @@ struct CachedRun {
     local_activities: LocalActivities,
 }
 
-/// Hosts workflows and activities for one task queue.
+/// Hosts workflows and activities for one task queue: it polls the queue, runs workflow
+/// tasks on its sticky cache of runs, and runs activities, each up to its slots.
+///
+/// Register definitions (`#[endure::workflow]`, `#[endure::activity]`) or closures, then
+/// [`run`](Worker::run) until the shutdown future resolves; in-flight tasks finish first.
+///
+/// ```
+/// use endure::activity::ActivityDefinition;
+/// use endure::{
+///     ActivityContext, ActivityError, TaskQueueName, Worker, WorkerOptions, WorkflowContext,
+///     WorkflowError,
+/// };
+///
+/// /// The activity's name and types, declared apart from its implementation.
+/// struct SendEmail;
+/// impl ActivityDefinition for SendEmail {
+///     const NAME: &'static str = "SendEmail";
+///     type Input = String;
+///     type Output = String;
+/// }
+///
+/// struct Mailer {
+///     sender: String,
+/// }
+///
+/// async fn welcome(ctx: WorkflowContext, to: String) -> Result<String, WorkflowError> {
+///     Ok(ctx.run_activity::<SendEmail>(&to).await?)
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+/// let client = endure::embedded::in_memory().await?;
+/// let mut worker = Worker::new(
+///     client.transport(),
+///     client.namespace().clone(),
+///     TaskQueueName::new("email")?,
+///     WorkerOptions {
+///         identity: "mailer-1".into(),
+///         ..WorkerOptions::default()
+///     },
+/// );
+/// worker.register_workflow("Welcome", welcome);
+/// // An activity holding a shared resource registers as a closure.
+/// let mailer = std::sync::Arc::new(Mailer { sender: "shop@example.com".into() });
+/// worker.register_activity::<SendEmail, _, _>(move |_ctx: ActivityContext, to: String| {
+///     let mailer = mailer.clone();
+///     async move { Ok::<_, ActivityError>(format!("{} -> {to}", mailer.sender)) }
+/// });
+/// // Run until told to stop (here at once: ctrl-c or a SIGTERM future in a service).
+/// worker.run(async {}).await;
+/// # Ok(())
+/// # }
+/// ```
 pub struct Worker {
     transport: Arc<dyn Transport>,
     namespace: Namespace,

@@ -31,7 +31,41 @@ use super::scoped::{Operation, Scoped};
 use super::session::{SessionCell, SessionState, session_failed};
 use super::state::{ActivityError, CancelToken, QueryHandler, SharedState, Slot, TimerOutcome};
 
-/// The workflow's handle on its run.
+/// The workflow's handle on its run: everything workflow code does that is not plain
+/// computation goes through it, so that replaying the history rebuilds the same state.
+///
+/// Time ([`now`](Self::now), [`sleep`](Self::sleep)), activities, child workflows, signals,
+/// queries and updates, side effects, versions, coroutines and selectors, cancellation
+/// scopes and sessions. Clone it freely; every clone is the same run.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use endure::{ActivityOptions, Selector, WorkflowContext, WorkflowError};
+///
+/// /// Waits for approval (a signal) for at most a day, answering `status` queries meanwhile.
+/// #[endure::workflow(name = "Approval")]
+/// async fn approval(ctx: WorkflowContext, request: String) -> Result<String, WorkflowError> {
+///     let status = std::sync::Arc::new(std::sync::Mutex::new("waiting".to_owned()));
+///     let read = status.clone();
+///     ctx.set_query_handler("status", move |(): ()| {
+///         Ok::<_, std::convert::Infallible>(read.lock().map(|s| s.clone()).unwrap_or_default())
+///     });
+///     let approved = ctx.signal_channel("approve");
+///     let mut selector = Selector::new();
+///     selector.add_future(approved.recv_json::<String>(), |by| by.ok());
+///     selector.add_future(ctx.sleep(Duration::from_secs(24 * 3600)), |_| None);
+///     let Some(Some(by)) = selector.select().await else {
+///         return Ok(format!("{request}: expired"));
+///     };
+///     *status.lock().expect("status") = format!("approved by {by}");
+///     let ctx = ctx.with_activity_options(ActivityOptions::with_start_to_close_timeout(
+///         Duration::from_secs(30),
+///     ));
+///     let receipt: String = ctx.execute_activity("Notify", &(request, by)).await?;
+///     Ok(receipt)
+/// }
+/// ```
 #[derive(Clone)]
 pub struct WorkflowContext {
     pub(super) state: SharedState,
