@@ -46,7 +46,7 @@ pub(crate) enum Command {
     /// Inspect task queues: who polls them.
     #[command(subcommand)]
     TaskQueue(crate::task_queue::TaskQueueCommand),
-    /// Run a benchmark workload (BENCHMARKS.md) and print its figures as one JSON line.
+    /// Run a benchmark workload (README, "Benchmarks") and print its figures as one JSON line.
     Bench(BenchArgs),
     /// Look after a store: check a file for corruption, migrate a PostgreSQL schema.
     #[command(subcommand)]
@@ -140,7 +140,7 @@ pub(crate) struct BenchArgs {
     #[arg(long, value_enum, default_value_t = BenchMode::Embedded)]
     pub(crate) mode: BenchMode,
     /// The workload's size: workflows (hello, timers, idle), repeats (latency), steps,
-    /// signals, or activities of the replayed run (default: BENCHMARKS.md's).
+    /// signals, or activities of the replayed run (default: each workload's own).
     #[arg(long, short = 'n')]
     pub(crate) count: Option<usize>,
     /// Starts (or signals) in flight at once.

@@ -105,6 +105,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         other => println!("unexpected: {other:?}"),
     }
     handle.update::<_, ()>("finish", &()).await?;
+    println!("Update finish succeeded: the workflow ends once its handlers are done");
     let total: i64 = handle.result().await?;
     println!("Workflow result: {total}");
     let history = handle.history().await?;
@@ -118,7 +119,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         })
         .count();
     println!(
-        "history: {} events, {accepted} updates accepted (the rejected one left no trace)",
+        "history: {} events, {accepted} updates accepted (add_amount twice and finish; the rejected one left no trace)",
         history.len()
     );
     let _ = stop.send(());
