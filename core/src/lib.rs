@@ -14,6 +14,7 @@
 
 #![deny(missing_docs)]
 
+pub mod attribute_registry;
 pub mod clock;
 pub mod codec;
 mod command;

@@ -57,6 +57,9 @@ pub const UPDATES_IN_FLIGHT_MAX: usize = 10;
 pub const UPDATES_PER_EXECUTION_MAX: usize = 2_000;
 /// Search attributes on one run.
 pub const SEARCH_ATTRIBUTES_KEYS_MAX: usize = 100;
+
+/// Custom search attributes one namespace may register (explicitly or by first use).
+pub const SEARCH_ATTRIBUTES_REGISTERED_MAX: usize = 500;
 /// Encoded size of one search attribute value.
 pub const SEARCH_ATTRIBUTE_VALUE_BYTES_MAX: usize = 2 * KIB;
 /// Encoded size of all search attributes of one run.

@@ -126,6 +126,9 @@ pub struct NamespaceRecord {
     /// Its worker deployments, by name (spec §5.13.1; appended: older records have none).
     #[serde(default)]
     pub deployments: BTreeMap<String, WorkerDeployment>,
+    /// Its custom search attributes and their types (appended: older records have none).
+    #[serde(default)]
+    pub search_attributes: crate::attribute_registry::Registered,
 }
 
 impl NamespaceRecord {
@@ -138,6 +141,7 @@ impl NamespaceRecord {
             updated: now,
             version: 1,
             deployments: BTreeMap::new(),
+            search_attributes: BTreeMap::new(),
         }
     }
 
@@ -154,6 +158,7 @@ impl NamespaceRecord {
             updated: now.max(self.updated),
             version: self.version + 1,
             deployments: self.deployments.clone(),
+            search_attributes: self.search_attributes.clone(),
         })
     }
 

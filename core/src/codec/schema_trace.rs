@@ -11,6 +11,7 @@
 use serde::de::{self, DeserializeOwned, Visitor};
 use serde_reflection::{ContainerFormat, Registry, Samples, Tracer, TracerConfig};
 
+use crate::attribute_registry::SearchAttributeType;
 use crate::command::Command;
 use crate::cron::CronSchedule;
 use crate::enums::VersioningBehavior;
@@ -61,6 +62,7 @@ const ENUMS: &[EnumRoot] = enum_roots!(
     ParentClosePolicy,
     PendingActivityState,
     RetryState,
+    SearchAttributeType,
     SearchAttributeValue,
     SignalExternalWorkflowExecutionFailedCause,
     StartChildWorkflowExecutionFailedCause,

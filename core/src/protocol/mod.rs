@@ -15,6 +15,7 @@ mod deployments;
 mod namespaces;
 mod rpc;
 mod schedules;
+mod search_attributes;
 mod tasks;
 mod text;
 mod workflows;
@@ -30,6 +31,7 @@ pub use deployments::*;
 pub use namespaces::*;
 pub use rpc::{CheckText, Handler, Request, Response, Rpc};
 pub use schedules::*;
+pub use search_attributes::*;
 pub use tasks::*;
 pub use workflows::*;
 

@@ -237,4 +237,13 @@ rpcs! {
     /// Set or remove a run's versioning override; its versioning after.
     update_workflow_execution_options / UpdateWorkflowExecutionOptions:
         UpdateWorkflowExecutionOptionsRequest => crate::versioning::RunVersioning;
+    /// Register custom search attributes; the namespace's attributes after.
+    add_search_attributes / AddSearchAttributes:
+        AddSearchAttributesRequest => SearchAttributesListing;
+    /// Unregister custom search attributes; the namespace's attributes after.
+    remove_search_attributes / RemoveSearchAttributes:
+        RemoveSearchAttributesRequest => SearchAttributesListing;
+    /// List a namespace's search attributes, system and custom.
+    list_search_attributes / ListSearchAttributes:
+        ListSearchAttributesRequest => SearchAttributesListing;
 }

@@ -634,7 +634,33 @@ fn samples() -> Vec<(Request, Response)> {
                 )),
             }),
         ),
+        (
+            Request::AddSearchAttributes(AddSearchAttributesRequest {
+                namespace: namespace(),
+                attributes: custom_attributes(),
+            }),
+            Response::AddSearchAttributes(SearchAttributesListing::of(custom_attributes())),
+        ),
+        (
+            Request::RemoveSearchAttributes(RemoveSearchAttributesRequest {
+                namespace: namespace(),
+                names: vec!["Amount".into()],
+            }),
+            Response::RemoveSearchAttributes(SearchAttributesListing::of(
+                endure_core::attribute_registry::Registered::new(),
+            )),
+        ),
+        (
+            Request::ListSearchAttributes(ListSearchAttributesRequest {
+                namespace: namespace(),
+            }),
+            Response::ListSearchAttributes(SearchAttributesListing::of(custom_attributes())),
+        ),
     ]
+}
+
+fn custom_attributes() -> endure_core::attribute_registry::Registered {
+    namespace_record().search_attributes
 }
 
 fn version(build_id: &str) -> endure_core::versioning::WorkerDeploymentVersion {

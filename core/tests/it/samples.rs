@@ -720,6 +720,16 @@ pub fn storage_row_values() -> StorageRows {
                 .expect("known");
             std::collections::BTreeMap::from([("orders".to_owned(), deployment)])
         },
+        search_attributes: std::collections::BTreeMap::from([
+            (
+                "CustomerTier".to_owned(),
+                endure_core::attribute_registry::SearchAttributeType::Keyword,
+            ),
+            (
+                "Amount".to_owned(),
+                endure_core::attribute_registry::SearchAttributeType::Int,
+            ),
+        ]),
     };
     StorageRows {
         namespace_record,

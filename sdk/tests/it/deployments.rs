@@ -113,6 +113,8 @@ async fn wait_for_version(client: &Client, build: &str) {
     }
 }
 
+/// Waits until `count` activities completed and the workflow task that saw the last of
+/// them is done too (so the run's versioning reflects the worker that completed it).
 async fn wait_for_completed_activities(handle: &WorkflowHandle, count: usize) {
     loop {
         let history = handle.history().await.unwrap();
@@ -120,7 +122,10 @@ async fn wait_for_completed_activities(handle: &WorkflowHandle, count: usize) {
             .iter()
             .filter(|event| event.event_type() == EventType::ActivityTaskCompleted)
             .count();
-        if done >= count {
+        let idle = history
+            .last()
+            .is_some_and(|event| event.event_type() == EventType::WorkflowTaskCompleted);
+        if done >= count && idle {
             return;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;

@@ -275,6 +275,7 @@ impl<S: Storage, C: Clock> Handler for InProcessTransport<S, C> {
         request: ListWorkflowsRequest,
     ) -> Result<Vec<WorkflowExecutionInfo>, EngineError> {
         let query = super::schedules::without_schedules(request.query)?;
+        self.engine.check_filter(&request.namespace, &query)?;
         let rows = self
             .engine
             .list_workflows(&request.namespace, &query, request.offset, request.limit)
@@ -292,6 +293,7 @@ impl<S: Storage, C: Clock> Handler for InProcessTransport<S, C> {
 
     async fn count_workflows(&self, request: CountWorkflowsRequest) -> Result<u64, EngineError> {
         let query = super::schedules::without_schedules(request.query)?;
+        self.engine.check_filter(&request.namespace, &query)?;
         self.engine
             .count_workflows(&request.namespace, &query)
             .await
@@ -487,6 +489,31 @@ impl<S: Storage, C: Clock> Handler for InProcessTransport<S, C> {
         request: UpdateWorkflowExecutionOptionsRequest,
     ) -> Result<endure_core::versioning::RunVersioning, EngineError> {
         self.engine.update_workflow_execution_options(request).await
+    }
+
+    async fn add_search_attributes(
+        &self,
+        request: AddSearchAttributesRequest,
+    ) -> Result<SearchAttributesListing, EngineError> {
+        self.engine
+            .add_search_attributes(&request.namespace, &request.attributes)
+            .await
+    }
+
+    async fn remove_search_attributes(
+        &self,
+        request: RemoveSearchAttributesRequest,
+    ) -> Result<SearchAttributesListing, EngineError> {
+        self.engine
+            .remove_search_attributes(&request.namespace, &request.names)
+            .await
+    }
+
+    async fn list_search_attributes(
+        &self,
+        request: ListSearchAttributesRequest,
+    ) -> Result<SearchAttributesListing, EngineError> {
+        self.engine.list_search_attributes(&request.namespace)
     }
 }
 

@@ -28,6 +28,7 @@ mod queries;
 mod reads;
 mod runtime;
 mod schedules;
+mod search_attributes;
 mod shard;
 mod task_results;
 mod transport;

@@ -81,6 +81,15 @@ impl Namespaces {
         }
     }
 
+    /// What `read` makes of the record of `name`, if it is known (no copy of the record).
+    pub(crate) fn with_record<T>(
+        &self,
+        name: &Namespace,
+        read: impl FnOnce(&NamespaceRecord) -> T,
+    ) -> Option<T> {
+        self.records.read().get(name).map(read)
+    }
+
     /// The record of `name`, once [`check`](Self::check) lets it be named.
     fn record(&self, name: &Namespace) -> Result<NamespaceRecord, EngineError> {
         self.check(name)?;

@@ -33,6 +33,8 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         execution: &ExecutionKey,
         completion: WorkflowTaskCompletion,
     ) -> Result<Reply, EngineError> {
+        self.register_commanded(&execution.namespace, &completion.commands)
+            .await?;
         self.apply(
             execution,
             Input::WorkflowTaskCompleted(Box::new(completion)),

@@ -40,6 +40,8 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         update: Option<UpdateRequest>,
     ) -> Result<StartWorkflowResponse, EngineError> {
         self.check_namespace(&request.namespace)?;
+        self.register_used(&request.namespace, &request.options.search_attributes)
+            .await?;
         let (reply, result) = oneshot::channel();
         let (namespace, workflow_id) = (request.namespace.clone(), request.options.id.clone());
         self.send_to_shard(
