@@ -77,6 +77,9 @@ pub(crate) enum OperatorCommand {
     /// Namespaces, as `temporal operator namespace` spells it (`endure namespace` too).
     #[command(subcommand)]
     Namespace(NamespaceCommand),
+    /// A namespace's custom search attributes, which list filters may name.
+    #[command(subcommand)]
+    SearchAttribute(crate::search_attributes::SearchAttributeCommand),
 }
 
 /// `endure operator cluster …`.
@@ -246,6 +249,10 @@ pub(crate) struct ListenArgs {
     /// Namespaces to create at start besides `default` (repeatable).
     #[arg(long = "namespace")]
     pub(crate) namespaces: Vec<String>,
+    /// Custom search attributes to register in every namespace at start, NAME=TYPE
+    /// (Keyword, Text, Int, Double, Bool, Datetime, KeywordList; repeatable).
+    #[arg(long = "search-attribute", value_name = "NAME=TYPE")]
+    pub(crate) search_attributes: Vec<String>,
     /// How long a query waits for a worker's answer before it fails.
     #[arg(long, value_parser = duration::parse, default_value = "20s")]
     pub(crate) query_timeout: Duration,

@@ -30,6 +30,8 @@ mod schedule;
 #[cfg(not(madsim))]
 mod schedule_args;
 #[cfg(not(madsim))]
+mod search_attributes;
+#[cfg(not(madsim))]
 mod server;
 #[cfg(not(madsim))]
 mod show;
@@ -85,6 +87,9 @@ fn main() -> ExitCode {
         args::Command::Operator(args::OperatorCommand::Namespace(command)) => {
             namespace_address(command)
         }
+        args::Command::Operator(args::OperatorCommand::SearchAttribute(command)) => {
+            command.address()
+        }
         args::Command::Server(_)
         | args::Command::Bench(_)
         | args::Command::Admin(_)
@@ -124,6 +129,9 @@ fn main() -> ExitCode {
             )) => operator::health(&args).await,
             args::Command::Operator(args::OperatorCommand::Namespace(command)) => {
                 namespace::run(command).await
+            }
+            args::Command::Operator(args::OperatorCommand::SearchAttribute(command)) => {
+                search_attributes::run(command).await
             }
         }
     });

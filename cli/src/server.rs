@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use endure_core::Namespace;
+use endure_core::attribute_registry::{Registered, SearchAttributeType};
 use endure_core::clock::Clock;
 use endure_core::namespace::NamespaceConfig;
 use endure_core::protocol::Transport;
@@ -38,9 +39,16 @@ fn default_db() -> PathBuf {
     base.join("endure").join("dev.redb")
 }
 
+/// What a server creates at start: namespaces besides `default`, and custom search
+/// attributes registered in all of them (Temporal's dev server `--search-attribute`).
+struct Setup {
+    namespaces: Vec<Namespace>,
+    attributes: Registered,
+}
+
 /// What a server needs besides its store, read from [`ListenArgs`].
 struct Listen {
-    extra: Vec<Namespace>,
+    extra: Setup,
     address: SocketAddr,
     engine_config: EngineConfig,
     tcp: TcpServerConfig,
@@ -48,12 +56,28 @@ struct Listen {
 
 impl Listen {
     fn from_args(args: &ListenArgs) -> Result<Self, CliError> {
+        let attributes = args
+            .search_attributes
+            .iter()
+            .map(|entry| {
+                let (name, kind) = entry.split_once('=').ok_or_else(|| {
+                    usage(format!(
+                        "--search-attribute {entry:?}: write it as NAME=TYPE, e.g. CustomerTier=Keyword"
+                    ))
+                })?;
+                let kind: SearchAttributeType = kind.parse().map_err(usage)?;
+                Ok((name.to_owned(), kind))
+            })
+            .collect::<Result<Registered, CliError>>()?;
         Ok(Self {
-            extra: args
-                .namespaces
-                .iter()
-                .map(|name| Namespace::new(name.as_str()).map_err(usage))
-                .collect::<Result<_, _>>()?,
+            extra: Setup {
+                namespaces: args
+                    .namespaces
+                    .iter()
+                    .map(|name| Namespace::new(name.as_str()).map_err(usage))
+                    .collect::<Result<_, _>>()?,
+                attributes,
+            },
             address: SocketAddr::new(args.ip, args.port),
             engine_config: EngineConfig {
                 query_timeout: args.query_timeout,
@@ -211,16 +235,24 @@ async fn serve<S: Storage, C: Clock>(
     engine: Engine<S, C>,
     address: SocketAddr,
     db: String,
-    namespaces: &[Namespace],
+    setup: &Setup,
     tcp: TcpServerConfig,
 ) -> Result<(), CliError> {
-    for name in namespaces {
+    for name in &setup.namespaces {
         match engine
             .create_namespace(name.clone(), NamespaceConfig::default())
             .await
         {
             Ok(_) | Err(EngineError::NamespaceExists(_)) => {}
             Err(error) => return Err(engine_error(error)),
+        }
+    }
+    if !setup.attributes.is_empty() {
+        for name in std::iter::once(Namespace::default()).chain(setup.namespaces.iter().cloned()) {
+            engine
+                .add_search_attributes(&name, &setup.attributes)
+                .await
+                .map_err(|error| usage(format!("--search-attribute: {error}")))?;
         }
     }
     let transport: Arc<dyn Transport> = Arc::new(InProcessTransport::new(engine.clone()));

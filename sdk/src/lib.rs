@@ -79,6 +79,7 @@ pub mod remote;
 pub mod replayer;
 mod reset_client;
 mod schedule_client;
+mod search_attribute_client;
 mod task_slots;
 #[cfg(feature = "embedded")]
 pub mod testing;
@@ -120,6 +121,7 @@ pub use endure_macros::{activity, workflow};
 
 pub use replayer::{ReplayFailure, Replayer};
 
+pub use endure_core::attribute_registry::SearchAttributeType;
 pub use endure_core::execution::{
     PendingActivity, PendingActivityState, PendingChild, Rejected, ResetError, ResetPoint,
     ResetReapply,
@@ -134,6 +136,7 @@ pub use endure_core::history::{
 pub use endure_core::limits;
 pub use endure_core::list_filter::FilterError;
 pub use endure_core::namespace::{NamespaceConfig, NamespaceRecord, NamespaceUpdate};
+pub use endure_core::protocol::SearchAttributesListing;
 pub use endure_core::protocol::{
     ErrorKind, Health, HistoryPageResponse, PollerInfo, RemoteError, Request, Response, Rpc,
     TaskQueueDescription, Transport, TransportFuture, WorkflowDescription, WorkflowExecutionInfo,

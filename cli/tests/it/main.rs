@@ -18,5 +18,6 @@ mod profiles;
 mod resets;
 mod robustness;
 mod schedules;
+mod search_attributes;
 mod store_failures;
 mod worker;

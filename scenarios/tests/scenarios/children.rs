@@ -5,8 +5,9 @@
 //! when its whole chain ends; each batch's history holds each child's Initiated, Started
 //! and (for parts) Completed event once, with the right references; the terminated
 //! children end by the parent close policy; the abandoned ones outlive their parents and
-//! finish when signalled; list filters over the batches' search attribute and the runs'
-//! types and statuses count what happened; every run of every workflow is well formed and
+//! finish when signalled; list filters over the batches' search attribute (registered by
+//! the batches' upserts, durably, whatever the faults) and the runs' types and statuses
+//! count what happened; every run of every workflow is well formed and
 //! replays. Run with `RUSTFLAGS="--cfg madsim"`.
 
 use std::collections::BTreeMap;
@@ -185,6 +186,13 @@ async fn scenario(seed: u64) {
                 let rows = loop {
                     match client.list_workflows_matching(filter, 1_000).await {
                         Ok(rows) => break rows,
+                        // The batches registered `BatchId` by setting it, before the writes
+                        // that set it: no kill or power loss may lose that registration.
+                        Err(ClientError::Remote(remote))
+                            if remote.kind == endure::ErrorKind::InvalidArgument =>
+                        {
+                            panic!("{filter}: refused after the faults: {}", remote.message)
+                        }
                         Err(ClientError::Remote(_)) => {
                             tokio::time::sleep(Duration::from_millis(100)).await;
                         }

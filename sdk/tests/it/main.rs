@@ -28,6 +28,7 @@ mod registration;
 mod reset;
 mod schedules;
 mod scopes;
+mod search_attributes;
 mod selectors;
 mod sessions;
 // Real sockets and files; the simulated network is exercised by the scenarios.
