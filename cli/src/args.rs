@@ -249,6 +249,10 @@ pub(crate) struct ListenArgs {
     /// Namespaces to create at start besides `default` (repeatable).
     #[arg(long = "namespace")]
     pub(crate) namespaces: Vec<String>,
+    /// The server's log level (Temporal's `--log-level`): debug, info, warn or error. Wins
+    /// over `RUST_LOG`; without either the server logs at info.
+    #[arg(long, value_enum)]
+    pub(crate) log_level: Option<LogLevel>,
     /// Custom search attributes to register in every namespace at start, NAME=TYPE
     /// (Keyword, Text, Int, Double, Bool, Datetime, KeywordList; repeatable).
     #[arg(long = "search-attribute", value_name = "NAME=TYPE")]
@@ -260,6 +264,31 @@ pub(crate) struct ListenArgs {
     /// Keep it below the process's open-file limit (`ulimit -n`).
     #[arg(long, default_value_t = endure_server::tcp::CONNECTIONS_MAX)]
     pub(crate) max_connections: usize,
+}
+
+/// How much a server logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LogLevel {
+    /// Everything, for finding a bug.
+    Debug,
+    /// What it does: start, stop, store events (the default).
+    Info,
+    /// Only what needs attention.
+    Warn,
+    /// Only failures.
+    Error,
+}
+
+impl LogLevel {
+    /// The `tracing` filter directive.
+    pub(crate) fn directive(self) -> &'static str {
+        match self {
+            Self::Debug => "debug",
+            Self::Info => "info",
+            Self::Warn => "warn",
+            Self::Error => "error",
+        }
+    }
 }
 
 /// `endure server start-dev`.

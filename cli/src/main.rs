@@ -74,7 +74,12 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => error.exit(),
     };
-    init_logging(matches!(cli.command, args::Command::Server(_)));
+    let log_level = match &cli.command {
+        args::Command::Server(args::ServerCommand::StartDev(args)) => args.listen.log_level,
+        args::Command::Server(args::ServerCommand::Start(args)) => args.listen.log_level,
+        _ => None,
+    };
+    init_logging(matches!(cli.command, args::Command::Server(_)), log_level);
     let address = match &cli.command {
         args::Command::Workflow(command) => workflow_address(command),
         args::Command::Namespace(command) => namespace_address(command),
@@ -150,11 +155,14 @@ fn main() -> ExitCode {
 /// Logs to stderr through `tracing`, filtered by `RUST_LOG` (the server logs `info` by
 /// default; client commands only warnings).
 #[cfg(not(madsim))]
-fn init_logging(server: bool) {
+fn init_logging(server: bool, level: Option<args::LogLevel>) {
     use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let default = if server { "info" } else { "warn" };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let filter = match level {
+        Some(level) => EnvFilter::new(level.directive()),
+        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default)),
+    };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -458,12 +458,15 @@ fn describe_text(d: &WorkflowDescription, extra: Vec<(&str, String)>) -> String 
     if !d.search_attributes.is_empty() {
         text.push_str("\nSearch attributes:");
         for (key, value) in &d.search_attributes.0 {
-            text.push_str(&format!("\n  {key} = {value:?}"));
+            text.push_str(&format!("\n  {key} = {}", attribute_text(value)));
         }
     }
     if !d.memo.0.is_empty() {
-        let keys: Vec<&str> = d.memo.0.keys().map(String::as_str).collect();
-        text.push_str(&format!("\nMemo: {}", keys.join(", ")));
+        text.push_str("\nMemo:");
+        for (key, payload) in &d.memo.0 {
+            let value = crate::render::payloads_json(Some(&Payloads(vec![payload.clone()])));
+            text.push_str(&format!("\n  {key} = {value}"));
+        }
     }
     for activity in &d.pending_activity_details {
         text.push_str(&format!(
@@ -483,6 +486,10 @@ fn describe_text(d: &WorkflowDescription, extra: Vec<(&str, String)>) -> String 
                 .map(|failure| format!(", last failure: {}", failure.message))
                 .unwrap_or_default(),
         ));
+        if let Some(at) = activity.last_heartbeat_time {
+            let details = payloads_json(activity.heartbeat_details.as_ref());
+            text.push_str(&format!("\n  last heartbeat {at}: {details}"));
+        }
     }
     // A session (spec §5.15) lives as long as its creation activity runs on its worker.
     for activity in &d.pending_activity_details {
@@ -516,6 +523,22 @@ fn describe_text(d: &WorkflowDescription, extra: Vec<(&str, String)>) -> String 
         ));
     }
     text
+}
+
+/// A search attribute's value as people write it in filters: text quoted, numbers and
+/// booleans bare, times in RFC 3339, lists in brackets.
+fn attribute_text(value: &SearchAttributeValue) -> String {
+    match value {
+        SearchAttributeValue::Keyword(text) | SearchAttributeValue::Text(text) => {
+            format!("{text:?}")
+        }
+        SearchAttributeValue::Int(number) => number.to_string(),
+        SearchAttributeValue::Double(number) => number.to_string(),
+        SearchAttributeValue::Bool(flag) => flag.to_string(),
+        SearchAttributeValue::Datetime(time) => time.to_string(),
+        SearchAttributeValue::KeywordList(items) => format!("{items:?}"),
+        SearchAttributeValue::Unset => "(unset)".to_owned(),
+    }
 }
 
 /// A run's versioning (spec §5.13.1) at a glance: `Pinned to orders.2`, `AutoUpgrade (last

@@ -1032,6 +1032,18 @@ fn workflow_commands() {
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0]["execution"]["workflow_id"], "tagged");
     assert_eq!(found[0]["search_attributes"]["Tier"]["Keyword"], "gold");
+    // describe, for people: attribute values as filters write them, memo values decoded.
+    let described = ok(cli(at, &["workflow", "describe", "-w", "tagged"])).stdout;
+    for line in [
+        "  Priority = 3",
+        "  Tier = \"gold\"",
+        "  note = {\"vip\":true}",
+    ] {
+        assert!(
+            described.lines().any(|l| l == line),
+            "{line:?} in {described}"
+        );
+    }
     let none = ok(cli(
         at,
         &["workflow", "list", "-q", "Tier = 'silver'", "-o", "json"],
