@@ -1,5 +1,5 @@
-//! The test environment (spec §5.1 testing, issue 7): an in-memory engine whose clock skips
-//! ahead, and a client for it. Run tests on a paused tokio runtime —
+//! The test environment (Temporal's time-skipping test server, in process): an in-memory
+//! engine whose clock skips ahead, and a client for it. Run tests on a paused tokio runtime —
 //! `#[tokio::test(start_paused = true)]` — and whenever every task waits on a timer, time
 //! jumps to the next one: a workflow that sleeps for days finishes at once.
 //!
