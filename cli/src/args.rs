@@ -264,6 +264,17 @@ pub(crate) struct ListenArgs {
     /// Keep it below the process's open-file limit (`ulimit -n`).
     #[arg(long, default_value_t = endure_server::tcp::CONNECTIONS_MAX)]
     pub(crate) max_connections: usize,
+    /// The port of the HTTP listener serving /metrics (Prometheus), /healthz and /readyz,
+    /// on --ip (Temporal's `--metrics-port`). Default 7235, or a free port if that one is
+    /// taken; 0 picks a free one. The ready line prints where it is.
+    #[arg(long, conflicts_with_all = ["metrics_address", "no_metrics"])]
+    pub(crate) metrics_port: Option<u16>,
+    /// The full address of that listener, IP:PORT, to put it elsewhere than --ip.
+    #[arg(long, conflicts_with = "no_metrics")]
+    pub(crate) metrics_address: Option<std::net::SocketAddr>,
+    /// Serve no metrics or health endpoints.
+    #[arg(long)]
+    pub(crate) no_metrics: bool,
 }
 
 /// How much a server logs.

@@ -18,6 +18,8 @@ mod deployment;
 #[cfg(not(madsim))]
 mod error;
 #[cfg(not(madsim))]
+mod http;
+#[cfg(not(madsim))]
 mod namespace;
 #[cfg(not(madsim))]
 mod operator;

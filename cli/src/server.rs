@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use endure_core::Namespace;
@@ -23,6 +24,7 @@ use endure_server::tcp::{TcpServer, TcpServerConfig};
 
 use crate::args::{ListenArgs, ServerStartArgs, StartDevArgs};
 use crate::error::{CliError, usage};
+use crate::http::{self, MetricsBind};
 
 /// The redb file used when `--db` is not given: `endure/dev.redb` under
 /// `$XDG_DATA_HOME`, else `~/.local/share`, else the working directory.
@@ -49,6 +51,7 @@ struct Setup {
 /// What a server needs besides its store, read from [`ListenArgs`].
 struct Listen {
     extra: Setup,
+    metrics: MetricsBind,
     address: SocketAddr,
     engine_config: EngineConfig,
     tcp: TcpServerConfig,
@@ -79,6 +82,12 @@ impl Listen {
                 attributes,
             },
             address: SocketAddr::new(args.ip, args.port),
+            metrics: match (args.no_metrics, args.metrics_address, args.metrics_port) {
+                (true, _, _) => MetricsBind::Off,
+                (false, Some(address), _) => MetricsBind::Explicit(address),
+                (false, None, Some(port)) => MetricsBind::Explicit(SocketAddr::new(args.ip, port)),
+                (false, None, None) => MetricsBind::Default(args.ip),
+            },
             engine_config: EngineConfig {
                 query_timeout: args.query_timeout,
                 ..EngineConfig::default()
@@ -95,10 +104,15 @@ impl Listen {
 pub(crate) async fn start(args: ServerStartArgs) -> Result<(), CliError> {
     let Listen {
         extra,
+        metrics,
         address,
         engine_config,
         tcp,
     } = Listen::from_args(&args.listen)?;
+    // Installed before the engine opens, so its first commits are counted too.
+    if metrics != MetricsBind::Off {
+        http::recorder()?;
+    }
     let options = PostgresOptions {
         pool_size: args.pool_size,
         migrate: !args.no_migrate,
@@ -116,7 +130,13 @@ pub(crate) async fn start(args: ServerStartArgs) -> Result<(), CliError> {
             EngineError::Storage(error) => cannot_open(error),
             other => CliError::Server(format!("cannot open {shown}: {other}")),
         })?;
-    serve("server", engine, address, shown.clone(), &extra, tcp).await
+    let listen = Serve {
+        address,
+        tcp,
+        metrics,
+        counters: None,
+    };
+    serve("server", engine, shown.clone(), &extra, listen).await
 }
 
 /// A database URL with its password hidden, for logs and messages.
@@ -137,10 +157,15 @@ pub(crate) fn redact(url: &str) -> String {
 pub(crate) async fn start_dev(args: StartDevArgs) -> Result<(), CliError> {
     let Listen {
         extra,
+        metrics,
         address,
         engine_config,
         tcp,
     } = Listen::from_args(&args.listen)?;
+    // Installed before the engine opens, so its first commits are counted too.
+    if metrics != MetricsBind::Off {
+        http::recorder()?;
+    }
     match args.db.as_deref() {
         Some(":memory:") => {
             let engine = Engine::with_ports(
@@ -150,13 +175,18 @@ pub(crate) async fn start_dev(args: StartDevArgs) -> Result<(), CliError> {
             )
             .await
             .map_err(engine_error)?;
+            let listen = Serve {
+                address,
+                tcp,
+                metrics,
+                counters: None,
+            };
             serve(
                 "dev server",
                 engine,
-                address,
                 "in memory (nothing is kept)".into(),
                 &extra,
-                tcp,
+                listen,
             )
             .await
         }
@@ -187,11 +217,9 @@ pub(crate) async fn start_dev(args: StartDevArgs) -> Result<(), CliError> {
                 ))
             };
             let counters = Arc::new(StorageCounters::default());
-            let storage = match &args.stats_file {
-                Some(_) => RedbStorage::open_counted(&path, Arc::clone(&counters)),
-                None => RedbStorage::open(&path),
-            }
-            .map_err(|error| cannot_open(&error))?;
+            // Counted always: the counts are the store's fsync and byte metrics.
+            let storage = RedbStorage::open_counted(&path, Arc::clone(&counters))
+                .map_err(|error| cannot_open(&error))?;
             let engine =
                 Engine::with_ports(Arc::new(storage), Arc::new(SystemClock), engine_config)
                     .await
@@ -201,13 +229,18 @@ pub(crate) async fn start_dev(args: StartDevArgs) -> Result<(), CliError> {
                             CliError::Server(format!("cannot open {}: {other}", path.display()))
                         }
                     })?;
+            let listen = Serve {
+                address,
+                tcp,
+                metrics,
+                counters: Some(Arc::clone(&counters)),
+            };
             serve(
                 "dev server",
                 engine,
-                address,
                 path.display().to_string(),
                 &extra,
-                tcp,
+                listen,
             )
             .await?;
             if let Some(file) = &args.stats_file {
@@ -230,14 +263,28 @@ fn engine_error(error: EngineError) -> CliError {
     CliError::Server(error.to_string())
 }
 
+/// Where a server listens, and what its metrics read.
+struct Serve {
+    address: SocketAddr,
+    tcp: TcpServerConfig,
+    metrics: MetricsBind,
+    /// The store's fsync and byte counts, where the store keeps them.
+    counters: Option<Arc<StorageCounters>>,
+}
+
 async fn serve<S: Storage, C: Clock>(
     kind: &str,
     engine: Engine<S, C>,
-    address: SocketAddr,
     db: String,
     setup: &Setup,
-    tcp: TcpServerConfig,
+    listen: Serve,
 ) -> Result<(), CliError> {
+    let Serve {
+        address,
+        tcp,
+        metrics,
+        counters,
+    } = listen;
     for name in &setup.namespaces {
         match engine
             .create_namespace(name.clone(), NamespaceConfig::default())
@@ -266,11 +313,23 @@ async fn serve<S: Storage, C: Clock>(
     let bound = server
         .local_addr()
         .map_err(|error| CliError::Server(error.to_string()))?;
+    let accepting = Arc::new(AtomicBool::new(true));
+    let http = http::start(metrics, engine.clone(), counters, Arc::clone(&accepting)).await?;
+    let metrics_at = http
+        .as_ref()
+        .map(|http| format!("; metrics on http://{}/metrics", http.address()))
+        .unwrap_or_default();
     tracing::info!(address = %bound, db = %db, "server ready");
     // The one line scripts wait for: the address clients and workers connect to. A reader
     // that went away does not stop the server.
-    let _ = crate::render::say(format!("Endure {kind} listening on {bound} (db: {db})"));
+    let _ = crate::render::say(format!(
+        "Endure {kind} listening on {bound} (db: {db}){metrics_at}"
+    ));
     server.serve(shutdown_signal()).await;
+    accepting.store(false, Ordering::Release);
+    if let Some(http) = http {
+        http.stop().await;
+    }
     tracing::info!("shutting down: finishing in-flight commits");
     let mut engine = engine;
     // Calls the closed connections were running may still hold the engine a moment.

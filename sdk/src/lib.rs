@@ -73,6 +73,7 @@ mod client;
 pub mod codec;
 mod deployment_client;
 mod local_activities;
+pub mod metrics;
 mod namespace_client;
 mod payloads;
 pub mod remote;

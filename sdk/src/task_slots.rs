@@ -18,6 +18,8 @@ pub(crate) struct TaskSlots {
     capacity: u32,
     /// The running executions, by the number each was given, so shutdown can abort them.
     running: Mutex<Running>,
+    /// The labels of the slot gauges (`temporal_worker_task_slots_*`), if they are kept.
+    gauges: Option<Vec<metrics::Label>>,
 }
 
 #[derive(Default)]
@@ -40,7 +42,30 @@ impl TaskSlots {
             slots: Arc::new(Semaphore::new(capacity as usize)),
             capacity,
             running: Mutex::new(Running::default()),
+            gauges: None,
         })
+    }
+
+    /// These slots, reporting how many are free and used under `labels`.
+    pub(crate) fn with_gauges(self: Arc<Self>, labels: Vec<metrics::Label>) -> Arc<Self> {
+        let slots = Arc::new(Self {
+            slots: Arc::clone(&self.slots),
+            capacity: self.capacity,
+            running: Mutex::new(Running::default()),
+            gauges: Some(labels),
+        });
+        slots.report();
+        slots
+    }
+
+    /// Sets the slot gauges, if kept.
+    fn report(&self) {
+        if let Some(labels) = &self.gauges {
+            let free = self.slots.available_permits() as f64;
+            metrics::gauge!(crate::metrics::WORKER_TASK_SLOTS_AVAILABLE, labels.clone()).set(free);
+            metrics::gauge!(crate::metrics::WORKER_TASK_SLOTS_USED, labels.clone())
+                .set(f64::from(self.capacity) - free);
+        }
     }
 
     /// Waits for a free slot.
@@ -49,6 +74,7 @@ impl TaskSlots {
             .acquire_owned()
             .await
             .expect("the semaphore is never closed");
+        self.report();
         Slot { _permit: permit }
     }
 
@@ -75,6 +101,7 @@ impl TaskSlots {
             execution.await;
             slots.running.lock().handles.remove(&number);
             drop(slot);
+            slots.report();
         });
         running.handles.insert(number, handle.abort_handle());
     }

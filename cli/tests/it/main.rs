@@ -12,6 +12,7 @@
 mod commands;
 mod following;
 mod kill;
+mod metrics;
 mod postgres;
 mod processes;
 mod profiles;

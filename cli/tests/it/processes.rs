@@ -26,6 +26,8 @@ pub struct Server {
     child: Child,
     /// Where it listens.
     pub address: String,
+    /// Its metrics and health listener, host:port, as its ready line names it.
+    pub metrics: Option<String>,
 }
 
 impl Server {
@@ -69,6 +71,7 @@ impl Server {
         let mut command = Command::new(endure());
         command
             .args(["server", "start", "--postgres", url, "--port", "0"])
+            .args(["--metrics-port", "0"])
             .stderr(Stdio::inherit());
         Self::spawn(command)
     }
@@ -92,7 +95,15 @@ impl Server {
                 || line.starts_with("Endure server listening on"),
             "{line}"
         );
-        Self { child, address }
+        let metrics = line
+            .split_once("metrics on http://")
+            .and_then(|(_, rest)| rest.split('/').next())
+            .map(str::to_owned);
+        Self {
+            child,
+            address,
+            metrics,
+        }
     }
 
     /// The port it listens on.
@@ -148,6 +159,8 @@ fn server_args(db: &Path, port: u16, namespaces: &[&str]) -> Vec<String> {
         db.display().to_string(),
         "--port".to_owned(),
         port.to_string(),
+        "--metrics-port".to_owned(),
+        "0".to_owned(),
     ];
     for namespace in namespaces {
         args.extend(["--namespace".to_owned(), (*namespace).to_owned()]);

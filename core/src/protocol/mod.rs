@@ -60,6 +60,23 @@ pub enum ErrorKind {
     Internal,
 }
 
+impl ErrorKind {
+    /// The kind's name, as metrics and logs label it (`NotFound`, `Unavailable`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::AlreadyStarted => "AlreadyStarted",
+            Self::NotFound => "NotFound",
+            Self::InvalidArgument => "InvalidArgument",
+            Self::FailedPrecondition => "FailedPrecondition",
+            Self::Conflict => "Conflict",
+            Self::Unavailable => "Unavailable",
+            Self::DeadlineExceeded => "DeadlineExceeded",
+            Self::AlreadyExists => "AlreadyExists",
+            Self::Internal => "Internal",
+        }
+    }
+}
+
 /// A failed call, in a form that crosses a wire.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{kind:?}: {message}")]

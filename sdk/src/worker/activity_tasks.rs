@@ -9,6 +9,7 @@ use endure_core::protocol::{
 use endure_core::{Failure, TaskQueueName};
 
 use super::Shared;
+use super::instruments::PollOutcome;
 use super::sessions::SessionSlot;
 use crate::activity_context::{ActivityContext, CancelReason};
 use crate::workflow::ActivityError;
@@ -25,10 +26,16 @@ impl Shared {
             identity: self.options.identity.clone(),
             deployment_version: self.deployment_version(),
         };
-        match self.poll(request.into_request(), "activity").await? {
+        let task = match self.poll(request.into_request(), "activity").await? {
             Response::PollActivityTask(Some(task)) => Some(*task),
             _ => None,
-        }
+        };
+        let outcome = match task {
+            Some(_) => PollOutcome::Task,
+            None => PollOutcome::Empty,
+        };
+        self.record_poll(false, outcome);
+        task
     }
 
     /// Runs an activity task and reports its outcome; `session_slot` says whether a
@@ -41,6 +48,8 @@ impl Shared {
         let token = task.token();
         let execution = task.execution.clone();
         let reply: ActivityTask = task.task;
+        self.record_activity_wait(&reply);
+        let started = tokio::time::Instant::now();
         let activity_type = reply.scheduled.activity_type.to_string();
         let input = reply.scheduled.input.clone();
         let context = ActivityContext::new(
@@ -69,6 +78,7 @@ impl Shared {
                 )),
             },
         };
+        self.record_activity_done(&activity_type, started, outcome.is_err());
         if canceled.cancel_reason() == Some(CancelReason::Gone) {
             tracing::info!(%activity_type, "the attempt is gone; its outcome is not reported");
             return;

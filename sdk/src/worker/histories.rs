@@ -18,8 +18,12 @@ impl Shared {
         events: Vec<HistoryEvent>,
     ) -> Result<RunStart, String> {
         let cached = self.cache.lock().remove(&task.execution);
+        let hit = cached
+            .as_ref()
+            .is_some_and(|run| run.replay.last_event_id() == task.previous_started_event_id);
+        self.record_cache_lookup(hit);
         match cached {
-            Some(run) if run.replay.last_event_id() == task.previous_started_event_id => {
+            Some(run) if hit => {
                 return Ok(RunStart::Cached(run, events));
             }
             Some(_) => {

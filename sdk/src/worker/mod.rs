@@ -36,6 +36,7 @@ use crate::workflow::{ActivityError, BoxFuture, WorkflowExecutor, WorkflowFuncti
 
 mod activity_tasks;
 mod histories;
+mod instruments;
 mod options;
 mod queries;
 mod registration;
@@ -183,6 +184,8 @@ impl Worker {
                 None
             }
         };
+        let metric_labels =
+            instruments::base_labels(self.namespace.as_str(), self.task_queue.as_str());
         let worker = Arc::new(Shared {
             sticky_queue,
             transport: self.transport,
@@ -198,9 +201,17 @@ impl Worker {
             cache: Mutex::new(BTreeMap::new()),
             uses: Mutex::new(0),
             stop: stopped.clone(),
+            metric_labels,
         });
-        let workflow_slots = TaskSlots::new(worker.options.max_concurrent_workflow_tasks);
-        let activity_slots = TaskSlots::new(worker.options.max_concurrent_activities);
+        let slot_labels = |worker_type: &'static str| {
+            let mut labels = worker.metric_labels.clone();
+            labels.push(metrics::Label::new("worker_type", worker_type));
+            labels
+        };
+        let workflow_slots = TaskSlots::new(worker.options.max_concurrent_workflow_tasks)
+            .with_gauges(slot_labels(crate::metrics::WORKFLOW_WORKER));
+        let activity_slots = TaskSlots::new(worker.options.max_concurrent_activities)
+            .with_gauges(slot_labels(crate::metrics::ACTIVITY_WORKER));
         let mut pollers = Vec::new();
         // Each queue gets its own pollers, so a sticky task never waits behind a long poll
         // of the normal queue.
@@ -389,6 +400,8 @@ struct Shared {
     uses: Mutex<u64>,
     /// The shutdown phase, seen by activity contexts.
     stop: tokio::sync::watch::Receiver<StopPhase>,
+    /// The labels of the worker's metrics: namespace and task queue.
+    metric_labels: Vec<metrics::Label>,
 }
 
 impl Shared {
@@ -423,6 +436,7 @@ impl Shared {
         match self.transport.call(request).await {
             Ok(response) => Some(response),
             Err(error) => {
+                self.record_poll(kind == "workflow", instruments::PollOutcome::Failed);
                 tracing::warn!(%error, kind, "task poll failed");
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                 None
@@ -439,7 +453,7 @@ impl Shared {
             // A sticky queue stands in for the task queue.
             normal_queue: (task_queue != &self.task_queue).then(|| self.task_queue.clone()),
         };
-        match self.poll(request.into_request(), "workflow").await? {
+        let polled = match self.poll(request.into_request(), "workflow").await? {
             Response::PollWorkflowTask(Some(PolledWorkflowTask::Task(task))) => {
                 Some(Polled::Task(task))
             }
@@ -447,12 +461,23 @@ impl Shared {
                 Some(Polled::Query(query))
             }
             _ => None,
-        }
+        };
+        let outcome = match polled {
+            Some(_) => instruments::PollOutcome::Task,
+            None => instruments::PollOutcome::Empty,
+        };
+        self.record_poll(true, outcome);
+        polled
     }
 
     async fn run_workflow_task(&self, task: WorkflowTaskForWorker) {
+        let started = tokio::time::Instant::now();
+        let workflow_type = task.workflow_type.clone();
         let start = match self.task_events(&task).await {
-            Ok(events) => self.cached_or_history(&task, events).await,
+            Ok(events) => {
+                self.record_workflow_task_wait(workflow_type.as_str(), &events);
+                self.cached_or_history(&task, events).await
+            }
             Err(message) => Err(message),
         };
         let outcome = match start {
@@ -474,6 +499,7 @@ impl Shared {
             }
             Err(error) => Err(error),
         };
+        let mut closing = Vec::new();
         let request = match outcome {
             Ok((commands, messages, run, heartbeat)) => {
                 // A closing task ends the run: nothing to keep or to be sticky for.
@@ -492,6 +518,10 @@ impl Shared {
                     }
                     _ => None,
                 };
+                if closes {
+                    closing.clone_from(&commands);
+                }
+                self.record_workflow_task_done(workflow_type.as_str(), started, None);
                 Request::CompleteWorkflowTask(CompleteWorkflowTaskRequest {
                     execution: task.execution.clone(),
                     token: task.token,
@@ -510,6 +540,7 @@ impl Shared {
                 })
             }
             Err((cause, message)) => {
+                self.record_workflow_task_done(workflow_type.as_str(), started, Some(cause));
                 tracing::warn!(execution = ?task.execution, %message, "workflow task failed");
                 // Reported on the first attempt only, so a failing task does not grow history.
                 if task.token.attempt > 1 {
@@ -530,17 +561,17 @@ impl Shared {
         // task's reserved event ids may be reused by the next attempt, so the event-id
         // check alone would not notice — so it is rebuilt from history next time.
         match self.transport.call(request).await {
-            Ok(
-                Response::CompleteWorkflowTask(CompleteWorkflowTaskResponse::Accepted)
-                | Response::FailWorkflowTask(()),
-            ) => {}
+            Ok(Response::CompleteWorkflowTask(CompleteWorkflowTaskResponse::Accepted)) => {
+                self.record_workflow_closed(workflow_type.as_str(), &closing);
+            }
+            Ok(Response::FailWorkflowTask(())) => {}
             Ok(reply) => {
                 tracing::debug!(?reply, "workflow task completion not taken as sent");
-                self.cache.lock().remove(&task.execution);
+                self.evict(&task.execution);
             }
             Err(error) => {
                 tracing::warn!(%error, "workflow task answer refused");
-                self.cache.lock().remove(&task.execution);
+                self.evict(&task.execution);
             }
         }
     }
@@ -705,14 +736,23 @@ impl Shared {
         run.last_used = *uses;
         let mut cache = self.cache.lock();
         cache.insert(execution, run);
+        let mut evicted = false;
         if cache.len() > self.options.max_cached_workflows
             && let Some(oldest) = cache
                 .iter()
                 .min_by_key(|(_, run)| run.last_used)
                 .map(|(key, _)| key.clone())
         {
-            cache.remove(&oldest);
+            evicted = cache.remove(&oldest).is_some();
         }
+        self.record_cache_size(cache.len(), evicted);
+    }
+
+    /// Drops a run from the cache: its next task rebuilds it from history.
+    fn evict(&self, execution: &ExecutionKey) {
+        let mut cache = self.cache.lock();
+        cache.remove(execution);
+        self.record_cache_size(cache.len(), false);
     }
 
     /// Empties the cache and sends its runs' next tasks back to the normal queue, so other
@@ -721,6 +761,7 @@ impl Shared {
         let runs: Vec<ExecutionKey> = std::mem::take(&mut *self.cache.lock())
             .into_keys()
             .collect();
+        self.record_cache_size(0, false);
         for execution in runs {
             let request = ResetStickyTaskQueueRequest { execution };
             if let Err(error) = self.transport.call(request.into_request()).await {

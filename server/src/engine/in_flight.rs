@@ -155,6 +155,7 @@ impl InFlight {
         );
         let number = self.next;
         self.next += 1;
+        metrics::gauge!(super::instruments::WRITES_IN_FLIGHT).increment(1.0);
         self.entries.push_back(Entry {
             number,
             namespace,
@@ -210,9 +211,16 @@ impl InFlight {
 
     /// Removes the oldest write once its result came: its number and what it does.
     pub(crate) fn pop_front(&mut self) -> Option<(u64, Settle)> {
-        self.entries
-            .pop_front()
-            .map(|entry| (entry.number, entry.settle))
+        let entry = self.entries.pop_front()?;
+        metrics::gauge!(super::instruments::WRITES_IN_FLIGHT).decrement(1.0);
+        Some((entry.number, entry.settle))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        // A shard stopping with writes unanswered: they leave the gauge with it.
+        metrics::gauge!(super::instruments::WRITES_IN_FLIGHT).decrement(self.entries.len() as f64);
     }
 }
 

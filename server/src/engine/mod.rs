@@ -19,6 +19,7 @@ mod deletion;
 mod deployments;
 mod handlers;
 mod in_flight;
+pub mod instruments;
 mod matching;
 mod namespaces;
 mod outbox;

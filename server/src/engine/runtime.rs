@@ -135,8 +135,11 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             config.shard_count = shard_count;
         }
         let namespaces = Arc::new(namespaces::Namespaces::load(&*storage, clock.now()).await?);
-        let (writer, writer_task) =
-            writer::spawn_writer(Arc::clone(&storage), config.commit_batch_max);
+        let (writer, writer_task) = writer::spawn_writer(
+            Arc::clone(&storage),
+            Arc::clone(&clock),
+            config.commit_batch_max,
+        );
         let mut tasks = Vec::new();
         let matching = Arc::new(Matching::default());
         // Each deployment's routing; its queues join as its workers poll again.
@@ -333,6 +336,11 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         Health {
             store_stopped: self.inner.storage.stopped(),
         }
+    }
+
+    /// Whether every shard's actor still runs (none stopped by a panic or a lost lease).
+    pub fn shards_running(&self) -> bool {
+        self.inner.shards.iter().all(|shard| !shard.is_closed())
     }
 
     /// The tasks of `workflow_id`'s runs waiting in the engine's task queues in memory,

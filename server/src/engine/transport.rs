@@ -11,6 +11,7 @@ use endure_core::protocol::{
 use endure_core::storage::Storage;
 
 use super::api::EngineError;
+use super::instruments;
 use super::runtime::Engine;
 
 /// Carries requests to an engine in the same process.
@@ -74,13 +75,16 @@ impl<S: Storage, C: Clock> Transport for InProcessTransport<S, C> {
     fn call(&self, request: Request) -> TransportFuture<'_> {
         let name = request.name();
         Box::pin(async move {
+            let started = self.engine.inner.clock.now();
             let mut dispatch = std::pin::pin!(self.dispatch(request));
             let outcome = std::future::poll_fn(|context| {
                 std::panic::catch_unwind(AssertUnwindSafe(|| dispatch.as_mut().poll(context)))
                     .map_or_else(|panic| Poll::Ready(Err(panic)), |poll| poll.map(Ok))
             })
             .await;
-            match outcome {
+            let latency = instruments::seconds(started, self.engine.inner.clock.now());
+            metrics::histogram!(instruments::REQUEST_LATENCY, "rpc" => name).record(latency);
+            let result = match outcome {
                 Ok(result) => result.map_err(RemoteError::from),
                 Err(panic) => {
                     let message = crate::panics::message(panic.as_ref());
@@ -93,7 +97,14 @@ impl<S: Storage, C: Clock> Transport for InProcessTransport<S, C> {
                         run_id: None,
                     })
                 }
-            }
+            };
+            let outcome = match &result {
+                Ok(_) => "ok",
+                Err(error) => error.kind.name(),
+            };
+            metrics::counter!(instruments::REQUESTS, "rpc" => name, "outcome" => outcome)
+                .increment(1);
+            result
         })
     }
 }

@@ -4,7 +4,10 @@
 
 use std::sync::Arc;
 
+use endure_core::clock::Clock;
 use endure_core::storage::{Storage, StorageError, WorkflowWrite, WriteRejection};
+
+use super::instruments;
 use tokio::sync::{mpsc, oneshot};
 
 /// The result of one write.
@@ -18,8 +21,9 @@ pub(crate) struct CommitRequest {
 
 /// Spawns the writer; writes sent to the returned channel are group-committed, at most
 /// `batch_max` (at least one) per storage transaction.
-pub(crate) fn spawn_writer<S: Storage>(
+pub(crate) fn spawn_writer<S: Storage, C: Clock>(
     storage: Arc<S>,
+    clock: Arc<C>,
     batch_max: usize,
 ) -> (
     mpsc::UnboundedSender<CommitRequest>,
@@ -40,14 +44,22 @@ pub(crate) fn spawn_writer<S: Storage>(
                 .into_iter()
                 .map(|request| (request.write, request.reply))
                 .unzip();
-            match storage.commit(writes).await {
+            let count = writes.len();
+            let started = clock.now();
+            let committed = storage.commit(writes).await;
+            metrics::histogram!(instruments::COMMIT_LATENCY)
+                .record(instruments::seconds(started, clock.now()));
+            metrics::histogram!(instruments::COMMIT_BATCH).record(count as f64);
+            match committed {
                 Ok(results) => {
+                    metrics::counter!(instruments::COMMITS).increment(1);
                     debug_assert_eq!(results.len(), replies.len(), "one result per write");
                     for (reply, result) in replies.into_iter().zip(results) {
                         let _ = reply.send(Ok(result));
                     }
                 }
                 Err(error) => {
+                    metrics::counter!(instruments::COMMIT_FAILURES).increment(1);
                     for reply in replies {
                         let _ = reply.send(Err(error.clone()));
                     }

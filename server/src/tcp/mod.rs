@@ -31,6 +31,8 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
+use crate::engine::instruments::OPEN_CONNECTIONS;
+
 /// The first wait after `accept` fails (out of file descriptors, say); it doubles while the
 /// failures go on.
 const ACCEPT_RETRY_INITIAL: Duration = Duration::from_millis(10);
@@ -118,13 +120,17 @@ impl TcpServer {
                     )) => tracing::warn!(%peer, %error, "connection closed"),
                     Err(error) => tracing::info!(%peer, %error, "connection closed"),
                 }
-                registry.lock().remove(&id);
+                if registry.lock().remove(&id).is_some() {
+                    metrics::gauge!(OPEN_CONNECTIONS).decrement(1.0);
+                }
             });
             open.insert(id, task);
+            metrics::gauge!(OPEN_CONNECTIONS).increment(1.0);
         }
         let open: Vec<JoinHandle<()>> = std::mem::take(&mut *connections.lock())
             .into_values()
             .collect();
+        metrics::gauge!(OPEN_CONNECTIONS).decrement(open.len() as f64);
         for task in open {
             task.abort();
         }

@@ -290,6 +290,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             answer.send(Some(&error));
             return;
         }
+        super::super::instruments::runs_settled(&key, closed, &remember);
         if closed {
             self.parts.closings.closed(&key);
         }
@@ -389,8 +390,10 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         let uses = self.uses;
         if let Some(cached) = self.cache.get_mut(key) {
             cached.last_used = uses;
+            metrics::counter!(crate::engine::instruments::CACHE_HITS).increment(1);
             return Ok((Arc::clone(&cached.machine), cached.db_version, cached.seen));
         }
+        metrics::counter!(crate::engine::instruments::CACHE_MISSES).increment(1);
         let row = self
             .parts
             .storage

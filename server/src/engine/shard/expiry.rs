@@ -65,9 +65,12 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             // it first and fire only what is still due, or a run that just closed would be
             // deleted as though its retention had passed.
             self.settle_workflow(&key.namespace, &key.workflow_id).await;
-            if self.deadlines.of(&key).is_none_or(|time| time > now) {
+            let Some(time) = self.deadlines.of(&key).filter(|time| *time <= now) else {
                 continue;
-            }
+            };
+            metrics::counter!(crate::engine::instruments::DEADLINES_FIRED).increment(1);
+            metrics::histogram!(crate::engine::instruments::DEADLINE_LATENESS)
+                .record(crate::engine::instruments::seconds(time, now));
             self.arm(key.clone(), None);
             if self.expire_if_closed(&key, now).await {
                 continue;

@@ -17,6 +17,7 @@ impl OutboxRows {
     /// A row was written.
     pub(super) fn added(&mut self, row: &DispatchRow) {
         if self.rows.insert(row.key(), row.execution.clone()).is_none() {
+            metrics::gauge!(crate::engine::instruments::OUTBOX_BACKLOG).increment(1.0);
             *self.per_run.entry(row.execution.clone()).or_default() += 1;
         }
     }
@@ -26,6 +27,7 @@ impl OutboxRows {
         let Some(execution) = self.rows.remove(key) else {
             return;
         };
+        metrics::gauge!(crate::engine::instruments::OUTBOX_BACKLOG).decrement(1.0);
         if let Some(count) = self.per_run.get_mut(&execution) {
             *count -= 1;
             if *count == 0 {
@@ -37,6 +39,14 @@ impl OutboxRows {
     /// Whether run `key` has rows pending.
     pub(super) fn has_pending(&self, key: &ExecutionKey) -> bool {
         self.per_run.contains_key(key)
+    }
+}
+
+impl Drop for OutboxRows {
+    fn drop(&mut self) {
+        // A shard stopping: its rows are counted again by whichever engine opens it next.
+        metrics::gauge!(crate::engine::instruments::OUTBOX_BACKLOG)
+            .decrement(self.rows.len() as f64);
     }
 }
 

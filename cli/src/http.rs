@@ -1,0 +1,225 @@
+//! The server's HTTP listener: `/metrics` in Prometheus's text format, `/healthz` (the
+//! process is up) and `/readyz` (the store is open, every shard runs, the TCP listener
+//! accepts) for load balancers and orchestrators.
+//!
+//! The engine and the TCP listener record through the `metrics` facade; this module installs
+//! the Prometheus recorder behind it (once per process), samples the gauges that are read
+//! rather than counted at each scrape, and serves the text. On for `server start-dev` and
+//! `server start` at [`METRICS_PORT_DEFAULT`] on the server's `--ip`; `--metrics-port`,
+//! `--metrics-address` or `--no-metrics` change that.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use endure_core::clock::Clock;
+use endure_core::storage::Storage;
+use endure_server::engine::Engine;
+use endure_server::engine::instruments;
+use endure_server::storage::StorageCounters;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::error::CliError;
+
+/// The port of the metrics and health listener when none is given (Temporal's dev server
+/// picks a random one; a fixed one is what a Prometheus scrape config can name). If it is
+/// taken, the listener takes a free port and says which.
+pub(crate) const METRICS_PORT_DEFAULT: u16 = 7235;
+
+/// How often the recorder's histograms are tidied (its upkeep), in seconds.
+const UPKEEP_EVERY: Duration = Duration::from_secs(5);
+
+/// Latency buckets, seconds: 0.25 ms to 60 s, about ×2.5 apart.
+const SECONDS_BUCKETS: &[f64] = &[
+    0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+    10.0, 30.0, 60.0,
+];
+
+/// Writes-per-commit buckets.
+const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0];
+
+/// Where the listener goes, as the flags say.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MetricsBind {
+    /// [`METRICS_PORT_DEFAULT`] on this address, or a free port if it is taken.
+    Default(IpAddr),
+    /// Exactly this address (port 0 picks a free one); failing to bind is an error.
+    Explicit(SocketAddr),
+    /// No listener.
+    Off,
+}
+
+/// A running HTTP listener; [`stop`](Self::stop) it before shutting the engine down (it
+/// holds a handle to it).
+pub(crate) struct HttpListener {
+    address: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl HttpListener {
+    /// The address it listens on.
+    pub(crate) fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Stops serving and waits for the listener to let go of the engine.
+    pub(crate) async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+}
+
+/// What the handlers read.
+struct Served<S, C> {
+    engine: Engine<S, C>,
+    prometheus: PrometheusHandle,
+    counters: Option<Arc<StorageCounters>>,
+    accepting: Arc<AtomicBool>,
+}
+
+/// Binds the listener as `bind` says and serves `engine`'s metrics and health; `None` when
+/// it is off. `accepting` tells `/readyz` whether the TCP listener takes connections.
+pub(crate) async fn start<S: Storage, C: Clock>(
+    bind: MetricsBind,
+    engine: Engine<S, C>,
+    counters: Option<Arc<StorageCounters>>,
+    accepting: Arc<AtomicBool>,
+) -> Result<Option<HttpListener>, CliError> {
+    let listener = match bind {
+        MetricsBind::Off => return Ok(None),
+        MetricsBind::Explicit(address) => TcpListener::bind(address).await.map_err(|error| {
+            CliError::Server(format!(
+                "cannot listen for metrics on {address}: {error}; pick another --metrics-port, or --no-metrics"
+            ))
+        })?,
+        MetricsBind::Default(ip) => {
+            match TcpListener::bind((ip, METRICS_PORT_DEFAULT)).await {
+                Ok(listener) => listener,
+                Err(error) => {
+                    tracing::warn!(%error, port = METRICS_PORT_DEFAULT, "the default metrics port is taken; listening on a free one (set --metrics-port to choose)");
+                    TcpListener::bind((ip, 0)).await.map_err(|error| {
+                        CliError::Server(format!("cannot listen for metrics on {ip}: {error}"))
+                    })?
+                }
+            }
+        }
+    };
+    let address = listener
+        .local_addr()
+        .map_err(|error| CliError::Server(error.to_string()))?;
+    let prometheus = recorder()?;
+    let served = Arc::new(Served {
+        engine,
+        prometheus: prometheus.clone(),
+        counters,
+        accepting,
+    });
+    let router = Router::new()
+        .route("/metrics", get(metrics::<S, C>))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz::<S, C>))
+        .with_state(served);
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let upkeep = async {
+            loop {
+                tokio::time::sleep(UPKEEP_EVERY).await;
+                prometheus.run_upkeep();
+            }
+        };
+        let serve = axum::serve(listener, router).with_graceful_shutdown(async {
+            let _ = stopped.await;
+        });
+        tokio::select! {
+            served = serve => {
+                if let Err(error) = served {
+                    tracing::error!(%error, "the metrics listener stopped");
+                }
+            }
+            () = upkeep => {}
+        }
+    });
+    Ok(Some(HttpListener {
+        address,
+        stop,
+        task,
+    }))
+}
+
+/// The process's Prometheus recorder, installed at the first call.
+pub(crate) fn recorder() -> Result<PrometheusHandle, CliError> {
+    static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
+    if let Some(handle) = HANDLE.get() {
+        return Ok(handle.clone());
+    }
+    let failed = |error: &dyn std::fmt::Display| {
+        CliError::Server(format!("cannot set up the metrics recorder: {error}"))
+    };
+    let handle = PrometheusBuilder::new()
+        .set_buckets(SECONDS_BUCKETS)
+        .and_then(|builder| {
+            builder.set_buckets_for_metric(
+                Matcher::Full(instruments::COMMIT_BATCH.to_owned()),
+                BATCH_BUCKETS,
+            )
+        })
+        .map_err(|error| failed(&error))?
+        .install_recorder()
+        .map_err(|error| failed(&error))?;
+    instruments::describe();
+    endure::metrics::describe();
+    Ok(HANDLE.get_or_init(|| handle).clone())
+}
+
+/// `/metrics`: samples the gauges read from state, then renders everything.
+async fn metrics<S: Storage, C: Clock>(
+    State(served): State<Arc<Served<S, C>>>,
+) -> impl IntoResponse {
+    if let Err(error) = served.engine.record_gauges().await {
+        tracing::warn!(%error, "metrics: cannot sample the engine's gauges");
+    }
+    if let Some(counters) = &served.counters {
+        let counts = counters.read();
+        metrics::counter!(instruments::STORAGE_FSYNCS).absolute(counts.fsyncs);
+        metrics::counter!(instruments::STORAGE_BYTES_WRITTEN).absolute(counts.bytes_written);
+    }
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        served.prometheus.render(),
+    )
+}
+
+/// `/readyz`: 200 when the server can do its work, else 503 with the reason.
+async fn readyz<S: Storage, C: Clock>(
+    State(served): State<Arc<Served<S, C>>>,
+) -> (StatusCode, String) {
+    if !served.accepting.load(Ordering::Acquire) {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: the server is not accepting connections\n".into(),
+        );
+    }
+    if let Some(reason) = served.engine.health().store_stopped {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: the store stopped: {reason}\n"),
+        );
+    }
+    if !served.engine.shards_running() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: a shard stopped; see the server's log\n".into(),
+        );
+    }
+    (StatusCode::OK, "ready\n".into())
+}
