@@ -30,7 +30,18 @@ struct Running {
 
 /// A slot taken by a poller, to be given to the execution of the task it polls.
 pub(crate) struct Slot {
-    _permit: OwnedSemaphorePermit,
+    permit: Option<OwnedSemaphorePermit>,
+    /// The slots to report to once this one is free again, if they keep gauges.
+    reports_to: Option<Arc<TaskSlots>>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        drop(self.permit.take());
+        if let Some(slots) = &self.reports_to {
+            slots.report();
+        }
+    }
 }
 
 impl TaskSlots {
@@ -69,19 +80,27 @@ impl TaskSlots {
     }
 
     /// Waits for a free slot.
-    pub(crate) async fn take(&self) -> Slot {
+    pub(crate) async fn take(self: &Arc<Self>) -> Slot {
         let permit = Arc::clone(&self.slots)
             .acquire_owned()
             .await
             .expect("the semaphore is never closed");
-        self.report();
-        Slot { _permit: permit }
+        self.slot(permit)
     }
 
     /// A free slot, if there is one now.
-    pub(crate) fn try_take(&self) -> Option<Slot> {
+    pub(crate) fn try_take(self: &Arc<Self>) -> Option<Slot> {
         let permit = Arc::clone(&self.slots).try_acquire_owned().ok()?;
-        Some(Slot { _permit: permit })
+        Some(self.slot(permit))
+    }
+
+    /// The slot `permit` stands for, reported taken.
+    fn slot(self: &Arc<Self>, permit: OwnedSemaphorePermit) -> Slot {
+        self.report();
+        Slot {
+            permit: Some(permit),
+            reports_to: self.gauges.is_some().then(|| Arc::clone(self)),
+        }
     }
 
     /// Runs `execution` on a task of its own holding `slot`; the slot is free again when it
@@ -101,7 +120,6 @@ impl TaskSlots {
             execution.await;
             slots.running.lock().handles.remove(&number);
             drop(slot);
-            slots.report();
         });
         running.handles.insert(number, handle.abort_handle());
     }

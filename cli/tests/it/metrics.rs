@@ -68,7 +68,10 @@ fn metrics_count_what_a_quick_start_did_and_health_answers() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("dev.redb"), 0, &[]);
     let at = server.address.as_str();
-    let http = server.metrics.clone().expect("the ready line names /metrics");
+    let http = server
+        .metrics
+        .clone()
+        .expect("the ready line names /metrics");
     assert_eq!(get(&http, "/healthz"), (200, "ok\n".to_owned()));
     assert_eq!(get(&http, "/readyz"), (200, "ready\n".to_owned()));
 
@@ -81,8 +84,7 @@ fn metrics_count_what_a_quick_start_did_and_health_answers() {
     ok(cli(
         at,
         &[
-            "workflow", "execute", "--type", "Steps", "-t", QUEUE, "-w", "steps", "-i",
-            r#""x""#,
+            "workflow", "execute", "--type", "Steps", "-t", QUEUE, "-w", "steps", "-i", r#""x""#,
         ],
     ));
     // A refused call: counted under its error kind.
@@ -95,7 +97,10 @@ fn metrics_count_what_a_quick_start_did_and_health_answers() {
     let default = [("namespace", "default")];
 
     // Runs: four started, four completed, none open.
-    assert_eq!(value(&scrape, "endure_workflows_started_total", &default), 4.0);
+    assert_eq!(
+        value(&scrape, "endure_workflows_started_total", &default),
+        4.0
+    );
     assert_eq!(
         value(
             &scrape,

@@ -112,10 +112,16 @@ fn a_full_disk_stops_the_store_says_why_and_loses_nothing() {
         "{health:?}"
     );
     // A load balancer sees it too: not ready, with the reason; the process is still up.
-    let http = server.metrics.clone().expect("the ready line names /metrics");
+    let http = server
+        .metrics
+        .clone()
+        .expect("the ready line names /metrics");
     let (status, reason) = crate::metrics::get(&http, "/readyz");
     assert_eq!(status, 503, "{reason}");
-    assert!(reason.contains("the store stopped: storage IO error"), "{reason}");
+    assert!(
+        reason.contains("the store stopped: storage IO error"),
+        "{reason}"
+    );
     assert_eq!(crate::metrics::get(&http, "/healthz").0, 200);
     assert!(
         server.terminate(),

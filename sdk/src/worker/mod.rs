@@ -329,7 +329,7 @@ pub trait Registration {
 /// Takes an execution slot and polls with it, unless shutdown begins first (`None`): only
 /// the wait for a slot and the poll are cut short; a task taken runs to its answer.
 async fn take_and_poll<T>(
-    slots: &TaskSlots,
+    slots: &Arc<TaskSlots>,
     stopped: &mut tokio::sync::watch::Receiver<StopPhase>,
     poll: impl Future<Output = T>,
 ) -> Option<(Slot, T)> {

@@ -19,6 +19,9 @@ mod golden;
 mod golden_stores;
 mod limits;
 mod local_activities;
+// A real Prometheus exporter: not built for the simulator.
+#[cfg(not(madsim))]
+mod metrics;
 mod namespaces;
 mod paging;
 mod queries;

@@ -109,7 +109,13 @@ pub fn describe() {
     describe_counter!(STORAGE_BYTES_WRITTEN, Unit::Bytes, "Bytes the store wrote.");
     // The unlabelled series exist from the start, so a rate or an alert on one reads zero
     // rather than nothing before its first event.
-    for counter in [COMMITS, COMMIT_FAILURES, CACHE_HITS, CACHE_MISSES, DEADLINES_FIRED] {
+    for counter in [
+        COMMITS,
+        COMMIT_FAILURES,
+        CACHE_HITS,
+        CACHE_MISSES,
+        DEADLINES_FIRED,
+    ] {
         metrics::counter!(counter).increment(0);
     }
     for gauge in [WRITES_IN_FLIGHT, OUTBOX_BACKLOG, OPEN_CONNECTIONS] {
