@@ -154,6 +154,11 @@ pub(crate) struct BenchArgs {
     /// CREATEDB) and drops it at the end.
     #[arg(long, env = "ENDURE_BENCH_POSTGRES")]
     pub(crate) postgres: Option<String>,
+    /// Record metrics in this process into a Prometheus recorder (the engine's and the
+    /// worker's when embedded; the dev server of server mode always records its own), to
+    /// measure what recording costs.
+    #[arg(long)]
+    pub(crate) metrics: bool,
 }
 
 /// The benchmark workloads.

@@ -64,6 +64,30 @@ pub const WORKFLOW_CANCELED: &str = "temporal_workflow_canceled";
 /// Workflow runs this worker continued as new. Counter.
 pub const WORKFLOW_CONTINUE_AS_NEW: &str = "temporal_workflow_continue_as_new";
 
+/// Every metric the worker records, for dashboards and checks of them.
+pub const ALL: &[&str] = &[
+    WORKFLOW_TASK_SCHEDULE_TO_START_LATENCY,
+    WORKFLOW_TASK_EXECUTION_LATENCY,
+    WORKFLOW_TASK_EXECUTION_FAILED,
+    WORKFLOW_TASK_QUEUE_POLL_SUCCEED,
+    WORKFLOW_TASK_QUEUE_POLL_EMPTY,
+    ACTIVITY_SCHEDULE_TO_START_LATENCY,
+    ACTIVITY_EXECUTION_LATENCY,
+    ACTIVITY_EXECUTION_FAILED,
+    ACTIVITY_POLL_NO_TASK,
+    LONG_REQUEST_FAILURE,
+    STICKY_CACHE_HIT,
+    STICKY_CACHE_MISS,
+    STICKY_CACHE_TOTAL_FORCED_EVICTION,
+    STICKY_CACHE_SIZE,
+    WORKER_TASK_SLOTS_AVAILABLE,
+    WORKER_TASK_SLOTS_USED,
+    WORKFLOW_COMPLETED,
+    WORKFLOW_FAILED,
+    WORKFLOW_CANCELED,
+    WORKFLOW_CONTINUE_AS_NEW,
+];
+
 /// `worker_type` of a workflow worker's metrics.
 pub(crate) const WORKFLOW_WORKER: &str = "WorkflowWorker";
 /// `worker_type` of an activity worker's metrics.

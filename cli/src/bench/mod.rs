@@ -264,6 +264,9 @@ fn server_error(error: impl std::fmt::Display) -> CliError {
 
 /// Runs one benchmark and prints its JSON line.
 pub(crate) async fn run(args: BenchArgs) -> Result<(), CliError> {
+    if args.metrics {
+        crate::http::recorder()?;
+    }
     let setup = Setup::start(args.mode, args.postgres.as_deref()).await?;
     let worker = workflows::worker(&setup.worker_client);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -295,6 +298,7 @@ pub(crate) async fn run(args: BenchArgs) -> Result<(), CliError> {
     let mut line = Map::new();
     line.insert("workload".into(), json!(args.workload.name()));
     line.insert("mode".into(), json!(args.mode.name()));
+    line.insert("metrics".into(), json!(args.metrics));
     for (key, value) in figures.into_iter().chain(store) {
         line.insert(key.into(), value);
     }

@@ -182,3 +182,42 @@ fn metrics_count_what_a_quick_start_did_and_health_answers() {
         "one per shard of a new store"
     );
 }
+
+/// The Grafana dashboard in the repository reads only metrics that exist, and shows every
+/// one of them somewhere.
+#[test]
+fn the_grafana_dashboard_reads_the_metrics_that_exist() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/grafana/endure.json");
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut read = std::collections::BTreeSet::new();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().into_iter().flatten() {
+            let expr = target["expr"].as_str().unwrap();
+            for word in expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+                if word.starts_with("endure_") || word.starts_with("temporal_") {
+                    let base = ["_bucket", "_sum", "_count"]
+                        .iter()
+                        .find_map(|suffix| word.strip_suffix(suffix))
+                        .unwrap_or(word);
+                    read.insert(base.to_owned());
+                }
+            }
+        }
+    }
+    let known: std::collections::BTreeSet<String> = endure_server::engine::instruments::ALL
+        .iter()
+        .chain(endure::metrics::ALL)
+        .map(|name| (*name).to_owned())
+        .collect();
+    let unknown: Vec<_> = read.difference(&known).collect();
+    assert!(
+        unknown.is_empty(),
+        "the dashboard reads unknown metrics {unknown:?}"
+    );
+    let unshown: Vec<_> = known.difference(&read).collect();
+    assert!(
+        unshown.is_empty(),
+        "the dashboard shows nothing of {unshown:?}"
+    );
+}

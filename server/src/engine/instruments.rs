@@ -54,6 +54,29 @@ pub const STORAGE_FSYNCS: &str = "endure_storage_fsyncs_total";
 /// Bytes the store wrote to its file (redb; sampled at each scrape). Counter.
 pub const STORAGE_BYTES_WRITTEN: &str = "endure_storage_bytes_written_total";
 
+/// Every metric the engine records, for dashboards and checks of them.
+pub const ALL: &[&str] = &[
+    REQUESTS,
+    REQUEST_LATENCY,
+    COMMITS,
+    COMMIT_FAILURES,
+    COMMIT_LATENCY,
+    COMMIT_BATCH,
+    WRITES_IN_FLIGHT,
+    CACHE_HITS,
+    CACHE_MISSES,
+    DEADLINES_FIRED,
+    DEADLINE_LATENESS,
+    OUTBOX_BACKLOG,
+    WORKFLOWS_STARTED,
+    WORKFLOWS_CLOSED,
+    OPEN_CONNECTIONS,
+    SHARD_INBOX_DEPTH,
+    OPEN_WORKFLOWS,
+    STORAGE_FSYNCS,
+    STORAGE_BYTES_WRITTEN,
+];
+
 /// Gives each metric its help text and unit (call once after installing a recorder).
 pub fn describe() {
     use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
