@@ -16,7 +16,7 @@ use endure_core::namespace::NamespaceConfig;
 use endure_core::protocol::Transport;
 use endure_core::storage::{Storage, StorageError};
 use endure_server::clock::SystemClock;
-use endure_server::engine::{Engine, EngineConfig, EngineError, InProcessTransport};
+use endure_server::engine::{Engine, EngineConfig, EngineError, InProcessTransport, TallySummary};
 use endure_server::storage::{
     MemoryStorage, PostgresOptions, PostgresStorage, RedbStorage, StorageCounters,
 };
@@ -325,7 +325,10 @@ async fn serve<S: Storage, C: Clock>(
     let _ = crate::render::say(format!(
         "Endure {kind} listening on {bound} (db: {db}){metrics_at}"
     ));
+    let summaries = tokio::spawn(log_summaries(engine.clone()));
     server.serve(shutdown_signal()).await;
+    summaries.abort();
+    let _ = summaries.await;
     accepting.store(false, Ordering::Release);
     if let Some(http) = http {
         http.stop().await;
@@ -347,6 +350,34 @@ async fn serve<S: Storage, C: Clock>(
     }
     tracing::warn!("calls still running after two seconds; stopping without waiting for them");
     Ok(())
+}
+
+/// How often the server logs what it did.
+const SUMMARY_EVERY: Duration = Duration::from_secs(60);
+
+/// Logs, once a minute at info level, the runs started and closed, the commits and their
+/// 99th-percentile latency — for a minute in which anything happened (`--log-level warn`
+/// silences it).
+async fn log_summaries<S: Storage, C: Clock>(engine: Engine<S, C>) {
+    let mut every = tokio::time::interval(SUMMARY_EVERY);
+    every.tick().await;
+    loop {
+        every.tick().await;
+        let tally = engine.take_tally();
+        if tally == TallySummary::default() {
+            continue;
+        }
+        let commit_p99_ms = tally
+            .commit_p99
+            .map_or(0.0, |latency| latency.as_secs_f64() * 1000.0);
+        tracing::info!(
+            started = tally.started,
+            closed = tally.closed,
+            commits = tally.commits,
+            commit_p99_ms,
+            "the last minute"
+        );
+    }
 }
 
 /// Resolves at the first SIGINT (Ctrl-C) or SIGTERM.

@@ -149,16 +149,19 @@ pub fn describe() {
 /// Counts the runs a durable write started (created at version 1: starts, continue-as-new,
 /// resets, children) and the run it closed, if it did.
 pub(crate) fn runs_settled(
+    tally: &super::tally::Tally,
     key: &ExecutionKey,
     closed: bool,
     remember: &[(ExecutionKey, ExecutionMachine, u64, Timestamp)],
 ) {
     for (run, machine, db_version, _) in remember {
         if *db_version == 1 {
+            tally.started(1);
             metrics::counter!(WORKFLOWS_STARTED, "namespace" => run.namespace.as_str().to_owned())
                 .increment(1);
         }
         if closed && run == key {
+            tally.closed();
             metrics::counter!(
                 WORKFLOWS_CLOSED,
                 "namespace" => run.namespace.as_str().to_owned(),

@@ -76,6 +76,8 @@ pub(super) struct Inner<S, C> {
     pub(super) updates: Arc<updates::UpdateWaiters>,
     pub(super) queries: Queries,
     pub(super) namespaces: Arc<namespaces::Namespaces>,
+    /// What the engine did since [`Engine::take_tally`] was last called.
+    pub(super) tally: Arc<super::tally::Tally>,
     pub(super) config: EngineConfig,
     /// The shards' actors, then the group committer: awaited in that order by
     /// [`Engine::shutdown`].
@@ -135,9 +137,11 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             config.shard_count = shard_count;
         }
         let namespaces = Arc::new(namespaces::Namespaces::load(&*storage, clock.now()).await?);
+        let tally = Arc::new(super::tally::Tally::default());
         let (writer, writer_task) = writer::spawn_writer(
             Arc::clone(&storage),
             Arc::clone(&clock),
+            Arc::clone(&tally),
             config.commit_batch_max,
         );
         let mut tasks = Vec::new();
@@ -159,6 +163,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             closings: Arc::clone(&closings),
             updates: Arc::clone(&updates),
             namespaces: Arc::clone(&namespaces),
+            tally: Arc::clone(&tally),
             writes_in_flight_max: config.shard_writes_in_flight_max,
         };
         for index in 0..config.shard_count.max(1) {
@@ -187,6 +192,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 updates,
                 queries: Queries::default(),
                 namespaces,
+                tally,
                 config,
                 tasks,
                 outbox,
@@ -336,6 +342,12 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         Health {
             store_stopped: self.inner.storage.stopped(),
         }
+    }
+
+    /// Runs started and closed and commits made since the last call (the dev server's
+    /// once-a-minute summary line).
+    pub fn take_tally(&self) -> super::TallySummary {
+        self.inner.tally.take()
     }
 
     /// Whether every shard's actor still runs (none stopped by a panic or a lost lease).

@@ -24,6 +24,7 @@ pub(crate) struct CommitRequest {
 pub(crate) fn spawn_writer<S: Storage, C: Clock>(
     storage: Arc<S>,
     clock: Arc<C>,
+    tally: Arc<super::tally::Tally>,
     batch_max: usize,
 ) -> (
     mpsc::UnboundedSender<CommitRequest>,
@@ -47,8 +48,9 @@ pub(crate) fn spawn_writer<S: Storage, C: Clock>(
             let count = writes.len();
             let started = clock.now();
             let committed = storage.commit(writes).await;
-            metrics::histogram!(instruments::COMMIT_LATENCY)
-                .record(instruments::seconds(started, clock.now()));
+            let latency = clock.now().saturating_duration_since(started);
+            tally.commit(latency);
+            metrics::histogram!(instruments::COMMIT_LATENCY).record(latency.as_secs_f64());
             metrics::histogram!(instruments::COMMIT_BATCH).record(count as f64);
             match committed {
                 Ok(results) => {

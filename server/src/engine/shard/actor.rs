@@ -75,6 +75,8 @@ pub(crate) struct ShardParts<S, C> {
     pub(crate) closings: Arc<Closings>,
     pub(crate) updates: Arc<UpdateWaiters>,
     pub(crate) namespaces: Arc<Namespaces>,
+    /// What the engine did, for its summary line.
+    pub(crate) tally: Arc<crate::engine::tally::Tally>,
     /// See [`EngineConfig::shard_writes_in_flight_max`](crate::engine::EngineConfig).
     pub(crate) writes_in_flight_max: usize,
 }
@@ -90,6 +92,7 @@ impl<S, C> Clone for ShardParts<S, C> {
             closings: Arc::clone(&self.closings),
             updates: Arc::clone(&self.updates),
             namespaces: Arc::clone(&self.namespaces),
+            tally: Arc::clone(&self.tally),
             writes_in_flight_max: self.writes_in_flight_max,
         }
     }
@@ -290,7 +293,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             answer.send(Some(&error));
             return;
         }
-        super::super::instruments::runs_settled(&key, closed, &remember);
+        super::super::instruments::runs_settled(&self.parts.tally, &key, closed, &remember);
         if closed {
             self.parts.closings.closed(&key);
         }
