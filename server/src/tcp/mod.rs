@@ -111,7 +111,9 @@ impl TcpServer {
             let registry = Arc::clone(&connections);
             // Held across the spawn, so the task cannot deregister before it is registered.
             let mut open = connections.lock();
+            let counted = OpenConnection::counted();
             let task = tokio::spawn(async move {
+                let _counted = counted;
                 match connection::serve(stream, transport, config, share).await {
                     Ok(()) => {}
                     // Someone pointed another protocol's client at this port: say so.
@@ -120,20 +122,33 @@ impl TcpServer {
                     )) => tracing::warn!(%peer, %error, "connection closed"),
                     Err(error) => tracing::info!(%peer, %error, "connection closed"),
                 }
-                if registry.lock().remove(&id).is_some() {
-                    metrics::gauge!(OPEN_CONNECTIONS).decrement(1.0);
-                }
+                registry.lock().remove(&id);
             });
             open.insert(id, task);
-            metrics::gauge!(OPEN_CONNECTIONS).increment(1.0);
         }
         let open: Vec<JoinHandle<()>> = std::mem::take(&mut *connections.lock())
             .into_values()
             .collect();
-        metrics::gauge!(OPEN_CONNECTIONS).decrement(open.len() as f64);
         for task in open {
             task.abort();
         }
+    }
+}
+
+/// A connection counted in the open-connections gauge until its task ends or is dropped
+/// (aborted at shutdown, or with the whole server's future).
+struct OpenConnection;
+
+impl OpenConnection {
+    fn counted() -> Self {
+        metrics::gauge!(OPEN_CONNECTIONS).increment(1.0);
+        Self
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        metrics::gauge!(OPEN_CONNECTIONS).decrement(1.0);
     }
 }
 
