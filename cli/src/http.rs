@@ -140,7 +140,9 @@ pub(crate) async fn start<S: Storage, C: Clock>(
         let serve = axum::serve(listener, router).with_graceful_shutdown(async {
             let _ = stopped.await;
         });
+        // Serving first: upkeep never ends, so it only runs while serving waits.
         tokio::select! {
+            biased;
             served = serve => {
                 if let Err(error) = served {
                     tracing::error!(%error, "the metrics listener stopped");
