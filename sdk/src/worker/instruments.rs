@@ -37,20 +37,11 @@ impl Shared {
 
     /// Counts a workflow-task (`workflow`) or activity poll's outcome.
     pub(super) fn record_poll(&self, workflow: bool, outcome: PollOutcome) {
-        let labels = self.metric_labels.clone();
-        match (workflow, outcome) {
-            (true, PollOutcome::Task) => {
-                metrics::counter!(names::WORKFLOW_TASK_QUEUE_POLL_SUCCEED, labels.clone())
-                    .increment(1);
-            }
-            (true, PollOutcome::Empty) => {
-                metrics::counter!(names::WORKFLOW_TASK_QUEUE_POLL_EMPTY, labels.clone())
-                    .increment(1);
-            }
-            (false, PollOutcome::Empty) => {
-                metrics::counter!(names::ACTIVITY_POLL_NO_TASK, labels.clone()).increment(1);
-            }
-            (false, PollOutcome::Task) => {}
+        let name = match (workflow, outcome) {
+            (true, PollOutcome::Task) => names::WORKFLOW_TASK_QUEUE_POLL_SUCCEED,
+            (true, PollOutcome::Empty) => names::WORKFLOW_TASK_QUEUE_POLL_EMPTY,
+            (false, PollOutcome::Empty) => names::ACTIVITY_POLL_NO_TASK,
+            (false, PollOutcome::Task) => return,
             (workflow, PollOutcome::Failed) => {
                 let operation = if workflow {
                     "PollWorkflowTaskQueue"
@@ -62,8 +53,10 @@ impl Shared {
                     self.labels_with("operation", operation)
                 )
                 .increment(1);
+                return;
             }
-        }
+        };
+        metrics::counter!(name, self.metric_labels.clone()).increment(1);
     }
 
     /// Records a workflow task's wait in its queue: from its WorkflowTaskScheduled to its
