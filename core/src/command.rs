@@ -426,6 +426,7 @@ impl Command {
                     .map_err(bad)?;
                 a.input
                     .check_size("input")
+                    .and_then(|()| a.header.check_size("header"))
                     .map_err(refuse(Cause::PayloadsTooLarge))
             }
             Self::RequestCancelActivityTask(_)
@@ -475,6 +476,7 @@ impl Command {
                     .map_err(refuse(Cause::BadContinueAsNewAttributes))?;
                 a.input
                     .check_size("input")
+                    .and_then(|()| a.header.check_size("header"))
                     .map_err(refuse(Cause::PayloadsTooLarge))
             }
             Self::StartChildWorkflowExecution(a) => {
@@ -491,11 +493,13 @@ impl Command {
                     .map_err(refuse(Cause::BadStartChildExecutionAttributes))?;
                 a.input
                     .check_size("input")
+                    .and_then(|()| a.header.check_size("header"))
                     .map_err(refuse(Cause::PayloadsTooLarge))
             }
             Self::SignalExternalWorkflowExecution(a) => a
                 .input
                 .check_size("signal input")
+                .and_then(|()| a.header.check_size("signal header"))
                 .map_err(refuse(Cause::BadSignalInputSize)),
             Self::UpsertWorkflowSearchAttributes(a) => a
                 .search_attributes

@@ -16,6 +16,8 @@ use endure_core::{ActivityId, ActivityType, PayloadError, Payloads, WorkflowType
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::interceptors::{Heartbeat, WorkerInterceptors};
+
 /// The context of one activity attempt: who it is ([`info`](Self::info)), heartbeats that
 /// keep it alive and carry progress to the next attempt, and cancellation.
 ///
@@ -56,6 +58,8 @@ pub struct ActivityContext {
     stop: watch::Receiver<StopPhase>,
     /// A local activity: run by the workflow worker, no heartbeats.
     local: bool,
+    /// The worker's interceptors, told of each heartbeat.
+    interceptors: WorkerInterceptors,
 }
 
 /// Where a worker is in its shutdown, as its activities see it.
@@ -118,7 +122,14 @@ impl ActivityContext {
             cancel_requested: Arc::new(watch::Sender::new(None)),
             stop,
             local: false,
+            interceptors: Arc::new([]),
         }
+    }
+
+    /// This context with the worker's interceptors, told of each heartbeat.
+    pub(crate) fn with_interceptors(mut self, interceptors: WorkerInterceptors) -> Self {
+        self.interceptors = interceptors;
+        self
     }
 
     /// The context of a local activity's attempt: the same information, and heartbeats that
@@ -143,6 +154,12 @@ impl ActivityContext {
     /// The activity's ActivityTaskScheduled attributes.
     pub(crate) fn scheduled(&self) -> &endure_core::history::ActivityTaskScheduledEventAttributes {
         &self.task.scheduled
+    }
+
+    /// The context headers the workflow scheduled this activity with (set by its
+    /// interceptors, e.g. a trace context): see [`interceptors`](crate::interceptors).
+    pub fn header(&self) -> &endure_core::Header {
+        &self.task.scheduled.header
     }
 
     /// Whether this is a local activity (run by the workflow worker, without heartbeats).
@@ -183,6 +200,14 @@ impl ActivityContext {
             return self.is_canceled();
         }
         let details = Payloads::encode_arguments(details).ok();
+        for interceptor in self.interceptors.iter() {
+            interceptor.record_heartbeat(
+                self,
+                &Heartbeat {
+                    details: details.as_ref(),
+                },
+            );
+        }
         if self.cancel_reason() == Some(CancelReason::Requested) {
             tracing::warn!(activity = %self.task.scheduled.activity_id, "heartbeat after cancellation was requested");
         }

@@ -24,6 +24,7 @@ use endure_core::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::interceptors::{ClientInterceptor, ClientNext};
 use crate::workflow::WorkflowDefinition;
 
 /// How long one wait for a result may last before it is renewed (a long poll).
@@ -101,6 +102,8 @@ pub struct Client {
     long_poll: Duration,
     /// Each call gives up after this long (Go's `context.WithTimeout`), if set.
     timeout: Option<Duration>,
+    /// What every call runs through, outermost first.
+    interceptors: Arc<[Arc<dyn ClientInterceptor>]>,
 }
 
 impl Client {
@@ -112,7 +115,17 @@ impl Client {
             identity: "endure-client".into(),
             long_poll: RESULT_LONG_POLL_DEFAULT,
             timeout: None,
+            interceptors: Arc::new([]),
         }
+    }
+
+    /// The same client with every call also run through `interceptor` (after those added
+    /// before it): see [`interceptors`](crate::interceptors).
+    pub fn with_interceptor(mut self, interceptor: Arc<dyn ClientInterceptor>) -> Self {
+        let mut all = self.interceptors.to_vec();
+        all.push(interceptor);
+        self.interceptors = all.into();
+        self
     }
 
     /// The same client with every call given up after `timeout` (Go's
@@ -149,6 +162,14 @@ impl Client {
     }
 
     pub(crate) async fn call(&self, request: Request) -> Result<Response, ClientError> {
+        if self.interceptors.is_empty() {
+            return self.send(request).await;
+        }
+        ClientNext::new(&self.interceptors, self).run(request).await
+    }
+
+    /// Sends one call to the engine, past the interceptors.
+    pub(crate) async fn send(&self, request: Request) -> Result<Response, ClientError> {
         let Some(timeout) = self.timeout else {
             return Ok(self.transport.call(request).await?);
         };
@@ -501,6 +522,7 @@ impl WorkflowHandle {
     ) -> Result<Option<Payloads>, ClientError> {
         args.check_size("query arguments")?;
         let request = QueryWorkflowRequest {
+            header: Header::new(),
             namespace: self.client.namespace.clone(),
             workflow_id: self.workflow_id.clone(),
             run_id: self.run_id,

@@ -72,6 +72,7 @@ mod activity_context;
 mod client;
 pub mod codec;
 mod deployment_client;
+pub mod interceptors;
 mod local_activities;
 pub mod metrics;
 mod namespace_client;

@@ -15,12 +15,13 @@ use endure_core::protocol::ActivityTask;
 use endure_core::storage::ExecutionKey;
 use endure_core::time::Timestamp;
 use endure_core::{
-    ActivityId, ActivityType, EventId, Failure, FailureInfo, Header, Payloads, TaskQueueName,
-    TimeoutType, WorkflowType,
+    ActivityId, ActivityType, EventId, Failure, FailureInfo, Payloads, TaskQueueName, TimeoutType,
+    WorkflowType,
 };
 use tokio::sync::mpsc;
 
 use crate::activity_context::{ActivityContext, StopPhase};
+use crate::interceptors::{WorkerInterceptors, intercept_activity};
 use crate::workflow::{ActivityError, BoxFuture, LocalActivityOutcome, LocalActivityRequest};
 
 /// The share of the workflow task timeout local activities may hold a task open.
@@ -58,6 +59,8 @@ pub(crate) struct Runner {
     pub(crate) now: Timestamp,
     /// Backoffs longer than this end the execution with a `Backoff` outcome.
     pub(crate) retry_threshold: Duration,
+    /// The worker's interceptors, around each attempt.
+    pub(crate) interceptors: WorkerInterceptors,
 }
 
 impl Runner {
@@ -85,7 +88,11 @@ impl Runner {
                 ),
                 Some(invoke) => {
                     let context = self.context(&request, attempt);
-                    let call = invoke(context, request.input.clone());
+                    let call = intercept_activity(
+                        &self.interceptors,
+                        &context,
+                        invoke(context.clone(), request.input.clone()),
+                    );
                     let result = match request.options.start_to_close_timeout {
                         Some(limit) => {
                             tokio::time::timeout(limit, call).await.unwrap_or_else(|_| {
@@ -151,7 +158,7 @@ impl Runner {
                 activity_id,
                 activity_type,
                 task_queue: self.task_queue.clone(),
-                header: Header::new(),
+                header: request.header.clone(),
                 input: request.input.clone(),
                 schedule_to_close_timeout: request.options.schedule_to_close_timeout,
                 schedule_to_start_timeout: None,
@@ -172,5 +179,6 @@ impl Runner {
             reply,
             self.stop.clone(),
         )
+        .with_interceptors(Arc::clone(&self.interceptors))
     }
 }

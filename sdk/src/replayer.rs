@@ -80,6 +80,7 @@ impl From<ReplayError> for ReplayFailure {
 /// ```
 pub struct Replayer {
     make: Box<dyn Fn() -> WorkflowFunction>,
+    interceptors: Vec<std::sync::Arc<dyn crate::interceptors::WorkerInterceptor>>,
 }
 
 impl Replayer {
@@ -87,7 +88,18 @@ impl Replayer {
     pub fn new(make: impl Fn() -> WorkflowFunction + 'static) -> Self {
         Self {
             make: Box::new(make),
+            interceptors: Vec::new(),
         }
+    }
+
+    /// Replays through `interceptor` too, as a worker that added it runs the workflow
+    /// (its workflow interceptors write headers the history should hold).
+    pub fn add_interceptor(
+        mut self,
+        interceptor: std::sync::Arc<dyn crate::interceptors::WorkerInterceptor>,
+    ) -> Self {
+        self.interceptors.push(interceptor);
+        self
     }
 
     /// A replayer for workflow `W` (a `#[endure::workflow]` function).
@@ -99,7 +111,8 @@ impl Replayer {
     pub fn replay_history(&self, events: &[HistoryEvent]) -> Result<(), ReplayFailure> {
         let mut machine = ReplayMachine::new();
         machine.feed(events.iter().cloned())?;
-        let mut executor = WorkflowExecutor::new((self.make)());
+        let mut executor = WorkflowExecutor::new((self.make)())
+            .with_interceptors(self.interceptors.clone().into());
         while let Some(activation) = machine.next_activation()? {
             let commands =
                 executor

@@ -113,6 +113,7 @@ impl StartRequest {
     ) -> Result<Self, ValidationError> {
         options.validate()?;
         input.check_size("input")?;
+        header.check_size("header")?;
         Ok(Self {
             namespace,
             workflow_id: options.id.clone(),

@@ -665,6 +665,7 @@ impl ExecutionMachine {
             return Err(Rejected::SignalLimitExceeded(self.signal_count));
         }
         signal.input.check_size("signal input")?;
+        signal.header.check_size("signal header")?;
         self.note_signal(&signal);
         self.add_event(fx, now, signal_event(signal, sender));
         if ends_start_delay {

@@ -90,6 +90,7 @@ impl ExecutionMachine {
                 )));
             }
             request.args.check_size("update arguments")?;
+            request.header.check_size("update header")?;
             self.admitted_updates.push(AdmittedUpdate {
                 request,
                 delivered_after: None,

@@ -355,18 +355,7 @@ impl Payloads {
 
     /// Refuses any payload over [`PAYLOAD_BYTES_MAX`] and a total over [`MESSAGE_BYTES_MAX`].
     pub fn check_size(&self, field: &'static str) -> Result<(), ValidationError> {
-        for payload in &self.0 {
-            payload.check_size(field)?;
-        }
-        let size = self.size_bytes();
-        if size > MESSAGE_BYTES_MAX {
-            return Err(ValidationError::PayloadTooLarge {
-                field,
-                size,
-                limit: MESSAGE_BYTES_MAX,
-            });
-        }
-        Ok(())
+        check_message(&self.0, self.size_bytes(), field)
     }
 }
 
@@ -422,6 +411,32 @@ impl PayloadMap {
     pub fn size_bytes(&self) -> usize {
         self.0.iter().map(|(k, v)| k.len() + v.size_bytes()).sum()
     }
+
+    /// Refuses any payload over [`PAYLOAD_BYTES_MAX`] and a total over
+    /// [`MESSAGE_BYTES_MAX`], as for [`Payloads::check_size`].
+    pub fn check_size(&self, field: &'static str) -> Result<(), ValidationError> {
+        check_message(self.0.values(), self.size_bytes(), field)
+    }
+}
+
+/// Refuses any of `payloads` over [`PAYLOAD_BYTES_MAX`] and a `size` over
+/// [`MESSAGE_BYTES_MAX`].
+fn check_message<'a>(
+    payloads: impl IntoIterator<Item = &'a Payload>,
+    size: usize,
+    field: &'static str,
+) -> Result<(), ValidationError> {
+    for payload in payloads {
+        payload.check_size(field)?;
+    }
+    if size > MESSAGE_BYTES_MAX {
+        return Err(ValidationError::PayloadTooLarge {
+            field,
+            size,
+            limit: MESSAGE_BYTES_MAX,
+        });
+    }
+    Ok(())
 }
 
 /// Headers carried with a call for context propagation (tracing ids, auth), not arguments.
@@ -446,6 +461,29 @@ mod tests {
             payload.decode::<(String, u32)>().unwrap(),
             ("user_123".to_owned(), 7)
         );
+    }
+
+    #[test]
+    fn a_header_over_the_limits_is_refused_with_its_field() {
+        let small = Header::new().with("trace", Payload::binary(vec![0; 64]));
+        assert!(small.check_size("header").is_ok());
+        let big = Header::new().with("trace", Payload::binary(vec![0; PAYLOAD_BYTES_MAX + 1]));
+        assert!(matches!(
+            big.check_size("header"),
+            Err(ValidationError::PayloadTooLarge { field: "header", limit, .. }) if limit == PAYLOAD_BYTES_MAX
+        ));
+        // Each entry under the payload limit, the whole over the message limit.
+        let entries = MESSAGE_BYTES_MAX / PAYLOAD_BYTES_MAX + 1;
+        let many = (0..entries).fold(Header::new(), |header, n| {
+            header.with(
+                format!("k{n}"),
+                Payload::binary(vec![0; PAYLOAD_BYTES_MAX - 100]),
+            )
+        });
+        assert!(matches!(
+            many.check_size("header"),
+            Err(ValidationError::PayloadTooLarge { limit, .. }) if limit == MESSAGE_BYTES_MAX
+        ));
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::history::SdkMetadata;
 use crate::history::{ActivityTaskScheduledEventAttributes, HistoryEvent};
 use crate::ids::ExecutionKey;
 use crate::ids::{EventId, Namespace, TaskQueueName, WorkflowType};
-use crate::payload::Payloads;
+use crate::payload::{Header, Payloads};
 use crate::payload_codec::{CodecError, PayloadVisitor, VisitPayloads};
 use crate::time::Timestamp;
 use crate::update::{UpdateDelivery, UpdateMessage};
@@ -90,6 +90,8 @@ pub struct QueryTaskForWorker {
     pub query_type: String,
     /// Its arguments.
     pub args: Payloads,
+    /// The client's context headers.
+    pub header: Header,
     /// The first page (at most 1 MiB) of the history (a worker without the run cached
     /// replays all of it).
     pub history: Vec<HistoryEvent>,
@@ -345,6 +347,7 @@ impl VisitPayloads for WorkflowTaskForWorker {
 impl VisitPayloads for QueryTaskForWorker {
     fn visit_payloads(&mut self, visit: &mut PayloadVisitor<'_>) -> Result<(), CodecError> {
         self.args.visit_payloads(visit)?;
+        self.header.visit_payloads(visit)?;
         self.history.visit_payloads(visit)
     }
 }

@@ -159,6 +159,8 @@ pub struct QueryWorkflowRequest {
     pub query_type: String,
     /// Its arguments.
     pub args: Payloads,
+    /// Context headers (tracing context, auth), handed to the worker's interceptors.
+    pub header: Header,
 }
 
 /// A query's answer from a worker: the handler's result, or why it failed (an unknown
@@ -502,7 +504,8 @@ impl VisitPayloads for TerminateWorkflowRequest {
 
 impl VisitPayloads for QueryWorkflowRequest {
     fn visit_payloads(&mut self, visit: &mut PayloadVisitor<'_>) -> Result<(), CodecError> {
-        self.args.visit_payloads(visit)
+        self.args.visit_payloads(visit)?;
+        self.header.visit_payloads(visit)
     }
 }
 

@@ -276,6 +276,7 @@ fn samples() -> Vec<(Request, Response)> {
                 run_id: None,
                 query_type: "status".into(),
                 args: json("verbose"),
+                header: header(),
             }),
             Response::QueryWorkflow(Ok(Some(json("shipped")))),
         ),

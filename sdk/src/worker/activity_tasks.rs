@@ -12,6 +12,7 @@ use super::Shared;
 use super::instruments::PollOutcome;
 use super::sessions::SessionSlot;
 use crate::activity_context::{ActivityContext, CancelReason};
+use crate::interceptors::{ActivityRun, intercept_activity};
 use crate::workflow::ActivityError;
 use crate::workflow::{SESSION_COMPLETION_ACTIVITY, SESSION_CREATION_ACTIVITY};
 
@@ -57,7 +58,8 @@ impl Shared {
             execution.clone(),
             reply,
             self.stop.clone(),
-        );
+        )
+        .with_interceptors(Arc::clone(&self.interceptors));
         let canceled = context.clone();
         // A session's creation activity ended by its completion activity: told once the
         // end is reported.
@@ -69,14 +71,27 @@ impl Shared {
                 outcome
             }
             (Some(sessions), SESSION_COMPLETION_ACTIVITY) => sessions.run_completion(&input).await,
-            _ => match (self.activities.get(&activity_type), &self.dynamic_activity) {
-                (Some(function), _) => function(context, input).await,
-                (None, Some(dynamic)) => dynamic(context, activity_type.clone(), input).await,
-                (None, None) => Err(ActivityError::application(
-                    format!("activity type {activity_type} is not registered with this worker"),
-                    "ActivityTypeNotRegistered",
-                )),
-            },
+            _ => {
+                let run: ActivityRun =
+                    match (self.activities.get(&activity_type), &self.dynamic_activity) {
+                        (Some(function), _) => function(context.clone(), input),
+                        (None, Some(dynamic)) => {
+                            dynamic(context.clone(), activity_type.clone(), input)
+                        }
+                        (None, None) => {
+                            let message = format!(
+                                "activity type {activity_type} is not registered with this worker"
+                            );
+                            Box::pin(async move {
+                                Err(ActivityError::application(
+                                    message,
+                                    "ActivityTypeNotRegistered",
+                                ))
+                            })
+                        }
+                    };
+                intercept_activity(&self.interceptors, &context, run).await
+            }
         };
         self.record_activity_done(&activity_type, started, outcome.is_err());
         if canceled.cancel_reason() == Some(CancelReason::Gone) {

@@ -30,6 +30,7 @@ use endure_core::{Failure, Namespace, Payloads, TaskQueueName, WorkflowTaskFaile
 use parking_lot::Mutex;
 
 use crate::activity_context::{ActivityContext, StopPhase};
+use crate::interceptors::{WorkerInterceptor, WorkerInterceptors};
 use crate::local_activities::{HEARTBEAT_FRACTION, Invoke, LocalActivities, Runner};
 use crate::task_slots::{Slot, TaskSlots};
 use crate::workflow::{ActivityError, BoxFuture, WorkflowExecutor, WorkflowFunction};
@@ -132,6 +133,8 @@ pub struct Worker {
     dynamic_activity: Option<DynamicActivityFunction>,
     /// Workflow types registered with a versioning behavior of their own.
     behaviors: BTreeMap<String, VersioningBehavior>,
+    /// What workflows and activities run through, outermost first.
+    interceptors: Vec<Arc<dyn WorkerInterceptor>>,
 }
 
 impl Worker {
@@ -152,7 +155,15 @@ impl Worker {
             activities: BTreeMap::new(),
             dynamic_workflow: None,
             dynamic_activity: None,
+            interceptors: Vec::new(),
         }
+    }
+
+    /// Runs every workflow and activity of this worker through `interceptor` too (inside
+    /// those added before it): see [`interceptors`](crate::interceptors).
+    pub fn add_interceptor(&mut self, interceptor: Arc<dyn WorkerInterceptor>) -> &mut Self {
+        self.interceptors.push(interceptor);
+        self
     }
 
     /// Runs the pollers until `shutdown` resolves (Go's `worker.Run`). Waiting polls stop at
@@ -197,6 +208,7 @@ impl Worker {
             activities: self.activities,
             dynamic_workflow: self.dynamic_workflow,
             dynamic_activity: self.dynamic_activity,
+            interceptors: self.interceptors.into(),
             sessions,
             cache: Mutex::new(BTreeMap::new()),
             uses: Mutex::new(0),
@@ -394,6 +406,8 @@ struct Shared {
     behaviors: BTreeMap<String, VersioningBehavior>,
     /// This worker's own queue for the runs it caches; `None` with caching off.
     sticky_queue: Option<TaskQueueName>,
+    /// What workflows and activities run through, outermost first.
+    interceptors: WorkerInterceptors,
     /// The session side, when sessions are enabled.
     sessions: Option<Sessions>,
     cache: Mutex<BTreeMap<ExecutionKey, Box<CachedRun>>>,
@@ -616,6 +630,7 @@ impl Shared {
                     stop: self.stop.clone(),
                     now: run.executor.now(),
                     retry_threshold: task_timeout,
+                    interceptors: Arc::clone(&self.interceptors),
                 };
                 let invoke = self.invoker(&request.activity_type);
                 let sender = run.local_activities.sender.clone();
@@ -692,7 +707,8 @@ impl Shared {
                 let run = Box::new(CachedRun {
                     replay: ReplayMachine::new(),
                     executor: WorkflowExecutor::new(function)
-                        .with_execution(task.execution.clone()),
+                        .with_execution(task.execution.clone())
+                        .with_interceptors(Arc::clone(&self.interceptors)),
                     last_used: 0,
                     local_activities: LocalActivities::new(),
                 });

@@ -1,6 +1,8 @@
 //! Query tasks: answered from the cached run when it stands at the last completed task,
 //! else by replaying the history in a throwaway run.
 
+use std::sync::Arc;
+
 use endure_core::protocol::{QueryTaskForWorker, RespondQueryTaskRequest, Rpc};
 use endure_core::replay::ReplayMachine;
 
@@ -40,7 +42,9 @@ impl Shared {
         if let Some(run) = self.cache.lock().get(&task.execution)
             && run.replay.last_event_id() == Some(task.previous_started_event_id)
         {
-            return run.executor.query(&task.query_type, &task.args);
+            return run
+                .executor
+                .query(&task.query_type, &task.args, &task.header);
         }
         let workflow_type = task.workflow_type.as_str();
         let function = match (self.workflows.get(workflow_type), &self.dynamic_workflow) {
@@ -53,7 +57,9 @@ impl Shared {
             }
         };
         let mut replay = ReplayMachine::new();
-        let mut executor = WorkflowExecutor::new(function).with_execution(task.execution.clone());
+        let mut executor = WorkflowExecutor::new(function)
+            .with_execution(task.execution.clone())
+            .with_interceptors(Arc::clone(&self.interceptors));
         replay
             .feed(task.history.iter().cloned())
             .map_err(|error| format!("cannot replay the history: {error}"))?;
@@ -68,6 +74,6 @@ impl Shared {
                 .complete(commands)
                 .map_err(|error| format!("cannot replay the history: {error}"))?;
         }
-        executor.query(&task.query_type, &task.args)
+        executor.query(&task.query_type, &task.args, &task.header)
     }
 }

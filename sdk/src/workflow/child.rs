@@ -111,6 +111,9 @@ impl WorkflowContext {
         input: &I,
         options: ChildWorkflowOptions,
     ) -> ChildWorkflowHandle {
+        let header = self.outbound_header(workflow_type, |interceptor, ctx, call| {
+            interceptor.start_child_workflow(ctx, call);
+        });
         let mut state = self.state.lock();
         state.next_child_seq += 1;
         let seq = state.next_child_seq;
@@ -119,7 +122,7 @@ impl WorkflowContext {
             .as_ref()
             .map(|execution| format!("{}_{seq}", execution.run_id))
             .unwrap_or_else(|| format!("child_{seq}"));
-        let command = build_command(workflow_type, input, &options, default_id);
+        let command = build_command(workflow_type, input, &options, default_id, header);
         let mut slots = ChildSlots::default();
         let workflow_id = match command {
             Ok(attributes) => {
@@ -172,6 +175,7 @@ fn build_command<I: Serialize + ?Sized>(
     input: &I,
     options: &ChildWorkflowOptions,
     default_id: String,
+    header: Header,
 ) -> Result<StartChildWorkflowExecutionCommandAttributes, String> {
     let workflow_id = WorkflowId::new(options.workflow_id.clone().unwrap_or(default_id))
         .map_err(|error| error.to_string())?;
@@ -190,7 +194,7 @@ fn build_command<I: Serialize + ?Sized>(
         workflow_id_reuse_policy: options.id_reuse_policy,
         retry_policy: options.retry_policy.clone(),
         cron_schedule: options.cron_schedule.clone(),
-        header: Header::new(),
+        header,
         memo: options.memo.clone(),
         search_attributes: options.search_attributes.clone(),
     };

@@ -30,6 +30,7 @@ use super::executor::Coroutine;
 use super::scoped::{Operation, Scoped};
 use super::session::{SessionCell, SessionState, session_failed};
 use super::state::{ActivityError, CancelToken, QueryHandler, SharedState, Slot, TimerOutcome};
+use crate::interceptors::{Outbound, WorkflowInterceptor, outbound_header};
 
 /// The workflow's handle on its run: everything workflow code does that is not plain
 /// computation goes through it, so that replaying the history rebuilds the same state.
@@ -245,6 +246,23 @@ impl WorkflowContext {
         self.state.lock().now
     }
 
+    /// The header the run's interceptors write for an outbound call named `name`: `hook`
+    /// calls the method for the call's kind on each, outermost first. Called with no lock
+    /// held, so interceptors may use this context.
+    pub(crate) fn outbound_header(
+        &self,
+        name: &str,
+        hook: impl Fn(&dyn WorkflowInterceptor, &Self, Outbound<'_>),
+    ) -> Header {
+        let interceptors = Arc::clone(&self.state.lock().interceptors);
+        if interceptors.is_empty() {
+            return Header::new();
+        }
+        outbound_header(&interceptors, name, |interceptor, call| {
+            hook(interceptor, self, call);
+        })
+    }
+
     /// Whether the code is replaying history (side effects already happened).
     pub fn is_replaying(&self) -> bool {
         self.state.lock().is_replaying
@@ -379,6 +397,9 @@ impl WorkflowContext {
     /// Schedules activity `activity_type` with this context's activity options and raw
     /// arguments. Invalid options fail the returned future with a non-retryable error.
     pub fn execute_activity_raw(&self, activity_type: &str, input: Payloads) -> ActivityFuture {
+        let header = self.outbound_header(activity_type, |interceptor, ctx, call| {
+            interceptor.schedule_activity(ctx, call);
+        });
         let mut state = self.state.lock();
         state.next_activity_seq += 1;
         let seq = state.next_activity_seq;
@@ -406,7 +427,7 @@ impl WorkflowContext {
                     activity_id,
                     activity_type,
                     task_queue: options.task_queue.clone(),
-                    header: Header::new(),
+                    header,
                     input,
                     schedule_to_close_timeout: options.schedule_to_close_timeout,
                     schedule_to_start_timeout: options.schedule_to_start_timeout,

@@ -11,8 +11,8 @@
 use std::time::Duration;
 
 use endure_core::{
-    ContinueAsNewWorkflowExecutionCommandAttributes, Header, Memo, Payloads, RetryPolicy,
-    SearchAttributes, TaskQueueName, WorkflowType,
+    ContinueAsNewWorkflowExecutionCommandAttributes, Memo, Payloads, RetryPolicy, SearchAttributes,
+    TaskQueueName, WorkflowType,
 };
 use serde::Serialize;
 
@@ -69,6 +69,14 @@ impl WorkflowContext {
             Ok(input) => input,
             Err(error) => return error.into(),
         };
+        // Named as the next run's type: the options' or this run's.
+        let next_type = options.workflow_type.as_ref().map_or_else(
+            || self.info().started.workflow_type.as_str().to_owned(),
+            |workflow_type| workflow_type.as_str().to_owned(),
+        );
+        let header = self.outbound_header(&next_type, |interceptor, ctx, call| {
+            interceptor.continue_as_new(ctx, call);
+        });
         WorkflowError::ContinueAsNew(Box::new(ContinueAsNewWorkflowExecutionCommandAttributes {
             workflow_type: options.workflow_type,
             task_queue: options.task_queue,
@@ -78,7 +86,7 @@ impl WorkflowContext {
             backoff_start_interval: options.start_delay,
             retry_policy: options.retry_policy,
             cron_schedule: None,
-            header: Header::new(),
+            header,
             memo: options.memo,
             search_attributes: options.search_attributes,
         }))

@@ -17,7 +17,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use endure_core::replay::{Activation, Job, WorkflowCommand};
 use endure_core::{
     CancelWorkflowExecutionCommandAttributes, CompleteWorkflowExecutionCommandAttributes,
-    FailWorkflowExecutionCommandAttributes, Payload, Payloads,
+    FailWorkflowExecutionCommandAttributes, Header, Payload, Payloads,
 };
 use parking_lot::Mutex;
 use slab::Slab;
@@ -26,6 +26,9 @@ use super::context::WorkflowContext;
 use super::random::DeterministicRandom;
 use super::state::{
     CancelToken, SharedState, TimerOutcome, WorkflowError, WorkflowState, WorkflowTaskError,
+};
+use crate::interceptors::{
+    InboundQuery, InboundSignal, WorkerInterceptor, WorkerInterceptors, WorkflowInterceptors,
 };
 
 /// A boxed, `Send` future: what a coroutine runs.
@@ -95,6 +98,8 @@ pub struct WorkflowExecutor {
     workflow: Option<WorkflowFunction>,
     result: Arc<Mutex<Option<WorkflowResult>>>,
     closed: bool,
+    /// The worker's interceptors, which make the run's own when it is initialised.
+    worker_interceptors: WorkerInterceptors,
 }
 
 impl WorkflowExecutor {
@@ -108,7 +113,15 @@ impl WorkflowExecutor {
             workflow: Some(workflow),
             result: Arc::new(Mutex::new(None)),
             closed: false,
+            worker_interceptors: Arc::new([]),
         }
+    }
+
+    /// Runs the workflow through interceptors: each of `interceptors` makes this run's own
+    /// when it is initialised (see [`interceptors`](crate::interceptors)).
+    pub fn with_interceptors(mut self, interceptors: Arc<[Arc<dyn WorkerInterceptor>]>) -> Self {
+        self.worker_interceptors = interceptors;
+        self
     }
 
     /// Tells the workflow which run it is (for [`WorkflowContext::info`]); workers do, an
@@ -121,7 +134,24 @@ impl WorkflowExecutor {
     /// Answers a query from the workflow's current state (spec §5.19.1): the handler
     /// registered for `query_type`, or the built-in `__stack_trace` (what each coroutine
     /// waits on). Runs no coroutine and issues no command.
-    pub fn query(&self, query_type: &str, args: &Payloads) -> Result<Option<Payloads>, String> {
+    pub fn query(
+        &self,
+        query_type: &str,
+        args: &Payloads,
+        header: &Header,
+    ) -> Result<Option<Payloads>, String> {
+        let interceptors = Arc::clone(&self.state.lock().interceptors);
+        if !interceptors.is_empty() {
+            let context = WorkflowContext::new(Arc::clone(&self.state), self.root_scope.clone());
+            let query = InboundQuery {
+                query_type,
+                args,
+                header,
+            };
+            for interceptor in interceptors.iter() {
+                interceptor.handle_query(&context, &query);
+            }
+        }
         let state = self.state.lock();
         if query_type == STACK_TRACE_QUERY {
             let mut lines = vec![format!("{} coroutine(s)", self.coroutines.len())];
@@ -308,7 +338,11 @@ impl WorkflowExecutor {
                 }
                 let context =
                     WorkflowContext::new(Arc::clone(&self.state), self.root_scope.clone());
-                let future = workflow(context, input);
+                let interceptors = self.intercept_run(&context);
+                let mut future = workflow(context.clone(), input);
+                for interceptor in interceptors.iter().rev() {
+                    future = interceptor.execute_workflow(&context, future);
+                }
                 let result = Arc::clone(&self.result);
                 self.spawn(Coroutine::new(async move {
                     let outcome = future.await;
@@ -319,8 +353,24 @@ impl WorkflowExecutor {
                 self.state.lock().random = DeterministicRandom::new(*randomness_seed);
             }
             Job::Signal {
-                signal_name, input, ..
+                signal_name,
+                input,
+                header,
+                ..
             } => {
+                let interceptors = Arc::clone(&self.state.lock().interceptors);
+                if !interceptors.is_empty() {
+                    let context =
+                        WorkflowContext::new(Arc::clone(&self.state), self.root_scope.clone());
+                    let signal = InboundSignal {
+                        name: signal_name.as_str(),
+                        input,
+                        header,
+                    };
+                    for interceptor in interceptors.iter() {
+                        interceptor.handle_signal(&context, &signal);
+                    }
+                }
                 let waiters = {
                     let mut state = self.state.lock();
                     state
@@ -364,6 +414,7 @@ impl WorkflowExecutor {
                 update_id,
                 name,
                 args,
+                header,
                 run_validator,
                 ..
             } => self
@@ -374,6 +425,7 @@ impl WorkflowExecutor {
                     update_id: update_id.clone(),
                     name: name.as_str().to_owned(),
                     args: args.clone(),
+                    header: header.clone(),
                     run_validator: *run_validator,
                 }),
             Job::ResolveChildWorkflowStart { seq, outcome } => {
@@ -403,6 +455,22 @@ impl WorkflowExecutor {
             }
         }
         Ok(())
+    }
+
+    /// Makes the run's interceptors from the worker's (the run's start is applied, so
+    /// `context` has its information) and keeps them in its state.
+    fn intercept_run(&self, context: &WorkflowContext) -> WorkflowInterceptors {
+        if self.worker_interceptors.is_empty() {
+            return Arc::clone(&self.state.lock().interceptors);
+        }
+        let info = context.info();
+        let interceptors: WorkflowInterceptors = self
+            .worker_interceptors
+            .iter()
+            .filter_map(|interceptor| interceptor.intercept_workflow(&info))
+            .collect();
+        self.state.lock().interceptors = Arc::clone(&interceptors);
+        interceptors
     }
 
     fn spawn(&mut self, coroutine: Coroutine) {

@@ -7,17 +7,18 @@
 //! RequestCancelExternalWorkflowExecutionFailed — which resolves the returned future.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::task::Poll;
 
 use endure_core::replay::WorkflowCommand;
 use endure_core::{
-    Failure, Header, Payloads, RequestCancelExternalWorkflowExecutionCommandAttributes, RunId,
+    Failure, Payloads, RequestCancelExternalWorkflowExecutionCommandAttributes, RunId,
     SignalExternalWorkflowExecutionCommandAttributes, SignalName, WorkflowExecution, WorkflowId,
 };
 use serde::Serialize;
 
 use super::WorkflowContext;
-use super::state::{ExternalWorkflowError, SharedState, Slot, WorkflowState};
+use super::state::{CancelToken, ExternalWorkflowError, SharedState, Slot, WorkflowState};
 
 /// Which kind of request a future waits for.
 #[derive(Clone, Copy)]
@@ -137,6 +138,10 @@ pub(crate) fn signal<A: Serialize>(
     argument: &A,
     child_workflow_only: bool,
 ) -> impl Future<Output = Result<(), ExternalWorkflowError>> + Send + 'static + use<A> {
+    let context = WorkflowContext::new(Arc::clone(state), CancelToken::default());
+    let header = context.outbound_header(signal_name, |interceptor, ctx, call| {
+        interceptor.signal_external_workflow(ctx, call);
+    });
     let command = WorkflowId::new(workflow_id)
         .map_err(|error| error.to_string())
         .and_then(|workflow_id| {
@@ -151,7 +156,7 @@ pub(crate) fn signal<A: Serialize>(
                 signal_name,
                 input,
                 child_workflow_only,
-                header: Header::new(),
+                header,
             })
         });
     let mut locked = state.lock();

@@ -65,6 +65,8 @@ pub struct LocalActivityRequest {
     pub attempt: u32,
     /// The options.
     pub options: LocalActivityOptions,
+    /// The context headers the workflow's interceptors wrote for it.
+    pub header: endure_core::Header,
 }
 
 /// How one execution of a local activity ended, as the worker reports it.
@@ -129,6 +131,7 @@ impl WorkflowContext {
                     input: input.clone(),
                     attempt,
                     options: options.clone(),
+                    header: endure_core::Header::new(),
                 });
                 match context.wait_local_activity(seq).await {
                     LocalActivityOutcome::Completed { result, .. } => {
@@ -167,6 +170,9 @@ impl WorkflowContext {
     }
 
     fn schedule_local_activity(&self, mut request: LocalActivityRequest) -> u32 {
+        request.header = self.outbound_header(&request.activity_type, |interceptor, ctx, call| {
+            interceptor.schedule_local_activity(ctx, call);
+        });
         let mut state = self.state.lock();
         state.next_local_activity_seq += 1;
         let seq = state.next_local_activity_seq;

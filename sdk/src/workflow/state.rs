@@ -115,6 +115,8 @@ pub(crate) struct WorkflowState {
     pub(crate) pending_updates: Vec<super::update::PendingUpdate>,
     /// Update handlers accepted and still running.
     pub(crate) running_update_handlers: usize,
+    /// The run's interceptors (set when it is initialised), outermost first.
+    pub(crate) interceptors: crate::interceptors::WorkflowInterceptors,
 }
 
 /// A query handler: decodes its arguments, reads the workflow's state, encodes the answer.
@@ -160,6 +162,7 @@ impl WorkflowState {
             update_handlers: BTreeMap::new(),
             pending_updates: Vec::new(),
             running_update_handlers: 0,
+            interceptors: std::sync::Arc::new([]),
         }
     }
 

@@ -21,6 +21,7 @@ use serde::de::DeserializeOwned;
 use super::context::WorkflowContext;
 use super::executor::BoxFuture;
 use super::state::{SharedState, WorkflowError};
+use crate::interceptors::InboundUpdate;
 
 /// Checks an update's arguments; `Err` rejects it.
 pub(crate) type UpdateValidator = Box<dyn Fn(&Payloads) -> Result<(), Box<Failure>> + Send>;
@@ -40,6 +41,7 @@ pub(crate) struct PendingUpdate {
     pub(crate) update_id: UpdateId,
     pub(crate) name: String,
     pub(crate) args: Payloads,
+    pub(crate) header: endure_core::Header,
     pub(crate) run_validator: bool,
 }
 
@@ -163,6 +165,16 @@ pub(crate) fn process(
     ctx: WorkflowContext,
     update: PendingUpdate,
 ) -> Result<Processed, String> {
+    let interceptors = Arc::clone(&state.lock().interceptors);
+    let inbound = InboundUpdate {
+        update_id: &update.update_id,
+        name: &update.name,
+        args: &update.args,
+        header: &update.header,
+    };
+    for interceptor in interceptors.iter() {
+        interceptor.handle_update(&ctx, &inbound);
+    }
     let mut guard = state.lock();
     let found = guard.update_handlers.get(&update.name).map(|handler| {
         let verdict = if update.run_validator {

@@ -17,6 +17,7 @@ mod deployments;
 mod external;
 mod golden;
 mod golden_stores;
+mod interceptors;
 mod limits;
 mod local_activities;
 // A real Prometheus exporter: not built for the simulator.

@@ -166,6 +166,7 @@ impl<S: Storage, C: Clock> Handler for InProcessTransport<S, C> {
                 request.run_id,
                 request.query_type,
                 request.args,
+                request.header,
             )
             .await
     }

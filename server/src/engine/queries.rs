@@ -3,7 +3,7 @@
 
 use endure_core::clock::Clock;
 use endure_core::storage::Storage;
-use endure_core::{EventId, Namespace, Payloads, RunId, WorkflowId};
+use endure_core::{EventId, Header, Namespace, Payloads, RunId, WorkflowId};
 use tokio::sync::oneshot;
 
 use super::api::{EngineError, QueryAnswer, QueryTaskForWorker};
@@ -21,6 +21,7 @@ pub(super) struct Queries {
 pub(super) struct PendingQuery {
     pub(super) query_type: String,
     pub(super) args: Payloads,
+    pub(super) header: Header,
     pub(super) answer: oneshot::Sender<QueryAnswer>,
 }
 
@@ -36,8 +37,14 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             .pending
             .lock()
             .get(&offer.query_id)
-            .map(|pending| (pending.query_type.clone(), pending.args.clone()));
-        let Some((query_type, args)) = question else {
+            .map(|pending| {
+                (
+                    pending.query_type.clone(),
+                    pending.args.clone(),
+                    pending.header.clone(),
+                )
+            });
+        let Some((query_type, args, header)) = question else {
             return Ok(None);
         };
         let machine = self.load_machine(&offer.execution).await?;
@@ -51,6 +58,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             query_id: offer.query_id,
             query_type,
             args,
+            header,
             history: page.events,
             next_page: page.next_event_id,
             previous_started_event_id: previous,
@@ -68,6 +76,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         run_id: Option<RunId>,
         query_type: String,
         args: Payloads,
+        header: Header,
     ) -> Result<QueryAnswer, EngineError> {
         if query_type.is_empty() || query_type.len() > endure_core::limits::ID_BYTES_MAX {
             return Err(EngineError::BadRequest(format!(
@@ -76,6 +85,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             )));
         }
         args.check_size("query arguments")?;
+        header.check_size("query header")?;
         let execution = self.resolve_run(namespace, workflow_id, run_id).await?;
         let machine = self.load_machine(&execution).await?;
         if machine
@@ -103,6 +113,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             PendingQuery {
                 query_type,
                 args,
+                header,
                 answer,
             },
         );
