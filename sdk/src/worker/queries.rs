@@ -63,10 +63,13 @@ impl Shared {
         replay
             .feed(task.history.iter().cloned())
             .map_err(|error| format!("cannot replay the history: {error}"))?;
-        while let Some(activation) = replay
+        while let Some(mut activation) = replay
             .next_activation()
             .map_err(|error| format!("cannot replay the history: {error}"))?
         {
+            // All of it happened already, the last task included: logging, metrics and
+            // interceptors stay quiet (Go replays a query's history as replaying too).
+            activation.is_replaying = true;
             let commands = executor
                 .activate(&activation)
                 .map_err(|error| format!("the workflow failed while replaying: {error}"))?;
