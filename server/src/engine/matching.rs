@@ -133,6 +133,8 @@ pub(crate) struct Matching {
     queues: Arc<Queues>,
     /// Who polled each queue lately (`DescribeTaskQueue`).
     pub(crate) seen: super::pollers_seen::PollersSeen,
+    /// Backlog handoffs so far, numbering each start's request id.
+    handoffs: std::sync::atomic::AtomicU64,
 }
 
 /// A backlog task handed to a poller. Until the poller sends its run the start
@@ -232,6 +234,18 @@ impl Matching {
     /// Offers a committed task: to a waiting poller, else to the backlog.
     pub(crate) fn add(&self, row: DispatchRow) {
         offer(&self.queues, row);
+    }
+
+    /// The request id of the start of backlog row `task_id` by the poller it was handed to:
+    /// unique to this handoff. The same row can reach matching twice (the settle of the
+    /// commit that wrote it, and a backlog load that read it from storage meanwhile); a
+    /// second poller's start then differs from the first's and is refused as already
+    /// started, so a task is never delivered to two workers.
+    pub(crate) fn start_request_id(&self, task_id: u64) -> String {
+        let handoff = self
+            .handoffs
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("dispatch-{task_id}-{handoff}")
     }
 
     /// Offers a query to the queue's longest-waiting workflow poller that takes queries,

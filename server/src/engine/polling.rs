@@ -143,7 +143,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             Handoff::Started { .. } => return Ok(None),
             Handoff::Row(taken) => {
                 let row = taken.starting();
-                let request_id = format!("dispatch-{}", row.task_id);
+                let request_id = self.inner.matching.start_request_id(row.task_id);
                 let input = match Input::task_started(&row.task, request_id, identity.into()) {
                     Some(input @ Input::WorkflowTaskStarted { .. }) => input,
                     _ => {
@@ -240,7 +240,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 Handoff::Row(taken) => taken,
             };
             let row = taken.starting();
-            let request_id = format!("dispatch-{}", row.task_id);
+            let request_id = self.inner.matching.start_request_id(row.task_id);
             let input = match Input::task_started(&row.task, request_id, identity.into()) {
                 Some(input @ Input::ActivityTaskStarted { .. }) => input,
                 _ => {
