@@ -399,6 +399,37 @@ pub enum Input {
     },
 }
 
+impl Input {
+    /// The input's name, for logs and spans.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::WorkflowTaskStarted { .. } => "WorkflowTaskStarted",
+            Self::WorkflowTaskCompleted(_) => "WorkflowTaskCompleted",
+            Self::WorkflowTaskFailed { .. } => "WorkflowTaskFailed",
+            Self::ActivityTaskStarted { .. } => "ActivityTaskStarted",
+            Self::ResetStickyTaskQueue => "ResetStickyTaskQueue",
+            Self::ActivityTaskHeartbeat { .. } => "ActivityTaskHeartbeat",
+            Self::ActivityTaskCompleted { .. } => "ActivityTaskCompleted",
+            Self::ActivityTaskFailed { .. } => "ActivityTaskFailed",
+            Self::ActivityTaskCanceled { .. } => "ActivityTaskCanceled",
+            Self::Signal(_) => "Signal",
+            Self::SignalWithStart(_) => "SignalWithStart",
+            Self::RequestCancel { .. } => "RequestCancel",
+            Self::Terminate { .. } => "Terminate",
+            Self::ChildWorkflowStarted { .. } => "ChildWorkflowStarted",
+            Self::StartChildWorkflowFailed { .. } => "StartChildWorkflowFailed",
+            Self::ChildWorkflowClosed { .. } => "ChildWorkflowClosed",
+            Self::Deadline { .. } => "Deadline",
+            Self::SignalFromWorkflow { .. } => "SignalFromWorkflow",
+            Self::RequestCancelFromWorkflow { .. } => "RequestCancelFromWorkflow",
+            Self::Update { .. } => "Update",
+            Self::ExternalSignalResolved { .. } => "ExternalSignalResolved",
+            Self::ExternalCancelResolved { .. } => "ExternalCancelResolved",
+            Self::UpdateOptions { .. } => "UpdateOptions",
+        }
+    }
+}
+
 /// A signal or cancel request this run sent to another workflow, as its Initiated event
 /// names it; the runtime reads it from history to report the outcome.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -61,6 +61,8 @@
 
 mod activity;
 mod client;
+#[cfg(feature = "opentelemetry")]
+pub mod opentelemetry;
 mod workflow;
 
 pub(crate) use activity::intercept_activity;

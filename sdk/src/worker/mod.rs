@@ -28,6 +28,7 @@ use endure_core::storage::ExecutionKey;
 use endure_core::versioning::{VersioningBehavior, WorkerDeploymentVersion};
 use endure_core::{Failure, Namespace, Payloads, TaskQueueName, WorkflowTaskFailedCause};
 use parking_lot::Mutex;
+use tracing::Instrument;
 
 use crate::activity_context::{ActivityContext, StopPhase};
 use crate::interceptors::{WorkerInterceptor, WorkerInterceptors};
@@ -42,6 +43,7 @@ mod options;
 mod queries;
 mod registration;
 mod sessions;
+mod spans;
 
 pub use options::{WorkerDeploymentOptions, WorkerOptions};
 
@@ -243,10 +245,19 @@ impl Worker {
                     let worker = Arc::clone(&worker);
                     match polled {
                         Some(Polled::Task(task)) => {
-                            slots.spawn(slot, async move { worker.run_workflow_task(*task).await });
+                            let span = spans::workflow_task(&worker, &task);
+                            slots.spawn(
+                                slot,
+                                async move { worker.run_workflow_task(*task).await }
+                                    .instrument(span),
+                            );
                         }
                         Some(Polled::Query(query)) => {
-                            slots.spawn(slot, async move { worker.run_query_task(*query).await });
+                            let span = spans::query_task(&worker, &query);
+                            slots.spawn(
+                                slot,
+                                async move { worker.run_query_task(*query).await }.instrument(span),
+                            );
                         }
                         None => {}
                     }
@@ -280,9 +291,14 @@ impl Worker {
                 {
                     if let Some(task) = task {
                         let worker = Arc::clone(&worker);
-                        slots.spawn(slot, async move {
-                            worker.run_activity_task(task, session_slot).await;
-                        });
+                        let span = spans::activity_task(&worker, &task);
+                        slots.spawn(
+                            slot,
+                            async move {
+                                worker.run_activity_task(task, session_slot).await;
+                            }
+                            .instrument(span),
+                        );
                     }
                 }
             }));
@@ -634,11 +650,21 @@ impl Shared {
                 };
                 let invoke = self.invoker(&request.activity_type);
                 let sender = run.local_activities.sender.clone();
-                tokio::spawn(async move {
-                    let seq = request.seq;
-                    let outcome = runner.run(request, invoke).await;
-                    let _ = sender.send((seq, outcome));
-                });
+                // Inside the workflow task's span: a local activity is part of its task.
+                let span = tracing::debug_span!(
+                    "local_activity",
+                    activity_type = %request.activity_type,
+                    seq = request.seq,
+                    attempt = request.attempt,
+                );
+                tokio::spawn(
+                    async move {
+                        let seq = request.seq;
+                        let outcome = runner.run(request, invoke).await;
+                        let _ = sender.send((seq, outcome));
+                    }
+                    .instrument(span),
+                );
             }
             if !run.executor.has_unresolved_local_activities() {
                 return Ok((commands, false));

@@ -24,6 +24,8 @@ mod local_activities;
 #[cfg(not(madsim))]
 mod metrics;
 mod namespaces;
+#[cfg(feature = "opentelemetry")]
+mod opentelemetry;
 mod paging;
 mod queries;
 mod quickstart;
@@ -35,6 +37,7 @@ mod scopes;
 mod search_attributes;
 mod selectors;
 mod sessions;
+mod spans;
 // Real sockets and files; the simulated network is exercised by the scenarios.
 #[cfg(not(madsim))]
 mod remote;

@@ -9,6 +9,7 @@ use endure_core::protocol::{
     ErrorKind, RemoteError, Request, Response, Transport, TransportFuture,
 };
 use endure_core::storage::Storage;
+use tracing::Instrument;
 
 use super::api::EngineError;
 use super::instruments;
@@ -76,7 +77,10 @@ impl<S: Storage, C: Clock> Transport for InProcessTransport<S, C> {
         let name = request.name();
         Box::pin(async move {
             let started = self.engine.inner.clock.now();
-            let mut dispatch = std::pin::pin!(self.dispatch(request));
+            let mut dispatch = std::pin::pin!(
+                self.dispatch(request)
+                    .instrument(tracing::debug_span!("rpc", rpc = name))
+            );
             let outcome = std::future::poll_fn(|context| {
                 std::panic::catch_unwind(AssertUnwindSafe(|| dispatch.as_mut().poll(context)))
                     .map_or_else(|panic| Poll::Ready(Err(panic)), |poll| poll.map(Ok))

@@ -9,6 +9,7 @@ use endure_core::storage::{Storage, StorageError, WorkflowWrite, WriteRejection}
 
 use super::instruments;
 use tokio::sync::{mpsc, oneshot};
+use tracing::Instrument;
 
 /// The result of one write.
 pub(crate) type WriteResult = Result<Result<(), WriteRejection>, StorageError>;
@@ -47,7 +48,10 @@ pub(crate) fn spawn_writer<S: Storage, C: Clock>(
                 .unzip();
             let count = writes.len();
             let started = clock.now();
-            let committed = storage.commit(writes).await;
+            let committed = storage
+                .commit(writes)
+                .instrument(tracing::debug_span!("commit", writes = count))
+                .await;
             let latency = clock.now().saturating_duration_since(started);
             tally.commit(latency);
             metrics::histogram!(instruments::COMMIT_LATENCY).record(latency.as_secs_f64());

@@ -13,6 +13,7 @@ use endure_core::storage::*;
 use endure_core::time::Timestamp;
 use endure_core::{EventId, Namespace, RequestId, RunId, WorkflowId};
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 use crate::engine::api::EngineError;
 use crate::engine::closings::Closings;
@@ -481,6 +482,27 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         input: Input,
         dispatched: Option<DispatchKey>,
     ) -> Result<(Reply, Option<Ticket>), EngineError> {
+        let span = tracing::debug_span!(
+            "transition",
+            namespace = %key.namespace,
+            workflow_id = %key.workflow_id,
+            run_id = %key.run_id,
+            input = input.name(),
+            first_event_id = tracing::field::Empty,
+            last_event_id = tracing::field::Empty,
+        );
+        self.transition_in(key, input, dispatched)
+            .instrument(span)
+            .await
+    }
+
+    /// [`transition`](Self::transition) inside its span.
+    async fn transition_in(
+        &mut self,
+        key: &ExecutionKey,
+        input: Input,
+        dispatched: Option<DispatchKey>,
+    ) -> Result<(Reply, Option<Ticket>), EngineError> {
         self.settle_workflow(&key.namespace, &key.workflow_id).await;
         let (machine, db_version, seen) = self.load(key).await?;
         let request_record = request_record(key, &input);
@@ -517,6 +539,11 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                 return Err(rejected.into());
             }
         };
+        if let (Some(first), Some(last)) = (effects.events.first(), effects.events.last()) {
+            let span = tracing::Span::current();
+            span.record("first_event_id", first.event_id.get());
+            span.record("last_event_id", last.event_id.get());
+        }
         let mut effects = effects;
         let reply = std::mem::take(&mut effects.reply);
         let records = request_record
