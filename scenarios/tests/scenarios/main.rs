@@ -14,6 +14,7 @@ mod engine_restart;
 mod engine_smoke;
 mod external_signals;
 mod flaky_network;
+mod headers;
 mod limits;
 mod local_activities;
 mod namespaces;
