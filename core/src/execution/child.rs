@@ -145,6 +145,7 @@ impl ExecutionMachine {
         now: Timestamp,
         initiated_event_id: EventId,
         run_id: RunId,
+        header: Header,
     ) -> Result<(), Rejected> {
         let child = self.pending_child(initiated_event_id)?;
         match child.run_id {
@@ -165,7 +166,7 @@ impl ExecutionMachine {
                     run_id: Some(run_id),
                 },
                 workflow_type: child.workflow_type.clone(),
-                header: Header::new(),
+                header,
             },
         );
         if let Some(child) = self.children.get_mut(&initiated_event_id) {
@@ -227,7 +228,9 @@ impl ExecutionMachine {
             )));
         }
         match child.run_id {
-            None => self.child_started(fx, now, initiated_event_id, run_id)?,
+            // The close came first: Started is written without the header, which only the
+            // start's report carries (Temporal reads it from the child's first event).
+            None => self.child_started(fx, now, initiated_event_id, run_id, Header::new())?,
             Some(started) if started != run_id => {
                 return Err(Rejected::NotFound(format!(
                     "child workflow initiated by event {initiated_event_id} started as run {started}, not {run_id}"

@@ -325,6 +325,10 @@ pub enum Input {
         initiated_event_id: EventId,
         /// The child's first run.
         run_id: RunId,
+        /// The header the child was started with (the Initiated event's), which Temporal
+        /// repeats on ChildWorkflowExecutionStarted.
+        #[serde(default)]
+        header: Header,
     },
     /// The child initiated by this run's event could not be started.
     StartChildWorkflowFailed {

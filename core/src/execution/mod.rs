@@ -395,7 +395,8 @@ impl ExecutionMachine {
             Input::ChildWorkflowStarted {
                 initiated_event_id,
                 run_id,
-            } => self.child_started(fx, now, initiated_event_id, run_id),
+                header,
+            } => self.child_started(fx, now, initiated_event_id, run_id, header),
             Input::StartChildWorkflowFailed {
                 initiated_event_id,
                 cause,

@@ -208,6 +208,7 @@ impl Driven {
                 4 => Input::ChildWorkflowStarted {
                     initiated_event_id: self.pick_child(bytes.next()),
                     run_id: RunId::from_u128(u128::from(bytes.next() % 2) + 1_000),
+                    header: Header::new(),
                 },
                 5 => Input::ChildWorkflowClosed {
                     initiated_event_id: self.pick_child(bytes.next()),

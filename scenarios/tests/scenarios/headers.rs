@@ -206,6 +206,7 @@ fn carried(history: &[HistoryEvent]) -> Vec<(u64, Option<String>)> {
                 EventAttributes::ActivityTaskScheduled(a) => &a.header,
                 EventAttributes::WorkflowExecutionSignaled(a) => &a.header,
                 EventAttributes::StartChildWorkflowExecutionInitiated(a) => &a.header,
+                EventAttributes::ChildWorkflowExecutionStarted(a) => &a.header,
                 EventAttributes::SignalExternalWorkflowExecutionInitiated(a) => &a.header,
                 EventAttributes::WorkflowExecutionContinuedAsNew(a) => &a.header,
                 _ => return None,

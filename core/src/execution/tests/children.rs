@@ -48,7 +48,12 @@ fn started(event_id: u64) -> Input {
     Input::ChildWorkflowStarted {
         initiated_event_id: initiated(event_id),
         run_id: CHILD_RUN,
+        header: Header::new().with("trace", json_value(event_id)),
     }
+}
+
+fn json_value(value: u64) -> crate::Payload {
+    crate::Payload::json(&value).unwrap()
 }
 
 fn closed(event_id: u64, outcome: ChildOutcome) -> Input {
@@ -80,11 +85,18 @@ fn a_child_started_then_completed_is_written_with_its_references() {
             initiated_event_id: initiated(5)
         }]
     );
+    let started_events = run.apply(started(5)).events;
     check(
-        &run.apply(started(5)).events,
+        &started_events,
         "6 ChildWorkflowExecutionStarted initiated=5
          7 WorkflowTaskScheduled",
     );
+    // Started repeats the header the child was started with, as Temporal does.
+    let EventAttributes::ChildWorkflowExecutionStarted(child) = &started_events[0].attributes
+    else {
+        unreachable!()
+    };
+    assert_eq!(child.header, Header::new().with("trace", json_value(5)));
     // A repeated report of the same start changes nothing.
     assert!(run.apply(started(5)).events.is_empty());
     run.run_task(vec![]);

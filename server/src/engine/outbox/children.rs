@@ -69,7 +69,7 @@ impl<S: Storage, C: Clock> Outbox<S, C> {
             options,
             workflow_type: initiated.workflow_type,
             input: initiated.input,
-            header: initiated.header,
+            header: initiated.header.clone(),
             identity: ENGINE_IDENTITY.to_owned(),
         };
         let parent_info = ParentExecutionInfo {
@@ -84,6 +84,7 @@ impl<S: Storage, C: Clock> Outbox<S, C> {
             Ok(started) => Input::ChildWorkflowStarted {
                 initiated_event_id,
                 run_id: started.run_id,
+                header: initiated.header,
             },
             Err(EngineError::AlreadyStarted { .. }) => Input::StartChildWorkflowFailed {
                 initiated_event_id,
