@@ -19,8 +19,9 @@
 //! Export is the application's choice: build an `opentelemetry_sdk` tracer provider with an
 //! exporter (OTLP through `opentelemetry-otlp`, or any other), then hand its tracer and a
 //! propagator (the W3C `TraceContextPropagator`) to [`TracingInterceptor::new`], and add the
-//! interceptor to clients and workers. `tracing` spans reach the same backend through
-//! `tracing-opentelemetry`.
+//! interceptor to clients and workers. With a `tracing-opentelemetry` layer installed, the
+//! `tracing` spans an activity opens join its trace (under `RunActivity`, through an
+//! `activity_attempt` span), and the engine's and worker's debug spans export too.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -34,6 +35,8 @@ use opentelemetry::trace::{
     TraceState, Tracer,
 };
 use opentelemetry::{Context, KeyValue};
+use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use super::{
     ActivityRun, CallFuture, ClientInterceptor, ClientNext, InboundQuery, InboundSignal,
@@ -199,8 +202,17 @@ impl WorkerInterceptor for TracingInterceptor {
             ])
             .start_with_context(&shared.tracer, &parent);
         let context = parent.with_span(span);
+        // The attempt's `tracing` span, under `RunActivity` for `tracing-opentelemetry`: the
+        // activity's own `tracing` spans join the trace. Without that layer it stays a
+        // plain span (setting its parent then fails, and nothing needs it).
+        let attempt = tracing::info_span!(
+            "activity_attempt",
+            activity_type = %info.activity_type,
+            attempt = info.attempt,
+        );
+        let _ = attempt.set_parent(context.clone());
         Box::pin(async move {
-            let outcome = run.with_context(context.clone()).await;
+            let outcome = run.instrument(attempt).with_context(context.clone()).await;
             let span = context.span();
             if let Err(error) = &outcome {
                 span.set_status(Status::error(error.0.message.clone()));

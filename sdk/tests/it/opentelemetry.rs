@@ -1,7 +1,8 @@
 //! The OpenTelemetry interceptor end to end (feature `opentelemetry`): one trace from the
 //! client's start through the workflow, its activity, its child and the child's activity,
 //! read back from the SDK's in-memory exporter. The worker caches no run, so every
-//! workflow task replays the history: workflow spans must still come out once each.
+//! workflow task replays the history: workflow spans must still come out once each. The
+//! activity's own `tracing` span joins the trace through `tracing-opentelemetry`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,11 +15,16 @@ use opentelemetry::global::BoxedTracer;
 use opentelemetry::trace::{SpanId, TracerProvider};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
+use tracing_subscriber::Layer;
+use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::layer::SubscriberExt;
 
 use crate::store_client;
 
+/// Charges, in a `tracing` span of its own (exported by `tracing-opentelemetry`).
 #[endure::activity(name = "Charge")]
 async fn charge(_ctx: ActivityContext, (): ()) -> Result<(), ActivityError> {
+    tracing::info_span!("charge_card").in_scope(|| ());
     Ok(())
 }
 
@@ -56,12 +62,22 @@ async fn ship(ctx: WorkflowContext, (): ()) -> Result<(), WorkflowError> {
     Ok(())
 }
 
-#[tokio::test]
+// One thread, so the test's `tracing` subscriber sees the activity's span.
+#[tokio::test(flavor = "current_thread")]
 async fn one_trace_runs_from_the_clients_start_to_the_childs_activity() {
     let exporter = InMemorySpanExporter::default();
     let provider = SdkTracerProvider::builder()
         .with_simple_exporter(exporter.clone())
         .build();
+    // `tracing` spans at info level and above to the same provider (the engine's and the
+    // worker's debug spans stay out).
+    let _default = tracing::subscriber::set_default(
+        tracing_subscriber::registry().with(
+            tracing_opentelemetry::layer()
+                .with_tracer(provider.tracer("endure-tracing"))
+                .with_filter(LevelFilter::INFO),
+        ),
+    );
     let tracing = TracingInterceptor::new(
         BoxedTracer::new(Box::new(provider.tracer("endure-test"))),
         TraceContextPropagator::new(),
@@ -106,6 +122,9 @@ async fn one_trace_runs_from_the_clients_start_to_the_childs_activity() {
             "StartActivity:Pack",
             "StartChildWorkflow:Ship",
             "StartWorkflow:Order",
+            "activity_attempt",
+            "activity_attempt",
+            "charge_card",
         ]
     );
     // One trace, and each span the child of the one before it in the chain.
@@ -115,8 +134,10 @@ async fn one_trace_runs_from_the_clients_start_to_the_childs_activity() {
             .iter()
             .all(|span| span.span_context.trace_id() == trace)
     );
+    // The two attempts' spans, told apart by their parents below.
     let by_name: BTreeMap<&str, (SpanId, SpanId)> = spans
         .iter()
+        .filter(|span| span.name != "activity_attempt")
         .map(|span| {
             (
                 span.name.as_ref(),
@@ -138,4 +159,20 @@ async fn one_trace_runs_from_the_clients_start_to_the_childs_activity() {
     ] {
         assert_eq!(parent_of(child), id_of(parent), "{child} under {parent}");
     }
+    // The activity's `tracing` span sits under its attempt's, under `RunActivity:Charge`.
+    let attempts: Vec<(SpanId, SpanId)> = spans
+        .iter()
+        .filter(|span| span.name == "activity_attempt")
+        .map(|span| (span.span_context.span_id(), span.parent_span_id))
+        .collect();
+    let charge_attempt = attempts
+        .iter()
+        .find(|(_, parent)| *parent == id_of("RunActivity:Charge"))
+        .expect("Charge's attempt span under RunActivity:Charge");
+    assert!(
+        attempts
+            .iter()
+            .any(|(_, parent)| *parent == id_of("RunActivity:Pack"))
+    );
+    assert_eq!(parent_of("charge_card"), charge_attempt.0);
 }
