@@ -265,6 +265,24 @@ const UPDATE_ACCEPTED: &[EventType] = &[EventType::WorkflowExecutionUpdateAccept
 const ANY: &[EventType] = &[];
 
 impl EventAttributes {
+    /// The context header the event carries, for the kinds that carry one in Temporal
+    /// (starts, activities, markers, signals, children, continue-as-new, updates).
+    pub fn header(&self) -> Option<&crate::payload::Header> {
+        match self {
+            Self::WorkflowExecutionStarted(a) => Some(&a.header),
+            Self::ActivityTaskScheduled(a) => Some(&a.header),
+            Self::MarkerRecorded(a) => Some(&a.header),
+            Self::WorkflowExecutionSignaled(a) => Some(&a.header),
+            Self::WorkflowExecutionContinuedAsNew(a) => Some(&a.header),
+            Self::StartChildWorkflowExecutionInitiated(a) => Some(&a.header),
+            Self::ChildWorkflowExecutionStarted(a) => Some(&a.header),
+            Self::SignalExternalWorkflowExecutionInitiated(a) => Some(&a.header),
+            Self::WorkflowExecutionUpdateAccepted(a) => Some(&a.accepted_request.header),
+            Self::WorkflowExecutionUpdateAdmitted(a) => Some(&a.request.header),
+            _ => None,
+        }
+    }
+
     /// The events of the same history this event refers to. References into other runs'
     /// histories (a parent's initiated event, say) are not included.
     pub fn back_references(&self) -> Vec<BackReference> {

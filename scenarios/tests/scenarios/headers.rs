@@ -196,23 +196,11 @@ fn worker(
     endure_sim::cluster::worker(name, "orders", register)
 }
 
-/// The header of each event that carries one.
+/// The tenant of each event that carries a header.
 fn carried(history: &[HistoryEvent]) -> Vec<(u64, Option<String>)> {
     history
         .iter()
-        .filter_map(|event| {
-            let header = match &event.attributes {
-                EventAttributes::WorkflowExecutionStarted(a) => &a.header,
-                EventAttributes::ActivityTaskScheduled(a) => &a.header,
-                EventAttributes::WorkflowExecutionSignaled(a) => &a.header,
-                EventAttributes::StartChildWorkflowExecutionInitiated(a) => &a.header,
-                EventAttributes::ChildWorkflowExecutionStarted(a) => &a.header,
-                EventAttributes::SignalExternalWorkflowExecutionInitiated(a) => &a.header,
-                EventAttributes::WorkflowExecutionContinuedAsNew(a) => &a.header,
-                _ => return None,
-            };
-            Some((event.event_id.get(), tenant(header)))
-        })
+        .filter_map(|event| Some((event.event_id.get(), tenant(event.attributes.header()?))))
         .collect()
 }
 

@@ -279,24 +279,13 @@ async fn ship(ctx: WorkflowContext, (): ()) -> Result<(), WorkflowError> {
     Ok(())
 }
 
-/// The header of the events that carry one, by type, in history order.
+/// The tenant of each event that carries a header (markers aside: a local activity's
+/// marker carries none), by type, in history order.
 fn headers(events: &[HistoryEvent]) -> Vec<(EventType, String)> {
     events
         .iter()
-        .filter_map(|event| {
-            let header = match &event.attributes {
-                EventAttributes::WorkflowExecutionStarted(a) => &a.header,
-                EventAttributes::ActivityTaskScheduled(a) => &a.header,
-                EventAttributes::WorkflowExecutionSignaled(a) => &a.header,
-                EventAttributes::StartChildWorkflowExecutionInitiated(a) => &a.header,
-                EventAttributes::ChildWorkflowExecutionStarted(a) => &a.header,
-                EventAttributes::SignalExternalWorkflowExecutionInitiated(a) => &a.header,
-                EventAttributes::WorkflowExecutionContinuedAsNew(a) => &a.header,
-                EventAttributes::WorkflowExecutionUpdateAccepted(a) => &a.accepted_request.header,
-                _ => return None,
-            };
-            Some((event.event_type(), tenant(header)))
-        })
+        .filter(|event| event.event_type() != EventType::MarkerRecorded)
+        .filter_map(|event| Some((event.event_type(), tenant(event.attributes.header()?))))
         .collect()
 }
 
