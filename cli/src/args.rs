@@ -280,6 +280,11 @@ pub(crate) struct ListenArgs {
     /// Serve no metrics or health endpoints.
     #[arg(long)]
     pub(crate) no_metrics: bool,
+    /// Export the server's spans (each RPC, transition and commit, naming the run and the
+    /// events written) to this OpenTelemetry collector over OTLP/HTTP, e.g.
+    /// `http://127.0.0.1:4318` (OpenTelemetry's own variable names it too).
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", value_name = "URL")]
+    pub(crate) otlp_endpoint: Option<String>,
 }
 
 /// How much a server logs.

@@ -24,6 +24,8 @@ mod namespace;
 #[cfg(not(madsim))]
 mod operator;
 #[cfg(not(madsim))]
+mod otlp;
+#[cfg(not(madsim))]
 mod profiles;
 #[cfg(not(madsim))]
 mod render;
@@ -76,12 +78,27 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => error.exit(),
     };
-    let log_level = match &cli.command {
-        args::Command::Server(args::ServerCommand::StartDev(args)) => args.listen.log_level,
-        args::Command::Server(args::ServerCommand::Start(args)) => args.listen.log_level,
-        _ => None,
+    let (log_level, otlp_endpoint) = match &cli.command {
+        args::Command::Server(args::ServerCommand::StartDev(args)) => {
+            (args.listen.log_level, args.listen.otlp_endpoint.clone())
+        }
+        args::Command::Server(args::ServerCommand::Start(args)) => {
+            (args.listen.log_level, args.listen.otlp_endpoint.clone())
+        }
+        _ => (None, None),
     };
-    init_logging(matches!(cli.command, args::Command::Server(_)), log_level);
+    // Kept to the end of `main`: dropping it flushes the spans still to be exported.
+    let _exporting = match init_logging(
+        matches!(cli.command, args::Command::Server(_)),
+        log_level,
+        otlp_endpoint.as_deref(),
+    ) {
+        Ok(exporting) => exporting,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(error.exit_code());
+        }
+    };
     let address = match &cli.command {
         args::Command::Workflow(command) => workflow_address(command),
         args::Command::Namespace(command) => namespace_address(command),
@@ -155,21 +172,40 @@ fn main() -> ExitCode {
 }
 
 /// Logs to stderr through `tracing`, filtered by `RUST_LOG` (the server logs `info` by
-/// default; client commands only warnings).
+/// default; client commands only warnings); with `otlp` (a server's `--otlp-endpoint`),
+/// exports its spans there too — what is returned keeps the export running.
 #[cfg(not(madsim))]
-fn init_logging(server: bool, level: Option<args::LogLevel>) {
+fn init_logging(
+    server: bool,
+    level: Option<args::LogLevel>,
+    otlp: Option<&str>,
+) -> Result<Option<otlp::Exporting>, error::CliError> {
     use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let default = if server { "info" } else { "warn" };
     let filter = match level {
         Some(level) => EnvFilter::new(level.directive()),
         None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default)),
     };
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let logs = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
+        .with_filter(filter);
+    let (spans, exporting) = match otlp {
+        Some(endpoint) => {
+            let (layer, exporting) = otlp::layer(endpoint)?;
+            (Some(layer), Some(exporting))
+        }
+        None => (None, None),
+    };
+    let _ = tracing_subscriber::registry()
+        .with(logs)
+        .with(spans)
         .try_init();
+    Ok(exporting)
 }
 
 /// The completion script of `args.shell`, on stdout.

@@ -13,6 +13,7 @@ mod commands;
 mod following;
 mod kill;
 mod metrics;
+mod otlp;
 mod postgres;
 mod processes;
 mod profiles;

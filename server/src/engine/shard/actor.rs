@@ -331,6 +331,12 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                 parent,
                 reply,
             } => {
+                let span = tracing::debug_span!(
+                    "start_workflow",
+                    namespace = %request.namespace,
+                    workflow_id = %request.options.id,
+                    workflow_type = %request.workflow_type,
+                );
                 let result = self
                     .start(
                         *request,
@@ -338,6 +344,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                         update.map(|update| *update),
                         parent.map(|parent| *parent),
                     )
+                    .instrument(span)
                     .await;
                 match result {
                     Ok((started, Some(ticket))) => {
@@ -365,10 +372,12 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                 request,
                 reply,
             } => {
-                let _ = reply.send(self.reset(&execution, *request).await);
+                let span = run_span("reset", &execution);
+                let _ = reply.send(self.reset(&execution, *request).instrument(span).await);
             }
             ShardMessage::Delete { execution, reply } => {
-                let _ = reply.send(self.delete(&execution).await);
+                let span = run_span("delete", &execution);
+                let _ = reply.send(self.delete(&execution).instrument(span).await);
             }
         }
     }
@@ -585,6 +594,17 @@ impl<S: Storage, C: Clock> Shard<S, C> {
 }
 
 /// The request record id a signal's request id is kept under (see [`request_record`]).
+/// A debug span named `name` for a step on the run `key`.
+pub(super) fn run_span(name: &'static str, key: &ExecutionKey) -> tracing::Span {
+    tracing::debug_span!(
+        "run_step",
+        step = name,
+        namespace = %key.namespace,
+        workflow_id = %key.workflow_id,
+        run_id = %key.run_id,
+    )
+}
+
 pub(super) fn signal_record_id(signal: &SignalRequest) -> Option<RequestId> {
     RequestId::new(format!("signal:{}", signal.request_id.as_ref()?)).ok()
 }

@@ -4,6 +4,7 @@ use endure_core::clock::Clock;
 use endure_core::execution::{Effects, ExecutionMachine, Input, Reply};
 use endure_core::storage::{ExecutionKey, RequestRecord, Storage};
 use tokio::sync::{mpsc, oneshot};
+use tracing::Instrument;
 
 use super::actor::{SIGNAL_BATCH_MAX, Shard, request_record};
 use super::messages::ShardMessage;
@@ -93,6 +94,16 @@ impl<S: Storage, C: Clock> Shard<S, C> {
     /// write: each is deduplicated by its request id, refused alone or applied in order,
     /// and answered with its own outcome once the write (the ticket's) is durable.
     pub(super) async fn signal_transition(
+        &mut self,
+        key: &ExecutionKey,
+        inputs: Vec<Input>,
+    ) -> (Vec<Result<Reply, EngineError>>, Option<Ticket>) {
+        let span = super::actor::run_span("signals", key);
+        self.signals_in(key, inputs).instrument(span).await
+    }
+
+    /// [`signal_transition`](Self::signal_transition) inside its span.
+    async fn signals_in(
         &mut self,
         key: &ExecutionKey,
         inputs: Vec<Input>,
