@@ -246,18 +246,22 @@ impl Worker {
                     match polled {
                         Some(Polled::Task(task)) => {
                             let span = spans::workflow_task(&worker, &task);
-                            slots.spawn(
-                                slot,
-                                async move { worker.run_workflow_task(*task).await }
-                                    .instrument(span),
-                            );
+                            let run = async move { worker.run_workflow_task(*task).await };
+                            // Wrapped only when the span records: no extra move otherwise.
+                            if span.is_disabled() {
+                                slots.spawn(slot, run);
+                            } else {
+                                slots.spawn(slot, run.instrument(span));
+                            }
                         }
                         Some(Polled::Query(query)) => {
                             let span = spans::query_task(&worker, &query);
-                            slots.spawn(
-                                slot,
-                                async move { worker.run_query_task(*query).await }.instrument(span),
-                            );
+                            let run = async move { worker.run_query_task(*query).await };
+                            if span.is_disabled() {
+                                slots.spawn(slot, run);
+                            } else {
+                                slots.spawn(slot, run.instrument(span));
+                            }
                         }
                         None => {}
                     }
@@ -292,13 +296,14 @@ impl Worker {
                     if let Some(task) = task {
                         let worker = Arc::clone(&worker);
                         let span = spans::activity_task(&worker, &task);
-                        slots.spawn(
-                            slot,
-                            async move {
-                                worker.run_activity_task(task, session_slot).await;
-                            }
-                            .instrument(span),
-                        );
+                        let run = async move {
+                            worker.run_activity_task(task, session_slot).await;
+                        };
+                        if span.is_disabled() {
+                            slots.spawn(slot, run);
+                        } else {
+                            slots.spawn(slot, run.instrument(span));
+                        }
                     }
                 }
             }));
@@ -657,14 +662,16 @@ impl Shared {
                     seq = request.seq,
                     attempt = request.attempt,
                 );
-                tokio::spawn(
-                    async move {
-                        let seq = request.seq;
-                        let outcome = runner.run(request, invoke).await;
-                        let _ = sender.send((seq, outcome));
-                    }
-                    .instrument(span),
-                );
+                let run = async move {
+                    let seq = request.seq;
+                    let outcome = runner.run(request, invoke).await;
+                    let _ = sender.send((seq, outcome));
+                };
+                if span.is_disabled() {
+                    tokio::spawn(run);
+                } else {
+                    tokio::spawn(run.instrument(span));
+                }
             }
             if !run.executor.has_unresolved_local_activities() {
                 return Ok((commands, false));

@@ -77,15 +77,27 @@ impl<S: Storage, C: Clock> Transport for InProcessTransport<S, C> {
         let name = request.name();
         Box::pin(async move {
             let started = self.engine.inner.clock.now();
-            let mut dispatch = std::pin::pin!(
-                self.dispatch(request)
-                    .instrument(tracing::debug_span!("rpc", rpc = name))
-            );
-            let outcome = std::future::poll_fn(|context| {
-                std::panic::catch_unwind(AssertUnwindSafe(|| dispatch.as_mut().poll(context)))
-                    .map_or_else(|panic| Poll::Ready(Err(panic)), |poll| poll.map(Ok))
-            })
-            .await;
+            // Runs the dispatch, a panic in it caught as the call's outcome.
+            macro_rules! guarded {
+                ($dispatch:expr) => {{
+                    let mut dispatch = std::pin::pin!($dispatch);
+                    std::future::poll_fn(|context| {
+                        std::panic::catch_unwind(AssertUnwindSafe(|| {
+                            dispatch.as_mut().poll(context)
+                        }))
+                        .map_or_else(|panic| Poll::Ready(Err(panic)), |poll| poll.map(Ok))
+                    })
+                    .await
+                }};
+            }
+            // The span wraps the (large) dispatch future only when it records: a disabled
+            // span costs no move of it.
+            let span = tracing::debug_span!("rpc", rpc = name);
+            let outcome = if span.is_disabled() {
+                guarded!(self.dispatch(request))
+            } else {
+                guarded!(self.dispatch(request).instrument(span))
+            };
             let latency = instruments::seconds(started, self.engine.inner.clock.now());
             metrics::histogram!(instruments::REQUEST_LATENCY, "rpc" => name).record(latency);
             let result = match outcome {

@@ -48,10 +48,12 @@ pub(crate) fn spawn_writer<S: Storage, C: Clock>(
                 .unzip();
             let count = writes.len();
             let started = clock.now();
-            let committed = storage
-                .commit(writes)
-                .instrument(tracing::debug_span!("commit", writes = count))
-                .await;
+            let span = tracing::debug_span!("commit", writes = count);
+            let committed = if span.is_disabled() {
+                storage.commit(writes).await
+            } else {
+                storage.commit(writes).instrument(span).await
+            };
             let latency = clock.now().saturating_duration_since(started);
             tally.commit(latency);
             metrics::histogram!(instruments::COMMIT_LATENCY).record(latency.as_secs_f64());

@@ -337,15 +337,18 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                     workflow_id = %request.options.id,
                     workflow_type = %request.workflow_type,
                 );
-                let result = self
-                    .start(
-                        *request,
-                        signal.map(|signal| *signal),
-                        update.map(|update| *update),
-                        parent.map(|parent| *parent),
-                    )
-                    .instrument(span)
-                    .await;
+                let (signal, update, parent) = (
+                    signal.map(|signal| *signal),
+                    update.map(|update| *update),
+                    parent.map(|parent| *parent),
+                );
+                let result = if span.is_disabled() {
+                    self.start(*request, signal, update, parent).await
+                } else {
+                    self.start(*request, signal, update, parent)
+                        .instrument(span)
+                        .await
+                };
                 match result {
                     Ok((started, Some(ticket))) => {
                         self.in_flight.answer(ticket, Answer::Start(reply, started));
@@ -500,9 +503,14 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             first_event_id = tracing::field::Empty,
             last_event_id = tracing::field::Empty,
         );
-        self.transition_in(key, input, dispatched)
-            .instrument(span)
-            .await
+        // Wrapping the (large) transition future costs a move of it: only when recording.
+        if span.is_disabled() {
+            self.transition_in(key, input, dispatched).await
+        } else {
+            self.transition_in(key, input, dispatched)
+                .instrument(span)
+                .await
+        }
     }
 
     /// [`transition`](Self::transition) inside its span.

@@ -99,7 +99,11 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         inputs: Vec<Input>,
     ) -> (Vec<Result<Reply, EngineError>>, Option<Ticket>) {
         let span = super::actor::run_span("signals", key);
-        self.signals_in(key, inputs).instrument(span).await
+        if span.is_disabled() {
+            self.signals_in(key, inputs).await
+        } else {
+            self.signals_in(key, inputs).instrument(span).await
+        }
     }
 
     /// [`signal_transition`](Self::signal_transition) inside its span.
