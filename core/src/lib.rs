@@ -14,6 +14,7 @@
 
 #![deny(missing_docs)]
 
+pub mod access;
 pub mod attribute_registry;
 pub mod clock;
 pub mod codec;

@@ -11,6 +11,11 @@
 //! closes that connection and nothing else — except a call whose request alone does not
 //! decode (an invalid id, bytes that are not UTF-8): the server reads its call id apart
 //! from the request ([`decode_client_frame`]) and answers that one call with an error.
+//!
+//! A client holding a credential (an API key or a JWT) sends [`ClientFrame::Authenticate`]
+//! right after its hello; the server answers [`ServerFrame::Authenticated`] naming the
+//! subject it recognised, or [`ServerFrame::Refused`] and closes. A connection's calls are
+//! authorized with the last credential it sent.
 
 use std::time::Duration;
 
@@ -21,7 +26,7 @@ use crate::protocol::{RemoteError, Request, Response};
 
 /// The protocol version this build speaks. A peer with another version is refused at the
 /// handshake.
-pub const PROTOCOL_VERSION: u32 = 10;
+pub const PROTOCOL_VERSION: u32 = 11;
 
 /// The first bytes of every client hello: not an Endure client otherwise.
 pub const MAGIC: [u8; 4] = *b"ENDR";
@@ -63,7 +68,17 @@ pub enum ClientFrame {
         /// Echoed back.
         nonce: u64,
     },
+    /// The caller's credential, sent after the hello (or again, to replace it): answered by
+    /// [`ServerFrame::Authenticated`], or refused and the connection closed.
+    Authenticate {
+        /// An API key or a JWT, as a bearer token (at most [`TOKEN_BYTES_MAX`] bytes).
+        token: String,
+    },
 }
+
+/// The longest credential a client may send, in bytes (a JWT with many permissions is a
+/// few KiB).
+pub const TOKEN_BYTES_MAX: usize = 16 * 1024;
 
 /// What a server sends.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -91,6 +106,11 @@ pub enum ServerFrame {
     Pong {
         /// The ping's nonce.
         nonce: u64,
+    },
+    /// The credential of a [`ClientFrame::Authenticate`] was accepted.
+    Authenticated {
+        /// Who the server recognised (an API key's name, a JWT's subject).
+        subject: String,
     },
 }
 
@@ -160,6 +180,37 @@ pub fn encode_frame<T: Serialize>(message: &T, max_frame_bytes: u32) -> Result<V
     Ok(frame)
 }
 
+/// [`ClientFrame`]'s variants up to the call, borrowing the request: encodes exactly as the
+/// owned frame does (postcard writes the variant index, then the fields in order).
+#[derive(Serialize)]
+enum ClientFrameRef<'a> {
+    #[allow(dead_code, reason = "keeps the variant indices of ClientFrame")]
+    Hello { magic: [u8; 4], version: u32 },
+    Call {
+        id: u64,
+        timeout: Option<Duration>,
+        request: &'a Request,
+    },
+}
+
+/// The frame of call `id` carrying `request`, encoded without taking the request (a call
+/// that may be sent again keeps it): the same bytes as [`ClientFrame::Call`]'s.
+pub fn encode_call(
+    id: u64,
+    timeout: Option<Duration>,
+    request: &Request,
+    max_frame_bytes: u32,
+) -> Result<Vec<u8>, WireError> {
+    encode_frame(
+        &ClientFrameRef::Call {
+            id,
+            timeout,
+            request,
+        },
+        max_frame_bytes,
+    )
+}
+
 /// Decodes one frame's body (without its prefix) as a `T`; trailing bytes are an error.
 pub fn decode_frame<T: DeserializeOwned>(body: &[u8]) -> Result<T, WireError> {
     let (message, rest) = postcard::take_from_bytes::<T>(body)
@@ -197,6 +248,7 @@ enum ClientFrameHead {
     Call { id: u64, timeout: Option<Duration> },
     Cancel { id: u64 },
     Ping { nonce: u64 },
+    Authenticate { token: String },
 }
 
 /// Decodes one client frame's body for the server: a whole frame, or a call whose request
@@ -219,6 +271,13 @@ pub fn decode_client_frame(body: &[u8]) -> Result<Incoming, WireError> {
         ClientFrameHead::Hello { magic, version } => whole(ClientFrame::Hello { magic, version })?,
         ClientFrameHead::Cancel { id } => whole(ClientFrame::Cancel { id })?,
         ClientFrameHead::Ping { nonce } => whole(ClientFrame::Ping { nonce })?,
+        ClientFrameHead::Authenticate { token } if token.len() > TOKEN_BYTES_MAX => {
+            return Err(WireError::Malformed(format!(
+                "a credential of {} bytes; the limit is {TOKEN_BYTES_MAX} bytes",
+                token.len()
+            )));
+        }
+        ClientFrameHead::Authenticate { token } => whole(ClientFrame::Authenticate { token })?,
         ClientFrameHead::Call { id, timeout } => match decode_frame::<Request>(rest) {
             Ok(request) => ClientFrame::Call {
                 id,

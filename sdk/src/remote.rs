@@ -11,6 +11,13 @@
 //! returns `DeadlineExceeded`, and a call whose future is dropped (a worker shutting down)
 //! is cancelled on the server too. A ping every `keepalive_interval` keeps the connection
 //! alive; three intervals of silence close it.
+//!
+//! With an [`ApiKey`] the transport presents it on every connection it opens (the server's
+//! answer names the subject it recognised; a refused credential fails the connect with
+//! `Unauthenticated`), and takes it again from a dynamic key's function at each reconnect,
+//! so a short-lived JWT can be renewed. A call refused by a rate limit (`ResourceExhausted`:
+//! the server did not run it) is retried after a growing backoff within the call's
+//! deadline.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -23,7 +30,7 @@ use endure_core::protocol::{
 };
 use endure_core::wire::{
     ClientFrame, DEFAULT_MAX_FRAME_BYTES, FrameDecoder, MAGIC, PROTOCOL_VERSION, ServerFrame,
-    decode_frame, encode_frame,
+    decode_frame, encode_call, encode_frame,
 };
 use parking_lot::Mutex;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
@@ -33,9 +40,39 @@ use tokio::task::JoinHandle;
 
 use crate::Client;
 
+/// The credential a transport presents: an API key or a JWT, fixed or fetched again at
+/// every connect (Temporal's `NewAPIKeyStaticCredentials` / `NewAPIKeyDynamicCredentials`).
+#[derive(Clone)]
+pub struct ApiKey(Arc<dyn Fn() -> String + Send + Sync>);
+
+impl ApiKey {
+    /// Always `key`.
+    pub fn fixed(key: impl Into<String>) -> Self {
+        let key = key.into();
+        Self(Arc::new(move || key.clone()))
+    }
+
+    /// Whatever `key` returns when a connection opens (a token refreshed elsewhere).
+    pub fn dynamic(key: impl Fn() -> String + Send + Sync + 'static) -> Self {
+        Self(Arc::new(key))
+    }
+
+    fn current(&self) -> String {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApiKey(<redacted>)")
+    }
+}
+
 /// Tuning of a TCP connection to an engine.
 #[derive(Clone, Debug)]
 pub struct RemoteOptions {
+    /// The credential presented on each connection; `None` for an open server.
+    pub api_key: Option<ApiKey>,
     /// The largest frame sent or accepted.
     pub max_frame_bytes: u32,
     /// Limit on connecting and the handshake.
@@ -53,6 +90,7 @@ pub struct RemoteOptions {
 impl Default for RemoteOptions {
     fn default() -> Self {
         Self {
+            api_key: None,
             max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
             connect_timeout: Duration::from_secs(5),
             call_timeout: Duration::from_secs(90),
@@ -77,6 +115,26 @@ impl Client {
     /// [`transport`](Client::transport) share the connection.
     pub fn connect(address: impl Into<String>, namespace: Namespace) -> Self {
         connect(address, namespace)
+    }
+
+    /// [`connect`](Self::connect) with `options`: a credential, timeouts.
+    ///
+    /// ```no_run
+    /// use endure::remote::{ApiKey, RemoteOptions};
+    /// use endure::{Client, Namespace};
+    ///
+    /// let options = RemoteOptions {
+    ///     api_key: Some(ApiKey::fixed(std::env::var("ENDURE_API_KEY").unwrap_or_default())),
+    ///     ..RemoteOptions::default()
+    /// };
+    /// let client = Client::connect_with("orders.internal:7233", Namespace::default(), options);
+    /// ```
+    pub fn connect_with(
+        address: impl Into<String>,
+        namespace: Namespace,
+        options: RemoteOptions,
+    ) -> Self {
+        Self::new(Arc::new(TcpTransport::new(address, options)), namespace)
     }
 }
 
@@ -190,6 +248,17 @@ impl TcpTransport {
                 options.max_frame_bytes,
             )
             .map_err(|error| unavailable(error.to_string()))?;
+            let mut hello = hello;
+            if let Some(api_key) = &options.api_key {
+                let authenticate = encode_frame(
+                    &ClientFrame::Authenticate {
+                        token: api_key.current(),
+                    },
+                    options.max_frame_bytes,
+                )
+                .map_err(|error| unavailable(error.to_string()))?;
+                hello.extend_from_slice(&authenticate);
+            }
             writer
                 .write_all(&hello)
                 .await
@@ -199,37 +268,32 @@ impl TcpTransport {
                 .await
                 .map_err(|error| unavailable(format!("handshake failed: {error}")))?;
             let mut decoder = FrameDecoder::new(options.max_frame_bytes);
-            let mut buffer = vec![0u8; 4096];
-            let first = loop {
-                if let Some(body) = decoder
-                    .next_frame()
-                    .map_err(|error| unavailable(error.to_string()))?
-                {
-                    break decode_frame::<ServerFrame>(&body)
-                        .map_err(|error| unavailable(error.to_string()))?;
+            // The welcome, then (with a credential) the server's word on it.
+            let expected = if options.api_key.is_some() { 2 } else { 1 };
+            for _ in 0..expected {
+                let answer = next_frame(&mut reader, &mut decoder).await?;
+                match answer {
+                    ServerFrame::Welcome { .. } | ServerFrame::Authenticated { .. } => {}
+                    ServerFrame::Refused { reason } => {
+                        let kind = if reason.starts_with("authentication failed") {
+                            ErrorKind::Unauthenticated
+                        } else {
+                            ErrorKind::FailedPrecondition
+                        };
+                        return Err(RemoteError {
+                            kind,
+                            message: format!("the server refused the connection: {reason}"),
+                            run_id: None,
+                        });
+                    }
+                    other => {
+                        return Err(unavailable(format!(
+                            "unexpected handshake answer {other:?}"
+                        )));
+                    }
                 }
-                let read = reader
-                    .read(&mut buffer)
-                    .await
-                    .map_err(|error| unavailable(format!("handshake failed: {error}")))?;
-                if read == 0 {
-                    return Err(unavailable(
-                        "the server closed the connection during the handshake",
-                    ));
-                }
-                decoder.extend(&buffer[..read]);
-            };
-            match first {
-                ServerFrame::Welcome { .. } => Ok((reader, writer, decoder)),
-                ServerFrame::Refused { reason } => Err(RemoteError {
-                    kind: ErrorKind::FailedPrecondition,
-                    message: format!("the server refused the connection: {reason}"),
-                    run_id: None,
-                }),
-                other => Err(unavailable(format!(
-                    "unexpected handshake answer {other:?}"
-                ))),
             }
+            Ok((reader, writer, decoder))
         };
         let (reader, mut writer, decoder) =
             tokio::time::timeout(options.connect_timeout, connecting)
@@ -282,6 +346,33 @@ impl TcpTransport {
             tasks: vec![writing, reading, keepalive],
             max_frame_bytes: options.max_frame_bytes,
         })
+    }
+}
+
+/// The next frame of the handshake.
+async fn next_frame(
+    reader: &mut (impl AsyncRead + Unpin),
+    decoder: &mut FrameDecoder,
+) -> Result<ServerFrame, RemoteError> {
+    let mut buffer = [0u8; 4096];
+    loop {
+        if let Some(body) = decoder
+            .next_frame()
+            .map_err(|error| unavailable(error.to_string()))?
+        {
+            return decode_frame::<ServerFrame>(&body)
+                .map_err(|error| unavailable(error.to_string()));
+        }
+        let read = reader
+            .read(&mut buffer)
+            .await
+            .map_err(|error| unavailable(format!("handshake failed: {error}")))?;
+        if read == 0 {
+            return Err(unavailable(
+                "the server closed the connection during the handshake",
+            ));
+        }
+        decoder.extend(&buffer[..read]);
     }
 }
 
@@ -349,17 +440,56 @@ impl Drop for CancelOnDrop {
     }
 }
 
+/// The first wait before retrying a call a rate limit refused; it doubles up to
+/// [`RATE_LIMITED_BACKOFF_MAX`].
+pub const RATE_LIMITED_BACKOFF_INITIAL: Duration = Duration::from_millis(50);
+/// The longest wait between two tries of a rate-limited call.
+pub const RATE_LIMITED_BACKOFF_MAX: Duration = Duration::from_secs(2);
+
 impl Transport for TcpTransport {
     fn call(&self, request: Request) -> TransportFuture<'_> {
         Box::pin(async move {
+            let deadline = tokio::time::Instant::now() + self.options.call_timeout;
+            let mut backoff = RATE_LIMITED_BACKOFF_INITIAL;
+            loop {
+                // Refused before it ran: safe to send again, whatever the call.
+                match self.call_once(&request).await {
+                    Err(error)
+                        if error.kind == ErrorKind::ResourceExhausted
+                            && tokio::time::Instant::now() + backoff < deadline =>
+                    {
+                        tracing::debug!(%error, ?backoff, "rate limited; retrying");
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(RATE_LIMITED_BACKOFF_MAX);
+                    }
+                    Err(error) if error.kind == ErrorKind::Unauthenticated => {
+                        // The credential lapsed (expired, revoked): the next call connects
+                        // again, presenting the credential afresh.
+                        self.drop_connection().await;
+                        return Err(error);
+                    }
+                    outcome => return outcome,
+                }
+            }
+        })
+    }
+}
+
+impl TcpTransport {
+    /// Closes the current connection, if any: the next call opens a new one.
+    async fn drop_connection(&self) {
+        self.link.lock().await.current = None;
+    }
+
+    /// One try of a call.
+    async fn call_once(&self, request: &Request) -> Result<Response, RemoteError> {
+        {
             let connection = self.connection().await?;
             let id = connection.next_id.fetch_add(1, Ordering::Relaxed);
-            let frame = encode_frame(
-                &ClientFrame::Call {
-                    id,
-                    timeout: Some(self.options.call_timeout),
-                    request: Box::new(request),
-                },
+            let frame = encode_call(
+                id,
+                Some(self.options.call_timeout),
+                request,
                 connection.max_frame_bytes,
             )
             .map_err(|error| RemoteError {
@@ -400,6 +530,6 @@ impl Transport for TcpTransport {
                     run_id: None,
                 }),
             }
-        })
+        }
     }
 }

@@ -11,5 +11,6 @@
 pub mod clock;
 pub mod engine;
 mod panics;
+pub mod security;
 pub mod storage;
 pub mod tcp;

@@ -58,6 +58,15 @@ pub enum ErrorKind {
     /// The server failed handling the request (a bug, or a library failing on bad data);
     /// it logged why. Retrying may or may not help.
     Internal,
+    /// The caller's credentials do not allow the call (the message names the role it
+    /// needs); retrying with the same credentials cannot help.
+    PermissionDenied,
+    /// The server requires credentials and the call came with none, or with ones it no
+    /// longer accepts (expired, revoked): connect again with valid ones.
+    Unauthenticated,
+    /// A rate limit (the namespace's, the connection's or the server's) refused the call;
+    /// retry after a backoff.
+    ResourceExhausted,
 }
 
 impl ErrorKind {
@@ -73,6 +82,9 @@ impl ErrorKind {
             Self::DeadlineExceeded => "DeadlineExceeded",
             Self::AlreadyExists => "AlreadyExists",
             Self::Internal => "Internal",
+            Self::PermissionDenied => "PermissionDenied",
+            Self::Unauthenticated => "Unauthenticated",
+            Self::ResourceExhausted => "ResourceExhausted",
         }
     }
 }

@@ -177,6 +177,9 @@ pub struct ResetStickyTaskQueueRequest {
 /// A worker's answer to a query task.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RespondQueryTaskRequest {
+    /// The queried run, as the task named it: an answer is taken only for a query of this
+    /// run (and authorized in its namespace).
+    pub execution: ExecutionKey,
     /// The query task's id.
     pub query_id: u64,
     /// The answer.

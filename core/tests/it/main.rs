@@ -8,6 +8,7 @@
     unreachable_pub
 )]
 
+mod access;
 mod corpus;
 mod golden;
 mod protocol_frames;

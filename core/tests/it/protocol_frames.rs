@@ -134,7 +134,8 @@ fn namespace_record() -> Box<namespace::NamespaceRecord> {
 }
 
 /// One request and one response per RPC, in the table's order.
-fn samples() -> Vec<(Request, Response)> {
+/// A sample of every RPC's request with a response of its own, in the table's order.
+pub(crate) fn samples() -> Vec<(Request, Response)> {
     let history = quickstart_history().events;
     vec![
         (
@@ -282,6 +283,7 @@ fn samples() -> Vec<(Request, Response)> {
         ),
         (
             Request::RespondQueryTask(RespondQueryTaskRequest {
+                execution: execution(),
                 query_id: 7,
                 answer: Err("unknown query type".into()),
             }),
@@ -765,6 +767,13 @@ fn frames() -> Vec<(String, Vec<u8>)> {
     let mut frames = Vec::new();
     for (index, (request, response)) in samples().into_iter().enumerate() {
         let name = request.name();
+        let borrowed = wire::encode_call(
+            index as u64 + 1,
+            Some(Duration::from_secs(30)),
+            &request,
+            wire::DEFAULT_MAX_FRAME_BYTES,
+        )
+        .unwrap();
         let call = ClientFrame::Call {
             id: index as u64 + 1,
             timeout: Some(Duration::from_secs(30)),
@@ -775,6 +784,12 @@ fn frames() -> Vec<(String, Vec<u8>)> {
             result: Ok(response),
         };
         let limit = wire::DEFAULT_MAX_FRAME_BYTES;
+        // A call encoded from a borrowed request is the owned frame, byte for byte.
+        assert_eq!(
+            borrowed,
+            wire::encode_frame(&call, limit).unwrap(),
+            "{name}"
+        );
         frames.push((
             format!("request-{:02}-{name}.bin", index + 1),
             wire::encode_frame(&call, limit).unwrap(),
@@ -795,6 +810,32 @@ fn frames() -> Vec<(String, Vec<u8>)> {
     frames.push((
         "response-error.bin".into(),
         wire::encode_frame(&refused, wire::DEFAULT_MAX_FRAME_BYTES).unwrap(),
+    ));
+    let denied = ServerFrame::Reply {
+        id: 100,
+        result: Err(RemoteError {
+            kind: ErrorKind::PermissionDenied,
+            message: "TerminateWorkflow in namespace \"payments\" needs the writer role".into(),
+            run_id: None,
+        }),
+    };
+    frames.push((
+        "response-permission-denied.bin".into(),
+        wire::encode_frame(&denied, wire::DEFAULT_MAX_FRAME_BYTES).unwrap(),
+    ));
+    let authenticate = ClientFrame::Authenticate {
+        token: "endure_k1.sample-api-key".into(),
+    };
+    frames.push((
+        "client-authenticate.bin".into(),
+        wire::encode_frame(&authenticate, wire::DEFAULT_MAX_FRAME_BYTES).unwrap(),
+    ));
+    let authenticated = ServerFrame::Authenticated {
+        subject: "orders-worker".into(),
+    };
+    frames.push((
+        "server-authenticated.bin".into(),
+        wire::encode_frame(&authenticated, wire::DEFAULT_MAX_FRAME_BYTES).unwrap(),
     ));
     frames
 }

@@ -439,6 +439,21 @@ struct Shared {
     metric_labels: Vec<metrics::Label>,
 }
 
+/// The pause after a failed poll before the next.
+const POLL_FAILURE_PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
+/// The pause after a poll the server refused for the worker's credentials: nothing will
+/// change until an operator acts, so the worker does not hammer the server meanwhile.
+const POLL_REFUSED_PAUSE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// How long to wait after a poll failed with `kind`.
+fn poll_failure_pause(kind: endure_core::protocol::ErrorKind) -> std::time::Duration {
+    use endure_core::protocol::ErrorKind;
+    match kind {
+        ErrorKind::PermissionDenied | ErrorKind::Unauthenticated => POLL_REFUSED_PAUSE,
+        _ => POLL_FAILURE_PAUSE,
+    }
+}
+
 impl Shared {
     /// The version this worker polls and completes as, when it runs versioned.
     fn deployment_version(&self) -> Option<WorkerDeploymentVersion> {
@@ -472,8 +487,13 @@ impl Shared {
             Ok(response) => Some(response),
             Err(error) => {
                 self.record_poll(kind == "workflow", instruments::PollOutcome::Failed);
-                tracing::warn!(%error, kind, "task poll failed");
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                let pause = poll_failure_pause(error.kind);
+                if pause > POLL_FAILURE_PAUSE {
+                    tracing::error!(%error, kind, ?pause, "task poll refused; fix the worker's credentials (it keeps trying)");
+                } else {
+                    tracing::warn!(%error, kind, "task poll failed");
+                }
+                tokio::time::sleep(pause).await;
                 None
             }
         }

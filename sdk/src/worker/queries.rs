@@ -24,6 +24,7 @@ impl Shared {
             None => self.answer_query(&task),
         };
         let request = RespondQueryTaskRequest {
+            execution: task.execution.clone(),
             query_id: task.query_id,
             answer,
         };

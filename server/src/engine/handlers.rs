@@ -175,7 +175,8 @@ impl<S: Storage, C: Clock> Handler for InProcessTransport<S, C> {
         &self,
         request: RespondQueryTaskRequest,
     ) -> Result<(), EngineError> {
-        self.engine.respond_query(request.query_id, request.answer)
+        self.engine
+            .respond_query(&request.execution, request.query_id, request.answer)
     }
 
     async fn poll_activity_task(

@@ -3,7 +3,7 @@
 
 use endure_core::clock::Clock;
 use endure_core::storage::Storage;
-use endure_core::{EventId, Header, Namespace, Payloads, RunId, WorkflowId};
+use endure_core::{EventId, ExecutionKey, Header, Namespace, Payloads, RunId, WorkflowId};
 use tokio::sync::oneshot;
 
 use super::api::{EngineError, QueryAnswer, QueryTaskForWorker};
@@ -19,6 +19,9 @@ pub(super) struct Queries {
 
 /// A query's question and where its answer goes.
 pub(super) struct PendingQuery {
+    /// The queried namespace and workflow: only an answer naming them is taken.
+    pub(super) namespace: Namespace,
+    pub(super) workflow_id: WorkflowId,
     pub(super) query_type: String,
     pub(super) args: Payloads,
     pub(super) header: Header,
@@ -111,6 +114,8 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         queries.pending.lock().insert(
             query_id,
             PendingQuery {
+                namespace: namespace.clone(),
+                workflow_id: workflow_id.clone(),
                 query_type,
                 args,
                 header,
@@ -149,8 +154,24 @@ impl<S: Storage, C: Clock> Engine<S, C> {
     }
 
     /// A worker's answer to query `query_id`; unknown if it timed out meanwhile.
-    pub fn respond_query(&self, query_id: u64, answer: QueryAnswer) -> Result<(), EngineError> {
-        let pending = self.inner.queries.pending.lock().remove(&query_id);
+    pub fn respond_query(
+        &self,
+        execution: &ExecutionKey,
+        query_id: u64,
+        answer: QueryAnswer,
+    ) -> Result<(), EngineError> {
+        let pending = {
+            let mut pending = self.inner.queries.pending.lock();
+            // An answer naming another run (another namespace) leaves the query waiting.
+            let ours = pending.get(&query_id).is_some_and(|query| {
+                query.namespace == execution.namespace && query.workflow_id == execution.workflow_id
+            });
+            if ours {
+                pending.remove(&query_id)
+            } else {
+                None
+            }
+        };
         match pending {
             Some(pending) => {
                 let _ = pending.answer.send(answer);

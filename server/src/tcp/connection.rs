@@ -14,10 +14,10 @@ use endure_core::wire::{
 };
 use parking_lot::Mutex;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 
 use super::limits::{Outgoing, READ_BUFFER_BYTES, Share, TcpServerConfig};
+use crate::security::{ConnectionBucket, Security, Session, audit};
 
 /// Why a connection was closed.
 #[derive(Debug, thiserror::Error)]
@@ -41,14 +41,29 @@ pub(super) enum ConnectionError {
 /// The calls of one connection still running.
 type Calls = Arc<Mutex<BTreeMap<u64, JoinHandle<()>>>>;
 
-/// Serves one connection until it ends; `share` is its part of the partial-frame budget.
-pub(super) async fn serve(
-    stream: TcpStream,
-    transport: Arc<dyn Transport>,
-    config: TcpServerConfig,
+/// What a connection serves with: the engine, the limits and the security.
+pub(super) struct Served {
+    pub(super) transport: Arc<dyn Transport>,
+    pub(super) config: TcpServerConfig,
+    pub(super) security: Arc<Security>,
+}
+
+/// Serves one connection until it ends; `share` is its part of the partial-frame budget,
+/// `session` its caller (a client certificate's subject, over mTLS).
+pub(super) async fn serve<S>(
+    stream: S,
+    served: Served,
     share: Share,
-) -> Result<(), ConnectionError> {
-    let _ = stream.set_nodelay(true);
+    session: Session,
+) -> Result<(), ConnectionError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + 'static,
+{
+    let Served {
+        transport,
+        config,
+        security,
+    } = served;
     let (mut reader, mut writer) = tokio::io::split(stream);
     let (outgoing, mut to_write) = Outgoing::new(config.max_outgoing_bytes);
     let written = outgoing.written();
@@ -64,12 +79,16 @@ pub(super) async fn serve(
         let _ = writer.shutdown().await;
     });
     let calls: Calls = Arc::default();
+    let bucket = security.rate_limits().connection_bucket();
     let mut reading = Reading {
         outgoing: &outgoing,
         calls: &calls,
         transport: &transport,
         config: &config,
         share,
+        security: &security,
+        session,
+        bucket,
     };
     let result = tokio::select! {
         biased;
@@ -93,12 +112,15 @@ struct Reading<'a> {
     transport: &'a Arc<dyn Transport>,
     config: &'a TcpServerConfig,
     share: Share,
+    security: &'a Arc<Security>,
+    session: Session,
+    bucket: ConnectionBucket,
 }
 
 impl Reading<'_> {
     async fn frames(
         &mut self,
-        reader: &mut (impl tokio::io::AsyncRead + Unpin),
+        reader: &mut (impl tokio::io::AsyncRead + Unpin + ?Sized),
     ) -> Result<(), ConnectionError> {
         let config = self.config;
         let mut decoder = FrameDecoder::new(config.max_frame_bytes);
@@ -137,7 +159,7 @@ impl Reading<'_> {
     }
 
     /// Handles one frame's body; returns whether the handshake is done.
-    fn frame(&self, body: &[u8], greeted: bool) -> Result<bool, ConnectionError> {
+    fn frame(&mut self, body: &[u8], greeted: bool) -> Result<bool, ConnectionError> {
         let config = self.config;
         let frame = match decode_client_frame(body)? {
             Incoming::Frame(frame) => frame,
@@ -158,11 +180,123 @@ impl Reading<'_> {
             Incoming::BadCall { reason, .. } => return Err(WireError::Malformed(reason).into()),
         };
         if greeted {
-            handle(frame, self.outgoing, self.calls, self.transport, config)?;
+            self.handle(frame)?;
         } else {
             handshake(frame, self.outgoing, config)?;
+            self.session.authenticate_certificate(self.security);
         }
         Ok(true)
+    }
+
+    /// Handles a frame after the handshake.
+    fn handle(&mut self, frame: ClientFrame) -> Result<(), ConnectionError> {
+        let max_frame_bytes = self.config.max_frame_bytes;
+        let (call, id) = match frame {
+            ClientFrame::Authenticate { token } => return self.authenticate(token),
+            ClientFrame::Call { id, .. } => (frame, id),
+            other => {
+                return handle(
+                    other,
+                    self.outgoing,
+                    self.calls,
+                    self.transport,
+                    self.config,
+                    None,
+                );
+            }
+        };
+        let ClientFrame::Call { request, .. } = &call else {
+            unreachable!("matched above")
+        };
+        // A revoked or expired credential stops working at the next call.
+        if let Some(lost) = self.session.refresh(self.security) {
+            tracing::info!(subject = self.session.subject(), %lost, peer = %self.session.peer, "a connection's credential is no longer valid");
+        }
+        let admitted = self
+            .security
+            .admit(&self.session, &mut self.bucket, request);
+        if let Err(error) = admitted {
+            let reply = ServerFrame::Reply {
+                id,
+                result: Err(error),
+            };
+            return Ok(send(self.outgoing, &reply, max_frame_bytes)?);
+        }
+        let after = After {
+            security: Arc::clone(self.security),
+            audit: audit::Pending::of(&self.session, request),
+            claims: self
+                .security
+                .needs_claims_after(request)
+                .then(|| self.session.claims().cloned())
+                .flatten(),
+        };
+        handle(
+            call,
+            self.outgoing,
+            self.calls,
+            self.transport,
+            self.config,
+            Some(after),
+        )
+    }
+
+    /// A credential presented (after the hello, or again to replace it).
+    fn authenticate(&mut self, token: String) -> Result<(), ConnectionError> {
+        let max_frame_bytes = self.config.max_frame_bytes;
+        if !self.security.requires_authentication() {
+            // An open server takes any credential and needs none.
+            let welcome = ServerFrame::Authenticated {
+                subject: String::new(),
+            };
+            return Ok(send(self.outgoing, &welcome, max_frame_bytes)?);
+        }
+        match self.session.authenticate(self.security, token) {
+            Ok(claims) => {
+                let subject = claims.subject.clone();
+                tracing::debug!(%subject, peer = %self.session.peer, "authenticated");
+                Ok(send(
+                    self.outgoing,
+                    &ServerFrame::Authenticated { subject },
+                    max_frame_bytes,
+                )?)
+            }
+            Err(error) => {
+                tracing::info!(peer = %self.session.peer, %error, "credential refused");
+                let reason = format!("authentication failed: {error}");
+                send(
+                    self.outgoing,
+                    &ServerFrame::Refused {
+                        reason: reason.clone(),
+                    },
+                    max_frame_bytes,
+                )?;
+                Err(ConnectionError::Refused(reason))
+            }
+        }
+    }
+}
+
+/// What is done with a call's answer: namespaces the caller may not see left out, and the
+/// audit record written.
+struct After {
+    security: Arc<Security>,
+    audit: Option<audit::Pending>,
+    claims: Option<endure_core::access::Claims>,
+}
+
+impl After {
+    fn finish(
+        self,
+        mut result: Result<endure_core::protocol::Response, RemoteError>,
+    ) -> Result<endure_core::protocol::Response, RemoteError> {
+        if let Ok(response) = &mut result {
+            self.security.filter(self.claims.as_ref(), response);
+        }
+        if let Some(audit) = self.audit {
+            audit.finish(&result);
+        }
+        result
     }
 }
 
@@ -219,9 +353,13 @@ fn handle(
     calls: &Calls,
     transport: &Arc<dyn Transport>,
     config: &TcpServerConfig,
+    after: Option<After>,
 ) -> Result<(), ConnectionError> {
     match frame {
         ClientFrame::Hello { .. } => Err(WireError::Malformed("a second hello".into()).into()),
+        ClientFrame::Authenticate { .. } => {
+            unreachable!("credentials are handled by the reading side")
+        }
         ClientFrame::Ping { nonce } => Ok(send(
             outgoing,
             &ServerFrame::Pong { nonce },
@@ -277,6 +415,10 @@ fn handle(
                         message: format!("the call ran longer than {timeout:?}"),
                         run_id: None,
                     }),
+                };
+                let result = match after {
+                    Some(after) => after.finish(result),
+                    None => result,
                 };
                 registry.lock().remove(&id);
                 let reply = ServerFrame::Reply { id, result };

@@ -32,6 +32,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
 use crate::engine::instruments::OPEN_CONNECTIONS;
+use crate::security::{Security, Session};
 
 /// The first wait after `accept` fails (out of file descriptors, say); it doubles while the
 /// failures go on.
@@ -46,6 +47,7 @@ pub struct TcpServer {
     listener: TcpListener,
     transport: Arc<dyn Transport>,
     config: TcpServerConfig,
+    security: Arc<Security>,
 }
 
 impl TcpServer {
@@ -59,7 +61,15 @@ impl TcpServer {
             listener: TcpListener::bind(address).await?,
             transport,
             config,
+            security: Arc::new(Security::open()),
         })
+    }
+
+    /// Authenticates, authorizes and rate-limits every call with `security` (the default
+    /// is an open server).
+    pub fn with_security(mut self, security: Arc<Security>) -> Self {
+        self.security = security;
+        self
     }
 
     /// The address it listens on.
@@ -105,8 +115,11 @@ impl TcpServer {
             }
             next_connection += 1;
             let id = next_connection;
-            let transport = Arc::clone(&self.transport);
-            let config = self.config.clone();
+            let served = connection::Served {
+                transport: Arc::clone(&self.transport),
+                config: self.config.clone(),
+                security: Arc::clone(&self.security),
+            };
             let share = limits::Share::new(&partial_frames);
             let registry = Arc::clone(&connections);
             // Held across the spawn, so the task cannot deregister before it is registered.
@@ -114,7 +127,9 @@ impl TcpServer {
             let counted = OpenConnection::counted();
             let task = tokio::spawn(async move {
                 let _counted = counted;
-                match connection::serve(stream, transport, config, share).await {
+                let _ = stream.set_nodelay(true);
+                let session = Session::new(peer.to_string(), None);
+                match connection::serve(stream, served, share, session).await {
                     Ok(()) => {}
                     // Someone pointed another protocol's client at this port: say so.
                     Err(connection::ConnectionError::Wire(
