@@ -41,6 +41,8 @@ mod spans;
 // Real sockets and files; the simulated network is exercised by the scenarios.
 #[cfg(not(madsim))]
 mod remote;
+#[cfg(not(madsim))]
+mod security;
 mod shutdown;
 mod signal_with_start;
 mod slots;

@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use endure_core::access::Claims;
 use endure_core::time::Timestamp;
@@ -172,10 +171,16 @@ impl CredentialTable {
 
 /// The [`Authenticator`] over a [`CredentialTable`] that can be replaced while the server
 /// runs.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct CredentialStore {
     table: RwLock<Arc<CredentialTable>>,
-    generation: AtomicU64,
+    generation: tokio::sync::watch::Sender<u64>,
+}
+
+impl Default for CredentialStore {
+    fn default() -> Self {
+        Self::new(CredentialTable::default())
+    }
 }
 
 impl CredentialStore {
@@ -183,7 +188,7 @@ impl CredentialStore {
     pub fn new(table: CredentialTable) -> Self {
         Self {
             table: RwLock::new(Arc::new(table)),
-            generation: AtomicU64::new(1),
+            generation: tokio::sync::watch::Sender::new(1),
         }
     }
 
@@ -196,7 +201,7 @@ impl CredentialStore {
     /// call, so a revoked key stops working at once.
     pub fn replace(&self, table: CredentialTable) {
         *self.table.write() = Arc::new(table);
-        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.generation.send_modify(|generation| *generation += 1);
     }
 
     /// Revokes the API key hashing to `hash`.
@@ -216,6 +221,10 @@ impl Authenticator for CredentialStore {
     }
 
     fn generation(&self) -> u64 {
-        self.generation.load(Ordering::SeqCst)
+        *self.generation.borrow()
+    }
+
+    fn changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        Some(self.generation.subscribe())
     }
 }

@@ -84,6 +84,13 @@ pub trait Authenticator: Send + Sync + 'static {
     /// revoked, the configuration reloaded): connections authenticated under an older
     /// generation present their credential again before their next call.
     fn generation(&self) -> u64;
+
+    /// A receiver told of every generation change, so connections drop the calls in
+    /// flight (long polls) of a credential no longer accepted at once; `None` (the default)
+    /// if the authenticator cannot say, and sessions then notice at their next call.
+    fn changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        None
+    }
 }
 
 /// Decides whether claims may make a call. The default, [`ClaimAuthorizer`], is
@@ -183,6 +190,11 @@ impl Security {
         self.authenticator
             .as_ref()
             .map_or(0, |authenticator| authenticator.generation())
+    }
+
+    /// Told of every change of the accepted credentials (see [`Authenticator::changes`]).
+    pub fn changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        self.authenticator.as_ref()?.changes()
     }
 
     /// Whether a session authenticated until `expires` has expired.
@@ -337,6 +349,22 @@ impl Session {
         None
     }
 
+    /// For a poll (which may be handed a task long after it was admitted) on a server that
+    /// authenticates: what to check again before the task is handed over.
+    pub fn recheck_for(&self, security: &Security, request: &Request) -> Option<Recheck> {
+        let poll = matches!(
+            request,
+            Request::PollWorkflowTask(_) | Request::PollActivityTask(_)
+        );
+        (poll && security.requires_authentication() && self.authenticated.is_some()).then(|| {
+            Recheck {
+                generation: self.generation,
+                token: self.token.clone(),
+                certificate_subject: self.certificate_subject.clone(),
+            }
+        })
+    }
+
     fn reauthenticate(&mut self, security: &Security) -> Result<(), AuthError> {
         self.generation = security.generation();
         let credential = Credential {
@@ -354,6 +382,33 @@ impl Session {
                 Err(error)
             }
         }
+    }
+}
+
+/// A poll's credential as admitted, to check again when its answer is ready.
+#[derive(Clone, Debug)]
+pub struct Recheck {
+    generation: u64,
+    token: Option<String>,
+    certificate_subject: Option<String>,
+}
+
+impl Recheck {
+    /// Whether the credential still holds: unchanged credentials, or presented again and
+    /// accepted.
+    pub fn still_valid(&self, security: &Security) -> Result<(), AuthError> {
+        if security.generation() == self.generation {
+            return Ok(());
+        }
+        let credential = Credential {
+            token: self.token.as_deref(),
+            certificate_subject: self.certificate_subject.as_deref(),
+        };
+        let authenticated = security.authenticate(credential)?;
+        if security.expired(authenticated.expires) {
+            return Err(AuthError::Expired);
+        }
+        Ok(())
     }
 }
 

@@ -153,8 +153,7 @@ impl RateLimits {
         let mut namespaces = self.namespaces.lock();
         let namespace = match (self.config.namespace_rps, first_namespace(request)) {
             (Some(rate), Some(namespace)) => {
-                if !namespaces.contains_key(namespace)
-                    && namespaces.len() >= NAMESPACE_BUCKETS_MAX
+                if !namespaces.contains_key(namespace) && namespaces.len() >= NAMESPACE_BUCKETS_MAX
                 {
                     namespaces.retain(|_, bucket| !bucket.full(now));
                     if namespaces.len() >= NAMESPACE_BUCKETS_MAX {

@@ -128,6 +128,7 @@ impl Reading<'_> {
         let mut greeted = false;
         // When the partial frame now buffered must be whole.
         let mut frame_due: Option<tokio::time::Instant> = None;
+        let mut changes = self.security.changes();
         loop {
             while let Some(body) = decoder.next_frame()? {
                 frame_due = None;
@@ -139,16 +140,24 @@ impl Reading<'_> {
             self.share
                 .hold(decoder.buffered())
                 .map_err(ConnectionError::PartialFramesBudget)?;
-            let read = match frame_due {
-                None => tokio::time::timeout(config.idle_timeout, reader.read(&mut buffer))
-                    .await
-                    .map_err(|_| ConnectionError::Idle(config.idle_timeout))?,
-                Some(due) => tokio::time::timeout(
-                    due.saturating_duration_since(tokio::time::Instant::now()),
-                    reader.read(&mut buffer),
-                )
-                .await
-                .map_err(|_| ConnectionError::SlowFrame(config.frame_arrival_timeout))?,
+            let (deadline, late) = match frame_due {
+                None => (
+                    tokio::time::Instant::now() + config.idle_timeout,
+                    ConnectionError::Idle(config.idle_timeout),
+                ),
+                Some(due) => (
+                    due,
+                    ConnectionError::SlowFrame(config.frame_arrival_timeout),
+                ),
+            };
+            let read = loop {
+                tokio::select! {
+                    biased;
+                    () = credentials_changed(&mut changes) => self.revalidate()?,
+                    read = tokio::time::timeout_at(deadline, reader.read(&mut buffer)) => {
+                        break read.map_err(|_| late)?;
+                    }
+                }
             }?;
             if read == 0 {
                 decoder.finish()?;
@@ -156,6 +165,30 @@ impl Reading<'_> {
             }
             decoder.extend(&buffer[..read]);
         }
+    }
+
+    /// The accepted credentials changed (a key revoked, the configuration reloaded): if this
+    /// connection's no longer holds, its calls in flight — long polls that could still be
+    /// handed a task — are dropped at once and answered `Unauthenticated`.
+    fn revalidate(&mut self) -> Result<(), ConnectionError> {
+        let Some(lost) = self.session.refresh(self.security) else {
+            return Ok(());
+        };
+        tracing::info!(subject = self.session.subject(), %lost, peer = %self.session.peer, "a connection's credential is no longer valid; its calls in flight are dropped");
+        let running = std::mem::take(&mut *self.calls.lock());
+        for (id, call) in running {
+            call.abort();
+            let reply = ServerFrame::Reply {
+                id,
+                result: Err(RemoteError {
+                    kind: ErrorKind::Unauthenticated,
+                    message: format!("{lost}: connect again with a valid credential"),
+                    run_id: None,
+                }),
+            };
+            send(self.outgoing, &reply, self.config.max_frame_bytes)?;
+        }
+        Ok(())
     }
 
     /// Handles one frame's body; returns whether the handshake is done.
@@ -224,6 +257,7 @@ impl Reading<'_> {
         }
         let after = After {
             security: Arc::clone(self.security),
+            recheck: self.session.recheck_for(self.security, request),
             audit: audit::Pending::of(&self.session, request),
             claims: self
                 .security
@@ -277,10 +311,25 @@ impl Reading<'_> {
     }
 }
 
+/// Resolves when the accepted credentials change; never if they cannot.
+async fn credentials_changed(changes: &mut Option<tokio::sync::watch::Receiver<u64>>) {
+    match changes {
+        Some(receiver) => {
+            if receiver.changed().await.is_err() {
+                *changes = None;
+                std::future::pending::<()>().await;
+            }
+        }
+        None => std::future::pending().await,
+    }
+}
+
 /// What is done with a call's answer: namespaces the caller may not see left out, and the
 /// audit record written.
 struct After {
     security: Arc<Security>,
+    /// A poll's credential, checked again before a task is handed over.
+    recheck: Option<crate::security::Recheck>,
     audit: Option<audit::Pending>,
     claims: Option<endure_core::access::Claims>,
 }
@@ -290,6 +339,18 @@ impl After {
         self,
         mut result: Result<endure_core::protocol::Response, RemoteError>,
     ) -> Result<endure_core::protocol::Response, RemoteError> {
+        if let Some(recheck) = &self.recheck
+            && result.is_ok()
+            && let Err(lost) = recheck.still_valid(&self.security)
+        {
+            // Revoked while the poll waited: the task is not handed over (it times out
+            // and is retried for a worker that may have it).
+            result = Err(RemoteError {
+                kind: ErrorKind::Unauthenticated,
+                message: format!("{lost}: connect again with a valid credential"),
+                run_id: None,
+            });
+        }
         if let Ok(response) = &mut result {
             self.security.filter(self.claims.as_ref(), response);
         }
