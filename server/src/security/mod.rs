@@ -11,7 +11,11 @@
 //! unauthenticated and may only ask for the health check.
 
 pub mod audit;
+#[cfg(all(feature = "auth-config", not(madsim)))]
+pub mod config;
 mod credentials;
+#[cfg(all(feature = "auth-config", not(madsim)))]
+pub mod jwt;
 mod rate_limits;
 
 use std::sync::Arc;

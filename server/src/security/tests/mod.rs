@@ -275,3 +275,6 @@ async fn a_rate_limited_call_is_a_retryable_resource_exhausted() {
     assert_eq!(refused.kind, ErrorKind::ResourceExhausted);
     assert!(refused.message.contains("retry"), "{}", refused.message);
 }
+
+#[cfg(all(feature = "auth-config", not(madsim)))]
+mod files;
