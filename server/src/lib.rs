@@ -14,3 +14,5 @@ mod panics;
 pub mod security;
 pub mod storage;
 pub mod tcp;
+#[cfg(all(feature = "tls", not(madsim)))]
+pub mod tls;

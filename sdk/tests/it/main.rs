@@ -47,6 +47,8 @@ mod shutdown;
 mod signal_with_start;
 mod slots;
 mod sticky;
+#[cfg(all(feature = "tls", not(madsim)))]
+mod tls;
 mod updates;
 mod visibility;
 mod workflow_retry;

@@ -36,6 +36,9 @@ pub(super) enum ConnectionError {
     NotReading(usize),
     #[error("partial frames across connections passed {0} bytes")]
     PartialFramesBudget(usize),
+    #[cfg_attr(not(all(feature = "tls", not(madsim))), allow(dead_code))]
+    #[error("TLS: {0}")]
+    Tls(String),
 }
 
 /// The calls of one connection still running.

@@ -48,6 +48,8 @@ pub struct TcpServer {
     transport: Arc<dyn Transport>,
     config: TcpServerConfig,
     security: Arc<Security>,
+    #[cfg(all(feature = "tls", not(madsim)))]
+    tls: Option<crate::tls::ServerTls>,
 }
 
 impl TcpServer {
@@ -62,7 +64,18 @@ impl TcpServer {
             transport,
             config,
             security: Arc::new(Security::open()),
+            #[cfg(all(feature = "tls", not(madsim)))]
+            tls: None,
         })
+    }
+
+    /// Serves TLS (and mutual TLS, if `tls` asks for client certificates): every
+    /// connection's handshake must succeed within [`crate::tls::HANDSHAKE_TIMEOUT`], and a
+    /// client certificate's subject becomes the session's credential.
+    #[cfg(all(feature = "tls", not(madsim)))]
+    pub fn with_tls(mut self, tls: crate::tls::ServerTls) -> Self {
+        self.tls = Some(tls);
+        self
     }
 
     /// Authenticates, authorizes and rate-limits every call with `security` (the default
@@ -125,11 +138,25 @@ impl TcpServer {
             // Held across the spawn, so the task cannot deregister before it is registered.
             let mut open = connections.lock();
             let counted = OpenConnection::counted();
+            #[cfg(all(feature = "tls", not(madsim)))]
+            let acceptor = self.tls.as_ref().map(crate::tls::ServerTls::acceptor);
             let task = tokio::spawn(async move {
                 let _counted = counted;
                 let _ = stream.set_nodelay(true);
-                let session = Session::new(peer.to_string(), None);
-                match connection::serve(stream, served, share, session).await {
+                #[cfg(all(feature = "tls", not(madsim)))]
+                let served_connection = match acceptor {
+                    Some(acceptor) => serve_tls(acceptor, stream, peer, served, share).await,
+                    None => {
+                        let session = Session::new(peer.to_string(), None);
+                        connection::serve(stream, served, share, session).await
+                    }
+                };
+                #[cfg(not(all(feature = "tls", not(madsim))))]
+                let served_connection = {
+                    let session = Session::new(peer.to_string(), None);
+                    connection::serve(stream, served, share, session).await
+                };
+                match served_connection {
                     Ok(()) => {}
                     // Someone pointed another protocol's client at this port: say so.
                     Err(connection::ConnectionError::Wire(
@@ -148,6 +175,33 @@ impl TcpServer {
             task.abort();
         }
     }
+}
+
+/// The TLS handshake, then the connection; the client certificate's subject (mTLS) is the
+/// session's credential.
+#[cfg(all(feature = "tls", not(madsim)))]
+async fn serve_tls(
+    acceptor: tokio_rustls::TlsAcceptor,
+    stream: TcpStream,
+    peer: SocketAddr,
+    served: connection::Served,
+    share: limits::Share,
+) -> Result<(), connection::ConnectionError> {
+    let stream = tokio::time::timeout(crate::tls::HANDSHAKE_TIMEOUT, acceptor.accept(stream))
+        .await
+        .map_err(|_| {
+            connection::ConnectionError::Tls(format!(
+                "the TLS handshake took longer than {:?}",
+                crate::tls::HANDSHAKE_TIMEOUT
+            ))
+        })?
+        .map_err(|error| connection::ConnectionError::Tls(error.to_string()))?;
+    let subject = crate::tls::peer_subject(stream.get_ref().1.peer_certificates());
+    if let Some(subject) = &subject {
+        tracing::debug!(%peer, %subject, "client certificate verified");
+    }
+    let session = Session::new(peer.to_string(), subject);
+    connection::serve(stream, served, share, session).await
 }
 
 /// A connection counted in the open-connections gauge until its task ends or is dropped

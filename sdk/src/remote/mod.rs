@@ -40,6 +40,16 @@ use tokio::task::JoinHandle;
 
 use crate::Client;
 
+#[cfg(all(feature = "tls", not(madsim)))]
+mod tls;
+#[cfg(all(feature = "tls", not(madsim)))]
+pub use tls::ClientTls;
+
+/// The reading half of a connection (plain TCP or TLS).
+type ReadHalf = Box<dyn AsyncRead + Send + Unpin>;
+/// The writing half of a connection.
+type WriteHalf = Box<dyn tokio::io::AsyncWrite + Send + Unpin>;
+
 /// The credential a transport presents: an API key or a JWT, fixed or fetched again at
 /// every connect (Temporal's `NewAPIKeyStaticCredentials` / `NewAPIKeyDynamicCredentials`).
 #[derive(Clone)]
@@ -73,6 +83,9 @@ impl std::fmt::Debug for ApiKey {
 pub struct RemoteOptions {
     /// The credential presented on each connection; `None` for an open server.
     pub api_key: Option<ApiKey>,
+    /// TLS to the server; `None`: plain TCP.
+    #[cfg(all(feature = "tls", not(madsim)))]
+    pub tls: Option<ClientTls>,
     /// The largest frame sent or accepted.
     pub max_frame_bytes: u32,
     /// Limit on connecting and the handshake.
@@ -91,6 +104,8 @@ impl Default for RemoteOptions {
     fn default() -> Self {
         Self {
             api_key: None,
+            #[cfg(all(feature = "tls", not(madsim)))]
+            tls: None,
             max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
             connect_timeout: Duration::from_secs(5),
             call_timeout: Duration::from_secs(90),
@@ -229,6 +244,26 @@ impl TcpTransport {
         }
     }
 
+    /// The connection's halves: TLS over `stream` if the options ask for it.
+    async fn secure(&self, stream: TcpStream) -> Result<(ReadHalf, WriteHalf), RemoteError> {
+        #[cfg(all(feature = "tls", not(madsim)))]
+        if let Some(tls) = &self.options.tls {
+            let (connector, name) = tls.connector(&self.address)?;
+            let stream = connector
+                .connect(name, stream)
+                .await
+                .map_err(|error| RemoteError {
+                    kind: ErrorKind::Unavailable,
+                    message: format!("the TLS handshake with {} failed: {error}", self.address),
+                    run_id: None,
+                })?;
+            let (reader, writer) = tokio::io::split(stream);
+            return Ok((Box::new(reader), Box::new(writer)));
+        }
+        let (reader, writer) = tokio::io::split(stream);
+        Ok((Box::new(reader), Box::new(writer)))
+    }
+
     /// Connects and shakes hands.
     async fn open(&self) -> Result<Connection, RemoteError> {
         let options = &self.options;
@@ -239,7 +274,7 @@ impl TcpTransport {
                     unavailable(format!("cannot connect to {}: {error}", self.address))
                 })?;
             let _ = stream.set_nodelay(true);
-            let (mut reader, mut writer) = tokio::io::split(stream);
+            let (mut reader, mut writer) = self.secure(stream).await?;
             let hello = encode_frame(
                 &ClientFrame::Hello {
                     magic: MAGIC,
