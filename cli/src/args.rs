@@ -99,12 +99,35 @@ pub(crate) struct HealthArgs {
 /// `endure admin …`.
 #[derive(Debug, Subcommand)]
 pub(crate) enum AdminCommand {
+    /// API keys: make one for the server's --auth-config.
+    #[command(subcommand, name = "api-key")]
+    ApiKey(ApiKeyCommand),
     /// Check a store file no server has open: every page's checksum, then every record
     /// decoded (exit 0 sound, 6 corrupt).
     Check(AdminCheckArgs),
     /// The schema of a PostgreSQL store: where it stands, or bring it up to date.
     #[command(subcommand)]
     Schema(SchemaCommand),
+}
+
+/// `endure admin api-key …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ApiKeyCommand {
+    /// Make a new API key: prints the key (give it to the client, once) and the entry for
+    /// the server's --auth-config (which keeps only its hash).
+    Create(ApiKeyCreateArgs),
+}
+
+/// `endure admin api-key create`.
+#[derive(Debug, Args)]
+pub(crate) struct ApiKeyCreateArgs {
+    /// Who the key is for: the subject audit records name.
+    #[arg(long)]
+    pub(crate) name: String,
+    /// A permission, namespace:role (roles: read, worker, write, admin; `system:` for
+    /// every namespace). Repeatable.
+    #[arg(long = "permission", short = 'p', required = true)]
+    pub(crate) permissions: Vec<String>,
 }
 
 /// `endure admin schema …`.
@@ -285,6 +308,43 @@ pub(crate) struct ListenArgs {
     /// `http://127.0.0.1:4318` (OpenTelemetry's own variable names it too).
     #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", value_name = "URL")]
     pub(crate) otlp_endpoint: Option<String>,
+    #[command(flatten)]
+    pub(crate) security: ServerSecurityArgs,
+}
+
+/// How a server protects itself: TLS, credentials, rate limits.
+#[derive(Debug, Args)]
+pub(crate) struct ServerSecurityArgs {
+    /// The certificate chain (PEM, leaf first) the server presents: TLS on every listener
+    /// (clients, workers, metrics). Reloaded when the file changes.
+    #[arg(long, requires = "tls_key")]
+    pub(crate) tls_cert: Option<std::path::PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, requires = "tls_cert")]
+    pub(crate) tls_key: Option<std::path::PathBuf>,
+    /// Mutual TLS: clients must present a certificate issued by this CA (PEM); its subject
+    /// can be given roles in --auth-config.
+    #[arg(long, requires = "tls_cert")]
+    pub(crate) tls_client_ca: Option<std::path::PathBuf>,
+    /// Require credentials: the API keys, client certificate subjects and JWT keys this
+    /// file accepts, with the roles each gets (TOML; see README, "Security"). Reloaded when
+    /// it changes.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) auth_config: Option<std::path::PathBuf>,
+    /// Most requests per second the whole server takes (a retryable ResourceExhausted
+    /// beyond).
+    #[arg(long, value_name = "N")]
+    pub(crate) rps: Option<f64>,
+    /// Most requests per second per namespace.
+    #[arg(long, value_name = "N")]
+    pub(crate) namespace_rps: Option<f64>,
+    /// Most requests per second per connection.
+    #[arg(long, value_name = "N")]
+    pub(crate) connection_rps: Option<f64>,
+    /// Allow listening beyond loopback without TLS and credentials: anyone who can reach
+    /// the port can then read, change and run every namespace's workflows.
+    #[arg(long)]
+    pub(crate) insecure: bool,
 }
 
 /// How much a server logs.
@@ -355,6 +415,41 @@ pub(crate) struct ClientArgs {
     /// Output format.
     #[arg(long, short = 'o', global = true, value_enum, default_value_t = Output::Text)]
     pub(crate) output: Output,
+    /// The credential to present: an API key (`endure admin api-key create`) or a JWT.
+    #[arg(long, global = true, env = "ENDURE_API_KEY", hide_env_values = true)]
+    pub(crate) api_key: Option<String>,
+    /// Connect with TLS (implied by any other --tls-… flag).
+    #[arg(long, global = true, env = "ENDURE_TLS")]
+    pub(crate) tls: bool,
+    /// The CA (PEM) the server's certificate must chain to; default: the system's roots.
+    #[arg(
+        long,
+        global = true,
+        visible_alias = "tls-ca-path",
+        env = "ENDURE_TLS_CA"
+    )]
+    pub(crate) tls_ca: Option<std::path::PathBuf>,
+    /// A client certificate (PEM) for mutual TLS.
+    #[arg(
+        long,
+        global = true,
+        visible_alias = "tls-cert-path",
+        env = "ENDURE_TLS_CERT",
+        requires = "tls_key"
+    )]
+    pub(crate) tls_cert: Option<std::path::PathBuf>,
+    /// The client certificate's private key (PEM).
+    #[arg(
+        long,
+        global = true,
+        visible_alias = "tls-key-path",
+        env = "ENDURE_TLS_KEY",
+        requires = "tls_cert"
+    )]
+    pub(crate) tls_key: Option<std::path::PathBuf>,
+    /// The name the server's certificate must carry; default: the host of --address.
+    #[arg(long, global = true, env = "ENDURE_TLS_SERVER_NAME")]
+    pub(crate) tls_server_name: Option<String>,
 }
 
 /// How results are printed.

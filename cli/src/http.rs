@@ -94,6 +94,7 @@ pub(crate) async fn start<S: Storage, C: Clock>(
     engine: Engine<S, C>,
     counters: Option<Arc<StorageCounters>>,
     accepting: Arc<AtomicBool>,
+    tls: Option<endure_server::tls::ServerTls>,
 ) -> Result<Option<HttpListener>, CliError> {
     let listener = match bind {
         MetricsBind::Off => return Ok(None),
@@ -137,9 +138,26 @@ pub(crate) async fn start<S: Storage, C: Clock>(
                 prometheus.run_upkeep();
             }
         };
-        let serve = axum::serve(listener, router).with_graceful_shutdown(async {
+        let stopped = async {
             let _ = stopped.await;
-        });
+        };
+        let serve = async {
+            match tls {
+                Some(tls) => match crate::http_tls::TlsListener::new(listener, &tls) {
+                    Ok(listener) => {
+                        axum::serve(listener, router)
+                            .with_graceful_shutdown(stopped)
+                            .await
+                    }
+                    Err(error) => Err(error),
+                },
+                None => {
+                    axum::serve(listener, router)
+                        .with_graceful_shutdown(stopped)
+                        .await
+                }
+            }
+        };
         // Serving first: upkeep never ends, so it only runs while serving waits.
         tokio::select! {
             biased;

@@ -20,6 +20,8 @@ mod error;
 #[cfg(not(madsim))]
 mod http;
 #[cfg(not(madsim))]
+mod http_tls;
+#[cfg(not(madsim))]
 mod namespace;
 #[cfg(not(madsim))]
 mod operator;
@@ -35,6 +37,8 @@ mod schedule;
 mod schedule_args;
 #[cfg(not(madsim))]
 mod search_attributes;
+#[cfg(not(madsim))]
+mod security;
 #[cfg(not(madsim))]
 mod server;
 #[cfg(not(madsim))]
@@ -146,6 +150,9 @@ fn main() -> ExitCode {
             args::Command::TaskQueue(command) => task_queue::run(command).await,
             args::Command::Bench(args) => bench::run(args).await,
             args::Command::Admin(args::AdminCommand::Check(args)) => admin::check(&args),
+            args::Command::Admin(args::AdminCommand::ApiKey(args::ApiKeyCommand::Create(args))) => {
+                security::create_api_key(&args)
+            }
             args::Command::Completion(args) => completion(&args),
             args::Command::Env(command) => profiles::run(command, cli.env),
             args::Command::Operator(args::OperatorCommand::Cluster(

@@ -25,6 +25,7 @@ use endure_server::tcp::{TcpServer, TcpServerConfig};
 use crate::args::{ListenArgs, ServerStartArgs, StartDevArgs};
 use crate::error::{CliError, usage};
 use crate::http::{self, MetricsBind};
+use crate::security::ServerSecurity;
 
 /// The redb file used when `--db` is not given: `endure/dev.redb` under
 /// `$XDG_DATA_HOME`, else `~/.local/share`, else the working directory.
@@ -55,6 +56,7 @@ struct Listen {
     address: SocketAddr,
     engine_config: EngineConfig,
     tcp: TcpServerConfig,
+    security: ServerSecurity,
 }
 
 impl Listen {
@@ -96,6 +98,7 @@ impl Listen {
                 max_connections: args.max_connections,
                 ..TcpServerConfig::default()
             },
+            security: ServerSecurity::from_args(&args.security, args.ip)?,
         })
     }
 }
@@ -108,6 +111,7 @@ pub(crate) async fn start(args: ServerStartArgs) -> Result<(), CliError> {
         address,
         engine_config,
         tcp,
+        security,
     } = Listen::from_args(&args.listen)?;
     // Installed before the engine opens, so its first commits are counted too.
     if metrics != MetricsBind::Off {
@@ -134,6 +138,7 @@ pub(crate) async fn start(args: ServerStartArgs) -> Result<(), CliError> {
         address,
         tcp,
         metrics,
+        security,
         counters: None,
     };
     serve("server", engine, shown.clone(), &extra, listen).await
@@ -161,6 +166,7 @@ pub(crate) async fn start_dev(args: StartDevArgs) -> Result<(), CliError> {
         address,
         engine_config,
         tcp,
+        security,
     } = Listen::from_args(&args.listen)?;
     // Installed before the engine opens, so its first commits are counted too.
     if metrics != MetricsBind::Off {
@@ -179,6 +185,7 @@ pub(crate) async fn start_dev(args: StartDevArgs) -> Result<(), CliError> {
                 address,
                 tcp,
                 metrics,
+                security,
                 counters: None,
             };
             serve(
@@ -233,6 +240,7 @@ pub(crate) async fn start_dev(args: StartDevArgs) -> Result<(), CliError> {
                 address,
                 tcp,
                 metrics,
+                security,
                 counters: Some(Arc::clone(&counters)),
             };
             serve(
@@ -268,6 +276,8 @@ struct Serve {
     address: SocketAddr,
     tcp: TcpServerConfig,
     metrics: MetricsBind,
+    /// TLS, credentials and rate limits.
+    security: ServerSecurity,
     /// The store's fsync and byte counts, where the store keeps them.
     counters: Option<Arc<StorageCounters>>,
 }
@@ -283,6 +293,7 @@ async fn serve<S: Storage, C: Clock>(
         address,
         tcp,
         metrics,
+        security,
         counters,
     } = listen;
     for name in &setup.namespaces {
@@ -303,27 +314,44 @@ async fn serve<S: Storage, C: Clock>(
         }
     }
     let transport: Arc<dyn Transport> = Arc::new(InProcessTransport::new(engine.clone()));
-    let server = TcpServer::bind(address, transport, tcp)
+    let mut server = TcpServer::bind(address, transport, tcp)
         .await
         .map_err(|error| {
             CliError::Server(format!(
                 "cannot listen on {address}: {error}; is another server running? Pick another --port"
             ))
-        })?;
+        })?
+        .with_security(Arc::clone(&security.security));
+    if let Some(tls) = &security.tls {
+        server = server.with_tls(tls.clone());
+    }
     let bound = server
         .local_addr()
         .map_err(|error| CliError::Server(error.to_string()))?;
     let accepting = Arc::new(AtomicBool::new(true));
-    let http = http::start(metrics, engine.clone(), counters, Arc::clone(&accepting)).await?;
+    let http = http::start(
+        metrics,
+        engine.clone(),
+        counters,
+        Arc::clone(&accepting),
+        security.http_tls.clone(),
+    )
+    .await?;
+    let scheme = if security.http_tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let metrics_at = http
         .as_ref()
-        .map(|http| format!("; metrics on http://{}/metrics", http.address()))
+        .map(|http| format!("; metrics on {scheme}://{}/metrics", http.address()))
         .unwrap_or_default();
+    let protection = security.describe();
     tracing::info!(address = %bound, db = %db, "server ready");
     // The one line scripts wait for: the address clients and workers connect to. A reader
     // that went away does not stop the server.
     let _ = crate::render::say(format!(
-        "Endure {kind} listening on {bound} (db: {db}){metrics_at}"
+        "Endure {kind} listening on {bound} (db: {db}; {protection}){metrics_at}"
     ));
     let summaries = tokio::spawn(log_summaries(engine.clone()));
     server.serve(shutdown_signal()).await;

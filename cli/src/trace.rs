@@ -49,7 +49,7 @@ pub(crate) async fn run(args: TraceArgs) -> Result<(), CliError> {
     let (handle, output) = crate::workflow::handle(&args.execution)?;
     let root = handle.describe().await?.execution;
     let mut reader = TreeReader {
-        address: args.execution.client.address.clone(),
+        connection: args.execution.client.clone(),
         clients: BTreeMap::new(),
         budget: 0,
     };
@@ -92,7 +92,8 @@ pub(crate) async fn run(args: TraceArgs) -> Result<(), CliError> {
 
 /// Reads workflows and their children, one client per namespace.
 struct TreeReader {
-    address: String,
+    /// How to connect (address, credential, TLS).
+    connection: crate::args::ClientArgs,
     clients: BTreeMap<Namespace, Client>,
     /// How many more workflows this tree may read.
     budget: usize,
@@ -102,7 +103,11 @@ impl TreeReader {
     fn client(&mut self, namespace: &Namespace) -> Client {
         self.clients
             .entry(namespace.clone())
-            .or_insert_with(|| Client::connect(self.address.clone(), namespace.clone()))
+            .or_insert_with(|| {
+                crate::workflow::client_in(&self.connection, namespace.clone()).unwrap_or_else(
+                    |_| Client::connect(self.connection.address.clone(), namespace.clone()),
+                )
+            })
             .clone()
     }
 

@@ -1,6 +1,7 @@
 //! `endure workflow …`: every command is one or two client calls to the server at
 //! `--address`, in `--namespace`, printed as text or JSON.
 
+use endure::remote::{ApiKey, ClientTls, RemoteOptions};
 use endure::workflow::SESSION_CREATION_ACTIVITY;
 use endure::{Client, PendingActivityState, ResetOptions, ResetPoint, UpdateOptions};
 use endure_core::history::EventAttributes;
@@ -23,9 +24,32 @@ use crate::render::{Table, fields, payloads_json, print};
 
 /// The client for `args`, its namespace validated.
 pub(crate) fn client(args: &ClientArgs) -> Result<Client, CliError> {
-    check_address(&args.address)?;
     let namespace = Namespace::new(args.namespace.as_str()).map_err(usage)?;
-    Ok(Client::connect(args.address.clone(), namespace))
+    client_in(args, namespace)
+}
+
+/// The client for `args` in `namespace`: its credential and TLS as the flags say.
+pub(crate) fn client_in(args: &ClientArgs, namespace: Namespace) -> Result<Client, CliError> {
+    check_address(&args.address)?;
+    let tls = args.tls
+        || args.tls_ca.is_some()
+        || args.tls_cert.is_some()
+        || args.tls_server_name.is_some();
+    let options = RemoteOptions {
+        api_key: args.api_key.clone().map(ApiKey::fixed),
+        tls: tls.then(|| ClientTls {
+            ca: args.tls_ca.clone(),
+            cert: args.tls_cert.clone(),
+            key: args.tls_key.clone(),
+            server_name: args.tls_server_name.clone(),
+        }),
+        ..RemoteOptions::default()
+    };
+    Ok(Client::connect_with(
+        args.address.clone(),
+        namespace,
+        options,
+    ))
 }
 
 /// How long `workflow execute` waits before checking that a worker polls its queue.

@@ -21,5 +21,6 @@ mod resets;
 mod robustness;
 mod schedules;
 mod search_attributes;
+mod security;
 mod store_failures;
 mod worker;

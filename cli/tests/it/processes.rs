@@ -65,6 +65,12 @@ impl Server {
         Self::spawn(command)
     }
 
+    /// Starts `endure server start-dev` on `db` on a free port with `extra` arguments, its
+    /// log in `log`.
+    pub fn start_with(db: &Path, extra: &[&str], log: &Path) -> Self {
+        Self::start_limited("true", db, extra, log)
+    }
+
     /// Starts `endure server start --postgres URL` on a free port and waits for its ready
     /// line.
     pub fn start_postgres(url: &str) -> Self {
@@ -97,6 +103,7 @@ impl Server {
         );
         let metrics = line
             .split_once("metrics on http://")
+            .or_else(|| line.split_once("metrics on https://"))
             .and_then(|(_, rest)| rest.split('/').next())
             .map(str::to_owned);
         Self {
@@ -247,6 +254,12 @@ pub fn run_with(args: &[&str], vars: &[(&str, &str)]) -> Outcome {
         .env_remove("ENDURE_ENV")
         .env_remove("ENDURE_ADDRESS")
         .env_remove("ENDURE_NAMESPACE")
+        .env_remove("ENDURE_API_KEY")
+        .env_remove("ENDURE_TLS")
+        .env_remove("ENDURE_TLS_CA")
+        .env_remove("ENDURE_TLS_CERT")
+        .env_remove("ENDURE_TLS_KEY")
+        .env_remove("ENDURE_TLS_SERVER_NAME")
         .envs(vars.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
