@@ -61,7 +61,7 @@ impl ServerSecurity {
             }
             _ => (None, None),
         };
-        let mut security = Security::open().with_clock(SystemClock);
+        let mut security = Security::open().with_clock(Arc::new(SystemClock));
         let authenticated = match &args.auth_config {
             Some(path) => {
                 let config = AuthConfig::load(path).map_err(usage)?;

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use endure::remote::{RemoteOptions, TcpTransport};
+use endure::remote::{ApiKey, RemoteOptions, TcpTransport};
 use endure::{Client, ClientError, CodecChain, CodecTransport, Worker, WorkerOptions};
 use endure_core::Namespace;
 use endure_core::history::HistoryEvent;
@@ -24,6 +24,7 @@ use endure_core::storage::VisibilityQuery;
 use endure_core::{WorkflowExecutionStatus, WorkflowId};
 use endure_server::clock::SystemClock;
 use endure_server::engine::{Engine, EngineConfig, EngineError, InProcessTransport};
+use endure_server::security::{ApiKeyHash, CredentialStore, Security};
 use endure_server::storage::{MemoryStorage, RedbStorage};
 use endure_server::tcp::{TcpServer, TcpServerConfig};
 use madsim::net::NetSim;
@@ -69,6 +70,10 @@ pub struct ClusterConfig {
     /// Payload codecs every client and worker applies (none by default); see
     /// [`Cluster::raw_client`] to read what the engine holds.
     pub codecs: CodecChain,
+    /// The credentials the engine's server requires (none: an open server). The store
+    /// outlives engine restarts, so a scenario can revoke a key while the cluster runs;
+    /// clients present `remote.api_key`, a worker its own ([`Cluster::add_worker_with_key`]).
+    pub credentials: Option<Arc<CredentialStore>>,
 }
 
 /// Which store the engine node runs on.
@@ -101,6 +106,7 @@ impl Default for ClusterConfig {
             max_request_delay: Duration::ZERO,
             worker: WorkerOptions::default(),
             codecs: CodecChain::default(),
+            credentials: None,
         }
     }
 }
@@ -197,6 +203,7 @@ impl Cluster {
         let tasks = TaskReporter::default();
         let faults = Faults {
             tasks: tasks.clone(),
+            credentials: config.credentials.clone(),
             max_clock_skew: config.max_clock_skew,
             max_commit_delay: config.max_commit_delay,
             clock_offset: Arc::clone(&engine_clock_offset),
@@ -298,8 +305,29 @@ impl Cluster {
         name: &str,
         build: impl Fn(Arc<dyn Transport>, &WorkerOptions) -> Worker + Send + Sync + 'static,
     ) -> NodeHandle {
+        self.add_worker_linked(name, self.link(), build)
+    }
+
+    /// [`add_worker`](Self::add_worker) presenting `api_key` instead of the clients' one.
+    pub fn add_worker_with_key(
+        &self,
+        name: &str,
+        api_key: ApiKey,
+        build: impl Fn(Arc<dyn Transport>, &WorkerOptions) -> Worker + Send + Sync + 'static,
+    ) -> NodeHandle {
+        let mut link = self.link();
+        link.remote.api_key = Some(api_key);
+        self.add_worker_linked(name, link, build)
+    }
+
+    fn add_worker_linked(
+        &self,
+        name: &str,
+        link: Link,
+        build: impl Fn(Arc<dyn Transport>, &WorkerOptions) -> Worker + Send + Sync + 'static,
+    ) -> NodeHandle {
         let last = self.next_ip.fetch_add(1, Ordering::Relaxed);
-        let (address, link) = (self.engine_address(), self.link());
+        let address = self.engine_address();
         let options = self.config.worker.clone();
         let build = Arc::new(build);
         let node = self
@@ -452,6 +480,18 @@ impl Cluster {
         self.faults
             .record(FaultKind::Unclog, format!("{from} -> {to}"));
         NetSim::current().unclog_link(self.id(from), self.id(to));
+    }
+
+    /// Revokes, on the running server, the API key of `holder` (a node's name, for the
+    /// fault log) that hashes to `hash`: its connections' next calls, and their long polls
+    /// at once, are refused. Panics if the cluster requires no credentials.
+    pub fn revoke_api_key(&self, holder: &str, hash: &ApiKeyHash) {
+        self.faults.record(FaultKind::CredentialRevoked, holder);
+        self.config
+            .credentials
+            .as_ref()
+            .expect("revoking a key needs ClusterConfig::credentials")
+            .revoke_api_key(hash);
     }
 
     /// Freezes a node: its tasks stop until [`resume`](Self::resume); the rest of the
@@ -654,6 +694,8 @@ struct Faults {
     most_writes_per_commit: Arc<AtomicUsize>,
     /// Told how to reach each new engine's task queues.
     tasks: TaskReporter,
+    /// The credentials the server requires, if any.
+    credentials: Option<Arc<CredentialStore>>,
 }
 
 /// A worker on `task_queue` identified as `name`, with what `register` registers and the
@@ -728,13 +770,19 @@ async fn run_engine<S: Storage>(
         Arc::clone(&faults.most_writes_per_commit),
     ));
     tracing::info!(skew_millis = skew, "engine starting");
-    let engine = Engine::with_ports(storage, clock, config).await?;
+    let engine = Engine::with_ports(storage, Arc::clone(&clock), config).await?;
     faults.tasks.serve(engine.clone());
     let transport = Arc::new(InProcessTransport::new(engine));
     let address = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), ENGINE_PORT);
-    let server = TcpServer::bind(address, transport, server)
+    let mut server = TcpServer::bind(address, transport, server)
         .await
         .expect("the engine's port is free");
+    if let Some(credentials) = faults.credentials.clone() {
+        let security = Security::open()
+            .with_authenticator(credentials)
+            .with_clock(Arc::clone(&clock));
+        server = server.with_security(Arc::new(security));
+    }
     server.serve(std::future::pending()).await;
     Ok(())
 }

@@ -40,6 +40,8 @@ pub enum FaultKind {
     SlowPeer,
     /// A read of the engine's disk found a corrupt page (the device reported it).
     CorruptRead,
+    /// A client's or worker's credential was revoked on the server.
+    CredentialRevoked,
 }
 
 /// One injected fault.

@@ -9,6 +9,7 @@ mod cancellation;
 mod children;
 mod codec;
 mod continue_as_new;
+mod credentials;
 mod deployments;
 mod engine_restart;
 mod engine_smoke;

@@ -497,12 +497,6 @@ impl Transport for TcpTransport {
                         tokio::time::sleep(backoff).await;
                         backoff = (backoff * 2).min(RATE_LIMITED_BACKOFF_MAX);
                     }
-                    Err(error) if error.kind == ErrorKind::Unauthenticated => {
-                        // The credential lapsed (expired, revoked): the next call connects
-                        // again, presenting the credential afresh.
-                        self.drop_connection().await;
-                        return Err(error);
-                    }
                     outcome => return outcome,
                 }
             }
@@ -511,11 +505,6 @@ impl Transport for TcpTransport {
 }
 
 impl TcpTransport {
-    /// Closes the current connection, if any: the next call opens a new one.
-    async fn drop_connection(&self) {
-        self.link.lock().await.current = None;
-    }
-
     /// One try of a call.
     async fn call_once(&self, request: &Request) -> Result<Response, RemoteError> {
         {
@@ -550,6 +539,14 @@ impl TcpTransport {
             match outcome {
                 Ok(Ok(result)) => {
                     guard.armed = false;
+                    if result
+                        .as_ref()
+                        .is_err_and(|error| error.kind == ErrorKind::Unauthenticated)
+                    {
+                        // The credential lapsed (expired, revoked): the next call connects
+                        // again, presenting the credential afresh.
+                        connection.closed.store(true, Ordering::SeqCst);
+                    }
                     result
                 }
                 Ok(Err(_)) => {

@@ -165,7 +165,7 @@ impl Security {
     }
 
     /// Reads time from `clock` (token expiry).
-    pub fn with_clock(mut self, clock: impl endure_core::clock::Clock) -> Self {
+    pub fn with_clock<C: endure_core::clock::Clock>(mut self, clock: Arc<C>) -> Self {
         self.now = Box::new(move || clock.now());
         self
     }

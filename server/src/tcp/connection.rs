@@ -157,7 +157,10 @@ impl Reading<'_> {
                 tokio::select! {
                     biased;
                     () = credentials_changed(&mut changes) => self.revalidate()?,
-                    read = tokio::time::timeout_at(deadline, reader.read(&mut buffer)) => {
+                    read = tokio::time::timeout(
+                        deadline.saturating_duration_since(tokio::time::Instant::now()),
+                        reader.read(&mut buffer),
+                    ) => {
                         break read.map_err(|_| late)?;
                     }
                 }
@@ -174,10 +177,11 @@ impl Reading<'_> {
     /// connection's no longer holds, its calls in flight — long polls that could still be
     /// handed a task — are dropped at once and answered `Unauthenticated`.
     fn revalidate(&mut self) -> Result<(), ConnectionError> {
+        let subject = self.session.subject().to_owned();
         let Some(lost) = self.session.refresh(self.security) else {
             return Ok(());
         };
-        tracing::info!(subject = self.session.subject(), %lost, peer = %self.session.peer, "a connection's credential is no longer valid; its calls in flight are dropped");
+        tracing::info!(%subject, %lost, peer = %self.session.peer, "a connection's credential is no longer valid; its calls in flight are dropped");
         let running = std::mem::take(&mut *self.calls.lock());
         for (id, call) in running {
             call.abort();
@@ -245,8 +249,9 @@ impl Reading<'_> {
             unreachable!("matched above")
         };
         // A revoked or expired credential stops working at the next call.
+        let subject = self.session.subject().to_owned();
         if let Some(lost) = self.session.refresh(self.security) {
-            tracing::info!(subject = self.session.subject(), %lost, peer = %self.session.peer, "a connection's credential is no longer valid");
+            tracing::info!(%subject, %lost, peer = %self.session.peer, "a connection's credential is no longer valid");
         }
         let admitted = self
             .security
