@@ -182,41 +182,40 @@ impl Request {
         &'a self,
         mut check: impl FnMut(Need<'a>) -> Result<(), E>,
     ) -> Result<(), E> {
-        use Request as R;
         use Role::{Admin, Reader, Worker, Writer};
         let (namespace, role) = match self {
-            R::Health(_) => return check(Need::Nothing),
-            R::ListNamespaces(_) => return check(Need::Authenticated),
-            R::CreateNamespace(_) => return check(Need::SystemAdmin),
-            R::DescribeNamespace(request) => (&request.name, Reader),
-            R::UpdateNamespace(request) => (&request.name, Admin),
-            R::AddSearchAttributes(request) => (&request.namespace, Admin),
-            R::RemoveSearchAttributes(request) => (&request.namespace, Admin),
-            R::ListSearchAttributes(request) => (&request.namespace, Reader),
+            Self::Health(_) => return check(Need::Nothing),
+            Self::ListNamespaces(_) => return check(Need::Authenticated),
+            Self::CreateNamespace(_) => return check(Need::SystemAdmin),
+            Self::DescribeNamespace(request) => (&request.name, Reader),
+            Self::UpdateNamespace(request) => (&request.name, Admin),
+            Self::AddSearchAttributes(request) => (&request.namespace, Admin),
+            Self::RemoveSearchAttributes(request) => (&request.namespace, Admin),
+            Self::ListSearchAttributes(request) => (&request.namespace, Reader),
 
-            R::GetHistory(request) => (&request.execution.namespace, Reader),
-            R::GetHistoryPage(request) => (&request.execution.namespace, Reader),
-            R::ListWorkflows(request) => (&request.namespace, Reader),
-            R::CountWorkflows(request) => (&request.namespace, Reader),
-            R::AwaitWorkflowClose(request) => (&request.namespace, Reader),
-            R::DescribeWorkflow(request) => (&request.namespace, Reader),
-            R::QueryWorkflow(request) => (&request.namespace, Reader),
-            R::DescribeTaskQueue(request) => (&request.namespace, Reader),
-            R::DescribeSchedule(request) => (&request.namespace, Reader),
-            R::ListSchedules(request) => (&request.namespace, Reader),
-            R::DescribeWorkerDeployment(request) => (&request.namespace, Reader),
-            R::ListWorkerDeployments(request) => (&request.namespace, Reader),
+            Self::GetHistory(request) => (&request.execution.namespace, Reader),
+            Self::GetHistoryPage(request) => (&request.execution.namespace, Reader),
+            Self::ListWorkflows(request) => (&request.namespace, Reader),
+            Self::CountWorkflows(request) => (&request.namespace, Reader),
+            Self::AwaitWorkflowClose(request) => (&request.namespace, Reader),
+            Self::DescribeWorkflow(request) => (&request.namespace, Reader),
+            Self::QueryWorkflow(request) => (&request.namespace, Reader),
+            Self::DescribeTaskQueue(request) => (&request.namespace, Reader),
+            Self::DescribeSchedule(request) => (&request.namespace, Reader),
+            Self::ListSchedules(request) => (&request.namespace, Reader),
+            Self::DescribeWorkerDeployment(request) => (&request.namespace, Reader),
+            Self::ListWorkerDeployments(request) => (&request.namespace, Reader),
 
-            R::PollWorkflowTask(request) => (&request.namespace, Worker),
-            R::FailWorkflowTask(request) => (&request.execution.namespace, Worker),
-            R::ResetStickyTaskQueue(request) => (&request.execution.namespace, Worker),
-            R::RespondQueryTask(request) => (&request.execution.namespace, Worker),
-            R::PollActivityTask(request) => (&request.namespace, Worker),
-            R::RecordActivityHeartbeat(request) => (&request.execution.namespace, Worker),
-            R::CompleteActivityTask(request) => (&request.execution.namespace, Worker),
-            R::FailActivityTask(request) => (&request.execution.namespace, Worker),
-            R::CancelActivityTask(request) => (&request.execution.namespace, Worker),
-            R::CompleteWorkflowTask(request) => {
+            Self::PollWorkflowTask(request) => (&request.namespace, Worker),
+            Self::FailWorkflowTask(request) => (&request.execution.namespace, Worker),
+            Self::ResetStickyTaskQueue(request) => (&request.execution.namespace, Worker),
+            Self::RespondQueryTask(request) => (&request.execution.namespace, Worker),
+            Self::PollActivityTask(request) => (&request.namespace, Worker),
+            Self::RecordActivityHeartbeat(request) => (&request.execution.namespace, Worker),
+            Self::CompleteActivityTask(request) => (&request.execution.namespace, Worker),
+            Self::FailActivityTask(request) => (&request.execution.namespace, Worker),
+            Self::CancelActivityTask(request) => (&request.execution.namespace, Worker),
+            Self::CompleteWorkflowTask(request) => {
                 let own = &request.execution.namespace;
                 check(Need::Role {
                     namespace: own,
@@ -239,30 +238,30 @@ impl Request {
                 return Ok(());
             }
 
-            R::StartWorkflow(request) => (&request.namespace, Writer),
-            R::SignalWithStartWorkflow(request) => (&request.start.namespace, Writer),
-            R::UpdateWorkflow(request) => (&request.namespace, Writer),
-            R::UpdateWithStartWorkflow(request) => {
+            Self::StartWorkflow(request) => (&request.namespace, Writer),
+            Self::SignalWithStartWorkflow(request) => (&request.start.namespace, Writer),
+            Self::UpdateWorkflow(request) => (&request.namespace, Writer),
+            Self::UpdateWithStartWorkflow(request) => {
                 check(Need::Role {
                     namespace: &request.update.namespace,
                     role: Writer,
                 })?;
                 (&request.start.namespace, Writer)
             }
-            R::PollUpdate(request) => (&request.namespace, Writer),
-            R::SignalWorkflow(request) => (&request.namespace, Writer),
-            R::RequestCancelWorkflow(request) => (&request.namespace, Writer),
-            R::TerminateWorkflow(request) => (&request.namespace, Writer),
-            R::ResetWorkflow(request) => (&request.namespace, Writer),
-            R::DeleteWorkflow(request) => (&request.namespace, Writer),
-            R::UpdateWorkflowExecutionOptions(request) => (&request.namespace, Writer),
-            R::CreateSchedule(request) => (&request.namespace, Writer),
-            R::UpdateSchedule(request) => (&request.namespace, Writer),
-            R::PatchSchedule(request) => (&request.namespace, Writer),
-            R::DeleteSchedule(request) => (&request.namespace, Writer),
-            R::SetWorkerDeploymentCurrentVersion(request) => (&request.namespace, Writer),
-            R::SetWorkerDeploymentRampingVersion(request) => (&request.namespace, Writer),
-            R::DeleteWorkerDeploymentVersion(request) => (&request.namespace, Writer),
+            Self::PollUpdate(request) => (&request.namespace, Writer),
+            Self::SignalWorkflow(request) => (&request.namespace, Writer),
+            Self::RequestCancelWorkflow(request) => (&request.namespace, Writer),
+            Self::TerminateWorkflow(request) => (&request.namespace, Writer),
+            Self::ResetWorkflow(request) => (&request.namespace, Writer),
+            Self::DeleteWorkflow(request) => (&request.namespace, Writer),
+            Self::UpdateWorkflowExecutionOptions(request) => (&request.namespace, Writer),
+            Self::CreateSchedule(request) => (&request.namespace, Writer),
+            Self::UpdateSchedule(request) => (&request.namespace, Writer),
+            Self::PatchSchedule(request) => (&request.namespace, Writer),
+            Self::DeleteSchedule(request) => (&request.namespace, Writer),
+            Self::SetWorkerDeploymentCurrentVersion(request) => (&request.namespace, Writer),
+            Self::SetWorkerDeploymentRampingVersion(request) => (&request.namespace, Writer),
+            Self::DeleteWorkerDeploymentVersion(request) => (&request.namespace, Writer),
         };
         check(Need::Role { namespace, role })
     }
@@ -283,33 +282,40 @@ impl Request {
     /// reset, delete and cancel of runs, namespace creation and changes, schedule changes,
     /// search-attribute and deployment routing changes. `None` for every other call.
     pub fn audited(&self) -> Option<Audited<'_>> {
-        use Request as R;
         let workflow = |id: &crate::WorkflowId, run: Option<crate::RunId>| match run {
             Some(run) => format!("workflow {id} run {run}"),
             None => format!("workflow {id}"),
         };
         let (namespace, target) = match self {
-            R::TerminateWorkflow(r) => (&r.namespace, workflow(&r.workflow_id, r.run_id)),
-            R::RequestCancelWorkflow(r) => (&r.namespace, workflow(&r.workflow_id, r.run_id)),
-            R::ResetWorkflow(r) => (&r.namespace, workflow(&r.workflow_id, r.run_id)),
-            R::DeleteWorkflow(r) => (&r.namespace, workflow(&r.workflow_id, r.run_id)),
-            R::CreateNamespace(r) => (&r.name, "namespace (create)".to_owned()),
-            R::UpdateNamespace(r) => (&r.name, "namespace (update)".to_owned()),
-            R::CreateSchedule(r) => (&r.namespace, format!("schedule {} (create)", r.schedule_id)),
-            R::UpdateSchedule(r) => (&r.namespace, format!("schedule {} (update)", r.schedule_id)),
-            R::PatchSchedule(r) => (&r.namespace, format!("schedule {} (patch)", r.schedule_id)),
-            R::DeleteSchedule(r) => (&r.namespace, format!("schedule {} (delete)", r.schedule_id)),
-            R::AddSearchAttributes(r) => (&r.namespace, "search attributes (add)".to_owned()),
-            R::RemoveSearchAttributes(r) => (&r.namespace, "search attributes (remove)".to_owned()),
-            R::SetWorkerDeploymentCurrentVersion(r) => (
+            Self::TerminateWorkflow(r) => (&r.namespace, workflow(&r.workflow_id, r.run_id)),
+            Self::RequestCancelWorkflow(r) => (&r.namespace, workflow(&r.workflow_id, r.run_id)),
+            Self::ResetWorkflow(r) => (&r.namespace, workflow(&r.workflow_id, r.run_id)),
+            Self::DeleteWorkflow(r) => (&r.namespace, workflow(&r.workflow_id, r.run_id)),
+            Self::CreateNamespace(r) => (&r.name, "namespace (create)".to_owned()),
+            Self::UpdateNamespace(r) => (&r.name, "namespace (update)".to_owned()),
+            Self::CreateSchedule(r) => {
+                (&r.namespace, format!("schedule {} (create)", r.schedule_id))
+            }
+            Self::UpdateSchedule(r) => {
+                (&r.namespace, format!("schedule {} (update)", r.schedule_id))
+            }
+            Self::PatchSchedule(r) => (&r.namespace, format!("schedule {} (patch)", r.schedule_id)),
+            Self::DeleteSchedule(r) => {
+                (&r.namespace, format!("schedule {} (delete)", r.schedule_id))
+            }
+            Self::AddSearchAttributes(r) => (&r.namespace, "search attributes (add)".to_owned()),
+            Self::RemoveSearchAttributes(r) => {
+                (&r.namespace, "search attributes (remove)".to_owned())
+            }
+            Self::SetWorkerDeploymentCurrentVersion(r) => (
                 &r.namespace,
                 format!("deployment {} (set current version)", r.deployment_name),
             ),
-            R::SetWorkerDeploymentRampingVersion(r) => (
+            Self::SetWorkerDeploymentRampingVersion(r) => (
                 &r.namespace,
                 format!("deployment {} (set ramping version)", r.deployment_name),
             ),
-            R::DeleteWorkerDeploymentVersion(r) => {
+            Self::DeleteWorkerDeploymentVersion(r) => {
                 (&r.namespace, "deployment version (delete)".to_owned())
             }
             _ => return None,

@@ -4,6 +4,10 @@
 //! listeners, an API key made by `endure admin api-key create` accepted once the
 //! configuration file is edited (reloaded while the server runs), and the refusal to
 //! listen beyond loopback unprotected.
+#![allow(
+    clippy::disallowed_methods,
+    reason = "real processes, waited for on the wall clock"
+)]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

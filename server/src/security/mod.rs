@@ -335,9 +335,7 @@ impl Session {
     /// claims dropped. Returns why the session is no longer authenticated, if it was and
     /// is not any more.
     pub fn refresh(&mut self, security: &Security) -> Option<AuthError> {
-        if self.authenticated.is_none() {
-            return None;
-        }
+        self.authenticated.as_ref()?;
         if security.generation() != self.generation
             && let Err(error) = self.reauthenticate(security)
         {
