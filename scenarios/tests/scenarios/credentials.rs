@@ -8,6 +8,10 @@
 //! succeed — a reconnect with the revoked key is refused at the handshake. Every order
 //! completes exactly once with its result, and every run is well formed and replays.
 //! Run with `RUSTFLAGS="--cfg madsim"`.
+#![allow(
+    clippy::disallowed_methods,
+    reason = "madsim's Instant is the simulated clock, read to time the revocation"
+)]
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,8 +28,8 @@ use endure_sim::faults::FaultKind;
 use endure_sim::invariants::check_all;
 use endure_sim::seeds::run_seeds;
 use madsim::rand::Rng;
+use madsim::time::Instant;
 use parking_lot::Mutex;
-use tokio::time::Instant;
 
 const ORDERS: u32 = 4;
 const FAULTS_MAX: u32 = 10;
