@@ -182,6 +182,10 @@ pub(crate) struct BenchArgs {
     /// measure what recording costs.
     #[arg(long)]
     pub(crate) metrics: bool,
+    /// Server mode with TLS and credentials (a throwaway CA and API key), to measure what
+    /// the handshake, encryption and per-call authorization cost.
+    #[arg(long)]
+    pub(crate) secure: bool,
 }
 
 /// The benchmark workloads.

@@ -8,6 +8,7 @@
 //! unit of work) and `durable` from the server's `synchronous_commit` and `fsync`.
 //! Benchmarks are figures, never tests: nothing here asserts a timing.
 
+mod secure;
 mod workflows;
 mod workloads;
 
@@ -60,7 +61,11 @@ enum Running {
 type StoreFigures = Vec<(&'static str, Value)>;
 
 impl Setup {
-    async fn start(mode: BenchMode, postgres: Option<&str>) -> Result<Self, CliError> {
+    async fn start(
+        mode: BenchMode,
+        postgres: Option<&str>,
+        secure: bool,
+    ) -> Result<Self, CliError> {
         let directory = tempfile::tempdir().map_err(server_error)?;
         let db = directory.path().join("bench.redb");
         if let Some(server) = postgres {
@@ -125,12 +130,22 @@ impl Setup {
             }
             BenchMode::Server => {
                 let stats = directory.path().join("stats.json");
+                let secured = if secure {
+                    Some(secure::Secured::prepare(directory.path())?)
+                } else {
+                    None
+                };
                 let exe = std::env::current_exe().map_err(server_error)?;
                 let mut child = Command::new(exe)
                     .args(["server", "start-dev", "--port", "0", "--db"])
                     .arg(&db)
                     .arg("--stats-file")
                     .arg(&stats)
+                    .args(
+                        secured
+                            .iter()
+                            .flat_map(|secured| secured.server_args.iter()),
+                    )
                     .env("RUST_LOG", "warn")
                     .stdout(Stdio::piped())
                     .stderr(Stdio::inherit())
@@ -149,9 +164,13 @@ impl Setup {
                     .nth(5)
                     .ok_or_else(|| server_error(format!("unexpected ready line {line:?}")))?
                     .to_owned();
+                let connect = |address: &str| match &secured {
+                    Some(secured) => secured.client(address),
+                    None => Client::connect(address, Namespace::default()),
+                };
                 Ok(Self {
-                    client: Client::connect(address.clone(), Namespace::default()),
-                    worker_client: Client::connect(address, Namespace::default()),
+                    client: connect(&address),
+                    worker_client: connect(&address),
                     engine: Running::Server { child, stats },
                     _directory: directory,
                     db,
@@ -267,7 +286,12 @@ pub(crate) async fn run(args: BenchArgs) -> Result<(), CliError> {
     if args.metrics {
         crate::http::recorder()?;
     }
-    let setup = Setup::start(args.mode, args.postgres.as_deref()).await?;
+    if args.secure && args.mode != BenchMode::Server {
+        return Err(CliError::Usage(
+            "--secure measures the server's TLS and credentials: add --mode server".into(),
+        ));
+    }
+    let setup = Setup::start(args.mode, args.postgres.as_deref(), args.secure).await?;
     let worker = workflows::worker(&setup.worker_client);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn(worker.run(async {
@@ -299,6 +323,7 @@ pub(crate) async fn run(args: BenchArgs) -> Result<(), CliError> {
     line.insert("workload".into(), json!(args.workload.name()));
     line.insert("mode".into(), json!(args.mode.name()));
     line.insert("metrics".into(), json!(args.metrics));
+    line.insert("secure".into(), json!(args.secure));
     for (key, value) in figures.into_iter().chain(store) {
         line.insert(key.into(), value);
     }
