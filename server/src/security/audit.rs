@@ -39,45 +39,30 @@ impl Pending {
     /// Logs the record with the call's outcome.
     pub fn finish<T>(self, outcome: &Result<T, RemoteError>) {
         match outcome {
-            Ok(_) => tracing::info!(
-                target: TARGET,
-                subject = %self.subject,
-                peer = %self.peer,
-                rpc = self.rpc,
-                namespace = %self.namespace,
-                target = %self.target,
-                outcome = "ok",
-                "audit"
-            ),
-            Err(error) => tracing::info!(
-                target: TARGET,
-                subject = %self.subject,
-                peer = %self.peer,
-                rpc = self.rpc,
-                namespace = %self.namespace,
-                target = %self.target,
-                outcome = error.kind.name(),
-                error = %error.message,
-                "audit"
-            ),
+            Ok(_) => self.log("ok", ""),
+            Err(error) => self.log(error.kind.name(), &error.message),
         }
+    }
+
+    /// Logs the record: `outcome` is `ok` or the error kind, `error` its message.
+    fn log(&self, outcome: &str, error: &str) {
+        tracing::info!(
+            target: TARGET,
+            subject = %self.subject,
+            peer = %self.peer,
+            rpc = self.rpc,
+            namespace = %self.namespace,
+            target = %self.target,
+            outcome,
+            error,
+            "audit"
+        );
     }
 }
 
 /// Records an audited call refused by authorization.
 pub(super) fn denied(session: &Session, request: &Request, denied: &Denied) {
-    let Some(audited) = request.audited() else {
-        return;
-    };
-    tracing::info!(
-        target: TARGET,
-        subject = session.subject(),
-        peer = %session.peer,
-        rpc = request.name(),
-        namespace = audited.namespace.as_str(),
-        target = %audited.target,
-        outcome = "PermissionDenied",
-        error = %denied,
-        "audit"
-    );
+    if let Some(record) = Pending::of(session, request) {
+        record.log("PermissionDenied", &denied.to_string());
+    }
 }
