@@ -407,3 +407,69 @@ async fn a_revoked_worker_key_stops_taking_tasks_and_its_work_waits_for_a_valid_
     let _ = stop.send(());
     running.await.unwrap();
 }
+
+#[tokio::test]
+async fn rate_limited_calls_are_retried_with_backoff_and_surface_only_past_their_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine: RedbEngine = Engine::open(dir.path().join("store.redb")).await.unwrap();
+    let security = Security::open().with_rate_limits(endure_server::security::RateLimitConfig {
+        connection_rps: Some(20.0),
+        ..Default::default()
+    });
+    let server = TcpServer::bind(
+        "127.0.0.1:0".parse().unwrap(),
+        Arc::new(InProcessTransport::new(engine)),
+        TcpServerConfig::default(),
+    )
+    .await
+    .unwrap()
+    .with_security(Arc::new(security));
+    let address = server.local_addr().unwrap().to_string();
+    tokio::spawn(server.serve(std::future::pending()));
+
+    // Within its deadline every call gets through: the refusals are retried.
+    let patient = Client::connect(address.clone(), Namespace::default());
+    for outcome in burst(&patient, 60).await {
+        outcome.unwrap();
+    }
+    // With a deadline too short to wait for the bucket, the refusal surfaces, typed.
+    let hasty = Client::connect_with(
+        address,
+        Namespace::default(),
+        RemoteOptions {
+            call_timeout: Duration::from_millis(100),
+            ..RemoteOptions::default()
+        },
+    );
+    let refused = burst(&hasty, 60)
+        .await
+        .into_iter()
+        .filter_map(Result::err)
+        .map(remote)
+        .filter(|error| error.kind == ErrorKind::ResourceExhausted)
+        .count();
+    assert!(
+        refused > 0,
+        "a connection limited to 20 calls a second took 60 at once"
+    );
+}
+
+/// Lists from `client` `count` times at once; each call's outcome.
+async fn burst(client: &Client, count: usize) -> Vec<Result<(), ClientError>> {
+    let calls: Vec<_> = (0..count)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                client
+                    .list_workflows(VisibilityQuery::default(), 0, 1)
+                    .await
+                    .map(drop)
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for call in calls {
+        outcomes.push(call.await.unwrap());
+    }
+    outcomes
+}
