@@ -160,6 +160,16 @@ fn tls_and_api_keys_from_files_protect_the_server_and_a_new_key_works_after_an_e
         "GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
     );
     assert!(answer.contains("HTTP/1.1 200"), "{answer}");
+    // The call without a key was counted as refused.
+    let (_, scraped) = s_client(
+        &metrics,
+        &ca,
+        "GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    );
+    assert!(
+        scraped.contains("endure_requests_refused_total{reason=\"Unauthenticated\"} 1"),
+        "{scraped}"
+    );
 
     // A reader key added to the file while the server runs: refused, then accepted once
     // the server reloads the file; the writer's key, taken out, stops working.

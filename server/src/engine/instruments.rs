@@ -45,6 +45,9 @@ pub const WORKFLOWS_CLOSED: &str = "endure_workflows_closed_total";
 
 /// Client and worker connections open on the TCP listener. Gauge.
 pub const OPEN_CONNECTIONS: &str = "endure_open_connections";
+/// Calls the server refused before running them, by `reason` (`ResourceExhausted`: a rate
+/// limit; `Unauthenticated`; `PermissionDenied`). Counter.
+pub const REQUESTS_REFUSED: &str = "endure_requests_refused_total";
 /// Messages waiting in a shard's inbox, by shard (sampled at each scrape). Gauge.
 pub const SHARD_INBOX_DEPTH: &str = "endure_shard_inbox_depth";
 /// Open (running) workflow runs, by namespace (sampled at each scrape). Gauge.
@@ -71,6 +74,7 @@ pub const ALL: &[&str] = &[
     WORKFLOWS_STARTED,
     WORKFLOWS_CLOSED,
     OPEN_CONNECTIONS,
+    REQUESTS_REFUSED,
     SHARD_INBOX_DEPTH,
     OPEN_WORKFLOWS,
     STORAGE_FSYNCS,
@@ -117,6 +121,10 @@ pub fn describe() {
         OPEN_CONNECTIONS,
         Unit::Count,
         "Connections open on the TCP listener."
+    );
+    describe_counter!(
+        REQUESTS_REFUSED,
+        "Calls refused before they ran: rate limited, unauthenticated or not permitted."
     );
     describe_gauge!(
         SHARD_INBOX_DEPTH,

@@ -17,6 +17,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinHandle;
 
 use super::limits::{Outgoing, READ_BUFFER_BYTES, Share, TcpServerConfig};
+use crate::engine::instruments::REQUESTS_REFUSED;
 use crate::security::{ConnectionBucket, Security, Session, audit};
 
 /// Why a connection was closed.
@@ -257,6 +258,7 @@ impl Reading<'_> {
             .security
             .admit(&self.session, &mut self.bucket, request);
         if let Err(error) = admitted {
+            metrics::counter!(REQUESTS_REFUSED, "reason" => error.kind.name()).increment(1);
             let reply = ServerFrame::Reply {
                 id,
                 result: Err(error),
