@@ -7,7 +7,7 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use endure_core::protocol::{ErrorKind, RemoteError, Transport};
+use endure_core::protocol::{ErrorKind, RemoteError, Request, Transport};
 use endure_core::wire::{
     ClientFrame, FrameDecoder, Incoming, MAGIC, PROTOCOL_VERSION, ServerFrame, WireError,
     decode_client_frame, encode_frame,
@@ -42,8 +42,15 @@ pub(super) enum ConnectionError {
     Tls(String),
 }
 
+/// A call still running.
+struct Running {
+    task: JoinHandle<()>,
+    /// A long poll, which may be handed a task while it waits.
+    poll: bool,
+}
+
 /// The calls of one connection still running.
-type Calls = Arc<Mutex<BTreeMap<u64, JoinHandle<()>>>>;
+type Calls = Arc<Mutex<BTreeMap<u64, Running>>>;
 
 /// What a connection serves with: the engine, the limits and the security.
 pub(super) struct Served {
@@ -100,9 +107,9 @@ where
         result = reading.frames(&mut reader) => result,
     };
     // Whatever ended the connection, its calls are dropped with it.
-    let running: Vec<JoinHandle<()>> = std::mem::take(&mut *calls.lock()).into_values().collect();
+    let running: Vec<Running> = std::mem::take(&mut *calls.lock()).into_values().collect();
     for call in running {
-        call.abort();
+        call.task.abort();
     }
     drop(outgoing);
     let _ = writing.await;
@@ -175,17 +182,28 @@ impl Reading<'_> {
     }
 
     /// The accepted credentials changed (a key revoked, the configuration reloaded): if this
-    /// connection's no longer holds, its calls in flight — long polls that could still be
-    /// handed a task — are dropped at once and answered `Unauthenticated`.
+    /// connection's no longer holds, its waiting long polls — which could still be handed a
+    /// task — are dropped at once and answered `Unauthenticated`. Other calls in flight were
+    /// admitted before the change and finish.
     fn revalidate(&mut self) -> Result<(), ConnectionError> {
         let subject = self.session.subject().to_owned();
         let Some(lost) = self.session.refresh(self.security) else {
             return Ok(());
         };
-        tracing::info!(%subject, %lost, peer = %self.session.peer, "a connection's credential is no longer valid; its calls in flight are dropped");
-        let running = std::mem::take(&mut *self.calls.lock());
-        for (id, call) in running {
-            call.abort();
+        tracing::info!(%subject, %lost, peer = %self.session.peer, "a connection's credential is no longer valid; its waiting polls are dropped");
+        let polls: Vec<(u64, Running)> = {
+            let mut calls = self.calls.lock();
+            let ids: Vec<u64> = calls
+                .iter()
+                .filter(|(_, call)| call.poll)
+                .map(|(id, _)| *id)
+                .collect();
+            ids.into_iter()
+                .filter_map(|id| calls.remove(&id).map(|call| (id, call)))
+                .collect()
+        };
+        for (id, call) in polls {
+            call.task.abort();
             let reply = ServerFrame::Reply {
                 id,
                 result: Err(RemoteError {
@@ -438,7 +456,7 @@ fn handle(
         )?),
         ClientFrame::Cancel { id } => {
             if let Some(call) = calls.lock().remove(&id) {
-                call.abort();
+                call.task.abort();
             }
             Ok(())
         }
@@ -447,6 +465,10 @@ fn handle(
             timeout,
             request,
         } => {
+            let poll = matches!(
+                *request,
+                Request::PollWorkflowTask(_) | Request::PollActivityTask(_)
+            );
             let mut running = calls.lock();
             let refusal = if running.contains_key(&id) {
                 Some((
@@ -512,7 +534,7 @@ fn handle(
                 }
             });
             // `running` is held across the spawn, so the task deregisters after this.
-            running.insert(id, task);
+            running.insert(id, Running { task, poll });
             Ok(())
         }
     }
