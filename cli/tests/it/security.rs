@@ -228,3 +228,153 @@ fn listening_beyond_loopback_unprotected_needs_insecure() {
     let port = server.port();
     ok(cli(&format!("127.0.0.1:{port}"), &["workflow", "list"]));
 }
+
+/// A certificate for `name` issued by the CA whose key and parameters are given, as files
+/// `<file>.pem` and `<file>.key` in `dir`.
+fn client_certificate(
+    dir: &Path,
+    issuer: &Issuer<'_, KeyPair>,
+    name: &str,
+    file: &str,
+) -> (PathBuf, PathBuf) {
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec![name.to_owned()]).unwrap();
+    params.distinguished_name.push(DnType::CommonName, name);
+    let certificate = params.signed_by(&key, issuer).unwrap();
+    let paths = (
+        dir.join(format!("{file}.pem")),
+        dir.join(format!("{file}.key")),
+    );
+    std::fs::write(&paths.0, certificate.pem()).unwrap();
+    std::fs::write(&paths.1, key.serialize_pem()).unwrap();
+    paths
+}
+
+#[test]
+fn mutual_tls_and_a_jwt_from_the_command_line() {
+    use jsonwebtoken::jwk::{Jwk, JwkSet};
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+
+    let dir = tempfile::tempdir().unwrap();
+    // The CA, the server's certificate, and two clients' certificates.
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_pem = ca_params.self_signed(&ca_key).unwrap().pem();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, ca_pem).unwrap();
+    let (cert, key) = client_certificate(dir.path(), &issuer, "localhost", "server");
+    let (ops_cert, ops_key) = client_certificate(dir.path(), &issuer, "ops-console", "ops");
+    let (bot_cert, bot_key) = client_certificate(dir.path(), &issuer, "ci-bot", "bot");
+    // A JWT signing key, its public half in the server's JWKS.
+    let signing = KeyPair::generate().unwrap();
+    let encoding = EncodingKey::from_ec_der(&signing.serialize_der());
+    let mut jwk = Jwk::from_encoding_key(&encoding, Algorithm::ES256).unwrap();
+    jwk.common.key_id = Some("k1".into());
+    std::fs::write(
+        dir.path().join("jwks.json"),
+        serde_json::to_string(&JwkSet { keys: vec![jwk] }).unwrap(),
+    )
+    .unwrap();
+    let auth = dir.path().join("auth.toml");
+    std::fs::write(
+        &auth,
+        "[[certificate]]\nsubject = \"CN=ops-console\"\npermissions = [\"default:read\"]\n\n[jwt]\njwks_file = \"jwks.json\"\naudience = \"endure\"\n",
+    )
+    .unwrap();
+    let server = Server::start_with(
+        &dir.path().join("store.redb"),
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+            "--tls-client-ca",
+            ca.to_str().unwrap(),
+            "--auth-config",
+            auth.to_str().unwrap(),
+        ],
+        &dir.path().join("server.log"),
+    );
+    let as_client = |cert: &Path, key: &Path, extra: &[&str], args: &[&str]| {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend([
+            "--tls-ca",
+            ca.to_str().unwrap(),
+            "--tls-server-name",
+            "localhost",
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ]);
+        all.extend(extra);
+        cli(&server.address, &all)
+    };
+
+    // The certificate alone: its subject's role, reader.
+    ok(as_client(&ops_cert, &ops_key, &[], &["workflow", "list"]));
+    fails(
+        as_client(
+            &ops_cert,
+            &ops_key,
+            &[],
+            &["workflow", "start", "--type", "T", "-t", "q", "-w", "x"],
+        ),
+        4,
+        "writer",
+    );
+    // Without a client certificate the handshake fails.
+    let mut no_certificate = vec!["workflow", "list", "--tls-ca", ca.to_str().unwrap()];
+    no_certificate.extend(["--tls-server-name", "localhost"]);
+    assert_ne!(cli(&server.address, &no_certificate).code, 0);
+
+    // A certificate the configuration does not name, with a JWT: the token's roles.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let token = |claims: serde_json::Value| {
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some("k1".into());
+        jsonwebtoken::encode(&header, &claims, &encoding).unwrap()
+    };
+    let writer = token(serde_json::json!({
+        "sub": "ci-bot", "aud": "endure", "exp": now + 600, "permissions": ["default:write"],
+    }));
+    ok(as_client(
+        &bot_cert,
+        &bot_key,
+        &["--api-key", &writer],
+        &[
+            "workflow", "start", "--type", "T", "-t", "q", "-w", "by-jwt",
+        ],
+    ));
+    let expired = token(serde_json::json!({
+        "sub": "ci-bot", "aud": "endure", "exp": now - 3600, "permissions": ["default:write"],
+    }));
+    fails(
+        as_client(
+            &bot_cert,
+            &bot_key,
+            &["--api-key", &expired],
+            &["workflow", "list"],
+        ),
+        4,
+        "expired",
+    );
+    let other_audience = token(serde_json::json!({
+        "sub": "ci-bot", "aud": "someone-else", "exp": now + 600, "permissions": ["default:write"],
+    }));
+    fails(
+        as_client(
+            &bot_cert,
+            &bot_key,
+            &["--api-key", &other_audience],
+            &["workflow", "list"],
+        ),
+        4,
+        "not valid",
+    );
+}
