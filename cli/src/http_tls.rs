@@ -34,7 +34,7 @@ impl TlsListener {
     /// Serves TLS with `tls` on `listener`.
     pub(crate) fn new(listener: TcpListener, tls: &ServerTls) -> io::Result<Self> {
         let local = listener.local_addr()?;
-        let acceptor = tls.acceptor();
+        let tls = tls.clone();
         let (send, ready) = mpsc::channel(HANDSHAKES_MAX);
         let permits = Arc::new(Semaphore::new(HANDSHAKES_MAX));
         let accepting = tokio::spawn(async move {
@@ -50,7 +50,8 @@ impl TlsListener {
                         continue;
                     }
                 };
-                let (acceptor, send) = (acceptor.clone(), send.clone());
+                // The configuration in force (the certificate may have been reloaded).
+                let (acceptor, send) = (tls.acceptor(), send.clone());
                 tokio::spawn(async move {
                     let _permit = permit;
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {

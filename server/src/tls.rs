@@ -1,6 +1,7 @@
 //! TLS for the server's listeners (rustls on the ring provider; no OpenSSL): the server's
-//! certificate chain and key from PEM files, reloaded when they change (a renewed
-//! certificate is served to new connections without a restart), and optionally mutual TLS
+//! certificate chain and key from PEM files, reloaded with the client CA when any of them
+//! changes (a renewed certificate is served to new connections without a restart), and
+//! optionally mutual TLS
 //! — clients must present a certificate issued by the CA of `--tls-client-ca`, whose
 //! subject authorization can map to roles (see `security::config`).
 
@@ -11,8 +12,7 @@ use std::time::{Duration, SystemTime};
 use parking_lot::RwLock;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
-use rustls::sign::CertifiedKey;
+use rustls::server::WebPkiClientVerifier;
 
 /// How often the certificate files' modification times are checked.
 pub const RELOAD_CHECK_INTERVAL: Duration = Duration::from_secs(5);
@@ -76,32 +76,42 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-fn certified_key(files: &TlsFiles) -> Result<Arc<CertifiedKey>, TlsError> {
+/// The rustls configuration the files describe.
+fn server_config(files: &TlsFiles, alpn: &[Vec<u8>]) -> Result<rustls::ServerConfig, TlsError> {
     let chain = read_certificates(&files.cert)?;
     let key = read_key(&files.key)?;
-    let certified = CertifiedKey::from_der(chain, key, &provider())
+    let builder = rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|error| TlsError::Rustls(error.to_string()))?;
+    let builder = match &files.client_ca {
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for certificate in read_certificates(ca)? {
+                roots
+                    .add(certificate)
+                    .map_err(|error| file_error(ca, error))?;
+            }
+            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+                .build()
+                .map_err(|error| TlsError::Rustls(error.to_string()))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+        None => builder.with_no_client_auth(),
+    };
+    let mut config = builder
+        .with_single_cert(chain, key)
         .map_err(|error| TlsError::Rustls(format!("{}: {error}", files.key.display())))?;
-    Ok(Arc::new(certified))
+    config.alpn_protocols = alpn.to_vec();
+    Ok(config)
 }
 
-/// The certificate served, swapped when the files change.
-#[derive(Debug)]
-struct Reloading {
-    current: RwLock<Arc<CertifiedKey>>,
-}
-
-impl ResolvesServerCert for Reloading {
-    fn resolve(&self, _: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        Some(Arc::clone(&self.current.read()))
-    }
-}
-
-/// A server's TLS: the rustls configuration its listeners accept with.
+/// A server's TLS: the rustls configuration its listeners accept with, swapped whole when
+/// its files change (each new connection takes the configuration in force).
 #[derive(Clone)]
 pub struct ServerTls {
-    config: Arc<rustls::ServerConfig>,
-    certificate: Arc<Reloading>,
+    config: Arc<RwLock<Arc<rustls::ServerConfig>>>,
     files: TlsFiles,
+    alpn: Vec<Vec<u8>>,
 }
 
 impl std::fmt::Debug for ServerTls {
@@ -116,40 +126,18 @@ impl ServerTls {
     /// Loads the files; `alpn` the protocols offered (`h2`, `http/1.1`; none for the native
     /// protocol).
     pub fn load(files: TlsFiles, alpn: &[&[u8]]) -> Result<Self, TlsError> {
-        let certificate = Arc::new(Reloading {
-            current: RwLock::new(certified_key(&files)?),
-        });
-        let builder = rustls::ServerConfig::builder_with_provider(provider())
-            .with_safe_default_protocol_versions()
-            .map_err(|error| TlsError::Rustls(error.to_string()))?;
-        let builder = match &files.client_ca {
-            Some(ca) => {
-                let mut roots = rustls::RootCertStore::empty();
-                for certificate in read_certificates(ca)? {
-                    roots
-                        .add(certificate)
-                        .map_err(|error| file_error(ca, error))?;
-                }
-                let verifier =
-                    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
-                        .build()
-                        .map_err(|error| TlsError::Rustls(error.to_string()))?;
-                builder.with_client_cert_verifier(verifier)
-            }
-            None => builder.with_no_client_auth(),
-        };
-        let mut config = builder.with_cert_resolver(Arc::clone(&certificate) as _);
-        config.alpn_protocols = alpn.iter().map(|protocol| protocol.to_vec()).collect();
+        let alpn: Vec<Vec<u8>> = alpn.iter().map(|protocol| protocol.to_vec()).collect();
+        let config = server_config(&files, &alpn)?;
         Ok(Self {
-            config: Arc::new(config),
-            certificate,
+            config: Arc::new(RwLock::new(Arc::new(config))),
             files,
+            alpn,
         })
     }
 
-    /// The acceptor for a listener.
+    /// The acceptor for the next connection (the configuration in force).
     pub fn acceptor(&self) -> tokio_rustls::TlsAcceptor {
-        tokio_rustls::TlsAcceptor::from(Arc::clone(&self.config))
+        tokio_rustls::TlsAcceptor::from(Arc::clone(&self.config.read()))
     }
 
     /// Whether clients must present a certificate.
@@ -157,18 +145,25 @@ impl ServerTls {
         self.files.client_ca.is_some()
     }
 
-    /// Loads the certificate and key again; on failure the served one stays.
+    /// Loads the certificate, its key and the client CA again; on failure the configuration
+    /// in force stays.
     pub fn reload(&self) -> Result<(), TlsError> {
-        let fresh = certified_key(&self.files)?;
-        *self.certificate.current.write() = fresh;
+        let fresh = server_config(&self.files, &self.alpn)?;
+        *self.config.write() = Arc::new(fresh);
         Ok(())
     }
 
-    /// Reloads the certificate whenever its files change, until the task is aborted.
+    /// Reloads whenever the certificate, the key or the client CA file changes, until the
+    /// task is aborted.
     pub fn watch(&self) -> tokio::task::JoinHandle<()> {
         let tls = self.clone();
         tokio::spawn(async move {
-            let files = [tls.files.cert.clone(), tls.files.key.clone()];
+            let files: Vec<PathBuf> = [Some(&tls.files.cert), Some(&tls.files.key)]
+                .into_iter()
+                .chain([tls.files.client_ca.as_ref()])
+                .flatten()
+                .cloned()
+                .collect();
             let modified = || -> Vec<Option<SystemTime>> {
                 files
                     .iter()
@@ -188,7 +183,7 @@ impl ServerTls {
                         tracing::warn!(cert = %tls.files.cert.display(), "TLS certificate reloaded")
                     }
                     Err(error) => {
-                        tracing::error!(%error, "the changed TLS certificate does not load; the previous one is still served")
+                        tracing::error!(%error, "the changed TLS files do not load; the previous configuration is still served")
                     }
                 }
             }

@@ -189,6 +189,8 @@ async fn mutual_tls_requires_a_client_certificate_and_its_subject_authenticates(
     let dir = tempfile::tempdir().unwrap();
     let ca = Authority::new("Orders CA");
     let ca_file = ca.write(dir.path(), "ca");
+    // The CA the server checks client certificates against, in a file of its own.
+    let client_ca_file = ca.write(dir.path(), "client-ca");
     let (cert, key) = ca.issue(dir.path(), "server", &["localhost"]);
     let (worker_cert, worker_key) = ca.issue(dir.path(), "worker", &["orders-worker"]);
     let (other_cert, other_key) = ca.issue(dir.path(), "other", &["someone-else"]);
@@ -206,7 +208,7 @@ async fn mutual_tls_requires_a_client_certificate_and_its_subject_authenticates(
         TlsFiles {
             cert,
             key,
-            client_ca: Some(ca_file.clone()),
+            client_ca: Some(client_ca_file.clone()),
         },
         security,
     )
@@ -264,4 +266,10 @@ async fn mutual_tls_requires_a_client_certificate_and_its_subject_authenticates(
         .list_workflows(VisibilityQuery::default(), 0, 1)
         .await
         .unwrap();
+
+    // The client CA replaced and reloaded: certificates of the old CA no longer connect.
+    Authority::new("Next CA").write(dir.path(), "client-ca");
+    served.tls.reload().unwrap();
+    let after = with_certificate(&worker_cert, &worker_key, None);
+    assert!(after.health().await.is_err());
 }
