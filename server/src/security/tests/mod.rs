@@ -1,3 +1,6 @@
+//! The security module's unit tests: credentials, sessions and revocation, the listing
+//! filter, rate limits on paused time; `files` the configuration file and JWTs.
+
 use std::sync::Arc;
 use std::time::Duration;
 
