@@ -18,32 +18,53 @@ use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 
 use crate::processes::{Server, cli, fails, ok, run};
 
-/// A CA certificate and a server certificate for `localhost` and 127.0.0.1 it issued, as
-/// files in `dir`: (ca, cert, key).
-fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name
-        .push(DnType::CommonName, "Endure Test CA");
-    let ca_certificate = ca.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca, ca_key);
+/// A test CA, its certificate written to `dir/ca.pem`: (the issuer, the file).
+fn authority(dir: &Path) -> (Issuer<'static, KeyPair>, PathBuf) {
     let key = KeyPair::generate().unwrap();
-    let mut params =
-        CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     params
         .distinguished_name
-        .push(DnType::CommonName, "localhost");
-    let certificate = params.signed_by(&key, &issuer).unwrap();
+        .push(DnType::CommonName, "Endure Test CA");
+    let certificate = params.self_signed(&key).unwrap();
+    let file = dir.join("ca.pem");
+    std::fs::write(&file, certificate.pem()).unwrap();
+    (Issuer::new(params, key), file)
+}
+
+/// A certificate for `names` (the subject's CN is the first) issued by `issuer`, written to
+/// `dir` as `<file>.pem` and `<file>.key`: (cert, key).
+fn issue(
+    dir: &Path,
+    issuer: &Issuer<'_, KeyPair>,
+    names: &[&str],
+    file: &str,
+) -> (PathBuf, PathBuf) {
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(
+        names
+            .iter()
+            .map(|name| (*name).to_owned())
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    params.distinguished_name.push(DnType::CommonName, names[0]);
+    let certificate = params.signed_by(&key, issuer).unwrap();
     let paths = (
-        dir.join("ca.pem"),
-        dir.join("server.pem"),
-        dir.join("server.key"),
+        dir.join(format!("{file}.pem")),
+        dir.join(format!("{file}.key")),
     );
-    std::fs::write(&paths.0, ca_certificate.pem()).unwrap();
-    std::fs::write(&paths.1, certificate.pem()).unwrap();
-    std::fs::write(&paths.2, key.serialize_pem()).unwrap();
+    std::fs::write(&paths.0, certificate.pem()).unwrap();
+    std::fs::write(&paths.1, key.serialize_pem()).unwrap();
     paths
+}
+
+/// A CA and a server certificate for `localhost` and 127.0.0.1 it issued, as files in
+/// `dir`: (ca, cert, key).
+fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let (issuer, ca) = authority(dir);
+    let (cert, key) = issue(dir, &issuer, &["localhost", "127.0.0.1"], "server");
+    (ca, cert, key)
 }
 
 /// `openssl s_client` to `address` trusting `ca`, sending `request`: what it printed.
@@ -229,27 +250,6 @@ fn listening_beyond_loopback_unprotected_needs_insecure() {
     ok(cli(&format!("127.0.0.1:{port}"), &["workflow", "list"]));
 }
 
-/// A certificate for `name` issued by the CA whose key and parameters are given, as files
-/// `<file>.pem` and `<file>.key` in `dir`.
-fn client_certificate(
-    dir: &Path,
-    issuer: &Issuer<'_, KeyPair>,
-    name: &str,
-    file: &str,
-) -> (PathBuf, PathBuf) {
-    let key = KeyPair::generate().unwrap();
-    let mut params = CertificateParams::new(vec![name.to_owned()]).unwrap();
-    params.distinguished_name.push(DnType::CommonName, name);
-    let certificate = params.signed_by(&key, issuer).unwrap();
-    let paths = (
-        dir.join(format!("{file}.pem")),
-        dir.join(format!("{file}.key")),
-    );
-    std::fs::write(&paths.0, certificate.pem()).unwrap();
-    std::fs::write(&paths.1, key.serialize_pem()).unwrap();
-    paths
-}
-
 #[test]
 fn mutual_tls_and_a_jwt_from_the_command_line() {
     use jsonwebtoken::jwk::{Jwk, JwkSet};
@@ -257,16 +257,10 @@ fn mutual_tls_and_a_jwt_from_the_command_line() {
 
     let dir = tempfile::tempdir().unwrap();
     // The CA, the server's certificate, and two clients' certificates.
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca_pem = ca_params.self_signed(&ca_key).unwrap().pem();
-    let issuer = Issuer::new(ca_params, ca_key);
-    let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, ca_pem).unwrap();
-    let (cert, key) = client_certificate(dir.path(), &issuer, "localhost", "server");
-    let (ops_cert, ops_key) = client_certificate(dir.path(), &issuer, "ops-console", "ops");
-    let (bot_cert, bot_key) = client_certificate(dir.path(), &issuer, "ci-bot", "bot");
+    let (issuer, ca) = authority(dir.path());
+    let (cert, key) = issue(dir.path(), &issuer, &["localhost"], "server");
+    let (ops_cert, ops_key) = issue(dir.path(), &issuer, &["ops-console"], "ops");
+    let (bot_cert, bot_key) = issue(dir.path(), &issuer, &["ci-bot"], "bot");
     // A JWT signing key, its public half in the server's JWKS.
     let signing = KeyPair::generate().unwrap();
     let encoding = EncodingKey::from_ec_der(&signing.serialize_der());
