@@ -69,6 +69,7 @@
 
 pub mod activity;
 mod activity_context;
+pub mod chaos;
 mod client;
 pub mod codec;
 mod deployment_client;

@@ -12,6 +12,7 @@ use super::Shared;
 use super::instruments::PollOutcome;
 use super::sessions::SessionSlot;
 use crate::activity_context::{ActivityContext, CancelReason};
+use crate::chaos::{Chaos, ChaosKind, INJECTED_FAILURE_TYPE};
 use crate::interceptors::{ActivityRun, intercept_activity};
 use crate::workflow::ActivityError;
 use crate::workflow::{SESSION_COMPLETION_ACTIVITY, SESSION_CREATION_ACTIVITY};
@@ -72,25 +73,38 @@ impl Shared {
             }
             (Some(sessions), SESSION_COMPLETION_ACTIVITY) => sessions.run_completion(&input).await,
             _ => {
-                let run: ActivityRun =
-                    match (self.activities.get(&activity_type), &self.dynamic_activity) {
-                        (Some(function), _) => function(context.clone(), input),
-                        (None, Some(dynamic)) => {
-                            dynamic(context.clone(), activity_type.clone(), input)
+                let fault = self.chaos.as_ref().and_then(Chaos::activity_fault);
+                let attempt = || {
+                    let run = self.activity_run(&activity_type, &context, input.clone());
+                    intercept_activity(&self.interceptors, &context, run)
+                };
+                match fault {
+                    None => attempt().await,
+                    Some(kind) => {
+                        let detail = format!(
+                            "activity {activity_type} (id {}, attempt {}) of workflow {}",
+                            context.info().activity_id,
+                            context.info().attempt,
+                            execution.workflow_id,
+                        );
+                        self.record_chaos(kind, detail);
+                        match kind {
+                            ChaosKind::ActivityFailure => Err(ActivityError::application(
+                                "chaos: the attempt was failed before it ran",
+                                INJECTED_FAILURE_TYPE,
+                            )),
+                            ChaosKind::ActivityTimeout => {
+                                // It runs; its result is lost: the engine times it out.
+                                let _ = attempt().await;
+                                return;
+                            }
+                            _ => {
+                                let _ = attempt().await;
+                                attempt().await
+                            }
                         }
-                        (None, None) => {
-                            let message = format!(
-                                "activity type {activity_type} is not registered with this worker"
-                            );
-                            Box::pin(async move {
-                                Err(ActivityError::application(
-                                    message,
-                                    "ActivityTypeNotRegistered",
-                                ))
-                            })
-                        }
-                    };
-                intercept_activity(&self.interceptors, &context, run).await
+                    }
+                }
             }
         };
         self.record_activity_done(&activity_type, started, outcome.is_err());
@@ -148,6 +162,36 @@ impl Shared {
         }
         if let Some(reported) = reported {
             let _ = reported.send(());
+        }
+    }
+
+    /// An attempt of `activity_type`'s implementation (an error if none is registered).
+    fn activity_run(
+        &self,
+        activity_type: &str,
+        context: &ActivityContext,
+        input: endure_core::Payloads,
+    ) -> ActivityRun {
+        match (self.activities.get(activity_type), &self.dynamic_activity) {
+            (Some(function), _) => function(context.clone(), input),
+            (None, Some(dynamic)) => dynamic(context.clone(), activity_type.to_owned(), input),
+            (None, None) => {
+                let message =
+                    format!("activity type {activity_type} is not registered with this worker");
+                Box::pin(async move {
+                    Err(ActivityError::application(
+                        message,
+                        "ActivityTypeNotRegistered",
+                    ))
+                })
+            }
+        }
+    }
+
+    /// Records a fault chaos injected on this worker.
+    fn record_chaos(&self, kind: ChaosKind, detail: String) {
+        if let Some(chaos) = &self.chaos {
+            chaos.record(kind, &self.options.identity, detail);
         }
     }
 }

@@ -31,11 +31,22 @@ impl Shared {
             }
             None => {}
         }
+        Ok(RunStart::New(self.whole_history(task, events).await?))
+    }
+
+    /// The run's whole history up to the task: `events` if they start at the first event,
+    /// else the stored events before them read first (a sticky task carries only the
+    /// events after the worker's previous task).
+    pub(super) async fn whole_history(
+        &self,
+        task: &WorkflowTaskForWorker,
+        events: Vec<HistoryEvent>,
+    ) -> Result<Vec<HistoryEvent>, String> {
         let first = events
             .first()
             .map_or(EventId::FIRST, |event| event.event_id);
         if first == EventId::FIRST {
-            return Ok(RunStart::New(events));
+            return Ok(events);
         }
         // A sticky task's events start after the worker's previous task: read the rest.
         let mut history = self
@@ -48,7 +59,7 @@ impl Shared {
             ));
         }
         history.extend(events);
-        Ok(RunStart::New(history))
+        Ok(history)
     }
 
     /// The task's events in full: its first page, the pages after it, its transient events.

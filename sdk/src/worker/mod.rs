@@ -31,12 +31,14 @@ use parking_lot::Mutex;
 use tracing::Instrument;
 
 use crate::activity_context::{ActivityContext, StopPhase};
+use crate::chaos::Chaos;
 use crate::interceptors::{WorkerInterceptor, WorkerInterceptors};
 use crate::local_activities::{HEARTBEAT_FRACTION, Invoke, LocalActivities, Runner};
 use crate::task_slots::{Slot, TaskSlots};
 use crate::workflow::{ActivityError, BoxFuture, WorkflowExecutor, WorkflowFunction};
 
 mod activity_tasks;
+mod chaos;
 mod histories;
 mod instruments;
 mod options;
@@ -199,7 +201,13 @@ impl Worker {
         };
         let metric_labels =
             instruments::base_labels(self.namespace.as_str(), self.task_queue.as_str());
+        let chaos = self
+            .options
+            .chaos
+            .as_ref()
+            .map(|chaos| chaos.for_worker(&self.options.identity));
         let worker = Arc::new(Shared {
+            chaos,
             sticky_queue,
             transport: self.transport,
             namespace: self.namespace,
@@ -437,6 +445,8 @@ struct Shared {
     stop: tokio::sync::watch::Receiver<StopPhase>,
     /// The labels of the worker's metrics: namespace and task queue.
     metric_labels: Vec<metrics::Label>,
+    /// The faults this worker injects into its own work (tests only).
+    chaos: Option<crate::chaos::Chaos>,
 }
 
 /// The pause after a failed poll before the next.
@@ -528,20 +538,33 @@ impl Shared {
     async fn run_workflow_task(&self, task: WorkflowTaskForWorker) {
         let started = tokio::time::Instant::now();
         let workflow_type = task.workflow_type.clone();
+        let mut shadow = None;
         let start = match self.task_events(&task).await {
             Ok(events) => {
                 self.record_workflow_task_wait(workflow_type.as_str(), &events);
+                if self.chaos.as_ref().is_some_and(Chaos::replays_every_task) {
+                    shadow = Some(events.clone());
+                }
                 self.cached_or_history(&task, events).await
             }
             Err(message) => Err(message),
         };
-        let outcome = match start {
+        let mut outcome = match start {
             Ok(start) => self.activate(&task, start),
             Err(message) => Err((
                 WorkflowTaskFailedCause::WorkflowWorkerUnhandledFailure,
                 message,
             )),
         };
+        let issued = match &outcome {
+            Ok((commands, _, _)) if shadow.is_some() => Some(commands.clone()),
+            _ => None,
+        };
+        if let (Some(events), Some(issued)) = (shadow, issued)
+            && let Err(divergence) = self.replay_and_compare(&task, events, &issued).await
+        {
+            outcome = Err(divergence);
+        }
         let outcome = match outcome {
             Ok((commands, mut messages, mut run)) => {
                 match self.run_local_activities(&task, &mut run, commands).await {
@@ -564,6 +587,7 @@ impl Shared {
                 let sticky = match &self.sticky_queue {
                     Some(queue) if !closes => {
                         self.cache_run(task.execution.clone(), run);
+                        self.chaos_evict(&task.execution);
                         Some(StickyAttributes {
                             task_queue: queue.clone(),
                             schedule_to_start_timeout: self
@@ -757,11 +781,15 @@ impl Shared {
                         ));
                     }
                 };
+                let mut executor = WorkflowExecutor::new(function)
+                    .with_execution(task.execution.clone())
+                    .with_interceptors(Arc::clone(&self.interceptors));
+                if let Some(hook) = self.outside_wake_hook(&task.execution) {
+                    executor = executor.with_outside_wake_hook(hook);
+                }
                 let run = Box::new(CachedRun {
                     replay: ReplayMachine::new(),
-                    executor: WorkflowExecutor::new(function)
-                        .with_execution(task.execution.clone())
-                        .with_interceptors(Arc::clone(&self.interceptors)),
+                    executor,
                     last_used: 0,
                     local_activities: LocalActivities::new(),
                 });

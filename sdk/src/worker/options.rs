@@ -46,6 +46,10 @@ pub struct WorkerOptions {
     /// version, and the behavior of workflow types registered without one. `None` (or
     /// `use_versioning: false`) runs unversioned.
     pub deployment_options: Option<WorkerDeploymentOptions>,
+    /// Faults this worker injects into its own work, for tests (see
+    /// [`chaos`](crate::chaos)): every task replayed and compared, cache evictions,
+    /// activity attempts failed, lost or run twice. `None` (the default) in production.
+    pub chaos: Option<crate::chaos::Chaos>,
 }
 
 /// A versioned worker's deployment (Go's `worker.DeploymentOptions`).
@@ -75,6 +79,7 @@ impl Default for WorkerOptions {
             max_concurrent_session_execution_size: 1000,
             session_resource_id: None,
             deployment_options: None,
+            chaos: None,
         }
     }
 }

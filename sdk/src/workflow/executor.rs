@@ -66,7 +66,12 @@ struct RunQueue {
     ready: VecDeque<usize>,
     activating: bool,
     woken_outside_activation: bool,
+    /// Told of the first wake outside an activation (chaos reports it).
+    on_outside_wake: Option<OutsideWakeHook>,
 }
+
+/// What is told when workflow code is first woken outside an activation.
+pub(crate) type OutsideWakeHook = Arc<dyn Fn() + Send + Sync>;
 
 /// The waker of one coroutine: queues it, or records a wake outside an activation.
 struct CoroutineWaker {
@@ -82,7 +87,13 @@ impl Wake for CoroutineWaker {
     fn wake_by_ref(self: &Arc<Self>) {
         let mut queue = self.queue.lock();
         if !queue.activating {
+            let first = !queue.woken_outside_activation;
             queue.woken_outside_activation = true;
+            let hook = first.then(|| queue.on_outside_wake.clone()).flatten();
+            drop(queue);
+            if let Some(hook) = hook {
+                hook();
+            }
         } else if !queue.ready.contains(&self.index) {
             queue.ready.push_back(self.index);
         }
@@ -121,6 +132,13 @@ impl WorkflowExecutor {
     /// when it is initialised (see [`interceptors`](crate::interceptors)).
     pub fn with_interceptors(mut self, interceptors: Arc<[Arc<dyn WorkerInterceptor>]>) -> Self {
         self.worker_interceptors = interceptors;
+        self
+    }
+
+    /// Calls `hook` the first time workflow code is woken outside an activation (by a
+    /// `tokio` timer, channel or IO it should not await): chaos reports it at once.
+    pub(crate) fn with_outside_wake_hook(self, hook: OutsideWakeHook) -> Self {
+        self.queue.lock().on_outside_wake = Some(hook);
         self
     }
 

@@ -41,7 +41,7 @@ mod child;
 mod context;
 mod continue_as_new;
 pub(crate) mod definition;
-mod executor;
+pub(crate) mod executor;
 mod external;
 mod local_activity;
 mod local_activity_marker;

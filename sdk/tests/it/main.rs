@@ -8,6 +8,8 @@
 )]
 
 mod activity_cancel;
+#[cfg(feature = "test-util")]
+mod chaos;
 mod children;
 mod client;
 mod codec;
