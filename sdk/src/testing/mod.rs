@@ -175,7 +175,7 @@ impl TestEnvironment {
                 let execution = run.execution;
                 let handle = self.client.handle(
                     execution.workflow_id.clone(),
-                    Some(execution.run_id.clone()),
+                    Some(execution.run_id),
                 );
                 histories.insert(
                     format!("{}/{}", execution.workflow_id, execution.run_id),

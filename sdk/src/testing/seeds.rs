@@ -56,7 +56,7 @@ pub fn check_seeds<C, F, Fut>(
     seeds: impl IntoIterator<Item = u64>,
     chaos: C,
     scenario: F,
-) -> Result<(), SeedFailure>
+) -> Result<(), Box<SeedFailure>>
 where
     C: Fn(u64) -> Chaos + Sync,
     F: Fn(TestEnvironment) -> Fut + Sync,
@@ -74,7 +74,7 @@ where
         if let Some(mut failure) = failure {
             failure.save();
             eprintln!("{failure}");
-            return Err(failure);
+            return Err(Box::new(failure));
         }
     }
     Ok(())

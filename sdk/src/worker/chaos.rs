@@ -154,7 +154,7 @@ fn first_difference(issued: &[Command], replayed: &[Command]) -> Option<String> 
 #[cfg(test)]
 mod tests {
     use endure_core::TimerId;
-    use endure_core::command::StartTimerCommandAttributes;
+    use endure_core::StartTimerCommandAttributes;
 
     use super::*;
 

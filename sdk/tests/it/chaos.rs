@@ -54,7 +54,7 @@ async fn tokio_sleep(ctx: WorkflowContext, _: ()) -> Result<String, WorkflowErro
 async fn coin_order(ctx: WorkflowContext, _: ()) -> Result<Vec<String>, WorkflowError> {
     use std::hash::BuildHasher;
     let ctx = ctx.with_activity_options(options());
-    let coin = std::collections::hash_map::RandomState::new().hash_one(1u8) % 2 == 0;
+    let coin = std::collections::hash_map::RandomState::new().hash_one(1u8).is_multiple_of(2);
     let order = if coin { ["a", "b"] } else { ["b", "a"] };
     let mut shipped = Vec::new();
     for item in order {
@@ -64,7 +64,7 @@ async fn coin_order(ctx: WorkflowContext, _: ()) -> Result<Vec<String>, Workflow
 }
 
 /// Runs workflow `W` once per seed 0..10 under chaos; the first failing seed.
-fn first_failure<W>(test: &str) -> SeedFailure
+fn first_failure<W>(test: &str) -> Box<SeedFailure>
 where
     W: endure::workflow::WorkflowDefinition<Input = ()> + 'static,
 {
@@ -216,8 +216,7 @@ fn steady_seeds(test: &str, seeds: std::ops::Range<u64>) -> Vec<Outcome> {
         }
     })
     .unwrap_or_else(|failure| panic!("{failure}"));
-    let outcomes = outcomes.lock().clone();
-    outcomes
+    std::mem::take(&mut *outcomes.lock())
 }
 
 #[test]
