@@ -133,7 +133,7 @@ pub struct Cluster {
 /// serves the questions from a task on the engine node, so the reporter holds no part of
 /// the engine: a killed engine is gone (its store closed) and its questions go unanswered.
 #[derive(Clone, Default)]
-struct TaskReporter {
+pub(crate) struct TaskReporter {
     questions: Arc<Mutex<Option<mpsc::UnboundedSender<TaskQuestion>>>>,
 }
 
@@ -164,7 +164,7 @@ impl TaskReporter {
         });
     }
 
-    async fn report(&self, workflow_id: &str) -> String {
+    pub(crate) async fn report(&self, workflow_id: &str) -> String {
         let Ok(workflow_id) = WorkflowId::new(workflow_id) else {
             return "not a workflow id".to_owned();
         };
@@ -619,6 +619,11 @@ impl Cluster {
             flag.store(true, Ordering::SeqCst);
         });
         closed
+    }
+
+    /// What the running engine says of workflows' queued tasks (for stuck reports).
+    pub(crate) fn tasks(&self) -> TaskReporter {
+        self.tasks.clone()
     }
 
     /// Every run's final history, by workflow id (read over TCP from a client node).

@@ -16,6 +16,9 @@
 //!   knobs.
 //! - [`workload`]: random workflow programs from a seed, their interpreter workflow and the
 //!   result each must return.
+//! - `simulation` (under `--cfg madsim`): the public API — your own workflows and
+//!   activities in a simulated deployment under the faults you choose, over many seeds; a
+//!   failing seed's report (rerun command, fault log, histories as JSON).
 //! - `seeds` (under `--cfg madsim`): runs a scenario per seed on a fresh runtime and prints
 //!   the rerun command of a failing seed.
 
@@ -35,6 +38,8 @@ pub mod invariants;
 pub mod logging;
 #[cfg(madsim)]
 pub mod seeds;
+#[cfg(madsim)]
+pub mod simulation;
 #[cfg(madsim)]
 pub mod swarm;
 pub mod workload;

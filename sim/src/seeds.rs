@@ -48,7 +48,7 @@ where
     Fut: Future<Output = T>,
     T: Send,
 {
-    let soak = std::env::var(SEED_VARIABLE).is_err() && std::env::var(SEEDS_VARIABLE).is_ok();
+    let soak = soaking();
     let mut results = Vec::new();
     let mut failed = Vec::new();
     for seed in seeds_to_run(seeds) {
@@ -102,8 +102,13 @@ where
     })
 }
 
+/// Whether this is a soak: a range of seeds, every one run even after one fails.
+pub(crate) fn soaking() -> bool {
+    std::env::var(SEED_VARIABLE).is_err() && std::env::var(SEEDS_VARIABLE).is_ok()
+}
+
 /// Appends a line to the soak report, if one is asked for.
-fn report(test: &str, seed: u64, ok: bool, faults: u64) {
+pub(crate) fn report(test: &str, seed: u64, ok: bool, faults: u64) {
     let Ok(path) = std::env::var(REPORT_VARIABLE) else {
         return;
     };

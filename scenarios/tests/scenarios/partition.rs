@@ -1,19 +1,16 @@
 //! A worker is cut off from the engine for longer than its activity's start-to-close
 //! timeout: the attempt times out on the engine, the worker's late result is refused when
-//! the partition heals, and the retry completes the workflow. Run with
-//! `RUSTFLAGS="--cfg madsim"`.
+//! the partition heals, and the retry completes the workflow. Built on the public
+//! simulation API (`endure_sim::simulation`). Run with `RUSTFLAGS="--cfg madsim"`.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use endure::workflow::{ActivityError, WorkflowContext, WorkflowError};
 use endure::*;
 use endure_core::EventAttributes;
-use endure_core::protocol::Transport;
-use endure_sim::cluster::{Cluster, ClusterConfig, ENGINE};
+use endure_sim::cluster::ENGINE;
 use endure_sim::faults::FaultKind;
-use endure_sim::invariants::check_all;
-use endure_sim::seeds::run_seeds;
+use endure_sim::simulation::{Simulation, check};
 use madsim::rand::Rng;
 
 #[endure::activity(name = "Ship")]
@@ -39,19 +36,51 @@ fn register(worker: &mut Worker) {
     worker.register::<shipment>().register::<ship>();
 }
 
-fn worker(
-    name: &'static str,
-) -> impl Fn(Arc<dyn Transport>, &WorkerOptions) -> Worker + Send + Sync + 'static {
-    endure_sim::cluster::worker(name, "shipping", register)
-}
-
-async fn scenario(_seed: u64) {
-    let cluster = Cluster::start(ClusterConfig::default());
-    cluster.add_worker("worker-1", worker("worker-1"));
-    let client = cluster.client();
-    let handle = cluster
-        .on_client("starter", async move {
-            client
+/// The seed's simulation, on the public API (`endure_sim::simulation`): the scenario cuts
+/// the worker off itself, at a moment of its choosing.
+fn simulation(_seed: u64) -> Simulation {
+    Simulation::new("shipping")
+        .workers(1, register)
+        .replay::<shipment>()
+        .time_limit(Duration::from_secs(900))
+        .invariant("one partition, healed", |outcome| {
+            let kinds: Vec<FaultKind> = outcome.faults.iter().map(|fault| fault.kind).collect();
+            if kinds == [FaultKind::Partition, FaultKind::Heal] {
+                Ok(())
+            } else {
+                Err(format!("{kinds:?}"))
+            }
+        })
+        .invariant(
+            "the attempt recorded follows a start-to-close timeout",
+            |outcome| {
+                let history = outcome.histories.values().next().ok_or("no run")?;
+                let started = history
+                    .iter()
+                    .find_map(|e| match &e.attributes {
+                        EventAttributes::ActivityTaskStarted(started) => Some(started),
+                        _ => None,
+                    })
+                    .ok_or("no ActivityTaskStarted")?;
+                let timed_out = started.last_failure.as_ref().is_some_and(|failure| {
+                    matches!(
+                        failure.info,
+                        endure_core::FailureInfo::Timeout {
+                            timeout_type: TimeoutType::StartToClose,
+                            ..
+                        }
+                    )
+                });
+                if started.attempt >= 2 && timed_out {
+                    Ok(())
+                } else {
+                    Err(format!("{started:?}"))
+                }
+            },
+        )
+        .scenario(|driver| async move {
+            let handle = driver
+                .client
                 .start::<shipment>(
                     StartWorkflowOptions::new(
                         WorkflowId::new("shipment-1").unwrap(),
@@ -60,57 +89,31 @@ async fn scenario(_seed: u64) {
                     &"parcel-9".to_owned(),
                 )
                 .await
-                .unwrap()
-        })
-        .await;
-    // Cut the worker off while its attempt runs, for longer than start-to-close.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    cluster.partition("worker-1", ENGINE);
-    let cut = madsim::rand::thread_rng().gen_range(15..45);
-    tokio::time::sleep(Duration::from_secs(cut)).await;
-    cluster.heal("worker-1", ENGINE);
-
-    let result = cluster
-        .on_client("waiter", async move { handle.result::<String>().await })
-        .await
-        .expect("the shipment completes after the partition heals");
-    assert_eq!(result, "shipped parcel-9");
-    assert_eq!(cluster.faults.count(FaultKind::Partition), 1);
-    assert_eq!(cluster.faults.count(FaultKind::Heal), 1);
-
-    let histories = cluster.histories().await;
-    check_all(&histories, &Replayer::for_workflow::<shipment>()).unwrap();
-    let history = histories.values().next().expect("one run");
-    let started = history
-        .iter()
-        .find_map(|e| match &e.attributes {
-            EventAttributes::ActivityTaskStarted(started) => Some(started),
-            _ => None,
-        })
-        .unwrap();
-    assert!(started.attempt >= 2, "{started:?}");
-    let failure = started
-        .last_failure
-        .as_ref()
-        .expect("the timeout is recorded");
-    assert!(
-        matches!(
-            failure.info,
-            endure_core::FailureInfo::Timeout {
-                timeout_type: TimeoutType::StartToClose,
-                ..
+                .map_err(|error| error.to_string())?;
+            // Cut the worker off while its attempt runs, for longer than start-to-close.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            driver.cluster.partition("worker-1", ENGINE);
+            let cut = madsim::rand::thread_rng().gen_range(15..45);
+            tokio::time::sleep(Duration::from_secs(cut)).await;
+            driver.cluster.heal("worker-1", ENGINE);
+            let result = handle
+                .result::<String>()
+                .await
+                .map_err(|error| error.to_string())?;
+            if result == "shipped parcel-9" {
+                Ok(())
+            } else {
+                Err(result)
             }
-        ),
-        "{failure:?}"
-    );
+        })
 }
 
 #[test]
 fn a_partition_longer_than_start_to_close_times_the_attempt_out_and_the_retry_completes() {
-    run_seeds(
+    check(
         "a_partition_longer_than_start_to_close_times_the_attempt_out_and_the_retry_completes",
-        &[1, 2, 3, 4, 5],
-        Duration::from_secs(900),
-        scenario,
-    );
+        [1, 2, 3, 4, 5],
+        simulation,
+    )
+    .unwrap_or_else(|failure| panic!("{failure}"));
 }

@@ -173,10 +173,9 @@ impl TestEnvironment {
             offset += page.len();
             for run in page {
                 let execution = run.execution;
-                let handle = self.client.handle(
-                    execution.workflow_id.clone(),
-                    Some(execution.run_id),
-                );
+                let handle = self
+                    .client
+                    .handle(execution.workflow_id.clone(), Some(execution.run_id));
                 histories.insert(
                     format!("{}/{}", execution.workflow_id, execution.run_id),
                     handle.history().await?,

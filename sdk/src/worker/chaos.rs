@@ -153,8 +153,8 @@ fn first_difference(issued: &[Command], replayed: &[Command]) -> Option<String> 
 
 #[cfg(test)]
 mod tests {
-    use endure_core::TimerId;
     use endure_core::StartTimerCommandAttributes;
+    use endure_core::TimerId;
 
     use super::*;
 

@@ -54,7 +54,9 @@ async fn tokio_sleep(ctx: WorkflowContext, _: ()) -> Result<String, WorkflowErro
 async fn coin_order(ctx: WorkflowContext, _: ()) -> Result<Vec<String>, WorkflowError> {
     use std::hash::BuildHasher;
     let ctx = ctx.with_activity_options(options());
-    let coin = std::collections::hash_map::RandomState::new().hash_one(1u8).is_multiple_of(2);
+    let coin = std::collections::hash_map::RandomState::new()
+        .hash_one(1u8)
+        .is_multiple_of(2);
     let order = if coin { ["a", "b"] } else { ["b", "a"] };
     let mut shipped = Vec::new();
     for item in order {
