@@ -284,9 +284,22 @@ impl Simulation {
         )
         .await;
         let driven = match driving {
-            Some(driving) => driving
-                .await
-                .unwrap_or_else(|error| Err(format!("the scenario's task failed: {error}"))),
+            Some(driving) => {
+                let driven = async {
+                    driving
+                        .await
+                        .unwrap_or_else(|error| Err(format!("the scenario's task failed: {error}")))
+                };
+                // A violation chaos found ends the seed: its run would only retry its task.
+                match &self.chaos {
+                    Some(chaos) => tokio::select! {
+                        biased;
+                        violation = chaos.violation() => Err(format!("chaos found {violation}")),
+                        driven = driven => driven,
+                    },
+                    None => driven.await,
+                }
+            }
             None => Ok(()),
         };
         let fault_lines = || {
@@ -312,7 +325,10 @@ impl Simulation {
         };
         let histories = cluster.histories().await;
         let broken = driven
-            .map_err(|error| format!("the scenario failed: {error}"))
+            .map_err(|error| match error {
+                found if found.starts_with("chaos found") => found,
+                error => format!("the scenario failed: {error}"),
+            })
             .and(liveness)
             .and_then(|()| self.built_in(&histories));
         if let Err(error) = broken {

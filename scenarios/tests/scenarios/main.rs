@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod cancellation;
+mod chaos_workers;
 mod children;
 mod codec;
 mod continue_as_new;
