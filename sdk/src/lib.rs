@@ -62,7 +62,8 @@
 //! workflows, signals, queries, updates, side effects, versions, sessions; its module
 //! [`workflow`](mod@workflow) says which Rust constructs break determinism), the activity side
 //! [`ActivityContext`] (heartbeats, cancellation). [`Replayer`] checks that today's code
-//! still replays yesterday's histories; [`testing::TestEnvironment`] skips time in tests.
+//! still replays yesterday's histories; [`testing::TestEnvironment`] skips time in tests, and
+//! [`chaos`] with `testing::check_seeds` (feature `test-util`) runs them under faults.
 //! Payloads follow Temporal's converter ([`Payload`]) and can be encrypted by a
 //! [`PayloadCodec`]. The domain vocabulary of `endure-core` is re-exported here, so user
 //! code names `endure::…` only. README's feature table lists what works end to end.
