@@ -62,49 +62,44 @@ async fn map_tally(ctx: WorkflowContext, _base: u32) -> Result<u32, WorkflowErro
 }
 
 /// Starts the workflows, sends each its bonus, waits for every result and checks it.
-fn drive<W>(
-    driver: endure_sim::simulation::Driver,
-    signal: bool,
-) -> impl Future<Output = Result<(), String>>
+async fn drive<W>(driver: endure_sim::simulation::Driver, signal: bool) -> Result<(), String>
 where
     W: endure::workflow::WorkflowDefinition<Input = u32> + 'static,
 {
-    async move {
-        let mut handles = Vec::new();
-        for number in 0..WORKFLOWS {
-            let mut options = StartWorkflowOptions::new(
-                WorkflowId::new(format!("tally-{number}")).map_err(|e| e.to_string())?,
-                TaskQueueName::new(QUEUE).map_err(|e| e.to_string())?,
-            );
-            options.request_id = Some(
-                format!("start-{number}")
-                    .parse()
-                    .map_err(|e: ValidationError| e.to_string())?,
-            );
-            handles.push(start_until_taken::<W>(&driver.client, options, &(number * 100)).await);
-        }
-        if signal {
-            for (number, handle) in handles.iter().enumerate() {
-                while handle
-                    .signal_with_request_id("bonus", &7u32, &format!("bonus-{number}"))
-                    .await
-                    .is_err()
-                {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            }
-        }
-        for (number, handle) in handles.iter().enumerate() {
-            let total = result_when_reachable::<u32>(handle)
-                .await
-                .map_err(|error| error.to_string())?;
-            let expected = u32::try_from(number).unwrap_or(0) * 100 + 5 + 3 + 6 + 7;
-            if signal && total != expected {
-                return Err(format!("tally-{number} = {total}, expected {expected}"));
-            }
-        }
-        Ok(())
+    let mut handles = Vec::new();
+    for number in 0..WORKFLOWS {
+        let mut options = StartWorkflowOptions::new(
+            WorkflowId::new(format!("tally-{number}")).map_err(|e| e.to_string())?,
+            TaskQueueName::new(QUEUE).map_err(|e| e.to_string())?,
+        );
+        options.request_id = Some(
+            format!("start-{number}")
+                .parse()
+                .map_err(|e: ValidationError| e.to_string())?,
+        );
+        handles.push(start_until_taken::<W>(&driver.client, options, &(number * 100)).await);
     }
+    if signal {
+        for (number, handle) in handles.iter().enumerate() {
+            while handle
+                .signal_with_request_id("bonus", &7u32, &format!("bonus-{number}"))
+                .await
+                .is_err()
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+    for (number, handle) in handles.iter().enumerate() {
+        let total = result_when_reachable::<u32>(handle)
+            .await
+            .map_err(|error| error.to_string())?;
+        let expected = u32::try_from(number).unwrap_or(0) * 100 + 5 + 3 + 6 + 7;
+        if signal && total != expected {
+            return Err(format!("tally-{number} = {total}, expected {expected}"));
+        }
+    }
+    Ok(())
 }
 
 /// Every fault on, around workflow `W`.

@@ -8,7 +8,8 @@
 )]
 
 mod activity_cancel;
-#[cfg(feature = "test-util")]
+// check_seeds runs its own tokio runtimes: not built for the simulator.
+#[cfg(all(feature = "test-util", not(madsim)))]
 mod chaos;
 mod children;
 mod client;
