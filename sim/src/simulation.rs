@@ -69,6 +69,33 @@ pub struct Outcome {
     pub digest: u64,
 }
 
+impl Outcome {
+    /// The result of workflow `workflow_id`'s run that completed (the last one, after
+    /// retries or continue-as-new), decoded; `None` if no run of it completed, `Err` if the
+    /// result does not decode as `T`.
+    pub fn result<T: serde::de::DeserializeOwned>(
+        &self,
+        workflow_id: &str,
+    ) -> Option<Result<T, String>> {
+        let prefix = format!("{workflow_id}/");
+        self.histories
+            .iter()
+            .filter(|(run, _)| run.starts_with(&prefix))
+            .flat_map(|(_, events)| events.iter())
+            .filter_map(|event| match &event.attributes {
+                EventAttributes::WorkflowExecutionCompleted(completed) => {
+                    Some((event.event_time, completed))
+                }
+                _ => None,
+            })
+            .max_by_key(|(time, _)| *time)
+            .map(|(_, completed)| {
+                let payloads = completed.result.clone().unwrap_or_default();
+                endure::decode_arguments(&payloads).map_err(|error| error.to_string())
+            })
+    }
+}
+
 /// What a scenario drives the deployment with, on a client node of its own.
 #[derive(Clone)]
 pub struct Driver {

@@ -125,7 +125,23 @@ fn a_deterministic_workflow_survives_every_fault_and_chaos() {
     let outcomes = check(
         "a_deterministic_workflow_survives_every_fault_and_chaos",
         [1, 2, 3],
-        |seed| everything(seed).scenario(|driver| drive::<tally>(driver, true)),
+        |seed| {
+            everything(seed)
+                .invariant("each tally adds its items and its bonus", |outcome| {
+                    (0..WORKFLOWS).try_for_each(|number| {
+                        let total: u32 = outcome
+                            .result(&format!("tally-{number}"))
+                            .ok_or("no result")??;
+                        let expected = number * 100 + 5 + 3 + 6 + 7;
+                        if total == expected {
+                            Ok(())
+                        } else {
+                            Err(format!("tally-{number} = {total}, expected {expected}"))
+                        }
+                    })
+                })
+                .scenario(|driver| drive::<tally>(driver, true))
+        },
     )
     .unwrap_or_else(|failure| panic!("{failure}"));
     let mut kinds = std::collections::BTreeSet::new();
