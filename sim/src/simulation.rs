@@ -37,7 +37,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use endure::chaos::{Chaos, ChaosEvent};
-use endure::testing::SeedFailure;
+use endure::testing::{SeedFailure, panic_message};
 use endure::workflow::WorkflowDefinition;
 use endure::{Client, Replayer, Worker, WorkerOptions};
 use endure_core::EventAttributes;
@@ -536,13 +536,4 @@ fn run_one(
         saved_to: None,
     });
     (Err(failure), injected)
-}
-
-/// A panic's message.
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| panic.downcast_ref::<&str>().map(|text| (*text).to_owned()))
-        .unwrap_or_else(|| "a panic".to_owned())
 }

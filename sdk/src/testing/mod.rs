@@ -19,7 +19,9 @@ mod report;
 #[cfg(all(feature = "test-util", not(madsim)))]
 mod seeds;
 
-pub use report::{REPORTS_VARIABLE, SEED_VARIABLE, SeedFailure, reports_dir, seeds_to_run};
+pub use report::{
+    REPORTS_VARIABLE, SEED_VARIABLE, SeedFailure, panic_message, reports_dir, seeds_to_run,
+};
 #[cfg(all(feature = "test-util", not(madsim)))]
 pub use seeds::{ScenarioError, check_seeds};
 

@@ -117,6 +117,15 @@ fn file_name(name: &str) -> String {
         .collect()
 }
 
+/// What a caught panic said (its message, when it has one).
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|text| (*text).to_owned()))
+        .unwrap_or_else(|| "a panic without a message".to_owned())
+}
+
 /// The seeds to run: `ENDURE_SIM_SEED` alone if it is set (the rerun command), else `seeds`.
 pub fn seeds_to_run(seeds: impl IntoIterator<Item = u64>) -> Vec<u64> {
     match std::env::var(SEED_VARIABLE)

@@ -9,7 +9,7 @@ use endure_core::history::HistoryEvent;
 use endure_core::{EventAttributes, WorkflowTaskFailedCause};
 
 use super::TestEnvironment;
-use super::report::{SEED_VARIABLE, SeedFailure, seeds_to_run};
+use super::report::{SEED_VARIABLE, SeedFailure, panic_message, seeds_to_run};
 use crate::chaos::Chaos;
 
 /// What a scenario may fail with.
@@ -179,13 +179,4 @@ fn failure(test: &str, seed: u64, error: String, faults: Vec<String>) -> SeedFai
         rerun: format!("{SEED_VARIABLE}={seed} cargo test{package} {test}"),
         saved_to: None,
     }
-}
-
-/// A panic's message.
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| panic.downcast_ref::<&str>().map(|text| (*text).to_owned()))
-        .unwrap_or_else(|| "a panic".to_owned())
 }
