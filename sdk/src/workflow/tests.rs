@@ -369,6 +369,56 @@ async fn awaiting_a_tokio_timer_fails_the_task_with_a_named_error() {
     }
 }
 
+#[tokio::test]
+async fn a_wake_from_outside_is_told_to_the_hook_once() {
+    let (send, receive) = tokio::sync::oneshot::channel::<()>();
+    let receive = Arc::new(Mutex::new(Some(receive)));
+    let make = workflow(move |_ctx: WorkflowContext, _| {
+        let receive = receive.lock().take();
+        async move {
+            if let Some(receive) = receive {
+                let _ = receive.await;
+            }
+            Ok(None)
+        }
+    });
+    let mut history = endure_core::history::HistoryBuilder::new(T0, Duration::from_millis(1));
+    let queue = TaskQueueName::new("q").unwrap();
+    history.add_workflow_execution_started(
+        WorkflowType::new("Test").unwrap(),
+        queue.clone(),
+        Payloads::empty(),
+        RunId::from_u128(1),
+    );
+    let scheduled = history.add_workflow_task_scheduled(queue);
+    history.add_workflow_task_started(scheduled);
+    let mut machine = ReplayMachine::new();
+    machine.feed(history.build().events).unwrap();
+    let activation = machine.next_activation().unwrap().unwrap();
+    let told = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = Arc::clone(&told);
+    let mut executor = WorkflowExecutor::new(make()).with_outside_wake_hook(Arc::new(move || {
+        counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }));
+    assert!(executor.activate(&activation).unwrap().is_empty());
+    assert_eq!(told.load(std::sync::atomic::Ordering::SeqCst), 0);
+    send.send(()).unwrap();
+    assert_eq!(
+        told.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "told at the wake"
+    );
+    assert_eq!(
+        executor.activate(&activation),
+        Err(WorkflowTaskError::WakeOutsideActivation)
+    );
+    assert_eq!(
+        told.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "told once"
+    );
+}
+
 #[test]
 fn a_panic_fails_the_task_not_the_workflow() {
     let make = workflow(|_ctx: WorkflowContext, _| async move { panic!("bug in workflow code") });
