@@ -8,6 +8,7 @@
 //! unit of work) and `durable` from the server's `synchronous_commit` and `fsync`.
 //! Benchmarks are figures, never tests: nothing here asserts a timing.
 
+mod floor;
 mod secure;
 mod workflows;
 mod workloads;
@@ -195,6 +196,21 @@ impl Setup {
         }
     }
 
+    /// The directory the store lives in (and scratch files beside it).
+    pub(crate) fn directory(&self) -> &Path {
+        self._directory.path()
+    }
+
+    /// CPU time used so far by every process of the benchmark (this one, and the server
+    /// child in server mode), in milliseconds.
+    fn cpu_ms(&self) -> Option<f64> {
+        let own = floor::cpu_ms("self")?;
+        match &self.engine {
+            Running::Server { child, .. } => Some(own + floor::cpu_ms(&child.id().to_string())?),
+            Running::Embedded(_) | Running::Postgres { .. } => Some(own),
+        }
+    }
+
     /// The store file's size in bytes.
     pub(crate) fn db_bytes(&self) -> u64 {
         std::fs::metadata(&self.db).map_or(0, |meta| meta.len())
@@ -242,13 +258,24 @@ impl Setup {
                 return Ok(figures);
             }
         };
-        Ok(vec![
+        let mut figures: StoreFigures = vec![
             ("storage", json!("redb")),
             ("commits", json!(counts.commits)),
             ("fsyncs", json!(counts.fsyncs)),
             ("bytes_written", json!(counts.bytes_written)),
-            ("durable", json!(counts.durable())),
-        ])
+        ];
+        if let Some((unit, count)) = units.filter(|(_, count)| *count > 0) {
+            let per = |total: u64| round(total as f64 / count as f64);
+            let (commits_per, bytes_per) = match unit {
+                "workflow" => ("commits_per_wf", "bytes_written_per_wf"),
+                "step" => ("commits_per_step", "bytes_written_per_step"),
+                _ => ("commits_per_signal", "bytes_written_per_signal"),
+            };
+            figures.push((commits_per, per(counts.commits)));
+            figures.push((bytes_per, per(counts.bytes_written)));
+        }
+        figures.push(("durable", json!(counts.durable())));
+        Ok(figures)
     }
 }
 
@@ -297,6 +324,7 @@ pub(crate) async fn run(args: BenchArgs) -> Result<(), CliError> {
     let running = tokio::spawn(worker.run(async {
         let _ = stopped.await;
     }));
+    let cpu_before = setup.cpu_ms();
     let figures = match args.workload {
         Workload::Hello => workloads::hello(&setup, &args).await?,
         Workload::Latency => workloads::latency(&setup, &args).await?,
@@ -318,13 +346,26 @@ pub(crate) async fn run(args: BenchArgs) -> Result<(), CliError> {
         };
         value.as_u64().map(|count| (unit, count))
     });
+    // CPU of every thread of the benchmark's processes (client, worker and engine), read
+    // before the engine stops.
+    let cpu = match (cpu_before, setup.cpu_ms(), units) {
+        (Some(before), Some(after), Some((unit, count))) if count > 0 => {
+            let key = match unit {
+                "workflow" => "cpu_ms_per_wf",
+                "step" => "cpu_ms_per_step",
+                _ => "cpu_ms_per_signal",
+            };
+            Some((key, round((after - before) / count as f64)))
+        }
+        _ => None,
+    };
     let store = setup.finish(units).await?;
     let mut line = Map::new();
     line.insert("workload".into(), json!(args.workload.name()));
     line.insert("mode".into(), json!(args.mode.name()));
     line.insert("metrics".into(), json!(args.metrics));
     line.insert("secure".into(), json!(args.secure));
-    for (key, value) in figures.into_iter().chain(store) {
+    for (key, value) in figures.into_iter().chain(cpu).chain(store) {
         line.insert(key.into(), value);
     }
     crate::render::say(Value::Object(line))

@@ -118,12 +118,23 @@ pub(crate) async fn latency(setup: &Setup, args: &BenchArgs) -> Result<Figures, 
     let repeats = args.count.unwrap_or(200);
     progress(format!("latency: {repeats} workflows, one at a time"));
     let (mut latencies, _) = hellos(&setup.client, "latency", repeats, 1).await?;
+    let p50 = quantile_ms(&mut latencies, 0.5);
+    // A one-activity workflow is four sequential durable commits (start, the first task's
+    // completion with the activity scheduled, the activity's completion, the closing task):
+    // its floor is four 4 KiB writes each followed by fdatasync, on the same disk, now.
+    let floor = super::floor::fdatasync_floor_ms(setup.directory(), COMMITS_PER_HELLO)
+        .map_err(|error| CliError::Server(format!("cannot measure the disk's floor: {error}")))?;
     Ok(vec![
         ("repeats", repeats.into()),
-        ("p50_ms", round(quantile_ms(&mut latencies, 0.5))),
+        ("p50_ms", round(p50)),
         ("p99_ms", round(quantile_ms(&mut latencies, 0.99))),
+        ("floor_ms", round(floor)),
+        ("p50_over_floor", round(p50 / floor)),
     ])
 }
+
+/// The sequential durable commits of a one-activity workflow.
+const COMMITS_PER_HELLO: usize = 4;
 
 /// `steps`: S sequential activities, then S sequential local activities.
 pub(crate) async fn steps(setup: &Setup, args: &BenchArgs) -> Result<Figures, CliError> {
