@@ -227,6 +227,33 @@ pub fn check_replays(
         .map_err(|error| violation(run, format!("replay diverged: {error}")))
 }
 
+/// The first activity's recorded attempt (its ActivityTaskStarted, written when the attempt
+/// ended) when it is a retry after a timeout of `timeout_type` — what a scenario that made
+/// an attempt time out (a killed worker, a partition) expects; else what was recorded.
+pub fn retried_after_timeout(
+    history: &[HistoryEvent],
+    timeout_type: endure_core::TimeoutType,
+) -> Result<&endure_core::history::ActivityTaskStartedEventAttributes, String> {
+    let started = history
+        .iter()
+        .find_map(|event| match &event.attributes {
+            EventAttributes::ActivityTaskStarted(started) => Some(started),
+            _ => None,
+        })
+        .ok_or("no ActivityTaskStarted")?;
+    let timed_out = started.last_failure.as_ref().is_some_and(|failure| {
+        matches!(
+            &failure.info,
+            endure_core::FailureInfo::Timeout { timeout_type: recorded, .. } if *recorded == timeout_type
+        )
+    });
+    if started.attempt >= 2 && timed_out {
+        Ok(started)
+    } else {
+        Err(format!("{started:?}"))
+    }
+}
+
 /// Every per-run check on every run, after the liveness phase: shape, closed, timers,
 /// replay with `replayer`.
 pub fn check_all(
@@ -251,6 +278,17 @@ mod tests {
     use endure_core::*;
 
     use super::*;
+
+    #[test]
+    fn a_first_attempt_is_not_a_retry_after_a_timeout() {
+        let history = quickstart_history().events;
+        let said = retried_after_timeout(&history, TimeoutType::StartToClose).unwrap_err();
+        assert!(said.contains("attempt: 1"), "{said}");
+        assert_eq!(
+            retried_after_timeout(&[], TimeoutType::Heartbeat).unwrap_err(),
+            "no ActivityTaskStarted"
+        );
+    }
 
     #[test]
     fn a_good_history_passes_every_check() {

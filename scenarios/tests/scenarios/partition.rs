@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use endure::workflow::{ActivityError, WorkflowContext, WorkflowError};
 use endure::*;
-use endure_core::EventAttributes;
 use endure_sim::cluster::ENGINE;
 use endure_sim::faults::FaultKind;
+use endure_sim::invariants::retried_after_timeout;
 use endure_sim::simulation::{Simulation, check};
 use madsim::rand::Rng;
 
@@ -55,27 +55,7 @@ fn simulation(_seed: u64) -> Simulation {
             "the attempt recorded follows a start-to-close timeout",
             |outcome| {
                 let history = outcome.histories.values().next().ok_or("no run")?;
-                let started = history
-                    .iter()
-                    .find_map(|e| match &e.attributes {
-                        EventAttributes::ActivityTaskStarted(started) => Some(started),
-                        _ => None,
-                    })
-                    .ok_or("no ActivityTaskStarted")?;
-                let timed_out = started.last_failure.as_ref().is_some_and(|failure| {
-                    matches!(
-                        failure.info,
-                        endure_core::FailureInfo::Timeout {
-                            timeout_type: TimeoutType::StartToClose,
-                            ..
-                        }
-                    )
-                });
-                if started.attempt >= 2 && timed_out {
-                    Ok(())
-                } else {
-                    Err(format!("{started:?}"))
-                }
+                retried_after_timeout(history, TimeoutType::StartToClose).map(drop)
             },
         )
         .scenario(|driver| async move {

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use endure::workflow::{ActivityError, WorkflowContext, WorkflowError};
 use endure::*;
-use endure_core::EventAttributes;
 use endure_sim::faults::FaultKind;
+use endure_sim::invariants::retried_after_timeout;
 use endure_sim::simulation::{Simulation, check};
 use madsim::rand::Rng;
 
@@ -65,23 +65,8 @@ fn simulation(_seed: u64) -> Simulation {
             "the attempt recorded finished on worker-2 after a heartbeat timeout",
             |outcome| {
                 let history = outcome.histories.values().next().ok_or("no run")?;
-                let started = history
-                    .iter()
-                    .find_map(|e| match &e.attributes {
-                        EventAttributes::ActivityTaskStarted(started) => Some(started),
-                        _ => None,
-                    })
-                    .ok_or("no ActivityTaskStarted")?;
-                let timed_out = started.last_failure.as_ref().is_some_and(|failure| {
-                    matches!(
-                        failure.info,
-                        endure_core::FailureInfo::Timeout {
-                            timeout_type: TimeoutType::Heartbeat,
-                            ..
-                        }
-                    )
-                });
-                if started.attempt >= 2 && started.identity == "worker-2" && timed_out {
+                let started = retried_after_timeout(history, TimeoutType::Heartbeat)?;
+                if started.identity == "worker-2" {
                     Ok(())
                 } else {
                     Err(format!("{started:?}"))

@@ -336,6 +336,23 @@ fn reordering_activities_is_nondeterminism() {
     assert!(nondeterminism.actual.contains("Ship"), "{nondeterminism}");
 }
 
+/// The activation of a run's first workflow task (no input).
+fn first_task_activation() -> endure_core::replay::Activation {
+    let mut history = endure_core::history::HistoryBuilder::new(T0, Duration::from_millis(1));
+    let queue = TaskQueueName::new("q").unwrap();
+    history.add_workflow_execution_started(
+        WorkflowType::new("Test").unwrap(),
+        queue.clone(),
+        Payloads::empty(),
+        RunId::from_u128(1),
+    );
+    let scheduled = history.add_workflow_task_scheduled(queue);
+    history.add_workflow_task_started(scheduled);
+    let mut machine = ReplayMachine::new();
+    machine.feed(history.build().events).unwrap();
+    machine.next_activation().unwrap().unwrap()
+}
+
 #[tokio::test]
 async fn awaiting_a_tokio_timer_fails_the_task_with_a_named_error() {
     let make = workflow(|_ctx: WorkflowContext, _| async move {
@@ -343,19 +360,7 @@ async fn awaiting_a_tokio_timer_fails_the_task_with_a_named_error() {
         Ok(None)
     });
     {
-        let mut history = endure_core::history::HistoryBuilder::new(T0, Duration::from_millis(1));
-        let queue = TaskQueueName::new("q").unwrap();
-        history.add_workflow_execution_started(
-            WorkflowType::new("Test").unwrap(),
-            queue.clone(),
-            Payloads::empty(),
-            RunId::from_u128(1),
-        );
-        let scheduled = history.add_workflow_task_scheduled(queue);
-        history.add_workflow_task_started(scheduled);
-        let mut machine = ReplayMachine::new();
-        machine.feed(history.build().events).unwrap();
-        let activation = machine.next_activation().unwrap().unwrap();
+        let activation = first_task_activation();
         let mut executor = WorkflowExecutor::new(make());
         assert!(
             executor.activate(&activation).unwrap().is_empty(),
@@ -382,19 +387,7 @@ async fn a_wake_from_outside_is_told_to_the_hook_once() {
             Ok(None)
         }
     });
-    let mut history = endure_core::history::HistoryBuilder::new(T0, Duration::from_millis(1));
-    let queue = TaskQueueName::new("q").unwrap();
-    history.add_workflow_execution_started(
-        WorkflowType::new("Test").unwrap(),
-        queue.clone(),
-        Payloads::empty(),
-        RunId::from_u128(1),
-    );
-    let scheduled = history.add_workflow_task_scheduled(queue);
-    history.add_workflow_task_started(scheduled);
-    let mut machine = ReplayMachine::new();
-    machine.feed(history.build().events).unwrap();
-    let activation = machine.next_activation().unwrap().unwrap();
+    let activation = first_task_activation();
     let told = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counted = Arc::clone(&told);
     let mut executor = WorkflowExecutor::new(make()).with_outside_wake_hook(Arc::new(move || {
@@ -422,19 +415,7 @@ async fn a_wake_from_outside_is_told_to_the_hook_once() {
 #[test]
 fn a_panic_fails_the_task_not_the_workflow() {
     let make = workflow(|_ctx: WorkflowContext, _| async move { panic!("bug in workflow code") });
-    let mut history = endure_core::history::HistoryBuilder::new(T0, Duration::from_millis(1));
-    let queue = TaskQueueName::new("q").unwrap();
-    history.add_workflow_execution_started(
-        WorkflowType::new("Test").unwrap(),
-        queue.clone(),
-        Payloads::empty(),
-        RunId::from_u128(1),
-    );
-    let scheduled = history.add_workflow_task_scheduled(queue);
-    history.add_workflow_task_started(scheduled);
-    let mut machine = ReplayMachine::new();
-    machine.feed(history.build().events).unwrap();
-    let activation = machine.next_activation().unwrap().unwrap();
+    let activation = first_task_activation();
     let mut executor = WorkflowExecutor::new(make());
     assert_eq!(
         executor.activate(&activation),
