@@ -1,7 +1,6 @@
 //! Printing results: aligned tables and labelled fields for people, one JSON document for
 //! scripts (`--output json`).
 
-use endure_core::payload::encoding;
 use endure_core::{Payload, Payloads};
 use serde::Serialize;
 use serde_json::Value;
@@ -120,22 +119,10 @@ pub(crate) fn fields(pairs: &[(&str, String)]) -> String {
         .join("\n")
 }
 
-/// Payloads as people read them: a JSON payload as its value, `binary/null` as `null`,
-/// anything else in endure-core's explicit JSON form (`{"metadata": {"encoding": …},
-/// "data": "<base64>"}`); one payload as itself, several as a list, none as `null`.
+/// Payloads as people read them (`Payload::readable_all`): one as itself, several as a
+/// list, none as `null`.
 pub(crate) fn payloads_json(payloads: Option<&Payloads>) -> Value {
-    match payloads.map(|payloads| payloads.as_slice()) {
-        None | Some([]) => Value::Null,
-        Some([one]) => payload_json(one),
-        Some(several) => Value::Array(several.iter().map(payload_json).collect()),
-    }
-}
-
-fn payload_json(payload: &Payload) -> Value {
-    if payload.encoding() == Some(encoding::BINARY_NULL) {
-        return Value::Null;
-    }
-    serde_json::to_value(payload).unwrap_or_else(|error| Value::String(error.to_string()))
+    Payload::readable_all(payloads)
 }
 
 #[cfg(test)]

@@ -83,6 +83,27 @@ enum Base64OrBytes {
 }
 
 impl Payload {
+    /// The payload as people read it: a JSON payload as its value, `binary/null` as
+    /// `null`, anything else in the explicit form (`{"metadata": {"encoding": …}, "data":
+    /// "<base64>"}`).
+    pub fn readable(&self) -> serde_json::Value {
+        if self.encoding() == Some(encoding::BINARY_NULL) {
+            return serde_json::Value::Null;
+        }
+        serde_json::to_value(self)
+            .unwrap_or_else(|error| serde_json::Value::String(error.to_string()))
+    }
+
+    /// Payloads as people read them ([`readable`](Self::readable) each): one as itself,
+    /// several as a list, none as `null`.
+    pub fn readable_all(payloads: Option<&super::Payloads>) -> serde_json::Value {
+        match payloads.map(|payloads| payloads.as_slice()) {
+            None | Some([]) => serde_json::Value::Null,
+            Some([one]) => one.readable(),
+            Some(several) => serde_json::Value::Array(several.iter().map(Self::readable).collect()),
+        }
+    }
+
     /// The JSON text a shorthand payload is written as, when this payload has one (see the
     /// module doc).
     fn shorthand(&self) -> Option<&str> {

@@ -14,11 +14,14 @@ pub mod audit;
 #[cfg(all(feature = "auth-config", not(madsim)))]
 pub mod config;
 mod credentials;
+mod guarded;
 #[cfg(all(feature = "auth-config", not(madsim)))]
 pub mod jwt;
 mod rate_limits;
 
 use std::sync::Arc;
+
+pub use guarded::GuardedTransport;
 
 pub use credentials::{
     API_KEY_PREFIX, ApiKeyHash, CredentialStore, CredentialTable, TokenVerifier, generate_api_key,
