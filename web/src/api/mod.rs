@@ -9,7 +9,7 @@
 pub mod actions;
 pub mod error;
 pub mod namespaces;
-mod params;
+pub(crate) mod params;
 pub mod reads;
 pub mod session;
 
