@@ -307,6 +307,17 @@ pub(crate) struct ListenArgs {
     /// Serve no metrics or health endpoints.
     #[arg(long)]
     pub(crate) no_metrics: bool,
+    /// The web UI and its HTTP/JSON API, IP:PORT. `server start-dev` serves them on --ip at
+    /// --port + 1000 (8233 by default, a free port if that one is taken); `server start`
+    /// only when this or --ui-port is given.
+    #[arg(long, conflicts_with_all = ["ui_port", "headless"])]
+    pub(crate) http_address: Option<std::net::SocketAddr>,
+    /// The web UI's port on --ip (Temporal's `--ui-port`); 0 picks a free one.
+    #[arg(long, conflicts_with = "headless")]
+    pub(crate) ui_port: Option<u16>,
+    /// Serve no web UI or HTTP API (Temporal's `--headless`).
+    #[arg(long)]
+    pub(crate) headless: bool,
     /// Export the server's spans (each RPC, transition and commit, naming the run and the
     /// events written) to this OpenTelemetry collector over OTLP/HTTP, e.g.
     /// `http://127.0.0.1:4318` (OpenTelemetry's own variable names it too).

@@ -1,6 +1,7 @@
-//! The server's HTTP listener: `/metrics` in Prometheus's text format, `/healthz` (the
-//! process is up) and `/readyz` (the store is open, every shard runs, the TCP listener
-//! accepts) for load balancers and orchestrators.
+//! The server's HTTP listeners: metrics and health — `/metrics` in Prometheus's text
+//! format, `/healthz` (the process is up) and `/readyz` (the store is open, every shard
+//! runs, the TCP listener accepts) for load balancers and orchestrators — and the web UI
+//! with its HTTP/JSON API (`endure_web`), each on its own address.
 //!
 //! The engine and the TCP listener record through the `metrics` facade; this module installs
 //! the Prometheus recorder behind it (once per process), samples the gauges that are read
@@ -47,10 +48,10 @@ const SECONDS_BUCKETS: &[f64] = &[
 /// Writes-per-commit buckets.
 const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0];
 
-/// Where the listener goes, as the flags say.
+/// Where an HTTP listener goes, as the flags say.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum MetricsBind {
-    /// [`METRICS_PORT_DEFAULT`] on this address, or a free port if it is taken.
+pub(crate) enum HttpBind {
+    /// The listener's default port on this address, or a free port if it is taken.
     Default(IpAddr),
     /// Exactly this address (port 0 picks a free one); failing to bind is an error.
     Explicit(SocketAddr),
@@ -90,34 +91,15 @@ struct Served<S, C> {
 /// Binds the listener as `bind` says and serves `engine`'s metrics and health; `None` when
 /// it is off. `accepting` tells `/readyz` whether the TCP listener takes connections.
 pub(crate) async fn start<S: Storage, C: Clock>(
-    bind: MetricsBind,
+    bind: HttpBind,
     engine: Engine<S, C>,
     counters: Option<Arc<StorageCounters>>,
     accepting: Arc<AtomicBool>,
     tls: Option<endure_server::tls::ServerTls>,
 ) -> Result<Option<HttpListener>, CliError> {
-    let listener = match bind {
-        MetricsBind::Off => return Ok(None),
-        MetricsBind::Explicit(address) => TcpListener::bind(address).await.map_err(|error| {
-            CliError::Server(format!(
-                "cannot listen for metrics on {address}: {error}; pick another --metrics-port, or --no-metrics"
-            ))
-        })?,
-        MetricsBind::Default(ip) => {
-            match TcpListener::bind((ip, METRICS_PORT_DEFAULT)).await {
-                Ok(listener) => listener,
-                Err(error) => {
-                    tracing::warn!(%error, port = METRICS_PORT_DEFAULT, "the default metrics port is taken; listening on a free one (set --metrics-port to choose)");
-                    TcpListener::bind((ip, 0)).await.map_err(|error| {
-                        CliError::Server(format!("cannot listen for metrics on {ip}: {error}"))
-                    })?
-                }
-            }
-        }
+    let Some(listener) = listen(bind, METRICS_PORT_DEFAULT, "metrics", "--metrics-port, or --no-metrics").await? else {
+        return Ok(None);
     };
-    let address = listener
-        .local_addr()
-        .map_err(|error| CliError::Server(error.to_string()))?;
     let prometheus = recorder()?;
     let served = Arc::new(Served {
         engine,
@@ -130,20 +112,89 @@ pub(crate) async fn start<S: Storage, C: Clock>(
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz::<S, C>))
         .with_state(served);
+    let upkeep = async move {
+        loop {
+            tokio::time::sleep(UPKEEP_EVERY).await;
+            prometheus.run_upkeep();
+        }
+    };
+    serve(listener, router, tls, upkeep, "metrics")
+}
+
+/// Binds the web UI and HTTP/JSON API's listener as `bind` says (`default_port` for
+/// [`HttpBind::Default`]) and serves `endure_web`'s routes over `transport`, every call
+/// passing `security`; `None` when it is off.
+pub(crate) async fn start_web(
+    bind: HttpBind,
+    default_port: u16,
+    transport: Arc<dyn endure_core::protocol::Transport>,
+    security: Arc<endure_server::security::Security>,
+    tls: Option<endure_server::tls::ServerTls>,
+) -> Result<Option<HttpListener>, CliError> {
+    let Some(listener) = listen(bind, default_port, "the web UI", "--http-address or --ui-port, or --headless").await? else {
+        return Ok(None);
+    };
+    let address = listener
+        .local_addr()
+        .map_err(|error| CliError::Server(error.to_string()))?;
+    let mut options = endure_web::WebOptions::new(transport);
+    options.security = security;
+    options.loopback_hosts_only = address.ip().is_loopback();
+    options.secure_cookies = tls.is_some();
+    let router = endure_web::router(options);
+    serve(listener, router, tls, std::future::pending::<()>(), "web UI")
+}
+
+/// The listener `bind` asks for: `None` when off; on [`HttpBind::Default`], `default_port`
+/// or, if it is taken, a free port (said in the log). `what` and `flags` name it in errors.
+async fn listen(
+    bind: HttpBind,
+    default_port: u16,
+    what: &str,
+    flags: &str,
+) -> Result<Option<TcpListener>, CliError> {
+    let listener = match bind {
+        HttpBind::Off => return Ok(None),
+        HttpBind::Explicit(address) => TcpListener::bind(address).await.map_err(|error| {
+            CliError::Server(format!(
+                "cannot listen for {what} on {address}: {error}; pick another with {flags}"
+            ))
+        })?,
+        HttpBind::Default(ip) => match TcpListener::bind((ip, default_port)).await {
+            Ok(listener) => listener,
+            Err(error) => {
+                tracing::warn!(%error, port = default_port, "the default port for {what} is taken; listening on a free one (choose with {flags})");
+                TcpListener::bind((ip, 0)).await.map_err(|error| {
+                    CliError::Server(format!("cannot listen for {what} on {ip}: {error}"))
+                })?
+            }
+        },
+    };
+    Ok(Some(listener))
+}
+
+/// Serves `router` on `listener` (over TLS when `tls` is given) until stopped, running
+/// `beside` while it serves.
+fn serve(
+    listener: TcpListener,
+    router: Router,
+    tls: Option<endure_server::tls::ServerTls>,
+    beside: impl Future<Output = ()> + Send + 'static,
+    what: &'static str,
+) -> Result<Option<HttpListener>, CliError> {
+    let address = listener
+        .local_addr()
+        .map_err(|error| CliError::Server(error.to_string()))?;
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        let upkeep = async {
-            loop {
-                tokio::time::sleep(UPKEEP_EVERY).await;
-                prometheus.run_upkeep();
-            }
-        };
         let stopped = async {
             let _ = stopped.await;
         };
         let serve = async {
             match tls {
                 Some(tls) => match crate::http_tls::TlsListener::new(listener, &tls) {
+                    // (The peer's address is not handed to handlers over TLS: the audit
+                    // log names such callers by subject only.)
                     Ok(listener) => {
                         axum::serve(listener, router)
                             .with_graceful_shutdown(stopped)
@@ -152,21 +203,23 @@ pub(crate) async fn start<S: Storage, C: Clock>(
                     Err(error) => Err(error),
                 },
                 None => {
-                    axum::serve(listener, router)
+                    let app = router.into_make_service_with_connect_info::<SocketAddr>();
+                    axum::serve(listener, app)
                         .with_graceful_shutdown(stopped)
                         .await
                 }
             }
         };
-        // Serving first: upkeep never ends, so it only runs while serving waits.
+        // Serving first: `beside` (the recorder's upkeep) never ends, so it only runs
+        // while serving waits.
         tokio::select! {
             biased;
             served = serve => {
                 if let Err(error) = served {
-                    tracing::error!(%error, "the metrics listener stopped");
+                    tracing::error!(%error, "the {what} listener stopped");
                 }
             }
-            () = upkeep => {}
+            () = beside => {}
         }
     });
     Ok(Some(HttpListener {

@@ -24,6 +24,8 @@ pub(crate) struct ServerSecurity {
     pub(crate) tls: Option<ServerTls>,
     /// TLS for the HTTP listener (same certificate, HTTP's ALPN), if on.
     pub(crate) http_tls: Option<ServerTls>,
+    /// Whether `--insecure` accepted listening beyond loopback unprotected.
+    pub(crate) insecure: bool,
     watchers: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -99,6 +101,7 @@ impl ServerSecurity {
             security: Arc::new(security),
             tls,
             http_tls,
+            insecure: args.insecure,
             watchers,
         })
     }
@@ -117,6 +120,22 @@ impl ServerSecurity {
         };
         format!("{tls}, {auth}")
     }
+}
+
+/// Refuses to serve the web UI beyond loopback without TLS and credentials unless the
+/// server was started `--insecure` (as for the native listener).
+pub(crate) fn check_web_exposure(ip: IpAddr, security: &ServerSecurity) -> Result<(), CliError> {
+    check_exposure(
+        ip,
+        security.http_tls.is_some(),
+        security.security.requires_authentication(),
+        security.insecure,
+    )
+    .map_err(|_| {
+        usage(format!(
+            "--http-address {ip} would let any machine that reaches it read, change and run every namespace's workflows: give TLS (--tls-cert, --tls-key) and credentials (--auth-config), or --insecure to accept that (for a trusted network only)"
+        ))
+    })
 }
 
 /// Refuses to listen beyond loopback without TLS and credentials unless `insecure`.

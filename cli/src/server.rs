@@ -24,7 +24,7 @@ use endure_server::tcp::{TcpServer, TcpServerConfig};
 
 use crate::args::{ListenArgs, ServerStartArgs, StartDevArgs};
 use crate::error::{CliError, usage};
-use crate::http::{self, MetricsBind};
+use crate::http::{self, HttpBind};
 use crate::security::ServerSecurity;
 
 /// The redb file used when `--db` is not given: `endure/dev.redb` under
@@ -52,7 +52,11 @@ struct Setup {
 /// What a server needs besides its store, read from [`ListenArgs`].
 struct Listen {
     extra: Setup,
-    metrics: MetricsBind,
+    metrics: HttpBind,
+    /// Where the web UI and HTTP API listen.
+    web: HttpBind,
+    /// The web UI's port when not told: Temporal's --port + 1000.
+    web_default_port: u16,
     address: SocketAddr,
     engine_config: EngineConfig,
     tcp: TcpServerConfig,
@@ -60,7 +64,8 @@ struct Listen {
 }
 
 impl Listen {
-    fn from_args(args: &ListenArgs) -> Result<Self, CliError> {
+    /// `dev`: the dev server, which serves the web UI unless told not to.
+    fn from_args(args: &ListenArgs, dev: bool) -> Result<Self, CliError> {
         let attributes = args
             .search_attributes
             .iter()
@@ -85,10 +90,22 @@ impl Listen {
             },
             address: SocketAddr::new(args.ip, args.port),
             metrics: match (args.no_metrics, args.metrics_address, args.metrics_port) {
-                (true, _, _) => MetricsBind::Off,
-                (false, Some(address), _) => MetricsBind::Explicit(address),
-                (false, None, Some(port)) => MetricsBind::Explicit(SocketAddr::new(args.ip, port)),
-                (false, None, None) => MetricsBind::Default(args.ip),
+                (true, _, _) => HttpBind::Off,
+                (false, Some(address), _) => HttpBind::Explicit(address),
+                (false, None, Some(port)) => HttpBind::Explicit(SocketAddr::new(args.ip, port)),
+                (false, None, None) => HttpBind::Default(args.ip),
+            },
+            web: match (args.headless, args.http_address, args.ui_port) {
+                (true, _, _) => HttpBind::Off,
+                (false, Some(address), _) => HttpBind::Explicit(address),
+                (false, None, Some(port)) => HttpBind::Explicit(SocketAddr::new(args.ip, port)),
+                (false, None, None) if dev => HttpBind::Default(args.ip),
+                (false, None, None) => HttpBind::Off,
+            },
+            web_default_port: if args.port == 0 {
+                0
+            } else {
+                args.port.saturating_add(1000)
             },
             engine_config: EngineConfig {
                 query_timeout: args.query_timeout,
@@ -108,13 +125,15 @@ pub(crate) async fn start(args: ServerStartArgs) -> Result<(), CliError> {
     let Listen {
         extra,
         metrics,
+        web,
+        web_default_port,
         address,
         engine_config,
         tcp,
         security,
-    } = Listen::from_args(&args.listen)?;
+    } = Listen::from_args(&args.listen, false)?;
     // Installed before the engine opens, so its first commits are counted too.
-    if metrics != MetricsBind::Off {
+    if metrics != HttpBind::Off {
         http::recorder()?;
     }
     let options = PostgresOptions {
@@ -138,6 +157,8 @@ pub(crate) async fn start(args: ServerStartArgs) -> Result<(), CliError> {
         address,
         tcp,
         metrics,
+        web,
+        web_default_port,
         security,
         counters: None,
     };
@@ -163,13 +184,15 @@ pub(crate) async fn start_dev(args: StartDevArgs) -> Result<(), CliError> {
     let Listen {
         extra,
         metrics,
+        web,
+        web_default_port,
         address,
         engine_config,
         tcp,
         security,
-    } = Listen::from_args(&args.listen)?;
+    } = Listen::from_args(&args.listen, true)?;
     // Installed before the engine opens, so its first commits are counted too.
-    if metrics != MetricsBind::Off {
+    if metrics != HttpBind::Off {
         http::recorder()?;
     }
     match args.db.as_deref() {
@@ -185,6 +208,8 @@ pub(crate) async fn start_dev(args: StartDevArgs) -> Result<(), CliError> {
                 address,
                 tcp,
                 metrics,
+                web,
+                web_default_port,
                 security,
                 counters: None,
             };
@@ -240,6 +265,8 @@ pub(crate) async fn start_dev(args: StartDevArgs) -> Result<(), CliError> {
                 address,
                 tcp,
                 metrics,
+                web,
+                web_default_port,
                 security,
                 counters: Some(Arc::clone(&counters)),
             };
@@ -275,7 +302,11 @@ fn engine_error(error: EngineError) -> CliError {
 struct Serve {
     address: SocketAddr,
     tcp: TcpServerConfig,
-    metrics: MetricsBind,
+    metrics: HttpBind,
+    /// Where the web UI and HTTP API listen.
+    web: HttpBind,
+    /// The web UI's port when not told.
+    web_default_port: u16,
     /// TLS, credentials and rate limits.
     security: ServerSecurity,
     /// The store's fsync and byte counts, where the store keeps them.
@@ -293,9 +324,14 @@ async fn serve<S: Storage, C: Clock>(
         address,
         tcp,
         metrics,
+        web,
+        web_default_port,
         security,
         counters,
     } = listen;
+    if let HttpBind::Explicit(at) = web {
+        crate::security::check_web_exposure(at.ip(), &security)?;
+    }
     for name in &setup.namespaces {
         match engine
             .create_namespace(name.clone(), NamespaceConfig::default())
@@ -314,7 +350,7 @@ async fn serve<S: Storage, C: Clock>(
         }
     }
     let transport: Arc<dyn Transport> = Arc::new(InProcessTransport::new(engine.clone()));
-    let mut server = TcpServer::bind(address, transport, tcp)
+    let mut server = TcpServer::bind(address, Arc::clone(&transport), tcp)
         .await
         .map_err(|error| {
             CliError::Server(format!(
@@ -346,12 +382,24 @@ async fn serve<S: Storage, C: Clock>(
         .as_ref()
         .map(|http| format!("; metrics on {scheme}://{}/metrics", http.address()))
         .unwrap_or_default();
+    let web = http::start_web(
+        web,
+        web_default_port,
+        Arc::clone(&transport),
+        Arc::clone(&security.security),
+        security.http_tls.clone(),
+    )
+    .await?;
+    let web_at = web
+        .as_ref()
+        .map(|web| format!("; web UI on {scheme}://{}", web.address()))
+        .unwrap_or_default();
     let protection = security.describe();
     tracing::info!(address = %bound, db = %db, "server ready");
     // The one line scripts wait for: the address clients and workers connect to. A reader
     // that went away does not stop the server.
     let _ = crate::render::say(format!(
-        "Endure {kind} listening on {bound} (db: {db}; {protection}){metrics_at}"
+        "Endure {kind} listening on {bound} (db: {db}; {protection}){metrics_at}{web_at}"
     ));
     let summaries = tokio::spawn(log_summaries(engine.clone()));
     server.serve(shutdown_signal()).await;
@@ -360,6 +408,9 @@ async fn serve<S: Storage, C: Clock>(
     accepting.store(false, Ordering::Release);
     if let Some(http) = http {
         http.stop().await;
+    }
+    if let Some(web) = web {
+        web.stop().await;
     }
     tracing::info!("shutting down: finishing in-flight commits");
     let mut engine = engine;
