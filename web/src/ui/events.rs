@@ -258,10 +258,20 @@ mod tests {
         let events: Vec<EventView> = quickstart_history().events.iter().map(EventView::of).collect();
         assert_eq!(events[0].kind, "WorkflowExecutionStarted");
         let bars = bars(&events);
-        assert!(!bars.is_empty());
-        assert!(bars.iter().all(|bar| bar.kind == BarKind::Activity));
-        assert!(bars.iter().all(|bar| bar.to.is_some() && bar.started.is_some()));
-        assert!(bars.iter().all(|bar| bar.outcome == "ActivityTaskCompleted"));
+        let shape: Vec<(BarKind, &str, u64)> = bars
+            .iter()
+            .map(|bar| (bar.kind, bar.outcome, bar.opened_by))
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                (BarKind::Activity, "ActivityTaskCompleted", 5),
+                (BarKind::Timer, "TimerFired", 11)
+            ]
+        );
+        assert_eq!(bars[0].label, "activity SendEmail");
+        assert!(bars[0].started.is_some());
+        assert!(bars.iter().all(|bar| bar.to.is_some() && bar.to >= Some(bar.from)));
         let outcome = outcome(&events);
         assert!(outcome.input.is_some());
         assert!(outcome.result.is_some());
