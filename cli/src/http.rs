@@ -97,7 +97,14 @@ pub(crate) async fn start<S: Storage, C: Clock>(
     accepting: Arc<AtomicBool>,
     tls: Option<endure_server::tls::ServerTls>,
 ) -> Result<Option<HttpListener>, CliError> {
-    let Some(listener) = listen(bind, METRICS_PORT_DEFAULT, "metrics", "--metrics-port, or --no-metrics").await? else {
+    let Some(listener) = listen(
+        bind,
+        METRICS_PORT_DEFAULT,
+        "metrics",
+        "--metrics-port, or --no-metrics",
+    )
+    .await?
+    else {
         return Ok(None);
     };
     let prometheus = recorder()?;
@@ -131,7 +138,14 @@ pub(crate) async fn start_web(
     security: Arc<endure_server::security::Security>,
     tls: Option<endure_server::tls::ServerTls>,
 ) -> Result<Option<HttpListener>, CliError> {
-    let Some(listener) = listen(bind, default_port, "the web UI", "--http-address or --ui-port, or --headless").await? else {
+    let Some(listener) = listen(
+        bind,
+        default_port,
+        "the web UI",
+        "--http-address or --ui-port, or --headless",
+    )
+    .await?
+    else {
         return Ok(None);
     };
     let address = listener
@@ -142,7 +156,13 @@ pub(crate) async fn start_web(
     options.loopback_hosts_only = address.ip().is_loopback();
     options.secure_cookies = tls.is_some();
     let router = endure_web::router(options);
-    serve(listener, router, tls, std::future::pending::<()>(), "web UI")
+    serve(
+        listener,
+        router,
+        tls,
+        std::future::pending::<()>(),
+        "web UI",
+    )
 }
 
 /// The listener `bind` asks for: `None` when off; on [`HttpBind::Default`], `default_port`

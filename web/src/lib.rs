@@ -18,6 +18,9 @@
 //! something must be JSON or a non-simple method (so a browser asks first, and is never
 //! told yes), and a request whose `Origin` or `Sec-Fetch-Site` names another site is refused;
 //! a UI bound to loopback answers only to loopback host names, against DNS rebinding.
+//!
+//! Under the simulator (`--cfg madsim`) the crate is empty: it serves real sockets only.
+#![cfg(not(madsim))]
 
 pub mod api;
 mod caller;

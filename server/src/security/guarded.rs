@@ -66,16 +66,14 @@ impl Transport for GuardedTransport {
             if let Some(lost) = session.refresh(&self.security) {
                 tracing::info!(subject = %session.subject(), %lost, peer = %session.peer, "a caller's credential is no longer valid");
             }
-            self.security
-                .admit(session, bucket, &request)
-                .map(|()| {
-                    let claims = self
-                        .security
-                        .needs_claims_after(&request)
-                        .then(|| session.claims().cloned())
-                        .flatten();
-                    (audit::Pending::of(session, &request), claims)
-                })
+            self.security.admit(session, bucket, &request).map(|()| {
+                let claims = self
+                    .security
+                    .needs_claims_after(&request)
+                    .then(|| session.claims().cloned())
+                    .flatten();
+                (audit::Pending::of(session, &request), claims)
+            })
         };
         if let Err(error) = &admitted {
             metrics::counter!(REQUESTS_REFUSED, "reason" => error.kind.name()).increment(1);

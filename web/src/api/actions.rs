@@ -107,7 +107,8 @@ pub(crate) async fn start(
         TaskQueueName::new(request.task_queue.as_str())
             .map_err(|error| ApiError::bad_request(format!("task_queue: {error}")))?,
     );
-    options.execution_timeout = duration(request.execution_timeout.as_deref(), "execution_timeout")?;
+    options.execution_timeout =
+        duration(request.execution_timeout.as_deref(), "execution_timeout")?;
     options.run_timeout = duration(request.run_timeout.as_deref(), "run_timeout")?;
     let handle = client
         .start_workflow_raw(options, &request.workflow_type, payloads(&request.input)?)
@@ -116,7 +117,10 @@ pub(crate) async fn start(
         StatusCode::CREATED,
         Json(RunStarted {
             workflow_id: handle.workflow_id().to_string(),
-            run_id: handle.run_id().map(|run| run.to_string()).unwrap_or_default(),
+            run_id: handle
+                .run_id()
+                .map(|run| run.to_string())
+                .unwrap_or_default(),
         }),
     ))
 }
@@ -371,7 +375,9 @@ pub(crate) async fn reset(
         }
     };
     let handle = handle(&caller, &path, request.run_id.as_deref())?;
-    let run = handle.reset(ResetOptions::new(point, request.reason)).await?;
+    let run = handle
+        .reset(ResetOptions::new(point, request.reason))
+        .await?;
     Ok(Json(RunStarted {
         workflow_id: handle.workflow_id().to_string(),
         run_id: run.to_string(),

@@ -109,7 +109,10 @@ impl From<ClientError> for ApiError {
                 let mut error = Self::new(
                     StatusCode::BAD_REQUEST,
                     "BadFilter",
-                    format!("the filter is not valid at byte {}: {}", filter.position, filter.message),
+                    format!(
+                        "the filter is not valid at byte {}: {}",
+                        filter.position, filter.message
+                    ),
                 );
                 error.body.position = Some(filter.position);
                 error
@@ -122,13 +125,21 @@ impl From<ClientError> for ApiError {
                 "UpdateFailed",
                 format!("the update's handler failed: {failure}"),
             ),
-            ClientError::Invalid(invalid) => {
-                Self::new(StatusCode::BAD_REQUEST, "InvalidArgument", invalid.to_string())
-            }
-            ClientError::Payload(payload) => {
-                Self::new(StatusCode::BAD_REQUEST, "InvalidArgument", payload.to_string())
-            }
-            other => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal", other.to_string()),
+            ClientError::Invalid(invalid) => Self::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidArgument",
+                invalid.to_string(),
+            ),
+            ClientError::Payload(payload) => Self::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidArgument",
+                payload.to_string(),
+            ),
+            other => Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal",
+                other.to_string(),
+            ),
         }
     }
 }

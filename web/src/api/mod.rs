@@ -90,7 +90,9 @@ pub(crate) async fn not_found(uri: axum::http::Uri) -> error::ApiError {
         status: axum::http::StatusCode::NOT_FOUND,
         body: error::ErrorBody {
             code: "NotFound".to_owned(),
-            message: format!("no such page or API path: {uri}; the API is described at /api/openapi.json"),
+            message: format!(
+                "no such page or API path: {uri}; the API is described at /api/openapi.json"
+            ),
             position: None,
         },
     }

@@ -39,7 +39,9 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Params<
         Query::<T>::from_request_parts(parts, state)
             .await
             .map(|Query(value)| Self(value))
-            .map_err(|rejection| ApiError::bad_request(format!("query string: {}", rejection.body_text())))
+            .map_err(|rejection| {
+                ApiError::bad_request(format!("query string: {}", rejection.body_text()))
+            })
     }
 }
 
@@ -53,6 +55,8 @@ impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for Body
         axum::Json::<T>::from_request(request, state)
             .await
             .map(|axum::Json(value)| Self(value))
-            .map_err(|rejection| ApiError::bad_request(format!("request body: {}", rejection.body_text())))
+            .map_err(|rejection| {
+                ApiError::bad_request(format!("request body: {}", rejection.body_text()))
+            })
     }
 }

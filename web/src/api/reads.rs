@@ -8,8 +8,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use endure_core::EventId;
 use endure_core::history::HistoryEvent;
-use endure_core::storage::VisibilityQuery;
 use endure_core::protocol::{WorkflowDescription, WorkflowExecutionInfo};
+use endure_core::storage::VisibilityQuery;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -68,13 +68,19 @@ pub(crate) async fn list(
 ) -> Result<Json<WorkflowPage>, ApiError> {
     let client = caller.client(params::namespace(&namespace)?);
     let filter = params.query.unwrap_or_default();
-    let query = VisibilityQuery::parse(&filter).map_err(|error| ApiError::from(endure::ClientError::from(error)))?;
-    let limit = params.page_size.unwrap_or(PAGE_SIZE_DEFAULT).clamp(1, PAGE_SIZE_MAX);
+    let query = VisibilityQuery::parse(&filter)
+        .map_err(|error| ApiError::from(endure::ClientError::from(error)))?;
+    let limit = params
+        .page_size
+        .unwrap_or(PAGE_SIZE_DEFAULT)
+        .clamp(1, PAGE_SIZE_MAX);
     let offset = match params.next_page_token.as_deref() {
         None | Some("") => 0,
-        Some(token) => token
-            .parse::<usize>()
-            .map_err(|_| ApiError::bad_request(format!("next_page_token {token:?} is not one this API gave; start from the first page")))?,
+        Some(token) => token.parse::<usize>().map_err(|_| {
+            ApiError::bad_request(format!(
+                "next_page_token {token:?} is not one this API gave; start from the first page"
+            ))
+        })?,
     };
     // One more than the page, to know whether another follows.
     let mut workflows = client.list_workflows(query, offset, limit + 1).await?;

@@ -48,7 +48,10 @@ pub(crate) async fn sign_in(
     Body(sign_in): Body<SignIn>,
 ) -> Result<Response, ApiError> {
     let token = sign_in.token.trim();
-    if token.is_empty() || token.len() > TOKEN_BYTES_MAX || !token.bytes().all(|b| b.is_ascii_graphic()) {
+    if token.is_empty()
+        || token.len() > TOKEN_BYTES_MAX
+        || !token.bytes().all(|b| b.is_ascii_graphic())
+    {
         return Err(ApiError::unauthenticated(
             "the credential must be an API key or a JWT (printable text, at most 16 KiB)",
         ));
@@ -67,7 +70,11 @@ pub(crate) async fn sign_in(
     } else {
         String::new()
     };
-    let secure = if web.options.secure_cookies { "; Secure" } else { "" };
+    let secure = if web.options.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
     let cookie = format!("{TOKEN_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{secure}");
     let mut response = Json(SignedIn { subject }).into_response();
     let value = HeaderValue::from_str(&cookie)

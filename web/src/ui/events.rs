@@ -87,10 +87,15 @@ pub(crate) struct Outcome {
 /// The run's input and outcome.
 pub(crate) fn outcome(events: &[EventView]) -> Outcome {
     let mut outcome = Outcome {
-        input: events.first().and_then(|first| first.attributes.get("input").cloned()),
+        input: events
+            .first()
+            .and_then(|first| first.attributes.get("input").cloned()),
         ..Outcome::default()
     };
-    if let Some(last) = events.last().filter(|last| last.kind.starts_with("WorkflowExecution")) {
+    if let Some(last) = events
+        .last()
+        .filter(|last| last.kind.starts_with("WorkflowExecution"))
+    {
         outcome.result = last.attributes.get("result").cloned();
         outcome.failure = last
             .attributes
@@ -255,7 +260,11 @@ mod tests {
 
     #[test]
     fn the_quickstart_reads_as_its_activities_and_outcome() {
-        let events: Vec<EventView> = quickstart_history().events.iter().map(EventView::of).collect();
+        let events: Vec<EventView> = quickstart_history()
+            .events
+            .iter()
+            .map(EventView::of)
+            .collect();
         assert_eq!(events[0].kind, "WorkflowExecutionStarted");
         let bars = bars(&events);
         let shape: Vec<(BarKind, &str, u64)> = bars
@@ -271,7 +280,10 @@ mod tests {
         );
         assert_eq!(bars[0].label, "activity SendEmail");
         assert!(bars[0].started.is_some());
-        assert!(bars.iter().all(|bar| bar.to.is_some() && bar.to >= Some(bar.from)));
+        assert!(
+            bars.iter()
+                .all(|bar| bar.to.is_some() && bar.to >= Some(bar.from))
+        );
         let outcome = outcome(&events);
         assert!(outcome.input.is_some());
         assert!(outcome.result.is_some());

@@ -7,11 +7,31 @@ use endure_core::time::Timestamp;
 use maud::{Markup, html};
 use serde_json::Value;
 
-/// `2026-12-03 12:00:01.250 UTC` (in a `<time>` element carrying the RFC 3339 text).
+/// `2026-12-03 12:00:01.250 UTC`, to the millisecond (in a `<time>` element carrying the
+/// full RFC 3339 text, shown on hover).
 pub(crate) fn time(at: Timestamp) -> Markup {
     let text = at.to_string();
-    let shown = text.replacen('T', " ", 1).replace('Z', " UTC");
-    html! { time datetime=(text) { (shown) } }
+    html! { time datetime=(text) title=(text) { (shown_time(&text)) } }
+}
+
+/// RFC 3339 text as shown: a space for the `T`, milliseconds at most, `UTC` for `Z`.
+fn shown_time(rfc3339: &str) -> String {
+    let body = rfc3339.trim_end_matches('Z');
+    let body = match body.split_once('.') {
+        Some((seconds, fraction)) => {
+            format!("{seconds}.{:0<3}", &fraction[..fraction.len().min(3)])
+        }
+        None => body.to_owned(),
+    };
+    format!("{} UTC", body.replacen('T', " ", 1))
+}
+
+/// Payloads as JSON (a list of values) shown as people expect: one value as itself.
+pub(crate) fn unwrap_single(value: &Value) -> &Value {
+    match value {
+        Value::Array(items) if items.len() == 1 => &items[0],
+        other => other,
+    }
 }
 
 /// A time, or a dash.
@@ -73,6 +93,22 @@ mod tests {
         assert_eq!(duration(Duration::from_millis(1_250)), "1.25 s");
         assert_eq!(duration(Duration::from_secs(182)), "3m 2s");
         assert_eq!(duration(Duration::from_secs(7_500)), "2h 5m");
+    }
+
+    #[test]
+    fn times_show_to_the_millisecond() {
+        assert_eq!(
+            shown_time("2026-12-03T12:55:27.615975578Z"),
+            "2026-12-03 12:55:27.615 UTC"
+        );
+        assert_eq!(
+            shown_time("2026-12-03T12:55:27.5Z"),
+            "2026-12-03 12:55:27.500 UTC"
+        );
+        assert_eq!(
+            shown_time("2026-12-03T12:55:27Z"),
+            "2026-12-03 12:55:27 UTC"
+        );
     }
 
     #[test]

@@ -75,7 +75,11 @@ async fn workflows_page(
         Err(error) => return problem(StatusCode::BAD_REQUEST, "default", &error.body.message),
     };
     let client = caller.client(namespace.clone());
-    shown(workflows::render(&client, &page).await, namespace.as_str(), &uri)
+    shown(
+        workflows::render(&client, &page).await,
+        namespace.as_str(),
+        &uri,
+    )
 }
 
 async fn workflow_page(

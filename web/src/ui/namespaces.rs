@@ -25,5 +25,9 @@ pub(crate) async fn render(client: &Client) -> Result<Markup, ClientError> {
             }
         }
     };
-    Ok(super::layout::page("Namespaces", client.namespace().as_str(), body))
+    Ok(super::layout::page(
+        "Namespaces",
+        client.namespace().as_str(),
+        body,
+    ))
 }

@@ -60,7 +60,10 @@ mod tests {
         let start = Timestamp::from_unix_seconds(100);
         let end = Timestamp::from_unix_seconds(200);
         assert_eq!(percent(Timestamp::from_unix_seconds(150), start, end), 50.0);
-        assert_eq!(percent(Timestamp::from_unix_seconds(300), start, end), 100.0);
+        assert_eq!(
+            percent(Timestamp::from_unix_seconds(300), start, end),
+            100.0
+        );
         assert_eq!(percent(start, start, start), 0.0);
     }
 }

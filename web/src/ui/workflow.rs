@@ -18,7 +18,10 @@ pub(crate) async fn render(
     workflow_id: WorkflowId,
     run_id: Option<RunId>,
 ) -> Result<Markup, ClientError> {
-    let description = client.handle(workflow_id.clone(), run_id).describe().await?;
+    let description = client
+        .handle(workflow_id.clone(), run_id)
+        .describe()
+        .await?;
     let run = description.execution.run_id;
     let history = client.handle(workflow_id, Some(run)).history().await?;
     let events: Vec<EventView> = history.iter().map(EventView::of).collect();
@@ -42,7 +45,9 @@ fn page(client: &Client, description: &WorkflowDescription, events: &[EventView]
         format!(
             "/namespaces/{namespace}/workflows/{}{}",
             encode(workflow_id),
-            run_id.map(|run| format!("?run_id={run}")).unwrap_or_default()
+            run_id
+                .map(|run| format!("?run_id={run}"))
+                .unwrap_or_default()
         )
     };
     let body = html! {
@@ -95,7 +100,7 @@ fn page(client: &Client, description: &WorkflowDescription, events: &[EventView]
         div.columns {
             section {
                 h2 { "Input" }
-                (format::json_block(outcome.input.as_ref().unwrap_or(&Value::Null)))
+                (format::json_block(format::unwrap_single(outcome.input.as_ref().unwrap_or(&Value::Null))))
             }
             section id="outcome" {
                 @if let Some(failure) = &outcome.failure {
@@ -103,7 +108,7 @@ fn page(client: &Client, description: &WorkflowDescription, events: &[EventView]
                     div.failure { (format::json_block(failure)) }
                 } @else if let Some(result) = &outcome.result {
                     h2 { "Result" }
-                    (format::json_block(result))
+                    (format::json_block(format::unwrap_single(result)))
                 } @else {
                     h2 { "Result" }
                     p.muted { @if running { "Running…" } @else { "None" } }

@@ -4,9 +4,9 @@
 use std::collections::BTreeSet;
 
 use endure::{Client, ClientError};
+use endure_core::protocol::WorkflowExecutionInfo;
 use endure_core::storage::VisibilityQuery;
 use endure_core::{Namespace, WorkflowExecutionStatus};
-use endure_core::protocol::WorkflowExecutionInfo;
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -126,10 +126,18 @@ struct Listing {
 }
 
 /// Reads what the page shows.
-async fn gather(client: &Client, page: &ListPage, now: jiff::Timestamp) -> Result<Listing, ClientError> {
+async fn gather(
+    client: &Client,
+    page: &ListPage,
+    now: jiff::Timestamp,
+) -> Result<Listing, ClientError> {
+    // The box alone first, so an error's position is where the user typed it.
+    VisibilityQuery::parse(page.query.trim())?;
     let filter = page.filter(now, true, true);
     let query = VisibilityQuery::parse(&filter)?;
-    let mut rows = client.list_workflows(query, page.offset, PAGE_ROWS + 1).await?;
+    let mut rows = client
+        .list_workflows(query, page.offset, PAGE_ROWS + 1)
+        .await?;
     let more = rows.len() > PAGE_ROWS;
     rows.truncate(PAGE_ROWS);
     let without_status = page.filter(now, false, true);
@@ -167,7 +175,12 @@ pub(crate) async fn render(client: &Client, page: &ListPage) -> Result<Markup, C
     let listing = match gather(client, page, now).await {
         Ok(listing) => listing,
         Err(ClientError::BadFilter(error)) => {
-            return Ok(layout(&namespace, page, None, Some((error.position, error.message))));
+            return Ok(layout(
+                &namespace,
+                page,
+                None,
+                Some((error.position, error.message)),
+            ));
         }
         Err(other) => return Err(other),
     };
@@ -221,7 +234,7 @@ fn layout(
                 div.filter-error id="filter-error" role="alert" {
                     strong { "This filter does not parse" }
                     " at character " (position + 1) ": " (message)
-                    pre.caret { (page.query) "\n" (" ".repeat(*position)) "^" }
+                    pre.caret { (page.query.trim()) "\n" (" ".repeat(*position)) "^" }
                 }
             }
         }

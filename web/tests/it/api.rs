@@ -29,7 +29,12 @@ pub(crate) async fn post(fixture: &Fixture, path: &str, body: Value) -> (StatusC
 const WORKFLOWS: &str = "/api/v1/namespaces/default/workflows";
 
 /// Starts `workflow_type` as `workflow_id` through the API.
-pub(crate) async fn start(fixture: &Fixture, workflow_id: &str, workflow_type: &str, input: Value) -> String {
+pub(crate) async fn start(
+    fixture: &Fixture,
+    workflow_id: &str,
+    workflow_type: &str,
+    input: Value,
+) -> String {
     let (status, started) = post(
         fixture,
         WORKFLOWS,
@@ -65,7 +70,11 @@ pub(crate) async fn follow(fixture: &Fixture, workflow_id: &str) -> Vec<Value> {
 pub(crate) fn parts(event: &Value) -> (u64, String, Value) {
     let attributes = event["attributes"].as_object().unwrap();
     let (kind, inner) = attributes.iter().next().unwrap();
-    (event["event_id"].as_u64().unwrap(), kind.clone(), inner.clone())
+    (
+        event["event_id"].as_u64().unwrap(),
+        kind.clone(),
+        inner.clone(),
+    )
 }
 
 #[tokio::test]
@@ -123,7 +132,13 @@ async fn the_quickstart_is_started_followed_and_read_back_event_by_event() {
             _ => {}
         }
         // Times are RFC 3339.
-        assert!(event["event_time"].as_str().unwrap().parse::<jiff::Timestamp>().is_ok());
+        assert!(
+            event["event_time"]
+                .as_str()
+                .unwrap()
+                .parse::<jiff::Timestamp>()
+                .is_ok()
+        );
     }
 
     // Described, listed, counted.
@@ -132,19 +147,35 @@ async fn the_quickstart_is_started_followed_and_read_back_event_by_event() {
     assert_eq!(described["status"], "Completed");
     assert_eq!(described["execution"]["run_id"], run_id);
     assert_eq!(described["history_length"], 16);
-    let (_, listed) = get(&fixture, &format!("{WORKFLOWS}?query=WorkflowType%20%3D%20%27OrderWorkflow%27")).await;
+    let (_, listed) = get(
+        &fixture,
+        &format!("{WORKFLOWS}?query=WorkflowType%20%3D%20%27OrderWorkflow%27"),
+    )
+    .await;
     let rows = listed["workflows"].as_array().unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["execution"]["workflow_id"], "order_42");
     assert_eq!(rows[0]["status"], "Completed");
     assert!(listed["next_page_token"].is_null());
-    let (_, none) = get(&fixture, &format!("{WORKFLOWS}?query=ExecutionStatus%20%3D%20%27Running%27")).await;
+    let (_, none) = get(
+        &fixture,
+        &format!("{WORKFLOWS}?query=ExecutionStatus%20%3D%20%27Running%27"),
+    )
+    .await;
     assert_eq!(none["workflows"], json!([]));
-    let (_, count) = get(&fixture, "/api/v1/namespaces/default/workflow-count?query=ExecutionStatus%3D%27Completed%27").await;
+    let (_, count) = get(
+        &fixture,
+        "/api/v1/namespaces/default/workflow-count?query=ExecutionStatus%3D%27Completed%27",
+    )
+    .await;
     assert_eq!(count["count"], 1);
 
     // A history read from the middle, without waiting.
-    let (_, tail) = get(&fixture, &format!("{WORKFLOWS}/order_42/history?first_event_id=15")).await;
+    let (_, tail) = get(
+        &fixture,
+        &format!("{WORKFLOWS}/order_42/history?first_event_id=15"),
+    )
+    .await;
     assert_eq!(tail["events"].as_array().unwrap().len(), 2);
     assert_eq!(tail["next_event_id"], 17);
     assert_eq!(tail["closed"], true);
@@ -159,7 +190,12 @@ async fn signal_query_update_terminate_reset_and_delete() {
     // The query waits for the first workflow task to have run.
     let mut answer = Value::Null;
     for _ in 0..100 {
-        let (status, body) = post(&fixture, &format!("{path}/query"), json!({ "name": "status" })).await;
+        let (status, body) = post(
+            &fixture,
+            &format!("{path}/query"),
+            json!({ "name": "status" }),
+        )
+        .await;
         if status == StatusCode::OK {
             answer = body;
             break;
@@ -167,25 +203,54 @@ async fn signal_query_update_terminate_reset_and_delete() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(answer["result"], "waiting for approval ()");
-    let (status, updated) = post(&fixture, &format!("{path}/update"), json!({ "name": "note", "args": ["rush"], "update_id": "note-1" })).await;
+    let (status, updated) = post(
+        &fixture,
+        &format!("{path}/update"),
+        json!({ "name": "note", "args": ["rush"], "update_id": "note-1" }),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{updated}");
     assert_eq!(updated, json!({ "result": 4, "update_id": "note-1" }));
-    let (_, answer) = post(&fixture, &format!("{path}/query"), json!({ "name": "status", "args": [] })).await;
+    let (_, answer) = post(
+        &fixture,
+        &format!("{path}/query"),
+        json!({ "name": "status", "args": [] }),
+    )
+    .await;
     assert_eq!(answer["result"], "waiting for approval (rush)");
-    let (status, failed) = post(&fixture, &format!("{path}/query"), json!({ "name": "nope" })).await;
+    let (status, failed) = post(
+        &fixture,
+        &format!("{path}/query"),
+        json!({ "name": "nope" }),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(failed["code"], "QueryFailed");
-    let (status, _) = post(&fixture, &format!("{path}/signal"), json!({ "signal_name": "approve", "input": ["ana"] })).await;
+    let (status, _) = post(
+        &fixture,
+        &format!("{path}/signal"),
+        json!({ "signal_name": "approve", "input": ["ana"] }),
+    )
+    .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let events = follow(&fixture, "approval-1").await;
     let kinds: Vec<String> = events.iter().map(|event| parts(event).1).collect();
-    let accepted = kinds.iter().position(|kind| kind == "WorkflowExecutionUpdateAccepted").unwrap();
-    let completed = kinds.iter().position(|kind| kind == "WorkflowExecutionUpdateCompleted").unwrap();
+    let accepted = kinds
+        .iter()
+        .position(|kind| kind == "WorkflowExecutionUpdateAccepted")
+        .unwrap();
+    let completed = kinds
+        .iter()
+        .position(|kind| kind == "WorkflowExecutionUpdateCompleted")
+        .unwrap();
     let (accepted_id, _, accepted_attributes) = parts(&events[accepted]);
     let (_, _, completed_attributes) = parts(&events[completed]);
     assert_eq!(accepted_attributes["accepted_request"]["name"], "note");
     assert_eq!(completed_attributes["accepted_event_id"], accepted_id);
-    let signaled = kinds.iter().position(|kind| kind == "WorkflowExecutionSignaled").unwrap();
+    let signaled = kinds
+        .iter()
+        .position(|kind| kind == "WorkflowExecutionSignaled")
+        .unwrap();
     let (_, _, signal) = parts(&events[signaled]);
     assert_eq!(signal["signal_name"], "approve");
     assert_eq!(signal["input"], json!(["ana"]));
@@ -193,13 +258,23 @@ async fn signal_query_update_terminate_reset_and_delete() {
     assert_eq!(last, "WorkflowExecutionCompleted");
     assert_eq!(result["result"], json!(["order-7 approved by ana"]));
     // Signalling a closed run is refused, saying why.
-    let (status, refused) = post(&fixture, &format!("{path}/signal"), json!({ "signal_name": "approve", "input": ["bo"] })).await;
+    let (status, refused) = post(
+        &fixture,
+        &format!("{path}/signal"),
+        json!({ "signal_name": "approve", "input": ["bo"] }),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(refused["code"], "FailedPrecondition");
 
     // Reset to the first workflow task: a new run, the signal after the point reapplied
     // (Temporal's default), so it is approved again.
-    let (status, reset) = post(&fixture, &format!("{path}/reset"), json!({ "to": "FirstWorkflowTask", "reason": "try again" })).await;
+    let (status, reset) = post(
+        &fixture,
+        &format!("{path}/reset"),
+        json!({ "to": "FirstWorkflowTask", "reason": "try again" }),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{reset}");
     let new_run = reset["run_id"].as_str().unwrap().to_owned();
     let events = follow(&fixture, "approval-1").await;
@@ -212,7 +287,12 @@ async fn signal_query_update_terminate_reset_and_delete() {
     // Terminate another, with the reason kept.
     start(&fixture, "approval-2", "ApprovalWorkflow", json!("order-8")).await;
     let path = format!("{WORKFLOWS}/approval-2");
-    let (status, _) = post(&fixture, &format!("{path}/terminate"), json!({ "reason": "not needed" })).await;
+    let (status, _) = post(
+        &fixture,
+        &format!("{path}/terminate"),
+        json!({ "reason": "not needed" }),
+    )
+    .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let events = follow(&fixture, "approval-2").await;
     let (_, last, terminated) = parts(events.last().unwrap());
@@ -222,7 +302,11 @@ async fn signal_query_update_terminate_reset_and_delete() {
     assert_eq!(described["status"], "Terminated");
 
     // Delete it, then it is gone.
-    let response = reqwest::Client::new().delete(fixture.url(&path)).send().await.unwrap();
+    let response = reqwest::Client::new()
+        .delete(fixture.url(&path))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     let mut gone = false;
     for _ in 0..100 {
@@ -242,7 +326,13 @@ async fn signal_query_update_terminate_reset_and_delete() {
 async fn lists_are_paged_and_bad_requests_say_what_is_wrong() {
     let fixture = Fixture::start().await;
     for n in 0..5 {
-        start(&fixture, &format!("order-{n}"), "OrderWorkflow", json!("user_123")).await;
+        start(
+            &fixture,
+            &format!("order-{n}"),
+            "OrderWorkflow",
+            json!("user_123"),
+        )
+        .await;
     }
     let mut seen = Vec::new();
     let mut token: Option<String> = None;
@@ -255,14 +345,20 @@ async fn lists_are_paged_and_bad_requests_say_what_is_wrong() {
         assert_eq!(status, StatusCode::OK);
         let rows = page["workflows"].as_array().unwrap();
         assert!(rows.len() <= 2);
-        seen.extend(rows.iter().map(|row| row["execution"]["workflow_id"].as_str().unwrap().to_owned()));
+        seen.extend(
+            rows.iter()
+                .map(|row| row["execution"]["workflow_id"].as_str().unwrap().to_owned()),
+        );
         match page["next_page_token"].as_str() {
             Some(next) => token = Some(next.to_owned()),
             None => break,
         }
     }
     seen.sort();
-    assert_eq!(seen, ["order-0", "order-1", "order-2", "order-3", "order-4"]);
+    assert_eq!(
+        seen,
+        ["order-0", "order-1", "order-2", "order-3", "order-4"]
+    );
 
     let (status, error) = get(&fixture, &format!("{WORKFLOWS}?query=WorkflowType%20%3D")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -276,7 +372,10 @@ async fn lists_are_paged_and_bad_requests_say_what_is_wrong() {
     assert!(error["message"].as_str().unwrap().contains("run_id"));
     let (status, error) = post(&fixture, WORKFLOWS, json!({ "workflow_type": "X" })).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(error["message"].as_str().unwrap().contains("workflow_id"), "{error}");
+    assert!(
+        error["message"].as_str().unwrap().contains("workflow_id"),
+        "{error}"
+    );
     start(&fixture, "waiting", "ApprovalWorkflow", json!("order-9")).await;
     let (status, error) = post(&fixture, WORKFLOWS, json!({ "workflow_id": "waiting", "workflow_type": "ApprovalWorkflow", "task_queue": QUEUE })).await;
     assert_eq!(status, StatusCode::CONFLICT, "{error}");
@@ -291,7 +390,8 @@ async fn lists_are_paged_and_bad_requests_say_what_is_wrong() {
 async fn cross_site_requests_and_foreign_hosts_are_refused() {
     let fixture = Fixture::start().await;
     let client = reqwest::Client::new();
-    let body = json!({ "workflow_id": "evil", "workflow_type": "OrderWorkflow", "task_queue": QUEUE });
+    let body =
+        json!({ "workflow_id": "evil", "workflow_type": "OrderWorkflow", "task_queue": QUEUE });
     // A form another site posts.
     let response = client
         .post(fixture.url(WORKFLOWS))
@@ -339,18 +439,45 @@ async fn the_openapi_document_describes_every_route() {
         ("/api/v1/namespaces", &["get"][..]),
         ("/api/v1/namespaces/{namespace}/workflows", &["get", "post"]),
         ("/api/v1/namespaces/{namespace}/workflow-count", &["get"]),
-        ("/api/v1/namespaces/{namespace}/workflows/{workflow_id}", &["get", "delete"]),
-        ("/api/v1/namespaces/{namespace}/workflows/{workflow_id}/history", &["get"]),
-        ("/api/v1/namespaces/{namespace}/workflows/{workflow_id}/signal", &["post"]),
-        ("/api/v1/namespaces/{namespace}/workflows/{workflow_id}/query", &["post"]),
-        ("/api/v1/namespaces/{namespace}/workflows/{workflow_id}/update", &["post"]),
-        ("/api/v1/namespaces/{namespace}/workflows/{workflow_id}/cancel", &["post"]),
-        ("/api/v1/namespaces/{namespace}/workflows/{workflow_id}/terminate", &["post"]),
-        ("/api/v1/namespaces/{namespace}/workflows/{workflow_id}/reset", &["post"]),
+        (
+            "/api/v1/namespaces/{namespace}/workflows/{workflow_id}",
+            &["get", "delete"],
+        ),
+        (
+            "/api/v1/namespaces/{namespace}/workflows/{workflow_id}/history",
+            &["get"],
+        ),
+        (
+            "/api/v1/namespaces/{namespace}/workflows/{workflow_id}/signal",
+            &["post"],
+        ),
+        (
+            "/api/v1/namespaces/{namespace}/workflows/{workflow_id}/query",
+            &["post"],
+        ),
+        (
+            "/api/v1/namespaces/{namespace}/workflows/{workflow_id}/update",
+            &["post"],
+        ),
+        (
+            "/api/v1/namespaces/{namespace}/workflows/{workflow_id}/cancel",
+            &["post"],
+        ),
+        (
+            "/api/v1/namespaces/{namespace}/workflows/{workflow_id}/terminate",
+            &["post"],
+        ),
+        (
+            "/api/v1/namespaces/{namespace}/workflows/{workflow_id}/reset",
+            &["post"],
+        ),
         ("/api/v1/session", &["post", "delete"]),
     ] {
         for method in methods {
-            assert!(paths[path][*method].is_object(), "{method} {path} is not in the document");
+            assert!(
+                paths[path][*method].is_object(),
+                "{method} {path} is not in the document"
+            );
         }
     }
     assert_eq!(paths.len(), 12);

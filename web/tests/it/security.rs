@@ -43,16 +43,31 @@ async fn api_calls_need_a_credential_with_a_role_in_the_namespace() {
     let (status, error) = get_as(&fixture, "/api/v1/namespaces/default/workflows", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(error["code"], "Unauthenticated");
-    assert!(error["message"].as_str().unwrap().contains("Authorization: Bearer"));
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("Authorization: Bearer")
+    );
     let (status, error) = get_as(&fixture, "/api/v1/namespaces", Some("endure_wrong")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{error}");
-    let (status, listed) = get_as(&fixture, "/api/v1/namespaces/default/workflows", Some(KEY_A)).await;
+    let (status, listed) = get_as(
+        &fixture,
+        "/api/v1/namespaces/default/workflows",
+        Some(KEY_A),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{listed}");
     // Tenant B sees no `default` and may not read or start there.
     let (status, namespaces) = get_as(&fixture, "/api/v1/namespaces", Some(KEY_B)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(namespaces["namespaces"], json!([]));
-    let (status, error) = get_as(&fixture, "/api/v1/namespaces/default/workflows", Some(KEY_B)).await;
+    let (status, error) = get_as(
+        &fixture,
+        "/api/v1/namespaces/default/workflows",
+        Some(KEY_B),
+    )
+    .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(error["code"], "PermissionDenied");
     let response = reqwest::Client::new()
@@ -97,8 +112,14 @@ async fn the_ui_signs_in_once_and_keeps_the_credential_in_an_http_only_cookie() 
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    let cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
     let signed_in: Value = response.json().await.unwrap();
     assert_eq!(signed_in["subject"], "admin-a");
     let pair = cookie.split(';').next().unwrap().to_owned();
@@ -117,6 +138,11 @@ async fn the_ui_signs_in_once_and_keeps_the_credential_in_an_http_only_cookie() 
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    assert!(response.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+    assert!(
+        response.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
     fixture.stop().await;
 }
