@@ -23,4 +23,5 @@ mod schedules;
 mod search_attributes;
 mod security;
 mod store_failures;
+mod web;
 mod worker;

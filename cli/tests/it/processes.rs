@@ -28,6 +28,8 @@ pub struct Server {
     pub address: String,
     /// Its metrics and health listener, host:port, as its ready line names it.
     pub metrics: Option<String>,
+    /// Its web UI and HTTP API, host:port, as its ready line names it.
+    pub web: Option<String>,
 }
 
 impl Server {
@@ -106,10 +108,15 @@ impl Server {
             .or_else(|| line.split_once("metrics on https://"))
             .and_then(|(_, rest)| rest.split('/').next())
             .map(str::to_owned);
+        let web = line
+            .split_once("web UI on http://")
+            .or_else(|| line.split_once("web UI on https://"))
+            .map(|(_, rest)| rest.trim().to_owned());
         Self {
             child,
             address,
             metrics,
+            web,
         }
     }
 
