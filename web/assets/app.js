@@ -112,6 +112,36 @@ function setupDialogs() {
   }
 }
 
+function setupSchedules() {
+  const table = document.getElementById("schedules");
+  if (!table) return;
+  for (const button of table.querySelectorAll("button[data-schedule-action]")) {
+    button.addEventListener("click", async () => {
+      const action = button.dataset.scheduleAction;
+      const id = button.closest("tr").dataset.scheduleId;
+      const output = document.getElementById("schedule-result");
+      if (action !== "trigger" || confirm(`Start ${id}'s workflow now?`)) {
+        try {
+          const ns = encodeURIComponent(table.dataset.namespace);
+          const path = `/api/v1/namespaces/${ns}/schedules/${encodeURIComponent(id)}`;
+          await callApi("POST", `${path}/${action}`, { note: `${action}d from the web UI` });
+          // A change reaches the schedule a moment later (it is a signal to its
+          // scheduler): wait for it, then show it.
+          for (let i = 0; i < 50 && action !== "trigger"; i++) {
+            const described = await callApi("GET", path);
+            if (described.schedule.state.paused === (action === "pause")) break;
+            await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+          location.reload();
+        } catch (error) {
+          output.className = "dialog-result error";
+          output.textContent = error.message;
+        }
+      }
+    });
+  }
+}
+
 async function loadStackTrace() {
   const pre = document.getElementById("stack-trace");
   if (!pre) return;
@@ -147,5 +177,6 @@ document.addEventListener("DOMContentLoaded", () => {
   setupFacets();
   setupDialogs();
   setupLogin();
+  setupSchedules();
   loadStackTrace();
 });

@@ -2,8 +2,9 @@
 //!
 //! Resources: `/namespaces`, `/namespaces/{namespace}/workflows` (list, count, start),
 //! `/namespaces/{namespace}/workflows/{workflow_id}` (describe, delete) and its `history`,
-//! `signal`, `query`, `update`, `cancel`, `terminate` and `reset`; `/session` signs the UI in
-//! and out. Each handler makes the same SDK call a Rust client would, through the
+//! `signal`, `query`, `update`, `cancel`, `terminate` and `reset`;
+//! `/namespaces/{namespace}/schedules` (list, describe, pause, unpause, trigger, delete) and
+//! `/namespaces/{namespace}/deployments`; `/session` signs the UI in and out. Each handler makes the same SDK call a Rust client would, through the
 //! caller's guarded transport.
 
 pub mod actions;
@@ -11,6 +12,7 @@ pub mod error;
 pub mod namespaces;
 pub(crate) mod params;
 pub mod reads;
+pub mod schedules;
 pub mod session;
 
 use std::sync::Arc;
@@ -46,6 +48,13 @@ use crate::Web;
         actions::delete,
         session::sign_in,
         session::sign_out,
+        schedules::list,
+        schedules::describe,
+        schedules::pause,
+        schedules::unpause,
+        schedules::trigger,
+        schedules::delete,
+        schedules::deployments,
     ),
     components(schemas(error::ErrorBody))
 )]
@@ -54,6 +63,7 @@ pub struct ApiDoc;
 /// The API's routes.
 pub(crate) fn routes() -> Router<Arc<Web>> {
     const WORKFLOW: &str = "/api/v1/namespaces/{namespace}/workflows/{workflow_id}";
+    const SCHEDULE: &str = "/api/v1/namespaces/{namespace}/schedules/{schedule_id}";
     Router::new()
         .route("/api/openapi.json", get(openapi))
         .route("/api/v1/namespaces", get(namespaces::list))
@@ -73,6 +83,18 @@ pub(crate) fn routes() -> Router<Arc<Web>> {
         .route(&format!("{WORKFLOW}/cancel"), post(actions::cancel))
         .route(&format!("{WORKFLOW}/terminate"), post(actions::terminate))
         .route(&format!("{WORKFLOW}/reset"), post(actions::reset))
+        .route(
+            "/api/v1/namespaces/{namespace}/schedules",
+            get(schedules::list),
+        )
+        .route(SCHEDULE, get(schedules::describe).delete(schedules::delete))
+        .route(&format!("{SCHEDULE}/pause"), post(schedules::pause))
+        .route(&format!("{SCHEDULE}/unpause"), post(schedules::unpause))
+        .route(&format!("{SCHEDULE}/trigger"), post(schedules::trigger))
+        .route(
+            "/api/v1/namespaces/{namespace}/deployments",
+            get(schedules::deployments),
+        )
         .route(
             "/api/v1/session",
             post(session::sign_in).delete(session::sign_out),

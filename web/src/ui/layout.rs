@@ -19,6 +19,8 @@ pub(crate) fn page(title: &str, namespace: &str, body: Markup) -> Markup {
                     a.brand href="/" { span.logo { (PreEscaped("&#9679;")) } " Endure" }
                     nav {
                         a href={ "/namespaces/" (namespace) "/workflows" } { "Workflows" }
+                        a href={ "/namespaces/" (namespace) "/schedules" } { "Schedules" }
+                        a href={ "/namespaces/" (namespace) "/deployments" } { "Deployments" }
                         a href="/namespaces" { "Namespaces" }
                         a href="/api/openapi.json" { "API" }
                     }

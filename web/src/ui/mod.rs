@@ -3,15 +3,18 @@
 //!
 //! - `/namespaces/{namespace}/workflows` — the workflows ([`workflows`]);
 //! - `/namespaces/{namespace}/workflows/{workflow_id}` — one run ([`workflow`]);
+//! - `/namespaces/{namespace}/schedules` and `/namespaces/{namespace}/deployments`;
 //! - `/namespaces` — the namespaces; `/login` — sign in on a server with credentials.
 //!
 //! Pages read through the same guarded client as the API; actions are the script's calls
 //! to the API.
 
+mod deployments;
 mod events;
 mod format;
 mod layout;
 mod namespaces;
+mod schedules;
 mod timeline;
 mod workflow;
 mod workflows;
@@ -40,6 +43,8 @@ pub(crate) fn routes() -> Router<Arc<Web>> {
             "/namespaces/{namespace}/workflows/{workflow_id}",
             get(workflow_page),
         )
+        .route("/namespaces/{namespace}/schedules", get(schedules_page))
+        .route("/namespaces/{namespace}/deployments", get(deployments_page))
         .route("/login", get(login_page))
         .route("/assets/style.css", get(style))
         .route("/assets/app.js", get(script))
@@ -105,6 +110,32 @@ async fn workflow_page(
         namespace.as_str(),
         &uri,
     )
+}
+
+async fn schedules_page(
+    caller: Caller,
+    Path(namespace): Path<String>,
+    OriginalUri(uri): OriginalUri,
+) -> Response {
+    let namespace = match params::namespace(&namespace) {
+        Ok(namespace) => namespace,
+        Err(error) => return problem(StatusCode::BAD_REQUEST, "default", &error.body.message),
+    };
+    let client = caller.client(namespace.clone());
+    shown(schedules::render(&client).await, namespace.as_str(), &uri)
+}
+
+async fn deployments_page(
+    caller: Caller,
+    Path(namespace): Path<String>,
+    OriginalUri(uri): OriginalUri,
+) -> Response {
+    let namespace = match params::namespace(&namespace) {
+        Ok(namespace) => namespace,
+        Err(error) => return problem(StatusCode::BAD_REQUEST, "default", &error.body.message),
+    };
+    let client = caller.client(namespace.clone());
+    shown(deployments::render(&client).await, namespace.as_str(), &uri)
 }
 
 /// A page, or what stopped it: sign-in for a caller without a valid credential, a

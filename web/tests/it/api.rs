@@ -472,6 +472,24 @@ async fn the_openapi_document_describes_every_route() {
             &["post"],
         ),
         ("/api/v1/session", &["post", "delete"]),
+        ("/api/v1/namespaces/{namespace}/schedules", &["get"]),
+        (
+            "/api/v1/namespaces/{namespace}/schedules/{schedule_id}",
+            &["get", "delete"],
+        ),
+        (
+            "/api/v1/namespaces/{namespace}/schedules/{schedule_id}/pause",
+            &["post"],
+        ),
+        (
+            "/api/v1/namespaces/{namespace}/schedules/{schedule_id}/unpause",
+            &["post"],
+        ),
+        (
+            "/api/v1/namespaces/{namespace}/schedules/{schedule_id}/trigger",
+            &["post"],
+        ),
+        ("/api/v1/namespaces/{namespace}/deployments", &["get"]),
     ] {
         for method in methods {
             assert!(
@@ -480,7 +498,129 @@ async fn the_openapi_document_describes_every_route() {
             );
         }
     }
-    assert_eq!(paths.len(), 12);
+    assert_eq!(paths.len(), 18);
     assert!(document["components"]["schemas"]["ErrorBody"].is_object());
+    fixture.stop().await;
+}
+
+#[tokio::test]
+async fn schedules_are_listed_paused_triggered_unpaused_and_deleted() {
+    use endure::schedule::{IntervalSpec, ScheduleSpec};
+    use endure::{
+        ScheduleOptions, StartWorkflowOptions, TaskQueueName, WorkflowId, schedule_workflow_action,
+    };
+
+    let fixture = Fixture::start().await;
+    let spec = ScheduleSpec {
+        intervals: vec![IntervalSpec::every(Duration::from_secs(86_400))],
+        ..ScheduleSpec::default()
+    };
+    let action = schedule_workflow_action(
+        StartWorkflowOptions::new(
+            WorkflowId::new("nightly-order").unwrap(),
+            TaskQueueName::new(QUEUE).unwrap(),
+        ),
+        "OrderWorkflow",
+        &"user_123",
+    )
+    .unwrap();
+    fixture
+        .client
+        .schedules()
+        .create(ScheduleOptions::new("nightly", spec, action))
+        .await
+        .unwrap();
+    const SCHEDULES: &str = "/api/v1/namespaces/default/schedules";
+    let (status, listed) = get(&fixture, SCHEDULES).await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    let schedules = listed["schedules"].as_array().unwrap();
+    assert_eq!(schedules.len(), 1);
+    assert_eq!(schedules[0]["schedule_id"], "nightly");
+    assert_eq!(schedules[0]["info"]["workflow_type"], "OrderWorkflow");
+    assert_eq!(schedules[0]["info"]["paused"], false);
+
+    let (status, _) = post(
+        &fixture,
+        &format!("{SCHEDULES}/nightly/pause"),
+        json!({ "note": "holiday" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    // A change reaches describe, then the listing, a moment later (as Temporal's, where
+    // a patch is a signal to the scheduler).
+    let mut described = Value::Null;
+    for _ in 0..100 {
+        described = get(&fixture, &format!("{SCHEDULES}/nightly")).await.1;
+        if described["schedule"]["state"]["paused"] == true {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(described["schedule"]["state"]["paused"], true, "{described}");
+    assert_eq!(described["schedule"]["state"]["notes"], "holiday");
+    let mut listed = Value::Null;
+    for _ in 0..100 {
+        listed = get(&fixture, SCHEDULES).await.1;
+        if listed["schedules"][0]["info"]["paused"] == true {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(listed["schedules"][0]["info"]["paused"], true, "{listed}");
+    assert_eq!(listed["schedules"][0]["info"]["notes"], "holiday");
+
+    // Triggered while paused: the action runs now, and its workflow completes.
+    let (status, _) = post(&fixture, &format!("{SCHEDULES}/nightly/trigger"), json!({})).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let mut started = None;
+    for _ in 0..200 {
+        let (_, described) = get(&fixture, &format!("{SCHEDULES}/nightly")).await;
+        if let Some(action) = described["info"]["recent_actions"]
+            .as_array()
+            .and_then(|a| a.first())
+        {
+            started = Some(action["workflow_id"].as_str().unwrap().to_owned());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let started = started.expect("the trigger started a workflow");
+    assert!(started.starts_with("nightly-order"), "{started}");
+    let events = follow(&fixture, &started).await;
+    assert_eq!(
+        parts(events.last().unwrap()).1,
+        "WorkflowExecutionCompleted"
+    );
+
+    let (status, _) = post(
+        &fixture,
+        &format!("{SCHEDULES}/nightly/unpause"),
+        json!({ "note": "back" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let mut described = Value::Null;
+    for _ in 0..100 {
+        described = get(&fixture, &format!("{SCHEDULES}/nightly")).await.1;
+        if described["schedule"]["state"]["paused"] == false {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(described["schedule"]["state"]["paused"], false, "{described}");
+
+    let response = reqwest::Client::new()
+        .delete(fixture.url(&format!("{SCHEDULES}/nightly")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let (status, error) = get(&fixture, &format!("{SCHEDULES}/nightly")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{error}");
+    assert_eq!(error["code"], "NotFound");
+
+    let (status, deployments) = get(&fixture, "/api/v1/namespaces/default/deployments").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(deployments["deployments"], json!([]));
     fixture.stop().await;
 }

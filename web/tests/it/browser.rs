@@ -419,6 +419,79 @@ async fn the_ui_lists_filters_shows_and_acts_on_workflows_in_chromium() {
     assert!(outcome.contains("not needed"), "{outcome}");
     screenshot(&browser, "workflow-terminated").await;
 
+    // A schedule, paused from the UI.
+    {
+        use endure::schedule::{IntervalSpec, ScheduleSpec};
+        use endure::{
+            ScheduleOptions, StartWorkflowOptions, TaskQueueName, WorkflowId,
+            schedule_workflow_action,
+        };
+        let spec = ScheduleSpec {
+            intervals: vec![IntervalSpec::every(Duration::from_secs(86_400))],
+            ..ScheduleSpec::default()
+        };
+        let action = schedule_workflow_action(
+            StartWorkflowOptions::new(
+                WorkflowId::new("nightly-order").unwrap(),
+                TaskQueueName::new(crate::QUEUE).unwrap(),
+            ),
+            "OrderWorkflow",
+            &"user_123",
+        )
+        .unwrap();
+        fixture
+            .client
+            .schedules()
+            .create(ScheduleOptions::new("nightly", spec, action))
+            .await
+            .unwrap();
+    }
+    browser
+        .goto(&fixture.url("/namespaces/default/schedules"))
+        .await
+        .unwrap();
+    until(
+        &browser,
+        "the schedule",
+        "document.querySelector('#schedules tr[data-schedule-id=nightly]') !== null",
+    )
+    .await;
+    browser
+        .find(Locator::Css(
+            "#schedules tr[data-schedule-id=nightly] button[data-schedule-action=pause]",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until(&browser, "the schedule paused", "document.querySelector('#schedules tr[data-schedule-id=nightly] button[data-schedule-action=unpause]') !== null").await;
+    let state = texts(
+        &browser,
+        "#schedules tr[data-schedule-id=nightly] td:nth-child(3)",
+    )
+    .await
+    .join(" ");
+    assert!(
+        state.contains("Paused") && state.contains("paused from the web UI"),
+        "{state}"
+    );
+    let description = fixture
+        .client
+        .schedules()
+        .handle(endure::WorkflowId::new("nightly").unwrap())
+        .describe()
+        .await
+        .unwrap();
+    assert!(description.schedule.state.paused);
+    screenshot(&browser, "schedules").await;
+    browser
+        .goto(&fixture.url("/namespaces/default/deployments"))
+        .await
+        .unwrap();
+    until(&browser, "the deployments page", "document.querySelector('h1') && document.querySelector('h1').innerText === 'Worker deployments'").await;
+    screenshot(&browser, "deployments").await;
+
     // The namespaces.
     browser.goto(&fixture.url("/namespaces")).await.unwrap();
     until(

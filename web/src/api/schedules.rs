@@ -1,0 +1,224 @@
+//! Schedules and worker deployments: listed and described; schedules paused, unpaused,
+//! triggered and deleted. (Creating and editing a schedule stays with the CLI and the SDK,
+//! whose flags and types say what a spec may hold.)
+
+use axum::Json;
+use axum::extract::Path;
+use axum::http::StatusCode;
+use endure::schedule::{ScheduleDescription, ScheduleListEntry, ScheduleOverlapPolicy};
+use endure::versioning::WorkerDeploymentDescription;
+use endure_core::WorkflowId;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::error::{ApiError, ErrorBody};
+use super::params::{self, Body, Params};
+use crate::Caller;
+
+/// A schedule listing's query string.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct ScheduleListParams {
+    /// A list filter over the schedules' search attributes; empty lists all.
+    pub query: Option<String>,
+}
+
+/// The schedules, latest created first (at most a thousand).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ScheduleList {
+    /// Each schedule: id, workflow type, paused and its note, recent actions, next times.
+    #[schema(value_type = Vec<Object>)]
+    pub schedules: Vec<ScheduleListEntry>,
+}
+
+/// `GET /api/v1/namespaces/{namespace}/schedules`
+#[utoipa::path(
+    get,
+    path = "/api/v1/namespaces/{namespace}/schedules",
+    tag = "schedules",
+    params(("namespace" = String, Path, description = "The namespace"), ScheduleListParams),
+    responses(
+        (status = 200, description = "The schedules", body = ScheduleList),
+        (status = 400, description = "A filter that does not parse", body = ErrorBody),
+    )
+)]
+pub(crate) async fn list(
+    caller: Caller,
+    Path(namespace): Path<String>,
+    Params(params): Params<ScheduleListParams>,
+) -> Result<Json<ScheduleList>, ApiError> {
+    let client = caller.client(params::namespace(&namespace)?);
+    let schedules = client
+        .schedules()
+        .list(params.query.as_deref().unwrap_or_default())
+        .await?;
+    Ok(Json(ScheduleList { schedules }))
+}
+
+fn schedule_id(text: &str) -> Result<WorkflowId, ApiError> {
+    WorkflowId::new(text).map_err(|error| ApiError::bad_request(format!("schedule id: {error}")))
+}
+
+/// `GET /api/v1/namespaces/{namespace}/schedules/{schedule_id}`
+#[utoipa::path(
+    get,
+    path = "/api/v1/namespaces/{namespace}/schedules/{schedule_id}",
+    tag = "schedules",
+    params(
+        ("namespace" = String, Path, description = "The namespace"),
+        ("schedule_id" = String, Path, description = "The schedule id"),
+    ),
+    responses(
+        (status = 200, description = "The schedule: spec, action, policies, state, info, next times", body = Object),
+        (status = 404, description = "No such schedule", body = ErrorBody),
+    )
+)]
+pub(crate) async fn describe(
+    caller: Caller,
+    Path((namespace, id)): Path<(String, String)>,
+) -> Result<Json<ScheduleDescription>, ApiError> {
+    let client = caller.client(params::namespace(&namespace)?);
+    Ok(Json(
+        client
+            .schedules()
+            .handle(schedule_id(&id)?)
+            .describe()
+            .await?,
+    ))
+}
+
+/// A schedule action's note.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct ScheduleNote {
+    /// Why (kept as the schedule's notes).
+    #[serde(default)]
+    pub note: String,
+}
+
+/// `POST …/schedules/{schedule_id}/pause`
+#[utoipa::path(
+    post,
+    path = "/api/v1/namespaces/{namespace}/schedules/{schedule_id}/pause",
+    tag = "schedules",
+    params(
+        ("namespace" = String, Path, description = "The namespace"),
+        ("schedule_id" = String, Path, description = "The schedule id"),
+    ),
+    request_body = ScheduleNote,
+    responses((status = 204, description = "Paused"), (status = 404, description = "No such schedule", body = ErrorBody))
+)]
+pub(crate) async fn pause(
+    caller: Caller,
+    Path((namespace, id)): Path<(String, String)>,
+    Body(note): Body<ScheduleNote>,
+) -> Result<StatusCode, ApiError> {
+    let client = caller.client(params::namespace(&namespace)?);
+    client
+        .schedules()
+        .handle(schedule_id(&id)?)
+        .pause(&note.note)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST …/schedules/{schedule_id}/unpause`
+#[utoipa::path(
+    post,
+    path = "/api/v1/namespaces/{namespace}/schedules/{schedule_id}/unpause",
+    tag = "schedules",
+    params(
+        ("namespace" = String, Path, description = "The namespace"),
+        ("schedule_id" = String, Path, description = "The schedule id"),
+    ),
+    request_body = ScheduleNote,
+    responses((status = 204, description = "Unpaused"), (status = 404, description = "No such schedule", body = ErrorBody))
+)]
+pub(crate) async fn unpause(
+    caller: Caller,
+    Path((namespace, id)): Path<(String, String)>,
+    Body(note): Body<ScheduleNote>,
+) -> Result<StatusCode, ApiError> {
+    let client = caller.client(params::namespace(&namespace)?);
+    client
+        .schedules()
+        .handle(schedule_id(&id)?)
+        .unpause(&note.note)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST …/schedules/{schedule_id}/trigger`: the action now, under the schedule's overlap
+/// policy, even while paused.
+#[utoipa::path(
+    post,
+    path = "/api/v1/namespaces/{namespace}/schedules/{schedule_id}/trigger",
+    tag = "schedules",
+    params(
+        ("namespace" = String, Path, description = "The namespace"),
+        ("schedule_id" = String, Path, description = "The schedule id"),
+    ),
+    request_body = ScheduleNote,
+    responses((status = 204, description = "Triggered"), (status = 404, description = "No such schedule", body = ErrorBody))
+)]
+pub(crate) async fn trigger(
+    caller: Caller,
+    Path((namespace, id)): Path<(String, String)>,
+    Body(_note): Body<ScheduleNote>,
+) -> Result<StatusCode, ApiError> {
+    let client = caller.client(params::namespace(&namespace)?);
+    client
+        .schedules()
+        .handle(schedule_id(&id)?)
+        .trigger(ScheduleOverlapPolicy::Unspecified)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE …/schedules/{schedule_id}`: the workflows it started keep running.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/namespaces/{namespace}/schedules/{schedule_id}",
+    tag = "schedules",
+    params(
+        ("namespace" = String, Path, description = "The namespace"),
+        ("schedule_id" = String, Path, description = "The schedule id"),
+    ),
+    responses((status = 204, description = "Deleted"), (status = 404, description = "No such schedule", body = ErrorBody))
+)]
+pub(crate) async fn delete(
+    caller: Caller,
+    Path((namespace, id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let client = caller.client(params::namespace(&namespace)?);
+    client
+        .schedules()
+        .handle(schedule_id(&id)?)
+        .delete()
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The worker deployments of a namespace.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DeploymentList {
+    /// Each deployment: name, routing (current and ramping versions), versions and their
+    /// status.
+    #[schema(value_type = Vec<Object>)]
+    pub deployments: Vec<WorkerDeploymentDescription>,
+}
+
+/// `GET /api/v1/namespaces/{namespace}/deployments`
+#[utoipa::path(
+    get,
+    path = "/api/v1/namespaces/{namespace}/deployments",
+    tag = "deployments",
+    params(("namespace" = String, Path, description = "The namespace")),
+    responses((status = 200, description = "The deployments", body = DeploymentList))
+)]
+pub(crate) async fn deployments(
+    caller: Caller,
+    Path(namespace): Path<String>,
+) -> Result<Json<DeploymentList>, ApiError> {
+    let client = caller.client(params::namespace(&namespace)?);
+    let deployments = client.deployments().list().await?;
+    Ok(Json(DeploymentList { deployments }))
+}
