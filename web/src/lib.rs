@@ -87,7 +87,13 @@ impl Web {
     }
 }
 
-/// The UI and the API, with the cross-site and host guards around both.
+/// The most bytes a request body may have: a start or a signal carries its arguments,
+/// which the engine bounds at `MESSAGE_BYTES_MAX` (4 MiB); 64 KiB more is room for the
+/// JSON around them.
+pub const BODY_BYTES_MAX: usize = endure_core::limits::MESSAGE_BYTES_MAX + 64 * 1024;
+
+/// The UI and the API, with the cross-site and host guards around both, bodies bounded by
+/// [`BODY_BYTES_MAX`], and a panic in a handler answered as a JSON `Internal` error.
 pub fn router(options: WebOptions) -> Router {
     let web = Arc::new(Web { options });
     Router::new()
@@ -97,5 +103,22 @@ pub fn router(options: WebOptions) -> Router {
             Arc::clone(&web),
             guard::check,
         ))
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_BYTES_MAX))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
         .with_state(web)
+}
+
+/// The answer to a request whose handler panicked: logged, and a JSON `Internal` error.
+fn panicked(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("a panic");
+    tracing::error!(panic = message, "a web request panicked");
+    api::error::ApiError::internal(format!(
+        "the server failed handling this request ({message}); the failure is in its log"
+    ))
+    .into_response()
 }

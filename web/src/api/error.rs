@@ -56,6 +56,11 @@ impl ApiError {
         Self::new(StatusCode::FORBIDDEN, code, message)
     }
 
+    /// A failure of the server's own (500).
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal", message)
+    }
+
     /// A credential refused (401).
     pub fn unauthenticated(message: impl Into<String>) -> Self {
         Self::new(
