@@ -1,8 +1,8 @@
 //! The web UI: server-rendered pages (maud), a stylesheet and a small script compiled into
 //! the binary.
 //!
-//! - `/namespaces/{namespace}/workflows` — the workflows ([`workflows`]);
-//! - `/namespaces/{namespace}/workflows/{workflow_id}` — one run ([`workflow`]);
+//! - `/namespaces/{namespace}/workflows` — the workflows (`workflows.rs`);
+//! - `/namespaces/{namespace}/workflows/{workflow_id}` — one run (`workflow.rs`);
 //! - `/namespaces/{namespace}/schedules` and `/namespaces/{namespace}/deployments`;
 //! - `/namespaces` — the namespaces; `/login` — sign in on a server with credentials.
 //!
