@@ -83,6 +83,30 @@ impl ScheduleOptions {
         }
     }
 
+    /// The options that create `schedule` as `id` — the inverse of
+    /// [`schedule`](Self::schedule), for a schedule read from describe or from JSON.
+    pub fn from_schedule(id: impl Into<String>, schedule: Schedule) -> Self {
+        let ScheduleAction::StartWorkflow(action) = schedule.action;
+        Self {
+            id: id.into(),
+            spec: schedule.spec,
+            action: *action,
+            overlap: schedule.policies.overlap,
+            catchup_window: Some(schedule.policies.catchup_window),
+            pause_on_failure: schedule.policies.pause_on_failure,
+            note: schedule.state.notes,
+            paused: schedule.state.paused,
+            remaining_actions: schedule
+                .state
+                .limited_actions
+                .then_some(schedule.state.remaining_actions),
+            trigger_immediately: false,
+            backfills: Vec::new(),
+            memo: Memo::default(),
+            search_attributes: SearchAttributes::default(),
+        }
+    }
+
     /// The schedule these options describe (what an update sends).
     pub fn schedule(&self) -> Schedule {
         Schedule {
@@ -297,5 +321,43 @@ impl ScheduleHandle {
                 identity: self.client.identity.clone(),
             })
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use endure_core::schedule::{IntervalSpec, ScheduleSpec};
+    use endure_core::{StartWorkflowOptions, TaskQueueName, WorkflowId};
+
+    use super::*;
+
+    #[test]
+    fn options_read_back_from_their_schedule() {
+        let action = schedule_workflow_action(
+            StartWorkflowOptions::new(
+                WorkflowId::new("report").unwrap(),
+                TaskQueueName::new("q").unwrap(),
+            ),
+            "Report",
+            &"today",
+        )
+        .unwrap();
+        let spec = ScheduleSpec {
+            intervals: vec![IntervalSpec::every(Duration::from_secs(60))],
+            ..ScheduleSpec::default()
+        };
+        let mut options = ScheduleOptions::new("every-minute", spec, action);
+        options.overlap = ScheduleOverlapPolicy::BufferOne;
+        options.pause_on_failure = true;
+        options.note = "quiet".into();
+        options.paused = true;
+        options.remaining_actions = Some(3);
+        let schedule = options.schedule();
+        let read = ScheduleOptions::from_schedule("every-minute", schedule.clone());
+        assert_eq!(read.schedule(), schedule);
+        assert_eq!(read.remaining_actions, Some(3));
+        assert_eq!(read.overlap, ScheduleOverlapPolicy::BufferOne);
     }
 }

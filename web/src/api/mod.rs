@@ -3,7 +3,7 @@
 //! Resources: `/namespaces`, `/namespaces/{namespace}/workflows` (list, count, start),
 //! `/namespaces/{namespace}/workflows/{workflow_id}` (describe, delete) and its `history`,
 //! `signal`, `query`, `update`, `cancel`, `terminate` and `reset`;
-//! `/namespaces/{namespace}/schedules` (list, describe, pause, unpause, trigger, delete) and
+//! `/namespaces/{namespace}/schedules` (list, create, describe, pause, unpause, trigger, delete) and
 //! `/namespaces/{namespace}/deployments`; `/session` signs the UI in and out. Each handler makes the same SDK call a Rust client would, through the
 //! caller's guarded transport.
 
@@ -49,6 +49,7 @@ use crate::Web;
         session::sign_in,
         session::sign_out,
         schedules::list,
+        schedules::create,
         schedules::describe,
         schedules::pause,
         schedules::unpause,
@@ -85,7 +86,7 @@ pub(crate) fn routes() -> Router<Arc<Web>> {
         .route(&format!("{WORKFLOW}/reset"), post(actions::reset))
         .route(
             "/api/v1/namespaces/{namespace}/schedules",
-            get(schedules::list),
+            get(schedules::list).post(schedules::create),
         )
         .route(SCHEDULE, get(schedules::describe).delete(schedules::delete))
         .route(&format!("{SCHEDULE}/pause"), post(schedules::pause))

@@ -1,11 +1,11 @@
-//! Schedules and worker deployments: listed and described; schedules paused, unpaused,
-//! triggered and deleted. (Creating and editing a schedule stays with the CLI and the SDK,
-//! whose flags and types say what a spec may hold.)
+//! Schedules and worker deployments: listed and described; schedules created (from the
+//! `schedule` document describe returns), paused, unpaused, triggered and deleted.
 
 use axum::Json;
 use axum::extract::Path;
 use axum::http::StatusCode;
-use endure::schedule::{ScheduleDescription, ScheduleListEntry, ScheduleOverlapPolicy};
+use endure::ScheduleOptions;
+use endure::schedule::{Schedule, ScheduleDescription, ScheduleListEntry, ScheduleOverlapPolicy};
 use endure::versioning::WorkerDeploymentDescription;
 use endure_core::WorkflowId;
 use serde::{Deserialize, Serialize};
@@ -52,6 +52,58 @@ pub(crate) async fn list(
         .list(params.query.as_deref().unwrap_or_default())
         .await?;
     Ok(Json(ScheduleList { schedules }))
+}
+
+/// A schedule to create.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateSchedule {
+    /// Its id, unique in the namespace.
+    pub schedule_id: String,
+    /// The schedule, in the shape describe returns under `schedule`: `spec` (calendars,
+    /// intervals, cron strings, time zone, bounds, jitter), `action` (`{"StartWorkflow":
+    /// {workflow_id, workflow_type, task_queue, input, …}}`), `policies` and `state`.
+    #[schema(value_type = Object)]
+    pub schedule: Schedule,
+    /// Take the action once right away.
+    #[serde(default)]
+    pub trigger_immediately: bool,
+}
+
+/// The schedule created.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ScheduleCreated {
+    /// Its id.
+    pub schedule_id: String,
+}
+
+/// `POST /api/v1/namespaces/{namespace}/schedules`
+#[utoipa::path(
+    post,
+    path = "/api/v1/namespaces/{namespace}/schedules",
+    tag = "schedules",
+    params(("namespace" = String, Path, description = "The namespace")),
+    request_body = CreateSchedule,
+    responses(
+        (status = 201, description = "Created", body = ScheduleCreated),
+        (status = 400, description = "Not a valid schedule (a bad spec says which part)", body = ErrorBody),
+        (status = 409, description = "The id is taken", body = ErrorBody),
+    )
+)]
+pub(crate) async fn create(
+    caller: Caller,
+    Path(namespace): Path<String>,
+    Body(request): Body<CreateSchedule>,
+) -> Result<(StatusCode, Json<ScheduleCreated>), ApiError> {
+    let client = caller.client(params::namespace(&namespace)?);
+    let mut options = ScheduleOptions::from_schedule(request.schedule_id, request.schedule);
+    options.trigger_immediately = request.trigger_immediately;
+    let handle = client.schedules().create(options).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ScheduleCreated {
+            schedule_id: handle.id().to_string(),
+        }),
+    ))
 }
 
 fn schedule_id(text: &str) -> Result<WorkflowId, ApiError> {

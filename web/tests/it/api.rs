@@ -472,7 +472,7 @@ async fn the_openapi_document_describes_every_route() {
             &["post"],
         ),
         ("/api/v1/session", &["post", "delete"]),
-        ("/api/v1/namespaces/{namespace}/schedules", &["get"]),
+        ("/api/v1/namespaces/{namespace}/schedules", &["get", "post"]),
         (
             "/api/v1/namespaces/{namespace}/schedules/{schedule_id}",
             &["get", "delete"],
@@ -615,6 +615,37 @@ async fn schedules_are_listed_paused_triggered_unpaused_and_deleted() {
         "{described}"
     );
 
+    // Created again from the document describe gives, under another id.
+    let document = described["schedule"].clone();
+    let (status, created) = post(
+        &fixture,
+        SCHEDULES,
+        json!({ "schedule_id": "nightly-again", "schedule": document }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["schedule_id"], "nightly-again");
+    let (_, again) = get(&fixture, &format!("{SCHEDULES}/nightly-again")).await;
+    assert_eq!(again["schedule"]["spec"], document["spec"]);
+    assert_eq!(again["schedule"]["action"], document["action"]);
+    assert_eq!(again["schedule"]["policies"], document["policies"]);
+    let (status, taken) = post(
+        &fixture,
+        SCHEDULES,
+        json!({ "schedule_id": "nightly-again", "schedule": document }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{taken}");
+    let (status, bad) = post(
+        &fixture,
+        SCHEDULES,
+        json!({ "schedule_id": "broken", "schedule": { "spec": 7 } }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+    assert!(bad["message"].as_str().unwrap().contains("schedule.spec"), "{bad}");
+    assert_eq!(bad["code"], "BadRequest");
+
     let response = reqwest::Client::new()
         .delete(fixture.url(&format!("{SCHEDULES}/nightly")))
         .send()
@@ -732,6 +763,12 @@ async fn an_unavailable_engine_is_a_typed_error_on_every_route_and_page() {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let error: Value = response.json().await.unwrap();
     assert_eq!(error["code"], "BadRequest");
-    assert!(error["message"].as_str().unwrap().contains("length limit exceeded"), "{error}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("length limit exceeded"),
+        "{error}"
+    );
     server.abort();
 }
