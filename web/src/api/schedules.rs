@@ -4,9 +4,9 @@
 use axum::Json;
 use axum::extract::Path;
 use axum::http::StatusCode;
-use endure::ScheduleOptions;
 use endure::schedule::{Schedule, ScheduleDescription, ScheduleListEntry, ScheduleOverlapPolicy};
 use endure::versioning::WorkerDeploymentDescription;
+use endure::{ScheduleHandle, ScheduleOptions};
 use endure_core::WorkflowId;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -106,8 +106,12 @@ pub(crate) async fn create(
     ))
 }
 
-fn schedule_id(text: &str) -> Result<WorkflowId, ApiError> {
-    WorkflowId::new(text).map_err(|error| ApiError::bad_request(format!("schedule id: {error}")))
+/// The schedule the path names.
+fn handle(caller: &Caller, (namespace, id): &(String, String)) -> Result<ScheduleHandle, ApiError> {
+    let client = caller.client(params::namespace(namespace)?);
+    let id = WorkflowId::new(id.as_str())
+        .map_err(|error| ApiError::bad_request(format!("schedule id: {error}")))?;
+    Ok(client.schedules().handle(id))
 }
 
 /// `GET /api/v1/namespaces/{namespace}/schedules/{schedule_id}`
@@ -126,16 +130,9 @@ fn schedule_id(text: &str) -> Result<WorkflowId, ApiError> {
 )]
 pub(crate) async fn describe(
     caller: Caller,
-    Path((namespace, id)): Path<(String, String)>,
+    Path(path): Path<(String, String)>,
 ) -> Result<Json<ScheduleDescription>, ApiError> {
-    let client = caller.client(params::namespace(&namespace)?);
-    Ok(Json(
-        client
-            .schedules()
-            .handle(schedule_id(&id)?)
-            .describe()
-            .await?,
-    ))
+    Ok(Json(handle(&caller, &path)?.describe().await?))
 }
 
 /// A schedule action's note.
@@ -160,15 +157,10 @@ pub struct ScheduleNote {
 )]
 pub(crate) async fn pause(
     caller: Caller,
-    Path((namespace, id)): Path<(String, String)>,
+    Path(path): Path<(String, String)>,
     Body(note): Body<ScheduleNote>,
 ) -> Result<StatusCode, ApiError> {
-    let client = caller.client(params::namespace(&namespace)?);
-    client
-        .schedules()
-        .handle(schedule_id(&id)?)
-        .pause(&note.note)
-        .await?;
+    handle(&caller, &path)?.pause(&note.note).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -186,15 +178,10 @@ pub(crate) async fn pause(
 )]
 pub(crate) async fn unpause(
     caller: Caller,
-    Path((namespace, id)): Path<(String, String)>,
+    Path(path): Path<(String, String)>,
     Body(note): Body<ScheduleNote>,
 ) -> Result<StatusCode, ApiError> {
-    let client = caller.client(params::namespace(&namespace)?);
-    client
-        .schedules()
-        .handle(schedule_id(&id)?)
-        .unpause(&note.note)
-        .await?;
+    handle(&caller, &path)?.unpause(&note.note).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -213,13 +200,10 @@ pub(crate) async fn unpause(
 )]
 pub(crate) async fn trigger(
     caller: Caller,
-    Path((namespace, id)): Path<(String, String)>,
+    Path(path): Path<(String, String)>,
     Body(_note): Body<ScheduleNote>,
 ) -> Result<StatusCode, ApiError> {
-    let client = caller.client(params::namespace(&namespace)?);
-    client
-        .schedules()
-        .handle(schedule_id(&id)?)
+    handle(&caller, &path)?
         .trigger(ScheduleOverlapPolicy::Unspecified)
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -238,14 +222,9 @@ pub(crate) async fn trigger(
 )]
 pub(crate) async fn delete(
     caller: Caller,
-    Path((namespace, id)): Path<(String, String)>,
+    Path(path): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let client = caller.client(params::namespace(&namespace)?);
-    client
-        .schedules()
-        .handle(schedule_id(&id)?)
-        .delete()
-        .await?;
+    handle(&caller, &path)?.delete().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

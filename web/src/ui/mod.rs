@@ -69,22 +69,24 @@ async fn namespaces_page(
     shown(namespaces::render(&client).await, namespace, &uri)
 }
 
+/// The caller's client in the namespace the path names, or the page saying it names none.
+fn client_in(caller: &Caller, namespace: &str) -> Result<endure::Client, Response> {
+    params::namespace(namespace)
+        .map(|namespace| caller.client(namespace))
+        .map_err(|error| problem(StatusCode::BAD_REQUEST, "default", &error.body.message))
+}
+
 async fn workflows_page(
     caller: Caller,
     Path(namespace): Path<String>,
     Params(page): Params<workflows::ListPage>,
     OriginalUri(uri): OriginalUri,
 ) -> Response {
-    let namespace = match params::namespace(&namespace) {
-        Ok(namespace) => namespace,
-        Err(error) => return problem(StatusCode::BAD_REQUEST, "default", &error.body.message),
+    let client = match client_in(&caller, &namespace) {
+        Ok(client) => client,
+        Err(page) => return page,
     };
-    let client = caller.client(namespace.clone());
-    shown(
-        workflows::render(&client, &page).await,
-        namespace.as_str(),
-        &uri,
-    )
+    shown(workflows::render(&client, &page).await, &namespace, &uri)
 }
 
 async fn workflow_page(
@@ -93,23 +95,18 @@ async fn workflow_page(
     Params(run): Params<crate::api::reads::RunParams>,
     OriginalUri(uri): OriginalUri,
 ) -> Response {
-    let parsed = params::namespace(&namespace).and_then(|namespace| {
-        Ok((
-            namespace,
-            params::workflow_id(&workflow_id)?,
-            params::run_id(run.run_id.as_deref())?,
-        ))
-    });
-    let (namespace, workflow_id, run_id) = match parsed {
-        Ok(parsed) => parsed,
-        Err(error) => return problem(StatusCode::BAD_REQUEST, "default", &error.body.message),
+    let client = match client_in(&caller, &namespace) {
+        Ok(client) => client,
+        Err(page) => return page,
     };
-    let client = caller.client(namespace.clone());
-    shown(
-        workflow::render(&client, workflow_id, run_id).await,
-        namespace.as_str(),
-        &uri,
-    )
+    let target = params::workflow_id(&workflow_id)
+        .and_then(|workflow_id| Ok((workflow_id, params::run_id(run.run_id.as_deref())?)));
+    let (workflow_id, run_id) = match target {
+        Ok(target) => target,
+        Err(error) => return problem(StatusCode::BAD_REQUEST, &namespace, &error.body.message),
+    };
+    let page = workflow::render(&client, workflow_id, run_id).await;
+    shown(page, &namespace, &uri)
 }
 
 async fn schedules_page(
@@ -117,12 +114,10 @@ async fn schedules_page(
     Path(namespace): Path<String>,
     OriginalUri(uri): OriginalUri,
 ) -> Response {
-    let namespace = match params::namespace(&namespace) {
-        Ok(namespace) => namespace,
-        Err(error) => return problem(StatusCode::BAD_REQUEST, "default", &error.body.message),
-    };
-    let client = caller.client(namespace.clone());
-    shown(schedules::render(&client).await, namespace.as_str(), &uri)
+    match client_in(&caller, &namespace) {
+        Ok(client) => shown(schedules::render(&client).await, &namespace, &uri),
+        Err(page) => page,
+    }
 }
 
 async fn deployments_page(
@@ -130,12 +125,10 @@ async fn deployments_page(
     Path(namespace): Path<String>,
     OriginalUri(uri): OriginalUri,
 ) -> Response {
-    let namespace = match params::namespace(&namespace) {
-        Ok(namespace) => namespace,
-        Err(error) => return problem(StatusCode::BAD_REQUEST, "default", &error.body.message),
-    };
-    let client = caller.client(namespace.clone());
-    shown(deployments::render(&client).await, namespace.as_str(), &uri)
+    match client_in(&caller, &namespace) {
+        Ok(client) => shown(deployments::render(&client).await, &namespace, &uri),
+        Err(page) => page,
+    }
 }
 
 /// A page, or what stopped it: sign-in for a caller without a valid credential, a

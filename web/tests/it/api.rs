@@ -505,31 +505,8 @@ async fn the_openapi_document_describes_every_route() {
 
 #[tokio::test]
 async fn schedules_are_listed_paused_triggered_unpaused_and_deleted() {
-    use endure::schedule::{IntervalSpec, ScheduleSpec};
-    use endure::{
-        ScheduleOptions, StartWorkflowOptions, TaskQueueName, WorkflowId, schedule_workflow_action,
-    };
-
     let fixture = Fixture::start().await;
-    let spec = ScheduleSpec {
-        intervals: vec![IntervalSpec::every(Duration::from_secs(86_400))],
-        ..ScheduleSpec::default()
-    };
-    let action = schedule_workflow_action(
-        StartWorkflowOptions::new(
-            WorkflowId::new("nightly-order").unwrap(),
-            TaskQueueName::new(QUEUE).unwrap(),
-        ),
-        "OrderWorkflow",
-        &"user_123",
-    )
-    .unwrap();
-    fixture
-        .client
-        .schedules()
-        .create(ScheduleOptions::new("nightly", spec, action))
-        .await
-        .unwrap();
+    crate::create_nightly(&fixture.client).await;
     const SCHEDULES: &str = "/api/v1/namespaces/default/schedules";
     let (status, listed) = get(&fixture, SCHEDULES).await;
     assert_eq!(status, StatusCode::OK, "{listed}");
@@ -643,7 +620,10 @@ async fn schedules_are_listed_paused_triggered_unpaused_and_deleted() {
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
-    assert!(bad["message"].as_str().unwrap().contains("schedule.spec"), "{bad}");
+    assert!(
+        bad["message"].as_str().unwrap().contains("schedule.spec"),
+        "{bad}"
+    );
     assert_eq!(bad["code"], "BadRequest");
 
     let response = reqwest::Client::new()

@@ -420,32 +420,7 @@ async fn the_ui_lists_filters_shows_and_acts_on_workflows_in_chromium() {
     screenshot(&browser, "workflow-terminated").await;
 
     // A schedule, paused from the UI.
-    {
-        use endure::schedule::{IntervalSpec, ScheduleSpec};
-        use endure::{
-            ScheduleOptions, StartWorkflowOptions, TaskQueueName, WorkflowId,
-            schedule_workflow_action,
-        };
-        let spec = ScheduleSpec {
-            intervals: vec![IntervalSpec::every(Duration::from_secs(86_400))],
-            ..ScheduleSpec::default()
-        };
-        let action = schedule_workflow_action(
-            StartWorkflowOptions::new(
-                WorkflowId::new("nightly-order").unwrap(),
-                TaskQueueName::new(crate::QUEUE).unwrap(),
-            ),
-            "OrderWorkflow",
-            &"user_123",
-        )
-        .unwrap();
-        fixture
-            .client
-            .schedules()
-            .create(ScheduleOptions::new("nightly", spec, action))
-            .await
-            .unwrap();
-    }
+    crate::create_nightly(&fixture.client).await;
     browser
         .goto(&fixture.url("/namespaces/default/schedules"))
         .await

@@ -77,6 +77,29 @@ pub(crate) async fn approval_workflow(
     Ok(format!("{order} approved by {by}"))
 }
 
+/// Creates schedule `nightly`: the Quick Start for `user_123` once a day.
+pub(crate) async fn create_nightly(client: &Client) {
+    use endure::schedule::{IntervalSpec, ScheduleSpec};
+    let spec = ScheduleSpec {
+        intervals: vec![IntervalSpec::every(Duration::from_secs(86_400))],
+        ..ScheduleSpec::default()
+    };
+    let action = schedule_workflow_action(
+        StartWorkflowOptions::new(
+            WorkflowId::new("nightly-order").unwrap(),
+            TaskQueueName::new(QUEUE).unwrap(),
+        ),
+        "OrderWorkflow",
+        &"user_123",
+    )
+    .unwrap();
+    client
+        .schedules()
+        .create(ScheduleOptions::new("nightly", spec, action))
+        .await
+        .unwrap();
+}
+
 /// A running engine with a worker and the web routes.
 pub(crate) struct Fixture {
     /// `http://127.0.0.1:PORT`.
