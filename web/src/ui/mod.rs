@@ -70,10 +70,16 @@ async fn namespaces_page(
 }
 
 /// The caller's client in the namespace the path names, or the page saying it names none.
-fn client_in(caller: &Caller, namespace: &str) -> Result<endure::Client, Response> {
+fn client_in(caller: &Caller, namespace: &str) -> Result<endure::Client, Box<Response>> {
     params::namespace(namespace)
         .map(|namespace| caller.client(namespace))
-        .map_err(|error| problem(StatusCode::BAD_REQUEST, "default", &error.body.message))
+        .map_err(|error| {
+            Box::new(problem(
+                StatusCode::BAD_REQUEST,
+                "default",
+                &error.body.message,
+            ))
+        })
 }
 
 async fn workflows_page(
@@ -84,7 +90,7 @@ async fn workflows_page(
 ) -> Response {
     let client = match client_in(&caller, &namespace) {
         Ok(client) => client,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     shown(workflows::render(&client, &page).await, &namespace, &uri)
 }
@@ -97,7 +103,7 @@ async fn workflow_page(
 ) -> Response {
     let client = match client_in(&caller, &namespace) {
         Ok(client) => client,
-        Err(page) => return page,
+        Err(page) => return *page,
     };
     let target = params::workflow_id(&workflow_id)
         .and_then(|workflow_id| Ok((workflow_id, params::run_id(run.run_id.as_deref())?)));
@@ -116,7 +122,7 @@ async fn schedules_page(
 ) -> Response {
     match client_in(&caller, &namespace) {
         Ok(client) => shown(schedules::render(&client).await, &namespace, &uri),
-        Err(page) => page,
+        Err(page) => *page,
     }
 }
 
@@ -127,7 +133,7 @@ async fn deployments_page(
 ) -> Response {
     match client_in(&caller, &namespace) {
         Ok(client) => shown(deployments::render(&client).await, &namespace, &uri),
-        Err(page) => page,
+        Err(page) => *page,
     }
 }
 
