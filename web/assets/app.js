@@ -44,10 +44,41 @@ function parseArgs(text) {
     });
 }
 
+// A running workflow's page waits for its next event (the history's long poll) and
+// reloads when one is written; other pages reload every few seconds.
+async function followHistory(box) {
+  const page = document.getElementById("workflow");
+  const next = page.dataset.nextEvent;
+  while (box.checked) {
+    try {
+      const answer = await callApi(
+        "GET",
+        workflowApi(`/history?run_id=${encodeURIComponent(page.dataset.runId)}&first_event_id=${next}&wait_new_event=true`),
+      );
+      if (!box.checked || document.querySelector("dialog[open]")) return;
+      if (answer.events.length > 0 || answer.closed) {
+        location.reload();
+        return;
+      }
+    } catch (error) {
+      await new Promise((resolve) => setTimeout(resolve, REFRESH_EVERY_MS));
+    }
+  }
+}
+
 function setupRefresh() {
   const box = document.getElementById("auto-refresh");
   if (!box) return;
   box.checked = localStorage.getItem(REFRESH_KEY) === "on";
+  const workflow = document.getElementById("workflow");
+  if (workflow) {
+    box.addEventListener("change", () => {
+      localStorage.setItem(REFRESH_KEY, box.checked ? "on" : "off");
+      if (box.checked) followHistory(box);
+    });
+    if (box.checked) followHistory(box);
+    return;
+  }
   let timer = null;
   const schedule = () => {
     clearTimeout(timer);

@@ -56,6 +56,7 @@ fn page(client: &Client, description: &WorkflowDescription, events: &[EventView]
             data-namespace=(namespace)
             data-workflow-id=(id)
             data-run-id=(run)
+            data-next-event=(events.len() + 1)
             data-running=(running) {
             h1 { (id) }
             (format::status(description.status))

@@ -419,6 +419,43 @@ async fn the_ui_lists_filters_shows_and_acts_on_workflows_in_chromium() {
     assert!(outcome.contains("not needed"), "{outcome}");
     screenshot(&browser, "workflow-terminated").await;
 
+    // Auto-refresh on a running workflow's page: its history's long poll sees the signal
+    // sent from elsewhere, and the page shows the run completed.
+    start(&fixture, "approval-3", "ApprovalWorkflow", json!("order-9")).await;
+    browser
+        .goto(&fixture.url("/namespaces/default/workflows/approval-3"))
+        .await
+        .unwrap();
+    until(
+        &browser,
+        "the running run",
+        "document.getElementById('auto-refresh') !== null",
+    )
+    .await;
+    browser
+        .find(Locator::Css("#auto-refresh"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    fixture
+        .client
+        .handle(endure::WorkflowId::new("approval-3").unwrap(), None)
+        .signal("approve", &"elsewhere")
+        .await
+        .unwrap();
+    until(
+        &browser,
+        "the run completed by itself",
+        "document.querySelector('.heading .status') && document.querySelector('.heading .status').innerText === 'Completed'",
+    )
+    .await;
+    browser
+        .execute("localStorage.setItem('endure.autoRefresh', 'off');", vec![])
+        .await
+        .unwrap();
+
     // A schedule, paused from the UI.
     crate::create_nightly(&fixture.client).await;
     browser
