@@ -25,6 +25,8 @@
 pub mod api;
 mod caller;
 pub mod guard;
+#[cfg(feature = "test-browser")]
+pub mod testing;
 pub mod ui;
 
 use std::sync::Arc;

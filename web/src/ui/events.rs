@@ -44,9 +44,23 @@ impl EventView {
         }
     }
 
-    /// Attribute `name` as an event id.
+    /// Attribute `name` as an event id — at the top, or under `child` (where a child
+    /// workflow's closing events keep their references).
     pub(crate) fn reference(&self, name: &str) -> Option<u64> {
-        self.attributes.get(name)?.as_u64()
+        self.attributes
+            .get(name)
+            .or_else(|| self.attributes.get("child")?.get(name))?
+            .as_u64()
+    }
+
+    /// The run id of the workflow execution the event names (a child's), at the top or
+    /// under `child`.
+    fn execution_run(&self) -> Option<&str> {
+        self.attributes
+            .get("workflow_execution")
+            .or_else(|| self.attributes.get("child")?.get("workflow_execution"))?
+            .get("run_id")?
+            .as_str()
     }
 
     /// A short summary of the attributes worth a glance in the table.
@@ -139,12 +153,7 @@ pub(crate) fn children(events: &[EventView]) -> Vec<Child> {
             && let Some((_, child)) = children.iter_mut().find(|(id, _)| *id == initiated)
         {
             child.state = event.kind;
-            if let Some(run) = event
-                .attributes
-                .get("workflow_execution")
-                .and_then(|execution| execution.get("run_id"))
-                .and_then(Value::as_str)
-            {
+            if let Some(run) = event.execution_run() {
                 child.run_id = Some(run.to_owned());
             }
         }
@@ -257,6 +266,58 @@ pub(crate) fn bars(events: &[EventView]) -> Vec<Bar> {
 mod tests {
     use super::*;
     use endure_core::history::samples::quickstart_history;
+    use serde_json::json;
+
+    fn event(id: u64, seconds: u64, kind: &'static str, attributes: Value) -> EventView {
+        EventView {
+            id,
+            time: Timestamp::from_unix_seconds(seconds),
+            kind,
+            attributes,
+        }
+    }
+
+    #[test]
+    fn a_childs_closing_event_is_found_by_its_nested_reference() {
+        let execution = json!({ "workflow_id": "c1", "run_id": "r1" });
+        let events = [
+            event(1, 0, "WorkflowExecutionStarted", json!({ "input": ["x"] })),
+            event(
+                5,
+                1,
+                "StartChildWorkflowExecutionInitiated",
+                json!({ "workflow_id": "c1", "workflow_type": "Greet" }),
+            ),
+            event(
+                6,
+                2,
+                "ChildWorkflowExecutionStarted",
+                json!({ "initiated_event_id": 5, "workflow_execution": execution }),
+            ),
+            event(
+                9,
+                4,
+                "ChildWorkflowExecutionCompleted",
+                json!({ "child": { "initiated_event_id": 5, "started_event_id": 6, "workflow_execution": execution }, "result": ["hi"] }),
+            ),
+        ];
+        assert_eq!(
+            children(&events),
+            [Child {
+                workflow_id: "c1".into(),
+                workflow_type: "Greet".into(),
+                run_id: Some("r1".into()),
+                state: "ChildWorkflowExecutionCompleted",
+            }]
+        );
+        let bars = bars(&events);
+        assert_eq!(bars.len(), 1);
+        assert_eq!(bars[0].kind, BarKind::Child);
+        assert_eq!(bars[0].label, "child Greet");
+        assert_eq!(bars[0].outcome, "ChildWorkflowExecutionCompleted");
+        assert_eq!(bars[0].started, Some(Timestamp::from_unix_seconds(2)));
+        assert_eq!(bars[0].to, Some(Timestamp::from_unix_seconds(4)));
+    }
 
     #[test]
     fn the_quickstart_reads_as_its_activities_and_outcome() {
