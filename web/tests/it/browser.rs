@@ -2,9 +2,9 @@
 //! web routes of an engine running real workflows. Screenshots of every page are saved
 //! under `target/ui-screenshots/` on every run.
 //!
-//! Needs `chromedriver` and `chromium` (Debian's `chromium-driver` and `chromium`; `.ci/run`
-//! installs them). Without them the test says so and passes, unless `CI` or
-//! `ENDURE_TEST_BROWSER=required` is set, when it fails.
+//! The browser is `endure_web::testing::Chromium`: without chromedriver the test says so
+//! and passes, unless `CI` or `ENDURE_TEST_BROWSER=required` is set (`.ci/run` sets it and
+//! installs Debian's `chromium` and `chromium-driver`).
 
 use endure_web::testing::Chromium;
 use serde_json::{Value, json};
