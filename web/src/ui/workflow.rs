@@ -176,19 +176,20 @@ fn page(client: &Client, description: &WorkflowDescription, events: &[EventView]
         }
         section {
             h2 { "History " span.muted { "(" (events.len()) " events)" } }
-            (history_table(events))
+            (history_table(events, namespace, &id, &run))
         }
     };
     super::layout::page(&id, namespace, body)
 }
 
 /// The history, one row per event, its attributes behind a disclosure.
-fn history_table(events: &[EventView]) -> Markup {
+fn history_table(events: &[EventView], namespace: &str, id: &str, run: &str) -> Markup {
+    let shown = &events[..events.len().min(HISTORY_ROWS_MAX)];
     html! {
         table.history id="history" {
             thead { tr { th { "ID" } th { "Time" } th { "Type" } th { "Details" } } }
             tbody {
-                @for event in events {
+                @for event in shown {
                     tr data-event-id=(event.id) data-event-type=(event.kind) {
                         td.mono { (event.id) }
                         td { (format::time(event.time)) }
@@ -203,8 +204,21 @@ fn history_table(events: &[EventView]) -> Markup {
                 }
             }
         }
+        @if events.len() > shown.len() {
+            p.muted id="history-more" {
+                "The first " (shown.len()) " of " (events.len()) " events. The rest: "
+                a href={ "/api/v1/namespaces/" (namespace) "/workflows/" (encode(id)) "/history?run_id=" (run) "&first_event_id=" (shown.len() + 1) } {
+                    "the history from event " (shown.len() + 1)
+                }
+                " (JSON), or " code { "endure workflow show -w " (id) } "."
+            }
+        }
     }
 }
+
+/// The most history rows a page shows; the rest are a link to the API's pages away (a
+/// history may hold 51,200 events).
+pub(crate) const HISTORY_ROWS_MAX: usize = 2_000;
 
 /// The colour family of an event type.
 fn category(kind: &str) -> &'static str {
@@ -282,5 +296,32 @@ fn buttons(confirm: &str) -> Markup {
             button type="button" data-close { "Close" }
             button type="submit" .primary { (confirm) }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use endure_core::time::Timestamp;
+
+    use super::*;
+
+    #[test]
+    fn a_long_history_shows_its_first_rows_and_links_to_the_rest() {
+        let events: Vec<EventView> = (1..=HISTORY_ROWS_MAX as u64 + 5)
+            .map(|id| EventView {
+                id,
+                time: Timestamp::from_unix_seconds(id),
+                kind: "WorkflowExecutionSignaled",
+                attributes: serde_json::json!({ "signal_name": "tick" }),
+            })
+            .collect();
+        let page = history_table(&events, "default", "many/signals", "run-1").into_string();
+        assert_eq!(page.matches("<tr data-event-id=").count(), HISTORY_ROWS_MAX);
+        assert!(page.contains(
+            "/api/v1/namespaces/default/workflows/many%2Fsignals/history?run_id=run-1&amp;first_event_id=2001"
+        ), "{}", &page[page.len() - 600..]);
+        let short = history_table(&events[..3], "default", "w", "r").into_string();
+        assert_eq!(short.matches("<tr data-event-id=").count(), 3);
+        assert!(!short.contains("history-more"));
     }
 }
