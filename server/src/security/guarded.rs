@@ -4,7 +4,10 @@
 //!
 //! The TCP server does the same per frame on a connection; front ends without a
 //! connection of their own (the HTTP/JSON API, one caller per request) wrap the engine's
-//! in-process transport in a [`GuardedTransport`] and hand it to an SDK `Client`.
+//! in-process transport in a [`GuardedTransport`] and hand it to an SDK `Client`. Such a
+//! caller lives for one request, so the per-connection rate limit (`--connection-rps`)
+//! bounds each request's calls only; the namespace's and the server's limits apply as to
+//! every call.
 
 use std::sync::Arc;
 

@@ -1,11 +1,10 @@
 //! Reading workflows: list (the list-filter language, paged), count, describe, history
 //! (paged, and long-polled for new events).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use endure_core::EventId;
 use endure_core::history::HistoryEvent;
 use endure_core::protocol::{WorkflowDescription, WorkflowExecutionInfo};
@@ -15,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody};
 use super::params::{self, Params};
-use crate::{Caller, Web};
+use crate::Caller;
 
 /// Rows per page when none is asked for.
 pub const PAGE_SIZE_DEFAULT: usize = 50;
@@ -61,7 +60,6 @@ pub struct WorkflowPage {
     )
 )]
 pub(crate) async fn list(
-    State(_web): State<Arc<Web>>,
     caller: Caller,
     Path(namespace): Path<String>,
     Params(params): Params<ListParams>,

@@ -32,6 +32,12 @@ pub struct SignedIn {
 /// The longest credential taken, in bytes (as the TCP front end's).
 const TOKEN_BYTES_MAX: usize = 16 * 1024;
 
+/// Whether `byte` may be in a credential kept in the cookie: what API keys (base64 and
+/// hex) and JWTs (base64url and dots) are made of — never `;`, `,`, spaces or quotes.
+fn token_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'=')
+}
+
 /// `POST /api/v1/session`
 #[utoipa::path(
     post,
@@ -48,12 +54,9 @@ pub(crate) async fn sign_in(
     Body(sign_in): Body<SignIn>,
 ) -> Result<Response, ApiError> {
     let token = sign_in.token.trim();
-    if token.is_empty()
-        || token.len() > TOKEN_BYTES_MAX
-        || !token.bytes().all(|b| b.is_ascii_graphic())
-    {
+    if token.is_empty() || token.len() > TOKEN_BYTES_MAX || !token.bytes().all(token_byte) {
         return Err(ApiError::unauthenticated(
-            "the credential must be an API key or a JWT (printable text, at most 16 KiB)",
+            "the credential must be an API key or a JWT (letters, digits and -._~+/=, at most 16 KiB)",
         ));
     }
     let security = &web.options.security;

@@ -105,6 +105,15 @@ async fn the_ui_signs_in_once_and_keeps_the_credential_in_an_http_only_cookie() 
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert!(response.headers().get("set-cookie").is_none());
+    // A credential that would break out of the cookie is refused before it is checked.
+    let response = client
+        .post(fixture.url("/api/v1/session"))
+        .json(&json!({ "token": "endure_x; Domain=evil.example" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(response.headers().get("set-cookie").is_none());
     let response = client
         .post(fixture.url("/api/v1/session"))
         .json(&json!({ "token": KEY_A }))
