@@ -107,7 +107,12 @@ function setupDialogs() {
     });
   }
   for (const button of document.querySelectorAll("button[data-close]")) {
-    button.addEventListener("click", () => button.closest("dialog").close());
+    button.addEventListener("click", () => {
+      const dialog = button.closest("dialog");
+      dialog.close();
+      // An update that went through wrote events: show them.
+      if (dialog.dataset.changed === "yes") location.reload();
+    });
   }
   for (const form of document.querySelectorAll("form[data-action]")) {
     form.addEventListener("submit", async (event) => {
@@ -128,6 +133,7 @@ function setupDialogs() {
         const answer = await callApi("POST", workflowApi(`/${action}`), body);
         if (action === "query" || action === "update") {
           output.textContent = JSON.stringify(answer.result, null, 2);
+          if (action === "update") form.closest("dialog").dataset.changed = "yes";
         } else if (action === "reset") {
           output.textContent = `New run ${answer.run_id}`;
           location.href = `${location.pathname}?run_id=${encodeURIComponent(answer.run_id)}`;

@@ -1,27 +1,8 @@
 //! `endure server start-dev` serves the web UI and its HTTP API beside the native protocol,
 //! on one engine: what one front end starts the other sees. `--headless` turns it off.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-
-use crate::metrics::get;
+use crate::metrics::{get, post_json};
 use crate::processes::{Server, cli, ok};
-
-/// `POST path` with a JSON body: the status and the body.
-fn post_json(address: &str, path: &str, body: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(address).unwrap();
-    write!(
-        stream,
-        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
-    (status, body.to_owned())
-}
 
 #[test]
 fn the_dev_server_serves_the_ui_and_the_api_on_its_engine() {
@@ -199,6 +180,14 @@ async fn the_dev_servers_ui_in_chromium() {
         )
         .await;
     browser.screenshot("dev-server-update").await;
+    // Closing the dialog shows the update's events.
+    browser.click("#dialog-update button[data-close]").await;
+    browser
+        .until(
+            "the update in the history",
+            "Array.from(document.querySelectorAll('#history tbody tr')).some(r => r.dataset.eventType === 'WorkflowExecutionUpdateCompleted')",
+        )
+        .await;
     browser.close().await;
     assert!(server.terminate());
 }
