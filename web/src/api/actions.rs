@@ -13,7 +13,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
-use super::params::{self, Body, Params};
+use super::params::{self, Body, NamespacePath, Params, WorkflowPath};
 use super::reads::RunParams;
 use crate::Caller;
 
@@ -38,7 +38,10 @@ fn payloads(values: &[Value]) -> Result<Payloads, ApiError> {
 /// The handle `path` and `run_id` name.
 fn handle(
     caller: &Caller,
-    (namespace, workflow_id): &(String, String),
+    WorkflowPath {
+        namespace,
+        workflow_id,
+    }: &WorkflowPath,
     run_id: Option<&str>,
 ) -> Result<WorkflowHandle, ApiError> {
     let client = caller.client(params::namespace(namespace)?);
@@ -89,7 +92,7 @@ fn duration(text: Option<&str>, what: &str) -> Result<Option<Duration>, ApiError
     post,
     path = "/api/v1/namespaces/{namespace}/workflows",
     tag = "actions",
-    params(("namespace" = String, Path, description = "The namespace")),
+    params(NamespacePath),
     request_body = StartRequest,
     responses(
         (status = 201, description = "Started", body = RunStarted),
@@ -98,7 +101,7 @@ fn duration(text: Option<&str>, what: &str) -> Result<Option<Duration>, ApiError
 )]
 pub(crate) async fn start(
     caller: Caller,
-    Path(namespace): Path<String>,
+    Path(NamespacePath { namespace }): Path<NamespacePath>,
     Body(request): Body<StartRequest>,
 ) -> Result<(StatusCode, Json<RunStarted>), ApiError> {
     let client = caller.client(params::namespace(&namespace)?);
@@ -145,8 +148,7 @@ pub struct SignalRequest {
     path = "/api/v1/namespaces/{namespace}/workflows/{workflow_id}/signal",
     tag = "actions",
     params(
-        ("namespace" = String, Path, description = "The namespace"),
-        ("workflow_id" = String, Path, description = "The workflow id"),
+        WorkflowPath,
     ),
     request_body = SignalRequest,
     responses(
@@ -157,7 +159,7 @@ pub struct SignalRequest {
 )]
 pub(crate) async fn signal(
     caller: Caller,
-    Path(path): Path<(String, String)>,
+    Path(path): Path<WorkflowPath>,
     Body(request): Body<SignalRequest>,
 ) -> Result<StatusCode, ApiError> {
     let handle = handle(&caller, &path, request.run_id.as_deref())?;
@@ -201,8 +203,7 @@ pub struct CallResult {
     path = "/api/v1/namespaces/{namespace}/workflows/{workflow_id}/query",
     tag = "actions",
     params(
-        ("namespace" = String, Path, description = "The namespace"),
-        ("workflow_id" = String, Path, description = "The workflow id"),
+        WorkflowPath,
     ),
     request_body = CallRequest,
     responses(
@@ -212,7 +213,7 @@ pub struct CallResult {
 )]
 pub(crate) async fn query(
     caller: Caller,
-    Path(path): Path<(String, String)>,
+    Path(path): Path<WorkflowPath>,
     Body(request): Body<CallRequest>,
 ) -> Result<Json<CallResult>, ApiError> {
     let handle = handle(&caller, &path, request.run_id.as_deref())?;
@@ -231,8 +232,7 @@ pub(crate) async fn query(
     path = "/api/v1/namespaces/{namespace}/workflows/{workflow_id}/update",
     tag = "actions",
     params(
-        ("namespace" = String, Path, description = "The namespace"),
-        ("workflow_id" = String, Path, description = "The workflow id"),
+        WorkflowPath,
     ),
     request_body = CallRequest,
     responses(
@@ -243,7 +243,7 @@ pub(crate) async fn query(
 )]
 pub(crate) async fn update(
     caller: Caller,
-    Path(path): Path<(String, String)>,
+    Path(path): Path<WorkflowPath>,
     Body(request): Body<CallRequest>,
 ) -> Result<Json<CallResult>, ApiError> {
     let handle = handle(&caller, &path, request.run_id.as_deref())?;
@@ -267,8 +267,7 @@ pub(crate) async fn update(
     path = "/api/v1/namespaces/{namespace}/workflows/{workflow_id}/cancel",
     tag = "actions",
     params(
-        ("namespace" = String, Path, description = "The namespace"),
-        ("workflow_id" = String, Path, description = "The workflow id"),
+        WorkflowPath,
     ),
     request_body = RunTarget,
     responses(
@@ -278,7 +277,7 @@ pub(crate) async fn update(
 )]
 pub(crate) async fn cancel(
     caller: Caller,
-    Path(path): Path<(String, String)>,
+    Path(path): Path<WorkflowPath>,
     Body(request): Body<RunTarget>,
 ) -> Result<StatusCode, ApiError> {
     handle(&caller, &path, request.run_id.as_deref())?
@@ -304,8 +303,7 @@ pub struct TerminateRequest {
     path = "/api/v1/namespaces/{namespace}/workflows/{workflow_id}/terminate",
     tag = "actions",
     params(
-        ("namespace" = String, Path, description = "The namespace"),
-        ("workflow_id" = String, Path, description = "The workflow id"),
+        WorkflowPath,
     ),
     request_body = TerminateRequest,
     responses(
@@ -315,7 +313,7 @@ pub struct TerminateRequest {
 )]
 pub(crate) async fn terminate(
     caller: Caller,
-    Path(path): Path<(String, String)>,
+    Path(path): Path<WorkflowPath>,
     Body(request): Body<TerminateRequest>,
 ) -> Result<StatusCode, ApiError> {
     handle(&caller, &path, request.run_id.as_deref())?
@@ -348,8 +346,7 @@ pub struct ResetRequest {
     path = "/api/v1/namespaces/{namespace}/workflows/{workflow_id}/reset",
     tag = "actions",
     params(
-        ("namespace" = String, Path, description = "The namespace"),
-        ("workflow_id" = String, Path, description = "The workflow id"),
+        WorkflowPath,
     ),
     request_body = ResetRequest,
     responses(
@@ -359,7 +356,7 @@ pub struct ResetRequest {
 )]
 pub(crate) async fn reset(
     caller: Caller,
-    Path(path): Path<(String, String)>,
+    Path(path): Path<WorkflowPath>,
     Body(request): Body<ResetRequest>,
 ) -> Result<Json<RunStarted>, ApiError> {
     let point = match (request.event_id, request.to.as_deref()) {
@@ -390,8 +387,7 @@ pub(crate) async fn reset(
     path = "/api/v1/namespaces/{namespace}/workflows/{workflow_id}",
     tag = "actions",
     params(
-        ("namespace" = String, Path, description = "The namespace"),
-        ("workflow_id" = String, Path, description = "The workflow id"),
+        WorkflowPath,
         RunParams,
     ),
     responses(
@@ -401,7 +397,7 @@ pub(crate) async fn reset(
 )]
 pub(crate) async fn delete(
     caller: Caller,
-    Path(path): Path<(String, String)>,
+    Path(path): Path<WorkflowPath>,
     Params(params): Params<RunParams>,
 ) -> Result<StatusCode, ApiError> {
     handle(&caller, &path, params.run_id.as_deref())?

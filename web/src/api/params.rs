@@ -5,9 +5,39 @@ use axum::extract::FromRequestParts;
 use axum::extract::Query;
 use axum::http::request::Parts;
 use endure_core::{Namespace, RunId, WorkflowId};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use utoipa::IntoParams;
 
 use super::error::ApiError;
+
+/// A path naming a namespace.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct NamespacePath {
+    /// The namespace.
+    pub(crate) namespace: String,
+}
+
+/// A path naming a workflow.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct WorkflowPath {
+    /// The namespace.
+    pub(crate) namespace: String,
+    /// The workflow id.
+    pub(crate) workflow_id: String,
+}
+
+/// A path naming a schedule.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct SchedulePath {
+    /// The namespace.
+    pub(crate) namespace: String,
+    /// The schedule id.
+    pub(crate) schedule_id: String,
+}
 
 /// A namespace from the path.
 pub(crate) fn namespace(text: &str) -> Result<Namespace, ApiError> {

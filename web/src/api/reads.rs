@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody};
-use super::params::{self, Params};
+use super::params::{self, NamespacePath, Params, WorkflowPath};
 use crate::Caller;
 
 /// Rows per page when none is asked for.
@@ -27,6 +27,7 @@ const HISTORY_WAIT_POLL: Duration = Duration::from_millis(200);
 
 /// A list's query string.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// A list filter (`WorkflowType = 'Order' AND ExecutionStatus = 'Running'`); empty
     /// lists every run.
@@ -53,7 +54,7 @@ pub struct WorkflowPage {
     get,
     path = "/api/v1/namespaces/{namespace}/workflows",
     tag = "workflows",
-    params(("namespace" = String, Path, description = "The namespace"), ListParams),
+    params(NamespacePath, ListParams),
     responses(
         (status = 200, description = "A page of runs", body = WorkflowPage),
         (status = 400, description = "A filter that does not parse (code BadFilter, with position)", body = ErrorBody),
@@ -61,7 +62,7 @@ pub struct WorkflowPage {
 )]
 pub(crate) async fn list(
     caller: Caller,
-    Path(namespace): Path<String>,
+    Path(NamespacePath { namespace }): Path<NamespacePath>,
     Params(params): Params<ListParams>,
 ) -> Result<Json<WorkflowPage>, ApiError> {
     let client = caller.client(params::namespace(&namespace)?);
@@ -92,6 +93,7 @@ pub(crate) async fn list(
 
 /// A count's query string.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CountParams {
     /// A list filter; empty counts every run.
     pub query: Option<String>,
@@ -109,7 +111,7 @@ pub struct WorkflowCount {
     get,
     path = "/api/v1/namespaces/{namespace}/workflow-count",
     tag = "workflows",
-    params(("namespace" = String, Path, description = "The namespace"), CountParams),
+    params(NamespacePath, CountParams),
     responses(
         (status = 200, description = "The count", body = WorkflowCount),
         (status = 400, description = "A filter that does not parse", body = ErrorBody),
@@ -117,7 +119,7 @@ pub struct WorkflowCount {
 )]
 pub(crate) async fn count(
     caller: Caller,
-    Path(namespace): Path<String>,
+    Path(NamespacePath { namespace }): Path<NamespacePath>,
     Params(params): Params<CountParams>,
 ) -> Result<Json<WorkflowCount>, ApiError> {
     let client = caller.client(params::namespace(&namespace)?);
@@ -129,6 +131,7 @@ pub(crate) async fn count(
 
 /// Which run: the current one unless `run_id` names another.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RunParams {
     /// The run; empty or absent for the workflow's current run.
     pub run_id: Option<String>,
@@ -140,8 +143,7 @@ pub struct RunParams {
     path = "/api/v1/namespaces/{namespace}/workflows/{workflow_id}",
     tag = "workflows",
     params(
-        ("namespace" = String, Path, description = "The namespace"),
-        ("workflow_id" = String, Path, description = "The workflow id"),
+        WorkflowPath,
         RunParams,
     ),
     responses(
@@ -151,7 +153,10 @@ pub struct RunParams {
 )]
 pub(crate) async fn describe(
     caller: Caller,
-    Path((namespace, workflow_id)): Path<(String, String)>,
+    Path(WorkflowPath {
+        namespace,
+        workflow_id,
+    }): Path<WorkflowPath>,
     Params(params): Params<RunParams>,
 ) -> Result<Json<WorkflowDescription>, ApiError> {
     let client = caller.client(params::namespace(&namespace)?);
@@ -164,6 +169,7 @@ pub(crate) async fn describe(
 
 /// A history request's query string.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HistoryParams {
     /// The run; absent for the current one.
     pub run_id: Option<String>,
@@ -197,8 +203,7 @@ pub struct HistoryPage {
     path = "/api/v1/namespaces/{namespace}/workflows/{workflow_id}/history",
     tag = "workflows",
     params(
-        ("namespace" = String, Path, description = "The namespace"),
-        ("workflow_id" = String, Path, description = "The workflow id"),
+        WorkflowPath,
         HistoryParams,
     ),
     responses(
@@ -208,7 +213,10 @@ pub struct HistoryPage {
 )]
 pub(crate) async fn history(
     caller: Caller,
-    Path((namespace, workflow_id)): Path<(String, String)>,
+    Path(WorkflowPath {
+        namespace,
+        workflow_id,
+    }): Path<WorkflowPath>,
     Params(params): Params<HistoryParams>,
 ) -> Result<Json<HistoryPage>, ApiError> {
     let client = caller.client(params::namespace(&namespace)?);

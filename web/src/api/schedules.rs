@@ -12,11 +12,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody};
-use super::params::{self, Body, Params};
+use super::params::{self, Body, NamespacePath, Params, SchedulePath};
 use crate::Caller;
 
 /// A schedule listing's query string.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ScheduleListParams {
     /// A list filter over the schedules' search attributes; empty lists all.
     pub query: Option<String>,
@@ -35,7 +36,7 @@ pub struct ScheduleList {
     get,
     path = "/api/v1/namespaces/{namespace}/schedules",
     tag = "schedules",
-    params(("namespace" = String, Path, description = "The namespace"), ScheduleListParams),
+    params(NamespacePath, ScheduleListParams),
     responses(
         (status = 200, description = "The schedules", body = ScheduleList),
         (status = 400, description = "A filter that does not parse", body = ErrorBody),
@@ -43,7 +44,7 @@ pub struct ScheduleList {
 )]
 pub(crate) async fn list(
     caller: Caller,
-    Path(namespace): Path<String>,
+    Path(NamespacePath { namespace }): Path<NamespacePath>,
     Params(params): Params<ScheduleListParams>,
 ) -> Result<Json<ScheduleList>, ApiError> {
     let client = caller.client(params::namespace(&namespace)?);
@@ -81,7 +82,7 @@ pub struct ScheduleCreated {
     post,
     path = "/api/v1/namespaces/{namespace}/schedules",
     tag = "schedules",
-    params(("namespace" = String, Path, description = "The namespace")),
+    params(NamespacePath),
     request_body = CreateSchedule,
     responses(
         (status = 201, description = "Created", body = ScheduleCreated),
@@ -91,7 +92,7 @@ pub struct ScheduleCreated {
 )]
 pub(crate) async fn create(
     caller: Caller,
-    Path(namespace): Path<String>,
+    Path(NamespacePath { namespace }): Path<NamespacePath>,
     Body(request): Body<CreateSchedule>,
 ) -> Result<(StatusCode, Json<ScheduleCreated>), ApiError> {
     let client = caller.client(params::namespace(&namespace)?);
@@ -107,9 +108,15 @@ pub(crate) async fn create(
 }
 
 /// The schedule the path names.
-fn handle(caller: &Caller, (namespace, id): &(String, String)) -> Result<ScheduleHandle, ApiError> {
+fn handle(
+    caller: &Caller,
+    SchedulePath {
+        namespace,
+        schedule_id,
+    }: &SchedulePath,
+) -> Result<ScheduleHandle, ApiError> {
     let client = caller.client(params::namespace(namespace)?);
-    let id = WorkflowId::new(id.as_str())
+    let id = WorkflowId::new(schedule_id.as_str())
         .map_err(|error| ApiError::bad_request(format!("schedule id: {error}")))?;
     Ok(client.schedules().handle(id))
 }
@@ -120,8 +127,7 @@ fn handle(caller: &Caller, (namespace, id): &(String, String)) -> Result<Schedul
     path = "/api/v1/namespaces/{namespace}/schedules/{schedule_id}",
     tag = "schedules",
     params(
-        ("namespace" = String, Path, description = "The namespace"),
-        ("schedule_id" = String, Path, description = "The schedule id"),
+        SchedulePath,
     ),
     responses(
         (status = 200, description = "The schedule: spec, action, policies, state, info, next times", body = Object),
@@ -130,7 +136,7 @@ fn handle(caller: &Caller, (namespace, id): &(String, String)) -> Result<Schedul
 )]
 pub(crate) async fn describe(
     caller: Caller,
-    Path(path): Path<(String, String)>,
+    Path(path): Path<SchedulePath>,
 ) -> Result<Json<ScheduleDescription>, ApiError> {
     Ok(Json(handle(&caller, &path)?.describe().await?))
 }
@@ -149,15 +155,14 @@ pub struct ScheduleNote {
     path = "/api/v1/namespaces/{namespace}/schedules/{schedule_id}/pause",
     tag = "schedules",
     params(
-        ("namespace" = String, Path, description = "The namespace"),
-        ("schedule_id" = String, Path, description = "The schedule id"),
+        SchedulePath,
     ),
     request_body = ScheduleNote,
     responses((status = 204, description = "Paused"), (status = 404, description = "No such schedule", body = ErrorBody))
 )]
 pub(crate) async fn pause(
     caller: Caller,
-    Path(path): Path<(String, String)>,
+    Path(path): Path<SchedulePath>,
     Body(note): Body<ScheduleNote>,
 ) -> Result<StatusCode, ApiError> {
     handle(&caller, &path)?.pause(&note.note).await?;
@@ -170,15 +175,14 @@ pub(crate) async fn pause(
     path = "/api/v1/namespaces/{namespace}/schedules/{schedule_id}/unpause",
     tag = "schedules",
     params(
-        ("namespace" = String, Path, description = "The namespace"),
-        ("schedule_id" = String, Path, description = "The schedule id"),
+        SchedulePath,
     ),
     request_body = ScheduleNote,
     responses((status = 204, description = "Unpaused"), (status = 404, description = "No such schedule", body = ErrorBody))
 )]
 pub(crate) async fn unpause(
     caller: Caller,
-    Path(path): Path<(String, String)>,
+    Path(path): Path<SchedulePath>,
     Body(note): Body<ScheduleNote>,
 ) -> Result<StatusCode, ApiError> {
     handle(&caller, &path)?.unpause(&note.note).await?;
@@ -192,15 +196,14 @@ pub(crate) async fn unpause(
     path = "/api/v1/namespaces/{namespace}/schedules/{schedule_id}/trigger",
     tag = "schedules",
     params(
-        ("namespace" = String, Path, description = "The namespace"),
-        ("schedule_id" = String, Path, description = "The schedule id"),
+        SchedulePath,
     ),
     request_body = ScheduleNote,
     responses((status = 204, description = "Triggered"), (status = 404, description = "No such schedule", body = ErrorBody))
 )]
 pub(crate) async fn trigger(
     caller: Caller,
-    Path(path): Path<(String, String)>,
+    Path(path): Path<SchedulePath>,
     Body(_note): Body<ScheduleNote>,
 ) -> Result<StatusCode, ApiError> {
     handle(&caller, &path)?
@@ -215,14 +218,13 @@ pub(crate) async fn trigger(
     path = "/api/v1/namespaces/{namespace}/schedules/{schedule_id}",
     tag = "schedules",
     params(
-        ("namespace" = String, Path, description = "The namespace"),
-        ("schedule_id" = String, Path, description = "The schedule id"),
+        SchedulePath,
     ),
     responses((status = 204, description = "Deleted"), (status = 404, description = "No such schedule", body = ErrorBody))
 )]
 pub(crate) async fn delete(
     caller: Caller,
-    Path(path): Path<(String, String)>,
+    Path(path): Path<SchedulePath>,
 ) -> Result<StatusCode, ApiError> {
     handle(&caller, &path)?.delete().await?;
     Ok(StatusCode::NO_CONTENT)
@@ -242,12 +244,12 @@ pub struct DeploymentList {
     get,
     path = "/api/v1/namespaces/{namespace}/deployments",
     tag = "deployments",
-    params(("namespace" = String, Path, description = "The namespace")),
+    params(NamespacePath),
     responses((status = 200, description = "The deployments", body = DeploymentList))
 )]
 pub(crate) async fn deployments(
     caller: Caller,
-    Path(namespace): Path<String>,
+    Path(NamespacePath { namespace }): Path<NamespacePath>,
 ) -> Result<Json<DeploymentList>, ApiError> {
     let client = caller.client(params::namespace(&namespace)?);
     let deployments = client.deployments().list().await?;

@@ -500,6 +500,44 @@ async fn the_openapi_document_describes_every_route() {
     }
     assert_eq!(paths.len(), 18);
     assert!(document["components"]["schemas"]["ErrorBody"].is_object());
+    // Path parameters are declared where they are used.
+    let parameters = |path: &str, method: &str| -> Vec<(String, String)> {
+        paths[path][method]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["name"].as_str().unwrap().to_owned(),
+                    p["in"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        parameters(
+            "/api/v1/namespaces/{namespace}/workflows/{workflow_id}/signal",
+            "post"
+        ),
+        [
+            ("namespace".to_owned(), "path".to_owned()),
+            ("workflow_id".to_owned(), "path".to_owned())
+        ]
+    );
+    assert_eq!(
+        parameters(
+            "/api/v1/namespaces/{namespace}/schedules/{schedule_id}",
+            "delete"
+        ),
+        [
+            ("namespace".to_owned(), "path".to_owned()),
+            ("schedule_id".to_owned(), "path".to_owned())
+        ]
+    );
+    assert!(
+        parameters("/api/v1/namespaces/{namespace}/workflows", "get")
+            .contains(&("query".to_owned(), "query".to_owned()))
+    );
     fixture.stop().await;
 }
 
