@@ -1,0 +1,5 @@
+//! Temporal's `WorkflowService` gRPC API on Endure.
+#![cfg(not(madsim))]
+
+mod convert;
+mod proto;
