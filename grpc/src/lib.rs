@@ -3,3 +3,5 @@
 
 mod convert;
 mod proto;
+mod status;
+mod token;
