@@ -313,6 +313,21 @@ struct Serve {
     counters: Option<Arc<StorageCounters>>,
 }
 
+/// What serves the gRPC connections of the listener: Temporal's `WorkflowService` over the
+/// engine, each call through the server's security as a native caller's.
+fn grpc_handler(
+    transport: &Arc<dyn Transport>,
+    security: &Arc<endure_server::security::Security>,
+) -> endure_server::tcp::Http2Handler {
+    let service = endure_grpc::WorkflowService::new(endure_grpc::GrpcOptions {
+        transport: Arc::clone(transport),
+        security: Arc::clone(security),
+    });
+    Arc::new(move |stream, peer| {
+        Box::pin(endure_grpc::serve_connection(service.clone(), stream, peer))
+    })
+}
+
 async fn serve<S: Storage, C: Clock>(
     kind: &str,
     engine: Engine<S, C>,
@@ -358,9 +373,18 @@ async fn serve<S: Storage, C: Clock>(
             ))
         })?
         .with_security(Arc::clone(&security.security));
-    if let Some(tls) = &security.tls {
-        server = server.with_tls(tls.clone());
-    }
+    // Temporal's gRPC API shares the port on a plaintext listener (HTTP/2's preface tells
+    // the protocols apart): Temporal's SDKs and CLI connect with their defaults.
+    let grpc_at = match &security.tls {
+        Some(tls) => {
+            server = server.with_tls(tls.clone());
+            ""
+        }
+        None => {
+            server = server.with_http2(grpc_handler(&transport, &security.security));
+            "; Temporal gRPC API on the same port"
+        }
+    };
     let bound = server
         .local_addr()
         .map_err(|error| CliError::Server(error.to_string()))?;
@@ -399,7 +423,7 @@ async fn serve<S: Storage, C: Clock>(
     // The one line scripts wait for: the address clients and workers connect to. A reader
     // that went away does not stop the server.
     let _ = crate::render::say(format!(
-        "Endure {kind} listening on {bound} (db: {db}; {protection}){metrics_at}{web_at}"
+        "Endure {kind} listening on {bound} (db: {db}; {protection}){grpc_at}{metrics_at}{web_at}"
     ));
     let summaries = tokio::spawn(log_summaries(engine.clone()));
     server.serve(shutdown_signal()).await;

@@ -37,6 +37,10 @@ where
 }
 
 /// One of Temporal's commands as Endure's.
+#[allow(
+    deprecated,
+    reason = "Temporal deprecated a command's target namespace; Endure still honours one"
+)]
 pub(crate) fn command_in(command: pb::Command) -> Result<Command, BadField> {
     use pb::command::Attributes as P;
     let attributes = command

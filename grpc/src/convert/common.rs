@@ -239,6 +239,7 @@ pub(crate) fn time_opt(value: Option<Timestamp>) -> Option<prost_types::Timestam
 }
 
 /// A protobuf timestamp as an instant; before the epoch is refused.
+#[cfg(test)]
 pub(crate) fn time_in(
     field: &'static str,
     value: Option<prost_types::Timestamp>,

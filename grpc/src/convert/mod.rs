@@ -10,6 +10,7 @@ pub(crate) mod common;
 pub(crate) mod enums;
 pub(crate) mod failure;
 pub(crate) mod history;
+pub(crate) mod protocol;
 
 /// A request field Temporal's API allows that Endure cannot take.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +39,6 @@ impl From<endure_core::ValidationError> for BadField {
 
 impl From<BadField> for tonic::Status {
     fn from(error: BadField) -> Self {
-        tonic::Status::invalid_argument(error.to_string())
+        Self::invalid_argument(error.to_string())
     }
 }

@@ -11,6 +11,8 @@
 //! frame's time to arrive, unsent replies, partial frames.
 
 mod connection;
+#[cfg(not(madsim))]
+mod http2;
 mod limits;
 
 use std::collections::BTreeMap;
@@ -22,6 +24,8 @@ use std::time::Duration;
 
 use endure_core::protocol::Transport;
 use endure_core::wire::{ServerFrame, encode_frame};
+#[cfg(not(madsim))]
+pub use http2::{HTTP2_PREFACE_START, Http2Handler, Http2Stream};
 pub use limits::{
     CONNECTIONS_MAX, FRAME_ARRIVAL_TIMEOUT, OUTGOING_BYTES_MAX, PARTIAL_FRAMES_BYTES_MAX,
     READ_BUFFER_BYTES, TcpServerConfig,
@@ -50,6 +54,8 @@ pub struct TcpServer {
     security: Arc<Security>,
     #[cfg(all(feature = "tls", not(madsim)))]
     tls: Option<crate::tls::ServerTls>,
+    #[cfg(not(madsim))]
+    http2: Option<Http2Handler>,
 }
 
 impl TcpServer {
@@ -66,7 +72,20 @@ impl TcpServer {
             security: Arc::new(Security::open()),
             #[cfg(all(feature = "tls", not(madsim)))]
             tls: None,
+            #[cfg(not(madsim))]
+            http2: None,
         })
+    }
+
+    /// Hands every connection that opens with HTTP/2's preface (a gRPC client: Temporal's
+    /// SDKs and CLI) to `handler`, so another protocol shares the port; every other
+    /// connection is Endure's own protocol as before. The first bytes are read to tell them
+    /// apart (an Endure frame's length prefix is never `PRI `) and given back to whichever
+    /// serves the connection.
+    #[cfg(not(madsim))]
+    pub fn with_http2(mut self, handler: Http2Handler) -> Self {
+        self.http2 = Some(handler);
+        self
     }
 
     /// Serves TLS (and mutual TLS, if `tls` asks for client certificates): every
@@ -140,6 +159,8 @@ impl TcpServer {
             let counted = OpenConnection::counted();
             #[cfg(all(feature = "tls", not(madsim)))]
             let acceptor = self.tls.as_ref().map(crate::tls::ServerTls::acceptor);
+            #[cfg(not(madsim))]
+            let http2 = self.http2.clone();
             let task = tokio::spawn(async move {
                 let _counted = counted;
                 let _ = stream.set_nodelay(true);
@@ -148,10 +169,25 @@ impl TcpServer {
                     Some(acceptor) => serve_tls(acceptor, stream, peer, served, share).await,
                     None => {
                         let session = Session::new(peer.to_string(), None);
-                        connection::serve(stream, served, share, session).await
+                        match http2 {
+                            Some(http2) => {
+                                http2::serve(stream, peer, http2, served, share, session).await
+                            }
+                            None => connection::serve(stream, served, share, session).await,
+                        }
                     }
                 };
-                #[cfg(not(all(feature = "tls", not(madsim))))]
+                #[cfg(all(not(feature = "tls"), not(madsim)))]
+                let served_connection = {
+                    let session = Session::new(peer.to_string(), None);
+                    match http2 {
+                        Some(http2) => {
+                            http2::serve(stream, peer, http2, served, share, session).await
+                        }
+                        None => connection::serve(stream, served, share, session).await,
+                    }
+                };
+                #[cfg(madsim)]
                 let served_connection = {
                     let session = Session::new(peer.to_string(), None);
                     connection::serve(stream, served, share, session).await

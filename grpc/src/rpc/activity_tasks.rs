@@ -1,0 +1,153 @@
+//! Activity tasks: polls, heartbeats and the three answers, by task token.
+
+use endure_core::execution::ActivityTaskToken;
+use endure_core::protocol::{
+    CancelActivityTaskRequest, CompleteActivityTaskRequest, FailActivityTaskRequest,
+    PollActivityTaskRequest, RecordActivityHeartbeatRequest,
+};
+use endure_core::{ExecutionKey, Failure};
+use tonic::Status;
+
+use crate::convert::common::{
+    duration, duration_opt, header, id_in, payloads, payloads_opt, payloads_opt_in, retry_policy,
+    run_id, time,
+};
+use crate::convert::failure::failure_in;
+use crate::proto::{common as pbc, service as pb};
+use crate::service::{Call, namespace};
+use crate::token::{self, TaskToken};
+
+/// PollActivityTaskQueue: an attempt, or (the poll expired) an empty response.
+pub(crate) async fn poll(
+    call: Call,
+    request: pb::PollActivityTaskQueueRequest,
+) -> Result<pb::PollActivityTaskQueueResponse, Status> {
+    let queue = request
+        .task_queue
+        .ok_or_else(|| Status::invalid_argument("task_queue: the queue is required"))?;
+    let polled = call
+        .rpc(PollActivityTaskRequest {
+            namespace: namespace(&request.namespace)?,
+            task_queue: id_in("task_queue", queue.name)?,
+            identity: request.identity,
+            deployment_version: None,
+        })
+        .await?;
+    let Some(polled) = polled else {
+        return Ok(pb::PollActivityTaskQueueResponse::default());
+    };
+    let execution = polled.execution;
+    let task = polled.task;
+    let scheduled = task.scheduled;
+    Ok(pb::PollActivityTaskQueueResponse {
+        task_token: token::encode(&TaskToken::Activity {
+            execution: execution.clone(),
+            token: task.token,
+        }),
+        workflow_namespace: execution.namespace.as_str().to_owned(),
+        workflow_type: Some(pbc::WorkflowType {
+            name: task.workflow_type.into(),
+        }),
+        workflow_execution: Some(pbc::WorkflowExecution {
+            workflow_id: execution.workflow_id.as_str().to_owned(),
+            run_id: run_id(execution.run_id),
+        }),
+        activity_type: Some(pbc::ActivityType {
+            name: scheduled.activity_type.into(),
+        }),
+        activity_id: scheduled.activity_id.into(),
+        header: header(scheduled.header),
+        input: payloads(scheduled.input),
+        heartbeat_details: payloads_opt(task.heartbeat_details),
+        scheduled_time: Some(time(task.scheduled_time)),
+        current_attempt_scheduled_time: Some(time(task.current_attempt_scheduled_time)),
+        started_time: Some(time(task.started_time)),
+        attempt: i32::try_from(task.token.attempt).unwrap_or(i32::MAX),
+        schedule_to_close_timeout: duration_opt(scheduled.schedule_to_close_timeout),
+        start_to_close_timeout: Some(duration(scheduled.start_to_close_timeout)),
+        heartbeat_timeout: duration_opt(scheduled.heartbeat_timeout),
+        retry_policy: Some(retry_policy(scheduled.retry_policy)),
+        ..Default::default()
+    })
+}
+
+fn activity_token(bytes: &[u8]) -> Result<(ExecutionKey, ActivityTaskToken), Status> {
+    match token::decode("task_token", bytes)? {
+        TaskToken::Activity { execution, token } => Ok((execution, token)),
+        _ => Err(Status::invalid_argument(
+            "task_token: not an activity task's token",
+        )),
+    }
+}
+
+/// RecordActivityTaskHeartbeat.
+pub(crate) async fn heartbeat(
+    call: Call,
+    request: pb::RecordActivityTaskHeartbeatRequest,
+) -> Result<pb::RecordActivityTaskHeartbeatResponse, Status> {
+    let (execution, token) = activity_token(&request.task_token)?;
+    let answer = call
+        .rpc(RecordActivityHeartbeatRequest {
+            execution,
+            token,
+            details: payloads_opt_in(request.details),
+        })
+        .await?;
+    Ok(pb::RecordActivityTaskHeartbeatResponse {
+        cancel_requested: answer.cancel_requested,
+        ..Default::default()
+    })
+}
+
+/// RespondActivityTaskCompleted.
+pub(crate) async fn complete(
+    call: Call,
+    request: pb::RespondActivityTaskCompletedRequest,
+) -> Result<pb::RespondActivityTaskCompletedResponse, Status> {
+    let (execution, token) = activity_token(&request.task_token)?;
+    call.rpc(CompleteActivityTaskRequest {
+        execution,
+        token,
+        result: payloads_opt_in(request.result),
+        identity: request.identity,
+    })
+    .await?;
+    Ok(pb::RespondActivityTaskCompletedResponse::default())
+}
+
+/// RespondActivityTaskFailed. The last heartbeat's details, when the SDK sends them
+/// beside the failure, are kept on it as Temporal keeps them.
+pub(crate) async fn fail(
+    call: Call,
+    request: pb::RespondActivityTaskFailedRequest,
+) -> Result<pb::RespondActivityTaskFailedResponse, Status> {
+    let (execution, token) = activity_token(&request.task_token)?;
+    let failure: Failure = match request.failure {
+        Some(failure) => failure_in(failure)?,
+        None => Failure::application("the activity failed without saying why", ""),
+    };
+    call.rpc(FailActivityTaskRequest {
+        execution,
+        token,
+        failure,
+        identity: request.identity,
+    })
+    .await?;
+    Ok(pb::RespondActivityTaskFailedResponse::default())
+}
+
+/// RespondActivityTaskCanceled.
+pub(crate) async fn cancel(
+    call: Call,
+    request: pb::RespondActivityTaskCanceledRequest,
+) -> Result<pb::RespondActivityTaskCanceledResponse, Status> {
+    let (execution, token) = activity_token(&request.task_token)?;
+    call.rpc(CancelActivityTaskRequest {
+        execution,
+        token,
+        details: payloads_opt_in(request.details),
+        identity: request.identity,
+    })
+    .await?;
+    Ok(pb::RespondActivityTaskCanceledResponse::default())
+}

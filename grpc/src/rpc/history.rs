@@ -1,0 +1,143 @@
+//! GetWorkflowExecutionHistory: a run's history by pages, or (with the close-event filter
+//! and `wait_new_event`, how SDKs wait for a result) its closing event once it closes.
+
+use std::time::Duration;
+
+use endure_core::protocol::{
+    AwaitWorkflowCloseRequest, DescribeWorkflowRequest, GetHistoryPageRequest,
+};
+use endure_core::{EventId, ExecutionKey, HistoryEvent, Namespace};
+use tonic::Status;
+
+use crate::convert::common::execution_in;
+use crate::convert::history::history;
+use crate::proto::{enums as pbe, service as pb};
+use crate::service::{Call, namespace};
+use crate::token::{self, PageToken};
+
+/// How long one close-event long poll waits before answering "not yet" with a token to
+/// ask again (Temporal's SDKs ask again at once; their own call deadline is longer).
+pub const CLOSE_POLL_WAIT: Duration = Duration::from_secs(20);
+
+/// One page of persisted history from `first`, and where the next starts.
+pub(crate) async fn page(
+    call: &Call,
+    execution: &ExecutionKey,
+    first: EventId,
+) -> Result<(Vec<HistoryEvent>, Option<EventId>), Status> {
+    let page = call
+        .rpc(GetHistoryPageRequest {
+            execution: execution.clone(),
+            first_event_id: first,
+        })
+        .await?;
+    Ok((page.events, page.next_event_id))
+}
+
+/// The run a request names: its run id, or the workflow id's current run.
+async fn run_of(
+    call: &Call,
+    namespace: Namespace,
+    request_execution: Option<crate::proto::common::WorkflowExecution>,
+) -> Result<ExecutionKey, Status> {
+    let target = execution_in(request_execution)?;
+    if let Some(run_id) = target.run_id {
+        return Ok(ExecutionKey {
+            namespace,
+            workflow_id: target.workflow_id,
+            run_id,
+        });
+    }
+    let described = call
+        .rpc(DescribeWorkflowRequest {
+            namespace,
+            workflow_id: target.workflow_id,
+            run_id: None,
+        })
+        .await?;
+    Ok(described.execution)
+}
+
+/// The answer with `events` and, when there is more, the token for it.
+fn answer(
+    events: Vec<HistoryEvent>,
+    next: Option<PageToken>,
+) -> pb::GetWorkflowExecutionHistoryResponse {
+    pb::GetWorkflowExecutionHistoryResponse {
+        history: Some(history(events)),
+        next_page_token: next.map(|next| token::encode(&next)).unwrap_or_default(),
+        ..Default::default()
+    }
+}
+
+/// GetWorkflowExecutionHistory.
+pub(crate) async fn get_history(
+    call: Call,
+    request: pb::GetWorkflowExecutionHistoryRequest,
+) -> Result<pb::GetWorkflowExecutionHistoryResponse, Status> {
+    let namespace = namespace(&request.namespace)?;
+    let close_only =
+        request.history_event_filter_type == i32::from(pbe::HistoryEventFilterType::CloseEvent);
+    let continued: Option<PageToken> = (!request.next_page_token.is_empty())
+        .then(|| token::decode("next_page_token", &request.next_page_token))
+        .transpose()?;
+    if let Some(continued) = &continued
+        && continued.execution.namespace != namespace
+    {
+        return Err(Status::invalid_argument(
+            "next_page_token: the token is for another namespace",
+        ));
+    }
+    if close_only {
+        let execution = match continued {
+            Some(token) => token.execution,
+            None => run_of(&call, namespace, request.execution).await?,
+        };
+        let described = call
+            .rpc(AwaitWorkflowCloseRequest {
+                namespace: execution.namespace.clone(),
+                workflow_id: execution.workflow_id.clone(),
+                run_id: Some(execution.run_id),
+                wait: if request.wait_new_event {
+                    CLOSE_POLL_WAIT
+                } else {
+                    Duration::ZERO
+                },
+            })
+            .await?;
+        if !described.status.is_closed() {
+            let again = request.wait_new_event.then(|| PageToken {
+                execution,
+                next_event_id: EventId::FIRST,
+                transient: Vec::new(),
+            });
+            return Ok(answer(Vec::new(), again));
+        }
+        let last = EventId::new(described.history_length).unwrap_or(EventId::FIRST);
+        let (mut events, _) = page(&call, &execution, last).await?;
+        events.retain(|event| event.event_id == last);
+        return Ok(answer(events, None));
+    }
+    let (execution, first, transient) = match continued {
+        Some(token) => (token.execution, token.next_event_id, token.transient),
+        None => (
+            run_of(&call, namespace, request.execution).await?,
+            EventId::FIRST,
+            Vec::new(),
+        ),
+    };
+    let (mut events, next) = page(&call, &execution, first).await?;
+    let next = match next {
+        Some(next_event_id) => Some(PageToken {
+            execution,
+            next_event_id,
+            transient,
+        }),
+        None => {
+            // The last page carries a workflow task's events that are not persisted.
+            events.extend(transient);
+            None
+        }
+    };
+    Ok(answer(events, next))
+}

@@ -1,0 +1,9 @@
+//! The RPC handlers, one module per family: each maps Temporal's request onto the engine's
+//! calls and the answer back.
+
+pub(crate) mod activity_tasks;
+pub(crate) mod describe;
+pub(crate) mod history;
+pub(crate) mod system;
+pub(crate) mod workflow_tasks;
+pub(crate) mod workflows;

@@ -1,0 +1,83 @@
+//! GetSystemInfo and the namespace reads.
+
+use endure_core::namespace::NamespaceRecord;
+use endure_core::protocol::{DescribeNamespaceRequest, ListNamespacesRequest};
+use tonic::Status;
+
+use crate::convert::common::duration;
+use crate::proto::{enums as pbe, namespace as pbn, service as pb};
+use crate::service::{Call, namespace};
+
+/// The server's version and what it supports, as SDKs ask when they connect.
+pub(crate) async fn get_system_info(
+    _call: Call,
+    _request: pb::GetSystemInfoRequest,
+) -> Result<pb::GetSystemInfoResponse, Status> {
+    Ok(pb::GetSystemInfoResponse {
+        server_version: concat!("endure-", env!("CARGO_PKG_VERSION")).to_owned(),
+        capabilities: Some(pb::get_system_info_response::Capabilities {
+            signal_and_query_header: true,
+            internal_error_differentiation: true,
+            activity_failure_include_heartbeat: true,
+            upsert_memo: true,
+            sdk_metadata: true,
+            count_group_by_execution_status: false,
+            ..Default::default()
+        }),
+    })
+}
+
+fn describe(record: NamespaceRecord) -> pb::DescribeNamespaceResponse {
+    let name = record.name.as_str().to_owned();
+    pb::DescribeNamespaceResponse {
+        namespace_info: Some(pbn::NamespaceInfo {
+            // Endure names namespaces by name alone; Temporal's id is the name here.
+            id: name.clone(),
+            name,
+            state: pbe::NamespaceState::Registered.into(),
+            description: record.config.description,
+            owner_email: record.config.owner_email,
+            capabilities: Some(pbn::namespace_info::Capabilities {
+                sync_update: true,
+                async_update: true,
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        config: Some(pbn::NamespaceConfig {
+            workflow_execution_retention_ttl: Some(duration(record.config.retention)),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// DescribeNamespace: by name (Endure has no separate namespace ids).
+pub(crate) async fn describe_namespace(
+    call: Call,
+    request: pb::DescribeNamespaceRequest,
+) -> Result<pb::DescribeNamespaceResponse, Status> {
+    let name = if request.namespace.is_empty() {
+        request.id
+    } else {
+        request.namespace
+    };
+    let record = call
+        .rpc(DescribeNamespaceRequest {
+            name: namespace(&name)?,
+        })
+        .await?;
+    Ok(describe(*record))
+}
+
+/// ListNamespaces: every namespace in one page.
+pub(crate) async fn list_namespaces(
+    call: Call,
+    _request: pb::ListNamespacesRequest,
+) -> Result<pb::ListNamespacesResponse, Status> {
+    let records = call.rpc(ListNamespacesRequest).await?;
+    Ok(pb::ListNamespacesResponse {
+        namespaces: records.into_iter().map(describe).collect(),
+        next_page_token: Vec::new(),
+    })
+}

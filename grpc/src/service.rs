@@ -1,0 +1,257 @@
+//! The `WorkflowService` as a tower service: each call's path names its RPC, its body is
+//! decoded with prost, its caller's credential (`authorization: Bearer …`, as Temporal's
+//! SDKs send an API key) becomes a [`GuardedTransport`] over the engine, and its handler
+//! maps the request onto the engine's calls. A method with no handler answers
+//! `UNIMPLEMENTED` with its name; a panicking handler answers `INTERNAL`.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use endure_core::Namespace;
+use endure_core::protocol::{Rpc, Transport};
+use endure_server::security::{GuardedTransport, Security};
+use tonic::body::Body;
+use tonic::{Request, Response, Status};
+
+use crate::rpc;
+use crate::status::status;
+
+/// The gRPC path prefix of every `WorkflowService` method.
+pub const SERVICE_PATH: &str = "/temporal.api.workflowservice.v1.WorkflowService/";
+
+/// What the service serves with.
+#[derive(Clone)]
+pub struct GrpcOptions {
+    /// The engine, as its in-process transport (every call is guarded by `security` first).
+    pub transport: Arc<dyn Transport>,
+    /// The server's front-end security (open for the dev server).
+    pub security: Arc<Security>,
+}
+
+impl GrpcOptions {
+    /// Options for `transport` on an open server.
+    pub fn new(transport: Arc<dyn Transport>) -> Self {
+        Self {
+            transport,
+            security: Arc::new(Security::open()),
+        }
+    }
+}
+
+/// Temporal's `WorkflowService` over Endure's engine.
+#[derive(Clone)]
+pub struct WorkflowService {
+    options: Arc<GrpcOptions>,
+}
+
+impl WorkflowService {
+    /// The service for `options`.
+    pub fn new(options: GrpcOptions) -> Self {
+        Self {
+            options: Arc::new(options),
+        }
+    }
+}
+
+/// The address a connection comes from, put in each of its requests' extensions.
+#[derive(Clone, Copy, Debug)]
+pub struct Peer(pub std::net::SocketAddr);
+
+/// One call's caller: the engine as it may use it.
+pub(crate) struct Call {
+    transport: GuardedTransport,
+}
+
+impl Call {
+    /// Runs one engine call as this caller.
+    pub(crate) async fn rpc<R: Rpc>(&self, request: R) -> Result<R::Response, Status> {
+        let response = self
+            .transport
+            .call(request.into_request())
+            .await
+            .map_err(status)?;
+        R::from_response(response).map_err(|other| {
+            Status::internal(format!(
+                "the engine answered {} with another call's response ({:?})",
+                R::NAME,
+                std::mem::discriminant(&*other)
+            ))
+        })
+    }
+}
+
+/// A namespace name from a request; empty is refused, as Temporal's server refuses it.
+pub(crate) fn namespace(name: &str) -> Result<Namespace, Status> {
+    if name.is_empty() {
+        return Err(Status::invalid_argument(
+            "namespace: the namespace is required",
+        ));
+    }
+    Namespace::new(name).map_err(|error| Status::invalid_argument(format!("namespace: {error}")))
+}
+
+/// The bearer token of a call's `authorization` metadata.
+fn bearer<T>(request: &Request<T>) -> Option<String> {
+    let value = request.metadata().get("authorization")?.to_str().ok()?;
+    let token = match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token,
+        _ => value,
+    };
+    let token = token.trim();
+    (!token.is_empty()).then(|| token.to_owned())
+}
+
+/// Serves one unary call with `handler`.
+async fn unary<B, Req, Res, F, Fut>(
+    options: Arc<GrpcOptions>,
+    request: http::Request<B>,
+    handler: F,
+) -> http::Response<Body>
+where
+    B: http_body::Body + Send + 'static,
+    B::Data: Into<bytes::Bytes> + Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send,
+    Req: prost::Message + Default + Send + 'static,
+    Res: prost::Message + Send + 'static,
+    F: Fn(Call, Req) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Result<Res, Status>> + Send + 'static,
+{
+    let service = tower::service_fn(move |request: Request<Req>| {
+        let options = Arc::clone(&options);
+        let handler = handler.clone();
+        async move {
+            let peer = request
+                .extensions()
+                .get::<Peer>()
+                .map_or_else(|| "grpc".to_owned(), |peer| format!("grpc {}", peer.0));
+            let token = bearer(&request);
+            let transport = GuardedTransport::new(
+                Arc::clone(&options.transport),
+                Arc::clone(&options.security),
+                peer,
+                token,
+            )
+            .map_err(|error| Status::unauthenticated(error.to_string()))?;
+            let call = Call { transport };
+            let answer = futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(
+                handler(call, request.into_inner()),
+            ))
+            .await;
+            match answer {
+                Ok(answer) => answer.map(Response::new),
+                Err(_) => {
+                    tracing::error!("a gRPC handler panicked");
+                    Err(Status::internal(
+                        "the server failed handling this call; the failure is in its log",
+                    ))
+                }
+            }
+        }
+    });
+    // Temporal's SDKs send gzip-compressed requests.
+    let mut grpc = tonic::server::Grpc::new(tonic_prost::ProstCodec::<Res, Req>::default())
+        .accept_compressed(tonic::codec::CompressionEncoding::Gzip)
+        .max_decoding_message_size(crate::MESSAGE_BYTES_MAX)
+        .max_encoding_message_size(crate::MESSAGE_BYTES_MAX);
+    grpc.unary(service, request).await
+}
+
+macro_rules! routes {
+    ($method:expr, $options:expr, $request:expr, { $($name:literal => $handler:path,)* }) => {
+        match $method {
+            $($name => unary($options, $request, $handler).await,)*
+            other => Status::unimplemented(format!(
+                "{other} is not implemented by Endure's gRPC front end (README, \"Using Temporal's SDKs\", lists what is)"
+            ))
+            .into_http(),
+        }
+    };
+}
+
+/// The methods served, for the README's table and the tests.
+pub const IMPLEMENTED: &[&str] = &[
+    "GetSystemInfo",
+    "DescribeNamespace",
+    "ListNamespaces",
+    "StartWorkflowExecution",
+    "SignalWorkflowExecution",
+    "SignalWithStartWorkflowExecution",
+    "QueryWorkflow",
+    "RequestCancelWorkflowExecution",
+    "TerminateWorkflowExecution",
+    "DescribeWorkflowExecution",
+    "GetWorkflowExecutionHistory",
+    "PollWorkflowTaskQueue",
+    "RespondWorkflowTaskCompleted",
+    "RespondWorkflowTaskFailed",
+    "RespondQueryTaskCompleted",
+    "ResetStickyTaskQueue",
+    "ShutdownWorker",
+    "PollActivityTaskQueue",
+    "RecordActivityTaskHeartbeat",
+    "RespondActivityTaskCompleted",
+    "RespondActivityTaskFailed",
+    "RespondActivityTaskCanceled",
+];
+
+async fn route<B>(options: Arc<GrpcOptions>, request: http::Request<B>) -> http::Response<Body>
+where
+    B: http_body::Body + Send + 'static,
+    B::Data: Into<bytes::Bytes> + Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send,
+{
+    let path = request.uri().path().to_owned();
+    let Some(method) = path.strip_prefix(SERVICE_PATH) else {
+        return Status::unimplemented(format!(
+            "{path}: Endure serves temporal.api.workflowservice.v1.WorkflowService only"
+        ))
+        .into_http();
+    };
+    routes!(method, options, request, {
+        "GetSystemInfo" => rpc::system::get_system_info,
+        "DescribeNamespace" => rpc::system::describe_namespace,
+        "ListNamespaces" => rpc::system::list_namespaces,
+        "StartWorkflowExecution" => rpc::workflows::start,
+        "SignalWorkflowExecution" => rpc::workflows::signal,
+        "SignalWithStartWorkflowExecution" => rpc::workflows::signal_with_start,
+        "QueryWorkflow" => rpc::workflows::query,
+        "RequestCancelWorkflowExecution" => rpc::workflows::request_cancel,
+        "TerminateWorkflowExecution" => rpc::workflows::terminate,
+        "DescribeWorkflowExecution" => rpc::describe::describe,
+        "GetWorkflowExecutionHistory" => rpc::history::get_history,
+        "PollWorkflowTaskQueue" => rpc::workflow_tasks::poll,
+        "RespondWorkflowTaskCompleted" => rpc::workflow_tasks::complete,
+        "RespondWorkflowTaskFailed" => rpc::workflow_tasks::fail,
+        "RespondQueryTaskCompleted" => rpc::workflow_tasks::respond_query,
+        "ResetStickyTaskQueue" => rpc::workflow_tasks::reset_sticky,
+        "ShutdownWorker" => rpc::workflow_tasks::shutdown_worker,
+        "PollActivityTaskQueue" => rpc::activity_tasks::poll,
+        "RecordActivityTaskHeartbeat" => rpc::activity_tasks::heartbeat,
+        "RespondActivityTaskCompleted" => rpc::activity_tasks::complete,
+        "RespondActivityTaskFailed" => rpc::activity_tasks::fail,
+        "RespondActivityTaskCanceled" => rpc::activity_tasks::cancel,
+    })
+}
+
+impl<B> tower::Service<http::Request<B>> for WorkflowService
+where
+    B: http_body::Body + Send + 'static,
+    B::Data: Into<bytes::Bytes> + Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send,
+{
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let options = Arc::clone(&self.options);
+        Box::pin(async move { Ok(route(options, request).await) })
+    }
+}
