@@ -83,6 +83,17 @@ impl Call {
     }
 }
 
+/// A worker's answer to a task of a run that has closed: Temporal's server answers
+/// `NOT_FOUND` ("workflow execution already completed"), which SDKs take quietly; the
+/// engine's `FAILED_PRECONDITION` is mapped to it for the task RPCs.
+pub(crate) fn task_gone(status: Status) -> Status {
+    if status.code() == tonic::Code::FailedPrecondition {
+        Status::not_found(status.message().to_owned())
+    } else {
+        status
+    }
+}
+
 /// A namespace name from a request; empty is refused, as Temporal's server refuses it.
 pub(crate) fn namespace(name: &str) -> Result<Namespace, Status> {
     if name.is_empty() {
@@ -180,6 +191,8 @@ pub const IMPLEMENTED: &[&str] = &[
     "SignalWorkflowExecution",
     "SignalWithStartWorkflowExecution",
     "QueryWorkflow",
+    "UpdateWorkflowExecution",
+    "PollWorkflowExecutionUpdate",
     "RequestCancelWorkflowExecution",
     "TerminateWorkflowExecution",
     "DescribeWorkflowExecution",
@@ -218,6 +231,8 @@ where
         "SignalWorkflowExecution" => rpc::workflows::signal,
         "SignalWithStartWorkflowExecution" => rpc::workflows::signal_with_start,
         "QueryWorkflow" => rpc::workflows::query,
+        "UpdateWorkflowExecution" => rpc::updates::update,
+        "PollWorkflowExecutionUpdate" => rpc::updates::poll,
         "RequestCancelWorkflowExecution" => rpc::workflows::request_cancel,
         "TerminateWorkflowExecution" => rpc::workflows::terminate,
         "DescribeWorkflowExecution" => rpc::describe::describe,

@@ -14,7 +14,7 @@ use crate::convert::common::{
 };
 use crate::convert::failure::failure_in;
 use crate::proto::{common as pbc, service as pb};
-use crate::service::{Call, namespace};
+use crate::service::{Call, namespace, task_gone};
 use crate::token::{self, TaskToken};
 
 /// PollActivityTaskQueue: an attempt, or (the poll expired) an empty response.
@@ -92,7 +92,8 @@ pub(crate) async fn heartbeat(
             token,
             details: payloads_opt_in(request.details),
         })
-        .await?;
+        .await
+        .map_err(task_gone)?;
     Ok(pb::RecordActivityTaskHeartbeatResponse {
         cancel_requested: answer.cancel_requested,
         ..Default::default()
@@ -111,7 +112,8 @@ pub(crate) async fn complete(
         result: payloads_opt_in(request.result),
         identity: request.identity,
     })
-    .await?;
+    .await
+    .map_err(task_gone)?;
     Ok(pb::RespondActivityTaskCompletedResponse::default())
 }
 
@@ -132,7 +134,8 @@ pub(crate) async fn fail(
         failure,
         identity: request.identity,
     })
-    .await?;
+    .await
+    .map_err(task_gone)?;
     Ok(pb::RespondActivityTaskFailedResponse::default())
 }
 
@@ -148,6 +151,7 @@ pub(crate) async fn cancel(
         details: payloads_opt_in(request.details),
         identity: request.identity,
     })
-    .await?;
+    .await
+    .map_err(task_gone)?;
     Ok(pb::RespondActivityTaskCanceledResponse::default())
 }

@@ -5,5 +5,6 @@ pub(crate) mod activity_tasks;
 pub(crate) mod describe;
 pub(crate) mod history;
 pub(crate) mod system;
+pub(crate) mod updates;
 pub(crate) mod workflow_tasks;
 pub(crate) mod workflows;

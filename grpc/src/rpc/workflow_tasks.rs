@@ -22,7 +22,7 @@ use crate::convert::failure::failure_opt_in;
 use crate::convert::history::{history, normal_queue, sdk_metadata_in};
 use crate::convert::protocol::{answer_in, delivery};
 use crate::proto::{common as pbc, enums as pbe, query, service as pb, taskqueue};
-use crate::service::{Call, namespace};
+use crate::service::{Call, namespace, task_gone};
 use crate::token::{self, PageToken, TaskToken};
 
 /// The queue a poll names, and for a sticky queue the normal queue it stands in for.
@@ -230,7 +230,8 @@ pub(crate) async fn complete(
             deployment_version: None,
             versioning_behavior: VersioningBehavior::Unspecified,
         })
-        .await?;
+        .await
+        .map_err(task_gone)?;
     match answer {
         CompleteWorkflowTaskResponse::Accepted | CompleteWorkflowTaskResponse::Duplicate => {
             Ok(pb::RespondWorkflowTaskCompletedResponse::default())
@@ -270,7 +271,8 @@ pub(crate) async fn fail(
         failure: failure_opt_in(request.failure)?,
         identity: request.identity,
     })
-    .await?;
+    .await
+    .map_err(task_gone)?;
     Ok(pb::RespondWorkflowTaskFailedResponse::default())
 }
 

@@ -1,0 +1,275 @@
+"""Temporal's Python SDK against Endure's gRPC front end: one scenario per run.
+
+Run as `python scenarios.py <scenario> <host:port>`; prints one JSON object (what the
+client saw) on its last line and exits 0, or exits non-zero with the SDK's error. The Rust
+test (`grpc/tests/it`) runs each scenario against a real engine and then asserts the
+histories Endure wrote, event by event.
+"""
+
+import asyncio
+import json
+import sys
+from datetime import timedelta
+
+from temporalio import activity, workflow
+from temporalio.client import (
+    Client,
+    WorkflowFailureError,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    CancelledError,
+    TerminatedError,
+    WorkflowAlreadyStartedError,
+)
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.worker import Worker
+
+QUEUE = "python-sdk"
+
+# -- activities ---------------------------------------------------------------------------
+
+attempts: dict = {}
+
+
+@activity.defn
+async def send_email(user: str) -> str:
+    return f"sent to {user}"
+
+
+@activity.defn
+async def flaky(key: str) -> str:
+    attempts[key] = attempts.get(key, 0) + 1
+    if attempts[key] < 3:
+        raise ApplicationError(f"attempt {attempts[key]} failed", type="Flaky")
+    return f"ok after {attempts[key]} attempts"
+
+
+@activity.defn
+async def charge(order: str) -> str:
+    raise ApplicationError("card declined", type="CardDeclined", non_retryable=True)
+
+
+# -- workflows ----------------------------------------------------------------------------
+
+
+@workflow.defn
+class OrderWorkflow:
+    """The Quick Start: one activity, one timer."""
+
+    @workflow.run
+    async def run(self, user: str) -> str:
+        sent = await workflow.execute_activity(
+            send_email, user, start_to_close_timeout=timedelta(seconds=10)
+        )
+        await asyncio.sleep(0.05)
+        return f"workflow_completed_{sent}"
+
+
+@workflow.defn
+class ApprovalWorkflow:
+    """Waits for `approve`; `status` says what it waits for; `note` keeps a note."""
+
+    def __init__(self) -> None:
+        self.approved_by = None
+        self.note = ""
+
+    @workflow.run
+    async def run(self, order: str) -> str:
+        await workflow.wait_condition(lambda: self.approved_by is not None)
+        return f"{order} approved by {self.approved_by} ({self.note})"
+
+    @workflow.signal
+    def approve(self, by: str) -> None:
+        self.approved_by = by
+
+    @workflow.query
+    def status(self) -> str:
+        return f"waiting for approval ({self.note})"
+
+    @workflow.query
+    def broken(self) -> str:
+        raise ValueError("this query always fails")
+
+    @workflow.update
+    def set_note(self, text: str) -> int:
+        self.note = text
+        return len(text)
+
+    @set_note.validator
+    def check_note(self, text: str) -> None:
+        if not text:
+            raise ValueError("a note must not be empty")
+
+
+@workflow.defn
+class RetryingWorkflow:
+    """A flaky activity retried to success, then a declined charge that fails the run."""
+
+    @workflow.run
+    async def run(self, order: str) -> str:
+        policy = RetryPolicy(initial_interval=timedelta(milliseconds=10), backoff_coefficient=1.0)
+        flaky_result = await workflow.execute_activity(
+            flaky, order, start_to_close_timeout=timedelta(seconds=10), retry_policy=policy
+        )
+        try:
+            await workflow.execute_activity(
+                charge, order, start_to_close_timeout=timedelta(seconds=10), retry_policy=policy
+            )
+        except ActivityError as error:
+            raise ApplicationError(
+                f"{flaky_result}; then {error.cause}", type="OrderFailed", non_retryable=True
+            ) from error
+        return "unreachable"
+
+
+@workflow.defn
+class ChildWorkflow:
+    @workflow.run
+    async def run(self, n: int) -> int:
+        return n * 2
+
+
+@workflow.defn
+class ParentWorkflow:
+    @workflow.run
+    async def run(self, n: int) -> int:
+        first = await workflow.execute_child_workflow(ChildWorkflow.run, n, id=f"{workflow.info().workflow_id}-child-1")
+        second = await workflow.execute_child_workflow(ChildWorkflow.run, first, id=f"{workflow.info().workflow_id}-child-2")
+        return second
+
+
+@workflow.defn
+class WaitForeverWorkflow:
+    @workflow.run
+    async def run(self) -> str:
+        try:
+            await workflow.wait_condition(lambda: False)
+        except asyncio.CancelledError:
+            return "cleaned up after cancel"
+        return "unreachable"
+
+
+WORKFLOWS = [OrderWorkflow, ApprovalWorkflow, RetryingWorkflow, ChildWorkflow, ParentWorkflow, WaitForeverWorkflow]
+ACTIVITIES = [send_email, flaky, charge]
+
+# -- scenarios ----------------------------------------------------------------------------
+
+
+async def quickstart(client: Client) -> dict:
+    result = await client.execute_workflow(OrderWorkflow.run, "user_123", id="py-order", task_queue=QUEUE)
+    return {"result": result}
+
+
+async def approval(client: Client) -> dict:
+    handle = await client.start_workflow(ApprovalWorkflow.run, "order-7", id="py-approval", task_queue=QUEUE)
+    # An update waits for the run's first workflow task; a query before it is refused
+    # (the run has no state to answer from yet), as Temporal's server refuses it.
+    length = await handle.execute_update(ApprovalWorkflow.set_note, "rush")
+    try:
+        await handle.execute_update(ApprovalWorkflow.set_note, "")
+        rejected = None
+    except WorkflowUpdateFailedError as error:
+        rejected = str(error.cause)
+    try:
+        await handle.query(ApprovalWorkflow.broken)
+        query_failed = None
+    except WorkflowQueryFailedError as error:
+        query_failed = str(error)
+    status_after = await handle.query(ApprovalWorkflow.status)
+    await handle.signal(ApprovalWorkflow.approve, "alice")
+    result = await handle.result()
+    # Signal-with-start: a second run started by its signal.
+    again = await client.start_workflow(
+        ApprovalWorkflow.run,
+        "order-8",
+        id="py-approval-2",
+        task_queue=QUEUE,
+        start_signal="approve",
+        start_signal_args=["bob"],
+    )
+    return {
+        "update": length,
+        "rejected": rejected,
+        "query_failed": query_failed,
+        "status_after": status_after,
+        "result": result,
+        "signal_with_start": await again.result(),
+    }
+
+
+async def failures(client: Client) -> dict:
+    try:
+        await client.execute_workflow(RetryingWorkflow.run, "order-9", id="py-retrying", task_queue=QUEUE)
+        return {"error": None}
+    except WorkflowFailureError as error:
+        cause = error.cause
+        return {
+            "error": type(cause).__name__,
+            "type": getattr(cause, "type", None),
+            "message": cause.message if isinstance(cause, ApplicationError) else str(cause),
+            "non_retryable": getattr(cause, "non_retryable", None),
+        }
+
+
+async def children(client: Client) -> dict:
+    result = await client.execute_workflow(ParentWorkflow.run, 5, id="py-parent", task_queue=QUEUE)
+    return {"result": result}
+
+
+async def lifecycle(client: Client) -> dict:
+    first = await client.start_workflow(WaitForeverWorkflow.run, id="py-forever", task_queue=QUEUE)
+    try:
+        await client.start_workflow(WaitForeverWorkflow.run, id="py-forever", task_queue=QUEUE)
+        already = None
+    except WorkflowAlreadyStartedError as error:
+        already = error.run_id == first.result_run_id or error.run_id is None
+    description = await first.describe()
+    await first.cancel()
+    cancelled = await first.result()
+    doomed = await client.start_workflow(WaitForeverWorkflow.run, id="py-doomed", task_queue=QUEUE)
+    await doomed.terminate("no longer needed")
+    try:
+        await doomed.result()
+        terminated = None
+    except WorkflowFailureError as error:
+        terminated = type(error.cause).__name__
+    try:
+        await client.workflow_service.list_schedules(
+            __import__("temporalio.api.workflowservice.v1", fromlist=["ListSchedulesRequest"]).ListSchedulesRequest(namespace="default")
+        )
+        unimplemented = None
+    except RPCError as error:
+        unimplemented = {"status": error.status.name, "message": error.message}
+    return {
+        "already_started": already,
+        "described_status": description.status.name if description.status else None,
+        "described_type": description.workflow_type,
+        "cancelled": cancelled,
+        "terminated": terminated,
+        "unimplemented": unimplemented,
+    }
+
+
+SCENARIOS = {
+    "quickstart": quickstart,
+    "approval": approval,
+    "failures": failures,
+    "children": children,
+    "lifecycle": lifecycle,
+}
+
+
+async def main(scenario: str, address: str) -> None:
+    client = await Client.connect(address)
+    async with Worker(client, task_queue=QUEUE, workflows=WORKFLOWS, activities=ACTIVITIES):
+        seen = await SCENARIOS[scenario](client)
+    print(json.dumps(seen))
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1], sys.argv[2]))
