@@ -8,6 +8,7 @@ histories Endure wrote, event by event.
 
 import asyncio
 import json
+import os
 import sys
 from datetime import timedelta
 
@@ -232,7 +233,7 @@ async def lifecycle(client: Client) -> dict:
     await first.cancel()
     cancelled = await first.result()
     doomed = await client.start_workflow(WaitForeverWorkflow.run, id="py-doomed", task_queue=QUEUE)
-    await doomed.terminate("no longer needed")
+    await doomed.terminate(reason="no longer needed")
     try:
         await doomed.result()
         terminated = None
@@ -273,3 +274,8 @@ async def main(scenario: str, address: str) -> None:
 
 if __name__ == "__main__":
     asyncio.run(main(sys.argv[1], sys.argv[2]))
+    # The SDK's native threads can abort the interpreter's finalization (a known
+    # `PyGILState_Release` crash at exit, unrelated to the server); the scenario is done.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

@@ -1,0 +1,315 @@
+//! Temporal's Python SDK on Endure: each scenario's client view and its histories.
+
+use endure_core::{EventAttributes, EventType, FailureInfo, HistoryEvent, RetryState};
+use serde_json::json;
+
+use crate::{Fixture, assert_back_references, event, kinds, python, scenario};
+
+use EventType::*;
+
+/// The attributes of the only event of `kind` in `events`.
+fn only(events: &[HistoryEvent], kind: EventType) -> &EventAttributes {
+    let mut found = events.iter().filter(|e| e.event_type() == kind);
+    let first = found
+        .next()
+        .unwrap_or_else(|| panic!("no {kind:?} in {:?}", kinds(events)));
+    assert!(found.next().is_none(), "more than one {kind:?}");
+    &first.attributes
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_quickstart_runs_on_temporals_python_sdk() {
+    let Some(python) = python() else { return };
+    let fixture = Fixture::start().await;
+    let seen = scenario(python, &fixture, "quickstart").await;
+    assert_eq!(
+        seen,
+        json!({"result": "workflow_completed_sent to user_123"})
+    );
+    let history = fixture.history("py-order").await;
+    assert_eq!(
+        kinds(&history),
+        [
+            WorkflowExecutionStarted,
+            WorkflowTaskScheduled,
+            WorkflowTaskStarted,
+            WorkflowTaskCompleted,
+            ActivityTaskScheduled,
+            ActivityTaskStarted,
+            ActivityTaskCompleted,
+            WorkflowTaskScheduled,
+            WorkflowTaskStarted,
+            WorkflowTaskCompleted,
+            TimerStarted,
+            TimerFired,
+            WorkflowTaskScheduled,
+            WorkflowTaskStarted,
+            WorkflowTaskCompleted,
+            WorkflowExecutionCompleted,
+        ]
+    );
+    assert_back_references(&history);
+    let EventAttributes::WorkflowExecutionStarted(started) = &history[0].attributes else {
+        unreachable!()
+    };
+    assert_eq!(started.workflow_type.as_str(), "OrderWorkflow");
+    assert_eq!(started.task_queue.as_str(), "python-sdk");
+    assert_eq!(
+        started.input.decode_first::<String>().unwrap(),
+        "user_123",
+        "the SDK's json/plain payload is Endure's"
+    );
+    let EventAttributes::ActivityTaskScheduled(activity) = &history[4].attributes else {
+        unreachable!()
+    };
+    assert_eq!(activity.activity_type.as_str(), "send_email");
+    assert_eq!(
+        activity.start_to_close_timeout,
+        std::time::Duration::from_secs(10)
+    );
+    let EventAttributes::TimerStarted(timer) = &history[10].attributes else {
+        unreachable!()
+    };
+    assert_eq!(
+        timer.start_to_fire_timeout,
+        std::time::Duration::from_millis(50)
+    );
+    // The SDK's name and flags are kept, so its own replay finds them again.
+    let EventAttributes::WorkflowTaskCompleted(completed) = &history[3].attributes else {
+        unreachable!()
+    };
+    assert!(
+        completed.sdk_metadata.sdk_name.starts_with("temporal-py"),
+        "{:?}",
+        completed.sdk_metadata
+    );
+    let EventAttributes::WorkflowExecutionCompleted(done) = &history[15].attributes else {
+        unreachable!()
+    };
+    assert_eq!(
+        done.result
+            .as_ref()
+            .unwrap()
+            .decode_first::<String>()
+            .unwrap(),
+        "workflow_completed_sent to user_123"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signals_queries_and_updates_from_temporals_python_sdk() {
+    let Some(python) = python() else { return };
+    let fixture = Fixture::start().await;
+    let seen = scenario(python, &fixture, "approval").await;
+    assert_eq!(
+        seen,
+        json!({
+            "update": 4,
+            "rejected": "ValueError: a note must not be empty",
+            "query_failed": "this query always fails",
+            "status_after": "waiting for approval (rush)",
+            "result": "order-7 approved by alice (rush)",
+            "signal_with_start": "order-8 approved by bob ()",
+        })
+    );
+    let history = fixture.history("py-approval").await;
+    assert_back_references(&history);
+    let types = kinds(&history);
+    // One update accepted and completed (the rejected one left nothing), the signal, the
+    // close.
+    assert_eq!(
+        types
+            .iter()
+            .filter(|k| **k == WorkflowExecutionUpdateAccepted)
+            .count(),
+        1
+    );
+    let EventAttributes::WorkflowExecutionUpdateAccepted(accepted) =
+        only(&history, WorkflowExecutionUpdateAccepted)
+    else {
+        unreachable!()
+    };
+    assert_eq!(accepted.accepted_request.name.as_str(), "set_note");
+    assert_eq!(
+        event(&history, accepted.accepted_request_sequencing_event_id).event_type(),
+        WorkflowTaskScheduled
+    );
+    let EventAttributes::WorkflowExecutionUpdateCompleted(completed) =
+        only(&history, WorkflowExecutionUpdateCompleted)
+    else {
+        unreachable!()
+    };
+    assert_eq!(completed.update_id, accepted.accepted_request.update_id);
+    let EventAttributes::WorkflowExecutionSignaled(signal) =
+        only(&history, WorkflowExecutionSignaled)
+    else {
+        unreachable!()
+    };
+    assert_eq!(signal.signal_name.as_str(), "approve");
+    assert_eq!(signal.input.decode_first::<String>().unwrap(), "alice");
+    assert_eq!(types.last(), Some(&WorkflowExecutionCompleted));
+    // Signal-with-start: the signal is the run's second event.
+    let second = fixture.history("py-approval-2").await;
+    assert_eq!(
+        kinds(&second),
+        [
+            WorkflowExecutionStarted,
+            WorkflowExecutionSignaled,
+            WorkflowTaskScheduled,
+            WorkflowTaskStarted,
+            WorkflowTaskCompleted,
+            WorkflowExecutionCompleted,
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retries_and_failures_reach_temporals_python_sdk_typed() {
+    let Some(python) = python() else { return };
+    let fixture = Fixture::start().await;
+    let seen = scenario(python, &fixture, "failures").await;
+    assert_eq!(
+        seen,
+        json!({
+            "error": "ApplicationError",
+            "type": "OrderFailed",
+            "message": "ok after 3 attempts; then CardDeclined: card declined",
+            "non_retryable": true,
+        })
+    );
+    let history = fixture.history("py-retrying").await;
+    assert_back_references(&history);
+    assert_eq!(
+        kinds(&history),
+        [
+            WorkflowExecutionStarted,
+            WorkflowTaskScheduled,
+            WorkflowTaskStarted,
+            WorkflowTaskCompleted,
+            ActivityTaskScheduled,
+            ActivityTaskStarted,
+            ActivityTaskCompleted,
+            WorkflowTaskScheduled,
+            WorkflowTaskStarted,
+            WorkflowTaskCompleted,
+            ActivityTaskScheduled,
+            ActivityTaskStarted,
+            ActivityTaskFailed,
+            WorkflowTaskScheduled,
+            WorkflowTaskStarted,
+            WorkflowTaskCompleted,
+            WorkflowExecutionFailed,
+        ]
+    );
+    // The flaky activity's recorded attempt is its third; its last failure is kept.
+    let EventAttributes::ActivityTaskStarted(flaky) = &history[5].attributes else {
+        unreachable!()
+    };
+    assert_eq!(flaky.attempt, 3);
+    let last = flaky.last_failure.as_ref().unwrap();
+    assert_eq!(last.message, "attempt 2 failed");
+    assert!(
+        matches!(&last.info, FailureInfo::Application { error_type, .. } if error_type == "Flaky")
+    );
+    // The charge failed for good, not retried: non-retryable.
+    let EventAttributes::ActivityTaskFailed(charge) = &history[12].attributes else {
+        unreachable!()
+    };
+    assert_eq!(charge.retry_state, RetryState::NonRetryableFailure);
+    assert!(matches!(
+        &charge.failure.info,
+        FailureInfo::Application { error_type, non_retryable: true, .. } if error_type == "CardDeclined"
+    ));
+    // The run's failure keeps its cause chain: OrderFailed ← activity failure ← CardDeclined.
+    let EventAttributes::WorkflowExecutionFailed(failed) = &history[16].attributes else {
+        unreachable!()
+    };
+    assert!(
+        matches!(&failed.failure.info, FailureInfo::Application { error_type, .. } if error_type == "OrderFailed")
+    );
+    let cause = failed.failure.cause.as_deref().unwrap();
+    assert!(
+        matches!(&cause.info, FailureInfo::Activity { activity_type, .. } if activity_type.as_str() == "charge")
+    );
+    let root = cause.cause.as_deref().unwrap();
+    assert_eq!(root.message, "card declined");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn child_workflows_from_temporals_python_sdk() {
+    let Some(python) = python() else { return };
+    let fixture = Fixture::start().await;
+    let seen = scenario(python, &fixture, "children").await;
+    assert_eq!(seen, json!({"result": 20}));
+    let history = fixture.history("py-parent").await;
+    assert_back_references(&history);
+    let types = kinds(&history);
+    assert_eq!(
+        types
+            .iter()
+            .filter(|k| **k == StartChildWorkflowExecutionInitiated)
+            .count(),
+        2
+    );
+    assert_eq!(
+        types
+            .iter()
+            .filter(|k| **k == ChildWorkflowExecutionCompleted)
+            .count(),
+        2
+    );
+    assert_eq!(types.last(), Some(&WorkflowExecutionCompleted));
+    let child = fixture.history("py-parent-child-2").await;
+    let EventAttributes::WorkflowExecutionStarted(started) = &child[0].attributes else {
+        unreachable!()
+    };
+    let parent = started.parent.as_ref().unwrap();
+    assert_eq!(parent.workflow_execution.workflow_id.as_str(), "py-parent");
+    assert_eq!(
+        event(&history, parent.initiated_event_id).event_type(),
+        StartChildWorkflowExecutionInitiated
+    );
+    assert_eq!(started.input.decode_first::<i64>().unwrap(), 10);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cancel_terminate_and_taken_ids_from_temporals_python_sdk() {
+    let Some(python) = python() else { return };
+    let fixture = Fixture::start().await;
+    let seen = scenario(python, &fixture, "lifecycle").await;
+    assert_eq!(seen["already_started"], json!(true));
+    assert_eq!(seen["described_status"], json!("RUNNING"));
+    assert_eq!(seen["described_type"], json!("WaitForeverWorkflow"));
+    assert_eq!(seen["cancelled"], json!("cleaned up after cancel"));
+    assert_eq!(seen["terminated"], json!("TerminatedError"));
+    assert_eq!(seen["unimplemented"]["status"], json!("UNIMPLEMENTED"));
+    assert!(
+        seen["unimplemented"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("ListSchedules is not implemented"),
+        "{seen}"
+    );
+    let cancelled = fixture.history("py-forever").await;
+    assert_back_references(&cancelled);
+    let types = kinds(&cancelled);
+    let requested = types
+        .iter()
+        .position(|k| *k == WorkflowExecutionCancelRequested)
+        .unwrap();
+    assert_eq!(
+        &types[requested + 1..],
+        [
+            WorkflowTaskScheduled,
+            WorkflowTaskStarted,
+            WorkflowTaskCompleted,
+            WorkflowExecutionCompleted
+        ]
+    );
+    let terminated = fixture.history("py-doomed").await;
+    let EventAttributes::WorkflowExecutionTerminated(end) = &terminated.last().unwrap().attributes
+    else {
+        panic!("{:?}", kinds(&terminated))
+    };
+    assert_eq!(end.reason, "no longer needed");
+}
