@@ -24,6 +24,7 @@ mod token;
 
 pub use connection::serve_connection;
 pub use rpc::history::CLOSE_POLL_WAIT;
+pub use rpc::visibility::LIST_PAGE_SIZE_MAX;
 pub use service::{GrpcOptions, IMPLEMENTED, Peer, SERVICE_PATH, WorkflowService};
 
 /// The largest gRPC message decoded or encoded: the engine bounds a request at

@@ -2,9 +2,11 @@
 //! calls and the answer back.
 
 pub(crate) mod activity_tasks;
+pub(crate) mod admin;
 pub(crate) mod describe;
 pub(crate) mod history;
 pub(crate) mod system;
 pub(crate) mod updates;
+pub(crate) mod visibility;
 pub(crate) mod workflow_tasks;
 pub(crate) mod workflows;

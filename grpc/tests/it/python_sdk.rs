@@ -313,3 +313,50 @@ async fn cancel_terminate_and_taken_ids_from_temporals_python_sdk() {
     };
     assert_eq!(end.reason, "no longer needed");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn list_count_reset_and_delete_from_temporals_python_sdk() {
+    let Some(python) = python() else { return };
+    let fixture = Fixture::start().await;
+    let seen = scenario(python, &fixture, "visibility").await;
+    assert_eq!(
+        seen["listed"],
+        json!(["py-list-0", "py-list-1", "py-list-2"])
+    );
+    assert_eq!(seen["paged"], json!(3), "three runs over pages of two");
+    assert_eq!(seen["counted"], json!(3));
+    assert_eq!(seen["bad_filter"], json!("INVALID_ARGUMENT"));
+    assert_eq!(
+        seen["reset_result"],
+        json!("workflow_completed_sent to user_0")
+    );
+    assert_eq!(seen["deleted"], json!("NOT_FOUND"));
+    // The reset run: the first task's events kept, that task failed with cause
+    // ResetWorkflow naming the base run, then the workflow ran again to completion.
+    let reset = fixture.history("py-list-0").await;
+    assert_back_references(&reset);
+    assert_eq!(
+        kinds(&reset)[..6],
+        [
+            WorkflowExecutionStarted,
+            WorkflowTaskScheduled,
+            WorkflowTaskStarted,
+            WorkflowTaskFailed,
+            WorkflowTaskScheduled,
+            WorkflowTaskStarted,
+        ]
+    );
+    let EventAttributes::WorkflowTaskFailed(failed) = &reset[3].attributes else {
+        unreachable!()
+    };
+    assert_eq!(
+        failed.cause,
+        endure_core::WorkflowTaskFailedCause::ResetWorkflow
+    );
+    assert!(failed.base_run_id.is_some());
+    assert_eq!(
+        failed.new_run_id.map(|run| run.to_string()),
+        seen["reset_run"].as_str().map(str::to_owned)
+    );
+    assert_eq!(kinds(&reset).last(), Some(&WorkflowExecutionCompleted));
+}

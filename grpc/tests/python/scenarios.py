@@ -256,7 +256,58 @@ async def lifecycle(client: Client) -> dict:
     }
 
 
+async def visibility(client: Client) -> dict:
+    from temporalio.api.common.v1 import WorkflowExecution
+    from temporalio.api.workflowservice.v1 import (
+        DeleteWorkflowExecutionRequest,
+        ResetWorkflowExecutionRequest,
+    )
+
+    for n in range(3):
+        await client.execute_workflow(OrderWorkflow.run, f"user_{n}", id=f"py-list-{n}", task_queue=QUEUE)
+    listed = sorted(
+        [w.id async for w in client.list_workflows("WorkflowType = 'OrderWorkflow'")]
+    )
+    paged = [w.id async for w in client.list_workflows("", page_size=2)]
+    counted = (await client.count_workflows("ExecutionStatus = 'Completed'")).count
+    try:
+        [w async for w in client.list_workflows("WorkflowType = ")]
+        bad_filter = None
+    except RPCError as error:
+        bad_filter = error.status.name
+    reset = await client.workflow_service.reset_workflow_execution(
+        ResetWorkflowExecutionRequest(
+            namespace="default",
+            workflow_execution=WorkflowExecution(workflow_id="py-list-0"),
+            reason="replay it",
+            workflow_task_finish_event_id=4,
+            request_id="reset-py-list-0",
+        )
+    )
+    again = await client.get_workflow_handle("py-list-0", run_id=reset.run_id).result()
+    await client.workflow_service.delete_workflow_execution(
+        DeleteWorkflowExecutionRequest(
+            namespace="default", workflow_execution=WorkflowExecution(workflow_id="py-list-2")
+        )
+    )
+    try:
+        await client.get_workflow_handle("py-list-2").describe()
+        deleted = None
+    except RPCError as error:
+        deleted = error.status.name
+    return {
+        "listed": listed,
+        "paged": len(paged),
+        "counted": counted,
+        "bad_filter": bad_filter,
+        "reset_result": again,
+        "reset_run": reset.run_id,
+        "deleted": deleted,
+    }
+
+
 SCENARIOS = {
+    "visibility": visibility,
     "quickstart": quickstart,
     "approval": approval,
     "failures": failures,
