@@ -5,7 +5,10 @@ use endure_core::protocol::{DescribeNamespaceRequest, ListNamespacesRequest};
 use tonic::Status;
 
 use crate::convert::common::duration;
-use crate::proto::{enums as pbe, namespace as pbn, service as pb};
+use crate::proto::{enums as pbe, namespace as pbn, replication, service as pb};
+
+/// The one cluster Endure is, as Temporal's dev server names it in replication configs.
+const CLUSTER_NAME: &str = "active";
 use crate::service::{Call, namespace};
 
 /// The server's version and what it supports, as SDKs ask when they connect.
@@ -46,7 +49,17 @@ fn describe(record: NamespaceRecord) -> pb::DescribeNamespaceResponse {
         }),
         config: Some(pbn::NamespaceConfig {
             workflow_execution_retention_ttl: Some(duration(record.config.retention)),
+            history_archival_state: pbe::ArchivalState::Disabled.into(),
+            visibility_archival_state: pbe::ArchivalState::Disabled.into(),
             ..Default::default()
+        }),
+        replication_config: Some(replication::NamespaceReplicationConfig {
+            active_cluster_name: CLUSTER_NAME.to_owned(),
+            clusters: vec![replication::ClusterReplicationConfig {
+                cluster_name: CLUSTER_NAME.to_owned(),
+                replication_ramp_duration: None,
+            }],
+            state: pbe::ReplicationState::Normal.into(),
         }),
         ..Default::default()
     }

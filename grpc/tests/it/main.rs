@@ -16,6 +16,7 @@
 )]
 
 mod python_sdk;
+mod temporal_cli;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

