@@ -101,6 +101,31 @@ pub(crate) fn python() -> Option<PathBuf> {
     }
 }
 
+/// Runs `script` with `args` on Temporal's Python SDK; its standard output.
+pub(crate) async fn run_python(python: PathBuf, script: PathBuf, args: Vec<String>) -> String {
+    let output = tokio::time::timeout(
+        Duration::from_secs(180),
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(python)
+                .arg(script)
+                .args(args)
+                .output()
+        }),
+    )
+    .await
+    .expect("the Python script finished within 180 s")
+    .unwrap()
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "the Python SDK failed ({}):\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
 /// Runs `scenario` with Temporal's Python SDK against `fixture`; what the client saw.
 pub(crate) async fn scenario(
     python: PathBuf,
@@ -108,31 +133,10 @@ pub(crate) async fn scenario(
     scenario: &str,
 ) -> serde_json::Value {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/scenarios.py");
-    let address = fixture.address.to_string();
-    let scenario = scenario.to_owned();
-    let output = tokio::time::timeout(
-        Duration::from_secs(180),
-        tokio::task::spawn_blocking(move || {
-            std::process::Command::new(python)
-                .arg(script)
-                .arg(&scenario)
-                .arg(address)
-                .output()
-        }),
-    )
-    .await
-    .expect("the Python scenario finished within 180 s")
-    .unwrap()
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "the Python SDK failed ({}):\n{stdout}\n{stderr}",
-        output.status
-    );
+    let args = vec![scenario.to_owned(), fixture.address.to_string()];
+    let stdout = run_python(python, script, args).await;
     let last = stdout.lines().last().unwrap_or_default();
-    serde_json::from_str(last).unwrap_or_else(|error| panic!("{error}: {stdout}\n{stderr}"))
+    serde_json::from_str(last).unwrap_or_else(|error| panic!("{error}: {stdout}"))
 }
 
 /// The kinds of `events`, in order.

@@ -3,7 +3,7 @@
 use endure_core::{EventAttributes, EventType, FailureInfo, HistoryEvent, RetryState};
 use serde_json::json;
 
-use crate::{Fixture, assert_back_references, event, kinds, python, scenario};
+use crate::{Fixture, assert_back_references, event, kinds, python, run_python, scenario};
 
 use EventType::*;
 
@@ -359,4 +359,16 @@ async fn list_count_reset_and_delete_from_temporals_python_sdk() {
         seen["reset_run"].as_str().map(str::to_owned)
     );
     assert_eq!(kinds(&reset).last(), Some(&WorkflowExecutionCompleted));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_readme_example_runs() {
+    let Some(python) = python() else { return };
+    let fixture = Fixture::start().await;
+    let example = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/hello.py");
+    let printed = run_python(python, example, vec![fixture.address.to_string()]).await;
+    assert_eq!(printed.trim(), "Hello, Temporal user! (from Endure)");
+    let history = fixture.history("hello-endure").await;
+    assert_back_references(&history);
+    assert_eq!(kinds(&history).len(), 16, "{:?}", kinds(&history));
 }
