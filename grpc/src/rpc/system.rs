@@ -1,11 +1,13 @@
 //! GetSystemInfo and the namespace reads.
 
 use endure_core::namespace::NamespaceRecord;
-use endure_core::protocol::{DescribeNamespaceRequest, ListNamespacesRequest};
+use endure_core::protocol::{
+    DescribeNamespaceRequest, DescribeTaskQueueRequest, ListNamespacesRequest,
+};
 use tonic::Status;
 
 use crate::convert::common::duration;
-use crate::proto::{enums as pbe, namespace as pbn, replication, service as pb};
+use crate::proto::{enums as pbe, namespace as pbn, replication, service as pb, taskqueue};
 
 /// The one cluster Endure is, as Temporal's dev server names it in replication configs.
 const CLUSTER_NAME: &str = "active";
@@ -92,5 +94,39 @@ pub(crate) async fn list_namespaces(
     Ok(pb::ListNamespacesResponse {
         namespaces: records.into_iter().map(describe).collect(),
         next_page_token: Vec::new(),
+    })
+}
+
+/// DescribeTaskQueue: who polled the queue lately (its workflow or activity pollers, by
+/// the type asked).
+pub(crate) async fn describe_task_queue(
+    call: Call,
+    request: pb::DescribeTaskQueueRequest,
+) -> Result<pb::DescribeTaskQueueResponse, Status> {
+    let queue = request
+        .task_queue
+        .ok_or_else(|| Status::invalid_argument("task_queue: the queue is required"))?;
+    let described = call
+        .rpc(DescribeTaskQueueRequest {
+            namespace: namespace(&request.namespace)?,
+            task_queue: crate::convert::common::id_in("task_queue", queue.name)?,
+        })
+        .await?;
+    let activity = request.task_queue_type == i32::from(pbe::TaskQueueType::Activity);
+    let pollers = if activity {
+        described.activity_pollers
+    } else {
+        described.workflow_pollers
+    };
+    Ok(pb::DescribeTaskQueueResponse {
+        pollers: pollers
+            .into_iter()
+            .map(|poller| taskqueue::PollerInfo {
+                last_access_time: Some(crate::convert::common::time(poller.last_access_time)),
+                identity: poller.identity,
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
     })
 }

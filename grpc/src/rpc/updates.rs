@@ -43,12 +43,11 @@ fn answer(
     (Some(reference), answer.outcome.map(update_outcome), stage)
 }
 
-/// UpdateWorkflowExecution: admits the update and waits for the stage asked (the engine's
-/// long poll may end first; the SDK then polls with PollWorkflowExecutionUpdate).
-pub(crate) async fn update(
-    call: Call,
+/// Temporal's update request as the engine's, with the workflow id and the update id it
+/// names (for the answer's reference).
+pub(crate) fn update_in(
     request: pb::UpdateWorkflowExecutionRequest,
-) -> Result<pb::UpdateWorkflowExecutionResponse, Status> {
+) -> Result<(UpdateWorkflowRequest, WorkflowId, String), Status> {
     let execution = execution_in(request.workflow_execution)?;
     let update = request
         .request
@@ -56,28 +55,46 @@ pub(crate) async fn update(
     let meta = update.meta.unwrap_or_default();
     let input = update.input.unwrap_or_default();
     let update_id = meta.update_id.clone();
-    let answered = call
-        .rpc(UpdateWorkflowRequest {
-            namespace: namespace(&request.namespace)?,
-            workflow_id: execution.workflow_id.clone(),
-            run_id: execution.run_id,
-            request: UpdateRequest {
-                update_id: id_in("request.meta.update_id", meta.update_id)?,
-                identity: meta.identity,
-                name: id_in("request.input.name", input.name)?,
-                header: header_in(input.header),
-                args: payloads_in(input.args),
-            },
-            wait_for: stage_in(request.wait_policy)?,
-        })
-        .await?;
-    let (update_ref, outcome, stage) = answer(execution.workflow_id, update_id, *answered);
-    Ok(pb::UpdateWorkflowExecutionResponse {
+    let engine = UpdateWorkflowRequest {
+        namespace: namespace(&request.namespace)?,
+        workflow_id: execution.workflow_id.clone(),
+        run_id: execution.run_id,
+        request: UpdateRequest {
+            update_id: id_in("request.meta.update_id", meta.update_id)?,
+            identity: meta.identity,
+            name: id_in("request.input.name", input.name)?,
+            header: header_in(input.header),
+            args: payloads_in(input.args),
+        },
+        wait_for: stage_in(request.wait_policy)?,
+    };
+    Ok((engine, execution.workflow_id, update_id))
+}
+
+/// The engine's answer to an update as Temporal's.
+pub(crate) fn update_answer(
+    workflow_id: WorkflowId,
+    update_id: String,
+    answered: UpdateWorkflowResponse,
+) -> pb::UpdateWorkflowExecutionResponse {
+    let (update_ref, outcome, stage) = answer(workflow_id, update_id, answered);
+    pb::UpdateWorkflowExecutionResponse {
         update_ref,
         outcome,
         stage,
         ..Default::default()
-    })
+    }
+}
+
+/// UpdateWorkflowExecution: admits the update and waits for the stage asked (the engine's
+/// long poll may end first; the SDK then polls with PollWorkflowExecutionUpdate).
+pub(crate) async fn update(
+    call: Call,
+    request: pb::UpdateWorkflowExecutionRequest,
+) -> Result<pb::UpdateWorkflowExecutionResponse, Status> {
+    let (engine, workflow_id, update_id) = update_in(request)?;
+    let answered = call.rpc(engine).await?;
+    Ok(update_answer(workflow_id, update_id, *answered))
 }
 
 /// PollWorkflowExecutionUpdate: waits for an update by its id.

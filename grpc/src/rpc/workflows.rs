@@ -4,7 +4,7 @@ use endure_core::execution::SignalRequest;
 use endure_core::protocol::{
     DescribeWorkflowRequest, QueryWorkflowRequest, RequestCancelWorkflowRequest,
     SignalWithStartWorkflowRequest, SignalWorkflowRequest, StartWorkflowRequest,
-    TerminateWorkflowRequest,
+    StartWorkflowResponse, TerminateWorkflowRequest,
 };
 use endure_core::{
     Namespace, QueryRejectCondition, RequestId, StartWorkflowOptions, WorkflowExecutionStatus,
@@ -96,17 +96,18 @@ impl Start {
     }
 }
 
-/// StartWorkflowExecution.
-pub(crate) async fn start(
-    call: Call,
+/// Temporal's start request as the engine's; an unset conflict policy is
+/// `default_conflict`.
+pub(crate) fn start_in(
     request: pb::StartWorkflowExecutionRequest,
-) -> Result<pb::StartWorkflowExecutionResponse, Status> {
+    default_conflict: WorkflowIdConflictPolicy,
+) -> Result<StartWorkflowRequest, Status> {
     if request.request_eager_execution {
-        // Eager start hands the first task back in the response; Endure's worker path does
-        // not, and Temporal's SDKs fall back to polling when it is not granted.
+        // Eager start hands the first task back in the response; Endure does not, and
+        // Temporal's SDKs poll for it when it is not granted.
         tracing::debug!("eager workflow start asked for; the task goes to the queue");
     }
-    let start = Start {
+    Start {
         namespace: request.namespace,
         workflow_id: request.workflow_id,
         workflow_type: request.workflow_type,
@@ -125,11 +126,13 @@ pub(crate) async fn start(
         search_attributes: request.search_attributes,
         header: request.header,
         start_delay: request.workflow_start_delay,
-    };
-    let started = call
-        .rpc(start.request(WorkflowIdConflictPolicy::Fail)?)
-        .await?;
-    Ok(pb::StartWorkflowExecutionResponse {
+    }
+    .request(default_conflict)
+}
+
+/// The engine's answer to a start as Temporal's.
+pub(crate) fn start_answer(started: StartWorkflowResponse) -> pb::StartWorkflowExecutionResponse {
+    pb::StartWorkflowExecutionResponse {
         run_id: run_id(started.run_id),
         started: started.started,
         status: if started.started {
@@ -138,7 +141,18 @@ pub(crate) async fn start(
             0
         },
         ..Default::default()
-    })
+    }
+}
+
+/// StartWorkflowExecution.
+pub(crate) async fn start(
+    call: Call,
+    request: pb::StartWorkflowExecutionRequest,
+) -> Result<pb::StartWorkflowExecutionResponse, Status> {
+    let started = call
+        .rpc(start_in(request, WorkflowIdConflictPolicy::Fail)?)
+        .await?;
+    Ok(start_answer(started))
 }
 
 /// SignalWithStartWorkflowExecution.

@@ -372,3 +372,58 @@ async fn the_readme_example_runs() {
     assert_back_references(&history);
     assert_eq!(kinds(&history).len(), 16, "{:?}", kinds(&history));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn update_with_start_and_task_queue_pollers_from_temporals_python_sdk() {
+    let Some(python) = python() else { return };
+    let fixture = Fixture::start().await;
+    let seen = scenario(python, &fixture, "update_with_start").await;
+    assert_eq!(
+        seen,
+        json!({
+            "started_with": 5,
+            "existing": 7,
+            "same_run": true,
+            "taken": "WorkflowAlreadyStartedError",
+            "result": "order-10 approved by carol (second!)",
+            "pollers": true,
+        })
+    );
+    // The first update rode the run's first task; the second (USE_EXISTING) the next; the
+    // refused one (FAIL on a running id) left nothing.
+    let history = fixture.history("py-uws").await;
+    assert_back_references(&history);
+    assert_eq!(
+        kinds(&history),
+        [
+            WorkflowExecutionStarted,
+            WorkflowTaskScheduled,
+            WorkflowTaskStarted,
+            WorkflowTaskCompleted,
+            WorkflowExecutionUpdateAccepted,
+            WorkflowExecutionUpdateCompleted,
+            WorkflowTaskScheduled,
+            WorkflowTaskStarted,
+            WorkflowTaskCompleted,
+            WorkflowExecutionUpdateAccepted,
+            WorkflowExecutionUpdateCompleted,
+            WorkflowExecutionSignaled,
+            WorkflowTaskScheduled,
+            WorkflowTaskStarted,
+            WorkflowTaskCompleted,
+            WorkflowExecutionCompleted,
+        ]
+    );
+    let EventAttributes::WorkflowExecutionUpdateAccepted(first) = &history[4].attributes else {
+        unreachable!()
+    };
+    assert_eq!(
+        first
+            .accepted_request
+            .args
+            .decode_first::<String>()
+            .unwrap(),
+        "first"
+    );
+    assert_eq!(first.accepted_request_sequencing_event_id.get(), 2);
+}

@@ -306,7 +306,72 @@ async def visibility(client: Client) -> dict:
     }
 
 
+async def update_with_start(client: Client) -> dict:
+    from temporalio.api.enums.v1 import TaskQueueType
+    from temporalio.api.taskqueue.v1 import TaskQueue
+    from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+    from temporalio.client import WithStartWorkflowOperation
+    from temporalio.common import WorkflowIDConflictPolicy
+
+    first = WithStartWorkflowOperation(
+        ApprovalWorkflow.run,
+        "order-10",
+        id="py-uws",
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        task_queue=QUEUE,
+    )
+    started_with = await client.execute_update_with_start_workflow(
+        ApprovalWorkflow.set_note, "first", start_workflow_operation=first
+    )
+    handle = await first.workflow_handle()
+    again = WithStartWorkflowOperation(
+        ApprovalWorkflow.run,
+        "order-10",
+        id="py-uws",
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        task_queue=QUEUE,
+    )
+    existing = await client.execute_update_with_start_workflow(
+        ApprovalWorkflow.set_note, "second!", start_workflow_operation=again
+    )
+    same_run = (await again.workflow_handle()).result_run_id == handle.result_run_id
+    refused = WithStartWorkflowOperation(
+        ApprovalWorkflow.run,
+        "order-10",
+        id="py-uws",
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+        task_queue=QUEUE,
+    )
+    try:
+        await client.execute_update_with_start_workflow(
+            ApprovalWorkflow.set_note, "third", start_workflow_operation=refused
+        )
+        taken = None
+    except WorkflowAlreadyStartedError:
+        taken = "WorkflowAlreadyStartedError"
+    except Exception as error:  # what else the SDK made of it, for the assertion
+        taken = f"{type(error).__name__}: {error}"
+    await handle.signal(ApprovalWorkflow.approve, "carol")
+    result = await handle.result()
+    described = await client.workflow_service.describe_task_queue(
+        DescribeTaskQueueRequest(
+            namespace="default",
+            task_queue=TaskQueue(name=QUEUE),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        )
+    )
+    return {
+        "started_with": started_with,
+        "existing": existing,
+        "same_run": same_run,
+        "taken": taken,
+        "result": result,
+        "pollers": len(described.pollers) > 0,
+    }
+
+
 SCENARIOS = {
+    "update_with_start": update_with_start,
     "visibility": visibility,
     "quickstart": quickstart,
     "approval": approval,
