@@ -1,5 +1,7 @@
 //! GetWorkflowExecutionHistory: a run's history by pages, or (with the close-event filter
 //! and `wait_new_event`, how SDKs wait for a result) its closing event once it closes.
+//! With `wait_new_event` and all events, a follower past the end of an open run waits for
+//! its next events and always gets a token to ask again until the run closes.
 
 use std::time::Duration;
 
@@ -126,7 +128,17 @@ pub(crate) async fn get_history(
             Vec::new(),
         ),
     };
-    let (mut events, next) = page(&call, &execution, first).await?;
+    let (mut events, mut next) = page(&call, &execution, first).await?;
+    if request.wait_new_event {
+        // Following a run (`temporal workflow show --follow`): past its end, wait for its
+        // next event a while (the store is read every FOLLOW_POLL_INTERVAL).
+        let mut waited = Duration::ZERO;
+        while events.is_empty() && next.is_none() && waited < CLOSE_POLL_WAIT {
+            tokio::time::sleep(FOLLOW_POLL_INTERVAL).await;
+            waited += FOLLOW_POLL_INTERVAL;
+            (events, next) = page(&call, &execution, first).await?;
+        }
+    }
     let next = match next {
         Some(next_event_id) => Some(PageToken {
             execution,
@@ -136,8 +148,20 @@ pub(crate) async fn get_history(
         None => {
             // The last page carries a workflow task's events that are not persisted.
             events.extend(transient);
-            None
+            let last = events
+                .last()
+                .map(|event| (event.event_id, event.event_type()));
+            let open = last.is_none_or(|(_, kind)| !kind.is_closing());
+            // A follower of an open run gets a token for the events still to come.
+            (request.wait_new_event && open).then(|| PageToken {
+                execution,
+                next_event_id: last.map_or(first, |(id, _)| id.next()),
+                transient: Vec::new(),
+            })
         }
     };
     Ok(answer(events, next))
 }
+
+/// How often a follower's long poll reads the store for a run's next events.
+const FOLLOW_POLL_INTERVAL: Duration = Duration::from_millis(200);

@@ -136,6 +136,16 @@ async fn temporals_cli_reads_and_acts_on_endure() {
         ],
     )
     .await;
+    // A follower, started before the signal, sees the events as they are written and
+    // stops when the run closes.
+    let follower = {
+        let mut command = std::process::Command::new(&cli);
+        command
+            .args(["workflow", "show", "-w", "cli-run", "--follow", "--address"])
+            .arg(fixture.address.to_string());
+        tokio::task::spawn_blocking(move || command.output())
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
     temporal(
         &cli,
         &fixture,
@@ -157,6 +167,17 @@ async fn temporals_cli_reads_and_acts_on_endure() {
         ],
     )
     .await;
+    let followed = tokio::time::timeout(Duration::from_secs(30), follower)
+        .await
+        .expect("the follower stopped when the run closed")
+        .unwrap()
+        .unwrap();
+    let followed = String::from_utf8_lossy(&followed.stdout);
+    assert!(
+        followed.contains("WorkflowExecutionSignaled")
+            && followed.contains("WorkflowExecutionTerminated"),
+        "{followed}"
+    );
     let history = fixture.history("cli-run").await;
     assert_eq!(
         kinds(&history),
