@@ -48,7 +48,8 @@ impl ServerSecurity {
                     key: key.clone(),
                     client_ca: args.tls_client_ca.clone(),
                 };
-                let tls = ServerTls::load(files.clone(), &[]).map_err(usage)?;
+                // `h2` for Temporal's gRPC clients; Endure's own ask for no protocol.
+                let tls = ServerTls::load(files.clone(), &[b"h2"]).map_err(usage)?;
                 let http = ServerTls::load(
                     TlsFiles {
                         client_ca: None,

@@ -323,8 +323,13 @@ fn grpc_handler(
         transport: Arc::clone(transport),
         security: Arc::clone(security),
     });
-    Arc::new(move |stream, peer| {
-        Box::pin(endure_grpc::serve_connection(service.clone(), stream, peer))
+    Arc::new(move |stream, peer, subject| {
+        Box::pin(endure_grpc::serve_connection(
+            service.clone(),
+            stream,
+            peer,
+            subject,
+        ))
     })
 }
 
@@ -373,18 +378,14 @@ async fn serve<S: Storage, C: Clock>(
             ))
         })?
         .with_security(Arc::clone(&security.security));
-    // Temporal's gRPC API shares the port on a plaintext listener (HTTP/2's preface tells
-    // the protocols apart): Temporal's SDKs and CLI connect with their defaults.
-    let grpc_at = match &security.tls {
-        Some(tls) => {
-            server = server.with_tls(tls.clone());
-            ""
-        }
-        None => {
-            server = server.with_http2(grpc_handler(&transport, &security.security));
-            "; Temporal gRPC API on the same port"
-        }
-    };
+    // Temporal's gRPC API shares the port (HTTP/2's preface tells the protocols apart;
+    // over TLS the listener offers ALPN `h2`): Temporal's SDKs and CLI connect with their
+    // defaults.
+    if let Some(tls) = &security.tls {
+        server = server.with_tls(tls.clone());
+    }
+    server = server.with_http2(grpc_handler(&transport, &security.security));
+    let grpc_at = "; Temporal gRPC API on the same port";
     let bound = server
         .local_addr()
         .map_err(|error| CliError::Server(error.to_string()))?;

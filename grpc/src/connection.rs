@@ -8,14 +8,22 @@ use hyper_util::service::TowerToHyperService;
 use crate::service::{Peer, WorkflowService};
 
 /// Serves gRPC on `stream` (a connection whose first bytes are the HTTP/2 preface) until
-/// the peer closes it or it fails.
-pub async fn serve_connection<S>(service: WorkflowService, stream: S, peer: SocketAddr)
-where
+/// the peer closes it or it fails; `certificate_subject` is its verified client
+/// certificate's (mutual TLS), which authenticates calls that bring no token.
+pub async fn serve_connection<S>(
+    service: WorkflowService,
+    stream: S,
+    peer: SocketAddr,
+    certificate_subject: Option<String>,
+) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
 {
     let service = tower::ServiceBuilder::new()
         .map_request(move |mut request: http::Request<hyper::body::Incoming>| {
-            request.extensions_mut().insert(Peer(peer));
+            request.extensions_mut().insert(Peer {
+                address: peer,
+                certificate_subject: certificate_subject.clone(),
+            });
             request
         })
         .service(service);

@@ -56,9 +56,14 @@ impl WorkflowService {
     }
 }
 
-/// The address a connection comes from, put in each of its requests' extensions.
-#[derive(Clone, Copy, Debug)]
-pub struct Peer(pub std::net::SocketAddr);
+/// Who a connection comes from, put in each of its requests' extensions.
+#[derive(Clone, Debug)]
+pub struct Peer {
+    /// Its address.
+    pub address: std::net::SocketAddr,
+    /// Its verified client certificate's subject (mutual TLS).
+    pub certificate_subject: Option<String>,
+}
 
 /// One call's caller: the engine as it may use it.
 pub(crate) struct Call {
@@ -134,15 +139,19 @@ where
         let options = Arc::clone(&options);
         let handler = handler.clone();
         async move {
-            let peer = request
-                .extensions()
-                .get::<Peer>()
-                .map_or_else(|| "grpc".to_owned(), |peer| format!("grpc {}", peer.0));
+            let (peer, certificate_subject) = match request.extensions().get::<Peer>() {
+                Some(peer) => (
+                    format!("grpc {}", peer.address),
+                    peer.certificate_subject.clone(),
+                ),
+                None => ("grpc".to_owned(), None),
+            };
             let token = bearer(&request);
-            let transport = GuardedTransport::new(
+            let transport = GuardedTransport::for_connection(
                 Arc::clone(&options.transport),
                 Arc::clone(&options.security),
                 peer,
+                certificate_subject,
                 token,
             )
             .map_err(|error| Status::unauthenticated(error.to_string()))?;

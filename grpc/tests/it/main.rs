@@ -16,6 +16,7 @@
 )]
 
 mod python_sdk;
+mod secure;
 mod temporal_cli;
 
 use std::net::SocketAddr;
@@ -50,8 +51,8 @@ impl Fixture {
         )
         .await
         .unwrap()
-        .with_http2(Arc::new(move |stream, peer| {
-            Box::pin(serve_connection(service.clone(), stream, peer))
+        .with_http2(Arc::new(move |stream, peer, subject| {
+            Box::pin(serve_connection(service.clone(), stream, peer, subject))
         }));
         let address = server.local_addr().unwrap();
         let server = tokio::spawn(server.serve(std::future::pending()));

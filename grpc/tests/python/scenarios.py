@@ -370,6 +370,33 @@ async def update_with_start(client: Client) -> dict:
     }
 
 
+async def secure(client: Client, address: str, ca: str, key: str, reader_key: str) -> dict:
+    """Over TLS with API keys: the client given was connected with `key` (full rights)."""
+    from temporalio.service import TLSConfig
+
+    result = await client.execute_workflow(OrderWorkflow.run, "user_tls", id="py-tls", task_queue=QUEUE)
+    tls = TLSConfig(server_root_ca_cert=open(ca, "rb").read(), domain="localhost")
+    reader = await Client.connect(address, tls=tls, api_key=reader_key)
+    described = (await reader.get_workflow_handle("py-tls").describe()).status.name
+    try:
+        await reader.start_workflow(OrderWorkflow.run, "x", id="py-tls-denied", task_queue=QUEUE)
+        denied = None
+    except RPCError as error:
+        denied = error.status.name
+    anonymous = await Client.connect(address, tls=tls)
+    try:
+        await anonymous.get_workflow_handle("py-tls").describe()
+        unauthenticated = None
+    except RPCError as error:
+        unauthenticated = error.status.name
+    return {
+        "result": result,
+        "reader_describes": described,
+        "reader_starts": denied,
+        "no_key": unauthenticated,
+    }
+
+
 SCENARIOS = {
     "update_with_start": update_with_start,
     "visibility": visibility,
@@ -381,15 +408,25 @@ SCENARIOS = {
 }
 
 
-async def main(scenario: str, address: str) -> None:
-    client = await Client.connect(address)
+async def main(scenario: str, address: str, extra: list) -> None:
+    if scenario == "secure":
+        from temporalio.service import TLSConfig
+
+        ca, key = extra[0], extra[1]
+        tls = TLSConfig(server_root_ca_cert=open(ca, "rb").read(), domain="localhost")
+        client = await Client.connect(address, tls=tls, api_key=key)
+    else:
+        client = await Client.connect(address)
     async with Worker(client, task_queue=QUEUE, workflows=WORKFLOWS, activities=ACTIVITIES):
-        seen = await SCENARIOS[scenario](client)
+        if scenario == "secure":
+            seen = await secure(client, address, *extra)
+        else:
+            seen = await SCENARIOS[scenario](client)
     print(json.dumps(seen))
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2]))
+    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3:]))
     # The SDK's native threads can abort the interpreter's finalization (a known
     # `PyGILState_Release` crash at exit, unrelated to the server); the scenario is done.
     sys.stdout.flush()

@@ -41,11 +41,27 @@ impl GuardedTransport {
         peer: impl Into<String>,
         token: Option<String>,
     ) -> Result<Self, AuthError> {
-        let mut session = Session::new(peer, None);
-        if let Some(token) = token
-            && security.requires_authentication()
-        {
-            session.authenticate(&security, token)?;
+        Self::for_connection(inner, security, peer, None, token)
+    }
+
+    /// A caller on a connection that may have presented a verified client certificate
+    /// (mTLS): its `certificate_subject` authenticates the caller when it brings no
+    /// `token`, as on the native listener.
+    pub fn for_connection(
+        inner: Arc<dyn Transport>,
+        security: Arc<Security>,
+        peer: impl Into<String>,
+        certificate_subject: Option<String>,
+        token: Option<String>,
+    ) -> Result<Self, AuthError> {
+        let mut session = Session::new(peer, certificate_subject);
+        if security.requires_authentication() {
+            match token {
+                Some(token) => {
+                    session.authenticate(&security, token)?;
+                }
+                None => session.authenticate_certificate(&security),
+            }
         }
         let bucket = security.rate_limits().connection_bucket();
         Ok(Self {

@@ -24,18 +24,25 @@ pub trait Http2Stream: AsyncRead + AsyncWrite + Send + Unpin {}
 
 impl<S: AsyncRead + AsyncWrite + Send + Unpin> Http2Stream for S {}
 
-/// What serves a connection that opened with the HTTP/2 preface, until it closes.
+/// What serves a connection that opened with the HTTP/2 preface, until it closes: the
+/// stream, the peer's address and, over mutual TLS, its verified certificate's subject.
 pub type Http2Handler = Arc<
-    dyn Fn(Box<dyn Http2Stream>, SocketAddr) -> Pin<Box<dyn Future<Output = ()> + Send>>
+    dyn Fn(
+            Box<dyn Http2Stream>,
+            SocketAddr,
+            Option<String>,
+        ) -> Pin<Box<dyn Future<Output = ()> + Send>>
         + Send
         + Sync,
 >;
 
 /// Reads a connection's first bytes (within the idle timeout) and serves it with the
-/// protocol they name.
+/// protocol they name (over TLS: after the handshake, `certificate_subject` the client
+/// certificate's).
 pub(super) async fn serve<S>(
     mut stream: S,
     peer: SocketAddr,
+    certificate_subject: Option<String>,
     http2: Http2Handler,
     served: Served,
     share: Share,
@@ -53,7 +60,7 @@ where
     let (reader, writer) = tokio::io::split(stream);
     let whole = tokio::io::join(Cursor::new(start).chain(reader), writer);
     if &start == HTTP2_PREFACE_START {
-        http2(Box::new(whole), peer).await;
+        http2(Box::new(whole), peer, certificate_subject).await;
         Ok(())
     } else {
         connection::serve(whole, served, share, session).await

@@ -166,12 +166,13 @@ impl TcpServer {
                 let _ = stream.set_nodelay(true);
                 #[cfg(all(feature = "tls", not(madsim)))]
                 let served_connection = match acceptor {
-                    Some(acceptor) => serve_tls(acceptor, stream, peer, served, share).await,
+                    Some(acceptor) => serve_tls(acceptor, stream, peer, served, share, http2).await,
                     None => {
                         let session = Session::new(peer.to_string(), None);
                         match http2 {
                             Some(http2) => {
-                                http2::serve(stream, peer, http2, served, share, session).await
+                                http2::serve(stream, peer, None, http2, served, share, session)
+                                    .await
                             }
                             None => connection::serve(stream, served, share, session).await,
                         }
@@ -182,7 +183,7 @@ impl TcpServer {
                     let session = Session::new(peer.to_string(), None);
                     match http2 {
                         Some(http2) => {
-                            http2::serve(stream, peer, http2, served, share, session).await
+                            http2::serve(stream, peer, None, http2, served, share, session).await
                         }
                         None => connection::serve(stream, served, share, session).await,
                     }
@@ -222,6 +223,7 @@ async fn serve_tls(
     peer: SocketAddr,
     served: connection::Served,
     share: limits::Share,
+    http2: Option<Http2Handler>,
 ) -> Result<(), connection::ConnectionError> {
     let stream = tokio::time::timeout(crate::tls::HANDSHAKE_TIMEOUT, acceptor.accept(stream))
         .await
@@ -236,8 +238,11 @@ async fn serve_tls(
     if let Some(subject) = &subject {
         tracing::debug!(%peer, %subject, "client certificate verified");
     }
-    let session = Session::new(peer.to_string(), subject);
-    connection::serve(stream, served, share, session).await
+    let session = Session::new(peer.to_string(), subject.clone());
+    match http2 {
+        Some(http2) => http2::serve(stream, peer, subject, http2, served, share, session).await,
+        None => connection::serve(stream, served, share, session).await,
+    }
 }
 
 /// A connection counted in the open-connections gauge until its task ends or is dropped
