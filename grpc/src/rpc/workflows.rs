@@ -44,6 +44,32 @@ struct Start {
     start_delay: Option<prost_types::Duration>,
 }
 
+/// The [`Start`] of a start or signal-with-start request (they name the fields alike).
+macro_rules! start_of {
+    ($request:ident) => {
+        Start {
+            namespace: $request.namespace,
+            workflow_id: $request.workflow_id,
+            workflow_type: $request.workflow_type,
+            task_queue: $request.task_queue,
+            input: $request.input,
+            execution_timeout: $request.workflow_execution_timeout,
+            run_timeout: $request.workflow_run_timeout,
+            task_timeout: $request.workflow_task_timeout,
+            identity: $request.identity,
+            request_id: $request.request_id,
+            reuse_policy: $request.workflow_id_reuse_policy,
+            conflict_policy: $request.workflow_id_conflict_policy,
+            retry_policy: $request.retry_policy,
+            cron_schedule: $request.cron_schedule,
+            memo: $request.memo,
+            search_attributes: $request.search_attributes,
+            header: $request.header,
+            start_delay: $request.workflow_start_delay,
+        }
+    };
+}
+
 impl Start {
     /// The engine's start request; an unset conflict policy is `default_conflict`
     /// (Temporal's: Fail for a start, UseExisting for a signal-with-start).
@@ -107,27 +133,7 @@ pub(crate) fn start_in(
         // Temporal's SDKs poll for it when it is not granted.
         tracing::debug!("eager workflow start asked for; the task goes to the queue");
     }
-    Start {
-        namespace: request.namespace,
-        workflow_id: request.workflow_id,
-        workflow_type: request.workflow_type,
-        task_queue: request.task_queue,
-        input: request.input,
-        execution_timeout: request.workflow_execution_timeout,
-        run_timeout: request.workflow_run_timeout,
-        task_timeout: request.workflow_task_timeout,
-        identity: request.identity,
-        request_id: request.request_id,
-        reuse_policy: request.workflow_id_reuse_policy,
-        conflict_policy: request.workflow_id_conflict_policy,
-        retry_policy: request.retry_policy,
-        cron_schedule: request.cron_schedule,
-        memo: request.memo,
-        search_attributes: request.search_attributes,
-        header: request.header,
-        start_delay: request.workflow_start_delay,
-    }
-    .request(default_conflict)
+    start_of!(request).request(default_conflict)
 }
 
 /// The engine's answer to a start as Temporal's.
@@ -167,26 +173,7 @@ pub(crate) async fn signal_with_start(
         header: header_in(request.header.clone()),
         request_id: None,
     };
-    let start = Start {
-        namespace: request.namespace,
-        workflow_id: request.workflow_id,
-        workflow_type: request.workflow_type,
-        task_queue: request.task_queue,
-        input: request.input,
-        execution_timeout: request.workflow_execution_timeout,
-        run_timeout: request.workflow_run_timeout,
-        task_timeout: request.workflow_task_timeout,
-        identity: request.identity,
-        request_id: request.request_id,
-        reuse_policy: request.workflow_id_reuse_policy,
-        conflict_policy: request.workflow_id_conflict_policy,
-        retry_policy: request.retry_policy,
-        cron_schedule: request.cron_schedule,
-        memo: request.memo,
-        search_attributes: request.search_attributes,
-        header: request.header,
-        start_delay: request.workflow_start_delay,
-    };
+    let start = start_of!(request);
     let started = call
         .rpc(SignalWithStartWorkflowRequest {
             start: start.request(WorkflowIdConflictPolicy::UseExisting)?,

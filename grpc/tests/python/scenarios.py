@@ -313,35 +313,22 @@ async def update_with_start(client: Client) -> dict:
     from temporalio.client import WithStartWorkflowOperation
     from temporalio.common import WorkflowIDConflictPolicy
 
-    first = WithStartWorkflowOperation(
-        ApprovalWorkflow.run,
-        "order-10",
-        id="py-uws",
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        task_queue=QUEUE,
-    )
+    def start_of(policy):
+        return WithStartWorkflowOperation(
+            ApprovalWorkflow.run, "order-10", id="py-uws", id_conflict_policy=policy, task_queue=QUEUE
+        )
+
+    first = start_of(WorkflowIDConflictPolicy.USE_EXISTING)
     started_with = await client.execute_update_with_start_workflow(
         ApprovalWorkflow.set_note, "first", start_workflow_operation=first
     )
     handle = await first.workflow_handle()
-    again = WithStartWorkflowOperation(
-        ApprovalWorkflow.run,
-        "order-10",
-        id="py-uws",
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        task_queue=QUEUE,
-    )
+    again = start_of(WorkflowIDConflictPolicy.USE_EXISTING)
     existing = await client.execute_update_with_start_workflow(
         ApprovalWorkflow.set_note, "second!", start_workflow_operation=again
     )
     same_run = (await again.workflow_handle()).result_run_id == handle.result_run_id
-    refused = WithStartWorkflowOperation(
-        ApprovalWorkflow.run,
-        "order-10",
-        id="py-uws",
-        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-        task_queue=QUEUE,
-    )
+    refused = start_of(WorkflowIDConflictPolicy.FAIL)
     try:
         await client.execute_update_with_start_workflow(
             ApprovalWorkflow.set_note, "third", start_workflow_operation=refused
