@@ -280,6 +280,12 @@ async fn cancel_terminate_and_taken_ids_from_temporals_python_sdk() {
     assert_eq!(seen["already_started"], json!(true));
     assert_eq!(seen["described_status"], json!("RUNNING"));
     assert_eq!(seen["described_type"], json!("WaitForeverWorkflow"));
+    assert_eq!(seen["memo"], json!({"owner": "ann"}));
+    assert_eq!(
+        seen["attributes"],
+        json!({"Team": "billing", "Priority": 3})
+    );
+    assert_eq!(seen["by_attribute"], json!(["py-forever"]));
     assert_eq!(seen["cancelled"], json!("cleaned up after cancel"));
     assert_eq!(seen["terminated"], json!("TerminatedError"));
     assert_eq!(seen["unimplemented"]["status"], json!("UNIMPLEMENTED"));
@@ -292,6 +298,24 @@ async fn cancel_terminate_and_taken_ids_from_temporals_python_sdk() {
     );
     let cancelled = fixture.history("py-forever").await;
     assert_back_references(&cancelled);
+    let EventAttributes::WorkflowExecutionStarted(started) = &cancelled[0].attributes else {
+        unreachable!()
+    };
+    // Typed by the SDK's `type` metadata, as Temporal's visibility stores them.
+    assert_eq!(
+        started.search_attributes.0.get("Priority"),
+        Some(&endure_core::SearchAttributeValue::Int(3))
+    );
+    assert_eq!(
+        started
+            .memo
+            .0
+            .get("owner")
+            .unwrap()
+            .decode::<String>()
+            .unwrap(),
+        "ann"
+    );
     let types = kinds(&cancelled);
     let requested = types
         .iter()

@@ -223,13 +223,31 @@ async def children(client: Client) -> dict:
 
 
 async def lifecycle(client: Client) -> dict:
-    first = await client.start_workflow(WaitForeverWorkflow.run, id="py-forever", task_queue=QUEUE)
+    from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+
+    team = SearchAttributeKey.for_keyword("Team")
+    priority = SearchAttributeKey.for_int("Priority")
+    first = await client.start_workflow(
+        WaitForeverWorkflow.run,
+        id="py-forever",
+        task_queue=QUEUE,
+        memo={"owner": "ann"},
+        search_attributes=TypedSearchAttributes(
+            [SearchAttributePair(team, "billing"), SearchAttributePair(priority, 3)]
+        ),
+    )
     try:
         await client.start_workflow(WaitForeverWorkflow.run, id="py-forever", task_queue=QUEUE)
         already = None
     except WorkflowAlreadyStartedError as error:
         already = error.run_id == first.result_run_id or error.run_id is None
     description = await first.describe()
+    memo = await description.memo()
+    attributes = {
+        "Team": description.typed_search_attributes.get(team),
+        "Priority": description.typed_search_attributes.get(priority),
+    }
+    by_attribute = [w.id async for w in client.list_workflows("Team = 'billing' AND Priority > 2")]
     await first.cancel()
     cancelled = await first.result()
     doomed = await client.start_workflow(WaitForeverWorkflow.run, id="py-doomed", task_queue=QUEUE)
@@ -250,6 +268,9 @@ async def lifecycle(client: Client) -> dict:
         "already_started": already,
         "described_status": description.status.name if description.status else None,
         "described_type": description.workflow_type,
+        "memo": memo,
+        "attributes": attributes,
+        "by_attribute": by_attribute,
         "cancelled": cancelled,
         "terminated": terminated,
         "unimplemented": unimplemented,
