@@ -28,6 +28,8 @@ pub async fn serve_connection<S>(
         })
         .service(service);
     let served = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+        .max_concurrent_streams(crate::STREAMS_PER_CONNECTION_MAX)
+        .max_header_list_size(crate::HEADER_LIST_BYTES_MAX)
         .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
         .await;
     if let Err(error) = served {

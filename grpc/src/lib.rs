@@ -31,3 +31,11 @@ pub use service::{GrpcOptions, IMPLEMENTED, Peer, SERVICE_PATH, WorkflowService}
 /// `MESSAGE_BYTES_MAX` (4 MiB); a history page is about 1 MiB of events, which Temporal's
 /// encoding may grow; 16 MiB leaves room for both.
 pub const MESSAGE_BYTES_MAX: usize = 16 * 1024 * 1024;
+
+/// The most calls one gRPC connection may have open at once (HTTP/2 streams): Temporal's
+/// SDKs multiplex a worker's polls and a client's calls over one connection (a client
+/// waiting on 500 results holds 500); past it the client queues its calls.
+pub const STREAMS_PER_CONNECTION_MAX: u32 = 1_000;
+
+/// The most bytes of headers (gRPC metadata) one call may send.
+pub const HEADER_LIST_BYTES_MAX: u32 = 64 * 1024;

@@ -15,6 +15,7 @@
     unreachable_pub
 )]
 
+mod garbage;
 mod python_sdk;
 mod secure;
 mod temporal_cli;

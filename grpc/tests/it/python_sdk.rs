@@ -278,6 +278,7 @@ async fn cancel_terminate_and_taken_ids_from_temporals_python_sdk() {
     let fixture = Fixture::start().await;
     let seen = scenario(python, &fixture, "lifecycle").await;
     assert_eq!(seen["already_started"], json!(true));
+    assert_eq!(seen["bad_token"], json!("INVALID_ARGUMENT"));
     assert_eq!(seen["described_status"], json!("RUNNING"));
     assert_eq!(seen["described_type"], json!("WaitForeverWorkflow"));
     assert_eq!(seen["memo"], json!({"owner": "ann"}));

@@ -264,7 +264,17 @@ async def lifecycle(client: Client) -> dict:
         unimplemented = None
     except RPCError as error:
         unimplemented = {"status": error.status.name, "message": error.message}
+    from temporalio.api.workflowservice.v1 import RespondActivityTaskCompletedRequest
+
+    try:
+        await client.workflow_service.respond_activity_task_completed(
+            RespondActivityTaskCompletedRequest(namespace="default", task_token=b"not a token")
+        )
+        bad_token = None
+    except RPCError as error:
+        bad_token = error.status.name
     return {
+        "bad_token": bad_token,
         "already_started": already,
         "described_status": description.status.name if description.status else None,
         "described_type": description.workflow_type,
