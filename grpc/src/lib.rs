@@ -25,7 +25,10 @@ mod token;
 pub use connection::serve_connection;
 pub use rpc::history::CLOSE_POLL_WAIT;
 pub use rpc::visibility::LIST_PAGE_SIZE_MAX;
-pub use service::{GrpcOptions, IMPLEMENTED, Peer, SERVICE_PATH, WorkflowService};
+pub use service::{
+    GrpcOptions, IMPLEMENTED, OPERATOR_IMPLEMENTED, OPERATOR_SERVICE_PATH, Peer, SERVICE_PATH,
+    WorkflowService,
+};
 
 /// The largest gRPC message decoded or encoded: the engine bounds a request at
 /// `MESSAGE_BYTES_MAX` (4 MiB); a history page is about 1 MiB of events, which Temporal's

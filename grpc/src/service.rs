@@ -22,6 +22,9 @@ use crate::status::status;
 /// The gRPC path prefix of every `WorkflowService` method.
 pub const SERVICE_PATH: &str = "/temporal.api.workflowservice.v1.WorkflowService/";
 
+/// The gRPC path prefix of every `OperatorService` method.
+pub const OPERATOR_SERVICE_PATH: &str = "/temporal.api.operatorservice.v1.OperatorService/";
+
 /// What the service serves with.
 #[derive(Clone)]
 pub struct GrpcOptions {
@@ -179,8 +182,66 @@ where
     grpc.unary(service, request).await
 }
 
-macro_rules! routes {
-    ($method:expr, $options:expr, $request:expr, { $($name:literal => $handler:path,)* }) => {
+/// `WorkflowService`'s methods served, and their handlers: one table for the routing and
+/// for [`IMPLEMENTED`].
+macro_rules! workflow_service {
+    ($then:ident $(, $arg:expr)*) => {
+        $then!(($($arg),*) {
+            "GetSystemInfo" => rpc::system::get_system_info,
+            "DescribeNamespace" => rpc::system::describe_namespace,
+            "ListNamespaces" => rpc::system::list_namespaces,
+            "StartWorkflowExecution" => rpc::workflows::start,
+            "SignalWorkflowExecution" => rpc::workflows::signal,
+            "SignalWithStartWorkflowExecution" => rpc::workflows::signal_with_start,
+            "QueryWorkflow" => rpc::workflows::query,
+            "UpdateWorkflowExecution" => rpc::updates::update,
+            "PollWorkflowExecutionUpdate" => rpc::updates::poll,
+            "ExecuteMultiOperation" => rpc::multi::execute,
+            "DescribeTaskQueue" => rpc::system::describe_task_queue,
+            "RequestCancelWorkflowExecution" => rpc::workflows::request_cancel,
+            "TerminateWorkflowExecution" => rpc::workflows::terminate,
+            "DescribeWorkflowExecution" => rpc::describe::describe,
+            "GetWorkflowExecutionHistory" => rpc::history::get_history,
+            "ListWorkflowExecutions" => rpc::visibility::list,
+            "CountWorkflowExecutions" => rpc::visibility::count,
+            "DeleteWorkflowExecution" => rpc::admin::delete,
+            "ResetWorkflowExecution" => rpc::admin::reset,
+            "PollWorkflowTaskQueue" => rpc::workflow_tasks::poll,
+            "RespondWorkflowTaskCompleted" => rpc::workflow_tasks::complete,
+            "RespondWorkflowTaskFailed" => rpc::workflow_tasks::fail,
+            "RespondQueryTaskCompleted" => rpc::workflow_tasks::respond_query,
+            "ResetStickyTaskQueue" => rpc::workflow_tasks::reset_sticky,
+            "ShutdownWorker" => rpc::workflow_tasks::shutdown_worker,
+            "PollActivityTaskQueue" => rpc::activity_tasks::poll,
+            "RecordActivityTaskHeartbeat" => rpc::activity_tasks::heartbeat,
+            "RespondActivityTaskCompleted" => rpc::activity_tasks::complete,
+            "RespondActivityTaskFailed" => rpc::activity_tasks::fail,
+            "RespondActivityTaskCanceled" => rpc::activity_tasks::cancel,
+        })
+    };
+}
+
+/// `OperatorService`'s methods served, and their handlers.
+macro_rules! operator_service {
+    ($then:ident $(, $arg:expr)*) => {
+        $then!(($($arg),*) {
+            "AddSearchAttributes" => rpc::operator::add,
+            "ListSearchAttributes" => rpc::operator::list,
+            "RemoveSearchAttributes" => rpc::operator::remove,
+        })
+    };
+}
+
+/// The names of a table's methods.
+macro_rules! names {
+    (() { $($name:literal => $handler:path,)* }) => {
+        &[$($name),*]
+    };
+}
+
+/// Routes `method` through a table.
+macro_rules! dispatch {
+    (($method:expr, $options:expr, $request:expr) { $($name:literal => $handler:path,)* }) => {
         match $method {
             $($name => unary($options, $request, $handler).await,)*
             other => Status::unimplemented(format!(
@@ -191,39 +252,11 @@ macro_rules! routes {
     };
 }
 
-/// The methods served, for the README's table and the tests.
-pub const IMPLEMENTED: &[&str] = &[
-    "GetSystemInfo",
-    "DescribeNamespace",
-    "ListNamespaces",
-    "StartWorkflowExecution",
-    "SignalWorkflowExecution",
-    "SignalWithStartWorkflowExecution",
-    "QueryWorkflow",
-    "UpdateWorkflowExecution",
-    "PollWorkflowExecutionUpdate",
-    "ExecuteMultiOperation",
-    "DescribeTaskQueue",
-    "RequestCancelWorkflowExecution",
-    "TerminateWorkflowExecution",
-    "DescribeWorkflowExecution",
-    "GetWorkflowExecutionHistory",
-    "ListWorkflowExecutions",
-    "CountWorkflowExecutions",
-    "DeleteWorkflowExecution",
-    "ResetWorkflowExecution",
-    "PollWorkflowTaskQueue",
-    "RespondWorkflowTaskCompleted",
-    "RespondWorkflowTaskFailed",
-    "RespondQueryTaskCompleted",
-    "ResetStickyTaskQueue",
-    "ShutdownWorker",
-    "PollActivityTaskQueue",
-    "RecordActivityTaskHeartbeat",
-    "RespondActivityTaskCompleted",
-    "RespondActivityTaskFailed",
-    "RespondActivityTaskCanceled",
-];
+/// The `OperatorService` methods served.
+pub const OPERATOR_IMPLEMENTED: &[&str] = operator_service!(names);
+
+/// The `WorkflowService` methods served, for the README's table and the tests.
+pub const IMPLEMENTED: &[&str] = workflow_service!(names);
 
 async fn route<B>(options: Arc<GrpcOptions>, request: http::Request<B>) -> http::Response<Body>
 where
@@ -232,44 +265,16 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send,
 {
     let path = request.uri().path().to_owned();
+    if let Some(method) = path.strip_prefix(OPERATOR_SERVICE_PATH) {
+        return operator_service!(dispatch, method, options, request);
+    }
     let Some(method) = path.strip_prefix(SERVICE_PATH) else {
         return Status::unimplemented(format!(
-            "{path}: Endure serves temporal.api.workflowservice.v1.WorkflowService only"
+            "{path}: Endure serves Temporal's WorkflowService and OperatorService only"
         ))
         .into_http();
     };
-    routes!(method, options, request, {
-        "GetSystemInfo" => rpc::system::get_system_info,
-        "DescribeNamespace" => rpc::system::describe_namespace,
-        "ListNamespaces" => rpc::system::list_namespaces,
-        "StartWorkflowExecution" => rpc::workflows::start,
-        "SignalWorkflowExecution" => rpc::workflows::signal,
-        "SignalWithStartWorkflowExecution" => rpc::workflows::signal_with_start,
-        "QueryWorkflow" => rpc::workflows::query,
-        "UpdateWorkflowExecution" => rpc::updates::update,
-        "PollWorkflowExecutionUpdate" => rpc::updates::poll,
-        "ExecuteMultiOperation" => rpc::multi::execute,
-        "DescribeTaskQueue" => rpc::system::describe_task_queue,
-        "RequestCancelWorkflowExecution" => rpc::workflows::request_cancel,
-        "TerminateWorkflowExecution" => rpc::workflows::terminate,
-        "DescribeWorkflowExecution" => rpc::describe::describe,
-        "GetWorkflowExecutionHistory" => rpc::history::get_history,
-        "ListWorkflowExecutions" => rpc::visibility::list,
-        "CountWorkflowExecutions" => rpc::visibility::count,
-        "DeleteWorkflowExecution" => rpc::admin::delete,
-        "ResetWorkflowExecution" => rpc::admin::reset,
-        "PollWorkflowTaskQueue" => rpc::workflow_tasks::poll,
-        "RespondWorkflowTaskCompleted" => rpc::workflow_tasks::complete,
-        "RespondWorkflowTaskFailed" => rpc::workflow_tasks::fail,
-        "RespondQueryTaskCompleted" => rpc::workflow_tasks::respond_query,
-        "ResetStickyTaskQueue" => rpc::workflow_tasks::reset_sticky,
-        "ShutdownWorker" => rpc::workflow_tasks::shutdown_worker,
-        "PollActivityTaskQueue" => rpc::activity_tasks::poll,
-        "RecordActivityTaskHeartbeat" => rpc::activity_tasks::heartbeat,
-        "RespondActivityTaskCompleted" => rpc::activity_tasks::complete,
-        "RespondActivityTaskFailed" => rpc::activity_tasks::fail,
-        "RespondActivityTaskCanceled" => rpc::activity_tasks::cancel,
-    })
+    workflow_service!(dispatch, method, options, request)
 }
 
 impl<B> tower::Service<http::Request<B>> for WorkflowService

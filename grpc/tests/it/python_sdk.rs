@@ -356,6 +356,9 @@ async fn list_count_reset_and_delete_from_temporals_python_sdk() {
         json!("workflow_completed_sent to user_0")
     );
     assert_eq!(seen["deleted"], json!("NOT_FOUND"));
+    assert_eq!(seen["region"], json!("INDEXED_VALUE_TYPE_KEYWORD"));
+    assert_eq!(seen["system_has_workflow_type"], json!(true));
+    assert_eq!(seen["region_removed"], json!(true));
     // The reset run: the first task's events kept, that task failed with cause
     // ResetWorkflow naming the base run, then the workflow ran again to completion.
     let reset = fixture.history("py-list-0").await;
@@ -451,4 +454,27 @@ async fn update_with_start_and_task_queue_pollers_from_temporals_python_sdk() {
         "first"
     );
     assert_eq!(first.accepted_request_sequencing_event_id.get(), 2);
+}
+
+/// README's table of RPCs names every method the front end serves.
+#[test]
+fn the_readme_names_every_rpc_served() {
+    let readme = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"),
+    )
+    .unwrap();
+    let section = readme
+        .split("### Using Temporal's SDKs")
+        .nth(1)
+        .and_then(|rest| rest.split("\n### ").next())
+        .unwrap();
+    for name in endure_grpc::IMPLEMENTED
+        .iter()
+        .chain(endure_grpc::OPERATOR_IMPLEMENTED)
+    {
+        assert!(
+            section.contains(name),
+            "README's table does not name {name}"
+        );
+    }
 }

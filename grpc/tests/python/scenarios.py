@@ -326,7 +326,34 @@ async def visibility(client: Client) -> dict:
         deleted = None
     except RPCError as error:
         deleted = error.status.name
+    from temporalio.api.enums.v1 import IndexedValueType
+    from temporalio.api.operatorservice.v1 import (
+        AddSearchAttributesRequest,
+        ListSearchAttributesRequest,
+        RemoveSearchAttributesRequest,
+    )
+
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace="default",
+            search_attributes={"Region": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD},
+        )
+    )
+    listing = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace="default")
+    )
+    region = IndexedValueType.Name(listing.custom_attributes["Region"])
+    system_has_workflow_type = "WorkflowType" in listing.system_attributes
+    await client.operator_service.remove_search_attributes(
+        RemoveSearchAttributesRequest(namespace="default", search_attributes=["Region"])
+    )
+    after = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace="default")
+    )
     return {
+        "region": region,
+        "system_has_workflow_type": system_has_workflow_type,
+        "region_removed": "Region" not in after.custom_attributes,
         "listed": listed,
         "paged": len(paged),
         "counted": counted,
