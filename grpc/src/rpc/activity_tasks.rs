@@ -9,8 +9,7 @@ use endure_core::{ExecutionKey, Failure};
 use tonic::Status;
 
 use crate::convert::common::{
-    duration, duration_opt, header, id_in, payloads, payloads_opt, payloads_opt_in, retry_policy,
-    run_id, time,
+    duration, header, id_in, payloads, payloads_opt, payloads_opt_in, retry_policy, run_id, time,
 };
 use crate::convert::failure::failure_in;
 use crate::proto::{common as pbc, service as pb};
@@ -63,9 +62,13 @@ pub(crate) async fn poll(
         current_attempt_scheduled_time: Some(time(task.current_attempt_scheduled_time)),
         started_time: Some(time(task.started_time)),
         attempt: i32::try_from(task.token.attempt).unwrap_or(i32::MAX),
-        schedule_to_close_timeout: duration_opt(scheduled.schedule_to_close_timeout),
+        // Temporal's server always sets the timeouts, zero meaning none (its TypeScript SDK
+        // refuses a task without them).
+        schedule_to_close_timeout: Some(duration(
+            scheduled.schedule_to_close_timeout.unwrap_or_default(),
+        )),
         start_to_close_timeout: Some(duration(scheduled.start_to_close_timeout)),
-        heartbeat_timeout: duration_opt(scheduled.heartbeat_timeout),
+        heartbeat_timeout: Some(duration(scheduled.heartbeat_timeout.unwrap_or_default())),
         retry_policy: Some(retry_policy(scheduled.retry_policy)),
         ..Default::default()
     })

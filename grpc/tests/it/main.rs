@@ -19,6 +19,7 @@ mod garbage;
 mod python_sdk;
 mod secure;
 mod temporal_cli;
+mod typescript_sdk;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
