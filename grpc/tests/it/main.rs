@@ -142,6 +142,30 @@ pub(crate) async fn scenario(
     serde_json::from_str(last).unwrap_or_else(|error| panic!("{error}: {stdout}"))
 }
 
+/// The Quick Start's 16 events, as Temporal writes them: a workflow task, the activity,
+/// a workflow task, the timer, a workflow task, the close.
+pub(crate) const QUICKSTART: [EventType; 16] = {
+    use EventType::*;
+    [
+        WorkflowExecutionStarted,
+        WorkflowTaskScheduled,
+        WorkflowTaskStarted,
+        WorkflowTaskCompleted,
+        ActivityTaskScheduled,
+        ActivityTaskStarted,
+        ActivityTaskCompleted,
+        WorkflowTaskScheduled,
+        WorkflowTaskStarted,
+        WorkflowTaskCompleted,
+        TimerStarted,
+        TimerFired,
+        WorkflowTaskScheduled,
+        WorkflowTaskStarted,
+        WorkflowTaskCompleted,
+        WorkflowExecutionCompleted,
+    ]
+};
+
 /// The kinds of `events`, in order.
 pub(crate) fn kinds(events: &[HistoryEvent]) -> Vec<EventType> {
     events.iter().map(HistoryEvent::event_type).collect()

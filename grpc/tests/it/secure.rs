@@ -130,6 +130,6 @@ async fn temporals_python_sdk_over_tls_with_api_keys() {
         .history()
         .await
         .unwrap();
-    assert_eq!(kinds(&history).len(), 16);
+    assert_eq!(kinds(&history), crate::QUICKSTART);
     serving.abort();
 }

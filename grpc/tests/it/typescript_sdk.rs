@@ -12,7 +12,7 @@ use std::time::Duration;
 use endure_core::{EventAttributes, EventType};
 use serde_json::json;
 
-use crate::{Fixture, assert_back_references, kinds};
+use crate::{Fixture, QUICKSTART, assert_back_references, kinds};
 
 use EventType::*;
 
@@ -76,27 +76,7 @@ async fn the_quickstart_runs_on_temporals_typescript_sdk() {
     );
     let history = fixture.history("ts-order").await;
     assert_back_references(&history);
-    assert_eq!(
-        kinds(&history),
-        [
-            WorkflowExecutionStarted,
-            WorkflowTaskScheduled,
-            WorkflowTaskStarted,
-            WorkflowTaskCompleted,
-            ActivityTaskScheduled,
-            ActivityTaskStarted,
-            ActivityTaskCompleted,
-            WorkflowTaskScheduled,
-            WorkflowTaskStarted,
-            WorkflowTaskCompleted,
-            TimerStarted,
-            TimerFired,
-            WorkflowTaskScheduled,
-            WorkflowTaskStarted,
-            WorkflowTaskCompleted,
-            WorkflowExecutionCompleted,
-        ]
-    );
+    assert_eq!(kinds(&history), QUICKSTART);
     let EventAttributes::ActivityTaskScheduled(activity) = &history[4].attributes else {
         unreachable!()
     };
