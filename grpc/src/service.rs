@@ -217,6 +217,10 @@ macro_rules! workflow_service {
             "RespondActivityTaskCompleted" => rpc::activity_tasks::complete,
             "RespondActivityTaskFailed" => rpc::activity_tasks::fail,
             "RespondActivityTaskCanceled" => rpc::activity_tasks::cancel,
+            "RecordActivityTaskHeartbeatById" => rpc::by_id::heartbeat,
+            "RespondActivityTaskCompletedById" => rpc::by_id::complete,
+            "RespondActivityTaskFailedById" => rpc::by_id::fail,
+            "RespondActivityTaskCanceledById" => rpc::by_id::cancel,
         })
     };
 }

@@ -460,3 +460,52 @@ fn the_readme_names_every_rpc_served() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn activities_completed_from_outside_their_worker_by_id_and_by_token() {
+    let Some(python) = python() else { return };
+    let fixture = Fixture::start().await;
+    let seen = scenario(python, &fixture, "async_completion").await;
+    assert_eq!(
+        seen,
+        json!({
+            "result": "done by hand; refused by hand",
+            "heartbeat": ["\"halfway\""],
+            "again": "NOT_FOUND",
+        })
+    );
+    let history = fixture.history("py-async").await;
+    assert_back_references(&history);
+    let types = kinds(&history);
+    assert_eq!(
+        types
+            .iter()
+            .filter(|k| **k == ActivityTaskScheduled)
+            .count(),
+        2
+    );
+    let EventAttributes::ActivityTaskCompleted(completed) = only(&history, ActivityTaskCompleted)
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        completed
+            .result
+            .as_ref()
+            .unwrap()
+            .decode_first::<String>()
+            .unwrap(),
+        "done by hand"
+    );
+    let EventAttributes::ActivityTaskScheduled(scheduled) =
+        &event(&history, completed.scheduled_event_id).attributes
+    else {
+        unreachable!()
+    };
+    assert_eq!(scheduled.activity_id.as_str(), "by-id");
+    let EventAttributes::ActivityTaskFailed(failed) = only(&history, ActivityTaskFailed) else {
+        unreachable!()
+    };
+    assert_eq!(failed.failure.message, "refused by hand");
+    assert_eq!(types.last(), Some(&WorkflowExecutionCompleted));
+}

@@ -55,6 +55,15 @@ async def charge(order: str) -> str:
     raise ApplicationError("card declined", type="CardDeclined", non_retryable=True)
 
 
+tokens: dict = {}
+
+
+@activity.defn
+async def wait_for_hand(key: str) -> str:
+    tokens[key] = activity.info().task_token
+    activity.raise_complete_async()
+
+
 # -- workflows ----------------------------------------------------------------------------
 
 
@@ -155,8 +164,32 @@ class WaitForeverWorkflow:
         return "unreachable"
 
 
-WORKFLOWS = [OrderWorkflow, ApprovalWorkflow, RetryingWorkflow, ChildWorkflow, ParentWorkflow, WaitForeverWorkflow]
-ACTIVITIES = [send_email, flaky, charge]
+@workflow.defn
+class AsyncWorkflow:
+    """Two activities completed from outside their worker: by ids, and by task token."""
+
+    @workflow.run
+    async def run(self) -> str:
+        timeout = timedelta(seconds=30)
+        first = await workflow.execute_activity(
+            wait_for_hand, "by-id", start_to_close_timeout=timeout, activity_id="by-id"
+        )
+        try:
+            await workflow.execute_activity(
+                wait_for_hand,
+                "by-token",
+                start_to_close_timeout=timeout,
+                activity_id="by-token",
+                retry_policy=RetryPolicy(maximum_attempts=1),
+            )
+            second = "unreachable"
+        except ActivityError as error:
+            second = str(error.cause)
+        return f"{first}; {second}"
+
+
+WORKFLOWS = [AsyncWorkflow, OrderWorkflow, ApprovalWorkflow, RetryingWorkflow, ChildWorkflow, ParentWorkflow, WaitForeverWorkflow]
+ACTIVITIES = [send_email, flaky, charge, wait_for_hand]
 
 # -- scenarios ----------------------------------------------------------------------------
 
@@ -442,7 +475,33 @@ async def secure(client: Client, address: str, ca: str, key: str, reader_key: st
     }
 
 
+async def async_completion(client: Client) -> dict:
+    handle = await client.start_workflow(AsyncWorkflow.run, id="py-async", task_queue=QUEUE)
+    while "by-id" not in tokens:
+        await asyncio.sleep(0.02)
+    by_id = client.get_async_activity_handle(workflow_id="py-async", run_id=None, activity_id="by-id")
+    await by_id.heartbeat("halfway")
+    described = await handle.describe()
+    heartbeat = [
+        a.heartbeat_details.payloads[0].data.decode()
+        for a in described.raw_description.pending_activities
+        if a.activity_id == "by-id"
+    ]
+    await by_id.complete("done by hand")
+    while "by-token" not in tokens:
+        await asyncio.sleep(0.02)
+    by_token = client.get_async_activity_handle(task_token=tokens["by-token"])
+    await by_token.fail(ApplicationError("refused by hand", non_retryable=True))
+    try:
+        await by_id.complete("again")
+        again = None
+    except RPCError as error:
+        again = error.status.name
+    return {"result": await handle.result(), "heartbeat": heartbeat, "again": again}
+
+
 SCENARIOS = {
+    "async_completion": async_completion,
     "update_with_start": update_with_start,
     "visibility": visibility,
     "quickstart": quickstart,

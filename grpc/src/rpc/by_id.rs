@@ -1,0 +1,175 @@
+//! The activity answers by id (`RespondActivityTask…ById`, `RecordActivityTaskHeartbeatById`):
+//! for an activity completed from outside its worker (Go's `CompleteActivityByID`, the SDKs'
+//! async activity handles) when the caller has its workflow and activity ids, not its task
+//! token. The token is found as Temporal's server finds it: the run's pending activity of
+//! that id gives the attempt, its ActivityTaskScheduled event the scheduled event id.
+
+use endure_core::execution::ActivityTaskToken;
+use endure_core::protocol::{
+    CancelActivityTaskRequest, CompleteActivityTaskRequest, DescribeWorkflowRequest,
+    FailActivityTaskRequest, RecordActivityHeartbeatRequest,
+};
+use endure_core::{ActivityId, EventAttributes, EventId, ExecutionKey, Failure};
+use tonic::Status;
+
+use super::history::page;
+use crate::convert::common::{id_in, payloads_opt_in, run_id_in, workflow_id_in};
+use crate::convert::failure::failure_in;
+use crate::proto::service as pb;
+use crate::service::{Call, namespace, task_gone};
+
+/// The token of the current attempt of activity `activity_id` of a run.
+async fn token_of(
+    call: &Call,
+    namespace_name: &str,
+    workflow_id: String,
+    run_id: &str,
+    activity_id: String,
+) -> Result<(ExecutionKey, ActivityTaskToken), Status> {
+    let activity: ActivityId = id_in("activity_id", activity_id)?;
+    let described = call
+        .rpc(DescribeWorkflowRequest {
+            namespace: namespace(namespace_name)?,
+            workflow_id: workflow_id_in(workflow_id)?,
+            run_id: run_id_in("run_id", run_id)?,
+        })
+        .await?;
+    let pending = described
+        .pending_activity_details
+        .iter()
+        .find(|pending| pending.activity_id == activity)
+        .ok_or_else(|| {
+            Status::not_found(format!(
+                "the run has no pending activity {activity} (it finished, or never was)"
+            ))
+        })?;
+    let attempt = pending.attempt;
+    let execution = described.execution.clone();
+    // The latest ActivityTaskScheduled of that id (an id is reused only once closed).
+    let mut scheduled = None;
+    let mut next = Some(EventId::FIRST);
+    while let Some(first) = next {
+        let (events, after) = page(call, &execution, first).await?;
+        for event in events {
+            if let EventAttributes::ActivityTaskScheduled(attributes) = &event.attributes
+                && attributes.activity_id == activity
+            {
+                scheduled = Some(event.event_id);
+            }
+        }
+        next = after;
+    }
+    let scheduled_event_id = scheduled.ok_or_else(|| {
+        Status::not_found(format!("no ActivityTaskScheduled for activity {activity}"))
+    })?;
+    Ok((
+        execution,
+        ActivityTaskToken {
+            scheduled_event_id,
+            attempt,
+        },
+    ))
+}
+
+/// RespondActivityTaskCompletedById.
+pub(crate) async fn complete(
+    call: Call,
+    request: pb::RespondActivityTaskCompletedByIdRequest,
+) -> Result<pb::RespondActivityTaskCompletedByIdResponse, Status> {
+    let (execution, token) = token_of(
+        &call,
+        &request.namespace,
+        request.workflow_id,
+        &request.run_id,
+        request.activity_id,
+    )
+    .await?;
+    call.rpc(CompleteActivityTaskRequest {
+        execution,
+        token,
+        result: payloads_opt_in(request.result),
+        identity: request.identity,
+    })
+    .await
+    .map_err(task_gone)?;
+    Ok(pb::RespondActivityTaskCompletedByIdResponse::default())
+}
+
+/// RespondActivityTaskFailedById.
+pub(crate) async fn fail(
+    call: Call,
+    request: pb::RespondActivityTaskFailedByIdRequest,
+) -> Result<pb::RespondActivityTaskFailedByIdResponse, Status> {
+    let (execution, token) = token_of(
+        &call,
+        &request.namespace,
+        request.workflow_id,
+        &request.run_id,
+        request.activity_id,
+    )
+    .await?;
+    let failure = match request.failure {
+        Some(failure) => failure_in(failure)?,
+        None => Failure::application("the activity failed without saying why", ""),
+    };
+    call.rpc(FailActivityTaskRequest {
+        execution,
+        token,
+        failure,
+        identity: request.identity,
+    })
+    .await
+    .map_err(task_gone)?;
+    Ok(pb::RespondActivityTaskFailedByIdResponse::default())
+}
+
+/// RespondActivityTaskCanceledById.
+pub(crate) async fn cancel(
+    call: Call,
+    request: pb::RespondActivityTaskCanceledByIdRequest,
+) -> Result<pb::RespondActivityTaskCanceledByIdResponse, Status> {
+    let (execution, token) = token_of(
+        &call,
+        &request.namespace,
+        request.workflow_id,
+        &request.run_id,
+        request.activity_id,
+    )
+    .await?;
+    call.rpc(CancelActivityTaskRequest {
+        execution,
+        token,
+        details: payloads_opt_in(request.details),
+        identity: request.identity,
+    })
+    .await
+    .map_err(task_gone)?;
+    Ok(pb::RespondActivityTaskCanceledByIdResponse::default())
+}
+
+/// RecordActivityTaskHeartbeatById.
+pub(crate) async fn heartbeat(
+    call: Call,
+    request: pb::RecordActivityTaskHeartbeatByIdRequest,
+) -> Result<pb::RecordActivityTaskHeartbeatByIdResponse, Status> {
+    let (execution, token) = token_of(
+        &call,
+        &request.namespace,
+        request.workflow_id,
+        &request.run_id,
+        request.activity_id,
+    )
+    .await?;
+    let answer = call
+        .rpc(RecordActivityHeartbeatRequest {
+            execution,
+            token,
+            details: payloads_opt_in(request.details),
+        })
+        .await
+        .map_err(task_gone)?;
+    Ok(pb::RecordActivityTaskHeartbeatByIdResponse {
+        cancel_requested: answer.cancel_requested,
+        ..Default::default()
+    })
+}
