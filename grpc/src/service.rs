@@ -221,6 +221,12 @@ macro_rules! workflow_service {
             "RespondActivityTaskCompletedById" => rpc::by_id::complete,
             "RespondActivityTaskFailedById" => rpc::by_id::fail,
             "RespondActivityTaskCanceledById" => rpc::by_id::cancel,
+            "CreateSchedule" => rpc::schedules::create,
+            "DescribeSchedule" => rpc::schedules::describe,
+            "UpdateSchedule" => rpc::schedules::update,
+            "PatchSchedule" => rpc::schedules::patch,
+            "DeleteSchedule" => rpc::schedules::delete,
+            "ListSchedules" => rpc::schedules::list,
         })
     };
 }

@@ -38,6 +38,46 @@ pub struct CompiledSpec {
     jitter: Duration,
 }
 
+impl ScheduleSpec {
+    /// The spec as Temporal's server keeps it: each cron string folded into the calendar or
+    /// interval it names (its comment kept), and the time zone its `CRON_TZ=` names made the
+    /// spec's own. Fails as [`CompiledSpec::new`] does on a string that does not parse or
+    /// zones that disagree.
+    pub fn canonical(&self) -> Result<Self, SpecError> {
+        let mut canonical = Self {
+            cron_expressions: Vec::new(),
+            ..self.clone()
+        };
+        let mut cron_zone: Option<Option<String>> = None;
+        for text in &self.cron_expressions {
+            let (parts, zone) = parse_cron_string(text)?;
+            match &cron_zone {
+                Some(earlier) if *earlier != zone => {
+                    return Err(SpecError(
+                        "cron strings name different time zones; give every one the same CRON_TZ (or none)".into(),
+                    ));
+                }
+                _ => cron_zone = Some(zone),
+            }
+            match parts {
+                CronParts::Calendar(calendar) => canonical.calendars.push(calendar),
+                CronParts::Interval(interval) => canonical.intervals.push(interval),
+            }
+        }
+        let zone_name = self.time_zone_name.trim();
+        canonical.time_zone_name = match cron_zone {
+            Some(Some(cron_zone)) if !zone_name.is_empty() && zone_name != cron_zone => {
+                return Err(SpecError(format!(
+                    "the cron strings' time zone {cron_zone:?} differs from the spec's {zone_name:?}; give one"
+                )));
+            }
+            Some(Some(cron_zone)) => cron_zone,
+            _ => zone_name.to_owned(),
+        };
+        Ok(canonical)
+    }
+}
+
 impl CompiledSpec {
     /// Checks `spec` and compiles it: every range within its field's bounds, intervals of
     /// at least a second with an offset below them, cron strings that parse and agree on
@@ -52,33 +92,12 @@ impl CompiledSpec {
                 "the spec has {items} calendars, intervals, cron strings and skips; at most {SCHEDULE_SPEC_ITEMS_MAX} are allowed"
             )));
         }
-        let mut calendars: Vec<CalendarSpec> = spec.calendars.clone();
-        let mut intervals: Vec<IntervalSpec> = spec.intervals.clone();
-        let mut cron_zone: Option<Option<String>> = None;
-        for text in &spec.cron_expressions {
-            let (parts, zone) = parse_cron_string(text)?;
-            match &cron_zone {
-                Some(earlier) if *earlier != zone => {
-                    return Err(SpecError(
-                        "cron strings name different time zones; give every one the same CRON_TZ (or none)".into(),
-                    ));
-                }
-                _ => cron_zone = Some(zone),
-            }
-            match parts {
-                CronParts::Calendar(calendar) => calendars.push(calendar),
-                CronParts::Interval(interval) => intervals.push(interval),
-            }
-        }
-        let mut zone_name = spec.time_zone_name.trim().to_owned();
-        if let Some(Some(cron_zone)) = cron_zone {
-            if !zone_name.is_empty() && zone_name != cron_zone {
-                return Err(SpecError(format!(
-                    "the cron strings' time zone {cron_zone:?} differs from the spec's {zone_name:?}; give one"
-                )));
-            }
-            zone_name = cron_zone;
-        }
+        let ScheduleSpec {
+            calendars,
+            intervals,
+            time_zone_name: zone_name,
+            ..
+        } = spec.canonical()?;
         for calendar in calendars.iter().chain(&spec.skip) {
             check_calendar(calendar)?;
         }

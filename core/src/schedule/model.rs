@@ -244,6 +244,37 @@ pub struct ScheduleListInfo {
     pub recent_actions: Vec<ScheduleActionResult>,
     /// Its next times (at most five).
     pub future_action_times: Vec<Timestamp>,
+    /// When it fires (none in a listing memo written before the spec was kept there; the
+    /// schedule's next task writes it).
+    pub spec: Option<ScheduleSpec>,
+}
+
+impl ScheduleListInfo {
+    /// Reads the list info a schedule's memo holds: this version's layout, or the earlier
+    /// one without the spec.
+    pub fn from_memo_bytes(bytes: &[u8]) -> Option<Self> {
+        /// The layout before the spec was kept.
+        #[derive(Deserialize)]
+        struct WithoutSpec {
+            workflow_type: WorkflowType,
+            paused: bool,
+            notes: String,
+            recent_actions: Vec<ScheduleActionResult>,
+            future_action_times: Vec<Timestamp>,
+        }
+        if let Ok(info) = postcard::from_bytes(bytes) {
+            return Some(info);
+        }
+        let old: WithoutSpec = postcard::from_bytes(bytes).ok()?;
+        Some(Self {
+            workflow_type: old.workflow_type,
+            paused: old.paused,
+            notes: old.notes,
+            recent_actions: old.recent_actions,
+            future_action_times: old.future_action_times,
+            spec: None,
+        })
+    }
 }
 
 /// One schedule of a listing.

@@ -510,6 +510,7 @@ impl SchedulerState {
             notes: self.schedule.state.notes.clone(),
             recent_actions: recent[recent.len().saturating_sub(3)..].to_vec(),
             future_action_times: self.future_action_times(now, 5),
+            spec: Some(self.schedule.spec.clone()),
         }
     }
 

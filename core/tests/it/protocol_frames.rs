@@ -550,6 +550,7 @@ pub(crate) fn samples() -> Vec<(Request, Response)> {
                     notes: String::new(),
                     recent_actions: vec![action_result()],
                     future_action_times: vec![Timestamp::from_unix_seconds(1_700_086_400)],
+                    spec: Some(schedule().spec),
                 },
             }]),
         ),

@@ -239,8 +239,7 @@ pub(crate) fn time_opt(value: Option<Timestamp>) -> Option<prost_types::Timestam
 }
 
 /// A protobuf timestamp as an instant; before the epoch is refused.
-#[cfg(test)]
-pub(crate) fn time_in(
+pub(crate) fn time_in_opt(
     field: &'static str,
     value: Option<prost_types::Timestamp>,
 ) -> Result<Option<Timestamp>, BadField> {
@@ -469,7 +468,7 @@ mod tests {
         };
         assert!(duration_in("d", Some(negative)).is_err());
         let t = Timestamp::from_unix_nanos(1_700_000_000_123_456_789);
-        assert_eq!(time_in("t", Some(time(t))).unwrap(), Some(t));
+        assert_eq!(time_in_opt("t", Some(time(t))).unwrap(), Some(t));
         assert_eq!(parse_rfc3339(&rfc3339(t)), Some(t), "{}", rfc3339(t));
     }
 

@@ -69,7 +69,7 @@ pub(crate) fn into<E: DeserializeOwned>(
 /// [`into`] for a raw protobuf number: `as_name` is the generated `try_from` +
 /// `as_str_name`.
 macro_rules! enum_in {
-    ($field:literal, $proto:ty, $prefix:literal, $number:expr) => {{
+    ($field:expr, $proto:ty, $prefix:literal, $number:expr) => {{
         match <$proto>::try_from($number) {
             Ok(value) => $crate::convert::enums::into($field, value.as_str_name(), $prefix),
             Err(_) => Err($crate::convert::BadField::new(

@@ -11,6 +11,7 @@ pub(crate) mod enums;
 pub(crate) mod failure;
 pub(crate) mod history;
 pub(crate) mod protocol;
+pub(crate) mod schedule;
 
 /// A request field Temporal's API allows that Endure cannot take.
 #[derive(Debug, thiserror::Error)]

@@ -8,6 +8,7 @@ pub(crate) mod describe;
 pub(crate) mod history;
 pub(crate) mod multi;
 pub(crate) mod operator;
+pub(crate) mod schedules;
 pub(crate) mod system;
 pub(crate) mod updates;
 pub(crate) mod visibility;

@@ -276,7 +276,7 @@ async fn cancel_terminate_and_taken_ids_from_temporals_python_sdk() {
         seen["unimplemented"]["message"]
             .as_str()
             .unwrap()
-            .starts_with("ListSchedules is not implemented"),
+            .starts_with("ListBatchOperations is not implemented"),
         "{seen}"
     );
     let cancelled = fixture.history("py-forever").await;
@@ -508,4 +508,51 @@ async fn activities_completed_from_outside_their_worker_by_id_and_by_token() {
     };
     assert_eq!(failed.failure.message, "refused by hand");
     assert_eq!(types.last(), Some(&WorkflowExecutionCompleted));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn schedules_created_paused_triggered_updated_and_deleted_from_temporals_python_sdk() {
+    let Some(python) = python() else { return };
+    let fixture = Fixture::start().await;
+    let mut seen = scenario(python, &fixture, "schedules").await;
+    let first_id = seen["first_id"].as_str().unwrap().to_owned();
+    seen.as_object_mut().unwrap().remove("first_id");
+    assert_eq!(
+        seen,
+        json!({
+            "paused": true,
+            "note": "enough",
+            "manual_action": true,
+            "first_result": "workflow_completed_sent to scheduled",
+            "updated_hour": [9],
+            "updated_comment": "nine",
+            "listed": ["py-every-second"],
+            "remaining": [],
+        })
+    );
+    // The action's workflow id is the schedule's with the scheduled time appended, as
+    // Temporal names it; its run is the Quick Start, tagged with the schedule.
+    let stamp = first_id.strip_prefix("py-scheduled-").unwrap();
+    assert!(stamp.ends_with('Z') && stamp.contains('T'), "{first_id}");
+    let history = fixture.history(&first_id).await;
+    assert_eq!(kinds(&history), QUICKSTART);
+    assert_back_references(&history);
+    let EventAttributes::WorkflowExecutionStarted(started) = &history[0].attributes else {
+        unreachable!()
+    };
+    assert_eq!(started.workflow_type.as_str(), "OrderWorkflow");
+    assert_eq!(started.input.decode_first::<String>().unwrap(), "scheduled");
+    let tagged = fixture
+        .native_client()
+        .list_workflows_matching("TemporalScheduledById = 'py-every-second'", 100)
+        .await
+        .unwrap();
+    assert!(
+        tagged
+            .iter()
+            .any(|row| row.execution.workflow_id.as_str() == first_id),
+        "{tagged:?}"
+    );
+    // Two by the interval and one by the trigger, at least.
+    assert!(tagged.len() >= 3, "{tagged:?}");
 }

@@ -199,3 +199,128 @@ async fn temporals_cli_reads_and_acts_on_endure() {
     assert_eq!(end.reason, "done with it");
     assert!(end.identity.starts_with("temporal-cli"), "{}", end.identity);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn temporals_cli_manages_schedules_on_endure() {
+    let Some(python) = python() else { return };
+    let cli = temporal_cli(&python);
+    let fixture = Fixture::start().await;
+    let create = [
+        "schedule",
+        "create",
+        "-s",
+        "nightly",
+        "--cron",
+        "CRON_TZ=Europe/Paris 30 2 * * MON-FRI # weekdays",
+        "--workflow-id",
+        "report",
+        "--type",
+        "Report",
+        "--task-queue",
+        "reports",
+    ];
+    temporal(&cli, &fixture, &create).await;
+
+    // Describe shows the cron string as the calendar it names, in its zone, as Temporal's
+    // server does.
+    let described = json(&cli, &fixture, &["schedule", "describe", "-s", "nightly"]).await;
+    let spec = &described["schedule"]["spec"];
+    assert!(spec.get("cronString").is_none(), "{described}");
+    assert_eq!(spec["timezoneName"], "Europe/Paris", "{described}");
+    let calendar = &spec["structuredCalendar"][0];
+    assert_eq!(
+        calendar["hour"],
+        serde_json::json!([{"start": 2, "end": 2, "step": 1}])
+    );
+    assert_eq!(calendar["comment"], "weekdays");
+    assert_eq!(
+        described["schedule"]["action"]["startWorkflow"]["workflowType"]["name"],
+        "Report"
+    );
+    assert_eq!(
+        described["info"]["futureActionTimes"]
+            .as_array()
+            .unwrap()
+            .len(),
+        10
+    );
+
+    // The listing carries each schedule's spec and next times (the CLI's table reads both).
+    let listed = json(&cli, &fixture, &["schedule", "list"]).await;
+    let entry = &listed[0];
+    assert_eq!(entry["scheduleId"], "nightly", "{listed}");
+    assert_eq!(entry["info"]["workflowType"]["name"], "Report");
+    assert_eq!(entry["info"]["spec"]["timezoneName"], "Europe/Paris");
+    assert_eq!(
+        entry["info"]["futureActionTimes"].as_array().unwrap().len(),
+        5
+    );
+    let table = temporal(&cli, &fixture, &["schedule", "list"]).await;
+    assert!(
+        table.contains("nightly") && table.contains("Report"),
+        "{table}"
+    );
+
+    // Pause with a reason, then a backfill of three hours' worth of a past day.
+    let pause = [
+        "schedule",
+        "toggle",
+        "-s",
+        "nightly",
+        "--pause",
+        "--reason",
+        "maintenance",
+    ];
+    temporal(&cli, &fixture, &pause).await;
+    let state = &json(&cli, &fixture, &["schedule", "describe", "-s", "nightly"]).await["schedule"]
+        ["state"];
+    assert_eq!(state["paused"], true, "{state}");
+    assert_eq!(state["notes"], "maintenance");
+    let backfill = [
+        "schedule",
+        "backfill",
+        "-s",
+        "nightly",
+        "--start-time",
+        "2026-11-30T00:00:00Z",
+        "--end-time",
+        "2026-12-04T00:00:00Z",
+        "--overlap-policy",
+        "AllowAll",
+    ];
+    temporal(&cli, &fixture, &backfill).await;
+    // Mon 30 Nov to Thu 3 Dec, 02:30 Paris: four weekday runs, each named by its time.
+    let mut started = Vec::new();
+    for _ in 0..200 {
+        let rows = json(
+            &cli,
+            &fixture,
+            &["workflow", "list", "-q", "WorkflowType = 'Report'"],
+        )
+        .await;
+        started = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| row["execution"]["workflowId"].as_str().unwrap().to_owned())
+            .collect();
+        if started.len() == 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    started.sort();
+    assert_eq!(
+        started,
+        [
+            "report-2026-11-30T01:30:00Z",
+            "report-2026-12-01T01:30:00Z",
+            "report-2026-12-02T01:30:00Z",
+            "report-2026-12-03T01:30:00Z",
+        ]
+    );
+
+    temporal(&cli, &fixture, &["schedule", "delete", "-s", "nightly"]).await;
+    let listed = json(&cli, &fixture, &["schedule", "list"]).await;
+    assert_eq!(listed, serde_json::json!([]), "{listed}");
+}

@@ -130,3 +130,32 @@ fn a_history_not_begun_by_a_start_is_refused() {
     history.remove(0);
     assert!(fold(&history).is_err());
 }
+
+#[test]
+fn the_listing_memo_carries_the_spec_and_an_earlier_memo_without_it_still_reads() {
+    let state = state();
+    let info = state.list_info(SAMPLE_START);
+    assert_eq!(info.spec.as_ref(), Some(&state.schedule.spec));
+    let bytes = postcard::to_allocvec(&info).unwrap();
+    assert_eq!(
+        ScheduleListInfo::from_memo_bytes(&bytes),
+        Some(info.clone())
+    );
+
+    // The layout written before the spec was kept: the same fields, in order, without it.
+    let earlier = postcard::to_allocvec(&(
+        &info.workflow_type,
+        info.paused,
+        &info.notes,
+        &info.recent_actions,
+        &info.future_action_times,
+    ))
+    .unwrap();
+    let read = ScheduleListInfo::from_memo_bytes(&earlier).unwrap();
+    assert_eq!(read.spec, None);
+    assert_eq!(read.workflow_type, info.workflow_type);
+    assert_eq!(read.future_action_times, info.future_action_times);
+
+    // Bytes that are neither are no listing.
+    assert_eq!(ScheduleListInfo::from_memo_bytes(&[0xff, 0xff, 0xff]), None);
+}

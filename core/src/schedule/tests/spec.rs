@@ -447,3 +447,59 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_canonical_spec_folds_cron_strings_into_calendars_and_intervals_and_fires_the_same() {
+    let spec = ScheduleSpec {
+        cron_expressions: vec![
+            "CRON_TZ=Europe/Paris 30 9 * * mon-fri # standup".into(),
+            "CRON_TZ=Europe/Paris @every 1h/15m".into(),
+        ],
+        intervals: vec![IntervalSpec::every(Duration::from_secs(7200))],
+        ..ScheduleSpec::default()
+    };
+    let canonical = spec.canonical().unwrap();
+    assert!(canonical.cron_expressions.is_empty());
+    assert_eq!(canonical.time_zone_name, "Europe/Paris");
+    assert_eq!(
+        canonical.calendars,
+        // Every field explicit, as the text parser writes ranges (`start..=end` step 1).
+        [CalendarSpec {
+            second: vec![ScheduleRange::stepped(0, 0, 1)],
+            minute: vec![ScheduleRange::stepped(30, 30, 1)],
+            hour: vec![ScheduleRange::stepped(9, 9, 1)],
+            day_of_month: vec![ScheduleRange::stepped(1, 31, 1)],
+            month: vec![ScheduleRange::stepped(1, 12, 1)],
+            year: vec![],
+            day_of_week: vec![ScheduleRange::stepped(1, 5, 1)],
+            comment: "standup".into(),
+        }]
+    );
+    assert_eq!(
+        canonical.intervals,
+        [
+            IntervalSpec::every(Duration::from_secs(7200)),
+            IntervalSpec {
+                every: Duration::from_secs(3600),
+                offset: Duration::from_secs(900),
+            },
+        ]
+    );
+    // Canonical twice is canonical once, and both fire at the same times.
+    assert_eq!(canonical.canonical().unwrap(), canonical);
+    let from = at("UTC", 2026, 12, 2, 19, 7, 0);
+    assert_eq!(
+        CompiledSpec::new(&spec).unwrap().next_times("", from, 20),
+        CompiledSpec::new(&canonical)
+            .unwrap()
+            .next_times("", from, 20)
+    );
+
+    // Zones that disagree are refused, as compiling refuses them.
+    let mixed = ScheduleSpec {
+        cron_expressions: vec!["TZ=Asia/Tokyo @daily".into()],
+        time_zone_name: "UTC".into(),
+        ..ScheduleSpec::default()
+    };
+    assert!(mixed.canonical().is_err());
+}

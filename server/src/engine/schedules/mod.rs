@@ -254,7 +254,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             .filter_map(|row| {
                 let schedule_id = schedule_history::schedule_id_of(&row.execution.workflow_id)?;
                 let payload = row.memo.get(LIST_INFO_MEMO)?;
-                let info: ScheduleListInfo = postcard::from_bytes(&payload.data).ok()?;
+                let info = ScheduleListInfo::from_memo_bytes(&payload.data)?;
                 Some(ScheduleListEntry { schedule_id, info })
             })
             .collect())
