@@ -188,8 +188,10 @@ macro_rules! workflow_service {
     ($then:ident $(, $arg:expr)*) => {
         $then!(($($arg),*) {
             "GetSystemInfo" => rpc::system::get_system_info,
-            "DescribeNamespace" => rpc::system::describe_namespace,
-            "ListNamespaces" => rpc::system::list_namespaces,
+            "RegisterNamespace" => rpc::namespaces::register_namespace,
+            "DescribeNamespace" => rpc::namespaces::describe_namespace,
+            "ListNamespaces" => rpc::namespaces::list_namespaces,
+            "UpdateNamespace" => rpc::namespaces::update_namespace,
             "StartWorkflowExecution" => rpc::workflows::start,
             "SignalWorkflowExecution" => rpc::workflows::signal,
             "SignalWithStartWorkflowExecution" => rpc::workflows::signal_with_start,

@@ -7,6 +7,7 @@ pub(crate) mod by_id;
 pub(crate) mod describe;
 pub(crate) mod history;
 pub(crate) mod multi;
+pub(crate) mod namespaces;
 pub(crate) mod operator;
 pub(crate) mod schedules;
 pub(crate) mod system;

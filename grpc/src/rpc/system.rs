@@ -1,16 +1,9 @@
-//! GetSystemInfo and the namespace reads.
+//! GetSystemInfo and DescribeTaskQueue.
 
-use endure_core::namespace::NamespaceRecord;
-use endure_core::protocol::{
-    DescribeNamespaceRequest, DescribeTaskQueueRequest, ListNamespacesRequest,
-};
+use endure_core::protocol::DescribeTaskQueueRequest;
 use tonic::Status;
 
-use crate::convert::common::duration;
-use crate::proto::{enums as pbe, namespace as pbn, replication, service as pb, taskqueue};
-
-/// The one cluster Endure is, as Temporal's dev server names it in replication configs.
-const CLUSTER_NAME: &str = "active";
+use crate::proto::{enums as pbe, service as pb, taskqueue};
 use crate::service::{Call, namespace};
 
 /// The server's version and what it supports, as SDKs ask when they connect.
@@ -29,71 +22,6 @@ pub(crate) async fn get_system_info(
             count_group_by_execution_status: false,
             ..Default::default()
         }),
-    })
-}
-
-fn describe(record: NamespaceRecord) -> pb::DescribeNamespaceResponse {
-    let name = record.name.as_str().to_owned();
-    pb::DescribeNamespaceResponse {
-        namespace_info: Some(pbn::NamespaceInfo {
-            // Endure names namespaces by name alone; Temporal's id is the name here.
-            id: name.clone(),
-            name,
-            state: pbe::NamespaceState::Registered.into(),
-            description: record.config.description,
-            owner_email: record.config.owner_email,
-            capabilities: Some(pbn::namespace_info::Capabilities {
-                sync_update: true,
-                async_update: true,
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        config: Some(pbn::NamespaceConfig {
-            workflow_execution_retention_ttl: Some(duration(record.config.retention)),
-            history_archival_state: pbe::ArchivalState::Disabled.into(),
-            visibility_archival_state: pbe::ArchivalState::Disabled.into(),
-            ..Default::default()
-        }),
-        replication_config: Some(replication::NamespaceReplicationConfig {
-            active_cluster_name: CLUSTER_NAME.to_owned(),
-            clusters: vec![replication::ClusterReplicationConfig {
-                cluster_name: CLUSTER_NAME.to_owned(),
-                replication_ramp_duration: None,
-            }],
-            state: pbe::ReplicationState::Normal.into(),
-        }),
-        ..Default::default()
-    }
-}
-
-/// DescribeNamespace: by name (Endure has no separate namespace ids).
-pub(crate) async fn describe_namespace(
-    call: Call,
-    request: pb::DescribeNamespaceRequest,
-) -> Result<pb::DescribeNamespaceResponse, Status> {
-    let name = if request.namespace.is_empty() {
-        request.id
-    } else {
-        request.namespace
-    };
-    let record = call
-        .rpc(DescribeNamespaceRequest {
-            name: namespace(&name)?,
-        })
-        .await?;
-    Ok(describe(*record))
-}
-
-/// ListNamespaces: every namespace in one page.
-pub(crate) async fn list_namespaces(
-    call: Call,
-    _request: pb::ListNamespacesRequest,
-) -> Result<pb::ListNamespacesResponse, Status> {
-    let records = call.rpc(ListNamespacesRequest).await?;
-    Ok(pb::ListNamespacesResponse {
-        namespaces: records.into_iter().map(describe).collect(),
-        next_page_token: Vec::new(),
     })
 }
 

@@ -23,6 +23,30 @@ fn temporal_cli(python: &std::path::Path) -> PathBuf {
 
 /// Runs `temporal <args> --address <fixture>`; its standard output.
 async fn temporal(cli: &std::path::Path, fixture: &Fixture, args: &[&str]) -> String {
+    let output = run(cli, fixture, args).await;
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "temporal {} failed ({}):\n{stdout}\n{}",
+        args.join(" "),
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+/// Runs `temporal <args> --address <fixture>`, which must fail; its standard error.
+async fn temporal_refused(cli: &std::path::Path, fixture: &Fixture, args: &[&str]) -> String {
+    let output = run(cli, fixture, args).await;
+    assert!(
+        !output.status.success(),
+        "temporal {} succeeded",
+        args.join(" ")
+    );
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+async fn run(cli: &std::path::Path, fixture: &Fixture, args: &[&str]) -> std::process::Output {
     let mut command = std::process::Command::new(cli);
     command
         .args(args)
@@ -30,22 +54,14 @@ async fn temporal(cli: &std::path::Path, fixture: &Fixture, args: &[&str]) -> St
         .arg(fixture.address.to_string())
         .env("TEMPORAL_CLI_SHOW_STACKS", "1");
     let shown = format!("temporal {}", args.join(" "));
-    let output = tokio::time::timeout(
+    tokio::time::timeout(
         Duration::from_secs(60),
         tokio::task::spawn_blocking(move || command.output()),
     )
     .await
     .unwrap_or_else(|_| panic!("{shown} finished within 60 s"))
     .unwrap()
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "{shown} failed ({}):\n{stdout}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
+    .unwrap()
 }
 
 async fn json(cli: &std::path::Path, fixture: &Fixture, args: &[&str]) -> Value {
@@ -323,4 +339,131 @@ async fn temporals_cli_manages_schedules_on_endure() {
     temporal(&cli, &fixture, &["schedule", "delete", "-s", "nightly"]).await;
     let listed = json(&cli, &fixture, &["schedule", "list"]).await;
     assert_eq!(listed, serde_json::json!([]), "{listed}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn temporals_cli_registers_lists_and_updates_namespaces_on_endure() {
+    let Some(python) = python() else { return };
+    let cli = temporal_cli(&python);
+    let fixture = Fixture::start().await;
+    let create = [
+        "operator",
+        "namespace",
+        "create",
+        "-n",
+        "billing",
+        "--description",
+        "money",
+        "--email",
+        "ops@example.com",
+        "--retention",
+        "48h",
+    ];
+    temporal(&cli, &fixture, &create).await;
+    let described = json(
+        &cli,
+        &fixture,
+        &["operator", "namespace", "describe", "-n", "billing"],
+    )
+    .await;
+    assert_eq!(
+        described["namespaceInfo"]["description"], "money",
+        "{described}"
+    );
+    assert_eq!(described["namespaceInfo"]["ownerEmail"], "ops@example.com");
+    assert_eq!(
+        described["config"]["workflowExecutionRetentionTtl"],
+        "172800s"
+    );
+
+    // An update changes what it names and keeps the rest, as Temporal's does.
+    let update = [
+        "operator",
+        "namespace",
+        "update",
+        "-n",
+        "billing",
+        "--description",
+        "more money",
+        "--retention",
+        "96h",
+    ];
+    temporal(&cli, &fixture, &update).await;
+    let described = json(
+        &cli,
+        &fixture,
+        &["operator", "namespace", "describe", "-n", "billing"],
+    )
+    .await;
+    assert_eq!(
+        described["namespaceInfo"]["description"], "more money",
+        "{described}"
+    );
+    assert_eq!(described["namespaceInfo"]["ownerEmail"], "ops@example.com");
+    assert_eq!(
+        described["config"]["workflowExecutionRetentionTtl"],
+        "345600s"
+    );
+    // The natively visible record is the same one.
+    let native = fixture
+        .native_client()
+        .describe_namespace(&endure_core::Namespace::new("billing").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(native.config.retention, Duration::from_secs(96 * 3600));
+
+    let listed = json(&cli, &fixture, &["operator", "namespace", "list"]).await;
+    let mut names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|ns| ns["namespaceInfo"]["name"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["billing", "default"], "{listed}");
+
+    // Refusals say why: taken, archival, data Endure does not keep, a retention too short.
+    let again = temporal_refused(
+        &cli,
+        &fixture,
+        &["operator", "namespace", "create", "-n", "billing"],
+    )
+    .await;
+    assert!(again.contains("already exists"), "{again}");
+    let archival = [
+        "operator",
+        "namespace",
+        "create",
+        "-n",
+        "old",
+        "--history-archival-state",
+        "enabled",
+    ];
+    let refused = temporal_refused(&cli, &fixture, &archival).await;
+    assert!(
+        refused.contains("archival: Endure does not archive"),
+        "{refused}"
+    );
+    let data = [
+        "operator",
+        "namespace",
+        "update",
+        "-n",
+        "billing",
+        "--data",
+        "team=payments",
+    ];
+    let refused = temporal_refused(&cli, &fixture, &data).await;
+    assert!(refused.contains("free-form namespace data"), "{refused}");
+    let short = [
+        "operator",
+        "namespace",
+        "create",
+        "-n",
+        "brief",
+        "--retention",
+        "1m",
+    ];
+    let refused = temporal_refused(&cli, &fixture, &short).await;
+    assert!(refused.contains("retention"), "{refused}");
 }
