@@ -556,3 +556,108 @@ async fn schedules_created_paused_triggered_updated_and_deleted_from_temporals_p
     // Two by the interval and one by the trigger, at least.
     assert!(tagged.len() >= 3, "{tagged:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn continue_as_new_local_activities_heartbeat_timeouts_and_the_sdks_replayer() {
+    let Some(python) = python() else { return };
+    let fixture = Fixture::start().await;
+    let seen = scenario(python, &fixture, "replay").await;
+    assert_eq!(seen["counted"], "sent to local");
+    assert_eq!(seen["stalled"], "TimeoutError HEARTBEAT after ['started']");
+    // The SDK's own replayer accepts every history Endure kept.
+    let replayed = seen["replayed"].as_array().unwrap();
+    assert_eq!(replayed.len(), 4);
+    for run in replayed {
+        assert_eq!(run["failure"], serde_json::Value::Null, "{run}");
+    }
+
+    // The countdown: three runs chained by continue-as-new, the last with a local
+    // activity's marker.
+    let last = fixture.history("py-countdown").await;
+    assert_back_references(&last);
+    assert_eq!(
+        kinds(&last),
+        [
+            WorkflowExecutionStarted,
+            WorkflowTaskScheduled,
+            WorkflowTaskStarted,
+            WorkflowTaskCompleted,
+            MarkerRecorded,
+            WorkflowExecutionCompleted,
+        ]
+    );
+    let EventAttributes::WorkflowExecutionStarted(started) = &last[0].attributes else {
+        unreachable!()
+    };
+    assert_eq!(started.input.decode_first::<i64>().unwrap(), 0);
+    let EventAttributes::MarkerRecorded(marker) = &last[4].attributes else {
+        unreachable!()
+    };
+    assert_eq!(marker.workflow_task_completed_event_id, last[3].event_id);
+    assert!(
+        marker.marker_name.as_str().contains("local_activity"),
+        "{marker:?}"
+    );
+    assert_eq!(replayed[1]["events"], 6);
+    let first_run = started.first_execution_run_id;
+    let first = fixture
+        .native_client()
+        .handle(
+            endure_core::WorkflowId::new("py-countdown").unwrap(),
+            Some(first_run),
+        )
+        .history()
+        .await
+        .unwrap();
+    assert_back_references(&first);
+    assert_eq!(
+        kinds(&first),
+        [
+            WorkflowExecutionStarted,
+            WorkflowTaskScheduled,
+            WorkflowTaskStarted,
+            WorkflowTaskCompleted,
+            WorkflowExecutionContinuedAsNew,
+        ]
+    );
+    let EventAttributes::WorkflowExecutionContinuedAsNew(continued) = &first[4].attributes else {
+        unreachable!()
+    };
+    assert_eq!(continued.workflow_type.as_str(), "CountdownWorkflow");
+    assert_eq!(continued.input.decode_first::<i64>().unwrap(), 1);
+    assert_eq!(
+        continued.workflow_task_completed_event_id,
+        first[3].event_id
+    );
+    assert_eq!(replayed[0]["events"], 5);
+
+    // The stalled activity: timed out by its heartbeat, the last details kept.
+    let stall = fixture.history("py-stall").await;
+    assert_back_references(&stall);
+    let EventAttributes::ActivityTaskTimedOut(timed_out) = only(&stall, ActivityTaskTimedOut)
+    else {
+        unreachable!()
+    };
+    let FailureInfo::Timeout {
+        timeout_type,
+        last_heartbeat_details,
+    } = &timed_out.failure.info
+    else {
+        panic!("{:?}", timed_out.failure)
+    };
+    assert_eq!(*timeout_type, endure_core::TimeoutType::Heartbeat);
+    assert_eq!(
+        last_heartbeat_details
+            .as_ref()
+            .unwrap()
+            .decode_first::<String>()
+            .unwrap(),
+        "started"
+    );
+    assert_eq!(timed_out.retry_state, RetryState::MaximumAttemptsReached);
+    assert_eq!(
+        event(&stall, timed_out.scheduled_event_id).event_type(),
+        ActivityTaskScheduled
+    );
+    assert_eq!(kinds(&stall).last(), Some(&WorkflowExecutionCompleted));
+}

@@ -64,6 +64,14 @@ async def wait_for_hand(key: str) -> str:
     activity.raise_complete_async()
 
 
+@activity.defn
+async def stall(key: str) -> str:
+    """Heartbeats once, then goes quiet past its heartbeat timeout."""
+    activity.heartbeat("started")
+    await asyncio.sleep(10)
+    return "unreachable"
+
+
 # -- workflows ----------------------------------------------------------------------------
 
 
@@ -188,8 +196,42 @@ class AsyncWorkflow:
         return f"{first}; {second}"
 
 
-WORKFLOWS = [AsyncWorkflow, OrderWorkflow, ApprovalWorkflow, RetryingWorkflow, ChildWorkflow, ParentWorkflow, WaitForeverWorkflow]
-ACTIVITIES = [send_email, flaky, charge, wait_for_hand]
+@workflow.defn
+class CountdownWorkflow:
+    """Continues as new until it reaches zero, a local activity on the way."""
+
+    @workflow.run
+    async def run(self, n: int) -> str:
+        if n > 0:
+            workflow.continue_as_new(n - 1)
+        return await workflow.execute_local_activity(
+            send_email, "local", start_to_close_timeout=timedelta(seconds=10)
+        )
+
+
+@workflow.defn
+class StallWorkflow:
+    """An activity that stops heartbeating: its heartbeat timeout, typed."""
+
+    @workflow.run
+    async def run(self) -> str:
+        try:
+            await workflow.execute_activity(
+                stall,
+                "quiet",
+                start_to_close_timeout=timedelta(seconds=30),
+                heartbeat_timeout=timedelta(seconds=1),
+                retry_policy=RetryPolicy(maximum_attempts=1),
+            )
+            return "unreachable"
+        except ActivityError as error:
+            timeout = error.cause
+            details = list(timeout.last_heartbeat_details)
+            return f"{type(timeout).__name__} {timeout.type.name} after {details}"
+
+
+WORKFLOWS = [CountdownWorkflow, StallWorkflow, AsyncWorkflow, OrderWorkflow, ApprovalWorkflow, RetryingWorkflow, ChildWorkflow, ParentWorkflow, WaitForeverWorkflow]
+ACTIVITIES = [send_email, flaky, charge, wait_for_hand, stall]
 
 # -- scenarios ----------------------------------------------------------------------------
 
@@ -567,7 +609,40 @@ async def schedules(client: Client) -> dict:
     }
 
 
+async def replay(client: Client) -> dict:
+    """Continue-as-new, a local activity, a heartbeat timeout; then the SDK's replayer on
+    the histories Endure kept (it fails on any nondeterminism or malformed event)."""
+    from temporalio.worker import Replayer
+
+    countdown = await client.start_workflow(
+        CountdownWorkflow.run, 2, id="py-countdown", task_queue=QUEUE
+    )
+    counted = await countdown.result()
+    stalled = await client.execute_workflow(StallWorkflow.run, id="py-stall", task_queue=QUEUE)
+    await client.execute_workflow(OrderWorkflow.run, "replayed", id="py-replayed", task_queue=QUEUE)
+
+    replayer = Replayer(workflows=WORKFLOWS)
+    replayed = []
+    for workflow_id, run_id in [
+        ("py-countdown", countdown.first_execution_run_id),
+        ("py-countdown", None),
+        ("py-stall", None),
+        ("py-replayed", None),
+    ]:
+        history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+        result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+        replayed.append(
+            {
+                "workflow_id": workflow_id,
+                "events": len(history.events),
+                "failure": None if result.replay_failure is None else str(result.replay_failure),
+            }
+        )
+    return {"counted": counted, "stalled": stalled, "replayed": replayed}
+
+
 SCENARIOS = {
+    "replay": replay,
     "schedules": schedules,
     "async_completion": async_completion,
     "update_with_start": update_with_start,
