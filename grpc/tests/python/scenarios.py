@@ -1,7 +1,8 @@
 """Temporal's Python SDK against Endure's gRPC front end: one scenario per run.
 
 Run as `python scenarios.py <scenario> <host:port>`; prints one JSON object (what the
-client saw) on its last line and exits 0, or exits non-zero with the SDK's error. The Rust
+client saw) on its last line and exits 0, or exits non-zero with the SDK's error. The
+scenario `serve` runs only the worker, until its standard input closes. The Rust
 test (`grpc/tests/it`) runs each scenario against a real engine and then asserts the
 histories Endure wrote, event by event.
 """
@@ -665,6 +666,11 @@ async def main(scenario: str, address: str, extra: list) -> None:
     else:
         client = await Client.connect(address)
     async with Worker(client, task_queue=QUEUE, workflows=WORKFLOWS, activities=ACTIVITIES):
+        if scenario == "serve":
+            # A worker for others (the `temporal` CLI's test): serves until stdin closes.
+            print(json.dumps({"serving": QUEUE}), flush=True)
+            await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+            return
         if scenario == "secure":
             seen = await secure(client, address, *extra)
         else:
