@@ -12,7 +12,7 @@ use crate::convert::common::{
     duration, header, id_in, payloads, payloads_opt, payloads_opt_in, retry_policy, run_id, time,
 };
 use crate::convert::failure::failure_in;
-use crate::proto::{common as pbc, service as pb};
+use crate::proto::{common as pbc, failure as pbf, service as pb};
 use crate::service::{Call, namespace, task_gone};
 use crate::token::{self, TaskToken};
 
@@ -120,26 +120,57 @@ pub(crate) async fn complete(
     Ok(pb::RespondActivityTaskCompletedResponse::default())
 }
 
-/// RespondActivityTaskFailed. The last heartbeat's details, when the SDK sends them
-/// beside the failure, are kept on it as Temporal keeps them.
+/// RespondActivityTaskFailed.
 pub(crate) async fn fail(
     call: Call,
     request: pb::RespondActivityTaskFailedRequest,
 ) -> Result<pb::RespondActivityTaskFailedResponse, Status> {
     let (execution, token) = activity_token(&request.task_token)?;
-    let failure: Failure = match request.failure {
+    fail_attempt(
+        &call,
+        execution,
+        token,
+        request.failure,
+        request.last_heartbeat_details,
+        request.identity,
+    )
+    .await?;
+    Ok(pb::RespondActivityTaskFailedResponse::default())
+}
+
+/// Fails an attempt (by token or by ids). The last heartbeat's details, when the SDK sends
+/// them beside the failure (a heartbeat it had not sent yet), are recorded first, so the
+/// next attempt starts from them as Temporal's server keeps them.
+pub(crate) async fn fail_attempt(
+    call: &Call,
+    execution: ExecutionKey,
+    token: ActivityTaskToken,
+    failure: Option<pbf::Failure>,
+    last_heartbeat_details: Option<pbc::Payloads>,
+    identity: String,
+) -> Result<(), Status> {
+    let failure: Failure = match failure {
         Some(failure) => failure_in(failure)?,
         None => Failure::application("the activity failed without saying why", ""),
     };
+    if let Some(details) = payloads_opt_in(last_heartbeat_details) {
+        call.rpc(RecordActivityHeartbeatRequest {
+            execution: execution.clone(),
+            token: token.clone(),
+            details: Some(details),
+        })
+        .await
+        .map_err(task_gone)?;
+    }
     call.rpc(FailActivityTaskRequest {
         execution,
         token,
         failure,
-        identity: request.identity,
+        identity,
     })
     .await
     .map_err(task_gone)?;
-    Ok(pb::RespondActivityTaskFailedResponse::default())
+    Ok(())
 }
 
 /// RespondActivityTaskCanceled.

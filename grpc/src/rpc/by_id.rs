@@ -7,14 +7,13 @@
 use endure_core::execution::ActivityTaskToken;
 use endure_core::protocol::{
     CancelActivityTaskRequest, CompleteActivityTaskRequest, DescribeWorkflowRequest,
-    FailActivityTaskRequest, RecordActivityHeartbeatRequest,
+    RecordActivityHeartbeatRequest,
 };
-use endure_core::{ActivityId, EventAttributes, EventId, ExecutionKey, Failure};
+use endure_core::{ActivityId, EventAttributes, EventId, ExecutionKey};
 use tonic::Status;
 
 use super::history::page;
 use crate::convert::common::{id_in, payloads_opt_in, run_id_in, workflow_id_in};
-use crate::convert::failure::failure_in;
 use crate::proto::service as pb;
 use crate::service::{Call, namespace, task_gone};
 
@@ -108,18 +107,15 @@ pub(crate) async fn fail(
         request.activity_id,
     )
     .await?;
-    let failure = match request.failure {
-        Some(failure) => failure_in(failure)?,
-        None => Failure::application("the activity failed without saying why", ""),
-    };
-    call.rpc(FailActivityTaskRequest {
+    super::activity_tasks::fail_attempt(
+        &call,
         execution,
         token,
-        failure,
-        identity: request.identity,
-    })
-    .await
-    .map_err(task_gone)?;
+        request.failure,
+        request.last_heartbeat_details,
+        request.identity,
+    )
+    .await?;
     Ok(pb::RespondActivityTaskFailedByIdResponse::default())
 }
 

@@ -563,7 +563,12 @@ async fn continue_as_new_local_activities_heartbeat_timeouts_and_the_sdks_replay
     let fixture = Fixture::start().await;
     let seen = scenario(python, &fixture, "replay").await;
     assert_eq!(seen["counted"], "sent to local");
-    assert_eq!(seen["stalled"], "TimeoutError HEARTBEAT after ['started']");
+    // The second activity's first attempt was failed with heartbeat details beside the
+    // failure; its retry started from them.
+    assert_eq!(
+        seen["stalled"],
+        "TimeoutError HEARTBEAT after ['started']; attempt 2 resumed from ['step-2']"
+    );
     // The SDK's own replayer accepts every history Endure kept.
     let replayed = seen["replayed"].as_array().unwrap();
     assert_eq!(replayed.len(), 4);
@@ -658,6 +663,20 @@ async fn continue_as_new_local_activities_heartbeat_timeouts_and_the_sdks_replay
     assert_eq!(
         event(&stall, timed_out.scheduled_event_id).event_type(),
         ActivityTaskScheduled
+    );
+    let EventAttributes::ActivityTaskCompleted(resumed) = only(&stall, ActivityTaskCompleted)
+    else {
+        unreachable!()
+    };
+    let EventAttributes::ActivityTaskStarted(retried) =
+        &event(&stall, resumed.started_event_id).attributes
+    else {
+        unreachable!()
+    };
+    assert_eq!(retried.attempt, 2);
+    assert_eq!(
+        retried.last_failure.as_ref().unwrap().message,
+        "crashed mid-way"
     );
     assert_eq!(kinds(&stall).last(), Some(&WorkflowExecutionCompleted));
 }

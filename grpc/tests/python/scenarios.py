@@ -73,6 +73,18 @@ async def stall(key: str) -> str:
     return "unreachable"
 
 
+@activity.defn
+async def resume(key: str) -> str:
+    """Its first attempt is failed from outside with heartbeat details beside the failure;
+    the next starts from them."""
+    info = activity.info()
+    if info.attempt == 1:
+        activity.heartbeat("step-1")
+        tokens["resume"] = info.task_token
+        activity.raise_complete_async()
+    return f"attempt {info.attempt} resumed from {list(info.heartbeat_details)}"
+
+
 # -- workflows ----------------------------------------------------------------------------
 
 
@@ -212,7 +224,8 @@ class CountdownWorkflow:
 
 @workflow.defn
 class StallWorkflow:
-    """An activity that stops heartbeating: its heartbeat timeout, typed."""
+    """An activity that stops heartbeating: its heartbeat timeout, typed; then one that
+    fails after heartbeats and resumes from the last."""
 
     @workflow.run
     async def run(self) -> str:
@@ -228,11 +241,18 @@ class StallWorkflow:
         except ActivityError as error:
             timeout = error.cause
             details = list(timeout.last_heartbeat_details)
-            return f"{type(timeout).__name__} {timeout.type.name} after {details}"
+            stalled = f"{type(timeout).__name__} {timeout.type.name} after {details}"
+        resumed = await workflow.execute_activity(
+            resume,
+            "again",
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=10)),
+        )
+        return f"{stalled}; {resumed}"
 
 
 WORKFLOWS = [CountdownWorkflow, StallWorkflow, AsyncWorkflow, OrderWorkflow, ApprovalWorkflow, RetryingWorkflow, ChildWorkflow, ParentWorkflow, WaitForeverWorkflow]
-ACTIVITIES = [send_email, flaky, charge, wait_for_hand, stall]
+ACTIVITIES = [send_email, flaky, charge, wait_for_hand, stall, resume]
 
 # -- scenarios ----------------------------------------------------------------------------
 
@@ -619,7 +639,13 @@ async def replay(client: Client) -> dict:
         CountdownWorkflow.run, 2, id="py-countdown", task_queue=QUEUE
     )
     counted = await countdown.result()
-    stalled = await client.execute_workflow(StallWorkflow.run, id="py-stall", task_queue=QUEUE)
+    stall = await client.start_workflow(StallWorkflow.run, id="py-stall", task_queue=QUEUE)
+    while "resume" not in tokens:
+        await asyncio.sleep(0.05)
+    await client.get_async_activity_handle(task_token=tokens.pop("resume")).fail(
+        ApplicationError("crashed mid-way"), last_heartbeat_details=["step-2"]
+    )
+    stalled = await stall.result()
     await client.execute_workflow(OrderWorkflow.run, "replayed", id="py-replayed", task_queue=QUEUE)
 
     replayer = Replayer(workflows=WORKFLOWS)
