@@ -156,7 +156,7 @@ pub(crate) async fn fail_attempt(
     if let Some(details) = payloads_opt_in(last_heartbeat_details) {
         call.rpc(RecordActivityHeartbeatRequest {
             execution: execution.clone(),
-            token: token.clone(),
+            token,
             details: Some(details),
         })
         .await
