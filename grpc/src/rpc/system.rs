@@ -19,7 +19,7 @@ pub(crate) async fn get_system_info(
             activity_failure_include_heartbeat: true,
             upsert_memo: true,
             sdk_metadata: true,
-            count_group_by_execution_status: false,
+            count_group_by_execution_status: true,
             ..Default::default()
         }),
     })

@@ -4,9 +4,10 @@
 
 use endure_core::protocol::{CountWorkflowsRequest, ListWorkflowsRequest, WorkflowExecutionInfo};
 use endure_core::storage::VisibilityQuery;
+use endure_core::{Payload, WorkflowExecutionStatus};
 use tonic::Status;
 
-use crate::convert::common::{memo, run_id, search_attributes, time, time_opt};
+use crate::convert::common::{memo, payload, run_id, search_attributes, time, time_opt};
 use crate::convert::enums::enum_out;
 use crate::proto::{common as pbc, enums as pbe, service as pb, workflow as pbw};
 use crate::service::{Call, namespace};
@@ -85,19 +86,111 @@ pub(crate) async fn list(
     })
 }
 
-/// CountWorkflowExecutions (without `GROUP BY`).
+/// Where a query's `GROUP BY` clause starts (outside quoted text), if it has one.
+fn group_by_at(text: &str) -> Option<usize> {
+    let upper = text.to_ascii_uppercase();
+    let bytes = upper.as_bytes();
+    let mut quote = None;
+    for (at, &byte) in bytes.iter().enumerate() {
+        match quote {
+            Some(open) if byte == open => quote = None,
+            Some(_) => {}
+            None if matches!(byte, b'\'' | b'"' | b'`') => quote = Some(byte),
+            None => {
+                let starts_word = at == 0 || bytes[at - 1].is_ascii_whitespace();
+                if starts_word && upper[at..].starts_with("GROUP") {
+                    let rest = upper[at + 5..].trim_start();
+                    if rest.len() < upper.len() - at - 5
+                        && rest.starts_with("BY")
+                        && rest[2..].starts_with(|c: char| c.is_ascii_whitespace())
+                    {
+                        return Some(at);
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+/// CountWorkflowExecutions, and with `GROUP BY ExecutionStatus` (the one grouping
+/// Temporal's server takes) a count per status present, largest first, each group's value
+/// the status's name as a JSON string.
 pub(crate) async fn count(
     call: Call,
     request: pb::CountWorkflowExecutionsRequest,
 ) -> Result<pb::CountWorkflowExecutionsResponse, Status> {
-    let count = call
-        .rpc(CountWorkflowsRequest {
-            namespace: namespace(&request.namespace)?,
-            query: query(&request.query)?,
-        })
-        .await?;
+    let namespace = namespace(&request.namespace)?;
+    let Some(at) = group_by_at(&request.query) else {
+        let count = call
+            .rpc(CountWorkflowsRequest {
+                namespace,
+                query: query(&request.query)?,
+            })
+            .await?;
+        return Ok(pb::CountWorkflowExecutionsResponse {
+            count: i64::try_from(count).unwrap_or(i64::MAX),
+            groups: Vec::new(),
+        });
+    };
+    let field = request.query[at..]
+        .split_whitespace()
+        .skip(2)
+        .collect::<Vec<_>>();
+    if field != ["ExecutionStatus"] {
+        return Err(Status::invalid_argument(format!(
+            "query: GROUP BY takes one field, ExecutionStatus (as Temporal's server); found {:?}",
+            field.join(" ")
+        )));
+    }
+    let base = query(&request.query[..at])?;
+    let mut groups = Vec::new();
+    for status in WorkflowExecutionStatus::ALL {
+        let count = call
+            .rpc(CountWorkflowsRequest {
+                namespace: namespace.clone(),
+                query: VisibilityQuery {
+                    status: Some(status),
+                    ..base.clone()
+                },
+            })
+            .await?;
+        if count > 0 {
+            groups.push((status, count));
+        }
+    }
+    // Largest first; ties in the order of the statuses.
+    groups.sort_by_key(|(_, count)| std::cmp::Reverse(*count));
+    let total: u64 = groups.iter().map(|(_, count)| count).sum();
     Ok(pb::CountWorkflowExecutionsResponse {
-        count: i64::try_from(count).unwrap_or(i64::MAX),
-        groups: Vec::new(),
+        count: i64::try_from(total).unwrap_or(i64::MAX),
+        groups: groups
+            .into_iter()
+            .map(|(status, count)| {
+                let name = format!("{status:?}");
+                pb::count_workflow_executions_response::AggregationGroup {
+                    group_values: vec![payload(
+                        Payload::json(&name).unwrap_or_else(|_| Payload::null()),
+                    )],
+                    count: i64::try_from(count).unwrap_or(i64::MAX),
+                }
+            })
+            .collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::group_by_at;
+
+    #[test]
+    fn group_by_is_found_outside_quotes_only() {
+        let query = "WorkflowType = 'Order' GROUP BY ExecutionStatus";
+        assert_eq!(group_by_at(query), Some(23));
+        assert_eq!(group_by_at("group  by ExecutionStatus"), Some(0));
+        assert_eq!(group_by_at("WorkflowId = 'group by x'"), None);
+        assert_eq!(group_by_at("GroupName = 'a' AND x = 1"), None);
+        assert_eq!(group_by_at("GROUPBY x"), None);
+        assert_eq!(group_by_at(""), None);
+    }
 }

@@ -332,6 +332,12 @@ async fn list_count_reset_and_delete_from_temporals_python_sdk() {
     );
     assert_eq!(seen["paged"], json!(3), "three runs over pages of two");
     assert_eq!(seen["counted"], json!(3));
+    // Counted by status: the largest group first, each named by its status.
+    assert_eq!(
+        seen["grouped"],
+        json!([4, [[["Completed"], 3], [["Terminated"], 1]]])
+    );
+    assert_eq!(seen["bad_group"], json!("INVALID_ARGUMENT"));
     assert_eq!(seen["bad_filter"], json!("INVALID_ARGUMENT"));
     assert_eq!(
         seen["reset_result"],

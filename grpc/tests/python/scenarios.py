@@ -399,6 +399,17 @@ async def visibility(client: Client) -> dict:
     )
     paged = [w.id async for w in client.list_workflows("", page_size=2)]
     counted = (await client.count_workflows("ExecutionStatus = 'Completed'")).count
+    waiting = await client.start_workflow(
+        ApprovalWorkflow.run, "o-9", id="py-list-terminated", task_queue=QUEUE
+    )
+    await waiting.terminate("counted apart")
+    grouped = await client.count_workflows("GROUP BY ExecutionStatus")
+    groups = [[list(group.group_values), group.count] for group in grouped.groups]
+    try:
+        await client.count_workflows("GROUP BY WorkflowType")
+        bad_group = None
+    except RPCError as error:
+        bad_group = error.status.name
     try:
         [w async for w in client.list_workflows("WorkflowType = ")]
         bad_filter = None
@@ -455,6 +466,8 @@ async def visibility(client: Client) -> dict:
         "listed": listed,
         "paged": len(paged),
         "counted": counted,
+        "grouped": [grouped.count, groups],
+        "bad_group": bad_group,
         "bad_filter": bad_filter,
         "reset_result": again,
         "reset_run": reset.run_id,
