@@ -139,6 +139,13 @@ pub(crate) async fn get_history(
             (events, next) = page(&call, &execution, first).await?;
         }
     }
+    // A page of at most `maximum_page_size` events when the caller asks for one; the
+    // rest (and a workflow task's transient events) by token.
+    let limit = usize::try_from(request.maximum_page_size).unwrap_or(0);
+    if limit > 0 && events.len() > limit {
+        next = Some(events[limit].event_id);
+        events.truncate(limit);
+    }
     let next = match next {
         Some(next_event_id) => Some(PageToken {
             execution,

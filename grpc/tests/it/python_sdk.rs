@@ -26,7 +26,10 @@ async fn the_quickstart_runs_on_temporals_python_sdk() {
     let seen = scenario(python, &fixture, "quickstart").await;
     assert_eq!(
         seen,
-        json!({"result": "workflow_completed_sent to user_123"})
+        json!({
+            "result": "workflow_completed_sent to user_123",
+            "pages": [[1, 2, 3, 4, 5], [6, 7, 8, 9, 10], [11, 12, 13, 14, 15], [16]],
+        })
     );
     let history = fixture.history("py-order").await;
     assert_eq!(kinds(&history), QUICKSTART);

@@ -258,8 +258,26 @@ ACTIVITIES = [send_email, flaky, charge, wait_for_hand, stall, resume]
 
 
 async def quickstart(client: Client) -> dict:
+    from temporalio.api.common.v1 import WorkflowExecution
+    from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
+
     result = await client.execute_workflow(OrderWorkflow.run, "user_123", id="py-order", task_queue=QUEUE)
-    return {"result": result}
+    # The history in pages of at most five events, as a caller may ask.
+    pages, token = [], b""
+    while True:
+        page = await client.workflow_service.get_workflow_execution_history(
+            GetWorkflowExecutionHistoryRequest(
+                namespace="default",
+                execution=WorkflowExecution(workflow_id="py-order"),
+                maximum_page_size=5,
+                next_page_token=token,
+            )
+        )
+        pages.append([event.event_id for event in page.history.events])
+        token = page.next_page_token
+        if not token:
+            break
+    return {"result": result, "pages": pages}
 
 
 async def approval(client: Client) -> dict:
