@@ -447,7 +447,14 @@ impl ExecutionMachine {
             fx.reply = Reply::Duplicate;
             return Ok(());
         }
+        let directive_before = self.versioning.directive();
         self.versioning.override_ = after;
+        if self.versioning.directive() != directive_before {
+            // The worker that holds the run in its cache may be of the version the run
+            // leaves: its next task goes to the normal queue, where routing picks the
+            // version (as Temporal's server clears stickiness on such a change).
+            self.sticky = None;
+        }
         self.add_event(
             fx,
             now,

@@ -213,7 +213,13 @@ pub(crate) fn event(event: HistoryEvent) -> pb::HistoryEvent {
                 started_event_id: event_id(a.started_event_id),
                 identity: a.identity,
                 sdk_metadata: sdk_metadata(a.sdk_metadata),
-                versioning_behavior: enum_out_or_zero_behavior(a.versioning_behavior),
+                versioning_behavior: super::deployment::behavior(a.versioning_behavior),
+                worker_deployment_name: a
+                    .worker_deployment_version
+                    .as_ref()
+                    .map(|version| version.deployment_name.clone())
+                    .unwrap_or_default(),
+                deployment_version: a.worker_deployment_version.map(super::deployment::version),
                 ..pb::WorkflowTaskCompletedEventAttributes::default()
             })
         }
@@ -667,20 +673,19 @@ pub(crate) fn event(event: HistoryEvent) -> pb::HistoryEvent {
             },
         ),
     };
+    // Temporal's server marks an options change as one a worker may skip on replay (the
+    // SDKs' replay refuses it otherwise); it is the only such event Endure writes.
+    let worker_may_ignore = matches!(
+        attributes,
+        P::WorkflowExecutionOptionsUpdatedEventAttributes(_)
+    );
     pb::HistoryEvent {
         event_id: event_id(event.event_id),
         event_time: Some(time(event.event_time)),
         event_type,
         attributes: Some(attributes),
+        worker_may_ignore,
         ..pb::HistoryEvent::default()
-    }
-}
-
-fn enum_out_or_zero_behavior(behavior: endure_core::VersioningBehavior) -> i32 {
-    if behavior == endure_core::VersioningBehavior::Unspecified {
-        0
-    } else {
-        enum_out!(behavior, pbe::VersioningBehavior, "VERSIONING_BEHAVIOR_")
     }
 }
 

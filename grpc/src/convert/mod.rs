@@ -7,6 +7,7 @@
 
 pub(crate) mod command;
 pub(crate) mod common;
+pub(crate) mod deployment;
 pub(crate) mod enums;
 pub(crate) mod failure;
 pub(crate) mod history;

@@ -11,6 +11,7 @@ use tonic::Status;
 use crate::convert::common::{
     duration, header, id_in, payloads, payloads_opt, payloads_opt_in, retry_policy, run_id, time,
 };
+use crate::convert::deployment::worker_version;
 use crate::convert::failure::failure_in;
 use crate::proto::{common as pbc, failure as pbf, service as pb};
 use crate::service::{Call, namespace, task_gone};
@@ -29,7 +30,7 @@ pub(crate) async fn poll(
             namespace: namespace(&request.namespace)?,
             task_queue: id_in("task_queue", queue.name)?,
             identity: request.identity,
-            deployment_version: None,
+            deployment_version: worker_version("deployment_options", request.deployment_options)?,
         })
         .await?;
     let Some(polled) = polled else {

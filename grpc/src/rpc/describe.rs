@@ -80,6 +80,7 @@ pub(crate) fn description(d: WorkflowDescription) -> pb::DescribeWorkflowExecuti
             memo: memo(d.memo),
             search_attributes: search_attributes(&d.search_attributes),
             task_queue: d.task_queue.into(),
+            versioning_info: crate::convert::deployment::versioning_info(d.versioning),
             ..Default::default()
         }),
         pending_activities: d

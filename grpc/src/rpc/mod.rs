@@ -4,6 +4,7 @@
 pub(crate) mod activity_tasks;
 pub(crate) mod admin;
 pub(crate) mod by_id;
+pub(crate) mod deployments;
 pub(crate) mod describe;
 pub(crate) mod history;
 pub(crate) mod multi;

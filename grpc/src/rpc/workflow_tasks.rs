@@ -7,9 +7,7 @@ use endure_core::protocol::{
     FailWorkflowTaskRequest, PollWorkflowTaskRequest, PolledWorkflowTask, QueryTaskForWorker,
     ResetStickyTaskQueueRequest, RespondQueryTaskRequest, WorkflowTaskForWorker,
 };
-use endure_core::{
-    HistoryEvent, TaskQueueName, Timestamp, VersioningBehavior, WorkflowTaskFailedCause,
-};
+use endure_core::{HistoryEvent, TaskQueueName, Timestamp, WorkflowTaskFailedCause};
 use tonic::Status;
 
 use crate::convert::command::command_in;
@@ -17,6 +15,7 @@ use crate::convert::common::{
     duration_in, event_id, event_id_opt, execution_in, header, id_in, payloads, payloads_opt_in,
     run_id, time,
 };
+use crate::convert::deployment::{behavior_in, worker_version};
 use crate::convert::enums::enum_in;
 use crate::convert::failure::failure_opt_in;
 use crate::convert::history::{history, normal_queue, sdk_metadata_in};
@@ -158,7 +157,7 @@ pub(crate) async fn poll(
             namespace: namespace(&request.namespace)?,
             task_queue: queue.clone(),
             identity: request.identity,
-            deployment_version: None,
+            deployment_version: worker_version("deployment_options", request.deployment_options)?,
             normal_queue: normal.clone(),
         })
         .await?;
@@ -227,8 +226,8 @@ pub(crate) async fn complete(
             force_create_workflow_task: request.force_create_new_workflow_task,
             sdk_metadata: sdk_metadata_in(request.sdk_metadata),
             messages,
-            deployment_version: None,
-            versioning_behavior: VersioningBehavior::Unspecified,
+            deployment_version: worker_version("deployment_options", request.deployment_options)?,
+            versioning_behavior: behavior_in("versioning_behavior", request.versioning_behavior)?,
         })
         .await
         .map_err(task_gone)?;

@@ -689,3 +689,96 @@ async fn continue_as_new_local_activities_heartbeat_timeouts_and_the_sdks_replay
     );
     assert_eq!(kinds(&stall).last(), Some(&WorkflowExecutionCompleted));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn worker_versioning_from_temporals_python_sdk_pins_moves_and_overrides_runs() {
+    let Some(python) = python() else { return };
+    let fixture = Fixture::start().await;
+    let mut seen = scenario(python, &fixture, "versioning").await;
+    // Version 1.0 drains once its pinned runs closed: draining or drained by now.
+    let versions = seen["versions"].take();
+    assert_eq!(versions[0][0], "1.0", "{versions}");
+    assert!(versions[0][1] == 4 || versions[0][1] == 5, "{versions}");
+    assert_eq!(versions[1], json!(["2.0", 2]), "2.0 is current");
+    assert_eq!(
+        seen,
+        json!({
+            "replay_failure": null,
+            "old_pinned": "1.0",
+            "new_pinned": "2.0",
+            "override": "1.0",
+            // Each run finished on the version it was pinned to: the old on 1.0 after
+            // 2.0 became current, the new on 2.0, the moved one back on 1.0.
+            "results": ["1.0", "2.0", "1.0"],
+            "stale_refused": "FAILED_PRECONDITION",
+            "current": "2.0",
+            "versions": null,
+            "listed": ["orders"],
+        })
+    );
+    let v = |build: &str| {
+        endure_core::versioning::WorkerDeploymentVersion::new("orders", build).unwrap()
+    };
+    let completed_by =
+        |history: &[HistoryEvent]| -> Vec<(Option<String>, endure_core::VersioningBehavior)> {
+            history
+                .iter()
+                .filter_map(|event| match &event.attributes {
+                    EventAttributes::WorkflowTaskCompleted(done) => Some((
+                        done.worker_deployment_version
+                            .as_ref()
+                            .map(|version| version.build_id.clone()),
+                        done.versioning_behavior,
+                    )),
+                    _ => None,
+                })
+                .collect()
+        };
+    let pinned = endure_core::VersioningBehavior::Pinned;
+    let old = fixture.history("py-pinned-old").await;
+    assert_back_references(&old);
+    assert_eq!(
+        completed_by(&old),
+        [(Some("1.0".into()), pinned), (Some("1.0".into()), pinned)]
+    );
+    // The moved run: started on 2.0, pinned back to 1.0 by the operator; its next task went
+    // to the normal queue at once (not the 2.0 worker's sticky queue) and 1.0 finished it.
+    let moved = fixture.history("py-pinned-moved").await;
+    assert_back_references(&moved);
+    assert_eq!(
+        kinds(&moved),
+        [
+            WorkflowExecutionStarted,
+            WorkflowTaskScheduled,
+            WorkflowTaskStarted,
+            WorkflowTaskCompleted,
+            WorkflowExecutionOptionsUpdated,
+            WorkflowExecutionSignaled,
+            WorkflowTaskScheduled,
+            WorkflowTaskStarted,
+            WorkflowTaskCompleted,
+            WorkflowExecutionCompleted,
+        ]
+    );
+    assert_eq!(
+        completed_by(&moved),
+        [(Some("2.0".into()), pinned), (Some("1.0".into()), pinned)]
+    );
+    let EventAttributes::WorkflowExecutionOptionsUpdated(updated) = &moved[4].attributes else {
+        unreachable!()
+    };
+    assert_eq!(
+        updated.versioning_override,
+        Some(endure_core::versioning::VersioningOverride::Pinned(v(
+            "1.0"
+        )))
+    );
+    let EventAttributes::WorkflowTaskScheduled(next) = &moved[6].attributes else {
+        unreachable!()
+    };
+    assert_eq!(
+        next.task_queue.name.as_str(),
+        "versioned",
+        "the normal queue"
+    );
+}

@@ -24,6 +24,11 @@ pub enum EngineError {
     /// No such workflow or run.
     #[error("workflow execution not found: {0}")]
     NotFound(String),
+    /// No worker of the named deployment has polled, so the deployment is unknown.
+    #[error(
+        "worker deployment {0:?} not found: no worker of it has polled; start workers with its name and a build id first"
+    )]
+    DeploymentNotFound(String),
     /// The request names a namespace that does not exist.
     #[error("namespace {0} not found; create it first (`endure namespace create {0}`)")]
     NamespaceNotFound(Namespace),

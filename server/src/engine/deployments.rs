@@ -279,9 +279,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
 }
 
 fn unknown_deployment(name: &str) -> EngineError {
-    EngineError::BadRequest(format!(
-        "no worker of deployment {name:?} has polled; start workers with its name and a build id first"
-    ))
+    EngineError::DeploymentNotFound(name.to_owned())
 }
 
 fn version_of(

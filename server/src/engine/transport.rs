@@ -35,6 +35,7 @@ impl From<EngineError> for RemoteError {
                 (ErrorKind::AlreadyStarted, Some(*run_id))
             }
             EngineError::NotFound(_)
+            | EngineError::DeploymentNotFound(_)
             | EngineError::NamespaceNotFound(_)
             | EngineError::Rejected(Rejected::NotFound(_)) => (ErrorKind::NotFound, None),
             EngineError::NamespaceExists(_) => (ErrorKind::AlreadyExists, None),

@@ -14,10 +14,21 @@ fn version(build: &str) -> WorkerDeploymentVersion {
 
 /// Completes the pending task as a worker of `build` declaring `behavior`.
 fn complete_as(run: &mut Run, build: &str, behavior: VersioningBehavior) {
+    complete_as_sticky(run, build, behavior, None);
+}
+
+/// [`complete_as`], the worker asking for its own (sticky) queue.
+fn complete_as_sticky(
+    run: &mut Run,
+    build: &str,
+    behavior: VersioningBehavior,
+    sticky: Option<crate::execution::StickyAttributes>,
+) {
     let token = run.start_task();
     let Input::WorkflowTaskCompleted(mut completion) = run.completion(token, vec![]) else {
         unreachable!("a completion")
     };
+    completion.sticky = sticky;
     completion.deployment_version = Some(version(build));
     completion.versioning_behavior = behavior;
     let effects = run.apply(Input::WorkflowTaskCompleted(completion));
@@ -123,5 +134,53 @@ fn an_override_pins_the_run_is_recorded_and_removing_it_restores_the_workers_beh
     assert_eq!(
         rebuilt.versioning().override_,
         Some(VersioningOverride::AutoUpgrade)
+    );
+}
+
+#[test]
+fn an_override_to_another_version_sends_the_next_task_to_the_normal_queue_not_the_sticky_one() {
+    use crate::versioning::VersioningOverride;
+    let sticky = || crate::execution::StickyAttributes {
+        task_queue: crate::ids::TaskQueueName::new("worker-1-sticky").unwrap(),
+        schedule_to_start_timeout: std::time::Duration::from_secs(10),
+    };
+    let scheduled_on = |effects: &crate::execution::Effects| {
+        effects
+            .events
+            .iter()
+            .find_map(|event| match &event.attributes {
+                EventAttributes::WorkflowTaskScheduled(scheduled) => {
+                    Some(scheduled.task_queue.name.as_str().to_owned())
+                }
+                _ => None,
+            })
+            .expect("a WorkflowTaskScheduled")
+    };
+    let update = |build: &str| Input::UpdateOptions {
+        versioning_override: Some(VersioningOverride::Pinned(version(build))),
+        unset_versioning_override: false,
+        identity: "operator".into(),
+    };
+
+    // Pinned to the version it runs on already: the worker's cache still serves.
+    let (mut run, _) = Run::start(options());
+    complete_as_sticky(&mut run, "1", VersioningBehavior::Pinned, Some(sticky()));
+    run.apply(update("1"));
+    assert_eq!(
+        scheduled_on(&run.signal("go", None).unwrap()),
+        "worker-1-sticky"
+    );
+
+    // Pinned to another: the next task is for that version's workers, by the normal queue.
+    let (mut run, _) = Run::start(options());
+    complete_as_sticky(&mut run, "1", VersioningBehavior::Pinned, Some(sticky()));
+    run.apply(update("2"));
+    assert_eq!(
+        scheduled_on(&run.signal("go", None).unwrap()),
+        queue().as_str()
+    );
+    assert_eq!(
+        run.machine.versioning().directive(),
+        TaskDirective::Pinned(version("2"))
     );
 }

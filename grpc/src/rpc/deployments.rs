@@ -1,0 +1,311 @@
+//! Worker deployments (Temporal's Worker Versioning): describe, list, set the current and
+//! the ramping version, delete a version, and a run's versioning override
+//! (`UpdateWorkflowExecutionOptions`). A deployment's conflict token is its routing config
+//! as this server last showed it: a change sent with a token is refused when the routing
+//! has changed since (checked just before the change).
+
+use endure_core::protocol::{
+    DeleteWorkerDeploymentVersionRequest, DescribeWorkerDeploymentRequest,
+    ListWorkerDeploymentsRequest, SetWorkerDeploymentCurrentVersionRequest,
+    SetWorkerDeploymentRampingVersionRequest, UpdateWorkflowExecutionOptionsRequest,
+};
+use endure_core::versioning::{RoutingConfig, WorkerDeploymentVersion};
+use tonic::Status;
+
+use crate::convert::common::execution_in;
+use crate::convert::deployment::{
+    info, override_in, override_out, routing, summary, version, version_in,
+};
+use crate::proto::{service as pb, workflow as pbw};
+use crate::service::{Call, namespace};
+
+/// Temporal's name for "no version": unversioned workers.
+const UNVERSIONED: &str = "__unversioned__";
+
+/// A deployment's conflict token: its routing config, encoded.
+fn token(routing: &RoutingConfig) -> Vec<u8> {
+    postcard::to_allocvec(routing).unwrap_or_default()
+}
+
+/// The routing of `deployment_name` now, refused when `expected` (a token this server
+/// gave) no longer matches it.
+async fn check_token(
+    call: &Call,
+    namespace_name: &str,
+    deployment_name: &str,
+    expected: &[u8],
+) -> Result<(), Status> {
+    if expected.is_empty() {
+        return Ok(());
+    }
+    let described = call
+        .rpc(DescribeWorkerDeploymentRequest {
+            namespace: namespace(namespace_name)?,
+            deployment_name: deployment_name.to_owned(),
+        })
+        .await?;
+    if token(&described.routing) != expected {
+        return Err(Status::failed_precondition(
+            "conflict_token: the deployment's routing changed since it was read; describe it again",
+        ));
+    }
+    Ok(())
+}
+
+/// The build id a request names: `build_id`, else the deprecated `deployment.build`
+/// version string; `None` for unversioned.
+fn build_id_of(
+    deployment_name: &str,
+    build_id: String,
+    version: String,
+) -> Result<Option<String>, Status> {
+    if !build_id.is_empty() {
+        return Ok(Some(build_id));
+    }
+    if version.is_empty() || version == UNVERSIONED {
+        return Ok(None);
+    }
+    let parsed = WorkerDeploymentVersion::parse(&version)
+        .map_err(|error| Status::invalid_argument(format!("version: {error}")))?;
+    if parsed.deployment_name != deployment_name {
+        return Err(Status::invalid_argument(format!(
+            "version: {version:?} is not a version of deployment {deployment_name:?}"
+        )));
+    }
+    Ok(Some(parsed.build_id))
+}
+
+/// DescribeWorkerDeployment.
+pub(crate) async fn describe(
+    call: Call,
+    request: pb::DescribeWorkerDeploymentRequest,
+) -> Result<pb::DescribeWorkerDeploymentResponse, Status> {
+    let described = call
+        .rpc(DescribeWorkerDeploymentRequest {
+            namespace: namespace(&request.namespace)?,
+            deployment_name: request.deployment_name,
+        })
+        .await?;
+    Ok(pb::DescribeWorkerDeploymentResponse {
+        conflict_token: token(&described.routing),
+        worker_deployment_info: Some(info(*described)),
+    })
+}
+
+/// ListWorkerDeployments: every deployment in one page.
+pub(crate) async fn list(
+    call: Call,
+    request: pb::ListWorkerDeploymentsRequest,
+) -> Result<pb::ListWorkerDeploymentsResponse, Status> {
+    let deployments = call
+        .rpc(ListWorkerDeploymentsRequest {
+            namespace: namespace(&request.namespace)?,
+        })
+        .await?;
+    let worker_deployments = deployments
+        .into_iter()
+        .map(|deployment| {
+            let find = |wanted: &Option<WorkerDeploymentVersion>| {
+                let wanted = wanted.as_ref()?;
+                deployment
+                    .versions
+                    .iter()
+                    .find(|candidate| &candidate.version == wanted)
+                    .cloned()
+                    .map(summary)
+            };
+            let current = find(&deployment.routing.current);
+            let ramping = find(&deployment.routing.ramping);
+            let latest = deployment
+                .versions
+                .iter()
+                .max_by_key(|candidate| candidate.created_at)
+                .cloned()
+                .map(summary);
+            pb::list_worker_deployments_response::WorkerDeploymentSummary {
+                name: deployment.name,
+                create_time: Some(crate::convert::common::time(deployment.created_at)),
+                routing_config: Some(routing(deployment.routing)),
+                latest_version_summary: latest,
+                current_version_summary: current,
+                ramping_version_summary: ramping,
+            }
+        })
+        .collect();
+    Ok(pb::ListWorkerDeploymentsResponse {
+        next_page_token: Vec::new(),
+        worker_deployments,
+    })
+}
+
+/// SetWorkerDeploymentCurrentVersion: new and auto-upgrade runs go to this version (or,
+/// with no build id, to unversioned workers).
+pub(crate) async fn set_current(
+    call: Call,
+    request: pb::SetWorkerDeploymentCurrentVersionRequest,
+) -> Result<pb::SetWorkerDeploymentCurrentVersionResponse, Status> {
+    #[allow(
+        deprecated,
+        reason = "older SDKs and CLIs send the version as a string"
+    )]
+    let build_id = build_id_of(&request.deployment_name, request.build_id, request.version)?;
+    check_token(
+        &call,
+        &request.namespace,
+        &request.deployment_name,
+        &request.conflict_token,
+    )
+    .await?;
+    let answer = call
+        .rpc(SetWorkerDeploymentCurrentVersionRequest {
+            namespace: namespace(&request.namespace)?,
+            deployment_name: request.deployment_name.clone(),
+            build_id,
+            identity: request.identity,
+        })
+        .await?;
+    let after = call
+        .rpc(DescribeWorkerDeploymentRequest {
+            namespace: namespace(&request.namespace)?,
+            deployment_name: request.deployment_name,
+        })
+        .await?;
+    #[allow(deprecated, reason = "older SDKs and CLIs read the previous version")]
+    Ok(pb::SetWorkerDeploymentCurrentVersionResponse {
+        conflict_token: token(&after.routing),
+        previous_version: answer
+            .previous
+            .as_ref()
+            .map_or_else(|| UNVERSIONED.to_owned(), ToString::to_string),
+        previous_deployment_version: answer.previous.map(version),
+    })
+}
+
+/// SetWorkerDeploymentRampingVersion: a share of new and auto-upgrade runs go to this
+/// version (no build id stops the ramp).
+pub(crate) async fn set_ramping(
+    call: Call,
+    request: pb::SetWorkerDeploymentRampingVersionRequest,
+) -> Result<pb::SetWorkerDeploymentRampingVersionResponse, Status> {
+    #[allow(
+        deprecated,
+        reason = "older SDKs and CLIs send the version as a string"
+    )]
+    let build_id = build_id_of(&request.deployment_name, request.build_id, request.version)?;
+    check_token(
+        &call,
+        &request.namespace,
+        &request.deployment_name,
+        &request.conflict_token,
+    )
+    .await?;
+    let before = call
+        .rpc(DescribeWorkerDeploymentRequest {
+            namespace: namespace(&request.namespace)?,
+            deployment_name: request.deployment_name.clone(),
+        })
+        .await?;
+    call.rpc(SetWorkerDeploymentRampingVersionRequest {
+        namespace: namespace(&request.namespace)?,
+        deployment_name: request.deployment_name.clone(),
+        build_id,
+        percentage: request.percentage,
+        identity: request.identity,
+    })
+    .await?;
+    let after = call
+        .rpc(DescribeWorkerDeploymentRequest {
+            namespace: namespace(&request.namespace)?,
+            deployment_name: request.deployment_name,
+        })
+        .await?;
+    #[allow(deprecated, reason = "older SDKs and CLIs read the previous ramp")]
+    Ok(pb::SetWorkerDeploymentRampingVersionResponse {
+        conflict_token: token(&after.routing),
+        previous_version: before
+            .routing
+            .ramping
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        previous_deployment_version: before.routing.ramping.clone().map(version),
+        previous_percentage: before.routing.ramping_percentage,
+    })
+}
+
+/// DeleteWorkerDeploymentVersion: a drained or never-active version with no pollers.
+pub(crate) async fn delete_version(
+    call: Call,
+    request: pb::DeleteWorkerDeploymentVersionRequest,
+) -> Result<pb::DeleteWorkerDeploymentVersionResponse, Status> {
+    if request.skip_drainage {
+        return Err(Status::invalid_argument(
+            "skip_drainage: Endure deletes only versions no open pinned run uses",
+        ));
+    }
+    #[allow(
+        deprecated,
+        reason = "older SDKs and CLIs send the version as a string"
+    )]
+    let target = match request.deployment_version {
+        Some(target) => version_in("deployment_version", target)?,
+        None => WorkerDeploymentVersion::parse(&request.version)
+            .map_err(|error| Status::invalid_argument(format!("version: {error}")))?,
+    };
+    call.rpc(DeleteWorkerDeploymentVersionRequest {
+        namespace: namespace(&request.namespace)?,
+        version: target,
+        identity: request.identity,
+    })
+    .await?;
+    Ok(pb::DeleteWorkerDeploymentVersionResponse::default())
+}
+
+/// UpdateWorkflowExecutionOptions: set or remove a run's versioning override (the only
+/// option Endure keeps; the mask must name it).
+pub(crate) async fn update_options(
+    call: Call,
+    request: pb::UpdateWorkflowExecutionOptionsRequest,
+) -> Result<pb::UpdateWorkflowExecutionOptionsResponse, Status> {
+    let paths = request
+        .update_mask
+        .map(|mask| mask.paths)
+        .unwrap_or_default();
+    if let Some(other) = paths
+        .iter()
+        .find(|path| path.as_str() != "versioning_override")
+    {
+        return Err(Status::invalid_argument(format!(
+            "update_mask: Endure changes only versioning_override, not {other:?}"
+        )));
+    }
+    if paths.is_empty() {
+        return Err(Status::invalid_argument(
+            "update_mask: name the options to change (versioning_override)",
+        ));
+    }
+    let wanted = request
+        .workflow_execution_options
+        .and_then(|options| options.versioning_override);
+    let versioning_override = wanted
+        .map(|value| override_in("workflow_execution_options.versioning_override", value))
+        .transpose()?;
+    let target = execution_in(request.workflow_execution)?;
+    let after = call
+        .rpc(UpdateWorkflowExecutionOptionsRequest {
+            namespace: namespace(&request.namespace)?,
+            workflow_id: target.workflow_id,
+            run_id: target.run_id,
+            unset_versioning_override: versioning_override.is_none(),
+            versioning_override,
+            identity: request.identity,
+        })
+        .await?;
+    Ok(pb::UpdateWorkflowExecutionOptionsResponse {
+        workflow_execution_options: Some(pbw::WorkflowExecutionOptions {
+            versioning_override: after.override_.map(override_out),
+            ..Default::default()
+        }),
+        update_time: None,
+    })
+}
