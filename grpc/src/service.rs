@@ -201,6 +201,7 @@ macro_rules! workflow_service {
             "ExecuteMultiOperation" => rpc::multi::execute,
             "DescribeTaskQueue" => rpc::system::describe_task_queue,
             "DescribeWorkerDeployment" => rpc::deployments::describe,
+            "DescribeWorkerDeploymentVersion" => rpc::deployments::describe_version,
             "ListWorkerDeployments" => rpc::deployments::list,
             "SetWorkerDeploymentCurrentVersion" => rpc::deployments::set_current,
             "SetWorkerDeploymentRampingVersion" => rpc::deployments::set_ramping,

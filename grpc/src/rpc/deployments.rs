@@ -13,10 +13,11 @@ use endure_core::versioning::{RoutingConfig, WorkerDeploymentVersion};
 use tonic::Status;
 
 use crate::convert::common::execution_in;
+use crate::convert::common::{time, time_opt};
 use crate::convert::deployment::{
     info, override_in, override_out, routing, summary, version, version_in,
 };
-use crate::proto::{service as pb, workflow as pbw};
+use crate::proto::{deployment as pbd, service as pb, workflow as pbw};
 use crate::service::{Call, namespace};
 
 /// Temporal's name for "no version": unversioned workers.
@@ -92,6 +93,98 @@ pub(crate) async fn describe(
     })
 }
 
+/// DescribeWorkerDeploymentVersion: one version of a deployment, from the deployment's
+/// description. Endure records the queues a version's workers poll, not the task types
+/// polled on each, so each queue's type is unspecified.
+pub(crate) async fn describe_version(
+    call: Call,
+    request: pb::DescribeWorkerDeploymentVersionRequest,
+) -> Result<pb::DescribeWorkerDeploymentVersionResponse, Status> {
+    use endure_core::versioning::VersionStatus;
+    #[allow(
+        deprecated,
+        reason = "older SDKs and CLIs send the version as a string"
+    )]
+    let wanted = match request.deployment_version {
+        Some(wanted) => version_in("deployment_version", wanted)?,
+        None => WorkerDeploymentVersion::parse(&request.version)
+            .map_err(|error| Status::invalid_argument(format!("version: {error}")))?,
+    };
+    let described = call
+        .rpc(DescribeWorkerDeploymentRequest {
+            namespace: namespace(&request.namespace)?,
+            deployment_name: wanted.deployment_name.clone(),
+        })
+        .await?;
+    let found = described
+        .versions
+        .iter()
+        .find(|candidate| candidate.version == wanted)
+        .cloned()
+        .ok_or_else(|| {
+            Status::not_found(format!(
+                "worker deployment version {wanted} not found: no worker of it has polled"
+            ))
+        })?;
+    let routing_of = &described.routing;
+    let current_since = (found.status == VersionStatus::Current)
+        .then_some(routing_of.current_changed_at)
+        .flatten();
+    let ramping_since = (found.status == VersionStatus::Ramping)
+        .then_some(routing_of.ramping_changed_at)
+        .flatten();
+    let ramp_percentage = if found.status == VersionStatus::Ramping {
+        routing_of.ramping_percentage
+    } else {
+        0.0
+    };
+    let queues: Vec<String> = found
+        .task_queues
+        .iter()
+        .map(|queue| queue.as_str().to_owned())
+        .collect();
+    let summarized = summary(found.clone());
+    #[allow(
+        deprecated,
+        reason = "older SDKs and CLIs read the version as a string"
+    )]
+    let info = pbd::WorkerDeploymentVersionInfo {
+        version: wanted.to_string(),
+        status: summarized.status,
+        deployment_version: Some(version(wanted.clone())),
+        deployment_name: wanted.deployment_name,
+        create_time: Some(time(found.created_at)),
+        routing_changed_time: time_opt(current_since.or(ramping_since)),
+        current_since_time: time_opt(current_since),
+        ramping_since_time: time_opt(ramping_since),
+        ramp_percentage,
+        task_queue_infos: queues
+            .iter()
+            .map(
+                |name| pbd::worker_deployment_version_info::VersionTaskQueueInfo {
+                    name: name.clone(),
+                    r#type: 0,
+                },
+            )
+            .collect(),
+        drainage_info: summarized.drainage_info,
+        last_modifier_identity: described.last_modifier.clone().unwrap_or_default(),
+        ..Default::default()
+    };
+    Ok(pb::DescribeWorkerDeploymentVersionResponse {
+        worker_deployment_version_info: Some(info),
+        version_task_queues: queues
+            .into_iter()
+            .map(
+                |name| pb::describe_worker_deployment_version_response::VersionTaskQueue {
+                    name,
+                    ..Default::default()
+                },
+            )
+            .collect(),
+    })
+}
+
 /// ListWorkerDeployments: every deployment in one page.
 pub(crate) async fn list(
     call: Call,
@@ -124,7 +217,7 @@ pub(crate) async fn list(
                 .map(summary);
             pb::list_worker_deployments_response::WorkerDeploymentSummary {
                 name: deployment.name,
-                create_time: Some(crate::convert::common::time(deployment.created_at)),
+                create_time: Some(time(deployment.created_at)),
                 routing_config: Some(routing(deployment.routing)),
                 latest_version_summary: latest,
                 current_version_summary: current,

@@ -475,11 +475,17 @@ struct PythonWorker(std::process::Child);
 
 impl PythonWorker {
     async fn start(python: PathBuf, fixture: &Fixture) -> Self {
+        Self::start_as(python, fixture, "serve").await
+    }
+
+    /// `mode`: `serve` (the scenarios' worker) or `serve-versioned` (build 1.0 of
+    /// deployment `orders`).
+    async fn start_as(python: PathBuf, fixture: &Fixture, mode: &str) -> Self {
         use std::io::BufRead as _;
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/scenarios.py");
         let mut child = std::process::Command::new(python)
             .arg(script)
-            .args(["serve", &fixture.address.to_string()])
+            .args([mode, &fixture.address.to_string()])
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .spawn()
@@ -657,4 +663,139 @@ async fn temporals_cli_executes_queries_cancels_and_resets_runs_a_python_worker_
     let reason = &failed.failure.as_ref().unwrap().message;
     assert!(reason.ends_with(": again"), "{reason}");
     assert_eq!(kinds.last(), Some(&EventType::WorkflowExecutionCompleted));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn temporals_cli_manages_worker_deployments_and_a_runs_override_on_endure() {
+    let Some(python) = python() else { return };
+    let cli = temporal_cli(&python);
+    let fixture = Fixture::start().await;
+    let _worker = PythonWorker::start_as(python, &fixture, "serve-versioned").await;
+    let describe = ["worker", "deployment", "describe", "--name", "orders"];
+    // The deployment exists once its worker has polled.
+    let mut described = None;
+    for _ in 0..200 {
+        if let Ok(output) = tokio::time::timeout(
+            Duration::from_secs(30),
+            run(&cli, &fixture, &[&describe[..], &["-o", "json"]].concat()),
+        )
+        .await
+            && output.status.success()
+        {
+            described = Some(serde_json::from_slice::<Value>(&output.stdout).unwrap());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let described = described.expect("the deployment appeared");
+    assert_eq!(described["name"], "orders", "{described}");
+    assert_eq!(
+        described["versionSummaries"][0]["BuildID"], "1.0",
+        "{described}"
+    );
+
+    let set = [
+        "worker",
+        "deployment",
+        "set-current-version",
+        "--deployment-name",
+        "orders",
+        "--build-id",
+        "1.0",
+        "--yes",
+    ];
+    temporal(&cli, &fixture, &set).await;
+    let table = temporal(&cli, &fixture, &["worker", "deployment", "list"]).await;
+    assert!(table.contains("orders") && table.contains("1.0"), "{table}");
+    let describe_version = [
+        "worker",
+        "deployment",
+        "describe-version",
+        "--deployment-name",
+        "orders",
+        "--build-id",
+        "1.0",
+    ];
+    let version = json(&cli, &fixture, &describe_version).await;
+    assert_eq!(version["BuildID"], "1.0", "{version}");
+    assert!(
+        version["currentSinceTime"]
+            .as_str()
+            .is_some_and(|since| since.starts_with("20")),
+        "current since the set: {version}"
+    );
+    assert_eq!(
+        version["taskQueuesInfos"][0]["name"], "versioned",
+        "the queue its worker polls"
+    );
+
+    // A run pinned to 1.0 by the worker, overridden to auto-upgrade from the CLI.
+    let start = [
+        "workflow",
+        "start",
+        "--type",
+        "VersionedWorkflow",
+        "--task-queue",
+        "versioned",
+        "-w",
+        "cli-versioned",
+    ];
+    temporal(&cli, &fixture, &start).await;
+    let mut pinned = Value::Null;
+    for _ in 0..200 {
+        let described = json(
+            &cli,
+            &fixture,
+            &["workflow", "describe", "-w", "cli-versioned"],
+        )
+        .await;
+        pinned = described["workflowExecutionInfo"]["versioningInfo"].clone();
+        if pinned["behavior"] == "VERSIONING_BEHAVIOR_PINNED" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(pinned["deploymentVersion"]["buildId"], "1.0", "{pinned}");
+    let update = [
+        "workflow",
+        "update-options",
+        "--workflow-id",
+        "cli-versioned",
+        "--versioning-override-behavior",
+        "auto_upgrade",
+    ];
+    temporal(&cli, &fixture, &update).await;
+    let described = json(
+        &cli,
+        &fixture,
+        &["workflow", "describe", "-w", "cli-versioned"],
+    )
+    .await;
+    let versioning = &described["workflowExecutionInfo"]["versioningInfo"];
+    assert_eq!(
+        versioning["versioningOverride"]["autoUpgrade"], true,
+        "{described}"
+    );
+    temporal(
+        &cli,
+        &fixture,
+        &[
+            "workflow",
+            "signal",
+            "-w",
+            "cli-versioned",
+            "--name",
+            "proceed",
+        ],
+    )
+    .await;
+    let result = json(
+        &cli,
+        &fixture,
+        &["workflow", "result", "-w", "cli-versioned"],
+    )
+    .await;
+    assert_eq!(result["result"], "1.0", "{result}");
+    let history = fixture.history("cli-versioned").await;
+    assert!(kinds(&history).contains(&EventType::WorkflowExecutionOptionsUpdated));
 }

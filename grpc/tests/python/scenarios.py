@@ -2,7 +2,8 @@
 
 Run as `python scenarios.py <scenario> <host:port>`; prints one JSON object (what the
 client saw) on its last line and exits 0, or exits non-zero with the SDK's error. The
-scenario `serve` runs only the worker, until its standard input closes. The Rust
+scenario `serve` runs only the worker, until its standard input closes (`serve-versioned`:
+a worker of deployment `orders` build 1.0). The Rust
 test (`grpc/tests/it`) runs each scenario against a real engine and then asserts the
 histories Endure wrote, event by event.
 """
@@ -878,6 +879,20 @@ async def main(scenario: str, address: str, extra: list) -> None:
         client = await Client.connect(address, tls=tls, api_key=key)
     else:
         client = await Client.connect(address)
+    if scenario == "serve-versioned":
+        # A worker of deployment `orders` build 1.0 (pinned by default) on `versioned`.
+        from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
+        from temporalio.worker import WorkerDeploymentConfig
+
+        config = WorkerDeploymentConfig(
+            version=WorkerDeploymentVersion("orders", "1.0"),
+            use_worker_versioning=True,
+            default_versioning_behavior=VersioningBehavior.PINNED,
+        )
+        async with Worker(client, task_queue="versioned", workflows=[VersionedWorkflow], deployment_config=config):
+            print(json.dumps({"serving": "versioned"}), flush=True)
+            await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+        return
     async with Worker(client, task_queue=QUEUE, workflows=WORKFLOWS, activities=ACTIVITIES):
         if scenario == "serve":
             # A worker for others (the `temporal` CLI's test): serves until stdin closes.
