@@ -28,24 +28,25 @@ fn token(routing: &RoutingConfig) -> Vec<u8> {
     postcard::to_allocvec(routing).unwrap_or_default()
 }
 
-/// The routing of `deployment_name` now, refused when `expected` (a token this server
-/// gave) no longer matches it.
-async fn check_token(
+/// The routing of `deployment_name` now.
+async fn routing_now(
     call: &Call,
     namespace_name: &str,
     deployment_name: &str,
-    expected: &[u8],
-) -> Result<(), Status> {
-    if expected.is_empty() {
-        return Ok(());
-    }
+) -> Result<RoutingConfig, Status> {
     let described = call
         .rpc(DescribeWorkerDeploymentRequest {
             namespace: namespace(namespace_name)?,
             deployment_name: deployment_name.to_owned(),
         })
         .await?;
-    if token(&described.routing) != expected {
+    Ok(described.routing)
+}
+
+/// Refuses a change sent with a token (one this server gave) that no longer matches the
+/// routing; no token, no check.
+fn check_token(expected: &[u8], routing: &RoutingConfig) -> Result<(), Status> {
+    if !expected.is_empty() && token(routing) != expected {
         return Err(Status::failed_precondition(
             "conflict_token: the deployment's routing changed since it was read; describe it again",
         ));
@@ -242,13 +243,8 @@ pub(crate) async fn set_current(
         reason = "older SDKs and CLIs send the version as a string"
     )]
     let build_id = build_id_of(&request.deployment_name, request.build_id, request.version)?;
-    check_token(
-        &call,
-        &request.namespace,
-        &request.deployment_name,
-        &request.conflict_token,
-    )
-    .await?;
+    let before = routing_now(&call, &request.namespace, &request.deployment_name).await?;
+    check_token(&request.conflict_token, &before)?;
     let answer = call
         .rpc(SetWorkerDeploymentCurrentVersionRequest {
             namespace: namespace(&request.namespace)?,
@@ -257,15 +253,10 @@ pub(crate) async fn set_current(
             identity: request.identity,
         })
         .await?;
-    let after = call
-        .rpc(DescribeWorkerDeploymentRequest {
-            namespace: namespace(&request.namespace)?,
-            deployment_name: request.deployment_name,
-        })
-        .await?;
+    let after = routing_now(&call, &request.namespace, &request.deployment_name).await?;
     #[allow(deprecated, reason = "older SDKs and CLIs read the previous version")]
     Ok(pb::SetWorkerDeploymentCurrentVersionResponse {
-        conflict_token: token(&after.routing),
+        conflict_token: token(&after),
         previous_version: answer
             .previous
             .as_ref()
@@ -285,19 +276,8 @@ pub(crate) async fn set_ramping(
         reason = "older SDKs and CLIs send the version as a string"
     )]
     let build_id = build_id_of(&request.deployment_name, request.build_id, request.version)?;
-    check_token(
-        &call,
-        &request.namespace,
-        &request.deployment_name,
-        &request.conflict_token,
-    )
-    .await?;
-    let before = call
-        .rpc(DescribeWorkerDeploymentRequest {
-            namespace: namespace(&request.namespace)?,
-            deployment_name: request.deployment_name.clone(),
-        })
-        .await?;
+    let before = routing_now(&call, &request.namespace, &request.deployment_name).await?;
+    check_token(&request.conflict_token, &before)?;
     call.rpc(SetWorkerDeploymentRampingVersionRequest {
         namespace: namespace(&request.namespace)?,
         deployment_name: request.deployment_name.clone(),
@@ -306,23 +286,17 @@ pub(crate) async fn set_ramping(
         identity: request.identity,
     })
     .await?;
-    let after = call
-        .rpc(DescribeWorkerDeploymentRequest {
-            namespace: namespace(&request.namespace)?,
-            deployment_name: request.deployment_name,
-        })
-        .await?;
+    let after = routing_now(&call, &request.namespace, &request.deployment_name).await?;
     #[allow(deprecated, reason = "older SDKs and CLIs read the previous ramp")]
     Ok(pb::SetWorkerDeploymentRampingVersionResponse {
-        conflict_token: token(&after.routing),
+        conflict_token: token(&after),
         previous_version: before
-            .routing
             .ramping
             .as_ref()
             .map(ToString::to_string)
             .unwrap_or_default(),
-        previous_deployment_version: before.routing.ramping.clone().map(version),
-        previous_percentage: before.routing.ramping_percentage,
+        previous_deployment_version: before.ramping.clone().map(version),
+        previous_percentage: before.ramping_percentage,
     })
 }
 
