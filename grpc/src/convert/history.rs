@@ -6,10 +6,9 @@
 //! their defaults.
 
 use endure_core::history::{
-    ChildWorkflowExecutionRef, SdkMetadata, WorkflowExecutionStartedEventAttributes as Started,
+    ChildWorkflowExecutionRef, WorkflowExecutionStartedEventAttributes as Started,
 };
 use endure_core::{EventAttributes as A, HistoryEvent, Namespace, TaskQueue, TaskQueueName};
-use endure_core::{UpdateOutcome, UpdateRequest};
 
 use super::common::{
     cron, duration, duration_opt, event_id, event_id_opt, execution, header, memo, payloads,
@@ -17,42 +16,9 @@ use super::common::{
 };
 use super::enums::enum_out;
 use super::failure::{failure, failure_opt};
-use crate::proto::{common as pbc, enums as pbe, history as pb, sdk, taskqueue, update as pbu};
-
-/// Temporal's SDKs keep two flag lists (core's and the language's); Endure's history keeps
-/// one. A language flag is kept with this bit set, so both lists come back apart.
-pub(crate) const LANG_FLAG_BIT: u32 = 1 << 31;
-
-/// The SDK's metadata as Temporal's, the flag lists split again.
-pub(crate) fn sdk_metadata(metadata: SdkMetadata) -> Option<sdk::WorkflowTaskCompletedMetadata> {
-    let (lang, core): (Vec<u32>, Vec<u32>) = metadata
-        .flags
-        .into_iter()
-        .partition(|flag| flag & LANG_FLAG_BIT != 0);
-    Some(sdk::WorkflowTaskCompletedMetadata {
-        core_used_flags: core,
-        lang_used_flags: lang.into_iter().map(|f| f & !LANG_FLAG_BIT).collect(),
-        sdk_name: metadata.sdk_name,
-        sdk_version: metadata.sdk_version,
-    })
-}
-
-/// Temporal's SDK metadata as Endure's (see [`LANG_FLAG_BIT`]).
-pub(crate) fn sdk_metadata_in(metadata: Option<sdk::WorkflowTaskCompletedMetadata>) -> SdkMetadata {
-    let metadata = metadata.unwrap_or_default();
-    let mut flags = metadata.core_used_flags;
-    flags.extend(
-        metadata
-            .lang_used_flags
-            .into_iter()
-            .map(|f| f | LANG_FLAG_BIT),
-    );
-    SdkMetadata {
-        flags,
-        sdk_name: metadata.sdk_name,
-        sdk_version: metadata.sdk_version,
-    }
-}
+use super::protocol::{update_outcome, update_request};
+use super::sdk_metadata::sdk_metadata;
+use crate::proto::{common as pbc, enums as pbe, history as pb, taskqueue, update as pbu};
 
 /// A task queue by name, of the normal kind.
 pub(crate) fn normal_queue(name: TaskQueueName) -> taskqueue::TaskQueue {
@@ -77,34 +43,6 @@ fn ns(namespace: Namespace) -> String {
 
 fn workflow_type(name: endure_core::WorkflowType) -> Option<pbc::WorkflowType> {
     Some(pbc::WorkflowType { name: name.into() })
-}
-
-/// An update's request as Temporal's.
-pub(crate) fn update_request(request: UpdateRequest) -> pbu::Request {
-    pbu::Request {
-        meta: Some(pbu::Meta {
-            update_id: request.update_id.into(),
-            identity: request.identity,
-        }),
-        input: Some(pbu::Input {
-            header: header(request.header),
-            name: request.name.into(),
-            args: payloads(request.args),
-        }),
-        ..pbu::Request::default()
-    }
-}
-
-/// An update's outcome as Temporal's.
-pub(crate) fn update_outcome(outcome: UpdateOutcome) -> pbu::Outcome {
-    pbu::Outcome {
-        value: Some(match outcome {
-            UpdateOutcome::Success(result) => pbu::outcome::Value::Success(pbc::Payloads {
-                payloads: result.0.into_iter().map(super::common::payload).collect(),
-            }),
-            UpdateOutcome::Failure(f) => pbu::outcome::Value::Failure(failure(f)),
-        }),
-    }
 }
 
 fn started(a: Started) -> pb::WorkflowExecutionStartedEventAttributes {
@@ -756,19 +694,5 @@ mod tests {
                 assert_eq!(t.started_event_id, event_id(fired.started_event_id));
             }
         }
-    }
-
-    #[test]
-    fn language_flags_come_back_apart_from_cores() {
-        let metadata = sdk::WorkflowTaskCompletedMetadata {
-            core_used_flags: vec![1, 2],
-            lang_used_flags: vec![1],
-            sdk_name: "temporal-python".into(),
-            sdk_version: "1.0".into(),
-        };
-        assert_eq!(
-            sdk_metadata(sdk_metadata_in(Some(metadata.clone()))),
-            Some(metadata)
-        );
     }
 }

@@ -13,6 +13,7 @@ pub(crate) mod failure;
 pub(crate) mod history;
 pub(crate) mod protocol;
 pub(crate) mod schedule;
+pub(crate) mod sdk_metadata;
 
 /// A request field Temporal's API allows that Endure cannot take.
 #[derive(Debug, thiserror::Error)]

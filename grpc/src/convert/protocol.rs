@@ -1,14 +1,41 @@
 //! Updates as Temporal's protocol messages (`temporal.api.protocol.v1.Message` holding an
 //! `update.v1` Request, Acceptance, Rejection or Response), both ways.
 
-use endure_core::{UpdateDelivery, UpdateMessage, UpdateMessageBody, UpdateOutcome};
+use endure_core::{UpdateDelivery, UpdateMessage, UpdateMessageBody, UpdateOutcome, UpdateRequest};
 use prost::{Message, Name};
 
 use super::BadField;
-use super::common::{event_id, payloads_in};
-use super::failure::failure_in;
-use super::history::update_request;
-use crate::proto::{protocol as pb, update as pbu};
+use super::common::{event_id, header, payloads, payloads_in};
+use super::failure::{failure, failure_in};
+use crate::proto::{common as pbc, protocol as pb, update as pbu};
+
+/// An update's request as Temporal's.
+pub(crate) fn update_request(request: UpdateRequest) -> pbu::Request {
+    pbu::Request {
+        meta: Some(pbu::Meta {
+            update_id: request.update_id.into(),
+            identity: request.identity,
+        }),
+        input: Some(pbu::Input {
+            header: header(request.header),
+            name: request.name.into(),
+            args: payloads(request.args),
+        }),
+        ..pbu::Request::default()
+    }
+}
+
+/// An update's outcome as Temporal's.
+pub(crate) fn update_outcome(outcome: UpdateOutcome) -> pbu::Outcome {
+    pbu::Outcome {
+        value: Some(match outcome {
+            UpdateOutcome::Success(result) => pbu::outcome::Value::Success(pbc::Payloads {
+                payloads: result.0.into_iter().map(super::common::payload).collect(),
+            }),
+            UpdateOutcome::Failure(f) => pbu::outcome::Value::Failure(failure(f)),
+        }),
+    }
+}
 
 fn any<M: Message + Name>(message: &M) -> prost_types::Any {
     prost_types::Any {

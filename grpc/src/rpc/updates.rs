@@ -7,7 +7,7 @@ use tonic::Status;
 
 use crate::convert::common::{execution_in, header_in, id_in, payloads_in, run_id};
 use crate::convert::enums::{enum_in, enum_out};
-use crate::convert::history::update_outcome;
+use crate::convert::protocol::update_outcome;
 use crate::proto::{common as pbc, enums as pbe, service as pb, update as pbu};
 use crate::service::{Call, namespace};
 

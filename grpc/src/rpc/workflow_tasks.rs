@@ -18,8 +18,9 @@ use crate::convert::common::{
 use crate::convert::deployment::{behavior_in, worker_version};
 use crate::convert::enums::enum_in;
 use crate::convert::failure::failure_opt_in;
-use crate::convert::history::{history, normal_queue, sdk_metadata_in};
+use crate::convert::history::{history, normal_queue};
 use crate::convert::protocol::{answer_in, delivery};
+use crate::convert::sdk_metadata::sdk_metadata_in;
 use crate::proto::{common as pbc, enums as pbe, query, service as pb, taskqueue};
 use crate::service::{Call, namespace, task_gone};
 use crate::token::{self, PageToken, TaskToken};

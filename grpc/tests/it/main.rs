@@ -17,8 +17,10 @@
 
 mod garbage;
 mod python_sdk;
+mod python_sdk_platform;
 mod secure;
 mod temporal_cli;
+mod temporal_cli_admin;
 mod typescript_sdk;
 
 use std::net::SocketAddr;
