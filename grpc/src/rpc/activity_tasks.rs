@@ -90,16 +90,9 @@ pub(crate) async fn heartbeat(
     request: pb::RecordActivityTaskHeartbeatRequest,
 ) -> Result<pb::RecordActivityTaskHeartbeatResponse, Status> {
     let (execution, token) = activity_token(&request.task_token)?;
-    let answer = call
-        .rpc(RecordActivityHeartbeatRequest {
-            execution,
-            token,
-            details: payloads_opt_in(request.details),
-        })
-        .await
-        .map_err(task_gone)?;
+    let cancel_requested = heartbeat_attempt(&call, execution, token, request.details).await?;
     Ok(pb::RecordActivityTaskHeartbeatResponse {
-        cancel_requested: answer.cancel_requested,
+        cancel_requested,
         ..Default::default()
     })
 }
@@ -110,14 +103,7 @@ pub(crate) async fn complete(
     request: pb::RespondActivityTaskCompletedRequest,
 ) -> Result<pb::RespondActivityTaskCompletedResponse, Status> {
     let (execution, token) = activity_token(&request.task_token)?;
-    call.rpc(CompleteActivityTaskRequest {
-        execution,
-        token,
-        result: payloads_opt_in(request.result),
-        identity: request.identity,
-    })
-    .await
-    .map_err(task_gone)?;
+    complete_attempt(&call, execution, token, request.result, request.identity).await?;
     Ok(pb::RespondActivityTaskCompletedResponse::default())
 }
 
@@ -139,9 +125,59 @@ pub(crate) async fn fail(
     Ok(pb::RespondActivityTaskFailedResponse::default())
 }
 
-/// Fails an attempt (by token or by ids). The last heartbeat's details, when the SDK sends
-/// them beside the failure (a heartbeat it had not sent yet), are recorded first, so the
-/// next attempt starts from them as Temporal's server keeps them.
+/// RespondActivityTaskCanceled.
+pub(crate) async fn cancel(
+    call: Call,
+    request: pb::RespondActivityTaskCanceledRequest,
+) -> Result<pb::RespondActivityTaskCanceledResponse, Status> {
+    let (execution, token) = activity_token(&request.task_token)?;
+    cancel_attempt(&call, execution, token, request.details, request.identity).await?;
+    Ok(pb::RespondActivityTaskCanceledResponse::default())
+}
+
+// The four answers to an attempt, whether its caller named it by task token or by ids
+// (`by_id.rs`): one engine call each; an attempt no longer open is `NOT_FOUND`.
+
+/// Records a heartbeat of an attempt; whether its cancellation was asked.
+pub(crate) async fn heartbeat_attempt(
+    call: &Call,
+    execution: ExecutionKey,
+    token: ActivityTaskToken,
+    details: Option<pbc::Payloads>,
+) -> Result<bool, Status> {
+    let answer = call
+        .rpc(RecordActivityHeartbeatRequest {
+            execution,
+            token,
+            details: payloads_opt_in(details),
+        })
+        .await
+        .map_err(task_gone)?;
+    Ok(answer.cancel_requested)
+}
+
+/// Completes an attempt with its result.
+pub(crate) async fn complete_attempt(
+    call: &Call,
+    execution: ExecutionKey,
+    token: ActivityTaskToken,
+    result: Option<pbc::Payloads>,
+    identity: String,
+) -> Result<(), Status> {
+    call.rpc(CompleteActivityTaskRequest {
+        execution,
+        token,
+        result: payloads_opt_in(result),
+        identity,
+    })
+    .await
+    .map_err(task_gone)?;
+    Ok(())
+}
+
+/// Fails an attempt. The last heartbeat's details, when the SDK sends them beside the
+/// failure (a heartbeat it had not sent yet), are recorded first, so the next attempt
+/// starts from them as Temporal's server keeps them.
 pub(crate) async fn fail_attempt(
     call: &Call,
     execution: ExecutionKey,
@@ -154,14 +190,8 @@ pub(crate) async fn fail_attempt(
         Some(failure) => failure_in(failure)?,
         None => Failure::application("the activity failed without saying why", ""),
     };
-    if let Some(details) = payloads_opt_in(last_heartbeat_details) {
-        call.rpc(RecordActivityHeartbeatRequest {
-            execution: execution.clone(),
-            token,
-            details: Some(details),
-        })
-        .await
-        .map_err(task_gone)?;
+    if last_heartbeat_details.is_some() {
+        heartbeat_attempt(call, execution.clone(), token, last_heartbeat_details).await?;
     }
     call.rpc(FailActivityTaskRequest {
         execution,
@@ -174,19 +204,21 @@ pub(crate) async fn fail_attempt(
     Ok(())
 }
 
-/// RespondActivityTaskCanceled.
-pub(crate) async fn cancel(
-    call: Call,
-    request: pb::RespondActivityTaskCanceledRequest,
-) -> Result<pb::RespondActivityTaskCanceledResponse, Status> {
-    let (execution, token) = activity_token(&request.task_token)?;
+/// Acknowledges an attempt's cancellation, with details.
+pub(crate) async fn cancel_attempt(
+    call: &Call,
+    execution: ExecutionKey,
+    token: ActivityTaskToken,
+    details: Option<pbc::Payloads>,
+    identity: String,
+) -> Result<(), Status> {
     call.rpc(CancelActivityTaskRequest {
         execution,
         token,
-        details: payloads_opt_in(request.details),
-        identity: request.identity,
+        details: payloads_opt_in(details),
+        identity,
     })
     .await
     .map_err(task_gone)?;
-    Ok(pb::RespondActivityTaskCanceledResponse::default())
+    Ok(())
 }

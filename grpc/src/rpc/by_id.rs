@@ -5,17 +5,15 @@
 //! that id gives the attempt, its ActivityTaskScheduled event the scheduled event id.
 
 use endure_core::execution::ActivityTaskToken;
-use endure_core::protocol::{
-    CancelActivityTaskRequest, CompleteActivityTaskRequest, DescribeWorkflowRequest,
-    RecordActivityHeartbeatRequest,
-};
+use endure_core::protocol::DescribeWorkflowRequest;
 use endure_core::{ActivityId, EventAttributes, EventId, ExecutionKey};
 use tonic::Status;
 
+use super::activity_tasks::{cancel_attempt, complete_attempt, fail_attempt, heartbeat_attempt};
 use super::history::page;
-use crate::convert::common::{id_in, payloads_opt_in, run_id_in, workflow_id_in};
+use crate::convert::common::{id_in, run_id_in, workflow_id_in};
 use crate::proto::service as pb;
-use crate::service::{Call, namespace, task_gone};
+use crate::service::{Call, namespace};
 
 /// The token of the current attempt of activity `activity_id` of a run.
 async fn token_of(
@@ -70,27 +68,28 @@ async fn token_of(
     ))
 }
 
+/// The token of the attempt a by-ids request names (a request's namespace, workflow id,
+/// run id and activity id).
+macro_rules! attempt_of {
+    ($call:expr, $request:expr) => {
+        token_of(
+            &$call,
+            &$request.namespace,
+            $request.workflow_id,
+            &$request.run_id,
+            $request.activity_id,
+        )
+        .await?
+    };
+}
+
 /// RespondActivityTaskCompletedById.
 pub(crate) async fn complete(
     call: Call,
     request: pb::RespondActivityTaskCompletedByIdRequest,
 ) -> Result<pb::RespondActivityTaskCompletedByIdResponse, Status> {
-    let (execution, token) = token_of(
-        &call,
-        &request.namespace,
-        request.workflow_id,
-        &request.run_id,
-        request.activity_id,
-    )
-    .await?;
-    call.rpc(CompleteActivityTaskRequest {
-        execution,
-        token,
-        result: payloads_opt_in(request.result),
-        identity: request.identity,
-    })
-    .await
-    .map_err(task_gone)?;
+    let (execution, token) = attempt_of!(call, request);
+    complete_attempt(&call, execution, token, request.result, request.identity).await?;
     Ok(pb::RespondActivityTaskCompletedByIdResponse::default())
 }
 
@@ -99,15 +98,8 @@ pub(crate) async fn fail(
     call: Call,
     request: pb::RespondActivityTaskFailedByIdRequest,
 ) -> Result<pb::RespondActivityTaskFailedByIdResponse, Status> {
-    let (execution, token) = token_of(
-        &call,
-        &request.namespace,
-        request.workflow_id,
-        &request.run_id,
-        request.activity_id,
-    )
-    .await?;
-    super::activity_tasks::fail_attempt(
+    let (execution, token) = attempt_of!(call, request);
+    fail_attempt(
         &call,
         execution,
         token,
@@ -124,22 +116,8 @@ pub(crate) async fn cancel(
     call: Call,
     request: pb::RespondActivityTaskCanceledByIdRequest,
 ) -> Result<pb::RespondActivityTaskCanceledByIdResponse, Status> {
-    let (execution, token) = token_of(
-        &call,
-        &request.namespace,
-        request.workflow_id,
-        &request.run_id,
-        request.activity_id,
-    )
-    .await?;
-    call.rpc(CancelActivityTaskRequest {
-        execution,
-        token,
-        details: payloads_opt_in(request.details),
-        identity: request.identity,
-    })
-    .await
-    .map_err(task_gone)?;
+    let (execution, token) = attempt_of!(call, request);
+    cancel_attempt(&call, execution, token, request.details, request.identity).await?;
     Ok(pb::RespondActivityTaskCanceledByIdResponse::default())
 }
 
@@ -148,24 +126,10 @@ pub(crate) async fn heartbeat(
     call: Call,
     request: pb::RecordActivityTaskHeartbeatByIdRequest,
 ) -> Result<pb::RecordActivityTaskHeartbeatByIdResponse, Status> {
-    let (execution, token) = token_of(
-        &call,
-        &request.namespace,
-        request.workflow_id,
-        &request.run_id,
-        request.activity_id,
-    )
-    .await?;
-    let answer = call
-        .rpc(RecordActivityHeartbeatRequest {
-            execution,
-            token,
-            details: payloads_opt_in(request.details),
-        })
-        .await
-        .map_err(task_gone)?;
+    let (execution, token) = attempt_of!(call, request);
+    let cancel_requested = heartbeat_attempt(&call, execution, token, request.details).await?;
     Ok(pb::RecordActivityTaskHeartbeatByIdResponse {
-        cancel_requested: answer.cancel_requested,
+        cancel_requested,
         ..Default::default()
     })
 }
