@@ -253,3 +253,102 @@ async fn a_statement_failing_in_the_pipeline_applies_nothing_and_stops_the_store
         })
     );
 }
+
+/// [`run_write`] of workflow id `workflow` instead.
+fn run_write_of(workflow: &str, version: u64, events: std::ops::Range<u64>) -> WorkflowWrite {
+    let mut write = run_write(version, events);
+    let workflow_id = endure_core::WorkflowId::new(workflow).unwrap();
+    write.workflow_id = workflow_id.clone();
+    write.runs[0].row.key.workflow_id = workflow_id;
+    write
+}
+
+/// Independent writes commit in one round trip (the check of every condition travels with
+/// them); when one of them fails its condition the batch takes the careful path, and each
+/// write still gets its own answer: the good ones applied, the stale one refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn independent_writes_commit_in_one_round_trip_and_a_failed_condition_falls_back() {
+    let Some(admin) = admin_url() else { return };
+    let store = fresh_store(&admin).await;
+    assert_eq!(store.acquire_shard(ShardId(0)).await.unwrap(), RangeId(1));
+    let before = store.counts();
+    let results = store
+        .commit(vec![run_write_of("a", 1, 1..3), run_write_of("b", 1, 1..4)])
+        .await
+        .unwrap();
+    assert_eq!(results, vec![Ok(()), Ok(())]);
+    let at_once = store.counts();
+    assert_eq!(
+        at_once.round_trips - before.round_trips,
+        1,
+        "one round trip"
+    );
+    assert_eq!(at_once.commits - before.commits, 1);
+
+    // "a" moves on; "b" is written as if still at version 2 (it is at 1): refused.
+    let results = store
+        .commit(vec![run_write_of("a", 2, 3..5), run_write_of("b", 3, 4..6)])
+        .await
+        .unwrap();
+    assert_eq!(results[0], Ok(()));
+    assert!(
+        matches!(
+            &results[1],
+            Err(WriteRejection::ExecutionConditionFailed {
+                expected: Some(2),
+                actual: Some(1),
+                ..
+            })
+        ),
+        "{results:?}"
+    );
+    let careful = store.counts();
+    assert_eq!(
+        careful.round_trips - at_once.round_trips,
+        3,
+        "the failed check, then the reads and the writes"
+    );
+    let load = |workflow: &str| {
+        let key = run_write_of(workflow, 1, 1..3).runs[0].row.key.clone();
+        let store = store.clone();
+        async move { store.load_execution(&key).await.unwrap().unwrap() }
+    };
+    assert_eq!(load("a").await.db_version, 2);
+    assert_eq!(
+        load("b").await.db_version,
+        1,
+        "nothing of the refused write"
+    );
+    let history = store
+        .read_history(
+            &run_write_of("a", 1, 1..3).runs[0].row.key,
+            endure_core::EventId::FIRST,
+        )
+        .await
+        .unwrap();
+    let ids: Vec<u64> = history
+        .events
+        .iter()
+        .map(|event| event.event_id.get())
+        .collect();
+    assert_eq!(
+        ids,
+        vec![1, 2, 3, 4],
+        "the check's failure left nothing half applied"
+    );
+
+    // A lost shard fails the check too, and the careful path names the new range.
+    assert_eq!(store.acquire_shard(ShardId(0)).await.unwrap(), RangeId(2));
+    let results = store
+        .commit(vec![run_write_of("a", 3, 5..6)])
+        .await
+        .unwrap();
+    assert_eq!(
+        results,
+        vec![Err(WriteRejection::ShardOwnershipLost {
+            shard: ShardId(0),
+            expected: RangeId(1),
+            actual: RangeId(2),
+        })]
+    );
+}

@@ -1,5 +1,6 @@
-//! One group commit as one PostgreSQL transaction, in two round trips whatever the
-//! batch's size ([`super::pipeline`]): (1) `BEGIN` and the reads every write is conditioned
+//! One group commit as one PostgreSQL transaction. When the batch's writes are independent
+//! of one another it takes one round trip ([`super::optimistic`]); otherwise, or when a
+//! condition failed, two whatever the batch's size ([`super::pipeline`]): (1) `BEGIN` and the reads every write is conditioned
 //! on — the shards' ranges (locked `FOR SHARE`, so a new owner's `acquire_shard` waits for
 //! this commit and then fences it out), the runs' versions, the current runs and the
 //! request ids; (2) the writes the checks accepted ([`super::decide`]), merged into one
@@ -16,6 +17,7 @@ use tokio_postgres::types::ToSql;
 use super::columns::{Columns, run_bytes};
 use super::decide::{self, Reads, Snapshot};
 use super::errors::PgError;
+use super::optimistic::{self, Check};
 use super::pipeline::{self, Pending};
 use super::plan::{self, Op, shard_int};
 
@@ -60,6 +62,12 @@ pub(super) async fn commit(
     for op in Op::ALL {
         statements.push(client.prepare_cached(op.sql()).await?);
     }
+    if let Some(check) = Check::of(writes) {
+        let check_statement = client.prepare_cached(optimistic::CHECK).await?;
+        if at_once(client, &check_statement, &check, &statements, writes, cost).await? {
+            return Ok(writes.iter().map(|_| Ok(())).collect());
+        }
+    }
     let mut snapshot = read_snapshot(client, &reads_prepared, &decide::reads(writes)).await?;
     cost.round_trips += 1;
     let results = decide::decide(&mut snapshot, writes).map_err(PgError::Store)?;
@@ -75,21 +83,7 @@ pub(super) async fn commit(
         return Ok(results);
     }
     let plan = plan::plan(&accepted).map_err(PgError::Store)?;
-    let mut pipeline: Vec<Pending<'_, u64>> = plan
-        .iter()
-        .map(|(op, params)| {
-            let statement: &Statement = &statements[*op as usize];
-            let statement: Pending<'_, u64> = Box::pin(
-                client.execute_raw(
-                    statement,
-                    params
-                        .iter()
-                        .map(|param| param.as_ref() as &(dyn ToSql + Sync)),
-                ),
-            );
-            statement
-        })
-        .collect();
+    let mut pipeline = writes_of(client, &statements, &plan);
     pipeline.push(Box::pin(async {
         client.batch_execute("COMMIT").await.map(|()| 0)
     }));
@@ -98,6 +92,79 @@ pub(super) async fn commit(
     cost.round_trips += 1;
     cost.rows += rows.iter().sum::<u64>();
     Ok(results)
+}
+
+/// The statements of `plan`, each answering the rows it wrote.
+fn writes_of<'a>(
+    client: &'a deadpool_postgres::Object,
+    statements: &'a [Statement],
+    plan: &'a [plan::Statement],
+) -> Vec<Pending<'a, u64>> {
+    plan.iter()
+        .map(|(op, params)| {
+            let statement: Pending<'_, u64> = Box::pin(
+                client.execute_raw(
+                    &statements[*op as usize],
+                    params
+                        .iter()
+                        .map(|param| param.as_ref() as &(dyn ToSql + Sync)),
+                ),
+            );
+            statement
+        })
+        .collect()
+}
+
+/// Commits every write of the batch in one round trip ([`super::optimistic`]): `BEGIN`,
+/// the check of every condition, the writes and `COMMIT`, pipelined. `Ok(false)`: a
+/// condition failed, nothing was applied, and the connection is out of its transaction
+/// again (the `COMMIT` rolled it back), ready for the careful path.
+async fn at_once(
+    client: &deadpool_postgres::Object,
+    check_statement: &Statement,
+    check: &Check,
+    statements: &[Statement],
+    writes: &[WorkflowWrite],
+    cost: &mut Cost,
+) -> Result<bool, PgError> {
+    let all: Vec<&WorkflowWrite> = writes.iter().collect();
+    let plan = plan::plan(&all).map_err(PgError::Store)?;
+    let check_params = check.params();
+    let mut pipeline: Vec<Pending<'_, u64>> = Vec::with_capacity(plan.len() + 3);
+    pipeline.push(Box::pin(async {
+        client.batch_execute("BEGIN").await.map(|()| 0)
+    }));
+    pipeline.push(Box::pin(async {
+        client
+            .execute_raw(
+                check_statement,
+                check_params
+                    .iter()
+                    .map(|param| param.as_ref() as &(dyn ToSql + Sync)),
+            )
+            .await
+            .map(|_| 0)
+    }));
+    pipeline.extend(writes_of(client, statements, &plan));
+    pipeline.push(Box::pin(async {
+        client.batch_execute("COMMIT").await.map(|()| 0)
+    }));
+    let mut answers = pipeline::every_answer(pipeline).await;
+    cost.round_trips += 1;
+    if let Some(Err(error)) = answers.get(1)
+        && optimistic::is_condition_failure(error)
+    {
+        // The statements after the check did nothing; the COMMIT answered a rollback.
+        return match answers.pop() {
+            Some(Ok(_)) => Ok(false),
+            Some(Err(error)) => Err(error.into()),
+            None => Ok(false),
+        };
+    }
+    // Every answer is Ok only if every statement succeeded, so the COMMIT committed.
+    let rows: Vec<u64> = answers.into_iter().collect::<Result<_, _>>()?;
+    cost.rows += rows.iter().sum::<u64>();
+    Ok(true)
 }
 
 /// The reads, in the order `read_snapshot` takes their prepared statements.

@@ -16,6 +16,7 @@ mod databases;
 mod decide;
 mod errors;
 mod lists;
+mod optimistic;
 mod pipeline;
 mod plan;
 pub mod schema;

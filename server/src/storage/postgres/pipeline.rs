@@ -16,8 +16,16 @@ pub(super) type Pending<'a, T> =
 /// answers in order, or the first statement's error in order (after every answer arrived,
 /// so nothing of the pipeline is left in flight).
 pub(super) async fn in_order<T>(
-    mut statements: Vec<Pending<'_, T>>,
+    statements: Vec<Pending<'_, T>>,
 ) -> Result<Vec<T>, tokio_postgres::Error> {
+    every_answer(statements).await.into_iter().collect()
+}
+
+/// Sends every statement in order, then waits for all of their answers; returns each
+/// statement's own answer, in order.
+pub(super) async fn every_answer<T>(
+    mut statements: Vec<Pending<'_, T>>,
+) -> Vec<Result<T, tokio_postgres::Error>> {
     let mut answers: Vec<Option<Result<T, tokio_postgres::Error>>> =
         statements.iter().map(|_| None).collect();
     std::future::poll_fn(|context| {
