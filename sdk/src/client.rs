@@ -645,7 +645,7 @@ impl WorkflowHandle {
     async fn wait_for_result(&self) -> Result<Option<Payloads>, ClientError> {
         let mut run_id = self.run_id;
         loop {
-            let description = self
+            let closed = self
                 .client
                 .rpc(AwaitWorkflowCloseRequest {
                     namespace: self.client.namespace.clone(),
@@ -654,32 +654,23 @@ impl WorkflowHandle {
                     wait: self.client.long_poll,
                 })
                 .await?;
-            if !description.status.is_closed() {
+            // The closing event comes with the answer once the run closed.
+            let Some(last) = closed.closing_event else {
+                if closed.description.status.is_closed() {
+                    return Err(ClientError::Unexpected(
+                        "a closed run answered without its closing event".into(),
+                    ));
+                }
                 continue;
-            }
-            // The closing event is the last one: read it alone, not the whole history.
-            let closing = endure_core::EventId::new(description.history_length)
-                .ok_or_else(|| ClientError::Unexpected("a closed run with no history".into()))?;
-            let page = self
-                .client
-                .rpc(GetHistoryPageRequest {
-                    execution: description.execution.clone(),
-                    first_event_id: closing,
-                })
-                .await?;
-            let Some(last) = page.events.last() else {
-                return Err(ClientError::Unexpected(
-                    "a closed run with no history".into(),
-                ));
             };
-            let next_run = match &last.attributes {
+            let next_run = match last.attributes {
                 EventAttributes::WorkflowExecutionCompleted(a)
                     if a.new_execution_run_id.is_none() =>
                 {
-                    return Ok(a.result.clone());
+                    return Ok(a.result);
                 }
                 EventAttributes::WorkflowExecutionFailed(a) if a.new_execution_run_id.is_none() => {
-                    return Err(ClientError::WorkflowFailed(Box::new(a.failure.clone())));
+                    return Err(ClientError::WorkflowFailed(Box::new(a.failure)));
                 }
                 EventAttributes::WorkflowExecutionCompleted(a) => a.new_execution_run_id,
                 EventAttributes::WorkflowExecutionFailed(a) => a.new_execution_run_id,

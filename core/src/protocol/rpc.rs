@@ -182,9 +182,10 @@ rpcs! {
     get_history_page / GetHistoryPage: GetHistoryPageRequest => HistoryPageResponse;
     /// List runs of a namespace, latest start first.
     list_workflows / ListWorkflows: ListWorkflowsRequest => Vec<WorkflowExecutionInfo>;
-    /// Wait until a run closes, at most a while; its description either way.
+    /// Wait until a run closes, at most a while; its description either way, and its
+    /// closing event once it closed.
     await_workflow_close / AwaitWorkflowClose:
-        AwaitWorkflowCloseRequest => Box<WorkflowDescription>;
+        AwaitWorkflowCloseRequest => Box<WorkflowCloseResponse>;
     /// Describe a run.
     describe_workflow / DescribeWorkflow: DescribeWorkflowRequest => Box<WorkflowDescription>;
     /// Register a namespace.

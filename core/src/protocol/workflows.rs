@@ -265,7 +265,7 @@ pub struct WorkflowExecutionInfo {
 }
 
 /// Wait until a run closes (the current one if no run id), at most `wait`; answered with
-/// its description either way.
+/// its description either way, and its closing event once it closed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AwaitWorkflowCloseRequest {
     /// The namespace.
@@ -277,6 +277,16 @@ pub struct AwaitWorkflowCloseRequest {
     /// The longest wait.
     #[serde(with = "crate::duration_text::readable")]
     pub wait: std::time::Duration,
+}
+
+/// What a wait for a run's close answers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorkflowCloseResponse {
+    /// The run as describe shows it.
+    pub description: WorkflowDescription,
+    /// Its closing event — the last of its history: the result, the failure, or the run
+    /// that continues the chain — when it closed; `None` while it is open.
+    pub closing_event: Option<HistoryEvent>,
 }
 
 /// Describe a run (the current one if no run id).
@@ -518,6 +528,13 @@ impl VisitPayloads for HistoryPageResponse {
 impl VisitPayloads for WorkflowExecutionInfo {
     fn visit_payloads(&mut self, visit: &mut PayloadVisitor<'_>) -> Result<(), CodecError> {
         self.memo.visit_payloads(visit)
+    }
+}
+
+impl VisitPayloads for WorkflowCloseResponse {
+    fn visit_payloads(&mut self, visit: &mut PayloadVisitor<'_>) -> Result<(), CodecError> {
+        self.description.visit_payloads(visit)?;
+        self.closing_event.visit_payloads(visit)
     }
 }
 

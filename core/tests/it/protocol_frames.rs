@@ -390,7 +390,10 @@ pub(crate) fn samples() -> Vec<(Request, Response)> {
                 run_id: None,
                 wait: Duration::from_secs(60),
             }),
-            Response::AwaitWorkflowClose(description()),
+            Response::AwaitWorkflowClose(Box::new(WorkflowCloseResponse {
+                description: *description(),
+                closing_event: quickstart_history().events.last().cloned(),
+            })),
         ),
         (
             Request::DescribeWorkflow(DescribeWorkflowRequest {

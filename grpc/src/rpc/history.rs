@@ -95,7 +95,7 @@ pub(crate) async fn get_history(
             Some(token) => token.execution,
             None => run_of(&call, namespace, request.execution).await?,
         };
-        let described = call
+        let closed = call
             .rpc(AwaitWorkflowCloseRequest {
                 namespace: execution.namespace.clone(),
                 workflow_id: execution.workflow_id.clone(),
@@ -107,18 +107,15 @@ pub(crate) async fn get_history(
                 },
             })
             .await?;
-        if !described.status.is_closed() {
+        let Some(closing) = closed.closing_event else {
             let again = request.wait_new_event.then(|| PageToken {
                 execution,
                 next_event_id: EventId::FIRST,
                 transient: Vec::new(),
             });
             return Ok(answer(Vec::new(), again));
-        }
-        let last = EventId::new(described.history_length).unwrap_or(EventId::FIRST);
-        let (mut events, _) = page(&call, &execution, last).await?;
-        events.retain(|event| event.event_id == last);
-        return Ok(answer(events, None));
+        };
+        return Ok(answer(vec![closing], None));
     }
     let (execution, first, transient) = match continued {
         Some(token) => (token.execution, token.next_event_id, token.transient),

@@ -304,7 +304,7 @@ impl<S: Storage, C: Clock> Handler for InProcessTransport<S, C> {
     async fn await_workflow_close(
         &self,
         request: AwaitWorkflowCloseRequest,
-    ) -> Result<Box<WorkflowDescription>, EngineError> {
+    ) -> Result<Box<WorkflowCloseResponse>, EngineError> {
         self.engine
             .await_close(
                 &request.namespace,

@@ -12,6 +12,7 @@
 use std::collections::VecDeque;
 
 use endure_core::execution::{ExecutionMachine, HistoryWarning, Reply};
+use endure_core::history::HistoryEvent;
 use endure_core::storage::{DispatchKey, DispatchRow, ExecutionKey};
 use endure_core::time::Timestamp;
 use endure_core::{Namespace, UpdateId, UpdateNotice, WorkflowId};
@@ -30,8 +31,11 @@ pub(crate) struct Ticket(u64);
 pub(crate) struct Settle {
     /// The run the write changed; evicted from the cache if the write fails.
     pub(crate) key: ExecutionKey,
-    /// Whether the write closed the run (its result waiters are woken).
+    /// Whether the write closed the run (its result waiters are woken, and handed the
+    /// closing event if there is one).
     pub(crate) closed: bool,
+    /// The closing event of the run the write closed.
+    pub(crate) closing_event: Option<HistoryEvent>,
     pub(crate) warnings: Vec<HistoryWarning>,
     pub(crate) updates: Vec<(UpdateId, UpdateNotice)>,
     /// Runs to cache: machine, db version, latest time seen.
@@ -51,6 +55,7 @@ impl Settle {
         Self {
             key,
             closed: false,
+            closing_event: None,
             warnings: Vec::new(),
             updates: Vec::new(),
             remember: Vec::new(),

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use endure_core::clock::Clock;
 use endure_core::history::HistoryEvent;
+use endure_core::protocol::WorkflowCloseResponse;
 use endure_core::storage::{ExecutionKey, Storage};
 use endure_core::{EventId, Namespace, RunId, WorkflowId};
 
@@ -92,31 +93,60 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         shard::read_whole_history(&*self.inner.storage, execution).await
     }
 
-    /// Waits until the run closes, at most `wait`, and describes it (a long poll for results).
+    /// Waits until the run closes, at most `wait`: its description, and its closing event
+    /// if it closed (a long poll for results).
     pub async fn await_close(
         &self,
         namespace: &Namespace,
         workflow_id: &WorkflowId,
         run_id: Option<RunId>,
         wait: Duration,
-    ) -> Result<WorkflowDescription, EngineError> {
+    ) -> Result<WorkflowCloseResponse, EngineError> {
         let execution = self.resolve_run(namespace, workflow_id, run_id).await?;
         // Register before looking, so a close between the two is not missed.
         let closed = self.inner.closings.register(&execution);
-        let description = self
-            .describe_workflow(namespace, workflow_id, Some(execution.run_id))
-            .await?;
-        if description.status.is_closed() {
-            return Ok(description);
+        let answer = self.describe_closing(&execution).await?;
+        if answer.closing_event.is_some() {
+            return Ok(answer);
         }
         let deadline = self.inner.clock.now().saturating_add(wait);
         tokio::select! {
             biased;
-            _ = closed => {}
+            closed = closed => {
+                // How the run closed, from its shard: nothing to read.
+                if let Ok(closed) = closed {
+                    return Ok(std::sync::Arc::unwrap_or_clone(closed));
+                }
+            }
             () = self.inner.clock.sleep_until(deadline) => {}
         }
-        self.describe_workflow(namespace, workflow_id, Some(execution.run_id))
-            .await
+        self.describe_closing(&execution).await
+    }
+
+    /// The run's description and, if it closed, its closing event.
+    async fn describe_closing(
+        &self,
+        execution: &ExecutionKey,
+    ) -> Result<WorkflowCloseResponse, EngineError> {
+        let (row, machine) = self.load_stored(execution).await?;
+        debug_assert_eq!(row.next_event_id, machine.next_event_id());
+        debug_assert_eq!(row.status, machine.status());
+        let closing_event = match EventId::new(row.next_event_id.get() - 1) {
+            Some(last) if row.status.is_closed() => self
+                .inner
+                .storage
+                .read_history(execution, last)
+                .await?
+                .events
+                .into_iter()
+                .next(),
+            _ => None,
+        };
+        let close_time = closing_event.as_ref().map(|event| event.event_time);
+        Ok(WorkflowCloseResponse {
+            description: describe(execution.clone(), &machine, close_time),
+            closing_event,
+        })
     }
 
     /// A run's stored row and the machine in it (what a describe or a poll reads, without
@@ -149,40 +179,36 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         run_id: Option<RunId>,
     ) -> Result<WorkflowDescription, EngineError> {
         let execution = self.resolve_run(namespace, workflow_id, run_id).await?;
-        let (row, machine) = self.load_stored(&execution).await?;
-        let history_length = row.next_event_id.get() - 1;
-        let close_time = match EventId::new(history_length) {
-            Some(last) if row.status.is_closed() => self
-                .inner
-                .storage
-                .read_history(&execution, last)
-                .await?
-                .events
-                .first()
-                .map(|event| event.event_time),
-            _ => None,
-        };
-        let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-        Ok(WorkflowDescription {
-            execution,
-            status: row.status,
-            history_length,
-            workflow_type: machine.workflow_type().clone(),
-            task_queue: machine.task_queue().clone(),
-            start_time: machine.start_time(),
-            close_time,
-            next_run_id: machine.new_execution_run_id(),
-            parent: machine
-                .parent()
-                .map(|parent| parent.workflow_execution.clone()),
-            pending_activities: count(machine.activities().len()),
-            pending_timers: count(machine.timers().len()),
-            pending_children: count(machine.children().len()),
-            memo: machine.memo().clone(),
-            search_attributes: machine.search_attributes().clone(),
-            pending_activity_details: machine.pending_activities(),
-            pending_child_details: machine.pending_children(),
-            versioning: machine.versioning().clone(),
-        })
+        Ok(self.describe_closing(&execution).await?.description)
+    }
+}
+
+/// What describe shows of the run `machine` is, closed at `close_time` if it is closed.
+pub(super) fn describe(
+    execution: ExecutionKey,
+    machine: &endure_core::execution::ExecutionMachine,
+    close_time: Option<endure_core::time::Timestamp>,
+) -> WorkflowDescription {
+    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    WorkflowDescription {
+        execution,
+        status: machine.status(),
+        history_length: machine.next_event_id().get() - 1,
+        workflow_type: machine.workflow_type().clone(),
+        task_queue: machine.task_queue().clone(),
+        start_time: machine.start_time(),
+        close_time,
+        next_run_id: machine.new_execution_run_id(),
+        parent: machine
+            .parent()
+            .map(|parent| parent.workflow_execution.clone()),
+        pending_activities: count(machine.activities().len()),
+        pending_timers: count(machine.timers().len()),
+        pending_children: count(machine.children().len()),
+        memo: machine.memo().clone(),
+        search_attributes: machine.search_attributes().clone(),
+        pending_activity_details: machine.pending_activities(),
+        pending_child_details: machine.pending_children(),
+        versioning: machine.versioning().clone(),
     }
 }

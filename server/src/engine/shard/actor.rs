@@ -23,6 +23,7 @@ use crate::engine::matching::Matching;
 use crate::engine::namespaces::Namespaces;
 use crate::engine::updates::UpdateWaiters;
 use crate::engine::writer::CommitRequest;
+use endure_core::protocol::WorkflowCloseResponse;
 
 use super::ids::IdSource;
 use super::messages::ShardMessage;
@@ -278,6 +279,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         let Settle {
             key,
             closed,
+            closing_event,
             warnings,
             updates,
             remember,
@@ -296,7 +298,18 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         }
         super::super::instruments::runs_settled(&self.parts.tally, &key, closed, &remember);
         if closed {
-            self.parts.closings.closed(&key);
+            self.parts.closings.closed(&key, || {
+                let (_, machine, _, _) = remember.iter().find(|(run, ..)| *run == key)?;
+                let closing_event = closing_event?;
+                Some(WorkflowCloseResponse {
+                    description: crate::engine::reads::describe(
+                        key.clone(),
+                        machine,
+                        Some(closing_event.event_time),
+                    ),
+                    closing_event: Some(closing_event),
+                })
+            });
         }
         for warning in &warnings {
             tracing::warn!(

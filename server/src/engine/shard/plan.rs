@@ -95,6 +95,8 @@ pub(super) fn commit(
         warnings,
         ..
     } = effects;
+    let closed = after.status().is_closed() && !before.status().is_closed();
+    let closing_event = closed.then(|| closing_event(&events)).flatten();
     let (mut run, rows) = run_write(
         ctx,
         key,
@@ -120,7 +122,6 @@ pub(super) fn commit(
             start_request_id: None,
         },
     });
-    let closed = after.status().is_closed() && !before.status().is_closed();
     let mut remember = vec![(key.clone(), after, db_version + 1, now)];
     if let Some(next_run) = next_run {
         let NextRun { machine, effects } = *next_run;
@@ -160,6 +161,7 @@ pub(super) fn commit(
     };
     let settle = Settle {
         closed,
+        closing_event,
         warnings,
         updates,
         remember,
@@ -169,6 +171,17 @@ pub(super) fn commit(
         ..Settle::new(key.clone())
     };
     Ok(Plan { write, settle })
+}
+
+/// The closing event of a transition that closed its run (the one event copied, for those
+/// waiting for the close).
+fn closing_event(events: &[HistoryEvent]) -> Option<HistoryEvent> {
+    let closing = events
+        .iter()
+        .rfind(|event| event.event_type().is_closing())
+        .cloned();
+    debug_assert!(closing.is_some(), "a run closes with its closing event");
+    closing
 }
 
 /// What a start changes in its workflow id's chain.
@@ -604,6 +617,17 @@ mod tests {
         let current = plan.write.current_run.as_ref().expect("status changed");
         assert_eq!(current.new.status, WorkflowExecutionStatus::Terminated);
         assert!(plan.settle.closed);
+        assert_eq!(
+            plan.settle
+                .closing_event
+                .as_ref()
+                .map(|event| (event.event_type(), event.event_time)),
+            Some((
+                endure_core::history::EventType::WorkflowExecutionTerminated,
+                now()
+            )),
+            "the closing event, for whoever waits for the close"
+        );
         assert_eq!(
             plan.settle.released[0].2,
             Some(now().saturating_add(RETENTION)),

@@ -25,30 +25,23 @@ impl<S: Storage, C: Clock> Shard<S, C> {
     ) -> Result<StartFacts, EngineError> {
         let (namespace, workflow_id) = (&request.namespace, &request.options.id);
         let recorded = |record: Option<RequestRecord>| record.map(|record| record.run_id);
-        let recorded_start = match &request.options.request_id {
-            Some(request_id) => recorded(
-                self.parts
-                    .storage
-                    .find_request(namespace, workflow_id, request_id)
-                    .await?,
-            ),
-            None => None,
-        };
-        let recorded_signal = match signal.and_then(signal_record_id) {
-            Some(request_id) => recorded(
-                self.parts
-                    .storage
+        let storage = &self.parts.storage;
+        let find = |request_id: Option<endure_core::RequestId>| async move {
+            match request_id {
+                Some(request_id) => storage
                     .find_request(namespace, workflow_id, &request_id)
-                    .await?,
-            ),
-            None => None,
+                    .await
+                    .map(recorded),
+                None => Ok(None),
+            }
         };
-        let current = self
-            .parts
-            .storage
-            .current_run(namespace, workflow_id)
-            .await?
-            .map(|current| (current.run_id, current.status));
+        // Independent reads, sent together: one wait for the three, not three in a row.
+        let (recorded_start, recorded_signal, current) = tokio::try_join!(
+            find(request.options.request_id.clone()),
+            find(signal.and_then(signal_record_id)),
+            storage.current_run(namespace, workflow_id),
+        )?;
+        let current = current.map(|current| (current.run_id, current.status));
         let closed_current_took_update = match (update, current) {
             (Some(update), Some((run_id, status))) if status.is_closed() => {
                 let key = ExecutionKey {
