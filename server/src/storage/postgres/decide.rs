@@ -167,48 +167,21 @@ fn accept(snapshot: &mut Snapshot, write: &WorkflowWrite) {
 
 #[cfg(test)]
 mod tests {
-    use endure_core::{EventId, WorkflowExecutionStatus};
+    use endure_core::WorkflowExecutionStatus;
 
+    use super::super::fixtures::{key_of, row_of, write_of};
     use super::*;
 
     fn key(run: u128) -> ExecutionKey {
-        ExecutionKey {
-            namespace: Namespace::default(),
-            workflow_id: WorkflowId::new("order").unwrap(),
-            run_id: RunId::from_u128(run),
-        }
+        key_of("order", run)
     }
 
     fn row(run: u128, version: u64, status: WorkflowExecutionStatus) -> ExecutionRow {
-        ExecutionRow {
-            key: key(run),
-            shard: ShardId(0),
-            db_version: version,
-            next_event_id: EventId::FIRST,
-            status,
-            state: b"state".to_vec(),
-        }
+        row_of(key(run), version, 1, status)
     }
 
     fn write(condition: RunCondition, row: ExecutionRow) -> WorkflowWrite {
-        WorkflowWrite {
-            shard: ShardId(0),
-            range_id: RangeId(1),
-            namespace: Namespace::default(),
-            workflow_id: WorkflowId::new("order").unwrap(),
-            runs: vec![RunWrite {
-                condition,
-                row,
-                history: Vec::new(),
-                deadline: DeadlineUpdate::Keep,
-                dispatch_inserts: Vec::new(),
-                dispatch_deletes: Vec::new(),
-                visibility: None,
-            }],
-            current_run: None,
-            request_ids: Vec::new(),
-            deletion: None,
-        }
+        write_of(condition, row)
     }
 
     fn snapshot() -> Snapshot {

@@ -15,6 +15,8 @@ mod commit;
 mod databases;
 mod decide;
 mod errors;
+#[cfg(test)]
+mod fixtures;
 mod lists;
 mod optimistic;
 mod pipeline;

@@ -182,47 +182,31 @@ impl Check {
 mod tests {
     use endure_core::{RunId, WorkflowExecutionStatus};
 
+    use super::super::fixtures::{key_of, row_of, write_of};
     use super::*;
 
     fn key(workflow: &str, run: u128) -> ExecutionKey {
-        ExecutionKey {
-            namespace: Namespace::default(),
-            workflow_id: WorkflowId::new(workflow).unwrap(),
-            run_id: RunId::from_u128(run),
-        }
+        key_of(workflow, run)
     }
 
     /// A write of `workflow`'s run 1 at `condition`, with no history (the row's next event
-    /// id says where it stands).
+    /// id says where it stands), on shard 3 at range 7.
     fn write(workflow: &str, condition: RunCondition, next: u64) -> WorkflowWrite {
         let version = match condition {
             RunCondition::Create => 1,
             RunCondition::DbVersion(version) => version + 1,
         };
+        let mut row = row_of(
+            key(workflow, 1),
+            version,
+            next,
+            WorkflowExecutionStatus::Running,
+        );
+        row.shard = ShardId(3);
         WorkflowWrite {
             shard: ShardId(3),
             range_id: RangeId(7),
-            namespace: Namespace::default(),
-            workflow_id: WorkflowId::new(workflow).unwrap(),
-            runs: vec![RunWrite {
-                condition,
-                row: ExecutionRow {
-                    key: key(workflow, 1),
-                    shard: ShardId(3),
-                    db_version: version,
-                    next_event_id: EventId::new(next).unwrap(),
-                    status: WorkflowExecutionStatus::Running,
-                    state: Vec::new(),
-                },
-                history: Vec::new(),
-                deadline: DeadlineUpdate::Keep,
-                dispatch_inserts: Vec::new(),
-                dispatch_deletes: Vec::new(),
-                visibility: None,
-            }],
-            current_run: None,
-            request_ids: Vec::new(),
-            deletion: None,
+            ..write_of(condition, row)
         }
     }
 

@@ -506,6 +506,7 @@ pub(super) fn shard_int(shard: ShardId) -> i32 {
 mod tests {
     use endure_core::{EventId, WorkflowExecutionStatus};
 
+    use super::super::fixtures::{row_of, write_of};
     use super::*;
 
     fn key(run: u128) -> ExecutionKey {
@@ -531,31 +532,9 @@ mod tests {
     }
 
     fn write(version: u64) -> WorkflowWrite {
-        WorkflowWrite {
-            shard: ShardId(0),
-            range_id: RangeId(1),
-            namespace: Namespace::default(),
-            workflow_id: WorkflowId::new("order").unwrap(),
-            runs: vec![RunWrite {
-                condition: RunCondition::DbVersion(version - 1),
-                row: ExecutionRow {
-                    key: key(1),
-                    shard: ShardId(0),
-                    db_version: version,
-                    next_event_id: EventId::FIRST,
-                    status: WorkflowExecutionStatus::Running,
-                    state: Vec::new(),
-                },
-                history: Vec::new(),
-                deadline: DeadlineUpdate::Keep,
-                dispatch_inserts: Vec::new(),
-                dispatch_deletes: Vec::new(),
-                visibility: None,
-            }],
-            current_run: None,
-            request_ids: Vec::new(),
-            deletion: None,
-        }
+        let mut row = row_of(key(1), version, 1, WorkflowExecutionStatus::Running);
+        row.state = Vec::new();
+        write_of(RunCondition::DbVersion(version - 1), row)
     }
 
     fn ops(statements: &[Statement]) -> Vec<Op> {
