@@ -9,6 +9,8 @@
 //! | `c.WorkerDeploymentClient().List(ctx, …)` | `client.deployments().list()` |
 //! | `handle.SetCurrentVersion(ctx, {BuildID})` | `client.deployments().set_current_version(name, Some(build_id))` |
 //! | `handle.SetRampingVersion(ctx, {BuildID, Percentage})` | `client.deployments().set_ramping_version(name, Some(build_id), 30.0)` |
+//! | `handle.SetCurrentVersion(ctx, {BuildID, ConflictToken})` | `client.deployments().set_current_version_if(name, Some(build_id), &routing_read)` |
+//! | `handle.SetRampingVersion(ctx, {BuildID, Percentage, ConflictToken})` | `client.deployments().set_ramping_version_if(name, Some(build_id), 30.0, &routing_read)` |
 //! | `handle.DeleteVersion(ctx, {BuildID})` | `client.deployments().delete_version(&version)` |
 
 use endure_core::protocol::{
@@ -17,7 +19,8 @@ use endure_core::protocol::{
     SetWorkerDeploymentRampingVersionRequest, UpdateWorkflowExecutionOptionsRequest,
 };
 use endure_core::versioning::{
-    RunVersioning, VersioningOverride, WorkerDeploymentDescription, WorkerDeploymentVersion,
+    RoutingConfig, RunVersioning, VersioningOverride, WorkerDeploymentDescription,
+    WorkerDeploymentVersion,
 };
 
 use crate::client::{Client, ClientError, WorkflowHandle};
@@ -67,6 +70,7 @@ impl DeploymentClient {
             deployment_name: name.to_owned(),
             build_id: build_id.map(str::to_owned),
             identity: self.client.identity.clone(),
+            expected_routing: None,
         };
         Ok(self.client.rpc(request).await?.previous)
     }
@@ -85,8 +89,52 @@ impl DeploymentClient {
             build_id: build_id.map(str::to_owned),
             percentage,
             identity: self.client.identity.clone(),
+            expected_routing: None,
         };
-        self.client.rpc(request).await
+        self.client.rpc(request).await.map(drop)
+    }
+
+    /// [`set_current_version`](Self::set_current_version) only if the deployment's routing
+    /// is still `expected` (read from [`describe`](Self::describe) or a previous change:
+    /// Go's conflict token) when the engine applies it; otherwise nothing changes and the
+    /// call fails with `FailedPrecondition`. Returns the routing it made, the next change's
+    /// `expected`.
+    pub async fn set_current_version_if(
+        &self,
+        name: &str,
+        build_id: Option<&str>,
+        expected: &RoutingConfig,
+    ) -> Result<RoutingConfig, ClientError> {
+        let request = SetWorkerDeploymentCurrentVersionRequest {
+            namespace: self.client.namespace().clone(),
+            deployment_name: name.to_owned(),
+            build_id: build_id.map(str::to_owned),
+            identity: self.client.identity.clone(),
+            expected_routing: Some(expected.clone()),
+        };
+        Ok(self.client.rpc(request).await?.routing)
+    }
+
+    /// [`set_ramping_version`](Self::set_ramping_version) only if the deployment's routing
+    /// is still `expected` (as for
+    /// [`set_current_version_if`](Self::set_current_version_if)); returns the routing it
+    /// made.
+    pub async fn set_ramping_version_if(
+        &self,
+        name: &str,
+        build_id: Option<&str>,
+        percentage: f32,
+        expected: &RoutingConfig,
+    ) -> Result<RoutingConfig, ClientError> {
+        let request = SetWorkerDeploymentRampingVersionRequest {
+            namespace: self.client.namespace().clone(),
+            deployment_name: name.to_owned(),
+            build_id: build_id.map(str::to_owned),
+            percentage,
+            identity: self.client.identity.clone(),
+            expected_routing: Some(expected.clone()),
+        };
+        Ok(self.client.rpc(request).await?.routing)
     }
 
     /// Retires a drained (or never active) version.

@@ -7,7 +7,7 @@ use super::CheckText;
 use super::text::identity;
 use crate::ValidationError;
 use crate::ids::Namespace;
-use crate::versioning::{WorkerDeploymentDescription, WorkerDeploymentVersion};
+use crate::versioning::{RoutingConfig, WorkerDeploymentDescription, WorkerDeploymentVersion};
 
 /// Describe a deployment.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,7 +26,7 @@ pub struct ListWorkerDeploymentsRequest {
 }
 
 /// Make a version current: new and auto-upgrade runs go to it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SetWorkerDeploymentCurrentVersionRequest {
     /// The namespace.
     pub namespace: Namespace,
@@ -36,13 +36,21 @@ pub struct SetWorkerDeploymentCurrentVersionRequest {
     pub build_id: Option<String>,
     /// Who changes it.
     pub identity: String,
+    /// The routing the change was decided on (Temporal's conflict token): if the
+    /// deployment's routing is not this one when the change is applied, it is refused
+    /// (`FailedPrecondition`) and nothing changes. `None`: no check.
+    pub expected_routing: Option<RoutingConfig>,
 }
 
 /// What setting the current version answers.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SetWorkerDeploymentCurrentVersionResponse {
     /// The version that was current.
     pub previous: Option<WorkerDeploymentVersion>,
+    /// The routing the change replaced.
+    pub previous_routing: RoutingConfig,
+    /// The routing it made (the next change's conflict token).
+    pub routing: RoutingConfig,
 }
 
 /// Ramp a share of new and auto-upgrade runs to a version.
@@ -58,6 +66,19 @@ pub struct SetWorkerDeploymentRampingVersionRequest {
     pub percentage: f32,
     /// Who changes it.
     pub identity: String,
+    /// The routing the change was decided on (Temporal's conflict token): if the
+    /// deployment's routing is not this one when the change is applied, it is refused
+    /// (`FailedPrecondition`) and nothing changes. `None`: no check.
+    pub expected_routing: Option<RoutingConfig>,
+}
+
+/// What ramping a version answers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SetWorkerDeploymentRampingVersionResponse {
+    /// The routing the change replaced.
+    pub previous_routing: RoutingConfig,
+    /// The routing it made (the next change's conflict token).
+    pub routing: RoutingConfig,
 }
 
 /// Retire a drained (or never active) version.
@@ -122,6 +143,7 @@ crate::payload_codec::no_payloads!(
     SetWorkerDeploymentCurrentVersionRequest,
     SetWorkerDeploymentCurrentVersionResponse,
     SetWorkerDeploymentRampingVersionRequest,
+    SetWorkerDeploymentRampingVersionResponse,
     DeleteWorkerDeploymentVersionRequest,
     WorkerDeploymentDescription,
     UpdateWorkflowExecutionOptionsRequest,

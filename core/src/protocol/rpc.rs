@@ -224,10 +224,10 @@ rpcs! {
         ListWorkerDeploymentsRequest => Vec<WorkerDeploymentDescription>;
     /// Make a version current (or none: unversioned workers).
     set_worker_deployment_current_version / SetWorkerDeploymentCurrentVersion:
-        SetWorkerDeploymentCurrentVersionRequest => SetWorkerDeploymentCurrentVersionResponse;
+        SetWorkerDeploymentCurrentVersionRequest => Box<SetWorkerDeploymentCurrentVersionResponse>;
     /// Ramp a share of runs to a version (or end the ramp).
     set_worker_deployment_ramping_version / SetWorkerDeploymentRampingVersion:
-        SetWorkerDeploymentRampingVersionRequest => ();
+        SetWorkerDeploymentRampingVersionRequest => Box<SetWorkerDeploymentRampingVersionResponse>;
     /// Retire a drained version.
     delete_worker_deployment_version / DeleteWorkerDeploymentVersion:
         DeleteWorkerDeploymentVersionRequest => ();

@@ -62,6 +62,9 @@ pub enum DeploymentError {
     /// The version to ramp is already current.
     #[error("version {0} is current; ramp another version (or none)")]
     RampingCurrent(WorkerDeploymentVersion),
+    /// The routing is not the one a change was decided on (Temporal's conflict token).
+    #[error("the deployment's routing changed since it was read; describe it again")]
+    RoutingChanged,
     /// The version to retire is still in use.
     #[error("version {version} is {status:?}; only a drained or inactive version can be deleted")]
     InUse {
@@ -110,6 +113,15 @@ impl WorkerDeployment {
             });
         record.last_poll_at = record.last_poll_at.max(now);
         record.task_queues.insert(task_queue.clone()) || new_version
+    }
+
+    /// Refuses a change decided on a routing that is no longer this deployment's
+    /// (`expected`, Temporal's conflict token; `None`: no check).
+    pub fn check_routing(&self, expected: Option<&RoutingConfig>) -> Result<(), DeploymentError> {
+        match expected {
+            Some(expected) if *expected != self.routing => Err(DeploymentError::RoutingChanged),
+            _ => Ok(()),
+        }
     }
 
     /// Makes `version` current (`None`: unversioned workers); a ramp of the same version

@@ -217,3 +217,21 @@ fn rolling_from_v1_to_v2_ramps_then_drains_v1_until_its_pinned_runs_close() {
         "counts ignored while current"
     );
 }
+
+#[test]
+fn a_change_decided_on_an_older_routing_is_refused() {
+    let mut deployment = deployment_with(&["1", "2"]);
+    let read = deployment.routing.clone();
+    assert_eq!(deployment.check_routing(None), Ok(()), "no token, no check");
+    assert_eq!(deployment.check_routing(Some(&read)), Ok(()));
+    deployment
+        .set_current(Some(&version("1")), "op", T0)
+        .unwrap();
+    assert_eq!(
+        deployment.check_routing(Some(&read)),
+        Err(DeploymentError::RoutingChanged),
+        "the routing read before the change is stale"
+    );
+    let read_again = deployment.routing.clone();
+    assert_eq!(deployment.check_routing(Some(&read_again)), Ok(()));
+}

@@ -576,12 +576,15 @@ pub(crate) fn samples() -> Vec<(Request, Response)> {
                 deployment_name: "orders".into(),
                 build_id: Some("2026.12.2".into()),
                 identity: "operator".into(),
+                expected_routing: Some(endure_core::versioning::RoutingConfig::default()),
             }),
-            Response::SetWorkerDeploymentCurrentVersion(
+            Response::SetWorkerDeploymentCurrentVersion(Box::new(
                 SetWorkerDeploymentCurrentVersionResponse {
                     previous: Some(version("2026.12.1")),
+                    previous_routing: endure_core::versioning::RoutingConfig::default(),
+                    routing: deployment().routing,
                 },
-            ),
+            )),
         ),
         (
             Request::SetWorkerDeploymentRampingVersion(SetWorkerDeploymentRampingVersionRequest {
@@ -590,8 +593,14 @@ pub(crate) fn samples() -> Vec<(Request, Response)> {
                 build_id: Some("2026.12.3".into()),
                 percentage: 30.0,
                 identity: "operator".into(),
+                expected_routing: None,
             }),
-            Response::SetWorkerDeploymentRampingVersion(()),
+            Response::SetWorkerDeploymentRampingVersion(Box::new(
+                SetWorkerDeploymentRampingVersionResponse {
+                    previous_routing: endure_core::versioning::RoutingConfig::default(),
+                    routing: deployment().routing,
+                },
+            )),
         ),
         (
             Request::DeleteWorkerDeploymentVersion(DeleteWorkerDeploymentVersionRequest {

@@ -28,30 +28,16 @@ fn token(routing: &RoutingConfig) -> Vec<u8> {
     postcard::to_allocvec(routing).unwrap_or_default()
 }
 
-/// The routing of `deployment_name` now.
-async fn routing_now(
-    call: &Call,
-    namespace_name: &str,
-    deployment_name: &str,
-) -> Result<RoutingConfig, Status> {
-    let described = call
-        .rpc(DescribeWorkerDeploymentRequest {
-            namespace: namespace(namespace_name)?,
-            deployment_name: deployment_name.to_owned(),
-        })
-        .await?;
-    Ok(described.routing)
-}
-
-/// Refuses a change sent with a token (one this server gave) that no longer matches the
-/// routing; no token, no check.
-fn check_token(expected: &[u8], routing: &RoutingConfig) -> Result<(), Status> {
-    if !expected.is_empty() && token(routing) != expected {
-        return Err(Status::failed_precondition(
-            "conflict_token: the deployment's routing changed since it was read; describe it again",
-        ));
+/// The routing a change was decided on, from its conflict token (one this server gave):
+/// the engine refuses the change if the routing is another by the time it applies it. No
+/// token, no check.
+fn expected_routing(conflict_token: &[u8]) -> Result<Option<RoutingConfig>, Status> {
+    if conflict_token.is_empty() {
+        return Ok(None);
     }
-    Ok(())
+    postcard::from_bytes(conflict_token)
+        .map(Some)
+        .map_err(|_| Status::invalid_argument("conflict_token: not a token this server gave"))
 }
 
 /// The build id a request names: `build_id`, else the deprecated `deployment.build`
@@ -243,20 +229,18 @@ pub(crate) async fn set_current(
         reason = "older SDKs and CLIs send the version as a string"
     )]
     let build_id = build_id_of(&request.deployment_name, request.build_id, request.version)?;
-    let before = routing_now(&call, &request.namespace, &request.deployment_name).await?;
-    check_token(&request.conflict_token, &before)?;
     let answer = call
         .rpc(SetWorkerDeploymentCurrentVersionRequest {
             namespace: namespace(&request.namespace)?,
             deployment_name: request.deployment_name.clone(),
             build_id,
             identity: request.identity,
+            expected_routing: expected_routing(&request.conflict_token)?,
         })
         .await?;
-    let after = routing_now(&call, &request.namespace, &request.deployment_name).await?;
     #[allow(deprecated, reason = "older SDKs and CLIs read the previous version")]
     Ok(pb::SetWorkerDeploymentCurrentVersionResponse {
-        conflict_token: token(&after),
+        conflict_token: token(&answer.routing),
         previous_version: answer
             .previous
             .as_ref()
@@ -276,20 +260,20 @@ pub(crate) async fn set_ramping(
         reason = "older SDKs and CLIs send the version as a string"
     )]
     let build_id = build_id_of(&request.deployment_name, request.build_id, request.version)?;
-    let before = routing_now(&call, &request.namespace, &request.deployment_name).await?;
-    check_token(&request.conflict_token, &before)?;
-    call.rpc(SetWorkerDeploymentRampingVersionRequest {
-        namespace: namespace(&request.namespace)?,
-        deployment_name: request.deployment_name.clone(),
-        build_id,
-        percentage: request.percentage,
-        identity: request.identity,
-    })
-    .await?;
-    let after = routing_now(&call, &request.namespace, &request.deployment_name).await?;
+    let answer = call
+        .rpc(SetWorkerDeploymentRampingVersionRequest {
+            namespace: namespace(&request.namespace)?,
+            deployment_name: request.deployment_name.clone(),
+            build_id,
+            percentage: request.percentage,
+            identity: request.identity,
+            expected_routing: expected_routing(&request.conflict_token)?,
+        })
+        .await?;
+    let before = answer.previous_routing;
     #[allow(deprecated, reason = "older SDKs and CLIs read the previous ramp")]
     Ok(pb::SetWorkerDeploymentRampingVersionResponse {
-        conflict_token: token(&after),
+        conflict_token: token(&answer.routing),
         previous_version: before
             .ramping
             .as_ref()

@@ -10,6 +10,7 @@ use endure::workflow::{WorkflowContext, WorkflowError};
 use endure::*;
 use endure_core::EventAttributes;
 use endure_core::history::{EventType, HistoryEvent, check_well_formed};
+use endure_core::protocol::ErrorKind;
 
 use crate::{spawn_worker, store_client};
 
@@ -347,9 +348,30 @@ async fn a_ramp_sends_exactly_the_runs_its_share_picks_to_the_ramping_version() 
         ramped += usize::from(build == "2");
     }
     assert!((20..=40).contains(&ramped), "{ramped} of 100 ramped");
+    // A change decided on a routing read before another change is refused and changes
+    // nothing (Go's conflict token); decided on the routing as it is, it applies.
+    let read = deployments.describe("orders").await.unwrap().routing;
+    let ramped_to_50 = deployments
+        .set_ramping_version_if("orders", Some("2"), 50.0, &read)
+        .await
+        .unwrap();
+    assert_eq!(ramped_to_50.ramping_percentage, 50.0);
+    let stale = deployments
+        .set_current_version_if("orders", Some("2"), &read)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&stale, ClientError::Remote(error) if error.kind == ErrorKind::FailedPrecondition),
+        "{stale:?}"
+    );
+    assert_eq!(
+        deployments.describe("orders").await.unwrap().routing,
+        ramped_to_50,
+        "the refused change changed nothing"
+    );
     // Ending the ramp sends every new run to the current version.
     deployments
-        .set_ramping_version("orders", None, 0.0)
+        .set_ramping_version_if("orders", None, 0.0, &ramped_to_50)
         .await
         .unwrap();
     let after = start(&client, "Quick", "quick-after").await;

@@ -15,13 +15,14 @@ use endure_core::list_filter::ListFilter;
 use endure_core::protocol::{
     DeleteWorkerDeploymentVersionRequest, DescribeWorkerDeploymentRequest,
     SetWorkerDeploymentCurrentVersionRequest, SetWorkerDeploymentCurrentVersionResponse,
-    SetWorkerDeploymentRampingVersionRequest, UpdateWorkflowExecutionOptionsRequest,
+    SetWorkerDeploymentRampingVersionRequest, SetWorkerDeploymentRampingVersionResponse,
+    UpdateWorkflowExecutionOptionsRequest,
 };
 use endure_core::storage::Storage;
 use endure_core::storage::VisibilityQuery;
 use endure_core::versioning::search_attributes;
 use endure_core::versioning::{
-    DeploymentError, RunVersioning, WorkerDeployment, WorkerDeploymentDescription,
+    DeploymentError, RoutingConfig, RunVersioning, WorkerDeployment, WorkerDeploymentDescription,
     WorkerDeploymentVersion,
 };
 use endure_core::{SearchAttributeValue, TaskQueueName, WorkflowExecutionStatus};
@@ -32,7 +33,9 @@ use super::runtime::Engine;
 impl From<DeploymentError> for EngineError {
     fn from(error: DeploymentError) -> Self {
         match error {
-            DeploymentError::InUse { .. } => Self::NotReady(error.to_string()),
+            DeploymentError::InUse { .. } | DeploymentError::RoutingChanged => {
+                Self::NotReady(error.to_string())
+            }
             _ => Self::BadRequest(error.to_string()),
         }
     }
@@ -119,41 +122,72 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             .collect())
     }
 
-    /// Makes a version current (Temporal's `SetWorkerDeploymentCurrentVersion`).
+    /// Makes a version current (Temporal's `SetWorkerDeploymentCurrentVersion`), if the
+    /// routing is still the one the request expects: checked in the same conditional
+    /// write that changes it, so a concurrent change refuses this one.
     pub async fn set_worker_deployment_current_version(
         &self,
         request: SetWorkerDeploymentCurrentVersionRequest,
     ) -> Result<SetWorkerDeploymentCurrentVersionResponse, EngineError> {
         let version = version_of(&request.deployment_name, request.build_id.as_deref())?;
         let now = self.inner.clock.now();
-        let previous = self
+        let (previous_routing, (previous, routing)) = self
             .change_existing_deployment(
                 &request.namespace,
                 &request.deployment_name,
-                |deployment| deployment.set_current(version.as_ref(), &request.identity, now),
+                |deployment| {
+                    change_routing(
+                        deployment,
+                        request.expected_routing.as_ref(),
+                        |deployment| {
+                            deployment.set_current(version.as_ref(), &request.identity, now)
+                        },
+                    )
+                },
             )
             .await?;
         tracing::info!(namespace = %request.namespace, deployment = %request.deployment_name, current = ?request.build_id, "current version set");
-        Ok(SetWorkerDeploymentCurrentVersionResponse { previous })
+        Ok(SetWorkerDeploymentCurrentVersionResponse {
+            previous,
+            previous_routing,
+            routing,
+        })
     }
 
-    /// Ramps a share of runs to a version (Temporal's `SetWorkerDeploymentRampingVersion`).
+    /// Ramps a share of runs to a version (Temporal's `SetWorkerDeploymentRampingVersion`),
+    /// if the routing is still the one the request expects (checked as for the current
+    /// version).
     pub async fn set_worker_deployment_ramping_version(
         &self,
         request: SetWorkerDeploymentRampingVersionRequest,
-    ) -> Result<(), EngineError> {
+    ) -> Result<SetWorkerDeploymentRampingVersionResponse, EngineError> {
         let version = version_of(&request.deployment_name, request.build_id.as_deref())?;
         let now = self.inner.clock.now();
-        self.change_existing_deployment(
-            &request.namespace,
-            &request.deployment_name,
-            |deployment| {
-                deployment.set_ramping(version.as_ref(), request.percentage, &request.identity, now)
-            },
-        )
-        .await?;
+        let (previous_routing, ((), routing)) = self
+            .change_existing_deployment(
+                &request.namespace,
+                &request.deployment_name,
+                |deployment| {
+                    change_routing(
+                        deployment,
+                        request.expected_routing.as_ref(),
+                        |deployment| {
+                            deployment.set_ramping(
+                                version.as_ref(),
+                                request.percentage,
+                                &request.identity,
+                                now,
+                            )
+                        },
+                    )
+                },
+            )
+            .await?;
         tracing::info!(namespace = %request.namespace, deployment = %request.deployment_name, ramping = ?request.build_id, percentage = request.percentage, "ramping version set");
-        Ok(())
+        Ok(SetWorkerDeploymentRampingVersionResponse {
+            previous_routing,
+            routing,
+        })
     }
 
     /// Retires a drained or never-active version.
@@ -276,6 +310,19 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         }
         Ok(answer)
     }
+}
+
+/// A routing change of `deployment` decided on `expected` (if given): refused if the
+/// routing is another now; else `change`'s answer with the routing before and after.
+fn change_routing<T>(
+    deployment: &mut WorkerDeployment,
+    expected: Option<&RoutingConfig>,
+    change: impl FnOnce(&mut WorkerDeployment) -> Result<T, DeploymentError>,
+) -> Result<(RoutingConfig, (T, RoutingConfig)), DeploymentError> {
+    deployment.check_routing(expected)?;
+    let before = deployment.routing.clone();
+    let answer = change(deployment)?;
+    Ok((before, (answer, deployment.routing.clone())))
 }
 
 fn unknown_deployment(name: &str) -> EngineError {

@@ -464,19 +464,21 @@ impl<S: Storage, C: Clock> Handler for InProcessTransport<S, C> {
     async fn set_worker_deployment_current_version(
         &self,
         request: SetWorkerDeploymentCurrentVersionRequest,
-    ) -> Result<SetWorkerDeploymentCurrentVersionResponse, EngineError> {
+    ) -> Result<Box<SetWorkerDeploymentCurrentVersionResponse>, EngineError> {
         self.engine
             .set_worker_deployment_current_version(request)
             .await
+            .map(Box::new)
     }
 
     async fn set_worker_deployment_ramping_version(
         &self,
         request: SetWorkerDeploymentRampingVersionRequest,
-    ) -> Result<(), EngineError> {
+    ) -> Result<Box<SetWorkerDeploymentRampingVersionResponse>, EngineError> {
         self.engine
             .set_worker_deployment_ramping_version(request)
             .await
+            .map(Box::new)
     }
 
     async fn delete_worker_deployment_version(
