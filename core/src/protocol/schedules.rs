@@ -160,7 +160,8 @@ impl VisitPayloads for UpdateScheduleRequest {
 
 impl VisitPayloads for ScheduleDescription {
     fn visit_payloads(&mut self, visit: &mut PayloadVisitor<'_>) -> Result<(), CodecError> {
-        self.schedule.visit_payloads(visit)
+        self.schedule.visit_payloads(visit)?;
+        self.memo.visit_payloads(visit)
     }
 }
 

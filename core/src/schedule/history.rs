@@ -93,6 +93,9 @@ pub struct Folded {
     pub timers_started: u64,
     /// The memo field listings read, as last written.
     pub list_info: Option<Payloads>,
+    /// The schedule's own memo (its creator's, the listing field apart), carried to the
+    /// next run when the schedule continues as new.
+    pub memo: Memo,
     /// Events in the history.
     pub events: usize,
     /// Updates refused because their conflict token was stale.
@@ -132,6 +135,7 @@ pub fn fold(history: &[HistoryEvent]) -> Result<Folded, FoldError> {
             .memo
             .get(LIST_INFO_MEMO)
             .map(|payload| Payloads::one(payload.clone())),
+        memo: own_memo(&started.memo),
         events: history.len(),
         stale_updates: 0,
     };
@@ -179,6 +183,13 @@ fn close_timer(folded: &mut Folded, timer_id: &TimerId) {
     }
 }
 
+/// A schedule run's memo without the listing field: what its creator gave it.
+pub fn own_memo(memo: &Memo) -> Memo {
+    let mut own = memo.clone();
+    own.0.remove(LIST_INFO_MEMO);
+    own
+}
+
 /// The commands that make a wake-up's outcome durable: the state (if it changed), the
 /// list info (if it changed) and the timer for `wakeup` (replacing one for another time),
 /// or — once the history is long — continue-as-new carrying the state.
@@ -191,7 +202,7 @@ pub fn commands(
 ) -> Vec<Command> {
     let encoded = encode(state);
     if folded.events >= EVENTS_BEFORE_CONTINUE_AS_NEW {
-        let mut memo = Memo::default();
+        let mut memo = folded.memo.clone();
         if let Some(payload) = list_info.0.first() {
             memo.0.insert(LIST_INFO_MEMO.into(), payload.clone());
         }

@@ -301,4 +301,8 @@ pub struct ScheduleDescription {
     pub buffered_starts: usize,
     /// Pass this to an update to make it conditional on no change since.
     pub conflict_token: u64,
+    /// The schedule's own memo, as its creator gave it.
+    pub memo: crate::payload::Memo,
+    /// The schedule's own search attributes, as its creator gave them.
+    pub search_attributes: crate::SearchAttributes,
 }

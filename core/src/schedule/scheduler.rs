@@ -514,8 +514,14 @@ impl SchedulerState {
         }
     }
 
-    /// Everything describe shows of it at `now`.
-    pub fn describe(&self, now: Timestamp) -> ScheduleDescription {
+    /// Everything describe shows of it at `now`, with the memo and search attributes its
+    /// creator gave it (kept on its run, not in its state).
+    pub fn describe(
+        &self,
+        now: Timestamp,
+        memo: crate::payload::Memo,
+        search_attributes: crate::SearchAttributes,
+    ) -> ScheduleDescription {
         ScheduleDescription {
             schedule_id: self.schedule_id.clone(),
             schedule: self.schedule.clone(),
@@ -523,6 +529,8 @@ impl SchedulerState {
             future_action_times: self.future_action_times(now, 10),
             buffered_starts: self.buffer.len(),
             conflict_token: self.conflict_token,
+            memo,
+            search_attributes,
         }
     }
 

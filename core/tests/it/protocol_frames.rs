@@ -505,6 +505,8 @@ pub(crate) fn samples() -> Vec<(Request, Response)> {
                 future_action_times: vec![Timestamp::from_unix_seconds(1_700_086_400)],
                 buffered_starts: 0,
                 conflict_token: 3,
+                memo: samples::memo(),
+                search_attributes: samples::search_attributes(),
             })),
         ),
         (

@@ -92,7 +92,8 @@ pub(crate) async fn describe(
             described.buffered_starts,
         )),
         conflict_token: token(described.conflict_token),
-        ..Default::default()
+        memo: crate::convert::common::memo(described.memo),
+        search_attributes: crate::convert::common::search_attributes(&described.search_attributes),
     })
 }
 

@@ -21,6 +21,7 @@ async fn schedules_created_paused_triggered_updated_and_deleted_from_temporals_p
             "paused": true,
             "note": "enough",
             "manual_action": true,
+            "memo": {"owner": "ann"},
             "first_result": "workflow_completed_sent to scheduled",
             "updated_hour": [9],
             "updated_comment": "nine",

@@ -621,6 +621,7 @@ async def schedules(client: Client) -> dict:
             spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(seconds=1))]),
             state=ScheduleState(note="from python"),
         ),
+        memo={"owner": "ann"},
     )
     while (await handle.describe()).info.num_actions < 2:
         await asyncio.sleep(0.1)
@@ -636,6 +637,7 @@ async def schedules(client: Client) -> dict:
     while (await handle.describe()).info.num_actions <= before:
         await asyncio.sleep(0.05)
     described = await handle.describe()
+    schedule_memo = await described.memo()
     first = described.info.recent_actions[0].action
     first_result = await client.get_workflow_handle(first.workflow_id, run_id=first.first_execution_run_id).result()
 
@@ -655,6 +657,7 @@ async def schedules(client: Client) -> dict:
         "paused": paused.paused,
         "note": paused.note,
         "manual_action": described.info.num_actions > before,
+        "memo": schedule_memo,
         "first_result": first_result,
         "first_id": first.workflow_id,
         "updated_hour": [r.start for r in updated.hour],

@@ -205,8 +205,19 @@ async fn pause_trigger_backfill_update_and_list() {
     options
         .search_attributes
         .insert("Team", SearchAttributeValue::Keyword("billing".into()));
+    let owner = endure_core::Payload::encode(&"ann").unwrap();
+    options.memo.0.insert("owner".into(), owner.clone());
     let handle = client.schedules().create(options).await.unwrap();
     let description = handle.describe().await.unwrap();
+    // The schedule's own memo and search attributes, as given (the listing's field apart).
+    assert_eq!(
+        description.memo.0,
+        std::collections::BTreeMap::from([("owner".to_owned(), owner)])
+    );
+    assert_eq!(
+        description.search_attributes.0.get("Team"),
+        Some(&SearchAttributeValue::Keyword("billing".into()))
+    );
     assert!(description.schedule.state.paused);
     assert_eq!(description.schedule.state.notes, "created paused");
     assert!(description.future_action_times.is_empty(), "paused");

@@ -74,8 +74,22 @@ fn the_state_is_the_last_markers_with_later_inputs_applied_and_the_open_timer_kn
     }
     let scheduled = builder.add_workflow_task_scheduled(queue);
     builder.add_workflow_task_started(scheduled);
-    let history = builder.build().events;
+    let mut history = builder.build().events;
+    // The schedule's creator gave it a memo; the listing field sits beside it.
+    let team = crate::Payload::encode(&"payments").unwrap();
+    if let EventAttributes::WorkflowExecutionStarted(started) = &mut history[0].attributes {
+        started.memo.0.insert("team".into(), team.clone());
+        started
+            .memo
+            .0
+            .insert(LIST_INFO_MEMO.into(), crate::Payload::binary(vec![1]));
+    }
     let folded = fold(&history).unwrap();
+    assert_eq!(
+        folded.memo.0.keys().collect::<Vec<_>>(),
+        ["team"],
+        "the schedule's own memo, the listing field apart"
+    );
     assert_eq!(folded.state.info.action_count, 7, "the marker's state");
     assert!(
         folded.state.schedule.state.paused,
@@ -108,14 +122,20 @@ fn the_state_is_the_last_markers_with_later_inputs_applied_and_the_open_timer_kn
     same.list_info = Some(list.clone());
     assert!(commands_for_same(&same, &list).is_empty());
 
-    // A long history continues as new, carrying the state.
+    // A long history continues as new, carrying the state, the schedule's own memo and
+    // the listing field as it is now.
     same.events = EVENTS_BEFORE_CONTINUE_AS_NEW;
     let continued = commands(&same, &same.state, &list, Some(timer.fires_at), same.now);
-    assert!(matches!(
-        continued.as_slice(),
-        [Command::ContinueAsNewWorkflowExecution(attributes)]
-            if decode::<SchedulerState>(&attributes.input).unwrap() == same.state
-    ));
+    let [Command::ContinueAsNewWorkflowExecution(attributes)] = continued.as_slice() else {
+        panic!("{continued:?}");
+    };
+    assert_eq!(
+        decode::<SchedulerState>(&attributes.input).unwrap(),
+        same.state
+    );
+    let memo = attributes.memo.as_ref().expect("the memo is carried");
+    assert_eq!(memo.get("team"), Some(&team));
+    assert_eq!(memo.get(LIST_INFO_MEMO), list.0.first());
 }
 
 fn commands_for_same(folded: &Folded, list: &Payloads) -> Vec<Command> {

@@ -12,6 +12,7 @@ mod worker;
 
 use endure_core::clock::Clock;
 use endure_core::execution::SignalRequest;
+use endure_core::protocol::WorkflowDescription;
 use endure_core::protocol::{
     CreateScheduleRequest, CreateScheduleResponse, DeleteScheduleRequest, DescribeScheduleRequest,
     ListSchedulesRequest, PatchScheduleRequest, StartWorkflowRequest, UpdateScheduleRequest,
@@ -23,7 +24,7 @@ use endure_core::schedule::{
     CompiledSpec, ScheduleAction, ScheduleDescription, ScheduleListEntry, ScheduleListInfo,
     SchedulerInput, SchedulerState,
 };
-use endure_core::storage::{ExecutionKey, Storage, VisibilityQuery};
+use endure_core::storage::{Storage, VisibilityQuery};
 use endure_core::{
     Header, Namespace, RequestId, StartWorkflowOptions, TaskQueueName, WorkflowExecutionStatus,
     WorkflowId, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowType,
@@ -99,12 +100,12 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         })
     }
 
-    /// The running schedule workflow of `schedule_id`, or `NotFound`.
+    /// The running schedule workflow of `schedule_id` as describe shows it, or `NotFound`.
     async fn schedule_run(
         &self,
         namespace: &Namespace,
         schedule_id: &WorkflowId,
-    ) -> Result<ExecutionKey, EngineError> {
+    ) -> Result<WorkflowDescription, EngineError> {
         self.check_namespace(namespace)?;
         let workflow_id = schedule_history::workflow_id_of(schedule_id)?;
         let not_found =
@@ -117,7 +118,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         if description.status != WorkflowExecutionStatus::Running {
             return Err(not_found());
         }
-        Ok(description.execution)
+        Ok(description)
     }
 
     /// The schedule's state as its history holds it, pending changes included.
@@ -125,12 +126,12 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         &self,
         namespace: &Namespace,
         schedule_id: &WorkflowId,
-    ) -> Result<SchedulerState, EngineError> {
+    ) -> Result<(SchedulerState, WorkflowDescription), EngineError> {
         let run = self.schedule_run(namespace, schedule_id).await?;
-        let history = self.history(&run).await?;
+        let history = self.history(&run.execution).await?;
         let folded = schedule_history::fold(&history)
             .map_err(|error| EngineError::BadRequest(format!("schedule {schedule_id}: {error}")))?;
-        Ok(folded.state)
+        Ok((folded.state, run))
     }
 
     /// Describes a schedule: its spec, action, policies and state, what it did, its next
@@ -139,14 +140,18 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         &self,
         request: DescribeScheduleRequest,
     ) -> Result<ScheduleDescription, EngineError> {
-        let mut state = self
+        let (mut state, run) = self
             .schedule_state(&request.namespace, &request.schedule_id)
             .await?;
         // Which started workflows are still running, as of now (the schedule itself learns
         // it at its next wake-up).
         let now = self.inner.clock.now();
         self.refresh_running(&mut state, now).await?;
-        Ok(state.describe(now))
+        Ok(state.describe(
+            now,
+            schedule_history::own_memo(&run.memo),
+            run.search_attributes,
+        ))
     }
 
     /// Replaces a schedule's spec, action, policies and state; refused with `Conflict`
@@ -155,7 +160,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         CompiledSpec::new(&request.schedule.spec)
             .map_err(|error| EngineError::BadRequest(error.to_string()))?;
         check_action(&request.schedule.action)?;
-        let state = self
+        let (state, _) = self
             .schedule_state(&request.namespace, &request.schedule_id)
             .await?;
         if let Some(token) = request.conflict_token
@@ -221,7 +226,8 @@ impl<S: Storage, C: Clock> Engine<S, C> {
     pub async fn delete_schedule(&self, request: DeleteScheduleRequest) -> Result<(), EngineError> {
         let run = self
             .schedule_run(&request.namespace, &request.schedule_id)
-            .await?;
+            .await?
+            .execution;
         self.terminate_workflow(
             &request.namespace,
             &run.workflow_id,
