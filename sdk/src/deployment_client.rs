@@ -16,7 +16,8 @@
 use endure_core::protocol::{
     DeleteWorkerDeploymentVersionRequest, DescribeWorkerDeploymentRequest,
     ListWorkerDeploymentsRequest, SetWorkerDeploymentCurrentVersionRequest,
-    SetWorkerDeploymentRampingVersionRequest, UpdateWorkflowExecutionOptionsRequest,
+    SetWorkerDeploymentCurrentVersionResponse, SetWorkerDeploymentRampingVersionRequest,
+    SetWorkerDeploymentRampingVersionResponse, UpdateWorkflowExecutionOptionsRequest,
 };
 use endure_core::versioning::{
     RoutingConfig, RunVersioning, VersioningOverride, WorkerDeploymentDescription,
@@ -65,14 +66,7 @@ impl DeploymentClient {
         name: &str,
         build_id: Option<&str>,
     ) -> Result<Option<WorkerDeploymentVersion>, ClientError> {
-        let request = SetWorkerDeploymentCurrentVersionRequest {
-            namespace: self.client.namespace().clone(),
-            deployment_name: name.to_owned(),
-            build_id: build_id.map(str::to_owned),
-            identity: self.client.identity.clone(),
-            expected_routing: None,
-        };
-        Ok(self.client.rpc(request).await?.previous)
+        Ok(self.set_current(name, build_id, None).await?.previous)
     }
 
     /// Sends `percentage` % of new and auto-upgrade runs to `build_id` (`None` ends the
@@ -83,15 +77,9 @@ impl DeploymentClient {
         build_id: Option<&str>,
         percentage: f32,
     ) -> Result<(), ClientError> {
-        let request = SetWorkerDeploymentRampingVersionRequest {
-            namespace: self.client.namespace().clone(),
-            deployment_name: name.to_owned(),
-            build_id: build_id.map(str::to_owned),
-            percentage,
-            identity: self.client.identity.clone(),
-            expected_routing: None,
-        };
-        self.client.rpc(request).await.map(drop)
+        self.set_ramping(name, build_id, percentage, None)
+            .await
+            .map(drop)
     }
 
     /// [`set_current_version`](Self::set_current_version) only if the deployment's routing
@@ -105,14 +93,10 @@ impl DeploymentClient {
         build_id: Option<&str>,
         expected: &RoutingConfig,
     ) -> Result<RoutingConfig, ClientError> {
-        let request = SetWorkerDeploymentCurrentVersionRequest {
-            namespace: self.client.namespace().clone(),
-            deployment_name: name.to_owned(),
-            build_id: build_id.map(str::to_owned),
-            identity: self.client.identity.clone(),
-            expected_routing: Some(expected.clone()),
-        };
-        Ok(self.client.rpc(request).await?.routing)
+        Ok(self
+            .set_current(name, build_id, Some(expected))
+            .await?
+            .routing)
     }
 
     /// [`set_ramping_version`](Self::set_ramping_version) only if the deployment's routing
@@ -126,15 +110,44 @@ impl DeploymentClient {
         percentage: f32,
         expected: &RoutingConfig,
     ) -> Result<RoutingConfig, ClientError> {
+        Ok(self
+            .set_ramping(name, build_id, percentage, Some(expected))
+            .await?
+            .routing)
+    }
+
+    async fn set_current(
+        &self,
+        name: &str,
+        build_id: Option<&str>,
+        expected: Option<&RoutingConfig>,
+    ) -> Result<Box<SetWorkerDeploymentCurrentVersionResponse>, ClientError> {
+        let request = SetWorkerDeploymentCurrentVersionRequest {
+            namespace: self.client.namespace().clone(),
+            deployment_name: name.to_owned(),
+            build_id: build_id.map(str::to_owned),
+            identity: self.client.identity.clone(),
+            expected_routing: expected.cloned(),
+        };
+        self.client.rpc(request).await
+    }
+
+    async fn set_ramping(
+        &self,
+        name: &str,
+        build_id: Option<&str>,
+        percentage: f32,
+        expected: Option<&RoutingConfig>,
+    ) -> Result<Box<SetWorkerDeploymentRampingVersionResponse>, ClientError> {
         let request = SetWorkerDeploymentRampingVersionRequest {
             namespace: self.client.namespace().clone(),
             deployment_name: name.to_owned(),
             build_id: build_id.map(str::to_owned),
             percentage,
             identity: self.client.identity.clone(),
-            expected_routing: Some(expected.clone()),
+            expected_routing: expected.cloned(),
         };
-        Ok(self.client.rpc(request).await?.routing)
+        self.client.rpc(request).await
     }
 
     /// Retires a drained (or never active) version.
