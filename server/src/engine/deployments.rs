@@ -132,18 +132,11 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         let version = version_of(&request.deployment_name, request.build_id.as_deref())?;
         let now = self.inner.clock.now();
         let (previous_routing, (previous, routing)) = self
-            .change_existing_deployment(
+            .change_routing(
                 &request.namespace,
                 &request.deployment_name,
-                |deployment| {
-                    change_routing(
-                        deployment,
-                        request.expected_routing.as_ref(),
-                        |deployment| {
-                            deployment.set_current(version.as_ref(), &request.identity, now)
-                        },
-                    )
-                },
+                request.expected_routing.as_ref(),
+                |deployment| deployment.set_current(version.as_ref(), &request.identity, now),
             )
             .await?;
         tracing::info!(namespace = %request.namespace, deployment = %request.deployment_name, current = ?request.build_id, "current version set");
@@ -164,21 +157,16 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         let version = version_of(&request.deployment_name, request.build_id.as_deref())?;
         let now = self.inner.clock.now();
         let (previous_routing, ((), routing)) = self
-            .change_existing_deployment(
+            .change_routing(
                 &request.namespace,
                 &request.deployment_name,
+                request.expected_routing.as_ref(),
                 |deployment| {
-                    change_routing(
-                        deployment,
-                        request.expected_routing.as_ref(),
-                        |deployment| {
-                            deployment.set_ramping(
-                                version.as_ref(),
-                                request.percentage,
-                                &request.identity,
-                                now,
-                            )
-                        },
+                    deployment.set_ramping(
+                        version.as_ref(),
+                        request.percentage,
+                        &request.identity,
+                        now,
                     )
                 },
             )
@@ -266,6 +254,26 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         Ok(())
     }
 
+    /// A routing change of an existing deployment decided on `expected` (if given): refused
+    /// if the routing is another when the change is applied — checked inside the same
+    /// conditional write, so a concurrent change refuses this one; else `change`'s answer
+    /// with the routing before and after.
+    async fn change_routing<T>(
+        &self,
+        namespace: &Namespace,
+        name: &str,
+        expected: Option<&RoutingConfig>,
+        change: impl Fn(&mut WorkerDeployment) -> Result<T, DeploymentError>,
+    ) -> Result<(RoutingConfig, (T, RoutingConfig)), EngineError> {
+        self.change_existing_deployment(namespace, name, |deployment| {
+            deployment.check_routing(expected)?;
+            let before = deployment.routing.clone();
+            let answer = change(deployment)?;
+            Ok((before, (answer, deployment.routing.clone())))
+        })
+        .await
+    }
+
     /// [`change_deployment`](Self::change_deployment) of a deployment that must exist.
     async fn change_existing_deployment<T>(
         &self,
@@ -310,19 +318,6 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         }
         Ok(answer)
     }
-}
-
-/// A routing change of `deployment` decided on `expected` (if given): refused if the
-/// routing is another now; else `change`'s answer with the routing before and after.
-fn change_routing<T>(
-    deployment: &mut WorkerDeployment,
-    expected: Option<&RoutingConfig>,
-    change: impl FnOnce(&mut WorkerDeployment) -> Result<T, DeploymentError>,
-) -> Result<(RoutingConfig, (T, RoutingConfig)), DeploymentError> {
-    deployment.check_routing(expected)?;
-    let before = deployment.routing.clone();
-    let answer = change(deployment)?;
-    Ok((before, (answer, deployment.routing.clone())))
 }
 
 fn unknown_deployment(name: &str) -> EngineError {
