@@ -17,6 +17,7 @@
 pub mod access;
 pub mod attribute_registry;
 pub mod clock;
+pub mod cluster;
 pub mod codec;
 mod command;
 pub mod cron;

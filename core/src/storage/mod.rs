@@ -606,5 +606,7 @@ pub trait Storage: Send + Sync + 'static {
 }
 
 mod checks;
+mod leases;
 
 pub use checks::*;
+pub use leases::{Acquired, ClusterStore, MemberRecord};

@@ -13,7 +13,7 @@ mod redb_check;
 mod redb_store;
 
 pub use counting::{CountingBackend, StorageCounters, StorageCounts};
-pub use memory::MemoryStorage;
+pub use memory::{MemoryStorage, StoreClock};
 #[cfg(all(feature = "postgres", not(madsim)))]
 pub use postgres::{PostgresCounts, PostgresOptions, PostgresStorage};
 pub use redb_check::{CheckReport, PROBLEMS_LISTED_MAX, check};

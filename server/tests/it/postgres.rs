@@ -352,3 +352,21 @@ async fn independent_writes_commit_in_one_round_trip_and_a_failed_condition_fall
         })]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_store_conforms_as_a_cluster_store() {
+    let Some(admin) = admin_url() else { return };
+    let mut stores = Vec::new();
+    for _ in 0..6 {
+        stores.push(fresh_store(&admin).await);
+    }
+    let stores = std::sync::Mutex::new(stores);
+    conformance::run_cluster(|| {
+        stores
+            .lock()
+            .unwrap()
+            .pop()
+            .expect("the suite takes at most 6 stores")
+    })
+    .await;
+}

@@ -217,3 +217,8 @@ async fn a_counted_store_counts_commits_fsyncs_and_bytes() {
     assert!(counts.bytes_written > 0, "{counts:?}");
     assert!(counters.read().durable());
 }
+
+#[tokio::test]
+async fn memory_store_conforms_as_a_cluster_store() {
+    conformance::run_cluster(MemoryStorage::new).await;
+}

@@ -4,6 +4,7 @@
 //! Each check takes a fresh, empty store and panics with a message naming the broken rule.
 
 mod deletion;
+mod leases;
 mod namespaces;
 mod visibility;
 
@@ -20,6 +21,7 @@ use endure_core::{
 };
 
 pub use deletion::deleting_a_run_removes_what_names_it;
+pub use leases::run_cluster;
 pub use namespaces::namespaces_are_versioned;
 pub use visibility::visibility_filters;
 

@@ -10,6 +10,7 @@
 //! reconnects and the engine retries); anything else stops the store, as an IO error stops
 //! the redb one.
 
+mod cluster;
 mod columns;
 mod commit;
 mod databases;

@@ -22,10 +22,11 @@ pub struct Migration {
 }
 
 /// Every migration this build knows, in order.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "tables of the Storage port (format version 4 bodies)",
-    sql: r#"
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "tables of the Storage port (format version 4 bodies)",
+        sql: r#"
 CREATE TABLE IF NOT EXISTS endure_meta (
     key TEXT PRIMARY KEY,
     value BIGINT NOT NULL
@@ -113,7 +114,26 @@ CREATE TABLE IF NOT EXISTS endure_namespaces (
     body BYTEA NOT NULL
 );
 "#,
-}];
+    },
+    Migration {
+        version: 2,
+        description: "cluster member rows and shard leases",
+        sql: r#"
+CREATE TABLE IF NOT EXISTS endure_members (
+    node TEXT PRIMARY KEY,
+    address TEXT NOT NULL,
+    heartbeat TIMESTAMPTZ NOT NULL,
+    expires TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE IF NOT EXISTS endure_shard_leases (
+    shard INTEGER PRIMARY KEY,
+    owner TEXT,
+    range_id BIGINT NOT NULL,
+    expires TIMESTAMPTZ
+);
+"#,
+    },
+];
 
 /// The newest schema version this build knows.
 pub fn latest_version() -> i32 {

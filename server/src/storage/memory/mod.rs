@@ -9,10 +9,16 @@ use endure_core::time::Timestamp;
 use endure_core::{EventId, Namespace, RequestId, RunId, TaskQueueName, WorkflowId};
 use parking_lot::Mutex;
 
+mod cluster;
+
+pub use cluster::StoreClock;
+
 /// The in-memory model store.
 #[derive(Debug, Default)]
 pub struct MemoryStorage {
     state: Mutex<State>,
+    /// The store's own clock, by which member rows and shard leases expire.
+    clock: StoreClock,
 }
 
 #[derive(Debug, Default)]
@@ -27,12 +33,25 @@ struct State {
     visibility: BTreeMap<ExecutionKey, VisibilityRow>,
     namespaces: BTreeMap<Namespace, NamespaceRecord>,
     shard_count: Option<u32>,
+    /// Shard leases of cluster nodes (`ClusterStore`).
+    leases: BTreeMap<ShardId, cluster::LeaseRow>,
+    /// Member rows of cluster nodes.
+    members: BTreeMap<endure_core::cluster::NodeName, cluster::MemberRow>,
 }
 
 impl MemoryStorage {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty store whose leases and member rows expire by `clock` (the simulator's
+    /// store clock, apart from every node's).
+    pub fn with_clock(clock: StoreClock) -> Self {
+        Self {
+            clock,
+            ..Self::default()
+        }
     }
 }
 
