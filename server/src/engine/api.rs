@@ -50,6 +50,15 @@ pub enum EngineError {
     /// The engine stopped.
     #[error("the engine is shut down")]
     Shutdown,
+    /// This node of a cluster does not serve the workflow's shard (now): another node
+    /// holds it, or its lease is moving; retry, through the node that holds it.
+    #[error(
+        "shard {shard} is not served by this node; retry (the cluster is moving it, or another node holds it)"
+    )]
+    NotServed {
+        /// The shard.
+        shard: u32,
+    },
     /// A request the engine cannot take as given (say, an empty query type).
     #[error("bad request: {0}")]
     BadRequest(String),

@@ -185,9 +185,8 @@ impl<S: Storage, C: Clock> Engine<S, C> {
     /// shard's inbox depth and each namespace's open runs (a visibility count per
     /// namespace, so call it at scrape time, not in a loop).
     pub async fn record_gauges(&self) -> Result<(), EngineError> {
-        for (index, shard) in self.inner.shards.iter().enumerate() {
-            let depth = shard.max_capacity() - shard.capacity();
-            metrics::gauge!(SHARD_INBOX_DEPTH, "shard" => index.to_string()).set(depth as f64);
+        for (shard, depth) in self.inner.shards.depths() {
+            metrics::gauge!(SHARD_INBOX_DEPTH, "shard" => shard.0.to_string()).set(depth as f64);
         }
         let running = VisibilityQuery {
             status: Some(WorkflowExecutionStatus::Running),

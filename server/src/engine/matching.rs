@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use endure_core::clock::Clock;
-use endure_core::storage::{DispatchRow, DispatchTask, Storage, StorageError};
+use endure_core::storage::{DispatchRow, DispatchTask, ShardId, Storage, StorageError, shard_of};
 use endure_core::versioning::{RoutingConfig, TaskDirective, WorkerDeploymentVersion};
 use endure_core::{Namespace, TaskQueueName, WorkflowId};
 
@@ -135,6 +135,10 @@ pub(crate) struct Matching {
     pub(crate) seen: super::pollers_seen::PollersSeen,
     /// Backlog handoffs so far, numbering each start's request id.
     handoffs: std::sync::atomic::AtomicU64,
+    /// On a cluster node: the store's shard count and the shards this node serves, whose
+    /// rows alone a backlog load keeps (another node hands out the rest). `None`: every
+    /// shard is served here.
+    served: RwLock<Option<(u32, BTreeSet<ShardId>)>>,
 }
 
 /// A backlog task handed to a poller. Until the poller sends its run the start
@@ -231,6 +235,59 @@ impl Queue {
 }
 
 impl Matching {
+    /// From now on, backlog loads keep only the rows of shards [`Self::shard_added`]
+    /// names (a cluster node, which serves some of the store's `shard_count` shards).
+    pub(crate) fn serve_added_shards_only(&self, shard_count: u32) {
+        *self.served.write() = Some((shard_count, BTreeSet::new()));
+    }
+
+    /// This node serves `shard` now: every queue loads its backlog again at its next
+    /// poll, to take the shard's stored tasks (rows it holds already are kept once).
+    pub(crate) fn shard_added(&self, shard: ShardId) {
+        if let Some((_, shards)) = self.served.write().as_mut() {
+            shards.insert(shard);
+        }
+        for queue in self.queues.map.lock().values_mut() {
+            queue.loaded = false;
+        }
+    }
+
+    /// This node no longer serves `shard`: its tasks leave the backlogs (the node that
+    /// takes the shard loads them from storage).
+    pub(crate) fn shard_removed(&self, shard: ShardId) {
+        let count = {
+            let mut served = self.served.write();
+            let Some((count, shards)) = served.as_mut() else {
+                return;
+            };
+            shards.remove(&shard);
+            *count
+        };
+        for queue in self.queues.map.lock().values_mut() {
+            let Queue { backlog, known, .. } = queue;
+            backlog.retain(|row| {
+                let keep =
+                    shard_of(&row.execution.namespace, &row.execution.workflow_id, count) != shard;
+                if !keep {
+                    known.remove(&row.task_id);
+                }
+                keep
+            });
+        }
+    }
+
+    /// Whether a stored row's task is this node's to hand out.
+    fn serves(&self, row: &DispatchRow) -> bool {
+        match &*self.served.read() {
+            None => true,
+            Some((count, shards)) => shards.contains(&shard_of(
+                &row.execution.namespace,
+                &row.execution.workflow_id,
+                *count,
+            )),
+        }
+    }
+
     /// Offers a committed task: to a waiting poller, else to the backlog.
     pub(crate) fn add(&self, row: DispatchRow) {
         offer(&self.queues, row);
@@ -499,7 +556,7 @@ impl Matching {
                 queue.loaded = true;
                 for row in rows
                     .into_iter()
-                    .filter(|row| TaskKind::of(&row.task) == kind)
+                    .filter(|row| TaskKind::of(&row.task) == kind && self.serves(row))
                 {
                     if queue.known.insert(row.task_id) {
                         queue.backlog.push_back(row);

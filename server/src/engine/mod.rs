@@ -14,6 +14,7 @@
 
 mod api;
 mod closings;
+mod cluster;
 mod deadlines;
 mod deletion;
 mod deployments;
@@ -40,6 +41,7 @@ mod workflows;
 mod writer;
 
 pub use api::*;
+pub use cluster::{ClusterConfig, ClusterView, Route};
 pub use matching::QueuedTask;
 pub use runtime::{Engine, EngineConfig};
 pub use schedules::SCHEDULES_LIST_MAX;

@@ -263,7 +263,10 @@ impl<S: Storage, C: Clock> Outbox<S, C> {
                 initiated_event_id: sent.request.initiated_event_id,
             },
         };
-        let mut result = self.shards.apply(&key, input.clone(), None).await;
+        let mut result = self
+            .shards
+            .apply(&key, input.clone(), None, self.clock.now())
+            .await;
         // Addressed to the current run, which a new run replaced meanwhile
         // (continue-as-new): follow to the new one, as a client's request does.
         while target.run_id.is_none()
@@ -276,7 +279,10 @@ impl<S: Storage, C: Clock> Outbox<S, C> {
             {
                 Some(current) if current.run_id != key.run_id => {
                     key.run_id = current.run_id;
-                    result = self.shards.apply(&key, input.clone(), None).await;
+                    result = self
+                        .shards
+                        .apply(&key, input.clone(), None, self.clock.now())
+                        .await;
                 }
                 _ => break,
             }
@@ -316,10 +322,11 @@ impl<S: Storage, C: Clock> Outbox<S, C> {
         };
         match self
             .shards
-            .apply(&row.execution, input, Some(row.key()))
+            .apply(&row.execution, input, Some(row.key()), self.clock.now())
             .await
         {
-            Ok(_) | Err(EngineError::Rejected(_)) => Ok(()),
+            // The row's own shard moved to another node, which delivers it from there.
+            Ok(_) | Err(EngineError::Rejected(_) | EngineError::NotServed { .. }) => Ok(()),
             Err(error) => Err(Retry::Transient(error)),
         }
     }

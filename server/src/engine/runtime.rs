@@ -8,6 +8,7 @@ use std::time::Duration;
 use endure_core::clock::Clock;
 use endure_core::execution::{Input, Rejected, Reply};
 use endure_core::storage::{ExecutionKey, ShardId, Storage, shard_of};
+use endure_core::time::Timestamp;
 use endure_core::{Namespace, RunId, WorkflowId};
 use tokio::sync::{mpsc, oneshot};
 
@@ -15,7 +16,7 @@ use super::api::{EngineError, Health};
 use super::closings::{CLOSING_WAIT_MAX, Closings};
 use super::matching::{Matching, QueuedTask};
 use super::queries::Queries;
-use super::shard::{Shard, ShardMessage, ShardParts};
+use super::shard::{NotSent, Shard, ShardMessage, ShardParts, ShardSlots};
 use super::{namespaces, outbox, shard, updates, writer};
 use crate::clock::SystemClock;
 use crate::storage::{MemoryStorage, RedbStorage};
@@ -70,7 +71,8 @@ impl<S, C> Clone for Engine<S, C> {
 pub(super) struct Inner<S, C> {
     pub(super) storage: Arc<S>,
     pub(super) clock: Arc<C>,
-    pub(super) shards: Vec<mpsc::Sender<ShardMessage>>,
+    /// The shards this node serves (all of them, unless it is a cluster node).
+    pub(super) shards: Arc<ShardSlots>,
     pub(super) matching: Arc<Matching>,
     pub(super) closings: Arc<Closings>,
     pub(super) updates: Arc<updates::UpdateWaiters>,
@@ -88,6 +90,9 @@ pub(super) struct Inner<S, C> {
     /// The engine as the worker of its schedule workflows: stopped first by
     /// [`Engine::shutdown`].
     pub(super) schedulers: super::schedules::SchedulerWorkers,
+    /// On a cluster node: its membership task, stopped (handing its shards back) before
+    /// anything else by [`Engine::shutdown`].
+    pub(super) node: std::sync::OnceLock<super::cluster::NodeHandle>,
 }
 
 impl Engine<RedbStorage, SystemClock> {
@@ -126,6 +131,19 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         clock: Arc<C>,
         config: EngineConfig,
     ) -> Result<Self, EngineError> {
+        let (engine, _) = Self::assemble(storage, clock, config, true).await?;
+        Ok(engine)
+    }
+
+    /// The engine's parts, its shards opened when `open_all` (a single node), else none
+    /// and the parts to open them with returned (a cluster node opens the shards it
+    /// takes leases on).
+    pub(super) async fn assemble(
+        storage: Arc<S>,
+        clock: Arc<C>,
+        config: EngineConfig,
+        open_all: bool,
+    ) -> Result<(Self, Option<ShardParts<S, C>>), EngineError> {
         let mut config = config;
         let shard_count = storage.shard_count(config.shard_count.max(1)).await?;
         if shard_count != config.shard_count {
@@ -153,7 +171,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         let closings = Arc::new(Closings::default());
         let updates = Arc::new(updates::UpdateWaiters::default());
         let (outbox, outbox_rows) = mpsc::unbounded_channel();
-        let mut shards = Vec::new();
+        let shards = Arc::new(ShardSlots::new(config.shard_count));
         let parts = ShardParts {
             storage: Arc::clone(&storage),
             clock: Arc::clone(&clock),
@@ -166,14 +184,20 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             tally: Arc::clone(&tally),
             writes_in_flight_max: config.shard_writes_in_flight_max,
         };
-        for index in 0..config.shard_count.max(1) {
-            let shard = Shard::open(ShardId(index), parts.clone()).await?;
-            let (sender, receiver) = mpsc::channel(config.shard_inbox_max.max(1));
-            tasks.push(tokio::spawn(shard.run(receiver)));
-            shards.push(sender);
-        }
-        // The shards hold the only writer and outbox senders now: each ends when they do.
-        drop(parts);
+        let parts = if open_all {
+            for index in 0..config.shard_count.max(1) {
+                let shard = Shard::open(ShardId(index), parts.clone()).await?;
+                let (sender, receiver) = mpsc::channel(config.shard_inbox_max.max(1));
+                tasks.push(tokio::spawn(shard.run(receiver)));
+                shards.install(ShardId(index), sender, Timestamp::from_unix_nanos(u64::MAX));
+            }
+            // The shards hold the only writer and outbox senders now: each ends when they
+            // do.
+            None
+        } else {
+            matching.serve_added_shards_only(config.shard_count);
+            Some(parts)
+        };
         tasks.push(writer_task);
         let outbox = outbox::Outbox::new(
             Arc::clone(&storage),
@@ -197,6 +221,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 tasks,
                 outbox,
                 schedulers: super::schedules::SchedulerWorkers::default(),
+                node: std::sync::OnceLock::new(),
             }),
         };
         // Every namespace's schedules are served from the start (their wake-ups are
@@ -204,7 +229,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         for namespace in engine.inner.namespaces.names() {
             engine.inner.schedulers.serve(&engine, &namespace);
         }
-        Ok(engine)
+        Ok((engine, parts))
     }
 
     /// Stops the engine gracefully once this is its last handle: every shard finishes the
@@ -212,8 +237,11 @@ impl<S: Storage, C: Clock> Engine<S, C> {
     /// commits what it was given, and only then does this return. With other handles
     /// still alive (a transport still serving), nothing stops and the engine comes back.
     pub async fn shutdown(self) -> Result<(), Self> {
-        let inner = Arc::try_unwrap(self.inner).map_err(|inner| Self { inner })?;
+        let mut inner = Arc::try_unwrap(self.inner).map_err(|inner| Self { inner })?;
         inner.schedulers.stop().await;
+        if let Some(node) = std::mem::take(&mut inner.node).into_inner() {
+            node.leave().await;
+        }
         let Inner {
             shards,
             tasks,
@@ -221,7 +249,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             ..
         } = inner;
         // Closing the inboxes: each shard drains its queue, then drops its writer handle.
-        drop(shards);
+        drop(shards.close());
         for task in tasks {
             let _ = task.await;
         }
@@ -244,14 +272,19 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         workflow_id: &WorkflowId,
         message: ShardMessage,
     ) -> Result<(), EngineError> {
-        let index = shard_of(namespace, workflow_id, self.inner.shards.len() as u32).0 as usize;
-        match self.inner.shards[index].try_send(message) {
+        let shard = shard_of(namespace, workflow_id, self.inner.shards.count());
+        match self
+            .inner
+            .shards
+            .try_send(shard, self.inner.clock.now(), message)
+        {
             Ok(()) => Ok(()),
-            Err(mpsc::error::TrySendError::Full(_)) => Err(EngineError::Overloaded(format!(
+            Err(NotSent::Full) => Err(EngineError::Overloaded(format!(
                 "the shard of workflow {workflow_id} has {} requests waiting",
                 self.inner.config.shard_inbox_max
             ))),
-            Err(mpsc::error::TrySendError::Closed(_)) => Err(EngineError::Shutdown),
+            Err(NotSent::Closed) => Err(EngineError::Shutdown),
+            Err(NotSent::NotServed) => Err(EngineError::NotServed { shard: shard.0 }),
         }
     }
 
@@ -352,7 +385,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
 
     /// Whether every shard's actor still runs (none stopped by a panic or a lost lease).
     pub fn shards_running(&self) -> bool {
-        self.inner.shards.iter().all(|shard| !shard.is_closed())
+        self.inner.shards.all_running()
     }
 
     /// The tasks of `workflow_id`'s runs waiting in the engine's task queues in memory,

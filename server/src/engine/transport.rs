@@ -59,9 +59,10 @@ impl From<EngineError> for RemoteError {
             EngineError::BadRequest(_) => (ErrorKind::InvalidArgument, None),
             EngineError::NotReady(_) => (ErrorKind::FailedPrecondition, None),
             EngineError::TimedOut(_) => (ErrorKind::DeadlineExceeded, None),
-            EngineError::Storage(_) | EngineError::Shutdown | EngineError::Overloaded(_) => {
-                (ErrorKind::Unavailable, None)
-            }
+            EngineError::Storage(_)
+            | EngineError::Shutdown
+            | EngineError::Overloaded(_)
+            | EngineError::NotServed { .. } => (ErrorKind::Unavailable, None),
         };
         Self {
             kind,

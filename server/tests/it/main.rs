@@ -9,6 +9,7 @@
 
 mod backpressure;
 mod children;
+mod cluster;
 // These run real processes and build their own runtimes: not under simulation.
 mod corrupt_pages;
 #[cfg(not(madsim))]
@@ -24,6 +25,7 @@ mod engine_crash;
 mod hooked;
 mod namespaces;
 mod outbox;
+mod partitioned;
 #[cfg(all(feature = "postgres", not(madsim)))]
 mod postgres;
 #[cfg(all(feature = "postgres", not(madsim)))]

@@ -80,7 +80,11 @@ impl<S: Storage, C: Clock> Outbox<S, C> {
             },
             initiated_event_id,
         };
-        let input = match self.shards.start_child(request, parent_info).await {
+        let input = match self
+            .shards
+            .start_child(request, parent_info, self.clock.now())
+            .await
+        {
             Ok(started) => Input::ChildWorkflowStarted {
                 initiated_event_id,
                 run_id: started.run_id,
@@ -134,7 +138,11 @@ impl<S: Storage, C: Clock> Outbox<S, C> {
             run_id: first_run(child),
             outcome,
         };
-        match self.shards.apply(&parent_key, input, None).await {
+        match self
+            .shards
+            .apply(&parent_key, input, None, self.clock.now())
+            .await
+        {
             // Refused: the parent closed, or already knows.
             Ok(_) | Err(EngineError::Rejected(_) | EngineError::NotFound(_)) => {}
             Err(error) => return Err(Retry::Transient(error)),
@@ -188,7 +196,11 @@ impl<S: Storage, C: Clock> Outbox<S, C> {
             if current.status.is_closed() || !self.is_child_of(&key, source).await? {
                 break;
             }
-            match self.shards.apply(&key, input.clone(), None).await {
+            match self
+                .shards
+                .apply(&key, input.clone(), None, self.clock.now())
+                .await
+            {
                 Err(EngineError::Rejected(Rejected::WorkflowClosed)) => continue,
                 Ok(_) | Err(EngineError::Rejected(_) | EngineError::NotFound(_)) => break,
                 Err(error) => return Err(Retry::Transient(error)),
@@ -202,10 +214,12 @@ impl<S: Storage, C: Clock> Outbox<S, C> {
     async fn report_to_source(&self, row: &DispatchRow, input: Input) -> Result<(), Retry> {
         match self
             .shards
-            .apply(&row.execution, input, Some(row.key()))
+            .apply(&row.execution, input, Some(row.key()), self.clock.now())
             .await
         {
-            Ok(_) | Err(EngineError::Rejected(_)) => Ok(()),
+            // The row's own shard moved to another node, which reloads the row from
+            // storage as it opens the shard and delivers it from there.
+            Ok(_) | Err(EngineError::Rejected(_) | EngineError::NotServed { .. }) => Ok(()),
             Err(error) => Err(Retry::Transient(error)),
         }
     }

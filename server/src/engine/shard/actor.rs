@@ -123,9 +123,18 @@ impl<S: Storage, C: Clock> Shard<S, C> {
     /// Takes the shard's lease, reloads its deadlines and hands its outbox rows to the
     /// outbox (recovery).
     pub(crate) async fn open(id: ShardId, parts: ShardParts<S, C>) -> Result<Self, EngineError> {
+        let range = parts.storage.acquire_shard(id).await?;
+        Self::open_at(id, parts, range).await
+    }
+
+    /// [`open`](Self::open) under a lease already taken at `range` (a cluster node's).
+    pub(crate) async fn open_at(
+        id: ShardId,
+        parts: ShardParts<S, C>,
+        range: RangeId,
+    ) -> Result<Self, EngineError> {
         let mut parts = parts;
         parts.writes_in_flight_max = parts.writes_in_flight_max.max(1);
-        let range = parts.storage.acquire_shard(id).await?;
         let mut shard = Self {
             id,
             range,

@@ -5,8 +5,12 @@ use endure_core::execution::{Input, Reply, ResetRequest, SignalRequest};
 use endure_core::history::ParentExecutionInfo;
 use endure_core::storage::{DispatchKey, ExecutionKey, shard_of};
 use endure_core::{RunId, UpdateRequest};
+use std::sync::{Arc, Weak};
+
+use endure_core::time::Timestamp;
 use tokio::sync::{mpsc, oneshot};
 
+use super::slots::ShardSlots;
 use crate::engine::api::{EngineError, StartWorkflowRequest, StartWorkflowResponse};
 
 /// A message to a shard.
@@ -42,20 +46,37 @@ pub(crate) enum ShardMessage {
     },
 }
 
-/// Weak handles to every shard: how the engine's own workers (the outbox) send inputs to
+/// A weak handle to the engine's shards: how its own workers (the outbox) send inputs to
 /// runs without keeping the shards alive once the engine is dropped.
 #[derive(Clone)]
-pub(crate) struct Shards(Vec<mpsc::WeakSender<ShardMessage>>);
+pub(crate) struct Shards(Weak<ShardSlots>);
 
 impl Shards {
-    /// Handles to `senders`, indexed by shard.
-    pub(crate) fn new(senders: &[mpsc::Sender<ShardMessage>]) -> Self {
-        Self(senders.iter().map(mpsc::Sender::downgrade).collect())
+    /// A handle to `slots`.
+    pub(crate) fn new(slots: &Arc<ShardSlots>) -> Self {
+        Self(Arc::downgrade(slots))
     }
 
-    /// Whether any shard still runs (the engine has not been dropped).
+    /// Whether the engine still runs.
     pub(crate) fn alive(&self) -> bool {
-        self.0.iter().any(|shard| shard.strong_count() > 0)
+        self.0.upgrade().is_some_and(|slots| slots.open())
+    }
+
+    /// The inbox of the shard of `namespace`/`workflow_id`, if served here at `now`.
+    fn sender(
+        &self,
+        namespace: &endure_core::Namespace,
+        workflow_id: &endure_core::WorkflowId,
+        now: Timestamp,
+    ) -> Result<mpsc::Sender<ShardMessage>, EngineError> {
+        let slots = self.0.upgrade().ok_or(EngineError::Shutdown)?;
+        if !slots.open() {
+            return Err(EngineError::Shutdown);
+        }
+        let shard = shard_of(namespace, workflow_id, slots.count());
+        slots
+            .sender(shard, now)
+            .ok_or(EngineError::NotServed { shard: shard.0 })
     }
 
     /// Applies `input` to a run through its shard (see `Engine::apply`).
@@ -64,18 +85,9 @@ impl Shards {
         execution: &ExecutionKey,
         input: Input,
         dispatched: Option<DispatchKey>,
+        now: Timestamp,
     ) -> Result<Reply, EngineError> {
-        let index = shard_of(
-            &execution.namespace,
-            &execution.workflow_id,
-            self.0.len() as u32,
-        )
-        .0 as usize;
-        let shard = self
-            .0
-            .get(index)
-            .and_then(mpsc::WeakSender::upgrade)
-            .ok_or(EngineError::Shutdown)?;
+        let shard = self.sender(&execution.namespace, &execution.workflow_id, now)?;
         let (reply, result) = oneshot::channel();
         shard
             .send(ShardMessage::Apply {
@@ -95,14 +107,9 @@ impl Shards {
         &self,
         request: StartWorkflowRequest,
         parent: ParentExecutionInfo,
+        now: Timestamp,
     ) -> Result<StartWorkflowResponse, EngineError> {
-        let index =
-            shard_of(&request.namespace, &request.options.id, self.0.len() as u32).0 as usize;
-        let shard = self
-            .0
-            .get(index)
-            .and_then(mpsc::WeakSender::upgrade)
-            .ok_or(EngineError::Shutdown)?;
+        let shard = self.sender(&request.namespace, &request.options.id, now)?;
         let (reply, result) = oneshot::channel();
         shard
             .send(ShardMessage::Start {

@@ -29,8 +29,10 @@ mod outbox_rows;
 mod plan;
 mod reset;
 mod signals;
+mod slots;
 mod start;
 mod write;
 
 pub(crate) use actor::{Shard, ShardParts, read_whole_history};
 pub(crate) use messages::{ShardMessage, Shards};
+pub(crate) use slots::{NotSent, ShardSlots};

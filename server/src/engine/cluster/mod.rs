@@ -1,0 +1,150 @@
+//! The engine as one node of a cluster: several engines sharing one store, each serving
+//! the shards it holds a lease on (see [`endure_core::cluster`] for placement and the
+//! lease rules, and `membership.rs` for the task that applies them).
+//!
+//! [`Engine::join_cluster`] opens an engine that serves no shard until its membership task
+//! takes leases; requests for a shard this node does not serve are refused with
+//! [`EngineError::NotServed`] (retryable), and [`Engine::route`] says which node serves
+//! it, for a front end that forwards. [`Engine::cluster_view`] is what `endure cluster
+//! describe` shows.
+
+mod membership;
+
+use std::sync::Arc;
+
+use endure_core::clock::Clock;
+use endure_core::cluster::{LeaseConfig, Member, ShardLease};
+use endure_core::storage::{ClusterStore, MemberRecord, ShardId, shard_of};
+use endure_core::{Namespace, WorkflowId};
+use parking_lot::RwLock;
+use tokio::sync::watch;
+
+use super::api::EngineError;
+use super::runtime::{Engine, EngineConfig};
+
+/// How a node joins its cluster.
+#[derive(Clone, Debug)]
+pub struct ClusterConfig {
+    /// This node: its name and the address its peers, clients and workers reach it at.
+    pub member: Member,
+    /// Lease and heartbeat timings.
+    pub leases: LeaseConfig,
+}
+
+/// The cluster as this node last read it.
+#[derive(Clone, Debug, Default)]
+pub struct ClusterView {
+    /// This node, once joined.
+    pub me: Option<Member>,
+    /// The live members, by name.
+    pub members: Vec<MemberRecord>,
+    /// Every shard's lease, by shard.
+    pub leases: Vec<ShardLease>,
+    /// The shards this node serves now.
+    pub served: Vec<ShardId>,
+}
+
+/// Where a workflow's shard is served.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// Here.
+    Local,
+    /// By another live member.
+    Remote(Member),
+    /// Nowhere known right now (its lease is moving): retry shortly.
+    Unknown,
+}
+
+/// The running membership task of a node.
+pub(crate) struct NodeHandle {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+    view: Arc<RwLock<ClusterView>>,
+}
+
+impl NodeHandle {
+    /// Hands every shard back and leaves the membership, then returns.
+    pub(crate) async fn leave(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+impl<S: ClusterStore, C: Clock> Engine<S, C> {
+    /// Opens this engine as node `cluster.member` of the cluster on `storage`: it serves
+    /// the shards placement gives it, taking each as its lease is free, and hands them
+    /// back on [`shutdown`](Engine::shutdown). Returns once the first round of leases is
+    /// taken.
+    pub async fn join_cluster(
+        storage: Arc<S>,
+        clock: Arc<C>,
+        config: EngineConfig,
+        cluster: ClusterConfig,
+    ) -> Result<Self, EngineError> {
+        cluster.leases.check().map_err(EngineError::BadRequest)?;
+        let (engine, parts) = Self::assemble(storage, clock, config, false).await?;
+        let parts = parts.ok_or_else(|| EngineError::BadRequest("no shard parts".into()))?;
+        let view = Arc::new(RwLock::new(ClusterView {
+            me: Some(cluster.member.clone()),
+            ..ClusterView::default()
+        }));
+        let mut membership = membership::Membership::new(
+            cluster,
+            parts,
+            Arc::clone(&engine.inner.shards),
+            Arc::clone(&view),
+            engine.inner.config.shard_inbox_max,
+        );
+        membership.tick().await;
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(membership.run(stopped));
+        let node = NodeHandle { stop, task, view };
+        if engine.inner.node.set(node).is_err() {
+            return Err(EngineError::BadRequest("the node joined twice".into()));
+        }
+        Ok(engine)
+    }
+}
+
+impl<S, C: Clock> Engine<S, C> {
+    /// The cluster as this node last read it; `None` for a single-node engine.
+    pub fn cluster_view(&self) -> Option<ClusterView> {
+        let node = self.inner.node.get()?;
+        let mut view = node.view.read().clone();
+        view.served = self.inner.shards.served();
+        Some(view)
+    }
+
+    /// Where the shard of `namespace`/`workflow_id` is served.
+    pub fn route(&self, namespace: &Namespace, workflow_id: &WorkflowId) -> Route {
+        let shard = shard_of(namespace, workflow_id, self.inner.shards.count());
+        if self
+            .inner
+            .shards
+            .sender(shard, self.inner.clock.now())
+            .is_some()
+        {
+            return Route::Local;
+        }
+        let Some(node) = self.inner.node.get() else {
+            return Route::Unknown;
+        };
+        let view = node.view.read();
+        let owner = view
+            .leases
+            .iter()
+            .find(|lease| lease.shard == shard && !lease.remaining.is_zero())
+            .and_then(|lease| lease.owner.as_ref());
+        let member = owner.and_then(|owner| {
+            view.members
+                .iter()
+                .find(|record| &record.member.node == owner)
+        });
+        match member {
+            Some(record) if Some(&record.member) != view.me.as_ref() => {
+                Route::Remote(record.member.clone())
+            }
+            _ => Route::Unknown,
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! Engines as nodes of a cluster over one shared store: they split the shards by
+//! placement, refuse (retryably) the workflows of shards they do not serve and say who
+//! serves them, hand their shards on when they leave, and stop serving — before another
+//! node can take over — when cut off from the store.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use endure_core::cluster::{LeaseConfig, Member, NodeName, placement};
+use endure_core::execution::WorkflowTaskCompletion;
+use endure_core::history::{EventType, SdkMetadata};
+use endure_core::storage::{ShardId, shard_of};
+use endure_core::*;
+use endure_server::clock::SystemClock;
+use endure_server::engine::{
+    ClusterConfig, Engine, EngineConfig, EngineError, Route, StartWorkflowRequest,
+};
+use endure_server::storage::MemoryStorage;
+
+use crate::partitioned::Partitioned;
+
+type Node = Engine<Partitioned, SystemClock>;
+
+const SHARDS: u32 = 8;
+
+fn leases() -> LeaseConfig {
+    LeaseConfig {
+        duration: Duration::from_millis(1_500),
+        renew_every: Duration::from_millis(200),
+        margin: Duration::from_millis(500),
+        heartbeat_every: Duration::from_millis(100),
+        member_ttl: Duration::from_millis(600),
+    }
+}
+
+fn member(name: &str) -> Member {
+    Member::new(NodeName::new(name).unwrap(), format!("{name}.test:7233")).unwrap()
+}
+
+async fn join(
+    store: &Arc<MemoryStorage>,
+    name: &str,
+) -> (Node, Arc<std::sync::atomic::AtomicBool>) {
+    let partitioned = Partitioned::new(store);
+    let cut = Arc::clone(&partitioned.cut);
+    let config = EngineConfig {
+        shard_count: SHARDS,
+        poll_wait: Duration::from_millis(300),
+        ..EngineConfig::default()
+    };
+    let cluster = ClusterConfig {
+        member: member(name),
+        leases: leases(),
+    };
+    let node = Engine::join_cluster(
+        Arc::new(partitioned),
+        Arc::new(SystemClock),
+        config,
+        cluster,
+    )
+    .await
+    .unwrap();
+    (node, cut)
+}
+
+fn served(node: &Node) -> Vec<ShardId> {
+    node.cluster_view().unwrap().served
+}
+
+/// Waits (at most `limit`) until `done` holds.
+async fn eventually(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let start = tokio::time::Instant::now();
+    while !done() {
+        assert!(start.elapsed() < limit, "not within {limit:?}: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn queue() -> TaskQueueName {
+    TaskQueueName::new("cluster").unwrap()
+}
+
+fn start_request(id: &WorkflowId) -> StartWorkflowRequest {
+    StartWorkflowRequest {
+        namespace: Namespace::default(),
+        options: StartWorkflowOptions::new(id.clone(), queue()),
+        workflow_type: WorkflowType::new("Clustered").unwrap(),
+        input: Payloads::empty(),
+        header: Header::new(),
+        identity: "test".into(),
+    }
+}
+
+/// Polls `node` for the workflow task of `id` and completes the run.
+async fn complete(node: &Node, id: &WorkflowId) {
+    let task = node
+        .poll_workflow_task(&Namespace::default(), &queue(), "worker")
+        .await
+        .unwrap()
+        .expect("a workflow task waits on the node that serves its shard");
+    assert_eq!(&task.execution.workflow_id, id);
+    let completion = WorkflowTaskCompletion {
+        token: task.token,
+        commands: vec![Command::CompleteWorkflowExecution(
+            CompleteWorkflowExecutionCommandAttributes { result: None },
+        )],
+        identity: "worker".into(),
+        sticky: None,
+        force_create_workflow_task: false,
+        sdk_metadata: SdkMetadata::default(),
+        next_run_id: RunId::from_u128(0),
+        messages: Vec::new(),
+        deployment_version: None,
+        versioning_behavior: Default::default(),
+    };
+    node.complete_workflow_task(&task.execution, completion)
+        .await
+        .unwrap();
+    let history = node.history(&task.execution).await.unwrap();
+    let types: Vec<EventType> = history.iter().map(HistoryEvent::event_type).collect();
+    assert_eq!(
+        types,
+        vec![
+            EventType::WorkflowExecutionStarted,
+            EventType::WorkflowTaskScheduled,
+            EventType::WorkflowTaskStarted,
+            EventType::WorkflowTaskCompleted,
+            EventType::WorkflowExecutionCompleted,
+        ]
+    );
+}
+
+/// A workflow id whose shard is `shard`.
+fn id_on(shard: ShardId) -> WorkflowId {
+    (0..)
+        .map(|index| WorkflowId::new(format!("order-{index}")).unwrap())
+        .find(|id| shard_of(&Namespace::default(), id, SHARDS) == shard)
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_split_the_shards_route_to_each_other_and_hand_shards_on_when_leaving() {
+    let store = Arc::new(MemoryStorage::new());
+    let (a, _) = join(&store, "a").await;
+    assert_eq!(
+        served(&a).len(),
+        SHARDS as usize,
+        "a lone node serves every shard"
+    );
+    let (b, _) = join(&store, "b").await;
+    let names = [NodeName::new("a").unwrap(), NodeName::new("b").unwrap()];
+    let placed = placement(SHARDS, &names);
+    let of = |name: &str| -> Vec<ShardId> {
+        placed
+            .iter()
+            .filter(|(_, node)| node.as_str() == name)
+            .map(|(shard, _)| *shard)
+            .collect()
+    };
+    let (on_a, on_b) = (of("a"), of("b"));
+    assert!(!on_a.is_empty() && !on_b.is_empty(), "{placed:?}");
+    eventually(Duration::from_secs(5), "placement reached", || {
+        served(&a) == on_a && served(&b) == on_b
+    })
+    .await;
+
+    // Each node takes its own shards' workflows and refuses the other's, naming it.
+    let (mine, theirs) = (id_on(on_a[0]), id_on(on_b[0]));
+    assert_eq!(a.route(&Namespace::default(), &mine), Route::Local);
+    eventually(Duration::from_secs(2), "a knows b's address", || {
+        a.route(&Namespace::default(), &theirs) == Route::Remote(member("b"))
+    })
+    .await;
+    a.start_workflow(start_request(&mine)).await.unwrap();
+    assert!(matches!(
+        a.start_workflow(start_request(&theirs)).await,
+        Err(EngineError::NotServed { shard }) if shard == on_b[0].0
+    ));
+    b.start_workflow(start_request(&theirs)).await.unwrap();
+    complete(&b, &theirs).await;
+
+    // a leaves gracefully: b takes a's shards as they are handed on, well before a's
+    // leases would have run out, and finishes the workflow a started.
+    let left = tokio::time::Instant::now();
+    a.shutdown().await.ok().expect("the last handle");
+    eventually(Duration::from_secs(1), "b serves every shard", || {
+        served(&b).len() == SHARDS as usize
+    })
+    .await;
+    assert!(left.elapsed() < leases().duration, "handed on, not expired");
+    complete(&b, &mine).await;
+    let view = b.cluster_view().unwrap();
+    let members: Vec<&str> = view
+        .members
+        .iter()
+        .map(|record| record.member.node.as_str())
+        .collect();
+    assert_eq!(members, vec!["b"], "a left the membership");
+    assert!(
+        view.leases
+            .iter()
+            .all(|lease| lease.owner.as_ref().map(NodeName::as_str) == Some("b")),
+        "{:?}",
+        view.leases
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_cut_off_from_the_store_stops_serving_before_another_takes_over() {
+    let store = Arc::new(MemoryStorage::new());
+    let (a, cut_a) = join(&store, "a").await;
+    let (b, _) = join(&store, "b").await;
+    eventually(Duration::from_secs(5), "both serve", || {
+        !served(&a).is_empty() && !served(&b).is_empty()
+    })
+    .await;
+    let shard = served(&a)[0];
+    let id = id_on(shard);
+    a.start_workflow(start_request(&id)).await.unwrap();
+
+    cut_a.store(true, std::sync::atomic::Ordering::Release);
+    let cut_at = tokio::time::Instant::now();
+    // a stops serving its shards within its lease less the margin.
+    eventually(leases().duration, "a stops serving", || {
+        served(&a).is_empty()
+    })
+    .await;
+    let stopped_after = cut_at.elapsed();
+    assert!(
+        stopped_after <= leases().duration - leases().margin + Duration::from_millis(300),
+        "a stopped only after {stopped_after:?}"
+    );
+    assert!(matches!(
+        a.start_workflow(start_request(&WorkflowId::new("late").unwrap()))
+            .await,
+        Err(EngineError::NotServed { .. } | EngineError::Storage(_))
+    ));
+    // b takes every shard once a's leases and member row have run out.
+    eventually(Duration::from_secs(5), "b serves every shard", || {
+        served(&b).len() == SHARDS as usize
+    })
+    .await;
+    assert!(cut_at.elapsed() >= leases().duration - leases().margin);
+    complete(&b, &id).await;
+
+    // Healed, a rejoins and gets its share back by handoff.
+    cut_a.store(false, std::sync::atomic::Ordering::Release);
+    eventually(Duration::from_secs(5), "a serves again", || {
+        !served(&a).is_empty() && served(&a).len() + served(&b).len() == SHARDS as usize
+    })
+    .await;
+    a.shutdown().await.ok().expect("the last handle");
+    b.shutdown().await.ok().expect("the last handle");
+}
