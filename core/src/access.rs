@@ -185,6 +185,9 @@ impl Request {
         use Role::{Admin, Reader, Worker, Writer};
         let (namespace, role) = match self {
             Self::Health(_) => return check(Need::Nothing),
+            Self::DescribeCluster(_) => return check(Need::Authenticated),
+            // Only nodes forward: a node's credential holds `system:admin`.
+            Self::Forwarded(_) => return check(Need::SystemAdmin),
             Self::ListNamespaces(_) => return check(Need::Authenticated),
             Self::CreateNamespace(_) => return check(Need::SystemAdmin),
             Self::DescribeNamespace(request) => (&request.name, Reader),

@@ -11,6 +11,7 @@
 //! holds an `Arc<dyn Transport>`, so user code does not change between embedded and server
 //! mode.
 
+mod cluster;
 mod deployments;
 mod namespaces;
 mod rpc;
@@ -27,6 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::RunId;
 
+pub use cluster::*;
 pub use deployments::*;
 pub use namespaces::*;
 pub use rpc::{CheckText, Handler, Request, Response, Rpc};

@@ -247,4 +247,8 @@ rpcs! {
     /// List a namespace's search attributes, system and custom.
     list_search_attributes / ListSearchAttributes:
         ListSearchAttributesRequest => SearchAttributesListing;
+    /// Which nodes serve the cluster and which shards each holds.
+    describe_cluster / DescribeCluster: DescribeClusterRequest => Box<ClusterDescription>;
+    /// A request another node forwarded to the node serving its workflow.
+    forwarded / Forwarded: ForwardedRequest => Box<Response>;
 }

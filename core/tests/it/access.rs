@@ -24,8 +24,8 @@ fn expected(rpc: &str) -> Expected {
     use Role::*;
     match rpc {
         "Health" => Anyone,
-        "ListNamespaces" => AnyCredential,
-        "CreateNamespace" => SystemAdmin,
+        "ListNamespaces" | "DescribeCluster" => AnyCredential,
+        "CreateNamespace" | "Forwarded" => SystemAdmin,
         "DescribeNamespace"
         | "ListSearchAttributes"
         | "GetHistory"

@@ -674,7 +674,56 @@ pub(crate) fn samples() -> Vec<(Request, Response)> {
             }),
             Response::ListSearchAttributes(SearchAttributesListing::of(custom_attributes())),
         ),
+        (
+            Request::DescribeCluster(DescribeClusterRequest),
+            Response::DescribeCluster(Box::new(ClusterDescription {
+                node: Some(member("node-b", "10.0.0.2:7233")),
+                shard_count: 4,
+                members: vec![
+                    ClusterMember {
+                        member: member("node-a", "10.0.0.1:7233"),
+                        heartbeat_age: Duration::from_millis(800),
+                        shards: 1,
+                    },
+                    ClusterMember {
+                        member: member("node-b", "10.0.0.2:7233"),
+                        heartbeat_age: Duration::from_millis(1_200),
+                        shards: 2,
+                    },
+                ],
+                shards: vec![
+                    ShardOwnership {
+                        shard: 0,
+                        owner: Some(endure_core::cluster::NodeName::new("node-a").unwrap()),
+                        range: 3,
+                        lease_remaining: Duration::from_millis(9_100),
+                    },
+                    ShardOwnership {
+                        shard: 1,
+                        owner: None,
+                        range: 5,
+                        lease_remaining: Duration::ZERO,
+                    },
+                ],
+            })),
+        ),
+        (
+            Request::Forwarded(ForwardedRequest {
+                request: Box::new(Request::SignalWorkflow(SignalWorkflowRequest {
+                    namespace: namespace(),
+                    workflow_id: workflow_id(),
+                    run_id: None,
+                    signal: signal(),
+                })),
+            }),
+            Response::Forwarded(Box::new(Response::SignalWorkflow(()))),
+        ),
     ]
+}
+
+fn member(name: &str, address: &str) -> endure_core::cluster::Member {
+    endure_core::cluster::Member::new(endure_core::cluster::NodeName::new(name).unwrap(), address)
+        .unwrap()
 }
 
 fn custom_attributes() -> endure_core::attribute_registry::Registered {

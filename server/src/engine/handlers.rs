@@ -519,6 +519,21 @@ impl<S: Storage, C: Clock> Handler for InProcessTransport<S, C> {
     ) -> Result<SearchAttributesListing, EngineError> {
         self.engine.list_search_attributes(&request.namespace)
     }
+
+    async fn describe_cluster(
+        &self,
+        _request: DescribeClusterRequest,
+    ) -> Result<Box<ClusterDescription>, EngineError> {
+        Ok(Box::new(self.engine.cluster_description()))
+    }
+
+    /// Served by [`InProcessTransport::call`] itself, which unwraps the request (the
+    /// handler would have to name its own future's type).
+    async fn forwarded(&self, _request: ForwardedRequest) -> Result<Box<Response>, EngineError> {
+        Err(EngineError::BadRequest(
+            "a forwarded request is served by the transport".into(),
+        ))
+    }
 }
 
 /// What the machine answered to a completion, as the worker sees it.

@@ -161,6 +161,23 @@ impl Namespaces {
             .collect()
     }
 
+    /// Takes every record newer than the one known (another node of the cluster changed
+    /// it); returns those taken.
+    pub(crate) fn absorb(&self, records: Vec<NamespaceRecord>) -> Vec<NamespaceRecord> {
+        let mut known = self.records.write();
+        let mut taken = Vec::new();
+        for record in records {
+            let newer = known
+                .get(&record.name)
+                .is_none_or(|current| current.version < record.version);
+            if newer {
+                known.insert(record.name.clone(), record.clone());
+                taken.push(record);
+            }
+        }
+        taken
+    }
+
     fn remember(&self, record: NamespaceRecord) {
         let mut records = self.records.write();
         let newer = records

@@ -132,6 +132,18 @@ impl<S: Storage, C: Clock> InProcessTransport<S, C> {
     /// (`handlers.rs`).
     async fn dispatch(&self, request: Request) -> Result<Response, EngineError> {
         request.check_text()?;
-        request.dispatch(self).await
+        match request {
+            // Another node forwarded it here: served here, never forwarded again.
+            Request::Forwarded(forwarded) => {
+                if matches!(*forwarded.request, Request::Forwarded(_)) {
+                    return Err(EngineError::BadRequest(
+                        "a forwarded request is never forwarded again".into(),
+                    ));
+                }
+                let response = forwarded.request.dispatch(self).await?;
+                Ok(Response::Forwarded(Box::new(response)))
+            }
+            request => request.dispatch(self).await,
+        }
     }
 }

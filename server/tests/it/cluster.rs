@@ -9,11 +9,13 @@ use std::time::Duration;
 use endure_core::cluster::{LeaseConfig, Member, NodeName, placement};
 use endure_core::execution::WorkflowTaskCompletion;
 use endure_core::history::{EventType, SdkMetadata};
+use endure_core::protocol::{DescribeClusterRequest, RemoteError, Rpc, Transport};
 use endure_core::storage::{ShardId, shard_of};
 use endure_core::*;
 use endure_server::clock::SystemClock;
 use endure_server::engine::{
-    ClusterConfig, Engine, EngineConfig, EngineError, Route, StartWorkflowRequest,
+    ClusterConfig, ClusterFront, Engine, EngineConfig, EngineError, PeerConnector, Route,
+    StartWorkflowRequest,
 };
 use endure_server::storage::MemoryStorage;
 
@@ -249,6 +251,101 @@ async fn a_node_cut_off_from_the_store_stops_serving_before_another_takes_over()
         !served(&a).is_empty() && served(&a).len() + served(&b).len() == SHARDS as usize
     })
     .await;
+    a.shutdown().await.ok().expect("the last handle");
+    b.shutdown().await.ok().expect("the last handle");
+}
+
+/// Sends `request` through `transport`.
+async fn call<R: Rpc>(
+    transport: &Arc<dyn Transport>,
+    request: R,
+) -> Result<R::Response, RemoteError> {
+    let response = transport.call(request.into_request()).await?;
+    Ok(R::from_response(response).unwrap_or_else(|other| panic!("answered {other:?}")))
+}
+
+/// Reaches peers in this process: each address names a node's front door.
+#[derive(Default)]
+struct InProcessPeers(parking_lot::Mutex<std::collections::BTreeMap<String, Arc<dyn Transport>>>);
+
+impl PeerConnector for InProcessPeers {
+    fn connect(&self, address: &str) -> Arc<dyn Transport> {
+        self.0
+            .lock()
+            .get(address)
+            .cloned()
+            .unwrap_or_else(|| panic!("no node at {address}"))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn either_front_door_serves_every_workflow_by_forwarding_to_its_node() {
+    let store = Arc::new(MemoryStorage::new());
+    let (a, _) = join(&store, "a").await;
+    let (b, _) = join(&store, "b").await;
+    let peers = Arc::new(InProcessPeers::default());
+    let front_a: Arc<dyn Transport> = Arc::new(ClusterFront::new(a.clone(), peers.clone()));
+    let front_b: Arc<dyn Transport> = Arc::new(ClusterFront::new(b.clone(), peers.clone()));
+    peers
+        .0
+        .lock()
+        .insert(member("a").address, Arc::clone(&front_a));
+    peers
+        .0
+        .lock()
+        .insert(member("b").address, Arc::clone(&front_b));
+    eventually(
+        Duration::from_secs(5),
+        "both serve and know each other",
+        || {
+            let (on_a, on_b) = (served(&a), served(&b));
+            !on_a.is_empty()
+                && on_a.len() + on_b.len() == SHARDS as usize
+                && a.cluster_view().unwrap().members.len() == 2
+                && b.cluster_view().unwrap().members.len() == 2
+        },
+    )
+    .await;
+    let theirs = id_on(served(&b)[0]);
+    eventually(Duration::from_secs(2), "a routes to b", || {
+        a.route(&Namespace::default(), &theirs) == Route::Remote(member("b"))
+    })
+    .await;
+    // Through a's door: the start is forwarded to b, which serves the shard.
+    let started = call(&front_a, start_request(&theirs)).await;
+    let run_id = started.expect("forwarded start").run_id;
+    let description = b
+        .describe_workflow(&Namespace::default(), &theirs, None)
+        .await
+        .unwrap();
+    assert_eq!(description.execution.run_id, run_id);
+    // A cluster description through either door lists both members and every shard.
+    let described = call(&front_a, DescribeClusterRequest).await.unwrap();
+    assert_eq!(described.node, Some(member("a")));
+    assert_eq!(described.shard_count, SHARDS);
+    assert_eq!(described.members.len(), 2);
+    assert_eq!(
+        described.members.iter().map(|m| m.shards).sum::<u32>(),
+        SHARDS,
+        "{described:?}"
+    );
+    // A namespace created through b is known to a within a refresh.
+    b.create_namespace(Namespace::new("shipping").unwrap(), Default::default())
+        .await
+        .unwrap();
+    let shipping = Namespace::new("shipping").unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    while a.describe_namespace(&shipping).await.is_err() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "a never saw the namespace"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    complete(&b, &theirs).await;
+    // The fronts hold each other through the peers: break the cycle.
+    peers.0.lock().clear();
+    drop((front_a, front_b, peers));
     a.shutdown().await.ok().expect("the last handle");
     b.shutdown().await.ok().expect("the last handle");
 }

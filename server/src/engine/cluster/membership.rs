@@ -86,6 +86,11 @@ impl<S: ClusterStore, C: Clock> Membership<S, C> {
         (self.config.renew_every.min(self.config.heartbeat_every) / 2).max(Duration::from_millis(1))
     }
 
+    /// How often the node reads the namespace records other nodes may have changed.
+    pub(super) fn refresh_every(&self) -> Duration {
+        self.config.heartbeat_every
+    }
+
     /// Ticks until told to stop, then leaves.
     pub(super) async fn run(mut self, mut stop: watch::Receiver<bool>) {
         loop {

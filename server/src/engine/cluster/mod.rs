@@ -8,13 +8,17 @@
 //! it, for a front end that forwards. [`Engine::cluster_view`] is what `endure cluster
 //! describe` shows.
 
+mod front;
 mod membership;
+
+pub use front::{ClusterFront, PEER_LINKS_MAX, PeerConnector};
 
 use std::sync::Arc;
 
 use endure_core::clock::Clock;
-use endure_core::cluster::{LeaseConfig, Member, ShardLease};
-use endure_core::storage::{ClusterStore, MemberRecord, ShardId, shard_of};
+use endure_core::cluster::{LeaseConfig, Member, NodeName, ShardLease};
+use endure_core::protocol::{ClusterDescription, ClusterMember, ShardOwnership};
+use endure_core::storage::{ClusterStore, MemberRecord, ShardId, Storage, shard_of};
 use endure_core::{Namespace, WorkflowId};
 use parking_lot::RwLock;
 use tokio::sync::watch;
@@ -59,14 +63,55 @@ pub enum Route {
 pub(crate) struct NodeHandle {
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
+    refresher: tokio::task::JoinHandle<()>,
     view: Arc<RwLock<ClusterView>>,
 }
 
 impl NodeHandle {
     /// Hands every shard back and leaves the membership, then returns.
     pub(crate) async fn leave(self) {
+        self.refresher.abort();
+        let _ = self.refresher.await;
         let _ = self.stop.send(true);
         let _ = self.task.await;
+    }
+}
+
+/// Keeps a node's copy of the namespace records current with what other nodes write:
+/// every `every`, reads them all and takes the newer ones (their deployments' routing
+/// into matching, and a scheduler worker for a namespace new here).
+async fn refresh_namespaces<S: Storage, C: Clock>(
+    inner: std::sync::Weak<super::runtime::Inner<S, C>>,
+    storage: Arc<S>,
+    clock: Arc<C>,
+    every: std::time::Duration,
+) {
+    loop {
+        let next = clock.now().saturating_add(every);
+        clock.sleep_until(next).await;
+        let records = match storage.list_namespaces().await {
+            Ok(records) => records,
+            Err(error) => {
+                tracing::warn!(%error, "reading namespaces failed; retried");
+                continue;
+            }
+        };
+        let Some(inner) = inner.upgrade() else {
+            return;
+        };
+        let engine = Engine { inner };
+        for record in engine.inner.namespaces.absorb(records) {
+            for (name, deployment) in &record.deployments {
+                engine.inner.matching.configure_deployment(
+                    &record.name,
+                    name,
+                    deployment.routing.clone(),
+                );
+            }
+            if record.name.as_str() != endure_core::storage::SYSTEM_NAMESPACE {
+                engine.inner.schedulers.serve(&engine, &record.name);
+            }
+        }
     }
 }
 
@@ -97,8 +142,20 @@ impl<S: ClusterStore, C: Clock> Engine<S, C> {
         );
         membership.tick().await;
         let (stop, stopped) = watch::channel(false);
+        let every = membership.refresh_every();
         let task = tokio::spawn(membership.run(stopped));
-        let node = NodeHandle { stop, task, view };
+        let refresher = tokio::spawn(refresh_namespaces(
+            Arc::downgrade(&engine.inner),
+            Arc::clone(&engine.inner.storage),
+            Arc::clone(&engine.inner.clock),
+            every,
+        ));
+        let node = NodeHandle {
+            stop,
+            task,
+            refresher,
+            view,
+        };
         if engine.inner.node.set(node).is_err() {
             return Err(EngineError::BadRequest("the node joined twice".into()));
         }
@@ -113,6 +170,50 @@ impl<S, C: Clock> Engine<S, C> {
         let mut view = node.view.read().clone();
         view.served = self.inner.shards.served();
         Some(view)
+    }
+
+    /// The cluster as `endure cluster describe` shows it: this node, the members with
+    /// how many shards each holds, and every shard's lease. A single-node engine names no
+    /// node and lists none.
+    pub fn cluster_description(&self) -> ClusterDescription {
+        let shard_count = self.inner.shards.count();
+        let Some(view) = self.cluster_view() else {
+            return ClusterDescription {
+                node: None,
+                shard_count,
+                members: Vec::new(),
+                shards: Vec::new(),
+            };
+        };
+        let held_by = |node: &NodeName| {
+            view.leases
+                .iter()
+                .filter(|lease| lease.owner.as_ref() == Some(node) && !lease.remaining.is_zero())
+                .count() as u32
+        };
+        ClusterDescription {
+            node: view.me.clone(),
+            shard_count,
+            members: view
+                .members
+                .iter()
+                .map(|record| ClusterMember {
+                    member: record.member.clone(),
+                    heartbeat_age: record.heartbeat_age,
+                    shards: held_by(&record.member.node),
+                })
+                .collect(),
+            shards: view
+                .leases
+                .iter()
+                .map(|lease| ShardOwnership {
+                    shard: lease.shard.0,
+                    owner: lease.owner.clone(),
+                    range: lease.range.0,
+                    lease_remaining: lease.remaining,
+                })
+                .collect(),
+        }
     }
 
     /// Where the shard of `namespace`/`workflow_id` is served.
