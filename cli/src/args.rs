@@ -31,6 +31,9 @@ pub(crate) enum Command {
     /// Run an Endure server.
     #[command(subcommand)]
     Server(ServerCommand),
+    /// The cluster: `describe` (members, shards, leases), `health`.
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
     /// Start, list, inspect and steer workflows.
     #[command(subcommand)]
     Workflow(WorkflowCommand),
@@ -87,6 +90,8 @@ pub(crate) enum OperatorCommand {
 pub(crate) enum ClusterCommand {
     /// Whether the server serves: SERVING, or NOT_SERVING with why (exit 4).
     Health(HealthArgs),
+    /// The cluster's members, the shards each holds and their leases' ages.
+    Describe(HealthArgs),
 }
 
 /// `endure operator cluster health`.
@@ -265,6 +270,20 @@ pub(crate) struct ServerStartArgs {
     /// Connections to the database.
     #[arg(long, default_value_t = 16)]
     pub(crate) pool_size: usize,
+    /// Join a cluster as this node (a name unique in it, stable across restarts): the
+    /// node serves the shards placement gives it, under leases, and forwards the rest.
+    /// Without it the server serves every shard alone.
+    #[arg(long, env = "ENDURE_NODE")]
+    pub(crate) node: Option<String>,
+    /// The address other nodes, clients and workers reach this node at (default: --ip and
+    /// --port as given; set it when listening on 0.0.0.0).
+    #[arg(long, requires = "node")]
+    pub(crate) advertise: Option<String>,
+    /// How long a node's shard lease lasts without renewal: how long a node that fails
+    /// without leaving stalls its shards. Renewed every fifth of it; a node that cannot
+    /// renew stops serving a fifth of it (at most 2s) before its end.
+    #[arg(long, value_parser = duration::parse, default_value = "10s", requires = "node")]
+    pub(crate) lease: std::time::Duration,
     #[command(flatten)]
     pub(crate) listen: ListenArgs,
 }

@@ -13,6 +13,7 @@ mod args;
 mod batch;
 #[cfg(not(madsim))]
 mod bench;
+mod cluster_node;
 #[cfg(not(madsim))]
 mod deployment;
 #[cfg(not(madsim))]
@@ -109,9 +110,12 @@ fn main() -> ExitCode {
         args::Command::Schedule(command) => command.address(),
         args::Command::Deployment(command) => command.address(),
         args::Command::TaskQueue(command) => command.address(),
-        args::Command::Operator(args::OperatorCommand::Cluster(args::ClusterCommand::Health(
-            args,
-        ))) => args.client.address.clone(),
+        args::Command::Operator(args::OperatorCommand::Cluster(
+            args::ClusterCommand::Health(args) | args::ClusterCommand::Describe(args),
+        ))
+        | args::Command::Cluster(
+            args::ClusterCommand::Health(args) | args::ClusterCommand::Describe(args),
+        ) => args.client.address.clone(),
         args::Command::Operator(args::OperatorCommand::Namespace(command)) => {
             namespace_address(command)
         }
@@ -155,9 +159,8 @@ fn main() -> ExitCode {
             }
             args::Command::Completion(args) => completion(&args),
             args::Command::Env(command) => profiles::run(command, cli.env),
-            args::Command::Operator(args::OperatorCommand::Cluster(
-                args::ClusterCommand::Health(args),
-            )) => operator::health(&args).await,
+            args::Command::Operator(args::OperatorCommand::Cluster(command))
+            | args::Command::Cluster(command) => operator::cluster(command).await,
             args::Command::Operator(args::OperatorCommand::Namespace(command)) => {
                 namespace::run(command).await
             }

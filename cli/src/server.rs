@@ -144,16 +144,16 @@ pub(crate) async fn start(args: ServerStartArgs) -> Result<(), CliError> {
     let shown = redact(&args.postgres);
     let cannot_open =
         |error: StorageError| CliError::Server(format!("cannot open {shown}: {error}"));
-    let storage = PostgresStorage::connect(&args.postgres, options)
-        .await
-        .map_err(cannot_open)?;
-    let engine = Engine::with_ports(Arc::new(storage), Arc::new(SystemClock), engine_config)
-        .await
-        .map_err(|error| match error {
-            EngineError::Storage(error) => cannot_open(error),
-            other => CliError::Server(format!("cannot open {shown}: {other}")),
-        })?;
-    let listen = Serve {
+    let storage = Arc::new(
+        PostgresStorage::connect(&args.postgres, options)
+            .await
+            .map_err(cannot_open)?,
+    );
+    let opened = |error| match error {
+        EngineError::Storage(error) => cannot_open(error),
+        other => CliError::Server(format!("cannot open {shown}: {other}")),
+    };
+    let mut listen = Serve {
         address,
         tcp,
         metrics,
@@ -161,8 +161,28 @@ pub(crate) async fn start(args: ServerStartArgs) -> Result<(), CliError> {
         web_default_port,
         security,
         counters: None,
+        front: None,
     };
-    serve("server", engine, shown.clone(), &extra, listen).await
+    let Some(node) = &args.node else {
+        let engine = Engine::with_ports(storage, Arc::new(SystemClock), engine_config)
+            .await
+            .map_err(opened)?;
+        return serve("server", engine, shown.clone(), &extra, listen).await;
+    };
+    let cluster =
+        crate::cluster_node::config(node, args.advertise.as_deref(), address, args.lease)?;
+    let engine = Engine::join_cluster(storage, Arc::new(SystemClock), engine_config, cluster)
+        .await
+        .map_err(opened)?;
+    listen.front = Some(crate::cluster_node::front(&engine));
+    serve(
+        &format!("cluster node {node}"),
+        engine,
+        shown.clone(),
+        &extra,
+        listen,
+    )
+    .await
 }
 
 /// A database URL with its password hidden, for logs and messages.
@@ -212,6 +232,7 @@ pub(crate) async fn start_dev(args: StartDevArgs) -> Result<(), CliError> {
                 web_default_port,
                 security,
                 counters: None,
+                front: None,
             };
             serve(
                 "dev server",
@@ -269,6 +290,7 @@ pub(crate) async fn start_dev(args: StartDevArgs) -> Result<(), CliError> {
                 web_default_port,
                 security,
                 counters: Some(Arc::clone(&counters)),
+                front: None,
             };
             serve(
                 "dev server",
@@ -311,6 +333,9 @@ struct Serve {
     security: ServerSecurity,
     /// The store's fsync and byte counts, where the store keeps them.
     counters: Option<Arc<StorageCounters>>,
+    /// The front door a cluster node serves (it forwards to the node serving a
+    /// workflow); `None`: the engine itself.
+    front: Option<Arc<dyn Transport>>,
 }
 
 /// What serves the gRPC connections of the listener: Temporal's `WorkflowService` over the
@@ -348,6 +373,7 @@ async fn serve<S: Storage, C: Clock>(
         web_default_port,
         security,
         counters,
+        front,
     } = listen;
     if let HttpBind::Explicit(at) = web {
         crate::security::check_web_exposure(at.ip(), &security)?;
@@ -369,7 +395,10 @@ async fn serve<S: Storage, C: Clock>(
                 .map_err(|error| usage(format!("--search-attribute: {error}")))?;
         }
     }
-    let transport: Arc<dyn Transport> = Arc::new(InProcessTransport::new(engine.clone()));
+    let transport: Arc<dyn Transport> = match front {
+        Some(front) => front,
+        None => Arc::new(InProcessTransport::new(engine.clone())),
+    };
     let mut server = TcpServer::bind(address, Arc::clone(&transport), tcp)
         .await
         .map_err(|error| {

@@ -8,11 +8,11 @@ use std::time::Duration;
 use endure_core::execution::SignalRequest;
 use endure_core::history::HistoryEvent;
 use endure_core::protocol::{
-    AwaitWorkflowCloseRequest, CountWorkflowsRequest, DeleteWorkflowRequest,
-    DescribeTaskQueueRequest, DescribeWorkflowRequest, GetHistoryPageRequest, GetHistoryRequest,
-    Health, HealthRequest, HistoryPageResponse, ListWorkflowsRequest, QueryWorkflowRequest,
-    RemoteError, Request, RequestCancelWorkflowRequest, Response, Rpc,
-    SignalWithStartWorkflowRequest, SignalWorkflowRequest, StartWorkflowRequest,
+    AwaitWorkflowCloseRequest, ClusterDescription, CountWorkflowsRequest, DeleteWorkflowRequest,
+    DescribeClusterRequest, DescribeTaskQueueRequest, DescribeWorkflowRequest,
+    GetHistoryPageRequest, GetHistoryRequest, Health, HealthRequest, HistoryPageResponse,
+    ListWorkflowsRequest, QueryWorkflowRequest, RemoteError, Request, RequestCancelWorkflowRequest,
+    Response, Rpc, SignalWithStartWorkflowRequest, SignalWorkflowRequest, StartWorkflowRequest,
     TaskQueueDescription, TerminateWorkflowRequest, Transport, WorkflowDescription,
     WorkflowExecutionInfo,
 };
@@ -333,6 +333,14 @@ impl Client {
     /// a full disk, a failing device, a corrupt file — says why.
     pub async fn health(&self) -> Result<Health, ClientError> {
         self.rpc(HealthRequest).await
+    }
+
+    /// The cluster the server belongs to: its members, the shards each holds and every
+    /// shard's lease (a single-node server names no node and lists none).
+    pub async fn describe_cluster(&self) -> Result<ClusterDescription, ClientError> {
+        self.rpc(DescribeClusterRequest)
+            .await
+            .map(|description| *description)
     }
 
     /// Runs of the namespace matching `query`, latest start first: `limit` rows after

@@ -126,6 +126,7 @@ pub use endure_macros::{activity, workflow};
 pub use replayer::{ReplayFailure, Replayer};
 
 pub use endure_core::attribute_registry::SearchAttributeType;
+pub use endure_core::cluster::{Member, NodeName};
 pub use endure_core::execution::{
     PendingActivity, PendingActivityState, PendingChild, Rejected, ResetError, ResetPoint,
     ResetReapply,
@@ -142,8 +143,9 @@ pub use endure_core::list_filter::FilterError;
 pub use endure_core::namespace::{NamespaceConfig, NamespaceRecord, NamespaceUpdate};
 pub use endure_core::protocol::SearchAttributesListing;
 pub use endure_core::protocol::{
-    ErrorKind, Health, HistoryPageResponse, PollerInfo, RemoteError, Request, Response, Rpc,
-    TaskQueueDescription, Transport, TransportFuture, WorkflowDescription, WorkflowExecutionInfo,
+    ClusterDescription, ClusterMember, ErrorKind, Health, HistoryPageResponse, PollerInfo,
+    RemoteError, Request, Response, Rpc, ShardOwnership, TaskQueueDescription, Transport,
+    TransportFuture, WorkflowDescription, WorkflowExecutionInfo,
 };
 pub use endure_core::replay::ReplayError;
 pub use endure_core::storage::{ExecutionKey, StorageError, VisibilityQuery, WriteRejection};

@@ -9,6 +9,7 @@
     unreachable_pub
 )]
 
+mod cluster;
 mod commands;
 mod following;
 mod kill;

@@ -22,10 +22,10 @@ fn a_server_on_postgres_migrates_serves_and_keeps_its_state() {
 
     let status = ok(run(&["admin", "schema", "status", "--postgres", &url]));
     assert!(
-        status.stdout.contains("schema version 0 of 1"),
+        status.stdout.contains("schema version 0 of 2"),
         "{status:?}"
     );
-    assert!(status.stdout.contains("pending: 1 "), "{status:?}");
+    assert!(status.stdout.contains("pending: 2 "), "{status:?}");
 
     // Told not to migrate, a server refuses the database and says what to run.
     let refused = run(&[
@@ -44,7 +44,7 @@ fn a_server_on_postgres_migrates_serves_and_keeps_its_state() {
     );
 
     let migrated = ok(run(&["admin", "schema", "migrate", "--postgres", &url]));
-    assert!(migrated.stdout.contains("applied: 1 "), "{migrated:?}");
+    assert!(migrated.stdout.contains("applied: 2 "), "{migrated:?}");
     assert!(migrated.stdout.contains("(up to date)"), "{migrated:?}");
 
     let server = Server::start_postgres(&url);

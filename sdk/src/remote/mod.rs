@@ -40,8 +40,11 @@ use tokio::task::JoinHandle;
 
 use crate::Client;
 
+mod cluster;
 #[cfg(all(feature = "tls", not(madsim)))]
 mod tls;
+
+pub use cluster::{CLUSTER_MEMBERS_MAX, ClusterOptions, ClusterTransport, connect_cluster};
 #[cfg(all(feature = "tls", not(madsim)))]
 pub use tls::ClientTls;
 
