@@ -11,7 +11,7 @@ use endure_core::clock::Clock;
 use endure_core::cluster::{LeaseConfig, Member, NodeName};
 use endure_core::protocol::Transport;
 use endure_core::storage::Storage;
-use endure_server::engine::{ClusterConfig, ClusterFront, Engine, PeerConnector};
+use endure_server::engine::{ClusterConfig, ClusterFront, Engine, PeerConnector, Peers};
 
 use crate::error::{CliError, usage};
 
@@ -68,9 +68,14 @@ pub(crate) fn config(
     };
     let member =
         Member::new(name, address).map_err(|error| usage(format!("--advertise: {error}")))?;
+    let options = RemoteOptions {
+        api_key: std::env::var(PEER_API_KEY_ENV).ok().map(ApiKey::fixed),
+        ..RemoteOptions::default()
+    };
     Ok(ClusterConfig {
         member,
         leases: leases(lease)?,
+        peers: Some(Peers::new(Arc::new(TcpPeers { options }))),
     })
 }
 
@@ -87,14 +92,7 @@ impl PeerConnector for TcpPeers {
 
 /// The front door of `engine`: forwards to the node serving a workflow.
 pub(crate) fn front<S: Storage, C: Clock>(engine: &Engine<S, C>) -> Arc<dyn Transport> {
-    let options = RemoteOptions {
-        api_key: std::env::var(PEER_API_KEY_ENV).ok().map(ApiKey::fixed),
-        ..RemoteOptions::default()
-    };
-    Arc::new(ClusterFront::new(
-        engine.clone(),
-        Arc::new(TcpPeers { options }),
-    ))
+    Arc::new(ClusterFront::new(engine.clone()))
 }
 
 #[cfg(test)]

@@ -187,7 +187,9 @@ impl Request {
             Self::Health(_) => return check(Need::Nothing),
             Self::DescribeCluster(_) => return check(Need::Authenticated),
             // Only nodes forward: a node's credential holds `system:admin`.
-            Self::Forwarded(_) => return check(Need::SystemAdmin),
+            Self::Forwarded(_) | Self::ApplyToRun(_) | Self::StartChild(_) => {
+                return check(Need::SystemAdmin);
+            }
             Self::ListNamespaces(_) => return check(Need::Authenticated),
             Self::CreateNamespace(_) => return check(Need::SystemAdmin),
             Self::DescribeNamespace(request) => (&request.name, Reader),

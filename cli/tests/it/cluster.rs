@@ -1,8 +1,9 @@
 //! A three-node cluster in real processes over one PostgreSQL database: three `endure
 //! server start --node` processes on loopback, a worker process and this process as the
-//! client, both connected to all three seeds. One node is SIGKILLed under load and later
-//! restarted: every workflow completes exactly once, and the client sees only retryable
-//! errors. Skips (saying why) without `ENDURE_TEST_POSTGRES`.
+//! client, both connected to all three seeds. Each workflow runs a child, most often on
+//! another node. One node is SIGKILLed under load and later restarted: every workflow and
+//! child completes exactly once, and the client sees only retryable errors. Skips (saying
+//! why) without `ENDURE_TEST_POSTGRES`.
 #![allow(
     clippy::disallowed_methods,
     reason = "real processes, waited for on the wall clock"
@@ -12,7 +13,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use endure::workflow::{ActivityError, WorkflowContext, WorkflowError};
+use endure::workflow::{ActivityError, ChildWorkflowOptions, WorkflowContext, WorkflowError};
 use endure::{
     ActivityContext, ActivityOptions, Client, ClientError, ErrorKind, Namespace,
     StartWorkflowOptions, TaskQueueName, Worker, WorkerOptions, WorkflowId,
@@ -36,13 +37,29 @@ async fn compose(_ctx: ActivityContext, name: String) -> Result<String, Activity
     Ok(format!("hello, {name}"))
 }
 
-#[endure::workflow(name = "ClusterGreet")]
-async fn greet(ctx: WorkflowContext, name: String) -> Result<String, WorkflowError> {
+/// Greets through an activity.
+#[endure::workflow(name = "ClusterCompose")]
+async fn compose_child(ctx: WorkflowContext, name: String) -> Result<String, WorkflowError> {
     let ctx = ctx.with_activity_options(ActivityOptions {
         start_to_close_timeout: Some(Duration::from_secs(5)),
         ..ActivityOptions::default()
     });
     Ok(ctx.run_activity::<compose>(&name).await?)
+}
+
+/// Greets in a child workflow (`<id>-child`), whose shard is most often another node's:
+/// the parent's outbox starts it there and the child's reports its close back.
+#[endure::workflow(name = "ClusterGreet")]
+async fn greet(ctx: WorkflowContext, name: String) -> Result<String, WorkflowError> {
+    let id = ctx.info().workflow_id().clone();
+    let options = ChildWorkflowOptions {
+        workflow_id: Some(format!("{id}-child")),
+        ..ChildWorkflowOptions::default()
+    };
+    Ok(ctx
+        .start_child_workflow("ClusterCompose", &name, options)
+        .result::<String>()
+        .await?)
 }
 
 /// The cluster's worker process: polls every member until killed. Does nothing in an
@@ -69,7 +86,10 @@ fn cluster_worker_process() {
                 ..WorkerOptions::default()
             },
         );
-        worker.register::<greet>().register::<compose>();
+        worker
+            .register::<greet>()
+            .register::<compose_child>()
+            .register::<compose>();
         worker.run(std::future::pending()).await;
     });
 }
@@ -273,12 +293,22 @@ fn a_three_node_cluster_survives_a_killed_node_with_every_workflow_done_once() {
                     .count()
             };
             assert_eq!(count(EventType::WorkflowExecutionStarted), 1);
+            assert_eq!(count(EventType::StartChildWorkflowExecutionInitiated), 1);
+            assert_eq!(count(EventType::ChildWorkflowExecutionStarted), 1);
             assert_eq!(
-                count(EventType::ActivityTaskCompleted),
+                count(EventType::ChildWorkflowExecutionCompleted),
                 1,
                 "workflow {index}"
             );
             assert_eq!(count(EventType::WorkflowExecutionCompleted), 1);
+            endure_core::history::check_well_formed(&history).unwrap();
+            let child = WorkflowId::new(format!("cluster-{index}-child")).unwrap();
+            let history = client.handle(child, None).history().await.unwrap();
+            let activities = history
+                .iter()
+                .filter(|event| event.event_type() == EventType::ActivityTaskCompleted)
+                .count();
+            assert_eq!(activities, 1, "child of workflow {index}");
             endure_core::history::check_well_formed(&history).unwrap();
         }
     });
@@ -298,6 +328,23 @@ fn a_three_node_cluster_survives_a_killed_node_with_every_workflow_done_once() {
         listed.as_array().map_or(0, Vec::len),
         WORKFLOWS,
         "one run each"
+    );
+    let children = cli(
+        &addresses[0],
+        &[
+            "workflow",
+            "list",
+            "-q",
+            "WorkflowType = 'ClusterCompose'",
+            "-o",
+            "json",
+        ],
+    )
+    .json();
+    assert_eq!(
+        children.as_array().map_or(0, Vec::len),
+        WORKFLOWS,
+        "one child each"
     );
 
     // The killed node comes back and takes its share again.

@@ -10,8 +10,11 @@ use serde::{Deserialize, Serialize};
 use super::rpc::{CheckText, Request};
 use crate::ValidationError;
 use crate::cluster::{Member, NodeName};
-use crate::ids::{Namespace, WorkflowId};
+use crate::execution::{Input, Reply};
+use crate::history::ParentExecutionInfo;
+use crate::ids::{ExecutionKey, Namespace, RunId, WorkflowId};
 use crate::payload_codec::{CodecError, PayloadVisitor, VisitPayloads};
+use crate::protocol::{StartWorkflowRequest, StartWorkflowResponse};
 
 /// Ask which nodes serve the cluster and which shards each holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,6 +67,89 @@ pub struct ForwardedRequest {
     /// The caller's request, as it came.
     pub request: Box<Request>,
 }
+
+/// Node to node: apply `input` to a run whose shard the receiving node serves (what one
+/// node's outbox delivers to a run on another node: a signal or cancellation from a
+/// workflow, a child's close to its parent, a parent's close policy to a child). Needs
+/// `system:admin`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ApplyToRunRequest {
+    /// The run.
+    pub execution: ExecutionKey,
+    /// What to apply.
+    pub input: Box<Input>,
+}
+
+/// Node to node: start a child workflow of `parent` on the node serving the child's
+/// shard. Needs `system:admin`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StartChildRequest {
+    /// The child's start.
+    pub request: StartWorkflowRequest,
+    /// Its parent, as the child's started event records it.
+    pub parent: ParentExecutionInfo,
+}
+
+/// Why the receiving node refused a node-to-node call, precisely enough for the sender's
+/// outbox to take the same path it takes when the run is its own.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[non_exhaustive]
+pub enum PeerRefusal {
+    /// The child's workflow id is taken.
+    #[error("workflow {workflow_id} already started as run {run_id}")]
+    AlreadyStarted {
+        /// The workflow id.
+        workflow_id: WorkflowId,
+        /// The run that blocks the start.
+        run_id: RunId,
+    },
+    /// No such workflow or run.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// No such namespace.
+    #[error("namespace {0} not found")]
+    NamespaceNotFound(Namespace),
+    /// The run is closed.
+    #[error("workflow execution already completed")]
+    WorkflowClosed,
+    /// The run is closing; retry.
+    #[error("workflow is closing")]
+    WorkflowClosing,
+    /// The run has received its maximum number of signals.
+    #[error("the run has received {0} signals, the maximum")]
+    SignalLimitExceeded(u64),
+    /// The run refused the input for another reason.
+    #[error("refused: {0}")]
+    Refused(String),
+    /// The request is invalid.
+    #[error("invalid: {0}")]
+    Invalid(String),
+    /// Retry later (the shard moved, the store is unavailable, the node is overloaded).
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// The answer to [`ApplyToRunRequest`].
+pub type ApplyToRunResponse = Result<Reply, PeerRefusal>;
+
+/// The answer to [`StartChildRequest`].
+pub type StartChildResponse = Result<StartWorkflowResponse, PeerRefusal>;
+
+impl CheckText for ApplyToRunRequest {}
+impl CheckText for StartChildRequest {
+    fn check_text(&self) -> Result<(), ValidationError> {
+        self.request.check_text()
+    }
+}
+
+// Node-to-node messages carry payloads as the client sent them (a client's codec already
+// encoded them); no node runs a codec over them.
+crate::payload_codec::no_payloads!(
+    ApplyToRunRequest,
+    StartChildRequest,
+    ApplyToRunResponse,
+    StartChildResponse,
+);
 
 impl CheckText for DescribeClusterRequest {}
 
@@ -145,7 +231,9 @@ impl Request {
             | Self::RemoveSearchAttributes(_)
             | Self::ListSearchAttributes(_)
             | Self::DescribeCluster(_)
-            | Self::Forwarded(_) => None,
+            | Self::Forwarded(_)
+            | Self::ApplyToRun(_)
+            | Self::StartChild(_) => None,
         }
     }
 }

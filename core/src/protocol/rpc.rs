@@ -251,4 +251,8 @@ rpcs! {
     describe_cluster / DescribeCluster: DescribeClusterRequest => Box<ClusterDescription>;
     /// A request another node forwarded to the node serving its workflow.
     forwarded / Forwarded: ForwardedRequest => Box<Response>;
+    /// Node to node: apply an input to a run whose shard the receiver serves.
+    apply_to_run / ApplyToRun: ApplyToRunRequest => ApplyToRunResponse;
+    /// Node to node: start a child workflow on the node serving its shard.
+    start_child / StartChild: StartChildRequest => StartChildResponse;
 }

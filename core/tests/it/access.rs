@@ -25,7 +25,7 @@ fn expected(rpc: &str) -> Expected {
     match rpc {
         "Health" => Anyone,
         "ListNamespaces" | "DescribeCluster" => AnyCredential,
-        "CreateNamespace" | "Forwarded" => SystemAdmin,
+        "CreateNamespace" | "Forwarded" | "ApplyToRun" | "StartChild" => SystemAdmin,
         "DescribeNamespace"
         | "ListSearchAttributes"
         | "GetHistory"

@@ -718,6 +718,30 @@ pub(crate) fn samples() -> Vec<(Request, Response)> {
             }),
             Response::Forwarded(Box::new(Response::SignalWorkflow(()))),
         ),
+        (
+            Request::ApplyToRun(ApplyToRunRequest {
+                execution: execution(),
+                input: Box::new(Input::Signal(signal())),
+            }),
+            Response::ApplyToRun(Err(PeerRefusal::SignalLimitExceeded(10_000))),
+        ),
+        (
+            Request::StartChild(StartChildRequest {
+                request: start(),
+                parent: endure_core::history::ParentExecutionInfo {
+                    namespace: namespace(),
+                    workflow_execution: WorkflowExecution {
+                        workflow_id: WorkflowId::new("parent_7").unwrap(),
+                        run_id: Some(run()),
+                    },
+                    initiated_event_id: EventId::new(5).unwrap(),
+                },
+            }),
+            Response::StartChild(Ok(StartWorkflowResponse {
+                run_id: run(),
+                started: true,
+            })),
+        ),
     ]
 }
 

@@ -527,6 +527,28 @@ impl<S: Storage, C: Clock> Handler for InProcessTransport<S, C> {
         Ok(Box::new(self.engine.cluster_description()))
     }
 
+    async fn apply_to_run(
+        &self,
+        request: ApplyToRunRequest,
+    ) -> Result<ApplyToRunResponse, EngineError> {
+        Ok(self
+            .engine
+            .apply_to_run_here(request)
+            .await
+            .map_err(PeerRefusal::from))
+    }
+
+    async fn start_child(
+        &self,
+        request: StartChildRequest,
+    ) -> Result<StartChildResponse, EngineError> {
+        Ok(self
+            .engine
+            .start_child_here(request)
+            .await
+            .map_err(PeerRefusal::from))
+    }
+
     /// Served by [`InProcessTransport::call`] itself, which unwraps the request (the
     /// handler would have to name its own future's type).
     async fn forwarded(&self, _request: ForwardedRequest) -> Result<Box<Response>, EngineError> {

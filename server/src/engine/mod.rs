@@ -41,7 +41,9 @@ mod workflows;
 mod writer;
 
 pub use api::*;
-pub use cluster::{ClusterConfig, ClusterFront, ClusterView, PEER_LINKS_MAX, PeerConnector, Route};
+pub use cluster::{
+    ClusterConfig, ClusterFront, ClusterView, PEER_LINKS_MAX, PeerConnector, Peers, Route,
+};
 pub use matching::QueuedTask;
 pub use runtime::{Engine, EngineConfig};
 pub use schedules::SCHEDULES_LIST_MAX;

@@ -93,6 +93,8 @@ pub(super) struct Inner<S, C> {
     /// On a cluster node: its membership task, stopped (handing its shards back) before
     /// anything else by [`Engine::shutdown`].
     pub(super) node: std::sync::OnceLock<super::cluster::NodeHandle>,
+    /// On a cluster node that reaches its peers: how its outbox reaches runs they serve.
+    pub(super) router: Arc<std::sync::OnceLock<Arc<super::cluster::PeerRouter>>>,
 }
 
 impl Engine<RedbStorage, SystemClock> {
@@ -199,10 +201,11 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             Some(parts)
         };
         tasks.push(writer_task);
+        let router = Arc::new(std::sync::OnceLock::new());
         let outbox = outbox::Outbox::new(
             Arc::clone(&storage),
             Arc::clone(&clock),
-            shard::Shards::new(&shards),
+            shard::Shards::new(&shards, Arc::clone(&router)),
             Arc::clone(&namespaces),
         );
         let outbox = tokio::spawn(outbox.run(outbox_rows));
@@ -222,6 +225,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 outbox,
                 schedulers: super::schedules::SchedulerWorkers::default(),
                 node: std::sync::OnceLock::new(),
+                router,
             }),
         };
         // Every namespace's schedules are served from the start (their wake-ups are

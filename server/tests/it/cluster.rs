@@ -8,13 +8,13 @@ use std::time::Duration;
 
 use endure_core::cluster::{LeaseConfig, Member, NodeName, placement};
 use endure_core::execution::WorkflowTaskCompletion;
-use endure_core::history::{EventType, SdkMetadata};
+use endure_core::history::{EventAttributes, EventType, SdkMetadata};
 use endure_core::protocol::{DescribeClusterRequest, RemoteError, Rpc, Transport};
 use endure_core::storage::{ShardId, shard_of};
 use endure_core::*;
 use endure_server::clock::SystemClock;
 use endure_server::engine::{
-    ClusterConfig, ClusterFront, Engine, EngineConfig, EngineError, PeerConnector, Route,
+    ClusterConfig, ClusterFront, Engine, EngineConfig, EngineError, PeerConnector, Peers, Route,
     StartWorkflowRequest,
 };
 use endure_server::storage::MemoryStorage;
@@ -43,6 +43,14 @@ async fn join(
     store: &Arc<MemoryStorage>,
     name: &str,
 ) -> (Node, Arc<std::sync::atomic::AtomicBool>) {
+    join_with(store, name, None).await
+}
+
+async fn join_with(
+    store: &Arc<MemoryStorage>,
+    name: &str,
+    peers: Option<Peers>,
+) -> (Node, Arc<std::sync::atomic::AtomicBool>) {
     let partitioned = Partitioned::new(store);
     let cut = Arc::clone(&partitioned.cut);
     let config = EngineConfig {
@@ -53,6 +61,7 @@ async fn join(
     let cluster = ClusterConfig {
         member: member(name),
         leases: leases(),
+        peers,
     };
     let node = Engine::join_cluster(
         Arc::new(partitioned),
@@ -270,22 +279,45 @@ struct InProcessPeers(parking_lot::Mutex<std::collections::BTreeMap<String, Arc<
 
 impl PeerConnector for InProcessPeers {
     fn connect(&self, address: &str) -> Arc<dyn Transport> {
-        self.0
+        let front = self
+            .0
             .lock()
             .get(address)
-            .cloned()
-            .unwrap_or_else(|| panic!("no node at {address}"))
+            .map(Arc::downgrade)
+            .unwrap_or_else(|| panic!("no node at {address}"));
+        Arc::new(Weakly(front))
+    }
+}
+
+/// A front door held weakly, as a TCP connection does not keep its server alive.
+struct Weakly(std::sync::Weak<dyn Transport>);
+
+impl Transport for Weakly {
+    fn call(
+        &self,
+        request: endure_core::protocol::Request,
+    ) -> endure_core::protocol::TransportFuture<'_> {
+        match self.0.upgrade() {
+            Some(front) => Box::pin(async move { front.call(request).await }),
+            None => Box::pin(async {
+                Err(RemoteError {
+                    kind: endure_core::protocol::ErrorKind::Unavailable,
+                    message: "the node is gone".into(),
+                    run_id: None,
+                })
+            }),
+        }
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn either_front_door_serves_every_workflow_by_forwarding_to_its_node() {
     let store = Arc::new(MemoryStorage::new());
-    let (a, _) = join(&store, "a").await;
-    let (b, _) = join(&store, "b").await;
     let peers = Arc::new(InProcessPeers::default());
-    let front_a: Arc<dyn Transport> = Arc::new(ClusterFront::new(a.clone(), peers.clone()));
-    let front_b: Arc<dyn Transport> = Arc::new(ClusterFront::new(b.clone(), peers.clone()));
+    let (a, _) = join_with(&store, "a", Some(Peers::new(peers.clone()))).await;
+    let (b, _) = join_with(&store, "b", Some(Peers::new(peers.clone()))).await;
+    let front_a: Arc<dyn Transport> = Arc::new(ClusterFront::new(a.clone()));
+    let front_b: Arc<dyn Transport> = Arc::new(ClusterFront::new(b.clone()));
     peers
         .0
         .lock()
@@ -344,6 +376,145 @@ async fn either_front_door_serves_every_workflow_by_forwarding_to_its_node() {
     }
     complete(&b, &theirs).await;
     // The fronts hold each other through the peers: break the cycle.
+    peers.0.lock().clear();
+    drop((front_a, front_b, peers));
+    a.shutdown().await.ok().expect("the last handle");
+    b.shutdown().await.ok().expect("the last handle");
+}
+
+/// Polls `node` for a workflow task on `queue` and answers it with `commands`.
+async fn answer(node: &Node, queue: &str, commands: Vec<Command>) -> ExecutionKey {
+    let task = node
+        .poll_workflow_task(
+            &Namespace::default(),
+            &TaskQueueName::new(queue).unwrap(),
+            "worker",
+        )
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("a workflow task on {queue}"));
+    let completion = WorkflowTaskCompletion {
+        token: task.token,
+        commands,
+        identity: "worker".into(),
+        sticky: None,
+        force_create_workflow_task: false,
+        sdk_metadata: SdkMetadata::default(),
+        next_run_id: RunId::from_u128(0),
+        messages: Vec::new(),
+        deployment_version: None,
+        versioning_behavior: Default::default(),
+    };
+    node.complete_workflow_task(&task.execution, completion)
+        .await
+        .unwrap();
+    task.execution
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parent_on_one_node_runs_a_child_on_another_through_the_outboxes() {
+    let store = Arc::new(MemoryStorage::new());
+    let peers = Arc::new(InProcessPeers::default());
+    let (a, _) = join_with(&store, "a", Some(Peers::new(peers.clone()))).await;
+    let (b, _) = join_with(&store, "b", Some(Peers::new(peers.clone()))).await;
+    let front_a: Arc<dyn Transport> = Arc::new(ClusterFront::new(a.clone()));
+    let front_b: Arc<dyn Transport> = Arc::new(ClusterFront::new(b.clone()));
+    peers
+        .0
+        .lock()
+        .insert(member("a").address, Arc::clone(&front_a));
+    peers
+        .0
+        .lock()
+        .insert(member("b").address, Arc::clone(&front_b));
+    eventually(
+        Duration::from_secs(5),
+        "both serve, and see each other",
+        || {
+            let (on_a, on_b) = (served(&a), served(&b));
+            let owned = |node: &Node| {
+                let view = node.cluster_view().unwrap();
+                view.members.len() == 2 && view.leases.iter().all(|lease| lease.owner.is_some())
+            };
+            !on_a.is_empty()
+                && !on_b.is_empty()
+                && on_a.len() + on_b.len() == SHARDS as usize
+                && owned(&a)
+                && owned(&b)
+        },
+    )
+    .await;
+    let parent = id_on(served(&a)[0]);
+    let child = (0..)
+        .map(|index| format!("child-{index}"))
+        .find(|id| {
+            shard_of(
+                &Namespace::default(),
+                &WorkflowId::new(id.as_str()).unwrap(),
+                SHARDS,
+            ) == served(&b)[0]
+        })
+        .unwrap();
+    a.start_workflow(start_request(&parent)).await.unwrap();
+    // The parent (on a) starts the child (on b): a's outbox starts it through b.
+    let parent_run = answer(
+        &a,
+        "cluster",
+        vec![crate::children::child_command(
+            &child,
+            ParentClosePolicy::Terminate,
+        )],
+    )
+    .await;
+    // The child's first task waits on b, the node serving its shard.
+    answer(&b, "children", vec![crate::children::complete_command()]).await;
+    // b's outbox reports the child's close to the parent on a.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let history = a.history(&parent_run).await.unwrap();
+        if history
+            .iter()
+            .any(|event| event.event_type() == EventType::ChildWorkflowExecutionCompleted)
+        {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{history:#?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    answer(&a, "cluster", vec![crate::children::complete_command()]).await;
+    let history = a.history(&parent_run).await.unwrap();
+    let types: Vec<EventType> = history.iter().map(HistoryEvent::event_type).collect();
+    assert_eq!(
+        types,
+        vec![
+            EventType::WorkflowExecutionStarted,
+            EventType::WorkflowTaskScheduled,
+            EventType::WorkflowTaskStarted,
+            EventType::WorkflowTaskCompleted,
+            EventType::StartChildWorkflowExecutionInitiated,
+            EventType::ChildWorkflowExecutionStarted,
+            EventType::WorkflowTaskScheduled,
+            EventType::ChildWorkflowExecutionCompleted,
+            EventType::WorkflowTaskStarted,
+            EventType::WorkflowTaskCompleted,
+            EventType::WorkflowExecutionCompleted,
+        ],
+        "{history:#?}"
+    );
+    let initiated = history[4].event_id;
+    for event in [&history[5], &history[7]] {
+        let initiated_of = match &event.attributes {
+            EventAttributes::ChildWorkflowExecutionStarted(attributes) => {
+                attributes.initiated_event_id
+            }
+            EventAttributes::ChildWorkflowExecutionCompleted(attributes) => {
+                attributes.child.initiated_event_id
+            }
+            other => panic!("unexpected {other:?}"),
+        };
+        assert_eq!(initiated_of, initiated);
+    }
+    endure_core::history::check_well_formed(&history).unwrap();
     peers.0.lock().clear();
     drop((front_a, front_b, peers));
     a.shutdown().await.ok().expect("the last handle");

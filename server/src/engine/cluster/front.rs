@@ -4,8 +4,8 @@
 //! request — and one whose shard is moving — is served here (a shard this node does not
 //! serve answers `Unavailable`, and the caller retries).
 //!
-//! Peers are reached through a [`PeerConnector`]: the TCP client lives in the SDK crate,
-//! so the server binary hands one in.
+//! Peers are reached through the [`Peers`] the node joined with (a [`PeerConnector`]: the
+//! TCP client lives in the SDK crate, so the server binary hands one in).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -26,42 +26,66 @@ pub trait PeerConnector: Send + Sync + 'static {
     fn connect(&self, address: &str) -> Arc<dyn Transport>;
 }
 
-/// Most peer connections kept open; past it the oldest address's link is dropped (members
-/// that left leave theirs behind).
+/// Most peer connections kept open; past it the first address's link is dropped
+/// (members that left leave theirs behind).
 pub const PEER_LINKS_MAX: usize = 64;
 
-/// The front door of a cluster node.
-pub struct ClusterFront<S, C> {
-    engine: Engine<S, C>,
-    local: InProcessTransport<S, C>,
-    peers: Arc<dyn PeerConnector>,
-    links: Mutex<BTreeMap<String, Arc<dyn Transport>>>,
+/// A node's connections to its peers, opened on first use and shared by its front door
+/// and its outbox.
+#[derive(Clone)]
+pub struct Peers {
+    connector: Arc<dyn PeerConnector>,
+    links: Arc<Mutex<BTreeMap<String, Arc<dyn Transport>>>>,
 }
 
-impl<S, C> ClusterFront<S, C> {
-    /// The front door of node `engine`, reaching its peers through `peers`.
-    pub fn new(engine: Engine<S, C>, peers: Arc<dyn PeerConnector>) -> Self {
+impl Peers {
+    /// Peers reached through `connector`.
+    pub fn new(connector: Arc<dyn PeerConnector>) -> Self {
         Self {
-            local: InProcessTransport::new(engine.clone()),
-            engine,
-            peers,
-            links: Mutex::new(BTreeMap::new()),
+            connector,
+            links: Arc::default(),
         }
     }
 
-    fn link(&self, address: &str) -> Arc<dyn Transport> {
+    /// The connection to the node at `address`.
+    pub(crate) fn link(&self, address: &str) -> Arc<dyn Transport> {
         let mut links = self.links.lock();
         if let Some(link) = links.get(address) {
             return Arc::clone(link);
         }
         if links.len() >= PEER_LINKS_MAX
-            && let Some(oldest) = links.keys().next().cloned()
+            && let Some(first) = links.keys().next().cloned()
         {
-            links.remove(&oldest);
+            links.remove(&first);
         }
-        let link = self.peers.connect(address);
+        let link = self.connector.connect(address);
         links.insert(address.to_owned(), Arc::clone(&link));
         link
+    }
+}
+
+impl std::fmt::Debug for Peers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Peers")
+            .field("links", &self.links.lock().len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The front door of a cluster node.
+pub struct ClusterFront<S, C> {
+    engine: Engine<S, C>,
+    local: InProcessTransport<S, C>,
+}
+
+impl<S, C> ClusterFront<S, C> {
+    /// The front door of node `engine`: it forwards through the peers the node joined
+    /// with (none: it serves everything here).
+    pub fn new(engine: Engine<S, C>) -> Self {
+        Self {
+            local: InProcessTransport::new(engine.clone()),
+            engine,
+        }
     }
 }
 
@@ -71,10 +95,10 @@ impl<S: Storage, C: Clock> Transport for ClusterFront<S, C> {
             Some((namespace, workflow_id)) => self.engine.route(namespace, &workflow_id),
             None => Route::Local,
         };
-        let Route::Remote(member) = route else {
+        let (Route::Remote(member), Some(peers)) = (route, self.engine.peers()) else {
             return self.local.call(request);
         };
-        let link = self.link(&member.address);
+        let link = peers.link(&member.address);
         Box::pin(async move {
             let forwarded = Request::Forwarded(ForwardedRequest {
                 request: Box::new(request),

@@ -10,8 +10,11 @@
 
 mod front;
 mod membership;
+mod peer_calls;
 
-pub use front::{ClusterFront, PEER_LINKS_MAX, PeerConnector};
+pub(crate) use peer_calls::PeerRouter;
+
+pub use front::{ClusterFront, PEER_LINKS_MAX, PeerConnector, Peers};
 
 use std::sync::Arc;
 
@@ -33,6 +36,9 @@ pub struct ClusterConfig {
     pub member: Member,
     /// Lease and heartbeat timings.
     pub leases: LeaseConfig,
+    /// How the node reaches the others: to forward requests (its front door) and deliver
+    /// its outbox to runs they serve. `None`: it reaches none (a test of leases alone).
+    pub peers: Option<Peers>,
 }
 
 /// The cluster as this node last read it.
@@ -65,6 +71,7 @@ pub(crate) struct NodeHandle {
     task: tokio::task::JoinHandle<()>,
     refresher: tokio::task::JoinHandle<()>,
     view: Arc<RwLock<ClusterView>>,
+    peers: Option<Peers>,
 }
 
 impl NodeHandle {
@@ -127,6 +134,7 @@ impl<S: ClusterStore, C: Clock> Engine<S, C> {
         cluster: ClusterConfig,
     ) -> Result<Self, EngineError> {
         cluster.leases.check().map_err(EngineError::BadRequest)?;
+        let cluster_peers = cluster.peers.clone();
         let (engine, parts) = Self::assemble(storage, clock, config, false).await?;
         let parts = parts.ok_or_else(|| EngineError::BadRequest("no shard parts".into()))?;
         let view = Arc::new(RwLock::new(ClusterView {
@@ -150,11 +158,19 @@ impl<S: ClusterStore, C: Clock> Engine<S, C> {
             Arc::clone(&engine.inner.clock),
             every,
         ));
+        if let Some(peers) = &cluster_peers {
+            let router = PeerRouter {
+                view: Arc::clone(&view),
+                peers: peers.clone(),
+            };
+            let _ = engine.inner.router.set(Arc::new(router));
+        }
         let node = NodeHandle {
             stop,
             task,
             refresher,
             view,
+            peers: cluster_peers,
         };
         if engine.inner.node.set(node).is_err() {
             return Err(EngineError::BadRequest("the node joined twice".into()));
@@ -164,6 +180,11 @@ impl<S: ClusterStore, C: Clock> Engine<S, C> {
 }
 
 impl<S, C: Clock> Engine<S, C> {
+    /// The peers this node reaches, if it is a cluster node that reaches any.
+    pub(crate) fn peers(&self) -> Option<&Peers> {
+        self.inner.node.get()?.peers.as_ref()
+    }
+
     /// The cluster as this node last read it; `None` for a single-node engine.
     pub fn cluster_view(&self) -> Option<ClusterView> {
         let node = self.inner.node.get()?;
@@ -230,22 +251,9 @@ impl<S, C: Clock> Engine<S, C> {
         let Some(node) = self.inner.node.get() else {
             return Route::Unknown;
         };
-        let view = node.view.read();
-        let owner = view
-            .leases
-            .iter()
-            .find(|lease| lease.shard == shard && !lease.remaining.is_zero())
-            .and_then(|lease| lease.owner.as_ref());
-        let member = owner.and_then(|owner| {
-            view.members
-                .iter()
-                .find(|record| &record.member.node == owner)
-        });
-        match member {
-            Some(record) if Some(&record.member) != view.me.as_ref() => {
-                Route::Remote(record.member.clone())
-            }
-            _ => Route::Unknown,
+        match peer_calls::remote_owner(&node.view.read(), shard) {
+            Some(member) => Route::Remote(member),
+            None => Route::Unknown,
         }
     }
 }

@@ -3,15 +3,16 @@
 
 use endure_core::execution::{Input, Reply, ResetRequest, SignalRequest};
 use endure_core::history::ParentExecutionInfo;
-use endure_core::storage::{DispatchKey, ExecutionKey, shard_of};
+use endure_core::storage::{DispatchKey, ExecutionKey, ShardId, shard_of};
 use endure_core::{RunId, UpdateRequest};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 
 use endure_core::time::Timestamp;
 use tokio::sync::{mpsc, oneshot};
 
 use super::slots::ShardSlots;
 use crate::engine::api::{EngineError, StartWorkflowRequest, StartWorkflowResponse};
+use crate::engine::cluster::PeerRouter;
 
 /// A message to a shard.
 pub(crate) enum ShardMessage {
@@ -48,35 +49,44 @@ pub(crate) enum ShardMessage {
 
 /// A weak handle to the engine's shards: how its own workers (the outbox) send inputs to
 /// runs without keeping the shards alive once the engine is dropped.
+///
+/// On a cluster node, an input to a run another node serves goes there ([`PeerRouter`]) —
+/// unless it answers one of this node's own rows (`dispatched`): a row of a shard that
+/// moved is the new holder's to deliver.
 #[derive(Clone)]
-pub(crate) struct Shards(Weak<ShardSlots>);
+pub(crate) struct Shards {
+    slots: Weak<ShardSlots>,
+    router: Arc<OnceLock<Arc<PeerRouter>>>,
+}
 
 impl Shards {
-    /// A handle to `slots`.
-    pub(crate) fn new(slots: &Arc<ShardSlots>) -> Self {
-        Self(Arc::downgrade(slots))
+    /// A handle to `slots`, reaching other nodes through `router` once it is set.
+    pub(crate) fn new(slots: &Arc<ShardSlots>, router: Arc<OnceLock<Arc<PeerRouter>>>) -> Self {
+        Self {
+            slots: Arc::downgrade(slots),
+            router,
+        }
     }
 
     /// Whether the engine still runs.
     pub(crate) fn alive(&self) -> bool {
-        self.0.upgrade().is_some_and(|slots| slots.open())
+        self.slots.upgrade().is_some_and(|slots| slots.open())
     }
 
-    /// The inbox of the shard of `namespace`/`workflow_id`, if served here at `now`.
+    /// The inbox of the shard of `namespace`/`workflow_id`, if served here at `now`; else
+    /// the shard, to reach it elsewhere.
     fn sender(
         &self,
         namespace: &endure_core::Namespace,
         workflow_id: &endure_core::WorkflowId,
         now: Timestamp,
-    ) -> Result<mpsc::Sender<ShardMessage>, EngineError> {
-        let slots = self.0.upgrade().ok_or(EngineError::Shutdown)?;
+    ) -> Result<Result<mpsc::Sender<ShardMessage>, ShardId>, EngineError> {
+        let slots = self.slots.upgrade().ok_or(EngineError::Shutdown)?;
         if !slots.open() {
             return Err(EngineError::Shutdown);
         }
         let shard = shard_of(namespace, workflow_id, slots.count());
-        slots
-            .sender(shard, now)
-            .ok_or(EngineError::NotServed { shard: shard.0 })
+        Ok(slots.sender(shard, now).ok_or(shard))
     }
 
     /// Applies `input` to a run through its shard (see `Engine::apply`).
@@ -87,7 +97,15 @@ impl Shards {
         dispatched: Option<DispatchKey>,
         now: Timestamp,
     ) -> Result<Reply, EngineError> {
-        let shard = self.sender(&execution.namespace, &execution.workflow_id, now)?;
+        let shard = match self.sender(&execution.namespace, &execution.workflow_id, now)? {
+            Ok(sender) => sender,
+            Err(shard) => {
+                return match (self.router.get(), dispatched) {
+                    (Some(router), None) => router.apply(shard, execution, input).await,
+                    _ => Err(EngineError::NotServed { shard: shard.0 }),
+                };
+            }
+        };
         let (reply, result) = oneshot::channel();
         shard
             .send(ShardMessage::Apply {
@@ -109,7 +127,15 @@ impl Shards {
         parent: ParentExecutionInfo,
         now: Timestamp,
     ) -> Result<StartWorkflowResponse, EngineError> {
-        let shard = self.sender(&request.namespace, &request.options.id, now)?;
+        let shard = match self.sender(&request.namespace, &request.options.id, now)? {
+            Ok(sender) => sender,
+            Err(shard) => {
+                return match self.router.get() {
+                    Some(router) => router.start_child(shard, request, parent).await,
+                    None => Err(EngineError::NotServed { shard: shard.0 }),
+                };
+            }
+        };
         let (reply, result) = oneshot::channel();
         shard
             .send(ShardMessage::Start {
