@@ -1,0 +1,221 @@
+//! Three engine nodes as one cluster over a shared store, under node faults: each seed
+//! runs orders — a parent workflow whose child (most often on another node's shard) runs
+//! an activity — while one node is killed and restarted, paused past its lease, cut off
+//! from the store, or cut off from another node (`seed % 4` picks which; the moment is
+//! the seed's). Every order completes exactly once with a well-formed history, and the
+//! store's commit log shows at most one node writing each shard at any instant. Run with
+//! `RUSTFLAGS="--cfg madsim"`.
+
+use std::time::Duration;
+
+use endure::workflow::{ActivityError, ChildWorkflowOptions, WorkflowContext, WorkflowError};
+use endure::*;
+use endure_core::history::{EventType, check_well_formed};
+use endure_sim::engine_nodes::{EngineNodes, NodesConfig};
+use endure_sim::seeds::run_seeds;
+use madsim::rand::Rng;
+
+const ORDERS: usize = 12;
+const QUEUE: &str = "orders";
+
+#[endure::activity(name = "Charge")]
+async fn charge(_ctx: ActivityContext, order: String) -> Result<String, ActivityError> {
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    Ok(format!("charged {order}"))
+}
+
+/// Charges through an activity.
+#[endure::workflow(name = "Payment")]
+async fn payment(ctx: WorkflowContext, order: String) -> Result<String, WorkflowError> {
+    let ctx = ctx.with_activity_options(ActivityOptions {
+        start_to_close_timeout: Some(Duration::from_secs(10)),
+        ..ActivityOptions::default()
+    });
+    Ok(ctx.run_activity::<charge>(&order).await?)
+}
+
+/// Pays in a child (`<id>-payment`), then waits a second on a timer.
+#[endure::workflow(name = "Order")]
+async fn order(ctx: WorkflowContext, order: String) -> Result<String, WorkflowError> {
+    let id = ctx.info().workflow_id().clone();
+    let options = ChildWorkflowOptions {
+        workflow_id: Some(format!("{id}-payment")),
+        ..ChildWorkflowOptions::default()
+    };
+    let paid = ctx
+        .start_child_workflow("Payment", &order, options)
+        .result::<String>()
+        .await?;
+    ctx.sleep(Duration::from_secs(1)).await?;
+    Ok(paid)
+}
+
+fn id(index: usize) -> WorkflowId {
+    WorkflowId::new(format!("order-{index}")).unwrap()
+}
+
+async fn scenario(seed: u64) {
+    let nodes = EngineNodes::start(NodesConfig::default());
+    nodes.add_worker("worker-1", |transport| {
+        let mut worker = Worker::new(
+            transport,
+            Namespace::default(),
+            TaskQueueName::new(QUEUE).unwrap(),
+            WorkerOptions::default(),
+        );
+        worker
+            .register::<order>()
+            .register::<payment>()
+            .register::<charge>();
+        worker
+    });
+    // Let the nodes take their leases and see each other.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let client = nodes.client();
+    let client_node = nodes.add_client_node("client");
+    let runner = client_node.spawn({
+        let client = client.clone();
+        async move {
+            for index in 0..ORDERS {
+                let mut options =
+                    StartWorkflowOptions::new(id(index), TaskQueueName::new(QUEUE).unwrap());
+                options.request_id =
+                    Some(endure_core::RequestId::new(format!("order-start-{index}")).unwrap());
+                loop {
+                    match client
+                        .start_workflow(options.clone(), "Order", &format!("#{index}"))
+                        .await
+                    {
+                        Ok(_) => break,
+                        Err(ClientError::Remote(error))
+                            if matches!(
+                                error.kind,
+                                ErrorKind::Unavailable | ErrorKind::DeadlineExceeded
+                            ) =>
+                        {
+                            tokio::time::sleep(Duration::from_millis(200)).await;
+                        }
+                        Err(error) => panic!("order {index}: start failed: {error}"),
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    });
+    // The fault, at a moment of the seed's.
+    let at = madsim::rand::thread_rng().gen_range(200..2_000);
+    tokio::time::sleep(Duration::from_millis(at)).await;
+    let victim = format!("node-{}", madsim::rand::thread_rng().gen_range(1..=3));
+    let lasting = Duration::from_secs(madsim::rand::thread_rng().gen_range(6..15));
+    match seed % 4 {
+        0 => {
+            nodes.kill(&victim);
+            tokio::time::sleep(lasting).await;
+            nodes.restart(&victim);
+        }
+        1 => {
+            nodes.pause(&victim);
+            tokio::time::sleep(lasting).await;
+            nodes.resume(&victim);
+        }
+        2 => {
+            nodes.cut_from_store(&victim);
+            tokio::time::sleep(lasting).await;
+            nodes.heal_store(&victim);
+        }
+        _ => {
+            let other = if victim == "node-1" {
+                "node-2"
+            } else {
+                "node-1"
+            };
+            nodes.partition(&victim, other);
+            tokio::time::sleep(lasting).await;
+            nodes.heal(&victim, other);
+        }
+    }
+    runner.await.expect("the client ran");
+    let results = client_node
+        .spawn({
+            let client = client.clone();
+            async move {
+                let mut results = Vec::new();
+                for index in 0..ORDERS {
+                    let handle = client.handle(id(index), None);
+                    let result = loop {
+                        match handle.result::<String>().await {
+                            Ok(result) => break result,
+                            Err(ClientError::Remote(error))
+                                if matches!(
+                                    error.kind,
+                                    ErrorKind::Unavailable | ErrorKind::DeadlineExceeded
+                                ) =>
+                            {
+                                tokio::time::sleep(Duration::from_millis(200)).await;
+                            }
+                            Err(error) => panic!("order {index}: {error}"),
+                        }
+                    };
+                    let parent = handle.history().await.expect("the order's history");
+                    let child = client
+                        .handle(
+                            WorkflowId::new(format!("order-{index}-payment")).unwrap(),
+                            None,
+                        )
+                        .history()
+                        .await
+                        .expect("the payment's history");
+                    results.push((result, parent, child));
+                }
+                results
+            }
+        })
+        .await
+        .expect("the client ran");
+    let faults = nodes.faults.entries();
+    for (index, (result, parent, child)) in results.iter().enumerate() {
+        assert_eq!(result, &format!("charged #{index}"), "faults: {faults:?}");
+        for (what, history) in [("order", parent), ("payment", child)] {
+            check_well_formed(history)
+                .unwrap_or_else(|error| panic!("{what} {index}: {error}; faults: {faults:?}"));
+            let closes = history
+                .iter()
+                .filter(|event| event.event_type() == EventType::WorkflowExecutionCompleted)
+                .count();
+            assert_eq!(closes, 1, "{what} {index} closed once; faults: {faults:?}");
+        }
+        let count = |wanted| {
+            parent
+                .iter()
+                .filter(|event| event.event_type() == wanted)
+                .count()
+        };
+        assert_eq!(count(EventType::StartChildWorkflowExecutionInitiated), 1);
+        assert_eq!(count(EventType::ChildWorkflowExecutionStarted), 1);
+        assert_eq!(count(EventType::ChildWorkflowExecutionCompleted), 1);
+        assert_eq!(count(EventType::TimerFired), 1);
+        let charged = child
+            .iter()
+            .filter(|event| event.event_type() == EventType::ActivityTaskCompleted)
+            .count();
+        assert_eq!(
+            charged, 1,
+            "payment {index} charged once; faults: {faults:?}"
+        );
+    }
+    assert!(!nodes.commit_log().is_empty());
+    nodes
+        .commit_log()
+        .check_single_writer()
+        .unwrap_or_else(|error| panic!("{error}; faults: {faults:?}"));
+}
+
+#[test]
+fn a_three_node_cluster_completes_every_order_once_through_node_faults() {
+    run_seeds(
+        "a_three_node_cluster_completes_every_order_once_through_node_faults",
+        &(0..16).collect::<Vec<u64>>(),
+        Duration::from_secs(600),
+        scenario,
+    );
+}

@@ -1,0 +1,327 @@
+//! Several engine nodes as one cluster under the simulator: each node runs the real engine
+//! as a cluster member ([`Engine::join_cluster`]) over one shared in-memory store
+//! ([`NodeStore`]: the same lease and range rules as PostgreSQL, one conformance suite for
+//! both), behind its own front door on madsim's network, with a clock skewed its own way.
+//! Clients and workers reach the cluster through [`Client::connect_cluster`].
+//!
+//! Faults: kill and restart a node (its leases run out; on restart it takes its share back
+//! by handoff), pause one past its lease, cut one off from the store, partition two nodes.
+//! The store's commit log checks that at most one node wrote each shard at any instant.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::time::Duration;
+
+use endure::remote::{ClusterOptions, RemoteOptions, TcpTransport};
+use endure::{Client, Worker};
+use endure_core::Namespace;
+use endure_core::cluster::{LeaseConfig, Member, NodeName};
+use endure_core::protocol::Transport;
+use endure_server::clock::SystemClock;
+use endure_server::engine::{
+    ClusterConfig, ClusterFront, Engine, EngineConfig, PeerConnector, Peers,
+};
+use endure_server::storage::{MemoryStorage, StoreClock};
+use endure_server::tcp::{TcpServer, TcpServerConfig};
+use madsim::net::NetSim;
+use madsim::rand::Rng;
+use madsim::runtime::{Handle, NodeHandle};
+use parking_lot::Mutex;
+
+use crate::adapters::SkewedClock;
+use crate::faults::{FaultKind, FaultLog};
+use crate::shared_store::{CommitLog, NodeStore};
+
+/// The port every engine node listens on.
+pub const NODE_PORT: u16 = 7233;
+
+/// How the simulated cluster is laid out.
+#[derive(Clone, Debug)]
+pub struct NodesConfig {
+    /// How many engine nodes (named `node-1`, `node-2`, …).
+    pub count: u8,
+    /// Each node's engine configuration.
+    pub engine: EngineConfig,
+    /// Lease and heartbeat timings.
+    pub leases: LeaseConfig,
+    /// Each node start gets a clock off by up to this much, either way.
+    pub max_clock_skew: Duration,
+    /// Clients', workers' and peers' connections.
+    pub remote: RemoteOptions,
+}
+
+impl Default for NodesConfig {
+    fn default() -> Self {
+        Self {
+            count: 3,
+            engine: EngineConfig {
+                shard_count: 8,
+                poll_wait: Duration::from_secs(10),
+                ..EngineConfig::default()
+            },
+            leases: LeaseConfig {
+                duration: Duration::from_secs(5),
+                renew_every: Duration::from_secs(1),
+                margin: Duration::from_secs(1),
+                heartbeat_every: Duration::from_secs(1),
+                member_ttl: Duration::from_secs(5),
+            },
+            max_clock_skew: Duration::from_secs(2),
+            remote: RemoteOptions {
+                keepalive_interval: Duration::from_secs(2),
+                ..RemoteOptions::default()
+            },
+        }
+    }
+}
+
+/// The simulated cluster; create it inside a madsim runtime.
+pub struct EngineNodes {
+    handle: Handle,
+    config: NodesConfig,
+    log: Arc<CommitLog>,
+    nodes: Mutex<BTreeMap<String, NodeHandle>>,
+    /// Each engine node's switch cutting it off from the store.
+    cuts: BTreeMap<String, Arc<AtomicBool>>,
+    next_ip: AtomicU8,
+    /// The faults injected so far.
+    pub faults: FaultLog,
+}
+
+fn engine_ip(index: u8) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(10, 0, 1, index))
+}
+
+/// Peers over the simulated network, with the production TCP client.
+struct SimPeers(RemoteOptions);
+
+impl PeerConnector for SimPeers {
+    fn connect(&self, address: &str) -> Arc<dyn Transport> {
+        Arc::new(TcpTransport::new(address, self.0.clone()))
+    }
+}
+
+impl EngineNodes {
+    /// Starts the engine nodes over one new store.
+    pub fn start(config: NodesConfig) -> Self {
+        let handle = Handle::current();
+        let store = Arc::new(MemoryStorage::with_clock(StoreClock::new(Arc::new(
+            SystemClock,
+        ))));
+        let log = Arc::new(CommitLog::default());
+        let mut nodes = BTreeMap::new();
+        let mut cuts = BTreeMap::new();
+        for index in 1..=config.count {
+            let name = format!("node-{index}");
+            let cut = Arc::new(AtomicBool::new(false));
+            let (store, log, node_cut) = (Arc::clone(&store), Arc::clone(&log), Arc::clone(&cut));
+            let (config, node_name) = (config.clone(), name.clone());
+            let node = handle
+                .create_node()
+                .name(name.as_str())
+                .ip(engine_ip(index))
+                .init(move || {
+                    let storage = NodeStore::new(
+                        Arc::clone(&store),
+                        node_name.clone(),
+                        Arc::clone(&node_cut),
+                        Arc::clone(&log),
+                    );
+                    run_node(node_name.clone(), index, storage, config.clone())
+                })
+                .build();
+            nodes.insert(name.clone(), node);
+            cuts.insert(name, cut);
+        }
+        Self {
+            handle,
+            config,
+            log,
+            nodes: Mutex::new(nodes),
+            cuts,
+            next_ip: AtomicU8::new(1),
+            faults: FaultLog::new(),
+        }
+    }
+
+    /// Every engine node's address.
+    pub fn seeds(&self) -> Vec<String> {
+        (1..=self.config.count)
+            .map(|index| SocketAddr::new(engine_ip(index), NODE_PORT).to_string())
+            .collect()
+    }
+
+    /// The writes the store accepted, by node.
+    pub fn commit_log(&self) -> &CommitLog {
+        &self.log
+    }
+
+    fn options(&self) -> ClusterOptions {
+        ClusterOptions {
+            remote: self.config.remote.clone(),
+            ..ClusterOptions::default()
+        }
+    }
+
+    /// A client of the cluster through every seed (use it on a client or worker node).
+    pub fn client(&self) -> Client {
+        let seeds = self.seeds();
+        let seeds: Vec<&str> = seeds.iter().map(String::as_str).collect();
+        Client::connect_cluster_with(&seeds, Namespace::default(), self.options())
+    }
+
+    fn next_ip(&self) -> IpAddr {
+        IpAddr::V4(Ipv4Addr::new(
+            10,
+            0,
+            2,
+            self.next_ip.fetch_add(1, Ordering::Relaxed),
+        ))
+    }
+
+    /// A node for client code: spawn on it.
+    pub fn add_client_node(&self, name: &str) -> NodeHandle {
+        let node = self
+            .handle
+            .create_node()
+            .name(name)
+            .ip(self.next_ip())
+            .build();
+        self.nodes.lock().insert(name.to_owned(), node.clone());
+        node
+    }
+
+    /// A worker node running the worker `build` makes from a cluster client's transport.
+    pub fn add_worker(
+        &self,
+        name: &str,
+        build: impl Fn(Arc<dyn Transport>) -> Worker + Send + Sync + 'static,
+    ) -> NodeHandle {
+        let seeds = self.seeds();
+        let options = self.options();
+        let build = Arc::new(build);
+        let node = self
+            .handle
+            .create_node()
+            .name(name)
+            .ip(self.next_ip())
+            .init(move || {
+                let seeds: Vec<&str> = seeds.iter().map(String::as_str).collect();
+                let client =
+                    Client::connect_cluster_with(&seeds, Namespace::default(), options.clone());
+                let worker = build(client.transport());
+                async move { worker.run(std::future::pending()).await }
+            })
+            .build();
+        self.nodes.lock().insert(name.to_owned(), node.clone());
+        node
+    }
+
+    fn id(&self, name: &str) -> madsim::task::NodeId {
+        self.nodes
+            .lock()
+            .get(name)
+            .unwrap_or_else(|| panic!("no node named {name}"))
+            .id()
+    }
+
+    /// Kills a node: its tasks are dropped, its leases left to run out.
+    pub fn kill(&self, name: &str) {
+        self.faults.record(FaultKind::Kill, name);
+        self.handle.kill(self.id(name));
+    }
+
+    /// Starts a killed node again: it joins under the same name.
+    pub fn restart(&self, name: &str) {
+        self.faults.record(FaultKind::Restart, name);
+        self.handle.restart(self.id(name));
+    }
+
+    /// Freezes a node (a long GC pause, a stopped VM): its clock and its peers' run on.
+    pub fn pause(&self, name: &str) {
+        self.faults.record(FaultKind::Pause, name);
+        self.handle.pause(self.id(name));
+    }
+
+    /// Lets a frozen node run again.
+    pub fn resume(&self, name: &str) {
+        self.faults.record(FaultKind::Resume, name);
+        self.handle.resume(self.id(name));
+    }
+
+    /// Cuts both directions between two nodes.
+    pub fn partition(&self, a: &str, b: &str) {
+        self.faults
+            .record(FaultKind::Partition, format!("{a} | {b}"));
+        let (a, b) = (self.id(a), self.id(b));
+        let net = NetSim::current();
+        net.clog_link(a, b);
+        net.clog_link(b, a);
+    }
+
+    /// Heals a partition.
+    pub fn heal(&self, a: &str, b: &str) {
+        self.faults.record(FaultKind::Heal, format!("{a} | {b}"));
+        let (a, b) = (self.id(a), self.id(b));
+        let net = NetSim::current();
+        net.unclog_link(a, b);
+        net.unclog_link(b, a);
+    }
+
+    /// Cuts an engine node off from the store (its every call fails) until healed.
+    pub fn cut_from_store(&self, name: &str) {
+        self.faults
+            .record(FaultKind::Partition, format!("{name} | store"));
+        self.cuts[name].store(true, Ordering::Release);
+    }
+
+    /// Joins an engine node to the store again.
+    pub fn heal_store(&self, name: &str) {
+        self.faults
+            .record(FaultKind::Heal, format!("{name} | store"));
+        self.cuts[name].store(false, Ordering::Release);
+    }
+}
+
+/// One engine node: joins the cluster (retrying while the store is out of reach) and
+/// serves its front door until killed.
+async fn run_node(name: String, index: u8, storage: NodeStore, config: NodesConfig) {
+    let limit = i64::try_from(config.max_clock_skew.as_millis()).unwrap_or(i64::MAX);
+    let skew = madsim::rand::thread_rng().gen_range(-limit..=limit);
+    let clock = Arc::new(SkewedClock::new(Arc::new(SystemClock), skew));
+    let storage = Arc::new(storage);
+    let address = SocketAddr::new(engine_ip(index), NODE_PORT).to_string();
+    let member = Member::new(NodeName::new(name.as_str()).expect("a valid name"), address)
+        .expect("a valid member");
+    tracing::info!(node = %name, skew_millis = skew, "engine node starting");
+    let engine = loop {
+        let cluster = ClusterConfig {
+            member: member.clone(),
+            leases: config.leases,
+            peers: Some(Peers::new(Arc::new(SimPeers(config.remote.clone())))),
+        };
+        let joined = Engine::join_cluster(
+            Arc::clone(&storage),
+            Arc::clone(&clock),
+            config.engine.clone(),
+            cluster,
+        )
+        .await;
+        match joined {
+            Ok(engine) => break engine,
+            Err(error) => {
+                tracing::warn!(node = %name, %error, "joining failed; retried");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    };
+    let front = Arc::new(ClusterFront::new(engine));
+    let listen = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), NODE_PORT);
+    TcpServer::bind(listen, front, TcpServerConfig::default())
+        .await
+        .expect("the node's port is free")
+        .serve(std::future::pending())
+        .await;
+}
