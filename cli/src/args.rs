@@ -191,6 +191,12 @@ pub(crate) struct BenchArgs {
     /// the handshake, encryption and per-call authorization cost.
     #[arg(long)]
     pub(crate) secure: bool,
+    /// Cluster mode: how many `endure server start --node` processes.
+    #[arg(long, default_value_t = 3)]
+    pub(crate) nodes: usize,
+    /// Cluster mode: the nodes' shard lease.
+    #[arg(long, value_parser = duration::parse, default_value = "10s")]
+    pub(crate) lease: std::time::Duration,
 }
 
 /// The benchmark workloads.
@@ -210,6 +216,8 @@ pub(crate) enum Workload {
     Replay,
     /// N workflows left sleeping for a day.
     Idle,
+    /// Cluster mode: SIGKILL a node, then time the first workflow of its shards.
+    Failover,
 }
 
 impl Workload {
@@ -223,6 +231,7 @@ impl Workload {
             Self::Signals => "signals",
             Self::Replay => "replay",
             Self::Idle => "idle",
+            Self::Failover => "failover",
         }
     }
 }
@@ -234,6 +243,9 @@ pub(crate) enum BenchMode {
     Embedded,
     /// The engine in `endure server start-dev`; worker and client here, over TCP.
     Server,
+    /// The engine as `--nodes` cluster node processes on `--postgres`; worker and client
+    /// here, through every node.
+    Cluster,
 }
 
 impl BenchMode {
@@ -242,6 +254,7 @@ impl BenchMode {
         match self {
             Self::Embedded => "embedded",
             Self::Server => "server",
+            Self::Cluster => "cluster",
         }
     }
 }

@@ -8,6 +8,7 @@
 //! unit of work) and `durable` from the server's `synchronous_commit` and `fsync`.
 //! Benchmarks are figures, never tests: nothing here asserts a timing.
 
+mod cluster;
 mod floor;
 mod secure;
 mod workflows;
@@ -56,19 +57,33 @@ enum Running {
         server: String,
         database: String,
     },
+    /// Node processes of a cluster on PostgreSQL.
+    Cluster(cluster::Nodes),
 }
 
 /// What the store did, as figures for the JSON line.
 type StoreFigures = Vec<(&'static str, Value)>;
 
 impl Setup {
-    async fn start(
-        mode: BenchMode,
-        postgres: Option<&str>,
-        secure: bool,
-    ) -> Result<Self, CliError> {
+    async fn start(args: &BenchArgs) -> Result<Self, CliError> {
+        let (mode, postgres, secure) = (args.mode, args.postgres.as_deref(), args.secure);
         let directory = tempfile::tempdir().map_err(server_error)?;
         let db = directory.path().join("bench.redb");
+        if mode == BenchMode::Cluster {
+            let server = postgres.ok_or_else(|| {
+                CliError::Usage(
+                    "--mode cluster runs its nodes on PostgreSQL: add --postgres URL".into(),
+                )
+            })?;
+            let nodes = cluster::Nodes::start(server, args.nodes, args.lease).await?;
+            return Ok(Self {
+                client: nodes.client(),
+                worker_client: nodes.client(),
+                engine: Running::Cluster(nodes),
+                _directory: directory,
+                db,
+            });
+        }
         if let Some(server) = postgres {
             if mode != BenchMode::Embedded {
                 return Err(CliError::Usage(
@@ -106,6 +121,7 @@ impl Setup {
             });
         }
         match mode {
+            BenchMode::Cluster => Err(CliError::Usage("unreachable: cluster mode".into())),
             BenchMode::Embedded => {
                 let counters = Arc::new(StorageCounters::default());
                 let storage =
@@ -181,9 +197,19 @@ impl Setup {
     }
 
     /// The engine's resident set high-water mark, in MiB (this process when embedded).
+    /// The cluster's nodes, in cluster mode.
+    pub(crate) fn cluster_mut(&mut self) -> Option<&mut cluster::Nodes> {
+        match &mut self.engine {
+            Running::Cluster(nodes) => Some(nodes),
+            _ => None,
+        }
+    }
+
     pub(crate) fn engine_peak_rss_mb(&self) -> f64 {
         match &self.engine {
-            Running::Embedded(_) | Running::Postgres { .. } => rss_mb("self", "VmHWM"),
+            Running::Embedded(_) | Running::Postgres { .. } | Running::Cluster(_) => {
+                rss_mb("self", "VmHWM")
+            }
             Running::Server { child, .. } => rss_mb(&child.id().to_string(), "VmHWM"),
         }
     }
@@ -191,7 +217,9 @@ impl Setup {
     /// The engine's resident set now, in MiB.
     pub(crate) fn engine_rss_mb(&self) -> f64 {
         match &self.engine {
-            Running::Embedded(_) | Running::Postgres { .. } => rss_mb("self", "VmRSS"),
+            Running::Embedded(_) | Running::Postgres { .. } | Running::Cluster(_) => {
+                rss_mb("self", "VmRSS")
+            }
             Running::Server { child, .. } => rss_mb(&child.id().to_string(), "VmRSS"),
         }
     }
@@ -207,6 +235,7 @@ impl Setup {
         let own = floor::cpu_ms("self")?;
         match &self.engine {
             Running::Server { child, .. } => Some(own + floor::cpu_ms(&child.id().to_string())?),
+            Running::Cluster(nodes) => Some(own + nodes.cpu_ms()?),
             Running::Embedded(_) | Running::Postgres { .. } => Some(own),
         }
     }
@@ -227,6 +256,16 @@ impl Setup {
                     .status();
                 child.wait().map_err(server_error)?;
                 read_stats(&stats)?
+            }
+            Running::Cluster(nodes) => {
+                let count = nodes.nodes.len();
+                drop(self.client);
+                drop(self.worker_client);
+                nodes.stop().await?;
+                return Ok(vec![
+                    ("storage", json!("postgres")),
+                    ("nodes", json!(count)),
+                ]);
             }
             Running::Postgres {
                 storage,
@@ -318,7 +357,7 @@ pub(crate) async fn run(args: BenchArgs) -> Result<(), CliError> {
             "--secure measures the server's TLS and credentials: add --mode server".into(),
         ));
     }
-    let setup = Setup::start(args.mode, args.postgres.as_deref(), args.secure).await?;
+    let mut setup = Setup::start(&args).await?;
     let worker = workflows::worker(&setup.worker_client);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn(worker.run(async {
@@ -333,6 +372,7 @@ pub(crate) async fn run(args: BenchArgs) -> Result<(), CliError> {
         Workload::Signals => workloads::signals(&setup, &args).await?,
         Workload::Replay => workloads::replay(&setup, &args).await?,
         Workload::Idle => workloads::idle(&setup, &args).await?,
+        Workload::Failover => cluster::failover(&mut setup).await?,
     };
     let _ = stop.send(());
     let _ = tokio::time::timeout(Duration::from_secs(10), running).await;

@@ -19,11 +19,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use endure_core::Namespace;
 use endure_core::protocol::{
-    DescribeClusterRequest, ErrorKind, RemoteError, Request, Response, Rpc, Transport,
-    TransportFuture,
+    DescribeClusterRequest, ErrorKind, PolledWorkflowTask, RemoteError, Request, Response, Rpc,
+    Transport, TransportFuture,
 };
+use endure_core::{Namespace, WorkflowId};
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
@@ -82,7 +82,14 @@ struct Shared {
     /// When the members were last read (`None`: never).
     refreshed: Mutex<Option<tokio::time::Instant>>,
     polls: Mutex<BTreeMap<String, Arc<PollQueue>>>,
+    /// The member that last handed out a task of each workflow: its answers go straight
+    /// there (the node serving the workflow's shard), not through another node.
+    served_by: Mutex<BTreeMap<(Namespace, WorkflowId), String>>,
 }
+
+/// Most workflows whose serving member a client remembers; past it the memory starts
+/// over (an answer then takes one forward more).
+pub const SERVED_BY_MAX: usize = 10_000;
 
 /// The tasks polled for one queue, and which members have a poll open.
 #[derive(Default)]
@@ -109,6 +116,7 @@ impl ClusterTransport {
                 current: AtomicUsize::new(0),
                 refreshed: Mutex::new(None),
                 polls: Mutex::new(BTreeMap::new()),
+                served_by: Mutex::new(BTreeMap::new()),
             }),
         }
     }
@@ -203,8 +211,9 @@ impl Shared {
         let repeatable = safe_to_repeat(&request);
         let started = tokio::time::Instant::now();
         let mut pause = RETRY_PAUSE_INITIAL;
+        let mut direct = self.server_of(&request);
         loop {
-            let address = self.current();
+            let address = direct.take().unwrap_or_else(|| self.current());
             let result = self.link(&address).call(request.clone()).await;
             match result {
                 Err(error) if error.kind == ErrorKind::Unavailable => {
@@ -264,12 +273,40 @@ impl Shared {
         }
     }
 
+    /// The member that handed out the last task of the request's workflow, if known.
+    fn server_of(&self, request: &Request) -> Option<String> {
+        let (namespace, workflow_id) = request.routed_workflow()?;
+        self.served_by
+            .lock()
+            .get(&(namespace.clone(), workflow_id.into_owned()))
+            .cloned()
+    }
+
+    /// Remembers that `member` handed out a task of the run in `response`.
+    fn remember_server(&self, response: &Response, member: &str) {
+        let execution = match response {
+            Response::PollWorkflowTask(Some(PolledWorkflowTask::Task(task))) => &task.execution,
+            Response::PollWorkflowTask(Some(PolledWorkflowTask::Query(query))) => &query.execution,
+            Response::PollActivityTask(Some(task)) => &task.execution,
+            _ => return,
+        };
+        let mut served_by = self.served_by.lock();
+        if served_by.len() >= SERVED_BY_MAX {
+            served_by.clear();
+        }
+        served_by.insert(
+            (execution.namespace.clone(), execution.workflow_id.clone()),
+            member.to_owned(),
+        );
+    }
+
     /// One long poll of `member`: a task is queued for the next poll; then the member
     /// may be polled again.
     async fn pump(self: Arc<Self>, queue: Arc<PollQueue>, member: String, request: Request) {
         let result = self.link(&member).call(request).await;
         let failed = match result {
             Ok(response) if !is_empty_poll(&response) => {
+                self.remember_server(&response, &member);
                 queue.state.lock().tasks.push_back(response);
                 false
             }

@@ -44,7 +44,9 @@ mod cluster;
 #[cfg(all(feature = "tls", not(madsim)))]
 mod tls;
 
-pub use cluster::{CLUSTER_MEMBERS_MAX, ClusterOptions, ClusterTransport, connect_cluster};
+pub use cluster::{
+    CLUSTER_MEMBERS_MAX, ClusterOptions, ClusterTransport, SERVED_BY_MAX, connect_cluster,
+};
 #[cfg(all(feature = "tls", not(madsim)))]
 pub use tls::ClientTls;
 
