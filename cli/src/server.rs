@@ -466,6 +466,8 @@ async fn serve<S: Storage, C: Clock>(
     if let Some(web) = web {
         web.stop().await;
     }
+    // The front door holds the engine too: the last handle must be the one shut down.
+    drop(transport);
     tracing::info!("shutting down: finishing in-flight commits");
     let mut engine = engine;
     // Calls the closed connections were running may still hold the engine a moment.

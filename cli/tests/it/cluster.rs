@@ -137,6 +137,16 @@ impl Node {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
     }
+
+    /// SIGTERM, then waits for the exit; whether it exited successfully.
+    fn terminate(mut self) -> bool {
+        let signalled = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(signalled.success());
+        self.child.wait().unwrap().success()
+    }
 }
 
 impl Drop for Node {
@@ -350,6 +360,21 @@ fn a_three_node_cluster_survives_a_killed_node_with_every_workflow_done_once() {
     // The killed node comes back and takes its share again.
     nodes[1] = Some(Node::start(&url, "n2", ports[1]));
     settled(&addresses[2], 3, Duration::from_secs(30));
+    // A node stopped with SIGTERM hands its shards on and leaves at once, well before its
+    // lease or its member row would have run out.
+    let stopping = nodes[2].take().unwrap();
+    let stopped = Instant::now();
+    assert!(stopping.terminate(), "the node stops cleanly on SIGTERM");
+    let moved = settled(&addresses[0], 2, Duration::from_secs(30));
+    println!(
+        "cluster test: a SIGTERMed node's shards moved {:?} after the signal",
+        stopped.elapsed()
+    );
+    assert!(
+        stopped.elapsed() < Duration::from_secs(3),
+        "handed on in {:?} (settled after {moved:?}), not left to expire",
+        stopped.elapsed()
+    );
     worker.kill();
 }
 

@@ -52,6 +52,18 @@ struct Running {
 /// The calls of one connection still running.
 type Calls = Arc<Mutex<BTreeMap<u64, Running>>>;
 
+/// Aborts a connection's running calls when dropped.
+struct CallsEnd(Calls);
+
+impl Drop for CallsEnd {
+    fn drop(&mut self) {
+        let running: Vec<Running> = std::mem::take(&mut *self.0.lock()).into_values().collect();
+        for call in running {
+            call.task.abort();
+        }
+    }
+}
+
 /// What a connection serves with: the engine, the limits and the security.
 pub(super) struct Served {
     pub(super) transport: Arc<dyn Transport>,
@@ -90,6 +102,9 @@ where
         let _ = writer.shutdown().await;
     });
     let calls: Calls = Arc::default();
+    // Dropped with this future, however it ends — returned, or aborted when the server
+    // stops: every call still running ends with it (each holds the engine).
+    let _calls_end = CallsEnd(Arc::clone(&calls));
     let bucket = security.rate_limits().connection_bucket();
     let mut reading = Reading {
         outgoing: &outgoing,
