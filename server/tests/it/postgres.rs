@@ -370,3 +370,23 @@ async fn postgres_store_conforms_as_a_cluster_store() {
     })
     .await;
 }
+
+/// Servers starting at once on a new database (a cluster's first start): every one
+/// migrates or finds the schema migrated, and all agree on the shard count. Before, one
+/// lost a race in PostgreSQL's catalog creating the version table, and another read the
+/// count with a snapshot from before the first one's insert.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn servers_opening_a_new_database_at_once_agree() {
+    let Some(admin) = admin_url() else { return };
+    for _ in 0..3 {
+        let url = fresh_database(&admin).await;
+        let open = || async {
+            let store = PostgresStorage::connect(&url, PostgresOptions::default())
+                .await
+                .expect("the store opens");
+            store.shard_count(32).await.expect("the shard count")
+        };
+        let (a, b, c, d) = tokio::join!(open(), open(), open(), open());
+        assert_eq!([a, b, c, d], [32; 4]);
+    }
+}

@@ -69,6 +69,10 @@ impl Default for PostgresOptions {
 /// Commits rerun after a serialization failure or deadlock before the error is returned.
 const COMMIT_ATTEMPTS_MAX: u32 = 8;
 
+/// Reads of the shard count before a store that answers none counts as corrupt (a read
+/// racing the first insert answers none once).
+const SHARD_COUNT_ATTEMPTS: usize = 3;
+
 /// History batches read per round trip while filling a page.
 const HISTORY_BATCHES_PER_READ: i64 = 64;
 
@@ -321,18 +325,26 @@ impl Storage for PostgresStorage {
     async fn shard_count(&self, proposed: u32) -> Result<u32, StorageError> {
         let proposed = i64::from(proposed);
         // A store whose count was never kept has as many as it holds; the first caller's
-        // insert wins and every later one reads it.
-        let rows = self
-            .query(
-                "WITH held AS (SELECT (max(shard) + 1)::bigint AS count FROM endure_shards), \
-                 inserted AS (INSERT INTO endure_meta (key, value) \
-                 SELECT 'shard_count', COALESCE((SELECT count FROM held), $1::bigint) \
-                 ON CONFLICT (key) DO NOTHING RETURNING value) \
-                 SELECT value FROM inserted UNION ALL \
-                 SELECT value FROM endure_meta WHERE key = 'shard_count'",
-                &[&proposed],
-            )
-            .await?;
+        // insert wins and every later one reads it. A caller racing the first one waits
+        // for its insert, does nothing, and reads with a snapshot from before it: no row.
+        // The statement run again then reads the winner's.
+        let mut rows = Vec::new();
+        for _ in 0..SHARD_COUNT_ATTEMPTS {
+            rows = self
+                .query(
+                    "WITH held AS (SELECT (max(shard) + 1)::bigint AS count FROM endure_shards), \
+                     inserted AS (INSERT INTO endure_meta (key, value) \
+                     SELECT 'shard_count', COALESCE((SELECT count FROM held), $1::bigint) \
+                     ON CONFLICT (key) DO NOTHING RETURNING value) \
+                     SELECT value FROM inserted UNION ALL \
+                     SELECT value FROM endure_meta WHERE key = 'shard_count'",
+                    &[&proposed],
+                )
+                .await?;
+            if !rows.is_empty() {
+                break;
+            }
+        }
         let what = || "the shard count".to_owned();
         let row = rows.first().ok_or_else(|| StorageError::Corrupt {
             what: what(),

@@ -219,10 +219,17 @@ pub(super) async fn migrate(
     client: &mut tokio_postgres::Client,
 ) -> Result<SchemaStatus, StorageError> {
     if !version_table_exists(&*client).await? {
-        client
+        match client
             .batch_execute(VERSION_TABLE)
             .await
-            .map_err(|error| classify(PgError::from(error)))?;
+            .map_err(PgError::from)
+        {
+            Ok(()) => {}
+            // Another server created it at the same moment: PostgreSQL's catalog refuses
+            // the second `CREATE TABLE IF NOT EXISTS` of a race. It exists now.
+            Err(error) if error.is_unique_violation() => {}
+            Err(error) => return Err(classify(error)),
+        }
     }
     let mut conflicts = 0;
     loop {
