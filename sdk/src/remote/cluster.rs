@@ -7,10 +7,10 @@
 //!   or a start or signal carrying its request id — is sent again, with a growing pause,
 //!   for up to [`ClusterOptions::retry_for`]; any other returns the error, as on one node.
 //! - **Polls** reach every member: a node hands out only the tasks of the shards it
-//!   serves, so for each queue polled the client keeps one long poll open on each member
-//!   and gives the worker whichever task comes first. A task that arrives while no poll
-//!   waits is kept for the next one (at most one per member and queue), so a worker may
-//!   briefly hold a few more tasks than its slots.
+//!   serves, so for each queue polled the client keeps as many long polls open on each
+//!   member as the worker has polls waiting, and gives the worker whichever task comes
+//!   first. A task that arrives while no poll waits is kept for the next one, so a worker
+//!   may briefly hold a few more tasks than its slots (at most its pollers × members).
 //! - **Members** are read with `DescribeCluster` when the client starts and every
 //!   [`ClusterOptions::refresh_every`]; the seeds are used until one answers.
 
@@ -101,7 +101,28 @@ struct PollQueue {
 #[derive(Default)]
 struct PollState {
     tasks: VecDeque<Response>,
-    open: std::collections::BTreeSet<String>,
+    /// Polls open on each member.
+    open: BTreeMap<String, usize>,
+    /// The worker's polls waiting now: each member gets as many open polls, so a worker's
+    /// pollers poll every member as they would poll one server.
+    waiting: usize,
+}
+
+/// Counts a worker's poll as waiting while it lives.
+struct Waiting(Arc<PollQueue>);
+
+impl Waiting {
+    fn new(queue: &Arc<PollQueue>) -> Self {
+        queue.state.lock().waiting += 1;
+        Self(Arc::clone(queue))
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        let mut state = self.0.state.lock();
+        state.waiting = state.waiting.saturating_sub(1);
+    }
 }
 
 impl ClusterTransport {
@@ -237,6 +258,7 @@ impl Shared {
         let key = poll_key(&request);
         let queue = Arc::clone(self.polls.lock().entry(key).or_default());
         let deadline = tokio::time::Instant::now() + self.options.poll_wait;
+        let _waiting = Waiting::new(&queue);
         loop {
             let arrived = queue.arrived.notified();
             let mut arrived = std::pin::pin!(arrived);
@@ -248,8 +270,11 @@ impl Shared {
                 if let Some(task) = state.tasks.pop_front() {
                     return Ok(task);
                 }
+                let wanted = state.waiting;
                 for member in &members {
-                    if state.open.insert(member.clone()) {
+                    let open = state.open.entry(member.clone()).or_default();
+                    while *open < wanted {
+                        *open += 1;
                         tokio::spawn(Arc::clone(&self).pump(
                             Arc::clone(&queue),
                             member.clone(),
@@ -257,7 +282,7 @@ impl Shared {
                         ));
                     }
                 }
-                if state.open.is_empty() {
+                if state.open.values().all(|open| *open == 0) {
                     return Ok(empty(&request));
                 }
             }
@@ -319,7 +344,12 @@ impl Shared {
         if failed {
             tokio::time::sleep(self.options.poll_failure_pause).await;
         }
-        queue.state.lock().open.remove(&member);
+        {
+            let mut state = queue.state.lock();
+            if let Some(open) = state.open.get_mut(&member) {
+                *open = open.saturating_sub(1);
+            }
+        }
         queue.arrived.notify_waiters();
     }
 }
