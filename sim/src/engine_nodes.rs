@@ -23,7 +23,7 @@ use endure_server::clock::SystemClock;
 use endure_server::engine::{
     ClusterConfig, ClusterFront, Engine, EngineConfig, PeerConnector, Peers,
 };
-use endure_server::storage::{MemoryStorage, StoreClock};
+use endure_server::storage::{CommitLog, MemoryStorage, NodeStore, StoreClock};
 use endure_server::tcp::{TcpServer, TcpServerConfig};
 use madsim::net::NetSim;
 use madsim::rand::Rng;
@@ -32,7 +32,6 @@ use parking_lot::Mutex;
 
 use crate::adapters::SkewedClock;
 use crate::faults::{FaultKind, FaultLog};
-use crate::shared_store::{CommitLog, NodeStore};
 
 /// The port every engine node listens on.
 pub const NODE_PORT: u16 = 7233;

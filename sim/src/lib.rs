@@ -10,10 +10,10 @@
 //!   plus that log, to check one seed reproduces.
 //! - `cluster` (under `--cfg madsim`): engine, worker and client nodes on madsim's network
 //!   through the production TCP transport; kill/restart, partitions, one-way clogs, pauses.
-//! - [`shared_store`]: one in-memory store shared by several engine nodes, each reaching it
-//!   through a handle that can be cut off, with the log of accepted writes by node.
 //! - `engine_nodes` (under `--cfg madsim`): several engine nodes as a cluster over the
-//!   shared store, each behind its own front door; kill, pause, cut from the store.
+//!   shared in-memory store (`endure_server::storage::NodeStore`: a handle per node that
+//!   can be cut off, and the log of accepted writes by node), each behind its own front
+//!   door; kill, pause, cut from the store.
 //! - `driver` (under `--cfg madsim`): a scenario's client side under engine kills and power
 //!   losses, and the retries of starts and results.
 //! - `swarm` (under `--cfg madsim`): the fault catalogue and a seed's choice of faults and
@@ -44,7 +44,6 @@ pub mod invariants;
 pub mod logging;
 #[cfg(madsim)]
 pub mod seeds;
-pub mod shared_store;
 #[cfg(madsim)]
 pub mod simulation;
 #[cfg(madsim)]

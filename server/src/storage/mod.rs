@@ -11,6 +11,7 @@ mod memory;
 pub mod postgres;
 mod redb_check;
 mod redb_store;
+mod shared;
 
 pub use counting::{CountingBackend, StorageCounters, StorageCounts};
 pub use memory::{MemoryStorage, StoreClock};
@@ -18,3 +19,4 @@ pub use memory::{MemoryStorage, StoreClock};
 pub use postgres::{PostgresCounts, PostgresOptions, PostgresStorage};
 pub use redb_check::{CheckReport, PROBLEMS_LISTED_MAX, check};
 pub use redb_store::RedbStorage;
+pub use shared::{CommitLog, NodeStore};

@@ -17,11 +17,9 @@ use endure_server::engine::{
     ClusterConfig, ClusterFront, Engine, EngineConfig, EngineError, PeerConnector, Peers, Route,
     StartWorkflowRequest,
 };
-use endure_server::storage::MemoryStorage;
+use endure_server::storage::{CommitLog, MemoryStorage, NodeStore};
 
-use crate::partitioned::Partitioned;
-
-type Node = Engine<Partitioned, SystemClock>;
+type Node = Engine<NodeStore, SystemClock>;
 
 const SHARDS: u32 = 8;
 
@@ -51,8 +49,13 @@ async fn join_with(
     name: &str,
     peers: Option<Peers>,
 ) -> (Node, Arc<std::sync::atomic::AtomicBool>) {
-    let partitioned = Partitioned::new(store);
-    let cut = Arc::clone(&partitioned.cut);
+    let cut = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let node_store = NodeStore::new(
+        Arc::clone(store),
+        name,
+        Arc::clone(&cut),
+        Arc::new(CommitLog::default()),
+    );
     let config = EngineConfig {
         shard_count: SHARDS,
         poll_wait: Duration::from_millis(300),
@@ -63,14 +66,9 @@ async fn join_with(
         leases: leases(),
         peers,
     };
-    let node = Engine::join_cluster(
-        Arc::new(partitioned),
-        Arc::new(SystemClock),
-        config,
-        cluster,
-    )
-    .await
-    .unwrap();
+    let node = Engine::join_cluster(Arc::new(node_store), Arc::new(SystemClock), config, cluster)
+        .await
+        .unwrap();
     (node, cut)
 }
 
@@ -310,8 +308,14 @@ impl Transport for Weakly {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn either_front_door_serves_every_workflow_by_forwarding_to_its_node() {
+/// Two nodes over one store, each behind its front door, reaching each other in process.
+async fn two_nodes_with_front_doors() -> (
+    Node,
+    Node,
+    Arc<dyn Transport>,
+    Arc<dyn Transport>,
+    Arc<InProcessPeers>,
+) {
     let store = Arc::new(MemoryStorage::new());
     let peers = Arc::new(InProcessPeers::default());
     let (a, _) = join_with(&store, "a", Some(Peers::new(peers.clone()))).await;
@@ -326,6 +330,26 @@ async fn either_front_door_serves_every_workflow_by_forwarding_to_its_node() {
         .0
         .lock()
         .insert(member("b").address, Arc::clone(&front_b));
+    (a, b, front_a, front_b, peers)
+}
+
+/// Stops both nodes of [`two_nodes_with_front_doors`].
+async fn stop(
+    a: Node,
+    b: Node,
+    front_a: Arc<dyn Transport>,
+    front_b: Arc<dyn Transport>,
+    peers: Arc<InProcessPeers>,
+) {
+    peers.0.lock().clear();
+    drop((front_a, front_b, peers));
+    a.shutdown().await.ok().expect("the last handle");
+    b.shutdown().await.ok().expect("the last handle");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn either_front_door_serves_every_workflow_by_forwarding_to_its_node() {
+    let (a, b, front_a, front_b, peers) = two_nodes_with_front_doors().await;
     eventually(
         Duration::from_secs(5),
         "both serve and know each other",
@@ -376,10 +400,7 @@ async fn either_front_door_serves_every_workflow_by_forwarding_to_its_node() {
     }
     complete(&b, &theirs).await;
     // The fronts hold each other through the peers: break the cycle.
-    peers.0.lock().clear();
-    drop((front_a, front_b, peers));
-    a.shutdown().await.ok().expect("the last handle");
-    b.shutdown().await.ok().expect("the last handle");
+    stop(a, b, front_a, front_b, peers).await;
 }
 
 /// Polls `node` for a workflow task on `queue` and answers it with `commands`.
@@ -413,20 +434,7 @@ async fn answer(node: &Node, queue: &str, commands: Vec<Command>) -> ExecutionKe
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_parent_on_one_node_runs_a_child_on_another_through_the_outboxes() {
-    let store = Arc::new(MemoryStorage::new());
-    let peers = Arc::new(InProcessPeers::default());
-    let (a, _) = join_with(&store, "a", Some(Peers::new(peers.clone()))).await;
-    let (b, _) = join_with(&store, "b", Some(Peers::new(peers.clone()))).await;
-    let front_a: Arc<dyn Transport> = Arc::new(ClusterFront::new(a.clone()));
-    let front_b: Arc<dyn Transport> = Arc::new(ClusterFront::new(b.clone()));
-    peers
-        .0
-        .lock()
-        .insert(member("a").address, Arc::clone(&front_a));
-    peers
-        .0
-        .lock()
-        .insert(member("b").address, Arc::clone(&front_b));
+    let (a, b, front_a, front_b, peers) = two_nodes_with_front_doors().await;
     eventually(
         Duration::from_secs(5),
         "both serve, and see each other",
@@ -515,8 +523,5 @@ async fn a_parent_on_one_node_runs_a_child_on_another_through_the_outboxes() {
         assert_eq!(initiated_of, initiated);
     }
     endure_core::history::check_well_formed(&history).unwrap();
-    peers.0.lock().clear();
-    drop((front_a, front_b, peers));
-    a.shutdown().await.ok().expect("the last handle");
-    b.shutdown().await.ok().expect("the last handle");
+    stop(a, b, front_a, front_b, peers).await;
 }

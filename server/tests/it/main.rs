@@ -25,7 +25,6 @@ mod engine_crash;
 mod hooked;
 mod namespaces;
 mod outbox;
-mod partitioned;
 #[cfg(all(feature = "postgres", not(madsim)))]
 mod postgres;
 #[cfg(all(feature = "postgres", not(madsim)))]
