@@ -8,8 +8,7 @@
     reason = "benchmarks measure the wall clock; nothing here is workflow code"
 )]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use endure::{Client, StartWorkflowOptions, TaskQueueName, WorkflowId};
@@ -51,23 +50,13 @@ impl Nodes {
                 .map_err(server_error)?
                 .port();
             let name = format!("node-{index}");
-            let mut child = Command::new(&exe)
+            let mut command = Command::new(&exe);
+            command
                 .args(["server", "start", "--postgres", &url, "--node", &name])
                 .args(["--port", &port.to_string(), "--headless", "--no-metrics"])
                 .args(["--lease", &format!("{}ms", lease.as_millis())])
-                .env("RUST_LOG", "warn")
-                .stdout(Stdio::piped())
-                .stderr(Stdio::inherit())
-                .spawn()
-                .map_err(server_error)?;
-            let mut line = String::new();
-            let stdout = child
-                .stdout
-                .take()
-                .ok_or_else(|| server_error("no stdout"))?;
-            BufReader::new(stdout)
-                .read_line(&mut line)
-                .map_err(server_error)?;
+                .env("RUST_LOG", "warn");
+            let (child, line) = super::spawn_ready(command)?;
             if !line.contains("listening on") {
                 return Err(server_error(format!("node {name} did not start: {line:?}")));
             }

@@ -153,7 +153,8 @@ impl Setup {
                     None
                 };
                 let exe = std::env::current_exe().map_err(server_error)?;
-                let mut child = Command::new(exe)
+                let mut command = Command::new(exe);
+                command
                     .args(["server", "start-dev", "--port", "0", "--db"])
                     .arg(&db)
                     .arg("--stats-file")
@@ -163,19 +164,8 @@ impl Setup {
                             .iter()
                             .flat_map(|secured| secured.server_args.iter()),
                     )
-                    .env("RUST_LOG", "warn")
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::inherit())
-                    .spawn()
-                    .map_err(server_error)?;
-                let mut line = String::new();
-                let stdout = child
-                    .stdout
-                    .take()
-                    .ok_or_else(|| server_error("no stdout"))?;
-                BufReader::new(stdout)
-                    .read_line(&mut line)
-                    .map_err(server_error)?;
+                    .env("RUST_LOG", "warn");
+                let (child, line) = spawn_ready(command)?;
                 let address = line
                     .split_whitespace()
                     .nth(5)
@@ -316,6 +306,24 @@ impl Setup {
         figures.push(("durable", json!(counts.durable())));
         Ok(figures)
     }
+}
+
+/// Starts a server process and reads its ready line (stdout piped, stderr inherited).
+pub(crate) fn spawn_ready(mut command: Command) -> Result<(Child, String), CliError> {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(server_error)?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| server_error("no stdout"))?;
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .map_err(server_error)?;
+    Ok((child, line))
 }
 
 fn read_stats(path: &Path) -> Result<StorageCounts, CliError> {

@@ -102,30 +102,9 @@ fn start_request(id: &WorkflowId) -> StartWorkflowRequest {
 
 /// Polls `node` for the workflow task of `id` and completes the run.
 async fn complete(node: &Node, id: &WorkflowId) {
-    let task = node
-        .poll_workflow_task(&Namespace::default(), &queue(), "worker")
-        .await
-        .unwrap()
-        .expect("a workflow task waits on the node that serves its shard");
-    assert_eq!(&task.execution.workflow_id, id);
-    let completion = WorkflowTaskCompletion {
-        token: task.token,
-        commands: vec![Command::CompleteWorkflowExecution(
-            CompleteWorkflowExecutionCommandAttributes { result: None },
-        )],
-        identity: "worker".into(),
-        sticky: None,
-        force_create_workflow_task: false,
-        sdk_metadata: SdkMetadata::default(),
-        next_run_id: RunId::from_u128(0),
-        messages: Vec::new(),
-        deployment_version: None,
-        versioning_behavior: Default::default(),
-    };
-    node.complete_workflow_task(&task.execution, completion)
-        .await
-        .unwrap();
-    let history = node.history(&task.execution).await.unwrap();
+    let execution = answer(node, "cluster", vec![crate::children::complete_command()]).await;
+    assert_eq!(&execution.workflow_id, id);
+    let history = node.history(&execution).await.unwrap();
     let types: Vec<EventType> = history.iter().map(HistoryEvent::event_type).collect();
     assert_eq!(
         types,
