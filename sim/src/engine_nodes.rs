@@ -85,12 +85,59 @@ pub struct EngineNodes {
     /// Each engine node's switch cutting it off from the store.
     cuts: BTreeMap<String, Arc<AtomicBool>>,
     next_ip: AtomicU8,
+    counts: Arc<RpcCounts>,
     /// The faults injected so far.
     pub faults: FaultLog,
 }
 
 fn engine_ip(index: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(10, 0, 1, index))
+}
+
+/// Every call the engine nodes' front doors took, by RPC, and how many polls came back
+/// with a task: the simulated message counts per workflow.
+#[derive(Debug, Default)]
+pub struct RpcCounts {
+    calls: Mutex<BTreeMap<&'static str, u64>>,
+    tasks_polled: std::sync::atomic::AtomicU64,
+}
+
+impl RpcCounts {
+    /// The calls so far, by RPC name.
+    pub fn calls(&self) -> BTreeMap<&'static str, u64> {
+        self.calls.lock().clone()
+    }
+
+    /// Polls answered with a task (or a query).
+    pub fn tasks_polled(&self) -> u64 {
+        self.tasks_polled.load(Ordering::Relaxed)
+    }
+}
+
+/// A node's front door, counting what it serves.
+struct Counting {
+    front: Arc<dyn Transport>,
+    counts: Arc<RpcCounts>,
+}
+
+impl Transport for Counting {
+    fn call(
+        &self,
+        request: endure_core::protocol::Request,
+    ) -> endure_core::protocol::TransportFuture<'_> {
+        *self.counts.calls.lock().entry(request.name()).or_default() += 1;
+        Box::pin(async move {
+            let response = self.front.call(request).await;
+            if matches!(
+                response,
+                Ok(endure_core::protocol::Response::PollWorkflowTask(Some(_))
+                    | endure_core::protocol::Response::PollActivityTask(Some(_)))
+            ) {
+                self.counts.tasks_polled.fetch_add(1, Ordering::Relaxed);
+            }
+            response
+        })
+    }
 }
 
 /// Peers over the simulated network, with the production TCP client.
@@ -110,12 +157,14 @@ impl EngineNodes {
             SystemClock,
         ))));
         let log = Arc::new(CommitLog::default());
+        let counts = Arc::new(RpcCounts::default());
         let mut nodes = BTreeMap::new();
         let mut cuts = BTreeMap::new();
         for index in 1..=config.count {
             let name = format!("node-{index}");
             let cut = Arc::new(AtomicBool::new(false));
             let (store, log, node_cut) = (Arc::clone(&store), Arc::clone(&log), Arc::clone(&cut));
+            let node_counts = Arc::clone(&counts);
             let (config, node_name) = (config.clone(), name.clone());
             let node = handle
                 .create_node()
@@ -128,7 +177,13 @@ impl EngineNodes {
                         Arc::clone(&node_cut),
                         Arc::clone(&log),
                     );
-                    run_node(node_name.clone(), index, storage, config.clone())
+                    run_node(
+                        node_name.clone(),
+                        index,
+                        storage,
+                        config.clone(),
+                        Arc::clone(&node_counts),
+                    )
                 })
                 .build();
             nodes.insert(name.clone(), node);
@@ -141,6 +196,7 @@ impl EngineNodes {
             nodes: Mutex::new(nodes),
             cuts,
             next_ip: AtomicU8::new(1),
+            counts,
             faults: FaultLog::new(),
         }
     }
@@ -150,6 +206,11 @@ impl EngineNodes {
         (1..=self.config.count)
             .map(|index| SocketAddr::new(engine_ip(index), NODE_PORT).to_string())
             .collect()
+    }
+
+    /// What the nodes' front doors served.
+    pub fn rpc_counts(&self) -> &RpcCounts {
+        &self.counts
     }
 
     /// The writes the store accepted, by node.
@@ -286,7 +347,13 @@ impl EngineNodes {
 
 /// One engine node: joins the cluster (retrying while the store is out of reach) and
 /// serves its front door until killed.
-async fn run_node(name: String, index: u8, storage: NodeStore, config: NodesConfig) {
+async fn run_node(
+    name: String,
+    index: u8,
+    storage: NodeStore,
+    config: NodesConfig,
+    counts: Arc<RpcCounts>,
+) {
     let limit = i64::try_from(config.max_clock_skew.as_millis()).unwrap_or(i64::MAX);
     let skew = madsim::rand::thread_rng().gen_range(-limit..=limit);
     let clock = Arc::new(SkewedClock::new(Arc::new(SystemClock), skew));
@@ -316,7 +383,10 @@ async fn run_node(name: String, index: u8, storage: NodeStore, config: NodesConf
             }
         }
     };
-    let front = Arc::new(ClusterFront::new(engine));
+    let front = Arc::new(Counting {
+        front: Arc::new(ClusterFront::new(engine)),
+        counts,
+    });
     let listen = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), NODE_PORT);
     TcpServer::bind(listen, front, TcpServerConfig::default())
         .await

@@ -219,3 +219,83 @@ fn a_three_node_cluster_completes_every_order_once_through_node_faults() {
         scenario,
     );
 }
+
+/// One activity, nothing else: the workflow the message counts are for.
+#[endure::workflow(name = "Single")]
+async fn single(ctx: WorkflowContext, order: String) -> Result<String, WorkflowError> {
+    let ctx = ctx.with_activity_options(ActivityOptions {
+        start_to_close_timeout: Some(Duration::from_secs(10)),
+        ..ActivityOptions::default()
+    });
+    Ok(ctx.run_activity::<charge>(&order).await?)
+}
+
+/// The messages a one-activity workflow costs on three nodes, without faults: every call
+/// the front doors served, per workflow (printed: the figure `docs/cluster.md` quotes).
+/// Forwarded calls stay within the start and the result wait (2 per workflow), no
+/// node-to-node outbox call is made, and three polls per workflow bring its three tasks.
+#[test]
+fn a_one_activity_workflow_costs_two_forwards_at_most_on_three_nodes() {
+    const WORKFLOWS: u64 = 30;
+    run_seeds(
+        "a_one_activity_workflow_costs_two_forwards_at_most_on_three_nodes",
+        &[0, 1, 2],
+        Duration::from_secs(600),
+        |_seed| async {
+            let nodes = EngineNodes::start(NodesConfig::default());
+            nodes.add_worker("worker-1", |transport| {
+                let mut worker = Worker::new(
+                    transport,
+                    Namespace::default(),
+                    TaskQueueName::new(QUEUE).unwrap(),
+                    WorkerOptions::default(),
+                );
+                worker.register::<single>().register::<charge>();
+                worker
+            });
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            let client = nodes.client();
+            let before = nodes.rpc_counts().calls();
+            nodes
+                .add_client_node("client")
+                .spawn(async move {
+                    for index in 0..WORKFLOWS {
+                        let options = StartWorkflowOptions::new(
+                            WorkflowId::new(format!("single-{index}")).unwrap(),
+                            TaskQueueName::new(QUEUE).unwrap(),
+                        );
+                        let handle = client
+                            .start_workflow(options, "Single", &format!("#{index}"))
+                            .await
+                            .expect("a start without faults");
+                        handle
+                            .result::<String>()
+                            .await
+                            .expect("a result without faults");
+                    }
+                })
+                .await
+                .expect("the client ran");
+            let after = nodes.rpc_counts().calls();
+            let per_workflow = |name: &str| {
+                let delta =
+                    after.get(name).copied().unwrap_or(0) - before.get(name).copied().unwrap_or(0);
+                delta as f64 / WORKFLOWS as f64
+            };
+            let line: Vec<String> = after
+                .keys()
+                .filter(|name| !name.starts_with("Poll") && **name != "DescribeCluster")
+                .map(|name| format!("{name} {:.2}", per_workflow(name)))
+                .collect();
+            println!(
+                "messages per one-activity workflow on three nodes: {}; tasks polled {:.2}",
+                line.join(", "),
+                nodes.rpc_counts().tasks_polled() as f64 / WORKFLOWS as f64
+            );
+            assert!(per_workflow("Forwarded") <= 2.0, "{line:?}");
+            assert_eq!(per_workflow("ApplyToRun"), 0.0);
+            assert_eq!(per_workflow("StartChild"), 0.0);
+            assert_eq!(per_workflow("StartWorkflow"), 1.0);
+        },
+    );
+}
