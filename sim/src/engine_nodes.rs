@@ -5,7 +5,7 @@
 //! Clients and workers reach the cluster through [`Client::connect_cluster`].
 //!
 //! Faults: kill and restart a node (its leases run out; on restart it takes its share back
-//! by handoff), pause one past its lease, cut one off from the store, partition two nodes.
+//! by handoff), stop one gracefully (it hands its shards on), pause one past its lease, cut one off from the store, partition two nodes.
 //! The store's commit log checks that at most one node wrote each shard at any instant.
 
 use std::collections::BTreeMap;
@@ -29,6 +29,7 @@ use madsim::net::NetSim;
 use madsim::rand::Rng;
 use madsim::runtime::{Handle, NodeHandle};
 use parking_lot::Mutex;
+use tokio::sync::watch;
 
 use crate::adapters::SkewedClock;
 use crate::faults::{FaultKind, FaultLog};
@@ -84,6 +85,8 @@ pub struct EngineNodes {
     nodes: Mutex<BTreeMap<String, NodeHandle>>,
     /// Each engine node's switch cutting it off from the store.
     cuts: BTreeMap<String, Arc<AtomicBool>>,
+    /// Each engine node's stop signal: a bump stops it gracefully.
+    stops: BTreeMap<String, Arc<watch::Sender<u64>>>,
     next_ip: AtomicU8,
     counts: Arc<RpcCounts>,
     /// The faults injected so far.
@@ -160,9 +163,12 @@ impl EngineNodes {
         let counts = Arc::new(RpcCounts::default());
         let mut nodes = BTreeMap::new();
         let mut cuts = BTreeMap::new();
+        let mut stops = BTreeMap::new();
         for index in 1..=config.count {
             let name = format!("node-{index}");
             let cut = Arc::new(AtomicBool::new(false));
+            let stop = Arc::new(watch::Sender::new(0u64));
+            let node_stop = Arc::clone(&stop);
             let (store, log, node_cut) = (Arc::clone(&store), Arc::clone(&log), Arc::clone(&cut));
             let node_counts = Arc::clone(&counts);
             let (config, node_name) = (config.clone(), name.clone());
@@ -183,11 +189,13 @@ impl EngineNodes {
                         storage,
                         config.clone(),
                         Arc::clone(&node_counts),
+                        node_stop.subscribe(),
                     )
                 })
                 .build();
             nodes.insert(name.clone(), node);
-            cuts.insert(name, cut);
+            cuts.insert(name.clone(), cut);
+            stops.insert(name, stop);
         }
         Self {
             handle,
@@ -195,6 +203,7 @@ impl EngineNodes {
             log,
             nodes: Mutex::new(nodes),
             cuts,
+            stops,
             next_ip: AtomicU8::new(1),
             counts,
             faults: FaultLog::new(),
@@ -293,7 +302,14 @@ impl EngineNodes {
         self.handle.kill(self.id(name));
     }
 
-    /// Starts a killed node again: it joins under the same name.
+    /// Stops a node gracefully, as SIGTERM does: it stops taking calls, hands every shard
+    /// on and leaves the membership; [`restart`](Self::restart) starts it again.
+    pub fn stop(&self, name: &str) {
+        self.faults.record(FaultKind::Stop, name);
+        self.stops[name].send_modify(|generation| *generation += 1);
+    }
+
+    /// Starts a killed or stopped node again: it joins under the same name.
     pub fn restart(&self, name: &str) {
         self.faults.record(FaultKind::Restart, name);
         self.handle.restart(self.id(name));
@@ -353,7 +369,9 @@ async fn run_node(
     storage: NodeStore,
     config: NodesConfig,
     counts: Arc<RpcCounts>,
+    mut stop: watch::Receiver<u64>,
 ) {
+    stop.mark_unchanged();
     let limit = i64::try_from(config.max_clock_skew.as_millis()).unwrap_or(i64::MAX);
     let skew = madsim::rand::thread_rng().gen_range(-limit..=limit);
     let clock = Arc::new(SkewedClock::new(Arc::new(SystemClock), skew));
@@ -384,13 +402,30 @@ async fn run_node(
         }
     };
     let front = Arc::new(Counting {
-        front: Arc::new(ClusterFront::new(engine)),
+        front: Arc::new(ClusterFront::new(engine.clone())),
         counts,
     });
     let listen = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), NODE_PORT);
+    let stopped = async move {
+        let _ = stop.changed().await;
+    };
     TcpServer::bind(listen, front, TcpServerConfig::default())
         .await
         .expect("the node's port is free")
-        .serve(std::future::pending())
+        .serve(stopped)
         .await;
+    // As `endure server` on SIGTERM: the engine stops once its last handle is this one
+    // (calls of the closed connections end with them).
+    tracing::info!(node = %name, "engine node stopping");
+    let mut engine = engine;
+    loop {
+        match engine.shutdown().await {
+            Ok(()) => break,
+            Err(still_shared) => {
+                engine = still_shared;
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+    tracing::info!(node = %name, "engine node stopped");
 }

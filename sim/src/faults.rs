@@ -42,6 +42,8 @@ pub enum FaultKind {
     CorruptRead,
     /// A client's or worker's credential was revoked on the server.
     CredentialRevoked,
+    /// A node was stopped gracefully (SIGTERM: it hands its shards on and leaves).
+    Stop,
 }
 
 /// One injected fault.

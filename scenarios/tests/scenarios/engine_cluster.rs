@@ -1,8 +1,8 @@
 //! Three engine nodes as one cluster over a shared store, under node faults: each seed
 //! runs orders — a parent workflow whose child (most often on another node's shard) runs
 //! an activity — while one node is killed and restarted, paused past its lease, cut off
-//! from the store, or cut off from another node (`seed % 4` picks which; the moment is
-//! the seed's). Every order completes exactly once with a well-formed history, and the
+//! from the store, cut off from another node, or every node restarted in turn, each
+//! stopped gracefully first (`seed % 5` picks which; the moment is the seed's). Every order completes exactly once with a well-formed history, and the
 //! store's commit log shows at most one node writing each shard at any instant. Run with
 //! `RUSTFLAGS="--cfg madsim"`.
 
@@ -107,7 +107,7 @@ async fn scenario(seed: u64) {
     tokio::time::sleep(Duration::from_millis(at)).await;
     let victim = format!("node-{}", madsim::rand::thread_rng().gen_range(1..=3));
     let lasting = Duration::from_secs(madsim::rand::thread_rng().gen_range(6..15));
-    match seed % 4 {
+    match seed % 5 {
         0 => {
             nodes.kill(&victim);
             tokio::time::sleep(lasting).await;
@@ -123,7 +123,7 @@ async fn scenario(seed: u64) {
             tokio::time::sleep(lasting).await;
             nodes.heal_store(&victim);
         }
-        _ => {
+        3 => {
             let other = if victim == "node-1" {
                 "node-2"
             } else {
@@ -132,6 +132,15 @@ async fn scenario(seed: u64) {
             nodes.partition(&victim, other);
             tokio::time::sleep(lasting).await;
             nodes.heal(&victim, other);
+        }
+        _ => {
+            // A rolling restart: each node stopped gracefully, then started again.
+            for node in ["node-1", "node-2", "node-3"] {
+                nodes.stop(node);
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                nodes.restart(node);
+                tokio::time::sleep(Duration::from_secs(3)).await;
+            }
         }
     }
     runner.await.expect("the client ran");
@@ -214,7 +223,7 @@ async fn scenario(seed: u64) {
 fn a_three_node_cluster_completes_every_order_once_through_node_faults() {
     run_seeds(
         "a_three_node_cluster_completes_every_order_once_through_node_faults",
-        &(0..16).collect::<Vec<u64>>(),
+        &(0..20).collect::<Vec<u64>>(),
         Duration::from_secs(600),
         scenario,
     );
