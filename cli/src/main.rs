@@ -13,6 +13,7 @@ mod args;
 mod batch;
 #[cfg(not(madsim))]
 mod bench;
+#[cfg(not(madsim))]
 mod cluster_node;
 #[cfg(not(madsim))]
 mod deployment;
