@@ -183,6 +183,19 @@ impl TaskReporter {
     }
 }
 
+/// Cuts (or, with `cut` false, restores) both directions between two simulated nodes:
+/// streams stall and new connections fail.
+pub(crate) fn cut_between(a: NodeId, b: NodeId, cut: bool) {
+    let net = NetSim::current();
+    if cut {
+        net.clog_link(a, b);
+        net.clog_link(b, a);
+    } else {
+        net.unclog_link(a, b);
+        net.unclog_link(b, a);
+    }
+}
+
 fn ip(last: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(10, 0, 0, last))
 }
@@ -443,19 +456,13 @@ impl Cluster {
     pub fn partition(&self, a: &str, b: &str) {
         self.faults
             .record(FaultKind::Partition, format!("{a} | {b}"));
-        let (a, b) = (self.id(a), self.id(b));
-        let net = NetSim::current();
-        net.clog_link(a, b);
-        net.clog_link(b, a);
+        cut_between(self.id(a), self.id(b), true);
     }
 
     /// Heals a partition.
     pub fn heal(&self, a: &str, b: &str) {
         self.faults.record(FaultKind::Heal, format!("{a} | {b}"));
-        let (a, b) = (self.id(a), self.id(b));
-        let net = NetSim::current();
-        net.unclog_link(a, b);
-        net.unclog_link(b, a);
+        cut_between(self.id(a), self.id(b), false);
     }
 
     /// Moves the engine's clock by `millis` (back if negative) while it runs: a clock jump

@@ -25,13 +25,13 @@ use endure_server::engine::{
 };
 use endure_server::storage::{CommitLog, MemoryStorage, NodeStore, StoreClock};
 use endure_server::tcp::{TcpServer, TcpServerConfig};
-use madsim::net::NetSim;
 use madsim::rand::Rng;
 use madsim::runtime::{Handle, NodeHandle};
 use parking_lot::Mutex;
 use tokio::sync::watch;
 
 use crate::adapters::SkewedClock;
+use crate::cluster::cut_between;
 use crate::faults::{FaultKind, FaultLog};
 
 /// The port every engine node listens on.
@@ -331,19 +331,13 @@ impl EngineNodes {
     pub fn partition(&self, a: &str, b: &str) {
         self.faults
             .record(FaultKind::Partition, format!("{a} | {b}"));
-        let (a, b) = (self.id(a), self.id(b));
-        let net = NetSim::current();
-        net.clog_link(a, b);
-        net.clog_link(b, a);
+        cut_between(self.id(a), self.id(b), true);
     }
 
     /// Heals a partition.
     pub fn heal(&self, a: &str, b: &str) {
         self.faults.record(FaultKind::Heal, format!("{a} | {b}"));
-        let (a, b) = (self.id(a), self.id(b));
-        let net = NetSim::current();
-        net.unclog_link(a, b);
-        net.unclog_link(b, a);
+        cut_between(self.id(a), self.id(b), false);
     }
 
     /// Cuts an engine node off from the store (its every call fails) until healed.
