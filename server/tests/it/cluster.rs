@@ -177,6 +177,20 @@ async fn nodes_split_the_shards_route_to_each_other_and_hand_shards_on_when_leav
     .await;
     assert!(left.elapsed() < leases().duration, "handed on, not expired");
     complete(&b, &mine).await;
+    // b's view of the leases is as of its last tick: wait for the one after its takes.
+    eventually(
+        Duration::from_secs(2),
+        "b's view shows it holds every shard",
+        || {
+            let view = b.cluster_view().unwrap();
+            view.leases.len() == SHARDS as usize
+                && view
+                    .leases
+                    .iter()
+                    .all(|lease| lease.owner.as_ref().map(NodeName::as_str) == Some("b"))
+        },
+    )
+    .await;
     let view = b.cluster_view().unwrap();
     let members: Vec<&str> = view
         .members
@@ -354,8 +368,18 @@ async fn either_front_door_serves_every_workflow_by_forwarding_to_its_node() {
         .await
         .unwrap();
     assert_eq!(description.execution.run_id, run_id);
-    // A cluster description through either door lists both members and every shard.
-    let described = call(&front_a, DescribeClusterRequest).await.unwrap();
+    // A cluster description through either door lists both members and every shard —
+    // once the door's node has read the leases after the last handoff (its view is as of
+    // its last tick, and b takes a handed-on shard at its own next one).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let described = loop {
+        let described = call(&front_a, DescribeClusterRequest).await.unwrap();
+        let held: u32 = described.members.iter().map(|m| m.shards).sum();
+        if held == SHARDS || tokio::time::Instant::now() >= deadline {
+            break described;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     assert_eq!(described.node, Some(member("a")));
     assert_eq!(described.shard_count, SHARDS);
     assert_eq!(described.members.len(), 2);
