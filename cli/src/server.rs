@@ -449,6 +449,7 @@ async fn serve<S: Storage, C: Clock>(
         .map(|web| format!("; web UI on {scheme}://{}", web.address()))
         .unwrap_or_default();
     let protection = security.describe();
+    let stop = shutdown_signal();
     tracing::info!(address = %bound, db = %db, "server ready");
     // The one line scripts wait for: the address clients and workers connect to. A reader
     // that went away does not stop the server.
@@ -456,7 +457,7 @@ async fn serve<S: Storage, C: Clock>(
         "Endure {kind} listening on {bound} (db: {db}; {protection}){grpc_at}{metrics_at}{web_at}"
     ));
     let summaries = tokio::spawn(log_summaries(engine.clone()));
-    server.serve(shutdown_signal()).await;
+    server.serve(stop).await;
     summaries.abort();
     let _ = summaries.await;
     accepting.store(false, Ordering::Release);
@@ -515,29 +516,37 @@ async fn log_summaries<S: Storage, C: Clock>(engine: Engine<S, C>) {
     }
 }
 
-/// Resolves at the first SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
+/// Listens for SIGINT (Ctrl-C) and SIGTERM from the moment it is called — before the ready
+/// line, so a signal sent as soon as a script reads that line stops the server gracefully
+/// instead of killing it — and resolves at the first of them.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                tokio::select! {
-                    biased;
-                    () = interrupt => {}
-                    _ = terminate.recv() => {}
+        let interrupt = signal(SignalKind::interrupt());
+        let terminate = signal(SignalKind::terminate());
+        async move {
+            match (interrupt, terminate) {
+                (Ok(mut interrupt), Ok(mut terminate)) => {
+                    tokio::select! {
+                        biased;
+                        _ = interrupt.recv() => {}
+                        _ = terminate.recv() => {}
+                    }
                 }
+                (Ok(mut one), Err(_)) | (Err(_), Ok(mut one)) => {
+                    one.recv().await;
+                }
+                (Err(_), Err(_)) => std::future::pending::<()>().await,
             }
-            Err(_) => interrupt.await,
         }
     }
     #[cfg(not(unix))]
-    interrupt.await;
+    async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
 }
 
 #[cfg(test)]
