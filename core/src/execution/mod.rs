@@ -525,6 +525,23 @@ impl ExecutionMachine {
         self.buffered_events.len()
     }
 
+    /// The signals received while a workflow task was in flight, in arrival order with
+    /// their arrival times: acknowledged to their senders, yet not in the history until the
+    /// task completes.
+    pub fn buffered_signals(
+        &self,
+    ) -> impl Iterator<Item = (Timestamp, &WorkflowExecutionSignaledEventAttributes)> {
+        self.buffered_events
+            .iter()
+            .filter_map(|buffered| match buffered {
+                BufferedEvent::Event {
+                    time,
+                    attributes: EventAttributes::WorkflowExecutionSignaled(signal),
+                } => Some((*time, signal)),
+                _ => None,
+            })
+    }
+
     /// The run that continues this one, once it closed with a successor.
     pub fn new_execution_run_id(&self) -> Option<RunId> {
         self.new_execution_run_id

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::scheduler::{SchedulerInput, SchedulerState};
 use crate::command::*;
-use crate::history::{EventAttributes, HistoryEvent};
+use crate::history::{EventAttributes, HistoryEvent, WorkflowExecutionSignaledEventAttributes};
 use crate::ids::{MarkerName, SignalName, TaskQueueName, TimerId, WorkflowId, WorkflowType};
 use crate::payload::{Header, Memo, Payload, Payloads};
 use crate::time::Timestamp;
@@ -143,15 +143,8 @@ pub fn fold(history: &[HistoryEvent]) -> Result<Folded, FoldError> {
         let now = event.event_time;
         folded.now = now;
         match &event.attributes {
-            EventAttributes::WorkflowExecutionSignaled(signal)
-                if index > base && signal.signal_name.as_str() == INPUT_SIGNAL =>
-            {
-                // A malformed input is dropped, not fatal: it came from outside.
-                if let Ok(input) = decode::<SchedulerInput>(&signal.input)
-                    && !folded.state.apply(input, now)
-                {
-                    folded.stale_updates += 1;
-                }
+            EventAttributes::WorkflowExecutionSignaled(signal) if index > base => {
+                folded.apply_signal(signal, now);
             }
             EventAttributes::TimerStarted(started) => {
                 folded.timers_started += 1;
@@ -171,6 +164,34 @@ pub fn fold(history: &[HistoryEvent]) -> Result<Folded, FoldError> {
         }
     }
     Ok(folded)
+}
+
+impl Folded {
+    /// Applies the signals a run received while its workflow task was in flight
+    /// ([`ExecutionMachine::buffered_signals`](crate::execution::ExecutionMachine::buffered_signals)),
+    /// after the history they will follow: what a describe or an update's conflict check
+    /// must see, since their senders were told they were taken.
+    pub fn apply_buffered<'a>(
+        &mut self,
+        signals: impl IntoIterator<Item = (Timestamp, &'a WorkflowExecutionSignaledEventAttributes)>,
+    ) {
+        for (time, signal) in signals {
+            self.apply_signal(signal, time);
+        }
+    }
+
+    /// Applies one signal of the schedule's run: its input if it carries one.
+    fn apply_signal(&mut self, signal: &WorkflowExecutionSignaledEventAttributes, now: Timestamp) {
+        if signal.signal_name.as_str() != INPUT_SIGNAL {
+            return;
+        }
+        // A malformed input is dropped, not fatal: it came from outside.
+        if let Ok(input) = decode::<SchedulerInput>(&signal.input)
+            && !self.state.apply(input, now)
+        {
+            self.stale_updates += 1;
+        }
+    }
 }
 
 fn close_timer(folded: &mut Folded, timer_id: &TimerId) {

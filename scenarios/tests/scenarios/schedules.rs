@@ -63,16 +63,80 @@ const POLICIES: [(&str, ScheduleOverlapPolicy); 6] = [
     ("allow-all", ScheduleOverlapPolicy::AllowAll),
 ];
 
+/// The schedule edited while it runs: outside the accounting, since Temporal's scheduler
+/// drops the times an update overtakes (they belong to the spec it replaced).
+const EDITED: &str = "edited";
+
 /// Nominal seconds of `report-<RFC 3339>` ids.
 fn nominal_of(workflow_id: &str, schedule: &str) -> Option<Timestamp> {
     let time = workflow_id.strip_prefix(&format!("{schedule}-"))?;
     endure_core::list_filter::time::parse_time(time)
 }
 
+/// Edits the schedule [`EDITED`]'s notes until `end`: now and then three editors at once,
+/// three edits each, each read back at once. An edit's signal wakes the schedule, so the
+/// others' edits tend to arrive while that wake-up is in flight and wait in its run for
+/// the history; an update the engine took must show in the next describe all the same,
+/// and two updates naming one conflict token must not both be taken. Edits are numbered
+/// when their editor has the schedule described, so an edit taken later bears a higher
+/// number: a read-back shows the editor's own edit or a later one. Returns how many edits
+/// were taken and read back.
+async fn edit_while_waking(client: Client, end: Timestamp) -> u64 {
+    let numbers = std::sync::atomic::AtomicU64::new(0);
+    let handle = client.schedules().handle(WorkflowId::new(EDITED).unwrap());
+    let mut edits = 0;
+    loop {
+        let pause = Duration::from_millis(madsim::rand::thread_rng().gen_range(20_000..90_000));
+        #[allow(
+            clippy::disallowed_methods,
+            reason = "the simulator's clock, to stop before the schedules end"
+        )]
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap();
+        if now.as_secs() + 120 > end.unix_nanos() / 1_000_000_000 {
+            return edits;
+        }
+        tokio::time::sleep(pause).await;
+        let editor = || async {
+            let mut read_back = 0;
+            for _ in 0..3 {
+                let mut number = 0;
+                let taken = handle
+                    .update(|description| {
+                        number = numbers.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                        let mut schedule = description.schedule;
+                        schedule.state.notes = format!("edit {number:06}");
+                        Some(schedule)
+                    })
+                    .await;
+                if taken.is_err() {
+                    // Refused (another editor came first), or its answer lost to a fault.
+                    continue;
+                }
+                let Ok(description) = handle.describe().await else {
+                    continue;
+                };
+                let notes = &description.schedule.state.notes;
+                assert!(
+                    *notes >= format!("edit {number:06}"),
+                    "edit {number} was taken, yet the next describe shows {notes:?}"
+                );
+                read_back += 1;
+            }
+            read_back
+        };
+        let (a, b, c) = tokio::join!(editor(), editor(), editor());
+        edits += a + b + c;
+    }
+}
+
 async fn scenario(seed: u64) {
     let cluster = Cluster::start(ClusterConfig {
         store: StoreChoice::Disk { seed },
         max_clock_skew: Duration::from_secs(2),
+        // Slow commits keep a wake-up in flight long enough for an edit to meet it.
+        max_commit_delay: Duration::from_millis(30),
         ..ClusterConfig::default()
     });
     cluster.add_worker("worker-1", worker("worker-1"));
@@ -108,7 +172,8 @@ async fn scenario(seed: u64) {
             {
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
-            for (name, policy) in POLICIES {
+            let edited = (EDITED, ScheduleOverlapPolicy::Skip);
+            for (name, policy) in POLICIES.into_iter().chain([edited]) {
                 let spec = ScheduleSpec {
                     intervals: vec![IntervalSpec::every(MINUTE)],
                     end_at: Some(end),
@@ -137,6 +202,7 @@ async fn scenario(seed: u64) {
         })
     };
     creating.await.unwrap();
+    let editing = driver.spawn(edit_while_waking(client.clone(), end));
     // While the schedules run: kills, power losses inside commits and a long partition of
     // the workers, spread over the hours.
     let mut elapsed = Duration::ZERO;
@@ -180,6 +246,8 @@ async fn scenario(seed: u64) {
         tokio::time::sleep(scheduled_for() - elapsed).await;
     }
     assert!(cluster.faults.count(FaultKind::Kill) >= 1);
+    let edits = editing.await.unwrap();
+    assert!(edits > 0, "some edits were taken and read back");
 
     // Past the end, the buffers drain as the running workflows close; then check.
     let checking = {

@@ -90,6 +90,8 @@ pub(super) struct Inner<S, C> {
     /// The engine as the worker of its schedule workflows: stopped first by
     /// [`Engine::shutdown`].
     pub(super) schedulers: super::schedules::SchedulerWorkers,
+    /// Serialises each schedule's updates (conflict check, then signal).
+    pub(super) schedule_updates: super::schedules::UpdateLocks,
     /// On a cluster node: its membership task, stopped (handing its shards back) before
     /// anything else by [`Engine::shutdown`].
     pub(super) node: std::sync::OnceLock<super::cluster::NodeHandle>,
@@ -224,6 +226,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 tasks,
                 outbox,
                 schedulers: super::schedules::SchedulerWorkers::default(),
+                schedule_updates: super::schedules::UpdateLocks::default(),
                 node: std::sync::OnceLock::new(),
                 router,
             }),

@@ -34,6 +34,7 @@ mod postgres_restart;
 mod requests;
 mod reset;
 mod retention_outbox;
+mod schedule_in_flight;
 mod storage;
 mod tcp_limits;
 mod updates;

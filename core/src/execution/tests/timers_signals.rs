@@ -9,6 +9,7 @@ use crate::execution::*;
 use crate::ids::{MarkerName, TimerId};
 use crate::limits::SIGNALS_PER_EXECUTION_MAX;
 use crate::payload::Header;
+use crate::time::Timestamp;
 
 fn cancel_timer(id: &str) -> Command {
     Command::CancelTimer(CancelTimerCommandAttributes {
@@ -167,4 +168,41 @@ fn terminate_fails_the_running_task_and_flushes_buffered_events_first() {
         identity: "cli".into(),
     });
     assert_eq!(again.unwrap_err(), Rejected::WorkflowClosed);
+}
+
+#[test]
+fn signals_taken_during_a_task_are_listed_as_buffered_until_the_task_ends() {
+    let (mut run, _) = Run::start(options());
+    let token = run.start_task();
+    assert_eq!(run.machine.buffered_signals().count(), 0);
+    run.signal("first", None).unwrap();
+    run.advance(Duration::from_secs(1));
+    run.signal("second", None).unwrap();
+    let buffered: Vec<(Timestamp, &str)> = run
+        .machine
+        .buffered_signals()
+        .map(|(time, signal)| (time, signal.signal_name.as_str()))
+        .collect();
+    assert_eq!(
+        buffered,
+        [
+            (T0, "first"),
+            (T0.saturating_add(Duration::from_secs(1)), "second")
+        ],
+        "in arrival order, with their arrival times"
+    );
+    let completion = run.completion(token, vec![]);
+    let effects = run.apply(completion);
+    check(
+        &effects.events,
+        "4 WorkflowTaskCompleted scheduled=2 started=3
+         5 WorkflowExecutionSignaled first
+         6 WorkflowExecutionSignaled second
+         7 WorkflowTaskScheduled",
+    );
+    assert_eq!(
+        run.machine.buffered_signals().count(),
+        0,
+        "written, no longer buffered"
+    );
 }

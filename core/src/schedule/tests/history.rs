@@ -12,7 +12,9 @@ use crate::history::{
     EventAttributes, HistoryBuilder, MarkerRecordedEventAttributes, TimerStartedEventAttributes,
     WorkflowExecutionSignaledEventAttributes,
 };
-use crate::ids::{MarkerName, Namespace, TaskQueueName, TimerId, WorkflowId, WorkflowType};
+use crate::ids::{
+    MarkerName, Namespace, SignalName, TaskQueueName, TimerId, WorkflowId, WorkflowType,
+};
 use crate::payload::{Header, Payloads};
 
 fn state() -> SchedulerState {
@@ -178,4 +180,70 @@ fn the_listing_memo_carries_the_spec_and_an_earlier_memo_without_it_still_reads(
 
     // Bytes that are neither are no listing.
     assert_eq!(ScheduleListInfo::from_memo_bytes(&[0xff, 0xff, 0xff]), None);
+}
+
+#[test]
+fn signals_buffered_behind_a_running_wake_up_are_applied_after_the_history() {
+    let queue = TaskQueueName::new(SCHEDULER_TASK_QUEUE).unwrap();
+    let mut builder = HistoryBuilder::new(SAMPLE_START, Duration::from_millis(1));
+    builder.add_workflow_execution_started(
+        WorkflowType::new(SCHEDULER_WORKFLOW_TYPE).unwrap(),
+        queue.clone(),
+        encode(&state()),
+        SAMPLE_RUN_ID,
+    );
+    let scheduled = builder.add_workflow_task_scheduled(queue);
+    builder.add_workflow_task_started(scheduled);
+    let history = builder.build().events;
+    let folded = fold(&history).unwrap();
+    assert!(!folded.state.schedule.state.paused);
+    let token = folded.state.conflict_token;
+
+    let signal = |input: &SchedulerInput| WorkflowExecutionSignaledEventAttributes {
+        signal_name: input_signal(),
+        input: encode(input),
+        identity: "client".into(),
+        header: Header::default(),
+        request_id: None,
+        external_workflow_execution: None,
+    };
+    let pause = signal(&SchedulerInput::Patch(SchedulePatch {
+        pause: Some("maintenance".into()),
+        ..SchedulePatch::default()
+    }));
+    let mut limited = folded.state.schedule.clone();
+    limited.state.limited_actions = true;
+    limited.state.remaining_actions = 3;
+    let stale = signal(&SchedulerInput::Update {
+        schedule: Box::new(limited.clone()),
+        conflict_token: Some(token.wrapping_add(99)),
+    });
+    let update = signal(&SchedulerInput::Update {
+        schedule: Box::new(limited),
+        conflict_token: Some(token),
+    });
+    let refresh = WorkflowExecutionSignaledEventAttributes {
+        signal_name: SignalName::new(REFRESH_SIGNAL).unwrap(),
+        ..pause.clone()
+    };
+    let later = SAMPLE_START.saturating_add(Duration::from_secs(5));
+    let mut seen = folded.clone();
+    seen.apply_buffered([
+        (later, &stale),
+        (later, &update),
+        (later, &refresh),
+        (later, &pause),
+    ]);
+    assert_eq!(seen.state.schedule.state.remaining_actions, 3, "the update");
+    assert!(seen.state.schedule.state.paused, "the pause after it");
+    assert_eq!(seen.stale_updates, 1, "the update naming a stale token");
+    assert_ne!(
+        seen.state.conflict_token, token,
+        "an update moves the token"
+    );
+    assert_eq!(
+        seen.events, folded.events,
+        "nothing was added to the history"
+    );
+    assert_eq!(seen.recorded, folded.recorded);
 }

@@ -8,10 +8,11 @@
 //!
 //! This file holds the client calls: create, describe, update, patch, delete, list.
 
+mod update_locks;
 mod worker;
 
 use endure_core::clock::Clock;
-use endure_core::execution::SignalRequest;
+use endure_core::execution::{ExecutionMachine, SignalRequest};
 use endure_core::protocol::WorkflowDescription;
 use endure_core::protocol::{
     CreateScheduleRequest, CreateScheduleResponse, DeleteScheduleRequest, DescribeScheduleRequest,
@@ -33,6 +34,7 @@ use endure_core::{
 use super::api::EngineError;
 use super::runtime::Engine;
 
+pub(super) use update_locks::UpdateLocks;
 pub(super) use worker::SchedulerWorkers;
 
 pub use endure_core::schedule::SCHEDULES_LIST_MAX;
@@ -100,37 +102,53 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         })
     }
 
-    /// The running schedule workflow of `schedule_id` as describe shows it, or `NotFound`.
+    /// The running schedule workflow of `schedule_id` as describe shows it, and its machine
+    /// as last committed; `NotFound` if there is none.
     async fn schedule_run(
         &self,
         namespace: &Namespace,
         schedule_id: &WorkflowId,
-    ) -> Result<WorkflowDescription, EngineError> {
+    ) -> Result<(WorkflowDescription, ExecutionMachine), EngineError> {
         self.check_namespace(namespace)?;
         let workflow_id = schedule_history::workflow_id_of(schedule_id)?;
         let not_found =
             || EngineError::NotFound(format!("schedule {schedule_id} in namespace {namespace}"));
-        let description = match self.describe_workflow(namespace, &workflow_id, None).await {
-            Ok(description) => description,
+        let stored = match self.resolve_run(namespace, &workflow_id, None).await {
+            Ok(execution) => self
+                .load_stored(&execution)
+                .await
+                .map(|(_, machine)| (execution, machine)),
+            Err(error) => Err(error),
+        };
+        let (execution, machine) = match stored {
+            Ok(stored) => stored,
             Err(EngineError::NotFound(_)) => return Err(not_found()),
             Err(error) => return Err(error),
         };
-        if description.status != WorkflowExecutionStatus::Running {
+        if machine.status() != WorkflowExecutionStatus::Running {
             return Err(not_found());
         }
-        Ok(description)
+        Ok((super::reads::describe(execution, &machine, None), machine))
     }
 
-    /// The schedule's state as its history holds it, pending changes included.
+    /// The schedule's state as its run holds it: its history up to the machine's last
+    /// commit, then the inputs signalled while a wake-up was in flight — acknowledged to
+    /// their senders, so a describe or an update's conflict check must see them, though
+    /// the history gets them only when the wake-up completes.
     async fn schedule_state(
         &self,
         namespace: &Namespace,
         schedule_id: &WorkflowId,
     ) -> Result<(SchedulerState, WorkflowDescription), EngineError> {
-        let run = self.schedule_run(namespace, schedule_id).await?;
-        let history = self.history(&run.execution).await?;
-        let folded = schedule_history::fold(&history)
+        let (run, machine) = self.schedule_run(namespace, schedule_id).await?;
+        let mut history = self.history(&run.execution).await?;
+        // The history may have grown since the machine was read; what it holds past the
+        // machine's last event may include the signals the machine still has buffered.
+        let written = usize::try_from(machine.next_event_id().get() - 1).unwrap_or(usize::MAX);
+        history.truncate(written);
+        let mut folded = schedule_history::fold(&history)
             .map_err(|error| EngineError::BadRequest(format!("schedule {schedule_id}: {error}")))?;
+        folded.apply_buffered(machine.buffered_signals());
         Ok((folded.state, run))
     }
 
@@ -160,6 +178,12 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         CompiledSpec::new(&request.schedule.spec)
             .map_err(|error| EngineError::BadRequest(error.to_string()))?;
         check_action(&request.schedule.action)?;
+        // The check and the signal, with no other update of this schedule in between.
+        let _one_at_a_time = self
+            .inner
+            .schedule_updates
+            .lock(&request.namespace, &request.schedule_id)
+            .await;
         let (state, _) = self
             .schedule_state(&request.namespace, &request.schedule_id)
             .await?;
@@ -227,6 +251,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         let run = self
             .schedule_run(&request.namespace, &request.schedule_id)
             .await?
+            .0
             .execution;
         self.terminate_workflow(
             &request.namespace,
