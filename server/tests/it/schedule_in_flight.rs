@@ -267,7 +267,7 @@ async fn an_update_taken_while_the_schedules_wake_up_runs_is_described_and_count
 /// refused — never both answered "taken" with the second dropped by the schedule as stale.
 #[tokio::test]
 async fn of_two_updates_naming_one_token_one_is_taken_and_one_refused() {
-    let (store, engine) = engine_with_schedule(false).await;
+    let (_store, engine) = engine_with_schedule(false).await;
     for round in 0..20 {
         let before = describe(&engine).await;
         let edit = |notes: String| {
