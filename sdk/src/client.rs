@@ -156,16 +156,32 @@ impl Client {
     /// Sends one RPC and returns its answer: the named methods wrap this, and a call
     /// without one can be made with its request message
     /// (`endure_core::protocol`'s table lists them).
-    pub async fn rpc<R: Rpc>(&self, request: R) -> Result<R::Response, ClientError> {
-        let response = self.call(request.into_request()).await?;
-        R::from_response(response).map_err(|other| unexpected::<R>(&other))
+    ///
+    /// The request goes into the boxed call at once, so the returned future is small
+    /// whatever the request's size.
+    pub fn rpc<R: Rpc>(
+        &self,
+        request: R,
+    ) -> impl Future<Output = Result<R::Response, ClientError>> + Send + '_ {
+        let call = self.call(request.into_request());
+        async move {
+            let response = call.await?;
+            R::from_response(response).map_err(|other| unexpected::<R>(&other))
+        }
     }
 
-    pub(crate) async fn call(&self, request: Request) -> Result<Response, ClientError> {
-        if self.interceptors.is_empty() {
-            return self.send(request).await;
-        }
-        ClientNext::new(&self.interceptors, self).run(request).await
+    /// One call through the interceptors. Boxed: inline, every client future (a start, a
+    /// result, a signal) would carry this one's kilobytes and copy them at each move.
+    pub(crate) fn call(
+        &self,
+        request: Request,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<Response, ClientError>> + Send + '_>> {
+        Box::pin(async move {
+            if self.interceptors.is_empty() {
+                return self.send(request).await;
+            }
+            ClientNext::new(&self.interceptors, self).run(request).await
+        })
     }
 
     /// Sends one call to the engine, past the interceptors.

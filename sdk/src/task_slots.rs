@@ -116,6 +116,9 @@ impl TaskSlots {
         let number = running.next;
         running.next += 1;
         let slots = Arc::clone(self);
+        // Boxed once here: a workflow task's execution is kilobytes, which the spawn would
+        // otherwise copy at each move (into the task, its cell, its stages).
+        let execution = Box::pin(execution);
         let handle = tokio::spawn(async move {
             execution.await;
             slots.running.lock().handles.remove(&number);
