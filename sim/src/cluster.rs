@@ -25,7 +25,7 @@ use endure_core::{WorkflowExecutionStatus, WorkflowId};
 use endure_server::clock::SystemClock;
 use endure_server::engine::{Engine, EngineConfig, EngineError, InProcessTransport};
 use endure_server::security::{ApiKeyHash, CredentialStore, Security};
-use endure_server::storage::{MemoryStorage, RedbStorage};
+use endure_server::storage::{MemoryStorage, RedbStorage, WalConfig};
 use endure_server::tcp::{TcpServer, TcpServerConfig};
 use madsim::net::NetSim;
 use madsim::rand::Rng;
@@ -732,14 +732,20 @@ pub fn worker(
     }
 }
 
-/// The engine node's program: the engine on the shared store, served over TCP.
+/// The write-ahead log of a store on the simulated disk: small, so that checkpoints (and
+/// power losses inside them) come every few hundred commits.
+const WAL: WalConfig = WalConfig {
+    capacity_bytes: 1 << 20,
+    checkpoint_bytes: 256 << 10,
+};
+
 /// The engine node's program on redb over the simulated disk. A start that met a corrupt
 /// read (the corrupt-read fault) is tried again, as a supervisor restarts a server whose
 /// store stopped; any other failure to open what the disk kept is a bug.
 async fn run_on_disk(disk: SimDisk, faults: Faults, config: EngineConfig, server: TcpServerConfig) {
     for attempt in 1.. {
         let corrupt_reads = disk.corrupt_reads();
-        let started = match RedbStorage::with_backend(disk.backend()) {
+        let started = match RedbStorage::with_backends(disk.backend(), disk.wal_backend(), WAL) {
             Ok(store) => {
                 run_engine(
                     Arc::new(store),
@@ -762,6 +768,7 @@ async fn run_on_disk(disk: SimDisk, faults: Faults, config: EngineConfig, server
     }
 }
 
+/// The engine node's program: the engine on `storage`, served over TCP.
 async fn run_engine<S: Storage>(
     storage: Arc<S>,
     faults: Faults,

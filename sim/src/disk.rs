@@ -1,6 +1,9 @@
 //! A simulated disk under the real redb store (DESIGN §7): it keeps what was synced apart
 //! from what was only written, and a power loss keeps the synced bytes plus a seeded random
-//! subset of the unsynced writes — the reordering a real disk's cache allows.
+//! subset of the unsynced writes — the reordering a real disk's cache allows. It holds two
+//! files, the store's and its write-ahead log's ([`SimDisk::wal_backend`]); a sync makes
+//! durable the writes of its own file only, and the crash points count the operations of
+//! both.
 //!
 //! Faults: a crash point after the k-th write or sync from now (inside a commit, where a
 //! madsim kill cannot land); an explicit crash; EIO on the next sync. A crash *fences* the
@@ -42,14 +45,26 @@ impl CrashPoint {
     }
 }
 
-#[derive(Debug)]
-struct State {
+/// One file on the disk.
+#[derive(Debug, Default)]
+struct File {
     /// What reads see: synced bytes with the pending writes applied.
     current: Vec<u8>,
     /// What the last successful sync made durable.
     durable: Vec<u8>,
     /// Unsynced operations, in order.
     pending: Vec<Pending>,
+}
+
+/// The store's file.
+const STORE: usize = 0;
+/// The write-ahead log's file.
+const WAL: usize = 1;
+
+#[derive(Debug)]
+struct State {
+    /// The store's file and the log's.
+    files: [File; 2],
     /// Every operation fails until recovered.
     crashed: bool,
     /// Backends of older generations (before a recovery) fail every operation.
@@ -72,10 +87,11 @@ pub struct SimDisk {
     state: Arc<Mutex<State>>,
 }
 
-/// The redb backend of one generation of a [`SimDisk`].
+/// The redb backend of one file of one generation of a [`SimDisk`].
 pub struct SimDiskBackend {
     state: Arc<Mutex<State>>,
     generation: u64,
+    file: usize,
 }
 
 impl fmt::Debug for SimDiskBackend {
@@ -110,9 +126,7 @@ impl SimDisk {
     pub fn new(seed: u64) -> Self {
         Self {
             state: Arc::new(Mutex::new(State {
-                current: Vec::new(),
-                durable: Vec::new(),
-                pending: Vec::new(),
+                files: [File::default(), File::default()],
                 crashed: false,
                 generation: 0,
                 armed: None,
@@ -149,9 +163,19 @@ impl SimDisk {
 
     /// A backend for opening the store on the disk as it is now.
     pub fn backend(&self) -> SimDiskBackend {
+        self.file_backend(STORE)
+    }
+
+    /// A backend for the store's write-ahead log, on the disk as it is now.
+    pub fn wal_backend(&self) -> SimDiskBackend {
+        self.file_backend(WAL)
+    }
+
+    fn file_backend(&self, file: usize) -> SimDiskBackend {
         SimDiskBackend {
             state: Arc::clone(&self.state),
             generation: self.state.lock().generation,
+            file,
         }
     }
 
@@ -198,19 +222,22 @@ impl SimDisk {
     /// earlier generations stay fenced.
     pub fn recover(&self) {
         let mut state = self.state.lock();
-        let mut image = state.durable.clone();
-        let pending = std::mem::take(&mut state.pending);
-        for operation in &pending {
-            // xorshift64: deterministic per seed.
-            state.rng ^= state.rng << 13;
-            state.rng ^= state.rng >> 7;
-            state.rng ^= state.rng << 17;
-            if state.rng & 1 == 1 {
-                apply(&mut image, operation);
+        let mut rng = state.rng;
+        for file in &mut state.files {
+            let mut image = std::mem::take(&mut file.durable);
+            for operation in std::mem::take(&mut file.pending) {
+                // xorshift64: deterministic per seed.
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                if rng & 1 == 1 {
+                    apply(&mut image, &operation);
+                }
             }
+            file.current = image.clone();
+            file.durable = image;
         }
-        state.current = image.clone();
-        state.durable = image;
+        state.rng = rng;
         state.crashed = false;
         state.armed = None;
         state.fail_next_sync = false;
@@ -230,12 +257,12 @@ impl SimDiskBackend {
 
 impl redb::StorageBackend for SimDiskBackend {
     fn len(&self) -> io::Result<u64> {
-        Ok(self.live()?.current.len() as u64)
+        Ok(self.live()?.files[self.file].current.len() as u64)
     }
 
     fn read(&self, offset: u64, out: &mut [u8]) -> io::Result<()> {
         let mut state = self.live()?;
-        if state.corrupt_next_read && offset >= PAGE_BYTES {
+        if state.corrupt_next_read && self.file == STORE && offset >= PAGE_BYTES {
             state.corrupt_next_read = false;
             state.corrupt_reads += 1;
             out.fill(0xff);
@@ -246,17 +273,18 @@ impl redb::StorageBackend for SimDiskBackend {
         let start = usize::try_from(offset).map_err(io::Error::other)?;
         let end = start
             .checked_add(out.len())
-            .filter(|end| *end <= state.current.len())
+            .filter(|end| *end <= state.files[self.file].current.len())
             .ok_or_else(|| io::Error::new(io::ErrorKind::UnexpectedEof, "read past the end"))?;
-        out.copy_from_slice(&state.current[start..end]);
+        out.copy_from_slice(&state.files[self.file].current[start..end]);
         Ok(())
     }
 
     fn set_len(&self, len: u64) -> io::Result<()> {
         let mut state = self.live()?;
         let operation = Pending::SetLen(len);
-        apply(&mut state.current, &operation);
-        state.pending.push(operation);
+        let file = &mut state.files[self.file];
+        apply(&mut file.current, &operation);
+        file.pending.push(operation);
         Ok(())
     }
 
@@ -268,8 +296,12 @@ impl redb::StorageBackend for SimDiskBackend {
             return Err(io::Error::other("simulated EIO on fsync"));
         }
         state.syncs += 1;
-        state.durable = state.current.clone();
-        state.pending.clear();
+        // The file's pending operations reach its durable image (no copy of the whole file:
+        // the log is synced at every commit).
+        let file = &mut state.files[self.file];
+        for operation in std::mem::take(&mut file.pending) {
+            apply(&mut file.durable, &operation);
+        }
         if state.armed == Some(CrashPoint::AfterSync(state.syncs)) {
             state.crashed = true;
             state.crashes += 1;
@@ -284,8 +316,9 @@ impl redb::StorageBackend for SimDiskBackend {
             offset,
             data: data.to_vec(),
         };
-        apply(&mut state.current, &operation);
-        state.pending.push(operation);
+        let file = &mut state.files[self.file];
+        apply(&mut file.current, &operation);
+        file.pending.push(operation);
         if state.armed == Some(CrashPoint::AfterWrite(state.writes)) {
             state.crashed = true;
             state.crashes += 1;
@@ -355,6 +388,73 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The real store with its write-ahead log on the disk, the log small enough that a
+    /// checkpoint comes every few commits: power is lost at every point of the operations
+    /// of a few commits (log appends, checkpoints, replays), and the store reopens with every
+    /// acknowledged run whole and no run in part.
+    #[cfg(not(madsim))]
+    #[test]
+    fn the_stores_log_keeps_every_acknowledged_commit_through_power_losses() {
+        use endure_core::storage::{ShardId, Storage};
+        use endure_server::storage::conformance::{numbered_presence, numbered_write};
+        use endure_server::storage::{RedbStorage, WalConfig};
+
+        const WAL: WalConfig = WalConfig {
+            capacity_bytes: 16 << 10,
+            checkpoint_bytes: 4 << 10,
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let open = |disk: &SimDisk| {
+            RedbStorage::with_backends(disk.backend(), disk.wal_backend(), WAL)
+                .unwrap_or_else(|error| panic!("the store reopens on what the disk kept: {error}"))
+        };
+        runtime.block_on(async {
+            for seed in 1..12_u64 {
+                for point in (1..8)
+                    .map(CrashPoint::AfterWrite)
+                    .chain((1..4).map(CrashPoint::AfterSync))
+                {
+                    let disk = SimDisk::new(seed);
+                    // Whether each numbered run (from 1) was acknowledged.
+                    let mut acknowledged: Vec<bool> = Vec::new();
+                    // Three lives: commits, a crash at `point`, a reopen (with its replay).
+                    for life in 0..3 {
+                        let store = open(&disk);
+                        let range = store.acquire_shard(ShardId(0)).await.unwrap();
+                        for (index, acked) in (1..).zip(acknowledged.iter().copied()) {
+                            let presence = numbered_presence(&store, index).await;
+                            assert!(
+                                presence == Some(true) || (!acked && presence == Some(false)),
+                                "seed {seed}, {point:?}, life {life}: run {index} \
+                                 (acknowledged: {acked}) is {presence:?}"
+                            );
+                        }
+                        // A few commits, then power is lost at `point` of the next ones.
+                        for commit in 0..15 {
+                            if commit == 3 {
+                                disk.crash_at(point);
+                            }
+                            let index = acknowledged.len() as u64 + 1;
+                            let written = store.commit(vec![numbered_write(index, range)]).await;
+                            let acked = matches!(written.as_deref(), Ok([Ok(())]));
+                            acknowledged.push(acked);
+                            if !acked {
+                                assert!(commit >= 3, "seed {seed}, {point:?}: {written:?}");
+                                break;
+                            }
+                        }
+                        disk.crash();
+                        drop(store);
+                        disk.recover();
+                    }
+                }
+            }
+        });
     }
 
     #[test]

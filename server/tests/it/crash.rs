@@ -9,114 +9,12 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use endure_core::history::{EventAttributes, HistoryEvent, TimerFiredEventAttributes};
 use endure_core::storage::*;
-use endure_core::time::Timestamp;
-use endure_core::{
-    EventId, Namespace, RequestId, RunId, TaskQueueName, TimerId, WorkflowExecutionStatus,
-    WorkflowId,
-};
 use endure_server::storage::RedbStorage;
+use endure_server::storage::conformance::{numbered_key, numbered_presence, numbered_write};
 
 const CHILD_ENV: &str = "ENDURE_CRASH_CHILD_DB";
 const ROUNDS: u32 = 6;
-const EVENTS_PER_RUN: u64 = 3;
-
-fn key(index: u64) -> ExecutionKey {
-    ExecutionKey {
-        namespace: Namespace::default(),
-        workflow_id: WorkflowId::new(format!("crash-{index}")).unwrap(),
-        run_id: RunId::from_u128(u128::from(index)),
-    }
-}
-
-fn request(index: u64) -> RequestId {
-    RequestId::new(format!("request-{index}")).unwrap()
-}
-
-fn write(index: u64, range: RangeId) -> WorkflowWrite {
-    let key = key(index);
-    let history = (1..=EVENTS_PER_RUN)
-        .map(|id| HistoryEvent {
-            event_id: EventId::new(id).unwrap(),
-            event_time: Timestamp::from_unix_seconds(index),
-            attributes: EventAttributes::TimerFired(TimerFiredEventAttributes {
-                timer_id: TimerId::new("t").unwrap(),
-                started_event_id: EventId::FIRST,
-            }),
-        })
-        .collect();
-    WorkflowWrite {
-        shard: ShardId(0),
-        range_id: range,
-        namespace: key.namespace.clone(),
-        workflow_id: key.workflow_id.clone(),
-        runs: vec![RunWrite {
-            condition: RunCondition::Create,
-            row: ExecutionRow {
-                key: key.clone(),
-                shard: ShardId(0),
-                db_version: 1,
-                next_event_id: EventId::new(EVENTS_PER_RUN + 1).unwrap(),
-                status: WorkflowExecutionStatus::Running,
-                state: index.to_be_bytes().to_vec(),
-            },
-            history,
-            deadline: DeadlineUpdate::Set(Timestamp::from_unix_seconds(index)),
-            dispatch_inserts: vec![DispatchRow {
-                namespace: key.namespace.clone(),
-                task_queue: TaskQueueName::new("crash").unwrap(),
-                task_id: index,
-                execution: key.clone(),
-                task: DispatchTask::WorkflowTask {
-                    scheduled_event_id: EventId::FIRST,
-                    attempt: 1,
-                },
-                directive: None,
-            }],
-            dispatch_deletes: Vec::new(),
-            visibility: None,
-        }],
-        current_run: None,
-        request_ids: vec![RequestRecord {
-            namespace: key.namespace.clone(),
-            workflow_id: key.workflow_id,
-            request_id: request(index),
-            run_id: key.run_id,
-        }],
-        deletion: None,
-    }
-}
-
-/// Whether run `index` is fully present (`Some(true)`), fully absent (`Some(false)`), or
-/// partly present (`None`).
-async fn presence(store: &RedbStorage, index: u64) -> Option<bool> {
-    let key = key(index);
-    let row = store.load_execution(&key).await.unwrap().is_some();
-    let history = store
-        .read_history(&key, EventId::FIRST)
-        .await
-        .unwrap()
-        .events
-        .len() as u64
-        == EVENTS_PER_RUN;
-    let no_history = store
-        .read_history(&key, EventId::FIRST)
-        .await
-        .unwrap()
-        .events
-        .is_empty();
-    let request = store
-        .find_request(&key.namespace, &key.workflow_id, &request(index))
-        .await
-        .unwrap()
-        .is_some();
-    match (row, history, no_history, request) {
-        (true, true, false, true) => Some(true),
-        (false, false, true, false) => Some(false),
-        _ => None,
-    }
-}
 
 /// The child: commits runs in order from the first absent one, printing each acknowledgement.
 #[test]
@@ -132,13 +30,18 @@ fn child_writer_process() {
         let store = RedbStorage::open(Path::new(&path)).unwrap();
         let range = store.acquire_shard(ShardId(0)).await.unwrap();
         let mut index = 1;
-        while store.load_execution(&key(index)).await.unwrap().is_some() {
+        while store
+            .load_execution(&numbered_key(index))
+            .await
+            .unwrap()
+            .is_some()
+        {
             index += 1;
         }
         let mut stdout = std::io::stdout();
         loop {
             store
-                .commit(vec![write(index, range)])
+                .commit(vec![numbered_write(index, range)])
                 .await
                 .unwrap()
                 .remove(0)
@@ -181,14 +84,14 @@ async fn killed_writers_lose_nothing_acknowledged_and_leave_nothing_partial() {
         let store = RedbStorage::open(&path).unwrap();
         for index in 1..=acknowledged_max {
             assert_eq!(
-                presence(&store, index).await,
+                numbered_presence(&store, index).await,
                 Some(true),
                 "seed {seed} round {round}: acknowledged run {index} is not whole"
             );
         }
         for index in acknowledged_max + 1..acknowledged_max + 4 {
             assert!(
-                presence(&store, index).await.is_some(),
+                numbered_presence(&store, index).await.is_some(),
                 "seed {seed} round {round}: run {index} is partly written"
             );
         }

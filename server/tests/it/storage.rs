@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use endure_core::storage::*;
 use endure_core::{EventId, Namespace, RunId, WorkflowExecutionStatus, WorkflowId};
-use endure_server::storage::{MemoryStorage, RedbStorage, conformance};
+use endure_server::storage::{MemoryStorage, RedbStorage, conformance, wal_path};
 
 #[tokio::test]
 async fn memory_store_conforms() {
@@ -93,6 +93,54 @@ async fn acknowledged_writes_survive_reopening() {
         RangeId(2),
         "the lease generation persists"
     );
+}
+
+/// A clean close checkpoints: the redb file alone holds every commit, and the
+/// write-ahead log beside it has nothing left to replay.
+#[tokio::test]
+async fn a_clean_close_leaves_every_commit_in_the_store_file() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("store.redb");
+    {
+        let store = RedbStorage::open(&path).unwrap();
+        let range = store.acquire_shard(ShardId(0)).await.unwrap();
+        for index in 1..=20 {
+            let written = store
+                .commit(vec![conformance::numbered_write(index, range)])
+                .await
+                .unwrap();
+            assert_eq!(written, vec![Ok(())]);
+        }
+    }
+    assert!(wal_path(&path).exists());
+    std::fs::remove_file(wal_path(&path)).unwrap();
+    let store = RedbStorage::open(&path).unwrap();
+    for index in 1..=20 {
+        assert_eq!(
+            conformance::numbered_presence(&store, index).await,
+            Some(true),
+            "run {index}"
+        );
+    }
+}
+
+/// A write-ahead log left beside a store file that was since removed belongs to that
+/// store: a new store in its place never replays it.
+#[tokio::test]
+async fn a_new_store_never_replays_a_log_left_by_a_removed_one() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("store.redb");
+    {
+        let store = RedbStorage::open(&path).unwrap();
+        let range = store.acquire_shard(ShardId(0)).await.unwrap();
+        store
+            .commit(vec![conformance::numbered_write(1, range)])
+            .await
+            .unwrap();
+    }
+    std::fs::remove_file(&path).unwrap();
+    let store = RedbStorage::open(&path).unwrap();
+    assert_eq!(conformance::numbered_presence(&store, 1).await, Some(false));
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@
 mod deletion;
 mod leases;
 mod namespaces;
+mod numbered;
 mod visibility;
 
 use std::time::Duration;
@@ -23,6 +24,7 @@ use endure_core::{
 pub use deletion::deleting_a_run_removes_what_names_it;
 pub use leases::run_cluster;
 pub use namespaces::namespaces_are_versioned;
+pub use numbered::{numbered_key, numbered_presence, numbered_write};
 pub use visibility::visibility_filters;
 
 /// Runs every check, each on a new store from `make`.

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use endure_core::storage::StorageError;
 use redb::Database;
 
+use super::commit::checkpoint;
 use super::{Inner, RedbStorage};
 
 pub(super) fn io(error: impl std::fmt::Display) -> StorageError {
@@ -87,9 +88,17 @@ impl RedbStorage {
         &self,
         work: impl FnOnce(&Database) -> Result<T, StorageError> + Send + 'static,
     ) -> Result<T, StorageError> {
+        self.run_inner(move |inner| work(inner.database()?)).await
+    }
+
+    /// [`Self::run`], with the whole store (its commit log too).
+    pub(super) async fn run_inner<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Inner) -> Result<T, StorageError> + Send + 'static,
+    ) -> Result<T, StorageError> {
         self.check_running()?;
         let inner = Arc::clone(&self.inner);
-        self.stop_on_failure(run_blocking(move || guarded(|| work(inner.database()?))).await)
+        self.stop_on_failure(run_blocking(move || guarded(|| work(&inner))).await)
     }
 
     /// Refuses all work once a failure stopped the store (fail-stop).
@@ -140,6 +149,16 @@ impl Drop for Inner {
         let Some(database) = self.database.take() else {
             return;
         };
+        // A clean close leaves every change in the redb file and the log empty. (A stopped
+        // store writes nothing more: the next open replays what the log holds.)
+        if let Some(log) = &self.log
+            && !self.stopped.load(Ordering::Acquire)
+        {
+            let closed = guarded(|| checkpoint(&database, &mut log.lock()));
+            if let Err(error) = closed {
+                tracing::warn!(%error, "the last checkpoint failed; the next open replays the commit log");
+            }
+        }
         if std::panic::catch_unwind(AssertUnwindSafe(|| drop(database))).is_err() {
             tracing::error!("closing the store failed inside redb; the next open recovers it");
         }

@@ -1,7 +1,15 @@
 //! The redb adapter of the Storage port: Endure's default, durable store.
 //!
-//! Every commit is one redb write transaction with `Durability::Immediate`: it is on disk
-//! (fsync'd) before `commit` returns, and a crash leaves either all of it or none of it.
+//! A store opened on a file keeps a commit log beside it (`<file>-wal`, [`log`]): a
+//! workflow commit is one redb write transaction that is not synced, plus one record of its
+//! changes appended to the log and synced before the transaction is made visible and
+//! `commit` returns. A checkpoint (a durable redb commit) writes the accumulated changes
+//! out every [`WalConfig::checkpoint_bytes`] of log, at a clean close, and after a replay;
+//! opening the store replays the records after the last checkpoint. Either way a commit is
+//! on disk before `commit` returns, and a crash leaves either all of it or none of it. A
+//! store opened on a bare backend ([`RedbStorage::with_backend`]) has no log: each commit
+//! is then a durable redb commit. Namespace and shard writes are always durable redb
+//! commits (they are rare), which also cover the log's records.
 //! redb's calls are synchronous, so they run on tokio's blocking pool (under madsim the same
 //! call runs inline) — one code path. The `StorageBackend` is pluggable so the simulator can
 //! put the real store on a disk that loses unsynced writes. After an IO error, or a panic
@@ -22,10 +30,17 @@ use redb::{
     Database, Durability, ReadableDatabase, ReadableTable, StorageBackend, TableDefinition,
 };
 
+mod commit;
 mod failure;
+mod redo;
+mod tables;
+mod wal;
 
+use self::commit::{commit_sync, open_log};
 pub(super) use self::failure::{guarded, redb_error};
 use self::failure::{io, open_database};
+use self::wal::Wal;
+pub use self::wal::WalConfig;
 use super::counting::{CountingBackend, StorageCounters};
 use super::keys::*;
 use super::memory::{order_visibility, page};
@@ -55,6 +70,8 @@ pub(super) const NAMESPACES: TableDefinition<'static, Bytes, Bytes> =
 /// Store-wide settings: the shard count.
 const META: TableDefinition<'static, &'static str, u64> = TableDefinition::new("meta");
 const SHARD_COUNT_KEY: &str = "shard_count";
+/// The sequence of the last commit-log record the redb file holds (its last checkpoint's).
+const LOG_SEQUENCE_KEY: &str = "log_sequence";
 
 /// redb's page cache. Its default (1 GiB) made an engine holding 100,000 sleeping runs
 /// weigh a gigabyte; the hot pages of a shard's rows fit in far less.
@@ -74,6 +91,8 @@ struct Inner {
     cause: OnceLock<String>,
     /// Set by [`RedbStorage::open_counted`]: its write transactions are counted there.
     counters: Option<Arc<StorageCounters>>,
+    /// The commit log, for a store on a file (locked only inside a redb write transaction).
+    log: Option<parking_lot::Mutex<Wal>>,
 }
 
 impl Inner {
@@ -106,23 +125,78 @@ fn encode<T: Record>(value: &T) -> Result<Vec<u8>, StorageError> {
     })
 }
 
+/// The commit log's file beside the store's file at `path`: `<path>-wal`.
+pub fn wal_path(path: &Path) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push("-wal");
+    name.into()
+}
+
+/// A file opened for reading and writing, created if missing.
+fn open_file(path: &Path) -> Result<std::fs::File, StorageError> {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|error| StorageError::Io(format!("{}: {error}", path.display())))
+}
+
+/// The write-ahead log's file beside the store at `path`, allocated in full (zeros, synced)
+/// if it is new or short — here rather than through the backend, so that a counting
+/// backend counts the log's records, not its one-time allocation. For a store file that is
+/// `new` (created by this open), a log left beside it belongs to a store since removed: it
+/// is emptied, never replayed into the new one.
+fn wal_file(path: &Path, config: WalConfig, new: bool) -> Result<std::fs::File, StorageError> {
+    let path = wal_path(path);
+    let file = open_file(&path)?;
+    let failed = |error: std::io::Error| StorageError::Io(format!("{}: {error}", path.display()));
+    if new {
+        file.set_len(0).map_err(failed)?;
+    }
+    let length = file.metadata().map_err(failed)?.len();
+    if length < config.capacity_bytes {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut writer = &file;
+        writer.seek(SeekFrom::Start(length)).map_err(failed)?;
+        std::io::copy(
+            &mut std::io::repeat(0).take(config.capacity_bytes - length),
+            &mut writer,
+        )
+        .map_err(failed)?;
+        file.sync_all().map_err(failed)?;
+    }
+    Ok(file)
+}
+
+/// A commit log's backend and its sizes.
+type WalBackend = (Box<dyn StorageBackend>, WalConfig);
+
 impl RedbStorage {
-    /// Opens (or creates) the store in the file at `path`.
+    /// Opens (or creates) the store in the file at `path`, with its commit log in
+    /// [`wal_path`]`(path)`; replays the log's records after the last checkpoint.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StorageError> {
         let path = path.as_ref();
+        let new = !path.exists();
         let database = open_database(CACHE_BYTES, &path.display().to_string(), |builder| {
             builder.create(path)
         })?;
-        Self::from_database(database, None)
+        let config = WalConfig::default();
+        let log =
+            redb::backends::FileBackend::new(wal_file(path, config, new)?).map_err(redb_error)?;
+        Self::from_database(database, None, Some((Box::new(log), config)))
     }
 
-    /// Opens (or creates) the store on a custom backend (a simulated disk, say).
+    /// Opens (or creates) the store on a custom backend (a simulated disk, say), without a
+    /// commit log: every commit is a durable redb commit.
     pub fn with_backend(backend: impl StorageBackend) -> Result<Self, StorageError> {
         Self::with_backend_and_cache(backend, CACHE_BYTES)
     }
 
     /// Opens (or creates) the store on a custom backend with a page cache of
-    /// `cache_bytes` (the default is 128 MiB; a small cache makes reads reach the backend).
+    /// `cache_bytes` (the default is 128 MiB; a small cache makes reads reach the backend),
+    /// without a commit log.
     pub fn with_backend_and_cache(
         backend: impl StorageBackend,
         cache_bytes: usize,
@@ -130,30 +204,42 @@ impl RedbStorage {
         let database = open_database(cache_bytes, "a custom backend", |builder| {
             builder.create_with_backend(backend)
         })?;
-        Self::from_database(database, None)
+        Self::from_database(database, None, None)
     }
 
-    /// Opens (or creates) the store in the file at `path`, counting its commits, fsyncs
-    /// and bytes written into `counters` (for benchmarks).
+    /// Opens (or creates) the store on custom backends for its file and its commit log
+    /// (a simulated disk's two files, say), the log sized by `config`.
+    pub fn with_backends(
+        backend: impl StorageBackend,
+        log: impl StorageBackend,
+        config: WalConfig,
+    ) -> Result<Self, StorageError> {
+        let database = open_database(CACHE_BYTES, "a custom backend", |builder| {
+            builder.create_with_backend(backend)
+        })?;
+        Self::from_database(database, None, Some((Box::new(log), config)))
+    }
+
+    /// Opens (or creates) the store in the file at `path` (with its commit log), counting
+    /// its commits, fsyncs and bytes written — of both files — into `counters` (for
+    /// benchmarks).
     pub fn open_counted(
         path: impl AsRef<Path>,
         counters: Arc<StorageCounters>,
     ) -> Result<Self, StorageError> {
         let path = path.as_ref();
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .map_err(io)?;
-        let backend = redb::backends::FileBackend::new(file).map_err(redb_error)?;
+        let new = !path.exists();
+        let backend = redb::backends::FileBackend::new(open_file(path)?).map_err(redb_error)?;
         let backend = CountingBackend::new(backend, Arc::clone(&counters));
         let name = path.display().to_string();
         let database = open_database(CACHE_BYTES, &name, |builder| {
             builder.create_with_backend(backend)
         })?;
-        Self::from_database(database, Some(counters))
+        let config = WalConfig::default();
+        let log =
+            redb::backends::FileBackend::new(wal_file(path, config, new)?).map_err(redb_error)?;
+        let log = CountingBackend::new(log, Arc::clone(&counters));
+        Self::from_database(database, Some(counters), Some((Box::new(log), config)))
     }
 
     /// Counts one committed write transaction, when counting.
@@ -166,14 +252,22 @@ impl RedbStorage {
     fn from_database(
         database: Database,
         counters: Option<Arc<StorageCounters>>,
+        log: Option<WalBackend>,
     ) -> Result<Self, StorageError> {
         guarded(|| Self::create_tables(&database))?;
+        let log = match log {
+            Some((backend, config)) => Some(parking_lot::Mutex::new(guarded(|| {
+                open_log(&database, backend, config)
+            })?)),
+            None => None,
+        };
         Ok(Self {
             inner: Arc::new(Inner {
                 database: Some(database),
                 stopped: AtomicBool::new(false),
                 cause: OnceLock::new(),
                 counters,
+                log,
             }),
         })
     }
@@ -209,251 +303,6 @@ fn begin_durable(database: &Database) -> Result<redb::WriteTransaction, StorageE
         .set_durability(Durability::Immediate)
         .map_err(io)?;
     Ok(transaction)
-}
-
-/// The tables of one write transaction.
-struct Tables<'txn> {
-    shards: redb::Table<'txn, u32, u64>,
-    executions: redb::Table<'txn, Bytes, Bytes>,
-    current_runs: redb::Table<'txn, Bytes, Bytes>,
-    history: redb::Table<'txn, Bytes, Bytes>,
-    deadlines: redb::Table<'txn, Bytes, ()>,
-    deadline_index: redb::Table<'txn, Bytes, Bytes>,
-    dispatch: redb::Table<'txn, Bytes, Bytes>,
-    requests: redb::Table<'txn, Bytes, Bytes>,
-    visibility: redb::Table<'txn, Bytes, Bytes>,
-}
-
-impl<'txn> Tables<'txn> {
-    fn open(transaction: &'txn redb::WriteTransaction) -> Result<Self, StorageError> {
-        Ok(Tables {
-            shards: transaction.open_table(SHARDS).map_err(redb_error)?,
-            executions: transaction.open_table(EXECUTIONS).map_err(redb_error)?,
-            current_runs: transaction.open_table(CURRENT_RUNS).map_err(redb_error)?,
-            history: transaction.open_table(HISTORY).map_err(redb_error)?,
-            deadlines: transaction.open_table(DEADLINES).map_err(redb_error)?,
-            deadline_index: transaction.open_table(DEADLINE_INDEX).map_err(redb_error)?,
-            dispatch: transaction.open_table(DISPATCH).map_err(redb_error)?,
-            requests: transaction.open_table(REQUESTS).map_err(redb_error)?,
-            visibility: transaction.open_table(VISIBILITY).map_err(redb_error)?,
-        })
-    }
-
-    fn execution(&self, key: &ExecutionKey) -> Result<Option<ExecutionRow>, StorageError> {
-        let Some(bytes) = self
-            .executions
-            .get(execution_key(key).as_slice())
-            .map_err(redb_error)?
-        else {
-            return Ok(None);
-        };
-        decode(bytes.value(), || format!("execution {key:?}")).map(Some)
-    }
-
-    /// Deletes a run and everything that names it (see [`RunDeletion`]).
-    fn delete_run(&mut self, key: &ExecutionKey, shard: ShardId) -> Result<(), StorageError> {
-        let exec_key = execution_key(key);
-        self.executions
-            .remove(exec_key.as_slice())
-            .map_err(redb_error)?;
-        for (batch, _) in scan_prefix(&self.history, &exec_key, usize::MAX)? {
-            self.history.remove(batch.as_slice()).map_err(redb_error)?;
-        }
-        self.clear_deadline(key, shard)?;
-        self.visibility
-            .remove(exec_key.as_slice())
-            .map_err(redb_error)?;
-        let workflow = workflow_key(&key.namespace, &key.workflow_id);
-        for (request, value) in scan_prefix(&self.requests, &workflow, usize::MAX)? {
-            let record: RequestRecord = decode(&value, || format!("request {request:02x?}"))?;
-            if record.run_id == key.run_id {
-                self.requests
-                    .remove(request.as_slice())
-                    .map_err(redb_error)?;
-            }
-        }
-        let current = match self
-            .current_runs
-            .get(workflow.as_slice())
-            .map_err(redb_error)?
-        {
-            Some(bytes) => Some(decode::<CurrentRun>(bytes.value(), || {
-                format!("current run of {:?}", key.workflow_id)
-            })?),
-            None => None,
-        };
-        if current.is_some_and(|current| current.run_id == key.run_id) {
-            self.current_runs
-                .remove(workflow.as_slice())
-                .map_err(redb_error)?;
-        }
-        Ok(())
-    }
-
-    fn apply(&mut self, write: WorkflowWrite) -> Result<(), StorageError> {
-        if let Some(deletion) = &write.deletion {
-            self.delete_run(&deletion.key, write.shard)?;
-        }
-        for run in write.runs {
-            let key = run.row.key.clone();
-            let exec_key = execution_key(&key);
-            if let Some(first) = run.history.first() {
-                let batch_key = history_key(&key, first.event_id);
-                let batch = encode(&History {
-                    events: run.history,
-                })?;
-                self.history
-                    .insert(batch_key.as_slice(), batch.as_slice())
-                    .map_err(redb_error)?;
-            }
-            match run.deadline {
-                DeadlineUpdate::Keep => {}
-                DeadlineUpdate::Set(time) => {
-                    self.clear_deadline(&key, run.row.shard)?;
-                    self.deadlines
-                        .insert(deadline_key(run.row.shard, time, &key).as_slice(), ())
-                        .map_err(redb_error)?;
-                    self.deadline_index
-                        .insert(
-                            exec_key.as_slice(),
-                            time.unix_nanos().to_be_bytes().as_slice(),
-                        )
-                        .map_err(redb_error)?;
-                }
-                DeadlineUpdate::Clear => self.clear_deadline(&key, run.row.shard)?,
-            }
-            for row in run.dispatch_inserts {
-                let bytes = encode(&row)?;
-                self.dispatch
-                    .insert(
-                        dispatch_key(&row.namespace, &row.task_queue, row.task_id).as_slice(),
-                        bytes.as_slice(),
-                    )
-                    .map_err(redb_error)?;
-            }
-            for dispatch in run.dispatch_deletes {
-                self.dispatch
-                    .remove(
-                        dispatch_key(&dispatch.namespace, &dispatch.task_queue, dispatch.task_id)
-                            .as_slice(),
-                    )
-                    .map_err(redb_error)?;
-            }
-            if let Some(visibility) = run.visibility {
-                let bytes = encode(&visibility)?;
-                self.visibility
-                    .insert(exec_key.as_slice(), bytes.as_slice())
-                    .map_err(redb_error)?;
-            }
-            let bytes = encode(&run.row)?;
-            self.executions
-                .insert(exec_key.as_slice(), bytes.as_slice())
-                .map_err(redb_error)?;
-        }
-        if let Some(current) = write.current_run {
-            let bytes = encode(&current.new)?;
-            self.current_runs
-                .insert(
-                    workflow_key(&write.namespace, &write.workflow_id).as_slice(),
-                    bytes.as_slice(),
-                )
-                .map_err(redb_error)?;
-        }
-        for record in write.request_ids {
-            let bytes = encode(&record)?;
-            self.requests
-                .insert(
-                    request_key(&record.namespace, &record.workflow_id, &record.request_id)
-                        .as_slice(),
-                    bytes.as_slice(),
-                )
-                .map_err(redb_error)?;
-        }
-        Ok(())
-    }
-
-    fn clear_deadline(&mut self, key: &ExecutionKey, shard: ShardId) -> Result<(), StorageError> {
-        let exec_key = execution_key(key);
-        let old = self
-            .deadline_index
-            .remove(exec_key.as_slice())
-            .map_err(redb_error)?;
-        if let Some(old) = old {
-            let nanos: [u8; 8] = old.value().try_into().map_err(|_| StorageError::Corrupt {
-                what: format!("deadline of {key:?}"),
-                reason: "not 8 bytes".into(),
-            })?;
-            let time = Timestamp::from_unix_nanos(u64::from_be_bytes(nanos));
-            self.deadlines
-                .remove(deadline_key(shard, time, key).as_slice())
-                .map_err(redb_error)?;
-        }
-        Ok(())
-    }
-}
-
-impl StoredState for Tables<'_> {
-    fn range(&self, shard: ShardId) -> Result<RangeId, StorageError> {
-        Ok(RangeId(
-            self.shards
-                .get(shard.0)
-                .map_err(redb_error)?
-                .map_or(0, |v| v.value()),
-        ))
-    }
-
-    fn execution(&self, key: &ExecutionKey) -> Result<Option<StoredRun>, StorageError> {
-        Ok(Tables::execution(self, key)?.as_ref().map(StoredRun::from))
-    }
-
-    fn current_run(
-        &self,
-        namespace: &Namespace,
-        workflow_id: &WorkflowId,
-    ) -> Result<Option<endure_core::RunId>, StorageError> {
-        let key = workflow_key(namespace, workflow_id);
-        match self.current_runs.get(key.as_slice()).map_err(redb_error)? {
-            Some(bytes) => {
-                let current: CurrentRun =
-                    decode(bytes.value(), || format!("current run of {workflow_id:?}"))?;
-                Ok(Some(current.run_id))
-            }
-            None => Ok(None),
-        }
-    }
-
-    fn request(
-        &self,
-        namespace: &Namespace,
-        workflow_id: &WorkflowId,
-        request_id: &RequestId,
-    ) -> Result<Option<RequestRecord>, StorageError> {
-        let key = request_key(namespace, workflow_id, request_id);
-        match self.requests.get(key.as_slice()).map_err(redb_error)? {
-            Some(bytes) => decode(bytes.value(), || format!("request {request_id:?}")).map(Some),
-            None => Ok(None),
-        }
-    }
-}
-
-fn commit_sync(
-    database: &Database,
-    writes: Vec<WorkflowWrite>,
-) -> Result<Vec<Result<(), WriteRejection>>, StorageError> {
-    let transaction = begin_durable(database)?;
-    let mut results = Vec::with_capacity(writes.len());
-    {
-        let mut tables = Tables::open(&transaction)?;
-        for write in writes {
-            let result = check_write(&write, &tables)?;
-            if result.is_ok() {
-                tables.apply(write)?;
-            }
-            results.push(result);
-        }
-    }
-    transaction.commit().map_err(redb_error)?;
-    Ok(results)
 }
 
 /// Writes a namespace record if the stored one is at `expected`.
@@ -571,7 +420,7 @@ impl Storage for RedbStorage {
         writes: Vec<WorkflowWrite>,
     ) -> Result<Vec<Result<(), WriteRejection>>, StorageError> {
         let results = self
-            .run(move |database| commit_sync(database, writes))
+            .run_inner(move |inner| commit_sync(inner.database()?, inner.log.as_ref(), writes))
             .await?;
         self.counted();
         Ok(results)

@@ -1,0 +1,126 @@
+//! The write path of workflow commits: a group of writes checked and applied in one redb
+//! transaction, logged to the write-ahead log (when the store has one) before it is made
+//! visible; checkpoints; and the replay of the log when the store opens.
+
+use endure_core::storage::*;
+use redb::{Database, Durability, ReadableDatabase, StorageBackend};
+
+use super::failure::{io, redb_error};
+use super::redo;
+use super::tables::Tables;
+use super::wal::{Wal, WalConfig};
+use super::{LOG_SEQUENCE_KEY, META, begin_durable};
+
+/// The results of one commit's writes, in order.
+type WriteResults = Vec<Result<(), WriteRejection>>;
+
+/// Commits a group of workflow writes: each is checked and, if accepted, applied, in one
+/// redb write transaction. With a commit log, the transaction is not synced: its changes
+/// are appended to the log and synced first, and only then is it committed (made visible).
+pub(super) fn commit_sync(
+    database: &Database,
+    log: Option<&parking_lot::Mutex<Wal>>,
+    writes: Vec<WorkflowWrite>,
+) -> Result<WriteResults, StorageError> {
+    let mut transaction = begin_durable(database)?;
+    if log.is_some() {
+        transaction.set_durability(Durability::None).map_err(io)?;
+    }
+    let mut results = Vec::with_capacity(writes.len());
+    let redo = {
+        let mut tables = Tables::open(&transaction, log.is_some())?;
+        for write in writes {
+            let result = check_write(&write, &tables)?;
+            if result.is_ok() {
+                tables.apply(write)?;
+            }
+            results.push(result);
+        }
+        tables.take_redo()
+    };
+    let Some(log) = log else {
+        transaction.commit().map_err(redb_error)?;
+        return Ok(results);
+    };
+    if redo.is_empty() {
+        // Every write was rejected: nothing to keep.
+        transaction.abort().map_err(redb_error)?;
+        return Ok(results);
+    }
+    // Locked inside the redb write transaction: records are appended in commit order.
+    let mut log = log.lock();
+    if log.fits(redo.body().len()) {
+        log.append(redo.body())?;
+        transaction.commit().map_err(redb_error)?;
+        if log.checkpoint_due() {
+            checkpoint(database, &mut log)?;
+        }
+    } else {
+        // Too large for the log: a durable commit, which covers the log's records too.
+        transaction
+            .set_durability(Durability::Immediate)
+            .map_err(io)?;
+        note_checkpoint(&transaction, log.last_sequence())?;
+        transaction.commit().map_err(redb_error)?;
+        log.restart();
+    }
+    Ok(results)
+}
+
+/// Writes into `transaction` that the redb file holds the log's records up to `sequence`.
+fn note_checkpoint(
+    transaction: &redb::WriteTransaction,
+    sequence: u64,
+) -> Result<(), StorageError> {
+    transaction
+        .open_table(META)
+        .map_err(redb_error)?
+        .insert(LOG_SEQUENCE_KEY, sequence)
+        .map_err(redb_error)?;
+    Ok(())
+}
+
+/// A durable redb commit covering every record of the log, which then starts again.
+pub(super) fn checkpoint(database: &Database, log: &mut Wal) -> Result<(), StorageError> {
+    let transaction = begin_durable(database)?;
+    note_checkpoint(&transaction, log.last_sequence())?;
+    transaction.commit().map_err(redb_error)?;
+    log.restart();
+    Ok(())
+}
+
+/// Opens the commit log on `backend` and replays its records after the redb file's last
+/// checkpoint, in one durable commit that is the next checkpoint.
+pub(super) fn open_log(
+    database: &Database,
+    backend: Box<dyn StorageBackend>,
+    config: WalConfig,
+) -> Result<Wal, StorageError> {
+    let applied = {
+        let transaction = database.begin_read().map_err(redb_error)?;
+        let meta = transaction.open_table(META).map_err(redb_error)?;
+        meta.get(LOG_SEQUENCE_KEY)
+            .map_err(redb_error)?
+            .map_or(0, |sequence| sequence.value())
+    };
+    let (mut log, bodies) = Wal::open(backend, config, applied)?;
+    if bodies.is_empty() {
+        return Ok(log);
+    }
+    let transaction = begin_durable(database)?;
+    {
+        let mut tables = Tables::open(&transaction, false)?;
+        for body in &bodies {
+            tables.apply_changes(&redo::changes(body)?)?;
+        }
+    }
+    note_checkpoint(&transaction, log.last_sequence())?;
+    transaction.commit().map_err(redb_error)?;
+    log.restart();
+    tracing::info!(
+        records = bodies.len(),
+        through = log.last_sequence(),
+        "replayed the commit log's records after the last checkpoint"
+    );
+    Ok(log)
+}

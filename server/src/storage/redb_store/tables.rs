@@ -1,0 +1,296 @@
+//! The run tables of one write transaction: a workflow commit's checks read them, its
+//! changes go through [`Tables::put`] and [`Tables::remove`], which note each change in the
+//! commit's [`Redo`] (the body of its commit-log record) when one is kept, and a replay
+//! applies a record's changes back through the same two calls.
+
+use endure_core::history::History;
+use endure_core::storage::*;
+use endure_core::time::Timestamp;
+use endure_core::{Namespace, RequestId, WorkflowId};
+use redb::ReadableTable;
+
+use super::redo::{Change, Redo, RunTable};
+use super::{
+    Bytes, CURRENT_RUNS, DEADLINE_INDEX, DEADLINES, DISPATCH, EXECUTIONS, HISTORY, REQUESTS,
+    SHARDS, VISIBILITY, decode, encode, redb_error, scan_prefix,
+};
+use crate::storage::keys::*;
+
+/// The tables of one write transaction.
+pub(super) struct Tables<'txn> {
+    shards: redb::Table<'txn, u32, u64>,
+    executions: redb::Table<'txn, Bytes, Bytes>,
+    current_runs: redb::Table<'txn, Bytes, Bytes>,
+    history: redb::Table<'txn, Bytes, Bytes>,
+    deadlines: redb::Table<'txn, Bytes, ()>,
+    deadline_index: redb::Table<'txn, Bytes, Bytes>,
+    dispatch: redb::Table<'txn, Bytes, Bytes>,
+    requests: redb::Table<'txn, Bytes, Bytes>,
+    visibility: redb::Table<'txn, Bytes, Bytes>,
+    /// The changes made, when they are logged.
+    redo: Option<Redo>,
+}
+
+impl<'txn> Tables<'txn> {
+    /// The tables of `transaction`; with `logged`, every change is noted for the log.
+    pub(super) fn open(
+        transaction: &'txn redb::WriteTransaction,
+        logged: bool,
+    ) -> Result<Self, StorageError> {
+        Ok(Tables {
+            shards: transaction.open_table(SHARDS).map_err(redb_error)?,
+            executions: transaction.open_table(EXECUTIONS).map_err(redb_error)?,
+            current_runs: transaction.open_table(CURRENT_RUNS).map_err(redb_error)?,
+            history: transaction.open_table(HISTORY).map_err(redb_error)?,
+            deadlines: transaction.open_table(DEADLINES).map_err(redb_error)?,
+            deadline_index: transaction.open_table(DEADLINE_INDEX).map_err(redb_error)?,
+            dispatch: transaction.open_table(DISPATCH).map_err(redb_error)?,
+            requests: transaction.open_table(REQUESTS).map_err(redb_error)?,
+            visibility: transaction.open_table(VISIBILITY).map_err(redb_error)?,
+            redo: logged.then(Redo::default),
+        })
+    }
+
+    /// The changes noted so far (empty when not logged).
+    pub(super) fn take_redo(&mut self) -> Redo {
+        self.redo.take().unwrap_or_default()
+    }
+
+    fn bytes_table(&mut self, table: RunTable) -> &mut redb::Table<'txn, Bytes, Bytes> {
+        match table {
+            RunTable::Executions => &mut self.executions,
+            RunTable::CurrentRuns => &mut self.current_runs,
+            RunTable::History => &mut self.history,
+            RunTable::DeadlineIndex => &mut self.deadline_index,
+            RunTable::Dispatch => &mut self.dispatch,
+            RunTable::Requests => &mut self.requests,
+            RunTable::Visibility => &mut self.visibility,
+            RunTable::Deadlines => unreachable!("the deadlines table holds keys only"),
+        }
+    }
+
+    /// Sets `key` of `table` to `value` (the deadlines table keeps the key alone).
+    pub(super) fn put(
+        &mut self,
+        table: RunTable,
+        key: &[u8],
+        value: &[u8],
+    ) -> Result<(), StorageError> {
+        if table == RunTable::Deadlines {
+            debug_assert!(value.is_empty());
+            self.deadlines.insert(key, ()).map_err(redb_error)?;
+        } else {
+            self.bytes_table(table)
+                .insert(key, value)
+                .map_err(redb_error)?;
+        }
+        if let Some(redo) = &mut self.redo {
+            redo.put(table, key, value);
+        }
+        Ok(())
+    }
+
+    /// Removes `key` of `table`; returns the value it had, if any. Only a removal of a key
+    /// that was there is logged.
+    pub(super) fn remove(
+        &mut self,
+        table: RunTable,
+        key: &[u8],
+    ) -> Result<Option<Vec<u8>>, StorageError> {
+        let old = if table == RunTable::Deadlines {
+            self.deadlines
+                .remove(key)
+                .map_err(redb_error)?
+                .map(|_| Vec::new())
+        } else {
+            self.bytes_table(table)
+                .remove(key)
+                .map_err(redb_error)?
+                .map(|old| old.value().to_vec())
+        };
+        // A key that was not there needs no replay: the state a replay starts from lacks
+        // it too, or has it from a later change that the replay makes again.
+        if let (Some(redo), Some(_)) = (&mut self.redo, &old) {
+            redo.remove(table, key);
+        }
+        Ok(old)
+    }
+
+    /// Applies a logged commit's changes (replay).
+    pub(super) fn apply_changes(&mut self, changes: &[Change<'_>]) -> Result<(), StorageError> {
+        for change in changes {
+            match *change {
+                Change::Put { table, key, value } => self.put(table, key, value)?,
+                Change::Remove { table, key } => {
+                    self.remove(table, key)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn execution(&self, key: &ExecutionKey) -> Result<Option<ExecutionRow>, StorageError> {
+        let Some(bytes) = self
+            .executions
+            .get(execution_key(key).as_slice())
+            .map_err(redb_error)?
+        else {
+            return Ok(None);
+        };
+        decode(bytes.value(), || format!("execution {key:?}")).map(Some)
+    }
+
+    /// Deletes a run and everything that names it (see [`RunDeletion`]).
+    fn delete_run(&mut self, key: &ExecutionKey, shard: ShardId) -> Result<(), StorageError> {
+        let exec_key = execution_key(key);
+        self.remove(RunTable::Executions, &exec_key)?;
+        for (batch, _) in scan_prefix(&self.history, &exec_key, usize::MAX)? {
+            self.remove(RunTable::History, &batch)?;
+        }
+        self.clear_deadline(key, shard)?;
+        self.remove(RunTable::Visibility, &exec_key)?;
+        let workflow = workflow_key(&key.namespace, &key.workflow_id);
+        for (request, value) in scan_prefix(&self.requests, &workflow, usize::MAX)? {
+            let record: RequestRecord = decode(&value, || format!("request {request:02x?}"))?;
+            if record.run_id == key.run_id {
+                self.remove(RunTable::Requests, &request)?;
+            }
+        }
+        let current = match self
+            .current_runs
+            .get(workflow.as_slice())
+            .map_err(redb_error)?
+        {
+            Some(bytes) => Some(decode::<CurrentRun>(bytes.value(), || {
+                format!("current run of {:?}", key.workflow_id)
+            })?),
+            None => None,
+        };
+        if current.is_some_and(|current| current.run_id == key.run_id) {
+            self.remove(RunTable::CurrentRuns, &workflow)?;
+        }
+        Ok(())
+    }
+
+    /// Makes the changes of one accepted write.
+    pub(super) fn apply(&mut self, write: WorkflowWrite) -> Result<(), StorageError> {
+        if let Some(deletion) = &write.deletion {
+            self.delete_run(&deletion.key, write.shard)?;
+        }
+        for run in write.runs {
+            let key = run.row.key.clone();
+            let exec_key = execution_key(&key);
+            if let Some(first) = run.history.first() {
+                let batch_key = history_key(&key, first.event_id);
+                let batch = encode(&History {
+                    events: run.history,
+                })?;
+                self.put(RunTable::History, &batch_key, &batch)?;
+            }
+            match run.deadline {
+                DeadlineUpdate::Keep => {}
+                DeadlineUpdate::Set(time) => {
+                    self.clear_deadline(&key, run.row.shard)?;
+                    self.put(
+                        RunTable::Deadlines,
+                        &deadline_key(run.row.shard, time, &key),
+                        &[],
+                    )?;
+                    self.put(
+                        RunTable::DeadlineIndex,
+                        &exec_key,
+                        &time.unix_nanos().to_be_bytes(),
+                    )?;
+                }
+                DeadlineUpdate::Clear => self.clear_deadline(&key, run.row.shard)?,
+            }
+            for row in run.dispatch_inserts {
+                let bytes = encode(&row)?;
+                let key = dispatch_key(&row.namespace, &row.task_queue, row.task_id);
+                self.put(RunTable::Dispatch, &key, &bytes)?;
+            }
+            for dispatch in run.dispatch_deletes {
+                let key = dispatch_key(&dispatch.namespace, &dispatch.task_queue, dispatch.task_id);
+                self.remove(RunTable::Dispatch, &key)?;
+            }
+            if let Some(visibility) = run.visibility {
+                let bytes = encode(&visibility)?;
+                self.put(RunTable::Visibility, &exec_key, &bytes)?;
+            }
+            let bytes = encode(&run.row)?;
+            self.put(RunTable::Executions, &exec_key, &bytes)?;
+        }
+        if let Some(current) = write.current_run {
+            let bytes = encode(&current.new)?;
+            let key = workflow_key(&write.namespace, &write.workflow_id);
+            self.put(RunTable::CurrentRuns, &key, &bytes)?;
+        }
+        for record in write.request_ids {
+            let bytes = encode(&record)?;
+            let key = request_key(&record.namespace, &record.workflow_id, &record.request_id);
+            self.put(RunTable::Requests, &key, &bytes)?;
+        }
+        Ok(())
+    }
+
+    fn clear_deadline(&mut self, key: &ExecutionKey, shard: ShardId) -> Result<(), StorageError> {
+        let exec_key = execution_key(key);
+        let Some(old) = self.remove(RunTable::DeadlineIndex, &exec_key)? else {
+            return Ok(());
+        };
+        let nanos: [u8; 8] = old
+            .as_slice()
+            .try_into()
+            .map_err(|_| StorageError::Corrupt {
+                what: format!("deadline of {key:?}"),
+                reason: "not 8 bytes".into(),
+            })?;
+        let time = Timestamp::from_unix_nanos(u64::from_be_bytes(nanos));
+        self.remove(RunTable::Deadlines, &deadline_key(shard, time, key))?;
+        Ok(())
+    }
+}
+
+impl StoredState for Tables<'_> {
+    fn range(&self, shard: ShardId) -> Result<RangeId, StorageError> {
+        Ok(RangeId(
+            self.shards
+                .get(shard.0)
+                .map_err(redb_error)?
+                .map_or(0, |v| v.value()),
+        ))
+    }
+
+    fn execution(&self, key: &ExecutionKey) -> Result<Option<StoredRun>, StorageError> {
+        Ok(Tables::execution(self, key)?.as_ref().map(StoredRun::from))
+    }
+
+    fn current_run(
+        &self,
+        namespace: &Namespace,
+        workflow_id: &WorkflowId,
+    ) -> Result<Option<endure_core::RunId>, StorageError> {
+        let key = workflow_key(namespace, workflow_id);
+        match self.current_runs.get(key.as_slice()).map_err(redb_error)? {
+            Some(bytes) => {
+                let current: CurrentRun =
+                    decode(bytes.value(), || format!("current run of {workflow_id:?}"))?;
+                Ok(Some(current.run_id))
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn request(
+        &self,
+        namespace: &Namespace,
+        workflow_id: &WorkflowId,
+        request_id: &RequestId,
+    ) -> Result<Option<RequestRecord>, StorageError> {
+        let key = request_key(namespace, workflow_id, request_id);
+        match self.requests.get(key.as_slice()).map_err(redb_error)? {
+            Some(bytes) => decode(bytes.value(), || format!("request {request_id:?}")).map(Some),
+            None => Ok(None),
+        }
+    }
+}
