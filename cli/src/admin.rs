@@ -33,6 +33,12 @@ pub(crate) fn check(args: &AdminCheckArgs) -> Result<(), CliError> {
     for (table, records) in &report.tables {
         say(format!("{table:<16} {records:>12} records"))?;
     }
+    if report.log_records > 0 {
+        say(format!(
+            "write-ahead log: {} records not yet in the file (the next start applies them)",
+            report.log_records
+        ))?;
+    }
     if report.is_sound() {
         return say(format!(
             "{path} is sound: every page verified and every record decoded"

@@ -124,6 +124,50 @@ async fn a_clean_close_leaves_every_commit_in_the_store_file() {
     }
 }
 
+/// The files of an open store, copied as they are (what a power loss would leave, their
+/// writes all synced): the redb file lacks the commits since the last checkpoint, its
+/// write-ahead log holds them; `admin check` counts them and the next open replays them.
+#[tokio::test]
+async fn a_crash_image_is_checked_and_replayed_from_the_log() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("store.redb");
+    let image = directory.path().join("image.redb");
+    let store = RedbStorage::open(&path).unwrap();
+    let range = store.acquire_shard(ShardId(0)).await.unwrap();
+    for index in 1..=5 {
+        let written = store
+            .commit(vec![conformance::numbered_write(index, range)])
+            .await
+            .unwrap();
+        assert_eq!(written, vec![Ok(())]);
+    }
+    std::fs::copy(&path, &image).unwrap();
+    std::fs::copy(wal_path(&path), wal_path(&image)).unwrap();
+    drop(store);
+    let report = endure_server::storage::check(&image).unwrap();
+    assert!(report.is_sound(), "{report:?}");
+    assert_eq!(report.log_records, 5);
+    let executions = report.tables.iter().find(|(name, _)| name == "executions");
+    assert_eq!(
+        executions,
+        Some(&("executions".to_owned(), 0)),
+        "the file alone lacks them"
+    );
+    let reopened = RedbStorage::open(&image).unwrap();
+    for index in 1..=5 {
+        assert_eq!(
+            conformance::numbered_presence(&reopened, index).await,
+            Some(true),
+            "run {index}"
+        );
+    }
+    drop(reopened);
+    assert_eq!(
+        endure_server::storage::check(&image).unwrap().log_records,
+        0
+    );
+}
+
 /// A write-ahead log left beside a store file that was since removed belongs to that
 /// store: a new store in its place never replays it.
 #[tokio::test]

@@ -91,18 +91,47 @@ pub(super) fn checkpoint(database: &Database, log: &mut Wal) -> Result<(), Stora
 
 /// Opens the commit log on `backend` and replays its records after the redb file's last
 /// checkpoint, in one durable commit that is the next checkpoint.
+/// The sequence of the last log record the redb file holds.
+fn applied_sequence(database: &Database) -> Result<u64, StorageError> {
+    let transaction = database.begin_read().map_err(redb_error)?;
+    let meta = transaction.open_table(META).map_err(redb_error)?;
+    Ok(meta
+        .get(LOG_SEQUENCE_KEY)
+        .map_err(redb_error)?
+        .map_or(0, |sequence| sequence.value()))
+}
+
+/// The records of the write-ahead log at `log` (if there is one) that the store in
+/// `database` does not hold yet — the next open replays them — as how many there are and
+/// why any of them would not replay (for `endure admin check`).
+pub(in crate::storage) fn unapplied_log_records(
+    database: &Database,
+    log: &std::path::Path,
+) -> Result<(u64, Vec<String>), StorageError> {
+    let image = match std::fs::read(log) {
+        Ok(image) => image,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok((0, Vec::new())),
+        Err(error) => return Err(StorageError::Io(format!("{}: {error}", log.display()))),
+    };
+    let bodies = super::wal::unapplied(&image, applied_sequence(database)?)?;
+    let problems = bodies
+        .iter()
+        .zip(1..)
+        .filter_map(|(body, number)| {
+            redo::changes(body).err().map(|error| {
+                format!("write-ahead log record {number} after the checkpoint: {error}")
+            })
+        })
+        .collect();
+    Ok((bodies.len() as u64, problems))
+}
+
 pub(super) fn open_log(
     database: &Database,
     backend: Box<dyn StorageBackend>,
     config: WalConfig,
 ) -> Result<Wal, StorageError> {
-    let applied = {
-        let transaction = database.begin_read().map_err(redb_error)?;
-        let meta = transaction.open_table(META).map_err(redb_error)?;
-        meta.get(LOG_SEQUENCE_KEY)
-            .map_err(redb_error)?
-            .map_or(0, |sequence| sequence.value())
-    };
+    let applied = applied_sequence(database)?;
     let (mut log, bodies) = Wal::open(backend, config, applied)?;
     if bodies.is_empty() {
         return Ok(log);

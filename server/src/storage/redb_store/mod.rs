@@ -36,6 +36,7 @@ mod redo;
 mod tables;
 mod wal;
 
+pub(super) use self::commit::unapplied_log_records;
 use self::commit::{commit_sync, open_log};
 pub(super) use self::failure::{guarded, redb_error};
 use self::failure::{io, open_database};

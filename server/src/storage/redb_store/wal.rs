@@ -198,6 +198,12 @@ impl Wal {
     }
 }
 
+/// The bodies of the records of a log file's bytes `image` after `applied`: what the next
+/// open replays (for `endure admin check`).
+pub(super) fn unapplied(image: &[u8], applied: u64) -> Result<Vec<Vec<u8>>, StorageError> {
+    scan(image, applied).map(|(_, _, bodies)| bodies)
+}
+
 /// Walks the records of `image`: returns where the next record goes, the last sequence,
 /// and the bodies after `applied`.
 fn scan(image: &[u8], applied: u64) -> Result<(u64, u64, Vec<Vec<u8>>), StorageError> {
@@ -205,7 +211,12 @@ fn scan(image: &[u8], applied: u64) -> Result<(u64, u64, Vec<Vec<u8>>), StorageE
     let mut previous: Option<u64> = None;
     let mut replay = Vec::new();
     let mut tail = 0_usize;
-    while let Some((sequence, body)) = image.get(offset..).and_then(decode_record) {
+    let mut damaged_at = None;
+    loop {
+        let Some((sequence, body)) = image.get(offset..).and_then(decode_record) else {
+            damaged_at = Some(offset);
+            break;
+        };
         if previous.is_some_and(|previous| sequence != previous + 1) {
             // A record from before the last checkpoint, past the new tail.
             break;
@@ -229,7 +240,35 @@ fn scan(image: &[u8], applied: u64) -> Result<(u64, u64, Vec<Vec<u8>>), StorageE
     } else {
         (tail as u64, applied + replay.len() as u64)
     };
+    // A torn write can only be the last record. One whose body is damaged although the
+    // next record follows it whole was synced, and acknowledged: that is corruption.
+    if let Some(next) = damaged_at.and_then(|offset| record_after(image, offset))
+        && next > last
+    {
+        return Err(corrupt(format!(
+            "record {} is damaged, yet record {next} follows it whole: records that were \
+             acknowledged cannot be read",
+            last + 1
+        )));
+    }
     Ok((tail, last, replay))
+}
+
+/// The sequence of the whole record right after the record at `offset`, when that one has
+/// a well-formed header (its body may be damaged).
+fn record_after(image: &[u8], offset: usize) -> Option<u64> {
+    let header = image.get(offset..offset + HEADER_BYTES as usize)?;
+    if header[..4] != MAGIC {
+        return None;
+    }
+    let length = u32::from_le_bytes(header[12..16].try_into().ok()?);
+    let next = offset
+        .checked_add(HEADER_BYTES as usize)?
+        .checked_add(usize::try_from(length).ok()?)?;
+    image
+        .get(next..)
+        .and_then(decode_record)
+        .map(|(sequence, _)| sequence)
 }
 
 #[cfg(test)]
@@ -371,6 +410,32 @@ mod tests {
             matches!(&error, StorageError::Corrupt { what, reason } if what == THE_LOG && reason.contains("missing")),
             "{error:?}"
         );
+    }
+
+    #[test]
+    fn a_damaged_record_with_a_whole_one_after_it_is_corruption() {
+        let file = file();
+        let (mut log, _) = open(&file, 0).unwrap();
+        log.append(b"one").unwrap();
+        let second = log.tail;
+        log.append(b"two").unwrap();
+        log.append(b"three").unwrap();
+        // Bit rot in record 2's body; record 3 after it is whole.
+        file.write(second + HEADER_BYTES, b"X").unwrap();
+        let error = open(&file, 0).unwrap_err();
+        assert!(
+            matches!(&error, StorageError::Corrupt { reason, .. } if reason.contains("record 2 is damaged, yet record 3")),
+            "{error:?}"
+        );
+        // The same damage to the last record is a torn write: replay ends before it.
+        let file = self::file();
+        let (mut log, _) = open(&file, 0).unwrap();
+        log.append(b"one").unwrap();
+        let last = log.tail;
+        log.append(b"two").unwrap();
+        file.write(last + HEADER_BYTES, b"X").unwrap();
+        let (_, replay) = open(&file, 0).unwrap();
+        assert_eq!(replay, vec![b"one".to_vec()]);
     }
 
     #[test]
