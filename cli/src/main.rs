@@ -8,6 +8,8 @@
 #[cfg(not(madsim))]
 mod admin;
 #[cfg(not(madsim))]
+mod allocations;
+#[cfg(not(madsim))]
 mod args;
 #[cfg(not(madsim))]
 mod batch;
@@ -53,12 +55,6 @@ mod trace;
 mod workflow;
 
 use std::process::ExitCode;
-
-/// mimalloc instead of glibc's allocator: glibc's malloc and free were a fifth of the
-/// engine's CPU under load, and glibc keeps what a burst freed (see `endure bench idle`).
-#[cfg(not(madsim))]
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The CLI is a real process with real signals and sockets: it has no simulated form.
 #[cfg(madsim)]

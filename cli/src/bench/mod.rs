@@ -372,6 +372,7 @@ pub(crate) async fn run(args: BenchArgs) -> Result<(), CliError> {
         let _ = stopped.await;
     }));
     let cpu_before = setup.cpu_ms();
+    let allocated_before = crate::allocations::allocated();
     let figures = match args.workload {
         Workload::Hello => workloads::hello(&setup, &args).await?,
         Workload::Latency => workloads::latency(&setup, &args).await?,
@@ -407,13 +408,31 @@ pub(crate) async fn run(args: BenchArgs) -> Result<(), CliError> {
         }
         _ => None,
     };
+    // Heap blocks allocated by every thread of this process (client, worker, and the
+    // engine when embedded), with a `count-allocations` build.
+    let allocations = match (allocated_before, crate::allocations::allocated(), units) {
+        (Some(before), Some(after), Some((unit, count))) if count > 0 => {
+            let key = match unit {
+                "workflow" => "allocations_per_wf",
+                "step" => "allocations_per_step",
+                _ => "allocations_per_signal",
+            };
+            Some((key, round((after - before) as f64 / count as f64)))
+        }
+        _ => None,
+    };
     let store = setup.finish(units).await?;
     let mut line = Map::new();
     line.insert("workload".into(), json!(args.workload.name()));
     line.insert("mode".into(), json!(args.mode.name()));
     line.insert("metrics".into(), json!(args.metrics));
     line.insert("secure".into(), json!(args.secure));
-    for (key, value) in figures.into_iter().chain(cpu).chain(store) {
+    for (key, value) in figures
+        .into_iter()
+        .chain(cpu)
+        .chain(allocations)
+        .chain(store)
+    {
         line.insert(key.into(), value);
     }
     crate::render::say(Value::Object(line))

@@ -1,0 +1,29 @@
+//! The process's heap allocator: mimalloc (glibc's malloc and free were a fifth of the
+//! engine's CPU under load, and glibc keeps what a burst freed — see `endure bench idle`).
+//! A build with the feature `count-allocations` instead counts every allocation
+//! (`stats_alloc` around the system allocator: how many blocks a program asks for does not
+//! depend on which allocator serves them), and `endure bench` prints them per unit of work
+//! (`allocations_per_wf`) — exact where CPU time is noise. For measurement builds only.
+
+/// The allocator of a normal build.
+#[cfg(not(feature = "count-allocations"))]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// The allocator of a measurement build.
+#[cfg(feature = "count-allocations")]
+#[global_allocator]
+static ALLOCATOR: &stats_alloc::StatsAlloc<std::alloc::System> = &stats_alloc::INSTRUMENTED_SYSTEM;
+
+/// Blocks allocated so far (a reallocation counts as one), when this build counts them.
+pub(crate) fn allocated() -> Option<u64> {
+    #[cfg(feature = "count-allocations")]
+    {
+        let stats = ALLOCATOR.stats();
+        Some((stats.allocations + stats.reallocations) as u64)
+    }
+    #[cfg(not(feature = "count-allocations"))]
+    {
+        None
+    }
+}
