@@ -471,8 +471,11 @@ impl SchedulerState {
             .map(|time| time.actual.max(now))
     }
 
-    /// The next `n` times it will take (none while paused).
-    pub fn future_action_times(&self, now: Timestamp, n: usize) -> Vec<Timestamp> {
+    /// The next `n` times it will take (none while paused), from the last one it took: a
+    /// time already due but not yet taken (its wake-up in flight, or the engine down) is
+    /// among them, as in Temporal's describe, so an empty list means nothing is left to
+    /// take.
+    pub fn future_action_times(&self, n: usize) -> Vec<Timestamp> {
         if !self.takes_scheduled() {
             return Vec::new();
         }
@@ -491,17 +494,14 @@ impl SchedulerState {
                 break;
             };
             after = time.nominal;
-            if time.actual < now {
-                continue;
-            }
             times.push(time.actual);
             left -= 1;
         }
         times
     }
 
-    /// What a listing shows of it at `now`.
-    pub fn list_info(&self, now: Timestamp) -> ScheduleListInfo {
+    /// What a listing shows of it.
+    pub fn list_info(&self) -> ScheduleListInfo {
         let ScheduleAction::StartWorkflow(action) = &self.schedule.action;
         let recent = &self.info.recent_actions;
         ScheduleListInfo {
@@ -509,16 +509,15 @@ impl SchedulerState {
             paused: self.schedule.state.paused,
             notes: self.schedule.state.notes.clone(),
             recent_actions: recent[recent.len().saturating_sub(3)..].to_vec(),
-            future_action_times: self.future_action_times(now, 5),
+            future_action_times: self.future_action_times(5),
             spec: Some(self.schedule.spec.clone()),
         }
     }
 
-    /// Everything describe shows of it at `now`, with the memo and search attributes its
-    /// creator gave it (kept on its run, not in its state).
+    /// Everything describe shows of it, with the memo and search attributes its creator
+    /// gave it (kept on its run, not in its state).
     pub fn describe(
         &self,
-        now: Timestamp,
         memo: crate::payload::Memo,
         search_attributes: crate::SearchAttributes,
     ) -> ScheduleDescription {
@@ -526,7 +525,7 @@ impl SchedulerState {
             schedule_id: self.schedule_id.clone(),
             schedule: self.schedule.clone(),
             info: self.info.clone(),
-            future_action_times: self.future_action_times(now, 10),
+            future_action_times: self.future_action_times(10),
             buffered_starts: self.buffer.len(),
             conflict_token: self.conflict_token,
             memo,

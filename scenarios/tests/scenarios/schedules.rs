@@ -344,7 +344,9 @@ async fn scenario(seed: u64) {
 fn schedules_take_every_due_time_once_under_faults() {
     run_seeds(
         "schedules_take_every_due_time_once_under_faults",
-        &[1, 2, 3],
+        // 510000009: a describe during the last due time's wake-up saw no future times
+        // (they were filtered against the clock) and ended the check one time early.
+        &[1, 2, 3, 510_000_009],
         scheduled_for() * 2 + Duration::from_secs(3 * 3_600),
         scenario,
     );

@@ -104,7 +104,7 @@ fn the_state_is_the_last_markers_with_later_inputs_applied_and_the_open_timer_kn
     assert_eq!(folded.now, history.last().unwrap().event_time);
 
     // The wake-up's outcome: the new state recorded; paused, no wake-up — the timer goes.
-    let list = encode(&folded.state.list_info(folded.now));
+    let list = encode(&folded.state.list_info());
     let written = commands(&folded, &folded.state, &list, None, folded.now);
     let kinds: Vec<&str> = written
         .iter()
@@ -156,7 +156,7 @@ fn a_history_not_begun_by_a_start_is_refused() {
 #[test]
 fn the_listing_memo_carries_the_spec_and_an_earlier_memo_without_it_still_reads() {
     let state = state();
-    let info = state.list_info(SAMPLE_START);
+    let info = state.list_info();
     assert_eq!(info.spec.as_ref(), Some(&state.schedule.spec));
     let bytes = postcard::to_allocvec(&info).unwrap();
     assert_eq!(

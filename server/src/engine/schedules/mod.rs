@@ -79,10 +79,8 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             .then(|| RequestId::new(request.request_id.clone()))
             .transpose()?;
         let mut memo = request.memo;
-        memo.0.insert(
-            LIST_INFO_MEMO.into(),
-            list_info_payload(&state.list_info(now)),
-        );
+        memo.0
+            .insert(LIST_INFO_MEMO.into(), list_info_payload(&state.list_info()));
         options.memo = memo;
         options.search_attributes = request.search_attributes;
         let namespace = request.namespace.clone();
@@ -165,11 +163,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         // it at its next wake-up).
         let now = self.inner.clock.now();
         self.refresh_running(&mut state, now).await?;
-        Ok(state.describe(
-            now,
-            schedule_history::own_memo(&run.memo),
-            run.search_attributes,
-        ))
+        Ok(state.describe(schedule_history::own_memo(&run.memo), run.search_attributes))
     }
 
     /// Replaces a schedule's spec, action, policies and state; refused with `Conflict`

@@ -278,7 +278,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             plan = state.plan(now);
         }
         let wakeup = state.next_wakeup(now);
-        let list_info = Payloads::one(list_info_payload(&state.list_info(now)));
+        let list_info = Payloads::one(list_info_payload(&state.list_info()));
         let commands = schedule_history::commands(&folded, &state, &list_info, wakeup, now);
         self.complete_workflow_task(
             &execution,
