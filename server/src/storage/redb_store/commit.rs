@@ -14,6 +14,10 @@ use super::{LOG_SEQUENCE_KEY, META, begin_durable};
 /// The results of one commit's writes, in order.
 type WriteResults = Vec<Result<(), WriteRejection>>;
 
+/// A commit's results, and the failure of the checkpoint that followed it, if one did:
+/// the writes are durable all the same, but the store must stop.
+pub(super) type Committed = (WriteResults, Option<StorageError>);
+
 /// Commits a group of workflow writes: each is checked and, if accepted, applied, in one
 /// redb write transaction. With a commit log, the transaction is not synced: its changes
 /// are appended to the log and synced first, and only then is it committed (made visible).
@@ -21,7 +25,7 @@ pub(super) fn commit_sync(
     database: &Database,
     log: Option<&parking_lot::Mutex<Wal>>,
     writes: Vec<WorkflowWrite>,
-) -> Result<WriteResults, StorageError> {
+) -> Result<Committed, StorageError> {
     let mut transaction = begin_durable(database)?;
     if log.is_some() {
         transaction.set_durability(Durability::None).map_err(io)?;
@@ -40,20 +44,25 @@ pub(super) fn commit_sync(
     };
     let Some(log) = log else {
         transaction.commit().map_err(redb_error)?;
-        return Ok(results);
+        return Ok((results, None));
     };
     if redo.is_empty() {
         // Every write was rejected: nothing to keep.
         transaction.abort().map_err(redb_error)?;
-        return Ok(results);
+        return Ok((results, None));
     }
     // Locked inside the redb write transaction: records are appended in commit order.
     let mut log = log.lock();
     if log.fits(redo.body().len()) {
         log.append(redo.body())?;
         transaction.commit().map_err(redb_error)?;
-        if log.checkpoint_due() {
-            checkpoint(database, &mut log)?;
+        // The writes are durable (their record is synced) and visible: whatever the
+        // checkpoint meets, they are acknowledged; a failed checkpoint stops the store, and
+        // the next open replays the log.
+        if log.checkpoint_due()
+            && let Err(error) = checkpoint(database, &mut log)
+        {
+            return Ok((results, Some(error)));
         }
     } else {
         // Too large for the log: a durable commit, which covers the log's records too.
@@ -64,7 +73,7 @@ pub(super) fn commit_sync(
         transaction.commit().map_err(redb_error)?;
         log.restart();
     }
-    Ok(results)
+    Ok((results, None))
 }
 
 /// Writes into `transaction` that the redb file holds the log's records up to `sequence`.

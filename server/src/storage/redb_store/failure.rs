@@ -129,7 +129,7 @@ impl RedbStorage {
     }
 
     /// Stops the store for `cause`, logging it once (the first cause is the one kept).
-    fn stop(&self, cause: String) {
+    pub(super) fn stop(&self, cause: String) {
         if self.inner.cause.set(cause).is_ok() {
             tracing::error!(
                 cause = self.inner.cause.get().map_or("", String::as_str),

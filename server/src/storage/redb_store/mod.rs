@@ -421,9 +421,12 @@ impl Storage for RedbStorage {
         &self,
         writes: Vec<WorkflowWrite>,
     ) -> Result<Vec<Result<(), WriteRejection>>, StorageError> {
-        let results = self
+        let (results, checkpoint_failed) = self
             .run_inner(move |inner| commit_sync(inner.database()?, inner.log.as_ref(), writes))
             .await?;
+        if let Some(error) = checkpoint_failed {
+            self.stop(error.to_string());
+        }
         self.counted();
         Ok(results)
     }
