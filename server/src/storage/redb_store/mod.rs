@@ -127,6 +127,18 @@ fn encode<T: Record>(value: &T) -> Result<Vec<u8>, StorageError> {
     })
 }
 
+/// The record stored at `key` of `table`, if any; `what` names it in a decoding error.
+pub(super) fn record_at<T: Record>(
+    table: &impl ReadableTable<Bytes, Bytes>,
+    key: &[u8],
+    what: impl FnOnce() -> String,
+) -> Result<Option<T>, StorageError> {
+    match table.get(key).map_err(redb_error)? {
+        Some(bytes) => decode(bytes.value(), what).map(Some),
+        None => Ok(None),
+    }
+}
+
 /// The commit log's file beside the store's file at `path`: `<path>-wal`.
 pub fn wal_path(path: &Path) -> std::path::PathBuf {
     let mut name = path.as_os_str().to_owned();
@@ -439,13 +451,9 @@ impl Storage for RedbStorage {
         self.read(move |database| {
             let transaction = database.begin_read().map_err(redb_error)?;
             let table = transaction.open_table(EXECUTIONS).map_err(redb_error)?;
-            let Some(bytes) = table
-                .get(execution_key(&key).as_slice())
-                .map_err(redb_error)?
-            else {
-                return Ok(None);
-            };
-            decode(bytes.value(), || format!("execution {key:?}")).map(Some)
+            record_at(&table, &execution_key(&key), || {
+                format!("execution {key:?}")
+            })
         })
     }
 
@@ -459,10 +467,7 @@ impl Storage for RedbStorage {
         self.read(move |database| {
             let transaction = database.begin_read().map_err(redb_error)?;
             let table = transaction.open_table(CURRENT_RUNS).map_err(redb_error)?;
-            let Some(bytes) = table.get(key.as_slice()).map_err(redb_error)? else {
-                return Ok(None);
-            };
-            decode(bytes.value(), || format!("current run of {workflow_id:?}")).map(Some)
+            record_at(&table, &key, || format!("current run of {workflow_id:?}"))
         })
     }
 
@@ -570,10 +575,7 @@ impl Storage for RedbStorage {
         self.read(move |database| {
             let transaction = database.begin_read().map_err(redb_error)?;
             let table = transaction.open_table(REQUESTS).map_err(redb_error)?;
-            let Some(bytes) = table.get(key.as_slice()).map_err(redb_error)? else {
-                return Ok(None);
-            };
-            decode(bytes.value(), || format!("request {request_id:?}")).map(Some)
+            record_at(&table, &key, || format!("request {request_id:?}"))
         })
     }
 

@@ -12,7 +12,7 @@ use redb::ReadableTable;
 use super::redo::{Change, Redo, RunTable};
 use super::{
     Bytes, CURRENT_RUNS, DEADLINE_INDEX, DEADLINES, DISPATCH, EXECUTIONS, HISTORY, REQUESTS,
-    SHARDS, VISIBILITY, decode, encode, redb_error, scan_prefix,
+    SHARDS, VISIBILITY, decode, encode, record_at, redb_error, scan_prefix,
 };
 use crate::storage::keys::*;
 
@@ -90,30 +90,23 @@ impl<'txn> Tables<'txn> {
         Ok(())
     }
 
-    /// Removes `key` of `table`; returns the value it had, if any. Only a removal of a key
+    /// Removes `key` of `table`; returns whether it was there. Only a removal of a key
     /// that was there is logged.
-    pub(super) fn remove(
-        &mut self,
-        table: RunTable,
-        key: &[u8],
-    ) -> Result<Option<Vec<u8>>, StorageError> {
-        let old = if table == RunTable::Deadlines {
-            self.deadlines
-                .remove(key)
-                .map_err(redb_error)?
-                .map(|_| Vec::new())
+    pub(super) fn remove(&mut self, table: RunTable, key: &[u8]) -> Result<bool, StorageError> {
+        let was_there = if table == RunTable::Deadlines {
+            self.deadlines.remove(key).map_err(redb_error)?.is_some()
         } else {
             self.bytes_table(table)
                 .remove(key)
                 .map_err(redb_error)?
-                .map(|old| old.value().to_vec())
+                .is_some()
         };
         // A key that was not there needs no replay: the state a replay starts from lacks
         // it too, or has it from a later change that the replay makes again.
-        if let (Some(redo), Some(_)) = (&mut self.redo, &old) {
+        if let (Some(redo), true) = (&mut self.redo, was_there) {
             redo.remove(table, key);
         }
-        Ok(old)
+        Ok(was_there)
     }
 
     /// Applies a logged commit's changes (replay).
@@ -130,14 +123,9 @@ impl<'txn> Tables<'txn> {
     }
 
     fn execution(&self, key: &ExecutionKey) -> Result<Option<ExecutionRow>, StorageError> {
-        let Some(bytes) = self
-            .executions
-            .get(execution_key(key).as_slice())
-            .map_err(redb_error)?
-        else {
-            return Ok(None);
-        };
-        decode(bytes.value(), || format!("execution {key:?}")).map(Some)
+        record_at(&self.executions, &execution_key(key), || {
+            format!("execution {key:?}")
+        })
     }
 
     /// Deletes a run and everything that names it (see [`RunDeletion`]).
@@ -156,16 +144,9 @@ impl<'txn> Tables<'txn> {
                 self.remove(RunTable::Requests, &request)?;
             }
         }
-        let current = match self
-            .current_runs
-            .get(workflow.as_slice())
-            .map_err(redb_error)?
-        {
-            Some(bytes) => Some(decode::<CurrentRun>(bytes.value(), || {
-                format!("current run of {:?}", key.workflow_id)
-            })?),
-            None => None,
-        };
+        let current: Option<CurrentRun> = record_at(&self.current_runs, &workflow, || {
+            format!("current run of {:?}", key.workflow_id)
+        })?;
         if current.is_some_and(|current| current.run_id == key.run_id) {
             self.remove(RunTable::CurrentRuns, &workflow)?;
         }
@@ -235,16 +216,18 @@ impl<'txn> Tables<'txn> {
 
     fn clear_deadline(&mut self, key: &ExecutionKey, shard: ShardId) -> Result<(), StorageError> {
         let exec_key = execution_key(key);
-        let Some(old) = self.remove(RunTable::DeadlineIndex, &exec_key)? else {
-            return Ok(());
-        };
-        let nanos: [u8; 8] = old
-            .as_slice()
-            .try_into()
-            .map_err(|_| StorageError::Corrupt {
+        let nanos: [u8; 8] = match self
+            .deadline_index
+            .get(exec_key.as_slice())
+            .map_err(redb_error)?
+        {
+            None => return Ok(()),
+            Some(old) => old.value().try_into().map_err(|_| StorageError::Corrupt {
                 what: format!("deadline of {key:?}"),
                 reason: "not 8 bytes".into(),
-            })?;
+            })?,
+        };
+        self.remove(RunTable::DeadlineIndex, &exec_key)?;
         let time = Timestamp::from_unix_nanos(u64::from_be_bytes(nanos));
         self.remove(RunTable::Deadlines, &deadline_key(shard, time, key))?;
         Ok(())
@@ -271,14 +254,10 @@ impl StoredState for Tables<'_> {
         workflow_id: &WorkflowId,
     ) -> Result<Option<endure_core::RunId>, StorageError> {
         let key = workflow_key(namespace, workflow_id);
-        match self.current_runs.get(key.as_slice()).map_err(redb_error)? {
-            Some(bytes) => {
-                let current: CurrentRun =
-                    decode(bytes.value(), || format!("current run of {workflow_id:?}"))?;
-                Ok(Some(current.run_id))
-            }
-            None => Ok(None),
-        }
+        let current: Option<CurrentRun> = record_at(&self.current_runs, &key, || {
+            format!("current run of {workflow_id:?}")
+        })?;
+        Ok(current.map(|current| current.run_id))
     }
 
     fn request(
@@ -288,9 +267,6 @@ impl StoredState for Tables<'_> {
         request_id: &RequestId,
     ) -> Result<Option<RequestRecord>, StorageError> {
         let key = request_key(namespace, workflow_id, request_id);
-        match self.requests.get(key.as_slice()).map_err(redb_error)? {
-            Some(bytes) => decode(bytes.value(), || format!("request {request_id:?}")).map(Some),
-            None => Ok(None),
-        }
+        record_at(&self.requests, &key, || format!("request {request_id:?}"))
     }
 }
