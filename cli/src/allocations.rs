@@ -1,5 +1,9 @@
 //! The process's heap allocator: mimalloc (glibc's malloc and free were a fifth of the
-//! engine's CPU under load, and glibc keeps what a burst freed — see `endure bench idle`).
+//! engine's CPU under load, and glibc keeps what a burst freed — see `endure bench idle`),
+//! built with its feature `no_thp`: mimalloc otherwise asks Linux for transparent huge pages
+//! (`MADV_HUGEPAGE`), and the kernel then zeroes 2 MiB at each first touch — a quarter of
+//! the process's CPU in `perf record` of `endure bench steps`, with stalls of 16–30 ms inside
+//! commits (the slow mode of the local steps) and 20–30 MB more resident when idle.
 //! A build with the feature `count-allocations` instead counts every allocation
 //! (`stats_alloc` around the system allocator: how many blocks a program asks for does not
 //! depend on which allocator serves them), and `endure bench` prints them per unit of work

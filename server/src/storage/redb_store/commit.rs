@@ -98,8 +98,6 @@ pub(super) fn checkpoint(database: &Database, log: &mut Wal) -> Result<(), Stora
     Ok(())
 }
 
-/// Opens the commit log on `backend` and replays its records after the redb file's last
-/// checkpoint, in one durable commit that is the next checkpoint.
 /// The sequence of the last log record the redb file holds.
 fn applied_sequence(database: &Database) -> Result<u64, StorageError> {
     let transaction = database.begin_read().map_err(redb_error)?;
@@ -135,6 +133,8 @@ pub(in crate::storage) fn unapplied_log_records(
     Ok((bodies.len() as u64, problems))
 }
 
+/// Opens the commit log on `backend` and replays its records after the redb file's last
+/// checkpoint, in one durable commit that is the next checkpoint.
 pub(super) fn open_log(
     database: &Database,
     backend: Box<dyn StorageBackend>,
