@@ -67,6 +67,8 @@ fn main() -> ExitCode {
 fn main() -> ExitCode {
     use clap::{CommandFactory, FromArgMatches};
 
+    allocations::refuse_huge_pages();
+
     // An `--env` profile's values become the flags' defaults before clap reads the line.
     let arguments: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let command = match profiles::apply(args::Cli::command(), &arguments) {

@@ -33,6 +33,11 @@ pub struct Server {
 }
 
 impl Server {
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Starts `endure server start-dev` on `db` and waits for its ready line.
     pub fn start(db: &Path, port: u16, namespaces: &[&str]) -> Self {
         let mut command = Command::new(endure());
