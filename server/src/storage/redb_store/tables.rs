@@ -90,23 +90,37 @@ impl<'txn> Tables<'txn> {
         Ok(())
     }
 
-    /// Removes `key` of `table`; returns whether it was there. Only a removal of a key
-    /// that was there is logged.
-    pub(super) fn remove(&mut self, table: RunTable, key: &[u8]) -> Result<bool, StorageError> {
-        let was_there = if table == RunTable::Deadlines {
-            self.deadlines.remove(key).map_err(redb_error)?.is_some()
+    /// Removes `key` of `table`. Only a removal of a key that was there is logged.
+    pub(super) fn remove(&mut self, table: RunTable, key: &[u8]) -> Result<(), StorageError> {
+        self.remove_reading(table, key, |_| ()).map(drop)
+    }
+
+    /// Removes `key` of `table` and returns what `read` makes of the value it held, if it
+    /// was there: one lookup, no copy of the value. Only a removal of a key that was there
+    /// is logged.
+    fn remove_reading<T>(
+        &mut self,
+        table: RunTable,
+        key: &[u8],
+        read: impl FnOnce(&[u8]) -> T,
+    ) -> Result<Option<T>, StorageError> {
+        let old = if table == RunTable::Deadlines {
+            self.deadlines
+                .remove(key)
+                .map_err(redb_error)?
+                .map(|_| read(&[]))
         } else {
             self.bytes_table(table)
                 .remove(key)
                 .map_err(redb_error)?
-                .is_some()
+                .map(|old| read(old.value()))
         };
         // A key that was not there needs no replay: the state a replay starts from lacks
         // it too, or has it from a later change that the replay makes again.
-        if let (Some(redo), true) = (&mut self.redo, was_there) {
+        if let (Some(redo), Some(_)) = (&mut self.redo, &old) {
             redo.remove(table, key);
         }
-        Ok(was_there)
+        Ok(old)
     }
 
     /// Applies a logged commit's changes (replay).
@@ -216,18 +230,16 @@ impl<'txn> Tables<'txn> {
 
     fn clear_deadline(&mut self, key: &ExecutionKey, shard: ShardId) -> Result<(), StorageError> {
         let exec_key = execution_key(key);
-        let nanos: [u8; 8] = match self
-            .deadline_index
-            .get(exec_key.as_slice())
-            .map_err(redb_error)?
-        {
-            None => return Ok(()),
-            Some(old) => old.value().try_into().map_err(|_| StorageError::Corrupt {
-                what: format!("deadline of {key:?}"),
-                reason: "not 8 bytes".into(),
-            })?,
+        let Some(nanos) = self.remove_reading(RunTable::DeadlineIndex, &exec_key, |old| {
+            <[u8; 8]>::try_from(old)
+        })?
+        else {
+            return Ok(());
         };
-        self.remove(RunTable::DeadlineIndex, &exec_key)?;
+        let nanos = nanos.map_err(|_| StorageError::Corrupt {
+            what: format!("deadline of {key:?}"),
+            reason: "not 8 bytes".into(),
+        })?;
         let time = Timestamp::from_unix_nanos(u64::from_be_bytes(nanos));
         self.remove(RunTable::Deadlines, &deadline_key(shard, time, key))?;
         Ok(())
