@@ -26,9 +26,16 @@ fn check_name(field: &'static str, value: &str, limit: usize) -> Result<(), Vali
 macro_rules! string_id {
     ($(#[$doc:meta])* $name:ident, $field:literal) => {
         $(#[$doc])*
-        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[serde(try_from = "String", into = "String")]
+        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+        #[serde(try_from = "String")]
         pub struct $name(String);
+
+        /// Written as its string, borrowed (serde's `into = "String"` would clone it).
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.0)
+            }
+        }
 
         impl $name {
             /// The field name used in validation errors.
@@ -169,9 +176,16 @@ string_id!(
 ///
 /// One to [`NAMESPACE_BYTES_MAX`] bytes; starts with a letter or digit and continues with
 /// letters, digits, `.`, `-` or `_`.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(try_from = "String")]
 pub struct Namespace(String);
+
+/// Written as its string, borrowed (serde's `into = "String"` would clone it).
+impl Serialize for Namespace {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
 
 impl Namespace {
     /// The namespace used when none is named.
