@@ -80,7 +80,7 @@ async def versioning(client: Client) -> dict:
                 if error.status != RPCStatusCode.NOT_FOUND:
                     raise
             await asyncio.sleep(0.05)
-        answer = await service.set_worker_deployment_current_version(
+        await service.set_worker_deployment_current_version(
             SetWorkerDeploymentCurrentVersionRequest(
                 namespace="default",
                 deployment_name="orders",
