@@ -68,6 +68,10 @@ pub(crate) enum Handoff {
         execution: endure_core::storage::ExecutionKey,
         /// The start's reply (token, task details).
         reply: endure_core::execution::Reply,
+        /// A new run's first workflow task, started in the write that created the run: that
+        /// write's events, which are the run's whole history, so the poll hands them over
+        /// instead of reading back what was just written. `None` otherwise.
+        history: Option<Vec<endure_core::history::HistoryEvent>>,
     },
     /// A query for a worker to answer.
     Query(QueryOffer),

@@ -128,7 +128,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         handoff: Handoff,
         identity: &str,
     ) -> Result<Option<PolledWorkflowTask>, EngineError> {
-        let (execution, started) = match handoff {
+        let (execution, started, new_run_history) = match handoff {
             Handoff::Query(offer) => {
                 // Answered or timed out meanwhile: `None`.
                 return Ok(self
@@ -139,7 +139,8 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             Handoff::Started {
                 execution,
                 reply: Reply::WorkflowTaskStarted(started),
-            } => (execution, started),
+                history,
+            } => (execution, started, history),
             Handoff::Started { .. } => return Ok(None),
             Handoff::Row(taken) => {
                 let row = taken.starting();
@@ -155,7 +156,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                     }
                 };
                 match self.apply(&row.execution, input, Some(row.key())).await {
-                    Ok(Reply::WorkflowTaskStarted(started)) => (row.execution, started),
+                    Ok(Reply::WorkflowTaskStarted(started)) => (row.execution, started, None),
                     // Stale (the task timed out, the run closed): take the next one.
                     Ok(_) | Err(EngineError::Rejected(_) | EngineError::NotFound(_)) => {
                         return Ok(None);
@@ -173,8 +174,12 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             Some(previous) if started.sticky => previous.next(),
             _ => EventId::FIRST,
         };
-        // One page at most: the worker fetches the rest (DESIGN §4: pages everywhere).
-        let page = self.history_page(&execution, from).await?;
+        // One page at most: the worker fetches the rest (DESIGN §4: pages everywhere). A
+        // new run's first task came with the events of the write that created the run.
+        let page = match new_run_history {
+            Some(events) if from == EventId::FIRST => crate::storage::history_page(events),
+            _ => self.history_page(&execution, from).await?,
+        };
         Ok(Some(PolledWorkflowTask::Task(Box::new(
             WorkflowTaskForWorker {
                 execution,
@@ -230,6 +235,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 Handoff::Started {
                     execution,
                     reply: Reply::ActivityTaskStarted(task),
+                    ..
                 } => {
                     return Ok(Some(ActivityTaskForWorker {
                         execution,

@@ -24,6 +24,7 @@ mod engine;
 mod engine_crash;
 mod hooked;
 mod namespaces;
+mod new_run_history;
 mod outbox;
 #[cfg(all(feature = "postgres", not(madsim)))]
 mod postgres;

@@ -2,8 +2,10 @@
 //! write planned ([`super::plan`]) and handed to the group committer — every write of the
 //! shard goes through [`Shard::submit`].
 
+use endure_core::EventId;
 use endure_core::clock::Clock;
-use endure_core::execution::{Effects, ExecutionMachine, Input, Task};
+use endure_core::execution::{Effects, ExecutionMachine, Input, Reply, Task};
+use endure_core::history::HistoryEvent;
 use endure_core::storage::{ExecutionKey, Storage};
 use endure_core::time::Timestamp;
 use tokio::sync::oneshot;
@@ -108,6 +110,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                         Handoff::Started {
                             execution: key.clone(),
                             reply: started.reply,
+                            history: None,
                         },
                     ));
                 }
@@ -181,6 +184,31 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             .send(CommitRequest { write, reply })
             .map_err(|_| EngineError::Shutdown)?;
         Ok(self.in_flight.push(workflow, result, settle))
+    }
+}
+
+/// Gives each workflow task sync-matched in the write that creates a run that write's
+/// `events` — the run's whole history — to hand over with it ([`Handoff::Started`]), so
+/// its poll does not read back what was just written.
+pub(super) fn with_new_run_history(handoffs: &mut [(Poller, Handoff)], events: &[HistoryEvent]) {
+    let first = events.first().map(|event| event.event_id);
+    debug_assert_eq!(
+        first,
+        Some(EventId::FIRST),
+        "a new run's write holds its first event"
+    );
+    if first != Some(EventId::FIRST) {
+        return;
+    }
+    for (_, handoff) in handoffs {
+        if let Handoff::Started {
+            reply: Reply::WorkflowTaskStarted(_),
+            history,
+            ..
+        } = handoff
+        {
+            *history = Some(events.to_vec());
+        }
     }
 }
 

@@ -158,8 +158,9 @@ impl State {
 }
 
 /// A page of `events` (which start at the page's first event): cut once the page holds
-/// [`HISTORY_PAGE_BYTES_MAX`] encoded bytes, naming the next event if one follows.
-pub(super) fn page(events: impl IntoIterator<Item = HistoryEvent>) -> HistoryPage {
+/// [`HISTORY_PAGE_BYTES_MAX`] encoded bytes, naming the next event if one follows. Every
+/// store cuts its pages here, and so does a poll handed a new run's events (the same page).
+pub(crate) fn page(events: impl IntoIterator<Item = HistoryEvent>) -> HistoryPage {
     let mut page = HistoryPage::default();
     let mut bytes = 0;
     for event in events {
