@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use endure_core::history::{EventAttributes, EventType};
-use endure_core::storage::{ExecutionKey, HISTORY_PAGE_BYTES_MAX, Storage};
+use endure_core::storage::{ExecutionKey, HISTORY_PAGE_BYTES_MAX, HistoryPage, Storage};
 use endure_core::time::Timestamp;
 use endure_core::*;
 use endure_server::clock::ManualClock;
@@ -76,14 +76,21 @@ async fn poll_while_starting(
 }
 
 /// The first page of the stored history, as a read gives it.
-async fn stored_page(store: &Store, execution: &ExecutionKey) -> (Vec<EventType>, Option<EventId>) {
-    let page = store
+async fn stored_page(store: &Store, execution: &ExecutionKey) -> HistoryPage {
+    store
         .inner
         .read_history(execution, EventId::FIRST)
         .await
-        .unwrap();
-    let types = page.events.iter().map(|event| event.event_type()).collect();
-    (types, page.next_event_id)
+        .unwrap()
+}
+
+/// Takes the queue's next workflow task (started now, from the backlog).
+async fn poll_backlog(engine: &Engine<Store, ManualClock>) -> WorkflowTaskForWorker {
+    engine
+        .poll_workflow_task(&Namespace::default(), &queue(), "worker")
+        .await
+        .unwrap()
+        .expect("a workflow task")
 }
 
 #[tokio::test]
@@ -128,12 +135,10 @@ async fn a_new_runs_first_task_comes_with_its_history_without_a_read() {
     }
     assert_eq!(task.next_page, None);
     // Exactly what the store holds, event for event.
-    let stored = store
-        .inner
-        .read_history(&task.execution, EventId::FIRST)
-        .await
-        .unwrap();
-    assert_eq!(task.history, stored.events);
+    assert_eq!(
+        task.history,
+        stored_page(&store, &task.execution).await.events
+    );
 }
 
 #[tokio::test]
@@ -143,19 +148,13 @@ async fn a_task_taken_from_the_backlog_reads_its_history() {
         .start_workflow(start("order-2", Payloads::empty()))
         .await
         .unwrap();
-    let task = engine
-        .poll_workflow_task(&Namespace::default(), &queue(), "worker")
-        .await
-        .unwrap()
-        .expect("a workflow task");
+    let task = poll_backlog(&engine).await;
     // Read for the page (and, loading the run into its shard, for its latest event).
     assert!(reads(&store) >= 1, "a backlog task's history is read");
-    let stored = store
-        .inner
-        .read_history(&task.execution, EventId::FIRST)
-        .await
-        .unwrap();
-    assert_eq!(task.history, stored.events);
+    assert_eq!(
+        task.history,
+        stored_page(&store, &task.execution).await.events
+    );
 }
 
 #[tokio::test]
@@ -166,25 +165,19 @@ async fn a_handed_over_history_is_cut_into_pages_as_a_read_is() {
     let matched = poll_while_starting(&engine, start("order-3", big.clone())).await;
     assert_eq!(reads(&store), 0);
     let stored = stored_page(&store, &matched.execution).await;
-    let handed = (
-        matched
-            .history
-            .iter()
-            .map(|event| event.event_type())
-            .collect::<Vec<_>>(),
-        matched.next_page,
-    );
-    assert_eq!(handed, stored);
-    assert_eq!(handed.0, [EventType::WorkflowExecutionStarted]);
-    assert_eq!(handed.1, EventId::new(2));
+    assert_eq!(matched.history, stored.events);
+    assert_eq!(matched.next_page, stored.next_event_id);
+    let types: Vec<EventType> = matched
+        .history
+        .iter()
+        .map(|event| event.event_type())
+        .collect();
+    assert_eq!(types, [EventType::WorkflowExecutionStarted]);
+    assert_eq!(matched.next_page, EventId::new(2));
 
     // The same cut when the task comes from the backlog.
     engine.start_workflow(start("order-4", big)).await.unwrap();
-    let backlog = engine
-        .poll_workflow_task(&Namespace::default(), &queue(), "worker")
-        .await
-        .unwrap()
-        .expect("a workflow task");
+    let backlog = poll_backlog(&engine).await;
     assert_eq!(backlog.history.len(), 1);
     assert_eq!(backlog.next_page, EventId::new(2));
 }
