@@ -423,6 +423,26 @@ pub struct HistoryPage {
     pub next_event_id: Option<EventId>,
 }
 
+impl HistoryPage {
+    /// The page of `events` (which start at the page's first event): cut once it holds
+    /// [`HISTORY_PAGE_BYTES_MAX`] encoded bytes, naming the next event if one follows.
+    /// Every store cuts its pages here, and so does an engine handing over events it has
+    /// just written, so a page is the same whoever makes it.
+    pub fn cut(events: impl IntoIterator<Item = HistoryEvent>) -> Self {
+        let mut page = Self::default();
+        let mut bytes = 0;
+        for event in events {
+            if bytes >= HISTORY_PAGE_BYTES_MAX {
+                page.next_event_id = Some(event.event_id);
+                break;
+            }
+            bytes += crate::codec::encoded_size(&event);
+            page.events.push(event);
+        }
+        page
+    }
+}
+
 /// A filter for listing and counting runs.
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 pub struct VisibilityQuery {

@@ -11,6 +11,7 @@
 mod access;
 mod corpus;
 mod golden;
+mod history_pages;
 mod protocol_frames;
 mod replay_programs;
 mod replay_updates;

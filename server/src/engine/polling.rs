@@ -4,7 +4,7 @@
 use endure_core::clock::Clock;
 use endure_core::execution::{Input, Reply};
 use endure_core::protocol::PolledWorkflowTask;
-use endure_core::storage::Storage;
+use endure_core::storage::{HistoryPage, Storage};
 use endure_core::versioning::WorkerDeploymentVersion;
 use endure_core::{EventId, Namespace, TaskQueueName};
 
@@ -177,7 +177,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         // One page at most: the worker fetches the rest (DESIGN §4: pages everywhere). A
         // new run's first task came with the events of the write that created the run.
         let page = match new_run_history {
-            Some(events) if from == EventId::FIRST => crate::storage::history_page(events),
+            Some(events) if from == EventId::FIRST => HistoryPage::cut(events),
             _ => self.history_page(&execution, from).await?,
         };
         Ok(Some(PolledWorkflowTask::Task(Box::new(

@@ -14,7 +14,6 @@ mod redb_store;
 mod shared;
 
 pub use counting::{CountingBackend, StorageCounters, StorageCounts};
-pub(crate) use memory::page as history_page;
 pub use memory::{MemoryStorage, StoreClock};
 #[cfg(all(feature = "postgres", not(madsim)))]
 pub use postgres::{PostgresCounts, PostgresOptions, PostgresStorage};

@@ -157,23 +157,6 @@ impl State {
     }
 }
 
-/// A page of `events` (which start at the page's first event): cut once the page holds
-/// [`HISTORY_PAGE_BYTES_MAX`] encoded bytes, naming the next event if one follows. Every
-/// store cuts its pages here, and so does a poll handed a new run's events (the same page).
-pub(crate) fn page(events: impl IntoIterator<Item = HistoryEvent>) -> HistoryPage {
-    let mut page = HistoryPage::default();
-    let mut bytes = 0;
-    for event in events {
-        if bytes >= HISTORY_PAGE_BYTES_MAX {
-            page.next_event_id = Some(event.event_id);
-            break;
-        }
-        bytes += endure_core::codec::encoded_size(&event);
-        page.events.push(event);
-    }
-    page
-}
-
 /// Sorts and cuts a visibility listing: latest start first, then workflow id, then run id.
 pub(super) fn order_visibility(
     mut rows: Vec<VisibilityRow>,
@@ -249,7 +232,7 @@ impl Storage for MemoryStorage {
         Ok(state
             .history
             .get(key)
-            .map(|events| page(events.iter().skip(start).cloned()))
+            .map(|events| HistoryPage::cut(events.iter().skip(start).cloned()))
             .unwrap_or_default())
     }
 

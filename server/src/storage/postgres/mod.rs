@@ -42,7 +42,6 @@ use tokio_postgres::types::ToSql;
 use self::columns::{Columns, encode, run_bytes};
 use self::errors::{Disposition, PgError, classify};
 pub use self::schema::SchemaStatus;
-use super::memory::page;
 
 /// How the store connects.
 #[derive(Clone, Debug)]
@@ -520,7 +519,7 @@ impl Storage for PostgresStorage {
                 break;
             }
         }
-        Ok(page(events))
+        Ok(HistoryPage::cut(events))
     }
 
     async fn due_deadlines(

@@ -44,7 +44,7 @@ use self::wal::Wal;
 pub use self::wal::WalConfig;
 use super::counting::{CountingBackend, StorageCounters};
 use super::keys::*;
-use super::memory::{order_visibility, page};
+use super::memory::order_visibility;
 
 pub(super) type Bytes = &'static [u8];
 
@@ -513,7 +513,7 @@ impl Storage for RedbStorage {
                 }
                 full = bytes >= HISTORY_PAGE_BYTES_MAX;
             }
-            Ok(page(events))
+            Ok(HistoryPage::cut(events))
         })
     }
 
