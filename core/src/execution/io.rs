@@ -226,6 +226,30 @@ pub struct WorkflowTaskCompletion {
     pub versioning_behavior: crate::enums::VersioningBehavior,
 }
 
+impl WorkflowTaskCompletion {
+    /// `identity`'s answer to task `token` with `commands`, and nothing else: no sticky
+    /// queue, no update messages, no SDK metadata, unversioned (set the fields to add
+    /// them); the shard draws `next_run_id`.
+    pub fn new(
+        token: WorkflowTaskToken,
+        commands: Vec<Command>,
+        identity: impl Into<String>,
+    ) -> Self {
+        Self {
+            token,
+            commands,
+            identity: identity.into(),
+            sticky: None,
+            force_create_workflow_task: false,
+            sdk_metadata: SdkMetadata::default(),
+            next_run_id: RunId::from_u128(0),
+            messages: Vec::new(),
+            deployment_version: None,
+            versioning_behavior: crate::enums::VersioningBehavior::default(),
+        }
+    }
+}
+
 /// One input to a run's machine. Every input is applied at a `now` given with it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Input {
@@ -537,6 +561,17 @@ pub struct WorkflowTaskStartedReply {
     pub transient_events: Vec<HistoryEvent>,
     /// The updates the workflow sees after the task's events.
     pub updates: Vec<UpdateDelivery>,
+}
+
+impl WorkflowTaskStartedReply {
+    /// The first event of history the task's worker needs: a sticky task's worker has the
+    /// run up to its previous task; any other worker starts from the first event.
+    pub fn history_from(&self) -> EventId {
+        match self.previous_started_event_id {
+            Some(previous) if self.sticky => previous.next(),
+            _ => EventId::FIRST,
+        }
+    }
 }
 
 /// What a worker needs to run an activity attempt.

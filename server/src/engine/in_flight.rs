@@ -20,6 +20,7 @@ use tokio::sync::oneshot;
 
 use super::api::{EngineError, StartWorkflowResponse};
 use super::matching::{Handoff, Poller};
+use super::shard::Written;
 use super::writer::WriteResult;
 
 /// A write in flight, to be waited for or given its answer, once.
@@ -38,8 +39,8 @@ pub(crate) struct Settle {
     pub(crate) closing_event: Option<HistoryEvent>,
     pub(crate) warnings: Vec<HistoryWarning>,
     pub(crate) updates: Vec<(UpdateId, UpdateNotice)>,
-    /// Runs to cache: machine, db version, latest time seen.
-    pub(crate) remember: Vec<(ExecutionKey, ExecutionMachine, u64, Timestamp)>,
+    /// Runs to cache.
+    pub(crate) remember: Vec<Remembered>,
     /// Per run: the deadline to arm and the task rows to hand to matching or the outbox.
     pub(crate) released: Vec<(ExecutionKey, Vec<DispatchRow>, Option<Timestamp>)>,
     /// Tasks recorded as started in the write, for the pollers waiting for them.
@@ -65,6 +66,20 @@ impl Settle {
             answer: Answer::Nobody,
         }
     }
+}
+
+/// A run to cache once its write is durable.
+pub(crate) struct Remembered {
+    /// The run.
+    pub(crate) key: ExecutionKey,
+    /// Its machine as the write left it.
+    pub(crate) machine: ExecutionMachine,
+    /// Its db version after the write.
+    pub(crate) db_version: u64,
+    /// The latest time it has seen.
+    pub(crate) seen: Timestamp,
+    /// The events the write appended to it (none when the run does not stay cached).
+    pub(crate) written: Written,
 }
 
 /// A signal's sender and the outcome it gets if its batch's write is durable.

@@ -6,7 +6,6 @@
 
 use endure_core::WorkflowExecutionStatus;
 use endure_core::clock::Clock;
-use endure_core::execution::ExecutionMachine;
 use endure_core::storage::{ExecutionKey, Storage, VisibilityQuery};
 use endure_core::time::Timestamp;
 
@@ -160,9 +159,15 @@ pub(crate) fn runs_settled(
     tally: &super::tally::Tally,
     key: &ExecutionKey,
     closed: bool,
-    remember: &[(ExecutionKey, ExecutionMachine, u64, Timestamp)],
+    remember: &[super::in_flight::Remembered],
 ) {
-    for (run, machine, db_version, _) in remember {
+    for super::in_flight::Remembered {
+        key: run,
+        machine,
+        db_version,
+        ..
+    } in remember
+    {
         if *db_version == 1 {
             tally.started(1);
             metrics::counter!(WORKFLOWS_STARTED, "namespace" => run.namespace.as_str().to_owned())

@@ -68,9 +68,11 @@ pub(crate) enum Handoff {
         execution: endure_core::storage::ExecutionKey,
         /// The start's reply (token, task details).
         reply: endure_core::execution::Reply,
-        /// A new run's first workflow task, started in the write that created the run: that
-        /// write's events, which are the run's whole history, so the poll hands them over
-        /// instead of reading back what was just written. `None` otherwise.
+        /// A workflow task's history from the first event its worker needs (all of it, or
+        /// after its previous task if the task is sticky) through the write that started
+        /// it, when the shard had those events at hand — a new run's write, or a busy
+        /// run's latest events (the shard's `with_history`) — so the poll hands them over
+        /// instead of reading back what was just written. `None`: the poll reads them.
         history: Option<Vec<endure_core::history::HistoryEvent>>,
     },
     /// A query for a worker to answer.

@@ -6,7 +6,7 @@ use endure_core::execution::{Input, Reply};
 use endure_core::protocol::PolledWorkflowTask;
 use endure_core::storage::{HistoryPage, Storage};
 use endure_core::versioning::WorkerDeploymentVersion;
-use endure_core::{EventId, Namespace, TaskQueueName};
+use endure_core::{Namespace, TaskQueueName};
 
 use super::api::{ActivityTaskForWorker, EngineError, WorkflowTaskForWorker};
 use super::matching::{Handoff, TaskKind};
@@ -128,7 +128,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         handoff: Handoff,
         identity: &str,
     ) -> Result<Option<PolledWorkflowTask>, EngineError> {
-        let (execution, started, new_run_history) = match handoff {
+        let (execution, started, history) = match handoff {
             Handoff::Query(offer) => {
                 // Answered or timed out meanwhile: `None`.
                 return Ok(self
@@ -169,16 +169,16 @@ impl<S: Storage, C: Clock> Engine<S, C> {
                 }
             }
         };
-        // A sticky task's worker has the run up to its previous task: send it the rest.
-        let from = match started.previous_started_event_id {
-            Some(previous) if started.sticky => previous.next(),
-            _ => EventId::FIRST,
-        };
-        // One page at most: the worker fetches the rest (DESIGN §4: pages everywhere). A
-        // new run's first task came with the events of the write that created the run.
-        let page = match new_run_history {
-            Some(events) if from == EventId::FIRST => HistoryPage::cut(events),
-            _ => self.history_page(&execution, from).await?,
+        // A sticky task's worker has the run up to its previous task: send it the rest. One
+        // page at most: the worker fetches the rest (DESIGN §4: pages everywhere). A task
+        // sync-matched in a write may have come with those events (the shard had them all).
+        let from = started.history_from();
+        let page = match history {
+            Some(events) => {
+                debug_assert_eq!(events.first().map(|event| event.event_id), Some(from));
+                HistoryPage::cut(events)
+            }
+            None => self.history_page(&execution, from).await?,
         };
         Ok(Some(PolledWorkflowTask::Task(Box::new(
             WorkflowTaskForWorker {

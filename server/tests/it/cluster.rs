@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use endure_core::cluster::{LeaseConfig, Member, NodeName, placement};
 use endure_core::execution::WorkflowTaskCompletion;
-use endure_core::history::{EventAttributes, EventType, SdkMetadata};
+use endure_core::history::{EventAttributes, EventType};
 use endure_core::protocol::{DescribeClusterRequest, RemoteError, Rpc, Transport};
 use endure_core::storage::{ShardId, shard_of};
 use endure_core::*;
@@ -417,18 +417,7 @@ async fn answer(node: &Node, queue: &str, commands: Vec<Command>) -> ExecutionKe
         .await
         .unwrap()
         .unwrap_or_else(|| panic!("a workflow task on {queue}"));
-    let completion = WorkflowTaskCompletion {
-        token: task.token,
-        commands,
-        identity: "worker".into(),
-        sticky: None,
-        force_create_workflow_task: false,
-        sdk_metadata: SdkMetadata::default(),
-        next_run_id: RunId::from_u128(0),
-        messages: Vec::new(),
-        deployment_version: None,
-        versioning_behavior: Default::default(),
-    };
+    let completion = WorkflowTaskCompletion::new(task.token, commands, "worker");
     node.complete_workflow_task(&task.execution, completion)
         .await
         .unwrap();

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use endure_core::execution::{Reply, SignalRequest, WorkflowTaskCompletion};
-use endure_core::history::{EventAttributes, EventType, SdkMetadata};
+use endure_core::history::{EventAttributes, EventType};
 use endure_core::namespace::RETENTION_DEFAULT;
 use endure_core::storage::WorkflowWrite;
 use endure_core::time::Timestamp;
@@ -64,18 +64,7 @@ async fn poll<C: endure_core::clock::Clock>(
 }
 
 fn completion(task: &WorkflowTaskForWorker, commands: Vec<Command>) -> WorkflowTaskCompletion {
-    WorkflowTaskCompletion {
-        token: task.token,
-        commands,
-        identity: "worker".into(),
-        sticky: None,
-        force_create_workflow_task: false,
-        sdk_metadata: SdkMetadata::default(),
-        next_run_id: RunId::from_u128(0),
-        messages: Vec::new(),
-        deployment_version: None,
-        versioning_behavior: Default::default(),
-    }
+    WorkflowTaskCompletion::new(task.token, commands, "worker")
 }
 
 async fn yield_a_while() {

@@ -95,18 +95,7 @@ impl Harness {
             .engine
             .complete_workflow_task(
                 &task.execution,
-                WorkflowTaskCompletion {
-                    token: task.token,
-                    commands,
-                    identity: "worker".into(),
-                    sticky: None,
-                    force_create_workflow_task: false,
-                    sdk_metadata: SdkMetadata::default(),
-                    next_run_id: RunId::from_u128(0),
-                    messages: Vec::new(),
-                    deployment_version: None,
-                    versioning_behavior: Default::default(),
-                },
+                WorkflowTaskCompletion::new(task.token, commands, "worker"),
             )
             .await
             .unwrap();
@@ -432,18 +421,7 @@ async fn a_new_owner_recovers_pending_tasks_and_deadlines_and_fences_the_old_one
     successor
         .complete_workflow_task(
             &task.execution,
-            WorkflowTaskCompletion {
-                token: task.token,
-                commands: vec![],
-                identity: "worker".into(),
-                sticky: None,
-                force_create_workflow_task: false,
-                sdk_metadata: SdkMetadata::default(),
-                next_run_id: RunId::from_u128(0),
-                messages: Vec::new(),
-                deployment_version: None,
-                versioning_behavior: Default::default(),
-            },
+            WorkflowTaskCompletion::new(task.token, vec![], "worker"),
         )
         .await
         .unwrap();

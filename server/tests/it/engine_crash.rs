@@ -13,7 +13,7 @@ use endure_core::storage::Storage;
 use endure_server::clock::SystemClock;
 
 use endure_core::execution::WorkflowTaskCompletion;
-use endure_core::history::{EventType, HistoryEvent, SdkMetadata, check_well_formed};
+use endure_core::history::{EventType, HistoryEvent, check_well_formed};
 use endure_core::*;
 use endure_server::engine::{Engine, StartWorkflowRequest};
 
@@ -181,18 +181,8 @@ pub(crate) async fn work<S: Storage>(engine: Engine<S, SystemClock>) {
                 else {
                     continue;
                 };
-                let completion = WorkflowTaskCompletion {
-                    token: task.token,
-                    commands: decide(&task.history),
-                    identity: "w".into(),
-                    sticky: None,
-                    force_create_workflow_task: false,
-                    sdk_metadata: SdkMetadata::default(),
-                    next_run_id: RunId::from_u128(0),
-                    messages: Vec::new(),
-                    deployment_version: None,
-                    versioning_behavior: Default::default(),
-                };
+                let completion =
+                    WorkflowTaskCompletion::new(task.token, decide(&task.history), "w");
                 let _ = workflows
                     .complete_workflow_task(&task.execution, completion)
                     .await;

@@ -22,9 +22,9 @@ mod differential;
 mod engine;
 #[cfg(not(madsim))]
 mod engine_crash;
+mod handed_over_history;
 mod hooked;
 mod namespaces;
-mod new_run_history;
 mod outbox;
 #[cfg(all(feature = "postgres", not(madsim)))]
 mod postgres;

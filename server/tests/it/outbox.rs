@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use endure_core::execution::{Reply, WorkflowTaskCompletion};
-use endure_core::history::{EventAttributes, EventType, HistoryEvent, SdkMetadata};
+use endure_core::history::{EventAttributes, EventType, HistoryEvent};
 use endure_core::storage::*;
 use endure_core::time::Timestamp;
 use endure_core::*;
@@ -110,18 +110,11 @@ async fn complete<S: Storage, C: endure_core::clock::Clock>(
         let reply = engine
             .complete_workflow_task(
                 &task.execution,
-                WorkflowTaskCompletion {
-                    token: task.token,
-                    commands: if mine { commands.clone() } else { vec![] },
-                    identity: "worker".into(),
-                    sticky: None,
-                    force_create_workflow_task: false,
-                    sdk_metadata: SdkMetadata::default(),
-                    next_run_id: RunId::from_u128(0),
-                    messages: Vec::new(),
-                    deployment_version: None,
-                    versioning_behavior: Default::default(),
-                },
+                WorkflowTaskCompletion::new(
+                    task.token,
+                    if mine { commands.clone() } else { vec![] },
+                    "worker",
+                ),
             )
             .await
             .unwrap();

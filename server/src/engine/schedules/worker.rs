@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use endure_core::clock::Clock;
 use endure_core::execution::{SignalRequest, WorkflowTaskCompletion};
-use endure_core::history::{EventAttributes, SdkMetadata};
+use endure_core::history::EventAttributes;
 use endure_core::protocol::{PolledWorkflowTask, StartWorkflowRequest, WorkflowTaskForWorker};
 use endure_core::schedule::history as schedule_history;
 use endure_core::schedule::{
@@ -22,7 +22,7 @@ use endure_core::schedule::{
 };
 use endure_core::storage::Storage;
 use endure_core::{
-    EventId, Header, Namespace, Payloads, RequestId, RunId, SearchAttributeValue, Timestamp,
+    EventId, Header, Namespace, Payloads, RequestId, SearchAttributeValue, Timestamp,
     WorkflowExecutionStatus, WorkflowId, WorkflowIdConflictPolicy, WorkflowIdReusePolicy,
 };
 use tokio::task::JoinHandle;
@@ -282,18 +282,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         let commands = schedule_history::commands(&folded, &state, &list_info, wakeup, now);
         self.complete_workflow_task(
             &execution,
-            WorkflowTaskCompletion {
-                token: task.token,
-                commands,
-                identity: IDENTITY.into(),
-                sticky: None,
-                force_create_workflow_task: false,
-                sdk_metadata: SdkMetadata::default(),
-                next_run_id: RunId::from_u128(0),
-                messages: Vec::new(),
-                deployment_version: None,
-                versioning_behavior: Default::default(),
-            },
+            WorkflowTaskCompletion::new(task.token, commands, IDENTITY),
         )
         .await?;
         if state.waits_on_running()

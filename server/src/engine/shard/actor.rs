@@ -18,7 +18,7 @@ use tracing::Instrument;
 use crate::engine::api::EngineError;
 use crate::engine::closings::Closings;
 use crate::engine::deadlines::Deadlines;
-use crate::engine::in_flight::{Answer, InFlight, Settle, Ticket};
+use crate::engine::in_flight::{Answer, InFlight, Remembered, Settle, Ticket};
 use crate::engine::matching::Matching;
 use crate::engine::namespaces::Namespaces;
 use crate::engine::updates::UpdateWaiters;
@@ -29,6 +29,7 @@ use super::ids::IdSource;
 use super::messages::ShardMessage;
 use super::outbox_rows::OutboxRows;
 use super::plan::{Before, Changes};
+use super::recent::RecentEvents;
 use super::write::deliver;
 
 /// Most executions a shard keeps in memory; the least recently used go first.
@@ -64,6 +65,8 @@ pub(super) struct Cached {
     pub(super) last_used: u64,
     /// The latest time the run has seen (see [`Shard::load`]).
     pub(super) seen: Timestamp,
+    /// Its latest events, for a sticky task sync-matched in its next write.
+    pub(super) recent: RecentEvents,
 }
 
 /// What every shard of an engine shares: the ports, the committer, matching, the outbox,
@@ -308,7 +311,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         super::super::instruments::runs_settled(&self.parts.tally, &key, closed, &remember);
         if closed {
             self.parts.closings.closed(&key, || {
-                let (_, machine, _, _) = remember.iter().find(|(run, ..)| *run == key)?;
+                let machine = &remember.iter().find(|run| run.key == key)?.machine;
                 let closing_event = closing_event?;
                 Some(WorkflowCloseResponse {
                     description: crate::engine::reads::describe(
@@ -331,8 +334,8 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         for row in &outbox_deleted {
             self.outbox_rows.deleted(row);
         }
-        for (key, machine, db_version, seen) in remember {
-            self.remember(key, machine, db_version, seen);
+        for run in remember {
+            self.remember(run);
         }
         for (execution, rows, deadline) in released {
             self.arm(execution, deadline);
@@ -459,24 +462,24 @@ impl<S: Storage, C: Clock> Shard<S, C> {
     /// costs storage, not memory, until a worker takes a task: a backlog of a million
     /// tasks must not hold a million machines. What lives only in memory (admitted
     /// updates, and the speculative task that carries them) keeps a run cached.
-    pub(super) fn remember(
-        &mut self,
-        key: ExecutionKey,
-        machine: ExecutionMachine,
-        db_version: u64,
-        seen: Timestamp,
-    ) {
-        let idle = machine.workflow_task().is_none_or(|task| {
-            task.started.is_none() && task.kind != WorkflowTaskKind::Speculative
-        }) && machine
-            .activities()
-            .values()
-            .all(|activity| activity.started.is_none())
-            && !machine.has_admitted_updates();
-        if machine.status().is_closed() || idle {
-            self.cache.remove(&key);
+    pub(super) fn remember(&mut self, run: Remembered) {
+        let Remembered {
+            key,
+            machine,
+            db_version,
+            seen,
+            written,
+        } = run;
+        let earlier = self.cache.remove(&key);
+        if !stays_cached(&machine) {
             return;
         }
+        let mut recent = earlier.map(|cached| cached.recent).unwrap_or_default();
+        // A sticky task asks for the events after the last completed workflow task's start.
+        let keep_from = machine
+            .last_completed_workflow_task_started_event_id()
+            .map_or(EventId::FIRST, EventId::next);
+        recent.push(written, keep_from);
         self.uses += 1;
         self.cache.insert(
             key,
@@ -485,6 +488,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                 db_version,
                 last_used: self.uses,
                 seen,
+                recent,
             },
         );
         if self.cache.len() > CACHE_MAX
@@ -694,4 +698,19 @@ pub(crate) async fn read_whole_history<S: Storage>(
             None => return Ok(events),
         }
     }
+}
+
+/// Whether a run stays in the cache once written: while it is busy — a worker has one of
+/// its tasks, or what lives only in memory (admitted updates, the speculative task that
+/// carries them) would be lost without it ([`Shard::remember`]).
+pub(super) fn stays_cached(machine: &ExecutionMachine) -> bool {
+    let idle = machine
+        .workflow_task()
+        .is_none_or(|task| task.started.is_none() && task.kind != WorkflowTaskKind::Speculative)
+        && machine
+            .activities()
+            .values()
+            .all(|activity| activity.started.is_none())
+        && !machine.has_admitted_updates();
+    !machine.status().is_closed() && !idle
 }

@@ -19,7 +19,8 @@
 //! `actor` holds the loop, the cache, settling and the generic transition; its siblings
 //! hold what each kind of input adds: `start` (the start decision), `reset`,
 //! `signals` (batched client signals), `expiry` (deadlines and retention deletion), `ids`
-//! (run and task ids under the shard's lease) and `messages` (what a shard is sent).
+//! (run and task ids under the shard's lease), `messages` (what a shard is sent) and
+//! `recent` (a busy run's latest events, handed to its sticky tasks).
 
 mod actor;
 mod expiry;
@@ -27,6 +28,7 @@ mod ids;
 mod messages;
 mod outbox_rows;
 mod plan;
+mod recent;
 mod reset;
 mod signals;
 mod slots;
@@ -35,4 +37,5 @@ mod write;
 
 pub(crate) use actor::{Shard, ShardParts, read_whole_history};
 pub(crate) use messages::{ShardMessage, Shards};
+pub(crate) use recent::Written;
 pub(crate) use slots::{NotSent, ShardSlots};

@@ -17,9 +17,11 @@ use endure_core::time::Timestamp;
 use endure_core::versioning::TaskDirective;
 use endure_core::{RequestId, RunId, TaskQueueName, WorkflowExecutionStatus};
 
+use super::actor::stays_cached;
 use super::ids::IdSource;
+use super::recent::{RECENT_EVENTS_BYTES_MAX, Written};
 use crate::engine::api::EngineError;
-use crate::engine::in_flight::Settle;
+use crate::engine::in_flight::{Remembered, Settle};
 use crate::engine::matching::{Handoff, Poller};
 
 /// A run as a transition found it.
@@ -71,7 +73,7 @@ pub(super) struct Plan {
 /// The change of one run (and the next run of its chain, if any) as one conditional
 /// write, and what to do once it is durable: release the effects, deliver `changes`'
 /// handoffs. The new machines and events move into the write and the settle: none of them
-/// is copied.
+/// is copied, but for the events of a run that stays cached (its sticky tasks get them).
 pub(super) fn commit(
     ctx: &mut PlanContext<'_>,
     key: &ExecutionKey,
@@ -97,6 +99,13 @@ pub(super) fn commit(
     } = effects;
     let closed = after.status().is_closed() && !before.status().is_closed();
     let closing_event = closed.then(|| closing_event(&events)).flatten();
+    let written = written_events(
+        &after,
+        &events,
+        after
+            .history_size_bytes()
+            .saturating_sub(before.history_size_bytes()),
+    );
     let (mut run, rows) = run_write(
         ctx,
         key,
@@ -122,13 +131,20 @@ pub(super) fn commit(
             start_request_id: None,
         },
     });
-    let mut remember = vec![(key.clone(), after, db_version + 1, now)];
+    let mut remember = vec![Remembered {
+        key: key.clone(),
+        machine: after,
+        db_version: db_version + 1,
+        seen: now,
+        written,
+    }];
     if let Some(next_run) = next_run {
         let NextRun { machine, effects } = *next_run;
         let next_key = ExecutionKey {
             run_id: machine.run_id(),
             ..key.clone()
         };
+        let written = written_events(&machine, &effects.events, machine.history_size_bytes());
         let (run, rows) = run_write(
             ctx,
             &next_key,
@@ -147,7 +163,13 @@ pub(super) fn commit(
                 start_request_id: None,
             },
         });
-        remember.push((next_key, machine, 1, now));
+        remember.push(Remembered {
+            key: next_key,
+            machine,
+            db_version: 1,
+            seen: now,
+            written,
+        });
     }
     let write = WorkflowWrite {
         shard: ctx.shard,
@@ -171,6 +193,19 @@ pub(super) fn commit(
         ..Settle::new(key.clone())
     };
     Ok(Plan { write, settle })
+}
+
+/// The events a write appends to a run, copied for its cache entry if the run stays cached
+/// (see [`super::recent`]); none otherwise.
+fn written_events(machine: &ExecutionMachine, events: &[HistoryEvent], bytes: u64) -> Written {
+    if stays_cached(machine) && bytes <= RECENT_EVENTS_BYTES_MAX {
+        Written {
+            events: events.to_vec(),
+            bytes,
+        }
+    } else {
+        Written::default()
+    }
 }
 
 /// The closing event of a transition that closed its run (the one event copied, for those
@@ -203,6 +238,7 @@ pub(super) fn start(
     chain: NewChain,
     handoffs: Vec<(Poller, Handoff)>,
 ) -> Result<Plan, EngineError> {
+    let written = written_events(&machine, &effects.events, machine.history_size_bytes());
     let (run, rows) = run_write(
         ctx,
         key,
@@ -239,7 +275,13 @@ pub(super) fn start(
     };
     let deadline = machine.next_deadline();
     let settle = Settle {
-        remember: vec![(key.clone(), machine, 1, ctx.now)],
+        remember: vec![Remembered {
+            key: key.clone(),
+            machine,
+            db_version: 1,
+            seen: ctx.now,
+            written,
+        }],
         released: vec![(key.clone(), rows, deadline)],
         handoffs,
         ..Settle::new(key.clone())

@@ -12,7 +12,7 @@ use endure_core::storage::{ExecutionKey, RequestRecord, Storage};
 
 use super::actor::{Shard, signal_record_id};
 use super::plan::{self, NewChain};
-use super::write::with_new_run_history;
+use super::write::with_history;
 use crate::engine::api::{EngineError, StartWorkflowRequest, StartWorkflowResponse};
 use crate::engine::in_flight::Ticket;
 
@@ -179,7 +179,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             run_id,
         };
         let mut handoffs = self.sync_match(&key, &mut machine, &mut effects, now);
-        with_new_run_history(&mut handoffs, &effects.events);
+        with_history(&mut handoffs, &key, None, &effects.events);
         // The current run a start replaces keeps its id through a termination.
         let replaced = facts.current.map(|(run_id, _)| run_id);
         let plan = plan::start(

@@ -2,7 +2,6 @@
 //! write planned ([`super::plan`]) and handed to the group committer — every write of the
 //! shard goes through [`Shard::submit`].
 
-use endure_core::EventId;
 use endure_core::clock::Clock;
 use endure_core::execution::{Effects, ExecutionMachine, Input, Reply, Task};
 use endure_core::history::HistoryEvent;
@@ -12,8 +11,9 @@ use tokio::sync::oneshot;
 
 use super::actor::Shard;
 use super::plan::{self, Before, Changes, Plan, PlanContext, dispatch_of};
+use super::recent::{RecentEvents, Written};
 use crate::engine::api::EngineError;
-use crate::engine::in_flight::Ticket;
+use crate::engine::in_flight::{Remembered, Ticket};
 use crate::engine::matching::{Handoff, Poller, TaskKind};
 use crate::engine::writer::CommitRequest;
 
@@ -38,23 +38,34 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         {
             if &next != before.machine {
                 // Only what lives in memory changed (an update admitted): nothing to write.
-                self.remember(key.clone(), next, before.db_version, before.seen);
+                self.remember(Remembered {
+                    key: key.clone(),
+                    machine: next,
+                    db_version: before.db_version,
+                    seen: before.seen,
+                    written: Written::default(),
+                });
             }
             self.parts.updates.notify(key, &effects.updates);
             return Ok(None);
         }
         let mut handoffs = self.sync_match(key, &mut next, &mut effects, now);
+        let recent = self.cache.get(key).map(|cached| &cached.recent);
+        with_history(&mut handoffs, key, recent, &effects.events);
         if let Some(next_run) = effects.next_run.as_mut() {
             let next_key = ExecutionKey {
                 run_id: next_run.machine.run_id(),
                 ..key.clone()
             };
-            handoffs.extend(self.sync_match(
+            let mut next_handoffs =
+                self.sync_match(&next_key, &mut next_run.machine, &mut next_run.effects, now);
+            with_history(
+                &mut next_handoffs,
                 &next_key,
-                &mut next_run.machine,
-                &mut next_run.effects,
-                now,
-            ));
+                None,
+                &next_run.effects.events,
+            );
+            handoffs.extend(next_handoffs);
         }
         changes.handoffs.extend(handoffs);
         let ticket = self.commit_changes(key, before, next, effects, changes, now)?;
@@ -187,27 +198,29 @@ impl<S: Storage, C: Clock> Shard<S, C> {
     }
 }
 
-/// Gives each workflow task sync-matched in the write that creates a run that write's
-/// `events` — the run's whole history — to hand over with it ([`Handoff::Started`]), so
-/// its poll does not read back what was just written.
-pub(super) fn with_new_run_history(handoffs: &mut [(Poller, Handoff)], events: &[HistoryEvent]) {
-    let first = events.first().map(|event| event.event_id);
-    debug_assert_eq!(
-        first,
-        Some(EventId::FIRST),
-        "a new run's write holds its first event"
-    );
-    if first != Some(EventId::FIRST) {
-        return;
-    }
+/// Gives each workflow task of run `key` sync-matched in a write the events its worker
+/// lacks — those after its previous task if it is sticky, else the run's whole history —
+/// when the shard has them all at hand: `recent`, the run's latest durable events, and
+/// `events`, the write's. Its poll then reads nothing back ([`Handoff::Started`]); a task
+/// whose events are not all at hand is handed over without, and its poll reads them.
+pub(super) fn with_history(
+    handoffs: &mut [(Poller, Handoff)],
+    key: &ExecutionKey,
+    recent: Option<&RecentEvents>,
+    events: &[HistoryEvent],
+) {
+    let none = RecentEvents::default();
     for (_, handoff) in handoffs {
         if let Handoff::Started {
-            reply: Reply::WorkflowTaskStarted(_),
+            execution,
+            reply: Reply::WorkflowTaskStarted(started),
             history,
-            ..
         } = handoff
+            && execution == key
         {
-            *history = Some(events.to_vec());
+            *history = recent
+                .unwrap_or(&none)
+                .events_since(started.history_from(), events);
         }
     }
 }
