@@ -205,9 +205,9 @@ fn sticky_completion(
     }
 }
 
-fn charge(input: Payloads) -> Command {
+fn charge(activity_id: &str, input: Payloads) -> Command {
     Command::ScheduleActivityTask(Box::new(ScheduleActivityTaskCommandAttributes {
-        activity_id: ActivityId::new("1").unwrap(),
+        activity_id: ActivityId::new(activity_id).unwrap(),
         activity_type: ActivityType::new("Charge").unwrap(),
         task_queue: None,
         header: Header::new(),
@@ -246,15 +246,28 @@ async fn sticky_task_after_activity(
     input: Payloads,
     result: Payloads,
 ) -> WorkflowTaskForWorker {
-    let namespace = Namespace::default();
     let first = poll_while_starting(engine, start(id, Payloads::empty())).await;
+    activity_round(engine, &first, "1", input, result).await
+}
+
+/// `task` completed sticky, scheduling activity `activity_id` with `input`, which a worker
+/// takes in the same write (the run stays busy) and completes with `result` while the
+/// workflow worker waits on its sticky queue: the sticky task it gets.
+async fn activity_round(
+    engine: &Engine<Store, ManualClock>,
+    task: &WorkflowTaskForWorker,
+    activity_id: &str,
+    input: Payloads,
+    result: Payloads,
+) -> WorkflowTaskForWorker {
+    let namespace = Namespace::default();
     let activity = poll_while(
         engine.poll_activity_task(&namespace, &queue(), "activity-worker"),
         async {
             engine
                 .complete_workflow_task(
-                    &first.execution,
-                    sticky_completion(&first, vec![charge(input)]),
+                    &task.execution,
+                    sticky_completion(task, vec![charge(activity_id, input)]),
                 )
                 .await
                 .unwrap();
@@ -334,6 +347,41 @@ async fn a_busy_runs_sticky_task_comes_with_the_events_after_the_workers_last_ta
         "exactly what the store holds"
     );
     assert_eq!(sticky.next_page, stored.next_event_id);
+}
+
+#[tokio::test]
+async fn every_sticky_task_of_a_busy_run_comes_without_a_read() {
+    let (store, engine) = engine().await;
+    let mut task =
+        sticky_task_after_activity(&engine, "order-9", Payloads::empty(), Payloads::empty()).await;
+    for round in 2..=4u64 {
+        task = activity_round(
+            &engine,
+            &task,
+            &round.to_string(),
+            Payloads::empty(),
+            Payloads::empty(),
+        )
+        .await;
+        // Each round adds six events: after the task started at 3 + 6 (round - 1).
+        let previous = 3 + 6 * (round - 1);
+        assert_eq!(task.previous_started_event_id, EventId::new(previous));
+        assert_eq!(
+            types_and_ids(&task),
+            [
+                (previous + 1, EventType::WorkflowTaskCompleted),
+                (previous + 2, EventType::ActivityTaskScheduled),
+                (previous + 3, EventType::ActivityTaskStarted),
+                (previous + 4, EventType::ActivityTaskCompleted),
+                (previous + 5, EventType::WorkflowTaskScheduled),
+                (previous + 6, EventType::WorkflowTaskStarted),
+            ],
+            "round {round}"
+        );
+        let stored = stored_page_from(&store, &task.execution, previous + 1).await;
+        assert_eq!(task.history, stored.events, "round {round}");
+    }
+    assert_eq!(reads(&store), 0, "no sticky task read its events");
 }
 
 #[tokio::test]

@@ -29,7 +29,7 @@ use super::ids::IdSource;
 use super::messages::ShardMessage;
 use super::outbox_rows::OutboxRows;
 use super::plan::{Before, Changes};
-use super::recent::RecentEvents;
+use super::recent::{RecentEvents, sticky_from};
 use super::write::deliver;
 
 /// Most executions a shard keeps in memory; the least recently used go first.
@@ -475,11 +475,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             return;
         }
         let mut recent = earlier.map(|cached| cached.recent).unwrap_or_default();
-        // A sticky task asks for the events after the last completed workflow task's start.
-        let keep_from = machine
-            .last_completed_workflow_task_started_event_id()
-            .map_or(EventId::FIRST, EventId::next);
-        recent.push(written, keep_from);
+        recent.push(written, sticky_from(&machine));
         self.uses += 1;
         self.cache.insert(
             key,

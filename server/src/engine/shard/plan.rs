@@ -19,7 +19,7 @@ use endure_core::{RequestId, RunId, TaskQueueName, WorkflowExecutionStatus};
 
 use super::actor::stays_cached;
 use super::ids::IdSource;
-use super::recent::{RECENT_EVENTS_BYTES_MAX, Written};
+use super::recent::{RECENT_EVENTS_BYTES_MAX, Written, sticky_from};
 use crate::engine::api::EngineError;
 use crate::engine::in_flight::{Remembered, Settle};
 use crate::engine::matching::{Handoff, Poller};
@@ -195,16 +195,19 @@ pub(super) fn commit(
     Ok(Plan { write, settle })
 }
 
-/// The events a write appends to a run, copied for its cache entry if the run stays cached
-/// (see [`super::recent`]); none otherwise.
+/// The events of a write that a run's cache entry keeps (see [`super::recent`]), copied:
+/// none if the run does not stay cached, only those a sticky task could ask for
+/// ([`sticky_from`]), none if the write's events are over the limit.
 fn written_events(machine: &ExecutionMachine, events: &[HistoryEvent], bytes: u64) -> Written {
-    if stays_cached(machine) && bytes <= RECENT_EVENTS_BYTES_MAX {
-        Written {
-            events: events.to_vec(),
-            bytes,
-        }
-    } else {
-        Written::default()
+    if !stays_cached(machine) || bytes > RECENT_EVENTS_BYTES_MAX {
+        return Written::default();
+    }
+    let from = sticky_from(machine);
+    let kept = events.partition_point(|event| event.event_id < from);
+    Written {
+        events: events[kept..].to_vec(),
+        // At most: what the write's events take (those not kept included).
+        bytes,
     }
 }
 

@@ -10,11 +10,25 @@
 use std::collections::VecDeque;
 
 use endure_core::EventId;
+use endure_core::execution::ExecutionMachine;
 use endure_core::history::HistoryEvent;
 
 /// Most encoded bytes of events a cached run keeps; the oldest writes go first, and a
 /// sticky task whose events are gone reads them from storage.
 pub(crate) const RECENT_EVENTS_BYTES_MAX: u64 = 16 * 1024;
+
+/// The first event a sticky task of the run could ask for: a sticky task follows a
+/// completed workflow task, whose worker has the run up to that task's start, and a task
+/// that fails or times out clears stickiness — so no sticky task asks for an event up to
+/// the start of the latest workflow task started (in flight, or the last completed).
+pub(crate) fn sticky_from(machine: &ExecutionMachine) -> EventId {
+    machine
+        .workflow_task()
+        .and_then(|task| task.started.as_ref())
+        .map(|started| started.started_event_id)
+        .or(machine.last_completed_workflow_task_started_event_id())
+        .map_or(EventId::FIRST, EventId::next)
+}
 
 /// The events one write appended to a run, and their encoded size in bytes.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -25,9 +39,11 @@ pub(crate) struct Written {
     pub(crate) bytes: u64,
 }
 
-/// A run's latest events, whole writes at a time, contiguous and ending with the last
-/// event of the machine cached with them; at most [`RECENT_EVENTS_BYTES_MAX`] bytes.
-#[derive(Debug, Default)]
+/// A run's latest events, a write at a time, contiguous; at most
+/// [`RECENT_EVENTS_BYTES_MAX`] bytes. They end with the last event of the machine cached
+/// with them unless a later write's events were not kept — then they are of no use, and
+/// [`RecentEvents::into_events_since`] finds it so.
+#[derive(Clone, Debug, Default)]
 pub(super) struct RecentEvents {
     writes: VecDeque<Written>,
     bytes: u64,
@@ -36,8 +52,7 @@ pub(super) struct RecentEvents {
 impl RecentEvents {
     /// Adds the events of the run's next write: after these if they follow on, else in
     /// their place. Then drops the writes wholly before `keep_from` (no sticky task asks
-    /// for them: the run's last completed workflow task started after them) and the
-    /// oldest writes while over the limit.
+    /// for them: see [`sticky_from`]) and the oldest writes while over the limit.
     pub(super) fn push(&mut self, written: Written, keep_from: EventId) {
         if let Some(first) = written.events.first() {
             debug_assert!(
@@ -61,10 +76,11 @@ impl RecentEvents {
         }
     }
 
-    /// The run's events from `from` on: these, then `then` (the events of the write being
-    /// planned, which must follow these). `None` unless every one of them is at hand.
-    pub(super) fn events_since(
-        &self,
+    /// The run's events from `from` on: these (moved out), then `then` (the events of the
+    /// write being planned, which must follow these; copied). `None` unless every one of
+    /// them is at hand.
+    pub(super) fn into_events_since(
+        self,
         from: EventId,
         then: &[HistoryEvent],
     ) -> Option<Vec<HistoryEvent>> {
@@ -75,13 +91,12 @@ impl RecentEvents {
             if first_here > from || self.next() != Some(then_first) {
                 return None;
             }
-            for written in &self.writes {
+            for written in self.writes {
                 events.extend(
                     written
                         .events
-                        .iter()
-                        .filter(|event| event.event_id >= from)
-                        .cloned(),
+                        .into_iter()
+                        .filter(|event| event.event_id >= from),
                 );
             }
         }
@@ -147,19 +162,22 @@ mod tests {
         recent.push(write(6..=6, 50), id(4));
         let then: Vec<_> = (7..=9).map(event).collect();
         assert_eq!(
-            ids(recent.events_since(id(4), &then)),
+            ids(recent.clone().into_events_since(id(4), &then)),
             Some(vec![4, 5, 6, 7, 8, 9])
         );
         assert_eq!(
-            ids(recent.events_since(id(5), &then)),
+            ids(recent.clone().into_events_since(id(5), &then)),
             Some(vec![5, 6, 7, 8, 9])
         );
         // From within the new write, or from the first event of a new run: the write alone.
-        assert_eq!(ids(recent.events_since(id(8), &then)), Some(vec![8, 9]));
+        assert_eq!(
+            ids(recent.clone().into_events_since(id(8), &then)),
+            Some(vec![8, 9])
+        );
         let none = RecentEvents::default();
         let first: Vec<_> = (1..=3).map(event).collect();
         assert_eq!(
-            ids(none.events_since(EventId::FIRST, &first)),
+            ids(none.clone().into_events_since(EventId::FIRST, &first)),
             Some(vec![1, 2, 3])
         );
     }
@@ -170,17 +188,17 @@ mod tests {
         recent.push(write(4..=5, 100), id(4));
         // Asked from before what is kept.
         let then: Vec<_> = (6..=7).map(event).collect();
-        assert_eq!(ids(recent.events_since(id(3), &then)), None);
+        assert_eq!(ids(recent.clone().into_events_since(id(3), &then)), None);
         // A write that does not follow what is kept (events in between were not kept).
         let later: Vec<_> = (8..=9).map(event).collect();
-        assert_eq!(ids(recent.events_since(id(4), &later)), None);
+        assert_eq!(ids(recent.clone().into_events_since(id(4), &later)), None);
         // Nothing kept, asked from before the write.
         assert_eq!(
-            ids(RecentEvents::default().events_since(id(4), &then)),
+            ids(RecentEvents::default().into_events_since(id(4), &then)),
             None
         );
         // A write without events hands nothing over.
-        assert_eq!(ids(recent.events_since(id(4), &[])), None);
+        assert_eq!(ids(recent.clone().into_events_since(id(4), &[])), None);
     }
 
     #[test]
@@ -191,10 +209,10 @@ mod tests {
         assert_eq!(recent.bytes, 100);
         let then: Vec<_> = (11..=11).map(event).collect();
         assert_eq!(
-            ids(recent.events_since(id(9), &then)),
+            ids(recent.clone().into_events_since(id(9), &then)),
             Some(vec![9, 10, 11])
         );
-        assert_eq!(ids(recent.events_since(id(4), &then)), None);
+        assert_eq!(ids(recent.clone().into_events_since(id(4), &then)), None);
     }
 
     #[test]
@@ -215,8 +233,11 @@ mod tests {
         assert_eq!(recent.writes.len(), 1);
         assert_eq!(recent.bytes, RECENT_EVENTS_BYTES_MAX - 50);
         let then: Vec<_> = (16..=16).map(event).collect();
-        assert_eq!(ids(recent.events_since(id(13), &then)), None);
-        assert_eq!(ids(recent.events_since(id(15), &then)), Some(vec![15, 16]));
+        assert_eq!(ids(recent.clone().into_events_since(id(13), &then)), None);
+        assert_eq!(
+            ids(recent.clone().into_events_since(id(15), &then)),
+            Some(vec![15, 16])
+        );
         // A write of no events only trims.
         recent.push(Written::default(), id(16));
         assert!(recent.writes.is_empty());

@@ -50,7 +50,10 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             return Ok(None);
         }
         let mut handoffs = self.sync_match(key, &mut next, &mut effects, now);
-        let recent = self.cache.get(key).map(|cached| &cached.recent);
+        let recent = hands_over_workflow_task(&handoffs, key)
+            .then(|| self.cache.get_mut(key))
+            .flatten()
+            .map(|cached| std::mem::take(&mut cached.recent));
         with_history(&mut handoffs, key, recent, &effects.events);
         if let Some(next_run) = effects.next_run.as_mut() {
             let next_key = ExecutionKey {
@@ -198,18 +201,20 @@ impl<S: Storage, C: Clock> Shard<S, C> {
     }
 }
 
-/// Gives each workflow task of run `key` sync-matched in a write the events its worker
-/// lacks — those after its previous task if it is sticky, else the run's whole history —
-/// when the shard has them all at hand: `recent`, the run's latest durable events, and
-/// `events`, the write's. Its poll then reads nothing back ([`Handoff::Started`]); a task
-/// whose events are not all at hand is handed over without, and its poll reads them.
+/// Gives the workflow task of run `key` sync-matched in a write, if there is one, the
+/// events its worker lacks — those after its previous task if it is sticky, else the run's
+/// whole history — when the shard has them all at hand: `recent`, the run's latest durable
+/// events (moved into the handoff: no later sticky task asks for them, see
+/// [`super::recent::sticky_from`]), and `events`, the write's. Its poll then reads nothing back
+/// ([`Handoff::Started`]); a task whose events are not all at hand is handed over without,
+/// and its poll reads them.
 pub(super) fn with_history(
     handoffs: &mut [(Poller, Handoff)],
     key: &ExecutionKey,
-    recent: Option<&RecentEvents>,
+    recent: Option<RecentEvents>,
     events: &[HistoryEvent],
 ) {
-    let none = RecentEvents::default();
+    let mut recent = recent;
     for (_, handoff) in handoffs {
         if let Handoff::Started {
             execution,
@@ -219,10 +224,25 @@ pub(super) fn with_history(
             && execution == key
         {
             *history = recent
-                .unwrap_or(&none)
-                .events_since(started.history_from(), events);
+                .take()
+                .unwrap_or_default()
+                .into_events_since(started.history_from(), events);
         }
     }
+}
+
+/// Whether one of `handoffs` is a workflow task of run `key`.
+fn hands_over_workflow_task(handoffs: &[(Poller, Handoff)], key: &ExecutionKey) -> bool {
+    handoffs.iter().any(|(_, handoff)| {
+        matches!(
+            handoff,
+            Handoff::Started {
+                execution,
+                reply: Reply::WorkflowTaskStarted(_),
+                ..
+            } if execution == key
+        )
+    })
 }
 
 /// Hands sync-matched tasks to their pollers once their start is durable. A poller that
