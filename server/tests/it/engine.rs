@@ -640,18 +640,8 @@ async fn a_waiting_poller_gets_the_task_started_in_the_same_commit() {
     for _ in 0..20 {
         tokio::task::yield_now().await;
     }
-    let completion = WorkflowTaskCompletion {
-        token: task.token,
-        commands: vec![activity(None, |_| {})],
-        identity: "waiting-worker".into(),
-        sticky: None,
-        force_create_workflow_task: false,
-        sdk_metadata: SdkMetadata::default(),
-        next_run_id: RunId::from_u128(0),
-        messages: Vec::new(),
-        deployment_version: None,
-        versioning_behavior: Default::default(),
-    };
+    let completion =
+        WorkflowTaskCompletion::new(task.token, vec![activity(None, |_| {})], "waiting-worker");
     h.engine
         .complete_workflow_task(&task.execution, completion)
         .await

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use endure_core::execution::{Reply, WorkflowTaskCompletion};
-use endure_core::history::{EventType, HistoryEvent, SdkMetadata};
+use endure_core::history::{EventType, HistoryEvent};
 use endure_core::namespace::{NamespaceConfig, NamespaceUpdate, RETENTION_DEFAULT};
 use endure_core::storage::{ExecutionKey, Storage, VisibilityQuery};
 use endure_core::time::Timestamp;
@@ -89,22 +89,15 @@ impl Harness {
             .engine
             .complete_workflow_task(
                 &task.execution,
-                WorkflowTaskCompletion {
-                    token: task.token,
-                    commands: vec![Command::CompleteWorkflowExecution(
+                WorkflowTaskCompletion::new(
+                    task.token,
+                    vec![Command::CompleteWorkflowExecution(
                         CompleteWorkflowExecutionCommandAttributes {
                             result: Some(Payloads::one(Payload::json(result).unwrap())),
                         },
                     )],
-                    identity: "worker".into(),
-                    sticky: None,
-                    force_create_workflow_task: false,
-                    sdk_metadata: SdkMetadata::default(),
-                    next_run_id: RunId::from_u128(0),
-                    messages: Vec::new(),
-                    deployment_version: None,
-                    versioning_behavior: Default::default(),
-                },
+                    "worker",
+                ),
             )
             .await
             .unwrap();
