@@ -510,7 +510,8 @@ pub async fn history_pages<S: Storage>(store: &S) {
     );
 }
 
-/// A shard's due deadlines come earliest first; moving or clearing a deadline removes the old one.
+/// A shard's due deadlines come earliest first; moving or clearing a deadline removes the
+/// old one, and setting it to the time it has leaves one row.
 pub async fn due_deadline_scans<S: Storage>(store: &S) {
     let shard = ShardId(5);
     let other_shard = ShardId(6);
@@ -564,6 +565,12 @@ pub async fn due_deadline_scans<S: Storage>(store: &S) {
     commit_one(store, write(shard, range, "early", vec![moved]))
         .await
         .expect("move");
+    // Set again to the time it has: still one row, at that time.
+    let mut same = run_write(&key("early", 1), shard, RunCondition::DbVersion(2), 2, 0);
+    same.deadline = DeadlineUpdate::Set(at(500));
+    commit_one(store, write(shard, range, "early", vec![same]))
+        .await
+        .expect("same time");
     let mut cleared = run_write(&key("middle", 1), shard, RunCondition::DbVersion(1), 2, 0);
     cleared.deadline = DeadlineUpdate::Clear;
     commit_one(store, write(shard, range, "middle", vec![cleared]))

@@ -90,6 +90,30 @@ impl<'txn> Tables<'txn> {
         Ok(())
     }
 
+    /// Sets `key` of `table` to `value`, as [`Tables::put`] does, and returns what `read`
+    /// makes of the value it held, if there was one: one lookup, no copy of the value.
+    fn put_reading<T>(
+        &mut self,
+        table: RunTable,
+        key: &[u8],
+        value: &[u8],
+        read: impl FnOnce(&[u8]) -> T,
+    ) -> Result<Option<T>, StorageError> {
+        debug_assert!(
+            table != RunTable::Deadlines,
+            "the deadlines table holds keys only"
+        );
+        let old = self
+            .bytes_table(table)
+            .insert(key, value)
+            .map_err(redb_error)?
+            .map(|old| read(old.value()));
+        if let Some(redo) = &mut self.redo {
+            redo.put(table, key, value);
+        }
+        Ok(old)
+    }
+
     /// Removes `key` of `table`. Only a removal of a key that was there is logged.
     pub(super) fn remove(&mut self, table: RunTable, key: &[u8]) -> Result<(), StorageError> {
         self.remove_reading(table, key, |_| ()).map(drop)
@@ -185,17 +209,7 @@ impl<'txn> Tables<'txn> {
             match run.deadline {
                 DeadlineUpdate::Keep => {}
                 DeadlineUpdate::Set(time) => {
-                    self.clear_deadline(&key, run.row.shard)?;
-                    self.put(
-                        RunTable::Deadlines,
-                        &deadline_key(run.row.shard, time, &key),
-                        &[],
-                    )?;
-                    self.put(
-                        RunTable::DeadlineIndex,
-                        &exec_key,
-                        &time.unix_nanos().to_be_bytes(),
-                    )?;
+                    self.set_deadline(&key, &exec_key, run.row.shard, time)?
                 }
                 DeadlineUpdate::Clear => self.clear_deadline(&key, run.row.shard)?,
             }
@@ -228,6 +242,32 @@ impl<'txn> Tables<'txn> {
         Ok(())
     }
 
+    /// Moves the run's deadline to `time`: its index entry set (one lookup, which finds
+    /// the deadline it replaces), the old deadline row removed and the new one put — or
+    /// nothing more if the time is the same.
+    fn set_deadline(
+        &mut self,
+        key: &ExecutionKey,
+        exec_key: &[u8],
+        shard: ShardId,
+        time: Timestamp,
+    ) -> Result<(), StorageError> {
+        let nanos = time.unix_nanos().to_be_bytes();
+        let old = self.put_reading(RunTable::DeadlineIndex, exec_key, &nanos, |old| {
+            <[u8; 8]>::try_from(old)
+        })?;
+        match old {
+            Some(Ok(old)) if old == nanos => return Ok(()),
+            Some(Ok(old)) => {
+                let old = Timestamp::from_unix_nanos(u64::from_be_bytes(old));
+                self.remove(RunTable::Deadlines, &deadline_key(shard, old, key))?;
+            }
+            Some(Err(_)) => return Err(corrupt_deadline(key)),
+            None => {}
+        }
+        self.put(RunTable::Deadlines, &deadline_key(shard, time, key), &[])
+    }
+
     fn clear_deadline(&mut self, key: &ExecutionKey, shard: ShardId) -> Result<(), StorageError> {
         let exec_key = execution_key(key);
         let Some(nanos) = self.remove_reading(RunTable::DeadlineIndex, &exec_key, |old| {
@@ -236,10 +276,7 @@ impl<'txn> Tables<'txn> {
         else {
             return Ok(());
         };
-        let nanos = nanos.map_err(|_| StorageError::Corrupt {
-            what: format!("deadline of {key:?}"),
-            reason: "not 8 bytes".into(),
-        })?;
+        let nanos = nanos.map_err(|_| corrupt_deadline(key))?;
         let time = Timestamp::from_unix_nanos(u64::from_be_bytes(nanos));
         self.remove(RunTable::Deadlines, &deadline_key(shard, time, key))?;
         Ok(())
@@ -280,5 +317,13 @@ impl StoredState for Tables<'_> {
     ) -> Result<Option<RequestRecord>, StorageError> {
         let key = request_key(namespace, workflow_id, request_id);
         record_at(&self.requests, &key, || format!("request {request_id:?}"))
+    }
+}
+
+/// A run's deadline index entry that is not a time.
+fn corrupt_deadline(key: &ExecutionKey) -> StorageError {
+    StorageError::Corrupt {
+        what: format!("deadline of {key:?}"),
+        reason: "not 8 bytes".into(),
     }
 }
