@@ -165,6 +165,20 @@ pub struct SignalRequest {
     pub request_id: Option<RequestId>,
 }
 
+impl SignalRequest {
+    /// Signal `signal_name` with `input` from `identity`, with no header and no request id
+    /// (set the fields to add them).
+    pub fn new(signal_name: SignalName, input: Payloads, identity: impl Into<String>) -> Self {
+        Self {
+            signal_name,
+            input,
+            identity: identity.into(),
+            header: Header::new(),
+            request_id: None,
+        }
+    }
+}
+
 /// Identifies one workflow task handed to a worker; a completion for another task (an
 /// older attempt, a task that timed out) is refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

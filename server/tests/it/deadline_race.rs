@@ -112,13 +112,11 @@ async fn a_timer_due_while_its_run_closes_does_not_delete_the_run() {
             &Namespace::default(),
             &id,
             None,
-            SignalRequest {
-                signal_name: SignalName::new("pay").unwrap(),
-                input: Payloads::default(),
-                identity: "client".into(),
-                request_id: None,
-                header: Header::new(),
-            },
+            SignalRequest::new(
+                SignalName::new("pay").unwrap(),
+                Payloads::default(),
+                "client",
+            ),
         )
         .await
         .unwrap();

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use endure_core::execution::{Reply, WorkflowTaskCompletion};
+use endure_core::execution::{Reply, SignalRequest, WorkflowTaskCompletion};
 use endure_core::history::{EventType, HistoryEvent, SdkMetadata, check_well_formed};
 use endure_core::storage::Storage;
 use endure_core::time::Timestamp;
@@ -456,13 +456,7 @@ async fn a_new_owner_recovers_pending_tasks_and_deadlines_and_fences_the_old_one
 }
 
 fn signal() -> endure_core::execution::SignalRequest {
-    endure_core::execution::SignalRequest {
-        signal_name: SignalName::new("s").unwrap(),
-        input: Payloads::empty(),
-        identity: "c".into(),
-        header: Header::new(),
-        request_id: None,
-    }
+    SignalRequest::new(SignalName::new("s").unwrap(), Payloads::empty(), "c")
 }
 
 #[tokio::test]

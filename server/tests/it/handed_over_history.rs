@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use endure_core::execution::{StickyAttributes, WorkflowTaskCompletion};
+use endure_core::execution::{SignalRequest, StickyAttributes, WorkflowTaskCompletion};
 use endure_core::history::{EventAttributes, EventType};
 use endure_core::storage::{ExecutionKey, HISTORY_PAGE_BYTES_MAX, HistoryPage, Storage};
 use endure_core::time::Timestamp;
@@ -431,13 +431,11 @@ async fn a_sticky_task_of_a_run_idle_meanwhile_reads_its_events() {
                     &namespace,
                     &id,
                     None,
-                    endure_core::execution::SignalRequest {
-                        signal_name: SignalName::new("paid").unwrap(),
-                        input: Payloads::empty(),
-                        identity: "client".into(),
-                        header: Header::new(),
-                        request_id: None,
-                    },
+                    SignalRequest::new(
+                        SignalName::new("paid").unwrap(),
+                        Payloads::empty(),
+                        "client",
+                    ),
                 )
                 .await
                 .unwrap();

@@ -124,13 +124,11 @@ async fn a_reset_reapplies_the_signals_of_the_runs_that_continued_the_base() {
             &Namespace::default(),
             &workflow_id(),
             None,
-            SignalRequest {
-                signal_name: SignalName::new("late").unwrap(),
-                input: Payloads::empty(),
-                identity: "client".into(),
-                header: Header::new(),
-                request_id: None,
-            },
+            SignalRequest::new(
+                SignalName::new("late").unwrap(),
+                Payloads::empty(),
+                "client",
+            ),
         )
         .await
         .unwrap();
