@@ -311,51 +311,59 @@ pub fn encode<T: Record>(value: &T) -> Result<Vec<u8>, EncodeError> {
 
 /// Decodes a record of type `T` written by any supported format version.
 pub fn decode<T: Record>(bytes: &[u8]) -> Result<T, DecodeError> {
+    decode_view::<T, T>(bytes)
+}
+
+/// Decodes a record of kind `R` (written by any supported format version) as `V`: a view of
+/// some of `R`'s fields, declared at their positions, the others read as
+/// [`serde::de::IgnoredAny`] — skipped, not copied. A tagged body's fields are numbered by
+/// position, so `V` reads the same numbers `R` does; fields after `V`'s last are skipped.
+pub fn decode_view<R: Record, V: DeserializeOwned>(bytes: &[u8]) -> Result<V, DecodeError> {
     let [version, kind, body @ ..] = bytes else {
         return Err(DecodeError::Truncated { len: bytes.len() });
     };
-    if *kind != T::KIND as u8 {
+    if *kind != R::KIND as u8 {
         // Check the version first so an unknown version is reported as such.
         if !SUPPORTED_VERSIONS.contains(version) {
             return Err(DecodeError::UnknownVersion { found: *version });
         }
         return Err(DecodeError::WrongKind {
-            expected: T::KIND,
+            expected: R::KIND,
             found: *kind,
         });
     }
     match *version {
-        FORMAT_VERSION => match T::BODY {
-            BodyEncoding::Positional => decode_positional(body),
-            BodyEncoding::Tagged => decode_tagged(body),
+        FORMAT_VERSION => match R::BODY {
+            BodyEncoding::Positional => decode_positional::<R, V>(body),
+            BodyEncoding::Tagged => decode_tagged::<R, V>(body),
         },
         version @ 1..=3 => {
-            let body = T::upgrade_body(version, body);
+            let body = R::upgrade_body(version, body);
             let old = |reason: String| DecodeError::Old {
-                kind: T::KIND,
+                kind: R::KIND,
                 version,
                 reason,
             };
             let registry = schema::v3().map_err(old)?;
             let tagged =
-                transcode::transcode(registry, &schema::root(T::KIND), &body).map_err(old)?;
-            decode_tagged(&tagged)
+                transcode::transcode(registry, &schema::root(R::KIND), &body).map_err(old)?;
+            decode_tagged::<R, V>(&tagged)
         }
         // Version 4: tagged bodies read as today's; positional ones through the version-4
         // snapshot (version 5 appended the deployment version and versioning behavior to
         // WorkflowTaskCompleted).
-        4 => match T::BODY {
-            BodyEncoding::Tagged => decode_tagged(body),
+        4 => match R::BODY {
+            BodyEncoding::Tagged => decode_tagged::<R, V>(body),
             BodyEncoding::Positional => {
                 let old = |reason: String| DecodeError::Old {
-                    kind: T::KIND,
+                    kind: R::KIND,
                     version: 4,
                     reason,
                 };
                 let registry = schema::v4().map_err(old)?;
                 let tagged =
-                    transcode::transcode(registry, &schema::root(T::KIND), body).map_err(old)?;
-                decode_tagged(&tagged)
+                    transcode::transcode(registry, &schema::root(R::KIND), body).map_err(old)?;
+                decode_tagged::<R, V>(&tagged)
             }
         },
         found => Err(DecodeError::UnknownVersion { found }),
@@ -363,15 +371,15 @@ pub fn decode<T: Record>(bytes: &[u8]) -> Result<T, DecodeError> {
 }
 
 /// A positional body of the current version: postcard.
-fn decode_positional<T: Record>(body: &[u8]) -> Result<T, DecodeError> {
+fn decode_positional<R: Record, V: DeserializeOwned>(body: &[u8]) -> Result<V, DecodeError> {
     let (value, rest) =
-        postcard::take_from_bytes::<T>(body).map_err(|error| DecodeError::Malformed {
-            kind: T::KIND,
+        postcard::take_from_bytes::<V>(body).map_err(|error| DecodeError::Malformed {
+            kind: R::KIND,
             reason: error.to_string(),
         })?;
     if !rest.is_empty() {
         return Err(DecodeError::TrailingBytes {
-            kind: T::KIND,
+            kind: R::KIND,
             count: rest.len(),
         });
     }
@@ -379,11 +387,11 @@ fn decode_positional<T: Record>(body: &[u8]) -> Result<T, DecodeError> {
 }
 
 /// A tagged body: MessagePack read by rmp-serde straight from the slice, nesting bounded.
-fn decode_tagged<T: Record>(body: &[u8]) -> Result<T, DecodeError> {
+fn decode_tagged<R: Record, V: DeserializeOwned>(body: &[u8]) -> Result<V, DecodeError> {
     let mut deserializer = rmp_serde::Deserializer::from_read_ref(body);
     deserializer.set_max_depth(NESTING_MAX);
-    let value = T::deserialize(&mut deserializer).map_err(|error| DecodeError::Malformed {
-        kind: T::KIND,
+    let value = V::deserialize(&mut deserializer).map_err(|error| DecodeError::Malformed {
+        kind: R::KIND,
         reason: error.to_string(),
     })?;
     // The value must end the body: reading past it must find no byte at all.
@@ -394,7 +402,7 @@ fn decode_tagged<T: Record>(body: &[u8]) -> Result<T, DecodeError> {
             Ok(value)
         }
         _ => Err(DecodeError::Malformed {
-            kind: T::KIND,
+            kind: R::KIND,
             reason: "bytes follow the end of the value".into(),
         }),
     }

@@ -25,7 +25,8 @@ fn round_trip<T: Record + PartialEq + std::fmt::Debug>(value: &T) -> Result<(), 
     // and payloads).
     let tagged = super::tagged::to_extend(value, Vec::new())
         .map_err(|e| TestCaseError::fail(e.to_string()))?;
-    let from_tagged: T = decode_tagged(&tagged).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let from_tagged: T =
+        decode_tagged::<T, T>(&tagged).map_err(|e| TestCaseError::fail(e.to_string()))?;
     prop_assert_eq!(&from_tagged, value);
     // A positional body read through the current version's snapshot and the transcoder
     // (the path every older body takes) is the same value.
@@ -37,7 +38,7 @@ fn round_trip<T: Record + PartialEq + std::fmt::Debug>(value: &T) -> Result<(), 
         )
         .map_err(|e| TestCaseError::fail(e.to_string()))?;
         let via_snapshot: T =
-            decode_tagged(&tagged).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            decode_tagged::<T, T>(&tagged).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(&via_snapshot, value);
     }
     // Every strict prefix is refused, never accepted or panicking.

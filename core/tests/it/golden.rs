@@ -220,3 +220,38 @@ fn every_version_ever_written_still_decodes() {
         golden_root().display()
     );
 }
+
+/// The checks' view of a stored run ([`storage::StoredRun::decode`], which skips the key
+/// and the state) reads every version's execution row as the full decode does.
+#[test]
+fn stored_run_view_reads_every_version_of_the_execution_row() {
+    let mut versions = 0;
+    for version in fs::read_dir(golden_root()).unwrap() {
+        let path = version.unwrap().path().join("storage-execution-row.bin");
+        let bytes = fs::read(&path).unwrap();
+        let row: storage::ExecutionRow = codec::decode(&bytes).unwrap();
+        let view = storage::StoredRun::decode(&bytes)
+            .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+        assert_eq!(view, storage::StoredRun::from(&row), "{}", path.display());
+        versions += 1;
+    }
+    assert!(versions >= 5, "the golden rows of versions 1–5 at least");
+}
+
+/// The view refuses what the full decode refuses: another record kind, and a row cut short.
+#[test]
+fn stored_run_view_refuses_what_is_not_an_execution_row() {
+    let row = fs::read(golden_root().join("v5/storage-execution-row.bin")).unwrap();
+    let other = fs::read(golden_root().join("v5/storage-current-run.bin")).unwrap();
+    assert!(matches!(
+        storage::StoredRun::decode(&other),
+        Err(codec::DecodeError::WrongKind { .. })
+    ));
+    for cut in [1, 2, row.len() / 2, row.len() - 1] {
+        assert!(
+            storage::StoredRun::decode(&row[..cut]).is_err(),
+            "a row cut at {cut} of {} bytes",
+            row.len()
+        );
+    }
+}

@@ -160,12 +160,6 @@ impl<'txn> Tables<'txn> {
         Ok(())
     }
 
-    fn execution(&self, key: &ExecutionKey) -> Result<Option<ExecutionRow>, StorageError> {
-        record_at(&self.executions, &execution_key(key), || {
-            format!("execution {key:?}")
-        })
-    }
-
     /// Deletes a run and everything that names it (see [`RunDeletion`]).
     fn delete_run(&mut self, key: &ExecutionKey, shard: ShardId) -> Result<(), StorageError> {
         let exec_key = execution_key(key);
@@ -294,7 +288,19 @@ impl StoredState for Tables<'_> {
     }
 
     fn execution(&self, key: &ExecutionKey) -> Result<Option<StoredRun>, StorageError> {
-        Ok(Tables::execution(self, key)?.as_ref().map(StoredRun::from))
+        let Some(row) = self
+            .executions
+            .get(execution_key(key).as_slice())
+            .map_err(redb_error)?
+        else {
+            return Ok(None);
+        };
+        StoredRun::decode(row.value())
+            .map(Some)
+            .map_err(|error| StorageError::Corrupt {
+                what: format!("execution {key:?}"),
+                reason: error.to_string(),
+            })
     }
 
     fn current_run(
