@@ -294,12 +294,19 @@ pub struct EncodeError {
 
 /// Encodes `value` with the current format version.
 pub fn encode<T: Record>(value: &T) -> Result<Vec<u8>, EncodeError> {
-    let bytes = vec![FORMAT_VERSION, T::KIND as u8];
+    encode_view::<T, T>(value)
+}
+
+/// Encodes `value` as a record of kind `R`: `V` declares `R`'s fields at their positions
+/// (borrowing them, say) and may append fields after `R`'s last, which [`decode`] of `R`
+/// skips and a [`decode_view`] reads. Only for tagged kinds, unless `V` is `R`.
+pub fn encode_view<R: Record, V: Serialize>(value: &V) -> Result<Vec<u8>, EncodeError> {
+    let bytes = vec![FORMAT_VERSION, R::KIND as u8];
     let failed = |reason: String| EncodeError {
-        kind: T::KIND,
+        kind: R::KIND,
         reason,
     };
-    match T::BODY {
+    match R::BODY {
         BodyEncoding::Positional => {
             postcard::to_extend(value, bytes).map_err(|error| failed(error.to_string()))
         }

@@ -57,6 +57,10 @@ pub use crate::ids::ExecutionKey;
 
 /// The stored state of one run: the encoded execution machine and what the storage needs
 /// to know about it.
+///
+/// Its tagged field 6 is taken: a store may record the run's deadline there
+/// ([`ExecutionRow::encode_with_deadline`]), which decoding the row skips. A field added
+/// to the row goes after it (declare the deadline here first).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExecutionRow {
     /// The run.
@@ -627,6 +631,7 @@ pub trait Storage: Send + Sync + 'static {
 
 mod checks;
 mod leases;
+mod row_deadline;
 
 pub use checks::*;
 pub use leases::{Acquired, ClusterStore, MemberRecord};

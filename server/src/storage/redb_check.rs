@@ -21,8 +21,8 @@ use redb::{
 };
 
 use super::redb_store::{
-    Bytes, CURRENT_RUNS, DEADLINE_INDEX, DEADLINES, DISPATCH, EXECUTIONS, HISTORY, NAMESPACES,
-    REQUESTS, VISIBILITY, guarded, redb_error, unapplied_log_records, wal_path,
+    Bytes, CURRENT_RUNS, DEADLINES, DISPATCH, EXECUTIONS, HISTORY, NAMESPACES, REQUESTS,
+    VISIBILITY, guarded, redb_error, unapplied_log_records, wal_path,
 };
 
 /// Most problems a check lists; it counts the rest.
@@ -79,7 +79,7 @@ pub fn check(path: &Path) -> Result<CheckReport, StorageError> {
 fn decode_everything(database: &Database) -> Result<CheckReport, StorageError> {
     let transaction = database.begin_read().map_err(redb_error)?;
     let mut report = CheckReport::default();
-    let tables: [(TableDefinition<'static, Bytes, Bytes>, Decoder); 8] = [
+    let tables: [(TableDefinition<'static, Bytes, Bytes>, Decoder); 7] = [
         (EXECUTIONS, execution),
         (CURRENT_RUNS, record::<CurrentRun>),
         (HISTORY, record::<History>),
@@ -87,7 +87,6 @@ fn decode_everything(database: &Database) -> Result<CheckReport, StorageError> {
         (REQUESTS, record::<RequestRecord>),
         (VISIBILITY, record::<VisibilityRow>),
         (NAMESPACES, record::<NamespaceRecord>),
-        (DEADLINE_INDEX, |_| Ok(())),
     ];
     for (table, decoder) in tables {
         decode_table(&transaction, table, decoder, &mut report)?;
@@ -151,7 +150,7 @@ mod tests {
         drop(store);
         let report = check(&path).unwrap();
         assert!(report.is_sound(), "{report:?}");
-        assert_eq!(report.tables.len(), 9);
+        assert_eq!(report.tables.len(), 8);
         assert_eq!(
             report.log_records, 0,
             "a clean close leaves nothing to replay"

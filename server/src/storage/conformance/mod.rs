@@ -511,7 +511,8 @@ pub async fn history_pages<S: Storage>(store: &S) {
 }
 
 /// A shard's due deadlines come earliest first; moving or clearing a deadline removes the
-/// old one, and setting it to the time it has leaves one row.
+/// old one, setting it to the time it has leaves one row, and a write that keeps it keeps
+/// the row a later move then moves.
 pub async fn due_deadline_scans<S: Storage>(store: &S) {
     let shard = ShardId(5);
     let other_shard = ShardId(6);
@@ -585,6 +586,28 @@ pub async fn due_deadline_scans<S: Storage>(store: &S) {
         .map(|row| (row.execution.workflow_id.as_str(), row.time))
         .collect();
     assert_eq!(rows, [("late", at(300)), ("early", at(500))]);
+
+    // A write that keeps the deadline leaves it where it is; moving it afterwards moves
+    // that one row (nothing of the first time is left behind).
+    let kept = run_write(&key("late", 1), shard, RunCondition::DbVersion(1), 2, 0);
+    assert_eq!(kept.deadline, DeadlineUpdate::Keep);
+    commit_one(store, write(shard, range, "late", vec![kept]))
+        .await
+        .expect("keep");
+    let mut moved = run_write(&key("late", 1), shard, RunCondition::DbVersion(2), 2, 0);
+    moved.deadline = DeadlineUpdate::Set(at(700));
+    commit_one(store, write(shard, range, "late", vec![moved]))
+        .await
+        .expect("move after keep");
+    let due = store
+        .due_deadlines(shard, at(1000), 10)
+        .await
+        .expect("scan");
+    let rows: Vec<(&str, Timestamp)> = due
+        .iter()
+        .map(|row| (row.execution.workflow_id.as_str(), row.time))
+        .collect();
+    assert_eq!(rows, [("early", at(500)), ("late", at(700))]);
 }
 
 /// Backlog rows come back per queue in task-id order and go when deleted.

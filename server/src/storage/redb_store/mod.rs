@@ -34,6 +34,7 @@ mod commit;
 mod failure;
 mod redo;
 mod tables;
+mod upgrade;
 mod wal;
 
 pub(super) use self::commit::unapplied_log_records;
@@ -58,6 +59,8 @@ pub(super) const CURRENT_RUNS: TableDefinition<'static, Bytes, Bytes> =
     TableDefinition::new("current_runs");
 pub(super) const HISTORY: TableDefinition<'static, Bytes, Bytes> = TableDefinition::new("history");
 pub(super) const DEADLINES: TableDefinition<'static, Bytes, ()> = TableDefinition::new("deadlines");
+/// Retired: the index of runs' deadlines of older layouts, read only to replay their log
+/// records and upgrade them (`upgrade.rs`); today a run's row records its deadline.
 pub(super) const DEADLINE_INDEX: TableDefinition<'static, Bytes, Bytes> =
     TableDefinition::new("deadline_index");
 pub(super) const DISPATCH: TableDefinition<'static, Bytes, Bytes> =
@@ -275,6 +278,7 @@ impl RedbStorage {
             })?)),
             None => None,
         };
+        guarded(|| upgrade::record_deadlines_in_rows(&database))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 database: Some(database),
@@ -295,7 +299,6 @@ impl RedbStorage {
                 EXECUTIONS,
                 CURRENT_RUNS,
                 HISTORY,
-                DEADLINE_INDEX,
                 DISPATCH,
                 REQUESTS,
                 VISIBILITY,

@@ -23,7 +23,10 @@ pub(super) struct Tables<'txn> {
     current_runs: redb::Table<'txn, Bytes, Bytes>,
     history: redb::Table<'txn, Bytes, Bytes>,
     deadlines: redb::Table<'txn, Bytes, ()>,
-    deadline_index: redb::Table<'txn, Bytes, Bytes>,
+    /// The index of runs' deadlines that builds before the execution row recorded its
+    /// deadline kept: opened only to replay their log records (see [`migrate`]).
+    deadline_index: Option<redb::Table<'txn, Bytes, Bytes>>,
+    transaction: &'txn redb::WriteTransaction,
     dispatch: redb::Table<'txn, Bytes, Bytes>,
     requests: redb::Table<'txn, Bytes, Bytes>,
     visibility: redb::Table<'txn, Bytes, Bytes>,
@@ -43,7 +46,8 @@ impl<'txn> Tables<'txn> {
             current_runs: transaction.open_table(CURRENT_RUNS).map_err(redb_error)?,
             history: transaction.open_table(HISTORY).map_err(redb_error)?,
             deadlines: transaction.open_table(DEADLINES).map_err(redb_error)?,
-            deadline_index: transaction.open_table(DEADLINE_INDEX).map_err(redb_error)?,
+            deadline_index: None,
+            transaction,
             dispatch: transaction.open_table(DISPATCH).map_err(redb_error)?,
             requests: transaction.open_table(REQUESTS).map_err(redb_error)?,
             visibility: transaction.open_table(VISIBILITY).map_err(redb_error)?,
@@ -56,17 +60,27 @@ impl<'txn> Tables<'txn> {
         self.redo.take().unwrap_or_default()
     }
 
-    fn bytes_table(&mut self, table: RunTable) -> &mut redb::Table<'txn, Bytes, Bytes> {
-        match table {
+    fn bytes_table(
+        &mut self,
+        table: RunTable,
+    ) -> Result<&mut redb::Table<'txn, Bytes, Bytes>, StorageError> {
+        Ok(match table {
             RunTable::Executions => &mut self.executions,
             RunTable::CurrentRuns => &mut self.current_runs,
             RunTable::History => &mut self.history,
-            RunTable::DeadlineIndex => &mut self.deadline_index,
+            RunTable::DeadlineIndex => match &mut self.deadline_index {
+                Some(index) => index,
+                index @ None => index.insert(
+                    self.transaction
+                        .open_table(DEADLINE_INDEX)
+                        .map_err(redb_error)?,
+                ),
+            },
             RunTable::Dispatch => &mut self.dispatch,
             RunTable::Requests => &mut self.requests,
             RunTable::Visibility => &mut self.visibility,
             RunTable::Deadlines => unreachable!("the deadlines table holds keys only"),
-        }
+        })
     }
 
     /// Sets `key` of `table` to `value` (the deadlines table keeps the key alone).
@@ -80,7 +94,7 @@ impl<'txn> Tables<'txn> {
             debug_assert!(value.is_empty());
             self.deadlines.insert(key, ()).map_err(redb_error)?;
         } else {
-            self.bytes_table(table)
+            self.bytes_table(table)?
                 .insert(key, value)
                 .map_err(redb_error)?;
         }
@@ -104,7 +118,7 @@ impl<'txn> Tables<'txn> {
             "the deadlines table holds keys only"
         );
         let old = self
-            .bytes_table(table)
+            .bytes_table(table)?
             .insert(key, value)
             .map_err(redb_error)?
             .map(|old| read(old.value()));
@@ -134,7 +148,7 @@ impl<'txn> Tables<'txn> {
                 .map_err(redb_error)?
                 .map(|_| read(&[]))
         } else {
-            self.bytes_table(table)
+            self.bytes_table(table)?
                 .remove(key)
                 .map_err(redb_error)?
                 .map(|old| read(old.value()))
@@ -163,11 +177,19 @@ impl<'txn> Tables<'txn> {
     /// Deletes a run and everything that names it (see [`RunDeletion`]).
     fn delete_run(&mut self, key: &ExecutionKey, shard: ShardId) -> Result<(), StorageError> {
         let exec_key = execution_key(key);
-        self.remove(RunTable::Executions, &exec_key)?;
+        let deadline = self
+            .remove_reading(
+                RunTable::Executions,
+                &exec_key,
+                ExecutionRow::stored_deadline,
+            )?
+            .transpose()
+            .map_err(|error| corrupt_row(key, error))?
+            .flatten();
+        self.move_deadline(key, shard, deadline, None)?;
         for (batch, _) in scan_prefix(&self.history, &exec_key, usize::MAX)? {
             self.remove(RunTable::History, &batch)?;
         }
-        self.clear_deadline(key, shard)?;
         self.remove(RunTable::Visibility, &exec_key)?;
         let workflow = workflow_key(&key.namespace, &key.workflow_id);
         for (request, value) in scan_prefix(&self.requests, &workflow, usize::MAX)? {
@@ -191,21 +213,14 @@ impl<'txn> Tables<'txn> {
             self.delete_run(&deletion.key, write.shard)?;
         }
         for run in write.runs {
-            let key = run.row.key.clone();
-            let exec_key = execution_key(&key);
+            let key = &run.row.key;
+            let exec_key = execution_key(key);
             if let Some(first) = run.history.first() {
-                let batch_key = history_key(&key, first.event_id);
+                let batch_key = history_key(key, first.event_id);
                 let batch = encode(&History {
                     events: run.history,
                 })?;
                 self.put(RunTable::History, &batch_key, &batch)?;
-            }
-            match run.deadline {
-                DeadlineUpdate::Keep => {}
-                DeadlineUpdate::Set(time) => {
-                    self.set_deadline(&key, &exec_key, run.row.shard, time)?
-                }
-                DeadlineUpdate::Clear => self.clear_deadline(&key, run.row.shard)?,
             }
             for row in run.dispatch_inserts {
                 let bytes = encode(&row)?;
@@ -220,8 +235,7 @@ impl<'txn> Tables<'txn> {
                 let bytes = encode(&visibility)?;
                 self.put(RunTable::Visibility, &exec_key, &bytes)?;
             }
-            let bytes = encode(&run.row)?;
-            self.put(RunTable::Executions, &exec_key, &bytes)?;
+            self.put_run(&run.row, &exec_key, run.deadline)?;
         }
         if let Some(current) = write.current_run {
             let bytes = encode(&current.new)?;
@@ -236,43 +250,62 @@ impl<'txn> Tables<'txn> {
         Ok(())
     }
 
-    /// Moves the run's deadline to `time`: its index entry set (one lookup, which finds
-    /// the deadline it replaces), the old deadline row removed and the new one put — or
-    /// nothing more if the time is the same.
-    fn set_deadline(
+    /// Puts a run's row with its deadline after `update` recorded in it, and moves its
+    /// deadline row from the one the replaced row recorded: one lookup for the row, which
+    /// finds the deadline it replaces, then a removal and a put only if the time changed.
+    fn put_run(
         &mut self,
-        key: &ExecutionKey,
+        row: &ExecutionRow,
         exec_key: &[u8],
-        shard: ShardId,
-        time: Timestamp,
+        update: DeadlineUpdate,
     ) -> Result<(), StorageError> {
-        let nanos = time.unix_nanos().to_be_bytes();
-        let old = self.put_reading(RunTable::DeadlineIndex, exec_key, &nanos, |old| {
-            <[u8; 8]>::try_from(old)
-        })?;
-        match old {
-            Some(Ok(old)) if old == nanos => return Ok(()),
-            Some(Ok(old)) => {
-                let old = Timestamp::from_unix_nanos(u64::from_be_bytes(old));
-                self.remove(RunTable::Deadlines, &deadline_key(shard, old, key))?;
-            }
-            Some(Err(_)) => return Err(corrupt_deadline(key)),
-            None => {}
-        }
-        self.put(RunTable::Deadlines, &deadline_key(shard, time, key), &[])
+        let key = &row.key;
+        let deadline = match update {
+            DeadlineUpdate::Set(time) => Some(time),
+            DeadlineUpdate::Clear => None,
+            DeadlineUpdate::Keep => match self.executions.get(exec_key).map_err(redb_error)? {
+                Some(old) => {
+                    ExecutionRow::stored_deadline(old.value()).map_err(|e| corrupt_row(key, e))?
+                }
+                None => None,
+            },
+        };
+        let bytes = row
+            .encode_with_deadline(deadline)
+            .map_err(|error| StorageError::Corrupt {
+                what: format!("a new {:?} record", error.kind),
+                reason: error.reason,
+            })?;
+        let old = self
+            .put_reading(
+                RunTable::Executions,
+                exec_key,
+                &bytes,
+                ExecutionRow::stored_deadline,
+            )?
+            .transpose()
+            .map_err(|error| corrupt_row(key, error))?
+            .flatten();
+        self.move_deadline(key, row.shard, old, deadline)
     }
 
-    fn clear_deadline(&mut self, key: &ExecutionKey, shard: ShardId) -> Result<(), StorageError> {
-        let exec_key = execution_key(key);
-        let Some(nanos) = self.remove_reading(RunTable::DeadlineIndex, &exec_key, |old| {
-            <[u8; 8]>::try_from(old)
-        })?
-        else {
+    /// Moves the run's deadline row from `old` to `new` (either may be none).
+    fn move_deadline(
+        &mut self,
+        key: &ExecutionKey,
+        shard: ShardId,
+        old: Option<Timestamp>,
+        new: Option<Timestamp>,
+    ) -> Result<(), StorageError> {
+        if old == new {
             return Ok(());
-        };
-        let nanos = nanos.map_err(|_| corrupt_deadline(key))?;
-        let time = Timestamp::from_unix_nanos(u64::from_be_bytes(nanos));
-        self.remove(RunTable::Deadlines, &deadline_key(shard, time, key))?;
+        }
+        if let Some(old) = old {
+            self.remove(RunTable::Deadlines, &deadline_key(shard, old, key))?;
+        }
+        if let Some(new) = new {
+            self.put(RunTable::Deadlines, &deadline_key(shard, new, key), &[])?;
+        }
         Ok(())
     }
 }
@@ -326,10 +359,10 @@ impl StoredState for Tables<'_> {
     }
 }
 
-/// A run's deadline index entry that is not a time.
-fn corrupt_deadline(key: &ExecutionKey) -> StorageError {
+/// A run's stored row that does not decode.
+fn corrupt_row(key: &ExecutionKey, error: endure_core::codec::DecodeError) -> StorageError {
     StorageError::Corrupt {
-        what: format!("deadline of {key:?}"),
-        reason: "not 8 bytes".into(),
+        what: format!("execution {key:?}"),
+        reason: error.to_string(),
     }
 }
