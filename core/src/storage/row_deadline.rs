@@ -51,7 +51,7 @@ impl ExecutionRow {
         &self,
         deadline: Option<Timestamp>,
     ) -> Result<Vec<u8>, EncodeError> {
-        codec::encode_view::<ExecutionRow, _>(&RowWithDeadline {
+        codec::encode_view::<Self, _>(&RowWithDeadline {
             key: &self.key,
             shard: self.shard,
             db_version: self.db_version,
@@ -65,7 +65,7 @@ impl ExecutionRow {
     /// The deadline recorded in a stored row's bytes (`None` if none was, as in every row
     /// written before the field existed); the rest of the row is skipped, not copied.
     pub fn stored_deadline(row: &[u8]) -> Result<Option<Timestamp>, DecodeError> {
-        codec::decode_view::<ExecutionRow, RowDeadline>(row).map(|row| row.deadline)
+        codec::decode_view::<Self, RowDeadline>(row).map(|row| row.deadline)
     }
 }
 
