@@ -230,9 +230,17 @@ impl Setup {
         }
     }
 
-    /// The store file's size in bytes.
+    /// The store file's size in bytes. redb grows its file by doubling it, so this moves
+    /// in steps; [`Setup::db_allocated_bytes`] is what the file takes on disk.
     pub(crate) fn db_bytes(&self) -> u64 {
         std::fs::metadata(&self.db).map_or(0, |meta| meta.len())
+    }
+
+    /// The bytes of disk the store file takes (its allocated blocks, as `du` counts them):
+    /// less than its size while the end of a grown file has not been written yet.
+    pub(crate) fn db_allocated_bytes(&self) -> u64 {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(&self.db).map_or(0, |meta| meta.blocks().saturating_mul(512))
     }
 
     /// Stops the engine (server mode: SIGTERM, then its counts from the stats file) and

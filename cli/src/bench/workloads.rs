@@ -340,5 +340,9 @@ pub(crate) async fn idle(setup: &Setup, args: &BenchArgs) -> Result<Figures, Cli
             "bytes_per_workflow",
             round(setup.db_bytes() as f64 / count.max(1) as f64),
         ),
+        (
+            "allocated_bytes_per_workflow",
+            round(setup.db_allocated_bytes() as f64 / count.max(1) as f64),
+        ),
     ])
 }
