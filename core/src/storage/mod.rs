@@ -307,6 +307,37 @@ pub struct WorkflowWrite {
     pub deletion: Option<RunDeletion>,
 }
 
+impl WorkflowWrite {
+    /// A write of one run's `row` under `condition`, with its `history` and `deadline`, and
+    /// nothing more: no backlog or visibility rows, no current run or request ids.
+    pub fn of_run(
+        range_id: RangeId,
+        condition: RunCondition,
+        row: ExecutionRow,
+        history: Vec<HistoryEvent>,
+        deadline: DeadlineUpdate,
+    ) -> Self {
+        Self {
+            shard: row.shard,
+            range_id,
+            namespace: row.key.namespace.clone(),
+            workflow_id: row.key.workflow_id.clone(),
+            runs: vec![RunWrite {
+                condition,
+                row,
+                history,
+                deadline,
+                dispatch_inserts: Vec::new(),
+                dispatch_deletes: Vec::new(),
+                visibility: None,
+            }],
+            current_run: None,
+            request_ids: Vec::new(),
+            deletion: None,
+        }
+    }
+}
+
 /// The deletion of a closed run: its row (if at `db_version`), history, deadline,
 /// visibility row, the request records that name it, and the workflow id's current-run
 /// row if it names this run. A run already gone is a success.

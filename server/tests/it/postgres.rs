@@ -175,35 +175,20 @@ fn run_write(version: u64, events: std::ops::Range<u64>) -> WorkflowWrite {
             }),
         })
         .collect();
-    WorkflowWrite {
+    let condition = if version == 1 {
+        RunCondition::Create
+    } else {
+        RunCondition::DbVersion(version - 1)
+    };
+    let row = ExecutionRow {
+        key,
         shard: ShardId(0),
-        range_id: RangeId(1),
-        namespace: Namespace::default(),
-        workflow_id: WorkflowId::new("durable").unwrap(),
-        runs: vec![RunWrite {
-            condition: if version == 1 {
-                RunCondition::Create
-            } else {
-                RunCondition::DbVersion(version - 1)
-            },
-            row: ExecutionRow {
-                key,
-                shard: ShardId(0),
-                db_version: version,
-                next_event_id: EventId::new(events.end).unwrap(),
-                status: WorkflowExecutionStatus::Running,
-                state: format!("state {version}").into_bytes(),
-            },
-            history,
-            deadline: DeadlineUpdate::Keep,
-            dispatch_inserts: Vec::new(),
-            dispatch_deletes: Vec::new(),
-            visibility: None,
-        }],
-        current_run: None,
-        request_ids: Vec::new(),
-        deletion: None,
-    }
+        db_version: version,
+        next_event_id: EventId::new(events.end).unwrap(),
+        status: WorkflowExecutionStatus::Running,
+        state: format!("state {version}").into_bytes(),
+    };
+    WorkflowWrite::of_run(RangeId(1), condition, row, history, DeadlineUpdate::Keep)
 }
 
 /// The writes of a commit and its COMMIT travel in one pipeline: if a statement fails in

@@ -44,31 +44,21 @@ fn key() -> ExecutionKey {
 }
 
 fn create(range: RangeId) -> WorkflowWrite {
-    WorkflowWrite {
+    let row = ExecutionRow {
+        key: key(),
         shard: ShardId(0),
-        range_id: range,
-        namespace: Namespace::default(),
-        workflow_id: WorkflowId::new("durable").unwrap(),
-        runs: vec![RunWrite {
-            condition: RunCondition::Create,
-            row: ExecutionRow {
-                key: key(),
-                shard: ShardId(0),
-                db_version: 1,
-                next_event_id: EventId::FIRST,
-                status: WorkflowExecutionStatus::Running,
-                state: b"machine".to_vec(),
-            },
-            history: Vec::new(),
-            deadline: DeadlineUpdate::Keep,
-            dispatch_inserts: Vec::new(),
-            dispatch_deletes: Vec::new(),
-            visibility: None,
-        }],
-        current_run: None,
-        request_ids: Vec::new(),
-        deletion: None,
-    }
+        db_version: 1,
+        next_event_id: EventId::FIRST,
+        status: WorkflowExecutionStatus::Running,
+        state: b"machine".to_vec(),
+    };
+    WorkflowWrite::of_run(
+        range,
+        RunCondition::Create,
+        row,
+        Vec::new(),
+        DeadlineUpdate::Keep,
+    )
 }
 
 #[tokio::test]

@@ -577,15 +577,8 @@ pub async fn due_deadline_scans<S: Storage>(store: &S) {
     commit_one(store, write(shard, range, "middle", vec![cleared]))
         .await
         .expect("clear");
-    let due = store
-        .due_deadlines(shard, at(1000), 10)
-        .await
-        .expect("scan");
-    let rows: Vec<(&str, Timestamp)> = due
-        .iter()
-        .map(|row| (row.execution.workflow_id.as_str(), row.time))
-        .collect();
-    assert_eq!(rows, [("late", at(300)), ("early", at(500))]);
+    let rows = due_rows(store, shard, at(1000)).await;
+    assert_eq!(rows, [("late".into(), at(300)), ("early".into(), at(500))]);
 
     // A write that keeps the deadline leaves it where it is; moving it afterwards moves
     // that one row (nothing of the first time is left behind).
@@ -599,15 +592,23 @@ pub async fn due_deadline_scans<S: Storage>(store: &S) {
     commit_one(store, write(shard, range, "late", vec![moved]))
         .await
         .expect("move after keep");
-    let due = store
-        .due_deadlines(shard, at(1000), 10)
+    let rows = due_rows(store, shard, at(1000)).await;
+    assert_eq!(rows, [("early".into(), at(500)), ("late".into(), at(700))]);
+}
+
+/// The due deadline rows of `shard` up to `until`: workflow id and time, earliest first.
+async fn due_rows<S: Storage>(
+    store: &S,
+    shard: ShardId,
+    until: Timestamp,
+) -> Vec<(String, Timestamp)> {
+    store
+        .due_deadlines(shard, until, 10)
         .await
-        .expect("scan");
-    let rows: Vec<(&str, Timestamp)> = due
-        .iter()
-        .map(|row| (row.execution.workflow_id.as_str(), row.time))
-        .collect();
-    assert_eq!(rows, [("early", at(500)), ("late", at(700))]);
+        .expect("scan")
+        .into_iter()
+        .map(|row| (row.execution.workflow_id.as_str().to_owned(), row.time))
+        .collect()
 }
 
 /// Backlog rows come back per queue in task-id order and go when deleted.

@@ -33,22 +33,5 @@ pub(super) fn row_of(
 /// A write of `row` alone under `condition`: no history, deadline kept, no backlog rows,
 /// no visibility row, current run or request ids.
 pub(super) fn write_of(condition: RunCondition, row: ExecutionRow) -> WorkflowWrite {
-    WorkflowWrite {
-        shard: ShardId(0),
-        range_id: RangeId(1),
-        namespace: row.key.namespace.clone(),
-        workflow_id: row.key.workflow_id.clone(),
-        runs: vec![RunWrite {
-            condition,
-            row,
-            history: Vec::new(),
-            deadline: DeadlineUpdate::Keep,
-            dispatch_inserts: Vec::new(),
-            dispatch_deletes: Vec::new(),
-            visibility: None,
-        }],
-        current_run: None,
-        request_ids: Vec::new(),
-        deletion: None,
-    }
+    WorkflowWrite::of_run(RangeId(1), condition, row, Vec::new(), DeadlineUpdate::Keep)
 }

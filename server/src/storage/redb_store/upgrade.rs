@@ -176,24 +176,13 @@ mod tests {
         let range = runtime.block_on(store.acquire_shard(SHARD)).unwrap();
         let mut moved = timer.clone();
         moved.db_version = 2;
-        let write = WorkflowWrite {
-            shard: SHARD,
-            range_id: range,
-            namespace: timer.key.namespace.clone(),
-            workflow_id: timer.key.workflow_id.clone(),
-            runs: vec![RunWrite {
-                condition: RunCondition::DbVersion(1),
-                row: moved,
-                history: Vec::new(),
-                deadline: DeadlineUpdate::Set(at(90)),
-                dispatch_inserts: Vec::new(),
-                dispatch_deletes: Vec::new(),
-                visibility: None,
-            }],
-            current_run: None,
-            request_ids: Vec::new(),
-            deletion: None,
-        };
+        let write = WorkflowWrite::of_run(
+            range,
+            RunCondition::DbVersion(1),
+            moved,
+            Vec::new(),
+            DeadlineUpdate::Set(at(90)),
+        );
         let results = runtime.block_on(store.commit(vec![write])).unwrap();
         assert_eq!(results, [Ok(())]);
         assert_eq!(due(&store), [("timer".to_owned(), at(90))]);
