@@ -20,9 +20,10 @@ use redb::{
     Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, TableHandle,
 };
 
+use super::keys::deadline_key;
 use super::redb_store::{
-    Bytes, CURRENT_RUNS, DEADLINES, DISPATCH, EXECUTIONS, HISTORY, NAMESPACES, REQUESTS,
-    VISIBILITY, guarded, redb_error, unapplied_log_records, wal_path,
+    Bytes, CURRENT_RUNS, DEADLINE_INDEX, DEADLINES, DISPATCH, EXECUTIONS, HISTORY, NAMESPACES,
+    REQUESTS, VISIBILITY, guarded, redb_error, unapplied_log_records, wal_path,
 };
 
 /// Most problems a check lists; it counts the rest.
@@ -96,7 +97,52 @@ fn decode_everything(database: &Database) -> Result<CheckReport, StorageError> {
         DEADLINES.name().to_owned(),
         deadlines.len().map_err(redb_error)?,
     ));
+    let old_layout = transaction
+        .list_tables()
+        .map_err(redb_error)?
+        .any(|table| table.name() == DEADLINE_INDEX.name());
+    if !old_layout {
+        check_deadlines(&transaction, &deadlines, &mut report)?;
+    }
     Ok(report)
+}
+
+/// Every deadline a run's row records has its deadline row, and every deadline row is
+/// recorded by its run's row (a store of the older layout, whose index the next open folds
+/// into the rows, is not checked).
+fn check_deadlines(
+    transaction: &redb::ReadTransaction,
+    deadlines: &redb::ReadOnlyTable<Bytes, ()>,
+    report: &mut CheckReport,
+) -> Result<(), StorageError> {
+    let executions = transaction.open_table(EXECUTIONS).map_err(redb_error)?;
+    let mut recorded = 0;
+    for entry in executions.iter().map_err(redb_error)? {
+        let (_, value) = entry.map_err(redb_error)?;
+        // A row that does not decode is reported with its table.
+        let (Ok(row), Ok(Some(time))) = (
+            codec::decode::<ExecutionRow>(value.value()),
+            ExecutionRow::stored_deadline(value.value()),
+        ) else {
+            continue;
+        };
+        recorded += 1;
+        let key = deadline_key(row.shard, time, &row.key);
+        if deadlines.get(key.as_slice()).map_err(redb_error)?.is_none() {
+            report.problem(format!(
+                "execution {:?} records its deadline at {time:?}, which has no deadline row",
+                row.key
+            ));
+        }
+    }
+    let rows = deadlines.len().map_err(redb_error)?;
+    if rows > recorded {
+        report.problem(format!(
+            "{} deadline rows are no run's recorded deadline",
+            rows - recorded
+        ));
+    }
+    Ok(())
 }
 
 /// Checks one value's bytes, saying why they are not a record.
@@ -154,6 +200,85 @@ mod tests {
         assert_eq!(
             report.log_records, 0,
             "a clean close leaves nothing to replay"
+        );
+    }
+
+    /// A run's recorded deadline without its deadline row, and a deadline row no run
+    /// records, are each a problem.
+    #[test]
+    fn deadlines_must_match_the_rows_that_record_them() {
+        use endure_core::storage::*;
+        use endure_core::time::Timestamp;
+        use endure_core::{EventId, Namespace, RunId, WorkflowExecutionStatus, WorkflowId};
+
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("store.redb");
+        let row = ExecutionRow {
+            key: ExecutionKey {
+                namespace: Namespace::new("default").unwrap(),
+                workflow_id: WorkflowId::new("timer").unwrap(),
+                run_id: RunId::from_u128(1),
+            },
+            shard: ShardId(0),
+            db_version: 1,
+            next_event_id: EventId::FIRST,
+            status: WorkflowExecutionStatus::Running,
+            state: Vec::new(),
+        };
+        let at = Timestamp::from_unix_seconds(1_800_000_000);
+        {
+            let store = redb_store::RedbStorage::open(&path).unwrap();
+            let runtime = tokio::runtime::Runtime::new().unwrap();
+            let range = runtime.block_on(store.acquire_shard(ShardId(0))).unwrap();
+            let write = WorkflowWrite::of_run(
+                range,
+                RunCondition::Create,
+                row.clone(),
+                Vec::new(),
+                DeadlineUpdate::Set(at),
+            );
+            assert_eq!(
+                runtime.block_on(store.commit(vec![write])).unwrap(),
+                [Ok(())]
+            );
+        }
+        // The row's state is no machine: one problem of its own, before any of deadlines.
+        let machine_only = check(&path).unwrap();
+        assert_eq!(machine_only.problem_count, 1, "{machine_only:?}");
+        assert!(machine_only.problems[0].contains("execution machine"));
+
+        let change = |put: Option<Timestamp>, remove: Option<Timestamp>| {
+            let database = Database::create(&path).unwrap();
+            let transaction = database.begin_write().unwrap();
+            {
+                let mut table = transaction.open_table(DEADLINES).unwrap();
+                if let Some(time) = put {
+                    let key = deadline_key(row.shard, time, &row.key);
+                    table.insert(key.as_slice(), ()).unwrap();
+                }
+                if let Some(time) = remove {
+                    let key = deadline_key(row.shard, time, &row.key);
+                    table.remove(key.as_slice()).unwrap();
+                }
+            }
+            transaction.commit().unwrap();
+        };
+        change(None, Some(at));
+        let report = check(&path).unwrap();
+        assert_eq!(report.problem_count, 2, "{report:?}");
+        assert!(
+            report.problems[1].contains("has no deadline row"),
+            "{report:?}"
+        );
+
+        let elsewhere = Timestamp::from_unix_seconds(1_900_000_000);
+        change(Some(at), None);
+        change(Some(elsewhere), None);
+        let report = check(&path).unwrap();
+        assert_eq!(report.problem_count, 2, "{report:?}");
+        assert!(
+            report.problems[1].contains("1 deadline rows are no run's"),
+            "{report:?}"
         );
     }
 }

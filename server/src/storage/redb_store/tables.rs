@@ -330,10 +330,7 @@ impl StoredState for Tables<'_> {
         };
         StoredRun::decode(row.value())
             .map(Some)
-            .map_err(|error| StorageError::Corrupt {
-                what: format!("execution {key:?}"),
-                reason: error.to_string(),
-            })
+            .map_err(|error| corrupt_row(key, error))
     }
 
     fn current_run(
