@@ -457,6 +457,109 @@ mod tests {
         });
     }
 
+    /// A store of the older layout (runs' deadlines in an index table) upgraded as it opens,
+    /// with power lost at every point of the upgrade's commit: the next open upgrades it
+    /// whole, every run reads as written and every deadline is due where it was; a move
+    /// afterwards leaves one deadline row.
+    #[cfg(not(madsim))]
+    #[test]
+    fn the_layout_upgrade_survives_power_loss_at_every_point() {
+        use endure_core::storage::{DeadlineUpdate, RunCondition, ShardId, Storage, WorkflowWrite};
+        use endure_core::time::Timestamp;
+        use endure_server::storage::conformance::{
+            numbered_key, numbered_presence, numbered_write,
+        };
+        use endure_server::storage::{RedbStorage, WalConfig, rewrite_in_older_layout};
+
+        const RUNS: u64 = 6;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let open = |disk: &SimDisk| {
+            RedbStorage::with_backends(disk.backend(), disk.wal_backend(), WalConfig::default())
+        };
+        // Whether the open that lost power still came back, per point.
+        let mut outcomes = Vec::new();
+        runtime.block_on(async {
+            for point in (1..10)
+                .map(CrashPoint::AfterWrite)
+                .chain((1..4).map(CrashPoint::AfterSync))
+            {
+                let disk = SimDisk::new(11);
+                {
+                    let store = open(&disk).unwrap();
+                    let range = store.acquire_shard(ShardId(0)).await.unwrap();
+                    for index in 1..=RUNS {
+                        let written = store.commit(vec![numbered_write(index, range)]).await;
+                        assert!(matches!(written.as_deref(), Ok([Ok(())])), "{written:?}");
+                    }
+                }
+                assert_eq!(rewrite_in_older_layout(disk.backend()).unwrap(), RUNS);
+                disk.crash_at(point);
+                let interrupted = open(&disk);
+                outcomes.push(interrupted.is_ok());
+                disk.crash();
+                drop(interrupted);
+                disk.recover();
+
+                let store = open(&disk)
+                    .unwrap_or_else(|error| panic!("{point:?}: the store reopens: {error}"));
+                for index in 1..=RUNS {
+                    assert_eq!(
+                        numbered_presence(&store, index).await,
+                        Some(true),
+                        "{point:?}: run {index}"
+                    );
+                }
+                let due = |store: RedbStorage| async move {
+                    let rows = store
+                        .due_deadlines(ShardId(0), Timestamp::from_unix_seconds(1_000), 100)
+                        .await
+                        .unwrap();
+                    let due: Vec<(String, u64)> = rows
+                        .iter()
+                        .map(|row| {
+                            let seconds = row.time.unix_nanos() / 1_000_000_000;
+                            (row.execution.workflow_id.as_str().to_owned(), seconds)
+                        })
+                        .collect();
+                    (store, due)
+                };
+                let (store, rows) = due(store).await;
+                let expected: Vec<(String, u64)> = (1..=RUNS)
+                    .map(|index| (format!("crash-{index}"), index))
+                    .collect();
+                assert_eq!(rows, expected, "{point:?}");
+                // The first run's deadline moves: its row knew where the old one was.
+                let range = store.acquire_shard(ShardId(0)).await.unwrap();
+                let mut moved = numbered_write(1, range).runs.remove(0).row;
+                moved.db_version = 2;
+                let write = WorkflowWrite::of_run(
+                    range,
+                    RunCondition::DbVersion(1),
+                    moved,
+                    Vec::new(),
+                    DeadlineUpdate::Set(Timestamp::from_unix_seconds(500)),
+                );
+                let written = store.commit(vec![write]).await;
+                assert!(
+                    matches!(written.as_deref(), Ok([Ok(())])),
+                    "{point:?}: {written:?}"
+                );
+                let (_, rows) = due(store).await;
+                assert_eq!(rows.len() as u64, RUNS, "{point:?}: {rows:?}");
+                assert_eq!(rows.last(), Some(&("crash-1".to_owned(), 500)), "{point:?}");
+                assert_eq!(numbered_key(1).workflow_id.as_str(), "crash-1");
+            }
+        });
+        eprintln!("opens that lost power and still came back, per point: {outcomes:?}");
+        assert!(
+            outcomes.contains(&false),
+            "power was lost inside some opens"
+        );
+    }
+
     #[test]
     fn a_crashed_disk_refuses_everything_until_recovered_and_old_handles_stay_fenced() {
         let disk = SimDisk::new(7);

@@ -41,6 +41,7 @@ pub(super) use self::commit::unapplied_log_records;
 use self::commit::{commit_sync, open_log};
 pub(super) use self::failure::{guarded, redb_error};
 use self::failure::{io, open_database};
+pub use self::upgrade::rewrite_in_older_layout;
 use self::wal::Wal;
 pub use self::wal::WalConfig;
 use super::counting::{CountingBackend, StorageCounters};

@@ -72,6 +72,54 @@ pub(super) fn record_deadlines_in_rows(database: &Database) -> Result<u64, Stora
     Ok(moved)
 }
 
+/// Test support: rewrites the store on `backend` (closed cleanly) in the layout of the
+/// builds before the row recorded its deadline — each recorded deadline moved back out of
+/// its row into a `deadline_index` entry — so that a test can open it and watch the
+/// upgrade, on a simulated disk that loses power, say. Returns how many it moved.
+#[doc(hidden)]
+pub fn rewrite_in_older_layout(backend: impl redb::StorageBackend) -> Result<u64, StorageError> {
+    let database = Database::builder()
+        .create_with_backend(backend)
+        .map_err(redb_error)?;
+    let transaction = begin_durable(&database)?;
+    let mut moved = 0;
+    {
+        let mut executions = transaction.open_table(EXECUTIONS).map_err(redb_error)?;
+        let mut index = transaction.open_table(DEADLINE_INDEX).map_err(redb_error)?;
+        let mut rows = Vec::new();
+        for entry in executions.iter().map_err(redb_error)? {
+            let (key, value) = entry.map_err(redb_error)?;
+            rows.push((key.value().to_vec(), value.value().to_vec()));
+        }
+        for (key, value) in rows {
+            let what = || format!("execution {key:02x?}");
+            let Some(time) =
+                ExecutionRow::stored_deadline(&value).map_err(|error| StorageError::Corrupt {
+                    what: what(),
+                    reason: error.to_string(),
+                })?
+            else {
+                continue;
+            };
+            let row: ExecutionRow = decode(&value, what)?;
+            let old = endure_core::codec::encode(&row).map_err(|error| StorageError::Corrupt {
+                what: what(),
+                reason: error.reason,
+            })?;
+            executions
+                .insert(key.as_slice(), old.as_slice())
+                .map_err(redb_error)?;
+            let nanos = time.unix_nanos().to_be_bytes();
+            index
+                .insert(key.as_slice(), nanos.as_slice())
+                .map_err(redb_error)?;
+            moved += 1;
+        }
+    }
+    transaction.commit().map_err(redb_error)?;
+    Ok(moved)
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
