@@ -24,7 +24,7 @@ pub(super) struct Tables<'txn> {
     history: redb::Table<'txn, Bytes, Bytes>,
     deadlines: redb::Table<'txn, Bytes, ()>,
     /// The index of runs' deadlines that builds before the execution row recorded its
-    /// deadline kept: opened only to replay their log records (see [`migrate`]).
+    /// deadline kept: opened only to replay their log records (see `upgrade.rs`).
     deadline_index: Option<redb::Table<'txn, Bytes, Bytes>>,
     transaction: &'txn redb::WriteTransaction,
     dispatch: redb::Table<'txn, Bytes, Bytes>,
