@@ -55,6 +55,19 @@ impl PgError {
         self.code() == Some(&SqlState::UNIQUE_VIOLATION)
     }
 
+    /// Whether a `CREATE … IF NOT EXISTS` lost a race with another session's: PostgreSQL's
+    /// catalog then refuses it as a unique violation, or — when the other's table (and its
+    /// row type) was already there — as a duplicate table or type.
+    pub(super) fn is_concurrent_creation(&self) -> bool {
+        [
+            SqlState::UNIQUE_VIOLATION,
+            SqlState::DUPLICATE_TABLE,
+            SqlState::DUPLICATE_OBJECT,
+        ]
+        .iter()
+        .any(|code| self.code() == Some(code))
+    }
+
     /// What to do about it.
     pub(super) fn disposition(&self) -> Disposition {
         match self {

@@ -226,8 +226,9 @@ pub(super) async fn migrate(
         {
             Ok(()) => {}
             // Another server created it at the same moment: PostgreSQL's catalog refuses
-            // the second `CREATE TABLE IF NOT EXISTS` of a race. It exists now.
-            Err(error) if error.is_unique_violation() => {}
+            // the second `CREATE TABLE IF NOT EXISTS` of a race (a unique violation, or
+            // "type endure_schema_version already exists"). It exists now.
+            Err(error) if error.is_concurrent_creation() => {}
             Err(error) => return Err(classify(error)),
         }
     }
