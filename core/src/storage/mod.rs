@@ -661,6 +661,7 @@ pub trait Storage: Send + Sync + 'static {
 }
 
 mod checks;
+mod keyed_rows;
 mod leases;
 mod row_deadline;
 

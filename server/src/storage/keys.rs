@@ -85,8 +85,23 @@ pub(super) fn parse_deadline_key(key: &[u8]) -> Result<(Timestamp, ExecutionKey)
         .get(4..12)
         .and_then(|b| b.try_into().ok())
         .ok_or_else(|| corrupt("short key"))?;
-    let rest = &key[12..];
-    let mut parts = rest.splitn(3, |byte| *byte == SEPARATOR);
+    let execution = parse_execution_key(&key[12..]).map_err(|error| match error {
+        StorageError::Corrupt { reason, .. } => corrupt(&reason),
+        other => other,
+    })?;
+    Ok((
+        Timestamp::from_unix_nanos(u64::from_be_bytes(time_bytes)),
+        execution,
+    ))
+}
+
+/// Reads the run back from an execution key (`namespace \0 workflow_id \0 run_id(16)`).
+pub(super) fn parse_execution_key(key: &[u8]) -> Result<ExecutionKey, StorageError> {
+    let corrupt = |reason: &str| StorageError::Corrupt {
+        what: format!("execution key {key:02x?}"),
+        reason: reason.to_owned(),
+    };
+    let mut parts = key.splitn(3, |byte| *byte == SEPARATOR);
     let namespace = parts.next().ok_or_else(|| corrupt("no namespace"))?;
     let workflow_id = parts.next().ok_or_else(|| corrupt("no workflow id"))?;
     let run = parts.next().ok_or_else(|| corrupt("no run id"))?;
@@ -94,15 +109,11 @@ pub(super) fn parse_deadline_key(key: &[u8]) -> Result<(Timestamp, ExecutionKey)
         .try_into()
         .map_err(|_| corrupt("run id is not 16 bytes"))?;
     let text = |bytes: &[u8]| String::from_utf8(bytes.to_vec()).map_err(|_| corrupt("not UTF-8"));
-    Ok((
-        Timestamp::from_unix_nanos(u64::from_be_bytes(time_bytes)),
-        ExecutionKey {
-            namespace: Namespace::new(text(namespace)?).map_err(|e| corrupt(&e.to_string()))?,
-            workflow_id: WorkflowId::new(text(workflow_id)?)
-                .map_err(|e| corrupt(&e.to_string()))?,
-            run_id: RunId::from_u128(u128::from_be_bytes(run)),
-        },
-    ))
+    Ok(ExecutionKey {
+        namespace: Namespace::new(text(namespace)?).map_err(|e| corrupt(&e.to_string()))?,
+        workflow_id: WorkflowId::new(text(workflow_id)?).map_err(|e| corrupt(&e.to_string()))?,
+        run_id: RunId::from_u128(u128::from_be_bytes(run)),
+    })
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ use redb::{
     Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, TableHandle,
 };
 
-use super::keys::deadline_key;
+use super::keys::{deadline_key, parse_execution_key};
 use super::redb_store::{
     Bytes, CURRENT_RUNS, DEADLINE_INDEX, DEADLINES, DISPATCH, EXECUTIONS, HISTORY, NAMESPACES,
     REQUESTS, VISIBILITY, guarded, redb_error, unapplied_log_records, wal_path,
@@ -85,8 +85,8 @@ fn decode_everything(database: &Database) -> Result<CheckReport, StorageError> {
         (CURRENT_RUNS, record::<CurrentRun>),
         (HISTORY, record::<History>),
         (DISPATCH, record::<DispatchRow>),
-        (REQUESTS, record::<RequestRecord>),
-        (VISIBILITY, record::<VisibilityRow>),
+        (REQUESTS, request),
+        (VISIBILITY, visibility),
         (NAMESPACES, record::<NamespaceRecord>),
     ];
     for (table, decoder) in tables {
@@ -145,8 +145,8 @@ fn check_deadlines(
     Ok(())
 }
 
-/// Checks one value's bytes, saying why they are not a record.
-type Decoder = fn(&[u8]) -> Result<(), String>;
+/// Checks one value's bytes (under its key), saying why they are not a record.
+type Decoder = fn(&[u8], &[u8]) -> Result<(), String>;
 
 fn decode_table(
     transaction: &redb::ReadTransaction,
@@ -160,7 +160,7 @@ fn decode_table(
     for entry in opened.iter().map_err(redb_error)? {
         let (key, value) = entry.map_err(redb_error)?;
         count += 1;
-        if let Err(reason) = decoder(value.value()) {
+        if let Err(reason) = decoder(key.value(), value.value()) {
             report.problem(format!("{name} {:02x?}: {reason}", key.value()));
         }
     }
@@ -168,14 +168,29 @@ fn decode_table(
     Ok(())
 }
 
-fn record<T: Record>(bytes: &[u8]) -> Result<(), String> {
+fn record<T: Record>(_key: &[u8], bytes: &[u8]) -> Result<(), String> {
     codec::decode::<T>(bytes)
         .map(drop)
         .map_err(|error| error.to_string())
 }
 
+/// A request record, stored as its run (or whole, as before).
+fn request(_key: &[u8], bytes: &[u8]) -> Result<(), String> {
+    RequestRecord::stored_run_id(bytes)
+        .map(drop)
+        .map_err(|error| error.to_string())
+}
+
+/// A visibility row, stored without the run its key holds (or whole, as before).
+fn visibility(key: &[u8], bytes: &[u8]) -> Result<(), String> {
+    let execution = parse_execution_key(key).map_err(|error| error.to_string())?;
+    VisibilityRow::decode_under_key(bytes, execution)
+        .map(drop)
+        .map_err(|error| error.to_string())
+}
+
 /// An execution row, and the machine inside it.
-fn execution(bytes: &[u8]) -> Result<(), String> {
+fn execution(_key: &[u8], bytes: &[u8]) -> Result<(), String> {
     let row: ExecutionRow = codec::decode(bytes).map_err(|error| error.to_string())?;
     ExecutionMachine::from_row(&row)
         .map(drop)

@@ -118,17 +118,51 @@ impl std::fmt::Debug for RedbStorage {
 }
 
 fn decode<T: Record>(bytes: &[u8], what: impl FnOnce() -> String) -> Result<T, StorageError> {
-    codec::decode(bytes).map_err(|error| StorageError::Corrupt {
+    decoded(codec::decode(bytes), what)
+}
+
+/// A decoding's result, its error a corruption of what `what` names.
+fn decoded<T>(
+    result: Result<T, codec::DecodeError>,
+    what: impl FnOnce() -> String,
+) -> Result<T, StorageError> {
+    result.map_err(|error| StorageError::Corrupt {
         what: what(),
         reason: error.to_string(),
     })
 }
 
 fn encode<T: Record>(value: &T) -> Result<Vec<u8>, StorageError> {
-    codec::encode(value).map_err(|error| StorageError::Corrupt {
+    encoded::<T>(codec::encode(value))
+}
+
+/// An encoding's result (of a record of type `T`), its error a corruption.
+fn encoded<T: Record>(
+    result: Result<Vec<u8>, codec::EncodeError>,
+) -> Result<Vec<u8>, StorageError> {
+    result.map_err(|error| StorageError::Corrupt {
         what: format!("a new {:?} record", T::KIND),
         reason: error.to_string(),
     })
+}
+
+/// The record of `request_id` of `workflow_id` in `table`, if there is one (stored without
+/// the fields its key holds, see `endure_core::storage::RequestRecord::encode_under_key`).
+pub(super) fn request_at(
+    table: &impl ReadableTable<Bytes, Bytes>,
+    namespace: &Namespace,
+    workflow_id: &WorkflowId,
+    request_id: &RequestId,
+) -> Result<Option<RequestRecord>, StorageError> {
+    let key = request_key(namespace, workflow_id, request_id);
+    let Some(value) = table.get(key.as_slice()).map_err(redb_error)? else {
+        return Ok(None);
+    };
+    decoded(
+        RequestRecord::decode_under_key(value.value(), namespace, workflow_id, request_id),
+        || format!("request {request_id:?}"),
+    )
+    .map(Some)
 }
 
 /// The record stored at `key` of `table`, if any; `what` names it in a decoding error.
@@ -574,12 +608,12 @@ impl Storage for RedbStorage {
         workflow_id: &WorkflowId,
         request_id: &RequestId,
     ) -> Result<Option<RequestRecord>, StorageError> {
-        let key = request_key(namespace, workflow_id, request_id);
+        let (namespace, workflow_id) = (namespace.clone(), workflow_id.clone());
         let request_id = request_id.clone();
         self.read(move |database| {
             let transaction = database.begin_read().map_err(redb_error)?;
             let table = transaction.open_table(REQUESTS).map_err(redb_error)?;
-            record_at(&table, &key, || format!("request {request_id:?}"))
+            request_at(&table, &namespace, &workflow_id, &request_id)
         })
     }
 
@@ -653,7 +687,10 @@ impl RedbStorage {
             let table = transaction.open_table(VISIBILITY).map_err(redb_error)?;
             let mut rows = Vec::new();
             for (key, value) in scan_prefix(&table, &prefix, usize::MAX)? {
-                let row: VisibilityRow = decode(&value, || format!("visibility row {key:02x?}"))?;
+                let row = decoded(
+                    VisibilityRow::decode_under_key(&value, parse_execution_key(&key)?),
+                    || format!("visibility row {key:02x?}"),
+                )?;
                 if query.matches(&row) {
                     rows.push(row);
                 }

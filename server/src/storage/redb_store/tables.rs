@@ -12,7 +12,7 @@ use redb::ReadableTable;
 use super::redo::{Change, Redo, RunTable};
 use super::{
     Bytes, CURRENT_RUNS, DEADLINE_INDEX, DEADLINES, DISPATCH, EXECUTIONS, HISTORY, REQUESTS,
-    SHARDS, VISIBILITY, decode, encode, record_at, redb_error, scan_prefix,
+    SHARDS, VISIBILITY, decoded, encode, encoded, record_at, redb_error, request_at, scan_prefix,
 };
 use crate::storage::keys::*;
 
@@ -193,8 +193,10 @@ impl<'txn> Tables<'txn> {
         self.remove(RunTable::Visibility, &exec_key)?;
         let workflow = workflow_key(&key.namespace, &key.workflow_id);
         for (request, value) in scan_prefix(&self.requests, &workflow, usize::MAX)? {
-            let record: RequestRecord = decode(&value, || format!("request {request:02x?}"))?;
-            if record.run_id == key.run_id {
+            let run_id = decoded(RequestRecord::stored_run_id(&value), || {
+                format!("request {request:02x?}")
+            })?;
+            if run_id == key.run_id {
                 self.remove(RunTable::Requests, &request)?;
             }
         }
@@ -232,7 +234,7 @@ impl<'txn> Tables<'txn> {
                 self.remove(RunTable::Dispatch, &key)?;
             }
             if let Some(visibility) = run.visibility {
-                let bytes = encode(&visibility)?;
+                let bytes = encoded::<VisibilityRow>(visibility.encode_under_key())?;
                 self.put(RunTable::Visibility, &exec_key, &bytes)?;
             }
             self.put_run(&run.row, &exec_key, run.deadline)?;
@@ -243,7 +245,7 @@ impl<'txn> Tables<'txn> {
             self.put(RunTable::CurrentRuns, &key, &bytes)?;
         }
         for record in write.request_ids {
-            let bytes = encode(&record)?;
+            let bytes = encoded::<RequestRecord>(record.encode_under_key())?;
             let key = request_key(&record.namespace, &record.workflow_id, &record.request_id);
             self.put(RunTable::Requests, &key, &bytes)?;
         }
@@ -351,8 +353,7 @@ impl StoredState for Tables<'_> {
         workflow_id: &WorkflowId,
         request_id: &RequestId,
     ) -> Result<Option<RequestRecord>, StorageError> {
-        let key = request_key(namespace, workflow_id, request_id);
-        record_at(&self.requests, &key, || format!("request {request_id:?}"))
+        request_at(&self.requests, namespace, workflow_id, request_id)
     }
 }
 
