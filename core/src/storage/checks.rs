@@ -33,6 +33,8 @@ impl StoredRun {
 /// position in the row (tagged bodies number fields by position); the rest are skipped.
 #[derive(Deserialize)]
 struct RowHead {
+    /// Absent from rows stored under their run's key (`ExecutionRow::encode_under_key`).
+    #[serde(default)]
     _key: serde::de::IgnoredAny,
     _shard: serde::de::IgnoredAny,
     db_version: u64,

@@ -59,8 +59,8 @@ pub use crate::ids::ExecutionKey;
 /// to know about it.
 ///
 /// Its tagged field 6 is taken: a store may record the run's deadline there
-/// ([`ExecutionRow::encode_with_deadline`]), which decoding the row skips. A field added
-/// to the row goes after it (declare the deadline here first).
+/// ([`ExecutionRow::encode_under_key`], which also leaves the key out), which decoding the
+/// row skips. A field added to the row goes after it (declare the deadline here first).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExecutionRow {
     /// The run.
@@ -663,7 +663,7 @@ pub trait Storage: Send + Sync + 'static {
 mod checks;
 mod keyed_rows;
 mod leases;
-mod row_deadline;
+mod stored_row;
 
 pub use checks::*;
 pub use leases::{Acquired, ClusterStore, MemberRecord};

@@ -118,10 +118,10 @@ fn check_deadlines(
     let executions = transaction.open_table(EXECUTIONS).map_err(redb_error)?;
     let mut recorded = 0;
     for entry in executions.iter().map_err(redb_error)? {
-        let (_, value) = entry.map_err(redb_error)?;
+        let (key, value) = entry.map_err(redb_error)?;
         // A row that does not decode is reported with its table.
         let (Ok(row), Ok(Some(time))) = (
-            codec::decode::<ExecutionRow>(value.value()),
+            stored_execution(key.value(), value.value()),
             ExecutionRow::stored_deadline(value.value()),
         ) else {
             continue;
@@ -189,9 +189,15 @@ fn visibility(key: &[u8], bytes: &[u8]) -> Result<(), String> {
         .map_err(|error| error.to_string())
 }
 
+/// The execution row stored as `bytes` under `key` (without its key, or whole as before).
+fn stored_execution(key: &[u8], bytes: &[u8]) -> Result<ExecutionRow, String> {
+    let key = parse_execution_key(key).map_err(|error| error.to_string())?;
+    ExecutionRow::decode_under_key(bytes, key).map_err(|error| error.to_string())
+}
+
 /// An execution row, and the machine inside it.
-fn execution(_key: &[u8], bytes: &[u8]) -> Result<(), String> {
-    let row: ExecutionRow = codec::decode(bytes).map_err(|error| error.to_string())?;
+fn execution(key: &[u8], bytes: &[u8]) -> Result<(), String> {
+    let row = stored_execution(key, bytes)?;
     ExecutionMachine::from_row(&row)
         .map(drop)
         .map_err(|error| format!("its execution machine: {error}"))

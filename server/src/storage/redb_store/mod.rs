@@ -489,9 +489,18 @@ impl Storage for RedbStorage {
         self.read(move |database| {
             let transaction = database.begin_read().map_err(redb_error)?;
             let table = transaction.open_table(EXECUTIONS).map_err(redb_error)?;
-            record_at(&table, &execution_key(&key), || {
-                format!("execution {key:?}")
-            })
+            let Some(value) = table
+                .get(execution_key(&key).as_slice())
+                .map_err(redb_error)?
+            else {
+                return Ok(None);
+            };
+            let what = || format!("execution {key:?}");
+            decoded(
+                ExecutionRow::decode_under_key(value.value(), key.clone()),
+                what,
+            )
+            .map(Some)
         })
     }
 

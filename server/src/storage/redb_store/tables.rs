@@ -272,12 +272,7 @@ impl<'txn> Tables<'txn> {
                 None => None,
             },
         };
-        let bytes = row
-            .encode_with_deadline(deadline)
-            .map_err(|error| StorageError::Corrupt {
-                what: format!("a new {:?} record", error.kind),
-                reason: error.reason,
-            })?;
+        let bytes = encoded::<ExecutionRow>(row.encode_under_key(deadline))?;
         let old = self
             .put_reading(
                 RunTable::Executions,

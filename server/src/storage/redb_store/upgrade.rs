@@ -4,7 +4,7 @@
 //! Builds before the execution row recorded its run's deadline kept an index of runs'
 //! deadlines in a table of its own (`deadline_index`: execution key → deadline, 8 bytes
 //! big-endian nanoseconds), to find a run's deadline row again. Now the row records it
-//! ([`ExecutionRow::encode_with_deadline`]): the upgrade writes each indexed deadline into
+//! ([`ExecutionRow::encode_under_key`]): the upgrade writes each indexed deadline into
 //! its run's row and deletes the table, in one durable commit — all of it or, after a
 //! crash, none of it, to be made again at the next open.
 
@@ -12,7 +12,8 @@ use endure_core::storage::{ExecutionRow, StorageError};
 use endure_core::time::Timestamp;
 use redb::{Database, ReadableDatabase, ReadableTable, TableHandle};
 
-use super::{DEADLINE_INDEX, EXECUTIONS, begin_durable, decode, redb_error};
+use super::super::keys::parse_execution_key;
+use super::{DEADLINE_INDEX, EXECUTIONS, begin_durable, decoded, encoded, redb_error};
 
 /// Records the deadlines of an older layout's index in their runs' rows and deletes the
 /// index; returns how many it moved (0 for a store of today's layout, left untouched).
@@ -45,14 +46,12 @@ pub(super) fn record_deadlines_in_rows(database: &Database) -> Result<u64, Stora
                 tracing::warn!(run = %what(), "a deadline index entry without its run; dropped");
                 continue;
             };
-            let row: ExecutionRow = decode(stored.value(), what)?;
+            let row = decoded(
+                ExecutionRow::decode_under_key(stored.value(), parse_execution_key(key.value())?),
+                what,
+            )?;
             drop(stored);
-            let bytes =
-                row.encode_with_deadline(Some(time))
-                    .map_err(|error| StorageError::Corrupt {
-                        what: what(),
-                        reason: error.reason,
-                    })?;
+            let bytes = encoded::<ExecutionRow>(row.encode_under_key(Some(time)))?;
             executions
                 .insert(key.value(), bytes.as_slice())
                 .map_err(redb_error)?;
@@ -101,11 +100,12 @@ pub fn rewrite_in_older_layout(backend: impl redb::StorageBackend) -> Result<u64
             else {
                 continue;
             };
-            let row: ExecutionRow = decode(&value, what)?;
-            let old = endure_core::codec::encode(&row).map_err(|error| StorageError::Corrupt {
-                what: what(),
-                reason: error.reason,
-            })?;
+            let row = decoded(
+                ExecutionRow::decode_under_key(&value, parse_execution_key(&key)?),
+                what,
+            )?;
+            // The older layout's row: whole, its key in it too.
+            let old = encoded::<ExecutionRow>(endure_core::codec::encode(&row))?;
             executions
                 .insert(key.as_slice(), old.as_slice())
                 .map_err(redb_error)?;
@@ -289,7 +289,7 @@ mod tests {
             Ok(Some(at(30)))
         );
         assert_eq!(
-            codec::decode::<ExecutionRow>(stored.value()).unwrap(),
+            ExecutionRow::decode_under_key(stored.value(), timer.key.clone()).unwrap(),
             timer
         );
     }

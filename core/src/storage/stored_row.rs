@@ -1,0 +1,202 @@
+//! A run's [`ExecutionRow`] as a store keyed by the run keeps it: without its key, with its
+//! deadline.
+//!
+//! - **Without its key.** The store's key is the run (namespace, workflow id, run id), so
+//!   the row's field 0 would say it again, in every run. The stored value leaves it out
+//!   (its number kept, as for any field skipped in the tagged encoding), and reading takes
+//!   it from the key ([`ExecutionRow::decode_under_key`]). A row written whole, as every
+//!   row was before, reads the same way: the views skip field 0 whether or not it is there.
+//! - **With its deadline, as tagged field 6.** A store that keys deadline rows by time (the
+//!   redb store) must find a run's deadline row again to move or remove it. Kept in the
+//!   run's own row — which every write of the run rewrites anyway — it needs no index of its
+//!   own: the write that puts the new row gets the old one back, and with it the deadline
+//!   row to remove. Rows written before the field existed read as having none.
+
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Serialize};
+
+use super::{ExecutionKey, ExecutionRow, ShardId};
+use crate::codec::{self, DecodeError, EncodeError};
+use crate::enums::WorkflowExecutionStatus;
+use crate::ids::EventId;
+use crate::time::Timestamp;
+
+/// An [`ExecutionRow`]'s fields but its key, borrowed and at their positions, then the
+/// deadline.
+#[derive(Serialize)]
+#[serde(rename = "ExecutionRow")]
+struct StoredValue<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key: Option<&'a ExecutionKey>,
+    shard: ShardId,
+    db_version: u64,
+    next_event_id: EventId,
+    status: WorkflowExecutionStatus,
+    #[serde(with = "serde_bytes")]
+    state: &'a [u8],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deadline: Option<Timestamp>,
+}
+
+/// A stored row's fields but its key (which it may or may not hold), and its deadline.
+#[derive(Deserialize)]
+struct StoredRow {
+    #[serde(default)]
+    _key: IgnoredAny,
+    shard: ShardId,
+    db_version: u64,
+    next_event_id: EventId,
+    status: WorkflowExecutionStatus,
+    #[serde(with = "serde_bytes")]
+    state: Vec<u8>,
+}
+
+/// The deadline of a stored row; its other fields skipped.
+#[derive(Deserialize)]
+struct RowDeadline {
+    #[serde(default)]
+    _key: IgnoredAny,
+    _shard: IgnoredAny,
+    _db_version: IgnoredAny,
+    _next_event_id: IgnoredAny,
+    _status: IgnoredAny,
+    _state: IgnoredAny,
+    #[serde(default)]
+    deadline: Option<Timestamp>,
+}
+
+impl ExecutionRow {
+    /// The value to store under a key of the row's run: the row without its key, with the
+    /// run's `deadline` recorded in it.
+    pub fn encode_under_key(&self, deadline: Option<Timestamp>) -> Result<Vec<u8>, EncodeError> {
+        codec::encode_view::<Self, _>(&StoredValue {
+            key: None,
+            shard: self.shard,
+            db_version: self.db_version,
+            next_event_id: self.next_event_id,
+            status: self.status,
+            state: &self.state,
+            deadline,
+        })
+    }
+
+    /// The row stored as `value` under the key of the run `key` (a value of
+    /// [`ExecutionRow::encode_under_key`], or a whole row as stores wrote before).
+    pub fn decode_under_key(value: &[u8], key: ExecutionKey) -> Result<Self, DecodeError> {
+        let stored = codec::decode_view::<Self, StoredRow>(value)?;
+        Ok(Self {
+            key,
+            shard: stored.shard,
+            db_version: stored.db_version,
+            next_event_id: stored.next_event_id,
+            status: stored.status,
+            state: stored.state,
+        })
+    }
+
+    /// The deadline recorded in a stored row's bytes (`None` if none was, as in every row
+    /// written before the field existed); the rest of the row is skipped, not copied.
+    pub fn stored_deadline(row: &[u8]) -> Result<Option<Timestamp>, DecodeError> {
+        codec::decode_view::<Self, RowDeadline>(row).map(|row| row.deadline)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{Namespace, RunId, WorkflowId};
+
+    fn row() -> ExecutionRow {
+        ExecutionRow {
+            key: ExecutionKey {
+                namespace: Namespace::new("default").unwrap(),
+                workflow_id: WorkflowId::new("order-1").unwrap(),
+                run_id: RunId::from_u128(7),
+            },
+            shard: ShardId(3),
+            db_version: 4,
+            next_event_id: EventId::new(9).unwrap(),
+            status: WorkflowExecutionStatus::Running,
+            state: vec![1, 2, 3, 250],
+        }
+    }
+
+    #[test]
+    fn the_row_has_six_fields_before_the_deadline() {
+        // The guard on field 6: a field added to the row before the deadline is declared
+        // here makes the whole row's map longer than six entries, and fails this.
+        let whole = codec::encode(&row()).unwrap();
+        assert_eq!(whole[2], 0x80 | 6, "a fixmap of six fields");
+    }
+
+    #[test]
+    fn a_stored_row_leaves_its_key_out_and_reads_back_whole() {
+        let row = row();
+        let whole = codec::encode(&row).unwrap();
+        let value = row.encode_under_key(None).unwrap();
+        assert!(
+            value.len() + 20 < whole.len(),
+            "{} vs {}",
+            value.len(),
+            whole.len()
+        );
+        assert_eq!(
+            ExecutionRow::decode_under_key(&value, row.key.clone()),
+            Ok(row.clone())
+        );
+        assert_eq!(ExecutionRow::stored_deadline(&value), Ok(None));
+        // A whole row, as stores wrote before, reads the same.
+        assert_eq!(
+            ExecutionRow::decode_under_key(&whole, row.key.clone()),
+            Ok(row.clone())
+        );
+        assert_eq!(ExecutionRow::stored_deadline(&whole), Ok(None));
+        // Without its key the row is not an `ExecutionRow` on its own.
+        assert!(codec::decode::<ExecutionRow>(&value).is_err());
+    }
+
+    #[test]
+    fn a_recorded_deadline_reads_back_and_the_row_decodes_as_before() {
+        let row = row();
+        let at = Timestamp::from_unix_nanos(1_700_000_000_123_456_789);
+        let bytes = row.encode_under_key(Some(at)).unwrap();
+        assert!(bytes.len() > row.encode_under_key(None).unwrap().len());
+        assert_eq!(ExecutionRow::stored_deadline(&bytes), Ok(Some(at)));
+        assert_eq!(
+            ExecutionRow::decode_under_key(&bytes, row.key.clone()),
+            Ok(row)
+        );
+        let view = super::super::StoredRun::decode(&bytes).unwrap();
+        assert_eq!(view.db_version, 4);
+    }
+
+    #[test]
+    fn bytes_that_are_not_a_row_are_an_error() {
+        let at = Timestamp::from_unix_nanos(5);
+        let bytes = row().encode_under_key(Some(at)).unwrap();
+        for cut in [0, 1, 2, bytes.len() / 2, bytes.len() - 1] {
+            assert!(
+                ExecutionRow::stored_deadline(&bytes[..cut]).is_err(),
+                "cut at {cut}"
+            );
+            assert!(
+                ExecutionRow::decode_under_key(&bytes[..cut], row().key).is_err(),
+                "cut at {cut}"
+            );
+        }
+        let other = codec::encode(&crate::storage::CurrentRun {
+            run_id: RunId::from_u128(1),
+            status: WorkflowExecutionStatus::Running,
+            start_request_id: None,
+        })
+        .unwrap();
+        assert!(matches!(
+            ExecutionRow::stored_deadline(&other),
+            Err(DecodeError::WrongKind { .. })
+        ));
+        assert!(matches!(
+            ExecutionRow::decode_under_key(&other, row().key),
+            Err(DecodeError::WrongKind { .. })
+        ));
+    }
+}
