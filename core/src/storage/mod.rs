@@ -58,9 +58,10 @@ pub use crate::ids::ExecutionKey;
 /// The stored state of one run: the encoded execution machine and what the storage needs
 /// to know about it.
 ///
-/// Its tagged field 6 is taken: a store may record the run's deadline there
-/// ([`ExecutionRow::encode_under_key`], which also leaves the key out), which decoding the
-/// row skips. A field added to the row goes after it (declare the deadline here first).
+/// Its tagged fields 6 and 7 are taken: a store may record the run's deadline and its
+/// history's tail there ([`ExecutionRow::encode_under_key`], which also leaves the key
+/// out), which decoding the row skips. A field added to the row goes after them (declare
+/// them here first).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExecutionRow {
     /// The run.
@@ -661,9 +662,14 @@ pub trait Storage: Send + Sync + 'static {
 }
 
 mod checks;
+mod history_tail;
 mod keyed_rows;
 mod leases;
 mod stored_row;
 
 pub use checks::*;
+pub use history_tail::{
+    HISTORY_TAIL_BYTES_MAX, TailAppend, TailError, append_to_tail, tail_events,
+};
 pub use leases::{Acquired, ClusterStore, MemberRecord};
+pub use stored_row::StoredExtras;

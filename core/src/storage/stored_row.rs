@@ -11,6 +11,9 @@
 //!   run's own row — which every write of the run rewrites anyway — it needs no index of its
 //!   own: the write that puts the new row gets the old one back, and with it the deadline
 //!   row to remove. Rows written before the field existed read as having none.
+//! - **With its history's tail, as tagged field 7** (`history_tail.rs`): the events written
+//!   since the run's last history batch, so that a write appends to the row it rewrites
+//!   anyway instead of adding a batch row of its own.
 
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
@@ -36,6 +39,8 @@ struct StoredValue<'a> {
     state: &'a [u8],
     #[serde(skip_serializing_if = "Option::is_none")]
     deadline: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none", with = "serde_bytes")]
+    history_tail: Option<&'a [u8]>,
 }
 
 /// A stored row's fields but its key (which it may or may not hold), and its deadline.
@@ -49,6 +54,38 @@ struct StoredRow {
     status: WorkflowExecutionStatus,
     #[serde(with = "serde_bytes")]
     state: Vec<u8>,
+}
+
+/// What a stored row holds besides its [`ExecutionRow`] (read by
+/// [`ExecutionRow::stored_extras`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StoredExtras {
+    /// The run's deadline, if the row records one.
+    pub deadline: Option<Timestamp>,
+    /// The events since the run's last history batch, as a `History` record
+    /// (`history_tail.rs`), if the row keeps any.
+    pub history_tail: Option<Vec<u8>>,
+}
+
+/// A stored row's deadline and history tail; its other fields skipped.
+#[derive(Deserialize)]
+struct RowExtras {
+    #[serde(default)]
+    _key: IgnoredAny,
+    #[serde(default)]
+    _shard: IgnoredAny,
+    #[serde(default)]
+    _db_version: IgnoredAny,
+    #[serde(default)]
+    _next_event_id: IgnoredAny,
+    #[serde(default)]
+    _status: IgnoredAny,
+    #[serde(default)]
+    _state: IgnoredAny,
+    #[serde(default)]
+    deadline: Option<Timestamp>,
+    #[serde(default, with = "serde_bytes")]
+    history_tail: Option<Vec<u8>>,
 }
 
 /// The deadline of a stored row; its other fields skipped.
@@ -67,8 +104,12 @@ struct RowDeadline {
 
 impl ExecutionRow {
     /// The value to store under a key of the row's run: the row without its key, with the
-    /// run's `deadline` recorded in it.
-    pub fn encode_under_key(&self, deadline: Option<Timestamp>) -> Result<Vec<u8>, EncodeError> {
+    /// run's `deadline` and its `history_tail` recorded in it.
+    pub fn encode_under_key(
+        &self,
+        deadline: Option<Timestamp>,
+        history_tail: Option<&[u8]>,
+    ) -> Result<Vec<u8>, EncodeError> {
         codec::encode_view::<Self, _>(&StoredValue {
             key: None,
             shard: self.shard,
@@ -77,6 +118,16 @@ impl ExecutionRow {
             status: self.status,
             state: &self.state,
             deadline,
+            history_tail,
+        })
+    }
+
+    /// The deadline and history tail recorded in a stored row's bytes (none of either in
+    /// rows written before these fields existed); the row itself is skipped, not copied.
+    pub fn stored_extras(row: &[u8]) -> Result<StoredExtras, DecodeError> {
+        codec::decode_view::<Self, RowExtras>(row).map(|row| StoredExtras {
+            deadline: row.deadline,
+            history_tail: row.history_tail,
         })
     }
 
@@ -133,7 +184,7 @@ mod tests {
     fn a_stored_row_leaves_its_key_out_and_reads_back_whole() {
         let row = row();
         let whole = codec::encode(&row).unwrap();
-        let value = row.encode_under_key(None).unwrap();
+        let value = row.encode_under_key(None, None).unwrap();
         assert!(
             value.len() + 20 < whole.len(),
             "{} vs {}",
@@ -159,8 +210,8 @@ mod tests {
     fn a_recorded_deadline_reads_back_and_the_row_decodes_as_before() {
         let row = row();
         let at = Timestamp::from_unix_nanos(1_700_000_000_123_456_789);
-        let bytes = row.encode_under_key(Some(at)).unwrap();
-        assert!(bytes.len() > row.encode_under_key(None).unwrap().len());
+        let bytes = row.encode_under_key(Some(at), None).unwrap();
+        assert!(bytes.len() > row.encode_under_key(None, None).unwrap().len());
         assert_eq!(ExecutionRow::stored_deadline(&bytes), Ok(Some(at)));
         assert_eq!(
             ExecutionRow::decode_under_key(&bytes, row.key.clone()),
@@ -171,9 +222,29 @@ mod tests {
     }
 
     #[test]
+    fn a_history_tail_reads_back_beside_the_deadline() {
+        let row = row();
+        let at = Timestamp::from_unix_nanos(1_700_000_000_123_456_789);
+        let tail = [5, 2, 0];
+        let bytes = row.encode_under_key(Some(at), Some(&tail)).unwrap();
+        let extras = ExecutionRow::stored_extras(&bytes).unwrap();
+        assert_eq!(extras.deadline, Some(at));
+        assert_eq!(extras.history_tail.as_deref(), Some(&tail[..]));
+        assert_eq!(ExecutionRow::stored_deadline(&bytes), Ok(Some(at)));
+        assert_eq!(
+            ExecutionRow::decode_under_key(&bytes, row.key.clone()),
+            Ok(row.clone())
+        );
+        let neither = ExecutionRow::stored_extras(&row.encode_under_key(None, None).unwrap());
+        assert_eq!(neither, Ok(StoredExtras::default()));
+        let whole = ExecutionRow::stored_extras(&codec::encode(&row).unwrap());
+        assert_eq!(whole, Ok(StoredExtras::default()));
+    }
+
+    #[test]
     fn bytes_that_are_not_a_row_are_an_error() {
         let at = Timestamp::from_unix_nanos(5);
-        let bytes = row().encode_under_key(Some(at)).unwrap();
+        let bytes = row().encode_under_key(Some(at), None).unwrap();
         for cut in [0, 1, 2, bytes.len() / 2, bytes.len() - 1] {
             assert!(
                 ExecutionRow::stored_deadline(&bytes[..cut]).is_err(),

@@ -14,7 +14,7 @@ use endure_core::execution::ExecutionMachine;
 use endure_core::history::History;
 use endure_core::namespace::NamespaceRecord;
 use endure_core::storage::{
-    CurrentRun, DispatchRow, ExecutionRow, RequestRecord, StorageError, VisibilityRow,
+    CurrentRun, DispatchRow, ExecutionRow, RequestRecord, StorageError, VisibilityRow, tail_events,
 };
 use redb::{
     Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, TableHandle,
@@ -195,9 +195,12 @@ fn stored_execution(key: &[u8], bytes: &[u8]) -> Result<ExecutionRow, String> {
     ExecutionRow::decode_under_key(bytes, key).map_err(|error| error.to_string())
 }
 
-/// An execution row, and the machine inside it.
+/// An execution row, the history tail it keeps, and the machine inside it.
 fn execution(key: &[u8], bytes: &[u8]) -> Result<(), String> {
     let row = stored_execution(key, bytes)?;
+    let extras = ExecutionRow::stored_extras(bytes).map_err(|error| error.to_string())?;
+    tail_events(extras.history_tail.as_deref())
+        .map_err(|error| format!("its history tail: {error}"))?;
     ExecutionMachine::from_row(&row)
         .map(drop)
         .map_err(|error| format!("its execution machine: {error}"))

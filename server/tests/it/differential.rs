@@ -128,12 +128,14 @@ fn queue() -> TaskQueueName {
     TaskQueueName::new("q").unwrap()
 }
 
+/// Event `id`: a fired timer whose id is 1, 201 or 401 bytes long, so a run's history
+/// passes the redb store's tail limit within a few writes and spills into batches.
 fn event(id: u64) -> HistoryEvent {
     HistoryEvent {
         event_id: EventId::new(id).unwrap(),
         event_time: T0,
         attributes: EventAttributes::TimerFired(TimerFiredEventAttributes {
-            timer_id: TimerId::new("t").unwrap(),
+            timer_id: TimerId::new("t".repeat(1 + 200 * (id % 3) as usize)).unwrap(),
             started_event_id: EventId::FIRST,
         }),
     }

@@ -4,6 +4,7 @@
 //! Each check takes a fresh, empty store and panics with a message naming the broken rule.
 
 mod deletion;
+mod history_growth;
 mod leases;
 mod namespaces;
 mod numbered;
@@ -22,6 +23,7 @@ use endure_core::{
 };
 
 pub use deletion::deleting_a_run_removes_what_names_it;
+pub use history_growth::history_reads_whole_across_its_writes;
 pub use leases::run_cluster;
 pub use namespaces::namespaces_are_versioned;
 pub use numbered::{numbered_key, numbered_presence, numbered_write};
@@ -34,6 +36,7 @@ pub async fn run_all<S: Storage, F: Fn() -> S>(make: F) {
     two_runs_in_one_write(&make()).await;
     request_ids_deduplicate(&make()).await;
     history_pages(&make()).await;
+    history_reads_whole_across_its_writes(&make()).await;
     due_deadline_scans(&make()).await;
     dispatch_rows_in_order(&make()).await;
     visibility_filters(&make()).await;

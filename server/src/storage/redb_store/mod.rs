@@ -541,6 +541,7 @@ impl Storage for RedbStorage {
             let mut events = Vec::new();
             let mut bytes = 0;
             let mut full = false;
+            let mut followed = false;
             for entry in table.range(start.as_slice()..).map_err(redb_error)? {
                 let (batch_key, batch) = entry.map_err(redb_error)?;
                 if !batch_key.value().starts_with(&prefix) {
@@ -556,9 +557,24 @@ impl Storage for RedbStorage {
                     events.push(event);
                 }
                 if full {
+                    followed = true;
                     break;
                 }
                 full = bytes >= HISTORY_PAGE_BYTES_MAX;
+            }
+            if !followed {
+                // The events after the last batch: the run's row keeps them as its tail.
+                let executions = transaction.open_table(EXECUTIONS).map_err(redb_error)?;
+                if let Some(row) = executions.get(prefix.as_slice()).map_err(redb_error)? {
+                    let what = || format!("history tail of {key:?}");
+                    let extras = decoded(ExecutionRow::stored_extras(row.value()), what)?;
+                    let tail = decoded(tail_events(extras.history_tail.as_deref()), what)?;
+                    events.extend(
+                        tail.events
+                            .into_iter()
+                            .filter(|event| event.event_id >= first_event_id),
+                    );
+                }
             }
             Ok(HistoryPage::cut(events))
         })

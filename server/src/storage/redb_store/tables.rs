@@ -3,7 +3,7 @@
 //! commit's [`Redo`] (the body of its commit-log record) when one is kept, and a replay
 //! applies a record's changes back through the same two calls.
 
-use endure_core::history::History;
+use endure_core::history::{History, HistoryEvent};
 use endure_core::storage::*;
 use endure_core::time::Timestamp;
 use endure_core::{Namespace, RequestId, WorkflowId};
@@ -104,30 +104,6 @@ impl<'txn> Tables<'txn> {
         Ok(())
     }
 
-    /// Sets `key` of `table` to `value`, as [`Tables::put`] does, and returns what `read`
-    /// makes of the value it held, if there was one: one lookup, no copy of the value.
-    fn put_reading<T>(
-        &mut self,
-        table: RunTable,
-        key: &[u8],
-        value: &[u8],
-        read: impl FnOnce(&[u8]) -> T,
-    ) -> Result<Option<T>, StorageError> {
-        debug_assert!(
-            table != RunTable::Deadlines,
-            "the deadlines table holds keys only"
-        );
-        let old = self
-            .bytes_table(table)?
-            .insert(key, value)
-            .map_err(redb_error)?
-            .map(|old| read(old.value()));
-        if let Some(redo) = &mut self.redo {
-            redo.put(table, key, value);
-        }
-        Ok(old)
-    }
-
     /// Removes `key` of `table`. Only a removal of a key that was there is logged.
     pub(super) fn remove(&mut self, table: RunTable, key: &[u8]) -> Result<(), StorageError> {
         self.remove_reading(table, key, |_| ()).map(drop)
@@ -215,15 +191,7 @@ impl<'txn> Tables<'txn> {
             self.delete_run(&deletion.key, write.shard)?;
         }
         for run in write.runs {
-            let key = &run.row.key;
-            let exec_key = execution_key(key);
-            if let Some(first) = run.history.first() {
-                let batch_key = history_key(key, first.event_id);
-                let batch = encode(&History {
-                    events: run.history,
-                })?;
-                self.put(RunTable::History, &batch_key, &batch)?;
-            }
+            let exec_key = execution_key(&run.row.key);
             for row in run.dispatch_inserts {
                 let bytes = encode(&row)?;
                 let key = dispatch_key(&row.namespace, &row.task_queue, row.task_id);
@@ -237,7 +205,8 @@ impl<'txn> Tables<'txn> {
                 let bytes = encoded::<VisibilityRow>(visibility.encode_under_key())?;
                 self.put(RunTable::Visibility, &exec_key, &bytes)?;
             }
-            self.put_run(&run.row, &exec_key, run.deadline)?;
+            let exists = matches!(run.condition, RunCondition::DbVersion(_));
+            self.put_run(&run.row, &exec_key, exists, run.deadline, run.history)?;
         }
         if let Some(current) = write.current_run {
             let bytes = encode(&current.new)?;
@@ -252,38 +221,56 @@ impl<'txn> Tables<'txn> {
         Ok(())
     }
 
-    /// Puts a run's row with its deadline after `update` recorded in it, and moves its
-    /// deadline row from the one the replaced row recorded: one lookup for the row, which
-    /// finds the deadline it replaces, then a removal and a put only if the time changed.
+    /// Puts a run's row with its deadline after `update` and its history's tail after
+    /// `history` recorded in it — the tail and the events spilled together to a batch row
+    /// once they pass `HISTORY_TAIL_BYTES_MAX` — and moves its deadline row from the one
+    /// the replaced row recorded. The replaced row of a run that `exists` is read first,
+    /// for its deadline and tail: one lookup and the put for the row (a write's events add
+    /// no row of their own), then deadline rows only if the time changed.
     fn put_run(
         &mut self,
         row: &ExecutionRow,
         exec_key: &[u8],
+        exists: bool,
         update: DeadlineUpdate,
+        history: Vec<HistoryEvent>,
     ) -> Result<(), StorageError> {
         let key = &row.key;
+        let old = match exists {
+            true => match self.executions.get(exec_key).map_err(redb_error)? {
+                Some(old) => ExecutionRow::stored_extras(old.value())
+                    .map_err(|error| corrupt_row(key, error))?,
+                None => StoredExtras::default(),
+            },
+            false => StoredExtras::default(),
+        };
         let deadline = match update {
             DeadlineUpdate::Set(time) => Some(time),
             DeadlineUpdate::Clear => None,
-            DeadlineUpdate::Keep => match self.executions.get(exec_key).map_err(redb_error)? {
-                Some(old) => {
-                    ExecutionRow::stored_deadline(old.value()).map_err(|e| corrupt_row(key, e))?
-                }
-                None => None,
-            },
+            DeadlineUpdate::Keep => old.deadline,
         };
-        let bytes = encoded::<ExecutionRow>(row.encode_under_key(deadline))?;
-        let old = self
-            .put_reading(
-                RunTable::Executions,
-                exec_key,
-                &bytes,
-                ExecutionRow::stored_deadline,
-            )?
-            .transpose()
-            .map_err(|error| corrupt_row(key, error))?
-            .flatten();
-        self.move_deadline(key, row.shard, old, deadline)
+        let tail = if history.is_empty() {
+            old.history_tail
+        } else {
+            let appended = append_to_tail(old.history_tail.as_deref(), History { events: history })
+                .map_err(|error| StorageError::Corrupt {
+                    what: format!("history of {key:?}"),
+                    reason: error.to_string(),
+                })?;
+            match appended {
+                TailAppend::Kept(tail) => Some(tail),
+                TailAppend::Spilled {
+                    first_event_id,
+                    batch,
+                } => {
+                    self.put(RunTable::History, &history_key(key, first_event_id), &batch)?;
+                    None
+                }
+            }
+        };
+        let bytes = encoded::<ExecutionRow>(row.encode_under_key(deadline, tail.as_deref()))?;
+        self.put(RunTable::Executions, exec_key, &bytes)?;
+        self.move_deadline(key, row.shard, old.deadline, deadline)
     }
 
     /// Moves the run's deadline row from `old` to `new` (either may be none).

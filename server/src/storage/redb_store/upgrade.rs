@@ -8,12 +8,12 @@
 //! its run's row and deletes the table, in one durable commit — all of it or, after a
 //! crash, none of it, to be made again at the next open.
 
-use endure_core::storage::{ExecutionRow, StorageError};
+use endure_core::storage::{ExecutionRow, StorageError, tail_events};
 use endure_core::time::Timestamp;
 use redb::{Database, ReadableDatabase, ReadableTable, TableHandle};
 
-use super::super::keys::parse_execution_key;
-use super::{DEADLINE_INDEX, EXECUTIONS, begin_durable, decoded, encoded, redb_error};
+use super::super::keys::{history_key, parse_execution_key};
+use super::{DEADLINE_INDEX, EXECUTIONS, HISTORY, begin_durable, decoded, encoded, redb_error};
 
 /// Records the deadlines of an older layout's index in their runs' rows and deletes the
 /// index; returns how many it moved (0 for a store of today's layout, left untouched).
@@ -50,8 +50,10 @@ pub(super) fn record_deadlines_in_rows(database: &Database) -> Result<u64, Stora
                 ExecutionRow::decode_under_key(stored.value(), parse_execution_key(key.value())?),
                 what,
             )?;
+            // Rows of the older layout keep no history tail; one would be kept all the same.
+            let tail = decoded(ExecutionRow::stored_extras(stored.value()), what)?.history_tail;
             drop(stored);
-            let bytes = encoded::<ExecutionRow>(row.encode_under_key(Some(time)))?;
+            let bytes = encoded::<ExecutionRow>(row.encode_under_key(Some(time), tail.as_deref()))?;
             executions
                 .insert(key.value(), bytes.as_slice())
                 .map_err(redb_error)?;
@@ -73,8 +75,10 @@ pub(super) fn record_deadlines_in_rows(database: &Database) -> Result<u64, Stora
 
 /// Test support: rewrites the store on `backend` (closed cleanly) in the layout of the
 /// builds before the row recorded its deadline — each recorded deadline moved back out of
-/// its row into a `deadline_index` entry — so that a test can open it and watch the
-/// upgrade, on a simulated disk that loses power, say. Returns how many it moved.
+/// its row into a `deadline_index` entry, and each row written whole, its history's tail
+/// (which those builds did not keep) moved to a batch of its own — so that a test can open
+/// it and watch the upgrade, on a simulated disk that loses power, say. Returns how many
+/// deadlines it moved.
 #[doc(hidden)]
 pub fn rewrite_in_older_layout(backend: impl redb::StorageBackend) -> Result<u64, StorageError> {
     let database = Database::builder()
@@ -84,6 +88,7 @@ pub fn rewrite_in_older_layout(backend: impl redb::StorageBackend) -> Result<u64
     let mut moved = 0;
     {
         let mut executions = transaction.open_table(EXECUTIONS).map_err(redb_error)?;
+        let mut history = transaction.open_table(HISTORY).map_err(redb_error)?;
         let mut index = transaction.open_table(DEADLINE_INDEX).map_err(redb_error)?;
         let mut rows = Vec::new();
         for entry in executions.iter().map_err(redb_error)? {
@@ -92,23 +97,30 @@ pub fn rewrite_in_older_layout(backend: impl redb::StorageBackend) -> Result<u64
         }
         for (key, value) in rows {
             let what = || format!("execution {key:02x?}");
-            let Some(time) =
-                ExecutionRow::stored_deadline(&value).map_err(|error| StorageError::Corrupt {
-                    what: what(),
-                    reason: error.to_string(),
-                })?
-            else {
-                continue;
-            };
+            let extras = decoded(ExecutionRow::stored_extras(&value), what)?;
             let row = decoded(
                 ExecutionRow::decode_under_key(&value, parse_execution_key(&key)?),
                 what,
             )?;
+            if let Some(tail) = &extras.history_tail {
+                let events = decoded(tail_events(Some(tail)), what)?;
+                if let Some(first) = events.events.first() {
+                    history
+                        .insert(
+                            history_key(&row.key, first.event_id).as_slice(),
+                            tail.as_slice(),
+                        )
+                        .map_err(redb_error)?;
+                }
+            }
             // The older layout's row: whole, its key in it too.
             let old = encoded::<ExecutionRow>(endure_core::codec::encode(&row))?;
             executions
                 .insert(key.as_slice(), old.as_slice())
                 .map_err(redb_error)?;
+            let Some(time) = extras.deadline else {
+                continue;
+            };
             let nanos = time.unix_nanos().to_be_bytes();
             index
                 .insert(key.as_slice(), nanos.as_slice())
