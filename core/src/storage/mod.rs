@@ -58,10 +58,10 @@ pub use crate::ids::ExecutionKey;
 /// The stored state of one run: the encoded execution machine and what the storage needs
 /// to know about it.
 ///
-/// Its tagged fields 6 and 7 are taken: a store may record the run's deadline and its
-/// history's tail there ([`ExecutionRow::encode_under_key`], which also leaves the key
-/// out), which decoding the row skips. A field added to the row goes after them (declare
-/// them here first).
+/// Its tagged fields 6, 7 and 8 are taken: a store may record the run's deadline, its
+/// history's tail and how much of the state's head its key holds there
+/// ([`ExecutionRow::encode_under_key`], which also leaves the key out), which decoding the
+/// row skips. A field added to the row goes after them (declare them here first).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExecutionRow {
     /// The run.
@@ -666,6 +666,7 @@ mod history_tail;
 mod keyed_rows;
 mod leases;
 mod stored_row;
+mod stored_state;
 
 pub use checks::*;
 pub use history_tail::{

@@ -11,6 +11,9 @@
 //!   run's own row — which every write of the run rewrites anyway — it needs no index of its
 //!   own: the write that puts the new row gets the old one back, and with it the deadline
 //!   row to remove. Rows written before the field existed read as having none.
+//! - **Its state without the entries its key holds** (`stored_state.rs`): the state's
+//!   leading namespace, workflow id and run id (and first run, when it is the same run) are
+//!   left out, and field 8 says how many; reading puts them back, byte for byte.
 //! - **With its history's tail, as tagged field 7** (`history_tail.rs`): the events written
 //!   since the run's last history batch, so that a write appends to the row it rewrites
 //!   anyway instead of adding a batch row of its own.
@@ -18,6 +21,7 @@
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
+use super::stored_state::{restore_key, strip_key};
 use super::{ExecutionKey, ExecutionRow, ShardId};
 use crate::codec::{self, DecodeError, EncodeError};
 use crate::enums::WorkflowExecutionStatus;
@@ -41,6 +45,8 @@ struct StoredValue<'a> {
     deadline: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none", with = "serde_bytes")]
     history_tail: Option<&'a [u8]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state_without_key: Option<u8>,
 }
 
 /// A stored row's fields but its key (which it may or may not hold), and its deadline.
@@ -54,6 +60,13 @@ struct StoredRow {
     status: WorkflowExecutionStatus,
     #[serde(with = "serde_bytes")]
     state: Vec<u8>,
+    #[serde(default)]
+    _deadline: IgnoredAny,
+    #[serde(default)]
+    _history_tail: IgnoredAny,
+    /// How many leading entries of the state its key holds were left out.
+    #[serde(default)]
+    state_without_key: Option<u8>,
 }
 
 /// What a stored row holds besides its [`ExecutionRow`] (read by
@@ -110,15 +123,21 @@ impl ExecutionRow {
         deadline: Option<Timestamp>,
         history_tail: Option<&[u8]>,
     ) -> Result<Vec<u8>, EncodeError> {
+        let stripped = strip_key(&self.state, &self.key);
+        let (state, state_without_key) = match &stripped {
+            Some((state, entries)) => (state.as_slice(), Some(*entries)),
+            None => (self.state.as_slice(), None),
+        };
         codec::encode_view::<Self, _>(&StoredValue {
             key: None,
             shard: self.shard,
             db_version: self.db_version,
             next_event_id: self.next_event_id,
             status: self.status,
-            state: &self.state,
+            state,
             deadline,
             history_tail,
+            state_without_key,
         })
     }
 
@@ -135,13 +154,17 @@ impl ExecutionRow {
     /// [`ExecutionRow::encode_under_key`], or a whole row as stores wrote before).
     pub fn decode_under_key(value: &[u8], key: ExecutionKey) -> Result<Self, DecodeError> {
         let stored = codec::decode_view::<Self, StoredRow>(value)?;
+        let state = match stored.state_without_key {
+            Some(entries) => restore_key(&stored.state, &key, entries)?,
+            None => stored.state,
+        };
         Ok(Self {
             key,
             shard: stored.shard,
             db_version: stored.db_version,
             next_event_id: stored.next_event_id,
             status: stored.status,
-            state: stored.state,
+            state,
         })
     }
 
@@ -219,6 +242,41 @@ mod tests {
         );
         let view = super::super::StoredRun::decode(&bytes).unwrap();
         assert_eq!(view.db_version, 4);
+    }
+
+    #[test]
+    fn a_runs_state_is_stored_without_its_key_and_read_back_as_given() {
+        let state = include_bytes!("../../tests/golden/v5/execution-machine-quickstart.bin");
+        let machine: crate::execution::ExecutionMachine = codec::decode(state).unwrap();
+        let mut row = row();
+        row.key = ExecutionKey {
+            namespace: machine.namespace().clone(),
+            workflow_id: machine.workflow_id().clone(),
+            run_id: machine.run_id(),
+        };
+        row.state = state.to_vec();
+        let at = Timestamp::from_unix_nanos(5);
+        let bytes = row.encode_under_key(Some(at), Some(&[5, 2, 0])).unwrap();
+        let whole = codec::encode(&row).unwrap();
+        assert!(
+            bytes.len() + 80 < whole.len(),
+            "{} vs {}",
+            bytes.len(),
+            whole.len()
+        );
+        assert_eq!(
+            ExecutionRow::decode_under_key(&bytes, row.key.clone()),
+            Ok(row.clone())
+        );
+        assert_eq!(ExecutionRow::stored_deadline(&bytes), Ok(Some(at)));
+        // Under another run's key the state does not open with that key: it is kept whole.
+        let mut other = row.clone();
+        other.key.run_id = RunId::from_u128(3);
+        let bytes = other.encode_under_key(None, None).unwrap();
+        assert_eq!(
+            ExecutionRow::decode_under_key(&bytes, other.key.clone()),
+            Ok(other)
+        );
     }
 
     #[test]
