@@ -6,6 +6,8 @@
 //!   timers never early, signals exactly once, replay determinism, liveness).
 //! - [`disk`]: a simulated disk under the real redb store: synced vs unsynced writes, crash
 //!   points inside commits, a seeded subset of unsynced writes surviving, EIO on sync.
+//!   Its tests (and `history_power_loss`'s) run the store through power lost at every
+//!   point of a commit.
 //! - [`faults`]: the ordered log of injected faults; [`digest`]: a hash of final histories
 //!   plus that log, to check one seed reproduces.
 //! - `cluster` (under `--cfg madsim`): engine, worker and client nodes on madsim's network
@@ -37,6 +39,8 @@ pub mod driver;
 #[cfg(madsim)]
 pub mod engine_nodes;
 pub mod faults;
+#[cfg(all(test, not(madsim)))]
+mod history_power_loss;
 #[cfg(madsim)]
 pub mod hostile;
 pub mod invariants;
