@@ -305,4 +305,44 @@ mod tests {
             "{report:?}"
         );
     }
+
+    /// A run's row whose history tail does not decode is a problem, named as such.
+    #[test]
+    fn a_history_tail_that_does_not_decode_is_a_problem() {
+        use endure_core::storage::*;
+        use endure_core::{EventId, Namespace, RunId, WorkflowExecutionStatus, WorkflowId};
+
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("store.redb");
+        drop(redb_store::RedbStorage::open(&path).unwrap());
+        let row = ExecutionRow {
+            key: ExecutionKey {
+                namespace: Namespace::new("default").unwrap(),
+                workflow_id: WorkflowId::new("tail").unwrap(),
+                run_id: RunId::from_u128(1),
+            },
+            shard: ShardId(0),
+            db_version: 1,
+            next_event_id: EventId::FIRST,
+            status: WorkflowExecutionStatus::Running,
+            state: Vec::new(),
+        };
+        // A History record announcing nine events and holding none.
+        let value = row.encode_under_key(None, Some(&[5, 2, 9])).unwrap();
+        let database = Database::create(&path).unwrap();
+        let transaction = database.begin_write().unwrap();
+        {
+            let mut table = transaction.open_table(EXECUTIONS).unwrap();
+            let key = super::super::keys::execution_key(&row.key);
+            table.insert(key.as_slice(), value.as_slice()).unwrap();
+        }
+        transaction.commit().unwrap();
+        drop(database);
+        let report = check(&path).unwrap();
+        assert_eq!(report.problem_count, 1, "{report:?}");
+        assert!(
+            report.problems[0].contains("its history tail"),
+            "{report:?}"
+        );
+    }
 }
