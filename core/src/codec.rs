@@ -377,6 +377,22 @@ pub fn decode_view<R: Record, V: DeserializeOwned>(bytes: &[u8]) -> Result<V, De
     }
 }
 
+/// Decodes a tagged record of kind `R` as `V` in place: `V` may borrow byte strings from
+/// `bytes` instead of copying them. Only a body that reads as it is (the current version's,
+/// or version 4's) can be; for an older one, `None` — decode it with [`decode_view`].
+pub fn decode_view_in_place<'a, R: Record, V: Deserialize<'a>>(
+    bytes: &'a [u8],
+) -> Option<Result<V, DecodeError>> {
+    match bytes {
+        [FORMAT_VERSION | 4, kind, body @ ..]
+            if *kind == R::KIND as u8 && R::BODY == BodyEncoding::Tagged =>
+        {
+            Some(decode_tagged::<R, V>(body))
+        }
+        _ => None,
+    }
+}
+
 /// A positional body of the current version: postcard.
 fn decode_positional<R: Record, V: DeserializeOwned>(body: &[u8]) -> Result<V, DecodeError> {
     let (value, rest) =
@@ -394,7 +410,7 @@ fn decode_positional<R: Record, V: DeserializeOwned>(body: &[u8]) -> Result<V, D
 }
 
 /// A tagged body: MessagePack read by rmp-serde straight from the slice, nesting bounded.
-fn decode_tagged<R: Record, V: DeserializeOwned>(body: &[u8]) -> Result<V, DecodeError> {
+fn decode_tagged<'a, R: Record, V: Deserialize<'a>>(body: &'a [u8]) -> Result<V, DecodeError> {
     let mut deserializer = rmp_serde::Deserializer::from_read_ref(body);
     deserializer.set_max_depth(NESTING_MAX);
     let value = V::deserialize(&mut deserializer).map_err(|error| DecodeError::Malformed {

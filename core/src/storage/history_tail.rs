@@ -64,35 +64,33 @@ pub fn append_to_tail(tail: Option<&[u8]>, events: History) -> Result<TailAppend
         .events
         .first()
         .map_or(1, |event| event.event_id.get());
-    let added = encode_history(&events)?;
-    let (held, held_events, added_events) = match tail {
-        None => {
-            let (count, body) = split_count(&added)?;
-            (0, &[][..], (count, body))
-        }
-        Some(tail) if is_current_history(tail) => {
-            let (held, held_events) = split_count(tail)?;
-            (held, held_events, split_count(&added)?)
-        }
+    let (held, held_events) = match tail {
+        None => (0, &[][..]),
+        Some(tail) if is_current_history(tail) => split_count(tail)?,
         Some(tail) => {
             // Written by an earlier format version: its events are decoded and written
             // again with the new ones.
             let mut old: History = codec::decode(tail)?;
             let held = old.events.len();
             old.events.extend(events.events);
-            let merged = encode_history(&old)?;
+            let merged = codec::encode(&old)?;
             return finish(merged, first_new, held as u64);
         }
     };
-    let count = held + added_events.0;
-    let mut merged = Vec::with_capacity(12 + held_events.len() + added_events.1.len());
-    merged.extend_from_slice(&[FORMAT_VERSION, RecordKind::History as u8]);
-    merged = postcard::to_extend(&count, merged).map_err(|error| EncodeError {
+    let failed = |error: postcard::Error| EncodeError {
         kind: RecordKind::History,
         reason: error.to_string(),
-    })?;
+    };
+    // One buffer: the header, the new count, the tail's events as they are, then each new
+    // event encoded in place (a sequence's elements are their own encodings, back to back).
+    let room = 16 + held_events.len() + events.events.len() * 256;
+    let mut merged = Vec::with_capacity(room.min(HISTORY_TAIL_BYTES_MAX * 2));
+    merged.extend_from_slice(&[FORMAT_VERSION, RecordKind::History as u8]);
+    merged = postcard::to_extend(&(held + events.events.len()), merged).map_err(failed)?;
     merged.extend_from_slice(held_events);
-    merged.extend_from_slice(added_events.1);
+    for event in &events.events {
+        merged = postcard::to_extend(event, merged).map_err(failed)?;
+    }
     finish(merged, first_new, held as u64)
 }
 
@@ -117,10 +115,6 @@ fn finish(merged: Vec<u8>, first_new: u64, held: u64) -> Result<TailAppend, Tail
         first_event_id,
         batch: merged,
     })
-}
-
-fn encode_history(history: &History) -> Result<Vec<u8>, EncodeError> {
-    codec::encode(history)
 }
 
 /// Whether `record` is a [`History`] of this format version, whose events can be spliced.

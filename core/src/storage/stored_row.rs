@@ -18,6 +18,8 @@
 //!   since the run's last history batch, so that a write appends to the row it rewrites
 //!   anyway instead of adding a batch row of its own.
 
+use std::borrow::Cow;
+
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
@@ -70,19 +72,19 @@ struct StoredRow {
 }
 
 /// What a stored row holds besides its [`ExecutionRow`] (read by
-/// [`ExecutionRow::stored_extras`]).
+/// [`ExecutionRow::stored_extras`]), its tail borrowed from the row's bytes where it can be.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct StoredExtras {
+pub struct StoredExtras<'a> {
     /// The run's deadline, if the row records one.
     pub deadline: Option<Timestamp>,
     /// The events since the run's last history batch, as a `History` record
     /// (`history_tail.rs`), if the row keeps any.
-    pub history_tail: Option<Vec<u8>>,
+    pub history_tail: Option<Cow<'a, [u8]>>,
 }
 
 /// A stored row's deadline and history tail; its other fields skipped.
 #[derive(Deserialize)]
-struct RowExtras {
+struct RowExtras<'a> {
     #[serde(default)]
     _key: IgnoredAny,
     #[serde(default)]
@@ -97,8 +99,8 @@ struct RowExtras {
     _state: IgnoredAny,
     #[serde(default)]
     deadline: Option<Timestamp>,
-    #[serde(default, with = "serde_bytes")]
-    history_tail: Option<Vec<u8>>,
+    #[serde(default, borrow, with = "serde_bytes")]
+    history_tail: Option<Cow<'a, [u8]>>,
 }
 
 /// The deadline of a stored row; its other fields skipped.
@@ -142,12 +144,21 @@ impl ExecutionRow {
     }
 
     /// The deadline and history tail recorded in a stored row's bytes (none of either in
-    /// rows written before these fields existed); the row itself is skipped, not copied.
-    pub fn stored_extras(row: &[u8]) -> Result<StoredExtras, DecodeError> {
-        codec::decode_view::<Self, RowExtras>(row).map(|row| StoredExtras {
-            deadline: row.deadline,
-            history_tail: row.history_tail,
-        })
+    /// rows written before these fields existed); the row itself is skipped, and the tail
+    /// is borrowed, not copied.
+    pub fn stored_extras(row: &[u8]) -> Result<StoredExtras<'_>, DecodeError> {
+        match codec::decode_view_in_place::<Self, RowExtras<'_>>(row) {
+            Some(extras) => extras.map(|extras| StoredExtras {
+                deadline: extras.deadline,
+                history_tail: extras.history_tail,
+            }),
+            // A row of version 1–3, written before rows kept a tail: read through its
+            // version's snapshot for what it has.
+            None => Ok(StoredExtras {
+                deadline: Self::stored_deadline(row)?,
+                history_tail: None,
+            }),
+        }
     }
 
     /// The row stored as `value` under the key of the run `key` (a value of
@@ -293,10 +304,18 @@ mod tests {
             ExecutionRow::decode_under_key(&bytes, row.key.clone()),
             Ok(row.clone())
         );
-        let neither = ExecutionRow::stored_extras(&row.encode_under_key(None, None).unwrap());
-        assert_eq!(neither, Ok(StoredExtras::default()));
-        let whole = ExecutionRow::stored_extras(&codec::encode(&row).unwrap());
-        assert_eq!(whole, Ok(StoredExtras::default()));
+        let neither = row.encode_under_key(None, None).unwrap();
+        assert_eq!(
+            ExecutionRow::stored_extras(&neither),
+            Ok(StoredExtras::default())
+        );
+        let whole = codec::encode(&row).unwrap();
+        assert_eq!(
+            ExecutionRow::stored_extras(&whole),
+            Ok(StoredExtras::default())
+        );
+        // The tail is read in place, not copied.
+        assert!(matches!(extras.history_tail, Some(Cow::Borrowed(_))));
     }
 
     #[test]

@@ -233,6 +233,18 @@ fn stored_run_view_reads_every_version_of_the_execution_row() {
         let view = storage::StoredRun::decode(&bytes)
             .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
         assert_eq!(view, storage::StoredRun::from(&row), "{}", path.display());
+        // Rows of every version read as keeping no deadline and no history tail, and as
+        // the same row under their key.
+        let extras = storage::ExecutionRow::stored_extras(&bytes)
+            .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+        assert_eq!(
+            extras,
+            storage::StoredExtras::default(),
+            "{}",
+            path.display()
+        );
+        let under_key = storage::ExecutionRow::decode_under_key(&bytes, row.key.clone());
+        assert_eq!(under_key.as_ref(), Ok(&row), "{}", path.display());
         versions += 1;
     }
     assert!(versions >= 5, "the golden rows of versions 1–5 at least");

@@ -3,6 +3,8 @@
 //! commit's [`Redo`] (the body of its commit-log record) when one is kept, and a replay
 //! applies a record's changes back through the same two calls.
 
+use std::borrow::Cow;
+
 use endure_core::history::{History, HistoryEvent};
 use endure_core::storage::*;
 use endure_core::time::Timestamp;
@@ -225,8 +227,8 @@ impl<'txn> Tables<'txn> {
     /// `history` recorded in it — the tail and the events spilled together to a batch row
     /// once they pass `HISTORY_TAIL_BYTES_MAX` — and moves its deadline row from the one
     /// the replaced row recorded. The replaced row of a run that `exists` is read first,
-    /// for its deadline and tail: one lookup and the put for the row (a write's events add
-    /// no row of their own), then deadline rows only if the time changed.
+    /// for its deadline and tail (read in place): one lookup and the put for the row (a
+    /// write's events add no row of their own), then deadline rows only if the time changed.
     fn put_run(
         &mut self,
         row: &ExecutionRow,
@@ -236,41 +238,47 @@ impl<'txn> Tables<'txn> {
         history: Vec<HistoryEvent>,
     ) -> Result<(), StorageError> {
         let key = &row.key;
-        let old = match exists {
-            true => match self.executions.get(exec_key).map_err(redb_error)? {
+        // The new row's bytes are made while the old one is borrowed; then it is put.
+        let (old_deadline, deadline, bytes, spilled) = {
+            let old = match exists {
+                true => self.executions.get(exec_key).map_err(redb_error)?,
+                false => None,
+            };
+            let extras = match &old {
                 Some(old) => ExecutionRow::stored_extras(old.value())
                     .map_err(|error| corrupt_row(key, error))?,
                 None => StoredExtras::default(),
-            },
-            false => StoredExtras::default(),
-        };
-        let deadline = match update {
-            DeadlineUpdate::Set(time) => Some(time),
-            DeadlineUpdate::Clear => None,
-            DeadlineUpdate::Keep => old.deadline,
-        };
-        let tail = if history.is_empty() {
-            old.history_tail
-        } else {
-            let appended = append_to_tail(old.history_tail.as_deref(), History { events: history })
-                .map_err(|error| StorageError::Corrupt {
-                    what: format!("history of {key:?}"),
-                    reason: error.to_string(),
-                })?;
-            match appended {
-                TailAppend::Kept(tail) => Some(tail),
-                TailAppend::Spilled {
-                    first_event_id,
-                    batch,
-                } => {
-                    self.put(RunTable::History, &history_key(key, first_event_id), &batch)?;
-                    None
+            };
+            let deadline = match update {
+                DeadlineUpdate::Set(time) => Some(time),
+                DeadlineUpdate::Clear => None,
+                DeadlineUpdate::Keep => extras.deadline,
+            };
+            let (tail, spilled) = if history.is_empty() {
+                (extras.history_tail, None)
+            } else {
+                let tail = extras.history_tail.as_deref();
+                match append_to_tail(tail, History { events: history }).map_err(|error| {
+                    StorageError::Corrupt {
+                        what: format!("history of {key:?}"),
+                        reason: error.to_string(),
+                    }
+                })? {
+                    TailAppend::Kept(tail) => (Some(Cow::Owned(tail)), None),
+                    TailAppend::Spilled {
+                        first_event_id,
+                        batch,
+                    } => (None, Some((first_event_id, batch))),
                 }
-            }
+            };
+            let bytes = encoded::<ExecutionRow>(row.encode_under_key(deadline, tail.as_deref()))?;
+            (extras.deadline, deadline, bytes, spilled)
         };
-        let bytes = encoded::<ExecutionRow>(row.encode_under_key(deadline, tail.as_deref()))?;
+        if let Some((first_event_id, batch)) = spilled {
+            self.put(RunTable::History, &history_key(key, first_event_id), &batch)?;
+        }
         self.put(RunTable::Executions, exec_key, &bytes)?;
-        self.move_deadline(key, row.shard, old.deadline, deadline)
+        self.move_deadline(key, row.shard, old_deadline, deadline)
     }
 
     /// Moves the run's deadline row from `old` to `new` (either may be none).

@@ -52,8 +52,8 @@ pub(super) fn record_deadlines_in_rows(database: &Database) -> Result<u64, Stora
             )?;
             // Rows of the older layout keep no history tail; one would be kept all the same.
             let tail = decoded(ExecutionRow::stored_extras(stored.value()), what)?.history_tail;
-            drop(stored);
             let bytes = encoded::<ExecutionRow>(row.encode_under_key(Some(time), tail.as_deref()))?;
+            drop(stored);
             executions
                 .insert(key.value(), bytes.as_slice())
                 .map_err(redb_error)?;
@@ -102,14 +102,11 @@ pub fn rewrite_in_older_layout(backend: impl redb::StorageBackend) -> Result<u64
                 ExecutionRow::decode_under_key(&value, parse_execution_key(&key)?),
                 what,
             )?;
-            if let Some(tail) = &extras.history_tail {
+            if let Some(tail) = extras.history_tail.as_deref() {
                 let events = decoded(tail_events(Some(tail)), what)?;
                 if let Some(first) = events.events.first() {
                     history
-                        .insert(
-                            history_key(&row.key, first.event_id).as_slice(),
-                            tail.as_slice(),
-                        )
+                        .insert(history_key(&row.key, first.event_id).as_slice(), tail)
                         .map_err(redb_error)?;
                 }
             }
