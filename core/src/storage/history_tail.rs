@@ -77,6 +77,13 @@ pub fn append_to_tail(tail: Option<&[u8]>, events: History) -> Result<TailAppend
             return finish(merged, first_new, held as u64);
         }
     };
+    // The tail holds the events just before the new ones, so fewer than their first id.
+    if held as u64 >= first_new {
+        return Err(TailError::Inconsistent {
+            held: held as u64,
+            first: first_new,
+        });
+    }
     let failed = |error: postcard::Error| EncodeError {
         kind: RecordKind::History,
         reason: error.to_string(),
@@ -245,6 +252,13 @@ mod tests {
         assert!(matches!(
             append_to_tail(Some(&big), events(2, 1, 250)),
             Err(TailError::Inconsistent { held: 3, first: 2 })
+        ));
+        // A count as large as a usize holds is refused, not added to.
+        let mut huge = vec![FORMAT_VERSION, RecordKind::History as u8];
+        huge = postcard::to_extend(&usize::MAX, huge).unwrap();
+        assert!(matches!(
+            append_to_tail(Some(&huge), events(3, 1, 4)),
+            Err(TailError::Inconsistent { first: 3, .. })
         ));
     }
 }

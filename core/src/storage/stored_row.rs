@@ -1,5 +1,5 @@
 //! A run's [`ExecutionRow`] as a store keyed by the run keeps it: without its key, with its
-//! deadline.
+//! deadline and its history's tail.
 //!
 //! - **Without its key.** The store's key is the run (namespace, workflow id, run id), so
 //!   the row's field 0 would say it again, in every run. The stored value leaves it out
@@ -9,14 +9,14 @@
 //! - **With its deadline, as tagged field 6.** A store that keys deadline rows by time (the
 //!   redb store) must find a run's deadline row again to move or remove it. Kept in the
 //!   run's own row — which every write of the run rewrites anyway — it needs no index of its
-//!   own: the write that puts the new row gets the old one back, and with it the deadline
+//!   own: the write reads the old row before putting the new one, and with it the deadline
 //!   row to remove. Rows written before the field existed read as having none.
-//! - **Its state without the entries its key holds** (`stored_state.rs`): the state's
-//!   leading namespace, workflow id and run id (and first run, when it is the same run) are
-//!   left out, and field 8 says how many; reading puts them back, byte for byte.
 //! - **With its history's tail, as tagged field 7** (`history_tail.rs`): the events written
 //!   since the run's last history batch, so that a write appends to the row it rewrites
 //!   anyway instead of adding a batch row of its own.
+//! - **Its state without the entries its key holds** (`stored_state.rs`): the state's
+//!   leading namespace, workflow id and run id (and first run, when it is the same run) are
+//!   left out, and field 8 says how many; reading puts them back, byte for byte.
 
 use std::borrow::Cow;
 
@@ -51,7 +51,8 @@ struct StoredValue<'a> {
     state_without_key: Option<u8>,
 }
 
-/// A stored row's fields but its key (which it may or may not hold), and its deadline.
+/// A stored row's fields but its key (which it may or may not hold), and how many of its
+/// state's leading entries were left out.
 #[derive(Deserialize)]
 struct StoredRow {
     #[serde(default)]
@@ -103,20 +104,6 @@ struct RowExtras<'a> {
     history_tail: Option<Cow<'a, [u8]>>,
 }
 
-/// The deadline of a stored row; its other fields skipped.
-#[derive(Deserialize)]
-struct RowDeadline {
-    #[serde(default)]
-    _key: IgnoredAny,
-    _shard: IgnoredAny,
-    _db_version: IgnoredAny,
-    _next_event_id: IgnoredAny,
-    _status: IgnoredAny,
-    _state: IgnoredAny,
-    #[serde(default)]
-    deadline: Option<Timestamp>,
-}
-
 impl ExecutionRow {
     /// The value to store under a key of the row's run: the row without its key, with the
     /// run's `deadline` and its `history_tail` recorded in it.
@@ -152,12 +139,9 @@ impl ExecutionRow {
                 deadline: extras.deadline,
                 history_tail: extras.history_tail,
             }),
-            // A row of version 1–3, written before rows kept a tail: read through its
-            // version's snapshot for what it has.
-            None => Ok(StoredExtras {
-                deadline: Self::stored_deadline(row)?,
-                history_tail: None,
-            }),
+            // A row of version 1–3 (or bytes that are no row): written before rows kept a
+            // deadline or a tail, it has neither once it reads at all.
+            None => super::StoredRun::decode(row).map(|_| StoredExtras::default()),
         }
     }
 
@@ -182,7 +166,7 @@ impl ExecutionRow {
     /// The deadline recorded in a stored row's bytes (`None` if none was, as in every row
     /// written before the field existed); the rest of the row is skipped, not copied.
     pub fn stored_deadline(row: &[u8]) -> Result<Option<Timestamp>, DecodeError> {
-        codec::decode_view::<Self, RowDeadline>(row).map(|row| row.deadline)
+        Self::stored_extras(row).map(|extras| extras.deadline)
     }
 }
 

@@ -211,6 +211,24 @@ mod tests {
     use super::super::redb_store;
     use super::*;
 
+    /// A new run's row of workflow `name` (its state no machine).
+    fn new_run(name: &str) -> ExecutionRow {
+        use endure_core::storage::{ExecutionKey, ShardId};
+        use endure_core::{EventId, Namespace, RunId, WorkflowExecutionStatus, WorkflowId};
+        ExecutionRow {
+            key: ExecutionKey {
+                namespace: Namespace::new("default").unwrap(),
+                workflow_id: WorkflowId::new(name).unwrap(),
+                run_id: RunId::from_u128(1),
+            },
+            shard: ShardId(0),
+            db_version: 1,
+            next_event_id: EventId::FIRST,
+            status: WorkflowExecutionStatus::Running,
+            state: Vec::new(),
+        }
+    }
+
     #[test]
     fn a_new_store_is_sound_and_a_store_in_use_is_refused() {
         let directory = tempfile::tempdir().unwrap();
@@ -233,22 +251,10 @@ mod tests {
     fn deadlines_must_match_the_rows_that_record_them() {
         use endure_core::storage::*;
         use endure_core::time::Timestamp;
-        use endure_core::{EventId, Namespace, RunId, WorkflowExecutionStatus, WorkflowId};
 
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("store.redb");
-        let row = ExecutionRow {
-            key: ExecutionKey {
-                namespace: Namespace::new("default").unwrap(),
-                workflow_id: WorkflowId::new("timer").unwrap(),
-                run_id: RunId::from_u128(1),
-            },
-            shard: ShardId(0),
-            db_version: 1,
-            next_event_id: EventId::FIRST,
-            status: WorkflowExecutionStatus::Running,
-            state: Vec::new(),
-        };
+        let row = new_run("timer");
         let at = Timestamp::from_unix_seconds(1_800_000_000);
         {
             let store = redb_store::RedbStorage::open(&path).unwrap();
@@ -309,24 +315,10 @@ mod tests {
     /// A run's row whose history tail does not decode is a problem, named as such.
     #[test]
     fn a_history_tail_that_does_not_decode_is_a_problem() {
-        use endure_core::storage::*;
-        use endure_core::{EventId, Namespace, RunId, WorkflowExecutionStatus, WorkflowId};
-
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("store.redb");
         drop(redb_store::RedbStorage::open(&path).unwrap());
-        let row = ExecutionRow {
-            key: ExecutionKey {
-                namespace: Namespace::new("default").unwrap(),
-                workflow_id: WorkflowId::new("tail").unwrap(),
-                run_id: RunId::from_u128(1),
-            },
-            shard: ShardId(0),
-            db_version: 1,
-            next_event_id: EventId::FIRST,
-            status: WorkflowExecutionStatus::Running,
-            state: Vec::new(),
-        };
+        let row = new_run("tail");
         // A History record announcing nine events and holding none.
         let value = row.encode_under_key(None, Some(&[5, 2, 9])).unwrap();
         let database = Database::create(&path).unwrap();
