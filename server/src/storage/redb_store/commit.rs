@@ -14,9 +14,10 @@ use super::{LOG_SEQUENCE_KEY, META, begin_durable};
 /// The results of one commit's writes, in order.
 type WriteResults = Vec<Result<(), WriteRejection>>;
 
-/// A commit's results, and the failure of the checkpoint that followed it, if one did:
-/// the writes are durable all the same, but the store must stop.
-pub(super) type Committed = (WriteResults, Option<StorageError>);
+/// A commit's results, and whether the commit log now asks for a [`checkpoint`] (which the
+/// caller runs next, apart: it is a durable redb commit of every page the log's records
+/// dirtied, far longer than a commit).
+pub(super) type Committed = (WriteResults, bool);
 
 /// Commits a group of workflow writes: each is checked and, if accepted, applied, in one
 /// redb write transaction. With a commit log, the transaction is not synced: its changes
@@ -44,12 +45,12 @@ pub(super) fn commit_sync(
     };
     let Some(log) = log else {
         transaction.commit().map_err(redb_error)?;
-        return Ok((results, None));
+        return Ok((results, false));
     };
     if redo.is_empty() {
         // Every write was rejected: nothing to keep.
         transaction.abort().map_err(redb_error)?;
-        return Ok((results, None));
+        return Ok((results, false));
     }
     // Locked inside the redb write transaction: records are appended in commit order.
     let mut log = log.lock();
@@ -59,11 +60,7 @@ pub(super) fn commit_sync(
         // The writes are durable (their record is synced) and visible: whatever the
         // checkpoint meets, they are acknowledged; a failed checkpoint stops the store, and
         // the next open replays the log.
-        if log.checkpoint_due()
-            && let Err(error) = checkpoint(database, &mut log)
-        {
-            return Ok((results, Some(error)));
-        }
+        Ok((results, log.checkpoint_due()))
     } else {
         // Too large for the log: a durable commit, which covers the log's records too.
         transaction
@@ -72,8 +69,8 @@ pub(super) fn commit_sync(
         note_checkpoint(&transaction, log.last_sequence())?;
         transaction.commit().map_err(redb_error)?;
         log.restart();
+        Ok((results, false))
     }
-    Ok((results, None))
 }
 
 /// Writes into `transaction` that the redb file holds the log's records up to `sequence`.
@@ -89,9 +86,17 @@ fn note_checkpoint(
     Ok(())
 }
 
-/// A durable redb commit covering every record of the log, which then starts again.
-pub(super) fn checkpoint(database: &Database, log: &mut Wal) -> Result<(), StorageError> {
+/// A durable redb commit covering every record of the log, which then starts again. The
+/// log is locked inside the checkpoint's write transaction, in the order a commit takes the
+/// two (so a commit and a checkpoint never wait for each other's), and every record it
+/// holds then is in redb: a record is appended and its transaction committed under one
+/// lock.
+pub(super) fn checkpoint(
+    database: &Database,
+    log: &parking_lot::Mutex<Wal>,
+) -> Result<(), StorageError> {
     let transaction = begin_durable(database)?;
+    let mut log = log.lock();
     note_checkpoint(&transaction, log.last_sequence())?;
     transaction.commit().map_err(redb_error)?;
     log.restart();

@@ -83,22 +83,25 @@ impl RedbStorage {
         self.stop_on_failure(guarded(|| work(self.inner.database()?)))
     }
 
-    /// Runs `work` on a blocking context; an IO error or a panic stops the store.
+    /// Runs `work` on a blocking context ([`Blocking::Lent`]); an IO error or a panic stops
+    /// the store.
     pub(super) async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Database) -> Result<T, StorageError> + Send + 'static,
     ) -> Result<T, StorageError> {
-        self.run_inner(move |inner| work(inner.database()?)).await
+        self.run_inner(Blocking::Lent, move |inner| work(inner.database()?))
+            .await
     }
 
-    /// [`Self::run`], with the whole store (its commit log too).
+    /// [`Self::run`], with the whole store (its commit log too), where `blocking` says.
     pub(super) async fn run_inner<T: Send + 'static>(
         &self,
+        blocking: Blocking,
         work: impl FnOnce(&Inner) -> Result<T, StorageError> + Send + 'static,
     ) -> Result<T, StorageError> {
         self.check_running()?;
         let inner = Arc::clone(&self.inner);
-        self.stop_on_failure(run_blocking(move || guarded(|| work(&inner))).await)
+        self.stop_on_failure(run_blocking(blocking, move || guarded(|| work(&inner))).await)
     }
 
     /// Refuses all work once a failure stopped the store (fail-stop).
@@ -154,7 +157,7 @@ impl Drop for Inner {
         if let Some(log) = &self.log
             && !self.stopped.load(Ordering::Acquire)
         {
-            let closed = guarded(|| checkpoint(&database, &mut log.lock()));
+            let closed = guarded(|| checkpoint(&database, log));
             if let Err(error) = closed {
                 tracing::warn!(%error, "the last checkpoint failed; the next open replays the commit log");
             }
@@ -165,28 +168,44 @@ impl Drop for Inner {
     }
 }
 
+/// Where a piece of synchronous storage work runs on a multi-threaded runtime.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Blocking {
+    /// Work that may take long — a scan, a checkpoint, a commit of many writes — on this
+    /// thread lent by the runtime (`block_in_place`), which first hands this thread's other
+    /// tasks to another: a thread wake-up and the runtime's core moving to another thread.
+    Lent,
+    /// A commit of a few writes (one log record: a page written and `fdatasync`ed, and a
+    /// few redb pages), right on this thread: the hand-off `Lent` makes cost 50–60 µs of
+    /// each commit on a 2-core VM — a quarter of a one-activity workflow's latency away
+    /// from the disk — against one sync's wait, during which the runtime's other threads
+    /// run its other tasks.
+    InPlace,
+}
+
 /// Runs synchronous storage work (a commit, a scan) without stalling the runtime's other
-/// tasks: in place on a multi-threaded runtime, which hands this thread's other tasks to
-/// another (`block_in_place`: the commit's thread hops were 0.1 ms of each step's latency);
-/// on tokio's blocking pool under a current-thread runtime; inline under madsim, which
-/// simulates no threads (so the simulated disk sees the very same calls in a
-/// deterministic order).
+/// tasks for long: on a multi-threaded runtime in place, as `blocking` says; on tokio's
+/// blocking pool under a current-thread runtime, which cannot lend its only thread; inline
+/// under madsim, which simulates no threads (so the simulated disk sees the very same
+/// calls in a deterministic order).
 async fn run_blocking<T: Send + 'static>(
+    blocking: Blocking,
     work: impl FnOnce() -> Result<T, StorageError> + Send + 'static,
 ) -> Result<T, StorageError> {
     #[cfg(madsim)]
     {
+        let _ = blocking;
         work()
     }
     #[cfg(not(madsim))]
     {
-        // On a multi-threaded runtime the work runs on this very thread, the runtime moving
-        // its other tasks elsewhere meanwhile: no hop to a pool thread and back. A
-        // current-thread runtime (tests) cannot lend its thread, so it uses the pool.
         if tokio::runtime::Handle::current().runtime_flavor()
             == tokio::runtime::RuntimeFlavor::MultiThread
         {
-            return tokio::task::block_in_place(work);
+            return match blocking {
+                Blocking::InPlace => work(),
+                Blocking::Lent => tokio::task::block_in_place(work),
+            };
         }
         tokio::task::spawn_blocking(work)
             .await

@@ -38,9 +38,9 @@ mod upgrade;
 mod wal;
 
 pub(super) use self::commit::unapplied_log_records;
-use self::commit::{commit_sync, open_log};
+use self::commit::{checkpoint, commit_sync, open_log};
+use self::failure::{Blocking, io, open_database};
 pub(super) use self::failure::{guarded, redb_error};
-use self::failure::{io, open_database};
 pub use self::upgrade::rewrite_in_older_layout;
 use self::wal::Wal;
 pub use self::wal::WalConfig;
@@ -82,6 +82,12 @@ const LOG_SEQUENCE_KEY: &str = "log_sequence";
 /// weigh a gigabyte; the hot pages of a shard's rows fit in far less. At 128 MiB that
 /// engine weighed 281 MB, at 32 MiB 169 MB, starting runs no slower (`endure bench idle`).
 const CACHE_BYTES: usize = 32 * 1024 * 1024;
+
+/// The most writes a commit may hold and still run in place on its caller's thread
+/// ([`Blocking::InPlace`]): a group of writes as a sequential workflow or a light load
+/// makes them, whose commit is one log record and a few redb pages. Under load, groups
+/// grow past it and are lent a thread, whose hand-off their many writes share.
+const IN_PLACE_COMMIT_WRITES_MAX: usize = 8;
 
 /// The redb file store.
 #[derive(Clone)]
@@ -471,11 +477,31 @@ impl Storage for RedbStorage {
         &self,
         writes: Vec<WorkflowWrite>,
     ) -> Result<Vec<Result<(), WriteRejection>>, StorageError> {
-        let (results, checkpoint_failed) = self
-            .run_inner(move |inner| commit_sync(inner.database()?, inner.log.as_ref(), writes))
+        // A commit of a few writes on a store with a log is one record and a few pages: it
+        // runs in place. A larger one, and the checkpoint that may follow, are lent a thread.
+        let blocking = if self.inner.log.is_some() && writes.len() <= IN_PLACE_COMMIT_WRITES_MAX {
+            Blocking::InPlace
+        } else {
+            Blocking::Lent
+        };
+        let (results, checkpoint_due) = self
+            .run_inner(blocking, move |inner| {
+                commit_sync(inner.database()?, inner.log.as_ref(), writes)
+            })
             .await?;
-        if let Some(error) = checkpoint_failed {
-            self.stop(error.to_string());
+        if checkpoint_due {
+            // The writes are durable (their record is synced) and visible: whatever the
+            // checkpoint meets, they are acknowledged. A failed checkpoint stops the store,
+            // and the next open replays the log.
+            let checkpointed = self
+                .run_inner(Blocking::Lent, |inner| match &inner.log {
+                    Some(log) => checkpoint(inner.database()?, log),
+                    None => Ok(()),
+                })
+                .await;
+            if let Err(error) = checkpointed {
+                self.stop(error.to_string());
+            }
         }
         self.counted();
         Ok(results)
