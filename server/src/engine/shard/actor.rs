@@ -25,6 +25,7 @@ use crate::engine::updates::UpdateWaiters;
 use crate::engine::writer::CommitRequest;
 use endure_core::protocol::WorkflowCloseResponse;
 
+use super::alarm::Alarm;
 use super::ids::IdSource;
 use super::messages::ShardMessage;
 use super::outbox_rows::OutboxRows;
@@ -184,6 +185,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         let mut deadline_turn = false;
         // Messages taken from the inbox while gathering a batch, handled next, in order.
         let mut stash = std::collections::VecDeque::new();
+        let mut alarm = Alarm::new();
         loop {
             deadline_turn = !deadline_turn;
             let now = self.parts.clock.now();
@@ -194,9 +196,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                 self.fire_due().await;
                 continue;
             }
-            let next = self.deadlines.wake_at(now);
-            let clock = Arc::clone(&self.parts.clock);
-            let sleep = async move { clock.sleep_until(next).await };
+            alarm.arm(&self.parts.clock, self.deadlines.wake_at(now));
             if let Some(message) = stash.pop_front() {
                 self.handle_batched(message, &mut inbox, &mut stash).await;
                 continue;
@@ -212,7 +212,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
                 biased;
                 Some(result) = self.in_flight.front_result() => Woke::Settled(result),
                 message = inbox.recv() => Woke::Message(message),
-                () = sleep => Woke::Deadline,
+                () = alarm.rung() => Woke::Deadline,
             };
             match woke {
                 Woke::Settled(result) => {

@@ -23,6 +23,7 @@
 //! `recent` (a busy run's latest events, handed to its sticky tasks).
 
 mod actor;
+mod alarm;
 mod expiry;
 mod ids;
 mod messages;
