@@ -18,8 +18,8 @@ async fn redb_store_conforms() {
     redb_conformance().await;
 }
 
-/// On a multi-threaded runtime the store commits and scans in place (`block_in_place`)
-/// instead of on the blocking pool: the same suite holds.
+/// On a multi-threaded runtime the store commits in place (a few writes) or on a lent
+/// thread (`block_in_place`) instead of on the blocking pool: the same suite holds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redb_store_conforms_on_a_multi_threaded_runtime() {
     redb_conformance().await;
@@ -44,8 +44,12 @@ fn key() -> ExecutionKey {
 }
 
 fn create(range: RangeId) -> WorkflowWrite {
+    create_run(range, key())
+}
+
+fn create_run(range: RangeId, key: ExecutionKey) -> WorkflowWrite {
     let row = ExecutionRow {
-        key: key(),
+        key,
         shard: ShardId(0),
         db_version: 1,
         next_event_id: EventId::FIRST,
@@ -191,30 +195,99 @@ async fn a_corrupt_record_is_an_error_naming_its_execution() {
             .remove(0)
             .unwrap();
     }
-    {
-        // Overwrite the row with bytes that are not a record.
-        let database = redb::Database::create(&path).unwrap();
-        let table: redb::TableDefinition<'static, &[u8], &[u8]> =
-            redb::TableDefinition::new("executions");
-        let transaction = database.begin_write().unwrap();
-        {
-            let mut executions = transaction.open_table(table).unwrap();
-            let keys: Vec<Vec<u8>> = redb::ReadableTable::iter(&executions)
-                .unwrap()
-                .map(|entry| entry.unwrap().0.value().to_vec())
-                .collect();
-            for key in keys {
-                executions
-                    .insert(key.as_slice(), [1u8, 8, 255, 255].as_slice())
-                    .unwrap();
-            }
-        }
-        transaction.commit().unwrap();
-    }
+    corrupt_every_run_row(&path);
     let store = RedbStorage::open(&path).unwrap();
     match store.load_execution(&key()).await {
         Err(StorageError::Corrupt { what, .. }) => assert!(what.contains("durable"), "{what}"),
         other => panic!("expected a corruption error, got {other:?}"),
+    }
+}
+
+/// Rewrites every run row of the closed store at `path` with bytes that are not a record.
+fn corrupt_every_run_row(path: &std::path::Path) {
+    let database = redb::Database::create(path).unwrap();
+    let table: redb::TableDefinition<'static, &[u8], &[u8]> =
+        redb::TableDefinition::new("executions");
+    let transaction = database.begin_write().unwrap();
+    {
+        let mut executions = transaction.open_table(table).unwrap();
+        let keys: Vec<Vec<u8>> = redb::ReadableTable::iter(&executions)
+            .unwrap()
+            .map(|entry| entry.unwrap().0.value().to_vec())
+            .collect();
+        for key in keys {
+            executions
+                .insert(key.as_slice(), [1u8, 8, 255, 255].as_slice())
+                .unwrap();
+        }
+    }
+    transaction.commit().unwrap();
+}
+
+/// Commits stay held in an open transaction until something reads (`publication.rs`). A
+/// group that fails on a corrupt row drops that transaction: the commits it held before are
+/// made again from their records, visible at once and still there after a reopen, and the
+/// store goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_that_fails_keeps_the_held_commits_before_it() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("store.redb");
+    {
+        let store = RedbStorage::open(&path).unwrap();
+        let range = store.acquire_shard(ShardId(0)).await.unwrap();
+        assert_eq!(store.commit(vec![create(range)]).await.unwrap(), [Ok(())]);
+    }
+    corrupt_every_run_row(&path);
+    let store = RedbStorage::open(&path).unwrap();
+    let range = store.acquire_shard(ShardId(0)).await.unwrap();
+    let others: Vec<ExecutionKey> = (2..5)
+        .map(|run| ExecutionKey {
+            workflow_id: WorkflowId::new(format!("held-{run}")).unwrap(),
+            run_id: RunId::from_u128(run),
+            ..key()
+        })
+        .collect();
+    // Three commits, nothing read between them: one held transaction.
+    for other in &others {
+        let written = store.commit(vec![create_run(range, other.clone())]).await;
+        assert_eq!(written.unwrap(), [Ok(())]);
+    }
+    // A write to the corrupt run fails its group.
+    let mut update = create(range);
+    update.runs[0].condition = RunCondition::DbVersion(1);
+    update.runs[0].row.db_version = 2;
+    match store.commit(vec![update]).await {
+        Err(StorageError::Corrupt { what, .. }) => assert!(what.contains("durable"), "{what}"),
+        other => panic!("expected a corruption error, got {other:?}"),
+    }
+    assert!(
+        store.stopped().is_none(),
+        "a corrupt row fails its group only"
+    );
+    for other in &others {
+        let row = store.load_execution(other).await.unwrap();
+        assert_eq!(row.map(|row| row.db_version), Some(1), "{other:?}");
+    }
+    // And they were durable all along: a reopen finds them.
+    let fourth = ExecutionKey {
+        workflow_id: WorkflowId::new("after").unwrap(),
+        run_id: RunId::from_u128(9),
+        ..key()
+    };
+    assert_eq!(
+        store
+            .commit(vec![create_run(range, fourth.clone())])
+            .await
+            .unwrap(),
+        [Ok(())]
+    );
+    drop(store);
+    let store = RedbStorage::open(&path).unwrap();
+    for other in others.iter().chain([&fourth]) {
+        assert!(
+            store.load_execution(other).await.unwrap().is_some(),
+            "{other:?}"
+        );
     }
 }
 

@@ -6,7 +6,10 @@ use endure_core::storage::*;
 use redb::{Database, Durability, ReadableDatabase, StorageBackend};
 
 use super::failure::{io, redb_error};
-use super::redo;
+use super::publication::{
+    Held, UNPUBLISHED_BYTES_MAX, Unpublished, redo_and_publish, take_or_begin,
+};
+use super::redo::{self, Redo};
 use super::tables::Tables;
 use super::wal::{Wal, WalConfig};
 use super::{LOG_SEQUENCE_KEY, META, begin_durable};
@@ -19,50 +22,94 @@ type WriteResults = Vec<Result<(), WriteRejection>>;
 /// dirtied, far longer than a commit).
 pub(super) type Committed = (WriteResults, bool);
 
+/// Checks each write of a group against `transaction` and applies those accepted; their
+/// results and (when `logged`) the record of the changes made.
+fn apply_group(
+    transaction: &redb::WriteTransaction,
+    logged: bool,
+    writes: Vec<WorkflowWrite>,
+) -> Result<(WriteResults, Redo), StorageError> {
+    let mut results = Vec::with_capacity(writes.len());
+    let mut tables = Tables::open(transaction, logged)?;
+    for write in writes {
+        let result = check_write(&write, &tables)?;
+        if result.is_ok() {
+            tables.apply(write)?;
+        }
+        results.push(result);
+    }
+    Ok((results, tables.take_redo()))
+}
+
 /// Commits a group of workflow writes: each is checked and, if accepted, applied, in one
 /// redb write transaction. With a commit log, the transaction is not synced: its changes
-/// are appended to the log and synced first, and only then is it committed (made visible).
+/// are appended to the log and synced, and the transaction is then held open for the next
+/// commits until something reads ([`publication`](super::publication)). Without a log it
+/// is a durable redb commit.
 pub(super) fn commit_sync(
     database: &Database,
-    log: Option<&parking_lot::Mutex<Wal>>,
+    log: Option<(&parking_lot::Mutex<Wal>, &Held)>,
     writes: Vec<WorkflowWrite>,
 ) -> Result<Committed, StorageError> {
-    let mut transaction = begin_durable(database)?;
-    if log.is_some() {
-        transaction.set_durability(Durability::None).map_err(io)?;
-    }
-    let mut results = Vec::with_capacity(writes.len());
-    let redo = {
-        let mut tables = Tables::open(&transaction, log.is_some())?;
-        for write in writes {
-            let result = check_write(&write, &tables)?;
-            if result.is_ok() {
-                tables.apply(write)?;
-            }
-            results.push(result);
-        }
-        tables.take_redo()
-    };
-    let Some(log) = log else {
+    let Some((log, held)) = log else {
+        let transaction = begin_durable(database)?;
+        let (results, _) = apply_group(&transaction, false, writes)?;
         transaction.commit().map_err(redb_error)?;
         return Ok((results, false));
     };
+    // Held from the group's first change to its record's sync: a read waits for it.
+    let mut held = held.lock();
+    let Unpublished {
+        mut transaction,
+        mut bodies,
+        mut bytes,
+    } = take_or_begin(&mut held, database)?;
+    let (results, redo) = match apply_group(&transaction, true, writes) {
+        Ok(applied) => applied,
+        Err(error) => {
+            // Dropping the transaction undoes this group, and the earlier commits it held.
+            drop(transaction);
+            redo_and_publish(database, &bodies)?;
+            return Err(error);
+        }
+    };
     if redo.is_empty() {
-        // Every write was rejected: nothing to keep.
-        transaction.abort().map_err(redb_error)?;
+        // Every write was rejected: nothing changed; the earlier commits stay held.
+        if bodies.is_empty() {
+            transaction.abort().map_err(redb_error)?;
+        } else {
+            *held = Some(Unpublished {
+                transaction,
+                bodies,
+                bytes,
+            });
+        }
         return Ok((results, false));
     }
     // Locked inside the redb write transaction: records are appended in commit order.
     let mut log = log.lock();
     if log.fits(redo.body().len()) {
+        // The writes are durable once this returns: whatever follows, they are
+        // acknowledged (a failure after it stops the store, and the next open replays the
+        // log).
         log.append(redo.body())?;
-        transaction.commit().map_err(redb_error)?;
-        // The writes are durable (their record is synced) and visible: whatever the
-        // checkpoint meets, they are acknowledged; a failed checkpoint stops the store, and
-        // the next open replays the log.
-        Ok((results, log.checkpoint_due()))
+        let checkpoint_due = log.checkpoint_due();
+        drop(log);
+        bytes += redo.body().len();
+        bodies.push(redo.into_body());
+        if bytes > UNPUBLISHED_BYTES_MAX {
+            transaction.commit().map_err(redb_error)?;
+        } else {
+            *held = Some(Unpublished {
+                transaction,
+                bodies,
+                bytes,
+            });
+        }
+        Ok((results, checkpoint_due))
     } else {
-        // Too large for the log: a durable commit, which covers the log's records too.
+        // Too large for the log: a durable commit, which covers the log's records (and the
+        // held commits) too.
         transaction
             .set_durability(Durability::Immediate)
             .map_err(io)?;
@@ -86,16 +133,23 @@ fn note_checkpoint(
     Ok(())
 }
 
-/// A durable redb commit covering every record of the log, which then starts again. The
-/// log is locked inside the checkpoint's write transaction, in the order a commit takes the
-/// two (so a commit and a checkpoint never wait for each other's), and every record it
-/// holds then is in redb: a record is appended and its transaction committed under one
-/// lock.
+/// A durable redb commit covering every record of the log, which then starts again: the
+/// held transaction committed durably, or a new one. It takes the held transaction's lock,
+/// then the log's, in the order a commit does (so the two never wait for each other), and
+/// every record the log holds then is in that transaction or in redb already.
 pub(super) fn checkpoint(
     database: &Database,
     log: &parking_lot::Mutex<Wal>,
+    held: &Held,
 ) -> Result<(), StorageError> {
-    let transaction = begin_durable(database)?;
+    let mut held = held.lock();
+    let mut transaction = match held.take() {
+        Some(unpublished) => unpublished.transaction,
+        None => begin_durable(database)?,
+    };
+    transaction
+        .set_durability(Durability::Immediate)
+        .map_err(io)?;
     let mut log = log.lock();
     note_checkpoint(&transaction, log.last_sequence())?;
     transaction.commit().map_err(redb_error)?;

@@ -11,6 +11,7 @@ use endure_core::storage::StorageError;
 use redb::Database;
 
 use super::commit::checkpoint;
+use super::publication::publish;
 use super::{Inner, RedbStorage};
 
 pub(super) fn io(error: impl std::fmt::Display) -> StorageError {
@@ -80,7 +81,10 @@ impl RedbStorage {
         work: impl FnOnce(&Database) -> Result<T, StorageError>,
     ) -> Result<T, StorageError> {
         self.check_running()?;
-        self.stop_on_failure(guarded(|| work(self.inner.database()?)))
+        self.stop_on_failure(guarded(|| {
+            publish(&self.inner.held)?;
+            work(self.inner.database()?)
+        }))
     }
 
     /// Runs `work` on a blocking context ([`Blocking::Lent`]); an IO error or a panic stops
@@ -89,8 +93,11 @@ impl RedbStorage {
         &self,
         work: impl FnOnce(&Database) -> Result<T, StorageError> + Send + 'static,
     ) -> Result<T, StorageError> {
-        self.run_inner(Blocking::Lent, move |inner| work(inner.database()?))
-            .await
+        self.run_inner(Blocking::Lent, move |inner| {
+            publish(&inner.held)?;
+            work(inner.database()?)
+        })
+        .await
     }
 
     /// [`Self::run`], with the whole store (its commit log too), where `blocking` says.
@@ -157,12 +164,20 @@ impl Drop for Inner {
         if let Some(log) = &self.log
             && !self.stopped.load(Ordering::Acquire)
         {
-            let closed = guarded(|| checkpoint(&database, log));
+            let closed = guarded(|| checkpoint(&database, log, &self.held));
             if let Err(error) = closed {
                 tracing::warn!(%error, "the last checkpoint failed; the next open replays the commit log");
             }
         }
-        if std::panic::catch_unwind(AssertUnwindSafe(|| drop(database))).is_err() {
+        // A transaction still held (the store stopped, or the checkpoint failed) is dropped
+        // before its database: the log keeps its commits.
+        let held = self.held.get_mut().take();
+        if std::panic::catch_unwind(AssertUnwindSafe(|| {
+            drop(held);
+            drop(database);
+        }))
+        .is_err()
+        {
             tracing::error!("closing the store failed inside redb; the next open recovers it");
         }
     }

@@ -32,6 +32,7 @@ use redb::{
 
 mod commit;
 mod failure;
+mod publication;
 mod redo;
 mod tables;
 mod upgrade;
@@ -105,6 +106,9 @@ struct Inner {
     counters: Option<Arc<StorageCounters>>,
     /// The commit log, for a store on a file (locked only inside a redb write transaction).
     log: Option<parking_lot::Mutex<Wal>>,
+    /// The write transaction of the latest commits, held open until something reads
+    /// (`publication.rs`); only with a log.
+    held: publication::Held,
 }
 
 impl Inner {
@@ -327,6 +331,7 @@ impl RedbStorage {
                 cause: OnceLock::new(),
                 counters,
                 log,
+                held: parking_lot::Mutex::new(None),
             }),
         })
     }
@@ -486,7 +491,8 @@ impl Storage for RedbStorage {
         };
         let (results, checkpoint_due) = self
             .run_inner(blocking, move |inner| {
-                commit_sync(inner.database()?, inner.log.as_ref(), writes)
+                let log = inner.log.as_ref().map(|log| (log, &inner.held));
+                commit_sync(inner.database()?, log, writes)
             })
             .await?;
         if checkpoint_due {
@@ -495,7 +501,7 @@ impl Storage for RedbStorage {
             // and the next open replays the log.
             let checkpointed = self
                 .run_inner(Blocking::Lent, |inner| match &inner.log {
-                    Some(log) => checkpoint(inner.database()?, log),
+                    Some(log) => checkpoint(inner.database()?, log, &inner.held),
                     None => Ok(()),
                 })
                 .await;

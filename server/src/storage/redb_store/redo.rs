@@ -104,6 +104,11 @@ impl Redo {
     pub(super) fn body(&self) -> &[u8] {
         &self.bytes
     }
+
+    /// The encoded body, owned.
+    pub(super) fn into_body(self) -> Vec<u8> {
+        self.bytes
+    }
 }
 
 fn corrupt(reason: &str) -> StorageError {
