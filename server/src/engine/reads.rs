@@ -103,11 +103,16 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         wait: Duration,
     ) -> Result<WorkflowCloseResponse, EngineError> {
         let execution = self.resolve_run(namespace, workflow_id, run_id).await?;
-        // Register before looking, so a close between the two is not missed.
+        // Register before looking, so a close between the two is not missed. The look reads
+        // the run's row alone: a run still open (as a client that just started it finds it)
+        // needs no machine decoded.
         let closed = self.inner.closings.register(&execution);
-        let answer = self.describe_closing(&execution).await?;
-        if answer.closing_event.is_some() {
-            return Ok(answer);
+        let row = self.load_row(&execution).await?;
+        if row.status.is_closed() {
+            let answer = self.describe_row(&execution, row).await?;
+            if answer.closing_event.is_some() {
+                return Ok(answer);
+            }
         }
         let deadline = self.inner.clock.now().saturating_add(wait);
         tokio::select! {
@@ -128,7 +133,18 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         &self,
         execution: &ExecutionKey,
     ) -> Result<WorkflowCloseResponse, EngineError> {
-        let (row, machine) = self.load_stored(execution).await?;
+        let row = self.load_row(execution).await?;
+        self.describe_row(execution, row).await
+    }
+
+    /// The description of the run whose stored row is `row` and, if it closed, its closing
+    /// event.
+    async fn describe_row(
+        &self,
+        execution: &ExecutionKey,
+        row: endure_core::storage::ExecutionRow,
+    ) -> Result<WorkflowCloseResponse, EngineError> {
+        let machine = endure_core::execution::ExecutionMachine::from_row(&row)?;
         debug_assert_eq!(row.next_event_id, machine.next_event_id());
         debug_assert_eq!(row.status, machine.status());
         let closing_event = match EventId::new(row.next_event_id.get() - 1) {
@@ -161,14 +177,21 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         ),
         EngineError,
     > {
-        let row = self
-            .inner
+        let row = self.load_row(execution).await?;
+        let machine = endure_core::execution::ExecutionMachine::from_row(&row)?;
+        Ok((row, machine))
+    }
+
+    /// A run's stored row; `NotFound` if there is no such run.
+    async fn load_row(
+        &self,
+        execution: &ExecutionKey,
+    ) -> Result<endure_core::storage::ExecutionRow, EngineError> {
+        self.inner
             .storage
             .load_execution(execution)
             .await?
-            .ok_or_else(|| EngineError::NotFound(format!("{execution}")))?;
-        let machine = endure_core::execution::ExecutionMachine::from_row(&row)?;
-        Ok((row, machine))
+            .ok_or_else(|| EngineError::NotFound(format!("{execution}")))
     }
 
     /// The status and size of a run.

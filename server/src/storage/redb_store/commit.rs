@@ -57,8 +57,9 @@ pub(super) fn commit_sync(
         transaction.commit().map_err(redb_error)?;
         return Ok((results, false));
     };
-    // Held from the group's first change to its record's sync: a read waits for it.
-    let mut held = held.lock();
+    let overlay = &held.overlay;
+    // Held from the group's first change to its record's sync: a scan waits for it.
+    let mut held = held.transaction.lock();
     let Unpublished {
         mut transaction,
         mut bodies,
@@ -69,7 +70,7 @@ pub(super) fn commit_sync(
         Err(error) => {
             // Dropping the transaction undoes this group, and the earlier commits it held.
             drop(transaction);
-            redo_and_publish(database, &bodies)?;
+            redo_and_publish(database, &bodies, overlay)?;
             return Err(error);
         }
     };
@@ -96,15 +97,25 @@ pub(super) fn commit_sync(
         let checkpoint_due = log.checkpoint_due();
         drop(log);
         bytes += redo.body().len();
+        // Point reads see the group from here on, in the overlay while it is held. (A body
+        // is this build's own bytes; one that did not read back is published instead.)
+        let readable = match redo::changes(redo.body()) {
+            Ok(changes) => {
+                overlay.lock().absorb(&changes);
+                true
+            }
+            Err(_) => false,
+        };
         bodies.push(redo.into_body());
-        if bytes > UNPUBLISHED_BYTES_MAX {
-            transaction.commit().map_err(redb_error)?;
-        } else {
+        if readable && bytes <= UNPUBLISHED_BYTES_MAX {
             *held = Some(Unpublished {
                 transaction,
                 bodies,
                 bytes,
             });
+        } else {
+            transaction.commit().map_err(redb_error)?;
+            overlay.lock().clear();
         }
         Ok((results, checkpoint_due))
     } else {
@@ -115,6 +126,7 @@ pub(super) fn commit_sync(
             .map_err(io)?;
         note_checkpoint(&transaction, log.last_sequence())?;
         transaction.commit().map_err(redb_error)?;
+        overlay.lock().clear();
         log.restart();
         Ok((results, false))
     }
@@ -142,8 +154,8 @@ pub(super) fn checkpoint(
     log: &parking_lot::Mutex<Wal>,
     held: &Held,
 ) -> Result<(), StorageError> {
-    let mut held = held.lock();
-    let mut transaction = match held.take() {
+    let mut unpublished = held.transaction.lock();
+    let mut transaction = match unpublished.take() {
         Some(unpublished) => unpublished.transaction,
         None => begin_durable(database)?,
     };
@@ -153,6 +165,7 @@ pub(super) fn checkpoint(
     let mut log = log.lock();
     note_checkpoint(&transaction, log.last_sequence())?;
     transaction.commit().map_err(redb_error)?;
+    held.overlay.lock().clear();
     log.restart();
     Ok(())
 }

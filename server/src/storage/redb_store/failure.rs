@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use endure_core::storage::StorageError;
-use redb::Database;
+use redb::{Database, ReadableDatabase};
+
+use super::redo::RunTable;
 
 use super::commit::checkpoint;
 use super::publication::publish;
@@ -75,16 +77,64 @@ impl RedbStorage {
     /// the blocking pool: it takes microseconds (its pages are mostly in redb's cache),
     /// less than the hop to a pool thread and back, whose wake-ups were a sixth of the
     /// engine's CPU under load. Scans and writes go to the pool ([`Self::run`]). An IO
-    /// error or a panic stops the store.
+    /// error or a panic stops the store. It reads the last published state, so it is for
+    /// what the held commits cannot have changed (a namespace); run rows go through
+    /// [`Self::get_latest`] and [`Self::read_run`].
     pub(super) fn read<T>(
         &self,
         work: impl FnOnce(&Database) -> Result<T, StorageError>,
     ) -> Result<T, StorageError> {
         self.check_running()?;
+        self.stop_on_failure(guarded(|| work(self.inner.database()?)))
+    }
+
+    /// The value at `key` of `table` as every durable commit left it, made into `T` by
+    /// `read` (given `None` if there is none): one key, read in place like [`Self::read`],
+    /// from the held commits' overlay if they changed it, else from the last published
+    /// state — never waiting for a commit (`publication.rs`).
+    pub(super) fn get_latest<T>(
+        &self,
+        table: RunTable,
+        key: &[u8],
+        read: impl FnOnce(Option<&[u8]>) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        self.check_running()?;
         self.stop_on_failure(guarded(|| {
-            publish(&self.inner.held)?;
-            work(self.inner.database()?)
+            {
+                let overlay = self.inner.held.overlay.lock();
+                if let Some(value) = overlay.get(table, key) {
+                    return read(value);
+                }
+            }
+            let transaction = self.inner.database()?.begin_read().map_err(redb_error)?;
+            let table = transaction
+                .open_table(super::bytes_table(table))
+                .map_err(redb_error)?;
+            let value = table.get(key).map_err(redb_error)?;
+            read(value.as_ref().map(|value| value.value()))
         }))
+    }
+
+    /// Runs a point read of run `key` like [`Self::read`], publishing the held commits
+    /// first if they changed the run (a read of a run's history, say, whose batches the
+    /// overlay does not index; a write to a run always changes its row).
+    pub(super) fn read_run<T>(
+        &self,
+        key: &[u8],
+        work: impl FnOnce(&Database) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        let changed = self
+            .inner
+            .held
+            .overlay
+            .lock()
+            .get(RunTable::Executions, key)
+            .is_some();
+        if changed {
+            self.check_running()?;
+            self.stop_on_failure(guarded(|| publish(&self.inner.held)))?;
+        }
+        self.read(work)
     }
 
     /// Runs `work` on a blocking context ([`Blocking::Lent`]); an IO error or a panic stops
@@ -171,7 +221,7 @@ impl Drop for Inner {
         }
         // A transaction still held (the store stopped, or the checkpoint failed) is dropped
         // before its database: the log keeps its commits.
-        let held = self.held.get_mut().take();
+        let held = self.held.transaction.get_mut().take();
         if std::panic::catch_unwind(AssertUnwindSafe(|| {
             drop(held);
             drop(database);

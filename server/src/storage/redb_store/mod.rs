@@ -42,6 +42,7 @@ pub(super) use self::commit::unapplied_log_records;
 use self::commit::{checkpoint, commit_sync, open_log};
 use self::failure::{Blocking, io, open_database};
 pub(super) use self::failure::{guarded, redb_error};
+use self::redo::RunTable;
 pub use self::upgrade::rewrite_in_older_layout;
 use self::wal::Wal;
 pub use self::wal::WalConfig;
@@ -168,11 +169,20 @@ pub(super) fn request_at(
     let Some(value) = table.get(key.as_slice()).map_err(redb_error)? else {
         return Ok(None);
     };
+    decode_request(value.value(), namespace, workflow_id, request_id).map(Some)
+}
+
+/// The request record stored as `value` under its key.
+fn decode_request(
+    value: &[u8],
+    namespace: &Namespace,
+    workflow_id: &WorkflowId,
+    request_id: &RequestId,
+) -> Result<RequestRecord, StorageError> {
     decoded(
-        RequestRecord::decode_under_key(value.value(), namespace, workflow_id, request_id),
+        RequestRecord::decode_under_key(value, namespace, workflow_id, request_id),
         || format!("request {request_id:?}"),
     )
-    .map(Some)
 }
 
 /// The record stored at `key` of `table`, if any; `what` names it in a decoding error.
@@ -203,6 +213,20 @@ fn open_file(path: &Path) -> Result<std::fs::File, StorageError> {
         .truncate(false)
         .open(path)
         .map_err(|error| StorageError::Io(format!("{}: {error}", path.display())))
+}
+
+/// The redb table of a run table whose rows are keys and values (all but the deadlines).
+fn bytes_table(table: RunTable) -> TableDefinition<'static, Bytes, Bytes> {
+    match table {
+        RunTable::Executions => EXECUTIONS,
+        RunTable::CurrentRuns => CURRENT_RUNS,
+        RunTable::History => HISTORY,
+        RunTable::DeadlineIndex => DEADLINE_INDEX,
+        RunTable::Dispatch => DISPATCH,
+        RunTable::Requests => REQUESTS,
+        RunTable::Visibility => VISIBILITY,
+        RunTable::Deadlines => unreachable!("the deadlines table holds keys only"),
+    }
 }
 
 /// The write-ahead log's file beside the store at `path`, allocated in full (zeros, synced)
@@ -331,7 +355,7 @@ impl RedbStorage {
                 cause: OnceLock::new(),
                 counters,
                 log,
-                held: parking_lot::Mutex::new(None),
+                held: publication::Held::default(),
             }),
         })
     }
@@ -517,22 +541,14 @@ impl Storage for RedbStorage {
         &self,
         key: &ExecutionKey,
     ) -> Result<Option<ExecutionRow>, StorageError> {
-        let key = key.clone();
-        self.read(move |database| {
-            let transaction = database.begin_read().map_err(redb_error)?;
-            let table = transaction.open_table(EXECUTIONS).map_err(redb_error)?;
-            let Some(value) = table
-                .get(execution_key(&key).as_slice())
-                .map_err(redb_error)?
-            else {
-                return Ok(None);
-            };
-            let what = || format!("execution {key:?}");
-            decoded(
-                ExecutionRow::decode_under_key(value.value(), key.clone()),
-                what,
-            )
-            .map(Some)
+        self.get_latest(RunTable::Executions, &execution_key(key), |value| {
+            value
+                .map(|value| {
+                    decoded(ExecutionRow::decode_under_key(value, key.clone()), || {
+                        format!("execution {key:?}")
+                    })
+                })
+                .transpose()
         })
     }
 
@@ -541,13 +557,15 @@ impl Storage for RedbStorage {
         namespace: &Namespace,
         workflow_id: &WorkflowId,
     ) -> Result<Option<CurrentRun>, StorageError> {
-        let key = workflow_key(namespace, workflow_id);
-        let workflow_id = workflow_id.clone();
-        self.read(move |database| {
-            let transaction = database.begin_read().map_err(redb_error)?;
-            let table = transaction.open_table(CURRENT_RUNS).map_err(redb_error)?;
-            record_at(&table, &key, || format!("current run of {workflow_id:?}"))
-        })
+        self.get_latest(
+            RunTable::CurrentRuns,
+            &workflow_key(namespace, workflow_id),
+            |value| {
+                value
+                    .map(|value| decode(value, || format!("current run of {workflow_id:?}")))
+                    .transpose()
+            },
+        )
     }
 
     async fn read_history(
@@ -556,7 +574,7 @@ impl Storage for RedbStorage {
         first_event_id: EventId,
     ) -> Result<HistoryPage, StorageError> {
         let key = key.clone();
-        self.read(move |database| {
+        self.read_run(&execution_key(&key), move |database| {
             let transaction = database.begin_read().map_err(redb_error)?;
             let table = transaction.open_table(HISTORY).map_err(redb_error)?;
             let prefix = execution_key(&key);
@@ -665,12 +683,11 @@ impl Storage for RedbStorage {
         workflow_id: &WorkflowId,
         request_id: &RequestId,
     ) -> Result<Option<RequestRecord>, StorageError> {
-        let (namespace, workflow_id) = (namespace.clone(), workflow_id.clone());
-        let request_id = request_id.clone();
-        self.read(move |database| {
-            let transaction = database.begin_read().map_err(redb_error)?;
-            let table = transaction.open_table(REQUESTS).map_err(redb_error)?;
-            request_at(&table, &namespace, &workflow_id, &request_id)
+        let key = request_key(namespace, workflow_id, request_id);
+        self.get_latest(RunTable::Requests, &key, |value| {
+            value
+                .map(|value| decode_request(value, namespace, workflow_id, request_id))
+                .transpose()
         })
     }
 

@@ -8,28 +8,35 @@
 //! them. So the writer keeps the transaction of its latest commits open ([`Unpublished`])
 //! and goes on writing into it, and commits it only when it must be seen:
 //!
-//! - before any read (every read and scan of the store calls [`publish`] first, under the
-//!   same lock a commit holds from its first change to its record's sync, so no read ever
-//!   sees a change before it is durable, and every read sees every change that is);
+//! - before a scan (every scan of the store calls [`publish`] first);
 //! - before any other write transaction (namespace and shard writes go through the same
 //!   call);
 //! - when the records it holds pass [`UNPUBLISHED_BYTES_MAX`], which bounds the work of
 //!   making them again (below);
 //! - at a checkpoint, which commits it durably, and at close.
 //!
-//! A sequential one-activity workflow reads nothing between its four commits, so they share
-//! one transaction; measured with callgrind on `endure bench latency`: see ARCHITECTURE.md.
+//! A point read (a run's row, a current run, a request) never waits for it: the changes of
+//! the held commits are also kept by table and key ([`Overlay`]) once their record is
+//! synced, and a point read looks there first, then in the last published state. A commit
+//! clears the overlay only after it publishes, under the transaction's lock, so a key not
+//! in the overlay has its latest durable value in whatever state a read then begins on.
+//!
+//! A sequential one-activity workflow scans nothing between its four commits, so they
+//! share one transaction; measured with callgrind on `endure bench latency`: see
+//! ARCHITECTURE.md.
 //!
 //! A group whose checks or changes fail (a stored row that does not decode) is undone by
 //! dropping the transaction, which undoes the earlier commits it held too: those are made
 //! again from their records (as a replay at open would) and published at once.
+
+use std::collections::BTreeMap;
 
 use endure_core::storage::StorageError;
 use redb::{Database, Durability};
 
 use super::begin_durable;
 use super::failure::{io, redb_error};
-use super::redo;
+use super::redo::{self, Change, RunTable};
 use super::tables::Tables;
 
 /// The records a held transaction may hold before the commit that passes it publishes it:
@@ -46,16 +53,61 @@ pub(super) struct Unpublished {
     pub(super) bytes: usize,
 }
 
-/// The held transaction, if any, behind the lock that orders commits, reads and checkpoints.
-pub(super) type Held = parking_lot::Mutex<Option<Unpublished>>;
+/// The held transaction, if any, and its changes by key.
+#[derive(Default)]
+pub(super) struct Held {
+    /// The transaction: locked by a commit from its group's first change to its record's
+    /// sync, and by whatever publishes it or checkpoints.
+    pub(super) transaction: parking_lot::Mutex<Option<Unpublished>>,
+    /// The changes of the commits it holds whose records are synced (a leaf lock: nothing
+    /// else is taken while it is held).
+    pub(super) overlay: parking_lot::Mutex<Overlay>,
+}
+
+/// The changes of the held commits, by table and key: `Some(value)` set, `None` removed.
+#[derive(Default)]
+pub(super) struct Overlay {
+    /// One map per table, indexed by its number in the log.
+    tables: [BTreeMap<Vec<u8>, Option<Vec<u8>>>; RunTable::COUNT],
+}
+
+impl Overlay {
+    /// Takes in the changes of a synced record, in order (a later one replaces an earlier
+    /// one of the same key).
+    pub(super) fn absorb(&mut self, changes: &[Change<'_>]) {
+        for change in changes {
+            let (table, key, value) = match *change {
+                Change::Put { table, key, value } => (table, key, Some(value.to_vec())),
+                Change::Remove { table, key } => (table, key, None),
+            };
+            self.tables[table.index()].insert(key.to_vec(), value);
+        }
+    }
+
+    /// What the held commits did to `key` of `table`: `None` if they did not touch it,
+    /// `Some(None)` if they removed it.
+    pub(super) fn get(&self, table: RunTable, key: &[u8]) -> Option<Option<&[u8]>> {
+        self.tables[table.index()]
+            .get(key)
+            .map(|value| value.as_deref())
+    }
+
+    /// Forgets every change (they were published).
+    pub(super) fn clear(&mut self) {
+        for table in &mut self.tables {
+            table.clear();
+        }
+    }
+}
 
 /// Makes every durable commit visible: commits the held transaction, if there is one, not
-/// synced (its records are). The lock is kept through the commit, so a read that finds
-/// nothing held finds everything visible.
+/// synced (its records are), and clears the overlay. The transaction's lock is kept
+/// through both, so whoever takes it next finds everything published.
 pub(super) fn publish(held: &Held) -> Result<(), StorageError> {
-    let mut held = held.lock();
-    if let Some(unpublished) = held.take() {
+    let mut transaction = held.transaction.lock();
+    if let Some(unpublished) = transaction.take() {
         unpublished.transaction.commit().map_err(redb_error)?;
+        held.overlay.lock().clear();
     }
     Ok(())
 }
@@ -78,11 +130,13 @@ pub(super) fn take_or_begin(
 }
 
 /// Makes the commits of `bodies` (a dropped transaction's records) again in a new
-/// transaction and publishes it. A failure here leaves durable commits unseen: it is an
-/// IO error, which stops the store (the next open replays them from the log).
+/// transaction and publishes it, then clears `overlay`, which held their changes meanwhile.
+/// A failure here leaves durable commits unseen: it is an IO error, which stops the store
+/// (the next open replays them from the log).
 pub(super) fn redo_and_publish(
     database: &Database,
     bodies: &[Vec<u8>],
+    overlay: &parking_lot::Mutex<Overlay>,
 ) -> Result<(), StorageError> {
     if bodies.is_empty() {
         return Ok(());
@@ -103,5 +157,42 @@ pub(super) fn redo_and_publish(
             "the changes of {} durable commits could not be made again after a failed group: {error}",
             bodies.len()
         ))
-    })
+    })?;
+    overlay.lock().clear();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::redb_store::redo::Redo;
+
+    #[test]
+    fn the_overlay_keeps_the_last_change_of_each_key_until_cleared() {
+        let mut first = Redo::default();
+        first.put(RunTable::Executions, b"run-1", b"v1");
+        first.put(RunTable::Requests, b"run-1", b"request");
+        first.put(RunTable::Executions, b"run-2", b"v1");
+        let mut second = Redo::default();
+        second.put(RunTable::Executions, b"run-1", b"v2");
+        second.remove(RunTable::Executions, b"run-2");
+        let mut overlay = Overlay::default();
+        for redo in [&first, &second] {
+            overlay.absorb(&redo::changes(redo.body()).unwrap());
+        }
+        assert_eq!(
+            overlay.get(RunTable::Executions, b"run-1"),
+            Some(Some(&b"v2"[..]))
+        );
+        assert_eq!(overlay.get(RunTable::Executions, b"run-2"), Some(None));
+        assert_eq!(
+            overlay.get(RunTable::Requests, b"run-1"),
+            Some(Some(&b"request"[..])),
+            "each table keeps its own keys"
+        );
+        assert_eq!(overlay.get(RunTable::Executions, b"run-3"), None);
+        assert_eq!(overlay.get(RunTable::CurrentRuns, b"run-1"), None);
+        overlay.clear();
+        assert_eq!(overlay.get(RunTable::Executions, b"run-1"), None);
+    }
 }

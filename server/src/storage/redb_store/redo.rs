@@ -33,6 +33,14 @@ pub(super) enum RunTable {
 }
 
 impl RunTable {
+    /// How many there are.
+    pub(super) const COUNT: usize = 8;
+
+    /// Its place among them, from 0.
+    pub(super) fn index(self) -> usize {
+        self as usize - 1
+    }
+
     fn from_number(number: u8) -> Option<Self> {
         Some(match number {
             1 => Self::Executions,
