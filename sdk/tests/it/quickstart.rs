@@ -192,3 +192,78 @@ async fn an_unregistered_workflow_type_fails_the_task_not_the_workflow() {
     let _ = stop.send(());
     running.await.unwrap();
 }
+
+/// Sequential workflows on a multi-threaded runtime, as `endure bench latency` runs them:
+/// each commit of a few writes runs in place on the caller's thread, and the commits are
+/// held in one open redb transaction between the reads that publish them
+/// (`redb_store/publication.rs`). Every history reads back event by event, before and after
+/// the engine is shut down and its store reopened.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sequential_workflows_read_back_whole_before_and_after_a_reopen() {
+    use endure::embedded::{Engine, EngineConfig, InProcessTransport};
+    use endure_server::clock::SystemClock;
+    use endure_server::storage::RedbStorage;
+
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("store.redb");
+    let open = || async {
+        let storage = Arc::new(RedbStorage::open(&path).unwrap());
+        let engine = Engine::with_ports(storage, Arc::new(SystemClock), EngineConfig::default())
+            .await
+            .unwrap();
+        let client = Client::new(
+            Arc::new(InProcessTransport::new(engine.clone())),
+            endure_core::Namespace::default(),
+        );
+        (engine, client)
+    };
+    let expected: Vec<EventType> = endure_core::history::samples::quickstart_history()
+        .events
+        .iter()
+        .map(|event| event.event_type())
+        .collect();
+    let ids: Vec<WorkflowId> = (0..5)
+        .map(|n| WorkflowId::new(format!("order_{n}")).unwrap())
+        .collect();
+
+    let (engine, client) = open().await;
+    let (stop, running) = start_worker(&client, Arc::new(AtomicU32::new(0)), false);
+    let mut histories = Vec::new();
+    for id in &ids {
+        let options =
+            StartWorkflowOptions::new(id.clone(), TaskQueueName::new("my-task-queue").unwrap());
+        let result: String = client
+            .execute_workflow(options, "OrderWorkflow", &"user_123")
+            .await
+            .unwrap();
+        assert_eq!(result, "workflow_completed_sent");
+        let history = client.handle(id.clone(), None).history().await.unwrap();
+        check_well_formed(&history).unwrap();
+        let types: Vec<EventType> = history.iter().map(|event| event.event_type()).collect();
+        assert_eq!(types, expected, "{id:?}");
+        let EventAttributes::ActivityTaskCompleted(completed) = &history[6].attributes else {
+            panic!("{:?}", history[6])
+        };
+        assert_eq!(
+            (
+                completed.scheduled_event_id.get(),
+                completed.started_event_id.get()
+            ),
+            (5, 6),
+            "{id:?}"
+        );
+        histories.push(history);
+    }
+    let _ = stop.send(());
+    running.await.unwrap();
+    drop(client);
+    engine.shutdown().await.ok().expect("the last handle");
+
+    let (engine, client) = open().await;
+    for (id, history) in ids.iter().zip(&histories) {
+        let again = client.handle(id.clone(), None).history().await.unwrap();
+        assert_eq!(&again, history, "{id:?} after the reopen");
+    }
+    drop(client);
+    engine.shutdown().await.ok().expect("the last handle");
+}
