@@ -194,7 +194,7 @@ async fn an_unregistered_workflow_type_fails_the_task_not_the_workflow() {
 }
 
 /// Sequential workflows on a multi-threaded runtime, as `endure bench latency` runs them:
-/// each commit of a few writes runs in place on the caller's thread, and the commits are
+/// each commit of a write alone runs in place on the caller's thread, and the commits are
 /// held in one open redb transaction between the reads that publish them
 /// (`redb_store/publication.rs`). Every history reads back event by event, before and after
 /// the engine is shut down and its store reopened.

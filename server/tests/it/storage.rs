@@ -18,7 +18,7 @@ async fn redb_store_conforms() {
     redb_conformance().await;
 }
 
-/// On a multi-threaded runtime the store commits in place (a few writes) or on a lent
+/// On a multi-threaded runtime the store commits in place (a write alone) or on a lent
 /// thread (`block_in_place`) instead of on the blocking pool: the same suite holds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redb_store_conforms_on_a_multi_threaded_runtime() {

@@ -240,7 +240,7 @@ pub(super) enum Blocking {
     /// thread lent by the runtime (`block_in_place`), which first hands this thread's other
     /// tasks to another: a thread wake-up and the runtime's core moving to another thread.
     Lent,
-    /// A commit of a few writes (one log record: a page written and `fdatasync`ed, and a
+    /// A commit of a write alone (one log record: a page written and `fdatasync`ed, and a
     /// few redb pages), right on this thread: the hand-off `Lent` makes cost 50–60 µs of
     /// each commit on a 2-core VM — a quarter of a one-activity workflow's latency away
     /// from the disk — against one sync's wait, during which the runtime's other threads
