@@ -291,6 +291,54 @@ async fn a_group_that_fails_keeps_the_held_commits_before_it() {
     }
 }
 
+/// A shard's lease or a namespace is a write transaction of its own, while commits hold
+/// theirs open between reads: it publishes them and keeps them from opening another until it
+/// commits (redb runs one write transaction at a time: it would otherwise wait for the next
+/// publication, which a store with no reads and no more commits never makes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_write_transactions_never_wait_on_held_commits() {
+    let directory = tempfile::tempdir().unwrap();
+    let store = RedbStorage::open(directory.path().join("store.redb")).unwrap();
+    let range = store.acquire_shard(ShardId(0)).await.unwrap();
+    let committing = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            for run in 0..1000 {
+                let key = ExecutionKey {
+                    workflow_id: WorkflowId::new(format!("w-{run}")).unwrap(),
+                    run_id: RunId::from_u128(run + 10),
+                    ..key()
+                };
+                let written = store.commit(vec![create_run(range, key)]).await;
+                assert_eq!(written.unwrap(), [Ok(())]);
+            }
+        })
+    };
+    let leasing = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            for _ in 0..1000 {
+                store.acquire_shard(ShardId(1)).await.unwrap();
+            }
+        })
+    };
+    let both = async {
+        committing.await.unwrap();
+        leasing.await.unwrap();
+        // The last commits are held: a lease and a namespace still go through.
+        store.acquire_shard(ShardId(2)).await.unwrap();
+        let record = endure_core::namespace::NamespaceRecord::new(
+            Namespace::new("late").unwrap(),
+            Default::default(),
+            endure_core::time::Timestamp::from_unix_seconds(1_795_860_000),
+        );
+        assert_eq!(store.put_namespace(record, None).await.unwrap(), Ok(()));
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(30), both)
+        .await
+        .expect("no write transaction waits on the held commits");
+}
+
 /// A file backend whose syncs start failing on demand.
 #[derive(Debug)]
 struct FailingBackend {

@@ -13,7 +13,7 @@ use redb::{Database, ReadableDatabase};
 use super::redo::RunTable;
 
 use super::commit::checkpoint;
-use super::publication::publish;
+use super::publication::{publish, publish_locked};
 use super::{Inner, RedbStorage};
 
 pub(super) fn io(error: impl std::fmt::Display) -> StorageError {
@@ -137,8 +137,24 @@ impl RedbStorage {
         self.read(work)
     }
 
-    /// Runs `work` on a blocking context ([`Blocking::Lent`]); an IO error or a panic stops
-    /// the store.
+    /// Runs a write transaction of its own (a namespace, a shard's lease) on a blocking
+    /// context ([`Blocking::Lent`]), the held commits published first and the held
+    /// transaction's lock kept until `work` returns: a commit meanwhile would hold a new
+    /// transaction open, and `work`'s would wait for it (redb runs one at a time).
+    pub(super) async fn run_writing<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Database) -> Result<T, StorageError> + Send + 'static,
+    ) -> Result<T, StorageError> {
+        self.run_inner(Blocking::Lent, move |inner| {
+            let mut held = inner.held.transaction.lock();
+            publish_locked(&mut held, &inner.held.overlay)?;
+            work(inner.database()?)
+        })
+        .await
+    }
+
+    /// Runs a scan on a blocking context ([`Blocking::Lent`]), after the held commits are
+    /// published (so it sees every durable commit); an IO error or a panic stops the store.
     pub(super) async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Database) -> Result<T, StorageError> + Send + 'static,

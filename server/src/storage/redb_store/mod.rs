@@ -447,7 +447,7 @@ impl Storage for RedbStorage {
 
     async fn shard_count(&self, proposed: u32) -> Result<u32, StorageError> {
         let count = self
-            .run(move |database| {
+            .run_writing(move |database| {
                 let transaction = begin_durable(database)?;
                 let count = {
                     let mut meta = transaction.open_table(META).map_err(redb_error)?;
@@ -484,7 +484,7 @@ impl Storage for RedbStorage {
 
     async fn acquire_shard(&self, shard: ShardId) -> Result<RangeId, StorageError> {
         let range = self
-            .run(move |database| {
+            .run_writing(move |database| {
                 let transaction = begin_durable(database)?;
                 let range = {
                     let mut shards = transaction.open_table(SHARDS).map_err(redb_error)?;
@@ -718,7 +718,7 @@ impl Storage for RedbStorage {
         expected: Option<u64>,
     ) -> Result<Result<(), WriteRejection>, StorageError> {
         let result = self
-            .run(move |database| put_namespace_sync(database, &record, expected))
+            .run_writing(move |database| put_namespace_sync(database, &record, expected))
             .await?;
         self.counted();
         Ok(result)

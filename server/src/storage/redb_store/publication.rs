@@ -9,8 +9,10 @@
 //! and goes on writing into it, and commits it only when it must be seen:
 //!
 //! - before a scan (every scan of the store calls [`publish`] first);
-//! - before any other write transaction (namespace and shard writes go through the same
-//!   call);
+//! - before any other write transaction (namespace and shard writes), which holds the
+//!   transaction's lock until it commits, so that no commit holds a new transaction open
+//!   meanwhile (redb runs one write transaction at a time: the other would wait for the
+//!   next publication);
 //! - when the records it holds pass [`UNPUBLISHED_BYTES_MAX`], which bounds the work of
 //!   making them again (below);
 //! - at a checkpoint, which commits it durably, and at close.
@@ -104,10 +106,18 @@ impl Overlay {
 /// synced (its records are), and clears the overlay. The transaction's lock is kept
 /// through both, so whoever takes it next finds everything published.
 pub(super) fn publish(held: &Held) -> Result<(), StorageError> {
-    let mut transaction = held.transaction.lock();
+    publish_locked(&mut held.transaction.lock(), &held.overlay)
+}
+
+/// [`publish`], under the transaction's lock already taken (its holder then begins any
+/// other write transaction before a commit can hold a new one: redb runs one at a time).
+pub(super) fn publish_locked(
+    transaction: &mut Option<Unpublished>,
+    overlay: &parking_lot::Mutex<Overlay>,
+) -> Result<(), StorageError> {
     if let Some(unpublished) = transaction.take() {
         unpublished.transaction.commit().map_err(redb_error)?;
-        held.overlay.lock().clear();
+        overlay.lock().clear();
     }
     Ok(())
 }
