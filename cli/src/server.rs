@@ -306,6 +306,7 @@ pub(crate) async fn start_dev(args: StartDevArgs) -> Result<(), CliError> {
                     "commits": counts.commits,
                     "fsyncs": counts.fsyncs,
                     "bytes_written": counts.bytes_written,
+                    "publications": counts.publications,
                 });
                 std::fs::write(file, stats.to_string()).map_err(|error| {
                     CliError::Server(format!("cannot write {}: {error}", file.display()))

@@ -300,16 +300,30 @@ impl Setup {
             ("commits", json!(counts.commits)),
             ("fsyncs", json!(counts.fsyncs)),
             ("bytes_written", json!(counts.bytes_written)),
+            ("publications", json!(counts.publications)),
         ];
         if let Some((unit, count)) = units.filter(|(_, count)| *count > 0) {
             let per = |total: u64| round(total as f64 / count as f64);
-            let (commits_per, bytes_per) = match unit {
-                "workflow" => ("commits_per_wf", "bytes_written_per_wf"),
-                "step" => ("commits_per_step", "bytes_written_per_step"),
-                _ => ("commits_per_signal", "bytes_written_per_signal"),
+            let (commits_per, bytes_per, publications_per) = match unit {
+                "workflow" => (
+                    "commits_per_wf",
+                    "bytes_written_per_wf",
+                    "publications_per_wf",
+                ),
+                "step" => (
+                    "commits_per_step",
+                    "bytes_written_per_step",
+                    "publications_per_step",
+                ),
+                _ => (
+                    "commits_per_signal",
+                    "bytes_written_per_signal",
+                    "publications_per_signal",
+                ),
             };
             figures.push((commits_per, per(counts.commits)));
             figures.push((bytes_per, per(counts.bytes_written)));
+            figures.push((publications_per, per(counts.publications)));
         }
         figures.push(("durable", json!(counts.durable())));
         Ok(figures)
@@ -342,6 +356,7 @@ fn read_stats(path: &Path) -> Result<StorageCounts, CliError> {
         commits: field("commits"),
         fsyncs: field("fsyncs"),
         bytes_written: field("bytes_written"),
+        publications: field("publications"),
     })
 }
 

@@ -12,6 +12,7 @@ use endure::{
     Client, ClientError, Replayer, StartWorkflowOptions, TaskQueueName, WorkflowHandle, WorkflowId,
 };
 use endure_core::history::{EventAttributes, HistoryEvent};
+use endure_core::time::Timestamp;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
@@ -163,17 +164,55 @@ pub(crate) async fn steps(setup: &Setup, args: &BenchArgs) -> Result<Figures, Cl
     ])
 }
 
-/// The lateness of a run's timer: how long after its due time it fired.
-fn lateness(history: &[HistoryEvent]) -> Option<Duration> {
-    let (started, due) = history.iter().find_map(|event| match &event.attributes {
-        EventAttributes::TimerStarted(a) => Some((event.event_time, a.start_to_fire_timeout)),
-        _ => None,
-    })?;
-    let fired = history.iter().find_map(|event| match &event.attributes {
-        EventAttributes::TimerFired(_) => Some(event.event_time),
-        _ => None,
-    })?;
-    Some(fired.saturating_duration_since(started.saturating_add(due)))
+/// When a `timers` run's timer was started, when it was due and fired, and when the run
+/// closed, from its history.
+struct TimerRun {
+    timer_started: Timestamp,
+    due: Timestamp,
+    fired: Timestamp,
+    closed: Timestamp,
+}
+
+impl TimerRun {
+    fn of(history: &[HistoryEvent]) -> Option<Self> {
+        let (timer_started, due) = history.iter().find_map(|event| match &event.attributes {
+            EventAttributes::TimerStarted(a) => Some((
+                event.event_time,
+                event.event_time.saturating_add(a.start_to_fire_timeout),
+            )),
+            _ => None,
+        })?;
+        let fired = history.iter().find_map(|event| match &event.attributes {
+            EventAttributes::TimerFired(_) => Some(event.event_time),
+            _ => None,
+        })?;
+        let closed = history.last()?.event_time;
+        Some(Self {
+            timer_started,
+            due,
+            fired,
+            closed,
+        })
+    }
+
+    /// How long after its due time the timer fired.
+    fn lateness(&self) -> Duration {
+        self.fired.saturating_duration_since(self.due)
+    }
+}
+
+/// The wall clock now, as the engine stamps its events.
+fn wall_clock_now() -> Timestamp {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Timestamp::from_unix_nanos(u64::try_from(since_epoch.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// Seconds from `began` to the latest of `times`, or 0 when there are none.
+fn latest_s(began: Timestamp, times: impl Iterator<Item = Timestamp>) -> Value {
+    let latest = times.max().unwrap_or(began);
+    round(latest.saturating_duration_since(began).as_secs_f64())
 }
 
 /// `timers`: N workflows each sleeping 5 s.
@@ -182,6 +221,7 @@ pub(crate) async fn timers(setup: &Setup, args: &BenchArgs) -> Result<Figures, C
     progress(format!("timers: {count} workflows sleeping 5 s"));
     let client = setup.client.clone();
     let began = Instant::now();
+    let began_at = wall_clock_now();
     // Started C at a time; the runs then all sleep at once.
     run_many(count, args.concurrency, |index| {
         let client = client.clone();
@@ -207,15 +247,32 @@ pub(crate) async fn timers(setup: &Setup, args: &BenchArgs) -> Result<Figures, C
         handle(index).result::<()>().await?;
     }
     let total = began.elapsed();
-    let mut late = Vec::with_capacity(count);
+    let mut runs = Vec::with_capacity(count);
     for index in 0..count {
-        if let Some(lateness) = lateness(&handle(index).history().await?) {
-            late.push(lateness);
-        }
+        runs.extend(TimerRun::of(&handle(index).history().await?));
     }
+    let mut late: Vec<Duration> = runs.iter().map(TimerRun::lateness).collect();
+    // Where the time past 5 s goes: starting the timers, their firing, and the runs'
+    // last workflow tasks after it (the engine's clock, from the first start).
     Ok(vec![
         ("workflows", count.into()),
         ("total_s", round(total.as_secs_f64())),
+        (
+            "last_timer_started_s",
+            latest_s(began_at, runs.iter().map(|run| run.timer_started)),
+        ),
+        (
+            "last_due_s",
+            latest_s(began_at, runs.iter().map(|run| run.due)),
+        ),
+        (
+            "last_fired_s",
+            latest_s(began_at, runs.iter().map(|run| run.fired)),
+        ),
+        (
+            "last_closed_s",
+            latest_s(began_at, runs.iter().map(|run| run.closed)),
+        ),
         ("lateness_p50_ms", round(quantile_ms(&mut late, 0.5))),
         ("lateness_p99_ms", round(quantile_ms(&mut late, 0.99))),
         ("peak_rss_mb", round(setup.engine_peak_rss_mb())),

@@ -19,6 +19,7 @@ pub struct StorageCounters {
     commits: AtomicU64,
     fsyncs: AtomicU64,
     bytes_written: AtomicU64,
+    publications: AtomicU64,
 }
 
 /// A reading of [`StorageCounters`].
@@ -31,6 +32,10 @@ pub struct StorageCounts {
     pub fsyncs: u64,
     /// Bytes the backend wrote.
     pub bytes_written: u64,
+    /// Times the store made its held commits visible to reads before a checkpoint would
+    /// (a redb commit, not synced: their records were): for a scan, another write
+    /// transaction, or past the bytes it may hold (`redb_store/publication.rs`).
+    pub publications: u64,
 }
 
 impl StorageCounters {
@@ -40,12 +45,18 @@ impl StorageCounters {
             commits: self.commits.load(Ordering::Relaxed),
             fsyncs: self.fsyncs.load(Ordering::Relaxed),
             bytes_written: self.bytes_written.load(Ordering::Relaxed),
+            publications: self.publications.load(Ordering::Relaxed),
         }
     }
 
     /// Counts one committed write transaction.
     pub(crate) fn commit(&self) {
         self.commits.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one publication of held commits.
+    pub(crate) fn publication(&self) {
+        self.publications.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -61,6 +72,7 @@ impl StorageCounts {
             commits: self.commits - earlier.commits,
             fsyncs: self.fsyncs - earlier.fsyncs,
             bytes_written: self.bytes_written - earlier.bytes_written,
+            publications: self.publications - earlier.publications,
         }
     }
 }

@@ -23,6 +23,7 @@ mod engine;
 #[cfg(not(madsim))]
 mod engine_crash;
 mod handed_over_history;
+mod held_history;
 mod hooked;
 mod namespaces;
 mod outbox;

@@ -62,7 +62,8 @@ fn queue() -> TaskQueueName {
     TaskQueueName::new("orders").expect("valid queue")
 }
 
-fn key(name: &str, run: u128) -> ExecutionKey {
+/// Run `run` of workflow `name` in the default namespace.
+pub fn key(name: &str, run: u128) -> ExecutionKey {
     ExecutionKey {
         namespace: namespace(),
         workflow_id: workflow_id(name),
@@ -71,7 +72,7 @@ fn key(name: &str, run: u128) -> ExecutionKey {
 }
 
 /// Signal events `first..first+count`, each carrying `payload_bytes` bytes.
-fn events(first: u64, count: u64, payload_bytes: usize) -> Vec<HistoryEvent> {
+pub fn events(first: u64, count: u64, payload_bytes: usize) -> Vec<HistoryEvent> {
     (first..first + count)
         .map(|id| HistoryEvent {
             event_id: EventId::new(id).expect("positive"),
@@ -102,7 +103,7 @@ fn row(key: &ExecutionKey, shard: ShardId, db_version: u64, next_event_id: u64) 
 }
 
 /// A run write appending `count` events after a stored `next_event_id - 1` events.
-fn run_write(
+pub fn run_write(
     key: &ExecutionKey,
     shard: ShardId,
     condition: RunCondition,
@@ -124,7 +125,8 @@ fn run_write(
     }
 }
 
-fn write(shard: ShardId, range_id: RangeId, name: &str, runs: Vec<RunWrite>) -> WorkflowWrite {
+/// A write of `runs` of workflow `name` under shard `shard`'s lease `range_id`.
+pub fn write(shard: ShardId, range_id: RangeId, name: &str, runs: Vec<RunWrite>) -> WorkflowWrite {
     WorkflowWrite {
         shard,
         range_id,

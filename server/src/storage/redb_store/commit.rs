@@ -59,12 +59,12 @@ pub(super) fn commit_sync(
     };
     let overlay = &held.overlay;
     // Held from the group's first change to its record's sync: a scan waits for it.
-    let mut held = held.transaction.lock();
+    let mut slot = held.transaction.lock();
     let Unpublished {
         mut transaction,
         mut bodies,
         mut bytes,
-    } = take_or_begin(&mut held, database)?;
+    } = take_or_begin(&mut slot, database)?;
     let (results, redo) = match apply_group(&transaction, true, writes) {
         Ok(applied) => applied,
         Err(error) => {
@@ -79,7 +79,7 @@ pub(super) fn commit_sync(
         if bodies.is_empty() {
             transaction.abort().map_err(redb_error)?;
         } else {
-            *held = Some(Unpublished {
+            *slot = Some(Unpublished {
                 transaction,
                 bodies,
                 bytes,
@@ -108,14 +108,14 @@ pub(super) fn commit_sync(
         };
         bodies.push(redo.into_body());
         if readable && bytes <= UNPUBLISHED_BYTES_MAX {
-            *held = Some(Unpublished {
+            *slot = Some(Unpublished {
                 transaction,
                 bodies,
                 bytes,
             });
         } else {
             transaction.commit().map_err(redb_error)?;
-            overlay.lock().clear();
+            held.published();
         }
         Ok((results, checkpoint_due))
     } else {

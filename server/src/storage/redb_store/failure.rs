@@ -11,6 +11,7 @@ use endure_core::storage::StorageError;
 use redb::{Database, ReadableDatabase};
 
 use super::redo::RunTable;
+use super::run_view::RunView;
 
 use super::commit::checkpoint;
 use super::publication::{publish, publish_locked};
@@ -115,26 +116,20 @@ impl RedbStorage {
         }))
     }
 
-    /// Runs a point read of run `key` like [`Self::read`], publishing the held commits
-    /// first if they changed the run (a read of a run's history, say, whose batches the
-    /// overlay does not index; a write to a run always changes its row).
+    /// Runs a read of run `key`'s rows in `tables` — several keys, read in place like
+    /// [`Self::read`] — in one [`RunView`] of them as every durable commit left them, held
+    /// commits included, never waiting for a commit nor publishing one.
     pub(super) fn read_run<T>(
         &self,
         key: &[u8],
-        work: impl FnOnce(&Database) -> Result<T, StorageError>,
+        tables: &[RunTable],
+        work: impl FnOnce(&RunView) -> Result<T, StorageError>,
     ) -> Result<T, StorageError> {
-        let changed = self
-            .inner
-            .held
-            .overlay
-            .lock()
-            .get(RunTable::Executions, key)
-            .is_some();
-        if changed {
-            self.check_running()?;
-            self.stop_on_failure(guarded(|| publish(&self.inner.held)))?;
-        }
-        self.read(work)
+        self.check_running()?;
+        self.stop_on_failure(guarded(|| {
+            let database = self.inner.database()?;
+            work(&RunView::begin(&self.inner.held, database, key, tables)?)
+        }))
     }
 
     /// Runs a write transaction of its own (a namespace, a shard's lease) on a blocking
@@ -147,7 +142,7 @@ impl RedbStorage {
     ) -> Result<T, StorageError> {
         self.run_inner(Blocking::Lent, move |inner| {
             let mut held = inner.held.transaction.lock();
-            publish_locked(&mut held, &inner.held.overlay)?;
+            publish_locked(&mut held, &inner.held)?;
             work(inner.database()?)
         })
         .await

@@ -22,7 +22,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use endure_core::codec::{self, Record};
-use endure_core::history::History;
 use endure_core::storage::*;
 use endure_core::time::Timestamp;
 use endure_core::{EventId, Namespace, RequestId, TaskQueueName, WorkflowId};
@@ -32,8 +31,10 @@ use redb::{
 
 mod commit;
 mod failure;
+mod history_page;
 mod publication;
 mod redo;
+mod run_view;
 mod tables;
 mod upgrade;
 mod wal;
@@ -355,9 +356,9 @@ impl RedbStorage {
                 database: Some(database),
                 stopped: AtomicBool::new(false),
                 cause: OnceLock::new(),
-                counters,
+                counters: counters.clone(),
                 log,
-                held: publication::Held::default(),
+                held: publication::Held::new(counters),
             }),
         })
     }
@@ -575,60 +576,9 @@ impl Storage for RedbStorage {
         key: &ExecutionKey,
         first_event_id: EventId,
     ) -> Result<HistoryPage, StorageError> {
-        let key = key.clone();
-        self.read_run(&execution_key(&key), move |database| {
-            let transaction = database.begin_read().map_err(redb_error)?;
-            let table = transaction.open_table(HISTORY).map_err(redb_error)?;
-            let prefix = execution_key(&key);
-            // Start at the batch holding `first_event_id`: the last batch starting at or before it.
-            let wanted = history_key(&key, first_event_id);
-            let start = table
-                .range(prefix.as_slice()..=wanted.as_slice())
-                .map_err(redb_error)?
-                .next_back()
-                .transpose()
-                .map_err(redb_error)?
-                .map_or(prefix.clone(), |(batch_key, _)| batch_key.value().to_vec());
-            // Decode batches until the page is full, plus one batch so the cut knows what follows.
-            let mut events = Vec::new();
-            let mut bytes = 0;
-            let mut full = false;
-            let mut followed = false;
-            for entry in table.range(start.as_slice()..).map_err(redb_error)? {
-                let (batch_key, batch) = entry.map_err(redb_error)?;
-                if !batch_key.value().starts_with(&prefix) {
-                    break;
-                }
-                let batch: History = decode(batch.value(), || format!("history of {key:?}"))?;
-                for event in batch
-                    .events
-                    .into_iter()
-                    .filter(|event| event.event_id >= first_event_id)
-                {
-                    bytes += codec::encoded_size(&event);
-                    events.push(event);
-                }
-                if full {
-                    followed = true;
-                    break;
-                }
-                full = bytes >= HISTORY_PAGE_BYTES_MAX;
-            }
-            if !followed {
-                // The events after the last batch: the run's row keeps them as its tail.
-                let executions = transaction.open_table(EXECUTIONS).map_err(redb_error)?;
-                if let Some(row) = executions.get(prefix.as_slice()).map_err(redb_error)? {
-                    let what = || format!("history tail of {key:?}");
-                    let extras = decoded(ExecutionRow::stored_extras(row.value()), what)?;
-                    let tail = decoded(tail_events(extras.history_tail.as_deref()), what)?;
-                    events.extend(
-                        tail.events
-                            .into_iter()
-                            .filter(|event| event.event_id >= first_event_id),
-                    );
-                }
-            }
-            Ok(HistoryPage::cut(events))
+        let run_key = execution_key(key);
+        self.read_run(&run_key, &history_page::TABLES, |view| {
+            history_page::read(view, key, &run_key, first_event_id)
         })
     }
 

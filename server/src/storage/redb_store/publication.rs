@@ -21,7 +21,9 @@
 //! the held commits are also kept by table and key ([`Overlay`]) once their record is
 //! synced, and a point read looks there first, then in the last published state. A commit
 //! clears the overlay only after it publishes, under the transaction's lock, so a key not
-//! in the overlay has its latest durable value in whatever state a read then begins on.
+//! in the overlay has its latest durable value in whatever state a read then begins on. A
+//! read of several of a run's keys (its history) merges the two in one
+//! [`RunView`](super::run_view::RunView).
 //!
 //! A sequential one-activity workflow scans nothing between its four commits, so they
 //! share one transaction; measured with callgrind on `endure bench latency`: see
@@ -32,6 +34,8 @@
 //! again from their records (as a replay at open would) and published at once.
 
 use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::sync::Arc;
 
 use endure_core::storage::StorageError;
 use redb::{Database, Durability};
@@ -40,6 +44,7 @@ use super::begin_durable;
 use super::failure::{io, redb_error};
 use super::redo::{self, Change, RunTable};
 use super::tables::Tables;
+use crate::storage::counting::StorageCounters;
 
 /// The records a held transaction may hold before the commit that passes it publishes it:
 /// 1 MiB, an eighth of the log's checkpoint interval.
@@ -56,14 +61,36 @@ pub(super) struct Unpublished {
 }
 
 /// The held transaction, if any, and its changes by key.
-#[derive(Default)]
 pub(super) struct Held {
     /// The transaction: locked by a commit from its group's first change to its record's
     /// sync, and by whatever publishes it or checkpoints.
     pub(super) transaction: parking_lot::Mutex<Option<Unpublished>>,
-    /// The changes of the commits it holds whose records are synced (a leaf lock: nothing
-    /// else is taken while it is held).
+    /// The changes of the commits it holds whose records are synced (nothing else is taken
+    /// while it is held, except that a [`RunView`](super::run_view::RunView) begins its read
+    /// transaction under it).
     pub(super) overlay: parking_lot::Mutex<Overlay>,
+    /// Where publications are counted, when the store is counted (for benchmarks).
+    counters: Option<Arc<StorageCounters>>,
+}
+
+impl Held {
+    /// Nothing held yet; publications counted into `counters`, if any.
+    pub(super) fn new(counters: Option<Arc<StorageCounters>>) -> Self {
+        Self {
+            transaction: parking_lot::Mutex::new(None),
+            overlay: parking_lot::Mutex::new(Overlay::default()),
+            counters,
+        }
+    }
+
+    /// Clears the overlay after the held transaction was committed, not synced, and
+    /// counts the publication.
+    pub(super) fn published(&self) {
+        self.overlay.lock().clear();
+        if let Some(counters) = &self.counters {
+            counters.publication();
+        }
+    }
 }
 
 /// The changes of the held commits, by table and key: `Some(value)` set, `None` removed.
@@ -94,6 +121,19 @@ impl Overlay {
             .map(|value| value.as_deref())
     }
 
+    /// What the held commits did to the keys of `table` that start with `prefix`, in key
+    /// order.
+    pub(super) fn under<'a>(
+        &'a self,
+        table: RunTable,
+        prefix: &'a [u8],
+    ) -> impl Iterator<Item = (&'a [u8], Option<&'a [u8]>)> + 'a {
+        self.tables[table.index()]
+            .range::<[u8], _>((Bound::Included(prefix), Bound::Unbounded))
+            .take_while(move |(key, _)| key.starts_with(prefix))
+            .map(|(key, value)| (key.as_slice(), value.as_deref()))
+    }
+
     /// Forgets every change (they were published).
     pub(super) fn clear(&mut self) {
         for table in &mut self.tables {
@@ -106,18 +146,18 @@ impl Overlay {
 /// synced (its records are), and clears the overlay. The transaction's lock is kept
 /// through both, so whoever takes it next finds everything published.
 pub(super) fn publish(held: &Held) -> Result<(), StorageError> {
-    publish_locked(&mut held.transaction.lock(), &held.overlay)
+    publish_locked(&mut held.transaction.lock(), held)
 }
 
 /// [`publish`], under the transaction's lock already taken (its holder then begins any
 /// other write transaction before a commit can hold a new one: redb runs one at a time).
 pub(super) fn publish_locked(
     transaction: &mut Option<Unpublished>,
-    overlay: &parking_lot::Mutex<Overlay>,
+    held: &Held,
 ) -> Result<(), StorageError> {
     if let Some(unpublished) = transaction.take() {
         unpublished.transaction.commit().map_err(redb_error)?;
-        overlay.lock().clear();
+        held.published();
     }
     Ok(())
 }
