@@ -6,51 +6,77 @@ use endure_core::storage::{ExecutionKey, ShardId, StorageError};
 use endure_core::time::Timestamp;
 use endure_core::{EventId, Namespace, RequestId, RunId, TaskQueueName, WorkflowId};
 
-const SEPARATOR: u8 = 0;
+const SEPARATOR: &[u8] = &[0];
+
+/// `parts`, joined into one key in one allocation of its exact size (keys are built for
+/// every row a commit touches: growing them piece by piece reallocated several times each).
+fn joined<const N: usize>(parts: [&[u8]; N]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(parts.iter().map(|part| part.len()).sum());
+    for part in parts {
+        key.extend_from_slice(part);
+    }
+    key
+}
 
 /// `namespace \0`: the prefix of everything of a namespace.
 pub(super) fn namespace_prefix(namespace: &Namespace) -> Vec<u8> {
-    let mut key = namespace.as_str().as_bytes().to_vec();
-    key.push(SEPARATOR);
-    key
+    joined([namespace.as_str().as_bytes(), SEPARATOR])
 }
 
 /// `namespace \0 workflow_id \0`.
 pub(super) fn workflow_key(namespace: &Namespace, workflow_id: &WorkflowId) -> Vec<u8> {
-    let mut key = namespace_prefix(namespace);
-    key.extend_from_slice(workflow_id.as_str().as_bytes());
-    key.push(SEPARATOR);
-    key
+    joined([
+        namespace.as_str().as_bytes(),
+        SEPARATOR,
+        workflow_id.as_str().as_bytes(),
+        SEPARATOR,
+    ])
 }
 
 /// `namespace \0 workflow_id \0 run_id(16)`.
 pub(super) fn execution_key(execution: &ExecutionKey) -> Vec<u8> {
-    let mut key = workflow_key(&execution.namespace, &execution.workflow_id);
-    key.extend_from_slice(&execution.run_id.as_u128().to_be_bytes());
-    key
+    joined([
+        execution.namespace.as_str().as_bytes(),
+        SEPARATOR,
+        execution.workflow_id.as_str().as_bytes(),
+        SEPARATOR,
+        &execution.run_id.as_u128().to_be_bytes(),
+    ])
 }
 
 /// The execution key followed by a batch's first event id.
 pub(super) fn history_key(execution: &ExecutionKey, first_event_id: EventId) -> Vec<u8> {
-    let mut key = execution_key(execution);
-    key.extend_from_slice(&first_event_id.get().to_be_bytes());
-    key
+    joined([
+        execution.namespace.as_str().as_bytes(),
+        SEPARATOR,
+        execution.workflow_id.as_str().as_bytes(),
+        SEPARATOR,
+        &execution.run_id.as_u128().to_be_bytes(),
+        &first_event_id.get().to_be_bytes(),
+    ])
 }
 
 /// `shard(4) time(8) execution key`: a shard's deadlines in time order.
 pub(super) fn deadline_key(shard: ShardId, time: Timestamp, execution: &ExecutionKey) -> Vec<u8> {
-    let mut key = shard.0.to_be_bytes().to_vec();
-    key.extend_from_slice(&time.unix_nanos().to_be_bytes());
-    key.extend_from_slice(&execution_key(execution));
-    key
+    joined([
+        &shard.0.to_be_bytes(),
+        &time.unix_nanos().to_be_bytes(),
+        execution.namespace.as_str().as_bytes(),
+        SEPARATOR,
+        execution.workflow_id.as_str().as_bytes(),
+        SEPARATOR,
+        &execution.run_id.as_u128().to_be_bytes(),
+    ])
 }
 
 /// `namespace \0 task_queue \0`: a queue's backlog.
 pub(super) fn dispatch_prefix(namespace: &Namespace, task_queue: &TaskQueueName) -> Vec<u8> {
-    let mut key = namespace_prefix(namespace);
-    key.extend_from_slice(task_queue.as_str().as_bytes());
-    key.push(SEPARATOR);
-    key
+    joined([
+        namespace.as_str().as_bytes(),
+        SEPARATOR,
+        task_queue.as_str().as_bytes(),
+        SEPARATOR,
+    ])
 }
 
 /// A backlog row's key.
@@ -59,9 +85,13 @@ pub(super) fn dispatch_key(
     task_queue: &TaskQueueName,
     task_id: u64,
 ) -> Vec<u8> {
-    let mut key = dispatch_prefix(namespace, task_queue);
-    key.extend_from_slice(&task_id.to_be_bytes());
-    key
+    joined([
+        namespace.as_str().as_bytes(),
+        SEPARATOR,
+        task_queue.as_str().as_bytes(),
+        SEPARATOR,
+        &task_id.to_be_bytes(),
+    ])
 }
 
 /// `namespace \0 workflow_id \0 request_id`.
@@ -70,9 +100,13 @@ pub(super) fn request_key(
     workflow_id: &WorkflowId,
     request_id: &RequestId,
 ) -> Vec<u8> {
-    let mut key = workflow_key(namespace, workflow_id);
-    key.extend_from_slice(request_id.as_str().as_bytes());
-    key
+    joined([
+        namespace.as_str().as_bytes(),
+        SEPARATOR,
+        workflow_id.as_str().as_bytes(),
+        SEPARATOR,
+        request_id.as_str().as_bytes(),
+    ])
 }
 
 /// Reads the time and execution back from a deadline key.
@@ -101,7 +135,7 @@ pub(super) fn parse_execution_key(key: &[u8]) -> Result<ExecutionKey, StorageErr
         what: format!("execution key {key:02x?}"),
         reason: reason.to_owned(),
     };
-    let mut parts = key.splitn(3, |byte| *byte == SEPARATOR);
+    let mut parts = key.splitn(3, |byte| *byte == SEPARATOR[0]);
     let namespace = parts.next().ok_or_else(|| corrupt("no namespace"))?;
     let workflow_id = parts.next().ok_or_else(|| corrupt("no workflow id"))?;
     let run = parts.next().ok_or_else(|| corrupt("no run id"))?;
@@ -135,5 +169,40 @@ mod tests {
             (Timestamp::from_unix_seconds(300), execution)
         );
         assert!(parse_deadline_key(&late[..20]).is_err());
+    }
+
+    #[test]
+    fn keys_nest_and_are_built_at_their_exact_size() {
+        let execution = ExecutionKey {
+            namespace: Namespace::new("default").unwrap(),
+            workflow_id: WorkflowId::new("order 42").unwrap(),
+            run_id: RunId::from_u128(7),
+        };
+        let namespace = namespace_prefix(&execution.namespace);
+        assert_eq!(namespace, b"default\0");
+        let workflow = workflow_key(&execution.namespace, &execution.workflow_id);
+        assert_eq!(workflow, b"default\0order 42\0");
+        let run = execution_key(&execution);
+        assert_eq!(run, [&workflow[..], &7u128.to_be_bytes()].concat());
+        let batch = history_key(&execution, EventId::new(3).unwrap());
+        assert_eq!(batch, [&run[..], &3u64.to_be_bytes()].concat());
+        let deadline = deadline_key(ShardId(2), Timestamp::from_unix_nanos(9), &execution);
+        assert_eq!(
+            deadline,
+            [&2u32.to_be_bytes()[..], &9u64.to_be_bytes(), &run].concat()
+        );
+        let queue = TaskQueueName::new("orders").unwrap();
+        let backlog = dispatch_prefix(&execution.namespace, &queue);
+        assert_eq!(backlog, b"default\0orders\0");
+        let task = dispatch_key(&execution.namespace, &queue, 5);
+        assert_eq!(task, [&backlog[..], &5u64.to_be_bytes()].concat());
+        let request = RequestId::new("r-1").unwrap();
+        let requested = request_key(&execution.namespace, &execution.workflow_id, &request);
+        assert_eq!(requested, [&workflow[..], b"r-1"].concat());
+        for key in [
+            namespace, workflow, run, batch, deadline, backlog, task, requested,
+        ] {
+            assert_eq!(key.capacity(), key.len(), "{key:02x?}");
+        }
     }
 }
