@@ -11,7 +11,7 @@ use endure_core::execution::{
 use endure_core::history::HistoryEvent;
 use endure_core::storage::*;
 use endure_core::time::Timestamp;
-use endure_core::{EventId, Namespace, RequestId, RunId, WorkflowId};
+use endure_core::{EventId, Namespace, RequestId, RunId, TaskQueueName, WorkflowId};
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
@@ -121,6 +121,8 @@ pub(crate) struct Shard<S, C> {
     /// is still to send). Kept from the writes themselves, so no deletion reads the
     /// outbox.
     pub(super) outbox_rows: OutboxRows,
+    /// Where its outbox rows are stored ([`outbox_queue`]).
+    pub(super) outbox_queue: (Namespace, TaskQueueName),
 }
 
 impl<S: Storage, C: Clock> Shard<S, C> {
@@ -149,11 +151,12 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             ids: IdSource::new(id, range),
             in_flight: InFlight::default(),
             outbox_rows: OutboxRows::default(),
+            outbox_queue: outbox_queue(id),
         };
         let now = shard.parts.clock.now();
         let (rows, until, next_beyond) = shard.read_window(now).await?;
         shard.deadlines.refilled(rows, until, now, next_beyond);
-        let (namespace, queue) = outbox_queue(id);
+        let (namespace, queue) = shard.outbox_queue.clone();
         for row in shard
             .parts
             .storage

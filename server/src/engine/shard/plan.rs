@@ -11,11 +11,11 @@ use endure_core::history::{EventAttributes, HistoryEvent};
 use endure_core::storage::{
     CurrentRun, CurrentRunWrite, DeadlineUpdate, DispatchKey, DispatchRow, DispatchTask,
     ExecutionKey, ExecutionRow, RangeId, RequestRecord, RunCondition, RunWrite, ShardId,
-    VisibilityRow, WorkflowWrite, outbox_queue,
+    VisibilityRow, WorkflowWrite,
 };
 use endure_core::time::Timestamp;
 use endure_core::versioning::TaskDirective;
-use endure_core::{RequestId, RunId, TaskQueueName, WorkflowExecutionStatus};
+use endure_core::{Namespace, RequestId, RunId, TaskQueueName, WorkflowExecutionStatus};
 
 use super::actor::stays_cached;
 use super::ids::IdSource;
@@ -60,6 +60,9 @@ pub(super) struct PlanContext<'a> {
     pub(super) armed: Option<Timestamp>,
     /// The transition's time.
     pub(super) now: Timestamp,
+    /// The shard's outbox queue ([`outbox_queue`](endure_core::storage::outbox_queue)), made
+    /// once per shard.
+    pub(super) outbox: &'a (Namespace, TaskQueueName),
 }
 
 /// A write and what to do once it is durable.
@@ -114,10 +117,10 @@ pub(super) fn commit(
         events,
         &tasks,
     )?;
-    let (outbox_namespace, outbox) = outbox_queue(ctx.shard);
+    let (outbox_namespace, outbox) = ctx.outbox;
     let outbox_deleted = dispatch_deletes
         .iter()
-        .filter(|row| row.namespace == outbox_namespace && row.task_queue == outbox)
+        .filter(|row| row.namespace == *outbox_namespace && row.task_queue == *outbox)
         .cloned()
         .collect();
     run.dispatch_deletes = dispatch_deletes;
@@ -307,7 +310,7 @@ pub(super) fn run_write(
         RunCondition::Create => 1,
         RunCondition::DbVersion(version) => version + 1,
     };
-    let (outbox_namespace, outbox) = outbox_queue(ctx.shard);
+    let (outbox_namespace, outbox) = ctx.outbox;
     // A speculative task's row is only offered to matching, never stored: if it is
     // lost, its schedule-to-start timeout makes the task a normal one.
     let rows: Vec<(DispatchRow, bool)> = tasks
@@ -320,7 +323,7 @@ pub(super) fn run_write(
                     ..
                 }
             );
-            let (task_queue, task) = dispatch_of(task, &outbox);
+            let (task_queue, task) = dispatch_of(task, outbox);
             let row = DispatchRow {
                 namespace: if task.is_outbox() {
                     outbox_namespace.clone()
@@ -540,6 +543,8 @@ mod tests {
     }
 
     fn context(ids: &mut IdSource, armed: Option<Timestamp>) -> PlanContext<'_> {
+        static OUTBOX: std::sync::LazyLock<(Namespace, TaskQueueName)> =
+            std::sync::LazyLock::new(|| endure_core::storage::outbox_queue(ShardId(3)));
         PlanContext {
             shard: ShardId(3),
             range: RangeId(2),
@@ -547,6 +552,7 @@ mod tests {
             retention: RETENTION,
             armed,
             now: now(),
+            outbox: &OUTBOX,
         }
     }
 

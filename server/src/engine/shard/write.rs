@@ -184,6 +184,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             retention: self.parts.namespaces.retention(&key.namespace),
             armed: self.deadlines.of(key),
             now,
+            outbox: &self.outbox_queue,
         }
     }
 
