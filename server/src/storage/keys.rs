@@ -35,37 +35,32 @@ pub(super) fn workflow_key(namespace: &Namespace, workflow_id: &WorkflowId) -> V
 
 /// `namespace \0 workflow_id \0 run_id(16)`.
 pub(super) fn execution_key(execution: &ExecutionKey) -> Vec<u8> {
-    joined([
-        execution.namespace.as_str().as_bytes(),
-        SEPARATOR,
-        execution.workflow_id.as_str().as_bytes(),
-        SEPARATOR,
-        &execution.run_id.as_u128().to_be_bytes(),
-    ])
+    execution_key_between(&[], execution, &[])
 }
 
 /// The execution key followed by a batch's first event id.
 pub(super) fn history_key(execution: &ExecutionKey, first_event_id: EventId) -> Vec<u8> {
-    joined([
-        execution.namespace.as_str().as_bytes(),
-        SEPARATOR,
-        execution.workflow_id.as_str().as_bytes(),
-        SEPARATOR,
-        &execution.run_id.as_u128().to_be_bytes(),
-        &first_event_id.get().to_be_bytes(),
-    ])
+    execution_key_between(&[], execution, &first_event_id.get().to_be_bytes())
 }
 
 /// `shard(4) time(8) execution key`: a shard's deadlines in time order.
 pub(super) fn deadline_key(shard: ShardId, time: Timestamp, execution: &ExecutionKey) -> Vec<u8> {
+    let mut head = [0; 12];
+    head[..4].copy_from_slice(&shard.0.to_be_bytes());
+    head[4..].copy_from_slice(&time.unix_nanos().to_be_bytes());
+    execution_key_between(&head, execution, &[])
+}
+
+/// `execution`'s key between `head` and `tail`, in one allocation.
+fn execution_key_between(head: &[u8], execution: &ExecutionKey, tail: &[u8]) -> Vec<u8> {
     joined([
-        &shard.0.to_be_bytes(),
-        &time.unix_nanos().to_be_bytes(),
+        head,
         execution.namespace.as_str().as_bytes(),
         SEPARATOR,
         execution.workflow_id.as_str().as_bytes(),
         SEPARATOR,
         &execution.run_id.as_u128().to_be_bytes(),
+        tail,
     ])
 }
 
