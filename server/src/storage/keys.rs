@@ -149,13 +149,18 @@ pub(super) fn parse_execution_key(key: &[u8]) -> Result<ExecutionKey, StorageErr
 mod tests {
     use super::*;
 
-    #[test]
-    fn deadline_keys_round_trip_and_sort_by_time() {
-        let execution = ExecutionKey {
+    /// Run 7 of workflow `order 42` in the default namespace.
+    fn order_42() -> ExecutionKey {
+        ExecutionKey {
             namespace: Namespace::new("default").unwrap(),
             workflow_id: WorkflowId::new("order 42").unwrap(),
             run_id: RunId::from_u128(7),
-        };
+        }
+    }
+
+    #[test]
+    fn deadline_keys_round_trip_and_sort_by_time() {
+        let execution = order_42();
         let early = deadline_key(ShardId(1), Timestamp::from_unix_seconds(5), &execution);
         let late = deadline_key(ShardId(1), Timestamp::from_unix_seconds(300), &execution);
         assert!(early < late);
@@ -168,11 +173,7 @@ mod tests {
 
     #[test]
     fn keys_nest_and_are_built_at_their_exact_size() {
-        let execution = ExecutionKey {
-            namespace: Namespace::new("default").unwrap(),
-            workflow_id: WorkflowId::new("order 42").unwrap(),
-            run_id: RunId::from_u128(7),
-        };
+        let execution = order_42();
         let namespace = namespace_prefix(&execution.namespace);
         assert_eq!(namespace, b"default\0");
         let workflow = workflow_key(&execution.namespace, &execution.workflow_id);
