@@ -32,10 +32,11 @@ use endure_core::wire::{
     ClientFrame, DEFAULT_MAX_FRAME_BYTES, FrameDecoder, MAGIC, PROTOCOL_VERSION, ServerFrame,
     decode_frame, encode_call, encode_frame,
 };
+use endure_net::{Outbox, SendError};
 use parking_lot::Mutex;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::Client;
@@ -49,6 +50,10 @@ pub use cluster::{
 };
 #[cfg(all(feature = "tls", not(madsim)))]
 pub use tls::ClientTls;
+
+/// Most bytes of requests a connection lets wait unsent (the server not reading them); a
+/// call that would pass it fails with `Unavailable`.
+pub const UNSENT_REQUEST_BYTES_MAX: usize = 32 * 1024 * 1024;
 
 /// The reading half of a connection (plain TCP or TLS).
 type ReadHalf = Box<dyn AsyncRead + Send + Unpin>;
@@ -179,7 +184,9 @@ type Pending = Mutex<BTreeMap<u64, oneshot::Sender<Result<Response, RemoteError>
 
 /// One open connection.
 struct Connection {
-    outgoing: mpsc::UnboundedSender<Vec<u8>>,
+    /// Requests are written by their callers; the connection's flusher writes what the
+    /// socket could not take at once.
+    outgoing: Outbox<WriteHalf>,
     pending: Arc<Pending>,
     next_id: AtomicU64,
     closed: Arc<AtomicBool>,
@@ -335,23 +342,22 @@ impl TcpTransport {
             }
             Ok((reader, writer, decoder))
         };
-        let (reader, mut writer, decoder) =
-            tokio::time::timeout(options.connect_timeout, connecting)
-                .await
-                .map_err(|_| unavailable(format!("connecting to {} timed out", self.address)))??;
+        let (reader, writer, decoder) = tokio::time::timeout(options.connect_timeout, connecting)
+            .await
+            .map_err(|_| unavailable(format!("connecting to {} timed out", self.address)))??;
 
-        let (outgoing, mut to_write) = mpsc::unbounded_channel::<Vec<u8>>();
+        let (outgoing, flusher) = Outbox::new(writer, UNSENT_REQUEST_BYTES_MAX);
         let pending: Arc<Pending> = Arc::default();
         let closed = Arc::new(AtomicBool::new(false));
-        let writing = tokio::spawn(async move {
-            while let Some(frame) = to_write.recv().await {
-                // Flushed per frame: madsim's simulated stream sends only on flush.
-                if writer.write_all(&frame).await.is_err() || writer.flush().await.is_err() {
-                    break;
+        let writing = {
+            let closed = Arc::clone(&closed);
+            tokio::spawn(async move {
+                if let Err(error) = flusher.await {
+                    tracing::info!(%error, "writing to the engine failed");
+                    closed.store(true, Ordering::SeqCst);
                 }
-            }
-            let _ = writer.shutdown().await;
-        });
+            })
+        };
         let silence = options.keepalive_interval.saturating_mul(3);
         let reading = tokio::spawn(read_replies(
             reader,
@@ -372,7 +378,11 @@ impl TcpTransport {
                     else {
                         break;
                     };
-                    if outgoing.send(ping).is_err() {
+                    if let Err(error) = outgoing.send(ping) {
+                        if let SendError::Full { .. } = error {
+                            // Pings pile up unread: the reader's silence check closes it.
+                            continue;
+                        }
                         break;
                     }
                 }
@@ -534,11 +544,20 @@ impl TcpTransport {
                 armed: true,
             };
             // Checked after registering, so a close racing with this call is not missed.
-            if connection.closed.load(Ordering::SeqCst) || connection.outgoing.send(frame).is_err()
-            {
+            let sent = if connection.closed.load(Ordering::SeqCst) {
+                Err(SendError::Closed)
+            } else {
+                connection.outgoing.send(frame)
+            };
+            if let Err(error) = sent {
                 guard.armed = false;
                 connection.pending.lock().remove(&id);
-                return Err(unavailable("the connection to the engine closed"));
+                return Err(match error {
+                    SendError::Closed => unavailable("the connection to the engine closed"),
+                    SendError::Full { max } => unavailable(format!(
+                        "the engine is not reading requests: more than {max} bytes wait unsent"
+                    )),
+                });
             }
             let outcome = tokio::time::timeout(self.options.call_timeout, replied).await;
             match outcome {

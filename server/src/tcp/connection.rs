@@ -13,7 +13,7 @@ use endure_core::wire::{
     decode_client_frame, encode_frame,
 };
 use parking_lot::Mutex;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use tokio::task::JoinHandle;
 
 use super::limits::{Outgoing, READ_BUFFER_BYTES, Share, TcpServerConfig};
@@ -87,20 +87,11 @@ where
         config,
         security,
     } = served;
-    let (mut reader, mut writer) = tokio::io::split(stream);
-    let (outgoing, mut to_write) = Outgoing::new(config.max_outgoing_bytes);
-    let written = outgoing.written();
-    let writing = tokio::spawn(async move {
-        while let Some(frame) = to_write.recv().await {
-            // Flushed per frame: madsim's simulated stream sends only on flush.
-            let sent = writer.write_all(&frame).await.is_ok() && writer.flush().await.is_ok();
-            written.sent(frame.len());
-            if !sent {
-                break;
-            }
-        }
-        let _ = writer.shutdown().await;
-    });
+    let (mut reader, writer) = tokio::io::split(stream);
+    // Replies are written by the calls that make them; the flusher writes what the socket
+    // could not take at once.
+    let (outgoing, flusher) = Outgoing::new(Box::new(writer), config.max_outgoing_bytes);
+    let mut flushing = tokio::spawn(flusher);
     let calls: Calls = Arc::default();
     // Dropped with this future, however it ends — returned, or aborted when the server
     // stops: every call still running ends with it (each holds the engine).
@@ -126,8 +117,18 @@ where
     for call in running {
         call.task.abort();
     }
-    drop(outgoing);
-    let _ = writing.await;
+    // What was sent (a refusal's reason, say) is written before the stream shuts down,
+    // unless the peer is not reading: then, or if the peer takes longer than the idle
+    // timeout to read it, it is dropped with the stream.
+    outgoing.close();
+    let reading = !matches!(result, Err(ConnectionError::NotReading(_)));
+    if !reading
+        || tokio::time::timeout(config.idle_timeout, &mut flushing)
+            .await
+            .is_err()
+    {
+        flushing.abort();
+    }
     result
 }
 

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use endure_core::wire::DEFAULT_MAX_FRAME_BYTES;
+use endure_net::{Flusher, Outbox, SendError};
 
 /// Default most connections open at once; the next is refused with a reason (below the
 /// usual 1,024 open files a process may have, so the server refuses before `accept` fails).
@@ -120,47 +121,45 @@ impl Drop for Share {
     }
 }
 
-/// A connection's queue of encoded frames to send, bounded in bytes: a frame that would
-/// pass the bound is not queued and the connection is told to close.
+/// A connection's writing half, as its outbox writes to it.
+pub(super) type Sink = Box<dyn tokio::io::AsyncWrite + Send + Unpin>;
+
+/// A connection's outgoing frames, bounded in bytes waiting unsent: a frame that would
+/// pass the bound is not sent and the connection is told to close. A frame is written by
+/// the task that sends it when nothing waits before it ([`Outbox`]).
 #[derive(Clone, Debug)]
 pub(super) struct Outgoing {
-    sender: tokio::sync::mpsc::UnboundedSender<Vec<u8>>,
-    queued: Arc<AtomicUsize>,
+    outbox: Outbox<Sink>,
     max: usize,
     overflowed: Arc<tokio::sync::Notify>,
 }
 
 impl Outgoing {
-    /// A queue of at most `max` bytes, and the receiving end for the writer.
-    pub(super) fn new(max: usize) -> (Self, tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>) {
-        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
-        let queue = Self {
-            sender,
-            queued: Arc::default(),
+    /// Frames to `writer`, at most `max` bytes of them waiting; and the flusher, which the
+    /// connection spawns to write what waits.
+    pub(super) fn new(writer: Sink, max: usize) -> (Self, Flusher<Sink>) {
+        let (outbox, flusher) = Outbox::new(writer, max);
+        let outgoing = Self {
+            outbox,
             max,
             overflowed: Arc::default(),
         };
-        (queue, receiver)
+        (outgoing, flusher)
     }
 
-    /// Queues `frame`; past the bound, drops it and signals [`Self::overflowed`].
+    /// Sends `frame`; past the bound, drops it and signals [`Self::overflowed`].
     pub(super) fn send(&self, frame: Vec<u8>) {
-        let length = frame.len();
-        let before = self.queued.fetch_add(length, Ordering::AcqRel);
-        if before + length > self.max {
-            self.queued.fetch_sub(length, Ordering::AcqRel);
-            self.overflowed.notify_one();
-            return;
-        }
-        // A closed writer means the connection is going away; the reader finds out next.
-        if self.sender.send(frame).is_err() {
-            self.queued.fetch_sub(length, Ordering::AcqRel);
+        match self.outbox.send(frame) {
+            Ok(()) => {}
+            Err(SendError::Full { .. }) => self.overflowed.notify_one(),
+            // The connection is going away; the reader finds out next.
+            Err(SendError::Closed) => {}
         }
     }
 
-    /// What the writer tells the queue as it sends (without holding the queue open).
-    pub(super) fn written(&self) -> Written {
-        Written(Arc::clone(&self.queued))
+    /// Sends nothing more: what waits is written, then the stream is shut down.
+    pub(super) fn close(&self) {
+        self.outbox.close();
     }
 
     /// Resolves once a frame did not fit (a client not reading its replies).
@@ -171,18 +170,6 @@ impl Outgoing {
     /// The bound, in bytes.
     pub(super) fn max(&self) -> usize {
         self.max
-    }
-}
-
-/// The writer's side of an [`Outgoing`] queue: counts the bytes sent. It holds no sender,
-/// so the queue closes when the connection drops its handles.
-#[derive(Debug)]
-pub(super) struct Written(Arc<AtomicUsize>);
-
-impl Written {
-    /// The writer sent `length` bytes of a frame taken from the queue.
-    pub(super) fn sent(&self, length: usize) {
-        self.0.fetch_sub(length, Ordering::AcqRel);
     }
 }
 
@@ -206,13 +193,27 @@ mod tests {
 
     #[tokio::test]
     async fn a_frame_past_the_outgoing_bound_is_dropped_and_signalled() {
-        let (outgoing, mut receiver) = Outgoing::new(10);
-        outgoing.send(vec![0; 6]);
-        outgoing.send(vec![0; 6]);
+        use tokio::io::AsyncReadExt;
+        // A peer that reads nothing: 4 bytes fit in the pipe, then 10 may wait.
+        let (writer, mut peer) = tokio::io::duplex(4);
+        let (outgoing, flusher) = Outgoing::new(Box::new(writer), 10);
+        outgoing.send(vec![1; 6]);
+        outgoing.send(vec![2; 6]);
+        outgoing.send(vec![9; 6]);
         outgoing.overflowed().await;
-        assert_eq!(receiver.recv().await.map(|frame| frame.len()), Some(6));
-        outgoing.written().sent(6);
-        outgoing.send(vec![0; 10]);
-        assert_eq!(receiver.recv().await.map(|frame| frame.len()), Some(10));
+        let flushing = tokio::spawn(flusher);
+        let mut received = vec![0; 12];
+        peer.read_exact(&mut received).await.expect("read");
+        assert_eq!(
+            received,
+            [[1; 6], [2; 6]].concat(),
+            "the frame past the bound is dropped"
+        );
+        outgoing.send(vec![3; 10]);
+        let mut received = vec![0; 10];
+        peer.read_exact(&mut received).await.expect("read");
+        assert_eq!(received, [3; 10]);
+        outgoing.close();
+        flushing.await.expect("joined").expect("shut down");
     }
 }
