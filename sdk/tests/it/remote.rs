@@ -389,3 +389,114 @@ async fn a_request_with_a_bad_name_fails_its_own_call_and_keeps_the_connection()
         replies[&99]
     );
 }
+
+/// Reverses a string.
+struct Reverse;
+
+impl endure::activity::ActivityDefinition for Reverse {
+    const NAME: &'static str = "Reverse";
+    type Input = String;
+    type Output = String;
+}
+
+/// Hands its input to `Reverse` and returns what comes back.
+async fn reversed(
+    ctx: endure::workflow::WorkflowContext,
+    text: String,
+) -> Result<String, endure::workflow::WorkflowError> {
+    let ctx = ctx.with_activity_options(ActivityOptions::with_start_to_close_timeout(
+        Duration::from_secs(60),
+    ));
+    Ok(ctx.run_activity::<Reverse>(&text).await?)
+}
+
+/// Frames of a megabyte and more — the start, the tasks, the completions and the result —
+/// go out beside small ones on the same connections. A socket takes such a frame in parts:
+/// the sender writes what it takes at once and the connection's flusher writes the rest,
+/// and every frame must still arrive whole and in order (a frame torn or interleaved would
+/// not decode, and would close the connection).
+#[tokio::test]
+async fn megabyte_frames_arrive_whole_beside_small_ones() {
+    let served = Served::start().await;
+    let client = served.client();
+    let queue = TaskQueueName::new("reverse").unwrap();
+    let mut worker = Worker::new(
+        served.client().transport(),
+        Namespace::default(),
+        queue.clone(),
+        WorkerOptions::default(),
+    );
+    worker.register_workflow("Reversed", reversed);
+    worker.register_activity::<Reverse, _, _>(|_ctx, text: String| async move {
+        Ok(text.chars().rev().collect::<String>())
+    });
+    let (stop, running) = crate::spawn_worker(worker);
+    // Each text differs from the others all along (a torn frame would mix them), and
+    // every fourth is small.
+    let texts: Vec<String> = (0..12u32)
+        .map(|i| {
+            let length = if i % 4 == 3 {
+                40
+            } else {
+                1_200_000 + 10_000 * i as usize
+            };
+            (0..length)
+                .map(|at| char::from(b'a' + ((at as u32 * 7 + i) % 26) as u8))
+                .collect()
+        })
+        .collect();
+    let runs: Vec<_> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let (client, queue, text) = (client.clone(), queue.clone(), text.clone());
+            tokio::spawn(async move {
+                let id = WorkflowId::new(format!("reverse-{i}")).unwrap();
+                let handle = client
+                    .start_workflow(StartWorkflowOptions::new(id, queue), "Reversed", &text)
+                    .await
+                    .unwrap();
+                let result: String = handle.result().await.unwrap();
+                (handle, result)
+            })
+        })
+        .collect();
+    let mut finished = Vec::new();
+    for run in runs {
+        finished.push(run.await.unwrap());
+    }
+    for ((handle, result), text) in finished.into_iter().zip(&texts) {
+        assert_eq!(result, text.chars().rev().collect::<String>());
+        let history = handle.history().await.unwrap();
+        check_well_formed(&history).unwrap();
+        assert_eq!(
+            history.iter().map(|e| e.event_type()).collect::<Vec<_>>(),
+            [
+                EventType::WorkflowExecutionStarted,
+                EventType::WorkflowTaskScheduled,
+                EventType::WorkflowTaskStarted,
+                EventType::WorkflowTaskCompleted,
+                EventType::ActivityTaskScheduled,
+                EventType::ActivityTaskStarted,
+                EventType::ActivityTaskCompleted,
+                EventType::WorkflowTaskScheduled,
+                EventType::WorkflowTaskStarted,
+                EventType::WorkflowTaskCompleted,
+                EventType::WorkflowExecutionCompleted,
+            ]
+        );
+        let endure_core::EventAttributes::ActivityTaskCompleted(completed) = &history[6].attributes
+        else {
+            panic!("event 7 is the activity's completion")
+        };
+        assert_eq!(
+            (
+                completed.scheduled_event_id.get(),
+                completed.started_event_id.get()
+            ),
+            (5, 6)
+        );
+    }
+    let _ = stop.send(());
+    running.await.unwrap();
+}
