@@ -7,5 +7,7 @@
 //! wire: sending never awaits.
 
 mod outbox;
+#[cfg(madsim)]
+pub mod short_writes;
 
 pub use outbox::{Flusher, Outbox, SendError};

@@ -32,16 +32,31 @@ pub enum SendError {
     },
 }
 
-/// The sending side of a connection's writing half; clones share it.
+/// The sending side of a connection's writing half; clones share it. When the last clone
+/// is dropped the outbox closes, as [`Outbox::close`] does.
 pub struct Outbox<W> {
     state: Arc<Mutex<State<W>>>,
+    /// Shared by the clones only (not the flusher): dropped with the last, it closes.
+    _senders: Arc<Senders<W>>,
 }
 
 impl<W> Clone for Outbox<W> {
     fn clone(&self) -> Self {
         Self {
             state: Arc::clone(&self.state),
+            _senders: Arc::clone(&self._senders),
         }
+    }
+}
+
+/// Closes the outbox when the last sender goes.
+struct Senders<W>(Arc<Mutex<State<W>>>);
+
+impl<W> Drop for Senders<W> {
+    fn drop(&mut self) {
+        let mut state = self.0.lock();
+        state.closed = true;
+        state.wake_flusher();
     }
 }
 
@@ -110,6 +125,7 @@ impl<W: AsyncWrite + Unpin> Outbox<W> {
         }));
         let outbox = Self {
             state: Arc::clone(&state),
+            _senders: Arc::new(Senders(Arc::clone(&state))),
         };
         (outbox, Flusher { state })
     }
@@ -140,7 +156,7 @@ impl<W: AsyncWrite + Unpin> Outbox<W> {
         let mut cx = Context::from_waker(Waker::noop());
         let mut written = 0;
         while written < frame.len() {
-            match Pin::new(&mut state.writer).poll_write(&mut cx, &frame[written..]) {
+            match poll_write_part(&mut state.writer, &mut cx, &frame[written..]) {
                 Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => {
                     state.fail();
                     return Err(SendError::Closed);
@@ -182,8 +198,28 @@ impl<W: AsyncWrite + Unpin> Outbox<W> {
     }
 }
 
+/// Writes `bytes`, or their first part, to `writer`. Under the simulator with short writes
+/// on ([`crate::short_writes`]) the stream takes a random part of them, or none for now
+/// (then it wakes the task at once, as a socket whose buffer drains would soon).
+fn poll_write_part<W: AsyncWrite + Unpin>(
+    writer: &mut W,
+    cx: &mut Context<'_>,
+    bytes: &[u8],
+) -> Poll<io::Result<usize>> {
+    #[cfg(madsim)]
+    let bytes = match crate::short_writes::allowance(bytes.len()) {
+        0 => {
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        allowed => &bytes[..allowed],
+    };
+    Pin::new(writer).poll_write(cx, bytes)
+}
+
 /// Writes what an [`Outbox`]'s senders could not, in order, flushing after; once the
-/// outbox is closed and everything is written, shuts the stream down and ends. Ends with
+/// outbox is closed (or its last sender dropped) and everything is written, shuts the
+/// stream down and ends. Ends with
 /// the error if the stream fails (the outbox then refuses frames).
 pub struct Flusher<W> {
     state: Arc<Mutex<State<W>>>,
@@ -203,7 +239,7 @@ impl<W: AsyncWrite + Unpin> Future for Flusher<W> {
                 )));
             }
             let progress = if let Some(front) = state.queue.front() {
-                match Pin::new(&mut state.writer).poll_write(cx, &front[state.front_written..]) {
+                match poll_write_part(&mut state.writer, cx, &front[state.front_written..]) {
                     Poll::Ready(Ok(0)) => Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
                     Poll::Ready(Ok(bytes)) => {
                         state.front_written += bytes;
@@ -392,6 +428,23 @@ mod tests {
         assert_eq!(outbox.state.lock().writer.flushes, 2);
         outbox.close();
         assert!(matches!(poll_once(&mut flusher), Poll::Ready(Ok(()))));
+    }
+
+    #[tokio::test]
+    async fn the_flusher_ends_when_the_last_sender_is_dropped() {
+        let (writer, mut reader) = tokio::io::duplex(4);
+        let (outbox, flusher) = Outbox::new(writer, 100);
+        let second = outbox.clone();
+        outbox.send(b"abcdef".to_vec()).expect("sent");
+        drop(outbox);
+        let flushing = tokio::spawn(flusher);
+        second.send(b"gh".to_vec()).expect("one sender is left");
+        drop(second);
+        // What was sent is written first, then the stream is shut down.
+        let mut received = Vec::new();
+        reader.read_to_end(&mut received).await.expect("read");
+        assert_eq!(received, b"abcdefgh");
+        flushing.await.expect("joined").expect("shut down cleanly");
     }
 
     #[test]

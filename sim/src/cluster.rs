@@ -74,6 +74,9 @@ pub struct ClusterConfig {
     /// outlives engine restarts, so a scenario can revoke a key while the cluster runs;
     /// clients present `remote.api_key`, a worker its own ([`Cluster::add_worker_with_key`]).
     pub credentials: Option<Arc<CredentialStore>>,
+    /// Every connection's stream takes a random part of each write, or none for a moment
+    /// ([`endure_net::short_writes`]), as a real socket with a full buffer does.
+    pub short_writes: bool,
 }
 
 /// Which store the engine node runs on.
@@ -107,6 +110,7 @@ impl Default for ClusterConfig {
             worker: WorkerOptions::default(),
             codecs: CodecChain::default(),
             credentials: None,
+            short_writes: false,
         }
     }
 }
@@ -242,6 +246,11 @@ impl Cluster {
             .build();
         let mut nodes = BTreeMap::new();
         nodes.insert(ENGINE.to_owned(), engine);
+        endure_net::short_writes::set(config.short_writes);
+        let faults = FaultLog::new();
+        if config.short_writes {
+            faults.record(FaultKind::ShortWrites, "every connection, all along");
+        }
         Self {
             handle,
             config,
@@ -250,9 +259,15 @@ impl Cluster {
             disk,
             engine_clock_offset,
             most_writes_per_commit,
-            faults: FaultLog::new(),
+            faults,
             tasks,
         }
+    }
+
+    /// Writes the connections' sockets have cut short so far ([`ClusterConfig::short_writes`]):
+    /// each left a frame partly written, for its connection's flusher to finish.
+    pub fn writes_cut_short(&self) -> u64 {
+        endure_net::short_writes::cut()
     }
 
     /// The most writes one storage commit has carried so far (group commit at work: with

@@ -44,6 +44,8 @@ pub enum FaultKind {
     CredentialRevoked,
     /// A node was stopped gracefully (SIGTERM: it hands its shards on and leaves).
     Stop,
+    /// Sockets take part of each write, or none for a moment (a full send buffer).
+    ShortWrites,
 }
 
 /// One injected fault.

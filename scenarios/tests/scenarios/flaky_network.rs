@@ -1,8 +1,8 @@
 //! Everything a flaky environment does at once: clients and workers send some requests
-//! twice, workers lose their connections, the engine acknowledges commits late (slow fsync)
-//! and restarts with its clock off by up to three seconds either way. Starts and signals
-//! stay exactly once, timers never fire early, every workflow completes. Run with
-//! `RUSTFLAGS="--cfg madsim"`.
+//! twice, sockets take part of each write (so frames wait half written), workers lose their
+//! connections, the engine acknowledges commits late (slow fsync) and restarts with its
+//! clock off by up to three seconds either way. Starts and signals stay exactly once,
+//! timers never fire early, every workflow completes. Run with `RUSTFLAGS="--cfg madsim"`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,6 +67,7 @@ async fn scenario(_seed: u64) -> u64 {
         max_clock_skew: Duration::from_secs(3),
         max_commit_delay: Duration::from_millis(200),
         duplicate_requests: 0.2,
+        short_writes: true,
         ..ClusterConfig::default()
     });
     cluster.add_worker("worker-1", worker("worker-1"));
@@ -136,6 +137,12 @@ async fn scenario(_seed: u64) -> u64 {
     let acknowledged = driving.await.unwrap();
     assert_eq!(cluster.faults.count(FaultKind::ConnectionsDropped), 3);
     assert_eq!(cluster.faults.count(FaultKind::Restart), 1);
+    assert_eq!(cluster.faults.count(FaultKind::ShortWrites), 1);
+    let cut = cluster.writes_cut_short();
+    assert!(
+        cut > 100,
+        "frames were left half written: {cut} writes cut short"
+    );
 
     let ids = (0..WORKFLOWS)
         .map(|item| format!("parcel-{item}"))

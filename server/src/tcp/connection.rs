@@ -64,6 +64,15 @@ impl Drop for CallsEnd {
     }
 }
 
+/// A task aborted when its handle is dropped.
+struct AbortOnDrop(JoinHandle<io::Result<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// What a connection serves with: the engine, the limits and the security.
 pub(super) struct Served {
     pub(super) transport: Arc<dyn Transport>,
@@ -91,7 +100,8 @@ where
     // Replies are written by the calls that make them; the flusher writes what the socket
     // could not take at once.
     let (outgoing, flusher) = Outgoing::new(Box::new(writer), config.max_outgoing_bytes);
-    let mut flushing = tokio::spawn(flusher);
+    // Aborted if this future is dropped (the server stopping): the connection closes.
+    let mut flushing = AbortOnDrop(tokio::spawn(flusher));
     let calls: Calls = Arc::default();
     // Dropped with this future, however it ends — returned, or aborted when the server
     // stops: every call still running ends with it (each holds the engine).
@@ -121,14 +131,11 @@ where
     // unless the peer is not reading: then, or if the peer takes longer than the idle
     // timeout to read it, it is dropped with the stream.
     outgoing.close();
-    let reading = !matches!(result, Err(ConnectionError::NotReading(_)));
-    if !reading
-        || tokio::time::timeout(config.idle_timeout, &mut flushing)
-            .await
-            .is_err()
-    {
-        flushing.abort();
+    let peer_reads = !matches!(result, Err(ConnectionError::NotReading(_)));
+    if peer_reads {
+        let _ = tokio::time::timeout(config.idle_timeout, &mut flushing.0).await;
     }
+    drop(flushing);
     result
 }
 

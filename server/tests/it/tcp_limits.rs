@@ -1,7 +1,8 @@
 //! The TCP server's limits, each exceeded by a raw peer: connections past the limit are
 //! refused with a reason, a frame trickled too slowly closes its connection, a client that
 //! stops reading its replies is disconnected, and partial frames across connections stay
-//! within their budget. Real sockets on loopback, real (short) time.
+//! within their budget; a stopped server closes every connection. Real sockets on loopback,
+//! real (short) time.
 #![cfg(not(madsim))]
 
 use std::net::SocketAddr;
@@ -247,4 +248,47 @@ async fn partial_frames_past_their_budget_close_the_connection_that_grows() {
         still_open.is_err(),
         "the first connection is neither closed nor answered"
     );
+}
+
+#[tokio::test]
+async fn stopping_the_server_closes_every_connection_it_holds() {
+    let engine = Engine::in_memory().await.unwrap();
+    let transport = Arc::new(InProcessTransport::new(engine.clone()));
+    let server = TcpServer::bind(
+        "127.0.0.1:0".parse().unwrap(),
+        transport,
+        TcpServerConfig::default(),
+    )
+    .await
+    .unwrap();
+    let address = server.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(server.serve(async {
+        let _ = stopped.await;
+    }));
+    let mut streams = Vec::new();
+    for _ in 0..3 {
+        let mut stream = connect(address).await;
+        let mut decoder = FrameDecoder::new(1 << 20);
+        assert!(matches!(
+            next(&mut stream, &mut decoder).await,
+            Some(ServerFrame::Welcome { .. })
+        ));
+        streams.push(stream);
+    }
+    stop.send(()).unwrap();
+    serving.await.unwrap();
+    // Each connection's writing half is shut with it: its peer reads the end at once, not
+    // after its own timeouts.
+    for stream in &mut streams {
+        assert!(closed_within(stream, Duration::from_secs(5)).await);
+    }
+    // And the port is free again.
+    TcpServer::bind(
+        address,
+        Arc::new(InProcessTransport::new(engine)),
+        TcpServerConfig::default(),
+    )
+    .await
+    .expect("the port is free once the server stopped");
 }
