@@ -10,6 +10,7 @@ use super::publication::{
     Held, UNPUBLISHED_BYTES_MAX, Unpublished, redo_and_publish, take_or_begin,
 };
 use super::redo::{self, Redo};
+use super::shard_ranges::ShardRanges;
 use super::tables::Tables;
 use super::wal::{Wal, WalConfig};
 use super::{LOG_SEQUENCE_KEY, META, begin_durable};
@@ -27,10 +28,11 @@ pub(super) type Committed = (WriteResults, bool);
 fn apply_group(
     transaction: &redb::WriteTransaction,
     logged: bool,
+    ranges: &ShardRanges,
     writes: Vec<WorkflowWrite>,
 ) -> Result<(WriteResults, Redo), StorageError> {
     let mut results = Vec::with_capacity(writes.len());
-    let mut tables = Tables::open(transaction, logged)?;
+    let mut tables = Tables::open(transaction, logged)?.with_ranges(ranges);
     for write in writes {
         let result = check_write(&write, &tables)?;
         if result.is_ok() {
@@ -49,11 +51,12 @@ fn apply_group(
 pub(super) fn commit_sync(
     database: &Database,
     log: Option<(&parking_lot::Mutex<Wal>, &Held)>,
+    ranges: &ShardRanges,
     writes: Vec<WorkflowWrite>,
 ) -> Result<Committed, StorageError> {
     let Some((log, held)) = log else {
         let transaction = begin_durable(database)?;
-        let (results, _) = apply_group(&transaction, false, writes)?;
+        let (results, _) = apply_group(&transaction, false, ranges, writes)?;
         transaction.commit().map_err(redb_error)?;
         return Ok((results, false));
     };
@@ -65,7 +68,7 @@ pub(super) fn commit_sync(
         mut bodies,
         mut bytes,
     } = take_or_begin(&mut slot, database)?;
-    let (results, redo) = match apply_group(&transaction, true, writes) {
+    let (results, redo) = match apply_group(&transaction, true, ranges, writes) {
         Ok(applied) => applied,
         Err(error) => {
             // Dropping the transaction undoes this group, and the earlier commits it held.

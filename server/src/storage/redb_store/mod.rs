@@ -35,6 +35,7 @@ mod history_page;
 mod publication;
 mod redo;
 mod run_view;
+mod shard_ranges;
 mod tables;
 mod upgrade;
 mod wal;
@@ -113,6 +114,8 @@ struct Inner {
     /// The write transaction of the latest commits, held open until something reads
     /// (`publication.rs`); only with a log.
     held: publication::Held,
+    /// The shards' ranges, read once from their table (`shard_ranges.rs`).
+    ranges: shard_ranges::ShardRanges,
 }
 
 impl Inner {
@@ -359,6 +362,7 @@ impl RedbStorage {
                 counters: counters.clone(),
                 log,
                 held: publication::Held::new(counters),
+                ranges: shard_ranges::ShardRanges::default(),
             }),
         })
     }
@@ -484,6 +488,9 @@ impl Storage for RedbStorage {
     }
 
     async fn acquire_shard(&self, shard: ShardId) -> Result<RangeId, StorageError> {
+        // Forgotten first: until the new range is set below, commits read the table, in
+        // write transactions ordered with this one.
+        self.inner.ranges.forget(shard);
         let range = self
             .run_writing(move |database| {
                 let transaction = begin_durable(database)?;
@@ -501,6 +508,7 @@ impl Storage for RedbStorage {
                 Ok(RangeId(range))
             })
             .await?;
+        self.inner.ranges.set(shard, range);
         self.counted();
         Ok(range)
     }
@@ -519,7 +527,7 @@ impl Storage for RedbStorage {
         let (results, checkpoint_due) = self
             .run_inner(blocking, move |inner| {
                 let log = inner.log.as_ref().map(|log| (log, &inner.held));
-                commit_sync(inner.database()?, log, writes)
+                commit_sync(inner.database()?, log, &inner.ranges, writes)
             })
             .await?;
         if checkpoint_due {

@@ -12,6 +12,7 @@ use endure_core::{Namespace, RequestId, WorkflowId};
 use redb::ReadableTable;
 
 use super::redo::{Change, Redo, RunTable};
+use super::shard_ranges::ShardRanges;
 use super::{
     Bytes, CURRENT_RUNS, DEADLINE_INDEX, DEADLINES, DISPATCH, EXECUTIONS, HISTORY, REQUESTS,
     SHARDS, VISIBILITY, decoded, encode, encoded, record_at, redb_error, request_at, scan_prefix,
@@ -75,6 +76,9 @@ pub(super) struct Tables<'txn> {
     visibility: LazyTable<'txn, Bytes, Bytes>,
     /// The changes made, when they are logged.
     redo: Option<Redo>,
+    /// The shards' ranges known to the store, which spare reading the `shards` table
+    /// ([`Tables::with_ranges`]).
+    ranges: Option<&'txn ShardRanges>,
 }
 
 impl<'txn> Tables<'txn> {
@@ -95,7 +99,15 @@ impl<'txn> Tables<'txn> {
             requests: LazyTable::new(REQUESTS),
             visibility: LazyTable::new(VISIBILITY),
             redo: logged.then(Redo::default),
+            ranges: None,
         })
+    }
+
+    /// Checks shards' ranges against `ranges` where it knows them, and notes there those
+    /// read from the table. For a store's commits: it holds the ranges the table holds.
+    pub(super) fn with_ranges(mut self, ranges: &'txn ShardRanges) -> Self {
+        self.ranges = Some(ranges);
+        self
     }
 
     /// The changes noted so far (empty when not logged).
@@ -350,13 +362,20 @@ impl<'txn> Tables<'txn> {
 
 impl StoredState for Tables<'_> {
     fn range(&self, shard: ShardId) -> Result<RangeId, StorageError> {
-        Ok(RangeId(
+        if let Some(range) = self.ranges.and_then(|ranges| ranges.get(shard)) {
+            return Ok(range);
+        }
+        let range = RangeId(
             self.shards
                 .get(self.transaction)?
                 .get(shard.0)
                 .map_err(redb_error)?
                 .map_or(0, |v| v.value()),
-        ))
+        );
+        if let Some(ranges) = self.ranges {
+            ranges.set(shard, range);
+        }
+        Ok(range)
     }
 
     fn execution(&self, key: &ExecutionKey) -> Result<Option<StoredRun>, StorageError> {
