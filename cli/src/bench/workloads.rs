@@ -122,15 +122,22 @@ pub(crate) async fn latency(setup: &Setup, args: &BenchArgs) -> Result<Figures, 
     let p50 = quantile_ms(&mut latencies, 0.5);
     // A one-activity workflow is four sequential durable commits (start, the first task's
     // completion with the activity scheduled, the activity's completion, the closing task):
-    // its floor is four 4 KiB writes each followed by fdatasync, on the same disk, now.
-    let floor = super::floor::fdatasync_floor_ms(setup.directory(), COMMITS_PER_HELLO)
-        .map_err(|error| CliError::Server(format!("cannot measure the disk's floor: {error}")))?;
+    // its floor is four 4 KiB writes each followed by fdatasync, on the same disk, now —
+    // appended, and (what the log's records do) over bytes already written.
+    let floor_of = |writes| {
+        super::floor::fdatasync_floor_ms(setup.directory(), COMMITS_PER_HELLO, writes)
+            .map_err(|error| CliError::Server(format!("cannot measure the disk's floor: {error}")))
+    };
+    let floor = floor_of(super::floor::Writes::Appended)?;
+    let overwrite_floor = floor_of(super::floor::Writes::Overwritten)?;
     Ok(vec![
         ("repeats", repeats.into()),
         ("p50_ms", round(p50)),
         ("p99_ms", round(quantile_ms(&mut latencies, 0.99))),
         ("floor_ms", round(floor)),
         ("p50_over_floor", round(p50 / floor)),
+        ("overwrite_floor_ms", round(overwrite_floor)),
+        ("p50_over_overwrite_floor", round(p50 / overwrite_floor)),
     ])
 }
 
