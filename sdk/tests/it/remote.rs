@@ -471,19 +471,7 @@ async fn megabyte_frames_arrive_whole_beside_small_ones() {
         check_well_formed(&history).unwrap();
         assert_eq!(
             history.iter().map(|e| e.event_type()).collect::<Vec<_>>(),
-            [
-                EventType::WorkflowExecutionStarted,
-                EventType::WorkflowTaskScheduled,
-                EventType::WorkflowTaskStarted,
-                EventType::WorkflowTaskCompleted,
-                EventType::ActivityTaskScheduled,
-                EventType::ActivityTaskStarted,
-                EventType::ActivityTaskCompleted,
-                EventType::WorkflowTaskScheduled,
-                EventType::WorkflowTaskStarted,
-                EventType::WorkflowTaskCompleted,
-                EventType::WorkflowExecutionCompleted,
-            ]
+            crate::ONE_ACTIVITY_HISTORY
         );
         let endure_core::EventAttributes::ActivityTaskCompleted(completed) = &history[6].attributes
         else {

@@ -19,21 +19,39 @@ use endure_server::tcp::{TcpServer, TcpServerConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+type MemoryEngine =
+    Engine<endure_server::storage::MemoryStorage, endure_server::clock::SystemClock>;
+
 /// An in-memory engine served with `config`; returns its address.
-async fn serve(
+async fn serve(config: TcpServerConfig) -> (SocketAddr, MemoryEngine) {
+    let (address, engine, _serving) = serve_until(config, std::future::pending()).await;
+    (address, engine)
+}
+
+/// An in-memory engine served with `config` until `shutdown`; its address, and the task
+/// serving it.
+async fn serve_until(
     config: TcpServerConfig,
-) -> (
-    SocketAddr,
-    Engine<endure_server::storage::MemoryStorage, endure_server::clock::SystemClock>,
-) {
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> (SocketAddr, MemoryEngine, tokio::task::JoinHandle<()>) {
     let engine = Engine::in_memory().await.unwrap();
     let transport = Arc::new(InProcessTransport::new(engine.clone()));
     let server = TcpServer::bind("127.0.0.1:0".parse().unwrap(), transport, config)
         .await
         .unwrap();
     let address = server.local_addr().unwrap();
-    tokio::spawn(server.serve(std::future::pending()));
-    (address, engine)
+    (address, engine, tokio::spawn(server.serve(shutdown)))
+}
+
+/// Connects, sends the hello and reads the server's welcome.
+async fn welcomed(address: SocketAddr) -> TcpStream {
+    let mut stream = connect(address).await;
+    let mut decoder = FrameDecoder::new(1 << 20);
+    assert!(matches!(
+        next(&mut stream, &mut decoder).await,
+        Some(ServerFrame::Welcome { .. })
+    ));
+    stream
 }
 
 fn frame(message: &ClientFrame) -> Vec<u8> {
@@ -94,13 +112,7 @@ async fn a_connection_past_the_limit_is_refused_with_a_reason() {
     .await;
     let mut open = Vec::new();
     for _ in 0..3 {
-        let mut stream = connect(address).await;
-        let mut decoder = FrameDecoder::new(1 << 20);
-        assert!(matches!(
-            next(&mut stream, &mut decoder).await,
-            Some(ServerFrame::Welcome { .. })
-        ));
-        open.push(stream);
+        open.push(welcomed(address).await);
     }
     let mut fourth = connect(address).await;
     let refused = next(&mut fourth, &mut FrameDecoder::new(1 << 20)).await;
@@ -252,29 +264,14 @@ async fn partial_frames_past_their_budget_close_the_connection_that_grows() {
 
 #[tokio::test]
 async fn stopping_the_server_closes_every_connection_it_holds() {
-    let engine = Engine::in_memory().await.unwrap();
-    let transport = Arc::new(InProcessTransport::new(engine.clone()));
-    let server = TcpServer::bind(
-        "127.0.0.1:0".parse().unwrap(),
-        transport,
-        TcpServerConfig::default(),
-    )
-    .await
-    .unwrap();
-    let address = server.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = tokio::spawn(server.serve(async {
+    let (address, engine, serving) = serve_until(TcpServerConfig::default(), async {
         let _ = stopped.await;
-    }));
+    })
+    .await;
     let mut streams = Vec::new();
     for _ in 0..3 {
-        let mut stream = connect(address).await;
-        let mut decoder = FrameDecoder::new(1 << 20);
-        assert!(matches!(
-            next(&mut stream, &mut decoder).await,
-            Some(ServerFrame::Welcome { .. })
-        ));
-        streams.push(stream);
+        streams.push(welcomed(address).await);
     }
     stop.send(()).unwrap();
     serving.await.unwrap();
