@@ -117,6 +117,14 @@ impl Queue {
         }
     }
 
+    /// Notes the flusher's waker, to be woken when there is work for it.
+    fn park_flusher(&mut self, waker: &Waker) {
+        match &mut self.flusher {
+            Some(parked) => parked.clone_from(waker),
+            none => *none = Some(waker.clone()),
+        }
+    }
+
     fn fail(&mut self) {
         self.failed = true;
         self.frames.clear();
@@ -248,6 +256,11 @@ impl<W: AsyncWrite + Unpin> Outbox<W> {
         }
     }
 
+    /// The most bytes that may wait unsent, as made.
+    pub fn max_queued_bytes(&self) -> usize {
+        self.shared.queue.lock().max_queued_bytes
+    }
+
     /// Bytes accepted and not yet written.
     pub fn queued_bytes(&self) -> usize {
         self.shared.queue.lock().queued_bytes
@@ -332,10 +345,7 @@ impl<W: AsyncWrite + Unpin> Future for Flusher<W> {
                     }
                     None => {
                         // Woken by a sender (or the stream's holder) when there is work.
-                        match &mut queue.flusher {
-                            Some(waker) => waker.clone_from(cx.waker()),
-                            none => *none = Some(cx.waker().clone()),
-                        }
+                        queue.park_flusher(cx.waker());
                         return Poll::Pending;
                     }
                 }
@@ -377,10 +387,7 @@ impl<W: AsyncWrite + Unpin> Future for Flusher<W> {
                     if let Step::Write(frame, _) = step {
                         queue.frames.push_front(frame);
                     }
-                    match &mut queue.flusher {
-                        Some(waker) => waker.clone_from(cx.waker()),
-                        none => *none = Some(cx.waker().clone()),
-                    }
+                    queue.park_flusher(cx.waker());
                     return Poll::Pending;
                 }
             }

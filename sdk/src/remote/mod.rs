@@ -378,12 +378,10 @@ impl TcpTransport {
                     else {
                         break;
                     };
-                    if let Err(error) = outgoing.send(ping) {
-                        if let SendError::Full { .. } = error {
-                            // Pings pile up unread: the reader's silence check closes it.
-                            continue;
-                        }
-                        break;
+                    match outgoing.send(ping) {
+                        // Pings pile up unread: the reader's silence check closes it.
+                        Ok(()) | Err(SendError::Full { .. }) => {}
+                        Err(SendError::Closed) => break,
                     }
                 }
             })

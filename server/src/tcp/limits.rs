@@ -130,7 +130,6 @@ pub(super) type Sink = Box<dyn tokio::io::AsyncWrite + Send + Unpin>;
 #[derive(Clone, Debug)]
 pub(super) struct Outgoing {
     outbox: Outbox<Sink>,
-    max: usize,
     overflowed: Arc<tokio::sync::Notify>,
 }
 
@@ -141,7 +140,6 @@ impl Outgoing {
         let (outbox, flusher) = Outbox::new(writer, max);
         let outgoing = Self {
             outbox,
-            max,
             overflowed: Arc::default(),
         };
         (outgoing, flusher)
@@ -169,7 +167,7 @@ impl Outgoing {
 
     /// The bound, in bytes.
     pub(super) fn max(&self) -> usize {
-        self.max
+        self.outbox.max_queued_bytes()
     }
 }
 
