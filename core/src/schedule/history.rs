@@ -4,13 +4,21 @@
 //! (the start's input or the last state marker, then the signals after it); [`commands`]
 //! writes a wake-up's outcome as the completion's commands (a state marker, the wake-up
 //! timer, a memo for listings, or continue-as-new once the history grows long).
+//!
+//! A wake-up never takes a start it decided itself: it records the starts it decides in
+//! its marker (beside the state, under [`TAKING_DETAIL`]) and asks for a new workflow task
+//! at once, and that next wake-up takes them. A wake-up's task may fail after its side
+//! effects and be retried later, with more time due and more inputs arrived, so it may
+//! decide differently; but what it takes was decided once and recorded, so no retry can
+//! leave a workflow started that the state does not count.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::scheduler::{SchedulerInput, SchedulerState};
+use super::model::ScheduleDescription;
+use super::scheduler::{PlannedStart, SchedulerInput, SchedulerState};
 use crate::command::*;
 use crate::history::{EventAttributes, HistoryEvent, WorkflowExecutionSignaledEventAttributes};
 use crate::ids::{MarkerName, SignalName, TaskQueueName, TimerId, WorkflowId, WorkflowType};
@@ -25,6 +33,8 @@ pub const SCHEDULER_WORKFLOW_TYPE: &str = "temporal-sys-scheduler-workflow";
 pub const SCHEDULER_TASK_QUEUE: &str = "temporal-sys-per-ns-tq";
 /// The marker holding the state after a wake-up.
 pub const STATE_MARKER: &str = "schedule-state";
+/// The state marker's detail holding the starts the next wake-up takes (absent: none).
+pub const TAKING_DETAIL: &str = "taking";
 /// The signal carrying a [`SchedulerInput`].
 pub const INPUT_SIGNAL: &str = "schedule-input";
 /// The signal that only wakes the schedule (a workflow it started closed).
@@ -85,6 +95,8 @@ pub struct Folded {
     pub state: SchedulerState,
     /// The encoded state the last marker (or the start) holds.
     pub recorded: Payloads,
+    /// The starts the last marker recorded for this wake-up to take, in order.
+    pub taking: Vec<PlannedStart>,
     /// The time of the last event: the workflow task's start, during a wake-up.
     pub now: Timestamp,
     /// The wake-up timer, if one is open.
@@ -115,19 +127,28 @@ pub fn fold(history: &[HistoryEvent]) -> Result<Folded, FoldError> {
     };
     let state_marker = |event: &HistoryEvent| match &event.attributes {
         EventAttributes::MarkerRecorded(marker) if marker.marker_name.as_str() == STATE_MARKER => {
-            marker.details.get("state").cloned()
+            let state = marker.details.get("state")?.clone();
+            Some((state, marker.details.get(TAKING_DETAIL).cloned()))
         }
         _ => None,
     };
-    let (base, recorded) = history
+    let (base, recorded, taking) = history
         .iter()
         .enumerate()
         .rev()
-        .find_map(|(index, event)| state_marker(event).map(|state| (index, state)))
-        .unwrap_or_else(|| (0, started.input.clone()));
+        .find_map(|(index, event)| {
+            state_marker(event).map(|(state, taking)| (index, state, taking))
+        })
+        .unwrap_or_else(|| (0, started.input.clone(), None));
+    let taking = match taking {
+        Some(taking) => decode(&taking)?,
+        // Markers written before starts were recorded first have none.
+        None => Vec::new(),
+    };
     let mut folded = Folded {
         state: decode(&recorded)?,
         recorded,
+        taking,
         now: first.event_time,
         timer: None,
         timers_started: 0,
@@ -167,6 +188,13 @@ pub fn fold(history: &[HistoryEvent]) -> Result<Folded, FoldError> {
 }
 
 impl Folded {
+    /// Whether this wake-up ends the run and continues as new: the history is long. Such
+    /// a wake-up takes what was recorded and decides nothing new, so the new run starts
+    /// with no start decided and not taken; its first task decides.
+    pub fn continues_as_new(&self) -> bool {
+        self.events >= EVENTS_BEFORE_CONTINUE_AS_NEW
+    }
+
     /// Applies the signals a run received while its workflow task was in flight
     /// ([`ExecutionMachine::buffered_signals`](crate::execution::ExecutionMachine::buffered_signals)),
     /// after the history they will follow: what a describe or an update's conflict check
@@ -178,6 +206,18 @@ impl Folded {
         for (time, signal) in signals {
             self.apply_signal(signal, time);
         }
+    }
+
+    /// What describe shows: the state's description, with the starts decided and not yet
+    /// taken counted among the buffered ones (they wait, as those do, for a wake-up).
+    pub fn describe(
+        &self,
+        memo: Memo,
+        search_attributes: crate::SearchAttributes,
+    ) -> ScheduleDescription {
+        let mut description = self.state.describe(memo, search_attributes);
+        description.buffered_starts += self.taking.len();
+        description
     }
 
     /// Applies one signal of the schedule's run: its input if it carries one.
@@ -211,18 +251,21 @@ pub fn own_memo(memo: &Memo) -> Memo {
     own
 }
 
-/// The commands that make a wake-up's outcome durable: the state (if it changed), the
-/// list info (if it changed) and the timer for `wakeup` (replacing one for another time),
-/// or — once the history is long — continue-as-new carrying the state.
+/// The commands that make a wake-up's outcome durable: the state and the starts it
+/// decided, `taking` (if either changed), the list info (if it changed) and the timer for
+/// `wakeup` (replacing one for another time), or — once the history is long and nothing
+/// is left to take — continue-as-new carrying the state. A completion with starts to take
+/// must ask for a new workflow task at once (`force_create_workflow_task`).
 pub fn commands(
     folded: &Folded,
     state: &SchedulerState,
+    taking: &[PlannedStart],
     list_info: &Payloads,
     wakeup: Option<Timestamp>,
     now: Timestamp,
 ) -> Vec<Command> {
     let encoded = encode(state);
-    if folded.events >= EVENTS_BEFORE_CONTINUE_AS_NEW {
+    if folded.continues_as_new() && taking.is_empty() {
         let mut memo = folded.memo.clone();
         if let Some(payload) = list_info.0.first() {
             memo.0.insert(LIST_INFO_MEMO.into(), payload.clone());
@@ -244,9 +287,12 @@ pub fn commands(
         ))];
     }
     let mut commands = Vec::new();
-    if encoded != folded.recorded {
+    if encoded != folded.recorded || taking != folded.taking {
         let mut details = BTreeMap::new();
         details.insert("state".to_owned(), encoded);
+        if !taking.is_empty() {
+            details.insert(TAKING_DETAIL.to_owned(), encode(&taking));
+        }
         commands.push(Command::RecordMarker(RecordMarkerCommandAttributes {
             marker_name: MarkerName::new(STATE_MARKER).expect("a valid marker name"),
             details,

@@ -297,7 +297,7 @@ pub struct ScheduleDescription {
     pub info: ScheduleInfo,
     /// Its next ten times.
     pub future_action_times: Vec<Timestamp>,
-    /// Starts waiting for a running workflow.
+    /// Starts waiting for a running workflow, or decided and not yet taken.
     pub buffered_starts: usize,
     /// Pass this to an update to make it conditional on no change since.
     pub conflict_token: u64,

@@ -2,11 +2,13 @@
 //!
 //! The engine keeps a [`SchedulerState`] in the history of a workflow run of its own
 //! (ARCHITECTURE.md, "Schedules"). At each wake-up it applies what arrived
-//! ([`SchedulerInput`]: patches, updates, closes of started workflows), asks [`plan`] for
-//! what is due at `now` — which moves `last_processed` to `now`, so a time is taken
-//! once — takes the starts (each with a request id drawn from the state, so a retried
-//! wake-up finds the run it started), reports each outcome with [`record_start`], and
-//! sleeps until [`next_wakeup`].
+//! ([`SchedulerInput`]: patches, updates, closes of started workflows), takes the starts
+//! the previous wake-up decided and recorded (each with the request id drawn then, so a
+//! retried wake-up finds the run it started) and reports each outcome with
+//! [`record_start`], asks [`plan`] for what is due at `now` — which moves
+//! `last_processed` to `now`, so a time is decided once — records those starts for the
+//! next wake-up, and sleeps until [`next_wakeup`] (or wakes again at once when it decided
+//! starts).
 //!
 //! [`plan`]: SchedulerState::plan
 //! [`record_start`]: SchedulerState::record_start
@@ -47,8 +49,11 @@ pub enum SchedulerInput {
     },
 }
 
-/// A start to take now.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A start decided by a wake-up. It is recorded in the schedule's history before it is
+/// taken, and taken by the next wake-up (see [`history::fold`](super::history::fold)): a
+/// wake-up retried at a later time may decide otherwise, but never about starts already
+/// taken.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlannedStart {
     /// The start as buffered.
     pub start: BufferedStart,

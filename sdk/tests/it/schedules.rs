@@ -10,7 +10,8 @@ use endure::schedule::{Backfill, IntervalSpec, ScheduleOverlapPolicy, ScheduleSp
 use endure::workflow::{WorkflowContext, WorkflowError};
 use endure::*;
 use endure_core::history::EventType;
-use endure_core::schedule::history::SCHEDULER_ID_PREFIX;
+use endure_core::schedule::history::{SCHEDULER_ID_PREFIX, STATE_MARKER, TAKING_DETAIL, decode};
+use endure_core::schedule::{PlannedStart, SchedulerState};
 
 use crate::store_client;
 
@@ -111,26 +112,71 @@ async fn an_interval_schedule_starts_tagged_workflows_named_by_their_time() {
     );
 
     // The schedule's own run: started with its state, then per wake-up a task whose
-    // completion records the state, the listing memo and the next wake-up's timer.
+    // completion records the state, the listing memo and the next wake-up's timer. A
+    // wake-up that decides starts records them beside the state and asks for the next
+    // task at once; that task takes them.
     let schedule_run = client.handle(
         WorkflowId::new(format!("{SCHEDULER_ID_PREFIX}every-second")).unwrap(),
         None,
     );
     let history = schedule_run.history().await.unwrap();
     let types: Vec<EventType> = history.iter().map(|e| e.event_type()).collect();
-    // An action is recorded as a marker and the listing memo beside it; the first task
-    // records one too when the first whole second had passed before it ran (a slow store,
-    // or a schedule created just before the second).
-    for (at, kind) in types.iter().enumerate() {
-        if *kind == EventType::MarkerRecorded {
-            assert_eq!(types[at - 1], EventType::WorkflowTaskCompleted, "{types:?}");
-            assert_eq!(
-                types[at + 1],
-                EventType::WorkflowPropertiesModified,
-                "{types:?}"
-            );
+    let markers: Vec<(usize, SchedulerState, Vec<PlannedStart>)> = history
+        .iter()
+        .enumerate()
+        .filter_map(|(at, event)| match &event.attributes {
+            EventAttributes::MarkerRecorded(marker) => {
+                assert_eq!(marker.marker_name.as_str(), STATE_MARKER);
+                let state = decode(&marker.details["state"]).unwrap();
+                let taking = marker
+                    .details
+                    .get(TAKING_DETAIL)
+                    .map(|taking| decode(taking).unwrap())
+                    .unwrap_or_default();
+                Some((at, state, taking))
+            }
+            _ => None,
+        })
+        .collect();
+    let mut decided = Vec::new();
+    for pair in markers.windows(2) {
+        let [(at, before, taking), (next, after, _)] = pair else {
+            unreachable!()
+        };
+        assert_eq!(types[at - 1], EventType::WorkflowTaskCompleted, "{types:?}");
+        if taking.is_empty() {
+            continue;
         }
+        decided.extend(taking.iter().map(|start| start.workflow_id.clone()));
+        // The next task comes at once (no timer between) and takes exactly those.
+        let between = &types[at + 1..*next];
+        assert!(!between.contains(&EventType::TimerFired), "{types:?}");
+        assert_eq!(
+            between
+                .iter()
+                .filter(|kind| **kind == EventType::WorkflowTaskCompleted)
+                .count(),
+            1,
+            "{types:?}"
+        );
+        assert_eq!(
+            after.info.action_count,
+            before.info.action_count + taking.len() as u64,
+            "{types:?}"
+        );
+        let started: Vec<&WorkflowId> = after.info.recent_actions
+            [after.info.recent_actions.len() - taking.len()..]
+            .iter()
+            .map(|action| &action.workflow_id)
+            .collect();
+        let planned: Vec<&WorkflowId> = taking.iter().map(|start| &start.workflow_id).collect();
+        assert_eq!(started, planned);
     }
+    assert!(decided.len() >= 2, "{types:?}");
+    assert!(
+        decided.contains(&first.workflow_id),
+        "the first action was decided before it was taken"
+    );
     let timeline: Vec<EventType> = types
         .iter()
         .copied()

@@ -15,7 +15,7 @@ use crate::history::{
 use crate::ids::{
     MarkerName, Namespace, SignalName, TaskQueueName, TimerId, WorkflowId, WorkflowType,
 };
-use crate::payload::{Header, Payloads};
+use crate::payload::{Header, Memo, Payloads};
 
 fn state() -> SchedulerState {
     let schedule = super::scheduler::schedule(ScheduleOverlapPolicy::Skip);
@@ -98,6 +98,10 @@ fn the_state_is_the_last_markers_with_later_inputs_applied_and_the_open_timer_kn
         "the later pause applied"
     );
     assert_eq!(folded.recorded, encode(&recorded));
+    assert!(
+        folded.taking.is_empty(),
+        "a marker with no starts recorded (as every marker written before they were)"
+    );
     let timer = folded.timer.clone().unwrap();
     assert_eq!(timer.timer_id.as_str(), "wakeup-1");
     assert_eq!(folded.timers_started, 1);
@@ -105,7 +109,7 @@ fn the_state_is_the_last_markers_with_later_inputs_applied_and_the_open_timer_kn
 
     // The wake-up's outcome: the new state recorded; paused, no wake-up — the timer goes.
     let list = encode(&folded.state.list_info());
-    let written = commands(&folded, &folded.state, &list, None, folded.now);
+    let written = commands(&folded, &folded.state, &[], &list, None, folded.now);
     let kinds: Vec<&str> = written
         .iter()
         .map(|command| match command {
@@ -127,7 +131,14 @@ fn the_state_is_the_last_markers_with_later_inputs_applied_and_the_open_timer_kn
     // A long history continues as new, carrying the state, the schedule's own memo and
     // the listing field as it is now.
     same.events = EVENTS_BEFORE_CONTINUE_AS_NEW;
-    let continued = commands(&same, &same.state, &list, Some(timer.fires_at), same.now);
+    let continued = commands(
+        &same,
+        &same.state,
+        &[],
+        &list,
+        Some(timer.fires_at),
+        same.now,
+    );
     let [Command::ContinueAsNewWorkflowExecution(attributes)] = continued.as_slice() else {
         panic!("{continued:?}");
     };
@@ -142,7 +153,7 @@ fn the_state_is_the_last_markers_with_later_inputs_applied_and_the_open_timer_kn
 
 fn commands_for_same(folded: &Folded, list: &Payloads) -> Vec<Command> {
     let wakeup = folded.timer.as_ref().map(|timer| timer.fires_at);
-    commands(folded, &folded.state, list, wakeup, folded.now)
+    commands(folded, &folded.state, &[], list, wakeup, folded.now)
 }
 
 #[test]
@@ -246,4 +257,159 @@ fn signals_buffered_behind_a_running_wake_up_are_applied_after_the_history() {
         "nothing was added to the history"
     );
     assert_eq!(seen.recorded, folded.recorded);
+}
+
+/// A scheduler run's history begun with `state`, then one workflow task started.
+fn begun_with(state: &SchedulerState) -> HistoryBuilder {
+    let queue = TaskQueueName::new(SCHEDULER_TASK_QUEUE).unwrap();
+    let mut builder = HistoryBuilder::new(SAMPLE_START, Duration::from_millis(1));
+    builder.add_workflow_execution_started(
+        WorkflowType::new(SCHEDULER_WORKFLOW_TYPE).unwrap(),
+        queue.clone(),
+        encode(state),
+        SAMPLE_RUN_ID,
+    );
+    let scheduled = builder.add_workflow_task_scheduled(queue);
+    builder.add_workflow_task_started(scheduled);
+    builder
+}
+
+/// Completes the started task with `commands`' marker (the only command the tests give
+/// a history), then starts the next task.
+fn complete_with_marker(builder: &mut HistoryBuilder, commands: &[Command]) {
+    let queue = TaskQueueName::new(SCHEDULER_TASK_QUEUE).unwrap();
+    // The last two events are the task's scheduled and started.
+    let started = builder.clone().build().events.len() as u64;
+    let completed = builder.add_workflow_task_completed(
+        crate::EventId::new(started - 1).unwrap(),
+        crate::EventId::new(started).unwrap(),
+    );
+    for command in commands {
+        if let Command::RecordMarker(marker) = command {
+            builder.add(EventAttributes::MarkerRecorded(
+                MarkerRecordedEventAttributes {
+                    marker_name: marker.marker_name.clone(),
+                    details: marker.details.clone(),
+                    workflow_task_completed_event_id: completed,
+                    header: Header::default(),
+                    failure: None,
+                },
+            ));
+        }
+    }
+    let scheduled = builder.add_workflow_task_scheduled(queue);
+    builder.add_workflow_task_started(scheduled);
+}
+
+/// A schedule created with a trigger: one manual start buffered in its run's input.
+fn triggered() -> SchedulerState {
+    let mut created = state();
+    created.apply(
+        SchedulerInput::Patch(SchedulePatch {
+            trigger: Some(ScheduleOverlapPolicy::Unspecified),
+            ..SchedulePatch::default()
+        }),
+        SAMPLE_START,
+    );
+    created
+}
+
+#[test]
+fn the_starts_a_wake_up_decides_are_recorded_and_taken_by_the_next_one() {
+    let created = triggered();
+    let mut builder = begun_with(&created);
+    let first = fold(&builder.clone().build().events).unwrap();
+    assert!(first.taking.is_empty(), "the start's input decides nothing");
+    assert_eq!(
+        first
+            .describe(Memo::default(), Default::default())
+            .buffered_starts,
+        1
+    );
+
+    // The first wake-up decides the start: recorded beside the state, not taken.
+    let mut decided = first.state.clone();
+    let taking = decided.plan(first.now).starts;
+    assert_eq!(taking.len(), 1);
+    let list = encode(&decided.list_info());
+    let written = commands(&first, &decided, &taking, &list, None, first.now);
+    let Some(Command::RecordMarker(marker)) = written.first() else {
+        panic!("{written:?}");
+    };
+    assert_eq!(
+        marker.details.keys().collect::<Vec<_>>(),
+        ["state", TAKING_DETAIL]
+    );
+    assert_eq!(
+        decode::<Vec<PlannedStart>>(&marker.details[TAKING_DETAIL]).unwrap(),
+        taking
+    );
+
+    // The next wake-up reads them back; describe counts them as waiting.
+    complete_with_marker(&mut builder, &written);
+    let second = fold(&builder.clone().build().events).unwrap();
+    assert_eq!(second.taking, taking);
+    assert_eq!(second.state, decided);
+    assert_eq!(second.state.info.action_count, 0, "not taken yet");
+    let description = second.describe(Memo::default(), Default::default());
+    assert_eq!(description.buffered_starts, 1);
+
+    // It takes them, decides nothing more: the marker holds the state alone.
+    let mut taken = second.state.clone();
+    taken.record_start(
+        &second.taking[0],
+        StartOutcome::Started {
+            run_id: crate::RunId::from_u128(9),
+            at: second.now,
+        },
+    );
+    assert!(taken.plan(second.now).starts.is_empty());
+    let written = commands(&second, &taken, &[], &list, None, second.now);
+    let Some(Command::RecordMarker(marker)) = written.first() else {
+        panic!("{written:?}");
+    };
+    assert_eq!(marker.details.keys().collect::<Vec<_>>(), ["state"]);
+    complete_with_marker(&mut builder, &written);
+    let third = fold(&builder.build().events).unwrap();
+    assert!(third.taking.is_empty());
+    assert_eq!(third.state.info.action_count, 1);
+    assert_eq!(
+        third
+            .describe(Memo::default(), Default::default())
+            .buffered_starts,
+        0
+    );
+
+    // Only the list of starts changing still writes a marker.
+    let mut same = second.clone();
+    same.list_info = Some(list.clone());
+    let written = commands(&same, &same.state, &[], &list, None, same.now);
+    assert!(
+        matches!(written.first(), Some(Command::RecordMarker(_))),
+        "{written:?}"
+    );
+}
+
+#[test]
+fn a_long_history_with_starts_to_take_continues_as_new_only_once_they_are_taken() {
+    let created = triggered();
+    let mut folded = fold(&begun_with(&created).build().events).unwrap();
+    folded.events = EVENTS_BEFORE_CONTINUE_AS_NEW;
+    assert!(folded.continues_as_new());
+    let mut decided = folded.state.clone();
+    let taking = decided.plan(folded.now).starts;
+    let list = encode(&decided.list_info());
+    let written = commands(&folded, &decided, &taking, &list, None, folded.now);
+    assert!(
+        matches!(written.first(), Some(Command::RecordMarker(_))),
+        "starts to take keep the run: {written:?}"
+    );
+    let written = commands(&folded, &decided, &[], &list, None, folded.now);
+    assert!(
+        matches!(
+            written.as_slice(),
+            [Command::ContinueAsNewWorkflowExecution(_)]
+        ),
+        "{written:?}"
+    );
 }

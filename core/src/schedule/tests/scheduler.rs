@@ -454,3 +454,23 @@ fn jittered_times_are_all_taken_none_early() {
     }
     assert!(ids.len() <= 61);
 }
+
+#[test]
+fn a_wake_up_at_a_later_time_may_decide_other_starts() {
+    // Why a wake-up records the starts it decides and the next one takes them: the same
+    // state planned later (a retried task) replaces the start an earlier attempt chose.
+    let state = state(ScheduleOverlapPolicy::CancelOther);
+    let mut early = state.clone();
+    let early_starts = early.plan(t(1)).starts;
+    let mut late = state;
+    let late_starts = late.plan(t(2)).starts;
+    let ids = |starts: &[PlannedStart]| -> Vec<String> {
+        starts
+            .iter()
+            .map(|start| start.workflow_id.to_string())
+            .collect()
+    };
+    assert_eq!(ids(&early_starts), ["report-2026-12-02T00:01:00Z"]);
+    assert_eq!(ids(&late_starts), ["report-2026-12-02T00:02:00Z"]);
+    assert_eq!(late.info.overlap_skipped, 1, "the first time, replaced");
+}

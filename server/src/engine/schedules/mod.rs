@@ -19,7 +19,7 @@ use endure_core::protocol::{
     ListSchedulesRequest, PatchScheduleRequest, StartWorkflowRequest, UpdateScheduleRequest,
 };
 use endure_core::schedule::history::{
-    self as schedule_history, LIST_INFO_MEMO, SCHEDULER_TASK_QUEUE, SCHEDULER_WORKFLOW_TYPE,
+    self as schedule_history, Folded, LIST_INFO_MEMO, SCHEDULER_TASK_QUEUE, SCHEDULER_WORKFLOW_TYPE,
 };
 use endure_core::schedule::{
     CompiledSpec, ScheduleAction, ScheduleDescription, ScheduleListEntry, ScheduleListInfo,
@@ -137,7 +137,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         &self,
         namespace: &Namespace,
         schedule_id: &WorkflowId,
-    ) -> Result<(SchedulerState, WorkflowDescription), EngineError> {
+    ) -> Result<(schedule_history::Folded, WorkflowDescription), EngineError> {
         let (run, machine) = self.schedule_run(namespace, schedule_id).await?;
         let mut history = self.history(&run.execution).await?;
         // The history may have grown since the machine was read; what it holds past the
@@ -147,7 +147,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         let mut folded = schedule_history::fold(&history)
             .map_err(|error| EngineError::BadRequest(format!("schedule {schedule_id}: {error}")))?;
         folded.apply_buffered(machine.buffered_signals());
-        Ok((folded.state, run))
+        Ok((folded, run))
     }
 
     /// Describes a schedule: its spec, action, policies and state, what it did, its next
@@ -156,14 +156,14 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         &self,
         request: DescribeScheduleRequest,
     ) -> Result<ScheduleDescription, EngineError> {
-        let (mut state, run) = self
+        let (mut folded, run) = self
             .schedule_state(&request.namespace, &request.schedule_id)
             .await?;
         // Which started workflows are still running, as of now (the schedule itself learns
         // it at its next wake-up).
         let now = self.inner.clock.now();
-        self.refresh_running(&mut state, now).await?;
-        Ok(state.describe(schedule_history::own_memo(&run.memo), run.search_attributes))
+        self.refresh_running(&mut folded.state, now).await?;
+        Ok(folded.describe(schedule_history::own_memo(&run.memo), run.search_attributes))
     }
 
     /// Replaces a schedule's spec, action, policies and state; refused with `Conflict`
@@ -178,7 +178,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             .schedule_updates
             .lock(&request.namespace, &request.schedule_id)
             .await;
-        let (state, _) = self
+        let (Folded { state, .. }, _) = self
             .schedule_state(&request.namespace, &request.schedule_id)
             .await?;
         if let Some(token) = request.conflict_token

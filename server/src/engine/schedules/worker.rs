@@ -1,8 +1,9 @@
 //! The engine as the worker of its schedule workflows: a poller per namespace on the
 //! schedules' queue, each task decided by core's pure scheduler (state folded from the
-//! history, `plan` at the task's start time), its starts taken with request ids the state
-//! draws (a retried task finds the runs it started), and the completion recording the new
-//! state and the next wake-up. A watcher per awaited workflow wakes the schedule when that
+//! history, `plan` at the task's start time). A task takes the starts the previous task
+//! decided and recorded, with the request ids drawn then (a retried task finds the runs
+//! it started), decides the starts due now, and completes recording the new state, the
+//! starts it decided (for the next task, asked for at once) and the next wake-up. A watcher per awaited workflow wakes the schedule when that
 //! workflow closes, so a buffered start goes at once rather than at the next wake-up.
 //!
 //! The pollers hold the engine weakly (so they never keep it open) and are stopped by
@@ -231,15 +232,53 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         // records the start.
         let now = folded.now.min(self.inner.clock.now());
         let mut state = folded.state.clone();
-        self.refresh_running(&mut state, now).await?;
+        // The starts the previous wake-up decided and recorded; their request ids make a
+        // retried take find the runs an earlier attempt started.
+        for planned in &folded.taking {
+            let outcome = self.take_scheduled_start(&state, planned, now).await?;
+            state.record_start(planned, outcome);
+        }
+        // A run about to continue as new decides nothing: its successor does, at once.
+        let taking = if folded.continues_as_new() {
+            Vec::new()
+        } else {
+            self.decide_starts(&mut state, now).await?
+        };
+        let wakeup = state.next_wakeup(now);
+        let list_info = Payloads::one(list_info_payload(&state.list_info()));
+        let commands =
+            schedule_history::commands(&folded, &state, &taking, &list_info, wakeup, now);
+        let mut completion = WorkflowTaskCompletion::new(task.token, commands, IDENTITY);
+        // The starts just decided are taken by the next wake-up, which comes at once.
+        completion.force_create_workflow_task = !taking.is_empty();
+        self.complete_workflow_task(&execution, completion).await?;
+        if state.waits_on_running()
+            && let Some(first) = state.info.running.first()
+        {
+            self.inner.schedulers.watch(
+                self,
+                &state.namespace,
+                &first.workflow_id,
+                &execution.workflow_id,
+            );
+        }
+        Ok(())
+    }
+
+    /// What is due at `now`: the running workflows refreshed, the plan made, the running
+    /// ones cancelled or terminated as it says; the starts it decided, to be recorded and
+    /// taken by the next wake-up. Terminating is synchronous: once the running workflow
+    /// is seen closed, the start waiting for it is decided in the same wake-up.
+    async fn decide_starts(
+        &self,
+        state: &mut SchedulerState,
+        now: Timestamp,
+    ) -> Result<Vec<PlannedStart>, EngineError> {
+        self.refresh_running(state, now).await?;
         let mut plan = state.plan(now);
-        // Terminating is synchronous: once the running workflow is seen closed, the start
-        // waiting for it goes in the same wake-up.
+        let mut taking = Vec::new();
         for round in 0..2 {
-            for planned in &plan.starts {
-                let outcome = self.take_scheduled_start(&state, planned, now).await?;
-                state.record_start(planned, outcome);
-            }
+            taking.append(&mut plan.starts);
             for running in &plan.cancel {
                 let reason = format!(
                     "cancelled by schedule {} (overlap policy)",
@@ -274,28 +313,10 @@ impl<S: Storage, C: Clock> Engine<S, C> {
             if round == 1 || plan.terminate.is_empty() {
                 break;
             }
-            self.refresh_running(&mut state, now).await?;
+            self.refresh_running(state, now).await?;
             plan = state.plan(now);
         }
-        let wakeup = state.next_wakeup(now);
-        let list_info = Payloads::one(list_info_payload(&state.list_info()));
-        let commands = schedule_history::commands(&folded, &state, &list_info, wakeup, now);
-        self.complete_workflow_task(
-            &execution,
-            WorkflowTaskCompletion::new(task.token, commands, IDENTITY),
-        )
-        .await?;
-        if state.waits_on_running()
-            && let Some(first) = state.info.running.first()
-        {
-            self.inner.schedulers.watch(
-                self,
-                &state.namespace,
-                &first.workflow_id,
-                &execution.workflow_id,
-            );
-        }
-        Ok(())
+        Ok(taking)
     }
 
     /// Tells the state which of its running workflows have closed.
@@ -358,7 +379,8 @@ impl<S: Storage, C: Clock> Engine<S, C> {
 
     /// Starts one scheduled workflow; a refusal that retrying cannot help is an outcome,
     /// any other error fails the wake-up (it is retried, and the request id makes the
-    /// starts already taken repeats).
+    /// starts already taken repeats). The action is the schedule's as it is now: an
+    /// update between the decision and the take changes what is started, not its id.
     async fn take_scheduled_start(
         &self,
         state: &SchedulerState,
