@@ -288,3 +288,68 @@ async fn a_vanished_workers_sticky_task_falls_back_to_the_normal_queue() {
     let _ = stop_vanishing.send(());
     vanishing.await.unwrap();
 }
+
+/// Drops counted: a workflow's future holds one while it runs.
+struct Held(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn an_evicted_run_frees_its_workflow_code() {
+    let (client, _store) = store_client().await;
+    let dropped = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let options = WorkerOptions {
+        max_cached_workflows: 2,
+        ..WorkerOptions::default()
+    };
+    let mut worker = Worker::new(
+        client.transport(),
+        client.namespace().clone(),
+        queue(),
+        options,
+    );
+    let counter = Arc::clone(&dropped);
+    worker.register_workflow("Sleeper", move |ctx: WorkflowContext, (): ()| {
+        let held = Held(Arc::clone(&counter));
+        async move {
+            let _held = held;
+            ctx.sleep(Duration::from_secs(86_400)).await?;
+            Ok::<_, WorkflowError>(())
+        }
+    });
+    let (stop, running) = crate::spawn_worker(worker);
+    let mut handles = Vec::new();
+    for index in 0..12 {
+        let options = StartWorkflowOptions::new(
+            WorkflowId::new(format!("sleeper-{index}")).unwrap(),
+            queue(),
+        );
+        handles.push(
+            client
+                .start_workflow(options, "Sleeper", &())
+                .await
+                .unwrap(),
+        );
+    }
+    for handle in &handles {
+        loop {
+            let history = handle.history().await.unwrap();
+            if history
+                .iter()
+                .any(|event| event.event_type() == EventType::TimerStarted)
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let freed = dropped.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(freed >= 10, "12 runs, 2 cached: {freed} freed");
+    stop.send(()).unwrap();
+    running.await.unwrap();
+}
