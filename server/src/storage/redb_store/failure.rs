@@ -259,6 +259,28 @@ pub(super) enum Blocking {
     InPlace,
 }
 
+/// Most threads lent to storage work at once, across the process:
+/// [`LENT_THREADS_PER_CPU`] per CPU, and at least [`LENT_THREADS_MIN`]. Each lending hands the runtime's core to another thread,
+/// spawned when none is idle; more work at once than the CPUs can run gains nothing but
+/// threads (and the memory the allocator keeps for each), so the rest waits for a permit.
+/// The CLI bounds its runtime's blocking threads to twice this.
+#[cfg(not(madsim))]
+fn lent_threads() -> &'static tokio::sync::Semaphore {
+    static LENT: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    LENT.get_or_init(|| {
+        let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        tokio::sync::Semaphore::new((LENT_THREADS_PER_CPU * cpus).max(LENT_THREADS_MIN))
+    })
+}
+
+/// Threads [`lent_threads`] allows at once per CPU.
+#[cfg(not(madsim))]
+const LENT_THREADS_PER_CPU: usize = 2;
+
+/// The fewest threads [`lent_threads`] allows at once, whatever the CPU count.
+#[cfg(not(madsim))]
+const LENT_THREADS_MIN: usize = 4;
+
 /// Runs synchronous storage work (a commit, a scan) without stalling the runtime's other
 /// tasks for long: on a multi-threaded runtime in place, as `blocking` says; on tokio's
 /// blocking pool under a current-thread runtime, which cannot lend its only thread; inline
@@ -280,12 +302,62 @@ async fn run_blocking<T: Send + 'static>(
         {
             return match blocking {
                 Blocking::InPlace => work(),
-                Blocking::Lent => tokio::task::block_in_place(work),
+                Blocking::Lent => {
+                    // The semaphore is never closed; were it, the work would run unbounded.
+                    let _lent = lent_threads().acquire().await.ok();
+                    tokio::task::block_in_place(work)
+                }
             };
         }
         tokio::task::spawn_blocking(work)
             .await
             .map_err(io)
             .and_then(|result| result)
+    }
+}
+
+#[cfg(all(test, not(madsim)))]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[test]
+    fn no_more_threads_are_lent_at_once_than_the_bound() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Arc::new(RedbStorage::open(directory.path().join("lent.redb")).unwrap());
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        let bound = lent_threads().available_permits();
+        assert!(bound >= LENT_THREADS_MIN);
+        let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        runtime.block_on(async {
+            let scans: Vec<_> = (0..4 * bound)
+                .map(|_| {
+                    let (store, now, most) =
+                        (Arc::clone(&store), Arc::clone(&now), Arc::clone(&most));
+                    tokio::spawn(async move {
+                        store
+                            .run(move |_| {
+                                let at_once = now.fetch_add(1, Ordering::SeqCst) + 1;
+                                most.fetch_max(at_once, Ordering::SeqCst);
+                                std::thread::sleep(std::time::Duration::from_millis(20));
+                                now.fetch_sub(1, Ordering::SeqCst);
+                                Ok(())
+                            })
+                            .await
+                    })
+                })
+                .collect();
+            for scan in scans {
+                scan.await.unwrap().unwrap();
+            }
+        });
+        let most = most.load(Ordering::SeqCst);
+        assert!(most <= bound, "{most} lent at once, bound {bound}");
+        assert!(most > 1, "lent work still runs side by side");
     }
 }

@@ -85,7 +85,9 @@ const LOG_SEQUENCE_KEY: &str = "log_sequence";
 /// redb's page cache. Its default (1 GiB) made an engine holding 100,000 sleeping runs
 /// weigh a gigabyte; the hot pages of a shard's rows fit in far less. At 128 MiB that
 /// engine weighed 281 MB, at 32 MiB 169 MB, starting runs no slower (`endure bench idle`).
-const CACHE_BYTES: usize = 32 * 1024 * 1024;
+/// The cache is full once the engine has run a while (29 MB of 32 MiB at that idle), and
+/// 16 MiB ran hello, latency, steps and timers as fast as 32 by turns.
+const CACHE_BYTES: usize = 16 * 1024 * 1024;
 
 /// The most writes a commit may hold and still run in place on its caller's thread
 /// ([`Blocking::InPlace`]): a write alone, as a sequential workflow or a light load makes
