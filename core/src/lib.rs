@@ -31,6 +31,7 @@ pub mod history;
 mod ids;
 pub mod limits;
 pub mod list_filter;
+pub mod lru;
 pub mod namespace;
 pub mod options;
 pub mod payload;

@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use endure_core::execution::StickyAttributes;
 use endure_core::history::{HistoryEvent, SdkMetadata};
+use endure_core::lru::LruMap;
 use endure_core::protocol::{
     CompleteWorkflowTaskRequest, CompleteWorkflowTaskResponse, FailWorkflowTaskRequest,
     PollWorkflowTaskRequest, PolledWorkflowTask, QueryTaskForWorker, Request,
@@ -69,7 +70,6 @@ type ActivityFunction = Arc<
 struct CachedRun {
     replay: ReplayMachine,
     executor: WorkflowExecutor,
-    last_used: u64,
     local_activities: LocalActivities,
 }
 
@@ -220,8 +220,7 @@ impl Worker {
             dynamic_activity: self.dynamic_activity,
             interceptors: self.interceptors.into(),
             sessions,
-            cache: Mutex::new(BTreeMap::new()),
-            uses: Mutex::new(0),
+            cache: Mutex::new(LruMap::new()),
             stop: stopped.clone(),
             metric_labels,
         });
@@ -439,8 +438,9 @@ struct Shared {
     interceptors: WorkerInterceptors,
     /// The session side, when sessions are enabled.
     sessions: Option<Sessions>,
-    cache: Mutex<BTreeMap<ExecutionKey, Box<CachedRun>>>,
-    uses: Mutex<u64>,
+    /// The sticky cache: runs ready for their next task, the least recently cached
+    /// evicted past `max_cached_workflows`.
+    cache: Mutex<LruMap<ExecutionKey, Box<CachedRun>>>,
     /// The shutdown phase, seen by activity contexts.
     stop: tokio::sync::watch::Receiver<StopPhase>,
     /// The labels of the worker's metrics: namespace and task queue.
@@ -790,7 +790,6 @@ impl Shared {
                 let run = Box::new(CachedRun {
                     replay: ReplayMachine::new(),
                     executor,
-                    last_used: 0,
                     local_activities: LocalActivities::new(),
                 });
                 (run, history)
@@ -827,21 +826,11 @@ impl Shared {
         Ok((commands, messages, run))
     }
 
-    fn cache_run(&self, execution: ExecutionKey, mut run: Box<CachedRun>) {
-        let mut uses = self.uses.lock();
-        *uses += 1;
-        run.last_used = *uses;
+    fn cache_run(&self, execution: ExecutionKey, run: Box<CachedRun>) {
         let mut cache = self.cache.lock();
         cache.insert(execution, run);
-        let mut evicted = false;
-        if cache.len() > self.options.max_cached_workflows
-            && let Some(oldest) = cache
-                .iter()
-                .min_by_key(|(_, run)| run.last_used)
-                .map(|(key, _)| key.clone())
-        {
-            evicted = cache.remove(&oldest).is_some();
-        }
+        let evicted =
+            cache.len() > self.options.max_cached_workflows && cache.pop_oldest().is_some();
         self.record_cache_size(cache.len(), evicted);
     }
 
@@ -855,9 +844,7 @@ impl Shared {
     /// Empties the cache and sends its runs' next tasks back to the normal queue, so other
     /// workers pick them up at once instead of after the sticky timeout.
     async fn release_sticky_runs(&self) {
-        let runs: Vec<ExecutionKey> = std::mem::take(&mut *self.cache.lock())
-            .into_keys()
-            .collect();
+        let runs = self.cache.lock().take_keys();
         self.record_cache_size(0, false);
         for execution in runs {
             let request = ResetStickyTaskQueueRequest { execution };

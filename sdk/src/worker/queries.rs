@@ -40,7 +40,7 @@ impl Shared {
         &self,
         task: &QueryTaskForWorker,
     ) -> endure_core::protocol::QueryAnswer {
-        if let Some(run) = self.cache.lock().get(&task.execution)
+        if let Some(run) = self.cache.lock().peek(&task.execution)
             && run.replay.last_event_id() == Some(task.previous_started_event_id)
         {
             return run

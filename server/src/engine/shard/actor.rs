@@ -1,7 +1,6 @@
 //! The shard actor: its loop, its cache of execution machines, the settling of writes in
 //! flight, and the generic transition every input goes through.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use endure_core::clock::Clock;
@@ -9,6 +8,7 @@ use endure_core::execution::{
     Effects, ExecutionMachine, Input, Reply, SignalRequest, WorkflowTaskKind,
 };
 use endure_core::history::HistoryEvent;
+use endure_core::lru::LruMap;
 use endure_core::storage::*;
 use endure_core::time::Timestamp;
 use endure_core::{EventId, Namespace, RequestId, RunId, TaskQueueName, WorkflowId};
@@ -63,7 +63,6 @@ pub(super) struct Cached {
     /// apply its input to the copy.
     pub(super) machine: Arc<ExecutionMachine>,
     pub(super) db_version: u64,
-    pub(super) last_used: u64,
     /// The latest time the run has seen (see [`Shard::load`]).
     pub(super) seen: Timestamp,
     /// Its latest events, for a sticky task sync-matched in its next write.
@@ -110,8 +109,8 @@ pub(crate) struct Shard<S, C> {
     pub(super) range: RangeId,
     /// What the shard shares with the engine's other shards.
     pub(super) parts: ShardParts<S, C>,
-    pub(super) cache: BTreeMap<ExecutionKey, Cached>,
-    pub(super) uses: u64,
+    /// The busy runs' machines, the least recently used forgotten past [`CACHE_MAX`].
+    pub(super) cache: LruMap<ExecutionKey, Cached>,
     pub(super) deadlines: Deadlines,
     /// Where the shard's new run ids and task ids come from.
     pub(super) ids: IdSource,
@@ -145,8 +144,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
             id,
             range,
             parts,
-            cache: BTreeMap::new(),
-            uses: 0,
+            cache: LruMap::new(),
             deadlines: Deadlines::default(),
             ids: IdSource::new(id, range),
             in_flight: InFlight::default(),
@@ -430,10 +428,7 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         &mut self,
         key: &ExecutionKey,
     ) -> Result<(Arc<ExecutionMachine>, u64, Timestamp), EngineError> {
-        self.uses += 1;
-        let uses = self.uses;
         if let Some(cached) = self.cache.get_mut(key) {
-            cached.last_used = uses;
             metrics::counter!(crate::engine::instruments::CACHE_HITS).increment(1);
             return Ok((Arc::clone(&cached.machine), cached.db_version, cached.seen));
         }
@@ -479,23 +474,17 @@ impl<S: Storage, C: Clock> Shard<S, C> {
         }
         let mut recent = earlier.map(|cached| cached.recent).unwrap_or_default();
         recent.push(written, sticky_from(&machine));
-        self.uses += 1;
         self.cache.insert(
             key,
             Cached {
                 machine: Arc::new(machine),
                 db_version,
-                last_used: self.uses,
                 seen,
                 recent,
             },
         );
         if self.cache.len() > CACHE_MAX
-            && let Some(oldest) = self
-                .cache
-                .iter()
-                .min_by_key(|(_, cached)| cached.last_used)
-                .map(|(key, _)| key.clone())
+            && let Some(oldest) = self.cache.oldest().cloned()
         {
             self.forget(&oldest);
         }
