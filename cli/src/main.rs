@@ -56,25 +56,16 @@ mod workflow;
 
 use std::process::ExitCode;
 
-/// Most threads the runtime keeps for blocking work, per CPU (tokio's default is 512 in
-/// all), and at least [`BLOCKING_THREADS_MIN`]. The store lends a thread to long storage
-/// work (`block_in_place`, at most two per CPU at once), and each lending moves the
-/// runtime's core to a thread of this pool. Allowed to grow to dozens of threads in a
-/// burst, the pool left the memory the allocator had given each of them resident once
+/// Most threads the runtime keeps for blocking work (tokio's default is 512): twice what
+/// the store lends at once ([`endure_server::storage::lent_threads_max`]), since each
+/// lending (`block_in_place`) moves the runtime's core to a thread of this pool, and
+/// the rest is room for the pool's other work. Allowed to grow to dozens of threads in
+/// a burst, the pool left the memory the allocator had given each of them resident once
 /// they ended: `endure bench idle` measured 168–230 MB in the runs that made 20–41
 /// threads, 101–144 in those that made 6–17.
 #[cfg(not(madsim))]
-const BLOCKING_THREADS_PER_CPU: usize = 4;
-
-/// The fewest blocking threads the runtime may keep, whatever the CPU count.
-#[cfg(not(madsim))]
-const BLOCKING_THREADS_MIN: usize = 8;
-
-/// The runtime's bound on blocking threads for this machine.
-#[cfg(not(madsim))]
 fn blocking_threads_max() -> usize {
-    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    (BLOCKING_THREADS_PER_CPU * cpus).max(BLOCKING_THREADS_MIN)
+    2 * endure_server::storage::lent_threads_max()
 }
 
 /// The CLI is a real process with real signals and sockets: it has no simulated form.

@@ -18,5 +18,5 @@ pub use memory::{MemoryStorage, StoreClock};
 #[cfg(all(feature = "postgres", not(madsim)))]
 pub use postgres::{PostgresCounts, PostgresOptions, PostgresStorage};
 pub use redb_check::{CheckReport, PROBLEMS_LISTED_MAX, check};
-pub use redb_store::{RedbStorage, WalConfig, rewrite_in_older_layout, wal_path};
+pub use redb_store::{RedbStorage, WalConfig, lent_threads_max, rewrite_in_older_layout, wal_path};
 pub use shared::{CommitLog, NodeStore};

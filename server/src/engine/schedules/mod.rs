@@ -137,7 +137,7 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         &self,
         namespace: &Namespace,
         schedule_id: &WorkflowId,
-    ) -> Result<(schedule_history::Folded, WorkflowDescription), EngineError> {
+    ) -> Result<(Folded, WorkflowDescription), EngineError> {
         let (run, machine) = self.schedule_run(namespace, schedule_id).await?;
         let mut history = self.history(&run.execution).await?;
         // The history may have grown since the machine was read; what it holds past the

@@ -3,8 +3,9 @@
 //! history, `plan` at the task's start time). A task takes the starts the previous task
 //! decided and recorded, with the request ids drawn then (a retried task finds the runs
 //! it started), decides the starts due now, and completes recording the new state, the
-//! starts it decided (for the next task, asked for at once) and the next wake-up. A watcher per awaited workflow wakes the schedule when that
-//! workflow closes, so a buffered start goes at once rather than at the next wake-up.
+//! starts it decided (for the next task, asked for at once) and the next wake-up. A
+//! watcher per awaited workflow wakes the schedule when that workflow closes, so a
+//! buffered start goes at once rather than at the next wake-up.
 //!
 //! The pollers hold the engine weakly (so they never keep it open) and are stopped by
 //! [`Engine::shutdown`].
@@ -216,7 +217,8 @@ async fn watch_loop<S: Storage, C: Clock>(
 }
 
 impl<S: Storage, C: Clock> Engine<S, C> {
-    /// One wake-up of a schedule: fold, refresh, plan, act, record.
+    /// One wake-up of a schedule: fold, take the starts recorded before, decide what is
+    /// due now, record it.
     async fn run_schedule_task(&self, task: WorkflowTaskForWorker) -> Result<(), EngineError> {
         let execution = task.execution.clone();
         let mut history = if task.next_page.is_some() {

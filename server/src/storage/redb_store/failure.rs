@@ -259,26 +259,28 @@ pub(super) enum Blocking {
     InPlace,
 }
 
-/// Most threads lent to storage work at once, across the process:
-/// [`LENT_THREADS_PER_CPU`] per CPU, and at least [`LENT_THREADS_MIN`]. Each lending hands the runtime's core to another thread,
-/// spawned when none is idle; more work at once than the CPUs can run gains nothing but
-/// threads (and the memory the allocator keeps for each), so the rest waits for a permit.
-/// The CLI bounds its runtime's blocking threads to twice this.
+/// Most threads lent to storage work at once, across the process: two per CPU
+/// (`LENT_THREADS_PER_CPU`), and at least four (`LENT_THREADS_MIN`). Each lending
+/// hands the runtime's core to another thread, spawned when none is idle; more work at
+/// once than the CPUs can run gains nothing but threads (and the memory the allocator
+/// keeps for each), so the rest waits for a permit. A runtime that bounds its blocking
+/// threads must allow more than this (the CLI's allows twice).
+pub fn lent_threads_max() -> usize {
+    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    (LENT_THREADS_PER_CPU * cpus).max(LENT_THREADS_MIN)
+}
+
+/// The permits of [`lent_threads_max`].
 #[cfg(not(madsim))]
 fn lent_threads() -> &'static tokio::sync::Semaphore {
     static LENT: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
-    LENT.get_or_init(|| {
-        let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-        tokio::sync::Semaphore::new((LENT_THREADS_PER_CPU * cpus).max(LENT_THREADS_MIN))
-    })
+    LENT.get_or_init(|| tokio::sync::Semaphore::new(lent_threads_max()))
 }
 
-/// Threads [`lent_threads`] allows at once per CPU.
-#[cfg(not(madsim))]
+/// Threads [`lent_threads_max`] allows at once per CPU.
 const LENT_THREADS_PER_CPU: usize = 2;
 
-/// The fewest threads [`lent_threads`] allows at once, whatever the CPU count.
-#[cfg(not(madsim))]
+/// The fewest threads [`lent_threads_max`] allows at once, whatever the CPU count.
 const LENT_THREADS_MIN: usize = 4;
 
 /// Runs synchronous storage work (a commit, a scan) without stalling the runtime's other

@@ -42,6 +42,7 @@ mod wal;
 
 pub(super) use self::commit::unapplied_log_records;
 use self::commit::{checkpoint, commit_sync, open_log};
+pub use self::failure::lent_threads_max;
 use self::failure::{Blocking, io, open_database};
 pub(super) use self::failure::{guarded, redb_error};
 use self::redo::RunTable;
