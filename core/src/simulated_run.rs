@@ -128,9 +128,17 @@ impl SimulatedRun<'_> {
                     .unwrap_or_else(|error| panic!("{error}"))
                     .unwrap_or_else(|| panic!("no activation for a started task"));
                 let commands = (self.workflow)(&activation);
-                let commands = replay
+                let mut commands = replay
                     .complete(commands)
                     .unwrap_or_else(|error| panic!("{error}"));
+                // The simulated worker takes every activity from its queue (its policy
+                // chooses which run), so it asks for none eagerly, as an SDK worker
+                // without room for them does.
+                for command in &mut commands {
+                    if let crate::command::Command::ScheduleActivityTask(attributes) = command {
+                        attributes.request_eager_execution = false;
+                    }
+                }
                 let completion = WorkflowTaskCompletion {
                     token: started.token,
                     commands,

@@ -632,6 +632,9 @@ pub enum Reply {
     },
     /// The activity attempt was started.
     ActivityTaskStarted(Box<ActivityTaskStartedReply>),
+    /// A workflow task's completion was taken, and the activities it scheduled with eager
+    /// execution requested were started for the completing worker (in command order).
+    EagerActivityTasks(Vec<ActivityTaskStartedReply>),
     /// A heartbeat was recorded.
     Heartbeat {
         /// Cancellation of the activity was requested.

@@ -603,6 +603,7 @@ impl ExecutionMachine {
         } else if updates_wait {
             self.schedule_speculative_workflow_task(fx, now);
         }
+        self.start_eager_activities(fx, now, &completion.commands, &completion.identity);
         Ok(())
     }
 

@@ -130,7 +130,7 @@ pub struct CompleteWorkflowTaskRequest {
 }
 
 /// What became of a workflow task's completion.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum CompleteWorkflowTaskResponse {
     /// Taken as sent.
     Accepted,
@@ -148,6 +148,13 @@ pub enum CompleteWorkflowTaskResponse {
     Discarded {
         /// The last WorkflowTaskStarted the workflow has completed.
         reset_history_event_id: Option<EventId>,
+    },
+    /// Taken as sent, and the activities it scheduled asking for eager execution that the
+    /// engine started for this worker (Temporal's `activity_tasks`), in command order: the
+    /// worker runs them at once, as if it had polled them.
+    AcceptedWithActivityTasks {
+        /// The started attempts, of the completed task's run.
+        activity_tasks: Vec<ActivityTask>,
     },
 }
 
@@ -388,6 +395,20 @@ impl VisitPayloads for ActivityTask {
     }
 }
 
+impl VisitPayloads for CompleteWorkflowTaskResponse {
+    fn visit_payloads(&mut self, visit: &mut PayloadVisitor<'_>) -> Result<(), CodecError> {
+        match self {
+            Self::AcceptedWithActivityTasks { activity_tasks } => {
+                activity_tasks.visit_payloads(visit)
+            }
+            Self::Accepted
+            | Self::Duplicate
+            | Self::CommandsRefused { .. }
+            | Self::Discarded { .. } => Ok(()),
+        }
+    }
+}
+
 impl VisitPayloads for RecordActivityHeartbeatRequest {
     fn visit_payloads(&mut self, visit: &mut PayloadVisitor<'_>) -> Result<(), CodecError> {
         self.details.visit_payloads(visit)
@@ -414,7 +435,6 @@ impl VisitPayloads for CancelActivityTaskRequest {
 
 crate::payload_codec::no_payloads!(
     PollWorkflowTaskRequest,
-    CompleteWorkflowTaskResponse,
     ResetStickyTaskQueueRequest,
     PollActivityTaskRequest,
     HeartbeatResponse,

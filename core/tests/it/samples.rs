@@ -785,9 +785,12 @@ pub fn execution_machine() -> endure_core::execution::ExecutionMachine {
     let Reply::WorkflowTaskStarted(started) = effects.reply else {
         panic!("not started")
     };
-    let Command::ScheduleActivityTask(activity) = commands().remove(0) else {
+    let Command::ScheduleActivityTask(mut activity) = commands().remove(0) else {
         panic!("first sample command schedules an activity")
     };
+    // Taken by a poll below (the golden machine's activity started with the poll's request
+    // id), not started eagerly by the completion.
+    activity.request_eager_execution = false;
     machine
         .apply(
             Input::WorkflowTaskCompleted(Box::new(WorkflowTaskCompletion {

@@ -2,7 +2,7 @@
 
 use endure_core::execution::ActivityTaskToken;
 use endure_core::protocol::{
-    CancelActivityTaskRequest, CompleteActivityTaskRequest, FailActivityTaskRequest,
+    ActivityTask, CancelActivityTaskRequest, CompleteActivityTaskRequest, FailActivityTaskRequest,
     PollActivityTaskRequest, RecordActivityHeartbeatRequest,
 };
 use endure_core::{ExecutionKey, Failure};
@@ -36,10 +36,17 @@ pub(crate) async fn poll(
     let Some(polled) = polled else {
         return Ok(pb::PollActivityTaskQueueResponse::default());
     };
-    let execution = polled.execution;
-    let task = polled.task;
+    Ok(activity_task_out(&polled.execution, polled.task))
+}
+
+/// A started attempt of `execution`'s as Temporal hands it to a worker: a poll's answer,
+/// or one of a workflow task completion's eager `activity_tasks`.
+pub(crate) fn activity_task_out(
+    execution: &ExecutionKey,
+    task: ActivityTask,
+) -> pb::PollActivityTaskQueueResponse {
     let scheduled = task.scheduled;
-    Ok(pb::PollActivityTaskQueueResponse {
+    pb::PollActivityTaskQueueResponse {
         task_token: token::encode(&TaskToken::Activity {
             execution: execution.clone(),
             token: task.token,
@@ -72,7 +79,7 @@ pub(crate) async fn poll(
         heartbeat_timeout: Some(duration(scheduled.heartbeat_timeout.unwrap_or_default())),
         retry_policy: Some(retry_policy(scheduled.retry_policy)),
         ..Default::default()
-    })
+    }
 }
 
 fn activity_token(bytes: &[u8]) -> Result<(ExecutionKey, ActivityTaskToken), Status> {

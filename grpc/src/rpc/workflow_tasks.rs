@@ -217,6 +217,7 @@ pub(crate) async fn complete(
         },
         None => None,
     };
+    let run = execution.clone();
     let answer = call
         .rpc(CompleteWorkflowTaskRequest {
             execution,
@@ -245,6 +246,15 @@ pub(crate) async fn complete(
             reset_history_event_id: event_id_opt(reset_history_event_id),
             ..Default::default()
         }),
+        CompleteWorkflowTaskResponse::AcceptedWithActivityTasks { activity_tasks } => {
+            Ok(pb::RespondWorkflowTaskCompletedResponse {
+                activity_tasks: activity_tasks
+                    .into_iter()
+                    .map(|task| super::activity_tasks::activity_task_out(&run, task))
+                    .collect(),
+                ..Default::default()
+            })
+        }
     }
 }
 

@@ -68,6 +68,19 @@ async fn the_quickstart_runs_on_temporals_python_sdk() {
         "{:?}",
         completed.sdk_metadata
     );
+    // The SDK asks for eager activities (its default): the activity was started with the
+    // workflow task's completion, for the worker that completed it, and handed to it in
+    // the completion's `activity_tasks`; it ran from there, with no poll.
+    let EventAttributes::ActivityTaskStarted(activity_started) = &history[5].attributes else {
+        unreachable!()
+    };
+    assert_eq!(
+        (
+            activity_started.request_id.as_str(),
+            activity_started.identity.as_str()
+        ),
+        ("eager-5", completed.identity.as_str())
+    );
     let EventAttributes::WorkflowExecutionCompleted(done) = &history[15].attributes else {
         unreachable!()
     };

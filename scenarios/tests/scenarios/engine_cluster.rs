@@ -242,7 +242,8 @@ async fn single(ctx: WorkflowContext, order: String) -> Result<String, WorkflowE
 /// The messages a one-activity workflow costs on three nodes, without faults: every call
 /// the front doors served, per workflow (printed: the figure `docs/cluster.md` quotes).
 /// Forwarded calls stay within the start and the result wait (2 per workflow), no
-/// node-to-node outbox call is made, and three polls per workflow bring its three tasks.
+/// node-to-node outbox call is made, and two polls per workflow bring its two workflow
+/// tasks (its activity comes started with the first task completion's reply, eager).
 #[test]
 fn a_one_activity_workflow_costs_two_forwards_at_most_on_three_nodes() {
     const WORKFLOWS: u64 = 30;

@@ -12,6 +12,7 @@ mod codec;
 mod continue_as_new;
 mod credentials;
 mod deployments;
+mod eager_activities;
 mod engine_cluster;
 mod engine_restart;
 mod engine_smoke;

@@ -40,6 +40,7 @@ use crate::workflow::{ActivityError, BoxFuture, WorkflowExecutor, WorkflowFuncti
 
 mod activity_tasks;
 mod chaos;
+mod eager_activities;
 mod histories;
 mod instruments;
 mod options;
@@ -201,6 +202,15 @@ impl Worker {
         };
         let metric_labels =
             instruments::base_labels(self.namespace.as_str(), self.task_queue.as_str());
+        let slot_labels = |worker_type: &'static str| {
+            let mut labels = metric_labels.clone();
+            labels.push(metrics::Label::new("worker_type", worker_type));
+            labels
+        };
+        let workflow_slots = TaskSlots::new(self.options.max_concurrent_workflow_tasks)
+            .with_gauges(slot_labels(crate::metrics::WORKFLOW_WORKER));
+        let activity_slots = TaskSlots::new(self.options.max_concurrent_activities)
+            .with_gauges(slot_labels(crate::metrics::ACTIVITY_WORKER));
         let chaos = self
             .options
             .chaos
@@ -223,16 +233,8 @@ impl Worker {
             cache: Mutex::new(LruMap::new()),
             stop: stopped.clone(),
             metric_labels,
+            activity_slots: Arc::clone(&activity_slots),
         });
-        let slot_labels = |worker_type: &'static str| {
-            let mut labels = worker.metric_labels.clone();
-            labels.push(metrics::Label::new("worker_type", worker_type));
-            labels
-        };
-        let workflow_slots = TaskSlots::new(worker.options.max_concurrent_workflow_tasks)
-            .with_gauges(slot_labels(crate::metrics::WORKFLOW_WORKER));
-        let activity_slots = TaskSlots::new(worker.options.max_concurrent_activities)
-            .with_gauges(slot_labels(crate::metrics::ACTIVITY_WORKER));
         let mut pollers = Vec::new();
         // Each queue gets its own pollers, so a sticky task never waits behind a long poll
         // of the normal queue.
@@ -447,6 +449,8 @@ struct Shared {
     metric_labels: Vec<metrics::Label>,
     /// The faults this worker injects into its own work (tests only).
     chaos: Option<crate::chaos::Chaos>,
+    /// The activity slots, which eager activities take too.
+    activity_slots: Arc<TaskSlots>,
 }
 
 /// The pause after a failed poll before the next.
@@ -535,7 +539,7 @@ impl Shared {
         polled
     }
 
-    async fn run_workflow_task(&self, task: WorkflowTaskForWorker) {
+    async fn run_workflow_task(self: &Arc<Self>, task: WorkflowTaskForWorker) {
         let started = tokio::time::Instant::now();
         let workflow_type = task.workflow_type.clone();
         let mut shadow = None;
@@ -578,8 +582,10 @@ impl Shared {
             Err(error) => Err(error),
         };
         let mut closing = Vec::new();
+        let mut eager_slots = Vec::new();
         let request = match outcome {
-            Ok((commands, messages, run, heartbeat)) => {
+            Ok((mut commands, messages, run, heartbeat)) => {
+                eager_slots = self.reserve_eager_activities(&mut commands);
                 // A closing task ends the run: nothing to keep or to be sticky for.
                 let closes = commands
                     .iter()
@@ -642,6 +648,12 @@ impl Shared {
         match self.transport.call(request).await {
             Ok(Response::CompleteWorkflowTask(CompleteWorkflowTaskResponse::Accepted)) => {
                 self.record_workflow_closed(workflow_type.as_str(), &closing);
+            }
+            Ok(Response::CompleteWorkflowTask(
+                CompleteWorkflowTaskResponse::AcceptedWithActivityTasks { activity_tasks },
+            )) => {
+                self.record_workflow_closed(workflow_type.as_str(), &closing);
+                self.run_eager_activities(&task.execution, activity_tasks, eager_slots);
             }
             Ok(Response::FailWorkflowTask(())) => {}
             Ok(reply) => {

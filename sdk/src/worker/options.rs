@@ -50,6 +50,11 @@ pub struct WorkerOptions {
     /// [`chaos`](crate::chaos)): every task replayed and compared, cache evictions,
     /// activity attempts failed, lost or run twice. `None` (the default) in production.
     pub chaos: Option<crate::chaos::Chaos>,
+    /// Never ask for eager activities (Go's `DisableEagerActivities`). By default a
+    /// workflow task's completion asks the engine to start the activities it schedules on
+    /// this worker's queue for this worker (at most three, each with a free activity slot)
+    /// and hand them over in its reply, saving a poll.
+    pub disable_eager_activities: bool,
 }
 
 /// A versioned worker's deployment (Go's `worker.DeploymentOptions`).
@@ -80,6 +85,7 @@ impl Default for WorkerOptions {
             session_resource_id: None,
             deployment_options: None,
             chaos: None,
+            disable_eager_activities: false,
         }
     }
 }

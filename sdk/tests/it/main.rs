@@ -17,6 +17,7 @@ mod codec;
 mod continue_as_new;
 mod definitions;
 mod deployments;
+mod eager_activities;
 mod external;
 mod golden;
 mod golden_stores;

@@ -571,6 +571,11 @@ fn completion_response(reply: Reply) -> CompleteWorkflowTaskResponse {
             reset_history_event_id,
         },
         Reply::Accepted => CompleteWorkflowTaskResponse::Accepted,
+        Reply::EagerActivityTasks(started) => {
+            CompleteWorkflowTaskResponse::AcceptedWithActivityTasks {
+                activity_tasks: started.into_iter().map(ActivityTask::from).collect(),
+            }
+        }
         other => {
             debug_assert!(false, "a completion answered with {other:?}");
             CompleteWorkflowTaskResponse::Accepted

@@ -4,6 +4,7 @@
 mod activity;
 mod children;
 mod close;
+mod eager;
 mod external;
 mod harness;
 mod history_limits;

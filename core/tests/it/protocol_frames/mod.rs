@@ -12,7 +12,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use endure_core::protocol::{ErrorKind, RemoteError, Request};
+use endure_core::protocol::{
+    CompleteWorkflowTaskResponse, ErrorKind, RemoteError, Request, Response,
+};
 use endure_core::wire::{self, ClientFrame, ServerFrame};
 
 use fixtures::run;
@@ -61,6 +63,19 @@ fn frames() -> Vec<(String, Vec<u8>)> {
             wire::encode_frame(&reply, limit).unwrap(),
         ));
     }
+    // The completion's other answer: taken, with an activity started eagerly for the worker.
+    let eager = ServerFrame::Reply {
+        id: 98,
+        result: Ok(Response::CompleteWorkflowTask(
+            CompleteWorkflowTaskResponse::AcceptedWithActivityTasks {
+                activity_tasks: vec![rpc_samples::activity_task()],
+            },
+        )),
+    };
+    frames.push((
+        "response-eager-activity-tasks.bin".into(),
+        wire::encode_frame(&eager, wire::DEFAULT_MAX_FRAME_BYTES).unwrap(),
+    ));
     let refused = ServerFrame::Reply {
         id: 99,
         result: Err(RemoteError {

@@ -183,15 +183,7 @@ pub(crate) fn samples() -> Vec<(Request, Response)> {
             }),
             Response::PollActivityTask(Some(Box::new(ActivityTaskForWorker {
                 execution: execution(),
-                task: ActivityTask {
-                    token: activity_token(),
-                    scheduled: scheduled_activity(),
-                    workflow_type: workflow_type("OrderWorkflow"),
-                    heartbeat_details: Some(json("50%")),
-                    scheduled_time: Timestamp::from_unix_seconds(1_795_860_001),
-                    current_attempt_scheduled_time: Timestamp::from_unix_seconds(1_795_860_002),
-                    started_time: Timestamp::from_unix_seconds(1_795_860_003),
-                },
+                task: activity_task(),
             }))),
         ),
         (
@@ -625,4 +617,17 @@ pub(crate) fn samples() -> Vec<(Request, Response)> {
             })),
         ),
     ]
+}
+
+/// The sample activity attempt: a poll's answer, and a completion's eager task.
+pub(crate) fn activity_task() -> ActivityTask {
+    ActivityTask {
+        token: activity_token(),
+        scheduled: scheduled_activity(),
+        workflow_type: workflow_type("OrderWorkflow"),
+        heartbeat_details: Some(json("50%")),
+        scheduled_time: Timestamp::from_unix_seconds(1_795_860_001),
+        current_attempt_scheduled_time: Timestamp::from_unix_seconds(1_795_860_002),
+        started_time: Timestamp::from_unix_seconds(1_795_860_003),
+    }
 }
