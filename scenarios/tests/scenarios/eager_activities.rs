@@ -179,10 +179,39 @@ fn simulation(_seed: u64) -> Simulation {
 
 #[test]
 fn eager_activities_start_once_for_their_worker_under_faults() {
-    check(
+    let outcomes = check(
         "eager_activities_start_once_for_their_worker_under_faults",
         0..8,
         simulation,
     )
     .unwrap_or_else(|failure| panic!("{failure}"));
+    let faults: usize = outcomes.iter().map(|outcome| outcome.faults.len()).sum();
+    let (eager, polled) = outcomes
+        .iter()
+        .flat_map(|outcome| outcome.histories.values())
+        .flatten()
+        .filter_map(|event| match &event.attributes {
+            EventAttributes::ActivityTaskStarted(started) => Some(
+                started
+                    .request_id
+                    .starts_with(endure_core::execution::EAGER_REQUEST_ID_PREFIX),
+            ),
+            _ => None,
+        })
+        .fold((0, 0), |(eager, polled), is_eager| {
+            if is_eager {
+                (eager + 1, polled)
+            } else {
+                (eager, polled + 1)
+            }
+        });
+    let seeds = outcomes.len();
+    println!(
+        "{seeds} seeds: {faults} faults; final attempts started eagerly {eager}, by a poll {polled}"
+    );
+    assert!(faults >= seeds, "faults were thrown: {faults}");
+    assert!(
+        polled > 0,
+        "some attempts went through the queue (retries, the fourth pick)"
+    );
 }

@@ -306,6 +306,11 @@ fn a_one_activity_workflow_costs_two_forwards_at_most_on_three_nodes() {
             assert_eq!(per_workflow("ApplyToRun"), 0.0);
             assert_eq!(per_workflow("StartChild"), 0.0);
             assert_eq!(per_workflow("StartWorkflow"), 1.0);
+            assert_eq!(
+                nodes.rpc_counts().tasks_polled(),
+                2 * WORKFLOWS,
+                "two workflow tasks polled per workflow; the activity came eagerly"
+            );
         },
     );
 }
