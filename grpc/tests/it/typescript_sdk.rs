@@ -89,6 +89,14 @@ async fn the_quickstart_runs_on_temporals_typescript_sdk() {
         "{:?}",
         completed.sdk_metadata
     );
+    // Its worker asks for eager activities too: started with the completion, for it.
+    let EventAttributes::ActivityTaskStarted(started) = &history[5].attributes else {
+        unreachable!()
+    };
+    assert_eq!(
+        (started.request_id.as_str(), started.identity.as_str()),
+        ("eager-5", completed.identity.as_str())
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
