@@ -12,7 +12,7 @@ use crate::store_client;
 /// A toy cipher with Temporal's encryption-codec layout: the ciphertext's encoding is
 /// `binary/encrypted`, the original encoding travels in `encoding-original`. (XOR stands in
 /// for AES-GCM; the layout and the pass-through rule are what a real codec shares.)
-struct Xor(u8);
+pub(crate) struct Xor(pub(crate) u8);
 
 const ENCRYPTED: &str = "binary/encrypted";
 

@@ -253,3 +253,37 @@ async fn a_worker_that_turns_eager_activities_off_polls_every_one() {
     );
     stop(workers).await;
 }
+
+#[tokio::test]
+async fn an_eager_task_reaches_its_activity_through_the_workers_codec() {
+    let (client, _store) = store_client().await;
+    let plain = client.clone();
+    let client = client.with_codec(crate::codec::Xor(0x5a));
+    let workers = start_workers(&client, WorkerOptions::default());
+    let (result, history) = run(&client, "InTurn", "sealed").await;
+    // The first attempt ran from the completion's reply, its input decoded by the codec (an
+    // undecoded one would have failed that attempt and been retried through the queue).
+    assert_eq!(result, "echo sealed-1 echo sealed-2 echo sealed-3");
+    assert_eq!(
+        starts(&history)[0],
+        (5, "eager-5".to_owned(), "eager-worker".to_owned())
+    );
+    let EventAttributes::ActivityTaskStarted(started) = &history[5].attributes else {
+        panic!("{:?}", history[5])
+    };
+    assert_eq!(started.attempt, 1);
+    let stored = plain
+        .handle(WorkflowId::new("sealed").unwrap(), None)
+        .history()
+        .await
+        .unwrap();
+    let EventAttributes::ActivityTaskScheduled(scheduled) = &stored[4].attributes else {
+        panic!("{:?}", stored[4])
+    };
+    assert_eq!(
+        scheduled.input.0.first().and_then(Payload::encoding),
+        Some("binary/encrypted"),
+        "the engine holds the input encoded"
+    );
+    stop(workers).await;
+}
