@@ -159,6 +159,17 @@ fn metrics_count_what_a_quick_start_did_and_health_answers() {
         2
     );
 
+    // Each of the four activities was the only one its workflow task scheduled, on the
+    // worker's own queue: each started eagerly, in that task's completion.
+    assert_eq!(
+        value(
+            &scrape,
+            "endure_activity_eager_starts_total",
+            &[("namespace", "default")]
+        ),
+        4.0
+    );
+
     // Commits: counted, timed and sized; all durable, none in flight, no outbox left.
     let commits = value(&scrape, "endure_commits_total", &[]);
     assert!(commits >= 10.0, "{commits} commits");

@@ -41,6 +41,10 @@ pub const OUTBOX_BACKLOG: &str = "endure_outbox_backlog";
 pub const WORKFLOWS_STARTED: &str = "endure_workflows_started_total";
 /// Workflow runs closed, by namespace and status. Counter.
 pub const WORKFLOWS_CLOSED: &str = "endure_workflows_closed_total";
+/// Activity attempts started eagerly: for the worker whose workflow task completion
+/// scheduled them, handed over in that completion's reply (Temporal's
+/// `activity_eager_execution`), by namespace. Counter.
+pub const ACTIVITY_EAGER_STARTS: &str = "endure_activity_eager_starts_total";
 
 /// Client and worker connections open on the TCP listener. Gauge.
 pub const OPEN_CONNECTIONS: &str = "endure_open_connections";
@@ -72,6 +76,7 @@ pub const ALL: &[&str] = &[
     OUTBOX_BACKLOG,
     WORKFLOWS_STARTED,
     WORKFLOWS_CLOSED,
+    ACTIVITY_EAGER_STARTS,
     OPEN_CONNECTIONS,
     REQUESTS_REFUSED,
     SHARD_INBOX_DEPTH,
@@ -115,6 +120,10 @@ pub fn describe() {
     describe_counter!(
         WORKFLOWS_CLOSED,
         "Workflow runs closed, by namespace and status."
+    );
+    describe_counter!(
+        ACTIVITY_EAGER_STARTS,
+        "Activity attempts started for the worker whose workflow task completion scheduled them, by namespace."
     );
     describe_gauge!(
         OPEN_CONNECTIONS,

@@ -9,6 +9,7 @@ use endure_core::storage::{ExecutionKey, Storage};
 use endure_core::{Failure, Payloads, WorkflowTaskFailedCause};
 
 use super::api::EngineError;
+use super::instruments;
 use super::runtime::Engine;
 
 impl<S: Storage, C: Clock> Engine<S, C> {
@@ -35,12 +36,21 @@ impl<S: Storage, C: Clock> Engine<S, C> {
     ) -> Result<Reply, EngineError> {
         self.register_commanded(&execution.namespace, &completion.commands)
             .await?;
-        self.apply(
-            execution,
-            Input::WorkflowTaskCompleted(Box::new(completion)),
-            None,
-        )
-        .await
+        let reply = self
+            .apply(
+                execution,
+                Input::WorkflowTaskCompleted(Box::new(completion)),
+                None,
+            )
+            .await?;
+        if let Reply::EagerActivityTasks(started) = &reply {
+            metrics::counter!(
+                instruments::ACTIVITY_EAGER_STARTS,
+                "namespace" => execution.namespace.as_str().to_owned()
+            )
+            .increment(started.len() as u64);
+        }
+        Ok(reply)
     }
 
     /// Fails a started workflow task (it is retried).
