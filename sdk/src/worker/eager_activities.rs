@@ -74,6 +74,15 @@ impl Shared {
         );
         let mut reserved = reserved.into_iter();
         for task in tasks {
+            // Started for this worker without a slot asked for (the engine starts only what
+            // was asked): not run here, so it times out and is retried through its queue.
+            let Some(slot) = reserved.next() else {
+                tracing::warn!(
+                    activity_id = %task.scheduled.activity_id,
+                    "an eager activity came without a slot asked for; left to its timeout"
+                );
+                continue;
+            };
             let task = ActivityTaskForWorker {
                 execution: execution.clone(),
                 task,
@@ -83,20 +92,11 @@ impl Shared {
             let run = async move {
                 worker.run_activity_task(task, SessionSlot::Take).await;
             };
-            match reserved.next() {
-                Some(slot) if span.is_disabled() => self.activity_slots.spawn(slot, run),
-                Some(slot) => {
-                    use tracing::Instrument;
-                    self.activity_slots.spawn(slot, run.instrument(span));
-                }
-                // Started for this worker without a slot asked for: it runs once one frees.
-                None => {
-                    let slots = Arc::clone(&self.activity_slots);
-                    tokio::spawn(async move {
-                        let slot = slots.take().await;
-                        slots.spawn(slot, run);
-                    });
-                }
+            if span.is_disabled() {
+                self.activity_slots.spawn(slot, run);
+            } else {
+                use tracing::Instrument;
+                self.activity_slots.spawn(slot, run.instrument(span));
             }
         }
     }
