@@ -139,6 +139,22 @@ impl TaskSlots {
         running.handles.insert(number, handle.abort_handle());
     }
 
+    /// [`spawn`](Self::spawn) inside `span`, wrapped only when the span records (a
+    /// disabled span costs no extra move of the execution).
+    pub(crate) fn spawn_in(
+        self: &Arc<Self>,
+        slot: Slot,
+        span: tracing::Span,
+        execution: impl Future<Output = ()> + Send + 'static,
+    ) {
+        if span.is_disabled() {
+            self.spawn(slot, execution);
+        } else {
+            use tracing::Instrument;
+            self.spawn(slot, execution.instrument(span));
+        }
+    }
+
     /// How many executions are running.
     pub(crate) fn running(&self) -> usize {
         self.running.lock().handles.len()

@@ -92,12 +92,7 @@ impl Shared {
             let run = async move {
                 worker.run_activity_task(task, SessionSlot::Take).await;
             };
-            if span.is_disabled() {
-                self.activity_slots.spawn(slot, run);
-            } else {
-                use tracing::Instrument;
-                self.activity_slots.spawn(slot, run.instrument(span));
-            }
+            self.activity_slots.spawn_in(slot, span, run);
         }
     }
 }

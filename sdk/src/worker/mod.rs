@@ -256,21 +256,12 @@ impl Worker {
                         Some(Polled::Task(task)) => {
                             let span = spans::workflow_task(&worker, &task);
                             let run = async move { worker.run_workflow_task(*task).await };
-                            // Wrapped only when the span records: no extra move otherwise.
-                            if span.is_disabled() {
-                                slots.spawn(slot, run);
-                            } else {
-                                slots.spawn(slot, run.instrument(span));
-                            }
+                            slots.spawn_in(slot, span, run);
                         }
                         Some(Polled::Query(query)) => {
                             let span = spans::query_task(&worker, &query);
                             let run = async move { worker.run_query_task(*query).await };
-                            if span.is_disabled() {
-                                slots.spawn(slot, run);
-                            } else {
-                                slots.spawn(slot, run.instrument(span));
-                            }
+                            slots.spawn_in(slot, span, run);
                         }
                         None => {}
                     }
@@ -308,11 +299,7 @@ impl Worker {
                         let run = async move {
                             worker.run_activity_task(task, session_slot).await;
                         };
-                        if span.is_disabled() {
-                            slots.spawn(slot, run);
-                        } else {
-                            slots.spawn(slot, run.instrument(span));
-                        }
+                        slots.spawn_in(slot, span, run);
                     }
                 }
             }));
