@@ -6,7 +6,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use endure::remote::{ApiKey, RemoteOptions, TcpTransport};
+use endure::remote::{
+    ApiKey, ClusterOptions, ClusterTransport, MemberConnector, RemoteOptions, TcpTransport,
+};
 use endure_core::clock::Clock;
 use endure_core::cluster::{LeaseConfig, Member, NodeName};
 use endure_core::protocol::Transport;
@@ -93,6 +95,27 @@ impl PeerConnector for TcpPeers {
 /// The front door of `engine`: forwards to the node serving a workflow.
 pub(crate) fn front<S: Storage, C: Clock>(engine: &Engine<S, C>) -> Arc<dyn Transport> {
     Arc::new(ClusterFront::new(engine.clone()))
+}
+
+/// What the gRPC front end of node `engine` (at `address`) serves: the node's front door
+/// for calls, and polls over every member, so Temporal's SDKs — which reach one address —
+/// get the tasks of every node's shards (a native cluster client polls every member
+/// itself, so the native listener serves `front` alone).
+pub(crate) fn grpc_gateway<S: Storage, C: Clock>(
+    engine: &Engine<S, C>,
+    front: &Arc<dyn Transport>,
+    address: String,
+) -> Arc<dyn Transport> {
+    let Some(peers) = engine.peers().cloned() else {
+        return Arc::clone(front);
+    };
+    let connect: MemberConnector = Arc::new(move |address: &str| peers.link(address));
+    Arc::new(ClusterTransport::gateway(
+        address,
+        Arc::clone(front),
+        connect,
+        ClusterOptions::default(),
+    ))
 }
 
 #[cfg(test)]

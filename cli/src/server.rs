@@ -162,6 +162,7 @@ pub(crate) async fn start(args: ServerStartArgs) -> Result<(), CliError> {
         security,
         counters: None,
         front: None,
+        grpc_front: None,
     };
     let Some(node) = &args.node else {
         let engine = Engine::with_ports(storage, Arc::new(SystemClock), engine_config)
@@ -171,10 +172,13 @@ pub(crate) async fn start(args: ServerStartArgs) -> Result<(), CliError> {
     };
     let cluster =
         crate::cluster_node::config(node, args.advertise.as_deref(), address, args.lease)?;
+    let home = cluster.member.address.clone();
     let engine = Engine::join_cluster(storage, Arc::new(SystemClock), engine_config, cluster)
         .await
         .map_err(opened)?;
-    listen.front = Some(crate::cluster_node::front(&engine));
+    let front = crate::cluster_node::front(&engine);
+    listen.grpc_front = Some(crate::cluster_node::grpc_gateway(&engine, &front, home));
+    listen.front = Some(front);
     serve(
         &format!("cluster node {node}"),
         engine,
@@ -233,6 +237,7 @@ pub(crate) async fn start_dev(args: StartDevArgs) -> Result<(), CliError> {
                 security,
                 counters: None,
                 front: None,
+                grpc_front: None,
             };
             serve(
                 "dev server",
@@ -291,6 +296,7 @@ pub(crate) async fn start_dev(args: StartDevArgs) -> Result<(), CliError> {
                 security,
                 counters: Some(Arc::clone(&counters)),
                 front: None,
+                grpc_front: None,
             };
             serve(
                 "dev server",
@@ -337,6 +343,9 @@ struct Serve {
     /// The front door a cluster node serves (it forwards to the node serving a
     /// workflow); `None`: the engine itself.
     front: Option<Arc<dyn Transport>>,
+    /// What a cluster node's gRPC front end serves: the front door, with polls over every
+    /// member; `None`: the same as the native listener.
+    grpc_front: Option<Arc<dyn Transport>>,
 }
 
 /// What serves the gRPC connections of the listener: Temporal's `WorkflowService` over the
@@ -375,6 +384,7 @@ async fn serve<S: Storage, C: Clock>(
         security,
         counters,
         front,
+        grpc_front,
     } = listen;
     if let HttpBind::Explicit(at) = web {
         crate::security::check_web_exposure(at.ip(), &security)?;
@@ -414,7 +424,8 @@ async fn serve<S: Storage, C: Clock>(
     if let Some(tls) = &security.tls {
         server = server.with_tls(tls.clone());
     }
-    server = server.with_http2(grpc_handler(&transport, &security.security));
+    let grpc_transport = grpc_front.unwrap_or_else(|| Arc::clone(&transport));
+    server = server.with_http2(grpc_handler(&grpc_transport, &security.security));
     let grpc_at = "; Temporal gRPC API on the same port";
     let bound = server
         .local_addr()
@@ -468,7 +479,9 @@ async fn serve<S: Storage, C: Clock>(
     if let Some(web) = web {
         web.stop().await;
     }
-    // The front door holds the engine too: the last handle must be the one shut down.
+    // The front door holds the engine too: the last handle must be the one shut down. (A
+    // gateway's polls still open end when it is dropped.)
+    drop(grpc_transport);
     drop(transport);
     tracing::info!("shutting down: finishing in-flight commits");
     let mut engine = engine;

@@ -46,7 +46,8 @@ mod cluster;
 mod tls;
 
 pub use cluster::{
-    CLUSTER_MEMBERS_MAX, ClusterOptions, ClusterTransport, SERVED_BY_MAX, connect_cluster,
+    CLUSTER_MEMBERS_MAX, ClusterOptions, ClusterTransport, MemberConnector, SERVED_BY_MAX,
+    connect_cluster,
 };
 #[cfg(all(feature = "tls", not(madsim)))]
 pub use tls::ClientTls;

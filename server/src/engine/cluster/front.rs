@@ -47,8 +47,8 @@ impl Peers {
         }
     }
 
-    /// The connection to the node at `address`.
-    pub(crate) fn link(&self, address: &str) -> Arc<dyn Transport> {
+    /// The connection to the node at `address`, opened on first use.
+    pub fn link(&self, address: &str) -> Arc<dyn Transport> {
         let mut links = self.links.lock();
         if let Some(link) = links.get(address) {
             return Arc::clone(link);

@@ -181,7 +181,7 @@ impl<S: ClusterStore, C: Clock> Engine<S, C> {
 
 impl<S, C: Clock> Engine<S, C> {
     /// The peers this node reaches, if it is a cluster node that reaches any.
-    pub(crate) fn peers(&self) -> Option<&Peers> {
+    pub fn peers(&self) -> Option<&Peers> {
         self.inner.node.get()?.peers.as_ref()
     }
 

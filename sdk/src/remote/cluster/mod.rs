@@ -11,10 +11,18 @@
 //!   member as the worker has polls waiting, and gives the worker whichever task comes
 //!   first. A task that arrives while no poll waits is kept for the next one, so a worker
 //!   may briefly hold a few more tasks than its slots (at most its pollers × members).
+//!   Member polls close once no poll of the worker has waited for
+//!   [`ClusterOptions::idle_poll_close_after`], and a kept task no poll took within
+//!   [`ClusterOptions::held_task_max_age`] is dropped (the engine times it out and retries
+//!   it, as for a worker that died holding it).
 //! - **Members** are read with `DescribeCluster` when the client starts and every
 //!   [`ClusterOptions::refresh_every`]; the seeds are used until one answers.
+//!
+//! A cluster node serves clients that reach only it — Temporal's SDKs over gRPC — through
+//! the same transport as a [gateway](ClusterTransport::gateway): its calls go to the node
+//! itself, in process, and its polls reach every member as a cluster client's do.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -25,10 +33,13 @@ use endure_core::protocol::{
 };
 use endure_core::{Namespace, WorkflowId};
 use parking_lot::Mutex;
-use tokio::sync::Notify;
 
 use super::{RemoteOptions, TcpTransport};
 use crate::Client;
+
+mod polls;
+
+use polls::{PollKey, PollQueue};
 
 /// How a cluster client behaves.
 #[derive(Clone, Debug)]
@@ -45,6 +56,13 @@ pub struct ClusterOptions {
     /// How long a worker's poll waits for a task from any member before answering none
     /// (the members' own long polls stay open).
     pub poll_wait: Duration,
+    /// How long the members' polls of a queue stay open with no poll of the worker waiting
+    /// for them; then they are cancelled, so a worker whose slots are all busy (or that
+    /// left) is not handed tasks it cannot take.
+    pub idle_poll_close_after: Duration,
+    /// How long a task that arrived while no poll waited is kept for the next poll; then
+    /// it is dropped, and the engine times it out and retries it.
+    pub held_task_max_age: Duration,
 }
 
 impl Default for ClusterOptions {
@@ -55,6 +73,8 @@ impl Default for ClusterOptions {
             refresh_every: Duration::from_secs(5),
             poll_failure_pause: Duration::from_millis(500),
             poll_wait: Duration::from_secs(60),
+            idle_poll_close_after: Duration::from_secs(5),
+            held_task_max_age: Duration::from_secs(60),
         }
     }
 }
@@ -71,73 +91,95 @@ pub struct ClusterTransport {
     shared: Arc<Shared>,
 }
 
+/// Opens the connection to the member at an address.
+pub type MemberConnector = Arc<dyn Fn(&str) -> Arc<dyn Transport> + Send + Sync>;
+
 struct Shared {
     options: ClusterOptions,
     seeds: Vec<String>,
+    /// A gateway's own node: its address, whose link is in process. Calls go there first,
+    /// and the members are read there first.
+    home: Option<String>,
     /// The members' addresses, as last read (the seeds until then).
     members: Mutex<Vec<String>>,
-    links: Mutex<BTreeMap<String, Arc<TcpTransport>>>,
+    connect: MemberConnector,
+    links: Mutex<BTreeMap<String, Arc<dyn Transport>>>,
     /// The member calls go to, as an index into `members`.
     current: AtomicUsize,
     /// When the members were last read (`None`: never).
     refreshed: Mutex<Option<tokio::time::Instant>>,
-    polls: Mutex<BTreeMap<String, Arc<PollQueue>>>,
+    /// The open polls and kept tasks of each queue a worker polls (empty ones are removed).
+    polls: Mutex<BTreeMap<PollKey, Arc<PollQueue>>>,
     /// The member that last handed out a task of each workflow: its answers go straight
     /// there (the node serving the workflow's shard), not through another node.
     served_by: Mutex<BTreeMap<(Namespace, WorkflowId), String>>,
+    /// Set when the transport is dropped: the members' polls still open are cancelled.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 /// Most workflows whose serving member a client remembers; past it the memory starts
 /// over (an answer then takes one forward more).
 pub const SERVED_BY_MAX: usize = 10_000;
 
-/// The tasks polled for one queue, and which members have a poll open.
-#[derive(Default)]
-struct PollQueue {
-    state: Mutex<PollState>,
-    arrived: Notify,
-}
-
-#[derive(Default)]
-struct PollState {
-    tasks: VecDeque<Response>,
-    /// Polls open on each member.
-    open: BTreeMap<String, usize>,
-    /// The worker's polls waiting now: each member gets as many open polls, so a worker's
-    /// pollers poll every member as they would poll one server.
-    waiting: usize,
-}
-
-/// Counts a worker's poll as waiting while it lives.
-struct Waiting(Arc<PollQueue>);
-
-impl Waiting {
-    fn new(queue: &Arc<PollQueue>) -> Self {
-        queue.state.lock().waiting += 1;
-        Self(Arc::clone(queue))
-    }
-}
-
-impl Drop for Waiting {
-    fn drop(&mut self) {
-        let mut state = self.0.state.lock();
-        state.waiting = state.waiting.saturating_sub(1);
-    }
-}
-
 impl ClusterTransport {
     /// A transport to the cluster reachable through `seeds` (`host:port` each).
     pub fn new(seeds: Vec<String>, options: ClusterOptions) -> Self {
+        let remote = options.remote.clone();
+        let connect: MemberConnector = Arc::new(move |address: &str| -> Arc<dyn Transport> {
+            Arc::new(TcpTransport::new(address, remote.clone()))
+        });
+        Self::with_connector(seeds, None, connect, options)
+    }
+
+    /// The gateway of the cluster node at `home_address`, for callers that reach only that
+    /// node (Temporal's SDKs over its gRPC front end): calls go to `home` — the node's own
+    /// front door, in process, which forwards a workflow's calls to the node serving it —
+    /// and polls reach every member, the other members through `connect` (the node's
+    /// connections to its peers), as a cluster client's polls do. The polls of each worker
+    /// (by identity) are kept apart, so a task goes to a poll of the worker it was polled
+    /// for and its history names that worker.
+    pub fn gateway(
+        home_address: String,
+        home: Arc<dyn Transport>,
+        connect: MemberConnector,
+        options: ClusterOptions,
+    ) -> Self {
+        let home_link = home;
+        let own = home_address.clone();
+        let connect: MemberConnector = Arc::new(move |address: &str| {
+            if address == own {
+                Arc::clone(&home_link)
+            } else {
+                connect(address)
+            }
+        });
+        Self::with_connector(
+            vec![home_address.clone()],
+            Some(home_address),
+            connect,
+            options,
+        )
+    }
+
+    fn with_connector(
+        seeds: Vec<String>,
+        home: Option<String>,
+        connect: MemberConnector,
+        options: ClusterOptions,
+    ) -> Self {
         Self {
             shared: Arc::new(Shared {
                 members: Mutex::new(seeds.clone()),
                 seeds,
+                home,
                 options,
+                connect,
                 links: Mutex::new(BTreeMap::new()),
                 current: AtomicUsize::new(0),
                 refreshed: Mutex::new(None),
                 polls: Mutex::new(BTreeMap::new()),
                 served_by: Mutex::new(BTreeMap::new()),
+                closing: tokio::sync::watch::Sender::new(false),
             }),
         }
     }
@@ -149,7 +191,7 @@ impl ClusterTransport {
 }
 
 impl Shared {
-    fn link(&self, address: &str) -> Arc<TcpTransport> {
+    fn link(&self, address: &str) -> Arc<dyn Transport> {
         let mut links = self.links.lock();
         if let Some(link) = links.get(address) {
             return Arc::clone(link);
@@ -159,7 +201,7 @@ impl Shared {
         {
             links.remove(&oldest);
         }
-        let link = Arc::new(TcpTransport::new(address, self.options.remote.clone()));
+        let link = (self.connect)(address);
         links.insert(address.to_owned(), Arc::clone(&link));
         link
     }
@@ -191,10 +233,11 @@ impl Shared {
         }
     }
 
-    /// Reads the members from the current member, else from each seed in turn.
+    /// Reads the members from the current member (a gateway: its own node), else from each
+    /// seed in turn; calls then go to the member that answered.
     async fn refresh(&self) {
         *self.refreshed.lock() = Some(tokio::time::Instant::now());
-        let mut asked = vec![self.current()];
+        let mut asked = vec![self.home.clone().unwrap_or_else(|| self.current())];
         asked.extend(self.seeds.iter().cloned());
         for address in asked {
             let answer = self
@@ -226,8 +269,8 @@ impl Shared {
 
     async fn call(self: Arc<Self>, request: Request) -> Result<Response, RemoteError> {
         self.refresh_if_due().await;
-        if is_poll(&request) {
-            return self.poll(request).await;
+        if let Some(key) = PollKey::of(&request) {
+            return self.poll(key, request).await;
         }
         let repeatable = safe_to_repeat(&request);
         let started = tokio::time::Instant::now();
@@ -248,52 +291,6 @@ impl Shared {
                     self.refresh().await;
                 }
                 other => return other,
-            }
-        }
-    }
-
-    /// A long poll over every member: the first task from any, else empty when every
-    /// member's poll came back empty.
-    async fn poll(self: Arc<Self>, request: Request) -> Result<Response, RemoteError> {
-        let key = poll_key(&request);
-        let queue = Arc::clone(self.polls.lock().entry(key).or_default());
-        let deadline = tokio::time::Instant::now() + self.options.poll_wait;
-        let _waiting = Waiting::new(&queue);
-        loop {
-            let arrived = queue.arrived.notified();
-            let mut arrived = std::pin::pin!(arrived);
-            // Registered before the state is read: a task arriving in between wakes it.
-            arrived.as_mut().enable();
-            let members = self.members.lock().clone();
-            {
-                let mut state = queue.state.lock();
-                if let Some(task) = state.tasks.pop_front() {
-                    return Ok(task);
-                }
-                let wanted = state.waiting;
-                for member in &members {
-                    let open = state.open.entry(member.clone()).or_default();
-                    while *open < wanted {
-                        *open += 1;
-                        tokio::spawn(Arc::clone(&self).pump(
-                            Arc::clone(&queue),
-                            member.clone(),
-                            request.clone(),
-                        ));
-                    }
-                }
-                if state.open.values().all(|open| *open == 0) {
-                    return Ok(empty(&request));
-                }
-            }
-            tokio::select! {
-                biased;
-                () = arrived => {}
-                () = tokio::time::sleep_until(deadline) => {
-                    // The polls stay open; what they bring waits for the next poll.
-                    let task = queue.state.lock().tasks.pop_front();
-                    return Ok(task.unwrap_or_else(|| empty(&request)));
-                }
             }
         }
     }
@@ -324,75 +321,20 @@ impl Shared {
             member.to_owned(),
         );
     }
+}
 
-    /// One long poll of `member`: a task is queued for the next poll; then the member
-    /// may be polled again.
-    async fn pump(self: Arc<Self>, queue: Arc<PollQueue>, member: String, request: Request) {
-        let result = self.link(&member).call(request).await;
-        let failed = match result {
-            Ok(response) if !is_empty_poll(&response) => {
-                self.remember_server(&response, &member);
-                queue.state.lock().tasks.push_back(response);
-                false
-            }
-            Ok(_) => false,
-            Err(error) => {
-                tracing::debug!(%member, %error, "a member's poll failed");
-                true
-            }
-        };
-        if failed {
-            tokio::time::sleep(self.options.poll_failure_pause).await;
-        }
-        {
-            let mut state = queue.state.lock();
-            if let Some(open) = state.open.get_mut(&member) {
-                *open = open.saturating_sub(1);
-            }
-        }
-        queue.arrived.notify_waiters();
+impl Drop for ClusterTransport {
+    /// Cancels the members' polls still open and lets go of the connections (a gateway's
+    /// link to its own node holds that node's engine).
+    fn drop(&mut self) {
+        self.shared.closing.send_replace(true);
+        self.shared.links.lock().clear();
     }
 }
 
 impl Transport for ClusterTransport {
     fn call(&self, request: Request) -> TransportFuture<'_> {
         Box::pin(Arc::clone(&self.shared).call(request))
-    }
-}
-
-fn is_poll(request: &Request) -> bool {
-    matches!(
-        request,
-        Request::PollWorkflowTask(_) | Request::PollActivityTask(_)
-    )
-}
-
-fn is_empty_poll(response: &Response) -> bool {
-    matches!(
-        response,
-        Response::PollWorkflowTask(None) | Response::PollActivityTask(None)
-    )
-}
-
-fn empty(request: &Request) -> Response {
-    match request {
-        Request::PollWorkflowTask(_) => Response::PollWorkflowTask(None),
-        _ => Response::PollActivityTask(None),
-    }
-}
-
-/// The queue a poll is for: polls of one key share their members' open polls.
-fn poll_key(request: &Request) -> String {
-    match request {
-        Request::PollWorkflowTask(poll) => format!(
-            "workflow\u{0}{}\u{0}{}\u{0}{:?}",
-            poll.namespace, poll.task_queue, poll.deployment_version
-        ),
-        Request::PollActivityTask(poll) => format!(
-            "activity\u{0}{}\u{0}{}\u{0}{:?}",
-            poll.namespace, poll.task_queue, poll.deployment_version
-        ),
-        other => other.name().to_owned(),
     }
 }
 
@@ -453,27 +395,4 @@ impl Client {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use endure_core::protocol::{HealthRequest, SignalWorkflowRequest};
-
-    #[test]
-    fn only_reads_and_identified_writes_are_repeated() {
-        assert!(safe_to_repeat(&HealthRequest.into_request()));
-        let mut signal = SignalWorkflowRequest {
-            namespace: Namespace::default(),
-            workflow_id: endure_core::WorkflowId::new("w").unwrap(),
-            run_id: None,
-            signal: endure_core::execution::SignalRequest {
-                signal_name: endure_core::SignalName::new("s").unwrap(),
-                input: endure_core::Payloads::empty(),
-                identity: "i".into(),
-                header: endure_core::Header::new(),
-                request_id: None,
-            },
-        };
-        assert!(!safe_to_repeat(&signal.clone().into_request()));
-        signal.signal.request_id = Some(endure_core::RequestId::new("r").unwrap());
-        assert!(safe_to_repeat(&signal.into_request()));
-    }
-}
+mod tests;
