@@ -95,13 +95,13 @@ fn cluster_worker_process() {
 }
 
 /// A node process, killed when dropped.
-struct Node {
+pub(crate) struct Node {
     child: Child,
-    address: String,
+    pub(crate) address: String,
 }
 
 impl Node {
-    fn start(url: &str, name: &str, port: u16) -> Self {
+    pub(crate) fn start(url: &str, name: &str, port: u16) -> Self {
         let mut child = Command::new(endure())
             .args(["server", "start", "--postgres", url, "--node", name])
             .args([
@@ -157,7 +157,7 @@ impl Drop for Node {
 }
 
 /// A port free right now on loopback.
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -166,13 +166,13 @@ fn free_port() -> u16 {
 }
 
 /// `endure cluster describe -o json` through `address`.
-fn describe(address: &str) -> serde_json::Value {
+pub(crate) fn describe(address: &str) -> serde_json::Value {
     cli(address, &["cluster", "describe", "-o", "json"]).json()
 }
 
 /// Waits until the cluster, seen through `address`, has `members` members holding every
 /// shard between them.
-fn settled(address: &str, members: usize, limit: Duration) -> Duration {
+pub(crate) fn settled(address: &str, members: usize, limit: Duration) -> Duration {
     let start = Instant::now();
     loop {
         let description = describe(address);

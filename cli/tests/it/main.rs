@@ -10,6 +10,7 @@
 )]
 
 mod cluster;
+mod cluster_grpc;
 mod commands;
 mod following;
 mod kill;

@@ -489,7 +489,22 @@ async def replay(client: Client) -> dict:
     return {"counted": counted, "stalled": stalled, "replayed": replayed}
 
 
+async def cluster(client: Client) -> dict:
+    """Orders whose workflow ids fall in every node's shards, started and served through
+    the one node this client and its worker reach (`endure server start --node`)."""
+    runs = [
+        client.execute_workflow(OrderWorkflow.run, f"user_{i}", id=f"py-cluster-{i}", task_queue=QUEUE)
+        for i in range(CLUSTER_ORDERS)
+    ]
+    return {"results": await asyncio.gather(*runs)}
+
+
+# Orders of the `cluster` scenario: enough that every node of three serves some.
+CLUSTER_ORDERS = 24
+
+
 SCENARIOS = {
+    "cluster": cluster,
     "versioning": versioning,
     "replay": replay,
     "schedules": schedules,
