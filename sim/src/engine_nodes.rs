@@ -2,7 +2,9 @@
 //! as a cluster member ([`Engine::join_cluster`]) over one shared in-memory store
 //! ([`NodeStore`]: the same lease and range rules as PostgreSQL, one conformance suite for
 //! both), behind its own front door on madsim's network, with a clock skewed its own way.
-//! Clients and workers reach the cluster through [`Client::connect_cluster`].
+//! Clients and workers reach the cluster through [`Client::connect_cluster`], or — as
+//! Temporal's SDKs reach a node's gRPC front end — through one node's gateway
+//! ([`ClusterTransport::gateway`], on [`GATEWAY_PORT`]), which polls every member for them.
 //!
 //! Faults: kill and restart a node (its leases run out; on restart it takes its share back
 //! by handoff), stop one gracefully (it hands its shards on), pause one past its lease, cut one off from the store, partition two nodes.
@@ -14,7 +16,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::Duration;
 
-use endure::remote::{ClusterOptions, RemoteOptions, TcpTransport};
+use endure::remote::{
+    ClusterOptions, ClusterTransport, MemberConnector, RemoteOptions, TcpTransport,
+};
 use endure::{Client, Worker};
 use endure_core::Namespace;
 use endure_core::cluster::{LeaseConfig, Member, NodeName};
@@ -36,6 +40,10 @@ use crate::faults::{FaultKind, FaultLog};
 
 /// The port every engine node listens on.
 pub const NODE_PORT: u16 = 7233;
+
+/// The port of each engine node's gateway: what its gRPC front end serves in production
+/// (calls to the node, polls over every member), for callers that reach that node alone.
+pub const GATEWAY_PORT: u16 = 7234;
 
 /// How the simulated cluster is laid out.
 #[derive(Clone, Debug)]
@@ -250,6 +258,44 @@ impl EngineNodes {
         ))
     }
 
+    /// The address of engine node `index`'s (1-based) gateway.
+    pub fn gateway(&self, index: u8) -> String {
+        SocketAddr::new(engine_ip(index), GATEWAY_PORT).to_string()
+    }
+
+    /// A client reaching only engine node `index`'s gateway, as Temporal's SDKs reach one
+    /// address.
+    pub fn gateway_client(&self, index: u8) -> Client {
+        let transport = TcpTransport::new(&self.gateway(index), self.config.remote.clone());
+        Client::new(Arc::new(transport), Namespace::default())
+    }
+
+    /// A worker node running the worker `build` makes from a transport to engine node
+    /// `index`'s gateway alone.
+    pub fn add_gateway_worker(
+        &self,
+        name: &str,
+        index: u8,
+        build: impl Fn(Arc<dyn Transport>) -> Worker + Send + Sync + 'static,
+    ) -> NodeHandle {
+        let address = self.gateway(index);
+        let remote = self.config.remote.clone();
+        let build = Arc::new(build);
+        let node = self
+            .handle
+            .create_node()
+            .name(name)
+            .ip(self.next_ip())
+            .init(move || {
+                let transport = Arc::new(TcpTransport::new(&address, remote.clone()));
+                let worker = build(transport);
+                async move { worker.run(std::future::pending()).await }
+            })
+            .build();
+        self.nodes.lock().insert(name.to_owned(), node.clone());
+        node
+    }
+
     /// A node for client code: spawn on it.
     pub fn add_client_node(&self, name: &str) -> NodeHandle {
         let node = self
@@ -395,19 +441,37 @@ async fn run_node(
             }
         }
     };
-    let front = Arc::new(Counting {
+    let front: Arc<dyn Transport> = Arc::new(Counting {
         front: Arc::new(ClusterFront::new(engine.clone())),
         counts,
     });
+    let peers = engine.peers().cloned().expect("a node reaches its peers");
+    let connect: MemberConnector = Arc::new(move |address: &str| peers.link(address));
+    let gateway: Arc<dyn Transport> = Arc::new(ClusterTransport::gateway(
+        member.address.clone(),
+        Arc::clone(&front),
+        connect,
+        ClusterOptions {
+            remote: config.remote.clone(),
+            ..ClusterOptions::default()
+        },
+    ));
     let listen = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), NODE_PORT);
+    let mut gateway_stop = stop.clone();
     let stopped = async move {
         let _ = stop.changed().await;
     };
-    TcpServer::bind(listen, front, TcpServerConfig::default())
+    let gateway_stopped = async move {
+        let _ = gateway_stop.changed().await;
+    };
+    let gateway_listen = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), GATEWAY_PORT);
+    let gateway_server = TcpServer::bind(gateway_listen, gateway, TcpServerConfig::default())
         .await
-        .expect("the node's port is free")
-        .serve(stopped)
-        .await;
+        .expect("the gateway's port is free");
+    let server = TcpServer::bind(listen, front, TcpServerConfig::default())
+        .await
+        .expect("the node's port is free");
+    tokio::join!(server.serve(stopped), gateway_server.serve(gateway_stopped));
     // As `endure server` on SIGTERM: the engine stops once its last handle is this one
     // (calls of the closed connections end with them).
     tracing::info!(node = %name, "engine node stopping");

@@ -18,6 +18,7 @@ mod engine_restart;
 mod engine_smoke;
 mod external_signals;
 mod flaky_network;
+mod gateway;
 mod headers;
 mod limits;
 mod local_activities;
