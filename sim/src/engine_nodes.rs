@@ -266,7 +266,7 @@ impl EngineNodes {
     /// A client reaching only engine node `index`'s gateway, as Temporal's SDKs reach one
     /// address.
     pub fn gateway_client(&self, index: u8) -> Client {
-        let transport = TcpTransport::new(&self.gateway(index), self.config.remote.clone());
+        let transport = TcpTransport::new(self.gateway(index), self.config.remote.clone());
         Client::new(Arc::new(transport), Namespace::default())
     }
 
