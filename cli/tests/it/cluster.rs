@@ -139,7 +139,7 @@ impl Node {
     }
 
     /// SIGTERM, then waits for the exit; whether it exited successfully.
-    fn terminate(mut self) -> bool {
+    pub(crate) fn terminate(mut self) -> bool {
         let signalled = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
