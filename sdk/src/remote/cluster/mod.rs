@@ -57,8 +57,10 @@ pub struct ClusterOptions {
     /// (the members' own long polls stay open).
     pub poll_wait: Duration,
     /// How long the members' polls of a queue stay open with no poll of the worker waiting
-    /// for them; then they are cancelled, so a worker whose slots are all busy (or that
-    /// left) is not handed tasks it cannot take.
+    /// for them (checked four times in that span); then they are cancelled, so a worker
+    /// whose slots are all busy, or that stopped, is not handed tasks it cannot take. A
+    /// worker polls again as soon as it has a slot, so a second is ample; a task a member
+    /// hands out in that second waits for the worker's next poll.
     pub idle_poll_close_after: Duration,
     /// How long a task that arrived while no poll waited is kept for the next poll; then
     /// it is dropped, and the engine times it out and retries it.
@@ -73,7 +75,7 @@ impl Default for ClusterOptions {
             refresh_every: Duration::from_secs(5),
             poll_failure_pause: Duration::from_millis(500),
             poll_wait: Duration::from_secs(60),
-            idle_poll_close_after: Duration::from_secs(5),
+            idle_poll_close_after: Duration::from_secs(1),
             held_task_max_age: Duration::from_secs(60),
         }
     }

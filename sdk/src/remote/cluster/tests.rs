@@ -252,9 +252,16 @@ async fn members_polls_close_when_no_poll_waits_and_the_queue_is_forgotten() {
         (1, 1)
     );
     assert_eq!(gateway.transport.shared.poll_queues(), 1);
-    // No poll of the worker waits: after 5 s (checked every 5 s) the members' polls are
-    // cancelled, and nothing is left of the queue.
-    tokio::time::sleep(Duration::from_secs(11)).await;
+    // No poll of the worker waits: within 1.25 × 5 s the members' polls are cancelled,
+    // and nothing is left of the queue.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    settle().await;
+    assert_eq!(
+        (gateway.home.open_polls(), gateway.peer.open_polls()),
+        (1, 1),
+        "not yet"
+    );
+    tokio::time::sleep(Duration::from_millis(2_300)).await;
     settle().await;
     assert_eq!(
         (gateway.home.open_polls(), gateway.peer.open_polls()),
