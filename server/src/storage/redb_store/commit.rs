@@ -11,7 +11,7 @@ use super::publication::{
 };
 use super::redo::{self, Redo};
 use super::shard_ranges::ShardRanges;
-use super::tables::Tables;
+use super::tables::{OpenTables, Tables};
 use super::wal::{Wal, WalConfig};
 use super::{LOG_SEQUENCE_KEY, META, begin_durable};
 
@@ -23,16 +23,16 @@ type WriteResults = Vec<Result<(), WriteRejection>>;
 /// dirtied, far longer than a commit).
 pub(super) type Committed = (WriteResults, bool);
 
-/// Checks each write of a group against `transaction` and applies those accepted; their
-/// results and (when `logged`) the record of the changes made.
+/// Checks each write of a group against the transaction's tables `open` and applies those
+/// accepted; their results and (when `logged`) the record of the changes made.
 fn apply_group(
-    transaction: &redb::WriteTransaction,
+    open: &mut OpenTables<'_>,
     logged: bool,
     ranges: &ShardRanges,
     writes: Vec<WorkflowWrite>,
 ) -> Result<(WriteResults, Redo), StorageError> {
     let mut results = Vec::with_capacity(writes.len());
-    let mut tables = Tables::open(transaction, logged)?.with_ranges(ranges);
+    let mut tables = Tables::new(open, logged).with_ranges(ranges);
     for write in writes {
         let result = check_write(&write, &tables)?;
         if result.is_ok() {
@@ -56,7 +56,9 @@ pub(super) fn commit_sync(
 ) -> Result<Committed, StorageError> {
     let Some((log, held)) = log else {
         let transaction = begin_durable(database)?;
-        let (results, _) = apply_group(&transaction, false, ranges, writes)?;
+        let mut open = OpenTables::new(&transaction);
+        let (results, _) = apply_group(&mut open, false, ranges, writes)?;
+        drop(open);
         transaction.commit().map_err(redb_error)?;
         return Ok((results, false));
     };
@@ -68,7 +70,8 @@ pub(super) fn commit_sync(
         mut bodies,
         mut bytes,
     } = take_or_begin(&mut slot, database)?;
-    let (results, redo) = match apply_group(&transaction, true, ranges, writes) {
+    let applied = transaction.with_dependent_mut(|_, open| apply_group(open, true, ranges, writes));
+    let (results, redo) = match applied {
         Ok(applied) => applied,
         Err(error) => {
             // Dropping the transaction undoes this group, and the earlier commits it held.
@@ -80,7 +83,7 @@ pub(super) fn commit_sync(
     if redo.is_empty() {
         // Every write was rejected: nothing changed; the earlier commits stay held.
         if bodies.is_empty() {
-            transaction.abort().map_err(redb_error)?;
+            transaction.into_owner().abort().map_err(redb_error)?;
         } else {
             *slot = Some(Unpublished {
                 transaction,
@@ -117,13 +120,14 @@ pub(super) fn commit_sync(
                 bytes,
             });
         } else {
-            transaction.commit().map_err(redb_error)?;
+            transaction.into_owner().commit().map_err(redb_error)?;
             held.published();
         }
         Ok((results, checkpoint_due))
     } else {
         // Too large for the log: a durable commit, which covers the log's records (and the
         // held commits) too.
+        let mut transaction = transaction.into_owner();
         transaction
             .set_durability(Durability::Immediate)
             .map_err(io)?;
@@ -159,7 +163,7 @@ pub(super) fn checkpoint(
 ) -> Result<(), StorageError> {
     let mut unpublished = held.transaction.lock();
     let mut transaction = match unpublished.take() {
-        Some(unpublished) => unpublished.transaction,
+        Some(unpublished) => unpublished.transaction.into_owner(),
         None => begin_durable(database)?,
     };
     transaction
@@ -222,7 +226,8 @@ pub(super) fn open_log(
     }
     let transaction = begin_durable(database)?;
     {
-        let mut tables = Tables::open(&transaction, false)?;
+        let mut open = OpenTables::new(&transaction);
+        let mut tables = Tables::new(&mut open, false);
         for body in &bodies {
             tables.apply_changes(&redo::changes(body)?)?;
         }

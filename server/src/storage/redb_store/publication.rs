@@ -43,7 +43,7 @@ use redb::{Database, Durability};
 use super::begin_durable;
 use super::failure::{io, redb_error};
 use super::redo::{self, Change, RunTable};
-use super::tables::Tables;
+use super::tables::{HeldTransaction, OpenTables, Tables};
 use crate::storage::counting::StorageCounters;
 
 /// The records a held transaction may hold before the commit that passes it publishes it:
@@ -53,7 +53,8 @@ pub(super) const UNPUBLISHED_BYTES_MAX: usize = 1 << 20;
 /// A write transaction holding the changes of commits whose records are durable, not yet
 /// visible to read transactions.
 pub(super) struct Unpublished {
-    pub(super) transaction: redb::WriteTransaction,
+    /// The transaction, with the tables its commits opened.
+    pub(super) transaction: HeldTransaction,
     /// The bodies of the records whose changes it holds, in commit order.
     pub(super) bodies: Vec<Vec<u8>>,
     /// Their bytes in all.
@@ -156,7 +157,11 @@ pub(super) fn publish_locked(
     held: &Held,
 ) -> Result<(), StorageError> {
     if let Some(unpublished) = transaction.take() {
-        unpublished.transaction.commit().map_err(redb_error)?;
+        unpublished
+            .transaction
+            .into_owner()
+            .commit()
+            .map_err(redb_error)?;
         held.published();
     }
     Ok(())
@@ -173,7 +178,7 @@ pub(super) fn take_or_begin(
     let mut transaction = begin_durable(database)?;
     transaction.set_durability(Durability::None).map_err(io)?;
     Ok(Unpublished {
-        transaction,
+        transaction: HeldTransaction::hold(transaction),
         bodies: Vec::new(),
         bytes: 0,
     })
@@ -195,7 +200,8 @@ pub(super) fn redo_and_publish(
         let mut transaction = begin_durable(database)?;
         transaction.set_durability(Durability::None).map_err(io)?;
         {
-            let mut tables = Tables::open(&transaction, false)?;
+            let mut open = OpenTables::new(&transaction);
+            let mut tables = Tables::new(&mut open, false);
             for body in bodies {
                 tables.apply_changes(&redo::changes(body)?)?;
             }

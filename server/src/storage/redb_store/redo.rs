@@ -75,11 +75,16 @@ pub(super) struct Redo {
     bytes: Vec<u8>,
 }
 
+/// Bytes a commit's record starts with room for: a one-workflow commit's changes (its
+/// row, a history batch, a task and its index rows) fit, so the body is not regrown as
+/// they are noted.
+const REDO_CAPACITY_INITIAL: usize = 4096;
+
 impl Default for Redo {
     fn default() -> Self {
-        Self {
-            bytes: vec![VERSION],
-        }
+        let mut bytes = Vec::with_capacity(REDO_CAPACITY_INITIAL);
+        bytes.push(VERSION);
+        Self { bytes }
     }
 }
 

@@ -137,7 +137,7 @@ mod tests {
     use endure_core::{EventId, Namespace, RunId, WorkflowExecutionStatus, WorkflowId, codec};
 
     use super::super::redo::{Change, RunTable};
-    use super::super::tables::Tables;
+    use super::super::tables::{OpenTables, Tables};
     use super::super::{DEADLINES, RedbStorage};
     use super::*;
     use crate::storage::keys::{deadline_key, execution_key};
@@ -272,7 +272,8 @@ mod tests {
         let stray = execution_key(&row("gone").key);
         let nanos = at(30).unix_nanos().to_be_bytes();
         {
-            let mut tables = Tables::open(&transaction, false).unwrap();
+            let mut open = OpenTables::new(&transaction);
+            let mut tables = Tables::new(&mut open, false);
             tables
                 .apply_changes(&[
                     Change::Put {
