@@ -19,7 +19,7 @@ use std::time::Duration;
 use endure::remote::{
     ClusterOptions, ClusterTransport, MemberConnector, RemoteOptions, TcpTransport,
 };
-use endure::{Client, Worker};
+use endure::{Client, ClientError, ErrorKind, StartWorkflowOptions, Worker};
 use endure_core::Namespace;
 use endure_core::cluster::{LeaseConfig, Member, NodeName};
 use endure_core::protocol::Transport;
@@ -103,6 +103,56 @@ pub struct EngineNodes {
 
 fn engine_ip(index: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(10, 0, 1, index))
+}
+
+/// A fault of engine nodes that [`EngineNodes::hold_fault`] injects and then heals.
+#[derive(Clone, Copy, Debug)]
+pub enum NodeFault<'a> {
+    /// The node is killed, then restarted.
+    Kill(&'a str),
+    /// The node is frozen, then let run.
+    Pause(&'a str),
+    /// The node is cut off from the store, then joined again.
+    StoreCut(&'a str),
+    /// The two nodes are cut off from each other, then healed.
+    Partition(&'a str, &'a str),
+}
+
+/// Whether a client's call failed in a way to send it again: the node was unreachable or
+/// its shard moving (`Unavailable`), or the call ran out of time.
+pub fn retryable(error: &ClientError) -> bool {
+    matches!(
+        error,
+        ClientError::Remote(error)
+            if matches!(error.kind, ErrorKind::Unavailable | ErrorKind::DeadlineExceeded)
+    )
+}
+
+/// Starts a workflow through `client`, sending the start again (every 200 ms) while it
+/// fails in a [`retryable`] way: `options` must carry a request id, so a start that
+/// landed is not made twice.
+pub async fn start_retrying(
+    client: &Client,
+    options: StartWorkflowOptions,
+    workflow_type: &str,
+    input: &str,
+) {
+    debug_assert!(
+        options.request_id.is_some(),
+        "a retried start carries its request id"
+    );
+    loop {
+        match client
+            .start_workflow(options.clone(), workflow_type, &input)
+            .await
+        {
+            Ok(_) => return,
+            Err(error) if retryable(&error) => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(error) => panic!("{}: start failed: {error}", options.id),
+        }
+    }
 }
 
 /// Every call the engine nodes' front doors took, by RPC, and how many polls came back
@@ -280,15 +330,30 @@ impl EngineNodes {
     ) -> NodeHandle {
         let address = self.gateway(index);
         let remote = self.config.remote.clone();
+        self.add_worker_node(
+            name,
+            move || Arc::new(TcpTransport::new(&address, remote.clone())),
+            build,
+        )
+    }
+
+    /// A worker node running the worker `build` makes from the transport `connect` opens
+    /// (again at each restart of the node).
+    fn add_worker_node(
+        &self,
+        name: &str,
+        connect: impl Fn() -> Arc<dyn Transport> + Send + Sync + 'static,
+        build: impl Fn(Arc<dyn Transport>) -> Worker + Send + Sync + 'static,
+    ) -> NodeHandle {
         let build = Arc::new(build);
+        let connect = Arc::new(connect);
         let node = self
             .handle
             .create_node()
             .name(name)
             .ip(self.next_ip())
             .init(move || {
-                let transport = Arc::new(TcpTransport::new(&address, remote.clone()));
-                let worker = build(transport);
+                let worker = build(connect());
                 async move { worker.run(std::future::pending()).await }
             })
             .build();
@@ -316,22 +381,37 @@ impl EngineNodes {
     ) -> NodeHandle {
         let seeds = self.seeds();
         let options = self.options();
-        let build = Arc::new(build);
-        let node = self
-            .handle
-            .create_node()
-            .name(name)
-            .ip(self.next_ip())
-            .init(move || {
-                let seeds: Vec<&str> = seeds.iter().map(String::as_str).collect();
-                let client =
-                    Client::connect_cluster_with(&seeds, Namespace::default(), options.clone());
-                let worker = build(client.transport());
-                async move { worker.run(std::future::pending()).await }
-            })
-            .build();
-        self.nodes.lock().insert(name.to_owned(), node.clone());
-        node
+        let connect = move || {
+            let seeds: Vec<&str> = seeds.iter().map(String::as_str).collect();
+            Client::connect_cluster_with(&seeds, Namespace::default(), options.clone()).transport()
+        };
+        self.add_worker_node(name, connect, build)
+    }
+
+    /// Injects `fault` for `lasting`, then heals it.
+    pub async fn hold_fault(&self, fault: NodeFault<'_>, lasting: Duration) {
+        match fault {
+            NodeFault::Kill(node) => {
+                self.kill(node);
+                tokio::time::sleep(lasting).await;
+                self.restart(node);
+            }
+            NodeFault::Pause(node) => {
+                self.pause(node);
+                tokio::time::sleep(lasting).await;
+                self.resume(node);
+            }
+            NodeFault::StoreCut(node) => {
+                self.cut_from_store(node);
+                tokio::time::sleep(lasting).await;
+                self.heal_store(node);
+            }
+            NodeFault::Partition(a, b) => {
+                self.partition(a, b);
+                tokio::time::sleep(lasting).await;
+                self.heal(a, b);
+            }
+        }
     }
 
     fn id(&self, name: &str) -> madsim::task::NodeId {

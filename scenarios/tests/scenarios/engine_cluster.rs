@@ -11,7 +11,7 @@ use std::time::Duration;
 use endure::workflow::{ActivityError, ChildWorkflowOptions, WorkflowContext, WorkflowError};
 use endure::*;
 use endure_core::history::{EventType, check_well_formed};
-use endure_sim::engine_nodes::{EngineNodes, NodesConfig};
+use endure_sim::engine_nodes::{EngineNodes, NodeFault, NodesConfig, retryable, start_retrying};
 use endure_sim::seeds::run_seeds;
 use madsim::rand::Rng;
 
@@ -81,23 +81,7 @@ async fn scenario(seed: u64) {
                     StartWorkflowOptions::new(id(index), TaskQueueName::new(QUEUE).unwrap());
                 options.request_id =
                     Some(endure_core::RequestId::new(format!("order-start-{index}")).unwrap());
-                loop {
-                    match client
-                        .start_workflow(options.clone(), "Order", &format!("#{index}"))
-                        .await
-                    {
-                        Ok(_) => break,
-                        Err(ClientError::Remote(error))
-                            if matches!(
-                                error.kind,
-                                ErrorKind::Unavailable | ErrorKind::DeadlineExceeded
-                            ) =>
-                        {
-                            tokio::time::sleep(Duration::from_millis(200)).await;
-                        }
-                        Err(error) => panic!("order {index}: start failed: {error}"),
-                    }
-                }
+                start_retrying(&client, options, "Order", &format!("#{index}")).await;
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
         }
@@ -107,31 +91,23 @@ async fn scenario(seed: u64) {
     tokio::time::sleep(Duration::from_millis(at)).await;
     let victim = format!("node-{}", madsim::rand::thread_rng().gen_range(1..=3));
     let lasting = Duration::from_secs(madsim::rand::thread_rng().gen_range(6..15));
+    let other = if victim == "node-1" {
+        "node-2"
+    } else {
+        "node-1"
+    };
     match seed % 5 {
-        0 => {
-            nodes.kill(&victim);
-            tokio::time::sleep(lasting).await;
-            nodes.restart(&victim);
-        }
-        1 => {
-            nodes.pause(&victim);
-            tokio::time::sleep(lasting).await;
-            nodes.resume(&victim);
-        }
+        0 => nodes.hold_fault(NodeFault::Kill(&victim), lasting).await,
+        1 => nodes.hold_fault(NodeFault::Pause(&victim), lasting).await,
         2 => {
-            nodes.cut_from_store(&victim);
-            tokio::time::sleep(lasting).await;
-            nodes.heal_store(&victim);
+            nodes
+                .hold_fault(NodeFault::StoreCut(&victim), lasting)
+                .await
         }
         3 => {
-            let other = if victim == "node-1" {
-                "node-2"
-            } else {
-                "node-1"
-            };
-            nodes.partition(&victim, other);
-            tokio::time::sleep(lasting).await;
-            nodes.heal(&victim, other);
+            nodes
+                .hold_fault(NodeFault::Partition(&victim, other), lasting)
+                .await;
         }
         _ => {
             // A rolling restart: each node stopped gracefully, then started again.
@@ -154,12 +130,7 @@ async fn scenario(seed: u64) {
                     let result = loop {
                         match handle.result::<String>().await {
                             Ok(result) => break result,
-                            Err(ClientError::Remote(error))
-                                if matches!(
-                                    error.kind,
-                                    ErrorKind::Unavailable | ErrorKind::DeadlineExceeded
-                                ) =>
-                            {
+                            Err(error) if retryable(&error) => {
                                 tokio::time::sleep(Duration::from_millis(200)).await;
                             }
                             Err(error) => panic!("order {index}: {error}"),

@@ -15,7 +15,7 @@ use endure::workflow::{ActivityError, WorkflowContext, WorkflowError};
 use endure::*;
 use endure_core::history::{EventType, check_well_formed};
 use endure_core::{EventAttributes, HistoryEvent};
-use endure_sim::engine_nodes::{EngineNodes, NodesConfig};
+use endure_sim::engine_nodes::{EngineNodes, NodeFault, NodesConfig, retryable, start_retrying};
 use endure_sim::seeds::run_seeds;
 use madsim::rand::Rng;
 
@@ -43,14 +43,6 @@ async fn parcel(ctx: WorkflowContext, order: String) -> Result<String, WorkflowE
 
 fn id(index: usize) -> WorkflowId {
     WorkflowId::new(format!("parcel-{index}")).unwrap()
-}
-
-fn retryable(error: &ClientError) -> bool {
-    matches!(
-        error,
-        ClientError::Remote(error)
-            if matches!(error.kind, ErrorKind::Unavailable | ErrorKind::DeadlineExceeded)
-    )
 }
 
 /// The identities a task's events name: (started, finished) for each workflow task and
@@ -103,18 +95,7 @@ async fn scenario(seed: u64) {
                     StartWorkflowOptions::new(id(index), TaskQueueName::new(QUEUE).unwrap());
                 options.request_id =
                     Some(endure_core::RequestId::new(format!("parcel-start-{index}")).unwrap());
-                loop {
-                    match client
-                        .start_workflow(options.clone(), "Parcel", &format!("#{index}"))
-                        .await
-                    {
-                        Ok(_) => break,
-                        Err(error) if retryable(&error) => {
-                            tokio::time::sleep(Duration::from_millis(200)).await;
-                        }
-                        Err(error) => panic!("order {index}: start failed: {error}"),
-                    }
-                }
+                start_retrying(&client, options, "Parcel", &format!("#{index}")).await;
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
         }
@@ -125,28 +106,13 @@ async fn scenario(seed: u64) {
     tokio::time::sleep(Duration::from_millis(at)).await;
     let victim = format!("node-{}", madsim::rand::thread_rng().gen_range(1..=2));
     let lasting = Duration::from_secs(madsim::rand::thread_rng().gen_range(6..15));
-    match seed % 4 {
-        0 => {
-            nodes.kill(&victim);
-            tokio::time::sleep(lasting).await;
-            nodes.restart(&victim);
-        }
-        1 => {
-            nodes.pause(&victim);
-            tokio::time::sleep(lasting).await;
-            nodes.resume(&victim);
-        }
-        2 => {
-            nodes.cut_from_store(&victim);
-            tokio::time::sleep(lasting).await;
-            nodes.heal_store(&victim);
-        }
-        _ => {
-            nodes.partition(&victim, "node-3");
-            tokio::time::sleep(lasting).await;
-            nodes.heal(&victim, "node-3");
-        }
-    }
+    let fault = match seed % 4 {
+        0 => NodeFault::Kill(&victim),
+        1 => NodeFault::Pause(&victim),
+        2 => NodeFault::StoreCut(&victim),
+        _ => NodeFault::Partition(&victim, "node-3"),
+    };
+    nodes.hold_fault(fault, lasting).await;
     runner.await.expect("the client ran");
     let histories = client_node
         .spawn({
