@@ -189,6 +189,7 @@ impl Shared {
             let mut call = std::pin::pin!(call);
             loop {
                 tokio::select! {
+                    biased;
                     result = &mut call => break Some(result),
                     _ = closing.wait_for(|closed| *closed) => break None,
                     () = tokio::time::sleep(check_every) => {
