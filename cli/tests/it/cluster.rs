@@ -156,6 +156,18 @@ impl Drop for Node {
     }
 }
 
+/// A runtime for the test's own calls, and a fresh database on the PostgreSQL server
+/// `admin` names.
+pub(crate) fn runtime_and_database(admin: &str) -> (tokio::runtime::Runtime, String) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = runtime.block_on(testing::fresh_database(admin)).unwrap();
+    (runtime, url)
+}
+
 /// A port free right now on loopback.
 pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -211,12 +223,7 @@ fn a_three_node_cluster_survives_a_killed_node_with_every_workflow_done_once() {
     let Some(admin) = testing::admin_url() else {
         return;
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let url = runtime.block_on(testing::fresh_database(&admin)).unwrap();
+    let (runtime, url) = runtime_and_database(&admin);
     let ports = [free_port(), free_port(), free_port()];
     let mut nodes: Vec<Option<Node>> = ["n1", "n2", "n3"]
         .iter()

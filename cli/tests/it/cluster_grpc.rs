@@ -18,7 +18,7 @@ use endure_core::history::EventType;
 use endure_core::{EventAttributes, EventId, HistoryEvent};
 use endure_server::storage::postgres::testing;
 
-use crate::cluster::{Node, describe, free_port, settled};
+use crate::cluster::{Node, describe, free_port, runtime_and_database, settled};
 
 /// Orders the scenario runs (`CLUSTER_ORDERS` in `scenarios.py`).
 const ORDERS: usize = 24;
@@ -84,12 +84,7 @@ fn temporals_python_sdk_through_one_node_runs_workflows_of_every_nodes_shards() 
         eprintln!("skipped: set ENDURE_TEST_PYTHON (scripts/temporal-sdk-venv makes one)");
         return;
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let url = runtime.block_on(testing::fresh_database(&admin)).unwrap();
+    let (runtime, url) = runtime_and_database(&admin);
     let nodes: Vec<Node> = ["n1", "n2", "n3"]
         .iter()
         .map(|name| Node::start(&url, name, free_port()))

@@ -167,6 +167,18 @@ fn query_id(response: &Response) -> Option<u64> {
     }
 }
 
+/// A poll of worker 1 that no member answers within its wait: it leaves one poll open on
+/// each member.
+async fn poll_unanswered(gateway: &Gateway) {
+    let polled = gateway.transport.call(poll("worker-1")).await.unwrap();
+    assert_eq!(query_id(&polled), None);
+    settle().await;
+    assert_eq!(
+        (gateway.home.open_polls(), gateway.peer.open_polls()),
+        (1, 1)
+    );
+}
+
 /// Lets the spawned polls run (time is paused: sleeps end at once when all else waits).
 async fn settle() {
     for _ in 0..20 {
@@ -244,13 +256,7 @@ async fn members_polls_close_when_no_poll_waits_and_the_queue_is_forgotten() {
     };
     let gateway = gateway(options);
     // A poll that nothing answers: it opens a poll on each member and gives up at 2 s.
-    let polled = gateway.transport.call(poll("worker-1")).await.unwrap();
-    assert_eq!(query_id(&polled), None);
-    settle().await;
-    assert_eq!(
-        (gateway.home.open_polls(), gateway.peer.open_polls()),
-        (1, 1)
-    );
+    poll_unanswered(&gateway).await;
     assert_eq!(gateway.transport.shared.poll_queues(), 1);
     // No poll of the worker waits: within 1.25 × 5 s the members' polls are cancelled,
     // and nothing is left of the queue.
@@ -320,13 +326,7 @@ async fn dropping_the_transport_cancels_the_members_polls_and_lets_go_of_them() 
         idle_poll_close_after: Duration::from_secs(600),
         ..options()
     });
-    let polled = gateway.transport.call(poll("worker-1")).await.unwrap();
-    assert_eq!(query_id(&polled), None);
-    settle().await;
-    assert_eq!(
-        (gateway.home.open_polls(), gateway.peer.open_polls()),
-        (1, 1)
-    );
+    poll_unanswered(&gateway).await;
     let Gateway {
         transport,
         home,
