@@ -237,7 +237,16 @@ impl<S: Storage, C: Clock> Engine<S, C> {
         // The starts the previous wake-up decided and recorded; their request ids make a
         // retried take find the runs an earlier attempt started.
         for planned in &folded.taking {
-            let outcome = self.take_scheduled_start(&state, planned, now).await?;
+            // A start decided before the engine restarted with a slower clock waits until
+            // that clock reaches its time: no run starts before its time by the clock
+            // that records its start.
+            let due = planned.start.actual;
+            if self.inner.clock.now() < due {
+                self.inner.clock.sleep_until(due).await;
+            }
+            let outcome = self
+                .take_scheduled_start(&state, planned, now.max(due))
+                .await?;
             state.record_start(planned, outcome);
         }
         // A run about to continue as new decides nothing: its successor does, at once.
