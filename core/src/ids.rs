@@ -6,6 +6,7 @@
 use std::fmt;
 use std::num::NonZeroU64;
 use std::str::FromStr;
+use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -18,17 +19,52 @@ fn check_name(field: &'static str, value: &str, limit: usize) -> Result<(), Vali
     if value.is_empty() {
         return Err(ValidationError::Empty { field });
     }
+    // Printable ASCII holds no control or invisible character: most ids are, and every
+    // decoded event re-checks its ids, so they skip the character walk.
+    if value.len() <= limit && value.bytes().all(|byte| matches!(byte, b' '..=b'~')) {
+        return Ok(());
+    }
     crate::validation::check_text(field, value, limit)?;
     crate::validation::check_visible(field, value)
 }
 
-/// Defines a validated string newtype.
+/// Reads a string as shared text: one allocation, from the borrowed text where the format
+/// lends it.
+fn deserialize_shared<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Arc<str>, D::Error> {
+    struct Shared;
+    impl serde::de::Visitor<'_> for Shared {
+        type Value = Arc<str>;
+        fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+            formatter.write_str("a string")
+        }
+        fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<Arc<str>, E> {
+            Ok(Arc::from(value))
+        }
+        fn visit_bytes<E: serde::de::Error>(self, value: &[u8]) -> Result<Arc<str>, E> {
+            std::str::from_utf8(value)
+                .map(Arc::from)
+                .map_err(|_| E::invalid_value(serde::de::Unexpected::Bytes(value), &self))
+        }
+    }
+    deserializer.deserialize_string(Shared)
+}
+
+/// Defines a validated string newtype. The text is shared (`Arc<str>`): ids are cloned into
+/// every event, row and task that names them, so a clone is a count, not a copy.
 macro_rules! string_id {
     ($(#[$doc:meta])* $name:ident, $field:literal) => {
         $(#[$doc])*
-        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
-        #[serde(try_from = "String")]
-        pub struct $name(String);
+        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(Arc<str>);
+
+        /// Read as its string, validated: a corrupt record cannot hold an invalid id.
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let value = deserialize_shared(deserializer)?;
+                check_name($field, &value, ID_BYTES_MAX).map_err(serde::de::Error::custom)?;
+                Ok(Self(value))
+            }
+        }
 
         /// Written as its string, borrowed (serde's `into = "String"` would clone it).
         impl Serialize for $name {
@@ -45,7 +81,7 @@ macro_rules! string_id {
             pub fn new(value: impl Into<String>) -> Result<Self, ValidationError> {
                 let value = value.into();
                 check_name($field, &value, ID_BYTES_MAX)?;
-                Ok(Self(value))
+                Ok(Self(Arc::from(value)))
             }
 
             /// The id as a string slice.
@@ -77,7 +113,7 @@ macro_rules! string_id {
 
         impl From<$name> for String {
             fn from(value: $name) -> String {
-                value.0
+                String::from(&*value.0)
             }
         }
 
@@ -105,7 +141,7 @@ macro_rules! string_id {
             type Strategy = proptest::strategy::BoxedStrategy<Self>;
             fn arbitrary_with(_: ()) -> Self::Strategy {
                 use proptest::strategy::Strategy;
-                "[a-zA-Z0-9_.:/ -]{1,24}".prop_map(Self).boxed()
+                "[a-zA-Z0-9_.:/ -]{1,24}".prop_map(|text| Self(Arc::from(text))).boxed()
             }
         }
     };
@@ -176,9 +212,17 @@ string_id!(
 ///
 /// One to [`NAMESPACE_BYTES_MAX`] bytes; starts with a letter or digit and continues with
 /// letters, digits, `.`, `-` or `_`.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
-#[serde(try_from = "String")]
-pub struct Namespace(String);
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Namespace(Arc<str>);
+
+/// Read as its string, validated like [`Namespace::new`].
+impl<'de> Deserialize<'de> for Namespace {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = deserialize_shared(deserializer)?;
+        Self::check(&value).map_err(serde::de::Error::custom)?;
+        Ok(Self(value))
+    }
+}
 
 /// Written as its string, borrowed (serde's `into = "String"` would clone it).
 impl Serialize for Namespace {
@@ -194,24 +238,31 @@ impl Namespace {
     /// Validates a namespace name.
     pub fn new(value: impl Into<String>) -> Result<Self, ValidationError> {
         let value = value.into();
-        check_name("namespace", &value, NAMESPACE_BYTES_MAX)?;
+        Self::check(&value)?;
+        Ok(Self(Arc::from(value)))
+    }
+
+    /// The rules of a namespace name: [`check_name`]'s, then its characters.
+    fn check(value: &str) -> Result<(), ValidationError> {
+        check_name("namespace", value, NAMESPACE_BYTES_MAX)?;
         let allowed = |(position, character): &(usize, char)| {
             character.is_ascii_alphanumeric()
                 || (*position > 0 && matches!(character, '.' | '-' | '_'))
         };
-        if let Some((position, character)) = value.char_indices().find(|c| !allowed(c)) {
-            return Err(ValidationError::NamespaceCharacter {
-                name: value,
+        match value.char_indices().find(|c| !allowed(c)) {
+            Some((position, character)) => Err(ValidationError::NamespaceCharacter {
+                name: value.to_owned(),
                 position,
                 character,
-            });
+            }),
+            None => Ok(()),
         }
-        Ok(Self(value))
     }
 
-    /// The `default` namespace.
+    /// The `default` namespace, one shared text for the whole process.
     pub fn default_namespace() -> Self {
-        Self(Self::DEFAULT.to_owned())
+        static DEFAULT: OnceLock<Arc<str>> = OnceLock::new();
+        Self(DEFAULT.get_or_init(|| Arc::from(Self::DEFAULT)).clone())
     }
 
     /// The name as a string slice.
@@ -242,7 +293,7 @@ impl FromStr for Namespace {
 
 impl From<Namespace> for String {
     fn from(value: Namespace) -> Self {
-        value.0
+        Self::from(&*value.0)
     }
 }
 
@@ -264,7 +315,9 @@ impl proptest::arbitrary::Arbitrary for Namespace {
     type Strategy = proptest::strategy::BoxedStrategy<Self>;
     fn arbitrary_with(_: ()) -> Self::Strategy {
         use proptest::strategy::Strategy;
-        "[a-z0-9][a-z0-9._-]{0,15}".prop_map(Self).boxed()
+        "[a-z0-9][a-z0-9._-]{0,15}"
+            .prop_map(|text| Self(Arc::from(text)))
+            .boxed()
     }
 }
 
@@ -470,6 +523,36 @@ mod tests {
         );
         assert!(WorkflowId::new("a".repeat(ID_BYTES_MAX)).is_ok());
         assert!(WorkflowId::new("order_42 / ünïcode").is_ok());
+        // The edges of printable ASCII: DEL and the C1 controls are refused.
+        assert!(WorkflowId::new(" ~").is_ok());
+        for character in ['\u{7f}', '\u{85}', '\t'] {
+            assert_eq!(
+                WorkflowId::new(format!("order{character}")),
+                Err(ValidationError::ControlCharacter {
+                    field: "workflow_id",
+                    position: 5,
+                    character
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn decoded_ids_are_validated_and_share_their_text() {
+        let id = WorkflowId::new("order-1").unwrap();
+        let copy = id.clone();
+        assert!(std::ptr::eq(id.as_str(), copy.as_str()));
+        let json = serde_json::to_string(&id).unwrap();
+        assert_eq!(json, "\"order-1\"");
+        assert_eq!(serde_json::from_str::<WorkflowId>(&json).unwrap(), id);
+        let error = serde_json::from_str::<WorkflowId>("\"\"").unwrap_err();
+        assert!(
+            error.to_string().contains("workflow_id is empty"),
+            "{error}"
+        );
+        let error = serde_json::from_str::<Namespace>("\"-ns\"").unwrap_err();
+        assert!(error.to_string().contains("namespace"), "{error}");
+        assert_eq!(Namespace::default_namespace().as_str(), "default");
     }
 
     #[test]
