@@ -65,13 +65,13 @@ impl Shared {
     /// The task's events in full: its first page, the pages after it, its transient events.
     pub(super) async fn task_events(
         &self,
-        task: &WorkflowTaskForWorker,
+        task: &mut WorkflowTaskForWorker,
     ) -> Result<Vec<HistoryEvent>, String> {
-        let mut events = task.history.clone();
+        let mut events = std::mem::take(&mut task.history);
         if let Some(next) = task.next_page {
             events.extend(self.read_pages(&task.execution, next, None).await?);
         }
-        events.extend(task.transient_events.iter().cloned());
+        events.append(&mut task.transient_events);
         Ok(events)
     }
 

@@ -526,11 +526,11 @@ impl Shared {
         polled
     }
 
-    async fn run_workflow_task(self: &Arc<Self>, task: WorkflowTaskForWorker) {
+    async fn run_workflow_task(self: &Arc<Self>, mut task: WorkflowTaskForWorker) {
         let started = tokio::time::Instant::now();
         let workflow_type = task.workflow_type.clone();
         let mut shadow = None;
-        let start = match self.task_events(&task).await {
+        let start = match self.task_events(&mut task).await {
             Ok(events) => {
                 self.record_workflow_task_wait(workflow_type.as_str(), &events);
                 if self.chaos.as_ref().is_some_and(Chaos::replays_every_task) {
