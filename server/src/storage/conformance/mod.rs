@@ -41,6 +41,7 @@ pub async fn run_all<S: Storage, F: Fn() -> S>(make: F) {
     dispatch_rows_in_order(&make()).await;
     visibility_filters(&make()).await;
     writes_of_one_commit_are_independent(&make()).await;
+    writes_of_one_run_in_one_commit_build_on_each_other(&make()).await;
     namespaces_are_versioned(&make()).await;
     shard_count_is_fixed_by_the_first_call(&make()).await;
     shard_count_of_a_store_from_before_it_was_kept(&make()).await;
@@ -734,6 +735,74 @@ pub async fn writes_of_one_commit_are_independent<S: Storage>(store: &S) {
             .await
             .expect("load")
             .is_none()
+    );
+}
+
+/// Writes of one run in one commit each start from the one before: its row's version, its
+/// history's tail and its deadline (a store may keep what a write's check read for its put;
+/// the put before must not leave that stale).
+pub async fn writes_of_one_run_in_one_commit_build_on_each_other<S: Storage>(store: &S) {
+    let shard = ShardId(10);
+    let range = store.acquire_shard(shard).await.expect("acquire");
+    let run = key("chained", 1);
+    let at = |seconds: u64| T0.saturating_add(Duration::from_secs(seconds));
+    let step = |version: u64, deadline: DeadlineUpdate| {
+        let mut step = run_write(
+            &run,
+            shard,
+            RunCondition::DbVersion(version),
+            version + 1,
+            1,
+        );
+        step.deadline = deadline;
+        write(shard, range, "chained", vec![step])
+    };
+    let mut first = run_write(&run, shard, RunCondition::Create, 1, 1);
+    first.deadline = DeadlineUpdate::Set(at(30));
+    let results = store
+        .commit(vec![
+            write(shard, range, "chained", vec![first]),
+            step(1, DeadlineUpdate::Set(at(20))),
+            // Stale: checked against version 2 (read after the put before), rejected.
+            step(1, DeadlineUpdate::Clear),
+            step(2, DeadlineUpdate::Keep),
+            step(3, DeadlineUpdate::Set(at(10))),
+        ])
+        .await
+        .expect("commit");
+    assert!(results[0].is_ok() && results[1].is_ok(), "{results:?}");
+    assert!(
+        matches!(
+            results[2],
+            Err(WriteRejection::ExecutionConditionFailed { .. })
+        ),
+        "{:?}",
+        results[2]
+    );
+    assert!(results[3].is_ok() && results[4].is_ok(), "{results:?}");
+    let stored = store
+        .load_execution(&run)
+        .await
+        .expect("load")
+        .expect("present");
+    assert_eq!(stored.db_version, 4);
+    let history = store
+        .read_history(&run, EventId::FIRST)
+        .await
+        .expect("history");
+    assert_eq!(
+        history
+            .events
+            .iter()
+            .map(|event| event.event_id.get())
+            .collect::<Vec<_>>(),
+        [1, 2, 3, 4],
+        "each write's event follows the one before"
+    );
+    assert_eq!(
+        due_rows(store, shard, at(100)).await,
+        [("chained".into(), at(10))],
+        "one deadline row, the last write's"
     );
 }
 

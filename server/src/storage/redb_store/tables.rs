@@ -131,6 +131,11 @@ pub(super) struct Tables<'a, 'txn> {
     /// The shards' ranges known to the store, which spare reading the `shards` table
     /// ([`Tables::with_ranges`]).
     ranges: Option<&'a ShardRanges>,
+    /// The last run row a check read (`StoredState::execution`): its key and its bytes. The
+    /// put of that run that follows the check takes it instead of looking the row up again
+    /// (a B-tree descent); any change to the executions table drops it, so it is always
+    /// the stored row.
+    checked_row: std::cell::RefCell<Option<(Vec<u8>, Vec<u8>)>>,
 }
 
 impl<'a, 'txn> Tables<'a, 'txn> {
@@ -140,6 +145,7 @@ impl<'a, 'txn> Tables<'a, 'txn> {
             open,
             redo: logged.then(Redo::default),
             ranges: None,
+            checked_row: std::cell::RefCell::new(None),
         }
     }
 
@@ -180,6 +186,9 @@ impl<'a, 'txn> Tables<'a, 'txn> {
         key: &[u8],
         value: &[u8],
     ) -> Result<(), StorageError> {
+        if table == RunTable::Executions {
+            self.checked_row.get_mut().take();
+        }
         if table == RunTable::Deadlines {
             debug_assert!(value.is_empty());
             self.open
@@ -212,6 +221,9 @@ impl<'a, 'txn> Tables<'a, 'txn> {
         key: &[u8],
         read: impl FnOnce(&[u8]) -> T,
     ) -> Result<Option<T>, StorageError> {
+        if table == RunTable::Executions {
+            self.checked_row.get_mut().take();
+        }
         let old = if table == RunTable::Deadlines {
             self.open
                 .deadlines
@@ -343,19 +355,30 @@ impl<'a, 'txn> Tables<'a, 'txn> {
     ) -> Result<(), StorageError> {
         let key = &row.key;
         // The new row's bytes are made while the old one is borrowed; then it is put.
+        let checked = self
+            .checked_row
+            .get_mut()
+            .take()
+            .filter(|(checked_key, _)| exists && checked_key.as_slice() == exec_key);
         let (old_deadline, deadline, bytes, spilled) = {
-            let old = match exists {
-                true => self
+            let old = match (exists, &checked) {
+                (true, None) => self
                     .open
                     .executions
                     .get(self.open.transaction)?
                     .get(exec_key)
                     .map_err(redb_error)?,
-                false => None,
+                _ => None,
             };
-            let extras = match &old {
-                Some(old) => ExecutionRow::stored_extras(old.value())
-                    .map_err(|error| corrupt_row(key, error))?,
+            let old_row = match (&checked, &old) {
+                (Some((_, row)), _) => Some(row.as_slice()),
+                (None, Some(old)) => Some(old.value()),
+                (None, None) => None,
+            };
+            let extras = match old_row {
+                Some(old) => {
+                    ExecutionRow::stored_extras(old).map_err(|error| corrupt_row(key, error))?
+                }
                 None => StoredExtras::default(),
             };
             let deadline = match update {
@@ -431,18 +454,19 @@ impl StoredState for Tables<'_, '_> {
     }
 
     fn execution(&self, key: &ExecutionKey) -> Result<Option<StoredRun>, StorageError> {
+        let exec_key = execution_key(key);
         let Some(row) = self
             .open
             .executions
             .get(self.open.transaction)?
-            .get(execution_key(key).as_slice())
+            .get(exec_key.as_slice())
             .map_err(redb_error)?
         else {
             return Ok(None);
         };
-        StoredRun::decode(row.value())
-            .map(Some)
-            .map_err(|error| corrupt_row(key, error))
+        let stored = StoredRun::decode(row.value()).map_err(|error| corrupt_row(key, error))?;
+        *self.checked_row.borrow_mut() = Some((exec_key, row.value().to_vec()));
+        Ok(Some(stored))
     }
 
     fn current_run(
