@@ -120,6 +120,8 @@ impl ReplayMachine {
         &mut self,
         events: impl IntoIterator<Item = HistoryEvent>,
     ) -> Result<(), ReplayError> {
+        let events = events.into_iter();
+        self.history.reserve(events.size_hint().0);
         for event in events {
             let expected = self
                 .history
@@ -427,23 +429,29 @@ impl ReplayMachine {
         jobs: &mut Vec<Job>,
     ) -> Result<(), ReplayError> {
         for index in start..end {
-            let event = self.history[index].clone();
+            let event = &self.history[index];
             if !event.event_type().is_command_event() {
-                if let Some(job) = self.job_for(&event)? {
+                if let Some(job) = self.job_for(event)? {
                     self.note_resolved(&job);
                     jobs.push(job);
                 }
                 continue;
             }
             let Some(command) = self.unmatched.pop_front() else {
+                let event = &self.history[index];
                 return Err(Nondeterminism {
                     event_id: event.event_id,
-                    expected: describe_event(&event),
+                    expected: describe_event(event),
                     actual: "no command".into(),
                 }
                 .into());
             };
-            self.bind(&command, &event)?;
+            // `bind` records ids in the machine's maps and never reads the history: the
+            // history is lent out for the call rather than its event cloned.
+            let history = std::mem::take(&mut self.history);
+            let bound = self.bind(&command, &history[index]);
+            self.history = history;
+            bound?;
         }
         Ok(())
     }
