@@ -26,7 +26,7 @@ use crate::protocol::{RemoteError, Request, Response};
 
 /// The protocol version this build speaks. A peer with another version is refused at the
 /// handshake.
-pub const PROTOCOL_VERSION: u32 = 15;
+pub const PROTOCOL_VERSION: u32 = 16;
 
 /// The first bytes of every client hello: not an Endure client otherwise.
 pub const MAGIC: [u8; 4] = *b"ENDR";

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 use endure_core::protocol::{
-    ActivityTask, ErrorKind, HeartbeatResponse, RecordActivityHeartbeatRequest, Response, Rpc,
-    Transport,
+    ActivityCompletionToken, ActivityTask, ErrorKind, HeartbeatResponse,
+    RecordActivityHeartbeatRequest, Response, Rpc, Transport,
 };
 use endure_core::storage::ExecutionKey;
 use endure_core::time::Timestamp;
@@ -180,6 +180,17 @@ impl ActivityContext {
                 .task
                 .started_time
                 .saturating_add(self.task.scheduled.start_to_close_timeout),
+        }
+    }
+
+    /// The token that completes this attempt from elsewhere (Go's `TaskToken`): hand it to
+    /// whoever will finish the work, and return
+    /// [`ActivityError::result_pending`](crate::ActivityError::result_pending). They answer
+    /// with [`Client::async_activity`](crate::Client::async_activity).
+    pub fn completion_token(&self) -> ActivityCompletionToken {
+        ActivityCompletionToken {
+            execution: self.execution.clone(),
+            token: self.task.token,
         }
     }
 

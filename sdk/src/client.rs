@@ -137,6 +137,14 @@ impl Client {
         self
     }
 
+    /// The same client naming itself `identity` (Go's `client.Options.Identity`; default
+    /// `endure-client`) in what it records: the `identity` of the events its calls write
+    /// (a cancel request, a termination, an activity it completes).
+    pub fn with_identity(mut self, identity: impl Into<String>) -> Self {
+        self.identity = identity.into();
+        self
+    }
+
     /// The same client with result waits of up to `long_poll` each (default 60 s).
     pub fn with_long_poll(mut self, long_poll: Duration) -> Self {
         self.long_poll = long_poll;

@@ -70,6 +70,7 @@
 
 pub mod activity;
 mod activity_context;
+mod async_activity;
 pub mod chaos;
 mod client;
 pub mod codec;
@@ -92,6 +93,7 @@ mod worker;
 pub mod workflow;
 
 pub use activity_context::{ActivityContext, ActivityInfo, CancelReason};
+pub use async_activity::AsyncActivityHandle;
 pub use client::{Client, ClientError, WorkflowHandle};
 pub use codec::CodecTransport;
 pub use deployment_client::DeploymentClient;
@@ -143,9 +145,9 @@ pub use endure_core::list_filter::FilterError;
 pub use endure_core::namespace::{NamespaceConfig, NamespaceRecord, NamespaceUpdate};
 pub use endure_core::protocol::SearchAttributesListing;
 pub use endure_core::protocol::{
-    ClusterDescription, ClusterMember, ErrorKind, Health, HistoryPageResponse, PollerInfo,
-    RemoteError, Request, Response, Rpc, ShardOwnership, TaskQueueDescription, Transport,
-    TransportFuture, WorkflowDescription, WorkflowExecutionInfo,
+    ActivityCompletionToken, ClusterDescription, ClusterMember, CompletionTokenError, ErrorKind,
+    Health, HistoryPageResponse, PollerInfo, RemoteError, Request, Response, Rpc, ShardOwnership,
+    TaskQueueDescription, Transport, TransportFuture, WorkflowDescription, WorkflowExecutionInfo,
 };
 pub use endure_core::replay::ReplayError;
 pub use endure_core::storage::{ExecutionKey, StorageError, VisibilityQuery, WriteRejection};

@@ -105,6 +105,18 @@ impl Runner {
                     };
                     match result {
                         Ok(result) => return LocalActivityOutcome::Completed { attempt, result },
+                        // No one outside can complete a local activity: its workflow task
+                        // waits on this worker (Go refuses it the same way).
+                        Err(error) if error.is_result_pending() => {
+                            return LocalActivityOutcome::Failed {
+                                attempt,
+                                failure: Failure::application(
+                                    "a local activity cannot complete asynchronously",
+                                    "LocalActivityResultPending",
+                                )
+                                .non_retryable(),
+                            };
+                        }
                         Err(error) => *error.0,
                     }
                 }

@@ -27,6 +27,9 @@ pub enum PendingActivityState {
 pub struct PendingActivity {
     /// Its id.
     pub activity_id: ActivityId,
+    /// Its ActivityTaskScheduled event: with [`attempt`](Self::attempt), the token of the
+    /// current attempt ([`crate::execution::ActivityTaskToken`]), which completes it by id.
+    pub scheduled_event_id: EventId,
     /// Its type.
     pub activity_type: ActivityType,
     /// Where it stands.
@@ -68,9 +71,10 @@ impl ExecutionMachine {
     /// The run's pending activities, in the order they were scheduled.
     pub fn pending_activities(&self) -> Vec<PendingActivity> {
         self.activities()
-            .values()
-            .map(|info| PendingActivity {
+            .iter()
+            .map(|(scheduled_event_id, info)| PendingActivity {
                 activity_id: info.scheduled.activity_id.clone(),
+                scheduled_event_id: *scheduled_event_id,
                 activity_type: info.scheduled.activity_type.clone(),
                 state: if info.cancel_requested_event_id.is_some() {
                     PendingActivityState::CancelRequested

@@ -12,6 +12,7 @@
 //! mode.
 
 mod cluster;
+mod completion_token;
 mod deployments;
 mod namespaces;
 mod rpc;
@@ -29,6 +30,9 @@ use serde::{Deserialize, Serialize};
 use crate::ids::RunId;
 
 pub use cluster::*;
+pub use completion_token::{
+    ActivityCompletionToken, COMPLETION_TOKEN_BYTES_MAX, CompletionTokenError,
+};
 pub use deployments::*;
 pub use namespaces::*;
 pub use rpc::{CheckText, Handler, Request, Response, Rpc};

@@ -2,15 +2,14 @@
 //! for an activity completed from outside its worker (Go's `CompleteActivityByID`, the SDKs'
 //! async activity handles) when the caller has its workflow and activity ids, not its task
 //! token. The token is found as Temporal's server finds it: the run's pending activity of
-//! that id gives the attempt, its ActivityTaskScheduled event the scheduled event id.
+//! that id gives its scheduled event id and its current attempt.
 
 use endure_core::execution::ActivityTaskToken;
 use endure_core::protocol::DescribeWorkflowRequest;
-use endure_core::{ActivityId, EventAttributes, EventId, ExecutionKey};
+use endure_core::{ActivityId, ExecutionKey};
 use tonic::Status;
 
 use super::activity_tasks::{cancel_attempt, complete_attempt, fail_attempt, heartbeat_attempt};
-use super::history::page;
 use crate::convert::common::{id_in, run_id_in, workflow_id_in};
 use crate::proto::service as pb;
 use crate::service::{Call, namespace};
@@ -40,30 +39,11 @@ async fn token_of(
                 "the run has no pending activity {activity} (it finished, or never was)"
             ))
         })?;
-    let attempt = pending.attempt;
-    let execution = described.execution.clone();
-    // The latest ActivityTaskScheduled of that id (an id is reused only once closed).
-    let mut scheduled = None;
-    let mut next = Some(EventId::FIRST);
-    while let Some(first) = next {
-        let (events, after) = page(call, &execution, first).await?;
-        for event in events {
-            if let EventAttributes::ActivityTaskScheduled(attributes) = &event.attributes
-                && attributes.activity_id == activity
-            {
-                scheduled = Some(event.event_id);
-            }
-        }
-        next = after;
-    }
-    let scheduled_event_id = scheduled.ok_or_else(|| {
-        Status::not_found(format!("no ActivityTaskScheduled for activity {activity}"))
-    })?;
     Ok((
-        execution,
+        described.execution.clone(),
         ActivityTaskToken {
-            scheduled_event_id,
-            attempt,
+            scheduled_event_id: pending.scheduled_event_id,
+            attempt: pending.attempt,
         },
     ))
 }

@@ -107,7 +107,14 @@ impl Shared {
                 }
             }
         };
-        self.record_activity_done(&activity_type, started, outcome.is_err());
+        let pending = matches!(&outcome, Err(error) if error.is_result_pending());
+        self.record_activity_done(&activity_type, started, outcome.is_err() && !pending);
+        if pending {
+            // Completed from elsewhere with the attempt's token (or by id): nothing to
+            // report; its timeouts still run in the engine.
+            tracing::debug!(%activity_type, activity_id = %context.info().activity_id, "the activity completes asynchronously");
+            return;
+        }
         if canceled.cancel_reason() == Some(CancelReason::Gone) {
             tracing::info!(%activity_type, "the attempt is gone; its outcome is not reported");
             return;

@@ -79,7 +79,10 @@ pub use session::{
     SESSION_FAILED_ERROR_TYPE, SessionError, SessionInfo, SessionOptions, SessionState,
 };
 pub(crate) use session::{SessionCreated, TOO_MANY_SESSIONS, creation_task_queue};
-pub use state::{ActivityError, ExternalWorkflowError, WorkflowError, WorkflowTaskError};
+pub use state::{
+    ActivityError, ExternalWorkflowError, RESULT_PENDING_ERROR_TYPE, WorkflowError,
+    WorkflowTaskError,
+};
 pub use sync::{
     Receiver, Selector, Sender, SettableFuture, Setter, WaitGroup, channel, settable_future,
 };

@@ -361,6 +361,10 @@ impl From<ExternalWorkflowError> for WorkflowError {
     }
 }
 
+/// The error type of [`ActivityError::result_pending`]: reserved, an activity's own error
+/// of this type would be taken for it.
+pub const RESULT_PENDING_ERROR_TYPE: &str = "endure.ResultPending";
+
 /// An activity that did not succeed: the activity failure, whose cause says why (an
 /// application error, a timeout, a cancellation).
 #[derive(Debug, thiserror::Error)]
@@ -397,6 +401,29 @@ impl ActivityError {
     /// Attaches details for the caller.
     pub fn with_details(self, details: endure_core::Payloads) -> Self {
         Self::new((*self.0).clone().with_details(details))
+    }
+
+    /// The activity completes asynchronously (Go's `activity.ErrResultPending`): returned
+    /// by an activity that handed its [`completion_token`](crate::ActivityContext::completion_token)
+    /// to whoever will complete it through an
+    /// [`AsyncActivityHandle`](crate::AsyncActivityHandle). The worker reports nothing and
+    /// the attempt stays started until then, or until it times out. Not for local
+    /// activities, which fail with it.
+    pub fn result_pending() -> Self {
+        Self::new(Failure::application(
+            "the activity completes asynchronously",
+            RESULT_PENDING_ERROR_TYPE,
+        ))
+    }
+
+    /// Whether this is [`result_pending`](Self::result_pending).
+    pub fn is_result_pending(&self) -> bool {
+        self.0.cause.is_none()
+            && matches!(
+                &self.0.info,
+                endure_core::FailureInfo::Application { error_type, .. }
+                    if error_type == RESULT_PENDING_ERROR_TYPE
+            )
     }
 
     /// Whether the activity was canceled.

@@ -8,6 +8,7 @@
 )]
 
 mod activity_cancel;
+mod async_activities;
 // check_seeds runs its own tokio runtimes: not built for the simulator.
 #[cfg(all(feature = "test-util", not(madsim)))]
 mod chaos;
