@@ -46,6 +46,9 @@ pub(crate) enum Command {
     /// Roll out worker versions: describe deployments, set current and ramping versions.
     #[command(subcommand)]
     Deployment(crate::deployment::DeploymentCommand),
+    /// Answer an activity that completes asynchronously: `complete`, `fail`.
+    #[command(subcommand)]
+    Activity(crate::activity::ActivityCommand),
     /// Inspect task queues: who polls them.
     #[command(subcommand)]
     TaskQueue(crate::task_queue::TaskQueueCommand),

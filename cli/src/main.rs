@@ -6,6 +6,7 @@
 //! 5 already exists; 6 the store file is corrupt.
 
 #[cfg(not(madsim))]
+mod activity;
 mod admin;
 #[cfg(not(madsim))]
 mod allocations;
@@ -121,6 +122,7 @@ fn main() -> ExitCode {
         args::Command::Schedule(command) => command.address(),
         args::Command::Deployment(command) => command.address(),
         args::Command::TaskQueue(command) => command.address(),
+        args::Command::Activity(command) => command.address(),
         args::Command::Operator(args::OperatorCommand::Cluster(
             args::ClusterCommand::Health(args) | args::ClusterCommand::Describe(args),
         ))
@@ -164,6 +166,7 @@ fn main() -> ExitCode {
             args::Command::Schedule(command) => schedule::run(command).await,
             args::Command::Deployment(command) => deployment::run(command).await,
             args::Command::TaskQueue(command) => task_queue::run(command).await,
+            args::Command::Activity(command) => activity::run(command).await,
             args::Command::Bench(args) => bench::run(args).await,
             args::Command::Admin(args::AdminCommand::Check(args)) => admin::check(&args),
             args::Command::Admin(args::AdminCommand::ApiKey(args::ApiKeyCommand::Create(args))) => {

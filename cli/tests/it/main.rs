@@ -9,6 +9,7 @@
     unreachable_pub
 )]
 
+mod activities;
 mod bench;
 mod cluster;
 mod cluster_grpc;

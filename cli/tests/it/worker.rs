@@ -37,6 +37,35 @@ async fn greet(ctx: WorkflowContext, name: String) -> Result<String, WorkflowErr
     Ok(ctx.run_activity::<compose>(&name).await?)
 }
 
+/// Waits for someone to answer it (`endure activity complete | fail`): heartbeats its own
+/// completion token, so `workflow describe` shows it, and completes asynchronously.
+#[endure::activity(name = "AwaitApproval")]
+async fn await_approval(ctx: ActivityContext, _order: String) -> Result<String, ActivityError> {
+    ctx.heartbeat(&ctx.completion_token().to_string()).await;
+    Err(ActivityError::result_pending())
+}
+
+/// Runs `AwaitApproval` (activity id `approval`, two attempts at most) and returns its
+/// answer, or `failed: <why>`.
+#[endure::workflow(name = "Approval")]
+async fn approval(ctx: WorkflowContext, order: String) -> Result<String, WorkflowError> {
+    let ctx = ctx.with_activity_options(ActivityOptions {
+        activity_id: Some(endure::ActivityId::new("approval").expect("a valid id")),
+        start_to_close_timeout: Some(Duration::from_secs(60)),
+        retry_policy: Some(endure::RetryPolicy {
+            initial_interval: Duration::from_millis(100),
+            maximum_attempts: 2,
+            ..endure::RetryPolicy::default()
+        }),
+        ..ActivityOptions::default()
+    });
+    Ok(match ctx.run_activity::<await_approval>(&order).await {
+        Ok(answer) => answer,
+        // The activity failure's cause is the application error the answer carried.
+        Err(error) => format!("failed: {}", error.0.root_cause().message),
+    })
+}
+
 /// A counter: `add` updates raise it, the `count` query reads it, the `finish` signal
 /// ends the run with the count.
 #[endure::workflow(name = "Counter")]
@@ -173,6 +202,8 @@ fn worker_process() {
                 .register::<family>()
                 .register::<chain>()
                 .register::<repeat>()
+                .register::<approval>()
+                .register::<await_approval>()
                 .register::<compose>();
             running.push(tokio::spawn(worker.run(std::future::pending())));
         }
