@@ -5,6 +5,7 @@
 #![cfg(madsim)]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod async_activities;
 mod cancellation;
 mod chaos_workers;
 mod children;
