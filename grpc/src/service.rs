@@ -91,10 +91,12 @@ impl Call {
     }
 }
 
-/// A worker's answer to a task of a run that has closed: Temporal's server answers
-/// `NOT_FOUND` ("workflow execution already completed"), which SDKs take quietly; the
-/// engine's `FAILED_PRECONDITION` is mapped to it for the task RPCs.
-pub(crate) fn task_gone(status: Status) -> Status {
+/// A call about a run that has closed — a worker's answer to one of its tasks, a signal,
+/// a cancel request, a termination: Temporal's server answers `NOT_FOUND` ("workflow
+/// execution already completed"), which SDKs take quietly for tasks and raise as "not
+/// found" to clients; the engine's `FAILED_PRECONDITION` (a closed run, for these calls)
+/// is mapped to it.
+pub(crate) fn closed_run_not_found(status: Status) -> Status {
     if status.code() == tonic::Code::FailedPrecondition {
         Status::not_found(status.message().to_owned())
     } else {

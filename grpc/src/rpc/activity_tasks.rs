@@ -14,7 +14,7 @@ use crate::convert::common::{
 use crate::convert::deployment::worker_version;
 use crate::convert::failure::failure_in;
 use crate::proto::{common as pbc, failure as pbf, service as pb};
-use crate::service::{Call, namespace, task_gone};
+use crate::service::{Call, closed_run_not_found, namespace};
 use crate::token::{self, TaskToken};
 
 /// PollActivityTaskQueue: an attempt, or (the poll expired) an empty response.
@@ -159,7 +159,7 @@ pub(crate) async fn heartbeat_attempt(
             details: payloads_opt_in(details),
         })
         .await
-        .map_err(task_gone)?;
+        .map_err(closed_run_not_found)?;
     Ok(answer.cancel_requested)
 }
 
@@ -178,7 +178,7 @@ pub(crate) async fn complete_attempt(
         identity,
     })
     .await
-    .map_err(task_gone)?;
+    .map_err(closed_run_not_found)?;
     Ok(())
 }
 
@@ -207,7 +207,7 @@ pub(crate) async fn fail_attempt(
         identity,
     })
     .await
-    .map_err(task_gone)?;
+    .map_err(closed_run_not_found)?;
     Ok(())
 }
 
@@ -226,6 +226,6 @@ pub(crate) async fn cancel_attempt(
         identity,
     })
     .await
-    .map_err(task_gone)?;
+    .map_err(closed_run_not_found)?;
     Ok(())
 }

@@ -22,7 +22,7 @@ use crate::convert::history::{history, normal_queue};
 use crate::convert::protocol::{answer_in, delivery};
 use crate::convert::sdk_metadata::sdk_metadata_in;
 use crate::proto::{common as pbc, enums as pbe, query, service as pb, taskqueue};
-use crate::service::{Call, namespace, task_gone};
+use crate::service::{Call, closed_run_not_found, namespace};
 use crate::token::{self, PageToken, TaskToken};
 
 /// The queue a poll names, and for a sticky queue the normal queue it stands in for.
@@ -232,7 +232,7 @@ pub(crate) async fn complete(
             versioning_behavior: behavior_in("versioning_behavior", request.versioning_behavior)?,
         })
         .await
-        .map_err(task_gone)?;
+        .map_err(closed_run_not_found)?;
     match answer {
         CompleteWorkflowTaskResponse::Accepted | CompleteWorkflowTaskResponse::Duplicate => {
             Ok(pb::RespondWorkflowTaskCompletedResponse::default())
@@ -282,7 +282,7 @@ pub(crate) async fn fail(
         identity: request.identity,
     })
     .await
-    .map_err(task_gone)?;
+    .map_err(closed_run_not_found)?;
     Ok(pb::RespondWorkflowTaskFailedResponse::default())
 }
 

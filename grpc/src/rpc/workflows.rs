@@ -20,7 +20,7 @@ use crate::convert::common::{
 use crate::convert::enums::{enum_in, enum_out};
 use crate::convert::failure::failure;
 use crate::proto::{common as pbc, enums as pbe, errordetails, query, service as pb, taskqueue};
-use crate::service::{Call, namespace};
+use crate::service::{Call, closed_run_not_found, namespace};
 
 /// The fields a start and a signal-with-start share, as Temporal's requests carry them.
 struct Start {
@@ -207,7 +207,8 @@ pub(crate) async fn signal(
                 .transpose()?,
         },
     })
-    .await?;
+    .await
+    .map_err(closed_run_not_found)?;
     Ok(pb::SignalWorkflowExecutionResponse::default())
 }
 
@@ -319,7 +320,8 @@ pub(crate) async fn request_cancel(
         reason: request.reason,
         identity: request.identity,
     })
-    .await?;
+    .await
+    .map_err(closed_run_not_found)?;
     Ok(pb::RequestCancelWorkflowExecutionResponse::default())
 }
 
@@ -337,6 +339,7 @@ pub(crate) async fn terminate(
         details: payloads_opt_in(request.details),
         identity: request.identity,
     })
-    .await?;
+    .await
+    .map_err(closed_run_not_found)?;
     Ok(pb::TerminateWorkflowExecutionResponse::default())
 }

@@ -287,6 +287,10 @@ async fn cancel_terminate_and_taken_ids_from_temporals_python_sdk() {
     assert_eq!(seen["by_attribute"], json!(["py-forever"]));
     assert_eq!(seen["cancelled"], json!("cleaned up after cancel"));
     assert_eq!(seen["terminated"], json!("TerminatedError"));
+    assert_eq!(
+        seen["after_close"],
+        json!({"signal": "NOT_FOUND", "cancel": "NOT_FOUND", "terminate": "NOT_FOUND"})
+    );
     assert_eq!(seen["unimplemented"]["status"], json!("UNIMPLEMENTED"));
     assert!(
         seen["unimplemented"]["message"]

@@ -158,6 +158,19 @@ async def lifecycle(client: Client) -> dict:
         terminated = None
     except WorkflowFailureError as error:
         terminated = type(error.cause).__name__
+    # A closed run: Temporal's server answers NOT_FOUND ("workflow execution already
+    # completed") to a signal, a cancel request or a termination.
+    after_close = {}
+    for name, act in [
+        ("signal", lambda: doomed.signal("late")),
+        ("cancel", lambda: doomed.cancel()),
+        ("terminate", lambda: doomed.terminate(reason="twice")),
+    ]:
+        try:
+            await act()
+            after_close[name] = None
+        except RPCError as error:
+            after_close[name] = error.status.name
     from temporalio.api.workflowservice.v1 import ListBatchOperationsRequest
 
     try:
@@ -186,6 +199,7 @@ async def lifecycle(client: Client) -> dict:
         "by_attribute": by_attribute,
         "cancelled": cancelled,
         "terminated": terminated,
+        "after_close": after_close,
         "unimplemented": unimplemented,
     }
 

@@ -39,8 +39,13 @@ impl From<EngineError> for RemoteError {
             | EngineError::NamespaceNotFound(_)
             | EngineError::Rejected(Rejected::NotFound(_)) => (ErrorKind::NotFound, None),
             EngineError::NamespaceExists(_) => (ErrorKind::AlreadyExists, None),
-            EngineError::Rejected(Rejected::WorkflowClosed | Rejected::SignalLimitExceeded(_)) => {
+            EngineError::Rejected(Rejected::WorkflowClosed) => {
                 (ErrorKind::FailedPrecondition, None)
+            }
+            // The run holds all the signals it may: no retry can help (Temporal's
+            // `ErrSignalsLimitExceeded`, an invalid argument before 1.24).
+            EngineError::Rejected(Rejected::SignalLimitExceeded(_)) => {
+                (ErrorKind::InvalidArgument, None)
             }
             // Closing takes one workflow task; a retry goes to whatever comes next.
             EngineError::Rejected(Rejected::WorkflowClosing) => (ErrorKind::Unavailable, None),
