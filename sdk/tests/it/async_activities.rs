@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use endure::workflow::{ActivityError, WorkflowContext, WorkflowError};
 use endure::*;
+use endure_core::history::ActivityTaskStartedEventAttributes;
 use endure_core::history::{EventType, HistoryEvent, check_well_formed};
 use endure_core::{EventAttributes, FailureInfo, RetryPolicy};
 use tokio::sync::mpsc;
@@ -83,6 +84,23 @@ fn approvals_worker(client: &Client, options: ActivityOptions) -> (Tokens, Runni
     (received, spawn_worker(worker))
 }
 
+/// A one-activity run's history once it closed with `result`, checked well formed and of
+/// that shape, with its attempt's ActivityTaskStarted (event 6).
+async fn one_activity_run(
+    handle: &WorkflowHandle,
+    result: &str,
+) -> (Vec<HistoryEvent>, ActivityTaskStartedEventAttributes) {
+    assert_eq!(handle.result::<String>().await.unwrap(), result);
+    let history = handle.history().await.unwrap();
+    check_well_formed(&history).unwrap();
+    assert_eq!(types(&history), ONE_ACTIVITY_HISTORY);
+    let EventAttributes::ActivityTaskStarted(started) = &history[5].attributes else {
+        panic!("event 6 is not ActivityTaskStarted")
+    };
+    let started = started.clone();
+    (history, started)
+}
+
 fn timeouts() -> ActivityOptions {
     ActivityOptions::with_start_to_close_timeout(Duration::from_secs(60))
 }
@@ -125,14 +143,7 @@ async fn an_activity_completed_with_its_token_gives_the_workflow_that_result() {
         .complete(&"approved")
         .await
         .unwrap();
-    assert_eq!(handle.result::<String>().await.unwrap(), "approved");
-
-    let history = handle.history().await.unwrap();
-    check_well_formed(&history).unwrap();
-    assert_eq!(types(&history), ONE_ACTIVITY_HISTORY);
-    let EventAttributes::ActivityTaskStarted(started) = &history[5].attributes else {
-        panic!("event 6 is not ActivityTaskStarted")
-    };
+    let (history, started) = one_activity_run(&handle, "approved").await;
     assert_eq!(
         (
             started.scheduled_event_id.get(),
@@ -230,18 +241,8 @@ async fn a_failure_through_the_token_is_retried_and_the_next_attempt_completed_b
         );
     assert_eq!(by_id.token().await.unwrap(), second);
     by_id.complete(&"approved on retry").await.unwrap();
-    assert_eq!(
-        handle.result::<String>().await.unwrap(),
-        "approved on retry"
-    );
-
-    let history = handle.history().await.unwrap();
-    check_well_formed(&history).unwrap();
     // Temporal records only the last attempt: one Started, carrying the last failure.
-    assert_eq!(types(&history), ONE_ACTIVITY_HISTORY);
-    let EventAttributes::ActivityTaskStarted(started) = &history[5].attributes else {
-        panic!("event 6 is not ActivityTaskStarted")
-    };
+    let (history, started) = one_activity_run(&handle, "approved on retry").await;
     assert_eq!((started.scheduled_event_id.get(), started.attempt), (5, 2));
     let last_failure = started.last_failure.as_ref().unwrap();
     assert_eq!(last_failure.message, "the card issuer is down");
@@ -378,13 +379,7 @@ async fn an_attempt_left_pending_times_out_and_is_retried() {
         .complete(&"approved late")
         .await
         .unwrap();
-    assert_eq!(handle.result::<String>().await.unwrap(), "approved late");
-    let history = handle.history().await.unwrap();
-    check_well_formed(&history).unwrap();
-    assert_eq!(types(&history), ONE_ACTIVITY_HISTORY);
-    let EventAttributes::ActivityTaskStarted(started) = &history[5].attributes else {
-        panic!("event 6 is not ActivityTaskStarted")
-    };
+    let (_, started) = one_activity_run(&handle, "approved late").await;
     assert_eq!(started.attempt, 2);
     assert!(matches!(
         started.last_failure.as_ref().map(|failure| &failure.info),
