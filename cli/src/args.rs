@@ -821,8 +821,43 @@ pub(crate) struct ResetArgs {
     /// Why (recorded in both runs).
     #[arg(long)]
     pub(crate) reason: String,
+    /// Which later events the new run receives again (Temporal's older flag; see
+    /// --reapply-exclude).
+    #[arg(long, value_enum, default_value = "All")]
+    pub(crate) reapply_type: ReapplyType,
+    /// Later events not to apply again: Signal, Update or All (repeat for several).
+    #[arg(long, value_enum)]
+    pub(crate) reapply_exclude: Vec<ReapplyExclude>,
     #[command(flatten)]
     pub(crate) execution: ExecutionArgs,
+}
+
+/// What a reset applies again of the base run's events after its point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ReapplyType {
+    /// Signals and updates.
+    #[value(name = "All", alias = "all")]
+    All,
+    /// Signals only.
+    #[value(name = "Signal", alias = "signal")]
+    Signal,
+    /// Nothing.
+    #[value(name = "None", alias = "none")]
+    None,
+}
+
+/// Events a reset does not apply again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ReapplyExclude {
+    /// Every kind.
+    #[value(name = "All", alias = "all")]
+    All,
+    /// Signals.
+    #[value(name = "Signal", alias = "signal")]
+    Signal,
+    /// Updates.
+    #[value(name = "Update", alias = "update")]
+    Update,
 }
 
 /// `endure namespace …`.

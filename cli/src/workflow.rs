@@ -3,7 +3,7 @@
 
 use endure::remote::{ApiKey, ClientTls, RemoteOptions};
 use endure::workflow::SESSION_CREATION_ACTIVITY;
-use endure::{Client, PendingActivityState, ResetOptions, ResetPoint, UpdateOptions};
+use endure::{Client, PendingActivityState, ResetOptions, ResetPoint, ResetReapply, UpdateOptions};
 use endure_core::history::EventAttributes;
 use endure_core::protocol::WorkflowDescription;
 use endure_core::protocol::WorkflowExecutionInfo;
@@ -15,9 +15,9 @@ use endure_core::{
 use serde_json::{Value, json};
 
 use crate::args::{
-    ClientArgs, ConflictPolicy, ExecutionArgs, ListArgs, Output, QueryArgs, ReasonArgs, ResetArgs,
-    ResetKind, ReusePolicy, SignalArgs, SignalWithStartArgs, StartArgs, UpdateArgs,
-    WorkflowCommand,
+    ClientArgs, ConflictPolicy, ExecutionArgs, ListArgs, Output, QueryArgs, ReapplyExclude,
+    ReapplyType, ReasonArgs, ResetArgs, ResetKind, ReusePolicy, SignalArgs, SignalWithStartArgs,
+    StartArgs, UpdateArgs, WorkflowCommand,
 };
 use crate::error::{CliError, usage};
 use crate::render::{Table, fields, payloads_json, print};
@@ -727,7 +727,25 @@ async fn reset(args: ResetArgs) -> Result<(), CliError> {
             ));
         }
     };
-    let run_id = handle.reset(ResetOptions::new(point, args.reason)).await?;
+    let excludes = |kind| {
+        args.reapply_exclude
+            .iter()
+            .any(|excluded| *excluded == kind || *excluded == ReapplyExclude::All)
+    };
+    let reapply = match args.reapply_type {
+        ReapplyType::All => ResetReapply::SignalsAndUpdates,
+        ReapplyType::Signal => ResetReapply::Signals,
+        ReapplyType::None => ResetReapply::None,
+    }
+    .excluding(
+        excludes(ReapplyExclude::Signal),
+        excludes(ReapplyExclude::Update),
+    );
+    let options = ResetOptions {
+        reapply,
+        ..ResetOptions::new(point, args.reason)
+    };
+    let run_id = handle.reset(options).await?;
     print(output, &json!({ "run_id": run_id.to_string() }), || {
         fields(&[("New run ID", run_id.to_string())])
     })

@@ -117,3 +117,161 @@ fn last_continued_as_new_resets_the_run_this_one_continued_from() {
         "did not continue as new",
     );
 }
+
+/// The names of a run's events, as `workflow show -o json` prints them.
+fn event_names(at: &str, workflow_id: &str, run: &str) -> Vec<String> {
+    let shown = ok(cli(
+        at,
+        &[
+            "workflow",
+            "show",
+            "-w",
+            workflow_id,
+            "-r",
+            run,
+            "-o",
+            "json",
+        ],
+    ))
+    .json();
+    shown["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| {
+            let attributes = event["attributes"].as_object().unwrap();
+            attributes.keys().next().unwrap().clone()
+        })
+        .collect()
+}
+
+#[test]
+fn reapply_flags_choose_what_the_new_run_receives_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("dev.redb"), 0, &[]);
+    let at = server.address.as_str();
+    let _worker = WorkerProcess::start(at);
+    // A counter raised by an update to 5, then finished by a signal; each reset forks this
+    // run (terminating the one a reset before made).
+    let original = ok(cli(
+        at,
+        &[
+            "workflow",
+            "start",
+            "--type",
+            "Counter",
+            "-t",
+            QUEUE,
+            "-w",
+            "counter-r",
+            "-o",
+            "json",
+        ],
+    ))
+    .json()["run_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ok(cli(
+        at,
+        &[
+            "workflow",
+            "update",
+            "-w",
+            "counter-r",
+            "--name",
+            "add",
+            "-i",
+            "5",
+            "--update-id",
+            "u1",
+        ],
+    ));
+    ok(cli(
+        at,
+        &[
+            "workflow",
+            "signal",
+            "-w",
+            "counter-r",
+            "--name",
+            "finish",
+            "-i",
+            "null",
+        ],
+    ));
+    let result = ok(cli(at, &["workflow", "result", "-w", "counter-r"]));
+    assert_eq!(result.stdout.trim(), "5");
+
+    let reset = |extra: &[&str]| {
+        let mut args = vec![
+            "workflow",
+            "reset",
+            "-w",
+            "counter-r",
+            "-r",
+            &original,
+            "--type",
+            "FirstWorkflowTask",
+            "--reason",
+            "again",
+            "-o",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        ok(cli(at, &args)).json()["run_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let reapplied = |run: &str| {
+        let names = event_names(at, "counter-r", run);
+        (
+            names.contains(&"WorkflowExecutionUpdateAdmitted".to_owned()),
+            names.contains(&"WorkflowExecutionSignaled".to_owned()),
+        )
+    };
+    // Without signals: the update comes again, the finishing signal does not, so the new
+    // run counts 5 and waits.
+    let without_signals = reset(&["--reapply-exclude", "Signal"]);
+    assert_eq!(reapplied(&without_signals), (true, false));
+    // Without updates: the signal comes again (the run finishes at 0).
+    let without_updates = reset(&["--reapply-exclude", "Update"]);
+    assert_eq!(reapplied(&without_updates), (false, true));
+    let result = ok(cli(
+        at,
+        &[
+            "workflow",
+            "result",
+            "-w",
+            "counter-r",
+            "-r",
+            &without_updates,
+        ],
+    ));
+    assert_eq!(result.stdout.trim(), "0");
+    // Temporal's older flag, and excluding everything.
+    let signals_only = reset(&["--reapply-type", "Signal"]);
+    assert_eq!(reapplied(&signals_only), (false, true));
+    let nothing = reset(&["--reapply-exclude", "All"]);
+    assert_eq!(reapplied(&nothing), (false, false));
+    fails(
+        cli(
+            at,
+            &[
+                "workflow",
+                "reset",
+                "-w",
+                "counter-r",
+                "--type",
+                "FirstWorkflowTask",
+                "--reason",
+                "x",
+                "--reapply-exclude",
+                "Timer",
+            ],
+        ),
+        2,
+        "invalid value 'Timer'",
+    );
+}

@@ -53,6 +53,34 @@ pub enum ResetReapply {
     Signals,
     /// Nothing.
     None,
+    /// Updates only (signals excluded).
+    Updates,
+}
+
+impl ResetReapply {
+    /// What is left of `self` once signals (`signals`) or updates (`updates`) are
+    /// excluded — Temporal's `reset_reapply_type` with its `reset_reapply_exclude_types`,
+    /// and its CLI's `--reapply-type` with `--reapply-exclude`.
+    pub fn excluding(self, signals: bool, updates: bool) -> Self {
+        let keeps_signals = self.reapplies_signals() && !signals;
+        let keeps_updates = self.reapplies_updates() && !updates;
+        match (keeps_signals, keeps_updates) {
+            (true, true) => Self::SignalsAndUpdates,
+            (true, false) => Self::Signals,
+            (false, true) => Self::Updates,
+            (false, false) => Self::None,
+        }
+    }
+
+    /// Whether later signals are written again.
+    pub fn reapplies_signals(self) -> bool {
+        matches!(self, Self::SignalsAndUpdates | Self::Signals)
+    }
+
+    /// Whether later updates are admitted again.
+    pub fn reapplies_updates(self) -> bool {
+        matches!(self, Self::SignalsAndUpdates | Self::Updates)
+    }
 }
 
 /// A request to reset a run.
@@ -249,7 +277,7 @@ impl ExecutionMachine {
         reapply: ResetReapply,
     ) {
         match &event.attributes {
-            EventAttributes::WorkflowExecutionSignaled(signal) if reapply != ResetReapply::None => {
+            EventAttributes::WorkflowExecutionSignaled(signal) if reapply.reapplies_signals() => {
                 let duplicate = signal
                     .request_id
                     .as_ref()
@@ -268,12 +296,12 @@ impl ExecutionMachine {
                 );
             }
             EventAttributes::WorkflowExecutionUpdateAccepted(accepted)
-                if reapply == ResetReapply::SignalsAndUpdates =>
+                if reapply.reapplies_updates() =>
             {
                 self.reapply_update(fx, now, &accepted.accepted_request);
             }
             EventAttributes::WorkflowExecutionUpdateAdmitted(admitted)
-                if reapply == ResetReapply::SignalsAndUpdates =>
+                if reapply.reapplies_updates() =>
             {
                 self.reapply_update(fx, now, &admitted.request);
             }

@@ -42,20 +42,7 @@ fn reapply(kind: i32, excluded: &[i32]) -> Result<ResetReapply, Status> {
             )));
         }
     };
-    let without_signals = excluded.contains(&signals);
-    let without_updates = excluded.contains(&updates);
-    Ok(match (by_type, without_signals, without_updates) {
-        (_, true, true) | (ResetReapply::None, _, _) => ResetReapply::None,
-        (ResetReapply::Signals, true, _) => ResetReapply::None,
-        (ResetReapply::Signals, false, _) => ResetReapply::Signals,
-        (ResetReapply::SignalsAndUpdates, false, true) => ResetReapply::Signals,
-        (ResetReapply::SignalsAndUpdates, false, false) => ResetReapply::SignalsAndUpdates,
-        (ResetReapply::SignalsAndUpdates, true, false) => {
-            return Err(Status::invalid_argument(
-                "reset_reapply_exclude_types: Endure reapplies updates only with signals; exclude both or neither",
-            ));
-        }
-    })
+    Ok(by_type.excluding(excluded.contains(&signals), excluded.contains(&updates)))
 }
 
 /// ResetWorkflowExecution: a new run forked at the workflow task that ended with

@@ -311,6 +311,56 @@ fn run_with_update() -> Run {
 }
 
 #[test]
+fn excluding_signals_or_updates_leaves_the_rest_as_temporal_combines_them() {
+    use ResetReapply::{None, Signals, SignalsAndUpdates, Updates};
+    // (asked, exclude signals, exclude updates) -> reapplied
+    let table = [
+        (SignalsAndUpdates, false, false, SignalsAndUpdates),
+        (SignalsAndUpdates, true, false, Updates),
+        (SignalsAndUpdates, false, true, Signals),
+        (SignalsAndUpdates, true, true, None),
+        (Signals, false, false, Signals),
+        (Signals, true, false, None),
+        (Signals, false, true, Signals),
+        (Updates, false, true, None),
+        (Updates, true, false, Updates),
+        (None, false, false, None),
+    ];
+    for (asked, signals, updates, left) in table {
+        assert_eq!(
+            asked.excluding(signals, updates),
+            left,
+            "{asked:?} without signals {signals}, updates {updates}"
+        );
+    }
+}
+
+#[test]
+fn a_reset_reapplying_updates_only_leaves_the_signals_out() {
+    let run = run_with_update();
+    let request = request(ResetPoint::FirstWorkflowTask, ResetReapply::Updates);
+    let (_, effects) = reset(&run, &request).unwrap();
+    check(
+        &effects.events[3..],
+        "4 WorkflowTaskFailed scheduled=2 started=3 ResetWorkflow
+         5 WorkflowExecutionUpdateAdmitted
+         6 WorkflowTaskScheduled",
+    );
+    let signals_only = request_with(ResetReapply::Signals);
+    let (_, effects) = reset(&run, &signals_only).unwrap();
+    check(
+        &effects.events[3..],
+        "4 WorkflowTaskFailed scheduled=2 started=3 ResetWorkflow
+         5 WorkflowExecutionSignaled finish
+         6 WorkflowTaskScheduled",
+    );
+}
+
+fn request_with(reapply: ResetReapply) -> ResetRequest {
+    request(ResetPoint::FirstWorkflowTask, reapply)
+}
+
+#[test]
 fn accepted_updates_are_reapplied_as_admitted_and_delivered_again() {
     let run = run_with_update();
     let request = request(ResetPoint::FirstWorkflowTask, ResetReapply::default());
