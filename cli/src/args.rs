@@ -548,7 +548,7 @@ pub(crate) enum WorkflowCommand {
     /// Terminate a run at once.
     Terminate(ReasonArgs),
     /// Start a new run from a point of a run's history (after fixing a bug, say).
-    Reset(ResetArgs),
+    Reset(crate::reset::ResetArgs),
     /// Delete a run and its history (terminated first if it is running).
     Delete(ExecutionArgs),
     /// Override how a run follows worker versions: pin it to a build, let it auto-upgrade,
@@ -792,72 +792,6 @@ pub(crate) struct TargetArgs {
     pub(crate) yes: bool,
     #[command(flatten)]
     pub(crate) client: ClientArgs,
-}
-
-/// Where a reset forks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum ResetKind {
-    /// The end of the first completed workflow task: run again from the start.
-    #[value(name = "FirstWorkflowTask", alias = "first-workflow-task")]
-    FirstWorkflowTask,
-    /// The end of the last completed workflow task.
-    #[value(name = "LastWorkflowTask", alias = "last-workflow-task")]
-    LastWorkflowTask,
-    /// The end of the last completed workflow task of the run that continued as new into
-    /// this one: that run's ending is run again.
-    #[value(name = "LastContinuedAsNew", alias = "last-continued-as-new")]
-    LastContinuedAsNew,
-}
-
-/// `workflow reset`.
-#[derive(Debug, Args)]
-pub(crate) struct ResetArgs {
-    /// Fork at the first or last completed workflow task…
-    #[arg(long = "type", value_enum, conflicts_with = "event_id")]
-    pub(crate) kind: Option<ResetKind>,
-    /// …or at this WorkflowTaskCompleted event.
-    #[arg(long, short = 'e')]
-    pub(crate) event_id: Option<u64>,
-    /// Why (recorded in both runs).
-    #[arg(long)]
-    pub(crate) reason: String,
-    /// Which later events the new run receives again (Temporal's older flag; see
-    /// --reapply-exclude).
-    #[arg(long, value_enum, default_value = "All")]
-    pub(crate) reapply_type: ReapplyType,
-    /// Later events not to apply again: Signal, Update or All (repeat for several).
-    #[arg(long, value_enum)]
-    pub(crate) reapply_exclude: Vec<ReapplyExclude>,
-    #[command(flatten)]
-    pub(crate) execution: ExecutionArgs,
-}
-
-/// What a reset applies again of the base run's events after its point.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum ReapplyType {
-    /// Signals and updates.
-    #[value(name = "All", alias = "all")]
-    All,
-    /// Signals only.
-    #[value(name = "Signal", alias = "signal")]
-    Signal,
-    /// Nothing.
-    #[value(name = "None", alias = "none")]
-    None,
-}
-
-/// Events a reset does not apply again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum ReapplyExclude {
-    /// Every kind.
-    #[value(name = "All", alias = "all")]
-    All,
-    /// Signals.
-    #[value(name = "Signal", alias = "signal")]
-    Signal,
-    /// Updates.
-    #[value(name = "Update", alias = "update")]
-    Update,
 }
 
 /// `endure namespace …`.

@@ -36,6 +36,7 @@ mod otlp;
 mod profiles;
 #[cfg(not(madsim))]
 mod render;
+mod reset;
 #[cfg(not(madsim))]
 mod schedule;
 #[cfg(not(madsim))]

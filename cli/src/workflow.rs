@@ -3,7 +3,7 @@
 
 use endure::remote::{ApiKey, ClientTls, RemoteOptions};
 use endure::workflow::SESSION_CREATION_ACTIVITY;
-use endure::{Client, PendingActivityState, ResetOptions, ResetPoint, ResetReapply, UpdateOptions};
+use endure::{Client, PendingActivityState, UpdateOptions};
 use endure_core::history::EventAttributes;
 use endure_core::protocol::WorkflowDescription;
 use endure_core::protocol::WorkflowExecutionInfo;
@@ -15,9 +15,8 @@ use endure_core::{
 use serde_json::{Value, json};
 
 use crate::args::{
-    ClientArgs, ConflictPolicy, ExecutionArgs, ListArgs, Output, QueryArgs, ReapplyExclude,
-    ReapplyType, ReasonArgs, ResetArgs, ResetKind, ReusePolicy, SignalArgs, SignalWithStartArgs,
-    StartArgs, UpdateArgs, WorkflowCommand,
+    ClientArgs, ConflictPolicy, ExecutionArgs, ListArgs, Output, QueryArgs, ReasonArgs,
+    ReusePolicy, SignalArgs, SignalWithStartArgs, StartArgs, UpdateArgs, WorkflowCommand,
 };
 use crate::error::{CliError, usage};
 use crate::render::{Table, fields, payloads_json, print};
@@ -96,7 +95,7 @@ pub(crate) async fn run(command: WorkflowCommand) -> Result<(), CliError> {
         WorkflowCommand::Update(args) => update(args).await,
         WorkflowCommand::Cancel(args) => cancel(args, false).await,
         WorkflowCommand::Terminate(args) => cancel(args, true).await,
-        WorkflowCommand::Reset(args) => reset(args).await,
+        WorkflowCommand::Reset(args) => crate::reset::reset(args).await,
         WorkflowCommand::Delete(args) => delete(args).await,
     }
 }
@@ -689,64 +688,4 @@ async fn cancel(args: ReasonArgs, terminate: bool) -> Result<(), CliError> {
         &json!({ "workflow_id": handle.workflow_id().to_string(), "outcome": verb }),
         || format!("{}: {verb}", handle.workflow_id()),
     )
-}
-
-async fn reset(args: ResetArgs) -> Result<(), CliError> {
-    let (handle, output) = handle(&args.execution)?;
-    let (handle, point) = match (args.kind, args.event_id) {
-        (Some(ResetKind::FirstWorkflowTask), None) => (handle, ResetPoint::FirstWorkflowTask),
-        (Some(ResetKind::LastWorkflowTask), None) => (handle, ResetPoint::LastWorkflowTask),
-        // As Temporal's CLI: the run this one continued from, at its last workflow task.
-        (Some(ResetKind::LastContinuedAsNew), None) => {
-            let history = handle.history().await?;
-            let previous = history.first().and_then(|event| match &event.attributes {
-                EventAttributes::WorkflowExecutionStarted(a) => a.continued_execution_run_id,
-                _ => None,
-            });
-            let previous = previous.ok_or_else(|| {
-                usage(format!(
-                    "{} did not continue as new from an earlier run; use --type LastWorkflowTask",
-                    handle.workflow_id()
-                ))
-            })?;
-            let client = client(&args.execution.client)?;
-            (
-                client.handle(handle.workflow_id().clone(), Some(previous)),
-                ResetPoint::LastWorkflowTask,
-            )
-        }
-        (None, Some(id)) => (
-            handle,
-            ResetPoint::Event(
-                EventId::new(id).ok_or_else(|| usage("--event-id must be at least 1"))?,
-            ),
-        ),
-        _ => {
-            return Err(usage(
-                "say where to reset: --type FirstWorkflowTask | LastWorkflowTask | LastContinuedAsNew, or --event-id N",
-            ));
-        }
-    };
-    let excludes = |kind| {
-        args.reapply_exclude
-            .iter()
-            .any(|excluded| *excluded == kind || *excluded == ReapplyExclude::All)
-    };
-    let reapply = match args.reapply_type {
-        ReapplyType::All => ResetReapply::SignalsAndUpdates,
-        ReapplyType::Signal => ResetReapply::Signals,
-        ReapplyType::None => ResetReapply::None,
-    }
-    .excluding(
-        excludes(ReapplyExclude::Signal),
-        excludes(ReapplyExclude::Update),
-    );
-    let options = ResetOptions {
-        reapply,
-        ..ResetOptions::new(point, args.reason)
-    };
-    let run_id = handle.reset(options).await?;
-    print(output, &json!({ "run_id": run_id.to_string() }), || {
-        fields(&[("New run ID", run_id.to_string())])
-    })
 }
