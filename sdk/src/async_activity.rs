@@ -175,10 +175,8 @@ impl AsyncActivityHandle {
                         run_id: *run_id,
                     })
                     .await?;
-                let pending = described
-                    .pending_activity_details
-                    .iter()
-                    .find(|pending| &pending.activity_id == activity_id)
+                described
+                    .pending_activity_token(activity_id)
                     .ok_or_else(|| {
                         ClientError::Remote(RemoteError {
                             kind: ErrorKind::NotFound,
@@ -188,14 +186,7 @@ impl AsyncActivityHandle {
                             ),
                             run_id: None,
                         })
-                    })?;
-                Ok(ActivityCompletionToken {
-                    execution: described.execution.clone(),
-                    token: endure_core::execution::ActivityTaskToken {
-                        scheduled_event_id: pending.scheduled_event_id,
-                        attempt: pending.attempt,
-                    },
-                })
+                    })
             }
         }
     }

@@ -339,6 +339,27 @@ pub struct WorkflowDescription {
     pub versioning: crate::versioning::RunVersioning,
 }
 
+impl WorkflowDescription {
+    /// The token of the current attempt of pending activity `activity_id`, as Temporal's
+    /// server finds it for an answer by id; `None` if the run has no such activity pending.
+    pub fn pending_activity_token(
+        &self,
+        activity_id: &crate::ids::ActivityId,
+    ) -> Option<super::ActivityCompletionToken> {
+        let pending = self
+            .pending_activity_details
+            .iter()
+            .find(|pending| &pending.activity_id == activity_id)?;
+        Some(super::ActivityCompletionToken {
+            execution: self.execution.clone(),
+            token: crate::execution::ActivityTaskToken {
+                scheduled_event_id: pending.scheduled_event_id,
+                attempt: pending.attempt,
+            },
+        })
+    }
+}
+
 /// Reset a run (the current one if no run id).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ResetWorkflowRequest {

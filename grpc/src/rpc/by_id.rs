@@ -30,22 +30,12 @@ async fn token_of(
             run_id: run_id_in("run_id", run_id)?,
         })
         .await?;
-    let pending = described
-        .pending_activity_details
-        .iter()
-        .find(|pending| pending.activity_id == activity)
-        .ok_or_else(|| {
-            Status::not_found(format!(
-                "the run has no pending activity {activity} (it finished, or never was)"
-            ))
-        })?;
-    Ok((
-        described.execution.clone(),
-        ActivityTaskToken {
-            scheduled_event_id: pending.scheduled_event_id,
-            attempt: pending.attempt,
-        },
-    ))
+    let token = described.pending_activity_token(&activity).ok_or_else(|| {
+        Status::not_found(format!(
+            "the run has no pending activity {activity} (it finished, or never was)"
+        ))
+    })?;
+    Ok((token.execution, token.token))
 }
 
 /// The token of the attempt a by-ids request names (a request's namespace, workflow id,
