@@ -7,6 +7,7 @@
 
 #[cfg(not(madsim))]
 mod activity;
+#[cfg(not(madsim))]
 mod admin;
 #[cfg(not(madsim))]
 mod allocations;
@@ -36,6 +37,7 @@ mod otlp;
 mod profiles;
 #[cfg(not(madsim))]
 mod render;
+#[cfg(not(madsim))]
 mod reset;
 #[cfg(not(madsim))]
 mod schedule;
