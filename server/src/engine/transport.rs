@@ -152,3 +152,30 @@ impl<S: Storage, C: Clock> InProcessTransport<S, C> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(error: EngineError) -> ErrorKind {
+        RemoteError::from(error).kind
+    }
+
+    #[test]
+    fn a_closed_run_is_a_failed_precondition_and_a_full_one_an_invalid_argument() {
+        // The gRPC front end answers Temporal's NOT_FOUND for the first: it must mean a
+        // closed run and nothing else for signals, cancel requests and terminations.
+        assert_eq!(
+            kind(EngineError::Rejected(Rejected::WorkflowClosed)),
+            ErrorKind::FailedPrecondition
+        );
+        assert_eq!(
+            kind(EngineError::Rejected(Rejected::SignalLimitExceeded(10_000))),
+            ErrorKind::InvalidArgument
+        );
+        assert_eq!(
+            kind(EngineError::Rejected(Rejected::WorkflowClosing)),
+            ErrorKind::Unavailable
+        );
+    }
+}
