@@ -1,7 +1,8 @@
 //! Orders that fail on a bug in their charge activity are reset to their first workflow
 //! task once the bug is fixed, while the engine is killed and loses power inside its
 //! commits: every order's reset happens once although clients retry it (one request id),
-//! the new run receives every item signal again exactly once and charges the full total,
+//! the new run receives every item signal again exactly once and charges the full total
+//! (the last order's reset leaves its signals out, and they are sent to the new run anew),
 //! the failed runs are left as they were, and every run is well formed and replays. Run
 //! with `RUSTFLAGS="--cfg madsim"`.
 
@@ -136,8 +137,12 @@ async fn scenario(seed: u64) {
         // same request id, so the reset happens once.
         for order in 0..ORDERS {
             let handle = client.handle(order_id(order), None);
+            // The last order's reset leaves its signals out (Temporal's
+            // `--reapply-exclude Signal`): its items are sent again to the new run.
+            let excluded = order == ORDERS - 1;
             let options = ResetOptions {
                 request_id: Some(format!("reset-{order}")),
+                reapply: ResetReapply::default().excluding(excluded, false),
                 ..ResetOptions::new(ResetPoint::FirstWorkflowTask, "charge fixed")
             };
             let mut new_run = None;
@@ -165,6 +170,19 @@ async fn scenario(seed: u64) {
                 new_run,
                 "order-{order}: one reset per request id"
             );
+            if excluded {
+                let handle = client.handle(order_id(order), new_run);
+                for item in 0..ITEMS {
+                    let request_id = format!("again-{order}-{item}");
+                    while handle
+                        .signal_with_request_id("item", &price(order, item), &request_id)
+                        .await
+                        .is_err()
+                    {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                }
+            }
         }
     })
     .await;
@@ -195,13 +213,29 @@ async fn scenario(seed: u64) {
         });
         let last = history.last().unwrap().event_type();
         if reset {
-            *resets.entry(workflow_id).or_default() += 1;
+            *resets.entry(workflow_id.clone()).or_default() += 1;
             assert_eq!(last, EventType::WorkflowExecutionCompleted, "{run}");
-            let signals = history
+            // Each item once: reapplied (its first request id), or for the order whose
+            // reset left signals out, sent again (a new one).
+            let prefix = if workflow_id == format!("order-{}", ORDERS - 1) {
+                "again-"
+            } else {
+                "item-"
+            };
+            let signals: Vec<&str> = history
                 .iter()
-                .filter(|event| event.event_type() == EventType::WorkflowExecutionSignaled)
-                .count();
-            assert_eq!(signals, ITEMS as usize, "{run}: each item reapplied once");
+                .filter_map(|event| match &event.attributes {
+                    EventAttributes::WorkflowExecutionSignaled(signal) => {
+                        signal.request_id.as_ref().map(|id| id.as_str())
+                    }
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(signals.len(), ITEMS as usize, "{run}: each item once");
+            assert!(
+                signals.iter().all(|id| id.starts_with(prefix)),
+                "{run}: {signals:?}"
+            );
         } else {
             assert_eq!(
                 last,
