@@ -1,15 +1,21 @@
 //! Golden stores: redb files written by the builds of every format version so far (by
 //! `examples/golden_store.rs`, kept gzipped in `tests/golden/stores/`), opened by this
 //! build and run to completion. Each holds four runs of one workflow, left in four states:
-//! closed, waiting for a signal after its activity, with a timer pending (long past due when
-//! the test runs), and never picked up by a worker.
+//! closed, waiting for a signal after its activity, with a timer pending, and never picked
+//! up by a worker. Each is opened on a clock an hour past the store's writing: the timer is
+//! long past due, the closed run's retention is not.
 
 use std::io::Read;
 use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
+use endure::embedded::{Engine, EngineConfig, InProcessTransport};
 use endure::*;
 use endure_core::EventAttributes;
 use endure_core::history::{EventType, check_well_formed};
+use endure_server::clock::{ManualClock, TokioClock};
+use endure_server::storage::RedbStorage;
 
 #[path = "../../examples/shared/golden_order.rs"]
 mod golden_workflow;
@@ -125,11 +131,51 @@ async fn assert_timer_links(handle: &WorkflowHandle) {
     assert_eq!(fired.started_event_id, started.event_id);
 }
 
+/// When the store's closed run closed, read on an engine whose clock stands at the epoch,
+/// so that nothing in the store is due yet.
+async fn closed_at(path: &Path) -> Timestamp {
+    let engine = Engine::with_ports(
+        Arc::new(RedbStorage::open(path).unwrap()),
+        Arc::new(ManualClock::new(Timestamp::from_unix_seconds(0))),
+        EngineConfig::default(),
+    )
+    .await
+    .unwrap();
+    let client = Client::new(
+        Arc::new(InProcessTransport::new(engine.clone())),
+        Namespace::default(),
+    );
+    let history = client
+        .handle(WorkflowId::new("golden-done").unwrap(), None)
+        .history()
+        .await
+        .unwrap();
+    drop(client);
+    assert!(engine.shutdown().await.is_ok(), "the engine's last handle");
+    history.last().unwrap().event_time
+}
+
 async fn run_store(version: &str) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.redb");
     unpack(version, &path);
-    let client = endure::embedded::open(&path).await.unwrap();
+    // The store is opened as if an hour had passed since the generator wrote it: its timer
+    // (60 s) and timeouts long past due, its closed run's retention (3 days) not. On the
+    // wall clock that retention ran out three days after the files were made.
+    let closed = closed_at(&path).await;
+    let engine = Engine::with_ports(
+        Arc::new(RedbStorage::open(&path).unwrap()),
+        Arc::new(TokioClock::new(
+            closed.saturating_add(Duration::from_secs(3600)),
+        )),
+        EngineConfig::default(),
+    )
+    .await
+    .unwrap();
+    let client = Client::new(
+        Arc::new(InProcessTransport::new(engine)),
+        Namespace::default(),
+    );
     let handle = |id: &str| client.handle(WorkflowId::new(id).unwrap(), None);
 
     // Before any worker: the closed run reads back as it was written.
