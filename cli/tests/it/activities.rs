@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use endure::ActivityCompletionToken;
 use serde_json::Value;
 
-use crate::processes::{Server, WorkerProcess, cli, fails, ok};
+use crate::processes::{Server, WorkerProcess, cli, event_types, fails, ok, shown_events};
 use crate::worker::QUEUE;
 
 /// Starts an `Approval` workflow `id`.
@@ -54,22 +54,6 @@ fn pending(at: &str, id: &str, attempt: u32) -> (Value, String) {
     }
 }
 
-/// The run's events as `workflow show -o json` prints them.
-fn events(at: &str, id: &str) -> Vec<Value> {
-    let shown = ok(cli(at, &["workflow", "show", "-w", id, "-o", "json"])).json();
-    shown["events"].as_array().unwrap().clone()
-}
-
-fn event_types(events: &[Value]) -> Vec<&str> {
-    events
-        .iter()
-        .map(|event| {
-            let attributes = event["attributes"].as_object().unwrap();
-            attributes.keys().next().unwrap().as_str()
-        })
-        .collect()
-}
-
 #[test]
 fn activity_commands_answer_an_asynchronous_activity_by_ids_or_by_token() {
     let dir = tempfile::tempdir().unwrap();
@@ -103,7 +87,7 @@ fn activity_commands_answer_an_asynchronous_activity_by_ids_or_by_token() {
     );
     let result = ok(cli(at, &["workflow", "result", "-w", "approval-1"]));
     assert_eq!(result.stdout.trim(), "\"approved\"");
-    let history = events(at, "approval-1");
+    let history = shown_events(at, "approval-1", None);
     assert_eq!(
         event_types(&history),
         [
@@ -189,7 +173,7 @@ fn activity_commands_answer_an_asynchronous_activity_by_ids_or_by_token() {
     ));
     let result = ok(cli(at, &["workflow", "result", "-w", "approval-2"]));
     assert_eq!(result.stdout.trim(), "\"failed: card declined\"");
-    let history = events(at, "approval-2");
+    let history = shown_events(at, "approval-2", None);
     let failure = &history[6]["attributes"]["ActivityTaskFailed"];
     assert_eq!(failure["scheduled_event_id"], 5);
     assert_eq!(failure["identity"], "endure-cli");

@@ -307,3 +307,25 @@ fn read_all(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle
         text
     })
 }
+
+/// A run's events as `workflow show -o json` prints them (the current run when `run` is
+/// `None`).
+pub fn shown_events(at: &str, workflow_id: &str, run: Option<&str>) -> Vec<serde_json::Value> {
+    let mut args = vec!["workflow", "show", "-w", workflow_id, "-o", "json"];
+    if let Some(run) = run {
+        args.extend(["-r", run]);
+    }
+    let shown = ok(cli(at, &args)).json();
+    shown["events"].as_array().unwrap().clone()
+}
+
+/// The type of each event `shown_events` returned: its attributes' one key.
+pub fn event_types(events: &[serde_json::Value]) -> Vec<&str> {
+    events
+        .iter()
+        .map(|event| {
+            let attributes = event["attributes"].as_object().unwrap();
+            attributes.keys().next().unwrap().as_str()
+        })
+        .collect()
+}

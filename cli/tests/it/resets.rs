@@ -5,7 +5,7 @@
     reason = "the test waits for a worker process on the wall clock"
 )]
 
-use crate::processes::{Server, WorkerProcess, cli, fails, ok};
+use crate::processes::{Server, WorkerProcess, cli, event_types, fails, ok, shown_events};
 use crate::worker::QUEUE;
 
 /// Polls `describe` of `run` (the current run when `None`) until `done` holds.
@@ -118,33 +118,6 @@ fn last_continued_as_new_resets_the_run_this_one_continued_from() {
     );
 }
 
-/// The names of a run's events, as `workflow show -o json` prints them.
-fn event_names(at: &str, workflow_id: &str, run: &str) -> Vec<String> {
-    let shown = ok(cli(
-        at,
-        &[
-            "workflow",
-            "show",
-            "-w",
-            workflow_id,
-            "-r",
-            run,
-            "-o",
-            "json",
-        ],
-    ))
-    .json();
-    shown["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|event| {
-            let attributes = event["attributes"].as_object().unwrap();
-            attributes.keys().next().unwrap().clone()
-        })
-        .collect()
-}
-
 #[test]
 fn reapply_flags_choose_what_the_new_run_receives_again() {
     let dir = tempfile::tempdir().unwrap();
@@ -225,10 +198,11 @@ fn reapply_flags_choose_what_the_new_run_receives_again() {
             .to_owned()
     };
     let reapplied = |run: &str| {
-        let names = event_names(at, "counter-r", run);
+        let events = shown_events(at, "counter-r", Some(run));
+        let types = event_types(&events);
         (
-            names.contains(&"WorkflowExecutionUpdateAdmitted".to_owned()),
-            names.contains(&"WorkflowExecutionSignaled".to_owned()),
+            types.contains(&"WorkflowExecutionUpdateAdmitted"),
+            types.contains(&"WorkflowExecutionSignaled"),
         )
     };
     // Without signals: the update comes again, the finishing signal does not, so the new
